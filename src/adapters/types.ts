@@ -1,0 +1,91 @@
+import type { Platform } from '../config/schema.ts';
+import type { Reply } from '../core/reply.ts';
+import type { Actor, Channel, ChatRequest } from '../core/request.ts';
+
+/** Kept in sync with the command definitions: adapters derive their menus from this, never write options twice. */
+export interface CommandOptionSpec {
+  name: string;
+  description: string;
+  type: 'string' | 'integer' | 'boolean';
+  required: boolean;
+  /** Served from the bot's in-memory fleet cache, filtered by what the asker may act on. */
+  autocomplete?: 'domain' | 'host';
+  min?: number;
+  max?: number;
+}
+
+export type Risk = 'read' | 'write' | 'dangerous';
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  options: CommandOptionSpec[];
+  /** One-line usage, e.g. `/stop <domain> [--force]`. */
+  usage: string;
+  /** null = any known person may run it (help, whoami). */
+  permission: string | null;
+  risk: Risk;
+}
+
+export interface Choice {
+  name: string;
+  value: string;
+}
+
+/** JSON-safe so pending replies can be kept in Redis and delivered by a restarted bot. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Where a reply goes, and (after the first delivery) which message to edit. `state` is private to the adapter
+ * that made it (message id, Discord interaction token and its expiry…); the core only stores and passes it back.
+ */
+export interface ReplyTarget {
+  platform: Platform;
+  channelId: string;
+  /** The request this target answers; the terminal adapter uses it to know when a request is done. */
+  requestId: string;
+  state: { [key: string]: JsonValue };
+}
+
+/** A button click turned back into a request: the core looks `actionId` up server-side and re-authorizes the clicker. */
+export interface ActionClick {
+  /** Platform id of the click event (stable across redelivery). */
+  id: string;
+  actionId: string;
+  platform: Platform;
+  actor: Actor;
+  channel: Channel;
+  receivedAt: number;
+}
+
+/** What the bot core offers to adapters. Everything a platform needs, nothing platform-specific. */
+export interface BotCore {
+  commandSpecs(): readonly CommandSpec[];
+  /**
+   * Synchronous, no I/O: parse + identify + channel check + permission dry run. Returns the error/denial reply
+   * (private) or null when the request may go on. Lets Discord answer denials ephemerally within 3 s.
+   */
+  precheck(req: ChatRequest): Reply | null;
+  /** The whole pipeline. Never throws; every outcome reaches the user through adapter.deliver(target, …). */
+  handle(req: ChatRequest, target: ReplyTarget): Promise<void>;
+  /** Autocomplete choices (≤ 25) from memory, only what the actor may act on. Never throws. */
+  autocomplete(actor: Actor, channel: Channel, command: string, option: string, partial: string): Choice[];
+  /** A button click. Never throws. */
+  handleAction(click: ActionClick, target: ReplyTarget): Promise<void>;
+}
+
+export interface ChatAdapter {
+  readonly platform: Platform;
+  /** Connects and starts feeding requests to core. Resolves once the adapter is ready to receive. */
+  start(core: BotCore): Promise<void>;
+  /** Stops receiving; flushes queued outbound messages. */
+  stop(): Promise<void>;
+  /**
+   * Sends `reply` for the target: the first call posts (or fills the deferred interaction), later calls edit the
+   * same message. Returns the target for the next update. Must not throw for platform errors it can absorb;
+   * throws only when the message cannot be delivered at all.
+   */
+  deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget>;
+  /** A new message in a channel with no request behind it (scheduled status posts, job outliving a token). */
+  post(channelId: string, reply: Reply): Promise<ReplyTarget>;
+}

@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import { HostName, Identifier } from '../core/names.ts';
+
+/** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
+export const Fingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256 fingerprint as `ssh-keygen -lf` prints it (SHA256:…, 43 base64 characters)');
+
+const Millis = z.coerce.number().int().positive();
+const Glob = z.string().min(1);
+
+export const SshDefaults = z.strictObject({
+  /** Concurrent commands per host; below OpenSSH's MaxSessions (10). */
+  maxConcurrent: z.coerce.number().int().min(1).max(9).default(4),
+  commandTimeoutMs: Millis.default(30_000),
+  readyTimeoutMs: Millis.default(15_000),
+  keepaliveIntervalMs: Millis.default(10_000),
+  keepaliveCountMax: z.coerce.number().int().min(1).default(3),
+  /** Reconnect backoff: base doubles per failed attempt up to max. */
+  reconnectBaseMs: Millis.default(500),
+  reconnectMaxMs: Millis.default(30_000),
+});
+export type SshDefaults = z.infer<typeof SshDefaults>;
+
+export const HostConfig = z
+  .strictObject({
+    address: z.string().min(1),
+    port: z.coerce.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1).default('root'),
+    /** Path of the private key file; or give the key itself in `privateKey` (use ${ENV} for it). */
+    privateKeyPath: z.string().min(1).optional(),
+    privateKey: z.string().min(1).optional(),
+    passphrase: z.string().optional(),
+    /** The pinned host key fingerprint. Required unless the dev-only override below is set. */
+    hostKey: Fingerprint.optional(),
+    /** DEV ONLY: accept any host key. Logged loudly at every connect. Never set it for a real host. */
+    dangerouslyAcceptAnyHostKey: z.boolean().default(false),
+    toolstack: z.enum(['auto', 'xl', 'xm']).default('auto'),
+    /** Prefix every command with `sudo -n` (non-interactive: fails instead of prompting). */
+    sudo: z.boolean().default(false),
+    configDirs: z.array(z.string().regex(/^\//, 'must be an absolute path')).min(1).default(['/etc/xen/vm', '/etc/xen/auto']),
+    consoleLogDir: z.string().regex(/^\//, 'must be an absolute path').default('/var/log/xen/console'),
+    /** How other Dom0s reach this one for `xl migrate` (SSH destination); defaults to `address`. */
+    migrateAddress: z.string().min(1).optional(),
+    /** Seconds a graceful shutdown may take before xenops reports it as stuck. */
+    shutdownTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
+    ssh: SshDefaults.partial().default({}),
+  })
+  .superRefine((h, ctx) => {
+    if (!h.privateKeyPath && !h.privateKey) {
+      ctx.addIssue({ code: 'custom', path: ['privateKeyPath'], message: 'give privateKeyPath or privateKey' });
+    }
+    if (!h.hostKey && !h.dangerouslyAcceptAnyHostKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostKey'],
+        message: 'pin the host key (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the Dom0)',
+      });
+    }
+  });
+export type HostConfig = z.infer<typeof HostConfig>;
+
+export const PLATFORMS = ['terminal', 'discord', 'telegram'] as const;
+export const Platform = z.enum(PLATFORMS);
+export type Platform = z.infer<typeof Platform>;
+
+const PlatformUserId = z.union([z.string().min(1), z.number().int()]).transform(String);
+
+export const Person = z.strictObject({
+  displayName: z.string().optional(),
+  roles: z.array(Identifier).default([]),
+  identities: z
+    .strictObject({
+      terminal: z.string().min(1).optional(),
+      telegram: PlatformUserId.optional(),
+      discord: PlatformUserId.optional(),
+    })
+    .default({}),
+  /** May approve risky commands of others (approvals issue). */
+  onCall: z.boolean().default(false),
+});
+export type Person = z.infer<typeof Person>;
+
+/** `"domain.start"`, a group (`"read"`), a glob (`"domain.*"`), or scoped to host/domain globs. */
+export const PermissionRule = z.union([
+  z
+    .string()
+    .min(1)
+    .transform((permission) => ({ permission, hosts: ['*'], domains: ['*'] })),
+  z.strictObject({
+    permission: z.string().min(1),
+    hosts: z.array(Glob).min(1).default(['*']),
+    domains: z.array(Glob).min(1).default(['*']),
+  }),
+]);
+export type PermissionRule = z.infer<typeof PermissionRule>;
+
+export const Role = z.strictObject({
+  description: z.string().optional(),
+  allow: z.array(PermissionRule).default([]),
+  /** Deny rules win over every allow, from any role the person has. */
+  deny: z.array(PermissionRule).default([]),
+});
+export type Role = z.infer<typeof Role>;
+
+export const ChannelPolicy = z.strictObject({
+  platform: Platform,
+  /** Channel or chat id, or `*` for every channel of that platform. */
+  id: PlatformUserId,
+  /** Command names or permission groups allowed here; omitted = every command. */
+  commands: z.array(z.string().min(1)).optional(),
+});
+export type ChannelPolicy = z.infer<typeof ChannelPolicy>;
+
+export const RiskOverride = z.enum(['read', 'write', 'dangerous']);
+
+export const DiscordConfig = z.strictObject({
+  token: z.string().min(1).optional(),
+  applicationId: z
+    .string()
+    .regex(/^\d{5,25}$/)
+    .optional(),
+  /** Register commands per guild (instant); omitted = global registration. */
+  guildIds: z.array(z.string().regex(/^\d{5,25}$/)).default([]),
+  apiRoot: z.url().optional(),
+  /** Discord role id → xenops roles. */
+  roleBindings: z.record(z.string().regex(/^\d{5,25}$/), z.array(Identifier)).default({}),
+});
+
+export const TelegramConfig = z.strictObject({
+  token: z.string().min(1).optional(),
+  apiRoot: z.url().optional(),
+  mode: z.enum(['polling', 'webhook']).default('polling'),
+  webhook: z
+    .strictObject({
+      domain: z.string().min(1),
+      path: z.string().startsWith('/').default('/telegram'),
+      port: z.coerce.number().int().min(1).max(65535).default(8443),
+      secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -'),
+    })
+    .optional(),
+  /** Anonymous group admins post as the group itself; refused unless this is true. */
+  allowAnonymousAdmins: z.boolean().default(false),
+  /** Roles given to anonymous admins when allowed. */
+  anonymousAdminRoles: z.array(Identifier).default([]),
+});
+
+export const Config = z
+  .strictObject({
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .default('redis://127.0.0.1:6379'),
+        /** Hash-tagged so all keys share one Redis Cluster slot. */
+        prefix: z
+          .string()
+          .regex(/^\{[A-Za-z0-9_.-]+\}$/, 'must be a hash tag such as {xenops}')
+          .default('{xenops}'),
+      })
+      .default({ url: 'redis://127.0.0.1:6379', prefix: '{xenops}' }),
+    ssh: SshDefaults.default(SshDefaults.parse({})),
+    hosts: z.record(HostName, HostConfig).refine((h) => Object.keys(h).length > 0, 'define at least one host'),
+    people: z.record(Identifier, Person).default({}),
+    roles: z.record(Identifier, Role).default({}),
+    /** Extra permission groups: name → permissions (or other groups). Built-ins: read, operate, admin. */
+    permissionGroups: z.record(Identifier, z.array(z.string().min(1))).default({}),
+    /** Where commands may be used. No entry for a platform = no channel of it is allowed (deny by default). */
+    channels: z.array(ChannelPolicy).default([]),
+    /** Per-command risk overrides (e.g. make `stop` dangerous so it always needs approval). */
+    commands: z.record(z.string(), z.strictObject({ risk: RiskOverride.optional(), disabled: z.boolean().optional() })).default({}),
+    terminal: z.strictObject({ defaultUser: z.string().min(1).default('operator') }).default({ defaultUser: 'operator' }),
+    discord: DiscordConfig.optional(),
+    telegram: TelegramConfig.optional(),
+    audit: z
+      .strictObject({
+        file: z.string().min(1).default('var/audit.jsonl'),
+        streamMaxLen: z.coerce.number().int().min(100).default(10_000),
+      })
+      .default({ file: 'var/audit.jsonl', streamMaxLen: 10_000 }),
+    agent: z
+      .strictObject({
+        /** Hosts this agent serves; omitted = all. Several agents (one per site) serve disjoint sets. */
+        hosts: z.array(HostName).optional(),
+        /** Jobs run at once per host queue. */
+        concurrency: z.coerce.number().int().min(1).max(9).default(2),
+      })
+      .default({ concurrency: 2 }),
+    bot: z
+      .strictObject({
+        /** How long a read command waits for a host's answer before reporting "no answer". */
+        readTimeoutMs: Millis.default(60_000),
+        /** How often the fleet cache (autocomplete, domain lookup) refreshes. */
+        fleetRefreshMs: Millis.default(60_000),
+      })
+      .default({ readTimeoutMs: 60_000, fleetRefreshMs: 60_000 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    const roleNames = new Set(Object.keys(c.roles));
+    for (const [person, p] of Object.entries(c.people)) {
+      p.roles.forEach((r, i) => {
+        if (!roleNames.has(r)) ctx.addIssue({ code: 'custom', path: ['people', person, 'roles', i], message: `unknown role "${r}"` });
+      });
+    }
+    for (const [roleId, roles] of Object.entries(c.discord?.roleBindings ?? {})) {
+      roles.forEach((r, i) => {
+        if (!roleNames.has(r))
+          ctx.addIssue({ code: 'custom', path: ['discord', 'roleBindings', roleId, i], message: `unknown role "${r}"` });
+      });
+    }
+    (c.agent.hosts ?? []).forEach((h, i) => {
+      if (!(h in c.hosts)) ctx.addIssue({ code: 'custom', path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
+    });
+    // One identity must map to one person, or the audit trail and approvals could confuse two people.
+    const seen = new Map<string, string>();
+    for (const [person, p] of Object.entries(c.people)) {
+      for (const [platform, id] of Object.entries(p.identities)) {
+        if (id === undefined) continue;
+        const key = `${platform}:${id}`;
+        const other = seen.get(key);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', person, 'identities', platform],
+            message: `${key} is already ${other}'s identity`,
+          });
+        seen.set(key, person);
+      }
+    }
+  });
+export type Config = z.infer<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;

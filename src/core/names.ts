@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * Domain names as xenops accepts them from chat: xend's character set (libxl allows anything, but anything is
+ * what makes shell injection and ambiguous lookups possible), no all-digit names (xl reads those as domids),
+ * and no migration leftovers. See shared/xen-toolstack.md §6.
+ */
+export const DOMAIN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/;
+export const DOM0_NAME = 'Domain-0';
+
+export const DomainName = z
+  .string()
+  .trim()
+  .regex(DOMAIN_NAME_PATTERN, 'must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)')
+  .refine((s) => !/^\d+$/.test(s), 'must not be all digits (xl would read it as a domain id)')
+  .refine((s) => !/--(incoming|migratedaway)$/.test(s), 'names ending --incoming or --migratedaway are migration leftovers');
+export type DomainName = z.infer<typeof DomainName>;
+
+/** A domain that a mutating operation may touch: never Domain-0. */
+export const TargetDomainName = DomainName.refine((s) => s !== DOM0_NAME, 'Domain-0 cannot be the target of this command');
+
+/** Host names are our own config keys: short, lowercase, safe in Redis keys, BullMQ queue names and shells. */
+export const HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const HostName = z.string().trim().regex(HOST_NAME_PATTERN, 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit');
+export type HostName = z.infer<typeof HostName>;
+
+export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Names of people, roles and permission groups in the config. */
+export const Identifier = z.string().regex(IDENTIFIER_PATTERN, 'must be 1-32 of a-z 0-9 _ - starting with a letter');
+
+export function isValidDomainName(s: string): boolean {
+  return DomainName.safeParse(s).success;
+}

@@ -1,0 +1,101 @@
+/**
+ * The platform-neutral reply. Adapters render it (Discord embed + attachments, Telegram HTML, terminal text).
+ * Blocks keep their order; a renderer that cannot fit a block moves it into an attachment rather than cut it.
+ */
+export type Tone = 'info' | 'success' | 'warning' | 'error' | 'progress';
+
+export interface Field {
+  name: string;
+  value: string;
+  inline?: boolean;
+}
+
+export interface Table {
+  columns: string[];
+  rows: string[][];
+  /** Column indexes to right-align (numbers). */
+  alignRight?: number[];
+}
+
+export type Block =
+  | { type: 'text'; text: string }
+  | { type: 'fields'; fields: Field[] }
+  | { type: 'table'; caption?: string; table: Table }
+  /** Verbatim output (console snapshots, transcripts): monospace, never reflowed. */
+  | { type: 'code'; text: string };
+
+export interface Attachment {
+  name: string;
+  contentType: string;
+  data: Uint8Array | string;
+  description?: string;
+}
+
+/** A button. `id` is opaque and looked up server-side; the click is authorized again for whoever clicks. */
+export interface Action {
+  id: string;
+  label: string;
+  style: 'primary' | 'secondary' | 'success' | 'danger';
+}
+
+export interface Reply {
+  /** progress = more updates will follow (edited in place); result/error are final. */
+  kind: 'progress' | 'result' | 'error';
+  tone: Tone;
+  title: string;
+  blocks: Block[];
+  attachments?: Attachment[];
+  actions?: Action[];
+  /** Errors and denials: shown only to the asker where the platform can (Discord ephemeral). */
+  private?: boolean;
+}
+
+export function isFinal(reply: Reply): boolean {
+  return reply.kind !== 'progress';
+}
+
+export const reply = {
+  result(title: string, blocks: Block[] = [], extra: Partial<Pick<Reply, 'tone' | 'attachments' | 'actions'>> = {}): Reply {
+    return { kind: 'result', tone: extra.tone ?? 'success', title, blocks, ...omitTone(extra) };
+  },
+  progress(title: string, message: string, percent?: number): Reply {
+    const text = percent === undefined ? message : `${message} (${Math.round(percent)}%)`;
+    return { kind: 'progress', tone: 'progress', title, blocks: [{ type: 'text', text }] };
+  },
+  error(title: string, message: string, usage?: string): Reply {
+    const blocks: Block[] = [{ type: 'text', text: message }];
+    if (usage) blocks.push({ type: 'code', text: usage });
+    return { kind: 'error', tone: 'error', title, blocks, private: true };
+  },
+  text(text: string): Block {
+    return { type: 'text', text };
+  },
+  table(table: Table, caption?: string): Block {
+    return caption === undefined ? { type: 'table', table } : { type: 'table', caption, table };
+  },
+  fields(fields: Field[]): Block {
+    return { type: 'fields', fields };
+  },
+  code(text: string): Block {
+    return { type: 'code', text };
+  },
+};
+
+function omitTone(extra: Partial<Pick<Reply, 'tone' | 'attachments' | 'actions'>>): Partial<Pick<Reply, 'attachments' | 'actions'>> {
+  const out: Partial<Pick<Reply, 'attachments' | 'actions'>> = {};
+  if (extra.attachments) out.attachments = extra.attachments;
+  if (extra.actions) out.actions = extra.actions;
+  return out;
+}
+
+/** Renders a table as aligned monospace text; every adapter's fallback and the terminal's native form. */
+export function formatTable(table: Table): string {
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...table.rows.map((r) => (r[i] ?? '').length)));
+  const right = new Set(table.alignRight ?? []);
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(table.columns), ...table.rows.map(line)].join('\n');
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { HostInfo, TopRow } from '../agent/parsers/types.ts';
+import type { ConsoleResult, DomainSummary, MigrateResult, StartResult, StopResult, ToolstackKind } from '../agent/toolstack/types.ts';
+import { DomainName, HostName, TargetDomainName } from '../core/names.ts';
+
+/**
+ * Who asked, carried on every job so the agent can audit the job start and the outcome with the same person
+ * and request the bot audited.
+ */
+export const JobMeta = z.strictObject({
+  requestId: z.string().min(1),
+  person: z.string().min(1),
+  platform: z.string().min(1),
+  userId: z.string().min(1),
+  channelId: z.string().min(1),
+  command: z.string().min(1),
+});
+export type JobMeta = z.infer<typeof JobMeta>;
+
+const base = { host: HostName, meta: JobMeta };
+
+/** Every job the bot enqueues and the agent runs, one queue per host. `op` doubles as the BullMQ job name. */
+export const JobData = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('domain.list'), ...base }),
+  z.strictObject({ op: z.literal('host.info'), ...base }),
+  z.strictObject({ op: z.literal('host.top'), ...base }),
+  z.strictObject({ op: z.literal('host.status'), ...base }),
+  z.strictObject({ op: z.literal('domain.start'), ...base, domain: TargetDomainName }),
+  z.strictObject({ op: z.literal('domain.stop'), ...base, domain: TargetDomainName, force: z.boolean() }),
+  z.strictObject({ op: z.literal('domain.console'), ...base, domain: DomainName, lines: z.number().int().min(1).max(2000) }),
+  z.strictObject({ op: z.literal('domain.migrate'), ...base, domain: TargetDomainName, target: HostName }),
+]);
+export type JobData = z.infer<typeof JobData>;
+export type JobOp = JobData['op'];
+export const JOB_OPS = JobData.options.map((o) => o.shape.op.value) as JobOp[];
+
+/** Ops that change a host. The agent never re-runs these blindly after an unknown outcome. */
+export const MUTATING_OPS: ReadonlySet<JobOp> = new Set(['domain.start', 'domain.stop', 'domain.migrate']);
+
+export interface HostStatus {
+  reachable: true;
+  toolstack: ToolstackKind;
+  domainsByStatus: Partial<Record<DomainSummary['status'], number>>;
+  totalMemoryMiB: number | null;
+  freeMemoryMiB: number | null;
+  xenVersion: string | null;
+}
+
+/** Structured results (never chat text), keyed by op. The bot's commands render them. */
+export interface JobResults {
+  'domain.list': { host: string; toolstack: ToolstackKind; domains: DomainSummary[] };
+  'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo };
+  'host.top': { host: string; rows: TopRow[] };
+  'host.status': { host: string } & HostStatus;
+  'domain.start': { host: string } & StartResult;
+  'domain.stop': { host: string } & StopResult;
+  'domain.console': { host: string; domain: string } & ConsoleResult;
+  'domain.migrate': { host: string } & MigrateResult;
+}
+export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
+
+/** What `job.updateProgress` carries. */
+export interface JobProgress {
+  stage: string;
+  message: string;
+  percent?: number;
+}
+
+/**
+ * How a failed job explains itself to the bot: BullMQ keeps only `failedReason` (a string), so the agent
+ * throws errors whose message is this JSON, and the bot decodes it.
+ */
+export interface JobFailure {
+  code: 'transport' | 'hostKey' | 'outcomeUnknown' | 'remote' | 'domain.notFound' | 'domain.protected' | 'rejected' | 'internal';
+  message: string;
+}
+
+export function encodeJobFailure(failure: JobFailure): string {
+  return JSON.stringify(failure);
+}
+
+export function decodeJobFailure(reason: string | undefined): JobFailure {
+  if (reason) {
+    try {
+      const parsed = JSON.parse(reason) as Partial<JobFailure>;
+      if (typeof parsed.code === 'string' && typeof parsed.message === 'string') return parsed as JobFailure;
+    } catch {
+      // not ours: a BullMQ-level reason such as "job stalled more than allowable limit"
+    }
+  }
+  return { code: 'internal', message: reason || 'the job failed without a reason' };
+}
