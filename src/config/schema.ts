@@ -198,37 +198,48 @@ export const Config = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
-    const roleNames = new Set(Object.keys(c.roles));
-    for (const [person, p] of Object.entries(c.people)) {
-      p.roles.forEach((r, i) => {
-        if (!roleNames.has(r)) ctx.addIssue({ code: 'custom', path: ['people', person, 'roles', i], message: `unknown role "${r}"` });
-      });
-    }
-    for (const [roleId, roles] of Object.entries(c.discord?.roleBindings ?? {})) {
-      roles.forEach((r, i) => {
-        if (!roleNames.has(r))
-          ctx.addIssue({ code: 'custom', path: ['discord', 'roleBindings', roleId, i], message: `unknown role "${r}"` });
-      });
-    }
-    (c.agent.hosts ?? []).forEach((h, i) => {
-      if (!(h in c.hosts)) ctx.addIssue({ code: 'custom', path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
-    });
-    // One identity must map to one person, or the audit trail and approvals could confuse two people.
-    const seen = new Map<string, string>();
-    for (const [person, p] of Object.entries(c.people)) {
-      for (const [platform, id] of Object.entries(p.identities)) {
-        if (id === undefined) continue;
-        const key = `${platform}:${id}`;
-        const other = seen.get(key);
-        if (other)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['people', person, 'identities', platform],
-            message: `${key} is already ${other}'s identity`,
-          });
-        seen.set(key, person);
-      }
-    }
+    for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 export type Config = z.infer<typeof Config>;
 export type ConfigInput = z.input<typeof Config>;
+
+/**
+ * References between sections (roles named by people, hosts named by the agent, identities held twice).
+ * Reads defensively so the loader can also run it on a file that failed the schema and list every problem at once.
+ */
+export function crossCheckConfig(raw: unknown): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const c = (raw ?? {}) as {
+    roles?: Record<string, unknown>;
+    hosts?: Record<string, unknown>;
+    people?: Record<string, { roles?: unknown; identities?: Record<string, unknown> } | undefined>;
+    discord?: { roleBindings?: Record<string, unknown> };
+    agent?: { hosts?: unknown };
+  };
+  const roleNames = new Set(Object.keys(c.roles ?? {}));
+  const checkRoles = (roles: unknown, path: (string | number)[]) => {
+    if (!Array.isArray(roles)) return;
+    roles.forEach((r, i) => {
+      if (typeof r === 'string' && !roleNames.has(r)) issues.push({ path: [...path, i], message: `unknown role "${r}"` });
+    });
+  };
+  const seen = new Map<string, string>();
+  for (const [person, p] of Object.entries(c.people ?? {})) {
+    checkRoles(p?.roles, ['people', person, 'roles']);
+    // One identity must map to one person, or the audit trail and approvals could confuse two people.
+    for (const [platform, id] of Object.entries(p?.identities ?? {})) {
+      if (id === undefined || id === null) continue;
+      const key = `${platform}:${String(id)}`;
+      const other = seen.get(key);
+      if (other) issues.push({ path: ['people', person, 'identities', platform], message: `${key} is already ${other}'s identity` });
+      else seen.set(key, person);
+    }
+  }
+  for (const [roleId, roles] of Object.entries(c.discord?.roleBindings ?? {})) checkRoles(roles, ['discord', 'roleBindings', roleId]);
+  if (Array.isArray(c.agent?.hosts)) {
+    c.agent.hosts.forEach((h, i) => {
+      if (typeof h === 'string' && !(h in (c.hosts ?? {}))) issues.push({ path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
+    });
+  }
+  return issues;
+}

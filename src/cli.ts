@@ -1,0 +1,107 @@
+import { Command, Option } from 'commander';
+
+/**
+ * The `xenops` command line. Subcommands import their modules lazily so `xenops parse` stays fast and never
+ * loads discord.js, BullMQ or SSH.
+ */
+const program = new Command()
+  .name('xenops')
+  .description('ChatOps for Xen hosts: watch and control Dom0 guest domains from Discord, Telegram or a terminal.')
+  .showHelpAfterError('(run with --help for usage)');
+
+const configOption = () => new Option('-c, --config <path>', 'config file (default: $XENOPS_CONFIG or config/xenops.yaml)');
+
+program
+  .command('parse')
+  .description('Parse real xl/xm/xentop output from stdin and print JSON (list: xl/xm list; top: xentop -b; info: xl/xm info)')
+  .argument('<kind>', 'list | top | info')
+  .action(async (kind: string) => {
+    if (kind !== 'list' && kind !== 'top' && kind !== 'info') {
+      process.stderr.write(`xenops parse: unknown kind "${kind}" (expected list, top or info)\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const { runParse } = await import('./cli/parse-command.ts');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const out = runParse(kind, Buffer.concat(chunks).toString('utf8'));
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    process.exitCode = out.exitCode;
+  });
+
+program
+  .command('check-config')
+  .description('Validate a config file and list every problem with its path; exit 1 when invalid')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const { runCheckConfig } = await import('./app/main.ts');
+    process.exitCode = runCheckConfig(opts.config);
+  });
+
+program
+  .command('bot')
+  .description('Run the chat bot (enqueues jobs, relays results); choose the adapters')
+  .addOption(configOption())
+  .option('--terminal', 'chat on this terminal')
+  .option('--discord', 'connect to Discord (token: discord.token or DISCORD_TOKEN)')
+  .option('--telegram', 'connect to Telegram (token: telegram.token or TELEGRAM_BOT_TOKEN)')
+  .action(async (opts: { config?: string; terminal?: boolean; discord?: boolean; telegram?: boolean }) => {
+    const { runBot } = await import('./app/main.ts');
+    process.exitCode = await runBot({
+      configPath: opts.config,
+      terminal: !!opts.terminal,
+      discord: !!opts.discord,
+      telegram: !!opts.telegram,
+    });
+  });
+
+program
+  .command('agent')
+  .description('Run the Dom0 agent: consume the per-host job queues and drive xl/xm over SSH')
+  .addOption(configOption())
+  .option('--hosts <names>', 'serve only these hosts (comma-separated; default: agent.hosts or all)')
+  .action(async (opts: { config?: string; hosts?: string }) => {
+    const { runAgent } = await import('./app/main.ts');
+    process.exitCode = await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()) });
+  });
+
+program
+  .command('sim')
+  .description('Run simulated Dom0 hosts over SSH on loopback (for the demo and tests)')
+  .option('--fleet <path>', 'fleet description', 'config/demo-fleet.yaml')
+  .option('--state-dir <dir>', 'where the client key and sim.env are written', 'var/sim')
+  .action(async (opts: { fleet: string; stateDir: string }) => {
+    const { runSimCli } = await import('./sim/cli.ts');
+    process.exitCode = await runSimCli(['--fleet', opts.fleet, '--state-dir', opts.stateDir]);
+  });
+
+program
+  .command('demo')
+  .description('Simulator + agent + bot in one process on config/demo.yaml; no tokens, no Xen host needed')
+  .option('--discord', 'also connect the Discord adapter (DISCORD_TOKEN, DISCORD_API_ROOT)')
+  .option('--telegram', 'also connect the Telegram adapter (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT)')
+  .option('--no-terminal', 'no terminal chat: run until SIGTERM')
+  .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean }) => {
+    const { runDemo } = await import('./app/main.ts');
+    process.exitCode = await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal });
+  });
+
+program
+  .command('register-commands')
+  .description('Register the Discord slash commands (per guild when discord.guildIds is set, else globally) and exit')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const { runRegisterCommands } = await import('./app/main.ts');
+    process.exitCode = await runRegisterCommands(opts.config);
+  });
+
+program
+  .command('bench')
+  .description('Measure the pipeline: parse, enqueue→result over the simulator, interaction receipt→defer')
+  .action(async () => {
+    const { runBench } = await import('./app/main.ts');
+    process.exitCode = await runBench();
+  });
+
+await program.parseAsync(process.argv);
