@@ -1,0 +1,127 @@
+import type { UnparsedLine } from './list.ts';
+import type { TopRow } from './types.ts';
+
+export interface XentopParse {
+  /** The last iteration's rows (with `-r`, every row of it). */
+  rows: TopRow[];
+  iterations: number;
+  unparsed: UnparsedLine[];
+  sawHeader: boolean;
+}
+
+const HEADER = /^\s*NAME\s+STATE\s+CPU\(sec\)\s+CPU\(%\)\s+MEM\(k\)/;
+const N = String.raw`(\d+)`;
+const F = String.raw`([\d.]+)`;
+const OPT = String.raw`(\d+|-)`;
+/** Anchored at the right: NAME is right-aligned, truncated to 10 chars unless -f, and may hold spaces. */
+const ROW_HEAD = String.raw`^\s*(.*?)\s*([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|[\d.]+)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
+/** Xen ≥ 4.0: VBD_RSECT and VBD_WSECT before SSID. */
+const ROW_4 = new RegExp(String.raw`${ROW_HEAD}\s+${OPT}\s+${OPT}\s+${N}$`);
+/** Xen 3.x: the row ends … VBD_WR SSID. */
+const ROW_3 = new RegExp(String.raw`${ROW_HEAD}\s+${N}$`);
+
+/** Lines xentop prints that are not domain rows: summary lines (interactive screen, 3.x batch) and -v/-n/-x sub-lines. */
+const KNOWN_NOISE = [
+  /^xentop - \d/,
+  /^\d+ domains?: /,
+  /^Mem: \d+k total/,
+  /^VCPUs\(sec\):/,
+  /^\s+\d+:\s+\d+s/, // VCPUs continuation
+  /^Net\d+ RX:/,
+  /^VBD /,
+  /^Physical CPU Usage/,
+];
+
+function num(s: string): number {
+  return Number(s);
+}
+function optNum(s: string | undefined): number | null {
+  return s === undefined || s === '-' ? null : Number(s);
+}
+
+function toRow(m: RegExpExecArray, hasSect: boolean): TopRow {
+  const g = (i: number) => m[i] as string;
+  return {
+    name: g(1).trim(),
+    state: g(2),
+    cpuSeconds: num(g(3)),
+    cpuPercent: num(g(4)),
+    memoryKiB: num(g(5)),
+    memoryPercent: num(g(6)),
+    maxMemoryKiB: g(7) === 'no limit' ? null : num(g(7)),
+    maxMemoryPercent: g(8) === 'n/a' ? null : num(g(8)),
+    vcpus: num(g(9)),
+    nets: num(g(10)),
+    netTxKiB: num(g(11)),
+    netRxKiB: num(g(12)),
+    vbds: num(g(13)),
+    vbdOO: optNum(g(14)),
+    vbdRd: optNum(g(15)),
+    vbdWr: optNum(g(16)),
+    vbdRsect: hasSect ? optNum(m[17]) : null,
+    vbdWsect: hasSect ? optNum(m[18]) : null,
+    ssid: num(hasSect ? g(19) : g(17)),
+  };
+}
+
+/**
+ * Parses `xentop -b` output: one or more iterations, `-r` (header before every row), `-f` names with spaces,
+ * `no limit` / `n/a`, with or without the VBD_RSECT/VBD_WSECT columns, and the interactive screen's summary lines.
+ * Returns the last iteration: the first one of a batch run always shows CPU(%) 0.0.
+ */
+export function parseXentop(text: string): XentopParse {
+  const groups: TopRow[][] = [];
+  const unparsed: UnparsedLine[] = [];
+  let current: TopRow[] | null = null;
+  let hasSect: boolean | null = null;
+  let sawHeader = false;
+
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.replace(/\r$/, '').trimEnd();
+    if (line.trim() === '') return;
+    if (HEADER.test(line)) {
+      sawHeader = true;
+      hasSect = /VBD_RSECT/.test(line);
+      current = [];
+      groups.push(current);
+      return;
+    }
+    const m = hasSect === false ? ROW_3.exec(line) : (ROW_4.exec(line) ?? (hasSect === null ? ROW_3.exec(line) : null));
+    if (m) {
+      const withSect = m.length === 20;
+      if (!current) {
+        current = [];
+        groups.push(current);
+      }
+      current.push(toRow(m, withSect));
+      return;
+    }
+    if (!KNOWN_NOISE.some((re) => re.test(line))) unparsed.push({ lineNumber: index + 1, line });
+  });
+
+  const iterations = splitIterations(groups);
+  return { rows: iterations.at(-1) ?? [], iterations: iterations.length, unparsed, sawHeader };
+}
+
+/**
+ * Each header normally opens an iteration. With `-r` every row has its own header, so groups of one row are
+ * merged and an iteration ends where a domain name repeats (xentop prints each domain once per iteration).
+ */
+function splitIterations(groups: TopRow[][]): TopRow[][] {
+  const repeatedHeader = groups.length > 1 && groups.every((g) => g.length <= 1);
+  if (!repeatedHeader) return groups.filter((g) => g.length > 0);
+  const iterations: TopRow[][] = [];
+  let seen = new Set<string>();
+  let iteration: TopRow[] = [];
+  for (const row of groups.flat()) {
+    if (seen.has(row.name)) {
+      iterations.push(iteration);
+      iteration = [];
+      seen = new Set();
+    }
+    seen.add(row.name);
+    iteration.push(row);
+  }
+  if (iteration.length > 0) iterations.push(iteration);
+  return iterations;
+}
