@@ -3,11 +3,9 @@
  * plain lines before it reaches a chat (where escape bytes render as garbage or break formatting).
  */
 // CSI (ESC [ … final), OSC (ESC ] … BEL or ST), two-byte escapes (charset selects ESC ( B, ESC =, …), 8-bit CSI.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
 const ANSI =
   /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][A-Za-z0-9]|\u001b[@-Z\\-_=>]|\u009b[0-?]*[ -/]*[@-~]/g;
 // Other C0/C1 controls except TAB and LF (CR is handled first).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 export function sanitizeConsole(text: string): string {
