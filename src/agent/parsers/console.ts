@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noControlCharactersInRegex: stripping escape sequences and control bytes is what this module is for
 /**
  * Console output is raw terminal traffic: colour codes, cursor movement, carriage returns, bells. Strip it to
  * plain lines before it reaches a chat (where escape bytes render as garbage or break formatting).
