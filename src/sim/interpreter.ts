@@ -1,0 +1,418 @@
+import { parse } from 'shell-quote';
+import { formatInfo, formatXentopIteration, formatXlList, formatXlListLong, formatXmList } from './format.ts';
+import { bootLines, consoleLogPath, parseDomainConfig, type SimFleet, type SimHostState } from './model.ts';
+
+/** Where a running command writes, and how it waits (scaled by the simulator's time factor). */
+export interface CommandIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Resolves after ms (scaled), or rejects when the command is aborted. */
+  sleep(ms: number): Promise<void>;
+  signal: AbortSignal;
+}
+
+export interface InterpreterOptions {
+  shutdownDelayMs: number;
+}
+
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+/**
+ * Runs one exec request the way a Dom0's shell would, for the commands xenops sends. Shell syntax (operators,
+ * substitutions, globs) is refused: the client must only ever send quoted argv words, and this makes tests
+ * prove it.
+ */
+export async function runCommand(
+  fleet: SimFleet,
+  host: SimHostState,
+  command: string,
+  io: CommandIO,
+  options: InterpreterOptions,
+): Promise<number> {
+  let words: string[];
+  try {
+    const tokens = parse(command, (key) => `$${key}`);
+    if (tokens.some((t) => typeof t !== 'string') || /\$\(|`/.test(command.replace(/'[^']*'/g, ''))) {
+      io.err('sim: unsupported shell syntax\n');
+      return 2;
+    }
+    words = tokens as string[];
+  } catch {
+    io.err('sim: unsupported shell syntax\n');
+    return 2;
+  }
+  try {
+    return await run(fleet, host, words, io, options);
+  } catch (error) {
+    if (error instanceof Exit) return error.code;
+    throw error;
+  }
+}
+
+async function run(fleet: SimFleet, host: SimHostState, argv: string[], io: CommandIO, options: InterpreterOptions): Promise<number> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case undefined:
+      return 0;
+    case 'true':
+      return 0;
+    case 'sudo': {
+      const rest = args[0] === '-n' ? args.slice(1) : args;
+      const inner = rest[0] === '--' ? rest.slice(1) : rest;
+      if (host.sudo === 'password') {
+        io.err('sudo: a password is required\n');
+        return 1;
+      }
+      return run(fleet, host, inner, io, options);
+    }
+    case 'timeout':
+      return runTimeout(fleet, host, args, io, options);
+    case 'xl':
+    case 'xm':
+      if (cmd !== host.toolstack) return notFound(io, cmd);
+      return runToolstack(fleet, host, cmd, args, io, options);
+    case 'xentop':
+      return runXentop(fleet, host, args, io);
+    case 'tail':
+      return runTail(host, args, io);
+    case 'cat': {
+      for (const path of args) {
+        const content = host.files.get(path);
+        if (content === undefined) return fail(io, `cat: ${path}: No such file or directory`, 1);
+        io.out(content);
+      }
+      return 0;
+    }
+    case 'ls': {
+      const dirs = args.filter((a) => !a.startsWith('-'));
+      for (const dir of dirs) {
+        const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+        const names = [...host.files.keys()]
+          .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+          .map((p) => p.slice(prefix.length));
+        if (names.length === 0) return fail(io, `ls: cannot access '${dir}': No such file or directory`, 2);
+        io.out(
+          names
+            .sort()
+            .map((n) => `${n}\n`)
+            .join(''),
+        );
+      }
+      return 0;
+    }
+    case 'test': {
+      const [flag, path] = args;
+      if (!flag || !path || !['-e', '-f', '-r'].includes(flag)) return 2;
+      return host.files.has(path) ? 0 : 1;
+    }
+    case 'command':
+    case 'which': {
+      const name = args.filter((a) => a !== '-v').at(0) ?? '';
+      const known = [host.toolstack, 'xentop', 'timeout', 'tail', 'cat', 'ls', 'test', 'sudo'];
+      if (!known.includes(name)) return 1;
+      io.out(`/usr/sbin/${name}\n`);
+      return 0;
+    }
+    default:
+      return notFound(io, cmd);
+  }
+}
+
+function notFound(io: CommandIO, cmd: string): number {
+  io.err(`bash: line 1: ${cmd}: command not found\n`);
+  return 127;
+}
+
+function fail(io: CommandIO, message: string, code: number): number {
+  io.err(`${message}\n`);
+  return code;
+}
+
+async function runTimeout(
+  fleet: SimFleet,
+  host: SimHostState,
+  args: string[],
+  io: CommandIO,
+  options: InterpreterOptions,
+): Promise<number> {
+  const seconds = Number(args[0]);
+  if (!Number.isFinite(seconds)) return fail(io, `timeout: invalid time interval '${args[0] ?? ''}'`, 125);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  io.signal.addEventListener('abort', onAbort, { once: true });
+  const inner: CommandIO = {
+    out: io.out,
+    err: io.err,
+    signal: controller.signal,
+    sleep: (ms) => (controller.signal.aborted ? Promise.reject(new Exit(124)) : io.sleep(ms)),
+  };
+  let timedOut = false;
+  const timer = io.sleep(seconds * 1000).then(
+    () => {
+      timedOut = true;
+      controller.abort();
+    },
+    () => {},
+  );
+  try {
+    const code = await Promise.race([
+      run(fleet, host, args.slice(1), inner, options),
+      new Promise<number>((resolve) => controller.signal.addEventListener('abort', () => resolve(124), { once: true })),
+    ]);
+    return timedOut ? 124 : code;
+  } catch (error) {
+    if (error instanceof Exit) return timedOut ? 124 : error.code;
+    throw error;
+  } finally {
+    io.signal.removeEventListener('abort', onAbort);
+    controller.abort();
+    void timer;
+  }
+}
+
+function runTail(host: SimHostState, args: string[], io: CommandIO): number {
+  let lines: number | null = null;
+  let bytes: number | null = null;
+  let path: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-n') lines = Number(args[++i]);
+    else if (a === '-c') bytes = Number(args[++i]);
+    else path = a;
+  }
+  if (!path) return fail(io, 'tail: no file given', 1);
+  const content = host.files.get(path);
+  if (content === undefined) return fail(io, `tail: cannot open '${path}' for reading: No such file or directory`, 1);
+  let text = bytes === null ? content : content.slice(-bytes);
+  if (lines !== null) {
+    const all = text.split('\n');
+    const trailing = all.at(-1) === '' ? all.pop() : undefined;
+    text = all.slice(-lines).join('\n') + (trailing === undefined ? '' : '\n');
+  }
+  io.out(text);
+  return 0;
+}
+
+function runXentop(fleet: SimFleet, host: SimHostState, args: string[], io: CommandIO): Promise<number> {
+  let iterations = Number.POSITIVE_INFINITY;
+  let delay = 3;
+  let batch = false;
+  let full = false;
+  let repeat = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-b' || a === '--batch') batch = true;
+    else if (a === '-i') iterations = Number(args[++i]);
+    else if (a === '-d') delay = Number(args[++i]);
+    else if (a === '-f' || a === '--full-name') full = true;
+    else if (a === '-r' || a === '--repeat-header') repeat = true;
+    else return Promise.resolve(fail(io, `xentop: invalid option -- '${a ?? ''}'`, 1));
+  }
+  if (!batch) return Promise.resolve(fail(io, 'xentop: no terminal (use -b)', 1));
+  return (async () => {
+    let previous = new Map<number, { cpu: number; at: number }>();
+    for (let i = 0; i < iterations; i++) {
+      if (i > 0) await io.sleep(delay * 1000);
+      const now = fleet.now();
+      const percent = new Map<number, number>();
+      for (const d of host.domains) {
+        const cpu = fleet.cpuSeconds(d);
+        const prev = previous.get(d.id);
+        // The first iteration has no previous sample: 0.0, as real xentop prints.
+        percent.set(d.id, prev && now > prev.at ? ((cpu - prev.cpu) / ((now - prev.at) / 1000)) * 100 : 0);
+      }
+      previous = new Map(host.domains.map((d) => [d.id, { cpu: fleet.cpuSeconds(d), at: now }]));
+      io.out(formatXentopIteration(fleet, host, percent, full, repeat));
+    }
+    return 0;
+  })();
+}
+
+async function runToolstack(
+  fleet: SimFleet,
+  host: SimHostState,
+  tool: 'xl' | 'xm',
+  args: string[],
+  io: CommandIO,
+  options: InterpreterOptions,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  const invalid = (ref: string) =>
+    tool === 'xl' ? fail(io, `${ref} is an invalid domain identifier (rc=-6)`, 1) : fail(io, `Error: Domain '${ref}' does not exist.`, 3);
+  switch (sub) {
+    case 'list': {
+      if (rest.includes('-l') || rest.includes('--long')) {
+        io.out(formatXlListLong(host));
+        return 0;
+      }
+      const ref = rest.find((a) => !a.startsWith('-'));
+      if (ref !== undefined && !fleet.findDomain(host, ref)) return invalid(ref);
+      io.out(tool === 'xl' ? formatXlList(fleet, host) : formatXmList(fleet, host));
+      return 0;
+    }
+    case 'info':
+      io.out(formatInfo(fleet, host));
+      return 0;
+    case 'domid': {
+      const d = rest[0] === undefined ? undefined : fleet.findDomain(host, rest[0]);
+      if (!d) return fail(io, `Can't get domid of domain name '${rest[0] ?? ''}', maybe this domain does not exist.`, 1);
+      io.out(`${d.id}\n`);
+      return 0;
+    }
+    case 'create': {
+      const path = rest.find((a) => !a.startsWith('-'));
+      if (!path) return fail(io, "'xl create' requires at least 1 argument.", 2);
+      const text = path.startsWith('/') ? host.files.get(path) : undefined;
+      if (text === undefined) {
+        return tool === 'xl'
+          ? fail(io, `Failed to read config file: ${path}: No such file or directory`, 3)
+          : fail(io, `Error: Unable to open config file: ${path}`, 1);
+      }
+      const cfg = parseDomainConfig(text);
+      if (!cfg.name) return fail(io, 'Domain name must be specified.', 1);
+      if (tool === 'xl') io.err(`Parsing config from ${path}\n`);
+      else io.out(`Using config file "${path}".\n`);
+      const existing = fleet.findDomain(host, cfg.name);
+      if (existing) {
+        if (tool === 'xm') return fail(io, `Error: Domain '${cfg.name}' already exists with ID '${existing.id}'`, 1);
+        const id = host.nextId++;
+        io.err(`libxl: error: libxl_domain.c:215:libxl__domain_rename: Domain ${id}:Domain with name "${cfg.name}" already exists.\n`);
+        io.err(`libxl: error: libxl_create.c:1312:initiate_domain_create: Domain ${id}:cannot make domain: -6\n`);
+        return 3;
+      }
+      const d = fleet.addDomain(host, { name: cfg.name, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus, flags: '-b----' });
+      fleet.appendConsole(host, cfg.name, bootLines(cfg.name));
+      if (tool === 'xm') io.out(`Started domain ${cfg.name} (id=${d.id})\n`);
+      return 0;
+    }
+    case 'shutdown': {
+      const wait = rest.includes('-w') || rest.includes('--wait');
+      const ref = rest.find((a) => !a.startsWith('-'));
+      if (!ref) return fail(io, `'${tool} shutdown' requires at least 1 argument.`, 2);
+      const d = fleet.findDomain(host, ref);
+      if (!d) return invalid(ref);
+      if (tool === 'xl') io.err(`Shutting down domain ${d.id}\n`);
+      if (!d.flags.startsWith('---s')) {
+        fleet.appendConsole(host, d.name, [
+          '[  OK  ] Stopped target Multi-User System.',
+          '[  OK  ] Reached target Power-Off.',
+          'reboot: Power down',
+        ]);
+        const domain = d;
+        // The guest takes a moment to power off; the simulator keeps running meanwhile.
+        setTimeout(() => {
+          domain.flags = '---s--';
+          fleet.removeDomain(host, domain);
+        }, options.shutdownDelayMs).unref();
+      }
+      if (wait) {
+        if (tool === 'xl') io.err('Waiting for 1 domains\n');
+        while (host.domains.includes(d)) await io.sleep(20);
+        if (tool === 'xl') io.err(`Domain ${d.id} has been shut down, reason code 0\n`);
+        else io.out(`Domain ${d.name} terminated\n`);
+      }
+      return 0;
+    }
+    case 'destroy': {
+      const ref = rest.find((a) => !a.startsWith('-'));
+      if (!ref) return fail(io, `'${tool} destroy' requires at least 1 argument.`, 2);
+      const d = fleet.findDomain(host, ref);
+      if (!d) return invalid(ref);
+      if (d.id === 0) return fail(io, 'Not destroying domain 0; use -f to force.', 1);
+      fleet.removeDomain(host, d);
+      return 0;
+    }
+    case 'pause':
+    case 'unpause': {
+      const ref = rest[0];
+      const d = ref === undefined ? undefined : fleet.findDomain(host, ref);
+      if (!d || ref === undefined) return invalid(ref ?? '');
+      d.flags = `${d.flags.slice(0, 2)}${sub === 'pause' ? 'p' : '-'}${d.flags.slice(3)}`;
+      return 0;
+    }
+    case 'console': {
+      const ref = rest.find((a) => !a.startsWith('-'));
+      const d = ref === undefined ? undefined : fleet.findDomain(host, ref);
+      if (!d || ref === undefined) return invalid(ref ?? '');
+      if (d.id === 0) return fail(io, "Can't specify Domain-0", 1);
+      const log = host.files.get(consoleLogPath(d.name)) ?? '';
+      io.out(log.split('\n').slice(-12).join('\r\n'));
+      // Stays attached like the real client; `timeout` ends it.
+      for (;;) await io.sleep(1000);
+    }
+    case 'migrate':
+      return runMigrate(fleet, host, tool, rest, io);
+    case 'uptime': {
+      io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
+      for (const d of host.domains) io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${Math.floor(fleet.cpuSeconds(d))} s\n`);
+      return 0;
+    }
+    default:
+      return fail(io, `command "${sub ?? ''}" not implemented`, 2);
+  }
+}
+
+async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm', args: string[], io: CommandIO): Promise<number> {
+  const positional = args.filter((a) => !a.startsWith('-'));
+  const [ref, targetAddress] = positional;
+  if (!ref || !targetAddress) return fail(io, `'${tool} migrate' requires at least 2 arguments.`, 2);
+  const d = fleet.findDomain(host, ref);
+  if (!d)
+    return tool === 'xl'
+      ? fail(io, `${ref} is an invalid domain identifier (rc=-6)`, 1)
+      : fail(io, `Error: Domain '${ref}' does not exist.`, 3);
+  if (d.id === 0) return fail(io, tool === 'xl' ? 'Cannot migrate domain 0' : 'Error: Cannot migrate privileged domain 0', 1);
+  const target = fleet.findHost(targetAddress);
+  if (!target || target === host) {
+    if (tool === 'xm') return fail(io, `Error: can't connect: Name or service not known`, 1);
+    io.err(`ssh: Could not resolve hostname ${targetAddress}: Name or service not known\n`);
+    return fail(io, 'migration sender: Target has acknowledged transfer.\nMigration failed, resuming at sender.', 1);
+  }
+  if (fleet.findDomain(target, d.name)) {
+    io.err('migration target: Ready to receive domain.\n');
+    io.err(`libxl: error: libxl_domain.c:215:libxl__domain_rename: Domain ${target.nextId}:Domain with name "${d.name}" already exists.\n`);
+    return fail(io, 'Migration failed due to problems at target.', 1);
+  }
+  const originalName = d.name;
+  d.name = `${originalName}--migratedaway`;
+  const say = (line: string) => {
+    if (tool === 'xl') io.err(`${line}\n`);
+  };
+  try {
+    say('migration target: Ready to receive domain.');
+    say('Saving to migration stream new xl format (info 0x3/0x0/1444)');
+    say('Loading new save file <incoming migration stream> (new xl fmt info 0x3/0x0/1444)');
+    say(' Savefile contains xl domain config in JSON format');
+    const pages = d.memoryMiB * 256;
+    for (let pct = 10; pct <= 100; pct += 10) {
+      await io.sleep(40);
+      say(`xc: progress: Reloading memory pages: ${Math.round((pages * pct) / 100)}/${pages}  ${String(pct).padStart(3)}%`);
+    }
+  } catch (error) {
+    d.name = originalName;
+    throw error;
+  }
+  say('migration target: Transfer complete, requesting permission to start domain.');
+  say('migration sender: Target has acknowledged transfer.');
+  say('migration sender: Giving target permission to start.');
+  say('migration target: Got permission, starting domain.');
+  say('migration target: Domain started successsfully.');
+  say('migration sender: Target reports successful startup.');
+  fleet.removeDomain(host, d);
+  fleet.addDomain(target, {
+    name: originalName,
+    memoryMiB: d.memoryMiB,
+    vcpus: d.vcpus,
+    flags: d.flags,
+    cpuBase: fleet.cpuSeconds(d),
+    cpuRate: d.cpuRate,
+  });
+  const cfg = [...host.files.entries()].find(([p]) => p.endsWith(`/${originalName}.cfg`));
+  if (cfg) target.files.set(cfg[0], cfg[1]);
+  say('Migration successful.');
+  return 0;
+}

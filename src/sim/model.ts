@@ -1,0 +1,176 @@
+/**
+ * The simulated Dom0s: pure in-memory state, no I/O. Time comes from an injected clock so CPU seconds advance
+ * and tests stay deterministic.
+ */
+
+export type Toolstack = 'xl' | 'xm';
+
+export interface SimDomain {
+  name: string;
+  id: number;
+  memoryMiB: number;
+  vcpus: number;
+  /** Six xl-style flags r b p s <reason> d. */
+  flags: string;
+  /** CPU seconds at `cpuSince`, plus `cpuRate` per wall second after it. */
+  cpuBase: number;
+  cpuSince: number;
+  cpuRate: number;
+}
+
+export interface SimHostState {
+  name: string;
+  toolstack: Toolstack;
+  sudo: 'ok' | 'password';
+  totalMemoryMiB: number;
+  migrateAddress: string;
+  domains: SimDomain[];
+  /** path → content */
+  files: Map<string, string>;
+  nextId: number;
+  /** Every command string received over SSH, in order. */
+  commandLog: string[];
+}
+
+export interface SimDomainSpec {
+  name: string;
+  memoryMiB: number;
+  vcpus: number;
+  running: boolean;
+  configPath?: string | undefined;
+  state?: string | undefined;
+  consoleLines?: string[] | undefined;
+}
+
+export interface SimHostSpec {
+  toolstack?: Toolstack | undefined;
+  sudo?: 'ok' | 'password' | undefined;
+  totalMemoryMiB?: number | undefined;
+  migrateAddress?: string | undefined;
+  domains: SimDomainSpec[];
+}
+
+export interface SimFleetSpec {
+  hosts: Record<string, SimHostSpec>;
+}
+
+export const CONSOLE_DIR = '/var/log/xen/console';
+
+export function consoleLogPath(name: string): string {
+  return `${CONSOLE_DIR}/guest-${name}.log`;
+}
+
+export function renderDomainConfig(d: { name: string; memoryMiB: number; vcpus: number }): string {
+  return [
+    `name = "${d.name}"`,
+    `memory = ${d.memoryMiB}`,
+    `vcpus = ${d.vcpus}`,
+    'bootloader = "pygrub"',
+    `disk = [ 'phy:/dev/vg0/${d.name}-disk,xvda,w' ]`,
+    `vif = [ 'bridge=xenbr0' ]`,
+    '',
+  ].join('\n');
+}
+
+/** Reads name/memory/vcpus back from an xl cfg (the subset the simulator writes and real files commonly have). */
+export function parseDomainConfig(text: string): { name: string | null; memoryMiB: number; vcpus: number } {
+  const get = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n#]+?)"?\\s*(?:#.*)?$`, 'm').exec(text)?.[1]?.trim();
+  return { name: get('name') ?? null, memoryMiB: Number(get('memory') ?? 512), vcpus: Number(get('vcpus') ?? 1) };
+}
+
+export class SimFleet {
+  readonly hosts = new Map<string, SimHostState>();
+
+  constructor(
+    spec: SimFleetSpec,
+    readonly now: () => number = Date.now,
+  ) {
+    for (const [name, h] of Object.entries(spec.hosts)) {
+      const host: SimHostState = {
+        name,
+        toolstack: h.toolstack ?? 'xl',
+        sudo: h.sudo ?? 'ok',
+        totalMemoryMiB: h.totalMemoryMiB ?? 32768,
+        migrateAddress: h.migrateAddress ?? name,
+        domains: [],
+        files: new Map(),
+        nextId: 1,
+        commandLog: [],
+      };
+      this.hosts.set(name, host);
+      this.addDomain(host, { name: 'Domain-0', memoryMiB: 2048, vcpus: 4, flags: 'r-----', id: 0, cpuRate: 0.2, cpuBase: 5000 });
+      for (const d of h.domains) {
+        const cfg = d.configPath ?? `/etc/xen/vm/${d.name}.cfg`;
+        host.files.set(cfg, renderDomainConfig(d));
+        host.files.set(consoleLogPath(d.name), (d.consoleLines ?? bootLines(d.name)).map((l) => `${l}\n`).join(''));
+        if (d.running) this.addDomain(host, { name: d.name, memoryMiB: d.memoryMiB, vcpus: d.vcpus, flags: d.state ?? '-b----' });
+      }
+    }
+  }
+
+  host(name: string): SimHostState {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`no simulated host ${name}`);
+    return h;
+  }
+
+  /** A host by name or by its migrate address (what `xl migrate DOM HOST` is given). */
+  findHost(nameOrAddress: string): SimHostState | undefined {
+    return this.hosts.get(nameOrAddress) ?? [...this.hosts.values()].find((h) => h.migrateAddress === nameOrAddress);
+  }
+
+  addDomain(
+    host: SimHostState,
+    d: { name: string; memoryMiB: number; vcpus: number; flags: string; id?: number; cpuRate?: number; cpuBase?: number },
+  ): SimDomain {
+    const domain: SimDomain = {
+      name: d.name,
+      id: d.id ?? host.nextId++,
+      memoryMiB: d.memoryMiB,
+      vcpus: d.vcpus,
+      flags: d.flags,
+      cpuBase: d.cpuBase ?? 0,
+      cpuSince: this.now(),
+      cpuRate: d.cpuRate ?? 0.02 * d.vcpus,
+    };
+    host.domains.push(domain);
+    return domain;
+  }
+
+  removeDomain(host: SimHostState, domain: SimDomain): void {
+    host.domains = host.domains.filter((d) => d !== domain);
+  }
+
+  /** xl resolves all-digit arguments as ids, anything else as an exact name. */
+  findDomain(host: SimHostState, ref: string): SimDomain | undefined {
+    return /^\d+$/.test(ref) ? host.domains.find((d) => d.id === Number(ref)) : host.domains.find((d) => d.name === ref);
+  }
+
+  cpuSeconds(d: SimDomain): number {
+    return d.cpuBase + ((this.now() - d.cpuSince) / 1000) * d.cpuRate;
+  }
+
+  appendConsole(host: SimHostState, name: string, lines: string[]): void {
+    const path = consoleLogPath(name);
+    host.files.set(path, (host.files.get(path) ?? '') + lines.map((l) => `${l}\n`).join(''));
+  }
+
+  freeMemoryMiB(host: SimHostState): number {
+    return Math.max(0, host.totalMemoryMiB - host.domains.reduce((sum, d) => sum + d.memoryMiB, 0));
+  }
+}
+
+export function bootLines(name: string): string[] {
+  return [
+    '[    0.000000] Linux version 6.1.0-27-amd64 (debian-kernel@lists.debian.org)',
+    '[    0.000000] Xen: using vcpuop timer interface',
+    '[    1.204511] blkfront: xvda: flush diskcache: enabled; persistent grants: enabled',
+    '[    2.512200] EXT4-fs (xvda1): mounted filesystem with ordered data mode',
+    `[    3.100000] systemd[1]: Set hostname to <${name}>.`,
+    '[  OK  ] Reached target Multi-User System.',
+    '',
+    `Debian GNU/Linux 12 ${name} hvc0`,
+    '',
+    `${name} login: `,
+  ];
+}
