@@ -1,0 +1,66 @@
+import { UserError } from '../../core/errors.ts';
+import { DomainName, TargetDomainName } from '../../core/names.ts';
+import { quoteArg } from '../ssh/quote.ts';
+import type { ToolstackKind } from './types.ts';
+
+/**
+ * Pure argv builders: the exact commands xenops runs on a Dom0. Domain arguments are validated here, so no
+ * runner call can happen with a bad name. The same argv is what an approval shows as the command preview.
+ */
+
+export function checked(name: string, mutating: boolean): string {
+  const result = (mutating ? TargetDomainName : DomainName).safeParse(name);
+  if (!result.success) {
+    const message = result.error.issues[0]?.message ?? 'invalid';
+    throw new UserError(message.includes('Domain-0') ? 'domain.protected' : 'args.invalid', `domain "${name}": ${message}`);
+  }
+  return result.data;
+}
+
+export const argv = {
+  list: (ts: ToolstackKind) => [ts, 'list'],
+  info: (ts: ToolstackKind) => [ts, 'info'],
+  /** The second iteration is the one with real CPU percentages. */
+  top: () => ['xentop', '-b', '-i', '2', '-d', '1'],
+  /** xl has no config search path: always an absolute path. */
+  create: (ts: ToolstackKind, configPath: string) => {
+    if (!configPath.startsWith('/') || configPath.includes('/../'))
+      throw new UserError('args.invalid', `config path must be absolute: ${configPath}`);
+    return [ts, 'create', configPath];
+  },
+  shutdown: (ts: ToolstackKind, domain: string, timeoutSeconds: number) => [
+    'timeout',
+    String(timeoutSeconds),
+    ts,
+    'shutdown',
+    '-w',
+    checked(domain, true),
+  ],
+  destroy: (ts: ToolstackKind, domain: string) => [ts, 'destroy', checked(domain, true)],
+  consoleLogExists: (logDir: string, domain: string) => ['test', '-r', consoleLogPath(logDir, checked(domain, false))],
+  consoleTail: (logDir: string, domain: string, lines: number) => [
+    'tail',
+    '-n',
+    String(lines),
+    consoleLogPath(logDir, checked(domain, false)),
+  ],
+  consoleAttach: (ts: ToolstackKind, domain: string, seconds = 3) => ['timeout', String(seconds), ts, 'console', checked(domain, false)],
+  migrate: (ts: ToolstackKind, domain: string, targetAddress: string) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/.test(targetAddress))
+      throw new UserError('args.invalid', `invalid migration target address ${targetAddress}`);
+    return ts === 'xl'
+      ? ['xl', 'migrate', checked(domain, true), targetAddress]
+      : ['xm', 'migrate', '-l', checked(domain, true), targetAddress];
+  },
+  listDir: (dir: string) => ['ls', '-1', dir],
+  configExists: (dir: string, domain: string) => ['test', '-f', `${dir}/${checked(domain, false)}.cfg`],
+};
+
+export function consoleLogPath(logDir: string, domain: string): string {
+  return `${logDir}/guest-${domain}.log`;
+}
+
+/** How a command looks to a human reviewing it (approvals, audit): quoted exactly as it is sent. */
+export function describeArgv(words: readonly string[]): string {
+  return words.map(quoteArg).join(' ');
+}
