@@ -96,12 +96,4 @@ program
     process.exitCode = await runRegisterCommands(opts.config);
   });
 
-program
-  .command('bench')
-  .description('Measure the pipeline: parse, enqueue→result over the simulator, interaction receipt→defer')
-  .action(async () => {
-    const { runBench } = await import('./app/main.ts');
-    process.exitCode = await runBench();
-  });
-
 await program.parseAsync(process.argv);

@@ -60,11 +60,8 @@ export interface JobResults {
 export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
 
 /** What `job.updateProgress` carries. */
-export interface JobProgress {
-  stage: string;
-  message: string;
-  percent?: number;
-}
+export const JobProgress = z.object({ stage: z.string(), message: z.string(), percent: z.number().min(0).max(100).optional() });
+export type JobProgress = z.infer<typeof JobProgress>;
 
 /**
  * How a failed job explains itself to the bot: BullMQ keeps only `failedReason` (a string), so the agent

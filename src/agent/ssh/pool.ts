@@ -155,7 +155,7 @@ export class SshPool implements RemoteRunner {
     }
     // node-ssh drops its own error listener after connecting; a late ECONNRESET would otherwise crash the process.
     ssh.connection?.on('error', (error: Error) => {
-      this.options.logger.warn({ host, err: error.message }, 'ssh connection error; will reconnect on next use');
+      if (!this.closed) this.options.logger.warn({ host, err: error.message }, 'ssh connection error; will reconnect on next use');
       if (slot.ssh === ssh) slot.ssh = null;
     });
     ssh.connection?.on('close', () => {

@@ -1,0 +1,18 @@
+import type { AnyCommand } from '../src/core/define-command.ts';
+import { audit } from './audit.ts';
+import { consoleCommand } from './console.ts';
+import { help } from './help.ts';
+import { info } from './info.ts';
+import { list } from './list.ts';
+import { migrate } from './migrate.ts';
+import { start } from './start.ts';
+import { status } from './status.ts';
+import { stop } from './stop.ts';
+import { top } from './top.ts';
+import { whoami } from './whoami.ts';
+
+/** Every chat command, listed explicitly (a test checks that no file in commands/ is left out). */
+export const COMMANDS: readonly AnyCommand[] = [help, list, info, top, status, start, stop, consoleCommand, migrate, whoami, audit];
+
+/** Files in commands/ that are helpers, not commands. */
+export const NON_COMMAND_FILES = ['index.ts', 'render-helpers.ts', 'domain-ref.ts'];

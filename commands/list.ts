@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/define-command.ts';
+import { HostName } from '../src/core/names.ts';
+import { reply } from '../src/core/reply.ts';
+import { describeStatus, failureBlocks, mib, toneOf } from './render-helpers.ts';
+
+export const list = defineCommand({
+  name: 'list',
+  description: 'List the domains of one host or of the whole fleet',
+  args: z.strictObject({ host: HostName.optional().describe('only this host') }),
+  positional: ['host'],
+  permission: 'domain.list',
+  risk: 'read',
+  scope: 'fleet',
+  op: 'domain.list',
+  examples: ['/list', '/list xen1'],
+  job: (_args, target) => ({ op: 'domain.list', host: target.host }),
+  render: (outcomes) => {
+    const rows = outcomes.flatMap((o) =>
+      o.ok
+        ? o.result.domains.map((d) => [
+            o.host,
+            d.name,
+            d.id === null ? '-' : String(d.id),
+            describeStatus(d),
+            mib(d.memoryMiB),
+            d.vcpus === null ? '-' : String(d.vcpus),
+          ])
+        : [],
+    );
+    const title = outcomes.length === 1 ? `Domains on ${outcomes[0]?.host}` : `Domains on ${outcomes.length} hosts`;
+    return reply.result(
+      title,
+      [
+        reply.table({ columns: ['host', 'domain', 'id', 'state', 'memory', 'vcpus'], rows, alignRight: [2, 4, 5] }),
+        ...failureBlocks(outcomes),
+      ],
+      {
+        tone: toneOf(outcomes),
+      },
+    );
+  },
+});

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/define-command.ts';
+import { reply } from '../src/core/reply.ts';
+import { DomainRef } from './domain-ref.ts';
+import { failureBlocks } from './render-helpers.ts';
+
+export const stop = defineCommand({
+  name: 'stop',
+  description: 'Shut a domain down gracefully; force destroys it at once',
+  args: z.strictObject({
+    domain: DomainRef.describe('domain name, or host:domain'),
+    force: z.boolean().default(false).describe('destroy instead of a graceful shutdown'),
+  }),
+  positional: ['domain'],
+  permission: 'domain.stop',
+  risk: (args) => (args.force ? 'dangerous' : 'write'),
+  scope: 'domain',
+  op: 'domain.stop',
+  examples: ['/stop web', '/stop web --force', '/stop web force:true'],
+  job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
+  renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
+  render: ([o], args) => {
+    if (!o?.ok) return reply.result(`Could not stop ${args.domain}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    const r = o.result;
+    const name = r.domain?.name ?? args.domain;
+    if (r.outcome === 'already-stopped')
+      return reply.result(`${name} is not running on ${o.host}`, [reply.text('nothing to do')], { tone: 'info' });
+    return reply.result(`${name} ${r.outcome === 'destroyed' ? 'destroyed' : 'shut down'} on ${o.host}`, [
+      reply.text(r.domain ? `now ${r.domain.status} (read back from the host)` : 'gone from the host (read back)'),
+    ]);
+  },
+});

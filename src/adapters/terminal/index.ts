@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Config } from '../../config/schema.ts';
+import { isFinal, type Reply } from '../../core/reply.ts';
+import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
+import { renderForTerminal } from './render.ts';
+import { lineToRequest } from './to-request.ts';
+
+export interface TerminalAdapterOptions {
+  config: Config;
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream;
+  /** How long one line may wait for its final reply before the next line goes on. */
+  lineTimeoutMs?: number;
+}
+
+/**
+ * The terminal chat: a prompt on a TTY; otherwise one message per line, handled in order (each to its final
+ * reply before the next line is read), and `done` resolves after the last reply once input ends.
+ */
+export class TerminalAdapter implements ChatAdapter {
+  readonly platform = 'terminal' as const;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly waiting = new Map<string, () => void>();
+  /** Unique across runs, or BullMQ would take a re-run's jobs for duplicates of the last run's. */
+  private readonly session = randomBytes(4).toString('hex');
+  private counter = 0;
+  private stopped = false;
+
+  constructor(private readonly options: TerminalAdapterOptions) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  async start(core: BotCore): Promise<void> {
+    const tty = this.options.input.isTTY === true;
+    const rl = createInterface({
+      input: this.options.input,
+      ...(tty ? { output: this.options.output, prompt: 'xenops> ' } : {}),
+      terminal: tty,
+    });
+    if (tty) {
+      this.options.output.write(
+        `xenops terminal: you are ${this.options.config.terminal.defaultUser}; "@bob /list" speaks as bob; /help lists commands; Ctrl-D quits\n`,
+      );
+      rl.prompt();
+    }
+    const run = async () => {
+      for await (const line of rl) {
+        if (this.stopped) break;
+        await this.handleLine(core, line);
+        if (tty) rl.prompt();
+      }
+      this.resolveDone();
+    };
+    void run();
+  }
+
+  private async handleLine(core: BotCore, line: string): Promise<void> {
+    const id = `t${this.session}-${++this.counter}`;
+    const req = lineToRequest(line, this.options.config.terminal.defaultUser, id);
+    if (!req) return;
+    this.options.output.write(`> ${line.trim()}\n`);
+    const finished = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        this.options.output.write(`(no final answer for "${line.trim()}" yet; going on)\n`);
+        resolve();
+      }, this.options.lineTimeoutMs ?? 120_000);
+      this.waiting.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await core.handle(req, { platform: 'terminal', channelId: 'terminal', requestId: id, state: {} });
+    await finished;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const resolve of this.waiting.values()) resolve();
+  }
+
+  async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    this.options.output.write(renderForTerminal(reply));
+    if (isFinal(reply)) {
+      this.waiting.get(target.requestId)?.();
+      this.waiting.delete(target.requestId);
+    }
+    return target;
+  }
+
+  async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
+    this.options.output.write(renderForTerminal(reply));
+    return { platform: 'terminal', channelId, requestId: `post-${Date.now()}`, state: {} };
+  }
+}

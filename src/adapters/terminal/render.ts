@@ -1,0 +1,32 @@
+import { type Block, formatTable, type Reply } from '../../core/reply.ts';
+
+const MARK: Record<Reply['tone'], string> = { success: '✔', info: 'ℹ', warning: '⚠', error: '✖', progress: '…' };
+
+function renderBlock(block: Block): string {
+  switch (block.type) {
+    case 'text':
+      return block.text;
+    case 'fields':
+      return block.fields.map((f) => `${f.name}: ${f.value}`).join('\n');
+    case 'table':
+      return [block.caption, formatTable(block.table)].filter((x) => x !== undefined).join('\n');
+    case 'code':
+      return block.text
+        .split('\n')
+        .map((l) => `  | ${l}`)
+        .join('\n');
+    default:
+      return block satisfies never;
+  }
+}
+
+/** Plain text for a terminal: the same neutral reply every chat adapter renders. */
+export function renderForTerminal(reply: Reply): string {
+  const parts = [`${MARK[reply.tone]} ${reply.title}`, ...reply.blocks.map(renderBlock)];
+  for (const a of reply.attachments ?? []) {
+    const size = typeof a.data === 'string' ? Buffer.byteLength(a.data) : a.data.byteLength;
+    parts.push(`[attachment ${a.name}, ${size} bytes${a.description ? `: ${a.description}` : ''}]`);
+  }
+  for (const action of reply.actions ?? []) parts.push(`[button ${action.label}]`);
+  return `${parts.join('\n')}\n`;
+}

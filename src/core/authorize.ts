@@ -1,0 +1,121 @@
+import picomatch from 'picomatch';
+import type { Config, PermissionRule } from '../config/schema.ts';
+import type { Actor, Channel } from './request.ts';
+
+/** Built-in permission groups; config.permissionGroups adds more. */
+export const BUILTIN_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  read: ['domain.list', 'host.info', 'host.top', 'host.status'],
+  operate: ['read', 'domain.console', 'domain.start', 'domain.stop'],
+  admin: ['operate', 'domain.migrate', 'audit.read'],
+};
+
+export interface Person {
+  id: string;
+  displayName: string;
+  roles: string[];
+}
+
+export type Identity = { ok: true; person: Person } | { ok: false; code: 'auth.unknownPerson' | 'auth.anonymousAdmin'; message: string };
+
+/** Maps a platform identity to a person; Discord role ids add roles through discord.roleBindings. */
+export function identify(config: Config, actor: Actor): Identity {
+  if (actor.anonymousAdmin) {
+    if (!config.telegram?.allowAnonymousAdmins) {
+      return {
+        ok: false,
+        code: 'auth.anonymousAdmin',
+        message: 'anonymous group admins cannot use xenops: turn off "Remain anonymous" or message the bot directly',
+      };
+    }
+    return {
+      ok: true,
+      person: {
+        id: `anonymous-admin:${actor.userId}`,
+        displayName: 'anonymous admin',
+        roles: [...(config.telegram.anonymousAdminRoles ?? [])],
+      },
+    };
+  }
+  const entry = Object.entries(config.people).find(([, p]) => p.identities[actor.platform] === actor.userId);
+  const bound = actor.platform === 'discord' ? actor.roleIds.flatMap((r) => config.discord?.roleBindings[r] ?? []) : [];
+  if (!entry) {
+    if (bound.length > 0)
+      return { ok: true, person: { id: `discord:${actor.userId}`, displayName: actor.displayName, roles: [...new Set(bound)] } };
+    return {
+      ok: false,
+      code: 'auth.unknownPerson',
+      message: `you are not known to xenops (your ${actor.platform} id is ${actor.userId}); ask an admin to add you`,
+    };
+  }
+  const [id, p] = entry;
+  return { ok: true, person: { id, displayName: p.displayName ?? id, roles: [...new Set([...p.roles, ...bound])] } };
+}
+
+/** Expands a permission or group name to permission names, following nested groups. */
+export function expandPermission(config: Config, name: string, seen: Set<string> = new Set()): string[] {
+  const group = config.permissionGroups[name] ?? BUILTIN_GROUPS[name];
+  if (!group) return [name];
+  if (seen.has(name)) return [];
+  seen.add(name);
+  return group.flatMap((n) => expandPermission(config, n, seen));
+}
+
+function ruleMatches(config: Config, rule: PermissionRule, permission: string, target: { host?: string; domain?: string }): boolean {
+  const permissions = expandPermission(config, rule.permission);
+  if (!permissions.some((p) => picomatch.isMatch(permission, p))) return false;
+  // A dry run (no host/domain yet) asks "could this rule ever allow it": any scope counts.
+  if (target.host !== undefined && !rule.hosts.some((h) => picomatch.isMatch(target.host as string, h))) return false;
+  if (target.domain !== undefined && !rule.domains.some((d) => picomatch.isMatch(target.domain as string, d))) return false;
+  return true;
+}
+
+export type AuthDecision = { allowed: true } | { allowed: false; message: string };
+
+/** Deny by default; any deny rule from any role beats every allow. */
+export function authorize(
+  config: Config,
+  person: Person,
+  permission: string,
+  target: { host?: string; domain?: string } = {},
+  what = 'do this',
+): AuthDecision {
+  const roles = person.roles.map((r) => config.roles[r]).filter((r) => r !== undefined);
+  const where = [target.host, target.domain].filter(Boolean).join('/');
+  const denied = roles.some((r) => r.deny.some((rule) => ruleMatches(config, rule, permission, dryRunSafeTarget(target))));
+  const allowed = roles.some((r) => r.allow.some((rule) => ruleMatches(config, rule, permission, target)));
+  if (allowed && !denied) return { allowed: true };
+  return { allowed: false, message: `${person.id} may not ${what}: needs permission ${permission}${where ? ` on ${where}` : ''}` };
+}
+
+/**
+ * For deny rules a dry run must not deny what a scoped deny only forbids somewhere: without a target, only a
+ * deny that covers every host and domain counts.
+ */
+function dryRunSafeTarget(target: {
+  host?: string;
+  domain?: string;
+}): { host: string; domain: string } | { host?: string; domain?: string } {
+  return { host: target.host ?? '\u0000any-host', domain: target.domain ?? '\u0000any-domain' };
+}
+
+/** Per-channel allow-list: no matching entry = not allowed here. Returns the commands filter, if any. */
+export function channelPolicy(config: Config, platform: string, channel: Channel): { allowed: boolean; commands?: readonly string[] } {
+  const entry =
+    config.channels.find((c) => c.platform === platform && c.id === channel.id) ??
+    config.channels.find((c) => c.platform === platform && c.id === '*');
+  if (!entry) return { allowed: false };
+  return entry.commands ? { allowed: true, commands: entry.commands } : { allowed: true };
+}
+
+/** Whether a channel's command filter lets this command (by name, permission or group) through. */
+export function channelAllowsCommand(
+  config: Config,
+  filter: readonly string[] | undefined,
+  command: string,
+  permission: string | null,
+): boolean {
+  if (!filter) return true;
+  return filter.some(
+    (f) => f === command || (permission !== null && expandPermission(config, f).some((p) => picomatch.isMatch(permission, p))),
+  );
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import type { CommandOptionSpec, CommandSpec, Risk } from '../adapters/types.ts';
+import type { JobData, JobFailure, JobOp, JobProgress, JobResult } from '../queue/jobs.ts';
+import type { Reply } from './reply.ts';
+
+export type { Risk };
+
+/** Where a command's targets come from. */
+export type Scope =
+  /** optional `host` argument: that host, or every host */
+  | 'fleet'
+  /** required `host` argument */
+  | 'host'
+  /** a `domain` argument found across the fleet (`host:domain` when ambiguous) */
+  | 'domain'
+  /** runs in the bot (help, whoami, audit) */
+  | 'local';
+
+/** What one host answered. */
+export type HostOutcome<Op extends JobOp> =
+  | { host: string; ok: true; result: JobResult<Op> }
+  | { host: string; ok: false; failure: JobFailure | { code: 'noAnswer'; message: string } };
+
+export type JobSpec = Omit<JobData, 'meta'>;
+
+export interface LocalContext {
+  person: string | null;
+  platformUserId: string;
+  platform: string;
+  /** Commands this person may run here (for help). */
+  allowedCommands: () => CommandSpec[];
+  roles: readonly string[];
+  readAudit: (n: number) => Promise<Record<string, string>[]>;
+}
+
+interface BaseDefinition<S extends z.ZodObject> {
+  name: string;
+  description: string;
+  args: S;
+  /** Field order for text arguments: `/stop web` → { domain: 'web' }. */
+  positional: readonly (keyof z.infer<S> & string)[];
+  /** null = any known person (help, whoami). */
+  permission: string | null;
+  risk: Risk | ((args: z.infer<S>) => Risk);
+  examples: readonly string[];
+}
+
+export interface JobCommand<S extends z.ZodObject, Op extends JobOp> extends BaseDefinition<S> {
+  scope: 'fleet' | 'host' | 'domain';
+  op: Op;
+  job: (args: z.infer<S>, target: { host: string; domain?: string }) => JobSpec & { op: Op };
+  render: (outcomes: HostOutcome<Op>[], args: z.infer<S>) => Reply;
+  renderProgress?: (progress: JobProgress, args: z.infer<S>) => Reply;
+}
+
+export interface LocalCommand<S extends z.ZodObject> extends BaseDefinition<S> {
+  scope: 'local';
+  run: (args: z.infer<S>, ctx: LocalContext) => Promise<Reply> | Reply;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds commands of every argument shape
+export type AnyCommand = JobCommand<any, any> | LocalCommand<any>;
+
+/** Returns its input unchanged, with the argument and result types inferred. */
+export function defineCommand<S extends z.ZodObject, Op extends JobOp>(def: JobCommand<S, Op>): JobCommand<S, Op>;
+export function defineCommand<S extends z.ZodObject>(def: LocalCommand<S>): LocalCommand<S>;
+export function defineCommand(def: AnyCommand): AnyCommand {
+  return def;
+}
+
+function unwrap(schema: z.ZodType): { inner: z.ZodType; optional: boolean } {
+  let s = schema;
+  let optional = false;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) {
+      optional = true;
+      s = s.unwrap() as z.ZodType;
+    } else if (s instanceof z.ZodPipe) {
+      s = s.in as z.ZodType;
+    } else return { inner: s, optional };
+  }
+}
+
+/** Option metadata for adapters, derived from the zod schema: never written twice. */
+export function optionSpecs(command: AnyCommand): CommandOptionSpec[] {
+  const shape = command.args.shape as Record<string, z.ZodType>;
+  const order = [...command.positional, ...Object.keys(shape).filter((k) => !command.positional.includes(k))];
+  const specs = order.map((name): CommandOptionSpec => {
+    const field = shape[name] as z.ZodType;
+    const { inner, optional } = unwrap(field);
+    const type = inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodNumber ? 'integer' : 'string';
+    const spec: CommandOptionSpec = { name, description: field.description ?? inner.description ?? name, type, required: !optional };
+    if (name === 'domain') spec.autocomplete = 'domain';
+    if (name === 'host' || name === 'target') spec.autocomplete = 'host';
+    if (inner instanceof z.ZodNumber) {
+      if (inner.minValue !== null && Number.isFinite(inner.minValue)) spec.min = inner.minValue;
+      if (inner.maxValue !== null && Number.isFinite(inner.maxValue)) spec.max = inner.maxValue;
+    }
+    return spec;
+  });
+  // Platforms want required options first.
+  return [...specs.filter((s) => s.required), ...specs.filter((s) => !s.required)];
+}
+
+export function usageOf(command: AnyCommand): string {
+  const parts = optionSpecs(command).map((o) => {
+    if (o.type === 'boolean') return `[--${o.name}]`;
+    const positional = command.positional.includes(o.name);
+    const word = positional ? `<${o.name}>` : `--${o.name} <${o.name}>`;
+    return o.required ? word : `[${word}]`;
+  });
+  return [`/${command.name}`, ...parts].join(' ');
+}
+
+export function riskOf(command: AnyCommand, args: unknown): Risk {
+  // biome-ignore lint/suspicious/noExplicitAny: args were parsed by this command's own schema
+  return typeof command.risk === 'function' ? command.risk(args as any) : command.risk;
+}
+
+export function commandSpec(command: AnyCommand): CommandSpec {
+  return {
+    name: command.name,
+    description: command.description,
+    options: optionSpecs(command),
+    usage: usageOf(command),
+    permission: command.permission,
+    risk: typeof command.risk === 'function' ? 'dangerous' : command.risk,
+  };
+}
+
+export function commandSpecs(commands: readonly AnyCommand[]): CommandSpec[] {
+  return commands.map(commandSpec);
+}
