@@ -1,4 +1,3 @@
-import { parse as shellWords } from 'shell-quote';
 import { type AnyCommand, optionSpecs, usageOf } from './define-command.ts';
 import { UserError } from './errors.ts';
 import type { RawArgs } from './request.ts';
@@ -17,14 +16,8 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
   if (raw.kind === 'options') {
     for (const [k, v] of Object.entries(raw.options)) record[k] = v;
   } else {
-    let words: string[];
-    try {
-      const tokens = shellWords(raw.text, (key) => `$${key}`);
-      // Operators (; | &&) and globs are just text to us; keep their characters so validation names them.
-      words = tokens.map((t) => (typeof t === 'string' ? t : 'op' in t ? String((t as { op: string }).op) : String(t)));
-    } catch {
-      throw bad('could not read the arguments (unbalanced quotes?)');
-    }
+    const words = splitWords(raw.text);
+    if (words === null) throw bad('could not read the arguments: a quote is not closed');
     const positional: string[] = [];
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
@@ -78,4 +71,34 @@ function validate(command: AnyCommand, record: Record<string, unknown>, bad: (m:
     throw bad(`${where}${message}`);
   }
   return result.data as Record<string, unknown>;
+}
+
+/**
+ * Splits on white space, honouring '…' and "…" quotes. Nothing else is special: `;`, `$(…)` and friends are
+ * plain characters, so they end up in a value that validation then rejects by name.
+ */
+export function splitWords(text: string): string[] | null {
+  const words: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) return null;
+  if (inWord) words.push(current);
+  return words;
 }

@@ -1,0 +1,71 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { commandSpec } from '../src/core/define-command.ts';
+import { COMMANDS, NON_COMMAND_FILES } from './index.ts';
+import { list } from './list.ts';
+import { stop } from './stop.ts';
+
+describe('the command registry', () => {
+  it('lists every command file in commands/', () => {
+    const files = readdirSync(import.meta.dirname).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !NON_COMMAND_FILES.includes(f),
+    );
+    const names = COMMANDS.map((c) => (c.name === 'console' ? 'console' : c.name));
+    expect(files.map((f) => f.replace(/\.ts$/, '')).sort()).toEqual([...names].sort());
+  });
+
+  it('derives option specs from the zod schemas (required first, autocomplete on domains and hosts)', () => {
+    expect(commandSpec(stop)).toMatchObject({
+      usage: '/stop <domain> [--force]',
+      options: [
+        { name: 'domain', type: 'string', required: true, autocomplete: 'domain' },
+        { name: 'force', type: 'boolean', required: false },
+      ],
+    });
+    expect(commandSpec(list).options).toEqual([
+      { name: 'host', description: 'only this host', type: 'string', required: false, autocomplete: 'host' },
+    ]);
+  });
+});
+
+describe('renderers', () => {
+  it('list shows defined domains and flags a host that did not answer', () => {
+    const r = list.render(
+      [
+        {
+          host: 'xen1',
+          ok: true,
+          result: {
+            host: 'xen1',
+            toolstack: 'xl',
+            domains: [
+              {
+                name: 'mail',
+                id: null,
+                status: 'defined',
+                flags: '',
+                memoryMiB: null,
+                vcpus: null,
+                cpuSeconds: null,
+                configPath: '/etc/xen/vm/mail.cfg',
+              },
+            ],
+          },
+        },
+        { host: 'xen2', ok: false, failure: { code: 'noAnswer', message: 'no answer within 60 s' } },
+      ],
+      {},
+    );
+    expect(r.tone).toBe('warning');
+    expect(r.blocks[0]).toMatchObject({ type: 'table', table: { rows: [['xen1', 'mail', '-', 'defined (not running)', '-', '-']] } });
+    expect(r.blocks[1]).toEqual({ type: 'text', text: '⚠ xen2: no answer — no answer within 60 s' });
+  });
+
+  it('stop says when nothing had to be done', () => {
+    const r = stop.render([{ host: 'xen1', ok: true, result: { host: 'xen1', outcome: 'already-stopped', domain: null } }], {
+      domain: 'web',
+      force: false,
+    });
+    expect(r.title).toBe('web is not running on xen1');
+  });
+});

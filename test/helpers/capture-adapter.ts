@@ -1,0 +1,33 @@
+import type { BotCore, ChatAdapter, ReplyTarget } from '../../src/adapters/types.ts';
+import { isFinal, type Reply } from '../../src/core/reply.ts';
+
+/** A ChatAdapter (our own interface) that records what the bot delivers, for pipeline tests. */
+export class CaptureAdapter implements ChatAdapter {
+  readonly platform = 'terminal' as const;
+  readonly delivered: { target: ReplyTarget; reply: Reply }[] = [];
+  core: BotCore | null = null;
+  private readonly waiters: { requestId: string; resolve: (r: Reply) => void }[] = [];
+
+  async start(core: BotCore): Promise<void> {
+    this.core = core;
+  }
+  async stop(): Promise<void> {}
+  async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    this.delivered.push({ target, reply });
+    if (isFinal(reply)) {
+      for (const w of this.waiters.filter((x) => x.requestId === target.requestId)) w.resolve(reply);
+    }
+    return { ...target, state: { ...target.state, deliveries: Number(target.state['deliveries'] ?? 0) + 1 } };
+  }
+  async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
+    const target = { platform: 'terminal' as const, channelId, requestId: 'post', state: {} };
+    this.delivered.push({ target, reply });
+    return target;
+  }
+  /** Resolves with the request's final reply (already delivered or still to come). */
+  finalReply(requestId: string): Promise<Reply> {
+    const done = this.delivered.find((d) => d.target.requestId === requestId && isFinal(d.reply));
+    if (done) return Promise.resolve(done.reply);
+    return new Promise((resolve) => this.waiters.push({ requestId, resolve }));
+  }
+}

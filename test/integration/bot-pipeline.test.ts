@@ -1,0 +1,176 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { createBot } from '../../src/app/bot.ts';
+import { Config } from '../../src/config/schema.ts';
+import type { ChatRequest } from '../../src/core/request.ts';
+import type { JobData } from '../../src/queue/jobs.ts';
+import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+
+const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+
+let env: SimEnv;
+let config: Config;
+let agent: Agent;
+
+const request = (id: string, text: string, user = 'alice'): ChatRequest => {
+  const [command = '', ...rest] = text.split(' ');
+  return {
+    id,
+    platform: 'terminal',
+    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
+    channel: { id: 'terminal', kind: 'direct' },
+    command,
+    args: { kind: 'text', text: rest.join(' ') },
+    receivedAt: Date.now(),
+    source: 'command',
+  };
+};
+const target = (requestId: string) => ({ platform: 'terminal' as const, channelId: 'terminal', requestId, state: {} });
+
+beforeAll(async () => {
+  env = await startSimEnv({ shutdownDelayMs: 1500, timeScale: 0.1 });
+  config = Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: { admin: { allow: ['*'] }, viewer: { allow: ['read'] } },
+    people: {
+      alice: { roles: ['admin'], identities: { terminal: 'alice' } },
+      carol: { roles: ['viewer'], identities: { terminal: 'carol' } },
+    },
+    channels: [{ platform: 'terminal', id: '*' }],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+  });
+  agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+}, 30_000);
+
+afterAll(async () => {
+  await agent?.close(2_000);
+  await env?.stop();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('bot pipeline with the real agent, Redis and the simulator', () => {
+  it('a redelivered request id adds no second job', async () => {
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    await bot.start();
+    try {
+      await bot.core.handle(request('dup-1', 'list xen2'), target('dup-1'));
+      await bot.core.handle(request('dup-1', 'list xen2'), target('dup-1'));
+      await adapter.finalReply('dup-1');
+      const queue = new Queue(hostQueueName('xen2'), { connection: { url: REDIS_URL }, prefix });
+      const jobs = (await queue.getJobs(['completed', 'active', 'waiting'])).filter((j) => j.id === jobIdFor('dup-1', 'xen2'));
+      await queue.close();
+      expect(jobs).toHaveLength(1);
+      expect(env.sim.hosts['xen2']?.commandLog.filter((c) => c === 'xl list').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('a refused request queues nothing and sends no SSH command', async () => {
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    await bot.start();
+    try {
+      const before = env.sim.hosts['xen1']?.commandLog.length ?? 0;
+      expect(bot.core.precheck(request('deny-1', 'stop web', 'carol'))?.blocks[0]).toEqual({
+        type: 'text',
+        text: 'carol may not run /stop: needs permission domain.stop',
+      });
+      await bot.core.handle(request('deny-1', 'stop web', 'carol'), target('deny-1'));
+      const r = await adapter.finalReply('deny-1');
+      expect(r).toMatchObject({ kind: 'error', private: true, title: 'Not allowed' });
+      const stops = (env.sim.hosts['xen1']?.commandLog ?? []).slice(before).filter((c) => c.includes('shutdown'));
+      expect(stops).toEqual([]);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('a bot restarted while a job runs still delivers its result', async () => {
+    const first = new CaptureAdapter();
+    const bot1 = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [first] });
+    await bot1.start();
+    await bot1.core.handle(request('restart-1', 'stop gateway'), target('restart-1'));
+    expect(first.delivered.map((d) => d.reply.kind)).toEqual(['progress']);
+    await bot1.stop();
+    // the job finishes while no bot runs
+    const qe = new QueueEvents(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix });
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix });
+    const job = await queue.getJob(jobIdFor('restart-1', 'xen1'));
+    await job?.waitUntilFinished(qe, 20_000);
+    await qe.close();
+    await queue.close();
+    const second = new CaptureAdapter();
+    const bot2 = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [second] });
+    await bot2.start();
+    try {
+      const r = await second.finalReply('restart-1');
+      expect(r.title).toBe('gateway shut down on xen1');
+      // the target it edits is the one the first bot stored after its "queued" reply
+      expect(second.delivered.find((d) => d.target.requestId === 'restart-1')?.target.state).toEqual({ deliveries: 1 });
+    } finally {
+      await bot2.stop();
+    }
+  });
+
+  it('re-running a finished mutating job (a killed agent) repeats nothing', async () => {
+    const queue = new Queue(hostQueueName('xen2'), { connection: { url: REDIS_URL }, prefix });
+    const qe = new QueueEvents(hostQueueName('xen2'), { connection: { url: REDIS_URL }, prefix });
+    await qe.waitUntilReady();
+    const data: JobData = {
+      op: 'domain.start',
+      host: 'xen2',
+      domain: 'files',
+      meta: { requestId: 'x', person: 'alice', platform: 'terminal', userId: 'alice', channelId: 't', command: 'start' },
+    };
+    const first = await queue.add('domain.start', data, { jobId: 'rerun-1' });
+    expect(await first.waitUntilFinished(qe, 20_000)).toMatchObject({ outcome: 'already-running' });
+    const creates = env.sim.hosts['xen2']?.commandLog.filter((c) => c.includes('create')).length;
+    const again = await queue.add('domain.start', data, { jobId: 'rerun-2' });
+    expect(await again.waitUntilFinished(qe, 20_000)).toMatchObject({ outcome: 'already-running' });
+    expect(env.sim.hosts['xen2']?.commandLog.filter((c) => c.includes('create')).length).toBe(creates);
+    await qe.close();
+    await queue.close();
+  });
+
+  it('close() lets an active job finish', async () => {
+    const local = await startAgent({
+      config,
+      runner: env.pool(),
+      connection: REDIS_URL,
+      prefix: `${prefix.slice(0, -1)}-close}`,
+      logger: quietLogger,
+      hosts: ['xen1'],
+    });
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: `${prefix.slice(0, -1)}-close}` });
+    const qe = new QueueEvents(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: `${prefix.slice(0, -1)}-close}` });
+    await qe.waitUntilReady();
+    const data: JobData = {
+      op: 'domain.stop',
+      host: 'xen1',
+      domain: 'web',
+      force: false,
+      meta: { requestId: 'y', person: 'alice', platform: 'terminal', userId: 'alice', channelId: 't', command: 'stop' },
+    };
+    const job = await queue.add('domain.stop', data, { jobId: 'close-1' });
+    await new Promise<void>((resolve) => qe.once('active', () => resolve()));
+    await local.close(20_000);
+    expect(await job.getState()).toBe('completed');
+    expect((await queue.getJob('close-1'))?.returnvalue).toMatchObject({ outcome: 'shut-down' });
+    await qe.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
+import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
+import { hostQueueName } from '../../src/queue/names.ts';
+import { quietLogger } from '../helpers/sim.ts';
+
+const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+const auditFile = join(mkdtempSync(join(tmpdir(), 'xenops-audit-')), 'audit.jsonl');
+
+let stack: DemoStack;
+let output = '';
+const input = new PassThrough();
+const out = new PassThrough();
+out.on('data', (c: Buffer) => {
+  output += c.toString();
+});
+let terminal: TerminalAdapter;
+
+beforeAll(async () => {
+  stack = await startDemoStack({
+    redisUrl: REDIS_URL,
+    logger: quietLogger,
+    prefix,
+    timeScale: 0.02,
+    shutdownDelayMs: 500,
+    adjustConfig: (c) => ({ ...c, audit: { ...c.audit, file: auditFile }, bot: { ...c.bot, readTimeoutMs: 15_000 } }),
+    makeAdapters: (config) => {
+      terminal = new TerminalAdapter({ config, input, output: out });
+      return [terminal];
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
+  it('lists, starts, refuses, tops and rejects, then finishes', async () => {
+    input.end(['/list', '/start mail', '/list xen1', '@carol /stop web', '/top xen1', '/start ; reboot', ''].join('\n'));
+    await terminal.done;
+    const sections = output.split(/^> /m).slice(1);
+    expect(sections.map((s) => s.split('\n')[0])).toEqual([
+      '/list',
+      '/start mail',
+      '/list xen1',
+      '@carol /stop web',
+      '/top xen1',
+      '/start ; reboot',
+    ]);
+    const [list, start, list1, carol, top, bad] = sections as [string, string, string, string, string, string];
+    // both hosts, mail defined but not running
+    expect(list).toMatch(/xen1\s+mail\s+-\s+defined \(not running\)/);
+    expect(list).toMatch(/xen2\s+files\s+\d+\s+blocked/);
+    expect(start).toContain('✔ mail started on xen1');
+    expect(list1).toMatch(/xen1\s+mail\s+\d+\s+blocked/);
+    expect(carol).toContain('✖ Not allowed');
+    expect(carol).toContain('needs permission domain.stop');
+    expect(top).toMatch(/✔ top on xen1/);
+    expect(top).toMatch(/cpu%/);
+    expect(bad).toContain('";" is not a valid domain name');
+    expect(bad).toContain('/start <domain>');
+  });
+
+  it('touched the hosts only for allowed, valid requests', () => {
+    const xen1 = stack.sim.hosts['xen1']?.commandLog ?? [];
+    expect(xen1.filter((c) => c.includes('create'))).toEqual(['xl create /etc/xen/vm/mail.cfg']);
+    expect(xen1.some((c) => c.includes('shutdown') || c.includes('destroy') || c.includes(';'))).toBe(false);
+    expect(stack.sim.fleet.findDomain(stack.sim.fleet.host('xen1'), 'mail')).toBeDefined();
+  });
+
+  it('queued no job for the refused and the malformed requests', async () => {
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix });
+    const jobs = await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed']);
+    await queue.close();
+    const ops = jobs.filter((j) => !j.id?.startsWith('r-fleet')).map((j) => j.name);
+    expect(ops).not.toContain('domain.stop');
+    expect(ops.filter((o) => o === 'domain.start')).toHaveLength(1);
+  });
+
+  it('audited requests, decisions, job starts and outcomes in the stream and the file', async () => {
+    const redis = new Redis(REDIS_URL);
+    const entries = await redis.xrange(`${prefix}:audit`, '-', '+');
+    redis.disconnect();
+    const events = entries.map(([, f]) =>
+      Object.fromEntries(f.reduce<[string, string][]>((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v, a[i + 1] as string]] : acc), [])),
+    );
+    expect(events.find((e) => e['event'] === 'decision' && e['person'] === 'carol')).toMatchObject({
+      decision: 'rejected',
+      command: 'stop',
+      platform: 'terminal',
+      userId: 'carol',
+    });
+    expect(events.some((e) => e['event'] === 'job.start' && e['command'] === 'start' && e['host'] === 'xen1')).toBe(true);
+    expect(events.find((e) => e['event'] === 'job.outcome' && e['command'] === 'start')?.['detail']).toBe('xen1: ok');
+    const lines = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBe(entries.length);
+    expect(lines.find((l) => l['event'] === 'job.outcome' && l['command'] === 'start')).toMatchObject({
+      person: 'alice',
+      durationMs: expect.any(Number),
+    });
+  });
+});
