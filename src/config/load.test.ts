@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     expect(c.ssh.maxConcurrent).toBe(4);
   });
 
-  it('substitutes ${VAR} and ${VAR:-default} and coerces numbers', () => {
+  it('substitutes $VAR and $VAR:-default references and coerces numbers', () => {
     const text = `${minimal}    port: \${PORT}\n    user: \${SSH_USER:-xenops}\n`;
     const c = parseConfigText(text, 't', { PORT: '2222' });
     expect(c.hosts['xen1']?.port).toBe(2222);
