@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshPool } from '../../src/agent/ssh/pool.ts';
+import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
+import { HostConfig, SshDefaults } from '../../src/config/schema.ts';
+import { HostKeyError, OutcomeUnknownError, UserError } from '../../src/core/errors.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import { type RealSshd, readArgv, sshdAvailable, startRealSshd } from '../helpers/sshd.ts';
+
+if (!sshdAvailable) {
+  console.warn('SKIPPED: the real-sshd suite needs /usr/sbin/sshd (apt-get install openssh-server; .ci/run installs it)');
+}
+
+describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () => {
+  let sshd: RealSshd;
+  const pools: SshPool[] = [];
+  const pool = (host: Partial<HostConfig> = {}) => {
+    const p = new SshPool({
+      hosts: {
+        real: {
+          ...HostConfig.parse({
+            address: '127.0.0.1',
+            port: sshd.port,
+            privateKey: sshd.clientKey.privateKey,
+            hostKey: sshd.hostKeyFingerprint,
+          }),
+          ...host,
+        } as HostConfig,
+      },
+      defaults: SshDefaults.parse({ commandTimeoutMs: 8000 }),
+      logger: quietLogger,
+    });
+    pools.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    sshd = await startRealSshd(fixture('xl-list__uva-sne-xen-4.9.2.txt'));
+  });
+  afterAll(async () => {
+    for (const p of pools) await p.close();
+    await sshd?.stop();
+  });
+
+  it('runs the fake xl and parses its real sample through the driver', async () => {
+    const ts = new XenToolstack('xl', pool(), {
+      name: 'real',
+      configDirs: ['/nonexistent-xen-dir'],
+      consoleLogDir: '/var/log/xen/console',
+      shutdownTimeoutSeconds: 5,
+    });
+    const domains = await ts.list();
+    expect(domains.map((d) => [d.name, d.id, d.status])).toEqual([
+      ['Domain-0', 0, 'running'],
+      ['guest-01', 4, 'blocked'],
+    ]);
+    expect(readArgv(sshd)).toEqual(['list']);
+  });
+
+  it('delivers hostile arguments as single literal argv elements and runs nothing else', async () => {
+    const marker = `${sshd.dir}/pwned`;
+    const hostile = ['web; reboot', "a'b", `$(touch ${marker})`, '`id`', 'two words', '*', ''];
+    const r = await pool().run('real', ['xl', 'list', ...hostile]);
+    expect(r.code).toBe(1);
+    expect(readArgv(sshd)).toEqual(['list', ...hostile]);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('rejects a chat domain like "web; reboot" before any SSH traffic', async () => {
+    const ts = new XenToolstack('xl', pool(), {
+      name: 'real',
+      configDirs: ['/etc/xen/vm'],
+      consoleLogDir: '/var/log/xen/console',
+      shutdownTimeoutSeconds: 5,
+    });
+    const before = readArgv(sshd);
+    await expect(ts.stop('web; reboot', { force: true })).rejects.toBeInstanceOf(UserError);
+    expect(readArgv(sshd)).toEqual(before);
+  });
+
+  it('pins the host key: the wrong pin is refused, naming the fingerprint ssh-keygen prints', async () => {
+    const wrong = `SHA256:${'Z'.repeat(43)}`;
+    const err = await pool({ hostKey: wrong })
+      .run('real', ['xl', 'list'])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    const presented = execFileSync('ssh-keygen', ['-lf', `${sshd.dir}/ssh_host_ed25519_key.pub`])
+      .toString()
+      .split(' ')[1];
+    expect((err as HostKeyError).presented).toBe(presented);
+    expect((err as HostKeyError).message).toContain(wrong);
+    expect((err as HostKeyError).message).toContain('real');
+  });
+
+  it('reports a connection dropped mid-command as an unknown outcome', async () => {
+    const p = pool();
+    expect((await p.run('real', ['true'])).code).toBe(0);
+    const running = p.run('real', ['xl', 'sleep']).catch((e: unknown) => e);
+    // The per-connection sshd processes are children of the listener: kill them, not the listener.
+    await expect.poll(() => readArgvSafe(), { timeout: 5000 }).toEqual(['sleep']);
+    execFileSync('pkill', ['-KILL', '-P', String(sshd.pid)]);
+    expect(await running).toBeInstanceOf(OutcomeUnknownError);
+    expect((await p.run('real', ['true'])).code).toBe(0);
+  });
+
+  function readArgvSafe(): string[] {
+    try {
+      return readArgv(sshd);
+    } catch {
+      return [];
+    }
+  }
+});
