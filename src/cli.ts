@@ -69,11 +69,11 @@ program
 program
   .command('sim')
   .description('Run simulated Dom0 hosts over SSH on loopback (for the demo and tests)')
-  .option('--fleet <path>', 'fleet description', 'config/demo-fleet.yaml')
+  .option('-c, --config <path>', 'config file whose simulator section describes the fleet', 'config/demo.yaml')
   .option('--state-dir <dir>', 'where the client key and sim.env are written', 'var/sim')
-  .action(async (opts: { fleet: string; stateDir: string }) => {
+  .action(async (opts: { config: string; stateDir: string }) => {
     const { runSimCli } = await import('./sim/cli.ts');
-    process.exitCode = await runSimCli(['--fleet', opts.fleet, '--state-dir', opts.stateDir]);
+    process.exitCode = await runSimCli(['--config', opts.config, '--state-dir', opts.stateDir]);
   });
 
 program

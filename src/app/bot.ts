@@ -436,8 +436,13 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     }
   }
 
+  let stopping = false;
   const guard = (what: string, fn: () => Promise<void>) => {
-    fn().catch((e: unknown) => logger.error({ err: redactSecrets(String(e)), what }, 'relay handler failed'));
+    if (stopping) return;
+    fn().catch((e: unknown) => {
+      // Events still in flight while stopping meet closed connections; the restarted bot recovers them.
+      if (!stopping) logger.error({ err: redactSecrets(String(e)), what }, 'relay handler failed');
+    });
   };
 
   const core: BotCore = {
@@ -520,6 +525,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       timers.add(refresher);
     },
     async stop() {
+      stopping = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const adapter of adapters.values())

@@ -11,7 +11,6 @@ import { generateClientKey, loadSimFleetSpec, type StartedSimulator, startSimula
 import { createBot } from './bot.ts';
 
 export const DEMO_CONFIG_PATH = 'config/demo.yaml';
-export const DEMO_FLEET_PATH = 'config/demo-fleet.yaml';
 
 export interface DemoStackOptions {
   redisUrl: string;
@@ -72,7 +71,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     chmodSync(clientKeyPath, 0o600);
 
     const sim = await startSimulator({
-      fleet: loadSimFleetSpec(readFileSync(DEMO_FLEET_PATH, 'utf8')),
+      fleet: loadSimFleetSpec(readFileSync(DEMO_CONFIG_PATH, 'utf8'), DEMO_CONFIG_PATH),
       authorizedKeys: [clientKey.publicKey],
       ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
       ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HostName, Identifier } from '../core/names.ts';
+import { SimFleetSpecSchema } from '../sim/spec.ts';
 
 /** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
 export const Fingerprint = z
@@ -196,6 +197,8 @@ export const Config = z
       })
       .default({ readTimeoutMs: 60_000, fleetRefreshMs: 60_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Demo and tests only: the simulated fleet `xenops sim` and `npm run demo` serve. Ignored by bot and agent. */
+    simulator: SimFleetSpecSchema.optional(),
   })
   .superRefine((c, ctx) => {
     for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });

@@ -11,7 +11,7 @@ export async function runSimCli(argv: string[]): Promise<number> {
     const i = argv.indexOf(name);
     return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : fallback;
   };
-  const fleetPath = opt('--fleet', 'config/demo-fleet.yaml');
+  const fleetPath = opt('--config', 'config/demo.yaml');
   const stateDir = opt('--state-dir', 'var/sim');
   const spec = loadSimFleetSpec(readFileSync(fleetPath, 'utf8'), fleetPath);
   mkdirSync(stateDir, { recursive: true });

@@ -1,48 +1,10 @@
 import ssh2 from 'ssh2';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { ConfigError } from '../core/errors.ts';
 import { SimFleet, type SimFleetSpec } from './model.ts';
 import { type Fault, fingerprintOfBlob, parseKeyOrThrow, SimSshServer } from './server.ts';
 
 export { SimFleet, type SimFleetSpec, type SimHostSpec } from './model.ts';
 export type { Fault } from './server.ts';
-
-const DomainSpec = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/),
-  memoryMiB: z.number().int().positive(),
-  vcpus: z.number().int().positive(),
-  running: z.boolean(),
-  configPath: z.string().startsWith('/').optional(),
-  state: z
-    .string()
-    .regex(/^[r-][b-][p-][s-][-rscwS?][d-]$/)
-    .optional(),
-  consoleLines: z.array(z.string()).optional(),
-});
-const FleetSpecSchema = z.strictObject({
-  hosts: z.record(
-    z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
-    z.strictObject({
-      toolstack: z.enum(['xl', 'xm']).optional(),
-      sudo: z.enum(['ok', 'password']).optional(),
-      totalMemoryMiB: z.number().int().positive().optional(),
-      migrateAddress: z.string().optional(),
-      domains: z.array(DomainSpec),
-    }),
-  ),
-});
-
-/** Reads a fleet description (config/demo-fleet.yaml); every problem is listed with its path. */
-export function loadSimFleetSpec(yamlText: string, source = 'fleet'): SimFleetSpec {
-  const result = FleetSpecSchema.safeParse(parseYaml(yamlText));
-  if (!result.success)
-    throw new ConfigError(
-      source,
-      result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
-  return result.data;
-}
+export { loadSimFleetSpec, SimFleetSpecSchema } from './spec.ts';
 
 export interface StartSimulatorOptions {
   fleet: SimFleetSpec;

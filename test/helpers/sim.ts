@@ -8,7 +8,7 @@ import { generateClientKey, loadSimFleetSpec, type SimFleetSpec, type StartedSim
 export const quietLogger = createLogger('silent');
 
 export function demoFleet(): SimFleetSpec {
-  return loadSimFleetSpec(readFileSync(join(import.meta.dirname, '..', '..', 'config', 'demo-fleet.yaml'), 'utf8'));
+  return loadSimFleetSpec(readFileSync(join(import.meta.dirname, '..', '..', 'config', 'demo.yaml'), 'utf8'));
 }
 
 export interface SimEnv {

@@ -93,9 +93,11 @@ describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
     const redis = new Redis(REDIS_URL);
     const entries = await redis.xrange(`${prefix}:audit`, '-', '+');
     redis.disconnect();
-    const events = entries.map(([, f]) =>
-      Object.fromEntries(f.reduce<[string, string][]>((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v, a[i + 1] as string]] : acc), [])),
-    );
+    const events = entries.map(([, f]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+      return o;
+    });
     expect(events.find((e) => e['event'] === 'decision' && e['person'] === 'carol')).toMatchObject({
       decision: 'rejected',
       command: 'stop',
