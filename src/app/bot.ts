@@ -277,6 +277,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         deadline: MUTATING_OPS.has(command.op) ? null : Date.now() + config.bot.readTimeoutMs,
         createdAt: started,
       };
+      // The "queued" reply goes out first, so the stored target already points at the message later updates
+      // edit, however fast the jobs finish.
+      const hosts = targets.map((t) => t.host).join(', ');
+      p.target = await deliver(target, reply.progress(`/${command.name}`, `queued on ${hosts}`));
       await pending.save(p);
       for (const d of datas) {
         const queue = queues.get(d.host);
@@ -293,9 +297,6 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         jobs.push({ jobId: jobIdFor(req.id, d.host), host: d.host });
       }
       armDeadline(p);
-      const hosts = targets.map((t) => t.host).join(', ');
-      const next = await deliver(target, reply.progress(`/${command.name}`, `queued on ${hosts}`));
-      await pending.updateTarget(req.id, next);
     } catch (error) {
       if (error instanceof UserError) {
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: error.message });
@@ -329,13 +330,18 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   }
 
   /** Delivers the final reply once every host answered (or, past the deadline, with "no answer" for the rest). */
-  async function finalize(requestId: string, deadlinePassed = false): Promise<void> {
+  function finalize(requestId: string, deadlinePassed = false): Promise<void> {
+    return serial(requestId, () => finalizeNow(requestId, deadlinePassed));
+  }
+
+  async function finalizeNow(requestId: string, deadlinePassed: boolean): Promise<void> {
     const p = await pending.get(requestId);
     if (!p) return;
     const outcomes = await pending.outcomes(requestId);
     const missing = p.jobs.filter((j) => !outcomes[j.host]);
     if (missing.length > 0 && !deadlinePassed) return;
     if (!(await pending.claimFinal(requestId))) return;
+    finalized.add(requestId);
     for (const m of missing)
       outcomes[m.host] = {
         ok: false,
@@ -369,6 +375,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     });
     await pending.remove(p);
     lastProgress.delete(requestId);
+    // Late events for this request may still arrive; keep the marker a while, then forget it.
+    setTimeout(() => finalized.delete(requestId), 60_000).unref();
   }
 
   async function onCompleted(host: string, jobId: string, ok: boolean, value: unknown): Promise<void> {
@@ -383,22 +391,37 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     await finalize(requestId);
   }
 
+  /** Deliveries for one request run one after another, so a late progress edit never lands after the result. */
+  const chains = new Map<string, Promise<void>>();
+  const finalized = new Set<string>();
+  function serial(requestId: string, fn: () => Promise<void>): Promise<void> {
+    const next = (chains.get(requestId) ?? Promise.resolve()).then(fn, fn);
+    chains.set(requestId, next);
+    void next.finally(() => {
+      if (chains.get(requestId) === next) chains.delete(requestId);
+    });
+    return next;
+  }
+
   async function onProgress(jobId: string, data: unknown): Promise<void> {
     const requestId = await pending.requestOf(jobId);
     if (!requestId) return;
     const now = Date.now();
     if (now - (lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
     lastProgress.set(requestId, now);
-    const p = await pending.get(requestId);
     const parsed = JobProgress.safeParse(data);
-    if (!p || !parsed.success) return;
-    const command = byName.get(p.command);
-    const r =
-      command && command.scope !== 'local' && command.renderProgress
-        ? command.renderProgress(parsed.data, p.args as never)
-        : reply.progress(`/${p.command}`, parsed.data.message, parsed.data.percent);
-    const next = await deliver(p.target, r);
-    await pending.updateTarget(requestId, next);
+    if (!parsed.success) return;
+    await serial(requestId, async () => {
+      const p = await pending.get(requestId);
+      if (!p || finalized.has(requestId)) return;
+      const command = byName.get(p.command);
+      const r =
+        command && command.scope !== 'local' && command.renderProgress
+          ? command.renderProgress(parsed.data, p.args as never)
+          : reply.progress(`/${p.command}`, parsed.data.message, parsed.data.percent);
+      const next = await deliver(p.target, r);
+      await pending.updateTarget(requestId, next);
+    });
   }
 
   async function onActive(host: string, jobId: string): Promise<void> {

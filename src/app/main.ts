@@ -69,11 +69,18 @@ async function makeAdapters(
     terminalDone = terminal.done;
     adapters.push(terminal);
   }
-  if (wanted.discord || wanted.telegram) {
-    // The Discord and Telegram adapters (issues #4 and #5) are not built yet.
-    throw new AdapterUnavailableError(`the ${wanted.discord ? 'Discord' : 'Telegram'} adapter is not available in this version of xenops`);
+  if (wanted.discord) {
+    // The Discord adapter (issue #4) is not built yet.
+    throw new AdapterUnavailableError('the Discord adapter is not available in this version of xenops');
   }
-  void logger;
+  if (wanted.telegram) {
+    const { TelegramAdapter } = await import('../adapters/telegram/index.ts');
+    try {
+      adapters.push(new TelegramAdapter({ config, logger }));
+    } catch (error) {
+      throw new AdapterUnavailableError(error instanceof Error ? error.message : String(error));
+    }
+  }
   return { adapters, terminalDone };
 }
 

@@ -1,0 +1,167 @@
+import { Input, Markup, Telegraf, TelegramError } from 'telegraf';
+import type { Config } from '../../config/schema.ts';
+import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
+import { isFinal, type Reply } from '../../core/reply.ts';
+import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
+import { ChatOutbound } from './outbound.ts';
+import { renderTelegram } from './render.ts';
+import { messageToRequest, type TgMessage } from './to-request.ts';
+
+export interface TelegramAdapterOptions {
+  config: Config;
+  logger: Logger;
+  /** Pacing between sends to one chat (Telegram asks for about 1/s); tests set 0. */
+  minIntervalMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Telegram bot commands: 1-32 of a-z 0-9 _, descriptions 1-256. */
+export function toBotCommands(specs: readonly CommandSpec[]): { command: string; description: string }[] {
+  return specs
+    .filter((s) => /^[a-z0-9_]{1,32}$/.test(s.name))
+    .map((s) => ({ command: s.name, description: `${s.description}`.slice(0, 256) }))
+    .slice(0, 100);
+}
+
+function retryAfterOf(error: unknown): number | null {
+  if (error instanceof TelegramError && error.code === 429) return error.parameters?.retry_after ?? 1;
+  return null;
+}
+
+/**
+ * The Telegram adapter on telegraf: long polling (or a webhook with a secret token), HTML replies edited in
+ * place, documents for what does not fit, a per-chat outbound queue that honours 429 retry_after.
+ * Update handlers return at once: telegraf waits for a whole batch of updates before it fetches more.
+ */
+export class TelegramAdapter implements ChatAdapter {
+  readonly platform = 'telegram' as const;
+  private readonly bot: Telegraf;
+  private readonly outbound: ChatOutbound;
+  private launched: Promise<void> | null = null;
+
+  constructor(private readonly options: TelegramAdapterOptions) {
+    const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
+    if (!token) throw new Error('Telegram needs a token: telegram.token in the config or TELEGRAM_BOT_TOKEN');
+    registerSecret(token);
+    const apiRoot = options.config.telegram?.apiRoot ?? process.env['TELEGRAM_API_ROOT'];
+    this.bot = new Telegraf(token, { telegram: apiRoot ? { apiRoot } : {}, handlerTimeout: 10_000 });
+    this.outbound = new ChatOutbound({
+      minIntervalMs: options.minIntervalMs ?? 1000,
+      retryAfterOf,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
+  }
+
+  async start(core: BotCore): Promise<void> {
+    const { logger, config } = this.options;
+    this.bot.catch((error) => logger.error({ err: redactSecrets(String(error)) }, 'telegram update failed (bot keeps running)'));
+    this.bot.on('message', (ctx) => {
+      const message = ctx.message as unknown as TgMessage;
+      const req = messageToRequest(message, ctx.botInfo.username);
+      if (!req) return;
+      const target: ReplyTarget = {
+        platform: 'telegram',
+        channelId: String(message.chat.id),
+        requestId: req.id,
+        state: { replyTo: message.message_id },
+      };
+      // Not awaited: the job may take minutes and would hold up every other chat's updates.
+      void core.handle(req, target);
+    });
+    this.bot.on('callback_query', async (ctx) => {
+      const q = ctx.callbackQuery;
+      await ctx.answerCbQuery().catch(() => {});
+      if (!('data' in q) || !q.message) return;
+      const chat = q.message.chat;
+      const target: ReplyTarget = {
+        platform: 'telegram',
+        channelId: String(chat.id),
+        requestId: `tgcb${q.id}`,
+        state: { messageId: q.message.message_id },
+      };
+      void core.handleAction(
+        {
+          id: `tgcb${q.id}`,
+          actionId: q.data,
+          platform: 'telegram',
+          actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
+          channel: { id: String(chat.id), kind: chat.type === 'private' ? 'direct' : 'group' },
+          receivedAt: Date.now(),
+        },
+        target,
+      );
+    });
+    await this.bot.telegram.setMyCommands(toBotCommands(core.commandSpecs()));
+    const webhook = config.telegram?.mode === 'webhook' ? config.telegram.webhook : undefined;
+    await new Promise<void>((resolve, reject) => {
+      this.launched = this.bot
+        .launch(
+          webhook ? { webhook: { domain: webhook.domain, path: webhook.path, port: webhook.port, secretToken: webhook.secretToken } } : {},
+          () => resolve(),
+        )
+        .catch((error: unknown) => {
+          logger.error({ err: redactSecrets(String(error)) }, 'telegram polling stopped');
+          reject(new Error(redactSecrets(String(error))));
+        });
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.outbound.idle();
+    try {
+      this.bot.stop('xenops stopping');
+    } catch {
+      // not running
+    }
+    await this.launched?.catch(() => {});
+  }
+
+  async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    const chatId = target.channelId;
+    const message = renderTelegram(reply);
+    const keyboard = reply.actions?.length
+      ? Markup.inlineKeyboard(
+          reply.actions.filter((a) => Buffer.byteLength(a.id) <= 64).map((a) => Markup.button.callback(a.label.slice(0, 64), a.id)),
+        )
+      : undefined;
+    const messageId = typeof target.state['messageId'] === 'number' ? target.state['messageId'] : null;
+    let next = target;
+    if (messageId === null) {
+      const replyTo = typeof target.state['replyTo'] === 'number' ? target.state['replyTo'] : undefined;
+      const sent = await this.outbound.send(chatId, () =>
+        this.bot.telegram.sendMessage(chatId, message.html, {
+          parse_mode: 'HTML',
+          ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+          ...(keyboard ? keyboard : {}),
+        } as Parameters<Telegraf['telegram']['sendMessage']>[2]),
+      );
+      next = { ...target, state: { ...target.state, messageId: sent.message_id } };
+    } else {
+      await this.outbound
+        .send(
+          chatId,
+          () =>
+            this.bot.telegram.editMessageText(chatId, messageId, undefined, message.html, {
+              parse_mode: 'HTML',
+              ...(keyboard ? keyboard : {}),
+            }),
+          // progress edits of one message coalesce; a final reply gets its own slot so it is never replaced
+          isFinal(reply) ? undefined : `edit:${messageId}`,
+        )
+        .catch((error: unknown) => {
+          if (error instanceof TelegramError && /message is not modified/.test(error.description)) return;
+          throw error;
+        });
+    }
+    if (isFinal(reply)) {
+      for (const doc of message.documents) {
+        await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(doc.data, doc.name)));
+      }
+    }
+    return next;
+  }
+
+  async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
+    return this.deliver({ platform: 'telegram', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * One outbound queue per chat. Calls run one at a time per chat, at least `minIntervalMs` apart; a 429 is
+ * honoured by waiting `retry_after` and retrying the same call (nothing is dropped); while an edit of a message
+ * waits its turn, a newer edit of the same message replaces it (progress is coalesced, the last state wins).
+ */
+export interface OutboundOptions {
+  minIntervalMs: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** The retry_after (seconds) of a rate-limit error, or null for any other error. */
+  retryAfterOf: (error: unknown) => number | null;
+  maxRetries?: number;
+}
+
+interface Task {
+  run: () => Promise<unknown>;
+  /** Edits of one message share a key; a newer one supersedes a waiting one. */
+  coalesceKey?: string;
+  waiters: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
+}
+
+export class ChatOutbound {
+  private readonly queues = new Map<string, Task[]>();
+  private readonly running = new Set<string>();
+  private readonly lastSent = new Map<string, number>();
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: OutboundOptions) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  send<T>(chatId: string, run: () => Promise<T>, coalesceKey?: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const queue = this.queues.get(chatId) ?? [];
+      this.queues.set(chatId, queue);
+      const waiter = { resolve: resolve as (v: unknown) => void, reject };
+      const waiting = coalesceKey === undefined ? undefined : queue.find((t) => t.coalesceKey === coalesceKey);
+      if (waiting) {
+        waiting.run = run;
+        waiting.waiters.push(waiter);
+      } else {
+        queue.push({ run, ...(coalesceKey === undefined ? {} : { coalesceKey }), waiters: [waiter] });
+      }
+      void this.drain(chatId);
+    });
+  }
+
+  /** Resolves when every queue is empty (stop() waits for it: queued replies are not dropped). */
+  async idle(): Promise<void> {
+    while ([...this.queues.values()].some((q) => q.length > 0) || this.running.size > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private async drain(chatId: string): Promise<void> {
+    if (this.running.has(chatId)) return;
+    this.running.add(chatId);
+    try {
+      const queue = this.queues.get(chatId) ?? [];
+      for (let task = queue[0]; task; task = queue[0]) {
+        const wait = (this.lastSent.get(chatId) ?? 0) + this.options.minIntervalMs - Date.now();
+        if (wait > 0) await this.sleep(wait);
+        queue.shift();
+        try {
+          const value = await this.attempt(task);
+          for (const w of task.waiters) w.resolve(value);
+        } catch (error) {
+          for (const w of task.waiters) w.reject(error);
+        }
+        this.lastSent.set(chatId, Date.now());
+      }
+    } finally {
+      this.running.delete(chatId);
+    }
+  }
+
+  private async attempt(task: Task): Promise<unknown> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await task.run();
+      } catch (error) {
+        const retryAfter = this.options.retryAfterOf(error);
+        if (retryAfter === null || tries >= (this.options.maxRetries ?? 10)) throw error;
+        await this.sleep(retryAfter * 1000);
+      }
+    }
+  }
+}

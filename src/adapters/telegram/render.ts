@@ -1,0 +1,65 @@
+import { type Block, formatTable, type Reply } from '../../core/reply.ts';
+
+/** Telegram's limit is 4096 characters after entity parsing; tags do not count, escapes count once. */
+export const TELEGRAM_TEXT_LIMIT = 4096;
+
+const MARK: Record<Reply['tone'], string> = { success: '✅', info: 'ℹ️', warning: '⚠️', error: '⛔', progress: '⏳' };
+
+/** HTML parse mode needs only &, < and > escaped (also inside <pre>). */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function blockHtml(block: Block): { html: string; plain: string } {
+  switch (block.type) {
+    case 'text':
+      return { html: escapeHtml(block.text), plain: block.text };
+    case 'fields': {
+      const plain = block.fields.map((f) => `${f.name}: ${f.value}`).join('\n');
+      return { html: block.fields.map((f) => `<b>${escapeHtml(f.name)}</b>: ${escapeHtml(f.value)}`).join('\n'), plain };
+    }
+    case 'table': {
+      const text = formatTable(block.table);
+      const caption = block.caption ? `${escapeHtml(block.caption)}\n` : '';
+      return { html: `${caption}<pre>${escapeHtml(text)}</pre>`, plain: `${block.caption ? `${block.caption}\n` : ''}${text}` };
+    }
+    case 'code':
+      return { html: `<pre>${escapeHtml(block.text)}</pre>`, plain: block.text };
+    default:
+      return block satisfies never;
+  }
+}
+
+/** Length as Telegram counts it: the text after entity parsing (tags gone, entities decoded). */
+export function visibleLength(html: string): number {
+  return html.replace(/<[^>]+>/g, '').replace(/&(amp|lt|gt|quot);/g, 'x').length;
+}
+
+export interface TelegramMessage {
+  html: string;
+  /** Files to send after the message: the reply's attachments, plus the whole text when it did not fit. */
+  documents: { name: string; data: Buffer }[];
+}
+
+/** A neutral reply as Telegram HTML; what does not fit in 4096 characters goes as a .txt document, never cut. */
+export function renderTelegram(reply: Reply): TelegramMessage {
+  const head = `${MARK[reply.tone]} <b>${escapeHtml(reply.title)}</b>`;
+  const parts = reply.blocks.map(blockHtml);
+  const html = [head, ...parts.map((p) => p.html)].join('\n');
+  const documents = (reply.attachments ?? []).map((a) => ({
+    name: a.name,
+    data: Buffer.from(typeof a.data === 'string' ? a.data : a.data),
+  }));
+  if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, documents };
+  const plain = [reply.title, ...parts.map((p) => p.plain)].join('\n\n');
+  const name = `${
+    reply.title
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'reply'
+  }.txt`;
+  return {
+    html: `${head}\n<i>The full output (${plain.split('\n').length} lines) is attached as ${escapeHtml(name)}.</i>`,
+    documents: [{ name, data: Buffer.from(`${plain}\n`) }, ...documents.filter((d) => d.name !== name)],
+  };
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { reply } from '../../core/reply.ts';
+import { ChatOutbound } from './outbound.ts';
+import { escapeHtml, renderTelegram, TELEGRAM_TEXT_LIMIT, visibleLength } from './render.ts';
+import { messageToRequest, type TgMessage } from './to-request.ts';
+
+describe('renderTelegram', () => {
+  it('escapes &, < and > everywhere, tables and code inside <pre>', () => {
+    const r = renderTelegram(
+      reply.result('a <b> & c', [reply.text('x < y & z > w'), reply.table({ columns: ['n'], rows: [['<web>']] }), reply.code('if a && b')]),
+    );
+    expect(r.html).toBe('✅ <b>a &lt;b&gt; &amp; c</b>\nx &lt; y &amp; z &gt; w\n<pre>n\n&lt;web&gt;</pre>\n<pre>if a &amp;&amp; b</pre>');
+    expect(escapeHtml('"quotes" stay')).toBe('"quotes" stay');
+  });
+
+  it('sends what does not fit in 4096 characters as a .txt document instead of cutting it', () => {
+    const long = Array.from({ length: 400 }, (_, i) => `line ${i} ${'x'.repeat(20)}`).join('\n');
+    const r = renderTelegram(reply.result('Console of web', [reply.code(long)]));
+    expect(visibleLength(r.html)).toBeLessThanOrEqual(TELEGRAM_TEXT_LIMIT);
+    expect(r.documents[0]?.name).toBe('Console-of-web.txt');
+    expect(r.documents[0]?.data.toString()).toContain('line 399');
+  });
+
+  it('counts length after entity parsing', () => {
+    expect(visibleLength('<b>a&amp;b</b>')).toBe(3);
+  });
+});
+
+describe('messageToRequest', () => {
+  const base: TgMessage = {
+    message_id: 7,
+    date: 1_700_000_000,
+    chat: { id: -100, type: 'supergroup', title: 'ops' },
+    from: { id: 1001, is_bot: false, first_name: 'A' },
+  };
+  const msg = (text: string, extra: Partial<TgMessage> = {}): TgMessage => ({
+    ...base,
+    text,
+    entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]?.length ?? 0 }],
+    ...extra,
+  });
+
+  it('reads /cmd@thisbot with arguments, stable id from chat and message', () => {
+    expect(messageToRequest(msg('/stop@Xenops_Bot web --force'), 'xenops_bot')).toMatchObject({
+      id: 'tg-100_7',
+      command: 'stop',
+      args: { kind: 'text', text: 'web --force' },
+      actor: { userId: '1001' },
+      channel: { id: '-100', kind: 'group' },
+    });
+  });
+
+  it('ignores commands for other bots and plain text', () => {
+    expect(messageToRequest(msg('/list@otherbot'), 'xenops_bot')).toBeNull();
+    expect(messageToRequest({ ...base, text: 'hello' }, 'xenops_bot')).toBeNull();
+  });
+
+  it('marks an anonymous group admin (the message comes from the group itself)', () => {
+    const r = messageToRequest(msg('/list', { sender_chat: { id: -100, type: 'supergroup' } }), 'xenops_bot');
+    expect(r?.actor).toMatchObject({ anonymousAdmin: true, userId: '-100' });
+  });
+});
+
+describe('ChatOutbound', () => {
+  const rateLimited = Object.assign(new Error('429'), { retryAfter: 2 });
+  const retryAfterOf = (e: unknown) => (e === rateLimited ? 2 : null);
+
+  it('retries a 429 after retry_after seconds and keeps the order', async () => {
+    const slept: number[] = [];
+    const out = new ChatOutbound({ minIntervalMs: 0, retryAfterOf, sleep: async (ms) => void slept.push(ms) });
+    const log: string[] = [];
+    let failed = false;
+    const a = out.send('c', async () => {
+      log.push('a');
+      if (!failed) {
+        failed = true;
+        throw rateLimited;
+      }
+      return 'A';
+    });
+    const b = out.send('c', async () => {
+      log.push('b');
+      return 'B';
+    });
+    expect(await Promise.all([a, b])).toEqual(['A', 'B']);
+    expect(log).toEqual(['a', 'a', 'b']);
+    expect(slept).toEqual([2000]);
+  });
+
+  it('coalesces waiting edits of one message into the newest, and never drops an unkeyed send', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const out = new ChatOutbound({ minIntervalMs: 0, retryAfterOf });
+    const ran: string[] = [];
+    const first = out.send('c', async () => {
+      await gate;
+      ran.push('send');
+    });
+    const e1 = out.send('c', async () => void ran.push('edit1'), 'm1');
+    const e2 = out.send('c', async () => void ran.push('edit2'), 'm1');
+    const final = out.send('c', async () => void ran.push('final'));
+    release();
+    await Promise.all([first, e1, e2, final]);
+    expect(ran).toEqual(['send', 'edit2', 'final']);
+  });
+
+  it('paces sends to one chat by minIntervalMs', async () => {
+    const slept: number[] = [];
+    const out = new ChatOutbound({ minIntervalMs: 1000, retryAfterOf, sleep: async (ms) => void slept.push(ms) });
+    await out.send('c', async () => 1);
+    await out.send('c', async () => 2);
+    expect(slept.length).toBe(1);
+    expect(slept[0]).toBeGreaterThan(900);
+  });
+});

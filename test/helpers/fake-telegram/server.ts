@@ -1,0 +1,267 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** One recorded Bot API call: method, fields (JSON or multipart), uploaded files with their bytes. */
+export interface TgCall {
+  method: string;
+  body: Record<string, unknown>;
+  files: Record<string, { name: string; data: Buffer }>;
+  at: number;
+  /** message_id of the message a successful send or edit produced. */
+  messageId?: number;
+}
+
+interface Waiter {
+  match: (c: TgCall) => boolean;
+  resolve: (c: TgCall) => void;
+}
+
+const ENTITY_TAGS = new Set([
+  'b',
+  'strong',
+  'i',
+  'em',
+  'u',
+  'ins',
+  's',
+  'strike',
+  'del',
+  'code',
+  'pre',
+  'a',
+  'tg-spoiler',
+  'span',
+  'blockquote',
+  'tg-emoji',
+]);
+
+/**
+ * A local server speaking the Telegram Bot API over HTTP, enough for telegraf: long-polled getUpdates fed by
+ * injected updates, messages with ids, edits, documents (multipart), callback answers. It validates what
+ * Telegram validates where bad output would hide (text length after entities, HTML well-formedness) and can
+ * answer 429 with retry_after.
+ */
+export class FakeTelegram {
+  readonly calls: TgCall[] = [];
+  private server: Server | null = null;
+  private updates: unknown[] = [];
+  private nextUpdateId = 1;
+  private nextMessageId = 1000;
+  private polls: { res: ServerResponse; timer: NodeJS.Timeout; offset: number }[] = [];
+  private waiters: Waiter[] = [];
+  private failures = new Map<string, { count: number; retryAfter: number }>();
+  port = 0;
+
+  constructor(
+    readonly token: string,
+    readonly botUser = { id: 42, is_bot: true, first_name: 'xenops', username: 'xenops_bot' },
+  ) {}
+
+  get apiRoot(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.polls) {
+      clearTimeout(p.timer);
+      p.res.end(JSON.stringify({ ok: true, result: [] }));
+    }
+    this.polls = [];
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** The next `count` calls of `method` answer 429 with retry_after. */
+  rateLimitNext(method: string, count: number, retryAfter: number): void {
+    this.failures.set(method, { count, retryAfter });
+  }
+
+  /** Injects a text message as a user would send it; returns its message id. */
+  sendText(
+    from: number,
+    chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
+    text: string,
+    options: { anonymousAdmin?: boolean } = {},
+  ): number {
+    const messageId = this.nextMessageId++;
+    const command = /^\/[^\s]+/.exec(text);
+    const message: Record<string, unknown> = {
+      message_id: messageId,
+      date: Math.floor(Date.now() / 1000),
+      chat:
+        chat.type === 'private'
+          ? { id: chat.id, type: 'private', first_name: 'user' }
+          : { id: chat.id, type: chat.type, title: chat.title ?? 'ops' },
+      from: options.anonymousAdmin
+        ? { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' }
+        : { id: from, is_bot: false, first_name: `user${from}` },
+      text,
+      ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {}),
+      ...(options.anonymousAdmin ? { sender_chat: { id: chat.id, type: chat.type, title: chat.title ?? 'ops' } } : {}),
+    };
+    this.push({ update_id: this.nextUpdateId++, message });
+    return messageId;
+  }
+
+  /** Resolves with the first recorded call (past or future) that matches. */
+  waitFor(match: (c: TgCall) => boolean): Promise<TgCall> {
+    const done = this.calls.find(match);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  private push(update: unknown): void {
+    this.updates.push(update);
+    const polls = this.polls;
+    this.polls = [];
+    for (const p of polls) {
+      clearTimeout(p.timer);
+      this.answerPoll(p.res, p.offset);
+    }
+  }
+
+  private answerPoll(res: ServerResponse, offset: number): void {
+    this.updates = this.updates.filter((u) => (u as { update_id: number }).update_id >= offset);
+    json(res, { ok: true, result: this.updates });
+  }
+
+  private record(call: TgCall): void {
+    this.calls.push(call);
+    for (const w of [...this.waiters]) {
+      if (w.match(call)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(call);
+      }
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
+    if (!m || m[1] !== this.token) return json(res, { ok: false, error_code: 404, description: 'Not Found' }, 404);
+    const method = m[2] as string;
+    const raw = await readBody(req);
+    const { body, files } = await parseBody(req, raw);
+    const call: TgCall = { method, body, files, at: Date.now() };
+    const failure = this.failures.get(method);
+    if (failure && failure.count > 0) {
+      failure.count--;
+      this.record(call);
+      return json(
+        res,
+        {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: retry after ${failure.retryAfter}`,
+          parameters: { retry_after: failure.retryAfter },
+        },
+        429,
+      );
+    }
+    if (method !== 'getUpdates' && method !== 'sendMessage' && method !== 'editMessageText') this.record(call);
+    const chat = (id: unknown) => ({ id: Number(id), type: Number(id) < 0 ? 'supergroup' : 'private' });
+    switch (method) {
+      case 'getMe':
+        return json(res, { ok: true, result: this.botUser });
+      case 'deleteWebhook':
+      case 'setMyCommands':
+      case 'answerCallbackQuery':
+        return json(res, { ok: true, result: true });
+      case 'getUpdates': {
+        const offset = Number(body['offset'] ?? 0);
+        const pending = this.updates.filter((u) => (u as { update_id: number }).update_id >= offset);
+        if (pending.length > 0) return this.answerPoll(res, offset);
+        const timeoutMs = Math.min(Number(body['timeout'] ?? 0), 50) * 1000;
+        const timer = setTimeout(() => {
+          this.polls = this.polls.filter((p) => p.res !== res);
+          json(res, { ok: true, result: [] });
+        }, timeoutMs);
+        this.polls.push({ res, timer, offset });
+        return;
+      }
+      case 'sendMessage':
+      case 'editMessageText': {
+        const problem = checkText(String(body['text'] ?? ''), body['parse_mode']);
+        if (problem) {
+          this.record(call);
+          return json(res, { ok: false, error_code: 400, description: `Bad Request: ${problem}` }, 400);
+        }
+        const id = method === 'sendMessage' ? this.nextMessageId++ : Number(body['message_id']);
+        this.record({ ...call, messageId: id });
+        return json(res, {
+          ok: true,
+          result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: chat(body['chat_id']), text: body['text'] },
+        });
+      }
+      case 'sendDocument': {
+        if (!files['document'])
+          return json(res, { ok: false, error_code: 400, description: 'Bad Request: there is no document in the request' }, 400);
+        return json(res, {
+          ok: true,
+          result: {
+            message_id: this.nextMessageId++,
+            date: 0,
+            chat: chat(body['chat_id']),
+            document: { file_name: files['document'].name },
+          },
+        });
+      }
+      default:
+        return json(res, { ok: false, error_code: 404, description: `Not Found: method ${method}` }, 404);
+    }
+  }
+}
+
+/** What Telegram checks: 1-4096 characters after entity parsing, and (HTML) only known, balanced tags. */
+function checkText(text: string, parseMode: unknown): string | null {
+  const visible = parseMode === 'HTML' ? text.replace(/<[^>]+>/g, '').replace(/&(lt|gt|amp|quot);/g, 'x') : text;
+  if (visible.length === 0) return 'message text is empty';
+  if (visible.length > 4096) return 'message is too long';
+  if (parseMode !== 'HTML') return null;
+  const stack: string[] = [];
+  for (const tag of text.matchAll(/<(\/?)([a-z-]+)[^>]*>/g)) {
+    const [, closing, name = ''] = tag;
+    if (!ENTITY_TAGS.has(name)) return `can't parse entities: unsupported start tag "${name}"`;
+    if (closing) {
+      if (stack.pop() !== name) return `can't parse entities: unexpected end tag "${name}"`;
+    } else stack.push(name);
+  }
+  if (stack.length > 0) return `can't parse entities: unclosed tag "${stack.at(-1)}"`;
+  if (/&(?!(lt|gt|amp|quot);)/.test(text) || /<(?![a-z/])/.test(text)) return "can't parse entities: unescaped character";
+  return null;
+}
+
+function json(res: ServerResponse, payload: unknown, status = 200): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(payload));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function parseBody(req: IncomingMessage, raw: Buffer): Promise<{ body: Record<string, unknown>; files: TgCall['files'] }> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
+    const body: Record<string, unknown> = {};
+    const files: TgCall['files'] = {};
+    for (const [key, value] of form.entries()) {
+      if (typeof value === 'string') body[key] = value;
+      else files[key] = { name: (value as File).name, data: Buffer.from(await (value as File).arrayBuffer()) };
+    }
+    return { body, files };
+  }
+  if (raw.length === 0) return { body: {}, files: {} };
+  return { body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, files: {} };
+}
