@@ -39,7 +39,7 @@ beforeAll(async () => {
     shutdownDelayMs: 500,
     env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot },
     adjustConfig: (c) => ({ ...c, audit: { ...c.audit, file: `/tmp/${prefix}.jsonl` } }),
-    makeAdapters: (config) => [new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0 })],
+    makeAdapters: (config) => [new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0, groupPerMinute: 1000 })],
   });
 }, 60_000);
 

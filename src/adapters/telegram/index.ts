@@ -12,6 +12,8 @@ export interface TelegramAdapterOptions {
   logger: Logger;
   /** Pacing between sends to one chat (Telegram asks for about 1/s); tests set 0. */
   minIntervalMs?: number;
+  /** Messages per minute in a group; Telegram's limit is about 20. */
+  groupPerMinute?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -91,7 +93,10 @@ export class TelegramAdapter implements ChatAdapter {
         target,
       );
     });
-    await this.bot.telegram.setMyCommands(toBotCommands(core.commandSpecs()));
+    // The menu is a convenience: a server that refuses it must not keep the bot from starting.
+    await this.bot.telegram
+      .setMyCommands(toBotCommands(core.commandSpecs()))
+      .catch((error: unknown) => logger.warn({ err: redactSecrets(String(error)) }, 'setMyCommands failed'));
     const webhook = config.telegram?.mode === 'webhook' ? config.telegram.webhook : undefined;
     await new Promise<void>((resolve, reject) => {
       this.launched = this.bot

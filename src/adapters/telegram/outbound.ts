@@ -9,6 +9,8 @@ export interface OutboundOptions {
   /** The retry_after (seconds) of a rate-limit error, or null for any other error. */
   retryAfterOf: (error: unknown) => number | null;
   maxRetries?: number;
+  /** Sends allowed per rolling minute for a chat (Telegram: about 20 in a group), or null for no cap. */
+  perMinute?: (chatId: string) => number | null;
 }
 
 interface Task {
@@ -22,6 +24,7 @@ export class ChatOutbound {
   private readonly queues = new Map<string, Task[]>();
   private readonly running = new Set<string>();
   private readonly lastSent = new Map<string, number>();
+  private readonly recent = new Map<string, number[]>();
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: OutboundOptions) {
@@ -55,7 +58,7 @@ export class ChatOutbound {
     try {
       const queue = this.queues.get(chatId) ?? [];
       for (let task = queue[0]; task; task = queue[0]) {
-        const wait = (this.lastSent.get(chatId) ?? 0) + this.options.minIntervalMs - Date.now();
+        const wait = Math.max((this.lastSent.get(chatId) ?? 0) + this.options.minIntervalMs - Date.now(), this.minuteWait(chatId));
         if (wait > 0) await this.sleep(wait);
         queue.shift();
         try {
@@ -65,10 +68,21 @@ export class ChatOutbound {
           for (const w of task.waiters) w.reject(error);
         }
         this.lastSent.set(chatId, Date.now());
+        this.recent.set(chatId, [...(this.recent.get(chatId) ?? []), Date.now()]);
       }
     } finally {
       this.running.delete(chatId);
     }
+  }
+
+  /** How long until the rolling-minute cap lets one more send through. */
+  private minuteWait(chatId: string): number {
+    const cap = this.options.perMinute?.(chatId) ?? null;
+    if (cap === null) return 0;
+    const now = Date.now();
+    const times = (this.recent.get(chatId) ?? []).filter((t) => now - t < 60_000);
+    this.recent.set(chatId, times);
+    return times.length < cap ? 0 : (times[times.length - cap] ?? now) + 60_000 - now;
   }
 
   private async attempt(task: Task): Promise<unknown> {

@@ -114,4 +114,19 @@ describe('ChatOutbound', () => {
     expect(slept.length).toBe(1);
     expect(slept[0]).toBeGreaterThan(900);
   });
+
+  it('holds a group to its per-minute cap', async () => {
+    const slept: number[] = [];
+    const out = new ChatOutbound({
+      minIntervalMs: 0,
+      retryAfterOf,
+      perMinute: (id) => (id.startsWith('-') ? 2 : null),
+      sleep: async (ms) => void slept.push(ms),
+    });
+    for (let i = 0; i < 3; i++) await out.send('-100', async () => i);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThan(59_000);
+    for (let i = 0; i < 3; i++) await out.send('555', async () => i);
+    expect(slept).toHaveLength(1);
+  });
 });
