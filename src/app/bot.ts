@@ -31,6 +31,8 @@ export interface CreateBotOptions {
 export interface Bot {
   core: BotCore;
   fleet: FleetCache;
+  /** A button for a reply: the request it makes is kept in Redis under the returned opaque id. */
+  createAction(command: string, args: Record<string, string | number | boolean>, ttlSeconds?: number): Promise<string>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -51,6 +53,11 @@ export type ApprovalHook = (
 const proceedAlways: ApprovalHook = async () => ({ kind: 'proceed' });
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
+
+interface StoredAction {
+  command: string;
+  args: Record<string, string | number | boolean>;
+}
 
 export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const { config, logger } = options;
@@ -514,14 +521,46 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       }
     },
     async handleAction(click: ActionClick, target: ReplyTarget) {
-      // Actions arrive with the approvals issue; until then every click is answered plainly.
-      await deliver(target, reply.error('This button has expired', `action ${click.actionId.slice(0, 32)} is not known`));
+      try {
+        const raw = /^[A-Za-z0-9_-]{1,32}$/.test(click.actionId) ? await redis.get(`${prefix}:action:${click.actionId}`) : null;
+        if (!raw) {
+          await deliver(target, reply.error('This button has expired', 'run the command again'));
+          return;
+        }
+        const action = JSON.parse(raw) as StoredAction;
+        // The click is a new request of whoever clicked: parsed, identified and authorized again.
+        await handle(
+          {
+            id: click.id,
+            platform: click.platform,
+            actor: click.actor,
+            channel: click.channel,
+            command: action.command,
+            args: { kind: 'options', options: action.args },
+            receivedAt: click.receivedAt,
+            source: 'action',
+          },
+          target,
+        );
+      } catch (error) {
+        logger.error({ err: redactSecrets(String(error)) }, 'action failed');
+        await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error'));
+      }
     },
   };
+
+  /** Stores a button's request server-side; platforms carry only the opaque id (≤ 64 bytes for Telegram). */
+  async function createAction(command: string, args: Record<string, string | number | boolean>, ttlSeconds = 3600): Promise<string> {
+    const id = randomBytes(12).toString('base64url');
+    const stored: StoredAction = { command, args };
+    await redis.set(`${prefix}:action:${id}`, JSON.stringify(stored), 'EX', ttlSeconds);
+    return id;
+  }
 
   return {
     core,
     fleet,
+    createAction,
     async start() {
       for (const host of hostNames) {
         const qe = new QueueEvents(hostQueueName(host), { connection, prefix });

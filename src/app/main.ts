@@ -70,8 +70,12 @@ async function makeAdapters(
     adapters.push(terminal);
   }
   if (wanted.discord) {
-    // The Discord adapter (issue #4) is not built yet.
-    throw new AdapterUnavailableError('the Discord adapter is not available in this version of xenops');
+    const { DiscordAdapter } = await import('../adapters/discord/index.ts');
+    try {
+      adapters.push(new DiscordAdapter({ config, logger }));
+    } catch (error) {
+      throw new AdapterUnavailableError(error instanceof Error ? error.message : String(error));
+    }
   }
   if (wanted.telegram) {
     const { TelegramAdapter } = await import('../adapters/telegram/index.ts');
@@ -205,8 +209,20 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
 export async function runRegisterCommands(configPath: string | undefined): Promise<number> {
   const config = loadOrReport(configPath);
   if (!config) return 1;
-  process.stderr.write('xenops register-commands: the Discord adapter is not available in this version of xenops\n');
-  return 1;
+  const logger = createLogger(config.logLevel);
+  const { registerCommands } = await import('../adapters/discord/register.ts');
+  const { commandSpecs } = await import('../core/define-command.ts');
+  const { COMMANDS } = await import('../../commands/index.ts');
+  try {
+    const changed = await registerCommands(config, commandSpecs(COMMANDS), logger);
+    process.stdout.write(
+      changed === 0 ? 'Discord commands already up to date\n' : `Discord commands registered (${changed} scope(s) updated)\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(`xenops register-commands: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
+    return 1;
+  }
 }
 
 export class AdapterUnavailableError extends Error {

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../../commands/index.ts';
+import { commandSpecs } from '../../core/define-command.ts';
+import { reply } from '../../core/reply.ts';
+import { commandsDiffer, toDiscordCommands } from './register.ts';
+import { LIMITS, renderDiscord } from './render.ts';
+import { chatInputToRequest } from './to-request.ts';
+
+describe('renderDiscord', () => {
+  it('puts tables and code in the description and fields in embed fields', () => {
+    const p = renderDiscord(
+      reply.result('t', [reply.table({ columns: ['a'], rows: [['1']] }), reply.fields([{ name: 'k', value: 'v', inline: true }])]),
+    );
+    expect(p.embeds[0]).toMatchObject({ title: 't', description: '```\na\n1\n```', fields: [{ name: 'k', value: 'v', inline: true }] });
+    expect(p.files).toEqual([]);
+  });
+
+  it('keeps every embed limit and moves overflowing text to an attachment, never cutting it', () => {
+    const long = Array.from({ length: 600 }, (_, i) => `line ${i} ${'y'.repeat(10)}`).join('\n');
+    const p = renderDiscord(
+      reply.result('x'.repeat(300), [
+        reply.code(long),
+        reply.fields(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, value: 'z'.repeat(2000) }))),
+      ]),
+    );
+    const e = p.embeds[0];
+    expect(e?.title.length).toBeLessThanOrEqual(LIMITS.title);
+    expect((e?.description ?? '').length).toBeLessThanOrEqual(LIMITS.description);
+    expect(e?.fields?.length).toBeLessThanOrEqual(LIMITS.fields);
+    expect(e?.fields?.every((f) => f.value.length <= LIMITS.fieldValue)).toBe(true);
+    const total =
+      (e?.title.length ?? 0) + (e?.description?.length ?? 0) + (e?.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+    expect(total).toBeLessThanOrEqual(LIMITS.total + LIMITS.fields * LIMITS.fieldValue);
+    expect(p.files[0]?.data.toString()).toContain('line 599');
+  });
+
+  it('turns actions into buttons with opaque custom ids', () => {
+    const p = renderDiscord({ ...reply.result('t'), actions: [{ id: 'a1', label: 'Approve', style: 'success' }] });
+    expect(p.components).toEqual([{ type: 1, components: [{ type: 2, style: 3, label: 'Approve', custom_id: 'a1' }] }]);
+  });
+});
+
+describe('slash command registration', () => {
+  const wanted = toDiscordCommands(commandSpecs(COMMANDS));
+
+  it('derives option types from the zod schemas and hides dangerous commands from members', () => {
+    const consoleCmd = wanted.find((c) => c.name === 'console');
+    expect(consoleCmd?.options).toEqual([
+      { type: 3, name: 'domain', description: 'domain name, or host:domain', required: true, autocomplete: true },
+      { type: 4, name: 'lines', description: 'how many lines (1-2000)', required: false, min_value: 1, max_value: 2000 },
+    ]);
+    expect(wanted.find((c) => c.name === 'list')?.default_member_permissions).toBeNull();
+    expect(wanted.find((c) => c.name === 'migrate')?.default_member_permissions).toBe('32');
+  });
+
+  it('registers only when something changed', () => {
+    const registered = wanted.map((c) => ({ ...c, id: '1', version: '2' }));
+    expect(commandsDiffer(wanted, registered)).toBe(false);
+    expect(commandsDiffer(wanted, registered.slice(1))).toBe(true);
+    expect(commandsDiffer(wanted, [{ ...registered[0], description: 'old' }, ...registered.slice(1)])).toBe(true);
+  });
+});
+
+describe('chatInputToRequest', () => {
+  it('maps options to structured args and the member roles to the actor', () => {
+    expect(
+      chatInputToRequest({
+        id: '9',
+        guildId: 'g',
+        channelId: 'c',
+        userId: 'u',
+        username: 'n',
+        roleIds: ['r'],
+        commandName: 'stop',
+        options: [
+          { name: 'domain', value: 'web' },
+          { name: 'force', value: true },
+        ],
+        receivedAt: 1,
+      }),
+    ).toMatchObject({
+      id: 'dc9',
+      platform: 'discord',
+      actor: { userId: 'u', roleIds: ['r'] },
+      channel: { id: 'c', kind: 'group' },
+      args: { kind: 'options', options: { domain: 'web', force: true } },
+    });
+  });
+});

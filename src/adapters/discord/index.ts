@@ -1,0 +1,164 @@
+import { Client, Events, GatewayIntentBits, type Interaction, MessageFlags, type REST, Routes } from 'discord.js';
+import type { Config } from '../../config/schema.ts';
+import { type Logger, redactSecrets } from '../../core/log.ts';
+import type { Reply } from '../../core/reply.ts';
+import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
+import { discordRest, registerCommands } from './register.ts';
+import { type DiscordPayload, renderDiscord } from './render.ts';
+import { chatInputToRequest } from './to-request.ts';
+
+export interface DiscordAdapterOptions {
+  config: Config;
+  logger: Logger;
+}
+
+/** Interaction tokens live 15 minutes; stop using one a little before that. */
+const TOKEN_LIFETIME_MS = 14 * 60_000;
+
+function body(payload: DiscordPayload, extra: Record<string, unknown> = {}) {
+  return {
+    body: {
+      embeds: payload.embeds,
+      components: payload.components,
+      attachments: payload.files.map((f, i) => ({ id: i, filename: f.name })),
+      ...extra,
+    },
+    files: payload.files.map((f) => ({ name: f.name, data: f.data })),
+  };
+}
+
+/**
+ * The Discord adapter: a gateway client with only the Guilds intent, slash commands derived from the command
+ * specs, every interaction deferred at once (denials answered ephemerally straight away), results edited into
+ * the deferred reply through the interaction webhook — or posted to the channel once the token has expired.
+ */
+export class DiscordAdapter implements ChatAdapter {
+  readonly platform = 'discord' as const;
+  private readonly client: Client;
+  private readonly rest: REST;
+  private readonly token: string;
+
+  constructor(private readonly options: DiscordAdapterOptions) {
+    const { rest, token } = discordRest(options.config);
+    this.rest = rest;
+    this.token = token;
+    const apiRoot = options.config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
+    this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(apiRoot ? { rest: { api: apiRoot } } : {}) });
+  }
+
+  async start(core: BotCore): Promise<void> {
+    const { logger, config } = this.options;
+    this.client.on(Events.Error, (e) => logger.error({ err: redactSecrets(String(e)) }, 'discord client error'));
+    this.client.on(Events.ShardError, (e) => logger.error({ err: redactSecrets(String(e)) }, 'discord shard error'));
+    this.client.on(Events.InteractionCreate, (interaction) => {
+      this.onInteraction(core, interaction).catch((e: unknown) =>
+        logger.error({ err: redactSecrets(String(e)) }, 'discord interaction failed (bot keeps running)'),
+      );
+    });
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    await this.client.login(this.token);
+    await ready;
+    const appId = this.client.application?.id;
+    await registerCommands(config, core.commandSpecs(), logger, appId, this.rest).catch((e: unknown) =>
+      logger.error({ err: redactSecrets(String(e)) }, 'command registration failed'),
+    );
+  }
+
+  private async onInteraction(core: BotCore, interaction: Interaction): Promise<void> {
+    const receivedAt = Date.now();
+    const roleIds =
+      interaction.member && 'roles' in interaction.member
+        ? Array.isArray(interaction.member.roles)
+          ? interaction.member.roles
+          : [...interaction.member.roles.cache.keys()]
+        : [];
+    const actor = { platform: 'discord' as const, userId: interaction.user.id, roleIds, displayName: interaction.user.username };
+    const channel = { id: interaction.channelId ?? 'dm', kind: interaction.guildId ? ('group' as const) : ('direct' as const) };
+    if (interaction.isAutocomplete()) {
+      const focused = interaction.options.getFocused(true);
+      await interaction.respond(core.autocomplete(actor, channel, interaction.commandName, focused.name, String(focused.value)));
+      return;
+    }
+    const state = {
+      appId: interaction.applicationId,
+      token: interaction.token,
+      expiresAt: receivedAt + TOKEN_LIFETIME_MS,
+      channelId: channel.id,
+    };
+    if (interaction.isChatInputCommand()) {
+      const req = chatInputToRequest({
+        id: interaction.id,
+        guildId: interaction.guildId,
+        channelId: channel.id,
+        userId: actor.userId,
+        username: actor.displayName,
+        roleIds,
+        commandName: interaction.commandName,
+        options: interaction.options.data.map((o) => ({
+          name: o.name,
+          ...(o.value === undefined || o.value === null ? {} : { value: o.value }),
+        })),
+        receivedAt,
+      });
+      const denial = core.precheck(req);
+      if (denial) {
+        const p = renderDiscord(denial);
+        await interaction.reply({
+          embeds: p.embeds,
+          files: p.files.map((f) => ({ attachment: f.data, name: f.name })),
+          flags: MessageFlags.Ephemeral,
+        });
+        return;
+      }
+      await interaction.deferReply();
+      void core.handle(req, { platform: 'discord', channelId: channel.id, requestId: req.id, state });
+      return;
+    }
+    if (interaction.isButton()) {
+      await interaction.deferUpdate();
+      void core.handleAction(
+        { id: `dc${interaction.id}`, actionId: interaction.customId, platform: 'discord', actor, channel, receivedAt },
+        { platform: 'discord', channelId: channel.id, requestId: `dc${interaction.id}`, state: { ...state, component: true } },
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.destroy();
+  }
+
+  async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    const payload = renderDiscord(reply);
+    const s = target.state;
+    const appId = String(s['appId'] ?? '');
+    const token = String(s['token'] ?? '');
+    const live = typeof s['expiresAt'] === 'number' && Date.now() < s['expiresAt'] && token !== '';
+    if (live) {
+      try {
+        if (reply.private) {
+          // Ephemerality is fixed at defer time: replace the public "thinking…" with an ephemeral follow-up.
+          // (For a button click, @original is the message holding the button: it stays.)
+          if (s['component'] !== true) await this.rest.delete(Routes.webhookMessage(appId, token, '@original')).catch(() => {});
+          await this.rest.post(Routes.webhook(appId, token), body(payload, { flags: MessageFlags.Ephemeral }));
+          return target;
+        }
+        await this.rest.patch(Routes.webhookMessage(appId, token, '@original'), body(payload));
+        return target;
+      } catch (error) {
+        this.options.logger.warn({ err: redactSecrets(String(error)) }, 'interaction token unusable; posting to the channel instead');
+      }
+    }
+    // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
+    const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
+    if (messageId) {
+      await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload));
+      return target;
+    }
+    const sent = (await this.rest.post(Routes.channelMessages(target.channelId), body(payload))) as { id: string };
+    return { ...target, state: { channelId: target.channelId, messageId: sent.id } };
+  }
+
+  async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
+    return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
+  }
+}

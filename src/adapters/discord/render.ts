@@ -1,0 +1,84 @@
+import { type Block, formatTable, type Reply } from '../../core/reply.ts';
+
+/** Discord's embed limits (API v10). */
+export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000 } as const;
+
+const COLOR: Record<Reply['tone'], number> = { success: 0x2e7d32, info: 0x1565c0, warning: 0xef6c00, error: 0xc62828, progress: 0x757575 };
+
+export interface DiscordPayload {
+  embeds: { title: string; description?: string; color: number; fields?: { name: string; value: string; inline?: boolean }[] }[];
+  files: { name: string; data: Buffer }[];
+  components: { type: 1; components: { type: 2; style: number; label: string; custom_id: string }[] }[];
+}
+
+const STYLE = { primary: 1, secondary: 2, success: 3, danger: 4 } as const;
+
+function blockText(block: Block): string {
+  switch (block.type) {
+    case 'text':
+      return block.text;
+    case 'fields':
+      return block.fields.map((f) => `**${f.name}**: ${f.value}`).join('\n');
+    case 'table':
+      return `${block.caption ? `${block.caption}\n` : ''}\`\`\`\n${formatTable(block.table).replace(/```/g, "'''")}\n\`\`\``;
+    case 'code':
+      return `\`\`\`\n${block.text.replace(/```/g, "'''") || ' '}\n\`\`\``;
+    default:
+      return block satisfies never;
+  }
+}
+
+function cut(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/**
+ * A neutral reply as one embed within Discord's limits. Fields become embed fields (≤ 25); text, tables and code
+ * go in the description; when that would pass 4096 characters (or the 6000 total), the whole text goes as a file
+ * attachment instead and the description says so: output is never cut off.
+ */
+export function renderDiscord(reply: Reply): DiscordPayload {
+  const title = cut(reply.title, LIMITS.title);
+  const fieldBlocks = reply.blocks.flatMap((b) => (b.type === 'fields' ? b.fields : []));
+  const fields = fieldBlocks.slice(0, LIMITS.fields).map((f) => ({
+    name: cut(f.name, LIMITS.fieldName),
+    value: cut(f.value || '-', LIMITS.fieldValue),
+    ...(f.inline ? { inline: true } : {}),
+  }));
+  const description = reply.blocks
+    .filter((b) => b.type !== 'fields' || fieldBlocks.length > LIMITS.fields)
+    .map(blockText)
+    .join('\n');
+  const files = (reply.attachments ?? []).map((a) => ({ name: a.name, data: Buffer.from(typeof a.data === 'string' ? a.data : a.data) }));
+  const fieldChars = fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+  let desc = description;
+  if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
+    const name = `${
+      reply.title
+        .replace(/[^A-Za-z0-9_.-]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 40) || 'reply'
+    }.txt`;
+    const plain = reply.blocks
+      .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b)))
+      .join('\n\n');
+    files.unshift({ name, data: Buffer.from(`${plain}\n`) });
+    desc = `The full output is attached as \`${name}\`.`;
+  }
+  const components = reply.actions?.length
+    ? [
+        {
+          type: 1 as const,
+          components: reply.actions
+            .filter((a) => a.id.length >= 1 && a.id.length <= 100)
+            .slice(0, 5)
+            .map((a) => ({ type: 2 as const, style: STYLE[a.style], label: cut(a.label, 80), custom_id: a.id })),
+        },
+      ]
+    : [];
+  return {
+    embeds: [{ title, color: COLOR[reply.tone], ...(desc ? { description: desc } : {}), ...(fields.length ? { fields } : {}) }],
+    files,
+    components,
+  };
+}
