@@ -370,12 +370,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     await deliver(p.target, final);
     await audit.append({
       event: 'job.outcome',
-      requestId,
-      person: p.person,
-      platform: p.platform,
-      userId: p.userId,
-      channelId: p.channelId,
-      command: p.command,
+      ...pendingAuditBase(p),
       args: JSON.stringify(p.args),
       detail: list.map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`).join('; '),
       durationMs: Date.now() - p.createdAt,
@@ -438,12 +433,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     if (!p) return;
     await audit.append({
       event: 'job.start',
-      requestId,
-      person: p.person,
-      platform: p.platform,
-      userId: p.userId,
-      channelId: p.channelId,
-      command: p.command,
+      ...pendingAuditBase(p),
       host,
       jobId,
     });
@@ -597,6 +587,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       redis.disconnect();
     },
   };
+}
+
+function pendingAuditBase(p: PendingRequest) {
+  return { requestId: p.requestId, person: p.person, platform: p.platform, userId: p.userId, channelId: p.channelId, command: p.command };
 }
 
 function flatten(r: Reply): string {

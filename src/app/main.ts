@@ -9,6 +9,7 @@ import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import { createBot } from './bot.ts';
 import { startDemoStack } from './demo-stack.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
+import { deleteKeysWithPrefix } from './redis-keys.ts';
 
 /**
  * The only place that constructs things: each `xenops` subcommand is one function here, returning an exit code.
@@ -185,25 +186,10 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
     await (terminalDone ?? untilSignal());
   } finally {
     await stack.stop();
-    await deleteKeys(redis.url, prefix);
+    await deleteKeysWithPrefix(redis.url, prefix);
     await redis.stop();
   }
   return 0;
-}
-
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
 }
 
 export async function runRegisterCommands(configPath: string | undefined): Promise<number> {

@@ -99,3 +99,13 @@ export function formatTable(table: Table): string {
       .trimEnd();
   return [line(table.columns), ...table.rows.map(line)].join('\n');
 }
+
+/** A file name for output that did not fit in a message: the title, made safe, as .txt. */
+export function overflowFileName(title: string): string {
+  return `${
+    title
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'reply'
+  }.txt`;
+}

@@ -1,5 +1,4 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
@@ -8,10 +7,10 @@ import type { ChatRequest } from '../../src/core/request.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
-const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+const prefix = uniquePrefix();
 
 let env: SimEnv;
 let config: Config;
@@ -53,10 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.close(2_000);
   await env?.stop();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('bot pipeline with the real agent, Redis and the simulator', () => {

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
-const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+const prefix = uniquePrefix();
 const auditFile = join(mkdtempSync(join(tmpdir(), 'xenops-audit-')), 'audit.jsonl');
 
 let stack: DemoStack;
@@ -40,10 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {

@@ -1,12 +1,11 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
-const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+const prefix = uniquePrefix();
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-test-token';
 const ALICE = '200000000000000001';
 const BOB = '200000000000000002';
@@ -40,10 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await fake?.stop();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('Discord adapter through the real discord.js client and a fake Discord', () => {

@@ -1,12 +1,11 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
-const prefix = `{xenops-test-${Math.random().toString(36).slice(2, 10)}}`;
+const prefix = uniquePrefix();
 const TOKEN = '123456789:AAtestTOKENtestTOKENtestTOKENtest00';
 const GROUP = { id: -1001234567890, type: 'supergroup' as const, title: 'ops' };
 
@@ -46,10 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await fake?.stop();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('Telegram adapter through the real telegraf client and a fake Bot API', () => {

@@ -1,4 +1,4 @@
-import { type Block, formatTable, type Reply } from '../../core/reply.ts';
+import { type Block, formatTable, overflowFileName, type Reply } from '../../core/reply.ts';
 
 /** Discord's embed limits (API v10). */
 export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000 } as const;
@@ -53,12 +53,7 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   const fieldChars = fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
   let desc = description;
   if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
-    const name = `${
-      reply.title
-        .replace(/[^A-Za-z0-9_.-]+/g, '-')
-        .replace(/^-|-$/g, '')
-        .slice(0, 40) || 'reply'
-    }.txt`;
+    const name = overflowFileName(reply.title);
     const plain = reply.blocks
       .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b)))
       .join('\n\n');

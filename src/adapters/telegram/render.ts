@@ -1,4 +1,4 @@
-import { type Block, formatTable, type Reply } from '../../core/reply.ts';
+import { type Block, formatTable, overflowFileName, type Reply } from '../../core/reply.ts';
 
 /** Telegram's limit is 4096 characters after entity parsing; tags do not count, escapes count once. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
@@ -52,12 +52,7 @@ export function renderTelegram(reply: Reply): TelegramMessage {
   }));
   if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, documents };
   const plain = [reply.title, ...parts.map((p) => p.plain)].join('\n\n');
-  const name = `${
-    reply.title
-      .replace(/[^A-Za-z0-9_.-]+/g, '-')
-      .replace(/^-|-$/g, '')
-      .slice(0, 40) || 'reply'
-  }.txt`;
+  const name = overflowFileName(reply.title);
   return {
     html: `${head}\n<i>The full output (${plain.split('\n').length} lines) is attached as ${escapeHtml(name)}.</i>`,
     documents: [{ name, data: Buffer.from(`${plain}\n`) }, ...documents.filter((d) => d.name !== name)],

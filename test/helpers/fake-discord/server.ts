@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { CallRecorder, parseMultipart, readBody } from '../recorder.ts';
 
 export interface DcCall {
   method: string;
@@ -18,7 +19,8 @@ const nextId = () => String(++snowflake);
  * inject. Every HTTP call is recorded with its JSON body and uploaded files.
  */
 export class FakeDiscord {
-  readonly calls: DcCall[] = [];
+  private readonly recorder = new CallRecorder<DcCall>();
+  readonly calls = this.recorder.calls;
   readonly appId = '100000000000000042';
   readonly botUser = { id: '100000000000000042', username: 'xenops', discriminator: '0', global_name: null, avatar: null, bot: true };
   readonly guildId = '400000000000000001';
@@ -28,7 +30,6 @@ export class FakeDiscord {
   private socket: WebSocket | null = null;
   private seq = 0;
   private commands = new Map<string, unknown[]>();
-  private waiters: { match: (c: DcCall) => boolean; resolve: (c: DcCall) => void }[] = [];
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -64,9 +65,7 @@ export class FakeDiscord {
   }
 
   waitFor(match: (c: DcCall) => boolean): Promise<DcCall> {
-    const done = this.calls.find(match);
-    if (done) return Promise.resolve(done);
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+    return this.recorder.waitFor(match);
   }
 
   /** Sends INTERACTION_CREATE as Discord would; returns the interaction id and token. */
@@ -157,23 +156,13 @@ export class FakeDiscord {
   }
 
   private record(call: DcCall): void {
-    this.calls.push(call);
-    for (const w of [...this.waiters]) {
-      if (w.match(call)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(call);
-      }
-    }
+    this.recorder.record(call);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const route = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
-    const raw = await new Promise<Buffer>((resolve) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-    });
+    const raw = await readBody(req);
     const { body, files } = await parse(req, raw);
     const method = req.method ?? 'GET';
     const authed =
@@ -253,15 +242,9 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
 async function parse(req: IncomingMessage, raw: Buffer): Promise<{ body: Record<string, unknown> | null; files: DcCall['files'] }> {
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('multipart/form-data')) {
-    const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
-    let body: Record<string, unknown> | null = null;
-    const files: DcCall['files'] = [];
-    for (const [key, value] of form.entries()) {
-      if (key === 'payload_json' && typeof value === 'string') body = JSON.parse(value) as Record<string, unknown>;
-      else if (typeof value !== 'string')
-        files.push({ name: (value as File).name, data: Buffer.from(await (value as File).arrayBuffer()) });
-    }
-    return { body, files };
+    const { fields, files } = await parseMultipart(type, raw);
+    const json = fields['payload_json'];
+    return { body: json ? (JSON.parse(json) as Record<string, unknown>) : null, files: files.map((f) => ({ name: f.name, data: f.data })) };
   }
   return { body: raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : null, files: [] };
 }

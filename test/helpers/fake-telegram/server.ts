@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CallRecorder, parseMultipart, readBody } from '../recorder.ts';
 
 /** One recorded Bot API call: method, fields (JSON or multipart), uploaded files with their bytes. */
 export interface TgCall {
@@ -8,11 +9,6 @@ export interface TgCall {
   at: number;
   /** message_id of the message a successful send or edit produced. */
   messageId?: number;
-}
-
-interface Waiter {
-  match: (c: TgCall) => boolean;
-  resolve: (c: TgCall) => void;
 }
 
 const ENTITY_TAGS = new Set([
@@ -41,13 +37,13 @@ const ENTITY_TAGS = new Set([
  * answer 429 with retry_after.
  */
 export class FakeTelegram {
-  readonly calls: TgCall[] = [];
+  private readonly recorder = new CallRecorder<TgCall>();
+  readonly calls = this.recorder.calls;
   private server: Server | null = null;
   private updates: unknown[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1000;
   private polls: { res: ServerResponse; timer: NodeJS.Timeout; offset: number }[] = [];
-  private waiters: Waiter[] = [];
   private failures = new Map<string, { count: number; retryAfter: number }>();
   port = 0;
 
@@ -111,9 +107,7 @@ export class FakeTelegram {
 
   /** Resolves with the first recorded call (past or future) that matches. */
   waitFor(match: (c: TgCall) => boolean): Promise<TgCall> {
-    const done = this.calls.find(match);
-    if (done) return Promise.resolve(done);
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+    return this.recorder.waitFor(match);
   }
 
   private push(update: unknown): void {
@@ -132,13 +126,7 @@ export class FakeTelegram {
   }
 
   private record(call: TgCall): void {
-    this.calls.push(call);
-    for (const w of [...this.waiters]) {
-      if (w.match(call)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(call);
-      }
-    }
+    this.recorder.record(call);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -241,26 +229,11 @@ function json(res: ServerResponse, payload: unknown, status = 200): void {
   res.end(JSON.stringify(payload));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 async function parseBody(req: IncomingMessage, raw: Buffer): Promise<{ body: Record<string, unknown>; files: TgCall['files'] }> {
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('multipart/form-data')) {
-    const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
-    const body: Record<string, unknown> = {};
-    const files: TgCall['files'] = {};
-    for (const [key, value] of form.entries()) {
-      if (typeof value === 'string') body[key] = value;
-      else files[key] = { name: (value as File).name, data: Buffer.from(await (value as File).arrayBuffer()) };
-    }
-    return { body, files };
+    const { fields, files } = await parseMultipart(type, raw);
+    return { body: fields, files: Object.fromEntries(files.map((f) => [f.field, { name: f.name, data: f.data }])) };
   }
   if (raw.length === 0) return { body: {}, files: {} };
   return { body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, files: {} };
