@@ -6,6 +6,9 @@ export default defineConfig({
     // Integration suites share one Redis and spawn SSH servers; a bounded pool keeps a 2-core CI box responsive.
     pool: 'forks',
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'var/test-report.json' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -124,8 +124,15 @@ export function commandSpec(command: AnyCommand): CommandSpec {
     options: optionSpecs(command),
     usage: usageOf(command),
     permission: command.permission,
-    risk: typeof command.risk === 'function' ? 'dangerous' : command.risk,
+    risk: baselineRisk(command),
   };
+}
+
+/** The risk of a command run with its defaults (`/stop web` is write; only `--force` makes it dangerous). */
+function baselineRisk(command: AnyCommand): Risk {
+  if (typeof command.risk !== 'function') return command.risk;
+  const defaults = command.args.partial().safeParse({});
+  return defaults.success ? riskOf(command, defaults.data) : 'dangerous';
 }
 
 export function commandSpecs(commands: readonly AnyCommand[]): CommandSpec[] {
