@@ -1,20 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
-import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { quietLogger } from '../helpers/sim.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
-const prefix = uniquePrefix();
-const auditFile = join(mkdtempSync(join(tmpdir(), 'xenops-audit-')), 'audit.jsonl');
-
-let stack: DemoStack;
+let stack: TestStack;
 let output = '';
 const input = new PassThrough();
 const out = new PassThrough();
@@ -24,13 +18,7 @@ out.on('data', (c: Buffer) => {
 let terminal: TerminalAdapter;
 
 beforeAll(async () => {
-  stack = await startDemoStack({
-    redisUrl: REDIS_URL,
-    logger: quietLogger,
-    prefix,
-    timeScale: 0.02,
-    shutdownDelayMs: 500,
-    adjustConfig: (c) => ({ ...c, audit: { ...c.audit, file: auditFile }, bot: { ...c.bot, readTimeoutMs: 15_000 } }),
+  stack = await startTestStack({
     makeAdapters: (config) => {
       terminal = new TerminalAdapter({ config, input, output: out });
       return [terminal];
@@ -40,7 +28,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
@@ -78,7 +65,7 @@ describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
   });
 
   it('queued no job for the refused and the malformed requests', async () => {
-    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix });
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: stack.prefix });
     const jobs = await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed']);
     await queue.close();
     const ops = jobs.filter((j) => !j.id?.startsWith('r-fleet')).map((j) => j.name);
@@ -88,7 +75,7 @@ describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
 
   it('audited requests, decisions, job starts and outcomes in the stream and the file', async () => {
     const redis = new Redis(REDIS_URL);
-    const entries = await redis.xrange(`${prefix}:audit`, '-', '+');
+    const entries = await redis.xrange(`${stack.prefix}:audit`, '-', '+');
     redis.disconnect();
     const events = entries.map(([, f]) => {
       const o: Record<string, string> = {};
@@ -103,7 +90,7 @@ describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
     });
     expect(events.some((e) => e['event'] === 'job.start' && e['command'] === 'start' && e['host'] === 'xen1')).toBe(true);
     expect(events.find((e) => e['event'] === 'job.outcome' && e['command'] === 'start')?.['detail']).toBe('xen1: ok');
-    const lines = readFileSync(auditFile, 'utf8')
+    const lines = readFileSync(stack.auditFile, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
-import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
-const prefix = uniquePrefix();
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-test-token';
 const ALICE = '200000000000000001';
 const BOB = '200000000000000002';
 const CAROL = '200000000000000003';
 
 let fake: FakeDiscord;
-let stack: DemoStack;
+let stack: TestStack;
 
 const desc = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
 const edits = (token: string) => (c: DcCall) => c.method === 'PATCH' && c.route.includes(`/${token}/messages/@original`);
@@ -20,18 +18,9 @@ const edits = (token: string) => (c: DcCall) => c.method === 'PATCH' && c.route.
 beforeAll(async () => {
   fake = new FakeDiscord(TOKEN);
   await fake.start();
-  stack = await startDemoStack({
-    redisUrl: REDIS_URL,
-    logger: quietLogger,
-    prefix,
-    timeScale: 0.02,
-    shutdownDelayMs: 500,
+  stack = await startTestStack({
     env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: fake.apiRoot },
-    adjustConfig: (c) => ({
-      ...c,
-      audit: { ...c.audit, file: `/tmp/${prefix}.jsonl` },
-      discord: { ...c.discord, guildIds: [fake.guildId], roleBindings: {} },
-    }),
+    adjustConfig: (c) => ({ ...c, discord: { ...c.discord, guildIds: [fake.guildId], roleBindings: {} } }),
     makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
   });
 }, 60_000);
@@ -39,7 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await fake?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('Discord adapter through the real discord.js client and a fake Discord', () => {

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
-import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
-const prefix = uniquePrefix();
 const TOKEN = '123456789:AAtestTOKENtestTOKENtestTOKENtest00';
 const GROUP = { id: -1001234567890, type: 'supergroup' as const, title: 'ops' };
 
 let fake: FakeTelegram;
-let stack: DemoStack;
+let stack: TestStack;
 
 const text = (c: TgCall) => String(c.body['text'] ?? '');
 const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
@@ -30,14 +28,8 @@ function say(from: number, message: string, options: { anonymousAdmin?: boolean 
 beforeAll(async () => {
   fake = new FakeTelegram(TOKEN);
   await fake.start();
-  stack = await startDemoStack({
-    redisUrl: REDIS_URL,
-    logger: quietLogger,
-    prefix,
-    timeScale: 0.02,
-    shutdownDelayMs: 500,
+  stack = await startTestStack({
     env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot },
-    adjustConfig: (c) => ({ ...c, audit: { ...c.audit, file: `/tmp/${prefix}.jsonl` } }),
     makeAdapters: (config) => [new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0, groupPerMinute: 1000 })],
   });
 }, 60_000);
@@ -45,7 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await fake?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
 
 describe('Telegram adapter through the real telegraf client and a fake Bot API', () => {
