@@ -1,0 +1,34 @@
+import { UnrecoverableError } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
+import { decodeJobFailure } from '../queue/jobs.ts';
+import { describeFailure, toJobError } from './agent.ts';
+
+describe('how the agent reports failures', () => {
+  it.each([
+    [new TransportError('xen1', 'cannot connect to xen1'), 'transport', false],
+    [new HostKeyError('xen1', 'SHA256:a', 'SHA256:b'), 'hostKey', true],
+    [new OutcomeUnknownError('xen1', 'lost while xl ran'), 'outcomeUnknown', true],
+    [new RemoteCommandError('xen1', ['xl', 'create', '/x'], 3, 'boom'), 'remote', true],
+    [new UserError('domain.notFound', 'no config for mail'), 'domain.notFound', true],
+    [new UserError('args.invalid', 'bad'), 'rejected', true],
+  ] as const)('%s → %s (unrecoverable: %s)', (error, code, unrecoverable) => {
+    const wrapped = toJobError(error);
+    expect(wrapped instanceof UnrecoverableError).toBe(unrecoverable);
+    expect(decodeJobFailure(wrapped.message)).toEqual({ code, message: error.message });
+  });
+
+  it('never leaks an unexpected error message (it may hold anything)', () => {
+    expect(describeFailure(new Error('secret at /root/.ssh/id_ed25519'))).toEqual({
+      code: 'internal',
+      message: 'internal error in the agent (see its log)',
+    });
+  });
+
+  it('decodes BullMQ reasons that are not ours as internal', () => {
+    expect(decodeJobFailure('job stalled more than allowable limit')).toEqual({
+      code: 'internal',
+      message: 'job stalled more than allowable limit',
+    });
+  });
+});
