@@ -137,6 +137,8 @@ export const TelegramConfig = z.strictObject({
       domain: z.string().min(1),
       path: z.string().startsWith('/').default('/telegram'),
       port: z.coerce.number().int().min(1).max(65535).default(8443),
+      /** Where the webhook server listens; put a TLS-terminating proxy in front of it. */
+      listenHost: z.string().min(1).default('127.0.0.1'),
       secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -'),
     })
     .optional(),

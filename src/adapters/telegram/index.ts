@@ -101,7 +101,17 @@ export class TelegramAdapter implements ChatAdapter {
     await new Promise<void>((resolve, reject) => {
       this.launched = this.bot
         .launch(
-          webhook ? { webhook: { domain: webhook.domain, path: webhook.path, port: webhook.port, secretToken: webhook.secretToken } } : {},
+          webhook
+            ? {
+                webhook: {
+                  domain: webhook.domain,
+                  path: webhook.path,
+                  port: webhook.port,
+                  host: webhook.listenHost,
+                  secretToken: webhook.secretToken,
+                },
+              }
+            : {},
           () => resolve(),
         )
         .catch((error: unknown) => {

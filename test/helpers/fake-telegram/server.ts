@@ -157,6 +157,7 @@ export class FakeTelegram {
       case 'getMe':
         return json(res, { ok: true, result: this.botUser });
       case 'deleteWebhook':
+      case 'setWebhook':
       case 'setMyCommands':
       case 'answerCallbackQuery':
         return json(res, { ok: true, result: true });
