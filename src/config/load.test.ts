@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
-import { loadConfig, parseConfigText, resolveConfigPath } from './load.ts';
+import { checkConfigFile, loadConfig, parseConfigText, resolveConfigPath } from './load.ts';
 
 const FP = `SHA256:${'A'.repeat(43)}`;
 const minimal = `
@@ -104,7 +104,83 @@ bogus: 1
   it('reads the path from XENOPS_CONFIG and says when the file is missing', () => {
     expect(resolveConfigPath(undefined, { XENOPS_CONFIG: '/etc/x.yaml' })).toBe('/etc/x.yaml');
     expect(resolveConfigPath('a.yaml', { XENOPS_CONFIG: '/etc/x.yaml' })).toBe('a.yaml');
-    expect(() => loadConfig('/nonexistent/xenops.yaml', {})).toThrow(/cannot read the file: ENOENT/);
+    expect(() => loadConfig('/nonexistent/xenops.yaml', {})).toThrow(ConfigError);
+  });
+
+  it('says how to make a missing config file: copy the example', () => {
+    expect(checkConfigFile('config/xenops.yaml', {}, '/nonexistent-dir').issues).toEqual([
+      { path: '', message: 'config/xenops.yaml not found — copy config/xenops.example.yaml to config/xenops.yaml and edit it' },
+    ]);
+    expect(checkConfigFile('/etc/xenops/site.yaml', {}, '/nonexistent-dir').issues).toEqual([
+      { path: '', message: '/etc/xenops/site.yaml not found — copy config/xenops.example.yaml to /etc/xenops/site.yaml and edit it' },
+    ]);
+  });
+});
+
+describe('every problem, once, in words', () => {
+  it('reports a missing hostKey (and key) even when other fields of the host are wrong too', () => {
+    const issues = issuesOf('hosts:\n  xen1:\n    address: a\n    port: twenty-two\n');
+    expect(issues).toEqual([
+      { path: 'hosts.xen1.port', message: 'expected a number, got "twenty-two"' },
+      { path: 'hosts.xen1.privateKeyPath', message: 'give privateKeyPath or privateKey' },
+      { path: 'hosts.xen1.hostKey', message: 'pin the host key (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the Dom0)' },
+    ]);
+  });
+
+  it('says each problem once', () => {
+    expect(issuesOf('hosts:\n  xen1: { address: a, privateKeyPath: /k }\n')).toEqual([
+      { path: 'hosts.xen1.hostKey', message: 'pin the host key (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the Dom0)' },
+    ]);
+    // An unset variable used twice, in a field the schema then finds missing: said once, by its cause.
+    expect(issuesOf(`hosts:\n  xen1: { address: "\${ADDR}\${ADDR}", privateKeyPath: /k, hostKey: ${FP} }\n`)).toEqual([
+      { path: 'hosts.xen1.address', message: 'environment variable ADDR is not set' },
+    ]);
+    expect(issuesOf(`hosts:\n  xen1: { address: a, privateKeyPath: /k, hostKey: "\${HK}" }\n`)).toEqual([
+      { path: 'hosts.xen1.hostKey', message: 'environment variable HK is not set' },
+    ]);
+  });
+
+  it.each([
+    ['hosts.xen1.port', 'expected a number, got "twenty-two"', '    port: twenty-two'],
+    ['hosts.xen1.port', 'must be at most 65535, got 99999', '    port: 99999'],
+    ['hosts.xen1.port', 'must be at least 1, got 0', '    port: 0'],
+    ['hosts.xen1.shutdownTimeoutSeconds', 'expected a whole number, got 1.5', '    shutdownTimeoutSeconds: 1.5'],
+    ['hosts.xen1.sudo', 'expected true or false, got "yes please"', '    sudo: yes please'],
+    ['hosts.xen1.dangerouslyAcceptAnyHostKey', 'expected true or false, got 1', '    dangerouslyAcceptAnyHostKey: 1'],
+    ['hosts.xen1.toolstack', 'expected one of auto, xl, xm, got "xend"', '    toolstack: xend'],
+    ['hosts.xen1.configDirs', 'expected a list, got "/etc/xen"', '    configDirs: /etc/xen'],
+    ['hosts.xen1.configDirs', 'must list at least 1 item', '    configDirs: []'],
+    ['hosts.xen1.address', 'required', '    address: ""'],
+    ['hosts.xen1.user', 'expected text, got 1000 (put it in quotes)', '    user: 1000'],
+    ['hosts.xen1.ssh', 'expected a mapping (key: value), got 5', '    ssh: 5'],
+    ['hosts.xen1.port', 'must be at least 1, got an empty value', '    port:'],
+    ['hosts.xen1.port', `expected a number, got "${'p'.repeat(40)}…"`, `    user: ${'u'.repeat(5000)}\n    port: ${'p'.repeat(5000)}`],
+    [
+      'hosts.xen1.hostKey',
+      'must be a SHA256 fingerprint as `ssh-keygen -lf` prints it (SHA256:…, 43 base64 characters), got "MD5:aa"',
+      '    hostKey: MD5:aa',
+    ],
+  ])('%s: %s', (path, message, line) => {
+    const key = /^ +(\w+):/.exec(line)?.[1] ?? '';
+    const text = minimal.replace(new RegExp(`^    ${key}: .*\n`, 'm'), '');
+    expect(issuesOf(`${text}${line}\n`)).toEqual([{ path, message }]);
+  });
+
+  it('words a wrong section, permission rule, platform, URL and host name', () => {
+    expect(
+      issuesOf(
+        `${minimal}roles:\n  ops:\n    allow: [5]\nchannels:\n  - { platform: irc, id: 1 }\ndiscord: { apiRoot: not-a-url }\npeople: 3\n`,
+      ),
+    ).toEqual([
+      { path: 'people', message: 'expected a mapping (key: value), got 3' },
+      { path: 'roles.ops.allow[0]', message: 'expected text or a mapping (key: value), got 5' },
+      { path: 'channels[0].platform', message: 'expected one of terminal, discord, telegram, got "irc"' },
+      { path: 'discord.apiRoot', message: 'expected a URL, got "not-a-url"' },
+    ]);
+    expect(issuesOf(`${minimal}  Bad_Host: { address: x, privateKeyPath: /k, hostKey: ${FP} }\n`)).toEqual([
+      { path: 'hosts.Bad_Host', message: 'not a valid name: must be 1-32 of a-z 0-9 _ - starting with a letter or digit' },
+    ]);
+    expect(issuesOf('redis: {}\n')).toEqual([{ path: 'hosts', message: 'required' }]);
   });
 });
 

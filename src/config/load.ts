@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { echoValue } from '../core/args.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import { Config, crossCheckConfig } from './schema.ts';
 
@@ -13,39 +15,79 @@ export function resolveConfigPath(explicit: string | undefined, env: Env = proce
   return explicit ?? env['XENOPS_CONFIG'] ?? DEFAULT_CONFIG_PATH;
 }
 
+/** Where to start from when there is no config file yet. */
+export const EXAMPLE_CONFIG_PATH = 'config/xenops.example.yaml';
+
+/**
+ * A config file, checked: the config when it is valid, else every problem (each once, with its path). `raw` is
+ * the document after `${VAR}` substitution (null when the YAML could not be read), for checks that look beyond
+ * the schema (check-config's lint) and want to run even on an invalid file.
+ */
+export interface ConfigCheck {
+  config: Config | null;
+  raw: unknown;
+  issues: ConfigIssue[];
+}
+
 /** Reads, substitutes and validates a config file. Throws ConfigError listing every problem with its path. */
 export function loadConfig(path: string, env: Env = process.env): Config {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
-  }
-  return parseConfigText(text, path, env);
+  const checked = checkConfigFile(path, env);
+  if (!checked.config) throw new ConfigError(path, checked.issues);
+  return checked.config;
 }
 
 export function parseConfigText(text: string, source: string, env: Env = process.env): Config {
+  const checked = checkConfigText(text, env);
+  if (!checked.config) throw new ConfigError(source, checked.issues);
+  return checked.config;
+}
+
+/** Like loadConfig, but returns the problems instead of throwing. `cwd` only for tests. */
+export function checkConfigFile(path: string, env: Env = process.env, cwd = process.cwd()): ConfigCheck {
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, path), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? `${path} not found — copy ${EXAMPLE_CONFIG_PATH} to ${path} and edit it`
+        : `cannot read the file: ${code ?? String(error)}`;
+    return { config: null, raw: null, issues: [{ path: '', message }] };
+  }
+  return checkConfigText(text, env);
+}
+
+export function checkConfigText(text: string, env: Env = process.env): ConfigCheck {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      doc.errors.map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: e.message.split('\n')[0] ?? e.message })),
-    );
+    const issues = doc.errors.map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: e.message.split('\n')[0] ?? e.message }));
+    return { config: null, raw: null, issues: unique(issues) };
   }
+  const envIssues: ConfigIssue[] = [];
+  const raw = substituteEnv(doc.toJS() ?? {}, env, [], envIssues);
+  const parsed = Config.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
+  if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data), raw, issues: [] };
   const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(doc.toJS() ?? {}, env, [], issues);
-  const parsed = Config.safeParse(substituted);
   if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error));
-    // The schema skips its cross-reference checks when a section fails; run them anyway so every problem is listed.
-    const known = new Set(issues.map((i) => i.path));
-    for (const extra of crossCheckConfig(substituted)) {
-      const path = formatPath(extra.path);
-      if (!known.has(path)) issues.push({ path, message: extra.message });
-    }
+    issues.push(...zodIssues(parsed.error, raw));
+    // zod skips refinements (cross-references, a host's pin) of anything with a bad field: run them anyway.
+    for (const extra of crossCheckConfig(raw)) issues.push({ path: formatPath(extra.path), message: extra.message });
   }
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(source, issues);
-  return deepFreeze(parsed.data);
+  // A value an unset variable emptied is reported by that cause, not again as missing ("required", "pin the host key").
+  const emptied = new Set(envIssues.map((i) => i.path));
+  return { config: null, raw, issues: unique([...envIssues, ...issues.filter((i) => !emptied.has(i.path))]) };
+}
+
+/** Each problem once (the same path and message can come from the schema and from the cross-checks). */
+function unique(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -78,18 +120,103 @@ export function substituteEnv(value: unknown, env: Env, path: (string | number)[
   return value;
 }
 
-function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.flatMap((issue) => {
-    // A union failure hides its real reasons one level down; surface them so the path points at the culprit.
+function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
+  return error.issues.flatMap((issue): ConfigIssue[] => {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // Every branch refused the value's type (`allow: [5]`): say what would do.
+      const branches = issue.errors.map((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 ? b[0] : null));
+      if (branches.every((b) => b !== null)) {
+        const wanted = [...new Set(branches.map((b) => describeExpected(b?.expected ?? '')))].join(' or ');
+        return [{ path: formatPath(issue.path), message: `expected ${wanted}, got ${describeValue(valueAt(raw, issue.path))}` }];
+      }
+      // Else the branch that came closest hides the real reasons one level down; the path points at the culprit.
       const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b));
-      return best.map((sub) => ({ path: formatPath([...issue.path, ...sub.path] as (string | number)[]), message: sub.message }));
+      return best.map((sub) => ({ path: formatPath([...issue.path, ...sub.path]), message: sub.message }));
     }
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k] as (string | number)[]), message: 'unknown key' }));
+      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown key' }));
     }
-    return [{ path: formatPath(issue.path as (string | number)[]), message: issue.message }];
+    if (issue.code === 'invalid_key') {
+      return [{ path: formatPath(issue.path), message: `not a valid name: ${issue.issues[0]?.message ?? 'invalid'}` }];
+    }
+    return [{ path: formatPath(issue.path), message: issue.message }];
   });
+}
+
+/**
+ * zod's default messages in words a config author reads: "expected a number, got "twenty-two"". Messages a
+ * schema wrote itself (host names, fingerprints…) are kept: zod only asks this for issues without one.
+ */
+function friendlyMessage(issue: z.core.$ZodRawIssue, raw: unknown): string | undefined {
+  const got = () => describeValue(inputOf(issue, raw));
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (issue.input === undefined) return 'required';
+      const hint =
+        issue.expected === 'string' && (typeof issue.input === 'number' || typeof issue.input === 'boolean') ? ' (put it in quotes)' : '';
+      return `expected ${describeExpected(issue.expected)}, got ${got()}${hint}`;
+    }
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `expected ${String(issue.values[0])}, got ${got()}`
+        : `expected one of ${issue.values.map(String).join(', ')}, got ${got()}`;
+    case 'too_small':
+    case 'too_big': {
+      const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+      const small = issue.code === 'too_small';
+      if (issue.origin === 'string') {
+        if (small && bound <= 1) return 'must not be empty';
+        return `must be ${small ? 'at least' : 'at most'} ${bound} characters long`;
+      }
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return `must list ${small ? 'at least' : 'at most'} ${bound} item${bound === 1 ? '' : 's'}`;
+      const word = small ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
+      return `must be ${word} ${bound}, got ${got()}`;
+    }
+    case 'invalid_format':
+      if (issue.format === 'url') return `expected a URL, got ${got()}`;
+      if (issue.format === 'regex' && 'pattern' in issue) return `expected text matching ${String(issue.pattern)}, got ${got()}`;
+      return `expected a valid ${issue.format}, got ${got()}`;
+    default:
+      return undefined;
+  }
+}
+
+function describeExpected(expected: string): string {
+  const words: Record<string, string> = {
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+    string: 'text',
+    array: 'a list',
+    object: 'a mapping (key: value)',
+    record: 'a mapping (key: value)',
+  };
+  return words[expected] ?? expected;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return echoValue(value);
+}
+
+/**
+ * The value as written. Numeric fields coerce (`${PORT}` arrives as text), so zod sees NaN for "twenty-two"
+ * and 0 for an empty value: look the original up in the document instead.
+ */
+function inputOf(issue: z.core.$ZodRawIssue, raw: unknown): unknown {
+  if (typeof issue.input !== 'number' || !issue.path?.length) return issue.input;
+  const v = valueAt(raw, issue.path);
+  // Only what coercion turns into a number (text, an empty value, true/false); never a whole section.
+  return typeof v === 'string' || typeof v === 'boolean' || v === null ? v : issue.input;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
 }
 
 function formatPath(path: readonly (string | number | symbol)[]): string {

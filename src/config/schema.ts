@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { echoValue } from '../core/args.ts';
 import { HostName, Identifier } from '../core/names.ts';
 import { SimFleetSpecSchema } from '../sim/spec.ts';
 
 /** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
-export const Fingerprint = z
-  .string()
-  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256 fingerprint as `ssh-keygen -lf` prints it (SHA256:…, 43 base64 characters)');
+export const Fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {
+  error: (issue) =>
+    `must be a SHA256 fingerprint as \`ssh-keygen -lf\` prints it (SHA256:…, 43 base64 characters), got ${echoValue(issue.input)}`,
+});
 
 const Millis = z.coerce.number().int().positive();
 const Glob = z.string().min(1);
@@ -48,18 +50,25 @@ export const HostConfig = z
     ssh: SshDefaults.partial().default({}),
   })
   .superRefine((h, ctx) => {
-    if (!h.privateKeyPath && !h.privateKey) {
-      ctx.addIssue({ code: 'custom', path: ['privateKeyPath'], message: 'give privateKeyPath or privateKey' });
-    }
-    if (!h.hostKey && !h.dangerouslyAcceptAnyHostKey) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['hostKey'],
-        message: 'pin the host key (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the Dom0)',
-      });
-    }
+    for (const issue of hostProblems(h)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 export type HostConfig = z.infer<typeof HostConfig>;
+
+/**
+ * What a host needs besides well-typed fields: a key to log in with and a pinned host key. Reads defensively:
+ * the loader also runs it on hosts that failed the schema (zod skips refinements of an object with a bad field),
+ * so a missing pin is reported together with a mistyped port.
+ */
+export function hostProblems(raw: unknown): { path: string[]; message: string }[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  const h = raw as Record<string, unknown>;
+  const problems: { path: string[]; message: string }[] = [];
+  if (!h['privateKeyPath'] && !h['privateKey']) problems.push({ path: ['privateKeyPath'], message: 'give privateKeyPath or privateKey' });
+  if (!h['hostKey'] && h['dangerouslyAcceptAnyHostKey'] !== true) {
+    problems.push({ path: ['hostKey'], message: 'pin the host key (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the Dom0)' });
+  }
+  return problems;
+}
 
 export const PLATFORMS = ['terminal', 'discord', 'telegram'] as const;
 export const Platform = z.enum(PLATFORMS);
@@ -188,16 +197,22 @@ export const Config = z
         hosts: z.array(HostName).optional(),
         /** Jobs run at once per host queue. */
         concurrency: z.coerce.number().int().min(1).max(9).default(2),
+        /** How often the agent says it is alive, per host it serves (the bot refuses mutations for silent hosts). */
+        heartbeatMs: Millis.default(2_000),
       })
-      .default({ concurrency: 2 }),
+      .default({ concurrency: 2, heartbeatMs: 2_000 }),
     bot: z
       .strictObject({
         /** How long a read command waits for a host's answer before reporting "no answer". */
         readTimeoutMs: Millis.default(60_000),
         /** How often the fleet cache (autocomplete, domain lookup) refreshes. */
         fleetRefreshMs: Millis.default(60_000),
+        /** A mutation no agent picked up within this time is withdrawn (and never runs later). */
+        pickupTimeoutMs: Millis.default(60_000),
+        /** An agent silent for this long counts as gone: mutations for its hosts are refused at once. */
+        agentStaleMs: Millis.default(10_000),
       })
-      .default({ readTimeoutMs: 60_000, fleetRefreshMs: 60_000 }),
+      .default({ readTimeoutMs: 60_000, fleetRefreshMs: 60_000, pickupTimeoutMs: 60_000, agentStaleMs: 10_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Demo and tests only: the simulated fleet `xenops sim` and `npm run demo` serve. Ignored by bot and agent. */
     simulator: SimFleetSpecSchema.optional(),
@@ -209,7 +224,8 @@ export type Config = z.infer<typeof Config>;
 export type ConfigInput = z.input<typeof Config>;
 
 /**
- * References between sections (roles named by people, hosts named by the agent, identities held twice).
+ * References between sections (roles named by people, hosts named by the agent, identities held twice) and each
+ * host's key and pin.
  * Reads defensively so the loader can also run it on a file that failed the schema and list every problem at once.
  */
 export function crossCheckConfig(raw: unknown): { path: (string | number)[]; message: string }[] {
@@ -241,6 +257,11 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     }
   }
   for (const [roleId, roles] of Object.entries(c.discord?.roleBindings ?? {})) checkRoles(roles, ['discord', 'roleBindings', roleId]);
+  if (c.hosts !== null && typeof c.hosts === 'object') {
+    for (const [name, host] of Object.entries(c.hosts)) {
+      for (const p of hostProblems(host)) issues.push({ path: ['hosts', name, ...p.path], message: p.message });
+    }
+  }
   if (Array.isArray(c.agent?.hosts)) {
     c.agent.hosts.forEach((h, i) => {
       if (typeof h === 'string' && !(h in (c.hosts ?? {}))) issues.push({ path: ['agent', 'hosts', i], message: `unknown host "${h}"` });

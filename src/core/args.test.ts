@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { audit } from '../../commands/audit.ts';
 import { consoleCommand } from '../../commands/console.ts';
 import { migrate } from '../../commands/migrate.ts';
 import { stop } from '../../commands/stop.ts';
-import { parseArgs } from './args.ts';
+import { echoValue, parseArgs } from './args.ts';
 import { UserError } from './errors.ts';
 
 const text = (t: string) => ({ kind: 'text' as const, text: t });
@@ -18,22 +19,26 @@ function failure(fn: () => unknown): UserError {
 }
 
 describe('parseArgs', () => {
+  // Compared with what the command's own schema makes of structured input, so the test holds whatever shape
+  // the schema gives a parsed domain.
   it.each(['web --force', 'web force:true', 'web force=yes', '--force web', 'web --force=true'])(
     'reads "%s" as stop web with force',
     (t) => {
-      expect(parseArgs(stop, text(t))).toEqual({ domain: 'web', force: true });
+      expect(parseArgs(stop, text(t))).toEqual(stop.args.parse({ domain: 'web', force: true }));
     },
   );
 
   it('defaults force to false and takes Discord-style structured options', () => {
-    expect(parseArgs(stop, text('web'))).toEqual({ domain: 'web', force: false });
-    expect(parseArgs(stop, { kind: 'options', options: { domain: 'xen1:web', force: true } })).toEqual({ domain: 'xen1:web', force: true });
+    expect(parseArgs(stop, text('web'))).toEqual(stop.args.parse({ domain: 'web', force: false }));
+    expect(parseArgs(stop, { kind: 'options', options: { domain: 'xen1:web', force: true } })).toEqual(
+      stop.args.parse({ domain: 'xen1:web', force: true }),
+    );
   });
 
-  it('coerces integers from text and checks their range', () => {
-    expect(parseArgs(consoleCommand, text('web 50'))).toEqual({ domain: 'web', lines: 50 });
-    expect(parseArgs(consoleCommand, text('web --lines 7'))).toEqual({ domain: 'web', lines: 7 });
-    expect(failure(() => parseArgs(consoleCommand, text('web 5000'))).message).toMatch(/^lines: /);
+  it('coerces integers from text', () => {
+    expect(parseArgs(consoleCommand, text('web 50'))).toEqual(consoleCommand.args.parse({ domain: 'web', lines: 50 }));
+    expect(parseArgs(consoleCommand, text('web --lines 7'))).toEqual(consoleCommand.args.parse({ domain: 'web', lines: 7 }));
+    expect(parseArgs(audit, text('200'))).toEqual({ n: 200 });
   });
 
   it('rejects a malformed domain naming it, with the usage', () => {
@@ -57,7 +62,87 @@ describe('parseArgs', () => {
   });
 
   it('requires every positional of migrate and names what is missing', () => {
-    expect(parseArgs(migrate, text('web xen2'))).toEqual({ domain: 'web', target: 'xen2' });
+    expect(parseArgs(migrate, text('web xen2'))).toEqual(migrate.args.parse({ domain: 'web', target: 'xen2' }));
     expect(failure(() => parseArgs(migrate, text('web'))).message).toBe('target: is required');
+  });
+});
+
+describe('argument errors say what is wrong', () => {
+  const byName = { console: consoleCommand, audit, stop } as const;
+  const usage = { console: '/console <domain> [<lines>]', audit: '/audit [<n>]', stop: '/stop <domain> [--force]' } as const;
+
+  it.each([
+    ['console', 'web abc', 'lines must be a whole number from 1 to 2000, got "abc"'],
+    ['console', 'web 1e3', 'lines must be a whole number from 1 to 2000, got "1e3"'],
+    ['console', 'web 0x10', 'lines must be a whole number from 1 to 2000, got "0x10"'],
+    ['console', 'web --lines=twenty', 'lines must be a whole number from 1 to 2000, got "twenty"'],
+    ['console', 'web 5000', 'lines must be a whole number from 1 to 2000, got 5000'],
+    ['console', 'web 0', 'lines must be a whole number from 1 to 2000, got 0'],
+    ['console', 'web -3', 'lines must be a whole number from 1 to 2000, got -3'],
+    ['console', 'web 99999999999999999999', 'lines must be a whole number from 1 to 2000, got 99999999999999999999'],
+    ['audit', '2.5', 'n must be a whole number from 1 to 200, got "2.5"'],
+    ['audit', 'n:many', 'n must be a whole number from 1 to 200, got "many"'],
+    ['stop', 'web force:maybe', 'force must be true or false, got "maybe"'],
+    ['stop', 'web --force=2', 'force must be true or false, got "2"'],
+  ] as const)('/%s %s', (name, args, message) => {
+    const e = failure(() => parseArgs(byName[name], text(args)));
+    expect(e.code).toBe('args.invalid');
+    expect(e.message).toBe(message);
+    expect(e.context.usage).toBe(usage[name]);
+  });
+
+  it('says the same of structured (Discord) options', () => {
+    expect(failure(() => parseArgs(consoleCommand, { kind: 'options', options: { domain: 'web', lines: 2.5 } })).message).toBe(
+      'lines must be a whole number from 1 to 2000, got 2.5',
+    );
+    expect(failure(() => parseArgs(consoleCommand, { kind: 'options', options: { domain: 'web', lines: 'abc' } })).message).toBe(
+      'lines must be a whole number from 1 to 2000, got "abc"',
+    );
+    expect(failure(() => parseArgs(stop, { kind: 'options', options: { domain: 'web', force: 'maybe' } })).message).toBe(
+      'force must be true or false, got "maybe"',
+    );
+  });
+
+  it('names the first problem in argument order', () => {
+    expect(failure(() => parseArgs(consoleCommand, text('";" abc'))).message).toBe(
+      'domain: ";" is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)',
+    );
+  });
+
+  it('never echoes a 5,000-character value whole, nor twice, and stays on one line', () => {
+    const long = 'a'.repeat(5000);
+    const cut = `"${'a'.repeat(40)}…"`;
+    for (const [command, args, expected] of [
+      [
+        stop,
+        long,
+        `domain: ${cut} is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)`,
+      ],
+      [stop, `web ${long}`, `unexpected argument ${cut}`],
+      [consoleCommand, `web ${long}`, `lines must be a whole number from 1 to 2000, got ${cut}`],
+      [stop, `web force:${long}`, `force must be true or false, got ${cut}`],
+      [stop, `web --${long}`, `unknown option --${'a'.repeat(40)}…`],
+    ] as const) {
+      const e = failure(() => parseArgs(command, text(args)));
+      expect(e.message).toBe(expected);
+      expect(e.message.split('a'.repeat(40))).toHaveLength(2);
+    }
+  });
+
+  it('escapes line breaks and quotes in echoed values', () => {
+    expect(failure(() => parseArgs(stop, text('web "force:a\nb"'))).message).toBe('force must be true or false, got "a\\nb"');
+    expect(failure(() => parseArgs(stop, text('web "a\nb"'))).message).toBe('unexpected argument "a\\nb"');
+    expect(failure(() => parseArgs(audit, text("'1\n2'"))).message).toBe('n must be a whole number from 1 to 200, got "1\\n2"');
+    expect(failure(() => parseArgs(audit, text(`'say "hi"'`))).message).toBe('n must be a whole number from 1 to 200, got "say \\"hi\\""');
+  });
+});
+
+describe('echoValue', () => {
+  it('quotes strings, cuts them at 40 characters (not inside a surrogate pair) and escapes bidi controls', () => {
+    expect(echoValue('abc')).toBe('"abc"');
+    expect(echoValue(5000)).toBe('5000');
+    expect(echoValue('x'.repeat(41))).toBe(`"${'x'.repeat(40)}…"`);
+    expect(echoValue('😀'.repeat(41))).toBe(`"${'😀'.repeat(40)}…"`);
+    expect(echoValue('evil\u202Etxt.exe')).toBe('"evil\\u202etxt.exe"');
   });
 });

@@ -12,8 +12,8 @@ export interface TgMessage {
 }
 
 /**
- * A text message that starts with a bot command → a request, or null (not a command, or a command addressed
- * to another bot in a group: `/list@otherbot`). The id (chat + message) is stable across redelivery.
+ * A text message that starts with a bot command → a request, or null (not a command, a bare `/`, or a command
+ * addressed to another bot in a group: `/list@otherbot`). The id (chat + message) is stable across redelivery.
  */
 export function messageToRequest(message: TgMessage, botUsername: string): ChatRequest | null {
   const text = message.text;
@@ -21,6 +21,9 @@ export function messageToRequest(message: TgMessage, botUsername: string): ChatR
   if (!text || !entity) return null;
   const [command = '', target] = text.slice(1, entity.length).split('@');
   if (target && target.toLowerCase() !== botUsername.toLowerCase()) return null;
+  // A bare "/" (or "/@thisbot") names no command: ignored, like any chat text. Telegram shows its own command
+  // menu when "/" is typed, and answering every stray slash in a group would only be noise.
+  if (command === '') return null;
   const anonymousAdmin = message.sender_chat !== undefined && message.sender_chat.id === message.chat.id;
   const from = message.from;
   return {

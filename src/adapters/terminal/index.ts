@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Config } from '../../config/schema.ts';
-import { isFinal, type Reply } from '../../core/reply.ts';
+import { isFinal, type Reply, reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { renderForTerminal } from './render.ts';
-import { lineToRequest } from './to-request.ts';
+import { readTerminalLine } from './to-request.ts';
 
 export interface TerminalAdapterOptions {
   config: Config;
@@ -60,9 +60,15 @@ export class TerminalAdapter implements ChatAdapter {
 
   private async handleLine(core: BotCore, line: string): Promise<void> {
     const id = `t${this.session}-${++this.counter}`;
-    const req = lineToRequest(line, this.options.config.terminal.defaultUser, id);
-    if (!req) return;
+    const read = readTerminalLine(line, this.options.config.terminal.defaultUser, id);
+    if (read.kind === 'nothing') return;
     this.options.output.write(`> ${line.trim()}\n`);
+    // Not a request: answered here, never reaches the core (nothing to authorize or audit).
+    if (read.kind === 'hint') {
+      this.options.output.write(renderForTerminal(reply.result(read.text, [], { tone: 'info' })));
+      return;
+    }
+    const req = read.request;
     const finished = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);

@@ -100,6 +100,34 @@ describe('parseXentop on real samples', () => {
     ]);
   });
 
+  /** The sample as `xentop -b -r` prints it: the header before every domain row. */
+  function withRepeatedHeader(text: string): string {
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    const header = lines[0] as string;
+    return lines
+      .filter((l) => l !== header)
+      .flatMap((l) => [header, l])
+      .join('\n');
+  }
+
+  it('reads xentop -b -r -i 1 (header before every row): every row of the iteration', () => {
+    const sample = fixture('xentop-b-i2-d1__xentop-ng-xcpng-8.3.txt');
+    const firstIteration = sample.split('\n').slice(0, 10).join('\n');
+    const p = parseXentop(withRepeatedHeader(firstIteration));
+    expect(p.iterations).toBe(1);
+    expect(p.unparsed).toEqual([]);
+    expect(p.rows).toEqual(parseXentop(firstIteration).rows);
+    expect(p.rows).toHaveLength(9);
+  });
+
+  it('reads xentop -b -r -i 2 -d 1: every row of the second iteration', () => {
+    const sample = fixture('xentop-b-i2-d1__xentop-ng-xcpng-8.3.txt');
+    const p = parseXentop(withRepeatedHeader(sample));
+    expect(p.iterations).toBe(2);
+    expect(p.rows).toEqual(parseXentop(sample).rows);
+    expect(p.rows.map((x) => x.cpuPercent)).toEqual([1.6, 10.6, 0.5, 2.9, 1.3, 0.3, 0.4, 1.6, 2.2]);
+  });
+
   it('finds no rows in xentop -h output', () => {
     const p = parseXentop(fixture('xentop-help__xentop-ng-xcpng-8.3.txt'));
     expect(p.rows).toEqual([]);
@@ -140,6 +168,45 @@ describe('parseXentop on shapes the samples do not show', () => {
     expect(p.rows.map((x) => [x.name, x.cpuPercent])).toEqual([
       ['aaa', 9],
       ['bbb', 2],
+    ]);
+  });
+
+  it('with -r keeps two domains whose names xentop truncated to the same 10 characters', () => {
+    const row = (name: string, cpu: string) =>
+      `${name.padStart(10)} --b---         20  ${cpu.padStart(5)}    1048576    6.3    1049600       6.3     2    1      113       34    1        0        1        1          8          8    0`;
+    const iteration = (cpu: string) => [
+      H4,
+      row('Domain-0', cpu),
+      H4,
+      row('webserver-', cpu),
+      H4,
+      row('webserver-', cpu),
+      H4,
+      row('xvm', cpu),
+    ];
+    const one = parseXentop(iteration('0.0').join('\n'));
+    expect(one.iterations).toBe(1);
+    expect(one.rows.map((x) => x.name)).toEqual(['Domain-0', 'webserver-', 'webserver-', 'xvm']);
+    const two = parseXentop([...iteration('0.0'), ...iteration('3.5')].join('\n'));
+    expect(two.iterations).toBe(2);
+    expect(two.rows.map((x) => [x.name, x.cpuPercent])).toEqual([
+      ['Domain-0', 3.5],
+      ['webserver-', 3.5],
+      ['webserver-', 3.5],
+      ['xvm', 3.5],
+    ]);
+  });
+
+  it('with -r and -z (Domain-0 first, then by name) splits iterations at the repeated Domain-0', () => {
+    const row = (name: string, cpu: string) =>
+      `${name.padStart(10)} --b---         20  ${cpu.padStart(5)}    1048576    6.3    1049600       6.3     2    1      113       34    1        0        1        1          8          8    0`;
+    const iteration = (cpu: string) => [H4, row('Domain-0', cpu), H4, row('alpha', cpu), H4, row('zulu', cpu)];
+    const p = parseXentop([...iteration('0.0'), ...iteration('7.0')].join('\n'));
+    expect(p.iterations).toBe(2);
+    expect(p.rows.map((x) => [x.name, x.cpuPercent])).toEqual([
+      ['Domain-0', 7],
+      ['alpha', 7],
+      ['zulu', 7],
     ]);
   });
 

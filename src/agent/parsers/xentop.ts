@@ -105,7 +105,11 @@ export function parseXentop(text: string): XentopParse {
 
 /**
  * Each header normally opens an iteration. With `-r` every row has its own header, so groups of one row are
- * merged and an iteration ends where a domain name repeats (xentop prints each domain once per iteration).
+ * merged and an iteration ends where a domain name repeats: xentop prints each domain once per iteration, sorted
+ * by name (strcasecmp; `-z` puts Domain-0 first), with no separator between iterations. One exception: without
+ * `-f` names are cut to 10 characters, so two domains may show the same 10-character name; sorted by full name,
+ * they are always adjacent. A 10-character name right after itself is therefore another domain, not a new
+ * iteration. (Only an iteration made of nothing but one such name, and no Domain-0, would be misread.)
  */
 function splitIterations(groups: TopRow[][]): TopRow[][] {
   const repeatedHeader = groups.length > 1 && groups.every((g) => g.length <= 1);
@@ -114,7 +118,8 @@ function splitIterations(groups: TopRow[][]): TopRow[][] {
   let seen = new Set<string>();
   let iteration: TopRow[] = [];
   for (const row of groups.flat()) {
-    if (seen.has(row.name)) {
+    const truncatedTwin = row.name.length === TRUNCATED_NAME_LENGTH && iteration.at(-1)?.name === row.name;
+    if (seen.has(row.name) && !truncatedTwin) {
       iterations.push(iteration);
       iteration = [];
       seen = new Set();
@@ -125,3 +130,6 @@ function splitIterations(groups: TopRow[][]): TopRow[][] {
   if (iteration.length > 0) iterations.push(iteration);
   return iterations;
 }
+
+/** xentop prints NAME with `%10.10s` unless `-f`. */
+const TRUNCATED_NAME_LENGTH = 10;

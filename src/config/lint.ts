@@ -1,0 +1,201 @@
+import picomatch from 'picomatch';
+import { echoValue } from '../core/args.ts';
+import type { Config } from './schema.ts';
+
+/**
+ * What `xenops check-config` finds beyond the schema: names that resolve to nothing (a misspelled permission in a
+ * deny rule silently denies nothing), host keys that are placeholders, and the dev-only host key override.
+ * Pure: the caller says which permissions, groups and commands exist.
+ */
+
+export interface LintFinding {
+  /** Dotted path, as the loader prints it (`roles.ops.deny[0]`). */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface KnownNames {
+  /** Every permission a command or operation needs. */
+  permissions: readonly string[];
+  /** Built-in groups: name → members (permissions or other groups). Their members count as known permissions. */
+  groups: Readonly<Record<string, readonly string[]>>;
+  /** Command names: a channel's `commands` filter and `commands.NAME` overrides may use them. Unchecked when omitted. */
+  commands?: readonly string[];
+}
+
+/**
+ * Reads `config` defensively, so it can lint a validated Config or the raw document of a file the schema refused
+ * (check-config lists every problem at once). Findings come section by section, in document order.
+ */
+export function lintConfig(config: Config | unknown, known: KnownNames): LintFinding[] {
+  const c = asRecord(config);
+  if (!c) return [];
+  const findings: LintFinding[] = [];
+  const error = (path: string, message: string) => findings.push({ path, message, severity: 'error' });
+
+  const configGroups = asRecord(c['permissionGroups']) ?? {};
+  const groupNames = [...new Set([...Object.keys(known.groups), ...Object.keys(configGroups)])];
+  const permissions = [...new Set([...known.permissions, ...Object.values(known.groups).flat()].filter((p) => !groupNames.includes(p)))];
+  const commands = known.commands ?? [];
+
+  /** null when the name resolves, else what is wrong with it. */
+  const problemWith = (name: string, what: string, extra: readonly string[] = []): string | null => {
+    if (permissions.includes(name) || groupNames.includes(name) || extra.includes(name)) return null;
+    if (/[*?[\]{}!]/.test(name)) {
+      const matches = picomatch(name);
+      return permissions.some((p) => matches(p)) ? null : `the glob ${echoValue(name)} matches no known permission`;
+    }
+    const suggestion = closest(name, [...extra, ...permissions, ...groupNames]);
+    if (suggestion !== null) return `unknown ${what} ${echoValue(name)} — did you mean ${echoValue(suggestion)}?`;
+    const lists = [`permissions: ${[...permissions].sort().join(', ')}`, `groups: ${[...groupNames].sort().join(', ')}`];
+    if (extra.length > 0) lists.unshift(`commands: ${[...extra].sort().join(', ')}`);
+    return `unknown ${what} ${echoValue(name)} (${lists.join('; ')})`;
+  };
+  const check = (name: unknown, path: string, what: string, extra?: readonly string[]) => {
+    if (typeof name !== 'string') return;
+    const problem = problemWith(name, what, extra);
+    if (problem !== null) error(path, problem);
+  };
+
+  for (const [group, members] of Object.entries(configGroups)) {
+    eachOf(members, (m, i) => check(m, `permissionGroups.${group}[${i}]`, 'permission or group'));
+  }
+  for (const [role, body] of Object.entries(asRecord(c['roles']) ?? {})) {
+    for (const kind of ['allow', 'deny'] as const) {
+      eachOf(asRecord(body)?.[kind], (rule, i) => {
+        const permission = typeof rule === 'string' ? rule : asRecord(rule)?.['permission'];
+        check(permission, `roles.${role}.${kind}[${i}]`, 'permission');
+      });
+    }
+  }
+  eachOf(c['channels'], (channel, i) => {
+    eachOf(asRecord(channel)?.['commands'], (name, j) =>
+      check(name, `channels[${i}].commands[${j}]`, known.commands ? 'command, permission or group' : 'permission or group', commands),
+    );
+  });
+  if (known.commands) {
+    for (const name of Object.keys(asRecord(c['commands']) ?? {})) {
+      if (commands.includes(name)) continue;
+      const suggestion = closest(name, commands);
+      error(
+        `commands.${name}`,
+        suggestion !== null
+          ? `unknown command ${echoValue(name)} — did you mean ${echoValue(suggestion)}?`
+          : `unknown command ${echoValue(name)} (commands: ${[...commands].sort().join(', ')})`,
+      );
+    }
+  }
+
+  for (const [host, body] of Object.entries(asRecord(c['hosts']) ?? {})) {
+    const h = asRecord(body);
+    if (!h) continue;
+    const hostKey = h['hostKey'];
+    if (typeof hostKey === 'string' && isPlaceholderFingerprint(hostKey)) {
+      error(
+        `hosts.${host}.hostKey`,
+        `${echoValue(hostKey)} is a placeholder, not ${host}'s fingerprint: run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on ${host} and copy its SHA256:… field`,
+      );
+    }
+    if (h['dangerouslyAcceptAnyHostKey'] === true) {
+      findings.push({
+        path: `hosts.${host}.dangerouslyAcceptAnyHostKey`,
+        message: `DANGER: ${host}'s host key is not checked — whoever can intercept the connection can pose as ${host} and receive every command; dev only, pin hostKey instead`,
+        severity: 'warning',
+      });
+    }
+  }
+  return findings;
+}
+
+/** Words that only a template or a hand-made example puts in a fingerprint (7+ letters: random base64 never spells them). */
+const PLACEHOLDER_WORDS = /replace|placeholder|example|changeme|fingerprint|hostkey|yourkey/i;
+
+/**
+ * A fingerprint nobody got from `ssh-keygen -lf`: empty, one character repeated (`SHA256:AAAA…`, `SHA256:xxx`),
+ * a run of 8 equal or 8 consecutive characters (`…00000000`, `abcdefgh…`), very few distinct characters, or a
+ * template word (`SHA256:ReplaceMe…`). A real SHA-256 in base64 has about 31 distinct characters out of 43; the
+ * chance that one trips these rules is below 1e-8.
+ */
+export function isPlaceholderFingerprint(value: string): boolean {
+  const body = value.replace(/^SHA256:/i, '');
+  const chars = Array.from(body);
+  const distinct = new Set(chars).size;
+  if (distinct <= 1) return true;
+  if (chars.length >= 16 && distinct < 8) return true;
+  if (PLACEHOLDER_WORDS.test(body)) return true;
+  let same = 1;
+  let ascending = 1;
+  for (let i = 1; i < chars.length; i++) {
+    const d = (chars[i] as string).charCodeAt(0) - (chars[i - 1] as string).charCodeAt(0);
+    same = d === 0 ? same + 1 : 1;
+    ascending = d === 1 ? ascending + 1 : 1;
+    if (same >= 8 || ascending >= 8) return true;
+  }
+  return false;
+}
+
+/** Problems from the loader and the lint, as check-config prints them: a count, then errors, then warnings. */
+export function formatProblems(source: string, problems: readonly LintFinding[]): string {
+  const errors = problems.filter((p) => p.severity === 'error');
+  const warnings = problems.filter((p) => p.severity === 'warning');
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const line = (p: LintFinding) => `  ${p.severity.padEnd(7)}  ${p.path ? `${p.path}: ` : ''}${p.message}`;
+  return [
+    `${source}: ${count(errors.length, 'error')}, ${count(warnings.length, 'warning')}`,
+    ...errors.map(line),
+    ...warnings.map(line),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The candidate the name was most likely meant to be: the same but for case, the one whose last part it is
+ * (`stop` → `domain.stop`), or the nearest by edit distance (at most a quarter of the name's length, at least 1).
+ */
+function closest(name: string, candidates: readonly string[]): string | null {
+  const lower = name.toLowerCase();
+  const sorted = [...new Set(candidates)].sort();
+  const sameButCase = sorted.find((c) => c.toLowerCase() === lower);
+  if (sameButCase) return sameButCase;
+  const byLastPart = sorted.filter((c) => c.toLowerCase().split('.').at(-1) === lower);
+  if (byLastPart.length === 1) return byLastPart[0] as string;
+  const limit = Math.max(1, Math.floor(Array.from(name).length / 4));
+  let best: string | null = null;
+  let bestDistance = limit + 1;
+  for (const c of sorted) {
+    const d = editDistance(lower, c.toLowerCase(), bestDistance);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance; anything at or above `cap` is reported as `cap` (names from a config can be long). */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const v = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      current.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin >= cap) return cap;
+    previous = current;
+  }
+  return Math.min(previous[b.length] as number, cap);
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+function eachOf(value: unknown, fn: (item: unknown, index: number) => void): void {
+  if (Array.isArray(value)) value.forEach(fn);
+}
