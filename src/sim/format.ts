@@ -5,20 +5,33 @@ import type { SimDomain, SimFleet, SimHostState } from './model.ts';
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const fixed = (x: number, n: number, digits = 1) => x.toFixed(digits).padStart(n);
 
-export function formatXlList(fleet: SimFleet, host: SimHostState): string {
-  // xl prints the header with literal TABs before State and Time(s).
-  const lines = ['Name                                        ID   Mem VCPUs\tState\tTime(s)'];
-  for (const d of sortById(host.domains)) {
-    lines.push(
-      `${d.name.padEnd(40)} ${pad(d.id, 5)} ${pad(d.memoryMiB, 5)} ${pad(d.vcpus, 5)}     ${d.flags}  ${fixed(fleet.cpuSeconds(d), 8)}`,
-    );
+export function formatXlList(fleet: SimFleet, host: SimHostState, options: { verbose?: boolean; domains?: SimDomain[] } = {}): string {
+  // xl prints the header with literal TABs before State and Time(s) (and Security Label with -v).
+  let header = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';
+  if (options.verbose) header += '   UUID                            Reason-Code\tSecurity Label';
+  const lines = [header];
+  for (const d of sortById(options.domains ?? host.domains)) {
+    let row = `${d.name.padEnd(40)} ${pad(d.id, 5)} ${pad(d.memoryMiB, 5)} ${pad(d.vcpus, 5)}     ${d.flags}  ${fixed(fleet.cpuSeconds(d), 8)}`;
+    // X: tools/xl/xl_info.c list_domains: " " UUID, then " %8x" shutdown reason (or " %8s" "-" when not shut
+    // down), then " %16s" security label ("-" without XSM).
+    if (options.verbose)
+      row += ` ${d.uuid} ${(d.flags[3] === 's' ? shutdownReason(d.flags).toString(16) : '-').padStart(8)} ${'-'.padStart(16)}`;
+    lines.push(row);
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function formatXmList(fleet: SimFleet, host: SimHostState): string {
+/**
+ * libxl_shutdown_reason from xl's fifth state letter ("-rscwS": poweroff, reboot, suspend, crash, watchdog,
+ * soft_reset; `?` stands for a reason xl has no letter for, shown here as 6).
+ */
+function shutdownReason(flags: string): number {
+  return Math.max(0, '-rscwS?'.indexOf(flags[4] ?? '-'));
+}
+
+export function formatXmList(fleet: SimFleet, host: SimHostState, domains: SimDomain[] = host.domains): string {
   const lines = [`${'Name'.padEnd(40)} ${pad('ID', 5)} ${pad('Mem', 5)} ${pad('VCPUs', 5)} ${pad('State', 10)} ${pad('Time(s)', 9)}`];
-  for (const d of sortById(host.domains)) {
+  for (const d of sortById(domains)) {
     lines.push(
       `${d.name.padEnd(40)} ${pad(d.id, 5)} ${pad(d.memoryMiB, 5)} ${pad(d.vcpus, 5)} ${pad(xmFlags(d.flags), 10)} ${fixed(fleet.cpuSeconds(d), 8)}`,
     );
@@ -36,18 +49,45 @@ function sortById(domains: SimDomain[]): SimDomain[] {
   return [...domains].sort((a, b) => a.id - b.id);
 }
 
-export function formatXlListLong(host: SimHostState): string {
+/** `xl list -l`: libxl's JSON (4-space indent), c_info in libxl's key order (type, name, uuid). */
+export function formatXlListLong(host: SimHostState, domains: SimDomain[] = host.domains): string {
   return `${JSON.stringify(
-    sortById(host.domains).map((d) => ({
+    sortById(domains).map((d) => ({
       domid: d.id,
       config: {
-        c_info: { type: 'pv', name: d.name },
+        c_info: { type: 'pv', name: d.name, uuid: d.uuid },
         b_info: { max_vcpus: d.vcpus, max_memkb: d.memoryMiB * 1024, target_memkb: d.memoryMiB * 1024 },
       },
     })),
     null,
     4,
   )}\n`;
+}
+
+/** `xm list -l`: xend's SXP, one `(domain …)` per domain (a subset of the keys, in xend's order). */
+export function formatXmListLong(fleet: SimFleet, host: SimHostState, domains: SimDomain[] = host.domains): string {
+  return sortById(domains)
+    .map((d) =>
+      [
+        '(domain',
+        `    (domid ${d.id})`,
+        '    (on_crash restart)',
+        `    (uuid ${d.uuid})`,
+        `    (vcpus ${d.vcpus})`,
+        `    (name ${d.name})`,
+        '    (on_reboot restart)',
+        '    (on_poweroff destroy)',
+        `    (maxmem ${d.memoryMiB})`,
+        `    (memory ${d.memoryMiB})`,
+        `    (cpu_time ${fleet.cpuSeconds(d).toFixed(6)})`,
+        `    (online_vcpus ${d.vcpus})`,
+        '    (status 2)',
+        `    (state ${xmFlags(d.flags)})`,
+        ')',
+        '',
+      ].join('\n'),
+    )
+    .join('');
 }
 
 export function formatInfo(fleet: SimFleet, host: SimHostState): string {

@@ -1,9 +1,17 @@
-import ssh2 from 'ssh2';
+import { type ControlServer, startControlServer } from './control.ts';
+import type { SimDomainStatus, SimStateJson } from './control-api.ts';
+import { type ArmedFault, armFault, describeFault, type FaultInfo, type FaultSpec, UnknownSimHostError } from './faults.ts';
+import { generateEd25519KeyPair } from './keys.ts';
+import type { CommandLog } from './log.ts';
 import { SimFleet, type SimFleetSpec } from './model.ts';
-import { type Fault, fingerprintOfBlob, parseKeyOrThrow, SimSshServer } from './server.ts';
+import { fingerprintOfBlob, parseKeyOrThrow, SimSshServer } from './server.ts';
 
-export { SimFleet, type SimFleetSpec, type SimHostSpec } from './model.ts';
-export type { Fault } from './server.ts';
+export { type ControlServer, startControlServer } from './control.ts';
+export type * from './control-api.ts';
+export { type FaultSpec, UnknownSimHostError } from './faults.ts';
+export { encodeEd25519KeyPair, generateEd25519KeyPair } from './keys.ts';
+export { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
+export { DOM0_UUID, domainUuid, SimFleet, type SimFleetSpec, type SimHostSpec } from './model.ts';
 export { loadSimFleetSpec, SimFleetSpecSchema } from './spec.ts';
 
 export interface StartSimulatorOptions {
@@ -18,6 +26,8 @@ export interface StartSimulatorOptions {
   shutdownDelayMs?: number;
   /** 0 = a random free port per host. */
   port?: number;
+  /** Also serve the HTTP control interface on 127.0.0.1 at this port (0 = a random free one); absent = none. */
+  controlPort?: number;
 }
 
 export interface SimHostHandle {
@@ -29,20 +39,31 @@ export interface SimHostHandle {
   commandLog: string[];
 }
 
-/** Fault switches for tests. `match` defaults to any command. */
+/** Fault switches for tests. `match` defaults to any command; each *Next arms a fault for one command and returns its id. */
 export interface SimFaults {
   /** The next matching command exits with `code` and `stderr`, doing nothing. */
-  failNext(host: string, options: { match?: RegExp; code: number; stderr: string }): void;
-  /** The next matching command never answers (until the client closes its channel). */
-  hangNext(host: string, match?: RegExp): void;
+  failNext(host: string, options: { match?: RegExp; code: number; stderr: string }): string;
+  /** The next matching command never answers (until its client goes away: channel closed or connection lost). */
+  hangNext(host: string, match?: RegExp): string;
   /** The next matching command loses the connection mid-way; with afterEffect it took effect first. */
-  dropNext(host: string, options?: { match?: RegExp; afterEffect?: boolean }): void;
-  /** Cuts every live connection to the host now (a late ECONNRESET for idle clients). */
-  dropConnections(host: string): void;
+  dropNext(host: string, options?: { match?: RegExp; afterEffect?: boolean }): string;
+  /** The next matching command waits ms of wall time, then runs (to completion even if its client left meanwhile). */
+  delayNext(host: string, options: { match?: RegExp; ms: number }): string;
+  /** Arms any fault (what POST /faults does); hostKey replaces the host's key for new connections until removed. */
+  add(host: string, spec: FaultSpec): Promise<FaultInfo>;
+  /** Armed faults, oldest first. */
+  list(): FaultInfo[];
+  /** Disarms one fault (a hostKey fault restores the original key); false when there is no such fault. */
+  remove(id: string): Promise<boolean>;
+  /** Disarms every fault and restores every original host key. */
+  clearAll(): Promise<void>;
+  /** Cuts every live connection to the host now (a late ECONNRESET for idle clients); returns how many. */
+  dropConnections(host: string): number;
   /** New connections see another host key (true) or the original one again (false). */
   presentAnotherHostKey(host: string, on: boolean): Promise<void>;
   /** Concurrency seen at the server: now and the most at once. */
   activity(host: string): { active: number; maxActive: number };
+  /** Disarms the command faults (not host keys). */
   clear(): void;
 }
 
@@ -50,18 +71,32 @@ export interface StartedSimulator {
   hosts: Record<string, SimHostHandle>;
   fleet: SimFleet;
   faults: SimFaults;
+  /** Every command any host received, numbered fleet-wide; `log.waitFor(…)` resolves when matching ones arrive. */
+  log: CommandLog;
+  /** What GET /state answers. */
+  state(): SimStateJson;
+  /** The control interface, when started with controlPort. */
+  control: ControlServer | null;
   stop(): Promise<void>;
 }
 
+/** An Ed25519 key pair for SSH clients, in OpenSSH formats (see keys.ts for why not ssh2's generator). */
 export function generateClientKey(): { privateKey: string; publicKey: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'xenops-client' });
-  return { privateKey: pair.private, publicKey: pair.public };
+  return generateEd25519KeyPair('xenops-client');
 }
 
 /** `SHA256:…` of an OpenSSH public key line, a private key, or a raw key blob. */
 export function fingerprintOf(key: string | Buffer): string {
   if (Buffer.isBuffer(key)) return fingerprintOfBlob(key);
   return fingerprintOfBlob(parseKeyOrThrow(key).getPublicSSH());
+}
+
+function statusOf(flags: string): SimDomainStatus {
+  if (flags[5] === 'd') return 'dying';
+  if (flags[3] === 's') return flags[4] === 'c' ? 'crashed' : 'shutdown';
+  if (flags[2] === 'p') return 'paused';
+  if (flags[0] === 'r') return 'running';
+  return flags[1] === 'b' ? 'blocked' : 'running';
 }
 
 /** One SSH server per simulated host on 127.0.0.1, each with its own host key, sharing one fleet model. */
@@ -72,7 +107,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
   const originalKeys = new Map<string, string>();
   try {
     for (const [name, host] of fleet.hosts) {
-      const hostKey = options.hostKeys?.[name] ?? ssh2.utils.generateKeyPairSync('ed25519').private;
+      const hostKey = options.hostKeys?.[name] ?? generateEd25519KeyPair(`xenops-sim-${name}`).privateKey;
       originalKeys.set(name, hostKey);
       const server = new SimSshServer({
         fleet,
@@ -92,10 +127,9 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
   }
   const server = (host: string) => {
     const s = servers.get(host);
-    if (!s) throw new Error(`no simulated host ${host}`);
+    if (!s) throw new UnknownSimHostError(host);
     return s;
   };
-  const any = /.*/;
   const hosts: Record<string, SimHostHandle> = {};
   for (const [name, s] of servers) {
     hosts[name] = {
@@ -108,26 +142,123 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
       commandLog: fleet.host(name).commandLog,
     };
   }
+  const arm = (host: string, spec: FaultSpec): ArmedFault => {
+    const s = server(host);
+    const fault = armFault(host, spec);
+    s.faults.push(fault);
+    return fault;
+  };
+  const removeHostKeyFault = async (s: SimSshServer, host: string, fault: ArmedFault) => {
+    s.faults.splice(s.faults.indexOf(fault), 1);
+    await s.swapHostKey(originalKeys.get(host) ?? s.hostKey);
+  };
   const faults: SimFaults = {
-    failNext: (host, o) =>
-      server(host).faults.push({ kind: 'fail', match: o.match ?? any, code: o.code, stderr: o.stderr } satisfies Fault),
-    hangNext: (host, match) => server(host).faults.push({ kind: 'hang', match: match ?? any }),
-    dropNext: (host, o = {}) => server(host).faults.push({ kind: 'drop', match: o.match ?? any, afterEffect: o.afterEffect ?? false }),
+    failNext: (host, o) => arm(host, { kind: 'fail', match: o.match, code: o.code, stderr: o.stderr }).id,
+    hangNext: (host, match) => arm(host, { kind: 'hang', match }).id,
+    dropNext: (host, o = {}) => arm(host, { kind: 'drop', match: o.match, afterEffect: o.afterEffect ?? false }).id,
+    delayNext: (host, o) => arm(host, { kind: 'delay', match: o.match, ms: o.ms }).id,
+    add: async (host, spec) => {
+      const s = server(host);
+      if (spec.kind !== 'hostKey') return describeFault(arm(host, spec));
+      // One replacement key at a time: a second hostKey fault replaces the first.
+      const previous = s.faults.find((f) => f.kind === 'hostKey');
+      if (previous) s.faults.splice(s.faults.indexOf(previous), 1);
+      const fault = armFault(host, spec);
+      await s.swapHostKey(generateEd25519KeyPair(`xenops-sim-${host}-other`).privateKey);
+      fault.fingerprint = s.fingerprint;
+      s.faults.push(fault);
+      return describeFault(fault);
+    },
+    list: () =>
+      [...servers.values()].flatMap((s) => s.faults.map(describeFault)).sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))),
+    remove: async (id) => {
+      for (const [host, s] of servers) {
+        const fault = s.faults.find((f) => f.id === id);
+        if (!fault) continue;
+        if (fault.kind === 'hostKey') await removeHostKeyFault(s, host, fault);
+        else s.faults.splice(s.faults.indexOf(fault), 1);
+        return true;
+      }
+      return false;
+    },
+    clearAll: async () => {
+      for (const [host, s] of servers) {
+        const hostKeyFault = s.faults.find((f) => f.kind === 'hostKey');
+        s.faults.length = 0;
+        if (hostKeyFault) await s.swapHostKey(originalKeys.get(host) ?? s.hostKey);
+      }
+    },
     dropConnections: (host) => server(host).dropConnections(),
     presentAnotherHostKey: async (host, on) => {
-      await server(host).swapHostKey(on ? ssh2.utils.generateKeyPairSync('ed25519').private : (originalKeys.get(host) ?? ''));
+      if (on) {
+        await faults.add(host, { kind: 'hostKey' });
+        return;
+      }
+      const s = server(host);
+      const fault = s.faults.find((f) => f.kind === 'hostKey');
+      if (fault) await removeHostKeyFault(s, host, fault);
+      else if (s.hostKey !== originalKeys.get(host)) await s.swapHostKey(originalKeys.get(host) ?? s.hostKey);
     },
     activity: (host) => ({ active: server(host).active, maxActive: server(host).maxActive }),
     clear: () => {
-      for (const s of servers.values()) s.faults.length = 0;
+      for (const s of servers.values()) {
+        for (let i = s.faults.length - 1; i >= 0; i--) if (s.faults[i]?.kind !== 'hostKey') s.faults.splice(i, 1);
+      }
     },
   };
-  return {
+  const state = (): SimStateJson => {
+    const out: SimStateJson = { hosts: {}, lastSeq: fleet.log.lastSeq };
+    for (const [name, s] of servers) {
+      const h = fleet.host(name);
+      out.hosts[name] = {
+        name,
+        address: '127.0.0.1',
+        port: s.port,
+        hostKeyFingerprint: s.fingerprint,
+        toolstack: h.toolstack,
+        sudo: h.sudo,
+        migrateAddress: h.migrateAddress,
+        totalMemoryMiB: h.totalMemoryMiB,
+        freeMemoryMiB: fleet.freeMemoryMiB(h),
+        domains: [...h.domains]
+          .sort((a, b) => a.id - b.id)
+          .map((d) => ({
+            name: d.name,
+            id: d.id,
+            uuid: d.uuid,
+            flags: d.flags,
+            status: statusOf(d.flags),
+            memoryMiB: d.memoryMiB,
+            vcpus: d.vcpus,
+            cpuSeconds: Math.round(fleet.cpuSeconds(d) * 10) / 10,
+          })),
+        configs: [...h.files.keys()].filter((p) => p.endsWith('.cfg')).sort(),
+        connections: s.connections,
+        activeCommands: s.active,
+        maxActiveCommands: s.maxActive,
+      };
+    }
+    return out;
+  };
+  const sim: StartedSimulator = {
     hosts,
     fleet,
     faults,
+    log: fleet.log,
+    state,
+    control: null,
     stop: async () => {
+      await sim.control?.close();
       await Promise.all([...servers.values()].map((s) => s.close()));
     },
   };
+  if (options.controlPort !== undefined) {
+    try {
+      sim.control = await startControlServer(sim, options.controlPort);
+    } catch (error) {
+      await sim.stop();
+      throw error;
+    }
+  }
+  return sim;
 }

@@ -1,5 +1,5 @@
 import { parse } from 'shell-quote';
-import { formatInfo, formatXentopIteration, formatXlList, formatXlListLong, formatXmList } from './format.ts';
+import { formatInfo, formatXentopIteration, formatXlList, formatXlListLong, formatXmList, formatXmListLong } from './format.ts';
 import { bootLines, consoleLogPath, parseDomainConfig, type SimFleet, type SimHostState } from './model.ts';
 
 /** Where a running command writes, and how it waits (scaled by the simulator's time factor). */
@@ -51,6 +51,33 @@ export async function runCommand(
     if (error instanceof Exit) return error.code;
     throw error;
   }
+}
+
+/**
+ * Whether a command writes to its client as it goes and so dies with it (SIGPIPE/SIGHUP on a real Dom0): console
+ * attach, migrate (xl migrate's progress and its ssh transport) and xentop. Everything else, once started, runs to
+ * completion whether or not anyone is still listening.
+ */
+export function streamsToClient(command: string): boolean {
+  let words: string[];
+  try {
+    words = parse(command).filter((t): t is string => typeof t === 'string');
+  } catch {
+    return false;
+  }
+  for (;;) {
+    const [first, ...rest] = words;
+    if (first === 'sudo') {
+      words = rest;
+      while (words[0]?.startsWith('-')) {
+        const flag = words.shift();
+        if (flag === '--') break;
+      }
+    } else if (first === 'timeout') words = rest.slice(1);
+    else break;
+  }
+  const [cmd, sub] = words;
+  return cmd === 'xentop' || ((cmd === 'xl' || cmd === 'xm') && (sub === 'console' || sub === 'migrate'));
 }
 
 async function run(fleet: SimFleet, host: SimHostState, argv: string[], io: CommandIO, options: InterpreterOptions): Promise<number> {
@@ -245,13 +272,29 @@ async function runToolstack(
     tool === 'xl' ? fail(io, `${ref} is an invalid domain identifier (rc=-6)`, 1) : fail(io, `Error: Domain '${ref}' does not exist.`, 3);
   switch (sub) {
     case 'list': {
-      if (rest.includes('-l') || rest.includes('--long')) {
-        io.out(formatXlListLong(host));
-        return 0;
+      let long = false;
+      let verbose = false;
+      const refs: string[] = [];
+      for (const a of rest) {
+        if (a === '--long') long = true;
+        else if (a === '--verbose') verbose = true;
+        else if (/^-[lvZcn]+$/.test(a)) {
+          long ||= a.includes('l');
+          verbose ||= a.includes('v');
+        } else if (a.startsWith('-')) return fail(io, `option \`${a.replace(/^-+/, '')}' not supported.`, 2);
+        else refs.push(a);
       }
-      const ref = rest.find((a) => !a.startsWith('-'));
-      if (ref !== undefined && !fleet.findDomain(host, ref)) return invalid(ref);
-      io.out(tool === 'xl' ? formatXlList(fleet, host) : formatXmList(fleet, host));
+      if (refs.length > 1) return fail(io, `Usage: ${tool} list [options] [Domain]`, tool === 'xl' ? 1 : 2);
+      const ref = refs[0];
+      let domains = host.domains;
+      if (ref !== undefined) {
+        const d = fleet.findDomain(host, ref);
+        if (!d) return tool === 'xl' && /^\d+$/.test(ref) ? fail(io, `Error: Domain '${ref}' does not exist.`, 1) : invalid(ref);
+        domains = [d];
+      }
+      if (long) io.out(tool === 'xl' ? formatXlListLong(host, domains) : formatXmListLong(fleet, host, domains));
+      else if (tool === 'xl') io.out(formatXlList(fleet, host, { verbose, domains }));
+      else io.out(formatXmList(fleet, host, domains));
       return 0;
     }
     case 'info':
@@ -284,7 +327,7 @@ async function runToolstack(
         io.err(`libxl: error: libxl_create.c:1312:initiate_domain_create: Domain ${id}:cannot make domain: -6\n`);
         return 3;
       }
-      const d = fleet.addDomain(host, { name: cfg.name, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus, flags: '-b----' });
+      const d = fleet.addDomain(host, { name: cfg.name, uuid: cfg.uuid, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus, flags: '-b----' });
       fleet.appendConsole(host, cfg.name, bootLines(cfg.name));
       if (tool === 'xm') io.out(`Started domain ${cfg.name} (id=${d.id})\n`);
       return 0;
@@ -405,6 +448,7 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
   fleet.removeDomain(host, d);
   fleet.addDomain(target, {
     name: originalName,
+    uuid: d.uuid,
     memoryMiB: d.memoryMiB,
     vcpus: d.vcpus,
     flags: d.flags,

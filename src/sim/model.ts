@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { CommandLog } from './log.ts';
+
 /**
  * The simulated Dom0s: pure in-memory state, no I/O. Time comes from an injected clock so CPU seconds advance
  * and tests stay deterministic.
@@ -8,6 +11,8 @@ export type Toolstack = 'xl' | 'xm';
 export interface SimDomain {
   name: string;
   id: number;
+  /** Derived from the name (see domainUuid): the same guest has the same UUID on every host and after migration. */
+  uuid: string;
   memoryMiB: number;
   vcpus: number;
   /** Six xl-style flags r b p s <reason> d. */
@@ -60,9 +65,29 @@ export function consoleLogPath(name: string): string {
   return `${CONSOLE_DIR}/guest-${name}.log`;
 }
 
-export function renderDomainConfig(d: { name: string; memoryMiB: number; vcpus: number }): string {
+/** Xen gives Domain-0 the nil UUID. */
+export const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** The namespace of the simulator's name-based UUIDs (itself a random v4 UUID, fixed forever). */
+const UUID_NAMESPACE = Buffer.from('5b0c6f1e9d0a4c7e8f3b2a61c4d7e9f0', 'hex');
+
+/**
+ * A stable UUID for a simulated guest: RFC 4122 version 5 (SHA-1 of a fixed namespace and the name), formatted
+ * 8-4-4-4-12 in lower case as xl prints it. Domain-0 gets the nil UUID, as on a real Dom0.
+ */
+export function domainUuid(name: string): string {
+  if (name === 'Domain-0') return DOM0_UUID;
+  const hash = createHash('sha1').update(UUID_NAMESPACE).update(name, 'utf8').digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function renderDomainConfig(d: { name: string; memoryMiB: number; vcpus: number; uuid?: string }): string {
   return [
     `name = "${d.name}"`,
+    `uuid = "${d.uuid ?? domainUuid(d.name)}"`,
     `memory = ${d.memoryMiB}`,
     `vcpus = ${d.vcpus}`,
     'bootloader = "pygrub"',
@@ -72,19 +97,28 @@ export function renderDomainConfig(d: { name: string; memoryMiB: number; vcpus: 
   ].join('\n');
 }
 
-/** Reads name/memory/vcpus back from an xl cfg (the subset the simulator writes and real files commonly have). */
-export function parseDomainConfig(text: string): { name: string | null; memoryMiB: number; vcpus: number } {
+/** Reads name/uuid/memory/vcpus back from an xl cfg (the subset the simulator writes and real files commonly have). */
+export function parseDomainConfig(text: string): { name: string | null; uuid: string | null; memoryMiB: number; vcpus: number } {
   const get = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n#]+?)"?\\s*(?:#.*)?$`, 'm').exec(text)?.[1]?.trim();
-  return { name: get('name') ?? null, memoryMiB: Number(get('memory') ?? 512), vcpus: Number(get('vcpus') ?? 1) };
+  const uuid = get('uuid')?.toLowerCase();
+  return {
+    name: get('name') ?? null,
+    uuid: uuid && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid) ? uuid : null,
+    memoryMiB: Number(get('memory') ?? 512),
+    vcpus: Number(get('vcpus') ?? 1),
+  };
 }
 
 export class SimFleet {
   readonly hosts = new Map<string, SimHostState>();
+  /** Every command any host received, with a fleet-wide sequence number (the control interface's /log). */
+  readonly log: CommandLog;
 
   constructor(
     spec: SimFleetSpec,
     readonly now: () => number = Date.now,
   ) {
+    this.log = new CommandLog(now);
     for (const [name, h] of Object.entries(spec.hosts)) {
       const host: SimHostState = {
         name,
@@ -121,11 +155,21 @@ export class SimFleet {
 
   addDomain(
     host: SimHostState,
-    d: { name: string; memoryMiB: number; vcpus: number; flags: string; id?: number; cpuRate?: number; cpuBase?: number },
+    d: {
+      name: string;
+      memoryMiB: number;
+      vcpus: number;
+      flags: string;
+      id?: number;
+      uuid?: string | null;
+      cpuRate?: number;
+      cpuBase?: number;
+    },
   ): SimDomain {
     const domain: SimDomain = {
       name: d.name,
       id: d.id ?? host.nextId++,
+      uuid: d.uuid ?? domainUuid(d.name),
       memoryMiB: d.memoryMiB,
       vcpus: d.vcpus,
       flags: d.flags,

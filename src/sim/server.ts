@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import { type CommandIO, runCommand } from './interpreter.ts';
+import { type ArmedFault, takeFault } from './faults.ts';
+import { type CommandIO, runCommand, streamsToClient } from './interpreter.ts';
 import type { SimFleet, SimHostState } from './model.ts';
 
 type ParsedKey = ReturnType<typeof ssh2.utils.parseKey> & {
@@ -9,13 +10,6 @@ type ParsedKey = ReturnType<typeof ssh2.utils.parseKey> & {
   type: string;
   verify(data: Buffer, sig: Buffer, hash?: string): boolean;
 };
-
-/** A fault armed for the next command whose text matches. */
-export type Fault =
-  | { kind: 'fail'; match: RegExp; code: number; stderr: string }
-  | { kind: 'hang'; match: RegExp }
-  /** Drops the TCP connection without an exit status; `afterEffect` runs the command first (it did happen). */
-  | { kind: 'drop'; match: RegExp; afterEffect: boolean };
 
 export interface SimServerOptions {
   fleet: SimFleet;
@@ -25,6 +19,12 @@ export interface SimServerOptions {
   timeScale: number;
   shutdownDelayMs: number;
   port: number;
+}
+
+/** One SSH connection: its socket, and a signal that aborts when the connection is gone for any reason. */
+interface ClientHandle {
+  socket: Socket | undefined;
+  gone: AbortSignal;
 }
 
 /** OpenSSH's fingerprint of a public key blob, as `ssh-keygen -lf` prints it. */
@@ -42,12 +42,13 @@ export function parseKeyOrThrow(text: string | Buffer): ParsedKey {
 
 /** One simulated Dom0's SSH server: public-key auth for the authorized keys only, exec requests only. */
 export class SimSshServer {
-  readonly faults: Fault[] = [];
+  /** Armed command faults (and the hostKey fault, if any), in arming order. */
+  readonly faults: ArmedFault[] = [];
   /** Commands running right now, and the most seen at once (for concurrency-cap tests). */
   active = 0;
   maxActive = 0;
   private server: InstanceType<typeof ssh2.Server> | null = null;
-  private readonly clients = new Set<{ end(): void; _sock?: Socket }>();
+  private readonly clients = new Set<ClientHandle>();
   port = 0;
   hostKey: string;
 
@@ -57,6 +58,11 @@ export class SimSshServer {
 
   get fingerprint(): string {
     return fingerprintOfBlob(parseKeyOrThrow(this.hostKey).getPublicSSH());
+  }
+
+  /** Live SSH connections. */
+  get connections(): number {
+    return this.clients.size;
   }
 
   async listen(port = this.options.port): Promise<void> {
@@ -89,20 +95,30 @@ export class SimSshServer {
   }
 
   async close(): Promise<void> {
-    for (const c of this.clients) c._sock?.destroy();
-    this.clients.clear();
+    this.dropConnections();
     await this.closeListener();
   }
 
-  /** Cuts every live connection abruptly (no exit status, no disconnect message). */
-  dropConnections(): void {
-    for (const c of this.clients) c._sock?.destroy();
+  /** Cuts every live connection abruptly (no exit status, no disconnect message); returns how many. */
+  dropConnections(): number {
+    const n = this.clients.size;
+    for (const c of this.clients) c.socket?.destroy();
+    this.clients.clear();
+    return n;
   }
 
   private onClient(client: ssh2.Connection): void {
-    const handle = client as unknown as { end(): void; _sock?: Socket };
+    const socket = (client as unknown as { _sock?: Socket })._sock;
+    const gone = new AbortController();
+    const handle: ClientHandle = { socket, gone: gone.signal };
     this.clients.add(handle);
-    client.on('close', () => this.clients.delete(handle));
+    const onGone = () => {
+      this.clients.delete(handle);
+      gone.abort();
+    };
+    // ssh2 closes the channels when the socket closes; watching the socket too makes "client gone" certain.
+    client.on('close', onGone);
+    socket?.once('close', onGone);
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
@@ -125,65 +141,106 @@ export class SimSshServer {
     });
   }
 
-  private async exec(command: string, stream: ssh2.ServerChannel, client: { _sock?: Socket }): Promise<void> {
+  private async exec(command: string, stream: ssh2.ServerChannel, client: ClientHandle): Promise<void> {
     const { fleet, host } = this.options;
     host.commandLog.push(command);
+    const entry = fleet.log.append(host.name, command);
+    // Aborts when this command's client is gone: channel closed, stream error, or the whole connection lost.
     const controller = new AbortController();
-    stream.on('close', () => controller.abort());
-    stream.on('error', () => controller.abort());
-    const faultIndex = this.faults.findIndex((f) => f.match.test(command));
-    const fault = faultIndex >= 0 ? this.faults.splice(faultIndex, 1)[0] : undefined;
+    const abort = () => controller.abort();
+    // Nothing here reads stdin; draining it lets ssh2 emit 'close' when the client closes the channel (a server
+    // channel closes only after its readable side has ended).
+    stream.resume();
+    stream.on('close', abort);
+    stream.on('error', abort);
+    if (client.gone.aborted) abort();
+    else client.gone.addEventListener('abort', abort, { once: true });
+    const fault = takeFault(this.faults, command);
+    if (fault) entry.fault = { id: fault.id, kind: fault.kind };
+    const drop = () => {
+      client.socket?.destroy();
+      fleet.log.finish(entry, { how: 'dropped' });
+    };
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     try {
       if (fault?.kind === 'fail') {
         stream.stderr.write(fault.stderr);
         finish(stream, fault.code);
+        fleet.log.finish(entry, { how: 'exit', code: fault.code });
         return;
       }
       if (fault?.kind === 'hang') {
-        await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) => {
+          if (controller.signal.aborted) resolve();
+          else controller.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        fleet.log.finish(entry, { how: 'client-gone' });
         return;
       }
       if (fault?.kind === 'drop' && !fault.afterEffect) {
-        client._sock?.destroy();
+        drop();
         return;
       }
-      const io: CommandIO = {
-        out: (text) => {
-          if (!controller.signal.aborted) stream.write(text);
-        },
-        err: (text) => {
-          if (!controller.signal.aborted) stream.stderr.write(text);
-        },
-        signal: controller.signal,
-        sleep: (ms) =>
-          new Promise<void>((resolve, reject) => {
-            if (controller.signal.aborted) return reject(new Error('aborted'));
-            const onAbort = () => {
-              clearTimeout(timer);
-              reject(new Error('aborted'));
-            };
-            const timer = setTimeout(() => {
-              controller.signal.removeEventListener('abort', onAbort);
-              resolve();
-            }, ms * this.options.timeScale);
-            controller.signal.addEventListener('abort', onAbort, { once: true });
-          }),
-      };
-      let code: number;
-      try {
-        code = await runCommand(fleet, host, command, io, { shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale });
-      } catch {
-        code = 1;
+      let signal = controller.signal;
+      let detached = false;
+      if (fault?.kind === 'delay') {
+        // The command is already running on the Dom0 while the client waits: it goes on even if the client leaves,
+        // except commands that stream to the client (console attach, migrate, xentop), which stop with it.
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        if (controller.signal.aborted && !streamsToClient(command)) {
+          signal = new AbortController().signal;
+          detached = true;
+        }
       }
+      const code = await this.run(command, stream, signal);
       if (fault?.kind === 'drop') {
-        client._sock?.destroy();
+        drop();
         return;
       }
-      if (!controller.signal.aborted) finish(stream, code);
+      if (controller.signal.aborted) {
+        // A detached command ran to completion: its exit code is known, just never delivered.
+        fleet.log.finish(entry, detached ? { how: 'client-gone', code } : { how: 'client-gone' });
+        return;
+      }
+      finish(stream, code);
+      fleet.log.finish(entry, { how: 'exit', code });
     } finally {
       this.active--;
+      client.gone.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Runs the command; output goes to the stream while `signal` is not aborted. */
+  private async run(command: string, stream: ssh2.ServerChannel, signal: AbortSignal): Promise<number> {
+    const { fleet, host } = this.options;
+    const open = () => !signal.aborted && stream.writable;
+    const io: CommandIO = {
+      out: (text) => {
+        if (open()) stream.write(text);
+      },
+      err: (text) => {
+        if (open()) stream.stderr.write(text);
+      },
+      signal,
+      sleep: (ms) =>
+        new Promise<void>((resolve, reject) => {
+          if (signal.aborted) return reject(new Error('aborted'));
+          const onAbort = () => {
+            clearTimeout(timer);
+            reject(new Error('aborted'));
+          };
+          const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms * this.options.timeScale);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+    };
+    try {
+      return await runCommand(fleet, host, command, io, { shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale });
+    } catch {
+      return 1;
     }
   }
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { type Config, HostConfig, SshDefaults } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/log.ts';
@@ -20,14 +22,20 @@ export interface SimEnv {
   stop(): Promise<void>;
 }
 
-/** The simulator with the demo fleet (or another), fast clock, and host configs pinning its keys. */
-export async function startSimEnv(options: { fleet?: SimFleetSpec; timeScale?: number; shutdownDelayMs?: number } = {}): Promise<SimEnv> {
+/**
+ * The simulator with the demo fleet (or another), fast clock, and host configs pinning its keys. `controlPort`
+ * also starts the HTTP control interface (0 = a free port; its URL is `sim.control.url`).
+ */
+export async function startSimEnv(
+  options: { fleet?: SimFleetSpec; timeScale?: number; shutdownDelayMs?: number; controlPort?: number } = {},
+): Promise<SimEnv> {
   const clientKey = generateClientKey();
   const sim = await startSimulator({
     fleet: options.fleet ?? demoFleet(),
     authorizedKeys: [clientKey.publicKey],
     timeScale: options.timeScale ?? 0.02,
     shutdownDelayMs: options.shutdownDelayMs ?? 1000,
+    ...(options.controlPort === undefined ? {} : { controlPort: options.controlPort }),
   });
   const hosts: Record<string, HostConfig> = {};
   for (const [name, h] of Object.entries(sim.hosts)) {
@@ -62,3 +70,84 @@ export async function startSimEnv(options: { fleet?: SimFleetSpec; timeScale?: n
 }
 
 export type { Config };
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** null when the channel closed without an exit status (connection lost). */
+  code: number | null;
+}
+
+export interface RunningExec {
+  /** Resolves once stderr (so far) matches: no polling, driven by the data events. */
+  stderrMatches(re: RegExp): Promise<string>;
+  done: Promise<ExecResult>;
+}
+
+/** A bare ssh2 connection to one simulated host: for tests that need to cut the TCP socket under a command. */
+export interface RawSsh {
+  client: InstanceType<typeof ssh2.Client>;
+  /** The client's TCP socket: destroy() it to vanish as a crashed client would. */
+  socket: Socket;
+  start(command: string): Promise<RunningExec>;
+  exec(command: string): Promise<ExecResult>;
+  end(): void;
+}
+
+export async function connectRaw(sim: StartedSimulator, host: string, privateKey: string): Promise<RawSsh> {
+  const handle = sim.hosts[host];
+  if (!handle) throw new Error(`no simulated host ${host}`);
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', reject);
+    client.connect({ host: '127.0.0.1', port: handle.port, username: 'root', privateKey, hostVerifier: () => true, readyTimeout: 5000 });
+  });
+  client.on('error', () => {});
+  const socket = (client as unknown as { _sock: Socket })._sock;
+  const start = (command: string) =>
+    new Promise<RunningExec>((resolve, reject) => {
+      client.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        let stdout = '';
+        let stderr = '';
+        let code: number | null = null;
+        const stderrWaiters: (() => void)[] = [];
+        stream.on('data', (c: Buffer) => {
+          stdout += c.toString();
+        });
+        stream.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+          for (const w of [...stderrWaiters]) w();
+        });
+        stream.on('exit', (c: number | null) => {
+          code = typeof c === 'number' ? c : null;
+        });
+        const done = new Promise<ExecResult>((res) => stream.on('close', () => res({ stdout, stderr, code })));
+        resolve({
+          done,
+          stderrMatches: (re) =>
+            new Promise<string>((res, rej) => {
+              const check = () => {
+                if (re.test(stderr)) {
+                  stderrWaiters.splice(stderrWaiters.indexOf(check), 1);
+                  res(stderr);
+                }
+              };
+              stderrWaiters.push(check);
+              check();
+              void done.then(() => {
+                if (stderrWaiters.includes(check)) rej(new Error(`command ended before stderr matched ${re}: ${stderr}`));
+              });
+            }),
+        });
+      });
+    });
+  return {
+    client,
+    socket,
+    start,
+    exec: async (command) => (await start(command)).done,
+    end: () => client.end(),
+  };
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { type CommandIO, runCommand, streamsToClient } from './interpreter.ts';
+import { DOM0_UUID, domainUuid, SimFleet, type SimFleetSpec } from './model.ts';
+
+const spec: SimFleetSpec = {
+  hosts: {
+    xen1: {
+      domains: [
+        { name: 'gateway', memoryMiB: 512, vcpus: 1, running: true },
+        { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
+        { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
+      ],
+    },
+    xen2: { domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
+    old: { toolstack: 'xm', domains: [{ name: 'legacy', memoryMiB: 256, vcpus: 1, running: true }] },
+  },
+};
+
+/** A fleet with a frozen clock, so CPU seconds are exactly the starting values. */
+const frozenFleet = () => new SimFleet(spec, () => 1_000_000);
+
+async function sh(fleet: SimFleet, host: string, command: string): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CommandIO = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    signal: new AbortController().signal,
+    sleep: () => Promise.resolve(),
+  };
+  const code = await runCommand(fleet, fleet.host(host), command, io, { shutdownDelayMs: 0 });
+  return { code, out, err };
+}
+
+const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('stable domain UUIDs', () => {
+  it('derives a version-5-style UUID from the name; Domain-0 has the nil UUID as on real Xen', () => {
+    expect(domainUuid('web')).toMatch(UUID_V5);
+    expect(domainUuid('web')).toBe(domainUuid('web'));
+    expect(domainUuid('web')).not.toBe(domainUuid('Web'));
+    expect(domainUuid('Domain-0')).toBe(DOM0_UUID);
+    // Two independently built fleets (two simulator runs) agree.
+    expect(frozenFleet().findDomain(frozenFleet().host('xen1'), 'web')?.uuid).toBe(domainUuid('web'));
+  });
+
+  it('writes the UUID into the generated .cfg, and xl create uses the one a cfg gives', async () => {
+    const fleet = frozenFleet();
+    const xen1 = fleet.host('xen1');
+    expect(xen1.files.get('/etc/xen/vm/mail.cfg')).toContain(`uuid = "${domainUuid('mail')}"\n`);
+    expect((await sh(fleet, 'xen1', 'xl create /etc/xen/vm/mail.cfg')).code).toBe(0);
+    expect(fleet.findDomain(xen1, 'mail')?.uuid).toBe(domainUuid('mail'));
+    xen1.files.set('/etc/xen/other.cfg', 'name = "other"\nuuid = "0A1B2C3D-0000-4000-8000-00000000ABCD"\nmemory = 256\n');
+    expect((await sh(fleet, 'xen1', 'xl create /etc/xen/other.cfg')).code).toBe(0);
+    expect(fleet.findDomain(xen1, 'other')?.uuid).toBe('0a1b2c3d-0000-4000-8000-00000000abcd');
+  });
+
+  it('keeps the UUID across a migration (same guest, same UUID on every host)', async () => {
+    const fleet = frozenFleet();
+    const before = fleet.findDomain(fleet.host('xen1'), 'web')?.uuid;
+    const r = await sh(fleet, 'xen1', 'xl migrate web xen2');
+    expect(r.code).toBe(0);
+    expect(fleet.findDomain(fleet.host('xen1'), 'web')).toBeUndefined();
+    expect(fleet.findDomain(fleet.host('xen2'), 'web')?.uuid).toBe(before);
+    expect(before).toBe(domainUuid('web'));
+  });
+});
+
+describe('xl list -v / -l and xm list -l', () => {
+  it('prints the UUID, reason-code and security-label columns exactly as xl_info.c list_domains does', async () => {
+    const fleet = frozenFleet();
+    const xen1 = fleet.host('xen1');
+    const web = fleet.findDomain(xen1, 'web');
+    if (!web) throw new Error('no web');
+    web.flags = '---sc-'; // crashed: shut down, reason 3
+    const r = await sh(fleet, 'xen1', 'xl list -v');
+    expect(r.code).toBe(0);
+    const gw = domainUuid('gateway');
+    const wb = domainUuid('web');
+    expect(r.out).toBe(
+      [
+        'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label',
+        // "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f" then " " UUID, " %8s" "-" (or " %8x" reason), " %16s" "-"
+        `Domain-0                                     0  2048     4     r-----    5000.0 ${DOM0_UUID}        -                -`,
+        `gateway                                      1   512     1     -b----       0.0 ${gw}        -                -`,
+        `web                                          2  2048     2     ---sc-       0.0 ${wb}        3                -`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('`xl list -v DOMAIN` prints that domain only; `--verbose` and `-lv` are understood', async () => {
+    const fleet = frozenFleet();
+    const one = await sh(fleet, 'xen1', 'xl list --verbose web');
+    expect(one.out.trim().split('\n')).toHaveLength(2);
+    expect(one.out).toContain(domainUuid('web'));
+    const long = JSON.parse((await sh(fleet, 'xen1', 'xl list -lv gateway')).out) as { domid: number }[];
+    expect(long.map((d) => d.domid)).toEqual([1]);
+    expect((await sh(fleet, 'xen1', 'xl list 99')).err).toBe("Error: Domain '99' does not exist.\n");
+    expect((await sh(fleet, 'xen1', 'xl list nosuch')).err).toBe('nosuch is an invalid domain identifier (rc=-6)\n');
+  });
+
+  it('`xl list -l` puts the UUID at config.c_info.uuid', async () => {
+    const r = await sh(frozenFleet(), 'xen2', 'xl list -l');
+    const parsed = JSON.parse(r.out) as { domid: number; config: { c_info: { name: string; uuid: string } } }[];
+    expect(parsed.map((d) => [d.config.c_info.name, d.config.c_info.uuid])).toEqual([
+      ['Domain-0', DOM0_UUID],
+      ['files', domainUuid('files')],
+    ]);
+    expect(r.out).toMatch(/^ {8}"domid": 1,$/m);
+  });
+
+  it('`xm list -l` prints xend SXP with (uuid …)', async () => {
+    const r = await sh(frozenFleet(), 'old', 'xm list --long');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`(domain\n    (domid 1)\n    (on_crash restart)\n    (uuid ${domainUuid('legacy')})\n`);
+    expect(r.out).toContain(`    (uuid ${DOM0_UUID})\n`);
+    expect(r.out).toContain('    (name legacy)\n');
+    expect(r.out).toContain('    (state -b----)\n)\n');
+  });
+});
+
+describe('streamsToClient', () => {
+  it('is true for console attach, migrate and xentop behind sudo/timeout, false for the rest', () => {
+    expect(streamsToClient("sudo -n -- 'xl' 'migrate' 'web' 'xen2'")).toBe(true);
+    expect(streamsToClient('timeout 3 xl console web')).toBe(true);
+    expect(streamsToClient('sudo -n -- timeout 3 xm console web')).toBe(true);
+    expect(streamsToClient('xentop -b -i 2 -d 1')).toBe(true);
+    expect(streamsToClient("'xl' 'create' '/etc/xen/vm/mail.cfg'")).toBe(false);
+    expect(streamsToClient('timeout 30 xl shutdown -w web')).toBe(false);
+  });
+});

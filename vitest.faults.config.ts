@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:faults`: suites that start the real CLI processes (sim, agent, bot) and break things between them.
+ * One file at a time (they spawn processes and share one Redis), with timeouts for process start-up and recovery.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/faults/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 1,
+    fileParallelism: false,
+    env: { XENOPS_FAULT_TESTS: '1' },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+  },
+});
