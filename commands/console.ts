@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
+import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
-import { DomainRef } from './domain-ref.ts';
 import { failureBlocks } from './render-helpers.ts';
 
 /** Lines shown inline; the whole snapshot always goes as a text attachment when longer. */
@@ -11,7 +11,7 @@ export const consoleCommand = defineCommand({
   name: 'console',
   description: 'The last lines of a domain console (xenconsoled log, else a 3 s attach)',
   args: z.strictObject({
-    domain: DomainRef.describe('domain name, or host:domain'),
+    domain: DomainRefArg.describe('domain name, or host:domain'),
     lines: z.number().int().min(1).max(2000).default(20).describe('how many lines (1-2000)'),
   }),
   positional: ['domain', 'lines'],
@@ -22,7 +22,7 @@ export const consoleCommand = defineCommand({
   examples: ['/console web', '/console web 200'],
   job: (args, target) => ({ op: 'domain.console', host: target.host, domain: target.domain ?? '', lines: args.lines }),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`No console for ${args.domain}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    if (!o?.ok) return reply.result(`No console for ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
     const { lines, source } = o.result;
     const text = lines.join('\n');
     const long = lines.length > INLINE_LINES;

@@ -41,6 +41,7 @@ describe('renderers', () => {
             domains: [
               {
                 name: 'mail',
+                uuid: null,
                 id: null,
                 status: 'defined',
                 flags: '',
@@ -63,7 +64,7 @@ describe('renderers', () => {
 
   it('stop says when nothing had to be done', () => {
     const r = stop.render([{ host: 'xen1', ok: true, result: { host: 'xen1', outcome: 'already-stopped', domain: null } }], {
-      domain: 'web',
+      domain: { domain: 'web' },
       force: false,
     });
     expect(r.title).toBe('web is not running on xen1');

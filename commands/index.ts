@@ -15,4 +15,4 @@ import { whoami } from './whoami.ts';
 export const COMMANDS: readonly AnyCommand[] = [help, list, info, top, status, start, stop, consoleCommand, migrate, whoami, audit];
 
 /** Files in commands/ that are helpers, not commands. */
-export const NON_COMMAND_FILES = ['index.ts', 'render-helpers.ts', 'domain-ref.ts'];
+export const NON_COMMAND_FILES = ['index.ts', 'render-helpers.ts'];

@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
+import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
-import { DomainRef } from './domain-ref.ts';
 import { failureBlocks } from './render-helpers.ts';
 
 export const migrate = defineCommand({
   name: 'migrate',
   description: 'Live-migrate a domain to another host (xl migrate), verified on the target',
-  args: z.strictObject({ domain: DomainRef.describe('domain name, or host:domain'), target: HostName.describe('the host to move it to') }),
+  args: z.strictObject({
+    domain: DomainRefArg.describe('domain name, or host:domain'),
+    target: HostName.describe('the host to move it to'),
+  }),
   positional: ['domain', 'target'],
   permission: 'domain.migrate',
   risk: 'dangerous',
@@ -16,15 +19,23 @@ export const migrate = defineCommand({
   op: 'domain.migrate',
   examples: ['/migrate web xen2'],
   job: (args, target) => ({ op: 'domain.migrate', host: target.host, domain: target.domain ?? '', target: args.target }),
+  touches: (args) => [args.target],
+  precheck: (args, target) => (args.target === target.host ? `${target.domain} is already on ${target.host}: nothing to move` : null),
   renderProgress: (p) => reply.progress('Migrating', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Migration of ${args.domain} failed`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    if (!o?.ok) return reply.result(`Migration of ${formatDomainRef(args.domain)} failed`, o ? failureBlocks([o]) : [], { tone: 'error' });
     const r = o.result;
     if (r.outcome === 'already-on-target')
       return reply.result(`${r.domain.name} is already on ${r.target}`, [reply.text('nothing was moved')], { tone: 'info' });
     return reply.result(
       `${r.domain.name} moved from ${o.host} to ${r.target}`,
-      [reply.text(`running on ${r.target} as id ${r.domain.id} (verified)`)],
+      [
+        reply.text(
+          r.resumed
+            ? `the agent restarted during the operation; state read back: running on ${r.target} as id ${r.domain.id}`
+            : `running on ${r.target} as id ${r.domain.id} (verified)`,
+        ),
+      ],
       {
         ...(r.transcript.length > 0
           ? { attachments: [{ name: `migrate-${r.domain.name}.txt`, contentType: 'text/plain', data: `${r.transcript.join('\n')}\n` }] }

@@ -1,19 +1,26 @@
-import type { DomainSummary } from '../src/agent/toolstack/types.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
+import type { DomainSummary } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
+
+const FAILURE_LABEL: Partial<Record<string, string>> = {
+  noAnswer: 'no answer',
+  noAgent: 'no agent',
+  transport: 'unreachable',
+  hostKey: 'host key refused',
+  withdrawn: 'withdrawn',
+  locked: 'busy',
+  'domain.elsewhere': 'refused',
+  'domain.notFound': 'not found',
+  'domain.protected': 'refused',
+  outcomeUnknown: 'outcome unknown',
+  rejected: 'refused',
+};
 
 /** A line per host that did not answer, so a partial fan-out is never mistaken for the whole fleet. */
 export function failureBlocks<Op extends JobOp>(outcomes: HostOutcome<Op>[]): Block[] {
   return outcomes.flatMap((o) =>
-    o.ok
-      ? []
-      : [
-          {
-            type: 'text' as const,
-            text: `⚠ ${o.host}: ${o.failure.code === 'noAnswer' ? 'no answer' : o.failure.code === 'transport' ? 'unreachable' : 'failed'} — ${o.failure.message}`,
-          },
-        ],
+    o.ok ? [] : [{ type: 'text' as const, text: `⚠ ${o.host}: ${FAILURE_LABEL[o.failure.code] ?? 'failed'} — ${o.failure.message}` }],
   );
 }
 

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
+import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
+import { hostsRunning, sameGuest } from '../src/core/fleet-view.ts';
 import { reply } from '../src/core/reply.ts';
-import { DomainRef } from './domain-ref.ts';
 import { failureBlocks } from './render-helpers.ts';
 
 export const start = defineCommand({
   name: 'start',
   description: 'Start a defined domain (xl create from its config file)',
-  args: z.strictObject({ domain: DomainRef.describe('domain name, or host:domain') }),
+  args: z.strictObject({ domain: DomainRefArg.describe('domain name, or host:domain') }),
   positional: ['domain'],
   permission: 'domain.start',
   risk: 'write',
@@ -15,9 +16,23 @@ export const start = defineCommand({
   op: 'domain.start',
   examples: ['/start mail', '/start xen1:mail'],
   job: (_args, target) => ({ op: 'domain.start', host: target.host, domain: target.domain ?? '' }),
+  // The agent checks again on every host right before `xl create`; this spares a queued job that must fail.
+  precheck: (_args, target, { view, visible }) => {
+    const self = view.domains(target.host).find((d) => d.name === target.domain) ?? { name: target.domain ?? '', uuid: null };
+    const elsewhere = hostsRunning(
+      view,
+      view.hostNames.filter((h) => h !== target.host),
+      (d) => sameGuest(d, self),
+    );
+    const where = elsewhere[0];
+    if (!where) return null;
+    return visible.includes(where)
+      ? `${self.name} is running on ${where} — starting it on ${target.host} would run it twice`
+      : `${self.name} is running on another host — starting it on ${target.host} would run it twice`;
+  },
   renderProgress: (p) => reply.progress('Starting', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Could not start ${args.domain}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    if (!o?.ok) return reply.result(`Could not start ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
     const r = o.result;
     return r.outcome === 'already-running'
       ? reply.result(
@@ -26,7 +41,11 @@ export const start = defineCommand({
           { tone: 'info' },
         )
       : reply.result(`${r.domain.name} started on ${o.host}`, [
-          reply.text(`id ${r.domain.id}, state ${r.domain.status} (read back from the host)`),
+          reply.text(
+            r.resumed
+              ? `the agent restarted during the operation; state read back: id ${r.domain.id}, ${r.domain.status}`
+              : `id ${r.domain.id}, state ${r.domain.status} (read back from the host)`,
+          ),
         ]);
   },
 });

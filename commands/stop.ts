@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
+import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
-import { DomainRef } from './domain-ref.ts';
 import { failureBlocks } from './render-helpers.ts';
 
 export const stop = defineCommand({
   name: 'stop',
   description: 'Shut a domain down gracefully; force destroys it at once',
   args: z.strictObject({
-    domain: DomainRef.describe('domain name, or host:domain'),
+    domain: DomainRefArg.describe('domain name, or host:domain'),
     force: z.boolean().default(false).describe('destroy instead of a graceful shutdown'),
   }),
   positional: ['domain'],
@@ -20,13 +20,19 @@ export const stop = defineCommand({
   job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Could not stop ${args.domain}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    if (!o?.ok) return reply.result(`Could not stop ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
     const r = o.result;
-    const name = r.domain?.name ?? args.domain;
+    const name = r.domain?.name ?? formatDomainRef(args.domain);
     if (r.outcome === 'already-stopped')
       return reply.result(`${name} is not running on ${o.host}`, [reply.text('nothing to do')], { tone: 'info' });
     return reply.result(`${name} ${r.outcome === 'destroyed' ? 'destroyed' : 'shut down'} on ${o.host}`, [
-      reply.text(r.domain ? `now ${r.domain.status} (read back from the host)` : 'gone from the host (read back)'),
+      reply.text(
+        `${r.resumed ? 'the agent restarted during the operation; state read back: ' : ''}${
+          r.domain
+            ? `now ${r.domain.status}${r.resumed ? '' : ' (read back from the host)'}`
+            : `gone from the host${r.resumed ? '' : ' (read back)'}`
+        }`,
+      ),
     ]);
   },
 });

@@ -32,11 +32,15 @@ program
 
 program
   .command('check-config')
-  .description('Validate a config file and list every problem with its path; exit 1 when invalid')
+  .description(
+    'Validate a config file: every problem with its path, plus unknown permission names, placeholder host keys and ' +
+      'the dev-only dangerouslyAcceptAnyHostKey (a warning); exit 1 on any error',
+  )
   .addOption(configOption())
-  .action(async (opts: { config?: string }) => {
+  .option('--strict', 'warnings fail too (exit 1)')
+  .action(async (opts: { config?: string; strict?: boolean }) => {
     const { runCheckConfig } = await import('./app/main.ts');
-    process.exitCode = runCheckConfig(opts.config);
+    process.exitCode = await runCheckConfig(opts.config, { strict: !!opts.strict });
   });
 
 program
@@ -48,12 +52,14 @@ program
   .option('--telegram', 'connect to Telegram (token: telegram.token or TELEGRAM_BOT_TOKEN)')
   .action(async (opts: { config?: string; terminal?: boolean; discord?: boolean; telegram?: boolean }) => {
     const { runBot } = await import('./app/main.ts');
-    process.exitCode = await runBot({
-      configPath: opts.config,
-      terminal: !!opts.terminal,
-      discord: !!opts.discord,
-      telegram: !!opts.telegram,
-    });
+    exitSoon(
+      await runBot({
+        configPath: opts.config,
+        terminal: !!opts.terminal,
+        discord: !!opts.discord,
+        telegram: !!opts.telegram,
+      }),
+    );
   });
 
 program
@@ -63,7 +69,7 @@ program
   .option('--hosts <names>', 'serve only these hosts (comma-separated; default: agent.hosts or all)')
   .action(async (opts: { config?: string; hosts?: string }) => {
     const { runAgent } = await import('./app/main.ts');
-    process.exitCode = await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()) });
+    exitSoon(await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()) }));
   });
 
 program
@@ -71,9 +77,10 @@ program
   .description('Run simulated Dom0 hosts over SSH on loopback (for the demo and tests)')
   .option('-c, --config <path>', 'config file whose simulator section describes the fleet', 'config/demo.yaml')
   .option('--state-dir <dir>', 'where the client key and sim.env are written', 'var/sim')
-  .action(async (opts: { config: string; stateDir: string }) => {
+  .option('--control-port <port>', 'HTTP control interface on 127.0.0.1 (0 = a free port)', '0')
+  .action(async (opts: { config: string; stateDir: string; controlPort: string }) => {
     const { runSimCli } = await import('./sim/cli.ts');
-    process.exitCode = await runSimCli(['--config', opts.config, '--state-dir', opts.stateDir]);
+    exitSoon(await runSimCli(['--config', opts.config, '--state-dir', opts.stateDir, '--control-port', opts.controlPort]));
   });
 
 program
@@ -84,7 +91,7 @@ program
   .option('--no-terminal', 'no terminal chat: run until SIGTERM')
   .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean }) => {
     const { runDemo } = await import('./app/main.ts');
-    process.exitCode = await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal });
+    exitSoon(await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal }));
   });
 
 program
@@ -95,5 +102,14 @@ program
     const { runRegisterCommands } = await import('./app/main.ts');
     process.exitCode = await runRegisterCommands(opts.config);
   });
+
+/**
+ * Long-running subcommands end when they have stopped their work: a library handle left open (a socket in its
+ * close handshake, a timer) must not keep the process alive for seconds after the last reply.
+ */
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 250).unref();
+}
 
 await program.parseAsync(process.argv);

@@ -1,36 +1,9 @@
 import type { Platform } from '../config/schema.ts';
+import type { Choice, CommandSpec } from '../core/command-spec.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Actor, Channel, ChatRequest } from '../core/request.ts';
 
-/** Kept in sync with the command definitions: adapters derive their menus from this, never write options twice. */
-export interface CommandOptionSpec {
-  name: string;
-  description: string;
-  type: 'string' | 'integer' | 'boolean';
-  required: boolean;
-  /** Served from the bot's in-memory fleet cache, filtered by what the asker may act on. */
-  autocomplete?: 'domain' | 'host';
-  min?: number;
-  max?: number;
-}
-
-export type Risk = 'read' | 'write' | 'dangerous';
-
-export interface CommandSpec {
-  name: string;
-  description: string;
-  options: CommandOptionSpec[];
-  /** One-line usage, e.g. `/stop <domain> [--force]`. */
-  usage: string;
-  /** null = any known person may run it (help, whoami). */
-  permission: string | null;
-  risk: Risk;
-}
-
-export interface Choice {
-  name: string;
-  value: string;
-}
+export type { Choice, CommandOptionSpec, CommandSpec, Risk } from '../core/command-spec.ts';
 
 /** JSON-safe so pending replies can be kept in Redis and delivered by a restarted bot. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -76,6 +49,11 @@ export interface BotCore {
 
 export interface ChatAdapter {
   readonly platform: Platform;
+  /**
+   * Replies can be delivered only by the process that received the request (the terminal: its own stdout), not
+   * by any bot with the same adapter (Discord, Telegram: one shared API).
+   */
+  readonly processLocal?: boolean;
   /** Connects and starts feeding requests to core. Resolves once the adapter is ready to receive. */
   start(core: BotCore): Promise<void>;
   /** Stops receiving; flushes queued outbound messages. */

@@ -22,9 +22,15 @@ export interface AuditEntry {
   durationMs?: number;
 }
 
-/** Appends to a Redis stream (queried by /audit) and a JSONL file (kept by the operator). */
+/**
+ * Appends to a Redis stream (queried by /audit) and a JSONL file (kept by the operator). The file is written
+ * whatever Redis does; entries Redis could not take are kept in order and appended to the stream when it is back.
+ */
 export class AuditLog {
   private dirReady: Promise<unknown> | null = null;
+  private readonly backlog: string[][] = [];
+  private flushing: Promise<void> | null = null;
+  private static readonly MAX_BACKLOG = 10_000;
 
   constructor(
     private readonly redis: Redis,
@@ -40,13 +46,53 @@ export class AuditLog {
     this.dirReady ??= mkdir(dirname(this.file), { recursive: true });
     // The audit must never take the bot down: failures are logged, the request goes on.
     await Promise.all([
-      this.redis
-        .xadd(this.streamKey, 'MAXLEN', '~', String(this.maxLen), '*', ...fields)
-        .catch((e: unknown) => this.logger.error({ err: String(e) }, 'audit stream append failed')),
+      this.toStream(fields),
       this.dirReady
         .then(() => appendFile(this.file, `${JSON.stringify(record)}\n`))
         .catch((e: unknown) => this.logger.error({ err: String(e) }, 'audit file append failed')),
     ]);
+  }
+
+  /** Entries waiting for Redis. */
+  get pending(): number {
+    return this.backlog.length;
+  }
+
+  private async toStream(fields: string[]): Promise<void> {
+    // Keep the stream in order: while older entries wait, newer ones queue behind them.
+    if (this.backlog.length > 0 || this.redis.status !== 'ready') {
+      this.keep(fields);
+      return;
+    }
+    try {
+      await this.redis.xadd(this.streamKey, 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
+    } catch (error) {
+      this.logger.error({ err: String(error) }, 'audit stream append failed; kept for when Redis is back');
+      this.keep(fields);
+    }
+  }
+
+  private keep(fields: string[]): void {
+    if (this.backlog.length >= AuditLog.MAX_BACKLOG) this.backlog.shift();
+    this.backlog.push(fields);
+  }
+
+  /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.backlog.length > 0 && this.redis.status === 'ready') {
+          const fields = this.backlog[0] as string[];
+          await this.redis.xadd(this.streamKey, 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
+          this.backlog.shift();
+        }
+      } catch (error) {
+        this.logger.warn({ err: String(error) }, 'audit backlog flush interrupted');
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
   }
 
   async recent(n: number): Promise<Record<string, string>[]> {

@@ -1,42 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import type { DomainSummary } from '../agent/toolstack/types.ts';
-import { FleetCache, resolveDomain } from './fleet-cache.ts';
+import type { DomainSummary } from '../core/xen.ts';
+import { FleetCache } from './fleet-cache.ts';
 
-const d = (name: string): DomainSummary => ({
+const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSummary => ({
   name,
-  id: 1,
-  status: 'blocked',
-  flags: '-b----',
+  uuid: null,
+  id: status === 'defined' ? null : 1,
+  status,
+  flags: status === 'defined' ? '' : '-b----',
   memoryMiB: 1,
   vcpus: 1,
   cpuSeconds: 0,
-  configPath: null,
+  configPath: `/etc/xen/vm/${name}.cfg`,
 });
 
-describe('resolveDomain', () => {
-  const cache = new FleetCache(['xen1', 'xen2']);
-  cache.update('xen1', [d('web'), d('db')]);
-  cache.update('xen2', [d('db'), d('files')]);
-
-  it('finds a unique domain on its host', () => {
-    expect(resolveDomain(cache, { host: null, domain: 'files' })).toEqual({ ok: true, host: 'xen2', domain: 'files' });
+describe('the fleet cache between refreshes', () => {
+  it('a migration result moves the domain: defined at the source, running at the target', () => {
+    const cache = new FleetCache(['xen1', 'xen2']);
+    cache.update('xen1', [d('web'), d('gateway')]);
+    cache.update('xen2', [d('files')]);
+    cache.applyResult('domain.migrate', 'xen1', { host: 'xen1', outcome: 'migrated', target: 'xen2', domain: d('web'), transcript: [] });
+    expect(cache.domains('xen1').find((x) => x.name === 'web')?.status).toBe('defined');
+    expect(cache.domains('xen2').find((x) => x.name === 'web')?.status).toBe('blocked');
   });
 
-  it('names the hosts when a name is ambiguous', () => {
-    expect(resolveDomain(cache, { host: null, domain: 'db' })).toEqual({
-      ok: false,
-      code: 'domain.ambiguous',
-      message: 'db exists on xen1 and xen2; say which: xen1:db or xen2:db',
-    });
-    expect(resolveDomain(cache, { host: 'xen2', domain: 'db' })).toEqual({ ok: true, host: 'xen2', domain: 'db' });
+  it('a stop result marks the domain defined; a start result running', () => {
+    const cache = new FleetCache(['xen1']);
+    cache.update('xen1', [d('web'), d('mail', 'defined')]);
+    cache.applyResult('domain.stop', 'xen1', { host: 'xen1', outcome: 'shut-down', domain: d('web', 'defined') });
+    cache.applyResult('domain.start', 'xen1', { host: 'xen1', outcome: 'started', domain: d('mail', 'running') });
+    expect(
+      cache
+        .domains('xen1')
+        .map((x) => `${x.name}:${x.status}`)
+        .sort(),
+    ).toEqual(['mail:running', 'web:defined']);
   });
 
-  it('says not found, naming the hosts searched', () => {
-    expect(resolveDomain(cache, { host: null, domain: 'nope' })).toMatchObject({
-      ok: false,
-      code: 'domain.notFound',
-      message: expect.stringContaining('xen1, xen2'),
-    });
-    expect(resolveDomain(cache, { host: 'xen9', domain: 'web' })).toMatchObject({ ok: false, code: 'domain.notFound' });
+  it('knows which hosts it never heard from', () => {
+    const cache = new FleetCache(['xen1', 'xen2']);
+    cache.update('xen1', []);
+    expect(cache.coldHosts()).toEqual(['xen2']);
+    expect(cache.known('xen1')).toBe(true);
   });
 });

@@ -1,10 +1,12 @@
-import type { DomainSummary } from '../agent/toolstack/types.ts';
+import type { FleetView } from '../core/fleet-view.ts';
+import type { DomainSummary } from '../core/xen.ts';
+import type { JobOp, JobResult } from '../queue/jobs.ts';
 
 /**
- * What the bot last heard each host run: serves domain lookup and autocomplete from memory (Discord gives
- * autocomplete 3 s and no defer), refreshed by every list result and periodically.
+ * What the bot last heard each host run: serves domain lookup, prechecks and autocomplete from memory (Discord
+ * gives autocomplete 3 s and no defer), refreshed by every list result, every mutation's result and periodically.
  */
-export class FleetCache {
+export class FleetCache implements FleetView {
   private readonly hosts = new Map<string, { domains: DomainSummary[]; updatedAt: number }>();
 
   constructor(readonly hostNames: readonly string[]) {}
@@ -16,6 +18,10 @@ export class FleetCache {
   /** Hosts never heard from. */
   coldHosts(): string[] {
     return this.hostNames.filter((h) => !this.hosts.has(h));
+  }
+
+  known(host: string): boolean {
+    return this.hosts.has(host);
   }
 
   domains(host: string): DomainSummary[] {
@@ -30,25 +36,42 @@ export class FleetCache {
   allDomains(): { host: string; domain: DomainSummary }[] {
     return this.hostNames.flatMap((host) => this.domains(host).map((domain) => ({ host, domain })));
   }
-}
 
-export type DomainResolution =
-  | { ok: true; host: string; domain: string }
-  | { ok: false; code: 'domain.notFound' | 'domain.ambiguous'; message: string };
-
-/** `web` → the one host that has it; `xen1:web` → xen1. Pure, over a cache snapshot. */
-export function resolveDomain(cache: FleetCache, ref: { host: string | null; domain: string }): DomainResolution {
-  if (ref.host !== null) {
-    if (!cache.hostNames.includes(ref.host)) return { ok: false, code: 'domain.notFound', message: `no host named ${ref.host}` };
-    return { ok: true, host: ref.host, domain: ref.domain };
+  /** A finished job says what a host runs now: keep the view true between refreshes. */
+  applyResult(op: JobOp, host: string, result: unknown): void {
+    switch (op) {
+      case 'domain.list': {
+        const r = result as JobResult<'domain.list'>;
+        if (Array.isArray(r?.domains)) this.update(host, r.domains);
+        return;
+      }
+      case 'domain.start': {
+        const r = result as JobResult<'domain.start'>;
+        if (r?.domain) this.upsert(host, r.domain);
+        return;
+      }
+      case 'domain.stop': {
+        const r = result as JobResult<'domain.stop'>;
+        if (r?.domain) this.upsert(host, r.domain);
+        return;
+      }
+      case 'domain.migrate': {
+        const r = result as JobResult<'domain.migrate'>;
+        if (!r?.domain) return;
+        const left = this.domains(host).find((d) => d.name === r.domain.name);
+        if (left) this.upsert(host, { ...left, id: null, status: 'defined', flags: '', cpuSeconds: null });
+        this.upsert(r.target, r.domain);
+        return;
+      }
+      default:
+        return;
+    }
   }
-  const hosts = cache.hostsOf(ref.domain);
-  if (hosts.length === 1 && hosts[0]) return { ok: true, host: hosts[0], domain: ref.domain };
-  if (hosts.length === 0)
-    return { ok: false, code: 'domain.notFound', message: `no domain named ${ref.domain} on ${cache.hostNames.join(', ')}` };
-  return {
-    ok: false,
-    code: 'domain.ambiguous',
-    message: `${ref.domain} exists on ${hosts.join(' and ')}; say which: ${hosts.map((h) => `${h}:${ref.domain}`).join(' or ')}`,
-  };
+
+  private upsert(host: string, domain: DomainSummary): void {
+    const entry = this.hosts.get(host);
+    if (!entry) return;
+    const others = entry.domains.filter((d) => d.name !== domain.name);
+    entry.domains = [...others, domain];
+  }
 }

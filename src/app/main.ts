@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino } from 'pino';
 import type { ChatAdapter } from '../adapters/types.ts';
 import { startAgent } from '../agent/agent.ts';
 import { SshPool } from '../agent/ssh/pool.ts';
@@ -21,19 +24,51 @@ function loadOrReport(configPath: string | undefined): Config | null {
     return loadConfig(path);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      // A file that is not there is one sentence (with what to do), not a list of one problem at "(root)".
+      const [only] = error.issues;
+      process.stderr.write(`${error.issues.length === 1 && only?.path === '' ? only.message : error.message}\n`);
       return null;
     }
     throw error;
   }
 }
 
-export function runCheckConfig(configPath: string | undefined): number {
-  const config = loadOrReport(configPath);
-  if (!config) return 1;
+/**
+ * `xenops check-config`: the schema's problems and the lint's findings (unknown permission names, placeholder host
+ * keys, the dev-only host key override), each with its path. Exit 1 on any error, or on a warning with --strict.
+ */
+export async function runCheckConfig(configPath: string | undefined, options: { strict?: boolean } = {}): Promise<number> {
+  const { checkConfigFile } = await import('../config/load.ts');
+  const { formatProblems, lintConfig } = await import('../config/lint.ts');
+  const { COMMANDS } = await import('../../commands/index.ts');
+  const { BUILTIN_GROUPS } = await import('../core/authorize.ts');
+  const { KNOWN_PERMISSIONS } = await import('../queue/ops.ts');
+  const path = resolveConfigPath(configPath);
+  const checked = checkConfigFile(path);
+  const known = {
+    // The op registry's permissions, plus any a command checks itself.
+    permissions: [...new Set([...KNOWN_PERMISSIONS, ...COMMANDS.flatMap((c) => (c.permission === null ? [] : [c.permission]))])],
+    groups: BUILTIN_GROUPS,
+    commands: COMMANDS.map((c) => c.name),
+  };
+  // The schema's message already names a value it refused: no second word from the lint on the same path.
+  const refused = new Set(checked.issues.map((i) => i.path));
+  const problems = [
+    ...checked.issues.map((i) => ({ ...i, severity: 'error' as const })),
+    ...lintConfig(checked.config ?? checked.raw, known).filter((f) => !refused.has(f.path)),
+  ];
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.length - errors;
+  if (problems.length > 0) process.stderr.write(formatProblems(path, problems));
+  if (errors > 0) return 1;
+  if (warnings > 0 && options.strict) {
+    process.stderr.write('--strict: warnings count as errors\n');
+    return 1;
+  }
+  const config = checked.config as Config;
   const hosts = Object.keys(config.hosts);
   process.stdout.write(
-    `${resolveConfigPath(configPath)}: OK — ${hosts.length} host(s) (${hosts.join(', ')}), ${Object.keys(config.people).length} people, ${Object.keys(config.roles).length} roles\n`,
+    `${path}: OK — ${hosts.length} host(s) (${hosts.join(', ')}), ${Object.keys(config.people).length} people, ${Object.keys(config.roles).length} roles${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`,
   );
   return 0;
 }
@@ -97,11 +132,11 @@ export async function runBot(options: {
 }): Promise<number> {
   const config = loadOrReport(options.configPath);
   if (!config) return 1;
-  const logger = createLogger(config.logLevel);
   if (!options.terminal && !options.discord && !options.telegram) {
     process.stderr.write('xenops bot: choose at least one adapter: --terminal, --discord, --telegram\n');
     return 1;
   }
+  const logger = chatSafeLogger(config.logLevel, options.terminal, 'bot');
   keepAliveOnStrayErrors(logger);
   let made: Awaited<ReturnType<typeof makeAdapters>>;
   try {
@@ -112,12 +147,46 @@ export async function runBot(options: {
     return 1;
   }
   const { adapters, terminalDone } = made;
-  const bot = await createBot({ config, redis: config.redis.url, logger, adapters });
-  await bot.start();
+  const signal = untilSignal();
+  const bot = await createBot({
+    config,
+    redis: config.redis.url,
+    logger,
+    adapters,
+    onRedisWait: (line) => process.stderr.write(`xenops bot: ${line}\n`),
+  });
+  const started = bot.start();
+  // A signal while waiting for Redis stops the bot too.
+  if ((await Promise.race([started.then(() => 'started' as const), signal])) !== 'started') {
+    await boundedStop(() => bot.stop(), logger);
+    return 0;
+  }
   logger.info({ adapters: adapters.map((a) => a.platform) }, 'bot started');
-  await (terminalDone && !options.discord && !options.telegram ? Promise.race([terminalDone, untilSignal()]) : untilSignal());
-  await bot.stop();
+  await (terminalDone && !options.discord && !options.telegram ? Promise.race([terminalDone, signal]) : signal);
+  await boundedStop(() => bot.stop(), logger);
   return 0;
+}
+
+/** SIGTERM must stop a process within 5 s: whatever has not closed by then is abandoned. */
+async function boundedStop(stop: () => Promise<void>, logger: Logger, ms = 4_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), ms);
+  });
+  const outcome = await Promise.race([stop().then(() => 'done' as const), expired]);
+  clearTimeout(timer);
+  if (outcome === 'expired') logger.warn(`did not stop within ${ms} ms; exiting anyway`);
+}
+
+/**
+ * With a terminal chat on stdout, logs go to a file: a raw log line must never look like a reply. Otherwise to
+ * stderr, as a service's logs should.
+ */
+function chatSafeLogger(level: string, terminal: boolean, name: string): Logger {
+  if (!terminal) return createLogger(level);
+  const file = process.env['XENOPS_LOG_FILE'] ?? `var/xenops-${name}.log`;
+  mkdirSync(dirname(file), { recursive: true });
+  return createLogger(level, pino.destination({ dest: file, sync: false, mkdir: true }));
 }
 
 export async function runAgent(options: { configPath: string | undefined; hosts: string[] | undefined }): Promise<number> {
@@ -142,14 +211,17 @@ export async function runAgent(options: { configPath: string | undefined; hosts:
   });
   logger.info({ hosts: hosts ?? Object.keys(config.hosts) }, 'agent started');
   const signal = await untilSignal();
-  logger.info({ signal }, 'agent stopping: finishing active jobs');
-  await agent.close(60_000);
-  await pool.close();
+  logger.info({ signal }, 'agent stopping: finishing active jobs for up to 3 s, then leaving them to another agent');
+  await boundedStop(async () => {
+    await agent.close(3_000);
+    await pool.close();
+  }, logger);
   return 0;
 }
 
 export async function runDemo(options: { discord: boolean; telegram: boolean; terminal: boolean }): Promise<number> {
-  const logger = createLogger(process.env['XENOPS_LOG_LEVEL'] ?? 'warn');
+  const logger = chatSafeLogger(process.env['XENOPS_LOG_LEVEL'] ?? 'warn', options.terminal, 'demo');
+  const signal = untilSignal();
   keepAliveOnStrayErrors(logger);
   let redis: Awaited<ReturnType<typeof ensureRedis>>;
   try {
@@ -183,11 +255,15 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
   }
   try {
     if (!options.terminal) process.stderr.write('xenops demo: running without a terminal; SIGTERM or Ctrl-C stops it\n');
-    await (terminalDone ?? untilSignal());
+    // SIGTERM stops the demo even while stdin is still open.
+    const done: Promise<unknown> = terminalDone !== null ? Promise.race([terminalDone, signal]) : signal;
+    await done;
   } finally {
-    await stack.stop();
-    await deleteKeysWithPrefix(redis.url, prefix);
-    await redis.stop();
+    await boundedStop(async () => {
+      await stack.stop();
+      await deleteKeysWithPrefix(redis.url, prefix);
+      await redis.stop();
+    }, logger);
   }
   return 0;
 }

@@ -1,6 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { ReplyTarget } from '../adapters/types.ts';
-import type { JobFailure } from '../queue/jobs.ts';
+import type { BotFailure } from '../core/define-command.ts';
+import type { JobData, JobFailure, JobOp } from '../queue/jobs.ts';
+
+export interface PendingJob {
+  jobId: string;
+  host: string;
+  op: JobOp;
+  /** The whole job, so a plan's later steps can be queued by whichever bot sees the previous one finish. */
+  data: JobData;
+}
 
 /** A request whose jobs are still running: enough to render and deliver its result after a bot restart. */
 export interface PendingRequest {
@@ -12,13 +21,21 @@ export interface PendingRequest {
   userId: string;
   channelId: string;
   target: ReplyTarget;
-  jobs: { jobId: string; host: string }[];
-  /** Epoch ms after which hosts that have not answered are reported as "no answer"; null = wait. */
+  /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
+  origin?: string;
+  /** parallel = every job queued at once; sequence = a plan, each job queued when the previous one succeeded. */
+  mode: 'parallel' | 'sequence';
+  jobs: PendingJob[];
+  /** Reads: epoch ms after which hosts that have not answered are reported as "no answer"; null = wait. */
   deadline: number | null;
+  /** Mutations: epoch ms by which an agent must have picked the job up, or it is withdrawn. */
+  pickupBy: number | null;
   createdAt: number;
 }
 
-export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | { code: 'noAnswer'; message: string } };
+const PENDING_TTL_SECONDS = 2 * 86_400;
+
+export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
 /** Pending replies in Redis, so results survive a bot restart. Keys live under the hash-tagged prefix. */
 export class PendingStore {
@@ -41,14 +58,18 @@ export class PendingStore {
   }
 
   async save(p: PendingRequest): Promise<void> {
-    const multi = this.redis.multi().set(this.key(p.requestId), JSON.stringify(p)).sadd(this.indexKey, p.requestId);
-    for (const j of p.jobs) multi.set(this.jobKey(j.jobId), p.requestId);
+    // A request nobody can deliver any more (its terminal is gone) must not stay forever.
+    const multi = this.redis
+      .multi()
+      .set(this.key(p.requestId), JSON.stringify(p), 'EX', PENDING_TTL_SECONDS)
+      .sadd(this.indexKey, p.requestId);
+    for (const j of p.jobs) multi.set(this.jobKey(j.jobId), p.requestId, 'EX', PENDING_TTL_SECONDS);
     await multi.exec();
   }
 
   async updateTarget(requestId: string, target: ReplyTarget): Promise<void> {
     const p = await this.get(requestId);
-    if (p) await this.redis.set(this.key(requestId), JSON.stringify({ ...p, target }));
+    if (p) await this.redis.set(this.key(requestId), JSON.stringify({ ...p, target }), 'KEEPTTL');
   }
 
   async get(requestId: string): Promise<PendingRequest | null> {
@@ -60,9 +81,14 @@ export class PendingStore {
     return this.redis.get(this.jobKey(jobId));
   }
 
-  async recordOutcome(requestId: string, host: string, outcome: StoredOutcome): Promise<Record<string, StoredOutcome>> {
-    await this.redis.hset(this.outcomesKey(requestId), host, JSON.stringify(outcome));
-    return this.outcomes(requestId);
+  /** Outcomes are keyed by job id: a plan may run several jobs on one host. */
+  async recordOutcome(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
+    await this.redis.hset(this.outcomesKey(requestId), jobId, JSON.stringify(outcome));
+  }
+
+  /** Records an outcome only if none is there yet (a withdrawal racing a completion: the first one wins). */
+  async recordOutcomeOnce(requestId: string, jobId: string, outcome: StoredOutcome): Promise<boolean> {
+    return (await this.redis.hsetnx(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))) === 1;
   }
 
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {
@@ -73,6 +99,11 @@ export class PendingStore {
   /** Exactly one caller wins the right to deliver the final reply (relay vs. restart recovery, two bots). */
   async claimFinal(requestId: string): Promise<boolean> {
     return (await this.redis.set(`${this.prefix}:final:${requestId}`, '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
+  async claimStep(requestId: string, index: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:step:${requestId}:${index}`, '1', 'EX', 86_400, 'NX')) === 'OK';
   }
 
   async remove(p: PendingRequest): Promise<void> {

@@ -1,13 +1,10 @@
 import picomatch from 'picomatch';
 import type { Config, PermissionRule } from '../config/schema.ts';
+import { builtinGroups } from '../queue/ops.ts';
 import type { Actor, Channel } from './request.ts';
 
-/** Built-in permission groups; config.permissionGroups adds more. */
-export const BUILTIN_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  read: ['domain.list', 'host.info', 'host.top', 'host.status'],
-  operate: ['read', 'domain.console', 'domain.start', 'domain.stop'],
-  admin: ['operate', 'domain.migrate', 'audit.read'],
-};
+/** Built-in permission groups (read ⊂ operate ⊂ admin), derived from the op registry; config.permissionGroups adds more. */
+export const BUILTIN_GROUPS: Readonly<Record<string, readonly string[]>> = builtinGroups();
 
 export interface Person {
   id: string;

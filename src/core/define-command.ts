@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { CommandOptionSpec, CommandSpec, Risk } from '../adapters/types.ts';
 import type { JobData, JobFailure, JobOp, JobProgress, JobResult } from '../queue/jobs.ts';
+import type { CommandOptionSpec, CommandSpec, Risk } from './command-spec.ts';
+import type { FleetView } from './fleet-view.ts';
 import type { Reply } from './reply.ts';
 
 export type { Risk };
@@ -16,12 +17,37 @@ export type Scope =
   /** runs in the bot (help, whoami, audit) */
   | 'local';
 
+/** Failures the bot itself records for a host: no answer in time, no live agent to ask. */
+export type BotFailure = { code: 'noAnswer' | 'noAgent'; message: string };
+
+/** The agent serving a host, as its heartbeat last said (for /status). */
+export interface AgentSighting {
+  /** `pid@hostname` of the agent process. */
+  where: string;
+  /** Milliseconds since its last heartbeat when the reply was rendered. */
+  seenAgoMs: number;
+  alive: boolean;
+}
+
 /** What one host answered. */
-export type HostOutcome<Op extends JobOp> =
+export type HostOutcome<Op extends JobOp> = (
   | { host: string; ok: true; result: JobResult<Op> }
-  | { host: string; ok: false; failure: JobFailure | { code: 'noAnswer'; message: string } };
+  | { host: string; ok: false; failure: JobFailure | BotFailure }
+) & { agent?: AgentSighting | null };
 
 export type JobSpec = Omit<JobData, 'meta'>;
+
+/** What a precheck sees: the fleet as last heard, and the hosts the asker may know about (never name others). */
+export interface PrecheckContext {
+  view: FleetView;
+  visible: readonly string[];
+}
+
+/** A resolved target: the host a job runs on and, for domain commands, the domain's name there. */
+export interface Target {
+  host: string;
+  domain?: string;
+}
 
 export interface LocalContext {
   person: string | null;
@@ -48,7 +74,19 @@ interface BaseDefinition<S extends z.ZodObject> {
 export interface JobCommand<S extends z.ZodObject, Op extends JobOp> extends BaseDefinition<S> {
   scope: 'fleet' | 'host' | 'domain';
   op: Op;
-  job: (args: z.infer<S>, target: { host: string; domain?: string }) => JobSpec & { op: Op };
+  job: (args: z.infer<S>, target: Target) => JobSpec & { op: Op };
+  /** Other hosts the command acts on (a migration's target): each must exist and is authorized like the target. */
+  touches?: (args: z.infer<S>) => string[];
+  /**
+   * Checks that can be made before queueing, from the bot's fleet view: a reason to refuse, or null. The agent
+   * checks again on the host; this only spares the user a queued job that cannot succeed.
+   */
+  precheck?: (args: z.infer<S>, target: Target, ctx: PrecheckContext) => string | null;
+  /**
+   * A plan: jobs that run one after another, stopping at the first failure, under one progress message. Without
+   * it, a command makes one job per target, run in parallel.
+   */
+  plan?: (args: z.infer<S>, target: Target, view: FleetView) => JobSpec[];
   render: (outcomes: HostOutcome<Op>[], args: z.infer<S>) => Reply;
   renderProgress?: (progress: JobProgress, args: z.infer<S>) => Reply;
 }

@@ -35,6 +35,11 @@ export interface ChatRequest {
   command: string;
   args: RawArgs;
   receivedAt: number;
-  /** 'action' = a button click that an adapter turned back into a request. */
-  source: 'command' | 'action';
+  /**
+   * 'action' = a button click that an adapter turned back into a request; 'system' = made by xenops itself
+   * (a schedule, an approved request resuming) through `Bot.run`, acting as `asPerson`.
+   */
+  source: 'command' | 'action' | 'system';
+  /** For system requests: the config person the request acts as (identified directly, not by platform id). */
+  asPerson?: string;
 }

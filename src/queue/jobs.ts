@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { HostInfo, TopRow } from '../agent/parsers/types.ts';
-import type { ConsoleResult, DomainSummary, MigrateResult, StartResult, StopResult, ToolstackKind } from '../agent/toolstack/types.ts';
 import { DomainName, HostName, TargetDomainName } from '../core/names.ts';
+import type { ConsoleResult, DomainSummary, HostInfo, MigrateResult, StartResult, StopResult, ToolstackKind, TopRow } from '../core/xen.ts';
 
 /**
  * Who asked, carried on every job so the agent can audit the job start and the outcome with the same person
@@ -14,6 +13,11 @@ export const JobMeta = z.strictObject({
   userId: z.string().min(1),
   channelId: z.string().min(1),
   command: z.string().min(1),
+  /**
+   * Epoch ms after which an agent must not start this job (a mutation nobody picked up in time is withdrawn and
+   * must never run later). Only checked on the first pickup: a resumed job goes on.
+   */
+  notAfter: z.number().int().positive().optional(),
 });
 export type JobMeta = z.infer<typeof JobMeta>;
 
@@ -33,9 +37,6 @@ export const JobData = z.discriminatedUnion('op', [
 export type JobData = z.infer<typeof JobData>;
 export type JobOp = JobData['op'];
 export const JOB_OPS = JobData.options.map((o) => o.shape.op.value) as JobOp[];
-
-/** Ops that change a host. The agent never re-runs these blindly after an unknown outcome. */
-export const MUTATING_OPS: ReadonlySet<JobOp> = new Set(['domain.start', 'domain.stop', 'domain.migrate']);
 
 export interface HostStatus {
   reachable: true;
@@ -68,7 +69,21 @@ export type JobProgress = z.infer<typeof JobProgress>;
  * throws errors whose message is this JSON, and the bot decodes it.
  */
 export interface JobFailure {
-  code: 'transport' | 'hostKey' | 'outcomeUnknown' | 'remote' | 'domain.notFound' | 'domain.protected' | 'rejected' | 'internal';
+  code:
+    | 'transport'
+    | 'hostKey'
+    | 'outcomeUnknown'
+    | 'remote'
+    | 'domain.notFound'
+    | 'domain.protected'
+    /** Running on another host: starting it here would run it twice. */
+    | 'domain.elsewhere'
+    /** Another request holds the domain's lock. */
+    | 'locked'
+    /** Not picked up before its deadline: nothing was done, and it will not run later. */
+    | 'withdrawn'
+    | 'rejected'
+    | 'internal';
   message: string;
 }
 

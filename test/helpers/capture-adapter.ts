@@ -1,9 +1,11 @@
 import type { BotCore, ChatAdapter, ReplyTarget } from '../../src/adapters/types.ts';
+import type { Platform } from '../../src/config/schema.ts';
 import { isFinal, type Reply } from '../../src/core/reply.ts';
 
 /** A ChatAdapter (our own interface) that records what the bot delivers, for pipeline tests. */
 export class CaptureAdapter implements ChatAdapter {
-  readonly platform = 'terminal' as const;
+  constructor(readonly platform: Platform = 'terminal') {}
+
   readonly delivered: { target: ReplyTarget; reply: Reply }[] = [];
   core: BotCore | null = null;
   private readonly waiters: { requestId: string; resolve: (r: Reply) => void }[] = [];
@@ -20,9 +22,13 @@ export class CaptureAdapter implements ChatAdapter {
     return { ...target, state: { ...target.state, deliveries: Number(target.state['deliveries'] ?? 0) + 1 } };
   }
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
-    const target = { platform: 'terminal' as const, channelId, requestId: 'post', state: {} };
+    const target = { platform: this.platform, channelId, requestId: 'post', state: {} };
     this.delivered.push({ target, reply });
     return target;
+  }
+  /** Final replies delivered for a request (a true count: exactly-once is asserted on it). */
+  finals(requestId: string): Reply[] {
+    return this.delivered.filter((d) => d.target.requestId === requestId && isFinal(d.reply)).map((d) => d.reply);
   }
   /** Resolves with the request's final reply (already delivered or still to come). */
   finalReply(requestId: string): Promise<Reply> {

@@ -214,7 +214,7 @@ export class ProcessHarness {
   readonly runDir = mkdtempSync(join(tmpdir(), 'xenops-faults-'));
   /** The Redis prefix of this run, hash-tagged (`{xenops-test-…}`). */
   readonly prefix = uniquePrefix();
-  readonly redisUrl = REDIS_URL;
+  readonly redisUrl: string;
   sim: SimProcess | null = null;
   private readonly processes: ProcessHandle[] = [];
   private resolved: { configPath: string; env: Record<string, string>; auditFile: string } | null = null;
@@ -222,7 +222,8 @@ export class ProcessHarness {
     for (const p of this.processes) if (!p.done) p.child.kill('SIGKILL');
   };
 
-  constructor(readonly options: { configPath?: string; logLevel?: string } = {}) {
+  constructor(readonly options: { configPath?: string; logLevel?: string; redisUrl?: string } = {}) {
+    this.redisUrl = options.redisUrl ?? REDIS_URL;
     // If the test process dies without stopAll(), its children must not outlive it.
     process.once('exit', this.killOnExit);
   }
@@ -326,10 +327,14 @@ export class ProcessHarness {
     return handle;
   }
 
-  /** `xenops bot --terminal -c config/demo.yaml` with stdin kept open; resolves once it logs "bot started". */
-  async startBot(options: { timeoutMs?: number } = {}): Promise<ProcessHandle> {
+  /**
+   * `xenops bot --terminal -c config/demo.yaml` with stdin kept open (or other adapters, e.g. `['--telegram']`, with
+   * extra environment such as the fake Bot API's root); resolves once it logs "bot started".
+   */
+  async startBot(options: { timeoutMs?: number; adapters?: string[]; env?: Record<string, string> } = {}): Promise<ProcessHandle> {
     const { configPath, env } = this.settings();
-    const handle = this.spawn('bot', ['bot', '--terminal', '-c', configPath], { ...baseEnv(), ...env });
+    const adapters = options.adapters ?? ['--terminal'];
+    const handle = this.spawn('bot', ['bot', ...adapters, '-c', configPath], { ...baseEnv(), ...env, ...options.env });
     await started(handle, /"msg":"bot started"/, options.timeoutMs ?? 30_000);
     return handle;
   }

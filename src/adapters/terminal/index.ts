@@ -20,6 +20,7 @@ export interface TerminalAdapterOptions {
  */
 export class TerminalAdapter implements ChatAdapter {
   readonly platform = 'terminal' as const;
+  readonly processLocal = true;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly waiting = new Map<string, () => void>();

@@ -1,26 +1,29 @@
-import type { HostInfo, ListRow, TopRow } from '../parsers/types.ts';
+import type {
+  ConsoleResult,
+  DomainSummary,
+  HostInfo,
+  MigrateResult,
+  StartResult,
+  StopResult,
+  ToolstackKind,
+  TopRow,
+} from '../../core/xen.ts';
 
-export type ToolstackKind = 'xl' | 'xm';
-
-/**
- * What an operator wants to know about a domain, derived from the six state flags.
- * `defined` = a config file exists in the host's config dirs but no domain of that name runs.
- */
-export type DomainStatus = 'running' | 'blocked' | 'paused' | 'shutdown' | 'crashed' | 'dying' | 'defined';
-
-export interface DomainSummary {
-  name: string;
-  /** null for defined-but-stopped domains (and xm's inactive managed ones). */
-  id: number | null;
-  status: DomainStatus;
-  /** The six state characters as the toolstack printed them; '' for defined-only domains. */
-  flags: string;
-  memoryMiB: number | null;
-  vcpus: number | null;
-  cpuSeconds: number | null;
-  /** Absolute path of the config file found for this name, if any. */
-  configPath: string | null;
-}
+export type {
+  ConsoleResult,
+  DomainStatus,
+  DomainSummary,
+  HostInfo,
+  ListRow,
+  MigrateOutcome,
+  MigrateResult,
+  StartOutcome,
+  StartResult,
+  StopOutcome,
+  StopResult,
+  ToolstackKind,
+  TopRow,
+} from '../../core/xen.ts';
 
 export interface ProgressUpdate {
   stage: string;
@@ -28,34 +31,31 @@ export interface ProgressUpdate {
   percent?: number;
 }
 
+/** What a mutation is about to send, given to OperationContext.beforeIssue. */
+export interface IssueStep {
+  /** The exact command (as built by argv.ts). */
+  argv: readonly string[];
+  /** The domain as read just before (null = not on this host at all). */
+  before: DomainSummary | null;
+}
+
 export interface OperationContext {
   signal?: AbortSignal;
   onProgress?: (update: ProgressUpdate) => void;
+  /**
+   * Awaited right before a mutating command is sent, after every check passed. If it throws, nothing is sent (the
+   * agent writes its journal entry here, and start checks the other hosts here).
+   */
+  beforeIssue?: (step: IssueStep) => Promise<void>;
 }
 
-export type StartOutcome = 'started' | 'already-running';
-export type StopOutcome = 'shut-down' | 'destroyed' | 'already-stopped';
-export type MigrateOutcome = 'migrated' | 'already-on-target';
-
-export interface StartResult {
-  outcome: StartOutcome;
-  domain: DomainSummary;
-}
-export interface StopResult {
-  outcome: StopOutcome;
-  /** The domain as read back afterwards: `defined` (config exists) or null when it is gone entirely. */
-  domain: DomainSummary | null;
-}
-export interface ConsoleResult {
-  source: 'log' | 'attach';
-  lines: string[];
-}
-export interface MigrateResult {
-  outcome: MigrateOutcome;
-  target: string;
-  /** The domain as read back on the target host. */
-  domain: DomainSummary;
-  transcript: string[];
+/** The host a migration goes to, and how to read it back. */
+export interface MigrationTarget {
+  host: string;
+  /** How the source Dom0 reaches the target (xl migrate's ssh destination). */
+  address: string;
+  /** Lists the target host's domains (through the same pool). */
+  verify: () => Promise<DomainSummary[]>;
 }
 
 /** One host's Xen toolstack, driven over the RemoteRunner. All domain arguments are validated names. */
@@ -67,12 +67,16 @@ export interface Toolstack {
   start(domain: string, ctx?: OperationContext): Promise<StartResult>;
   stop(domain: string, options: { force: boolean; timeoutSeconds?: number }, ctx?: OperationContext): Promise<StopResult>;
   consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult>;
-  /** targetAddress is how the source Dom0 reaches the target; verifyOnTarget reads the target host back. */
-  migrate(
-    domain: string,
-    target: { host: string; address: string; verify: () => Promise<DomainSummary[]> },
-    ctx?: OperationContext,
-  ): Promise<MigrateResult>;
-}
+  migrate(domain: string, target: MigrationTarget, ctx?: OperationContext): Promise<MigrateResult>;
 
-export type { HostInfo, ListRow, TopRow };
+  /*
+   * Resumption: the agent died after a mutating command may have been sent. These only read the state (never send
+   * the command again) and report what really happened, with `resumed: true`.
+   */
+  /** Waits (bounded) for the domain to come up. */
+  verifyStart(domain: string, ctx?: OperationContext): Promise<StartResult>;
+  /** Waits for the domain to be gone, up to the host's shutdown timeout counted from issuedAt (epoch ms). */
+  verifyStop(domain: string, options: { force: boolean; issuedAt: number }, ctx?: OperationContext): Promise<StopResult>;
+  /** Reads both hosts (waiting while migration leftovers show it still moving). */
+  verifyMigrate(domain: string, target: Omit<MigrationTarget, 'address'>, ctx?: OperationContext): Promise<MigrateResult>;
+}

@@ -1,0 +1,44 @@
+import type { Choice } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import { authorize, identify } from '../core/authorize.ts';
+import type { AnyCommand } from '../core/define-command.ts';
+import { DOM0_NAME } from '../core/names.ts';
+import type { Actor } from '../core/request.ts';
+import { isMutating } from '../queue/ops.ts';
+import type { FleetCache } from './fleet-cache.ts';
+
+/** Autocomplete choices (≤ 25) from the in-memory fleet, only what the actor may act on. Pure over the cache. */
+export function autocompleteChoices(
+  config: Config,
+  fleet: FleetCache,
+  command: AnyCommand | undefined,
+  actor: Actor,
+  option: string,
+  partial: string,
+): Choice[] {
+  const who = identify(config, actor);
+  if (!command || !who.ok || command.permission === null) return [];
+  const permission = command.permission;
+  const p = partial.toLowerCase();
+  const mutating = command.scope !== 'local' && isMutating(command.op);
+  if (option === 'domain') {
+    return fleet
+      .allDomains()
+      .filter(({ domain }) => domain.name !== DOM0_NAME || !mutating)
+      .filter(({ host, domain }) => authorize(config, who.person, permission, { host, domain: domain.name }).allowed)
+      .filter(({ domain }) => domain.name.toLowerCase().includes(p))
+      .map(({ host, domain }) => {
+        const ambiguous = fleet.hostsOf(domain.name).length > 1;
+        const value = ambiguous ? `${host}:${domain.name}` : domain.name;
+        return { name: `${value} (${host}, ${domain.status})`, value };
+      })
+      .slice(0, 25);
+  }
+  if (option === 'host' || option === 'target') {
+    return fleet.hostNames
+      .filter((h) => h.includes(p) && authorize(config, who.person, permission, { host: h }).allowed)
+      .map((h) => ({ name: h, value: h }))
+      .slice(0, 25);
+  }
+  return [];
+}

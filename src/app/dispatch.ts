@@ -1,0 +1,182 @@
+import type { ReplyTarget } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import type { Decision } from '../core/pipeline.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import type { ChatRequest } from '../core/request.ts';
+import { type AgentBeat, type DomainLocks, type Heartbeats, type LockHolder, livenessOf } from '../queue/coordination.ts';
+import type { JobData } from '../queue/jobs.ts';
+import { jobIdFor } from '../queue/names.ts';
+import { OPS } from '../queue/ops.ts';
+import type { JobQueues } from './job-queues.ts';
+import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
+
+type Enqueue = Extract<Decision, { kind: 'enqueue' }>;
+
+export interface DispatchDeps {
+  config: Config;
+  queues: JobQueues;
+  pending: PendingStore;
+  locks: DomainLocks;
+  heartbeats: Heartbeats;
+  deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  /** This bot, and the platforms whose replies only it can deliver (process-local adapters). */
+  instance: string;
+  localPlatforms: ReadonlySet<string>;
+  /** Hands a saved request to the relay: deadlines, and the outcomes already known (hosts with no agent). */
+  track: (p: PendingRequest) => Promise<void>;
+}
+
+/** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
+export class Refusal extends Error {
+  constructor(
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The job id of a request's job: one per host for fan-outs, one per step for plans. */
+export function jobIdOf(requestId: string, host: string, mode: 'parallel' | 'sequence', index: number): string {
+  return mode === 'parallel' ? jobIdFor(requestId, host) : jobIdFor(`${requestId}-s${index}`, host);
+}
+
+/**
+ * Carries out an `enqueue` decision: refuses mutations for hosts no live agent serves and domains another request
+ * holds, takes the domains' locks, answers "queued", saves the pending request and adds the jobs.
+ */
+export class Dispatcher {
+  constructor(private readonly deps: DispatchDeps) {}
+
+  async enqueue(req: ChatRequest, target: ReplyTarget, d: Enqueue): Promise<void> {
+    const { config } = this.deps;
+    const now = Date.now();
+    const beats = await this.deps.heartbeats.all();
+    const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
+    const hosts = [...new Set(d.jobs.map((j) => j.host))];
+    if (d.mutating) {
+      const silent = hosts.filter((h) => !alive(h));
+      if (silent.length > 0) throw new Refusal('No agent', silent.map((h) => noAgentMessage(h, beats[h], now)).join('; '));
+    }
+    const meta = {
+      requestId: req.id,
+      person: d.evaluated.person.id,
+      platform: req.platform,
+      userId: req.actor.userId,
+      channelId: req.channel.id,
+      command: d.command.name,
+    };
+    const pickupBy = d.mutating ? now + config.bot.pickupTimeoutMs : null;
+    const jobs: PendingJob[] = d.jobs.map((spec, i) => {
+      const data = { ...spec, meta: { ...meta, ...(pickupBy === null ? {} : { notAfter: pickupBy }) } } as JobData;
+      return { jobId: jobIdOf(req.id, spec.host, d.mode, i), host: spec.host, op: spec.op, data };
+    });
+    // A plan locks each step's domain when that step is queued (the relay does it for later steps).
+    const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
+    try {
+      const p: PendingRequest = {
+        requestId: req.id,
+        command: d.command.name,
+        args: d.evaluated.args,
+        person: d.evaluated.person.id,
+        platform: req.platform,
+        userId: req.actor.userId,
+        channelId: req.channel.id,
+        target,
+        ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
+        mode: d.mode,
+        jobs,
+        deadline: d.mutating ? null : now + config.bot.readTimeoutMs,
+        pickupBy,
+        createdAt: req.receivedAt || now,
+      };
+      // The "queued" reply goes out first, so the stored target already points at the message later updates edit,
+      // however fast the jobs finish.
+      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
+      p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
+      await this.deps.pending.save(p);
+      const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
+      for (const j of first) {
+        // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
+        if (!d.mutating && !alive(j.host)) {
+          await this.deps.pending.recordOutcome(req.id, j.jobId, {
+            ok: false,
+            failure: { code: 'noAgent', message: noAgentMessage(j.host, beats[j.host], now) },
+          });
+          continue;
+        }
+        await this.deps.queues.add(j.data, j.jobId);
+      }
+      await this.deps.track(p);
+    } catch (error) {
+      for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Takes every domain lock the jobs need, all or none. */
+  private async lockAll(req: ChatRequest, d: Enqueue, jobs: PendingJob[], now: number): Promise<LockHolder[]> {
+    const held: LockHolder[] = [];
+    for (const j of jobs) {
+      const holder = lockHolderFor(j.data, d.evaluated.person.id, now);
+      if (!holder || held.some((h) => h.domain === holder.domain)) continue;
+      const r = await this.deps.locks.acquire(holder, lockTtlMs(this.deps.config));
+      if (!r.ok) {
+        for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
+        throw new Refusal('Busy', busyMessage(holder.domain, r.holder, now));
+      }
+      held.push(holder);
+    }
+    return held;
+  }
+}
+
+/** The lock a job needs, if any. */
+export function lockHolderFor(data: JobData, person: string, now: number): LockHolder | null {
+  if (OPS[data.op].locks !== 'domain' || !('domain' in data)) return null;
+  return {
+    requestId: data.meta.requestId,
+    person,
+    command: data.meta.command,
+    host: data.host,
+    domain: data.domain,
+    reason: describeJob(data),
+    since: now,
+  };
+}
+
+/** While queued, a lock lives until the pickup deadline has passed; the agent renews it once it runs the job. */
+export function lockTtlMs(config: Config): number {
+  return config.bot.pickupTimeoutMs + 30_000;
+}
+
+export function describeJob(data: JobData): string {
+  switch (data.op) {
+    case 'domain.stop':
+      return data.force ? `stop --force on ${data.host}` : `stop on ${data.host}`;
+    case 'domain.migrate':
+      return `migration from ${data.host} to ${data.target}`;
+    default:
+      return `${OPS[data.op].verb} on ${data.host}`;
+  }
+}
+
+export function busyMessage(domain: string, holder: LockHolder | null, now: number): string {
+  if (!holder) return `${domain} is busy with another operation; try again when it finishes`;
+  return `${domain} is busy: ${holder.person}'s ${holder.reason} (request ${holder.requestId}, ${ago(now - holder.since)}); try again when it finishes`;
+}
+
+export function noAgentMessage(host: string, beat: AgentBeat | undefined, now: number): string {
+  if (!beat) return `no agent serves ${host} — none has ever been seen`;
+  if (beat.stoppedAt !== undefined) return `no agent serves ${host} — the last one stopped ${ago(now - beat.stoppedAt)}`;
+  return `no agent serves ${host} — last seen ${ago(now - beat.seenAt)}`;
+}
+
+/** "4 s ago", "3 min ago", "2 h ago". */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s} s ago`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m} min ago`;
+  return `${Math.round(m / 60)} h ago`;
+}

@@ -1,0 +1,371 @@
+import { QueueEvents } from 'bullmq';
+import type { ReplyTarget } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
+import { type Logger, redactSecrets } from '../core/log.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import { type DomainLocks, type Heartbeats, livenessOf } from '../queue/coordination.ts';
+import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
+import { hostQueueName } from '../queue/names.ts';
+import type { AuditEntry } from './audit.ts';
+import { busyMessage, lockHolderFor, lockTtlMs } from './dispatch.ts';
+import type { FleetCache } from './fleet-cache.ts';
+import type { JobQueues } from './job-queues.ts';
+import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
+
+const PROGRESS_MIN_INTERVAL_MS = 750;
+/** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
+const STALLED_LIMIT = /stalled more than allowable limit/;
+
+export interface RelayDeps {
+  config: Config;
+  connection: { url: string };
+  prefix: string;
+  hostNames: readonly string[];
+  queues: JobQueues;
+  pending: PendingStore;
+  locks: DomainLocks;
+  heartbeats: Heartbeats;
+  fleet: FleetCache;
+  commands: ReadonlyMap<string, AnyCommand>;
+  /** Platforms this bot has an adapter for: it claims only the replies it can deliver. */
+  platforms: ReadonlySet<string>;
+  /** This bot: replies of process-local adapters (the terminal) are delivered only by the bot that took the request. */
+  instance: string;
+  deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  audit: (entry: AuditEntry) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * From the agents' events to the chat: progress edits, plans advanced step by step, deadlines (a read's "no
+ * answer", a mutation's withdrawal), the final reply exactly once, and recovery after a restart or a Redis outage.
+ */
+export class Relay {
+  private readonly events = new Map<string, QueueEvents>();
+  private readonly timers = new Map<string, NodeJS.Timeout[]>();
+  private readonly lastProgress = new Map<string, number>();
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Requests this bot finalized recently: late progress events for them are dropped. */
+  private readonly finalized = new Map<string, number>();
+  private readonly waiters = new Map<string, (ok: boolean) => void>();
+  private stopping = false;
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  /** Resolves when a job (of no request: a fleet refresh) finishes: true when it completed, false on failure or timeout. */
+  awaitJob(jobId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(jobId);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      this.waiters.set(jobId, (ok) => {
+        clearTimeout(timer);
+        this.waiters.delete(jobId);
+        resolve(ok);
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    const { connection, prefix, logger } = this.deps;
+    for (const host of this.deps.hostNames) {
+      const qe = new QueueEvents(hostQueueName(host), { connection, prefix });
+      qe.on('error', (e) => logger.warn({ err: e.message }, 'queue events error'));
+      qe.on('active', ({ jobId }) => this.guard('active', () => this.onActive(host, jobId)));
+      qe.on('progress', ({ jobId, data }) => this.guard('progress', () => this.onProgress(jobId, data)));
+      qe.on('stalled', ({ jobId }) => this.guard('stalled', () => this.onStalled(jobId)));
+      qe.on('completed', ({ jobId }) => this.guard('completed', () => this.onCompleted(host, jobId)));
+      qe.on('failed', ({ jobId, failedReason }) => this.guard('failed', () => this.onFailed(host, jobId, failedReason)));
+      this.events.set(host, qe);
+    }
+    await Promise.all([...this.events.values()].map((e) => e.waitUntilReady()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([...this.events.values()].map((e) => e.close()));
+  }
+
+  /** A request the dispatcher just saved: arm its deadlines, and finish it now if every outcome is known already. */
+  async track(p: PendingRequest): Promise<void> {
+    this.arm(p);
+    await this.advance(p.requestId);
+  }
+
+  /** After a restart or a Redis outage: take in what finished meanwhile, then deliver or re-arm. */
+  async recover(): Promise<void> {
+    for (const p of await this.deps.pending.all()) {
+      const outcomes = await this.deps.pending.outcomes(p.requestId);
+      for (const j of p.jobs) {
+        if (outcomes[j.jobId]) continue;
+        const job = await this.deps.queues.job(j.host, j.jobId);
+        if (!job) continue;
+        const state = await job.getState();
+        if (state === 'completed') {
+          this.deps.fleet.applyResult(j.op, j.host, job.returnvalue);
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: job.returnvalue });
+        } else if (state === 'failed')
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(job.failedReason) });
+      }
+      this.arm(p);
+      if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
+      await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now());
+    }
+  }
+
+  private guard(what: string, fn: () => Promise<void>): void {
+    if (this.stopping) return;
+    fn().catch((e: unknown) => {
+      // Events still in flight while stopping meet closed connections; the restarted bot recovers them.
+      if (!this.stopping) this.deps.logger.error({ err: redactSecrets(String(e)), what }, 'relay handler failed');
+    });
+  }
+
+  private arm(p: PendingRequest): void {
+    this.clearTimers(p.requestId);
+    const list: NodeJS.Timeout[] = [];
+    const at = (when: number, fn: () => Promise<void>) => {
+      const t = setTimeout(() => this.guard('deadline', fn), Math.max(0, when - Date.now()));
+      t.unref();
+      list.push(t);
+    };
+    if (p.deadline !== null) at(p.deadline, () => this.advance(p.requestId, true));
+    if (p.pickupBy !== null) at(p.pickupBy, () => this.withdraw(p.requestId));
+    this.timers.set(p.requestId, list);
+  }
+
+  private clearTimers(requestId: string): void {
+    for (const t of this.timers.get(requestId) ?? []) clearTimeout(t);
+    this.timers.delete(requestId);
+  }
+
+  /** Deliveries for one request run one after another, so a late progress edit never lands after the result. */
+  private serial(requestId: string, fn: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(requestId) ?? Promise.resolve()).then(fn, fn);
+    this.chains.set(requestId, next);
+    void next.finally(() => {
+      if (this.chains.get(requestId) === next) this.chains.delete(requestId);
+    });
+    return next;
+  }
+
+  private async onCompleted(host: string, jobId: string): Promise<void> {
+    const job = await this.deps.queues.job(host, jobId);
+    const value = job?.returnvalue ?? null;
+    if (job) this.deps.fleet.applyResult(job.name as JobOp, host, value);
+    this.waiters.get(jobId)?.(true);
+    const requestId = await this.deps.pending.requestOf(jobId);
+    if (!requestId) return;
+    await this.deps.pending.recordOutcomeOnce(requestId, jobId, { ok: true, result: value });
+    await this.advance(requestId);
+  }
+
+  private async onFailed(_host: string, jobId: string, failedReason: string): Promise<void> {
+    this.waiters.get(jobId)?.(false);
+    const requestId = await this.deps.pending.requestOf(jobId);
+    if (!requestId) return;
+    await this.deps.pending.recordOutcomeOnce(requestId, jobId, { ok: false, failure: failureOf(failedReason) });
+    await this.advance(requestId);
+  }
+
+  private async onActive(host: string, jobId: string): Promise<void> {
+    const requestId = await this.deps.pending.requestOf(jobId);
+    if (!requestId) return;
+    const p = await this.deps.pending.get(requestId);
+    if (!p) return;
+    await this.deps.audit({ event: 'job.start', ...auditBase(p), host, jobId });
+  }
+
+  private async onProgress(jobId: string, data: unknown): Promise<void> {
+    const requestId = await this.deps.pending.requestOf(jobId);
+    if (!requestId) return;
+    const now = Date.now();
+    if (now - (this.lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
+    this.lastProgress.set(requestId, now);
+    const parsed = JobProgress.safeParse(data);
+    if (!parsed.success) return;
+    await this.serial(requestId, async () => {
+      const p = await this.deps.pending.get(requestId);
+      if (!p || this.finalized.has(requestId) || !this.canDeliver(p)) return;
+      const command = this.deps.commands.get(p.command);
+      const r =
+        command && command.scope !== 'local' && command.renderProgress
+          ? command.renderProgress(parsed.data, p.args as never)
+          : reply.progress(`/${p.command}`, parsed.data.message, parsed.data.percent);
+      await this.edit(p, r);
+    });
+  }
+
+  private async onStalled(jobId: string): Promise<void> {
+    const requestId = await this.deps.pending.requestOf(jobId);
+    if (!requestId) return;
+    await this.serial(requestId, async () => {
+      const p = await this.deps.pending.get(requestId);
+      if (!p || this.finalized.has(requestId) || !this.canDeliver(p)) return;
+      await this.edit(
+        p,
+        reply.progress(
+          `/${p.command}`,
+          'the agent running this stopped responding; the next agent to pick it up reads the state back before doing anything',
+        ),
+      );
+    });
+  }
+
+  private async edit(p: PendingRequest, r: Reply): Promise<void> {
+    const next = await this.deps.deliver(p.target, r);
+    await this.deps.pending.updateTarget(p.requestId, next);
+  }
+
+  private canDeliver(p: PendingRequest): boolean {
+    return this.deps.platforms.has(p.target.platform) && (p.origin === undefined || p.origin === this.deps.instance);
+  }
+
+  /** Withdraws a mutation no agent picked up in time: removed from its queue, so it never runs later. */
+  private async withdraw(requestId: string): Promise<void> {
+    const p = await this.deps.pending.get(requestId);
+    if (!p || p.pickupBy === null) return;
+    const outcomes = await this.deps.pending.outcomes(requestId);
+    const seconds = Math.round(this.deps.config.bot.pickupTimeoutMs / 1000);
+    for (const j of p.jobs) {
+      if (outcomes[j.jobId]) continue;
+      const job = await this.deps.queues.job(j.host, j.jobId);
+      if (!job) continue;
+      const state = await job.getState();
+      if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') continue;
+      try {
+        await job.remove();
+      } catch {
+        continue; // an agent took it meanwhile: it runs, and its outcome comes as usual
+      }
+      await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, {
+        ok: false,
+        failure: {
+          code: 'withdrawn',
+          message: `no agent picked it up within ${seconds} s — withdrawn: nothing was done, and it will not run later`,
+        },
+      });
+    }
+    await this.advance(requestId);
+  }
+
+  /** Queues a plan's next step, or delivers the final reply once every job answered (or the deadline passed). */
+  private advance(requestId: string, deadlinePassed = false): Promise<void> {
+    return this.serial(requestId, () => this.advanceNow(requestId, deadlinePassed));
+  }
+
+  private async advanceNow(requestId: string, deadlinePassed: boolean): Promise<void> {
+    const p = await this.deps.pending.get(requestId);
+    if (!p) return;
+    const outcomes = await this.deps.pending.outcomes(requestId);
+    if (p.mode === 'sequence') {
+      const failed = p.jobs.some((j) => outcomes[j.jobId]?.ok === false);
+      const next = p.jobs.findIndex((j) => !outcomes[j.jobId]);
+      if (!failed && next >= 0) {
+        // Step 0 was queued by the dispatcher; a later one is queued here once, then awaited like the first.
+        if (next === 0 || (await this.queueStep(p, next)) !== 'refused') return;
+      }
+    } else if (p.jobs.some((j) => !outcomes[j.jobId]) && !deadlinePassed) return;
+    await this.finalizeNow(p);
+  }
+
+  /** Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy) ends the plan. */
+  private async queueStep(p: PendingRequest, index: number): Promise<'queued' | 'already' | 'refused'> {
+    const j = p.jobs[index];
+    if (!j) return 'refused';
+    if (!(await this.deps.pending.claimStep(p.requestId, index))) return 'already';
+    const now = Date.now();
+    const holder = lockHolderFor(j.data, p.person, now);
+    if (holder) {
+      const lock = await this.deps.locks.acquire(holder, lockTtlMs(this.deps.config));
+      if (!lock.ok) {
+        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
+          ok: false,
+          failure: { code: 'locked', message: busyMessage(holder.domain, lock.holder, now) },
+        });
+        return 'refused';
+      }
+    }
+    const data = j.data.meta.notAfter
+      ? { ...j.data, meta: { ...j.data.meta, notAfter: now + this.deps.config.bot.pickupTimeoutMs } }
+      : j.data;
+    await this.deps.queues.add(data, j.jobId);
+    if (this.canDeliver(p))
+      await this.edit(p, reply.progress(`/${p.command}`, `step ${index + 1} of ${p.jobs.length} queued on ${j.host}`));
+    return 'queued';
+  }
+
+  private async finalizeNow(p: PendingRequest): Promise<void> {
+    const { requestId } = p;
+    // A bot without this platform's adapter leaves the reply to one that has it.
+    if (!this.canDeliver(p)) return;
+    if (!(await this.deps.pending.claimFinal(requestId))) return;
+    this.finalized.set(requestId, Date.now());
+    this.clearTimers(requestId);
+    const outcomes = await this.deps.pending.outcomes(requestId);
+    const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
+    const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
+    const beats = await this.deps.heartbeats.all().catch(() => ({}) as Awaited<ReturnType<Heartbeats['all']>>);
+    const now = Date.now();
+    const list: HostOutcome<JobOp>[] = ran.map((j) => {
+      const o: StoredOutcome | undefined = outcomes[j.jobId];
+      const beat = beats[j.host];
+      const agent = beat
+        ? { where: beat.where, seenAgoMs: now - beat.seenAt, alive: livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive }
+        : null;
+      if (!o) {
+        const failure = { code: 'noAnswer' as const, message: `no answer from ${j.host}'s agent within ${seconds} s` };
+        return { host: j.host, agent, ok: false, failure };
+      }
+      return o.ok ? { host: j.host, agent, ok: true, result: o.result as never } : { host: j.host, agent, ok: false, failure: o.failure };
+    });
+    const command = this.deps.commands.get(p.command);
+    let final: Reply;
+    try {
+      if (!command || command.scope === 'local') throw new Error(`no job command ${p.command}`);
+      final = command.render(list as never, p.args as never);
+    } catch (error) {
+      this.deps.logger.error({ err: String(error), requestId }, 'render failed');
+      final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
+    }
+    await this.deps.deliver(p.target, final);
+    await this.deps.audit({
+      event: 'job.outcome',
+      ...auditBase(p),
+      args: JSON.stringify(p.args),
+      detail: list.map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`).join('; '),
+      durationMs: Date.now() - p.createdAt,
+    });
+    for (const j of p.jobs) {
+      const holder = lockHolderFor(j.data, p.person, 0);
+      if (holder) await this.deps.locks.release(holder.domain, requestId).catch(() => {});
+    }
+    await this.deps.pending.remove(p);
+    this.lastProgress.delete(requestId);
+    this.pruneFinalized();
+  }
+
+  private pruneFinalized(): void {
+    const cutoff = Date.now() - 60_000;
+    for (const [id, at] of this.finalized) if (at < cutoff) this.finalized.delete(id);
+  }
+}
+
+function auditBase(p: PendingRequest) {
+  return { requestId: p.requestId, person: p.person, platform: p.platform, userId: p.userId, channelId: p.channelId, command: p.command };
+}
+
+/** A failed job's reason as the user should read it. */
+export function failureOf(failedReason: string | undefined): JobFailure {
+  if (failedReason && STALLED_LIMIT.test(failedReason))
+    return {
+      code: 'outcomeUnknown',
+      message: 'the agents running it kept dying, so it was given up; whether it took effect is unknown — check with /list before retrying',
+    };
+  return decodeJobFailure(failedReason);
+}

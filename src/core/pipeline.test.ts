@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../commands/index.ts';
+import { FleetCache } from '../app/fleet-cache.ts';
+import { Config } from '../config/schema.ts';
+import { decide, type PipelineContext } from './pipeline.ts';
+import type { ChatRequest } from './request.ts';
+import type { DomainSummary } from './xen.ts';
+
+const fp = (c: string) => `SHA256:${c.repeat(43)}`;
+const config = Config.parse({
+  hosts: {
+    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A') },
+    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B') },
+  },
+  roles: {
+    admin: { allow: ['*'] },
+    viewer: { allow: ['read'] },
+    xen2ops: {
+      allow: [
+        { permission: 'operate', hosts: ['xen2'] },
+        { permission: 'domain.migrate', hosts: ['xen2'] },
+      ],
+    },
+  },
+  people: {
+    alice: { roles: ['admin'], identities: { terminal: 'alice' } },
+    carol: { roles: ['viewer'], identities: { terminal: 'carol' } },
+    dave: { roles: ['xen2ops'], identities: { terminal: 'dave' } },
+  },
+  channels: [{ platform: 'terminal', id: '*' }],
+});
+const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
+
+const dom = (name: string, status: DomainSummary['status'], uuid: string | null = null): DomainSummary => ({
+  name,
+  uuid,
+  id: status === 'defined' ? null : 1,
+  status,
+  flags: status === 'defined' ? '' : '-b----',
+  memoryMiB: 512,
+  vcpus: 1,
+  cpuSeconds: 0,
+  configPath: `/etc/xen/vm/${name}.cfg`,
+});
+const UUID = '6c7f0f2e-1b1a-4c55-9e0e-6f1d2b3c4d5e';
+
+function fleet(xen1: DomainSummary[], xen2: DomainSummary[]): FleetCache {
+  const f = new FleetCache(['xen1', 'xen2']);
+  f.update('xen1', xen1);
+  f.update('xen2', xen2);
+  return f;
+}
+
+const req = (text: string, user = 'alice'): ChatRequest => {
+  const [command = '', ...rest] = text.split(' ');
+  return {
+    id: 'r1',
+    platform: 'terminal',
+    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
+    channel: { id: 'terminal', kind: 'direct' },
+    command,
+    args: { kind: 'text', text: rest.join(' ') },
+    receivedAt: 0,
+    source: 'command',
+  };
+};
+
+const afterMigration = () =>
+  fleet([dom('web', 'defined'), dom('gateway', 'running')], [dom('web', 'running', UUID), dom('files', 'running')]);
+
+describe('the pure pipeline', () => {
+  it('GIVEN web migrated to xen2 THEN /start xen1:web is refused naming xen2', () => {
+    const d = decide(ctx, req('start xen1:web'), afterMigration(), true);
+    expect(d).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: 'web is running on xen2 — starting it on xen1 would run it twice' }] },
+    });
+  });
+
+  it('GIVEN web migrated to xen2 THEN the bare name means the running copy', () => {
+    const d = decide(ctx, req('migrate web xen1'), afterMigration(), true);
+    expect(d).toMatchObject({
+      kind: 'enqueue',
+      targets: [{ host: 'xen2', domain: 'web' }],
+      jobs: [{ op: 'domain.migrate', host: 'xen2', target: 'xen1' }],
+    });
+  });
+
+  it('refuses Domain-0 as a target before anything is queued', () => {
+    const d = decide(ctx, req('stop xen1:Domain-0 --force'), afterMigration(), true);
+    expect(d).toMatchObject({ kind: 'reject', reply: { blocks: [{ text: "Domain-0 is the host's own domain: /stop cannot target it" }] } });
+  });
+
+  it('refuses an unknown target host and a migration to the same host', () => {
+    expect(decide(ctx, req('migrate files xen9'), afterMigration(), true)).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: 'no host named xen9 (hosts: xen1, xen2)' }] },
+    });
+    expect(decide(ctx, req('migrate files xen2'), afterMigration(), true)).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: 'files is already on xen2: nothing to move' }] },
+    });
+  });
+
+  it('authorizes the target host of a migration too', () => {
+    const d = decide(ctx, req('migrate files xen1', 'dave'), afterMigration(), true);
+    expect(d).toMatchObject({
+      kind: 'reject',
+      reply: {
+        title: 'Not allowed',
+        blocks: [{ text: 'dave may not run /migrate to xen1: needs permission domain.migrate on xen1/files' }],
+      },
+    });
+  });
+
+  it('never reveals a domain outside the asker’s scope, and looks only in scope', () => {
+    const d = decide(ctx, req('stop gateway', 'dave'), afterMigration(), true);
+    expect(d).toMatchObject({ kind: 'reject', reply: { blocks: [{ text: 'no domain named gateway on xen2' }] } });
+    const cold = decide(ctx, req('stop nope', 'dave'), afterMigration(), false);
+    expect(cold).toMatchObject({ kind: 'lookup', hosts: ['xen2'] });
+  });
+
+  it('a scoped start precheck does not name a host outside the scope', () => {
+    const f = fleet([dom('db', 'running')], [dom('db', 'defined')]);
+    expect(decide(ctx, req('start xen2:db', 'dave'), f, true)).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: 'db is running on another host — starting it on xen2 would run it twice' }] },
+    });
+  });
+
+  it('resolves a UUID to the domain name before authorizing', () => {
+    const d = decide(ctx, req(`console ${UUID}`), afterMigration(), true);
+    expect(d).toMatchObject({ kind: 'enqueue', jobs: [{ op: 'domain.console', host: 'xen2', domain: 'web' }] });
+    const unknown = decide(ctx, req('console 00000000-0000-0000-0000-000000000000'), afterMigration(), true);
+    expect(unknown).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: expect.stringContaining('no domain with UUID 00000000-0000-0000-0000-000000000000') }] },
+    });
+  });
+
+  it('says ambiguous only when two copies are equally candidates', () => {
+    const f = fleet([dom('db', 'defined')], [dom('db', 'defined')]);
+    expect(decide(ctx, req('start db'), f, true)).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: 'db is defined on xen1 and xen2; say which: xen1:db or xen2:db' }] },
+    });
+  });
+
+  it('a viewer is refused a mutation in the dry run, before any lookup', () => {
+    expect(decide(ctx, req('stop web', 'carol'), new FleetCache(['xen1', 'xen2']), false)).toMatchObject({
+      kind: 'reject',
+      reply: { title: 'Not allowed', blocks: [{ text: 'carol may not run /stop: needs permission domain.stop' }] },
+    });
+  });
+
+  it('a fan-out read covers only the hosts in scope', () => {
+    expect(decide(ctx, req('list', 'dave'), afterMigration(), true)).toMatchObject({
+      kind: 'enqueue',
+      targets: [{ host: 'xen2' }],
+      mutating: false,
+    });
+  });
+});

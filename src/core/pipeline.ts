@@ -1,0 +1,291 @@
+import type { Config } from '../config/schema.ts';
+import { isMutating } from '../queue/ops.ts';
+import { parseArgs } from './args.ts';
+import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, type Person } from './authorize.ts';
+import type { AnyCommand, JobCommand, JobSpec, LocalCommand, Risk, Target } from './define-command.ts';
+import { riskOf } from './define-command.ts';
+import { type DomainRef, formatDomainRef, isUuid } from './domain-ref.ts';
+import { UserError } from './errors.ts';
+import { type FleetView, hostsRunning } from './fleet-view.ts';
+import { DOM0_NAME } from './names.ts';
+import { type Reply, reply } from './reply.ts';
+import type { ChatRequest } from './request.ts';
+
+/**
+ * The request pipeline, pure: parse → identify → authorize → resolve targets → precheck → (approval) → a
+ * Decision. Everything here is a function of the request, the config and a snapshot of the fleet; the I/O shell
+ * (src/app/dispatch.ts) carries the decision out.
+ */
+
+export interface PipelineContext {
+  config: Config;
+  commands: ReadonlyMap<string, AnyCommand>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every argument and op type
+export type AnyJobCommand = JobCommand<any, any>;
+
+/** A request that passed parsing, identification, the channel and a permission dry run. Only `evaluate` makes one. */
+export interface Evaluated {
+  readonly command: AnyCommand;
+  readonly args: Record<string, unknown>;
+  readonly person: Person;
+  readonly risk: Risk;
+}
+
+export interface Rejection {
+  kind: 'reject';
+  reply: Reply;
+  /** One line for the audit trail. */
+  reason: string;
+  /** The person, when known (the audit names them). */
+  person: string | null;
+  /** `notFound`: a lookup found nothing — the shell may explain why (hosts that did not answer). */
+  code?: 'notFound';
+}
+
+export type Decision =
+  | Rejection
+  /** The approval step held it: the approvals issue turns this into a request for an on-call approver. */
+  | { kind: 'needsApproval'; evaluated: Evaluated; command: AnyJobCommand; targets: Target[]; jobs: JobSpec[] }
+  | { kind: 'local'; evaluated: Evaluated; command: LocalCommand<never> }
+  | {
+      kind: 'enqueue';
+      evaluated: Evaluated;
+      command: AnyJobCommand;
+      targets: Target[];
+      /** parallel = one job per target at once (fan-out); sequence = a plan, one after another. */
+      mode: 'parallel' | 'sequence';
+      jobs: JobSpec[];
+      mutating: boolean;
+    };
+
+export function reject(title: string, message: string, person: string | null, usage?: string): Rejection {
+  return { kind: 'reject', reply: reply.error(title, message, usage), reason: `${title}: ${message}`, person };
+}
+
+export function isRejection(x: unknown): x is Rejection {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'reject';
+}
+
+function identifyRequest(config: Config, req: ChatRequest): Identity {
+  if (req.source === 'system' && req.asPerson !== undefined) {
+    const p = config.people[req.asPerson];
+    if (!p) return { ok: false, code: 'auth.unknownPerson', message: `no person ${req.asPerson} in the config` };
+    return { ok: true, person: { id: req.asPerson, displayName: p.displayName ?? req.asPerson, roles: [...p.roles] } };
+  }
+  return identify(config, req.actor);
+}
+
+/** Command, person, channel, arguments and a permission dry run: no I/O, so adapters may call it within 3 s. */
+export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Rejection {
+  const { config } = ctx;
+  const command = ctx.commands.get(req.command.toLowerCase());
+  const who = identifyRequest(config, req);
+  const personId = who.ok ? who.person.id : null;
+  if (!command || config.commands[command.name]?.disabled)
+    return reject('Unknown command', `there is no /${truncate(req.command, 32)} here — /help lists what you can run`, personId);
+  if (!who.ok) {
+    if (command.name === 'whoami')
+      return { command, args: {}, person: { id: '', displayName: req.actor.displayName, roles: [] }, risk: 'read' };
+    return reject('Not allowed', who.message, null);
+  }
+  if (req.source !== 'system') {
+    const channel = channelPolicy(config, req.platform, req.channel);
+    if (!channel.allowed)
+      return reject('Not allowed here', `xenops is not enabled in this ${req.platform} channel (${req.channel.id})`, personId);
+    if (!channelAllowsCommand(config, channel.commands, command.name, command.permission))
+      return reject('Not allowed here', `/${command.name} is not allowed in this channel`, personId);
+  }
+  let args: Record<string, unknown>;
+  try {
+    args = parseArgs(command, req.args);
+  } catch (error) {
+    if (error instanceof UserError) {
+      const r = reject(`Bad arguments for /${command.name}`, error.message, personId, error.context.usage);
+      return r;
+    }
+    throw error;
+  }
+  if (command.permission !== null) {
+    const host = command.scope === 'host' || command.scope === 'fleet' ? args['host'] : undefined;
+    const target = typeof host === 'string' ? { host } : {};
+    const decision = authorize(config, who.person, command.permission, target, `run /${command.name}`);
+    if (!decision.allowed) return reject('Not allowed', decision.message, personId);
+  }
+  const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
+  return { command, args, person: who.person, risk };
+}
+
+/** Hosts on which the person could run this command at all: lookups and replies never reach past them. */
+export function visibleHosts(config: Config, ev: Evaluated): string[] {
+  const permission = ev.command.permission;
+  return Object.keys(config.hosts).filter((host) => permission === null || authorize(config, ev.person, permission, { host }).allowed);
+}
+
+export type Resolution = { kind: 'targets'; targets: Target[] } | Rejection | { kind: 'lookup'; hosts: string[] };
+
+/**
+ * Where a command runs. `lookup` asks the shell to refresh these hosts' lists and call again (with
+ * `refreshed: true`); after a refresh a missing domain is a clear "not found" among the hosts the person may use.
+ */
+export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetView, refreshed: boolean): Resolution {
+  const { config } = ctx;
+  const command = ev.command;
+  const person = ev.person.id;
+  const visible = visibleHosts(config, ev);
+  const hostArg = (h: string): string | Rejection => {
+    if (!config.hosts[h] || !visible.includes(h))
+      return config.hosts[h]
+        ? reject('Not allowed', `${person} may not run /${command.name} on ${h}`, person)
+        : reject('Cannot do that', `no host named ${truncate(h, 32)} (hosts: ${visible.join(', ') || 'none you may use'})`, person);
+    return h;
+  };
+  switch (command.scope) {
+    case 'local':
+      return { kind: 'targets', targets: [] };
+    case 'fleet':
+    case 'host': {
+      const h = ev.args['host'];
+      if (typeof h === 'string') {
+        const host = hostArg(h);
+        return typeof host === 'string' ? { kind: 'targets', targets: [{ host }] } : host;
+      }
+      if (visible.length === 0) return reject('Not allowed', `${person} may not run /${command.name} on any host`, person);
+      return { kind: 'targets', targets: visible.map((host) => ({ host })) };
+    }
+    case 'domain': {
+      const ref = ev.args['domain'] as DomainRef;
+      if (ref.host !== undefined) {
+        const host = hostArg(ref.host);
+        if (typeof host !== 'string') return host;
+        if (!isUuid(ref.domain)) return { kind: 'targets', targets: [{ host, domain: ref.domain }] };
+      }
+      const hosts = ref.host !== undefined ? [ref.host] : visible;
+      if (isUuid(ref.domain)) {
+        const found = hosts.flatMap((h) =>
+          view
+            .domains(h)
+            .filter((d) => d.uuid?.toLowerCase() === ref.domain.toLowerCase())
+            .map((d) => ({ h, d })),
+        );
+        const running = found.filter((f) => f.d.status !== 'defined');
+        const pick = running.length === 1 ? running[0] : found.length === 1 ? found[0] : undefined;
+        if (pick) return { kind: 'targets', targets: [{ host: pick.h, domain: pick.d.name }] };
+        if (!refreshed) return { kind: 'lookup', hosts };
+        return {
+          ...reject(
+            'Cannot do that',
+            `no domain with UUID ${ref.domain} on ${hosts.join(', ')} (hosts that report no UUIDs, such as xm hosts, need the domain's name)`,
+            person,
+          ),
+          code: 'notFound',
+        };
+      }
+      const withName = hosts.filter((h) => view.domains(h).some((d) => d.name === ref.domain));
+      const running = hostsRunning(view, withName, (d) => d.name === ref.domain);
+      // After a migration the config exists on both hosts: the bare name means the copy that runs.
+      const candidates = running.length > 0 ? running : withName;
+      if (candidates.length === 1 && candidates[0]) return { kind: 'targets', targets: [{ host: candidates[0], domain: ref.domain }] };
+      if (candidates.length > 1) {
+        const how = running.length > 1 ? 'runs on' : 'is defined on';
+        return reject(
+          'Cannot do that',
+          `${ref.domain} ${how} ${candidates.join(' and ')}; say which: ${candidates.map((h) => `${h}:${ref.domain}`).join(' or ')}`,
+          person,
+        );
+      }
+      if (!refreshed) return { kind: 'lookup', hosts };
+      return {
+        ...reject('Cannot do that', `no domain named ${ref.domain} on ${hosts.join(', ') || 'any host you may use'}`, person),
+        code: 'notFound',
+      };
+    }
+    default:
+      return command satisfies never;
+  }
+}
+
+/**
+ * Everything that can be refused before queueing: the permission on every host the command touches, Domain-0 as a
+ * target, unknown or out-of-scope hosts, and the command's own prechecks against the fleet view.
+ */
+export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Target[], view: FleetView): Rejection | null {
+  const { config } = ctx;
+  const command = ev.command as AnyJobCommand;
+  const person = ev.person.id;
+  const permission = command.permission ?? '';
+  const mutating = isMutating(command.op);
+  for (const t of targets) {
+    if (mutating && t.domain === DOM0_NAME)
+      return reject('Cannot do that', `${DOM0_NAME} is the host's own domain: /${command.name} cannot target it`, person);
+    const d = authorize(config, ev.person, permission, t, `run /${command.name}`);
+    if (!d.allowed) return reject('Not allowed', d.message, person);
+    for (const other of command.touches?.(ev.args) ?? []) {
+      if (!config.hosts[other])
+        return reject('Cannot do that', `no host named ${truncate(other, 32)} (hosts: ${visibleHosts(config, ev).join(', ')})`, person);
+      const o = authorize(
+        config,
+        ev.person,
+        permission,
+        { host: other, ...(t.domain ? { domain: t.domain } : {}) },
+        `run /${command.name} to ${other}`,
+      );
+      if (!o.allowed) return reject('Not allowed', o.message, person);
+    }
+    const reason = command.precheck?.(ev.args, t, { view, visible: visibleHosts(config, ev) });
+    if (reason) return reject('Cannot do that', reason, person);
+  }
+  return null;
+}
+
+/** The jobs a resolved, checked request makes. */
+export function plan(ev: Evaluated, targets: Target[], view: FleetView): Decision {
+  const command = ev.command as AnyJobCommand;
+  const first = targets[0];
+  if (command.plan && first) {
+    return { kind: 'enqueue', evaluated: ev, command, targets, mode: 'sequence', jobs: command.plan(ev.args, first, view), mutating: true };
+  }
+  const jobs = targets.map((t) => command.job(ev.args, t) as JobSpec);
+  return { kind: 'enqueue', evaluated: ev, command, targets, mode: 'parallel', jobs, mutating: jobs.some((j) => isMutating(j.op)) };
+}
+
+/** Whether a checked request must wait for an approver. Today's policy approves nothing (see the approvals issue). */
+export type ApprovalPolicy = (ev: Evaluated, targets: Target[]) => boolean;
+export const noApprovals: ApprovalPolicy = () => false;
+
+/** The approval step: between the checks and the queue. */
+export function approvalStep(d: Decision, policy: ApprovalPolicy): Decision {
+  if (d.kind !== 'enqueue' || !policy(d.evaluated, d.targets)) return d;
+  return { kind: 'needsApproval', evaluated: d.evaluated, command: d.command, targets: d.targets, jobs: d.jobs };
+}
+
+/**
+ * The whole pure pipeline over one fleet snapshot. `lookup` means: refresh these hosts, then call again with
+ * `refreshed: true`.
+ */
+export function decide(
+  ctx: PipelineContext,
+  req: ChatRequest,
+  view: FleetView,
+  refreshed: boolean,
+  approval: ApprovalPolicy = noApprovals,
+): Decision | { kind: 'lookup'; hosts: string[]; evaluated: Evaluated } {
+  const ev = evaluate(ctx, req);
+  if (isRejection(ev)) return ev;
+  if (ev.command.scope === 'local') return { kind: 'local', evaluated: ev, command: ev.command as LocalCommand<never> };
+  const resolved = resolveTargets(ctx, ev, view, refreshed);
+  if (resolved.kind === 'reject') return resolved;
+  if (resolved.kind === 'lookup') return { ...resolved, evaluated: ev };
+  const refused = checkTargets(ctx, ev, resolved.targets, view);
+  if (refused) return refused;
+  return approvalStep(plan(ev, resolved.targets, view), approval);
+}
+
+export function describeTargets(targets: Target[]): string {
+  return targets.map((t) => (t.domain ? formatDomainRef({ host: t.host, domain: t.domain }) : t.host)).join(', ');
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}

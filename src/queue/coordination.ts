@@ -1,0 +1,213 @@
+import type { Redis } from 'ioredis';
+import type { DomainStatus } from '../core/xen.ts';
+import type { JobOp } from './jobs.ts';
+
+/**
+ * What the bot and the agents agree on in Redis besides the queues: per-domain locks, agent heartbeats and the
+ * operation journal. Every key lives under the hash-tagged prefix, so all of them share one Cluster slot with the
+ * queues (the Lua scripts below touch one key each, so they would run on a Cluster either way).
+ */
+
+// ---------------------------------------------------------------- locks
+
+/** Who holds a domain, and why: shown to whoever is refused. */
+export interface LockHolder {
+  requestId: string;
+  person: string;
+  /** The chat command (`stop`, `migrate`). */
+  command: string;
+  host: string;
+  domain: string;
+  /** e.g. `stop --force`, `migrate to xen2`. */
+  reason: string;
+  /** Epoch ms when it was taken. */
+  since: number;
+}
+
+export type LockResult = { ok: true } | { ok: false; holder: LockHolder | null };
+
+// Take the lock when free, or when this request already holds it (a redelivered event, a resumed job).
+const ACQUIRE = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  local ok, cur = pcall(cjson.decode, v)
+  if not ok or cur['requestId'] ~= ARGV[2] then return v end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`;
+
+const RENEW = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, cur = pcall(cjson.decode, v)
+if ok and cur['requestId'] == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+const RELEASE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, cur = pcall(cjson.decode, v)
+if ok and cur['requestId'] == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+
+/**
+ * One mutation per domain at a time, fleet-wide (by name: a migration's source and target hold the same lock).
+ * The bot takes the lock when it queues a mutation, the agent adopts and renews it while the job runs and releases
+ * it at the end; if the agent dies the lock expires after its TTL, and the job's resumption adopts it again.
+ */
+export class DomainLocks {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  key(domain: string): string {
+    return `${this.prefix}:lock:${domain}`;
+  }
+
+  async acquire(holder: LockHolder, ttlMs: number): Promise<LockResult> {
+    const r = (await this.redis.eval(ACQUIRE, 1, this.key(holder.domain), JSON.stringify(holder), holder.requestId, String(ttlMs))) as
+      | number
+      | string;
+    if (r === 1) return { ok: true };
+    return { ok: false, holder: parseHolder(String(r)) };
+  }
+
+  async renew(domain: string, requestId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(RENEW, 1, this.key(domain), requestId, String(ttlMs))) === 1;
+  }
+
+  async release(domain: string, requestId: string): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 1, this.key(domain), requestId)) === 1;
+  }
+
+  async holder(domain: string): Promise<LockHolder | null> {
+    const v = await this.redis.get(this.key(domain));
+    return v ? parseHolder(v) : null;
+  }
+}
+
+/**
+ * The refusal when a domain is locked by another request, e.g. `web is busy: bob's /stop since 12:00:03 UTC (request
+ * tg-42)`; the bot and the agent word it the same.
+ */
+export function describeBusy(domain: string, holder: LockHolder | null): string {
+  if (!holder) return `${domain} is busy with another request`;
+  const since = Number.isFinite(holder.since) ? ` since ${new Date(holder.since).toISOString().slice(11, 19)} UTC` : '';
+  return `${domain} is busy: ${holder.person}'s /${holder.command}${since} (request ${holder.requestId})`;
+}
+
+function parseHolder(v: string): LockHolder | null {
+  try {
+    return JSON.parse(v) as LockHolder;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- heartbeats
+
+/** What an agent says about itself every few seconds, per host it serves. */
+export interface AgentBeat {
+  agentId: string;
+  /** `pid@hostname` of the agent process. */
+  where: string;
+  /** Epoch ms of the last beat. */
+  seenAt: number;
+  /** Set when the agent stopped cleanly. */
+  stoppedAt?: number;
+}
+
+export interface AgentLiveness {
+  alive: boolean;
+  beat: AgentBeat | null;
+}
+
+/** Heartbeats live in one hash (host → last beat), so "last seen" survives the agent. */
+export class Heartbeats {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  get key(): string {
+    return `${this.prefix}:agents`;
+  }
+
+  async beat(hosts: readonly string[], beat: AgentBeat): Promise<void> {
+    if (hosts.length === 0) return;
+    const json = JSON.stringify(beat);
+    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, json])));
+  }
+
+  async all(): Promise<Record<string, AgentBeat>> {
+    const raw = await this.redis.hgetall(this.key);
+    const out: Record<string, AgentBeat> = {};
+    for (const [host, v] of Object.entries(raw)) {
+      try {
+        out[host] = JSON.parse(v) as AgentBeat;
+      } catch {
+        // a foreign value: treated as never seen
+      }
+    }
+    return out;
+  }
+}
+
+/** Alive = beat within `staleMs` and not stopped. Pure, for the bot's checks and /status. */
+export function livenessOf(beat: AgentBeat | undefined, now: number, staleMs: number): AgentLiveness {
+  if (!beat) return { alive: false, beat: null };
+  return { alive: beat.stoppedAt === undefined && now - beat.seenAt <= staleMs, beat };
+}
+
+// ---------------------------------------------------------------- journal
+
+/** The state a mutation found before it acted. */
+export interface JournalState {
+  status: DomainStatus | 'absent';
+  id: number | null;
+  uuid: string | null;
+}
+
+/**
+ * One mutation's record, written before its command is issued. A job that finds its own entry was resumed after
+ * a crash: the command may have run, so the agent reads the state back instead of issuing it again.
+ */
+export interface JournalEntry {
+  jobId: string;
+  requestId: string;
+  op: JobOp;
+  host: string;
+  domain: string;
+  target?: string;
+  before: JournalState;
+  /** `issuing` is written before the command is sent: from then on it may have run. */
+  step: 'issuing' | 'done';
+  /** Epoch ms the command was (about to be) issued. */
+  issuedAt: number;
+  /** How many times an agent picked this job up again after a crash. */
+  resumes: number;
+  /** The job's result once known, so a completion lost to a Redis outage is reported, not redone. */
+  result?: unknown;
+}
+
+export class Journal {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds = 7 * 86_400,
+  ) {}
+
+  key(jobId: string): string {
+    return `${this.prefix}:journal:${jobId}`;
+  }
+
+  async get(jobId: string): Promise<JournalEntry | null> {
+    const v = await this.redis.get(this.key(jobId));
+    return v ? (JSON.parse(v) as JournalEntry) : null;
+  }
+
+  async put(entry: JournalEntry): Promise<void> {
+    await this.redis.set(this.key(entry.jobId), JSON.stringify(entry), 'EX', this.ttlSeconds);
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { SimControlClient } from '../../src/sim/control-client.ts';
+import { DEMO_CONFIG, type ProcessHandle, ProcessHarness } from '../helpers/processes.ts';
+
+/** Lines that open a final reply in the terminal (⚠ also starts failure lines inside replies, so it is not one). */
+export const FINAL = /^[✔✖ℹ] /;
+
+/** config/demo.yaml with some keys changed (e.g. shorter timeouts), written to a private file. */
+export function demoConfigWith(edits: Record<string, unknown>): string {
+  const doc = parseDocument(readFileSync(DEMO_CONFIG, 'utf8'));
+  for (const [path, value] of Object.entries(edits)) doc.setIn(path.split('.'), value);
+  const file = join(mkdtempSync(join(tmpdir(), 'xenops-faults-config-')), 'config.yaml');
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
+/** A run: simulator, agent and terminal bot as processes, on a config derived from the demo's. */
+export async function startRun(
+  options: { edits?: Record<string, unknown>; agent?: boolean; redisUrl?: string } = {},
+): Promise<{ h: ProcessHarness; sim: SimControlClient; bot: ProcessHandle; agent: ProcessHandle | null }> {
+  const configPath = demoConfigWith({ 'bot.fleetRefreshMs': 600_000, ...options.edits });
+  const h = new ProcessHarness({ configPath, ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}) });
+  const sim = await h.startSim();
+  const agent = options.agent === false ? null : await h.startAgent();
+  const bot = await h.startBot();
+  return { h, sim: sim.control, bot, agent };
+}
+
+export interface Answer {
+  /** The final reply's first line, e.g. `✔ mail started on xen1`. */
+  title: string;
+  /** The reply's lines after the title, up to the next request or the end of the output so far. */
+  body: string[];
+  /** Every final reply printed for this request (exactly-once is asserted on its length). */
+  finals: string[];
+  /** Progress lines (`… …`) printed for it. */
+  progress: string[];
+}
+
+/** Types a line into the terminal bot and waits for its final reply. */
+export async function ask(bot: ProcessHandle, line: string, timeoutMs = 60_000): Promise<Answer> {
+  const mark = bot.lines.length;
+  bot.write(line);
+  const echo = await bot.waitForLine(new RegExp(`^> ${escape(line.trim())}$`), timeoutMs, { from: mark });
+  const final = await bot.waitForLine(FINAL, timeoutMs, { from: echo.index + 1 });
+  return answerAt(bot, echo.index, final.index);
+}
+
+/** Re-reads what the terminal printed for a request once more output has arrived (late duplicates show here). */
+export function answerAt(bot: ProcessHandle, echoIndex: number, finalIndex: number): Answer {
+  const after = bot.lines.slice(echoIndex + 1);
+  const end = after.findIndex((l) => l.startsWith('> '));
+  const mine = end >= 0 ? after.slice(0, end) : after;
+  const title = bot.lines[finalIndex] ?? '';
+  const rest = bot.lines.slice(finalIndex + 1, echoIndex + 1 + (end >= 0 ? end : after.length));
+  return { title, body: rest, finals: mine.filter((l) => FINAL.test(l)), progress: mine.filter((l) => l.startsWith('… ')) };
+}
+
+/** How many commands matching `re` a simulated host received (since `since`). */
+export async function received(sim: SimControlClient, host: string, re: RegExp, since = 0): Promise<number> {
+  return (await sim.log({ host, match: re, since })).entries.length;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

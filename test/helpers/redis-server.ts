@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { redisAnswers } from '../../src/app/ensure-redis.ts';
+
+/**
+ * A private redis-server on a loopback port with an append-only file fsynced on every write, so a test can kill
+ * it (SIGKILL) and start it again on the same port and data: a Redis restart, as an operator would see one.
+ */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and directory (the AOF brings the data back). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'xenops-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  const launch = async () => {
+    const c = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+      { stdio: 'ignore' },
+    );
+    child = c;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    for (let i = 0; i < 100; i++) {
+      if (await redisAnswers(url, 200)) return;
+      if (c.exitCode !== null) break;
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
+    }
+    throw new Error(`redis-server did not start on ${url}`);
+  };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill(signal);
+    await exited;
+  };
+  await launch();
+  return {
+    url,
+    port,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

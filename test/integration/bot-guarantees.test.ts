@@ -1,0 +1,171 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { type Bot, createBot } from '../../src/app/bot.ts';
+import { Config } from '../../src/config/schema.ts';
+import type { ChatRequest } from '../../src/core/request.ts';
+import { Heartbeats } from '../../src/queue/coordination.ts';
+import { hostQueueName } from '../../src/queue/names.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+
+/**
+ * The bot's guarantees that hold across processes sharing one Redis prefix: no agent → refused at once; not picked
+ * up → withdrawn for good; one mutation per domain; each final reply claimed by a bot that can deliver it.
+ */
+
+let env: SimEnv;
+const prefixes: string[] = [];
+const bots: Bot[] = [];
+const agents: Agent[] = [];
+let n = 0;
+
+function configFor(prefix: string, bot: Partial<Config['bot']> = {}): Config {
+  return Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: { admin: { allow: ['*'] }, operator: { allow: ['operate'] } },
+    people: {
+      alice: { roles: ['admin'], identities: { terminal: 'alice', telegram: '1001' } },
+      bob: { roles: ['operator'], identities: { terminal: 'bob', telegram: '1002' } },
+    },
+    channels: [
+      { platform: 'terminal', id: '*' },
+      { platform: 'telegram', id: '*' },
+    ],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ...bot },
+  });
+}
+
+const request = (text: string, user = 'alice', platform: 'terminal' | 'telegram' = 'terminal'): ChatRequest => {
+  const [command = '', ...rest] = text.split(' ');
+  const id = `g${++n}-${Math.random().toString(36).slice(2, 6)}`;
+  return {
+    id,
+    platform,
+    actor: { platform, userId: platform === 'telegram' ? (user === 'alice' ? '1001' : '1002') : user, roleIds: [], displayName: user },
+    channel: { id: platform === 'telegram' ? '-100' : 'terminal', kind: 'direct' },
+    command,
+    args: { kind: 'text', text: rest.join(' ') },
+    receivedAt: Date.now(),
+    source: 'command',
+  };
+};
+const targetOf = (r: ChatRequest) => ({ platform: r.platform, channelId: r.channel.id, requestId: r.id, state: {} });
+
+async function bot(config: Config, adapter: CaptureAdapter): Promise<Bot> {
+  const b = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+  await b.start();
+  bots.push(b);
+  return b;
+}
+
+async function ask(b: Bot, adapter: CaptureAdapter, r: ChatRequest) {
+  await b.core.handle(r, targetOf(r));
+  return adapter.finalReply(r.id);
+}
+
+const text = (r: { blocks: { type: string; text?: string }[] }) => r.blocks.map((b) => b.text ?? '').join('\n');
+
+beforeAll(async () => {
+  env = await startSimEnv({ shutdownDelayMs: 400, timeScale: 0.05 });
+}, 30_000);
+
+afterAll(async () => {
+  for (const b of bots) await b.stop();
+  for (const a of agents) await a.close(1_000);
+  await env?.stop();
+  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+});
+
+describe('nothing waits forever or silently', () => {
+  it('a mutation for a host no agent serves is refused at once, and a lookup does not claim the domain is missing', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const adapter = new CaptureAdapter();
+    const b = await bot(configFor(prefix), adapter);
+    const explicit = await ask(b, adapter, request('stop xen1:web'));
+    expect(explicit).toMatchObject({ kind: 'error', title: 'No agent' });
+    expect(text(explicit)).toBe('no agent serves xen1 — none has ever been seen');
+    const bare = await ask(b, adapter, request('stop web'));
+    expect(bare.title).toBe('Cannot look that up');
+    expect(text(bare)).not.toContain('no domain named');
+    expect(text(bare)).toContain('no agent serves xen1');
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix });
+    expect(await queue.getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
+    await queue.close();
+  });
+
+  it('a mutation nobody picks up in time is withdrawn, told, and never runs later', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix, { pickupTimeoutMs: 1_000 });
+    // An agent that says it is alive but takes nothing: a wedged or partitioned agent.
+    const redis = new Redis(REDIS_URL);
+    await new Heartbeats(redis, prefix).beat(['xen1', 'xen2'], { agentId: 'wedged', where: 'test', seenAt: Date.now() });
+    const adapter = new CaptureAdapter();
+    const b = await bot(config, adapter);
+    const before = env.sim.hosts['xen1']?.commandLog.length ?? 0;
+    const r = await ask(b, adapter, request('stop xen1:gateway'));
+    expect(r.title).toBe('Could not stop xen1:gateway');
+    expect(text(r)).toContain('no agent picked it up within 1 s — withdrawn: nothing was done, and it will not run later');
+    expect(adapter.finals(r.title ? (adapter.delivered.at(-1)?.target.requestId ?? '') : '')).toHaveLength(1);
+    // A real agent now appears: the withdrawn job is gone from the queue and never runs.
+    const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+    agents.push(agent);
+    const list = await ask(b, adapter, request('list xen1'));
+    expect(list.title).toBe('Domains on xen1');
+    expect((env.sim.hosts['xen1']?.commandLog ?? []).slice(before).filter((c) => /shutdown|destroy/.test(c))).toEqual([]);
+    redis.disconnect();
+  });
+});
+
+describe('several bots on one prefix', () => {
+  it('each final reply goes out once, through the bot that has the adapter for it', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+    agents.push(agent);
+    const terminal = new CaptureAdapter('terminal');
+    const telegram = new CaptureAdapter('telegram');
+    const tBot = await bot(config, terminal);
+    const gBot = await bot(config, telegram);
+    const fromTerminal = Array.from({ length: 6 }, (_, i) => request(i % 2 ? 'list xen1' : 'list xen2'));
+    const fromTelegram = Array.from({ length: 3 }, () => request('list', 'alice', 'telegram'));
+    await Promise.all([...fromTerminal.map((r) => ask(tBot, terminal, r)), ...fromTelegram.map((r) => ask(gBot, telegram, r))]);
+    for (const r of fromTerminal) expect(terminal.finals(r.id)).toHaveLength(1);
+    for (const r of fromTelegram) expect(telegram.finals(r.id)).toHaveLength(1);
+    expect(telegram.delivered.filter((d) => d.target.platform !== 'telegram')).toEqual([]);
+    expect(terminal.delivered.filter((d) => d.target.platform !== 'terminal')).toEqual([]);
+  });
+});
+
+describe('one mutation per domain at a time', () => {
+  it('a second mutation of a busy domain is refused, naming who holds it and why', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+    agents.push(agent);
+    const adapter = new CaptureAdapter();
+    const b = await bot(config, adapter);
+    await ask(b, adapter, request('list')); // warm the fleet view
+    env.sim.faults.hangNext('xen2', /shutdown/);
+    const first = request('stop files');
+    const firstDone = ask(b, adapter, first);
+    const second = await ask(b, adapter, request('stop files --force', 'bob'));
+    expect(second.title).toBe('Busy');
+    expect(text(second)).toMatch(/^files is busy: alice's stop on xen2 \(request g\d+-\w+, \d+ s ago\); try again when it finishes$/);
+    env.sim.faults.dropConnections('xen2');
+    const r = await firstDone;
+    expect(r.title).toMatch(/^files (shut down|is not running) on xen2$|^Could not stop files$/);
+    expect(adapter.finals(first.id)).toHaveLength(1);
+    const destroys = (env.sim.hosts['xen2']?.commandLog ?? []).filter((c) => c.includes("'destroy'"));
+    expect(destroys).toEqual([]);
+  });
+});
