@@ -11,6 +11,9 @@ describe('how the agent reports failures', () => {
     [new OutcomeUnknownError('xen1', 'lost while xl ran'), 'outcomeUnknown', true],
     [new RemoteCommandError('xen1', ['xl', 'create', '/x'], 3, 'boom'), 'remote', true],
     [new UserError('domain.notFound', 'no config for mail'), 'domain.notFound', true],
+    [new UserError('domain.elsewhere', 'web is running on xen2 — starting it on xen1 would run it twice'), 'domain.elsewhere', true],
+    [new UserError('locked', "web is busy: bob's /stop since 12:00:03 UTC (request r-1)"), 'locked', true],
+    [new UserError('withdrawn', '/stop web on xen1 was not picked up by 12:00:03 UTC: withdrawn'), 'withdrawn', true],
     [new UserError('args.invalid', 'bad'), 'rejected', true],
   ] as const)('%s → %s (unrecoverable: %s)', (error, code, unrecoverable) => {
     const wrapped = toJobError(error);

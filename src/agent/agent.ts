@@ -1,13 +1,49 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { encodeJobFailure, type HostStatus, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
+import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
+import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
-import { memoryFromInfo } from './parsers/info.ts';
+import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
+import { HeartbeatLoop } from './heartbeat.ts';
+import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
 import type { RemoteRunner } from './ssh/types.ts';
-import { detectToolstack, XenToolstack } from './toolstack/driver.ts';
-import type { DomainSummary, Toolstack } from './toolstack/types.ts';
+import { type DriverOptions, detectToolstack, XenToolstack } from './toolstack/driver.ts';
+import type { Toolstack } from './toolstack/types.ts';
+
+/** How long things take; production defaults, every one shortened by tests. */
+export interface AgentTimings {
+  /**
+   * BullMQ job lock: renewed every half of it while a job runs; when the agent dies it lapses within this time and the
+   * next stalled check hands the job to another agent. @defaultValue 5000
+   */
+  lockDurationMs: number;
+  /** How often each worker looks for stalled jobs (the first check runs as the worker starts). @defaultValue 3000 */
+  stalledIntervalMs: number;
+  /** Stalls a job survives before BullMQ fails it ("job stalled more than allowable limit"). @defaultValue 3 */
+  maxStalledCount: number;
+  /** Heartbeat interval. @defaultValue config.agent.heartbeatMs */
+  heartbeatMs: number;
+  /** The per-domain lock while a mutation runs. @defaultValue { ttlMs: 30000, renewMs: 10000 } */
+  domainLock: DomainLockPolicy;
+  /** close(): how long active jobs may finish before they are handed back for another agent. @defaultValue 3000 */
+  closeGraceMs: number;
+  /** Driver timings (read-back, polling, resumed-job waits). */
+  driver: DriverOptions;
+}
+
+export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
+  lockDurationMs: 5000,
+  stalledIntervalMs: 3000,
+  maxStalledCount: 3,
+  domainLock: { ttlMs: 30_000, renewMs: 10_000 },
+  closeGraceMs: 3000,
+  driver: {},
+};
 
 export interface StartAgentOptions {
   config: Config;
@@ -18,11 +54,20 @@ export interface StartAgentOptions {
   logger: Logger;
   /** Hosts served; default config.agent.hosts or every host. */
   hosts?: string[];
+  timings?: Partial<AgentTimings>;
+  /** Names this agent in heartbeats; random by default. */
+  agentId?: string;
 }
 
 export interface Agent {
+  readonly agentId: string;
   workers: Worker[];
-  /** Stops fetching, lets active jobs finish for up to graceMs, then force-closes (their jobs are re-run later). */
+  /**
+   * Stops fetching, lets active jobs finish for up to graceMs (default timings.closeGraceMs), then interrupts the
+   * rest and hands them back to the queue at once (the journal makes the re-run safe: a mutation that may have been
+   * sent is verified, never sent again). A job that does not let go within a second is left to BullMQ's stalled
+   * check (its lock lapses). Writes the final heartbeat. Bounded: graceMs + about a second.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -32,6 +77,7 @@ class Toolstacks {
   constructor(
     private readonly config: Config,
     private readonly runner: RemoteRunner,
+    private readonly driver: DriverOptions,
   ) {}
 
   get(host: string): Promise<Toolstack> {
@@ -41,12 +87,12 @@ class Toolstacks {
       if (!h) return Promise.reject(new UserError('host.unknown', `unknown host ${host}`));
       t = (h.toolstack === 'auto' ? detectToolstack(this.runner, host) : Promise.resolve(h.toolstack)).then(
         (kind) =>
-          new XenToolstack(kind, this.runner, {
-            name: host,
-            configDirs: h.configDirs,
-            consoleLogDir: h.consoleLogDir,
-            shutdownTimeoutSeconds: h.shutdownTimeoutSeconds,
-          }),
+          new XenToolstack(
+            kind,
+            this.runner,
+            { name: host, configDirs: h.configDirs, consoleLogDir: h.consoleLogDir, shutdownTimeoutSeconds: h.shutdownTimeoutSeconds },
+            this.driver,
+          ),
       );
       // A failed detection is retried on the next job rather than cached forever.
       t.catch(() => this.cache.delete(host));
@@ -56,59 +102,9 @@ class Toolstacks {
   }
 }
 
-/** Runs one job: structured results only, never chat text. */
-export async function runJob(
-  data: JobData,
-  toolstacks: Toolstacks,
-  config: Config,
-  onProgress: (p: JobProgress) => void,
-  signal?: AbortSignal,
-): Promise<JobResult> {
-  const ts = await toolstacks.get(data.host);
-  const ctx = { onProgress, ...(signal ? { signal } : {}) };
-  switch (data.op) {
-    case 'domain.list':
-      return { host: data.host, toolstack: ts.kind, domains: await ts.list(ctx) };
-    case 'host.info':
-      return { host: data.host, toolstack: ts.kind, info: await ts.info(ctx) };
-    case 'host.top':
-      return { host: data.host, rows: await ts.top(ctx) };
-    case 'host.status': {
-      const [info, domains] = await Promise.all([ts.info(ctx), ts.list(ctx)]);
-      const byStatus: HostStatus['domainsByStatus'] = {};
-      for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
-      const mem = memoryFromInfo(info);
-      const version =
-        info['xen_version'] ?? (info['xen_major'] ? `${info['xen_major']}.${info['xen_minor'] ?? '?'}${info['xen_extra'] ?? ''}` : null);
-      return {
-        host: data.host,
-        reachable: true,
-        toolstack: ts.kind,
-        domainsByStatus: byStatus,
-        totalMemoryMiB: mem.totalMiB,
-        freeMemoryMiB: mem.freeMiB,
-        xenVersion: version,
-      };
-    }
-    case 'domain.start':
-      return { host: data.host, ...(await ts.start(data.domain, ctx)) };
-    case 'domain.stop':
-      return { host: data.host, ...(await ts.stop(data.domain, { force: data.force }, ctx)) };
-    case 'domain.console':
-      return { host: data.host, domain: data.domain, ...(await ts.consoleSnapshot(data.domain, data.lines, ctx)) };
-    case 'domain.migrate': {
-      const target = config.hosts[data.target];
-      if (!target) throw new UserError('host.unknown', `unknown target host ${data.target}`);
-      if (data.target === data.host) throw new UserError('args.invalid', `${data.domain} is already on ${data.host}`);
-      const verify = async (): Promise<DomainSummary[]> => (await toolstacks.get(data.target)).list();
-      return {
-        host: data.host,
-        ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, ctx)),
-      };
-    }
-    default:
-      return data satisfies never;
-  }
+/** Runs one job's handler: structured results only, never chat text (no journal, lock or deadline: see processJob). */
+export function runJob(data: JobData, ctx: HandlerContext): Promise<JobResult> {
+  return runHandler(data as JobOf<typeof data.op>, ctx);
 }
 
 /** How an error travels back to the bot; UnrecoverableError where retrying cannot help. */
@@ -118,28 +114,76 @@ export function toJobError(error: unknown): Error {
   return retryable ? new Error(encodeJobFailure(failure)) : new UnrecoverableError(encodeJobFailure(failure));
 }
 
+const USER_CODES = [
+  'domain.notFound',
+  'domain.protected',
+  'domain.elsewhere',
+  'locked',
+  'withdrawn',
+] as const satisfies readonly JobFailure['code'][];
+
 export function describeFailure(error: unknown): JobFailure {
   if (error instanceof HostKeyError) return { code: 'hostKey', message: error.message };
   if (error instanceof OutcomeUnknownError) return { code: 'outcomeUnknown', message: error.message };
   if (error instanceof TransportError) return { code: 'transport', message: error.message };
   if (error instanceof RemoteCommandError) return { code: 'remote', message: error.message };
   if (error instanceof UserError) {
-    if (error.code === 'domain.notFound') return { code: 'domain.notFound', message: error.message };
-    if (error.code === 'domain.protected') return { code: 'domain.protected', message: error.message };
-    return { code: 'rejected', message: error.message };
+    const code = (USER_CODES as readonly string[]).includes(error.code) ? (error.code as JobFailure['code']) : 'rejected';
+    return { code, message: error.message };
   }
   return { code: 'internal', message: 'internal error in the agent (see its log)' };
 }
 
-/** One BullMQ worker per served host queue. */
+/** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
+const HAND_BACK_MS = 1000;
+
+/** One BullMQ worker per served host queue, a heartbeat for them all, and the journal/locks in Redis. */
 export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const { config, logger } = options;
+  const a = config.agent;
+  const timings: AgentTimings = {
+    ...DEFAULT_TIMINGS,
+    heartbeatMs: a.heartbeatMs,
+    lockDurationMs: a.lockDurationMs,
+    stalledIntervalMs: a.stalledIntervalMs,
+    maxStalledCount: a.maxStalledCount,
+    closeGraceMs: a.closeGraceMs,
+    ...options.timings,
+  };
   const hosts = options.hosts ?? config.agent.hosts ?? Object.keys(config.hosts);
-  const toolstacks = new Toolstacks(config, options.runner);
+  const agentId = options.agentId ?? randomUUID();
+  const toolstacks = new Toolstacks(config, options.runner, timings.driver);
+
+  // Journal, locks and heartbeats: one client that gives up quickly (a beat must never pile up; a journal write that
+  // fails means the command is not sent).
+  const redis = new Redis(options.connection, { maxRetriesPerRequest: 1 });
+  let redisDown = false;
+  redis.on('error', (error: Error) => {
+    if (!redisDown) logger.warn({ err: error.message }, 'agent: Redis connection error');
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    redisDown = false;
+  });
+  const journal = new Journal(redis, options.prefix);
+  const locks = new DomainLocks(redis, options.prefix);
+  const heartbeat = new HeartbeatLoop({
+    beats: new Heartbeats(redis, options.prefix),
+    hosts,
+    agentId,
+    where: `${process.pid}@${hostname()}`,
+    intervalMs: timings.heartbeatMs,
+    logger,
+  });
+
+  // Once the close grace is over, nothing new is sent and every job goes back to the queue.
+  let handingBack = false;
+  const jobs = new ActiveJobs();
+
   const workers = hosts.map((host) => {
     const worker = new Worker(
       hostQueueName(host),
-      async (job: Job, _token?: string, signal?: AbortSignal) => {
+      async (job: Job, token?: string, signal?: AbortSignal) => {
         const parsed = JobData.safeParse(job.data);
         if (!parsed.success)
           throw new UnrecoverableError(
@@ -148,21 +192,43 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         if (parsed.data.host !== host)
           throw new UnrecoverableError(encodeJobFailure({ code: 'rejected', message: `job for ${parsed.data.host} on ${host}'s queue` }));
         const log = logger.child({ jobId: job.id, op: parsed.data.op, host, person: parsed.data.meta.person });
-        log.info('job start');
+        log.info({ attemptsStarted: job.attemptsStarted }, 'job start');
+        const controller = jobs.begin();
         try {
-          const result = await runJob(
-            parsed.data,
-            toolstacks,
-            config,
-            (p) => void job.updateProgress(p as unknown as object).catch(() => {}),
-            signal,
+          const result = await processJob(
+            {
+              id: job.id ?? '',
+              attemptsStarted: job.attemptsStarted,
+              data: parsed.data,
+              onProgress: (p) => void job.updateProgress(p satisfies JobProgress).catch(() => {}),
+              signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+            },
+            {
+              handler: { config, toolstack: (h) => toolstacks.get(h) },
+              journal,
+              locks,
+              lockPolicy: timings.domainLock,
+              logger,
+              handingBack: () => handingBack,
+            },
           );
           log.info('job done');
           return result;
         } catch (error) {
+          if (error instanceof HandBack || controller.signal.aborted) {
+            // BullMQ's way to give an active job back (WaitingError: "moved to wait from active"); the next agent
+            // finds the journal entry, if any, and verifies instead of sending again.
+            log.warn('agent stopping: job handed back to the queue for another agent');
+            await job
+              .moveToWait(token)
+              .catch((e: unknown) => log.warn({ err: String(e) }, 'could not move the job back (its lock lapses and it stalls instead)'));
+            throw new WaitingError();
+          }
           const wrapped = toJobError(error);
           log.warn({ err: error instanceof Error ? error.message : String(error) }, 'job failed');
           throw wrapped;
+        } finally {
+          jobs.end(controller);
         }
       },
       {
@@ -170,26 +236,84 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         prefix: options.prefix,
         concurrency: config.agent.concurrency,
         autorun: true,
+        lockDuration: timings.lockDurationMs,
+        stalledInterval: timings.stalledIntervalMs,
+        maxStalledCount: timings.maxStalledCount,
       },
     );
     worker.on('error', (error) => logger.warn({ host, err: error.message }, 'worker error'));
+    worker.on('stalled', (jobId) => logger.warn({ host, jobId }, 'stalled job handed back to the queue (its agent died or stopped)'));
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  await heartbeat.start();
+  logger.info({ agentId, hosts }, 'agent ready');
+
+  let closing: Promise<void> | null = null;
   return {
+    agentId,
     workers,
-    async close(graceMs = 30_000) {
-      let timer: NodeJS.Timeout | undefined;
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      const expired = new Promise<'expired'>((resolve) => {
-        timer = setTimeout(() => resolve('expired'), graceMs);
-      });
-      const outcome = await Promise.race([graceful.then(() => 'done' as const), expired]);
-      clearTimeout(timer);
-      if (outcome === 'expired') {
-        logger.warn('agent: active jobs did not finish in time; force-closing (they will be re-run, and re-runs check state first)');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+    close(graceMs = timings.closeGraceMs) {
+      closing ??= (async () => {
+        // Stop fetching and wait, up to the grace, for every job already fetched (one whose fetch was under way
+        // included): that is what BullMQ's pause() waits for. Its close() would wait with no limit and cannot be forced
+        // once started, so the bound is kept here.
+        const drained = Promise.all(
+          workers.map((w) => w.pause().catch((error: unknown) => logger.warn({ err: String(error) }, 'worker pause'))),
+        );
+        let settled = await within(drained, graceMs);
+        if (!settled) {
+          handingBack = true;
+          logger.warn({ jobs: jobs.count }, 'agent stopping: handing the jobs still running back to the queue for another agent');
+          jobs.abortAll();
+          settled = await within(drained, HAND_BACK_MS);
+        }
+        handingBack = true;
+        // A job that did not let go is left active: its lock lapses and a stalled check hands it on.
+        if (!settled) logger.warn({ jobs: jobs.count }, 'agent stopping: jobs did not let go; leaving them to the stalled check');
+        await Promise.all(
+          workers.map((w) => w.close(!settled).catch((error: unknown) => logger.warn({ err: String(error) }, 'worker close'))),
+        );
+        await heartbeat.stop();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
     },
   };
+}
+
+/** The jobs this agent is running, so close() can interrupt them (each then hands itself back to the queue). */
+class ActiveJobs {
+  private readonly running = new Set<AbortController>();
+
+  get count(): number {
+    return this.running.size;
+  }
+
+  begin(): AbortController {
+    const c = new AbortController();
+    this.running.add(c);
+    return c;
+  }
+
+  end(c: AbortController): void {
+    this.running.delete(c);
+  }
+
+  abortAll(): void {
+    for (const c of this.running) c.abort(new HandBack());
+  }
+}
+
+/** Whether the promise settles within ms. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,10 +3,17 @@ import type { Config } from '../config/schema.ts';
 import type { Decision } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
-import { type AgentBeat, type DomainLocks, type Heartbeats, type LockHolder, livenessOf } from '../queue/coordination.ts';
+import {
+  type AgentBeat,
+  type DomainLocks,
+  describeBusy,
+  type Heartbeats,
+  type LockHolder,
+  livenessOf,
+  lockHolderFor,
+} from '../queue/coordination.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
-import { OPS } from '../queue/ops.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
 
@@ -123,7 +130,7 @@ export class Dispatcher {
       const r = await this.deps.locks.acquire(holder, lockTtlMs(this.deps.config));
       if (!r.ok) {
         for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
-        throw new Refusal('Busy', busyMessage(holder.domain, r.holder, now));
+        throw new Refusal('Busy', describeBusy(holder.domain, r.holder));
       }
       held.push(holder);
     }
@@ -131,39 +138,9 @@ export class Dispatcher {
   }
 }
 
-/** The lock a job needs, if any. */
-export function lockHolderFor(data: JobData, person: string, now: number): LockHolder | null {
-  if (OPS[data.op].locks !== 'domain' || !('domain' in data)) return null;
-  return {
-    requestId: data.meta.requestId,
-    person,
-    command: data.meta.command,
-    host: data.host,
-    domain: data.domain,
-    reason: describeJob(data),
-    since: now,
-  };
-}
-
 /** While queued, a lock lives until the pickup deadline has passed; the agent renews it once it runs the job. */
 export function lockTtlMs(config: Config): number {
   return config.bot.pickupTimeoutMs + 30_000;
-}
-
-export function describeJob(data: JobData): string {
-  switch (data.op) {
-    case 'domain.stop':
-      return data.force ? `stop --force on ${data.host}` : `stop on ${data.host}`;
-    case 'domain.migrate':
-      return `migration from ${data.host} to ${data.target}`;
-    default:
-      return `${OPS[data.op].verb} on ${data.host}`;
-  }
-}
-
-export function busyMessage(domain: string, holder: LockHolder | null, now: number): string {
-  if (!holder) return `${domain} is busy with another operation; try again when it finishes`;
-  return `${domain} is busy: ${holder.person}'s ${holder.reason} (request ${holder.requestId}, ${ago(now - holder.since)}); try again when it finishes`;
 }
 
 export function noAgentMessage(host: string, beat: AgentBeat | undefined, now: number): string {

@@ -213,9 +213,9 @@ export async function runAgent(options: { configPath: string | undefined; hosts:
   const signal = await untilSignal();
   logger.info({ signal }, 'agent stopping: finishing active jobs for up to 3 s, then leaving them to another agent');
   await boundedStop(async () => {
-    await agent.close(3_000);
+    await agent.close(config.agent.closeGraceMs);
     await pool.close();
-  }, logger);
+  }, logger, 4_500);
   return 0;
 }
 

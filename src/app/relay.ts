@@ -4,11 +4,11 @@ import type { Config } from '../config/schema.ts';
 import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Reply, reply } from '../core/reply.ts';
-import { type DomainLocks, type Heartbeats, livenessOf } from '../queue/coordination.ts';
+import { type DomainLocks, describeBusy, type Heartbeats, livenessOf, lockHolderFor } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import type { AuditEntry } from './audit.ts';
-import { busyMessage, lockHolderFor, lockTtlMs } from './dispatch.ts';
+import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
@@ -148,9 +148,12 @@ export class Relay {
   private serial(requestId: string, fn: () => Promise<void>): Promise<void> {
     const next = (this.chains.get(requestId) ?? Promise.resolve()).then(fn, fn);
     this.chains.set(requestId, next);
-    void next.finally(() => {
-      if (this.chains.get(requestId) === next) this.chains.delete(requestId);
-    });
+    // The caller handles `next`'s failure; this bookkeeping branch must not become an unhandled rejection.
+    next
+      .finally(() => {
+        if (this.chains.get(requestId) === next) this.chains.delete(requestId);
+      })
+      .catch(() => {});
     return next;
   }
 
@@ -286,7 +289,7 @@ export class Relay {
       if (!lock.ok) {
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
           ok: false,
-          failure: { code: 'locked', message: busyMessage(holder.domain, lock.holder, now) },
+          failure: { code: 'locked', message: describeBusy(holder.domain, lock.holder) },
         });
         return 'refused';
       }

@@ -199,8 +199,23 @@ export const Config = z
         concurrency: z.coerce.number().int().min(1).max(9).default(2),
         /** How often the agent says it is alive, per host it serves (the bot refuses mutations for silent hosts). */
         heartbeatMs: Millis.default(2_000),
+        /** BullMQ job lock: when an agent dies its job is handed to another within about this plus stalledIntervalMs. */
+        lockDurationMs: Millis.default(5_000),
+        /** How often workers look for the jobs of dead agents (the first check runs at start). */
+        stalledIntervalMs: Millis.default(3_000),
+        /** How many agent deaths a job survives (it is resumed, reading the state back) before it is given up. */
+        maxStalledCount: z.coerce.number().int().min(1).max(100).default(3),
+        /** On SIGTERM: how long running jobs may finish before they are handed back to the queue for another agent. */
+        closeGraceMs: Millis.default(3_000),
       })
-      .default({ concurrency: 2, heartbeatMs: 2_000 }),
+      .default({
+        concurrency: 2,
+        heartbeatMs: 2_000,
+        lockDurationMs: 5_000,
+        stalledIntervalMs: 3_000,
+        maxStalledCount: 3,
+        closeGraceMs: 3_000,
+      }),
     bot: z
       .strictObject({
         /** How long a read command waits for a host's answer before reporting "no answer". */

@@ -13,6 +13,12 @@ export type UserErrorCode =
   | 'domain.notFound'
   | 'domain.ambiguous'
   | 'domain.protected'
+  /** Running on another host: starting it here would run it twice (or another host could not be checked). */
+  | 'domain.elsewhere'
+  /** Another request holds the domain's lock. */
+  | 'locked'
+  /** A job not picked up before its deadline: nothing was done, and it will not run later. */
+  | 'withdrawn'
   | 'host.unknown'
   | 'host.unreachable'
   | 'action.expired'

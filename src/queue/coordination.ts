@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DomainStatus } from '../core/xen.ts';
-import type { JobOp } from './jobs.ts';
+import type { JobData, JobOp } from './jobs.ts';
+import { OPS } from './ops.ts';
 
 /**
  * What the bot and the agents agree on in Redis besides the queues: per-domain locks, agent heartbeats and the
@@ -92,9 +93,9 @@ export class DomainLocks {
  * tg-42)`; the bot and the agent word it the same.
  */
 export function describeBusy(domain: string, holder: LockHolder | null): string {
-  if (!holder) return `${domain} is busy with another request`;
-  const since = Number.isFinite(holder.since) ? ` since ${new Date(holder.since).toISOString().slice(11, 19)} UTC` : '';
-  return `${domain} is busy: ${holder.person}'s /${holder.command}${since} (request ${holder.requestId})`;
+  if (!holder) return `${domain} is busy with another request; try again when it finishes`;
+  const since = Number.isFinite(holder.since) ? `, since ${new Date(holder.since).toISOString().slice(11, 19)} UTC` : '';
+  return `${domain} is busy: ${holder.person}'s ${holder.reason} (request ${holder.requestId}${since}); try again when it finishes`;
 }
 
 function parseHolder(v: string): LockHolder | null {
@@ -102,6 +103,31 @@ function parseHolder(v: string): LockHolder | null {
     return JSON.parse(v) as LockHolder;
   } catch {
     return null;
+  }
+}
+
+/** The lock a job needs, if any. */
+export function lockHolderFor(data: JobData, person: string, now: number): LockHolder | null {
+  if (OPS[data.op].locks !== 'domain' || !('domain' in data)) return null;
+  return {
+    requestId: data.meta.requestId,
+    person,
+    command: data.meta.command,
+    host: data.host,
+    domain: data.domain,
+    reason: describeJob(data),
+    since: now,
+  };
+}
+
+export function describeJob(data: JobData): string {
+  switch (data.op) {
+    case 'domain.stop':
+      return data.force ? `stop --force on ${data.host}` : `stop on ${data.host}`;
+    case 'domain.migrate':
+      return `migration from ${data.host} to ${data.target}`;
+    default:
+      return `${OPS[data.op].verb} on ${data.host}`;
   }
 }
 

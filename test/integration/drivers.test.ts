@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFailure } from '../../src/agent/agent.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import { detectToolstack, XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import type { ProgressUpdate } from '../../src/agent/toolstack/types.ts';
-import { UserError } from '../../src/core/errors.ts';
+import { OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../src/core/errors.ts';
+import { domainUuid } from '../../src/sim/index.ts';
 import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 let env: SimEnv;
@@ -12,7 +14,7 @@ const driver = (host: string, kind: 'xl' | 'xm' = 'xl') =>
     kind,
     pool,
     { name: host, configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { attempts: 30, delayMs: 20 },
+    { readBack: { attempts: 30, delayMs: 20 } },
   );
 
 beforeAll(async () => {
@@ -41,15 +43,16 @@ afterAll(async () => {
 const log = (host: string) => env.sim.hosts[host]?.commandLog ?? [];
 
 describe('xl driver through the real SSH pool and the simulator', () => {
-  it('lists running domains and defined-but-stopped configs', async () => {
+  it('lists running domains with their UUIDs (xl list -v) and defined-but-stopped configs without one', async () => {
     const domains = await driver('xen1').list();
-    expect(domains.map((d) => [d.name, d.status, d.id])).toEqual([
-      ['Domain-0', 'running', 0],
-      ['gateway', 'blocked', 1],
-      ['web', 'blocked', 2],
-      ['mail', 'defined', null],
+    expect(domains.map((d) => [d.name, d.status, d.id, d.uuid])).toEqual([
+      ['Domain-0', 'running', 0, '00000000-0000-0000-0000-000000000000'],
+      ['gateway', 'blocked', 1, domainUuid('gateway')],
+      ['web', 'blocked', 2, domainUuid('web')],
+      ['mail', 'defined', null, null],
     ]);
     expect(domains.find((d) => d.name === 'mail')?.configPath).toBe('/etc/xen/vm/mail.cfg');
+    expect(log('xen1').at(-3)).toBe('xl list -v');
   });
 
   it('starts a defined domain, reads it back, and answers "already running" the second time without creating', async () => {
@@ -144,9 +147,217 @@ describe('xl driver through the real SSH pool and the simulator', () => {
 
   it('drives an xm host: list and migrate-free lifecycle', async () => {
     const domains = await driver('old', 'xm').list();
-    expect(domains.find((d) => d.name === 'legacy-db.example.com')?.status).toBe('blocked');
+    expect(domains.find((d) => d.name === 'legacy-db.example.com')).toMatchObject({ status: 'blocked', uuid: null });
+    expect(log('old')).toContain('xm list');
+    expect(log('old')).not.toContain('xm list -v');
     expect((await driver('old', 'xm').stop('legacy-db.example.com', { force: true })).outcome).toBe('destroyed');
     expect((await driver('old', 'xm').start('legacy-db.example.com')).outcome).toBe('started');
     expect(log('old')).toContain('xm create /etc/xen/vm/legacy-db.example.com.cfg');
+  });
+});
+
+describe('reads retried once, shutdown drops polled, resumed jobs verified (simulator, real SSH pool)', () => {
+  let env: SimEnv;
+  let pool: SshPool;
+  // The guest takes 400 ms (20 s × 0.02) to power off: long enough to cut the connection while `shutdown -w` waits.
+  const host = (shutdownTimeoutSeconds = 5) => ({
+    name: 'xen1',
+    configDirs: ['/etc/xen/vm'],
+    consoleLogDir: '/var/log/xen/console',
+    shutdownTimeoutSeconds,
+  });
+  const driver = (shutdownTimeoutSeconds = 5, options = {}) =>
+    new XenToolstack('xl', pool, host(shutdownTimeoutSeconds), {
+      readBack: { attempts: 3, delayMs: 20 },
+      pollMs: 50,
+      resumeWaitMs: 300,
+      ...options,
+    });
+  const xen2 = () =>
+    new XenToolstack('xl', pool, { ...host(), name: 'xen2' }, { readBack: { attempts: 3, delayMs: 20 }, pollMs: 50, resumeWaitMs: 300 });
+  const sent = (h: string, re: RegExp, since: number) => env.sim.log.query({ host: h, since, match: re }).map((e) => e.command);
+  const fleetHost = (h: string) => env.sim.fleet.host(h);
+  const runDomain = (h: string, name: string) =>
+    env.sim.fleet.addDomain(fleetHost(h), { name, memoryMiB: 1024, vcpus: 2, flags: '-b----' });
+  const removeDomain = (h: string, name: string) => {
+    const d = fleetHost(h).domains.find((x) => x.name === name);
+    if (d) env.sim.fleet.removeDomain(fleetHost(h), d);
+  };
+
+  beforeAll(async () => {
+    env = await startSimEnv({
+      shutdownDelayMs: 20_000,
+      fleet: {
+        hosts: {
+          xen1: {
+            toolstack: 'xl',
+            domains: [
+              { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
+              { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
+            ],
+          },
+          xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
+        },
+      },
+    });
+    pool = env.pool();
+  });
+  afterAll(async () => {
+    await env.stop();
+  });
+
+  it('retries a read once on a fresh connection when the connection drops', async () => {
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.dropNext('xen1', { match: /^xl list -v$/ });
+    const domains = await driver().list();
+    expect(domains.map((d) => d.name)).toEqual(['Domain-0', 'web', 'mail']);
+    expect(sent('xen1', /^xl list -v$/, since)).toEqual(['xl list -v', 'xl list -v']);
+  });
+
+  it('reports a state check that fails twice as a transport failure naming the domain, and sends nothing', async () => {
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.dropNext('xen1', { match: /^xl list -v$/ });
+    env.sim.faults.dropNext('xen1', { match: /^xl list -v$/ });
+    const error = await driver()
+      .start('mail')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error).not.toBeInstanceOf(OutcomeUnknownError);
+    expect(describeFailure(error)).toEqual({
+      code: 'transport',
+      message: 'could not read the state of mail on xen1: the connection to xen1 was lost while xl ran (tried twice)',
+    });
+    expect(sent('xen1', /./, since)).toEqual(['xl list -v', 'xl list -v']);
+  });
+
+  it('after a drop while `shutdown -w` waits, polls the state and reports the shutdown it sees (never destroys)', async () => {
+    const since = env.sim.log.lastSeq;
+    const stopping = driver().stop('web', { force: false });
+    await env.sim.log.waitFor({ host: 'xen1', since, match: /shutdown -w web/, timeoutMs: 5000 });
+    expect(env.sim.faults.dropConnections('xen1')).toBeGreaterThan(0);
+    const r = await stopping;
+    expect(r).toEqual({ outcome: 'shut-down', domain: expect.objectContaining({ name: 'web', status: 'defined' }) });
+    expect(sent('xen1', /shutdown|destroy/, since)).toEqual(['timeout 5 xl shutdown -w web']);
+    // It watched the guest go down: more than one read after the shutdown was sent.
+    expect(sent('xen1', /^xl list -v$/, since).length).toBeGreaterThan(2);
+  });
+
+  it('when the guest is still up once the shutdown time is over, says it may still be shutting down and to check the console', async () => {
+    runDomain('xen1', 'web');
+    const since = env.sim.log.lastSeq;
+    // The connection is lost before the command ran: the guest never hears of it and stays up.
+    env.sim.faults.dropNext('xen1', { match: /shutdown -w web/ });
+    const error = await driver(1)
+      .stop('web', { force: false })
+      .catch((e: unknown) => e);
+    expect(describeFailure(error)).toEqual({
+      code: 'outcomeUnknown',
+      message:
+        'lost the connection to xen1 while web was shutting down; it is still blocked 1 s after the shutdown was sent and may still be shutting down — check its console',
+    });
+    expect(sent('xen1', /shutdown|destroy/, since)).toEqual(['timeout 1 xl shutdown -w web']);
+  });
+
+  it('mentions force only when `timeout` really expired (124), as an option for an operator who checked the console', async () => {
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.failNext('xen1', { match: /shutdown -w web/, code: 124, stderr: '' });
+    const error = await driver()
+      .stop('web', { force: false })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect(describeFailure(error)).toEqual({
+      code: 'remote',
+      message:
+        'web did not shut down within 5 s on xen1 (now: blocked); if its console shows it is hung, an operator may stop it with force (a hard power-off)',
+    });
+    env.sim.faults.failNext('xen1', { match: /shutdown -w web/, code: 0, stderr: '' });
+    const returned = await driver()
+      .stop('web', { force: false })
+      .catch((e: unknown) => e);
+    expect(describeFailure(returned)).toEqual({
+      code: 'remote',
+      message: 'xl shutdown web returned, but web is still blocked on xen1; check its console',
+    });
+    expect(sent('xen1', /destroy/, since)).toEqual([]);
+  });
+
+  it('verifies a resumed start by reading back, without creating again', async () => {
+    const since = env.sim.log.lastSeq;
+    runDomain('xen1', 'mail');
+    const r = await driver().verifyStart('mail');
+    expect(r).toEqual({ outcome: 'started', resumed: true, domain: expect.objectContaining({ name: 'mail', uuid: domainUuid('mail') }) });
+    removeDomain('xen1', 'mail');
+    const error = await driver()
+      .verifyStart('mail')
+      .catch((e: unknown) => e);
+    expect(describeFailure(error)).toEqual({
+      code: 'outcomeUnknown',
+      message:
+        'xl create for mail was issued on xen1 before the agent restarted; mail is not running there now (not running (defined)), and nothing was re-run',
+    });
+    expect(sent('xen1', /create/, since)).toEqual([]);
+  });
+
+  it('verifies a resumed stop up to the shutdown timeout counted from when it was sent', async () => {
+    const since = env.sim.log.lastSeq;
+    expect(
+      describeFailure(
+        await driver()
+          .verifyStop('web', { force: false, issuedAt: Date.now() - 60_000 })
+          .catch((e: unknown) => e),
+      ),
+    ).toEqual({
+      code: 'outcomeUnknown',
+      message:
+        'xl shutdown web was issued on xen1 before the agent restarted; web is still blocked 60 s later and may still be shutting down (nothing was re-run) — check its console',
+    });
+    removeDomain('xen1', 'web');
+    expect(await driver().verifyStop('web', { force: false, issuedAt: Date.now() })).toEqual({
+      outcome: 'shut-down',
+      resumed: true,
+      domain: expect.objectContaining({ name: 'web', status: 'defined' }),
+    });
+    expect(sent('xen1', /shutdown|destroy/, since)).toEqual([]);
+  });
+
+  it('verifies a resumed migration on both hosts and tells what really happened', async () => {
+    const since = env.sim.log.lastSeq;
+    runDomain('xen1', 'web');
+    const target = { host: 'xen2', verify: () => xen2().list() };
+    expect(
+      describeFailure(
+        await driver()
+          .verifyMigrate('web', target)
+          .catch((e: unknown) => e),
+      ),
+    ).toEqual({
+      code: 'remote',
+      message:
+        'the migration of web to xen2 was interrupted when the agent restarted: web is still running on xen1 and nothing moved (xen1: blocked, xen2: absent); nothing was re-run',
+    });
+    removeDomain('xen1', 'web');
+    runDomain('xen2', 'web');
+    expect(await driver().verifyMigrate('web', target)).toEqual({
+      outcome: 'migrated',
+      target: 'xen2',
+      transcript: [],
+      resumed: true,
+      domain: expect.objectContaining({ name: 'web', uuid: domainUuid('web') }),
+    });
+    runDomain('xen1', 'web--migratedaway');
+    expect(
+      describeFailure(
+        await driver()
+          .verifyMigrate('web', target)
+          .catch((e: unknown) => e),
+      ),
+    ).toEqual({
+      code: 'outcomeUnknown',
+      message:
+        'the migration of web to xen2 was interrupted when the agent restarted and did not end cleanly (xen1: web--migratedaway blocked, xen2: blocked); nothing was re-run — check both hosts',
+    });
+    removeDomain('xen1', 'web--migratedaway');
+    removeDomain('xen2', 'web');
+    expect(sent('xen1', /migrate/, since)).toEqual([]);
   });
 });

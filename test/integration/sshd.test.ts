@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
@@ -44,7 +45,28 @@ describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () =>
     await sshd?.stop();
   });
 
-  it('runs the fake xl and parses its real sample through the driver', async () => {
+  it('runs the fake xl and parses `xl list -v` (the sample with the UUID columns xl_info.c prints) through the driver', async () => {
+    // The shared helper's fake xl answers plain `xl list`; teach this run's copy `xl list -v` as well: the real sample
+    // with " " UUID, " %8s" "-" (not shut down) and " %16s" "-" (no XSM label) appended, as xl_info.c prints them.
+    const [header, ...rows] = fixture('xl-list__uva-sne-xen-4.9.2.txt').trimEnd().split('\n');
+    const uuids = ['00000000-0000-0000-0000-000000000000', '5b2f39a4-7c1e-4d3a-9f00-0a1b2c3d4e5f'];
+    const verbose = [
+      `${header}   UUID                            Reason-Code\tSecurity Label`,
+      ...rows.map((r, i) => `${r} ${uuids[i]} ${'-'.padStart(8)} ${'-'.padStart(16)}`),
+      '',
+    ].join('\n');
+    writeFileSync(join(sshd.dir, 'xl-list-v.txt'), verbose);
+    const xl = join(sshd.dir, 'bin', 'xl');
+    const [shebang, record, ...rest] = readFileSync(xl, 'utf8').split('\n');
+    writeFileSync(
+      xl,
+      [
+        shebang,
+        record,
+        `if [ "$1" = list ] && [ "$2" = -v ] && [ $# -eq 2 ]; then cat '${join(sshd.dir, 'xl-list-v.txt')}'; exit 0; fi`,
+        ...rest,
+      ].join('\n'),
+    );
     const ts = new XenToolstack('xl', pool(), {
       name: 'real',
       configDirs: ['/nonexistent-xen-dir'],
@@ -52,11 +74,11 @@ describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () =>
       shutdownTimeoutSeconds: 5,
     });
     const domains = await ts.list();
-    expect(domains.map((d) => [d.name, d.id, d.status])).toEqual([
-      ['Domain-0', 0, 'running'],
-      ['guest-01', 4, 'blocked'],
+    expect(domains.map((d) => [d.name, d.id, d.status, d.uuid])).toEqual([
+      ['Domain-0', 0, 'running', uuids[0]],
+      ['guest-01', 4, 'blocked', uuids[1]],
     ]);
-    expect(readArgv(sshd)).toEqual(['list']);
+    expect(readArgv(sshd)).toEqual(['list', '-v']);
   });
 
   it('delivers hostile arguments as single literal argv elements and runs nothing else', async () => {

@@ -1,6 +1,6 @@
 export { lastLines, sanitizeConsole } from './console.ts';
 export { memoryFromInfo, parseInfo } from './info.ts';
-export { type ListParse, parseList, type UnparsedLine } from './list.ts';
+export { type ListParse, type ListRowWithUuid, parseList, parseListWithUuids, type UnparsedLine } from './list.ts';
 export { type LongDomain, parseXlListLong } from './list-long.ts';
 export { type CommandOutput, classifyOutcome, type LifecycleOp, parseMigrationLine } from './outcome.ts';
 export { domainStatusFromFlags, isPresent, isUp } from './state.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../../test/helpers/fixtures.ts';
-import { parseList } from './list.ts';
+import { parseList, parseListWithUuids } from './list.ts';
 
 const row = (name: string, id: number | null, memoryMiB: number, vcpus: number, state: string, cpuSeconds: number) => ({
   name,
@@ -134,5 +134,46 @@ describe('parseList on shapes the samples do not show', () => {
 
   it('rejects impossible state strings', () => {
     expect(parseList(`${header}\nvm  5  256  1  xyzzy!  3.0\n`).rows).toEqual([]);
+  });
+});
+
+describe('parseListWithUuids on `xl list -v` (X: tools/xl/xl_info.c list_domains, shared/xen-toolstack.md §1.1)', () => {
+  // The header gains "   UUID                            Reason-Code\tSecurity Label"; each row gains " " UUID,
+  // " %8x" (shutdown reason) or " %8s" "-", and " %16s" (security label, "-" without XSM).
+  const header =
+    'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
+  const line = (name: string, id: number, mem: number, vcpus: number, state: string, time: string, uuid: string, reason: string) =>
+    `${name.padEnd(40)} ${String(id).padStart(5)} ${String(mem).padStart(5)} ${String(vcpus).padStart(5)}     ${state}  ${time.padStart(8)} ${uuid} ${reason.padStart(8)} ${'-'.padStart(16)}`;
+
+  it('reads the UUID column, Domain-0 with the nil UUID, and a shut-down row with its hex reason code', () => {
+    const text = [
+      header,
+      line('Domain-0', 0, 15084, 8, 'r-----', '633.6', '00000000-0000-0000-0000-000000000000', '-'),
+      line('web', 3, 1024, 2, '-b----', '55.1', '3F1C1D6E-0000-4000-8000-0123456789AB', '-'),
+      line('Windows7 (Dev)', 7, 4096, 2, '---sc-', '120.5', 'c0ffee00-1234-4abc-9def-000000000007', '3'),
+      '',
+    ].join('\n');
+    const r = parseListWithUuids(text);
+    expect(r.sawHeader).toBe(true);
+    expect(r.unparsed).toEqual([]);
+    expect(r.rows).toEqual([
+      { ...row('Domain-0', 0, 15084, 8, 'r-----', 633.6), uuid: '00000000-0000-0000-0000-000000000000' },
+      { ...row('web', 3, 1024, 2, '-b----', 55.1), uuid: '3f1c1d6e-0000-4000-8000-0123456789ab' },
+      { ...row('Windows7 (Dev)', 7, 4096, 2, '---sc-', 120.5), uuid: 'c0ffee00-1234-4abc-9def-000000000007' },
+    ]);
+    // The `xenops parse list` contract is unchanged: no uuid field.
+    expect(parseList(text).rows[1]).toEqual(row('web', 3, 1024, 2, '-b----', 55.1));
+  });
+
+  it('reads 4.19+ rows with trailing capabilities', () => {
+    const text = `${header}      Capabilities\n${line('Domain-0', 0, 2048, 4, 'r-----', '10.0', '00000000-0000-0000-0000-000000000000', '-')} privileged hardware xenstore\n`;
+    expect(parseListWithUuids(text).rows.map((r) => [r.name, r.uuid])).toEqual([['Domain-0', '00000000-0000-0000-0000-000000000000']]);
+  });
+
+  it('gives uuid null for plain `xl list`, `xm list` and a trailing column that is not a UUID', () => {
+    expect(parseListWithUuids(fixture('xl-list__uva-sne-xen-4.9.2.txt')).rows.map((r) => r.uuid)).toEqual([null, null]);
+    expect(parseListWithUuids(fixture('xm-list__facter-xendomains-fixture.txt')).rows.map((r) => r.uuid)).toEqual([null, null, null]);
+    const cpupool = `Name                                        ID   Mem VCPUs\tState\tTime(s)         Cpupool\nweb                                          3  1024     2     -b----      55.1        Pool-0\n`;
+    expect(parseListWithUuids(cpupool).rows).toEqual([{ ...row('web', 3, 1024, 2, '-b----', 55.1), uuid: null }]);
   });
 });

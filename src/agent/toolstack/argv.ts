@@ -18,7 +18,8 @@ export function checked(name: string, mutating: boolean): string {
 }
 
 export const argv = {
-  list: (ts: ToolstackKind) => [ts, 'list'],
+  /** xl: -v adds the UUID column (xm's -v is something else, and xm has no UUID column). */
+  list: (ts: ToolstackKind) => (ts === 'xl' ? ['xl', 'list', '-v'] : ['xm', 'list']),
   info: (ts: ToolstackKind) => [ts, 'info'],
   /** The second iteration is the one with real CPU percentages. */
   top: () => ['xentop', '-b', '-i', '2', '-d', '1'],

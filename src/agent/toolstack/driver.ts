@@ -1,7 +1,7 @@
-import { OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
+import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
 import { parseInfo } from '../parsers/info.ts';
-import { parseList } from '../parsers/list.ts';
+import { parseListWithUuids } from '../parsers/list.ts';
 import { classifyOutcome, parseMigrationLine } from '../parsers/outcome.ts';
 import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { parseXentop } from '../parsers/xentop.ts';
@@ -12,6 +12,7 @@ import type {
   DomainSummary,
   HostInfo,
   MigrateResult,
+  MigrationTarget,
   OperationContext,
   StartResult,
   StopResult,
@@ -33,22 +34,49 @@ export interface ReadBackPolicy {
   delayMs: number;
 }
 
+/** Timings of the driver; every one is a parameter so tests run fast. */
+export interface DriverOptions {
+  /** Read-back right after create / destroy / a returned shutdown. */
+  readBack?: ReadBackPolicy;
+  /**
+   * Interval of the longer waits: a shutdown whose `-w` connection was lost (bounded by the host's
+   * shutdownTimeoutSeconds from when it was sent), and a resumed job's verification.
+   * @defaultValue 1000
+   */
+  pollMs?: number;
+  /**
+   * How long a resumed start waits for its domain to come up (and a resumed migration for leftovers to settle).
+   * @defaultValue 30000
+   */
+  resumeWaitMs?: number;
+}
+
 const DEFAULT_READ_BACK: ReadBackPolicy = { attempts: 10, delayMs: 200 };
 
 /**
  * xl and xm share one implementation: they differ in argv details, which argv.ts handles, and in how state
  * flags read (domainStatusFromFlags). Every mutation reads state first and reports only what it read back.
+ * Read-only commands are retried once on a fresh connection and never report an unknown outcome (nothing was sent);
+ * a connection lost after a mutating command was sent is resolved by reading the state, never by sending it again.
  */
 export class XenToolstack implements Toolstack {
+  private readonly readBack: ReadBackPolicy;
+  private readonly pollMs: number;
+  private readonly resumeWaitMs: number;
+
   constructor(
     readonly kind: ToolstackKind,
     private readonly runner: RemoteRunner,
     private readonly host: DriverHost,
-    private readonly readBack: ReadBackPolicy = DEFAULT_READ_BACK,
-  ) {}
+    options: DriverOptions = {},
+  ) {
+    this.readBack = options.readBack ?? DEFAULT_READ_BACK;
+    this.pollMs = options.pollMs ?? 1000;
+    this.resumeWaitMs = options.resumeWaitMs ?? 30_000;
+  }
 
   private async run(
-    words: string[],
+    words: readonly string[],
     ctx?: OperationContext,
     extra: { timeoutMs?: number; onStderr?: (s: string) => void } = {},
   ): Promise<RunResult> {
@@ -59,25 +87,66 @@ export class XenToolstack implements Toolstack {
     });
   }
 
-  private async checkedRun(words: string[], ctx?: OperationContext): Promise<RunResult> {
-    const r = await this.run(words, ctx);
+  /**
+   * A read-only command. A lost connection or a failed connect is retried once (the pool has dropped the broken
+   * connection, so the retry opens a fresh one); what fails twice is a TransportError, never an unknown outcome.
+   */
+  private async read(words: readonly string[], ctx?: OperationContext, extra: { timeoutMs?: number } = {}): Promise<RunResult> {
+    try {
+      return await this.run(words, ctx, extra);
+    } catch (first) {
+      if (!isRetryable(first) || ctx?.signal?.aborted) throw asReadFailure(this.host.name, first, false);
+      try {
+        return await this.run(words, ctx, extra);
+      } catch (second) {
+        throw asReadFailure(this.host.name, second, true);
+      }
+    }
+  }
+
+  private async checkedRead(words: readonly string[], ctx?: OperationContext): Promise<RunResult> {
+    const r = await this.read(words, ctx);
     if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
     return r;
   }
 
+  /** Names what could not be read: "could not read the state of web on xen1: …". */
+  private async reading<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof TransportError && !(error instanceof HostKeyError))
+        throw new TransportError(this.host.name, `could not read ${what} on ${this.host.name}: ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Reads after a mutating command was sent: whatever fails here leaves the outcome unknown. */
+  private async afterIssue<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof TransportError && !(error instanceof OutcomeUnknownError))
+        throw new OutcomeUnknownError(this.host.name, `${what} was sent to ${this.host.name}, but ${error.message}; nothing was re-run`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
   async list(ctx?: OperationContext): Promise<DomainSummary[]> {
-    const r = await this.checkedRun(argv.list(this.kind), ctx);
-    const parsed = parseList(r.stdout);
+    return this.reading('the domain list', () => this.listDomains(ctx));
+  }
+
+  private async listDomains(ctx?: OperationContext): Promise<DomainSummary[]> {
+    const words = argv.list(this.kind);
+    const r = await this.checkedRead(words, ctx);
+    const parsed = parseListWithUuids(r.stdout);
     if (!parsed.sawHeader)
-      throw new RemoteCommandError(
-        this.host.name,
-        argv.list(this.kind),
-        0,
-        r.stdout,
-        `${this.kind} list on ${this.host.name} printed no list header`,
-      );
+      throw new RemoteCommandError(this.host.name, words, 0, r.stdout, `${this.kind} list on ${this.host.name} printed no list header`);
     const running: DomainSummary[] = parsed.rows.map((row) => ({
       name: row.name,
+      uuid: row.uuid,
       id: row.id,
       status: domainStatusFromFlags(row.state, this.kind),
       flags: row.state,
@@ -91,7 +160,17 @@ export class XenToolstack implements Toolstack {
     const names = new Set(running.map((d) => d.name));
     for (const [name, path] of configs) {
       if (names.has(name)) continue;
-      running.push({ name, id: null, status: 'defined', flags: '', memoryMiB: null, vcpus: null, cpuSeconds: null, configPath: path });
+      running.push({
+        name,
+        uuid: null,
+        id: null,
+        status: 'defined',
+        flags: '',
+        memoryMiB: null,
+        vcpus: null,
+        cpuSeconds: null,
+        configPath: path,
+      });
     }
     return running;
   }
@@ -100,7 +179,7 @@ export class XenToolstack implements Toolstack {
   private async definedConfigs(ctx?: OperationContext): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (const dir of this.host.configDirs) {
-      const r = await this.run(argv.listDir(dir), ctx);
+      const r = await this.read(argv.listDir(dir), ctx);
       if (r.code !== 0) continue;
       for (const file of r.stdout.split('\n').map((l) => l.trim())) {
         const m = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/.exec(file);
@@ -111,35 +190,54 @@ export class XenToolstack implements Toolstack {
   }
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
-    return parseInfo((await this.checkedRun(argv.info(this.kind), ctx)).stdout);
+    return this.reading(`${this.kind} info`, async () => parseInfo((await this.checkedRead(argv.info(this.kind), ctx)).stdout));
   }
 
   async top(ctx?: OperationContext): Promise<TopRow[]> {
-    const r = await this.checkedRun(argv.top(), ctx);
-    const rows = parseXentop(r.stdout).rows;
-    // xentop truncates names to 10 characters; give back the full name where exactly one domain fits.
-    if (rows.some((row) => row.name.length === 10)) {
-      const names = (await this.list(ctx)).filter((d) => d.status !== 'defined').map((d) => d.name);
-      for (const row of rows) {
-        const matches = names.filter((n) => n.length > 10 && n.startsWith(row.name));
-        if (matches.length === 1 && matches[0]) row.name = matches[0];
+    return this.reading('xentop', async () => {
+      const r = await this.checkedRead(argv.top(), ctx);
+      const rows = parseXentop(r.stdout).rows;
+      // xentop truncates names to 10 characters; give back the full name where exactly one domain fits.
+      if (rows.some((row) => row.name.length === 10)) {
+        const names = (await this.listDomains(ctx)).filter((d) => d.status !== 'defined').map((d) => d.name);
+        for (const row of rows) {
+          const matches = names.filter((n) => n.length > 10 && n.startsWith(row.name));
+          if (matches.length === 1 && matches[0]) row.name = matches[0];
+        }
       }
-    }
-    return rows;
+      return rows;
+    });
   }
 
+  /** The domain's current state ("could not read the state of web on xen1" when the host does not answer twice). */
   private async find(domain: string, ctx?: OperationContext): Promise<DomainSummary | undefined> {
-    return (await this.list(ctx)).find((d) => d.name === domain);
+    return this.reading(`the state of ${domain}`, async () => (await this.listDomains(ctx)).find((d) => d.name === domain));
   }
 
+  /** Short read-back: a few quick reads until done. */
   private async poll(
     domain: string,
     done: (d: DomainSummary | undefined) => boolean,
     ctx?: OperationContext,
   ): Promise<DomainSummary | undefined> {
     let d = await this.find(domain, ctx);
-    for (let i = 1; i < this.readBack.attempts && !done(d); i++) {
-      await new Promise((r) => setTimeout(r, this.readBack.delayMs));
+    for (let i = 1; i < this.readBack.attempts && !done(d) && !ctx?.signal?.aborted; i++) {
+      await pause(this.readBack.delayMs, ctx?.signal);
+      d = await this.find(domain, ctx);
+    }
+    return d;
+  }
+
+  /** Longer wait: reads now, then every pollMs until done or the deadline (epoch ms) has passed. */
+  private async pollUntil(
+    domain: string,
+    done: (d: DomainSummary | undefined) => boolean,
+    deadline: number,
+    ctx?: OperationContext,
+  ): Promise<DomainSummary | undefined> {
+    let d = await this.find(domain, ctx);
+    while (!done(d) && Date.now() < deadline && !ctx?.signal?.aborted) {
+      await pause(Math.min(this.pollMs, Math.max(0, deadline - Date.now())), ctx?.signal);
       d = await this.find(domain, ctx);
     }
     return d;
@@ -156,29 +254,42 @@ export class XenToolstack implements Toolstack {
         `no config for ${domain} on ${this.host.name} (looked for ${domain}.cfg in ${this.host.configDirs.join(', ')})`,
       );
     }
+    const words = argv.create(this.kind, configPath);
+    await ctx?.beforeIssue?.({ argv: words, before: before ?? null });
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} from ${configPath}` });
+    let lost = false;
     try {
-      const r = await this.run(argv.create(this.kind, configPath), ctx);
+      const r = await this.run(words, ctx);
       const outcome = classifyOutcome('create', r);
       if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
-        throw new RemoteCommandError(this.host.name, argv.create(this.kind, configPath), r.code, r.stderr, outcome.message);
+        throw new RemoteCommandError(this.host.name, words, r.code, r.stderr, outcome.message);
     } catch (error) {
       // Lost mid-command: whether the domain started is read back below, never by creating again.
-      if (!(error instanceof OutcomeUnknownError)) throw error;
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
       ctx?.onProgress?.({ stage: 'verify', message: `lost contact while creating ${domain}; reading its state back` });
     }
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to show as running` });
-    const after = await this.poll(domain, (d) => !!d && isUp(d.status), ctx);
-    if (!after || !isUp(after.status)) {
-      throw new RemoteCommandError(
+    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, (d) => !!d && isUp(d.status), ctx));
+    if (after && isUp(after.status)) return { outcome: 'started', domain: after };
+    if (lost)
+      throw new OutcomeUnknownError(
         this.host.name,
-        ['xl', 'list'],
-        0,
-        '',
-        `${domain} did not come up on ${this.host.name} (now: ${after?.status ?? 'absent'})`,
+        `lost the connection to ${this.host.name} while ${this.kind} create ran; ${domain} is not up there (now: ${stateOf(after)}), and nothing was re-run`,
       );
-    }
-    return { outcome: 'started', domain: after };
+    throw new RemoteCommandError(this.host.name, words, 0, '', `${domain} did not come up on ${this.host.name} (now: ${stateOf(after)})`);
+  }
+
+  async verifyStart(domain: string, ctx?: OperationContext): Promise<StartResult> {
+    checked(domain, true);
+    ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
+    const deadline = Date.now() + this.resumeWaitMs;
+    const after = await this.afterIssue(`${this.kind} create`, () => this.pollUntil(domain, (d) => !!d && isUp(d.status), deadline, ctx));
+    if (after && isUp(after.status)) return { outcome: 'started', domain: after, resumed: true };
+    throw new OutcomeUnknownError(
+      this.host.name,
+      `${this.kind} create for ${domain} was issued on ${this.host.name} before the agent restarted; ${domain} is not running there now (${stateOf(after)}), and nothing was re-run`,
+    );
   }
 
   async stop(domain: string, options: { force: boolean; timeoutSeconds?: number }, ctx?: OperationContext): Promise<StopResult> {
@@ -187,10 +298,14 @@ export class XenToolstack implements Toolstack {
     if (!before || before.status === 'defined') return { outcome: 'already-stopped', domain: before ?? null };
     const timeout = options.timeoutSeconds ?? this.host.shutdownTimeoutSeconds;
     const words = options.force ? argv.destroy(this.kind, domain) : argv.shutdown(this.kind, domain, timeout);
+    const what = `${this.kind} ${options.force ? 'destroy' : 'shutdown'}`;
+    await ctx?.beforeIssue?.({ argv: words, before });
     ctx?.onProgress?.({
       stage: options.force ? 'destroy' : 'shutdown',
       message: options.force ? `destroying ${domain}` : `asking ${domain} to shut down (up to ${timeout} s)`,
     });
+    const issuedAt = Date.now();
+    let exit: number | 'lost';
     try {
       const r = await this.run(words, ctx, { timeoutMs: (timeout + 15) * 1000 });
       if (r.code !== 0 && r.code !== 124) {
@@ -198,52 +313,109 @@ export class XenToolstack implements Toolstack {
         if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
           throw new RemoteCommandError(this.host.name, words, r.code, r.stderr, 'message' in outcome ? outcome.message : undefined);
       }
+      exit = r.code;
     } catch (error) {
-      if (!(error instanceof OutcomeUnknownError)) throw error;
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      exit = 'lost';
     }
-    const after = await this.poll(domain, (d) => !d || d.status === 'defined', ctx);
-    if (after && after.status !== 'defined') {
+    const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined';
+    if (exit === 'lost' && !options.force) {
+      // The guest may still be on its way down: watch it for as long as the shutdown was given, never destroy it.
+      ctx?.onProgress?.({ stage: 'verify', message: `lost contact while ${domain} shut down; watching its state (up to ${timeout} s)` });
+      const after = await this.afterIssue(what, () => this.pollUntil(domain, gone, issuedAt + timeout * 1000, ctx));
+      if (gone(after)) return { outcome: 'shut-down', domain: after ?? null };
+      throw new OutcomeUnknownError(
+        this.host.name,
+        `lost the connection to ${this.host.name} while ${domain} was shutting down; it is still ${stateOf(after)} ${secondsSince(issuedAt)} s after the shutdown was sent and may still be shutting down — check its console`,
+      );
+    }
+    const after = await this.afterIssue(what, () => this.poll(domain, gone, ctx));
+    if (gone(after)) return { outcome: options.force ? 'destroyed' : 'shut-down', domain: after ?? null };
+    if (exit === 'lost')
+      throw new OutcomeUnknownError(
+        this.host.name,
+        `lost the connection to ${this.host.name} while ${what} ran; ${domain} is still ${stateOf(after)} there, and nothing was re-run`,
+      );
+    if (exit === 124) {
+      // Only here did the shutdown really run out of time; force is an option for an operator who saw the console.
       throw new RemoteCommandError(
         this.host.name,
         words,
         124,
         '',
-        `${domain} did not stop within ${timeout} s on ${this.host.name} (now: ${after.status}); use force to destroy it`,
+        `${domain} did not shut down within ${timeout} s on ${this.host.name} (now: ${stateOf(after)}); if its console shows it is hung, an operator may stop it with force (a hard power-off)`,
       );
     }
-    return { outcome: options.force ? 'destroyed' : 'shut-down', domain: after ?? null };
+    throw new RemoteCommandError(
+      this.host.name,
+      words,
+      exit,
+      '',
+      `${what} ${domain} returned, but ${domain} is still ${stateOf(after)} on ${this.host.name}; check its console`,
+    );
+  }
+
+  async verifyStop(domain: string, options: { force: boolean; issuedAt: number }, ctx?: OperationContext): Promise<StopResult> {
+    checked(domain, true);
+    const what = `${this.kind} ${options.force ? 'destroy' : 'shutdown'}`;
+    ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
+    const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined';
+    const deadline = options.force
+      ? Date.now() + this.readBack.attempts * this.readBack.delayMs
+      : options.issuedAt + this.host.shutdownTimeoutSeconds * 1000;
+    const after = await this.afterIssue(what, () => this.pollUntil(domain, gone, deadline, ctx));
+    if (gone(after)) return { outcome: options.force ? 'destroyed' : 'shut-down', domain: after ?? null, resumed: true };
+    throw new OutcomeUnknownError(
+      this.host.name,
+      options.force
+        ? `${what} ${domain} was issued on ${this.host.name} before the agent restarted; ${domain} is still ${stateOf(after)} there, and nothing was re-run`
+        : `${what} ${domain} was issued on ${this.host.name} before the agent restarted; ${domain} is still ${stateOf(after)} ${secondsSince(options.issuedAt)} s later and may still be shutting down (nothing was re-run) — check its console`,
+    );
   }
 
   async consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult> {
-    const exists = await this.run(argv.consoleLogExists(this.host.consoleLogDir, domain), ctx);
-    if (exists.code === 0) {
-      const r = await this.checkedRun(argv.consoleTail(this.host.consoleLogDir, domain, lines), ctx);
-      return { source: 'log', lines: lastLines(sanitizeConsole(r.stdout), lines) };
-    }
-    const r = await this.run(argv.consoleAttach(this.kind, domain), ctx, { timeoutMs: 15_000 });
-    // `timeout` ending the attach (124) is the normal way it stops.
-    if (r.code !== 0 && r.code !== 124) {
-      const outcome = classifyOutcome('shutdown', r);
-      if (outcome.kind === 'invalidDomain' || outcome.kind === 'notFound')
-        throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
-      throw new RemoteCommandError(this.host.name, argv.consoleAttach(this.kind, domain), r.code, r.stderr);
-    }
-    return { source: 'attach', lines: lastLines(sanitizeConsole(r.stdout), lines) };
+    checked(domain, false);
+    return this.reading(`the console of ${domain}`, async () => {
+      const exists = await this.read(argv.consoleLogExists(this.host.consoleLogDir, domain), ctx);
+      if (exists.code === 0) {
+        const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, lines), ctx);
+        return { source: 'log' as const, lines: lastLines(sanitizeConsole(r.stdout), lines) };
+      }
+      const r = await this.read(argv.consoleAttach(this.kind, domain), ctx, { timeoutMs: 15_000 });
+      // `timeout` ending the attach (124) is the normal way it stops.
+      if (r.code !== 0 && r.code !== 124) {
+        const outcome = classifyOutcome('shutdown', r);
+        if (outcome.kind === 'invalidDomain' || outcome.kind === 'notFound')
+          throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
+        throw new RemoteCommandError(this.host.name, argv.consoleAttach(this.kind, domain), r.code, r.stderr);
+      }
+      return { source: 'attach' as const, lines: lastLines(sanitizeConsole(r.stdout), lines) };
+    });
   }
 
-  async migrate(
-    domain: string,
-    target: { host: string; address: string; verify: () => Promise<DomainSummary[]> },
-    ctx?: OperationContext,
-  ): Promise<MigrateResult> {
+  /** The target's domains, named as the target's state when it does not answer. */
+  private async readTarget(domain: string, target: Pick<MigrationTarget, 'host' | 'verify'>): Promise<DomainSummary[]> {
+    try {
+      return await target.verify();
+    } catch (error) {
+      if (error instanceof TransportError && !(error instanceof HostKeyError))
+        throw new TransportError(target.host, `could not read the state of ${domain} on ${target.host}: ${error.message}`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  async migrate(domain: string, target: MigrationTarget, ctx?: OperationContext): Promise<MigrateResult> {
     const words = argv.migrate(this.kind, domain, target.address);
     const here = await this.find(domain, ctx);
-    const there = () => target.verify().then((ds) => ds.find((d) => d.name === domain && d.status !== 'defined'));
+    const there = async () => (await this.readTarget(domain, target)).find((d) => d.name === domain && d.status !== 'defined');
     if (!here || here.status === 'defined') {
       const onTarget = await there();
       if (onTarget) return { outcome: 'already-on-target', target: target.host, domain: onTarget, transcript: [] };
       throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
     }
+    await ctx?.beforeIssue?.({ argv: words, before: here });
     const transcript: string[] = [];
     let buffer = '';
     const onStderr = (chunk: string) => {
@@ -264,21 +436,105 @@ export class XenToolstack implements Toolstack {
       const outcome = classifyOutcome('migrate', r);
       if (outcome.kind !== 'ok') failure = 'message' in outcome ? outcome.message : `exit ${r.code}`;
     } catch (error) {
-      if (!(error instanceof OutcomeUnknownError)) throw error;
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
       failure = 'the connection was lost during the migration';
     }
     ctx?.onProgress?.({ stage: 'verify', message: `checking ${target.host} for ${domain}` });
-    const arrived = await there();
-    const left = await this.find(domain, ctx);
+    const [arrived, left] = await this.afterIssue(
+      `${this.kind} migrate`,
+      async () => [await there(), await this.find(domain, ctx)] as const,
+    );
     if (arrived && (!left || left.status === 'defined')) return { outcome: 'migrated', target: target.host, domain: arrived, transcript };
     throw new RemoteCommandError(
       this.host.name,
       words,
       1,
       transcript.join('\n'),
-      `migration of ${domain} to ${target.host} failed${failure ? `: ${failure}` : ''} (now on ${this.host.name}: ${left?.status ?? 'absent'}, on ${target.host}: ${arrived?.status ?? 'absent'})`,
+      `migration of ${domain} to ${target.host} failed${failure ? `: ${failure}` : ''} (now on ${this.host.name}: ${stateOf(left)}, on ${target.host}: ${stateOf(arrived)})`,
     );
   }
+
+  async verifyMigrate(domain: string, target: Omit<MigrationTarget, 'address'>, ctx?: OperationContext): Promise<MigrateResult> {
+    checked(domain, true);
+    ctx?.onProgress?.({
+      stage: 'verify',
+      message: `resumed after an agent restart: reading ${domain}'s state on ${this.host.name} and ${target.host}`,
+    });
+    const deadline = Date.now() + this.resumeWaitMs;
+    for (;;) {
+      const [source, dest] = await this.afterIssue(`${this.kind} migrate`, () =>
+        Promise.all([this.reading(`the state of ${domain}`, () => this.listDomains(ctx)), this.readTarget(domain, target)]),
+      );
+      const up = (ds: DomainSummary[], name: string) => ds.find((d) => d.name === name && d.status !== 'defined');
+      const here = up(source, domain);
+      const away = up(source, `${domain}--migratedaway`);
+      const there = up(dest, domain);
+      const incoming = up(dest, `${domain}--incoming`);
+      // xl renames both ends while it moves a domain: wait (bounded) for it to settle one way or the other.
+      if ((away || incoming) && Date.now() < deadline && !ctx?.signal?.aborted) {
+        await pause(this.pollMs, ctx?.signal);
+        continue;
+      }
+      if (there && !here && !away) return { outcome: 'migrated', target: target.host, domain: there, transcript: [], resumed: true };
+      const states = `${this.host.name}: ${sideOf(here, away)}, ${target.host}: ${sideOf(there, incoming)}`;
+      if (here && !away && !there && !incoming)
+        throw new RemoteCommandError(
+          this.host.name,
+          [this.kind, 'migrate', domain, target.host],
+          1,
+          '',
+          `the migration of ${domain} to ${target.host} was interrupted when the agent restarted: ${domain} is still running on ${this.host.name} and nothing moved (${states}); nothing was re-run`,
+        );
+      throw new OutcomeUnknownError(
+        this.host.name,
+        `the migration of ${domain} to ${target.host} was interrupted when the agent restarted and did not end cleanly (${states}); nothing was re-run — check both hosts`,
+      );
+    }
+  }
+}
+
+/** Connect failures and lost connections are worth one more try for a read; a wrong host key never is. */
+function isRetryable(error: unknown): boolean {
+  return error instanceof TransportError && !(error instanceof HostKeyError);
+}
+
+/** A read that failed is a transport failure: nothing was sent that could have changed the host. */
+function asReadFailure(host: string, error: unknown, retried: boolean): unknown {
+  if (!(error instanceof TransportError) || error instanceof HostKeyError) return error;
+  const reason = error.message.replace(/;? its outcome is unknown$/, '');
+  return new TransportError(host, retried ? `${reason} (tried twice)` : reason, { cause: error });
+}
+
+/** "absent", "not running (defined)", or the status. */
+function stateOf(d: DomainSummary | undefined): string {
+  if (!d) return 'absent';
+  return d.status === 'defined' ? 'not running (defined)' : d.status;
+}
+
+/** One side of a migration: the domain, or its leftover under xl's temporary name. */
+function sideOf(d: DomainSummary | undefined, leftover: DomainSummary | undefined): string {
+  if (d && leftover) return `${d.status}, and ${leftover.name} ${leftover.status}`;
+  if (d) return d.status;
+  if (leftover) return `${leftover.name} ${leftover.status}`;
+  return 'absent';
+}
+
+function secondsSince(t: number): number {
+  return Math.max(0, Math.round((Date.now() - t) / 1000));
+}
+
+/** Waits ms, or less when the signal aborts (the caller's next read then fails with the abort). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** `toolstack: auto`: `xl info` works → xl; else `xm info` works → xm. */

@@ -1,0 +1,151 @@
+import type { Config } from '../config/schema.ts';
+import { UserError } from '../core/errors.ts';
+import { sameGuest } from '../core/fleet-view.ts';
+import type { JournalEntry } from '../queue/coordination.ts';
+import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
+import { memoryFromInfo } from './parsers/info.ts';
+import type { DomainSummary, OperationContext, Toolstack } from './toolstack/types.ts';
+
+/** What a handler gets besides its job's data. */
+export interface HandlerContext {
+  config: Config;
+  /** The driver of any configured host (one per host, `toolstack: auto` detected once), all over the same pool. */
+  toolstack(host: string): Promise<Toolstack>;
+  /** Progress, cancellation and the beforeIssue hook (the agent's journal write) for the driver. */
+  op: OperationContext;
+  /**
+   * Set when the job was resumed after its agent died with the mutating command possibly sent: the handler reads
+   * the state back (the driver's verify*) and never sends the command again.
+   */
+  resume?: JournalEntry;
+}
+
+export type JobOf<Op extends JobOp> = Extract<JobData, { op: Op }>;
+export type Handler<Op extends JobOp> = (data: JobOf<Op>, ctx: HandlerContext) => Promise<JobResult<Op>>;
+
+/**
+ * One entry per job op: adding an op means its JobData shape (src/queue/jobs.ts), its registry entry
+ * (src/queue/ops.ts) and a handler here. Mutating handlers must honour `ctx.resume` and pass `ctx.op` (with its
+ * beforeIssue hook) to the driver call that sends the command; the journal, locks and deadline are the caller's.
+ */
+export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
+  'domain.list': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, toolstack: ts.kind, domains: await ts.list(ctx.op) };
+  },
+  'host.info': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, toolstack: ts.kind, info: await ts.info(ctx.op) };
+  },
+  'host.top': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, rows: await ts.top(ctx.op) };
+  },
+  'host.status': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    const [info, domains] = await Promise.all([ts.info(ctx.op), ts.list(ctx.op)]);
+    const byStatus: HostStatus['domainsByStatus'] = {};
+    for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
+    const mem = memoryFromInfo(info);
+    const version =
+      info['xen_version'] ?? (info['xen_major'] ? `${info['xen_major']}.${info['xen_minor'] ?? '?'}${info['xen_extra'] ?? ''}` : null);
+    return {
+      host: data.host,
+      reachable: true,
+      toolstack: ts.kind,
+      domainsByStatus: byStatus,
+      totalMemoryMiB: mem.totalMiB,
+      freeMemoryMiB: mem.freeMiB,
+      xenVersion: version,
+    };
+  },
+  'domain.console': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, domain: data.domain, ...(await ts.consoleSnapshot(data.domain, data.lines, ctx.op)) };
+  },
+  'domain.start': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume) return { host: data.host, ...(await ts.verifyStart(data.domain, ctx.op)) };
+    const op: OperationContext = {
+      ...ctx.op,
+      // Right before `xl create`, after the local checks passed: the fleet-wide check, then the journal write.
+      beforeIssue: async (step) => {
+        await refuseIfRunningElsewhere(data.domain, data.host, step.before, ctx);
+        await ctx.op.beforeIssue?.(step);
+      },
+    };
+    return { host: data.host, ...(await ts.start(data.domain, op)) };
+  },
+  'domain.stop': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume)
+      return { host: data.host, ...(await ts.verifyStop(data.domain, { force: data.force, issuedAt: ctx.resume.issuedAt }, ctx.op)) };
+    return { host: data.host, ...(await ts.stop(data.domain, { force: data.force }, ctx.op)) };
+  },
+  'domain.migrate': async (data, ctx) => {
+    const target = ctx.config.hosts[data.target];
+    if (!target) throw new UserError('host.unknown', `unknown target host ${data.target}`);
+    if (data.target === data.host) throw new UserError('args.invalid', `${data.domain} is already on ${data.host}`);
+    const ts = await ctx.toolstack(data.host);
+    const verify = async (): Promise<DomainSummary[]> => (await ctx.toolstack(data.target)).list(signalOnly(ctx.op));
+    if (ctx.resume) return { host: data.host, ...(await ts.verifyMigrate(data.domain, { host: data.target, verify }, ctx.op)) };
+    return {
+      host: data.host,
+      ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, ctx.op)),
+    };
+  },
+};
+
+/** Dispatches a job to its handler. */
+export function runHandler<Op extends JobOp>(data: JobOf<Op>, ctx: HandlerContext): Promise<JobResult<Op>> {
+  return (HANDLERS[data.op] as Handler<Op>)(data, ctx);
+}
+
+/**
+ * Fleet-wide running-once: reads every other configured host (in parallel, through the same pool) and refuses when
+ * the domain is up there — same UUID when both sides report one, else the same name (xm hosts and defined-only
+ * domains have no UUID, so in practice a start compares names), including xl's mid-migration names. A host that
+ * cannot be read refuses too: a partition is exactly when a double start corrupts disks.
+ */
+export async function refuseIfRunningElsewhere(
+  domain: string,
+  host: string,
+  local: DomainSummary | null,
+  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op'>,
+): Promise<void> {
+  const others = Object.keys(ctx.config.hosts).filter((h) => h !== host);
+  if (others.length === 0) return;
+  ctx.op.onProgress?.({ stage: 'check', message: `checking ${others.join(', ')} for ${domain}` });
+  const self = { name: domain, uuid: local?.uuid ?? null };
+  const leftovers = new Set([`${domain}--incoming`, `${domain}--migratedaway`]);
+  const reads = await Promise.all(
+    others.map(async (h) => {
+      try {
+        return { host: h, domains: await (await ctx.toolstack(h)).list(signalOnly(ctx.op)) };
+      } catch (error) {
+        return { host: h, error };
+      }
+    }),
+  );
+  for (const r of reads) {
+    if (r.domains?.some((d) => d.status !== 'defined' && (sameGuest(d, self) || leftovers.has(d.name))))
+      throw new UserError('domain.elsewhere', `${domain} is running on ${r.host} — starting it on ${host} would run it twice`, {
+        host: r.host,
+      });
+  }
+  const unreadable = reads.filter((r) => r.domains === undefined).map((r) => r.host);
+  if (unreadable.length > 0)
+    throw new UserError(
+      'domain.elsewhere',
+      `cannot confirm ${domain} is not running on ${unreadable.join(', ')} (unreachable): not starting it`,
+      {
+        hosts: unreadable,
+        reasons: reads.map((r) => (r.error instanceof Error ? r.error.message : r.error === undefined ? null : String(r.error))),
+      },
+    );
+}
+
+/** Reading another host: cancellation only (no progress, and never the beforeIssue hook). */
+function signalOnly(op: OperationContext): OperationContext {
+  return op.signal ? { signal: op.signal } : {};
+}

@@ -1,0 +1,224 @@
+import { UserError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import {
+  type DomainLocks,
+  describeBusy,
+  describeJob,
+  type Journal,
+  type JournalEntry,
+  type JournalState,
+  type LockHolder,
+} from '../queue/coordination.ts';
+import type { JobData, JobResult } from '../queue/jobs.ts';
+import { opSpec } from '../queue/ops.ts';
+import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
+import type { DomainSummary, IssueStep } from './toolstack/types.ts';
+
+/**
+ * The agent is stopping and gives this job back to the queue for another agent (BullMQ's moveToWait + WaitingError):
+ * thrown before a job starts or before it sends its mutation, and the abort reason of a job interrupted when the
+ * close grace ran out. Safe either way: what may have been sent is in the journal, so the next agent verifies it.
+ */
+export class HandBack extends Error {
+  override readonly name = 'HandBack';
+  constructor() {
+    super('the agent is stopping; the job goes back to the queue for another agent');
+  }
+}
+
+export interface DomainLockPolicy {
+  /** TTL of the lock in Redis; renewed well before it runs out. @defaultValue 30000 */
+  ttlMs: number;
+  /** How often a running job renews its lock. @defaultValue 10000 */
+  renewMs: number;
+}
+
+export interface ProcessDeps {
+  handler: Omit<HandlerContext, 'op' | 'resume'>;
+  journal: Journal;
+  locks: DomainLocks;
+  lockPolicy: DomainLockPolicy;
+  logger: Logger;
+  /** True once the agent is handing its jobs back: a job that has not started, or not sent its mutation, goes back. */
+  handingBack(): boolean;
+  now?: () => number;
+}
+
+/** One pickup of one job, as BullMQ hands it over. */
+export interface JobRun {
+  id: string;
+  /** BullMQ's attemptsStarted after this pickup (1 on the first; a stalled job handed on comes back with 2…). */
+  attemptsStarted: number;
+  data: JobData;
+  onProgress: HandlerContext['op']['onProgress'];
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one job with what makes a mutation safe across agent deaths:
+ * - a journal entry (by job id) written right before the mutating command is sent, and its result after: a job
+ *   that finds `done` returns the stored result without touching the host; one that finds `issuing` verifies
+ *   the state instead of sending the command again (`resumed: true`);
+ * - the deadline (`meta.notAfter`): a job first picked up after it fails at once ('withdrawn'), touching nothing;
+ * - the domain lock (ops with `locks: 'domain'`): adopted from the bot (same request id), renewed while the job
+ *   runs, released at the end; held by another request → 'locked', touching nothing.
+ */
+export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobResult> {
+  const { data } = run;
+  const spec = opSpec(data.op);
+  const now = deps.now ?? Date.now;
+  const domain = domainOf(data);
+  const log = deps.logger.child({ jobId: run.id, op: data.op, host: data.host });
+
+  const found = spec.mutates ? await deps.journal.get(run.id) : null;
+  if (found?.step === 'done') {
+    log.info('job already done (journal): returning its stored result');
+    if (spec.locks === 'domain' && domain) await releaseQuietly(deps, domain, data.meta.requestId, log);
+    return found.result as JobResult;
+  }
+  const notAfter = data.meta.notAfter;
+  if (!found && run.attemptsStarted <= 1 && notAfter !== undefined && now() > notAfter) {
+    if (spec.locks === 'domain' && domain) await releaseQuietly(deps, domain, data.meta.requestId, log);
+    const what = `/${data.meta.command}${domain ? ` ${domain}` : ''} on ${data.host}`;
+    throw new UserError(
+      'withdrawn',
+      `${what} was not picked up by ${clock(notAfter)} UTC: withdrawn — nothing was done, and it will not run later`,
+    );
+  }
+
+  // Stopping: a job that has not started goes back to the queue untouched (its lock stays for whoever takes it).
+  if (deps.handingBack()) throw new HandBack();
+
+  const lock = spec.locks === 'domain' && domain ? await adoptLock(data, domain, deps, found !== null, log) : null;
+  let handedOn = false;
+  try {
+    let entry: JournalEntry | null = found;
+    const op: HandlerContext['op'] = {
+      ...(run.onProgress ? { onProgress: run.onProgress } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+    };
+    if (spec.mutates && !found) {
+      op.beforeIssue = async (step: IssueStep) => {
+        if (deps.handingBack()) throw new HandBack();
+        entry = {
+          jobId: run.id,
+          requestId: data.meta.requestId,
+          op: data.op,
+          host: data.host,
+          domain: domain ?? '',
+          ...('target' in data ? { target: data.target } : {}),
+          before: journalState(step.before),
+          step: 'issuing',
+          issuedAt: now(),
+          resumes: 0,
+        };
+        // If this write fails, nothing is sent: the command is only ever sent with its entry in place.
+        await deps.journal.put(entry);
+      };
+    }
+    let result: JobResult;
+    if (found) {
+      const resumed: JournalEntry = { ...found, resumes: found.resumes + 1 };
+      entry = resumed;
+      log.warn(
+        { resumes: resumed.resumes, issuedAt: resumed.issuedAt },
+        'resuming a job whose command may have been sent: reading the state back',
+      );
+      await deps.journal.put(resumed);
+      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume: resumed });
+    } else {
+      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op });
+    }
+    const written = entry as JournalEntry | null;
+    if (written) {
+      // A completion lost to a Redis outage is then reported from here, never redone.
+      await deps.journal.put({ ...written, step: 'done', result }).catch((error: unknown) => {
+        log.warn({ err: errorText(error) }, 'could not record the job as done in the journal');
+      });
+    }
+    return result;
+  } catch (error) {
+    handedOn = error instanceof HandBack || run.signal?.reason instanceof HandBack;
+    throw error;
+  } finally {
+    // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again.
+    if (lock) await lock.stop(!handedOn && !(run.signal?.reason instanceof HandBack));
+  }
+}
+
+function domainOf(data: JobData): string | undefined {
+  return 'domain' in data ? data.domain : undefined;
+}
+
+function journalState(d: DomainSummary | null): JournalState {
+  return d ? { status: d.status, id: d.id, uuid: d.uuid } : { status: 'absent', id: null, uuid: null };
+}
+
+interface HeldLock {
+  /** Stops renewing; releases the lock unless told to keep it (the job is handed on). */
+  stop(release: boolean): Promise<void>;
+}
+
+async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resuming: boolean, log: Logger): Promise<HeldLock | null> {
+  const { locks, lockPolicy } = deps;
+  const requestId = data.meta.requestId;
+  const now = deps.now ?? Date.now;
+  // The bot took the lock when it queued the job; keep its `since`.
+  const current = await locks.holder(domain);
+  const holder: LockHolder = {
+    requestId,
+    person: data.meta.person,
+    command: data.meta.command,
+    host: data.host,
+    domain,
+    reason: describeJob(data),
+    since: current?.requestId === requestId && Number.isFinite(current.since) ? current.since : now(),
+  };
+  const got = await locks.acquire(holder, lockPolicy.ttlMs);
+  if (!got.ok) {
+    // A resumed job only reads the state back: it goes on without the lock rather than leave its outcome untold.
+    if (resuming) {
+      log.warn({ holder: got.holder }, 'resuming without the domain lock (another request holds it); only reading state');
+      return null;
+    }
+    throw new UserError('locked', describeBusy(domain, got.holder), { holder: got.holder });
+  }
+  let stopped = false;
+  const timer = setInterval(() => {
+    void (async () => {
+      try {
+        if (stopped) return;
+        if (await locks.renew(domain, requestId, lockPolicy.ttlMs)) return;
+        // Expired (a Redis blip longer than the TTL): take it back unless another request got it meanwhile.
+        const again = await locks.acquire(holder, lockPolicy.ttlMs);
+        if (!again.ok) log.warn({ holder: again.holder }, 'lost the domain lock to another request while the job ran');
+      } catch (error) {
+        log.warn({ err: errorText(error) }, 'could not renew the domain lock');
+      }
+    })();
+  }, lockPolicy.renewMs);
+  timer.unref();
+  return {
+    async stop(release) {
+      stopped = true;
+      clearInterval(timer);
+      if (release) await releaseQuietly(deps, domain, requestId, log);
+    },
+  };
+}
+
+async function releaseQuietly(deps: ProcessDeps, domain: string, requestId: string, log: Logger): Promise<void> {
+  try {
+    await deps.locks.release(domain, requestId);
+  } catch (error) {
+    log.warn({ err: errorText(error) }, 'could not release the domain lock (it expires on its own)');
+  }
+}
+
+function clock(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(11, 19);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
