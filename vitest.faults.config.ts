@@ -11,6 +11,8 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     env: { XENOPS_FAULT_TESTS: '1' },
+    reporters: ['default', 'json'],
+    outputFile: { json: 'var/faults-report.json' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,

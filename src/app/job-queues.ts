@@ -3,6 +3,7 @@ import type { Logger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
+import { settleWithin } from './redis-wait.ts';
 
 /** The bot's producer side: one BullMQ queue per host, and the one way jobs are added. */
 export class JobQueues {
@@ -38,6 +39,9 @@ export class JobQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await settleWithin(
+      2_000,
+      [...this.queues.values()].map((q) => q.close()),
+    );
   }
 }

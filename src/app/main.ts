@@ -212,10 +212,14 @@ export async function runAgent(options: { configPath: string | undefined; hosts:
   logger.info({ hosts: hosts ?? Object.keys(config.hosts) }, 'agent started');
   const signal = await untilSignal();
   logger.info({ signal }, 'agent stopping: finishing active jobs for up to 3 s, then leaving them to another agent');
-  await boundedStop(async () => {
-    await agent.close(config.agent.closeGraceMs);
-    await pool.close();
-  }, logger, 4_500);
+  await boundedStop(
+    async () => {
+      await agent.close(config.agent.closeGraceMs);
+      await pool.close();
+    },
+    logger,
+    4_500,
+  );
   return 0;
 }
 

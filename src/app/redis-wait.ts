@@ -56,3 +56,19 @@ export async function withRedisTimeout<T>(p: Promise<T>, ms: number): Promise<T>
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits for closes at most `ms`: after a Redis restart BullMQ's QueueEvents.close() can wait forever for a
+ * connection end that never comes, and a stopping process must not hang on it.
+ */
+export async function settleWithin(ms: number, work: Promise<unknown>[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(work),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}

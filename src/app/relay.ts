@@ -12,6 +12,7 @@ import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
+import { settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
 /** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
@@ -88,7 +89,10 @@ export class Relay {
     this.stopping = true;
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([...this.events.values()].map((e) => e.close()));
+    await settleWithin(
+      2_000,
+      [...this.events.values()].map((e) => e.close()),
+    );
   }
 
   /** A request the dispatcher just saved: arm its deadlines, and finish it now if every outcome is known already. */

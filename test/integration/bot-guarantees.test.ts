@@ -160,7 +160,9 @@ describe('one mutation per domain at a time', () => {
     const firstDone = ask(b, adapter, first);
     const second = await ask(b, adapter, request('stop files --force', 'bob'));
     expect(second.title).toBe('Busy');
-    expect(text(second)).toMatch(/^files is busy: alice's stop on xen2 \(request g\d+-\w+, \d+ s ago\); try again when it finishes$/);
+    expect(text(second)).toMatch(
+      /^files is busy: alice's stop on xen2 \(request g\d+-\w+, since \d\d:\d\d:\d\d UTC\); try again when it finishes$/,
+    );
     env.sim.faults.dropConnections('xen2');
     const r = await firstDone;
     expect(r.title).toMatch(/^files (shut down|is not running) on xen2$|^Could not stop files$/);
