@@ -32,7 +32,7 @@ export const migrate = defineCommand({
       [
         reply.text(
           r.resumed
-            ? `the agent restarted during the operation; state read back: running on ${r.target} as id ${r.domain.id}`
+            ? `interrupted mid-way (an agent or Redis restart) and resumed; state read back: running on ${r.target} as id ${r.domain.id}`
             : `running on ${r.target} as id ${r.domain.id} (verified)`,
         ),
       ],

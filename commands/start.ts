@@ -43,7 +43,7 @@ export const start = defineCommand({
       : reply.result(`${r.domain.name} started on ${o.host}`, [
           reply.text(
             r.resumed
-              ? `the agent restarted during the operation; state read back: id ${r.domain.id}, ${r.domain.status}`
+              ? `interrupted mid-way (an agent or Redis restart) and resumed; state read back: id ${r.domain.id}, ${r.domain.status}`
               : `id ${r.domain.id}, state ${r.domain.status} (read back from the host)`,
           ),
         ]);

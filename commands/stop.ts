@@ -27,7 +27,7 @@ export const stop = defineCommand({
       return reply.result(`${name} is not running on ${o.host}`, [reply.text('nothing to do')], { tone: 'info' });
     return reply.result(`${name} ${r.outcome === 'destroyed' ? 'destroyed' : 'shut down'} on ${o.host}`, [
       reply.text(
-        `${r.resumed ? 'the agent restarted during the operation; state read back: ' : ''}${
+        `${r.resumed ? 'interrupted mid-way (an agent or Redis restart) and resumed; state read back: ' : ''}${
           r.domain
             ? `now ${r.domain.status}${r.resumed ? '' : ' (read back from the host)'}`
             : `gone from the host${r.resumed ? '' : ' (read back)'}`

@@ -42,21 +42,6 @@ export async function waitForRedis(redis: Redis, url: string, logger: Logger, on
   });
 }
 
-/** Bounds a Redis call: during an outage BullMQ may wait for a reconnect that does not come. */
-export async function withRedisTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new RedisUnavailableError('timed out waiting for Redis')), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Waits for closes at most `ms`: after a Redis restart BullMQ's QueueEvents.close() can wait forever for a
  * connection end that never comes, and a stopping process must not hang on it.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { HostName, Identifier } from '../core/names.ts';
-import { SimFleetSpecSchema } from '../sim/spec.ts';
+import { SimFleetSpecSchema } from './simulator-spec.ts';
 
 /** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
 export const Fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {

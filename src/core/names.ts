@@ -27,7 +27,3 @@ export type HostName = z.infer<typeof HostName>;
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Names of people, roles and permission groups in the config. */
 export const Identifier = z.string().regex(IDENTIFIER_PATTERN, 'must be 1-32 of a-z 0-9 _ - starting with a letter');
-
-export function isValidDomainName(s: string): boolean {
-  return DomainName.safeParse(s).success;
-}

@@ -2,8 +2,6 @@
  * Queue naming shared by the bot (producer) and the agent (worker). The prefix is hash-tagged (`{xenops}`) so
  * every key of every queue lands in one Redis Cluster slot (BullMQ's Lua scripts touch several keys at once).
  */
-export const DEFAULT_PREFIX = '{xenops}';
-
 export function hostQueueName(host: string): string {
   return `host-${host}`;
 }

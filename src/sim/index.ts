@@ -6,13 +6,13 @@ import type { CommandLog } from './log.ts';
 import { SimFleet, type SimFleetSpec } from './model.ts';
 import { fingerprintOfBlob, parseKeyOrThrow, SimSshServer } from './server.ts';
 
+export { loadSimFleetSpec, SimFleetSpecSchema } from '../config/simulator-spec.ts';
 export { type ControlServer, startControlServer } from './control.ts';
 export type * from './control-api.ts';
 export { type FaultSpec, UnknownSimHostError } from './faults.ts';
 export { encodeEd25519KeyPair, generateEd25519KeyPair } from './keys.ts';
 export { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
 export { DOM0_UUID, domainUuid, SimFleet, type SimFleetSpec, type SimHostSpec } from './model.ts';
-export { loadSimFleetSpec, SimFleetSpecSchema } from './spec.ts';
 
 export interface StartSimulatorOptions {
   fleet: SimFleetSpec;

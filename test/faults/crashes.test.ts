@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessHarness } from '../helpers/processes.ts';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.ts';
-import { answerAt, ask, FINAL, received, startRun } from './support.ts';
+import { answerAt, ask, FINAL, killAgentDuring, received, startRun } from './support.ts';
 
 /**
  * Crashes mid-operation, with the real processes: the agent SIGKILLed during a start and a migration (once and
@@ -23,18 +23,14 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     h = run.h;
     const { sim, bot } = run;
     // The create is slow enough on the host to kill the agent while it runs; it completes on the Dom0 regardless.
-    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 1500, match: '\\bcreate\\b' });
-    const { lastSeq } = await sim.log();
-    const mark = bot.lines.length;
-    bot.write('/start mail');
-    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, timeoutMs: 30_000 });
-    run.agent?.kill('SIGKILL');
-    await run.agent?.exited;
+    const { mark } = await killAgentDuring(run, '/start mail', { host: 'xen1', match: '\\bcreate\\b', delayMs: 1500 });
     await run.h.startAgent();
     const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
     const answer = answerAt(bot, mark, final.index);
     expect(answer.title).toBe('✔ mail started on xen1');
-    expect(answer.body[0]).toMatch(/^the agent restarted during the operation; state read back: id \d+, (running|blocked)$/);
+    expect(answer.body[0]).toMatch(
+      /^interrupted mid-way \(an agent or Redis restart\) and resumed; state read back: id \d+, (running|blocked)$/,
+    );
     expect(answer.finals).toHaveLength(1);
     expect(await received(sim, 'xen1', /\bcreate\b/)).toBe(1);
     // Nothing more arrives for it: a second final reply would show up before the next request's answer.
@@ -47,13 +43,7 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const run = await startRun();
     h = run.h;
     const { sim, bot } = run;
-    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 1500, match: '\\bcreate\\b' });
-    const { lastSeq } = await sim.log();
-    const mark = bot.lines.length;
-    bot.write('/start mail');
-    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, timeoutMs: 30_000 });
-    run.agent?.kill('SIGKILL');
-    await run.agent?.exited;
+    const { mark } = await killAgentDuring(run, '/start mail', { host: 'xen1', match: '\\bcreate\\b', delayMs: 1500 });
     // The resumed job reads the state back with `xl list`: hold that read, and kill the second agent during it.
     const beforeResume = (await sim.log()).lastSeq;
     await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\blist\\b' });
@@ -65,7 +55,7 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
     const answer = answerAt(bot, mark, final.index);
     expect(answer.title).toBe('✔ mail started on xen1');
-    expect(answer.body[0]).toMatch(/^the agent restarted during the operation; state read back/);
+    expect(answer.body[0]).toMatch(/^interrupted mid-way \(an agent or Redis restart\) and resumed; state read back/);
     expect(answer.finals).toHaveLength(1);
     expect(await received(sim, 'xen1', /\bcreate\b/)).toBe(1);
   });
@@ -74,13 +64,7 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const run = await startRun();
     h = run.h;
     const { sim, bot } = run;
-    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 2000, match: '\\bmigrate\\b' });
-    const { lastSeq } = await sim.log();
-    const mark = bot.lines.length;
-    bot.write('/migrate web xen2');
-    await sim.waitForLog({ host: 'xen1', match: '\\bmigrate\\b', since: lastSeq, timeoutMs: 30_000 });
-    run.agent?.kill('SIGKILL');
-    await run.agent?.exited;
+    const { mark } = await killAgentDuring(run, '/migrate web xen2', { host: 'xen1', match: '\\bmigrate\\b', delayMs: 2000 });
     await run.h.startAgent();
     const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
     const answer = answerAt(bot, mark, final.index);
@@ -91,6 +75,27 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const state = await sim.state();
     expect(state.hosts['xen1']?.domains.map((d) => d.name)).toContain('web');
     expect(state.hosts['xen2']?.domains.map((d) => d.name)).not.toContain('web');
+  });
+
+  it('an agent killed during a migration and again during its resumption: one true reply, one migration', async () => {
+    const run = await startRun();
+    h = run.h;
+    const { sim, bot } = run;
+    const { mark } = await killAgentDuring(run, '/migrate web xen2', { host: 'xen1', match: '\\bmigrate\\b', delayMs: 2000 });
+    // The resumed job reads both hosts back: hold its read of xen1, and kill that agent too.
+    const beforeResume = (await sim.log()).lastSeq;
+    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\blist\\b' });
+    const second = await run.h.startAgent();
+    await sim.waitForLog({ host: 'xen1', match: '\\blist\\b', since: beforeResume, timeoutMs: 30_000 });
+    second.kill('SIGKILL');
+    await second.exited;
+    await run.h.startAgent();
+    const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
+    const answer = answerAt(bot, mark, final.index);
+    expect(answer.title).toBe('✖ Migration of web failed');
+    expect(answer.body.join('\n')).toMatch(/interrupted.*web is still running on xen1.*nothing (moved|was moved)/s);
+    expect(answer.finals).toHaveLength(1);
+    expect(await received(sim, 'xen1', /\bmigrate\b/)).toBe(1);
   });
 
   it('Redis killed while a migration runs: after its restart one true reply, one migration', async () => {

@@ -7,6 +7,7 @@ import type { ChatRequest } from '../../src/core/request.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { FakeTelegram } from '../helpers/fake-telegram/server.ts';
 import type { ProcessHarness } from '../helpers/processes.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger } from '../helpers/sim.ts';
 import { ask, received, startRun } from './support.ts';
 
@@ -143,21 +144,10 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('fleet-wide guarantees
     cleanups.push(() => bot.stop());
     const { lastSeq } = await sim.log();
     const verbs = ['start web', 'stop web', 'stop web --force'];
-    const requests: ChatRequest[] = Array.from({ length: 50 }, (_, i) => {
-      const user = i % 2 ? 'bob' : 'alice';
-      const [command = '', ...rest] = (verbs[i % 3] as string).split(' ');
-      return {
-        id: `c50-${i}`,
-        platform: 'terminal',
-        actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
-        channel: { id: 'terminal', kind: 'direct' },
-        command,
-        args: { kind: 'text', text: rest.join(' ') },
-        receivedAt: Date.now(),
-        source: 'command',
-      };
-    });
-    await Promise.all(requests.map((r) => bot.core.handle(r, { platform: 'terminal', channelId: 'terminal', requestId: r.id, state: {} })));
+    const requests: ChatRequest[] = Array.from({ length: 50 }, (_, i) =>
+      chatRequest(`c50-${i}`, verbs[i % 3] as string, i % 2 ? 'bob' : 'alice'),
+    );
+    await Promise.all(requests.map((r) => bot.core.handle(r, targetOf(r))));
     const finals = await Promise.all(requests.map((r) => adapter.finalReply(r.id)));
     for (const r of requests) expect(adapter.finals(r.id)).toHaveLength(1);
     const acted = finals.filter((f) => / (started|shut down|destroyed) on xen1$/.test(f.title)).length;

@@ -59,6 +59,25 @@ export function answerAt(bot: ProcessHandle, echoIndex: number, finalIndex: numb
   return { title, body: rest, finals: mine.filter((l) => FINAL.test(l)), progress: mine.filter((l) => l.startsWith('… ')) };
 }
 
+/**
+ * Types `line`, holds the host's command matching `match` for `delayMs` (it still runs on the Dom0), and SIGKILLs the
+ * agent while it runs. Returns where the request's output starts.
+ */
+export async function killAgentDuring(
+  run: { sim: SimControlClient; bot: ProcessHandle; agent: ProcessHandle | null },
+  line: string,
+  fault: { host: string; match: string; delayMs: number },
+): Promise<{ mark: number; lastSeq: number }> {
+  await run.sim.addFault({ host: fault.host, kind: 'delay', ms: fault.delayMs, match: fault.match });
+  const { lastSeq } = await run.sim.log();
+  const mark = run.bot.lines.length;
+  run.bot.write(line);
+  await run.sim.waitForLog({ host: fault.host, match: fault.match, since: lastSeq, timeoutMs: 30_000 });
+  run.agent?.kill('SIGKILL');
+  await run.agent?.exited;
+  return { mark, lastSeq };
+}
+
 /** How many commands matching `re` a simulated host received (since `since`). */
 export async function received(sim: SimControlClient, host: string, re: RegExp, since = 0): Promise<number> {
   return (await sim.log({ host, match: re, since })).entries.length;

@@ -9,6 +9,7 @@ import { Heartbeats } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 /**
@@ -41,21 +42,14 @@ function configFor(prefix: string, bot: Partial<Config['bot']> = {}): Config {
   });
 }
 
-const request = (text: string, user = 'alice', platform: 'terminal' | 'telegram' = 'terminal'): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  const id = `g${++n}-${Math.random().toString(36).slice(2, 6)}`;
-  return {
-    id,
+const request = (text: string, user = 'alice', platform: 'terminal' | 'telegram' = 'terminal'): ChatRequest =>
+  chatRequest(
+    `g${++n}-${Math.random().toString(36).slice(2, 6)}`,
+    text,
+    user,
     platform,
-    actor: { platform, userId: platform === 'telegram' ? (user === 'alice' ? '1001' : '1002') : user, roleIds: [], displayName: user },
-    channel: { id: platform === 'telegram' ? '-100' : 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: Date.now(),
-    source: 'command',
-  };
-};
-const targetOf = (r: ChatRequest) => ({ platform: r.platform, channelId: r.channel.id, requestId: r.id, state: {} });
+    platform === 'telegram' ? (user === 'alice' ? '1001' : '1002') : user,
+  );
 
 async function bot(config: Config, adapter: CaptureAdapter): Promise<Bot> {
   const b = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
 import { Config } from '../../src/config/schema.ts';
-import type { ChatRequest } from '../../src/core/request.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 const prefix = uniquePrefix();
@@ -16,20 +16,8 @@ let env: SimEnv;
 let config: Config;
 let agent: Agent;
 
-const request = (id: string, text: string, user = 'alice'): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  return {
-    id,
-    platform: 'terminal',
-    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
-    channel: { id: 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: Date.now(),
-    source: 'command',
-  };
-};
-const target = (requestId: string) => ({ platform: 'terminal' as const, channelId: 'terminal', requestId, state: {} });
+const request = (id: string, text: string, user = 'alice') => chatRequest(id, text, user);
+const target = (requestId: string) => targetOf(chatRequest(requestId, ''));
 
 beforeAll(async () => {
   env = await startSimEnv({ shutdownDelayMs: 1500, timeScale: 0.1 });

@@ -9,10 +9,10 @@ import { Config } from '../../src/config/schema.ts';
 import { defineCommand } from '../../src/core/define-command.ts';
 import { DomainRefArg } from '../../src/core/domain-ref.ts';
 import { reply } from '../../src/core/reply.ts';
-import type { ChatRequest } from '../../src/core/request.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { freePort, startPrivateRedis } from '../helpers/redis-server.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 /**
@@ -40,20 +40,8 @@ function configFor(p: string, url = REDIS_URL): Config {
   });
 }
 
-const request = (id: string, text: string, user = 'alice'): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  return {
-    id,
-    platform: 'terminal',
-    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
-    channel: { id: 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: Date.now(),
-    source: 'command',
-  };
-};
-const target = (requestId: string) => ({ platform: 'terminal' as const, channelId: 'terminal', requestId, state: {} });
+const request = (id: string, text: string, user = 'alice') => chatRequest(id, text, user);
+const target = (requestId: string) => targetOf(chatRequest(requestId, ''));
 
 /** A two-step plan for the tests: stop a domain, then start it again, one after the other. */
 const cycle = defineCommand({

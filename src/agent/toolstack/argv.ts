@@ -20,6 +20,11 @@ export function checked(name: string, mutating: boolean): string {
 export const argv = {
   /** xl: -v adds the UUID column (xm's -v is something else, and xm has no UUID column). */
   list: (ts: ToolstackKind) => (ts === 'xl' ? ['xl', 'list', '-v'] : ['xm', 'list']),
+  /**
+   * Every domain's full record: on xm, xend's SXP with `(uuid …)` — where xm hosts get UUIDs from, as `xm list`
+   * has no UUID column (xl prints JSON here, and its UUIDs already come from `xl list -v`).
+   */
+  listLong: (ts: ToolstackKind) => [ts, 'list', '--long'],
   info: (ts: ToolstackKind) => [ts, 'info'],
   /** The second iteration is the one with real CPU percentages. */
   top: () => ['xentop', '-b', '-i', '2', '-d', '1'],
@@ -54,7 +59,6 @@ export const argv = {
       : ['xm', 'migrate', '-l', checked(domain, true), targetAddress];
   },
   listDir: (dir: string) => ['ls', '-1', dir],
-  configExists: (dir: string, domain: string) => ['test', '-f', `${dir}/${checked(domain, false)}.cfg`],
 };
 
 export function consoleLogPath(logDir: string, domain: string): string {

@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
-import type { SimFleetSpec } from './model.ts';
 
 const DomainSpec = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/),
@@ -16,7 +15,10 @@ const DomainSpec = z.strictObject({
   consoleLines: z.array(z.string()).optional(),
 });
 
-/** The simulated fleet (`simulator:` in config/demo.yaml): demo and tests only, never read by bot or agent. */
+/**
+ * The simulated fleet (`simulator:` in config/demo.yaml): demo and tests only, never read by bot or agent. It lives
+ * with the config (below the simulator) so the config schema can validate the section without importing the sim.
+ */
 export const SimFleetSpecSchema = z.strictObject({
   hosts: z.record(
     z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
@@ -34,7 +36,7 @@ export const SimFleetSpecSchema = z.strictObject({
  * The `simulator:` section of a config file, read before the rest of the file can be validated (the rest
  * substitutes the simulator's ports and host keys). Every problem is listed with its path.
  */
-export function loadSimFleetSpec(yamlText: string, source = 'config'): SimFleetSpec {
+export function loadSimFleetSpec(yamlText: string, source = 'config'): SimFleetSpecInput {
   const doc = parseYaml(yamlText) as { simulator?: unknown } | null;
   if (!doc?.simulator) throw new ConfigError(source, [{ path: 'simulator', message: 'no simulated fleet defined' }]);
   const result = SimFleetSpecSchema.safeParse(doc.simulator);
@@ -45,3 +47,5 @@ export function loadSimFleetSpec(yamlText: string, source = 'config'): SimFleetS
     );
   return result.data;
 }
+
+export type SimFleetSpecInput = z.infer<typeof SimFleetSpecSchema>;
