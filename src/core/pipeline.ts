@@ -174,11 +174,7 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         if (pick) return { kind: 'targets', targets: [{ host: pick.h, domain: pick.d.name }] };
         if (!refreshed) return { kind: 'lookup', hosts };
         return {
-          ...reject(
-            'Cannot do that',
-            `no domain with UUID ${ref.domain} on ${hosts.join(', ')} (hosts that report no UUIDs, such as xm hosts, need the domain's name)`,
-            person,
-          ),
+          ...reject('Cannot do that', `no domain with UUID ${ref.domain} on ${hosts.join(', ')}`, person),
           code: 'notFound',
         };
       }

@@ -79,7 +79,7 @@ export type DomainStatus = 'running' | 'blocked' | 'paused' | 'shutdown' | 'cras
 
 export interface DomainSummary {
   name: string;
-  /** From `xl list -v`; null where the toolstack does not report one (xm list, defined-only domains). */
+  /** From `xl list -v`, or `xm list --long` on xm hosts; null for defined-only domains or when it could not be read. */
   uuid: string | null;
   /** null for defined-but-stopped domains (and xm's inactive managed ones). */
   id: number | null;

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeFailure } from '../../src/agent/agent.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
+import type { RemoteRunner, RunResult } from '../../src/agent/ssh/types.ts';
 import { detectToolstack, XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import type { ProgressUpdate } from '../../src/agent/toolstack/types.ts';
 import { OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../src/core/errors.ts';
-import { domainUuid } from '../../src/sim/index.ts';
+import { DOM0_UUID, domainUuid } from '../../src/sim/index.ts';
+import { fixture } from '../helpers/fixtures.ts';
 import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 let env: SimEnv;
@@ -145,14 +147,141 @@ describe('xl driver through the real SSH pool and the simulator', () => {
     expect(await detectToolstack(pool, 'old')).toBe('xm');
   });
 
-  it('drives an xm host: list and migrate-free lifecycle', async () => {
+  it('drives an xm host: list with UUIDs from xm list --long, and migrate-free lifecycle', async () => {
     const domains = await driver('old', 'xm').list();
-    expect(domains.find((d) => d.name === 'legacy-db.example.com')).toMatchObject({ status: 'blocked', uuid: null });
+    expect(domains.map((d) => [d.name, d.status, d.id, d.uuid])).toEqual([
+      ['Domain-0', 'running', 0, DOM0_UUID],
+      ['legacy-db.example.com', 'blocked', 1, domainUuid('legacy-db.example.com')],
+    ]);
     expect(log('old')).toContain('xm list');
+    expect(log('old')).toContain('xm list --long');
     expect(log('old')).not.toContain('xm list -v');
     expect((await driver('old', 'xm').stop('legacy-db.example.com', { force: true })).outcome).toBe('destroyed');
-    expect((await driver('old', 'xm').start('legacy-db.example.com')).outcome).toBe('started');
+    const started = await driver('old', 'xm').start('legacy-db.example.com');
+    expect(started.outcome).toBe('started');
+    // Re-created under a new domid, with the UUID of its config: matched by name and the new domid.
+    expect(started.domain).toMatchObject({ id: 2, uuid: domainUuid('legacy-db.example.com') });
     expect(log('old')).toContain('xm create /etc/xen/vm/legacy-db.example.com.cfg');
+  });
+
+  it('on an xm host whose xm list --long fails, still lists every domain from xm list, without UUIDs, and does not retry it', async () => {
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.failNext('old', {
+      match: /^xm list --long$/,
+      code: 1,
+      stderr: 'Error: Unable to connect to xend: Connection refused. Is xend running?\n',
+    });
+    const domains = await driver('old', 'xm').list();
+    expect(domains.map((d) => [d.name, d.status, d.id, d.uuid])).toEqual([
+      ['Domain-0', 'running', 0, null],
+      ['legacy-db.example.com', 'blocked', 2, null],
+    ]);
+    expect(
+      env.sim.log
+        .query({ host: 'old', since, match: /^xm list/ })
+        .map((e) => e.command)
+        .sort(),
+    ).toEqual(['xm list', 'xm list --long']);
+    // Nothing sticks: the next list has the UUIDs again.
+    expect((await driver('old', 'xm').list()).map((d) => d.uuid)).toEqual([DOM0_UUID, domainUuid('legacy-db.example.com')]);
+  });
+
+  it('on an xm host whose xm list --long loses its connection, still lists every domain, without UUIDs', async () => {
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.dropNext('old', { match: /^xm list --long$/ });
+    const domains = await driver('old', 'xm').list();
+    expect(domains.map((d) => [d.name, d.status, d.uuid])).toEqual([
+      ['Domain-0', 'running', null],
+      ['legacy-db.example.com', 'blocked', null],
+    ]);
+    expect(env.sim.log.query({ host: 'old', since, match: /^xm list --long$/ })).toHaveLength(1);
+  });
+
+  it('xl hosts never run list --long for a list', async () => {
+    const since = env.sim.log.lastSeq;
+    await driver('xen2').list();
+    expect(env.sim.log.query({ host: 'xen2', since, match: /--long|list -l/ })).toEqual([]);
+  });
+});
+
+describe('xm UUIDs from xm list --long (scripted runner)', () => {
+  const XM_LIST = fixture('xm-list-four-instances__ganeti-xen-4.0.1.txt');
+  const longOf = (...domains: [number, string, string][]) =>
+    domains
+      .map(([id, name, uuid]) => `(domain\n    (domid ${id})\n    (uuid ${uuid})\n    (name ${name})\n    (state -b----)\n)\n`)
+      .join('');
+  const U1 = 'e430b4b8-dc91-9390-dfe0-b83c138ea0aa';
+  const U2 = '5f1f6c0e-0d35-4d2b-9a4e-8f0e1b2c3d4e';
+  const U3 = '9b2d7a44-31c6-4e0f-8a57-2c1d0e9f8a7b';
+
+  /** Answers `xm list` with the Ganeti sample and `xm list --long` with `long`; records what it was asked. */
+  function scripted(long: RunResult | Error, list: RunResult | Error = { code: 0, stdout: XM_LIST, stderr: '' }) {
+    const calls: string[] = [];
+    const runner: RemoteRunner = {
+      run: async (_host, words) => {
+        calls.push(words.join(' '));
+        const answer =
+          words.join(' ') === 'xm list --long' ? long : words.join(' ') === 'xm list' ? list : new Error(`unexpected ${words.join(' ')}`);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    };
+    const ts = new XenToolstack('xm', runner, {
+      name: 'h',
+      configDirs: [],
+      consoleLogDir: '/var/log/xen/console',
+      shutdownTimeoutSeconds: 5,
+    });
+    return { ts, calls };
+  }
+  const uuids = async (ts: XenToolstack) => (await ts.list()).map((d) => [d.name, d.id, d.uuid]);
+
+  it('fills each row from the long entry of the same name and domid; a domain re-created in between (new domid) gets none', async () => {
+    const { ts } = scripted({
+      code: 0,
+      stdout: longOf(
+        [0, 'Domain-0', DOM0_UUID],
+        [1, 'server01.example.com', U1],
+        [7, 'web3106215069.example.com', U2],
+        [2, 'testinstance.example.com', U3],
+      ),
+      stderr: '',
+    });
+    expect(await uuids(ts)).toEqual([
+      ['Domain-0', 0, DOM0_UUID],
+      ['server01.example.com', 1, U1],
+      ['web3106215069.example.com', 3, null],
+      ['testinstance.example.com', 2, U3],
+    ]);
+  });
+
+  it('leaves every UUID null, and the list intact, when xm list --long is truncated or not SXP at all', async () => {
+    const full = longOf([0, 'Domain-0', DOM0_UUID], [1, 'server01.example.com', U1]);
+    for (const stdout of [full.slice(0, -3), 'Error: Unable to connect to xend\n', `${full})\n`]) {
+      const { ts } = scripted({ code: 0, stdout, stderr: '' });
+      const rows = await uuids(ts);
+      expect(rows.map(([name, id]) => [name, id])).toEqual([
+        ['Domain-0', 0],
+        ['server01.example.com', 1],
+        ['web3106215069.example.com', 3],
+        ['testinstance.example.com', 2],
+      ]);
+      expect(rows.every(([, , uuid]) => uuid === null)).toBe(true);
+    }
+  });
+
+  it('leaves UUIDs null when xm list --long cannot be run, trying it once', async () => {
+    const { ts, calls } = scripted(new TransportError('h', 'the connection to h was lost while xm ran'));
+    expect((await ts.list()).map((d) => d.uuid)).toEqual([null, null, null, null]);
+    expect(calls.filter((c) => c === 'xm list --long')).toHaveLength(1);
+  });
+
+  it('still fails the list when xm list itself fails, whatever xm list --long said', async () => {
+    const { ts } = scripted(
+      { code: 0, stdout: longOf([0, 'Domain-0', DOM0_UUID]), stderr: '' },
+      { code: 1, stdout: '', stderr: 'Error: Unable to connect to xend\n' },
+    );
+    await expect(ts.list()).rejects.toBeInstanceOf(RemoteCommandError);
   });
 });
 

@@ -2,6 +2,7 @@ import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, 
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
 import { parseInfo } from '../parsers/info.ts';
 import { parseListWithUuids } from '../parsers/list.ts';
+import { parseXmListLong, type XmLongDomain, xmUuidOf } from '../parsers/list-long.ts';
 import { classifyOutcome, parseMigrationLine } from '../parsers/outcome.ts';
 import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { parseXentop } from '../parsers/xentop.ts';
@@ -140,13 +141,16 @@ export class XenToolstack implements Toolstack {
 
   private async listDomains(ctx?: OperationContext): Promise<DomainSummary[]> {
     const words = argv.list(this.kind);
+    // xm list has no UUID column: xm list --long runs alongside and only ever adds UUIDs (it never rejects).
+    const long = this.kind === 'xm' ? this.xmLongDomains(ctx) : Promise.resolve(null);
     const r = await this.checkedRead(words, ctx);
     const parsed = parseListWithUuids(r.stdout);
     if (!parsed.sawHeader)
       throw new RemoteCommandError(this.host.name, words, 0, r.stdout, `${this.kind} list on ${this.host.name} printed no list header`);
+    const longDomains = await long;
     const running: DomainSummary[] = parsed.rows.map((row) => ({
       name: row.name,
-      uuid: row.uuid,
+      uuid: row.uuid ?? (longDomains ? xmUuidOf(longDomains, row) : null),
       id: row.id,
       status: domainStatusFromFlags(row.state, this.kind),
       flags: row.state,
@@ -173,6 +177,20 @@ export class XenToolstack implements Toolstack {
       });
     }
     return running;
+  }
+
+  /**
+   * `xm list --long`, parsed; null when it cannot be had (failed, lost, timed out, aborted, unparsable). It only
+   * supplies UUIDs — the `xm list` table stays the source of truth for which domains exist and their state — so it
+   * is tried once, not retried, and its failure is no failure of the list: those domains just have no UUID.
+   */
+  private async xmLongDomains(ctx?: OperationContext): Promise<XmLongDomain[] | null> {
+    try {
+      const r = await this.run(argv.listLong(this.kind), ctx);
+      return r.code === 0 ? parseXmListLong(r.stdout) : null;
+    } catch {
+      return null;
+    }
   }
 
   /** NAME.cfg files in the config dirs; the first dir holding a name wins. A missing dir is fine. */
