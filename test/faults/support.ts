@@ -44,7 +44,7 @@ export interface Answer {
 export async function ask(bot: ProcessHandle, line: string, timeoutMs = 60_000): Promise<Answer> {
   const mark = bot.lines.length;
   bot.write(line);
-  const echo = await bot.waitForLine(new RegExp(`^> ${escape(line.trim())}$`), timeoutMs, { from: mark });
+  const echo = await bot.waitForLine(new RegExp(`^> ${escapeRegExp(line.trim())}$`), timeoutMs, { from: mark });
   const final = await bot.waitForLine(FINAL, timeoutMs, { from: echo.index + 1 });
   return answerAt(bot, echo.index, final.index);
 }
@@ -83,6 +83,6 @@ export async function received(sim: SimControlClient, host: string, re: RegExp, 
   return (await sim.log({ host, match: re, since })).entries.length;
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
