@@ -21,6 +21,13 @@ describe('how the agent reports failures', () => {
     expect(decodeJobFailure(wrapped.message)).toEqual({ code, message: error.message });
   });
 
+  it('says plainly when Redis failed before the agent acted', () => {
+    expect(describeFailure(new Error('Connection is closed.'))).toEqual({
+      code: 'transport',
+      message: 'the agent could not reach Redis before acting; nothing was sent',
+    });
+  });
+
   it('never leaks an unexpected error message (it may hold anything)', () => {
     expect(describeFailure(new Error('secret at /root/.ssh/id_ed25519'))).toEqual({
       code: 'internal',

@@ -131,8 +131,14 @@ export function describeFailure(error: unknown): JobFailure {
     const code = (USER_CODES as readonly string[]).includes(error.code) ? (error.code as JobFailure['code']) : 'rejected';
     return { code, message: error.message };
   }
+  // Redis calls in the job path (journal, lock) all come before anything is sent to a host.
+  if (error instanceof Error && REDIS_DOWN.test(error.message))
+    return { code: 'transport', message: 'the agent could not reach Redis before acting; nothing was sent' };
   return { code: 'internal', message: 'internal error in the agent (see its log)' };
 }
+
+/** ioredis' words for a lost connection. */
+const REDIS_DOWN = /Connection is closed|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue/i;
 
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;

@@ -19,6 +19,12 @@ class MemoryJournal {
     if (this.failPut) throw new Error('Connection is closed.');
     this.entries.set(e.jobId, structuredClone(e));
   }
+  async putIfAbsent(e: JournalEntry) {
+    if (this.failPut) throw new Error('Connection is closed.');
+    if (this.entries.has(e.jobId)) return false;
+    this.entries.set(e.jobId, structuredClone(e));
+    return true;
+  }
 }
 
 class MemoryLocks {
@@ -163,7 +169,23 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
   it('sends nothing when the journal entry cannot be written', async () => {
     const t = setup();
     t.journal.failPut = true;
-    await expect(processJob(run(start()), t.deps)).rejects.toThrow('Connection is closed.');
+    await expect(processJob(run(start()), t.deps)).rejects.toThrow(
+      'the agent could not record the operation in Redis before sending it; nothing was sent',
+    );
+    expect(t.sent).toEqual([]);
+  });
+
+  it('sends nothing when another run of the same job wrote its entry first (a lapsed BullMQ lock)', async () => {
+    const t = setup();
+    const original = t.journal.get.bind(t.journal);
+    // The other run writes its entry between this run's journal read and its send.
+    let reads = 0;
+    t.journal.get = async (id: string) => {
+      const r = await original(id);
+      if (++reads === 1) await t.journal.put(entry('issuing'));
+      return r;
+    };
+    await expect(processJob(run(start()), t.deps)).rejects.toThrow('job job-1 is being run by another worker; this run sends nothing');
     expect(t.sent).toEqual([]);
   });
 
@@ -190,6 +212,16 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
     expect((error as UserError).code).toBe('withdrawn');
     expect((error as UserError).message).toBe(
       '/start mail on xen1 was not picked up by 12:00:03 UTC: withdrawn — nothing was done, and it will not run later',
+    );
+    expect(t.sent).toEqual([]);
+  });
+
+  it('withdraws a job picked up again long after its deadline that never sent anything', async () => {
+    const t = setup();
+    const error = await processJob(run(start({ notAfter: Date.parse('2026-01-01T11:58:00Z') }), 2), t.deps).catch((e: unknown) => e);
+    expect((error as UserError).code).toBe('withdrawn');
+    expect((error as UserError).message).toBe(
+      '/start mail on xen1 was not picked up by 11:59:00 UTC: withdrawn — nothing was done, and it will not run later',
     );
     expect(t.sent).toEqual([]);
   });

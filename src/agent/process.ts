@@ -19,6 +19,9 @@ import type { DomainSummary, IssueStep } from './toolstack/types.ts';
  * thrown before a job starts or before it sends its mutation, and the abort reason of a job interrupted when the
  * close grace ran out. Safe either way: what may have been sent is in the journal, so the next agent verifies it.
  */
+/** How long after its pickup deadline a job that never sent anything may still be taken again. */
+const RESUME_GRACE_MS = 60_000;
+
 export class HandBack extends Error {
   override readonly name = 'HandBack';
   constructor() {
@@ -77,12 +80,15 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     return found.result as JobResult;
   }
   const notAfter = data.meta.notAfter;
-  if (!found && run.attemptsStarted <= 1 && notAfter !== undefined && now() > notAfter) {
+  // A job picked up in time but handed back (or orphaned by a dead agent) before it sent anything may still run
+  // when taken again soon; taken again much later it is withdrawn too: nobody expects it to run by then.
+  const deadline = notAfter === undefined ? undefined : run.attemptsStarted <= 1 ? notAfter : notAfter + RESUME_GRACE_MS;
+  if (!found && deadline !== undefined && now() > deadline) {
     if (spec.locks === 'domain' && domain) await releaseQuietly(deps, domain, data.meta.requestId, log);
     const what = `/${data.meta.command}${domain ? ` ${domain}` : ''} on ${data.host}`;
     throw new UserError(
       'withdrawn',
-      `${what} was not picked up by ${clock(notAfter)} UTC: withdrawn — nothing was done, and it will not run later`,
+      `${what} was not picked up by ${clock(deadline)} UTC: withdrawn — nothing was done, and it will not run later`,
     );
   }
 
@@ -100,6 +106,9 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     if (spec.mutates && !found) {
       op.beforeIssue = async (step: IssueStep) => {
         if (deps.handingBack()) throw new HandBack();
+        // An approved request runs only on the state it was approved in.
+        const changed = data.meta.expect ? stateChange(data.meta.expect, step.before, domain ?? '') : null;
+        if (changed) throw new UserError('state.changed', changed);
         entry = {
           jobId: run.id,
           requestId: data.meta.requestId,
@@ -113,7 +122,14 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
           resumes: 0,
         };
         // If this write fails, nothing is sent: the command is only ever sent with its entry in place.
-        await deps.journal.put(entry);
+        let fresh: boolean;
+        try {
+          fresh = await deps.journal.putIfAbsent(entry);
+        } catch {
+          throw new UserError('queue.unavailable', 'the agent could not record the operation in Redis before sending it; nothing was sent');
+        }
+        // Another run of this job (ours lost its BullMQ lock) got there first: it sends, this one must not.
+        if (!fresh) throw new Error(`job ${run.id} is being run by another worker; this run sends nothing`);
       };
     }
     let result: JobResult;
@@ -144,6 +160,17 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again.
     if (lock) await lock.stop(!handedOn && !(run.signal?.reason instanceof HandBack));
   }
+}
+
+/** Why the domain is not in the state its approval was given for, or null when it is. */
+export function stateChange(expect: NonNullable<JobData['meta']['expect']>, now: DomainSummary | null, domain: string): string | null {
+  const up = now !== null && now.status !== 'defined';
+  const tail = `since approval ${expect.approvalId} was asked for: nothing was done — ask again if it is still needed`;
+  if (expect.up !== up) return `${domain} ${expect.up ? 'was running and is not any more' : 'was not running and is now'} ${tail}`;
+  if (up && expect.id !== null && now?.id !== expect.id) return `${domain} was restarted (id ${expect.id} → ${now?.id}) ${tail}`;
+  if (expect.uuid && now?.uuid && expect.uuid.toLowerCase() !== now.uuid.toLowerCase())
+    return `${domain} is another guest now (UUID ${now.uuid}) ${tail}`;
+  return null;
 }
 
 function domainOf(data: JobData): string | undefined {

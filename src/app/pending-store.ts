@@ -21,6 +21,8 @@ export interface PendingRequest {
   userId: string;
   channelId: string;
   target: ReplyTarget;
+  /** Hosts the asker may use: failure messages naming any other host are redacted before they are shown. */
+  visibleHosts?: string[];
   /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
   origin?: string;
   /** parallel = every job queued at once; sequence = a plan, each job queued when the previous one succeeded. */
@@ -69,7 +71,8 @@ export class PendingStore {
 
   async updateTarget(requestId: string, target: ReplyTarget): Promise<void> {
     const p = await this.get(requestId);
-    if (p) await this.redis.set(this.key(requestId), JSON.stringify({ ...p, target }), 'KEEPTTL');
+    // XX: a request finalized meanwhile is not brought back.
+    if (p) await this.redis.set(this.key(requestId), JSON.stringify({ ...p, target }), 'KEEPTTL', 'XX');
   }
 
   async get(requestId: string): Promise<PendingRequest | null> {
@@ -83,12 +86,22 @@ export class PendingStore {
 
   /** Outcomes are keyed by job id: a plan may run several jobs on one host. */
   async recordOutcome(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
-    await this.redis.hset(this.outcomesKey(requestId), jobId, JSON.stringify(outcome));
+    await this.redis
+      .multi()
+      .hset(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))
+      .expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS)
+      .exec();
   }
 
   /** Records an outcome only if none is there yet (a withdrawal racing a completion: the first one wins). */
   async recordOutcomeOnce(requestId: string, jobId: string, outcome: StoredOutcome): Promise<boolean> {
-    return (await this.redis.hsetnx(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))) === 1;
+    // The hash expires with the request: a late completion of a finished request leaves nothing behind for long.
+    const r = await this.redis
+      .multi()
+      .hsetnx(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))
+      .expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS)
+      .exec();
+    return r?.[0]?.[1] === 1;
   }
 
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {
@@ -104,6 +117,13 @@ export class PendingStore {
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
   async claimStep(requestId: string, index: number): Promise<boolean> {
     return (await this.redis.set(`${this.prefix}:step:${requestId}:${index}`, '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  /** Removes a request whose jobs were never queued (by id: the stored copy may not exist). */
+  async forget(requestId: string): Promise<void> {
+    const p = await this.get(requestId);
+    if (p) await this.remove(p);
+    else await this.redis.multi().del(this.key(requestId), this.outcomesKey(requestId)).srem(this.indexKey, requestId).exec();
   }
 
   async remove(p: PendingRequest): Promise<void> {

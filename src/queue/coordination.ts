@@ -236,4 +236,12 @@ export class Journal {
   async put(entry: JournalEntry): Promise<void> {
     await this.redis.set(this.key(entry.jobId), JSON.stringify(entry), 'EX', this.ttlSeconds);
   }
+
+  /**
+   * Writes the entry only if the job has none: two runs of one job (a lapsed BullMQ lock hands it to a second
+   * worker while the first still runs) can never both go on to send the command.
+   */
+  async putIfAbsent(entry: JournalEntry): Promise<boolean> {
+    return (await this.redis.set(this.key(entry.jobId), JSON.stringify(entry), 'EX', this.ttlSeconds, 'NX')) === 'OK';
+  }
 }
