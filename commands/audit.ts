@@ -1,30 +1,154 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
-import { reply } from '../src/core/reply.ts';
+import { echoValue } from '../src/core/args.ts';
+import { defineCommand, type LocalContext, usageOf } from '../src/core/define-command.ts';
+import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
+import { HostName } from '../src/core/names.ts';
+import { type Reply, reply } from '../src/core/reply.ts';
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^(\d{1,6})([mhd])$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * When `since` starts, in epoch ms: `30m`, `24h`, `7d` before `now`, or an ISO timestamp (a date alone is midnight
+ * UTC; a time without a zone is UTC, as the audit's own timestamps are). Null when it is neither.
+ */
+export function sinceToMs(text: string, now: number): number | null {
+  const d = DURATION.exec(text);
+  if (d) {
+    const n = Number(d[1]);
+    return n > 0 ? now - n * UNIT_MS[d[2] as keyof typeof UNIT_MS] : null;
+  }
+  const iso = ISO_TIME.exec(text);
+  if (!iso) return null;
+  const at = Date.parse(text.length > 10 && iso[1] === undefined ? `${text}Z` : text);
+  return Number.isFinite(at) ? at : null;
+}
+
+const Since = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    const at = sinceToMs(value, Date.now());
+    if (at === null)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${echoValue(value)} is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z`,
+      });
+    else if (at > Date.now()) ctx.addIssue({ code: 'custom', message: `${echoValue(value)} is in the future` });
+  });
+
+const Person = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .superRefine((value, ctx) => {
+    if (!/^(?:[a-z][a-z0-9_-]{0,31}|\d{1,32})$/.test(value))
+      ctx.addIssue({ code: 'custom', message: `${echoValue(value)} is not a person's name from the config, nor a platform user id` });
+  });
+
+const CommandName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .superRefine((value, ctx) => {
+    if (!/^\/?[a-z][a-z0-9_-]{0,31}$/.test(value)) ctx.addIssue({ code: 'custom', message: `${echoValue(value)} is not a command name` });
+  })
+  .transform((s) => s.replace(/^\//, ''));
 
 export const audit = defineCommand({
   name: 'audit',
-  description: 'The most recent audit entries: who did what, where, with what outcome',
-  args: z.strictObject({ n: z.number().int().min(1).max(200).default(10).describe('how many entries (1-200)') }),
+  description: 'The most recent audit entries: who did what, where, with what outcome; filter by person, host, domain, time',
+  args: z.strictObject({
+    n: z.number().int().min(1).max(200).default(10).describe('how many entries (1-200)'),
+    person: Person.optional().describe('only this person (or platform user id)'),
+    domain: DomainRefArg.optional().describe('only entries about this domain (or host:domain)'),
+    host: HostName.optional().describe('only entries about this host'),
+    command: CommandName.optional().describe('only this command, e.g. stop'),
+    since: Since.optional().describe('only since: 30m, 24h, 7d or an ISO timestamp'),
+  }),
   positional: ['n'],
   permission: 'audit.read',
   risk: 'read',
   scope: 'local',
-  examples: ['/audit', '/audit 50'],
-  run: async (args, ctx) => {
-    const entries = await ctx.readAudit(args.n);
+  examples: ['/audit', '/audit 50', '/audit domain:web since:24h', '/audit person:bob command:stop since:7d'],
+  run: async (args, ctx): Promise<Reply> => {
+    const now = Date.now();
+    if (args.host && args.domain?.host && args.host !== args.domain.host)
+      return reply.error(
+        'Bad arguments for /audit',
+        `host:${args.host} and domain:${formatDomainRef(args.domain)} name different hosts`,
+        usageOf(audit),
+      );
+    const host = args.host ?? args.domain?.host;
+    const since = args.since === undefined ? undefined : (sinceToMs(args.since, now) as number);
+    const query: Parameters<LocalContext['readAudit']>[0] = {
+      n: args.n,
+      ...(args.person ? { person: args.person } : {}),
+      ...(host ? { host } : {}),
+      ...(args.domain ? { domain: args.domain.domain } : {}),
+      ...(args.command ? { command: args.command } : {}),
+      ...(since !== undefined ? { since } : {}),
+    };
+    const { entries, scanned, bounded } = await ctx.readAudit(query);
+    const filter = describeFilter(args, since);
+    const count = `${entries.length} audit entr${entries.length === 1 ? 'y' : 'ies'}`;
+    const title =
+      entries.length === 0
+        ? filter
+          ? `No audit entries match ${filter}`
+          : 'No audit entries yet'
+        : `Last ${count}${filter ? ` matching ${filter}` : ''}`;
     const rows = entries.map((e) => [
-      e['ts']?.slice(11, 19) ?? '',
+      (e['ts'] ?? '').slice(5, 19).replace('T', ' '),
       e['event'] ?? '',
       e['person'] ?? e['userId'] ?? '',
       e['command'] ?? '',
+      targetOf(e),
       e['args'] ?? '',
       e['detail'] ?? '',
     ]);
     return reply.result(
-      `Last ${entries.length} audit entries`,
-      [reply.table({ columns: ['time', 'event', 'who', 'command', 'args', 'detail'], rows })],
-      { tone: 'info' },
+      title,
+      [
+        ...(rows.length > 0 ? [reply.table({ columns: ['time (UTC)', 'event', 'who', 'command', 'target', 'args', 'detail'], rows })] : []),
+        ...(bounded
+          ? [
+              reply.text(
+                `⚠ Stopped after reading the newest ${scanned} entries with fewer than ${args.n} matching: older matches may exist — narrow it with since:`,
+              ),
+            ]
+          : []),
+      ],
+      { tone: bounded ? 'warning' : 'info' },
     );
   },
 });
+
+/** The filter as it could be typed again: `person:bob domain:web since:24h (after 2025-01-31 08:00 UTC)`. */
+function describeFilter(
+  args: {
+    person?: string | undefined;
+    domain?: DomainRef | undefined;
+    host?: string | undefined;
+    command?: string | undefined;
+    since?: string | undefined;
+  },
+  since: number | undefined,
+): string {
+  const parts = [
+    args.person && `person:${args.person}`,
+    args.host && `host:${args.host}`,
+    args.domain && `domain:${formatDomainRef(args.domain)}`,
+    args.command && `command:${args.command}`,
+    since !== undefined && `since:${args.since} (after ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
+  ];
+  return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' ');
+}
+
+function targetOf(e: Record<string, string>): string {
+  const host = e['host'];
+  const domain = e['domain'];
+  if (host && domain && !host.includes(',') && !domain.includes(',')) return `${host}:${domain}`;
+  return [host, domain].filter(Boolean).join(' ');
+}

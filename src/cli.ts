@@ -103,6 +103,23 @@ program
     process.exitCode = await runRegisterCommands(opts.config);
   });
 
+program
+  .command('audit')
+  .description('The audit trail (see `xenops audit verify --help`)')
+  .command('verify')
+  .description(
+    'Check the hash chains of the audit trail: the JSONL file (every link from the first line) and the Redis stream ' +
+      '(from its oldest entry kept); print "OK: N entries, chain intact" per chain, or name the first broken entry ' +
+      'and exit 1. Checks both unless --file or --stream picks one',
+  )
+  .addOption(configOption())
+  .option('--file [path]', 'check this JSONL file (no path: audit.file of the config)')
+  .option('--stream', 'check the Redis stream (redis.url and redis.prefix of the config)')
+  .action(async (opts: { config?: string; file?: string | true; stream?: boolean }) => {
+    const { runAuditVerify } = await import('./app/main.ts');
+    process.exitCode = await runAuditVerify({ configPath: opts.config, file: opts.file, stream: !!opts.stream });
+  });
+
 /**
  * Long-running subcommands end when they have stopped their work: a library handle left open (a socket in its
  * close handshake, a timer) must not keep the process alive for seconds after the last reply.

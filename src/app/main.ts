@@ -291,6 +291,71 @@ export async function runRegisterCommands(configPath: string | undefined): Promi
   }
 }
 
+/**
+ * `xenops audit verify`: checks the hash chain of the audit JSONL file and/or of the Redis stream (both unless
+ * `file` or `stream` picks one; `file: true` = the config's file). One line per chain on stdout; exit 1 when a
+ * chain is broken or cannot be read. A file given by path needs no config.
+ */
+export async function runAuditVerify(options: {
+  configPath: string | undefined;
+  file?: string | true | undefined;
+  stream: boolean;
+}): Promise<number> {
+  const { verifyAuditFile, verifyAuditStream } = await import('./audit.ts');
+  const { formatReport } = await import('./audit-chain.ts');
+  const checkFile = options.file !== undefined || !options.stream;
+  const checkStream = options.stream || options.file === undefined;
+  let config: Config | null = null;
+  if (checkStream || typeof options.file !== 'string') {
+    config = loadOrReport(options.configPath);
+    if (!config) return 1;
+  }
+  let code = 0;
+  if (checkFile) {
+    const path = typeof options.file === 'string' ? options.file : (config as Config).audit.file;
+    try {
+      const report = await verifyAuditFile(path);
+      process.stdout.write(`${formatReport(path, report)}\n`);
+      if (report.broken) code = 1;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      process.stderr.write(`xenops audit verify: ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}\n`);
+      code = 1;
+    }
+  }
+  if (checkStream && config) {
+    const { Redis } = await import('ioredis');
+    const key = `${config.redis.prefix}:audit`;
+    const redis = new Redis(config.redis.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5_000,
+      retryStrategy: () => null,
+    });
+    let firstError: Error | null = null;
+    redis.on('error', (e: Error) => {
+      firstError ??= e;
+    });
+    try {
+      await redis.connect().catch((e: unknown) => {
+        throw firstError ?? e;
+      });
+      const report = await verifyAuditStream(redis, key);
+      process.stdout.write(`${formatReport(`stream ${key}`, report)}\n`);
+      if (report.broken) code = 1;
+    } catch (error) {
+      process.stderr.write(
+        `xenops audit verify: cannot read the stream ${key} at ${redactSecrets(config.redis.url)}: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`,
+      );
+      code = 1;
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return code;
+}
+
 export class AdapterUnavailableError extends Error {
   override readonly name = 'AdapterUnavailableError';
 }

@@ -1,0 +1,181 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseArgs } from '../src/core/args.ts';
+import type { LocalContext } from '../src/core/define-command.ts';
+import { UserError } from '../src/core/errors.ts';
+import { reply } from '../src/core/reply.ts';
+import { audit, sinceToMs } from './audit.ts';
+
+const NOW = Date.parse('2025-01-31T12:00:00.000Z');
+const USAGE = '/audit [<n>] [--person <person>] [--domain <domain>] [--host <host>] [--command <command>] [--since <since>]';
+const text = (t: string) => ({ kind: 'text' as const, text: t });
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function failure(t: string): UserError {
+  try {
+    parseArgs(audit, text(t));
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error(`expected /audit ${t} to be refused`);
+}
+
+type Query = Parameters<LocalContext['readAudit']>[0];
+type Page = Awaited<ReturnType<LocalContext['readAudit']>>;
+
+/** Runs /audit TEXT against a stream that answers `page`; returns the query it was asked and the reply. */
+async function runAudit(t: string, page: Page) {
+  const queries: Query[] = [];
+  const ctx: LocalContext = {
+    person: 'alice',
+    platformUserId: 'alice',
+    platform: 'terminal',
+    roles: ['admin'],
+    allowedCommands: () => [],
+    readAudit: async (q: Query) => {
+      queries.push(q);
+      return page;
+    },
+  } as unknown as LocalContext;
+  const r = await audit.run(parseArgs(audit, text(t)) as never, ctx);
+  return { queries, reply: r };
+}
+
+const row = (over: Record<string, string>) => ({
+  ts: '2025-01-31T11:58:07.123Z',
+  event: 'decision',
+  person: 'bob',
+  userId: 'bob',
+  command: 'stop',
+  args: 'web',
+  ...over,
+});
+
+describe('/audit arguments', () => {
+  it('reads filters as key:value, n as today', () => {
+    expect(parseArgs(audit, text('domain:web since:24h'))).toEqual({ n: 10, domain: { domain: 'web' }, since: '24h' });
+    expect(parseArgs(audit, text('50 person:Bob host:xen1 command:/stop'))).toEqual({
+      n: 50,
+      person: 'bob',
+      host: 'xen1',
+      command: 'stop',
+    });
+    expect(parseArgs(audit, text('domain:xen1:web --since 2025-01-30T08:00Z'))).toEqual({
+      n: 10,
+      domain: { host: 'xen1', domain: 'web' },
+      since: '2025-01-30T08:00Z',
+    });
+    expect(parseArgs(audit, { kind: 'options', options: { person: '200000000000000001', n: 200 } })).toEqual({
+      n: 200,
+      person: '200000000000000001',
+    });
+  });
+
+  it.each([
+    ['since:yesterday', 'since: "yesterday" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
+    ['since:0h', 'since: "0h" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
+    ['since:24', 'since: "24" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
+    ['since:2025-13-45', 'since: "2025-13-45" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
+    ['since:2025-02-01', 'since: "2025-02-01" is in the future'],
+    ['person:"bob smith"', `person: "bob smith" is not a person's name from the config, nor a platform user id`],
+    ['host:Xen!', 'host: must be 1-32 of a-z 0-9 _ - starting with a letter or digit'],
+    ['command:rm;', 'command: "rm;" is not a command name'],
+    [
+      'domain:;',
+      'domain: ";" is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)',
+    ],
+    ['n:500', 'n must be a whole number from 1 to 200, got 500'],
+    ['--who bob', 'unknown option --who'],
+  ])('refuses /audit %s with one line and the usage', (t, message) => {
+    const e = failure(t);
+    expect(e.code).toBe('args.invalid');
+    expect(e.message).toBe(message);
+    expect(e.context.usage).toBe(USAGE);
+  });
+});
+
+describe('sinceToMs', () => {
+  it.each([
+    ['30m', NOW - 30 * 60_000],
+    ['24h', NOW - 86_400_000],
+    ['7d', NOW - 7 * 86_400_000],
+    ['2025-01-30', Date.parse('2025-01-30T00:00:00Z')],
+    ['2025-01-30T08:00', Date.parse('2025-01-30T08:00:00Z')],
+    ['2025-01-30T08:00:05.5Z', Date.parse('2025-01-30T08:00:05.500Z')],
+    ['2025-01-30T08:00+02:00', Date.parse('2025-01-30T06:00:00Z')],
+    ['yesterday', null],
+    ['1w', null],
+    ['-5m', null],
+  ])('%s → %s', (t, expected) => {
+    expect(sinceToMs(t, NOW)).toBe(expected);
+  });
+});
+
+describe('/audit replies', () => {
+  it('without filters: the newest n, as today', async () => {
+    const { queries, reply: r } = await runAudit('2', {
+      entries: [row({ event: 'job.start', host: 'xen1', domain: 'web' }), row({ ts: '2025-01-30T09:00:00.000Z', person: '' })],
+      scanned: 2,
+      bounded: false,
+    });
+    expect(queries).toEqual([{ n: 2 }]);
+    expect(r).toEqual(
+      reply.result(
+        'Last 2 audit entries',
+        [
+          reply.table({
+            columns: ['time (UTC)', 'event', 'who', 'command', 'target', 'args', 'detail'],
+            rows: [
+              ['01-31 11:58:07', 'job.start', 'bob', 'stop', 'xen1:web', 'web', ''],
+              ['01-30 09:00:00', 'decision', '', 'stop', '', 'web', ''],
+            ],
+          }),
+        ],
+        { tone: 'info' },
+      ),
+    );
+  });
+
+  it('passes every filter to the stream and shows the filter used', async () => {
+    const { queries, reply: r } = await runAudit('5 person:bob domain:xen1:web command:stop since:24h', {
+      entries: [row({ host: 'xen1,xen2', domain: 'web' })],
+      scanned: 40,
+      bounded: false,
+    });
+    expect(queries).toEqual([{ n: 5, person: 'bob', host: 'xen1', domain: 'web', command: 'stop', since: NOW - 86_400_000 }]);
+    expect(r.title).toBe('Last 1 audit entry matching person:bob domain:xen1:web command:stop since:24h (after 2025-01-30 12:00 UTC)');
+    expect(r.tone).toBe('info');
+    expect(r.blocks).toEqual([
+      reply.table({
+        columns: ['time (UTC)', 'event', 'who', 'command', 'target', 'args', 'detail'],
+        rows: [['01-31 11:58:07', 'decision', 'bob', 'stop', 'xen1,xen2 web', 'web', '']],
+      }),
+    ]);
+  });
+
+  it('says when nothing matched, and when the scan bound was hit', async () => {
+    const { reply: none } = await runAudit('host:xen2', { entries: [], scanned: 12, bounded: false });
+    expect(none).toEqual(reply.result('No audit entries match host:xen2', [], { tone: 'info' }));
+    const { reply: bounded } = await runAudit('domain:web', { entries: [row({})], scanned: 5000, bounded: true });
+    expect(bounded.title).toBe('Last 1 audit entry matching domain:web');
+    expect(bounded.tone).toBe('warning');
+    expect(bounded.blocks.at(-1)).toEqual(
+      reply.text(
+        '⚠ Stopped after reading the newest 5000 entries with fewer than 10 matching: older matches may exist — narrow it with since:',
+      ),
+    );
+  });
+
+  it('refuses a host and a host:domain that disagree, with the usage', async () => {
+    const { queries, reply: r } = await runAudit('host:xen2 domain:xen1:web', { entries: [], scanned: 0, bounded: false });
+    expect(queries).toEqual([]);
+    expect(r).toEqual(reply.error('Bad arguments for /audit', 'host:xen2 and domain:xen1:web name different hosts', USAGE));
+  });
+});
