@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { echoValue } from '../src/core/args.ts';
+import { defineCommand, usageOf } from '../src/core/define-command.ts';
+import { Identifier } from '../src/core/names.ts';
+import { formatWhen, type OnCallNow, type OnCallView, parseUntil, untilProblem } from '../src/core/oncall.ts';
+import { type Field, type Reply, reply } from '../src/core/reply.ts';
+
+/**
+ * `/oncall` shows who is on call and who is next; `/oncall set PERSON [until]` puts someone on call (an override
+ * kept in Redis until it ends). One command with an `action` word first, so the argument parser, help, Discord
+ * options and Telegram menus need nothing new; `set` needs permission oncall.set, checked by the bot.
+ */
+export const oncall = defineCommand({
+  name: 'oncall',
+  description: 'Who is on call now and next; /oncall set <person> [until] puts someone on call',
+  args: z.strictObject({
+    action: z
+      .enum(['show', 'set'], {
+        error: (issue) =>
+          `expected show or set, got ${echoValue(issue.input)}${typeof issue.input === 'string' ? ` (to put someone on call: /oncall set ${issue.input})` : ''}`,
+      })
+      .default('show')
+      .describe('show (the default) or set'),
+    person: Identifier.optional().describe('with set: who goes on call'),
+    until: z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = untilProblem(text);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe('with set: 18:00, 2h, "tomorrow 09:00" or an ISO time (default: the next handoff)'),
+  }),
+  positional: ['action', 'person', 'until'],
+  permission: 'oncall.read',
+  risk: (args) => (args.action === 'set' ? 'write' : 'read'),
+  scope: 'local',
+  examples: ['/oncall', '/oncall set alice', '/oncall set alice 18:00', '/oncall set alice 2h', '/oncall set alice "tomorrow 09:00"'],
+  run: async (args, ctx): Promise<Reply> => {
+    const at = new Date();
+    const bad = (message: string): Reply => reply.error('Bad arguments for /oncall', message, usageOf(oncall));
+    if (args.action === 'show') {
+      if (args.person !== undefined)
+        return bad(`to put ${args.person} on call: /oncall set ${args.person}${args.until ? ` ${args.until}` : ''}`);
+      if (args.until !== undefined) return bad('until goes with set: /oncall set <person> <until>');
+      return showView(await ctx.oncall.view(at), at);
+    }
+    if (args.person === undefined) return bad('set needs a person: /oncall set <person> [until]');
+    let until: Date | null = null;
+    if (args.until !== undefined) {
+      const parsed = parseUntil(args.until, at, ctx.oncall.zone);
+      if (!parsed.ok) return bad(parsed.reason);
+      until = parsed.until;
+    }
+    const r = await ctx.oncall.set(args.person, until, at);
+    if (!r.ok) return reply.error(r.title, r.reason);
+    const when = (d: Date) => formatWhen(d, r.after.zone, at);
+    const fields: Field[] = [
+      { name: 'was', value: r.before.now ? names(r.before.now) : 'nobody', inline: true },
+      { name: 'next', value: r.after.next ? `${r.after.next.person} from ${when(r.after.next.from)}` : 'nobody scheduled', inline: true },
+    ];
+    return reply.result(`${r.person} is on call until ${when(r.until)}`, [reply.fields(fields), reply.text(`Times in ${r.after.zone}.`)]);
+  },
+});
+
+function names(now: OnCallNow): string {
+  return [now.person, ...now.also].join(', ');
+}
+
+function because(now: OnCallNow): string {
+  switch (now.source) {
+    case 'rotation':
+      return 'the rotation';
+    case 'override':
+      return now.by !== undefined ? `set by ${now.by} with /oncall set` : 'an override in the config';
+    case 'static':
+      return 'onCall: true in the config (no rotation)';
+    default:
+      return now.source satisfies never;
+  }
+}
+
+function showView(view: OnCallView, at: Date): Reply {
+  const when = (d: Date) => formatWhen(d, view.zone, at);
+  const next = view.next ? `${view.next.person} from ${when(view.next.from)}` : 'nobody scheduled';
+  // Say the zone only when a time is shown.
+  const zone = view.next || view.now?.until ? [reply.text(`Times in ${view.zone}.`)] : [];
+  if (!view.now)
+    return reply.result('Nobody is on call', [reply.fields([{ name: 'next', value: next, inline: true }]), ...zone], { tone: 'warning' });
+  const now = view.now;
+  return reply.result(
+    `${names(now)} ${now.also.length > 0 ? 'are' : 'is'} on call`,
+    [
+      reply.fields([
+        { name: 'until', value: now.until ? when(now.until) : 'no end set', inline: true },
+        { name: 'because', value: because(now), inline: true },
+        { name: 'next', value: next, inline: true },
+      ]),
+      ...zone,
+    ],
+    { tone: 'info' },
+  );
+}

@@ -1,0 +1,201 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { chatRequest } from '../../test/helpers/requests.ts';
+import { parseConfigText } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { Person } from '../core/authorize.ts';
+import type { AuditEntry } from './audit.ts';
+import { OnCallStore } from './oncall-store.ts';
+
+const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+function config(extra: string): Config {
+  return parseConfigText(
+    [
+      'hosts:',
+      `  xen1: { address: a, privateKeyPath: /k, hostKey: "${FP}" }`,
+      'roles:',
+      '  admin: { allow: ["*"] }',
+      '  viewer: { allow: [read] }',
+      'people:',
+      '  alice: { roles: [admin], identities: { terminal: alice } }',
+      '  bob: { roles: [viewer], onCall: true, identities: { terminal: bob } }',
+      '  carol: { roles: [viewer], identities: { terminal: carol } }',
+      'channels:',
+      '  - { platform: terminal, id: "*" }',
+      '  - { platform: telegram, id: "-100", commands: [read] }',
+      extra,
+    ].join('\n'),
+    'test',
+    {},
+  );
+}
+/** No rotation: bob is on call (onCall: true), for exact answers whatever the clock says. */
+const STATIC = config('');
+const person = (id: string, roles: string[]): Person => ({ id, displayName: id, roles });
+const ALICE = person('alice', ['admin']);
+const CAROL = person('carol', ['viewer']);
+const HOUR = 3_600_000;
+
+describe('OnCallStore (Redis)', () => {
+  const prefix = uniquePrefix();
+  const key = `${prefix}:oncall:overrides`;
+  let redis: Redis;
+  let audit: AuditEntry[];
+  const store = (c: Config = STATIC) => new OnCallStore(redis, prefix, c, async (e) => void audit.push(e));
+  const access = (c: Config, asker: Person, text = 'set', platform: 'terminal' | 'telegram' = 'terminal') => {
+    const req = chatRequest('r1', `oncall ${text}`, asker.id, platform);
+    const base = {
+      requestId: req.id,
+      person: asker.id,
+      platform: req.platform,
+      userId: req.actor.userId,
+      channelId: req.channel.id,
+      command: 'oncall',
+      args: text,
+    };
+    return store(c).forRequest(req, asker, base);
+  };
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  });
+  beforeEach(async () => {
+    audit = [];
+    await deleteKeysWithPrefix(REDIS_URL, prefix);
+  });
+  afterAll(async () => {
+    await deleteKeysWithPrefix(REDIS_URL, prefix);
+    redis.disconnect();
+  });
+
+  it('set: the person is on call until then, said by whom; the key expires at the end; the change is audited', async () => {
+    const at = new Date();
+    const until = new Date(at.getTime() + 2 * HOUR);
+    expect((await store().view(at)).now).toEqual({ person: 'bob', also: [], until: null, source: 'static' });
+
+    const r = await access(STATIC, ALICE, 'set carol 2h').set('carol', until, at);
+    expect(r).toEqual({
+      ok: true,
+      person: 'carol',
+      until,
+      before: { now: { person: 'bob', also: [], until: null, source: 'static' }, next: null },
+      after: {
+        now: { person: 'carol', also: [], until, source: 'override', by: 'alice' },
+        next: { person: 'bob', from: until },
+        zone: 'UTC',
+        nextHandoff: null,
+      },
+    });
+    // Another bot (another store on the same prefix) sees it.
+    expect((await store().view(at)).now).toEqual({ person: 'carol', also: [], until, source: 'override', by: 'alice' });
+    expect(await redis.zcard(key)).toBe(1);
+    const pttl = await redis.pttl(key);
+    expect(pttl).toBeGreaterThan(2 * HOUR - 10_000);
+    expect(pttl).toBeLessThanOrEqual(2 * HOUR);
+    expect(audit).toEqual([
+      {
+        requestId: 'r1',
+        person: 'alice',
+        platform: 'terminal',
+        userId: 'alice',
+        channelId: 'terminal',
+        command: 'oncall',
+        args: 'set carol 2h',
+        event: 'decision',
+        decision: 'allowed',
+        detail: `on call: carol until ${until.toISOString()} (was bob)`,
+      },
+    ]);
+  });
+
+  it('the key lives as long as the latest override, and an ended override is gone from the view', async () => {
+    const at = new Date();
+    const a = access(STATIC, ALICE);
+    await a.set('carol', new Date(at.getTime() + 300), at);
+    await a.set('alice', new Date(at.getTime() + 3 * HOUR), new Date(at.getTime() + 1));
+    const pttl = await redis.pttl(key);
+    expect(pttl).toBeGreaterThan(3 * HOUR - 10_000);
+    // After carol's end: alice (set later) still, and carol's entry is no longer read.
+    const later = new Date(at.getTime() + 301);
+    expect(await store().overrides(later)).toEqual([
+      { person: 'alice', from: new Date(at.getTime() + 1), until: new Date(at.getTime() + 3 * HOUR), by: 'alice' },
+    ]);
+    // A third set prunes ended entries from Redis.
+    await new Promise((r) => setTimeout(r, 320));
+    await a.set('bob', new Date(Date.now() + HOUR), new Date());
+    expect(await redis.zcard(key)).toBe(2);
+  });
+
+  it('an override that ends lets the key expire: back to the config', async () => {
+    const at = new Date();
+    await access(STATIC, ALICE).set('carol', new Date(at.getTime() + 200), at);
+    expect(await redis.exists(key)).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await redis.exists(key)).toBe(0);
+    expect((await store().view(new Date())).now).toEqual({ person: 'bob', also: [], until: null, source: 'static' });
+  });
+
+  it('without until: until the next handoff of the rotation', async () => {
+    const rotating = config(
+      'oncall:\n  rotation: { people: [bob, carol], period: daily, handoff: "09:00", start: "2020-01-01" }\n  timezone: UTC',
+    );
+    const at = new Date();
+    const handoff = new Date(at);
+    handoff.setUTCHours(9, 0, 0, 0);
+    if (handoff <= at) handoff.setUTCDate(handoff.getUTCDate() + 1);
+    const r = await access(rotating, ALICE).set('alice', null, at);
+    expect(r.ok && r.until).toEqual(handoff);
+    expect(r.ok && r.after.now).toEqual({ person: 'alice', also: [], until: handoff, source: 'override', by: 'alice' });
+  });
+
+  it('refuses, with one line each, audited: no permission, a read-only channel, an unknown person, bad ends', async () => {
+    const at = new Date();
+    const later = new Date(at.getTime() + HOUR);
+    expect(await access(STATIC, CAROL).set('carol', later, at)).toEqual({
+      ok: false,
+      title: 'Not allowed',
+      reason: 'carol may not run /oncall set: needs permission oncall.set',
+    });
+    expect(await access(STATIC, ALICE, 'set carol', 'telegram').set('carol', later, at)).toEqual({
+      ok: false,
+      title: 'Not allowed here',
+      reason: '/oncall set is not allowed in this channel',
+    });
+    expect(await access(STATIC, ALICE).set('zed', later, at)).toEqual({
+      ok: false,
+      title: 'Cannot do that',
+      reason: 'no person "zed" in the config (people: alice, bob, carol)',
+    });
+    expect(await access(STATIC, ALICE).set('carol', null, at)).toEqual({
+      ok: false,
+      title: 'Cannot do that',
+      reason: 'no rotation is configured, so say until when: /oncall set carol 18:00',
+    });
+    const fixed = new Date('2025-03-04T10:00:00Z');
+    expect(await access(STATIC, ALICE).set('carol', new Date('2025-03-04T09:00:00Z'), fixed)).toEqual({
+      ok: false,
+      title: 'Cannot do that',
+      reason: 'until must be in the future, got Tue 4 Mar 09:00 (UTC)',
+    });
+    expect(await access(STATIC, ALICE).set('carol', new Date('2025-04-05T10:00:00Z'), fixed)).toEqual({
+      ok: false,
+      title: 'Cannot do that',
+      reason: "until is at most 31 days ahead (Fri 4 Apr 10:00); put longer changes in the config's oncall.overrides",
+    });
+    expect(await redis.exists(key)).toBe(0);
+    expect(audit.map((e) => [e.person, e.event, e.decision, e.detail])).toEqual([
+      ['carol', 'decision', 'rejected', 'Not allowed: carol may not run /oncall set: needs permission oncall.set'],
+      ['alice', 'decision', 'rejected', 'Not allowed here: /oncall set is not allowed in this channel'],
+      ['alice', 'decision', 'rejected', 'Cannot do that: no person "zed" in the config (people: alice, bob, carol)'],
+      ['alice', 'decision', 'rejected', 'Cannot do that: no rotation is configured, so say until when: /oncall set carol 18:00'],
+      ['alice', 'decision', 'rejected', 'Cannot do that: until must be in the future, got Tue 4 Mar 09:00 (UTC)'],
+      [
+        'alice',
+        'decision',
+        'rejected',
+        "Cannot do that: until is at most 31 days ahead (Fri 4 Apr 10:00); put longer changes in the config's oncall.overrides",
+      ],
+    ]);
+  });
+});

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import { echoValue } from '../core/args.ts';
+import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
+import {
+  formatWhen,
+  nextHandoff,
+  type OnCallAccess,
+  type OnCallSetResult,
+  type OnCallView,
+  onCallAt,
+  type RuntimeOverride,
+  zoneOf,
+} from '../core/oncall.ts';
+import type { ChatRequest } from '../core/request.ts';
+import type { AuditEntry } from './audit.ts';
+
+/** The longest override chat may set; longer changes belong in the config (`oncall.overrides`). */
+export const MAX_OVERRIDE_DAYS = 31;
+
+interface StoredOverride {
+  id: string;
+  person: string;
+  from: string;
+  until: string;
+  by: string;
+}
+
+/**
+ * Prunes ended overrides, adds one (scored by its end), and lets the key expire with the last override's end:
+ * one key, so the whole set stays in the prefix's Redis Cluster slot.
+ */
+const ADD_OVERRIDE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1
+`;
+
+/**
+ * On-call overrides set in chat (`/oncall set`), in Redis under `<prefix>:oncall:overrides`, and the on-call view
+ * that combines them with the config's rotation. `forRequest` gives a local command its checked, audited access.
+ */
+export class OnCallStore {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly config: Config,
+    private readonly audit: (entry: AuditEntry) => Promise<void>,
+  ) {
+    this.key = `${prefix}:oncall:overrides`;
+  }
+
+  /** Overrides set in chat that have not ended at `at`, oldest first. */
+  async overrides(at: Date): Promise<RuntimeOverride[]> {
+    const raw = await this.redis.zrangebyscore(this.key, `(${at.getTime()}`, '+inf');
+    return raw
+      .map((r) => JSON.parse(r) as StoredOverride)
+      .map((o) => ({ person: o.person, from: new Date(o.from), until: new Date(o.until), by: o.by }))
+      .sort((a, b) => a.from.getTime() - b.from.getTime());
+  }
+
+  async add(override: RuntimeOverride): Promise<void> {
+    const stored: StoredOverride = {
+      id: randomBytes(6).toString('hex'),
+      person: override.person,
+      from: override.from.toISOString(),
+      until: override.until.toISOString(),
+      by: override.by,
+    };
+    await this.redis.eval(
+      ADD_OVERRIDE,
+      1,
+      this.key,
+      String(override.from.getTime()),
+      String(override.until.getTime()),
+      JSON.stringify(stored),
+    );
+  }
+
+  async view(at: Date): Promise<OnCallView> {
+    const status = onCallAt(this.config, await this.overrides(at), at);
+    return { ...status, zone: zoneOf(this.config), nextHandoff: nextHandoff(this.config, at) };
+  }
+
+  /**
+   * A local command's access for one request: `set` is authorized (permission `oncall.set`, and the channel must
+   * allow it, as for any command), checked and audited as that request.
+   */
+  forRequest(req: ChatRequest, asker: Person, auditBase: Omit<AuditEntry, 'event'>): OnCallAccess {
+    const zone = zoneOf(this.config);
+    return {
+      zone,
+      view: (at) => this.view(at),
+      set: async (person, until, at) => {
+        const refuse = async (title: string, reason: string): Promise<OnCallSetResult> => {
+          await this.audit({ ...auditBase, event: 'decision', decision: 'rejected', detail: `${title}: ${reason}` });
+          return { ok: false, title, reason };
+        };
+        const allowed = authorize(this.config, asker, 'oncall.set', {}, 'run /oncall set');
+        if (!allowed.allowed) return refuse('Not allowed', allowed.message);
+        if (req.source !== 'system') {
+          const channel = channelPolicy(this.config, req.platform, req.channel);
+          if (!channelAllowsCommand(this.config, channel.commands, 'oncall', 'oncall.set'))
+            return refuse('Not allowed here', '/oncall set is not allowed in this channel');
+        }
+        const people = Object.keys(this.config.people);
+        if (!people.includes(person))
+          return refuse('Cannot do that', `no person ${echoValue(person)} in the config (people: ${people.join(', ') || 'none'})`);
+        const end = until ?? nextHandoff(this.config, at);
+        if (!end) return refuse('Cannot do that', `no rotation is configured, so say until when: /oncall set ${person} 18:00`);
+        if (end <= at) return refuse('Cannot do that', `until must be in the future, got ${formatWhen(end, zone, at)} (${zone})`);
+        const latest = at.getTime() + MAX_OVERRIDE_DAYS * 86_400_000;
+        if (end.getTime() > latest)
+          return refuse(
+            'Cannot do that',
+            `until is at most ${MAX_OVERRIDE_DAYS} days ahead (${formatWhen(new Date(latest), zone, at)}); put longer changes in the config's oncall.overrides`,
+          );
+        const before = onCallAt(this.config, await this.overrides(at), at);
+        await this.add({ person, from: at, until: end, by: asker.id });
+        const after = await this.view(at);
+        const was = before.now ? `was ${[before.now.person, ...before.now.also].join(', ')}` : 'was nobody';
+        await this.audit({
+          ...auditBase,
+          event: 'decision',
+          decision: 'allowed',
+          detail: `on call: ${person} until ${end.toISOString()} (${was})`,
+        });
+        return { ok: true, person, until: end, before, after };
+      },
+    };
+  }
+}
