@@ -16,10 +16,11 @@ describe('the command registry', () => {
 
   it('derives option specs from the zod schemas (required first, autocomplete on domains and hosts)', () => {
     expect(commandSpec(stop)).toMatchObject({
-      usage: '/stop <domain> [--force]',
+      usage: '/stop <domain> [--force] [--reason <reason>]',
       options: [
         { name: 'domain', type: 'string', required: true, autocomplete: 'domain' },
         { name: 'force', type: 'boolean', required: false },
+        { name: 'reason', type: 'string', required: false },
       ],
     });
     expect(commandSpec(list).options).toEqual([

@@ -31,7 +31,7 @@ export const status = defineCommand({
             : o.failure.code === 'noAgent'
               ? 'unknown (no agent)'
               : `unreachable: ${o.failure.message}`;
-        return [o.host, why, '-', '-', agent];
+        return [o.host, why, '-', '-', agent, o.frozen ? 'frozen' : ''];
       }
       const counts = Object.entries(o.result.domainsByStatus)
         .map(([s, n]) => `${n} ${s}`)
@@ -42,10 +42,16 @@ export const status = defineCommand({
         counts,
         `${mib(o.result.freeMemoryMiB)} of ${mib(o.result.totalMemoryMiB)}`,
         agent,
+        o.frozen ? 'frozen' : '',
       ];
     });
-    return reply.result('Fleet status', [reply.table({ columns: ['host', 'reachable', 'domains', 'free memory', 'agent'], rows })], {
-      tone: toneOf(outcomes),
-    });
+    const frozen = outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : []));
+    return reply.result(
+      'Fleet status',
+      [reply.table({ columns: ['host', 'reachable', 'domains', 'free memory', 'agent', 'frozen'], rows }), ...frozen],
+      {
+        tone: toneOf(outcomes),
+      },
+    );
   },
 });

@@ -10,6 +10,7 @@ export const stop = defineCommand({
   args: z.strictObject({
     domain: DomainRefArg.describe('domain name, or host:domain'),
     force: z.boolean().default(false).describe('destroy instead of a graceful shutdown'),
+    reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
   }),
   positional: ['domain'],
   permission: 'domain.stop',

@@ -4,28 +4,33 @@ import { COMMANDS } from '../../commands/index.ts';
 import type { ActionClick, BotCore, ChatAdapter, ReplyTarget } from '../adapters/types.ts';
 import type { Config, Platform } from '../config/schema.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
+import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import {
-  type ApprovalPolicy,
+  type ApprovalRule,
+  approvalRule,
   type Decision,
   decide,
   describeTargets,
   isRejection,
-  noApprovals,
   type PipelineContext,
   type Rejection,
   reject,
 } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
-import { DomainLocks, Heartbeats } from '../queue/coordination.ts';
+import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
 import { ActionStore } from './actions.ts';
+import { ApprovalDesk } from './approval-desk.ts';
+import { ApprovalStore } from './approvals.ts';
 import { AuditLog } from './audit.ts';
 import { autocompleteChoices } from './autocomplete.ts';
-import { Dispatcher, Refusal } from './dispatch.ts';
+import { Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
 import { FleetRefresher } from './fleet-refresh.ts';
+import { FreezeBook } from './freezes.ts';
 import { JobQueues } from './job-queues.ts';
+import { OnCallStore } from './oncall-store.ts';
 import { PendingStore } from './pending-store.ts';
 import { isRedisDown, RedisUnavailableError, waitForRedis } from './redis-wait.ts';
 import { Relay } from './relay.ts';
@@ -37,7 +42,8 @@ export interface CreateBotOptions {
   logger: Logger;
   adapters: ChatAdapter[];
   commands?: readonly AnyCommand[];
-  approval?: ApprovalPolicy;
+  /** Which requests need approval; default: the config's approvals policies. */
+  approval?: ApprovalRule;
   /** Called with a line to show the user while the bot waits for Redis at start-up (the terminal prints it). */
   onRedisWait?: (line: string) => void;
 }
@@ -72,7 +78,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const commands = options.commands ?? COMMANDS;
   const byName: ReadonlyMap<string, AnyCommand> = new Map(commands.map((c) => [c.name, c]));
   const ctx: PipelineContext = { config, commands: byName };
-  const approval = options.approval ?? noApprovals;
+  const approval = options.approval ?? approvalRule(config);
   const prefix = config.redis.prefix;
   const hostNames = Object.keys(config.hosts);
   const instance = randomBytes(3).toString('hex');
@@ -86,6 +92,9 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const locks = new DomainLocks(redis, prefix);
   const heartbeats = new Heartbeats(redis, prefix);
   const actions = new ActionStore(redis, prefix);
+  const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
+  const approvals = new ApprovalStore(redis, prefix);
+  const freezes = new FreezeBook(redis, prefix, config, (e) => audit.append(e));
   const fleet = new FleetCache(hostNames);
   const queues = new JobQueues(hostNames, connection, prefix, logger);
 
@@ -112,6 +121,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     pending,
     locks,
     heartbeats,
+    journal: new Journal(redis, prefix),
+    frozen: (hosts) => freezes.frozen(hosts),
     fleet,
     commands: byName,
     platforms: new Set(adapters.keys()),
@@ -130,7 +141,28 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     deliver,
     instance,
     localPlatforms,
+    frozen: (hosts) => freezes.frozen(hosts),
     track: (p) => relay.track(p),
+  });
+  const desk = new ApprovalDesk({
+    config,
+    store: approvals,
+    fleet,
+    actions,
+    commands: byName,
+    platforms: new Set(adapters.keys()),
+    refresh: async (hosts) => {
+      await refresher.refresh(hosts, Math.min(config.bot.readTimeoutMs, 5_000));
+    },
+    enqueue: (req, target, d, extraMeta) => dispatcher.enqueue(req, target, d, extraMeta),
+    deliver,
+    audit: (e) => audit.append(e),
+    onCall: async () => {
+      const now = (await oncall.view(new Date())).now;
+      return now ? [now.person, ...now.also] : [];
+    },
+    nextOnCall: async () => (await oncall.view(new Date())).next?.person ?? null,
+    logger,
   });
   const refresher = new FleetRefresher({ config, queues, heartbeats, awaitJob: (id, ms) => relay.awaitJob(id, ms), logger }, instance);
 
@@ -169,7 +201,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       const d = await decideWithLookup(req);
       if (d.kind === 'reject') return await refuse(req, target, d);
       person = d.evaluated.person.id || null;
-      await audit.append({ ...auditBase(req, person), event: 'request' });
+      await audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) });
       switch (d.kind) {
         case 'local': {
           const me = d.evaluated.person;
@@ -178,24 +210,48 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
             platformUserId: req.actor.userId,
             platform: req.platform,
             roles: me.roles,
+            oncall: oncall.forRequest(req, me, auditBase(req, person)),
+            freezes: {
+              zone: config.oncall?.timezone ?? 'UTC',
+              freeze: (hosts, until, why) => freezes.freeze(me, expandAll(hosts), until, why, auditBase(req, person)),
+              unfreeze: (hosts) => freezes.unfreeze(me, expandAll(hosts), auditBase(req, person)),
+            },
+            approvals: {
+              // The answer is for the one who decided: private, so it never replaces the shared card.
+              approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
+              deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
+            },
             allowedCommands: () => allowedFor(req).map(commandSpec),
-            readAudit: (n) => audit.recent(n),
+            readAudit: (query) => audit.recent(query),
           });
           await deliver(target, r);
           return;
         }
-        case 'needsApproval':
-          await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'needsApproval' });
-          await deliver(
-            target,
-            reply.error('Needs approval', `/${d.command.name} on ${describeTargets(d.targets)} needs an on-call approval`),
-          );
+        case 'needsApproval': {
+          // A frozen host is refused before anyone is asked to approve.
+          const frozen = await freezes.frozen([
+            ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
+          ]);
+          if (frozen.length > 0) return await refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
+          await desk.request(req, target, d);
           return;
+        }
         case 'enqueue':
           try {
             await dispatcher.enqueue(req, target, d);
           } catch (error) {
             if (error instanceof Refusal) return await refuse(req, target, reject(error.title, error.message, person));
+            if (error instanceof PartialEnqueue) {
+              logger.error({ err: redactSecrets(String(error.cause)), requestId: req.id }, 'Redis failed while queueing');
+              await deliver(
+                target,
+                reply.progress(
+                  `/${d.command.name}`,
+                  `Redis failed while queueing: only ${error.queuedOn.join(', ')} got the job; their results will follow here`,
+                ),
+              );
+              return;
+            }
             throw error;
           }
           await audit.append({
@@ -203,6 +259,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
             event: 'decision',
             decision: 'allowed',
             detail: `risk ${d.evaluated.risk}; ${describeTargets(d.targets)}`,
+            targets: d.jobs,
           });
           return;
         default:
@@ -267,6 +324,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     },
   };
 
+  const expandAll = (hosts: string[]) => (hosts.includes('all') ? hostNames : hosts);
+
   let systemCounter = 0;
   async function run(r: SystemRequest): Promise<void> {
     const id = r.requestId ?? `sys-${instance}-${Date.now()}-${++systemCounter}`;
@@ -297,6 +356,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await relay.start();
       for (const adapter of adapters.values()) await adapter.start(core);
       await relay.recover();
+      await desk.start();
       started = true;
       // Back from an outage: append the audit entries Redis missed, and take in what finished meanwhile.
       redis.on('ready', () => {
@@ -317,6 +377,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     async stop() {
       started = false;
       for (const t of timers) clearInterval(t);
+      desk.stop();
       for (const adapter of adapters.values())
         await adapter.stop().catch((e: unknown) => logger.warn({ err: String(e) }, 'adapter stop failed'));
       await relay.stop();

@@ -1,6 +1,8 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
-import type { Decision } from '../core/pipeline.ts';
+import type { JobSpec } from '../core/define-command.ts';
+import { describeFreeze, type Freeze } from '../core/freeze.ts';
+import { type Decision, redactHosts, visibleHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import {
@@ -12,7 +14,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import type { JobData } from '../queue/jobs.ts';
+import type { JobData, JobMeta } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
@@ -29,6 +31,8 @@ export interface DispatchDeps {
   /** This bot, and the platforms whose replies only it can deliver (process-local adapters). */
   instance: string;
   localPlatforms: ReadonlySet<string>;
+  /** Freezes in force on these hosts (a frozen host takes no mutating command). */
+  frozen: (hosts: readonly string[]) => Promise<Freeze[]>;
   /** Hands a saved request to the relay: deadlines, and the outcomes already known (hosts with no agent). */
   track: (p: PendingRequest) => Promise<void>;
 }
@@ -40,6 +44,16 @@ export class Refusal extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Redis failed after some of a request's jobs were queued: those run and report; the rest never will. */
+export class PartialEnqueue extends Error {
+  constructor(
+    readonly queuedOn: string[],
+    cause: unknown,
+  ) {
+    super(`queued on ${queuedOn.join(', ')} only`, { cause });
   }
 }
 
@@ -55,13 +69,22 @@ export function jobIdOf(requestId: string, host: string, mode: 'parallel' | 'seq
 export class Dispatcher {
   constructor(private readonly deps: DispatchDeps) {}
 
-  async enqueue(req: ChatRequest, target: ReplyTarget, d: Enqueue): Promise<void> {
+  /** `extraMeta`: more for each job's meta (an approved request binds the state it was requested in). */
+  async enqueue(
+    req: ChatRequest,
+    target: ReplyTarget,
+    d: Enqueue,
+    extraMeta: (job: JobSpec) => Partial<JobMeta> = () => ({}),
+  ): Promise<void> {
     const { config } = this.deps;
     const now = Date.now();
     const beats = await this.deps.heartbeats.all();
     const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
     if (d.mutating) {
+      const touched = [...new Set([...hosts, ...d.jobs.flatMap((j) => (j.op === 'domain.migrate' ? [j.target] : []))])];
+      const frozen = await this.deps.frozen(touched);
+      if (frozen.length > 0) throw new Refusal('Frozen', frozen.map(describeFreeze).join('; '));
       const silent = hosts.filter((h) => !alive(h));
       if (silent.length > 0) throw new Refusal('No agent', silent.map((h) => noAgentMessage(h, beats[h], now)).join('; '));
     }
@@ -75,11 +98,13 @@ export class Dispatcher {
     };
     const pickupBy = d.mutating ? now + config.bot.pickupTimeoutMs : null;
     const jobs: PendingJob[] = d.jobs.map((spec, i) => {
-      const data = { ...spec, meta: { ...meta, ...(pickupBy === null ? {} : { notAfter: pickupBy }) } } as JobData;
+      const data = { ...spec, meta: { ...meta, ...extraMeta(spec), ...(pickupBy === null ? {} : { notAfter: pickupBy }) } } as JobData;
       return { jobId: jobIdOf(req.id, spec.host, d.mode, i), host: spec.host, op: spec.op, data };
     });
     // A plan locks each step's domain when that step is queued (the relay does it for later steps).
+    const added: string[] = [];
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
+    let saved: PendingRequest | null = null;
     try {
       const p: PendingRequest = {
         requestId: req.id,
@@ -90,6 +115,7 @@ export class Dispatcher {
         userId: req.actor.userId,
         channelId: req.channel.id,
         target,
+        visibleHosts: visibleHosts(config, d.evaluated),
         ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
         mode: d.mode,
         jobs,
@@ -102,6 +128,7 @@ export class Dispatcher {
       const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
       p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       await this.deps.pending.save(p);
+      saved = p;
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
       for (const j of first) {
         // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
@@ -113,10 +140,19 @@ export class Dispatcher {
           continue;
         }
         await this.deps.queues.add(j.data, j.jobId);
+        added.push(j.host);
       }
       await this.deps.track(p);
     } catch (error) {
+      if (added.length > 0 && saved) {
+        // Some jobs are queued: they hold their locks, run, and report through the pending request (the relay also
+        // answers for the rest when the deadline passes).
+        await this.deps.track(saved).catch(() => {});
+        throw new PartialEnqueue(added, error);
+      }
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
+      // Nothing was queued: nothing may answer later either (a restarted relay would otherwise report "no answer").
+      await this.deps.pending.forget(req.id).catch(() => {});
       throw error;
     }
   }
@@ -130,7 +166,14 @@ export class Dispatcher {
       const r = await this.deps.locks.acquire(holder, lockTtlMs(this.deps.config));
       if (!r.ok) {
         for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
-        throw new Refusal('Busy', describeBusy(holder.domain, r.holder));
+        throw new Refusal(
+          'Busy',
+          redactHosts(
+            describeBusy(holder.domain, r.holder),
+            Object.keys(this.deps.config.hosts),
+            visibleHosts(this.deps.config, d.evaluated),
+          ),
+        );
       }
       held.push(holder);
     }

@@ -1,5 +1,5 @@
 import type { FleetView } from '../core/fleet-view.ts';
-import type { DomainSummary } from '../core/xen.ts';
+import type { DomainSummary, ToolstackKind } from '../core/xen.ts';
 import type { JobOp, JobResult } from '../queue/jobs.ts';
 
 /**
@@ -8,11 +8,17 @@ import type { JobOp, JobResult } from '../queue/jobs.ts';
  */
 export class FleetCache implements FleetView {
   private readonly hosts = new Map<string, { domains: DomainSummary[]; updatedAt: number }>();
+  private readonly toolstacks = new Map<string, ToolstackKind>();
 
   constructor(readonly hostNames: readonly string[]) {}
 
   update(host: string, domains: DomainSummary[], now = Date.now()): void {
     this.hosts.set(host, { domains, updatedAt: now });
+  }
+
+  /** The toolstack a host reported (`toolstack: auto` hosts), if heard from. */
+  toolstackOf(host: string): ToolstackKind | undefined {
+    return this.toolstacks.get(host);
   }
 
   /** Hosts never heard from. */
@@ -43,6 +49,7 @@ export class FleetCache implements FleetView {
       case 'domain.list': {
         const r = result as JobResult<'domain.list'>;
         if (Array.isArray(r?.domains)) this.update(host, r.domains);
+        if (r?.toolstack) this.toolstacks.set(host, r.toolstack);
         return;
       }
       case 'domain.start': {

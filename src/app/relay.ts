@@ -2,11 +2,14 @@ import { QueueEvents } from 'bullmq';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
+import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
+import { redactHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
-import { type DomainLocks, describeBusy, type Heartbeats, livenessOf, lockHolderFor } from '../queue/coordination.ts';
+import { type DomainLocks, describeBusy, type Heartbeats, type Journal, livenessOf, lockHolderFor } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
+import { isMutating } from '../queue/ops.ts';
 import type { AuditEntry } from './audit.ts';
 import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -27,6 +30,9 @@ export interface RelayDeps {
   pending: PendingStore;
   locks: DomainLocks;
   heartbeats: Heartbeats;
+  journal: Journal;
+  /** Freezes in force (shown by /status). */
+  frozen: (hosts: readonly string[]) => Promise<Freeze[]>;
   fleet: FleetCache;
   commands: ReadonlyMap<string, AnyCommand>;
   /** Platforms this bot has an adapter for: it claims only the replies it can deliver. */
@@ -105,10 +111,16 @@ export class Relay {
   async recover(): Promise<void> {
     for (const p of await this.deps.pending.all()) {
       const outcomes = await this.deps.pending.outcomes(p.requestId);
-      for (const j of p.jobs) {
+      // A plan's later steps are not queued yet: only the first one without an outcome can have run.
+      const queued = p.mode === 'sequence' ? p.jobs.filter((j) => !outcomes[j.jobId]).slice(0, 1) : p.jobs;
+      for (const j of queued) {
         if (outcomes[j.jobId]) continue;
         const job = await this.deps.queues.job(j.host, j.jobId);
-        if (!job) continue;
+        if (!job) {
+          // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.lostOutcome(j.jobId, isMutating(j.op)));
+          continue;
+        }
         const state = await job.getState();
         if (state === 'completed') {
           this.deps.fleet.applyResult(j.op, j.host, job.returnvalue);
@@ -120,6 +132,21 @@ export class Relay {
       if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
       await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now());
     }
+  }
+
+  /** The outcome of a job BullMQ no longer has, from the agent's journal where it kept one. */
+  private async lostOutcome(jobId: string, mutating: boolean): Promise<StoredOutcome> {
+    const entry = mutating ? await this.deps.journal.get(jobId) : null;
+    if (entry?.step === 'done') return { ok: true, result: entry.result };
+    if (entry?.step === 'issuing')
+      return {
+        ok: false,
+        failure: {
+          code: 'outcomeUnknown',
+          message: 'its result expired while the bot was down; the agent had sent the command — check with /list before retrying',
+        },
+      };
+    return { ok: false, failure: { code: 'noAnswer', message: 'its result expired while the bot was down; check with /list' } };
   }
 
   private guard(what: string, fn: () => Promise<void>): void {
@@ -185,7 +212,13 @@ export class Relay {
     if (!requestId) return;
     const p = await this.deps.pending.get(requestId);
     if (!p) return;
-    await this.deps.audit({ event: 'job.start', ...auditBase(p), host, jobId });
+    await this.deps.audit({
+      event: 'job.start',
+      ...auditBase(p),
+      host,
+      jobId,
+      targets: p.jobs.filter((j) => j.jobId === jobId).map((j) => j.data),
+    });
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
@@ -244,7 +277,14 @@ export class Relay {
       const job = await this.deps.queues.job(j.host, j.jobId);
       if (!job) continue;
       const state = await job.getState();
+      if (state === 'active') {
+        await this.noticeSilentAgent(p, j.host);
+        continue;
+      }
       if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') continue;
+      // Picked up once already (handed back by a stopping agent, or its agent died): it may have sent its command,
+      // and its next agent verifies the state instead; withdrawing it now would say "nothing was done" untruly.
+      if (job.attemptsStarted > 0) continue;
       try {
         await job.remove();
       } catch {
@@ -259,6 +299,23 @@ export class Relay {
       });
     }
     await this.advance(requestId);
+  }
+
+  /** A running mutation whose agent went silent: say so, rather than let "queued" stand for ever. */
+  private async noticeSilentAgent(p: PendingRequest, host: string): Promise<void> {
+    const now = Date.now();
+    const beat = (await this.deps.heartbeats.all())[host];
+    if (livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive || !this.canDeliver(p)) return;
+    const seen = beat ? `last seen ${Math.round((now - beat.seenAt) / 1000)} s ago` : 'never seen';
+    await this.serial(p.requestId, () =>
+      this.edit(
+        p,
+        reply.progress(
+          `/${p.command}`,
+          `the agent running this on ${host} has gone silent (${seen}); the next agent to take it reads the state back before doing anything`,
+        ),
+      ),
+    );
   }
 
   /** Queues a plan's next step, or delivers the final reply once every job answered (or the deadline passed). */
@@ -302,6 +359,12 @@ export class Relay {
       ? { ...j.data, meta: { ...j.data.meta, notAfter: now + this.deps.config.bot.pickupTimeoutMs } }
       : j.data;
     await this.deps.queues.add(data, j.jobId);
+    if (data.meta.notAfter !== undefined) {
+      // This step's own pickup deadline: the withdrawal timer is armed again for it.
+      const next = { ...p, pickupBy: data.meta.notAfter };
+      await this.deps.pending.save(next);
+      this.arm(next);
+    }
     if (this.canDeliver(p))
       await this.edit(p, reply.progress(`/${p.command}`, `step ${index + 1} of ${p.jobs.length} queued on ${j.host}`));
     return 'queued';
@@ -318,6 +381,11 @@ export class Relay {
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
     const beats = await this.deps.heartbeats.all().catch(() => ({}) as Awaited<ReturnType<Heartbeats['all']>>);
+    const freezes = await this.deps.frozen(p.jobs.map((j) => j.host)).catch(() => [] as Freeze[]);
+    const frozenOf = (host: string) => {
+      const f = freezes.find((x) => x.host === host);
+      return f ? describeFreeze(f) : null;
+    };
     const now = Date.now();
     const list: HostOutcome<JobOp>[] = ran.map((j) => {
       const o: StoredOutcome | undefined = outcomes[j.jobId];
@@ -325,11 +393,14 @@ export class Relay {
       const agent = beat
         ? { where: beat.where, seenAgoMs: now - beat.seenAt, alive: livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive }
         : null;
+      const frozen = frozenOf(j.host);
       if (!o) {
         const failure = { code: 'noAnswer' as const, message: `no answer from ${j.host}'s agent within ${seconds} s` };
-        return { host: j.host, agent, ok: false, failure };
+        return { host: j.host, agent, frozen, ok: false, failure };
       }
-      return o.ok ? { host: j.host, agent, ok: true, result: o.result as never } : { host: j.host, agent, ok: false, failure: o.failure };
+      if (o.ok) return { host: j.host, agent, frozen, ok: true, result: o.result as never };
+      const message = p.visibleHosts ? redactHosts(o.failure.message, this.deps.hostNames, p.visibleHosts) : o.failure.message;
+      return { host: j.host, agent, frozen, ok: false, failure: { ...o.failure, message } };
     });
     const command = this.deps.commands.get(p.command);
     let final: Reply;
@@ -347,6 +418,7 @@ export class Relay {
       args: JSON.stringify(p.args),
       detail: list.map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`).join('; '),
       durationMs: Date.now() - p.createdAt,
+      targets: p.jobs.map((j) => j.data),
     });
     for (const j of p.jobs) {
       const holder = lockHolderFor(j.data, p.person, 0);

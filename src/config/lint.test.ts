@@ -178,3 +178,23 @@ describe('formatProblems', () => {
     );
   });
 });
+
+describe('approval policies', () => {
+  it('name unknown commands and permissions in approval policies, with a did-you-mean', () => {
+    const findings = lintConfig(
+      {
+        hosts: {},
+        approvals: { policies: [{ commands: ['stopp', 'migrate'], approvers: { permission: 'approval.grnt' } }] },
+      },
+      { permissions: ['approval.grant', 'domain.stop'], groups: {}, commands: ['stop', 'migrate'] },
+    );
+    expect(findings).toEqual([
+      { path: 'approvals.policies[0].commands[0]', message: 'unknown command "stopp" — did you mean "stop"?', severity: 'error' },
+      {
+        path: 'approvals.policies[0].approvers.permission',
+        message: 'unknown permission "approval.grnt" — did you mean "approval.grant"?',
+        severity: 'error',
+      },
+    ]);
+  });
+});

@@ -1,5 +1,7 @@
+import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import { echoValue } from '../core/args.ts';
+import { DEFAULT_ZONE, formatWhen, isTimeZone, parseInstant, parseTimeOfDay } from '../core/oncall.ts';
 import type { Config } from './schema.ts';
 
 /**
@@ -28,7 +30,7 @@ export interface KnownNames {
  * Reads `config` defensively, so it can lint a validated Config or the raw document of a file the schema refused
  * (check-config lists every problem at once). Findings come section by section, in document order.
  */
-export function lintConfig(config: Config | unknown, known: KnownNames): LintFinding[] {
+export function lintConfig(config: Config | unknown, known: KnownNames, options: { now?: Date } = {}): LintFinding[] {
   const c = asRecord(config);
   if (!c) return [];
   const findings: LintFinding[] = [];
@@ -87,6 +89,24 @@ export function lintConfig(config: Config | unknown, known: KnownNames): LintFin
     }
   }
 
+  // Approval policies name commands and permissions too: a typo there would silently approve nothing.
+  eachOf(asRecord(c['approvals'])?.['policies'], (policy, i) => {
+    const p = asRecord(policy);
+    if (known.commands) {
+      eachOf(p?.['commands'], (name, j) => {
+        if (typeof name !== 'string' || commands.includes(name)) return;
+        const suggestion = closest(name, commands);
+        error(
+          `approvals.policies[${i}].commands[${j}]`,
+          suggestion !== null
+            ? `unknown command ${echoValue(name)} — did you mean ${echoValue(suggestion)}?`
+            : `unknown command ${echoValue(name)}`,
+        );
+      });
+    }
+    check(asRecord(p?.['approvers'])?.['permission'], `approvals.policies[${i}].approvers.permission`, 'permission');
+  });
+
   for (const [host, body] of Object.entries(asRecord(c['hosts']) ?? {})) {
     const h = asRecord(body);
     if (!h) continue;
@@ -103,6 +123,47 @@ export function lintConfig(config: Config | unknown, known: KnownNames): LintFin
         message: `DANGER: ${host}'s host key is not checked — whoever can intercept the connection can pose as ${host} and receive every command; dev only, pin hostKey instead`,
         severity: 'warning',
       });
+    }
+  }
+  findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
+  return findings;
+}
+
+/**
+ * The on-call section, beyond the schema: overrides that are over (they only clutter the file), and a handoff at a
+ * time the zone skips when clocks go forward (that day's handoff happens an hour later).
+ */
+function lintOnCall(oncall: Record<string, unknown> | null, now: Date): LintFinding[] {
+  if (!oncall) return [];
+  const findings: LintFinding[] = [];
+  const zone = typeof oncall['timezone'] === 'string' ? oncall['timezone'] : DEFAULT_ZONE;
+  if (!isTimeZone(zone)) return [];
+  eachOf(oncall['overrides'], (o, i) => {
+    const until = asRecord(o)?.['until'];
+    const end = typeof until === 'string' ? parseInstant(until, zone) : null;
+    if (end && end <= now)
+      findings.push({
+        path: `oncall.overrides[${i}].until`,
+        message: `this override ended ${formatWhen(end, zone, now)} (${zone}); remove it`,
+        severity: 'warning',
+      });
+  });
+  const handoff = asRecord(oncall['rotation'])?.['handoff'];
+  const time = typeof handoff === 'string' ? parseTimeOfDay(handoff) : null;
+  if (time) {
+    // The next year from now: a zone's DST rules can change, so name the next day it happens.
+    const today = DateTime.fromJSDate(now, { zone });
+    for (let d = 0; d <= 366; d++) {
+      const day = today.plus({ days: d });
+      const at = DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour: time.hour, minute: time.minute }, { zone });
+      if (at.hour !== time.hour || at.minute !== time.minute) {
+        findings.push({
+          path: 'oncall.rotation.handoff',
+          message: `${handoff} does not exist in ${zone} on ${day.toISODate()} (clocks go forward): that day's handoff happens at ${at.toFormat('HH:mm')}`,
+          severity: 'warning',
+        });
+        break;
+      }
     }
   }
   return findings;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { HostName, Identifier } from '../core/names.ts';
+import { isCalendarDate, isTimeZone, parseInstant, parseTimeOfDay, WEEKDAYS, weekdayOf } from '../core/oncall.ts';
+import { ApprovalsSection } from './approvals-schema.ts';
+import { MaintenanceWindow } from './maintenance-schema.ts';
 import { SimFleetSpecSchema } from './simulator-spec.ts';
 
 /** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
@@ -86,7 +89,7 @@ export const Person = z.strictObject({
       discord: PlatformUserId.optional(),
     })
     .default({}),
-  /** May approve risky commands of others (approvals issue). */
+  /** On call when no rotation is configured (`oncall.rotation`); may approve risky commands of others (approvals issue). */
   onCall: z.boolean().default(false),
 });
 export type Person = z.infer<typeof Person>;
@@ -157,6 +160,69 @@ export const TelegramConfig = z.strictObject({
   anonymousAdminRoles: z.array(Identifier).default([]),
 });
 
+/** `HH:MM`, 24-hour. */
+const TimeOfDay = z.string().refine((s) => parseTimeOfDay(s) !== null, {
+  error: (issue) => `expected a time of day as HH:MM (24-hour, e.g. "09:00"), got ${echoValue(issue.input)}`,
+});
+const TimeZone = z.string().refine(isTimeZone, {
+  error: (issue) => `unknown time zone ${echoValue(issue.input)}: use an IANA name such as Europe/Berlin, America/New_York or UTC`,
+});
+const CalendarDate = z.string().refine(isCalendarDate, {
+  error: (issue) => `expected a date as YYYY-MM-DD (e.g. 2025-01-06), got ${echoValue(issue.input)}`,
+});
+/** Checked for being a date-time in the section's refinement (an ISO time without an offset is read in its zone). */
+const IsoInstant = z.string().min(1);
+
+export const OnCallRotation = z
+  .strictObject({
+    /** In order: the first person's shift begins at `start`, the next one's a period later, round and round. */
+    people: z.array(Identifier).min(1),
+    period: z.enum(['daily', 'weekly']),
+    /** Wall-clock time of the handoff in `oncall.timezone`. */
+    handoff: TimeOfDay,
+    /** Weekly rotations: the weekday shifts begin on (`start` must fall on it). */
+    handoffDay: z.enum(WEEKDAYS).optional(),
+    /** The date the first person's shift begins (at `handoff`). */
+    start: CalendarDate,
+  })
+  .superRefine((r, ctx) => {
+    if (r.period === 'weekly' && r.handoffDay === undefined)
+      ctx.addIssue({ code: 'custom', path: ['handoffDay'], message: 'a weekly rotation needs the weekday shifts begin on (e.g. monday)' });
+    if (r.period === 'daily' && r.handoffDay !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['handoffDay'], message: 'only for weekly rotations: a daily one hands off every day' });
+    if (r.period === 'weekly' && r.handoffDay !== undefined && isCalendarDate(r.start) && weekdayOf(r.start) !== r.handoffDay)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['start'],
+        message: `${r.start} is a ${weekdayOf(r.start)}: a weekly rotation's first shift begins on its handoffDay (${r.handoffDay})`,
+      });
+  });
+
+/** Who is on call: a rotation and overrides. Without a rotation, the people with `onCall: true` are. */
+export const OnCallSection = z
+  .strictObject({
+    /** IANA zone of the handoffs; /oncall shows and reads times in it. */
+    timezone: TimeZone.default('UTC'),
+    rotation: OnCallRotation.optional(),
+    /** Someone else on call for a while (they beat the rotation; /oncall set adds more from chat). */
+    overrides: z.array(z.strictObject({ person: Identifier, from: IsoInstant, until: IsoInstant })).default([]),
+  })
+  .superRefine((o, ctx) => {
+    // Times without an offset are read in the zone: with an unknown zone (reported above) they cannot be checked.
+    if (!isTimeZone(o.timezone)) return;
+    o.overrides.forEach((override, i) => {
+      const from = parseInstant(override.from, o.timezone);
+      const until = parseInstant(override.until, o.timezone);
+      const expected = (value: string) =>
+        `expected an ISO date-time such as 2025-03-01T09:00 (in ${o.timezone}) or 2025-03-01T09:00+01:00, got ${echoValue(value)}`;
+      if (!from) ctx.addIssue({ code: 'custom', path: ['overrides', i, 'from'], message: expected(override.from) });
+      if (!until) ctx.addIssue({ code: 'custom', path: ['overrides', i, 'until'], message: expected(override.until) });
+      if (from && until && until <= from)
+        ctx.addIssue({ code: 'custom', path: ['overrides', i, 'until'], message: `must be after from (${override.from})` });
+    });
+  });
+export type OnCallSection = z.infer<typeof OnCallSection>;
+
 export const Config = z
   .strictObject({
     redis: z
@@ -175,6 +241,8 @@ export const Config = z
     ssh: SshDefaults.default(SshDefaults.parse({})),
     hosts: z.record(HostName, HostConfig).refine((h) => Object.keys(h).length > 0, 'define at least one host'),
     people: z.record(Identifier, Person).default({}),
+    /** Who is on call (a rotation, overrides); omitted = the people with `onCall: true`. */
+    oncall: OnCallSection.optional(),
     roles: z.record(Identifier, Role).default({}),
     /** Extra permission groups: name → permissions (or other groups). Built-ins: read, operate, admin. */
     permissionGroups: z.record(Identifier, z.array(z.string().min(1))).default({}),
@@ -231,6 +299,10 @@ export const Config = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Demo and tests only: the simulated fleet `xenops sim` and `npm run demo` serve. Ignored by bot and agent. */
     simulator: SimFleetSpecSchema.optional(),
+    /** Which risky commands need another person's approval, who may give it, and where requests are announced. */
+    approvals: ApprovalsSection,
+    /** Windows in which mutating commands on some hosts are refused (reads go on); /freeze adds more from chat. */
+    maintenance: z.array(MaintenanceWindow).default([]),
   })
   .superRefine((c, ctx) => {
     for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
@@ -251,6 +323,7 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     people?: Record<string, { roles?: unknown; identities?: Record<string, unknown> } | undefined>;
     discord?: { roleBindings?: Record<string, unknown> };
     agent?: { hosts?: unknown };
+    oncall?: { rotation?: { people?: unknown }; overrides?: unknown };
   };
   const roleNames = new Set(Object.keys(c.roles ?? {}));
   const checkRoles = (roles: unknown, path: (string | number)[]) => {
@@ -276,6 +349,22 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     for (const [name, host] of Object.entries(c.hosts)) {
       for (const p of hostProblems(host)) issues.push({ path: ['hosts', name, ...p.path], message: p.message });
     }
+  }
+  // Everyone the on-call schedule names must be a person of the config.
+  const people = Object.keys(c.people ?? {});
+  const checkPerson = (name: unknown, path: (string | number)[]) => {
+    if (typeof name === 'string' && !people.includes(name))
+      issues.push({ path, message: `unknown person "${name}" (people: ${people.join(', ') || 'none'})` });
+  };
+  if (Array.isArray(c.oncall?.rotation?.people)) {
+    c.oncall.rotation.people.forEach((p, i) => {
+      checkPerson(p, ['oncall', 'rotation', 'people', i]);
+    });
+  }
+  if (Array.isArray(c.oncall?.overrides)) {
+    c.oncall.overrides.forEach((o, i) => {
+      checkPerson((o as { person?: unknown } | null)?.person, ['oncall', 'overrides', i, 'person']);
+    });
   }
   if (Array.isArray(c.agent?.hosts)) {
     c.agent.hosts.forEach((h, i) => {

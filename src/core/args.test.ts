@@ -45,7 +45,7 @@ describe('parseArgs', () => {
     const e = failure(() => parseArgs(stop, text('; reboot')));
     expect(e.code).toBe('args.invalid');
     expect(e.message).toContain('";" is not a valid domain name');
-    expect(e.context.usage).toBe('/stop <domain> [--force]');
+    expect(e.context.usage).toBe('/stop <domain> [--force] [--reason <reason>]');
   });
 
   it.each([
@@ -69,7 +69,11 @@ describe('parseArgs', () => {
 
 describe('argument errors say what is wrong', () => {
   const byName = { console: consoleCommand, audit, stop } as const;
-  const usage = { console: '/console <domain> [<lines>]', audit: '/audit [<n>]', stop: '/stop <domain> [--force]' } as const;
+  const usage = {
+    console: '/console <domain> [<lines>]',
+    audit: '/audit [<n>] [--person <person>] [--domain <domain>] [--host <host>] [--command <command>] [--since <since>]',
+    stop: '/stop <domain> [--force] [--reason <reason>]',
+  } as const;
 
   it.each([
     ['console', 'web abc', 'lines must be a whole number from 1 to 2000, got "abc"'],

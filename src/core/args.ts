@@ -41,6 +41,10 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       } else positional.push(word);
     }
     const slots = command.positional.filter((p) => !(p in record));
+    // A trailing free-text argument (`/deny K7Q2XM too risky today`) takes the rest of the line.
+    if (slots.at(-1) === 'reason' && positional.length > slots.length) {
+      positional.splice(slots.length - 1, positional.length, positional.slice(slots.length - 1).join(' '));
+    }
     positional.slice(0, slots.length).forEach((value, i) => {
       record[slots[i] as string] = value;
     });

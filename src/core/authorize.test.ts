@@ -85,6 +85,7 @@ describe('authorize', () => {
       'host.info',
       'host.status',
       'host.top',
+      'oncall.read',
     ]);
     expect(expandPermission(config, 'triage')).toContain('host.top');
     expect(authorize(config, person('carol'), 'host.top').allowed).toBe(true);

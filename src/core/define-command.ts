@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { JobData, JobFailure, JobOp, JobProgress, JobResult } from '../queue/jobs.ts';
 import type { CommandOptionSpec, CommandSpec, Risk } from './command-spec.ts';
 import type { FleetView } from './fleet-view.ts';
+import type { OnCallAccess } from './oncall.ts';
 import type { Reply } from './reply.ts';
 
 export type { Risk };
@@ -33,9 +34,10 @@ export interface AgentSighting {
 export type HostOutcome<Op extends JobOp> = (
   | { host: string; ok: true; result: JobResult<Op> }
   | { host: string; ok: false; failure: JobFailure | BotFailure }
-) & { agent?: AgentSighting | null };
+) & { agent?: AgentSighting | null; frozen?: string | null };
 
-export type JobSpec = Omit<JobData, 'meta'>;
+/** A job without its meta: distributive, so `op` still narrows the rest. */
+export type JobSpec = JobData extends unknown ? (JobData extends infer J ? (J extends unknown ? Omit<J, 'meta'> : never) : never) : never;
 
 /** What a precheck sees: the fleet as last heard, and the hosts the asker may know about (never name others). */
 export interface PrecheckContext {
@@ -56,7 +58,32 @@ export interface LocalContext {
   /** Commands this person may run here (for help). */
   allowedCommands: () => CommandSpec[];
   roles: readonly string[];
-  readAudit: (n: number) => Promise<Record<string, string>[]>;
+  /** Who is on call; `set` is authorized (oncall.set) and audited by the bot. */
+  oncall: OnCallAccess;
+  /** Freeze and unfreeze hosts as this person (host.freeze is checked per host). */
+  freezes: {
+    freeze(hosts: string[], until: Date | null, reason: string): Promise<Reply>;
+    unfreeze(hosts: string[]): Promise<Reply>;
+    /** The zone `until` is read in. */
+    zone: string;
+  };
+  /** Decide approval requests as this person: the desk checks who may, records it and runs what was approved. */
+  approvals: {
+    approve(id: string): Promise<Reply>;
+    deny(id: string, reason: string | undefined): Promise<Reply>;
+  };
+  /**
+   * The newest `n` audit entries matching every given filter, newest first (`since`: epoch ms). The read is bounded:
+   * `bounded` says it stopped after `scanned` entries with fewer than `n` found, so older matches may exist.
+   */
+  readAudit: (query: {
+    n: number;
+    person?: string;
+    host?: string;
+    domain?: string;
+    command?: string;
+    since?: number;
+  }) => Promise<{ entries: Record<string, string>[]; scanned: number; bounded: boolean }>;
 }
 
 interface BaseDefinition<S extends z.ZodObject> {

@@ -22,6 +22,7 @@ export type UserErrorCode =
   | 'host.unknown'
   | 'host.unreachable'
   | 'action.expired'
+  | 'state.changed'
   | 'queue.unavailable'
   | 'internal';
 

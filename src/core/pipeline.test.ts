@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
-import { decide, type PipelineContext } from './pipeline.ts';
+import { decide, type PipelineContext, redactHosts } from './pipeline.ts';
 import type { ChatRequest } from './request.ts';
 import type { DomainSummary } from './xen.ts';
 
@@ -159,5 +159,17 @@ describe('the pure pipeline', () => {
       targets: [{ host: 'xen2' }],
       mutating: false,
     });
+  });
+});
+
+describe('redactHosts', () => {
+  it('names hosts outside the asker’s scope as "another host", whole words only', () => {
+    expect(redactHosts('web is running on xen1 — starting it on xen2 would run it twice', ['xen1', 'xen2', 'xen10'], ['xen2'])).toBe(
+      'web is running on another host — starting it on xen2 would run it twice',
+    );
+    expect(redactHosts("web is busy: alice's migration from xen10 to xen1 (request r1)", ['xen1', 'xen10', 'xen2'], ['xen2'])).toBe(
+      "web is busy: alice's migration from another host to another host (request r1)",
+    );
+    expect(redactHosts('xen1-web on xen1', ['xen1'], [])).toBe('xen1-web on another host');
   });
 });

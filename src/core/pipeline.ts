@@ -1,5 +1,7 @@
+import type { ApprovalPolicy as ApprovalPolicyConfig } from '../config/approvals-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { isMutating } from '../queue/ops.ts';
+import { policyFor } from './approval-policy.ts';
 import { parseArgs } from './args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, type Person } from './authorize.ts';
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, Risk, Target } from './define-command.ts';
@@ -46,8 +48,16 @@ export interface Rejection {
 
 export type Decision =
   | Rejection
-  /** The approval step held it: the approvals issue turns this into a request for an on-call approver. */
-  | { kind: 'needsApproval'; evaluated: Evaluated; command: AnyJobCommand; targets: Target[]; jobs: JobSpec[] }
+  /** The approval step held it: it runs once someone else approves exactly it (src/app/approval-desk.ts). */
+  | {
+      kind: 'needsApproval';
+      evaluated: Evaluated;
+      command: AnyJobCommand;
+      targets: Target[];
+      mode: 'parallel' | 'sequence';
+      jobs: JobSpec[];
+      policy: ApprovalPolicyConfig;
+    }
   | { kind: 'local'; evaluated: Evaluated; command: LocalCommand<never> }
   | {
       kind: 'enqueue';
@@ -246,14 +256,25 @@ export function plan(ev: Evaluated, targets: Target[], view: FleetView): Decisio
   return { kind: 'enqueue', evaluated: ev, command, targets, mode: 'parallel', jobs, mutating: jobs.some((j) => isMutating(j.op)) };
 }
 
-/** Whether a checked request must wait for an approver. Today's policy approves nothing (see the approvals issue). */
-export type ApprovalPolicy = (ev: Evaluated, targets: Target[]) => boolean;
-export const noApprovals: ApprovalPolicy = () => false;
+/** The approval policy a checked request falls under, or null when it runs at once. */
+export type ApprovalRule = (ev: Evaluated, targets: Target[]) => ApprovalPolicyConfig | null;
+export const noApprovals: ApprovalRule = () => null;
 
-/** The approval step: between the checks and the queue. */
-export function approvalStep(d: Decision, policy: ApprovalPolicy): Decision {
-  if (d.kind !== 'enqueue' || !policy(d.evaluated, d.targets)) return d;
-  return { kind: 'needsApproval', evaluated: d.evaluated, command: d.command, targets: d.targets, jobs: d.jobs };
+/** The policy from the config: the first one whose commands or risk, and hosts, match. */
+export function approvalRule(config: Config): ApprovalRule {
+  return (ev, targets) => {
+    const command = ev.command as AnyJobCommand;
+    const hosts = [...targets.map((t) => t.host), ...(command.touches?.(ev.args) ?? [])];
+    return policyFor(config.approvals, command.name, ev.risk, hosts);
+  };
+}
+
+/** The approval step: between the checks and the queue. System requests (an approved request resuming) pass. */
+export function approvalStep(d: Decision, rule: ApprovalRule, source: ChatRequest['source']): Decision {
+  if (d.kind !== 'enqueue' || source === 'system') return d;
+  const policy = rule(d.evaluated, d.targets);
+  if (!policy) return d;
+  return { kind: 'needsApproval', evaluated: d.evaluated, command: d.command, targets: d.targets, mode: d.mode, jobs: d.jobs, policy };
 }
 
 /**
@@ -265,7 +286,7 @@ export function decide(
   req: ChatRequest,
   view: FleetView,
   refreshed: boolean,
-  approval: ApprovalPolicy = noApprovals,
+  approval: ApprovalRule = noApprovals,
 ): Decision | { kind: 'lookup'; hosts: string[]; evaluated: Evaluated } {
   const ev = evaluate(ctx, req);
   if (isRejection(ev)) return ev;
@@ -275,7 +296,19 @@ export function decide(
   if (resolved.kind === 'lookup') return { ...resolved, evaluated: ev };
   const refused = checkTargets(ctx, ev, resolved.targets, view);
   if (refused) return refused;
-  return approvalStep(plan(ev, resolved.targets, view), approval);
+  return approvalStep(plan(ev, resolved.targets, view), approval, req.source);
+}
+
+/**
+ * Names hosts the asker may not use as "another host": messages from the agents (a guest running elsewhere, who holds
+ * a lock) must not tell a scoped person what runs outside their scope.
+ */
+export function redactHosts(text: string, allHosts: readonly string[], visible: readonly string[]): string {
+  const hidden = allHosts.filter((h) => !visible.includes(h)).sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const h of hidden)
+    out = out.replace(new RegExp(`(?<![A-Za-z0-9_-])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`, 'g'), 'another host');
+  return out;
 }
 
 export function describeTargets(targets: Target[]): string {

@@ -38,6 +38,17 @@ export interface Action {
   style: 'primary' | 'secondary' | 'success' | 'danger';
 }
 
+/**
+ * Someone the reply calls for (the on-call approver): one entry per person, with every platform identity they have.
+ * Each adapter mentions the person the way its platform notifies (Discord `<@id>` in the content, Telegram a
+ * `tg://user` link, the terminal `@name`) and ignores the identities of other platforms.
+ */
+export interface Mention {
+  /** The config person id, shown as the mention's text where the platform shows one. */
+  person: string;
+  identities: { platform: 'terminal' | 'discord' | 'telegram'; userId: string }[];
+}
+
 export interface Reply {
   /** progress = more updates will follow (edited in place); result/error are final. */
   kind: 'progress' | 'result' | 'error';
@@ -46,6 +57,8 @@ export interface Reply {
   blocks: Block[];
   attachments?: Attachment[];
   actions?: Action[];
+  /** People to notify. Absent on later updates of the same message, so an edited message stops mentioning them. */
+  mentions?: Mention[];
   /** Errors and denials: shown only to the asker where the platform can (Discord ephemeral). */
   private?: boolean;
 }

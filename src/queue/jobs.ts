@@ -18,6 +18,13 @@ export const JobMeta = z.strictObject({
    * must never run later). Only checked on the first pickup: a resumed job goes on.
    */
   notAfter: z.number().int().positive().optional(),
+  /**
+   * An approved request is bound to the state it was requested in: the agent refuses to act when the domain is no
+   * longer up (or down), was restarted (another domid) or is another guest (another UUID).
+   */
+  expect: z
+    .strictObject({ up: z.boolean(), id: z.number().int().nullable(), uuid: z.string().nullable(), approvalId: z.string() })
+    .optional(),
 });
 export type JobMeta = z.infer<typeof JobMeta>;
 

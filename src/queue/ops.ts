@@ -30,7 +30,13 @@ export const OPS = {
 } as const satisfies Record<JobOp, OpSpec>;
 
 /** Permissions checked by the bot itself, for commands that run no job. */
-export const BOT_PERMISSIONS = { 'audit.read': { group: 'admin' } } as const satisfies Record<string, { group: OpSpec['group'] }>;
+export const BOT_PERMISSIONS = {
+  'approval.grant': { group: 'admin' },
+  'audit.read': { group: 'admin' },
+  'host.freeze': { group: 'admin' },
+  'oncall.read': { group: 'read' },
+  'oncall.set': { group: 'admin' },
+} as const satisfies Record<string, { group: OpSpec['group'] }>;
 
 export function opSpec(op: JobOp): OpSpec {
   return OPS[op];

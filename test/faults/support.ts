@@ -21,7 +21,8 @@ export function demoConfigWith(edits: Record<string, unknown>): string {
 export async function startRun(
   options: { edits?: Record<string, unknown>; agent?: boolean; redisUrl?: string } = {},
 ): Promise<{ h: ProcessHarness; sim: SimControlClient; bot: ProcessHandle; agent: ProcessHandle | null }> {
-  const configPath = demoConfigWith({ 'bot.fleetRefreshMs': 600_000, ...options.edits });
+  // The fault scenarios run mutations directly: approvals (tested on their own) are off here.
+  const configPath = demoConfigWith({ 'bot.fleetRefreshMs': 600_000, 'approvals.enabled': false, ...options.edits });
   const h = new ProcessHarness({ configPath, ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}) });
   const sim = await h.startSim();
   const agent = options.agent === false ? null : await h.startAgent();

@@ -33,6 +33,7 @@ beforeAll(async () => {
     channels: [{ platform: 'terminal', id: '*' }],
     audit: { file: `/tmp/${prefix}-audit.jsonl` },
     bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+    approvals: { enabled: false },
   });
   agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
 }, 30_000);

@@ -37,6 +37,7 @@ function configFor(p: string, url = REDIS_URL): Config {
     channels: [{ platform: 'terminal', id: '*' }],
     audit: { file: `/tmp/${p}-audit.jsonl` },
     bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+    approvals: { enabled: false },
   });
 }
 

@@ -15,6 +15,8 @@ let terminal: TerminalAdapter;
 
 beforeAll(async () => {
   stack = await startTestStack({
+    // The trustworthy-core script migrates directly; the approvals suite runs the same demo with approvals on.
+    adjustConfig: (c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }),
     makeAdapters: (config) => {
       terminal = new TerminalAdapter({ config, input, output: out });
       return [terminal];

@@ -137,7 +137,8 @@ describe('buttons', () => {
     // the message holding the button is not deleted for a denial
     expect(fake.calls.some((c) => c.method === 'DELETE' && c.route.includes(carol.token))).toBe(false);
     const alice = fake.interact(ALICE, { custom_id: actionId, component_type: 2 }, 3);
-    await fake.waitFor((c) => edits(alice.token)(c) && desc(c).includes('gateway shut down on xen1'));
+    // stop needs an on-call approval in the demo: the click by alice becomes her approval request.
+    await fake.waitFor((c) => edits(alice.token)(c) && JSON.stringify(c.body).includes('Approval needed: /stop xen1:gateway'));
   });
 
   it('an unknown button id is answered as expired', async () => {

@@ -4,7 +4,7 @@ import { type Logger, redactSecrets } from '../../core/log.ts';
 import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { discordRest, registerCommands } from './register.ts';
-import { type DiscordPayload, renderDiscord } from './render.ts';
+import { type DiscordPayload, mentionContent, renderDiscord } from './render.ts';
 import { chatInputToRequest } from './to-request.ts';
 
 export interface DiscordAdapterOptions {
@@ -15,9 +15,16 @@ export interface DiscordAdapterOptions {
 /** Interaction tokens live 15 minutes; stop using one a little before that. */
 const TOKEN_LIFETIME_MS = 14 * 60_000;
 
-function body(payload: DiscordPayload, extra: Record<string, unknown> = {}) {
+/**
+ * The JSON body of a message create/edit. `content` carries the mentions (embeds never notify); an edit always
+ * sends it, so a message that mentioned someone stops doing so once it shows an outcome, and always sends
+ * `components`, so the buttons of a settled request go away (`[]`).
+ */
+function body(payload: DiscordPayload, edit: boolean, extra: Record<string, unknown> = {}) {
   return {
     body: {
+      ...(edit || payload.content ? { content: payload.content } : {}),
+      allowed_mentions: payload.allowedMentions,
       embeds: payload.embeds,
       components: payload.components,
       attachments: payload.files.map((f, i) => ({ id: i, filename: f.name })),
@@ -26,6 +33,9 @@ function body(payload: DiscordPayload, extra: Record<string, unknown> = {}) {
     files: payload.files.map((f) => ({ name: f.name, data: f.data })),
   };
 }
+
+/** Discord's limit for message content. */
+const CONTENT_LIMIT = 2000;
 
 /**
  * The Discord adapter: a gateway client with only the Guilds intent, slash commands derived from the command
@@ -139,11 +149,15 @@ export class DiscordAdapter implements ChatAdapter {
           // Ephemerality is fixed at defer time: replace the public "thinking…" with an ephemeral follow-up.
           // (For a button click, @original is the message holding the button: it stays.)
           if (s['component'] !== true) await this.rest.delete(Routes.webhookMessage(appId, token, '@original')).catch(() => {});
-          await this.rest.post(Routes.webhook(appId, token), body(payload, { flags: MessageFlags.Ephemeral }));
+          await this.rest.post(Routes.webhook(appId, token), body(payload, false, { flags: MessageFlags.Ephemeral }));
           return target;
         }
-        await this.rest.patch(Routes.webhookMessage(appId, token, '@original'), body(payload));
-        return target;
+        const edited = (await this.rest.patch(Routes.webhookMessage(appId, token, '@original'), body(payload, true))) as { id?: unknown };
+        // Kept so the message can still be edited through the channel once the token has expired (an approval card
+        // settled after 14 minutes must still lose its buttons, not leave them and post the outcome elsewhere).
+        const known = typeof edited?.id === 'string' ? { ...target, state: { ...s, messageId: edited.id } } : target;
+        // Filling a deferred reply is an edit, and edits never notify: the mentions get a message of their own.
+        return await this.ping(known, reply, payload, () => Routes.webhook(appId, token));
       } catch (error) {
         this.options.logger.warn({ err: redactSecrets(String(error)) }, 'interaction token unusable; posting to the channel instead');
       }
@@ -151,14 +165,40 @@ export class DiscordAdapter implements ChatAdapter {
     // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
     if (messageId) {
-      await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload));
+      await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload, true));
+      return await this.ping(target, reply, payload, () => Routes.channelMessages(target.channelId));
+    }
+    const sent = (await this.rest.post(Routes.channelMessages(target.channelId), body(payload, false))) as { id: string };
+    // A new message notifies the users its content mentions.
+    const mentioned = payload.allowedMentions.users;
+    return { ...target, state: { channelId: target.channelId, messageId: sent.id, ...(mentioned.length ? { mentioned } : {}) } };
+  }
+
+  /**
+   * After an edit that mentions someone not yet notified for this target: a short new message that pings them
+   * (the edit itself notifies nobody). Each person is pinged once per target, however often the message changes.
+   * Never throws.
+   */
+  private async ping(target: ReplyTarget, reply: Reply, payload: DiscordPayload, route: () => `/${string}`): Promise<ReplyTarget> {
+    const before = Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
+    const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
+    if (users.length === 0) return target;
+    const content = cutContent(`${mentionContent(users)} ${reply.title}`);
+    try {
+      await this.rest.post(route(), { body: { content, allowed_mentions: { parse: [], users } } });
+    } catch (error) {
+      // The message itself was delivered; a lost ping must not make it go out twice.
+      this.options.logger.warn({ err: redactSecrets(String(error)) }, 'mention could not be sent');
       return target;
     }
-    const sent = (await this.rest.post(Routes.channelMessages(target.channelId), body(payload))) as { id: string };
-    return { ...target, state: { channelId: target.channelId, messageId: sent.id } };
+    return { ...target, state: { ...target.state, mentioned: [...before, ...users] } };
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
   }
+}
+
+function cutContent(text: string): string {
+  return text.length <= CONTENT_LIMIT ? text : `${text.slice(0, CONTENT_LIMIT - 1)}…`;
 }

@@ -9,6 +9,26 @@ export interface DiscordPayload {
   embeds: { title: string; description?: string; color: number; fields?: { name: string; value: string; inline?: boolean }[] }[];
   files: { name: string; data: Buffer }[];
   components: { type: 1; components: { type: 2; style: number; label: string; custom_id: string }[] }[];
+  /** `<@id>` mentions: embeds never notify, so they go in the message content. */
+  content: string;
+  /** Only the users named in `content` are pinged (never @everyone, roles or anything a text happens to hold). */
+  allowedMentions: { parse: []; users: string[] };
+}
+
+/** A Discord user id (snowflake). */
+const SNOWFLAKE = /^\d{15,21}$/;
+
+/** The Discord users a reply mentions (deduplicated, at most 100 as Discord allows). */
+export function discordMentions(reply: Reply): string[] {
+  const ids = (reply.mentions ?? []).flatMap((m) =>
+    m.identities.filter((i) => i.platform === 'discord' && SNOWFLAKE.test(i.userId)).map((i) => i.userId),
+  );
+  return [...new Set(ids)].slice(0, 100);
+}
+
+/** The content that pings `users`: `🔔 <@a> <@b>`, or '' for none. */
+export function mentionContent(users: readonly string[]): string {
+  return users.length ? `🔔 ${users.map((u) => `<@${u}>`).join(' ')}` : '';
 }
 
 const STYLE = { primary: 1, secondary: 2, success: 3, danger: 4 } as const;
@@ -71,7 +91,10 @@ export function renderDiscord(reply: Reply): DiscordPayload {
         },
       ]
     : [];
+  const users = discordMentions(reply);
   return {
+    content: mentionContent(users),
+    allowedMentions: { parse: [], users },
     embeds: [{ title, color: COLOR[reply.tone], ...(desc ? { description: desc } : {}), ...(fields.length ? { fields } : {}) }],
     files,
     components,

@@ -4,7 +4,7 @@ import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { ChatOutbound } from './outbound.ts';
-import { renderTelegram } from './render.ts';
+import { escapeHtml, mentionHtml, renderTelegram } from './render.ts';
 import { messageToRequest, type TgMessage } from './to-request.ts';
 
 export interface TelegramAdapterOptions {
@@ -79,7 +79,8 @@ export class TelegramAdapter implements ChatAdapter {
         platform: 'telegram',
         channelId: String(chat.id),
         requestId: `tgcb${q.id}`,
-        state: { messageId: q.message.message_id },
+        // The answer edits the message holding the button, except a private one (see deliver).
+        state: { messageId: q.message.message_id, clicked: true },
       };
       void core.handleAction(
         {
@@ -140,9 +141,12 @@ export class TelegramAdapter implements ChatAdapter {
         )
       : undefined;
     const messageId = typeof target.state['messageId'] === 'number' ? target.state['messageId'] : null;
+    // A private answer to a button click (a denial, "expired"…) goes to the clicker as a reply to the message that
+    // holds the button, which stays as it is: editing it would show one person's refusal to everyone in the chat.
+    const clickAnswer = messageId !== null && target.state['clicked'] === true && reply.private === true;
     let next = target;
-    if (messageId === null) {
-      const replyTo = typeof target.state['replyTo'] === 'number' ? target.state['replyTo'] : undefined;
+    if (messageId === null || clickAnswer) {
+      const replyTo = clickAnswer ? messageId : typeof target.state['replyTo'] === 'number' ? target.state['replyTo'] : undefined;
       const sent = await this.outbound.send(chatId, () =>
         this.bot.telegram.sendMessage(chatId, message.html, {
           parse_mode: 'HTML',
@@ -150,7 +154,10 @@ export class TelegramAdapter implements ChatAdapter {
           ...(keyboard ? keyboard : {}),
         } as Parameters<Telegraf['telegram']['sendMessage']>[2]),
       );
-      next = { ...target, state: { ...target.state, messageId: sent.message_id } };
+      // A new message notifies the users it mentions.
+      const mentioned = message.mentions.map((m) => m.userId);
+      if (!clickAnswer)
+        next = { ...target, state: { ...target.state, messageId: sent.message_id, ...(mentioned.length ? { mentioned } : {}) } };
     } else {
       await this.outbound
         .send(
@@ -158,7 +165,8 @@ export class TelegramAdapter implements ChatAdapter {
           () =>
             this.bot.telegram.editMessageText(chatId, messageId, undefined, message.html, {
               parse_mode: 'HTML',
-              ...(keyboard ? keyboard : {}),
+              // Always said: a reply without actions (a settled approval) takes the inline keyboard away.
+              ...(keyboard ? keyboard : { reply_markup: { inline_keyboard: [] } }),
             }),
           // progress edits of one message coalesce; a final reply gets its own slot so it is never replaced
           isFinal(reply) ? undefined : `edit:${messageId}`,
@@ -167,6 +175,7 @@ export class TelegramAdapter implements ChatAdapter {
           if (error instanceof TelegramError && /message is not modified/.test(error.description)) return;
           throw error;
         });
+      next = await this.ping(target, reply, message.mentions, messageId);
     }
     if (isFinal(reply)) {
       for (const doc of message.documents) {
@@ -174,6 +183,34 @@ export class TelegramAdapter implements ChatAdapter {
       }
     }
     return next;
+  }
+
+  /**
+   * Edits notify nobody: after an edit that mentions someone not yet notified for this target, a short message
+   * (a reply to the edited one) mentions them. Each person is notified once per target. Never throws.
+   */
+  private async ping(
+    target: ReplyTarget,
+    reply: Reply,
+    mentions: { name: string; userId: string }[],
+    messageId: number,
+  ): Promise<ReplyTarget> {
+    const before = Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
+    const users = mentions.filter((m) => !before.includes(m.userId));
+    if (users.length === 0) return target;
+    const chatId = target.channelId;
+    try {
+      await this.outbound.send(chatId, () =>
+        this.bot.telegram.sendMessage(chatId, `${mentionHtml(users)} ${escapeHtml(reply.title)}`, {
+          parse_mode: 'HTML',
+          reply_parameters: { message_id: messageId, allow_sending_without_reply: true },
+        }),
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: redactSecrets(String(error)) }, 'mention could not be sent');
+      return target;
+    }
+    return { ...target, state: { ...target.state, mentioned: [...before, ...users.map((u) => u.userId)] } };
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {

@@ -35,25 +35,51 @@ export function visibleLength(html: string): number {
   return html.replace(/<[^>]+>/g, '').replace(/&(amp|lt|gt|quot);/g, 'x').length;
 }
 
+/** A Telegram user id: a positive integer. */
+const USER_ID = /^[1-9]\d{0,15}$/;
+
+/** The Telegram users a reply mentions, with the name each link shows (deduplicated by user). */
+export function telegramMentions(reply: Reply): { name: string; userId: string }[] {
+  const seen = new Set<string>();
+  return (reply.mentions ?? []).flatMap((m) =>
+    m.identities
+      .filter((i) => i.platform === 'telegram' && USER_ID.test(i.userId) && !seen.has(i.userId))
+      .map((i) => {
+        seen.add(i.userId);
+        return { name: m.person, userId: i.userId };
+      }),
+  );
+}
+
+/** `🔔 <a href="tg://user?id=ID">name</a> …`: a text mention notifies the user (in a group they are in), or ''. */
+export function mentionHtml(users: readonly { name: string; userId: string }[]): string {
+  return users.length ? `🔔 ${users.map((u) => `<a href="tg://user?id=${u.userId}">${escapeHtml(u.name)}</a>`).join(' ')}` : '';
+}
+
 export interface TelegramMessage {
   html: string;
+  /** The users the html mentions (a new message notifies them; an edit does not). */
+  mentions: { name: string; userId: string }[];
   /** Files to send after the message: the reply's attachments, plus the whole text when it did not fit. */
   documents: { name: string; data: Buffer }[];
 }
 
 /** A neutral reply as Telegram HTML; what does not fit in 4096 characters goes as a .txt document, never cut. */
 export function renderTelegram(reply: Reply): TelegramMessage {
-  const head = `${MARK[reply.tone]} <b>${escapeHtml(reply.title)}</b>`;
+  const mentions = telegramMentions(reply);
+  const ping = mentionHtml(mentions);
+  const head = `${MARK[reply.tone]} <b>${escapeHtml(reply.title)}</b>${ping ? `\n${ping}` : ''}`;
   const parts = reply.blocks.map(blockHtml);
   const html = [head, ...parts.map((p) => p.html)].join('\n');
   const documents = (reply.attachments ?? []).map((a) => ({
     name: a.name,
     data: Buffer.from(typeof a.data === 'string' ? a.data : a.data),
   }));
-  if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, documents };
+  if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, mentions, documents };
   const plain = [reply.title, ...parts.map((p) => p.plain)].join('\n\n');
   const name = overflowFileName(reply.title);
   return {
+    mentions,
     html: `${head}\n<i>The full output (${plain.split('\n').length} lines) is attached as ${escapeHtml(name)}.</i>`,
     documents: [{ name, data: Buffer.from(`${plain}\n`) }, ...documents.filter((d) => d.name !== name)],
   };

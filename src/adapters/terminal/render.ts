@@ -22,7 +22,13 @@ function renderBlock(block: Block): string {
 
 /** Plain text for a terminal: the same neutral reply every chat adapter renders. */
 export function renderForTerminal(reply: Reply): string {
-  const parts = [`${MARK[reply.tone]} ${reply.title}`, ...reply.blocks.map(renderBlock)];
+  const parts = [`${MARK[reply.tone]} ${reply.title}`];
+  // A mention is the name one types after @ to speak as that person: their terminal identity.
+  const mentioned = [
+    ...new Set((reply.mentions ?? []).flatMap((m) => m.identities.filter((i) => i.platform === 'terminal').map((i) => `@${i.userId}`))),
+  ];
+  if (mentioned.length) parts.push(`🔔 ${mentioned.join(' ')}`);
+  parts.push(...reply.blocks.map(renderBlock));
   for (const a of reply.attachments ?? []) {
     const size = typeof a.data === 'string' ? Buffer.byteLength(a.data) : a.data.byteLength;
     parts.push(`[attachment ${a.name}, ${size} bytes${a.description ? `: ${a.description}` : ''}]`);

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { APPROVAL_ID } from '../src/app/approvals.ts';
+import { defineCommand } from '../src/core/define-command.ts';
+
+/** `/deny ID [reason]`: an approver refuses a pending request, or its requester withdraws it. */
+export const deny = defineCommand({
+  name: 'deny',
+  description: 'Deny a pending request (or withdraw your own), with an optional reason',
+  args: z.strictObject({
+    id: z
+      .string()
+      .trim()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
+      .describe('the approval id'),
+    reason: z.string().trim().max(200).optional().describe('why (shown to the requester)'),
+  }),
+  positional: ['id', 'reason'],
+  permission: null,
+  risk: 'read',
+  scope: 'local',
+  examples: ['/deny K7Q2XM', '/deny K7Q2XM not during business hours'],
+  run: (args, ctx) => ctx.approvals.deny(args.id, args.reason),
+});

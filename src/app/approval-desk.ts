@@ -1,0 +1,542 @@
+import type { ReplyTarget } from '../adapters/types.ts';
+import type { Config, Platform } from '../config/schema.ts';
+import { APPROVE_ANY, mayApprove } from '../core/approval-policy.ts';
+import { authorize, type Person } from '../core/authorize.ts';
+import type { AnyCommand, JobSpec } from '../core/define-command.ts';
+import type { Logger } from '../core/log.ts';
+import type { AnyJobCommand, Decision } from '../core/pipeline.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import type { ChatRequest } from '../core/request.ts';
+import type { JobMeta } from '../queue/jobs.ts';
+import type { ActionStore } from './actions.ts';
+import { type ApprovalRecord, type ApprovalStore, type BoundState, newApprovalId } from './approvals.ts';
+import type { AuditEntry } from './audit.ts';
+import { Refusal } from './dispatch.ts';
+import type { FleetCache } from './fleet-cache.ts';
+import { previewJob } from './preview.ts';
+
+type NeedsApproval = Extract<Decision, { kind: 'needsApproval' }>;
+type Enqueue = Extract<Decision, { kind: 'enqueue' }>;
+
+export interface ApprovalDeskDeps {
+  config: Config;
+  store: ApprovalStore;
+  fleet: FleetCache;
+  actions: ActionStore;
+  commands: ReadonlyMap<string, AnyCommand>;
+  /** Platforms this bot can post to (approval channels of others are left to the bots that have them). */
+  platforms: ReadonlySet<string>;
+  /** Re-reads the targets' hosts so the request binds the state as it is now. */
+  refresh: (hosts: string[]) => Promise<void>;
+  /** Queues an approved request exactly as it was requested (jobs get `meta.expect`). */
+  enqueue: (req: ChatRequest, target: ReplyTarget, d: Enqueue, extraMeta: (job: JobSpec) => Partial<JobMeta>) => Promise<void>;
+  deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  audit: (entry: AuditEntry) => Promise<void>;
+  /** Who is on call now (people ids). */
+  onCall: () => Promise<string[]>;
+  /** Who is on call next, if anyone. */
+  nextOnCall: () => Promise<string | null>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The two-person rule: a risky request becomes an approval request bound to the exact operation and the state it
+ * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
+ * approves or denies it from any platform; approved, it runs exactly as requested, once; expired, it never runs.
+ */
+export class ApprovalDesk {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly escalations = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: ApprovalDeskDeps) {}
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** Re-arms the expiry of every pending approval (after a restart). */
+  async start(): Promise<void> {
+    for (const id of await this.deps.store.pendingIds()) {
+      const rec = await this.deps.store.get(id);
+      if (rec?.status === 'pending') {
+        this.armExpiry(rec);
+        this.armEscalation(rec);
+      }
+    }
+  }
+
+  stop(): void {
+    for (const t of [...this.timers.values(), ...this.escalations.values()]) clearTimeout(t);
+    this.timers.clear();
+    this.escalations.clear();
+  }
+
+  /** A request the pipeline held for approval: record it, bound to its state, and announce it. */
+  async request(req: ChatRequest, target: ReplyTarget, d: NeedsApproval): Promise<void> {
+    const { config, fleet } = this.deps;
+    const hosts = [...new Set(d.jobs.map((j) => j.host))];
+    await this.deps.refresh(hosts).catch(() => {});
+    const now = this.now();
+    const reasonArg = d.evaluated.args['reason'];
+    const rec: ApprovalRecord = {
+      id: newApprovalId(),
+      requestId: req.id,
+      command: d.command.name,
+      args: d.evaluated.args,
+      requester: d.evaluated.person.id,
+      platform: req.platform,
+      userId: req.actor.userId,
+      channelId: req.channel.id,
+      target,
+      mode: d.mode,
+      jobs: d.jobs,
+      targets: d.targets,
+      touches: d.command.touches?.(d.evaluated.args) ?? [],
+      risk: d.evaluated.risk,
+      preview: d.jobs.map((j) => previewJob(config, fleet, j)),
+      state: d.jobs.flatMap((j) => ('domain' in j ? [boundState(fleet, j.host, j.domain)] : [])),
+      ...(typeof reasonArg === 'string' && reasonArg !== '' ? { reason: reasonArg } : {}),
+      policy: d.policy,
+      createdAt: now,
+      expiresAt: now + d.policy.expiresMinutes * 60_000,
+      approvals: [],
+      status: 'pending',
+      announcements: [],
+    };
+    await this.deps.store.create(rec);
+    const onCall = await this.deps.onCall().catch(() => []);
+    const card = await this.requestCard(rec, onCall);
+    // Each announcement is recorded as soon as it is out, so a decision made meanwhile still updates it; the
+    // requester's card is also where the request's result will be edited in.
+    const mine = await this.deps.deliver(target, card);
+    await this.deps.store.update(rec.id, (r) => ({ ...r, target: mine, announcements: [...r.announcements, mine] }));
+    for (const ch of config.approvals.channels) {
+      if (!this.deps.platforms.has(ch.platform) || (ch.platform === req.platform && ch.id === req.channel.id)) continue;
+      const posted = await this.deps.deliver(freshTarget(ch.platform, ch.id, `${rec.id}-${ch.platform}-${ch.id}`), card);
+      const { rec: now } = await this.deps.store.update(rec.id, (r) => ({ ...r, announcements: [...r.announcements, posted] }));
+      // Decided while this one was being posted: bring it up to date at once.
+      if (now && now.status !== 'pending') await this.deps.deliver(posted, this.outcomeCard(now));
+    }
+    await this.deps.audit({
+      ...auditOf(rec),
+      event: 'approval',
+      decision: 'needsApproval',
+      detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
+    });
+    this.armExpiry(rec);
+    this.armEscalation(rec);
+  }
+
+  /** `/approve ID` (or the Approve button) by `approver`. The reply is for the approver. */
+  async approve(id: string, approver: Person, platform: string): Promise<Reply> {
+    const rec = await this.deps.store.get(id);
+    if (!rec) return reply.error('No such approval request', `there is no approval request ${id}`);
+    const settled = this.settled(rec);
+    if (settled) return settled;
+    if (this.now() > rec.expiresAt) return this.expire(rec.id);
+    const command = this.deps.commands.get(rec.command);
+    if (!command || command.permission === null) return reply.error('Cannot approve', `/${rec.command} is not a command here any more`);
+    const onCall = [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])];
+    const verdict = mayApprove({
+      config: this.deps.config,
+      approver,
+      requester: rec.requester,
+      policy: rec.policy,
+      permission: command.permission,
+      command: rec.command,
+      targets: rec.targets,
+      touches: rec.touches,
+      onCall,
+    });
+    if (!verdict.ok) {
+      await this.deps.audit({
+        ...auditOf(rec),
+        event: 'approval',
+        decision: 'rejected',
+        detail: `approve ${id} by ${approver.id} refused: ${verdict.reason}`,
+      });
+      return reply.error('Not allowed', verdict.reason);
+    }
+    const at = this.now();
+    const {
+      rec: after,
+      changed,
+      before,
+    } = await this.deps.store.update(id, (r) => {
+      if (r.status !== 'pending' || r.approvals.some((a) => a.person === approver.id)) return null;
+      const approvals = [...r.approvals, { person: approver.id, platform, at }];
+      const done = approvals.length >= r.policy.count;
+      return { ...r, approvals, ...(done ? { status: 'approved' as const, decidedBy: approver.id, decidedAt: at } : {}) };
+    });
+    if (!after) return reply.error('No such approval request', `there is no approval request ${id}`);
+    if (!changed) {
+      if (before?.approvals.some((a) => a.person === approver.id) && before.status === 'pending')
+        return reply.result(
+          `You already approved ${id}`,
+          [reply.text(`waiting for ${before.policy.count - before.approvals.length} more`)],
+          { tone: 'info' },
+        );
+      return this.settled(after) ?? reply.error('Cannot approve', `${id} cannot be approved now`);
+    }
+    await this.deps.audit({
+      ...auditOf(after),
+      event: 'approval',
+      decision: 'allowed',
+      detail: `approve ${id} by ${approver.id} (${after.approvals.length}/${after.policy.count})`,
+    });
+    if (after.status !== 'approved')
+      return reply.result(
+        `Approved by you (${after.approvals.length} of ${after.policy.count})`,
+        [reply.text(`${id} waits for more approvals`)],
+        { tone: 'info' },
+      );
+    this.clearExpiry(id);
+    return this.run(after);
+  }
+
+  /** `/deny ID [reason]`: an approver refuses it, or the requester withdraws it. */
+  async deny(id: string, person: Person, reason: string | undefined): Promise<Reply> {
+    const rec = await this.deps.store.get(id);
+    if (!rec) return reply.error('No such approval request', `there is no approval request ${id}`);
+    const settled = this.settled(rec);
+    if (settled) return settled;
+    const withdrawing = person.id === rec.requester;
+    if (!withdrawing) {
+      const command = this.deps.commands.get(rec.command);
+      const verdict = mayApprove({
+        config: this.deps.config,
+        approver: person,
+        requester: rec.requester,
+        policy: rec.policy,
+        permission: command?.permission ?? '',
+        command: rec.command,
+        targets: rec.targets,
+        touches: rec.touches,
+        onCall: [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])],
+      });
+      if (!verdict.ok) return reply.error('Not allowed', verdict.reason.replace('approve', 'deny'));
+    }
+    const at = this.now();
+    const { rec: after, changed } = await this.deps.store.update(id, (r) =>
+      r.status === 'pending'
+        ? { ...r, status: 'denied', decidedBy: person.id, decidedAt: at, ...(reason ? { denyReason: reason } : {}) }
+        : null,
+    );
+    if (!after) return reply.error('No such approval request', `there is no approval request ${id}`);
+    if (!changed) return this.settled(after) ?? reply.error('Cannot deny', `${id} cannot be denied now`);
+    this.clearExpiry(id);
+    const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
+    await this.deps.audit({ ...auditOf(after), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
+    await this.announce(
+      after,
+      reply.result(`/${after.command} ${describeArgs(after)} was ${how}`, [reply.text('nothing ran')], { tone: 'error' }),
+    );
+    return reply.result(withdrawing ? `Withdrawn ${id}` : `Denied ${id}`, [reply.text(`${after.requester} is told; nothing ran`)], {
+      tone: 'info',
+    });
+  }
+
+  /** Runs an approved request exactly as it was requested, bound to the state it was requested in. */
+  private async run(rec: ApprovalRecord): Promise<Reply> {
+    const command = this.deps.commands.get(rec.command) as AnyJobCommand | undefined;
+    const requester = this.deps.config.people[rec.requester];
+    // The requester must still be allowed to run it now (a role may have been taken away meanwhile).
+    const person: Person = {
+      id: rec.requester,
+      displayName: requester?.displayName ?? rec.requester,
+      roles: [...(requester?.roles ?? [])],
+    };
+    const stillAllowed =
+      !!command &&
+      rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
+      rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed);
+    if (!command || !stillAllowed) {
+      await this.announce(
+        rec,
+        reply.result(
+          `/${rec.command} ${describeArgs(rec)} was approved, but ${rec.requester} may no longer run it`,
+          [reply.text('nothing ran')],
+          { tone: 'error' },
+        ),
+      );
+      return reply.error('Approved, but not run', `${rec.requester} may no longer run /${rec.command} there; nothing ran`);
+    }
+    const req: ChatRequest = {
+      id: rec.requestId,
+      platform: rec.platform as Platform,
+      actor: { platform: rec.platform as Platform, userId: rec.userId, roleIds: [], displayName: rec.requester },
+      channel: { id: rec.channelId, kind: 'group' },
+      command: rec.command,
+      args: { kind: 'options', options: {} },
+      receivedAt: this.now(),
+      source: 'system',
+    };
+    const d: Enqueue = {
+      kind: 'enqueue',
+      evaluated: { command, args: rec.args, person, risk: rec.risk },
+      command,
+      targets: rec.targets,
+      mode: rec.mode,
+      jobs: rec.jobs,
+      mutating: true,
+    };
+    const expectOf = (job: JobSpec): Partial<JobMeta> => {
+      if (!('domain' in job)) return {};
+      const s = rec.state.find((b) => b.host === job.host && b.domain === job.domain);
+      return s ? { expect: { up: s.up, id: s.id, uuid: s.uuid, approvalId: rec.id } } : {};
+    };
+    const approvedBy = rec.approvals.map((a) => a.person).join(', ');
+    try {
+      // Elsewhere the card says it was approved and where the result goes; the requester's card shows progress and
+      // then the result itself (the relay edits it in).
+      await this.announce(
+        rec,
+        this.outcomeCard(rec),
+        reply.progress(`/${rec.command} ${describeArgs(rec)}`, `approved by ${approvedBy}; running now`),
+      );
+      await this.deps.enqueue(req, rec.target, d, expectOf);
+    } catch (error) {
+      const why = error instanceof Refusal ? error.message : 'it could not be queued (see the bot log)';
+      if (!(error instanceof Refusal))
+        this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');
+      await this.deps.deliver(
+        rec.target,
+        reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], { tone: 'error' }),
+      );
+      return reply.error('Approved, but not run', why);
+    }
+    return reply.result(
+      `Approved ${rec.id}`,
+      [reply.text(`/${rec.command} ${describeArgs(rec)} is running; ${rec.requester} gets the result`)],
+      { tone: 'success' },
+    );
+  }
+
+  private settled(rec: ApprovalRecord): Reply | null {
+    switch (rec.status) {
+      case 'approved':
+        return reply.result(
+          `${rec.id} was already approved`,
+          [reply.text(`by ${rec.approvals.map((a) => a.person).join(', ')} at ${clock(rec.decidedAt ?? 0)} UTC; it ran once`)],
+          { tone: 'info' },
+        );
+      case 'denied':
+        return reply.result(
+          `${rec.id} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'}`,
+          [reply.text(`by ${rec.decidedBy} at ${clock(rec.decidedAt ?? 0)} UTC; nothing ran`)],
+          { tone: 'info' },
+        );
+      case 'expired':
+        return reply.error(`${rec.id} expired`, `it expired at ${clock(rec.expiresAt)} UTC; nothing ran — ask again if it is still needed`);
+      default:
+        return null;
+    }
+  }
+
+  private armExpiry(rec: ApprovalRecord): void {
+    this.clearExpiry(rec.id);
+    const t = setTimeout(
+      () => void this.expire(rec.id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval expiry failed')),
+      Math.max(0, rec.expiresAt - this.now()),
+    );
+    t.unref();
+    this.timers.set(rec.id, t);
+  }
+
+  private clearExpiry(id: string): void {
+    for (const map of [this.timers, this.escalations]) {
+      const t = map.get(id);
+      if (t) clearTimeout(t);
+      map.delete(id);
+    }
+  }
+
+  /** Unanswered, a request goes to the next person on call, then to the admins: each step posted and audited. */
+  private armEscalation(rec: ApprovalRecord): void {
+    const level = rec.escalation ?? 0;
+    if (level >= 2) return;
+    const step = this.deps.config.approvals.escalateMinutes * 60_000;
+    const due = rec.createdAt + step * (level + 1);
+    const t = setTimeout(
+      () => void this.escalate(rec.id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval escalation failed')),
+      Math.max(0, due - this.now()),
+    );
+    t.unref();
+    this.escalations.set(rec.id, t);
+  }
+
+  private async escalate(id: string): Promise<void> {
+    const next = await this.deps.nextOnCall().catch(() => null);
+    const admins = Object.keys(this.deps.config.people).filter(
+      (p) =>
+        authorize(this.deps.config, { id: p, displayName: p, roles: [...(this.deps.config.people[p]?.roles ?? [])] }, APPROVE_ANY).allowed,
+    );
+    const { rec, changed } = await this.deps.store.update(id, (r) => {
+      if (r.status !== 'pending' || this.now() >= r.expiresAt) return null;
+      const level = (r.escalation ?? 0) + 1;
+      const to = level === 1 ? (next ? [next] : []) : admins;
+      return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...to])] };
+    });
+    if (!rec || !changed) return;
+    const to =
+      rec.escalation === 1 ? (next ? `${next} (next on call)` : 'nobody else is on call next') : `the admins (${admins.join(', ')})`;
+    await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
+    await this.announce(rec, {
+      ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
+      title: `Escalated to ${to}: approval ${id} is still unanswered`,
+    });
+    this.armEscalation(rec);
+  }
+
+  private async expire(id: string): Promise<Reply> {
+    this.clearExpiry(id);
+    const now = this.now();
+    const { rec, changed } = await this.deps.store.update(id, (r) =>
+      r.status === 'pending' && now >= r.expiresAt ? { ...r, status: 'expired', decidedAt: now } : null,
+    );
+    if (rec && changed) {
+      await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${id} expired unanswered` });
+      await this.announce(
+        rec,
+        reply.result(
+          `Approval ${id} expired`,
+          [reply.text(`/${rec.command} ${describeArgs(rec)} was not approved by ${clock(rec.expiresAt)} UTC; nothing ran`)],
+          { tone: 'error' },
+        ),
+      );
+    }
+    return rec
+      ? (this.settled(rec) ?? reply.error(`${id} expired`, 'nothing ran'))
+      : reply.error('No such approval request', `there is no approval request ${id}`);
+  }
+
+  /** Updates every message that announced the request (the buttons go: the card is replaced). */
+  /**
+   * Updates every message that announced the request (the buttons go: the card is replaced). With `requesterCard`,
+   * the requester's own card gets that reply instead (it later receives the request's result in place).
+   */
+  private async announce(rec: ApprovalRecord, r: Reply, requesterCard?: Reply): Promise<void> {
+    const fresh = (await this.deps.store.get(rec.id)) ?? rec;
+    for (const t of fresh.announcements) {
+      if (!this.deps.platforms.has(t.platform)) continue;
+      const mine = t.platform === fresh.target.platform && t.channelId === fresh.target.channelId && t.requestId === fresh.target.requestId;
+      await this.deps.deliver(t, mine && requesterCard ? requesterCard : r);
+    }
+  }
+
+  /** What a settled request's cards say. */
+  private outcomeCard(rec: ApprovalRecord): Reply {
+    switch (rec.status) {
+      case 'approved':
+        return reply.result(
+          `/${rec.command} ${describeArgs(rec)} approved by ${rec.approvals.map((a) => a.person).join(', ')}`,
+          [reply.text(`running; the result goes to ${rec.requester}'s chat`)],
+          { tone: 'info' },
+        );
+      case 'denied':
+        return reply.result(
+          `/${rec.command} ${describeArgs(rec)} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'} by ${rec.decidedBy}${rec.denyReason ? `: ${rec.denyReason}` : ''}`,
+          [reply.text('nothing ran')],
+          { tone: 'error' },
+        );
+      case 'expired':
+        return reply.result(
+          `Approval ${rec.id} expired`,
+          [reply.text(`/${rec.command} ${describeArgs(rec)} was not approved by ${clock(rec.expiresAt)} UTC; nothing ran`)],
+          { tone: 'error' },
+        );
+      default:
+        return reply.result(`Approval ${rec.id} is pending`, [], { tone: 'info' });
+    }
+  }
+
+  private async requestCard(rec: ApprovalRecord, onCall: string[]): Promise<Reply> {
+    const ttl = Math.ceil((rec.expiresAt - this.now()) / 1000) + 86_400; // a late click is told it expired
+    const approve = await this.deps.actions.create('approve', { id: rec.id }, ttl);
+    const deny = await this.deps.actions.create('deny', { id: rec.id }, ttl);
+    // The on-call people are called on every platform where they have an identity (never the requester: they
+    // cannot approve their own request).
+    const mentions: NonNullable<Reply['mentions']> = onCall
+      .filter((p) => p !== rec.requester)
+      .flatMap((person) => {
+        const identities = Object.entries(this.deps.config.people[person]?.identities ?? {}).flatMap(([platform, userId]) =>
+          (platform === 'terminal' || platform === 'discord' || platform === 'telegram') && typeof userId === 'string' && userId !== ''
+            ? [{ platform, userId } as const]
+            : [],
+        );
+        return identities.length ? [{ person, identities }] : [];
+      });
+    const who =
+      rec.policy.approvers === 'oncall'
+        ? `on call: ${onCall.join(', ') || 'nobody'} (or approval.grant)`
+        : `permission ${rec.policy.approvers.permission}`;
+    const card = reply.result(
+      `Approval needed: /${rec.command} ${describeArgs(rec)} — ${rec.id}`,
+      [
+        reply.fields([
+          { name: 'requested by', value: `${rec.requester} (${rec.platform})`, inline: true },
+          { name: 'expires', value: `${clock(rec.expiresAt)} UTC`, inline: true },
+          { name: 'approvers', value: `${who}; ${rec.policy.count} needed`, inline: true },
+          ...(rec.reason ? [{ name: 'reason', value: rec.reason }] : []),
+          ...rec.state.map((s) => ({ name: `${s.domain} on ${s.host}`, value: describeState(s) })),
+        ]),
+        reply.code(rec.preview.join('\n')),
+        reply.text(`/approve ${rec.id}   or   /deny ${rec.id} [reason]`),
+      ],
+      {
+        tone: 'warning',
+        actions: [
+          { id: approve, label: 'Approve', style: 'success' },
+          { id: deny, label: 'Deny', style: 'danger' },
+        ],
+      },
+    );
+    return mentions.length ? { ...card, mentions } : card;
+  }
+}
+
+function boundState(fleet: FleetCache, host: string, domain: string): BoundState {
+  const d = fleet.domains(host).find((x) => x.name === domain);
+  if (!d) return { host, domain, up: false, id: null, uuid: null, status: 'absent', memoryMiB: null };
+  return { host, domain, up: d.status !== 'defined', id: d.id, uuid: d.uuid, status: d.status, memoryMiB: d.memoryMiB };
+}
+
+function describeState(s: BoundState): string {
+  if (s.status === 'absent') return 'not on this host';
+  const mem = s.memoryMiB === null ? '' : `, ${s.memoryMiB} MiB`;
+  return `${s.status}${s.id === null ? '' : `, id ${s.id}`}${mem}${s.uuid ? `, uuid ${s.uuid}` : ''}`;
+}
+
+function describeArgs(rec: ApprovalRecord): string {
+  const t = rec.targets[0];
+  const where = t ? (t.domain ? `${t.host}:${t.domain}` : t.host) : '';
+  const extra =
+    rec.jobs[0] && rec.jobs[0].op === 'domain.stop' && rec.jobs[0].force
+      ? ' --force'
+      : rec.jobs[0]?.op === 'domain.migrate'
+        ? ` to ${rec.jobs[0].target}`
+        : '';
+  return `${where}${extra}`;
+}
+
+function freshTarget(platform: Platform, channelId: string, requestId: string): ReplyTarget {
+  return { platform, channelId, requestId, state: {} };
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 16);
+}
+
+function auditOf(rec: ApprovalRecord) {
+  return {
+    requestId: rec.requestId,
+    person: rec.requester,
+    platform: rec.platform,
+    userId: rec.userId,
+    channelId: rec.channelId,
+    command: rec.command,
+    // So /audit host:… and domain:… find approval decisions too.
+    targets: rec.jobs,
+  };
+}

@@ -1,0 +1,135 @@
+import { randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ReplyTarget } from '../adapters/types.ts';
+import type { ApprovalPolicy } from '../config/approvals-schema.ts';
+import type { JobSpec, Risk, Target } from '../core/define-command.ts';
+
+/** The state a request was made in, bound to its approval: the agent refuses to act if the domain changed since. */
+export interface BoundState {
+  host: string;
+  domain: string;
+  up: boolean;
+  id: number | null;
+  uuid: string | null;
+  status: string;
+  memoryMiB: number | null;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** One request waiting for (or past) its approval: everything needed to run exactly it, and nothing else. */
+export interface ApprovalRecord {
+  /** Six characters, easy to type: `/approve K7Q2XM`. */
+  id: string;
+  requestId: string;
+  command: string;
+  args: Record<string, unknown>;
+  requester: string;
+  platform: string;
+  userId: string;
+  channelId: string;
+  /** The requester's own reply: the request's result goes there. */
+  target: ReplyTarget;
+  mode: 'parallel' | 'sequence';
+  jobs: JobSpec[];
+  targets: Target[];
+  touches: string[];
+  risk: Risk;
+  /** The exact command lines, as the hosts will receive them. */
+  preview: string[];
+  state: BoundState[];
+  reason?: string;
+  policy: ApprovalPolicy;
+  createdAt: number;
+  expiresAt: number;
+  approvals: { person: string; platform: string; at: number }[];
+  status: ApprovalStatus;
+  decidedBy?: string;
+  decidedAt?: number;
+  denyReason?: string;
+  /** People the request was escalated to (the next on call): they may approve it too. */
+  escalatedTo?: string[];
+  /** 0 = not escalated, 1 = to the next on call, 2 = to the admins. */
+  escalation?: number;
+  /** Every message that announced it (the requester's, approval channels): updated with the outcome. */
+  announcements: ReplyTarget[];
+}
+
+const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+export function newApprovalId(): string {
+  return Array.from({ length: 6 }, () => ID_ALPHABET[randomInt(ID_ALPHABET.length)]).join('');
+}
+
+export const APPROVAL_ID = /^[A-HJ-NP-Z2-9]{6}$/;
+
+/**
+ * Approval records in Redis, so pending approvals survive a bot restart and any bot (on any platform) can decide
+ * them. Transitions are optimistic transactions (WATCH): a double click or a replayed /approve approves once.
+ */
+export class ApprovalStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.prefix}:approval:${id}`;
+  }
+
+  private get indexKey(): string {
+    return `${this.prefix}:approvals-pending`;
+  }
+
+  private ttl(rec: ApprovalRecord): number {
+    // Kept a day past its expiry, so a late /approve is told it expired instead of "no such request".
+    return Math.max(60, Math.ceil((rec.expiresAt - Date.now()) / 1000) + 86_400);
+  }
+
+  async create(rec: ApprovalRecord): Promise<void> {
+    await this.redis.multi().set(this.key(rec.id), JSON.stringify(rec), 'EX', this.ttl(rec)).sadd(this.indexKey, rec.id).exec();
+  }
+
+  async get(id: string): Promise<ApprovalRecord | null> {
+    const raw = await this.redis.get(this.key(id));
+    return raw ? (JSON.parse(raw) as ApprovalRecord) : null;
+  }
+
+  async pendingIds(): Promise<string[]> {
+    return this.redis.smembers(this.indexKey);
+  }
+
+  /**
+   * Applies `change` atomically: it sees the current record and returns the next one (or null to leave it). Retries
+   * when another bot changed the record meanwhile. Returns the record as stored after the call and whether it changed.
+   */
+  async update(
+    id: string,
+    change: (rec: ApprovalRecord) => ApprovalRecord | null,
+  ): Promise<{ rec: ApprovalRecord | null; changed: boolean; before: ApprovalRecord | null }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const conn = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+      try {
+        await conn.watch(this.key(id));
+        const raw = await conn.get(this.key(id));
+        const before = raw ? (JSON.parse(raw) as ApprovalRecord) : null;
+        if (!before) {
+          await conn.unwatch();
+          return { rec: null, changed: false, before: null };
+        }
+        const next = change(structuredClone(before));
+        if (!next) {
+          await conn.unwatch();
+          return { rec: before, changed: false, before };
+        }
+        const multi = conn.multi().set(this.key(id), JSON.stringify(next), 'EX', this.ttl(next));
+        if (next.status !== 'pending') multi.srem(this.indexKey, id);
+        const done = await multi.exec();
+        if (done !== null) return { rec: next, changed: true, before };
+      } finally {
+        conn.disconnect();
+      }
+    }
+    throw new Error(`approval ${id}: too much contention`);
+  }
+}

@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
+import type { Config } from '../config/schema.ts';
+import { authorize, type Person } from '../core/authorize.ts';
+import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze } from '../core/freeze.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import type { AuditEntry } from './audit.ts';
+
+export const FREEZE_PERMISSION = 'host.freeze';
+
+/**
+ * Frozen hosts: freezes from chat (/freeze, kept in Redis so every bot sees them) and the config's maintenance
+ * windows. While a host is frozen, mutating commands on it are refused — before queueing, and again when an
+ * approved request is about to run.
+ */
+export class FreezeBook {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly config: Config,
+    private readonly audit: (e: AuditEntry) => Promise<void>,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:freezes`;
+  }
+
+  private get windows(): readonly MaintenanceWindow[] {
+    return this.config.maintenance;
+  }
+
+  async runtime(): Promise<Record<string, RuntimeFreeze>> {
+    const raw = await this.redis.hgetall(this.key);
+    return Object.fromEntries(Object.entries(raw).map(([h, v]) => [h, JSON.parse(v) as RuntimeFreeze]));
+  }
+
+  /** The freezes in force on these hosts now. */
+  async frozen(hosts: readonly string[], at = Date.now()): Promise<Freeze[]> {
+    const runtime = await this.runtime();
+    return hosts.flatMap((h) => {
+      const f = freezeOf(h, at, this.windows, runtime);
+      return f ? [f] : [];
+    });
+  }
+
+  /** /freeze as `person`: every named host must be one they may freeze. */
+  async freeze(person: Person, hosts: string[], until: Date | null, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+    const bad = this.check(person, hosts);
+    if (bad) return bad;
+    const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
+    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
+    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `froze ${hosts.join(', ')}: ${reason}` });
+    return reply.result(
+      `Frozen: ${hosts.join(', ')}`,
+      hosts.map((h) => reply.text(describeFreeze({ host: h, ...f }))),
+      { tone: 'warning' },
+    );
+  }
+
+  async unfreeze(person: Person, hosts: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+    const bad = this.check(person, hosts);
+    if (bad) return bad;
+    await this.redis.hdel(this.key, ...hosts);
+    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `unfroze ${hosts.join(', ')}` });
+    const still = await this.frozen(hosts);
+    return reply.result(`Unfrozen: ${hosts.join(', ')}`, [
+      ...still.map((f) => reply.text(`still frozen by a maintenance window: ${describeFreeze(f)}`)),
+      ...(still.length === 0 ? [reply.text('mutating commands may run there again')] : []),
+    ]);
+  }
+
+  private check(person: Person, hosts: string[]): Reply | null {
+    const unknown = hosts.filter((h) => !this.config.hosts[h]);
+    if (unknown.length > 0)
+      return reply.error('Cannot do that', `no host named ${unknown.join(', ')} (hosts: ${Object.keys(this.config.hosts).join(', ')})`);
+    const denied = hosts.find((h) => !authorize(this.config, person, FREEZE_PERMISSION, { host: h }).allowed);
+    if (denied) return reply.error('Not allowed', `${person.id} may not freeze ${denied}: needs permission ${FREEZE_PERMISSION}`);
+    return null;
+  }
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+const Glob = z.string().min(1);
+const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM');
+
+/**
+ * A maintenance window: mutating commands on its hosts are refused while it is open (reads go on). Either once
+ * (`from`/`until`, ISO date-times) or every week (`weekday`, `from`/`until` as HH:MM in `timezone`).
+ */
+export const MaintenanceWindow = z.union([
+  z.strictObject({
+    hosts: z.array(Glob).min(1),
+    reason: z.string().min(1),
+    from: z.iso.datetime({ offset: true }),
+    until: z.iso.datetime({ offset: true }),
+  }),
+  z.strictObject({
+    hosts: z.array(Glob).min(1),
+    reason: z.string().min(1),
+    weekday: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
+    from: TimeOfDay,
+    until: TimeOfDay,
+    timezone: z.string().min(1).default('UTC'),
+  }),
+]);
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;

@@ -1,0 +1,65 @@
+import picomatch from 'picomatch';
+import type { ApprovalPolicy, ApprovalsSection } from '../config/approvals-schema.ts';
+import type { Config } from '../config/schema.ts';
+import { authorize, type Person } from './authorize.ts';
+import type { Risk, Target } from './define-command.ts';
+
+/**
+ * Who must approve what, and who may: pure over the config. The two-person rule — a request never runs on the
+ * word of the one who made it — is here and nowhere else.
+ */
+
+/** The policy that applies to a request, or null when it runs without approval. */
+export function policyFor(section: ApprovalsSection, command: string, risk: Risk, hosts: readonly string[]): ApprovalPolicy | null {
+  if (!section.enabled) return null;
+  return (
+    section.policies.find(
+      (p) =>
+        (p.commands.includes(command) || p.risks.includes(risk)) && hosts.some((h) => p.hosts.some((glob) => picomatch.isMatch(h, glob))),
+    ) ?? null
+  );
+}
+
+/** The permission that lets someone approve beyond the on-call rotation (admins have it; escalation goes to them). */
+export const APPROVE_ANY = 'approval.grant';
+
+export interface ApproverQuestion {
+  config: Config;
+  approver: Person;
+  /** The person who made the request (whatever platform they used). */
+  requester: string;
+  policy: ApprovalPolicy;
+  /** The command's own permission, checked for the approver on every target: an approver out of scope cannot approve. */
+  permission: string;
+  command: string;
+  targets: readonly Target[];
+  /** Other hosts the command touches (a migration's target). */
+  touches: readonly string[];
+  /** Who is on call right now. */
+  onCall: readonly string[];
+}
+
+export type ApproverAnswer = { ok: true } | { ok: false; reason: string };
+
+export function mayApprove(q: ApproverQuestion): ApproverAnswer {
+  const { config, approver } = q;
+  if (approver.id === q.requester) return { ok: false, reason: 'you cannot approve your own request (on any platform): someone else must' };
+  const byRole = authorize(config, approver, APPROVE_ANY).allowed;
+  if (q.policy.approvers === 'oncall') {
+    if (!q.onCall.includes(approver.id) && !byRole)
+      return {
+        ok: false,
+        reason: `only the person on call (${q.onCall.join(', ') || 'nobody is on call'}) or someone with ${APPROVE_ANY} may approve this`,
+      };
+  } else if (!authorize(config, approver, q.policy.approvers.permission).allowed && !byRole) {
+    return { ok: false, reason: `${approver.id} may not approve this: needs permission ${q.policy.approvers.permission}` };
+  }
+  for (const t of q.targets) {
+    const hosts = [t.host, ...q.touches];
+    for (const host of hosts) {
+      const d = authorize(config, approver, q.permission, { host, ...(t.domain ? { domain: t.domain } : {}) });
+      if (!d.allowed) return { ok: false, reason: `${approver.id} may not run /${q.command} on ${host}, so may not approve it there` };
+    }
+  }
+  return { ok: true };
+}

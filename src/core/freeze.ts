@@ -1,0 +1,62 @@
+import { DateTime } from 'luxon';
+import picomatch from 'picomatch';
+import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
+
+/** Why a host takes no mutating command right now. */
+export interface Freeze {
+  host: string;
+  /** Who froze it (`/freeze`), or `maintenance window` for the config's windows. */
+  by: string;
+  reason: string;
+  since: number;
+  /** Epoch ms it ends; null = until /unfreeze. */
+  until: number | null;
+}
+
+/** A freeze made from chat, as kept in Redis (one per host). */
+export type RuntimeFreeze = Omit<Freeze, 'host'>;
+
+const WEEKDAY = { monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7 } as const;
+
+/** The window's open interval containing `at`, or null. Pure. */
+export function windowOpenAt(w: MaintenanceWindow, at: number): { from: number; until: number } | null {
+  if (!('weekday' in w)) {
+    const from = Date.parse(w.from);
+    const until = Date.parse(w.until);
+    return at >= from && at < until ? { from, until } : null;
+  }
+  const now = DateTime.fromMillis(at, { zone: w.timezone });
+  const [fh, fm] = w.from.split(':').map(Number) as [number, number];
+  const [uh, um] = w.until.split(':').map(Number) as [number, number];
+  // The window may cross midnight (22:00–02:00): look at this week's and last week's start.
+  for (const weeksBack of [0, 1]) {
+    let start = now.set({ weekday: WEEKDAY[w.weekday], hour: fh, minute: fm, second: 0, millisecond: 0 }).minus({ weeks: weeksBack });
+    if (start > now) start = start.minus({ weeks: 1 });
+    let end = start.set({ hour: uh, minute: um });
+    if (end <= start) end = end.plus({ days: 1 });
+    if (now >= start && now < end) return { from: start.toMillis(), until: end.toMillis() };
+  }
+  return null;
+}
+
+/** Whether a host is frozen at `at`: a freeze from chat, or an open maintenance window. Pure. */
+export function freezeOf(
+  host: string,
+  at: number,
+  windows: readonly MaintenanceWindow[],
+  runtime: Readonly<Record<string, RuntimeFreeze>>,
+): Freeze | null {
+  const r = runtime[host];
+  if (r && (r.until === null || at < r.until)) return { host, ...r };
+  for (const w of windows) {
+    if (!w.hosts.some((g) => picomatch.isMatch(host, g))) continue;
+    const open = windowOpenAt(w, at);
+    if (open) return { host, by: 'maintenance window', reason: w.reason, since: open.from, until: open.until };
+  }
+  return null;
+}
+
+export function describeFreeze(f: Freeze): string {
+  const until = f.until === null ? 'until /unfreeze' : `until ${new Date(f.until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `${f.host} is frozen ${until} (${f.by}: ${f.reason}) — reads go on; mutating commands wait for /unfreeze`;
+}

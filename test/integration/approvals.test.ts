@@ -1,0 +1,168 @@
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
+
+/**
+ * The two-person rule in the terminal demo (alice admin, bob operator and on call, carol viewer, dave operator on
+ * xen2 only), typed one line at a time as a person would, answering on what the hosts really received.
+ */
+let stack: TestStack;
+let output = '';
+const input = new PassThrough();
+const out = new PassThrough();
+const listeners = new Set<() => void>();
+out.on('data', (c: Buffer) => {
+  output += c.toString();
+  for (const l of listeners) l();
+});
+let terminal: TerminalAdapter;
+
+/** Types a line and resolves with what the terminal printed for it (up to its final reply). */
+async function say(line: string): Promise<string> {
+  const from = output.length;
+  input.write(`${line}\n`);
+  const finished = () => {
+    const mine = output.slice(from);
+    const echo = mine.indexOf(`> ${line}\n`);
+    return echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
+  };
+  if (!finished())
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (finished()) {
+          listeners.delete(check);
+          resolve();
+        }
+      };
+      listeners.add(check);
+    });
+  return output.slice(from);
+}
+
+/** Resolves once the terminal has printed text matching `re` (a result arriving after its line finished). */
+function printed(re: RegExp, from = 0): Promise<string> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const m = re.exec(output.slice(from));
+      if (m) {
+        listeners.delete(check);
+        resolve(m[0]);
+      }
+    };
+    listeners.add(check);
+    check();
+  });
+}
+
+const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
+const idOf = (text: string) => /Approval needed: .* — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    makeAdapters: (config) => {
+      terminal = new TerminalAdapter({ config, input, output: out });
+      return [terminal];
+    },
+  });
+  await say('/list');
+}, 60_000);
+
+afterAll(async () => {
+  input.end();
+  await stack?.stop();
+});
+
+describe('on-call approvals in the terminal demo', () => {
+  it('alice asks; she and carol cannot approve; bob approves; web stops once; a replay approves nothing more', async () => {
+    const asked = await say(`@alice /stop web --reason "kernel upgrade"`);
+    const id = idOf(asked);
+    expect(id).toMatch(/^[A-Z2-9]{6}$/);
+    expect(asked).toContain('xen1$ timeout 30 xl shutdown -w web');
+    expect(asked).toContain('reason: kernel upgrade');
+    expect(asked).toMatch(/web on xen1: (running|blocked), id \d+, 2048 MiB, uuid [0-9a-f-]{36}/);
+    expect(asked).toContain(`/approve ${id}   or   /deny ${id} [reason]`);
+    expect(sent('xen1', /\bshutdown\b/)).toBe(0);
+
+    const own = await say(`@alice /approve ${id}`);
+    expect(own).toContain('✖ Not allowed\nyou cannot approve your own request (on any platform): someone else must');
+    const carol = await say(`@carol /approve ${id}`);
+    expect(carol).toContain('✖ Not allowed\nonly the person on call (bob) or someone with approval.grant may approve this');
+    expect(sent('xen1', /\bshutdown\b/)).toBe(0);
+
+    const mark = output.length;
+    await say(`@bob /approve ${id.toLowerCase()}`);
+    await printed(new RegExp(`✔ Approved ${id}\\n/stop xen1:web is running; alice gets the result`), mark);
+    await printed(/… \/stop xen1:web\napproved by bob; running now/, mark);
+    await printed(/✔ web shut down on xen1/, mark);
+    expect(sent('xen1', /\bshutdown\b/)).toBe(1);
+
+    const again = await say(`@bob /approve ${id}`);
+    expect(again).toContain(`ℹ ${id} was already approved`);
+    const list = await say('/list xen1');
+    expect(list).toMatch(/xen1\s+web\s+-\s+defined \(not running\)/);
+    expect(sent('xen1', /\bshutdown\b/)).toBe(1);
+  });
+
+  it('an expired approval never runs', async () => {
+    const id = idOf(await say('@alice /migrate gateway xen2'));
+    const redis = new Redis(REDIS_URL);
+    const key = `${stack.prefix}:approval:${id}`;
+    const rec = JSON.parse((await redis.get(key)) ?? '{}') as { expiresAt: number };
+    await redis.set(key, JSON.stringify({ ...rec, expiresAt: Date.now() - 1 }));
+    redis.disconnect();
+    const mark = output.length;
+    await say(`@bob /approve ${id}`);
+    // The request's messages say it expired, and so does the answer to bob.
+    await printed(
+      new RegExp(`✖ Approval ${id} expired\\n/migrate xen1:gateway to xen2 was not approved by \\d\\d:\\d\\d UTC; nothing ran`),
+      mark,
+    );
+    await printed(new RegExp(`✖ ${id} expired\\nit expired at \\d\\d:\\d\\d UTC; nothing ran`), mark);
+    expect(sent('xen1', /\bmigrate\b/)).toBe(0);
+  });
+
+  it('a domain restarted between request and approval is not touched: the agent refuses, naming the change', async () => {
+    const id = idOf(await say('@alice /stop gateway'));
+    // Someone restarts gateway outside xenops: same guest, new domid.
+    const host = stack.sim.fleet.host('xen1');
+    const gw = stack.sim.fleet.findDomain(host, 'gateway');
+    if (!gw) throw new Error('no gateway');
+    stack.sim.fleet.removeDomain(host, gw);
+    stack.sim.fleet.addDomain(host, { name: 'gateway', memoryMiB: gw.memoryMiB, vcpus: gw.vcpus, flags: '-b----' });
+    const mark = output.length;
+    await say(`@bob /approve ${id}`);
+    const result = await printed(/✖ Could not stop [^\n]*\n[^\n]*/, mark);
+    expect(result).toMatch(/gateway was restarted \(id \d+ → \d+\) since approval [A-Z2-9]{6} was asked for: nothing was done/);
+    expect(sent('xen1', /\b(shutdown|destroy)\b.*gateway/)).toBe(0);
+  });
+
+  it('an approver out of scope cannot approve, even on call; a denial tells the requester and nothing runs', async () => {
+    const id = idOf(await say('@alice /stop xen1:gateway --force'));
+    expect((await say('@alice /oncall set dave 2h')).split('\n').some((l) => /^✔/.test(l))).toBe(true);
+    const dave = await say(`@dave /approve ${id}`);
+    expect(dave).toContain('✖ Not allowed\ndave may not run /stop on xen1, so may not approve it there');
+    const mark = output.length;
+    await say(`@alice /deny ${id} changed my mind`);
+    await printed(new RegExp(`ℹ Withdrawn ${id}\\nalice is told; nothing ran`), mark);
+    await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice\nnothing ran/, mark);
+    expect(sent('xen1', /\bdestroy\b/)).toBe(0);
+  });
+
+  it('a frozen host refuses mutations (before any approval is asked) but not reads; /status shows it; /unfreeze lifts it', async () => {
+    expect(await say('@alice /freeze xen2 2h storage work')).toMatch(
+      /⚠ Frozen: xen2\nxen2 is frozen until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(alice: storage work\)/,
+    );
+    expect(await say('@bob /freeze xen1 because')).toContain('✖ Not allowed\nbob may not run /freeze: needs permission host.freeze');
+    const refused = await say('@alice /stop files');
+    expect(refused).toMatch(/✖ Frozen\nxen2 is frozen until [^\n]+ \(alice: storage work\) — reads go on/);
+    expect(refused).not.toContain('Approval needed');
+    expect(await say('/list xen2')).toMatch(/xen2\s+files\s+\d+/);
+    expect(await say('/status')).toContain('❄ xen2 is frozen until');
+    expect(await say('@alice /unfreeze xen2')).toContain('✔ Unfrozen: xen2\nmutating commands may run there again');
+    expect(await say('@alice /stop files')).toContain('Approval needed: /stop xen2:files');
+    expect(sent('xen2', /\b(shutdown|destroy)\b/)).toBe(0);
+  });
+});
