@@ -1,39 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { COMMANDS } from '../../commands/index.ts';
-import type { ActionClick, BotCore, ChatAdapter, ReplyTarget } from '../adapters/types.ts';
-import type { Config, Platform } from '../config/schema.ts';
-import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
-import { describeFreeze } from '../core/freeze.ts';
+import type { BotCore, ChatAdapter, ReplyTarget } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import type { AnyCommand } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
-import {
-  type ApprovalRule,
-  approvalRule,
-  type Decision,
-  decide,
-  describeTargets,
-  isRejection,
-  type PipelineContext,
-  type Rejection,
-  reject,
-} from '../core/pipeline.ts';
-import { type Reply, reply } from '../core/reply.ts';
-import type { ChatRequest } from '../core/request.ts';
+import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
+import type { Reply } from '../core/reply.ts';
 import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
 import { ActionStore } from './actions.ts';
 import { ApprovalDesk } from './approval-desk.ts';
 import { ApprovalStore } from './approvals.ts';
 import { AuditLog } from './audit.ts';
-import { autocompleteChoices } from './autocomplete.ts';
-import { Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
+import { Dispatcher } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
 import { FleetRefresher } from './fleet-refresh.ts';
 import { FreezeBook } from './freezes.ts';
 import { JobQueues } from './job-queues.ts';
 import { OnCallStore } from './oncall-store.ts';
 import { PendingStore } from './pending-store.ts';
-import { isRedisDown, RedisUnavailableError, waitForRedis } from './redis-wait.ts';
+import { waitForRedis } from './redis-wait.ts';
 import { Relay } from './relay.ts';
+import { RequestHandler, type SystemRequest } from './requests.ts';
+
+export type { SystemRequest };
 
 export interface CreateBotOptions {
   config: Config;
@@ -46,19 +36,6 @@ export interface CreateBotOptions {
   approval?: ApprovalRule;
   /** Called with a line to show the user while the bot waits for Redis at start-up (the terminal prints it). */
   onRedisWait?: (line: string) => void;
-}
-
-/** A request xenops makes itself (a schedule, an approved request resuming): no chat event behind it. */
-export interface SystemRequest {
-  command: string;
-  /** Text as typed after the command, or structured options. */
-  args?: string | Record<string, string | number | boolean>;
-  /** The config person it acts as: identified and authorized as that person. */
-  as: string;
-  /** Where the replies go. */
-  channel: { platform: Platform; id: string };
-  /** Stable id (a schedule tick's id makes a re-run harmless); generated when absent. */
-  requestId?: string;
 }
 
 export interface Bot {
@@ -166,182 +143,25 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   });
   const refresher = new FleetRefresher({ config, queues, heartbeats, awaitJob: (id, ms) => relay.awaitJob(id, ms), logger }, instance);
 
-  const auditBase = (req: ChatRequest, person: string | null) => ({
-    requestId: req.id,
-    person,
-    platform: req.platform,
-    userId: req.actor.userId,
-    channelId: req.channel.id,
-    command: req.command,
-    args: req.args.kind === 'text' ? req.args.text : JSON.stringify(req.args.options),
+  const requests = new RequestHandler({
+    config,
+    commands,
+    ctx,
+    approval,
+    instance,
+    isRedisReady: () => redis.status === 'ready',
+    fleet,
+    refresher,
+    dispatcher,
+    desk,
+    freezes,
+    oncall,
+    actions,
+    audit,
+    deliver,
+    logger,
   });
-
-  /** The pure pipeline, with one fleet lookup when a name is not in the cache. */
-  async function decideWithLookup(req: ChatRequest): Promise<Decision> {
-    const first = decide(ctx, req, fleet, false, approval);
-    if (first.kind !== 'lookup') return first;
-    const { unanswered } = await refresher.refresh(first.hosts, Math.min(config.bot.readTimeoutMs, 15_000));
-    const second = decide(ctx, req, fleet, true, approval);
-    if (second.kind === 'lookup') return reject('Something went wrong', 'the fleet lookup did not settle', first.evaluated.person.id);
-    // "No such domain" is only true when every host answered.
-    if (isRejection(second) && second.code === 'notFound' && unanswered.length > 0)
-      return reject('Cannot look that up', unanswered.map((u) => u.message).join('; '), second.person);
-    return second;
-  }
-
-  async function refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
-    await audit.append({ ...auditBase(req, r.person), event: 'decision', decision: 'rejected', detail: r.reason });
-    await deliver(target, r.reply);
-  }
-
-  async function handle(req: ChatRequest, target: ReplyTarget): Promise<void> {
-    let person: string | null = null;
-    try {
-      if (redis.status !== 'ready') throw new RedisUnavailableError('not connected');
-      const d = await decideWithLookup(req);
-      if (d.kind === 'reject') return await refuse(req, target, d);
-      person = d.evaluated.person.id || null;
-      await audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) });
-      switch (d.kind) {
-        case 'local': {
-          const me = d.evaluated.person;
-          const r = await d.command.run(d.evaluated.args as never, {
-            person: me.id || null,
-            platformUserId: req.actor.userId,
-            platform: req.platform,
-            roles: me.roles,
-            oncall: oncall.forRequest(req, me, auditBase(req, person)),
-            freezes: {
-              zone: config.oncall?.timezone ?? 'UTC',
-              freeze: (hosts, until, why) => freezes.freeze(me, expandAll(hosts), until, why, auditBase(req, person)),
-              unfreeze: (hosts) => freezes.unfreeze(me, expandAll(hosts), auditBase(req, person)),
-            },
-            approvals: {
-              // The answer is for the one who decided: private, so it never replaces the shared card.
-              approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
-              deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
-            },
-            allowedCommands: () => allowedFor(req).map(commandSpec),
-            readAudit: (query) => audit.recent(query),
-          });
-          await deliver(target, r);
-          return;
-        }
-        case 'needsApproval': {
-          // A frozen host is refused before anyone is asked to approve.
-          const frozen = await freezes.frozen([
-            ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
-          ]);
-          if (frozen.length > 0) return await refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
-          await desk.request(req, target, d);
-          return;
-        }
-        case 'enqueue':
-          try {
-            await dispatcher.enqueue(req, target, d);
-          } catch (error) {
-            if (error instanceof Refusal) return await refuse(req, target, reject(error.title, error.message, person));
-            if (error instanceof PartialEnqueue) {
-              logger.error({ err: redactSecrets(String(error.cause)), requestId: req.id }, 'Redis failed while queueing');
-              await deliver(
-                target,
-                reply.progress(
-                  `/${d.command.name}`,
-                  `Redis failed while queueing: only ${error.queuedOn.join(', ')} got the job; their results will follow here`,
-                ),
-              );
-              return;
-            }
-            throw error;
-          }
-          await audit.append({
-            ...auditBase(req, person),
-            event: 'decision',
-            decision: 'allowed',
-            detail: `risk ${d.evaluated.risk}; ${describeTargets(d.targets)}`,
-            targets: d.jobs,
-          });
-          return;
-        default:
-          return d satisfies never;
-      }
-    } catch (error) {
-      if (isRedisDown(error)) {
-        logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
-        await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });
-        await deliver(target, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
-        return;
-      }
-      logger.error(
-        { err: redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)), requestId: req.id },
-        'request failed',
-      );
-      await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error; the operators can find it in the bot log'));
-    }
-  }
-
-  function allowedFor(req: ChatRequest): AnyCommand[] {
-    return commands.filter((c) => {
-      const probe = decide(ctx, { ...req, command: c.name, args: { kind: 'options', options: {} } }, fleet, true);
-      // Allowed = not refused for identity, channel or permission (missing arguments are fine for help).
-      return !(isRejection(probe) && /^Not allowed|^Unknown command/.test(probe.reason));
-    });
-  }
-
-  const core: BotCore = {
-    commandSpecs: () => commandSpecs(commands),
-    precheck(req) {
-      try {
-        const d = decide(ctx, req, fleet, false, approval);
-        // Only what needs no I/O: identity, channel, arguments, the permission dry run.
-        return isRejection(d) && d.code !== 'notFound' ? d.reply : null;
-      } catch (error) {
-        logger.error({ err: String(error) }, 'precheck failed');
-        return reply.error('Something went wrong', 'xenops hit an internal error');
-      }
-    },
-    handle,
-    autocomplete(actor, _channel, commandName, option, partial) {
-      try {
-        return autocompleteChoices(config, fleet, byName.get(commandName), actor, option, partial);
-      } catch (error) {
-        logger.error({ err: String(error) }, 'autocomplete failed');
-        return [];
-      }
-    },
-    async handleAction(click: ActionClick, target: ReplyTarget) {
-      try {
-        const req = await actions.toRequest(click);
-        if (!req) {
-          await deliver(target, reply.error('This button has expired', 'run the command again'));
-          return;
-        }
-        await handle(req, target);
-      } catch (error) {
-        logger.error({ err: redactSecrets(String(error)) }, 'action failed');
-        await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error'));
-      }
-    },
-  };
-
-  const expandAll = (hosts: string[]) => (hosts.includes('all') ? hostNames : hosts);
-
-  let systemCounter = 0;
-  async function run(r: SystemRequest): Promise<void> {
-    const id = r.requestId ?? `sys-${instance}-${Date.now()}-${++systemCounter}`;
-    const req: ChatRequest = {
-      id,
-      platform: r.channel.platform,
-      actor: { platform: r.channel.platform, userId: `xenops:${r.as}`, roleIds: [], displayName: 'xenops' },
-      channel: { id: r.channel.id, kind: 'group' },
-      command: r.command,
-      args: typeof r.args === 'string' ? { kind: 'text', text: r.args } : { kind: 'options', options: r.args ?? {} },
-      receivedAt: Date.now(),
-      source: 'system',
-      asPerson: r.as,
-    };
-    await handle(req, { platform: r.channel.platform, channelId: r.channel.id, requestId: id, state: {} });
-  }
+  const core = requests.core;
 
   const timers: NodeJS.Timeout[] = [];
   let started = false;
@@ -349,7 +169,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     core,
     fleet,
     createAction: (command, args, ttl) => actions.create(command, args, ttl),
-    run,
+    run: (r) => requests.run(r),
     async start() {
       await redis.connect().catch(() => {});
       await waitForRedis(redis, options.redis, logger, options.onRedisWait);

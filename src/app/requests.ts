@@ -1,0 +1,259 @@
+import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
+import { describeFreeze } from '../core/freeze.ts';
+import { type Logger, redactSecrets } from '../core/log.ts';
+import {
+  type ApprovalRule,
+  type Decision,
+  decide,
+  describeTargets,
+  isRejection,
+  type PipelineContext,
+  type Rejection,
+  reject,
+} from '../core/pipeline.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import type { ChatRequest } from '../core/request.ts';
+import type { ActionStore } from './actions.ts';
+import type { ApprovalDesk } from './approval-desk.ts';
+import type { AuditLog } from './audit.ts';
+import { autocompleteChoices } from './autocomplete.ts';
+import { type Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
+import type { FleetCache } from './fleet-cache.ts';
+import type { FleetRefresher } from './fleet-refresh.ts';
+import type { FreezeBook } from './freezes.ts';
+import type { OnCallStore } from './oncall-store.ts';
+import { isRedisDown, RedisUnavailableError } from './redis-wait.ts';
+
+/** A request xenops makes itself (a schedule, an approved request resuming): no chat event behind it. */
+export interface SystemRequest {
+  command: string;
+  /** Text as typed after the command, or structured options. */
+  args?: string | Record<string, string | number | boolean>;
+  /** The config person it acts as: identified and authorized as that person. */
+  as: string;
+  /** Where the replies go. */
+  channel: { platform: ChatRequest['platform']; id: string };
+  /** Stable id (a schedule tick's id makes a re-run harmless); generated when absent. */
+  requestId?: string;
+}
+
+export interface RequestDeps {
+  config: Config;
+  commands: readonly AnyCommand[];
+  ctx: PipelineContext;
+  approval: ApprovalRule;
+  instance: string;
+  isRedisReady: () => boolean;
+  fleet: FleetCache;
+  refresher: FleetRefresher;
+  dispatcher: Dispatcher;
+  desk: ApprovalDesk;
+  freezes: FreezeBook;
+  oncall: OnCallStore;
+  actions: ActionStore;
+  audit: AuditLog;
+  deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  logger: Logger;
+}
+
+/**
+ * One request, start to answer: the pure pipeline (with one fleet lookup when a name is not in the cache), then
+ * what its decision asks for — a refusal, a local command, an approval request, or the dispatcher — and the audit of
+ * each step. Chat events, button clicks and system requests all come through here; it never throws.
+ */
+export class RequestHandler {
+  private systemCounter = 0;
+  readonly core: BotCore;
+
+  constructor(private readonly deps: RequestDeps) {
+    const { config, commands, ctx, approval, fleet, logger } = deps;
+    const byName = ctx.commands;
+    this.core = {
+      commandSpecs: () => commandSpecs(commands),
+      precheck: (req) => {
+        try {
+          const d = decide(ctx, req, fleet, false, approval);
+          // Only what needs no I/O: identity, channel, arguments, the permission dry run.
+          return isRejection(d) && d.code !== 'notFound' ? d.reply : null;
+        } catch (error) {
+          logger.error({ err: String(error) }, 'precheck failed');
+          return reply.error('Something went wrong', 'xenops hit an internal error');
+        }
+      },
+      handle: (req, target) => this.handle(req, target),
+      autocomplete: (actor, _channel, commandName, option, partial) => {
+        try {
+          return autocompleteChoices(config, fleet, byName.get(commandName), actor, option, partial);
+        } catch (error) {
+          logger.error({ err: String(error) }, 'autocomplete failed');
+          return [];
+        }
+      },
+      handleAction: (click, target) => this.handleAction(click, target),
+    };
+  }
+
+  /** The system entry point: a command run as a person, replying in a channel. */
+  async run(r: SystemRequest): Promise<void> {
+    const id = r.requestId ?? `sys-${this.deps.instance}-${Date.now()}-${++this.systemCounter}`;
+    const req: ChatRequest = {
+      id,
+      platform: r.channel.platform,
+      actor: { platform: r.channel.platform, userId: `xenops:${r.as}`, roleIds: [], displayName: 'xenops' },
+      channel: { id: r.channel.id, kind: 'group' },
+      command: r.command,
+      args: typeof r.args === 'string' ? { kind: 'text', text: r.args } : { kind: 'options', options: r.args ?? {} },
+      receivedAt: Date.now(),
+      source: 'system',
+      asPerson: r.as,
+    };
+    await this.handle(req, { platform: r.channel.platform, channelId: r.channel.id, requestId: id, state: {} });
+  }
+
+  private async handleAction(click: ActionClick, target: ReplyTarget): Promise<void> {
+    try {
+      const req = await this.deps.actions.toRequest(click);
+      if (!req) {
+        await this.deps.deliver(target, reply.error('This button has expired', 'run the command again'));
+        return;
+      }
+      await this.handle(req, target);
+    } catch (error) {
+      this.deps.logger.error({ err: redactSecrets(String(error)) }, 'action failed');
+      await this.deps.deliver(target, reply.error('Something went wrong', 'xenops hit an internal error'));
+    }
+  }
+
+  private auditBase(req: ChatRequest, person: string | null) {
+    return {
+      requestId: req.id,
+      person,
+      platform: req.platform,
+      userId: req.actor.userId,
+      channelId: req.channel.id,
+      command: req.command,
+      args: req.args.kind === 'text' ? req.args.text : JSON.stringify(req.args.options),
+    };
+  }
+
+  /** The pure pipeline, with one fleet lookup when a name is not in the cache. */
+  private async decideWithLookup(req: ChatRequest): Promise<Decision> {
+    const { ctx, approval, fleet, refresher, config } = this.deps;
+    const first = decide(ctx, req, fleet, false, approval);
+    if (first.kind !== 'lookup') return first;
+    const { unanswered } = await refresher.refresh(first.hosts, Math.min(config.bot.readTimeoutMs, 15_000));
+    const second = decide(ctx, req, fleet, true, approval);
+    if (second.kind === 'lookup') return reject('Something went wrong', 'the fleet lookup did not settle', first.evaluated.person.id);
+    // "No such domain" is only true when every host answered.
+    if (isRejection(second) && second.code === 'notFound' && unanswered.length > 0)
+      return reject('Cannot look that up', unanswered.map((u) => u.message).join('; '), second.person);
+    return second;
+  }
+
+  private async refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
+    const { audit, deliver } = this.deps;
+    await audit.append({ ...this.auditBase(req, r.person), event: 'decision', decision: 'rejected', detail: r.reason });
+    await deliver(target, r.reply);
+  }
+
+  /** The whole pipeline for one request. Never throws; every outcome reaches the user. */
+  async handle(req: ChatRequest, target: ReplyTarget): Promise<void> {
+    const { config, audit, deliver, dispatcher, desk, freezes, oncall, logger } = this.deps;
+    const auditBase = (r: ChatRequest, p: string | null) => this.auditBase(r, p);
+    const expandAll = (hosts: string[]) => (hosts.includes('all') ? Object.keys(config.hosts) : hosts);
+    let person: string | null = null;
+    try {
+      if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
+      const d = await this.decideWithLookup(req);
+      if (d.kind === 'reject') return await this.refuse(req, target, d);
+      person = d.evaluated.person.id || null;
+      await audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) });
+      switch (d.kind) {
+        case 'local': {
+          const me = d.evaluated.person;
+          const r = await d.command.run(d.evaluated.args as never, {
+            person: me.id || null,
+            platformUserId: req.actor.userId,
+            platform: req.platform,
+            roles: me.roles,
+            oncall: oncall.forRequest(req, me, auditBase(req, person)),
+            freezes: {
+              zone: config.oncall?.timezone ?? 'UTC',
+              freeze: (hosts, until, why) => freezes.freeze(me, expandAll(hosts), until, why, auditBase(req, person)),
+              unfreeze: (hosts) => freezes.unfreeze(me, expandAll(hosts), auditBase(req, person)),
+            },
+            approvals: {
+              // The answer is for the one who decided: private, so it never replaces the shared card.
+              approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
+              deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
+            },
+            allowedCommands: () => this.allowedFor(req).map(commandSpec),
+            readAudit: (query) => audit.recent(query),
+          });
+          await deliver(target, r);
+          return;
+        }
+        case 'needsApproval': {
+          // A frozen host is refused before anyone is asked to approve.
+          const frozen = await freezes.frozen([
+            ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
+          ]);
+          if (frozen.length > 0) return await this.refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
+          await desk.request(req, target, d);
+          return;
+        }
+        case 'enqueue':
+          try {
+            await dispatcher.enqueue(req, target, d);
+          } catch (error) {
+            if (error instanceof Refusal) return await this.refuse(req, target, reject(error.title, error.message, person));
+            if (error instanceof PartialEnqueue) {
+              logger.error({ err: redactSecrets(String(error.cause)), requestId: req.id }, 'Redis failed while queueing');
+              await deliver(
+                target,
+                reply.progress(
+                  `/${d.command.name}`,
+                  `Redis failed while queueing: only ${error.queuedOn.join(', ')} got the job; their results will follow here`,
+                ),
+              );
+              return;
+            }
+            throw error;
+          }
+          await audit.append({
+            ...auditBase(req, person),
+            event: 'decision',
+            decision: 'allowed',
+            detail: `risk ${d.evaluated.risk}; ${describeTargets(d.targets)}`,
+            targets: d.jobs,
+          });
+          return;
+        default:
+          return d satisfies never;
+      }
+    } catch (error) {
+      if (isRedisDown(error)) {
+        logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
+        await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });
+        await deliver(target, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
+        return;
+      }
+      logger.error(
+        { err: redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)), requestId: req.id },
+        'request failed',
+      );
+      await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error; the operators can find it in the bot log'));
+    }
+  }
+
+  private allowedFor(req: ChatRequest): AnyCommand[] {
+    const { commands, ctx, fleet } = this.deps;
+    return commands.filter((c) => {
+      const probe = decide(ctx, { ...req, command: c.name, args: { kind: 'options', options: {} } }, fleet, true);
+      // Allowed = not refused for identity, channel or permission (missing arguments are fine for help).
+      return !(isRejection(probe) && /^Not allowed|^Unknown command/.test(probe.reason));
+    });
+  }
+}
