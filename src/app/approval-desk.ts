@@ -228,10 +228,7 @@ export class ApprovalDesk {
     this.clearExpiry(id);
     const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
     await this.deps.audit({ ...auditOf(after), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
-    await this.announce(
-      after,
-      reply.result(`/${after.command} ${describeArgs(after)} was ${how}`, [reply.text('nothing ran')], { tone: 'error' }),
-    );
+    await this.announce(after, this.outcomeCard(after));
     return reply.result(withdrawing ? `Withdrawn ${id}` : `Denied ${id}`, [reply.text(`${after.requester} is told; nothing ran`)], {
       tone: 'info',
     });
@@ -411,7 +408,6 @@ export class ApprovalDesk {
       : reply.error('No such approval request', `there is no approval request ${id}`);
   }
 
-  /** Updates every message that announced the request (the buttons go: the card is replaced). */
   /**
    * Updates every message that announced the request (the buttons go: the card is replaced). With `requesterCard`,
    * the requester's own card gets that reply instead (it later receives the request's result in place).

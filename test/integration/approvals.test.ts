@@ -147,7 +147,7 @@ describe('on-call approvals in the terminal demo', () => {
     const mark = output.length;
     await say(`@alice /deny ${id} changed my mind`);
     await printed(new RegExp(`ℹ Withdrawn ${id}\\nalice is told; nothing ran`), mark);
-    await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice\nnothing ran/, mark);
+    await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice: changed my mind\nnothing ran/, mark);
     expect(sent('xen1', /\bdestroy\b/)).toBe(0);
   });
 

@@ -10,6 +10,25 @@ export interface DcCall {
   at: number;
 }
 
+/** A message as the fake keeps it: what a user would see now (content, embeds, buttons), edits applied. */
+export interface DcMessage {
+  id: string;
+  channelId: string;
+  content: string;
+  embeds: unknown[];
+  components: { type: number; components: { type: number; label?: string; custom_id?: string; style?: number }[] }[];
+  flags: number;
+  /** How many edits it has had. */
+  edits: number;
+}
+
+/** A user notified by a message: only a newly created message notifies, and only whom its content mentions and allows. */
+export interface DcNotification {
+  userId: string;
+  messageId: string;
+  at: number;
+}
+
 let snowflake = 1_300_000_000_000_000_000n;
 const nextId = () => String(++snowflake);
 
@@ -30,6 +49,14 @@ export class FakeDiscord {
   private socket: WebSocket | null = null;
   private seq = 0;
   private commands = new Map<string, unknown[]>();
+  /** Messages by id, as they look now. */
+  readonly messages = new Map<string, DcMessage>();
+  /** Who was notified (pinged) by which message. */
+  readonly notifications: DcNotification[] = [];
+  /** Interaction token → the message its `@original` is: the deferred reply, or the message holding a clicked button. */
+  private originals = new Map<string, string>();
+  /** Interaction token → the message a component interaction was clicked on (its @original once deferred). */
+  private clickedOn = new Map<string, string>();
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -69,9 +96,18 @@ export class FakeDiscord {
   }
 
   /** Sends INTERACTION_CREATE as Discord would; returns the interaction id and token. */
-  interact(userId: string, data: Record<string, unknown>, type: 2 | 3 | 4 = 2, roles: string[] = []): { id: string; token: string } {
+  interact(
+    userId: string,
+    data: Record<string, unknown>,
+    type: 2 | 3 | 4 = 2,
+    roles: string[] = [],
+    onMessage?: string,
+  ): { id: string; token: string } {
     const id = nextId();
     const token = `itoken-${id}`;
+    const held = onMessage === undefined ? undefined : this.messages.get(onMessage);
+    if (onMessage !== undefined && !held) throw new Error(`fake discord: no message ${onMessage}`);
+    if (held) this.clickedOn.set(token, held.id);
     this.dispatch('INTERACTION_CREATE', {
       id,
       application_id: this.appId,
@@ -95,12 +131,12 @@ export class FakeDiscord {
       ...(type === 3
         ? {
             message: {
-              id: nextId(),
+              id: held?.id ?? nextId(),
               type: 0,
-              channel_id: this.channelId,
-              content: '',
-              embeds: [],
-              components: [],
+              channel_id: held?.channelId ?? this.channelId,
+              content: held?.content ?? '',
+              embeds: held?.embeds ?? [],
+              components: held?.components ?? [],
               attachments: [],
               author: this.botUser,
               timestamp: new Date().toISOString(),
@@ -123,6 +159,24 @@ export class FakeDiscord {
       attachment_size_limit: 10_485_760,
     });
     return { id, token };
+  }
+
+  /**
+   * A user clicks the button labelled `label` on message `messageId`, as shown now: throws when the message has no
+   * such button (a real client cannot click a button that is gone; use interact() to replay a stale click).
+   */
+  click(userId: string, messageId: string, label: string): { id: string; token: string } {
+    const message = this.messages.get(messageId);
+    const button = message?.components.flatMap((row) => row.components).find((b) => b.label === label);
+    if (!button?.custom_id) throw new Error(`fake discord: message ${messageId} shows no button "${label}"`);
+    return this.interact(userId, { custom_id: button.custom_id, component_type: 2 }, 3, [], messageId);
+  }
+
+  /** The buttons a message shows now. */
+  buttons(messageId: string): { label: string; customId: string }[] {
+    return (this.messages.get(messageId)?.components ?? [])
+      .flatMap((row) => row.components)
+      .map((b) => ({ label: b.label ?? '', customId: b.custom_id ?? '' }));
   }
 
   private dispatch(t: string, d: unknown): void {
@@ -153,6 +207,33 @@ export class FakeDiscord {
         this.markIdentified();
       }
     });
+  }
+
+  /** A new message: it notifies whom its content mentions (and allowed_mentions allows). */
+  private create(channelId: string, body: Record<string, unknown>, flags = 0): DcMessage {
+    const m: DcMessage = {
+      id: nextId(),
+      channelId,
+      content: typeof body['content'] === 'string' ? body['content'] : '',
+      embeds: Array.isArray(body['embeds']) ? body['embeds'] : [],
+      components: Array.isArray(body['components']) ? (body['components'] as DcMessage['components']) : [],
+      flags,
+      edits: 0,
+    };
+    this.messages.set(m.id, m);
+    for (const userId of notifiable(body)) this.notifications.push({ userId, messageId: m.id, at: Date.now() });
+    return m;
+  }
+
+  /** An edit changes only the fields it sends (`components: []` takes the buttons away) and notifies nobody. */
+  private edit(id: string, body: Record<string, unknown> | null): DcMessage | undefined {
+    const m = this.messages.get(id);
+    if (!m) return undefined;
+    if (typeof body?.['content'] === 'string') m.content = body['content'];
+    if (Array.isArray(body?.['embeds'])) m.embeds = body['embeds'];
+    if (Array.isArray(body?.['components'])) m.components = body['components'] as DcMessage['components'];
+    m.edits++;
+    return m;
   }
 
   private record(call: DcCall): void {
@@ -217,21 +298,74 @@ export class FakeDiscord {
         return send(res, 200, list);
       }
     }
-    if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(route)) {
+    const problem = body ? checkMessage(body) : null;
+    if (problem) return send(res, 400, { message: `Invalid Form Body: ${problem}`, code: 50035 });
+    const callback = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(route);
+    if (method === 'POST' && callback) {
+      const token = callback[1] ?? '';
+      const type = Number(body?.['type']);
+      // A deferred reply is a message ("thinking…") that @original edits; a deferred update edits the clicked one.
+      if (type === 5)
+        this.originals.set(token, this.create(this.channelId, {}, Number((body?.['data'] as { flags?: number })?.flags ?? 0)).id);
+      if (type === 6) {
+        const clicked = this.clickedOn.get(token);
+        if (clicked) this.originals.set(token, clicked);
+      }
+      if (type === 4) this.originals.set(token, this.create(this.channelId, (body?.['data'] as Record<string, unknown>) ?? {}).id);
       res.writeHead(204);
       return void res.end();
     }
-    if (/^\/webhooks\/\d+\/[^/]+\/messages\/@original$/.test(route)) {
+    const original = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(route);
+    if (original) {
+      const id = this.originals.get(original[1] ?? '');
       if (method === 'DELETE') {
+        if (id) this.messages.delete(id);
         res.writeHead(204);
         return void res.end();
       }
+      const edited = id ? this.edit(id, body) : undefined;
+      return send(res, 200, message(edited ? view(edited) : body));
+    }
+    if (method === 'POST' && /^\/webhooks\/\d+\/[^/]+$/.test(route)) {
+      const created = this.create(this.channelId, body ?? {}, Number(body?.['flags'] ?? 0));
+      return send(res, 200, message(view(created)));
+    }
+    const channelMessage = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(route);
+    if (channelMessage) {
+      const [, channelId = '', messageId] = channelMessage;
+      if (method === 'POST' && !messageId) return send(res, 200, message(view(this.create(channelId, body ?? {}))));
+      if (method === 'PATCH' && messageId) {
+        const edited = this.edit(messageId, body);
+        if (!edited) return send(res, 404, { message: 'Unknown Message', code: 10008 });
+        return send(res, 200, message(view(edited)));
+      }
       return send(res, 200, message(body));
     }
-    if (method === 'POST' && /^\/webhooks\/\d+\/[^/]+$/.test(route)) return send(res, 200, message(body));
-    if (/^\/channels\/\d+\/messages(\/\d+)?$/.test(route)) return send(res, 200, message(body));
     return send(res, 404, { message: '404: Not Found', code: 0 });
   }
+}
+
+/** What Discord refuses where bad output would otherwise pass unnoticed: content over 2000, contradictory allowed_mentions. */
+function checkMessage(body: Record<string, unknown>): string | null {
+  const content = body['content'];
+  if (typeof content === 'string' && content.length > 2000) return 'content: Must be 2000 or fewer in length.';
+  const allowed = body['allowed_mentions'] as { parse?: string[]; users?: string[] } | undefined;
+  if (allowed?.parse?.includes('users') && (allowed.users?.length ?? 0) > 0)
+    return 'allowed_mentions: parse:["users"] and users: [ids] are mutually exclusive.';
+  return null;
+}
+
+/** The users a message's content mentions that allowed_mentions lets it notify (Discord's default: all of them). */
+function notifiable(body: Record<string, unknown>): string[] {
+  const content = typeof body['content'] === 'string' ? body['content'] : '';
+  const mentioned = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1] ?? '');
+  const allowed = body['allowed_mentions'] as { parse?: string[]; users?: string[] } | undefined;
+  if (!allowed) return mentioned;
+  return mentioned.filter((u) => allowed.parse?.includes('users') || allowed.users?.includes(u));
+}
+
+function view(m: DcMessage): Record<string, unknown> {
+  return { id: m.id, channel_id: m.channelId, content: m.content, embeds: m.embeds, components: m.components, flags: m.flags };
 }
 
 function send(res: ServerResponse, status: number, payload: unknown): void {

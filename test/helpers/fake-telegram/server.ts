@@ -11,6 +11,21 @@ export interface TgCall {
   messageId?: number;
 }
 
+/** An inline keyboard as the Bot API takes it. */
+export interface TgKeyboard {
+  inline_keyboard: { text: string; callback_data?: string }[][];
+}
+
+/** A message as the fake keeps it: what the chat shows now, edits applied. */
+export interface TgMessage {
+  chatId: number;
+  messageId: number;
+  text: string;
+  /** The inline keyboard it shows now; an edit that sends none takes it away, as Telegram does. */
+  keyboard: TgKeyboard | null;
+  edits: number;
+}
+
 const ENTITY_TAGS = new Set([
   'b',
   'strong',
@@ -45,6 +60,11 @@ export class FakeTelegram {
   private nextMessageId = 1000;
   private polls: { res: ServerResponse; timer: NodeJS.Timeout; offset: number }[] = [];
   private failures = new Map<string, { count: number; retryAfter: number }>();
+  private nextCallbackId = 1;
+  /** Messages the bot sent, by `chat:message`, as they look now. */
+  readonly messages = new Map<string, TgMessage>();
+  /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
+  readonly notifications: { userId: number; chatId: number; messageId: number; at: number }[] = [];
   port = 0;
 
   constructor(
@@ -103,6 +123,60 @@ export class FakeTelegram {
     };
     this.push({ update_id: this.nextUpdateId++, message });
     return messageId;
+  }
+
+  /** The message `messageId` of chat `chatId` as it looks now. */
+  message(chatId: number, messageId: number): TgMessage | undefined {
+    return this.messages.get(`${chatId}:${messageId}`);
+  }
+
+  /**
+   * A user presses the inline button labelled `label` under message `messageId`, as it shows now: throws when there
+   * is no such button (a real client cannot press a button that is gone). Returns the callback query id.
+   */
+  press(
+    from: number,
+    chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
+    messageId: number,
+    label: string,
+  ): string {
+    const button = this.message(chat.id, messageId)
+      ?.keyboard?.inline_keyboard.flat()
+      .find((b) => b.text === label);
+    if (!button?.callback_data) throw new Error(`fake telegram: message ${messageId} shows no button "${label}"`);
+    return this.callback(from, chat, messageId, button.callback_data);
+  }
+
+  /** Injects a callback query with `data` as if pressed under `messageId` (also a stale button). Returns its id. */
+  callback(
+    from: number,
+    chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
+    messageId: number,
+    data: string,
+  ): string {
+    const id = `cbq${this.nextCallbackId++}`;
+    const shown = this.message(chat.id, messageId);
+    this.push({
+      update_id: this.nextUpdateId++,
+      callback_query: {
+        id,
+        from: { id: from, is_bot: false, first_name: `user${from}` },
+        message: {
+          message_id: messageId,
+          date: Math.floor(Date.now() / 1000),
+          chat:
+            chat.type === 'private'
+              ? { id: chat.id, type: 'private', first_name: 'user' }
+              : { id: chat.id, type: chat.type, title: chat.title ?? 'ops' },
+          from: this.botUser,
+          text: shown?.text.replace(/<[^>]+>/g, '') ?? '',
+          ...(shown?.keyboard ? { reply_markup: shown.keyboard } : {}),
+        },
+        chat_instance: String(chat.id),
+        data,
+      },
+    });
+    return id;
   }
 
   /** Resolves with the first recorded call (past or future) that matches. */
@@ -181,6 +255,36 @@ export class FakeTelegram {
           return json(res, { ok: false, error_code: 400, description: `Bad Request: ${problem}` }, 400);
         }
         const id = method === 'sendMessage' ? this.nextMessageId++ : Number(body['message_id']);
+        const chatId = Number(body['chat_id']);
+        const keyboard = keyboardOf(body['reply_markup']);
+        if (method === 'sendMessage') {
+          this.messages.set(`${chatId}:${id}`, { chatId, messageId: id, text: String(body['text']), keyboard, edits: 0 });
+          for (const m of String(body['text']).matchAll(/<a href="tg:\/\/user\?id=(\d+)">/g))
+            this.notifications.push({ userId: Number(m[1]), chatId, messageId: id, at: Date.now() });
+        } else {
+          const shown = this.messages.get(`${chatId}:${id}`);
+          if (!shown) {
+            this.record(call);
+            return json(res, { ok: false, error_code: 400, description: 'Bad Request: message to edit not found' }, 400);
+          }
+          if (shown.text === String(body['text']) && JSON.stringify(shown.keyboard) === JSON.stringify(keyboard)) {
+            this.record(call);
+            return json(
+              res,
+              {
+                ok: false,
+                error_code: 400,
+                description:
+                  'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+              },
+              400,
+            );
+          }
+          // Telegram: an edit without reply_markup (or with an empty keyboard) leaves the message with no keyboard.
+          shown.text = String(body['text']);
+          shown.keyboard = keyboard;
+          shown.edits++;
+        }
         this.record({ ...call, messageId: id });
         return json(res, {
           ok: true,
@@ -223,6 +327,13 @@ function checkText(text: string, parseMode: unknown): string | null {
   if (stack.length > 0) return `can't parse entities: unclosed tag "${stack.at(-1)}"`;
   if (/&(?!(lt|gt|amp|quot);)/.test(text) || /<(?![a-z/])/.test(text)) return "can't parse entities: unescaped character";
   return null;
+}
+
+/** reply_markup as sent (an object in JSON bodies, a JSON string in multipart), or null for none / an empty keyboard. */
+function keyboardOf(raw: unknown): TgKeyboard | null {
+  const markup = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Partial<TgKeyboard> | undefined;
+  const rows = (markup?.inline_keyboard ?? []).filter((r) => r.length > 0);
+  return rows.length ? { inline_keyboard: rows } : null;
 }
 
 function json(res: ServerResponse, payload: unknown, status = 200): void {
