@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPROVAL_ID } from '../src/app/approvals.ts';
+import { ApprovalIdArg } from '../src/app/approvals.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 
 /** `/approve ID`: anyone may try; the desk decides who may approve what (never the requester, scope on every target). */
@@ -7,12 +7,7 @@ export const approve = defineCommand({
   name: 'approve',
   description: 'Approve a pending request of someone else (shown by its approval request)',
   args: z.strictObject({
-    id: z
-      .string()
-      .trim()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
-      .describe('the approval id'),
+    id: ApprovalIdArg,
   }),
   positional: ['id'],
   permission: null,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPROVAL_ID } from '../src/app/approvals.ts';
+import { ApprovalIdArg } from '../src/app/approvals.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 
 /** `/deny ID [reason]`: an approver refuses a pending request, or its requester withdraws it. */
@@ -7,12 +7,7 @@ export const deny = defineCommand({
   name: 'deny',
   description: 'Deny a pending request (or withdraw your own), with an optional reason',
   args: z.strictObject({
-    id: z
-      .string()
-      .trim()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
-      .describe('the approval id'),
+    id: ApprovalIdArg,
     reason: z.string().trim().max(200).optional().describe('why (shown to the requester)'),
   }),
   positional: ['id', 'reason'],

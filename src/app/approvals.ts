@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
@@ -62,6 +63,14 @@ export function newApprovalId(): string {
 }
 
 export const APPROVAL_ID = /^[A-HJ-NP-Z2-9]{6}$/;
+
+/** The `id` argument of /approve and /deny: case-insensitive as typed, upper case as stored. */
+export const ApprovalIdArg = z
+  .string()
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
+  .describe('the approval id');
 
 /**
  * Approval records in Redis, so pending approvals survive a bot restart and any bot (on any platform) can decide
