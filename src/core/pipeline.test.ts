@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
-import { decide, type PipelineContext, redactHosts } from './pipeline.ts';
+import { approvalRule, decide, type PipelineContext, redactHosts } from './pipeline.ts';
 import type { ChatRequest } from './request.ts';
 import type { DomainSummary } from './xen.ts';
 
@@ -171,5 +171,17 @@ describe('redactHosts', () => {
       "web is busy: alice's migration from another host to another host (request r1)",
     );
     expect(redactHosts('xen1-web on xen1', ['xen1'], [])).toBe('xen1-web on another host');
+  });
+});
+
+describe('the approval step', () => {
+  it('holds a stop under the default policy, also when it comes through the system entry point', () => {
+    const withApprovals: PipelineContext = { config: Config.parse({ ...config, approvals: undefined }), commands: ctx.commands };
+    const rule = approvalRule(withApprovals.config);
+    const chat = decide(withApprovals, req('stop gateway'), afterMigration(), true, rule);
+    expect(chat).toMatchObject({ kind: 'needsApproval', jobs: [{ op: 'domain.stop', host: 'xen1', domain: 'gateway' }] });
+    const system = decide(withApprovals, { ...req('stop gateway'), source: 'system', asPerson: 'alice' }, afterMigration(), true, rule);
+    expect(system).toMatchObject({ kind: 'needsApproval' });
+    expect(decide(withApprovals, req('start xen1:web'), fleet([dom('web', 'defined')], []), true, rule)).toMatchObject({ kind: 'enqueue' });
   });
 });

@@ -269,9 +269,13 @@ export function approvalRule(config: Config): ApprovalRule {
   };
 }
 
-/** The approval step: between the checks and the queue. System requests (an approved request resuming) pass. */
-export function approvalStep(d: Decision, rule: ApprovalRule, source: ChatRequest['source']): Decision {
-  if (d.kind !== 'enqueue' || source === 'system') return d;
+/**
+ * The approval step: between the checks and the queue. It holds every request a policy names, system requests
+ * (a schedule acting as a person) included: only an approval, recorded by the desk, lets one run — and that one
+ * does not come back through the pipeline.
+ */
+export function approvalStep(d: Decision, rule: ApprovalRule): Decision {
+  if (d.kind !== 'enqueue') return d;
   const policy = rule(d.evaluated, d.targets);
   if (!policy) return d;
   return { kind: 'needsApproval', evaluated: d.evaluated, command: d.command, targets: d.targets, mode: d.mode, jobs: d.jobs, policy };
@@ -296,7 +300,7 @@ export function decide(
   if (resolved.kind === 'lookup') return { ...resolved, evaluated: ev };
   const refused = checkTargets(ctx, ev, resolved.targets, view);
   if (refused) return refused;
-  return approvalStep(plan(ev, resolved.targets, view), approval, req.source);
+  return approvalStep(plan(ev, resolved.targets, view), approval);
 }
 
 /**
