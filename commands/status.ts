@@ -21,6 +21,7 @@ export const status = defineCommand({
   op: 'host.status',
   examples: ['/status'],
   job: (_args, target) => ({ op: 'host.status', host: target.host }),
+  showsHostHealth: true,
   render: (outcomes) => {
     const rows = outcomes.map((o) => {
       const agent = describeAgent(o.agent);

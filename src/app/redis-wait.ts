@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { redactSecrets } from '../core/log.ts';
+import { RedisUnavailableError } from './ensure-redis.ts';
 
 /** Thrown (and answered "Redis is unreachable; nothing was queued") when Redis cannot take a request. */
-export class RedisUnavailableError extends Error {
-  override readonly name = 'RedisUnavailableError';
-}
+export { RedisUnavailableError };
 
 /** ioredis' own words for "not connected": these become a RedisUnavailableError, never an "internal error". */
 const CONNECTION_ERRORS =

@@ -380,8 +380,11 @@ export class Relay {
     const outcomes = await this.deps.pending.outcomes(requestId);
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
-    const beats = await this.deps.heartbeats.all().catch(() => ({}) as Awaited<ReturnType<Heartbeats['all']>>);
-    const freezes = await this.deps.frozen(p.jobs.map((j) => j.host)).catch(() => [] as Freeze[]);
+    const command = this.deps.commands.get(p.command);
+    // Agents and freezes are two more Redis reads: only for the commands that show them (/status).
+    const health = command?.scope !== 'local' && command?.showsHostHealth === true;
+    const beats = health ? await this.deps.heartbeats.all().catch(() => ({}) as Awaited<ReturnType<Heartbeats['all']>>) : {};
+    const freezes = health ? await this.deps.frozen(p.jobs.map((j) => j.host)).catch(() => [] as Freeze[]) : [];
     const frozenOf = (host: string) => {
       const f = freezes.find((x) => x.host === host);
       return f ? describeFreeze(f) : null;
@@ -390,9 +393,11 @@ export class Relay {
     const list: HostOutcome<JobOp>[] = ran.map((j) => {
       const o: StoredOutcome | undefined = outcomes[j.jobId];
       const beat = beats[j.host];
-      const agent = beat
-        ? { where: beat.where, seenAgoMs: now - beat.seenAt, alive: livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive }
-        : null;
+      const agent = !health
+        ? null
+        : beat
+          ? { where: beat.where, seenAgoMs: now - beat.seenAt, alive: livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive }
+          : null;
       const frozen = frozenOf(j.host);
       if (!o) {
         const failure = { code: 'noAnswer' as const, message: `no answer from ${j.host}'s agent within ${seconds} s` };
@@ -402,7 +407,6 @@ export class Relay {
       const message = p.visibleHosts ? redactHosts(o.failure.message, this.deps.hostNames, p.visibleHosts) : o.failure.message;
       return { host: j.host, agent, frozen, ok: false, failure: { ...o.failure, message } };
     });
-    const command = this.deps.commands.get(p.command);
     let final: Reply;
     try {
       if (!command || command.scope === 'local') throw new Error(`no job command ${p.command}`);

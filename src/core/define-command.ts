@@ -115,6 +115,8 @@ export interface JobCommand<S extends z.ZodObject, Op extends JobOp> extends Bas
    */
   plan?: (args: z.infer<S>, target: Target, view: FleetView) => JobSpec[];
   render: (outcomes: HostOutcome<Op>[], args: z.infer<S>) => Reply;
+  /** Its render shows each host's agent and freeze: the relay reads them (two more Redis reads) only then. */
+  showsHostHealth?: boolean;
   renderProgress?: (progress: JobProgress, args: z.infer<S>) => Reply;
 }
 

@@ -163,7 +163,10 @@ describe('on-call approvals in the terminal demo', () => {
     expect(refused).toMatch(/✖ Frozen\nxen2 is frozen until [^\n]+ \(alice: storage work\) — reads go on/);
     expect(refused).not.toContain('Approval needed');
     expect(await say('/list xen2')).toMatch(/xen2\s+files\s+\d+/);
-    expect(await say('/status')).toContain('❄ xen2 is frozen until');
+    const status = await say('/status');
+    expect(status).toContain('❄ xen2 is frozen until');
+    // Each host's agent and when it was last seen (#8).
+    expect(status).toMatch(/xen1\s+up \(xl [^)]*\)\s+.*\d+@\S+, seen \d+ s ago/);
     expect(await say('@alice /unfreeze xen2')).toContain('✔ Unfrozen: xen2\nmutating commands may run there again');
     expect(await say('@alice /stop files')).toContain('Approval needed: /stop xen2:files');
     expect(sent('xen2', /\b(shutdown|destroy)\b/)).toBe(0);
