@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessHarness } from '../helpers/processes.ts';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.ts';
-import { answerAt, ask, FINAL, killAgentDuring, received, startRun } from './support.ts';
+import { answerAt, ask, FINAL, killAgentDuring, killNextAgentWhileResuming, received, startRun } from './support.ts';
 
 /**
  * Crashes mid-operation, with the real processes: the agent SIGKILLed during a start and a migration (once and
@@ -31,6 +31,8 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     expect(answer.body[0]).toMatch(
       /^interrupted mid-way \(an agent or Redis restart\) and resumed; state read back: id \d+, (running|blocked)$/,
     );
+    // The user was told while the job waited for an agent to resume it.
+    expect(bot.lines.slice(mark).join('\n')).toContain('the agent running this stopped responding');
     expect(answer.finals).toHaveLength(1);
     expect(await received(sim, 'xen1', /\bcreate\b/)).toBe(1);
     // Nothing more arrives for it: a second final reply would show up before the next request's answer.
@@ -44,13 +46,8 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     h = run.h;
     const { sim, bot } = run;
     const { mark } = await killAgentDuring(run, '/start mail', { host: 'xen1', match: '\\bcreate\\b', delayMs: 1500 });
-    // The resumed job reads the state back with `xl list`: hold that read, and kill the second agent during it.
-    const beforeResume = (await sim.log()).lastSeq;
-    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\blist\\b' });
-    const second = await run.h.startAgent();
-    await sim.waitForLog({ host: 'xen1', match: '\\blist\\b', since: beforeResume, timeoutMs: 30_000 });
-    second.kill('SIGKILL');
-    await second.exited;
+    // The resumed job reads the state back with `xl list`: the second agent dies during that read.
+    await killNextAgentWhileResuming(run, 'xen1');
     await run.h.startAgent();
     const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
     const answer = answerAt(bot, mark, final.index);
@@ -82,13 +79,8 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     h = run.h;
     const { sim, bot } = run;
     const { mark } = await killAgentDuring(run, '/migrate web xen2', { host: 'xen1', match: '\\bmigrate\\b', delayMs: 2000 });
-    // The resumed job reads both hosts back: hold its read of xen1, and kill that agent too.
-    const beforeResume = (await sim.log()).lastSeq;
-    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\blist\\b' });
-    const second = await run.h.startAgent();
-    await sim.waitForLog({ host: 'xen1', match: '\\blist\\b', since: beforeResume, timeoutMs: 30_000 });
-    second.kill('SIGKILL');
-    await second.exited;
+    // The resumed job reads both hosts back: the second agent dies during its read of xen1.
+    await killNextAgentWhileResuming(run, 'xen1');
     await run.h.startAgent();
     const final = await bot.waitForLine(FINAL, 60_000, { from: mark });
     const answer = answerAt(bot, mark, final.index);

@@ -188,5 +188,23 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('fleet-wide guarantees
     demo.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(Date.now() - t1).toBeLessThan(5_000);
+
+    // A script on stdin: the demo exits right after its last reply (it took ~30 s before).
+    const scripted = spawn(process.execPath, [join(ROOT, 'bin', 'xenops.js'), 'demo'], {
+      cwd: ROOT,
+      env: { ...process.env, XENOPS_LOG_FILE: join(run.h.runDir, 'demo-2.log') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const done = new Promise<number | null>((resolve) => scripted.once('exit', (code) => resolve(code)));
+    let lastReplyAt = 0;
+    let printed = '';
+    scripted.stdout.on('data', (c: Buffer) => {
+      printed += c.toString();
+      if (/✔ Domains on xen1/.test(printed) && lastReplyAt === 0) lastReplyAt = Date.now();
+    });
+    scripted.stdin.end('/list xen1\n');
+    expect(await done).toBe(0);
+    expect(lastReplyAt).toBeGreaterThan(0);
+    expect(Date.now() - lastReplyAt).toBeLessThan(3_000);
   });
 });

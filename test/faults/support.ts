@@ -79,6 +79,19 @@ export async function killAgentDuring(
   return { mark, lastSeq };
 }
 
+/**
+ * With a killed agent's job about to be resumed: starts the next agent, holds its read-back (`list`) on `host`, and
+ * SIGKILLs it during that read too — the same job losing its agent twice.
+ */
+export async function killNextAgentWhileResuming(run: { sim: SimControlClient; h: ProcessHarness }, host: string): Promise<void> {
+  const beforeResume = (await run.sim.log()).lastSeq;
+  await run.sim.addFault({ host, kind: 'delay', ms: 3000, match: '\\blist\\b' });
+  const second = await run.h.startAgent();
+  await run.sim.waitForLog({ host, match: '\\blist\\b', since: beforeResume, timeoutMs: 30_000 });
+  second.kill('SIGKILL');
+  await second.exited;
+}
+
 /** How many commands matching `re` a simulated host received (since `since`). */
 export async function received(sim: SimControlClient, host: string, re: RegExp, since = 0): Promise<number> {
   return (await sim.log({ host, match: re, since })).entries.length;

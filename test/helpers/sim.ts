@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
-import { type Config, HostConfig, SshDefaults } from '../../src/config/schema.ts';
+import { Config, HostConfig, SshDefaults } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/log.ts';
 import { generateClientKey, loadSimFleetSpec, type SimFleetSpec, type StartedSimulator, startSimulator } from '../../src/sim/index.ts';
 
@@ -11,6 +11,26 @@ export const quietLogger = createLogger('silent');
 
 export function demoFleet(): SimFleetSpec {
   return loadSimFleetSpec(readFileSync(join(import.meta.dirname, '..', '..', 'config', 'demo.yaml'), 'utf8'));
+}
+
+/**
+ * The small fleet the agent suites share: xen1 runs web and has mail defined; xen2 runs files. `xen1Extra` adds
+ * domains to xen1 (e.g. a copy of files defined there, for the running-once checks).
+ */
+export function twoHostFleet(xen1Extra: SimFleetSpec['hosts'][string]['domains'] = []): SimFleetSpec {
+  return {
+    hosts: {
+      xen1: {
+        toolstack: 'xl',
+        domains: [
+          { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
+          { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
+          ...xen1Extra,
+        ],
+      },
+      xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
+    },
+  };
 }
 
 export interface SimEnv {
@@ -150,4 +170,25 @@ export async function connectRaw(sim: StartedSimulator, host: string, privateKey
     exec: async (command) => (await start(command)).done,
     end: () => client.end(),
   };
+}
+
+/**
+ * A bot/agent config for the simulator's hosts: alice (admin) and carol (viewer) on the terminal, approvals off
+ * (the suites using it test queueing and delivery; approvals have their own).
+ */
+export function simBotConfig(env: SimEnv, prefix: string, redisUrl: string): Config {
+  return Config.parse({
+    redis: { url: redisUrl, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: { admin: { allow: ['*'] }, viewer: { allow: ['read'] } },
+    people: {
+      alice: { roles: ['admin'], identities: { terminal: 'alice' } },
+      carol: { roles: ['viewer'], identities: { terminal: 'carol' } },
+    },
+    channels: [{ platform: 'terminal', id: '*' }],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+    approvals: { enabled: false },
+  });
 }

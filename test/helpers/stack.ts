@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import type { ChatAdapter } from '../../src/adapters/types.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -43,6 +45,48 @@ export async function startTestStack(options: {
     async stop() {
       await stack.stop();
       await deleteKeysWithPrefix(REDIS_URL, prefix);
+    },
+  };
+}
+
+/** The demo stack chatting through a terminal adapter on in-memory streams, as a person at the terminal would. */
+export interface TerminalStack {
+  stack: TestStack;
+  terminal: TerminalAdapter;
+  /** What the person types (one line per request). */
+  input: PassThrough;
+  /** Everything the terminal printed so far. */
+  output(): string;
+  /** Called after each chunk of output; returns a function that stops calling it. */
+  onOutput(fn: () => void): () => void;
+}
+
+export async function startTerminalStack(adjustConfig?: (config: Config) => Config): Promise<TerminalStack> {
+  const input = new PassThrough();
+  const out = new PassThrough();
+  let printed = '';
+  const listeners = new Set<() => void>();
+  out.on('data', (c: Buffer) => {
+    printed += c.toString();
+    for (const l of [...listeners]) l();
+  });
+  let terminal: TerminalAdapter | null = null;
+  const stack = await startTestStack({
+    ...(adjustConfig ? { adjustConfig } : {}),
+    makeAdapters: (config) => {
+      terminal = new TerminalAdapter({ config, input, output: out });
+      return [terminal];
+    },
+  });
+  if (!terminal) throw new Error('the terminal adapter was not made');
+  return {
+    stack,
+    terminal,
+    input,
+    output: () => printed,
+    onOutput: (fn) => {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
     },
   };
 }

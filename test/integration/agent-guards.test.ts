@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { domainUuid } from '../../src/sim/index.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 import { type AgentRig, meta, startRig } from './agent-support.ts';
 
 /**
@@ -15,20 +15,8 @@ beforeAll(async () => {
   env = await startSimEnv({
     // The guest takes 400 ms (20 s × 0.02) to power off: long enough to cut the connection while `shutdown -w` waits.
     shutdownDelayMs: 20_000,
-    fleet: {
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
-            { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
-            // Defined here, running on xen2: starting it here would run it twice.
-            { name: 'files', memoryMiB: 4096, vcpus: 2, running: false },
-          ],
-        },
-        xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
-      },
-    },
+    // files is defined on xen1 too and runs on xen2: starting it on xen1 would run it twice.
+    fleet: twoHostFleet([{ name: 'files', memoryMiB: 4096, vcpus: 2, running: false }]),
   });
   rig = await startRig(env);
   await rig.startAgent();

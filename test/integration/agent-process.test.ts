@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentTimings, DEFAULT_TIMINGS } from '../../src/agent/agent.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 import { type AgentRig, FAST, meta, startRig } from './agent-support.ts';
 
 /**
@@ -19,18 +19,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   env = await startSimEnv({
-    fleet: {
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
-            { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
-          ],
-        },
-        xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
-      },
-    },
+    fleet: twoHostFleet(),
   });
   // A shutdown may take 30 s here: the SIGTERM test's guest goes down a few seconds after it was asked to.
   rig = await startRig(env, { hosts: { xen1: { shutdownTimeoutSeconds: 30 } } });

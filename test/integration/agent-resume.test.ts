@@ -5,7 +5,7 @@ import type { Agent } from '../../src/agent/agent.ts';
 import type { JournalEntry } from '../../src/queue/coordination.ts';
 import { jobIdFor } from '../../src/queue/names.ts';
 import { domainUuid } from '../../src/sim/index.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 import { type AgentRig, meta, startRig } from './agent-support.ts';
 
 /**
@@ -19,18 +19,7 @@ let rig: AgentRig;
 
 beforeAll(async () => {
   env = await startSimEnv({
-    fleet: {
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
-            { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
-          ],
-        },
-        xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
-      },
-    },
+    fleet: twoHostFleet(),
   });
   rig = await startRig(env);
 });

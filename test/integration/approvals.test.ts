@@ -1,78 +1,58 @@
-import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import { ApprovalStore } from '../../src/app/approvals.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
 
 /**
  * The two-person rule in the terminal demo (alice admin, bob operator and on call, carol viewer, dave operator on
  * xen2 only), typed one line at a time as a person would, answering on what the hosts really received.
  */
+let t: TerminalStack;
 let stack: TestStack;
-let output = '';
-const input = new PassThrough();
-const out = new PassThrough();
-const listeners = new Set<() => void>();
-out.on('data', (c: Buffer) => {
-  output += c.toString();
-  for (const l of listeners) l();
-});
-let terminal: TerminalAdapter;
+
+/** Resolves once `done()` holds for the output, checking after each chunk printed. */
+function until<T>(done: () => T | null): Promise<T> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const r = done();
+      if (r === null) return;
+      stop();
+      resolve(r);
+    };
+    const stop = t.onOutput(check);
+    check();
+  });
+}
 
 /** Types a line and resolves with what the terminal printed for it (up to its final reply). */
 async function say(line: string): Promise<string> {
-  const from = output.length;
-  input.write(`${line}\n`);
-  const finished = () => {
-    const mine = output.slice(from);
+  const from = t.output().length;
+  t.input.write(`${line}\n`);
+  return until(() => {
+    const mine = t.output().slice(from);
     const echo = mine.indexOf(`> ${line}\n`);
-    return echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
-  };
-  if (!finished())
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (finished()) {
-          listeners.delete(check);
-          resolve();
-        }
-      };
-      listeners.add(check);
-    });
-  return output.slice(from);
+    const finished = echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
+    return finished ? mine : null;
+  });
 }
 
 /** Resolves once the terminal has printed text matching `re` (a result arriving after its line finished). */
 function printed(re: RegExp, from = 0): Promise<string> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const m = re.exec(output.slice(from));
-      if (m) {
-        listeners.delete(check);
-        resolve(m[0]);
-      }
-    };
-    listeners.add(check);
-    check();
-  });
+  return until(() => re.exec(t.output().slice(from))?.[0] ?? null);
 }
 
 const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
 const idOf = (text: string) => /Approval needed: .* — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output: out });
-      return [terminal];
-    },
-  });
+  t = await startTerminalStack();
+  stack = t.stack;
   await say('/list');
 }, 60_000);
 
 afterAll(async () => {
-  input.end();
+  t.input.end();
   await stack?.stop();
 });
 
@@ -93,7 +73,7 @@ describe('on-call approvals in the terminal demo', () => {
     expect(carol).toContain('✖ Not allowed\nonly the person on call (bob) or someone with approval.grant may approve this');
     expect(sent('xen1', /\bshutdown\b/)).toBe(0);
 
-    const mark = output.length;
+    const mark = t.output().length;
     await say(`@bob /approve ${id.toLowerCase()}`);
     await printed(new RegExp(`✔ Approved ${id}\\n/stop xen1:web is running; alice gets the result`), mark);
     await printed(/… \/stop xen1:web\napproved by bob; running now/, mark);
@@ -116,7 +96,7 @@ describe('on-call approvals in the terminal demo', () => {
     await expect.poll(async () => (await store.get(id))?.announcements.length).toBe(1);
     await store.update(id, (r) => ({ ...r, expiresAt: Date.now() - 1 }));
     redis.disconnect();
-    const mark = output.length;
+    const mark = t.output().length;
     await say(`@bob /approve ${id}`);
     // The request's messages say it expired, and so does the answer to bob.
     await printed(
@@ -135,7 +115,7 @@ describe('on-call approvals in the terminal demo', () => {
     if (!gw) throw new Error('no gateway');
     stack.sim.fleet.removeDomain(host, gw);
     stack.sim.fleet.addDomain(host, { name: 'gateway', memoryMiB: gw.memoryMiB, vcpus: gw.vcpus, flags: '-b----' });
-    const mark = output.length;
+    const mark = t.output().length;
     await say(`@bob /approve ${id}`);
     const result = await printed(/✖ Could not stop [^\n]*\n[^\n]*/, mark);
     expect(result).toMatch(/gateway was restarted \(id \d+ → \d+\) since approval [A-Z2-9]{6} was asked for: nothing was done/);
@@ -147,7 +127,7 @@ describe('on-call approvals in the terminal demo', () => {
     expect((await say('@alice /oncall set dave 2h')).split('\n').some((l) => /^✔/.test(l))).toBe(true);
     const dave = await say(`@dave /approve ${id}`);
     expect(dave).toContain('✖ Not allowed\ndave may not run /stop on xen1, so may not approve it there');
-    const mark = output.length;
+    const mark = t.output().length;
     await say(`@alice /deny ${id} changed my mind`);
     await printed(new RegExp(`ℹ Withdrawn ${id}\\nalice is told; nothing ran`), mark);
     await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice: changed my mind\nnothing ran/, mark);

@@ -2,13 +2,13 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
+import type { Config } from '../../src/config/schema.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
 
 const prefix = uniquePrefix();
 
@@ -21,20 +21,7 @@ const target = (requestId: string) => targetOf(chatRequest(requestId, ''));
 
 beforeAll(async () => {
   env = await startSimEnv({ shutdownDelayMs: 1500, timeScale: 0.1 });
-  config = Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
-    roles: { admin: { allow: ['*'] }, viewer: { allow: ['read'] } },
-    people: {
-      alice: { roles: ['admin'], identities: { terminal: 'alice' } },
-      carol: { roles: ['viewer'], identities: { terminal: 'carol' } },
-    },
-    channels: [{ platform: 'terminal', id: '*' }],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
-    approvals: { enabled: false },
-  });
+  config = simBotConfig(env, prefix, REDIS_URL);
   agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
 }, 30_000);
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { COMMANDS } from '../../commands/index.ts';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { defineCommand } from '../../src/core/define-command.ts';
 import { DomainRefArg } from '../../src/core/domain-ref.ts';
 import { reply } from '../../src/core/reply.ts';
@@ -13,7 +13,7 @@ import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { freePort, startPrivateRedis } from '../helpers/redis-server.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
 
 /**
  * The seams the next features build on: the system entry point (no chat event behind a request), plans (jobs one
@@ -24,22 +24,7 @@ const prefix = uniquePrefix();
 let env: SimEnv;
 let agent: Agent;
 
-function configFor(p: string, url = REDIS_URL): Config {
-  return Config.parse({
-    redis: { url, prefix: p },
-    hosts: env.hosts,
-    ssh: env.ssh,
-    roles: { admin: { allow: ['*'] }, viewer: { allow: ['read'] } },
-    people: {
-      alice: { roles: ['admin'], identities: { terminal: 'alice' } },
-      carol: { roles: ['viewer'], identities: { terminal: 'carol' } },
-    },
-    channels: [{ platform: 'terminal', id: '*' }],
-    audit: { file: `/tmp/${p}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
-    approvals: { enabled: false },
-  });
-}
+const configFor = (p: string, url = REDIS_URL): Config => simBotConfig(env, p, url);
 
 const request = (id: string, text: string, user = 'alice') => chatRequest(id, text, user);
 const target = (requestId: string) => targetOf(chatRequest(requestId, ''));
@@ -101,17 +86,23 @@ describe('the system entry point', () => {
   });
 });
 
+/** A bot that also knows the test plan `cycle`. */
+async function cycleBot() {
+  const adapter = new CaptureAdapter();
+  const bot = await createBot({
+    config: configFor(prefix),
+    redis: REDIS_URL,
+    logger: quietLogger,
+    adapters: [adapter],
+    commands: [...COMMANDS, cycle],
+  });
+  await bot.start();
+  return { adapter, bot };
+}
+
 describe('plans', () => {
   it('runs the steps one after another under one message, and renders every outcome', async () => {
-    const adapter = new CaptureAdapter();
-    const bot = await createBot({
-      config: configFor(prefix),
-      redis: REDIS_URL,
-      logger: quietLogger,
-      adapters: [adapter],
-      commands: [...COMMANDS, cycle],
-    });
-    await bot.start();
+    const { adapter, bot } = await cycleBot();
     try {
       const before = env.sim.hosts['xen1']?.commandLog.length ?? 0;
       await bot.core.handle(request('plan-1', 'cycle xen1:gateway'), target('plan-1'));
@@ -133,15 +124,7 @@ describe('plans', () => {
   });
 
   it('stops at the first failure: later steps are never queued', async () => {
-    const adapter = new CaptureAdapter();
-    const bot = await createBot({
-      config: configFor(prefix),
-      redis: REDIS_URL,
-      logger: quietLogger,
-      adapters: [adapter],
-      commands: [...COMMANDS, cycle],
-    });
-    await bot.start();
+    const { adapter, bot } = await cycleBot();
     try {
       const before = env.sim.hosts['xen2']?.commandLog.length ?? 0;
       env.sim.faults.failNext('xen2', { match: /\bshutdown\b/, code: 1, stderr: 'libxl: error: injected\n' });

@@ -1,31 +1,16 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { startTerminalStack, type TerminalStack } from '../helpers/stack.ts';
 
 /** The trustworthy-core issue's acceptance script, fed to the demo stack's terminal as a user would type it. */
-let stack: TestStack;
-let output = '';
-const input = new PassThrough();
-const out = new PassThrough();
-out.on('data', (c: Buffer) => {
-  output += c.toString();
-});
-let terminal: TerminalAdapter;
+let t: TerminalStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    // The trustworthy-core script migrates directly; the approvals suite runs the same demo with approvals on.
-    adjustConfig: (c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }),
-    makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output: out });
-      return [terminal];
-    },
-  });
+  // The trustworthy-core script migrates directly; the approvals suite runs the same demo with approvals on.
+  t = await startTerminalStack((c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }));
 }, 60_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await t?.stack.stop();
 });
 
 describe('the trustworthy-core acceptance script in the demo', () => {
@@ -38,9 +23,9 @@ describe('the trustworthy-core acceptance script in the demo', () => {
       '@dave /migrate files xen1',
       '/list',
     ];
-    input.end(`${script.join('\n')}\n`);
-    await terminal.done;
-    const sections = output.split(/^> /m).slice(1);
+    t.input.end(`${script.join('\n')}\n`);
+    await t.terminal.done;
+    const sections = t.output().split(/^> /m).slice(1);
     expect(sections.map((s) => s.split('\n')[0])).toEqual(script);
     const [migrate, start, dom0, consoleAbc, dave, list] = sections as [string, string, string, string, string, string];
     expect(migrate).toContain('✔ web moved from xen1 to xen2');
@@ -52,8 +37,8 @@ describe('the trustworthy-core acceptance script in the demo', () => {
     expect(dave).not.toContain('queued');
     expect(list).toMatch(/xen2\s+files\s+\d+/);
     expect(list).toMatch(/xen2\s+web\s+\d+/);
-    const xen1 = stack.sim.hosts['xen1']?.commandLog ?? [];
-    const xen2 = stack.sim.hosts['xen2']?.commandLog ?? [];
+    const xen1 = t.stack.sim.hosts['xen1']?.commandLog ?? [];
+    const xen2 = t.stack.sim.hosts['xen2']?.commandLog ?? [];
     expect(xen1.filter((c) => /\bcreate\b/.test(c))).toEqual([]);
     expect(xen1.filter((c) => /\b(destroy|shutdown)\b/.test(c))).toEqual([]);
     expect(xen2.filter((c) => /\bmigrate\b/.test(c))).toEqual([]);

@@ -1,29 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
 
+let t: TerminalStack;
 let stack: TestStack;
-let output = '';
-const input = new PassThrough();
-const out = new PassThrough();
-out.on('data', (c: Buffer) => {
-  output += c.toString();
-});
-let terminal: TerminalAdapter;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output: out });
-      return [terminal];
-    },
-  });
+  t = await startTerminalStack();
+  stack = t.stack;
 }, 60_000);
 
 afterAll(async () => {
@@ -32,9 +20,9 @@ afterAll(async () => {
 
 describe('the demo stack fed the acceptance script on a non-TTY stdin', () => {
   it('lists, starts, refuses, tops and rejects, then finishes', async () => {
-    input.end(['/list', '/start mail', '/list xen1', '@carol /stop web', '/top xen1', '/start ; reboot', ''].join('\n'));
-    await terminal.done;
-    const sections = output.split(/^> /m).slice(1);
+    t.input.end(['/list', '/start mail', '/list xen1', '@carol /stop web', '/top xen1', '/start ; reboot', ''].join('\n'));
+    await t.terminal.done;
+    const sections = t.output().split(/^> /m).slice(1);
     expect(sections.map((s) => s.split('\n')[0])).toEqual([
       '/list',
       '/start mail',

@@ -7,7 +7,7 @@ import type { ProgressUpdate } from '../../src/agent/toolstack/types.ts';
 import { OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../src/core/errors.ts';
 import { DOM0_UUID, domainUuid } from '../../src/sim/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 let env: SimEnv;
 let pool: SshPool;
@@ -316,18 +316,7 @@ describe('reads retried once, shutdown drops polled, resumed jobs verified (simu
   beforeAll(async () => {
     env = await startSimEnv({
       shutdownDelayMs: 20_000,
-      fleet: {
-        hosts: {
-          xen1: {
-            toolstack: 'xl',
-            domains: [
-              { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
-              { name: 'mail', memoryMiB: 1024, vcpus: 2, running: false },
-            ],
-          },
-          xen2: { toolstack: 'xl', domains: [{ name: 'files', memoryMiB: 4096, vcpus: 2, running: true }] },
-        },
-      },
+      fleet: twoHostFleet(),
     });
     pool = env.pool();
   });
