@@ -32,6 +32,30 @@ const KNOWN_NOISE = [
   /^Physical CPU Usage/,
 ];
 
+/** Whether the line is xentop's column header (it opens each iteration). */
+export function isXentopHeader(line: string): boolean {
+  return HEADER.test(line);
+}
+
+/** Whether a header line has the VBD_RSECT/VBD_WSECT columns (Xen ≥ 4.0). */
+export function headerHasSectors(header: string): boolean {
+  return /VBD_RSECT/.test(header);
+}
+
+/** Whether the line is one xentop prints that is not a domain row (summary lines, -v/-n/-x sub-lines). */
+export function isXentopNoise(line: string): boolean {
+  return KNOWN_NOISE.some((re) => re.test(line));
+}
+
+/**
+ * One domain row, or null when the line is not one. `hasSectors` comes from the iteration's header (null before
+ * any header: both layouts are tried). The line must be without its line ending.
+ */
+export function parseXentopRow(line: string, hasSectors: boolean | null): TopRow | null {
+  const m = hasSectors === false ? ROW_3.exec(line) : (ROW_4.exec(line) ?? (hasSectors === null ? ROW_3.exec(line) : null));
+  return m ? toRow(m, m.length === 20) : null;
+}
+
 function num(s: string): number {
   return Number(s);
 }
@@ -79,24 +103,23 @@ export function parseXentop(text: string): XentopParse {
   text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '').trimEnd();
     if (line.trim() === '') return;
-    if (HEADER.test(line)) {
+    if (isXentopHeader(line)) {
       sawHeader = true;
-      hasSect = /VBD_RSECT/.test(line);
+      hasSect = headerHasSectors(line);
       current = [];
       groups.push(current);
       return;
     }
-    const m = hasSect === false ? ROW_3.exec(line) : (ROW_4.exec(line) ?? (hasSect === null ? ROW_3.exec(line) : null));
-    if (m) {
-      const withSect = m.length === 20;
+    const row = parseXentopRow(line, hasSect);
+    if (row) {
       if (!current) {
         current = [];
         groups.push(current);
       }
-      current.push(toRow(m, withSect));
+      current.push(row);
       return;
     }
-    if (!KNOWN_NOISE.some((re) => re.test(line))) unparsed.push({ lineNumber: index + 1, line });
+    if (!isXentopNoise(line)) unparsed.push({ lineNumber: index + 1, line });
   });
 
   const iterations = splitIterations(groups);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import type { HostConfig, SshDefaults } from '../../config/schema.ts';
@@ -7,7 +8,7 @@ import type { Logger } from '../../core/log.ts';
 import { fingerprintsEqual, sshFingerprint } from './fingerprint.ts';
 import { buildCommand } from './quote.ts';
 import { backoffDelay, Semaphore } from './semaphore.ts';
-import type { RemoteRunner, RunOptions, RunResult } from './types.ts';
+import type { RemoteRunner, RunOptions, RunResult, StreamOptions, StreamResult } from './types.ts';
 
 export interface SshPoolOptions {
   hosts: Readonly<Record<string, HostConfig>>;
@@ -81,6 +82,94 @@ export class SshPool implements RemoteRunner {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A long-lived command on the host's pooled connection (same connect, backoff and host-key pinning as run()), on a
+   * channel of its own: no timeout, no semaphore slot (a sampler's stream would otherwise hold one forever), output
+   * passed on chunk by chunk and never kept. Resolves when the channel closes: with the exit code, or null when the
+   * connection was lost or the signal aborted it. Rejects with TransportError when it cannot start. The remote
+   * command dies with its channel (OpenSSH closes its pipes; it is also sent SIGTERM when the signal aborts).
+   */
+  async stream(host: string, argv: readonly string[], options: StreamOptions): Promise<StreamResult> {
+    const slot = this.slots.get(host);
+    if (!slot) throw new TransportError(host, `unknown host ${host}`);
+    if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
+    const command = buildCommand(argv, { sudo: slot.config.sudo });
+    if (options.signal.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it started`);
+    const ssh = await this.connection(host, slot);
+    const client = ssh.connection;
+    if (!client) throw new TransportError(host, `no connection to ${host}`);
+    const { signal } = options;
+    return new Promise<StreamResult>((resolve, reject) => {
+      let settled = false;
+      let channel: ClientChannel | null = null;
+      let code: number | null = null;
+      let forceTimer: NodeJS.Timeout | undefined;
+      const finish = (result: StreamResult | Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(forceTimer);
+        signal.removeEventListener('abort', onAbort);
+        client.removeListener('close', onConnectionClose);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      const onConnectionClose = () => finish(channel ? { code: null } : new TransportError(host, `the connection to ${host} closed`));
+      const onAbort = () => {
+        if (!channel) return finish(new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it started`));
+        try {
+          channel.signal('TERM');
+        } catch {
+          // the server may not support signals; closing the channel is what matters
+        }
+        channel.close();
+        // A dead connection may never confirm the close: do not hang on it.
+        forceTimer = setTimeout(() => finish({ code: null }), STREAM_CLOSE_WAIT_MS);
+        forceTimer.unref();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      client.once('close', onConnectionClose);
+      const started = (error: Error | undefined, ch: ClientChannel) => {
+        if (error) {
+          finish(new TransportError(host, `could not start ${firstWord(command)} on ${host}: ${error.message}`, { cause: error }));
+          return;
+        }
+        channel = ch;
+        if (settled) {
+          ch.close();
+          return;
+        }
+        const out = new StringDecoder('utf8');
+        const err = new StringDecoder('utf8');
+        ch.on('data', (chunk: Buffer) => {
+          const text = out.write(chunk);
+          if (text) options.onStdout(text);
+        });
+        ch.stderr.on('data', (chunk: Buffer) => {
+          const text = err.write(chunk);
+          if (text) options.onStderr?.(text);
+        });
+        ch.on('exit', (exitCode: number | null) => {
+          code = typeof exitCode === 'number' ? exitCode : null;
+        });
+        ch.on('error', () => {
+          // reported through 'close' (code null)
+        });
+        ch.on('close', () => {
+          const rest = out.end();
+          if (rest) options.onStdout(rest);
+          finish({ code: signal.aborted ? null : code });
+        });
+        if (signal.aborted) onAbort();
+      };
+      try {
+        client.exec(command, started);
+      } catch (error) {
+        if (slot.ssh === ssh) slot.ssh = null;
+        finish(new TransportError(host, `could not start ${firstWord(command)} on ${host}: ${(error as Error).message}`, { cause: error }));
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -237,6 +326,9 @@ export class SshPool implements RemoteRunner {
     }
   }
 }
+
+/** How long an aborted stream waits for its channel to confirm the close before it resolves anyway. */
+const STREAM_CLOSE_WAIT_MS = 1000;
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -20,6 +20,20 @@ export interface RunResult {
   stderr: string;
 }
 
+/** What `RemoteRunner.stream` is given: where output goes, and the signal that ends it. */
+export interface StreamOptions {
+  /** Each chunk of stdout as it arrives (decoded as UTF-8, never split inside a character). Nothing is kept. */
+  onStdout: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Aborting closes the channel (the remote command dies with it); the promise then resolves. */
+  signal: AbortSignal;
+}
+
+export interface StreamResult {
+  /** Exit code; null when the connection was lost, the channel closed without an exit status, or it was aborted. */
+  code: number | null;
+}
+
 export interface RemoteRunner {
   /**
    * Runs argv on host (prefixed with `sudo -n` when the host config says so).
@@ -28,4 +42,12 @@ export interface RemoteRunner {
    * A non-zero exit is NOT an exception: callers inspect `code`.
    */
   run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+
+  /**
+   * Runs a long-lived command (`xentop -b -d N`): no command timeout, output handed to the callbacks and never
+   * accumulated. Resolves when the remote command ends (`code: null` if the connection was lost or the signal
+   * aborted it); rejects with TransportError when it cannot be started. Does not count against the host's
+   * `maxConcurrent` command slots. Optional: runners without it are polled instead (see the agent's Sampler).
+   */
+  stream?(host: string, argv: readonly string[], options: StreamOptions): Promise<StreamResult>;
 }

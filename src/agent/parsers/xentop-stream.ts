@@ -1,0 +1,91 @@
+import type { TopRow } from './types.ts';
+import { headerHasSectors, isXentopHeader, isXentopNoise, parseXentopRow } from './xentop.ts';
+
+/** How many unparsable lines are kept as examples (all are counted). */
+const KEPT_SAMPLES = 5;
+
+export interface XentopStreamStats {
+  /** Complete iterations handed out so far. */
+  iterations: number;
+  /** Lines that were neither a header, a domain row nor known noise. */
+  unparsed: number;
+  /** The first few of them, for the log. */
+  unparsedSamples: string[];
+  /** Rows that arrived after their iteration was flushed and before the next header: dropped, never guessed at. */
+  lateRows: number;
+}
+
+/**
+ * Splits the output of a long-running `xentop -b -d N [-f]` into iterations, chunk by chunk, with the row parsing
+ * of `parseXentop`. Batch xentop prints the header once before each iteration's rows (no `-r`: the sampler never
+ * asks for it), so an iteration is complete when the next header arrives. That would hold each iteration back a
+ * whole interval: the caller calls `flush()` once the stream has been quiet for a moment (xentop writes an
+ * iteration in one go), which hands out the iteration under way. Rows that still arrive for a flushed iteration
+ * (the quiet period was too short) are counted in `lateRows` and dropped: the iteration was already handed out.
+ *
+ * Pure: no timers and no I/O; the caller owns the debounce.
+ */
+export class XentopStream {
+  private partial = '';
+  /** Rows of the iteration under way; null before the first header or right after a flush. */
+  private current: TopRow[] | null = null;
+  private hasSectors: boolean | null = null;
+  /** True between a flush and the next header: rows then are late. */
+  private flushed = false;
+  private readonly counters: XentopStreamStats = { iterations: 0, unparsed: 0, unparsedSamples: [], lateRows: 0 };
+
+  /** Feeds a chunk; returns the iterations it completed (usually none or one). */
+  push(chunk: string): TopRow[][] {
+    const text = this.partial + chunk;
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    const done: TopRow[][] = [];
+    for (const raw of lines) this.line(raw.replace(/\r$/, '').trimEnd(), done);
+    return done;
+  }
+
+  /**
+   * Hands out the iteration under way, if it has rows (call after a quiet period). A line without its newline yet
+   * stays buffered: xentop ends every line, so more is on its way.
+   */
+  flush(): TopRow[][] {
+    const rows = this.current;
+    if (!rows || rows.length === 0) return [];
+    this.current = null;
+    this.flushed = true;
+    this.counters.iterations++;
+    return [rows];
+  }
+
+  /** Counts of what was seen so far (a copy). */
+  get stats(): XentopStreamStats {
+    return { ...this.counters, unparsedSamples: [...this.counters.unparsedSamples] };
+  }
+
+  private line(line: string, done: TopRow[][]): void {
+    if (line.trim() === '') return;
+    if (isXentopHeader(line)) {
+      if (this.current && this.current.length > 0) {
+        done.push(this.current);
+        this.counters.iterations++;
+      }
+      this.current = [];
+      this.hasSectors = headerHasSectors(line);
+      this.flushed = false;
+      return;
+    }
+    const row = parseXentopRow(line, this.hasSectors);
+    if (row) {
+      if (this.flushed) {
+        this.counters.lateRows++;
+        return;
+      }
+      this.current ??= [];
+      this.current.push(row);
+      return;
+    }
+    if (isXentopNoise(line)) return;
+    this.counters.unparsed++;
+    if (this.counters.unparsedSamples.length < KEPT_SAMPLES) this.counters.unparsedSamples.push(line);
+  }
+}
