@@ -66,4 +66,6 @@ export interface ChatAdapter {
   deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget>;
   /** A new message in a channel with no request behind it (scheduled status posts, job outliving a token). */
   post(channelId: string, reply: Reply): Promise<ReplyTarget>;
+  /** Pins a delivered message where the platform has pins (an `edit` schedule's message). */
+  pin?(target: ReplyTarget): Promise<void>;
 }

@@ -35,13 +35,32 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function parseMultipart(
   contentType: string,
   raw: Buffer,
-): Promise<{ fields: Record<string, string>; files: { field: string; name: string; data: Buffer }[] }> {
+): Promise<{ fields: Record<string, string>; files: ({ field: string } & UploadedFile)[] }> {
   const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
   const fields: Record<string, string> = {};
-  const files: { field: string; name: string; data: Buffer }[] = [];
+  const files: ({ field: string } & UploadedFile)[] = [];
   for (const [key, value] of form.entries()) {
     if (typeof value === 'string') fields[key] = value;
-    else files.push({ field: key, name: (value as File).name, data: Buffer.from(await (value as File).arrayBuffer()) });
+    else
+      files.push({ field: key, ...uploaded((value as File).name, (value as File).type, Buffer.from(await (value as File).arrayBuffer())) });
   }
   return { fields, files };
 }
+
+/** A file a fake received in a multipart upload, as a test wants to check it. */
+export interface UploadedFile {
+  name: string;
+  /** The part's Content-Type ('' when the client sent none). */
+  contentType: string;
+  size: number;
+  /** The first 16 bytes, hex (a PNG starts 89504e470d0a1a0a). */
+  head: string;
+  data: Buffer;
+}
+
+export function uploaded(name: string, contentType: string, data: Buffer): UploadedFile {
+  return { name, contentType, size: data.length, head: data.subarray(0, 16).toString('hex'), data };
+}
+
+/** The PNG signature as `UploadedFile.head` starts. */
+export const PNG_HEAD = '89504e470d0a1a0a';

@@ -74,7 +74,8 @@ export async function startTerminalStack(adjustConfig?: (config: Config) => Conf
   const stack = await startTestStack({
     ...(adjustConfig ? { adjustConfig } : {}),
     makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output: out });
+      // Attachments (charts, long output) go to a directory of this run, not the checkout's var/.
+      terminal = new TerminalAdapter({ config, input, output: out, attachmentsDir: mkdtempSync(join(tmpdir(), 'xenops-attachments-')) });
       return [terminal];
     },
   });

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import { renderHostChart } from '../../src/app/charts.ts';
+import type { Reply } from '../../src/core/reply.ts';
+import type { HistoryPoint } from '../../src/core/samples.ts';
 import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
+import { PNG_HEAD } from '../helpers/recorder.ts';
 import { quietLogger } from '../helpers/sim.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
@@ -145,5 +149,115 @@ describe('buttons', () => {
     const click = fake.interact(ALICE, { custom_id: 'nope', component_type: 2 }, 3);
     const r = await fake.waitFor((c) => c.route === `/webhooks/${fake.appId}/${click.token}` && c.method === 'POST');
     expect(JSON.stringify(r.body)).toContain('This button has expired');
+  });
+});
+
+describe('image attachments (charts)', () => {
+  const T0 = Date.UTC(2026, 7, 1, 12, 0);
+  const points = (n: number): HistoryPoint[] =>
+    Array.from({ length: n }, (_, i) => ({
+      at: T0 + i * 60_000,
+      domains: {
+        web: {
+          cpuAvg: 20 + (i % 10),
+          cpuMax: 40,
+          memoryKiB: 2_097_152,
+          cpuSeconds: i,
+          netTxKiBps: null,
+          netRxKiBps: null,
+          vbdRdPerSec: null,
+          vbdWrPerSec: null,
+        },
+      },
+    }));
+  const chartReply = (title: string, ...pngs: { name: string; data: Uint8Array }[]): Reply => ({
+    kind: 'result',
+    tone: 'info',
+    title,
+    blocks: [{ type: 'text', text: 'web  ▃▄▅  cpu 25.0% now / 40.0% peak, mem 2048 MiB' }],
+    attachments: pngs.map((p) => ({ ...p, contentType: 'image/png', description: `${title} chart` })),
+  });
+  let first: Uint8Array;
+  let second: Uint8Array;
+
+  beforeAll(async () => {
+    first = await renderHostChart('xen1', points(60), { width: 480, height: 300 });
+    second = await renderHostChart('xen1', points(30), { width: 400, height: 260 });
+    expect(second.byteLength).not.toBe(first.byteLength);
+  }, 30_000);
+
+  it('pins a posted message (an edit schedule keeps its post pinned), through PUT /channels/:id/pins/:message', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const target = await adapter.post(fake.channelId, chartReply('pinned board'));
+    const messageId = String(target.state['messageId']);
+    expect(fake.pins.has(messageId)).toBe(false);
+    await adapter.pin(target);
+    expect(fake.pins.has(messageId)).toBe(true);
+  });
+
+  it('a posted chart goes up as a PNG file and is the embed image; an edit replaces it instead of adding one', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const target = await adapter.post(fake.channelId, chartReply('xen1 last hour', { name: 'xen1-cpu.png', data: first }));
+    const messageId = String(target.state['messageId']);
+    const posted = await fake.waitFor(
+      (c) => c.method === 'POST' && c.route === `/channels/${fake.channelId}/messages` && desc(c).includes('xen1 last hour'),
+    );
+    expect(posted.files).toHaveLength(1);
+    expect(posted.files[0]).toMatchObject({ name: 'xen1-cpu.png', contentType: 'image/png', size: first.byteLength });
+    expect(posted.files[0]?.head.startsWith(PNG_HEAD)).toBe(true);
+    expect((posted.body?.['embeds'] as { image?: { url: string } }[] | undefined)?.[0]?.image).toEqual({
+      url: 'attachment://xen1-cpu.png',
+    });
+    expect(fake.embedImage(messageId)).toMatchObject({
+      filename: 'xen1-cpu.png',
+      size: first.byteLength,
+      description: 'xen1 last hour chart',
+    });
+
+    // The next update of the same message (a redrawn chart) edits it: still one file, the new one, in the embed.
+    await adapter.deliver(target, chartReply('xen1 last hour (updated)', { name: 'xen1-cpu.png', data: second }));
+    const edited = await fake.waitFor((c) => c.method === 'PATCH' && c.route === `/channels/${fake.channelId}/messages/${messageId}`);
+    expect(edited.files.map((f) => f.size)).toEqual([second.byteLength]);
+    const shown = fake.messages.get(messageId);
+    expect(shown?.attachments.map((a) => [a.filename, a.size])).toEqual([['xen1-cpu.png', second.byteLength]]);
+    expect(fake.embedImage(messageId)?.size).toBe(second.byteLength);
+  });
+
+  it('only the first image is the embed image; the others go as plain files', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const target = await adapter.post(
+      fake.channelId,
+      chartReply('two charts', { name: 'xen1 cpu.png', data: first }, { name: 'xen2-cpu.png', data: second }),
+    );
+    const messageId = String(target.state['messageId']);
+    // A space would become "_" on Discord's side, so the adapter names the file that way itself.
+    expect(fake.messages.get(messageId)?.attachments.map((a) => a.filename)).toEqual(['xen1_cpu.png', 'xen2-cpu.png']);
+    expect(fake.embedImage(messageId)).toMatchObject({ filename: 'xen1_cpu.png', size: first.byteLength });
+  });
+
+  it('a chart delivered through the interaction token (@original) is replaced on the next edit, not duplicated', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const { token } = fake.interact(ALICE, { id: '6', name: 'whoami', type: 1 });
+    await fake.waitFor((c) => edits(token)(c) && desc(c).includes('alice'));
+    const live = {
+      platform: 'discord' as const,
+      channelId: fake.channelId,
+      requestId: 'chart-live',
+      state: { appId: fake.appId, token, expiresAt: Date.now() + 60_000, channelId: fake.channelId },
+    };
+    const next = await adapter.deliver(live, { ...chartReply('chart 1', { name: 'xen1-cpu.png', data: first }), kind: 'progress' });
+    const messageId = String(next.state['messageId']);
+    expect(fake.embedImage(messageId)?.size).toBe(first.byteLength);
+    await adapter.deliver(next, chartReply('chart 2', { name: 'xen1-cpu.png', data: second }));
+    const patches = fake.calls.filter((c) => edits(token)(c) && c.files.length > 0);
+    expect(patches.map((c) => c.files.map((f) => f.size))).toEqual([[first.byteLength], [second.byteLength]]);
+    expect(fake.messages.get(messageId)?.attachments).toHaveLength(1);
+    expect(fake.embedImage(messageId)).toMatchObject({ size: second.byteLength, contentType: 'image/png' });
+    expect(fake.embedImage(messageId)?.head.startsWith(PNG_HEAD)).toBe(true);
+
+    // A later reply without a chart takes the file away with the image.
+    await adapter.deliver(next, { kind: 'result', tone: 'info', title: 'no chart now', blocks: [] });
+    expect(fake.messages.get(messageId)?.attachments).toEqual([]);
+    expect(fake.embedImage(messageId)).toBeNull();
   });
 });

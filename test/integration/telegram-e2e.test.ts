@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
+import { renderHostChart } from '../../src/app/charts.ts';
+import type { Reply } from '../../src/core/reply.ts';
 import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
+import { PNG_HEAD } from '../helpers/recorder.ts';
 import { quietLogger } from '../helpers/sim.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
@@ -103,5 +106,70 @@ describe('Telegram adapter through the real telegraf client and a fake Bot API',
     const body = doc.files['document']?.data.toString('utf8') ?? '';
     expect(body.trimEnd().split('\n')).toHaveLength(2000);
     expect(body).toContain('<2999> & more');
+  });
+});
+
+describe('image attachments (charts)', () => {
+  const chat = String(GROUP.id);
+  const chart = (title: string, attachments: Reply['attachments']): Reply => ({
+    kind: 'result',
+    tone: 'info',
+    title,
+    blocks: [{ type: 'text', text: 'web  ▃▄▅  cpu 25.0% now / 40.0% peak, mem 2048 MiB' }],
+    ...(attachments ? { attachments } : {}),
+  });
+
+  it('pins a posted message quietly through pinChatMessage', async () => {
+    const adapter = stack.adapters[0] as TelegramAdapter;
+    const target = await adapter.post(chat, chart('pinned board', undefined));
+    await adapter.pin(target);
+    const call = await fake.waitFor((c) => c.method === 'pinChatMessage');
+    expect(call.body).toMatchObject({ message_id: target.state['messageId'], disable_notification: true });
+    expect(fake.pins.has(`${chat}:${String(target.state['messageId'])}`)).toBe(true);
+  });
+
+  it('sends a PNG with sendPhoto (multipart), captioned with its description, after the text', async () => {
+    const png = await renderHostChart('xen1', [], { width: 320, height: 200 });
+    const adapter = stack.adapters[0] as TelegramAdapter;
+    await adapter.post(
+      chat,
+      chart('xen1 last hour', [
+        { name: 'xen1-cpu.png', contentType: 'image/png', data: png, description: 'xen1: CPU % and memory, last hour' },
+        { name: 'xen1-history.csv', contentType: 'text/csv', data: 'at,cpu\n1,2\n' },
+      ]),
+    );
+    const text = await fake.waitFor((c) => c.method === 'sendMessage' && String(c.body['text']).includes('xen1 last hour'));
+    const photo = await fake.waitFor((c) => c.method === 'sendPhoto' && c.files['photo']?.name === 'xen1-cpu.png');
+    expect(photo.files['photo']?.head.startsWith(PNG_HEAD)).toBe(true);
+    expect(photo.files['photo']?.size).toBe(png.byteLength);
+    expect(photo.body['chat_id']).toBe(chat);
+    expect(photo.body['caption']).toBe('xen1: CPU % and memory, last hour');
+    expect(photo.at).toBeGreaterThanOrEqual(text.at);
+    // Anything else stays a document.
+    const doc = await fake.waitFor((c) => c.method === 'sendDocument' && c.files['document']?.name === 'xen1-history.csv');
+    expect(doc.files['document']?.data.toString()).toBe('at,cpu\n1,2\n');
+    expect(fake.calls.some((c) => c.method === 'sendDocument' && c.files['document']?.name === 'xen1-cpu.png')).toBe(false);
+  }, 30_000);
+
+  it('cuts a caption to 1024 characters', async () => {
+    const png = await renderHostChart('xen2', [], { width: 200, height: 120 });
+    const adapter = stack.adapters[0] as TelegramAdapter;
+    await adapter.post(
+      chat,
+      chart('long caption', [{ name: 'xen2-cpu.png', contentType: 'image/png', data: png, description: 'x'.repeat(3000) }]),
+    );
+    const photo = await fake.waitFor((c) => c.method === 'sendPhoto' && c.files['photo']?.name === 'xen2-cpu.png');
+    const caption = String(photo.body['caption']);
+    expect(caption).toHaveLength(1024);
+    expect(caption.endsWith('…')).toBe(true);
+  }, 30_000);
+
+  it('an image Telegram refuses as a photo still arrives, as a document', async () => {
+    const adapter = stack.adapters[0] as TelegramAdapter;
+    const bogus = new TextEncoder().encode('not really a png');
+    await adapter.post(chat, chart('bogus image', [{ name: 'bogus.png', contentType: 'image/png', data: bogus }]));
+    await fake.waitFor((c) => c.method === 'sendPhoto' && c.files['photo']?.name === 'bogus.png');
+    const doc = await fake.waitFor((c) => c.method === 'sendDocument' && c.files['document']?.name === 'bogus.png');
+    expect(doc.files['document']?.data.toString()).toBe('not really a png');
   });
 });

@@ -3,7 +3,7 @@ import { COMMANDS } from '../../../commands/index.ts';
 import { commandSpecs } from '../../core/define-command.ts';
 import { reply } from '../../core/reply.ts';
 import { commandsDiffer, toDiscordCommands } from './register.ts';
-import { LIMITS, renderDiscord } from './render.ts';
+import { discordFileName, LIMITS, renderDiscord } from './render.ts';
 import { chatInputToRequest } from './to-request.ts';
 
 describe('renderDiscord', () => {
@@ -32,6 +32,33 @@ describe('renderDiscord', () => {
       (e?.title.length ?? 0) + (e?.description?.length ?? 0) + (e?.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
     expect(total).toBeLessThanOrEqual(LIMITS.total + LIMITS.fields * LIMITS.fieldValue);
     expect(p.files[0]?.data.toString()).toContain('line 599');
+  });
+
+  it('shows the first image attachment as the embed image and sends every attachment as a file', () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47]);
+    const p = renderDiscord(
+      reply.result('charts', [reply.text('web ▃▄▅')], {
+        attachments: [
+          { name: 'notes.txt', contentType: 'text/plain', data: 'n' },
+          { name: 'xen1 cpu.png', contentType: 'image/png', data: png, description: 'xen1 chart' },
+          { name: 'xen2.png', contentType: 'image/png', data: png },
+        ],
+      }),
+    );
+    expect(p.embeds[0]?.image).toEqual({ url: 'attachment://xen1_cpu.png' });
+    expect(p.files.map((f) => [f.name, f.contentType, f.description])).toEqual([
+      ['notes.txt', 'text/plain', undefined],
+      ['xen1_cpu.png', 'image/png', 'xen1 chart'],
+      ['xen2.png', 'image/png', undefined],
+    ]);
+    expect([...(p.files[1]?.data ?? [])]).toEqual([...png]);
+    expect(renderDiscord(reply.result('plain')).embeds[0]?.image).toBeUndefined();
+  });
+
+  it('names files as Discord keeps them, so attachment:// finds them', () => {
+    expect(discordFileName('xen1-cpu.png')).toBe('xen1-cpu.png');
+    expect(discordFileName('a b/ü.png')).toBe('a_b__.png');
+    expect(discordFileName('.hidden.png')).toBe('_hidden.png');
   });
 
   it('turns actions into buttons with opaque custom ids', () => {

@@ -27,10 +27,12 @@ function body(payload: DiscordPayload, edit: boolean, extra: Record<string, unkn
       allowed_mentions: payload.allowedMentions,
       embeds: payload.embeds,
       components: payload.components,
-      attachments: payload.files.map((f, i) => ({ id: i, filename: f.name })),
+      // On an edit this list is the message's whole set of files: older uploads not named here are removed, so a
+      // chart redrawn on each update replaces the previous one instead of piling up.
+      attachments: payload.files.map((f, i) => ({ id: i, filename: f.name, ...(f.description ? { description: f.description } : {}) })),
       ...extra,
     },
-    files: payload.files.map((f) => ({ name: f.name, data: f.data })),
+    files: payload.files.map((f) => ({ name: f.name, data: f.data, ...(f.contentType ? { contentType: f.contentType } : {}) })),
   };
 }
 
@@ -115,7 +117,7 @@ export class DiscordAdapter implements ChatAdapter {
         const p = renderDiscord(denial);
         await interaction.reply({
           embeds: p.embeds,
-          files: p.files.map((f) => ({ attachment: f.data, name: f.name })),
+          files: p.files.map((f) => ({ attachment: f.data, name: f.name, ...(f.description ? { description: f.description } : {}) })),
           flags: MessageFlags.Ephemeral,
         });
         return;
@@ -192,6 +194,13 @@ export class DiscordAdapter implements ChatAdapter {
       return target;
     }
     return { ...target, state: { ...target.state, mentioned: [...before, ...users] } };
+  }
+
+  /** Pins a delivered channel message (a scheduled post kept up to date in place); needs Manage Messages. */
+  async pin(target: ReplyTarget): Promise<void> {
+    const messageId = target.state['messageId'];
+    if (typeof messageId !== 'string') return;
+    await this.rest.put(Routes.channelPin(target.channelId, messageId));
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {

@@ -6,8 +6,16 @@ export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 25
 const COLOR: Record<Reply['tone'], number> = { success: 0x2e7d32, info: 0x1565c0, warning: 0xef6c00, error: 0xc62828, progress: 0x757575 };
 
 export interface DiscordPayload {
-  embeds: { title: string; description?: string; color: number; fields?: { name: string; value: string; inline?: boolean }[] }[];
-  files: { name: string; data: Buffer }[];
+  embeds: {
+    title: string;
+    description?: string;
+    color: number;
+    fields?: { name: string; value: string; inline?: boolean }[];
+    /** `attachment://<file name>`: the first image attachment, shown inside the embed (not again as a file). */
+    image?: { url: string };
+  }[];
+  /** Uploaded with the message; an edit uploads them again and keeps no older file (replaced, not duplicated). */
+  files: { name: string; data: Buffer; contentType?: string; description?: string }[];
   components: { type: 1; components: { type: 2; style: number; label: string; custom_id: string }[] }[];
   /** `<@id>` mentions: embeds never notify, so they go in the message content. */
   content: string;
@@ -48,6 +56,25 @@ function blockText(block: Block): string {
   }
 }
 
+/** Image types Discord shows inline in an embed. */
+const EMBEDDABLE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/** Alt text of an attachment: Discord takes up to 1024 characters. */
+const ATTACHMENT_DESCRIPTION = 1024;
+
+/**
+ * A file name Discord keeps as given, so `attachment://name` finds it: Discord turns other characters (spaces…)
+ * into underscores on upload, and an embed naming the original would then show no image.
+ */
+export function discordFileName(name: string): string {
+  return (
+    name
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 100) || 'file'
+  );
+}
+
 function cut(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }
@@ -69,7 +96,13 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     .filter((b) => b.type !== 'fields' || fieldBlocks.length > LIMITS.fields)
     .map(blockText)
     .join('\n');
-  const files = (reply.attachments ?? []).map((a) => ({ name: a.name, data: Buffer.from(typeof a.data === 'string' ? a.data : a.data) }));
+  const files: DiscordPayload['files'] = (reply.attachments ?? []).map((a) => ({
+    name: discordFileName(a.name),
+    data: Buffer.from(typeof a.data === 'string' ? a.data : a.data),
+    contentType: a.contentType,
+    ...(a.description ? { description: cut(a.description, ATTACHMENT_DESCRIPTION) } : {}),
+  }));
+  const image = (reply.attachments ?? []).find((a) => EMBEDDABLE.has(a.contentType.toLowerCase()) && typeof a.data !== 'string');
   const fieldChars = fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
   let desc = description;
   if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
@@ -77,7 +110,7 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     const plain = reply.blocks
       .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b)))
       .join('\n\n');
-    files.unshift({ name, data: Buffer.from(`${plain}\n`) });
+    files.unshift({ name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' });
     desc = `The full output is attached as \`${name}\`.`;
   }
   const components = reply.actions?.length
@@ -95,7 +128,15 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   return {
     content: mentionContent(users),
     allowedMentions: { parse: [], users },
-    embeds: [{ title, color: COLOR[reply.tone], ...(desc ? { description: desc } : {}), ...(fields.length ? { fields } : {}) }],
+    embeds: [
+      {
+        title,
+        color: COLOR[reply.tone],
+        ...(desc ? { description: desc } : {}),
+        ...(fields.length ? { fields } : {}),
+        ...(image ? { image: { url: `attachment://${discordFileName(image.name)}` } } : {}),
+      },
+    ],
     files,
     components,
   };

@@ -4,7 +4,7 @@ import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { ChatOutbound } from './outbound.ts';
-import { escapeHtml, mentionHtml, renderTelegram } from './render.ts';
+import { escapeHtml, mentionHtml, renderTelegram, type TelegramMessage } from './render.ts';
 import { messageToRequest, type TgMessage } from './to-request.ts';
 
 export interface TelegramAdapterOptions {
@@ -32,7 +32,8 @@ function retryAfterOf(error: unknown): number | null {
 
 /**
  * The Telegram adapter on telegraf: long polling (or a webhook with a secret token), HTML replies edited in
- * place, documents for what does not fit, a per-chat outbound queue that honours 429 retry_after.
+ * place, image attachments as photos (sendPhoto), documents for other files and for what does not fit, a
+ * per-chat outbound queue that honours 429 retry_after.
  * Update handlers return at once: telegraf waits for a whole batch of updates before it fetches more.
  */
 export class TelegramAdapter implements ChatAdapter {
@@ -178,11 +179,30 @@ export class TelegramAdapter implements ChatAdapter {
       next = await this.ping(target, reply, message.mentions, messageId);
     }
     if (isFinal(reply)) {
+      for (const photo of message.photos) await this.sendPhoto(chatId, photo);
       for (const doc of message.documents) {
         await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(doc.data, doc.name)));
       }
     }
     return next;
+  }
+
+  /**
+   * An image as a photo (multipart upload), its description as the caption. A photo Telegram refuses (too large,
+   * odd dimensions) goes as a document instead, so the file still arrives.
+   */
+  private async sendPhoto(chatId: string, photo: TelegramMessage['photos'][number]): Promise<void> {
+    try {
+      await this.outbound.send(chatId, () =>
+        this.bot.telegram.sendPhoto(chatId, Input.fromBuffer(photo.data, photo.name), photo.caption ? { caption: photo.caption } : {}),
+      );
+    } catch (error) {
+      if (!(error instanceof TelegramError) || error.code !== 400) throw error;
+      this.options.logger.warn({ err: redactSecrets(String(error)) }, 'photo refused; sending it as a document');
+      await this.outbound.send(chatId, () =>
+        this.bot.telegram.sendDocument(chatId, Input.fromBuffer(photo.data, photo.name), photo.caption ? { caption: photo.caption } : {}),
+      );
+    }
   }
 
   /**
@@ -211,6 +231,15 @@ export class TelegramAdapter implements ChatAdapter {
       return target;
     }
     return { ...target, state: { ...target.state, mentioned: [...before, ...users.map((u) => u.userId)] } };
+  }
+
+  /** Pins a delivered message quietly (a scheduled post kept up to date in place); in groups the bot must be an admin. */
+  async pin(target: ReplyTarget): Promise<void> {
+    const messageId = target.state['messageId'];
+    if (typeof messageId !== 'number') return;
+    await this.outbound.send(target.channelId, () =>
+      this.bot.telegram.pinChatMessage(target.channelId, messageId, { disable_notification: true }),
+    );
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {

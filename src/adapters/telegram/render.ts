@@ -60,8 +60,27 @@ export interface TelegramMessage {
   html: string;
   /** The users the html mentions (a new message notifies them; an edit does not). */
   mentions: { name: string; userId: string }[];
-  /** Files to send after the message: the reply's attachments, plus the whole text when it did not fit. */
+  /** Images to send after the message with sendPhoto (shown inline), each with its description as the caption. */
+  photos: { name: string; data: Buffer; caption?: string }[];
+  /** Files to send after the message: the reply's other attachments, plus the whole text when it did not fit. */
   documents: { name: string; data: Buffer }[];
+}
+
+/** Telegram's limit for a photo caption (plain text here: no parse mode, nothing to escape). */
+export const TELEGRAM_CAPTION_LIMIT = 1024;
+
+/** Image types sendPhoto takes and shows as a photo (others, GIFs included, go as documents). */
+const PHOTO_TYPES = new Set(['image/png', 'image/jpeg']);
+
+/** A caption within 1024 characters as Telegram counts them (UTF-16 units), cut with an ellipsis; undefined when empty. */
+export function photoCaption(description: string | undefined): string | undefined {
+  const text = description?.trim();
+  if (!text) return undefined;
+  if (text.length <= TELEGRAM_CAPTION_LIMIT) return text;
+  let cutAt = TELEGRAM_CAPTION_LIMIT - 1;
+  // Never split a surrogate pair.
+  if (/[\uD800-\uDBFF]/.test(text.charAt(cutAt - 1))) cutAt--;
+  return `${text.slice(0, cutAt)}…`;
 }
 
 /** A neutral reply as Telegram HTML; what does not fit in 4096 characters goes as a .txt document, never cut. */
@@ -71,16 +90,22 @@ export function renderTelegram(reply: Reply): TelegramMessage {
   const head = `${MARK[reply.tone]} <b>${escapeHtml(reply.title)}</b>${ping ? `\n${ping}` : ''}`;
   const parts = reply.blocks.map(blockHtml);
   const html = [head, ...parts.map((p) => p.html)].join('\n');
-  const documents = (reply.attachments ?? []).map((a) => ({
-    name: a.name,
-    data: Buffer.from(typeof a.data === 'string' ? a.data : a.data),
-  }));
-  if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, mentions, documents };
+  const photos: TelegramMessage['photos'] = [];
+  const documents: TelegramMessage['documents'] = [];
+  for (const a of reply.attachments ?? []) {
+    const data = Buffer.from(typeof a.data === 'string' ? a.data : a.data);
+    if (PHOTO_TYPES.has(a.contentType.toLowerCase()) && typeof a.data !== 'string') {
+      const caption = photoCaption(a.description);
+      photos.push({ name: a.name, data, ...(caption ? { caption } : {}) });
+    } else documents.push({ name: a.name, data });
+  }
+  if (visibleLength(html) <= TELEGRAM_TEXT_LIMIT) return { html, mentions, photos, documents };
   const plain = [reply.title, ...parts.map((p) => p.plain)].join('\n\n');
   const name = overflowFileName(reply.title);
   return {
     mentions,
     html: `${head}\n<i>The full output (${plain.split('\n').length} lines) is attached as ${escapeHtml(name)}.</i>`,
+    photos,
     documents: [{ name, data: Buffer.from(`${plain}\n`) }, ...documents.filter((d) => d.name !== name)],
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reply } from '../../core/reply.ts';
 import { ChatOutbound } from './outbound.ts';
-import { escapeHtml, renderTelegram, TELEGRAM_TEXT_LIMIT, visibleLength } from './render.ts';
+import { escapeHtml, photoCaption, renderTelegram, TELEGRAM_TEXT_LIMIT, visibleLength } from './render.ts';
 import { messageToRequest, type TgMessage } from './to-request.ts';
 
 describe('renderTelegram', () => {
@@ -19,6 +19,36 @@ describe('renderTelegram', () => {
     expect(visibleLength(r.html)).toBeLessThanOrEqual(TELEGRAM_TEXT_LIMIT);
     expect(r.documents[0]?.name).toBe('Console-of-web.txt');
     expect(r.documents[0]?.data.toString()).toContain('line 399');
+  });
+
+  it('sends PNG and JPEG attachments as photos captioned with their description, the rest as documents', () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47]);
+    const r = renderTelegram(
+      reply.result('charts', [reply.text('web ▃▄▅')], {
+        attachments: [
+          { name: 'xen1-cpu.png', contentType: 'image/png', data: png, description: '  xen1, last hour  ' },
+          { name: 'photo.jpg', contentType: 'image/jpeg', data: png },
+          { name: 'anim.gif', contentType: 'image/gif', data: png },
+          { name: 'info.txt', contentType: 'text/plain', data: 'x' },
+        ],
+      }),
+    );
+    expect(r.photos.map((p) => [p.name, p.caption])).toEqual([
+      ['xen1-cpu.png', 'xen1, last hour'],
+      ['photo.jpg', undefined],
+    ]);
+    expect([...(r.photos[0]?.data ?? [])]).toEqual([...png]);
+    expect(r.documents.map((d) => d.name)).toEqual(['anim.gif', 'info.txt']);
+  });
+
+  it('cuts a caption to 1024 characters without splitting a surrogate pair', () => {
+    expect(photoCaption('short')).toBe('short');
+    expect(photoCaption('   ')).toBeUndefined();
+    expect(photoCaption(undefined)).toBeUndefined();
+    expect(photoCaption('x'.repeat(1024))).toHaveLength(1024);
+    const long = photoCaption('y'.repeat(1022) + '😀'.repeat(10)) ?? '';
+    expect(long).toBe(`${'y'.repeat(1022)}…`);
+    expect(photoCaption('z'.repeat(2000))).toBe(`${'z'.repeat(1023)}…`);
   });
 
   it('counts length after entity parsing', () => {

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Config } from '../../config/schema.ts';
 import { isFinal, type Reply, reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
+import { DEFAULT_ATTACHMENTS_DIR, saveAttachments } from './attachments.ts';
 import { renderForTerminal } from './render.ts';
 import { readTerminalLine } from './to-request.ts';
 
@@ -12,6 +13,11 @@ export interface TerminalAdapterOptions {
   output: NodeJS.WritableStream;
   /** How long one line may wait for its final reply before the next line goes on. */
   lineTimeoutMs?: number;
+  /**
+   * Where attachments (charts, full `xl info`, whole console snapshots…) are written, relative to the working
+   * directory unless absolute; default `var/attachments`. The reply shows each one's path.
+   */
+  attachmentsDir?: string;
 }
 
 /**
@@ -91,7 +97,7 @@ export class TerminalAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
-    this.options.output.write(renderForTerminal(reply));
+    await this.write(reply);
     if (isFinal(reply)) {
       this.waiting.get(target.requestId)?.();
       this.waiting.delete(target.requestId);
@@ -100,7 +106,19 @@ export class TerminalAdapter implements ChatAdapter {
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
-    this.options.output.write(renderForTerminal(reply));
+    await this.write(reply);
     return { platform: 'terminal', channelId, requestId: `post-${Date.now()}`, state: {} };
+  }
+
+  /** The reply as text; its attachments saved to files first, so the text can say where they are. */
+  private async write(reply: Reply): Promise<void> {
+    const attachments = reply.attachments ?? [];
+    const lines = attachments.length
+      ? await saveAttachments(
+          this.options.attachmentsDir ?? this.options.config.terminal.attachmentsDir ?? DEFAULT_ATTACHMENTS_DIR,
+          attachments,
+        )
+      : undefined;
+    this.options.output.write(renderForTerminal(reply, lines));
   }
 }

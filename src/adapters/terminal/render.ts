@@ -20,8 +20,11 @@ function renderBlock(block: Block): string {
   }
 }
 
-/** Plain text for a terminal: the same neutral reply every chat adapter renders. */
-export function renderForTerminal(reply: Reply): string {
+/**
+ * Plain text for a terminal: the same neutral reply every chat adapter renders. `attachmentLines` replaces the
+ * default one-line summary of each attachment (the adapter passes where it saved them).
+ */
+export function renderForTerminal(reply: Reply, attachmentLines?: readonly string[]): string {
   const parts = [`${MARK[reply.tone]} ${reply.title}`];
   // A mention is the name one types after @ to speak as that person: their terminal identity.
   const mentioned = [
@@ -29,10 +32,12 @@ export function renderForTerminal(reply: Reply): string {
   ];
   if (mentioned.length) parts.push(`🔔 ${mentioned.join(' ')}`);
   parts.push(...reply.blocks.map(renderBlock));
-  for (const a of reply.attachments ?? []) {
-    const size = typeof a.data === 'string' ? Buffer.byteLength(a.data) : a.data.byteLength;
-    parts.push(`[attachment ${a.name}, ${size} bytes${a.description ? `: ${a.description}` : ''}]`);
-  }
+  if (attachmentLines) parts.push(...attachmentLines);
+  else
+    for (const a of reply.attachments ?? []) {
+      const size = typeof a.data === 'string' ? Buffer.byteLength(a.data) : a.data.byteLength;
+      parts.push(`[attachment ${a.name}, ${size} bytes${a.description ? `: ${a.description}` : ''}]`);
+    }
   for (const action of reply.actions ?? []) parts.push(`[button ${action.label}]`);
   return `${parts.join('\n')}\n`;
 }

@@ -1,13 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { CallRecorder, parseMultipart, readBody } from '../recorder.ts';
+import { CallRecorder, parseMultipart, readBody, type UploadedFile } from '../recorder.ts';
 
 export interface DcCall {
   method: string;
   route: string;
   body: Record<string, unknown> | null;
-  files: { name: string; data: Buffer }[];
+  /** Uploaded files in form order (`files[0]`, `files[1]`…): name, content type, size, first bytes, bytes. */
+  files: UploadedFile[];
   at: number;
+}
+
+/** A file a message holds now, as Discord lists it (`id` is a snowflake once uploaded). */
+export interface DcAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  contentType: string;
+  head: string;
+  description?: string;
+  data: Buffer;
 }
 
 /** A message as the fake keeps it: what a user would see now (content, embeds, buttons), edits applied. */
@@ -18,6 +30,8 @@ export interface DcMessage {
   embeds: unknown[];
   components: { type: number; components: { type: number; label?: string; custom_id?: string; style?: number }[] }[];
   flags: number;
+  /** The files it holds now: an edit keeps only those its `attachments` list names, plus its new uploads. */
+  attachments: DcAttachment[];
   /** How many edits it has had. */
   edits: number;
 }
@@ -51,6 +65,8 @@ export class FakeDiscord {
   private commands = new Map<string, unknown[]>();
   /** Messages by id, as they look now. */
   readonly messages = new Map<string, DcMessage>();
+  /** Ids of the messages pinned through PUT /channels/:id/pins/:message. */
+  readonly pins = new Set<string>();
   /** Who was notified (pinged) by which message. */
   readonly notifications: DcNotification[] = [];
   /** Interaction token → the message its `@original` is: the deferred reply, or the message holding a clicked button. */
@@ -172,6 +188,17 @@ export class FakeDiscord {
     return this.interact(userId, { custom_id: button.custom_id, component_type: 2 }, 3, [], messageId);
   }
 
+  /**
+   * The file a message's embed shows as its image now (`embeds[0].image.url` = `attachment://<filename>` of one of
+   * its attachments), or null: no image, or one naming no file the message holds (Discord would show nothing).
+   */
+  embedImage(messageId: string): DcAttachment | null {
+    const m = this.messages.get(messageId);
+    const url = (m?.embeds[0] as { image?: { url?: string } } | undefined)?.image?.url ?? '';
+    if (!m || !url.startsWith('attachment://')) return null;
+    return m.attachments.find((a) => a.filename === url.slice('attachment://'.length)) ?? null;
+  }
+
   /** The buttons a message shows now. */
   buttons(messageId: string): { label: string; customId: string }[] {
     return (this.messages.get(messageId)?.components ?? [])
@@ -210,7 +237,7 @@ export class FakeDiscord {
   }
 
   /** A new message: it notifies whom its content mentions (and allowed_mentions allows). */
-  private create(channelId: string, body: Record<string, unknown>, flags = 0): DcMessage {
+  private create(channelId: string, body: Record<string, unknown>, flags = 0, files: UploadedFile[] = []): DcMessage {
     const m: DcMessage = {
       id: nextId(),
       channelId,
@@ -218,6 +245,7 @@ export class FakeDiscord {
       embeds: Array.isArray(body['embeds']) ? body['embeds'] : [],
       components: Array.isArray(body['components']) ? (body['components'] as DcMessage['components']) : [],
       flags,
+      attachments: attachmentsOf([], body, files),
       edits: 0,
     };
     this.messages.set(m.id, m);
@@ -226,9 +254,10 @@ export class FakeDiscord {
   }
 
   /** An edit changes only the fields it sends (`components: []` takes the buttons away) and notifies nobody. */
-  private edit(id: string, body: Record<string, unknown> | null): DcMessage | undefined {
+  private edit(id: string, body: Record<string, unknown> | null, files: UploadedFile[] = []): DcMessage | undefined {
     const m = this.messages.get(id);
     if (!m) return undefined;
+    m.attachments = attachmentsOf(m.attachments, body ?? {}, files);
     if (typeof body?.['content'] === 'string') m.content = body['content'];
     if (Array.isArray(body?.['embeds'])) m.embeds = body['embeds'];
     if (Array.isArray(body?.['components'])) m.components = body['components'] as DcMessage['components'];
@@ -311,7 +340,8 @@ export class FakeDiscord {
         const clicked = this.clickedOn.get(token);
         if (clicked) this.originals.set(token, clicked);
       }
-      if (type === 4) this.originals.set(token, this.create(this.channelId, (body?.['data'] as Record<string, unknown>) ?? {}).id);
+      if (type === 4)
+        this.originals.set(token, this.create(this.channelId, (body?.['data'] as Record<string, unknown>) ?? {}, 0, files).id);
       res.writeHead(204);
       return void res.end();
     }
@@ -323,19 +353,28 @@ export class FakeDiscord {
         res.writeHead(204);
         return void res.end();
       }
-      const edited = id ? this.edit(id, body) : undefined;
+      const edited = id ? this.edit(id, body, files) : undefined;
       return send(res, 200, message(edited ? view(edited) : body));
     }
     if (method === 'POST' && /^\/webhooks\/\d+\/[^/]+$/.test(route)) {
-      const created = this.create(this.channelId, body ?? {}, Number(body?.['flags'] ?? 0));
+      const created = this.create(this.channelId, body ?? {}, Number(body?.['flags'] ?? 0), files);
       return send(res, 200, message(view(created)));
+    }
+    const pin = /^\/channels\/(\d+)\/pins\/(\d+)$/.exec(route);
+    if (pin && method === 'PUT') {
+      const [, channelId = '', messageId = ''] = pin;
+      const m = this.messages.get(messageId);
+      if (!m || m.channelId !== channelId) return send(res, 404, { message: 'Unknown Message', code: 10008 });
+      this.pins.add(messageId);
+      res.writeHead(204).end();
+      return;
     }
     const channelMessage = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(route);
     if (channelMessage) {
       const [, channelId = '', messageId] = channelMessage;
-      if (method === 'POST' && !messageId) return send(res, 200, message(view(this.create(channelId, body ?? {}))));
+      if (method === 'POST' && !messageId) return send(res, 200, message(view(this.create(channelId, body ?? {}, 0, files))));
       if (method === 'PATCH' && messageId) {
-        const edited = this.edit(messageId, body);
+        const edited = this.edit(messageId, body, files);
         if (!edited) return send(res, 404, { message: 'Unknown Message', code: 10008 });
         return send(res, 200, message(view(edited)));
       }
@@ -365,7 +404,52 @@ function notifiable(body: Record<string, unknown>): string[] {
 }
 
 function view(m: DcMessage): Record<string, unknown> {
-  return { id: m.id, channel_id: m.channelId, content: m.content, embeds: m.embeds, components: m.components, flags: m.flags };
+  return {
+    id: m.id,
+    channel_id: m.channelId,
+    content: m.content,
+    embeds: m.embeds,
+    components: m.components,
+    flags: m.flags,
+    attachments: m.attachments.map((a) => ({
+      id: a.id,
+      filename: a.filename,
+      size: a.size,
+      content_type: a.contentType,
+      url: `http://127.0.0.1/attachments/${a.id}/${a.filename}`,
+      proxy_url: `http://127.0.0.1/attachments/${a.id}/${a.filename}`,
+      ...(a.description ? { description: a.description } : {}),
+    })),
+  };
+}
+
+/**
+ * A message's files after a create or edit, as Discord does it: with an `attachments` list, exactly the files it
+ * names (an existing attachment by its id, a new upload by its index in `files[n]`); without one, the files held
+ * so far plus the new uploads.
+ */
+function attachmentsOf(held: DcAttachment[], body: Record<string, unknown>, files: UploadedFile[]): DcAttachment[] {
+  const fromUpload = (index: number, entry?: { filename?: string; description?: string }): DcAttachment[] => {
+    const f = files[index];
+    if (!f) return [];
+    return [
+      {
+        id: nextId(),
+        filename: entry?.filename ?? f.name,
+        size: f.size,
+        contentType: f.contentType,
+        head: f.head,
+        ...(entry?.description ? { description: entry.description } : {}),
+        data: f.data,
+      },
+    ];
+  };
+  const list = body['attachments'];
+  if (!Array.isArray(list)) return [...held, ...files.flatMap((_, i) => fromUpload(i))];
+  return (list as { id?: string | number; filename?: string; description?: string }[]).flatMap((entry) => {
+    const kept = held.find((a) => a.id === String(entry.id));
+    return kept ? [kept] : fromUpload(Number(entry.id), entry);
+  });
 }
 
 function send(res: ServerResponse, status: number, payload: unknown): void {
@@ -378,7 +462,7 @@ async function parse(req: IncomingMessage, raw: Buffer): Promise<{ body: Record<
   if (type.startsWith('multipart/form-data')) {
     const { fields, files } = await parseMultipart(type, raw);
     const json = fields['payload_json'];
-    return { body: json ? (JSON.parse(json) as Record<string, unknown>) : null, files: files.map((f) => ({ name: f.name, data: f.data })) };
+    return { body: json ? (JSON.parse(json) as Record<string, unknown>) : null, files: files.map(({ field: _, ...f }) => f) };
   }
   return { body: raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : null, files: [] };
 }

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { CallRecorder, parseMultipart, readBody } from '../recorder.ts';
+import { CallRecorder, PNG_HEAD, parseMultipart, readBody, type UploadedFile } from '../recorder.ts';
 
 /** One recorded Bot API call: method, fields (JSON or multipart), uploaded files with their bytes. */
 export interface TgCall {
   method: string;
   body: Record<string, unknown>;
-  files: Record<string, { name: string; data: Buffer }>;
+  /** Uploaded files by form field (`photo`, `document`): name, content type, size, first bytes, bytes. */
+  files: Record<string, UploadedFile>;
   at: number;
   /** message_id of the message a successful send or edit produced. */
   messageId?: number;
@@ -47,13 +48,15 @@ const ENTITY_TAGS = new Set([
 
 /**
  * A local server speaking the Telegram Bot API over HTTP, enough for telegraf: long-polled getUpdates fed by
- * injected updates, messages with ids, edits, documents (multipart), callback answers. It validates what
+ * injected updates, messages with ids, edits, documents and photos (multipart), callback answers. It validates what
  * Telegram validates where bad output would hide (text length after entities, HTML well-formedness) and can
  * answer 429 with retry_after.
  */
 export class FakeTelegram {
   private readonly recorder = new CallRecorder<TgCall>();
   readonly calls = this.recorder.calls;
+  /** Every message sent (sendMessage), in order; awaitable. */
+  private readonly sent = new CallRecorder<TgMessage>();
   private server: Server | null = null;
   private updates: unknown[] = [];
   private nextUpdateId = 1;
@@ -63,6 +66,8 @@ export class FakeTelegram {
   private nextCallbackId = 1;
   /** Messages the bot sent, by `chat:message`, as they look now. */
   readonly messages = new Map<string, TgMessage>();
+  /** `chatId:messageId` of the messages pinned through pinChatMessage. */
+  readonly pins = new Set<string>();
   /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
   readonly notifications: { userId: number; chatId: number; messageId: number; at: number }[] = [];
   port = 0;
@@ -180,6 +185,12 @@ export class FakeTelegram {
   }
 
   /** Resolves with the first recorded call (past or future) that matches. */
+  /** The n-th (1-based) sent message matching, past or future. */
+  waitForMessage(match: (m: TgMessage) => boolean, n = 1): Promise<TgMessage> {
+    let seen = 0;
+    return this.sent.waitFor((m) => match(m) && ++seen === n);
+  }
+
   waitFor(match: (c: TgCall) => boolean): Promise<TgCall> {
     return this.recorder.waitFor(match);
   }
@@ -230,6 +241,13 @@ export class FakeTelegram {
     switch (method) {
       case 'getMe':
         return json(res, { ok: true, result: this.botUser });
+      case 'pinChatMessage': {
+        const key = `${Number(body['chat_id'])}:${Number(body['message_id'])}`;
+        if (!this.messages.has(key))
+          return json(res, { ok: false, error_code: 400, description: 'Bad Request: message to pin not found' }, 400);
+        this.pins.add(key);
+        return json(res, { ok: true, result: true });
+      }
       case 'deleteWebhook':
       case 'setWebhook':
       case 'setMyCommands':
@@ -258,7 +276,9 @@ export class FakeTelegram {
         const chatId = Number(body['chat_id']);
         const keyboard = keyboardOf(body['reply_markup']);
         if (method === 'sendMessage') {
-          this.messages.set(`${chatId}:${id}`, { chatId, messageId: id, text: String(body['text']), keyboard, edits: 0 });
+          const sent: TgMessage = { chatId, messageId: id, text: String(body['text']), keyboard, edits: 0 };
+          this.messages.set(`${chatId}:${id}`, sent);
+          this.sent.record(sent);
           for (const m of String(body['text']).matchAll(/<a href="tg:\/\/user\?id=(\d+)">/g))
             this.notifications.push({ userId: Number(m[1]), chatId, messageId: id, at: Date.now() });
         } else {
@@ -291,9 +311,30 @@ export class FakeTelegram {
           result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: chat(body['chat_id']), text: body['text'] },
         });
       }
+      case 'sendPhoto': {
+        const photo = files['photo'];
+        if (!photo) return json(res, { ok: false, error_code: 400, description: 'Bad Request: there is no photo in the request' }, 400);
+        if (String(body['caption'] ?? '').length > 1024)
+          return json(res, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' }, 400);
+        // Telegram decodes the image: bytes that are neither PNG nor JPEG are refused.
+        if (!photo.head.startsWith(PNG_HEAD) && !photo.head.startsWith('ffd8ff'))
+          return json(res, { ok: false, error_code: 400, description: 'Bad Request: IMAGE_PROCESS_FAILED' }, 400);
+        return json(res, {
+          ok: true,
+          result: {
+            message_id: this.nextMessageId++,
+            date: 0,
+            chat: chat(body['chat_id']),
+            photo: [{ file_id: `photo${this.nextMessageId}`, file_unique_id: `p${this.nextMessageId}`, width: 1, height: 1 }],
+            ...(body['caption'] ? { caption: body['caption'] } : {}),
+          },
+        });
+      }
       case 'sendDocument': {
         if (!files['document'])
           return json(res, { ok: false, error_code: 400, description: 'Bad Request: there is no document in the request' }, 400);
+        if (String(body['caption'] ?? '').length > 1024)
+          return json(res, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' }, 400);
         return json(res, {
           ok: true,
           result: {
@@ -345,7 +386,7 @@ async function parseBody(req: IncomingMessage, raw: Buffer): Promise<{ body: Rec
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('multipart/form-data')) {
     const { fields, files } = await parseMultipart(type, raw);
-    return { body: fields, files: Object.fromEntries(files.map((f) => [f.field, { name: f.name, data: f.data }])) };
+    return { body: fields, files: Object.fromEntries(files.map(({ field, ...f }) => [field, f])) };
   }
   if (raw.length === 0) return { body: {}, files: {} };
   return { body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, files: {} };

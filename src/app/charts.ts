@@ -1,0 +1,224 @@
+import { createRequire } from 'node:module';
+import type { EChartsOption, LineSeriesOption, TitleComponentOption, XAXisComponentOption, YAXisComponentOption } from 'echarts';
+import type { HistoryPoint } from '../core/samples.ts';
+
+/**
+ * Host charts: a PNG (echarts rendered server-side to SVG, rasterised by resvg with a bundled font, so the output
+ * does not depend on the machine's fonts and nothing is built natively) and a text fallback of Unicode sparklines.
+ * echarts and resvg are imported on first use: the bot starts without loading either.
+ */
+
+export interface ChartOptions {
+  width?: number;
+  height?: number;
+  /** The time axis ends here (epoch ms); default: the last point's time. */
+  now?: number;
+}
+
+const FONT_FAMILY = 'Inter';
+/** One color per domain, the same in both panels. */
+const PALETTE = ['#1565c0', '#c62828', '#2e7d32', '#ef6c00', '#6a1b9a', '#00838f', '#ad1457', '#4e342e', '#546e7a', '#9e9d24'];
+
+let fontFile: string | null = null;
+/** The bundled TTF (SIL OFL), resolved from node_modules wherever the package is installed. */
+function font(): string {
+  fontFile ??= createRequire(import.meta.url).resolve('@expo-google-fonts/inter/400Regular/Inter_400Regular.ttf');
+  return fontFile;
+}
+
+/** Domain names across all points, sorted (Domain-0 first, as it sorts before lowercase names). */
+function domainNames(points: readonly HistoryPoint[]): string[] {
+  return [...new Set(points.flatMap((p) => Object.keys(p.domains)))].sort();
+}
+
+/** HH:MM in UTC. */
+function hhmm(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 16);
+}
+
+/** The echarts option for the two panels (CPU % on top, memory MiB below), or the "no samples" card. */
+export function chartOption(host: string, points: readonly HistoryPoint[], height: number, now?: number): EChartsOption {
+  const sorted = [...points].sort((a, b) => a.at - b.at);
+  const first = sorted[0];
+  const last = sorted.at(-1);
+  const textStyle = { fontFamily: FONT_FAMILY };
+  const title: TitleComponentOption = {
+    text: host,
+    left: 12,
+    top: 8,
+    textStyle: { fontFamily: FONT_FAMILY, fontSize: 16, fontWeight: 'normal' as const },
+  };
+  if (!first || !last) {
+    return {
+      animation: false,
+      backgroundColor: '#ffffff',
+      textStyle,
+      title: [
+        title,
+        {
+          text: 'no samples yet',
+          left: 'center',
+          top: 'middle',
+          textStyle: { fontFamily: FONT_FAMILY, fontSize: 22, color: '#757575', fontWeight: 'normal' as const },
+        },
+      ],
+    };
+  }
+  const end = Math.max(now ?? last.at, last.at);
+  const names = domainNames(sorted);
+  const top = 92;
+  const bottom = 36;
+  const gap = 44;
+  const panel = Math.max(40, (height - top - bottom - gap) / 2);
+  const xAxis = (gridIndex: number, labels: boolean): XAXisComponentOption => ({
+    type: 'time',
+    gridIndex,
+    min: first.at,
+    max: end,
+    splitNumber: 6,
+    axisLabel: { show: labels, formatter: (v: number) => hhmm(v), fontFamily: FONT_FAMILY, color: '#424242', hideOverlap: true },
+    axisTick: { show: labels },
+    splitLine: { show: true, lineStyle: { color: '#eeeeee' } },
+  });
+  const yAxis = (gridIndex: number, name: string): YAXisComponentOption => ({
+    type: 'value',
+    gridIndex,
+    name,
+    min: 0,
+    nameTextStyle: { fontFamily: FONT_FAMILY, color: '#424242', align: 'left' },
+    axisLabel: { fontFamily: FONT_FAMILY, color: '#424242' },
+    splitLine: { lineStyle: { color: '#eeeeee' } },
+  });
+  const series = (index: number, value: (f: HistoryPoint['domains'][string]) => number): LineSeriesOption[] =>
+    names.map((name, i) => ({
+      type: 'line',
+      name,
+      xAxisIndex: index,
+      yAxisIndex: index,
+      showSymbol: false,
+      connectNulls: false,
+      lineStyle: { width: 1.5 },
+      color: PALETTE[i % PALETTE.length] ?? '#000000',
+      data: sorted.map((p) => {
+        const f = p.domains[name];
+        return [p.at, f ? Math.round(value(f) * 10) / 10 : null];
+      }),
+    }));
+  return {
+    animation: false,
+    backgroundColor: '#ffffff',
+    textStyle,
+    title: [{ ...title, text: `${host}: CPU % and memory per domain, ${hhmm(first.at)}–${hhmm(end)} UTC` }],
+    legend: {
+      type: 'plain',
+      top: 38,
+      left: 12,
+      right: 12,
+      icon: 'roundRect',
+      itemWidth: 14,
+      itemHeight: 8,
+      textStyle: { fontFamily: FONT_FAMILY },
+    },
+    grid: [
+      { left: 64, right: 24, top, height: panel },
+      { left: 64, right: 24, top: top + panel + gap, height: panel },
+    ],
+    xAxis: [xAxis(0, false), xAxis(1, true)],
+    yAxis: [yAxis(0, 'CPU %'), yAxis(1, 'memory MiB')],
+    series: [...series(0, (f) => f.cpuAvg), ...series(1, (f) => f.memoryKiB / 1024)],
+  };
+}
+
+/** An SVG string for an echarts option, rendered server-side with animation off. */
+export async function renderSvg(option: EChartsOption, width: number, height: number): Promise<string> {
+  const echarts = await import('echarts');
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption(option);
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+/** Rasterises an SVG with the bundled font only (no system fonts: same pixels on every machine). */
+export async function svgToPng(svg: string): Promise<Uint8Array> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: 'original' },
+    background: '#ffffff',
+    font: {
+      fontFiles: [font()],
+      loadSystemFonts: false,
+      defaultFontFamily: FONT_FAMILY,
+      sansSerifFamily: FONT_FAMILY,
+      serifFamily: FONT_FAMILY,
+      monospaceFamily: FONT_FAMILY,
+    },
+  });
+  const png = resvg.render().asPng();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+/**
+ * A PNG of one host's CPU % (window averages) and memory (MiB) per domain over `points` (the caller passes the
+ * last hour): two stacked panels sharing a UTC time axis, a legend of domain names, the host in the title.
+ * No points: a PNG that says "no samples yet". Default 800×500.
+ */
+export async function renderHostChart(
+  host: string,
+  points: HistoryPoint[],
+  options: { width?: number; height?: number; now?: number } = {},
+): Promise<Uint8Array> {
+  const width = options.width ?? 800;
+  const height = options.height ?? 500;
+  return svgToPng(await renderSvg(chartOption(host, points, height, options.now), width, height));
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** Averages of `values` in at most `width` equal buckets (null where a bucket has no value). */
+function buckets(values: readonly (number | null)[], width: number): (number | null)[] {
+  if (values.length <= width) return [...values];
+  return Array.from({ length: width }, (_, i) => {
+    const slice = values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width));
+    const present = slice.filter((v): v is number => v !== null);
+    return present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
+  });
+}
+
+function percent(n: number): string {
+  return `${n.toFixed(1)}%`;
+}
+
+/**
+ * The text fallback of the chart: a header, then one line per domain —
+ * `name  ▁▂▃▅▇  cpu 12.5% now / 48.0% peak, mem 1024 MiB`. The sparkline is the CPU % (window averages, at most
+ * 30 characters) on one scale for all domains, from 0 to the highest average, so lines compare; a blank is a
+ * window where the domain was not running. "now" is the last point; a domain missing from it shows "-".
+ */
+export function sparklineText(host: string, points: HistoryPoint[], width = 30): string {
+  const sorted = [...points].sort((a, b) => a.at - b.at);
+  const first = sorted[0];
+  const last = sorted.at(-1);
+  if (!first || !last) return `${host}: no samples yet`;
+  const names = domainNames(sorted);
+  const minutes = Math.round((last.at - first.at) / 60_000);
+  const scale = Math.max(...sorted.flatMap((p) => Object.values(p.domains).map((f) => f.cpuAvg)), 0);
+  const pad = Math.max(...names.map((n) => n.length));
+  const lines = names.map((name) => {
+    const series = buckets(
+      sorted.map((p) => p.domains[name]?.cpuAvg ?? null),
+      width,
+    );
+    const spark = series
+      .map((v) => (v === null ? ' ' : BARS[scale > 0 ? Math.min(7, Math.round((Math.max(0, v) / scale) * 7)) : 0]))
+      .join('');
+    const peak = Math.max(...sorted.map((p) => p.domains[name]?.cpuMax ?? 0));
+    const now = last.domains[name];
+    const cpu = `cpu ${now ? percent(now.cpuAvg) : '-'} now / ${percent(peak)} peak`;
+    const mem = `mem ${now ? `${Math.round(now.memoryKiB / 1024)} MiB` : '-'}`;
+    return `${name.padEnd(pad)}  ${spark}  ${cpu}, ${mem}`;
+  });
+  return [`${host}: CPU % over ${minutes} min (${sorted.length} samples), ${hhmm(first.at)}–${hhmm(last.at)} UTC`, ...lines].join('\n');
+}
