@@ -6,11 +6,14 @@ import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
+import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
+import { SampleStore } from '../queue/samples.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
+import { Sampler, type SamplerOptions } from './sampler.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import { type DriverOptions, detectToolstack, XenToolstack } from './toolstack/driver.ts';
 import type { Toolstack } from './toolstack/types.ts';
@@ -57,6 +60,8 @@ export interface StartAgentOptions {
   timings?: Partial<AgentTimings>;
   /** Names this agent in heartbeats; random by default. */
   agentId?: string;
+  /** Overrides for the sampler (config.sampling); tests shorten its backoff and waits. */
+  sampler?: Partial<Omit<SamplerOptions, 'hosts'>>;
 }
 
 export interface Agent {
@@ -173,6 +178,10 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   });
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
+  const fleetEvents = new FleetEventLog(redis, options.prefix);
+  const sampling = config.sampling;
+  // Changes the sampler sees shortly after a job are xenops' own: the marker outlives a few samples.
+  const mutationMarkMs = Math.max(30_000, 3 * sampling.intervalSeconds * 1000);
   const heartbeat = new HeartbeatLoop({
     beats: new Heartbeats(redis, options.prefix),
     hosts,
@@ -185,6 +194,10 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   // Once the close grace is over, nothing new is sent and every job goes back to the queue.
   let handingBack = false;
   const jobs = new ActiveJobs();
+
+  // The sampler starts once the workers are ready; until then (or with sampling off) jobs ask the hosts directly.
+  let sampler: Sampler | null = null;
+  const sampleStore = new SampleStore(redis, options.prefix);
 
   const workers = hosts.map((host) => {
     const worker = new Worker(
@@ -210,12 +223,17 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
               signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
             },
             {
-              handler: { config, toolstack: (h) => toolstacks.get(h) },
+              handler: {
+                config,
+                toolstack: (h) => toolstacks.get(h),
+                samples: { latest: (h) => sampler?.latest(h) ?? null, history: (h, since) => sampleStore.history(h, since) },
+              },
               journal,
               locks,
               lockPolicy: timings.domainLock,
               logger,
               handingBack: () => handingBack,
+              markMutation: (domain) => fleetEvents.markMutation(domain, mutationMarkMs),
             },
           );
           log.info('job done');
@@ -253,7 +271,28 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   await heartbeat.start();
-  logger.info({ agentId, hosts }, 'agent ready');
+  if (sampling.enabled && hosts.length > 0) {
+    sampler = new Sampler(
+      {
+        hosts,
+        intervalSeconds: sampling.intervalSeconds,
+        historyEverySeconds: sampling.historyEverySeconds,
+        historyHours: sampling.historyHours,
+        unreachableAfterFailures: sampling.unreachableAfterFailures,
+        ...options.sampler,
+      },
+      {
+        runner: options.runner,
+        samples: sampleStore,
+        events: fleetEvents,
+        locks,
+        list: async (host) => (await toolstacks.get(host)).list(),
+        logger,
+      },
+    );
+    sampler.start();
+  }
+  logger.info({ agentId, hosts, sampling: sampler !== null }, 'agent ready');
 
   let closing: Promise<void> | null = null;
   return {
@@ -261,6 +300,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     workers,
     close(graceMs = timings.closeGraceMs) {
       closing ??= (async () => {
+        // The streams stop alongside the drain (bounded); they must not outlive the Redis client below.
+        const samplerClosed = sampler?.close();
         // Stop fetching and wait, up to the grace, for every job already fetched (one whose fetch was under way
         // included): that is what BullMQ's pause() waits for. Its close() would wait with no limit and cannot be forced
         // once started, so the bound is kept here.
@@ -280,6 +321,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         await Promise.all(
           workers.map((w) => w.close(!settled).catch((error: unknown) => logger.warn({ err: String(error) }, 'worker close'))),
         );
+        await samplerClosed;
         await heartbeat.stop();
         await redis.quit().catch(() => redis.disconnect());
       })();

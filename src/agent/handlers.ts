@@ -1,10 +1,12 @@
 import type { Config } from '../config/schema.ts';
+import { digestFigures } from '../core/digest.ts';
 import { UserError } from '../core/errors.ts';
 import { sameGuest } from '../core/fleet-view.ts';
+import type { DomainSample, HistoryPoint, HostSample } from '../core/samples.ts';
 import type { JournalEntry } from '../queue/coordination.ts';
 import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
 import { memoryFromInfo } from './parsers/info.ts';
-import type { DomainSummary, OperationContext, Toolstack } from './toolstack/types.ts';
+import type { DomainSummary, OperationContext, Toolstack, TopRow } from './toolstack/types.ts';
 
 /** What a handler gets besides its job's data. */
 export interface HandlerContext {
@@ -18,7 +20,19 @@ export interface HandlerContext {
    * the state back (the driver's verify*) and never sends the command again.
    */
   resume?: JournalEntry;
+  /** The live sampler's figures (absent when sampling is off): /top and /status answer from them at once. */
+  samples?: SampleSource;
 }
+
+export interface SampleSource {
+  /** The latest iteration of the host's xentop stream, or null when none is fresh (stream down, sampling off). */
+  latest(host: string): HostSample | null;
+  /** The host's history since the given epoch ms, oldest first. */
+  history(host: string, sinceMs: number): Promise<HistoryPoint[]>;
+}
+
+/** The busiest domains a status answer carries. */
+const BUSIEST = 10;
 
 export type JobOf<Op extends JobOp> = Extract<JobData, { op: Op }>;
 export type Handler<Op extends JobOp> = (data: JobOf<Op>, ctx: HandlerContext) => Promise<JobResult<Op>>;
@@ -38,12 +52,31 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     return { host: data.host, toolstack: ts.kind, info: await ts.info(ctx.op) };
   },
   'host.top': async (data, ctx) => {
+    const live = ctx.samples?.latest(data.host);
+    if (live) return { host: data.host, live: true, sampledAt: live.at, domains: live.domains };
     const ts = await ctx.toolstack(data.host);
-    return { host: data.host, rows: await ts.top(ctx.op) };
+    const rows = await ts.top(ctx.op);
+    return { host: data.host, live: false, sampledAt: Date.now(), domains: rows.map(toSample) };
+  },
+  'host.digest': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    const since = Date.now() - data.hours * 3_600_000;
+    const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, since) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
+    const figures = new Map(digestFigures(points).map((f) => [f.name, f]));
+    const names = [...new Set([...figures.keys(), ...Object.keys(uptimes)])];
+    const domains = names.map((name) => ({
+      name,
+      peakCpuPercent: figures.get(name)?.peakCpuPercent ?? null,
+      avgCpuPercent: figures.get(name)?.avgCpuPercent ?? null,
+      uptimeSeconds: uptimes[name] ?? null,
+      restarts: figures.get(name)?.restarts ?? 0,
+    }));
+    return { host: data.host, hours: data.hours, since, points: points.length, domains };
   },
   'host.status': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
     const [info, domains] = await Promise.all([ts.info(ctx.op), ts.list(ctx.op)]);
+    const live = ctx.samples?.latest(data.host) ?? null;
     const byStatus: HostStatus['domainsByStatus'] = {};
     for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
     const mem = memoryFromInfo(info);
@@ -57,6 +90,15 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       totalMemoryMiB: mem.totalMiB,
       freeMemoryMiB: mem.freeMiB,
       xenVersion: version,
+      domains: domains.map((d) => ({ name: d.name, uuid: d.uuid ?? null, status: d.status, memoryMiB: d.memoryMiB })),
+      busiest: live
+        ? [...live.domains]
+            .filter((d) => d.name !== 'Domain-0')
+            .sort((a, b) => b.cpuPercent - a.cpuPercent)
+            .slice(0, BUSIEST)
+            .map((d) => ({ name: d.name, cpuPercent: d.cpuPercent, memoryKiB: d.memoryKiB }))
+        : [],
+      sampledAt: live?.at ?? null,
     };
   },
   'domain.console': async (data, ctx) => {
@@ -95,6 +137,23 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     };
   },
 };
+
+/** A one-shot xentop row as a sample: one iteration has no rates (they need two). */
+function toSample(r: TopRow): DomainSample {
+  return {
+    name: r.name,
+    state: r.state,
+    cpuPercent: r.cpuPercent,
+    cpuSeconds: r.cpuSeconds,
+    memoryKiB: r.memoryKiB,
+    maxMemoryKiB: r.maxMemoryKiB,
+    vcpus: r.vcpus,
+    netTxKiBps: null,
+    netRxKiBps: null,
+    vbdRdPerSec: null,
+    vbdWrPerSec: null,
+  };
+}
 
 /** Dispatches a job to its handler. */
 export function runHandler<Op extends JobOp>(data: JobOf<Op>, ctx: HandlerContext): Promise<JobResult<Op>> {

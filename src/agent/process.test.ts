@@ -72,6 +72,7 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     list,
     info: unused,
     top: unused,
+    uptime: unused,
     consoleSnapshot: unused,
     stop: unused,
     migrate: unused,

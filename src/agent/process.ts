@@ -45,6 +45,11 @@ export interface ProcessDeps {
   /** True once the agent is handing its jobs back: a job that has not started, or not sent its mutation, goes back. */
   handingBack(): boolean;
   now?: () => number;
+  /**
+   * Called (errors ignored) when a mutating job that may have touched the host ends, however it ends, before its
+   * lock is released: the sampler then attributes the changes it sees to xenops (FleetEventLog.markMutation).
+   */
+  markMutation?: (domain: string) => Promise<void>;
 }
 
 /** One pickup of one job, as BullMQ hands it over. */
@@ -157,6 +162,7 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     handedOn = error instanceof HandBack || run.signal?.reason instanceof HandBack;
     throw error;
   } finally {
+    if (spec.mutates && domain && deps.markMutation) await deps.markMutation(domain).catch(() => {});
     // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again.
     if (lock) await lock.stop(!handedOn && !(run.signal?.reason instanceof HandBack));
   }

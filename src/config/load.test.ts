@@ -74,6 +74,24 @@ bogus: 1
     expect(issues.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('checks schedules: when, zone, host and person, each problem with its path', () => {
+    const issues = issuesOf(`${minimal}
+people:
+  alice: {}
+schedules:
+  board: { what: status, every: 2s, channel: { platform: telegram, id: -100 }, as: alice }
+  nightly: { what: digest, cron: "0 8 * *", channel: { platform: discord, id: "1" }, as: bob }
+  top9: { what: top, host: xen9, every: 5m, channel: { platform: terminal, id: t }, as: alice }
+  both: { what: status, every: 5m, cron: "0 * * * *", channel: { platform: terminal, id: t }, as: alice }
+`);
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath['schedules.board.every']).toBe('the interval must be from 5s to 7d');
+    expect(byPath['schedules.nightly.cron']).toContain('a cron pattern has 5 fields');
+    expect(byPath['schedules.nightly.as']).toBe('unknown person "bob" (people: alice)');
+    expect(byPath['schedules.top9.host']).toBe('unknown host "xen9"');
+    expect(byPath['schedules.both.every']).toBe('give exactly one of every (e.g. 5m) or cron (e.g. "0 8 * * *")');
+  });
+
   it('names an unset variable and where it is used', () => {
     const issues = issuesOf(`${minimal}    port: \${NOPE}\n`);
     expect(issues).toContainEqual({ path: 'hosts.xen1.port', message: 'environment variable NOPE is not set' });

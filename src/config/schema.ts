@@ -4,6 +4,7 @@ import { HostName, Identifier } from '../core/names.ts';
 import { isCalendarDate, isTimeZone, parseInstant, parseTimeOfDay, WEEKDAYS, weekdayOf } from '../core/oncall.ts';
 import { ApprovalsSection } from './approvals-schema.ts';
 import { MaintenanceWindow } from './maintenance-schema.ts';
+import { AlertsSection, ConfigSchedule, PostsSection } from './posts-schema.ts';
 import { SimFleetSpecSchema } from './simulator-spec.ts';
 
 /** `ssh-keygen -lf` prints `SHA256:<43 base64 chars without padding>`. */
@@ -250,7 +251,13 @@ export const Config = z
     channels: z.array(ChannelPolicy).default([]),
     /** Per-command risk overrides (e.g. make `stop` dangerous so it always needs approval). */
     commands: z.record(z.string(), z.strictObject({ risk: RiskOverride.optional(), disabled: z.boolean().optional() })).default({}),
-    terminal: z.strictObject({ defaultUser: z.string().min(1).default('operator') }).default({ defaultUser: 'operator' }),
+    terminal: z
+      .strictObject({
+        defaultUser: z.string().min(1).default('operator'),
+        /** Attachments (charts, long console snapshots, full xl info) are written here and the reply prints the path. */
+        attachmentsDir: z.string().min(1).default('var/attachments'),
+      })
+      .default({ defaultUser: 'operator', attachmentsDir: 'var/attachments' }),
     discord: DiscordConfig.optional(),
     telegram: TelegramConfig.optional(),
     audit: z
@@ -284,6 +291,20 @@ export const Config = z
         maxStalledCount: 3,
         closeGraceMs: 3_000,
       }),
+    /** The agent's live sampling: one `xentop -b -d N -f` per host, samples and history in Redis, fleet events. */
+    sampling: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** xentop's -d: seconds between samples. */
+        intervalSeconds: z.coerce.number().int().min(1).max(60).default(5),
+        /** One history point (averages/maxima of the samples) per this many seconds. */
+        historyEverySeconds: z.coerce.number().int().min(1).max(3600).default(60),
+        /** How much history each host keeps. */
+        historyHours: z.coerce.number().int().min(1).max(168).default(24),
+        /** Consecutive failed (re)starts of a host's stream before a host.unreachable event. */
+        unreachableAfterFailures: z.coerce.number().int().min(1).max(100).default(2),
+      })
+      .default({ enabled: true, intervalSeconds: 5, historyEverySeconds: 60, historyHours: 24, unreachableAfterFailures: 2 }),
     bot: z
       .strictObject({
         /** How long a read command waits for a host's answer before reporting "no answer". */
@@ -303,6 +324,12 @@ export const Config = z
     approvals: ApprovalsSection,
     /** Windows in which mutating commands on some hosts are refused (reads go on); /freeze adds more from chat. */
     maintenance: z.array(MaintenanceWindow).default([]),
+    /** Scheduled posts (status, top, digest) defined here; /schedule adds more from chat. */
+    schedules: z.record(Identifier, ConfigSchedule).default({}),
+    /** State changes nobody asked xenops for (a crash, a guest started or stopped by hand, a host gone). */
+    alerts: AlertsSection,
+    /** How status posts and digests look. */
+    posts: PostsSection,
   })
   .superRefine((c, ctx) => {
     for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
@@ -324,6 +351,7 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     discord?: { roleBindings?: Record<string, unknown> };
     agent?: { hosts?: unknown };
     oncall?: { rotation?: { people?: unknown }; overrides?: unknown };
+    schedules?: Record<string, { as?: unknown; host?: unknown } | null>;
   };
   const roleNames = new Set(Object.keys(c.roles ?? {}));
   const checkRoles = (roles: unknown, path: (string | number)[]) => {
@@ -365,6 +393,12 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     c.oncall.overrides.forEach((o, i) => {
       checkPerson((o as { person?: unknown } | null)?.person, ['oncall', 'overrides', i, 'person']);
     });
+  }
+  // A schedule runs as a person of the config, on a host of the config.
+  for (const [name, sched] of Object.entries(c.schedules ?? {})) {
+    checkPerson(sched?.as, ['schedules', name, 'as']);
+    if (typeof sched?.host === 'string' && !(sched.host in (c.hosts ?? {})))
+      issues.push({ path: ['schedules', name, 'host'], message: `unknown host "${sched.host}"` });
   }
   if (Array.isArray(c.agent?.hosts)) {
     c.agent.hosts.forEach((h, i) => {

@@ -82,10 +82,12 @@ describe('authorize', () => {
       'domain.list',
       'domain.start',
       'domain.stop',
+      'host.digest',
       'host.info',
       'host.status',
       'host.top',
       'oncall.read',
+      'schedule.read',
     ]);
     expect(expandPermission(config, 'triage')).toContain('host.top');
     expect(authorize(config, person('carol'), 'host.top').allowed).toBe(true);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainName, HostName, TargetDomainName } from '../core/names.ts';
-import type { ConsoleResult, DomainSummary, HostInfo, MigrateResult, StartResult, StopResult, ToolstackKind, TopRow } from '../core/xen.ts';
+import type { DomainSample } from '../core/samples.ts';
+import type { ConsoleResult, DomainSummary, HostInfo, MigrateResult, StartResult, StopResult, ToolstackKind } from '../core/xen.ts';
 
 /**
  * Who asked, carried on every job so the agent can audit the job start and the outcome with the same person
@@ -36,6 +37,7 @@ export const JobData = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('host.info'), ...base }),
   z.strictObject({ op: z.literal('host.top'), ...base }),
   z.strictObject({ op: z.literal('host.status'), ...base }),
+  z.strictObject({ op: z.literal('host.digest'), ...base, hours: z.number().int().min(1).max(168) }),
   z.strictObject({ op: z.literal('domain.start'), ...base, domain: TargetDomainName }),
   z.strictObject({ op: z.literal('domain.stop'), ...base, domain: TargetDomainName, force: z.boolean() }),
   z.strictObject({ op: z.literal('domain.console'), ...base, domain: DomainName, lines: z.number().int().min(1).max(2000) }),
@@ -52,13 +54,35 @@ export interface HostStatus {
   totalMemoryMiB: number | null;
   freeMemoryMiB: number | null;
   xenVersion: string | null;
+  /** Every domain (defined ones too): what a status post compares with its last one. Absent from older agents. */
+  domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null }[];
+  /** The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample. */
+  busiest?: { name: string; cpuPercent: number; memoryKiB: number }[];
+  sampledAt?: number | null;
+}
+
+/** One domain's figures over the digest's window. */
+export interface DigestRow {
+  name: string;
+  /** From the sampler's history: null when no sample covered it. */
+  peakCpuPercent: number | null;
+  avgCpuPercent: number | null;
+  /** From `xl uptime`: null when the domain is not running. */
+  uptimeSeconds: number | null;
+  /** Restarts the sampler saw (CPU time reset, or back after being gone). */
+  restarts: number;
 }
 
 /** Structured results (never chat text), keyed by op. The bot's commands render them. */
 export interface JobResults {
   'domain.list': { host: string; toolstack: ToolstackKind; domains: DomainSummary[] };
   'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo };
-  'host.top': { host: string; rows: TopRow[] };
+  /**
+   * live = the sampler's latest iteration (taken at `sampledAt`, with rates); otherwise a one-shot xentop run just
+   * now (no stream up), whose single iteration has no rates.
+   */
+  'host.top': { host: string; live: boolean; sampledAt: number; domains: DomainSample[] };
+  'host.digest': { host: string; hours: number; since: number; points: number; domains: DigestRow[] };
   'host.status': { host: string } & HostStatus;
   'domain.start': { host: string } & StartResult;
   'domain.stop': { host: string } & StopResult;

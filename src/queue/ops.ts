@@ -23,6 +23,7 @@ export const OPS = {
   'host.info': { mutates: false, group: 'read', locks: 'none', verb: 'info' },
   'host.top': { mutates: false, group: 'read', locks: 'none', verb: 'top' },
   'host.status': { mutates: false, group: 'read', locks: 'none', verb: 'status' },
+  'host.digest': { mutates: false, group: 'read', locks: 'none', verb: 'digest' },
   'domain.console': { mutates: false, group: 'operate', locks: 'none', verb: 'console' },
   'domain.start': { mutates: true, group: 'operate', locks: 'domain', verb: 'start' },
   'domain.stop': { mutates: true, group: 'operate', locks: 'domain', verb: 'stop' },
@@ -36,6 +37,9 @@ export const BOT_PERMISSIONS = {
   'host.freeze': { group: 'admin' },
   'oncall.read': { group: 'read' },
   'oncall.set': { group: 'admin' },
+  /** Add and remove scheduled posts (any, with this permission); listing them needs schedule.read. */
+  'schedule.manage': { group: 'admin' },
+  'schedule.read': { group: 'read' },
 } as const satisfies Record<string, { group: OpSpec['group'] }>;
 
 export function opSpec(op: JobOp): OpSpec {

@@ -391,7 +391,8 @@ async function runToolstack(
       return runMigrate(fleet, host, tool, rest, io);
     case 'uptime': {
       io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
-      for (const d of host.domains) io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${Math.floor(fleet.cpuSeconds(d))} s\n`);
+      for (const d of host.domains)
+        io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.cpuSince) / 1000)}\n`);
       return 0;
     }
     default:
@@ -459,4 +460,13 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
   if (cfg) target.files.set(cfg[0], cfg[1]);
   say('Migration successful.');
   return 0;
+}
+
+/** xl's uptime_to_string: `N day(s), H:MM:SS` or `H:MM:SS`, hours as %2d. */
+function formatUptime(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3_600);
+  const clock = `${String(h).padStart(2)}:${String(Math.floor((s % 3_600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
 }

@@ -51,7 +51,13 @@ export const FAST: Partial<AgentTimings> = {
 export function testConfig(env: SimEnv, prefix: string, hosts: Record<string, Partial<HostConfig>> = {}): Config {
   const merged: Record<string, HostConfig> = {};
   for (const [name, h] of Object.entries(env.hosts)) merged[name] = { ...h, toolstack: 'xl', ...(hosts[name] ?? {}) } as HostConfig;
-  return Config.parse({ redis: { url: REDIS_URL, prefix }, hosts: merged, agent: { concurrency: 2, heartbeatMs: 100 } });
+  // These suites count the commands each host received: no sampler streams beside the jobs (it has its own suite).
+  return Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: merged,
+    agent: { concurrency: 2, heartbeatMs: 100 },
+    sampling: { enabled: false },
+  });
 }
 
 let requests = 0;

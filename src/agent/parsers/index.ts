@@ -6,4 +6,5 @@ export { type CommandOutput, classifyOutcome, type LifecycleOp, parseMigrationLi
 export { domainStatusFromFlags, isPresent, isUp } from './state.ts';
 export { parseSxp } from './sxp.ts';
 export type * from './types.ts';
+export { parseUptime, type UptimeParse, type UptimeRow } from './uptime.ts';
 export { parseXentop, type XentopParse } from './xentop.ts';

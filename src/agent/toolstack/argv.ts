@@ -26,6 +26,8 @@ export const argv = {
    */
   listLong: (ts: ToolstackKind) => [ts, 'list', '--long'],
   info: (ts: ToolstackKind) => [ts, 'info'],
+  /** Every domain's uptime (xl and xm print the same columns). */
+  uptime: (ts: ToolstackKind) => [ts, 'uptime'],
   /** The second iteration is the one with real CPU percentages. */
   top: () => ['xentop', '-b', '-i', '2', '-d', '1'],
   /** xl has no config search path: always an absolute path. */

@@ -5,6 +5,7 @@ import { parseListWithUuids } from '../parsers/list.ts';
 import { parseXmListLong, type XmLongDomain, xmUuidOf } from '../parsers/list-long.ts';
 import { classifyOutcome, parseMigrationLine } from '../parsers/outcome.ts';
 import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
+import { parseUptime } from '../parsers/uptime.ts';
 import { parseXentop } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { argv, checked } from './argv.ts';
@@ -209,6 +210,14 @@ export class XenToolstack implements Toolstack {
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
     return this.reading(`${this.kind} info`, async () => parseInfo((await this.checkedRead(argv.info(this.kind), ctx)).stdout));
+  }
+
+  async uptime(ctx?: OperationContext): Promise<Record<string, number>> {
+    return this.reading(`${this.kind} uptime`, async () => {
+      // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed.
+      const parsed = parseUptime((await this.checkedRead(argv.uptime(this.kind), ctx)).stdout);
+      return Object.fromEntries(parsed.rows.map((r) => [r.name, r.uptimeSeconds]));
+    });
   }
 
   async top(ctx?: OperationContext): Promise<TopRow[]> {

@@ -64,6 +64,8 @@ export interface Toolstack {
   list(ctx?: OperationContext): Promise<DomainSummary[]>;
   info(ctx?: OperationContext): Promise<HostInfo>;
   top(ctx?: OperationContext): Promise<TopRow[]>;
+  /** Each running domain's uptime in seconds, by name. */
+  uptime(ctx?: OperationContext): Promise<Record<string, number>>;
   start(domain: string, ctx?: OperationContext): Promise<StartResult>;
   stop(domain: string, options: { force: boolean; timeoutSeconds?: number }, ctx?: OperationContext): Promise<StopResult>;
   consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult>;

@@ -1,0 +1,576 @@
+import { TransportError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { DomainSample, HostSample } from '../core/samples.ts';
+import type { DomainLocks } from '../queue/coordination.ts';
+import type { FleetEvent, FleetEventLog } from '../queue/fleet-events.ts';
+import type { SampleStore } from '../queue/samples.ts';
+import type { TopRow } from './parsers/types.ts';
+import { parseXentop } from './parsers/xentop.ts';
+import { XentopStream } from './parsers/xentop-stream.ts';
+import { detectChanges, type RawChange, rollup, type TimedRows, toHostSample } from './sampling.ts';
+import { backoffDelay } from './ssh/semaphore.ts';
+import type { RemoteRunner } from './ssh/types.ts';
+import type { DomainSummary } from './toolstack/types.ts';
+
+export interface SamplerOptions {
+  hosts: readonly string[];
+  /** xentop's -d, in seconds. */
+  intervalSeconds: number;
+  /** One history point per this many seconds. */
+  historyEverySeconds: number;
+  /** History kept per host: historyHours × 3600 / historyEverySeconds points. */
+  historyHours: number;
+  /** Consecutive failures to (re)start a host's stream before `host.unreachable` is appended. */
+  unreachableAfterFailures: number;
+  /** Restart backoff: base doubling per consecutive failure up to max. @defaultValue 1000 / 60000 */
+  restartBaseMs?: number;
+  restartMaxMs?: number;
+  /** Output quiet this long = the iteration under way is complete. @defaultValue min(500, interval / 4) */
+  quietMs?: number;
+  /**
+   * How long an appearance or a disappearance waits for the other half of a migration before it is reported as
+   * started/appeared or stopped/vanished. @defaultValue 2 × interval + 2 s
+   */
+  settleMs?: number;
+  /** No complete iteration for this long: the stream is restarted. @defaultValue 3 × interval + 10 s */
+  staleMs?: number;
+  /** How long a "gone from host X" marker makes an appearance elsewhere a migration. @defaultValue 5 min */
+  goneTtlMs?: number;
+}
+
+export interface SamplerDeps {
+  runner: RemoteRunner;
+  samples: SampleStore;
+  events: FleetEventLog;
+  /** Read-only use: a change to a locked domain is xenops' own. */
+  locks: Pick<DomainLocks, 'holder'>;
+  /** One `xl list` / `xm list` of the host (the agent passes its toolstack driver's list()). */
+  list(host: string): Promise<DomainSummary[]>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** xentop's stream: full names (`-f`, Xen ≥ 4.0). */
+export function xentopStreamArgv(intervalSeconds: number, fullNames: boolean): string[] {
+  return ['xentop', '-b', '-d', String(intervalSeconds), ...(fullNames ? ['-f'] : [])];
+}
+
+/** The polling fallback: two iterations one second apart; the second has real CPU%. */
+export function xentopPollArgv(fullNames: boolean): string[] {
+  return ['xentop', '-b', '-i', '2', '-d', '1', ...(fullNames ? ['-f'] : [])];
+}
+
+/** Iterations waiting to be handled per host beyond which new ones are dropped (Redis is not keeping up). */
+const MAX_QUEUED = 3;
+/** How often truncated names may cause an extra `xl list` (hosts whose xentop has no -f). */
+const NAME_REFRESH_MS = 60_000;
+/** close(): how long to wait for streams and pending writes. */
+const CLOSE_WAIT_MS = 2000;
+
+type DomainEventKind = 'domain.started' | 'domain.stopped' | 'domain.vanished' | 'domain.appeared';
+
+interface Pending {
+  side: 'appeared' | 'disappeared';
+  domain: string;
+  uuid: string | null;
+  keys: string[];
+  /** What it is reported as if no migration shows up. */
+  fallback: DomainEventKind;
+  byXenops: boolean;
+  /** When the change was seen (the event's `at`). */
+  seenAt: number;
+  deadline: number;
+}
+
+/** What one stream (or poll loop) run came to. */
+interface Attempt {
+  /** Nothing came back: the host could not be reached (counts towards host.unreachable). */
+  failed: boolean;
+  /** At least one complete iteration came through (else the restart backs off further). */
+  produced: boolean;
+  reason: string;
+}
+
+class HostState {
+  /** Consecutive starts that reached nothing (host.unreachable after unreachableAfterFailures). */
+  failures = 0;
+  /** Consecutive runs without a single iteration: the restart backoff. */
+  barren = 0;
+  unreachable = false;
+  /** False once the host's xentop refused -f: names are then mapped back through `xl list`. */
+  fullNames = true;
+  prev: TimedRows | null = null;
+  /** The last sample taken (what /top and /status answer from while it is fresh). */
+  latest: HostSample | null = null;
+  baseline: DomainSample[] | null = null;
+  window: HostSample[] = [];
+  windowStart: number | null = null;
+  /** Names seen on this host, by xentop or by a list: one of them appearing again is a start. */
+  readonly known = new Set<string>();
+  /** Names a list showed with a config file here (or defined only): one gone while lists fail is a stop. */
+  readonly definedHere = new Set<string>();
+  readonly uuids = new Map<string, string>();
+  pending: Pending[] = [];
+  chain: Promise<void> = Promise.resolve();
+  queued = 0;
+  controller: AbortController | null = null;
+  /** Long names from the last list (no -f): truncated 10-character name → full name. */
+  longNames: string[] = [];
+  longNamesAt = 0;
+
+  constructor(readonly name: string) {}
+}
+
+/**
+ * Live sampling for the hosts an agent serves: one long-running `xentop -b -d N -f` per host over the runner's
+ * `stream` (one SSH channel beside the job commands, holding none of their slots). Each complete iteration becomes
+ * a HostSample in Redis (latest, with a TTL of 3 intervals) and is folded into a history point every
+ * historyEverySeconds. The first iteration of each stream is only the baseline for rates (its CPU% is 0.0).
+ *
+ * Changes between iterations (detectChanges) are classified with one `xl list` and appended to the fleet events:
+ * - crashed → domain.crashed;
+ * - appeared → domain.migrated when the domain just disappeared from another host (the gone marker), else
+ *   domain.started when this host knows it (it has a config file here, or was seen here before), else
+ *   domain.appeared. The marker is checked first because a migration target often has the guest's config too.
+ * - disappeared → domain.stopped when the list still shows it defined here, else domain.vanished; nothing when the
+ *   list still shows it running (xentop missed a row), nor when it just appeared on another host (the target
+ *   reports the migration). Either host may see its half first, so both halves wait up to settleMs for the other.
+ * byXenops: the domain's lock is held, or a job changed it moments ago (FleetEventLog.markMutation).
+ *
+ * A stream that ends or fails is restarted with exponential backoff; after unreachableAfterFailures consecutive
+ * starts that got nothing back, `host.unreachable` is appended once, and `host.reachable` when output flows again.
+ * A host whose xentop refuses -f (Xen 3.x) is run without it, names of 10 characters being mapped back through
+ * `xl list` as the driver's top() does. Runners without `stream` are polled instead: `xentop -b -i 2 -d 1 -f` via
+ * run() once per interval (that takes one of the host's command slots for about a second each time).
+ */
+export class Sampler {
+  private readonly states = new Map<string, HostState>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly closing = new AbortController();
+  private tick: NodeJS.Timeout | null = null;
+  private started = false;
+  private readonly now: () => number;
+  private readonly o: Required<SamplerOptions>;
+
+  constructor(
+    options: SamplerOptions,
+    private readonly deps: SamplerDeps,
+  ) {
+    const interval = options.intervalSeconds * 1000;
+    this.o = {
+      restartBaseMs: 1000,
+      restartMaxMs: 60_000,
+      quietMs: Math.min(500, interval / 4),
+      settleMs: 2 * interval + 2000,
+      staleMs: 3 * interval + 10_000,
+      goneTtlMs: 5 * 60_000,
+      ...options,
+    };
+    this.now = deps.now ?? Date.now;
+    for (const h of options.hosts) this.states.set(h, new HostState(h));
+  }
+
+  /** The host's latest sample while fresh (at most 3 intervals old), else null: the caller then asks the host. */
+  latest(host: string): HostSample | null {
+    const sample = this.states.get(host)?.latest ?? null;
+    if (!sample || this.now() - sample.at > 3 * this.o.intervalSeconds * 1000) return null;
+    return sample;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const state of this.states.values()) this.loops.push(this.loop(state));
+    // Pending changes are settled even while a host's stream is down.
+    this.tick = setInterval(() => {
+      for (const state of this.states.values()) if (state.pending.length > 0) this.enqueue(state, () => this.settle(state, false));
+    }, this.o.intervalSeconds * 1000);
+    this.tick.unref();
+  }
+
+  /** Stops every stream and reports changes still settling; bounded (about two seconds at most). */
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort();
+    if (this.tick) clearInterval(this.tick);
+    for (const state of this.states.values()) state.controller?.abort();
+    const done = Promise.all([
+      ...this.loops,
+      ...[...this.states.values()].map((s) => s.chain.then(() => (s.pending.length > 0 ? this.settle(s, true) : undefined))),
+    ]);
+    await within(done, CLOSE_WAIT_MS);
+  }
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  private log(host: string): Logger {
+    return this.deps.logger.child({ host, component: 'sampler' });
+  }
+
+  private async loop(state: HostState): Promise<void> {
+    const log = this.log(state.name);
+    while (!this.closed) {
+      let attempt: Attempt;
+      try {
+        attempt = this.deps.runner.stream ? await this.streamOnce(state) : await this.pollOnce(state);
+      } catch (error) {
+        attempt = { failed: true, produced: false, reason: errorText(error) };
+      }
+      if (this.closed) break;
+      state.barren = attempt.produced ? 0 : state.barren + 1;
+      if (attempt.failed) {
+        state.failures++;
+        log.warn({ failures: state.failures, reason: attempt.reason }, 'xentop stream could not be (re)started');
+        if (state.failures >= this.o.unreachableAfterFailures && !state.unreachable) {
+          state.unreachable = true;
+          await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.now() });
+        }
+      } else if (attempt.produced) {
+        log.info({ reason: attempt.reason }, 'xentop stream ended; restarting');
+      } else {
+        log.warn({ reason: attempt.reason, attempts: state.barren }, 'xentop gave no samples; retrying');
+      }
+      const delay = backoffDelay(Math.max(1, state.barren), this.o.restartBaseMs, this.o.restartMaxMs);
+      await sleep(delay, this.closing.signal);
+    }
+  }
+
+  /** Output flows: the host is reachable (again). */
+  private async reached(state: HostState): Promise<void> {
+    state.failures = 0;
+    if (!state.unreachable) return;
+    state.unreachable = false;
+    await this.emit(state, { kind: 'host.reachable', host: state.name, at: this.now() });
+  }
+
+  private async streamOnce(state: HostState): Promise<Attempt> {
+    const stream = this.deps.runner.stream;
+    if (!stream) throw new Error('no stream');
+    const controller = new AbortController();
+    state.controller = controller;
+    const splitter = new XentopStream();
+    let gotOutput = false;
+    let first = true;
+    let produced = false;
+    let lastIterationAt = this.now();
+    let stale = false;
+    let stderr = '';
+    let quiet: NodeJS.Timeout | undefined;
+    const deliver = (iterations: TopRow[][]) => {
+      for (const rows of iterations) {
+        lastIterationAt = this.now();
+        produced = true;
+        const isFirst = first;
+        first = false;
+        const at = this.now();
+        this.enqueue(state, () => this.iteration(state, rows, at, isFirst), true);
+      }
+    };
+    const watchdog = setInterval(
+      () => {
+        if (this.now() - lastIterationAt > this.o.staleMs) {
+          stale = true;
+          controller.abort();
+        }
+      },
+      Math.min(1000, this.o.staleMs),
+    );
+    watchdog.unref();
+    try {
+      const argv = xentopStreamArgv(this.o.intervalSeconds, state.fullNames);
+      const result = await stream.call(this.deps.runner, state.name, argv, {
+        signal: controller.signal,
+        onStdout: (chunk) => {
+          if (!gotOutput) {
+            gotOutput = true;
+            this.enqueue(state, () => this.reached(state));
+          }
+          deliver(splitter.push(chunk));
+          clearTimeout(quiet);
+          quiet = setTimeout(() => deliver(splitter.flush()), this.o.quietMs);
+        },
+        onStderr: (chunk) => {
+          stderr = (stderr + chunk).slice(-1000);
+        },
+      });
+      const stats = splitter.stats;
+      if (stats.unparsed > 0 || stats.lateRows > 0)
+        this.log(state.name).warn(
+          { unparsed: stats.unparsed, samples: stats.unparsedSamples, lateRows: stats.lateRows },
+          'xentop lines the sampler could not read',
+        );
+      if (stale) return { failed: false, produced, reason: `no xentop output for ${Math.round(this.o.staleMs / 1000)} s` };
+      if (result.code === null) {
+        if (this.closed) return { failed: false, produced, reason: 'closing' };
+        return { failed: !gotOutput, produced, reason: `the connection to ${state.name} was lost` };
+      }
+      if (!gotOutput && state.fullNames && /invalid option|unrecognized option|illegal option/i.test(stderr)) {
+        state.fullNames = false;
+        this.log(state.name).warn({ stderr: stderr.trim() }, 'xentop has no -f here; names of 10 characters are mapped through xl list');
+      }
+      // The host answered: a command failure is not unreachability.
+      if (!gotOutput) this.enqueue(state, () => this.reached(state));
+      return {
+        failed: false,
+        produced,
+        reason: `xentop exited with code ${result.code}${stderr.trim() ? `: ${stderr.trim().slice(0, 200)}` : ''}`,
+      };
+    } catch (error) {
+      if (error instanceof TransportError) return { failed: true, produced, reason: error.message };
+      throw error;
+    } finally {
+      clearInterval(watchdog);
+      clearTimeout(quiet);
+      if (state.controller === controller) state.controller = null;
+    }
+  }
+
+  /** Without runner.stream: one `xentop -b -i 2 -d 1` per interval; returns when a poll fails. */
+  private async pollOnce(state: HostState): Promise<Attempt> {
+    const controller = new AbortController();
+    state.controller = controller;
+    let produced = false;
+    try {
+      for (;;) {
+        if (this.closed) return { failed: false, produced, reason: 'closing' };
+        const started = this.now();
+        let stdout: string;
+        try {
+          const r = await this.deps.runner.run(state.name, xentopPollArgv(state.fullNames), { signal: controller.signal });
+          if (r.code !== 0) {
+            if (state.fullNames && /invalid option|unrecognized option|illegal option/i.test(r.stderr)) state.fullNames = false;
+            this.enqueue(state, () => this.reached(state));
+            return { failed: false, produced, reason: `xentop exited with code ${r.code}: ${r.stderr.trim().slice(0, 200)}` };
+          }
+          stdout = r.stdout;
+        } catch (error) {
+          if (this.closed) return { failed: false, produced, reason: 'closing' };
+          return { failed: !produced, produced, reason: errorText(error) };
+        }
+        this.enqueue(state, () => this.reached(state));
+        const rows = parseXentop(stdout).rows;
+        const at = this.now();
+        // The poll's rows come from its second iteration: CPU% is real, so none is dropped.
+        if (rows.length > 0) {
+          produced = true;
+          this.enqueue(state, () => this.iteration(state, rows, at, false), true);
+        }
+        await sleep(Math.max(0, this.o.intervalSeconds * 1000 - (this.now() - started)), this.closing.signal);
+      }
+    } finally {
+      if (state.controller === controller) state.controller = null;
+    }
+  }
+
+  /** Runs host work one piece at a time, in order; drops iterations (only) when too many wait. */
+  private enqueue(state: HostState, work: () => Promise<void>, droppable = false): void {
+    if (droppable && state.queued >= MAX_QUEUED) {
+      this.log(state.name).warn('sampler falling behind (Redis slow?): an iteration was dropped');
+      return;
+    }
+    state.queued++;
+    state.chain = state.chain
+      .then(work)
+      .catch((error: unknown) => this.log(state.name).warn({ err: errorText(error) }, 'sampler: could not handle an iteration'))
+      .finally(() => {
+        state.queued--;
+      });
+  }
+
+  private async iteration(state: HostState, rawRows: TopRow[], at: number, first: boolean): Promise<void> {
+    const rows = state.fullNames ? rawRows : await this.fullNames(state, rawRows);
+    const cur: TimedRows = { at, rows };
+    if (first) {
+      // CPU% of a stream's first iteration is always 0.0: it only serves as the baseline for rates.
+      state.prev = cur;
+      return;
+    }
+    const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds);
+    state.prev = cur;
+    state.latest = sample;
+    const { samples } = this.deps;
+    await samples.putLatest(sample, 3 * this.o.intervalSeconds * 1000);
+
+    state.window.push(sample);
+    state.windowStart ??= at;
+    if (at - state.windowStart >= this.o.historyEverySeconds * 1000) {
+      const maxLen = Math.max(1, Math.round((this.o.historyHours * 3600) / this.o.historyEverySeconds));
+      const window = state.window;
+      state.window = [];
+      state.windowStart = at;
+      await samples.pushHistory(state.name, rollup(window, at), maxLen);
+    }
+
+    const changes = detectChanges(state.baseline, sample.domains);
+    const baseline = [...sample.domains];
+    if (changes.length > 0) {
+      const kept = await this.classify(state, changes, state.baseline ?? []);
+      baseline.push(...kept);
+    }
+    state.baseline = baseline;
+    for (const d of sample.domains) state.known.add(d.name);
+    await this.settle(state, false);
+  }
+
+  /**
+   * Classifies the changes of one iteration with one list of the host. Returns the domains that must stay in the
+   * baseline (reported missing by xentop while the list shows them running).
+   */
+  private async classify(state: HostState, changes: RawChange[], before: DomainSample[]): Promise<DomainSample[]> {
+    const host = state.name;
+    let list: DomainSummary[] | null = null;
+    try {
+      list = await this.deps.list(host);
+    } catch (error) {
+      this.log(host).warn({ err: errorText(error) }, 'could not list domains to classify changes; classifying without');
+    }
+    const entries = new Map((list ?? []).map((d) => [d.name, d]));
+    const kept: DomainSample[] = [];
+    const now = this.now();
+    for (const change of changes) {
+      const name = change.domain;
+      const entry = entries.get(name);
+      if (entry?.uuid) state.uuids.set(name, entry.uuid);
+      const uuid = entry?.uuid ?? state.uuids.get(name) ?? null;
+      const keys = uuid ? [uuid, name] : [name];
+      const byXenops = await this.byXenops(name);
+      if (change.kind === 'crashed') {
+        await this.emit(state, { kind: 'domain.crashed', host, domain: name, uuid, byXenops, at: now });
+        continue;
+      }
+      if (change.kind === 'disappeared') {
+        if (entry && entry.status !== 'defined') {
+          const missing = before.find((d) => d.name === name);
+          if (missing) kept.push(missing);
+          this.log(host).debug({ domain: name }, 'xentop missed a running domain; not reported');
+          continue;
+        }
+        await this.deps.events.markGone(keys, host, this.o.goneTtlMs);
+        const stopped = entry ? entry.status === 'defined' : list === null && state.definedHere.has(name);
+        state.pending.push({
+          side: 'disappeared',
+          domain: name,
+          uuid,
+          keys,
+          fallback: stopped ? 'domain.stopped' : 'domain.vanished',
+          byXenops,
+          seenAt: now,
+          deadline: now + this.o.settleMs,
+        });
+        continue;
+      }
+      // appeared
+      const seenHere = state.known.has(name) || state.definedHere.has(name) || entry?.configPath != null;
+      await this.deps.events.markArrived(keys, host, 2 * this.o.settleMs);
+      state.pending.push({
+        side: 'appeared',
+        domain: name,
+        uuid,
+        keys,
+        fallback: seenHere ? 'domain.started' : 'domain.appeared',
+        byXenops,
+        seenAt: now,
+        deadline: now + this.o.settleMs,
+      });
+    }
+    for (const d of list ?? []) {
+      state.known.add(d.name);
+      if (d.status === 'defined' || d.configPath !== null) state.definedHere.add(d.name);
+    }
+    return kept;
+  }
+
+  /** Reports pending changes whose other half showed up or whose wait is over (all of them when final). */
+  private async settle(state: HostState, final: boolean): Promise<void> {
+    const host = state.name;
+    const now = this.now();
+    const still: Pending[] = [];
+    for (const p of state.pending) {
+      const byXenops = p.byXenops || (await this.byXenops(p.domain));
+      if (p.side === 'appeared') {
+        const from = await this.deps.events.goneFrom(p.keys);
+        if (from && from !== host) {
+          await this.emit(state, { kind: 'domain.migrated', host, from, domain: p.domain, uuid: p.uuid, byXenops, at: p.seenAt });
+          continue;
+        }
+      } else {
+        const to = await this.deps.events.arrivedAt(p.keys);
+        // It appeared on another host: that host reports the migration.
+        if (to && to !== host) continue;
+      }
+      if (final || now >= p.deadline) {
+        await this.emit(state, { kind: p.fallback, host, domain: p.domain, uuid: p.uuid, byXenops, at: p.seenAt });
+        continue;
+      }
+      still.push(p);
+    }
+    state.pending = still;
+  }
+
+  private async byXenops(domain: string): Promise<boolean> {
+    try {
+      if ((await this.deps.locks.holder(domain)) !== null) return true;
+      return await this.deps.events.mutatedRecently(domain);
+    } catch {
+      return false;
+    }
+  }
+
+  private async emit(state: HostState, event: FleetEvent): Promise<void> {
+    try {
+      await this.deps.events.append(event);
+      this.log(state.name).info({ event }, 'fleet event');
+    } catch (error) {
+      this.log(state.name).warn({ err: errorText(error), event }, 'could not append a fleet event');
+    }
+  }
+
+  /** Hosts without xentop -f: 10-character names back to full ones, through a list (refreshed at most once a minute). */
+  private async fullNames(state: HostState, rows: TopRow[]): Promise<TopRow[]> {
+    const resolve = (name: string) => {
+      if (name.length !== 10) return name;
+      const matches = state.longNames.filter((n) => n.startsWith(name));
+      return matches.length === 1 && matches[0] ? matches[0] : null;
+    };
+    if (rows.some((r) => resolve(r.name) === null) && this.now() - state.longNamesAt > NAME_REFRESH_MS) {
+      state.longNamesAt = this.now();
+      try {
+        state.longNames = (await this.deps.list(state.name)).filter((d) => d.status !== 'defined' && d.name.length > 10).map((d) => d.name);
+      } catch (error) {
+        this.log(state.name).warn({ err: errorText(error) }, 'could not list domains to map truncated xentop names');
+      }
+    }
+    return rows.map((r) => ({ ...r, name: resolve(r.name) ?? r.name }));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { DomainSample, HostSample } from '../core/samples.ts';
+import type { TopRow } from './parsers/types.ts';
+import { detectChanges, rollup, toHostSample } from './sampling.ts';
+
+function row(name: string, over: Partial<TopRow> = {}): TopRow {
+  return {
+    name,
+    state: '--b---',
+    cpuSeconds: 100,
+    cpuPercent: 1.5,
+    memoryKiB: 1_048_576,
+    memoryPercent: 3.1,
+    maxMemoryKiB: 1_049_600,
+    maxMemoryPercent: 3.1,
+    vcpus: 2,
+    nets: 1,
+    netTxKiB: 1000,
+    netRxKiB: 2000,
+    vbds: 1,
+    vbdOO: 0,
+    vbdRd: 500,
+    vbdWr: 300,
+    vbdRsect: 4000,
+    vbdWsect: 2400,
+    ssid: 0,
+    ...over,
+  };
+}
+
+function dom(name: string, state = '--b---', over: Partial<DomainSample> = {}): DomainSample {
+  return {
+    name,
+    state,
+    cpuPercent: 1,
+    cpuSeconds: 10,
+    memoryKiB: 1024,
+    maxMemoryKiB: null,
+    vcpus: 1,
+    netTxKiBps: null,
+    netRxKiBps: null,
+    vbdRdPerSec: null,
+    vbdWrPerSec: null,
+    ...over,
+  };
+}
+
+describe('toHostSample', () => {
+  it('turns counter deltas into per-second rates over the time between iterations', () => {
+    const prev = { at: 10_000, rows: [row('web')] };
+    const cur = { at: 15_000, rows: [row('web', { netTxKiB: 1500, netRxKiB: 2010, vbdRd: 510, vbdWr: 301, cpuPercent: 7.25 })] };
+    const s = toHostSample('xen1', prev, cur, 5);
+    expect(s).toMatchObject({ host: 'xen1', at: 15_000, intervalSeconds: 5 });
+    expect(s.domains).toEqual([
+      {
+        name: 'web',
+        state: '--b---',
+        cpuPercent: 7.25,
+        cpuSeconds: 100,
+        memoryKiB: 1_048_576,
+        maxMemoryKiB: 1_049_600,
+        vcpus: 2,
+        netTxKiBps: 100,
+        netRxKiBps: 2,
+        vbdRdPerSec: 2,
+        vbdWrPerSec: 0.2,
+      },
+    ]);
+  });
+
+  it('uses intervalSeconds when the parse times do not increase', () => {
+    const s = toHostSample('xen1', { at: 5, rows: [row('web')] }, { at: 5, rows: [row('web', { netTxKiB: 1010 })] }, 2);
+    expect(s.domains[0]?.netTxKiBps).toBe(5);
+  });
+
+  it('gives null rates without a previous row, on `-`, and when a counter went backwards', () => {
+    const prev = { at: 0, rows: [row('web'), row('db', { vbdRd: null })] };
+    const cur = {
+      at: 1000,
+      rows: [row('web', { netTxKiB: 10, vbdWr: null }), row('db', { vbdRd: 600 }), row('new'), row('Domain-0', { maxMemoryKiB: null })],
+    };
+    const [web, db, fresh, dom0] = toHostSample('xen1', prev, cur, 1).domains;
+    expect(web).toMatchObject({ netTxKiBps: null, netRxKiBps: 0, vbdRdPerSec: 0, vbdWrPerSec: null });
+    expect(db).toMatchObject({ vbdRdPerSec: null, vbdWrPerSec: 0 });
+    expect(fresh).toMatchObject({ netTxKiBps: null, netRxKiBps: null, vbdRdPerSec: null, vbdWrPerSec: null });
+    expect(dom0?.maxMemoryKiB).toBeNull();
+    expect(toHostSample('xen1', null, cur, 1).domains.every((d) => d.netTxKiBps === null)).toBe(true);
+  });
+});
+
+describe('rollup', () => {
+  const sample = (at: number, domains: DomainSample[]): HostSample => ({ host: 'xen1', at, intervalSeconds: 5, domains });
+
+  it('averages and maxes CPU, keeps the last memory and CPU seconds, averages known rates', () => {
+    const point = rollup(
+      [
+        sample(1, [dom('web', '--b---', { cpuPercent: 10, memoryKiB: 100, cpuSeconds: 5, netTxKiBps: null, vbdRdPerSec: 4 })]),
+        sample(2, [dom('web', '--b---', { cpuPercent: 30, memoryKiB: 200, cpuSeconds: 6, netTxKiBps: 3, vbdRdPerSec: 6 }), dom('db')]),
+        sample(3, [dom('web', '--b---', { cpuPercent: 5, memoryKiB: 150, cpuSeconds: 7, netTxKiBps: 4, vbdRdPerSec: null })]),
+      ],
+      60_000,
+    );
+    expect(point.at).toBe(60_000);
+    expect(point.domains['web']).toEqual({
+      cpuAvg: 15,
+      cpuMax: 30,
+      memoryKiB: 150,
+      cpuSeconds: 7,
+      netTxKiBps: 3.5,
+      netRxKiBps: null,
+      vbdRdPerSec: 5,
+      vbdWrPerSec: null,
+    });
+    expect(point.domains['db']).toMatchObject({ cpuAvg: 1, cpuMax: 1, memoryKiB: 1024 });
+  });
+
+  it('is empty for an empty window', () => {
+    expect(rollup([], 7)).toEqual({ at: 7, domains: {} });
+  });
+});
+
+describe('detectChanges', () => {
+  it('reports nothing without a previous sample', () => {
+    expect(detectChanges(null, [dom('web')])).toEqual([]);
+  });
+
+  it('reports appeared and disappeared domains, ignoring Domain-0 and xl migration names', () => {
+    const prev = [dom('Domain-0', '-----r'), dom('web'), dom('db'), dom('mail--migratedaway')];
+    const cur = [dom('web'), dom('files'), dom('files2--incoming')];
+    expect(detectChanges(prev, cur)).toEqual([
+      { kind: 'appeared', domain: 'files' },
+      { kind: 'disappeared', domain: 'db' },
+    ]);
+  });
+
+  it('reports crashed only on the transition into the c state', () => {
+    expect(detectChanges([dom('web', '--b---')], [dom('web', '---c--')])).toEqual([{ kind: 'crashed', domain: 'web' }]);
+    expect(detectChanges([dom('web', '---c--')], [dom('web', '---c--')])).toEqual([]);
+    // `c` elsewhere in the string means something else (s = shutdown is position 1).
+    expect(detectChanges([dom('web')], [dom('web', '-s----')])).toEqual([]);
+    expect(detectChanges([], [dom('web', '---c--')])).toEqual([
+      { kind: 'appeared', domain: 'web' },
+      { kind: 'crashed', domain: 'web' },
+    ]);
+    expect(detectChanges([dom('Domain-0', '-----r')], [dom('Domain-0', '---c--')])).toEqual([]);
+  });
+});

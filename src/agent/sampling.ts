@@ -1,0 +1,131 @@
+import type { DomainSample, HistoryFigures, HistoryPoint, HostSample } from '../core/samples.ts';
+import type { TopRow } from './parsers/types.ts';
+
+/**
+ * Pure sampling logic for the agent's Sampler: xentop rows → HostSample (rates from counter deltas), samples → one
+ * history point, and what changed between two samples of one host.
+ *
+ * Names: the sampler runs `xentop -f`, so rows carry full names (Xen ≥ 4.0). The driver's one-shot `top()` runs
+ * without -f and maps 10-character names back through `xl list`; the sampler only does that on hosts whose xentop
+ * refuses -f (see sampler.ts). Either way every function here keys domains by the name as given.
+ */
+
+/** One parsed iteration and when it was parsed (epoch ms). */
+export interface TimedRows {
+  at: number;
+  rows: readonly TopRow[];
+}
+
+/**
+ * One HostSample from the current iteration and the previous one of the same stream. Rates are per second over the
+ * time between the two iterations (the parse times; intervalSeconds when those are not increasing): NETTX/NETRX
+ * KiB → KiB/s, VBD_RD/VBD_WR requests → requests/s. A rate is null without a previous row of that name, where either
+ * side printed `-`, or when the counter went backwards (the domain restarted). CPU% is xentop's own.
+ */
+export function toHostSample(host: string, prev: TimedRows | null, cur: TimedRows, intervalSeconds: number): HostSample {
+  const before = new Map((prev?.rows ?? []).map((r) => [r.name, r]));
+  const elapsed = prev && cur.at > prev.at ? (cur.at - prev.at) / 1000 : intervalSeconds;
+  const rate = (now: number | null, then: number | null | undefined): number | null => {
+    if (now === null || then === null || then === undefined || now < then || elapsed <= 0) return null;
+    return round((now - then) / elapsed);
+  };
+  const domains: DomainSample[] = cur.rows.map((r) => {
+    const p = before.get(r.name);
+    return {
+      name: r.name,
+      state: r.state,
+      cpuPercent: r.cpuPercent,
+      cpuSeconds: r.cpuSeconds,
+      memoryKiB: r.memoryKiB,
+      maxMemoryKiB: r.maxMemoryKiB,
+      vcpus: r.vcpus,
+      netTxKiBps: rate(r.netTxKiB, p?.netTxKiB),
+      netRxKiBps: rate(r.netRxKiB, p?.netRxKiB),
+      vbdRdPerSec: rate(r.vbdRd, p?.vbdRd),
+      vbdWrPerSec: rate(r.vbdWr, p?.vbdWr),
+    };
+  });
+  return { host, at: cur.at, intervalSeconds, domains };
+}
+
+/**
+ * Folds a window of samples (oldest first) into one history point ending at `at`: per domain, the average and
+ * highest CPU%, the last memory and cumulative CPU seconds, and the average of each rate over the samples where it
+ * is known (null when it never was). A domain present in only part of the window is folded over that part.
+ */
+export function rollup(samples: readonly HostSample[], at: number): HistoryPoint {
+  const acc = new Map<string, DomainSample[]>();
+  for (const s of samples) {
+    for (const d of s.domains) {
+      const list = acc.get(d.name);
+      if (list) list.push(d);
+      else acc.set(d.name, [d]);
+    }
+  }
+  const domains: Record<string, HistoryFigures> = {};
+  for (const [name, list] of acc) {
+    const last = list.at(-1) as DomainSample;
+    const cpu = list.map((d) => d.cpuPercent);
+    domains[name] = {
+      cpuAvg: round(cpu.reduce((a, b) => a + b, 0) / cpu.length),
+      cpuMax: Math.max(...cpu),
+      memoryKiB: last.memoryKiB,
+      cpuSeconds: last.cpuSeconds,
+      netTxKiBps: averageKnown(list.map((d) => d.netTxKiBps)),
+      netRxKiBps: averageKnown(list.map((d) => d.netRxKiBps)),
+      vbdRdPerSec: averageKnown(list.map((d) => d.vbdRdPerSec)),
+      vbdWrPerSec: averageKnown(list.map((d) => d.vbdWrPerSec)),
+    };
+  }
+  return { at, domains };
+}
+
+export interface RawChange {
+  kind: 'appeared' | 'disappeared' | 'crashed';
+  domain: string;
+}
+
+/** xl's temporary names while a domain migrates: `web--incoming` on the target, `web--migratedaway` on the source. */
+export function isTransitionalName(name: string): boolean {
+  return name.endsWith('--incoming') || name.endsWith('--migratedaway');
+}
+
+/** Domain-0 and xl's temporary migration names are never reported. */
+function watched(name: string): boolean {
+  return name !== 'Domain-0' && !isTransitionalName(name);
+}
+
+/** xentop's state letters are d s b c p r: position 3 is "crashed". */
+function isCrashed(state: string): boolean {
+  return state[3] === 'c';
+}
+
+/**
+ * What changed between two samples of one host: domains that appeared, disappeared, or went into the crashed state
+ * (only on the transition: a domain that stays crashed is reported once). A domain that appears already crashed is
+ * reported as both appeared and crashed. Nothing without a previous sample (the first one is the baseline).
+ * Domain-0 and `--incoming` / `--migratedaway` names are ignored.
+ */
+export function detectChanges(prev: readonly DomainSample[] | null, cur: readonly DomainSample[]): RawChange[] {
+  if (!prev) return [];
+  const before = new Map(prev.filter((d) => watched(d.name)).map((d) => [d.name, d]));
+  const now = new Map(cur.filter((d) => watched(d.name)).map((d) => [d.name, d]));
+  const changes: RawChange[] = [];
+  for (const [name, d] of now) {
+    const p = before.get(name);
+    if (!p) changes.push({ kind: 'appeared', domain: name });
+    if (isCrashed(d.state) && !(p && isCrashed(p.state))) changes.push({ kind: 'crashed', domain: name });
+  }
+  for (const name of before.keys()) if (!now.has(name)) changes.push({ kind: 'disappeared', domain: name });
+  return changes;
+}
+
+function averageKnown(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? null : round(known.reduce((a, b) => a + b, 0) / known.length);
+}
+
+/** Two decimals are plenty for rates and averages (and keep the JSON in Redis short). */
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { cronProblem, describeWhen, formatInterval, newScheduleId, parseInterval, parseWhen } from './schedule.ts';
+
+const HOSTS = ['xen1', 'xen2'];
+
+describe('intervals', () => {
+  it('reads 5s, 10m, 1h30m and 1d, and nothing else', () => {
+    expect(parseInterval('5s')).toBe(5_000);
+    expect(parseInterval('10m')).toBe(600_000);
+    expect(parseInterval('1h30m')).toBe(5_400_000);
+    expect(parseInterval('1D')).toBe(86_400_000);
+    for (const bad of ['5', 's', '5 s', '-5s', '5x', '1.5h', '']) expect(parseInterval(bad)).toBeNull();
+    expect(formatInterval(5_400_000)).toBe('1h30m');
+  });
+});
+
+describe('parseWhen', () => {
+  it('GIVEN status every 5s THEN a 5 s schedule of the fleet status', () => {
+    expect(parseWhen('status every 5s', undefined, HOSTS)).toEqual({ ok: true, what: 'status', host: null, when: { every: 5_000 } });
+  });
+
+  it('GIVEN top with a host and a cron pattern in a zone THEN all three', () => {
+    expect(parseWhen('top xen2 cron */15 * * * *', 'Europe/Berlin', HOSTS)).toEqual({
+      ok: true,
+      what: 'top',
+      host: 'xen2',
+      when: { cron: '*/15 * * * *', tz: 'Europe/Berlin' },
+    });
+    expect(describeWhen({ cron: '0 8 * * 1-5', tz: 'UTC' })).toBe('cron 0 8 * * 1-5 (UTC)');
+  });
+
+  it.each([
+    ['reboot every 5s', 'what to post: one of status, top, digest, not "reboot"'],
+    ['status xen1 every 5s', 'status takes no host: "xen1"'],
+    ['top xen9 every 5s', 'unknown host "xen9" (hosts: xen1, xen2)'],
+    ['status every 1s', 'the interval must be from 5s to 7d'],
+    ['status every soon', '"soon" is not an interval: e.g. 30s, 5m, 1h, 1d'],
+    ['status cron * * *', 'a cron pattern has 5 fields (minute hour day month weekday), got 3: e.g. "*/15 * * * *"'],
+    ['status cron 0 8 * * $(reboot)', '"$(reboot)" is not a cron field'],
+    ['status', 'say when: every <interval> or cron "<pattern>"'],
+  ])('GIVEN %j THEN %j', (text, problem) => {
+    expect(parseWhen(text, undefined, HOSTS)).toEqual({ ok: false, problem });
+  });
+
+  it('GIVEN an unknown zone or a zone on an interval THEN a reason', () => {
+    expect(parseWhen('digest cron 0 8 * * *', 'Mars/Olympus', HOSTS)).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('unknown time zone'),
+    });
+    expect(parseWhen('digest every 1d', 'UTC', HOSTS)).toEqual({ ok: false, problem: 'tz: applies to cron schedules only' });
+  });
+});
+
+describe('ids', () => {
+  it('are S + 5 characters without look-alikes', () => {
+    expect(newScheduleId(() => 0)).toBe('SAAAAA');
+    expect(newScheduleId()).toMatch(/^S[A-HJ-NP-Z2-9]{5}$/);
+    expect(cronProblem('0 8 * * MON-FRI')).toBeNull();
+  });
+});

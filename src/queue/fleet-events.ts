@@ -1,0 +1,214 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * What the agents' samplers saw happen on the fleet. `byXenops` is true when the domain was locked by a xenops
+ * request or changed by one moments ago (see `markMutation`), so a consumer can tell xenops' own work from changes
+ * made outside it.
+ */
+export type FleetEvent =
+  | {
+      kind: 'domain.started' | 'domain.stopped' | 'domain.crashed' | 'domain.vanished' | 'domain.appeared';
+      host: string;
+      domain: string;
+      uuid: string | null;
+      byXenops: boolean;
+      at: number;
+    }
+  | { kind: 'domain.migrated'; host: string; from: string; domain: string; uuid: string | null; byXenops: boolean; at: number }
+  | { kind: 'host.unreachable'; host: string; reason: string; at: number }
+  | { kind: 'host.reachable'; host: string; at: number };
+
+export type FleetEventKind = FleetEvent['kind'];
+
+export interface FleetEventEntry {
+  /** The stream entry id (`ms-seq`). */
+  id: string;
+  event: FleetEvent;
+}
+
+/** Roughly how many events the stream keeps (XADD MAXLEN ~). */
+export const FLEET_EVENTS_MAX_LEN = 10_000;
+
+type RawEntry = [id: string, fields: string[] | null];
+
+/**
+ * The fleet events stream and the small markers the samplers share:
+ *
+ *   `${prefix}:fleet-events`        the stream; each entry has one field `data` = the event as JSON
+ *   `${prefix}:mutated:${domain}`   set by the agent after a mutating job on the domain (TTL): changes seen then are
+ *                                   xenops' own
+ *   `${prefix}:gone:${key}`         host a domain (key = uuid or name) just disappeared from (TTL): an appearance on
+ *                                   another host soon after is a migration
+ *   `${prefix}:arrived:${key}`      host a domain just appeared on (TTL): the source of a migration then stays quiet
+ *
+ * Consumers use a group (`ensureGroup`) and `read`/`ack`; `claimStale` takes over what a dead consumer left unacked.
+ * `read` with `blockMs` blocks its connection: give this instance a Redis connection of its own for reading (a
+ * blocked connection delays every other command queued on it). Appending and the markers need no such care.
+ */
+export class FleetEventLog {
+  /**
+   * Per consumer: how far this instance got re-reading the consumer's own pending entries (an entry id), or 'done'.
+   * Each pending entry is handed out once this way; one that is never acked comes back through claimStale.
+   */
+  private readonly resumed = new Map<string, string>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  get key(): string {
+    return `${this.prefix}:fleet-events`;
+  }
+
+  /** Appends an event; returns its entry id. */
+  async append(event: FleetEvent): Promise<string> {
+    const id = await this.redis.xadd(this.key, 'MAXLEN', '~', FLEET_EVENTS_MAX_LEN, '*', 'data', JSON.stringify(event));
+    return id ?? '';
+  }
+
+  /** Creates the consumer group (at the stream's end, creating the stream) unless it exists. */
+  async ensureGroup(group: string, startId = '$'): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, group, startId, 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+    }
+  }
+
+  /**
+   * The next events for this consumer. The first reads of a consumer (per instance: after a restart) return its own
+   * entries that were delivered but never acked, each once; then only new entries (`>`), waiting up to blockMs when
+   * there are none (0 or absent = do not wait). Entries whose data does not parse (or was trimmed away) are acked
+   * and skipped. Entries stay pending until `ack`ed; to retry ones a consumer failed on, `claimStale` them.
+   */
+  async read(group: string, consumer: string, options: { count: number; blockMs?: number }): Promise<FleetEventEntry[]> {
+    const token = `${group}\u0000${consumer}`;
+    const cursor = this.resumed.get(token) ?? '0';
+    if (cursor !== 'done') {
+      const own = await this.readGroup(group, consumer, options.count, undefined, cursor);
+      const last = own.at(-1);
+      if (last) {
+        this.resumed.set(token, last[0]);
+        const decoded = await this.decode(group, own);
+        if (decoded.length > 0) return decoded;
+      } else this.resumed.set(token, 'done');
+    }
+    return this.decode(group, await this.readGroup(group, consumer, options.count, options.blockMs, '>'));
+  }
+
+  async ack(group: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.redis.xack(this.key, group, ...ids);
+  }
+
+  /**
+   * Takes over entries that some consumer of the group (a dead bot, or this one after a failure) left unacked for
+   * at least minIdleMs, and returns them for processing (they are now this consumer's pending entries).
+   */
+  async claimStale(group: string, consumer: string, minIdleMs: number, count = 100): Promise<FleetEventEntry[]> {
+    const claimed: RawEntry[] = [];
+    let cursor = '0-0';
+    // Bounded: XAUTOCLAIM scans at most 10 × COUNT pending entries per call.
+    for (let round = 0; round < 10 && claimed.length < count; round++) {
+      const reply = (await this.redis.xautoclaim(this.key, group, consumer, minIdleMs, cursor, 'COUNT', count - claimed.length)) as [
+        string,
+        RawEntry[],
+        string[]?,
+      ];
+      claimed.push(...reply[1]);
+      cursor = reply[0];
+      if (cursor === '0-0') break;
+    }
+    return this.decode(group, claimed);
+  }
+
+  /** Every event appended at or after epoch ms `ms` (by stream id), oldest first. */
+  async since(ms: number): Promise<FleetEvent[]> {
+    const entries = (await this.redis.xrange(this.key, `${Math.max(0, Math.floor(ms))}-0`, '+')) as RawEntry[];
+    return entries.map(([, fields]) => decodeEvent(fields)).filter((e): e is FleetEvent => e !== null);
+  }
+
+  // ------------------------------------------------------------------ markers
+
+  mutationKey(domain: string): string {
+    return `${this.prefix}:mutated:${domain}`;
+  }
+
+  /** Records that a xenops job just changed (or may have changed) the domain. */
+  async markMutation(domain: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.mutationKey(domain), String(Date.now()), 'PX', Math.max(1, Math.round(ttlMs)));
+  }
+
+  async mutatedRecently(domain: string): Promise<boolean> {
+    return (await this.redis.exists(this.mutationKey(domain))) === 1;
+  }
+
+  /** Records the host a domain just disappeared from, under each key (its uuid and/or name). */
+  async markGone(keys: readonly string[], host: string, ttlMs: number): Promise<void> {
+    await this.mark('gone', keys, host, ttlMs);
+  }
+
+  /** The host a domain recently disappeared from (first key that has one), or null. */
+  async goneFrom(keys: readonly string[]): Promise<string | null> {
+    return this.marked('gone', keys);
+  }
+
+  /** Records the host a domain just appeared on. */
+  async markArrived(keys: readonly string[], host: string, ttlMs: number): Promise<void> {
+    await this.mark('arrived', keys, host, ttlMs);
+  }
+
+  /** The host a domain recently appeared on, or null. */
+  async arrivedAt(keys: readonly string[]): Promise<string | null> {
+    return this.marked('arrived', keys);
+  }
+
+  private async mark(kind: 'gone' | 'arrived', keys: readonly string[], host: string, ttlMs: number): Promise<void> {
+    if (keys.length === 0) return;
+    const multi = this.redis.multi();
+    for (const k of keys) multi.set(`${this.prefix}:${kind}:${k}`, host, 'PX', Math.max(1, Math.round(ttlMs)));
+    await multi.exec();
+  }
+
+  private async marked(kind: 'gone' | 'arrived', keys: readonly string[]): Promise<string | null> {
+    if (keys.length === 0) return null;
+    const values = await this.redis.mget(...keys.map((k) => `${this.prefix}:${kind}:${k}`));
+    return values.find((v): v is string => typeof v === 'string' && v !== '') ?? null;
+  }
+
+  private async readGroup(group: string, consumer: string, count: number, blockMs: number | undefined, from: string): Promise<RawEntry[]> {
+    const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', Math.max(1, count)];
+    if (blockMs !== undefined && blockMs > 0 && from === '>') args.push('BLOCK', blockMs);
+    args.push('STREAMS', this.key, from);
+    const reply = (await this.redis.call('XREADGROUP', ...args)) as [string, RawEntry[]][] | null;
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /** Parses entries; acks and drops those that do not parse. */
+  private async decode(group: string, entries: readonly RawEntry[]): Promise<FleetEventEntry[]> {
+    const good: FleetEventEntry[] = [];
+    const bad: string[] = [];
+    for (const [id, fields] of entries) {
+      const event = decodeEvent(fields);
+      if (event) good.push({ id, event });
+      else bad.push(id);
+    }
+    if (bad.length > 0) await this.ack(group, bad);
+    return good;
+  }
+}
+
+function decodeEvent(fields: string[] | null): FleetEvent | null {
+  if (!fields) return null;
+  const i = fields.indexOf('data');
+  const raw = i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
+  if (raw === undefined) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<FleetEvent> | null;
+    if (!v || typeof v !== 'object' || typeof v.kind !== 'string' || typeof v.host !== 'string' || typeof v.at !== 'number') return null;
+    return v as FleetEvent;
+  } catch {
+    return null;
+  }
+}
