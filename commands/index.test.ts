@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commandSpec } from '../src/core/define-command.ts';
+import { commandSpec, renderContext } from '../src/core/define-command.ts';
 import { COMMANDS, NON_COMMAND_FILES } from './index.ts';
 import { list } from './list.ts';
 import { stop } from './stop.ts';
@@ -57,6 +57,7 @@ describe('renderers', () => {
         { host: 'xen2', ok: false, failure: { code: 'noAnswer', message: 'no answer within 60 s' } },
       ],
       {},
+      renderContext(),
     );
     expect(r.tone).toBe('warning');
     expect(r.blocks[0]).toMatchObject({ type: 'table', table: { rows: [['xen1', 'mail', '-', 'defined (not running)', '-', '-']] } });
@@ -64,10 +65,11 @@ describe('renderers', () => {
   });
 
   it('stop says when nothing had to be done', () => {
-    const r = stop.render([{ host: 'xen1', ok: true, result: { host: 'xen1', outcome: 'already-stopped', domain: null } }], {
-      domain: { domain: 'web' },
-      force: false,
-    });
+    const r = stop.render(
+      [{ host: 'xen1', ok: true, result: { host: 'xen1', outcome: 'already-stopped', domain: null } }],
+      { domain: { domain: 'web' }, force: false },
+      renderContext(),
+    );
     expect(r.title).toBe('web is not running on xen1');
   });
 });

@@ -3,12 +3,14 @@ import { approve } from './approve.ts';
 import { audit } from './audit.ts';
 import { consoleCommand } from './console.ts';
 import { deny } from './deny.ts';
+import { digest } from './digest.ts';
 import { freeze } from './freeze.ts';
 import { help } from './help.ts';
 import { info } from './info.ts';
 import { list } from './list.ts';
 import { migrate } from './migrate.ts';
 import { oncall } from './oncall.ts';
+import { schedule } from './schedule.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 import { stop } from './stop.ts';
@@ -23,6 +25,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   info,
   top,
   status,
+  digest,
+  schedule,
   start,
   stop,
   consoleCommand,

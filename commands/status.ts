@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { type AgentSighting, defineCommand } from '../src/core/define-command.ts';
-import { reply } from '../src/core/reply.ts';
+import { describeChange } from '../src/core/changes.ts';
+import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext } from '../src/core/define-command.ts';
+import { type Block, reply } from '../src/core/reply.ts';
 import { mib, toneOf } from './render-helpers.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
@@ -10,9 +11,110 @@ function describeAgent(a: AgentSighting | null | undefined): string {
   return a.alive ? `${a.where}, ${seen}` : `gone (${a.where}, last ${seen})`;
 }
 
+type Outcome = HostOutcome<'host.status'>;
+
+/** Idle guests show as "blocked" in xl list: they are running as far as an operator is concerned. */
+function describeCounts(byStatus: Partial<Record<string, number>>): string {
+  const n = (s: string) => byStatus[s] ?? 0;
+  const parts: string[] = [];
+  const running = n('running') + n('blocked');
+  if (running > 0) parts.push(`${running} running`);
+  for (const s of ['paused', 'crashed', 'dying', 'shutdown']) if (n(s) > 0) parts.push(`${n(s)} ${s}`);
+  if (n('defined') > 0) parts.push(`${n('defined')} stopped`);
+  return parts.join(', ') || 'none';
+}
+
+function reachability(o: Outcome): string {
+  if (o.ok) return `up (${o.result.toolstack} ${o.result.xenVersion ?? ''})`.trim();
+  if (o.failure.code === 'noAnswer') return 'no answer';
+  if (o.failure.code === 'noAgent') return 'unknown (no agent)';
+  return `unreachable: ${o.failure.message}`;
+}
+
+function memory(o: Outcome): string {
+  if (!o.ok) return '-';
+  const { totalMemoryMiB: total, freeMemoryMiB: free } = o.result;
+  if (total === null || free === null) return `${mib(free)} free`;
+  return `${mib(total - free)} used, ${mib(free)} free`;
+}
+
+function hostRow(o: Outcome): string[] {
+  return [
+    o.host,
+    reachability(o),
+    o.ok ? describeCounts(o.result.domainsByStatus) : '-',
+    memory(o),
+    describeAgent(o.agent),
+    o.frozen ? 'frozen' : '',
+  ];
+}
+
+const HOST_COLUMNS = ['host', 'reachable', 'domains', 'memory', 'agent', 'frozen'];
+
+/** A host an operator must look at: not answering, no live agent, or frozen. */
+function needsAttention(o: Outcome): boolean {
+  return !o.ok || o.agent?.alive === false || Boolean(o.frozen);
+}
+
+/**
+ * Hosts: a row each while the fleet is small; past `hostRows`, one summary line and the rows of the hosts needing
+ * attention only (also capped), so a 1,000-host post stays one message.
+ */
+function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+  if (outcomes.length <= ctx.posts.hostRows) return [reply.table({ columns: HOST_COLUMNS, rows: outcomes.map(hostRow) })];
+  const up = outcomes.filter((o) => o.ok);
+  const attention = outcomes.filter(needsAttention);
+  const counts: Record<string, number> = {};
+  for (const o of up) for (const [s, n] of Object.entries(o.result.domainsByStatus)) counts[s] = (counts[s] ?? 0) + (n ?? 0);
+  const total = up.reduce((sum, o) => sum + (o.result.totalMemoryMiB ?? 0), 0);
+  const free = up.reduce((sum, o) => sum + (o.result.freeMemoryMiB ?? 0), 0);
+  const blocks: Block[] = [
+    reply.text(
+      `${outcomes.length} hosts: ${up.length} up, ${outcomes.length - up.length} not answering; domains: ${describeCounts(counts)}; memory ${mib(total - free)} used, ${mib(free)} free`,
+    ),
+  ];
+  if (attention.length === 0) blocks.push(reply.text('Every host is up, with a live agent and no freeze.'));
+  else {
+    const shown = attention.slice(0, ctx.posts.hostRows);
+    blocks.push(reply.table({ columns: HOST_COLUMNS, rows: shown.map(hostRow) }, 'Hosts needing attention'));
+    if (attention.length > shown.length) blocks.push(reply.text(`… and ${attention.length - shown.length} more hosts needing attention`));
+  }
+  return blocks;
+}
+
+/** The busiest domains across the fleet, from the live samples each agent keeps. */
+function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+  if (ctx.posts.topDomains === 0) return [];
+  const rows = outcomes.flatMap((o) => (o.ok ? (o.result.busiest ?? []).map((b) => ({ host: o.host, ...b })) : []));
+  const sampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt === 'number' ? [o.result.sampledAt] : []));
+  if (rows.length === 0 || sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
+  const top = rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, ctx.posts.topDomains);
+  const age = Math.max(0, Math.round((ctx.now - Math.min(...sampled)) / 1000));
+  return [
+    reply.table(
+      {
+        columns: ['domain', 'host', 'cpu%', 'memory'],
+        rows: top.map((r) => [r.name, r.host, r.cpuPercent.toFixed(1), mib(Math.round(r.memoryKiB / 1024))]),
+        alignRight: [2, 3],
+      },
+      `Busiest domains (samples up to ${age} s old)`,
+    ),
+  ];
+}
+
+function changeBlocks(ctx: RenderContext): Block[] {
+  if (ctx.changes === undefined) return [];
+  if (ctx.changes === null) return [reply.text('First post of this schedule: changes are marked from the next one on.')];
+  const since = ctx.changesSince ? ` (${new Date(ctx.changesSince).toISOString().slice(11, 19)} UTC)` : '';
+  if (ctx.changes.length === 0) return [reply.text(`No changes since the last post${since}.`)];
+  const shown = ctx.changes.slice(0, ctx.posts.changeRows).map(describeChange);
+  const more = ctx.changes.length - shown.length;
+  return [reply.text([`Changes since the last post${since}:`, ...shown, ...(more > 0 ? [`… and ${more} more`] : [])].join('\n'))];
+}
+
 export const status = defineCommand({
   name: 'status',
-  description: 'Fleet health: each host reachable?, domains by state, free memory, its agent and when last seen',
+  description: 'Fleet health: each host reachable?, domains by state, memory, the busiest domains, its agent',
   args: z.strictObject({}),
   positional: [],
   permission: 'host.status',
@@ -22,37 +124,12 @@ export const status = defineCommand({
   examples: ['/status'],
   job: (_args, target) => ({ op: 'host.status', host: target.host }),
   showsHostHealth: true,
-  render: (outcomes) => {
-    const rows = outcomes.map((o) => {
-      const agent = describeAgent(o.agent);
-      if (!o.ok) {
-        const why =
-          o.failure.code === 'noAnswer'
-            ? 'no answer'
-            : o.failure.code === 'noAgent'
-              ? 'unknown (no agent)'
-              : `unreachable: ${o.failure.message}`;
-        return [o.host, why, '-', '-', agent, o.frozen ? 'frozen' : ''];
-      }
-      const counts = Object.entries(o.result.domainsByStatus)
-        .map(([s, n]) => `${n} ${s}`)
-        .join(', ');
-      return [
-        o.host,
-        `up (${o.result.toolstack} ${o.result.xenVersion ?? ''})`.trim(),
-        counts,
-        `${mib(o.result.freeMemoryMiB)} of ${mib(o.result.totalMemoryMiB)}`,
-        agent,
-        o.frozen ? 'frozen' : '',
-      ];
+  render: (outcomes, _args, ctx) => {
+    const frozen = outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : [])).slice(0, ctx.posts.hostRows);
+    return reply.result('Fleet status', [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...frozen], {
+      tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
+        ? 'warning'
+        : toneOf(outcomes),
     });
-    const frozen = outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : []));
-    return reply.result(
-      'Fleet status',
-      [reply.table({ columns: ['host', 'reachable', 'domains', 'free memory', 'agent', 'frozen'], rows }), ...frozen],
-      {
-        tone: toneOf(outcomes),
-      },
-    );
   },
 });

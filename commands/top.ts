@@ -1,24 +1,53 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, type RenderContext, type RenderedChart } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
-import { reply } from '../src/core/reply.ts';
+import { type Attachment, type Block, reply } from '../src/core/reply.ts';
 import { failureBlocks, toneOf } from './render-helpers.ts';
+
+const rate = (n: number | null) => (n === null ? '-' : n.toFixed(n >= 100 ? 0 : 1));
+
+/** Charts as attachments (PNG) and, where a chart could not be drawn, its text fallback in the message. */
+export function chartParts(charts: readonly RenderedChart[] | undefined): { attachments: Attachment[]; blocks: Block[] } {
+  const attachments: Attachment[] = [];
+  const blocks: Block[] = [];
+  for (const c of charts ?? []) {
+    if (c.png)
+      attachments.push({
+        name: `${c.host}-last-hour.png`,
+        contentType: 'image/png',
+        data: c.png,
+        description: `${c.host}: CPU% and memory per domain, last hour`,
+      });
+    else blocks.push(reply.code(c.text));
+  }
+  return { attachments, blocks };
+}
+
+/** "live, 3 s old" or "one-shot xentop": an operator must know how fresh the figures are. */
+function freshness(host: string, live: boolean, sampledAt: number, ctx: RenderContext): string {
+  const age = Math.max(0, Math.round((ctx.now - sampledAt) / 1000));
+  return live ? `${host}: live sample, ${age} s old` : `${host}: one-shot xentop (no live sample), ${age} s ago`;
+}
 
 export const top = defineCommand({
   name: 'top',
-  description: 'CPU, memory, network and disk per domain (xentop, like xm top)',
-  args: z.strictObject({ host: HostName.optional().describe('only this host') }),
+  description: 'CPU, memory, network and disk rates per domain (xentop, like xm top), from the live samples',
+  args: z.strictObject({
+    host: HostName.optional().describe('only this host'),
+    chart: z.boolean().default(false).describe('attach a chart of the last hour'),
+  }),
   positional: ['host'],
   permission: 'host.top',
   risk: 'read',
   scope: 'fleet',
   op: 'host.top',
-  examples: ['/top', '/top xen1'],
+  examples: ['/top', '/top xen1', '/top xen1 chart:true'],
   job: (_args, target) => ({ op: 'host.top', host: target.host }),
-  render: (outcomes) => {
+  charts: (args, outcomes) => (args.chart ? outcomes.filter((o) => o.ok).map((o) => o.host) : []),
+  render: (outcomes, _args, ctx) => {
     const rows = outcomes.flatMap((o) =>
       o.ok
-        ? [...o.result.rows]
+        ? [...o.result.domains]
             .sort((a, b) => b.cpuPercent - a.cpuPercent)
             .map((r) => [
               o.host,
@@ -26,24 +55,27 @@ export const top = defineCommand({
               r.state,
               r.cpuPercent.toFixed(1),
               `${(r.memoryKiB / 1024).toFixed(0)}M`,
-              r.memoryPercent.toFixed(1),
               String(r.vcpus),
-              `${r.netTxKiB}/${r.netRxKiB}`,
-              `${r.vbdRd ?? '-'}/${r.vbdWr ?? '-'}`,
+              `${rate(r.netTxKiBps)}/${rate(r.netRxKiBps)}`,
+              `${rate(r.vbdRdPerSec)}/${rate(r.vbdWrPerSec)}`,
             ])
         : [],
     );
+    const ages = outcomes.flatMap((o) => (o.ok ? [freshness(o.host, o.result.live, o.result.sampledAt, ctx)] : []));
+    const charts = chartParts(ctx.charts);
     return reply.result(
       outcomes.length === 1 ? `top on ${outcomes[0]?.host}` : 'top across the fleet',
       [
         reply.table({
-          columns: ['host', 'domain', 'state', 'cpu%', 'mem', 'mem%', 'vcpus', 'net tx/rx KiB', 'vbd rd/wr'],
+          columns: ['host', 'domain', 'state', 'cpu%', 'mem', 'vcpus', 'net tx/rx KiB/s', 'vbd rd/wr /s'],
           rows,
-          alignRight: [3, 4, 5, 6],
+          alignRight: [3, 4, 5],
         }),
+        ...(ages.length > 0 ? [reply.text(ages.join('; '))] : []),
+        ...charts.blocks,
         ...failureBlocks(outcomes),
       ],
-      { tone: toneOf(outcomes) },
+      { tone: toneOf(outcomes), attachments: charts.attachments },
     );
   },
 });

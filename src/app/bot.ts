@@ -2,16 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { COMMANDS } from '../../commands/index.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../adapters/types.ts';
+import { configSchedules } from '../config/posts-schema.ts';
 import type { Config } from '../config/schema.ts';
 import type { AnyCommand } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
 import type { Reply } from '../core/reply.ts';
 import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
+import { SampleStore } from '../queue/samples.ts';
 import { ActionStore } from './actions.ts';
+import { AlertDesk } from './alert-desk.ts';
 import { ApprovalDesk } from './approval-desk.ts';
 import { ApprovalStore } from './approvals.ts';
 import { AuditLog } from './audit.ts';
+import { renderHostChart, sparklineText } from './charts.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
 import { FleetRefresher } from './fleet-refresh.ts';
@@ -19,9 +23,11 @@ import { FreezeBook } from './freezes.ts';
 import { JobQueues } from './job-queues.ts';
 import { OnCallStore } from './oncall-store.ts';
 import { PendingStore } from './pending-store.ts';
+import { PostDesk } from './post-desk.ts';
 import { waitForRedis } from './redis-wait.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
+import { ScheduleBook } from './schedules.ts';
 
 export type { SystemRequest };
 
@@ -75,19 +81,44 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const fleet = new FleetCache(hostNames);
   const queues = new JobQueues(hostNames, connection, prefix, logger);
 
-  const deliver = async (target: ReplyTarget, r: Reply): Promise<ReplyTarget> => {
+  const deliverOrThrow = async (target: ReplyTarget, r: Reply): Promise<ReplyTarget> => {
     const adapter = adapters.get(target.platform);
-    if (!adapter) {
+    if (!adapter) throw new Error(`no ${target.platform} adapter to deliver a reply to`);
+    return adapter.deliver(target, r);
+  };
+  const deliver = async (target: ReplyTarget, r: Reply): Promise<ReplyTarget> => {
+    if (!adapters.has(target.platform)) {
       logger.warn({ platform: target.platform }, 'no adapter to deliver a reply to');
       return target;
     }
     try {
-      return await adapter.deliver(target, r);
+      return await deliverOrThrow(target, r);
     } catch (error) {
       logger.error({ err: redactSecrets(String(error)), requestId: target.requestId }, 'delivery failed');
       return target;
     }
   };
+
+  const samples = new SampleStore(redis, prefix);
+  const schedules = new ScheduleBook(redis, connection, prefix, logger);
+  const posts = new PostDesk({
+    redis,
+    prefix,
+    config,
+    history: (hosts, since) => samples.histories(hosts, since),
+    // Loaded on first use: echarts and resvg are only needed when a chart is drawn.
+    chart: (host, points) => renderHostChart(host, points),
+    sparkline: sparklineText,
+    pin: async (target) => {
+      try {
+        await adapters.get(target.platform)?.pin?.(target);
+      } catch (e) {
+        logger.warn({ err: redactSecrets(String(e)) }, 'could not pin the schedule message');
+      }
+    },
+    deliverOrThrow,
+    logger,
+  });
 
   const relay = new Relay({
     config,
@@ -105,7 +136,20 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     platforms: new Set(adapters.keys()),
     instance,
     deliver,
+    posts,
     audit: (e) => audit.append(e),
+    logger,
+  });
+  const alerts = new AlertDesk({
+    config,
+    url: options.redis,
+    redis,
+    prefix,
+    instance,
+    platforms: new Set(adapters.keys()),
+    post: async (platform, channelId, r) => {
+      await adapters.get(platform)?.post(channelId, r);
+    },
     logger,
   });
   const localPlatforms = new Set(options.adapters.filter((a) => a.processLocal).map((a) => a.platform));
@@ -158,6 +202,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     oncall,
     actions,
     audit,
+    schedules,
     deliver,
     logger,
   });
@@ -177,6 +222,20 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       for (const adapter of adapters.values()) await adapter.start(core);
       await relay.recover();
       await desk.start();
+      // The config's schedules in Redis (those removed from the file go), then this bot takes its platforms' ticks.
+      const { removed } = await schedules.syncConfig(configSchedules(config.schedules));
+      if (removed.length > 0) logger.info({ removed }, 'schedules no longer in the config removed');
+      await alerts.start();
+      await schedules.startWorkers(adapters.keys(), (spec, tickId) =>
+        requests.run({
+          command: spec.what,
+          args: spec.host ? { host: spec.host } : {},
+          as: spec.owner,
+          channel: spec.channel,
+          requestId: tickId,
+          schedule: { id: spec.id, mode: spec.mode },
+        }),
+      );
       started = true;
       // Back from an outage: append the audit entries Redis missed, and take in what finished meanwhile.
       redis.on('ready', () => {
@@ -198,6 +257,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       started = false;
       for (const t of timers) clearInterval(t);
       desk.stop();
+      await schedules.close();
+      await alerts.stop();
       for (const adapter of adapters.values())
         await adapter.stop().catch((e: unknown) => logger.warn({ err: String(e) }, 'adapter stop failed'));
       await relay.stop();

@@ -117,6 +117,7 @@ export class Dispatcher {
         target,
         visibleHosts: visibleHosts(config, d.evaluated),
         ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
+        ...(req.schedule ? { schedule: req.schedule } : {}),
         mode: d.mode,
         jobs,
         deadline: d.mutating ? null : now + config.bot.readTimeoutMs,
@@ -126,7 +127,8 @@ export class Dispatcher {
       // The "queued" reply goes out first, so the stored target already points at the message later updates edit,
       // however fast the jobs finish.
       const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
+      // A scheduled post is the final message alone: no "queued" line before each tick.
+      if (!req.schedule) p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       await this.deps.pending.save(p);
       saved = p;
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;

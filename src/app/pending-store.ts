@@ -25,6 +25,8 @@ export interface PendingRequest {
   visibleHosts?: string[];
   /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
   origin?: string;
+  /** A scheduled post's tick: the relay marks changes since the schedule's last post, and edits its message. */
+  schedule?: { id: string; mode: 'post' | 'edit' };
   /** parallel = every job queued at once; sequence = a plan, each job queued when the previous one succeeded. */
   mode: 'parallel' | 'sequence';
   jobs: PendingJob[];

@@ -15,6 +15,7 @@ import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
+import type { PostDesk } from './post-desk.ts';
 import { settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
@@ -40,6 +41,8 @@ export interface RelayDeps {
   /** This bot: replies of process-local adapters (the terminal) are delivered only by the bot that took the request. */
   instance: string;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
+  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverEdit'>;
   audit: (entry: AuditEntry) => Promise<void>;
   logger: Logger;
 }
@@ -408,14 +411,28 @@ export class Relay {
       return { host: j.host, agent, frozen, ok: false, failure: { ...o.failure, message } };
     });
     let final: Reply;
+    let target = p.target;
     try {
       if (!command || command.scope === 'local') throw new Error(`no job command ${p.command}`);
-      final = command.render(list as never, p.args as never);
+      const prepared = await this.deps.posts.prepare(p, command, list);
+      target = prepared.target;
+      final = command.render(list as never, p.args as never, prepared.ctx);
     } catch (error) {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
     }
-    await this.deps.deliver(p.target, final);
+    // An edit schedule's stored message is edited, or replaced by a new one when it is gone.
+    const delivered =
+      p.schedule?.mode === 'edit' && target !== p.target
+        ? await this.deps.posts.deliverEdit(target, final).catch((e: unknown) => {
+            this.deps.logger.error({ err: redactSecrets(String(e)), requestId }, 'scheduled post could not be delivered');
+            return target;
+          })
+        : await this.deps.deliver(target, final);
+    if (command)
+      await this.deps.posts
+        .afterDelivery(p, command, list, delivered)
+        .catch((e: unknown) => this.deps.logger.warn({ err: String(e), requestId }, 'schedule bookkeeping failed'));
     await this.deps.audit({
       event: 'job.outcome',
       ...auditBase(p),

@@ -25,6 +25,8 @@ import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
 import type { OnCallStore } from './oncall-store.ts';
 import { isRedisDown, RedisUnavailableError } from './redis-wait.ts';
+import { scheduleAccess } from './schedule-access.ts';
+import type { ScheduleBook } from './schedules.ts';
 
 /** A request xenops makes itself (a schedule, an approved request resuming): no chat event behind it. */
 export interface SystemRequest {
@@ -37,6 +39,8 @@ export interface SystemRequest {
   channel: { platform: ChatRequest['platform']; id: string };
   /** Stable id (a schedule tick's id makes a re-run harmless); generated when absent. */
   requestId?: string;
+  /** Set by a schedule's tick. */
+  schedule?: { id: string; mode: 'post' | 'edit' };
 }
 
 export interface RequestDeps {
@@ -54,6 +58,7 @@ export interface RequestDeps {
   oncall: OnCallStore;
   actions: ActionStore;
   audit: AuditLog;
+  schedules: ScheduleBook;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   logger: Logger;
 }
@@ -108,6 +113,7 @@ export class RequestHandler {
       receivedAt: Date.now(),
       source: 'system',
       asPerson: r.as,
+      ...(r.schedule ? { schedule: r.schedule } : {}),
     };
     await this.handle(req, { platform: r.channel.platform, channelId: r.channel.id, requestId: id, state: {} });
   }
@@ -191,6 +197,12 @@ export class RequestHandler {
             },
             allowedCommands: () => this.allowedFor(req).map(commandSpec),
             readAudit: (query) => audit.recent(query),
+            schedules: scheduleAccess(
+              { config, book: this.deps.schedules, audit: (e) => audit.append(e) },
+              me,
+              { platform: req.platform, channelId: req.channel.id },
+              auditBase(req, person),
+            ),
           });
           await deliver(target, r);
           return;

@@ -41,8 +41,9 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       } else positional.push(word);
     }
     const slots = command.positional.filter((p) => !(p in record));
-    // A trailing free-text argument (`/deny K7Q2XM too risky today`) takes the rest of the line.
-    if (slots.at(-1) === 'reason' && positional.length > slots.length) {
+    // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
+    const rest = slots.at(-1);
+    if ((rest === 'reason' || (rest !== undefined && rest === command.restOfLine)) && positional.length > slots.length) {
       positional.splice(slots.length - 1, positional.length, positional.slice(slots.length - 1).join(' '));
     }
     positional.slice(0, slots.length).forEach((value, i) => {

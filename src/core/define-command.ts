@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { JobData, JobFailure, JobOp, JobProgress, JobResult } from '../queue/jobs.ts';
+import type { FleetChange } from './changes.ts';
 import type { CommandOptionSpec, CommandSpec, Risk } from './command-spec.ts';
 import type { FleetView } from './fleet-view.ts';
 import type { OnCallAccess } from './oncall.ts';
 import type { Reply } from './reply.ts';
+import type { ScheduleSpec } from './schedule.ts';
 
 export type { Risk };
 
@@ -35,6 +37,29 @@ export type HostOutcome<Op extends JobOp> = (
   | { host: string; ok: true; result: JobResult<Op> }
   | { host: string; ok: false; failure: JobFailure | BotFailure }
 ) & { agent?: AgentSighting | null; frozen?: string | null };
+
+/** A chart the relay rendered for a reply: the PNG (null when rendering failed) and the text fallback. */
+export interface RenderedChart {
+  host: string;
+  png: Uint8Array | null;
+  text: string;
+}
+
+/** What a render gets besides the outcomes: the moment, the post settings, and what the relay prepared. */
+export interface RenderContext {
+  now: number;
+  posts: { topDomains: number; hostRows: number; changeRows: number };
+  /** A scheduled status post: what changed since that schedule's previous post; null on its first; absent otherwise. */
+  changes?: FleetChange[] | null;
+  /** When the schedule's previous post was made (for "since 12:00"). */
+  changesSince?: number | null;
+  charts?: RenderedChart[];
+}
+
+/** A render context with the default post settings (tests, and renders outside the relay). */
+export function renderContext(over: Partial<RenderContext> = {}): RenderContext {
+  return { now: Date.now(), posts: { topDomains: 5, hostRows: 20, changeRows: 20 }, ...over };
+}
 
 /** A job without its meta: distributive, so `op` still narrows the rest. */
 export type JobSpec = JobData extends unknown ? (JobData extends infer J ? (J extends unknown ? Omit<J, 'meta'> : never) : never) : never;
@@ -72,6 +97,8 @@ export interface LocalContext {
     approve(id: string): Promise<Reply>;
     deny(id: string, reason: string | undefined): Promise<Reply>;
   };
+  /** Scheduled posts: add and remove are authorized (schedule.manage) and audited by the bot. */
+  schedules: ScheduleAccess;
   /**
    * The newest `n` audit entries matching every given filter, newest first (`since`: epoch ms). The read is bounded:
    * `bounded` says it stopped after `scanned` entries with fewer than `n` found, so older matches may exist.
@@ -86,12 +113,29 @@ export interface LocalContext {
   }) => Promise<{ entries: Record<string, string>[]; scanned: number; bounded: boolean }>;
 }
 
+export interface ScheduleAccess {
+  /** Hosts of the config (for `top <host>`). */
+  hosts: readonly string[];
+  add(input: {
+    what: ScheduleSpec['what'];
+    host: string | null;
+    when: ScheduleSpec['when'];
+    /** Another channel of the same platform; null = here. */
+    channelId: string | null;
+    mode: ScheduleSpec['mode'];
+  }): Promise<Reply>;
+  list(): Promise<Reply>;
+  remove(id: string): Promise<Reply>;
+}
+
 interface BaseDefinition<S extends z.ZodObject> {
   name: string;
   description: string;
   args: S;
   /** Field order for text arguments: `/stop web` → { domain: 'web' }. */
   positional: readonly (keyof z.infer<S> & string)[];
+  /** The last positional takes the rest of the line (`reason` always does). */
+  restOfLine?: keyof z.infer<S> & string;
   /** null = any known person (help, whoami). */
   permission: string | null;
   risk: Risk | ((args: z.infer<S>) => Risk);
@@ -114,9 +158,11 @@ export interface JobCommand<S extends z.ZodObject, Op extends JobOp> extends Bas
    * it, a command makes one job per target, run in parallel.
    */
   plan?: (args: z.infer<S>, target: Target, view: FleetView) => JobSpec[];
-  render: (outcomes: HostOutcome<Op>[], args: z.infer<S>) => Reply;
+  render: (outcomes: HostOutcome<Op>[], args: z.infer<S>, ctx: RenderContext) => Reply;
   /** Its render shows each host's agent and freeze: the relay reads them (two more Redis reads) only then. */
   showsHostHealth?: boolean;
+  /** Hosts whose last hour the reply charts (a PNG each, with a text fallback): the relay renders them before render(). */
+  charts?: (args: z.infer<S>, outcomes: HostOutcome<Op>[]) => string[];
   renderProgress?: (progress: JobProgress, args: z.infer<S>) => Reply;
 }
 

@@ -42,4 +42,6 @@ export interface ChatRequest {
   source: 'command' | 'action' | 'system';
   /** For system requests: the config person the request acts as (identified directly, not by platform id). */
   asPerson?: string;
+  /** A schedule's tick (system requests only): no "queued" message; the final one is the post. */
+  schedule?: { id: string; mode: 'post' | 'edit' };
 }

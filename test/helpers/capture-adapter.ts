@@ -9,6 +9,29 @@ export class CaptureAdapter implements ChatAdapter {
   readonly delivered: { target: ReplyTarget; reply: Reply }[] = [];
   core: BotCore | null = null;
   private readonly waiters: { requestId: string; resolve: (r: Reply) => void }[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  /** Resolves once `check` holds, re-checked after every delivery; rejects after timeoutMs with `what`. */
+  until(check: () => boolean, timeoutMs: number, what = 'the expected deliveries'): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.listeners.add(listener);
+    });
+  }
+
+  private notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
 
   async start(core: BotCore): Promise<void> {
     this.core = core;
@@ -19,11 +42,13 @@ export class CaptureAdapter implements ChatAdapter {
     if (isFinal(reply)) {
       for (const w of this.waiters.filter((x) => x.requestId === target.requestId)) w.resolve(reply);
     }
+    this.notify();
     return { ...target, state: { ...target.state, deliveries: Number(target.state['deliveries'] ?? 0) + 1 } };
   }
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     const target = { platform: this.platform, channelId, requestId: 'post', state: {} };
     this.delivered.push({ target, reply });
+    this.notify();
     return target;
   }
   /** Final replies delivered for a request (a true count: exactly-once is asserted on it). */

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/define-command.ts';
+import { HostName } from '../src/core/names.ts';
+import { reply } from '../src/core/reply.ts';
+import { failureBlocks, toneOf } from './render-helpers.ts';
+import { chartParts } from './top.ts';
+
+function duration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3_600);
+  const m = Math.floor((seconds % 3_600) / 60);
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m`;
+}
+
+const pct = (n: number | null) => (n === null ? '-' : n.toFixed(1));
+
+export const digest = defineCommand({
+  name: 'digest',
+  description: 'The last day per domain: peak and mean CPU%, uptime, restarts; with a chart of the last hour per host',
+  args: z.strictObject({
+    host: HostName.optional().describe('only this host'),
+    hours: z.number().int().min(1).max(168).default(24).describe('how far back (hours)'),
+  }),
+  positional: ['host'],
+  permission: 'host.digest',
+  risk: 'read',
+  scope: 'fleet',
+  op: 'host.digest',
+  examples: ['/digest', '/digest xen1', '/digest hours:6'],
+  job: (args, target) => ({ op: 'host.digest', host: target.host, hours: args.hours }),
+  charts: (_args, outcomes) => outcomes.filter((o) => o.ok).map((o) => o.host),
+  render: (outcomes, args, ctx) => {
+    const rows = outcomes.flatMap((o) =>
+      o.ok
+        ? o.result.domains
+            .filter((d) => d.name !== 'Domain-0')
+            .map((d) => [o.host, d.name, pct(d.peakCpuPercent), pct(d.avgCpuPercent), duration(d.uptimeSeconds), String(d.restarts)])
+        : [],
+    );
+    const coverage = outcomes.flatMap((o) => (o.ok ? [`${o.host}: ${o.result.points} history points`] : []));
+    const charts = chartParts(ctx.charts);
+    return reply.result(
+      `Digest: the last ${args.hours} h`,
+      [
+        reply.table({ columns: ['host', 'domain', 'peak cpu%', 'mean cpu%', 'uptime', 'restarts'], rows, alignRight: [2, 3, 5] }),
+        ...(coverage.length > 0 ? [reply.text(coverage.join('; '))] : []),
+        ...charts.blocks,
+        ...failureBlocks(outcomes),
+      ],
+      { tone: toneOf(outcomes), attachments: charts.attachments },
+    );
+  },
+});

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/define-command.ts';
+import { reply } from '../src/core/reply.ts';
+import { parseWhen } from '../src/core/schedule.ts';
+
+const USAGE = [
+  '/schedule add <status|top [host]|digest> every <interval> [channel:<id>] [mode:edit]',
+  '/schedule add <what> cron "<pattern>" [tz:<zone>] [channel:<id>] [mode:edit]',
+  '/schedule list',
+  '/schedule remove <id>',
+].join('\n');
+
+/**
+ * `/schedule add status every 5m`, `/schedule add digest cron "0 8 * * *" tz:Europe/Berlin`, `/schedule list`,
+ * `/schedule remove S7K2QM`. Posts run as whoever added them, in the channel it was typed in unless `channel:`.
+ */
+export const schedule = defineCommand({
+  name: 'schedule',
+  description: 'Post status, top or a digest on a schedule: add, list, remove',
+  args: z.strictObject({
+    action: z.enum(['add', 'list', 'remove']).describe('add, list or remove'),
+    spec: z.string().trim().max(200).optional().describe('add: what and when (status every 5m); remove: the id'),
+    tz: z.string().trim().min(1).max(64).optional().describe('time zone of a cron pattern (IANA, e.g. Europe/Berlin)'),
+    channel: z
+      .string()
+      .trim()
+      .regex(/^-?[A-Za-z0-9_:.@-]{1,64}$/, 'a channel id')
+      .optional()
+      .describe('post in this channel instead'),
+    mode: z.enum(['post', 'edit']).default('post').describe('post anew each time, or edit one message'),
+  }),
+  positional: ['action', 'spec'],
+  restOfLine: 'spec',
+  permission: 'schedule.read',
+  risk: 'read',
+  scope: 'local',
+  examples: [
+    '/schedule add status every 5m',
+    '/schedule add digest cron "0 8 * * *" tz:Europe/Berlin',
+    '/schedule list',
+    '/schedule remove S7K2QM',
+  ],
+  run: async (args, ctx) => {
+    const bad = (message: string) => reply.error('Bad arguments for /schedule', message, USAGE);
+    if (args.action === 'list') return ctx.schedules.list();
+    if (args.action === 'remove') {
+      const id = args.spec?.trim() ?? '';
+      if (!/^(S[A-Z0-9]{5}|cfg-[A-Za-z0-9_-]+)$/.test(id))
+        return bad(id ? `"${id.slice(0, 20)}" is not a schedule id` : 'which schedule? give its id');
+      return ctx.schedules.remove(id);
+    }
+    const parsed = parseWhen(args.spec ?? '', args.tz, ctx.schedules.hosts);
+    if (!parsed.ok) return bad(parsed.problem);
+    return ctx.schedules.add({ what: parsed.what, host: parsed.host, when: parsed.when, channelId: args.channel ?? null, mode: args.mode });
+  },
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { renderDiscord } from '../src/adapters/discord/render.ts';
+import { renderTelegram } from '../src/adapters/telegram/render.ts';
+import type { FleetChange } from '../src/core/changes.ts';
+import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import type { Reply } from '../src/core/reply.ts';
+import { status } from './status.ts';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+function up(host: string, n: number, extra: { cpu?: number } = {}): HostOutcome<'host.status'> {
+  const domains = Array.from(
+    { length: n },
+    (_, i) => ({ name: `${host}-vm${i}`, uuid: null, status: i % 2 ? 'blocked' : 'running', memoryMiB: 1024 }) as const,
+  );
+  return {
+    host,
+    ok: true,
+    agent: { where: '1@agent', seenAgoMs: 1_000, alive: true },
+    frozen: null,
+    result: {
+      host,
+      reachable: true,
+      toolstack: 'xl',
+      domainsByStatus: { running: Math.ceil(n / 2), blocked: Math.floor(n / 2), defined: 1 },
+      totalMemoryMiB: 65_536,
+      freeMemoryMiB: 16_384,
+      xenVersion: '4.17.3',
+      domains: [...domains],
+      busiest: domains.slice(0, 10).map((d, i) => ({ name: d.name, cpuPercent: (extra.cpu ?? 1) + i, memoryKiB: 1024 * 1024 })),
+      sampledAt: NOW - 3_000,
+    },
+  };
+}
+
+const text = (r: Reply) =>
+  r.blocks
+    .map((b) =>
+      b.type === 'table' ? [b.caption ?? '', ...b.table.rows.map((row) => row.join(' | '))].join('\n') : 'text' in b ? b.text : '',
+    )
+    .join('\n');
+
+describe('the status post', () => {
+  it('GIVEN a small fleet THEN a row per host, idle guests counted as running, memory used and free, busiest by CPU', () => {
+    const r = status.render([up('xen1', 4, { cpu: 50 }), up('xen2', 2)], {}, renderContext({ now: NOW }));
+    const t = text(r);
+    expect(t).toContain('xen1 | up (xl 4.17.3) | 4 running, 1 stopped | 48 GiB used, 16 GiB free | 1@agent, seen 1 s ago');
+    expect(t).toContain('Busiest domains (samples up to 3 s old)');
+    const busiest = r.blocks.find((b) => b.type === 'table' && b.caption?.startsWith('Busiest'));
+    expect(busiest?.type === 'table' && busiest.table.rows.map((row) => row[0])).toEqual([
+      'xen1-vm3',
+      'xen1-vm2',
+      'xen1-vm1',
+      'xen1-vm0',
+      'xen2-vm1',
+    ]);
+  });
+
+  it('GIVEN changes since the last post THEN they come first, marked, and a crash makes the post a warning', () => {
+    const changes: FleetChange[] = [
+      { kind: 'started', host: 'xen1', domain: 'mail' },
+      { kind: 'crashed', host: 'xen2', domain: 'db' },
+    ];
+    const r = status.render([up('xen1', 2), up('xen2', 2)], {}, renderContext({ now: NOW, changes, changesSince: NOW - 60_000 }));
+    expect(r.blocks[0]).toEqual({
+      type: 'text',
+      text: 'Changes since the last post (11:59:00 UTC):\n▲ mail started on xen1\n✖ db crashed on xen2',
+    });
+    expect(r.tone).toBe('warning');
+    const first = status.render([up('xen1', 2)], {}, renderContext({ now: NOW, changes: null }));
+    expect(first.blocks[0]).toEqual({ type: 'text', text: 'First post of this schedule: changes are marked from the next one on.' });
+  });
+
+  it('GIVEN 100 hosts × 20 domains THEN one message on Discord and on Telegram: a summary and only the hosts needing attention', () => {
+    const outcomes: HostOutcome<'host.status'>[] = Array.from({ length: 100 }, (_, i) => up(`xen${i}`, 20));
+    outcomes[7] = { host: 'xen7', ok: false, failure: { code: 'transport', message: 'cannot connect to xen7' }, agent: null, frozen: null };
+    const changes: FleetChange[] = Array.from({ length: 60 }, (_, i) => ({ kind: 'started', host: `xen${i}`, domain: 'web' }));
+    const r = status.render(outcomes, {}, renderContext({ now: NOW, changes }));
+    const t = text(r);
+    expect(t).toContain('100 hosts: 99 up, 1 not answering; domains: 1980 running, 99 stopped');
+    expect(t).toContain('xen7 | unreachable: cannot connect to xen7');
+    expect(t).toContain('… and 40 more');
+    expect(t).not.toContain('xen8 |');
+    // No "did not fit" attachment on either platform: the post is one readable message.
+    expect(renderTelegram(r).documents).toEqual([]);
+    expect(renderDiscord(r).files).toEqual([]);
+  });
+});

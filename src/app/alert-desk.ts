@@ -1,0 +1,102 @@
+import { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import { alertFor } from '../core/alerts.ts';
+import type { Logger } from '../core/log.ts';
+import type { Reply } from '../core/reply.ts';
+import type { Platform } from '../core/request.ts';
+import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
+
+const GROUP = 'alerts';
+/** An event a consumer took but never acked (it died) is taken over after this long. */
+const STALE_MS = 30_000;
+
+export interface AlertDeskDeps {
+  config: Config;
+  /** Redis URL: the desk opens one connection of its own, as its reads block. */
+  url: string;
+  /** The bot's shared connection: cool-down keys. */
+  redis: Redis;
+  prefix: string;
+  /** This bot's consumer name in the group. */
+  instance: string;
+  /** Platforms this bot has an adapter for: alerts for other platforms' channels are left to bots that have one. */
+  platforms: ReadonlySet<Platform>;
+  post: (platform: Platform, channelId: string, r: Reply) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * Turns the agents' fleet events into alerts in the configured channels, at once: one consumer group across the
+ * bot replicas (each event handled by one), a cool-down per alert in Redis (the same crash is posted once however
+ * many events say so), and events a dead bot took are taken over.
+ */
+export class AlertDesk {
+  private reader: Redis | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly deps: AlertDeskDeps) {}
+
+  async start(): Promise<void> {
+    const { config, url, prefix } = this.deps;
+    if (!config.alerts.enabled) return;
+    this.reader = new Redis(url, { maxRetriesPerRequest: null });
+    this.reader.on('error', (e) => this.deps.logger.debug({ err: e.message }, 'redis error (alerts)'));
+    const log = new FleetEventLog(this.reader, prefix);
+    await log.ensureGroup(GROUP);
+    this.running = true;
+    this.loop = this.run(log);
+  }
+
+  private async run(log: FleetEventLog): Promise<void> {
+    let lastClaim = 0;
+    while (this.running) {
+      try {
+        const entries = await log.read(GROUP, this.deps.instance, { count: 50, blockMs: 2_000 });
+        if (Date.now() - lastClaim > STALE_MS) {
+          lastClaim = Date.now();
+          entries.push(...(await log.claimStale(GROUP, this.deps.instance, STALE_MS)));
+        }
+        for (const entry of entries) await this.handle(entry);
+        await log.ack(
+          GROUP,
+          entries.map((e) => e.id),
+        );
+      } catch (error) {
+        if (!this.running) return;
+        this.deps.logger.warn({ err: String(error) }, 'alerts: reading fleet events failed; retrying');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  /** Posts the event's alert unless it is in its cool-down; a failed post is logged, never retried in a loop. */
+  async handle(entry: FleetEventEntry): Promise<void> {
+    const { config, redis, prefix, platforms } = this.deps;
+    const alert = alertFor(entry.event);
+    if (!alert) return;
+    const channels = config.alerts.channels.filter((c) => platforms.has(c.platform));
+    if (channels.length === 0) {
+      this.deps.logger.warn({ alert: alert.reply.title }, 'alert (no alert channel configured for this bot)');
+      return;
+    }
+    const cooldownMs = config.alerts.cooldownMinutes * 60_000;
+    if (cooldownMs > 0) {
+      const fresh = await redis.set(`${prefix}:alert-cooldown:${alert.key}`, String(entry.event.at), 'PX', cooldownMs, 'NX');
+      if (fresh === null) return;
+    }
+    for (const c of channels) {
+      try {
+        await this.deps.post(c.platform, c.id, alert.reply);
+      } catch (error) {
+        this.deps.logger.error({ err: String(error), channel: `${c.platform}:${c.id}` }, 'alert could not be posted');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.reader?.disconnect();
+    await this.loop?.catch(() => {});
+  }
+}

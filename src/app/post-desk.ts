@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+import type { ReplyTarget } from '../adapters/types.ts';
+import type { Config } from '../config/schema.ts';
+import { diffSnapshots, type FleetSnapshot } from '../core/changes.ts';
+import { type AnyCommand, type HostOutcome, type RenderContext, type RenderedChart, renderContext } from '../core/define-command.ts';
+import type { Logger } from '../core/log.ts';
+import type { Reply } from '../core/reply.ts';
+import type { HistoryPoint } from '../core/samples.ts';
+import type { JobOp } from '../queue/jobs.ts';
+import type { PendingRequest } from './pending-store.ts';
+import { scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
+
+const HOUR_MS = 3_600_000;
+const SNAPSHOT_TTL_SECONDS = 30 * 86_400;
+
+export interface PostDeskDeps {
+  redis: Redis;
+  prefix: string;
+  config: Config;
+  /** Each host's sampler history since the given time (oldest first). */
+  history: (hosts: readonly string[], sinceMs: number) => Promise<Record<string, HistoryPoint[]>>;
+  /** A PNG of the points; throws when it cannot be drawn (the text fallback is used). */
+  chart: (host: string, points: HistoryPoint[]) => Promise<Uint8Array>;
+  sparkline: (host: string, points: HistoryPoint[]) => string;
+  /** Pins a message where the platform allows (an `edit` schedule's message); never throws. */
+  pin: (target: ReplyTarget) => Promise<void>;
+  /** The adapter's delivery, throwing when the message cannot be delivered (an edited message deleted meanwhile). */
+  deliverOrThrow: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  logger: Logger;
+}
+
+/** The fleet as a status post saw it: every domain of each host that answered; null for the others. */
+export function snapshotOf(outcomes: readonly HostOutcome<JobOp>[], at: number): FleetSnapshot {
+  const hosts: FleetSnapshot['hosts'] = {};
+  for (const o of outcomes) {
+    const domains = o.ok ? (o.result as { domains?: unknown }).domains : undefined;
+    hosts[o.host] = {
+      domains: Array.isArray(domains)
+        ? (domains as { name: string; uuid: string | null; status: never }[]).map((d) => ({ name: d.name, uuid: d.uuid, status: d.status }))
+        : null,
+    };
+  }
+  return { at, hosts };
+}
+
+/**
+ * What the relay needs around a final reply besides the outcomes: for a scheduled post, what changed since its
+ * previous one and the message an `edit` schedule keeps editing; for commands that chart, the PNGs. After the
+ * delivery it records the snapshot and the message for the next tick.
+ */
+export class PostDesk {
+  constructor(private readonly deps: PostDeskDeps) {}
+
+  private snapshotKey(id: string) {
+    return scheduleSnapshotKey(this.deps.prefix, id);
+  }
+  private messageKey(id: string) {
+    return scheduleMessageKey(this.deps.prefix, id);
+  }
+
+  async prepare(
+    p: PendingRequest,
+    command: AnyCommand,
+    outcomes: HostOutcome<JobOp>[],
+  ): Promise<{ ctx: RenderContext; target: ReplyTarget }> {
+    const now = Date.now();
+    const ctx = renderContext({ now, posts: this.deps.config.posts });
+    let target = p.target;
+    if (p.schedule) {
+      const [snapshot, message] = await this.deps.redis.mget(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
+      if (command.name === 'status') {
+        const prev = snapshot ? (JSON.parse(snapshot) as FleetSnapshot) : null;
+        ctx.changes = prev ? diffSnapshots(prev, snapshotOf(outcomes, now)) : null;
+        ctx.changesSince = prev?.at ?? null;
+      }
+      if (p.schedule.mode === 'edit' && message) {
+        const stored = JSON.parse(message) as ReplyTarget;
+        // The same channel only: a schedule moved elsewhere starts a new message there.
+        if (stored.platform === target.platform && stored.channelId === target.channelId) target = { ...target, state: stored.state };
+      }
+    }
+    const hosts = command.scope === 'local' ? [] : (command.charts?.(p.args as never, outcomes as never) ?? []);
+    if (hosts.length > 0) ctx.charts = await this.charts(hosts, now);
+    return { ctx, target };
+  }
+
+  /**
+   * Edits an `edit` schedule's message; when that fails (someone deleted it, the bot lost access to it) the post goes
+   * out as a new message, which the schedule then keeps editing.
+   */
+  async deliverEdit(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
+    try {
+      return await this.deps.deliverOrThrow(target, r);
+    } catch (error) {
+      this.deps.logger.warn({ err: String(error) }, 'the schedule message could not be edited; posting a new one');
+      return this.deps.deliverOrThrow({ ...target, state: {} }, r);
+    }
+  }
+
+  async afterDelivery(p: PendingRequest, command: AnyCommand, outcomes: HostOutcome<JobOp>[], delivered: ReplyTarget): Promise<void> {
+    if (!p.schedule) return;
+    const { redis } = this.deps;
+    if (command.name === 'status')
+      await redis.set(this.snapshotKey(p.schedule.id), JSON.stringify(snapshotOf(outcomes, Date.now())), 'EX', SNAPSHOT_TTL_SECONDS);
+    if (p.schedule.mode === 'edit') {
+      const previous = await redis.getset(this.messageKey(p.schedule.id), JSON.stringify(delivered));
+      const before = previous ? (JSON.parse(previous) as ReplyTarget) : null;
+      // Pinned once: when the schedule's message is new (its first post, or the old one was gone and replaced).
+      if (!before || JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null))
+        await this.deps.pin(delivered);
+    }
+  }
+
+  private async charts(hosts: string[], now: number): Promise<RenderedChart[]> {
+    let histories: Record<string, HistoryPoint[]> = {};
+    try {
+      histories = await this.deps.history(hosts, now - HOUR_MS);
+    } catch (error) {
+      this.deps.logger.warn({ err: String(error) }, 'chart history could not be read');
+    }
+    return Promise.all(
+      hosts.map(async (host) => {
+        const points = histories[host] ?? [];
+        const text = this.deps.sparkline(host, points);
+        try {
+          return { host, png: await this.deps.chart(host, points), text };
+        } catch (error) {
+          this.deps.logger.warn({ host, err: String(error) }, 'chart could not be drawn; sending the text fallback');
+          return { host, png: null, text };
+        }
+      }),
+    );
+  }
+}

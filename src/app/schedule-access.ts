@@ -1,0 +1,120 @@
+import type { Config } from '../config/schema.ts';
+import { authorize, channelPolicy, type Person } from '../core/authorize.ts';
+import type { ScheduleAccess } from '../core/define-command.ts';
+import { type Reply, reply } from '../core/reply.ts';
+import type { Platform } from '../core/request.ts';
+import { describeWhat, describeWhen, newScheduleId, type ScheduleSpec } from '../core/schedule.ts';
+import type { AuditEntry } from './audit.ts';
+import type { ScheduleBook } from './schedules.ts';
+
+const MANAGE = 'schedule.manage';
+
+export interface ScheduleAccessDeps {
+  config: Config;
+  book: ScheduleBook;
+  audit: (e: AuditEntry) => Promise<void>;
+}
+
+/** "12:00:05 UTC" for today, else the date too. */
+function when(ms: number | null, now: number): string {
+  if (ms === null) return 'not scheduled';
+  const iso = new Date(ms).toISOString();
+  return new Date(now).toISOString().slice(0, 10) === iso.slice(0, 10)
+    ? `${iso.slice(11, 19)} UTC`
+    : `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+const where = (c: ScheduleSpec['channel']) => `${c.platform}:${c.id}`;
+
+/**
+ * /schedule as one person in one channel: adding and removing need schedule.manage (and the posts then run as that
+ * person, so their host scope applies at every tick); each change is audited.
+ */
+export function scheduleAccess(
+  deps: ScheduleAccessDeps,
+  me: Person,
+  here: { platform: Platform; channelId: string },
+  auditBase: Omit<AuditEntry, 'event'>,
+): ScheduleAccess {
+  const { config, book } = deps;
+  const mayManage = authorize(config, me, MANAGE, {}).allowed;
+  const notAllowed = () => reply.error('Not allowed', `${me.id || 'you'} may not add or remove schedules: needs permission ${MANAGE}`);
+  return {
+    hosts: Object.keys(config.hosts),
+    async add(input): Promise<Reply> {
+      if (!mayManage) return notAllowed();
+      const channel = { platform: here.platform, id: input.channelId ?? here.channelId };
+      // Posts go only where the config lets xenops talk.
+      if (!channelPolicy(config, channel.platform, { id: channel.id, kind: 'group' }).allowed)
+        return reply.error('Not allowed', `xenops may not post in ${where(channel)}: the config's channels do not allow it`);
+      if (input.host && !authorize(config, me, `host.${input.what}`, { host: input.host }).allowed)
+        return reply.error('Not allowed', `${me.id} may not read ${input.host}`);
+      const spec: ScheduleSpec = {
+        id: newScheduleId(),
+        what: input.what,
+        host: input.host,
+        when: input.when,
+        channel,
+        mode: input.mode,
+        owner: me.id,
+        source: 'chat',
+        createdAt: Date.now(),
+      };
+      await book.upsert(spec);
+      const next = (await book.list()).find((s) => s.id === spec.id)?.next ?? null;
+      await deps.audit({
+        ...auditBase,
+        event: 'decision',
+        decision: 'allowed',
+        detail: `schedule ${spec.id} added: ${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}`,
+      });
+      return reply.result(`Schedule ${spec.id} added`, [
+        reply.text(
+          `${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}${spec.mode === 'edit' ? ', editing one message' : ''}, as ${me.id}; next run ${when(next, Date.now())}.`,
+        ),
+        reply.text('To stop it:'),
+        reply.code(`/schedule remove ${spec.id}`),
+      ]);
+    },
+    async list(): Promise<Reply> {
+      const rows = await book.list();
+      if (rows.length === 0)
+        return reply.result('No schedules', [reply.text('Add one with /schedule add status every 1h')], { tone: 'info' });
+      const now = Date.now();
+      return reply.result(
+        `${rows.length} schedule${rows.length === 1 ? '' : 's'}`,
+        [
+          reply.table({
+            columns: ['id', 'what', 'when', 'where', 'next run', 'owner'],
+            rows: rows.map((s) => [
+              s.id,
+              describeWhat(s),
+              describeWhen(s.when),
+              `${where(s.channel)}${s.mode === 'edit' ? ' (edit)' : ''}`,
+              when(s.next, now),
+              s.source === 'config' ? `${s.owner} (config)` : s.owner,
+            ]),
+          }),
+        ],
+        { tone: 'info' },
+      );
+    },
+    async remove(id): Promise<Reply> {
+      if (!mayManage) return notAllowed();
+      const spec = await book.get(id);
+      if (!spec) return reply.error('No such schedule', `no schedule ${JSON.stringify(id.slice(0, 20))}: see /schedule list`);
+      if (spec.source === 'config')
+        return reply.error('Defined in the config', `${id} comes from the config file: remove it there (it goes at the next bot start)`);
+      await book.remove(id);
+      await deps.audit({
+        ...auditBase,
+        event: 'decision',
+        decision: 'allowed',
+        detail: `schedule ${id} removed (${describeWhat(spec)} ${describeWhen(spec.when)})`,
+      });
+      return reply.result(`Schedule ${id} removed`, [
+        reply.text(`${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(spec.channel)}: no more posts.`),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/log.ts';
+import type { Platform } from '../core/request.ts';
+import type { ScheduleSpec } from '../core/schedule.ts';
+
+/** One schedules queue per platform: only a bot with that platform's adapter takes (and posts) its ticks. */
+export function scheduleQueueName(platform: Platform): string {
+  return `xenops-schedules-${platform}`;
+}
+
+/** The message an `edit` schedule keeps editing (the adapter's target), once it has posted. */
+export function scheduleMessageKey(prefix: string, id: string): string {
+  return `${prefix}:schedule-message:${id}`;
+}
+
+/** What a schedule's last status post saw: the next one marks what changed since. */
+export function scheduleSnapshotKey(prefix: string, id: string): string {
+  return `${prefix}:schedule-snapshot:${id}`;
+}
+
+export interface ScheduleRow extends ScheduleSpec {
+  /** Epoch ms of the next run, from BullMQ's job scheduler; null when BullMQ has none (being re-created). */
+  next: number | null;
+}
+
+/** What a tick asks of the bot: run the schedule's command into its channel. */
+export type TickHandler = (spec: ScheduleSpec, tickId: string) => Promise<void>;
+
+/**
+ * Schedules as BullMQ job schedulers (`upsertJobScheduler`), so several bot replicas never post a tick twice (each
+ * tick is one job, taken by one worker) and schedules outlive restarts. The spec itself is kept in a hash and read
+ * at every tick: a schedule removed meanwhile posts nothing, and `/schedule list` shows owner and channel.
+ */
+export class ScheduleBook {
+  private readonly queues = new Map<Platform, Queue>();
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly connection: { url: string },
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:schedules`;
+  }
+
+  private queue(platform: Platform): Queue {
+    let q = this.queues.get(platform);
+    if (!q) {
+      q = new Queue(scheduleQueueName(platform), { connection: this.connection, prefix: this.prefix });
+      q.on('error', (e) => this.logger.warn({ err: e.message }, 'schedules queue error'));
+      this.queues.set(platform, q);
+    }
+    return q;
+  }
+
+  /** Creates or replaces a schedule (same id = updated in place, its next run recomputed). */
+  async upsert(spec: ScheduleSpec): Promise<void> {
+    const previous = await this.get(spec.id);
+    await this.redis.hset(this.key, spec.id, JSON.stringify(spec));
+    // Moved to another platform: the old queue's scheduler must go, or both would fire.
+    if (previous && previous.channel.platform !== spec.channel.platform)
+      await this.queue(previous.channel.platform).removeJobScheduler(spec.id);
+    const repeat = 'every' in spec.when ? { every: spec.when.every } : { pattern: spec.when.cron, tz: spec.when.tz };
+    await this.queue(spec.channel.platform).upsertJobScheduler(spec.id, repeat, {
+      name: 'tick',
+      data: { id: spec.id },
+      // A tick that could not run is not worth replaying later: the next one comes anyway.
+      opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 },
+    });
+  }
+
+  async get(id: string): Promise<ScheduleSpec | null> {
+    const raw = await this.redis.hget(this.key, id);
+    return raw ? (JSON.parse(raw) as ScheduleSpec) : null;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const spec = await this.get(id);
+    if (!spec) return false;
+    await this.queue(spec.channel.platform).removeJobScheduler(id);
+    await this.redis.hdel(this.key, id);
+    await this.redis.del(scheduleMessageKey(this.prefix, id), scheduleSnapshotKey(this.prefix, id));
+    return true;
+  }
+
+  async list(): Promise<ScheduleRow[]> {
+    const all = Object.values(await this.redis.hgetall(this.key)).map((raw) => JSON.parse(raw) as ScheduleSpec);
+    const next = new Map<string, number>();
+    for (const platform of new Set(all.map((s) => s.channel.platform))) {
+      for (const s of await this.queue(platform).getJobSchedulers(0, -1, true)) {
+        if (s.key && typeof s.next === 'number') next.set(s.key, s.next);
+      }
+    }
+    return all
+      .map((s) => ({ ...s, next: next.get(s.id) ?? null }))
+      .sort((a, b) => (a.next ?? Number.MAX_SAFE_INTEGER) - (b.next ?? Number.MAX_SAFE_INTEGER) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Makes Redis match the config's schedules: each one upserted, and those that came from the config but are no
+   * longer in it removed. Chat-made schedules are left alone. Every replica may run it: upserts are idempotent.
+   */
+  async syncConfig(specs: readonly ScheduleSpec[]): Promise<{ removed: string[] }> {
+    const wanted = new Set(specs.map((s) => s.id));
+    const removed: string[] = [];
+    for (const s of await this.list()) {
+      if (s.source === 'config' && !wanted.has(s.id)) {
+        await this.remove(s.id);
+        removed.push(s.id);
+      }
+    }
+    for (const s of specs) {
+      const current = await this.get(s.id);
+      // Unchanged: leave the scheduler (and its next run) as it is.
+      if (current && sameSchedule(current, s)) continue;
+      await this.upsert(s);
+    }
+    return { removed };
+  }
+
+  /** Takes the ticks of the given platforms' schedules (one worker per platform, in every replica). */
+  async startWorkers(platforms: Iterable<Platform>, onTick: TickHandler): Promise<void> {
+    for (const platform of platforms) {
+      const worker = new Worker(
+        scheduleQueueName(platform),
+        async (job: Job<{ id: string }>) => {
+          const spec = await this.get(job.data.id);
+          // Removed since this tick was scheduled.
+          if (!spec) return 'removed';
+          // The job id names the scheduler and the tick's time: the same tick re-run is the same request.
+          await onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
+          return 'posted';
+        },
+        { connection: { url: this.connection.url, maxRetriesPerRequest: null }, prefix: this.prefix, concurrency: 4 },
+      );
+      worker.on('error', (e) => this.logger.warn({ err: e.message }, 'schedules worker error'));
+      worker.on('failed', (job, e) => this.logger.warn({ id: job?.data.id, err: e.message }, 'schedule tick failed'));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.workers.map((w) => w.close()), ...[...this.queues.values()].map((q) => q.close())]);
+  }
+}
+
+function tickTimeOf(job: Job): string {
+  // BullMQ names scheduler jobs `repeat:<scheduler id>:<millis>`.
+  const last = String(job.id ?? '')
+    .split(':')
+    .at(-1);
+  return last && /^\d+$/.test(last) ? last : String(job.timestamp);
+}
+
+function sameSchedule(a: ScheduleSpec, b: ScheduleSpec): boolean {
+  const strip = ({ createdAt: _c, ...rest }: ScheduleSpec) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}

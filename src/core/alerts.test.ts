@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetEvent } from '../queue/fleet-events.ts';
+import { alertFor } from './alerts.ts';
+
+const at = Date.UTC(2026, 10, 25, 12, 0, 5);
+const domain = (
+  kind: 'domain.started' | 'domain.stopped' | 'domain.crashed' | 'domain.vanished' | 'domain.appeared',
+  byXenops: boolean,
+): FleetEvent => ({
+  kind,
+  host: 'xen1',
+  domain: 'mail',
+  uuid: null,
+  byXenops,
+  at,
+});
+
+describe('alertFor', () => {
+  it('GIVEN xenops stopped or started the domain itself THEN no alert', () => {
+    expect(alertFor(domain('domain.stopped', true))).toBeNull();
+    expect(alertFor(domain('domain.started', true))).toBeNull();
+    expect(alertFor(domain('domain.vanished', true))).toBeNull();
+  });
+
+  it('GIVEN the same change made outside xenops THEN an alert, keyed so repeats are one alert', () => {
+    const a = alertFor(domain('domain.stopped', false));
+    expect(a?.key).toBe('stopped:xen1:mail');
+    expect(a?.reply.title).toBe('mail stopped on xen1');
+    expect(a?.reply.blocks).toEqual([{ type: 'text', text: 'mail stopped on xen1 outside xenops. (seen 12:00:05 UTC)' }]);
+    expect(alertFor(domain('domain.started', false))?.key).toBe('started:xen1:mail');
+  });
+
+  it('GIVEN a crash THEN always an alert, even during a xenops job', () => {
+    expect(alertFor(domain('domain.crashed', true))?.reply.tone).toBe('error');
+  });
+
+  it('GIVEN a host that stopped answering and came back THEN two different alerts', () => {
+    const down = alertFor({ kind: 'host.unreachable', host: 'xen2', reason: 'connection refused', at });
+    const up = alertFor({ kind: 'host.reachable', host: 'xen2', at });
+    expect(down?.reply.title).toBe('xen2 is unreachable');
+    expect(up?.key).not.toBe(down?.key);
+  });
+});

@@ -1,0 +1,76 @@
+import type { FleetEvent } from '../queue/fleet-events.ts';
+import { type Reply, reply } from './reply.ts';
+
+export interface Alert {
+  /** Same key = the same alert: posted once per cool-down. */
+  key: string;
+  reply: Reply;
+}
+
+/**
+ * Which fleet events are worth waking someone for, and how they read. A crash always is (nobody crashes a guest
+ * on purpose); a start, stop, appearance, migration or disappearance only when xenops did not do it; a host that
+ * stops answering always, and its return (so nobody keeps looking into a problem that went away).
+ */
+export function alertFor(e: FleetEvent): Alert | null {
+  const at = new Date(e.at).toISOString().slice(11, 19);
+  const alert = (key: string, title: string, text: string, tone: Reply['tone']): Alert => ({
+    key,
+    reply: reply.result(title, [reply.text(`${text} (seen ${at} UTC)`)], { tone }),
+  });
+  switch (e.kind) {
+    case 'domain.crashed':
+      return alert(
+        `crashed:${e.host}:${e.domain}`,
+        `${e.domain} crashed on ${e.host}`,
+        `Xen reports ${e.domain} as crashed on ${e.host}.`,
+        'error',
+      );
+    case 'host.unreachable':
+      return alert(`unreachable:${e.host}`, `${e.host} is unreachable`, `The agent cannot reach ${e.host}: ${e.reason}.`, 'error');
+    case 'host.reachable':
+      return alert(`reachable:${e.host}`, `${e.host} is reachable again`, `The agent reaches ${e.host} again.`, 'success');
+    default:
+      break;
+  }
+  if (e.byXenops) return null;
+  switch (e.kind) {
+    case 'domain.vanished':
+      return alert(
+        `vanished:${e.host}:${e.domain}`,
+        `${e.domain} vanished from ${e.host}`,
+        `${e.domain} is no longer on ${e.host}, and xenops did not stop it.`,
+        'error',
+      );
+    case 'domain.stopped':
+      return alert(
+        `stopped:${e.host}:${e.domain}`,
+        `${e.domain} stopped on ${e.host}`,
+        `${e.domain} stopped on ${e.host} outside xenops.`,
+        'warning',
+      );
+    case 'domain.started':
+      return alert(
+        `started:${e.host}:${e.domain}`,
+        `${e.domain} started on ${e.host}`,
+        `${e.domain} started on ${e.host} outside xenops.`,
+        'warning',
+      );
+    case 'domain.appeared':
+      return alert(
+        `appeared:${e.host}:${e.domain}`,
+        `${e.domain} appeared on ${e.host}`,
+        `A domain xenops had not seen, ${e.domain}, is running on ${e.host}.`,
+        'warning',
+      );
+    case 'domain.migrated':
+      return alert(
+        `migrated:${e.host}:${e.domain}`,
+        `${e.domain} moved to ${e.host}`,
+        `${e.domain} moved from ${e.from} to ${e.host} outside xenops.`,
+        'warning',
+      );
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,115 @@
+import type { DomainStatus } from './xen.ts';
+
+/**
+ * What changed in the fleet between two status posts. Pure: the relay snapshots each scheduled status post and
+ * compares it with the schedule's previous one.
+ */
+export interface SnapshotDomain {
+  name: string;
+  uuid: string | null;
+  status: DomainStatus;
+}
+
+export interface FleetSnapshot {
+  at: number;
+  /** Hosts that answered, with every domain (defined ones too); an unreachable host has `domains: null`. */
+  hosts: Record<string, { domains: SnapshotDomain[] | null }>;
+}
+
+export type FleetChange =
+  | { kind: 'started' | 'stopped' | 'crashed' | 'appeared' | 'vanished'; host: string; domain: string }
+  | { kind: 'migrated'; host: string; from: string; domain: string }
+  | { kind: 'unreachable' | 'reachable'; host: string };
+
+/** Running in some form: idle (blocked) and paused guests are up; crashed ones are reported as crashed. */
+function isUp(status: DomainStatus): boolean {
+  return status === 'running' || status === 'blocked' || status === 'paused' || status === 'dying';
+}
+
+/** The same guest across hosts: by UUID where both sides know it, else by name. */
+function keyOf(d: SnapshotDomain): string {
+  return d.uuid ? `uuid:${d.uuid}` : `name:${d.name}`;
+}
+
+/**
+ * Changes from `prev` to `cur`, in host order. Hosts unreachable in either snapshot say so and contribute no
+ * domain changes (what happened there is unknown). Domain-0 is never reported.
+ */
+export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetChange[] {
+  const changes: FleetChange[] = [];
+  const hosts = [...new Set([...Object.keys(prev.hosts), ...Object.keys(cur.hosts)])].sort();
+  // Where each guest was up before, to tell a migration from a start.
+  const upBefore = new Map<string, string>();
+  const knownBefore = new Set<string>();
+  for (const [host, h] of Object.entries(prev.hosts))
+    for (const d of h.domains ?? []) {
+      knownBefore.add(d.name);
+      if (isUp(d.status)) upBefore.set(keyOf(d), host);
+    }
+  const upNow = new Map<string, string>();
+  for (const [host, h] of Object.entries(cur.hosts)) for (const d of h.domains ?? []) if (isUp(d.status)) upNow.set(keyOf(d), host);
+
+  for (const host of hosts) {
+    const before = prev.hosts[host]?.domains;
+    const now = cur.hosts[host]?.domains;
+    if (before !== undefined && now === null && before !== null) {
+      changes.push({ kind: 'unreachable', host });
+      continue;
+    }
+    if (before === null && now) changes.push({ kind: 'reachable', host });
+    if (!before || !now) continue;
+    const was = new Map(before.filter((d) => d.name !== 'Domain-0').map((d) => [d.name, d]));
+    const is = new Map(now.filter((d) => d.name !== 'Domain-0').map((d) => [d.name, d]));
+    for (const [name, d] of is) {
+      const old = was.get(name);
+      if (d.status === 'crashed') {
+        if (old?.status !== 'crashed') changes.push({ kind: 'crashed', host, domain: name });
+        continue;
+      }
+      if (!isUp(d.status) || (old && isUp(old.status))) continue;
+      const from = upBefore.get(keyOf(d));
+      if (from !== undefined && from !== host) changes.push({ kind: 'migrated', host, from, domain: name });
+      else if (old || knownBefore.has(name)) changes.push({ kind: 'started', host, domain: name });
+      else changes.push({ kind: 'appeared', host, domain: name });
+    }
+    for (const [name, old] of was) {
+      if (!isUp(old.status)) {
+        if (!is.has(name) && old.status !== 'crashed') changes.push({ kind: 'vanished', host, domain: name });
+        continue;
+      }
+      const d = is.get(name);
+      if (d && (isUp(d.status) || d.status === 'crashed')) continue;
+      // Up elsewhere now: reported once, as the migration on its new host.
+      const elsewhere = upNow.get(keyOf(old));
+      if (elsewhere !== undefined && elsewhere !== host) continue;
+      changes.push({ kind: d ? 'stopped' : 'vanished', host, domain: name });
+    }
+  }
+  return changes;
+}
+
+const MARKS: Record<FleetChange['kind'], string> = {
+  started: '▲',
+  stopped: '▼',
+  crashed: '✖',
+  migrated: '⇄',
+  appeared: '+',
+  vanished: '−',
+  unreachable: '⚠',
+  reachable: '✔',
+};
+
+/** "▲ mail started on xen1", "⇄ web migrated xen1 → xen2". */
+export function describeChange(c: FleetChange): string {
+  const mark = MARKS[c.kind];
+  switch (c.kind) {
+    case 'migrated':
+      return `${mark} ${c.domain} migrated ${c.from} → ${c.host}`;
+    case 'unreachable':
+      return `${mark} ${c.host} stopped answering (unreachable, or no agent)`;
+    case 'reachable':
+      return `${mark} ${c.host} answers again`;
+    default:
+      return `${mark} ${c.domain} ${c.kind} on ${c.host}`;
+  }
+}

@@ -1,0 +1,150 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplyTarget } from '../../src/adapters/types.ts';
+import { ScheduleBook, scheduleQueueName } from '../../src/app/schedules.ts';
+import type { Reply } from '../../src/core/reply.ts';
+import type { ScheduleSpec } from '../../src/core/schedule.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
+
+/** A terminal-platform capture adapter that also pins, so an `edit` schedule's pinning is seen. */
+class PinningAdapter extends CaptureAdapter {
+  readonly pinned: ReplyTarget[] = [];
+  async pin(target: ReplyTarget): Promise<void> {
+    this.pinned.push(target);
+  }
+  /** Posts of one schedule (its ticks' request ids start with sched-<id>-). */
+  postsOf(id: string): { target: ReplyTarget; reply: Reply }[] {
+    return this.delivered.filter((d) => d.target.requestId.startsWith(`sched-${id}-`));
+  }
+  /** Resolves with the schedule's posts once there are `n`. */
+  async waitForPosts(id: string, n: number, timeoutMs = 20_000): Promise<{ target: ReplyTarget; reply: Reply }[]> {
+    await this.until(() => this.postsOf(id).length >= n, timeoutMs, `${n} posts of ${id}`);
+    return this.postsOf(id);
+  }
+}
+
+let stack: TestStack;
+let adapter: PinningAdapter;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    makeAdapters: () => {
+      adapter = new PinningAdapter('terminal');
+      return [adapter];
+    },
+    adjustConfig: (c) => ({
+      ...c,
+      approvals: { ...c.approvals, enabled: false },
+      schedules: {
+        board: { what: 'status', every: '5s', channel: { platform: 'terminal', id: 'ops' }, mode: 'edit', as: 'alice' },
+      },
+    }),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function ask(line: string, person = 'alice'): Promise<Reply> {
+  const [command = '', ...rest] = line.replace(/^\//, '').split(' ');
+  const req = chatRequest(`r-${Math.random().toString(36).slice(2)}`, `${command} ${rest.join(' ')}`.trim(), person);
+  await stack.bot.core.handle(req, targetOf(req));
+  return adapter.finalReply(req.id);
+}
+
+const text = (r: Reply) =>
+  [r.title, ...r.blocks.map((b) => ('text' in b ? b.text : b.type === 'table' ? JSON.stringify(b.table.rows) : ''))].join('\n');
+
+describe('/schedule from chat', () => {
+  it('adds with an id and the exact remove line, lists it with its next run and owner, and removes it', async () => {
+    const added = await ask('/schedule add top xen1 every 10m');
+    const id = /^Schedule (S[A-Z0-9]{5}) added$/.exec(added.title)?.[1] ?? '';
+    expect(id).not.toBe('');
+    expect(added.blocks).toContainEqual({ type: 'code', text: `/schedule remove ${id}` });
+    const list = await ask('/schedule list', 'carol');
+    const row = list.blocks.flatMap((b) => (b.type === 'table' ? b.table.rows : [])).find((r) => r[0] === id);
+    expect(row?.slice(1, 4)).toEqual(['top xen1', 'every 10m', 'terminal:terminal']);
+    expect(row?.[4]).toMatch(/^\d\d:\d\d:\d\d UTC$|^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    expect(row?.[5]).toBe('alice');
+    expect((await ask(`/schedule remove ${id}`)).title).toBe(`Schedule ${id} removed`);
+    expect((await ask('/schedule list')).blocks.flatMap((b) => (b.type === 'table' ? b.table.rows : [])).map((r) => r[0])).not.toContain(
+      id,
+    );
+  });
+
+  it('refuses a viewer, a bad interval and a config schedule, each with a reason', async () => {
+    expect(text(await ask('/schedule add status every 5m', 'carol'))).toContain(
+      'carol may not add or remove schedules: needs permission schedule.manage',
+    );
+    const bad = await ask('/schedule add status every 2s');
+    expect(bad.kind).toBe('error');
+    expect(text(bad)).toContain('the interval must be from 5s to 7d');
+    expect(bad.blocks.at(-1)).toMatchObject({ type: 'code', text: expect.stringContaining('/schedule add') });
+    expect(text(await ask('/schedule remove cfg-board'))).toContain('comes from the config file');
+  });
+});
+
+describe('a config schedule in edit mode', () => {
+  it('edits one pinned message and marks a guest started outside xenops in the next post', async () => {
+    const first = await adapter.waitForPosts('cfg-board', 1);
+    expect(first[0]?.target.channelId).toBe('ops');
+    expect(text(first[0]?.reply as Reply)).toContain('First post of this schedule');
+    // Started behind xenops' back, straight on the simulated host.
+    const xen1 = stack.sim.fleet.hosts.get('xen1');
+    if (!xen1) throw new Error('no xen1');
+    stack.sim.fleet.addDomain(xen1, { name: 'mail', memoryMiB: 1024, vcpus: 2, flags: '-b----' });
+    const n = adapter.postsOf('cfg-board').length;
+    const posts = await adapter.waitForPosts('cfg-board', n + 1);
+    const later = posts.slice(n).map((p) => text(p.reply));
+    expect(later.some((t) => t.includes('▲ mail started on xen1'))).toBe(true);
+    // Every post after the first went to the first post's message (the adapter's state came back to it).
+    const deliveries = posts.map((p) => Number(p.target.state['deliveries'] ?? 0));
+    expect(deliveries).toEqual(deliveries.map((_, i) => i));
+    expect(adapter.pinned).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('ScheduleBook', () => {
+  const prefix = `{xenops-test-sched-${Math.random().toString(36).slice(2, 8)}}`;
+  const redis = new Redis(REDIS_URL);
+  const book = new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger);
+  const spec = (id: string, every: number, source: ScheduleSpec['source']): ScheduleSpec => ({
+    id,
+    what: 'status',
+    host: null,
+    when: { every },
+    channel: { platform: 'telegram', id: '-100' },
+    mode: 'post',
+    owner: 'alice',
+    source,
+    createdAt: 1,
+  });
+
+  afterAll(async () => {
+    await book.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('makes Redis match the config: removed config schedules go, chat ones stay, unchanged ones keep their next run', async () => {
+    await book.syncConfig([spec('cfg-a', 60_000, 'config'), spec('cfg-b', 60_000, 'config')]);
+    await book.upsert(spec('SCHAT1', 60_000, 'chat'));
+    const before = new Map((await book.list()).map((s) => [s.id, s.next]));
+    const { removed } = await book.syncConfig([spec('cfg-a', 60_000, 'config')]);
+    expect(removed).toEqual(['cfg-b']);
+    const after = await book.list();
+    expect(after.map((s) => s.id).sort()).toEqual(['SCHAT1', 'cfg-a']);
+    expect(after.find((s) => s.id === 'cfg-a')?.next).toBe(before.get('cfg-a'));
+    // BullMQ's own job schedulers agree: the removed one is gone from the queue too.
+    const q = new Queue(scheduleQueueName('telegram'), { connection: { url: REDIS_URL }, prefix });
+    expect((await q.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['SCHAT1', 'cfg-a']);
+    await q.close();
+  });
+});
