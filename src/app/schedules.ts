@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import type { Platform } from '../core/request.ts';
 import type { ScheduleSpec } from '../core/schedule.ts';
+import { settleWithin } from './redis-wait.ts';
 
 /** One schedules queue per platform: only a bot with that platform's adapter takes (and posts) its ticks. */
 export function scheduleQueueName(platform: Platform): string {
@@ -144,8 +145,9 @@ export class ScheduleBook {
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
   }
 
+  /** Bounded: after a Redis restart a BullMQ Worker's close() can wait forever for its blocking connection. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.workers.map((w) => w.close()), ...[...this.queues.values()].map((q) => q.close())]);
+    await settleWithin(2_000, [...this.workers.map((w) => w.close()), ...[...this.queues.values()].map((q) => q.close())]);
   }
 }
 
