@@ -61,8 +61,8 @@ export interface SimFaults {
   dropConnections(host: string): number;
   /** New connections see another host key (true) or the original one again (false). */
   presentAnotherHostKey(host: string, on: boolean): Promise<void>;
-  /** Concurrency seen at the server: now and the most at once. */
-  activity(host: string): { active: number; maxActive: number };
+  /** Concurrency seen at the server: now and the most at once; channels opened so far (execs and sessions). */
+  activity(host: string): { active: number; maxActive: number; channels: number };
   /** Disarms the command faults (not host keys). */
   clear(): void;
 }
@@ -199,7 +199,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
       if (fault) await removeHostKeyFault(s, host, fault);
       else if (s.hostKey !== originalKeys.get(host)) await s.swapHostKey(originalKeys.get(host) ?? s.hostKey);
     },
-    activity: (host) => ({ active: server(host).active, maxActive: server(host).maxActive }),
+    activity: (host) => ({ active: server(host).active, maxActive: server(host).maxActive, channels: server(host).channels }),
     clear: () => {
       for (const s of servers.values()) {
         for (let i = s.faults.length - 1; i >= 0; i--) if (s.faults[i]?.kind !== 'hostKey') s.faults.splice(i, 1);

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
+import { encodeResponse, SESSION_COMMAND, type SessionCommandResult, SessionRequestParser } from '../core/remote-session.ts';
 import { type ArmedFault, takeFault } from './faults.ts';
 import { type CommandIO, runCommand, streamsToClient } from './interpreter.ts';
 import type { SimFleet, SimHostState } from './model.ts';
@@ -27,6 +28,41 @@ interface ClientHandle {
   gone: AbortSignal;
 }
 
+/**
+ * Where one command's output goes: an exec channel of its own, or a slot in a persistent session's answer.
+ * `closed` aborts when the client can no longer receive it (channel closed, stream error).
+ */
+interface CommandChannel {
+  out(text: string): void;
+  err(text: string): void;
+  /** The exit status, sent (exec) or added to the session's answer. */
+  finish(code: number): void;
+  readonly writable: boolean;
+  readonly closed: AbortSignal;
+}
+
+function execChannel(stream: ssh2.ServerChannel): CommandChannel {
+  const closed = new AbortController();
+  const abort = () => closed.abort();
+  // Nothing here reads stdin; draining it lets ssh2 emit 'close' when the client closes the channel (a server
+  // channel closes only after its readable side has ended).
+  stream.resume();
+  stream.on('close', abort);
+  stream.on('error', abort);
+  return {
+    out: (text) => stream.write(text),
+    err: (text) => stream.stderr.write(text),
+    finish: (code) => {
+      stream.exit(code);
+      stream.end();
+    },
+    get writable() {
+      return stream.writable;
+    },
+    closed: closed.signal,
+  };
+}
+
 /** OpenSSH's fingerprint of a public key blob, as `ssh-keygen -lf` prints it. */
 export function fingerprintOfBlob(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
@@ -47,6 +83,8 @@ export class SimSshServer {
   /** Commands running right now, and the most seen at once (for concurrency-cap tests). */
   active = 0;
   maxActive = 0;
+  /** Channels opened: one per exec, one per command session (however many commands it then runs). */
+  channels = 0;
   private server: InstanceType<typeof ssh2.Server> | null = null;
   private readonly clients = new Set<ClientHandle>();
   port = 0;
@@ -109,6 +147,8 @@ export class SimSshServer {
 
   private onClient(client: ssh2.Connection): void {
     const socket = (client as unknown as { _sock?: Socket })._sock;
+    // Without it Nagle's algorithm meets the client's delayed ACKs and every exchange waits ~40 ms.
+    socket?.setNoDelay(true);
     const gone = new AbortController();
     const handle: ClientHandle = { socket, gone: gone.signal };
     this.clients.add(handle);
@@ -135,24 +175,76 @@ export class SimSshServer {
         session.on('subsystem', (_a, reject) => reject?.());
         session.on('exec', (acceptExec, _reject, info) => {
           const stream = acceptExec();
-          void this.exec(info.command, stream, handle);
+          this.channels++;
+          if (info.command === SESSION_COMMAND) this.session(stream, handle);
+          else void this.exec(info.command, execChannel(stream), handle);
         });
       });
     });
   }
 
-  private async exec(command: string, stream: ssh2.ServerChannel, client: ClientHandle): Promise<void> {
+  /**
+   * The persistent session (src/core/remote-session.ts) as the real script behaves: requests are read from stdin
+   * and run one after another, each command through exec() like any other (log, faults, concurrency), and each
+   * request answered in one write. A malformed request ends the session, as the script exits on one.
+   */
+  private session(stream: ssh2.ServerChannel, client: ClientHandle): void {
+    const closed = new AbortController();
+    const abort = () => closed.abort();
+    stream.on('close', abort);
+    stream.on('error', abort);
+    const parser = new SessionRequestParser();
+    let work = Promise.resolve();
+    stream.on('data', (chunk: Buffer) => {
+      let requests: ReturnType<SessionRequestParser['push']>;
+      try {
+        requests = parser.push(chunk.toString('utf8'));
+      } catch {
+        stream.exit(98);
+        stream.end();
+        return;
+      }
+      for (const request of requests) {
+        work = work.then(async () => {
+          const results: SessionCommandResult[] = [];
+          for (const command of request.commands) {
+            // A dropped connection ends the session at once (its socket closes a tick later).
+            if (closed.signal.aborted || client.socket?.destroyed) return;
+            const result: SessionCommandResult = { code: 0, stdout: '', stderr: '' };
+            await this.exec(
+              command,
+              {
+                out: (text) => {
+                  result.stdout += text;
+                },
+                err: (text) => {
+                  result.stderr += text;
+                },
+                finish: (code) => {
+                  result.code = code;
+                },
+                writable: true,
+                closed: closed.signal,
+              },
+              client,
+            );
+            results.push(result);
+          }
+          if (!closed.signal.aborted && stream.writable) stream.write(encodeResponse({ id: request.id, results }, request.nonce));
+        });
+      }
+    });
+  }
+
+  private async exec(command: string, channel: CommandChannel, client: ClientHandle): Promise<void> {
     const { fleet, host } = this.options;
     host.commandLog.push(command);
     const entry = fleet.log.append(host.name, command);
     // Aborts when this command's client is gone: channel closed, stream error, or the whole connection lost.
     const controller = new AbortController();
     const abort = () => controller.abort();
-    // Nothing here reads stdin; draining it lets ssh2 emit 'close' when the client closes the channel (a server
-    // channel closes only after its readable side has ended).
-    stream.resume();
-    stream.on('close', abort);
-    stream.on('error', abort);
+    if (channel.closed.aborted) abort();
+    else channel.closed.addEventListener('abort', abort, { once: true });
     if (client.gone.aborted) abort();
     else client.gone.addEventListener('abort', abort, { once: true });
     const fault = takeFault(this.faults, command);
@@ -165,8 +257,8 @@ export class SimSshServer {
     this.maxActive = Math.max(this.maxActive, this.active);
     try {
       if (fault?.kind === 'fail') {
-        stream.stderr.write(fault.stderr);
-        finish(stream, fault.code);
+        channel.err(fault.stderr);
+        channel.finish(fault.code);
         fleet.log.finish(entry, { how: 'exit', code: fault.code });
         return;
       }
@@ -193,7 +285,7 @@ export class SimSshServer {
           detached = true;
         }
       }
-      const code = await this.run(command, stream, signal);
+      const code = await this.run(command, channel, signal);
       if (fault?.kind === 'drop') {
         drop();
         return;
@@ -203,24 +295,25 @@ export class SimSshServer {
         fleet.log.finish(entry, detached ? { how: 'client-gone', code } : { how: 'client-gone' });
         return;
       }
-      finish(stream, code);
+      channel.finish(code);
       fleet.log.finish(entry, { how: 'exit', code });
     } finally {
       this.active--;
       client.gone.removeEventListener('abort', abort);
+      channel.closed.removeEventListener('abort', abort);
     }
   }
 
   /** Runs the command; output goes to the stream while `signal` is not aborted. */
-  private async run(command: string, stream: ssh2.ServerChannel, signal: AbortSignal): Promise<number> {
+  private async run(command: string, channel: CommandChannel, signal: AbortSignal): Promise<number> {
     const { fleet, host } = this.options;
-    const open = () => !signal.aborted && stream.writable;
+    const open = () => !signal.aborted && channel.writable;
     const io: CommandIO = {
       out: (text) => {
-        if (open()) stream.write(text);
+        if (open()) channel.out(text);
       },
       err: (text) => {
-        if (open()) stream.stderr.write(text);
+        if (open()) channel.err(text);
       },
       signal,
       sleep: (ms) =>
@@ -243,11 +336,6 @@ export class SimSshServer {
       return 1;
     }
   }
-}
-
-function finish(stream: ssh2.ServerChannel, code: number): void {
-  stream.exit(code);
-  stream.end();
 }
 
 function safeEqual(a: Buffer, b: Buffer): boolean {

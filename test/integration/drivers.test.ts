@@ -186,15 +186,26 @@ describe('xl driver through the real SSH pool and the simulator', () => {
     expect((await driver('old', 'xm').list()).map((d) => d.uuid)).toEqual([DOM0_UUID, domainUuid('legacy-db.example.com')]);
   });
 
-  it('on an xm host whose xm list --long loses its connection, still lists every domain, without UUIDs', async () => {
+  it('on an xm host, xm list, the config dirs and xm list --long travel in one round trip, in that order', async () => {
+    const since = env.sim.log.lastSeq;
+    await driver('old', 'xm').list();
+    expect(env.sim.log.query({ host: 'old', since }).map((e) => e.command)).toEqual([
+      'xm list',
+      'ls -1 /etc/xen/vm',
+      'ls -1 /etc/xen/auto',
+      'xm list --long',
+    ]);
+  });
+
+  it('on an xm host whose connection is lost during xm list --long, reads the whole batch again once: every domain, with UUIDs', async () => {
     const since = env.sim.log.lastSeq;
     env.sim.faults.dropNext('old', { match: /^xm list --long$/ });
     const domains = await driver('old', 'xm').list();
-    expect(domains.map((d) => [d.name, d.status, d.uuid])).toEqual([
-      ['Domain-0', 'running', null],
-      ['legacy-db.example.com', 'blocked', null],
+    expect(domains.map((d) => [d.name, d.status, d.uuid !== null])).toEqual([
+      ['Domain-0', 'running', true],
+      ['legacy-db.example.com', 'blocked', true],
     ]);
-    expect(env.sim.log.query({ host: 'old', since, match: /^xm list --long$/ })).toHaveLength(1);
+    expect(env.sim.log.query({ host: 'old', since, match: /^xm list$/ })).toHaveLength(2);
   });
 
   it('xl hosts never run list --long for a list', async () => {
@@ -270,10 +281,21 @@ describe('xm UUIDs from xm list --long (scripted runner)', () => {
     }
   });
 
-  it('leaves UUIDs null when xm list --long cannot be run, trying it once', async () => {
-    const { ts, calls } = scripted(new TransportError('h', 'the connection to h was lost while xm ran'));
+  it('leaves UUIDs null when xm list --long fails (xend busy), trying it once', async () => {
+    const { ts, calls } = scripted({ code: 1, stdout: '', stderr: 'Error: Unable to connect to xend\n' });
     expect((await ts.list()).map((d) => d.uuid)).toEqual([null, null, null, null]);
     expect(calls.filter((c) => c === 'xm list --long')).toHaveLength(1);
+  });
+
+  it('leaves UUIDs null when xm list --long prints something unparsable', async () => {
+    const { ts } = scripted({ code: 0, stdout: '(domain (domid', stderr: '' });
+    expect((await ts.list()).map((d) => d.uuid)).toEqual([null, null, null, null]);
+  });
+
+  it('reads the list again once when the connection is lost during the batch, and fails as a transport failure the second time', async () => {
+    const { ts, calls } = scripted(new TransportError('h', 'the connection to h was lost while xm ran'));
+    await expect(ts.list()).rejects.toThrow(/tried twice/);
+    expect(calls.filter((c) => c === 'xm list')).toHaveLength(2);
   });
 
   it('still fails the list when xm list itself fails, whatever xm list --long said', async () => {

@@ -5,15 +5,23 @@ import type { ClientChannel } from 'ssh2';
 import type { HostConfig, SshDefaults } from '../../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
+import { fitsSession } from '../../core/remote-session.ts';
 import { fingerprintsEqual, sshFingerprint } from './fingerprint.ts';
 import { buildCommand } from './quote.ts';
 import { backoffDelay, Semaphore } from './semaphore.ts';
+import { RemoteSession, SessionFailure } from './session.ts';
 import type { RemoteRunner, RunOptions, RunResult, StreamOptions, StreamResult } from './types.ts';
 
 export interface SshPoolOptions {
   hosts: Readonly<Record<string, HostConfig>>;
   defaults: SshDefaults;
   logger: Logger;
+  /**
+   * Run short commands through a persistent command session per connection slot (src/core/remote-session.ts)
+   * instead of an exec channel each: sshd's Nagle stall on exec channels costs ~40–90 ms a command. Default true;
+   * a host that cannot run the session script falls back to exec by itself.
+   */
+  sessions?: boolean;
 }
 
 interface HostSlot {
@@ -24,6 +32,10 @@ interface HostSlot {
   connecting: Promise<NodeSSH> | null;
   failures: number;
   lastFailureAt: number;
+  /** Idle command sessions on the current connection (each used by one caller at a time). */
+  sessions: RemoteSession[];
+  /** False once the host showed it cannot run a session: plain exec from then on. */
+  sessionsWork: boolean;
 }
 
 export interface HostPoolStats {
@@ -53,6 +65,8 @@ export class SshPool implements RemoteRunner {
         connecting: null,
         failures: 0,
         lastFailureAt: 0,
+        sessions: [],
+        sessionsWork: options.sessions ?? true,
       });
     }
   }
@@ -78,7 +92,37 @@ export class SshPool implements RemoteRunner {
     const release = await slot.semaphore.acquire(options.signal);
     try {
       const ssh = await this.connection(host, slot);
+      if (!options.onStdout && !options.onStderr) {
+        const results = await this.viaSession(host, slot, ssh, [command], options);
+        if (results?.[0]) return results[0];
+      }
       return await this.exec(host, slot, ssh, command, options);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Several commands in one round trip (one session request, one command slot), run one after another on the
+   * host; one result each, in order. Where sessions cannot be used they run as execs, one after another.
+   */
+  async runBatch(
+    host: string,
+    argvs: readonly (readonly string[])[],
+    options: Omit<RunOptions, 'onStdout' | 'onStderr'> = {},
+  ): Promise<RunResult[]> {
+    const slot = this.slots.get(host);
+    if (!slot) throw new TransportError(host, `unknown host ${host}`);
+    if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
+    const commands = argvs.map((a) => buildCommand(a, { sudo: slot.config.sudo }));
+    const release = await slot.semaphore.acquire(options.signal);
+    try {
+      const ssh = await this.connection(host, slot);
+      const results = await this.viaSession(host, slot, ssh, commands, options);
+      if (results) return results;
+      const out: RunResult[] = [];
+      for (const command of commands) out.push(await this.exec(host, slot, ssh, command, options));
+      return out;
     } finally {
       release();
     }
@@ -175,8 +219,87 @@ export class SshPool implements RemoteRunner {
   async close(): Promise<void> {
     this.closed = true;
     for (const slot of this.slots.values()) {
+      for (const session of slot.sessions) session.close();
+      slot.sessions = [];
       slot.ssh?.dispose();
       slot.ssh = null;
+    }
+  }
+
+  /**
+   * The commands through an idle session of this connection (or a new one). Null when sessions cannot be used
+   * here — nothing was sent, so the caller runs them as execs. Failures map as exec's do: nothing sent is a
+   * TransportError, a request that may have run is an OutcomeUnknownError; a lost connection is dropped.
+   */
+  private async viaSession(
+    host: string,
+    slot: HostSlot,
+    ssh: NodeSSH,
+    commands: readonly string[],
+    options: RunOptions,
+  ): Promise<RunResult[] | null> {
+    const client = ssh.connection;
+    if (!slot.sessionsWork || !client || !commands.every(fitsSession)) return null;
+    // Messages name the first program (a batched read leads with the list it is for).
+    const what = firstWord(commands[0] ?? '');
+    let session = slot.sessions.pop();
+    while (session && !session.usable) session = slot.sessions.pop();
+    if (!session) {
+      try {
+        session = await RemoteSession.open(client);
+      } catch {
+        // The server refused another channel (MaxSessions, a restricted account): exec may still work.
+        return null;
+      }
+    }
+    const timeoutMs = options.timeoutMs ?? slot.settings.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new OutcomeUnknownError(
+            host,
+            `${what} on ${host} did not finish within ${Math.round(timeoutMs / 1000)} s; its outcome is unknown`,
+          ),
+        );
+      }, timeoutMs);
+      onAbort = () => reject(new OutcomeUnknownError(host, `${what} on ${host} was interrupted; its outcome is unknown`));
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    const running = session.request(commands);
+    try {
+      const results = await Promise.race([running, interrupted]);
+      slot.sessions.push(session);
+      return results;
+    } catch (error) {
+      session.close(error instanceof OutcomeUnknownError ? 'abandoned' : 'broken');
+      if (error instanceof SessionFailure && error.unsupported) {
+        slot.sessionsWork = false;
+        this.options.logger.warn(
+          { host, reason: error.message },
+          'this host cannot run a command session; using one exec channel per command',
+        );
+        return null;
+      }
+      // As with exec: after a failure mid-command the connection is not trusted again.
+      if (slot.ssh === ssh) slot.ssh = null;
+      ssh.dispose();
+      if (error instanceof OutcomeUnknownError) throw error;
+      if (error instanceof SessionFailure && !error.sent)
+        throw new TransportError(host, `could not start ${what} on ${host}: ${error.message}`, { cause: error });
+      const message = error instanceof Error ? error.message : String(error);
+      throw new OutcomeUnknownError(
+        host,
+        error instanceof SessionFailure && error.connectionLost
+          ? `the connection to ${host} was lost while ${what} ran; its outcome is unknown`
+          : `the connection to ${host} failed while ${what} ran (${message}); its outcome is unknown`,
+      );
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+      running.catch(() => {});
     }
   }
 
@@ -242,6 +365,8 @@ export class SshPool implements RemoteRunner {
         new TransportError(host, `cannot connect to ${host} (${config.address}:${config.port}): ${reason}`, { cause: error }),
       );
     }
+    // Nagle's algorithm meeting the server's delayed ACKs stalls every small exchange by ~40 ms.
+    ssh.connection?.setNoDelay(true);
     // node-ssh drops its own error listener after connecting; a late ECONNRESET would otherwise crash the process.
     ssh.connection?.on('error', (error: Error) => {
       if (!this.closed) this.options.logger.warn({ host, err: error.message }, 'ssh connection error; will reconnect on next use');

@@ -44,6 +44,13 @@ export interface RemoteRunner {
   run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult>;
 
   /**
+   * Runs several commands in one round trip, one after another on the host, in one command slot; one result
+   * each, in order (a non-zero exit is a result, not an exception). Same errors as run(), for the whole batch.
+   * Optional: without it drivers run the commands one by one.
+   */
+  runBatch?(host: string, argvs: readonly (readonly string[])[], options?: Omit<RunOptions, 'onStdout' | 'onStderr'>): Promise<RunResult[]>;
+
+  /**
    * Runs a long-lived command (`xentop -b -d N`): no command timeout, output handed to the callbacks and never
    * accumulated. Resolves when the remote command ends (`code: null` if the connection was lost or the signal
    * aborted it); rejects with TransportError when it cannot be started. Does not count against the host's

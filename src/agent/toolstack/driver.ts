@@ -106,6 +106,30 @@ export class XenToolstack implements Toolstack {
     }
   }
 
+  /**
+   * Several read-only commands in one round trip where the runner can (runBatch), one after another otherwise;
+   * retried once as a whole on a fresh connection, like read().
+   */
+  private async readBatch(commands: readonly (readonly string[])[], ctx?: OperationContext): Promise<RunResult[]> {
+    const runner = this.runner;
+    const once = async (): Promise<RunResult[]> => {
+      if (runner.runBatch) return runner.runBatch(this.host.name, commands, ctx?.signal ? { signal: ctx.signal } : {});
+      const out: RunResult[] = [];
+      for (const words of commands) out.push(await this.run(words, ctx));
+      return out;
+    };
+    try {
+      return await once();
+    } catch (first) {
+      if (!isRetryable(first) || ctx?.signal?.aborted) throw asReadFailure(this.host.name, first, false);
+      try {
+        return await once();
+      } catch (second) {
+        throw asReadFailure(this.host.name, second, true);
+      }
+    }
+  }
+
   private async checkedRead(words: readonly string[], ctx?: OperationContext): Promise<RunResult> {
     const r = await this.read(words, ctx);
     if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
@@ -140,15 +164,26 @@ export class XenToolstack implements Toolstack {
     return this.reading('the domain list', () => this.listDomains(ctx));
   }
 
+  /**
+   * The list, the config dirs and (xm) `xm list --long` in one round trip: the three used to run one after
+   * another, each paying the SSH latency.
+   */
   private async listDomains(ctx?: OperationContext): Promise<DomainSummary[]> {
     const words = argv.list(this.kind);
-    // xm list has no UUID column: xm list --long runs alongside and only ever adds UUIDs (it never rejects).
-    const long = this.kind === 'xm' ? this.xmLongDomains(ctx) : Promise.resolve(null);
-    const r = await this.checkedRead(words, ctx);
+    const dirs = this.host.configDirs;
+    // xm list has no UUID column: xm list --long comes along and only ever adds UUIDs (its failure is no failure).
+    const withLong = this.kind === 'xm';
+    const [r, ...rest] = await this.readBatch(
+      [words, ...dirs.map((d) => argv.listDir(d)), ...(withLong ? [argv.listLong(this.kind)] : [])],
+      ctx,
+    );
+    if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} list on ${this.host.name} gave no answer`);
+    if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
     const parsed = parseListWithUuids(r.stdout);
     if (!parsed.sawHeader)
       throw new RemoteCommandError(this.host.name, words, 0, r.stdout, `${this.kind} list on ${this.host.name} printed no list header`);
-    const longDomains = await long;
+    const longResult = withLong ? rest[dirs.length] : undefined;
+    const longDomains = longResult?.code === 0 ? parseXmListLongOrNull(longResult.stdout) : null;
     const running: DomainSummary[] = parsed.rows.map((row) => ({
       name: row.name,
       uuid: row.uuid ?? (longDomains ? xmUuidOf(longDomains, row) : null),
@@ -160,7 +195,7 @@ export class XenToolstack implements Toolstack {
       cpuSeconds: row.cpuSeconds,
       configPath: null,
     }));
-    const configs = await this.definedConfigs(ctx);
+    const configs = configsFromListings(dirs, rest.slice(0, dirs.length));
     for (const d of running) d.configPath = configs.get(d.name) ?? null;
     const names = new Set(running.map((d) => d.name));
     for (const [name, path] of configs) {
@@ -178,34 +213,6 @@ export class XenToolstack implements Toolstack {
       });
     }
     return running;
-  }
-
-  /**
-   * `xm list --long`, parsed; null when it cannot be had (failed, lost, timed out, aborted, unparsable). It only
-   * supplies UUIDs — the `xm list` table stays the source of truth for which domains exist and their state — so it
-   * is tried once, not retried, and its failure is no failure of the list: those domains just have no UUID.
-   */
-  private async xmLongDomains(ctx?: OperationContext): Promise<XmLongDomain[] | null> {
-    try {
-      const r = await this.run(argv.listLong(this.kind), ctx);
-      return r.code === 0 ? parseXmListLong(r.stdout) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** NAME.cfg files in the config dirs; the first dir holding a name wins. A missing dir is fine. */
-  private async definedConfigs(ctx?: OperationContext): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
-    for (const dir of this.host.configDirs) {
-      const r = await this.read(argv.listDir(dir), ctx);
-      if (r.code !== 0) continue;
-      for (const file of r.stdout.split('\n').map((l) => l.trim())) {
-        const m = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/.exec(file);
-        if (m?.[1] && !found.has(m[1]) && !/^\d+$/.test(m[1])) found.set(m[1], `${dir}/${file}`);
-      }
-    }
-    return found;
   }
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
@@ -521,6 +528,29 @@ export class XenToolstack implements Toolstack {
 }
 
 /** Connect failures and lost connections are worth one more try for a read; a wrong host key never is. */
+/** `xm list --long` only supplies UUIDs: output it cannot parse means no UUIDs, not a failed list. */
+function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
+  try {
+    return parseXmListLong(text);
+  } catch {
+    return null;
+  }
+}
+
+/** NAME.cfg files in the config dirs (`ls -1` of each, in order); the first dir holding a name wins. A missing dir is fine. */
+function configsFromListings(dirs: readonly string[], listings: readonly RunResult[]): Map<string, string> {
+  const found = new Map<string, string>();
+  dirs.forEach((dir, i) => {
+    const r = listings[i];
+    if (r?.code !== 0) return;
+    for (const file of r.stdout.split('\n').map((l) => l.trim())) {
+      const m = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/.exec(file);
+      if (m?.[1] && !found.has(m[1]) && !/^\d+$/.test(m[1])) found.set(m[1], `${dir}/${file}`);
+    }
+  });
+  return found;
+}
+
 function isRetryable(error: unknown): boolean {
   return error instanceof TransportError && !(error instanceof HostKeyError);
 }

@@ -1,0 +1,186 @@
+/**
+ * The wire format of a persistent command session on a Dom0: one long-lived `sh` per SSH channel that runs the
+ * commands it is sent and answers each request in a single write.
+ *
+ * Why: OpenSSH's sshd leaves Nagle's algorithm on for non-interactive sessions, so every `exec` channel (open,
+ * data, exit-status, EOF, close: several small packets) meets the client's delayed ACKs and costs ~40–90 ms on
+ * loopback whatever the client sets. A request/response over an open channel, answered with one write, does not.
+ * It also lets several reads (`xl list` and the config dirs) travel in one round trip.
+ *
+ * Request (client → shell): `<id> <n> <nonce>\n` then n lines, each one command string exactly as an `exec`
+ * would send it (every word already quoted by `buildCommand`; a command holding a newline is never sent here).
+ * The nonce is fresh random letters and digits for each request.
+ * Response (shell → client), all in one write: `R <id> <n>\n`, then per command its stdout, `\n<nonce> E\n`,
+ * its stderr, `\n<nonce> <exit code>\n`. Output may hold anything but the request's nonce, which it cannot guess.
+ *
+ * Shared by the agent's SSH pool (src/agent/ssh/session.ts) and the simulator, which speaks it natively.
+ */
+
+/**
+ * The POSIX sh program the session runs. Commands get /dev/null as stdin (they must never eat the protocol) and
+ * their output is gathered in a file, so the whole answer leaves in one `cat` (a fork costs about a millisecond on
+ * a small Dom0: the loop forks only for the command itself, a non-empty stderr and that `cat`).
+ * Exit 97: no temp dir (nothing ran); 98: a malformed request (nothing of it ran).
+ */
+export const SESSION_SCRIPT = [
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  't=$(mktemp -d "${TMPDIR:-/tmp}/xenops.XXXXXX") || exit 97',
+  'trap \'rm -rf "$t"\' EXIT',
+  "trap 'exit 1' HUP INT TERM PIPE",
+  "while IFS=' ' read -r id n b; do",
+  '  case "$id" in ""|*[!0-9]*) exit 98;; esac',
+  '  case "$n" in ""|*[!0-9]*) exit 98;; esac',
+  '  case "$b" in ""|*[!A-Za-z0-9]*) exit 98;; esac',
+  '  printf \'R %s %s\\n\' "$id" "$n" >"$t/r"',
+  '  i=0',
+  '  while [ "$i" -lt "$n" ]; do',
+  '    IFS= read -r c || exit 0',
+  '    eval "$c" >>"$t/r" 2>"$t/e" </dev/null',
+  '    s=$?',
+  '    printf \'\\n%s E\\n\' "$b" >>"$t/r"',
+  '    if [ -s "$t/e" ]; then cat "$t/e" >>"$t/r"; fi',
+  '    printf \'\\n%s %s\\n\' "$b" "$s" >>"$t/r"',
+  '    i=$((i+1))',
+  '  done',
+  '  cat "$t/r"',
+  'done',
+].join('\n');
+
+/** The exec request that starts a session: the script as one single-quoted argument to `sh -c`. */
+export const SESSION_COMMAND = `sh -c '${SESSION_SCRIPT.replace(/'/g, `'\\''`)}'`;
+
+/** The session exited before reading anything: it could not make its temp dir. */
+export const SESSION_EXIT_NO_TEMP = 97;
+/** The session refused a request it could not parse (nothing of it ran). */
+export const SESSION_EXIT_BAD_REQUEST = 98;
+
+export interface SessionCommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SessionResponse {
+  id: number;
+  results: SessionCommandResult[];
+}
+
+/** True when a command string can travel as one request line. */
+export function fitsSession(command: string): boolean {
+  return !command.includes('\n') && !command.includes('\r') && !command.includes('\0');
+}
+
+export function encodeRequest(id: number, commands: readonly string[], nonce: string): string {
+  if (!Number.isSafeInteger(id) || id < 0) throw new Error(`bad session request id ${id}`);
+  if (!/^[A-Za-z0-9]{16,}$/.test(nonce)) throw new Error('a session nonce is at least 16 letters and digits');
+  if (commands.length === 0) throw new Error('a session request needs at least one command');
+  for (const c of commands) if (!fitsSession(c)) throw new Error('a session command cannot hold a newline or NUL');
+  return `${id} ${commands.length} ${nonce}\n${commands.map((c) => `${c}\n`).join('')}`;
+}
+
+export class SessionProtocolError extends Error {
+  override readonly name = 'SessionProtocolError';
+}
+
+/**
+ * Incremental response parser for one session: say which request is outstanding (`expect`), feed it the
+ * channel's stdout as it arrives; `push` returns the response once it is complete. Throws SessionProtocolError on
+ * bytes that are not the protocol (the session is then unusable).
+ */
+export class SessionResponseParser {
+  private buffer: Buffer = Buffer.alloc(0);
+  private expected: { id: number; nonce: string } | null = null;
+
+  expect(id: number, nonce: string): void {
+    this.expected = { id, nonce };
+  }
+
+  push(chunk: Buffer): SessionResponse | null {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (!this.expected) {
+      if (this.buffer.length > 0) throw new SessionProtocolError('the session said something when nothing was asked');
+      return null;
+    }
+    const response = this.parse(this.expected);
+    if (response) this.expected = null;
+    return response;
+  }
+
+  /** Bytes received that do not yet make a whole response. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private parse({ id, nonce }: { id: number; nonce: string }): SessionResponse | null {
+    const nl = this.buffer.indexOf(0x0a);
+    if (nl < 0) return null;
+    const head = this.buffer.subarray(0, nl).toString('latin1');
+    const m = /^R (\d+) (\d+)$/.exec(head);
+    if (!m || Number(m[1]) !== id) throw new SessionProtocolError(`unexpected session output: ${JSON.stringify(head.slice(0, 80))}`);
+    const n = Number(m[2]);
+    const errMark = Buffer.from(`\n${nonce} E\n`);
+    const endMark = Buffer.from(`\n${nonce} `);
+    let at = nl + 1;
+    const results: SessionCommandResult[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = this.buffer.indexOf(errMark, at);
+      if (e < 0) return null;
+      const end = this.buffer.indexOf(endMark, e + errMark.length);
+      if (end < 0) return null;
+      const eol = this.buffer.indexOf(0x0a, end + endMark.length);
+      if (eol < 0) return null;
+      const code = this.buffer.subarray(end + endMark.length, eol).toString('latin1');
+      if (!/^\d+$/.test(code)) throw new SessionProtocolError(`unexpected session exit status ${JSON.stringify(code.slice(0, 20))}`);
+      results.push({
+        code: Number(code),
+        stdout: this.buffer.subarray(at, e).toString('utf8'),
+        stderr: this.buffer.subarray(e + errMark.length, end).toString('utf8'),
+      });
+      at = eol + 1;
+    }
+    this.buffer = this.buffer.subarray(at);
+    return { id, results };
+  }
+}
+
+/** The response as the shell writes it (the simulator answers with this). */
+export function encodeResponse(response: SessionResponse, nonce: string): Buffer {
+  const parts: string[] = [`R ${response.id} ${response.results.length}\n`];
+  for (const r of response.results) parts.push(r.stdout, `\n${nonce} E\n`, r.stderr, `\n${nonce} ${r.code}\n`);
+  return Buffer.from(parts.join(''), 'utf8');
+}
+
+/**
+ * Incremental request parser (the simulator's side): lines in, whole requests out. A malformed request throws
+ * SessionProtocolError, as the real script exits on one.
+ */
+export class SessionRequestParser {
+  private partial = '';
+  private current: { id: number; n: number; nonce: string; commands: string[] } | null = null;
+
+  push(text: string): SessionRequest[] {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    const done: SessionRequest[] = [];
+    for (const l of lines) {
+      if (!this.current) {
+        const m = /^(\d+) (\d+) ([A-Za-z0-9]+)$/.exec(l);
+        if (!m) throw new SessionProtocolError(`malformed session request: ${JSON.stringify(l.slice(0, 80))}`);
+        this.current = { id: Number(m[1]), n: Number(m[2]), nonce: m[3] as string, commands: [] };
+      } else {
+        this.current.commands.push(l);
+      }
+      if (this.current && this.current.commands.length === this.current.n) {
+        done.push({ id: this.current.id, nonce: this.current.nonce, commands: this.current.commands });
+        this.current = null;
+      }
+    }
+    return done;
+  }
+}
+
+export interface SessionRequest {
+  id: number;
+  nonce: string;
+  commands: string[];
+}
