@@ -150,3 +150,16 @@ describe('echoValue', () => {
     expect(echoValue('evil\u202Etxt.exe')).toBe('"evil\\u202etxt.exe"');
   });
 });
+
+describe('structured options of the wrong type', () => {
+  // Found by test/fuzz: a Discord option value such as {"toString":false} (valid JSON) made echoValue throw a TypeError
+  // ("Cannot convert object to primitive value") instead of the parser naming the bad value.
+  it('names a value that cannot be converted to a string instead of throwing', () => {
+    const evil = JSON.parse('{"toString":false}') as unknown;
+    expect(echoValue(evil)).toBe('"[object Object]"');
+    const e = failure(() => parseArgs(consoleCommand, { kind: 'options', options: { domain: 'web', lines: evil as number } }));
+    expect(e.message).toBe('lines must be a whole number from 1 to 2000, got "[object Object]"');
+    const f = failure(() => parseArgs(stop, { kind: 'options', options: { domain: 'web', force: evil as boolean } }));
+    expect(f.message).toBe('force must be true or false, got "[object Object]"');
+  });
+});

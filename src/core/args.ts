@@ -147,7 +147,16 @@ function cut(s: string, max = ECHO_MAX): string {
  */
 export function echoValue(value: unknown, max = ECHO_MAX): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(cut(String(value), max)).replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(cut(asText(value), max)).replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** String(value) for anything a JSON payload can hold: `{"toString":false}` cannot be converted, so it reads as an object. */
+function asText(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /**

@@ -162,6 +162,23 @@ describe('the pure pipeline', () => {
   });
 });
 
+describe('an unknown command', () => {
+  // Found by test/fuzz: a command name with a line break (a malformed Telegram entity) or a bidi control (typed at the
+  // terminal) was echoed raw, so the reason was not one line or read differently from what was sent.
+  it('is echoed in one line, control characters escaped and cut to 32 characters', () => {
+    const d = decide(ctx, { ...req('x'), command: 'help\nreboot\u202e' }, afterMigration(), true);
+    expect(d).toMatchObject({
+      kind: 'reject',
+      reply: { title: 'Unknown command', blocks: [{ text: 'there is no /help\\nreboot\\u202e here — /help lists what you can run' }] },
+    });
+    const long = decide(ctx, { ...req('x'), command: 'y'.repeat(50) }, afterMigration(), true);
+    expect(long).toMatchObject({ reply: { blocks: [{ text: `there is no /${'y'.repeat(32)}… here — /help lists what you can run` }] } });
+    expect(decide(ctx, req('frobnicate web'), afterMigration(), true)).toMatchObject({
+      reply: { blocks: [{ text: 'there is no /frobnicate here — /help lists what you can run' }] },
+    });
+  });
+});
+
 describe('redactHosts', () => {
   it('names hosts outside the asker’s scope as "another host", whole words only', () => {
     expect(redactHosts('web is running on xen1 — starting it on xen2 would run it twice', ['xen1', 'xen2', 'xen10'], ['xen2'])).toBe(

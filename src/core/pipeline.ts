@@ -2,7 +2,7 @@ import type { ApprovalPolicy as ApprovalPolicyConfig } from '../config/approvals
 import type { Config } from '../config/schema.ts';
 import { isMutating } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
-import { parseArgs } from './args.ts';
+import { echoValue, parseArgs } from './args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, type Person } from './authorize.ts';
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
@@ -94,7 +94,12 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   const who = identifyRequest(config, req);
   const personId = who.ok ? who.person.id : null;
   if (!command || config.commands[command.name]?.disabled)
-    return reject('Unknown command', `there is no /${truncate(req.command, 32)} here — /help lists what you can run`, personId);
+    return reject(
+      'Unknown command',
+      // Escaped like any echoed value (line breaks, bidi controls), without the quotes: the reason stays one line.
+      `there is no /${echoValue(req.command, 32).slice(1, -1)} here — /help lists what you can run`,
+      personId,
+    );
   if (!who.ok) {
     if (command.name === 'whoami')
       return { command, args: {}, person: { id: '', displayName: req.actor.displayName, roles: [] }, risk: 'read' };

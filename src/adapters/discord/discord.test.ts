@@ -4,7 +4,7 @@ import { commandSpecs } from '../../core/define-command.ts';
 import { reply } from '../../core/reply.ts';
 import { commandsDiffer, toDiscordCommands } from './register.ts';
 import { discordFileName, LIMITS, renderDiscord } from './render.ts';
-import { chatInputToRequest } from './to-request.ts';
+import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
 describe('renderDiscord', () => {
   it('puts tables and code in the description and fields in embed fields', () => {
@@ -114,5 +114,38 @@ describe('chatInputToRequest', () => {
       channel: { id: 'c', kind: 'group' },
       args: { kind: 'options', options: { domain: 'web', force: true } },
     });
+  });
+
+  // Found by test/fuzz: an option whose name is not a string (`{"toString":false}` in a malformed payload) threw
+  // while the request was being made, so the interaction was never answered.
+  it('leaves out an option whose name is not a string, instead of throwing', () => {
+    const raw = {
+      id: '9',
+      guildId: null,
+      channelId: 'c',
+      userId: 'u',
+      username: 'n',
+      roleIds: [],
+      commandName: 'stop',
+      options: [
+        { name: JSON.parse('{"toString":false}') as string, value: 'x' },
+        { name: 7 as unknown as string, value: 'y' },
+        { name: 'domain', value: 'web' },
+      ],
+      receivedAt: 1,
+    };
+    expect(chatInputToRequest(raw).args).toEqual({ kind: 'options', options: { domain: 'web' } });
+  });
+});
+
+describe('autocompletePartial', () => {
+  // Found by test/fuzz: the adapter called String() on the focused value, so an autocomplete interaction whose value was
+  // {"toString":false} threw ("Cannot convert object to primitive value") and was never answered.
+  it('reads what was typed from a string or a number, and anything else as nothing typed', () => {
+    expect(autocompletePartial('we')).toBe('we');
+    expect(autocompletePartial(12)).toBe('12');
+    expect(autocompletePartial(JSON.parse('{"toString":false}'))).toBe('');
+    expect(autocompletePartial(null)).toBe('');
+    expect(autocompletePartial(['web'])).toBe('');
   });
 });

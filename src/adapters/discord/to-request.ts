@@ -16,7 +16,8 @@ export interface RawChatInput {
 /** A slash command → a request; the interaction id is unique and stable across redelivery. */
 export function chatInputToRequest(i: RawChatInput): ChatRequest {
   const options: Record<string, string | number | boolean> = {};
-  for (const o of i.options) if (o.value !== undefined) options[o.name] = o.value;
+  // The payload is JSON: an option without a string name is not one of ours (and could not even be a key).
+  for (const o of i.options) if (o.value !== undefined && typeof o.name === 'string') options[o.name] = o.value;
   return {
     id: `dc${i.id}`,
     platform: 'discord',
@@ -27,4 +28,12 @@ export function chatInputToRequest(i: RawChatInput): ChatRequest {
     receivedAt: i.receivedAt,
     source: 'command',
   };
+}
+
+/**
+ * What has been typed so far in an autocompleted option: Discord sends a string (a number for numeric options). Any
+ * other JSON value reads as nothing typed: `String()` of one like `{"toString":false}` would throw.
+ */
+export function autocompletePartial(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }

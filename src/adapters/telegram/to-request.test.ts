@@ -29,3 +29,38 @@ describe('messageToRequest and a bare slash', () => {
     });
   });
 });
+
+describe('messageToRequest and malformed updates', () => {
+  // Found by test/fuzz: the Bot API types were trusted, so a text, entity or id of another JSON type threw
+  // (`text.slice is not a function`, `Cannot convert object to primitive value`) instead of being ignored.
+  it('ignores a message whose text or entities are not what the Bot API sends, or that has no numeric chat and message id', () => {
+    const cases: unknown[] = [
+      { ...command('/list'), text: {} },
+      { ...command('/list'), text: ['/list'] },
+      { ...command('/list'), text: 42 },
+      { ...command('/list'), entities: {} },
+      { ...command('/list'), entities: [null, 7] },
+      { ...command('/list'), entities: [{ type: 'bot_command', offset: 0, length: '5' }] },
+      { ...command('/list'), message_id: [{ toString: false }] },
+      { ...command('/list'), chat: { id: { toString: false }, type: 'private' } },
+      { ...command('/list'), chat: null },
+    ];
+    for (const message of cases) expect(messageToRequest(message as TgMessage, 'xenops_bot')).toBeNull();
+  });
+
+  it('reads a sender, a name or a date of another type as absent (an unknown person, who is then told so)', () => {
+    const req = messageToRequest(
+      {
+        ...command('/whoami'),
+        date: 'yesterday',
+        from: { id: { toString: false }, is_bot: false, first_name: { toString: false }, username: 5 },
+        sender_chat: null,
+        chat: { id: 42, type: 'group', title: { toString: false } },
+      } as unknown as TgMessage,
+      'xenops_bot',
+    );
+    expect(req).toMatchObject({ actor: { userId: '', displayName: 'unknown' }, channel: { id: '42', kind: 'group' }, command: 'whoami' });
+    expect(req?.channel).not.toHaveProperty('name');
+    expect(Number.isFinite(req?.receivedAt)).toBe(true);
+  });
+});

@@ -16,34 +16,43 @@ export interface TgMessage {
  * addressed to another bot in a group: `/list@otherbot`). The id (chat + message) is stable across redelivery.
  */
 export function messageToRequest(message: TgMessage, botUsername: string): ChatRequest | null {
-  const text = message.text;
-  const entity = message.entities?.find((e) => e.type === 'bot_command' && e.offset === 0);
+  // Typed as the Bot API documents it, but it arrives as JSON: fields of another type are read as absent (a text or
+  // entity that is not one is no command; a message without a numeric chat and message id cannot be answered).
+  const text = typeof message.text === 'string' ? message.text : '';
+  const entity = Array.isArray(message.entities)
+    ? message.entities.find((e) => e?.type === 'bot_command' && e.offset === 0 && typeof e.length === 'number')
+    : undefined;
   if (!text || !entity) return null;
+  const chat = message.chat;
+  if (typeof chat?.id !== 'number' || typeof message.message_id !== 'number') return null;
   const [command = '', target] = text.slice(1, entity.length).split('@');
   if (target && target.toLowerCase() !== botUsername.toLowerCase()) return null;
   // A bare "/" (or "/@thisbot") names no command: ignored, like any chat text. Telegram shows its own command
   // menu when "/" is typed, and answering every stray slash in a group would only be noise.
   if (command === '') return null;
-  const anonymousAdmin = message.sender_chat !== undefined && message.sender_chat.id === message.chat.id;
+  const anonymousAdmin = message.sender_chat?.id === chat.id;
   const from = message.from;
+  const name = (...candidates: unknown[]) => candidates.find((c): c is string => typeof c === 'string');
   return {
-    id: `tg${message.chat.id}_${message.message_id}`,
+    id: `tg${chat.id}_${message.message_id}`,
     platform: 'telegram',
     actor: {
       platform: 'telegram',
-      userId: anonymousAdmin ? String(message.chat.id) : String(from?.id ?? ''),
+      userId: anonymousAdmin ? String(chat.id) : typeof from?.id === 'number' ? String(from.id) : '',
       roleIds: [],
-      displayName: anonymousAdmin ? (message.sender_chat?.title ?? 'anonymous admin') : (from?.username ?? from?.first_name ?? 'unknown'),
+      displayName: anonymousAdmin
+        ? (name(message.sender_chat?.title) ?? 'anonymous admin')
+        : (name(from?.username, from?.first_name) ?? 'unknown'),
       ...(anonymousAdmin ? { anonymousAdmin: true } : {}),
     },
     channel: {
-      id: String(message.chat.id),
-      kind: message.chat.type === 'private' ? 'direct' : 'group',
-      ...(message.chat.title ? { name: message.chat.title } : {}),
+      id: String(chat.id),
+      kind: chat.type === 'private' ? 'direct' : 'group',
+      ...(typeof chat.title === 'string' && chat.title ? { name: chat.title } : {}),
     },
     command: command.toLowerCase(),
     args: { kind: 'text', text: text.slice(entity.length).trim() },
-    receivedAt: message.date * 1000,
+    receivedAt: typeof message.date === 'number' ? message.date * 1000 : Date.now(),
     source: 'command',
   };
 }
