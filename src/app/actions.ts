@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { ActionClick } from '../adapters/types.ts';
 import type { ChatRequest } from '../core/request.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 
 interface StoredAction {
   command: string;
@@ -14,7 +14,7 @@ interface StoredAction {
  */
 export class ActionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { alertFor } from '../core/alerts.ts';
 import type { Logger } from '../core/log.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 
 const GROUP = 'alerts';
 /** An event a consumer took but never acked (it died) is taken over after this long. */
@@ -12,10 +12,10 @@ const STALE_MS = 30_000;
 
 export interface AlertDeskDeps {
   config: Config;
-  /** Redis URL: the desk opens one connection of its own, as its reads block. */
-  url: string;
+  /** Where Redis is: the desk opens one connection of its own, as its reads block. */
+  target: RedisTarget;
   /** The bot's shared connection: cool-down keys. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** This bot's consumer name in the group. */
   instance: string;
@@ -31,16 +31,16 @@ export interface AlertDeskDeps {
  * many events say so), and events a dead bot took are taken over.
  */
 export class AlertDesk {
-  private reader: Redis | null = null;
+  private reader: RedisClient | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
 
   constructor(private readonly deps: AlertDeskDeps) {}
 
   async start(): Promise<void> {
-    const { config, url, prefix } = this.deps;
+    const { config, target, prefix } = this.deps;
     if (!config.alerts.enabled) return;
-    this.reader = new Redis(url, { maxRetriesPerRequest: null });
+    this.reader = createRedisClient(target, { maxRetriesPerRequest: null });
     this.reader.on('error', (e) => this.deps.logger.debug({ err: e.message }, 'redis error (alerts)'));
     const log = new FleetEventLog(this.reader, prefix);
     await log.ensureGroup(GROUP);

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
+import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
 
 /** The state a request was made in, bound to its approval: the agent refuses to act if the domain changed since. */
 export interface BoundState {
@@ -78,7 +78,7 @@ export const ApprovalIdArg = z
  */
 export class ApprovalStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -117,7 +117,7 @@ export class ApprovalStore {
     change: (rec: ApprovalRecord) => ApprovalRecord | null,
   ): Promise<{ rec: ApprovalRecord | null; changed: boolean; before: ApprovalRecord | null }> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const conn = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+      const conn = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
       try {
         await conn.watch(this.key(id));
         const raw = await conn.get(this.key(id));

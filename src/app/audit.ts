@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Redis } from 'ioredis';
 import type { LocalContext } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import { type ChainRecord, type ChainReport, ChainVerifier, fieldText, GENESIS, parseLine, pushLine, seal } from './audit-chain.ts';
 
 export type AuditEvent = 'request' | 'decision' | 'job.start' | 'job.outcome' | 'approval';
@@ -188,7 +188,7 @@ export class AuditLog {
   private static readonly MAX_BACKLOG = 10_000;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly streamKey: string,
     private readonly file: string,
     private readonly maxLen: number,
@@ -442,7 +442,7 @@ export async function verifyAuditFile(path: string): Promise<ChainReport> {
  * Checks the stream's chain from its oldest entry (MAXLEN trimming drops old entries: the first one present is
  * taken as it is, every later link is checked).
  */
-export async function verifyAuditStream(redis: Redis, streamKey: string, pageSize = 1_000): Promise<ChainReport> {
+export async function verifyAuditStream(redis: RedisClient, streamKey: string, pageSize = 1_000): Promise<ChainReport> {
   const verifier = new ChainVerifier({ anchored: false });
   let start: string | null = '-';
   while (start !== null) {

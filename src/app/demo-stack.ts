@@ -89,14 +89,14 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     const agent = await startAgent({
       config,
       runner: pool,
-      connection: config.redis.url,
+      connection: config.redis,
       prefix: config.redis.prefix,
       logger: options.logger,
     });
     cleanups.push(() => agent.close(5_000));
 
     const adapters = await options.makeAdapters(config);
-    const bot = await createBot({ config, redis: config.redis.url, logger: options.logger, adapters });
+    const bot = await createBot({ config, redis: config.redis, logger: options.logger, adapters });
     await bot.start();
     cleanups.push(() => bot.stop());
 

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, type Person } from '../core/authorize.ts';
 import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze } from '../core/freeze.ts';
 import { type Reply, reply } from '../core/reply.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 
 export const FREEZE_PERMISSION = 'host.freeze';
@@ -15,7 +15,7 @@ export const FREEZE_PERMISSION = 'host.freeze';
  */
 export class FreezeBook {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly config: Config,
     private readonly audit: (e: AuditEntry) => Promise<void>,

@@ -1,4 +1,4 @@
-import { Job, Queue } from 'bullmq';
+import { type ConnectionOptions, Job, Queue } from 'bullmq';
 import type { Logger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
@@ -9,7 +9,7 @@ import { settleWithin } from './redis-wait.ts';
 export class JobQueues {
   private readonly queues: Map<string, Queue>;
 
-  constructor(hostNames: readonly string[], connection: { url: string }, prefix: string, logger: Logger) {
+  constructor(hostNames: readonly string[], connection: ConnectionOptions, prefix: string, logger: Logger) {
     this.queues = new Map(hostNames.map((h) => [h, new Queue(hostQueueName(h), { connection, prefix })]));
     for (const q of this.queues.values()) q.on('error', (e) => logger.warn({ err: e.message }, 'queue error'));
   }

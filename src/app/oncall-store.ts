@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { echoValue } from '../core/args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
@@ -14,6 +13,7 @@ import {
   zoneOf,
 } from '../core/oncall.ts';
 import type { ChatRequest } from '../core/request.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 
 /** The longest override chat may set; longer changes belong in the config (`oncall.overrides`). */
@@ -47,7 +47,7 @@ export class OnCallStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly config: Config,
     private readonly audit: (entry: AuditEntry) => Promise<void>,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import { diffSnapshots, type FleetSnapshot } from '../core/changes.ts';
@@ -7,6 +6,7 @@ import type { Logger } from '../core/log.ts';
 import type { Reply } from '../core/reply.ts';
 import type { HistoryPoint } from '../core/samples.ts';
 import type { JobOp } from '../queue/jobs.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { PendingRequest } from './pending-store.ts';
 import { scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
 
@@ -14,7 +14,7 @@ const HOUR_MS = 3_600_000;
 const SNAPSHOT_TTL_SECONDS = 30 * 86_400;
 
 export interface PostDeskDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   config: Config;
   /** Each host's sampler history since the given time (oldest first). */

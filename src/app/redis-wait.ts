@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { redactSecrets } from '../core/log.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 
 /** Thrown (and answered "Redis is unreachable; nothing was queued") when Redis cannot take a request. */
@@ -8,7 +8,7 @@ export { RedisUnavailableError };
 
 /** ioredis' own words for "not connected": these become a RedisUnavailableError, never an "internal error". */
 const CONNECTION_ERRORS =
-  /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|max retries per request|enableOfflineQueue|Stream isn't writeable|ETIMEDOUT|timed out waiting for Redis/i;
+  /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|max retries per request|enableOfflineQueue|Stream isn't writeable|ETIMEDOUT|timed out waiting for Redis|CLUSTERDOWN|Failed to refresh slots cache/i;
 
 export function isRedisDown(error: unknown): boolean {
   if (error instanceof RedisUnavailableError) return true;
@@ -19,7 +19,7 @@ export function isRedisDown(error: unknown): boolean {
  * Waits until the client is connected, saying so at error level (with the URL, password redacted) on every
  * failed attempt, and through `onWaiting` (the terminal prints it). ioredis retries with its own backoff.
  */
-export async function waitForRedis(redis: Redis, url: string, logger: Logger, onWaiting?: (line: string) => void): Promise<void> {
+export async function waitForRedis(redis: RedisClient, url: string, logger: Logger, onWaiting?: (line: string) => void): Promise<void> {
   if (redis.status === 'ready') return;
   const shown = redactSecrets(url);
   let attempts = 0;

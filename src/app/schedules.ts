@@ -1,8 +1,8 @@
-import { type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from '../core/log.ts';
 import type { Platform } from '../core/request.ts';
 import type { ScheduleSpec } from '../core/schedule.ts';
+import { type RedisClient, workerConnection } from '../queue/redis-connection.ts';
 import { settleWithin } from './redis-wait.ts';
 
 /** One schedules queue per platform: only a bot with that platform's adapter takes (and posts) its ticks. */
@@ -38,8 +38,8 @@ export class ScheduleBook {
   private readonly workers: Worker[] = [];
 
   constructor(
-    private readonly redis: Redis,
-    private readonly connection: { url: string },
+    private readonly redis: RedisClient,
+    private readonly connection: ConnectionOptions,
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {}
@@ -136,7 +136,7 @@ export class ScheduleBook {
           await onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
           return 'posted';
         },
-        { connection: { url: this.connection.url, maxRetriesPerRequest: null }, prefix: this.prefix, concurrency: 4 },
+        { connection: workerConnection(this.connection), prefix: this.prefix, concurrency: 4 },
       );
       worker.on('error', (e) => this.logger.warn({ err: e.message }, 'schedules worker error'));
       worker.on('failed', (job, e) => this.logger.warn({ id: job?.data.id, err: e.message }, 'schedule tick failed'));

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { DomainStatus } from '../core/xen.ts';
 import type { JobData, JobOp } from './jobs.ts';
 import { OPS } from './ops.ts';
+import type { RedisClient } from './redis-connection.ts';
 
 /**
  * What the bot and the agents agree on in Redis besides the queues: per-domain locks, agent heartbeats and the
@@ -58,7 +58,7 @@ return 0`;
  */
 export class DomainLocks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -152,7 +152,7 @@ export interface AgentLiveness {
 /** Heartbeats live in one hash (host → last beat), so "last seen" survives the agent. */
 export class Heartbeats {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -219,7 +219,7 @@ export interface JournalEntry {
 
 export class Journal {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds = 7 * 86_400,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.ts';
 
 /**
  * What the agents' samplers saw happen on the fleet. `byXenops` is true when the domain was locked by a xenops
@@ -53,7 +53,7 @@ export class FleetEventLog {
   private readonly resumed = new Map<string, string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { HistoryPoint, HostSample } from '../core/samples.ts';
+import type { RedisClient } from './redis-connection.ts';
 
 /**
  * The agents' live samples and history in Redis, read by `/top`, the status post, the digest and the charts.
@@ -13,7 +13,7 @@ import type { HistoryPoint, HostSample } from '../core/samples.ts';
  */
 export class SampleStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

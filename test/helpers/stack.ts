@@ -22,18 +22,28 @@ export async function startTestStack(options: {
   makeAdapters: (config: Config) => ChatAdapter[];
   env?: NodeJS.ProcessEnv;
   adjustConfig?: (config: Config) => Config;
+  /** Another Redis than REDIS_URL: with `cluster: true`, a Redis Cluster seeded from `url`. */
+  redis?: { url: string; cluster?: boolean };
+  /** The run's key prefix; default a fresh one. */
+  prefix?: string;
 }): Promise<TestStack> {
-  const prefix = uniquePrefix();
+  const prefix = options.prefix ?? uniquePrefix();
+  const redis = options.redis;
   const auditFile = join(mkdtempSync(join(tmpdir(), 'xenops-audit-')), 'audit.jsonl');
   const stack = await startDemoStack({
-    redisUrl: REDIS_URL,
+    redisUrl: redis?.url ?? REDIS_URL,
     logger: quietLogger,
     prefix,
     timeScale: 0.02,
     shutdownDelayMs: 500,
     ...(options.env ? { env: options.env } : {}),
     adjustConfig: (c) => {
-      const base = { ...c, audit: { ...c.audit, file: auditFile }, bot: { ...c.bot, readTimeoutMs: 15_000 } };
+      const base = {
+        ...c,
+        ...(redis?.cluster ? { redis: { ...c.redis, cluster: true } } : {}),
+        audit: { ...c.audit, file: auditFile },
+        bot: { ...c.bot, readTimeoutMs: 15_000 },
+      };
       return options.adjustConfig ? options.adjustConfig(base) : base;
     },
     makeAdapters: options.makeAdapters,
@@ -44,7 +54,7 @@ export async function startTestStack(options: {
     auditFile,
     async stop() {
       await stack.stop();
-      await deleteKeysWithPrefix(REDIS_URL, prefix);
+      await deleteKeysWithPrefix(stack.config.redis, prefix);
     },
   };
 }
@@ -61,7 +71,10 @@ export interface TerminalStack {
   onOutput(fn: () => void): () => void;
 }
 
-export async function startTerminalStack(adjustConfig?: (config: Config) => Config): Promise<TerminalStack> {
+export async function startTerminalStack(
+  adjustConfig?: (config: Config) => Config,
+  options: { redis?: { url: string; cluster?: boolean }; prefix?: string } = {},
+): Promise<TerminalStack> {
   const input = new PassThrough();
   const out = new PassThrough();
   let printed = '';
@@ -73,6 +86,8 @@ export async function startTerminalStack(adjustConfig?: (config: Config) => Conf
   let terminal: TerminalAdapter | null = null;
   const stack = await startTestStack({
     ...(adjustConfig ? { adjustConfig } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
+    ...(options.prefix ? { prefix: options.prefix } : {}),
     makeAdapters: (config) => {
       // Attachments (charts, long output) go to a directory of this run, not the checkout's var/.
       terminal = new TerminalAdapter({ config, input, output: out, attachmentsDir: mkdtempSync(join(tmpdir(), 'xenops-attachments-')) });

@@ -1,0 +1,173 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditStream } from '../../src/app/audit.ts';
+import { hostQueueName } from '../../src/queue/names.ts';
+import { BullConnection, createRedisClient } from '../../src/queue/redis-connection.ts';
+import { uniquePrefix } from '../helpers/redis.ts';
+import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
+
+/**
+ * The whole stack (simulated fleet, agent, bot at a terminal) on a private three-master Redis Cluster, with
+ * `redis.cluster: true` and nothing else changed: reads, mutations, approvals and scheduled posts run on it, and every
+ * key of the run is in the one hash slot of its `{…}` prefix, on the one master that owns it. The seed node given as
+ * `redis.url` does not own that slot: a client that were not in cluster mode would get MOVED for every key.
+ */
+let cluster: RedisClusterHandle;
+let t: TerminalStack;
+let stack: TestStack;
+
+function until<T>(done: () => T | null, timeoutMs = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`timed out; the terminal printed:\n${t.output().slice(-2000)}`));
+    }, timeoutMs);
+    const check = () => {
+      const r = done();
+      if (r === null) return;
+      clearTimeout(timer);
+      stop();
+      resolve(r);
+    };
+    const stop = t.onOutput(check);
+    check();
+  });
+}
+
+/** Types a line and resolves with what the terminal printed for it, up to its final reply. */
+async function say(line: string): Promise<string> {
+  const from = t.output().length;
+  t.input.write(`${line}\n`);
+  return until(() => {
+    const mine = t.output().slice(from);
+    const echo = mine.indexOf(`> ${line}\n`);
+    const finished = echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
+    return finished ? mine : null;
+  });
+}
+
+function printed(re: RegExp, from = 0): Promise<string> {
+  return until(() => re.exec(t.output().slice(from))?.[0] ?? null);
+}
+
+const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
+
+async function keysOf(node: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...page);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  let prefix = uniquePrefix();
+  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
+  t = await startTerminalStack(
+    (c) => ({
+      ...c,
+      // Its first tick comes at once; the next ones not before the run ends (they would print between the replies).
+      schedules: { board: { what: 'status', every: '1h', channel: { platform: 'terminal', id: 'ops' }, mode: 'post', as: 'alice' } },
+    }),
+    { redis: { url: cluster.urls[0] as string, cluster: true }, prefix },
+  );
+  stack = t.stack;
+  await printed(/First post of this schedule/);
+}, 60_000);
+
+afterAll(async () => {
+  t?.input.end();
+  try {
+    await stack?.stop();
+  } finally {
+    await cluster?.stop();
+  }
+}, 30_000);
+
+describe('the stack on a three-master Redis Cluster', () => {
+  it('runs on the cluster: the config says so and the masters split the slots', async () => {
+    expect(stack.config.redis).toMatchObject({ url: cluster.urls[0], cluster: true });
+    const info = (await cluster.node(1).call('CLUSTER', 'INFO')) as string;
+    expect(info).toMatch(/^cluster_state:ok/m);
+    expect(info).toMatch(/^cluster_known_nodes:3/m);
+  });
+
+  it('answers a read', async () => {
+    const list = await say('/list');
+    expect(list).toMatch(/xen1\s+mail\s+-\s+defined \(not running\)/);
+    expect(list).toMatch(/xen2\s+files\s+\d+\s+blocked/);
+  });
+
+  it('runs a mutation once: the host receives `xl create` exactly once', async () => {
+    const started = await say('/start mail');
+    expect(started).toContain('✔ mail started on xen1');
+    expect(sent('xen1', /xl create .*mail\.cfg/)).toBe(1);
+    expect(await say('/list xen1')).toMatch(/xen1\s+mail\s+\d+\s+blocked/);
+    expect(sent('xen1', /xl create/)).toBe(1);
+  });
+
+  it('takes an approval (WATCH/MULTI on the cluster) and runs the approved stop once', async () => {
+    const asked = await say('@alice /stop web --reason "cluster test"');
+    const id = /Approval needed: .* — ([A-Z2-9]{6})/.exec(asked)?.[1] ?? '';
+    expect(id).toMatch(/^[A-Z2-9]{6}$/);
+    expect(sent('xen1', /\bshutdown\b/)).toBe(0);
+    const mark = t.output().length;
+    await say(`@bob /approve ${id}`);
+    await printed(/✔ web shut down on xen1/, mark);
+    expect(sent('xen1', /\bshutdown\b.*web/)).toBe(1);
+    expect(await say(`@bob /approve ${id}`)).toContain(`ℹ ${id} was already approved`);
+    expect(sent('xen1', /\bshutdown\b/)).toBe(1);
+  });
+
+  it('posts a config schedule from its BullMQ job scheduler on the cluster', async () => {
+    expect(await printed(/✔ Fleet status\nFirst post of this schedule/)).toBeTruthy();
+    const bull = new BullConnection(stack.config.redis);
+    const queue = new Queue('xenops-schedules-terminal', { connection: bull.options, prefix: stack.prefix });
+    try {
+      expect((await queue.getJobSchedulers()).map((s) => s.key)).toContain('cfg-board');
+    } finally {
+      await queue.close();
+      bull.close();
+    }
+  });
+
+  it('chains the audit stream with the Lua script on the cluster, and `audit verify` reads it back intact', async () => {
+    const redis = createRedisClient(stack.config.redis, { maxRetriesPerRequest: 1 });
+    try {
+      const report = await verifyAuditStream(redis, `${stack.prefix}:audit`);
+      expect(report.broken).toBeNull();
+      expect(report.entries).toBeGreaterThan(5);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('keeps every key of the run in the prefix’s one slot, on the master that owns it, and nothing elsewhere', async () => {
+    const { index, slot } = await cluster.ownerOf(stack.prefix);
+    expect(index).not.toBe(0);
+    const owner = cluster.node(index);
+    const keys = await keysOf(owner, `${stack.prefix}*`);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        `${stack.prefix}:${hostQueueName('xen1')}:events`,
+        `${stack.prefix}:${hostQueueName('xen1')}:completed`,
+        `${stack.prefix}:${hostQueueName('xen2')}:events`,
+        `${stack.prefix}:audit`,
+        `${stack.prefix}:audit:head`,
+        `${stack.prefix}:agents`,
+      ]),
+    );
+    // Everything the owner holds is this run's, and all of it hashes to the prefix's slot.
+    expect(await owner.dbsize()).toBe(keys.length);
+    expect(Number(await owner.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe(keys.length);
+    for (const key of keys.slice(0, 50)) expect(Number(await owner.call('CLUSTER', 'KEYSLOT', key))).toBe(slot);
+    // The other two masters hold nothing at all.
+    for (const other of [0, 1, 2].filter((i) => i !== index)) expect(await cluster.node(other).dbsize()).toBe(0);
+  });
+});
