@@ -1,9 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { commandSpec, renderContext } from '../src/core/define-command.ts';
+import { autostart } from './autostart.ts';
 import { COMMANDS, NON_COMMAND_FILES } from './index.ts';
 import { list } from './list.ts';
+import { reboot } from './reboot.ts';
 import { stop } from './stop.ts';
+import { uptime } from './uptime.ts';
 
 describe('the command registry', () => {
   it('lists every command file in commands/', () => {
@@ -23,6 +26,18 @@ describe('the command registry', () => {
         { name: 'reason', type: 'string', required: false },
       ],
     });
+    expect(commandSpec(reboot)).toMatchObject({ usage: '/reboot <domain> [--force] [--reason <reason>]', risk: 'write' });
+    expect(commandSpec(autostart)).toMatchObject({
+      usage: '/autostart <domain> [<state>]',
+      risk: 'read',
+      options: [
+        { name: 'domain', required: true, autocomplete: 'domain' },
+        { name: 'state', type: 'string', required: false },
+      ],
+    });
+    expect(commandSpec(uptime).options).toEqual([
+      { name: 'host', description: 'only this host', type: 'string', required: false, autocomplete: 'host' },
+    ]);
     expect(commandSpec(list).options).toEqual([
       { name: 'host', description: 'only this host', type: 'string', required: false, autocomplete: 'host' },
     ]);
@@ -60,7 +75,8 @@ describe('renderers', () => {
       renderContext(),
     );
     expect(r.tone).toBe('warning');
-    expect(r.blocks[0]).toMatchObject({ type: 'table', table: { rows: [['xen1', 'mail', '-', 'defined (not running)', '-', '-']] } });
+    // The last column is autostart: `?` when the agent did not say (an older agent, or /etc/xen/auto unreadable).
+    expect(r.blocks[0]).toMatchObject({ type: 'table', table: { rows: [['xen1', 'mail', '-', 'defined (not running)', '-', '-', '?']] } });
     expect(r.blocks[1]).toEqual({ type: 'text', text: '⚠ xen2: no answer — no answer within 60 s' });
   });
 

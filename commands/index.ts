@@ -1,6 +1,7 @@
 import type { AnyCommand } from '../src/core/define-command.ts';
 import { approve } from './approve.ts';
 import { audit } from './audit.ts';
+import { autostart } from './autostart.ts';
 import { consoleCommand } from './console.ts';
 import { deny } from './deny.ts';
 import { digest } from './digest.ts';
@@ -10,12 +11,16 @@ import { info } from './info.ts';
 import { list } from './list.ts';
 import { migrate } from './migrate.ts';
 import { oncall } from './oncall.ts';
+import { pause } from './pause.ts';
+import { reboot } from './reboot.ts';
 import { schedule } from './schedule.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 import { stop } from './stop.ts';
 import { top } from './top.ts';
 import { unfreeze } from './unfreeze.ts';
+import { unpause } from './unpause.ts';
+import { uptime } from './uptime.ts';
 import { whoami } from './whoami.ts';
 
 /** Every chat command, listed explicitly (a test checks that no file in commands/ is left out). */
@@ -25,10 +30,15 @@ export const COMMANDS: readonly AnyCommand[] = [
   info,
   top,
   status,
+  uptime,
   digest,
   schedule,
   start,
   stop,
+  reboot,
+  pause,
+  unpause,
+  autostart,
   consoleCommand,
   migrate,
   approve,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
-import { describeStatus, failureBlocks, mib, toneOf } from './render-helpers.ts';
+import { AUTOSTART_MARK, autostartCell, describeStatus, failureBlocks, mib, toneOf } from './render-helpers.ts';
 
 export const list = defineCommand({
   name: 'list',
@@ -25,14 +25,19 @@ export const list = defineCommand({
             describeStatus(d),
             mib(d.memoryMiB),
             d.vcpus === null ? '-' : String(d.vcpus),
+            autostartCell(d),
           ])
         : [],
     );
     const title = outcomes.length === 1 ? `Domains on ${outcomes[0]?.host}` : `Domains on ${outcomes.length} hosts`;
+    const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []));
+    const marked = rows.some((r) => r[6] === AUTOSTART_MARK);
     return reply.result(
       title,
       [
-        reply.table({ columns: ['host', 'domain', 'id', 'state', 'memory', 'vcpus'], rows, alignRight: [2, 4, 5] }),
+        reply.table({ columns: ['host', 'domain', 'id', 'state', 'memory', 'vcpus', 'auto'], rows, alignRight: [2, 4, 5] }),
+        ...(marked ? [reply.text(`${AUTOSTART_MARK} = starts with its host (/etc/xen/auto)`)] : []),
+        ...notes,
         ...failureBlocks(outcomes),
       ],
       {

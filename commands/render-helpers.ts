@@ -12,6 +12,7 @@ const FAILURE_LABEL: Partial<Record<string, string>> = {
   locked: 'busy',
   'domain.elsewhere': 'refused',
   'domain.notFound': 'not found',
+  'domain.state': 'refused',
   'domain.protected': 'refused',
   outcomeUnknown: 'outcome unknown',
   rejected: 'refused',
@@ -22,6 +23,15 @@ export function failureBlocks<Op extends JobOp>(outcomes: HostOutcome<Op>[]): Bl
   return outcomes.flatMap((o) =>
     o.ok ? [] : [{ type: 'text' as const, text: `⚠ ${o.host}: ${FAILURE_LABEL[o.failure.code] ?? 'failed'} — ${o.failure.message}` }],
   );
+}
+
+/** Marks a domain that starts with its host (an entry in /etc/xen/auto). */
+export const AUTOSTART_MARK = '↻';
+
+/** The list's autostart cell: ↻, blank, or `?` when the agent could not read /etc/xen/auto (or is older). */
+export function autostartCell(d: DomainSummary): string {
+  if (d.autostart === undefined) return '?';
+  return d.autostart ? AUTOSTART_MARK : '';
 }
 
 export function describeStatus(d: DomainSummary): string {

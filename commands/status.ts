@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeChange } from '../src/core/changes.ts';
 import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext } from '../src/core/define-command.ts';
 import { type Block, reply } from '../src/core/reply.ts';
-import { mib, toneOf } from './render-helpers.ts';
+import { AUTOSTART_MARK, mib, toneOf } from './render-helpers.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
 function describeAgent(a: AgentSighting | null | undefined): string {
@@ -38,11 +38,24 @@ function memory(o: Outcome): string {
   return `${mib(total - free)} used, ${mib(free)} free`;
 }
 
+/**
+ * `, ↻ 2` when domains start with the host, and the ones of them not running now — what would change after the
+ * host's next boot (xendomains' "MISS AUTO"), up to three by name.
+ */
+function describeAutostart(o: Outcome): string {
+  if (!o.ok) return '';
+  const auto = (o.result.domains ?? []).filter((d) => d.autostart);
+  if (auto.length === 0) return '';
+  const down = auto.filter((d) => d.status === 'defined' || d.status === 'crashed' || d.status === 'shutdown').map((d) => d.name);
+  const names = down.length > 3 ? `${down.slice(0, 3).join(', ')}…` : down.join(', ');
+  return `, ${AUTOSTART_MARK} ${auto.length}${down.length > 0 ? ` (${down.length} not running: ${names})` : ''}`;
+}
+
 function hostRow(o: Outcome): string[] {
   return [
     o.host,
     reachability(o),
-    o.ok ? describeCounts(o.result.domainsByStatus) : '-',
+    o.ok ? `${describeCounts(o.result.domainsByStatus)}${describeAutostart(o)}` : '-',
     memory(o),
     describeAgent(o.agent),
     o.frozen ? 'frozen' : '',
@@ -85,7 +98,12 @@ function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
 /** The busiest domains across the fleet, from the live samples each agent keeps. */
 function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   if (ctx.posts.topDomains === 0) return [];
-  const rows = outcomes.flatMap((o) => (o.ok ? (o.result.busiest ?? []).map((b) => ({ host: o.host, ...b })) : []));
+  const auto = (o: Outcome, name: string) => o.ok && (o.result.domains ?? []).some((d) => d.name === name && d.autostart);
+  const rows = outcomes.flatMap((o) =>
+    o.ok
+      ? (o.result.busiest ?? []).map((b) => ({ host: o.host, ...b, name: auto(o, b.name) ? `${b.name} ${AUTOSTART_MARK}` : b.name }))
+      : [],
+  );
   const sampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt === 'number' ? [o.result.sampledAt] : []));
   if (rows.length === 0 || sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
   const top = rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, ctx.posts.topDomains);

@@ -45,7 +45,8 @@ export type Handler<Op extends JobOp> = (data: JobOf<Op>, ctx: HandlerContext) =
 export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   'domain.list': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    return { host: data.host, toolstack: ts.kind, domains: await ts.list(ctx.op) };
+    const { domains, notes } = await ts.inventory(ctx.op);
+    return { host: data.host, toolstack: ts.kind, domains, ...(notes.length > 0 ? { notes } : {}) };
   },
   'host.info': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
@@ -90,7 +91,13 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       totalMemoryMiB: mem.totalMiB,
       freeMemoryMiB: mem.freeMiB,
       xenVersion: version,
-      domains: domains.map((d) => ({ name: d.name, uuid: d.uuid ?? null, status: d.status, memoryMiB: d.memoryMiB })),
+      domains: domains.map((d) => ({
+        name: d.name,
+        uuid: d.uuid ?? null,
+        status: d.status,
+        memoryMiB: d.memoryMiB,
+        ...(d.autostart === undefined ? {} : { autostart: d.autostart !== null }),
+      })),
       busiest: live
         ? [...live.domains]
             .filter((d) => d.name !== 'Domain-0')
@@ -135,6 +142,48 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       host: data.host,
       ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, ctx.op)),
     };
+  },
+  'host.uptime': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, toolstack: ts.kind, ...(await ts.uptimeTable(ctx.op)) };
+  },
+  'domain.autostart': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume) return { host: data.host, ...(await ts.verifyAutostart(data.domain, data.enable, ctx.op)) };
+    const op: OperationContext = data.enable
+      ? {
+          ...ctx.op,
+          // Right before `ln -s`, after the local checks passed: the fleet-wide check, then the journal write.
+          beforeIssue: async (step) => {
+            await refuseIfAutostartElsewhere(data.domain, data.host, ctx);
+            await ctx.op.beforeIssue?.(step);
+          },
+        }
+      : ctx.op;
+    return { host: data.host, ...(await ts.autostart(data.domain, data.enable, op)) };
+  },
+  'domain.reboot': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume)
+      return {
+        host: data.host,
+        ...(await ts.verifyReboot(
+          data.domain,
+          { force: data.force, issuedAt: ctx.resume.issuedAt, previousId: ctx.resume.before.id },
+          ctx.op,
+        )),
+      };
+    return { host: data.host, ...(await ts.reboot(data.domain, { force: data.force }, ctx.op)) };
+  },
+  'domain.pause': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume) return { host: data.host, ...(await ts.verifyPause(data.domain, true, ctx.op)) };
+    return { host: data.host, ...(await ts.pause(data.domain, true, ctx.op)) };
+  },
+  'domain.unpause': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    if (ctx.resume) return { host: data.host, ...(await ts.verifyPause(data.domain, false, ctx.op)) };
+    return { host: data.host, ...(await ts.pause(data.domain, false, ctx.op)) };
   },
 };
 
@@ -199,6 +248,52 @@ export async function refuseIfRunningElsewhere(
       `cannot confirm ${domain} is not running on ${unreadable.join(', ')} (unreachable): not starting it`,
       {
         hosts: unreadable,
+        reasons: reads.map((r) => (r.error instanceof Error ? r.error.message : r.error === undefined ? null : String(r.error))),
+      },
+    );
+}
+
+/**
+ * One autostart per guest across the fleet: reads every other configured host (in parallel, through the same pool)
+ * and refuses when one of them already starts a domain of this name at boot — after a power cut both would create
+ * it, running it twice. A host that cannot be read, or whose /etc/xen/auto could not be read, refuses too. Names of
+ * hosts the asker may not see are redacted by the bot ("another host").
+ */
+export async function refuseIfAutostartElsewhere(
+  domain: string,
+  host: string,
+  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op'>,
+): Promise<void> {
+  const others = Object.keys(ctx.config.hosts).filter((h) => h !== host);
+  if (others.length === 0) return;
+  ctx.op.onProgress?.({ stage: 'check', message: `checking ${others.join(', ')} for an autostart of ${domain}` });
+  const reads = await Promise.all(
+    others.map(async (h) => {
+      try {
+        return { host: h, domains: await (await ctx.toolstack(h)).list(signalOnly(ctx.op)) };
+      } catch (error) {
+        return { host: h, error };
+      }
+    }),
+  );
+  for (const r of reads) {
+    const there = r.domains?.find((d) => d.name === domain && d.autostart);
+    if (there?.autostart)
+      throw new UserError(
+        'domain.elsewhere',
+        `${domain} already starts with ${r.host} (${there.autostart.path} there) — autostarting it on ${host} too would boot it twice after a power cut; turn it off on ${r.host} first`,
+        { host: r.host },
+      );
+  }
+  const unknown = reads.flatMap((r) => (r.domains === undefined ? [`${r.host} (unreachable)`] : []));
+  for (const r of reads)
+    if (r.domains?.some((d) => d.autostart === undefined)) unknown.push(`${r.host} (its /etc/xen/auto could not be read)`);
+  if (unknown.length > 0)
+    throw new UserError(
+      'domain.elsewhere',
+      `cannot confirm ${domain} does not already start with ${unknown.join(', ')}: not turning autostart on`,
+      {
+        hosts: unknown,
         reasons: reads.map((r) => (r.error instanceof Error ? r.error.message : r.error === undefined ? null : String(r.error))),
       },
     );

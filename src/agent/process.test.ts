@@ -70,14 +70,22 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
   return {
     kind: 'xl',
     list,
+    inventory: async () => ({ domains: await list(), notes: [] }),
     info: unused,
     top: unused,
     uptime: unused,
+    uptimeTable: unused,
     consoleSnapshot: unused,
     stop: unused,
     migrate: unused,
+    autostart: unused,
+    reboot: unused,
+    pause: unused,
     verifyStop: unused,
     verifyMigrate: unused,
+    verifyAutostart: unused,
+    verifyReboot: unused,
+    verifyPause: unused,
     async start(domain: string, ctx?: OperationContext): Promise<StartResult> {
       const before = (await list()).find((d) => d.name === domain) ?? null;
       await ctx?.beforeIssue?.({ argv: ['xl', 'create', `/etc/xen/vm/${domain}.cfg`], before });

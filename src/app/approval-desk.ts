@@ -508,11 +508,13 @@ function describeArgs(rec: ApprovalRecord): string {
   const t = rec.targets[0];
   const where = t ? (t.domain ? `${t.host}:${t.domain}` : t.host) : '';
   const extra =
-    rec.jobs[0] && rec.jobs[0].op === 'domain.stop' && rec.jobs[0].force
+    rec.jobs[0] && (rec.jobs[0].op === 'domain.stop' || rec.jobs[0].op === 'domain.reboot') && rec.jobs[0].force
       ? ' --force'
       : rec.jobs[0]?.op === 'domain.migrate'
         ? ` to ${rec.jobs[0].target}`
-        : '';
+        : rec.jobs[0]?.op === 'domain.autostart'
+          ? ` ${rec.jobs[0].enable ? 'on' : 'off'}`
+          : '';
   return `${where}${extra}`;
 }
 

@@ -62,6 +62,21 @@ export class FleetCache implements FleetView {
         if (r?.domain) this.upsert(host, r.domain);
         return;
       }
+      case 'domain.reboot':
+      case 'domain.pause':
+      case 'domain.unpause': {
+        const r = result as JobResult<'domain.reboot' | 'domain.pause'>;
+        if (r?.domain) this.upsert(host, r.domain);
+        return;
+      }
+      case 'domain.autostart': {
+        const r = result as JobResult<'domain.autostart'>;
+        const known = this.domains(host).find((d) => d.name === r?.domain);
+        if (!known || !r?.outcome) return;
+        const on = r.outcome === 'enabled' || r.outcome === 'already-enabled';
+        this.upsert(host, { ...known, autostart: on ? { path: r.path, target: r.target } : null });
+        return;
+      }
       case 'domain.migrate': {
         const r = result as JobResult<'domain.migrate'>;
         if (!r?.domain) return;

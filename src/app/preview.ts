@@ -1,5 +1,5 @@
 import { buildCommand } from '../agent/ssh/quote.ts';
-import { argv } from '../agent/toolstack/argv.ts';
+import { AUTOSTART_DIR, argv, autostartPath } from '../agent/toolstack/argv.ts';
 import type { Config } from '../config/schema.ts';
 import type { JobSpec } from '../core/define-command.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -23,6 +23,23 @@ export function previewJob(config: Config, fleet: FleetCache, job: JobSpec): str
     case 'domain.migrate': {
       const target = config.hosts[job.target];
       return line(argv.migrate(kind, job.domain, target?.migrateAddress ?? target?.address ?? job.target));
+    }
+    case 'domain.reboot': {
+      if (!job.force) return line(argv.reboot(kind, job.domain));
+      const known = fleet.domains(job.host).find((d) => d.name === job.domain)?.configPath;
+      const create = known ? line(argv.create(kind, known)) : `${line([kind, 'create'])} <the config file of ${job.domain} on ${job.host}>`;
+      return `${line(argv.destroy(kind, job.domain))}, then ${create}`;
+    }
+    case 'domain.pause':
+      return line(argv.pause(kind, job.domain));
+    case 'domain.unpause':
+      return line(argv.unpause(kind, job.domain));
+    case 'domain.autostart': {
+      if (!job.enable) return line(argv.autostartOff(job.domain));
+      const known = fleet.domains(job.host).find((d) => d.name === job.domain)?.configPath;
+      return known && !known.startsWith(`${AUTOSTART_DIR}/`)
+        ? line(argv.autostartOn(known, job.domain))
+        : `${line(['ln', '-s'])} <the config file of ${job.domain} on ${job.host}> ${autostartPath(job.domain)}`;
     }
     default:
       return `${job.host}: ${job.op}`;

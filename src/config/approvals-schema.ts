@@ -30,9 +30,21 @@ export const ApprovalPolicy = z
   .refine((p) => p.commands.length > 0 || p.risks.length > 0, { message: 'name at least one command or risk' });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
-/** The default: stop (forced or not), migrate and every dangerous command need one approval from whoever is on call. */
+/**
+ * The default: whatever takes a running guest's service away — stop, reboot and pause (forced or not) — migrate, and
+ * every dangerous command (stop/reboot --force) need one approval from whoever is on call. unpause (gives the
+ * service back), autostart (changes only what happens at the host's next boot, and refuses a double autostart) and
+ * start (refuses a double start) do not.
+ */
 export const DEFAULT_APPROVAL_POLICIES: ApprovalPolicy[] = [
-  { commands: ['stop', 'migrate'], risks: ['dangerous'], hosts: ['*'], approvers: 'oncall', count: 1, expiresMinutes: 15 },
+  {
+    commands: ['stop', 'reboot', 'pause', 'migrate'],
+    risks: ['dangerous'],
+    hosts: ['*'],
+    approvers: 'oncall',
+    count: 1,
+    expiresMinutes: 15,
+  },
 ];
 
 export const ApprovalsSection = z

@@ -19,7 +19,8 @@ const KNOWN = {
     operate: ['read', 'domain.console', 'domain.start', 'domain.stop'],
     admin: ['operate', 'domain.migrate', 'audit.read'],
   },
-  commands: ['help', 'list', 'info', 'top', 'status', 'start', 'stop', 'console', 'migrate', 'whoami', 'audit'],
+  // The default approval policy names reboot and pause: a known set must hold them, as the real one does.
+  commands: ['help', 'list', 'info', 'top', 'status', 'start', 'stop', 'reboot', 'pause', 'console', 'migrate', 'whoami', 'audit'],
 };
 const REAL_FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 

@@ -13,6 +13,8 @@ const DomainSpec = z.strictObject({
     .regex(/^[r-][b-][p-][s-][-rscwS?][d-]$/)
     .optional(),
   consoleLines: z.array(z.string()).optional(),
+  /** Starts with its host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
+  autostart: z.boolean().optional(),
 });
 
 /**

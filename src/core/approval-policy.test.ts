@@ -46,6 +46,14 @@ describe('policyFor', () => {
     expect(policyFor(section, 'start', 'write', ['xen1'])).toBeNull();
     expect(policyFor(section, 'list', 'read', ['xen1'])).toBeNull();
   });
+  it('GIVEN the defaults THEN reboot and pause (they take a service away) need approval; unpause, autostart and uptime do not', () => {
+    expect(policyFor(section, 'reboot', 'write', ['xen1'])).toBe(policy);
+    expect(policyFor(section, 'pause', 'write', ['xen1'])).toBe(policy);
+    expect(policyFor(section, 'unpause', 'write', ['xen1'])).toBeNull();
+    expect(policyFor(section, 'autostart', 'write', ['xen1'])).toBeNull();
+    expect(policyFor(section, 'autostart', 'read', ['xen1'])).toBeNull();
+    expect(policyFor(section, 'uptime', 'read', ['xen1'])).toBeNull();
+  });
   it('GIVEN a policy scoped to prod-* THEN only requests touching a production host need approval', () => {
     const scoped = { ...section, policies: [{ ...policy, hosts: ['prod-*'] }] };
     expect(policyFor(scoped, 'stop', 'write', ['xen1'])).toBeNull();

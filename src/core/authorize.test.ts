@@ -78,14 +78,19 @@ describe('authorize', () => {
 
   it('GIVEN groups THEN they expand, nested', () => {
     expect(expandPermission(config, 'operate').sort()).toEqual([
+      'domain.autostart',
       'domain.console',
       'domain.list',
+      'domain.pause',
+      'domain.reboot',
       'domain.start',
       'domain.stop',
+      'domain.unpause',
       'host.digest',
       'host.info',
       'host.status',
       'host.top',
+      'host.uptime',
       'oncall.read',
       'schedule.read',
     ]);

@@ -91,6 +91,19 @@ export interface DomainSummary {
   cpuSeconds: number | null;
   /** Absolute path of the config file found for this name, if any. */
   configPath: string | null;
+  /**
+   * How the domain starts with its host (xendomains: an entry in /etc/xen/auto), null when it does not; absent when
+   * the agent could not read /etc/xen/auto (or is older than this field).
+   */
+  autostart?: AutostartEntry | null;
+}
+
+/** An entry of /etc/xen/auto: xendomains creates a domain from every one of them when the host boots. */
+export interface AutostartEntry {
+  /** The entry itself, e.g. `/etc/xen/auto/mail.cfg`. */
+  path: string;
+  /** Where the symlink points, made absolute (resolved against /etc/xen/auto); null when the entry is a regular file. */
+  target: string | null;
 }
 
 export type StartOutcome = 'started' | 'already-running';
@@ -122,4 +135,52 @@ export interface MigrateResult {
   transcript: string[];
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;
+}
+
+export type AutostartOutcome = 'enabled' | 'already-enabled' | 'disabled' | 'already-disabled';
+export interface AutostartResult {
+  outcome: AutostartOutcome;
+  domain: string;
+  /** The entry in /etc/xen/auto that xenops made, removed or found. */
+  path: string;
+  /** What the link points to, as read back (`readlink`); null when there is no link (disabled) or it is a regular file. */
+  target: string | null;
+  /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
+  resumed?: boolean;
+}
+
+/**
+ * rebooted: the guest rebooted itself (`xl reboot`); recreated: destroyed and created again from its config file
+ * (`--force`); not-running: nothing to reboot, nothing was sent.
+ */
+export type RebootOutcome = 'rebooted' | 'recreated' | 'not-running';
+export interface RebootResult {
+  outcome: RebootOutcome;
+  /** The domid before the reboot (null when it was not running). */
+  previousId: number | null;
+  /** The domain as read back afterwards (null when it is not on the host). */
+  domain: DomainSummary | null;
+  /** What showed the reboot happened: a new domid, or (same domid) an uptime shorter than the time since the request. */
+  evidence?: 'new-id' | 'uptime';
+  /** With evidence `uptime`: the uptime read back, in seconds. */
+  uptimeSeconds?: number;
+  /** --force: the config file it was created again from. */
+  configPath?: string;
+  /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
+  resumed?: boolean;
+}
+
+export type PauseOutcome = 'paused' | 'already-paused' | 'unpaused' | 'not-paused' | 'not-running';
+export interface PauseResult {
+  outcome: PauseOutcome;
+  /** The domain as read back (null when it is not on the host). */
+  domain: DomainSummary | null;
+  /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
+  resumed?: boolean;
+}
+
+/** `xl uptime` / `xm uptime`: each running domain's uptime, and the lines that could not be read (never guessed). */
+export interface UptimeTable {
+  rows: { name: string; id: number; uptimeSeconds: number }[];
+  unparsed: string[];
 }

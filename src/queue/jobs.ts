@@ -1,7 +1,19 @@
 import { z } from 'zod';
 import { DomainName, HostName, TargetDomainName } from '../core/names.ts';
 import type { DomainSample } from '../core/samples.ts';
-import type { ConsoleResult, DomainSummary, HostInfo, MigrateResult, StartResult, StopResult, ToolstackKind } from '../core/xen.ts';
+import type {
+  AutostartResult,
+  ConsoleResult,
+  DomainSummary,
+  HostInfo,
+  MigrateResult,
+  PauseResult,
+  RebootResult,
+  StartResult,
+  StopResult,
+  ToolstackKind,
+  UptimeTable,
+} from '../core/xen.ts';
 
 /**
  * Who asked, carried on every job so the agent can audit the job start and the outcome with the same person
@@ -42,6 +54,11 @@ export const JobData = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('domain.stop'), ...base, domain: TargetDomainName, force: z.boolean() }),
   z.strictObject({ op: z.literal('domain.console'), ...base, domain: DomainName, lines: z.number().int().min(1).max(2000) }),
   z.strictObject({ op: z.literal('domain.migrate'), ...base, domain: TargetDomainName, target: HostName }),
+  z.strictObject({ op: z.literal('host.uptime'), ...base }),
+  z.strictObject({ op: z.literal('domain.autostart'), ...base, domain: TargetDomainName, enable: z.boolean() }),
+  z.strictObject({ op: z.literal('domain.reboot'), ...base, domain: TargetDomainName, force: z.boolean() }),
+  z.strictObject({ op: z.literal('domain.pause'), ...base, domain: TargetDomainName }),
+  z.strictObject({ op: z.literal('domain.unpause'), ...base, domain: TargetDomainName }),
 ]);
 export type JobData = z.infer<typeof JobData>;
 export type JobOp = JobData['op'];
@@ -55,7 +72,7 @@ export interface HostStatus {
   freeMemoryMiB: number | null;
   xenVersion: string | null;
   /** Every domain (defined ones too): what a status post compares with its last one. Absent from older agents. */
-  domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null }[];
+  domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null; autostart?: boolean }[];
   /** The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample. */
   busiest?: { name: string; cpuPercent: number; memoryKiB: number }[];
   sampledAt?: number | null;
@@ -75,7 +92,8 @@ export interface DigestRow {
 
 /** Structured results (never chat text), keyed by op. The bot's commands render them. */
 export interface JobResults {
-  'domain.list': { host: string; toolstack: ToolstackKind; domains: DomainSummary[] };
+  /** `notes`: what could not be read while listing (said to the user, never guessed); absent from older agents. */
+  'domain.list': { host: string; toolstack: ToolstackKind; domains: DomainSummary[]; notes?: string[] };
   'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo };
   /**
    * live = the sampler's latest iteration (taken at `sampledAt`, with rates); otherwise a one-shot xentop run just
@@ -88,6 +106,11 @@ export interface JobResults {
   'domain.stop': { host: string } & StopResult;
   'domain.console': { host: string; domain: string } & ConsoleResult;
   'domain.migrate': { host: string } & MigrateResult;
+  'host.uptime': { host: string; toolstack: ToolstackKind } & UptimeTable;
+  'domain.autostart': { host: string } & AutostartResult;
+  'domain.reboot': { host: string } & RebootResult;
+  'domain.pause': { host: string } & PauseResult;
+  'domain.unpause': { host: string } & PauseResult;
 }
 export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
 

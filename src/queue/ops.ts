@@ -28,6 +28,11 @@ export const OPS = {
   'domain.start': { mutates: true, group: 'operate', locks: 'domain', verb: 'start' },
   'domain.stop': { mutates: true, group: 'operate', locks: 'domain', verb: 'stop' },
   'domain.migrate': { mutates: true, group: 'admin', locks: 'domain', verb: 'migration' },
+  'host.uptime': { mutates: false, group: 'read', locks: 'none', verb: 'uptime' },
+  'domain.autostart': { mutates: true, group: 'operate', locks: 'domain', verb: 'autostart change' },
+  'domain.reboot': { mutates: true, group: 'operate', locks: 'domain', verb: 'reboot' },
+  'domain.pause': { mutates: true, group: 'operate', locks: 'domain', verb: 'pause' },
+  'domain.unpause': { mutates: true, group: 'operate', locks: 'domain', verb: 'unpause' },
 } as const satisfies Record<JobOp, OpSpec>;
 
 /** Permissions checked by the bot itself, for commands that run no job. */

@@ -37,6 +37,8 @@ export interface SimHostStateJson {
   domains: SimDomainState[];
   /** Paths of the domain config files on the host (defined domains, running or not). */
   configs: string[];
+  /** Symbolic links, e.g. the autostart entries `/etc/xen/auto/NAME.cfg` → the config file (contents as written). */
+  links: { path: string; target: string }[];
   /** Live SSH connections and commands running now / the most at once. */
   connections: number;
   activeCommands: number;

@@ -52,6 +52,9 @@ describe('GET /state', () => {
     });
     expect(xen1?.domains.find((d) => d.name === 'Domain-0')?.status).toBe('running');
     expect(xen1?.configs).toContain('/etc/xen/vm/mail.cfg');
+    // gateway starts with xen1 in the demo fleet: its /etc/xen/auto link is part of the state.
+    expect(xen1?.links).toEqual([{ path: '/etc/xen/auto/gateway.cfg', target: '/etc/xen/vm/gateway.cfg' }]);
+    expect(state.hosts['xen2']?.links).toEqual([]);
   });
 });
 

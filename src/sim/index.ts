@@ -233,6 +233,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
             cpuSeconds: Math.round(fleet.cpuSeconds(d) * 10) / 10,
           })),
         configs: [...h.files.keys()].filter((p) => p.endsWith('.cfg')).sort(),
+        links: [...h.links].map(([path, target]) => ({ path, target })).sort((a, b) => a.path.localeCompare(b.path)),
         connections: s.connections,
         activeCommands: s.active,
         maxActiveCommands: s.maxActive,

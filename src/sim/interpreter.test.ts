@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CommandIO, runCommand, streamsToClient } from './interpreter.ts';
 import { DOM0_UUID, domainUuid, SimFleet, type SimFleetSpec } from './model.ts';
 
@@ -132,5 +132,146 @@ describe('streamsToClient', () => {
     expect(streamsToClient('xentop -b -i 2 -d 1')).toBe(true);
     expect(streamsToClient("'xl' 'create' '/etc/xen/vm/mail.cfg'")).toBe(false);
     expect(streamsToClient('timeout 30 xl shutdown -w web')).toBe(false);
+  });
+});
+
+describe('/etc/xen/auto: symlinks, ls -l, ln -s, unlink, readlink', () => {
+  const autoFleet = () =>
+    new SimFleet(
+      {
+        hosts: {
+          xen1: {
+            domains: [
+              { name: 'web', memoryMiB: 512, vcpus: 1, running: true, autostart: true },
+              { name: 'mail', memoryMiB: 256, vcpus: 1, running: false },
+            ],
+          },
+        },
+      },
+      () => Date.UTC(2026, 2, 4, 10, 12),
+    );
+
+  it('lists links and files with ls -1 and in GNU long format with ls -l (a trailing slash lists the contents)', async () => {
+    const fleet = autoFleet();
+    expect((await sh(fleet, 'xen1', 'ls -1 /etc/xen/auto')).out).toBe('web.cfg\n');
+    expect((await sh(fleet, 'xen1', 'ls -l /etc/xen/auto/')).out).toBe(
+      'total 4\nlrwxrwxrwx 1 root root 19 Mar  4 10:12 web.cfg -> /etc/xen/vm/web.cfg\n',
+    );
+    // An existing but empty directory lists nothing and succeeds; a missing one fails as GNU ls does.
+    expect(await sh(fleet, 'xen1', 'unlink /etc/xen/auto/web.cfg')).toEqual({ code: 0, out: '', err: '' });
+    expect(await sh(fleet, 'xen1', 'ls -l /etc/xen/auto/')).toEqual({ code: 0, out: 'total 0\n', err: '' });
+    expect(await sh(fleet, 'xen1', 'ls -1 /etc/xen/nope')).toEqual({
+      code: 2,
+      out: '',
+      err: "ls: cannot access '/etc/xen/nope': No such file or directory\n",
+    });
+  });
+
+  it('ln -s makes a link and never replaces one (File exists); into a missing directory: No such file or directory', async () => {
+    const fleet = autoFleet();
+    const xen1 = fleet.host('xen1');
+    expect(await sh(fleet, 'xen1', 'ln -s /etc/xen/vm/mail.cfg /etc/xen/auto/mail.cfg')).toEqual({ code: 0, out: '', err: '' });
+    expect(xen1.links.get('/etc/xen/auto/mail.cfg')).toBe('/etc/xen/vm/mail.cfg');
+    expect(await sh(fleet, 'xen1', 'ln -s /etc/xen/vm/web.cfg /etc/xen/auto/mail.cfg')).toEqual({
+      code: 1,
+      out: '',
+      err: "ln: failed to create symbolic link '/etc/xen/auto/mail.cfg': File exists\n",
+    });
+    expect(xen1.links.get('/etc/xen/auto/mail.cfg')).toBe('/etc/xen/vm/mail.cfg');
+    expect((await sh(fleet, 'xen1', 'ln -s /etc/xen/vm/mail.cfg /etc/xen/gone/mail.cfg')).err).toBe(
+      "ln: failed to create symbolic link '/etc/xen/gone/mail.cfg': No such file or directory\n",
+    );
+  });
+
+  it('readlink prints a link and fails silently otherwise; unlink removes the link, not its target, and says when there is none', async () => {
+    const fleet = autoFleet();
+    expect(await sh(fleet, 'xen1', 'readlink /etc/xen/auto/web.cfg')).toEqual({ code: 0, out: '/etc/xen/vm/web.cfg\n', err: '' });
+    expect(await sh(fleet, 'xen1', 'readlink /etc/xen/vm/web.cfg')).toEqual({ code: 1, out: '', err: '' });
+    expect((await sh(fleet, 'xen1', 'test -e /etc/xen/auto/web.cfg')).code).toBe(0);
+    expect((await sh(fleet, 'xen1', 'unlink /etc/xen/auto/web.cfg')).code).toBe(0);
+    expect(fleet.host('xen1').files.has('/etc/xen/vm/web.cfg')).toBe(true);
+    expect((await sh(fleet, 'xen1', 'test -e /etc/xen/auto/web.cfg')).code).toBe(1);
+    expect(await sh(fleet, 'xen1', 'unlink /etc/xen/auto/web.cfg')).toEqual({
+      code: 1,
+      out: '',
+      err: "unlink: cannot unlink '/etc/xen/auto/web.cfg': No such file or directory\n",
+    });
+    expect((await sh(fleet, 'xen1', 'unlink /etc/xen/auto')).err).toBe("unlink: cannot unlink '/etc/xen/auto': Is a directory\n");
+    expect((await sh(fleet, 'xen1', 'rm /etc/xen/auto/web.cfg')).err).toBe(
+      "rm: cannot remove '/etc/xen/auto/web.cfg': No such file or directory\n",
+    );
+  });
+
+  it('xl create, cat and test follow links; a dangling link reads as missing', async () => {
+    const fleet = autoFleet();
+    fleet.host('xen1').links.set('/etc/xen/auto/mail.cfg', '../vm/mail.cfg');
+    expect((await sh(fleet, 'xen1', 'cat /etc/xen/auto/mail.cfg')).out).toContain('name = "mail"');
+    expect((await sh(fleet, 'xen1', 'xl create /etc/xen/auto/mail.cfg')).code).toBe(0);
+    expect(fleet.findDomain(fleet.host('xen1'), 'mail')).toBeDefined();
+    fleet.host('xen1').links.set('/etc/xen/auto/old.cfg', '/etc/xen/vm/old.cfg');
+    expect((await sh(fleet, 'xen1', 'test -e /etc/xen/auto/old.cfg')).code).toBe(1);
+    expect((await sh(fleet, 'xen1', 'test -L /etc/xen/auto/old.cfg')).code).toBe(0);
+  });
+});
+
+describe('xl/xm reboot, pause and unpause', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reboot answers at once; the guest goes down (---sr-) after the shutdown delay and comes back with a new domid', async () => {
+    vi.useFakeTimers();
+    const fleet = frozenFleet();
+    const xen1 = fleet.host('xen1');
+    const web = fleet.findDomain(xen1, 'web');
+    const io: CommandIO = { out: () => {}, err: () => {}, signal: new AbortController().signal, sleep: () => Promise.resolve() };
+    let err = '';
+    const code = await runCommand(fleet, xen1, 'xl reboot web', { ...io, err: (t) => (err += t) }, { shutdownDelayMs: 1000 });
+    expect([code, err]).toEqual([0, `Rebooting domain ${web?.id}\n`]);
+    expect(fleet.findDomain(xen1, 'web')).toBe(web);
+    vi.advanceTimersByTime(1000);
+    expect(fleet.findDomain(xen1, 'web')?.flags).toBe('---sr-');
+    vi.advanceTimersByTime(500);
+    const back = fleet.findDomain(xen1, 'web');
+    expect(back).not.toBe(web);
+    expect(back).toMatchObject({ uuid: domainUuid('web'), flags: '-b----', cpuBase: 0 });
+    expect(back?.id).toBeGreaterThan(web?.id ?? 0);
+    expect(xen1.files.get('/var/log/xen/console/guest-web.log')).toContain('reboot: Restarting system');
+  });
+
+  it('a paused guest ignores a reboot request; unknown domains are refused as xl and xm do', async () => {
+    vi.useFakeTimers();
+    const fleet = frozenFleet();
+    const xen1 = fleet.host('xen1');
+    expect((await sh(fleet, 'xen1', 'xl pause web')).code).toBe(0);
+    const web = fleet.findDomain(xen1, 'web');
+    expect((await sh(fleet, 'xen1', 'xl reboot web')).code).toBe(0);
+    vi.advanceTimersByTime(10_000);
+    expect(fleet.findDomain(xen1, 'web')).toBe(web);
+    expect(web?.flags).toBe('-bp---');
+    expect(await sh(fleet, 'xen1', 'xl reboot nosuch')).toEqual({
+      code: 1,
+      out: '',
+      err: 'nosuch is an invalid domain identifier (rc=-6)\n',
+    });
+    expect(await sh(fleet, 'old', 'xm reboot nosuch')).toEqual({ code: 3, out: '', err: "Error: Domain 'nosuch' does not exist.\n" });
+  });
+
+  it('pause counts like Xen does (two pauses need two unpauses); unpausing what is not paused is EINVAL, which xl ignores', async () => {
+    const fleet = frozenFleet();
+    const web = () => fleet.findDomain(fleet.host('xen1'), 'web');
+    await sh(fleet, 'xen1', 'xl pause web');
+    await sh(fleet, 'xen1', 'xl pause web');
+    expect(web()?.flags).toBe('-bp---');
+    await sh(fleet, 'xen1', 'xl unpause web');
+    expect(web()?.flags).toBe('-bp---');
+    await sh(fleet, 'xen1', 'xl unpause web');
+    expect(web()?.flags).toBe('-b----');
+    const again = await sh(fleet, 'xen1', 'xl unpause web');
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(/libxl_domain_unpause: Domain \d+:Unpausing domain: Invalid argument\n$/);
+    expect(await sh(fleet, 'old', 'xm unpause legacy')).toEqual({ code: 1, out: '', err: "Error: (22, 'Invalid argument')\n" });
+    expect((await sh(fleet, 'old', 'xm pause legacy')).code).toBe(0);
+    expect(fleet.findDomain(fleet.host('old'), 'legacy')?.flags).toBe('-bp---');
   });
 });

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { parse } from 'shell-quote';
 import { formatInfo, formatXentopIteration, formatXlList, formatXlListLong, formatXmList, formatXmListLong } from './format.ts';
 import { bootLines, consoleLogPath, parseDomainConfig, type SimFleet, type SimHostState } from './model.ts';
@@ -105,41 +106,60 @@ async function run(fleet: SimFleet, host: SimHostState, argv: string[], io: Comm
     case 'xentop':
       return runXentop(fleet, host, args, io);
     case 'tail':
-      return runTail(host, args, io);
+      return runTail(fleet, host, args, io);
     case 'cat': {
       for (const path of args) {
-        const content = host.files.get(path);
+        const content = fleet.readFile(host, path);
         if (content === undefined) return fail(io, `cat: ${path}: No such file or directory`, 1);
         io.out(content);
       }
       return 0;
     }
-    case 'ls': {
-      const dirs = args.filter((a) => !a.startsWith('-'));
-      for (const dir of dirs) {
-        const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-        const names = [...host.files.keys()]
-          .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
-          .map((p) => p.slice(prefix.length));
-        if (names.length === 0) return fail(io, `ls: cannot access '${dir}': No such file or directory`, 2);
-        io.out(
-          names
-            .sort()
-            .map((n) => `${n}\n`)
-            .join(''),
-        );
-      }
-      return 0;
-    }
+    case 'ls':
+      return runLs(fleet, host, args, io);
     case 'test': {
       const [flag, path] = args;
-      if (!flag || !path || !['-e', '-f', '-r'].includes(flag)) return 2;
-      return host.files.has(path) ? 0 : 1;
+      if (!flag || !path || !['-e', '-f', '-r', '-d', '-L', '-h'].includes(flag)) return 2;
+      if (flag === '-L' || flag === '-h') return host.links.has(path) ? 0 : 1;
+      if (flag === '-d') return fleet.isDir(host, path) ? 0 : 1;
+      const file = fleet.readFile(host, path) !== undefined;
+      return file || (flag === '-e' && fleet.isDir(host, path)) ? 0 : 1;
+    }
+    case 'readlink': {
+      // Plain readlink (no -f/-e/-m): a symlink's contents, else exit 1 with nothing printed (GNU coreutils).
+      const paths = args.filter((a) => !a.startsWith('-'));
+      if (paths.length === 0) return fail(io, 'readlink: missing operand', 1);
+      let code = 0;
+      for (const path of paths) {
+        const target = host.links.get(path);
+        if (target === undefined) code = 1;
+        else io.out(`${target}\n`);
+      }
+      return code;
+    }
+    case 'ln':
+      return runLn(fleet, host, args, io);
+    case 'unlink': {
+      if (args.length === 0) return fail(io, 'unlink: missing operand', 1);
+      if (args.length > 1) return fail(io, `unlink: extra operand '${args[1]}'`, 1);
+      return removeEntry(fleet, host, args[0] as string, io, 'unlink: cannot unlink');
+    }
+    case 'rm': {
+      const force = args.some((a) => /^-[a-z]*f/.test(a));
+      if (args.some((a) => /^-[a-z]*[rR]/.test(a))) return fail(io, 'sim: rm -r is not simulated', 2);
+      const paths = args.filter((a) => !a.startsWith('-'));
+      if (paths.length === 0) return fail(io, 'rm: missing operand', 1);
+      let code = 0;
+      for (const path of paths) {
+        if (force && !host.links.has(path) && !host.files.has(path) && !fleet.isDir(host, path)) continue;
+        if (removeEntry(fleet, host, path, io, 'rm: cannot remove') !== 0) code = 1;
+      }
+      return code;
     }
     case 'command':
     case 'which': {
       const name = args.filter((a) => a !== '-v').at(0) ?? '';
-      const known = [host.toolstack, 'xentop', 'timeout', 'tail', 'cat', 'ls', 'test', 'sudo'];
+      const known = [host.toolstack, 'xentop', 'timeout', 'tail', 'cat', 'ls', 'test', 'sudo', 'ln', 'unlink', 'rm', 'readlink'];
       if (!known.includes(name)) return 1;
       io.out(`/usr/sbin/${name}\n`);
       return 0;
@@ -201,7 +221,7 @@ async function runTimeout(
   }
 }
 
-function runTail(host: SimHostState, args: string[], io: CommandIO): number {
+function runTail(fleet: SimFleet, host: SimHostState, args: string[], io: CommandIO): number {
   let lines: number | null = null;
   let bytes: number | null = null;
   let path: string | undefined;
@@ -212,7 +232,7 @@ function runTail(host: SimHostState, args: string[], io: CommandIO): number {
     else path = a;
   }
   if (!path) return fail(io, 'tail: no file given', 1);
-  const content = host.files.get(path);
+  const content = fleet.readFile(host, path);
   if (content === undefined) return fail(io, `tail: cannot open '${path}' for reading: No such file or directory`, 1);
   let text = bytes === null ? content : content.slice(-bytes);
   if (lines !== null) {
@@ -309,7 +329,7 @@ async function runToolstack(
     case 'create': {
       const path = rest.find((a) => !a.startsWith('-'));
       if (!path) return fail(io, "'xl create' requires at least 1 argument.", 2);
-      const text = path.startsWith('/') ? host.files.get(path) : undefined;
+      const text = path.startsWith('/') ? fleet.readFile(host, path) : undefined;
       if (text === undefined) {
         return tool === 'xl'
           ? fail(io, `Failed to read config file: ${path}: No such file or directory`, 3)
@@ -371,12 +391,24 @@ async function runToolstack(
     }
     case 'pause':
     case 'unpause': {
-      const ref = rest[0];
-      const d = ref === undefined ? undefined : fleet.findDomain(host, ref);
-      if (!d || ref === undefined) return invalid(ref ?? '');
-      d.flags = `${d.flags.slice(0, 2)}${sub === 'pause' ? 'p' : '-'}${d.flags.slice(3)}`;
+      const ref = rest.find((a) => !a.startsWith('-'));
+      if (ref === undefined) return fail(io, `'${tool} ${sub}' requires at least 1 argument.`, 2);
+      const d = fleet.findDomain(host, ref);
+      if (!d) return invalid(ref);
+      // A hypercall and a xenstore write: quick, but not instant.
+      await io.sleep(50);
+      if (sub === 'pause') d.pauseCount++;
+      else if (d.pauseCount === 0) {
+        // Xen refuses to drop a pause that is not held (EINVAL); xl logs it and still exits 0 (it ignores libxl's rc).
+        if (tool === 'xm') return fail(io, "Error: (22, 'Invalid argument')", 1);
+        io.err(`libxl: error: libxl_domain.c:631:libxl_domain_unpause: Domain ${d.id}:Unpausing domain: Invalid argument\n`);
+        return 0;
+      } else d.pauseCount--;
+      d.flags = `${d.flags.slice(0, 2)}${d.pauseCount > 0 ? 'p' : '-'}${d.flags.slice(3)}`;
       return 0;
     }
+    case 'reboot':
+      return runReboot(fleet, host, tool, rest, io, options);
     case 'console': {
       const ref = rest.find((a) => !a.startsWith('-'));
       const d = ref === undefined ? undefined : fleet.findDomain(host, ref);
@@ -398,6 +430,148 @@ async function runToolstack(
     default:
       return fail(io, `command "${sub ?? ''}" not implemented`, 2);
   }
+}
+
+/**
+ * `xl reboot` / `xm reboot`: writes the request and returns at once (xl says `Rebooting domain N` on stderr, xm
+ * nothing). A running guest then shuts down with reason reboot (`---sr-`) after the shutdown delay and comes back
+ * half a delay later as a new domain: same name, UUID and config, a new domid, its CPU time from zero. A paused
+ * guest cannot act on the request: nothing happens (as on a real host).
+ */
+function runReboot(
+  fleet: SimFleet,
+  host: SimHostState,
+  tool: 'xl' | 'xm',
+  args: string[],
+  io: CommandIO,
+  options: InterpreterOptions,
+): number {
+  const ref = args.find((a) => !a.startsWith('-'));
+  if (!ref) return fail(io, `'${tool} reboot' requires at least 1 argument.`, 2);
+  const d = fleet.findDomain(host, ref);
+  if (!d)
+    return tool === 'xl'
+      ? fail(io, `${ref} is an invalid domain identifier (rc=-6)`, 1)
+      : fail(io, `Error: Domain '${ref}' does not exist.`, 3);
+  if (d.id === 0) return fail(io, tool === 'xl' ? 'reboot failed (rc=-3)' : 'Error: Cannot reboot privileged domain 0', 1);
+  if (tool === 'xl') io.err(`Rebooting domain ${d.id}\n`);
+  const running = d.flags[2] !== 'p' && d.flags[3] !== 's' && d.flags[5] !== 'd';
+  if (!running) return 0;
+  fleet.appendConsole(host, d.name, ['[  OK  ] Reached target System Reboot.', 'reboot: Restarting system']);
+  const old = d;
+  setTimeout(() => {
+    if (!host.domains.includes(old)) return;
+    old.flags = '---sr-';
+    setTimeout(() => {
+      if (!host.domains.includes(old)) return;
+      fleet.removeDomain(host, old);
+      fleet.addDomain(host, {
+        name: old.name,
+        uuid: old.uuid,
+        memoryMiB: old.memoryMiB,
+        vcpus: old.vcpus,
+        flags: '-b----',
+        cpuRate: old.cpuRate,
+      });
+      fleet.appendConsole(host, old.name, bootLines(old.name));
+    }, options.shutdownDelayMs / 2).unref();
+  }, options.shutdownDelayMs).unref();
+  return 0;
+}
+
+/** `ls [-1] [-l] [-a] PATH…`: names sorted, one a line; `-l` in GNU's long format (C locale). */
+function runLs(fleet: SimFleet, host: SimHostState, args: string[], io: CommandIO): number {
+  const flags = args.filter((a) => a.startsWith('-') && a !== '-').join('');
+  const long = flags.includes('l');
+  const paths = args.filter((a) => !a.startsWith('-') || a === '-');
+  let code = 0;
+  for (const arg of paths) {
+    const path = arg.length > 1 ? arg.replace(/\/+$/, '') : arg;
+    // `ls -l LINK` shows the link itself; with a trailing slash (or without -l) ls follows it to the directory.
+    if (host.links.has(path) && ((long && !arg.endsWith('/')) || !fleet.isDir(host, path))) {
+      io.out(long ? `${longLine(fleet, host, path, arg)}\n` : `${arg}\n`);
+      continue;
+    }
+    if (host.files.has(path)) {
+      io.out(long ? `${longLine(fleet, host, path, arg)}\n` : `${arg}\n`);
+      continue;
+    }
+    if (!fleet.isDir(host, path)) {
+      io.err(`ls: cannot access '${arg}': No such file or directory\n`);
+      code = 2;
+      continue;
+    }
+    const dir = fleet.resolve(host, path) ?? path;
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const names = new Set<string>();
+    for (const p of [...host.files.keys(), ...host.links.keys(), ...host.dirs]) {
+      if (!p.startsWith(prefix) || p === dir) continue;
+      names.add(p.slice(prefix.length).split('/')[0] as string);
+    }
+    const sorted = [...names].sort();
+    if (!long) {
+      io.out(sorted.map((n) => `${n}\n`).join(''));
+      continue;
+    }
+    const lines = sorted.map((n) => longLine(fleet, host, `${prefix}${n}`, n));
+    io.out(`total ${sorted.length * 4}\n${alignSizes(lines)}`);
+  }
+  return code;
+}
+
+/** One `ls -l` line; the size column is padded by alignSizes. Times are the simulator's clock, in UTC. */
+function longLine(fleet: SimFleet, host: SimHostState, path: string, name: string): string {
+  const date = new Date(fleet.now());
+  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const when = `${month} ${String(date.getUTCDate()).padStart(2)} ${String(date.getUTCHours()).padStart(2, '0')}:${String(date.getUTCMinutes()).padStart(2, '0')}`;
+  const link = host.links.get(path);
+  if (link !== undefined) return `lrwxrwxrwx 1 root root\t${link.length} ${when} ${name} -> ${link}`;
+  const file = host.files.get(path);
+  if (file !== undefined) return `-rw-r--r-- 1 root root\t${Buffer.byteLength(file)} ${when} ${name}`;
+  return `drwxr-xr-x 2 root root\t4096 ${when} ${name}`;
+}
+
+/** GNU ls right-aligns the size column to its widest value. */
+function alignSizes(lines: string[]): string {
+  const parts = lines.map((l) => l.split('\t') as [string, string]);
+  const width = Math.max(0, ...parts.map(([, rest]) => rest.indexOf(' ')));
+  return parts
+    .map(([head, rest]) => {
+      const size = rest.slice(0, rest.indexOf(' '));
+      return `${head} ${size.padStart(width)}${rest.slice(size.length)}\n`;
+    })
+    .join('');
+}
+
+/** `ln -s TARGET LINK` (GNU's messages): never replaces an entry; into a directory when LINK is one. */
+function runLn(fleet: SimFleet, host: SimHostState, args: string[], io: CommandIO): number {
+  const flags = args.filter((a) => a.startsWith('-') && a !== '--').join('');
+  const operands = args.filter((a) => !a.startsWith('-'));
+  if (!flags.includes('s')) return fail(io, 'sim: only symbolic links (ln -s) are simulated', 2);
+  if (flags.includes('f')) return fail(io, 'sim: ln -f is not simulated', 2);
+  const [target, given] = operands;
+  if (target === undefined) return fail(io, 'ln: missing file operand', 1);
+  if (given === undefined) return fail(io, `ln: missing destination file operand after '${target}'`, 1);
+  if (operands.length > 2) return fail(io, `sim: ln with more than two operands is not simulated`, 2);
+  const noTarget = flags.includes('T') || flags.includes('n');
+  let link = given.length > 1 ? given.replace(/\/+$/, '') : given;
+  // Without -T/-n an existing directory (or a link to one) is where the link goes, as GNU ln does.
+  if (!noTarget && fleet.isDir(host, link)) link = `${fleet.resolve(host, link) ?? link}/${posix.basename(target)}`;
+  if (host.links.has(link) || host.files.has(link) || host.dirs.has(link))
+    return fail(io, `ln: failed to create symbolic link '${link}': File exists`, 1);
+  if (!fleet.isDir(host, posix.dirname(link)))
+    return fail(io, `ln: failed to create symbolic link '${link}': No such file or directory`, 1);
+  host.links.set(link, target);
+  return 0;
+}
+
+/** unlink / rm of one entry: a symlink or a file (never what a link points to), never a directory. */
+function removeEntry(fleet: SimFleet, host: SimHostState, given: string, io: CommandIO, prefix: string): number {
+  const path = given.length > 1 ? given.replace(/\/+$/, '') : given;
+  if (host.links.delete(path)) return 0;
+  if (host.files.delete(path)) return 0;
+  if (fleet.isDir(host, path)) return fail(io, `${prefix} '${given}': Is a directory`, 1);
+  return fail(io, `${prefix} '${given}': No such file or directory`, 1);
 }
 
 async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm', args: string[], io: CommandIO): Promise<number> {

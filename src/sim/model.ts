@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { CommandLog } from './log.ts';
 
 /**
@@ -21,6 +22,11 @@ export interface SimDomain {
   cpuBase: number;
   cpuSince: number;
   cpuRate: number;
+  /**
+   * Controller pauses held (Xen counts them: a domain paused twice needs two unpauses); the `p` flag is set while
+   * it is above 0.
+   */
+  pauseCount: number;
 }
 
 export interface SimHostState {
@@ -32,6 +38,10 @@ export interface SimHostState {
   domains: SimDomain[];
   /** path → content */
   files: Map<string, string>;
+  /** Symbolic links: path → contents (the target as written, absolute or relative to the link's directory). */
+  links: Map<string, string>;
+  /** Directories that exist even when empty (a directory with an entry below it exists anyway). */
+  dirs: Set<string>;
   nextId: number;
   /** Every command string received over SSH, in order. */
   commandLog: string[];
@@ -45,6 +55,8 @@ export interface SimDomainSpec {
   configPath?: string | undefined;
   state?: string | undefined;
   consoleLines?: string[] | undefined;
+  /** Starts with the host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
+  autostart?: boolean | undefined;
 }
 
 export interface SimHostSpec {
@@ -60,6 +72,9 @@ export interface SimFleetSpec {
 }
 
 export const CONSOLE_DIR = '/var/log/xen/console';
+
+/** xendomains' XENDOMAINS_AUTO: the Xen packages ship it (empty). */
+export const AUTO_DIR = '/etc/xen/auto';
 
 export function consoleLogPath(name: string): string {
   return `${CONSOLE_DIR}/guest-${name}.log`;
@@ -128,6 +143,8 @@ export class SimFleet {
         migrateAddress: h.migrateAddress ?? name,
         domains: [],
         files: new Map(),
+        links: new Map(),
+        dirs: new Set(['/etc/xen', '/etc/xen/vm', AUTO_DIR, CONSOLE_DIR]),
         nextId: 1,
         commandLog: [],
       };
@@ -136,6 +153,7 @@ export class SimFleet {
       for (const d of h.domains) {
         const cfg = d.configPath ?? `/etc/xen/vm/${d.name}.cfg`;
         host.files.set(cfg, renderDomainConfig(d));
+        if (d.autostart) host.links.set(`${AUTO_DIR}/${d.name}.cfg`, cfg);
         host.files.set(consoleLogPath(d.name), (d.consoleLines ?? bootLines(d.name)).map((l) => `${l}\n`).join(''));
         if (d.running) this.addDomain(host, { name: d.name, memoryMiB: d.memoryMiB, vcpus: d.vcpus, flags: d.state ?? '-b----' });
       }
@@ -176,6 +194,7 @@ export class SimFleet {
       cpuBase: d.cpuBase ?? 0,
       cpuSince: this.now(),
       cpuRate: d.cpuRate ?? 0.02 * d.vcpus,
+      pauseCount: d.flags[2] === 'p' ? 1 : 0,
     };
     host.domains.push(domain);
     return domain;
@@ -197,6 +216,35 @@ export class SimFleet {
   appendConsole(host: SimHostState, name: string, lines: string[]): void {
     const path = consoleLogPath(name);
     host.files.set(path, (host.files.get(path) ?? '') + lines.map((l) => `${l}\n`).join(''));
+  }
+
+  /**
+   * Where a path leads after following symlinks (relative targets against the link's directory, at most 8 hops as
+   * ELOOP allows few): the final path, which may not exist; null for a loop.
+   */
+  resolve(host: SimHostState, path: string): string | null {
+    let p = path;
+    for (let hops = 0; hops < 8; hops++) {
+      const target = host.links.get(p);
+      if (target === undefined) return p;
+      p = posix.resolve(posix.dirname(p), target);
+    }
+    return null;
+  }
+
+  /** A regular file's content, following symlinks; undefined when there is none. */
+  readFile(host: SimHostState, path: string): string | undefined {
+    const p = this.resolve(host, path);
+    return p === null ? undefined : host.files.get(p);
+  }
+
+  /** Whether a directory exists (declared, or with any entry below it), following symlinks. */
+  isDir(host: SimHostState, path: string): boolean {
+    const p = this.resolve(host, path.length > 1 ? path.replace(/\/+$/, '') : path);
+    if (p === null) return false;
+    if (host.dirs.has(p)) return true;
+    const prefix = `${p}/`;
+    return [...host.files.keys(), ...host.links.keys(), ...host.dirs].some((e) => e.startsWith(prefix));
   }
 
   freeMemoryMiB(host: SimHostState): number {

@@ -127,7 +127,7 @@ describe('fleet-wide running-once', () => {
       failure: { code: 'domain.elsewhere', message: 'files is running on xen2 — starting it on xen1 would run it twice' },
     });
     expect(sent('xen1', since, mutations)).toEqual([]);
-    expect(sent('xen2', since)).toEqual(['xl list -v', 'ls -1 /etc/xen/vm', 'ls -1 /etc/xen/auto']);
+    expect(sent('xen2', since)).toEqual(['xl list -v', 'ls -1 /etc/xen/vm', 'ls -1 /etc/xen/auto', 'ls -l /etc/xen/auto/']);
     expect(await rig.journal.get(job.id ?? '')).toBeNull();
   });
 

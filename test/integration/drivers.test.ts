@@ -54,7 +54,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
       ['mail', 'defined', null, null],
     ]);
     expect(domains.find((d) => d.name === 'mail')?.configPath).toBe('/etc/xen/vm/mail.cfg');
-    expect(log('xen1').at(-3)).toBe('xl list -v');
+    expect(log('xen1').at(-4)).toBe('xl list -v');
   });
 
   it('starts a defined domain, reads it back, and answers "already running" the second time without creating', async () => {
@@ -186,13 +186,14 @@ describe('xl driver through the real SSH pool and the simulator', () => {
     expect((await driver('old', 'xm').list()).map((d) => d.uuid)).toEqual([DOM0_UUID, domainUuid('legacy-db.example.com')]);
   });
 
-  it('on an xm host, xm list, the config dirs and xm list --long travel in one round trip, in that order', async () => {
+  it('on an xm host, xm list, the config dirs, the autostart entries and xm list --long travel in one round trip, in that order', async () => {
     const since = env.sim.log.lastSeq;
     await driver('old', 'xm').list();
     expect(env.sim.log.query({ host: 'old', since }).map((e) => e.command)).toEqual([
       'xm list',
       'ls -1 /etc/xen/vm',
       'ls -1 /etc/xen/auto',
+      'ls -l /etc/xen/auto/',
       'xm list --long',
     ]);
   });
@@ -231,8 +232,16 @@ describe('xm UUIDs from xm list --long (scripted runner)', () => {
     const runner: RemoteRunner = {
       run: async (_host, words) => {
         calls.push(words.join(' '));
+        // This host has no /etc/xen/auto (the list reads it in the same batch).
+        const noDir = { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
         const answer =
-          words.join(' ') === 'xm list --long' ? long : words.join(' ') === 'xm list' ? list : new Error(`unexpected ${words.join(' ')}`);
+          words.join(' ') === 'xm list --long'
+            ? long
+            : words.join(' ') === 'xm list'
+              ? list
+              : words[0] === 'ls'
+                ? noDir
+                : new Error(`unexpected ${words.join(' ')}`);
         if (answer instanceof Error) throw answer;
         return answer;
       },

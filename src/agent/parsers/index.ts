@@ -1,3 +1,4 @@
+export { type LsEntry, type LsListing, parseLsLong, plainNames } from './autostart.ts';
 export { lastLines, sanitizeConsole } from './console.ts';
 export { memoryFromInfo, parseInfo } from './info.ts';
 export { type ListParse, type ListRowWithUuid, parseList, parseListWithUuids, type UnparsedLine } from './list.ts';

@@ -61,7 +61,49 @@ export const argv = {
       : ['xm', 'migrate', '-l', checked(domain, true), targetAddress];
   },
   listDir: (dir: string) => ['ls', '-1', dir],
+  /**
+   * The autostart dir's entries with their types and link targets (read with the `ls -1` of the same dir). The
+   * trailing slash makes `ls -l` list the directory's contents even when /etc/xen/auto is itself a symlink.
+   */
+  autostartListing: () => ['ls', '-l', `${AUTOSTART_DIR}/`],
+  /**
+   * Autostart on: a symlink /etc/xen/auto/NAME.cfg → the domain's config file, as xendomains expects. No `-f`: an
+   * entry already there is never replaced (ln fails with "File exists"); no `-T`/`-n` (not in every ln): the state
+   * read first (under the domain's lock) has shown nothing is at that path.
+   */
+  autostartOn: (configPath: string, domain: string) => ['ln', '-s', configFilePath(configPath), autostartPath(domain)],
+  /**
+   * Autostart off: `unlink` removes exactly one directory entry — no options, no recursion, never a directory — and
+   * is only sent after the state showed that entry to be a symlink.
+   */
+  autostartOff: (domain: string) => ['unlink', autostartPath(domain)],
+  /** Read-back: prints a symlink's contents (exit 1, nothing printed, when the path is no symlink). */
+  readLink: (domain: string) => ['readlink', autostartPath(domain)],
+  /** Read-back: whether anything (following symlinks) is at the autostart path. */
+  autostartExists: (domain: string) => ['test', '-e', autostartPath(domain)],
+  /** Asks the guest to reboot (asynchronous: returns at once; the domain comes back with a new domid). */
+  reboot: (ts: ToolstackKind, domain: string) => [ts, 'reboot', checked(domain, true)],
+  pause: (ts: ToolstackKind, domain: string) => [ts, 'pause', checked(domain, true)],
+  unpause: (ts: ToolstackKind, domain: string) => [ts, 'unpause', checked(domain, true)],
 };
+
+/** Where xendomains looks for the domains to create when the host boots (XENDOMAINS_AUTO's default). */
+export const AUTOSTART_DIR = '/etc/xen/auto';
+
+/** The one autostart entry xenops ever makes or removes for a domain: /etc/xen/auto/NAME.cfg, NAME validated. */
+export function autostartPath(domain: string): string {
+  return `${AUTOSTART_DIR}/${checked(domain, true)}.cfg`;
+}
+
+/** A config file a link may point to: absolute, normalized, `.cfg`, outside /etc/xen/auto, no shell-special bytes. */
+function configFilePath(path: string): string {
+  const ok =
+    /^\/[A-Za-z0-9_.:+/-]+\.cfg$/.test(path) &&
+    !path.split('/').some((part, i) => i > 0 && (part === '' || part === '.' || part === '..')) &&
+    !path.startsWith(`${AUTOSTART_DIR}/`);
+  if (!ok) throw new UserError('args.invalid', `not a config file path xenops links to: ${path}`);
+  return path;
+}
 
 export function consoleLogPath(logDir: string, domain: string): string {
   return `${logDir}/guest-${domain}.log`;

@@ -8,19 +8,25 @@ import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { parseUptime } from '../parsers/uptime.ts';
 import { parseXentop } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
-import { argv, checked } from './argv.ts';
+import { AUTOSTART_DIR, argv, autostartPath, checked, describeArgv } from './argv.ts';
+import { inventoryFromListings, isAutostartDir } from './inventory.ts';
 import type {
+  AutostartResult,
   ConsoleResult,
   DomainSummary,
   HostInfo,
+  Inventory,
   MigrateResult,
   MigrationTarget,
   OperationContext,
+  PauseResult,
+  RebootResult,
   StartResult,
   StopResult,
   Toolstack,
   ToolstackKind,
   TopRow,
+  UptimeTable,
 } from './types.ts';
 
 export interface DriverHost {
@@ -164,17 +170,36 @@ export class XenToolstack implements Toolstack {
     return this.reading('the domain list', () => this.listDomains(ctx));
   }
 
-  /**
-   * The list, the config dirs and (xm) `xm list --long` in one round trip: the three used to run one after
-   * another, each paying the SSH latency.
-   */
+  async inventory(ctx?: OperationContext): Promise<Inventory> {
+    return this.reading('the domain list', async () => {
+      const { domains, notes } = await this.scan(ctx);
+      return { domains, notes };
+    });
+  }
+
   private async listDomains(ctx?: OperationContext): Promise<DomainSummary[]> {
+    return (await this.scan(ctx)).domains;
+  }
+
+  /**
+   * The list, the config dirs, /etc/xen/auto (`ls -1` and `ls -l`) and (xm) `xm list --long` in one round trip:
+   * they used to run one after another, each paying the SSH latency.
+   */
+  private async scan(ctx?: OperationContext): Promise<Inventory & { autostartNames: Set<string> | null; viaLinkOnly: Set<string> }> {
     const words = argv.list(this.kind);
     const dirs = this.host.configDirs;
+    // The autostart dir's plain listing is the config dirs' one when configDirs names it (the default does).
+    const autoAt = dirs.findIndex(isAutostartDir);
     // xm list has no UUID column: xm list --long comes along and only ever adds UUIDs (its failure is no failure).
     const withLong = this.kind === 'xm';
     const [r, ...rest] = await this.readBatch(
-      [words, ...dirs.map((d) => argv.listDir(d)), ...(withLong ? [argv.listLong(this.kind)] : [])],
+      [
+        words,
+        ...dirs.map((d) => argv.listDir(d)),
+        ...(autoAt < 0 ? [argv.listDir(AUTOSTART_DIR)] : []),
+        argv.autostartListing(),
+        ...(withLong ? [argv.listLong(this.kind)] : []),
+      ],
       ctx,
     );
     if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} list on ${this.host.name} gave no answer`);
@@ -182,7 +207,10 @@ export class XenToolstack implements Toolstack {
     const parsed = parseListWithUuids(r.stdout);
     if (!parsed.sawHeader)
       throw new RemoteCommandError(this.host.name, words, 0, r.stdout, `${this.kind} list on ${this.host.name} printed no list header`);
-    const longResult = withLong ? rest[dirs.length] : undefined;
+    const extra = autoAt < 0 ? 1 : 0;
+    const autoPlain = autoAt < 0 ? rest[dirs.length] : rest[autoAt];
+    const autoLong = rest[dirs.length + extra];
+    const longResult = withLong ? rest[dirs.length + extra + 1] : undefined;
     const longDomains = longResult?.code === 0 ? parseXmListLongOrNull(longResult.stdout) : null;
     const running: DomainSummary[] = parsed.rows.map((row) => ({
       name: row.name,
@@ -195,8 +223,12 @@ export class XenToolstack implements Toolstack {
       cpuSeconds: row.cpuSeconds,
       configPath: null,
     }));
-    const configs = configsFromListings(dirs, rest.slice(0, dirs.length));
-    for (const d of running) d.configPath = configs.get(d.name) ?? null;
+    const inv = inventoryFromListings(dirs, rest.slice(0, dirs.length), autoPlain, autoLong);
+    const { configs, autostart } = inv;
+    for (const d of running) {
+      d.configPath = configs.get(d.name) ?? null;
+      if (autostart) d.autostart = autostart.get(d.name) ?? null;
+    }
     const names = new Set(running.map((d) => d.name));
     for (const [name, path] of configs) {
       if (names.has(name)) continue;
@@ -210,9 +242,12 @@ export class XenToolstack implements Toolstack {
         vcpus: null,
         cpuSeconds: null,
         configPath: path,
+        ...(autostart ? { autostart: autostart.get(name) ?? null } : {}),
       });
     }
-    return running;
+    // Unread list rows are said too: a domain the list shows in a shape nobody expected is not silently left out.
+    const notes = [...parsed.unparsed.map((u) => `could not read this line of ${this.kind} list: ${JSON.stringify(u.line)}`), ...inv.notes];
+    return { domains: running, notes, autostartNames: inv.autostartNames, viaLinkOnly: inv.viaLinkOnly };
   }
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
@@ -220,10 +255,15 @@ export class XenToolstack implements Toolstack {
   }
 
   async uptime(ctx?: OperationContext): Promise<Record<string, number>> {
+    // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed.
+    const table = await this.uptimeTable(ctx);
+    return Object.fromEntries(table.rows.map((r) => [r.name, r.uptimeSeconds]));
+  }
+
+  async uptimeTable(ctx?: OperationContext): Promise<UptimeTable> {
     return this.reading(`${this.kind} uptime`, async () => {
-      // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed.
       const parsed = parseUptime((await this.checkedRead(argv.uptime(this.kind), ctx)).stdout);
-      return Object.fromEntries(parsed.rows.map((r) => [r.name, r.uptimeSeconds]));
+      return { rows: parsed.rows, unparsed: parsed.unparsed.map((u) => u.line) };
     });
   }
 
@@ -407,6 +447,351 @@ export class XenToolstack implements Toolstack {
     );
   }
 
+  /** readlink and test -e of the domain's autostart path, in one round trip. */
+  private async readAutostart(domain: string, ctx?: OperationContext): Promise<{ target: string | null; exists: boolean }> {
+    const [link, exists] = await this.readBatch([argv.readLink(domain), argv.autostartExists(domain)], ctx);
+    return { target: link?.code === 0 ? link.stdout.replace(/\n$/, '') : null, exists: exists?.code === 0 };
+  }
+
+  async autostart(domain: string, enable: boolean, ctx?: OperationContext): Promise<AutostartResult> {
+    const path = autostartPath(domain);
+    const host = this.host.name;
+    const scan = await this.reading(`the autostart entries of ${domain}`, () => this.scan(ctx));
+    const before = scan.domains.find((d) => d.name === domain);
+    if (!before)
+      throw new UserError(
+        'domain.notFound',
+        `no domain ${domain} on ${host}: it is not running there and has no config file in ${this.configDirNames()}`,
+      );
+    if (before.autostart === undefined || scan.autostartNames === null)
+      throw new RemoteCommandError(host, argv.autostartListing(), 0, '', `${scan.notes.join('; ')}; nothing was changed`);
+    const entry = before.autostart;
+    if (enable) {
+      if (entry) return { outcome: 'already-enabled', domain, path: entry.path, target: entry.target };
+      const config = before.configPath;
+      if (!config || config.startsWith(`${AUTOSTART_DIR}/`))
+        throw new UserError(
+          'domain.notFound',
+          `${domain} has no config file on ${host} (looked for ${domain}.cfg in ${this.configDirNames()}): autostart links to one, so nothing was changed`,
+        );
+      if (scan.autostartNames.has(`${domain}.cfg`))
+        throw new UserError(
+          'domain.state',
+          `${path} already exists on ${host} and is not ${domain}'s link to ${config}: nothing was changed — look at it on the host`,
+        );
+      const words = argv.autostartOn(config, domain);
+      return this.changeAutostart(domain, words, before, ctx, (back) =>
+        back.target === config ? { outcome: 'enabled', domain, path, target: back.target } : null,
+      );
+    }
+    if (!entry) return { outcome: 'already-disabled', domain, path, target: null };
+    if (entry.target === null)
+      throw new UserError(
+        'domain.state',
+        `${entry.path} on ${host} is ${domain}'s config file itself, not a link: xenops never removes a config file — move it to ${this.configDirNames()} and link it, or remove it by hand`,
+      );
+    if (entry.path !== path)
+      throw new UserError(
+        'domain.state',
+        `${domain} starts with ${host} through ${entry.path}, which xenops did not make (it only removes ${path}): nothing was changed`,
+      );
+    if (scan.viaLinkOnly.has(domain))
+      throw new UserError(
+        'domain.state',
+        `${domain}'s config ${entry.target} on ${host} is outside the config dirs (${this.configDirNames()}): without the link xenops would lose track of it — add its directory to hosts.${host}.configDirs first; nothing was changed`,
+      );
+    return this.changeAutostart(domain, argv.autostartOff(domain), before, ctx, (back) =>
+      back.target === null && !back.exists ? { outcome: 'disabled', domain, path, target: null } : null,
+    );
+  }
+
+  /** Sends ln/unlink (journaled by beforeIssue) and reads the entry back: done(back) says whether it took. */
+  private async changeAutostart(
+    domain: string,
+    words: string[],
+    before: DomainSummary,
+    ctx: OperationContext | undefined,
+    done: (back: { target: string | null; exists: boolean }) => AutostartResult | null,
+  ): Promise<AutostartResult> {
+    const host = this.host.name;
+    const what = words[0] ?? 'ln';
+    await ctx?.beforeIssue?.({ argv: words, before });
+    ctx?.onProgress?.({ stage: 'autostart', message: describeArgv(words) });
+    let lost = false;
+    try {
+      const r = await this.run(words, ctx);
+      if (r.code !== 0)
+        throw new RemoteCommandError(host, words, r.code, r.stderr, `${describeArgv(words)} failed on ${host}: ${firstLine(r.stderr)}`);
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
+    }
+    const back = await this.afterIssue(what, () => this.readAutostart(domain, ctx));
+    const result = done(back);
+    if (result) return result;
+    const seen = back.target !== null ? `a link to ${back.target}` : back.exists ? 'something that is no link' : 'nothing';
+    if (lost)
+      throw new OutcomeUnknownError(
+        host,
+        `lost the connection to ${host} while ${what} ran; ${autostartPath(domain)} now reads back as ${seen}, and nothing was re-run`,
+      );
+    throw new RemoteCommandError(host, words, 0, '', `${describeArgv(words)} returned, but ${autostartPath(domain)} reads back as ${seen}`);
+  }
+
+  async verifyAutostart(domain: string, enable: boolean, ctx?: OperationContext): Promise<AutostartResult> {
+    const path = autostartPath(domain);
+    ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${path} back` });
+    const back = await this.afterIssue(enable ? 'ln' : 'unlink', () => this.readAutostart(domain, ctx));
+    if (enable && back.target !== null) return { outcome: 'enabled', domain, path, target: back.target, resumed: true };
+    if (!enable && back.target === null && !back.exists) return { outcome: 'disabled', domain, path, target: null, resumed: true };
+    throw new OutcomeUnknownError(
+      this.host.name,
+      `autostart ${enable ? 'on' : 'off'} for ${domain} was issued on ${this.host.name} before the agent restarted; ${path} reads back as ${
+        back.target !== null ? `a link to ${back.target}` : back.exists ? 'something that is no link' : 'nothing'
+      }, and nothing was re-run`,
+    );
+  }
+
+  async reboot(domain: string, options: { force: boolean }, ctx?: OperationContext): Promise<RebootResult> {
+    checked(domain, true);
+    const host = this.host.name;
+    const before = await this.find(domain, ctx);
+    if (!before || before.status === 'defined') return { outcome: 'not-running', previousId: null, domain: before ?? null };
+    if (options.force) return this.recreate(domain, before, ctx);
+    if (before.status === 'paused')
+      throw new UserError(
+        'domain.state',
+        `${domain} is paused on ${host}: a paused guest cannot act on a reboot request — unpause it first, or reboot with force (destroy and create again)`,
+      );
+    if (!isUp(before.status))
+      throw new UserError(
+        'domain.state',
+        `${domain} is ${before.status} on ${host}: it cannot reboot itself — reboot with force destroys it and creates it again from its config file`,
+      );
+    const words = argv.reboot(this.kind, domain);
+    await ctx?.beforeIssue?.({ argv: words, before });
+    ctx?.onProgress?.({ stage: 'reboot', message: `asking ${domain} to reboot` });
+    const issuedAt = Date.now();
+    let lost = false;
+    try {
+      const r = await this.run(words, ctx);
+      const outcome = classifyOutcome('shutdown', r);
+      if (r.code !== 0 || outcome.kind !== 'ok') {
+        const message = 'message' in outcome ? outcome.message : `exit ${r.code}`;
+        throw new RemoteCommandError(
+          host,
+          words,
+          r.code,
+          r.stderr,
+          outcome.kind === 'noPvControl'
+            ? `${domain} on ${host} cannot be asked to reboot (${message}): reboot with force destroys it and creates it again`
+            : `${this.kind} reboot ${domain} failed on ${host}: ${message}`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
+    }
+    const timeout = this.host.shutdownTimeoutSeconds;
+    ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to come back with a new id (up to ${timeout} s)` });
+    return this.afterIssue(`${this.kind} reboot`, () =>
+      this.awaitReboot(domain, before.id, issuedAt, issuedAt + timeout * 1000, ctx, lost ? 'lost' : 'sent'),
+    );
+  }
+
+  /**
+   * Up again with another domid = rebooted. Past the deadline with the same domid, `xl uptime` decides: an uptime
+   * shorter than the time since the request means it restarted in place.
+   */
+  private async awaitReboot(
+    domain: string,
+    previousId: number | null,
+    issuedAt: number,
+    deadline: number,
+    ctx: OperationContext | undefined,
+    how: 'sent' | 'lost' | 'resumed',
+  ): Promise<RebootResult> {
+    const host = this.host.name;
+    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== previousId;
+    const after = await this.pollUntil(domain, back, deadline, ctx);
+    const resumed = how === 'resumed' ? { resumed: true } : {};
+    if (after && back(after)) return { outcome: 'rebooted', previousId, domain: after, evidence: 'new-id', ...resumed };
+    if (after && isUp(after.status)) {
+      const up = (await this.uptimeTable(ctx)).rows.find((r) => r.name === domain && r.id === after.id);
+      if (up && up.uptimeSeconds < secondsSince(issuedAt))
+        return { outcome: 'rebooted', previousId, domain: after, evidence: 'uptime', uptimeSeconds: up.uptimeSeconds, ...resumed };
+    }
+    const waited = secondsSince(issuedAt);
+    const state = after ? `${stateOf(after)}${after.id === null ? '' : ` (id ${after.id})`}` : 'absent';
+    const message =
+      after && isUp(after.status)
+        ? `${domain} did not reboot within ${waited} s on ${host}: still ${state}, up since before the request — the guest may have ignored it; check its console`
+        : `${domain} went down for the reboot but is not running again ${waited} s later on ${host} (now: ${state}) — its config may say on_reboot="destroy"; start it again`;
+    if (how === 'sent') throw new RemoteCommandError(host, argv.reboot(this.kind, domain), 0, '', message);
+    throw new OutcomeUnknownError(
+      host,
+      `${how === 'lost' ? `lost the connection to ${host} while ${this.kind} reboot ran` : `${this.kind} reboot was issued before the agent restarted`}: ${message}; nothing was re-run`,
+    );
+  }
+
+  /** reboot --force: destroy, then create from the config file, each read back; one journal entry before the destroy. */
+  private async recreate(domain: string, before: DomainSummary, ctx?: OperationContext): Promise<RebootResult> {
+    const host = this.host.name;
+    if (before.status === 'dying')
+      throw new UserError('domain.state', `${domain} is dying on ${host} (being torn down already): wait for it to go, then start it`);
+    const config = before.configPath;
+    if (!config)
+      throw new UserError(
+        'domain.notFound',
+        `no config file for ${domain} on ${host} (looked for ${domain}.cfg in ${this.configDirNames()}): a forced reboot would destroy it and could not create it again, so nothing was done`,
+      );
+    const destroy = argv.destroy(this.kind, domain);
+    const create = argv.create(this.kind, config);
+    await ctx?.beforeIssue?.({ argv: destroy, before });
+    ctx?.onProgress?.({ stage: 'destroy', message: `destroying ${domain} (id ${before.id})` });
+    let lost = false;
+    try {
+      const r = await this.run(destroy, ctx);
+      if (r.code !== 0) {
+        const outcome = classifyOutcome('destroy', r);
+        if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
+          throw new RemoteCommandError(host, destroy, r.code, r.stderr, 'message' in outcome ? outcome.message : undefined);
+      }
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
+    }
+    const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined' || d.id !== before.id;
+    const down = await this.afterIssue(`${this.kind} destroy`, () => this.poll(domain, gone, ctx));
+    if (!gone(down)) {
+      const message = `${domain} is still ${stateOf(down)} (id ${before.id}) on ${host} after ${this.kind} destroy; nothing was created`;
+      if (lost) throw new OutcomeUnknownError(host, `lost the connection to ${host} while ${this.kind} destroy ran: ${message}`);
+      throw new RemoteCommandError(host, destroy, 0, '', message);
+    }
+    ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} again from ${config}` });
+    lost = false;
+    try {
+      const r = await this.run(create, ctx);
+      const outcome = classifyOutcome('create', r);
+      if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
+        throw new RemoteCommandError(
+          host,
+          create,
+          r.code,
+          r.stderr,
+          `${domain} was destroyed on ${host} but could not be created again: ${'message' in outcome ? outcome.message : `exit ${r.code}`} — it is down now`,
+        );
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
+    }
+    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== before.id;
+    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, back, ctx));
+    if (after && back(after)) return { outcome: 'recreated', previousId: before.id, domain: after, evidence: 'new-id', configPath: config };
+    const message = `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
+    if (lost)
+      throw new OutcomeUnknownError(host, `lost the connection to ${host} while ${this.kind} create ran: ${message}; nothing was re-run`);
+    throw new RemoteCommandError(host, create, 0, '', message);
+  }
+
+  async verifyReboot(
+    domain: string,
+    options: { force: boolean; issuedAt: number; previousId: number | null },
+    ctx?: OperationContext,
+  ): Promise<RebootResult> {
+    checked(domain, true);
+    ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
+    if (!options.force) {
+      const deadline = Math.max(Date.now(), options.issuedAt + this.host.shutdownTimeoutSeconds * 1000);
+      return this.afterIssue(`${this.kind} reboot`, () =>
+        this.awaitReboot(domain, options.previousId, options.issuedAt, deadline, ctx, 'resumed'),
+      );
+    }
+    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== options.previousId;
+    const after = await this.afterIssue(`${this.kind} destroy`, () => this.pollUntil(domain, back, Date.now() + this.resumeWaitMs, ctx));
+    if (after && back(after))
+      return {
+        outcome: 'recreated',
+        previousId: options.previousId,
+        domain: after,
+        evidence: 'new-id',
+        ...(after.configPath ? { configPath: after.configPath } : {}),
+        resumed: true,
+      };
+    const stillOld = after && isUp(after.status) && after.id === options.previousId;
+    throw new OutcomeUnknownError(
+      this.host.name,
+      stillOld
+        ? `a forced reboot of ${domain} was begun on ${this.host.name} before the agent restarted; ${domain} still runs with its old id ${options.previousId}, and nothing was re-run`
+        : `a forced reboot of ${domain} was begun on ${this.host.name} before the agent restarted; ${domain} is ${stateOf(after)} there now (destroyed, not created again?) — nothing was re-run: start it`,
+    );
+  }
+
+  async pause(domain: string, pause: boolean, ctx?: OperationContext): Promise<PauseResult> {
+    checked(domain, true);
+    const host = this.host.name;
+    const before = await this.find(domain, ctx);
+    if (!before || before.status === 'defined') return { outcome: 'not-running', domain: before ?? null };
+    // Xen counts controller pauses: a second pause would need a second unpause, so a paused domain is left alone.
+    if (pause && before.status === 'paused') return { outcome: 'already-paused', domain: before };
+    if (!pause && (before.status === 'running' || before.status === 'blocked')) return { outcome: 'not-paused', domain: before };
+    if (pause ? !isUp(before.status) : before.status !== 'paused')
+      throw new UserError(
+        'domain.state',
+        `${domain} is ${before.status} on ${host}${before.flags ? ` (${before.flags})` : ''}: it cannot be ${pause ? 'paused' : 'unpaused'} — stop it with force, then start it`,
+      );
+    const words = pause ? argv.pause(this.kind, domain) : argv.unpause(this.kind, domain);
+    const what = `${this.kind} ${pause ? 'pause' : 'unpause'}`;
+    await ctx?.beforeIssue?.({ argv: words, before });
+    ctx?.onProgress?.({ stage: pause ? 'pause' : 'unpause', message: `${pause ? 'pausing' : 'unpausing'} ${domain}` });
+    let lost = false;
+    try {
+      const r = await this.run(words, ctx);
+      // xl ignores libxl's answer here (exit 0 even when it failed): the flags read back decide, not the exit code.
+      if (r.code !== 0) {
+        const outcome = classifyOutcome('shutdown', r);
+        throw new RemoteCommandError(
+          host,
+          words,
+          r.code,
+          r.stderr,
+          `${what} ${domain} failed on ${host}: ${'message' in outcome ? outcome.message : `exit ${r.code}`}`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      lost = true;
+    }
+    const done = (d: DomainSummary | undefined) =>
+      !!d && (pause ? d.status === 'paused' : d.status === 'running' || d.status === 'blocked');
+    const after = await this.afterIssue(what, () => this.poll(domain, done, ctx));
+    if (after && done(after)) return { outcome: pause ? 'paused' : 'unpaused', domain: after };
+    const state = `${stateOf(after)}${after?.flags ? ` (${after.flags})` : ''}`;
+    if (lost)
+      throw new OutcomeUnknownError(
+        host,
+        `lost the connection to ${host} while ${what} ran; ${domain} reads back as ${state}, and nothing was re-run`,
+      );
+    throw new RemoteCommandError(host, words, 0, '', `${what} ${domain} returned, but ${domain} reads back as ${state} on ${host}`);
+  }
+
+  async verifyPause(domain: string, pause: boolean, ctx?: OperationContext): Promise<PauseResult> {
+    checked(domain, true);
+    ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
+    const done = (d: DomainSummary | undefined) =>
+      !!d && (pause ? d.status === 'paused' : d.status === 'running' || d.status === 'blocked');
+    const after = await this.afterIssue(`${this.kind} ${pause ? 'pause' : 'unpause'}`, () => this.poll(domain, done, ctx));
+    if (after && done(after)) return { outcome: pause ? 'paused' : 'unpaused', domain: after, resumed: true };
+    throw new OutcomeUnknownError(
+      this.host.name,
+      `${this.kind} ${pause ? 'pause' : 'unpause'} ${domain} was issued on ${this.host.name} before the agent restarted; ${domain} reads back as ${stateOf(after)}, and nothing was re-run`,
+    );
+  }
+
+  private configDirNames(): string {
+    return this.host.configDirs.filter((d) => !isAutostartDir(d)).join(', ') || this.host.configDirs.join(', ');
+  }
+
   async consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult> {
     checked(domain, false);
     return this.reading(`the console of ${domain}`, async () => {
@@ -535,20 +920,6 @@ function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
   } catch {
     return null;
   }
-}
-
-/** NAME.cfg files in the config dirs (`ls -1` of each, in order); the first dir holding a name wins. A missing dir is fine. */
-function configsFromListings(dirs: readonly string[], listings: readonly RunResult[]): Map<string, string> {
-  const found = new Map<string, string>();
-  dirs.forEach((dir, i) => {
-    const r = listings[i];
-    if (r?.code !== 0) return;
-    for (const file of r.stdout.split('\n').map((l) => l.trim())) {
-      const m = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/.exec(file);
-      if (m?.[1] && !found.has(m[1]) && !/^\d+$/.test(m[1])) found.set(m[1], `${dir}/${file}`);
-    }
-  });
-  return found;
 }
 
 function isRetryable(error: unknown): boolean {

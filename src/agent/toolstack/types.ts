@@ -1,15 +1,22 @@
 import type {
+  AutostartResult,
   ConsoleResult,
   DomainSummary,
   HostInfo,
   MigrateResult,
+  PauseResult,
+  RebootResult,
   StartResult,
   StopResult,
   ToolstackKind,
   TopRow,
+  UptimeTable,
 } from '../../core/xen.ts';
 
 export type {
+  AutostartEntry,
+  AutostartOutcome,
+  AutostartResult,
   ConsoleResult,
   DomainStatus,
   DomainSummary,
@@ -17,12 +24,17 @@ export type {
   ListRow,
   MigrateOutcome,
   MigrateResult,
+  PauseOutcome,
+  PauseResult,
+  RebootOutcome,
+  RebootResult,
   StartOutcome,
   StartResult,
   StopOutcome,
   StopResult,
   ToolstackKind,
   TopRow,
+  UptimeTable,
 } from '../../core/xen.ts';
 
 export interface ProgressUpdate {
@@ -59,17 +71,33 @@ export interface MigrationTarget {
 }
 
 /** One host's Xen toolstack, driven over the RemoteRunner. All domain arguments are validated names. */
+/** The domain list and what could not be read while making it (an autostart entry of an unknown shape…). */
+export interface Inventory {
+  domains: DomainSummary[];
+  notes: string[];
+}
+
 export interface Toolstack {
   readonly kind: ToolstackKind;
   list(ctx?: OperationContext): Promise<DomainSummary[]>;
+  /** list(), with notes on what could not be read (said to the user, never guessed). */
+  inventory(ctx?: OperationContext): Promise<Inventory>;
   info(ctx?: OperationContext): Promise<HostInfo>;
   top(ctx?: OperationContext): Promise<TopRow[]>;
   /** Each running domain's uptime in seconds, by name. */
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;
+  /** `xl uptime` as rows (name, domid, seconds), with the lines it could not read. */
+  uptimeTable(ctx?: OperationContext): Promise<UptimeTable>;
   start(domain: string, ctx?: OperationContext): Promise<StartResult>;
   stop(domain: string, options: { force: boolean; timeoutSeconds?: number }, ctx?: OperationContext): Promise<StopResult>;
   consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult>;
   migrate(domain: string, target: MigrationTarget, ctx?: OperationContext): Promise<MigrateResult>;
+  /** Makes (enable) or removes the domain's /etc/xen/auto symlink; reads it back. */
+  autostart(domain: string, enable: boolean, ctx?: OperationContext): Promise<AutostartResult>;
+  /** `xl reboot` (graceful) or, with force, `xl destroy` then `xl create` from its config file; verified by a new domid. */
+  reboot(domain: string, options: { force: boolean }, ctx?: OperationContext): Promise<RebootResult>;
+  /** `xl pause` (pause) or `xl unpause`; verified by the paused flag read back. */
+  pause(domain: string, pause: boolean, ctx?: OperationContext): Promise<PauseResult>;
 
   /*
    * Resumption: the agent died after a mutating command may have been sent. These only read the state (never send
@@ -81,4 +109,14 @@ export interface Toolstack {
   verifyStop(domain: string, options: { force: boolean; issuedAt: number }, ctx?: OperationContext): Promise<StopResult>;
   /** Reads both hosts (waiting while migration leftovers show it still moving). */
   verifyMigrate(domain: string, target: Omit<MigrationTarget, 'address'>, ctx?: OperationContext): Promise<MigrateResult>;
+  /** Reads the autostart entry back. */
+  verifyAutostart(domain: string, enable: boolean, ctx?: OperationContext): Promise<AutostartResult>;
+  /** Waits (bounded) for the domain to be up with another domid than `previousId` (the journal's `before`). */
+  verifyReboot(
+    domain: string,
+    options: { force: boolean; issuedAt: number; previousId: number | null },
+    ctx?: OperationContext,
+  ): Promise<RebootResult>;
+  /** Reads the paused flag back. */
+  verifyPause(domain: string, pause: boolean, ctx?: OperationContext): Promise<PauseResult>;
 }
