@@ -1,4 +1,8 @@
-import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/** package.json's version: `xenops --version`. */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * The `xenops` command line. Subcommands import their modules lazily so `xenops parse` stays fast and never
@@ -7,9 +11,21 @@ import { Command, Option } from 'commander';
 const program = new Command()
   .name('xenops')
   .description('ChatOps for Xen hosts: watch and control Dom0 guest domains from Discord, Telegram or a terminal.')
+  .version(version, '-V, --version', 'print the xenops version and exit')
   .showHelpAfterError('(run with --help for usage)');
 
 const configOption = () => new Option('-c, --config <path>', 'config file (default: $XENOPS_CONFIG or config/xenops.yaml)');
+
+/** `--http-port N`: the ops endpoints on N (0 = any free port), overriding the config's `enabled` and `port`. */
+const httpPortOption = (section: 'bot' | 'agent') =>
+  new Option(
+    '--http-port <port>',
+    `serve /healthz, /readyz and /metrics on this port (0 = any free one) at ${section}.http.host (default 127.0.0.1), even if ${section}.http.enabled is false`,
+  ).argParser((value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+    return n;
+  });
 
 program
   .command('parse')
@@ -50,26 +66,44 @@ program
   .option('--terminal', 'chat on this terminal')
   .option('--discord', 'connect to Discord (token: discord.token or DISCORD_TOKEN)')
   .option('--telegram', 'connect to Telegram (token: telegram.token or TELEGRAM_BOT_TOKEN)')
-  .action(async (opts: { config?: string; terminal?: boolean; discord?: boolean; telegram?: boolean }) => {
-    const { runBot } = await import('./app/main.ts');
-    exitSoon(
-      await runBot({
-        configPath: opts.config,
-        terminal: !!opts.terminal,
-        discord: !!opts.discord,
-        telegram: !!opts.telegram,
-      }),
-    );
-  });
+  .option(
+    '--available',
+    'start only those of --discord/--telegram (both when neither is given) that have a token, skipping the others with a ' +
+      'warning; with none, stay up but not ready (/readyz says why) instead of exiting',
+  )
+  .addOption(httpPortOption('bot'))
+  .action(
+    async (opts: {
+      config?: string;
+      terminal?: boolean;
+      discord?: boolean;
+      telegram?: boolean;
+      available?: boolean;
+      httpPort?: number;
+    }) => {
+      const { runBot } = await import('./app/main.ts');
+      exitSoon(
+        await runBot({
+          configPath: opts.config,
+          terminal: !!opts.terminal,
+          discord: !!opts.discord,
+          telegram: !!opts.telegram,
+          available: !!opts.available,
+          httpPort: opts.httpPort,
+        }),
+      );
+    },
+  );
 
 program
   .command('agent')
   .description('Run the Dom0 agent: consume the per-host job queues and drive xl/xm over SSH')
   .addOption(configOption())
   .option('--hosts <names>', 'serve only these hosts (comma-separated; default: agent.hosts or all)')
-  .action(async (opts: { config?: string; hosts?: string }) => {
+  .addOption(httpPortOption('agent'))
+  .action(async (opts: { config?: string; hosts?: string; httpPort?: number }) => {
     const { runAgent } = await import('./app/main.ts');
-    exitSoon(await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()) }));
+    exitSoon(await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()), httpPort: opts.httpPort }));
   });
 
 program
@@ -89,9 +123,10 @@ program
   .option('--discord', 'also connect the Discord adapter (DISCORD_TOKEN, DISCORD_API_ROOT)')
   .option('--telegram', 'also connect the Telegram adapter (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT)')
   .option('--no-terminal', 'no terminal chat: run until SIGTERM')
-  .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean }) => {
+  .option('--available', 'of --discord/--telegram, connect only those that have a token (the others are skipped with a warning)')
+  .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean; available?: boolean }) => {
     const { runDemo } = await import('./app/main.ts');
-    exitSoon(await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal }));
+    exitSoon(await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal, available: !!opts.available }));
   });
 
 program

@@ -68,4 +68,9 @@ export interface ChatAdapter {
   post(channelId: string, reply: Reply): Promise<ReplyTarget>;
   /** Pins a delivered message where the platform has pins (an `edit` schedule's message). */
   pin?(target: ReplyTarget): Promise<void>;
+  /**
+   * Whether the adapter is connected to its platform now (gateway ready, polling or webhook running, terminal open),
+   * for /readyz. Optional: an adapter without it counts as connected once started.
+   */
+  connected?(): boolean;
 }

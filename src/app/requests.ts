@@ -19,6 +19,7 @@ import type { ActionStore } from './actions.ts';
 import type { ApprovalDesk } from './approval-desk.ts';
 import type { AuditLog } from './audit.ts';
 import { autocompleteChoices } from './autocomplete.ts';
+import type { CommandOutcome } from './bot-metrics.ts';
 import { type Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
@@ -60,6 +61,8 @@ export interface RequestDeps {
   audit: AuditLog;
   schedules: ScheduleBook;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  /** Counts how a request ended here (refused, needs approval, a local command's answer, an error); queued ones end in the relay. */
+  onCommand?: (command: string, outcome: CommandOutcome) => void;
   logger: Logger;
 }
 
@@ -160,6 +163,7 @@ export class RequestHandler {
 
   private async refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
     const { audit, deliver } = this.deps;
+    this.deps.onCommand?.(req.command, 'refused');
     await audit.append({ ...this.auditBase(req, r.person), event: 'decision', decision: 'rejected', detail: r.reason });
     await deliver(target, r.reply);
   }
@@ -204,6 +208,7 @@ export class RequestHandler {
               auditBase(req, person),
             ),
           });
+          this.deps.onCommand?.(req.command, r.kind === 'error' ? 'error' : 'ok');
           await deliver(target, r);
           return;
         }
@@ -214,6 +219,7 @@ export class RequestHandler {
           ]);
           if (frozen.length > 0) return await this.refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
           await desk.request(req, target, d);
+          this.deps.onCommand?.(req.command, 'needs-approval');
           return;
         }
         case 'enqueue':
@@ -246,6 +252,7 @@ export class RequestHandler {
           return d satisfies never;
       }
     } catch (error) {
+      this.deps.onCommand?.(req.command, 'error');
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { TransportError } from './errors.ts';
 import { createLogger, redactSecrets, registerSecret } from './log.ts';
 
 describe('secrets stay out of logs and messages', () => {
@@ -23,5 +24,71 @@ describe('secrets stay out of logs and messages', () => {
     createLogger('info', sink).info({ telegram: { token: 'tok-123456' }, host: { privateKey: 'PRIVATE' } }, 'hello');
     expect(lines.join('')).not.toMatch(/tok-123456|PRIVATE/);
     expect(lines.join('')).toContain('[redacted]');
+  });
+
+  describe('in every line the bot and the agent write', () => {
+    const capture = () => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      return { logger: createLogger('info', sink), lines, last: () => JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown> };
+    };
+
+    it('censors secret-named keys at any depth, env-style names and API keys included', () => {
+      const { logger, lines, last } = capture();
+      logger.info(
+        {
+          config: { discord: { token: 'deep-token-1' }, telegram: { webhook: { secretToken: 'hook-secret-2' } } },
+          DISCORD_TOKEN: 'env-token-3',
+          apiKey: 'key-4',
+        },
+        'config loaded',
+      );
+      expect(lines.join('')).not.toMatch(/deep-token-1|hook-secret-2|env-token-3|key-4/);
+      expect(last()).toMatchObject({ config: { discord: { token: '[redacted]' } }, DISCORD_TOKEN: '[redacted]', apiKey: '[redacted]' });
+    });
+
+    it('removes passwords from Redis URLs in values, messages and child bindings', () => {
+      const { logger, lines, last } = capture();
+      logger.info({ redis: 'redis://:hunter2@redis:6379', nodes: ['rediss://default:pw-in-list@10.0.0.2:6380'] }, 'connecting');
+      expect(last()['redis']).toBe('redis://:[redacted]@redis:6379');
+      logger.warn('cannot reach redis://user:pw-in-msg@h:6379/0');
+      expect(last()['msg']).toBe('cannot reach redis://user:[redacted]@h:6379/0');
+      logger.child({ url: 'redis://:child-pw@h:6379' }).info('child');
+      expect(lines.join('')).not.toMatch(/hunter2|pw-in-list|pw-in-msg|child-pw/);
+    });
+
+    it('scrubs registered secrets and bot tokens out of errors, keeping the error class', () => {
+      registerSecret('agent-passphrase-77');
+      const { logger, lines, last } = capture();
+      logger.error(new TransportError('xen1', 'key rejected: agent-passphrase-77'));
+      expect(last()).toMatchObject({
+        msg: 'key rejected: [redacted]',
+        err: { type: 'TransportError', message: 'key rejected: [redacted]' },
+      });
+      logger.error(
+        { err: new Error('GET /bot123456789:AAtestTOKENtestTOKENtestTOKENtest00/getMe', { cause: new Error('agent-passphrase-77') }) },
+        'failed',
+      );
+      expect(lines.join('')).not.toMatch(/agent-passphrase-77|AAtestTOKEN/);
+      expect(lines.join('')).toContain('bot[redacted]');
+    });
+
+    it('leaves ordinary values as they are', () => {
+      const { logger, last } = capture();
+      logger.info({ host: 'xen1', hostKey: 'SHA256:abc', count: 3, tokens: ['a'], url: 'http://127.0.0.1:9464/metrics' }, 'plain');
+      expect(last()).toMatchObject({
+        host: 'xen1',
+        hostKey: 'SHA256:abc',
+        count: 3,
+        tokens: ['a'],
+        url: 'http://127.0.0.1:9464/metrics',
+        msg: 'plain',
+      });
+    });
   });
 });

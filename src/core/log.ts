@@ -21,9 +21,77 @@ const REDACT = [
   '*.headers.authorization',
 ];
 
+/**
+ * Keys whose values are secrets at any depth (`config.discord.token`, `DISCORD_TOKEN`, `webhook.secretToken`,
+ * `apiKey`…): censored before a line is written, wherever they are in the logged object.
+ */
+const SECRET_KEY = /(token|password|passwd|passphrase|secret|privatekey|apikey|authorization|cookie)$/i;
+const CENSOR = '[redacted]';
+
+/**
+ * Bot and agent share this logger. Secrets are kept out of every line three ways: the paths above (pino's
+ * redaction), secret-named keys at any depth, and every string — the message, values, bindings, errors' messages and
+ * stacks — passed through `redactSecrets` (registered secrets, Telegram bot tokens, passwords in URLs such as
+ * `redis://:password@host`).
+ */
 export function createLogger(level: string = process.env['XENOPS_LOG_LEVEL'] ?? 'info', destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: { app: 'xenops' } };
-  return destination ? pino(options, destination) : pino(options, pino.destination(2));
+  const options: pino.LoggerOptions = {
+    level,
+    redact: { paths: REDACT, censor: CENSOR },
+    base: { app: 'xenops' },
+    formatters: {
+      log: (object) => scrub(object, 0, new WeakSet()) as Record<string, unknown>,
+      bindings: (bindings) => scrub(bindings, 0, new WeakSet()) as pino.Bindings,
+    },
+    hooks: {
+      logMethod(args, method) {
+        const clean = args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)) as unknown[];
+        // `log.error(err)` alone: pino would take err.message as the message unscrubbed, so it is given here.
+        const [first] = clean;
+        if (clean.length === 1 && first !== null && typeof first === 'object') {
+          const err = first instanceof Error ? first : (first as { err?: unknown }).err;
+          if (err instanceof Error && !('msg' in first)) clean.push(redactSecrets(err.message));
+        }
+        method.apply(this, clean as Parameters<pino.LogFn>);
+      },
+    },
+  };
+  const logger = destination ? pino(options, destination) : pino(options, pino.destination(2));
+  // pino does not run a child's bindings through formatters.bindings: they are scrubbed here. Children inherit this
+  // method (pino makes each child with Object.create(parent)), so grandchildren are covered too.
+  type ChildFn = (this: unknown, bindings: pino.Bindings, childOptions?: unknown) => unknown;
+  const child = logger.child as unknown as ChildFn;
+  const scrubbedChild: ChildFn = function (this: unknown, bindings, childOptions) {
+    return child.call(this, scrub(bindings, 0, new WeakSet()) as pino.Bindings, childOptions);
+  };
+  logger.child = scrubbedChild as unknown as typeof logger.child;
+  return logger;
+}
+
+/** A copy of a logged value with secret-named keys censored and every string scrubbed (bounded depth, no cycles). */
+function scrub(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (value === null || typeof value !== 'object' || depth > 8 || seen.has(value)) return value;
+  seen.add(value);
+  if (value instanceof Error) {
+    // Same prototype, so the error serializer still names its class (TransportError…); message, stack, cause scrubbed.
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
+    for (const key of Object.getOwnPropertyNames(value))
+      copy[key] = scrubEntry(key, (value as unknown as Record<string, unknown>)[key], depth, seen);
+    return copy;
+  }
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1, seen));
+  const proto = Object.getPrototypeOf(value) as unknown;
+  // Buffers, Dates, class instances are left as they are: only plain data is walked.
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = scrubEntry(key, v, depth, seen);
+  return out;
+}
+
+function scrubEntry(key: string, value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (SECRET_KEY.test(key) && value !== undefined && value !== null && value !== '') return CENSOR;
+  return scrub(value, depth + 1, seen);
 }
 
 const knownSecrets = new Set<string>();

@@ -5,7 +5,7 @@ import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { discordRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionContent, renderDiscord } from './render.ts';
-import { chatInputToRequest } from './to-request.ts';
+import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
 export interface DiscordAdapterOptions {
   config: Config;
@@ -88,7 +88,9 @@ export class DiscordAdapter implements ChatAdapter {
     const channel = { id: interaction.channelId ?? 'dm', kind: interaction.guildId ? ('group' as const) : ('direct' as const) };
     if (interaction.isAutocomplete()) {
       const focused = interaction.options.getFocused(true);
-      await interaction.respond(core.autocomplete(actor, channel, interaction.commandName, focused.name, String(focused.value)));
+      await interaction.respond(
+        core.autocomplete(actor, channel, interaction.commandName, focused.name, autocompletePartial(focused.value)),
+      );
       return;
     }
     const state = {
@@ -137,6 +139,10 @@ export class DiscordAdapter implements ChatAdapter {
 
   async stop(): Promise<void> {
     await this.client.destroy();
+  }
+
+  connected(): boolean {
+    return this.client.isReady();
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

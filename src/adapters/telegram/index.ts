@@ -41,6 +41,8 @@ export class TelegramAdapter implements ChatAdapter {
   private readonly bot: Telegraf;
   private readonly outbound: ChatOutbound;
   private launched: Promise<void> | null = null;
+  /** Between launch's "started" callback and the end of polling (or of the webhook server). */
+  private running = false;
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
@@ -114,8 +116,14 @@ export class TelegramAdapter implements ChatAdapter {
                 },
               }
             : {},
-          () => resolve(),
+          () => {
+            this.running = true;
+            resolve();
+          },
         )
+        .finally(() => {
+          this.running = false;
+        })
         .catch((error: unknown) => {
           logger.error({ err: redactSecrets(String(error)) }, 'telegram polling stopped');
           reject(new Error(redactSecrets(String(error))));
@@ -123,7 +131,12 @@ export class TelegramAdapter implements ChatAdapter {
     });
   }
 
+  connected(): boolean {
+    return this.running;
+  }
+
   async stop(): Promise<void> {
+    this.running = false;
     await this.outbound.idle();
     try {
       this.bot.stop('xenops stopping');

@@ -34,6 +34,7 @@ export class TerminalAdapter implements ChatAdapter {
   private readonly session = randomBytes(4).toString('hex');
   private counter = 0;
   private stopped = false;
+  private reading = false;
 
   constructor(private readonly options: TerminalAdapterOptions) {
     this.done = new Promise((resolve) => {
@@ -54,12 +55,14 @@ export class TerminalAdapter implements ChatAdapter {
       );
       rl.prompt();
     }
+    this.reading = true;
     const run = async () => {
       for await (const line of rl) {
         if (this.stopped) break;
         await this.handleLine(core, line);
         if (tty) rl.prompt();
       }
+      this.reading = false;
       this.resolveDone();
     };
     void run();
@@ -89,6 +92,11 @@ export class TerminalAdapter implements ChatAdapter {
     });
     await core.handle(req, { platform: 'terminal', channelId: 'terminal', requestId: id, state: {} });
     await finished;
+  }
+
+  /** Reading its input (until the input ends or the adapter stops). */
+  connected(): boolean {
+    return this.reading && !this.stopped;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,88 @@
+import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
+import type { RemoteRunner, RunOptions, RunResult, StreamOptions, StreamResult } from './types.ts';
+
+/** What a run ended as: `ok` (exit 0), `nonzero` (it ran and exited non-zero), or the class of the error it threw. */
+export type RunOutcome = 'ok' | 'nonzero' | 'HostKeyError' | 'OutcomeUnknownError' | 'TransportError' | 'Error';
+
+/** Where the metered runner reports; the agent's metrics implement it (src/agent/metrics.ts). */
+export interface SshMeter {
+  /** One `run` ended after `seconds`. */
+  run(host: string, outcome: RunOutcome, seconds: number): void;
+  /** A run or stream could not be started: connect, auth or host key (TransportError, HostKeyError). */
+  connectFailed(host: string, error: 'HostKeyError' | 'TransportError'): void;
+  /** A connection to the host was seen established (it was down at the previous look). */
+  connected(host: string): void;
+}
+
+/** The error class name of what a runner threw; unknown errors are `Error` (labels stay a small fixed set). */
+export function errorClass(error: unknown): Exclude<RunOutcome, 'ok' | 'nonzero'> {
+  if (error instanceof HostKeyError) return 'HostKeyError';
+  if (error instanceof OutcomeUnknownError) return 'OutcomeUnknownError';
+  if (error instanceof TransportError) return 'TransportError';
+  return 'Error';
+}
+
+/**
+ * A RemoteRunner that measures the one it wraps: each run's latency and outcome, failures by error class, connect
+ * failures (a TransportError means the command could not be started), and connects, seen through `isConnected`
+ * (e.g. the SSH pool's stats) before and after each call. Behaviour is unchanged: results and errors pass through.
+ */
+export class MeteredRunner implements RemoteRunner {
+  private readonly up = new Map<string, boolean>();
+  readonly stream?: (host: string, argv: readonly string[], options: StreamOptions) => Promise<StreamResult>;
+
+  constructor(
+    private readonly inner: RemoteRunner,
+    private readonly meter: SshMeter,
+    private readonly isConnected: (host: string) => boolean = () => false,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    const innerStream = inner.stream?.bind(inner);
+    // Only when the wrapped runner streams: the sampler polls runners without stream().
+    if (innerStream)
+      this.stream = async (host, argv, options) => {
+        this.look(host);
+        try {
+          return await innerStream(host, argv, options);
+        } catch (error) {
+          this.failedToStart(host, error);
+          throw error;
+        } finally {
+          this.look(host);
+        }
+      };
+  }
+
+  async run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    this.look(host);
+    const started = this.now();
+    try {
+      const result = await this.inner.run(host, argv, options);
+      this.meter.run(host, result.code === 0 ? 'ok' : 'nonzero', (this.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      this.meter.run(host, errorClass(error), (this.now() - started) / 1000);
+      this.failedToStart(host, error);
+      throw error;
+    } finally {
+      this.look(host);
+    }
+  }
+
+  private failedToStart(host: string, error: unknown): void {
+    const kind = errorClass(error);
+    if (kind === 'HostKeyError' || kind === 'TransportError') this.meter.connectFailed(host, kind);
+  }
+
+  /** Counts a connect when the host went from down (or never seen) to connected since the last look. */
+  private look(host: string): void {
+    let now: boolean;
+    try {
+      now = this.isConnected(host);
+    } catch {
+      return;
+    }
+    if (now && this.up.get(host) !== true) this.meter.connected(host);
+    this.up.set(host, now);
+  }
+}

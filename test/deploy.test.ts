@@ -1,0 +1,193 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type OpsServer, startOpsServer } from '../src/app/ops-http.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { Config } from '../src/config/schema.ts';
+import { createLogger } from '../src/core/log.ts';
+
+/**
+ * docker-compose.yml and the systemd units, checked without Docker or systemd running: the commands they start use
+ * flags the CLI has, nothing takes the host's Redis port, healthchecks hit /healthz, the units are sandboxed.
+ */
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'xenops.js');
+
+interface Service {
+  command?: string[];
+  profiles?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  stdin_open?: boolean;
+  tty?: boolean;
+}
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const service = (name: string): Service => {
+  const s = compose.services[name];
+  if (!s) throw new Error(`no service ${name} in docker-compose.yml`);
+  return s;
+};
+
+/** `xenops <sub> --help`: the flags that subcommand really has. */
+const helpCache = new Map<string, string>();
+function helpOf(sub: string): string {
+  let text = helpCache.get(sub);
+  if (text === undefined) {
+    const r = spawnSync(process.execPath, [BIN, sub, '--help'], { encoding: 'utf8', cwd: ROOT });
+    expect(r.status).toBe(0);
+    text = r.stdout;
+    helpCache.set(sub, text);
+  }
+  return text;
+}
+function expectRealCommand(argv: readonly string[]): void {
+  const [sub, ...rest] = argv;
+  expect(sub).toBeDefined();
+  const help = helpOf(sub as string);
+  for (const flag of rest.filter((a) => a.startsWith('--')))
+    expect(help, `xenops ${sub} has ${flag}`).toMatch(new RegExp(`(^|[ ,])${flag}\\b`, 'm'));
+}
+
+/** The host side of a published port: "127.0.0.1:16379:6379" → 16379, "6379:6379" → 6379, "6379" → none. */
+function hostPort(mapping: string): number | null {
+  const parts = mapping.split(':');
+  return parts.length >= 2 ? Number(parts[parts.length - 2]) : null;
+}
+
+describe('docker-compose.yml', () => {
+  it('has redis, bot and agent, and the demo under its profile', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['agent', 'bot', 'demo', 'redis']);
+    expect(service('demo').profiles).toEqual(['demo']);
+    for (const name of ['bot', 'agent', 'redis']) expect(service(name).profiles).toBeUndefined();
+  });
+
+  it('starts commands with flags the CLI really has', () => {
+    for (const name of ['bot', 'agent', 'demo']) expectRealCommand(service(name).command ?? []);
+  });
+
+  it('starts the bot with whichever platforms have a token, and gives it the tokens when set', () => {
+    const bot = service('bot');
+    expect(bot.command).toEqual(expect.arrayContaining(['bot', '--available', '--discord', '--telegram']));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's own ${VAR:-} substitution, not a template
+    expect(bot.environment).toMatchObject({ DISCORD_TOKEN: '${DISCORD_TOKEN:-}', TELEGRAM_BOT_TOKEN: '${TELEGRAM_BOT_TOKEN:-}' });
+    // The example config (what the compose setup tells you to copy) must load with no token at all.
+    const loaded = loadConfig(join(ROOT, 'config/xenops.example.yaml'), {});
+    expect([loaded.discord?.token, loaded.telegram?.token]).toEqual([undefined, undefined]);
+  });
+
+  it('gives the demo a terminal that stays open, and the platforms that have a token', () => {
+    const demo = service('demo');
+    expect(demo.command).toEqual(expect.arrayContaining(['demo', '--available']));
+    expect(demo.command).not.toContain('--no-terminal');
+    expect(demo.stdin_open).toBe(true);
+    expect(demo.tty).toBe(true);
+  });
+
+  it("does not take the host's Redis port", () => {
+    for (const [name, s] of Object.entries(compose.services))
+      for (const p of s.ports ?? []) expect(hostPort(p), `${name} publishes ${p}`).not.toBe(6379);
+    for (const p of service('redis').ports ?? []) expect(p.startsWith('127.0.0.1:'), `${p} is on loopback`).toBe(true);
+  });
+
+  it('waits for a healthy Redis, and checks bot and agent on their own /healthz', () => {
+    for (const name of ['bot', 'agent', 'demo']) expect(service(name).depends_on?.['redis']?.condition).toBe('service_healthy');
+    for (const name of ['bot', 'agent']) {
+      const s = service(name);
+      const port = s.command?.[(s.command?.indexOf('--http-port') ?? -2) + 1];
+      expect(port, `${name} serves the ops endpoints`).toMatch(/^\d+$/);
+      expect(s.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
+    }
+  });
+
+  describe('the healthcheck command itself', () => {
+    let ops: OpsServer;
+    beforeAll(async () => {
+      ops = await startOpsServer({
+        host: '127.0.0.1',
+        port: 0,
+        registry: new Registry(),
+        readiness: async () => [],
+        logger: createLogger('silent'),
+      });
+    });
+    afterAll(() => ops.close());
+
+    it('exits 0 against a live /healthz and 1 when nothing answers', async () => {
+      const [, node, flag, script] = service('bot').healthcheck?.test ?? [];
+      expect([node, flag]).toEqual(['node', '-e']);
+      expect(script).toContain(':9464/healthz');
+      // Asynchronously: the server answering it runs in this process.
+      const run = (port: number) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['-e', (script as string).replace(':9464/', `:${port}/`)], { stdio: 'ignore' });
+          child.once('exit', (code) => resolve(code));
+        });
+      expect(await run(ops.port)).toBe(0);
+      const closed = await startOpsServer({
+        host: '127.0.0.1',
+        port: 0,
+        registry: new Registry(),
+        readiness: async () => [],
+        logger: createLogger('silent'),
+      });
+      const port = closed.port;
+      await closed.close();
+      expect(await run(port)).toBe(1);
+    });
+  });
+});
+
+describe('systemd units', () => {
+  const unit = (name: string) => {
+    const text = readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8');
+    const directives = new Map<string, string[]>();
+    for (const line of text.split('\n')) {
+      const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+      if (m?.[1]) directives.set(m[1], [...(directives.get(m[1]) ?? []), m[2] ?? '']);
+    }
+    return { text, get: (key: string) => directives.get(key) ?? [] };
+  };
+
+  it.each(['xenops-bot.service', 'xenops-agent.service'])('%s is sandboxed and runs as xenops', (name) => {
+    const u = unit(name);
+    for (const [key, value] of [
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['ProtectHome', 'yes'],
+      ['PrivateTmp', 'yes'],
+      ['User', 'xenops'],
+      ['Restart', 'on-failure'],
+      ['ReadWritePaths', '/var/lib/xenops'],
+      ['WorkingDirectory', '/var/lib/xenops'],
+      ['EnvironmentFile', '/etc/xenops/xenops.env'],
+    ] as const)
+      expect(u.get(key), `${name}: ${key}`).toEqual([value]);
+    // V8 needs W^X memory: this would crash node.
+    expect(u.get('MemoryDenyWriteExecute')).toEqual([]);
+    const exec = u.get('ExecStart')[0]?.split(/\s+/) ?? [];
+    expect(exec.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/xenops/bin/xenops.js']);
+    expectRealCommand(exec.slice(2));
+  });
+
+  it('gives the agent longer than its SIGTERM grace before SIGKILL', () => {
+    const seconds = Number(/^(\d+)s$/.exec(unit('xenops-agent.service').get('TimeoutStopSec')[0] ?? '')?.[1]);
+    const graceMs = Config.parse({ hosts: { h: { address: 'h', privateKeyPath: '/k', hostKey: `SHA256:${'a'.repeat(43)}` } } }).agent
+      .closeGraceMs;
+    // The agent exits within max(4.5 s, closeGraceMs + 1.5 s) of SIGTERM (src/app/main.ts).
+    expect(seconds * 1000).toBeGreaterThan(Math.max(4_500, graceMs + 1_500));
+  });
+
+  it.runIf(existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify', () => {
+    const files = ['xenops-bot.service', 'xenops-agent.service'].map((f) => join(ROOT, 'deploy', 'systemd', f));
+    const r = spawnSync('systemd-analyze', ['verify', ...files], { encoding: 'utf8' });
+    // Only what concerns these units: verify also reports on the system's own units in some containers.
+    const ours = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /xenops-(bot|agent)\.service/.test(l));
+    expect(ours).toEqual([]);
+    expect(r.status).toBe(0);
+  });
+});
