@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { probeCheck, type ReadinessCheck, workersCheck } from '../core/readiness.ts';
 import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
+import { BullConnection, createRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -51,8 +52,8 @@ export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
 export interface StartAgentOptions {
   config: Config;
   runner: RemoteRunner;
-  /** Redis URL. */
-  connection: string;
+  /** Redis: a URL, or the config's `redis` section (with `cluster: true`, a Redis Cluster). */
+  connection: RedisTarget;
   prefix: string;
   logger: Logger;
   /** Hosts served; default config.agent.hosts or every host. */
@@ -62,11 +63,15 @@ export interface StartAgentOptions {
   agentId?: string;
   /** Overrides for the sampler (config.sampling); tests shorten its backoff and waits. */
   sampler?: Partial<Omit<SamplerOptions, 'hosts'>>;
+  /** Called as each job ends: its op, its outcome (`ok`, `handed-back` or the failure code) and how long it took. */
+  onJobDone?: (op: string, outcome: string, seconds: number) => void;
 }
 
 export interface Agent {
   readonly agentId: string;
   workers: Worker[];
+  /** For /readyz: Redis answers a PING, and every host's worker is running (not paused, not closing). */
+  readiness(): Promise<ReadinessCheck[]>;
   /**
    * Stops fetching, lets active jobs finish for up to graceMs (default timings.closeGraceMs), then interrupts the
    * rest and hands them back to the queue at once (the journal makes the re-run safe: a mutation that may have been
@@ -143,7 +148,8 @@ export function describeFailure(error: unknown): JobFailure {
 }
 
 /** ioredis' words for a lost connection. */
-const REDIS_DOWN = /Connection is closed|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue/i;
+const REDIS_DOWN =
+  /Connection is closed|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache/i;
 
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;
@@ -167,7 +173,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
 
   // Journal, locks and heartbeats: one client that gives up quickly (a beat must never pile up; a journal write that
   // fails means the command is not sent).
-  const redis = new Redis(options.connection, { maxRetriesPerRequest: 1 });
+  const redis = createRedisClient(options.connection, { maxRetriesPerRequest: 1 });
+  const bull = new BullConnection(options.connection);
   let redisDown = false;
   redis.on('error', (error: Error) => {
     if (!redisDown) logger.warn({ err: error.message }, 'agent: Redis connection error');
@@ -213,6 +220,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         const log = logger.child({ jobId: job.id, op: parsed.data.op, host, person: parsed.data.meta.person });
         log.info({ attemptsStarted: job.attemptsStarted }, 'job start');
         const controller = jobs.begin();
+        const startedAt = performance.now();
+        let outcome = 'ok';
         try {
           const result = await processJob(
             {
@@ -246,17 +255,20 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
             await job
               .moveToWait(token)
               .catch((e: unknown) => log.warn({ err: String(e) }, 'could not move the job back (its lock lapses and it stalls instead)'));
+            outcome = 'handed-back';
             throw new WaitingError();
           }
+          outcome = describeFailure(error).code;
           const wrapped = toJobError(error);
           log.warn({ err: error instanceof Error ? error.message : String(error) }, 'job failed');
           throw wrapped;
         } finally {
           jobs.end(controller);
+          options.onJobDone?.(parsed.data.op, outcome, (performance.now() - startedAt) / 1000);
         }
       },
       {
-        connection: { url: options.connection, maxRetriesPerRequest: null },
+        connection: bull.forWorkers,
         prefix: options.prefix,
         concurrency: config.agent.concurrency,
         autorun: true,
@@ -298,6 +310,11 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   return {
     agentId,
     workers,
+    async readiness() {
+      const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
+      const running = workers.map((w, i) => ({ host: hosts[i] ?? '?', running: closing === null && w.isRunning() && !w.isPaused() }));
+      return [await ping, workersCheck(running)];
+    },
     close(graceMs = timings.closeGraceMs) {
       closing ??= (async () => {
         // The streams stop alongside the drain (bounded); they must not outlive the Redis client below.
@@ -323,6 +340,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         );
         await samplerClosed;
         await heartbeat.stop();
+        bull.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;

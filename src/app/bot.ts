@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { COMMANDS } from '../../commands/index.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../adapters/types.ts';
 import { configSchedules } from '../config/posts-schema.ts';
@@ -7,14 +6,17 @@ import type { Config } from '../config/schema.ts';
 import type { AnyCommand } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
+import { adaptersCheck, agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
 import type { Reply } from '../core/reply.ts';
-import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
+import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
+import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { ActionStore } from './actions.ts';
 import { AlertDesk } from './alert-desk.ts';
 import { ApprovalDesk } from './approval-desk.ts';
 import { ApprovalStore } from './approvals.ts';
 import { AuditLog } from './audit.ts';
+import { BotMetrics, type CommandOutcome } from './bot-metrics.ts';
 import { renderHostChart, sparklineText } from './charts.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
@@ -33,8 +35,8 @@ export type { SystemRequest };
 
 export interface CreateBotOptions {
   config: Config;
-  /** Redis URL. */
-  redis: string;
+  /** Redis: a URL, or the config's `redis` section (with `cluster: true`, a Redis Cluster). */
+  redis: RedisTarget;
   logger: Logger;
   adapters: ChatAdapter[];
   commands?: readonly AnyCommand[];
@@ -42,6 +44,10 @@ export interface CreateBotOptions {
   approval?: ApprovalRule;
   /** Called with a line to show the user while the bot waits for Redis at start-up (the terminal prints it). */
   onRedisWait?: (line: string) => void;
+  /** Where the bot's metrics go (commands, queue depths, approvals pending); default: a registry of its own. */
+  metrics?: BotMetrics;
+  /** Platforms asked for but not started (no token): /readyz names them. */
+  skipped?: readonly { platform: string; reason: string }[];
 }
 
 export interface Bot {
@@ -53,6 +59,10 @@ export interface Bot {
   run(request: SystemRequest): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The bot's metrics (its registry is what /metrics serves). */
+  readonly metrics: BotMetrics;
+  /** For /readyz: started, Redis answers, a live agent for every host, every chat adapter started and connected. */
+  readiness(): Promise<ReadinessCheck[]>;
 }
 
 /** Wiring only: constructs the bot's parts and connects them. The logic lives in the modules it imports. */
@@ -66,9 +76,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const hostNames = Object.keys(config.hosts);
   const instance = randomBytes(3).toString('hex');
   // No offline queue: while Redis is down a request is refused at once instead of hanging.
-  const redis = new Redis(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  const redis = createRedisClient(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', (e) => logger.debug({ err: e.message }, 'redis error (bot)'));
-  const connection = { url: options.redis };
+  const bull = new BullConnection(options.redis);
+  const connection = bull.options;
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));
   const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger);
   const pending = new PendingStore(redis, prefix);
@@ -80,6 +91,21 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const freezes = new FreezeBook(redis, prefix, config, (e) => audit.append(e));
   const fleet = new FleetCache(hostNames);
   const queues = new JobQueues(hostNames, connection, prefix, logger);
+  // Node's process metrics only when asked for (main.ts): tests and the demo make many bots in one process.
+  const metrics = options.metrics ?? new BotMetrics(undefined, { processMetrics: false });
+  metrics.attach({
+    hosts: hostNames,
+    queueCounts: async (host) => (await queues.get(host)?.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')) ?? {},
+    approvalsPending: async () => (await approvals.pendingIds()).length,
+    agentsAlive: async () => {
+      const beats = await heartbeats.all();
+      const now = Date.now();
+      return Object.fromEntries(hostNames.map((h) => [h, livenessOf(beats[h], now, config.bot.agentStaleMs).alive]));
+    },
+  });
+  // Chat text never becomes a label: a command name that is not a command is counted as `unknown`.
+  const countCommand = (command: string, outcome: CommandOutcome) => metrics.command(byName.has(command) ? command : 'unknown', outcome);
+  const adapterStarted = new Set<ChatAdapter>();
 
   const deliverOrThrow = async (target: ReplyTarget, r: Reply): Promise<ReplyTarget> => {
     const adapter = adapters.get(target.platform);
@@ -122,7 +148,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
 
   const relay = new Relay({
     config,
-    connection,
+    eventsClient: () => createRedisClient(options.redis, { maxRetriesPerRequest: null }),
     prefix,
     hostNames,
     queues,
@@ -138,11 +164,12 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     deliver,
     posts,
     audit: (e) => audit.append(e),
+    onCommand: countCommand,
     logger,
   });
   const alerts = new AlertDesk({
     config,
-    url: options.redis,
+    target: options.redis,
     redis,
     prefix,
     instance,
@@ -204,6 +231,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     audit,
     schedules,
     deliver,
+    onCommand: countCommand,
     logger,
   });
   const core = requests.core;
@@ -214,12 +242,32 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     core,
     fleet,
     createAction: (command, args, ttl) => actions.create(command, args, ttl),
+    metrics,
+    async readiness() {
+      const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
+      const agents = heartbeats.all().then(
+        (beats) => agentsCheck(hostNames, beats, Date.now(), config.bot.agentStaleMs),
+        (e: unknown): ReadinessCheck => ({ name: 'agents', ok: false, detail: `heartbeats unreadable: ${redactSecrets(String(e))}` }),
+      );
+      return [
+        { name: 'started', ok: started, detail: started ? 'started' : 'starting (waiting for Redis, or stopping)' },
+        await ping,
+        await agents,
+        adaptersCheck(
+          [...adapters.values()].map((a) => ({ platform: a.platform, started: adapterStarted.has(a), connected: a.connected?.() })),
+          options.skipped,
+        ),
+      ];
+    },
     run: (r) => requests.run(r),
     async start() {
       await redis.connect().catch(() => {});
-      await waitForRedis(redis, options.redis, logger, options.onRedisWait);
+      await waitForRedis(redis, describeRedis(options.redis), logger, options.onRedisWait);
       await relay.start();
-      for (const adapter of adapters.values()) await adapter.start(core);
+      for (const adapter of adapters.values()) {
+        await adapter.start(core);
+        adapterStarted.add(adapter);
+      }
       await relay.recover();
       await desk.start();
       // The config's schedules in Redis (those removed from the file go), then this bot takes its platforms' ticks.
@@ -263,6 +311,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         await adapter.stop().catch((e: unknown) => logger.warn({ err: String(e) }, 'adapter stop failed'));
       await relay.stop();
       await queues.close();
+      bull.close();
       redis.disconnect();
     },
   };

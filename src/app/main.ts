@@ -2,16 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
+import type { Registry } from 'prom-client';
 import type { ChatAdapter } from '../adapters/types.ts';
-import { startAgent } from '../agent/agent.ts';
+import { type Agent, startAgent } from '../agent/agent.ts';
+import { AgentMetrics } from '../agent/metrics.ts';
+import { MeteredRunner } from '../agent/ssh/metered-runner.ts';
 import { SshPool } from '../agent/ssh/pool.ts';
 import { loadConfig, resolveConfigPath } from '../config/load.ts';
+import type { OpsHttpConfig } from '../config/ops-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
+import type { ReadinessCheck } from '../core/readiness.ts';
 import { createBot } from './bot.ts';
+import { BotMetrics } from './bot-metrics.ts';
 import { startDemoStack } from './demo-stack.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
+import { type OpsServer, startOpsServer } from './ops-http.ts';
 import { deleteKeysWithPrefix } from './redis-keys.ts';
 
 /**
@@ -129,42 +136,108 @@ export async function runBot(options: {
   terminal: boolean;
   discord: boolean;
   telegram: boolean;
+  /** Start only the chosen chat platforms that have a token (both when none is chosen); with none, stay up, not ready. */
+  available?: boolean;
+  /** Serve /healthz, /readyz, /metrics on this port (0 = any free one), whatever bot.http.enabled says. */
+  httpPort?: number | undefined;
 }): Promise<number> {
   const config = loadOrReport(options.configPath);
   if (!config) return 1;
-  if (!options.terminal && !options.discord && !options.telegram) {
-    process.stderr.write('xenops bot: choose at least one adapter: --terminal, --discord, --telegram\n');
+  const wanted = { terminal: options.terminal, discord: options.discord, telegram: options.telegram };
+  if (options.available && !wanted.terminal && !wanted.discord && !wanted.telegram) {
+    wanted.discord = true;
+    wanted.telegram = true;
+  }
+  if (!wanted.terminal && !wanted.discord && !wanted.telegram) {
+    process.stderr.write('xenops bot: choose at least one adapter: --terminal, --discord, --telegram (or --available)\n');
     return 1;
   }
   const logger = chatSafeLogger(config.logLevel, options.terminal, 'bot');
   keepAliveOnStrayErrors(logger);
+  const skipped = options.available ? skipPlatformsWithoutToken(config, wanted, logger) : [];
   let made: Awaited<ReturnType<typeof makeAdapters>>;
   try {
-    made = await makeAdapters(config, logger, options);
+    made = await makeAdapters(config, logger, wanted);
   } catch (error) {
     if (!(error instanceof AdapterUnavailableError)) throw error;
     process.stderr.write(`xenops bot: ${error.message}\n`);
     return 1;
   }
   const { adapters, terminalDone } = made;
+  if (adapters.length === 0)
+    logger.warn(
+      { skipped },
+      'no chat platform has a token: the bot stays up but not ready (see /readyz); set DISCORD_TOKEN or TELEGRAM_BOT_TOKEN and restart it',
+    );
   const signal = untilSignal();
+  const metrics = new BotMetrics();
   const bot = await createBot({
     config,
-    redis: config.redis.url,
+    redis: config.redis,
     logger,
     adapters,
     onRedisWait: (line) => process.stderr.write(`xenops bot: ${line}\n`),
+    metrics,
+    skipped,
   });
+  // Listening before start(): while the bot waits for Redis, /healthz answers and /readyz says what it waits for.
+  let ops: OpsServer | null;
+  try {
+    ops = await maybeStartOps(config.bot.http, options.httpPort, metrics.registry, () => bot.readiness(), logger);
+  } catch (error) {
+    process.stderr.write(`xenops bot: ${error instanceof Error ? error.message : String(error)}\n`);
+    await boundedStop(() => bot.stop(), logger);
+    return 1;
+  }
+  const stopAll = async () => {
+    await bot.stop();
+    await ops?.close();
+  };
   const started = bot.start();
   // A signal while waiting for Redis stops the bot too.
   if ((await Promise.race([started.then(() => 'started' as const), signal])) !== 'started') {
-    await boundedStop(() => bot.stop(), logger);
+    await boundedStop(stopAll, logger);
     return 0;
   }
-  logger.info({ adapters: adapters.map((a) => a.platform) }, 'bot started');
-  await (terminalDone && !options.discord && !options.telegram ? Promise.race([terminalDone, signal]) : signal);
-  await boundedStop(() => bot.stop(), logger);
+  logger.info({ adapters: adapters.map((a) => a.platform), skipped: skipped.map((s) => s.platform) }, 'bot started');
+  await (terminalDone && !wanted.discord && !wanted.telegram ? Promise.race([terminalDone, signal]) : signal);
+  await boundedStop(stopAll, logger);
   return 0;
+}
+
+const TOKEN_SOURCES = { discord: 'discord.token or DISCORD_TOKEN', telegram: 'telegram.token or TELEGRAM_BOT_TOKEN' } as const;
+
+/** `--available`: the chosen platforms without a token are dropped from `wanted`, each with a warning. */
+function skipPlatformsWithoutToken(
+  config: Config,
+  wanted: { discord: boolean; telegram: boolean },
+  logger: Logger,
+): { platform: string; reason: string }[] {
+  const tokens = {
+    discord: config.discord?.token ?? process.env['DISCORD_TOKEN'],
+    telegram: config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'],
+  };
+  const skipped: { platform: string; reason: string }[] = [];
+  for (const platform of ['discord', 'telegram'] as const) {
+    if (!wanted[platform] || tokens[platform]) continue;
+    wanted[platform] = false;
+    const reason = `no token: set ${TOKEN_SOURCES[platform]}`;
+    skipped.push({ platform, reason });
+    logger.warn({ platform }, `${platform} skipped: ${reason}`);
+  }
+  return skipped;
+}
+
+/** The ops endpoints when the config enables them or a port is given on the command line; null otherwise. */
+async function maybeStartOps(
+  http: OpsHttpConfig,
+  portOverride: number | undefined,
+  registry: Registry,
+  readiness: () => Promise<ReadinessCheck[]>,
+  logger: Logger,
+): Promise<OpsServer | null> {
+  if (!http.enabled && portOverride === undefined) return null;
+  return startOpsServer({ host: http.host, port: portOverride ?? http.port, registry, readiness, logger });
 }
 
 /** SIGTERM must stop a process within 5 s: whatever has not closed by then is abandoned. */
@@ -189,7 +262,12 @@ function chatSafeLogger(level: string, terminal: boolean, name: string): Logger 
   return createLogger(level, pino.destination({ dest: file, sync: false, mkdir: true }));
 }
 
-export async function runAgent(options: { configPath: string | undefined; hosts: string[] | undefined }): Promise<number> {
+export async function runAgent(options: {
+  configPath: string | undefined;
+  hosts: string[] | undefined;
+  /** Serve /healthz, /readyz, /metrics on this port (0 = any free one), whatever agent.http.enabled says. */
+  httpPort?: number | undefined;
+}): Promise<number> {
   const config = loadOrReport(options.configPath);
   if (!config) return 1;
   const logger = createLogger(config.logLevel);
@@ -201,29 +279,55 @@ export async function runAgent(options: { configPath: string | undefined; hosts:
     process.stderr.write(`xenops agent: unknown host(s): ${unknown.join(', ')}\n`);
     return 1;
   }
-  const agent = await startAgent({
+  const metrics = new AgentMetrics({ pool: () => pool.stats() });
+  // Every remote command is timed and its failures counted; connects are seen through the pool's stats.
+  const runner = new MeteredRunner(pool, metrics, (h) => pool.stats()[h]?.connected ?? false);
+  let agent: Agent | null = null;
+  let ops: OpsServer | null;
+  try {
+    // Listening before the workers start: /readyz says "starting" while they wait for Redis.
+    ops = await maybeStartOps(
+      config.agent.http,
+      options.httpPort,
+      metrics.registry,
+      async () => (agent ? agent.readiness() : [{ name: 'started', ok: false, detail: 'starting (waiting for Redis)' }]),
+      logger,
+    );
+  } catch (error) {
+    process.stderr.write(`xenops agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  agent = await startAgent({
     config,
-    runner: pool,
-    connection: config.redis.url,
+    runner,
+    onJobDone: (op, outcome, seconds) => metrics.jobDone(op, outcome, seconds),
+    connection: config.redis,
     prefix: config.redis.prefix,
     logger,
     ...(hosts ? { hosts } : {}),
   });
   logger.info({ hosts: hosts ?? Object.keys(config.hosts) }, 'agent started');
   const signal = await untilSignal();
-  logger.info({ signal }, 'agent stopping: finishing active jobs for up to 3 s, then leaving them to another agent');
+  const graceMs = config.agent.closeGraceMs;
+  logger.info(
+    { signal },
+    `agent stopping: finishing active jobs for up to ${Math.round(graceMs / 1000)} s, then leaving them to another agent`,
+  );
+  const running = agent;
   await boundedStop(
     async () => {
-      await agent.close(config.agent.closeGraceMs);
+      await running.close(graceMs);
       await pool.close();
+      await ops?.close();
     },
     logger,
-    4_500,
+    // The default grace (3 s) keeps SIGTERM under 5 s; a longer agent.closeGraceMs is honoured (systemd's TimeoutStopSec must exceed it).
+    Math.max(4_500, graceMs + 1_500),
   );
   return 0;
 }
 
-export async function runDemo(options: { discord: boolean; telegram: boolean; terminal: boolean }): Promise<number> {
+export async function runDemo(options: { discord: boolean; telegram: boolean; terminal: boolean; available?: boolean }): Promise<number> {
   const logger = chatSafeLogger(process.env['XENOPS_LOG_LEVEL'] ?? 'warn', options.terminal, 'demo');
   const signal = untilSignal();
   keepAliveOnStrayErrors(logger);
@@ -247,7 +351,12 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
       logger,
       prefix,
       makeAdapters: async (config) => {
-        const made = await makeAdapters(config, logger, options);
+        const wanted = { terminal: options.terminal, discord: options.discord, telegram: options.telegram };
+        // --available: a platform without a token is left out (said on stderr too: the demo's log may be a file).
+        if (options.available)
+          for (const s of skipPlatformsWithoutToken(config, wanted, logger))
+            process.stderr.write(`xenops demo: ${s.platform} skipped (${s.reason})\n`);
+        const made = await makeAdapters(config, logger, wanted);
         terminalDone = made.terminalDone;
         return made.adapters;
       },
@@ -324,9 +433,9 @@ export async function runAuditVerify(options: {
     }
   }
   if (checkStream && config) {
-    const { Redis } = await import('ioredis');
+    const { createRedisClient } = await import('../queue/redis-connection.ts');
     const key = `${config.redis.prefix}:audit`;
-    const redis = new Redis(config.redis.url, {
+    const redis = createRedisClient(config.redis, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { BotFailure } from '../core/define-command.ts';
 import type { JobData, JobFailure, JobOp } from '../queue/jobs.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 
 export interface PendingJob {
   jobId: string;
@@ -44,7 +44,7 @@ export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure
 /** Pending replies in Redis, so results survive a bot restart. Keys live under the hash-tagged prefix. */
 export class PendingStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -97,13 +97,19 @@ export class PendingStore {
 
   /** Records an outcome only if none is there yet (a withdrawal racing a completion: the first one wins). */
   async recordOutcomeOnce(requestId: string, jobId: string, outcome: StoredOutcome): Promise<boolean> {
+    return (await this.recordOutcomeCounted(requestId, jobId, outcome)).recorded;
+  }
+
+  /** recordOutcomeOnce, also saying how many outcomes the request has now (so a caller can tell it is not done yet). */
+  async recordOutcomeCounted(requestId: string, jobId: string, outcome: StoredOutcome): Promise<{ recorded: boolean; count: number }> {
     // The hash expires with the request: a late completion of a finished request leaves nothing behind for long.
     const r = await this.redis
       .multi()
       .hsetnx(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))
       .expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS)
+      .hlen(this.outcomesKey(requestId))
       .exec();
-    return r?.[0]?.[1] === 1;
+    return { recorded: r?.[0]?.[1] === 1, count: Number(r?.[2]?.[1] ?? 0) };
   }
 
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {

@@ -1,4 +1,3 @@
-import { QueueEvents } from 'bullmq';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
@@ -10,9 +9,12 @@ import { type DomainLocks, describeBusy, type Heartbeats, type Journal, liveness
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
+import type { CommandOutcome } from './bot-metrics.ts';
 import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
+import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
@@ -24,7 +26,8 @@ const STALLED_LIMIT = /stalled more than allowable limit/;
 
 export interface RelayDeps {
   config: Config;
-  connection: { url: string };
+  /** A connection of the relay's own for the one blocking read of every host queue's events. */
+  eventsClient: () => RedisClient;
   prefix: string;
   hostNames: readonly string[];
   queues: JobQueues;
@@ -44,6 +47,8 @@ export interface RelayDeps {
   /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
   posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverEdit'>;
   audit: (entry: AuditEntry) => Promise<void>;
+  /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
+  onCommand?: (command: string, outcome: CommandOutcome) => void;
   logger: Logger;
 }
 
@@ -52,60 +57,79 @@ export interface RelayDeps {
  * answer", a mutation's withdrawal), the final reply exactly once, and recovery after a restart or a Redis outage.
  */
 export class Relay {
-  private readonly events = new Map<string, QueueEvents>();
+  private events: JobEventReader | null = null;
+  /**
+   * What this bot knows of the requests it tracks: how many jobs, run how, each job's op. A completion of one of
+   * 1,000 hosts then costs one write (and no read of the whole request) until the last one: linear, not quadratic.
+   */
+  private readonly shapes = new Map<string, { jobs: number; mode: PendingRequest['mode']; ops: Map<string, JobOp> }>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   /** Requests this bot finalized recently: late progress events for them are dropped. */
   private readonly finalized = new Map<string, number>();
-  private readonly waiters = new Map<string, (ok: boolean) => void>();
+  private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
   private stopping = false;
 
   constructor(private readonly deps: RelayDeps) {}
 
   /** Resolves when a job (of no request: a fleet refresh) finishes: true when it completed, false on failure or timeout. */
-  awaitJob(jobId: string, timeoutMs: number): Promise<boolean> {
+  awaitJob(jobId: string, timeoutMs: number, op: JobOp = 'domain.list'): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(jobId);
         resolve(false);
       }, timeoutMs);
       timer.unref();
-      this.waiters.set(jobId, (ok) => {
-        clearTimeout(timer);
-        this.waiters.delete(jobId);
-        resolve(ok);
+      this.waiters.set(jobId, {
+        op,
+        done: (ok) => {
+          clearTimeout(timer);
+          this.waiters.delete(jobId);
+          resolve(ok);
+        },
       });
     });
   }
 
   async start(): Promise<void> {
-    const { connection, prefix, logger } = this.deps;
-    for (const host of this.deps.hostNames) {
-      const qe = new QueueEvents(hostQueueName(host), { connection, prefix });
-      qe.on('error', (e) => logger.warn({ err: e.message }, 'queue events error'));
-      qe.on('active', ({ jobId }) => this.guard('active', () => this.onActive(host, jobId)));
-      qe.on('progress', ({ jobId, data }) => this.guard('progress', () => this.onProgress(jobId, data)));
-      qe.on('stalled', ({ jobId }) => this.guard('stalled', () => this.onStalled(jobId)));
-      qe.on('completed', ({ jobId }) => this.guard('completed', () => this.onCompleted(host, jobId)));
-      qe.on('failed', ({ jobId, failedReason }) => this.guard('failed', () => this.onFailed(host, jobId, failedReason)));
-      this.events.set(host, qe);
-    }
-    await Promise.all([...this.events.values()].map((e) => e.waitUntilReady()));
+    const hostOf = new Map(this.deps.hostNames.map((h) => [hostQueueName(h), h]));
+    this.events = new JobEventReader(
+      this.deps.eventsClient(),
+      this.deps.prefix,
+      [...hostOf.keys()],
+      (e) => {
+        const host = hostOf.get(e.queue);
+        if (host) this.onEvent(host, e);
+      },
+      this.deps.logger,
+    );
+    await this.events.start();
+  }
+
+  private onEvent(host: string, e: JobEvent): void {
+    const { jobId } = e;
+    const handlers: Record<string, () => Promise<void>> = {
+      active: () => this.onActive(host, jobId),
+      progress: () => this.onProgress(jobId, e.data),
+      stalled: () => this.onStalled(jobId),
+      completed: () => this.onCompleted(host, jobId, e.returnvalue ?? null),
+      failed: () => this.onFailed(host, jobId, e.failedReason ?? ''),
+    };
+    const handler = handlers[e.event];
+    if (handler) this.guard(e.event, handler);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
-    await settleWithin(
-      2_000,
-      [...this.events.values()].map((e) => e.close()),
-    );
+    await settleWithin(2_000, [this.events?.stop() ?? Promise.resolve()]);
   }
 
   /** A request the dispatcher just saved: arm its deadlines, and finish it now if every outcome is known already. */
   async track(p: PendingRequest): Promise<void> {
+    this.remember(p);
     this.arm(p);
     await this.advance(p.requestId);
   }
@@ -131,6 +155,7 @@ export class Relay {
         } else if (state === 'failed')
           await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(job.failedReason) });
       }
+      this.remember(p);
       this.arm(p);
       if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
       await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now());
@@ -191,23 +216,38 @@ export class Relay {
     return next;
   }
 
-  private async onCompleted(host: string, jobId: string): Promise<void> {
-    const job = await this.deps.queues.job(host, jobId);
-    const value = job?.returnvalue ?? null;
-    if (job) this.deps.fleet.applyResult(job.name as JobOp, host, value);
-    this.waiters.get(jobId)?.(true);
+  /** The result comes with the event (no second read of the job); the op from the waiter or the pending request. */
+  private async onCompleted(host: string, jobId: string, value: unknown): Promise<void> {
+    const waiter = this.waiters.get(jobId);
+    if (waiter) {
+      this.deps.fleet.applyResult(waiter.op, host, value);
+      waiter.done(true);
+    }
     const requestId = await this.deps.pending.requestOf(jobId);
     if (!requestId) return;
-    await this.deps.pending.recordOutcomeOnce(requestId, jobId, { ok: true, result: value });
-    await this.advance(requestId);
+    const shape = this.shapes.get(requestId);
+    const op = shape ? shape.ops.get(jobId) : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId)?.op;
+    if (op && !waiter) this.deps.fleet.applyResult(op, host, value);
+    await this.recorded(requestId, jobId, { ok: true, result: value });
   }
 
   private async onFailed(_host: string, jobId: string, failedReason: string): Promise<void> {
-    this.waiters.get(jobId)?.(false);
+    this.waiters.get(jobId)?.done(false);
     const requestId = await this.deps.pending.requestOf(jobId);
     if (!requestId) return;
-    await this.deps.pending.recordOutcomeOnce(requestId, jobId, { ok: false, failure: failureOf(failedReason) });
+    await this.recorded(requestId, jobId, { ok: false, failure: failureOf(failedReason) });
+  }
+
+  /** Records a job's outcome, and advances the request unless it is known to wait for more of its hosts. */
+  private async recorded(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
+    const { count } = await this.deps.pending.recordOutcomeCounted(requestId, jobId, outcome);
+    const shape = this.shapes.get(requestId);
+    if (shape && shape.mode !== 'sequence' && count < shape.jobs) return;
     await this.advance(requestId);
+  }
+
+  private remember(p: PendingRequest): void {
+    this.shapes.set(p.requestId, { jobs: p.jobs.length, mode: p.mode, ops: new Map(p.jobs.map((j) => [j.jobId, j.op])) });
   }
 
   private async onActive(host: string, jobId: string): Promise<void> {
@@ -328,7 +368,12 @@ export class Relay {
 
   private async advanceNow(requestId: string, deadlinePassed: boolean): Promise<void> {
     const p = await this.deps.pending.get(requestId);
-    if (!p) return;
+    if (!p) {
+      // Finished (here or by another bot): nothing of it is kept in memory.
+      this.shapes.delete(requestId);
+      this.clearTimers(requestId);
+      return;
+    }
     const outcomes = await this.deps.pending.outcomes(requestId);
     if (p.mode === 'sequence') {
       const failed = p.jobs.some((j) => outcomes[j.jobId]?.ok === false);
@@ -375,6 +420,7 @@ export class Relay {
 
   private async finalizeNow(p: PendingRequest): Promise<void> {
     const { requestId } = p;
+    this.shapes.delete(requestId);
     // A bot without this platform's adapter leaves the reply to one that has it.
     if (!this.canDeliver(p)) return;
     if (!(await this.deps.pending.claimFinal(requestId))) return;
@@ -429,6 +475,7 @@ export class Relay {
             return target;
           })
         : await this.deps.deliver(target, final);
+    this.deps.onCommand?.(p.command, final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
     if (command)
       await this.deps.posts
         .afterDelivery(p, command, list, delivered)

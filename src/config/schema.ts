@@ -4,6 +4,7 @@ import { HostName, Identifier } from '../core/names.ts';
 import { isCalendarDate, isTimeZone, parseInstant, parseTimeOfDay, WEEKDAYS, weekdayOf } from '../core/oncall.ts';
 import { ApprovalsSection } from './approvals-schema.ts';
 import { MaintenanceWindow } from './maintenance-schema.ts';
+import { DEFAULT_AGENT_HTTP_PORT, DEFAULT_BOT_HTTP_PORT, opsHttpSection } from './ops-schema.ts';
 import { AlertsSection, ConfigSchedule, PostsSection } from './posts-schema.ts';
 import { SimFleetSpecSchema } from './simulator-spec.ts';
 
@@ -237,8 +238,19 @@ export const Config = z
           .string()
           .regex(/^\{[A-Za-z0-9_.-]+\}$/, 'must be a hash tag such as {xenops}')
           .default('{xenops}'),
+        /**
+         * A Redis Cluster: `url` (and `nodes`) are seed nodes, the others are discovered. Every key is under the
+         * prefix's hash tag, so xenops and its queues live in one slot, on one master. Default: one Redis server.
+         */
+        cluster: z.boolean().default(false),
+        /** More seed nodes of the Cluster besides `url` (tried when it does not answer); only with `cluster: true`. */
+        nodes: z.array(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')).default([]),
       })
-      .default({ url: 'redis://127.0.0.1:6379', prefix: '{xenops}' }),
+      .refine((r) => r.cluster || r.nodes.length === 0, {
+        path: ['nodes'],
+        message: 'seed nodes are for a Redis Cluster: set cluster: true',
+      })
+      .default({ url: 'redis://127.0.0.1:6379', prefix: '{xenops}', cluster: false, nodes: [] }),
     ssh: SshDefaults.default(SshDefaults.parse({})),
     hosts: z.record(HostName, HostConfig).refine((h) => Object.keys(h).length > 0, 'define at least one host'),
     people: z.record(Identifier, Person).default({}),
@@ -282,6 +294,8 @@ export const Config = z
         maxStalledCount: z.coerce.number().int().min(1).max(100).default(3),
         /** On SIGTERM: how long running jobs may finish before they are handed back to the queue for another agent. */
         closeGraceMs: Millis.default(3_000),
+        /** /healthz, /readyz (workers running, Redis reachable) and /metrics of the agent; off by default. */
+        http: opsHttpSection(DEFAULT_AGENT_HTTP_PORT),
       })
       .default({
         concurrency: 2,
@@ -290,6 +304,7 @@ export const Config = z
         stalledIntervalMs: 3_000,
         maxStalledCount: 3,
         closeGraceMs: 3_000,
+        http: { enabled: false, host: '127.0.0.1', port: DEFAULT_AGENT_HTTP_PORT, allowNonLoopback: false },
       }),
     /** The agent's live sampling: one `xentop -b -d N -f` per host, samples and history in Redis, fleet events. */
     sampling: z
@@ -315,8 +330,16 @@ export const Config = z
         pickupTimeoutMs: Millis.default(60_000),
         /** An agent silent for this long counts as gone: mutations for its hosts are refused at once. */
         agentStaleMs: Millis.default(10_000),
+        /** /healthz, /readyz (Redis, a live agent per host, chat adapters connected) and /metrics of the bot; off by default. */
+        http: opsHttpSection(DEFAULT_BOT_HTTP_PORT),
       })
-      .default({ readTimeoutMs: 60_000, fleetRefreshMs: 60_000, pickupTimeoutMs: 60_000, agentStaleMs: 10_000 }),
+      .default({
+        readTimeoutMs: 60_000,
+        fleetRefreshMs: 60_000,
+        pickupTimeoutMs: 60_000,
+        agentStaleMs: 10_000,
+        http: { enabled: false, host: '127.0.0.1', port: DEFAULT_BOT_HTTP_PORT, allowNonLoopback: false },
+      }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Demo and tests only: the simulated fleet `xenops sim` and `npm run demo` serve. Ignored by bot and agent. */
     simulator: SimFleetSpecSchema.optional(),
