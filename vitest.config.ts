@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'commands/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'commands/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     // The fault suite starts real processes and kills them: `npm run test:faults` runs it on its own.
     exclude: ['**/node_modules/**', '**/.git/**', 'test/faults/**'],
     // Integration suites share one Redis and spawn SSH servers; a bounded pool keeps a 2-core CI box responsive.
