@@ -232,6 +232,21 @@ describe('the file chain', () => {
     expect(await verifyAuditFile(path)).toEqual({ entries: 4, unchained: 0, first: 'line 1', head: written[3]?.['hash'], broken: null });
   });
 
+  it('chains entries made at once in the order they were made, writing them in few appends (group commit)', async () => {
+    const redis = await client();
+    const path = file();
+    const audit = log(redis, stream(), path);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => audit.append(entry(i))));
+    const written = lines(path);
+    expect(written.map((l) => l['requestId'])).toEqual(Array.from({ length: 200 }, (_, i) => `r${i}`));
+    expect(await verifyAuditFile(path)).toMatchObject({ entries: 200, broken: null });
+    await audit.close();
+    // After close the next append opens the file again and goes on with the chain.
+    await audit.append(entry(200));
+    expect(await verifyAuditFile(path)).toMatchObject({ entries: 201, broken: null });
+    await audit.close();
+  });
+
   it('follows the file when another process appends between this one\u2019s entries', async () => {
     const redis = await client();
     const key = stream();

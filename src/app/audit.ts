@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
@@ -180,8 +180,11 @@ export class AuditLog {
   private dirReady: Promise<unknown> | null = null;
   private readonly backlog: string[][] = [];
   private flushing: Promise<void> | null = null;
-  private fileQueue: Promise<void> = Promise.resolve();
+  private readonly fileBacklog: { record: ChainRecord; resolve: () => void }[] = [];
+  private fileWriting: Promise<void> | null = null;
   private fileHead: FileHead | null = null;
+  /** The audit file, opened once for appending (reopened when it was rotated or removed under us). */
+  private handle: { fh: FileHandle; ino: number } | null = null;
   private readonly headKey: string;
   private readonly maxScan: number;
   private readonly now: () => number;
@@ -213,28 +216,67 @@ export class AuditLog {
     return this.backlog.length;
   }
 
+  /**
+   * Entries for the file are chained and written in batches: whatever arrived while one write was in flight goes out
+   * in the next single append (a group commit), so a busy bot pays one stat and one write per batch, not per entry.
+   * Each entry still names the one written just before it.
+   */
   private toFile(record: ChainRecord): Promise<void> {
-    // One append at a time, so each entry names the one written just before it.
-    this.fileQueue = this.fileQueue.then(async () => {
+    return new Promise((resolve) => {
+      this.fileBacklog.push({ record, resolve });
+      this.fileWriting ??= this.drainFile().finally(() => {
+        this.fileWriting = null;
+      });
+    });
+  }
+
+  private async drainFile(): Promise<void> {
+    while (this.fileBacklog.length > 0) {
+      const batch = this.fileBacklog.splice(0);
       try {
         this.dirReady ??= mkdir(dirname(this.file), { recursive: true });
         await this.dirReady;
-        const size = await stat(this.file).then(
-          (s) => s.size,
-          () => 0,
+        const now = await stat(this.file).then(
+          (s) => ({ size: s.size, ino: s.ino }),
+          () => ({ size: 0, ino: -1 }),
         );
+        // Rotated or removed: the handle points at the old file.
+        if (this.handle && this.handle.ino !== now.ino) await this.closeFile();
         // First append, or the file changed under us (another process, rotation): read its last entry again.
-        if (this.fileHead?.size !== size) this.fileHead = await readFileHead(this.file);
-        const sealed = seal(record, this.fileHead.hash);
-        const line = `${this.fileHead.needsNewline ? '\n' : ''}${JSON.stringify(sealed)}\n`;
-        await appendFile(this.file, line);
-        this.fileHead = { hash: sealed.hash, size: this.fileHead.size + Buffer.byteLength(line), needsNewline: false };
+        if (this.fileHead?.size !== now.size) this.fileHead = await readFileHead(this.file);
+        let head: FileHead = this.fileHead;
+        let text = '';
+        for (const { record } of batch) {
+          const sealed = seal(record, head.hash);
+          const line = `${head.needsNewline ? '\n' : ''}${JSON.stringify(sealed)}\n`;
+          text += line;
+          head = { hash: sealed.hash, size: head.size + Buffer.byteLength(line), needsNewline: false };
+        }
+        if (!this.handle) {
+          const fh = await open(this.file, 'a');
+          this.handle = { fh, ino: (await fh.stat()).ino };
+        }
+        await this.handle.fh.appendFile(text);
+        this.fileHead = head;
       } catch (e) {
         this.fileHead = null;
+        await this.closeFile();
         this.logger.error({ err: String(e) }, 'audit file append failed');
       }
-    });
-    return this.fileQueue;
+      for (const { resolve } of batch) resolve();
+    }
+  }
+
+  private async closeFile(): Promise<void> {
+    const h = this.handle;
+    this.handle = null;
+    await h?.fh.close().catch(() => {});
+  }
+
+  /** Waits for the file appends made so far, and closes the file. */
+  async close(): Promise<void> {
+    await this.fileWriting;
+    await this.closeFile();
   }
 
   private async toStream(fields: string[]): Promise<void> {

@@ -34,7 +34,8 @@ export interface DispatchDeps {
   /** Freezes in force on these hosts (a frozen host takes no mutating command). */
   frozen: (hosts: readonly string[]) => Promise<Freeze[]>;
   /** Hands a saved request to the relay: deadlines, and the outcomes already known (hosts with no agent). */
-  track: (p: PendingRequest) => Promise<void>;
+  /** Arms the request's deadlines; `advance`: some outcome is already known, so it may be finished at once. */
+  track: (p: PendingRequest, advance: boolean) => Promise<void>;
 }
 
 /** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
@@ -66,8 +67,27 @@ export function jobIdOf(requestId: string, host: string, mode: 'parallel' | 'seq
  * Carries out an `enqueue` decision: refuses mutations for hosts no live agent serves and domains another request
  * holds, takes the domains' locks, answers "queued", saves the pending request and adds the jobs.
  */
+/** How old a heartbeat view a read may use. */
+const BEATS_CACHE_MS = 1_000;
+
 export class Dispatcher {
+  private cachedBeats: { at: number; beats: Promise<Awaited<ReturnType<Heartbeats['all']>>> } | null = null;
+
   constructor(private readonly deps: DispatchDeps) {}
+
+  /**
+   * Agents' heartbeats: read fresh for a mutation (it is refused at once when no agent is alive); a read may use a
+   * view up to a second old — it only decides "no agent" now versus "no answer" at its deadline.
+   */
+  private heartbeats(fresh: boolean, now: number): Promise<Awaited<ReturnType<Heartbeats['all']>>> {
+    if (!fresh && this.cachedBeats && now - this.cachedBeats.at < BEATS_CACHE_MS) return this.cachedBeats.beats;
+    const beats = this.deps.heartbeats.all();
+    this.cachedBeats = { at: now, beats };
+    beats.catch(() => {
+      if (this.cachedBeats?.beats === beats) this.cachedBeats = null;
+    });
+    return beats;
+  }
 
   /** `extraMeta`: more for each job's meta (an approved request binds the state it was requested in). */
   async enqueue(
@@ -78,7 +98,7 @@ export class Dispatcher {
   ): Promise<void> {
     const { config } = this.deps;
     const now = Date.now();
-    const beats = await this.deps.heartbeats.all();
+    const beats = await this.heartbeats(d.mutating, now);
     const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
     if (d.mutating) {
@@ -132,24 +152,31 @@ export class Dispatcher {
       await this.deps.pending.save(p);
       saved = p;
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
-      for (const j of first) {
-        // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
-        if (!d.mutating && !alive(j.host)) {
-          await this.deps.pending.recordOutcome(req.id, j.jobId, {
-            ok: false,
-            failure: { code: 'noAgent', message: noAgentMessage(j.host, beats[j.host], now) },
-          });
-          continue;
-        }
-        await this.deps.queues.add(j.data, j.jobId);
-        added.push(j.host);
-      }
-      await this.deps.track(p);
+      // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
+      const unserved = first.filter((j) => !d.mutating && !alive(j.host));
+      for (const j of unserved)
+        await this.deps.pending.recordOutcome(req.id, j.jobId, {
+          ok: false,
+          failure: { code: 'noAgent', message: noAgentMessage(j.host, beats[j.host], now) },
+        });
+      // Every host's job is added at once (one queue each): /status over 1,000 hosts is not 1,000 round trips in a row.
+      const results = await Promise.allSettled(
+        first
+          .filter((j) => !unserved.includes(j))
+          .map(async (j) => {
+            await this.deps.queues.add(j.data, j.jobId);
+            added.push(j.host);
+          }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
+      await this.deps.track(p, unserved.length > 0);
     } catch (error) {
       if (added.length > 0 && saved) {
         // Some jobs are queued: they hold their locks, run, and report through the pending request (the relay also
         // answers for the rest when the deadline passes).
-        await this.deps.track(saved).catch(() => {});
+        await this.deps.track(saved, true).catch(() => {});
         throw new PartialEnqueue(added, error);
       }
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});

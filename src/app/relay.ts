@@ -68,6 +68,8 @@ export class Relay {
   private readonly chains = new Map<string, Promise<void>>();
   /** Requests this bot finalized recently: late progress events for them are dropped. */
   private readonly finalized = new Map<string, number>();
+  /** Event handlers running now: stop() lets them finish. */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
   private stopping = false;
 
@@ -124,14 +126,18 @@ export class Relay {
     this.stopping = true;
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
-    await settleWithin(2_000, [this.events?.stop() ?? Promise.resolve()]);
+    // A delivery under way finishes, target stored included, before the connections close (bounded).
+    await settleWithin(2_000, [this.events?.stop() ?? Promise.resolve(), ...this.inFlight, ...this.chains.values()]);
   }
 
-  /** A request the dispatcher just saved: arm its deadlines, and finish it now if every outcome is known already. */
-  async track(p: PendingRequest): Promise<void> {
+  /**
+   * A request the dispatcher just saved: arm its deadlines, and (`advance`) finish it now if every outcome is known
+   * already. A job that completes before this is remembered is advanced by its event in full, so none is missed.
+   */
+  async track(p: PendingRequest, advance = true): Promise<void> {
     this.remember(p);
     this.arm(p);
-    await this.advance(p.requestId);
+    if (advance) await this.advance(p.requestId);
   }
 
   /** After a restart or a Redis outage: take in what finished meanwhile, then deliver or re-arm. */
@@ -179,10 +185,13 @@ export class Relay {
 
   private guard(what: string, fn: () => Promise<void>): void {
     if (this.stopping) return;
-    fn().catch((e: unknown) => {
-      // Events still in flight while stopping meet closed connections; the restarted bot recovers them.
-      if (!this.stopping) this.deps.logger.error({ err: redactSecrets(String(e)), what }, 'relay handler failed');
-    });
+    const running = fn()
+      .catch((e: unknown) => {
+        // Events still in flight while stopping meet closed connections; the restarted bot recovers them.
+        if (!this.stopping) this.deps.logger.error({ err: redactSecrets(String(e)), what }, 'relay handler failed');
+      })
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
   }
 
   private arm(p: PendingRequest): void {

@@ -174,12 +174,15 @@ export class RequestHandler {
     const auditBase = (r: ChatRequest, p: string | null) => this.auditBase(r, p);
     const expandAll = (hosts: string[]) => (hosts.includes('all') ? Object.keys(config.hosts) : hosts);
     let person: string | null = null;
+    // Audit entries are written in the order they are made (the stream's script calls leave in call order, the file
+    // has its own queue); the request waits for them only at its end, never before its job is queued.
+    const audits: Promise<void>[] = [];
     try {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.decideWithLookup(req);
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
-      await audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) });
+      audits.push(audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) }));
       switch (d.kind) {
         case 'local': {
           const me = d.evaluated.person;
@@ -240,13 +243,15 @@ export class RequestHandler {
             }
             throw error;
           }
-          await audit.append({
-            ...auditBase(req, person),
-            event: 'decision',
-            decision: 'allowed',
-            detail: `risk ${d.evaluated.risk}; ${describeTargets(d.targets)}`,
-            targets: d.jobs,
-          });
+          audits.push(
+            audit.append({
+              ...auditBase(req, person),
+              event: 'decision',
+              decision: 'allowed',
+              detail: `risk ${d.evaluated.risk}; ${describeTargets(d.targets)}`,
+              targets: d.jobs,
+            }),
+          );
           return;
         default:
           return d satisfies never;
@@ -264,6 +269,8 @@ export class RequestHandler {
         'request failed',
       );
       await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error; the operators can find it in the bot log'));
+    } finally {
+      await Promise.all(audits);
     }
   }
 
