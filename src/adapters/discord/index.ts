@@ -46,7 +46,9 @@ const CONTENT_LIMIT = 2000;
  */
 export class DiscordAdapter implements ChatAdapter {
   readonly platform = 'discord' as const;
-  private readonly client: Client;
+  private client: Client;
+  /** A destroyed client is not reused: a start after a stop (bot.ha) gets a new one, with its handlers once. */
+  private destroyed = false;
   private readonly rest: REST;
   private readonly token: string;
 
@@ -54,12 +56,20 @@ export class DiscordAdapter implements ChatAdapter {
     const { rest, token } = discordRest(options.config);
     this.rest = rest;
     this.token = token;
-    const apiRoot = options.config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
-    this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(apiRoot ? { rest: { api: apiRoot } } : {}) });
+    this.client = this.newClient();
+  }
+
+  private newClient(): Client {
+    const apiRoot = this.options.config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
+    return new Client({ intents: [GatewayIntentBits.Guilds], ...(apiRoot ? { rest: { api: apiRoot } } : {}) });
   }
 
   async start(core: BotCore): Promise<void> {
     const { logger, config } = this.options;
+    if (this.destroyed) {
+      this.client = this.newClient();
+      this.destroyed = false;
+    }
     this.client.on(Events.Error, (e) => logger.error({ err: redactSecrets(String(e)) }, 'discord client error'));
     this.client.on(Events.ShardError, (e) => logger.error({ err: redactSecrets(String(e)) }, 'discord shard error'));
     this.client.on(Events.InteractionCreate, (interaction) => {
@@ -138,6 +148,7 @@ export class DiscordAdapter implements ChatAdapter {
   }
 
   async stop(): Promise<void> {
+    this.destroyed = true;
     await this.client.destroy();
   }
 

@@ -43,6 +43,8 @@ export class TelegramAdapter implements ChatAdapter {
   private launched: Promise<void> | null = null;
   /** Between launch's "started" callback and the end of polling (or of the webhook server). */
   private running = false;
+  /** The core the update handlers feed: they are installed once, so a start after a stop (bot.ha) handles each update once. */
+  private core: BotCore | null = null;
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
@@ -59,44 +61,9 @@ export class TelegramAdapter implements ChatAdapter {
 
   async start(core: BotCore): Promise<void> {
     const { logger, config } = this.options;
-    this.bot.catch((error) => logger.error({ err: redactSecrets(String(error)) }, 'telegram update failed (bot keeps running)'));
-    this.bot.on('message', (ctx) => {
-      const message = ctx.message as unknown as TgMessage;
-      const req = messageToRequest(message, ctx.botInfo.username);
-      if (!req) return;
-      const target: ReplyTarget = {
-        platform: 'telegram',
-        channelId: String(message.chat.id),
-        requestId: req.id,
-        state: { replyTo: message.message_id },
-      };
-      // Not awaited: the job may take minutes and would hold up every other chat's updates.
-      void core.handle(req, target);
-    });
-    this.bot.on('callback_query', async (ctx) => {
-      const q = ctx.callbackQuery;
-      await ctx.answerCbQuery().catch(() => {});
-      if (!('data' in q) || !q.message) return;
-      const chat = q.message.chat;
-      const target: ReplyTarget = {
-        platform: 'telegram',
-        channelId: String(chat.id),
-        requestId: `tgcb${q.id}`,
-        // The answer edits the message holding the button, except a private one (see deliver).
-        state: { messageId: q.message.message_id, clicked: true },
-      };
-      void core.handleAction(
-        {
-          id: `tgcb${q.id}`,
-          actionId: q.data,
-          platform: 'telegram',
-          actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
-          channel: { id: String(chat.id), kind: chat.type === 'private' ? 'direct' : 'group' },
-          receivedAt: Date.now(),
-        },
-        target,
-      );
-    });
+    const installed = this.core !== null;
+    this.core = core;
+    if (!installed) this.install();
     // The menu is a convenience: a server that refuses it must not keep the bot from starting.
     await this.bot.telegram
       .setMyCommands(toBotCommands(core.commandSpecs()))
@@ -131,19 +98,65 @@ export class TelegramAdapter implements ChatAdapter {
     });
   }
 
+  /** The update handlers, on the current core. */
+  private install(): void {
+    const { logger } = this.options;
+    const core = () => this.core as BotCore;
+    this.bot.catch((error) => logger.error({ err: redactSecrets(String(error)) }, 'telegram update failed (bot keeps running)'));
+    this.bot.on('message', (ctx) => {
+      const message = ctx.message as unknown as TgMessage;
+      const req = messageToRequest(message, ctx.botInfo.username);
+      if (!req) return;
+      const target: ReplyTarget = {
+        platform: 'telegram',
+        channelId: String(message.chat.id),
+        requestId: req.id,
+        state: { replyTo: message.message_id },
+      };
+      // Not awaited: the job may take minutes and would hold up every other chat's updates.
+      void core().handle(req, target);
+    });
+    this.bot.on('callback_query', async (ctx) => {
+      const q = ctx.callbackQuery;
+      await ctx.answerCbQuery().catch(() => {});
+      if (!('data' in q) || !q.message) return;
+      const chat = q.message.chat;
+      const target: ReplyTarget = {
+        platform: 'telegram',
+        channelId: String(chat.id),
+        requestId: `tgcb${q.id}`,
+        // The answer edits the message holding the button, except a private one (see deliver).
+        state: { messageId: q.message.message_id, clicked: true },
+      };
+      void core().handleAction(
+        {
+          id: `tgcb${q.id}`,
+          actionId: q.data,
+          platform: 'telegram',
+          actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
+          channel: { id: String(chat.id), kind: chat.type === 'private' ? 'direct' : 'group' },
+          receivedAt: Date.now(),
+        },
+        target,
+      );
+    });
+  }
+
   connected(): boolean {
     return this.running;
   }
 
+  /** Polling stops first (a bot losing the leader lease must stop receiving at once), then the outbound queue drains. */
   async stop(): Promise<void> {
     this.running = false;
-    await this.outbound.idle();
     try {
       this.bot.stop('xenops stopping');
     } catch {
       // not running
     }
     await this.launched?.catch(() => {});
+    this.launched = null;
+    await this.outbound.idle();
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

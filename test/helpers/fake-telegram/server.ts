@@ -10,6 +10,17 @@ export interface TgCall {
   at: number;
   /** message_id of the message a successful send or edit produced. */
   messageId?: number;
+  /** Which client called, when its API root names one (`${apiRoot}/NAME/`): several bots on one fake. */
+  client?: string;
+}
+
+/** One getUpdates call, by client (see TgCall.client). */
+export interface TgPoll {
+  client: string | undefined;
+  offset: number;
+  /** Long-poll seconds asked for (0: answered at once). */
+  timeout: number;
+  at: number;
 }
 
 /** An inline keyboard as the Bot API takes it. */
@@ -61,7 +72,15 @@ export class FakeTelegram {
   private updates: unknown[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1000;
-  private polls: { res: ServerResponse; timer: NodeJS.Timeout; offset: number }[] = [];
+  private polls: { res: ServerResponse; timer: NodeJS.Timeout; offset: number; client: string | undefined }[] = [];
+  private readonly pollRecorder = new CallRecorder<TgPoll>();
+  /** Every getUpdates call, in order. */
+  readonly pollCalls = this.pollRecorder.calls;
+  /**
+   * Long polls that overlapped another client's (Telegram answers the older one 409 Conflict): a getUpdates from one
+   * named client while one from another named client was still waiting.
+   */
+  readonly pollOverlaps: { at: number; client: string; waiting: string }[] = [];
   private failures = new Map<string, { count: number; retryAfter: number }>();
   private nextCallbackId = 1;
   /** Messages the bot sent, by `chat:message`, as they look now. */
@@ -79,6 +98,16 @@ export class FakeTelegram {
 
   get apiRoot(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** An API root that names its client in every call (TgCall.client, TgPoll.client), e.g. one per bot process. */
+  apiRootFor(client: string): string {
+    return `${this.apiRoot}/${client}/`;
+  }
+
+  /** Resolves with the first getUpdates call (past or future) that matches. */
+  waitForPoll(match: (p: TgPoll) => boolean): Promise<TgPoll> {
+    return this.pollRecorder.waitFor(match);
   }
 
   async start(): Promise<void> {
@@ -215,12 +244,13 @@ export class FakeTelegram {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
-    if (!m || m[1] !== this.token) return json(res, { ok: false, error_code: 404, description: 'Not Found' }, 404);
-    const method = m[2] as string;
+    const m = /^(?:\/([A-Za-z0-9_-]+))?\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
+    if (!m || m[2] !== this.token) return json(res, { ok: false, error_code: 404, description: 'Not Found' }, 404);
+    const client = m[1];
+    const method = m[3] as string;
     const raw = await readBody(req);
     const { body, files } = await parseBody(req, raw);
-    const call: TgCall = { method, body, files, at: Date.now() };
+    const call: TgCall = { method, body, files, at: Date.now(), ...(client === undefined ? {} : { client }) };
     const failure = this.failures.get(method);
     if (failure && failure.count > 0) {
       failure.count--;
@@ -255,14 +285,24 @@ export class FakeTelegram {
         return json(res, { ok: true, result: true });
       case 'getUpdates': {
         const offset = Number(body['offset'] ?? 0);
-        const pending = this.updates.filter((u) => (u as { update_id: number }).update_id >= offset);
-        if (pending.length > 0) return this.answerPoll(res, offset);
-        const timeoutMs = Math.min(Number(body['timeout'] ?? 0), 50) * 1000;
+        const timeout = Number(body['timeout'] ?? 0);
+        this.pollRecorder.record({ client, offset, timeout, at: call.at });
+        const other = this.polls.find((p) => p.client !== undefined && client !== undefined && p.client !== client);
+        if (other) this.pollOverlaps.push({ at: call.at, client: client as string, waiting: other.client as string });
+        // As Telegram does: a getUpdates with an offset confirms every update before it, also while it waits.
+        this.updates = this.updates.filter((u) => (u as { update_id: number }).update_id >= offset);
+        if (this.updates.length > 0) return this.answerPoll(res, offset);
+        const timeoutMs = Math.min(timeout, 50) * 1000;
         const timer = setTimeout(() => {
           this.polls = this.polls.filter((p) => p.res !== res);
           json(res, { ok: true, result: [] });
         }, timeoutMs);
-        this.polls.push({ res, timer, offset });
+        this.polls.push({ res, timer, offset, client });
+        // A client that goes away (stopped polling, or died) no longer waits.
+        res.on('close', () => {
+          clearTimeout(timer);
+          this.polls = this.polls.filter((p) => p.res !== res);
+        });
         return;
       }
       case 'sendMessage':

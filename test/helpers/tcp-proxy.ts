@@ -1,0 +1,74 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on loopback (e.g. in front of Redis) that a test can partition: from partition() on, every byte in
+ * either direction is dropped while the connections stay open — the client notices nothing but silence, as behind
+ * a dead switch. heal() resets those connections (their byte streams are out of step) and lets new ones through.
+ */
+export class TcpProxy {
+  private server: Server | null = null;
+  private pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private partitioned = false;
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  /** The proxy's address for a redis:// target given as a URL (same scheme, credentials and path). */
+  static forUrl(url: string): TcpProxy {
+    const u = new URL(url);
+    return new TcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
+      for (const s of [client, upstream]) {
+        s.on('error', drop);
+        s.on('close', drop);
+      }
+      client.on('data', (d: Buffer) => {
+        if (!this.partitioned) upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => {
+        if (!this.partitioned) client.write(d);
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** How many proxied connections are open now. */
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  partition(): void {
+    this.partitioned = true;
+  }
+
+  heal(): void {
+    for (const p of [...this.pairs]) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    this.pairs.clear();
+    this.partitioned = false;
+  }
+
+  async stop(): Promise<void> {
+    this.heal();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
