@@ -5,6 +5,7 @@ import { autostart } from './autostart.ts';
 import { consoleCommand } from './console.ts';
 import { deny } from './deny.ts';
 import { digest } from './digest.ts';
+import { evacuate } from './evacuate.ts';
 import { freeze } from './freeze.ts';
 import { help } from './help.ts';
 import { info } from './info.ts';
@@ -12,8 +13,10 @@ import { list } from './list.ts';
 import { migrate } from './migrate.ts';
 import { oncall } from './oncall.ts';
 import { pause } from './pause.ts';
+import { rebalance } from './rebalance.ts';
 import { reboot } from './reboot.ts';
 import { schedule } from './schedule.ts';
+import { show } from './show.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 import { stop } from './stop.ts';
@@ -30,6 +33,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   info,
   top,
   status,
+  show,
   uptime,
   digest,
   schedule,
@@ -41,6 +45,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   autostart,
   consoleCommand,
   migrate,
+  evacuate,
+  rebalance,
   approve,
   deny,
   freeze,

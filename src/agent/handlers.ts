@@ -185,6 +185,10 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     if (ctx.resume) return { host: data.host, ...(await ts.verifyPause(data.domain, false, ctx.op)) };
     return { host: data.host, ...(await ts.pause(data.domain, false, ctx.op)) };
   },
+  'domain.show': async (data, ctx) => {
+    const ts = await ctx.toolstack(data.host);
+    return { host: data.host, toolstack: ts.kind, ...(await ts.show(data.domain, ctx.op)) };
+  },
 };
 
 /** A one-shot xentop row as a sample: one iteration has no rates (they need two). */

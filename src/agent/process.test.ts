@@ -75,6 +75,7 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     top: unused,
     uptime: unused,
     uptimeTable: unused,
+    show: unused,
     consoleSnapshot: unused,
     stop: unused,
     migrate: unused,

@@ -15,6 +15,44 @@ const DomainSpec = z.strictObject({
   consoleLines: z.array(z.string()).optional(),
   /** Starts with its host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
   autostart: z.boolean().optional(),
+  maxMemoryMiB: z.number().int().positive().optional(),
+  /** The config's `cpus`: every vCPU pinned to these physical CPUs (the simulated hosts have 8: 0-7). */
+  cpus: z
+    .string()
+    .regex(/^[0-7](?:-[0-7])?(?:,[0-7](?:-[0-7])?)*$/)
+    .optional(),
+  /** Its disks (default: phy:/dev/vg0/NAME-disk as xvda, rw), written to its config file as `kind:target,vdev,mode`. */
+  disks: z
+    .array(
+      z.strictObject({
+        target: z.string().regex(/^\/[A-Za-z0-9_./-]+$/),
+        vdev: z.string().regex(/^xvd[a-p]$/),
+        mode: z.enum(['w', 'r']).optional(),
+        kind: z.enum(['phy', 'file']).optional(),
+      }),
+    )
+    .optional(),
+  /** Its vifs (default: one on xenbr0); a vif without a MAC gets one when the domain is created, as xl does. */
+  vifs: z
+    .array(
+      z.strictObject({
+        bridge: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+          .optional(),
+        mac: z
+          .string()
+          .regex(/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/)
+          .optional(),
+        /** `ip=`: addresses separated by blanks. */
+        ip: z
+          .string()
+          .regex(/^[0-9A-Fa-f.:/]+(?: [0-9A-Fa-f.:/]+)*$/)
+          .optional(),
+        script: z.enum(['vif-bridge', 'vif-route', 'vif-nat']).optional(),
+      }),
+    )
+    .optional(),
 });
 
 /**

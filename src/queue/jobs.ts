@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DomainDetail } from '../core/domain-detail.ts';
 import { DomainName, HostName, TargetDomainName } from '../core/names.ts';
 import type { DomainSample } from '../core/samples.ts';
 import type {
@@ -59,6 +60,7 @@ export const JobData = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('domain.reboot'), ...base, domain: TargetDomainName, force: z.boolean() }),
   z.strictObject({ op: z.literal('domain.pause'), ...base, domain: TargetDomainName }),
   z.strictObject({ op: z.literal('domain.unpause'), ...base, domain: TargetDomainName }),
+  z.strictObject({ op: z.literal('domain.show'), ...base, domain: DomainName }),
 ]);
 export type JobData = z.infer<typeof JobData>;
 export type JobOp = JobData['op'];
@@ -111,6 +113,7 @@ export interface JobResults {
   'domain.reboot': { host: string } & RebootResult;
   'domain.pause': { host: string } & PauseResult;
   'domain.unpause': { host: string } & PauseResult;
+  'domain.show': { host: string; toolstack: ToolstackKind } & DomainDetail;
 }
 export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
 

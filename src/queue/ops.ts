@@ -33,12 +33,19 @@ export const OPS = {
   'domain.reboot': { mutates: true, group: 'operate', locks: 'domain', verb: 'reboot' },
   'domain.pause': { mutates: true, group: 'operate', locks: 'domain', verb: 'pause' },
   'domain.unpause': { mutates: true, group: 'operate', locks: 'domain', verb: 'unpause' },
+  'domain.show': { mutates: false, group: 'read', locks: 'none', verb: 'show' },
 } as const satisfies Record<JobOp, OpSpec>;
 
-/** Permissions checked by the bot itself, for commands that run no job. */
+/** Permissions checked by the bot itself, for commands that run no job (or whose jobs each need their own too). */
 export const BOT_PERMISSIONS = {
   'approval.grant': { group: 'admin' },
   'audit.read': { group: 'admin' },
+  /**
+   * /evacuate and /rebalance: plan them, see the plans, approve them (in scope on every host they touch). Running
+   * one also needs each of its jobs' own permissions: domain.migrate on source and target (an admin's).
+   */
+  'host.evacuate': { group: 'operate' },
+  'host.rebalance': { group: 'operate' },
   'host.freeze': { group: 'admin' },
   'oncall.read': { group: 'read' },
   'oncall.set': { group: 'admin' },

@@ -120,7 +120,10 @@ describe('xl list -v / -l and xm list -l', () => {
     expect(r.out).toContain(`(domain\n    (domid 1)\n    (on_crash restart)\n    (uuid ${domainUuid('legacy')})\n`);
     expect(r.out).toContain(`    (uuid ${DOM0_UUID})\n`);
     expect(r.out).toContain('    (name legacy)\n');
-    expect(r.out).toContain('    (state -b----)\n)\n');
+    expect(r.out).toContain('    (state -b----)\n');
+    // A guest's devices follow its state, as xend prints them; Domain-0 has none here.
+    expect(r.out).toContain('    (device\n        (vif\n            (bridge xenbr0)\n');
+    expect(r.out).toContain('    (state r-----)\n)\n');
   });
 });
 

@@ -1,6 +1,16 @@
 import { posix } from 'node:path';
 import { parse } from 'shell-quote';
-import { formatInfo, formatXentopIteration, formatXlList, formatXlListLong, formatXmList, formatXmListLong } from './format.ts';
+import {
+  formatBlockList,
+  formatInfo,
+  formatNetworkList,
+  formatVcpuList,
+  formatXentopIteration,
+  formatXlList,
+  formatXlListLong,
+  formatXmList,
+  formatXmListLong,
+} from './format.ts';
 import { bootLines, consoleLogPath, parseDomainConfig, type SimFleet, type SimHostState } from './model.ts';
 
 /** Where a running command writes, and how it waits (scaled by the simulator's time factor). */
@@ -347,7 +357,7 @@ async function runToolstack(
         io.err(`libxl: error: libxl_create.c:1312:initiate_domain_create: Domain ${id}:cannot make domain: -6\n`);
         return 3;
       }
-      const d = fleet.addDomain(host, { name: cfg.name, uuid: cfg.uuid, memoryMiB: cfg.memoryMiB, vcpus: cfg.vcpus, flags: '-b----' });
+      const d = fleet.addDomain(host, { ...cfg, name: cfg.name, uuid: cfg.uuid, flags: '-b----' });
       fleet.appendConsole(host, cfg.name, bootLines(cfg.name));
       if (tool === 'xm') io.out(`Started domain ${cfg.name} (id=${d.id})\n`);
       return 0;
@@ -422,9 +432,47 @@ async function runToolstack(
     case 'migrate':
       return runMigrate(fleet, host, tool, rest, io);
     case 'uptime': {
+      // `xl uptime DOM…`: xl resolves every argument first (find_domain exits on an unknown one, before the header).
+      const refs = rest.filter((a) => !a.startsWith('-'));
+      const chosen = [];
+      for (const ref of refs) {
+        const d = fleet.findDomain(host, ref);
+        if (!d) return invalid(ref);
+        chosen.push(d);
+      }
       io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
-      for (const d of host.domains)
+      for (const d of refs.length > 0 ? chosen : host.domains)
         io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.cpuSince) / 1000)}\n`);
+      return 0;
+    }
+    case 'network-list':
+    case 'block-list': {
+      const ref = rest.find((a) => !a.startsWith('-'));
+      if (ref === undefined) return fail(io, `'${tool} ${sub}' requires at least 1 argument.`, 2);
+      const d = fleet.findDomain(host, ref);
+      if (!d) {
+        if (tool === 'xm') return invalid(ref);
+        // xl prints the header first; network-list then exits 1 (find_domain), block-list says so and exits 0.
+        io.out(sub === 'network-list' ? formatNetworkList('xl', null) : formatBlockList('xl', null));
+        io.err(`${ref} is an invalid domain identifier${sub === 'network-list' ? ' (rc=-6)' : ''}\n`);
+        return sub === 'network-list' ? 1 : 0;
+      }
+      io.out(sub === 'network-list' ? formatNetworkList(tool, d) : formatBlockList(tool, d));
+      return 0;
+    }
+    case 'vcpu-list': {
+      const refs = rest.filter((a) => !a.startsWith('-'));
+      const chosen = [];
+      for (const ref of refs) {
+        const d = fleet.findDomain(host, ref);
+        if (!d) {
+          if (tool === 'xm') return invalid(ref);
+          io.out(formatVcpuList(fleet, tool, chosen));
+          return invalid(ref);
+        }
+        chosen.push(d);
+      }
+      io.out(formatVcpuList(fleet, tool, refs.length > 0 ? chosen : host.domains));
       return 0;
     }
     default:
@@ -472,6 +520,10 @@ function runReboot(
         vcpus: old.vcpus,
         flags: '-b----',
         cpuRate: old.cpuRate,
+        maxMemoryMiB: old.maxMemoryMiB,
+        cpus: old.cpus,
+        disks: old.disks,
+        vifs: old.vifs,
       });
       fleet.appendConsole(host, old.name, bootLines(old.name));
     }, options.shutdownDelayMs / 2).unref();
@@ -629,6 +681,10 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
     flags: d.flags,
     cpuBase: fleet.cpuSeconds(d),
     cpuRate: d.cpuRate,
+    maxMemoryMiB: d.maxMemoryMiB,
+    cpus: d.cpus,
+    disks: d.disks,
+    vifs: d.vifs,
   });
   const cfg = [...host.files.entries()].find(([p]) => p.endsWith(`/${originalName}.cfg`));
   if (cfg) target.files.set(cfg[0], cfg[1]);

@@ -27,7 +27,35 @@ export interface SimDomain {
    * it is above 0.
    */
   pauseCount: number;
+  /** xend/libxl's maxmem (MiB); the same as memoryMiB unless the config says otherwise. */
+  maxMemoryMiB: number;
+  /** The config's `cpus` (hard affinity of every vCPU, e.g. `2-3`); null when not pinned. */
+  cpus: string | null;
+  disks: SimDisk[];
+  /** Each vif as the running domain has it: a MAC always (generated at create when the config sets none). */
+  vifs: SimVif[];
 }
+
+/** A disk as the config states it (legacy `kind:target,vdev,mode`). */
+export interface SimDisk {
+  target: string;
+  vdev: string;
+  mode: 'w' | 'r';
+  /** phy: a block device (xl backend phy); file: an image file (xl backend qdisk, format raw). */
+  kind: 'phy' | 'file';
+}
+
+/** A vif as the config states it; a running domain's always has a MAC. */
+export interface SimVif {
+  mac: string | null;
+  bridge: string | null;
+  /** `ip=` (space-separated addresses); null when the config sets none. */
+  ip: string | null;
+  /** vif-bridge, vif-route…; null when the config names none. */
+  script: string | null;
+}
+
+export type SimDevices = { maxMemoryMiB?: number | undefined; cpus?: string | null | undefined; disks?: SimDisk[]; vifs?: SimVif[] };
 
 export interface SimHostState {
   name: string;
@@ -57,6 +85,13 @@ export interface SimDomainSpec {
   consoleLines?: string[] | undefined;
   /** Starts with the host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
   autostart?: boolean | undefined;
+  maxMemoryMiB?: number | undefined;
+  /** Pinning of every vCPU (`cpus = "2-3"`). */
+  cpus?: string | undefined;
+  /** Default: one disk, phy:/dev/vg0/NAME-disk as xvda, rw. */
+  disks?: { target: string; vdev: string; mode?: 'w' | 'r' | undefined; kind?: 'phy' | 'file' | undefined }[] | undefined;
+  /** Default: one vif on xenbr0, MAC generated at create. */
+  vifs?: { bridge?: string | undefined; mac?: string | undefined; ip?: string | undefined; script?: string | undefined }[] | undefined;
 }
 
 export interface SimHostSpec {
@@ -99,29 +134,110 @@ export function domainUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function renderDomainConfig(d: { name: string; memoryMiB: number; vcpus: number; uuid?: string }): string {
+/** The devices a spec states, with the simulator's defaults (one phy disk as xvda, one vif on xenbr0). */
+export function specDevices(d: Pick<SimDomainSpec, 'name' | 'maxMemoryMiB' | 'cpus' | 'disks' | 'vifs'>): Required<SimDevices> & {
+  maxMemoryMiB: number | undefined;
+} {
+  return {
+    maxMemoryMiB: d.maxMemoryMiB,
+    cpus: d.cpus ?? null,
+    disks: (d.disks ?? [{ target: `/dev/vg0/${d.name}-disk`, vdev: 'xvda' }]).map((k) => ({
+      target: k.target,
+      vdev: k.vdev,
+      mode: k.mode ?? 'w',
+      kind: k.kind ?? 'phy',
+    })),
+    vifs: (d.vifs ?? [{ bridge: 'xenbr0' }]).map((v) => ({
+      mac: v.mac ?? null,
+      bridge: v.bridge ?? null,
+      ip: v.ip ?? null,
+      script: v.script ?? null,
+    })),
+  };
+}
+
+export function renderDomainConfig(
+  d: { name: string; memoryMiB: number; vcpus: number; uuid?: string } & Pick<SimDomainSpec, 'maxMemoryMiB' | 'cpus' | 'disks' | 'vifs'>,
+): string {
+  const dev = specDevices(d);
+  const vif = (v: SimVif) =>
+    [v.mac && `mac=${v.mac}`, v.bridge && `bridge=${v.bridge}`, v.ip && `ip=${v.ip}`, v.script && `script=${v.script}`]
+      .filter(Boolean)
+      .join(',');
   return [
     `name = "${d.name}"`,
     `uuid = "${d.uuid ?? domainUuid(d.name)}"`,
     `memory = ${d.memoryMiB}`,
+    ...(dev.maxMemoryMiB === undefined ? [] : [`maxmem = ${dev.maxMemoryMiB}`]),
     `vcpus = ${d.vcpus}`,
+    ...(dev.cpus === null ? [] : [`cpus = "${dev.cpus}"`]),
     'bootloader = "pygrub"',
-    `disk = [ 'phy:/dev/vg0/${d.name}-disk,xvda,w' ]`,
-    `vif = [ 'bridge=xenbr0' ]`,
+    `disk = [ ${dev.disks.map((k) => `'${k.kind}:${k.target},${k.vdev},${k.mode}'`).join(', ')} ]`,
+    `vif = [ ${dev.vifs.map((v) => `'${vif(v)}'`).join(', ')} ]`,
     '',
   ].join('\n');
 }
 
-/** Reads name/uuid/memory/vcpus back from an xl cfg (the subset the simulator writes and real files commonly have). */
-export function parseDomainConfig(text: string): { name: string | null; uuid: string | null; memoryMiB: number; vcpus: number } {
+/**
+ * Reads name/uuid/memory/vcpus (and maxmem, cpus, the disk and vif lists) back from an xl cfg: the subset the
+ * simulator writes and real files commonly have. Disks in the legacy `kind:target,vdev,mode` form, vifs as
+ * `key=value` lists; an entry of another shape is skipped.
+ */
+export function parseDomainConfig(text: string): {
+  name: string | null;
+  uuid: string | null;
+  memoryMiB: number;
+  vcpus: number;
+} & SimDevices {
   const get = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n#]+?)"?\\s*(?:#.*)?$`, 'm').exec(text)?.[1]?.trim();
   const uuid = get('uuid')?.toLowerCase();
+  const list = (key: string) => {
+    const body = new RegExp(`^\\s*${key}\\s*=\\s*\\[([^\\]]*)\\]`, 'm').exec(text)?.[1];
+    return body === undefined ? undefined : [...body.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2] ?? '');
+  };
+  const disks = list('disk')?.flatMap((spec): SimDisk[] => {
+    const m = /^(phy|file):(\/[^,]+),(xvd[a-p]),(w|r)$/.exec(spec.trim());
+    return m ? [{ kind: m[1] as 'phy' | 'file', target: m[2] as string, vdev: m[3] as string, mode: m[4] as 'w' | 'r' }] : [];
+  });
+  const vifs = list('vif')?.map((spec): SimVif => {
+    const kv = new Map(
+      spec
+        .split(',')
+        .map((p) => p.trim().split('='))
+        .filter((p) => p.length === 2)
+        .map(([k, v]) => [k as string, v as string]),
+    );
+    return { mac: kv.get('mac') ?? null, bridge: kv.get('bridge') ?? null, ip: kv.get('ip') ?? null, script: kv.get('script') ?? null };
+  });
+  const maxmem = get('maxmem');
   return {
     name: get('name') ?? null,
     uuid: uuid && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid) ? uuid : null,
     memoryMiB: Number(get('memory') ?? 512),
     vcpus: Number(get('vcpus') ?? 1),
+    ...(maxmem === undefined ? {} : { maxMemoryMiB: Number(maxmem) }),
+    cpus: get('cpus') ?? null,
+    ...(disks ? { disks } : {}),
+    ...(vifs ? { vifs } : {}),
   };
+}
+
+/** The device number libxl gives `xvdX` (202 << 8 | disk << 4): what block-list prints as Vdev. */
+export function vdevNumber(vdev: string): number {
+  const m = /^xvd([a-p])$/.exec(vdev);
+  if (!m) throw new Error(`sim: no device number for ${vdev}`);
+  return (202 << 8) | (((m[1] as string).charCodeAt(0) - 97) << 4);
+}
+
+/** A MAC in Xen's OUI 00:16:3e, as xl makes one for a vif whose config sets none (stable per domain and vif here). */
+export function generatedMac(name: string, index: number): string {
+  const h = createHash('sha1').update(`mac:${name}:${index}`).digest();
+  return [
+    '00',
+    '16',
+    '3e',
+    ...[h[0] ?? 0, h[1] ?? 0, h[2] ?? 0].map((b, i) => (i === 0 ? b & 0x7f : b).toString(16).padStart(2, '0')),
+  ].join(':');
 }
 
 export class SimFleet {
@@ -155,7 +271,8 @@ export class SimFleet {
         host.files.set(cfg, renderDomainConfig(d));
         if (d.autostart) host.links.set(`${AUTO_DIR}/${d.name}.cfg`, cfg);
         host.files.set(consoleLogPath(d.name), (d.consoleLines ?? bootLines(d.name)).map((l) => `${l}\n`).join(''));
-        if (d.running) this.addDomain(host, { name: d.name, memoryMiB: d.memoryMiB, vcpus: d.vcpus, flags: d.state ?? '-b----' });
+        if (d.running)
+          this.addDomain(host, { name: d.name, memoryMiB: d.memoryMiB, vcpus: d.vcpus, flags: d.state ?? '-b----', ...specDevices(d) });
       }
     }
   }
@@ -182,7 +299,7 @@ export class SimFleet {
       uuid?: string | null;
       cpuRate?: number;
       cpuBase?: number;
-    },
+    } & SimDevices,
   ): SimDomain {
     const domain: SimDomain = {
       name: d.name,
@@ -195,6 +312,11 @@ export class SimFleet {
       cpuSince: this.now(),
       cpuRate: d.cpuRate ?? 0.02 * d.vcpus,
       pauseCount: d.flags[2] === 'p' ? 1 : 0,
+      maxMemoryMiB: d.maxMemoryMiB ?? d.memoryMiB,
+      cpus: d.cpus ?? null,
+      disks: (d.disks ?? []).map((k) => ({ ...k })),
+      // xl makes a MAC for a vif whose config sets none when it creates the domain; it keeps it until the domain goes.
+      vifs: (d.vifs ?? []).map((v, i) => ({ ...v, mac: v.mac ?? generatedMac(d.name, i) })),
     };
     host.domains.push(domain);
     return domain;

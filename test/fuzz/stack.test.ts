@@ -145,6 +145,11 @@ function shapes(config: Config): Word[][] {
     [ts, 'reboot', target],
     [ts, 'pause', target],
     [ts, 'unpause', target],
+    [ts, 'list', '-l', domain],
+    [ts, 'network-list', domain],
+    [ts, 'block-list', domain],
+    [ts, 'vcpu-list', domain],
+    [ts, 'uptime', domain],
   ];
   // Autostart entries (argv.ts): /etc/xen/auto/NAME.cfg, NAME validated; links to a plain absolute .cfg path.
   const autostart = (w: string) => {
@@ -172,6 +177,8 @@ function shapes(config: Config): Word[][] {
     ['unlink', autostart],
     ['readlink', autostart],
     ['test', '-e', autostart],
+    // /show of a domain: its config file, only as DIR/NAME.cfg for DIR one of the config dirs.
+    ['cat', cfg],
   ];
 }
 

@@ -85,6 +85,28 @@ export const argv = {
   reboot: (ts: ToolstackKind, domain: string) => [ts, 'reboot', checked(domain, true)],
   pause: (ts: ToolstackKind, domain: string) => [ts, 'pause', checked(domain, true)],
   unpause: (ts: ToolstackKind, domain: string) => [ts, 'unpause', checked(domain, true)],
+  /** One domain's stored configuration (/show): libxl's JSON on xl, xend's SXP on xm. */
+  listLongOf: (ts: ToolstackKind, domain: string) => [ts, 'list', '-l', checked(domain, false)],
+  /** The domain's vifs as the backend has them (Idx, MAC, state); the bridge and IP are only in the configuration. */
+  networkList: (ts: ToolstackKind, domain: string) => [ts, 'network-list', checked(domain, false)],
+  /** The domain's disks by device number (xvda = 51712) and state; the backing path is only in the configuration. */
+  blockList: (ts: ToolstackKind, domain: string) => [ts, 'block-list', checked(domain, false)],
+  /** Each vCPU's physical CPU, state and affinity (live pinning). */
+  vcpuList: (ts: ToolstackKind, domain: string) => [ts, 'vcpu-list', checked(domain, false)],
+  uptimeOf: (ts: ToolstackKind, domain: string) => [ts, 'uptime', checked(domain, false)],
+  /**
+   * A domain's config file (/show of a domain that is not running): only `DIR/NAME.cfg`, DIR one of the host's config
+   * dirs (a plain absolute path) and NAME validated — `cat` is never given any other path.
+   */
+  readConfig: (configDirs: readonly string[], dir: string, domain: string) => {
+    const base = dir.replace(/\/+$/, '');
+    const ok =
+      configDirs.some((d) => d.replace(/\/+$/, '') === base) &&
+      /^\/[A-Za-z0-9_.:+/-]+$/.test(base) &&
+      !base.split('/').some((part, i) => i > 0 && (part === '' || part === '.' || part === '..'));
+    if (!ok) throw new UserError('args.invalid', `not a config dir of this host: ${dir}`);
+    return ['cat', `${base}/${checked(domain, false)}.cfg`];
+  },
 };
 
 /** Where xendomains looks for the domains to create when the host boots (XENDOMAINS_AUTO's default). */

@@ -1,3 +1,4 @@
+import type { DomainDetail } from '../../core/domain-detail.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
 import { parseInfo } from '../parsers/info.ts';
@@ -10,6 +11,7 @@ import { parseXentop } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { AUTOSTART_DIR, argv, autostartPath, checked, describeArgv } from './argv.ts';
 import { inventoryFromListings, isAutostartDir } from './inventory.ts';
+import { assembleDetail } from './show.ts';
 import type {
   AutostartResult,
   ConsoleResult,
@@ -185,23 +187,30 @@ export class XenToolstack implements Toolstack {
    * The list, the config dirs, /etc/xen/auto (`ls -1` and `ls -l`) and (xm) `xm list --long` in one round trip:
    * they used to run one after another, each paying the SSH latency.
    */
-  private async scan(ctx?: OperationContext): Promise<Inventory & { autostartNames: Set<string> | null; viaLinkOnly: Set<string> }> {
+  private async scan(
+    ctx?: OperationContext,
+    /** Commands a caller adds to the same round trip (/show's); their results come back as `more`, in order. */
+    moreCommands: readonly (readonly string[])[] = [],
+  ): Promise<Inventory & { autostartNames: Set<string> | null; viaLinkOnly: Set<string>; more: RunResult[] }> {
     const words = argv.list(this.kind);
     const dirs = this.host.configDirs;
     // The autostart dir's plain listing is the config dirs' one when configDirs names it (the default does).
     const autoAt = dirs.findIndex(isAutostartDir);
     // xm list has no UUID column: xm list --long comes along and only ever adds UUIDs (its failure is no failure).
     const withLong = this.kind === 'xm';
-    const [r, ...rest] = await this.readBatch(
+    const [r, ...all] = await this.readBatch(
       [
         words,
         ...dirs.map((d) => argv.listDir(d)),
         ...(autoAt < 0 ? [argv.listDir(AUTOSTART_DIR)] : []),
         argv.autostartListing(),
         ...(withLong ? [argv.listLong(this.kind)] : []),
+        ...moreCommands,
       ],
       ctx,
     );
+    const rest = all.slice(0, all.length - moreCommands.length);
+    const more = all.slice(all.length - moreCommands.length);
     if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} list on ${this.host.name} gave no answer`);
     if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
     const parsed = parseListWithUuids(r.stdout);
@@ -247,7 +256,7 @@ export class XenToolstack implements Toolstack {
     }
     // Unread list rows are said too: a domain the list shows in a shape nobody expected is not silently left out.
     const notes = [...parsed.unparsed.map((u) => `could not read this line of ${this.kind} list: ${JSON.stringify(u.line)}`), ...inv.notes];
-    return { domains: running, notes, autostartNames: inv.autostartNames, viaLinkOnly: inv.viaLinkOnly };
+    return { domains: running, notes, autostartNames: inv.autostartNames, viaLinkOnly: inv.viaLinkOnly, more };
   }
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
@@ -264,6 +273,54 @@ export class XenToolstack implements Toolstack {
     return this.reading(`${this.kind} uptime`, async () => {
       const parsed = parseUptime((await this.checkedRead(argv.uptime(this.kind), ctx)).stdout);
       return { rows: parsed.rows, unparsed: parsed.unparsed.map((u) => u.line) };
+    });
+  }
+
+  /**
+   * One domain's page in one round trip: the list (state, id, config file, autostart), `list -l DOMAIN`,
+   * `network-list`, `block-list`, `vcpu-list` and `uptime` of it, and `cat` of DIR/NAME.cfg for each config dir but
+   * /etc/xen/auto (whose entries are links). Only a domain that is not running and whose config file is a plain file in
+   * /etc/xen/auto costs a second read of that file. Commands that fail for a domain that is not running are expected.
+   */
+  async show(domain: string, ctx?: OperationContext): Promise<DomainDetail> {
+    checked(domain, false);
+    const k = this.kind;
+    const dirs = [...new Set(this.host.configDirs.filter((d) => !isAutostartDir(d)).map((d) => d.replace(/\/+$/, '')))];
+    const files = dirs.map((d) => `${d}/${domain}.cfg`);
+    return this.reading(`the details of ${domain}`, async () => {
+      const scan = await this.scan(ctx, [
+        argv.listLongOf(k, domain),
+        argv.networkList(k, domain),
+        argv.blockList(k, domain),
+        argv.vcpuList(k, domain),
+        argv.uptimeOf(k, domain),
+        ...dirs.map((d) => argv.readConfig(this.host.configDirs, d, domain)),
+      ]);
+      const [listLong, networkList, blockList, vcpuList, uptime, ...cats] = scan.more;
+      const summary = scan.domains.find((d) => d.name === domain) ?? null;
+      if (!summary)
+        throw new UserError(
+          'domain.notFound',
+          `no domain ${domain} on ${this.host.name}: not running, and no ${domain}.cfg in ${this.configDirNames()}`,
+        );
+      const configFiles = new Map<string, RunResult | undefined>(files.map((f, i) => [f, cats[i]]));
+      const path = summary.configPath;
+      const auto = this.host.configDirs.find(isAutostartDir);
+      if (summary.status === 'defined' && auto && path === `${AUTOSTART_DIR}/${domain}.cfg` && !configFiles.has(path))
+        configFiles.set(path, await this.read(argv.readConfig(this.host.configDirs, auto, domain), ctx));
+      return assembleDetail({
+        kind: k,
+        host: this.host.name,
+        domain,
+        configDirs: this.host.configDirs,
+        summary,
+        listLong,
+        networkList,
+        blockList,
+        vcpuList,
+        uptime,
+        configFiles,
+      });
     });
   }
 

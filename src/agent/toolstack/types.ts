@@ -1,3 +1,4 @@
+import type { DomainDetail } from '../../core/domain-detail.ts';
 import type {
   AutostartResult,
   ConsoleResult,
@@ -88,6 +89,8 @@ export interface Toolstack {
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;
   /** `xl uptime` as rows (name, domid, seconds), with the lines it could not read. */
   uptimeTable(ctx?: OperationContext): Promise<UptimeTable>;
+  /** One domain's page (/show): configuration, devices, vCPUs, uptime, read in one round trip. */
+  show(domain: string, ctx?: OperationContext): Promise<DomainDetail>;
   start(domain: string, ctx?: OperationContext): Promise<StartResult>;
   stop(domain: string, options: { force: boolean; timeoutSeconds?: number }, ctx?: OperationContext): Promise<StopResult>;
   consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult>;
