@@ -4,7 +4,7 @@ import { APPROVE_ANY, mayApprove } from '../core/approval-policy.ts';
 import { authorize, type Person } from '../core/authorize.ts';
 import type { AnyCommand, JobSpec } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
-import type { AnyJobCommand, Decision } from '../core/pipeline.ts';
+import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import type { JobMeta } from '../queue/jobs.ts';
@@ -92,9 +92,11 @@ export class ApprovalDesk {
       mode: d.mode,
       jobs: d.jobs,
       targets: d.targets,
-      touches: d.command.touches?.(d.evaluated.args) ?? [],
+      // A plan's migration targets too: the approver must be in scope on every host it acts on.
+      touches: hostsTouched(d.command, d.evaluated.args, d.jobs),
       risk: d.evaluated.risk,
       preview: d.jobs.map((j) => previewJob(config, fleet, j)),
+      ...(d.summary ? { summary: d.summary } : {}),
       state: d.jobs.flatMap((j) => ('domain' in j ? [boundState(fleet, j.host, j.domain)] : [])),
       ...(typeof reasonArg === 'string' && reasonArg !== '' ? { reason: reasonArg } : {}),
       policy: d.policy,
@@ -247,7 +249,8 @@ export class ApprovalDesk {
     const stillAllowed =
       !!command &&
       rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
-      rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed);
+      rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed) &&
+      (rec.mode !== 'sequence' || checkPlanJobs(this.deps.config, { command, args: rec.args, person, risk: rec.risk }, rec.jobs) === null);
     if (!command || !stillAllowed) {
       await this.announce(
         rec,
@@ -277,6 +280,7 @@ export class ApprovalDesk {
       mode: rec.mode,
       jobs: rec.jobs,
       mutating: true,
+      ...(rec.summary ? { summary: rec.summary } : {}),
     };
     const expectOf = (job: JobSpec): Partial<JobMeta> => {
       if (!('domain' in job)) return {};
@@ -477,6 +481,7 @@ export class ApprovalDesk {
           ...(rec.reason ? [{ name: 'reason', value: rec.reason }] : []),
           ...rec.state.map((s) => ({ name: `${s.domain} on ${s.host}`, value: describeState(s) })),
         ]),
+        ...(rec.summary ?? []),
         reply.code(rec.preview.join('\n')),
         reply.text(`/approve ${rec.id}   or   /deny ${rec.id} [reason]`),
       ],
@@ -507,6 +512,8 @@ function describeState(s: BoundState): string {
 function describeArgs(rec: ApprovalRecord): string {
   const t = rec.targets[0];
   const where = t ? (t.domain ? `${t.host}:${t.domain}` : t.host) : '';
+  // A plan (an evacuation: one migration per guest, to several hosts) is named by its hosts and its size.
+  if (rec.mode === 'sequence') return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${rec.jobs.length} steps)`;
   const extra =
     rec.jobs[0] && (rec.jobs[0].op === 'domain.stop' || rec.jobs[0].op === 'domain.reboot') && rec.jobs[0].force
       ? ' --force'

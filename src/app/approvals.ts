@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
+import type { Block } from '../core/reply.ts';
 import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
 
 /** The state a request was made in, bound to its approval: the agent refuses to act if the domain changed since. */
@@ -38,6 +39,8 @@ export interface ApprovalRecord {
   risk: Risk;
   /** The exact command lines, as the hosts will receive them. */
   preview: string[];
+  /** What a plan showed when it was made (an evacuation's placements and figures): on the card, and in the result. */
+  summary?: Block[];
   state: BoundState[];
   reason?: string;
   policy: ApprovalPolicy;

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import type { AnyCommand } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
-import { adaptersCheck, agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
+import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
 import type { Reply } from '../core/reply.ts';
 import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
 import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
@@ -23,13 +23,14 @@ import { FleetCache } from './fleet-cache.ts';
 import { FleetRefresher } from './fleet-refresh.ts';
 import { FreezeBook } from './freezes.ts';
 import { JobQueues } from './job-queues.ts';
+import { BotLeadership, leaderTerm } from './leadership.ts';
 import { OnCallStore } from './oncall-store.ts';
 import { PendingStore } from './pending-store.ts';
 import { PostDesk } from './post-desk.ts';
 import { waitForRedis } from './redis-wait.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
-import { ScheduleBook } from './schedules.ts';
+import { ScheduleBook, type TickHandler } from './schedules.ts';
 
 export type { SystemRequest };
 
@@ -81,6 +82,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const bull = new BullConnection(options.redis);
   const connection = bull.options;
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));
+  // bot.ha: Telegram and Discord run only while this bot holds the leader lease; a standby delivers none of their replies.
+  const leadership = new BotLeadership({ config, redis: options.redis, prefix, instance, adapters: options.adapters, logger });
   const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger);
   const pending = new PendingStore(redis, prefix);
   const locks = new DomainLocks(redis, prefix);
@@ -159,12 +162,13 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     frozen: (hosts) => freezes.frozen(hosts),
     fleet,
     commands: byName,
-    platforms: new Set(adapters.keys()),
+    platforms: leadership.deliverable(adapters.keys()),
     instance,
     deliver,
     posts,
     audit: (e) => audit.append(e),
     onCommand: countCommand,
+    freeze: (hosts, by, reason, a) => freezes.hold(hosts, by, reason, a),
     logger,
   });
   const alerts = new AlertDesk({
@@ -190,7 +194,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     instance,
     localPlatforms,
     frozen: (hosts) => freezes.frozen(hosts),
-    track: (p) => relay.track(p),
+    track: (p, advance) => relay.track(p, advance),
   });
   const desk = new ApprovalDesk({
     config,
@@ -212,7 +216,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     nextOnCall: async () => (await oncall.view(new Date())).next?.person ?? null,
     logger,
   });
-  const refresher = new FleetRefresher({ config, queues, heartbeats, awaitJob: (id, ms) => relay.awaitJob(id, ms), logger }, instance);
+  const refresher = new FleetRefresher(
+    { config, queues, heartbeats, awaitJob: (id, ms, op) => relay.awaitJob(id, ms, op), logger },
+    instance,
+  );
 
   const requests = new RequestHandler({
     config,
@@ -253,10 +260,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         { name: 'started', ok: started, detail: started ? 'started' : 'starting (waiting for Redis, or stopping)' },
         await ping,
         await agents,
-        adaptersCheck(
+        ...(await leadership.checks(
           [...adapters.values()].map((a) => ({ platform: a.platform, started: adapterStarted.has(a), connected: a.connected?.() })),
           options.skipped,
-        ),
+        )),
       ];
     },
     run: (r) => requests.run(r),
@@ -265,16 +272,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await waitForRedis(redis, describeRedis(options.redis), logger, options.onRedisWait);
       await relay.start();
       for (const adapter of adapters.values()) {
+        if (leadership.leases(adapter)) continue; // started by the leader's term
         await adapter.start(core);
         adapterStarted.add(adapter);
       }
-      await relay.recover();
-      await desk.start();
       // The config's schedules in Redis (those removed from the file go), then this bot takes its platforms' ticks.
       const { removed } = await schedules.syncConfig(configSchedules(config.schedules));
       if (removed.length > 0) logger.info({ removed }, 'schedules no longer in the config removed');
-      await alerts.start();
-      await schedules.startWorkers(adapters.keys(), (spec, tickId) =>
+      const tick: TickHandler = (spec, tickId) =>
         requests.run({
           command: spec.what,
           args: spec.host ? { host: spec.host } : {},
@@ -282,6 +287,24 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
           channel: spec.channel,
           requestId: tickId,
           schedule: { id: spec.id, mode: spec.mode },
+        });
+      await schedules.startWorkers(
+        [...adapters.keys()].filter((p) => !leadership.leased.has(p)),
+        tick,
+      );
+      // The leader's part (every bot's without bot.ha): leased adapters, recovery, approval timers, alerts, their ticks.
+      await leadership.start(
+        leaderTerm({
+          adapters: options.adapters.filter((a) => leadership.leases(a)),
+          core,
+          started: adapterStarted,
+          relay,
+          desk,
+          alerts,
+          schedules: () => new ScheduleBook(redis, connection, prefix, logger),
+          platforms: leadership.leased,
+          tick,
+          logger,
         }),
       );
       started = true;
@@ -304,14 +327,17 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     async stop() {
       started = false;
       for (const t of timers) clearInterval(t);
+      // The leader's term first (its adapters stopped), then the lease is given up: a standby takes over at once.
+      await leadership.stop();
       desk.stop();
       await schedules.close();
       await alerts.stop();
       for (const adapter of adapters.values())
-        await adapter.stop().catch((e: unknown) => logger.warn({ err: String(e) }, 'adapter stop failed'));
+        if (!leadership.leases(adapter)) await adapter.stop().catch((e: unknown) => logger.warn({ err: String(e) }, 'adapter stop failed'));
       await relay.stop();
       await queues.close();
       bull.close();
+      await audit.close();
       redis.disconnect();
     },
   };

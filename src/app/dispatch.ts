@@ -140,6 +140,7 @@ export class Dispatcher {
         ...(req.schedule ? { schedule: req.schedule } : {}),
         mode: d.mode,
         jobs,
+        ...(d.summary ? { summary: d.summary } : {}),
         deadline: d.mutating ? null : now + config.bot.readTimeoutMs,
         pickupBy,
         createdAt: req.receivedAt || now,

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import { type Heartbeats, livenessOf } from '../queue/coordination.ts';
+import { decodeJobFailure, type JobOp, type JobResult } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
 import { noAgentMessage } from './dispatch.ts';
 import type { JobQueues } from './job-queues.ts';
@@ -9,8 +10,8 @@ export interface RefreshDeps {
   config: Config;
   queues: JobQueues;
   heartbeats: Heartbeats;
-  /** Resolves when the job finished (the relay applies its result to the fleet cache). */
-  awaitJob: (jobId: string, timeoutMs: number) => Promise<boolean>;
+  /** Resolves when the job finished (the relay applies its result to the fleet cache, as `op`'s: default domain.list). */
+  awaitJob: (jobId: string, timeoutMs: number, op?: JobOp) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -27,9 +28,39 @@ export class FleetRefresher {
   ) {}
 
   async refresh(hosts: readonly string[], waitMs: number): Promise<{ unanswered: { host: string; message: string }[] }> {
+    const { unanswered } = await this.ask('domain.list', hosts, waitMs);
+    return { unanswered };
+  }
+
+  /**
+   * Each host's capacity read now, for a plan that places guests (/evacuate, /rebalance --run): a host.status job
+   * per host (xl info's total and free memory, xl list, the live CPU sample), its result read back from the queue.
+   */
+  async capacity(
+    hosts: readonly string[],
+    waitMs: number,
+  ): Promise<{ read: Record<string, JobResult<'host.status'>>; unanswered: { host: string; message: string }[] }> {
+    const { done, unanswered } = await this.ask('host.status', hosts, waitMs);
+    const read: Record<string, JobResult<'host.status'>> = {};
+    await Promise.all(
+      done.map(async ({ host, jobId }) => {
+        const job = await this.deps.queues.job(host, jobId);
+        if (job?.returnvalue) read[host] = job.returnvalue as JobResult<'host.status'>;
+        else unanswered.push({ host, message: `${host}'s answer could not be read back` });
+      }),
+    );
+    return { read, unanswered };
+  }
+
+  private async ask(
+    op: 'domain.list' | 'host.status',
+    hosts: readonly string[],
+    waitMs: number,
+  ): Promise<{ done: { host: string; jobId: string }[]; unanswered: { host: string; message: string }[] }> {
     const now = Date.now();
     const beats = await this.deps.heartbeats.all();
-    const stamp = `fleet-${this.instance}-${now}-${++this.counter}`;
+    const stamp = `${op === 'domain.list' ? 'fleet' : 'capacity'}-${this.instance}-${now}-${++this.counter}`;
+    const done: { host: string; jobId: string }[] = [];
     const unanswered: { host: string; message: string }[] = [];
     await Promise.all(
       hosts.map(async (host) => {
@@ -38,18 +69,33 @@ export class FleetRefresher {
           return;
         }
         const jobId = jobIdFor(stamp, host);
-        const done = this.deps.awaitJob(jobId, waitMs);
+        const finished = this.deps.awaitJob(jobId, waitMs, op);
         await this.deps.queues.add(
           {
-            op: 'domain.list',
+            op,
             host,
-            meta: { requestId: stamp, person: 'xenops', platform: 'system', userId: 'xenops', channelId: 'system', command: 'list' },
+            meta: {
+              requestId: stamp,
+              person: 'xenops',
+              platform: 'system',
+              userId: 'xenops',
+              channelId: 'system',
+              command: op === 'domain.list' ? 'list' : 'status',
+            },
           },
           jobId,
         );
-        if (!(await done)) unanswered.push({ host, message: `${host} did not answer within ${Math.round(waitMs / 1000)} s` });
+        if (await finished) done.push({ host, jobId });
+        else unanswered.push({ host, message: await this.whyNot(host, jobId, waitMs) });
       }),
     );
-    return { unanswered };
+    return { done, unanswered };
+  }
+
+  /** A job that did not complete: its failure when it failed (the host unreachable…), else no answer in time. */
+  private async whyNot(host: string, jobId: string, waitMs: number): Promise<string> {
+    const job = await this.deps.queues.job(host, jobId).catch(() => undefined);
+    if (job?.failedReason) return `${host}: ${decodeJobFailure(job.failedReason).message}`;
+    return `${host} did not answer within ${Math.round(waitMs / 1000)} s`;
   }
 }

@@ -57,6 +57,16 @@ export class FreezeBook {
     );
   }
 
+  /**
+   * Freezes hosts until /unfreeze as the consequence of a request the person was authorized for (an evacuation
+   * freezes the host it emptied), so without a host.freeze check of its own; audited like /freeze.
+   */
+  async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<void> {
+    const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
+    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
+    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `froze ${hosts.join(', ')}: ${reason}` });
+  }
+
   async unfreeze(person: Person, hosts: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
     const bad = this.check(person, hosts);
     if (bad) return bad;

@@ -1,5 +1,6 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { BotFailure } from '../core/define-command.ts';
+import type { Block } from '../core/reply.ts';
 import type { JobData, JobFailure, JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 
@@ -30,6 +31,8 @@ export interface PendingRequest {
   /** parallel = every job queued at once; sequence = a plan, each job queued when the previous one succeeded. */
   mode: 'parallel' | 'sequence';
   jobs: PendingJob[];
+  /** What a plan showed before it ran (its placements and figures): its final reply shows it again. */
+  summary?: Block[];
   /** Reads: epoch ms after which hosts that have not answered are reported as "no answer"; null = wait. */
   deadline: number | null;
   /** Mutations: epoch ms by which an agent must have picked the job up, or it is withdrawn. */

@@ -64,7 +64,9 @@ export class PostDesk {
     outcomes: HostOutcome<JobOp>[],
   ): Promise<{ ctx: RenderContext; target: ReplyTarget }> {
     const now = Date.now();
-    const ctx = renderContext({ now, posts: this.deps.config.posts });
+    const ctx = renderContext({ now, posts: this.deps.config.posts, memoryReserveMiB: this.deps.config.fleet.memoryReserveMiB });
+    // A plan's final reply names every step, those that did not run too, and shows the plan as it was made.
+    if (p.mode === 'sequence') ctx.plan = { steps: p.jobs.map((j) => j.data), summary: p.summary ?? [] };
     let target = p.target;
     if (p.schedule) {
       const [snapshot, message] = await this.deps.redis.mget(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));

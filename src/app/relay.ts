@@ -1,9 +1,9 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
-import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
+import type { AnyCommand, HostOutcome, RenderContext } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
-import { redactHosts } from '../core/pipeline.ts';
+import { type AnyJobCommand, redactHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import { type DomainLocks, describeBusy, type Heartbeats, type Journal, livenessOf, lockHolderFor } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
@@ -49,6 +49,8 @@ export interface RelayDeps {
   audit: (entry: AuditEntry) => Promise<void>;
   /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
+  /** Freezes hosts as a plan's consequence (`freezeAfter`: an evacuated host), audited as the request's; absent = never. */
+  freeze?: (hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>) => Promise<void>;
   logger: Logger;
 }
 
@@ -471,7 +473,8 @@ export class Relay {
       if (!command || command.scope === 'local') throw new Error(`no job command ${p.command}`);
       const prepared = await this.deps.posts.prepare(p, command, list);
       target = prepared.target;
-      final = command.render(list as never, p.args as never, prepared.ctx);
+      const froze = await this.freezeAfter(p, command, list);
+      final = command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);
     } catch (error) {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
@@ -504,6 +507,24 @@ export class Relay {
     await this.deps.pending.remove(p);
     this.lastProgress.delete(requestId);
     this.pruneFinalized();
+  }
+
+  /** A plan whose every step succeeded may freeze hosts (an evacuation, its source): once, by the bot that delivers the reply. */
+  private async freezeAfter(p: PendingRequest, command: AnyJobCommand, list: HostOutcome<JobOp>[]): Promise<RenderContext['froze']> {
+    if (p.mode !== 'sequence' || !command.freezeAfter || !this.deps.freeze) return undefined;
+    if (list.length !== p.jobs.length || !list.every((o) => o.ok)) return undefined;
+    const wanted = command.freezeAfter(
+      p.args,
+      p.jobs.map((j) => j.data),
+    );
+    if (!wanted || wanted.hosts.length === 0) return undefined;
+    try {
+      await this.deps.freeze(wanted.hosts, p.person, wanted.reason, auditBase(p));
+      return wanted;
+    } catch (error) {
+      this.deps.logger.error({ err: redactSecrets(String(error)), requestId: p.requestId }, 'freezing after the plan failed');
+      return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };
+    }
   }
 
   private pruneFinalized(): void {

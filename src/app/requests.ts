@@ -20,6 +20,7 @@ import type { ApprovalDesk } from './approval-desk.ts';
 import type { AuditLog } from './audit.ts';
 import { autocompleteChoices } from './autocomplete.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
+import { viewFor } from './capacity.ts';
 import { type Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
@@ -149,7 +150,9 @@ export class RequestHandler {
 
   /** The pure pipeline, with one fleet lookup when a name is not in the cache. */
   private async decideWithLookup(req: ChatRequest): Promise<Decision> {
-    const { ctx, approval, fleet, refresher, config } = this.deps;
+    const { ctx, approval, refresher, config } = this.deps;
+    // Plans that place guests (/evacuate) decide on capacity read now; everything else on the cache as it is.
+    const fleet = await viewFor({ ...this.deps, waitMs: Math.min(config.bot.readTimeoutMs, 15_000) }, req);
     const first = decide(ctx, req, fleet, false, approval);
     if (first.kind !== 'lookup') return first;
     const { unanswered } = await refresher.refresh(first.hosts, Math.min(config.bot.readTimeoutMs, 15_000));

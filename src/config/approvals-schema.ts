@@ -31,14 +31,14 @@ export const ApprovalPolicy = z
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
 /**
- * The default: whatever takes a running guest's service away — stop, reboot and pause (forced or not) — migrate, and
- * every dangerous command (stop/reboot --force) need one approval from whoever is on call. unpause (gives the
- * service back), autostart (changes only what happens at the host's next boot, and refuses a double autostart) and
- * start (refuses a double start) do not.
+ * The default: whatever takes a running guest's service away — stop, reboot and pause (forced or not) — migrate and
+ * evacuate (many migrations, one approval), and every dangerous command (stop/reboot --force, rebalance --run) need
+ * one approval from whoever is on call. unpause (gives the service back), autostart (changes only what happens at
+ * the host's next boot, and refuses a double autostart) and start (refuses a double start) do not.
  */
 export const DEFAULT_APPROVAL_POLICIES: ApprovalPolicy[] = [
   {
-    commands: ['stop', 'reboot', 'pause', 'migrate'],
+    commands: ['stop', 'reboot', 'pause', 'migrate', 'evacuate'],
     risks: ['dangerous'],
     hosts: ['*'],
     approvers: 'oncall',

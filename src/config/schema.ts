@@ -3,6 +3,7 @@ import { echoValue } from '../core/args.ts';
 import { HostName, Identifier } from '../core/names.ts';
 import { isCalendarDate, isTimeZone, parseInstant, parseTimeOfDay, WEEKDAYS, weekdayOf } from '../core/oncall.ts';
 import { ApprovalsSection } from './approvals-schema.ts';
+import { DEFAULT_HA_LEASE_MS, HaSection } from './ha-schema.ts';
 import { MaintenanceWindow } from './maintenance-schema.ts';
 import { DEFAULT_AGENT_HTTP_PORT, DEFAULT_BOT_HTTP_PORT, opsHttpSection } from './ops-schema.ts';
 import { AlertsSection, ConfigSchedule, PostsSection } from './posts-schema.ts';
@@ -332,6 +333,8 @@ export const Config = z
         agentStaleMs: Millis.default(10_000),
         /** /healthz, /readyz (Redis, a live agent per host, chat adapters connected) and /metrics of the bot; off by default. */
         http: opsHttpSection(DEFAULT_BOT_HTTP_PORT),
+        /** High availability: only the holder of a leader lease in Redis runs Telegram and Discord; others stand by. */
+        ha: HaSection,
       })
       .default({
         readTimeoutMs: 60_000,
@@ -339,6 +342,7 @@ export const Config = z
         pickupTimeoutMs: 60_000,
         agentStaleMs: 10_000,
         http: { enabled: false, host: '127.0.0.1', port: DEFAULT_BOT_HTTP_PORT, allowNonLoopback: false },
+        ha: { enabled: true, leaseMs: DEFAULT_HA_LEASE_MS },
       }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Demo and tests only: the simulated fleet `xenops sim` and `npm run demo` serve. Ignored by bot and agent. */
@@ -353,6 +357,16 @@ export const Config = z
     alerts: AlertsSection,
     /** How status posts and digests look. */
     posts: PostsSection,
+    /** Placing guests: /evacuate and /rebalance. */
+    fleet: z
+      .strictObject({
+        /**
+         * Free memory (MiB) a host must keep after a guest is migrated onto it: headroom for Xen's per-domain
+         * overhead and for ballooning. A guest is only placed where free_memory − its memory ≥ this.
+         */
+        memoryReserveMiB: z.coerce.number().int().min(0).max(1_048_576).default(512),
+      })
+      .default({ memoryReserveMiB: 512 }),
   })
   .superRefine((c, ctx) => {
     for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });

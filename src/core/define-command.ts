@@ -4,7 +4,7 @@ import type { FleetChange } from './changes.ts';
 import type { CommandOptionSpec, CommandSpec, Risk } from './command-spec.ts';
 import type { FleetView } from './fleet-view.ts';
 import type { OnCallAccess } from './oncall.ts';
-import type { Reply } from './reply.ts';
+import type { Block, Reply } from './reply.ts';
 import type { ScheduleSpec } from './schedule.ts';
 
 export type { Risk };
@@ -54,6 +54,15 @@ export interface RenderContext {
   /** When the schedule's previous post was made (for "since 12:00"). */
   changesSince?: number | null;
   charts?: RenderedChart[];
+  /**
+   * A plan's final reply: every step in order (the outcomes are the steps that ran, a prefix of these), and what
+   * the plan showed before it ran (`PlanResult.summary`).
+   */
+  plan?: { steps: JobSpec[]; summary: Block[] };
+  /** Hosts frozen after the plan's last step succeeded (`freezeAfter`), or why that failed. */
+  froze?: { hosts: string[]; reason: string } | { error: string };
+  /** Free memory a target keeps after a guest lands (config `fleet.memoryReserveMiB`). */
+  memoryReserveMiB?: number;
 }
 
 /** A render context with the default post settings (tests, and renders outside the relay). */
@@ -68,7 +77,15 @@ export type JobSpec = JobData extends unknown ? (JobData extends infer J ? (J ex
 export interface PrecheckContext {
   view: FleetView;
   visible: readonly string[];
+  /** Whether the asker holds a permission on a host (and domain): a plan picks only what the asker may do. */
+  may?: (permission: string, host: string, domain?: string) => boolean;
 }
+
+/**
+ * What a plan makes: its jobs (run one after another) and what it shows before they run (the approval card, and
+ * again in the final reply) — or a reason to refuse, before anything is queued.
+ */
+export type PlanResult = { jobs: JobSpec[]; summary?: Block[] } | { refuse: string };
 
 /** A resolved target: the host a job runs on and, for domain commands, the domain's name there. */
 export interface Target {
@@ -155,9 +172,18 @@ export interface JobCommand<S extends z.ZodObject, Op extends JobOp> extends Bas
   precheck?: (args: z.infer<S>, target: Target, ctx: PrecheckContext) => string | null;
   /**
    * A plan: jobs that run one after another, stopping at the first failure, under one progress message. Without
-   * it, a command makes one job per target, run in parallel.
+   * it (or when it returns null), a command makes one job per target, run in parallel. Every job of a plan is
+   * authorized like a command of its own (its op's permission on its host and domain, a migration's on its target
+   * too).
    */
-  plan?: (args: z.infer<S>, target: Target, view: FleetView) => JobSpec[];
+  plan?: (args: z.infer<S>, target: Target, view: FleetView, ctx: PrecheckContext) => JobSpec[] | PlanResult | null;
+  /**
+   * Hosts whose capacity the plan needs fresh (free memory, running guests, live CPU): the bot reads them (a
+   * host.status job each) right before deciding, and `view.capacity` holds only that reading. null = none needed.
+   */
+  capacity?: (args: z.infer<S>, visible: readonly string[]) => string[] | null;
+  /** Hosts to freeze once every step of the plan succeeded (until /unfreeze), and why; the render is told (ctx.froze). */
+  freezeAfter?: (args: z.infer<S>, steps: readonly JobSpec[]) => { hosts: string[]; reason: string } | null;
   render: (outcomes: HostOutcome<Op>[], args: z.infer<S>, ctx: RenderContext) => Reply;
   /** Its render shows each host's agent and freeze: the relay reads them (two more Redis reads) only then. */
   showsHostHealth?: boolean;

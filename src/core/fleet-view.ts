@@ -1,8 +1,11 @@
+import type { CapacityReading } from './placement.ts';
 import type { DomainSummary } from './xen.ts';
 
 /** What the bot last heard each host run: the pure pipeline resolves names and prechecks against it. */
 export interface FleetView {
   readonly hostNames: readonly string[];
+  /** Capacity read for this request just before it was decided (commands with `capacity`); absent otherwise. */
+  readonly capacity?: CapacityReading;
   /** The host's domains as last listed (running and defined); empty when never heard from. */
   domains(host: string): readonly DomainSummary[];
   /** Whether the host was ever heard from. */

@@ -1,16 +1,16 @@
 import type { ApprovalPolicy as ApprovalPolicyConfig } from '../config/approvals-schema.ts';
 import type { Config } from '../config/schema.ts';
-import { isMutating } from '../queue/ops.ts';
+import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
 import { echoValue, parseArgs } from './args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, type Person } from './authorize.ts';
-import type { AnyCommand, JobCommand, JobSpec, LocalCommand, Risk, Target } from './define-command.ts';
+import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid } from './domain-ref.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
 import { DOM0_NAME } from './names.ts';
-import { type Reply, reply } from './reply.ts';
+import { type Block, type Reply, reply } from './reply.ts';
 import type { ChatRequest } from './request.ts';
 
 /**
@@ -57,6 +57,8 @@ export type Decision =
       mode: 'parallel' | 'sequence';
       jobs: JobSpec[];
       policy: ApprovalPolicyConfig;
+      /** What a plan shows before it runs (the approval card shows it). */
+      summary?: Block[];
     }
   | { kind: 'local'; evaluated: Evaluated; command: LocalCommand<never> }
   | {
@@ -68,6 +70,8 @@ export type Decision =
       mode: 'parallel' | 'sequence';
       jobs: JobSpec[];
       mutating: boolean;
+      /** What a plan shows before it runs (kept for its final reply). */
+      summary?: Block[];
     };
 
 export function reject(title: string, message: string, person: string | null, usage?: string): Rejection {
@@ -166,6 +170,17 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         const host = hostArg(h);
         return typeof host === 'string' ? { kind: 'targets', targets: [{ host }] } : host;
       }
+      // A fleet command may name several hosts (`hosts`: a list): each is checked like `host`.
+      const many = ev.args['hosts'];
+      if (command.scope === 'fleet' && Array.isArray(many) && many.length > 0) {
+        const hosts: string[] = [];
+        for (const name of many) {
+          const host = hostArg(String(name));
+          if (typeof host !== 'string') return host;
+          if (!hosts.includes(host)) hosts.push(host);
+        }
+        return { kind: 'targets', targets: hosts.map((host) => ({ host })) };
+      }
       if (visible.length === 0) return reject('Not allowed', `${person} may not run /${command.name} on any host`, person);
       return { kind: 'targets', targets: visible.map((host) => ({ host })) };
     }
@@ -244,32 +259,84 @@ export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Targe
       );
       if (!o.allowed) return reject('Not allowed', o.message, person);
     }
-    const reason = command.precheck?.(ev.args, t, { view, visible: visibleHosts(config, ev) });
+    const reason = command.precheck?.(ev.args, t, precheckContext(config, ev, view));
     if (reason) return reject('Cannot do that', reason, person);
   }
   return null;
 }
 
-/** The jobs a resolved, checked request makes. */
-export function plan(ev: Evaluated, targets: Target[], view: FleetView): Decision {
+function precheckContext(config: Config, ev: Evaluated, view: FleetView): PrecheckContext {
+  return {
+    view,
+    visible: visibleHosts(config, ev),
+    may: (permission, host, domain) => authorize(config, ev.person, permission, { host, ...(domain ? { domain } : {}) }).allowed,
+  };
+}
+
+/**
+ * Every job of a plan, authorized like a command of its own: its op's permission on its host and domain, and a
+ * migration's on its target too. A plan picks its jobs from the fleet (an evacuation, a rebalance), so the hosts
+ * and domains it acts on are checked here, where they are known.
+ */
+export function checkPlanJobs(config: Config, ev: Evaluated, jobs: readonly JobSpec[]): Rejection | null {
+  const person = ev.person.id;
+  for (const j of jobs) {
+    const domain = 'domain' in j ? j.domain : undefined;
+    if (isMutating(j.op) && domain === DOM0_NAME)
+      return reject('Cannot do that', `${DOM0_NAME} is the host's own domain: /${ev.command.name} cannot move or stop it`, person);
+    const what =
+      j.op === 'domain.migrate' ? `migrate ${j.domain} from ${j.host}` : `${opSpec(j.op).verb}${domain ? ` ${domain}` : ''} on ${j.host}`;
+    const here = authorize(config, ev.person, j.op, { host: j.host, ...(domain ? { domain } : {}) }, what);
+    if (!here.allowed) return reject('Not allowed', here.message, person);
+    if (j.op === 'domain.migrate') {
+      const there = authorize(config, ev.person, j.op, { host: j.target, domain: j.domain }, `migrate ${j.domain} to ${j.target}`);
+      if (!there.allowed) return reject('Not allowed', there.message, person);
+    }
+  }
+  return null;
+}
+
+/** Every host a request acts on besides its targets' own: what `touches` names, and each migration's target. */
+export function hostsTouched(command: AnyJobCommand, args: Record<string, unknown>, jobs: readonly JobSpec[]): string[] {
+  const hosts = [...(command.touches?.(args) ?? []), ...jobs.flatMap((j) => (j.op === 'domain.migrate' ? [j.target] : []))];
+  return [...new Set(hosts)];
+}
+
+/** The jobs a resolved, checked request makes. `ctx` authorizes a plan's jobs (without it they are not checked). */
+export function plan(ev: Evaluated, targets: Target[], view: FleetView, ctx?: PipelineContext): Decision {
   const command = ev.command as AnyJobCommand;
   const first = targets[0];
-  if (command.plan && first) {
-    return { kind: 'enqueue', evaluated: ev, command, targets, mode: 'sequence', jobs: command.plan(ev.args, first, view), mutating: true };
+  const made =
+    command.plan && first ? command.plan(ev.args, first, view, ctx ? precheckContext(ctx.config, ev, view) : { view, visible: [] }) : null;
+  if (made) {
+    const p = Array.isArray(made) ? { jobs: made } : made;
+    if ('refuse' in p) return reject('Cannot do that', p.refuse, ev.person.id);
+    const refused = ctx ? checkPlanJobs(ctx.config, ev, p.jobs) : null;
+    if (refused) return refused;
+    return {
+      kind: 'enqueue',
+      evaluated: ev,
+      command,
+      targets,
+      mode: 'sequence',
+      jobs: p.jobs,
+      mutating: true,
+      ...(p.summary ? { summary: p.summary } : {}),
+    };
   }
   const jobs = targets.map((t) => command.job(ev.args, t) as JobSpec);
   return { kind: 'enqueue', evaluated: ev, command, targets, mode: 'parallel', jobs, mutating: jobs.some((j) => isMutating(j.op)) };
 }
 
 /** The approval policy a checked request falls under, or null when it runs at once. */
-export type ApprovalRule = (ev: Evaluated, targets: Target[]) => ApprovalPolicyConfig | null;
+export type ApprovalRule = (ev: Evaluated, targets: Target[], jobs?: readonly JobSpec[]) => ApprovalPolicyConfig | null;
 export const noApprovals: ApprovalRule = () => null;
 
 /** The policy from the config: the first one whose commands or risk, and hosts, match. */
 export function approvalRule(config: Config): ApprovalRule {
-  return (ev, targets) => {
+  return (ev, targets, jobs = []) => {
     const command = ev.command as AnyJobCommand;
-    const hosts = [...targets.map((t) => t.host), ...(command.touches?.(ev.args) ?? [])];
+    const hosts = [...targets.map((t) => t.host), ...jobs.map((j) => j.host), ...hostsTouched(command, ev.args, jobs)];
     return policyFor(config.approvals, command.name, ev.risk, hosts);
   };
 }
@@ -281,9 +348,18 @@ export function approvalRule(config: Config): ApprovalRule {
  */
 export function approvalStep(d: Decision, rule: ApprovalRule): Decision {
   if (d.kind !== 'enqueue') return d;
-  const policy = rule(d.evaluated, d.targets);
+  const policy = rule(d.evaluated, d.targets, d.jobs);
   if (!policy) return d;
-  return { kind: 'needsApproval', evaluated: d.evaluated, command: d.command, targets: d.targets, mode: d.mode, jobs: d.jobs, policy };
+  return {
+    kind: 'needsApproval',
+    evaluated: d.evaluated,
+    command: d.command,
+    targets: d.targets,
+    mode: d.mode,
+    jobs: d.jobs,
+    policy,
+    ...(d.summary ? { summary: d.summary } : {}),
+  };
 }
 
 /**
@@ -305,7 +381,7 @@ export function decide(
   if (resolved.kind === 'lookup') return { ...resolved, evaluated: ev };
   const refused = checkTargets(ctx, ev, resolved.targets, view);
   if (refused) return refused;
-  return approvalStep(plan(ev, resolved.targets, view), approval);
+  return approvalStep(plan(ev, resolved.targets, view, ctx), approval);
 }
 
 /**

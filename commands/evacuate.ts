@@ -1,0 +1,275 @@
+import { z } from 'zod';
+import {
+  defineCommand,
+  type HostOutcome,
+  type JobSpec,
+  type PlanResult,
+  type PrecheckContext,
+  type RenderContext,
+} from '../src/core/define-command.ts';
+import { HostName } from '../src/core/names.ts';
+import { type CapacityReading, describeUnplaced, type HostCapacity, isMovable, placeGuests } from '../src/core/placement.ts';
+import { type Block, type Reply, reply } from '../src/core/reply.ts';
+import type { JobOp } from '../src/queue/jobs.ts';
+
+/**
+ * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
+ * verified on its target, then freezes the host for new starts until /unfreeze.
+ *
+ * Design — how the plan gets fresh figures. The plan is made by the bot before the request is decided, from a
+ * capacity reading taken for this request alone (`capacity` below; src/app/capacity.ts): a host.status job on the
+ * source and on every candidate (`xl info`'s total_memory and free_memory, `xl list`'s domains and their memory,
+ * the live CPU sample), plus the freezes in force. host.status is an existing read op, so the agent needs nothing
+ * new; the read costs one round trip per host, in parallel, and only this command and `/rebalance --run` pay it.
+ * The planner (src/core/placement.ts, pure) then places the guests and the pipeline turns the placements into one
+ * request whose jobs are the migrations — a plan (`plan`): the approval card lists every one (its exact `xl migrate`
+ * line, the guest's state and memory) with the plan's figures, one approval binds them all, and the existing plan
+ * machinery runs them one after another under one message, stopping at the first failure. A two-step design (show
+ * a plan id, then `/evacuate run ID`) would have needed a plan store and a second approval path; the approval
+ * request already is that id.
+ *
+ * Placement: best-fit decreasing — the largest guest first, each on the candidate where it fits most tightly while
+ * keeping `fleet.memoryReserveMiB` free — ties broken by name. Candidates are the hosts named after `to` (default:
+ * every host the asker may use for /evacuate), minus the hosts that did not answer, are frozen, run another toolstack
+ * (no live migration between xl and xm), or that the asker may not migrate that guest to (domain.migrate, per guest).
+ * A guest that fits nowhere refuses the whole plan, naming its figures, before anything moves — unless
+ * `--shutdown-rest`, which shuts those guests down gracefully (`xl shutdown`) as the plan's last steps, after every
+ * migration succeeded. Crashed, dying or shut-down guests cannot be migrated: the plan names them and leaves them.
+ *
+ * Approved or not, the migrations are bound to the figures of the moment they were planned: a target that filled up
+ * meanwhile makes its migration fail on the host (xl refuses), which stops the plan there. Once every step
+ * succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until /unfreeze, and the
+ * final reply says so; after a failure it is not frozen and the reply says what moved and what did not. The freeze
+ * is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no host.freeze of
+ * them (it is the evacuation's consequence), while /unfreeze does.
+ *
+ * Permissions: `host.evacuate` (group operate) lets one plan, see and approve an evacuation — an approver must hold
+ * it on the source and on every target of the plan. Running one also needs each job's own permission: the
+ * requester's domain.migrate on the source and on the target, per guest (and domain.stop for --shutdown-rest), so an
+ * operator on call can approve an admin's evacuation but cannot run one. Approval is needed by default (the command
+ * is in the default policy, and dangerous).
+ */
+
+/** `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. */
+export const HostWords = z
+  .string()
+  .transform((s) =>
+    s
+      .trim()
+      .replace(/^to(\s+|$)/i, '')
+      .split(/[\s,]+/)
+      .filter((w) => w !== ''),
+  )
+  .pipe(z.array(HostName).min(1, 'name at least one host').max(64, 'at most 64 hosts'));
+
+const Args = z.strictObject({
+  host: HostName.describe('the host to empty'),
+  to: HostWords.optional().describe('only to these hosts: to xen2 xen3'),
+  'shutdown-rest': z.boolean().default(false).describe('shut down the guests that fit nowhere, after the migrations, instead of refusing'),
+  reason: z.string().trim().max(200).optional().describe('why (shown to the approver, and on the freeze)'),
+});
+type Args = z.infer<typeof Args>;
+
+/** "12:00:03 UTC". */
+function clock(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+const MiB = (n: number) => `${n} MiB`;
+
+/** Why each candidate host is out (did not answer, frozen, another toolstack, out of scope), in host order. */
+function exclusions(reading: CapacityReading, source: HostCapacity, names: readonly string[], may: PrecheckContext['may']): string[] {
+  const out: string[] = [];
+  for (const h of names) {
+    const c = reading.hosts[h];
+    if (!c) out.push(reading.unanswered[h] ?? `${h} did not answer`);
+    else if (reading.frozen[h]) out.push(`${h} is frozen`);
+    else if (c.toolstack !== source.toolstack)
+      out.push(`${h} runs ${c.toolstack}, ${source.host} ${source.toolstack}: no live migration between them`);
+    else if (may && !source.guests.some((g) => may('domain.migrate', h, g.name))) out.push(`you may not migrate to ${h}`);
+  }
+  return out;
+}
+
+export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult {
+  const reading = view.capacity;
+  if (!reading) return { refuse: `the hosts' free memory could not be read for this plan, so nothing was planned — try again` };
+  const source = reading.hosts[args.host];
+  if (!source)
+    return { refuse: `cannot plan the evacuation of ${args.host}: ${reading.unanswered[args.host] ?? `${args.host} did not answer`}` };
+  if (args.to?.includes(args.host)) return { refuse: `${args.host} is the host being evacuated: it cannot be a target` };
+  const movable = source.guests.filter(isMovable);
+  const stuck = source.guests.filter((g) => !isMovable(g));
+  const stuckText = stuck.map((g) => `${g.name} (${g.status})`).join(', ');
+  if (movable.length === 0)
+    return {
+      refuse: `${args.host} runs no guest to move: nothing to evacuate${stuck.length > 0 ? ` (${stuckText} cannot be migrated)` : ''}`,
+    };
+  const barred = ctx.may ? movable.filter((g) => !ctx.may?.('domain.migrate', args.host, g.name)).map((g) => g.name) : [];
+  if (barred.length > 0)
+    return {
+      refuse: `you may not migrate ${barred.sort().join(', ')} off ${args.host} (that needs permission domain.migrate there): nothing was planned`,
+    };
+  const asked = [...new Set([...Object.keys(reading.hosts), ...Object.keys(reading.unanswered)])].sort();
+  const names = (args.to ?? asked).filter((h) => h !== args.host);
+  const out = exclusions(reading, source, names, ctx.may);
+  const usable = names.filter((h) => {
+    const c = reading.hosts[h];
+    return c !== undefined && !reading.frozen[h] && c.toolstack === source.toolstack;
+  });
+  const candidates = usable.map((h) => ({ host: h, freeMiB: reading.hosts[h]?.freeMiB ?? 0 }));
+  const reserve = reading.reserveMiB;
+  const placed = placeGuests(movable, candidates, reserve, (d, h) => ctx.may?.('domain.migrate', h, d) ?? true);
+  const notConsidered = out.length > 0 ? `; not considered: ${out.join('; ')}` : '';
+  if (placed.unplaced.length > 0 && !args['shutdown-rest'])
+    return {
+      refuse: `${placed.unplaced.map((u) => describeUnplaced(u, reserve)).join('; ')} — the evacuation of ${args.host} was refused and nothing was moved (--shutdown-rest would shut ${placed.unplaced.length === 1 ? 'it' : 'them'} down instead)${notConsidered}`,
+    };
+  const jobs: JobSpec[] = [
+    ...placed.placements.map((p): JobSpec => ({ op: 'domain.migrate', host: args.host, domain: p.domain, target: p.target })),
+    ...placed.unplaced.map((u): JobSpec => ({ op: 'domain.stop', host: args.host, domain: u.domain, force: false })),
+  ];
+  const rows = [
+    ...placed.placements.map((p, i) => [String(i + 1), p.domain, MiB(p.memoryMiB), p.target, MiB(p.freeBeforeMiB), MiB(p.freeAfterMiB)]),
+    ...placed.unplaced.map((u, i) => [
+      String(placed.placements.length + i + 1),
+      u.domain,
+      MiB(u.memoryMiB),
+      `shut down on ${args.host}`,
+      '-',
+      '-',
+    ]),
+  ];
+  const used = [...new Set(placed.placements.map((p) => p.target))].sort();
+  const summary: Block[] = [
+    reply.text(
+      `Evacuation of ${args.host} (${source.toolstack}): ${placed.placements.length} migration${placed.placements.length === 1 ? '' : 's'}${
+        placed.unplaced.length > 0 ? ` and ${placed.unplaced.length} shutdown${placed.unplaced.length === 1 ? '' : 's'}` : ''
+      }, one at a time, each verified on its target. Figures read at ${clock(reading.at)}; every target keeps ${MiB(reserve)} free (fleet.memoryReserveMiB).`,
+    ),
+    reply.table({ columns: ['#', 'domain', 'memory', 'to', 'target free before', 'after'], rows, alignRight: [0, 2, 4, 5] }, 'the plan'),
+    reply.text(
+      `targets: ${used
+        .map((h) => {
+          const c = reading.hosts[h] as HostCapacity;
+          const after = Math.min(...placed.placements.filter((p) => p.target === h).map((p) => p.freeAfterMiB));
+          return `${h} ${MiB(c.freeMiB)} free of ${MiB(c.totalMiB)} → ${MiB(after)} after`;
+        })
+        .join('; ')}`,
+    ),
+    ...(placed.unplaced.length > 0
+      ? [
+          reply.text(
+            `--shutdown-rest: ${placed.unplaced.map((u) => describeUnplaced(u, reserve)).join('; ')} — shut down on ${args.host} (xl shutdown) after the migrations`,
+          ),
+        ]
+      : []),
+    ...(out.length > 0 ? [reply.text(`not considered: ${out.join('; ')}`)] : []),
+    ...(stuck.length > 0 ? [reply.text(`left on ${args.host}: ${stuckText} — not running, so not migrated`)] : []),
+    reply.text(`once every step has succeeded, ${args.host} is frozen for new starts until /unfreeze`),
+  ];
+  return { jobs, summary };
+}
+
+/** What one step of a plan is: "web → xen2", "big: shut down on xen1". */
+export function stepLabel(step: JobSpec): string {
+  if (step.op === 'domain.migrate') return `${step.domain} → ${step.target}`;
+  if (step.op === 'domain.stop') return `${step.domain}: shut down on ${step.host}`;
+  return `${step.op} on ${step.host}`;
+}
+
+/**
+ * One line per step of a plan: done (verified), failed (why), or not attempted — from the plan's steps (all of them)
+ * and the outcomes (the steps that ran: a prefix). Also which domains moved and which did not.
+ */
+export function stepReport(
+  steps: readonly JobSpec[],
+  outcomes: readonly HostOutcome<JobOp>[],
+): { lines: Block[]; moved: string[]; notMoved: string[]; failedAt: number | null } {
+  const lines: Block[] = [];
+  const moved: string[] = [];
+  const notMoved: string[] = [];
+  let failedAt: number | null = null;
+  steps.forEach((step, i) => {
+    const o = outcomes[i];
+    const name = 'domain' in step ? step.domain : step.host;
+    if (!o) {
+      lines.push(reply.text(`– ${i + 1}. ${stepLabel(step)}: not attempted`));
+      if (step.op === 'domain.migrate') notMoved.push(`${name} (not attempted)`);
+      return;
+    }
+    if (!o.ok) {
+      failedAt ??= i;
+      lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: failed — ${o.failure.message}`));
+      if (step.op === 'domain.migrate') notMoved.push(`${name} (failed)`);
+      return;
+    }
+    if (step.op === 'domain.migrate') {
+      const r = o.result as { outcome: string; target: string; domain: { id: number | null }; resumed?: boolean };
+      const how = r.outcome === 'already-on-target' ? 'was already there' : `running there as id ${r.domain.id} (verified)`;
+      lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${how}${r.resumed ? ', read back after an agent restart' : ''}`));
+      moved.push(`${name} → ${r.target}`);
+    } else if (step.op === 'domain.stop') {
+      const r = o.result as { outcome: string };
+      lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${r.outcome === 'already-stopped' ? 'was not running' : 'done (read back)'}`));
+    } else lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}`));
+  });
+  return { lines, moved, notMoved, failedAt };
+}
+
+/** The plan's steps as the relay kept them; without them (an old pending request), the outcomes' own. */
+function stepsOf(outcomes: readonly HostOutcome<JobOp>[], ctx: RenderContext): JobSpec[] {
+  if (ctx.plan && ctx.plan.steps.length > 0) return ctx.plan.steps;
+  return outcomes.map((o): JobSpec => {
+    const r = o.ok ? (o.result as { target?: string; domain?: { name: string } | null }) : null;
+    return r?.target && r.domain
+      ? { op: 'domain.migrate', host: o.host, domain: r.domain.name, target: r.target }
+      : { op: 'host.status', host: o.host };
+  });
+}
+
+function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: RenderContext): Reply {
+  const steps = stepsOf(outcomes, ctx);
+  const { lines, moved, notMoved, failedAt } = stepReport(steps, outcomes);
+  const complete = failedAt === null && outcomes.length === steps.length;
+  const stops = steps.filter((s) => s.op === 'domain.stop').length;
+  const freeze: Block[] = [];
+  if (complete) {
+    if (ctx.froze && 'hosts' in ctx.froze)
+      freeze.push(reply.text(`${args.host} is now frozen for new starts until /unfreeze (reads go on; /unfreeze ${args.host} lifts it)`));
+    else if (ctx.froze && 'error' in ctx.froze)
+      freeze.push(
+        reply.text(`⚠ ${args.host} could not be frozen (${ctx.froze.error}): /freeze ${args.host} by hand before anything starts there`),
+      );
+  } else freeze.push(reply.text(`${args.host} was not frozen: the evacuation did not complete`));
+  const summary: Block[] = [
+    reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
+    ...(notMoved.length > 0 ? [reply.text(`not moved, still on ${args.host}: ${notMoved.join(', ')}`)] : []),
+  ];
+  const plan = ctx.plan?.summary ?? [];
+  const title = complete
+    ? `${args.host} evacuated: ${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`
+    : `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`;
+  return reply.result(title, [...lines, ...summary, ...freeze, ...plan], { tone: complete ? 'success' : 'error' });
+}
+
+export const evacuate = defineCommand<typeof Args, 'domain.migrate' | 'domain.stop' | 'host.status'>({
+  name: 'evacuate',
+  description: 'Live-migrate every running guest off a host (planned by free memory, one approval), then freeze it',
+  args: Args,
+  positional: ['host', 'to'],
+  restOfLine: 'to',
+  permission: 'host.evacuate',
+  risk: 'dangerous',
+  scope: 'host',
+  op: 'domain.migrate',
+  examples: ['/evacuate xen1', '/evacuate xen1 to xen2 xen3', '/evacuate xen1 --shutdown-rest --reason "RAM swap"'],
+  // Never used: the plan always makes the jobs (or refuses). A read, should it ever be.
+  job: (_args, target) => ({ op: 'host.status', host: target.host }),
+  touches: (args) => args.to ?? [],
+  capacity: (args, visible) => [args.host, ...(args.to ?? visible)],
+  plan: (args, _target, view, ctx) => planEvacuation(args, view, ctx),
+  freezeAfter: (args) => ({ hosts: [args.host], reason: `evacuated${args.reason ? `: ${args.reason}` : ''}` }),
+  renderProgress: (p) => reply.progress('Evacuating', p.message, p.percent),
+  render: (outcomes, args, ctx) => renderEvacuation(outcomes as HostOutcome<JobOp>[], args, ctx),
+});

@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import { defineCommand, type HostOutcome, type JobSpec, type PlanResult, type PrecheckContext } from '../src/core/define-command.ts';
+import {
+  type BalanceHost,
+  capacityFromStatus,
+  type HostCapacity,
+  planRebalance,
+  REBALANCE_MAX_MOVES,
+  REBALANCE_TOLERANCE_PCT,
+  type RebalancePlan,
+} from '../src/core/placement.ts';
+import { type Block, reply } from '../src/core/reply.ts';
+import type { JobOp, JobResult } from '../src/queue/jobs.ts';
+import { HostWords, stepReport } from './evacuate.ts';
+
+/**
+ * `/rebalance [hosts] [--run]`: suggests live migrations that even out memory use across hosts, with each host's
+ * figures before and after; `--run` makes them a plan that runs only through the approval and plan machinery of
+ * /evacuate (one approval for all of them, one at a time, each verified, stopping at the first failure).
+ *
+ * Memory is the measure: used% = (total_memory − free_memory) / total_memory from `xl info`, Domain-0 included.
+ * Each round the planner (src/core/placement.ts) takes the single move that lowers the sum of squared deviations
+ * of used% the most, keeping `fleet.memoryReserveMiB` free on the target, between hosts of one toolstack, never
+ * widening the spread (max − min used%) and never moving a guest twice; it stops when the spread is within
+ * 5 points, when no move helps, or after 10 moves. CPU is the tie-breaker, not a second goal: between moves that
+ * even memory out equally (guests of the same size), the one that also evens out CPU (the sum of each host's
+ * guests' CPU% from the live samples — the ten busiest per host, the rest count as 0) wins, then names decide.
+ * Memory decides because a host without memory refuses a guest, while CPU is shared and moves minute by minute.
+ *
+ * The suggestion is a read: a host.status job per host (answered by everyone with host.rebalance), planned in the
+ * reply. `--run` plans again from figures read for that request (as /evacuate does), leaving out frozen hosts and
+ * moves the asker may not make (domain.migrate on both hosts), so it may differ from an earlier suggestion; the
+ * approval card shows exactly what will run.
+ */
+
+const Args = z.strictObject({
+  hosts: HostWords.optional().describe('only these hosts (default: every host you may use)'),
+  run: z.boolean().default(false).describe('run the moves (one approval for all), instead of only suggesting them'),
+  reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
+});
+type Args = z.infer<typeof Args>;
+
+const pct = (n: number) => `${Math.round(n)}%`;
+
+/** Before/after per host, the moves, the spread. */
+export function rebalanceBlocks(plan: RebalancePlan, reserveMiB: number, notes: readonly string[]): Block[] {
+  const after = new Map(plan.after.map((f) => [f.host, f]));
+  const hosts = reply.table(
+    {
+      columns: ['host', 'used before', 'used after', 'free after', 'CPU% before', 'CPU% after', 'guests'],
+      rows: plan.before.map((b) => {
+        const a = after.get(b.host) ?? b;
+        return [
+          b.host,
+          `${b.usedMiB} MiB (${pct(b.usedPct)})`,
+          `${a.usedMiB} MiB (${pct(a.usedPct)})`,
+          `${a.freeMiB} MiB`,
+          String(b.cpuPercent),
+          String(a.cpuPercent),
+          `${b.guests} → ${a.guests}`,
+        ];
+      }),
+      alignRight: [1, 2, 3, 4, 5],
+    },
+    'memory used of total, per host',
+  );
+  const moves =
+    plan.moves.length > 0
+      ? [
+          reply.table(
+            {
+              columns: ['#', 'domain', 'memory', 'CPU%', 'from', 'to'],
+              rows: plan.moves.map((m, i) => [String(i + 1), m.domain, `${m.memoryMiB} MiB`, String(m.cpuPercent), m.from, m.to]),
+              alignRight: [0, 2, 3],
+            },
+            'moves, in order',
+          ),
+        ]
+      : [];
+  const why =
+    plan.stoppedBy === 'balanced'
+      ? `within ${REBALANCE_TOLERANCE_PCT} points: balanced`
+      : plan.stoppedBy === 'move-limit'
+        ? `stopped at ${REBALANCE_MAX_MOVES} moves: ask again afterwards for more`
+        : 'no further move evens it out';
+  return [
+    hosts,
+    ...moves,
+    reply.text(
+      `spread of memory use (max − min): ${pct(plan.spreadBefore)} → ${pct(plan.spreadAfter)} (${why}); every target keeps ${reserveMiB} MiB free`,
+    ),
+    ...notes.map((n) => reply.text(n)),
+  ];
+}
+
+/** Hosts without a live CPU sample: their guests' CPU counts as 0 (said, so a 0 is not read as idle). */
+function noSampleNote(hosts: readonly HostCapacity[]): string[] {
+  const none = hosts.filter((c) => c.cpuSampledAt === null).map((c) => c.host);
+  return none.length > 0 ? [`no live CPU sample from ${none.join(', ')}: CPU% counted as 0 there`] : [];
+}
+
+function balanceHost(c: HostCapacity): BalanceHost {
+  return { host: c.host, toolstack: c.toolstack, totalMiB: c.totalMiB, freeMiB: c.freeMiB, guests: c.guests };
+}
+
+/** --run: the moves as a plan, from the capacity read for this request. */
+export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult {
+  const reading = view.capacity;
+  if (!reading) return { refuse: `the hosts' free memory could not be read for this plan, so nothing was planned — try again` };
+  const notes = [
+    ...Object.values(reading.unanswered).map((m) => `left out: ${m}`),
+    ...Object.keys(reading.frozen).map((h) => `left out: ${h} is frozen`),
+  ];
+  const read = Object.values(reading.hosts).filter((c) => !reading.frozen[c.host] && (!args.hosts || args.hosts.includes(c.host)));
+  const hosts = read.map(balanceHost);
+  notes.push(...noSampleNote(read));
+  if (hosts.length < 2)
+    return { refuse: `rebalancing needs two hosts that answered and are not frozen${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` };
+  const may = ctx.may ?? (() => true);
+  const plan = planRebalance(hosts, {
+    reserveMiB: reading.reserveMiB,
+    allowed: (d, from, to) => may('domain.migrate', from, d) && may('domain.migrate', to, d),
+  });
+  if (plan.moves.length === 0)
+    return {
+      refuse: `no move evens out memory use: the spread is ${pct(plan.spreadBefore)}${
+        plan.stoppedBy === 'balanced' ? ` (within ${REBALANCE_TOLERANCE_PCT} points)` : ''
+      } — nothing to run`,
+    };
+  const jobs = plan.moves.map((m): JobSpec => ({ op: 'domain.migrate', host: m.from, domain: m.domain, target: m.to }));
+  return {
+    jobs,
+    summary: [
+      reply.text(
+        `Rebalance: ${plan.moves.length} migration${plan.moves.length === 1 ? '' : 's'}, one at a time, each verified on its target; figures read at ${new Date(reading.at).toISOString().slice(11, 19)} UTC`,
+      ),
+      ...rebalanceBlocks(plan, reading.reserveMiB, notes),
+    ],
+  };
+}
+
+/** The suggestion, from the hosts' host.status answers. */
+function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, reserveMiB: number) {
+  const notes: string[] = [];
+  const read: HostCapacity[] = [];
+  for (const o of outcomes) {
+    if (!o.ok) notes.push(`left out: ${o.host} — ${o.failure.message}`);
+    else if (o.frozen) notes.push(`left out: ${o.host} is frozen`);
+    else {
+      const c = capacityFromStatus(o.result as JobResult<'host.status'>);
+      if (typeof c === 'string') notes.push(`left out: ${c}`);
+      else read.push(c);
+    }
+  }
+  const hosts = read.map(balanceHost);
+  notes.push(...noSampleNote(read));
+  if (hosts.length < 2)
+    return reply.result(
+      'Nothing to rebalance',
+      [reply.text('rebalancing needs two hosts that answered and are not frozen'), ...notes.map((n) => reply.text(n))],
+      {
+        tone: 'info',
+      },
+    );
+  const plan = planRebalance(hosts, { reserveMiB });
+  const scope = args.hosts ? ` ${args.hosts.join(' ')}` : '';
+  const title =
+    plan.moves.length > 0
+      ? `Rebalance: ${plan.moves.length} suggested migration${plan.moves.length === 1 ? '' : 's'}`
+      : 'Rebalance: nothing to move';
+  const run =
+    plan.moves.length > 0
+      ? [
+          reply.text(
+            `to run them: /rebalance${scope} --run — one approval for all; the figures are read again then, so the plan may differ`,
+          ),
+        ]
+      : [];
+  return reply.result(title, [...rebalanceBlocks(plan, reserveMiB, notes), ...run], { tone: 'info' });
+}
+
+export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.status'>({
+  name: 'rebalance',
+  description: 'Suggest migrations that even out memory use across hosts (CPU breaks ties); --run runs them',
+  args: Args,
+  positional: ['hosts'],
+  restOfLine: 'hosts',
+  permission: 'host.rebalance',
+  risk: (args) => (args.run ? 'dangerous' : 'read'),
+  scope: 'fleet',
+  op: 'domain.migrate',
+  examples: ['/rebalance', '/rebalance xen1 xen2', '/rebalance --run'],
+  showsHostHealth: true,
+  // The suggestion: every host's figures, read now; planned in the reply.
+  job: (_args, target) => ({ op: 'host.status', host: target.host }),
+  capacity: (args, visible) => (args.run ? (args.hosts ?? [...visible]) : null),
+  plan: (args, _target, view, ctx) => (args.run ? planRebalanceRun(args, view, ctx) : null),
+  renderProgress: (p) => reply.progress('Rebalancing', p.message, p.percent),
+  render: (outcomes, args, ctx) => {
+    if (!args.run) return renderSuggestion(outcomes as HostOutcome<'host.status'>[], args, ctx.memoryReserveMiB ?? 512);
+    const steps = ctx.plan?.steps ?? [];
+    const { lines, moved, notMoved, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
+    const complete = failedAt === null && outcomes.length === steps.length;
+    return reply.result(
+      complete
+        ? `Rebalanced: ${moved.length} guest${moved.length === 1 ? '' : 's'} moved`
+        : `Rebalance stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`,
+      [
+        ...lines,
+        reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
+        ...(notMoved.length > 0 ? [reply.text(`not moved: ${notMoved.join(', ')}`)] : []),
+        ...(ctx.plan?.summary ?? []),
+      ],
+      { tone: complete ? 'success' : 'error' },
+    );
+  },
+});

@@ -1,0 +1,353 @@
+import type { JobResult } from '../queue/jobs.ts';
+import { DOM0_NAME } from './names.ts';
+import type { DomainStatus, ToolstackKind } from './xen.ts';
+
+/**
+ * Where guests go: the evacuation planner (best-fit decreasing, keeping a memory reserve on every target) and the
+ * rebalancing planner (greedy moves that even out memory use, CPU as the tie-breaker). Pure and deterministic: the
+ * same figures always give the same plan, whatever order they arrive in.
+ */
+
+/** A guest as the planners see it. */
+export interface Guest {
+  name: string;
+  memoryMiB: number;
+  /** CPU% from the live sample (of one CPU, as xentop counts); 0 when the sample does not name it. */
+  cpuPercent: number;
+  status: DomainStatus;
+}
+
+/** One host's capacity as read right before a plan is made (a host.status job: `xl info`, `xl list`, live CPU). */
+export interface HostCapacity {
+  host: string;
+  toolstack: ToolstackKind;
+  /** `xl info` total_memory and free_memory, MiB. */
+  totalMiB: number;
+  freeMiB: number;
+  /** Every domain it runs except Domain-0 (defined-only ones are left out). */
+  guests: Guest[];
+  /** When the live CPU sample was taken; null = no sample (every guest's CPU counts as 0). */
+  cpuSampledAt: number | null;
+}
+
+/** What the bot read for a plan, right before making it: only these figures are planned from. */
+export interface CapacityReading {
+  /** Epoch ms the reading finished. */
+  at: number;
+  /** Free memory every target keeps after a guest lands (config `fleet.memoryReserveMiB`). */
+  reserveMiB: number;
+  /** The hosts that answered with usable figures. */
+  hosts: Record<string, HostCapacity>;
+  /** Hosts that were asked and gave no usable answer, with why (no agent, unreachable, no memory figures). */
+  unanswered: Record<string, string>;
+  /** Hosts that are frozen (/freeze or a maintenance window), with the freeze as /status says it. */
+  frozen: Record<string, string>;
+}
+
+/** Guests a live migration can move: up (running, idle or paused). Crashed, dying and shut-down ones cannot. */
+export const MOVABLE: readonly DomainStatus[] = ['running', 'blocked', 'paused'];
+
+export function isMovable(g: Pick<Guest, 'status'>): boolean {
+  return MOVABLE.includes(g.status);
+}
+
+/** A host.status result as planner figures, or why it cannot be planned with (no memory figures). */
+export function capacityFromStatus(r: JobResult<'host.status'>): HostCapacity | string {
+  if (r.totalMemoryMiB === null || r.freeMemoryMiB === null) return `${r.host} did not report total_memory and free_memory`;
+  if (!r.domains) return `${r.host}'s agent did not list its domains (an older agent)`;
+  const cpu = new Map((r.busiest ?? []).map((b) => [b.name, b.cpuPercent]));
+  const up = r.domains.filter((d) => d.name !== DOM0_NAME && d.status !== 'defined');
+  const unknown = up.find((d) => d.memoryMiB === null);
+  if (unknown) return `${r.host} did not report the memory of ${unknown.name}`;
+  const guests = up.map((d) => ({ name: d.name, memoryMiB: d.memoryMiB ?? 0, cpuPercent: cpu.get(d.name) ?? 0, status: d.status }));
+  return {
+    host: r.host,
+    toolstack: r.toolstack,
+    totalMiB: r.totalMemoryMiB,
+    freeMiB: r.freeMemoryMiB,
+    guests,
+    cpuSampledAt: r.sampledAt ?? null,
+  };
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Evacuation: best-fit decreasing with a reserve
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface Candidate {
+  host: string;
+  freeMiB: number;
+}
+
+/** One guest's place in an evacuation plan, with the target's free memory before and after it lands. */
+export interface Placement {
+  domain: string;
+  memoryMiB: number;
+  target: string;
+  freeBeforeMiB: number;
+  freeAfterMiB: number;
+}
+
+/** A guest that fits on no candidate, with the figures that say why. */
+export interface Unplaced {
+  domain: string;
+  memoryMiB: number;
+  /** Its memory plus the reserve: what a target must have free. */
+  needMiB: number;
+  /** The allowed candidate with the most free memory at that point of the plan (null: none it may go to). */
+  best: { host: string; freeMiB: number } | null;
+}
+
+export interface EvacuationPlan {
+  /** In the order the migrations run: largest guest first. */
+  placements: Placement[];
+  unplaced: Unplaced[];
+}
+
+/**
+ * Places every guest on a candidate: largest first (ties by name), each on the candidate it fits most tightly (the
+ * least free memory left after it, still at least `reserveMiB`; ties by host name), so the big holes stay open for
+ * the big guests. A placed guest's memory is taken off its target before the next guest is placed. `allowed`
+ * narrows the candidates per guest (the asker's scope may differ per domain).
+ */
+export function placeGuests(
+  guests: readonly { name: string; memoryMiB: number }[],
+  candidates: readonly Candidate[],
+  reserveMiB: number,
+  allowed: (domain: string, host: string) => boolean = () => true,
+): EvacuationPlan {
+  const free = new Map(candidates.map((c) => [c.host, c.freeMiB]));
+  const hosts = [...free.keys()].sort(byName);
+  const order = [...guests].sort((a, b) => b.memoryMiB - a.memoryMiB || byName(a.name, b.name));
+  const placements: Placement[] = [];
+  const unplaced: Unplaced[] = [];
+  for (const g of order) {
+    const mine = hosts.filter((h) => allowed(g.name, h));
+    let pick: string | null = null;
+    for (const h of mine) {
+      const left = (free.get(h) ?? 0) - g.memoryMiB;
+      if (left < reserveMiB) continue;
+      if (pick === null || left < (free.get(pick) ?? 0) - g.memoryMiB) pick = h;
+    }
+    if (pick === null) {
+      let best: string | null = null;
+      for (const h of mine) if (best === null || (free.get(h) ?? 0) > (free.get(best) ?? 0)) best = h;
+      unplaced.push({
+        domain: g.name,
+        memoryMiB: g.memoryMiB,
+        needMiB: g.memoryMiB + reserveMiB,
+        best: best === null ? null : { host: best, freeMiB: free.get(best) ?? 0 },
+      });
+      continue;
+    }
+    const before = free.get(pick) ?? 0;
+    free.set(pick, before - g.memoryMiB);
+    placements.push({ domain: g.name, memoryMiB: g.memoryMiB, target: pick, freeBeforeMiB: before, freeAfterMiB: before - g.memoryMiB });
+  }
+  return { placements, unplaced };
+}
+
+/** "web (2048 MiB) fits nowhere: it needs 2560 MiB free (2048 + 512 reserve); the most free is 1024 MiB on xen2". */
+export function describeUnplaced(u: Unplaced, reserveMiB: number): string {
+  const need = `it needs ${u.needMiB} MiB free (${u.memoryMiB} + ${reserveMiB} reserve)`;
+  const best = u.best ? `the most free on a target is ${u.best.freeMiB} MiB on ${u.best.host}` : 'there is no target it may go to';
+  return `${u.domain} (${u.memoryMiB} MiB) fits nowhere: ${need}; ${best}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rebalancing: greedy moves that strictly even out memory use, never widening the spread
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface BalanceHost {
+  host: string;
+  toolstack: ToolstackKind;
+  totalMiB: number;
+  freeMiB: number;
+  guests: readonly Guest[];
+}
+
+export interface Move {
+  domain: string;
+  memoryMiB: number;
+  cpuPercent: number;
+  from: string;
+  to: string;
+}
+
+/** A host's figures before or after the suggested moves. */
+export interface HostFigures {
+  host: string;
+  totalMiB: number;
+  usedMiB: number;
+  freeMiB: number;
+  /** used / total, in percent. */
+  usedPct: number;
+  /** The sum of its guests' CPU% (of one CPU each). */
+  cpuPercent: number;
+  guests: number;
+}
+
+export interface RebalancePlan {
+  moves: Move[];
+  before: HostFigures[];
+  after: HostFigures[];
+  /** max − min of usedPct over the hosts, in percentage points. */
+  spreadBefore: number;
+  spreadAfter: number;
+  /** Why it stopped: spread within the tolerance, no move improves, or the move limit was reached. */
+  stoppedBy: 'balanced' | 'no-improving-move' | 'move-limit';
+}
+
+export interface RebalanceOptions {
+  reserveMiB: number;
+  /** A spread (max − min used%) at or under this is balanced enough: no more moves (default 5 points). */
+  tolerancePct?: number;
+  /** At most this many moves in one plan (default 10). */
+  maxMoves?: number;
+  /** Whether a guest may move between two hosts (the asker's scope); default: any. */
+  allowed?: (domain: string, from: string, to: string) => boolean;
+}
+
+export const REBALANCE_TOLERANCE_PCT = 5;
+export const REBALANCE_MAX_MOVES = 10;
+const EPS = 1e-9;
+
+interface State {
+  host: string;
+  toolstack: ToolstackKind;
+  total: number;
+  free: number;
+  cpu: number;
+  guests: Guest[];
+}
+
+function figures(s: State): HostFigures {
+  const used = s.total - s.free;
+  return {
+    host: s.host,
+    totalMiB: s.total,
+    usedMiB: used,
+    freeMiB: s.free,
+    usedPct: pct(used, s.total),
+    cpuPercent: Math.round(s.cpu * 10) / 10,
+    guests: s.guests.length,
+  };
+}
+
+function pct(used: number, total: number): number {
+  return total > 0 ? (100 * used) / total : 0;
+}
+
+/** Σ(x − mean)² from the sum and the sum of squares. */
+function sumSquares(s1: number, s2: number, n: number): number {
+  return n > 0 ? Math.max(0, s2 - (s1 * s1) / n) : 0;
+}
+
+/**
+ * Suggests live migrations that even out memory use (used/total per host, as `xl info` counts it, Domain-0
+ * included). Each round takes the single move that lowers the sum of squared deviations of used% the most, among
+ * moves that keep `reserveMiB` free on the target, stay between hosts of one toolstack, do not widen the spread
+ * (max − min used%) and move a guest that has not moved yet (no guest moves twice). Moves that even memory out
+ * equally are told apart by the same measure over CPU% (the sum of each host's guests' live CPU%), then by domain
+ * and target name. Every accepted move strictly lowers the measure and each guest moves at most once, so it always
+ * ends: when the spread is within `tolerancePct`, when no move improves, or after `maxMoves`.
+ */
+export function planRebalance(hosts: readonly BalanceHost[], options: RebalanceOptions): RebalancePlan {
+  const tolerance = options.tolerancePct ?? REBALANCE_TOLERANCE_PCT;
+  const maxMoves = options.maxMoves ?? REBALANCE_MAX_MOVES;
+  const allowed = options.allowed ?? (() => true);
+  const states: State[] = [...hosts]
+    .sort((a, b) => byName(a.host, b.host))
+    .map((h) => ({
+      host: h.host,
+      toolstack: h.toolstack,
+      total: h.totalMiB,
+      free: h.freeMiB,
+      cpu: h.guests.reduce((s, g) => s + g.cpuPercent, 0),
+      guests: [...h.guests],
+    }));
+  const before = states.map(figures);
+  const moved = new Set<Guest>();
+  const moves: Move[] = [];
+  const n = states.length;
+  let stoppedBy: RebalancePlan['stoppedBy'] = 'no-improving-move';
+  for (;;) {
+    const u = states.map((s) => pct(s.total - s.free, s.total));
+    const spread = n > 0 ? Math.max(...u) - Math.min(...u) : 0;
+    if (spread <= tolerance + EPS) {
+      stoppedBy = 'balanced';
+      break;
+    }
+    if (moves.length >= maxMoves) {
+      stoppedBy = 'move-limit';
+      break;
+    }
+    const s1 = u.reduce((a, x) => a + x, 0);
+    const s2 = u.reduce((a, x) => a + x * x, 0);
+    const score = sumSquares(s1, s2, n);
+    const c = states.map((s) => s.cpu);
+    const c1 = c.reduce((a, x) => a + x, 0);
+    const c2 = c.reduce((a, x) => a + x * x, 0);
+    // The three highest and lowest used%, so the spread after a move (which changes two hosts) is O(1).
+    const ranked = u.map((x, i) => ({ x, i })).sort((a, b) => a.x - b.x);
+    const low = ranked.slice(0, 3);
+    const high = ranked.slice(-3).reverse();
+    let best: { move: Move; guest: Guest; a: number; b: number; score: number; cpu: number } | null = null;
+    for (let a = 0; a < n; a++) {
+      const from = states[a] as State;
+      for (const g of from.guests) {
+        if (moved.has(g) || !isMovable(g)) continue;
+        const ua = pct(from.total - from.free - g.memoryMiB, from.total);
+        for (let b = 0; b < n; b++) {
+          if (b === a) continue;
+          const to = states[b] as State;
+          if (to.toolstack !== from.toolstack || to.free - g.memoryMiB < options.reserveMiB) continue;
+          if (!allowed(g.name, from.host, to.host)) continue;
+          const ub = pct(to.total - to.free + g.memoryMiB, to.total);
+          const ua0 = u[a] as number;
+          const ub0 = u[b] as number;
+          const next = sumSquares(s1 - ua0 - ub0 + ua + ub, s2 - ua0 * ua0 - ub0 * ub0 + ua * ua + ub * ub, n);
+          if (next >= score - EPS) continue;
+          const otherMax = high.find((h) => h.i !== a && h.i !== b)?.x ?? Number.NEGATIVE_INFINITY;
+          const otherMin = low.find((h) => h.i !== a && h.i !== b)?.x ?? Number.POSITIVE_INFINITY;
+          const after = Math.max(otherMax, ua, ub) - Math.min(otherMin, ua, ub);
+          if (after > spread + EPS) continue;
+          const ca0 = c[a] as number;
+          const cb0 = c[b] as number;
+          const ca = ca0 - g.cpuPercent;
+          const cb = cb0 + g.cpuPercent;
+          const cpu = sumSquares(c1 - ca0 - cb0 + ca + cb, c2 - ca0 * ca0 - cb0 * cb0 + ca * ca + cb * cb, n);
+          const move = { domain: g.name, memoryMiB: g.memoryMiB, cpuPercent: g.cpuPercent, from: from.host, to: to.host };
+          if (best === null || better({ move, score: next, cpu }, best)) best = { move, guest: g, a, b, score: next, cpu };
+        }
+      }
+    }
+    if (best === null) {
+      stoppedBy = 'no-improving-move';
+      break;
+    }
+    const from = states[best.a] as State;
+    const to = states[best.b] as State;
+    const g = best.guest;
+    from.guests = from.guests.filter((x) => x !== g);
+    to.guests = [...to.guests, g];
+    from.free += g.memoryMiB;
+    to.free -= g.memoryMiB;
+    from.cpu -= g.cpuPercent;
+    to.cpu += g.cpuPercent;
+    moved.add(g);
+    moves.push(best.move);
+  }
+  const after = states.map(figures);
+  const spreadOf = (f: HostFigures[]) => (f.length > 0 ? Math.max(...f.map((x) => x.usedPct)) - Math.min(...f.map((x) => x.usedPct)) : 0);
+  return { moves, before, after, spreadBefore: spreadOf(before), spreadAfter: spreadOf(after), stoppedBy };
+}
+
+function better(x: { move: Move; score: number; cpu: number }, y: { move: Move; score: number; cpu: number }): boolean {
+  if (Math.abs(x.score - y.score) > EPS) return x.score < y.score;
+  if (Math.abs(x.cpu - y.cpu) > EPS) return x.cpu < y.cpu;
+  if (x.move.domain !== y.move.domain) return x.move.domain < y.move.domain;
+  return x.move.to < y.move.to;
+}

@@ -1,0 +1,208 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { type Bot, createBot } from '../../src/app/bot.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { formatTable, type Reply } from '../../src/core/reply.ts';
+import type { SimFleetSpec } from '../../src/sim/index.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+
+/**
+ * /evacuate and /rebalance end to end against the simulator with three hosts: the capacity read from `xl info`, the
+ * plan, the migrations one at a time (verified on their targets), the freeze — and the figures, on what the
+ * simulated hosts really hold afterwards.
+ */
+
+interface Stack {
+  env: SimEnv;
+  agent: Agent;
+  bot: Bot;
+  adapter: CaptureAdapter;
+  config: Config;
+  prefix: string;
+}
+
+let stack: Stack | null = null;
+
+/** A simulator with this fleet, an agent and a bot (approvals off: the approval flow has the demo test below it). */
+async function start(fleet: SimFleetSpec): Promise<Stack> {
+  const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
+  const prefix = uniquePrefix();
+  const config = simBotConfig(env, prefix, REDIS_URL);
+  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+  const adapter = new CaptureAdapter();
+  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+  await bot.start();
+  stack = { env, agent, bot, adapter, config, prefix };
+  return stack;
+}
+
+afterEach(async () => {
+  if (!stack) return;
+  const s = stack;
+  stack = null;
+  await s.bot.stop();
+  await s.agent.close(1_000);
+  await s.env.stop();
+  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+});
+
+let counter = 0;
+async function ask(s: Stack, text: string, user = 'alice'): Promise<Reply> {
+  const id = `ev-${++counter}`;
+  const req = chatRequest(id, text, user);
+  await s.bot.core.handle(req, targetOf(req));
+  return s.adapter.finalReply(id);
+}
+
+function textOf(r: Reply): string {
+  return r.blocks.map((b) => (b.type === 'table' ? formatTable(b.table) : b.type === 'fields' ? '' : b.text)).join('\n');
+}
+
+/** Where each guest runs now, as the simulator holds it (Domain-0 left out). */
+function running(s: Stack): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, h] of s.env.sim.fleet.hosts)
+    out[name] = h.domains
+      .filter((d) => d.name !== 'Domain-0')
+      .map((d) => d.name)
+      .sort();
+  return out;
+}
+
+const migrations = (s: Stack) => s.env.sim.fleet.log.entries.filter((e) => /\bmigrate\b/.test(e.command));
+
+/**
+ * xen1 (16 GiB) runs web 2048, db 1024, gateway 512 and has mail defined; xen2 (6 GiB) runs files 1024, so it has
+ * 3072 free; xen3 (8 GiB) runs nothing: 6144 free. Domain-0 takes 2048 on each. Reserve 512 (the default).
+ * Best fit, largest first: web → xen2 (1024 left), db → xen3 (xen2 would keep 0), gateway → xen2 (512 left).
+ */
+function threeHosts(xen1Extra: SimFleetSpec['hosts'][string]['domains'] = []): SimFleetSpec {
+  return {
+    hosts: {
+      xen1: {
+        toolstack: 'xl',
+        totalMemoryMiB: 16384,
+        domains: [
+          { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
+          { name: 'db', memoryMiB: 1024, vcpus: 1, running: true },
+          { name: 'gateway', memoryMiB: 512, vcpus: 1, running: true },
+          { name: 'mail', memoryMiB: 1024, vcpus: 1, running: false },
+          ...xen1Extra,
+        ],
+      },
+      xen2: { toolstack: 'xl', totalMemoryMiB: 6144, domains: [{ name: 'files', memoryMiB: 1024, vcpus: 1, running: true }] },
+      xen3: { toolstack: 'xl', totalMemoryMiB: 8192, domains: [] },
+    },
+  };
+}
+
+describe('/evacuate against three simulated hosts', () => {
+  it('moves every running guest to a target with room, verified there, then freezes the host for new starts', async () => {
+    const s = await start(threeHosts());
+    const r = await ask(s, 'evacuate xen1');
+    expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+    const text = textOf(r);
+    expect(text).toMatch(/✔ 1\. web → xen2: running there as id \d+ \(verified\)/);
+    expect(text).toMatch(/✔ 2\. db → xen3: running there as id \d+ \(verified\)/);
+    expect(text).toMatch(/✔ 3\. gateway → xen2: running there as id \d+ \(verified\)/);
+    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    // The plan as it was made, with the figures read from xl info.
+    expect(text).toMatch(/1\s+web\s+2048 MiB\s+xen2\s+3072 MiB\s+1024 MiB/);
+    expect(text).toMatch(/2\s+db\s+1024 MiB\s+xen3\s+6144 MiB\s+5120 MiB/);
+    expect(text).toMatch(/3\s+gateway\s+512 MiB\s+xen2\s+1024 MiB\s+512 MiB/);
+    // What the hosts hold now: nothing of it on xen1 (mail was never running), each guest on its target.
+    expect(running(s)).toEqual({ xen1: [], xen2: ['files', 'gateway', 'web'], xen3: ['db'] });
+    expect(s.env.sim.fleet.freeMemoryMiB(s.env.sim.fleet.host('xen2'))).toBe(512);
+    // Frozen: the freeze is in Redis, and a start on xen1 is refused before anything is queued.
+    const redis = new Redis(REDIS_URL);
+    const freeze = JSON.parse((await redis.hget(`${s.prefix}:freezes`, 'xen1')) ?? 'null') as { by: string; until: null } | null;
+    redis.disconnect();
+    expect(freeze).toMatchObject({ by: 'alice', reason: 'evacuated', until: null });
+    const started = await ask(s, 'start xen1:mail');
+    expect(started.title).toBe('Frozen');
+    expect(textOf(started)).toContain('xen1 is frozen until /unfreeze (alice: evacuated)');
+    expect(s.env.sim.fleet.log.entries.filter((e) => /\bcreate\b/.test(e.command))).toEqual([]);
+  });
+
+  it('refuses a plan with a guest that fits nowhere, naming the figures; nothing moves', async () => {
+    const s = await start(threeHosts([{ name: 'huge', memoryMiB: 7000, vcpus: 4, running: true }]));
+    const r = await ask(s, 'evacuate xen1');
+    expect(r.kind).toBe('error');
+    expect(r.title).toBe('Cannot do that');
+    expect(textOf(r)).toBe(
+      'huge (7000 MiB) fits nowhere: it needs 7512 MiB free (7000 + 512 reserve); the most free on a target is 6144 MiB on xen3 — the evacuation of xen1 was refused and nothing was moved (--shutdown-rest would shut it down instead)',
+    );
+    expect(migrations(s)).toEqual([]);
+    expect(running(s)['xen1']).toEqual(['db', 'gateway', 'huge', 'web']);
+  });
+
+  it('stops at a migration that fails halfway: the first moved, the rest not attempted, and the reply says exactly that', async () => {
+    const s = await start(threeHosts());
+    // The second migration (db → xen3) fails on xen1: xl exits 1 and nothing moves.
+    s.env.sim.faults.failNext('xen1', {
+      match: /\bmigrate\b.*\bdb\b/,
+      code: 1,
+      stderr: 'migration sender: Target has acknowledged transfer.\nMigration failed, resuming at sender.\n',
+    });
+    const r = await ask(s, 'evacuate xen1');
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[0]).toMatch(/^✔ 1\. web → xen2: running there as id \d+ \(verified\)$/);
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: failed — .*migration of db to xen3 failed/);
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(lines[3]).toBe('moved: web → xen2');
+    expect(lines[4]).toBe('not moved, still on xen1: db (failed), gateway (not attempted)');
+    expect(lines[5]).toBe('xen1 was not frozen: the evacuation did not complete');
+    expect(running(s)).toEqual({ xen1: ['db', 'gateway'], xen2: ['files', 'web'], xen3: [] });
+    // The hosts received exactly two migrations: gateway's was never sent.
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2', 'db xen3']);
+    const redis = new Redis(REDIS_URL);
+    expect(await redis.hget(`${s.prefix}:freezes`, 'xen1')).toBeNull();
+    redis.disconnect();
+  });
+});
+
+describe('/rebalance against simulated hosts', () => {
+  it('suggests with known numbers (moving nothing), then --run moves exactly that and reads it back', async () => {
+    // xen1 (16 GiB): Dom0 2048 + a 4096 + b 3072 + c 2048 = 11264 used (69%); xen2 (16 GiB): Dom0 only, 2048 (13%).
+    const s = await start({
+      hosts: {
+        xen1: {
+          toolstack: 'xl',
+          totalMemoryMiB: 16384,
+          domains: [
+            { name: 'a', memoryMiB: 4096, vcpus: 1, running: true },
+            { name: 'b', memoryMiB: 3072, vcpus: 1, running: true },
+            { name: 'c', memoryMiB: 2048, vcpus: 1, running: true },
+          ],
+        },
+        xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
+        xen3: { toolstack: 'xl', totalMemoryMiB: 4096, domains: [{ name: 'z', memoryMiB: 1024, vcpus: 1, running: true }] },
+      },
+    });
+    const r = await ask(s, 'rebalance xen1 xen2');
+    expect(r.title).toBe('Rebalance: 1 suggested migration');
+    const hosts = r.blocks.find((b) => b.type === 'table');
+    if (hosts?.type !== 'table') throw new Error('no host table');
+    // Moving a (4096) leaves 44% and 38%; b would leave 50/31, c 56/25: a evens it out most.
+    expect(hosts.table.rows.map((row) => [row[0], row[1], row[2], row[3], row[6]])).toEqual([
+      ['xen1', '11264 MiB (69%)', '7168 MiB (44%)', '9216 MiB', '3 → 2'],
+      ['xen2', '2048 MiB (13%)', '6144 MiB (38%)', '10240 MiB', '0 → 1'],
+    ]);
+    const text = textOf(r);
+    expect(text).toMatch(/1\s+a\s+4096 MiB\s+\S+\s+xen1\s+xen2/);
+    expect(text).toContain('spread of memory use (max − min): 56% → 6% (no further move evens it out); every target keeps 512 MiB free');
+    expect(text).toContain('to run them: /rebalance xen1 xen2 --run');
+    expect(migrations(s)).toEqual([]);
+
+    const ran = await ask(s, 'rebalance xen1 xen2 --run');
+    expect(ran.title).toBe('Rebalanced: 1 guest moved');
+    expect(textOf(ran)).toMatch(/✔ 1\. a → xen2: running there as id \d+ \(verified\)/);
+    expect(running(s)).toEqual({ xen1: ['b', 'c'], xen2: ['a'], xen3: ['z'] });
+    expect(migrations(s)).toHaveLength(1);
+  });
+});
