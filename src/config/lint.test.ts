@@ -20,7 +20,22 @@ const KNOWN = {
     admin: ['operate', 'domain.migrate', 'audit.read'],
   },
   // The default approval policy names reboot and pause: a known set must hold them, as the real one does.
-  commands: ['help', 'list', 'info', 'top', 'status', 'start', 'stop', 'reboot', 'pause', 'console', 'migrate', 'evacuate', 'whoami', 'audit'],
+  commands: [
+    'help',
+    'list',
+    'info',
+    'top',
+    'status',
+    'start',
+    'stop',
+    'reboot',
+    'pause',
+    'console',
+    'migrate',
+    'evacuate',
+    'whoami',
+    'audit',
+  ],
 };
 const REAL_FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 

@@ -106,3 +106,46 @@ export async function startTerminalStack(
     },
   };
 }
+
+/** A person typing at a TerminalStack: one line at a time, waiting on what the terminal prints (no polling). */
+export interface Conversation {
+  /** Resolves once `done()` gives a value, checked after each chunk printed; rejects after `timeoutMs`. */
+  until<T>(done: () => T | null, timeoutMs?: number): Promise<T>;
+  /** Types a line; resolves with what the terminal printed for it, up to its final reply. */
+  say(line: string): Promise<string>;
+  /** Resolves once the terminal printed text matching `re` after `from` (a result that comes after its line). */
+  printed(re: RegExp, from?: number): Promise<string>;
+}
+
+export function conversation(t: TerminalStack): Conversation {
+  const until = <T>(done: () => T | null, timeoutMs = 15_000): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`timed out; the terminal printed:\n${t.output().slice(-2000)}`));
+      }, timeoutMs);
+      const check = () => {
+        const r = done();
+        if (r === null) return;
+        clearTimeout(timer);
+        stop();
+        resolve(r);
+      };
+      const stop = t.onOutput(check);
+      check();
+    });
+  return {
+    until,
+    say(line) {
+      const from = t.output().length;
+      t.input.write(`${line}\n`);
+      return until(() => {
+        const mine = t.output().slice(from);
+        const echo = mine.indexOf(`> ${line}\n`);
+        const finished = echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
+        return finished ? mine : null;
+      });
+    },
+    printed: (re, from = 0) => until(() => re.exec(t.output().slice(from))?.[0] ?? null),
+  };
+}

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/app/approvals.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
-import { startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
+import { type Conversation, conversation, startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
 
 /**
  * The two-person rule in the terminal demo (alice admin, bob operator and on call, carol viewer, dave operator on
@@ -10,43 +10,16 @@ import { startTerminalStack, type TerminalStack, type TestStack } from '../helpe
  */
 let t: TerminalStack;
 let stack: TestStack;
-
-/** Resolves once `done()` holds for the output, checking after each chunk printed. */
-function until<T>(done: () => T | null): Promise<T> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const r = done();
-      if (r === null) return;
-      stop();
-      resolve(r);
-    };
-    const stop = t.onOutput(check);
-    check();
-  });
-}
-
-/** Types a line and resolves with what the terminal printed for it (up to its final reply). */
-async function say(line: string): Promise<string> {
-  const from = t.output().length;
-  t.input.write(`${line}\n`);
-  return until(() => {
-    const mine = t.output().slice(from);
-    const echo = mine.indexOf(`> ${line}\n`);
-    const finished = echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
-    return finished ? mine : null;
-  });
-}
-
-/** Resolves once the terminal has printed text matching `re` (a result arriving after its line finished). */
-function printed(re: RegExp, from = 0): Promise<string> {
-  return until(() => re.exec(t.output().slice(from))?.[0] ?? null);
-}
+let chat: Conversation;
+const say = (line: string) => chat.say(line);
+const printed = (re: RegExp, from = 0) => chat.printed(re, from);
 
 const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
 const idOf = (text: string) => /Approval needed: .* — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
 
 beforeAll(async () => {
   t = await startTerminalStack();
+  chat = conversation(t);
   stack = t.stack;
   await say('/list');
 }, 60_000);

@@ -6,7 +6,7 @@ import { hostQueueName } from '../../src/queue/names.ts';
 import { BullConnection, createRedisClient } from '../../src/queue/redis-connection.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
-import { startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
+import { type Conversation, conversation, startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
 
 /**
  * The whole stack (simulated fleet, agent, bot at a terminal) on a private three-master Redis Cluster, with
@@ -17,40 +17,9 @@ import { startTerminalStack, type TerminalStack, type TestStack } from '../helpe
 let cluster: RedisClusterHandle;
 let t: TerminalStack;
 let stack: TestStack;
-
-function until<T>(done: () => T | null, timeoutMs = 15_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`timed out; the terminal printed:\n${t.output().slice(-2000)}`));
-    }, timeoutMs);
-    const check = () => {
-      const r = done();
-      if (r === null) return;
-      clearTimeout(timer);
-      stop();
-      resolve(r);
-    };
-    const stop = t.onOutput(check);
-    check();
-  });
-}
-
-/** Types a line and resolves with what the terminal printed for it, up to its final reply. */
-async function say(line: string): Promise<string> {
-  const from = t.output().length;
-  t.input.write(`${line}\n`);
-  return until(() => {
-    const mine = t.output().slice(from);
-    const echo = mine.indexOf(`> ${line}\n`);
-    const finished = echo >= 0 && /^[✔✖ℹ⚠] /m.test(mine.slice(echo + line.length + 3)) && !/\n… [^\n]*\n[^\n]*\n?$/.test(mine);
-    return finished ? mine : null;
-  });
-}
-
-function printed(re: RegExp, from = 0): Promise<string> {
-  return until(() => re.exec(t.output().slice(from))?.[0] ?? null);
-}
+let chat: Conversation;
+const say = (line: string) => chat.say(line);
+const printed = (re: RegExp, from = 0) => chat.printed(re, from);
 
 const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
 
@@ -77,6 +46,7 @@ beforeAll(async () => {
     }),
     { redis: { url: cluster.urls[0] as string, cluster: true }, prefix },
   );
+  chat = conversation(t);
   stack = t.stack;
   await printed(/First post of this schedule/);
 }, 60_000);

@@ -1,3 +1,4 @@
+import type { DomainNic } from '../../core/domain-detail.ts';
 import { ParseError } from '../../core/errors.ts';
 import type { UnparsedLine } from './list.ts';
 import { parseSxp, type SxpList, type SxpNode } from './sxp.ts';
@@ -18,19 +19,11 @@ export interface ConfiguredDisk {
   cdrom: boolean;
 }
 
-export interface ConfiguredNic {
+/** A vif as a config says it: the page's interface before it is matched to a live device. */
+export type ConfiguredNic = Omit<DomainNic, 'index' | 'state' | 'live' | 'configured'> & {
   /** devid when the source gives one. */
   devid: number | null;
-  mac: string | null;
-  bridge: string | null;
-  /** `ip=` split on blanks; empty when not set. */
-  ips: string[];
-  /** Base name of the hotplug script (vif-bridge, vif-route…). */
-  script: string | null;
-  gatewaydev: string | null;
-  vifname: string | null;
-  model: string | null;
-}
+};
 
 export interface ConfiguredDomain {
   domid: number | null;
