@@ -11,6 +11,7 @@ import { HostName } from '../src/core/names.ts';
 import { type CapacityReading, describeUnplaced, type HostCapacity, isMovable, placeGuests } from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
+import { autostartLeftBehind } from './render-helpers.ts';
 
 /**
  * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
@@ -205,9 +206,16 @@ export function stepReport(
       return;
     }
     if (step.op === 'domain.migrate') {
-      const r = o.result as { outcome: string; target: string; domain: { id: number | null }; resumed?: boolean };
+      const r = o.result as {
+        outcome: string;
+        target: string;
+        domain: { id: number | null };
+        resumed?: boolean;
+        sourceAutostart?: boolean;
+      };
       const how = r.outcome === 'already-on-target' ? 'was already there' : `running there as id ${r.domain.id} (verified)`;
       lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${how}${r.resumed ? ', read back after an agent restart' : ''}`));
+      if (r.sourceAutostart) lines.push(reply.text(autostartLeftBehind(name, o.host)));
       moved.push(`${name} → ${r.target}`);
     } else if (step.op === 'domain.stop') {
       const r = o.result as { outcome: string };

@@ -4,6 +4,7 @@ import type { Reply } from '../src/core/reply.ts';
 import type { DomainSummary } from '../src/core/xen.ts';
 import { autostart } from './autostart.ts';
 import { list } from './list.ts';
+import { migrate } from './migrate.ts';
 import { pause } from './pause.ts';
 import { reboot } from './reboot.ts';
 import { status } from './status.ts';
@@ -274,5 +275,35 @@ describe('/uptime', () => {
       { type: 'text', text: '⚠ xen2: no answer — no answer within 15 s' },
     ]);
     expect([formatUptime(45), formatUptime(61), formatUptime(86_400)]).toEqual(['45s', '1m 01s', '1d 0h 00m']);
+  });
+});
+
+describe('/migrate and the autostart link it leaves behind', () => {
+  const moved = (sourceAutostart: boolean): HostOutcome<'domain.migrate'> => ({
+    host: 'xen1',
+    agent: null,
+    frozen: null,
+    ok: true,
+    result: {
+      host: 'xen1',
+      outcome: 'migrated',
+      target: 'xen2',
+      domain: dom('mail'),
+      ...(sourceAutostart ? { sourceAutostart } : {}),
+      transcript: [],
+    },
+  });
+
+  it('GIVEN the source still autostarts the guest THEN the reply warns it would run twice, naming the fix', () => {
+    const r = migrate.render([moved(true)], { domain: ref('mail'), target: 'xen2' } as never, renderContext());
+    expect(text(r)).toContain(
+      '⚠ mail still starts with xen1 (its /etc/xen/auto link stays there): before xen1 boots again, run /autostart xen1:mail off',
+    );
+  });
+
+  it('GIVEN no autostart link on the source THEN no warning', () => {
+    const r = migrate.render([moved(false)], { domain: ref('mail'), target: 'xen2' } as never, renderContext());
+    expect(text(r)).not.toContain('still starts with');
+    expect(text(r)).toContain('running on xen2 as id 3 (verified)');
   });
 });

@@ -3,7 +3,7 @@ import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks } from './render-helpers.ts';
+import { autostartLeftBehind, failureBlocks } from './render-helpers.ts';
 
 export const migrate = defineCommand({
   name: 'migrate',
@@ -35,6 +35,7 @@ export const migrate = defineCommand({
             ? `interrupted mid-way (an agent or Redis restart) and resumed; state read back: running on ${r.target} as id ${r.domain.id}`
             : `running on ${r.target} as id ${r.domain.id} (verified)`,
         ),
+        ...(r.sourceAutostart ? [reply.text(autostartLeftBehind(r.domain.name, o.host))] : []),
       ],
       {
         ...(r.transcript.length > 0

@@ -47,3 +47,8 @@ export function toneOf(outcomes: { ok: boolean }[]): 'success' | 'warning' | 'er
   if (outcomes.every((o) => o.ok)) return 'success';
   return outcomes.some((o) => o.ok) ? 'warning' : 'error';
 }
+
+/** Said after a migration that left the source's autostart link behind: xendomains would boot the guest there too. */
+export function autostartLeftBehind(domain: string, source: string): string {
+  return `⚠ ${domain} still starts with ${source} (its /etc/xen/auto link stays there): before ${source} boots again, run /autostart ${source}:${domain} off (a frozen host needs /unfreeze first), or ${domain} will run twice`;
+}

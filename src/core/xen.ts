@@ -132,6 +132,11 @@ export interface MigrateResult {
   target: string;
   /** The domain as read back on the target host. */
   domain: DomainSummary;
+  /**
+   * The source host still starts the domain at boot (its /etc/xen/auto link stays: xl migrate does not move it), so
+   * after that host's next boot the guest would run twice. Read in the same list as the verification.
+   */
+  sourceAutostart?: boolean;
   transcript: string[];
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;

@@ -51,6 +51,11 @@ describe('/evacuate in the terminal demo', () => {
     const result = await printed(/✔ xen1 evacuated: 2 guests moved\n(?:.*\n)*?xen1 is now frozen for new starts until \/unfreeze/, mark);
     expect(result).toMatch(/✔ 1\. web → xen2: running there as id \d+ \(verified\)/);
     expect(result).toMatch(/✔ 2\. gateway → xen2: running there as id \d+ \(verified\)/);
+    // gateway autostarts with xen1 in the demo: its link stays there, so the reply says it would run twice.
+    expect(result).toContain(
+      '⚠ gateway still starts with xen1 (its /etc/xen/auto link stays there): before xen1 boots again, run /autostart xen1:gateway off',
+    );
+    expect(result).not.toContain('⚠ web still starts with');
     expect(sent('xen1', /\bmigrate\b/)).toHaveLength(2);
 
     const list = await say('/list');

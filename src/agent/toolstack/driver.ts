@@ -920,7 +920,14 @@ export class XenToolstack implements Toolstack {
       `${this.kind} migrate`,
       async () => [await there(), await this.find(domain, ctx)] as const,
     );
-    if (arrived && (!left || left.status === 'defined')) return { outcome: 'migrated', target: target.host, domain: arrived, transcript };
+    if (arrived && (!left || left.status === 'defined'))
+      return {
+        outcome: 'migrated',
+        target: target.host,
+        domain: arrived,
+        ...(left?.autostart ? { sourceAutostart: true } : {}),
+        transcript,
+      };
     throw new RemoteCommandError(
       this.host.name,
       words,
