@@ -77,10 +77,14 @@ export class Dispatcher {
 
   /**
    * Agents' heartbeats: read fresh for a mutation (it is refused at once when no agent is alive); a read may use a
-   * view up to a second old — it only decides "no agent" now versus "no answer" at its deadline.
+   * view up to a second old when that view has a live agent for each of its hosts. A view saying "no agent" is never
+   * reused: an agent that has just started must not be reported missing.
    */
-  private heartbeats(fresh: boolean, now: number): Promise<Awaited<ReturnType<Heartbeats['all']>>> {
-    if (!fresh && this.cachedBeats && now - this.cachedBeats.at < BEATS_CACHE_MS) return this.cachedBeats.beats;
+  private async heartbeats(fresh: boolean, now: number, hosts: readonly string[]): Promise<Awaited<ReturnType<Heartbeats['all']>>> {
+    if (!fresh && this.cachedBeats && now - this.cachedBeats.at < BEATS_CACHE_MS) {
+      const cached = await this.cachedBeats.beats.catch(() => null);
+      if (cached && hosts.every((h) => livenessOf(cached[h], now, this.deps.config.bot.agentStaleMs).alive)) return cached;
+    }
     const beats = this.deps.heartbeats.all();
     this.cachedBeats = { at: now, beats };
     beats.catch(() => {
@@ -98,9 +102,9 @@ export class Dispatcher {
   ): Promise<void> {
     const { config } = this.deps;
     const now = Date.now();
-    const beats = await this.heartbeats(d.mutating, now);
-    const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
+    const beats = await this.heartbeats(d.mutating, now, hosts);
+    const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
     if (d.mutating) {
       const touched = [...new Set([...hosts, ...d.jobs.flatMap((j) => (j.op === 'domain.migrate' ? [j.target] : []))])];
       const frozen = await this.deps.frozen(touched);
