@@ -8,7 +8,7 @@ import {
   type RenderContext,
 } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
-import { type CapacityReading, describeUnplaced, type HostCapacity, isMovable, placeGuests } from '../src/core/placement.ts';
+import { type CapacityReading, describeUnplaced, type HostCapacity, isMovable, placeGuests, whyNotMovable } from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
 import { autostartLeftBehind } from './render-helpers.ts';
@@ -101,7 +101,7 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   if (args.to?.includes(args.host)) return { refuse: `${args.host} is the host being evacuated: it cannot be a target` };
   const movable = source.guests.filter(isMovable);
   const stuck = source.guests.filter((g) => !isMovable(g));
-  const stuckText = stuck.map((g) => `${g.name} (${g.status})`).join(', ');
+  const stuckText = stuck.map((g) => `${g.name} (${whyNotMovable(g)})`).join(', ');
   if (movable.length === 0)
     return {
       refuse: `${args.host} runs no guest to move: nothing to evacuate${stuck.length > 0 ? ` (${stuckText} cannot be migrated)` : ''}`,
@@ -166,7 +166,7 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
         ]
       : []),
     ...(out.length > 0 ? [reply.text(`not considered: ${out.join('; ')}`)] : []),
-    ...(stuck.length > 0 ? [reply.text(`left on ${args.host}: ${stuckText} — not running, so not migrated`)] : []),
+    ...(stuck.length > 0 ? [reply.text(`left on ${args.host}: ${stuckText} — not migrated`)] : []),
     reply.text(`once every step has succeeded, ${args.host} is frozen for new starts until /unfreeze`),
   ];
   return { jobs, summary };

@@ -22,6 +22,11 @@ export interface LeaderTerm {
    * stop releases the lease there, so the standby need not wait for the rest). Must not throw.
    */
   end(adaptersStopped?: () => Promise<unknown>): Promise<void>;
+  /**
+   * Stops the leased adapters at once, outside any transition under way (a begin() stuck on an unanswering Redis
+   * must not keep them polling past the lease). Idempotent; end() still runs afterwards. Must not throw.
+   */
+  haltAdapters?(): Promise<void>;
 }
 
 /**
@@ -93,7 +98,11 @@ export class BotLeadership {
       token: `${hostname()}:${process.pid}:${instance}`,
       timing: this.timing,
       logger,
-      onChange: () => this.reconcileSoon(),
+      onChange: () => {
+        // Lost the lease: the adapters stop now, whatever transition is queued or running.
+        if (this.lease && !this.lease.isLeader() && this.active) void this.term?.haltAdapters?.();
+        this.reconcileSoon();
+      },
     });
   }
 
@@ -282,8 +291,22 @@ export interface LeaderTermDeps {
  */
 export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
   let book: ReturnType<LeaderTermDeps['schedules']> | null = null;
+  /** Adapters already stopped by haltAdapters() in this term: end() does not stop them twice. */
+  const halted = new Set<ChatAdapter>();
+  /** `all`: also those whose start did not finish (end() leaves nothing half-started); otherwise the started ones. */
+  const stopAdapters = async (all: boolean): Promise<void> => {
+    await Promise.all(
+      d.adapters.map(async (adapter) => {
+        const wasStarted = d.started.delete(adapter);
+        if (halted.has(adapter) || (!wasStarted && !all)) return;
+        if (!all) halted.add(adapter);
+        await adapter.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed'));
+      }),
+    );
+  };
   return {
     async begin() {
+      halted.clear();
       for (const adapter of d.adapters) {
         await adapter.start(d.core);
         d.started.add(adapter);
@@ -296,13 +319,9 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
         await book.startWorkers(d.platforms, d.tick);
       }
     },
+    haltAdapters: () => stopAdapters(false),
     async end(adaptersStopped) {
-      await Promise.all(
-        d.adapters.map(async (adapter) => {
-          d.started.delete(adapter);
-          await adapter.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed'));
-        }),
-      );
+      await stopAdapters(true);
       await adaptersStopped?.();
       const ending = book;
       book = null;

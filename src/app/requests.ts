@@ -186,6 +186,9 @@ export class RequestHandler {
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
       audits.push(audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) }));
+      // A mutation is on record before it can run (a crash right after queueing must not leave it unaudited);
+      // only reads skip the wait.
+      if (d.kind === 'enqueue' && d.mutating) await Promise.all(audits);
       switch (d.kind) {
         case 'local': {
           const me = d.evaluated.person;

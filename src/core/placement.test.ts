@@ -6,9 +6,11 @@ import {
   capacityFromStatus,
   describeUnplaced,
   type Guest,
+  isMovable,
   placeGuests,
   planRebalance,
   REBALANCE_TOLERANCE_PCT,
+  whyNotMovable,
 } from './placement.ts';
 
 const g = (name: string, memoryMiB: number, cpuPercent = 0, status: Guest['status'] = 'blocked'): Guest => ({
@@ -281,5 +283,16 @@ describe('capacityFromStatus', () => {
     expect(capacityFromStatus(status({ domains: [{ name: 'web', uuid: null, status: 'running', memoryMiB: null }] }))).toBe(
       'xen1 did not report the memory of web',
     );
+  });
+});
+
+describe('isMovable', () => {
+  it('GIVEN a running guest with a name xenops may act on THEN it may be moved; a migration leftover or an all-digit name may not', () => {
+    expect(isMovable({ name: 'web', status: 'running' })).toBe(true);
+    expect(isMovable({ name: 'web', status: 'crashed' })).toBe(false);
+    expect(isMovable({ name: 'web--incoming', status: 'running' })).toBe(false);
+    expect(isMovable({ name: '1234', status: 'blocked' })).toBe(false);
+    expect(whyNotMovable({ name: 'web--incoming', status: 'running' })).toBe('a name xenops does not act on');
+    expect(whyNotMovable({ name: 'web', status: 'crashed' })).toBe('crashed');
   });
 });

@@ -1,5 +1,5 @@
 import type { JobResult } from '../queue/jobs.ts';
-import { DOM0_NAME } from './names.ts';
+import { DOM0_NAME, TargetDomainName } from './names.ts';
 import type { DomainStatus, ToolstackKind } from './xen.ts';
 
 /**
@@ -47,8 +47,15 @@ export interface CapacityReading {
 /** Guests a live migration can move: up (running, idle or paused). Crashed, dying and shut-down ones cannot. */
 export const MOVABLE: readonly DomainStatus[] = ['running', 'blocked', 'paused'];
 
-export function isMovable(g: Pick<Guest, 'status'>): boolean {
-  return MOVABLE.includes(g.status);
+export function isMovable(g: Pick<Guest, 'status' | 'name'>): boolean {
+  // A name xenops may not act on (a migration leftover like web--incoming, all digits…) is never planned: the agent
+  // would refuse that step after the earlier ones had run.
+  return MOVABLE.includes(g.status) && TargetDomainName.safeParse(g.name).success;
+}
+
+/** Why a guest is not movable, for the plan's "cannot be migrated" list. */
+export function whyNotMovable(g: Pick<Guest, 'status' | 'name'>): string {
+  return MOVABLE.includes(g.status) ? 'a name xenops does not act on' : g.status;
 }
 
 /** A host.status result as planner figures, or why it cannot be planned with (no memory figures). */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { HostConfig, SshDefaults } from '../../src/config/schema.ts';
-import { OutcomeUnknownError } from '../../src/core/errors.ts';
+import { OutcomeUnknownError, TransportError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/log.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
@@ -80,6 +80,18 @@ describe('command sessions against the simulator', () => {
     expect((err as Error).message).toBe('the connection to xen2 was lost while drop-in-session ran; its outcome is unknown');
     expect(env.sim.log.query({ host: 'xen2', since, match: /drop-in-session/ })).toHaveLength(1);
     expect((await pool.run('xen2', ['xl', 'list'])).code).toBe(0);
+  });
+
+  it('a command aborted while the connection is being made is never sent (a TransportError: nothing ran)', async () => {
+    const pool = env.pool();
+    const since = env.sim.log.lastSeq;
+    const abort = new AbortController();
+    const running = pool.run('xen1', ['xl', 'create', '/etc/xen/vm/mail.cfg'], { signal: abort.signal });
+    abort.abort();
+    const err = await running.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err).not.toBeInstanceOf(OutcomeUnknownError);
+    expect(env.sim.log.query({ host: 'xen1', since, match: /create/ })).toEqual([]);
   });
 
   it('commands that stream their output still get an exec channel of their own', async () => {

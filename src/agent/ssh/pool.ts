@@ -92,6 +92,7 @@ export class SshPool implements RemoteRunner {
     const release = await slot.semaphore.acquire(options.signal);
     try {
       const ssh = await this.connection(host, slot);
+      if (options.signal?.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it was sent`);
       if (!options.onStdout && !options.onStderr) {
         const results = await this.viaSession(host, slot, ssh, [command], options);
         if (results?.[0]) return results[0];
@@ -251,6 +252,11 @@ export class SshPool implements RemoteRunner {
         // The server refused another channel (MaxSessions, a restricted account): exec may still work.
         return null;
       }
+    }
+    // Aborted while connecting or opening the session: nothing has been written, so nothing is sent now.
+    if (options.signal?.aborted) {
+      slot.sessions.push(session);
+      throw new TransportError(host, `${what} on ${host} was cancelled before it was sent`);
     }
     const timeoutMs = options.timeoutMs ?? slot.settings.commandTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
