@@ -136,7 +136,7 @@ function shapes(config: Config): Word[][] {
   const address = (w: string) => addresses.includes(w);
   const shapesFor = (ts: 'xl' | 'xm'): Word[][] => [
     [ts, 'info'],
-    [ts, 'list', '--long'],
+    ['timeout', NUM, ts, 'list', '--long'],
     [ts, 'uptime'],
     [ts, 'create', cfg],
     ['timeout', NUM, ts, 'shutdown', '-w', target],

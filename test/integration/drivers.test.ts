@@ -154,7 +154,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
       ['legacy-db.example.com', 'blocked', 1, domainUuid('legacy-db.example.com')],
     ]);
     expect(log('old')).toContain('xm list');
-    expect(log('old')).toContain('xm list --long');
+    expect(log('old')).toContain('timeout 10 xm list --long');
     expect(log('old')).not.toContain('xm list -v');
     expect((await driver('old', 'xm').stop('legacy-db.example.com', { force: true })).outcome).toBe('destroyed');
     const started = await driver('old', 'xm').start('legacy-db.example.com');
@@ -167,7 +167,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
   it('on an xm host whose xm list --long fails, still lists every domain from xm list, without UUIDs, and does not retry it', async () => {
     const since = env.sim.log.lastSeq;
     env.sim.faults.failNext('old', {
-      match: /^xm list --long$/,
+      match: /^timeout 10 xm list --long$/,
       code: 1,
       stderr: 'Error: Unable to connect to xend: Connection refused. Is xend running?\n',
     });
@@ -178,10 +178,10 @@ describe('xl driver through the real SSH pool and the simulator', () => {
     ]);
     expect(
       env.sim.log
-        .query({ host: 'old', since, match: /^xm list/ })
+        .query({ host: 'old', since, match: /xm list/ })
         .map((e) => e.command)
         .sort(),
-    ).toEqual(['xm list', 'xm list --long']);
+    ).toEqual(['timeout 10 xm list --long', 'xm list']);
     // Nothing sticks: the next list has the UUIDs again.
     expect((await driver('old', 'xm').list()).map((d) => d.uuid)).toEqual([DOM0_UUID, domainUuid('legacy-db.example.com')]);
   });
@@ -194,13 +194,13 @@ describe('xl driver through the real SSH pool and the simulator', () => {
       'ls -1 /etc/xen/vm',
       'ls -1 /etc/xen/auto',
       'ls -l /etc/xen/auto/',
-      'xm list --long',
+      'timeout 10 xm list --long',
     ]);
   });
 
   it('on an xm host whose connection is lost during xm list --long, reads the whole batch again once: every domain, with UUIDs', async () => {
     const since = env.sim.log.lastSeq;
-    env.sim.faults.dropNext('old', { match: /^xm list --long$/ });
+    env.sim.faults.dropNext('old', { match: /^timeout 10 xm list --long$/ });
     const domains = await driver('old', 'xm').list();
     expect(domains.map((d) => [d.name, d.status, d.uuid !== null])).toEqual([
       ['Domain-0', 'running', true],
@@ -235,7 +235,7 @@ describe('xm UUIDs from xm list --long (scripted runner)', () => {
         // This host has no /etc/xen/auto (the list reads it in the same batch).
         const noDir = { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
         const answer =
-          words.join(' ') === 'xm list --long'
+          words.join(' ') === 'timeout 10 xm list --long'
             ? long
             : words.join(' ') === 'xm list'
               ? list
@@ -293,7 +293,13 @@ describe('xm UUIDs from xm list --long (scripted runner)', () => {
   it('leaves UUIDs null when xm list --long fails (xend busy), trying it once', async () => {
     const { ts, calls } = scripted({ code: 1, stdout: '', stderr: 'Error: Unable to connect to xend\n' });
     expect((await ts.list()).map((d) => d.uuid)).toEqual([null, null, null, null]);
-    expect(calls.filter((c) => c === 'xm list --long')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'timeout 10 xm list --long')).toHaveLength(1);
+  });
+
+  it('leaves UUIDs null, and the list intact, when xm list --long outlives its remote timeout (exit 124: a slow xend)', async () => {
+    const { ts, calls } = scripted({ code: 124, stdout: '(domain\n    (domid 0)\n', stderr: '' });
+    expect((await ts.list()).map((d) => d.uuid)).toEqual([null, null, null, null]);
+    expect(calls.filter((c) => c === 'xm list')).toHaveLength(1);
   });
 
   it('leaves UUIDs null when xm list --long prints something unparsable', async () => {

@@ -163,7 +163,7 @@ describe('show through the real SSH pool and the simulator', () => {
       'ls -1 /etc/xen/vm',
       'ls -1 /etc/xen/auto',
       'ls -l /etc/xen/auto/',
-      'xm list --long',
+      'timeout 10 xm list --long',
       'xm list -l legacy-db',
       'xm network-list legacy-db',
       'xm block-list legacy-db',

@@ -17,6 +17,12 @@ export function checked(name: string, mutating: boolean): string {
   return result.data;
 }
 
+/**
+ * `xm list --long` rides in the list's batch and only ever adds UUIDs: a slow xend must cost those, not the list
+ * (its `timeout` exit 124 leaves the UUIDs null), so it is bounded on the host well inside the batch's timeout.
+ */
+export const LIST_LONG_SECONDS = 10;
+
 export const argv = {
   /** xl: -v adds the UUID column (xm's -v is something else, and xm has no UUID column). */
   list: (ts: ToolstackKind) => (ts === 'xl' ? ['xl', 'list', '-v'] : ['xm', 'list']),
@@ -24,7 +30,7 @@ export const argv = {
    * Every domain's full record: on xm, xend's SXP with `(uuid …)` — where xm hosts get UUIDs from, as `xm list`
    * has no UUID column (xl prints JSON here, and its UUIDs already come from `xl list -v`).
    */
-  listLong: (ts: ToolstackKind) => [ts, 'list', '--long'],
+  listLong: (ts: ToolstackKind) => ['timeout', String(LIST_LONG_SECONDS), ts, 'list', '--long'],
   info: (ts: ToolstackKind) => [ts, 'info'],
   /** Every domain's uptime (xl and xm print the same columns). */
   uptime: (ts: ToolstackKind) => [ts, 'uptime'],
