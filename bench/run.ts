@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { FakeDiscord } from '../test/helpers/fake-discord/server.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
 import { REDIS_URL } from '../test/helpers/redis.ts';
-import { type RealSshd, sshdAvailable, startRealSshd } from '../test/helpers/sshd.ts';
+import { type RealSshd, sshdAvailable, startRealSshd, teachXlListV } from '../test/helpers/sshd.ts';
 import { fleetConfigYaml, hostNames, realHostConfigYaml, simVar } from './fleet.ts';
 import {
   commandsSince,
@@ -382,29 +382,6 @@ async function realSshd(): Promise<void> {
     cleanups.delete(stopSshd);
     await sshd.stop();
   }
-}
-
-/** The helper's fake xl answers plain `xl list`; the driver asks `xl list -v`: the same sample with UUID columns. */
-function teachXlListV(sshd: RealSshd): void {
-  const [header, ...rows] = fixture('xl-list__uva-sne-xen-4.9.2.txt').trimEnd().split('\n');
-  const uuids = ['00000000-0000-0000-0000-000000000000', '5b2f39a4-7c1e-4d3a-9f00-0a1b2c3d4e5f'];
-  const verbose = [
-    `${header}   UUID                            Reason-Code\tSecurity Label`,
-    ...rows.map((r, i) => `${r} ${uuids[i] ?? uuids[1]} ${'-'.padStart(8)} ${'-'.padStart(16)}`),
-    '',
-  ].join('\n');
-  writeFileSync(join(sshd.dir, 'xl-list-v.txt'), verbose);
-  const xl = join(sshd.dir, 'bin', 'xl');
-  const [shebang, record, ...rest] = readFileSync(xl, 'utf8').split('\n');
-  writeFileSync(
-    xl,
-    [
-      shebang,
-      record,
-      `if [ "$1" = list ] && [ "$2" = -v ] && [ $# -eq 2 ]; then cat '${join(sshd.dir, 'xl-list-v.txt')}'; exit 0; fi`,
-      ...rest,
-    ].join('\n'),
-  );
 }
 
 /** Simulated fleet of `bigHosts`: /status, Redis connections and RSS of bot and agent. */

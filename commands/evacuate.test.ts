@@ -7,7 +7,7 @@ import { commandSpec, type HostOutcome, renderContext } from '../src/core/define
 import { approvalRule, checkPlanJobs, decide, hostsTouched, type PipelineContext } from '../src/core/pipeline.ts';
 import type { CapacityReading, Guest, HostCapacity } from '../src/core/placement.ts';
 import { formatTable, type Reply } from '../src/core/reply.ts';
-import type { ChatRequest } from '../src/core/request.ts';
+import { chatRequest } from '../test/helpers/requests.ts';
 import { evacuate } from './evacuate.ts';
 import { COMMANDS } from './index.ts';
 import { rebalance } from './rebalance.ts';
@@ -39,19 +39,7 @@ const config = Config.parse({
 });
 const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
 
-const req = (text: string, user = 'alice'): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  return {
-    id: 'r1',
-    platform: 'terminal',
-    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
-    channel: { id: 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: 0,
-    source: 'command',
-  };
-};
+const req = (text: string, user = 'alice') => chatRequest('r1', text, user);
 
 const g = (name: string, memoryMiB: number, status: Guest['status'] = 'blocked', cpuPercent = 0): Guest => ({
   name,

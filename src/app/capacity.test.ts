@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
+import { chatRequest } from '../../test/helpers/requests.ts';
 import { Config } from '../config/schema.ts';
 import type { PipelineContext } from '../core/pipeline.ts';
-import type { ChatRequest } from '../core/request.ts';
 import type { JobResult } from '../queue/jobs.ts';
 import { viewFor } from './capacity.ts';
 import { FleetCache } from './fleet-cache.ts';
@@ -24,19 +24,7 @@ const config = Config.parse({
 });
 const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
 
-const req = (text: string, user = 'alice'): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  return {
-    id: 'r1',
-    platform: 'terminal',
-    actor: { platform: 'terminal', userId: user, roleIds: [], displayName: user },
-    channel: { id: 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: 0,
-    source: 'command',
-  };
-};
+const req = (text: string, user = 'alice') => chatRequest('r1', text, user);
 
 const status = (host: string, free: number | null): JobResult<'host.status'> => ({
   host,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/app/ensure-redis.ts';
 import { generateClientKey } from '../../src/sim/index.ts';
+import { fixture } from './fixtures.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 export const sshdAvailable = existsSync(SSHD);
@@ -121,4 +122,32 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
 
 export function readArgv(sshd: RealSshd): string[] {
   return readFileSync(sshd.argvFile, 'utf8').replace(/\n$/, '').split('\n');
+}
+
+/**
+ * The fake xl answers plain `xl list`; the driver asks `xl list -v`: teach it the same sample with the UUID columns
+ * as xl_info.c prints them (" " UUID, " %8s" "-" not shut down, " %16s" "-" no XSM label).
+ */
+/** The UUIDs teachXlListV gives the sample's rows (Domain-0's, then the guest's). */
+export const FAKE_XL_UUIDS = ['00000000-0000-0000-0000-000000000000', '5b2f39a4-7c1e-4d3a-9f00-0a1b2c3d4e5f'];
+
+export function teachXlListV(sshd: RealSshd): void {
+  const [header, ...rows] = fixture('xl-list__uva-sne-xen-4.9.2.txt').trimEnd().split('\n');
+  const verbose = [
+    `${header}   UUID                            Reason-Code\tSecurity Label`,
+    ...rows.map((r, i) => `${r} ${FAKE_XL_UUIDS[i] ?? FAKE_XL_UUIDS[1]} ${'-'.padStart(8)} ${'-'.padStart(16)}`),
+    '',
+  ].join('\n');
+  writeFileSync(join(sshd.dir, 'xl-list-v.txt'), verbose);
+  const xl = join(sshd.dir, 'bin', 'xl');
+  const [shebang, record, ...rest] = readFileSync(xl, 'utf8').split('\n');
+  writeFileSync(
+    xl,
+    [
+      shebang,
+      record,
+      `if [ "$1" = list ] && [ "$2" = -v ] && [ $# -eq 2 ]; then cat '${join(sshd.dir, 'xl-list-v.txt')}'; exit 0; fi`,
+      ...rest,
+    ].join('\n'),
+  );
 }

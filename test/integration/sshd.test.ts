@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
@@ -8,7 +7,7 @@ import { HostConfig, SshDefaults } from '../../src/config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, UserError } from '../../src/core/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { quietLogger } from '../helpers/sim.ts';
-import { type RealSshd, readArgv, sshdAvailable, startRealSshd } from '../helpers/sshd.ts';
+import { FAKE_XL_UUIDS, type RealSshd, readArgv, sshdAvailable, startRealSshd, teachXlListV } from '../helpers/sshd.ts';
 
 if (!sshdAvailable) {
   console.warn('SKIPPED: the real-sshd suite needs /usr/sbin/sshd (apt-get install openssh-server; .ci/run installs it)');
@@ -46,27 +45,7 @@ describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () =>
   });
 
   it('runs the fake xl and parses `xl list -v` (the sample with the UUID columns xl_info.c prints) through the driver', async () => {
-    // The shared helper's fake xl answers plain `xl list`; teach this run's copy `xl list -v` as well: the real sample
-    // with " " UUID, " %8s" "-" (not shut down) and " %16s" "-" (no XSM label) appended, as xl_info.c prints them.
-    const [header, ...rows] = fixture('xl-list__uva-sne-xen-4.9.2.txt').trimEnd().split('\n');
-    const uuids = ['00000000-0000-0000-0000-000000000000', '5b2f39a4-7c1e-4d3a-9f00-0a1b2c3d4e5f'];
-    const verbose = [
-      `${header}   UUID                            Reason-Code\tSecurity Label`,
-      ...rows.map((r, i) => `${r} ${uuids[i]} ${'-'.padStart(8)} ${'-'.padStart(16)}`),
-      '',
-    ].join('\n');
-    writeFileSync(join(sshd.dir, 'xl-list-v.txt'), verbose);
-    const xl = join(sshd.dir, 'bin', 'xl');
-    const [shebang, record, ...rest] = readFileSync(xl, 'utf8').split('\n');
-    writeFileSync(
-      xl,
-      [
-        shebang,
-        record,
-        `if [ "$1" = list ] && [ "$2" = -v ] && [ $# -eq 2 ]; then cat '${join(sshd.dir, 'xl-list-v.txt')}'; exit 0; fi`,
-        ...rest,
-      ].join('\n'),
-    );
+    teachXlListV(sshd);
     const ts = new XenToolstack('xl', pool(), {
       name: 'real',
       configDirs: ['/nonexistent-xen-dir'],
@@ -75,8 +54,8 @@ describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () =>
     });
     const domains = await ts.list();
     expect(domains.map((d) => [d.name, d.id, d.status, d.uuid])).toEqual([
-      ['Domain-0', 0, 'running', uuids[0]],
-      ['guest-01', 4, 'blocked', uuids[1]],
+      ['Domain-0', 0, 'running', FAKE_XL_UUIDS[0]],
+      ['guest-01', 4, 'blocked', FAKE_XL_UUIDS[1]],
     ]);
     expect(readArgv(sshd)).toEqual(['list', '-v']);
   });
