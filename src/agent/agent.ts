@@ -9,8 +9,9 @@ import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
-import { BullConnection, createRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import { BullConnection, createRedisClient, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
+import { WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
@@ -154,7 +155,10 @@ const REDIS_DOWN =
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;
 
-/** One BullMQ worker per served host queue, a heartbeat for them all, and the journal/locks in Redis. */
+/**
+ * One BullMQ worker per served host queue (all on one command connection and one blocking wait), a heartbeat for
+ * them all, and the journal/locks in Redis.
+ */
 export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const { config, logger } = options;
   const a = config.agent;
@@ -206,6 +210,14 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   let sampler: Sampler | null = null;
   const sampleStore = new SampleStore(redis, options.prefix);
 
+  // One blocking connection waits for every served queue's jobs (the Workers share it and the command connection).
+  const wakeups = new WorkerWakeups(
+    duplicateRedisClient(redis, { maxRetriesPerRequest: null }),
+    redis,
+    hosts.map((host) => `${options.prefix}:${hostQueueName(host)}:marker`),
+    logger,
+  );
+  const backend = wakeupBackend(wakeups);
   const workers = hosts.map((host) => {
     const worker = new Worker(
       hostQueueName(host),
@@ -276,12 +288,14 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         stalledInterval: timings.stalledIntervalMs,
         maxStalledCount: timings.maxStalledCount,
       },
+      backend,
     );
     worker.on('error', (error) => logger.warn({ host, err: error.message }, 'worker error'));
     worker.on('stalled', (jobId) => logger.warn({ host, jobId }, 'stalled job handed back to the queue (its agent died or stopped)'));
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  wakeups.start();
   await heartbeat.start();
   if (sampling.enabled && hosts.length > 0) {
     sampler = new Sampler(
@@ -339,6 +353,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
           workers.map((w) => w.close(!settled).catch((error: unknown) => logger.warn({ err: String(error) }, 'worker close'))),
         );
         await samplerClosed;
+        await wakeups.close();
         await heartbeat.stop();
         bull.close();
         await redis.quit().catch(() => redis.disconnect());

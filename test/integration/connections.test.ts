@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../../src/agent/agent.ts';
+import type { RemoteRunner } from '../../src/agent/ssh/types.ts';
 import { createBot } from '../../src/app/bot.ts';
 import { Config } from '../../src/config/schema.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
@@ -8,8 +10,9 @@ import { quietLogger } from '../helpers/sim.ts';
 
 /**
  * Redis connections do not grow with the fleet: a bot serving 300 hosts holds as many as one serving 2 (one
- * shared connection for every host queue, one blocking read of every queue's events). Counted on a private Redis,
- * where no other test's clients can be mistaken for the bot's.
+ * shared connection for every host queue, one blocking read of every queue's events), and so does an agent (one
+ * shared connection for every host's worker, one blocking wait on every queue's wake-up marker). Counted on a
+ * private Redis, where no other test's clients can be mistaken for the bot's or the agent's.
  */
 let redis: PrivateRedis;
 let admin: Redis;
@@ -36,6 +39,7 @@ function fleetConfig(hosts: number): Config {
     channels: [{ platform: 'terminal', id: '*' }],
     audit: { file: `/tmp/xenops-conn-${hosts}-${process.pid}.jsonl` },
     bot: { fleetRefreshMs: 600_000 },
+    sampling: { enabled: false },
     approvals: { enabled: false },
   });
 }
@@ -58,10 +62,36 @@ async function connectionsOf(hosts: number): Promise<number> {
   }
 }
 
+/** No host is ever asked anything: no job is queued and sampling is off. */
+const unusedRunner: RemoteRunner = {
+  run: () => Promise.reject(new Error('no host is asked anything in this test')),
+} as unknown as RemoteRunner;
+
+async function agentConnectionsOf(hosts: number): Promise<number> {
+  await expect.poll(clients, { timeout: 10_000 }).toBe(1);
+  const before = await clients();
+  const config = fleetConfig(hosts);
+  const agent = await startAgent({ config, runner: unusedRunner, connection: redis.url, prefix: config.redis.prefix, logger: quietLogger });
+  try {
+    return (await clients()) - before;
+  } finally {
+    await agent.close();
+  }
+}
+
 describe('Redis connections per bot', () => {
   it('are the same for 2 hosts and for 300, and at most 10', async () => {
     const small = await connectionsOf(2);
     const large = await connectionsOf(300);
+    expect(large).toBe(small);
+    expect(large).toBeLessThanOrEqual(10);
+  }, 60_000);
+});
+
+describe('Redis connections per agent', () => {
+  it('are the same for 2 hosts and for 300, and at most 10', async () => {
+    const small = await agentConnectionsOf(2);
+    const large = await agentConnectionsOf(300);
     expect(large).toBe(small);
     expect(large).toBeLessThanOrEqual(10);
   }, 60_000);

@@ -1,0 +1,154 @@
+import { ConnectionClosedError, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { quietLogger } from '../../test/helpers/sim.ts';
+import { WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
+
+const prefix = uniquePrefix();
+let redis: Redis;
+let wakeups: WorkerWakeups | null = null;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+});
+afterEach(async () => {
+  await wakeups?.close();
+  wakeups = null;
+});
+afterAll(async () => {
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+  redis.disconnect();
+});
+
+let run = 0;
+/** Three marker keys of their own per test, and wake-ups serving them. */
+function served(): [string, string, string] {
+  run += 1;
+  const keys = ['a', 'b', 'c'].map((q) => `${prefix}:t${run}-${q}:marker`) as [string, string, string];
+  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), redis, keys, quietLogger);
+  wakeups.start();
+  return keys;
+}
+
+/** Resolves once the wake-ups have popped everything under the keys (markers are popped even with nobody waiting). */
+const popped = (...keys: string[]) =>
+  expect.poll(async () => (await Promise.all(keys.map((k) => redis.zcard(k)))).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(0);
+
+describe('WorkerWakeups', () => {
+  it('wakes the Worker waiting on the marker that was set, with its score, and only that one', async () => {
+    const [a, b, c] = served();
+    const w = wakeups as WorkerWakeups;
+    const waitA = w.wait(a, 0.3);
+    const waitB = w.wait(b, 30);
+    const waitC = w.wait(c, 0.3);
+    await redis.zadd(b, 0, '0');
+    expect(await waitB).toEqual({ member: '0', score: 0 });
+    // The others are not woken: they time out with null, as BZPOPMIN does.
+    expect(await waitA).toBeNull();
+    expect(await waitC).toBeNull();
+  });
+
+  it('keeps a marker popped while its Worker is busy and hands it over at once when it waits; the earliest score wins', async () => {
+    const [a] = served();
+    const w = wakeups as WorkerWakeups;
+    await redis.zadd(a, 5_000, '0');
+    await popped(a);
+    await redis.zadd(a, 0, '0');
+    await popped(a);
+    expect(await w.wait(a, 30)).toEqual({ member: '0', score: 0 });
+    // Handed over once: the next wait blocks again (and times out here).
+    expect(await w.wait(a, 0.2)).toBeNull();
+  });
+
+  it('takes a burst on every queue in one go: each Worker is then woken at once', async () => {
+    const keys = served();
+    const w = wakeups as WorkerWakeups;
+    await Promise.all(keys.map((k, i) => redis.zadd(k, i, '0')));
+    await popped(...keys);
+    expect(await Promise.all(keys.map((k) => w.wait(k, 30)))).toEqual(keys.map((_, i) => ({ member: '0', score: i })));
+  });
+
+  it('ends an interrupted wait as a closed blocking connection would (the Worker then does not look for a job)', async () => {
+    const [a] = served();
+    const w = wakeups as WorkerWakeups;
+    const waiting = w.wait(a, 30);
+    w.interrupt(a);
+    await expect(waiting).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+
+  it('hands a marker kept for a Worker that closes back to Redis, for another agent serving the host', async () => {
+    const [a, b] = served();
+    const w = wakeups as WorkerWakeups;
+    await redis.zadd(a, 0, '0');
+    await popped(a);
+    await w.release(a);
+    expect(await redis.zscore(a, '0')).toBe('0');
+    await expect(w.wait(a, 30)).rejects.toBeInstanceOf(ConnectionClosedError);
+    // The marker stays for others: this agent no longer waits on it, and still serves the rest.
+    const waitB = w.wait(b, 30);
+    await redis.zadd(b, 0, '0');
+    expect(await waitB).toEqual({ member: '0', score: 0 });
+    expect(await redis.zscore(a, '0')).toBe('0');
+  });
+
+  it('gives back what it kept when it closes', async () => {
+    const [a] = served();
+    await redis.zadd(a, 7, '0');
+    await popped(a);
+    await wakeups?.close();
+    wakeups = null;
+    expect(await redis.zscore(a, '0')).toBe('7');
+  });
+});
+
+describe('BullMQ Workers on the shared wake-ups', () => {
+  const connection = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+
+  it('process a job added after they went idle, and a delayed job when it is due, without polling', async () => {
+    run += 1;
+    const names = [`wq${run}-a`, `wq${run}-b`];
+    const shared = connection();
+    wakeups = new WorkerWakeups(
+      connection(),
+      shared,
+      names.map((n) => `${prefix}:${n}:marker`),
+      quietLogger,
+    );
+    const backend = wakeupBackend(wakeups);
+    const seen: string[] = [];
+    // drainDelay far beyond the test's timeout: an idle Worker only ever sees a job through a wake-up.
+    const workers = names.map(
+      (n) =>
+        new Worker(
+          n,
+          async (job) => {
+            seen.push(`${n}:${job.name}`);
+            return job.name;
+          },
+          { connection: shared, prefix, drainDelay: 600, stalledInterval: 60_000 },
+          backend,
+        ),
+    );
+    const queues = names.map((n) => new Queue(n, { connection: shared, prefix }));
+    try {
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      wakeups.start();
+      const done = (w: Worker, name: string) => new Promise<void>((resolve) => w.on('completed', (job) => job.name === name && resolve()));
+      const first = done(workers[1] as Worker, 'now');
+      await (queues[1] as Queue).add('now', {});
+      await first;
+      const later = done(workers[0] as Worker, 'later');
+      await (queues[0] as Queue).add('later', {}, { delay: 300 });
+      await later;
+      expect(seen).toEqual([`${names[1]}:now`, `${names[0]}:later`]);
+      // The Workers' command connection is the shared one: closing them leaves it open.
+      await Promise.all(workers.map((w) => w.close()));
+      expect(shared.status).toBe('ready');
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(queues.map((q) => q.close()));
+      shared.disconnect();
+    }
+  }, 20_000);
+});

@@ -1,0 +1,232 @@
+import { type BackendFactory, ConnectionClosedError, createRedisBackend, type IQueueBackend, type RedisQueueBackend } from 'bullmq';
+import type { Logger } from '../core/log.ts';
+import type { RedisClient } from './redis-connection.ts';
+
+/** A BullMQ marker: a job is waiting (score 0) or a delayed job is due at `score` (epoch ms). */
+export interface Marker {
+  member: string;
+  score: number;
+}
+
+/** How long one BZPOPMIN blocks before it is sent again (bounds how late close() and a lost connection are noticed). */
+const BLOCK_SECONDS = 5;
+/** A BZPOPMIN that has not answered this long after its own timeout is abandoned and the connection reset. */
+const WATCHDOG_GRACE_MS = 2_000;
+const RETRY_MS = 500;
+
+/**
+ * Pops every non-empty marker among KEYS at once (a burst of jobs on many host queues is one round trip, not one
+ * BZPOPMIN per queue); returns [index, score, …] for the keys that had one (1-based index into KEYS).
+ */
+const SWEEP = `local out = {}
+for i, key in ipairs(KEYS) do
+  local popped = redis.call('ZPOPMIN', key)
+  if popped[1] then
+    out[#out + 1] = i
+    out[#out + 1] = popped[2]
+  end
+end
+return out`;
+
+interface Waiter {
+  resolve: (marker: Marker | null) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The wake-ups of every host queue an agent serves, through ONE blocking connection (`BZPOPMIN m1 … mN`), instead
+ * of a blocking connection per BullMQ Worker: the agent's Redis connections no longer grow with the fleet.
+ *
+ * A BullMQ Worker blocks on its queue's marker only to learn when to look for a job (it then runs its own
+ * moveToActive); the marker carries no job. So every served marker is always watched, whether or not its Worker is
+ * waiting right now: a marker popped while its Worker is busy is kept and handed over the moment it waits again
+ * (it then looks, and finds the job or nothing) — a wake-up is never lost, at worst one costs a look that finds
+ * nothing. After each pop the other markers are swept in one script, so 1,000 jobs added at once wake 1,000
+ * Workers in two round trips. A Worker that waits longer than its own timeout gets null, as from BZPOPMIN.
+ *
+ * On a Cluster every marker key shares the prefix's hash slot, so one BZPOPMIN and one script may name them all.
+ */
+export class WorkerWakeups {
+  private readonly waiters = new Map<string, Waiter>();
+  /** Markers popped while their Worker was not waiting; the earliest wins (a due delayed job beats a later one). */
+  private readonly kept = new Map<string, Marker>();
+  private readonly served: Set<string>;
+  /** The served markers, as BZPOPMIN and the sweep name them (rebuilt when a Worker closes). */
+  private keys: string[];
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  /**
+   * @param blocking a connection of the wake-ups' own (it blocks; close() ends it)
+   * @param commands a connection to hand back a marker popped for a Worker that has since closed
+   */
+  constructor(
+    private readonly blocking: RedisClient,
+    private readonly commands: RedisClient,
+    markerKeys: readonly string[],
+    private readonly logger: Logger,
+  ) {
+    this.served = new Set(markerKeys);
+    this.keys = [...this.served];
+    blocking.defineCommand('xenopsSweepMarkers', { lua: SWEEP });
+  }
+
+  start(): void {
+    if (this.running || this.keys.length === 0) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /**
+   * What a Worker's blocking wait on markerKey returns: a marker popped for it (at once if one was kept), or null
+   * after timeoutSeconds, or null at once when the wait is interrupted (pause, close) or the wake-ups stop.
+   */
+  wait(markerKey: string, timeoutSeconds: number): Promise<Marker | null> {
+    const kept = this.kept.get(markerKey);
+    if (kept) {
+      this.kept.delete(markerKey);
+      return Promise.resolve(kept);
+    }
+    if (!this.running || !this.served.has(markerKey)) return Promise.reject(closed());
+    // One wait per Worker at a time (BullMQ guards it); a second one would replace the first, which is interrupted.
+    this.interrupt(markerKey);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(markerKey, null), Math.max(0, timeoutSeconds * 1000));
+      this.waiters.set(markerKey, { resolve, reject, timer });
+    });
+  }
+
+  /**
+   * Ends the Worker's current wait as disconnecting its own blocking connection did (pause, close): with BullMQ's
+   * "Connection is closed", on which the Worker does not look for a job but goes round its loop (and sees it is
+   * paused or closing).
+   */
+  interrupt(markerKey: string): void {
+    this.settle(markerKey, closed());
+  }
+
+  /**
+   * The Worker of markerKey has closed: its wait ends, its marker is no longer waited on, and a marker popped for it
+   * is handed back to Redis so that another agent serving the host is woken by it.
+   */
+  async release(markerKey: string): Promise<void> {
+    if (!this.served.delete(markerKey)) return;
+    this.keys = [...this.served];
+    this.interrupt(markerKey);
+    const kept = this.kept.get(markerKey);
+    this.kept.delete(markerKey);
+    if (kept) await this.giveBack(markerKey, kept);
+  }
+
+  private async giveBack(markerKey: string, marker: Marker): Promise<void> {
+    await this.commands.zadd(markerKey, 'NX', marker.score, marker.member).catch((error: unknown) => {
+      this.logger.debug({ err: String(error) }, 'worker wake-ups: could not hand a marker back');
+    });
+  }
+
+  private settle(markerKey: string, outcome: Marker | null | Error): boolean {
+    const waiter = this.waiters.get(markerKey);
+    if (!waiter) return false;
+    this.waiters.delete(markerKey);
+    clearTimeout(waiter.timer);
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+    return true;
+  }
+
+  private deliver(markerKey: string, marker: Marker): void {
+    if (!this.served.has(markerKey)) {
+      // Popped by a wait sent before its Worker closed.
+      void this.giveBack(markerKey, marker);
+      return;
+    }
+    if (this.settle(markerKey, marker)) return;
+    const kept = this.kept.get(markerKey);
+    if (!kept || marker.score < kept.score) this.kept.set(markerKey, marker);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running && this.keys.length > 0) {
+      try {
+        const keys = this.keys;
+        const popped = await this.blockingPop(keys);
+        if (!this.running) return;
+        if (popped === 'stuck') {
+          this.logger.warn('worker wake-ups: the blocking wait did not answer; reconnecting');
+          this.blocking.disconnect(true);
+          continue;
+        }
+        if (!popped) continue;
+        this.deliver(popped[0], { member: popped[1], score: Number(popped[2]) });
+        const swept = (await (this.blocking as unknown as Sweeper).xenopsSweepMarkers(keys.length, ...keys)) as (number | string)[];
+        for (let i = 0; i + 1 < swept.length; i += 2) {
+          const key = keys[Number(swept[i]) - 1];
+          if (key) this.deliver(key, { member: '0', score: Number(swept[i + 1]) });
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.logger.debug({ err: String(error) }, 'worker wake-ups: blocking wait failed; retrying');
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  /**
+   * BZPOPMIN over every marker, raced against a watchdog: ioredis re-sends a blocking command interrupted by a
+   * reconnect rather than failing it, and such a command can hang (BullMQ #4479); then the connection is reset.
+   */
+  private async blockingPop(keys: readonly string[]): Promise<[string, string, string] | null | 'stuck'> {
+    let watchdog: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => {
+      watchdog = setTimeout(() => resolve('stuck'), BLOCK_SECONDS * 1000 + WATCHDOG_GRACE_MS);
+    });
+    const pop = this.blocking.bzpopmin(...keys, BLOCK_SECONDS) as Promise<[string, string, string] | null>;
+    pop.catch(() => {});
+    try {
+      return await Promise.race([pop, stuck]);
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  /** Stops the loop, ends every wait with null and closes the blocking connection (the wake-ups' own). */
+  async close(): Promise<void> {
+    this.running = false;
+    for (const key of [...this.waiters.keys()]) this.interrupt(key);
+    this.blocking.disconnect();
+    await this.loop?.catch(() => {});
+    await Promise.all([...this.kept].map(([key, marker]) => this.giveBack(key, marker)));
+    this.kept.clear();
+  }
+}
+
+function closed(): Error {
+  return new ConnectionClosedError();
+}
+
+interface Sweeper {
+  xenopsSweepMarkers(numberOfKeys: number, ...keys: string[]): Promise<unknown>;
+}
+
+/**
+ * BullMQ's Redis backend for an agent's Workers with no blocking connection of their own: each Worker's wait for
+ * a job goes through the shared WorkerWakeups (its command connection is the shared one it is given).
+ */
+export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueueBackend> {
+  return (name, opts) => {
+    const backend = createRedisBackend(name, opts, { withBlockingConnection: false });
+    const marker = backend.keys['marker'] as string;
+    const close = backend.close.bind(backend);
+    const patched: Partial<IQueueBackend> = {
+      waitForJob: (blockTimeout: number) => wakeups.wait(marker, blockTimeout),
+      disconnectBlocking: async () => wakeups.interrupt(marker),
+      reconnectBlocking: async () => {},
+      close: async (force?: boolean) => {
+        await wakeups.release(marker);
+        await close(force);
+      },
+    };
+    return Object.assign(backend, patched);
+  };
+}
