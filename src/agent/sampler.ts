@@ -7,7 +7,7 @@ import type { SampleStore } from '../queue/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 import { parseXentop } from './parsers/xentop.ts';
 import { XentopStream } from './parsers/xentop-stream.ts';
-import { detectChanges, type RawChange, rollup, type TimedRows, toHostSample } from './sampling.ts';
+import { detectChanges, type RawChange, RollupWindow, type TimedRows, toHostSample } from './sampling.ts';
 import { backoffDelay } from './ssh/semaphore.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import type { DomainSummary } from './toolstack/types.ts';
@@ -103,7 +103,8 @@ class HostState {
   /** The last sample taken (what /top and /status answer from while it is fresh). */
   latest: HostSample | null = null;
   baseline: DomainSample[] | null = null;
-  window: HostSample[] = [];
+  /** The history point being folded (since windowStart). */
+  window = new RollupWindow();
   windowStart: number | null = null;
   /** Names seen on this host, by xentop or by a list: one of them appearing again is a start. */
   readonly known = new Set<string>();
@@ -393,14 +394,14 @@ export class Sampler {
     const { samples } = this.deps;
     await samples.putLatest(sample, 3 * this.o.intervalSeconds * 1000);
 
-    state.window.push(sample);
+    state.window.add(sample);
     state.windowStart ??= at;
     if (at - state.windowStart >= this.o.historyEverySeconds * 1000) {
       const maxLen = Math.max(1, Math.round((this.o.historyHours * 3600) / this.o.historyEverySeconds));
-      const window = state.window;
-      state.window = [];
+      const point = state.window.point(at);
+      state.window = new RollupWindow();
       state.windowStart = at;
-      await samples.pushHistory(state.name, rollup(window, at), maxLen);
+      await samples.pushHistory(state.name, point, maxLen);
     }
 
     const changes = detectChanges(state.baseline, sample.domains);

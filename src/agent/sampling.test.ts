@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainSample, HostSample } from '../core/samples.ts';
 import type { TopRow } from './parsers/types.ts';
-import { detectChanges, rollup, toHostSample } from './sampling.ts';
+import { detectChanges, RollupWindow, rollup, toHostSample } from './sampling.ts';
 
 function row(name: string, over: Partial<TopRow> = {}): TopRow {
   return {
@@ -116,6 +116,18 @@ describe('rollup', () => {
 
   it('is empty for an empty window', () => {
     expect(rollup([], 7)).toEqual({ at: 7, domains: {} });
+  });
+
+  it('folds as the samples arrive (RollupWindow): a point part-way is the rollup of the samples so far', () => {
+    const samples = [1, 2, 3].map((at) => sample(at, [dom('web', '--b---', { cpuPercent: at * 10, netTxKiBps: at === 2 ? null : at })]));
+    const window = new RollupWindow();
+    window.add(samples[0] as HostSample);
+    window.add(samples[1] as HostSample);
+    expect(window.point(9)).toEqual(rollup(samples.slice(0, 2), 9));
+    window.add(samples[2] as HostSample);
+    expect(window.size).toBe(3);
+    expect(window.point(10)).toEqual(rollup(samples, 10));
+    expect(window.point(10).domains['web']).toMatchObject({ cpuAvg: 20, cpuMax: 30, netTxKiBps: 2 });
   });
 });
 
