@@ -281,7 +281,8 @@ export async function runAgent(options: {
   }
   const metrics = new AgentMetrics({ pool: () => pool.stats() });
   // Every remote command is timed and its failures counted; connects are seen through the pool's stats.
-  const runner = new MeteredRunner(pool, metrics, (h) => pool.stats()[h]?.connected ?? false);
+  // One host's state per look: building every host's stats around each run made a fleet-wide request quadratic.
+  const runner = new MeteredRunner(pool, metrics, (h) => pool.isConnected(h));
   let agent: Agent | null = null;
   let ops: OpsServer | null;
   try {

@@ -95,9 +95,12 @@ describe('SshPool against the simulator', () => {
     const pool = env.pool();
     expect((await pool.run('xen2', ['true'])).code).toBe(0);
     expect(pool.stats()['xen2']?.connected).toBe(true);
+    expect(pool.isConnected('xen2')).toBe(true);
     env.sim.faults.dropConnections('xen2');
     await expect.poll(() => pool.stats()['xen2']?.connected).toBe(false);
+    expect(pool.isConnected('xen2')).toBe(false);
     expect((await pool.run('xen2', ['true'])).code).toBe(0);
+    expect(pool.isConnected('xen2')).toBe(true);
   });
 
   it('gives a transport error that names the host when nothing listens', async () => {

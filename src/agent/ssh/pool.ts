@@ -71,6 +71,11 @@ export class SshPool implements RemoteRunner {
     }
   }
 
+  /** Whether the host's connection is up now (one host: what the metered runner asks around every run). */
+  isConnected(host: string): boolean {
+    return this.slots.get(host)?.ssh?.isConnected() ?? false;
+  }
+
   stats(): Record<string, HostPoolStats> {
     const out: Record<string, HostPoolStats> = {};
     for (const [name, s] of this.slots) {
