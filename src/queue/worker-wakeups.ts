@@ -55,6 +55,7 @@ export class WorkerWakeups {
   /** The served markers, as BZPOPMIN and the sweep name them (rebuilt when a Worker closes). */
   private keys: string[];
   private running = false;
+  private closed = false;
   private loop: Promise<void> | null = null;
 
   /**
@@ -73,14 +74,15 @@ export class WorkerWakeups {
   }
 
   start(): void {
-    if (this.running || this.keys.length === 0) return;
+    if (this.running || this.closed || this.keys.length === 0) return;
     this.running = true;
     this.loop = this.run();
   }
 
   /**
    * What a Worker's blocking wait on markerKey returns: a marker popped for it (at once if one was kept), or null
-   * after timeoutSeconds, or null at once when the wait is interrupted (pause, close) or the wake-ups stop.
+   * after timeoutSeconds; it fails as a closed connection when interrupted (pause, close), when the Worker's marker
+   * was released, or once the wake-ups are closed. A wait before start() is answered once the loop runs.
    */
   wait(markerKey: string, timeoutSeconds: number): Promise<Marker | null> {
     const kept = this.kept.get(markerKey);
@@ -88,7 +90,7 @@ export class WorkerWakeups {
       this.kept.delete(markerKey);
       return Promise.resolve(kept);
     }
-    if (!this.running || !this.served.has(markerKey)) return Promise.reject(closed());
+    if (this.closed || !this.served.has(markerKey)) return Promise.reject(closed());
     // One wait per Worker at a time (BullMQ guards it); a second one would replace the first, which is interrupted.
     this.interrupt(markerKey);
     return new Promise((resolve, reject) => {
@@ -193,6 +195,7 @@ export class WorkerWakeups {
   /** Stops the loop, ends every wait with null and closes the blocking connection (the wake-ups' own). */
   async close(): Promise<void> {
     this.running = false;
+    this.closed = true;
     for (const key of [...this.waiters.keys()]) this.interrupt(key);
     this.blocking.disconnect();
     await this.loop?.catch(() => {});
