@@ -79,20 +79,18 @@ async function agentConnectionsOf(hosts: number): Promise<number> {
   }
 }
 
-describe('Redis connections per bot', () => {
-  it('are the same for 2 hosts and for 300, and at most 10', async () => {
-    const small = await connectionsOf(2);
-    const large = await connectionsOf(300);
-    expect(large).toBe(small);
-    expect(large).toBeLessThanOrEqual(10);
-  }, 60_000);
-});
-
-describe('Redis connections per agent', () => {
-  it('are the same for 2 hosts and for 300, and at most 10', async () => {
-    const small = await agentConnectionsOf(2);
-    const large = await agentConnectionsOf(300);
-    expect(large).toBe(small);
-    expect(large).toBeLessThanOrEqual(10);
-  }, 60_000);
+describe('Redis connections', () => {
+  it.each([
+    ['a bot', connectionsOf],
+    ['an agent', agentConnectionsOf],
+  ])(
+    'of %s are the same for 2 hosts and for 300, and at most 10',
+    async (_, connections) => {
+      const small = await connections(2);
+      const large = await connections(300);
+      expect(large).toBe(small);
+      expect(large).toBeLessThanOrEqual(10);
+    },
+    60_000,
+  );
 });
