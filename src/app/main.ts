@@ -4,10 +4,7 @@ import { dirname } from 'node:path';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ChatAdapter } from '../adapters/types.ts';
-import { type Agent, startAgent } from '../agent/agent.ts';
-import { AgentMetrics } from '../agent/metrics.ts';
-import { MeteredRunner } from '../agent/ssh/metered-runner.ts';
-import { SshPool } from '../agent/ssh/pool.ts';
+import type { Agent } from '../agent/agent.ts';
 import { loadConfig, resolveConfigPath } from '../config/load.ts';
 import type { OpsHttpConfig } from '../config/ops-schema.ts';
 import type { Config } from '../config/schema.ts';
@@ -16,13 +13,14 @@ import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
 import { createBot } from './bot.ts';
 import { BotMetrics } from './bot-metrics.ts';
-import { startDemoStack } from './demo-stack.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
 import { type OpsServer, startOpsServer } from './ops-http.ts';
 import { deleteKeysWithPrefix } from './redis-keys.ts';
 
 /**
  * The only place that constructs things: each `xenops` subcommand is one function here, returning an exit code.
+ * What only one subcommand needs is imported in it: the bot never loads the agent's SSH stack (ssh2 and its WASM
+ * memory) nor the simulator, which would stay in its memory for good.
  */
 
 function loadOrReport(configPath: string | undefined): Config | null {
@@ -272,6 +270,12 @@ export async function runAgent(options: {
   if (!config) return 1;
   const logger = createLogger(config.logLevel);
   keepAliveOnStrayErrors(logger);
+  const [{ startAgent }, { AgentMetrics }, { MeteredRunner }, { SshPool }] = await Promise.all([
+    import('../agent/agent.ts'),
+    import('../agent/metrics.ts'),
+    import('../agent/ssh/metered-runner.ts'),
+    import('../agent/ssh/pool.ts'),
+  ]);
   const pool = new SshPool({ hosts: config.hosts, defaults: config.ssh, logger });
   const hosts = options.hosts ?? config.agent.hosts;
   const unknown = (hosts ?? []).filter((h) => !(h in config.hosts));
@@ -345,6 +349,7 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
   // A fresh prefix per run: no state leaks between demo runs sharing one Redis, and cleanup is one SCAN.
   const prefix = `{xenops-demo-${randomBytes(4).toString('hex')}}`;
   let terminalDone: Promise<void> | null = null;
+  const { startDemoStack } = await import('./demo-stack.ts');
   let stack: Awaited<ReturnType<typeof startDemoStack>>;
   try {
     stack = await startDemoStack({
