@@ -1,0 +1,100 @@
+import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { createLogger } from '../core/log.ts';
+import type { JobData } from '../queue/jobs.ts';
+import { hostQueueName } from '../queue/names.ts';
+import { JobQueues } from './job-queues.ts';
+
+const prefix = uniquePrefix();
+const HOSTS = Array.from({ length: 200 }, (_, i) => `h${String(i + 1).padStart(4, '0')}`);
+let client: Redis;
+
+const meta = { requestId: 'q-1', person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'list' };
+const job = (host: string, op: JobData['op'] = 'domain.list'): JobData => ({ op, host, meta }) as JobData;
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('info', sink), lines };
+}
+
+beforeAll(async () => {
+  // The bot's shared BullMQ client (BullConnection): lazily connected, maxRetriesPerRequest null.
+  client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
+  await client.connect();
+});
+
+afterAll(async () => {
+  client.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+});
+
+describe('JobQueues (Redis): a queue per host on one shared backend', () => {
+  it('adds each job to host-<name> with its id and options, once per id, and reads it back', async () => {
+    const { logger } = capture();
+    const queues = new JobQueues(HOSTS, client, prefix, logger);
+    try {
+      await queues.add(job('h0150'), 'r-a-h0150');
+      await queues.add(job('h0150'), 'r-a-h0150');
+      await queues.add(job('h0007', 'domain.start'), 'r-b-h0007');
+      const plain = new Queue(hostQueueName('h0150'), { connection: { url: REDIS_URL }, prefix });
+      try {
+        expect(await plain.getJobCountByTypes('waiting')).toBe(1);
+        const added = await plain.getJob('r-a-h0150');
+        expect(added?.name).toBe('domain.list');
+        expect(added?.data).toEqual(job('h0150'));
+        expect(added?.opts).toMatchObject({
+          attempts: 2,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { age: 3600, count: 1000 },
+          removeOnFail: { age: 86_400 },
+        });
+      } finally {
+        await plain.close();
+      }
+      expect((await queues.job('h0007', 'r-b-h0007'))?.opts.attempts).toBe(1);
+      expect(await queues.job('h0150', 'r-nope')).toBeUndefined();
+      expect(await queues.get('h0150')?.getJobCounts('waiting')).toEqual({ waiting: 1 });
+      await expect(queues.add(job('elsewhere'), 'r-c')).rejects.toThrow('no queue for host elsewhere');
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it('puts a handful of listeners on the shared client, not three per host, and leaves it open and bare when closed', async () => {
+    const { logger } = capture();
+    const listeners = () => ({
+      error: client.listenerCount('error'),
+      ready: client.listenerCount('ready'),
+      close: client.listenerCount('close'),
+    });
+    const before = listeners();
+    const queues = new JobQueues(HOSTS, client, prefix, logger);
+    await queues.get('h0001')?.waitUntilReady();
+    for (const event of ['error', 'ready', 'close'] as const) expect(client.listenerCount(event) - before[event]).toBeLessThanOrEqual(1);
+    await queues.close();
+    expect(listeners()).toEqual(before);
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('says a connection error once, not once per host queue', async () => {
+    const { logger, lines } = capture();
+    const queues = new JobQueues(HOSTS, client, prefix, logger);
+    try {
+      await queues.get('h0001')?.waitUntilReady();
+      client.emit('error', new Error('connection reset by the test'));
+      await new Promise((r) => setImmediate(r));
+      expect(lines.filter((l) => l['msg'] === 'queue error')).toMatchObject([{ err: 'connection reset by the test' }]);
+    } finally {
+      await queues.close();
+    }
+  });
+});
