@@ -195,6 +195,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     localPlatforms,
     frozen: (hosts) => freezes.frozen(hosts),
     track: (p, advance) => relay.track(p, advance),
+    expect: (p) => relay.expect(p),
   });
   const desk = new ApprovalDesk({
     config,

@@ -36,6 +36,11 @@ export interface DispatchDeps {
   /** Hands a saved request to the relay: deadlines, and the outcomes already known (hosts with no agent). */
   /** Arms the request's deadlines; `advance`: some outcome is already known, so it may be finished at once. */
   track: (p: PendingRequest, advance: boolean) => Promise<void>;
+  /**
+   * Tells the relay of a saved request before its jobs are queued, so events of its first jobs find it in memory;
+   * returns how to take that back when none of them could be queued.
+   */
+  expect: (p: PendingRequest) => () => void;
 }
 
 /** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
@@ -129,6 +134,7 @@ export class Dispatcher {
     const added: string[] = [];
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
     let saved: PendingRequest | null = null;
+    let unexpect = () => {};
     try {
       const p: PendingRequest = {
         requestId: req.id,
@@ -156,6 +162,7 @@ export class Dispatcher {
       if (!req.schedule) p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       await this.deps.pending.save(p);
       saved = p;
+      unexpect = this.deps.expect(p);
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
       // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
       const unserved = first.filter((j) => !d.mutating && !alive(j.host));
@@ -186,6 +193,7 @@ export class Dispatcher {
       }
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
       // Nothing was queued: nothing may answer later either (a restarted relay would otherwise report "no answer").
+      unexpect();
       await this.deps.pending.forget(req.id).catch(() => {});
       throw error;
     }

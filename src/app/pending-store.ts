@@ -42,9 +42,25 @@ export interface PendingRequest {
 
 const PENDING_TTL_SECONDS = 2 * 86_400;
 
+/**
+ * An outcome recorded unless one is there, the hash kept as long as the request, and the count: one atomic command.
+ * It runs once per job of a request (1,000 at once for a /status of 1,000 hosts); as a MULTI it was a pipeline of
+ * five commands, each with its promise, held until EXEC — a burst of them outlived the young generation and piled
+ * up in the old one.
+ */
+const RECORD_ONCE = `local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {set, redis.call('HLEN', KEYS[1])}`;
+
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
-/** Pending replies in Redis, so results survive a bot restart. Keys live under the hash-tagged prefix. */
+/**
+ * Pending replies in Redis, so results survive a bot restart. Keys live under the hash-tagged prefix.
+ *
+ * A request's reply target (the message its edits go to) is also kept in a key of its own: it is the one part that
+ * changes while the request runs, and an edit must not read and rewrite the whole request (half a megabyte of JSON
+ * for 1,000 hosts) to change it. get() returns the request with that target.
+ */
 export class PendingStore {
   constructor(
     private readonly redis: RedisClient,
@@ -60,6 +76,9 @@ export class PendingStore {
   private jobKey(jobId: string) {
     return `${this.prefix}:pending-job:${jobId}`;
   }
+  private targetKey(requestId: string) {
+    return `${this.prefix}:pending-target:${requestId}`;
+  }
   private get indexKey() {
     return `${this.prefix}:pending-index`;
   }
@@ -69,20 +88,33 @@ export class PendingStore {
     const multi = this.redis
       .multi()
       .set(this.key(p.requestId), JSON.stringify(p), 'EX', PENDING_TTL_SECONDS)
+      .set(this.targetKey(p.requestId), JSON.stringify(p.target), 'EX', PENDING_TTL_SECONDS)
       .sadd(this.indexKey, p.requestId);
     for (const j of p.jobs) multi.set(this.jobKey(j.jobId), p.requestId, 'EX', PENDING_TTL_SECONDS);
     await multi.exec();
   }
 
   async updateTarget(requestId: string, target: ReplyTarget): Promise<void> {
-    const p = await this.get(requestId);
-    // XX: a request finalized meanwhile is not brought back.
-    if (p) await this.redis.set(this.key(requestId), JSON.stringify({ ...p, target }), 'KEEPTTL', 'XX');
+    // XX: a request finalized meanwhile (its keys removed) is not brought back.
+    if ((await this.redis.set(this.targetKey(requestId), JSON.stringify(target), 'KEEPTTL', 'XX')) === 'OK') return;
+    // No target key: finalized, or saved by a bot from before targets had their own key, whose copy is updated whole.
+    const raw = await this.redis.get(this.key(requestId));
+    if (raw) await this.redis.set(this.key(requestId), JSON.stringify({ ...(JSON.parse(raw) as PendingRequest), target }), 'KEEPTTL', 'XX');
   }
 
   async get(requestId: string): Promise<PendingRequest | null> {
-    const raw = await this.redis.get(this.key(requestId));
-    return raw ? (JSON.parse(raw) as PendingRequest) : null;
+    // One slot (hash-tagged prefix): an MGET works on a Cluster too.
+    const [raw, target] = await this.redis.mget(this.key(requestId), this.targetKey(requestId));
+    if (!raw) return null;
+    const p = JSON.parse(raw) as PendingRequest;
+    return target ? { ...p, target: JSON.parse(target) as ReplyTarget } : p;
+  }
+
+  /** A request's current reply target without reading the request (null once it is finished). */
+  async target(requestId: string): Promise<ReplyTarget | null> {
+    const raw = await this.redis.get(this.targetKey(requestId));
+    if (raw) return JSON.parse(raw) as ReplyTarget;
+    return (await this.get(requestId))?.target ?? null;
   }
 
   async requestOf(jobId: string): Promise<string | null> {
@@ -106,13 +138,15 @@ export class PendingStore {
   /** recordOutcomeOnce, also saying how many outcomes the request has now (so a caller can tell it is not done yet). */
   async recordOutcomeCounted(requestId: string, jobId: string, outcome: StoredOutcome): Promise<{ recorded: boolean; count: number }> {
     // The hash expires with the request: a late completion of a finished request leaves nothing behind for long.
-    const r = await this.redis
-      .multi()
-      .hsetnx(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))
-      .expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS)
-      .hlen(this.outcomesKey(requestId))
-      .exec();
-    return { recorded: r?.[0]?.[1] === 1, count: Number(r?.[2]?.[1] ?? 0) };
+    const [set, count] = (await this.redis.eval(
+      RECORD_ONCE,
+      1,
+      this.outcomesKey(requestId),
+      jobId,
+      JSON.stringify(outcome),
+      PENDING_TTL_SECONDS,
+    )) as [number, number];
+    return { recorded: set === 1, count };
   }
 
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {
@@ -134,11 +168,19 @@ export class PendingStore {
   async forget(requestId: string): Promise<void> {
     const p = await this.get(requestId);
     if (p) await this.remove(p);
-    else await this.redis.multi().del(this.key(requestId), this.outcomesKey(requestId)).srem(this.indexKey, requestId).exec();
+    else
+      await this.redis
+        .multi()
+        .del(this.key(requestId), this.targetKey(requestId), this.outcomesKey(requestId))
+        .srem(this.indexKey, requestId)
+        .exec();
   }
 
   async remove(p: PendingRequest): Promise<void> {
-    const multi = this.redis.multi().del(this.key(p.requestId), this.outcomesKey(p.requestId)).srem(this.indexKey, p.requestId);
+    const multi = this.redis
+      .multi()
+      .del(this.key(p.requestId), this.targetKey(p.requestId), this.outcomesKey(p.requestId))
+      .srem(this.indexKey, p.requestId);
     for (const j of p.jobs) multi.del(this.jobKey(j.jobId));
     await multi.exec();
   }

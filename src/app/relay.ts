@@ -16,7 +16,7 @@ import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
-import type { PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
+import type { PendingJob, PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -61,10 +61,12 @@ export interface RelayDeps {
 export class Relay {
   private events: JobEventReader | null = null;
   /**
-   * What this bot knows of the requests it tracks: how many jobs, run how, each job's op. A completion of one of
-   * 1,000 hosts then costs one write (and no read of the whole request) until the last one: linear, not quadratic.
+   * The requests this bot tracks, as saved: an event of one of their jobs (one of 1,000 hosts' starts, completions,
+   * stalls) then costs a write or two and no read of the whole request. At 1,000 hosts that request is half a
+   * megabyte of JSON: read and parsed once per event, it made each /status allocate about a gigabyte (and left the
+   * bot's heap and malloc arenas that much bigger). Linear, not quadratic, in time and in memory.
    */
-  private readonly shapes = new Map<string, { jobs: number; mode: PendingRequest['mode']; ops: Map<string, JobOp> }>();
+  private readonly shapes = new Map<string, RequestShape>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -237,7 +239,7 @@ export class Relay {
     const requestId = await this.deps.pending.requestOf(jobId);
     if (!requestId) return;
     const shape = this.shapes.get(requestId);
-    const op = shape ? shape.ops.get(jobId) : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId)?.op;
+    const op = shape ? shape.jobs.get(jobId)?.op : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId)?.op;
     if (op && !waiter) this.deps.fleet.applyResult(op, host, value);
     await this.recorded(requestId, jobId, { ok: true, result: value });
   }
@@ -253,26 +255,46 @@ export class Relay {
   private async recorded(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
     const { count } = await this.deps.pending.recordOutcomeCounted(requestId, jobId, outcome);
     const shape = this.shapes.get(requestId);
-    if (shape && shape.mode !== 'sequence' && count < shape.jobs) return;
+    if (shape && shape.request.mode !== 'sequence' && count < shape.request.jobs.length) return;
     await this.advance(requestId);
   }
 
   private remember(p: PendingRequest): void {
-    this.shapes.set(p.requestId, { jobs: p.jobs.length, mode: p.mode, ops: new Map(p.jobs.map((j) => [j.jobId, j.op])) });
+    this.shapes.set(p.requestId, { request: p, jobs: new Map(p.jobs.map((j) => [j.jobId, j])) });
   }
 
+  /**
+   * A request the dispatcher saved and is about to queue: remembered now, since its first jobs' events may come
+   * before the last of 1,000 jobs is queued (and track() is called). The returned function forgets it again, for a
+   * request none of whose jobs could be queued.
+   */
+  expect(p: PendingRequest): () => void {
+    this.remember(p);
+    return () => {
+      this.shapes.delete(p.requestId);
+    };
+  }
+
+  /**
+   * A request as an event handler needs it: a tracked one from memory with its current target (a small read: the
+   * target is the one part that changes, when a reply is edited), another bot's read whole. Null once it is finished.
+   */
+  private async current(requestId: string): Promise<PendingRequest | null> {
+    const shape = this.shapes.get(requestId);
+    if (!shape) return this.deps.pending.get(requestId);
+    const target = await this.deps.pending.target(requestId);
+    return target ? { ...shape.request, target } : null;
+  }
+
+  /** Audits a job's start: the request from memory when this bot tracks it, else read (another bot's). */
   private async onActive(host: string, jobId: string): Promise<void> {
     const requestId = await this.deps.pending.requestOf(jobId);
     if (!requestId) return;
-    const p = await this.deps.pending.get(requestId);
+    const shape = this.shapes.get(requestId);
+    const p = shape ? shape.request : await this.deps.pending.get(requestId);
     if (!p) return;
-    await this.deps.audit({
-      event: 'job.start',
-      ...auditBase(p),
-      host,
-      jobId,
-      targets: p.jobs.filter((j) => j.jobId === jobId).map((j) => j.data),
-    });
+    const job = shape ? shape.jobs.get(jobId) : p.jobs.find((j) => j.jobId === jobId);
+    await this.deps.audit({ event: 'job.start', ...auditBase(p), host, jobId, targets: job ? [job.data] : [] });
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
@@ -284,7 +306,7 @@ export class Relay {
     const parsed = JobProgress.safeParse(data);
     if (!parsed.success) return;
     await this.serial(requestId, async () => {
-      const p = await this.deps.pending.get(requestId);
+      const p = await this.current(requestId);
       if (!p || this.finalized.has(requestId) || !this.canDeliver(p)) return;
       const command = this.deps.commands.get(p.command);
       const r =
@@ -299,7 +321,7 @@ export class Relay {
     const requestId = await this.deps.pending.requestOf(jobId);
     if (!requestId) return;
     await this.serial(requestId, async () => {
-      const p = await this.deps.pending.get(requestId);
+      const p = await this.current(requestId);
       if (!p || this.finalized.has(requestId) || !this.canDeliver(p)) return;
       await this.edit(
         p,
@@ -535,6 +557,15 @@ export class Relay {
 
 function auditBase(p: PendingRequest) {
   return { requestId: p.requestId, person: p.person, platform: p.platform, userId: p.userId, channelId: p.channelId, command: p.command };
+}
+
+/**
+ * A tracked request as it was saved, and its jobs by id. Of what is stored only its target (a reply edited) and a
+ * plan's pickup deadline change while it runs; the target is read from Redis when used, the deadline is not used.
+ */
+interface RequestShape {
+  request: PendingRequest;
+  jobs: Map<string, PendingJob>;
 }
 
 /** A failed job's reason as the user should read it. */

@@ -1,0 +1,101 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import type { ReplyTarget } from '../adapters/types.ts';
+import { type PendingRequest, PendingStore } from './pending-store.ts';
+
+const prefix = uniquePrefix();
+let redis: Redis;
+let store: PendingStore;
+let n = 0;
+
+const target = (messageId: string): ReplyTarget => ({ platform: 'terminal', channelId: 'terminal', requestId: 'x', state: { messageId } });
+
+function request(hosts: number): PendingRequest {
+  const requestId = `req-${++n}`;
+  const meta = { requestId, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'status' };
+  return {
+    requestId,
+    command: 'status',
+    args: {},
+    person: 'alice',
+    platform: 'terminal',
+    userId: 'alice',
+    channelId: 'terminal',
+    target: target('m0'),
+    mode: 'parallel',
+    jobs: Array.from({ length: hosts }, (_, i) => {
+      const host = `h${i}`;
+      return { jobId: `r-${requestId}-${host}`, host, op: 'host.status' as const, data: { op: 'host.status' as const, host, meta } };
+    }),
+    deadline: Date.now() + 60_000,
+    pickupBy: null,
+    createdAt: Date.now(),
+  };
+}
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  store = new PendingStore(redis, prefix);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+});
+
+describe('PendingStore (Redis): the reply target has a key of its own', () => {
+  it('an edit writes the target alone: the stored request is not rewritten, and get() returns the new target', async () => {
+    const p = request(1_000);
+    await store.save(p);
+    const before = await redis.get(`${prefix}:pending:${p.requestId}`);
+    await store.updateTarget(p.requestId, target('m1'));
+    expect(await redis.get(`${prefix}:pending:${p.requestId}`)).toBe(before);
+    expect(await store.target(p.requestId)).toEqual(target('m1'));
+    expect(await store.get(p.requestId)).toEqual({ ...p, target: target('m1') });
+    expect(await redis.ttl(`${prefix}:pending-target:${p.requestId}`)).toBeGreaterThan(86_400);
+  });
+
+  it('a finished request is not brought back by a late edit, and has no target', async () => {
+    const p = request(2);
+    await store.save(p);
+    await store.remove(p);
+    await store.updateTarget(p.requestId, target('m1'));
+    expect(await store.get(p.requestId)).toBeNull();
+    expect(await store.target(p.requestId)).toBeNull();
+    expect(await redis.exists(`${prefix}:pending-target:${p.requestId}`, `${prefix}:pending:${p.requestId}`)).toBe(0);
+  });
+
+  it('forget() removes the target key too', async () => {
+    const p = request(2);
+    await store.save(p);
+    await store.forget(p.requestId);
+    expect(await redis.exists(`${prefix}:pending-target:${p.requestId}`)).toBe(0);
+  });
+
+  it('a request saved without a target key (by an older bot) is still edited, in its stored copy', async () => {
+    const p = request(2);
+    await redis.set(`${prefix}:pending:${p.requestId}`, JSON.stringify(p), 'EX', 3_600);
+    await store.updateTarget(p.requestId, target('m2'));
+    expect(await redis.exists(`${prefix}:pending-target:${p.requestId}`)).toBe(0);
+    expect(await store.get(p.requestId)).toEqual({ ...p, target: target('m2') });
+    expect(await store.target(p.requestId)).toEqual(target('m2'));
+    expect(await redis.ttl(`${prefix}:pending:${p.requestId}`)).toBeGreaterThan(3_000);
+  });
+});
+
+describe('PendingStore (Redis): outcomes', () => {
+  it('records a job’s first outcome only, counts the request’s outcomes, and keeps them as long as the request', async () => {
+    const p = request(3);
+    const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];
+    await store.save(p);
+    expect(await store.recordOutcomeCounted(p.requestId, a, { ok: true, result: { n: 1 } })).toEqual({ recorded: true, count: 1 });
+    expect(await store.recordOutcomeCounted(p.requestId, a, { ok: true, result: { n: 2 } })).toEqual({ recorded: false, count: 1 });
+    expect(await store.recordOutcomeOnce(p.requestId, b, { ok: false, failure: { code: 'noAnswer', message: 'late' } })).toBe(true);
+    expect(await store.outcomes(p.requestId)).toEqual({
+      [a]: { ok: true, result: { n: 1 } },
+      [b]: { ok: false, failure: { code: 'noAnswer', message: 'late' } },
+    });
+    expect(await redis.ttl(`${prefix}:pending-outcomes:${p.requestId}`)).toBeGreaterThan(86_400);
+  });
+});

@@ -1,0 +1,132 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { createBot } from '../../src/app/bot.ts';
+import { PendingStore } from '../../src/app/pending-store.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { Heartbeats } from '../../src/queue/coordination.ts';
+import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+
+/**
+ * The relay reads a pending request whole (half a megabyte of JSON for 1,000 hosts) only to finish it: the events
+ * of its jobs — starts, completions, stalls — are handled from memory, with the reply target read on its own.
+ */
+
+const prefixes: string[] = [];
+let env: SimEnv;
+let redis: Redis;
+
+const fresh = (): string => {
+  const p = uniquePrefix();
+  prefixes.push(p);
+  return p;
+};
+
+/** PendingStore.get calls for one request (the whole request read back). */
+function wholeReads(requestId: string): () => number {
+  const spy = vi.spyOn(PendingStore.prototype, 'get');
+  return () => spy.mock.calls.filter(([id]) => id === requestId).length;
+}
+
+async function auditEvents(prefix: string, requestId: string): Promise<Record<string, string>[]> {
+  const entries = await redis.xrange(`${prefix}:audit`, '-', '+');
+  return entries
+    .map(([, f]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+      return o;
+    })
+    .filter((e) => e['requestId'] === requestId);
+}
+
+beforeAll(async () => {
+  env = await startSimEnv({ timeScale: 0.05 });
+  redis = new Redis(REDIS_URL);
+}, 30_000);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await env?.stop();
+  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+});
+
+describe('the relay and the stored request', () => {
+  it('/status over every host reads its request once, to finish it, and still audits each job start', async () => {
+    const prefix = fresh();
+    const config = simBotConfig(env, prefix, REDIS_URL);
+    const hosts = Object.keys(config.hosts);
+    let agent: Agent | null = null;
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    try {
+      agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+      await bot.start();
+      const r = chatRequest('status-reads-1', 'status');
+      const reads = wholeReads(r.id);
+      await bot.core.handle(r, targetOf(r));
+      const final = await adapter.finalReply(r.id);
+      expect(final).toMatchObject({ kind: 'result', tone: 'success' });
+      expect(reads()).toBe(1);
+      await expect
+        .poll(
+          async () =>
+            (await auditEvents(prefix, r.id))
+              .filter((e) => e['event'] === 'job.start')
+              .map((e) => e['host'])
+              .sort(),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toEqual(hosts.sort());
+      const start = (await auditEvents(prefix, r.id)).find((e) => e['event'] === 'job.start');
+      expect(start).toMatchObject({ person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'status' });
+    } finally {
+      await bot.stop();
+      await agent?.close(1_000);
+    }
+  });
+
+  it('a stalled job edits the reply at its current target without reading the request, which is not rewritten', async () => {
+    // No agent: a heartbeat says one is alive, so the job is queued and waits; its stall events are BullMQ's own.
+    const prefix = fresh();
+    const config: Config = simBotConfig(env, prefix, REDIS_URL);
+    await new Heartbeats(redis, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    try {
+      await bot.start();
+      const r = chatRequest('stalled-reads-1', 'list xen1');
+      const reads = wholeReads(r.id);
+      await bot.core.handle(r, targetOf(r));
+      const store = new PendingStore(redis, prefix);
+      const stored = await redis.get(`${prefix}:pending:${r.id}`);
+      const stall = () => redis.xadd(`${prefix}:${hostQueueName('xen1')}:events`, '*', 'event', 'stalled', 'jobId', jobIdFor(r.id, 'xen1'));
+      const notices = () =>
+        adapter.delivered.filter(
+          (d) => d.target.requestId === r.id && /stopped responding/.test(d.reply.title + JSON.stringify(d.reply.blocks)),
+        );
+      await stall();
+      await adapter.until(() => notices().length === 1, 10_000, 'the first stall notice');
+      // Each delivery returns a new target (CaptureAdapter counts them): the second notice goes to the one the first returned.
+      await expect.poll(async () => (await store.target(r.id))?.state, { timeout: 5_000 }).toEqual({ deliveries: 2 });
+      await stall();
+      await adapter.until(() => notices().length === 2, 10_000, 'the second stall notice');
+      expect(notices().map((d) => d.target.state)).toEqual([{ deliveries: 1 }, { deliveries: 2 }]);
+      await expect.poll(async () => (await store.target(r.id))?.state, { timeout: 5_000 }).toEqual({ deliveries: 3 });
+      expect(reads()).toBe(0);
+      expect(await redis.get(`${prefix}:pending:${r.id}`)).toBe(stored);
+      expect((await store.get(r.id))?.target.state).toEqual({ deliveries: 3 });
+    } finally {
+      await bot.stop();
+    }
+  });
+});
