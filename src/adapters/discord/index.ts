@@ -1,9 +1,9 @@
-import { Client, Events, GatewayIntentBits, type Interaction, MessageFlags, type REST, Routes } from 'discord.js';
+import { Client, Events, GatewayIntentBits, type Interaction, MessageFlags, type REST, type RequestData, Routes } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
-import { discordRest, registerCommands } from './register.ts';
+import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionContent, renderDiscord } from './render.ts';
 import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
@@ -36,6 +36,9 @@ function body(payload: DiscordPayload, edit: boolean, extra: Record<string, unkn
   };
 }
 
+/** An interaction's webhook is authorized by its token, not the bot's (see interactionRest). */
+const HOOK = { auth: false } as const;
+
 /** Discord's limit for message content. */
 const CONTENT_LIMIT = 2000;
 
@@ -50,17 +53,20 @@ export class DiscordAdapter implements ChatAdapter {
   /** A destroyed client is not reused: a start after a stop (bot.ha) gets a new one, with its handlers once. */
   private destroyed = false;
   private readonly rest: REST;
+  /** For the interaction's own webhook (edits of the deferred reply, follow-ups): see interactionRest. */
+  private readonly hooks: REST;
   private readonly token: string;
 
   constructor(private readonly options: DiscordAdapterOptions) {
     const { rest, token } = discordRest(options.config);
     this.rest = rest;
+    this.hooks = interactionRest(options.config);
     this.token = token;
     this.client = this.newClient();
   }
 
   private newClient(): Client {
-    const apiRoot = this.options.config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
+    const apiRoot = discordApiRoot(this.options.config);
     return new Client({ intents: [GatewayIntentBits.Guilds], ...(apiRoot ? { rest: { api: apiRoot } } : {}) });
   }
 
@@ -167,16 +173,18 @@ export class DiscordAdapter implements ChatAdapter {
         if (reply.private) {
           // Ephemerality is fixed at defer time: replace the public "thinking…" with an ephemeral follow-up.
           // (For a button click, @original is the message holding the button: it stays.)
-          if (s['component'] !== true) await this.rest.delete(Routes.webhookMessage(appId, token, '@original')).catch(() => {});
-          await this.rest.post(Routes.webhook(appId, token), body(payload, false, { flags: MessageFlags.Ephemeral }));
+          if (s['component'] !== true) await this.hooks.delete(Routes.webhookMessage(appId, token, '@original'), HOOK).catch(() => {});
+          await this.hooks.post(Routes.webhook(appId, token), { ...body(payload, false, { flags: MessageFlags.Ephemeral }), ...HOOK });
           return target;
         }
-        const edited = (await this.rest.patch(Routes.webhookMessage(appId, token, '@original'), body(payload, true))) as { id?: unknown };
+        const edited = (await this.hooks.patch(Routes.webhookMessage(appId, token, '@original'), { ...body(payload, true), ...HOOK })) as {
+          id?: unknown;
+        };
         // Kept so the message can still be edited through the channel once the token has expired (an approval card
         // settled after 14 minutes must still lose its buttons, not leave them and post the outcome elsewhere).
         const known = typeof edited?.id === 'string' ? { ...target, state: { ...s, messageId: edited.id } } : target;
         // Filling a deferred reply is an edit, and edits never notify: the mentions get a message of their own.
-        return await this.ping(known, reply, payload, () => Routes.webhook(appId, token));
+        return await this.ping(known, reply, payload, (data) => this.hooks.post(Routes.webhook(appId, token), { ...data, ...HOOK }));
       } catch (error) {
         this.options.logger.warn({ err: redactSecrets(String(error)) }, 'interaction token unusable; posting to the channel instead');
       }
@@ -185,7 +193,7 @@ export class DiscordAdapter implements ChatAdapter {
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
     if (messageId) {
       await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload, true));
-      return await this.ping(target, reply, payload, () => Routes.channelMessages(target.channelId));
+      return await this.ping(target, reply, payload, (data) => this.rest.post(Routes.channelMessages(target.channelId), data));
     }
     const sent = (await this.rest.post(Routes.channelMessages(target.channelId), body(payload, false))) as { id: string };
     // A new message notifies the users its content mentions.
@@ -198,13 +206,18 @@ export class DiscordAdapter implements ChatAdapter {
    * (the edit itself notifies nobody). Each person is pinged once per target, however often the message changes.
    * Never throws.
    */
-  private async ping(target: ReplyTarget, reply: Reply, payload: DiscordPayload, route: () => `/${string}`): Promise<ReplyTarget> {
+  private async ping(
+    target: ReplyTarget,
+    reply: Reply,
+    payload: DiscordPayload,
+    post: (data: RequestData) => Promise<unknown>,
+  ): Promise<ReplyTarget> {
     const before = Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
     const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
     if (users.length === 0) return target;
     const content = cutContent(`${mentionContent(users)} ${reply.title}`);
     try {
-      await this.rest.post(route(), { body: { content, allowed_mentions: { parse: [], users } } });
+      await post({ body: { content, allowed_mentions: { parse: [], users } } });
     } catch (error) {
       // The message itself was delivered; a lost ping must not make it go out twice.
       this.options.logger.warn({ err: redactSecrets(String(error)) }, 'mention could not be sent');

@@ -63,12 +63,31 @@ export function commandsDiffer(wanted: readonly DiscordCommand[], registered: re
   return a.length !== b.length || a.some((x, i) => x !== b[i]);
 }
 
+/** The API root: the config's, DISCORD_API_ROOT (a local fake), or undefined for discord.com. */
+export function discordApiRoot(config: Config): string | undefined {
+  return config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
+}
+
 export function discordRest(config: Config): { rest: REST; token: string } {
   const token = config.discord?.token ?? process.env['DISCORD_TOKEN'];
   if (!token) throw new Error('Discord needs a token: discord.token in the config or DISCORD_TOKEN');
   registerSecret(token);
-  const apiRoot = config.discord?.apiRoot ?? process.env['DISCORD_API_ROOT'];
+  const apiRoot = discordApiRoot(config);
   return { rest: new REST({ ...(apiRoot ? { api: apiRoot } : {}) }).setToken(token), token };
+}
+
+/**
+ * The REST for an interaction's own webhook (`/webhooks/{app}/{token}…`: edits of the deferred reply, follow-ups,
+ * their pings), used with `auth: false` as discord.js does for it: the interaction token is the credential. Discord
+ * does not count interaction endpoints against the bot's global 50 requests/s (discord-api-docs#4416) — unless they
+ * carry the bot token (#4142) — so @discordjs/rest's global limiter is off here: it held every request past the 50th
+ * in a second and let them all go at once at the next, so the results of a busy second landed together and their
+ * users' next commands arrived in one burst. Per-route limits (one bucket per token, from the response headers),
+ * 429s and the order of one interaction's edits (one queue per token) are kept.
+ */
+export function interactionRest(config: Config): REST {
+  const apiRoot = discordApiRoot(config);
+  return new REST({ ...(apiRoot ? { api: apiRoot } : {}), globalRequestsPerSecond: Number.POSITIVE_INFINITY });
 }
 
 /** Registers per guild (instant) when guilds are configured, else globally; only when something changed. */
