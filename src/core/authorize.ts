@@ -57,12 +57,23 @@ export function expandPermission(config: Config, name: string, seen: Set<string>
   return group.flatMap((n) => expandPermission(config, n, seen));
 }
 
+/** Compiled globs by pattern: picomatch.isMatch compiles its pattern on every call (a regex and its parse per host). */
+const matchers = new Map<string, (s: string) => boolean>();
+function globMatch(value: string, pattern: string): boolean {
+  let m = matchers.get(pattern);
+  if (!m) {
+    m = picomatch(pattern);
+    matchers.set(pattern, m);
+  }
+  return m(value);
+}
+
 function ruleMatches(config: Config, rule: PermissionRule, permission: string, target: { host?: string; domain?: string }): boolean {
   const permissions = expandPermission(config, rule.permission);
-  if (!permissions.some((p) => picomatch.isMatch(permission, p))) return false;
+  if (!permissions.some((p) => globMatch(permission, p))) return false;
   // A dry run (no host/domain yet) asks "could this rule ever allow it": any scope counts.
-  if (target.host !== undefined && !rule.hosts.some((h) => picomatch.isMatch(target.host as string, h))) return false;
-  if (target.domain !== undefined && !rule.domains.some((d) => picomatch.isMatch(target.domain as string, d))) return false;
+  if (target.host !== undefined && !rule.hosts.some((h) => globMatch(target.host as string, h))) return false;
+  if (target.domain !== undefined && !rule.domains.some((d) => globMatch(target.domain as string, d))) return false;
   return true;
 }
 
@@ -112,7 +123,5 @@ export function channelAllowsCommand(
   permission: string | null,
 ): boolean {
   if (!filter) return true;
-  return filter.some(
-    (f) => f === command || (permission !== null && expandPermission(config, f).some((p) => picomatch.isMatch(permission, p))),
-  );
+  return filter.some((f) => f === command || (permission !== null && expandPermission(config, f).some((p) => globMatch(permission, p))));
 }
