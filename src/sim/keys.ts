@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
 
 /**
  * Ed25519 key pairs in OpenSSH's formats, made with node:crypto and encoded here.
@@ -19,8 +19,23 @@ export interface OpenSshKeyPair {
   publicKey: string;
 }
 
+/** An Ed25519 private key's PKCS#8 DER up to its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * A key from a random seed rather than from `generateKeyPairSync`: on Node 20, exporting a key while the GC collects
+ * the key-generation job that made it deadlocks the process (the job's destructor takes the key's mutex, which the
+ * export holds while it allocates; seen as a test worker hung in ~KeyGenJob under KeyObjectHandle::ExportJWK). A key
+ * made from its seed has no such job.
+ */
 export function generateEd25519KeyPair(comment = ''): OpenSshKeyPair {
-  return encodeEd25519KeyPair(generateKeyPairSync('ed25519').privateKey, comment);
+  return encodeEd25519KeyPair(ed25519FromSeed(randomBytes(32)), comment);
+}
+
+/** The Ed25519 private key of a 32-byte seed. */
+export function ed25519FromSeed(seed: Buffer): KeyObject {
+  if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
 /** Encodes a node:crypto Ed25519 private key in OpenSSH's private-key and public-key-line formats. */
