@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFailed } from 'vitest';
 import { parseDocument } from 'yaml';
 import type { SimControlClient } from '../../src/sim/control-client.ts';
 import { DEMO_CONFIG, type ProcessHandle, ProcessHarness } from '../helpers/processes.ts';
@@ -24,6 +25,10 @@ export async function startRun(
   // The fault scenarios run mutations directly: approvals (tested on their own) are off here.
   const configPath = demoConfigWith({ 'bot.fleetRefreshMs': 600_000, 'approvals.enabled': false, ...options.edits });
   const h = new ProcessHarness({ configPath, ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}) });
+  // The processes' logs go with their run dir when it is stopped: a failure prints their last lines first.
+  onTestFailed(() => {
+    process.stderr.write(`--- output of the run's processes ---\n${h.lastOutput()}\n`);
+  });
   const sim = await h.startSim();
   const agent = options.agent === false ? null : await h.startAgent();
   const bot = await h.startBot();

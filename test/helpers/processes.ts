@@ -178,7 +178,7 @@ export interface SimProcess {
   control: SimControlClient;
 }
 
-function lastLines(handle: { stdout: LineStream; stderr: LineStream; log?: LineStream }, n = 15): string {
+export function lastLines(handle: { stdout: LineStream; stderr: LineStream; log?: LineStream }, n = 15): string {
   const show = (name: string, s: LineStream | undefined) =>
     `  ${name}: ${(s?.lines ?? []).slice(-n).join(`\n  ${' '.repeat(name.length)}  `)}`;
   return [show('stdout', handle.stdout), show('stderr', handle.stderr), show('log', handle.log)].join('\n');
@@ -217,6 +217,11 @@ export class ProcessHarness {
   readonly redisUrl: string;
   sim: SimProcess | null = null;
   private readonly processes: ProcessHandle[] = [];
+
+  /** The last lines each process of this run printed (stdout, stderr, log file): what a failed test shows. */
+  lastOutput(n = 40): string {
+    return this.processes.map((p) => `${p.name}:\n${lastLines(p, n)}`).join('\n');
+  }
   private resolved: { configPath: string; env: Record<string, string>; auditFile: string } | null = null;
   private readonly killOnExit = () => {
     for (const p of this.processes) if (!p.done) p.child.kill('SIGKILL');
