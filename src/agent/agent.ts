@@ -211,12 +211,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const sampleStore = new SampleStore(redis, options.prefix);
 
   // One blocking connection waits for every served queue's jobs (the Workers share it and the command connection).
-  const wakeups = new WorkerWakeups(
-    duplicateRedisClient(redis, { maxRetriesPerRequest: null }),
-    redis,
-    hosts.map((host) => `${options.prefix}:${hostQueueName(host)}:marker`),
-    logger,
-  );
+  const wakeups = new WorkerWakeups(duplicateRedisClient(redis, { maxRetriesPerRequest: null }), redis, logger);
   const backend = wakeupBackend(wakeups);
   const workers = hosts.map((host) => {
     const worker = new Worker(

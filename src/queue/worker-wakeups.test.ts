@@ -27,7 +27,8 @@ let run = 0;
 function served(): [string, string, string] {
   run += 1;
   const keys = ['a', 'b', 'c'].map((q) => `${prefix}:t${run}-${q}:marker`) as [string, string, string];
-  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), redis, keys, quietLogger);
+  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), redis, quietLogger);
+  for (const k of keys) wakeups.serve(k);
   wakeups.start();
   return keys;
 }
@@ -111,12 +112,8 @@ describe('BullMQ Workers on the shared wake-ups', () => {
     run += 1;
     const names = [`wq${run}-a`, `wq${run}-b`];
     const shared = connection();
-    wakeups = new WorkerWakeups(
-      connection(),
-      shared,
-      names.map((n) => `${prefix}:${n}:marker`),
-      quietLogger,
-    );
+    // No keys given: each Worker's backend has the wake-ups wait on BullMQ's own marker key for its queue.
+    wakeups = new WorkerWakeups(connection(), shared, quietLogger);
     const backend = wakeupBackend(wakeups);
     const seen: string[] = [];
     // drainDelay far beyond the test's timeout: an idle Worker only ever sees a job through a wake-up.
@@ -159,7 +156,7 @@ describe('after a Redis restart', () => {
   it('the shared wait comes back by itself and wakes a Worker for a job added afterwards', async () => {
     const server = await startPrivateRedis();
     const shared = new Redis(server.url, { maxRetriesPerRequest: null });
-    const own = new WorkerWakeups(new Redis(server.url, { maxRetriesPerRequest: null }), shared, [`${prefix}:rq:marker`], quietLogger);
+    const own = new WorkerWakeups(new Redis(server.url, { maxRetriesPerRequest: null }), shared, quietLogger);
     const names: string[] = [];
     const worker = new Worker(
       'rq',

@@ -51,9 +51,9 @@ export class WorkerWakeups {
   private readonly waiters = new Map<string, Waiter>();
   /** Markers popped while their Worker was not waiting; the earliest wins (a due delayed job beats a later one). */
   private readonly kept = new Map<string, Marker>();
-  private readonly served: Set<string>;
-  /** The served markers, as BZPOPMIN and the sweep name them (rebuilt when a Worker closes). */
-  private keys: string[];
+  private readonly served = new Set<string>();
+  /** The served markers, as BZPOPMIN and the sweep name them (rebuilt when a Worker comes or closes). */
+  private keys: string[] = [];
   private running = false;
   private closed = false;
   private loop: Promise<void> | null = null;
@@ -65,12 +65,16 @@ export class WorkerWakeups {
   constructor(
     private readonly blocking: RedisClient,
     private readonly commands: RedisClient,
-    markerKeys: readonly string[],
     private readonly logger: Logger,
   ) {
-    this.served = new Set(markerKeys);
-    this.keys = [...this.served];
     blocking.defineCommand('xenopsSweepMarkers', { lua: SWEEP });
+  }
+
+  /** Waits on markerKey from the next blocking wait on (wakeupBackend calls it with each Worker's own marker key). */
+  serve(markerKey: string): void {
+    if (this.closed || this.served.has(markerKey)) return;
+    this.served.add(markerKey);
+    this.keys = [...this.served];
   }
 
   start(): void {
@@ -219,7 +223,9 @@ interface Sweeper {
 export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueueBackend> {
   return (name, opts) => {
     const backend = createRedisBackend(name, opts, { withBlockingConnection: false });
+    // BullMQ's own name for the queue's marker: the wake-ups wait on exactly the key its scripts write.
     const marker = backend.keys['marker'] as string;
+    wakeups.serve(marker);
     const close = backend.close.bind(backend);
     const patched: Partial<IQueueBackend> = {
       waitForJob: (blockTimeout: number) => wakeups.wait(marker, blockTimeout),
