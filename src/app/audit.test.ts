@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { startTestStack } from '../../test/helpers/stack.ts';
 import { TerminalAdapter } from '../adapters/terminal/index.ts';
@@ -113,20 +113,14 @@ describe('the stream chain', () => {
     const key = stream();
     const audit = log(redis, key, file());
     await audit.append(entry(0));
-    // Redis's own view of the calls: MONITOR on a connection of its own.
-    const monitor = await new Redis(REDIS_URL).monitor();
-    const calls: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (/^eval/i.test(args[0] ?? '') && args.includes(key)) calls.push(args);
-    });
+    const monitor = await monitorRedis();
     try {
       await Promise.all(Array.from({ length: 100 }, (_, i) => audit.append(entry(i + 1))));
-      // MONITOR reports a call before its reply; one more round trip makes sure every report is in.
-      await redis.ping();
-      await new Promise((r) => monitor.ping(r));
+      await monitor.settle();
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
+    const calls = monitor.calls.filter((c) => /^eval/i.test(c.args[0] ?? '') && c.args.includes(key));
     const stored = (await redis.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId']);
     expect(stored).toEqual(Array.from({ length: 101 }, (_, i) => `r${i}`));
     expect(calls.length).toBeGreaterThan(0);
