@@ -1,7 +1,7 @@
 import { ConnectionClosedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
@@ -33,6 +33,12 @@ function served(): [string, string, string] {
   return keys;
 }
 
+/** What BullMQ's add does for the wake-ups: a job in the queue's wait list, and its marker (score 0, or when due). */
+async function announce(marker: string, score = 0): Promise<void> {
+  await redis.lpush(marker.replace(/marker$/, 'wait'), `job-${score}`);
+  await redis.zadd(marker, score, '0');
+}
+
 /** Resolves once the wake-ups have popped everything under the keys (markers are popped even with nobody waiting). */
 const popped = (...keys: string[]) =>
   expect.poll(async () => (await Promise.all(keys.map((k) => redis.zcard(k)))).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(0);
@@ -44,7 +50,7 @@ describe('WorkerWakeups', () => {
     const waitA = w.wait(a, 0.3);
     const waitB = w.wait(b, 30);
     const waitC = w.wait(c, 0.3);
-    await redis.zadd(b, 0, '0');
+    await announce(b);
     expect(await waitB).toEqual({ member: '0', score: 0 });
     // The others are not woken: they time out with null, as BZPOPMIN does.
     expect(await waitA).toBeNull();
@@ -54,10 +60,10 @@ describe('WorkerWakeups', () => {
   it('keeps a marker popped while its Worker is busy and hands it over at once when it waits; the earliest score wins', async () => {
     const [a] = served();
     const w = wakeups as WorkerWakeups;
-    await redis.zadd(a, 5_000, '0');
-    await popped(a);
-    await redis.zadd(a, 0, '0');
-    await popped(a);
+    await announce(a, 5_000);
+    await expect.poll(() => w.keptMarker(a), { timeout: 5_000 }).toEqual({ member: '0', score: 5_000 });
+    await announce(a);
+    await expect.poll(() => w.keptMarker(a), { timeout: 5_000 }).toEqual({ member: '0', score: 0 });
     expect(await w.wait(a, 30)).toEqual({ member: '0', score: 0 });
     // Handed over once: the next wait blocks again (and times out here).
     expect(await w.wait(a, 0.2)).toBeNull();
@@ -66,8 +72,8 @@ describe('WorkerWakeups', () => {
   it('takes a burst on every queue in one go: each Worker is then woken at once', async () => {
     const keys = served();
     const w = wakeups as WorkerWakeups;
-    await Promise.all(keys.map((k, i) => redis.zadd(k, i, '0')));
-    await popped(...keys);
+    await Promise.all(keys.map((k, i) => announce(k, i)));
+    await expect.poll(() => keys.map((k) => w.keptMarker(k)?.score), { timeout: 5_000 }).toEqual([0, 1, 2]);
     expect(await Promise.all(keys.map((k) => w.wait(k, 30)))).toEqual(keys.map((_, i) => ({ member: '0', score: i })));
   });
 
@@ -82,7 +88,7 @@ describe('WorkerWakeups', () => {
   it('hands a marker kept for a Worker that closes back to Redis, for another agent serving the host', async () => {
     const [a, b] = served();
     const w = wakeups as WorkerWakeups;
-    await redis.zadd(a, 0, '0');
+    await announce(a);
     await popped(a);
     await w.release(a);
     // A wait already sent may still name the marker and pop it once more; it is handed back again, and then left.
@@ -90,18 +96,53 @@ describe('WorkerWakeups', () => {
     await expect(w.wait(a, 30)).rejects.toBeInstanceOf(ConnectionClosedError);
     // This agent still serves the rest.
     const waitB = w.wait(b, 30);
-    await redis.zadd(b, 0, '0');
+    await announce(b);
     expect(await waitB).toEqual({ member: '0', score: 0 });
     await expect.poll(() => redis.zscore(a, '0'), { timeout: 5_000 }).toBe('0');
   });
 
   it('gives back what it kept when it closes', async () => {
     const [a] = served();
-    await redis.zadd(a, 7, '0');
+    await announce(a, 7);
     await popped(a);
     await wakeups?.close();
     wakeups = null;
     expect(await redis.zscore(a, '0')).toBe('7');
+  });
+});
+
+describe('WorkerWakeups and stale markers', () => {
+  it('does not wake a Worker for a base marker with no job waiting (BullMQ leaves one behind each job it hands out)', async () => {
+    const [a, b] = served();
+    const w = wakeups as WorkerWakeups;
+    const waitA = w.wait(a, 0.3);
+    await redis.zadd(a, 0, '0');
+    // Popped by the blocking wait: stale, not handed over.
+    await popped(a);
+    expect(await waitA).toBeNull();
+    // Popped by the sweep after another queue's pop: stale too.
+    await redis.zadd(a, 0, '0');
+    const waitB = w.wait(b, 30);
+    await announce(b);
+    expect(await waitB).toEqual({ member: '0', score: 0 });
+    await popped(a);
+    expect(await w.wait(a, 0.2)).toBeNull();
+  });
+
+  it('wakes a Worker for a delayed job\u2019s marker whatever the lists hold', async () => {
+    const [a] = served();
+    const w = wakeups as WorkerWakeups;
+    const waitA = w.wait(a, 30);
+    await redis.zadd(a, 1_000, '1');
+    expect(await waitA).toEqual({ member: '1', score: 1_000 });
+  });
+
+  it('refuses a marker key that is not named beside its queue\u2019s lists', () => {
+    const w = new WorkerWakeups(new Redis(REDIS_URL, { lazyConnect: true }), redis, quietLogger);
+    expect(() => w.serve(`${prefix}:q:marker`, { wait: `${prefix}:q:wait`, prioritized: `${prefix}:other:prioritized` })).toThrow(
+      /not named/,
+    );
+    expect(() => w.serve(`${prefix}:q:markers`)).toThrow(/not named/);
   });
 });
 
@@ -147,6 +188,47 @@ describe('BullMQ Workers on the shared wake-ups', () => {
     } finally {
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(queues.map((q) => q.close()));
+      shared.disconnect();
+    }
+  }, 20_000);
+});
+
+describe('BullMQ Workers on the shared wake-ups, counted', () => {
+  it('look for a job once per job, not again for the marker BullMQ leaves behind each job it hands out', async () => {
+    run += 1;
+    const name = `wc${run}`;
+    const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
+    const worker = new Worker(
+      name,
+      async (job) => job.name,
+      { connection: shared, prefix, drainDelay: 600, stalledInterval: 60_000 },
+      wakeupBackend(wakeups),
+    );
+    const queue = new Queue(name, { connection: shared, prefix });
+    const monitor = await monitorRedis();
+    // moveToActive: BullMQ's script of 11 keys, the queue's `wait` key first.
+    const waitKey = `${prefix}:${name}:wait`;
+    const looks = () =>
+      monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
+        .length;
+    try {
+      await worker.waitUntilReady();
+      wakeups.start();
+      const jobs = 5;
+      for (let i = 0; i < jobs; i++) {
+        const done = new Promise<void>((resolve) => worker.once('completed', () => resolve()));
+        await queue.add(`j${i}`, {});
+        await done;
+        // Idle again before the next job: the marker of the job just handed out is gone, and nothing is kept for it.
+        await expect.poll(() => redis.zcard(`${prefix}:${name}:marker`), { timeout: 5_000 }).toBe(0);
+      }
+      await monitor.settle();
+      expect(looks()).toBe(jobs);
+    } finally {
+      monitor.stop();
+      await worker.close();
+      await queue.close();
       shared.disconnect();
     }
   }, 20_000);

@@ -15,13 +15,24 @@ const WATCHDOG_GRACE_MS = 2_000;
 const RETRY_MS = 500;
 
 /**
- * Pops every non-empty marker among KEYS at once (a burst of jobs on many host queues is one round trip, not one
- * BZPOPMIN per queue); returns [index, score, …] for the keys that had one (1-based index into KEYS).
+ * Run right after BZPOPMIN popped marker KEYS[ARGV[1]] (member ARGV[2]): pops every other non-empty marker among
+ * KEYS at once (a burst of jobs on many host queues is one round trip, not one BZPOPMIN per queue), and says which
+ * markers are worth a Worker's look. A base marker ("0": jobs are waiting) with no job waiting is stale: BullMQ's
+ * moveToActive leaves one behind every job it hands out (so that other workers look too), and the job it announced
+ * is gone. Delivering it would cost a look that finds nothing — a moveToActive per job. A delayed job's marker
+ * ("1", due at its score) always counts. Each key's lists are found beside its marker (BullMQ's `prefix:queue:`).
+ * Returns {deliver popped (1/0), then index, score for each other marker that counts}.
  */
-const SWEEP = `local out = {}
+const SWEEP = `local function counts(key, member)
+  if member ~= '0' then return true end
+  local base = string.sub(key, 1, -7)
+  return redis.call('LLEN', base .. 'wait') > 0 or redis.call('ZCARD', base .. 'prioritized') > 0
+end
+local out = {0}
+if counts(KEYS[tonumber(ARGV[1])], ARGV[2]) then out[1] = 1 end
 for i, key in ipairs(KEYS) do
   local popped = redis.call('ZPOPMIN', key)
-  if popped[1] then
+  if popped[1] and counts(key, popped[1]) then
     out[#out + 1] = i
     out[#out + 1] = popped[2]
   end
@@ -70,8 +81,15 @@ export class WorkerWakeups {
     blocking.defineCommand('xenopsSweepMarkers', { lua: SWEEP });
   }
 
-  /** Waits on markerKey from the next blocking wait on (wakeupBackend calls it with each Worker's own marker key). */
-  serve(markerKey: string): void {
+  /**
+   * Waits on markerKey from the next blocking wait on (wakeupBackend calls it with each Worker's own marker key).
+   * The queue's lists must sit beside it (`…:marker`, `…:wait`, `…:prioritized`, as BullMQ names them): the sweep
+   * finds them there.
+   */
+  serve(markerKey: string, lists?: { wait: string; prioritized: string }): void {
+    const base = markerKey.slice(0, -'marker'.length);
+    if (!markerKey.endsWith(':marker') || (lists && (lists.wait !== `${base}wait` || lists.prioritized !== `${base}prioritized`)))
+      throw new Error(`worker wake-ups: ${markerKey} is not named as BullMQ names a queue's marker beside its lists`);
     if (this.closed || this.served.has(markerKey)) return;
     this.served.add(markerKey);
     this.keys = [...this.served];
@@ -103,13 +121,20 @@ export class WorkerWakeups {
     });
   }
 
+  /** The marker kept for the Worker of markerKey, handed over at its next wait (null when none). */
+  keptMarker(markerKey: string): Marker | null {
+    const kept = this.kept.get(markerKey);
+    return kept ? { ...kept } : null;
+  }
+
   /**
    * Ends the Worker's current wait as disconnecting its own blocking connection did (pause, close): with BullMQ's
    * "Connection is closed", on which the Worker does not look for a job but goes round its loop (and sees it is
    * paused or closing).
    */
   interrupt(markerKey: string): void {
-    this.settle(markerKey, closed());
+    // An error is made only for a wait there is (every wait interrupts the one before it, which is usually none).
+    if (this.waiters.has(markerKey)) this.settle(markerKey, closed());
   }
 
   /**
@@ -157,16 +182,36 @@ export class WorkerWakeups {
       try {
         const keys = this.keys;
         const popped = await this.blockingPop(keys);
-        if (!this.running) return;
+        if (!this.running) {
+          // Kept, so that close() hands it back to Redis.
+          if (popped && popped !== 'stuck') this.deliver(popped[0], { member: popped[1], score: Number(popped[2]) });
+          return;
+        }
         if (popped === 'stuck') {
           this.logger.warn('worker wake-ups: the blocking wait did not answer; reconnecting');
           this.blocking.disconnect(true);
           continue;
         }
         if (!popped) continue;
-        this.deliver(popped[0], { member: popped[1], score: Number(popped[2]) });
-        const swept = (await (this.blocking as unknown as Sweeper).xenopsSweepMarkers(keys.length, ...keys)) as (number | string)[];
-        for (let i = 0; i + 1 < swept.length; i += 2) {
+        // The popped marker is delivered once the sweep has said it counts (one more round trip before a Worker
+        // looks, instead of a look that finds nothing after every job).
+        const marker = { member: popped[1], score: Number(popped[2]) };
+        const index = keys.indexOf(popped[0]) + 1;
+        let swept: (number | string)[];
+        try {
+          swept = (await (this.blocking as unknown as Sweeper).xenopsSweepMarkers(
+            keys.length,
+            ...keys,
+            index > 0 ? index : 1,
+            index > 0 ? popped[1] : '1',
+          )) as (number | string)[];
+        } catch (error) {
+          // Unchecked, it is delivered all the same: a look that may find nothing beats a job left waiting.
+          this.deliver(popped[0], marker);
+          throw error;
+        }
+        if (Number(swept[0]) === 1) this.deliver(popped[0], marker);
+        for (let i = 1; i + 1 < swept.length; i += 2) {
           const key = keys[Number(swept[i]) - 1];
           if (key) this.deliver(key, { member: '0', score: Number(swept[i + 1]) });
         }
@@ -213,7 +258,7 @@ function closed(): Error {
 }
 
 interface Sweeper {
-  xenopsSweepMarkers(numberOfKeys: number, ...keys: string[]): Promise<unknown>;
+  xenopsSweepMarkers(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<unknown>;
 }
 
 /**
@@ -225,7 +270,7 @@ export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueue
     const backend = createRedisBackend(name, opts, { withBlockingConnection: false });
     // BullMQ's own name for the queue's marker: the wake-ups wait on exactly the key its scripts write.
     const marker = backend.keys['marker'] as string;
-    wakeups.serve(marker);
+    wakeups.serve(marker, { wait: backend.keys['wait'] as string, prioritized: backend.keys['prioritized'] as string });
     const close = backend.close.bind(backend);
     const patched: Partial<IQueueBackend> = {
       waitForJob: (blockTimeout: number) => wakeups.wait(marker, blockTimeout),
