@@ -52,6 +52,19 @@ const RECORD_ONCE = `local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {set, redis.call('HLEN', KEYS[1])}`;
 
+/**
+ * RECORD_ONCE, and when that makes the request's outcomes complete (ARGV[4] of them), the claim to deliver its final
+ * reply (the `final` key, as claimFinal) if the request is still pending, with its current target and every outcome:
+ * the last job of a request ends in one round trip instead of six.
+ * KEYS: outcomes, pending, target, final. Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
+ */
+const RECORD_AND_CLAIM = `local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local count = redis.call('HLEN', KEYS[1])
+if count < tonumber(ARGV[4]) then return {set, count} end
+if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], '1', 'EX', 86400, 'NX') then return {set, count, 0} end
+return {set, count, 1, redis.call('GET', KEYS[3]) or false, redis.call('HGETALL', KEYS[1])}`;
+
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
 /**
@@ -149,6 +162,37 @@ export class PendingStore {
     return { recorded: set === 1, count };
   }
 
+  /**
+   * Records an outcome once; when the request then has `expected` outcomes and is still pending, claims its final
+   * reply (exactly one caller wins, as claimFinal) and returns its current target (null: kept only in the request)
+   * and every outcome.
+   */
+  async recordAndClaim(
+    requestId: string,
+    jobId: string,
+    outcome: StoredOutcome,
+    expected: number,
+  ): Promise<{ recorded: boolean; count: number; final: { target: ReplyTarget | null; outcomes: Record<string, StoredOutcome> } | null }> {
+    const r = (await this.redis.eval(
+      RECORD_AND_CLAIM,
+      4,
+      this.outcomesKey(requestId),
+      this.key(requestId),
+      this.targetKey(requestId),
+      this.finalKey(requestId),
+      jobId,
+      JSON.stringify(outcome),
+      PENDING_TTL_SECONDS,
+      expected,
+    )) as [number, number, number?, (string | null)?, string[]?];
+    const [set, count, claimed, target, flat] = r;
+    if (claimed !== 1) return { recorded: set === 1, count, final: null };
+    const outcomes: Record<string, StoredOutcome> = {};
+    for (let i = 0; i + 1 < (flat ?? []).length; i += 2)
+      outcomes[flat?.[i] as string] = JSON.parse(flat?.[i + 1] as string) as StoredOutcome;
+    return { recorded: set === 1, count, final: { target: target ? (JSON.parse(target) as ReplyTarget) : null, outcomes } };
+  }
+
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {
     const raw = await this.redis.hgetall(this.outcomesKey(requestId));
     return Object.fromEntries(Object.entries(raw).map(([h, v]) => [h, JSON.parse(v) as StoredOutcome]));
@@ -156,7 +200,11 @@ export class PendingStore {
 
   /** Exactly one caller wins the right to deliver the final reply (relay vs. restart recovery, two bots). */
   async claimFinal(requestId: string): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:final:${requestId}`, '1', 'EX', 86_400, 'NX')) === 'OK';
+    return (await this.redis.set(this.finalKey(requestId), '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  private finalKey(requestId: string) {
+    return `${this.prefix}:final:${requestId}`;
   }
 
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */

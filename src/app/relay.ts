@@ -67,6 +67,8 @@ export class Relay {
    * bot's heap and malloc arenas that much bigger). Linear, not quadratic, in time and in memory.
    */
   private readonly shapes = new Map<string, RequestShape>();
+  /** The tracked requests' job ids (an event names a job; its request is known without a read). */
+  private readonly jobRequests = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -236,7 +238,7 @@ export class Relay {
       this.deps.fleet.applyResult(waiter.op, host, value);
       waiter.done(true);
     }
-    const requestId = await this.deps.pending.requestOf(jobId);
+    const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     const shape = this.shapes.get(requestId);
     const op = shape ? shape.jobs.get(jobId)?.op : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId)?.op;
@@ -246,21 +248,48 @@ export class Relay {
 
   private async onFailed(_host: string, jobId: string, failedReason: string): Promise<void> {
     this.waiters.get(jobId)?.done(false);
-    const requestId = await this.deps.pending.requestOf(jobId);
+    const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     await this.recorded(requestId, jobId, { ok: false, failure: failureOf(failedReason) });
   }
 
   /** Records a job's outcome, and advances the request unless it is known to wait for more of its hosts. */
   private async recorded(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
-    const { count } = await this.deps.pending.recordOutcomeCounted(requestId, jobId, outcome);
     const shape = this.shapes.get(requestId);
+    if (shape && shape.request.mode !== 'sequence' && this.canDeliver(shape.request)) {
+      // A tracked fan-out this bot delivers: the last outcome claims the final reply in the same round trip.
+      const p = shape.request;
+      const { count, final } = await this.deps.pending.recordAndClaim(requestId, jobId, outcome, p.jobs.length);
+      if (count < p.jobs.length) return;
+      if (!final) {
+        // Finished already (the deadline, another bot): nothing of it is kept in memory.
+        this.forgetShape(requestId);
+        this.clearTimers(requestId);
+        return;
+      }
+      await this.serial(requestId, () => this.finalizeNow({ ...p, target: final.target ?? p.target }, final.outcomes));
+      return;
+    }
+    const { count } = await this.deps.pending.recordOutcomeCounted(requestId, jobId, outcome);
     if (shape && shape.request.mode !== 'sequence' && count < shape.request.jobs.length) return;
     await this.advance(requestId);
   }
 
   private remember(p: PendingRequest): void {
     this.shapes.set(p.requestId, { request: p, jobs: new Map(p.jobs.map((j) => [j.jobId, j])) });
+    for (const j of p.jobs) this.jobRequests.set(j.jobId, p.requestId);
+  }
+
+  private forgetShape(requestId: string): void {
+    const shape = this.shapes.get(requestId);
+    if (!shape) return;
+    this.shapes.delete(requestId);
+    for (const jobId of shape.jobs.keys()) this.jobRequests.delete(jobId);
+  }
+
+  /** The request a job belongs to: from memory when this bot tracks it, else from Redis (another bot's). */
+  private async requestOf(jobId: string): Promise<string | null> {
+    return this.jobRequests.get(jobId) ?? this.deps.pending.requestOf(jobId);
   }
 
   /**
@@ -270,9 +299,7 @@ export class Relay {
    */
   expect(p: PendingRequest): () => void {
     this.remember(p);
-    return () => {
-      this.shapes.delete(p.requestId);
-    };
+    return () => this.forgetShape(p.requestId);
   }
 
   /**
@@ -288,7 +315,7 @@ export class Relay {
 
   /** Audits a job's start: the request from memory when this bot tracks it, else read (another bot's). */
   private async onActive(host: string, jobId: string): Promise<void> {
-    const requestId = await this.deps.pending.requestOf(jobId);
+    const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     const shape = this.shapes.get(requestId);
     const p = shape ? shape.request : await this.deps.pending.get(requestId);
@@ -298,7 +325,7 @@ export class Relay {
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
-    const requestId = await this.deps.pending.requestOf(jobId);
+    const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     const now = Date.now();
     if (now - (this.lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
@@ -318,7 +345,7 @@ export class Relay {
   }
 
   private async onStalled(jobId: string): Promise<void> {
-    const requestId = await this.deps.pending.requestOf(jobId);
+    const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     await this.serial(requestId, async () => {
       const p = await this.current(requestId);
@@ -403,7 +430,7 @@ export class Relay {
     const p = await this.deps.pending.get(requestId);
     if (!p) {
       // Finished (here or by another bot): nothing of it is kept in memory.
-      this.shapes.delete(requestId);
+      this.forgetShape(requestId);
       this.clearTimers(requestId);
       return;
     }
@@ -451,15 +478,18 @@ export class Relay {
     return 'queued';
   }
 
-  private async finalizeNow(p: PendingRequest): Promise<void> {
+  /** `claimed`: the final reply is already claimed (recordAndClaim), with these outcomes. */
+  private async finalizeNow(p: PendingRequest, claimed?: Record<string, StoredOutcome>): Promise<void> {
     const { requestId } = p;
-    this.shapes.delete(requestId);
-    // A bot without this platform's adapter leaves the reply to one that has it.
-    if (!this.canDeliver(p)) return;
-    if (!(await this.deps.pending.claimFinal(requestId))) return;
+    this.forgetShape(requestId);
+    if (!claimed) {
+      // A bot without this platform's adapter leaves the reply to one that has it.
+      if (!this.canDeliver(p)) return;
+      if (!(await this.deps.pending.claimFinal(requestId))) return;
+    }
     this.finalized.set(requestId, Date.now());
     this.clearTimers(requestId);
-    const outcomes = await this.deps.pending.outcomes(requestId);
+    const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
     const command = this.deps.commands.get(p.command);
