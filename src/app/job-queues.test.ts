@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { Queue } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
@@ -94,6 +94,31 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
       await new Promise((r) => setImmediate(r));
       expect(lines.filter((l) => l['msg'] === 'queue error')).toMatchObject([{ err: 'connection reset by the test' }]);
     } finally {
+      await queues.close();
+    }
+  });
+});
+
+describe('JobQueues.finished: where a job ended', () => {
+  it('reads the state before the job, so a job completed while it is read is never "completed" without its result', async () => {
+    const { logger } = capture();
+    const queues = new JobQueues(['h0001'], client, prefix, logger);
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const worker = new Worker(hostQueueName('h0001'), null, { connection, prefix, autorun: false });
+    try {
+      await queues.add(job('h0001'), 'r-fin-h0001');
+      const active = (await worker.getNextJob('token-1')) as Job;
+      expect(await queues.finished('h0001', 'r-fin-h0001')).toMatchObject({ state: 'unfinished' });
+      // The finding: a job read while active and completed before its state is asked says "completed", with no result.
+      const readEarly = (await queues.job('h0001', 'r-fin-h0001')) as Job;
+      await active.moveToCompleted({ host: 'h0001', domains: [] }, 'token-1', false);
+      expect(await readEarly.getState()).toBe('completed');
+      expect(readEarly.returnvalue).toBeNull();
+      expect(await queues.finished('h0001', 'r-fin-h0001')).toEqual({ state: 'completed', returnvalue: { host: 'h0001', domains: [] } });
+      expect(await queues.finished('h0001', 'no-such-job')).toBeNull();
+    } finally {
+      await worker.close();
+      connection.disconnect();
       await queues.close();
     }
   });

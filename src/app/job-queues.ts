@@ -64,6 +64,30 @@ export class JobQueues {
     return queue ? Job.fromId(queue, jobId) : undefined;
   }
 
+  /**
+   * Where a job ended, read in that order: its state first, then (completed or failed) the job itself. A job read
+   * first and asked its state after may have finished in between: "completed", with the result it had when read —
+   * none (a recovery after a Redis restart, racing the agent's completion, reported a migration as an internal
+   * error that way). A finished job no longer changes, so reading it after its state is safe. Null when BullMQ no
+   * longer has it.
+   */
+  async finished(
+    host: string,
+    jobId: string,
+  ): Promise<
+    { state: 'completed'; returnvalue: unknown } | { state: 'failed'; failedReason: string } | { state: 'unfinished'; job: Job } | null
+  > {
+    const queue = this.queues.get(host);
+    if (!queue) return null;
+    const state = await queue.getJobState(jobId);
+    if (state === 'unknown') return null;
+    const job = await Job.fromId(queue, jobId);
+    if (!job) return null;
+    if (state === 'completed') return { state, returnvalue: job.returnvalue };
+    if (state === 'failed') return { state, failedReason: job.failedReason };
+    return { state: 'unfinished', job };
+  }
+
   /** The queues' closes are no-ops on a shared backend: closing that one lets go of the shared client. */
   async close(): Promise<void> {
     await settleWithin(2_000, [...[...this.queues.values()].map((q) => q.close()), this.backend.close()]);

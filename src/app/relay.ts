@@ -154,18 +154,18 @@ export class Relay {
       const queued = p.mode === 'sequence' ? p.jobs.filter((j) => !outcomes[j.jobId]).slice(0, 1) : p.jobs;
       for (const j of queued) {
         if (outcomes[j.jobId]) continue;
-        const job = await this.deps.queues.job(j.host, j.jobId);
-        if (!job) {
+        // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
+        const ended = await this.deps.queues.finished(j.host, j.jobId);
+        if (!ended) {
           // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
           await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.lostOutcome(j.jobId, isMutating(j.op)));
           continue;
         }
-        const state = await job.getState();
-        if (state === 'completed') {
-          this.deps.fleet.applyResult(j.op, j.host, job.returnvalue);
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: job.returnvalue });
-        } else if (state === 'failed')
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(job.failedReason) });
+        if (ended.state === 'completed') {
+          this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
+        } else if (ended.state === 'failed')
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
       }
       this.remember(p);
       this.arm(p);
