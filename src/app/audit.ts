@@ -220,8 +220,9 @@ export class AuditLog {
     await h?.fh.close().catch(() => {});
   }
 
-  /** Waits for the file appends made so far, and closes the file. */
+  /** Waits for the appends under way (a script call in flight, the file's), and closes the file. */
   async close(): Promise<void> {
+    await this.streamWriting;
     await this.fileWriting;
     await this.closeFile();
   }
