@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -6,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import { RedisScript } from '../queue/redis-script.ts';
 import { type ChainRecord, type ChainReport, ChainVerifier, fieldText, GENESIS, parseLine, pushLine, seal } from './audit-chain.ts';
 
 export type AuditEvent = 'request' | 'decision' | 'job.start' | 'job.outcome' | 'approval';
@@ -70,7 +70,7 @@ const MAX_CHAIN_RACES = 50;
  * KEYS: stream, head. ARGV: MAXLEN, GENESIS, expected head, then per entry: its field count n, then n field/value
  * pairs ending with `prev`, PREV, `hash`, HASH. Returns {1, new head} or {0, current head}.
  */
-const APPEND_LUA = `
+const APPEND = new RedisScript(`
 local prev = redis.call('GET', KEYS[2])
 if not prev then
   prev = ARGV[2]
@@ -97,8 +97,7 @@ while i <= #ARGV do
 end
 redis.call('SET', KEYS[2], prev)
 return {1, prev}
-`;
-const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex');
+`);
 
 interface FileHead {
   hash: string;
@@ -270,28 +269,18 @@ export class AuditLog {
     for (let race = 0; race < MAX_CHAIN_RACES; race++) {
       const expected = this.streamHead ?? '';
       let prev = expected;
-      const args = [this.streamKey, this.headKey, String(this.maxLen), GENESIS, expected];
+      const args = [String(this.maxLen), GENESIS, expected];
       for (const fields of entries) {
         const own = fields.filter(([k]) => k !== 'prev' && k !== 'hash');
         const sealed = seal(Object.fromEntries(own), prev);
         args.push(String(own.length + 2), ...own.flat(), 'prev', prev, 'hash', sealed.hash);
         prev = sealed.hash;
       }
-      const [ok, head] = await this.runAppend(args);
+      const [ok, head] = (await APPEND.run(this.redis, [this.streamKey, this.headKey], args)) as [number, string];
       this.streamHead = head;
       if (ok === 1) return;
     }
     throw new Error(`the audit chain head kept moving (${MAX_CHAIN_RACES} tries): another writer is appending without pause`);
-  }
-
-  /** The chain script (EVALSHA, loading it on NOSCRIPT). */
-  private async runAppend(args: string[]): Promise<[number, string]> {
-    try {
-      return (await this.redis.evalsha(APPEND_SHA, 2, ...args)) as [number, string];
-    } catch (error) {
-      if (!String(error).includes('NOSCRIPT')) throw error;
-      return (await this.redis.eval(APPEND_LUA, 2, ...args)) as [number, string];
-    }
   }
 
   /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */

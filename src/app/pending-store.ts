@@ -3,6 +3,7 @@ import type { BotFailure } from '../core/define-command.ts';
 import type { Block } from '../core/reply.ts';
 import type { JobData, JobFailure, JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import { RedisScript } from '../queue/redis-script.ts';
 
 export interface PendingJob {
   jobId: string;
@@ -48,9 +49,9 @@ const PENDING_TTL_SECONDS = 2 * 86_400;
  * five commands, each with its promise, held until EXEC — a burst of them outlived the young generation and piled
  * up in the old one.
  */
-const RECORD_ONCE = `local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+const RECORD_ONCE = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {set, redis.call('HLEN', KEYS[1])}`;
+return {set, redis.call('HLEN', KEYS[1])}`);
 
 /**
  * RECORD_ONCE, and when that makes the request's outcomes complete (ARGV[4] of them), the claim to deliver its final
@@ -58,12 +59,12 @@ return {set, redis.call('HLEN', KEYS[1])}`;
  * the last job of a request ends in one round trip instead of six.
  * KEYS: outcomes, pending, target, final. Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
  */
-const RECORD_AND_CLAIM = `local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
 if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], '1', 'EX', 86400, 'NX') then return {set, count, 0} end
-return {set, count, 1, redis.call('GET', KEYS[3]) or false, redis.call('HGETALL', KEYS[1])}`;
+return {set, count, 1, redis.call('GET', KEYS[3]) or false, redis.call('HGETALL', KEYS[1])}`);
 
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
@@ -151,13 +152,10 @@ export class PendingStore {
   /** recordOutcomeOnce, also saying how many outcomes the request has now (so a caller can tell it is not done yet). */
   async recordOutcomeCounted(requestId: string, jobId: string, outcome: StoredOutcome): Promise<{ recorded: boolean; count: number }> {
     // The hash expires with the request: a late completion of a finished request leaves nothing behind for long.
-    const [set, count] = (await this.redis.eval(
-      RECORD_ONCE,
-      1,
-      this.outcomesKey(requestId),
-      jobId,
-      JSON.stringify(outcome),
-      PENDING_TTL_SECONDS,
+    const [set, count] = (await RECORD_ONCE.run(
+      this.redis,
+      [this.outcomesKey(requestId)],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS],
     )) as [number, number];
     return { recorded: set === 1, count };
   }
@@ -173,17 +171,10 @@ export class PendingStore {
     outcome: StoredOutcome,
     expected: number,
   ): Promise<{ recorded: boolean; count: number; final: { target: ReplyTarget | null; outcomes: Record<string, StoredOutcome> } | null }> {
-    const r = (await this.redis.eval(
-      RECORD_AND_CLAIM,
-      4,
-      this.outcomesKey(requestId),
-      this.key(requestId),
-      this.targetKey(requestId),
-      this.finalKey(requestId),
-      jobId,
-      JSON.stringify(outcome),
-      PENDING_TTL_SECONDS,
-      expected,
+    const r = (await RECORD_AND_CLAIM.run(
+      this.redis,
+      [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
     if (claimed !== 1) return { recorded: set === 1, count, final: null };

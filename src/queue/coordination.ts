@@ -2,6 +2,7 @@ import type { DomainStatus } from '../core/xen.ts';
 import type { JobData, JobOp } from './jobs.ts';
 import { OPS } from './ops.ts';
 import type { RedisClient } from './redis-connection.ts';
+import { RedisScript } from './redis-script.ts';
 
 /**
  * What the bot and the agents agree on in Redis besides the queues: per-domain locks, agent heartbeats and the
@@ -28,28 +29,28 @@ export interface LockHolder {
 export type LockResult = { ok: true } | { ok: false; holder: LockHolder | null };
 
 // Take the lock when free, or when this request already holds it (a redelivered event, a resumed job).
-const ACQUIRE = `
+const ACQUIRE = new RedisScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
   local ok, cur = pcall(cjson.decode, v)
   if not ok or cur['requestId'] ~= ARGV[2] then return v end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`;
+return 1`);
 
-const RENEW = `
+const RENEW = new RedisScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local ok, cur = pcall(cjson.decode, v)
 if ok and cur['requestId'] == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`;
+return 0`);
 
-const RELEASE = `
+const RELEASE = new RedisScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local ok, cur = pcall(cjson.decode, v)
 if ok and cur['requestId'] == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0`;
+return 0`);
 
 /**
  * One mutation per domain at a time, fleet-wide (by name: a migration's source and target hold the same lock).
@@ -67,7 +68,7 @@ export class DomainLocks {
   }
 
   async acquire(holder: LockHolder, ttlMs: number): Promise<LockResult> {
-    const r = (await this.redis.eval(ACQUIRE, 1, this.key(holder.domain), JSON.stringify(holder), holder.requestId, String(ttlMs))) as
+    const r = (await ACQUIRE.run(this.redis, [this.key(holder.domain)], [JSON.stringify(holder), holder.requestId, String(ttlMs)])) as
       | number
       | string;
     if (r === 1) return { ok: true };
@@ -75,11 +76,11 @@ export class DomainLocks {
   }
 
   async renew(domain: string, requestId: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 1, this.key(domain), requestId, String(ttlMs))) === 1;
+    return (await RENEW.run(this.redis, [this.key(domain)], [requestId, String(ttlMs)])) === 1;
   }
 
   async release(domain: string, requestId: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, this.key(domain), requestId)) === 1;
+    return (await RELEASE.run(this.redis, [this.key(domain)], [requestId])) === 1;
   }
 
   async holder(domain: string): Promise<LockHolder | null> {
