@@ -17,6 +17,8 @@ export interface JobEvent {
 
 /** How long one XREAD blocks before it is sent again (also bounds how late stop() is noticed). */
 const BLOCK_MS = 5_000;
+/** An XREAD that has not answered this long after its own timeout is abandoned and the connection reset. */
+const WATCHDOG_GRACE_MS = 2_000;
 const RETRY_MS = 500;
 
 /**
@@ -39,6 +41,7 @@ export class JobEventReader {
     private readonly queues: readonly string[],
     private readonly onEvent: (e: JobEvent) => void,
     private readonly logger: Logger,
+    private readonly timing: { blockMs: number; watchdogGraceMs: number } = { blockMs: BLOCK_MS, watchdogGraceMs: WATCHDOG_GRACE_MS },
   ) {}
 
   private key(queue: string): string {
@@ -65,9 +68,15 @@ export class JobEventReader {
     while (this.running) {
       try {
         const ids = this.queues.map((q) => this.ids.get(q) ?? '0-0');
-        const data = (await this.client.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const data = await this.read(keys, ids);
+        if (data === 'stuck') {
+          if (!this.running) return;
+          // A half-open connection (a network blip no error reports), or a blocking command ioredis re-sent after a
+          // reconnect that never answers (BullMQ #4479): without this, no event would ever arrive again.
+          this.logger.warn('job events: the blocking read did not answer; reconnecting');
+          this.client.disconnect(true);
+          continue;
+        }
         if (!data) continue;
         for (const [key, entries] of data) {
           const queue = byKey.get(key);
@@ -83,6 +92,24 @@ export class JobEventReader {
         this.logger.debug({ err: String(error) }, 'job events: read failed; retrying');
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
+    }
+  }
+
+  /** One XREAD, raced against a watchdog set past its own timeout. */
+  private async read(keys: readonly string[], ids: readonly string[]): Promise<[string, [string, string[]][]][] | null | 'stuck'> {
+    const { blockMs, watchdogGraceMs } = this.timing;
+    let watchdog: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => {
+      watchdog = setTimeout(() => resolve('stuck'), blockMs + watchdogGraceMs);
+    });
+    const read = this.client.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids) as Promise<
+      [string, [string, string[]][]][] | null
+    >;
+    read.catch(() => {});
+    try {
+      return await Promise.race([read, stuck]);
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
+import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
 
 const prefix = uniquePrefix();
@@ -270,4 +271,32 @@ describe('after a Redis restart', () => {
       await server.stop();
     }
   }, 30_000);
+});
+
+describe('a blocking wait that never answers', () => {
+  it('is abandoned past its timeout and the connection reset: a half-open connection does not stop the wake-ups', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    run += 1;
+    const a = `${prefix}:h${run}-a:marker`;
+    const own = new WorkerWakeups(new Redis(proxy.url, { maxRetriesPerRequest: null }), redis, quietLogger, {
+      blockSeconds: 0.2,
+      watchdogGraceMs: 300,
+    });
+    own.serve(a);
+    try {
+      own.start();
+      const first = own.wait(a, 30);
+      await announce(a);
+      expect(await first).toEqual({ member: '0', score: 0 });
+      // The blocking connection goes silent for good; new connections work.
+      proxy.freezeOpen();
+      const second = own.wait(a, 30);
+      await announce(a);
+      expect(await second).toEqual({ member: '0', score: 0 });
+    } finally {
+      await own.close();
+      await proxy.stop();
+    }
+  }, 20_000);
 });

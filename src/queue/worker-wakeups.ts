@@ -77,6 +77,10 @@ export class WorkerWakeups {
     private readonly blocking: RedisClient,
     private readonly commands: RedisClient,
     private readonly logger: Logger,
+    private readonly timing: { blockSeconds: number; watchdogGraceMs: number } = {
+      blockSeconds: BLOCK_SECONDS,
+      watchdogGraceMs: WATCHDOG_GRACE_MS,
+    },
   ) {
     blocking.defineCommand('xenopsSweepMarkers', { lua: SWEEP });
   }
@@ -228,14 +232,25 @@ export class WorkerWakeups {
    * reconnect rather than failing it, and such a command can hang (BullMQ #4479); then the connection is reset.
    */
   private async blockingPop(keys: readonly string[]): Promise<[string, string, string] | null | 'stuck'> {
+    const { blockSeconds, watchdogGraceMs } = this.timing;
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<'stuck'>((resolve) => {
-      watchdog = setTimeout(() => resolve('stuck'), BLOCK_SECONDS * 1000 + WATCHDOG_GRACE_MS);
+      watchdog = setTimeout(() => resolve('stuck'), blockSeconds * 1000 + watchdogGraceMs);
     });
-    const pop = this.blocking.bzpopmin(...keys, BLOCK_SECONDS) as Promise<[string, string, string] | null>;
+    const pop = this.blocking.bzpopmin(...keys, blockSeconds) as Promise<[string, string, string] | null>;
     pop.catch(() => {});
     try {
-      return await Promise.race([pop, stuck]);
+      const first = await Promise.race([pop, stuck]);
+      // An abandoned pop may still be answered (ioredis re-sends it after the reconnect): what it pops is delivered
+      // unchecked rather than lost.
+      if (first === 'stuck')
+        void pop.then(
+          (late) => {
+            if (late) this.deliver(late[0], { member: late[1], score: Number(late[2]) });
+          },
+          () => {},
+        );
+      return first;
     } finally {
       clearTimeout(watchdog);
     }

@@ -7,7 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  */
 export class TcpProxy {
   private server: Server | null = null;
-  private pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private pairs = new Set<{ client: Socket; upstream: Socket; frozen?: boolean }>();
   private partitioned = false;
   port = 0;
 
@@ -26,7 +26,7 @@ export class TcpProxy {
   async start(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(this.target.port, this.target.host);
-      const pair = { client, upstream };
+      const pair: { client: Socket; upstream: Socket; frozen?: boolean } = { client, upstream };
       this.pairs.add(pair);
       const drop = () => {
         client.destroy();
@@ -38,10 +38,10 @@ export class TcpProxy {
         s.on('close', drop);
       }
       client.on('data', (d: Buffer) => {
-        if (!this.partitioned) upstream.write(d);
+        if (!this.partitioned && !pair.frozen) upstream.write(d);
       });
       upstream.on('data', (d: Buffer) => {
-        if (!this.partitioned) client.write(d);
+        if (!this.partitioned && !pair.frozen) client.write(d);
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -52,6 +52,14 @@ export class TcpProxy {
   /** How many proxied connections are open now. */
   get connections(): number {
     return this.pairs.size;
+  }
+
+  /**
+   * Drops the bytes of the connections open now, both ways, and leaves them open; new connections pass: a half-open
+   * connection after a network blip, which no error ever reports, while the network itself works again.
+   */
+  freezeOpen(): void {
+    for (const p of this.pairs) p.frozen = true;
   }
 
   partition(): void {
