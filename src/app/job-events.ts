@@ -95,21 +95,27 @@ export class JobEventReader {
     }
   }
 
-  /** One XREAD, raced against a watchdog set past its own timeout. */
+  /**
+   * One XREAD, raced against a watchdog set past its own timeout. Only a read on a connection ioredis takes for up is
+   * stuck: while it reconnects, it sends the read again itself, and abandoning reads then would only pile them up.
+   */
   private async read(keys: readonly string[], ids: readonly string[]): Promise<[string, [string, string[]][]][] | null | 'stuck'> {
     const { blockMs, watchdogGraceMs } = this.timing;
-    let watchdog: NodeJS.Timeout | undefined;
-    const stuck = new Promise<'stuck'>((resolve) => {
-      watchdog = setTimeout(() => resolve('stuck'), blockMs + watchdogGraceMs);
-    });
     const read = this.client.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids) as Promise<
       [string, [string, string[]][]][] | null
     >;
     read.catch(() => {});
-    try {
-      return await Promise.race([read, stuck]);
-    } finally {
-      clearTimeout(watchdog);
+    for (;;) {
+      let watchdog: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => {
+        watchdog = setTimeout(() => resolve('stuck'), blockMs + watchdogGraceMs);
+      });
+      try {
+        const outcome = await Promise.race([read, stuck]);
+        if (outcome !== 'stuck' || this.client.status === 'ready' || !this.running) return outcome;
+      } finally {
+        clearTimeout(watchdog);
+      }
     }
   }
 

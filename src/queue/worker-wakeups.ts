@@ -233,26 +233,30 @@ export class WorkerWakeups {
    */
   private async blockingPop(keys: readonly string[]): Promise<[string, string, string] | null | 'stuck'> {
     const { blockSeconds, watchdogGraceMs } = this.timing;
-    let watchdog: NodeJS.Timeout | undefined;
-    const stuck = new Promise<'stuck'>((resolve) => {
-      watchdog = setTimeout(() => resolve('stuck'), blockSeconds * 1000 + watchdogGraceMs);
-    });
     const pop = this.blocking.bzpopmin(...keys, blockSeconds) as Promise<[string, string, string] | null>;
     pop.catch(() => {});
-    try {
-      const first = await Promise.race([pop, stuck]);
-      // An abandoned pop may still be answered (ioredis re-sends it after the reconnect): what it pops is delivered
-      // unchecked rather than lost.
-      if (first === 'stuck')
+    for (;;) {
+      let watchdog: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => {
+        watchdog = setTimeout(() => resolve('stuck'), blockSeconds * 1000 + watchdogGraceMs);
+      });
+      try {
+        const first = await Promise.race([pop, stuck]);
+        if (first !== 'stuck') return first;
+        // While ioredis reconnects it sends the pop again itself: only a pop on a connection it takes for up is stuck.
+        if (this.blocking.status !== 'ready' && this.running) continue;
+        // An abandoned pop may still be answered (ioredis re-sends it after the reconnect): what it pops is delivered
+        // unchecked rather than lost.
         void pop.then(
           (late) => {
             if (late) this.deliver(late[0], { member: late[1], score: Number(late[2]) });
           },
           () => {},
         );
-      return first;
-    } finally {
-      clearTimeout(watchdog);
+        return first;
+      } finally {
+        clearTimeout(watchdog);
+      }
     }
   }
 
