@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { startTestStack } from '../../test/helpers/stack.ts';
+import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { TerminalAdapter } from '../adapters/terminal/index.ts';
 import { type AuditEntry, AuditLog, STREAM_VALUE_MAX, verifyAuditFile, verifyAuditStream } from './audit.ts';
 import { GENESIS, hashOf } from './audit-chain.ts';
@@ -221,6 +222,38 @@ describe('the stream chain', () => {
     expect(lines(path)[0]?.['args']).toBe(long);
     expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 1, broken: null });
     expect(await verifyAuditFile(path)).toMatchObject({ entries: 1, broken: null });
+  });
+
+  it('gives up a script call that gets no answer (a silent connection) and sends it again later, applied once', async () => {
+    const key = stream();
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const through = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    clients.push(through);
+    const audit = log(through, key, file(), { callTimeoutMs: 300 });
+    const ready = () => new Promise<void>((resolve) => (through.status === 'ready' ? resolve() : through.once('ready', () => resolve())));
+    try {
+      await ready();
+      await audit.append(entry(1));
+      expect(audit.pending).toBe(0);
+      // Commands still reach Redis and run; their answers are lost: the append must not wait for ever.
+      proxy.freezeOpen('replies');
+      await audit.append(entry(2));
+      expect(audit.pending).toBe(1);
+      // Meanwhile the next one is kept behind it, not sent.
+      await audit.append(entry(3));
+      expect(audit.pending).toBe(2);
+      proxy.heal();
+      await ready();
+      await audit.flush();
+      expect(audit.pending).toBe(0);
+      const redis = await client();
+      // Entry 2 ran in Redis before its answer was lost: sent again, it is not appended twice.
+      expect((await redis.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual(['r1', 'r2', 'r3']);
+      expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 3, broken: null });
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('a failing Redis never fails an append: the entry is kept for later', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -56,6 +57,8 @@ export const STREAM_VALUE_MAX = 4_000;
 
 /** Entries sent to Redis in one script call at most (a backlog after an outage goes in several). */
 const STREAM_BATCH = 200;
+/** A script call not answered within this is given up (its batch is kept and sent again, applied at most once). */
+const STREAM_CALL_TIMEOUT_MS = 10_000;
 /** Attempts of one batch that find another writer moved the head first; each means another bot's entry went in. */
 const MAX_CHAIN_RACES = 50;
 
@@ -67,8 +70,12 @@ const MAX_CHAIN_RACES = 50;
  * Redis's only thread per entry, four entries per /list. The script only checks that each entry names the hash
  * before it. When the head key is missing, the chain goes on from the stream's last entry (or GENESIS).
  *
- * KEYS: stream, head. ARGV: MAXLEN, GENESIS, expected head, then per entry: its field count n, then n field/value
- * pairs ending with `prev`, PREV, `hash`, HASH. Returns {1, new head} or {0, current head}.
+ * A batch is applied once: its id is kept for a day (KEYS[3]), so a batch sent again after a call that did not
+ * answer in time (and may have run) is not appended twice.
+ *
+ * KEYS: stream, head, batch id. ARGV: MAXLEN, GENESIS, expected head, then per entry: its field count n, then n
+ * field/value pairs ending with `prev`, PREV, `hash`, HASH. Returns {1, new head}, {0, current head} or, for a
+ * batch applied before, {2, current head}.
  */
 const APPEND = new RedisScript(`
 local prev = redis.call('GET', KEYS[2])
@@ -81,6 +88,7 @@ if not prev then
     end
   end
 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {2, prev} end
 if prev ~= ARGV[3] then return {0, prev} end
 local i = 4
 while i <= #ARGV do
@@ -96,6 +104,7 @@ while i <= #ARGV do
   i = last + 1
 end
 redis.call('SET', KEYS[2], prev)
+redis.call('SET', KEYS[3], '1', 'EX', 86400)
 return {1, prev}
 `);
 
@@ -124,6 +133,9 @@ export class AuditLog {
   private streamStalled = false;
   /** The stream's chain head as this bot last saw it (null: not known yet, the first send learns it). */
   private streamHead: string | null = null;
+  /** The batch being sent (the oldest `count` entries) and its id, until it is known to be in the stream. */
+  private sending: { id: string; count: number } | null = null;
+  private readonly callTimeoutMs: number;
   private readonly fileBacklog: { record: ChainRecord; resolve: () => void }[] = [];
   private fileWriting: Promise<void> | null = null;
   private fileHead: FileHead | null = null;
@@ -140,12 +152,13 @@ export class AuditLog {
     private readonly file: string,
     private readonly maxLen: number,
     private readonly logger: Logger,
-    options: { maxScan?: number; now?: () => number } = {},
+    options: { maxScan?: number; now?: () => number; callTimeoutMs?: number } = {},
   ) {
     // Under the stream's own hash tag: one Redis Cluster slot, so the script may touch both.
     this.headKey = `${streamKey}:head`;
     this.maxScan = options.maxScan ?? AUDIT_MAX_SCAN;
     this.now = options.now ?? Date.now;
+    this.callTimeoutMs = options.callTimeoutMs ?? STREAM_CALL_TIMEOUT_MS;
   }
 
   async append(entry: AuditEntry): Promise<void> {
@@ -232,8 +245,9 @@ export class AuditLog {
    */
   private toStream(fields: [string, string][]): Promise<void> {
     return new Promise((resolve) => {
-      // The oldest kept entry gives way (never one a script call in flight is sending).
-      if (this.backlog.length >= AuditLog.MAX_BACKLOG && this.streamWriting === null) this.backlog.shift()?.resolve();
+      // The oldest kept entry gives way (never one of a batch that is being sent or may have been applied).
+      if (this.backlog.length >= AuditLog.MAX_BACKLOG && this.streamWriting === null && this.sending === null)
+        this.backlog.shift()?.resolve();
       this.backlog.push({ fields, resolve });
       if (this.streamStalled || this.redis.status !== 'ready') {
         resolve();
@@ -247,8 +261,17 @@ export class AuditLog {
     this.streamWriting ??= (async () => {
       try {
         while (this.backlog.length > 0 && this.redis.status === 'ready') {
-          const batch = this.backlog.slice(0, STREAM_BATCH);
-          await this.appendChained(batch.map((e) => e.fields));
+          // A batch that may have been applied is sent again as it was, under its id; otherwise a new one.
+          this.sending ??= { id: randomUUID(), count: Math.min(this.backlog.length, STREAM_BATCH) };
+          const { id, count } = this.sending;
+          const batch = this.backlog.slice(0, count);
+          await this.withinTimeout(
+            this.appendChained(
+              batch.map((e) => e.fields),
+              id,
+            ),
+          );
+          this.sending = null;
           this.backlog.splice(0, batch.length);
           for (const e of batch) e.resolve();
         }
@@ -265,7 +288,24 @@ export class AuditLog {
   }
 
   /** Chains the entries to the stream's head and appends them; chains them again when another writer got there first. */
-  private async appendChained(entries: [string, string][][]): Promise<void> {
+  /**
+   * A script call's answer, or a failure after callTimeoutMs: a command on a connection that went silent (no error
+   * ever comes) would otherwise hold every later entry, and the requests that wait for theirs, for ever.
+   */
+  private async withinTimeout(call: Promise<void>): Promise<void> {
+    call.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${this.callTimeoutMs} ms`)), this.callTimeoutMs);
+    });
+    try {
+      await Promise.race([call, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async appendChained(entries: [string, string][][], batchId: string): Promise<void> {
     for (let race = 0; race < MAX_CHAIN_RACES; race++) {
       const expected = this.streamHead ?? '';
       let prev = expected;
@@ -276,9 +316,10 @@ export class AuditLog {
         args.push(String(own.length + 2), ...own.flat(), 'prev', prev, 'hash', sealed.hash);
         prev = sealed.hash;
       }
-      const [ok, head] = (await APPEND.run(this.redis, [this.streamKey, this.headKey], args)) as [number, string];
+      const keys = [this.streamKey, this.headKey, `${this.streamKey}:batch:${batchId}`];
+      const [ok, head] = (await APPEND.run(this.redis, keys, args)) as [number, string];
       this.streamHead = head;
-      if (ok === 1) return;
+      if (ok === 1 || ok === 2) return;
     }
     throw new Error(`the audit chain head kept moving (${MAX_CHAIN_RACES} tries): another writer is appending without pause`);
   }

@@ -7,7 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  */
 export class TcpProxy {
   private server: Server | null = null;
-  private pairs = new Set<{ client: Socket; upstream: Socket; frozen?: boolean }>();
+  private pairs = new Set<{ client: Socket; upstream: Socket; frozen?: 'both' | 'replies' }>();
   private partitioned = false;
   port = 0;
 
@@ -26,7 +26,7 @@ export class TcpProxy {
   async start(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(this.target.port, this.target.host);
-      const pair: { client: Socket; upstream: Socket; frozen?: boolean } = { client, upstream };
+      const pair: { client: Socket; upstream: Socket; frozen?: 'both' | 'replies' } = { client, upstream };
       this.pairs.add(pair);
       const drop = () => {
         client.destroy();
@@ -38,7 +38,7 @@ export class TcpProxy {
         s.on('close', drop);
       }
       client.on('data', (d: Buffer) => {
-        if (!this.partitioned && !pair.frozen) upstream.write(d);
+        if (!this.partitioned && pair.frozen !== 'both') upstream.write(d);
       });
       upstream.on('data', (d: Buffer) => {
         if (!this.partitioned && !pair.frozen) client.write(d);
@@ -57,9 +57,10 @@ export class TcpProxy {
   /**
    * Drops the bytes of the connections open now, both ways, and leaves them open; new connections pass: a half-open
    * connection after a network blip, which no error ever reports, while the network itself works again.
+   * `replies`: only the server's bytes are dropped (the commands still arrive and run; their answers are lost).
    */
-  freezeOpen(): void {
-    for (const p of this.pairs) p.frozen = true;
+  freezeOpen(what: 'both' | 'replies' = 'both'): void {
+    for (const p of this.pairs) p.frozen = what;
   }
 
   partition(): void {
