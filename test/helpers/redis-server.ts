@@ -13,7 +13,7 @@ export interface PrivateRedis {
   url: string;
   port: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port and directory (the AOF brings the data back). */
+  /** Kills it if it runs (SIGKILL) and starts it again on the same port and directory (the AOF brings the data back). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -41,7 +41,8 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
     child = c;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     for (let i = 0; i < 100; i++) {
-      if (await redisAnswers(url, 200)) return;
+      // Answered by this child, not by another server still on the port (this one then fails to bind and exits).
+      if ((await redisAnswers(url, 200)) && c.exitCode === null) return;
       if (c.exitCode !== null) break;
       await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
     }
@@ -49,7 +50,8 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    // Ended already (an exit code, or a signal: a SIGKILLed child has no exit code).
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill(signal);
     await exited;
@@ -59,7 +61,11 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
     url,
     port,
     kill,
-    restart: launch,
+    // A restart is a stop and a start: launching beside a running server would leave it running (and leak it).
+    restart: async () => {
+      await kill('SIGKILL');
+      await launch();
+    },
     async stop() {
       await kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
