@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.ts';
+import { watchBlocking } from '../queue/blocking-watchdog.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 
 /** One event of a BullMQ queue's event stream, as QueueEvents would emit it. */
@@ -95,28 +96,13 @@ export class JobEventReader {
     }
   }
 
-  /**
-   * One XREAD, raced against a watchdog set past its own timeout. Only a read on a connection ioredis takes for up is
-   * stuck: while it reconnects, it sends the read again itself, and abandoning reads then would only pile them up.
-   */
-  private async read(keys: readonly string[], ids: readonly string[]): Promise<[string, [string, string[]][]][] | null | 'stuck'> {
+  /** One XREAD, watched (see watchBlocking). */
+  private read(keys: readonly string[], ids: readonly string[]): Promise<[string, [string, string[]][]][] | null | 'stuck'> {
     const { blockMs, watchdogGraceMs } = this.timing;
     const read = this.client.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids) as Promise<
       [string, [string, string[]][]][] | null
     >;
-    read.catch(() => {});
-    for (;;) {
-      let watchdog: NodeJS.Timeout | undefined;
-      const stuck = new Promise<'stuck'>((resolve) => {
-        watchdog = setTimeout(() => resolve('stuck'), blockMs + watchdogGraceMs);
-      });
-      try {
-        const outcome = await Promise.race([read, stuck]);
-        if (outcome !== 'stuck' || this.client.status === 'ready' || !this.running) return outcome;
-      } finally {
-        clearTimeout(watchdog);
-      }
-    }
+    return watchBlocking(this.client, read, blockMs, watchdogGraceMs, () => this.running);
   }
 
   async stop(): Promise<void> {

@@ -74,18 +74,15 @@ export class JobQueues {
   async finished(
     host: string,
     jobId: string,
-  ): Promise<
-    { state: 'completed'; returnvalue: unknown } | { state: 'failed'; failedReason: string } | { state: 'unfinished'; job: Job } | null
-  > {
+  ): Promise<{ state: 'completed'; returnvalue: unknown } | { state: 'failed'; failedReason: string } | { state: 'unfinished' } | null> {
     const queue = this.queues.get(host);
     if (!queue) return null;
     const state = await queue.getJobState(jobId);
     if (state === 'unknown') return null;
+    if (state !== 'completed' && state !== 'failed') return { state: 'unfinished' };
     const job = await Job.fromId(queue, jobId);
     if (!job) return null;
-    if (state === 'completed') return { state, returnvalue: job.returnvalue };
-    if (state === 'failed') return { state, failedReason: job.failedReason };
-    return { state: 'unfinished', job };
+    return state === 'completed' ? { state, returnvalue: job.returnvalue } : { state, failedReason: job.failedReason };
   }
 
   /** The queues' closes are no-ops on a shared backend: closing that one lets go of the shared client. */

@@ -48,15 +48,10 @@ const PENDING_TTL_SECONDS = 2 * 86_400;
  * It runs once per job of a request (1,000 at once for a /status of 1,000 hosts); as a MULTI it was a pipeline of
  * five commands, each with its promise, held until EXEC — a burst of them outlived the young generation and piled
  * up in the old one.
- */
-const RECORD_ONCE = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {set, redis.call('HLEN', KEYS[1])}`);
-
-/**
- * RECORD_ONCE, and when that makes the request's outcomes complete (ARGV[4] of them), the claim to deliver its final
- * reply (the `final` key, as claimFinal) if the request is still pending, with its current target and every outcome:
- * the last job of a request ends in one round trip instead of six.
+ *
+ * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
+ * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
+ * job of a request ends in one round trip instead of six.
  * KEYS: outcomes, pending, target, final. Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
  */
 const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
@@ -152,12 +147,8 @@ export class PendingStore {
   /** recordOutcomeOnce, also saying how many outcomes the request has now (so a caller can tell it is not done yet). */
   async recordOutcomeCounted(requestId: string, jobId: string, outcome: StoredOutcome): Promise<{ recorded: boolean; count: number }> {
     // The hash expires with the request: a late completion of a finished request leaves nothing behind for long.
-    const [set, count] = (await RECORD_ONCE.run(
-      this.redis,
-      [this.outcomesKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS],
-    )) as [number, number];
-    return { recorded: set === 1, count };
+    const { recorded, count } = await this.recordAndClaim(requestId, jobId, outcome, Number.MAX_SAFE_INTEGER);
+    return { recorded, count };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { type BackendFactory, ConnectionClosedError, createRedisBackend, type IQueueBackend, type RedisQueueBackend } from 'bullmq';
 import type { Logger } from '../core/log.ts';
+import { watchBlocking } from './blocking-watchdog.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /** A BullMQ marker: a job is waiting (score 0) or a delayed job is due at `score` (epoch ms). */
@@ -15,7 +16,7 @@ const WATCHDOG_GRACE_MS = 2_000;
 const RETRY_MS = 500;
 
 /**
- * Run right after BZPOPMIN popped marker KEYS[ARGV[1]] (member ARGV[2]): pops every other non-empty marker among
+ * Run right after BZPOPMIN popped marker ARGV[1] (member ARGV[2]): pops every other non-empty marker among
  * KEYS at once (a burst of jobs on many host queues is one round trip, not one BZPOPMIN per queue), and says which
  * markers are worth a Worker's look. A base marker ("0": jobs are waiting) with no job waiting is stale: BullMQ's
  * moveToActive leaves one behind every job it hands out (so that other workers look too), and the job it announced
@@ -29,7 +30,7 @@ const SWEEP = `local function counts(key, member)
   return redis.call('LLEN', base .. 'wait') > 0 or redis.call('ZCARD', base .. 'prioritized') > 0
 end
 local out = {0}
-if counts(KEYS[tonumber(ARGV[1])], ARGV[2]) then out[1] = 1 end
+if counts(ARGV[1], ARGV[2]) then out[1] = 1 end
 for i, key in ipairs(KEYS) do
   local popped = redis.call('ZPOPMIN', key)
   if popped[1] and counts(key, popped[1]) then
@@ -200,15 +201,12 @@ export class WorkerWakeups {
         // The popped marker is delivered once the sweep has said it counts (one more round trip before a Worker
         // looks, instead of a look that finds nothing after every job).
         const marker = { member: popped[1], score: Number(popped[2]) };
-        const index = keys.indexOf(popped[0]) + 1;
         let swept: (number | string)[];
         try {
-          swept = (await (this.blocking as unknown as Sweeper).xenopsSweepMarkers(
-            keys.length,
-            ...keys,
-            index > 0 ? index : 1,
-            index > 0 ? popped[1] : '1',
-          )) as (number | string)[];
+          swept = (await (this.blocking as unknown as Sweeper).xenopsSweepMarkers(keys.length, ...keys, popped[0], popped[1])) as (
+            | number
+            | string
+          )[];
         } catch (error) {
           // Unchecked, it is delivered all the same: a look that may find nothing beats a job left waiting.
           this.deliver(popped[0], marker);
@@ -228,36 +226,22 @@ export class WorkerWakeups {
   }
 
   /**
-   * BZPOPMIN over every marker, raced against a watchdog: ioredis re-sends a blocking command interrupted by a
-   * reconnect rather than failing it, and such a command can hang (BullMQ #4479); then the connection is reset.
+   * BZPOPMIN over every marker, watched (see watchBlocking): when it is stuck, the loop resets the connection.
    */
   private async blockingPop(keys: readonly string[]): Promise<[string, string, string] | null | 'stuck'> {
     const { blockSeconds, watchdogGraceMs } = this.timing;
     const pop = this.blocking.bzpopmin(...keys, blockSeconds) as Promise<[string, string, string] | null>;
-    pop.catch(() => {});
-    for (;;) {
-      let watchdog: NodeJS.Timeout | undefined;
-      const stuck = new Promise<'stuck'>((resolve) => {
-        watchdog = setTimeout(() => resolve('stuck'), blockSeconds * 1000 + watchdogGraceMs);
-      });
-      try {
-        const first = await Promise.race([pop, stuck]);
-        if (first !== 'stuck') return first;
-        // While ioredis reconnects it sends the pop again itself: only a pop on a connection it takes for up is stuck.
-        if (this.blocking.status !== 'ready' && this.running) continue;
-        // An abandoned pop may still be answered (ioredis re-sends it after the reconnect): what it pops is delivered
-        // unchecked rather than lost.
-        void pop.then(
-          (late) => {
-            if (late) this.deliver(late[0], { member: late[1], score: Number(late[2]) });
-          },
-          () => {},
-        );
-        return first;
-      } finally {
-        clearTimeout(watchdog);
-      }
-    }
+    const first = await watchBlocking(this.blocking, pop, blockSeconds * 1000, watchdogGraceMs, () => this.running);
+    // An abandoned pop may still be answered (ioredis re-sends it after the reconnect): what it pops is delivered
+    // unchecked rather than lost.
+    if (first === 'stuck')
+      void pop.then(
+        (late) => {
+          if (late) this.deliver(late[0], { member: late[1], score: Number(late[2]) });
+        },
+        () => {},
+      );
+    return first;
   }
 
   /** Stops the loop, ends every wait with null and closes the blocking connection (the wake-ups' own). */
