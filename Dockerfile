@@ -1,14 +1,22 @@
+# Build stage: the TypeScript compiled once (npm run build → dist/), so the running processes load plain JavaScript:
+# no tsx loader thread, about 30 MiB less per process, nothing compiled at start.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY commands ./commands
+RUN npm run build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY bin ./bin
-COPY src ./src
-COPY commands ./commands
+COPY --from=build /app/dist ./dist
 COPY config ./config
-COPY tsconfig.json ./
 RUN mkdir -p var && chown node:node var
 USER node
-ENTRYPOINT ["node", "bin/xenops.js"]
+ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["--help"]

@@ -13,6 +13,23 @@ import { LineStream, type ProcessHandle, ProcessHarness, type SimProcess } from 
 
 const ROOT = resolve(import.meta.dirname, '..');
 
+/** What the bench runs: the build (`npm run build`), as a production install does, not the sources through tsx. */
+export const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+/** `npm run build` (tsc -p tsconfig.build.json): the bench measures the current sources' build, never a stale one. */
+export async function build(): Promise<void> {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${output.trim()}`);
+}
+
 /** Progress goes to stderr: with --json, stdout carries the one JSON object and nothing else. */
 export function say(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -44,7 +61,7 @@ export class BenchStack {
     this.configDir = mkdtempSync(join(tmpdir(), 'xenops-bench-config-'));
     this.configPath = join(this.configDir, 'xenops.yaml');
     writeFileSync(this.configPath, configYaml);
-    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info' });
+    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info', bin: BUILT_CLI });
   }
 
   static async start(options: StackOptions): Promise<BenchStack> {

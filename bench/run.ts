@@ -25,7 +25,7 @@ import {
   withTimeout,
 } from './measurements.ts';
 import { describeKinds, redisConnectionsOf, rssMiB } from './probe.ts';
-import { activeStacks, BenchStack, LoadDriver, say, sleep, type TerminalAnswer, TerminalClient } from './processes.ts';
+import { activeStacks, BenchStack, build, LoadDriver, say, sleep, type TerminalAnswer, TerminalClient } from './processes.ts';
 import { formatTable, type Key, type Measured, median, type Results, round, summarize, TARGETS, tally, toJson } from './report.ts';
 
 /**
@@ -454,6 +454,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 async function main(): Promise<void> {
   const t0 = performance.now();
   const loadStart = loadavg().map(round);
+  say('building (npm run build): the processes run dist/src/cli.js, as a production install does');
+  await build();
+  details['buildSeconds'] = round((performance.now() - t0) / 1000);
   say(
     `${quick ? 'quick' : 'full'} run: fleets of ${plan.smallHosts} and ${plan.bigHosts} hosts x ${plan.domains} domains; Redis ${REDIS_URL}`,
   );

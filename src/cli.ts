@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-/** package.json's version: `xenops --version`. */
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+/** package.json's version: `xenops --version`. One level up from src/cli.ts, two from the build's dist/src/cli.js. */
+const packageJson = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find((u) => existsSync(u));
+const { version } = JSON.parse(packageJson ? readFileSync(packageJson, 'utf8') : '{"version":"unknown"}') as { version: string };
 
 /**
  * The `xenops` command line. Subcommands import their modules lazily so `xenops parse` stays fast and never

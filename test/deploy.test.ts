@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -15,6 +15,23 @@ import { createLogger } from '../src/core/log.ts';
  */
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'xenops.js');
+
+/** Where `npm run build` puts src/cli.ts: tsconfig.build.json's outDir under its rootDir (what .ci/run builds and runs). */
+const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+  compilerOptions: { outDir: string; rootDir: string };
+};
+const BUILT_CLI = join(build.compilerOptions.outDir, relative(build.compilerOptions.rootDir, 'src/cli.js'));
+
+describe('the production entry point', () => {
+  it('is the build of src/cli.ts in the Dockerfile, the compose services and the systemd units', () => {
+    expect(BUILT_CLI).toBe('dist/src/cli.js');
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${BUILT_CLI}"]`);
+    for (const name of ['xenops-bot.service', 'xenops-agent.service'])
+      expect(readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8')).toContain(`ExecStart=/usr/bin/node /opt/xenops/${BUILT_CLI} `);
+  });
+});
 
 interface Service {
   command?: string[];
@@ -170,7 +187,7 @@ describe('systemd units', () => {
     // V8 needs W^X memory: this would crash node.
     expect(u.get('MemoryDenyWriteExecute')).toEqual([]);
     const exec = u.get('ExecStart')[0]?.split(/\s+/) ?? [];
-    expect(exec.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/xenops/bin/xenops.js']);
+    expect(exec.slice(0, 2)).toEqual(['/usr/bin/node', `/opt/xenops/${BUILT_CLI}`]);
     expectRealCommand(exec.slice(2));
   });
 
