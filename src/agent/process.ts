@@ -76,11 +76,13 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
   const spec = opSpec(data.op);
   const now = deps.now ?? Date.now;
   const domain = domainOf(data);
-  const log = deps.logger.child({ jobId: run.id, op: data.op, host: data.host });
+  // Made on first use: most jobs log nothing here, and a child logger's bindings are costly to build.
+  let child: Logger | null = null;
+  const log = () => (child ??= deps.logger.child({ jobId: run.id, op: data.op, host: data.host }));
 
   const found = spec.mutates ? await deps.journal.get(run.id) : null;
   if (found?.step === 'done') {
-    log.info('job already done (journal): returning its stored result');
+    log().info('job already done (journal): returning its stored result');
     if (spec.locks === 'domain' && domain) await releaseQuietly(deps, domain, data.meta.requestId, log);
     return found.result as JobResult;
   }
@@ -141,7 +143,7 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     if (found) {
       const resumed: JournalEntry = { ...found, resumes: found.resumes + 1 };
       entry = resumed;
-      log.warn(
+      log().warn(
         { resumes: resumed.resumes, issuedAt: resumed.issuedAt },
         'resuming a job whose command may have been sent: reading the state back',
       );
@@ -154,7 +156,7 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     if (written) {
       // A completion lost to a Redis outage is then reported from here, never redone.
       await deps.journal.put({ ...written, step: 'done', result }).catch((error: unknown) => {
-        log.warn({ err: errorText(error) }, 'could not record the job as done in the journal');
+        log().warn({ err: errorText(error) }, 'could not record the job as done in the journal');
       });
     }
     return result;
@@ -192,7 +194,7 @@ interface HeldLock {
   stop(release: boolean): Promise<void>;
 }
 
-async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resuming: boolean, log: Logger): Promise<HeldLock | null> {
+async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resuming: boolean, log: () => Logger): Promise<HeldLock | null> {
   const { locks, lockPolicy } = deps;
   const requestId = data.meta.requestId;
   const now = deps.now ?? Date.now;
@@ -211,7 +213,7 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
   if (!got.ok) {
     // A resumed job only reads the state back: it goes on without the lock rather than leave its outcome untold.
     if (resuming) {
-      log.warn({ holder: got.holder }, 'resuming without the domain lock (another request holds it); only reading state');
+      log().warn({ holder: got.holder }, 'resuming without the domain lock (another request holds it); only reading state');
       return null;
     }
     throw new UserError('locked', describeBusy(domain, got.holder), { holder: got.holder });
@@ -224,9 +226,9 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
         if (await locks.renew(domain, requestId, lockPolicy.ttlMs)) return;
         // Expired (a Redis blip longer than the TTL): take it back unless another request got it meanwhile.
         const again = await locks.acquire(holder, lockPolicy.ttlMs);
-        if (!again.ok) log.warn({ holder: again.holder }, 'lost the domain lock to another request while the job ran');
+        if (!again.ok) log().warn({ holder: again.holder }, 'lost the domain lock to another request while the job ran');
       } catch (error) {
-        log.warn({ err: errorText(error) }, 'could not renew the domain lock');
+        log().warn({ err: errorText(error) }, 'could not renew the domain lock');
       }
     })();
   }, lockPolicy.renewMs);
@@ -240,11 +242,11 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
   };
 }
 
-async function releaseQuietly(deps: ProcessDeps, domain: string, requestId: string, log: Logger): Promise<void> {
+async function releaseQuietly(deps: ProcessDeps, domain: string, requestId: string, log: () => Logger): Promise<void> {
   try {
     await deps.locks.release(domain, requestId);
   } catch (error) {
-    log.warn({ err: errorText(error) }, 'could not release the domain lock (it expires on its own)');
+    log().warn({ err: errorText(error) }, 'could not release the domain lock (it expires on its own)');
   }
 }
 

@@ -78,6 +78,22 @@ describe('secrets stay out of logs and messages', () => {
       expect(lines.join('')).toContain('bot[redacted]');
     });
 
+    it('censors the secret fields of configs, headers and child bindings, top level and nested', () => {
+      const { logger, lines } = capture();
+      const secrets = { token: 'S1', privateKey: 'S2', passphrase: 'S3', secretToken: 'S4', password: 'S5' };
+      logger.info({ ...secrets, headers: { authorization: 'Bearer S6' } }, 'top');
+      logger.info({ host: { ...secrets, headers: { authorization: 'Bearer S7' } } }, 'nested');
+      logger
+        .child({ job: { passphrase: 'S8' }, token: 'S9' })
+        .child({ password: 'S10' })
+        .info('child');
+      const text = lines.join('');
+      expect(text).not.toMatch(/"S\d+"|Bearer S/);
+      expect(lines).toHaveLength(3);
+      for (const line of lines.slice(0, 2))
+        expect(JSON.stringify(JSON.parse(line)).match(/\[redacted\]/g)).toHaveLength(Object.keys(secrets).length + 1);
+    });
+
     it('leaves ordinary values as they are', () => {
       const { logger, last } = capture();
       logger.info({ host: 'xen1', hostKey: 'SHA256:abc', count: 3, tokens: ['a'], url: 'http://127.0.0.1:9464/metrics' }, 'plain');

