@@ -190,6 +190,21 @@ describe('the stream chain', () => {
     expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 4, broken: null });
   });
 
+  it('flushes after every outage: a flush with nothing kept does not stop the next one', async () => {
+    const key = stream();
+    const offline = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    clients.push(offline);
+    const audit = log(offline, key, file());
+    // Back from an outage that kept nothing: the bot flushes on every 'ready'.
+    await audit.flush();
+    await audit.append(entry(1));
+    expect(audit.pending).toBe(1);
+    await offline.connect();
+    await audit.flush();
+    expect(audit.pending).toBe(0);
+    expect((await (await client()).xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual(['r1']);
+  });
+
   it('cuts a long value in the stream (hashed in Lua while Redis waits); the file keeps it whole', async () => {
     const redis = await client();
     const key = stream();

@@ -311,19 +311,24 @@ export class AuditLog {
 
   /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */
   flush(): Promise<void> {
-    this.flushing ??= (async () => {
-      try {
-        while (this.backlog.length > 0 && this.redis.status === 'ready') {
-          await this.appendChained(this.backlog[0] as string[]);
-          this.backlog.shift();
-        }
-      } catch (error) {
-        this.logger.warn({ err: String(error) }, 'audit backlog flush interrupted');
-      } finally {
-        this.flushing = null;
-      }
-    })();
+    // Cleared in a .finally callback, which runs after this assignment: cleared inside the async body, a flush with
+    // nothing to do (it completes synchronously) was cleared before being assigned, and every later flush returned
+    // that settled promise without flushing — after a second outage the stream got no entry again.
+    this.flushing ??= this.drainBacklog().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
+  }
+
+  private async drainBacklog(): Promise<void> {
+    try {
+      while (this.backlog.length > 0 && this.redis.status === 'ready') {
+        await this.appendChained(this.backlog[0] as string[]);
+        this.backlog.shift();
+      }
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, 'audit backlog flush interrupted');
+    }
   }
 
   /**
