@@ -3,11 +3,13 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { startTestStack } from '../../test/helpers/stack.ts';
+import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { TerminalAdapter } from '../adapters/terminal/index.ts';
 import { type AuditEntry, AuditLog, STREAM_VALUE_MAX, verifyAuditFile, verifyAuditStream } from './audit.ts';
 import { GENESIS, hashOf } from './audit-chain.ts';
@@ -71,14 +73,14 @@ const lines = (path: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('the stream chain', () => {
-  it('is hashed inside Redis exactly as node:crypto hashes it (SHA-256 over the canonical bytes)', async () => {
+  it('chains each entry to the one before it, its hash SHA-256 over the canonical bytes, and moves the head', async () => {
     const redis = await client();
     const key = stream();
     const audit = log(redis, key, file());
-    // Lengths across SHA-256's block and padding boundaries (55/56/64 bytes…), multi-byte text, quotes, line breaks.
+    // Multi-byte text (netstring lengths are bytes), quotes, line breaks, empty values, nulls left out.
     const texts = [
       '',
-      ...Array.from({ length: 70 }, (_, i) => 'x'.repeat(i)),
+      ...Array.from({ length: 5 }, (_, i) => 'x'.repeat(i)),
       'é'.repeat(40),
       '日本語 🙂 "quoted" \\ back',
       'a\nb\r\nc\td',
@@ -106,6 +108,26 @@ describe('the stream chain', () => {
     const redis = await client();
     expect(await redis.xlen(key)).toBe(120);
     expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 120, broken: null });
+  });
+
+  it('sends entries made at once to Redis in a few script calls, in the order they were made (group commit)', async () => {
+    const redis = await client();
+    const key = stream();
+    const audit = log(redis, key, file());
+    await audit.append(entry(0));
+    const monitor = await monitorRedis();
+    try {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => audit.append(entry(i + 1))));
+      await monitor.settle();
+    } finally {
+      monitor.stop();
+    }
+    const calls = monitor.calls.filter((c) => /^eval/i.test(c.args[0] ?? '') && c.args.includes(key));
+    const stored = (await redis.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId']);
+    expect(stored).toEqual(Array.from({ length: 101 }, (_, i) => `r${i}`));
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 101, broken: null });
   });
 
   it('loads the script again when Redis has forgotten it (a restart, SCRIPT FLUSH)', async () => {
@@ -202,10 +224,15 @@ describe('the stream chain', () => {
     await offline.connect();
     await audit.flush();
     expect(audit.pending).toBe(0);
-    expect((await (await client()).xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual(['r1']);
+    // Another flush with nothing kept, Redis up: the next entry still goes out (it hung there once: its append never
+    // resolved, and the request waiting for it never finished).
+    await audit.flush();
+    const appended = await Promise.race([audit.append(entry(2)).then(() => 'appended'), sleep(5_000).then(() => 'hung')]);
+    expect(appended).toBe('appended');
+    expect((await (await client()).xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual(['r1', 'r2']);
   });
 
-  it('cuts a long value in the stream (hashed in Lua while Redis waits); the file keeps it whole', async () => {
+  it('cuts a long value in the stream (Redis holds a chat message\u2019s size); the file keeps it whole', async () => {
     const redis = await client();
     const key = stream();
     const path = file();
@@ -216,6 +243,38 @@ describe('the stream chain', () => {
     expect(lines(path)[0]?.['args']).toBe(long);
     expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 1, broken: null });
     expect(await verifyAuditFile(path)).toMatchObject({ entries: 1, broken: null });
+  });
+
+  it('gives up a script call that gets no answer (a silent connection) and sends it again later, applied once', async () => {
+    const key = stream();
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const through = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    clients.push(through);
+    const audit = log(through, key, file(), { callTimeoutMs: 300 });
+    const ready = () => new Promise<void>((resolve) => (through.status === 'ready' ? resolve() : through.once('ready', () => resolve())));
+    try {
+      await ready();
+      await audit.append(entry(1));
+      expect(audit.pending).toBe(0);
+      // Commands still reach Redis and run; their answers are lost: the append must not wait for ever.
+      proxy.freezeOpen('replies');
+      await audit.append(entry(2));
+      expect(audit.pending).toBe(1);
+      // Meanwhile the next one is kept behind it, not sent.
+      await audit.append(entry(3));
+      expect(audit.pending).toBe(2);
+      proxy.heal();
+      await ready();
+      await audit.flush();
+      expect(audit.pending).toBe(0);
+      const redis = await client();
+      // Entry 2 ran in Redis before its answer was lost: sent again, it is not appended twice.
+      expect((await redis.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual(['r1', 'r2', 'r3']);
+      expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 3, broken: null });
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('a failing Redis never fails an append: the entry is kept for later', async () => {

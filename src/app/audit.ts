@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
+import { Drain } from '../core/drain.ts';
 import type { Logger } from '../core/log.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import { RedisScript } from '../queue/redis-script.ts';
 import { type ChainRecord, type ChainReport, ChainVerifier, fieldText, GENESIS, parseLine, pushLine, seal } from './audit-chain.ts';
 
 export type AuditEvent = 'request' | 'decision' | 'job.start' | 'job.outcome' | 'approval';
@@ -49,77 +51,34 @@ const PAGE = 500;
 /** The stream is bounded by its ids (Redis's clock); entries' `ts` (the bot's clock) may run this far ahead. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 /**
- * The chain script hashes in Lua at about 1 µs per byte while Redis waits, so a stream value is cut at this many
- * characters (a chat message's size); the file always has the whole entry.
+ * A stream value is cut at this many characters (a chat message's size): the stream is what /audit reads and what
+ * Redis holds in memory; the file always has the whole entry.
  */
 export const STREAM_VALUE_MAX = 4_000;
 
+/** Entries sent to Redis in one script call at most (a backlog after an outage goes in several). */
+const STREAM_BATCH = 200;
+/** A script call not answered within this is given up (its batch is kept and sent again, applied at most once). */
+const STREAM_CALL_TIMEOUT_MS = 10_000;
+/** Attempts of one batch that find another writer moved the head first; each means another bot's entry went in. */
+const MAX_CHAIN_RACES = 50;
+
 /**
- * Appends one entry to the stream and moves the chain head, atomically, so any number of bots writing one stream
- * keep one valid chain (entries are chained in the order Redis runs the script). The hash is computed here, in
- * Redis, exactly as src/app/audit-chain.ts computes it: SHA-256 (Redis scripts only offer SHA-1 built in; this
- * one is checked against node:crypto by the tests) of the fields sorted by name, as netstrings, `prev` included.
- * When the head key is missing, the chain goes on from the stream's last entry (or GENESIS for a new stream).
+ * Appends a batch of entries to the stream and moves the chain head, atomically, if the head is still the one the
+ * batch was chained to (ARGV[3]); otherwise appends nothing and returns the head as it is, so the writer chains the
+ * batch again (optimistic: any number of bots writing one stream keep one valid chain). The hashes are computed by
+ * the writer (src/app/audit-chain.ts, node:crypto): hashing inside Redis (Lua, SHA-256 by hand) cost ~1 ms of
+ * Redis's only thread per entry, four entries per /list. The script only checks that each entry names the hash
+ * before it. When the head key is missing, the chain goes on from the stream's last entry (or GENESIS).
  *
- * KEYS: stream, head. ARGV: MAXLEN, GENESIS, then field, value, field, value, …
+ * A batch is applied once: its id is kept for a day (KEYS[3]), so a batch sent again after a call that did not
+ * answer in time (and may have run) is not appended twice.
+ *
+ * KEYS: stream, head, batch id. ARGV: MAXLEN, GENESIS, expected head, then per entry: its field count n, then n
+ * field/value pairs ending with `prev`, PREV, `hash`, HASH. Returns {1, new head}, {0, current head} or, for a
+ * batch applied before, {2, current head}.
  */
-const APPEND_LUA = `
-local band, bxor, bnot, rshift, ror, tobit, tohex = bit.band, bit.bxor, bit.bnot, bit.rshift, bit.ror, bit.tobit, bit.tohex
-local K = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2}
-
-local function be32(n)
-  return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-end
-
-local function sha256(msg)
-  local len = #msg
-  local bits = len * 8
-  msg = msg .. '\\128' .. string.rep('\\0', (55 - len) % 64) .. be32(math.floor(bits / 4294967296)) .. be32(bits % 4294967296)
-  local H = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
-  local w = {}
-  for chunk = 1, #msg, 64 do
-    for i = 1, 16 do
-      local p = chunk + (i - 1) * 4
-      local b1, b2, b3, b4 = string.byte(msg, p, p + 3)
-      w[i] = tobit(b1 * 16777216 + b2 * 65536 + b3 * 256 + b4)
-    end
-    for i = 17, 64 do
-      local x, y = w[i - 15], w[i - 2]
-      local s0 = bxor(ror(x, 7), ror(x, 18), rshift(x, 3))
-      local s1 = bxor(ror(y, 17), ror(y, 19), rshift(y, 10))
-      w[i] = tobit(w[i - 16] + s0 + w[i - 7] + s1)
-    end
-    local a, b, c, d, e, f, g, h = H[1], H[2], H[3], H[4], H[5], H[6], H[7], H[8]
-    for i = 1, 64 do
-      local t1 = h + bxor(ror(e, 6), ror(e, 11), ror(e, 25)) + bxor(band(e, f), band(bnot(e), g)) + K[i] + w[i]
-      local t2 = bxor(ror(a, 2), ror(a, 13), ror(a, 22)) + bxor(band(a, b), band(a, c), band(b, c))
-      h, g, f, e, d, c, b, a = g, f, e, tobit(d + t1), c, b, a, tobit(t1 + t2)
-    end
-    H[1], H[2], H[3], H[4] = tobit(H[1] + a), tobit(H[2] + b), tobit(H[3] + c), tobit(H[4] + d)
-    H[5], H[6], H[7], H[8] = tobit(H[5] + e), tobit(H[6] + f), tobit(H[7] + g), tobit(H[8] + h)
-  end
-  local out = {}
-  for i = 1, 8 do out[i] = tohex(H[i], 8) end
-  return table.concat(out)
-end
-
--- Byte order, whatever the server's locale.
-local function before(x, y)
-  for i = 1, math.min(#x, #y) do
-    local p, q = string.byte(x, i), string.byte(y, i)
-    if p ~= q then return p < q end
-  end
-  return #x < #y
-end
-
+const APPEND = new RedisScript(`
 local prev = redis.call('GET', KEYS[2])
 if not prev then
   prev = ARGV[2]
@@ -130,35 +89,25 @@ if not prev then
     end
   end
 end
-
-local names, values, xadd = {}, {}, {KEYS[1], 'MAXLEN', '~', ARGV[1], '*'}
-for i = 3, #ARGV - 1, 2 do
-  local k, v = ARGV[i], ARGV[i + 1]
-  if k ~= 'prev' and k ~= 'hash' and values[k] == nil then
-    names[#names + 1] = k
-    values[k] = v
-    xadd[#xadd + 1] = k
-    xadd[#xadd + 1] = v
+if redis.call('EXISTS', KEYS[3]) == 1 then return {2, prev} end
+if prev ~= ARGV[3] then return {0, prev} end
+local i = 4
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local xadd = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*'}
+  for j = i + 1, i + 2 * n do xadd[#xadd + 1] = ARGV[j] end
+  local last = i + 2 * n
+  if ARGV[last - 3] ~= 'prev' or ARGV[last - 2] ~= prev or ARGV[last - 1] ~= 'hash' then
+    return redis.error_reply('audit entry not chained to the head')
   end
+  redis.call('XADD', unpack(xadd))
+  prev = ARGV[last]
+  i = last + 1
 end
-names[#names + 1] = 'prev'
-values['prev'] = prev
-table.sort(names, before)
-local parts = {}
-for i, k in ipairs(names) do
-  local v = values[k]
-  parts[i] = #k .. ':' .. k .. ',' .. #v .. ':' .. v .. ','
-end
-local hash = sha256(table.concat(parts))
-xadd[#xadd + 1] = 'prev'
-xadd[#xadd + 1] = prev
-xadd[#xadd + 1] = 'hash'
-xadd[#xadd + 1] = hash
-local id = redis.call('XADD', unpack(xadd))
-redis.call('SET', KEYS[2], hash)
-return {id, hash}
-`;
-const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex');
+redis.call('SET', KEYS[2], prev)
+redis.call('SET', KEYS[3], '1', 'EX', 86400)
+return {1, prev}
+`);
 
 interface FileHead {
   hash: string;
@@ -178,10 +127,24 @@ interface FileHead {
  */
 export class AuditLog {
   private dirReady: Promise<unknown> | null = null;
-  private readonly backlog: string[][] = [];
-  private flushing: Promise<void> | null = null;
+  /** Entries not in the stream yet, oldest first: being sent, or kept while Redis is unreachable. */
+  private readonly backlog: { fields: [string, string][]; resolve: () => void }[] = [];
+  private readonly streamWriter = new Drain(
+    () => this.sendBacklog(),
+    () => this.backlog.length > 0 && !this.streamStalled && this.redis.status === 'ready',
+  );
+  /** A send failed: later entries wait behind the kept ones until flush() (Redis is back). */
+  private streamStalled = false;
+  /** The stream's chain head as this bot last saw it (null: not known yet, the first send learns it). */
+  private streamHead: string | null = null;
+  /** The batch being sent (the oldest `count` entries) and its id, until it is known to be in the stream. */
+  private sending: { id: string; count: number } | null = null;
+  private readonly callTimeoutMs: number;
   private readonly fileBacklog: { record: ChainRecord; resolve: () => void }[] = [];
-  private fileWriting: Promise<void> | null = null;
+  private readonly fileWriter = new Drain(
+    () => this.drainFile(),
+    () => this.fileBacklog.length > 0,
+  );
   private fileHead: FileHead | null = null;
   /** The audit file, opened once for appending (reopened when it was rotated or removed under us). */
   private handle: { fh: FileHandle; ino: number } | null = null;
@@ -196,17 +159,20 @@ export class AuditLog {
     private readonly file: string,
     private readonly maxLen: number,
     private readonly logger: Logger,
-    options: { maxScan?: number; now?: () => number } = {},
+    options: { maxScan?: number; now?: () => number; callTimeoutMs?: number } = {},
   ) {
     // Under the stream's own hash tag: one Redis Cluster slot, so the script may touch both.
     this.headKey = `${streamKey}:head`;
     this.maxScan = options.maxScan ?? AUDIT_MAX_SCAN;
     this.now = options.now ?? Date.now;
+    this.callTimeoutMs = options.callTimeoutMs ?? STREAM_CALL_TIMEOUT_MS;
   }
 
   async append(entry: AuditEntry): Promise<void> {
     const record = toRecord(entry, this.now());
-    const fields = Object.entries(record).flatMap(([k, v]) => (v === undefined || v === null ? [] : [k, streamValue(fieldText(v))]));
+    const fields = Object.entries(record).flatMap(([k, v]): [string, string][] =>
+      v === undefined || v === null ? [] : [[k, streamValue(fieldText(v))]],
+    );
     // The audit must never take the bot down: failures are logged, the request goes on.
     await Promise.all([this.toStream(fields), this.toFile(record)]);
   }
@@ -224,9 +190,7 @@ export class AuditLog {
   private toFile(record: ChainRecord): Promise<void> {
     return new Promise((resolve) => {
       this.fileBacklog.push({ record, resolve });
-      this.fileWriting ??= this.drainFile().finally(() => {
-        this.fileWriting = null;
-      });
+      void this.fileWriter.kick();
     });
   }
 
@@ -273,62 +237,106 @@ export class AuditLog {
     await h?.fh.close().catch(() => {});
   }
 
-  /** Waits for the file appends made so far, and closes the file. */
+  /** Waits for the appends under way (a script call in flight, the file's), and closes the file. */
   async close(): Promise<void> {
-    await this.fileWriting;
+    await this.streamWriter.current;
+    await this.fileWriter.current;
     await this.closeFile();
   }
 
-  private async toStream(fields: string[]): Promise<void> {
-    // Keep the stream in order: while older entries wait, newer ones queue behind them.
-    if (this.backlog.length > 0 || this.redis.status !== 'ready') {
-      this.keep(fields);
-      return;
-    }
+  /**
+   * Entries go to the stream in the order they were made, in batches: whatever arrived while one script call was in
+   * flight goes in the next (as the file's group commit). Resolves once the entry is in the stream, or kept.
+   */
+  private toStream(fields: [string, string][]): Promise<void> {
+    return new Promise((resolve) => {
+      // The oldest kept entry gives way (never one of a batch that is being sent or may have been applied).
+      if (this.backlog.length >= AuditLog.MAX_BACKLOG && !this.streamWriter.busy && this.sending === null) this.backlog.shift()?.resolve();
+      this.backlog.push({ fields, resolve });
+      if (this.streamStalled || this.redis.status !== 'ready') {
+        resolve();
+        return;
+      }
+      void this.drainStream();
+    });
+  }
+
+  /**
+   * One script call at a time (Drain: a drain with nothing to send must not block the next, and an entry queued as a
+   * drain ends is sent by it). Written as `busy ??= (async () => { …; finally { busy = null } })()` this hung requests
+   * after a Redis outage: a drain that completed at once was cleared before it was assigned, and stayed "busy".
+   */
+  private drainStream(): Promise<void> {
+    return this.streamWriter.kick();
+  }
+
+  private async sendBacklog(): Promise<void> {
     try {
-      await this.appendChained(fields);
+      while (this.backlog.length > 0 && this.redis.status === 'ready') {
+        // A batch that may have been applied is sent again as it was, under its id; otherwise a new one.
+        this.sending ??= { id: randomUUID(), count: Math.min(this.backlog.length, STREAM_BATCH) };
+        const { id, count } = this.sending;
+        const batch = this.backlog.slice(0, count);
+        await this.withinTimeout(
+          this.appendChained(
+            batch.map((e) => e.fields),
+            id,
+          ),
+        );
+        this.sending = null;
+        this.backlog.splice(0, batch.length);
+        for (const e of batch) e.resolve();
+      }
     } catch (error) {
+      this.streamStalled = true;
       this.logger.error({ err: String(error) }, 'audit stream append failed; kept for when Redis is back');
-      this.keep(fields);
+    } finally {
+      // Whatever is left is kept: its appends are over.
+      for (const e of this.backlog) e.resolve();
     }
   }
 
-  /** XADD through the chain script (EVALSHA, loading it on NOSCRIPT). Returns the entry's id and hash. */
-  private async appendChained(fields: string[]): Promise<[string, string]> {
-    const args = [this.streamKey, this.headKey, String(this.maxLen), GENESIS, ...fields];
+  /**
+   * A script call's answer, or a failure after callTimeoutMs: a command on a connection that went silent (no error
+   * ever comes) would otherwise hold every later entry, and the requests that wait for theirs, for ever.
+   */
+  private async withinTimeout(call: Promise<void>): Promise<void> {
+    call.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${this.callTimeoutMs} ms`)), this.callTimeoutMs);
+    });
     try {
-      return (await this.redis.evalsha(APPEND_SHA, 2, ...args)) as [string, string];
-    } catch (error) {
-      if (!String(error).includes('NOSCRIPT')) throw error;
-      return (await this.redis.eval(APPEND_LUA, 2, ...args)) as [string, string];
+      await Promise.race([call, expired]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private keep(fields: string[]): void {
-    if (this.backlog.length >= AuditLog.MAX_BACKLOG) this.backlog.shift();
-    this.backlog.push(fields);
+  /** Chains the entries to the stream's head and appends them; chains them again when another writer got there first. */
+  private async appendChained(entries: [string, string][][], batchId: string): Promise<void> {
+    for (let race = 0; race < MAX_CHAIN_RACES; race++) {
+      const expected = this.streamHead ?? '';
+      let prev = expected;
+      const args = [String(this.maxLen), GENESIS, expected];
+      for (const fields of entries) {
+        const own = fields.filter(([k]) => k !== 'prev' && k !== 'hash');
+        const sealed = seal(Object.fromEntries(own), prev);
+        args.push(String(own.length + 2), ...own.flat(), 'prev', prev, 'hash', sealed.hash);
+        prev = sealed.hash;
+      }
+      const keys = [this.streamKey, this.headKey, `${this.streamKey}:batch:${batchId}`];
+      const [ok, head] = (await APPEND.run(this.redis, keys, args)) as [number, string];
+      this.streamHead = head;
+      if (ok === 1 || ok === 2) return;
+    }
+    throw new Error(`the audit chain head kept moving (${MAX_CHAIN_RACES} tries): another writer is appending without pause`);
   }
 
   /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */
   flush(): Promise<void> {
-    // Cleared in a .finally callback, which runs after this assignment: cleared inside the async body, a flush with
-    // nothing to do (it completes synchronously) was cleared before being assigned, and every later flush returned
-    // that settled promise without flushing — after a second outage the stream got no entry again.
-    this.flushing ??= this.drainBacklog().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
-  }
-
-  private async drainBacklog(): Promise<void> {
-    try {
-      while (this.backlog.length > 0 && this.redis.status === 'ready') {
-        await this.appendChained(this.backlog[0] as string[]);
-        this.backlog.shift();
-      }
-    } catch (error) {
-      this.logger.warn({ err: String(error) }, 'audit backlog flush interrupted');
-    }
+    this.streamStalled = false;
+    return this.drainStream();
   }
 
   /**
