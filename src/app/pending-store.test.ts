@@ -85,6 +85,35 @@ describe('PendingStore (Redis): the reply target has a key of its own', () => {
 });
 
 describe('PendingStore (Redis): outcomes', () => {
+  it('the last outcome claims the reply once, with every outcome: its own from the caller, the stored ones as stored', async () => {
+    const p = request(4);
+    const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];
+    await store.save(p);
+    await store.updateTarget(p.requestId, target('m4'));
+    expect(await store.recordAndClaim(p.requestId, a, { ok: true, result: { n: 1 } }, 2)).toEqual({
+      recorded: true,
+      count: 1,
+      final: null,
+    });
+    const last = await store.recordAndClaim(p.requestId, b, { ok: true, result: { n: 2 } }, 2);
+    expect(last).toEqual({
+      recorded: true,
+      count: 2,
+      final: { target: target('m4'), outcomes: { [a]: { ok: true, result: { n: 1 } }, [b]: { ok: true, result: { n: 2 } } } },
+    });
+    // The reply is claimed once.
+    expect((await store.recordAndClaim(p.requestId, b, { ok: true, result: { n: 3 } }, 2)).final).toBeNull();
+
+    // An outcome another bot recorded without claiming: the stored one is what the claim returns, not the caller's.
+    const q = request(5);
+    const [c] = q.jobs.map((j) => j.jobId) as [string];
+    await store.save(q);
+    await store.recordOutcomeCounted(q.requestId, c, { ok: true, result: { n: 'stored' } });
+    expect((await store.recordAndClaim(q.requestId, c, { ok: true, result: { n: 'mine' } }, 1)).final?.outcomes).toEqual({
+      [c]: { ok: true, result: { n: 'stored' } },
+    });
+  });
+
   it('records a job’s first outcome only, counts the request’s outcomes, and keeps them as long as the request', async () => {
     const p = request(3);
     const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];

