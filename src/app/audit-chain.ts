@@ -28,8 +28,8 @@ function netstring(s: string): string {
   return `${Buffer.byteLength(s, 'utf8')}:${s},`;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
-/** UTF-8 byte order. For ASCII names (all of xenops' own) that is the strings' order, without two buffers a comparison. */
+const ASCII = /^[ -~]*$/;
+/** UTF-8 byte order. For printable ASCII names (all of xenops' own) that is the strings' order, without two buffers a comparison. */
 const byteOrder = (a: string, b: string) =>
   ASCII.test(a) && ASCII.test(b) ? (a < b ? -1 : a > b ? 1 : 0) : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
