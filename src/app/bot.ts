@@ -152,6 +152,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const relay = new Relay({
     config,
     eventsClient: () => createRedisClient(options.redis, { maxRetriesPerRequest: null }),
+    unblockClient: redis,
     prefix,
     hostNames,
     queues,
@@ -218,7 +219,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     logger,
   });
   const refresher = new FleetRefresher(
-    { config, queues, heartbeats, awaitJob: (id, ms, op) => relay.awaitJob(id, ms, op), logger },
+    { config, queues, heartbeats, awaitJob: (id, ms, op, host) => relay.awaitJob(id, ms, op, host), logger },
     instance,
   );
 

@@ -11,7 +11,8 @@ export interface RefreshDeps {
   queues: JobQueues;
   heartbeats: Heartbeats;
   /** Resolves when the job finished (the relay applies its result to the fleet cache, as `op`'s: default domain.list). */
-  awaitJob: (jobId: string, timeoutMs: number, op?: JobOp) => Promise<boolean>;
+  /** `host`: the job's host (its events are then read as they come, see JobEventReader.watch). */
+  awaitJob: (jobId: string, timeoutMs: number, op?: JobOp, host?: string) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -69,7 +70,7 @@ export class FleetRefresher {
           return;
         }
         const jobId = jobIdFor(stamp, host);
-        const finished = this.deps.awaitJob(jobId, waitMs, op);
+        const finished = this.deps.awaitJob(jobId, waitMs, op, host);
         await this.deps.queues.add(
           {
             op,

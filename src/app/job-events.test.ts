@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { type JobEvent, JobEventReader } from './job-events.ts';
@@ -37,4 +37,95 @@ describe('JobEventReader', () => {
       await proxy.stop();
     }
   }, 20_000);
+
+  describe('with a command connection: the blocking read names the watched streams only', () => {
+    const queues = ['h1', 'h2', 'h3'];
+    const unblockCalls = async () => {
+      const stats = new Redis(REDIS_URL);
+      try {
+        return Number(/cmdstat_client\|unblock:calls=(\d+)/.exec(await stats.info('commandstats'))?.[1] ?? 0);
+      } finally {
+        stats.disconnect();
+      }
+    };
+    const setup = async (timing: { blockMs: number; sweepMs: number; lingerMs?: number }) => {
+      const direct = new Redis(REDIS_URL);
+      const commands = new Redis(REDIS_URL);
+      const seen: JobEvent[] = [];
+      const reader = new JobEventReader(
+        new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+        prefix,
+        queues,
+        (e) => seen.push(e),
+        quietLogger,
+        { watchdogGraceMs: 2_000, ...timing },
+        commands,
+      );
+      await reader.start();
+      const add = (q: string, jobId: string) =>
+        direct.xadd(`${prefix}:${q}:events`, '*', 'event', 'completed', 'jobId', jobId, 'returnvalue', '1');
+      const close = async () => {
+        await reader.stop();
+        direct.disconnect();
+        commands.disconnect();
+      };
+      return { reader, seen, add, close };
+    };
+
+    it('a stream watched while a read of another blocks is taken in at once (CLIENT UNBLOCK), not at the read’s timeout', async () => {
+      // Reads that would block for a minute and a sweep never due: only the unblock can bring h2's event in time.
+      const { reader, seen, add, close } = await setup({ blockMs: 60_000, sweepMs: 120_000 });
+      const monitor = await monitorRedis();
+      try {
+        reader.watch('h1');
+        await add('h1', 'a');
+        await expect.poll(() => seen.map((e) => e.jobId), { timeout: 5_000 }).toEqual(['a']);
+        const unblocks = await unblockCalls();
+        reader.watch('h2');
+        await add('h2', 'b');
+        await expect.poll(() => seen.map((e) => e.jobId), { timeout: 5_000 }).toEqual(['a', 'b']);
+        // CLIENT UNBLOCK is an admin command: MONITOR does not show it; Redis counts it.
+        expect(await unblockCalls()).toBeGreaterThan(unblocks);
+        await monitor.settle();
+        const blocking = monitor.calls.filter((c) => c.args[0]?.toLowerCase() === 'xread' && c.args.includes('BLOCK'));
+        expect(blocking.length).toBeGreaterThan(0);
+        for (const c of blocking) expect(c.args.some((a) => a.endsWith(':h3:events'))).toBe(false);
+        expect(reader.hot().sort()).toEqual(['h1', 'h2']);
+      } finally {
+        monitor.stop();
+        await close();
+      }
+    });
+
+    it('reads every stream once per sweep: an event of a stream nobody watches still arrives', async () => {
+      const { reader, seen, add, close } = await setup({ blockMs: 60_000, sweepMs: 200 });
+      try {
+        expect(reader.hot()).toEqual([]);
+        await add('h3', 'c');
+        await expect.poll(() => seen.map((e) => e.jobId), { timeout: 5_000 }).toEqual(['c']);
+      } finally {
+        await close();
+      }
+    });
+
+    it('keeps a stream in the read for lingerMs after its last watcher, then drops it', async () => {
+      let now = 1_000_000;
+      const { reader, close } = await setup({ blockMs: 60_000, sweepMs: 120_000, lingerMs: 10_000 });
+      try {
+        reader.watch('h1');
+        reader.watch('h1');
+        reader.unwatch('h1');
+        expect(reader.hot(now)).toEqual(['h1']);
+        reader.unwatch('h1');
+        now = Date.now();
+        expect(reader.hot(now + 9_000)).toEqual(['h1']);
+        expect(reader.hot(now + 10_001)).toEqual([]);
+        // Unknown queues are not watched.
+        reader.watch('nope');
+        expect(reader.hot()).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+  });
 });

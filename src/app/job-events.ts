@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { watchBlocking } from '../queue/blocking-watchdog.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
@@ -21,6 +22,19 @@ const BLOCK_MS = 5_000;
 /** An XREAD that has not answered this long after its own timeout is abandoned and the connection reset. */
 const WATCHDOG_GRACE_MS = 2_000;
 const RETRY_MS = 500;
+/** How often every stream is read, watched or not (the events of jobs this bot does not wait for: another bot's). */
+const SWEEP_MS = 1_000;
+/** How long a stream stays in the blocking read after its last awaited job (a host asked again soon costs nothing). */
+const LINGER_MS = 10_000;
+
+export interface JobEventTiming {
+  blockMs: number;
+  watchdogGraceMs: number;
+  sweepMs?: number;
+  lingerMs?: number;
+}
+
+type XreadReply = [string, [string, string[]][]][] | null;
 
 /**
  * Every host queue's BullMQ event stream read through ONE blocking connection (`XREAD BLOCK … STREAMS k1 … kN`),
@@ -30,11 +44,36 @@ const RETRY_MS = 500;
  * Each stream is read from its last entry at start() (nothing older is replayed: recovery reads job states), then
  * from the last id seen, so nothing is skipped between reads or across a Redis outage (BullMQ trims each stream to
  * about 10,000 events). On a Cluster every key shares the prefix's hash slot, so one XREAD may name them all.
+ *
+ * Given a command connection (`commands`, one server), the blocking read names only the streams of hosts with a job
+ * this bot waits for (`watch`/`unwatch`, kept a while after: `lingerMs`), and every stream is read, without
+ * blocking, once per `sweepMs`: an XREAD's cost in Redis and in the bot grows with the streams it names (4 ms of
+ * Redis per call at 1,000 hosts, two or three calls per request). A stream watched while a read that does not name it
+ * blocks is taken in at once: CLIENT UNBLOCK ends that read. Without `commands` (or on a Cluster, where CLIENT
+ * UNBLOCK would have to reach the read's node) every read names every stream.
  */
 export class JobEventReader {
   private readonly ids = new Map<string, string>();
+  private readonly watched = new Map<string, number>();
+  /** Streams no longer watched, and since when: they stay in the blocking read for lingerMs. */
+  private readonly lingering = new Map<string, number>();
+  /** The streams the blocking read in flight names (null: none in flight). */
+  private reading: ReadonlySet<string> | null = null;
+  /** Ends the wait for a watched stream when nothing is watched. */
+  private wake: (() => void) | null = null;
+  /** The blocking connection's CLIENT ID (null: not known yet, or reconnecting). */
+  private blockingId: number | null = null;
+  private lastSweep = 0;
   private running = false;
   private loop: Promise<void> | null = null;
+  private readonly hotSet: boolean;
+  private readonly sweepMs: number;
+  private readonly lingerMs: number;
+  /** Set on every (re)connect: the loop asks the connection's id before its next read (never behind a blocked one). */
+  private needId = true;
+  private readonly onReady = () => {
+    this.needId = true;
+  };
 
   constructor(
     private readonly client: RedisClient,
@@ -42,8 +81,13 @@ export class JobEventReader {
     private readonly queues: readonly string[],
     private readonly onEvent: (e: JobEvent) => void,
     private readonly logger: Logger,
-    private readonly timing: { blockMs: number; watchdogGraceMs: number } = { blockMs: BLOCK_MS, watchdogGraceMs: WATCHDOG_GRACE_MS },
-  ) {}
+    private readonly timing: JobEventTiming = { blockMs: BLOCK_MS, watchdogGraceMs: WATCHDOG_GRACE_MS },
+    private readonly commands: RedisClient | null = null,
+  ) {
+    this.hotSet = commands !== null && !isCluster(client) && !isCluster(commands);
+    this.sweepMs = timing.sweepMs ?? SWEEP_MS;
+    this.lingerMs = timing.lingerMs ?? LINGER_MS;
+  }
 
   private key(queue: string): string {
     return `${this.prefix}:${queue}:events`;
@@ -59,17 +103,96 @@ export class JobEventReader {
       if (error) throw error;
       this.ids.set(q, (entries as [string, string[]][])[0]?.[0] ?? '0-0');
     });
+    if (this.hotSet) this.client.on('ready', this.onReady);
+    this.lastSweep = Date.now();
     this.running = true;
     this.loop = this.run();
   }
 
+  /** A job of this queue is awaited: its events are read as they come (until unwatch and lingerMs after). */
+  watch(queue: string): void {
+    if (!this.ids.has(queue)) return;
+    const n = this.watched.get(queue) ?? 0;
+    this.watched.set(queue, n + 1);
+    this.lingering.delete(queue);
+    if (n === 0) this.takeIn(queue);
+  }
+
+  unwatch(queue: string): void {
+    const n = this.watched.get(queue);
+    if (n === undefined) return;
+    if (n > 1) this.watched.set(queue, n - 1);
+    else {
+      this.watched.delete(queue);
+      this.lingering.set(queue, Date.now());
+    }
+  }
+
+  /** The streams the next blocking read names (the watched and lingering ones; all without the hot set). */
+  hot(now = Date.now()): string[] {
+    if (!this.hotSet) return [...this.queues];
+    for (const [q, since] of this.lingering) if (now - since >= this.lingerMs) this.lingering.delete(q);
+    return [...this.watched.keys(), ...this.lingering.keys()];
+  }
+
+  /** A newly watched stream joins the blocking read now, not when it next times out. */
+  private takeIn(queue: string): void {
+    if (!this.hotSet || !this.running) return;
+    if (this.reading === null) {
+      // Waiting for a watched stream, or between reads (the next read will name it).
+      this.wake?.();
+      return;
+    }
+    if (this.reading.has(queue) || this.blockingId === null) return;
+    // The read returns at once with no events; the loop reads again, naming the stream.
+    this.commands?.client('UNBLOCK', this.blockingId).catch(() => {});
+  }
+
+  private async learnClientId(): Promise<void> {
+    this.needId = false;
+    this.blockingId = null;
+    try {
+      this.blockingId = Number(await this.client.client('ID'));
+    } catch {
+      // Reconnecting: asked again after 'ready'. Until then a newly watched stream waits for the read's timeout.
+      this.needId = true;
+    }
+  }
+
   private async run(): Promise<void> {
-    const keys = this.queues.map((q) => this.key(q));
     const byKey = new Map(this.queues.map((q) => [this.key(q), q]));
     while (this.running) {
       try {
-        const ids = this.queues.map((q) => this.ids.get(q) ?? '0-0');
-        const data = await this.read(keys, ids);
+        const now = Date.now();
+        const sweep = this.hotSet && now - this.lastSweep >= this.sweepMs;
+        const names = sweep ? [...this.queues] : this.hot(now);
+        if (names.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(1, this.lastSweep + this.sweepMs - now));
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wake = null;
+          continue;
+        }
+        if (sweep) this.lastSweep = now;
+        if (this.hotSet && this.needId) await this.learnClientId();
+        // A sweep does not block; a hot read blocks until the next sweep is due at the latest.
+        const blockMs = sweep
+          ? null
+          : this.hotSet
+            ? Math.max(1, Math.min(this.timing.blockMs, this.lastSweep + this.sweepMs - now))
+            : this.timing.blockMs;
+        this.reading = sweep ? null : new Set(names);
+        const data = await this.read(
+          names.map((q) => this.key(q)),
+          names.map((q) => this.ids.get(q) ?? '0-0'),
+          blockMs,
+        ).finally(() => {
+          this.reading = null;
+        });
         if (data === 'stuck') {
           if (!this.running) return;
           // A half-open connection (a network blip no error reports), or a blocking command ioredis re-sent after a
@@ -96,20 +219,28 @@ export class JobEventReader {
     }
   }
 
-  /** One XREAD, watched (see watchBlocking). */
-  private read(keys: readonly string[], ids: readonly string[]): Promise<[string, [string, string[]][]][] | null | 'stuck'> {
-    const { blockMs, watchdogGraceMs } = this.timing;
-    const read = this.client.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids) as Promise<
-      [string, [string, string[]][]][] | null
-    >;
-    return watchBlocking(this.client, read, blockMs, watchdogGraceMs, () => this.running);
+  /** One XREAD (blocking for blockMs, or not at all when null), watched (see watchBlocking). */
+  private read(keys: readonly string[], ids: readonly string[], blockMs: number | null): Promise<XreadReply | 'stuck'> {
+    const { watchdogGraceMs } = this.timing;
+    const read = (
+      blockMs === null
+        ? this.client.xread('COUNT', 1000, 'STREAMS', ...keys, ...ids)
+        : this.client.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids)
+    ) as Promise<XreadReply>;
+    return watchBlocking(this.client, read, blockMs ?? 0, watchdogGraceMs, () => this.running);
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.client.off('ready', this.onReady);
+    this.wake?.();
     this.client.disconnect();
     await this.loop?.catch(() => {});
   }
+}
+
+function isCluster(client: RedisClient): boolean {
+  return client instanceof Cluster;
 }
 
 /** A stream entry's fields as QueueEvents reads them (progress data and return values are JSON). */

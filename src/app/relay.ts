@@ -28,6 +28,11 @@ export interface RelayDeps {
   config: Config;
   /** A connection of the relay's own for the one blocking read of every host queue's events. */
   eventsClient: () => RedisClient;
+  /**
+   * A command connection (not the events one) for CLIENT UNBLOCK: with it the blocking read names only the hosts with
+   * jobs awaited (see JobEventReader); without it, every host's stream in every read.
+   */
+  unblockClient?: RedisClient;
   prefix: string;
   hostNames: readonly string[];
   queues: JobQueues;
@@ -81,22 +86,23 @@ export class Relay {
 
   constructor(private readonly deps: RelayDeps) {}
 
-  /** Resolves when a job (of no request: a fleet refresh) finishes: true when it completed, false on failure or timeout. */
-  awaitJob(jobId: string, timeoutMs: number, op: JobOp = 'domain.list'): Promise<boolean> {
+  /**
+   * Resolves when a job (of no request: a fleet refresh) on `host` finishes: true when it completed, false on failure
+   * or timeout.
+   */
+  awaitJob(jobId: string, timeoutMs: number, op: JobOp = 'domain.list', host?: string): Promise<boolean> {
+    const queue = host === undefined ? null : hostQueueName(host);
+    if (queue) this.events?.watch(queue);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
         this.waiters.delete(jobId);
-        resolve(false);
-      }, timeoutMs);
+        if (queue) this.events?.unwatch(queue);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
       timer.unref();
-      this.waiters.set(jobId, {
-        op,
-        done: (ok) => {
-          clearTimeout(timer);
-          this.waiters.delete(jobId);
-          resolve(ok);
-        },
-      });
+      this.waiters.set(jobId, { op, done: finish });
     });
   }
 
@@ -111,8 +117,12 @@ export class Relay {
         if (host) this.onEvent(host, e);
       },
       this.deps.logger,
+      undefined,
+      this.deps.unblockClient ?? null,
     );
     await this.events.start();
+    // Requests remembered before the reader existed (none today; cheap to keep true).
+    for (const shape of this.shapes.values()) this.watchJobs(shape.jobs.values());
   }
 
   private onEvent(host: string, e: JobEvent): void {
@@ -276,8 +286,13 @@ export class Relay {
   }
 
   private remember(p: PendingRequest): void {
-    this.shapes.set(p.requestId, { request: p, jobs: new Map(p.jobs.map((j) => [j.jobId, j])) });
+    const before = this.shapes.get(p.requestId);
+    const shape = { request: p, jobs: new Map(p.jobs.map((j) => [j.jobId, j])) };
+    this.shapes.set(p.requestId, shape);
     for (const j of p.jobs) this.jobRequests.set(j.jobId, p.requestId);
+    // Its hosts' events are read as they come while it is remembered (a request remembered again: once).
+    this.watchJobs(shape.jobs.values());
+    if (before) this.unwatchJobs(before.jobs.values());
   }
 
   private forgetShape(requestId: string): void {
@@ -285,6 +300,15 @@ export class Relay {
     if (!shape) return;
     this.shapes.delete(requestId);
     for (const jobId of shape.jobs.keys()) this.jobRequests.delete(jobId);
+    this.unwatchJobs(shape.jobs.values());
+  }
+
+  private watchJobs(jobs: Iterable<PendingJob>): void {
+    for (const j of jobs) this.events?.watch(hostQueueName(j.host));
+  }
+
+  private unwatchJobs(jobs: Iterable<PendingJob>): void {
+    for (const j of jobs) this.events?.unwatch(hostQueueName(j.host));
   }
 
   /** The request a job belongs to: from memory when this bot tracks it, else from Redis (another bot's). */
