@@ -12,16 +12,28 @@ afterAll(async () => {
 });
 
 describe('JobEventReader', () => {
-  it('reconnects when its blocking read never answers (a half-open connection), and reads on from where it was', async () => {
+  it.each([
+    ['every stream in every read', false],
+    ['the watched streams only', true],
+  ])('reconnects when its blocking read never answers (a half-open connection), and reads on from where it was (%s)', async (_, hotSet) => {
     const proxy = TcpProxy.forUrl(REDIS_URL);
     await proxy.start();
     const direct = new Redis(REDIS_URL);
     const client = new Redis(proxy.url, { maxRetriesPerRequest: null });
     const seen: JobEvent[] = [];
-    const reader = new JobEventReader(client, prefix, ['q1'], (e) => seen.push(e), quietLogger, { blockMs: 200, watchdogGraceMs: 300 });
+    const reader = new JobEventReader(
+      client,
+      prefix,
+      ['q1'],
+      (e) => seen.push(e),
+      quietLogger,
+      { blockMs: 200, watchdogGraceMs: 300, sweepMs: 60_000 },
+      hotSet ? direct : null,
+    );
     const stream = `${prefix}:q1:events`;
     try {
       await reader.start();
+      reader.watch('q1');
       await direct.xadd(stream, '*', 'event', 'completed', 'jobId', 'j1', 'returnvalue', '{"n":1}');
       await expect.poll(() => seen.map((e) => e.jobId), { timeout: 5_000 }).toEqual(['j1']);
       // The reader's connection goes silent for good; the network works for new connections.

@@ -148,25 +148,46 @@ export class JobEventReader {
     this.commands?.client('UNBLOCK', this.blockingId).catch(() => {});
   }
 
-  private async learnClientId(): Promise<void> {
+  /** Asks the blocking connection's id; false when the connection did not answer (half-open: it is reset). */
+  private async learnClientId(): Promise<boolean> {
     this.needId = false;
     this.blockingId = null;
     try {
-      this.blockingId = Number(await this.client.client('ID'));
+      // Watched like a read: on a half-open connection it would never answer, and no event would come again.
+      const id = await watchBlocking(
+        this.client,
+        this.client.client('ID') as Promise<number>,
+        0,
+        this.timing.watchdogGraceMs,
+        () => this.running,
+      );
+      if (id === 'stuck') return false;
+      this.blockingId = Number(id);
     } catch {
       // Reconnecting: asked again after 'ready'. Until then a newly watched stream waits for the read's timeout.
       this.needId = true;
     }
+    return true;
   }
 
   private async run(): Promise<void> {
     const byKey = new Map(this.queues.map((q) => [this.key(q), q]));
     while (this.running) {
       try {
+        // First, so a stream watched while the id is asked is in this read's names.
+        if (this.hotSet && this.needId && !(await this.learnClientId())) {
+          if (!this.running) return;
+          this.logger.warn('job events: the connection did not answer; reconnecting');
+          this.needId = true;
+          this.client.disconnect(true);
+          continue;
+        }
         const now = Date.now();
         const sweep = this.hotSet && now - this.lastSweep >= this.sweepMs;
         const names = sweep ? [...this.queues] : this.hot(now);
         if (names.length === 0) {
+          // stop() may have come while the id was asked: it found no wait to end.
+          if (!this.running) return;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.max(1, this.lastSweep + this.sweepMs - now));
             this.wake = () => {
@@ -178,7 +199,6 @@ export class JobEventReader {
           continue;
         }
         if (sweep) this.lastSweep = now;
-        if (this.hotSet && this.needId) await this.learnClientId();
         // A sweep does not block; a hot read blocks until the next sweep is due at the latest.
         const blockMs = sweep
           ? null
