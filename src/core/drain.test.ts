@@ -60,4 +60,44 @@ describe('Drain', () => {
     expect(most).toBe(1);
     expect(left).toBe(0);
   });
+
+  it('takes work queued right after its last look at the queue, before the run is marked finished', async () => {
+    const queue: number[] = [];
+    const done: number[] = [];
+    let late = false;
+    const drain = new Drain(
+      async () => {
+        done.push(...queue.splice(0));
+      },
+      () => {
+        // The moment a run ends: the next microtask queues more work and kicks.
+        if (!late && queue.length === 0) {
+          late = true;
+          queueMicrotask(() => {
+            queue.push(2);
+            void drain.kick();
+          });
+        }
+        return queue.length > 0;
+      },
+    );
+    queue.push(1);
+    await drain.kick();
+    await expect.poll(() => done).toEqual([1, 2]);
+    expect(drain.busy).toBe(false);
+  });
+
+  it('is not left running after a run fails', async () => {
+    let fail = true;
+    const drain = new Drain(
+      async () => {
+        if (fail) throw new Error('boom');
+      },
+      () => false,
+    );
+    await expect(drain.kick()).rejects.toThrow('boom');
+    expect(drain.busy).toBe(false);
+    fail = false;
+    await drain.kick();
+  });
 });

@@ -3,7 +3,9 @@
  * starts again if `more()` says work arrived too late for it. Two ways a hand-rolled `busy ??= run()` goes wrong are
  * closed here: a run that finishes at once (nothing to do) must not leave its settled promise behind as "running",
  * and work queued between a run's last look at the queue and the moment it is marked finished must not wait for the
- * next kick (it could wait for ever).
+ * next kick (it could wait for ever). The mark is cleared in the same synchronous step as the last `more()` check:
+ * clearing it in a `.finally` callback left a microtask-wide gap in which a kick found the drain "running" and its
+ * work was never taken (a request's audit entry, and so its reply, waited for ever).
  */
 export class Drain {
   private running: Promise<void> | null = null;
@@ -16,9 +18,8 @@ export class Drain {
 
   /** Starts a run unless one is under way; resolves when the runs started by this kick and after it are over. */
   kick(): Promise<void> {
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-    });
+    // loop() cannot end before this assignment: it awaits run() at least once.
+    this.running ??= this.loop();
     return this.running;
   }
 
@@ -32,7 +33,11 @@ export class Drain {
   }
 
   private async loop(): Promise<void> {
-    do await this.run();
-    while (this.more());
+    try {
+      do await this.run();
+      while (this.more());
+    } finally {
+      this.running = null;
+    }
   }
 }
