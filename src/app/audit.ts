@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
@@ -126,7 +126,7 @@ interface FileHead {
  * fork it, which verification reports: give each bot its own `audit.file`; the stream is the shared record.
  */
 export class AuditLog {
-  private dirReady: Promise<unknown> | null = null;
+  private dirMade = false;
   /** Entries not in the stream yet, oldest first: being sent, or kept while Redis is unreachable. */
   private readonly backlog: { fields: [string, string][]; resolve: () => void }[] = [];
   private readonly streamWriter = new Drain(
@@ -147,7 +147,7 @@ export class AuditLog {
   );
   private fileHead: FileHead | null = null;
   /** The audit file, opened once for appending (reopened when it was rotated or removed under us). */
-  private handle: { fh: FileHandle; ino: number } | null = null;
+  private handle: { fd: number; ino: number } | null = null;
   private readonly headKey: string;
   private readonly maxScan: number;
   private readonly now: () => number;
@@ -194,18 +194,25 @@ export class AuditLog {
     });
   }
 
+  /**
+   * The file's appends are synchronous (as pino writes its logs): a stat and a write of a few hundred bytes each, where
+   * the promise API cost a thread-pool round trip per call — about a millisecond of the bot's CPU per /list. Only the
+   * rare re-read of the file's last entry (first append, rotation, another writer) is asynchronous.
+   */
   private async drainFile(): Promise<void> {
+    // Entries appended in the same tick go out in one write.
+    await null;
     while (this.fileBacklog.length > 0) {
       const batch = this.fileBacklog.splice(0);
       try {
-        this.dirReady ??= mkdir(dirname(this.file), { recursive: true });
-        await this.dirReady;
-        const now = await stat(this.file).then(
-          (s) => ({ size: s.size, ino: s.ino }),
-          () => ({ size: 0, ino: -1 }),
-        );
+        if (!this.dirMade) {
+          mkdirSync(dirname(this.file), { recursive: true });
+          this.dirMade = true;
+        }
+        const st = statSync(this.file, { throwIfNoEntry: false });
+        const now = st ? { size: st.size, ino: st.ino } : { size: 0, ino: -1 };
         // Rotated or removed: the handle points at the old file.
-        if (this.handle && this.handle.ino !== now.ino) await this.closeFile();
+        if (this.handle && this.handle.ino !== now.ino) this.closeFile();
         // First append, or the file changed under us (another process, rotation): read its last entry again.
         if (this.fileHead?.size !== now.size) this.fileHead = await readFileHead(this.file);
         let head: FileHead = this.fileHead;
@@ -217,31 +224,37 @@ export class AuditLog {
           head = { hash: sealed.hash, size: head.size + Buffer.byteLength(line), needsNewline: false };
         }
         if (!this.handle) {
-          const fh = await open(this.file, 'a');
-          this.handle = { fh, ino: (await fh.stat()).ino };
+          const fd = openSync(this.file, 'a');
+          this.handle = { fd, ino: fstatSync(fd).ino };
         }
-        await this.handle.fh.appendFile(text);
+        const bytes = Buffer.from(text, 'utf8');
+        for (let off = 0; off < bytes.length; ) off += writeSync(this.handle.fd, bytes, off);
         this.fileHead = head;
       } catch (e) {
         this.fileHead = null;
-        await this.closeFile();
+        this.closeFile();
         this.logger.error({ err: String(e) }, 'audit file append failed');
       }
       for (const { resolve } of batch) resolve();
     }
   }
 
-  private async closeFile(): Promise<void> {
+  private closeFile(): void {
     const h = this.handle;
     this.handle = null;
-    await h?.fh.close().catch(() => {});
+    if (h)
+      try {
+        closeSync(h.fd);
+      } catch {
+        // already closed
+      }
   }
 
   /** Waits for the appends under way (a script call in flight, the file's), and closes the file. */
   async close(): Promise<void> {
     await this.streamWriter.current;
     await this.fileWriter.current;
-    await this.closeFile();
+    this.closeFile();
   }
 
   /**
