@@ -73,6 +73,11 @@ export class JobEventReader {
   private needId = true;
   private readonly onReady = () => {
     this.needId = true;
+    this.blockingId = null;
+  };
+  /** An id outlives its connection only to name someone else's after a Redis restart (ids start again from 1). */
+  private readonly onClose = () => {
+    this.blockingId = null;
   };
 
   constructor(
@@ -103,7 +108,7 @@ export class JobEventReader {
       if (error) throw error;
       this.ids.set(q, (entries as [string, string[]][])[0]?.[0] ?? '0-0');
     });
-    if (this.hotSet) this.client.on('ready', this.onReady);
+    if (this.hotSet) this.client.on('ready', this.onReady).on('close', this.onClose);
     this.lastSweep = Date.now();
     this.running = true;
     this.loop = this.run();
@@ -252,7 +257,7 @@ export class JobEventReader {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.client.off('ready', this.onReady);
+    this.client.off('ready', this.onReady).off('close', this.onClose);
     this.wake?.();
     this.client.disconnect();
     await this.loop?.catch(() => {});
