@@ -1,8 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { LineStream, type ProcessHandle, ProcessHarness, type SimProcess } from '../test/helpers/processes.ts';
 
 /**
@@ -19,15 +20,11 @@ export const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 /** `npm run build` (tsc -p tsconfig.build.json): the bench measures the current sources' build, never a stale one. */
 export async function build(): Promise<void> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d));
-  child.stderr.on('data', (d: Buffer) => (output += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${output.trim()}`);
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT }).catch(
+    (error: { code?: number; stdout?: string; stderr?: string }) => {
+      throw new Error(`npm run build failed (exit ${error.code}):\n${`${error.stdout ?? ''}${error.stderr ?? ''}`.trim()}`);
+    },
+  );
 }
 
 /** Progress goes to stderr: with --json, stdout carries the one JSON object and nothing else. */

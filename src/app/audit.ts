@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
 import { Drain } from '../core/drain.ts';
 import type { Logger } from '../core/log.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import { RedisScript } from '../queue/redis-script.ts';
 import { type ChainRecord, type ChainReport, ChainVerifier, fieldText, GENESIS, parseLine, pushLine, seal } from './audit-chain.ts';
@@ -129,6 +130,7 @@ export class AuditLog {
   private dirMade = false;
   /** Entries not in the stream yet, oldest first: being sent, or kept while Redis is unreachable. */
   private readonly backlog: { fields: [string, string][]; resolve: () => void }[] = [];
+  /** One script call at a time; entries that arrive meanwhile go in the next (see Drain for why not `busy ??=`). */
   private readonly streamWriter = new Drain(
     () => this.sendBacklog(),
     () => this.backlog.length > 0 && !this.streamStalled && this.redis.status === 'ready',
@@ -270,17 +272,8 @@ export class AuditLog {
         resolve();
         return;
       }
-      void this.drainStream();
+      void this.streamWriter.kick();
     });
-  }
-
-  /**
-   * One script call at a time (Drain: a drain with nothing to send must not block the next, and an entry queued as a
-   * drain ends is sent by it). Written as `busy ??= (async () => { …; finally { busy = null } })()` this hung requests
-   * after a Redis outage: a drain that completed at once was cleared before it was assigned, and stayed "busy".
-   */
-  private drainStream(): Promise<void> {
-    return this.streamWriter.kick();
   }
 
   private async sendBacklog(): Promise<void> {
@@ -290,11 +283,15 @@ export class AuditLog {
         this.sending ??= { id: randomUUID(), count: Math.min(this.backlog.length, STREAM_BATCH) };
         const { id, count } = this.sending;
         const batch = this.backlog.slice(0, count);
-        await this.withinTimeout(
+        // A call on a connection that went silent (no error ever comes) would otherwise hold every later entry, and
+        // the requests waiting for theirs, for ever.
+        await withTimeout(
           this.appendChained(
             batch.map((e) => e.fields),
             id,
           ),
+          this.callTimeoutMs,
+          `no answer from Redis within ${this.callTimeoutMs} ms`,
         );
         this.sending = null;
         this.backlog.splice(0, batch.length);
@@ -306,23 +303,6 @@ export class AuditLog {
     } finally {
       // Whatever is left is kept: its appends are over.
       for (const e of this.backlog) e.resolve();
-    }
-  }
-
-  /**
-   * A script call's answer, or a failure after callTimeoutMs: a command on a connection that went silent (no error
-   * ever comes) would otherwise hold every later entry, and the requests that wait for theirs, for ever.
-   */
-  private async withinTimeout(call: Promise<void>): Promise<void> {
-    call.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${this.callTimeoutMs} ms`)), this.callTimeoutMs);
-    });
-    try {
-      await Promise.race([call, expired]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -349,7 +329,7 @@ export class AuditLog {
   /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */
   flush(): Promise<void> {
     this.streamStalled = false;
-    return this.drainStream();
+    return this.streamWriter.kick();
   }
 
   /**

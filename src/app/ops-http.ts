@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type ReadinessCheck, readinessReport } from '../core/readiness.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 
 export interface OpsServerOptions {
   /** Listen address (the config's bot.http / agent.http; the schema keeps it on loopback unless allowed). */
@@ -45,7 +46,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       case '/healthz':
         return json(res, 200, { status: 'alive', pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
       case '/readyz': {
-        const checks = await withTimeout(options.readiness(), timeoutMs).catch((error: unknown): ReadinessCheck[] => [
+        const checks = await withTimeout(
+          options.readiness(),
+          timeoutMs,
+          `the readiness checks did not finish within ${timeoutMs} ms`,
+        ).catch((error: unknown): ReadinessCheck[] => [
           { name: 'checks', ok: false, detail: redactSecrets(error instanceof Error ? error.message : String(error)) },
         ]);
         const report = readinessReport(checks);
@@ -100,15 +105,4 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
     .end(`${JSON.stringify(body)}\n`);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the readiness checks did not finish within ${ms} ms`)), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { Heartbeats } from '../../src/queue/coordination.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
 
@@ -128,6 +128,45 @@ describe('the relay and the stored request', () => {
       expect((await store.get(r.id))?.target.state).toEqual({ deliveries: 3 });
     } finally {
       await bot.stop();
+    }
+  });
+});
+
+describe('the relay and the event streams', () => {
+  it('blocks only on the streams of hosts it awaits a job from: an idle host’s stream is only swept', async () => {
+    // No agent when the bot starts (its fleet refresh queues nothing), then one for xen1 only: the /list is the only
+    // job, so only the request's own watch can put xen1's stream in a blocking read; xen2's never is.
+    const prefix = fresh();
+    const config = simBotConfig(env, prefix, REDIS_URL);
+    const stream = (host: string) => `${prefix}:${hostQueueName(host)}:events`;
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const monitor = await monitorRedis();
+    let agent: Agent | null = null;
+    try {
+      await bot.start();
+      agent = await startAgent({ config, hosts: ['xen1'], runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+      const r = chatRequest('watched-read-1', 'list xen1');
+      await bot.core.handle(r, targetOf(r));
+      expect(await adapter.finalReply(r.id)).toMatchObject({ kind: 'result', tone: 'success' });
+      const reads = () => monitor.calls.filter((c) => c.args[0]?.toLowerCase() === 'xread' && c.args.includes(stream('xen1')));
+      // Every stream is still read, without blocking, once a second (another bot's jobs).
+      await expect
+        .poll(
+          async () => {
+            await monitor.settle();
+            return reads().some((c) => !c.args.includes('BLOCK') && c.args.includes(stream('xen2')));
+          },
+          { timeout: 5_000 },
+        )
+        .toBe(true);
+      const blocking = reads().filter((c) => c.args.includes('BLOCK'));
+      expect(blocking.length).toBeGreaterThan(0);
+      for (const c of blocking) expect(c.args).not.toContain(stream('xen2'));
+    } finally {
+      monitor.stop();
+      await bot.stop();
+      await agent?.close(1_000);
     }
   });
 });
