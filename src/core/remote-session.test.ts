@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   encodeRequest,
   encodeResponse,
@@ -14,8 +17,9 @@ const N1 = 'a1b2c3d4e5f6a7b8c9d0e1f2';
 const N2 = 'ffffeeeeddddccccbbbbaaaa';
 
 /** The session script under a real /bin/sh, fed requests on stdin: what a Dom0's shell answers. */
-async function runScript(input: string): Promise<{ stdout: Buffer; code: number | null }> {
-  const child = spawn('sh', ['-c', SESSION_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function runScript(input: string, options: { shell?: string; path?: string } = {}): Promise<{ stdout: Buffer; code: number | null }> {
+  const env = options.path ? { ...process.env, PATH: options.path } : process.env;
+  const child = spawn(options.shell ?? 'sh', ['-c', SESSION_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
   child.stdin.end(input);
@@ -76,6 +80,104 @@ describe('the session script under a real sh', () => {
     const { stdout, code } = await runScript(`1 1 bad-nonce!\necho ran\n`);
     expect(code).toBe(SESSION_EXIT_BAD_REQUEST);
     expect(stdout.length).toBe(0);
+  });
+});
+
+/** Dom0s run the script under dash (Debian's sh) or bash (sh on RHEL-like hosts): each one this machine has. */
+const SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash'].filter((s) => existsSync(s));
+
+describe.each(SHELLS)('the session script under %s', (shell) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenops-session-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const sh = (input: string, path?: string) => runScript(input, { shell, ...(path ? { path } : {}) });
+
+  /** A directory of `cat` and `ls` wrappers that log each call (argv on one line) and run the real program. */
+  function recordingPath(): { path: string; calls: () => string[] } {
+    const bin = mkdtempSync(join(dir, 'bin-'));
+    const log = join(bin, 'calls');
+    writeFileSync(log, '');
+    for (const tool of ['cat', 'ls']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`])
+        .toString()
+        .trim();
+      writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >>'${log}'\nexec ${real} "$@"\n`, { mode: 0o755 });
+    }
+    return {
+      path: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+      calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    };
+  }
+
+  it('keeps each command’s stderr with its own command, and starts every request afresh', async () => {
+    const noisy = (text: string, code: number) => `sh -c 'printf ${text}; printf ${text}-err >&2; exit ${code}'`;
+    const { stdout } = await sh(
+      `${encodeRequest(1, [noisy('one', 1), "printf 'two'", noisy('three', 3), "printf 'four'"], N1)}${encodeRequest(2, ["printf 'five'"], N2)}`,
+    );
+    const [a, b] = parseAll(stdout, [
+      [1, N1],
+      [2, N2],
+    ]);
+    expect(a?.results).toEqual([
+      { code: 1, stdout: 'one', stderr: 'one-err' },
+      { code: 0, stdout: 'two', stderr: '' },
+      { code: 3, stdout: 'three', stderr: 'three-err' },
+      { code: 0, stdout: 'four', stderr: '' },
+    ]);
+    expect(b?.results).toEqual([{ code: 0, stdout: 'five', stderr: '' }]);
+  });
+
+  it('forks only for the commands and one cat (two when some stderr is not empty); ls -1 DIR runs no ls', async () => {
+    const cfg = mkdtempSync(join(dir, 'cfg-'));
+    writeFileSync(join(cfg, 'web.cfg'), '');
+    const rec = recordingPath();
+    const missing = join(dir, 'missing', 'vm');
+    const { stdout } = await sh(
+      `${encodeRequest(1, [`ls -1 ${cfg}`, `ls -1 ${cfg}/`], N1)}${encodeRequest(2, [`ls -1 ${missing}`, `ls -l ${cfg}/`, 'true', `ls -1 ${cfg}/web.cfg`], N2)}`,
+      rec.path,
+    );
+    const [a, b] = parseAll(stdout, [
+      [1, N1],
+      [2, N2],
+    ]);
+    expect(a?.results).toEqual([
+      { code: 0, stdout: 'web.cfg\n', stderr: '' },
+      { code: 0, stdout: 'web.cfg\n', stderr: '' },
+    ]);
+    // As GNU ls says it (the code and stderr of the real ls of the same path).
+    const realMissing = spawnSync('ls', ['-1', missing], { env: { ...process.env, LC_ALL: 'C' } });
+    expect(b?.results[0]).toEqual({ code: realMissing.status, stdout: '', stderr: realMissing.stderr.toString() });
+    expect(b?.results[1]?.stdout).toMatch(/ web\.cfg\n$/);
+    expect(b?.results[2]).toEqual({ code: 0, stdout: '', stderr: '' });
+    // Not a directory: the real ls (it prints the path itself).
+    expect(b?.results[3]).toEqual({ code: 0, stdout: `${cfg}/web.cfg\n`, stderr: '' });
+    const calls = rec.calls();
+    expect(calls.filter((c) => c.startsWith('ls '))).toEqual([`ls -l ${cfg}/`, `ls -1 ${cfg}/web.cfg`]);
+    // Request 1: one cat. Request 2: the missing dir's stderr makes it two (join, then send).
+    expect(calls.filter((c) => c.startsWith('cat '))).toHaveLength(3);
+  });
+
+  it('lists a directory by its glob exactly as ls -1 does into a pipe', async () => {
+    const d = mkdtempSync(join(dir, 'names-'));
+    const names = ['a b.cfg', '-dash.cfg', 'new\nline.cfg', 'ünï.cfg', '*', "it's.cfg", 'z\\back.cfg', 'sub'];
+    for (const n of names.filter((n) => n !== 'sub')) writeFileSync(join(d, n), '');
+    mkdirSync(join(d, 'sub'));
+    writeFileSync(join(d, '.hidden.cfg'), '');
+    symlinkSync(join(dir, 'nowhere'), join(d, 'dangling.cfg'));
+    symlinkSync(d, join(dir, 'link-to-dir'));
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    const real = (p: string) => execFileSync('ls', ['-1', p], { env: { ...process.env, LC_ALL: 'C' } }).toString();
+    const sorted = (text: string) => text.split('\n').filter(Boolean).sort();
+    const rec = recordingPath();
+    const { stdout } = await sh(encodeRequest(1, [`ls -1 ${d}`, `ls -1 ${join(dir, 'link-to-dir')}`, `ls -1 ${empty}`], N1), rec.path);
+    const [r] = parseAll(stdout, [[1, N1]]);
+    // ls sorts by the locale's collation, the glob by the shell's: the names are what count, not their order.
+    expect(sorted(r?.results[0]?.stdout ?? '')).toEqual(sorted(real(d)));
+    expect(r?.results[0]?.stdout).toContain('dangling.cfg\n');
+    expect(r?.results[0]?.stdout).toContain('new\nline.cfg\n');
+    expect(r?.results[0]?.stdout).not.toContain('.hidden');
+    expect(sorted(r?.results[1]?.stdout ?? '')).toEqual(sorted(real(d)));
+    expect(r?.results[2]).toEqual({ code: 0, stdout: real(empty), stderr: '' });
+    expect(rec.calls().filter((c) => c.startsWith('ls '))).toEqual([]);
   });
 });
 
