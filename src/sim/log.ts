@@ -18,6 +18,11 @@ export interface LoggedCommand {
   at: number;
   /** The command string exactly as the SSH client sent it. */
   command: string;
+  /**
+   * The round trip it came in, numbered fleet-wide: the commands of one command-session request share one; an
+   * exec channel is a round trip of its own.
+   */
+  trip: number;
   /** The fault applied to it, if any (its id and kind). */
   fault?: { id: string; kind: string };
   /** Absent while the command is still running (or hanging). */
@@ -52,6 +57,7 @@ interface Waiter {
 export class CommandLog {
   readonly entries: LoggedCommand[] = [];
   private seq = 0;
+  private trips = 0;
   private readonly waiters = new Set<Waiter>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -60,8 +66,13 @@ export class CommandLog {
     return this.seq;
   }
 
-  append(host: string, command: string): LoggedCommand {
-    const entry: LoggedCommand = { seq: ++this.seq, host, at: this.now(), command };
+  /** A new round trip's number (see LoggedCommand.trip). */
+  nextTrip(): number {
+    return ++this.trips;
+  }
+
+  append(host: string, command: string, trip: number = this.nextTrip()): LoggedCommand {
+    const entry: LoggedCommand = { seq: ++this.seq, host, at: this.now(), command, trip };
     this.entries.push(entry);
     this.wake();
     return entry;

@@ -206,6 +206,7 @@ export class SimSshServer {
       }
       for (const request of requests) {
         work = work.then(async () => {
+          const trip = this.options.fleet.log.nextTrip();
           const results: SessionCommandResult[] = [];
           for (const command of request.commands) {
             // A dropped connection ends the session at once (its socket closes a tick later).
@@ -227,6 +228,7 @@ export class SimSshServer {
                 closed: closed.signal,
               },
               client,
+              trip,
             );
             results.push(result);
           }
@@ -236,10 +238,11 @@ export class SimSshServer {
     });
   }
 
-  private async exec(command: string, channel: CommandChannel, client: ClientHandle): Promise<void> {
+  /** `trip`: the session request it came in (an exec channel is a round trip of its own). */
+  private async exec(command: string, channel: CommandChannel, client: ClientHandle, trip?: number): Promise<void> {
     const { fleet, host } = this.options;
     host.commandLog.push(command);
-    const entry = fleet.log.append(host.name, command);
+    const entry = fleet.log.append(host.name, command, trip);
     // Aborts when this command's client is gone: channel closed, stream error, or the whole connection lost.
     const controller = new AbortController();
     const abort = () => controller.abort();

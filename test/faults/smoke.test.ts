@@ -47,7 +47,13 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('sim + agent + bot as 
 
     // The agent ran `xl list` on xen1 for it (however it quotes the words, whatever options, with or without sudo).
     const page = await sim.control.waitForLog({ host: 'xen1', match: /\bxl'? '?list\b/, since: lastSeq, timeoutMs: 5_000 });
-    expect(page.entries[0]).toMatchObject({ host: 'xen1', end: { how: 'exit', code: 0 } });
+    const list = page.entries[0];
+    expect(list).toMatchObject({ host: 'xen1', end: { how: 'exit', code: 0 } });
+    // In one round trip with the config dirs' listings: the agent process wraps its SSH pool to meter it, and that
+    // wrapper once hid the pool's batching (four round trips per /list).
+    const { entries } = await sim.control.log({ host: 'xen1', since: lastSeq });
+    const sameTrip = entries.filter((e) => e.trip === list?.trip).map((e) => e.command);
+    expect(sameTrip).toEqual([list?.command, 'ls -1 /etc/xen/vm', 'ls -1 /etc/xen/auto', 'ls -l /etc/xen/auto/']);
 
     // The run's queues live under its own prefix.
     expect(await keysUnder(harness.redisUrl, harness.prefix)).toBeGreaterThan(0);

@@ -109,6 +109,46 @@ describe('MeteredRunner', () => {
     expect(events).toEqual(['connectFailed xen2 TransportError']);
   });
 
+  it('batches only when the wrapped runner does: a batch is one call through, metered once by its first command', async () => {
+    expect(new MeteredRunner(new ScriptedRunner([]), recorder().meter).runBatch).toBeUndefined();
+    const batches: (readonly (readonly string[])[])[] = [];
+    let clock = 0;
+    const batching: RemoteRunner = {
+      run: async () => {
+        throw new Error('a batch must not become single runs');
+      },
+      runBatch: async (host, argvs) => {
+        batches.push(argvs);
+        if (host === 'xen2') throw new TransportError('xen2', 'cannot connect to xen2');
+        return argvs.map((a) => ({ code: a[0] === 'ls' ? 2 : 0, stdout: a.join(' '), stderr: '' }));
+      },
+    };
+    const { events, meter } = recorder();
+    const runner = new MeteredRunner(
+      batching,
+      meter,
+      () => false,
+      () => (clock += 100),
+    );
+    const list = [
+      ['xl', 'list'],
+      ['ls', '-1', '/etc/xen/vm'],
+    ];
+    expect(await runner.runBatch?.('xen1', list)).toEqual([
+      { code: 0, stdout: 'xl list', stderr: '' },
+      { code: 2, stdout: 'ls -1 /etc/xen/vm', stderr: '' },
+    ]);
+    expect(batches).toEqual([list]);
+    expect(
+      await runner.runBatch?.('xen1', [
+        ['ls', '-l', '/etc/xen/auto/'],
+        ['xl', 'list'],
+      ]),
+    ).toHaveLength(2);
+    await expect(runner.runBatch?.('xen2', list)).rejects.toThrow('cannot connect to xen2');
+    expect(events).toEqual(['run xen1 ok 0.1', 'run xen1 nonzero 0.1', 'run xen2 TransportError 0.1', 'connectFailed xen2 TransportError']);
+  });
+
   it("feeds the agent's metrics: latency histogram, failures by class, connects, pool gauges", async () => {
     const metrics = new AgentMetrics({
       processMetrics: false,

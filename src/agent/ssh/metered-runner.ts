@@ -1,6 +1,8 @@
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import type { RemoteRunner, RunOptions, RunResult, StreamOptions, StreamResult } from './types.ts';
 
+type BatchOptions = Omit<RunOptions, 'onStdout' | 'onStderr'>;
+
 /** What a run ended as: `ok` (exit 0), `nonzero` (it ran and exited non-zero), or the class of the error it threw. */
 export type RunOutcome = 'ok' | 'nonzero' | 'HostKeyError' | 'OutcomeUnknownError' | 'TransportError' | 'Error';
 
@@ -30,6 +32,12 @@ export function errorClass(error: unknown): Exclude<RunOutcome, 'ok' | 'nonzero'
 export class MeteredRunner implements RemoteRunner {
   private readonly up = new Map<string, boolean>();
   readonly stream?: (host: string, argv: readonly string[], options: StreamOptions) => Promise<StreamResult>;
+  /**
+   * Only when the wrapped runner batches: without it the drivers would send a list's commands one round trip each
+   * (as they did for a while behind this wrapper: four SSH round trips per /list). A batch is one remote run to the
+   * meter, with the outcome of its first command (the read it is for; the others only add to it).
+   */
+  readonly runBatch?: (host: string, argvs: readonly (readonly string[])[], options?: BatchOptions) => Promise<RunResult[]>;
 
   constructor(
     private readonly inner: RemoteRunner,
@@ -51,14 +59,31 @@ export class MeteredRunner implements RemoteRunner {
           this.look(host);
         }
       };
+    const innerBatch = inner.runBatch?.bind(inner);
+    if (innerBatch)
+      this.runBatch = (host, argvs, options) =>
+        this.measured(
+          host,
+          () => innerBatch(host, argvs, options),
+          (results) => results[0]?.code,
+        );
   }
 
-  async run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+  run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return this.measured(
+      host,
+      () => this.inner.run(host, argv, options),
+      (result) => result.code,
+    );
+  }
+
+  /** One remote run timed: outcome by the exit code `codeOf` picks, or by the class of what it threw. */
+  private async measured<T>(host: string, f: () => Promise<T>, codeOf: (result: T) => number | undefined): Promise<T> {
     this.look(host);
     const started = this.now();
     try {
-      const result = await this.inner.run(host, argv, options);
-      this.meter.run(host, result.code === 0 ? 'ok' : 'nonzero', (this.now() - started) / 1000);
+      const result = await f();
+      this.meter.run(host, codeOf(result) === 0 ? 'ok' : 'nonzero', (this.now() - started) / 1000);
       return result;
     } catch (error) {
       this.meter.run(host, errorClass(error), (this.now() - started) / 1000);
