@@ -76,7 +76,7 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
   'host.status': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    const [info, domains] = await Promise.all([ts.info(ctx.op), ts.list(ctx.op)]);
+    const { info, domains } = await ts.infoAndList(ctx.op);
     const live = ctx.samples?.latest(data.host) ?? null;
     const byStatus: HostStatus['domainsByStatus'] = {};
     for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;

@@ -72,6 +72,7 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     list,
     inventory: async () => ({ domains: await list(), notes: [] }),
     info: unused,
+    infoAndList: unused,
     top: unused,
     uptime: unused,
     uptimeTable: unused,

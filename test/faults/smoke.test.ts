@@ -55,6 +55,21 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('sim + agent + bot as 
     const sameTrip = entries.filter((e) => e.trip === list?.trip).map((e) => e.command);
     expect(sameTrip).toEqual([list?.command, 'ls -1 /etc/xen/vm', 'ls -1 /etc/xen/auto', 'ls -l /etc/xen/auto/']);
 
+    // /status reads each host's info with its list: one round trip per host.
+    const before = (await sim.control.log()).lastSeq;
+    const statusMark = bot.lines.length;
+    bot.write('/status');
+    await bot.waitForLine(/^✔ Fleet status$/, 30_000, { from: statusMark });
+    const status = (await sim.control.log({ host: 'xen1', since: before })).entries;
+    const info = status.find((e) => /\bxl'? '?info\b/.test(e.command));
+    expect(status.filter((e) => e.trip === info?.trip).map((e) => e.command)).toEqual([
+      list?.command,
+      'ls -1 /etc/xen/vm',
+      'ls -1 /etc/xen/auto',
+      'ls -l /etc/xen/auto/',
+      info?.command,
+    ]);
+
     // The run's queues live under its own prefix.
     expect(await keysUnder(harness.redisUrl, harness.prefix)).toBeGreaterThan(0);
 

@@ -118,6 +118,28 @@ describe('xl driver through the real SSH pool and the simulator', () => {
     expect(await driver('xen2').info()).toMatchObject({ host: 'xen2', xen_version: '4.17.3' });
   });
 
+  it('reads info and the list (for /status) in one round trip; a failing xl info fails it, naming xl info', async () => {
+    const since = env.sim.log.lastSeq;
+    const { info, domains } = await driver('xen2').infoAndList();
+    expect(info).toMatchObject({ host: 'xen2', xen_version: '4.17.3' });
+    expect(domains.map((d) => d.name)).toEqual(['Domain-0', 'files']);
+    const sent = env.sim.log.query({ host: 'xen2', since });
+    expect(sent.map((e) => e.command)).toEqual([
+      'xl list -v',
+      'ls -1 /etc/xen/vm',
+      'ls -1 /etc/xen/auto',
+      'ls -l /etc/xen/auto/',
+      'xl info',
+    ]);
+    expect(new Set(sent.map((e) => e.trip)).size).toBe(1);
+    env.sim.faults.failNext('xen2', { match: /^xl info$/, code: 1, stderr: 'libxl: error: cannot get physinfo' });
+    const failed = await driver('xen2')
+      .infoAndList()
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(RemoteCommandError);
+    expect(String(failed)).toMatch(/xl info/);
+  });
+
   it('migrates with streamed progress and verifies the domain on the target', async () => {
     const progress: ProgressUpdate[] = [];
     const r = await driver('xen1').migrate(
@@ -196,6 +218,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
       'ls -l /etc/xen/auto/',
       'timeout 10 xm list --long',
     ]);
+    expect(new Set(env.sim.log.query({ host: 'old', since }).map((e) => e.trip)).size).toBe(1);
   });
 
   it('on an xm host whose connection is lost during xm list --long, reads the whole batch again once: every domain, with UUIDs', async () => {

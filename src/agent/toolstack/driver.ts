@@ -263,6 +263,18 @@ export class XenToolstack implements Toolstack {
     return this.reading(`${this.kind} info`, async () => parseInfo((await this.checkedRead(argv.info(this.kind), ctx)).stdout));
   }
 
+  async infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[] }> {
+    return this.reading('the host status', async () => {
+      const words = argv.info(this.kind);
+      // The list is checked first (scan throws on its failure), then the info, as when they ran apart.
+      const { domains, more } = await this.scan(ctx, [words]);
+      const r = more[0];
+      if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} info on ${this.host.name} gave no answer`);
+      if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
+      return { info: parseInfo(r.stdout), domains };
+    });
+  }
+
   async uptime(ctx?: OperationContext): Promise<Record<string, number>> {
     // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed.
     const table = await this.uptimeTable(ctx);

@@ -84,6 +84,8 @@ export interface Toolstack {
   /** list(), with notes on what could not be read (said to the user, never guessed). */
   inventory(ctx?: OperationContext): Promise<Inventory>;
   info(ctx?: OperationContext): Promise<HostInfo>;
+  /** info() and list() in one round trip (/status asks both of every host). */
+  infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[] }>;
   top(ctx?: OperationContext): Promise<TopRow[]>;
   /** Each running domain's uptime in seconds, by name. */
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;
