@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
@@ -11,7 +12,7 @@ import { quietLogger } from '../../test/helpers/sim.ts';
 import { startTestStack } from '../../test/helpers/stack.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { TerminalAdapter } from '../adapters/terminal/index.ts';
-import { type AuditEntry, AuditLog, STREAM_VALUE_MAX, verifyAuditFile, verifyAuditStream } from './audit.ts';
+import { type AuditEntry, AuditLog, asParsedBack, STREAM_VALUE_MAX, verifyAuditFile, verifyAuditStream } from './audit.ts';
 import { GENESIS, hashOf } from './audit-chain.ts';
 
 const prefixes: string[] = [];
@@ -71,6 +72,29 @@ const lines = (path: string) =>
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('an entry as the file will hold it', () => {
+  it('is what JSON.parse(JSON.stringify(entry)) gives, key order included', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(null, undefined, true, false, -0, Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s')),
+      fc.array(fc.oneof(fc.string(), fc.double(), fc.constant(undefined))),
+      fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double(), fc.constant(undefined))),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), value), (record) => {
+        const parsed = asParsedBack(record);
+        const expected = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+        expect(parsed).toEqual(expected);
+        expect(Object.keys(parsed)).toEqual(Object.keys(expected));
+        for (const k of Object.keys(expected)) expect(Object.is(parsed[k], expected[k]) || typeof expected[k] === 'object').toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
 
 describe('the stream chain', () => {
   it('chains each entry to the one before it, its hash SHA-256 over the canonical bytes, and moves the head', async () => {
