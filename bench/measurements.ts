@@ -64,7 +64,8 @@ export async function lastSeq(control: SimControlClient): Promise<number> {
 
 export interface CommandsSeen {
   /** Commands received (xentop streams left out: the sampler's, not the request's). */
-  commands: { host: string; command: string }[];
+  /** `trip`: the round trip each came in (see the simulator's log). */
+  commands: { host: string; command: string; trip: number }[];
   /** Their sequence numbers (fleet-wide, increasing). */
   seqs: number[];
   hosts: number;
@@ -74,7 +75,7 @@ export interface CommandsSeen {
 export async function commandsSince(control: SimControlClient, since: number): Promise<CommandsSeen> {
   const page = await control.log({ since });
   const entries = page.entries.filter((e) => !/\bxentop\b/.test(e.command));
-  const commands = entries.map((e) => ({ host: e.host, command: e.command }));
+  const commands = entries.map((e) => ({ host: e.host, command: e.command, trip: e.trip }));
   return { commands, seqs: entries.map((e) => e.seq), hosts: new Set(commands.map((c) => c.host)).size };
 }
 
