@@ -194,6 +194,28 @@ describe('the protocol codecs', () => {
     }
   });
 
+  it('keeps nothing of the chunk a response came in once it is parsed, and only the rest of it otherwise', () => {
+    const wire = encodeResponse({ id: 1, results: [{ code: 0, stdout: 'ok\n', stderr: '' }] }, N1);
+    // As ssh2 hands data over: a view into a larger packet buffer.
+    const packet = Buffer.alloc(64 * 1024);
+    wire.copy(packet);
+    const p = new SessionResponseParser();
+    p.expect(1, N1);
+    expect(p.push(packet.subarray(0, wire.length))?.results[0]?.stdout).toBe('ok\n');
+    expect(p.retained).toBe(0);
+    // Two answers in one chunk (the second not asked yet): only the second's bytes stay.
+    const second = encodeResponse({ id: 2, results: [{ code: 0, stdout: 'two', stderr: '' }] }, N2);
+    const both = Buffer.alloc(64 * 1024);
+    wire.copy(both);
+    second.copy(both, wire.length);
+    const q = new SessionResponseParser();
+    q.expect(1, N1);
+    q.push(both.subarray(0, wire.length + second.length));
+    expect(q.retained).toBe(second.length);
+    q.expect(2, N2);
+    expect(q.push(Buffer.alloc(0))?.results[0]?.stdout).toBe('two');
+  });
+
   it('keeps output that looks like the markers of another request', () => {
     const tricky = `x\n${N2} E\n${N2} 0\n`;
     const wire = encodeResponse({ id: 9, results: [{ code: 0, stdout: tricky, stderr: tricky }] }, N1);
