@@ -445,8 +445,16 @@ async function bigFleet(): Promise<void> {
       }
     });
     await attempt(['botRssMiB1000', 'agentRssMiB1000'], 'RSS', async () => {
-      set('botRssMiB1000', { value: rssMiB(bot.pid), why: `VmRSS of xenops bot --terminal after the /status runs; ${connectedNote}` });
-      set('agentRssMiB1000', { value: rssMiB(agent.pid), why: `VmRSS of xenops agent (sampling on, default 5 s); ${connectedNote}` });
+      // At rest, as the growth row reads it: right after the /status runs the RSS still holds their garbage, and where
+      // V8 was in its collection cycle swung the bot's reading from 177 to 328 MiB between two runs of the same code.
+      const [b, a] = await Promise.all([restingRssMiB(bot.pid, plan.restSeconds), restingRssMiB(agent.pid, plan.restSeconds)]);
+      const rest = (x: { first: number }) =>
+        `the lowest of ${plan.restSeconds} readings 1 s apart after the /status runs (the first: ${mib(x.first)})`;
+      set('botRssMiB1000', { value: b.rest, why: `VmRSS of xenops bot --terminal at rest, ${rest(b)}; ${connectedNote}` });
+      set('agentRssMiB1000', {
+        value: a.rest,
+        why: `VmRSS of xenops agent (sampling on, default 5 s) at rest, ${rest(a)}; ${connectedNote}`,
+      });
     });
   } finally {
     await stack.stop();
