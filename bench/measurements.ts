@@ -63,8 +63,7 @@ export async function lastSeq(control: SimControlClient): Promise<number> {
 }
 
 export interface CommandsSeen {
-  /** Commands received (xentop streams left out: the sampler's, not the request's). */
-  /** `trip`: the round trip each came in (see the simulator's log). */
+  /** Commands received (xentop streams left out: the sampler's, not the request's), with the round trip each came in. */
   commands: { host: string; command: string; trip: number }[];
   /** Their sequence numbers (fleet-wide, increasing). */
   seqs: number[];

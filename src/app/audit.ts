@@ -369,7 +369,7 @@ function streamValue(value: string): string {
 }
 
 /** The entry as written: a timestamp first, `targets` folded into `host` and `domain`. */
-export function toRecord(entry: AuditEntry, now: number): Record<string, unknown> {
+function toRecord(entry: AuditEntry, now: number): Record<string, unknown> {
   const { targets, ...rest } = entry;
   const hosts = new Set(rest.host ? rest.host.split(',') : []);
   const domains = new Set(rest.domain ? rest.domain.split(',') : []);
