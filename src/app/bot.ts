@@ -191,12 +191,13 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     pending,
     locks,
     heartbeats,
-    deliver,
     instance,
     localPlatforms,
     frozen: (hosts) => freezes.frozen(hosts),
     track: (p, advance) => relay.track(p, advance),
     expect: (p) => relay.expect(p),
+    announce: (p, r) => relay.announce(p, r),
+    settled: (id) => relay.settled(id),
   });
   const desk = new ApprovalDesk({
     config,

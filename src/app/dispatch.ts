@@ -27,7 +27,6 @@ export interface DispatchDeps {
   pending: PendingStore;
   locks: DomainLocks;
   heartbeats: Heartbeats;
-  deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** This bot, and the platforms whose replies only it can deliver (process-local adapters). */
   instance: string;
   localPlatforms: ReadonlySet<string>;
@@ -41,6 +40,10 @@ export interface DispatchDeps {
    * returns how to take that back when none of them could be queued.
    */
   expect: (p: PendingRequest) => () => void;
+  /** Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce). */
+  announce: (p: PendingRequest, r: Reply) => void;
+  /** Resolves once the request's deliveries under way are over. */
+  settled: (requestId: string) => Promise<void>;
 }
 
 /** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
@@ -155,14 +158,14 @@ export class Dispatcher {
         pickupBy,
         createdAt: req.receivedAt || now,
       };
-      // The "queued" reply goes out first, so the stored target already points at the message later updates edit,
-      // however fast the jobs finish.
-      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      // A scheduled post is the final message alone: no "queued" line before each tick.
-      if (!req.schedule) p.target = await this.deps.deliver(target, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       await this.deps.pending.save(p);
       saved = p;
       unexpect = this.deps.expect(p);
+      // The "queued" reply goes out while the jobs are queued, not before (a chat platform's round trip each); the
+      // relay delivers everything later for this request after it, to the target it returned.
+      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
+      // A scheduled post is the final message alone: no "queued" line before each tick.
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
       // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
       const unserved = first.filter((j) => !d.mutating && !alive(j.host));
@@ -185,6 +188,8 @@ export class Dispatcher {
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
     } catch (error) {
+      // The caller answers with an error: after the "queued" line, never before it.
+      await this.deps.settled(req.id);
       if (added.length > 0 && saved) {
         // Some jobs are queued: they hold their locks, run, and report through the pending request (the relay also
         // answers for the rest when the deadline passes).

@@ -287,7 +287,11 @@ export class Relay {
 
   private remember(p: PendingRequest): void {
     const before = this.shapes.get(p.requestId);
-    const shape = { request: p, jobs: new Map(p.jobs.map((j) => [j.jobId, j])) };
+    const shape: RequestShape = {
+      request: p,
+      jobs: new Map(p.jobs.map((j) => [j.jobId, j])),
+      ...(before?.delivered ? { delivered: before.delivered } : {}),
+    };
     this.shapes.set(p.requestId, shape);
     for (const j of p.jobs) this.jobRequests.set(j.jobId, p.requestId);
     // Its hosts' events are read as they come while it is remembered (a request remembered again: once).
@@ -324,6 +328,24 @@ export class Relay {
   expect(p: PendingRequest): () => void {
     this.remember(p);
     return () => this.forgetShape(p.requestId);
+  }
+
+  /**
+   * Delivers a request's first message ("queued") in the request's delivery order, without holding up its jobs: a
+   * chat platform's round trip (an edit of a Discord interaction, a Telegram message sent) used to come before the
+   * jobs were queued. Every later delivery for the request — progress edits, the result — waits for it and goes to the
+   * target it returned, so the result still edits that message however fast the jobs finish. A delivery that fails
+   * is logged: the result then goes to the request's own target.
+   */
+  announce(p: PendingRequest, r: Reply): void {
+    this.serial(p.requestId, () => this.edit(p, r)).catch((e: unknown) =>
+      this.deps.logger.warn({ err: redactSecrets(String(e)), requestId: p.requestId }, 'the "queued" reply could not be delivered'),
+    );
+  }
+
+  /** Resolves once the request's deliveries under way are over (the dispatcher's error reply comes after them). */
+  async settled(requestId: string): Promise<void> {
+    await this.chains.get(requestId)?.catch(() => {});
   }
 
   /**
@@ -386,6 +408,8 @@ export class Relay {
 
   private async edit(p: PendingRequest, r: Reply): Promise<void> {
     const next = await this.deps.deliver(p.target, r);
+    const shape = this.shapes.get(p.requestId);
+    if (shape) shape.delivered = next;
     await this.deps.pending.updateTarget(p.requestId, next);
   }
 
@@ -503,8 +527,11 @@ export class Relay {
   }
 
   /** `claimed`: the final reply is already claimed (recordAndClaim), with these outcomes. */
-  private async finalizeNow(p: PendingRequest, claimed?: Record<string, StoredOutcome>): Promise<void> {
-    const { requestId } = p;
+  private async finalizeNow(given: PendingRequest, claimed?: Record<string, StoredOutcome>): Promise<void> {
+    const { requestId } = given;
+    // The target of this bot's last delivery (see announce): the one a claim read may predate it.
+    const latest = this.shapes.get(requestId)?.delivered;
+    const p = latest ? { ...given, target: latest } : given;
     this.forgetShape(requestId);
     if (!claimed) {
       // A bot without this platform's adapter leaves the reply to one that has it.
@@ -629,6 +656,8 @@ function auditBase(p: PendingRequest) {
 interface RequestShape {
   request: PendingRequest;
   jobs: Map<string, PendingJob>;
+  /** The target this bot's last delivery for the request returned ("queued", a progress edit), once there is one. */
+  delivered?: ReplyTarget;
 }
 
 /** A failed job's reason as the user should read it. */

@@ -97,6 +97,50 @@ describe('nothing waits forever or silently', () => {
     await queue.close();
   });
 
+  it('a read answered at once ("no agent") still comes after its "queued" reply, editing it, however slow that is', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered = () => {};
+    const holding = new Promise<void>((r) => {
+      entered = r;
+    });
+    let overtaken = false;
+    let inFlight = false;
+    class SlowFirstReply extends CaptureAdapter {
+      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
+        // Only the "queued" line is slow: anything asked to be delivered while it is held would overtake it.
+        if (inFlight) overtaken = true;
+        if (r.kind === 'progress' && !this.delivered.some((d) => d.target.requestId === t.requestId)) {
+          inFlight = true;
+          entered();
+          await held;
+          inFlight = false;
+        }
+        return super.deliver(t, r);
+      }
+    }
+    const adapter = new SlowFirstReply();
+    const b = await bot(configFor(prefix), adapter);
+    const r = request('list xen1');
+    // The "no agent" outcome is known at once: the request is finished while its "queued" line is still held.
+    const handled = b.core.handle(r, targetOf(r));
+    await holding;
+    release();
+    await handled;
+    expect(overtaken).toBe(false);
+    const final = await adapter.finalReply(r.id);
+    expect(text(final)).toContain('no agent serves xen1');
+    const mine = adapter.delivered.filter((d) => d.target.requestId === r.id);
+    expect(mine.map((d) => [d.reply.kind, Number(d.target.state['deliveries'] ?? 0)])).toEqual([
+      ['progress', 0],
+      ['result', 1],
+    ]);
+  });
+
   it('a mutation nobody picks up in time is withdrawn, told, and never runs later', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);

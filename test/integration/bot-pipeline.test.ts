@@ -1,7 +1,9 @@
 import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
+import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
@@ -46,6 +48,55 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
       expect(jobs).toHaveLength(1);
       expect(env.sim.hosts['xen2']?.commandLog.filter((c) => /^xl list\b/.test(c)).length).toBeGreaterThanOrEqual(1);
     } finally {
+      await bot.stop();
+    }
+  });
+
+  it('queues the job without waiting for the "queued" reply; the result edits that reply, after it', async () => {
+    // A chat platform slow to take the "queued" message: it is held until the job has run on the host.
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let holding = false;
+    let overtaken = false;
+    class SlowFirstReply extends CaptureAdapter {
+      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
+        // Only the "queued" line is slow: anything asked to be delivered while it is held would overtake it.
+        if (holding) overtaken = true;
+        if (r.kind === 'progress' && !this.delivered.some((d) => d.target.requestId === t.requestId)) {
+          holding = true;
+          await held;
+          holding = false;
+        }
+        return super.deliver(t, r);
+      }
+    }
+    const adapter = new SlowFirstReply();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const redis = new Redis(REDIS_URL);
+    await bot.start();
+    try {
+      const since = env.sim.log.lastSeq;
+      await bot.core.handle(request('slow-1', 'list xen2'), target('slow-1'));
+      // The host is asked while the "queued" reply is still on its way…
+      await env.sim.log.waitFor({ host: 'xen2', since, match: /^xl list\b/, ended: true, count: 1, timeoutMs: 10_000 });
+      // …and the job's outcome is recorded (its final reply claimed), yet nothing overtakes the "queued" line.
+      await expect
+        .poll(async () => Object.keys(await new PendingStore(redis, prefix).outcomes('slow-1')), { timeout: 10_000 })
+        .toHaveLength(1);
+      expect(holding).toBe(true);
+      release();
+      const final = await adapter.finalReply('slow-1');
+      expect(final.title).toBe('Domains on xen2');
+      const mine = adapter.delivered.filter((d) => d.target.requestId === 'slow-1');
+      expect(mine.map((d) => d.reply.kind)).toEqual(['progress', 'result']);
+      // The result went to the target the "queued" delivery returned (each delivery counts the ones before it).
+      expect(mine.map((d) => Number(d.target.state['deliveries'] ?? 0))).toEqual([0, 1]);
+      expect(overtaken).toBe(false);
+    } finally {
+      release();
+      redis.disconnect();
       await bot.stop();
     }
   });
