@@ -5,6 +5,7 @@ import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type AnyJobCommand, redactHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import { type DomainLocks, describeBusy, type Heartbeats, type Journal, livenessOf, lockHolderFor } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
@@ -338,7 +339,12 @@ export class Relay {
    * is logged: the result then goes to the request's own target.
    */
   announce(p: PendingRequest, r: Reply): void {
-    this.serial(p.requestId, () => this.edit(p, r)).catch((e: unknown) =>
+    const waitMs = this.deps.config.bot.queuedReplyWaitMs;
+    // Past the wait the chain moves on (the result then goes to the target known so far); a late "queued" still
+    // becomes the target of what follows it, or changes nothing once the request is finished.
+    this.serial(p.requestId, () =>
+      withTimeout(this.edit(p, r), waitMs, `${p.target.platform} took more than ${Math.round(waitMs / 1000)} s to take the "queued" reply`),
+    ).catch((e: unknown) =>
       this.deps.logger.warn({ err: redactSecrets(String(e)), requestId: p.requestId }, 'the "queued" reply could not be delivered'),
     );
   }

@@ -331,6 +331,11 @@ export const Config = z
         pickupTimeoutMs: Millis.default(60_000),
         /** An agent silent for this long counts as gone: mutations for its hosts are refused at once. */
         agentStaleMs: Millis.default(10_000),
+        /**
+         * How long a request's later replies (progress, result) wait for its "queued" reply to reach the platform: one
+         * that hangs must not hold the result back.
+         */
+        queuedReplyWaitMs: Millis.default(10_000),
         /** /healthz, /readyz (Redis, a live agent per host, chat adapters connected) and /metrics of the bot; off by default. */
         http: opsHttpSection(DEFAULT_BOT_HTTP_PORT),
         /** High availability: only the holder of a leader lease in Redis runs Telegram and Discord; others stand by. */
@@ -341,6 +346,7 @@ export const Config = z
         fleetRefreshMs: 60_000,
         pickupTimeoutMs: 60_000,
         agentStaleMs: 10_000,
+        queuedReplyWaitMs: 10_000,
         http: { enabled: false, host: '127.0.0.1', port: DEFAULT_BOT_HTTP_PORT, allowNonLoopback: false },
         ha: { enabled: true, leaseMs: DEFAULT_HA_LEASE_MS },
       }),

@@ -141,6 +141,34 @@ describe('nothing waits forever or silently', () => {
     ]);
   });
 
+  it('a "queued" reply the platform never takes holds the result back only for bot.queuedReplyWaitMs', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    let release = () => {};
+    const never = new Promise<void>((r) => {
+      release = r;
+    });
+    class HungFirstReply extends CaptureAdapter {
+      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
+        if (r.kind === 'progress' && t.requestId === first.id) await never;
+        return super.deliver(t, r);
+      }
+    }
+    const first = request('list xen1');
+    const adapter = new HungFirstReply();
+    const b = await bot(configFor(prefix, { queuedReplyWaitMs: 200 }), adapter);
+    try {
+      const final = await ask(b, adapter, first);
+      expect(text(final)).toContain('no agent serves xen1');
+      // Delivered to the request's own target: the "queued" message never came back with one.
+      expect(adapter.delivered.filter((d) => d.target.requestId === first.id).map((d) => [d.reply.kind, d.target.state])).toEqual([
+        ['result', {}],
+      ]);
+    } finally {
+      release();
+    }
+  });
+
   it('a mutation nobody picks up in time is withdrawn, told, and never runs later', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
