@@ -62,3 +62,32 @@ export class CaptureAdapter implements ChatAdapter {
     return new Promise((resolve) => this.waiters.push({ requestId, resolve }));
   }
 }
+
+/**
+ * A CaptureAdapter whose first "queued" line (a request's first progress reply) is held until `release()`, as a chat
+ * platform slow (or hung) to take it: `holding` says it is held now, `held` resolves once one is, and `overtaken`
+ * records any delivery asked for while it was held (nothing may overtake it).
+ */
+export class HeldQueuedReply extends CaptureAdapter {
+  holding = false;
+  overtaken = false;
+  release: () => void = () => {};
+  private readonly gate = new Promise<void>((r) => {
+    this.release = r;
+  });
+  private entered: () => void = () => {};
+  readonly held = new Promise<void>((r) => {
+    this.entered = r;
+  });
+
+  override async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    if (this.holding) this.overtaken = true;
+    if (reply.kind === 'progress' && !this.delivered.some((d) => d.target.requestId === target.requestId)) {
+      this.holding = true;
+      this.entered();
+      await this.gate;
+      this.holding = false;
+    }
+    return super.deliver(target, reply);
+  }
+}

@@ -8,7 +8,7 @@ import { Config } from '../../src/config/schema.ts';
 import type { ChatRequest } from '../../src/core/request.ts';
 import { Heartbeats, Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
@@ -100,38 +100,15 @@ describe('nothing waits forever or silently', () => {
   it('a read answered at once ("no agent") still comes after its "queued" reply, editing it, however slow that is', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
-    let release = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let entered = () => {};
-    const holding = new Promise<void>((r) => {
-      entered = r;
-    });
-    let overtaken = false;
-    let inFlight = false;
-    class SlowFirstReply extends CaptureAdapter {
-      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
-        // Only the "queued" line is slow: anything asked to be delivered while it is held would overtake it.
-        if (inFlight) overtaken = true;
-        if (r.kind === 'progress' && !this.delivered.some((d) => d.target.requestId === t.requestId)) {
-          inFlight = true;
-          entered();
-          await held;
-          inFlight = false;
-        }
-        return super.deliver(t, r);
-      }
-    }
-    const adapter = new SlowFirstReply();
+    const adapter = new HeldQueuedReply();
     const b = await bot(configFor(prefix), adapter);
     const r = request('list xen1');
     // The "no agent" outcome is known at once: the request is finished while its "queued" line is still held.
     const handled = b.core.handle(r, targetOf(r));
-    await holding;
-    release();
+    await adapter.held;
+    adapter.release();
     await handled;
-    expect(overtaken).toBe(false);
+    expect(adapter.overtaken).toBe(false);
     const final = await adapter.finalReply(r.id);
     expect(text(final)).toContain('no agent serves xen1');
     const mine = adapter.delivered.filter((d) => d.target.requestId === r.id);
@@ -144,18 +121,9 @@ describe('nothing waits forever or silently', () => {
   it('a "queued" reply the platform never takes holds the result back only for bot.queuedReplyWaitMs', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
-    let release = () => {};
-    const never = new Promise<void>((r) => {
-      release = r;
-    });
-    class HungFirstReply extends CaptureAdapter {
-      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
-        if (r.kind === 'progress' && t.requestId === first.id) await never;
-        return super.deliver(t, r);
-      }
-    }
     const first = request('list xen1');
-    const adapter = new HungFirstReply();
+    // Never released while the test waits: a platform that never takes the "queued" line.
+    const adapter = new HeldQueuedReply();
     const b = await bot(configFor(prefix, { queuedReplyWaitMs: 200 }), adapter);
     try {
       const final = await ask(b, adapter, first);
@@ -165,7 +133,7 @@ describe('nothing waits forever or silently', () => {
         ['result', {}],
       ]);
     } finally {
-      release();
+      adapter.release();
     }
   });
 

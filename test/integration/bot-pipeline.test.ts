@@ -7,7 +7,7 @@ import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
@@ -54,25 +54,7 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
 
   it('queues the job without waiting for the "queued" reply; the result edits that reply, after it', async () => {
     // A chat platform slow to take the "queued" message: it is held until the job has run on the host.
-    let release = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let holding = false;
-    let overtaken = false;
-    class SlowFirstReply extends CaptureAdapter {
-      override async deliver(t: Parameters<CaptureAdapter['deliver']>[0], r: Parameters<CaptureAdapter['deliver']>[1]) {
-        // Only the "queued" line is slow: anything asked to be delivered while it is held would overtake it.
-        if (holding) overtaken = true;
-        if (r.kind === 'progress' && !this.delivered.some((d) => d.target.requestId === t.requestId)) {
-          holding = true;
-          await held;
-          holding = false;
-        }
-        return super.deliver(t, r);
-      }
-    }
-    const adapter = new SlowFirstReply();
+    const adapter = new HeldQueuedReply();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     const redis = new Redis(REDIS_URL);
     await bot.start();
@@ -85,17 +67,17 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
       await expect
         .poll(async () => Object.keys(await new PendingStore(redis, prefix).outcomes('slow-1')), { timeout: 10_000 })
         .toHaveLength(1);
-      expect(holding).toBe(true);
-      release();
+      expect(adapter.holding).toBe(true);
+      adapter.release();
       const final = await adapter.finalReply('slow-1');
       expect(final.title).toBe('Domains on xen2');
       const mine = adapter.delivered.filter((d) => d.target.requestId === 'slow-1');
       expect(mine.map((d) => d.reply.kind)).toEqual(['progress', 'result']);
       // The result went to the target the "queued" delivery returned (each delivery counts the ones before it).
       expect(mine.map((d) => Number(d.target.state['deliveries'] ?? 0))).toEqual([0, 1]);
-      expect(overtaken).toBe(false);
+      expect(adapter.overtaken).toBe(false);
     } finally {
-      release();
+      adapter.release();
       redis.disconnect();
       await bot.stop();
     }
