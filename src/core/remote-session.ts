@@ -115,13 +115,13 @@ export class SessionProtocolError extends Error {
   override readonly name = 'SessionProtocolError';
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Incremental response parser for one session: say which request is outstanding (`expect`), feed it the
  * channel's stdout as it arrives; `push` returns the response once it is complete. Throws SessionProtocolError on
  * bytes that are not the protocol (the session is then unusable).
  */
-const EMPTY = Buffer.alloc(0);
-
 export class SessionResponseParser {
   private buffer: Buffer = EMPTY;
   private expected: { id: number; nonce: string } | null = null;

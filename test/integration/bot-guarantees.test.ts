@@ -97,7 +97,9 @@ describe('nothing waits forever or silently', () => {
     await queue.close();
   });
 
-  it('a read answered at once ("no agent") still comes after its "queued" reply, editing it, however slow that is', async () => {
+  // That nothing overtakes a held "queued" line is shown by bot-pipeline.test.ts (it waits for the outcome before
+  // releasing it); here the "no agent" answer is known at once and the line is released at once.
+  it('a read answered at once ("no agent") says "queued" first, then edits that message with the answer', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const adapter = new HeldQueuedReply();
