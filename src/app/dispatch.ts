@@ -2,6 +2,7 @@ import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { JobSpec } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
+import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Decision, redactHosts, visibleHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
@@ -42,8 +43,7 @@ export interface DispatchDeps {
   expect: (p: PendingRequest) => () => void;
   /** Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce). */
   announce: (p: PendingRequest, r: Reply) => void;
-  /** Resolves once the request's deliveries under way are over. */
-  settled: (requestId: string) => Promise<void>;
+  logger: Logger;
 }
 
 /** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
@@ -53,16 +53,6 @@ export class Refusal extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/** Redis failed after some of a request's jobs were queued: those run and report; the rest never will. */
-export class PartialEnqueue extends Error {
-  constructor(
-    readonly queuedOn: string[],
-    cause: unknown,
-  ) {
-    super(`queued on ${queuedOn.join(', ')} only`, { cause });
   }
 }
 
@@ -134,9 +124,8 @@ export class Dispatcher {
       return { jobId: jobIdOf(req.id, spec.host, d.mode, i), host: spec.host, op: spec.op, data };
     });
     // A plan locks each step's domain when that step is queued (the relay does it for later steps).
-    const added: string[] = [];
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
-    let saved: PendingRequest | null = null;
+    let queued = false;
     let unexpect = () => {};
     try {
       const p: PendingRequest = {
@@ -158,48 +147,41 @@ export class Dispatcher {
         pickupBy,
         createdAt: req.receivedAt || now,
       };
-      await this.deps.pending.save(p);
-      saved = p;
-      unexpect = this.deps.expect(p);
-      // The "queued" reply goes out while the jobs are queued, not before (a chat platform's round trip each); the
-      // relay delivers everything later for this request after it, to the target it returned.
-      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      // A scheduled post is the final message alone: no "queued" line before each tick.
-      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
       // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.
       const unserved = first.filter((j) => !d.mutating && !alive(j.host));
-      for (const j of unserved)
-        await this.deps.pending.recordOutcome(req.id, j.jobId, {
-          ok: false,
-          failure: { code: 'noAgent', message: noAgentMessage(j.host, beats[j.host], now) },
-        });
-      // Every host's job is added at once (one queue each): /status over 1,000 hosts is not 1,000 round trips in a row.
-      const results = await Promise.allSettled(
-        first
-          .filter((j) => !unserved.includes(j))
-          .map(async (j) => {
-            await this.deps.queues.add(j.data, j.jobId);
-            added.push(j.host);
-          }),
+      // Before the jobs exist: events of the first ones must find the request in memory.
+      unexpect = this.deps.expect(p);
+      // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
+      // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
+      await this.deps.queues.add(
+        first.filter((j) => !unserved.includes(j)).map((j) => ({ data: j.data, jobId: j.jobId })),
+        (tx) => {
+          this.deps.pending.writeSave(tx, p);
+          for (const j of unserved)
+            this.deps.pending.writeOutcome(tx, req.id, j.jobId, {
+              ok: false,
+              failure: { code: 'noAgent', message: noAgentMessage(j.host, beats[j.host], now) },
+            });
+        },
       );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      queued = true;
+      // The "queued" reply is true once it is sent; the relay delivers everything later for this request after it, to
+      // the target it returned. A scheduled post is the final message alone: no "queued" line before each tick.
+      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
     } catch (error) {
-      // The caller answers with an error: after the "queued" line, never before it.
-      await this.deps.settled(req.id);
-      if (added.length > 0 && saved) {
-        // Some jobs are queued: they hold their locks, run, and report through the pending request (the relay also
-        // answers for the rest when the deadline passes).
-        await this.deps.track(saved, true).catch(() => {});
-        throw new PartialEnqueue(added, error);
+      if (queued) {
+        // The deadlines are armed before anything can fail; finishing at once (outcomes known) failed, and the read
+        // deadline does it. The jobs are queued: an error reply now would say otherwise.
+        this.deps.logger.warn({ err: redactSecrets(String(error)), requestId: req.id }, 'could not finish a request at once');
+        return;
       }
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
-      // Nothing was queued: nothing may answer later either (a restarted relay would otherwise report "no answer").
+      // Nothing was queued: nothing may answer later either.
       unexpect();
-      await this.deps.pending.forget(req.id).catch(() => {});
       throw error;
     }
   }

@@ -71,21 +71,23 @@ export class FleetRefresher {
         }
         const jobId = jobIdFor(stamp, host);
         const finished = this.deps.awaitJob(jobId, waitMs, op, host);
-        await this.deps.queues.add(
+        await this.deps.queues.add([
           {
-            op,
-            host,
-            meta: {
-              requestId: stamp,
-              person: 'xenops',
-              platform: 'system',
-              userId: 'xenops',
-              channelId: 'system',
-              command: op === 'domain.list' ? 'list' : 'status',
+            data: {
+              op,
+              host,
+              meta: {
+                requestId: stamp,
+                person: 'xenops',
+                platform: 'system',
+                userId: 'xenops',
+                channelId: 'system',
+                command: op === 'domain.list' ? 'list' : 'status',
+              },
             },
+            jobId,
           },
-          jobId,
-        );
+        ]);
         if (await finished) done.push({ host, jobId });
         else unanswered.push({ host, message: await this.whyNot(host, jobId, waitMs) });
       }),

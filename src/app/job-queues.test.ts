@@ -3,6 +3,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { createLogger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
@@ -42,9 +43,9 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     const { logger } = capture();
     const queues = new JobQueues(HOSTS, client, prefix, logger);
     try {
-      await queues.add(job('h0150'), 'r-a-h0150');
-      await queues.add(job('h0150'), 'r-a-h0150');
-      await queues.add(job('h0007', 'domain.start'), 'r-b-h0007');
+      await queues.add([{ data: job('h0150'), jobId: 'r-a-h0150' }]);
+      await queues.add([{ data: job('h0150'), jobId: 'r-a-h0150' }]);
+      await queues.add([{ data: job('h0007', 'domain.start'), jobId: 'r-b-h0007' }]);
       const plain = new Queue(hostQueueName('h0150'), { connection: { url: REDIS_URL }, prefix });
       try {
         expect(await plain.getJobCountByTypes('waiting')).toBe(1);
@@ -63,9 +64,78 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
       expect((await queues.job('h0007', 'r-b-h0007'))?.opts.attempts).toBe(1);
       expect(await queues.job('h0150', 'r-nope')).toBeUndefined();
       expect(await queues.get('h0150')?.getJobCounts('waiting')).toEqual({ waiting: 1 });
-      await expect(queues.add(job('elsewhere'), 'r-c')).rejects.toThrow('no queue for host elsewhere');
+      await expect(queues.add([{ data: job('elsewhere'), jobId: 'r-c' }])).rejects.toThrow('no queue for host elsewhere');
     } finally {
       await queues.close();
+    }
+  });
+
+  it('adds jobs with the commands written before them in ONE MULTI: all in Redis, or nothing when a job is refused', async () => {
+    const { logger } = capture();
+    const queues = new JobQueues(HOSTS, client, prefix, logger);
+    const monitor = await new Redis(REDIS_URL).monitor();
+    const seen: string[][] = [];
+    try {
+      await queues.get('h0101')?.waitUntilReady();
+      // Only what this client sends (other test files share the server).
+      const own = `127.0.0.1:${(client as unknown as { stream: { localPort: number } }).stream.localPort}`;
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source === own) seen.push(args);
+      });
+      await queues.add(
+        [
+          { data: job('h0101'), jobId: 'r-m-h0101' },
+          { data: job('h0102'), jobId: 'r-m-h0102' },
+        ],
+        (tx) => tx.set(`${prefix}:probe-1`, 'saved'),
+      );
+      await client.ping();
+      const names = seen.map((a) => String(a[0]).toLowerCase()).filter((n) => n !== 'ping');
+      // The finding: the request saved, then its job added — two round trips, and a crash between them left one without the other.
+      expect(names).toEqual(['multi', 'set', 'evalsha', 'evalsha', 'exec']);
+      expect(await client.get(`${prefix}:probe-1`)).toBe('saved');
+      expect((await queues.job('h0101', 'r-m-h0101'))?.data).toEqual(job('h0101'));
+      expect((await queues.job('h0102', 'r-m-h0102'))?.data).toEqual(job('h0102'));
+
+      // A job no queue takes refuses the whole add before anything is sent.
+      await expect(
+        queues.add(
+          [
+            { data: job('h0103'), jobId: 'r-n-h0103' },
+            { data: job('elsewhere'), jobId: 'r-n-elsewhere' },
+          ],
+          (tx) => tx.set(`${prefix}:probe-2`, 'saved'),
+        ),
+      ).rejects.toThrow('no queue for host elsewhere');
+      expect(await client.exists(`${prefix}:probe-2`)).toBe(0);
+      expect(await queues.job('h0103', 'r-n-h0103')).toBeUndefined();
+    } finally {
+      monitor.disconnect();
+      await queues.close();
+    }
+  });
+
+  it('refuses at once while Redis is down instead of waiting in the offline queue, and writes nothing', async () => {
+    const { logger } = capture();
+    const server = await startPrivateRedis();
+    const down = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    await down.connect();
+    const queues = new JobQueues(['h0104'], down, prefix, logger);
+    try {
+      await queues.get('h0104')?.waitUntilReady();
+      await server.kill('SIGKILL');
+      await new Promise((r) => down.once('close', r));
+      const added = queues.add([{ data: job('h0104'), jobId: 'r-down-h0104' }], (tx) => tx.set(`${prefix}:probe-3`, 'x'));
+      await expect(added).rejects.toThrow('not connected');
+      // Nothing was left queued to go out when Redis is back.
+      await server.restart();
+      await new Promise((r) => down.once('ready', r));
+      expect(await down.exists(`${prefix}:probe-3`)).toBe(0);
+      expect(await queues.job('h0104', 'r-down-h0104')).toBeUndefined();
+    } finally {
+      await queues.close();
+      down.disconnect();
+      await server.stop();
     }
   });
 
@@ -106,7 +176,7 @@ describe('JobQueues.finished: where a job ended', () => {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const worker = new Worker(hostQueueName('h0001'), null, { connection, prefix, autorun: false });
     try {
-      await queues.add(job('h0001'), 'r-fin-h0001');
+      await queues.add([{ data: job('h0001'), jobId: 'r-fin-h0001' }]);
       const active = (await worker.getNextJob('token-1')) as Job;
       expect(await queues.finished('h0001', 'r-fin-h0001')).toMatchObject({ state: 'unfinished' });
       // The finding: a job read while active and completed before its state is asked says "completed", with no result.

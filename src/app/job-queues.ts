@@ -3,15 +3,20 @@ import {
   type ConnectionOptions,
   createRedisBackend,
   type IQueueBackend,
+  type IRedisTransaction,
   Job,
+  type JobJson,
+  type JobsOptions,
   Queue,
   type QueueOptions,
   type RedisQueueBackend,
 } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
+import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
 /**
@@ -26,16 +31,31 @@ import { settleWithin } from './redis-wait.ts';
 /** A host's queue: BullMQ's Queue, on a sibling of the shared backend. */
 export type HostQueue = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>;
 
+/** A job to add: its data (which names its host and op) and its id. */
+export interface NewJob {
+  data: JobData;
+  jobId: string;
+}
+
+/** The MULTI jobs are added in: commands written into it before them go to Redis with them, all or none. */
+export type JobTransaction = ChainableCommander;
+
 export class JobQueues {
   private readonly queues: Map<string, HostQueue>;
   private readonly backend: RedisQueueBackend;
+  /** Each host queue's backend (a sibling of the shared one): it writes a job's insert into a transaction. */
+  private readonly siblings = new Map<string, RedisQueueBackend>();
 
   constructor(hostNames: readonly string[], connection: ConnectionOptions, prefix: string, logger: Logger) {
     const options: QueueOptions = { connection, prefix };
     this.backend = createRedisBackend('host-queues', options);
     // The siblings do not relay the connection's errors: they are said once, here.
     this.backend.on('error', (e: Error) => logger.warn({ err: e.message }, 'queue error'));
-    const sibling: BackendFactory = (name) => this.backend.forQueue(name, prefix);
+    const sibling: BackendFactory = (name) => {
+      const backend = this.backend.forQueue(name, prefix) as RedisQueueBackend;
+      this.siblings.set(name, backend);
+      return backend;
+    };
     this.queues = new Map(hostNames.map((h) => [h, new Queue(hostQueueName(h), options, sibling)]));
     for (const q of this.queues.values()) q.on('error', (e) => logger.warn({ err: e.message }, 'queue error'));
   }
@@ -44,19 +64,38 @@ export class JobQueues {
     return this.queues.get(host);
   }
 
-  /** jobId derives from the request: a redelivered chat event (or a second bot) adds nothing. */
-  async add(data: JobData, jobId: string): Promise<void> {
-    const queue = this.queues.get(data.host);
-    if (!queue) throw new Error(`no queue for host ${data.host}`);
-    const mutating = isMutating(data.op);
-    await queue.add(data.op, data, {
-      jobId,
-      // A mutation is never retried by BullMQ: after an unknown outcome the agent reads the state instead.
-      attempts: mutating ? 1 : 2,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: { age: 86_400 },
+  /**
+   * Adds jobs, each to its host's queue, in ONE MULTI, after the commands `before` writes into it (the request they
+   * belong to, as the dispatcher saves it): all of it is in Redis, or none of it. A request saved and its jobs added
+   * in two steps could be left half done by a crash or a lost connection in between, and cost two round trips on
+   * every request's critical path. A jobId derives from the request: a redelivered chat event (or a second bot)
+   * adds nothing. While the connection is down this fails at once (as the bot's other Redis calls do) instead of
+   * waiting in the client's offline queue.
+   */
+  async add(jobs: readonly NewJob[], before?: (tx: JobTransaction) => void): Promise<void> {
+    const entries = jobs.map(({ data, jobId }) => {
+      const queue = this.queues.get(data.host);
+      const backend = this.siblings.get(hostQueueName(data.host));
+      if (!queue || !backend) throw new Error(`no queue for host ${data.host}`);
+      // What Queue.add does before its script: the job as BullMQ stores it, its options checked.
+      const job = new Job(queue, data.op, data, jobOptions(data, jobId), jobId);
+      const json = job.asJSON();
+      // Protected in BullMQ's types, called by its Job.create: the same checks (ids, option combinations).
+      (job as unknown as { validateOptions(json: JobJson): void }).validateOptions(json);
+      return { backend, json, jobId };
     });
+    const client = await this.backend.client;
+    if ((client as unknown as { status?: string }).status !== 'ready') throw new RedisUnavailableError('not connected');
+    // BullMQ's own transaction (its scripts callable on it); the rest is ioredis's MULTI.
+    const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
+    before?.(tx);
+    for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
+    const results = await tx.exec();
+    if (!results) throw new Error('the MULTI adding the jobs was discarded');
+    for (const [error, result] of results) {
+      if (error) throw error;
+      if (typeof result === 'number' && result < 0) throw new Error(`BullMQ refused a job (code ${result})`);
+    }
   }
 
   async job(host: string, jobId: string): Promise<Job | undefined> {
@@ -89,4 +128,15 @@ export class JobQueues {
   async close(): Promise<void> {
     await settleWithin(2_000, [...[...this.queues.values()].map((q) => q.close()), this.backend.close()]);
   }
+}
+
+/** A mutation is never retried by BullMQ: after an unknown outcome the agent reads the state instead. */
+function jobOptions(data: JobData, jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: isMutating(data.op) ? 1 : 2,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 86_400 },
+  };
 }

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { BotFailure } from '../core/define-command.ts';
 import type { Block } from '../core/reply.ts';
@@ -100,14 +101,18 @@ export class PendingStore {
   }
 
   async save(p: PendingRequest): Promise<void> {
+    const tx = this.redis.multi();
+    this.writeSave(tx, p);
+    await tx.exec();
+  }
+
+  /** The commands that save a request, written into a caller's transaction (the dispatcher's, with its jobs). */
+  writeSave(tx: ChainableCommander, p: PendingRequest): void {
     // A request nobody can deliver any more (its terminal is gone) must not stay forever.
-    const multi = this.redis
-      .multi()
-      .set(this.key(p.requestId), JSON.stringify(p), 'EX', PENDING_TTL_SECONDS)
+    tx.set(this.key(p.requestId), JSON.stringify(p), 'EX', PENDING_TTL_SECONDS)
       .set(this.targetKey(p.requestId), JSON.stringify(p.target), 'EX', PENDING_TTL_SECONDS)
       .sadd(this.indexKey, p.requestId);
-    for (const j of p.jobs) multi.set(this.jobKey(j.jobId), p.requestId, 'EX', PENDING_TTL_SECONDS);
-    await multi.exec();
+    for (const j of p.jobs) tx.set(this.jobKey(j.jobId), p.requestId, 'EX', PENDING_TTL_SECONDS);
   }
 
   async updateTarget(requestId: string, target: ReplyTarget): Promise<void> {
@@ -139,11 +144,15 @@ export class PendingStore {
 
   /** Outcomes are keyed by job id: a plan may run several jobs on one host. */
   async recordOutcome(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.outcomesKey(requestId), jobId, JSON.stringify(outcome))
-      .expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS)
-      .exec();
+    const tx = this.redis.multi();
+    this.writeOutcome(tx, requestId, jobId, outcome);
+    await tx.exec();
+  }
+
+  /** recordOutcome's commands, written into a caller's transaction. */
+  writeOutcome(tx: ChainableCommander, requestId: string, jobId: string, outcome: StoredOutcome): void {
+    // The object form: BullMQ's transactions (JobQueues.add) take hset's fields only so.
+    tx.hset(this.outcomesKey(requestId), { [jobId]: JSON.stringify(outcome) }).expire(this.outcomesKey(requestId), PENDING_TTL_SECONDS);
   }
 
   /** Records an outcome only if none is there yet (a withdrawal racing a completion: the first one wins). */

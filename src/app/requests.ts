@@ -21,7 +21,7 @@ import type { AuditLog } from './audit.ts';
 import { autocompleteChoices } from './autocomplete.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
 import { viewFor } from './capacity.ts';
-import { type Dispatcher, PartialEnqueue, Refusal } from './dispatch.ts';
+import { type Dispatcher, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
@@ -236,17 +236,6 @@ export class RequestHandler {
             await dispatcher.enqueue(req, target, d);
           } catch (error) {
             if (error instanceof Refusal) return await this.refuse(req, target, reject(error.title, error.message, person));
-            if (error instanceof PartialEnqueue) {
-              logger.error({ err: redactSecrets(String(error.cause)), requestId: req.id }, 'Redis failed while queueing');
-              await deliver(
-                target,
-                reply.progress(
-                  `/${d.command.name}`,
-                  `Redis failed while queueing: only ${error.queuedOn.join(', ')} got the job; their results will follow here`,
-                ),
-              );
-              return;
-            }
             throw error;
           }
           audits.push(
