@@ -349,11 +349,6 @@ export class Relay {
     );
   }
 
-  /** Resolves once the request's deliveries under way are over (the dispatcher's error reply comes after them). */
-  async settled(requestId: string): Promise<void> {
-    await this.chains.get(requestId)?.catch(() => {});
-  }
-
   /**
    * A request as an event handler needs it: a tracked one from memory with its current target (a small read: the
    * target is the one part that changes, when a reply is edited), another bot's read whole. Null once it is finished.
@@ -416,7 +411,9 @@ export class Relay {
     const next = await this.deps.deliver(p.target, r);
     const shape = this.shapes.get(p.requestId);
     if (shape) shape.delivered = next;
-    await this.deps.pending.updateTarget(p.requestId, next);
+    // The target stored is the one this delivery went to (p's, read or saved before it): a platform that answers
+    // with the same message (the terminal, a Telegram edit) changes nothing worth a write.
+    if (JSON.stringify(next) !== JSON.stringify(p.target)) await this.deps.pending.updateTarget(p.requestId, next);
   }
 
   private canDeliver(p: PendingRequest): boolean {
@@ -520,7 +517,7 @@ export class Relay {
     const data = j.data.meta.notAfter
       ? { ...j.data, meta: { ...j.data.meta, notAfter: now + this.deps.config.bot.pickupTimeoutMs } }
       : j.data;
-    await this.deps.queues.add(data, j.jobId);
+    await this.deps.queues.add([{ data, jobId: j.jobId }]);
     if (data.meta.notAfter !== undefined) {
       // This step's own pickup deadline: the withdrawal timer is armed again for it.
       const next = { ...p, pickupBy: data.meta.notAfter };

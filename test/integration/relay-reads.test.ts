@@ -130,6 +130,46 @@ describe('the relay and the stored request', () => {
       await bot.stop();
     }
   });
+
+  it('stores a reply target only when a delivery changed it: the terminal answers with the same one, a chat message with a new one', async () => {
+    const prefix = fresh();
+    const config = simBotConfig(env, prefix, REDIS_URL);
+    let agent: Agent | null = null;
+    /** Answers as the terminal does: the target it was given. */
+    class SameTarget extends CaptureAdapter {
+      override async deliver(target: Parameters<CaptureAdapter['deliver']>[0], reply: Parameters<CaptureAdapter['deliver']>[1]) {
+        await super.deliver(target, reply);
+        return target;
+      }
+    }
+    const same = new SameTarget();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [same] });
+    const writes = vi.spyOn(PendingStore.prototype, 'updateTarget');
+    try {
+      agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+      await bot.start();
+      const r = chatRequest('same-target-1', 'list xen1');
+      await bot.core.handle(r, targetOf(r));
+      expect(await same.finalReply(r.id)).toMatchObject({ tone: 'success' });
+      // The finding: a write of the unchanged target after the "queued" reply, on every request.
+      expect(writes).not.toHaveBeenCalled();
+    } finally {
+      await bot.stop();
+    }
+    const moved = new CaptureAdapter();
+    const bot2 = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [moved] });
+    try {
+      await bot2.start();
+      const r = chatRequest('same-target-2', 'list xen1');
+      await bot2.core.handle(r, targetOf(r));
+      expect(await moved.finalReply(r.id)).toMatchObject({ tone: 'success' });
+      // The "queued" message returned a new target: stored, for the result to edit it after a restart.
+      expect(writes.mock.calls.map(([id]) => id)).toEqual([r.id]);
+    } finally {
+      await bot2.stop();
+      await agent?.close(1_000);
+    }
+  });
 });
 
 describe('the relay and the event streams', () => {
