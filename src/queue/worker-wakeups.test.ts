@@ -274,6 +274,39 @@ describe('after a Redis restart', () => {
 });
 
 describe('a blocking wait that never answers', () => {
+  it('a sweep whose answer never comes is abandoned too: the Worker is woken, and what the re-sent sweep pops is delivered', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const monitor = await monitorRedis();
+    run += 1;
+    const [a, b] = [`${prefix}:s${run}-a:marker`, `${prefix}:s${run}-b:marker`];
+    const own = new WorkerWakeups(new Redis(proxy.url, { maxRetriesPerRequest: null }), redis, quietLogger, {
+      blockSeconds: 5,
+      watchdogGraceMs: 300,
+    });
+    own.serve(a);
+    own.serve(b);
+    const sweeps = () => monitor.calls.filter((c) => /^eval(sha)?$/i.test(c.args[0] ?? '') && c.args.includes(b)).length;
+    try {
+      own.start();
+      const first = own.wait(a, 30);
+      // The sweep that follows the pop arrives and runs; its answer is lost, and so is every later byte.
+      proxy.freezeRepliesAt((chunk) => chunk.includes('eval'));
+      await announce(a);
+      await expect.poll(sweeps, { timeout: 5_000 }).toBe(1);
+      // Set while the loop waits for the lost answer: the sweep ioredis sends again after the reconnect pops it.
+      await announce(b);
+      // The finding: the loop awaited the sweep with no watchdog, and the wake-ups stopped for good.
+      expect(await first).toEqual({ member: '0', score: 0 });
+      expect(await own.wait(b, 30)).toEqual({ member: '0', score: 0 });
+      expect(sweeps()).toBe(2);
+    } finally {
+      monitor.stop();
+      await own.close();
+      await proxy.stop();
+    }
+  }, 20_000);
+
   it('is abandoned past its timeout and the connection reset: a half-open connection does not stop the wake-ups', async () => {
     const proxy = TcpProxy.forUrl(REDIS_URL);
     await proxy.start();

@@ -9,6 +9,8 @@ export class TcpProxy {
   private server: Server | null = null;
   private pairs = new Set<{ client: Socket; upstream: Socket; frozen?: 'both' | 'replies' }>();
   private partitioned = false;
+  /** A command that, once a client sends it, freezes that connection's replies (see freezeRepliesAt). */
+  private trigger: ((chunk: Buffer) => boolean) | null = null;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -39,6 +41,10 @@ export class TcpProxy {
       }
       client.on('data', (d: Buffer) => {
         if (!this.partitioned && pair.frozen !== 'both') upstream.write(d);
+        if (this.trigger?.(d)) {
+          this.trigger = null;
+          pair.frozen = 'replies';
+        }
       });
       upstream.on('data', (d: Buffer) => {
         if (!this.partitioned && !pair.frozen) client.write(d);
@@ -61,6 +67,14 @@ export class TcpProxy {
    */
   freezeOpen(what: 'both' | 'replies' = 'both'): void {
     for (const p of this.pairs) p.frozen = what;
+  }
+
+  /**
+   * The next connection to send bytes `matches` accepts goes silent from then on, as freezeOpen('replies') does: the
+   * command arrives and runs, and neither its answer nor any later one comes back — a blip at a chosen instant.
+   */
+  freezeRepliesAt(matches: (chunk: Buffer) => boolean): void {
+    this.trigger = matches;
   }
 
   partition(): void {
