@@ -126,13 +126,13 @@ describe.each(SHELLS)('the session script under %s', (shell) => {
     expect(b?.results).toEqual([{ code: 0, stdout: 'five', stderr: '' }]);
   });
 
-  it('forks only for the commands and one cat (two when some stderr is not empty); ls -1 DIR runs no ls', async () => {
+  it('forks only for the commands and one cat (two when some stderr is not empty); ls -1 DIR and ls -l MISSING run no ls', async () => {
     const cfg = mkdtempSync(join(dir, 'cfg-'));
     writeFileSync(join(cfg, 'web.cfg'), '');
     const rec = recordingPath();
     const missing = join(dir, 'missing', 'vm');
     const { stdout } = await sh(
-      `${encodeRequest(1, [`ls -1 ${cfg}`, `ls -1 ${cfg}/`], N1)}${encodeRequest(2, [`ls -1 ${missing}`, `ls -l ${cfg}/`, 'true', `ls -1 ${cfg}/web.cfg`], N2)}`,
+      `${encodeRequest(1, [`ls -1 ${cfg}`, `ls -1 ${cfg}/`], N1)}${encodeRequest(2, [`ls -1 ${missing}`, `ls -l ${cfg}/`, 'true', `ls -1 ${cfg}/web.cfg`, `ls -l ${missing}/`], N2)}`,
       rec.path,
     );
     const [a, b] = parseAll(stdout, [
@@ -150,6 +150,9 @@ describe.each(SHELLS)('the session script under %s', (shell) => {
     expect(b?.results[2]).toEqual({ code: 0, stdout: '', stderr: '' });
     // Not a directory: the real ls (it prints the path itself).
     expect(b?.results[3]).toEqual({ code: 0, stdout: `${cfg}/web.cfg\n`, stderr: '' });
+    // The autostart listing of a host with no /etc/xen/auto: as GNU ls -l says it, without running it.
+    const realMissingLong = spawnSync('ls', ['-l', `${missing}/`], { env: { ...process.env, LC_ALL: 'C' } });
+    expect(b?.results[4]).toEqual({ code: realMissingLong.status, stdout: '', stderr: realMissingLong.stderr.toString() });
     const calls = rec.calls();
     expect(calls.filter((c) => c.startsWith('ls '))).toEqual([`ls -l ${cfg}/`, `ls -1 ${cfg}/web.cfg`]);
     // Request 1: one cat. Request 2: the missing dir's stderr makes it two (join, then send).

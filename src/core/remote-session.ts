@@ -25,8 +25,8 @@
  * being appended to the current piece). `ls -1 DIR`, which every domain list asks for each config dir, is answered by a
  * shell function: a readable directory by a glob (the same names, hidden ones left out, one per line as `ls` prints
  * them into a pipe), a path that is not there (its first existing ancestor a searchable directory, so it is surely
- * ENOENT, as for the default `/etc/xen/vm` on many hosts) by GNU ls's message and exit code 2; anything else
- * runs the real `ls`.
+ * ENOENT, as for the default `/etc/xen/vm` on many hosts) by GNU ls's message and exit code 2 — as is `ls -l` of
+ * such a path (the autostart listing of a host with no /etc/xen/auto); anything else runs the real `ls`.
  * Exit 97: no temp dir (nothing ran); 98: a malformed request (nothing of it ran).
  */
 export const SESSION_SCRIPT = [
@@ -35,9 +35,9 @@ export const SESSION_SCRIPT = [
   'trap \'rm -rf "$t"\' EXIT',
   "trap 'exit 1' HUP INT TERM PIPE",
   'ls() {',
-  '  if [ "$#" -eq 2 ] && [ "$1" = -1 ]; then',
+  '  if [ "$#" -eq 2 ] && { [ "$1" = -1 ] || [ "$1" = -l ]; }; then',
   '    case "$2" in /*)',
-  '      if [ -d "$2" ] && [ -r "$2" ] && [ -x "$2" ]; then',
+  '      if [ "$1" = -1 ] && [ -d "$2" ] && [ -r "$2" ] && [ -x "$2" ]; then',
   '        for f in "$2"/*; do',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
   '          if [ -e "$f" ] || [ -L "$f" ]; then printf \'%s\\n\' "${f##*/}"; fi',
