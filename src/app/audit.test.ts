@@ -154,6 +154,55 @@ describe('the stream chain', () => {
     expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 101, broken: null });
   });
 
+  it('with a linger, gathers entries made one at a time into one script call; a `now` entry, /audit and close send them at once', async () => {
+    const redis = await client();
+    const key = stream();
+    const path = file();
+    // A linger no test waits out: only `now`, recent() and close() can send what gathers.
+    const audit = log(redis, key, path, { lingerMs: 60_000 });
+    // The first call learns the chain's head (two calls): done before counting.
+    await audit.append(entry(-1), { now: true });
+    const monitor = await monitorRedis();
+    const calls = () => monitor.calls.filter((c) => /^eval/i.test(c.args[0] ?? '') && c.args.includes(key)).length;
+    try {
+      // As a /list makes them: each awaited before the next is made.
+      for (let i = 0; i < 5; i++) await audit.append(entry(i));
+      // In the file at once; not in the stream yet, and nobody waited for it.
+      expect(lines(path).map((l) => l['requestId'])).toEqual(['r-1', 'r0', 'r1', 'r2', 'r3', 'r4']);
+      expect(await redis.xlen(key)).toBe(1);
+      // A mutation's request: sent at once with what gathered before it, in order, in one call, and waited for.
+      await audit.append(entry(5), { now: true });
+      expect((await redis.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId'])).toEqual([
+        'r-1',
+        'r0',
+        'r1',
+        'r2',
+        'r3',
+        'r4',
+        'r5',
+      ]);
+      await monitor.settle();
+      expect(calls()).toBe(1);
+      // /audit reads what this bot has gathered.
+      await audit.append(entry(6));
+      expect((await audit.recent({ n: 1 })).entries.map((e) => e['requestId'])).toEqual(['r6']);
+      // Closing sends the rest.
+      await audit.append(entry(7));
+      await audit.close();
+      expect(await redis.xlen(key)).toBe(9);
+      await monitor.settle();
+      expect(calls()).toBe(3);
+      expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 9, broken: null });
+    } finally {
+      monitor.stop();
+    }
+    // A short linger sends by itself.
+    const soon = log(redis, key, path, { lingerMs: 20 });
+    await soon.append(entry(8));
+    await expect.poll(() => redis.xlen(key), { timeout: 5_000 }).toBe(10);
+    expect(await verifyAuditStream(redis, key)).toMatchObject({ entries: 10, broken: null });
+  });
+
   it('loads the script again when Redis has forgotten it (a restart, SCRIPT FLUSH)', async () => {
     const redis = await client();
     const key = stream();
@@ -606,9 +655,10 @@ describe('the demo stack on a terminal', () => {
         '  | /audit [<n>] [--person <person>] [--domain <domain>] [--host <host>] [--command <command>] [--since <since>]',
       ]);
       const redis = await client();
-      const count = await redis.xlen(`${stack.prefix}:audit`);
-      // start: request, decision, job.start, job.outcome; carol's refusal; three /audit requests; the refused since:yesterday.
-      expect(count).toBe(9);
+      // start: request, decision, job.start, job.outcome; carol's refusal; three /audit requests; the refused since:yesterday
+      // (in the stream within audit.streamLingerMs).
+      await expect.poll(() => redis.xlen(`${stack.prefix}:audit`), { timeout: 5_000 }).toBe(9);
+      const count = 9;
       expect(await verifyAuditStream(redis, `${stack.prefix}:audit`)).toMatchObject({ entries: count, broken: null });
       expect(await verifyAuditFile(stack.auditFile)).toMatchObject({ entries: count, broken: null });
     } finally {

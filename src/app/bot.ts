@@ -84,7 +84,9 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));
   // bot.ha: Telegram and Discord run only while this bot holds the leader lease; a standby delivers none of their replies.
   const leadership = new BotLeadership({ config, redis: options.redis, prefix, instance, adapters: options.adapters, logger });
-  const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger);
+  const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger, {
+    lingerMs: config.audit.streamLingerMs,
+  });
   const pending = new PendingStore(redis, prefix);
   const locks = new DomainLocks(redis, prefix);
   const heartbeats = new Heartbeats(redis, prefix);

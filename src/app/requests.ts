@@ -185,10 +185,13 @@ export class RequestHandler {
       const d = await this.decideWithLookup(req);
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
-      audits.push(audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) }));
-      // A mutation is on record before it can run (a crash right after queueing must not leave it unaudited);
-      // only reads skip the wait.
-      if (d.kind === 'enqueue' && d.mutating) await Promise.all(audits);
+      // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
+      // leave it unaudited); only reads skip the wait.
+      const onRecordFirst = d.kind === 'enqueue' && d.mutating;
+      audits.push(
+        audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) }, { now: onRecordFirst }),
+      );
+      if (onRecordFirst) await Promise.all(audits);
       switch (d.kind) {
         case 'local': {
           const me = d.evaluated.person;

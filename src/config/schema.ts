@@ -277,8 +277,13 @@ export const Config = z
       .strictObject({
         file: z.string().min(1).default('var/audit.jsonl'),
         streamMaxLen: z.coerce.number().int().min(100).default(10_000),
+        /**
+         * Entries gather this long before one script call appends them to the stream (the file gets each at once; a
+         * mutation's request entry goes at once). 0: every entry on its own.
+         */
+        streamLingerMs: z.coerce.number().int().min(0).max(5_000).default(50),
       })
-      .default({ file: 'var/audit.jsonl', streamMaxLen: 10_000 }),
+      .default({ file: 'var/audit.jsonl', streamMaxLen: 10_000, streamLingerMs: 50 }),
     agent: z
       .strictObject({
         /** Hosts this agent serves; omitted = all. Several agents (one per site) serve disjoint sets. */
