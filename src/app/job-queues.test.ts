@@ -124,12 +124,12 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     try {
       await queues.get('h0104')?.waitUntilReady();
       await server.kill('SIGKILL');
-      await new Promise((r) => down.once('close', r));
+      await expect.poll(() => down.status, { timeout: 5_000 }).not.toBe('ready');
       const added = queues.add([{ data: job('h0104'), jobId: 'r-down-h0104' }], (tx) => tx.set(`${prefix}:probe-3`, 'x'));
       await expect(added).rejects.toThrow('not connected');
       // Nothing was left queued to go out when Redis is back.
       await server.restart();
-      await new Promise((r) => down.once('ready', r));
+      await expect.poll(() => down.status, { timeout: 10_000 }).toBe('ready');
       expect(await down.exists(`${prefix}:probe-3`)).toBe(0);
       expect(await queues.job('h0104', 'r-down-h0104')).toBeUndefined();
     } finally {
