@@ -64,7 +64,7 @@ describe('JobEventReader', () => {
         stats.disconnect();
       }
     };
-    const setup = async (timing: { blockMs: number; sweepMs: number; lingerMs?: number }) => {
+    const setup = async (timing: { blockMs: number; sweepMs: number; lingerMs?: number; lingerMax?: number }) => {
       const direct = new Redis(REDIS_URL);
       const commands = new Redis(REDIS_URL);
       const seen: JobEvent[] = [];
@@ -138,6 +138,25 @@ describe('JobEventReader', () => {
         // Unknown queues are not watched.
         reader.watch('nope');
         expect(reader.hot()).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('leaves lingering streams out of the read once it would name more than lingerMax (a fan-out’s finished hosts)', async () => {
+      const { reader, close } = await setup({ blockMs: 60_000, sweepMs: 120_000, lingerMs: 10_000, lingerMax: 2 });
+      try {
+        for (const q of ['h1', 'h2']) reader.watch(q);
+        for (const q of ['h1', 'h2']) reader.unwatch(q);
+        expect(reader.hot().sort()).toEqual(['h1', 'h2']);
+        // The finding: every read of a /status over 1,000 hosts named all of them until the last answered.
+        reader.watch('h3');
+        expect(reader.hot()).toEqual(['h3']);
+        reader.unwatch('h3');
+        expect(reader.hot()).toEqual([]);
+        // Watched again: in the read whatever lingers.
+        reader.watch('h1');
+        expect(reader.hot()).toEqual(['h1']);
       } finally {
         await close();
       }

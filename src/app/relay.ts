@@ -123,7 +123,8 @@ export class Relay {
     );
     await this.events.start();
     // Requests remembered before the reader existed (none today; cheap to keep true).
-    for (const shape of this.shapes.values()) this.watchJobs(shape.jobs.values());
+    for (const shape of this.shapes.values())
+      this.watchJobs([...shape.jobs].filter(([jobId]) => !shape.answered.has(jobId)).map(([, j]) => j));
   }
 
   private onEvent(host: string, e: JobEvent): void {
@@ -267,6 +268,7 @@ export class Relay {
   /** Records a job's outcome, and advances the request unless it is known to wait for more of its hosts. */
   private async recorded(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
     const shape = this.shapes.get(requestId);
+    if (shape) this.answered(shape, jobId);
     if (shape && shape.request.mode !== 'sequence' && this.canDeliver(shape.request)) {
       // A tracked fan-out this bot delivers: the last outcome claims the final reply in the same round trip.
       const p = shape.request;
@@ -291,13 +293,14 @@ export class Relay {
     const shape: RequestShape = {
       request: p,
       jobs: new Map(p.jobs.map((j) => [j.jobId, j])),
+      answered: new Set(),
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
     this.shapes.set(p.requestId, shape);
     for (const j of p.jobs) this.jobRequests.set(j.jobId, p.requestId);
-    // Its hosts' events are read as they come while it is remembered (a request remembered again: once).
+    // Its hosts' events are read as they come until each job's outcome (a request remembered again: once).
     this.watchJobs(shape.jobs.values());
-    if (before) this.unwatchJobs(before.jobs.values());
+    if (before) this.unwatchJobs(before);
   }
 
   private forgetShape(requestId: string): void {
@@ -305,15 +308,27 @@ export class Relay {
     if (!shape) return;
     this.shapes.delete(requestId);
     for (const jobId of shape.jobs.keys()) this.jobRequests.delete(jobId);
-    this.unwatchJobs(shape.jobs.values());
+    this.unwatchJobs(shape);
   }
 
   private watchJobs(jobs: Iterable<PendingJob>): void {
     for (const j of jobs) this.events?.watch(hostQueueName(j.host));
   }
 
-  private unwatchJobs(jobs: Iterable<PendingJob>): void {
-    for (const j of jobs) this.events?.unwatch(hostQueueName(j.host));
+  /** The hosts of a request's jobs still awaited are watched no more. */
+  private unwatchJobs(shape: RequestShape): void {
+    for (const [jobId, j] of shape.jobs) if (!shape.answered.has(jobId)) this.events?.unwatch(hostQueueName(j.host));
+  }
+
+  /**
+   * A job's outcome came: its host's events are not needed for it any more. A fan-out's blocking read names fewer
+   * streams as its hosts answer (every read of a /status over 1,000 hosts named them all until the last answered).
+   */
+  private answered(shape: RequestShape, jobId: string): void {
+    const j = shape.jobs.get(jobId);
+    if (!j || shape.answered.has(jobId)) return;
+    shape.answered.add(jobId);
+    this.events?.unwatch(hostQueueName(j.host));
   }
 
   /** The request a job belongs to: from memory when this bot tracks it, else from Redis (another bot's). */
@@ -659,6 +674,8 @@ function auditBase(p: PendingRequest) {
 interface RequestShape {
   request: PendingRequest;
   jobs: Map<string, PendingJob>;
+  /** Jobs whose outcome came: their hosts' events are no longer watched for this request. */
+  answered: Set<string>;
   /** The target this bot's last delivery for the request returned ("queued", a progress edit), once there is one. */
   delivered?: ReplyTarget;
 }

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
+import { JobEventReader } from '../../src/app/job-events.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { Heartbeats } from '../../src/queue/coordination.ts';
@@ -128,6 +129,40 @@ describe('the relay and the stored request', () => {
       expect((await store.get(r.id))?.target.state).toEqual({ deliveries: 3 });
     } finally {
       await bot.stop();
+    }
+  });
+
+  it('stops watching a host’s events once its job has answered, while the rest of the fan-out is still awaited', async () => {
+    const prefix = fresh();
+    const base = simBotConfig(env, prefix, REDIS_URL);
+    const config: Config = { ...base, bot: { ...base.bot, readTimeoutMs: 3_000 } };
+    // xen2 seems served (a heartbeat), but no agent takes its job: the /status waits for it until the deadline.
+    await new Heartbeats(redis, prefix).beat(['xen2'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    let agent: Agent | null = null;
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const watches = vi.spyOn(JobEventReader.prototype, 'watch');
+    const unwatches = vi.spyOn(JobEventReader.prototype, 'unwatch');
+    const xen1 = hostQueueName('xen1');
+    /** Watchers of xen1's events now: the bot's fleet refresh and the request each watch it while they wait. */
+    const watchers = () => watches.mock.calls.filter(([q]) => q === xen1).length - unwatches.mock.calls.filter(([q]) => q === xen1).length;
+    try {
+      agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger, hosts: ['xen1'] });
+      await bot.start();
+      // The start's fleet refresh has had its answer from xen1.
+      await expect.poll(() => unwatches.mock.calls.some(([q]) => q === xen1) && watchers() === 0, { timeout: 10_000 }).toBe(true);
+      const r = chatRequest('answered-1', 'status');
+      await bot.core.handle(r, targetOf(r));
+      await expect.poll(() => redis.hlen(`${prefix}:pending-outcomes:${r.id}`), { timeout: 10_000 }).toBe(1);
+      // The finding: a fan-out's hosts were watched (and named in every blocking read) until the last one answered.
+      expect(watchers()).toBe(0);
+      expect(adapter.delivered.some((d) => d.target.requestId === r.id && d.reply.kind === 'result')).toBe(false);
+      // At the deadline the request ends; xen1 is not let go twice.
+      expect(await adapter.finalReply(r.id)).toMatchObject({ kind: 'result' });
+      expect(watchers()).toBe(0);
+    } finally {
+      await bot.stop();
+      await agent?.close(1_000);
     }
   });
 
