@@ -199,6 +199,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     track: (p, advance) => relay.track(p, advance),
     expect: (p) => relay.expect(p),
     announce: (p, r) => relay.announce(p, r),
+    settled: (id) => relay.settled(id),
     logger,
   });
   const desk = new ApprovalDesk({

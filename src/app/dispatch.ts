@@ -43,6 +43,8 @@ export interface DispatchDeps {
   expect: (p: PendingRequest) => () => void;
   /** Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce). */
   announce: (p: PendingRequest, r: Reply) => void;
+  /** Resolves once the request's deliveries under way are over. */
+  settled: (requestId: string) => Promise<void>;
   logger: Logger;
 }
 
@@ -152,6 +154,11 @@ export class Dispatcher {
       const unserved = first.filter((j) => !d.mutating && !alive(j.host));
       // Before the jobs exist: events of the first ones must find the request in memory.
       unexpect = this.deps.expect(p);
+      // The "queued" reply goes out while the jobs are queued, not after (a chat platform's round trip each); the
+      // relay delivers everything later for this request after it, to the target it returned. A scheduled post is
+      // the final message alone: no "queued" line before each tick.
+      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
       await this.deps.queues.add(
@@ -166,10 +173,6 @@ export class Dispatcher {
         },
       );
       queued = true;
-      // The "queued" reply is true once it is sent; the relay delivers everything later for this request after it, to
-      // the target it returned. A scheduled post is the final message alone: no "queued" line before each tick.
-      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
     } catch (error) {
@@ -179,9 +182,13 @@ export class Dispatcher {
         this.deps.logger.warn({ err: redactSecrets(String(error)), requestId: req.id }, 'could not finish a request at once');
         return;
       }
+      // The caller answers with an error: after the "queued" line, never before it.
+      await this.deps.settled(req.id);
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
-      // Nothing was queued: nothing may answer later either.
+      // Nothing was queued: nothing may answer later either. A MULTI is not rolled back when one of its commands fails
+      // as it runs, so the request may have been saved all the same: it goes, or a restarted relay would report it.
       unexpect();
+      await this.deps.pending.forget(req.id).catch(() => {});
       throw error;
     }
   }

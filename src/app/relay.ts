@@ -364,6 +364,11 @@ export class Relay {
     );
   }
 
+  /** Resolves once the request's deliveries under way are over (the dispatcher's error reply comes after them). */
+  async settled(requestId: string): Promise<void> {
+    await this.chains.get(requestId)?.catch(() => {});
+  }
+
   /**
    * A request as an event handler needs it: a tracked one from memory with its current target (a small read: the
    * target is the one part that changes, when a reply is edited), another bot's read whole. Null once it is finished.
