@@ -242,7 +242,8 @@ export class JobEventReader {
         if (!data) continue;
         // A read naming many streams costs Redis ~3 µs per stream whatever it returns: while a fan-out's events keep
         // coming, the next read waits a moment to take more of them in one go (1 ms per 250 streams, 4 at most).
-        const gather = names.length > this.lingerMax ? Math.min(4, Math.ceil(names.length / 250)) : 0;
+        // Not on a Cluster, where every read names every stream: one request's events would wait too.
+        const gather = this.hotSet && names.length > this.lingerMax ? Math.min(4, Math.ceil(names.length / 250)) : 0;
         const gathered = gather > 0 ? new Promise((r) => setTimeout(r, gather)) : null;
         for (const [key, entries] of data) {
           const queue = byKey.get(key);
