@@ -280,7 +280,7 @@ export class AuditLog {
     return new Promise((resolve) => {
       // The oldest kept entry gives way (never one of a batch that is being sent or may have been applied).
       if (this.backlog.length >= AuditLog.MAX_BACKLOG && !this.streamWriter.busy && this.sending === null) this.backlog.shift()?.resolve();
-      this.backlog.push({ fields, resolve: wait ? resolve : () => {} });
+      this.backlog.push({ fields, resolve });
       if (!wait) resolve();
       if (this.streamStalled || this.redis.status !== 'ready') {
         resolve();

@@ -123,8 +123,7 @@ export class Relay {
     );
     await this.events.start();
     // Requests remembered before the reader existed (none today; cheap to keep true).
-    for (const shape of this.shapes.values())
-      this.watchJobs([...shape.jobs].filter(([jobId]) => !shape.answered.has(jobId)).map(([, j]) => j));
+    for (const shape of this.shapes.values()) this.watchJobs(awaited(shape));
   }
 
   private onEvent(host: string, e: JobEvent): void {
@@ -293,13 +292,14 @@ export class Relay {
     const shape: RequestShape = {
       request: p,
       jobs: new Map(p.jobs.map((j) => [j.jobId, j])),
-      answered: new Set(),
+      // A request remembered again keeps what has answered: those hosts are not watched again.
+      answered: new Set(before?.answered),
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
     this.shapes.set(p.requestId, shape);
     for (const j of p.jobs) this.jobRequests.set(j.jobId, p.requestId);
     // Its hosts' events are read as they come until each job's outcome (a request remembered again: once).
-    this.watchJobs(shape.jobs.values());
+    this.watchJobs(awaited(shape));
     if (before) this.unwatchJobs(before);
   }
 
@@ -317,7 +317,7 @@ export class Relay {
 
   /** The hosts of a request's jobs still awaited are watched no more. */
   private unwatchJobs(shape: RequestShape): void {
-    for (const [jobId, j] of shape.jobs) if (!shape.answered.has(jobId)) this.events?.unwatch(hostQueueName(j.host));
+    for (const j of awaited(shape)) this.events?.unwatch(hostQueueName(j.host));
   }
 
   /**
@@ -683,6 +683,11 @@ interface RequestShape {
   answered: Set<string>;
   /** The target this bot's last delivery for the request returned ("queued", a progress edit), once there is one. */
   delivered?: ReplyTarget;
+}
+
+/** A request's jobs whose outcome has not come yet. */
+function awaited(shape: RequestShape): PendingJob[] {
+  return [...shape.jobs.values()].filter((j) => !shape.answered.has(j.jobId));
 }
 
 /** A failed job's reason as the user should read it. */
