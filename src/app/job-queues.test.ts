@@ -139,6 +139,29 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     }
   });
 
+  it('goes on adding after Redis has forgotten its scripts (SCRIPT FLUSH) while the connection stayed', async () => {
+    const { logger } = capture();
+    const server = await startPrivateRedis();
+    const own = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    await own.connect();
+    const queues = new JobQueues(['h0105'], own, prefix, logger);
+    try {
+      await queues.add([{ data: job('h0105'), jobId: 'r-f1-h0105' }]);
+      await own.script('FLUSH');
+      // The finding: inside a MULTI the EVALSHA failed with NOSCRIPT, and so did every add after it.
+      await queues.add([{ data: job('h0105'), jobId: 'r-f2-h0105' }], (tx) => tx.set(`${prefix}:probe-5`, 'saved'));
+      await queues.add([{ data: job('h0105'), jobId: 'r-f3-h0105' }]);
+      expect((await queues.job('h0105', 'r-f2-h0105'))?.data).toEqual(job('h0105'));
+      expect((await queues.job('h0105', 'r-f3-h0105'))?.data).toEqual(job('h0105'));
+      expect(await own.get(`${prefix}:probe-5`)).toBe('saved');
+      expect(await queues.get('h0105')?.getJobCounts('waiting')).toEqual({ waiting: 3 });
+    } finally {
+      await queues.close();
+      own.disconnect();
+      await server.stop();
+    }
+  });
+
   it('puts a handful of listeners on the shared client, not three per host, and leaves it open and bare when closed', async () => {
     const { logger } = capture();
     const listeners = () => ({

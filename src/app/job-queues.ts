@@ -86,12 +86,24 @@ export class JobQueues {
     });
     const client = await this.backend.client;
     if ((client as unknown as { status?: string }).status !== 'ready') throw new RedisUnavailableError('not connected');
-    // BullMQ's own transaction (its scripts callable on it); the rest is ioredis's MULTI.
-    const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
-    before?.(tx);
-    for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
-    const results = await tx.exec();
-    if (!results) throw new Error('the MULTI adding the jobs was discarded');
+    const send = async () => {
+      // BullMQ's own transaction (its scripts callable on it); the rest is ioredis's MULTI.
+      const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
+      before?.(tx);
+      for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
+      const results = await tx.exec();
+      if (!results) throw new Error('the MULTI adding the jobs was discarded');
+      return results;
+    };
+    let results = await send();
+    if (results.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
+      // Redis lost its scripts while the connection stayed (SCRIPT FLUSH, a failover): ioredis sends a failed EVALSHA
+      // again as EVAL, but not inside a MULTI, where every add would fail from then on. No script of it ran: they
+      // are loaded and the whole of it sent again (its SETs are idempotent, and a job id adds one job).
+      const raw = client as unknown as { scriptsSet: Record<string, { lua: string }>; script(...args: string[]): Promise<unknown> };
+      await Promise.all(Object.values(raw.scriptsSet).map((script) => raw.script('LOAD', script.lua)));
+      results = await send();
+    }
     for (const [error, result] of results) {
       if (error) throw error;
       if (typeof result === 'number' && result < 0) throw new Error(`BullMQ refused a job (code ${result})`);
