@@ -16,9 +16,18 @@ import {
 const N1 = 'a1b2c3d4e5f6a7b8c9d0e1f2';
 const N2 = 'ffffeeeeddddccccbbbbaaaa';
 
+/**
+ * Node's pipes to a child are Unix sockets, and bash with a socket on stdin at shell level 1 thinks rshd started it and
+ * reads ~/.bashrc (CI runs with no SHLVL: pyenv's rehash there ran nine `cat`s before the script). The script runs
+ * with a home that has no startup files, and no BASH_ENV or ENV.
+ */
+const HOME = mkdtempSync(join(tmpdir(), 'xenops-session-home-'));
+afterAll(() => rmSync(HOME, { recursive: true, force: true }));
+const { BASH_ENV: _bashEnv, ENV: _env, ...inherited } = process.env;
+
 /** The session script under a real /bin/sh, fed requests on stdin: what a Dom0's shell answers. */
 async function runScript(input: string, options: { shell?: string; path?: string } = {}): Promise<{ stdout: Buffer; code: number | null }> {
-  const env = options.path ? { ...process.env, PATH: options.path } : process.env;
+  const env = { ...inherited, HOME, ...(options.path ? { PATH: options.path } : {}) };
   const child = spawn(options.shell ?? 'sh', ['-c', SESSION_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
