@@ -198,7 +198,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     frozen: (hosts) => freezes.frozen(hosts),
     track: (p, advance) => relay.track(p, advance),
     expect: (p) => relay.expect(p),
-    announce: (p, r) => relay.announce(p, r),
+    announce: (p, r, saved) => relay.announce(p, r, saved),
     settled: (id) => relay.settled(id),
     logger,
   });

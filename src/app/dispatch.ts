@@ -41,8 +41,11 @@ export interface DispatchDeps {
    * returns how to take that back when none of them could be queued.
    */
   expect: (p: PendingRequest) => () => void;
-  /** Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce). */
-  announce: (p: PendingRequest, r: Reply) => void;
+  /**
+   * Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce); `saved` says
+   * whether the request is in Redis, once that is known.
+   */
+  announce: (p: PendingRequest, r: Reply, saved: Promise<boolean>) => void;
   /** Resolves once the request's deliveries under way are over. */
   settled: (requestId: string) => Promise<void>;
   logger: Logger;
@@ -129,6 +132,10 @@ export class Dispatcher {
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
     let queued = false;
     let unexpect = () => {};
+    let saved: (ok: boolean) => void = () => {};
+    const isSaved = new Promise<boolean>((resolve) => {
+      saved = resolve;
+    });
     try {
       const p: PendingRequest = {
         requestId: req.id,
@@ -158,7 +165,7 @@ export class Dispatcher {
       // relay delivers everything later for this request after it, to the target it returned. A scheduled post is
       // the final message alone: no "queued" line before each tick.
       const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`));
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), isSaved);
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
       await this.deps.queues.add(
@@ -173,6 +180,7 @@ export class Dispatcher {
         },
       );
       queued = true;
+      saved(true);
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
     } catch (error) {
@@ -183,6 +191,7 @@ export class Dispatcher {
         return;
       }
       // The caller answers with an error: after the "queued" line, never before it.
+      saved(false);
       await this.deps.settled(req.id);
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
       // Nothing was queued: nothing may answer later either. A MULTI is not rolled back when one of its commands fails

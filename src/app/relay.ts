@@ -353,12 +353,16 @@ export class Relay {
    * target it returned, so the result still edits that message however fast the jobs finish. A delivery that fails
    * is logged: the result then goes to the request's own target.
    */
-  announce(p: PendingRequest, r: Reply): void {
+  announce(p: PendingRequest, r: Reply, saved: Promise<boolean>): void {
     const waitMs = this.deps.config.bot.queuedReplyWaitMs;
     // Past the wait the chain moves on (the result then goes to the target known so far); a late "queued" still
     // becomes the target of what follows it, or changes nothing once the request is finished.
     this.serial(p.requestId, () =>
-      withTimeout(this.edit(p, r), waitMs, `${p.target.platform} took more than ${Math.round(waitMs / 1000)} s to take the "queued" reply`),
+      withTimeout(
+        this.edit(p, r, saved),
+        waitMs,
+        `${p.target.platform} took more than ${Math.round(waitMs / 1000)} s to take the "queued" reply`,
+      ),
     ).catch((e: unknown) =>
       this.deps.logger.warn({ err: redactSecrets(String(e)), requestId: p.requestId }, 'the "queued" reply could not be delivered'),
     );
@@ -427,13 +431,18 @@ export class Relay {
     });
   }
 
-  private async edit(p: PendingRequest, r: Reply): Promise<void> {
+  /** `saved`: the request is being saved meanwhile (the "queued" reply); its target is written once it is, if it is. */
+  private async edit(p: PendingRequest, r: Reply, saved?: Promise<boolean>): Promise<void> {
     const next = await this.deps.deliver(p.target, r);
     const shape = this.shapes.get(p.requestId);
     if (shape) shape.delivered = next;
     // The target stored is the one this delivery went to (p's, read or saved before it): a platform that answers
     // with the same message (the terminal, a Telegram edit) changes nothing worth a write.
-    if (JSON.stringify(next) !== JSON.stringify(p.target)) await this.deps.pending.updateTarget(p.requestId, next);
+    if (JSON.stringify(next) === JSON.stringify(p.target)) return;
+    // The request is saved on another connection: written before it is there, the target would be missed (SET XX)
+    // and whatever read it later — a stall notice, another bot's result — would post anew instead of editing.
+    if (saved && !(await saved)) return;
+    await this.deps.pending.updateTarget(p.requestId, next);
   }
 
   private canDeliver(p: PendingRequest): boolean {

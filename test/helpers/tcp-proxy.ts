@@ -5,12 +5,23 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * either direction is dropped while the connections stay open — the client notices nothing but silence, as behind
  * a dead switch. heal() resets those connections (their byte streams are out of step) and lets new ones through.
  */
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  frozen?: 'both' | 'replies';
+  /** Client bytes held back (holdAt). */
+  held?: Buffer[];
+}
+
 export class TcpProxy {
   private server: Server | null = null;
-  private pairs = new Set<{ client: Socket; upstream: Socket; frozen?: 'both' | 'replies' }>();
+  private pairs = new Set<Pair>();
   private partitioned = false;
   /** A command that, once a client sends it, freezes that connection's replies (see freezeRepliesAt). */
   private trigger: ((chunk: Buffer) => boolean) | null = null;
+  /** A command that, once a client sends it, is held with all that follows it on its connection (see holdAt). */
+  private holdTrigger: ((chunk: Buffer) => boolean) | null = null;
+  private readonly replyWatchers: { matches: (chunk: Buffer) => boolean; sent: Set<Pair>; resolve: () => void }[] = [];
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -28,7 +39,7 @@ export class TcpProxy {
   async start(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(this.target.port, this.target.host);
-      const pair: { client: Socket; upstream: Socket; frozen?: 'both' | 'replies' } = { client, upstream };
+      const pair: Pair = { client, upstream };
       this.pairs.add(pair);
       const drop = () => {
         client.destroy();
@@ -40,6 +51,15 @@ export class TcpProxy {
         s.on('close', drop);
       }
       client.on('data', (d: Buffer) => {
+        for (const w of this.replyWatchers) if (w.matches(d)) w.sent.add(pair);
+        if (!pair.held && this.holdTrigger?.(d)) {
+          this.holdTrigger = null;
+          pair.held = [];
+        }
+        if (pair.held) {
+          pair.held.push(d);
+          return;
+        }
         if (!this.partitioned && pair.frozen !== 'both') upstream.write(d);
         if (this.trigger?.(d)) {
           this.trigger = null;
@@ -48,6 +68,11 @@ export class TcpProxy {
       });
       upstream.on('data', (d: Buffer) => {
         if (!this.partitioned && !pair.frozen) client.write(d);
+        for (const w of [...this.replyWatchers])
+          if (w.sent.has(pair)) {
+            this.replyWatchers.splice(this.replyWatchers.indexOf(w), 1);
+            w.resolve();
+          }
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -75,6 +100,29 @@ export class TcpProxy {
    */
   freezeRepliesAt(matches: (chunk: Buffer) => boolean): void {
     this.trigger = matches;
+  }
+
+  /**
+   * The next bytes a client sends that `matches` accepts are held back, with everything that connection sends after
+   * them, until the returned function is called: a command that reaches Redis late, after others sent later on other
+   * connections. Returns the release.
+   */
+  holdAt(matches: (chunk: Buffer) => boolean): () => void {
+    this.holdTrigger = matches;
+    return () => {
+      this.holdTrigger = null;
+      for (const p of this.pairs) {
+        const held = p.held;
+        if (!held) continue;
+        delete p.held;
+        for (const d of held) p.upstream.write(d);
+      }
+    };
+  }
+
+  /** Resolves once a connection that sent bytes `matches` accepts has had reply bytes back after them. */
+  replied(matches: (chunk: Buffer) => boolean): Promise<void> {
+    return new Promise((resolve) => this.replyWatchers.push({ matches, sent: new Set(), resolve }));
   }
 
   partition(): void {

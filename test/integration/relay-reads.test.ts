@@ -11,6 +11,7 @@ import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * The relay never reads a request it tracks whole (half a megabyte of JSON for 1,000 hosts): the events of its jobs
@@ -129,6 +130,42 @@ describe('the relay and the stored request', () => {
       expect((await store.get(r.id))?.target.state).toEqual({ deliveries: 3 });
     } finally {
       await bot.stop();
+    }
+  });
+
+  it('stores the "queued" reply’s target even when the platform took it before the request reached Redis', async () => {
+    // The request is saved in the queues' MULTI, on another connection than the one the target is written on: here the
+    // MULTI reaches Redis late, after the "queued" reply is out. Before the fix its target was written back to a
+    // request not yet there (missed), and what followed — a stall notice, a new bot's result — went to the old target:
+    // on Telegram a second message instead of an edit.
+    const prefix = fresh();
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const config: Config = simBotConfig(env, prefix, proxy.url);
+    await new Heartbeats(redis, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [adapter] });
+    try {
+      await bot.start();
+      const r = chatRequest('queued-target-1', 'list xen1');
+      // The next MULTI (ioredis sends it first, lower-case) is this request's: nothing else of the bot's is under way.
+      const release = proxy.holdAt((d) => d.subarray(0, 16).toString().startsWith('*1\r\n$5\r\nmulti'));
+      const targetWrite = proxy.replied((d) => d.includes(`pending-target:${r.id}`));
+      const handled = bot.core.handle(r, targetOf(r));
+      await adapter.until(() => adapter.delivered.some((d) => d.target.requestId === r.id), 10_000, 'the "queued" reply');
+      // Before the fix the target write came now, and is awaited; after it nothing is sent until the request is saved,
+      // and there is no event to wait for: a bounded wait instead.
+      await Promise.race([targetWrite, new Promise((resolve) => setTimeout(resolve, 300))]);
+      release();
+      await handled;
+      const store = new PendingStore(redis, prefix);
+      await expect.poll(async () => (await store.target(r.id))?.state, { timeout: 5_000 }).toEqual({ deliveries: 1 });
+      await redis.xadd(`${prefix}:${hostQueueName('xen1')}:events`, '*', 'event', 'stalled', 'jobId', jobIdFor(r.id, 'xen1'));
+      await adapter.until(() => adapter.delivered.filter((d) => d.target.requestId === r.id).length === 2, 10_000, 'the stall notice');
+      expect(adapter.delivered.filter((d) => d.target.requestId === r.id).map((d) => d.target.state)).toEqual([{}, { deliveries: 1 }]);
+    } finally {
+      await bot.stop();
+      await proxy.stop();
     }
   });
 
