@@ -18,5 +18,5 @@ COPY --from=build /app/dist ./dist
 COPY config ./config
 RUN mkdir -p var && chown node:node var
 USER node
-ENTRYPOINT ["node", "dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-old-space-size=1024", "dist/src/cli.js"]
 CMD ["--help"]

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { PRODUCTION_NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { LineStream, type ProcessHandle, ProcessHarness, type SimProcess } from '../test/helpers/processes.ts';
 
 /**
@@ -58,7 +59,8 @@ export class BenchStack {
     this.configDir = mkdtempSync(join(tmpdir(), 'xenops-bench-config-'));
     this.configPath = join(this.configDir, 'xenops.yaml');
     writeFileSync(this.configPath, configYaml);
-    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info', bin: BUILT_CLI });
+    // As production runs them: the build, with the V8 flags of the Dockerfile and the systemd units.
+    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info', bin: BUILT_CLI, nodeFlags: PRODUCTION_NODE_FLAGS });
   }
 
   static async start(options: StackOptions): Promise<BenchStack> {
@@ -193,11 +195,15 @@ export class LoadDriver {
 
   static async start(configPath: string, env: Record<string, string>, cwd: string, timeoutMs = 60_000): Promise<LoadDriver> {
     // tsx resolved here: the driver's cwd is the run's temp dir, where a bare `--import tsx` would not resolve.
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'bench', 'driver.ts'), configPath], {
-      cwd,
-      env: { ...process.env, ...env, XENOPS_LOG_FILE: join(cwd, 'var', 'driver.log') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...PRODUCTION_NODE_FLAGS, '--import', import.meta.resolve('tsx'), join(ROOT, 'bench', 'driver.ts'), configPath],
+      {
+        cwd,
+        env: { ...process.env, ...env, XENOPS_LOG_FILE: join(cwd, 'var', 'driver.log') },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const driver = new LoadDriver(child);
     process.once('exit', () => child.kill('SIGKILL'));
     try {

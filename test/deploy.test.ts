@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type OpsServer, startOpsServer } from '../src/app/ops-http.ts';
+import { PRODUCTION_NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Config } from '../src/config/schema.ts';
 import { createLogger } from '../src/core/log.ts';
@@ -23,13 +24,16 @@ const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')
 const BUILT_CLI = join(build.compilerOptions.outDir, relative(build.compilerOptions.rootDir, 'src/cli.js'));
 
 describe('the production entry point', () => {
-  it('is the build of src/cli.ts in the Dockerfile, the compose services and the systemd units', () => {
+  it('is the build of src/cli.ts, run with the production V8 flags, in the Dockerfile, the compose services and the systemd units', () => {
     expect(BUILT_CLI).toBe('dist/src/cli.js');
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
-    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${BUILT_CLI}"]`);
+    // With the production V8 flags (src/cli/node-flags.ts: the bench runs its processes with them too).
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", ${PRODUCTION_NODE_FLAGS.map((f) => `"${f}", `).join('')}"${BUILT_CLI}"]`);
     for (const name of ['xenops-bot.service', 'xenops-agent.service'])
-      expect(readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8')).toContain(`ExecStart=/usr/bin/node /opt/xenops/${BUILT_CLI} `);
+      expect(readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8')).toContain(
+        `ExecStart=/usr/bin/node ${PRODUCTION_NODE_FLAGS.join(' ')} /opt/xenops/${BUILT_CLI} `,
+      );
   });
 });
 
@@ -187,8 +191,9 @@ describe('systemd units', () => {
     // V8 needs W^X memory: this would crash node.
     expect(u.get('MemoryDenyWriteExecute')).toEqual([]);
     const exec = u.get('ExecStart')[0]?.split(/\s+/) ?? [];
-    expect(exec.slice(0, 2)).toEqual(['/usr/bin/node', `/opt/xenops/${BUILT_CLI}`]);
-    expectRealCommand(exec.slice(2));
+    const at = 2 + PRODUCTION_NODE_FLAGS.length;
+    expect(exec.slice(0, at)).toEqual(['/usr/bin/node', ...PRODUCTION_NODE_FLAGS, `/opt/xenops/${BUILT_CLI}`]);
+    expectRealCommand(exec.slice(at));
   });
 
   it('gives the agent longer than its SIGTERM grace before SIGKILL', () => {
