@@ -1,5 +1,8 @@
 import { hostname } from 'node:os';
+import type { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src/agent/agent.ts';
+import { hostQueueName } from '../../src/queue/names.ts';
 import { domainUuid } from '../../src/sim/index.ts';
 import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 import { type AgentRig, meta, startRig } from './agent-support.ts';
@@ -10,6 +13,7 @@ import { type AgentRig, meta, startRig } from './agent-support.ts';
  */
 let env: SimEnv;
 let rig: AgentRig;
+let agent: Agent;
 
 beforeAll(async () => {
   env = await startSimEnv({
@@ -19,7 +23,7 @@ beforeAll(async () => {
     fleet: twoHostFleet([{ name: 'files', memoryMiB: 4096, vcpus: 2, running: false }]),
   });
   rig = await startRig(env);
-  await rig.startAgent();
+  agent = await rig.startAgent();
 });
 afterAll(async () => {
   await rig?.stop();
@@ -204,6 +208,21 @@ describe('heartbeats', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('what the agent keeps of a finished job', () => {
+  it('drops the data and result of the Job object BullMQ’s Worker loop still holds; Redis keeps the result', async () => {
+    const worker = agent.workers.find((w) => w.name === hostQueueName('xen1'));
+    if (!worker) throw new Error('no worker for xen1');
+    // Registered after the agent's own listener: sees the job as the Worker loop goes on holding it.
+    const held = new Promise<Job>((resolve) => worker.once('completed', (job: Job) => resolve(job)));
+    const job = await rig.enqueue({ op: 'domain.list', host: 'xen1', meta: meta({ command: 'list' }) });
+    const seen = await held;
+    expect(seen.id).toBe(job.id);
+    expect([seen.data, seen.returnvalue]).toEqual([undefined, undefined]);
+    const outcome = await rig.outcome(job);
+    expect(outcome.ok && JSON.stringify(outcome.result)).toContain('"name":"web"');
   });
 });
 
