@@ -7,7 +7,7 @@ import type { SampleStore } from '../queue/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 import { parseXentop } from './parsers/xentop.ts';
 import { XentopStream } from './parsers/xentop-stream.ts';
-import { detectChanges, type RawChange, RollupWindow, type TimedRows, toHostSample } from './sampling.ts';
+import { type CounterRow, countersOf, detectChanges, type RawChange, RollupWindow, type TimedRows, toHostSample } from './sampling.ts';
 import { backoffDelay } from './ssh/semaphore.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import type { DomainSummary } from './toolstack/types.ts';
@@ -99,7 +99,8 @@ class HostState {
   unreachable = false;
   /** False once the host's xentop refused -f: names are then mapped back through `xl list`. */
   fullNames = true;
-  prev: TimedRows | null = null;
+  /** The last iteration's counters (the next one's rates are taken against them). */
+  prev: TimedRows<CounterRow> | null = null;
   /** The last sample taken (what /top and /status answer from while it is fresh). */
   latest: HostSample | null = null;
   baseline: DomainSample[] | null = null;
@@ -385,11 +386,11 @@ export class Sampler {
     const cur: TimedRows = { at, rows };
     if (first) {
       // CPU% of a stream's first iteration is always 0.0: it only serves as the baseline for rates.
-      state.prev = cur;
+      state.prev = countersOf(cur);
       return;
     }
     const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds);
-    state.prev = cur;
+    state.prev = countersOf(cur);
     state.latest = sample;
     const { samples } = this.deps;
     await samples.putLatest(sample, 3 * this.o.intervalSeconds * 1000);

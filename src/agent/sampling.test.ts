@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainSample, HostSample } from '../core/samples.ts';
 import type { TopRow } from './parsers/types.ts';
-import { detectChanges, RollupWindow, rollup, toHostSample } from './sampling.ts';
+import { countersOf, detectChanges, RollupWindow, rollup, toHostSample } from './sampling.ts';
 
 function row(name: string, over: Partial<TopRow> = {}): TopRow {
   return {
@@ -85,6 +85,14 @@ describe('toHostSample', () => {
     expect(fresh).toMatchObject({ netTxKiBps: null, netRxKiBps: null, vbdRdPerSec: null, vbdWrPerSec: null });
     expect(dom0?.maxMemoryKiB).toBeNull();
     expect(toHostSample('xen1', null, cur, 1).domains.every((d) => d.netTxKiBps === null)).toBe(true);
+  });
+
+  it('takes the same rates from the counters kept of an iteration as from its whole rows', () => {
+    const prev = { at: 0, rows: [row('web'), row('db', { vbdRd: null }), row('gone', { netTxKiB: 5 })] };
+    const cur = { at: 2000, rows: [row('web', { netTxKiB: 1300, vbdWr: 340 }), row('db', { vbdRd: 600, netRxKiB: 1 })] };
+    const kept = countersOf(prev);
+    expect(kept.rows.every((r) => Object.keys(r).sort().join() === 'name,netRxKiB,netTxKiB,vbdRd,vbdWr')).toBe(true);
+    expect(toHostSample('xen1', kept, cur, 5)).toEqual(toHostSample('xen1', prev, cur, 5));
   });
 });
 

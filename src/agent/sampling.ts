@@ -11,9 +11,20 @@ import type { TopRow } from './parsers/types.ts';
  */
 
 /** One parsed iteration and when it was parsed (epoch ms). */
-export interface TimedRows {
+export interface TimedRows<R extends CounterRow = TopRow> {
   at: number;
-  rows: readonly TopRow[];
+  rows: readonly R[];
+}
+
+/** What the next iteration's rates need of a row: its counters, by name. */
+export type CounterRow = Pick<TopRow, 'name' | 'netTxKiB' | 'netRxKiB' | 'vbdRd' | 'vbdWr'>;
+
+/**
+ * The part of an iteration kept until the next one: a quarter of each row (at 1,000 hosts of 20 domains the whole
+ * rows kept between iterations were 5 MiB of the agent's live heap).
+ */
+export function countersOf(t: TimedRows): TimedRows<CounterRow> {
+  return { at: t.at, rows: t.rows.map(({ name, netTxKiB, netRxKiB, vbdRd, vbdWr }) => ({ name, netTxKiB, netRxKiB, vbdRd, vbdWr })) };
 }
 
 /**
@@ -22,7 +33,7 @@ export interface TimedRows {
  * KiB → KiB/s, VBD_RD/VBD_WR requests → requests/s. A rate is null without a previous row of that name, where either
  * side printed `-`, or when the counter went backwards (the domain restarted). CPU% is xentop's own.
  */
-export function toHostSample(host: string, prev: TimedRows | null, cur: TimedRows, intervalSeconds: number): HostSample {
+export function toHostSample(host: string, prev: TimedRows<CounterRow> | null, cur: TimedRows, intervalSeconds: number): HostSample {
   const before = new Map((prev?.rows ?? []).map((r) => [r.name, r]));
   const elapsed = prev && cur.at > prev.at ? (cur.at - prev.at) / 1000 : intervalSeconds;
   const rate = (now: number | null, then: number | null | undefined): number | null => {
