@@ -78,6 +78,8 @@ export class Relay {
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Requests whose final reply this bot has claimed and is about to deliver (in the request's chain). */
+  private readonly claiming = new Set<string>();
   /** Requests this bot finalized recently: late progress events for them are dropped. */
   private readonly finalized = new Map<string, number>();
   /** Event handlers running now: stop() lets them finish. */
@@ -274,11 +276,16 @@ export class Relay {
       const { count, final } = await this.deps.pending.recordAndClaim(requestId, jobId, outcome, p.jobs.length);
       if (count < p.jobs.length) return;
       if (!final) {
-        // Finished already (the deadline, another bot): nothing of it is kept in memory.
-        this.forgetShape(requestId);
-        this.clearTimers(requestId);
+        // Claimed already. By another bot, or the deadline: nothing of it is kept in memory. Or by this bot, for the
+        // other job's event (recover() records outcomes too, so both events can find every outcome in): its delivery
+        // waits in the request's chain for the "queued" reply, and needs the target that reply returns.
+        if (!this.claiming.has(requestId)) {
+          this.forgetShape(requestId);
+          this.clearTimers(requestId);
+        }
         return;
       }
+      this.claiming.add(requestId);
       await this.serial(requestId, () => this.finalizeNow({ ...p, target: final.target ?? p.target }, final.outcomes));
       return;
     }
@@ -564,6 +571,7 @@ export class Relay {
     // The target of this bot's last delivery (see announce): the one a claim read may predate it.
     const latest = this.shapes.get(requestId)?.delivered;
     const p = latest ? { ...given, target: latest } : given;
+    this.claiming.delete(requestId);
     this.forgetShape(requestId);
     if (!claimed) {
       // A bot without this platform's adapter leaves the reply to one that has it.

@@ -7,7 +7,7 @@ import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { Heartbeats } from '../../src/queue/coordination.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
@@ -166,6 +166,59 @@ describe('the relay and the stored request', () => {
     } finally {
       await bot.stop();
       await proxy.stop();
+    }
+  });
+
+  it('finalizes a fan-out once, editing the "queued" message, when another path recorded its outcomes first', async () => {
+    // A bot taking the lease runs recover() while its adapters already take requests: recover() records the outcomes of
+    // jobs that have finished, so both completion events then find every outcome in. The first claims the final
+    // reply; the second used to take the request for finished elsewhere and drop what the bot knew of it — the target
+    // the "queued" reply returned — and the result was posted anew (a second Telegram message, the HA fault test's
+    // flake).
+    const prefix = fresh();
+    const config: Config = simBotConfig(env, prefix, REDIS_URL);
+    await new Heartbeats(redis, prefix).beat(['xen1', 'xen2'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    const adapter = new HeldQueuedReply();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    try {
+      await bot.start();
+      const r = chatRequest('recovered-outcomes-1', 'list');
+      await bot.core.handle(r, targetOf(r));
+      await adapter.held;
+      const store = new PendingStore(redis, prefix);
+      const result = (host: string) => ({ host, toolstack: 'xl', domains: [] });
+      for (const host of ['xen1', 'xen2']) await store.recordOutcomeOnce(r.id, jobIdFor(r.id, host), { ok: true, result: result(host) });
+      // The relay's claims, counted as they answer.
+      const claims: unknown[] = [];
+      const claim = PendingStore.prototype.recordAndClaim;
+      vi.spyOn(PendingStore.prototype, 'recordAndClaim').mockImplementation(async function (this: PendingStore, ...args) {
+        const answer = await claim.apply(this, args);
+        claims.push(answer);
+        return answer;
+      });
+      const tx = redis.multi();
+      for (const host of ['xen1', 'xen2'])
+        tx.xadd(
+          `${prefix}:${hostQueueName(host)}:events`,
+          '*',
+          'event',
+          'completed',
+          'jobId',
+          jobIdFor(r.id, host),
+          'returnvalue',
+          JSON.stringify(result(host)),
+        );
+      await tx.exec();
+      // Both events are taken in (one has claimed the reply) before the "queued" line is let through.
+      await expect.poll(() => claims.length, { timeout: 5_000 }).toBe(2);
+      adapter.release();
+      const final = await adapter.finalReply(r.id);
+      expect(final.kind).toBe('result');
+      expect(adapter.finals(r.id)).toHaveLength(1);
+      const last = adapter.delivered.filter((d) => d.target.requestId === r.id).at(-1);
+      expect(last?.target.state).toEqual({ deliveries: 1 });
+    } finally {
+      await bot.stop();
     }
   });
 
