@@ -132,9 +132,9 @@ export class Dispatcher {
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
     let queued = false;
     let unexpect = () => {};
-    let saved: (ok: boolean) => void = () => {};
-    const isSaved = new Promise<boolean>((resolve) => {
-      saved = resolve;
+    let settleSaved: (ok: boolean) => void = () => {};
+    const saved = new Promise<boolean>((resolve) => {
+      settleSaved = resolve;
     });
     try {
       const p: PendingRequest = {
@@ -165,7 +165,7 @@ export class Dispatcher {
       // relay delivers everything later for this request after it, to the target it returned. A scheduled post is
       // the final message alone: no "queued" line before each tick.
       const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), isSaved);
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), saved);
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
       await this.deps.queues.add(
@@ -180,7 +180,7 @@ export class Dispatcher {
         },
       );
       queued = true;
-      saved(true);
+      settleSaved(true);
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
     } catch (error) {
@@ -191,7 +191,7 @@ export class Dispatcher {
         return;
       }
       // The caller answers with an error: after the "queued" line, never before it.
-      saved(false);
+      settleSaved(false);
       await this.deps.settled(req.id);
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
       // Nothing was queued: nothing may answer later either. A MULTI is not rolled back when one of its commands fails
