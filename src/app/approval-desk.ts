@@ -11,7 +11,7 @@ import type { JobMeta } from '../queue/jobs.ts';
 import type { ActionStore } from './actions.ts';
 import { type ApprovalRecord, type ApprovalStore, type BoundState, newApprovalId } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
-import { Refusal } from './dispatch.ts';
+import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import { previewJob } from './preview.ts';
 
@@ -297,12 +297,14 @@ export class ApprovalDesk {
         reply.progress(`/${rec.command} ${describeArgs(rec)}`, `approved by ${approvedBy}; running now`),
       );
       await this.deps.enqueue(req, rec.target, d, expectOf);
-    } catch (error) {
+    } catch (failure) {
+      // Failed after its "queued" line: the answer replaces that line.
+      const [error, at] = failure instanceof QueueingFailed ? [failure.cause, failure.target] : [failure, rec.target];
       const why = error instanceof Refusal ? error.message : 'it could not be queued (see the bot log)';
       if (!(error instanceof Refusal))
         this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');
       await this.deps.deliver(
-        rec.target,
+        at,
         reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], { tone: 'error' }),
       );
       return reply.error('Approved, but not run', why);

@@ -46,8 +46,8 @@ export interface DispatchDeps {
    * whether the request is in Redis, once that is known.
    */
   announce: (p: PendingRequest, r: Reply, saved: Promise<boolean>) => void;
-  /** Resolves once the request's deliveries under way are over. */
-  settled: (requestId: string) => Promise<void>;
+  /** Resolves once the request's deliveries under way are over, with the target the last of them returned. */
+  settled: (requestId: string) => Promise<ReplyTarget | undefined>;
   logger: Logger;
 }
 
@@ -58,6 +58,20 @@ export class Refusal extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Queueing failed after the "queued" line was announced: `cause` is why, and the answer goes to `target` — the
+ * message that line made, so it is edited into the error instead of staying "queued" beside a second message.
+ */
+export class QueueingFailed extends Error {
+  override readonly name = 'QueueingFailed';
+  constructor(
+    override readonly cause: unknown,
+    readonly target: ReplyTarget,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
   }
 }
 
@@ -190,15 +204,15 @@ export class Dispatcher {
         this.deps.logger.warn({ err: redactSecrets(String(error)), requestId: req.id }, 'could not finish a request at once');
         return;
       }
-      // The caller answers with an error: after the "queued" line, never before it.
+      // The caller answers with an error: after the "queued" line, never before it, and in its place.
       settleSaved(false);
-      await this.deps.settled(req.id);
+      const announced = await this.deps.settled(req.id);
       for (const h of held) await this.deps.locks.release(h.domain, req.id).catch(() => {});
       // Nothing was queued: nothing may answer later either. A MULTI is not rolled back when one of its commands fails
       // as it runs, so the request may have been saved all the same: it goes, or a restarted relay would report it.
       unexpect();
       await this.deps.pending.forget(req.id).catch(() => {});
-      throw error;
+      throw announced ? new QueueingFailed(error, announced) : error;
     }
   }
 

@@ -375,9 +375,13 @@ export class Relay {
     );
   }
 
-  /** Resolves once the request's deliveries under way are over (the dispatcher's error reply comes after them). */
-  async settled(requestId: string): Promise<void> {
+  /**
+   * Resolves once the request's deliveries under way are over (the dispatcher's error reply comes after them), with
+   * the target the last of them returned (where that reply goes), if any.
+   */
+  async settled(requestId: string): Promise<ReplyTarget | undefined> {
     await this.chains.get(requestId)?.catch(() => {});
+    return this.shapes.get(requestId)?.delivered;
   }
 
   /**

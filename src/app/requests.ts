@@ -21,7 +21,7 @@ import type { AuditLog } from './audit.ts';
 import { autocompleteChoices } from './autocomplete.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
 import { viewFor } from './capacity.ts';
-import { type Dispatcher, Refusal } from './dispatch.ts';
+import { type Dispatcher, QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
@@ -254,19 +254,21 @@ export class RequestHandler {
         default:
           return d satisfies never;
       }
-    } catch (error) {
+    } catch (failure) {
       this.deps.onCommand?.(req.command, 'error');
+      // Failed after its "queued" line: the answer replaces that line.
+      const [error, at] = failure instanceof QueueingFailed ? [failure.cause, failure.target] : [failure, target];
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });
-        await deliver(target, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
+        await deliver(at, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
         return;
       }
       logger.error(
         { err: redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)), requestId: req.id },
         'request failed',
       );
-      await deliver(target, reply.error('Something went wrong', 'xenops hit an internal error; the operators can find it in the bot log'));
+      await deliver(at, reply.error('Something went wrong', 'xenops hit an internal error; the operators can find it in the bot log'));
     } finally {
       await Promise.all(audits);
     }

@@ -120,6 +120,11 @@ export class TcpProxy {
     };
   }
 
+  /** True while some connection's bytes are held back (holdAt matched, not yet released). */
+  get holding(): boolean {
+    return [...this.pairs].some((p) => p.held !== undefined);
+  }
+
   /** Resolves once a connection that sent bytes `matches` accepts has had reply bytes back after them. */
   replied(matches: (chunk: Buffer) => boolean): Promise<void> {
     return new Promise((resolve) => this.replyWatchers.push({ matches, sent: new Set(), resolve }));

@@ -6,12 +6,14 @@ import { type Bot, createBot } from '../../src/app/bot.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
 import { Config } from '../../src/config/schema.ts';
 import type { ChatRequest } from '../../src/core/request.ts';
-import { Heartbeats, Journal } from '../../src/queue/coordination.ts';
+import { DomainLocks, Heartbeats, Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * The bot's guarantees that hold across processes sharing one Redis prefix: no agent → refused at once; not picked
@@ -136,6 +138,54 @@ describe('nothing waits forever or silently', () => {
       ]);
     } finally {
       adapter.release();
+    }
+  });
+
+  it('a request whose jobs Redis refuses after its "queued" line is answered after that line, keeping no lock and nothing in Redis', async () => {
+    // A private Redis behind a proxy: the MULTI is held back until the "queued" line is out, and Redis then refuses every
+    // write in it (its memory full, CONFIG SET maxmemory 1). The add fails after the request was announced.
+    const server = await startPrivateRedis();
+    const proxy = TcpProxy.forUrl(server.url);
+    await proxy.start();
+    const direct = new Redis(server.url);
+    const prefix = uniquePrefix();
+    const base = configFor(prefix);
+    const config: Config = { ...base, redis: { ...base.redis, url: proxy.url } };
+    await new Heartbeats(direct, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    const adapter = new HeldQueuedReply();
+    const b = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [adapter] });
+    try {
+      await b.start();
+      const r = request('stop xen1:web');
+      // The next MULTI (ioredis sends it first, lower-case) is this request's: nothing else of the bot's is under way.
+      const release = proxy.holdAt((d) => d.subarray(0, 16).toString().startsWith('*1\r\n$5\r\nmulti'));
+      const handled = b.core.handle(r, targetOf(r));
+      await adapter.held;
+      await expect.poll(() => proxy.holding, { timeout: 5_000 }).toBe(true);
+      await direct.config('SET', 'maxmemory', '1');
+      release();
+      adapter.release();
+      await handled;
+      const final = await adapter.finalReply(r.id);
+      await direct.config('SET', 'maxmemory', '0');
+      expect(final.kind).toBe('error');
+      // The error reply came after the "queued" line and in its place: to the target that line's delivery returned.
+      expect(adapter.delivered.filter((d) => d.target.requestId === r.id).map((d) => [d.reply.kind, d.target.state])).toEqual([
+        ['progress', {}],
+        ['error', { deliveries: 1 }],
+      ]);
+      // Nothing was queued, so nothing is left: no lock on web, no pending request, no stored target, no job.
+      expect(await new DomainLocks(direct, prefix).holder('web')).toBeNull();
+      expect(await direct.exists(`${prefix}:pending:${r.id}`, `${prefix}:pending-target:${r.id}`)).toBe(0);
+      const queue = new Queue(hostQueueName('xen1'), { connection: { url: server.url }, prefix });
+      expect(await queue.getJobCounts('waiting', 'active', 'prioritized')).toEqual({ waiting: 0, active: 0, prioritized: 0 });
+      await queue.close();
+    } finally {
+      await direct.config('SET', 'maxmemory', '0').catch(() => {});
+      await b.stop();
+      await proxy.stop();
+      direct.disconnect();
+      await server.stop();
     }
   });
 
