@@ -141,7 +141,7 @@ describe('nothing waits forever or silently', () => {
     }
   });
 
-  it('a request whose jobs Redis refuses after its "queued" line is answered after that line, keeping no lock and nothing in Redis', async () => {
+  it('a request whose jobs Redis refuses after its "queued" line is answered in that line’s place, keeping no lock and nothing in Redis', async () => {
     // A private Redis behind a proxy: the MULTI is held back until the "queued" line is out, and Redis then refuses every
     // write in it (its memory full, CONFIG SET maxmemory 1). The add fails after the request was announced.
     const server = await startPrivateRedis();
