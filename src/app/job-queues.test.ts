@@ -89,7 +89,9 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
         ],
         (tx) => tx.set(`${prefix}:probe-1`, 'saved'),
       );
+      // MONITOR's stream may trail the answers: read it up to a PING sent after.
       await client.ping();
+      await expect.poll(() => seen.some((a) => String(a[0]).toLowerCase() === 'ping'), { timeout: 5_000 }).toBe(true);
       const names = seen.map((a) => String(a[0]).toLowerCase()).filter((n) => n !== 'ping');
       // The finding: the request saved, then its job added — two round trips, and a crash between them left one without the other.
       expect(names).toEqual(['multi', 'set', 'evalsha', 'evalsha', 'exec']);
