@@ -299,7 +299,7 @@ export class ApprovalDesk {
       await this.deps.enqueue(req, rec.target, d, expectOf);
     } catch (failure) {
       // Failed after its "queued" line: the answer replaces that line.
-      const [error, at] = failure instanceof QueueingFailed ? [failure.cause, failure.target] : [failure, rec.target];
+      const [error, at] = QueueingFailed.unwrap(failure, rec.target);
       const why = error instanceof Refusal ? error.message : 'it could not be queued (see the bot log)';
       if (!(error instanceof Refusal))
         this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');

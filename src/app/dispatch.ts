@@ -73,6 +73,11 @@ export class QueueingFailed extends Error {
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
+
+  /** What went wrong and where to answer: for a QueueingFailed its cause and the "queued" line, else as given. */
+  static unwrap(failure: unknown, target: ReplyTarget): [error: unknown, at: ReplyTarget] {
+    return failure instanceof QueueingFailed ? [failure.cause, failure.target] : [failure, target];
+  }
 }
 
 /** The job id of a request's job: one per host for fan-outs, one per step for plans. */

@@ -257,7 +257,7 @@ export class RequestHandler {
     } catch (failure) {
       this.deps.onCommand?.(req.command, 'error');
       // Failed after its "queued" line: the answer replaces that line.
-      const [error, at] = failure instanceof QueueingFailed ? [failure.cause, failure.target] : [failure, target];
+      const [error, at] = QueueingFailed.unwrap(failure, target);
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });

@@ -1,3 +1,6 @@
+import type { Redis } from 'ioredis';
+import { Heartbeats } from '../../src/queue/coordination.ts';
+
 export { deleteKeysWithPrefix } from '../../src/app/redis-keys.ts';
 
 export const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
@@ -63,4 +66,9 @@ export async function monitorRedis(url = REDIS_URL): Promise<{ calls: MonitoredC
       probe.disconnect();
     },
   };
+}
+
+/** A heartbeat says an agent serves these hosts (for the next minute), though none takes their jobs: they wait. */
+export async function seemServed(redis: Redis, prefix: string, hosts: string[]): Promise<void> {
+  await new Heartbeats(redis, prefix).beat(hosts, { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
 }

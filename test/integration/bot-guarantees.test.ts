@@ -9,7 +9,7 @@ import type { ChatRequest } from '../../src/core/request.ts';
 import { DomainLocks, Heartbeats, Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeysWithPrefix, REDIS_URL, seemServed, uniquePrefix } from '../helpers/redis.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
@@ -151,7 +151,7 @@ describe('nothing waits forever or silently', () => {
     const prefix = uniquePrefix();
     const base = configFor(prefix);
     const config: Config = { ...base, redis: { ...base.redis, url: proxy.url } };
-    await new Heartbeats(direct, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    await seemServed(direct, prefix, ['xen1']);
     const adapter = new HeldQueuedReply();
     const b = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [adapter] });
     try {

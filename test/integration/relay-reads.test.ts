@@ -5,10 +5,9 @@ import { createBot } from '../../src/app/bot.ts';
 import { JobEventReader } from '../../src/app/job-events.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { Heartbeats } from '../../src/queue/coordination.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, seemServed, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -102,7 +101,7 @@ describe('the relay and the stored request', () => {
     // No agent: a heartbeat says one is alive, so the job is queued and waits; its stall events are BullMQ's own.
     const prefix = fresh();
     const config: Config = simBotConfig(env, prefix, REDIS_URL);
-    await new Heartbeats(redis, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    await seemServed(redis, prefix, ['xen1']);
     const adapter = new CaptureAdapter();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     try {
@@ -142,7 +141,7 @@ describe('the relay and the stored request', () => {
     const proxy = TcpProxy.forUrl(REDIS_URL);
     await proxy.start();
     const config: Config = simBotConfig(env, prefix, proxy.url);
-    await new Heartbeats(redis, prefix).beat(['xen1'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    await seemServed(redis, prefix, ['xen1']);
     const adapter = new CaptureAdapter();
     const bot = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [adapter] });
     try {
@@ -177,7 +176,7 @@ describe('the relay and the stored request', () => {
     // flake).
     const prefix = fresh();
     const config: Config = simBotConfig(env, prefix, REDIS_URL);
-    await new Heartbeats(redis, prefix).beat(['xen1', 'xen2'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    await seemServed(redis, prefix, ['xen1', 'xen2']);
     const adapter = new HeldQueuedReply();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     try {
@@ -227,7 +226,7 @@ describe('the relay and the stored request', () => {
     const base = simBotConfig(env, prefix, REDIS_URL);
     const config: Config = { ...base, bot: { ...base.bot, readTimeoutMs: 3_000 } };
     // xen2 seems served (a heartbeat), but no agent takes its job: the /status waits for it until the deadline.
-    await new Heartbeats(redis, prefix).beat(['xen2'], { agentId: 'test', where: 'test', seenAt: Date.now() + 60_000 });
+    await seemServed(redis, prefix, ['xen2']);
     let agent: Agent | null = null;
     const adapter = new CaptureAdapter();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
