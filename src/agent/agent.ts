@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, type Worker } from 'bullmq';
 import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -11,7 +11,7 @@ import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobR
 import { hostQueueName } from '../queue/names.ts';
 import { BullConnection, createRedisClient, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
-import { WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
+import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
@@ -214,7 +214,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const wakeups = new WorkerWakeups(duplicateRedisClient(redis, { maxRetriesPerRequest: null }), redis, logger);
   const backend = wakeupBackend(wakeups);
   const workers = hosts.map((host) => {
-    const worker = new Worker(
+    const worker = new WokenWorker(
       hostQueueName(host),
       async (job: Job, token?: string, signal?: AbortSignal) => {
         const parsed = JobData.safeParse(job.data);

@@ -1,11 +1,11 @@
-import { ConnectionClosedError, Queue, Worker } from 'bullmq';
+import { ConnectionClosedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import { WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
+import { WokenWorker, WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -231,6 +231,86 @@ describe('BullMQ Workers on the shared wake-ups, counted', () => {
       await worker.close();
       await queue.close();
       shared.disconnect();
+    }
+  }, 20_000);
+});
+
+describe('WokenWorker: a free slot waits for a wake-up instead of looking', () => {
+  const connection = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  /** A Worker at concurrency 2 on the shared wake-ups, its queue, and the moveToActive calls MONITOR saw for it. */
+  async function setUp(name: string, process: (job: Job) => Promise<unknown>) {
+    const shared = connection();
+    wakeups = new WorkerWakeups(connection(), shared, quietLogger);
+    // drainDelay far beyond the tests' timeouts: an idle slot only ever takes a job through a wake-up.
+    const worker = new WokenWorker(
+      name,
+      process,
+      { connection: shared, prefix, concurrency: 2, drainDelay: 600, stalledInterval: 60_000 },
+      wakeupBackend(wakeups),
+    );
+    const queue = new Queue(name, { connection: shared, prefix });
+    const monitor = await monitorRedis();
+    const waitKey = `${prefix}:${name}:wait`;
+    const looks = () =>
+      monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
+        .length;
+    await worker.waitUntilReady();
+    (wakeups as WorkerWakeups).start();
+    const close = async () => {
+      monitor.stop();
+      await worker.close();
+      await queue.close();
+      shared.disconnect();
+    };
+    return { worker, queue, monitor, looks, close };
+  }
+
+  it('looks once per job when jobs come one at a time (BullMQ\u2019s Worker looks again for its free slot: twice)', async () => {
+    run += 1;
+    const t = await setUp(`ww${run}`, async (job) => job.name);
+    try {
+      const jobs = 5;
+      for (let i = 0; i < jobs; i++) {
+        const done = new Promise<void>((resolve) => t.worker.once('completed', () => resolve()));
+        await t.queue.add(`j${i}`, {});
+        await done;
+        await expect.poll(() => redis.zcard(`${prefix}:ww${run}:marker`), { timeout: 5_000 }).toBe(0);
+      }
+      await t.monitor.settle();
+      expect(t.looks()).toBe(jobs);
+    } finally {
+      await t.close();
+    }
+  }, 20_000);
+
+  it('still runs two jobs at once when several wait, and takes every one of a burst without polling', async () => {
+    run += 1;
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const t = await setUp(`ww${run}`, async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running -= 1;
+    });
+    try {
+      const jobs = 6;
+      let completed = 0;
+      t.worker.on('completed', () => {
+        completed += 1;
+      });
+      await t.queue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: `b${i}`, data: {} })));
+      // Both slots fill although the Worker never looks for a second job by itself; each job let go makes room for the next.
+      for (let done = 0; done < jobs; done++) {
+        await expect.poll(() => release.length, { timeout: 5_000 }).toBeGreaterThan(done);
+        if (done < jobs - 1) await expect.poll(() => running, { timeout: 5_000 }).toBe(2);
+        release[done]?.();
+      }
+      await expect.poll(() => completed, { timeout: 5_000 }).toBe(jobs);
+      expect(most).toBe(2);
+    } finally {
+      await t.close();
     }
   }, 20_000);
 });
