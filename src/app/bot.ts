@@ -95,7 +95,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const approvals = new ApprovalStore(redis, prefix);
   const freezes = new FreezeBook(redis, prefix, config, (e) => audit.append(e));
   const fleet = new FleetCache(hostNames);
-  const queues = new JobQueues(hostNames, connection, prefix, logger);
+  const queues = new JobQueues(hostNames, bull.client, prefix, logger);
   // Node's process metrics only when asked for (main.ts): tests and the demo make many bots in one process.
   const metrics = options.metrics ?? new BotMetrics(undefined, { processMetrics: false });
   metrics.attach({

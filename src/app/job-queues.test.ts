@@ -74,14 +74,10 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     const { logger } = capture();
     const queues = new JobQueues(HOSTS, client, prefix, logger);
     const monitor = await new Redis(REDIS_URL).monitor();
-    const seen: string[][] = [];
+    const seen: { source: string; args: string[] }[] = [];
     try {
       await queues.get('h0101')?.waitUntilReady();
-      // Only what this client sends (other test files share the server).
-      const own = `127.0.0.1:${(client as unknown as { stream: { localPort: number } }).stream.localPort}`;
-      monitor.on('monitor', (_time: string, args: string[], source: string) => {
-        if (source === own) seen.push(args);
-      });
+      monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
       await queues.add(
         [
           { data: job('h0101'), jobId: 'r-m-h0101' },
@@ -90,9 +86,20 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
         (tx) => tx.set(`${prefix}:probe-1`, 'saved'),
       );
       // MONITOR's stream may trail the answers: read it up to a PING sent after.
-      await client.ping();
-      await expect.poll(() => seen.some((a) => String(a[0]).toLowerCase() === 'ping'), { timeout: 5_000 }).toBe(true);
-      const names = seen.map((a) => String(a[0]).toLowerCase()).filter((n) => n !== 'ping');
+      const mark = `${prefix}:mark`;
+      await client.ping(mark);
+      await expect.poll(() => seen.some((c) => c.args[1] === mark), { timeout: 5_000 }).toBe(true);
+      // Only what the connection that saved the probe sent (other test files share the server).
+      const own = seen.find((c) => c.args[1] === `${prefix}:probe-1`)?.source;
+      // From the MULTI on (a new connection's INFO before it); a script's first call on a connection is EVAL.
+      const sent = seen
+        .filter((c) => c.source === own)
+        .map((c) =>
+          String(c.args[0])
+            .toLowerCase()
+            .replace(/^eval$/, 'evalsha'),
+        );
+      const names = sent.slice(sent.indexOf('multi'));
       // The finding: the request saved, then its job added — two round trips, and a crash between them left one without the other.
       expect(names).toEqual(['multi', 'set', 'evalsha', 'evalsha', 'exec']);
       expect(await client.get(`${prefix}:probe-1`)).toBe('saved');

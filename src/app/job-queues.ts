@@ -16,6 +16,7 @@ import type { Logger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
+import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -40,14 +41,28 @@ export interface NewJob {
 /** The MULTI jobs are added in: commands written into it before them go to Redis with them, all or none. */
 export type JobTransaction = ChainableCommander;
 
+/** BullMQ's scripts a job's insert may run (addJobToTransaction picks one by the job's options). */
+const ADD_SCRIPTS = /^add(Standard|Delayed|Prioritized|Parent)Job:/;
+
 export class JobQueues {
   private readonly queues: Map<string, HostQueue>;
+  /**
+   * The connection the adding MULTI goes on: the shared one's twin with only BullMQ's add scripts defined. ioredis
+   * copies every script of its client onto each MULTI it makes, and the shared client has all of BullMQ's (about
+   * seventy): building that MULTI was a twentieth of the bot's CPU per /list.
+   */
+  private adder: Promise<RedisClient> | null = null;
   private readonly backend: RedisQueueBackend;
   /** Each host queue's backend (a sibling of the shared one): it writes a job's insert into a transaction. */
   private readonly siblings = new Map<string, RedisQueueBackend>();
 
-  constructor(hostNames: readonly string[], connection: ConnectionOptions, prefix: string, logger: Logger) {
-    const options: QueueOptions = { connection, prefix };
+  constructor(
+    hostNames: readonly string[],
+    private readonly connection: RedisClient,
+    prefix: string,
+    logger: Logger,
+  ) {
+    const options: QueueOptions = { connection: connection as ConnectionOptions, prefix };
     this.backend = createRedisBackend('host-queues', options);
     // The siblings do not relay the connection's errors: they are said once, here.
     this.backend.on('error', (e: Error) => logger.warn({ err: e.message }, 'queue error'));
@@ -84,11 +99,14 @@ export class JobQueues {
       (job as unknown as { validateOptions(json: JobJson): void }).validateOptions(json);
       return { backend, json, jobId };
     });
-    const client = await this.backend.client;
-    if ((client as unknown as { status?: string }).status !== 'ready') throw new RedisUnavailableError('not connected');
+    const client = await this.adderClient();
+    if (client.status !== 'ready') throw new RedisUnavailableError('not connected');
     const send = async () => {
       // BullMQ's own transaction (its scripts callable on it); the rest is ioredis's MULTI.
       const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
+      // What BullMQ's own client wrapper adds to a transaction for addJobToTransaction: its scripts called by name.
+      (tx as unknown as { runCommand: (name: string, args: unknown[]) => unknown }).runCommand = (name, args) =>
+        (tx as unknown as Record<string, (a: unknown[]) => unknown>)[name]?.(args);
       before?.(tx);
       for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
       const results = await tx.exec();
@@ -108,6 +126,23 @@ export class JobQueues {
       if (error) throw error;
       if (typeof result === 'number' && result < 0) throw new Error(`BullMQ refused a job (code ${result})`);
     }
+  }
+
+  /** The adding connection, made on first use once BullMQ has defined its scripts on the shared client. */
+  private adderClient(): Promise<RedisClient> {
+    this.adder ??= (async () => {
+      await this.backend.client;
+      const shared = this.connection as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> };
+      const adder = duplicateRedisClient(this.connection, { lazyConnect: true });
+      for (const [name, { lua, numberOfKeys }] of Object.entries(shared.scriptsSet))
+        if (ADD_SCRIPTS.test(name)) adder.defineCommand(name, numberOfKeys === null ? { lua } : { lua, numberOfKeys });
+      // Its errors are the shared connection's (same server), said there.
+      adder.on('error', () => {});
+      // Down now: this add fails as not connected, and ioredis keeps trying for the next.
+      await adder.connect().catch(() => {});
+      return adder;
+    })();
+    return this.adder;
   }
 
   async job(host: string, jobId: string): Promise<Job | undefined> {
@@ -138,7 +173,13 @@ export class JobQueues {
 
   /** The queues' closes are no-ops on a shared backend: closing that one lets go of the shared client. */
   async close(): Promise<void> {
-    await settleWithin(2_000, [...[...this.queues.values()].map((q) => q.close()), this.backend.close()]);
+    const adder = this.adder;
+    this.adder = null;
+    await settleWithin(2_000, [
+      ...[...this.queues.values()].map((q) => q.close()),
+      this.backend.close(),
+      ...(adder ? [adder.then((c) => c.disconnect())] : []),
+    ]);
   }
 }
 

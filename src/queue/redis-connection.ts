@@ -98,6 +98,11 @@ export class BullConnection {
    * 1,000 host queues holds one connection for them all).
    */
   get options(): ConnectionOptions {
+    return this.client;
+  }
+
+  /** The shared client itself. */
+  get client(): RedisClient {
     this.shared ??= createRedisClient(this.target, { lazyConnect: true, maxRetriesPerRequest: null });
     return this.shared;
   }
