@@ -11,8 +11,6 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
-import { createBot } from './bot.ts';
-import { BotMetrics } from './bot-metrics.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
 import { type OpsServer, startOpsServer } from './ops-http.ts';
 import { deleteKeysWithPrefix } from './redis-keys.ts';
@@ -20,7 +18,8 @@ import { deleteKeysWithPrefix } from './redis-keys.ts';
 /**
  * The only place that constructs things: each `xenops` subcommand is one function here, returning an exit code.
  * What only one subcommand needs is imported in it: the bot never loads the agent's SSH stack (ssh2 and its WASM
- * memory) nor the simulator, which would stay in its memory for good.
+ * memory) nor the simulator, and the agent never loads the bot (its modules were ~4.5 MiB of the agent's heap),
+ * which would stay in its memory for good.
  */
 
 function loadOrReport(configPath: string | undefined): Config | null {
@@ -168,6 +167,7 @@ export async function runBot(options: {
       'no chat platform has a token: the bot stays up but not ready (see /readyz); set DISCORD_TOKEN or TELEGRAM_BOT_TOKEN and restart it',
     );
   const signal = untilSignal();
+  const [{ createBot }, { BotMetrics }] = await Promise.all([import('./bot.ts'), import('./bot-metrics.ts')]);
   const metrics = new BotMetrics();
   const bot = await createBot({
     config,
