@@ -64,9 +64,9 @@ describe('JobEventReader', () => {
         stats.disconnect();
       }
     };
-    const setup = async (timing: { blockMs: number; sweepMs: number; lingerMs?: number; lingerMax?: number }) => {
+    const setup = async (timing: { blockMs: number; sweepMs: number; lingerMs?: number; lingerMax?: number }, commandsUrl = REDIS_URL) => {
       const direct = new Redis(REDIS_URL);
-      const commands = new Redis(REDIS_URL);
+      const commands = new Redis(commandsUrl);
       const seen: JobEvent[] = [];
       const reader = new JobEventReader(
         new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
@@ -110,6 +110,29 @@ describe('JobEventReader', () => {
       } finally {
         monitor.stop();
         await close();
+      }
+    });
+
+    it('streams watched together while a read of another blocks are taken in with ONE CLIENT UNBLOCK', async () => {
+      // The command connection through a proxy that counts what it sends (other test files share the server's counters).
+      const proxy = TcpProxy.forUrl(REDIS_URL);
+      await proxy.start();
+      const { reader, seen, add, close } = await setup({ blockMs: 60_000, sweepMs: 120_000 }, proxy.url);
+      try {
+        reader.watch('h1');
+        await add('h1', 'a');
+        await expect.poll(() => seen.map((e) => e.jobId), { timeout: 5_000 }).toEqual(['a']);
+        const unblocks = proxy.countSent(/unblock/i);
+        // A fan-out's watches come in one go, while the read naming h1 alone blocks.
+        reader.watch('h2');
+        reader.watch('h3');
+        await add('h2', 'b');
+        await add('h3', 'c');
+        await expect.poll(() => seen.map((e) => e.jobId).sort(), { timeout: 5_000 }).toEqual(['a', 'b', 'c']);
+        expect(unblocks()).toBe(1);
+      } finally {
+        await close();
+        await proxy.stop();
       }
     });
 

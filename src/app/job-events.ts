@@ -65,6 +65,8 @@ export class JobEventReader {
   private readonly lingering = new Map<string, number>();
   /** The streams the blocking read in flight names (null: none in flight). */
   private reading: ReadonlySet<string> | null = null;
+  /** A CLIENT UNBLOCK was sent for the read in flight: streams watched meanwhile are in the next read's names. */
+  private unblocking = false;
   /** Ends the wait for a watched stream when nothing is watched. */
   private wake: (() => void) | null = null;
   /** The blocking connection's CLIENT ID (null: not known yet, or reconnecting). */
@@ -161,8 +163,10 @@ export class JobEventReader {
       this.wake?.();
       return;
     }
-    if (this.reading.has(queue) || this.blockingId === null) return;
-    // The read returns at once with no events; the loop reads again, naming the stream.
+    if (this.reading.has(queue) || this.blockingId === null || this.unblocking) return;
+    // The read returns at once with no events; the loop reads again, naming the stream (and any watched meanwhile:
+    // a fan-out's or a burst's watches cost one UNBLOCK, not one each).
+    this.unblocking = true;
     this.commands?.client('UNBLOCK', this.blockingId).catch(() => {});
   }
 
@@ -224,6 +228,7 @@ export class JobEventReader {
             ? Math.max(1, Math.min(this.timing.blockMs, this.lastSweep + this.sweepMs - now))
             : this.timing.blockMs;
         this.reading = sweep ? null : new Set(names);
+        this.unblocking = false;
         const data = await this.read(
           names.map((q) => this.key(q)),
           names.map((q) => this.ids.get(q) ?? '0-0'),

@@ -22,6 +22,7 @@ export class TcpProxy {
   /** A command that, once a client sends it, is held with all that follows it on its connection (see holdAt). */
   private holdTrigger: ((chunk: Buffer) => boolean) | null = null;
   private readonly replyWatchers: { matches: (chunk: Buffer) => boolean; sent: Set<Pair>; resolve: () => void }[] = [];
+  private readonly counters: { pattern: RegExp; n: number }[] = [];
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -52,6 +53,7 @@ export class TcpProxy {
       }
       client.on('data', (d: Buffer) => {
         for (const w of this.replyWatchers) if (w.matches(d)) w.sent.add(pair);
+        for (const c of this.counters) c.n += d.toString('latin1').match(c.pattern)?.length ?? 0;
         if (!pair.held && this.holdTrigger?.(d)) {
           this.holdTrigger = null;
           pair.held = [];
@@ -128,6 +130,16 @@ export class TcpProxy {
   /** Resolves once a connection that sent bytes `matches` accepts has had reply bytes back after them. */
   replied(matches: (chunk: Buffer) => boolean): Promise<void> {
     return new Promise((resolve) => this.replyWatchers.push({ matches, sent: new Set(), resolve }));
+  }
+
+  /**
+   * From now on, counts how often `pattern` occurs in what clients send (within a chunk: two commands written in one
+   * tick may come as one); returns the count so far.
+   */
+  countSent(pattern: RegExp): () => number {
+    const counter = { pattern: new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`), n: 0 };
+    this.counters.push(counter);
+    return () => counter.n;
   }
 
   partition(): void {
