@@ -194,106 +194,77 @@ describe('BullMQ Workers on the shared wake-ups', () => {
   }, 20_000);
 });
 
+/** A Worker on the shared wake-ups, its queue, and the moveToActive calls (looks) MONITOR saw for it. */
+async function countedWorker(name: string, process: (job: Job) => Promise<unknown>, kind: { woken: boolean; concurrency: number }) {
+  const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
+  // drainDelay far beyond the tests' timeouts: an idle slot only ever takes a job through a wake-up.
+  const options = { connection: shared, prefix, concurrency: kind.concurrency, drainDelay: 600, stalledInterval: 60_000 };
+  const worker = kind.woken
+    ? new WokenWorker(name, process, options, wakeupBackend(wakeups))
+    : new Worker(name, process, options, wakeupBackend(wakeups));
+  const queue = new Queue(name, { connection: shared, prefix });
+  const monitor = await monitorRedis();
+  // moveToActive: BullMQ's script of 11 keys, the queue's `wait` key first.
+  const waitKey = `${prefix}:${name}:wait`;
+  const looks = () =>
+    monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
+      .length;
+  await worker.waitUntilReady();
+  (wakeups as WorkerWakeups).start();
+  const close = async () => {
+    monitor.stop();
+    await worker.close();
+    await queue.close();
+    shared.disconnect();
+  };
+  return { worker, queue, monitor, looks, close };
+}
+
 describe('BullMQ Workers on the shared wake-ups, counted', () => {
-  it('look for a job once per job, not again for the marker BullMQ leaves behind each job it hands out', async () => {
-    run += 1;
-    const name = `wc${run}`;
-    const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
-    const worker = new Worker(
-      name,
-      async (job) => job.name,
-      { connection: shared, prefix, drainDelay: 600, stalledInterval: 60_000 },
-      wakeupBackend(wakeups),
-    );
-    const queue = new Queue(name, { connection: shared, prefix });
-    const monitor = await monitorRedis();
-    // moveToActive: BullMQ's script of 11 keys, the queue's `wait` key first.
-    const waitKey = `${prefix}:${name}:wait`;
-    const looks = () =>
-      monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
-        .length;
-    try {
-      await worker.waitUntilReady();
-      wakeups.start();
-      const jobs = 5;
-      for (let i = 0; i < jobs; i++) {
-        const done = new Promise<void>((resolve) => worker.once('completed', () => resolve()));
-        await queue.add(`j${i}`, {});
-        await done;
-        // Idle again before the next job: the marker of the job just handed out is gone, and nothing is kept for it.
-        await expect.poll(() => redis.zcard(`${prefix}:${name}:marker`), { timeout: 5_000 }).toBe(0);
+  it.each([
+    ['BullMQ\u2019s Worker, one job at a time', { woken: false, concurrency: 1 }],
+    // BullMQ's Worker at concurrency 2 looks again for its free slot at once: twice per job.
+    ['a WokenWorker at concurrency 2 (its free slot waits for a wake-up)', { woken: true, concurrency: 2 }],
+  ])(
+    'look for a job once per job, not again for the marker BullMQ leaves behind each job it hands out: %s',
+    async (_, kind) => {
+      run += 1;
+      const name = `wc${run}`;
+      const t = await countedWorker(name, async (job) => job.name, kind);
+      try {
+        const jobs = 5;
+        for (let i = 0; i < jobs; i++) {
+          const done = new Promise<void>((resolve) => t.worker.once('completed', () => resolve()));
+          await t.queue.add(`j${i}`, {});
+          await done;
+          // Idle again before the next job: the marker of the job just handed out is gone, and nothing is kept for it.
+          await expect.poll(() => redis.zcard(`${prefix}:${name}:marker`), { timeout: 5_000 }).toBe(0);
+        }
+        await t.monitor.settle();
+        expect(t.looks()).toBe(jobs);
+      } finally {
+        await t.close();
       }
-      await monitor.settle();
-      expect(looks()).toBe(jobs);
-    } finally {
-      monitor.stop();
-      await worker.close();
-      await queue.close();
-      shared.disconnect();
-    }
-  }, 20_000);
-});
+    },
+    20_000,
+  );
 
-describe('WokenWorker: a free slot waits for a wake-up instead of looking', () => {
-  const connection = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  /** A Worker at concurrency 2 on the shared wake-ups, its queue, and the moveToActive calls MONITOR saw for it. */
-  async function setUp(name: string, process: (job: Job) => Promise<unknown>) {
-    const shared = connection();
-    wakeups = new WorkerWakeups(connection(), shared, quietLogger);
-    // drainDelay far beyond the tests' timeouts: an idle slot only ever takes a job through a wake-up.
-    const worker = new WokenWorker(
-      name,
-      process,
-      { connection: shared, prefix, concurrency: 2, drainDelay: 600, stalledInterval: 60_000 },
-      wakeupBackend(wakeups),
-    );
-    const queue = new Queue(name, { connection: shared, prefix });
-    const monitor = await monitorRedis();
-    const waitKey = `${prefix}:${name}:wait`;
-    const looks = () =>
-      monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
-        .length;
-    await worker.waitUntilReady();
-    (wakeups as WorkerWakeups).start();
-    const close = async () => {
-      monitor.stop();
-      await worker.close();
-      await queue.close();
-      shared.disconnect();
-    };
-    return { worker, queue, monitor, looks, close };
-  }
-
-  it('looks once per job when jobs come one at a time (BullMQ\u2019s Worker looks again for its free slot: twice)', async () => {
-    run += 1;
-    const t = await setUp(`ww${run}`, async (job) => job.name);
-    try {
-      const jobs = 5;
-      for (let i = 0; i < jobs; i++) {
-        const done = new Promise<void>((resolve) => t.worker.once('completed', () => resolve()));
-        await t.queue.add(`j${i}`, {});
-        await done;
-        await expect.poll(() => redis.zcard(`${prefix}:ww${run}:marker`), { timeout: 5_000 }).toBe(0);
-      }
-      await t.monitor.settle();
-      expect(t.looks()).toBe(jobs);
-    } finally {
-      await t.close();
-    }
-  }, 20_000);
-
-  it('still runs two jobs at once when several wait, and takes every one of a burst without polling', async () => {
+  it('a WokenWorker still runs two jobs at once when several wait, and takes every one of a burst without polling', async () => {
     run += 1;
     let running = 0;
     let most = 0;
     const release: (() => void)[] = [];
-    const t = await setUp(`ww${run}`, async () => {
-      running += 1;
-      most = Math.max(most, running);
-      await new Promise<void>((resolve) => release.push(resolve));
-      running -= 1;
-    });
+    const t = await countedWorker(
+      `ww${run}`,
+      async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running -= 1;
+      },
+      { woken: true, concurrency: 2 },
+    );
     try {
       const jobs = 6;
       let completed = 0;
