@@ -319,7 +319,7 @@ export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueue
 /**
  * A BullMQ Worker for the shared wake-ups (give it `wakeupBackend`'s backend). After it takes a job, BullMQ's Worker
  * looks for another at once to fill a free slot: at concurrency 2, with jobs coming one at a time, that is a
- * moveToActive per job that finds nothing — a third of the agent's Redis calls and a tenth of its CPU under load,
+ * moveToActive per job that finds nothing — a third of the agent's script calls and a sixth of its CPU under load,
  * spent while the job it took waits for the CPU. This one waits for a wake-up instead: every job that enters the wait
  * list sets its queue's marker (moveToActive sets it again whenever it hands one out), and the wake-ups deliver every
  * marker set while a job is waiting, so a second job waiting then wakes the free slot one Redis round trip later.
