@@ -5,7 +5,7 @@ import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import { WokenWorker, WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
+import { quietMoveToActive, WokenWorker, WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -197,6 +197,8 @@ describe('BullMQ Workers on the shared wake-ups', () => {
 /** A Worker on the shared wake-ups, its queue, and the moveToActive calls (looks) MONITOR saw for it. */
 async function countedWorker(name: string, process: (job: Job) => Promise<unknown>, kind: { woken: boolean; concurrency: number }) {
   const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  // As the agent makes them: the quiet moveToActive defined before the Worker loads BullMQ's scripts.
+  if (kind.woken) quietMoveToActive(shared);
   wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
   // drainDelay far beyond the tests' timeouts: an idle slot only ever takes a job through a wake-up.
   const options = { connection: shared, prefix, concurrency: kind.concurrency, drainDelay: 600, stalledInterval: 60_000 };
@@ -210,6 +212,9 @@ async function countedWorker(name: string, process: (job: Job) => Promise<unknow
   const looks = () =>
     monitor.calls.filter((c) => c.source !== 'lua' && /^evalsha$/i.test(c.args[0] ?? '') && c.args[2] === '11' && c.args[3] === waitKey)
       .length;
+  // The wake-ups' blocking pops naming this queue's marker (one per wake-up, and the first).
+  const marker = `${prefix}:${name}:marker`;
+  const pops = () => monitor.calls.filter((c) => /^bzpopmin$/i.test(c.args[0] ?? '') && c.args.includes(marker)).length;
   await worker.waitUntilReady();
   (wakeups as WorkerWakeups).start();
   const close = async () => {
@@ -218,17 +223,19 @@ async function countedWorker(name: string, process: (job: Job) => Promise<unknow
     await queue.close();
     shared.disconnect();
   };
-  return { worker, queue, monitor, looks, close };
+  return { worker, queue, monitor, looks, pops, close };
 }
 
 describe('BullMQ Workers on the shared wake-ups, counted', () => {
   it.each([
-    ['BullMQ\u2019s Worker, one job at a time', { woken: false, concurrency: 1 }],
-    // BullMQ's Worker at concurrency 2 looks again for its free slot at once: twice per job.
-    ['a WokenWorker at concurrency 2 (its free slot waits for a wake-up)', { woken: true, concurrency: 2 }],
-  ])(
+    // BullMQ's moveToActive sets the marker again after each job it hands out: a second wake-up per job, swept away.
+    ['BullMQ\u2019s Worker, one job at a time', { woken: false, concurrency: 1 }, 2],
+    // BullMQ's Worker at concurrency 2 looks again for its free slot at once: twice per job. The quiet moveToActive
+    // takes the marker away again when nothing else waits: one wake-up per job.
+    ['a WokenWorker at concurrency 2 (its free slot waits for a wake-up)', { woken: true, concurrency: 2 }, 1],
+  ] as const)(
     'look for a job once per job, not again for the marker BullMQ leaves behind each job it hands out: %s',
-    async (_, kind) => {
+    async (_, kind, wakeUpsPerJob) => {
       run += 1;
       const name = `wc${run}`;
       const t = await countedWorker(name, async (job) => job.name, kind);
@@ -243,6 +250,7 @@ describe('BullMQ Workers on the shared wake-ups, counted', () => {
         }
         await t.monitor.settle();
         expect(t.looks()).toBe(jobs);
+        expect(t.pops()).toBe(1 + wakeUpsPerJob * jobs);
       } finally {
         await t.close();
       }
