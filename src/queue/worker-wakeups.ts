@@ -343,7 +343,7 @@ export class WokenWorker extends Worker {
  * look too) is taken away again, in the same script. Redis only wakes a blocked BZPOPMIN after a script ends, and
  * only for a key that still holds something: the wake-ups are no longer woken after every job for a marker their
  * sweep would drop — a pop, a sweep naming every served queue, and a new pop naming them all, per job (at 1,000
- * hosts, ~4,000 key names sent and looked up in Redis for nothing).
+ * hosts, some 3,000 key names sent and looked up in Redis for nothing).
  */
 const QUIET_MOVE_TO_ACTIVE = `local function bullmqMoveToActive()
 ${moveToActive.content}
