@@ -1,6 +1,7 @@
 import {
   type BackendFactory,
   type ConnectionOptions,
+  createIORedisClient,
   createRedisBackend,
   type IQueueBackend,
   type IRedisTransaction,
@@ -102,11 +103,8 @@ export class JobQueues {
     const client = await this.adderClient();
     if (client.status !== 'ready') throw new RedisUnavailableError('not connected');
     const send = async () => {
-      // BullMQ's own transaction (its scripts callable on it); the rest is ioredis's MULTI.
+      // BullMQ's own transaction, as its client wrapper makes it (its scripts callable by name); the rest is ioredis's MULTI.
       const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
-      // What BullMQ's own client wrapper adds to a transaction for addJobToTransaction: its scripts called by name.
-      (tx as unknown as { runCommand: (name: string, args: unknown[]) => unknown }).runCommand = (name, args) =>
-        (tx as unknown as Record<string, (a: unknown[]) => unknown>)[name]?.(args);
       before?.(tx);
       for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
       const results = await tx.exec();
@@ -140,7 +138,8 @@ export class JobQueues {
       adder.on('error', () => {});
       // Down now: this add fails as not connected, and ioredis keeps trying for the next.
       await adder.connect().catch(() => {});
-      return adder;
+      // Through BullMQ's client wrapper: its transactions take BullMQ's scripts by name (addJobToTransaction).
+      return createIORedisClient(adder);
     })();
     return this.adder;
   }
