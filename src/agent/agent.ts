@@ -11,7 +11,7 @@ import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobR
 import { hostQueueName } from '../queue/names.ts';
 import { BullConnection, createRedisClient, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
-import { quietMoveToActive, WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
+import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
@@ -179,8 +179,6 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   // fails means the command is not sent).
   const redis = createRedisClient(options.connection, { maxRetriesPerRequest: 1 });
   const bull = new BullConnection(options.connection);
-  // Before any Worker loads BullMQ's scripts on the shared client: they keep a command defined there already.
-  quietMoveToActive(bull.client);
   let redisDown = false;
   redis.on('error', (error: Error) => {
     if (!redisDown) logger.warn({ err: error.message }, 'agent: Redis connection error');

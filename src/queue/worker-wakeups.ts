@@ -10,6 +10,7 @@ import {
 } from 'bullmq';
 import { moveToActive } from 'bullmq/dist/esm/scripts/moveToActive-11.js';
 import { version as bullmqVersion } from 'bullmq/dist/esm/version.js';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { watchBlocking } from './blocking-watchdog.ts';
 import type { RedisClient } from './redis-connection.ts';
@@ -300,6 +301,8 @@ interface Sweeper {
  */
 export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueueBackend> {
   return (name, opts) => {
+    // Before the backend loads BullMQ's scripts on the Workers' client (it keeps a command defined there already).
+    if (opts.connection instanceof Redis || opts.connection instanceof Cluster) quietMoveToActive(opts.connection);
     const backend = createRedisBackend(name, opts, { withBlockingConnection: false });
     // BullMQ's own name for the queue's marker: the wake-ups wait on exactly the key its scripts write.
     const marker = backend.keys['marker'] as string;
@@ -355,9 +358,10 @@ end
 return result`;
 
 /**
- * Defines the quiet moveToActive on the client an agent's Workers share, under the name BullMQ gives its own (its
- * commands are defined only where none is yet): call it before the Workers are made.
+ * Defines the quiet moveToActive on the client the Workers share, under the name BullMQ gives its own (BullMQ defines
+ * its commands only where none is yet), once per client. wakeupBackend does it for a Workers' client given as one.
  */
-export function quietMoveToActive(client: RedisClient): void {
-  client.defineCommand(`${moveToActive.name}:${bullmqVersion}`, { numberOfKeys: moveToActive.keys, lua: QUIET_MOVE_TO_ACTIVE });
+function quietMoveToActive(client: RedisClient): void {
+  const name = `${moveToActive.name}:${bullmqVersion}`;
+  if (!(name in client)) client.defineCommand(name, { numberOfKeys: moveToActive.keys, lua: QUIET_MOVE_TO_ACTIVE });
 }
