@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { PRODUCTION_NODE_FLAGS } from '../src/cli/node-flags.ts';
+import { PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { LineStream, type ProcessHandle, ProcessHarness, type SimProcess } from '../test/helpers/processes.ts';
 
 /**
@@ -60,7 +60,7 @@ export class BenchStack {
     this.configPath = join(this.configDir, 'xenops.yaml');
     writeFileSync(this.configPath, configYaml);
     // As production runs them: the build, with the V8 flags of the Dockerfile and the systemd units.
-    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info', bin: BUILT_CLI, nodeFlags: PRODUCTION_NODE_FLAGS });
+    this.harness = new ProcessHarness({ configPath: this.configPath, logLevel: 'info', bin: BUILT_CLI, nodeFlags: productionNodeFlags });
   }
 
   static async start(options: StackOptions): Promise<BenchStack> {

@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RemoteSession } from '../src/agent/ssh/session.ts';
-import { PRODUCTION_NODE_FLAGS } from '../src/cli/node-flags.ts';
+import { productionNodeFlags } from '../src/cli/node-flags.ts';
 import { FakeDiscord } from '../test/helpers/fake-discord/server.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
 import { REDIS_URL } from '../test/helpers/redis.ts';
@@ -449,13 +449,17 @@ async function bigFleet(): Promise<void> {
       // At rest, as the growth row reads it: right after the /status runs the RSS still holds their garbage, and where
       // V8 was in its collection cycle swung the bot's reading from 177 to 328 MiB between two runs of the same code.
       const [b, a] = await Promise.all([restingRssMiB(bot.pid, plan.restSeconds), restingRssMiB(agent.pid, plan.restSeconds)]);
-      const shipped = `node ${PRODUCTION_NODE_FLAGS.join(' ')} as the Dockerfile and the systemd units run it`;
+      const shipped = (role: string) =>
+        `node ${productionNodeFlags(role).join(' ')} as the Dockerfile (compose) and the systemd units run it`;
       const rest = (x: { first: number }) =>
         `the lowest of ${plan.restSeconds} readings 1 s apart after the /status runs (the first: ${mib(x.first)})`;
-      set('botRssMiB1000', { value: b.rest, why: `VmRSS of xenops bot --terminal at rest, ${rest(b)}; ${connectedNote}; ${shipped}` });
+      set('botRssMiB1000', {
+        value: b.rest,
+        why: `VmRSS of xenops bot --terminal at rest, ${rest(b)}; ${connectedNote}; ${shipped('bot')}`,
+      });
       set('agentRssMiB1000', {
         value: a.rest,
-        why: `VmRSS of xenops agent (sampling on, default 5 s) at rest, ${rest(a)}; ${connectedNote}; ${shipped}`,
+        why: `VmRSS of xenops agent (sampling on, default 5 s) at rest, ${rest(a)}; ${connectedNote}; ${shipped('agent')}`,
       });
     });
   } finally {

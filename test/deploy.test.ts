@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type OpsServer, startOpsServer } from '../src/app/ops-http.ts';
-import { PRODUCTION_NODE_FLAGS } from '../src/cli/node-flags.ts';
+import { AGENT_NODE_FLAGS, PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Config } from '../src/config/schema.ts';
 import { createLogger } from '../src/core/log.ts';
@@ -30,14 +30,19 @@ describe('the production entry point', () => {
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     // With the production V8 flags (src/cli/node-flags.ts: the bench runs its processes with them too).
     expect(dockerfile).toContain(`ENTRYPOINT ["node", ${PRODUCTION_NODE_FLAGS.map((f) => `"${f}", `).join('')}"${BUILT_CLI}"]`);
-    for (const name of ['xenops-bot.service', 'xenops-agent.service'])
-      expect(readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8')).toContain(
-        `ExecStart=/usr/bin/node ${PRODUCTION_NODE_FLAGS.join(' ')} /opt/xenops/${BUILT_CLI} `,
+    for (const role of ['bot', 'agent'])
+      expect(readFileSync(join(ROOT, 'deploy', 'systemd', `xenops-${role}.service`), 'utf8')).toContain(
+        `ExecStart=/usr/bin/node ${productionNodeFlags(role).join(' ')} /opt/xenops/${BUILT_CLI} ${role}`,
       );
+    // The agent's own young-generation size: its compose service replaces the image's entry point with its flags.
+    expect(AGENT_NODE_FLAGS).toContain('--max-semi-space-size=8');
+    expect(service('agent').entrypoint).toEqual(['node', ...AGENT_NODE_FLAGS, BUILT_CLI]);
+    expect(service('bot').entrypoint).toBeUndefined();
   });
 });
 
 interface Service {
+  entrypoint?: string[];
   command?: string[];
   profiles?: string[];
   ports?: string[];
@@ -191,8 +196,9 @@ describe('systemd units', () => {
     // V8 needs W^X memory: this would crash node.
     expect(u.get('MemoryDenyWriteExecute')).toEqual([]);
     const exec = u.get('ExecStart')[0]?.split(/\s+/) ?? [];
-    const at = 2 + PRODUCTION_NODE_FLAGS.length;
-    expect(exec.slice(0, at)).toEqual(['/usr/bin/node', ...PRODUCTION_NODE_FLAGS, `/opt/xenops/${BUILT_CLI}`]);
+    const flags = productionNodeFlags(name === 'xenops-agent.service' ? 'agent' : 'bot');
+    const at = 2 + flags.length;
+    expect(exec.slice(0, at)).toEqual(['/usr/bin/node', ...flags, `/opt/xenops/${BUILT_CLI}`]);
     expectRealCommand(exec.slice(at));
   });
 

@@ -229,10 +229,16 @@ export class ProcessHarness {
 
   /**
    * `bin`: the entry point to run instead of bin/xenops.js (the bench runs the build's dist/src/cli.js, as a
-   * production install does).
+   * production install does); `nodeFlags`: node's flags for each process, by name (sim, agent, bot).
    */
   constructor(
-    readonly options: { configPath?: string; logLevel?: string; redisUrl?: string; bin?: string; nodeFlags?: readonly string[] } = {},
+    readonly options: {
+      configPath?: string;
+      logLevel?: string;
+      redisUrl?: string;
+      bin?: string;
+      nodeFlags?: (name: string) => readonly string[];
+    } = {},
   ) {
     this.redisUrl = options.redisUrl ?? REDIS_URL;
     // If the test process dies without stopAll(), its children must not outlive it.
@@ -247,7 +253,7 @@ export class ProcessHarness {
   /** Starts `node bin/xenops.js ARGS` with the given environment; cwd is the run dir, logs in var/NAME-N.log. */
   spawn(name: string, args: string[], env: NodeJS.ProcessEnv): ProcessHandle {
     const logFile = join(this.runDir, 'var', `${name}-${this.processes.length + 1}.log`);
-    const child = spawn(process.execPath, [...(this.options.nodeFlags ?? []), this.options.bin ?? BIN, ...args], {
+    const child = spawn(process.execPath, [...(this.options.nodeFlags?.(name) ?? []), this.options.bin ?? BIN, ...args], {
       cwd: this.runDir,
       env: { ...env, XENOPS_LOG_FILE: logFile },
       stdio: ['pipe', 'pipe', 'pipe'],
