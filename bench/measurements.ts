@@ -80,6 +80,8 @@ export async function commandsSince(control: SimControlClient, since: number): P
 
 export interface Interleaved {
   a: number[];
+  /** The warm-up's own a samples (what a process just started answers in, before the JIT has caught up). */
+  warmA: number[];
   b: number[];
   /** Why b stopped early (a failure of b never stops a). */
   bError: string | null;
@@ -99,7 +101,7 @@ export async function interleaved(o: {
   beforeLastA?: () => Promise<void>;
 }): Promise<Interleaved> {
   const every = o.bEvery ?? 1;
-  const out: Interleaved = { a: [], b: [], bError: null };
+  const out: Interleaved = { a: [], warmA: [], b: [], bError: null };
   const b = async (keep: boolean) => {
     if (!o.b || out.bError !== null) return;
     try {
@@ -110,7 +112,7 @@ export async function interleaved(o: {
     }
   };
   for (let i = 0; i < o.warmup; i++) {
-    await o.a();
+    out.warmA.push(await o.a());
     if (i % every === 0) await b(false);
   }
   for (let i = 0; i < o.samples; i++) {
