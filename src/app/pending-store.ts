@@ -24,7 +24,7 @@ export interface PendingRequest {
   userId: string;
   channelId: string;
   target: ReplyTarget;
-  /** Hosts the asker may use: failure messages naming any other host are redacted before they are shown. */
+  /** Hosts the asker may use, when not every host: failure messages naming any other are redacted before they are shown. */
   visibleHosts?: string[];
   /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
   origin?: string;

@@ -4,7 +4,7 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { createBot } from '../../src/app/bot.ts';
 import { JobEventReader } from '../../src/app/job-events.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { Config } from '../../src/config/schema.ts';
 import { hostQueueName, jobIdFor } from '../../src/queue/names.ts';
 import { CaptureAdapter, HeldQueuedReply } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, seemServed, uniquePrefix } from '../helpers/redis.ts';
@@ -297,6 +297,45 @@ describe('the relay and the stored request', () => {
 });
 
 describe('the relay and the event streams', () => {
+  it('saves the asker’s hosts with a request only when some are hidden from them (nothing to redact otherwise)', async () => {
+    // Before: every request carried every host's name (100 at 100 hosts, 1,000 at 1,000), written with each /list.
+    const prefix = fresh();
+    const base = simBotConfig(env, prefix, REDIS_URL);
+    const config = Config.parse({
+      ...base,
+      roles: { ...base.roles, xen1reader: { allow: [{ permission: 'read', hosts: ['xen1'] }] } },
+      people: { ...base.people, dave: { roles: ['xen1reader'], identities: { terminal: 'dave' } } },
+    });
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const monitor = await monitorRedis();
+    let agent: Agent | null = null;
+    try {
+      agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+      await bot.start();
+      const saved = (id: string) => {
+        const set = monitor.calls.find((c) => c.args[0]?.toLowerCase() === 'set' && c.args[1] === `${prefix}:pending:${id}`);
+        if (!set?.args[2]) throw new Error(`request ${id} was not saved`);
+        return JSON.parse(set.args[2]) as { visibleHosts?: string[] };
+      };
+      for (const [id, who] of [
+        ['visible-all-1', 'alice'],
+        ['visible-some-1', 'dave'],
+      ] as const) {
+        const r = chatRequest(id, 'list xen1', who);
+        await bot.core.handle(r, targetOf(r));
+        expect(await adapter.finalReply(r.id)).toMatchObject({ kind: 'result', tone: 'success' });
+      }
+      await monitor.settle();
+      expect(saved('visible-all-1')).not.toHaveProperty('visibleHosts');
+      expect(saved('visible-some-1').visibleHosts).toEqual(['xen1']);
+    } finally {
+      monitor.stop();
+      await bot.stop();
+      await agent?.close(1_000);
+    }
+  });
+
   it('blocks only on the streams of hosts it awaits a job from: an idle host’s stream is only swept', async () => {
     // No agent when the bot starts (its fleet refresh queues nothing), then one for xen1 only: the /list is the only
     // job, so only the request's own watch can put xen1's stream in a blocking read; xen2's never is.
