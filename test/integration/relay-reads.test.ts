@@ -294,9 +294,7 @@ describe('the relay and the stored request', () => {
       await agent?.close(1_000);
     }
   });
-});
 
-describe('the relay and the event streams', () => {
   it('saves the asker’s hosts with a request only when some are hidden from them (nothing to redact otherwise)', async () => {
     // Before: every request carried every host's name (100 at 100 hosts, 1,000 at 1,000), written with each /list.
     const prefix = fresh();
@@ -335,7 +333,9 @@ describe('the relay and the event streams', () => {
       await agent?.close(1_000);
     }
   });
+});
 
+describe('the relay and the event streams', () => {
   it('blocks only on the streams of hosts it awaits a job from: an idle host’s stream is only swept', async () => {
     // No agent when the bot starts (its fleet refresh queues nothing), then one for xen1 only: the /list is the only
     // job, so only the request's own watch can put xen1's stream in a blocking read; xen2's never is.
