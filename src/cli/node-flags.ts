@@ -11,9 +11,8 @@
 export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-old-space-size=1024'];
 
 /**
- * The agent's: a young generation of 2 × 8 MiB, not V8's 2 × 16. Busy once, V8 keeps the young generation at its
- * largest, and the agent is never idle enough for V8 to shrink it (sampling every 5 s); with 1,000 hosts it held
- * 32 MiB there for ~5 MiB in use at rest. Measured in turns at 1,000 hosts: RSS at rest 249–254 → 227–229 MiB; the
+ * The agent's: a young generation of 2 × 8 MiB, not V8's 2 × 16. V8 grows it under load, and at rest with 1,000 hosts
+ * (sampling every 5 s) it still held 32 MiB there for ~5 MiB in use. Measured in turns at 1,000 hosts: RSS at rest 249–254 → 227–229 MiB; the
  * price is more young collections under load (at 1,500 /list a second ~+45–55 µs of the agent's CPU per job, ~+15 %;
  * at 12 MiB half of both). The bot keeps V8's default: its RSS is well within its budget, and its CPU is the
  * throughput's largest share.
