@@ -94,8 +94,12 @@ const BEATS_CACHE_MS = 1_000;
 
 export class Dispatcher {
   private cachedBeats: { at: number; beats: Promise<Awaited<ReturnType<Heartbeats['all']>>> } | null = null;
+  /** How many hosts the config has: a request saves its asker's hosts only when they are fewer. */
+  private readonly hostCount: number;
 
-  constructor(private readonly deps: DispatchDeps) {}
+  constructor(private readonly deps: DispatchDeps) {
+    this.hostCount = Object.keys(deps.config.hosts).length;
+  }
 
   /**
    * Agents' heartbeats: read fresh for a mutation (it is refused at once when no agent is alive); a read may use a
@@ -156,6 +160,7 @@ export class Dispatcher {
       settleSaved = resolve;
     });
     try {
+      const visible = visibleHosts(config, d.evaluated);
       const p: PendingRequest = {
         requestId: req.id,
         command: d.command.name,
@@ -165,7 +170,9 @@ export class Dispatcher {
         userId: req.actor.userId,
         channelId: req.channel.id,
         target,
-        ...visibleUnlessAll(config, visibleHosts(config, d.evaluated)),
+        // Kept only when some host is hidden from the asker (failure messages naming it are redacted): a list of every
+        // host in every request saved — 1,000 names at 1,000 hosts, written with each /list — redacts nothing.
+        ...(visible.length < this.hostCount ? { visibleHosts: visible } : {}),
         ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
         ...(req.schedule ? { schedule: req.schedule } : {}),
         mode: d.mode,
@@ -263,24 +270,4 @@ export function ago(ms: number): string {
   const m = Math.round(s / 60);
   if (m < 90) return `${m} min ago`;
   return `${Math.round(m / 60)} h ago`;
-}
-
-/**
- * The asker's hosts, kept with the request only when some are hidden from them (failure messages naming those are
- * redacted): a list of every host in every request saved — 1,000 names at 1,000 hosts, written with each /list — to
- * redact nothing.
- */
-function visibleUnlessAll(config: Config, visible: string[]): { visibleHosts?: string[] } {
-  return visible.length < hostCount(config) ? { visibleHosts: visible } : {};
-}
-
-const hostCounts = new WeakMap<Config, number>();
-/** How many hosts a config has: once per config, not an array of every name per request. */
-function hostCount(config: Config): number {
-  let n = hostCounts.get(config);
-  if (n === undefined) {
-    n = Object.keys(config.hosts).length;
-    hostCounts.set(config, n);
-  }
-  return n;
 }
