@@ -87,7 +87,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger, {
     lingerMs: config.audit.streamLingerMs,
   });
-  const pending = new PendingStore(redis, prefix);
+  const pending = new PendingStore(redis, prefix, instance);
   const locks = new DomainLocks(redis, prefix);
   const heartbeats = new Heartbeats(redis, prefix);
   const actions = new ActionStore(redis, prefix);

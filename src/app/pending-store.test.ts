@@ -114,6 +114,32 @@ describe('PendingStore (Redis): outcomes', () => {
     });
   });
 
+  it('a recovery takes over a claim another bot made and did not see through, never its own, never a finished request’s', async () => {
+    const gone = new PendingStore(redis, prefix, 'gone01');
+    const leader = new PendingStore(redis, prefix, 'lead01');
+    const p = request(1);
+    const [a] = p.jobs.map((j) => j.jobId) as [string];
+    await store.save(p);
+    // The old leader's last outcome claims the reply (then it dies before sending it).
+    expect((await gone.recordAndClaim(p.requestId, a, { ok: true, result: {} }, 1)).final).not.toBeNull();
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('gone01');
+    // Events and deadlines do not take another's claim; the new leader's recovery does, once.
+    expect(await leader.claimFinal(p.requestId)).toBeNull();
+    expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBe('takenOver');
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
+    // Its own claim (a delivery of its own in flight, recovered again after a Redis outage) is not claimed again.
+    expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBeNull();
+    // Delivered and removed (the claim stays, a day): nobody claims it again.
+    await store.remove(p);
+    expect(await gone.claimFinal(p.requestId, { takeOver: true })).toBeNull();
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
+    // Unclaimed and pending: a plain claim.
+    const q = request(1);
+    await store.save(q);
+    expect(await leader.claimFinal(q.requestId, { takeOver: true })).toBe('claimed');
+    expect(await gone.claimFinal(q.requestId)).toBeNull();
+  });
+
   it('records a job’s first outcome only, counts the request’s outcomes, and keeps them as long as the request', async () => {
     const p = request(3);
     const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];

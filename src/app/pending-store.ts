@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { BotFailure } from '../core/define-command.ts';
@@ -43,6 +44,7 @@ export interface PendingRequest {
 }
 
 const PENDING_TTL_SECONDS = 2 * 86_400;
+const FINAL_CLAIM_TTL_SECONDS = 86_400;
 
 /**
  * An outcome recorded unless one is there, the hash kept as long as the request, and the count: one atomic command.
@@ -53,13 +55,14 @@ const PENDING_TTL_SECONDS = 2 * 86_400;
  * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
  * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
  * job of a request ends in one round trip instead of six.
- * KEYS: outcomes, pending, target, final. Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
+ * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant.
+ * Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
  */
 const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
-if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], '1', 'EX', 86400, 'NX') then return {set, count, 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'EX', 86400, 'NX') then return {set, count, 0} end
 local all = redis.call('HGETALL', KEYS[1])
 if set == 0 then return {set, count, 1, redis.call('GET', KEYS[3]) or false, all} end
 -- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
@@ -68,6 +71,18 @@ for i = 1, #all, 2 do
   if all[i] ~= ARGV[1] then others[#others + 1] = all[i]; others[#others + 1] = all[i + 1] end
 end
 return {set, count, 1, redis.call('GET', KEYS[3]) or false, others}`);
+
+/**
+ * Claims a request's final reply unless this bot holds the claim already: free, or held by a bot that claimed it and
+ * went before sending it (recovery runs in the leader, and a bot that is not one claims nothing). Not for a request
+ * no longer pending: its reply went out. KEYS: final, pending. ARGV: claimant, TTL. Returns 0, 1 (claimed) or 2
+ * (taken over).
+ */
+const TAKE_OVER_FINAL = new RedisScript(`local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if held then return 2 end
+return 1`);
 
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
@@ -79,9 +94,14 @@ export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure
  * for 1,000 hosts) to change it. get() returns the request with that target.
  */
 export class PendingStore {
+  /**
+   * @param claimant who this bot is in the claims of final replies (its instance): a claim held by another bot is
+   *   one a recovery may take over (claimFinal's takeOver).
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly claimant: string = randomBytes(3).toString('hex'),
   ) {}
 
   private key(requestId: string) {
@@ -181,7 +201,7 @@ export class PendingStore {
     const r = (await RECORD_AND_CLAIM.run(
       this.redis,
       [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
     if (claimed !== 1) return { recorded: set === 1, count, final: null };
@@ -198,9 +218,23 @@ export class PendingStore {
     return Object.fromEntries(Object.entries(raw).map(([h, v]) => [h, JSON.parse(v) as StoredOutcome]));
   }
 
-  /** Exactly one caller wins the right to deliver the final reply (relay vs. restart recovery, two bots). */
-  async claimFinal(requestId: string): Promise<boolean> {
-    return (await this.redis.set(this.finalKey(requestId), '1', 'EX', 86_400, 'NX')) === 'OK';
+  /**
+   * Exactly one caller wins the right to deliver the final reply (relay vs. restart recovery, two bots): 'claimed', or
+   * null. `takeOver` (a recovery in the bot that delivers now): a claim another bot holds on a request still pending
+   * is one that bot made and did not see through — it died or lost the lease between claiming and delivering — and
+   * is taken over ('takenOver'); never this bot's own, which a delivery in flight here holds.
+   */
+  async claimFinal(requestId: string, options: { takeOver?: boolean } = {}): Promise<'claimed' | 'takenOver' | null> {
+    if (!options.takeOver)
+      return (await this.redis.set(this.finalKey(requestId), this.claimant, 'EX', FINAL_CLAIM_TTL_SECONDS, 'NX')) === 'OK'
+        ? 'claimed'
+        : null;
+    const r = await TAKE_OVER_FINAL.run(
+      this.redis,
+      [this.finalKey(requestId), this.key(requestId)],
+      [this.claimant, FINAL_CLAIM_TTL_SECONDS],
+    );
+    return r === 2 ? 'takenOver' : r === 1 ? 'claimed' : null;
   }
 
   private finalKey(requestId: string) {

@@ -183,7 +183,8 @@ export class Relay {
       this.remember(p);
       this.arm(p);
       if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
-      await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now());
+      // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
+      await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now(), true);
     }
   }
 
@@ -513,11 +514,11 @@ export class Relay {
   }
 
   /** Queues a plan's next step, or delivers the final reply once every job answered (or the deadline passed). */
-  private advance(requestId: string, deadlinePassed = false): Promise<void> {
-    return this.serial(requestId, () => this.advanceNow(requestId, deadlinePassed));
+  private advance(requestId: string, deadlinePassed = false, takeOver = false): Promise<void> {
+    return this.serial(requestId, () => this.advanceNow(requestId, deadlinePassed, takeOver));
   }
 
-  private async advanceNow(requestId: string, deadlinePassed: boolean): Promise<void> {
+  private async advanceNow(requestId: string, deadlinePassed: boolean, takeOver: boolean): Promise<void> {
     const p = await this.deps.pending.get(requestId);
     if (!p) {
       // Finished (here or by another bot): nothing of it is kept in memory.
@@ -534,7 +535,7 @@ export class Relay {
         if (next === 0 || (await this.queueStep(p, next)) !== 'refused') return;
       }
     } else if (p.jobs.some((j) => !outcomes[j.jobId]) && !deadlinePassed) return;
-    await this.finalizeNow(p);
+    await this.finalizeNow(p, undefined, takeOver);
   }
 
   /** Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy) ends the plan. */
@@ -569,8 +570,11 @@ export class Relay {
     return 'queued';
   }
 
-  /** `claimed`: the final reply is already claimed (recordAndClaim), with these outcomes. */
-  private async finalizeNow(given: PendingRequest, claimed?: Record<string, StoredOutcome>): Promise<void> {
+  /**
+   * `claimed`: the final reply is already claimed (recordAndClaim), with these outcomes. `takeOver`: a recovery's
+   * (see PendingStore.claimFinal).
+   */
+  private async finalizeNow(given: PendingRequest, claimed?: Record<string, StoredOutcome>, takeOver = false): Promise<void> {
     const { requestId } = given;
     // The target of this bot's last delivery (see announce): the one a claim read may predate it.
     const latest = this.shapes.get(requestId)?.delivered;
@@ -580,7 +584,10 @@ export class Relay {
     if (!claimed) {
       // A bot without this platform's adapter leaves the reply to one that has it.
       if (!this.canDeliver(p)) return;
-      if (!(await this.deps.pending.claimFinal(requestId))) return;
+      const claim = await this.deps.pending.claimFinal(requestId, { takeOver });
+      if (!claim) return;
+      if (claim === 'takenOver')
+        this.deps.logger.warn({ requestId }, 'the final reply was claimed by a bot that went before sending it: this bot sends it');
     }
     // Deleted first so the map stays in finalization order (pruneFinalized stops at the first recent one).
     this.finalized.delete(requestId);

@@ -10,7 +10,7 @@ import { jobIdOf } from '../../src/app/dispatch.ts';
 import { leaseKey, leaseTiming } from '../../src/app/leader-lease.ts';
 import { Config } from '../../src/config/schema.ts';
 import { type ReadinessCheck, readinessReport } from '../../src/core/readiness.ts';
-import type { Reply } from '../../src/core/reply.ts';
+import { isFinal, type Reply } from '../../src/core/reply.ts';
 import type { ChatRequest } from '../../src/core/request.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { createRedisClient } from '../../src/queue/redis-connection.ts';
@@ -37,6 +37,7 @@ const prefixes: string[] = [];
 const bots: Bot[] = [];
 const agents: Agent[] = [];
 const proxies: TcpProxy[] = [];
+const redisClients: { disconnect(): void }[] = [];
 let n = 0;
 
 function configFor(prefix: string): Config {
@@ -121,6 +122,19 @@ class LeasedProbe extends CaptureAdapter {
   }
 }
 
+/** A leader whose platform takes the "queued" line and never answers for the final reply, as a bot dying while sending it. */
+class HungFinal extends LeasedProbe {
+  private entered: () => void = () => {};
+  readonly hung = new Promise<void>((r) => {
+    this.entered = r;
+  });
+  override async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    if (!isFinal(reply)) return super.deliver(target, reply);
+    this.entered();
+    return new Promise<ReplyTarget>(() => {});
+  }
+}
+
 async function bot(config: Config, adapter: CaptureAdapter, redis = REDIS_URL): Promise<Bot> {
   const b = await createBot({ config, redis, logger: quietLogger, adapters: [adapter] });
   bots.push(b);
@@ -135,6 +149,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  for (const c of redisClients) c.disconnect();
   for (const p of proxies) p.heal();
   for (const b of bots) await b.stop();
   for (const a of agents) await a.close(1_000);
@@ -254,6 +269,38 @@ describe('two bots, one leader lease', () => {
     expect(a.finals(again.id)).toHaveLength(1);
     expect(b.finals(again.id)).toEqual([]);
   }, 90_000);
+});
+
+describe('a final reply claimed by a leader that died before sending it', () => {
+  it('is delivered by the new leader, once, into the message the old one posted', async () => {
+    const { config, prefix, monitor } = await setUp();
+    const a = new HungFinal('a', monitor);
+    const b = new LeasedProbe('b', monitor);
+    const botA = await bot(config, a);
+    await bot(config, b);
+    expect(monitor.running).toEqual(new Set(['a']));
+
+    const r = request('list xen1');
+    await botA.core.handle(r, targetOf(r));
+    // The old leader has claimed the reply and is sending it when it goes (its platform never answers).
+    await a.hung;
+    const keys = createRedisClient(REDIS_URL);
+    redisClients.push(keys);
+    expect(await keys.exists(`${prefix}:final:${r.id}`)).toBe(1);
+    const queued = a.delivered.find((d) => d.target.requestId === r.id);
+    expect(queued?.reply.kind).toBe('progress');
+    await botA.stop();
+    await monitor.when('b', 'start');
+
+    await b.until(() => b.finals(r.id).length > 0, 15_000, 'the final reply from the new leader');
+    expect(b.finals(r.id)[0]?.title).toBe('Domains on xen1');
+    // Into the message the old leader's "queued" line made (its target, as that delivery returned it).
+    const last = b.delivered.filter((d) => d.target.requestId === r.id).at(-1);
+    expect(last?.target.state['deliveries']).toBe(1);
+    // Finished (the request is no longer pending), with that one reply.
+    await expect.poll(async () => await keys.exists(`${prefix}:pending:${r.id}`), { timeout: 10_000 }).toBe(0);
+    expect(b.finals(r.id)).toHaveLength(1);
+  }, 60_000);
 });
 
 /** A core that only counts what reaches it. */

@@ -82,6 +82,10 @@ export class FakeTelegram {
    */
   readonly pollOverlaps: { at: number; client: string; waiting: string }[] = [];
   private failures = new Map<string, { count: number; retryAfter: number }>();
+  private holds: ((c: TgCall) => boolean)[] = [];
+  private readonly heldRecorder = new CallRecorder<TgCall>();
+  /** Calls taken and never answered (holdNext). */
+  readonly held = this.heldRecorder.calls;
   private nextCallbackId = 1;
   /** Messages the bot sent, by `chat:message`, as they look now. */
   readonly messages = new Map<string, TgMessage>();
@@ -125,6 +129,19 @@ export class FakeTelegram {
     this.polls = [];
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * The next call that matches is taken and never answered, nor applied (it is in `held`, not in `calls`): a platform
+   * that has the request when the bot sending it dies.
+   */
+  holdNext(match: (c: TgCall) => boolean): void {
+    this.holds.push(match);
+  }
+
+  /** Resolves with the first held call (past or future) that matches. */
+  waitForHeld(match: (c: TgCall) => boolean): Promise<TgCall> {
+    return this.heldRecorder.waitFor(match);
   }
 
   /** The next `count` calls of `method` answer 429 with retry_after. */
@@ -251,6 +268,12 @@ export class FakeTelegram {
     const raw = await readBody(req);
     const { body, files } = await parseBody(req, raw);
     const call: TgCall = { method, body, files, at: Date.now(), ...(client === undefined ? {} : { client }) };
+    const hold = this.holds.findIndex((match) => match(call));
+    if (hold >= 0) {
+      this.holds.splice(hold, 1);
+      this.heldRecorder.record(call);
+      return;
+    }
     const failure = this.failures.get(method);
     if (failure && failure.count > 0) {
       failure.count--;
