@@ -12,7 +12,8 @@ import type { RedisClient } from '../queue/redis-connection.ts';
  * Timing (the pure part, below): the leader counts its lease from the moment it *sent* the command that last
  * extended it — Redis set the TTL after that, so the key cannot lapse before `sentAt + leaseMs` — and stops acting
  * as leader (its adapters) `marginMs` before that moment, whether or not it can still reach Redis. A standby can
- * only take the key once it has lapsed, so the two never poll at once (clocks running at the same rate assumed).
+ * only take the key once it has lapsed, so the two never poll at once (clocks running at the same rate assumed). The
+ * bot's clock here is a monotonic one: stepping the wall clock changes nothing.
  */
 
 export const DEFAULT_LEASE_MS = 6_000;
@@ -51,7 +52,7 @@ export type LeaseRole = 'leader' | 'standby';
 
 export interface LeaseState {
   role: LeaseRole;
-  /** Leader: when it must stop acting as one (epoch ms), unless a renewal moves it on. 0 for a standby. */
+  /** Leader: when it must stop acting as one (ms on the lease's monotonic clock), unless a renewal moves it on. 0 for a standby. */
   until: number;
 }
 
@@ -140,7 +141,9 @@ export class LeaderLease {
   private readonly now: () => number;
 
   constructor(private readonly options: LeaderLeaseOptions) {
-    this.now = options.now ?? Date.now;
+    // Monotonic: the lease is all intervals on this bot's own clock, and a wall clock stepped back (NTP, a VM resumed)
+    // would keep a leader cut off from Redis acting as one long after its key lapsed and a standby took over.
+    this.now = options.now ?? (() => performance.now());
   }
 
   get token(): string {

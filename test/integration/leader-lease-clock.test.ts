@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LeaderLease, type LeaseRole, leaseKey, leaseTiming } from '../../src/app/leader-lease.ts';
+import { createRedisClient } from '../../src/queue/redis-connection.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+
+/**
+ * The lease on real Redis (through a proxy that can cut it off) while the wall clock is stepped, as NTP or a VM
+ * resumed from a pause steps it: the lease counts on a monotonic clock, so a leader cut off from Redis still steps
+ * down before its key can lapse — a standby takes the key then, and two bots would poll at once.
+ */
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('the leader lease and the wall clock', () => {
+  it('a leader cut off from Redis steps down in time though the wall clock was set back an hour', async () => {
+    const prefix = uniquePrefix();
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const redis = createRedisClient(proxy.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    redis.on('error', () => {});
+    await redis.connect();
+    cleanups.push(
+      () => deleteKeysWithPrefix(REDIS_URL, prefix),
+      () => proxy.stop(),
+      () => proxy.heal(),
+      () => redis.disconnect(),
+    );
+    // Only Date is faked (timers and the monotonic clock run on), before the lease exists: it may read Date.now.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now(), shouldAdvanceTime: true });
+    const timing = leaseTiming(1_500);
+    const roles: { role: LeaseRole; at: number }[] = [];
+    const lease = new LeaderLease({
+      redis,
+      key: leaseKey(prefix),
+      token: 'test:1:abcdef',
+      timing,
+      logger: quietLogger,
+      onChange: (role) => roles.push({ role, at: performance.now() }),
+    });
+    cleanups.push(() => lease.stop());
+    await lease.start();
+    expect(lease.isLeader()).toBe(true);
+
+    vi.setSystemTime(Date.now() - 3_600_000);
+    const cut = performance.now();
+    proxy.partition();
+
+    await expect.poll(() => roles.at(-1)?.role, { timeout: 5_000 }).toBe('standby');
+    expect(lease.isLeader()).toBe(false);
+    // Within lease − margin of the last renewal that went through, which came before the cut.
+    expect((roles.at(-1)?.at ?? Number.POSITIVE_INFINITY) - cut).toBeLessThanOrEqual(timing.leaseMs - timing.marginMs + 100);
+  }, 20_000);
+});
