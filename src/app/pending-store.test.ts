@@ -123,10 +123,12 @@ describe('PendingStore (Redis): outcomes', () => {
     // The old leader's last outcome claims the reply (then it dies before sending it).
     expect((await gone.recordAndClaim(p.requestId, a, { ok: true, result: {} }, 1)).final).not.toBeNull();
     expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('gone01');
+    expect(await redis.ttl(`${prefix}:final:${p.requestId}`)).toBeGreaterThan(86_000);
     // Events and deadlines do not take another's claim; the new leader's recovery does, once.
     expect(await leader.claimFinal(p.requestId)).toBeNull();
     expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBe('takenOver');
     expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
+    expect(await redis.ttl(`${prefix}:final:${p.requestId}`)).toBeGreaterThan(86_000);
     // Its own claim (a delivery of its own in flight, recovered again after a Redis outage) is not claimed again.
     expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBeNull();
     // Delivered and removed (the claim stays, a day): nobody claims it again.

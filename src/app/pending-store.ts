@@ -55,14 +55,14 @@ const FINAL_CLAIM_TTL_SECONDS = 86_400;
  * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
  * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
  * job of a request ends in one round trip instead of six.
- * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant.
+ * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL.
  * Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
  */
 const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
-if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'EX', 86400, 'NX') then return {set, count, 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6], 'NX') then return {set, count, 0} end
 local all = redis.call('HGETALL', KEYS[1])
 if set == 0 then return {set, count, 1, redis.call('GET', KEYS[3]) or false, all} end
 -- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
@@ -201,7 +201,7 @@ export class PendingStore {
     const r = (await RECORD_AND_CLAIM.run(
       this.redis,
       [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_SECONDS],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
     if (claimed !== 1) return { recorded: set === 1, count, final: null };
