@@ -243,7 +243,16 @@ export class PendingStore {
 
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
   async claimStep(requestId: string, index: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:step:${requestId}:${index}`, '1', 'EX', 86_400, 'NX')) === 'OK';
+    return (await this.redis.set(this.stepKey(requestId, index), '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  /** Lets a step's claim go: a recovery found the step never queued (see Relay.recover). */
+  async releaseStep(requestId: string, index: number): Promise<void> {
+    await this.redis.del(this.stepKey(requestId, index));
+  }
+
+  private stepKey(requestId: string, index: number) {
+    return `${this.prefix}:step:${requestId}:${index}`;
   }
 
   /** Removes a request whose jobs were never queued (by id: the stored copy may not exist). */

@@ -169,6 +169,14 @@ export class Relay {
         if (outcomes[j.jobId]) continue;
         // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
         const ended = await this.deps.queues.finished(j.host, j.jobId);
+        const index = p.jobs.indexOf(j);
+        if (!ended && p.mode === 'sequence' && index > 0 && (await this.deps.journal.get(j.jobId)) === null) {
+          // A plan's later step with no job, and nothing of it in the agents' journal (a mutation is journaled before
+          // it is issued): it was never queued — its bot went between recording the step before and queueing it,
+          // perhaps after claiming it. Not an outcome lost: the claim is let go, and advance() below queues the step.
+          await this.deps.pending.releaseStep(p.requestId, index);
+          continue;
+        }
         if (!ended) {
           // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
           await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.lostOutcome(j.jobId, isMutating(j.op)));

@@ -1,9 +1,13 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
+import { jobIdOf } from '../../src/app/dispatch.ts';
+import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
+import { hostQueueName } from '../../src/queue/names.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -163,6 +167,49 @@ describe('/evacuate against three simulated hosts', () => {
     const redis = new Redis(REDIS_URL);
     expect(await redis.hget(`${s.prefix}:freezes`, 'xen1')).toBeNull();
     redis.disconnect();
+  });
+});
+
+describe('/evacuate across a bot that went between two steps', () => {
+  it('a step its bot claimed and died before queueing is queued by the next bot, and the plan completes', async () => {
+    const s = await start(threeHosts());
+    // The first migration (web → xen2) held on xen1 a while: the bot is gone before it ends.
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 1_000 });
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b/, timeoutMs: 10_000 });
+    await s.bot.stop();
+    // The step ends on the host with no bot to see it. Left in Redis as by a bot that recorded it, claimed the next
+    // step and died before queueing it:
+    const first = jobIdOf(id, 'xen1', 'sequence', 0);
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: s.prefix });
+    const redis = new Redis(REDIS_URL);
+    try {
+      await expect.poll(async () => (await queue.getJob(first))?.finishedOn !== undefined, { timeout: 10_000 }).toBe(true);
+      const done = await queue.getJob(first);
+      await new PendingStore(redis, s.prefix, 'gone01').recordOutcomeOnce(id, first, { ok: true, result: done?.returnvalue });
+      await redis.set(`${s.prefix}:step:${id}:1`, '1', 'EX', 86_400);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+
+    const adapter = new CaptureAdapter();
+    s.adapter = adapter;
+    s.bot = await createBot({ config: s.config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    await s.bot.start();
+    await adapter.until(() => adapter.finals(id).length > 0, 20_000, 'the evacuation’s final reply');
+    const r = adapter.finals(id)[0] as Reply;
+    expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+    expect(textOf(r)).toMatch(/✔ 2\. db → xen3: running there as id \d+ \(verified\)/);
+    expect(running(s)).toEqual({ xen1: [], xen2: ['files', 'gateway', 'web'], xen3: ['db'] });
+    // Each guest moved once.
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual([
+      'web xen2',
+      'db xen3',
+      'gateway xen2',
+    ]);
   });
 });
 
