@@ -171,36 +171,46 @@ describe('/evacuate against three simulated hosts', () => {
 });
 
 describe('/evacuate across a bot that went between two steps', () => {
-  it('a step its bot claimed and died before queueing is queued by the next bot, and the plan completes', async () => {
-    const s = await start(threeHosts());
-    // The first migration (web → xen2) held on xen1 a while: the bot is gone before it ends.
+  /**
+   * An /evacuate whose bot is stopped while step 1 (web → xen2) runs on xen1; the step ends with no bot to see it.
+   * `leave` then writes what a bot that recorded it (and maybe more) and died before queueing the next step leaves
+   * in Redis. Then the next bot starts; resolves with its final reply.
+   */
+  async function acrossBots(
+    s: Stack,
+    leave: (store: PendingStore, redis: Redis, id: string, first: unknown) => Promise<void>,
+  ): Promise<Reply> {
     s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 1_000 });
     const id = `ev-${++counter}`;
     const req = chatRequest(id, 'evacuate xen1');
     await s.bot.core.handle(req, targetOf(req));
     await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b/, timeoutMs: 10_000 });
     await s.bot.stop();
-    // The step ends on the host with no bot to see it. Left in Redis as by a bot that recorded it, claimed the next
-    // step and died before queueing it:
     const first = jobIdOf(id, 'xen1', 'sequence', 0);
     const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: s.prefix });
     const redis = new Redis(REDIS_URL);
     try {
       await expect.poll(async () => (await queue.getJob(first))?.finishedOn !== undefined, { timeout: 10_000 }).toBe(true);
-      const done = await queue.getJob(first);
-      await new PendingStore(redis, s.prefix, 'gone01').recordOutcomeOnce(id, first, { ok: true, result: done?.returnvalue });
-      await redis.set(`${s.prefix}:step:${id}:1`, '1', 'EX', 86_400);
+      const store = new PendingStore(redis, s.prefix, 'gone01');
+      await store.recordOutcomeOnce(id, first, { ok: true, result: (await queue.getJob(first))?.returnvalue });
+      await leave(store, redis, id, first);
     } finally {
       await queue.close();
       redis.disconnect();
     }
-
     const adapter = new CaptureAdapter();
     s.adapter = adapter;
     s.bot = await createBot({ config: s.config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     await s.bot.start();
     await adapter.until(() => adapter.finals(id).length > 0, 20_000, 'the evacuation’s final reply');
-    const r = adapter.finals(id)[0] as Reply;
+    return adapter.finals(id)[0] as Reply;
+  }
+
+  it('a step its bot claimed and died before queueing is queued by the next bot, and the plan completes', async () => {
+    const s = await start(threeHosts());
+    const r = await acrossBots(s, async (_store, redis, id) => {
+      await redis.set(`${s.prefix}:step:${id}:1`, '1', 'EX', 86_400);
+    });
     expect(r.title).toBe('xen1 evacuated: 3 guests moved');
     expect(textOf(r)).toMatch(/✔ 2\. db → xen3: running there as id \d+ \(verified\)/);
     expect(running(s)).toEqual({ xen1: [], xen2: ['files', 'gateway', 'web'], xen3: ['db'] });
@@ -210,6 +220,20 @@ describe('/evacuate across a bot that went between two steps', () => {
       'db xen3',
       'gateway xen2',
     ]);
+  });
+
+  it('after a failed step, the step its bot never queued is not attempted (not "expired"), and nothing more moves', async () => {
+    const s = await start(threeHosts());
+    const r = await acrossBots(s, async (store, _redis, id) => {
+      // As recorded by a bot that saw step 2 fail (on the host it never ran: this test writes its outcome).
+      const second = jobIdOf(id, 'xen1', 'sequence', 1);
+      await store.recordOutcomeOnce(id, second, { ok: false, failure: { code: 'remote', message: 'migration of db to xen3 failed' } });
+    });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: failed — .*migration of db to xen3 failed/);
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
   });
 });
 
