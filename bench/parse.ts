@@ -108,3 +108,26 @@ export function countKinds(clients: readonly RedisClient[]): [string, number][] 
   }
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
+
+/** The machine's CPU time counters (the `cpu` line of /proc/stat, in clock ticks): all of it, and what was stolen. */
+export interface CpuTicks {
+  total: number;
+  /** Time the hypervisor ran something else while this VM wanted a CPU. */
+  steal: number;
+}
+
+/** The first (all-CPU) line of /proc/stat; null when there is none. */
+export function parseProcStatCpu(text: string): CpuTicks | null {
+  const m = /^cpu\s+([\d\s]+)$/m.exec(text);
+  if (!m?.[1]) return null;
+  const f = m[1].trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal [guest guest_nice: already counted in user and nice]
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { total, steal: f[7] ?? 0 };
+}
+
+/** The share of the CPU time between two readings that was stolen, in %. */
+export function stealPct(before: CpuTicks, after: CpuTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? ((after.steal - before.steal) / total) * 100 : 0;
+}

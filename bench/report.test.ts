@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { loadSimFleetSpec } from '../src/config/simulator-spec.ts';
 import { fleetConfigYaml, hostName, realHostConfigYaml, simVar } from './fleet.ts';
-import { clientsOfPorts, connectionKind, countKinds, parseClientList, parseProcNetTcp, portOf, vmRssMiB } from './parse.ts';
+import {
+  clientsOfPorts,
+  connectionKind,
+  countKinds,
+  parseClientList,
+  parseProcNetTcp,
+  parseProcStatCpu,
+  portOf,
+  stealPct,
+  vmRssMiB,
+} from './parse.ts';
 import { describeKinds } from './probe.ts';
 import { formatTable, KEYS, median, percentile, type Results, round, summarize, TARGETS, tally, toJson, verdict } from './report.ts';
 
@@ -111,6 +121,16 @@ describe('process and Redis parsing', () => {
   it('reads VmRSS in MiB', () => {
     expect(vmRssMiB('Name:\tnode\nVmRSS:\t  204800 kB\nThreads: 11\n')).toBe(200);
     expect(vmRssMiB('Name:\tzombie\n')).toBeNull();
+  });
+
+  it('reads the CPU counters of /proc/stat (guest time counted once) and the share stolen between two readings', () => {
+    const before = parseProcStatCpu('cpu  100 5 50 800 10 1 4 30 7 0\ncpu0 50 2 25 400 5 0 2 15 0 0\nintr 1\n');
+    expect(before).toEqual({ total: 1000, steal: 30 });
+    const after = parseProcStatCpu('cpu  300 5 150 1200 10 1 4 330 9 0\n');
+    expect(after).toEqual({ total: 2000, steal: 330 });
+    expect(stealPct(before as NonNullable<typeof before>, after as NonNullable<typeof after>)).toBe(30);
+    expect(parseProcStatCpu('intr 1\n')).toBeNull();
+    expect(stealPct({ total: 5, steal: 1 }, { total: 5, steal: 1 })).toBe(0);
   });
 
   it('parses /proc/net/tcp and tcp6 rows', () => {

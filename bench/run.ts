@@ -26,8 +26,10 @@ import {
   waitQuiet,
   withTimeout,
 } from './measurements.ts';
+import { stealPct } from './parse.ts';
 import { describeKinds, redisConnectionsOf, rssMiB } from './probe.ts';
 import { activeStacks, BenchStack, build, LoadDriver, say, sleep, type TerminalAnswer, TerminalClient } from './processes.ts';
+import { cpuReferenceMs, cpuTicks } from './reference.ts';
 import { formatTable, type Key, type Measured, median, type Results, round, summarize, TARGETS, tally, toJson } from './report.ts';
 
 /**
@@ -496,6 +498,8 @@ async function main(): Promise<void> {
   say(
     `${quick ? 'quick' : 'full'} run: fleets of ${plan.smallHosts} and ${plan.bigHosts} hosts x ${plan.domains} domains; Redis ${REDIS_URL}`,
   );
+  const referenceStart = cpuReferenceMs();
+  const ticksStart = cpuTicks();
   await phase('sshd', ['sshdListP50Ms', 'freshOpenSshP50Ms', 'speedupVsFreshSsh'], realSshd);
   await phase(
     `fleet-${plan.smallHosts}`,
@@ -516,6 +520,9 @@ async function main(): Promise<void> {
     ['fleetStatus1000Ms', 'botRedisConnections1000', 'agentRedisConnections1000', 'botRssMiB1000', 'agentRssMiB1000'],
     bigFleet,
   );
+  const referenceEnd = cpuReferenceMs();
+  const ticksEnd = cpuTicks();
+  const stolen = ticksStart && ticksEnd ? round(stealPct(ticksStart, ticksEnd)) : null;
   const runSeconds = round((performance.now() - t0) / 1000);
   const meta = {
     quick,
@@ -528,10 +535,14 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     // The machine may be shared: the 1-minute load average at start and end says how busy it was.
     loadAvg: { start: loadStart, end: loadavg().map(round) },
+    // The machine's own speed (bench/reference.ts), to read this run against another: a fixed piece of work, timed
+    // before the phases and after them, and the share of CPU time the hypervisor took during the run.
+    cpuReferenceMs: { start: round(referenceStart), end: round(referenceEnd) },
+    stealPct: stolen,
   };
   const table = formatTable(results);
   const t = tally(results);
-  const summary = `${t.met} met, ${t.notMet} not met, ${t.noValue} without a value; total run time ${runSeconds} s${quick ? ' (--quick: small fleets, few samples)' : ''}; load average ${loadStart[0]} at start, ${round(loadavg()[0] ?? 0)} at end (${cpus().length} CPUs)`;
+  const summary = `${t.met} met, ${t.notMet} not met, ${t.noValue} without a value; total run time ${runSeconds} s${quick ? ' (--quick: small fleets, few samples)' : ''}; load average ${loadStart[0]} at start, ${round(loadavg()[0] ?? 0)} at end (${cpus().length} CPUs); CPU reference ${round(referenceStart)} ms at start, ${round(referenceEnd)} at end${stolen === null ? '' : `, ${stolen} % stolen`}`;
   if (json) {
     process.stderr.write(`\n${table}\n${summary}\n`);
     process.stdout.write(`${JSON.stringify(toJson(results, meta))}\n`);
