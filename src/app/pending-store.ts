@@ -255,6 +255,24 @@ export class PendingStore {
     return `${this.prefix}:step:${requestId}:${index}`;
   }
 
+  /** A job is being withdrawn (removed from its queue before any agent took it): said before it is removed. */
+  async markWithdrawing(jobId: string): Promise<void> {
+    await this.redis.set(this.withdrawingKey(jobId), '1', 'EX', PENDING_TTL_SECONDS);
+  }
+
+  /** The job's removal failed (an agent took it): it is not being withdrawn after all. */
+  async unmarkWithdrawing(jobId: string): Promise<void> {
+    await this.redis.del(this.withdrawingKey(jobId));
+  }
+
+  async withdrawing(jobId: string): Promise<boolean> {
+    return (await this.redis.exists(this.withdrawingKey(jobId))) === 1;
+  }
+
+  private withdrawingKey(jobId: string) {
+    return `${this.prefix}:withdrawing:${jobId}`;
+  }
+
   /** Removes a request whose jobs were never queued (by id: the stored copy may not exist). */
   async forget(requestId: string): Promise<void> {
     const p = await this.get(requestId);

@@ -169,11 +169,17 @@ export class Relay {
         if (outcomes[j.jobId]) continue;
         // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
         const ended = await this.deps.queues.finished(j.host, j.jobId);
+        if (!ended && (await this.deps.pending.withdrawing(j.jobId))) {
+          // Withdrawn (removed before any agent took it) by a bot that died before saying so.
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
+          continue;
+        }
         const index = p.jobs.indexOf(j);
         if (!ended && p.mode === 'sequence' && index > 0 && (await this.deps.journal.get(j.jobId)) === null) {
-          // A plan's later step with no job, and nothing of it in the agents' journal (a mutation is journaled before
-          // it is issued): it was never queued — its bot went between recording the step before and queueing it,
-          // perhaps after claiming it. Not an outcome lost: the claim is let go, and advance() below queues the step.
+          // A plan's later step with no job, not withdrawn, and nothing of it in the agents' journal (a mutation is
+          // journaled before it is issued): it was never queued — its bot went between recording the step before and
+          // queueing it, perhaps after claiming it. Not an outcome lost: the claim is let go, and advance() below
+          // queues the step.
           await this.deps.pending.releaseStep(p.requestId, index);
           continue;
         }
@@ -474,7 +480,6 @@ export class Relay {
     const p = await this.deps.pending.get(requestId);
     if (!p || p.pickupBy === null) return;
     const outcomes = await this.deps.pending.outcomes(requestId);
-    const seconds = Math.round(this.deps.config.bot.pickupTimeoutMs / 1000);
     for (const j of p.jobs) {
       if (outcomes[j.jobId]) continue;
       const job = await this.deps.queues.job(j.host, j.jobId);
@@ -488,20 +493,29 @@ export class Relay {
       // Picked up once already (handed back by a stopping agent, or its agent died): it may have sent its command,
       // and its next agent verifies the state instead; withdrawing it now would say "nothing was done" untruly.
       if (job.attemptsStarted > 0) continue;
+      // Said before the job goes: a bot that dies between the two leaves a job gone and no outcome, which the next
+      // one's recovery must not take for a step never queued (and queue, to run late).
+      await this.deps.pending.markWithdrawing(j.jobId);
       try {
         await job.remove();
       } catch {
+        await this.deps.pending.unmarkWithdrawing(j.jobId);
         continue; // an agent took it meanwhile: it runs, and its outcome comes as usual
       }
-      await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, {
-        ok: false,
-        failure: {
-          code: 'withdrawn',
-          message: `no agent picked it up within ${seconds} s — withdrawn: nothing was done, and it will not run later`,
-        },
-      });
+      await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome());
     }
     await this.advance(requestId);
+  }
+
+  private withdrawnOutcome(): StoredOutcome {
+    const seconds = Math.round(this.deps.config.bot.pickupTimeoutMs / 1000);
+    return {
+      ok: false,
+      failure: {
+        code: 'withdrawn',
+        message: `no agent picked it up within ${seconds} s — withdrawn: nothing was done, and it will not run later`,
+      },
+    };
   }
 
   /** A running mutation whose agent went silent: say so, rather than let "queued" stand for ever. */

@@ -203,6 +203,8 @@ describe('nothing waits forever or silently', () => {
     expect(r.title).toBe('Could not stop xen1:gateway');
     expect(text(r)).toContain('no agent picked it up within 1 s — withdrawn: nothing was done, and it will not run later');
     expect(adapter.finals(r.title ? (adapter.delivered.at(-1)?.target.requestId ?? '') : '')).toHaveLength(1);
+    // The withdrawal was said in Redis before the job went (what a restarted bot reads if this one died in between).
+    expect(await redis.keys(`${prefix}:withdrawing:*`)).toHaveLength(1);
     // A real agent now appears: the withdrawn job is gone from the queue and never runs.
     const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
     agents.push(agent);

@@ -222,6 +222,20 @@ describe('/evacuate across a bot that went between two steps', () => {
     ]);
   });
 
+  it('a step withdrawn by a bot that died before saying so is reported withdrawn, and not queued again', async () => {
+    const s = await start(threeHosts());
+    const r = await acrossBots(s, async (store, redis, id) => {
+      // Queued, then removed by the withdrawal (no agent took it in time), and the bot died before recording that.
+      await redis.set(`${s.prefix}:step:${id}:1`, '1', 'EX', 86_400);
+      await store.markWithdrawing(jobIdOf(id, 'xen1', 'sequence', 1));
+    });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*withdrawn: nothing was done, and it will not run later/);
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+  });
+
   it('after a failed step, the step its bot never queued is not attempted (not "expired"), and nothing more moves', async () => {
     const s = await start(threeHosts());
     const r = await acrossBots(s, async (store, _redis, id) => {
