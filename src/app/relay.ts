@@ -6,10 +6,17 @@ import { type Logger, redactSecrets } from '../core/log.ts';
 import { type AnyJobCommand, redactHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
-import { type DomainLocks, describeBusy, type Heartbeats, type Journal, livenessOf, lockHolderFor } from '../queue/coordination.ts';
+import {
+  type DomainLocks,
+  describeBusy,
+  type Heartbeats,
+  type Journal,
+  type JournalEntry,
+  livenessOf,
+  lockHolderFor,
+} from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
-import { isMutating } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
@@ -169,23 +176,22 @@ export class Relay {
         if (outcomes[j.jobId]) continue;
         // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
         const ended = await this.deps.queues.finished(j.host, j.jobId);
-        if (!ended && (await this.deps.pending.withdrawing(j.jobId))) {
-          // Withdrawn (removed before any agent took it) by a bot that died before saying so.
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
-          continue;
-        }
-        const index = p.jobs.indexOf(j);
-        if (!ended && p.mode === 'sequence' && index > 0 && (await this.deps.journal.get(j.jobId)) === null) {
-          // A plan's later step with no job, not withdrawn, and nothing of it in the agents' journal (a mutation is
-          // journaled before it is issued): it was never queued — its bot went between recording the step before and
-          // queueing it, perhaps after claiming it. Not an outcome lost: the claim is let go, and advance() below
-          // queues the step.
-          await this.deps.pending.releaseStep(p.requestId, index);
-          continue;
-        }
         if (!ended) {
-          // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.lostOutcome(j.jobId, isMutating(j.op)));
+          // BullMQ has no such job. The agents' journal says whether a mutation of it was sent (written before it is).
+          const entry = await this.deps.journal.get(j.jobId);
+          const index = p.jobs.indexOf(j);
+          if (entry === null && (await this.deps.pending.withdrawing(j.jobId))) {
+            // Withdrawn (removed before any agent took it) by a bot that died before saying so.
+            await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
+          } else if (entry === null && p.mode === 'sequence' && index > 0) {
+            // A plan's later step, not withdrawn, nothing of it sent: it was never queued — its bot went between
+            // recording the step before and queueing it, perhaps after claiming it. Not an outcome lost: the claim is
+            // let go, and advance() below queues the step.
+            await this.deps.pending.releaseStep(p.requestId, index);
+          } else {
+            // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
+            await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, lostOutcome(entry));
+          }
           continue;
         }
         if (ended.state === 'completed') {
@@ -200,21 +206,6 @@ export class Relay {
       // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
       await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now(), true);
     }
-  }
-
-  /** The outcome of a job BullMQ no longer has, from the agent's journal where it kept one. */
-  private async lostOutcome(jobId: string, mutating: boolean): Promise<StoredOutcome> {
-    const entry = mutating ? await this.deps.journal.get(jobId) : null;
-    if (entry?.step === 'done') return { ok: true, result: entry.result };
-    if (entry?.step === 'issuing')
-      return {
-        ok: false,
-        failure: {
-          code: 'outcomeUnknown',
-          message: 'its result expired while the bot was down; the agent had sent the command — check with /list before retrying',
-        },
-      };
-    return { ok: false, failure: { code: 'noAnswer', message: 'its result expired while the bot was down; check with /list' } };
   }
 
   private guard(what: string, fn: () => Promise<void>): void {
@@ -738,6 +729,20 @@ interface RequestShape {
 /** A request's jobs whose outcome has not come yet. */
 function awaited(shape: RequestShape): PendingJob[] {
   return [...shape.jobs.values()].filter((j) => !shape.answered.has(j.jobId));
+}
+
+/** The outcome of a job BullMQ no longer has, from the agents' journal where it kept one (mutations only). */
+function lostOutcome(entry: JournalEntry | null): StoredOutcome {
+  if (entry?.step === 'done') return { ok: true, result: entry.result };
+  if (entry?.step === 'issuing')
+    return {
+      ok: false,
+      failure: {
+        code: 'outcomeUnknown',
+        message: 'its result expired while the bot was down; the agent had sent the command — check with /list before retrying',
+      },
+    };
+  return { ok: false, failure: { code: 'noAnswer', message: 'its result expired while the bot was down; check with /list' } };
 }
 
 /** A failed job's reason as the user should read it. */

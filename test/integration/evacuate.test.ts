@@ -7,6 +7,7 @@ import { jobIdOf } from '../../src/app/dispatch.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
+import { Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
@@ -234,6 +235,33 @@ describe('/evacuate across a bot that went between two steps', () => {
     expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*withdrawn: nothing was done, and it will not run later/);
     expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
     expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+  });
+
+  it('a withdrawal marker does not hide what the journal says: the step whose command was sent is "outcome unknown"', async () => {
+    const s = await start(threeHosts());
+    const r = await acrossBots(s, async (store, redis, id) => {
+      // The bot marked the step for withdrawal, an agent took it first (the removal failed) and sent the migration;
+      // the bot died before taking the mark back, and BullMQ has since dropped the job.
+      const second = jobIdOf(id, 'xen1', 'sequence', 1);
+      await redis.set(`${s.prefix}:step:${id}:1`, '1', 'EX', 86_400);
+      await store.markWithdrawing(second);
+      await new Journal(redis, s.prefix).put({
+        jobId: second,
+        requestId: id,
+        op: 'domain.migrate',
+        host: 'xen1',
+        domain: 'db',
+        target: 'xen3',
+        before: { status: 'running', id: 2, uuid: null },
+        step: 'issuing',
+        issuedAt: Date.now(),
+        resumes: 0,
+      });
+    });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*the agent had sent the command — check with \/list before retrying/);
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
   });
 
   it('after a failed step, the step its bot never queued is not attempted (not "expired"), and nothing more moves', async () => {
