@@ -181,7 +181,8 @@ describe('/evacuate across a bot that went between two steps', () => {
     s: Stack,
     leave: (store: PendingStore, redis: Redis, id: string, first: unknown) => Promise<void>,
   ): Promise<Reply> {
-    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 1_000 });
+    // Long enough for the bot to be stopped before the step ends (it would queue the next one itself).
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 3_000 });
     const id = `ev-${++counter}`;
     const req = chatRequest(id, 'evacuate xen1');
     await s.bot.core.handle(req, targetOf(req));
@@ -192,6 +193,8 @@ describe('/evacuate across a bot that went between two steps', () => {
     const redis = new Redis(REDIS_URL);
     try {
       await expect.poll(async () => (await queue.getJob(first))?.finishedOn !== undefined, { timeout: 10_000 }).toBe(true);
+      // The bot was gone before: it queued nothing after the first step.
+      expect(await queue.getJob(jobIdOf(id, 'xen1', 'sequence', 1))).toBeUndefined();
       const store = new PendingStore(redis, s.prefix, 'gone01');
       await store.recordOutcomeOnce(id, first, { ok: true, result: (await queue.getJob(first))?.returnvalue });
       await leave(store, redis, id, first);
