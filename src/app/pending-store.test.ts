@@ -114,7 +114,7 @@ describe('PendingStore (Redis): outcomes', () => {
     });
   });
 
-  it('a recovery takes over a claim another bot made and did not see through, never its own, never a finished request’s', async () => {
+  it('a recovery takes over a claim another bot made and did not see through — once it is older than the grace — never its own', async () => {
     const gone = new PendingStore(redis, prefix, 'gone01');
     const leader = new PendingStore(redis, prefix, 'lead01');
     const p = request(1);
@@ -124,21 +124,34 @@ describe('PendingStore (Redis): outcomes', () => {
     expect((await gone.recordAndClaim(p.requestId, a, { ok: true, result: {} }, 1)).final).not.toBeNull();
     expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('gone01');
     expect(await redis.ttl(`${prefix}:final:${p.requestId}`)).toBeGreaterThan(86_000);
-    // Events and deadlines do not take another's claim; the new leader's recovery does, once.
+    // Events and deadlines do not take another's claim. A recovery waits while the claim is young (its bot may be
+    // sending the reply now), and says how long.
     expect(await leader.claimFinal(p.requestId)).toBeNull();
-    expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBe('takenOver');
+    const young = await leader.claimFinal(p.requestId, { takeOver: true, graceMs: 60_000 });
+    expect(young?.kind).toBe('tooYoung');
+    expect((young as { waitMs: number }).waitMs).toBeGreaterThan(55_000);
+    expect((young as { waitMs: number }).waitMs).toBeLessThanOrEqual(60_000);
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('gone01');
+    // Older than the grace: taken over, once.
+    expect(await leader.claimFinal(p.requestId, { takeOver: true, graceMs: 0 })).toEqual({ kind: 'takenOver' });
     expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
     expect(await redis.ttl(`${prefix}:final:${p.requestId}`)).toBeGreaterThan(86_000);
     // Its own claim (a delivery of its own in flight, recovered again after a Redis outage) is not claimed again.
     expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBeNull();
-    // Delivered and removed (the claim stays, a day): nobody claims it again.
+    // Sent: marked, so another bot's recovery only finishes the bookkeeping; its own does nothing.
+    await gone.markSent(p.requestId);
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
+    await leader.markSent(p.requestId);
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01:sent');
+    expect(await gone.claimFinal(p.requestId, { takeOver: true })).toEqual({ kind: 'sentElsewhere' });
+    expect(await leader.claimFinal(p.requestId, { takeOver: true })).toBeNull();
+    // Removed: nobody claims it again.
     await store.remove(p);
     expect(await gone.claimFinal(p.requestId, { takeOver: true })).toBeNull();
-    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('lead01');
     // Unclaimed and pending: a plain claim.
     const q = request(1);
     await store.save(q);
-    expect(await leader.claimFinal(q.requestId, { takeOver: true })).toBe('claimed');
+    expect(await leader.claimFinal(q.requestId, { takeOver: true, graceMs: 60_000 })).toEqual({ kind: 'claimed' });
     expect(await gone.claimFinal(q.requestId)).toBeNull();
   });
 

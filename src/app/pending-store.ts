@@ -44,7 +44,7 @@ export interface PendingRequest {
 }
 
 const PENDING_TTL_SECONDS = 2 * 86_400;
-const FINAL_CLAIM_TTL_SECONDS = 86_400;
+const FINAL_CLAIM_TTL_MS = 86_400_000;
 
 /**
  * An outcome recorded unless one is there, the hash kept as long as the request, and the count: one atomic command.
@@ -55,14 +55,14 @@ const FINAL_CLAIM_TTL_SECONDS = 86_400;
  * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
  * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
  * job of a request ends in one round trip instead of six.
- * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL.
+ * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL (ms).
  * Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
  */
 const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
-if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6], 'NX') then return {set, count, 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6], 'NX') then return {set, count, 0} end
 local all = redis.call('HGETALL', KEYS[1])
 if set == 0 then return {set, count, 1, redis.call('GET', KEYS[3]) or false, all} end
 -- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
@@ -73,16 +73,36 @@ end
 return {set, count, 1, redis.call('GET', KEYS[3]) or false, others}`);
 
 /**
- * Claims a request's final reply unless this bot holds the claim already: free, or held by a bot that claimed it and
- * went before sending it (recovery runs in the leader, and a bot that is not one claims nothing). Not for a request
- * no longer pending: its reply went out. KEYS: final, pending. ARGV: claimant, TTL. Returns 0, 1 (claimed) or 2
- * (taken over).
+ * A recovery's claim of a request's final reply (see claimFinal's takeOver). KEYS: final, pending. ARGV: claimant,
+ * the claim's TTL (ms), the grace (ms). A claim's age is read from its TTL, on Redis's clock alone. Returns {0} (this
+ * bot's own, or the request is no longer pending), {1} claimed, {2} taken over, {3} sent by another bot (its
+ * bookkeeping unfinished), or {4, ms}: another bot's claim younger than the grace — that bot may be sending it now.
  */
 const TAKE_OVER_FINAL = new RedisScript(`local held = redis.call('GET', KEYS[1])
-if held == ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if held then return 2 end
-return 1`);
+if held == ARGV[1] or held == ARGV[1] .. ':sent' or redis.call('EXISTS', KEYS[2]) == 0 then return {0} end
+if held then
+  if string.sub(held, -5) == ':sent' then return {3} end
+  local age = tonumber(ARGV[2]) - redis.call('PTTL', KEYS[1])
+  if age < tonumber(ARGV[3]) then return {4, tonumber(ARGV[3]) - age} end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if held then return {2} end
+return {1}`);
+
+/** Marks this bot's claim as sent (the reply is out): a recovery then finishes the bookkeeping, never sends again. */
+const MARK_SENT = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1] .. ':sent', 'KEEPTTL')
+  return 1
+end
+return 0`);
+
+/** What a claim of a final reply got: see claimFinal. */
+export type FinalClaim =
+  | { kind: 'claimed' }
+  | { kind: 'takenOver' }
+  | { kind: 'sentElsewhere' }
+  | { kind: 'tooYoung'; waitMs: number }
+  | null;
 
 export type StoredOutcome = { ok: true; result: unknown } | { ok: false; failure: JobFailure | BotFailure };
 
@@ -201,7 +221,7 @@ export class PendingStore {
     const r = (await RECORD_AND_CLAIM.run(
       this.redis,
       [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_SECONDS],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_MS],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
     if (claimed !== 1) return { recorded: set === 1, count, final: null };
@@ -222,19 +242,30 @@ export class PendingStore {
    * Exactly one caller wins the right to deliver the final reply (relay vs. restart recovery, two bots): 'claimed', or
    * null. `takeOver` (a recovery in the bot that delivers now): a claim another bot holds on a request still pending
    * is one that bot made and did not see through — it died or lost the lease between claiming and delivering — and
-   * is taken over ('takenOver'); never this bot's own, which a delivery in flight here holds.
+   * is taken over ('takenOver') once it is older than `graceMs` ('tooYoung' before: that bot may be sending it right
+   * now, as a bot handing over on SIGTERM finishes what it sends); one that bot marked sent only needs its
+   * bookkeeping finished ('sentElsewhere'). Never this bot's own, which a delivery in flight here holds.
    */
-  async claimFinal(requestId: string, options: { takeOver?: boolean } = {}): Promise<'claimed' | 'takenOver' | null> {
+  async claimFinal(requestId: string, options: { takeOver?: boolean; graceMs?: number } = {}): Promise<FinalClaim> {
     if (!options.takeOver)
-      return (await this.redis.set(this.finalKey(requestId), this.claimant, 'EX', FINAL_CLAIM_TTL_SECONDS, 'NX')) === 'OK'
-        ? 'claimed'
+      return (await this.redis.set(this.finalKey(requestId), this.claimant, 'PX', FINAL_CLAIM_TTL_MS, 'NX')) === 'OK'
+        ? { kind: 'claimed' }
         : null;
-    const r = await TAKE_OVER_FINAL.run(
+    const [code, waitMs] = (await TAKE_OVER_FINAL.run(
       this.redis,
       [this.finalKey(requestId), this.key(requestId)],
-      [this.claimant, FINAL_CLAIM_TTL_SECONDS],
-    );
-    return r === 2 ? 'takenOver' : r === 1 ? 'claimed' : null;
+      [this.claimant, FINAL_CLAIM_TTL_MS, options.graceMs ?? 0],
+    )) as [number, number?];
+    if (code === 1) return { kind: 'claimed' };
+    if (code === 2) return { kind: 'takenOver' };
+    if (code === 3) return { kind: 'sentElsewhere' };
+    if (code === 4) return { kind: 'tooYoung', waitMs: waitMs ?? 0 };
+    return null;
+  }
+
+  /** This bot's reply for the request is out: said before the bookkeeping, so nobody sends it again (see claimFinal). */
+  async markSent(requestId: string): Promise<void> {
+    await MARK_SENT.run(this.redis, [this.finalKey(requestId)], [this.claimant]);
   }
 
   private finalKey(requestId: string) {
@@ -244,6 +275,15 @@ export class PendingStore {
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
   async claimStep(requestId: string, index: number): Promise<boolean> {
     return (await this.redis.set(this.stepKey(requestId, index), '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  /** The step's job was added: its claim says so, and a recovery never takes it for a step never queued. */
+  async markStepQueued(requestId: string, index: number): Promise<void> {
+    await this.redis.set(this.stepKey(requestId, index), 'queued', 'KEEPTTL', 'XX');
+  }
+
+  async stepQueued(requestId: string, index: number): Promise<boolean> {
+    return (await this.redis.get(this.stepKey(requestId, index))) === 'queued';
   }
 
   /** Lets a step's claim go: a recovery found the step never queued (see Relay.recover). */

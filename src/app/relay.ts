@@ -169,43 +169,51 @@ export class Relay {
   /** After a restart or a Redis outage: take in what finished meanwhile, then deliver or re-arm. */
   async recover(): Promise<void> {
     for (const p of await this.deps.pending.all()) {
-      const outcomes = await this.deps.pending.outcomes(p.requestId);
-      // A plan's later steps are not queued yet: only the first one without an outcome can have run.
-      const queued = p.mode === 'sequence' ? p.jobs.filter((j) => !outcomes[j.jobId]).slice(0, 1) : p.jobs;
-      for (const j of queued) {
-        if (outcomes[j.jobId]) continue;
-        // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
-        const ended = await this.deps.queues.finished(j.host, j.jobId);
-        if (!ended) {
-          // BullMQ has no such job. The agents' journal says whether a mutation of it was sent (written before it is).
-          const entry = await this.deps.journal.get(j.jobId);
-          const index = p.jobs.indexOf(j);
-          if (entry === null && (await this.deps.pending.withdrawing(j.jobId))) {
-            // Withdrawn (removed before any agent took it) by a bot that died before saying so.
-            await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
-          } else if (entry === null && p.mode === 'sequence' && index > 0) {
-            // A plan's later step, not withdrawn, nothing of it sent: it was never queued — its bot went between
-            // recording the step before and queueing it, perhaps after claiming it. Not an outcome lost: the claim is
-            // let go, and advance() below queues the step.
-            await this.deps.pending.releaseStep(p.requestId, index);
-          } else {
-            // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
-            await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, lostOutcome(entry));
-          }
-          continue;
-        }
-        if (ended.state === 'completed') {
-          this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
-        } else if (ended.state === 'failed')
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
-      }
-      this.remember(p);
-      this.arm(p);
-      if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
-      // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
-      await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now(), true);
+      // One request that cannot be recovered (its host gone from the config, Redis failing again) does not hold up
+      // the others, nor fail the term of the leader running this: it is left pending, and said.
+      await this.recoverOne(p).catch((e: unknown) =>
+        this.deps.logger.error({ err: redactSecrets(String(e)), requestId: p.requestId }, 'could not recover a request'),
+      );
     }
+  }
+
+  private async recoverOne(p: PendingRequest): Promise<void> {
+    const outcomes = await this.deps.pending.outcomes(p.requestId);
+    // A plan's later steps are not queued yet: only the first one without an outcome can have run.
+    const queued = p.mode === 'sequence' ? p.jobs.filter((j) => !outcomes[j.jobId]).slice(0, 1) : p.jobs;
+    for (const j of queued) {
+      if (outcomes[j.jobId]) continue;
+      // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
+      const ended = await this.deps.queues.finished(j.host, j.jobId);
+      if (!ended) {
+        // BullMQ has no such job. The agents' journal says whether a mutation of it was sent (written before it is).
+        const entry = await this.deps.journal.get(j.jobId);
+        const index = p.jobs.indexOf(j);
+        if (entry === null && (await this.deps.pending.withdrawing(j.jobId))) {
+          // Withdrawn (removed before any agent took it) by a bot that died before saying so.
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
+        } else if (entry === null && p.mode === 'sequence' && index > 0 && !(await this.deps.pending.stepQueued(p.requestId, index))) {
+          // A plan's later step, not withdrawn, nothing of it sent: it was never queued — its bot went between
+          // recording the step before and queueing it, perhaps after claiming it. Not an outcome lost: the claim is
+          // let go, and advance() below queues the step.
+          await this.deps.pending.releaseStep(p.requestId, index);
+        } else {
+          // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, lostOutcome(entry));
+        }
+        continue;
+      }
+      if (ended.state === 'completed') {
+        this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
+        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
+      } else if (ended.state === 'failed')
+        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
+    }
+    this.remember(p);
+    this.arm(p);
+    if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
+    // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
+    await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now(), true);
   }
 
   private guard(what: string, fn: () => Promise<void>): void {
@@ -490,7 +498,8 @@ export class Relay {
       try {
         await job.remove();
       } catch {
-        await this.deps.pending.unmarkWithdrawing(j.jobId);
+        // Left behind, the mark is harmless: recovery reads the journal first.
+        await this.deps.pending.unmarkWithdrawing(j.jobId).catch(() => {});
         continue; // an agent took it meanwhile: it runs, and its outcome comes as usual
       }
       await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome());
@@ -572,6 +581,12 @@ export class Relay {
       ? { ...j.data, meta: { ...j.data.meta, notAfter: now + this.deps.config.bot.pickupTimeoutMs } }
       : j.data;
     await this.deps.queues.add([{ data, jobId: j.jobId }]);
+    // A step that ran leaves a job for a while, and a journal entry if it sent a mutation; this mark outlives both.
+    await this.deps.pending
+      .markStepQueued(p.requestId, index)
+      .catch((e: unknown) =>
+        this.deps.logger.warn({ err: redactSecrets(String(e)), requestId: p.requestId }, 'could not mark a step queued'),
+      );
     if (data.meta.notAfter !== undefined) {
       // This step's own pickup deadline: the withdrawal timer is armed again for it.
       const next = { ...p, pickupBy: data.meta.notAfter };
@@ -597,9 +612,21 @@ export class Relay {
     if (!claimed) {
       // A bot without this platform's adapter leaves the reply to one that has it.
       if (!this.canDeliver(p)) return;
-      const claim = await this.deps.pending.claimFinal(requestId, { takeOver });
+      const claim = await this.deps.pending.claimFinal(requestId, { takeOver, graceMs: this.claimGraceMs() });
       if (!claim) return;
-      if (claim === 'takenOver')
+      if (claim.kind === 'tooYoung') {
+        // Another bot claimed it a moment ago and may be sending it (one handing over on SIGTERM finishes what it
+        // sends): looked at again once the claim is older than the grace.
+        this.later(requestId, claim.waitMs + 100, () => this.advance(requestId, false, true));
+        return;
+      }
+      if (claim.kind === 'sentElsewhere') {
+        // Sent by a bot that died before its bookkeeping: only that is left to do.
+        this.deps.logger.warn({ requestId }, 'the final reply was sent by a bot that went before removing the request: removed now');
+        await this.finishBookkeeping(p);
+        return;
+      }
+      if (claim.kind === 'takenOver')
         this.deps.logger.warn({ requestId }, 'the final reply was claimed by a bot that went before sending it: this bot sends it');
     }
     // Deleted first so the map stays in finalization order (pruneFinalized stops at the first recent one).
@@ -656,6 +683,11 @@ export class Relay {
             return target;
           })
         : await this.deps.deliver(target, final);
+    // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
+    // request is removed: the audit entry below does not wait a round trip for it.
+    const marked = this.deps.pending
+      .markSent(requestId)
+      .catch((e: unknown) => this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not mark the reply sent'));
     this.deps.onCommand?.(p.command, final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
     if (command)
       await this.deps.posts
@@ -669,13 +701,36 @@ export class Relay {
       durationMs: Date.now() - p.createdAt,
       targets: p.jobs.map((j) => j.data),
     });
-    for (const j of p.jobs) {
-      const holder = lockHolderFor(j.data, p.person, 0);
-      if (holder) await this.deps.locks.release(holder.domain, requestId).catch(() => {});
-    }
-    await this.deps.pending.remove(p);
+    await marked;
+    await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
     this.pruneFinalized();
+  }
+
+  /** After the final reply: the request's domain locks released and the request removed. */
+  private async finishBookkeeping(p: PendingRequest): Promise<void> {
+    for (const j of p.jobs) {
+      const holder = lockHolderFor(j.data, p.person, 0);
+      if (holder) await this.deps.locks.release(holder.domain, p.requestId).catch(() => {});
+    }
+    await this.deps.pending.remove(p);
+  }
+
+  /**
+   * How old another bot's claim of a final reply must be before a recovery takes it over: longer than a bot handing
+   * over on SIGTERM takes to finish what it sends, and than a leader cut off from Redis keeps acting (its lease).
+   */
+  private claimGraceMs(): number {
+    return 2 * this.deps.config.bot.ha.leaseMs + 2_000;
+  }
+
+  /** Runs `fn` for the request after `ms` (cleared with the request's other timers). */
+  private later(requestId: string, ms: number, fn: () => Promise<void>): void {
+    const t = setTimeout(() => this.guard('later', fn), ms);
+    t.unref();
+    const list = this.timers.get(requestId) ?? [];
+    list.push(t);
+    this.timers.set(requestId, list);
   }
 
   /** A plan whose every step succeeded may freeze hosts (an evacuation, its source): once, by the bot that delivers the reply. */

@@ -191,8 +191,9 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('bot high availability
 
     bot1.kill('SIGKILL');
     await bot1.exited;
-    // The lease lapses in 6 s; the new leader's recovery sends the reply.
-    await expect.poll(() => tg.calls.some((c) => isResult(c) && c.client === 'b2'), { timeout: 20_000 }).toBe(true);
+    // The lease lapses in 6 s; the new leader's recovery sends the reply once the claim is older than the grace (2 ×
+    // lease + 2 s: 14 s), in case the old leader was still sending it.
+    await expect.poll(() => tg.calls.some((c) => isResult(c) && c.client === 'b2'), { timeout: 30_000 }).toBe(true);
     const result = tg.calls.find((c) => isResult(c) && c.client === 'b2') as TgCall;
     expect(result.method).toBe('editMessageText');
     expect(Number(result.body['message_id'])).toBe(queued?.messageId);

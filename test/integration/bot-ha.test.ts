@@ -122,6 +122,31 @@ class LeasedProbe extends CaptureAdapter {
   }
 }
 
+/** How old another bot's claim must be before a recovery takes it over (Relay: 2 × lease + 2 s). */
+const GRACE_MS = 2 * LEASE_MS + 2_000;
+
+/** A leader whose platform takes a while to answer for a final reply; `sending` resolves when one is asked for. */
+class SlowFinal extends LeasedProbe {
+  private entered: () => void = () => {};
+  readonly sending = new Promise<void>((r) => {
+    this.entered = r;
+  });
+  constructor(
+    name: string,
+    monitor: Monitor,
+    private readonly ms: number,
+  ) {
+    super(name, monitor);
+  }
+  override async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    if (isFinal(reply)) {
+      this.entered();
+      await new Promise((resolve) => setTimeout(resolve, this.ms));
+    }
+    return super.deliver(target, reply);
+  }
+}
+
 /** A leader whose platform takes the "queued" line and never answers for the final reply, as a bot dying while sending it. */
 class HungFinal extends LeasedProbe {
   private entered: () => void = () => {};
@@ -281,6 +306,7 @@ describe('a final reply claimed by a leader that died before sending it', () => 
     expect(monitor.running).toEqual(new Set(['a']));
 
     const r = request('list xen1');
+    const claimedAt = Date.now();
     await botA.core.handle(r, targetOf(r));
     // The old leader has claimed the reply and is sending it when it goes (its platform never answers).
     await a.hung;
@@ -292,14 +318,39 @@ describe('a final reply claimed by a leader that died before sending it', () => 
     await botA.stop();
     await monitor.when('b', 'start');
 
-    await b.until(() => b.finals(r.id).length > 0, 15_000, 'the final reply from the new leader');
+    await b.until(() => b.finals(r.id).length > 0, 20_000, 'the final reply from the new leader');
     expect(b.finals(r.id)[0]?.title).toBe('Domains on xen1');
+    // Not before the claim was older than the grace (2 × lease + 2 s): the old leader might have been sending it.
+    // (The new leader delivered nothing else for it: its first delivery is the result.)
+    const sentAt = b.deliveredAt.find((d) => d.requestId === r.id)?.at;
+    expect((sentAt ?? 0) - claimedAt).toBeGreaterThanOrEqual(GRACE_MS);
     // Into the message the old leader's "queued" line made (its target, as that delivery returned it).
     const last = b.delivered.filter((d) => d.target.requestId === r.id).at(-1);
     expect(last?.target.state['deliveries']).toBe(1);
     // Finished (the request is no longer pending), with that one reply.
     await expect.poll(async () => await keys.exists(`${prefix}:pending:${r.id}`), { timeout: 10_000 }).toBe(0);
     expect(b.finals(r.id)).toHaveLength(1);
+  }, 60_000);
+
+  it('handing over on SIGTERM while it sends a reply: the old leader finishes it, the new one does not send it again', async () => {
+    const { config, prefix, monitor } = await setUp();
+    const a = new SlowFinal('a', monitor, 1_000);
+    const b = new LeasedProbe('b', monitor);
+    const botA = await bot(config, a);
+    await bot(config, b);
+    const r = request('list xen1');
+    await botA.core.handle(r, targetOf(r));
+    // The platform takes a second to answer for the result (Telegram's pacing, say): the leader stops meanwhile.
+    await a.sending;
+    await botA.stop();
+    await monitor.when('b', 'start');
+    expect(a.finals(r.id)).toHaveLength(1);
+    const keys = createRedisClient(REDIS_URL);
+    redisClients.push(keys);
+    expect(await keys.exists(`${prefix}:pending:${r.id}`)).toBe(0);
+    // The new leader's recovery ran at once; its look again after the grace finds the request finished.
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 1_000));
+    expect(b.finals(r.id)).toEqual([]);
   }, 60_000);
 });
 

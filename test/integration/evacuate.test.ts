@@ -224,6 +224,11 @@ describe('/evacuate across a bot that went between two steps', () => {
       'db xen3',
       'gateway xen2',
     ]);
+    // Each step queued says so in its claim (what a later recovery reads).
+    const redis = new Redis(REDIS_URL);
+    const id = `ev-${counter}`;
+    expect(await redis.mget(`${s.prefix}:step:${id}:1`, `${s.prefix}:step:${id}:2`)).toEqual(['queued', 'queued']);
+    redis.disconnect();
   });
 
   it('a step withdrawn by a bot that died before saying so is reported withdrawn, and not queued again', async () => {
@@ -237,6 +242,19 @@ describe('/evacuate across a bot that went between two steps', () => {
     const lines = textOf(r).split('\n');
     expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*withdrawn: nothing was done, and it will not run later/);
     expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+  });
+
+  it('a step that was queued, ended before sending anything and was dropped by BullMQ is not queued again', async () => {
+    const s = await start(threeHosts());
+    const r = await acrossBots(s, async (_store, redis, id) => {
+      // Its claim says queued (set after the add); the job failed before the agent journaled anything (a refusal, say)
+      // and BullMQ has since dropped it — every bot down that long. Running it now would run it late.
+      await redis.set(`${s.prefix}:step:${id}:1`, 'queued', 'EX', 86_400);
+    });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*its result expired while the bot was down; check with \/list/);
     expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
   });
 
