@@ -299,6 +299,93 @@ describe('replies stay true across hand-backs and long outages', () => {
     expect(env.sim.log.entries.filter((e) => e.seq > since && e.host === 'xen1' && /\bshutdown\b/.test(e.command))).toHaveLength(1);
   });
 
+  it('a reply another bot sent and did not finish the bookkeeping of is not sent again: the request is removed, its lock released', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    const redis = new Redis(REDIS_URL);
+    const r = request('start mail');
+    const jobId = `r-${r.id}-xen1`;
+    const meta = { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' };
+    await new PendingStore(redis, prefix).save({
+      requestId: r.id,
+      command: 'start',
+      args: { domain: { domain: 'mail' } },
+      person: 'alice',
+      platform: 'terminal',
+      userId: 'alice',
+      channelId: 'terminal',
+      target: targetOf(r),
+      mode: 'parallel',
+      jobs: [{ jobId, host: 'xen1', op: 'domain.start', data: { op: 'domain.start', host: 'xen1', domain: 'mail', meta } }],
+      deadline: null,
+      pickupBy: null,
+      createdAt: Date.now(),
+    });
+    await new PendingStore(redis, prefix).recordOutcomeOnce(r.id, jobId, { ok: true, result: {} });
+    // As a bot leaves it that sent the reply and died before releasing the lock and removing the request.
+    await redis.set(`${prefix}:final:${r.id}`, 'gone01:sent', 'PX', 86_400_000);
+    await new DomainLocks(redis, prefix).acquire(
+      { domain: 'mail', requestId: r.id, person: 'alice', command: 'start', host: 'xen1', reason: 'start', since: Date.now() },
+      60_000,
+    );
+    const adapter = new CaptureAdapter();
+    await bot(config, adapter);
+    await expect.poll(async () => await redis.exists(`${prefix}:pending:${r.id}`), { timeout: 10_000 }).toBe(0);
+    expect(await new DomainLocks(redis, prefix).holder('mail')).toBeNull();
+    expect(adapter.finals(r.id)).toEqual([]);
+    redis.disconnect();
+  });
+
+  it('a request that cannot be recovered (a plan step on a host gone from the config) leaves the bot up and the others recovered', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    const redis = new Redis(REDIS_URL);
+    const store = new PendingStore(redis, prefix);
+    const base = (r: ChatRequest) => ({
+      requestId: r.id,
+      command: 'start',
+      args: { domain: { domain: 'mail' } },
+      person: 'alice',
+      platform: 'terminal' as const,
+      userId: 'alice',
+      channelId: 'terminal',
+      target: targetOf(r),
+      deadline: null,
+      pickupBy: null,
+      createdAt: Date.now(),
+    });
+    const job = (r: ChatRequest, host: string, jobId: string) => ({
+      jobId,
+      host,
+      op: 'domain.start' as const,
+      data: {
+        op: 'domain.start' as const,
+        host,
+        domain: 'mail',
+        meta: { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' },
+      },
+    });
+    // A plan whose first step is done and whose second is on xen9, a host this config no longer has.
+    const plan = request('start mail');
+    const first = `r-${plan.id}-s0-xen1`;
+    await store.save({ ...base(plan), mode: 'sequence', jobs: [job(plan, 'xen1', first), job(plan, 'xen9', `r-${plan.id}-s1-xen9`)] });
+    await store.recordOutcomeOnce(plan.id, first, { ok: true, result: {} });
+    // And a request whose reply another bot sent (only its removal is left).
+    const sent = request('start mail');
+    const sentJob = `r-${sent.id}-xen1`;
+    await store.save({ ...base(sent), mode: 'parallel', jobs: [job(sent, 'xen1', sentJob)] });
+    await store.recordOutcomeOnce(sent.id, sentJob, { ok: true, result: {} });
+    await redis.set(`${prefix}:final:${sent.id}`, 'gone01:sent', 'PX', 86_400_000);
+    // The bot starts (its recovery does not throw), recovers the other request, and leaves the plan pending.
+    const adapter = new CaptureAdapter();
+    await bot(config, adapter);
+    await expect.poll(async () => await redis.exists(`${prefix}:pending:${sent.id}`), { timeout: 10_000 }).toBe(0);
+    expect(await redis.exists(`${prefix}:pending:${plan.id}`)).toBe(1);
+    redis.disconnect();
+  });
+
   it('a result BullMQ dropped while the bot was down is reported from the agent’s journal', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
