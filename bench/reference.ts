@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { type CpuTicks, parseProcStatCpu } from './parse.ts';
+import { median } from './report.ts';
 
 /**
  * What the machine itself is doing, for reading a run's figures against another's: the same fixed piece of work
@@ -37,8 +38,7 @@ export function cpuReferenceMs(runs = 7): number {
     fixedWork();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  return median(times);
 }
 
 /** The machine's CPU counters now; null where /proc/stat cannot be read. */

@@ -229,15 +229,9 @@ export class Relay {
 
   private arm(p: PendingRequest): void {
     this.clearTimers(p.requestId);
-    const list: NodeJS.Timeout[] = [];
-    const at = (when: number, fn: () => Promise<void>) => {
-      const t = setTimeout(() => this.guard('deadline', fn), Math.max(0, when - Date.now()));
-      t.unref();
-      list.push(t);
-    };
-    if (p.deadline !== null) at(p.deadline, () => this.advance(p.requestId, true));
-    if (p.pickupBy !== null) at(p.pickupBy, () => this.withdraw(p.requestId));
-    this.timers.set(p.requestId, list);
+    const now = Date.now();
+    if (p.deadline !== null) this.later(p.requestId, p.deadline - now, 'deadline', () => this.advance(p.requestId, true));
+    if (p.pickupBy !== null) this.later(p.requestId, p.pickupBy - now, 'pickup deadline', () => this.withdraw(p.requestId));
   }
 
   private clearTimers(requestId: string): void {
@@ -617,7 +611,7 @@ export class Relay {
       if (claim.kind === 'tooYoung') {
         // Another bot claimed it a moment ago and may be sending it (one handing over on SIGTERM finishes what it
         // sends): looked at again once the claim is older than the grace.
-        this.later(requestId, claim.waitMs + 100, () => this.advance(requestId, false, true));
+        this.later(requestId, claim.waitMs + 100, 'claim grace', () => this.advance(requestId, false, true));
         return;
       }
       if (claim.kind === 'sentElsewhere') {
@@ -724,9 +718,9 @@ export class Relay {
     return 2 * this.deps.config.bot.ha.leaseMs + 2_000;
   }
 
-  /** Runs `fn` for the request after `ms` (cleared with the request's other timers). */
-  private later(requestId: string, ms: number, fn: () => Promise<void>): void {
-    const t = setTimeout(() => this.guard('later', fn), ms);
+  /** Runs `fn` for the request after `ms` (cleared with the request's other timers); `what` names it in a failure. */
+  private later(requestId: string, ms: number, what: string, fn: () => Promise<void>): void {
+    const t = setTimeout(() => this.guard(what, fn), Math.max(0, ms));
     t.unref();
     const list = this.timers.get(requestId) ?? [];
     list.push(t);

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
-import { PendingStore } from '../../src/app/pending-store.ts';
+import { type PendingRequest, PendingStore } from '../../src/app/pending-store.ts';
 import { Config } from '../../src/config/schema.ts';
 import type { ChatRequest } from '../../src/core/request.ts';
 import { DomainLocks, Heartbeats, Journal } from '../../src/queue/coordination.ts';
@@ -55,6 +55,31 @@ const request = (text: string, user = 'alice', platform: 'terminal' | 'telegram'
     platform,
     platform === 'telegram' ? (user === 'alice' ? '1001' : '1002') : user,
   );
+
+/** `/start mail` as a bot saves it: one job on xen1, or a plan whose steps run on these hosts in turn. */
+function savedStartMail(r: ChatRequest, mode: 'parallel' | 'sequence' = 'parallel', hosts: string[] = ['xen1']): PendingRequest {
+  const meta = { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' };
+  return {
+    requestId: r.id,
+    command: 'start',
+    args: { domain: { domain: 'mail' } },
+    person: 'alice',
+    platform: 'terminal',
+    userId: 'alice',
+    channelId: 'terminal',
+    target: targetOf(r),
+    mode,
+    jobs: hosts.map((host, i) => ({
+      jobId: mode === 'parallel' ? `r-${r.id}-${host}` : `r-${r.id}-s${i}-${host}`,
+      host,
+      op: 'domain.start' as const,
+      data: { op: 'domain.start' as const, host, domain: 'mail', meta },
+    })),
+    deadline: null,
+    pickupBy: null,
+    createdAt: Date.now(),
+  };
+}
 
 async function bot(config: Config, adapter: CaptureAdapter): Promise<Bot> {
   const b = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
@@ -306,22 +331,7 @@ describe('replies stay true across hand-backs and long outages', () => {
     const redis = new Redis(REDIS_URL);
     const r = request('start mail');
     const jobId = `r-${r.id}-xen1`;
-    const meta = { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' };
-    await new PendingStore(redis, prefix).save({
-      requestId: r.id,
-      command: 'start',
-      args: { domain: { domain: 'mail' } },
-      person: 'alice',
-      platform: 'terminal',
-      userId: 'alice',
-      channelId: 'terminal',
-      target: targetOf(r),
-      mode: 'parallel',
-      jobs: [{ jobId, host: 'xen1', op: 'domain.start', data: { op: 'domain.start', host: 'xen1', domain: 'mail', meta } }],
-      deadline: null,
-      pickupBy: null,
-      createdAt: Date.now(),
-    });
+    await new PendingStore(redis, prefix).save(savedStartMail(r));
     await new PendingStore(redis, prefix).recordOutcomeOnce(r.id, jobId, { ok: true, result: {} });
     // As a bot leaves it that sent the reply and died before releasing the lock and removing the request.
     await redis.set(`${prefix}:final:${r.id}`, 'gone01:sent', 'PX', 86_400_000);
@@ -343,39 +353,15 @@ describe('replies stay true across hand-backs and long outages', () => {
     const config = configFor(prefix);
     const redis = new Redis(REDIS_URL);
     const store = new PendingStore(redis, prefix);
-    const base = (r: ChatRequest) => ({
-      requestId: r.id,
-      command: 'start',
-      args: { domain: { domain: 'mail' } },
-      person: 'alice',
-      platform: 'terminal' as const,
-      userId: 'alice',
-      channelId: 'terminal',
-      target: targetOf(r),
-      deadline: null,
-      pickupBy: null,
-      createdAt: Date.now(),
-    });
-    const job = (r: ChatRequest, host: string, jobId: string) => ({
-      jobId,
-      host,
-      op: 'domain.start' as const,
-      data: {
-        op: 'domain.start' as const,
-        host,
-        domain: 'mail',
-        meta: { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' },
-      },
-    });
     // A plan whose first step is done and whose second is on xen9, a host this config no longer has.
     const plan = request('start mail');
     const first = `r-${plan.id}-s0-xen1`;
-    await store.save({ ...base(plan), mode: 'sequence', jobs: [job(plan, 'xen1', first), job(plan, 'xen9', `r-${plan.id}-s1-xen9`)] });
+    await store.save(savedStartMail(plan, 'sequence', ['xen1', 'xen9']));
     await store.recordOutcomeOnce(plan.id, first, { ok: true, result: {} });
     // And a request whose reply another bot sent (only its removal is left).
     const sent = request('start mail');
     const sentJob = `r-${sent.id}-xen1`;
-    await store.save({ ...base(sent), mode: 'parallel', jobs: [job(sent, 'xen1', sentJob)] });
+    await store.save(savedStartMail(sent));
     await store.recordOutcomeOnce(sent.id, sentJob, { ok: true, result: {} });
     await redis.set(`${prefix}:final:${sent.id}`, 'gone01:sent', 'PX', 86_400_000);
     // The bot starts (its recovery does not throw), recovers the other request, and leaves the plan pending.
@@ -408,33 +394,7 @@ describe('replies stay true across hand-backs and long outages', () => {
     };
     const r = request('start mail');
     const jobId = `r-${r.id}-xen1`;
-    await new PendingStore(redis, prefix).save({
-      requestId: r.id,
-      command: 'start',
-      args: { domain: { domain: 'mail' } },
-      person: 'alice',
-      platform: 'terminal',
-      userId: 'alice',
-      channelId: 'terminal',
-      target: targetOf(r),
-      mode: 'parallel',
-      jobs: [
-        {
-          jobId,
-          host: 'xen1',
-          op: 'domain.start',
-          data: {
-            op: 'domain.start',
-            host: 'xen1',
-            domain: 'mail',
-            meta: { requestId: r.id, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'start' },
-          },
-        },
-      ],
-      deadline: null,
-      pickupBy: null,
-      createdAt: Date.now(),
-    });
+    await new PendingStore(redis, prefix).save(savedStartMail(r));
     await new Journal(redis, prefix).put({
       jobId,
       requestId: r.id,
