@@ -4,6 +4,7 @@ import type { AnyCommand, HostOutcome, RenderContext } from '../core/define-comm
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type AnyJobCommand, redactHosts } from '../core/pipeline.ts';
+import { RecentIds } from '../core/recent-ids.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
 import {
@@ -29,6 +30,8 @@ import type { PostDesk } from './post-desk.ts';
 import { settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
+/** A progress event comes at most this long after its job's final reply (it was written before the completion). */
+const FINALIZED_WINDOW_MS = 30_000;
 /** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
 const STALLED_LIMIT = /stalled more than allowable limit/;
 
@@ -87,8 +90,10 @@ export class Relay {
   private readonly chains = new Map<string, Promise<void>>();
   /** Requests whose final reply this bot has claimed and is about to deliver (in the request's chain). */
   private readonly claiming = new Set<string>();
-  /** Requests this bot finalized recently: late progress events for them are dropped. */
-  private readonly finalized = new Map<string, number>();
+  /** Requests this bot finalized in the last 30–60 s: late progress events for them are dropped. */
+  private readonly finalized = new RecentIds(FINALIZED_WINDOW_MS);
+  /** Rotates `finalized` while no reply is sent, so an idle bot holds none of them. */
+  private finalizedTick: NodeJS.Timeout | null = null;
   /** Event handlers running now: stop() lets them finish. */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
@@ -131,6 +136,8 @@ export class Relay {
       this.deps.unblockClient ?? null,
     );
     await this.events.start();
+    this.finalizedTick = setInterval(() => this.finalized.tick(), FINALIZED_WINDOW_MS);
+    this.finalizedTick.unref();
     // Requests remembered before the reader existed (none today; cheap to keep true).
     for (const shape of this.shapes.values()) this.watchJobs(awaited(shape));
   }
@@ -150,6 +157,7 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.finalizedTick) clearInterval(this.finalizedTick);
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
     // A delivery under way finishes, target stored included, before the connections close (bounded).
@@ -623,9 +631,7 @@ export class Relay {
       if (claim.kind === 'takenOver')
         this.deps.logger.warn({ requestId }, 'the final reply was claimed by a bot that went before sending it: this bot sends it');
     }
-    // Deleted first so the map stays in finalization order (pruneFinalized stops at the first recent one).
-    this.finalized.delete(requestId);
-    this.finalized.set(requestId, Date.now());
+    this.finalized.add(requestId);
     this.clearTimers(requestId);
     const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
@@ -698,7 +704,6 @@ export class Relay {
     await marked;
     await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
-    this.pruneFinalized();
   }
 
   /** After the final reply: the request's domain locks released and the request removed. */
@@ -742,18 +747,6 @@ export class Relay {
     } catch (error) {
       this.deps.logger.error({ err: redactSecrets(String(error)), requestId: p.requestId }, 'freezing after the plan failed');
       return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };
-    }
-  }
-
-  /**
-   * Drops the entries older than a minute: the oldest first, stopping at the first recent one. (It walked the whole map
-   * on every reply: at 450 replies a second, 27,000 entries each time, 2 % of the bot's CPU.)
-   */
-  private pruneFinalized(): void {
-    const cutoff = Date.now() - 60_000;
-    for (const [id, at] of this.finalized) {
-      if (at >= cutoff) break;
-      this.finalized.delete(id);
     }
   }
 }

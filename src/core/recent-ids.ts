@@ -1,0 +1,41 @@
+/**
+ * Ids seen within the last `windowMs` (and at most twice that): two generations of a Set, the older dropped whole on
+ * each rotation. A map of id → time pruned on use kept the last minute's ids at rest for good — at 10,000 requests
+ * in half a minute, ~2 MiB of the bot's heap held after the traffic stopped — and walked its entries on every reply.
+ * `tick` rotates when a window has passed; calling it on a timer empties the set once nothing is added.
+ */
+export class RecentIds {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private rotatedAt: number;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.rotatedAt = now();
+  }
+
+  add(id: string): void {
+    this.tick();
+    this.current.add(id);
+  }
+
+  has(id: string): boolean {
+    return this.current.has(id) || this.previous.has(id);
+  }
+
+  /** How many ids are held (both generations). */
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  tick(): void {
+    const elapsed = this.now() - this.rotatedAt;
+    if (elapsed < this.windowMs) return;
+    // Two windows without a rotation: the current generation is old too.
+    this.previous = elapsed >= 2 * this.windowMs ? new Set() : this.current;
+    this.current = new Set();
+    this.rotatedAt = this.now();
+  }
+}
