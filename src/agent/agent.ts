@@ -9,6 +9,7 @@ import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
+import { opSpec } from '../queue/ops.ts';
 import { BullConnection, createRedisClient, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
@@ -254,7 +255,11 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
               markMutation: (domain) => fleetEvents.markMutation(domain, mutationMarkMs),
             },
           );
-          logger.info({ ...fields, attemptsStarted: job.attemptsStarted, ms: Math.round(performance.now() - startedAt) }, 'job done');
+          // A line per mutation; reads — hundreds a second under load, counted and timed in /metrics — at debug, so the
+          // log says what changed the hosts rather than drown it (and ~10 µs of the agent's CPU per read less).
+          const level = opSpec(parsed.data.op).mutates ? 'info' : 'debug';
+          if (logger.isLevelEnabled(level))
+            logger[level]({ ...fields, attemptsStarted: job.attemptsStarted, ms: Math.round(performance.now() - startedAt) }, 'job done');
           return result;
         } catch (error) {
           if (error instanceof HandBack || controller.signal.aborted) {
