@@ -226,7 +226,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         if (parsed.data.host !== host)
           throw new UnrecoverableError(encodeJobFailure({ code: 'rejected', message: `job for ${parsed.data.host} on ${host}'s queue` }));
         // Fields on each line rather than a child logger per job: a child's bindings cost ~10 KB of allocation each, which
-        // at a thousand jobs a second was a fifth of the agent's garbage. One info line per job, at its end.
+        // at a thousand jobs a second was a fifth of the agent's garbage. One line per job, at its end.
         const fields = { jobId: job.id, op: parsed.data.op, host, person: parsed.data.meta.person };
         if (logger.isLevelEnabled('debug')) logger.debug({ ...fields, attemptsStarted: job.attemptsStarted }, 'job start');
         const controller = jobs.begin();

@@ -30,8 +30,12 @@ import type { PostDesk } from './post-desk.ts';
 import { settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
-/** A progress event comes at most this long after its job's final reply (it was written before the completion). */
-const FINALIZED_WINDOW_MS = 30_000;
+/**
+ * How long a finalized request's late progress events are dropped. Most are dropped because the request is removed
+ * (current() finds nothing); this covers one whose removal failed and that stays in Redis, whose result a late
+ * "running" must not overwrite. Also how often the per-request memories below are pruned at rest.
+ */
+const FINALIZED_WINDOW_MS = 60_000;
 /** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
 const STALLED_LIMIT = /stalled more than allowable limit/;
 
@@ -86,14 +90,15 @@ export class Relay {
   /** The tracked requests' job ids (an event names a job; its request is known without a read). */
   private readonly jobRequests = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
+  /** When a progress edit was last made, by request (throttle); an entry older than the interval throttles nothing. */
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   /** Requests whose final reply this bot has claimed and is about to deliver (in the request's chain). */
   private readonly claiming = new Set<string>();
-  /** Requests this bot finalized in the last 30–60 s: late progress events for them are dropped. */
+  /** Requests this bot finalized (at least the last minute): late progress events for them are dropped. */
   private readonly finalized = new RecentIds(FINALIZED_WINDOW_MS);
-  /** Rotates `finalized` while no reply is sent, so an idle bot holds none of them. */
-  private finalizedTick: NodeJS.Timeout | null = null;
+  /** Prunes `finalized` and `lastProgress` while nothing else does, so an idle bot holds neither. */
+  private pruneTimer: NodeJS.Timeout | null = null;
   /** Event handlers running now: stop() lets them finish. */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
@@ -136,8 +141,8 @@ export class Relay {
       this.deps.unblockClient ?? null,
     );
     await this.events.start();
-    this.finalizedTick = setInterval(() => this.finalized.tick(), FINALIZED_WINDOW_MS);
-    this.finalizedTick.unref();
+    this.pruneTimer = setInterval(() => this.prune(), FINALIZED_WINDOW_MS);
+    this.pruneTimer.unref();
     // Requests remembered before the reader existed (none today; cheap to keep true).
     for (const shape of this.shapes.values()) this.watchJobs(awaited(shape));
   }
@@ -157,7 +162,7 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.finalizedTick) clearInterval(this.finalizedTick);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
     // A delivery under way finishes, target stored included, before the connections close (bounded).
@@ -420,6 +425,16 @@ export class Relay {
     if (!p) return;
     const job = shape ? shape.jobs.get(jobId) : p.jobs.find((j) => j.jobId === jobId);
     await this.deps.audit({ event: 'job.start', ...auditBase(p), host, jobId, targets: job ? [job.data] : [] });
+  }
+
+  /**
+   * A progress event's throttle entry was kept until its request was finalized here: one for another bot's request,
+   * or for one finalized already, stayed for good.
+   */
+  private prune(): void {
+    this.finalized.tick();
+    const now = Date.now();
+    for (const [id, at] of this.lastProgress) if (now - at >= PROGRESS_MIN_INTERVAL_MS) this.lastProgress.delete(id);
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {

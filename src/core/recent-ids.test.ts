@@ -45,3 +45,18 @@ describe('RecentIds', () => {
     expect(ids.size).toBe(0);
   });
 });
+
+describe('RecentIds, near a rotation', () => {
+  it('keeps an id added just before a rotation for a whole window after it was added', () => {
+    let t = 0;
+    const ids = new RecentIds(1_000, () => t);
+    t = 999;
+    ids.add('late');
+    t = 1_500;
+    ids.tick();
+    expect(ids.has('late')).toBe(true);
+    t = 1_998;
+    ids.tick();
+    expect(ids.has('late')).toBe(true);
+  });
+});
