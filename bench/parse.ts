@@ -131,3 +131,27 @@ export function stealPct(before: CpuTicks, after: CpuTicks): number {
   const total = after.total - before.total;
   return total > 0 ? ((after.steal - before.steal) / total) * 100 : 0;
 }
+
+/** V8's heap spaces as prom-client's default metrics expose them, in MiB (committed and in use). */
+export interface HeapSpaces {
+  youngCommitted: number;
+  youngUsed: number;
+  oldCommitted: number;
+  oldUsed: number;
+}
+
+/**
+ * `nodejs_heap_space_size_{total,used}_bytes{space="new"|"old"}` of a /metrics text; null when any is missing. What
+ * an RSS reading is made of: a young generation V8 grew under load and has not shrunk yet, or a heap in use.
+ */
+export function parseHeapSpaces(metrics: string): HeapSpaces | null {
+  const read = (kind: 'total' | 'used', space: string): number | null => {
+    const re = new RegExp(`^nodejs_heap_space_size_${kind}_bytes\\{[^}]*space="${space}"[^}]*\\} ([0-9.e+]+)$`, 'm');
+    const m = re.exec(metrics);
+    return m?.[1] ? Number(m[1]) / 1048576 : null;
+  };
+  const v = [read('total', 'new'), read('used', 'new'), read('total', 'old'), read('used', 'old')];
+  if (v.some((x) => x === null || !Number.isFinite(x))) return null;
+  const [youngCommitted, youngUsed, oldCommitted, oldUsed] = v as number[];
+  return { youngCommitted, youngUsed, oldCommitted, oldUsed } as HeapSpaces;
+}

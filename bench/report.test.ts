@@ -10,6 +10,7 @@ import {
   connectionKind,
   countKinds,
   parseClientList,
+  parseHeapSpaces,
   parseProcNetTcp,
   parseProcStatCpu,
   portOf,
@@ -118,6 +119,22 @@ describe('the report', () => {
 });
 
 describe('process and Redis parsing', () => {
+  it("reads V8's young and old generations from prom-client's /metrics", () => {
+    const mib = 1048576;
+    const text = [
+      '# HELP nodejs_heap_space_size_total_bytes Process heap space size total from Node.js in bytes.',
+      '# TYPE nodejs_heap_space_size_total_bytes gauge',
+      `nodejs_heap_space_size_total_bytes{space="read_only"} 0`,
+      `nodejs_heap_space_size_total_bytes{space="new"} ${32 * mib}`,
+      `nodejs_heap_space_size_total_bytes{space="old"} ${29.5 * mib}`,
+      `nodejs_heap_space_size_used_bytes{space="new"} ${4 * mib}`,
+      `nodejs_heap_space_size_used_bytes{space="old"} ${21 * mib}`,
+      `nodejs_heap_space_size_used_bytes{space="new_large_object"} ${1 * mib}`,
+    ].join('\n');
+    expect(parseHeapSpaces(text)).toEqual({ youngCommitted: 32, youngUsed: 4, oldCommitted: 29.5, oldUsed: 21 });
+    expect(parseHeapSpaces(text.replace(/^nodejs_heap_space_size_used_bytes\{space="old"\}.*$/m, ''))).toBeNull();
+  });
+
   it('reads VmRSS in MiB', () => {
     expect(vmRssMiB('Name:\tnode\nVmRSS:\t  204800 kB\nThreads: 11\n')).toBe(200);
     expect(vmRssMiB('Name:\tzombie\n')).toBeNull();

@@ -6,6 +6,7 @@ import { RemoteSession } from '../src/agent/ssh/session.ts';
 import { productionNodeFlags } from '../src/cli/node-flags.ts';
 import { FakeDiscord } from '../test/helpers/fake-discord/server.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
+import type { ProcessHandle } from '../test/helpers/processes.ts';
 import { REDIS_URL } from '../test/helpers/redis.ts';
 import { type RealSshd, sshdAvailable, startRealSshd, teachXlListV } from '../test/helpers/sshd.ts';
 import { fleetConfigYaml, hostNames, realHostConfigYaml, simVar } from './fleet.ts';
@@ -26,7 +27,7 @@ import {
   waitQuiet,
   withTimeout,
 } from './measurements.ts';
-import { stealPct } from './parse.ts';
+import { type HeapSpaces, parseHeapSpaces, stealPct } from './parse.ts';
 import { describeKinds, redisConnectionsOf, rssMiB } from './probe.ts';
 import { activeStacks, BenchStack, build, LoadDriver, say, sleep, type TerminalAnswer, TerminalClient } from './processes.ts';
 import { cpuReferenceMs, cpuTicks } from './reference.ts';
@@ -169,6 +170,33 @@ async function restingRssMiB(pid: number, seconds: number): Promise<{ rest: numb
 }
 const human = (n: number) => n.toLocaleString('en-US');
 
+/** The ops endpoint's URL, from the bot's "ops http listening" log line (it was started with --http-port 0). */
+async function opsUrlOf(p: { waitForLine: ProcessHandle['waitForLine'] }): Promise<string | null> {
+  try {
+    const { line } = await p.waitForLine(/ops http listening/, 10_000, { stream: 'log' });
+    return (JSON.parse(line) as { url?: string }).url ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** V8's young and old generations as the bot's /metrics gives them (null: not readable). */
+async function heapSpacesOf(url: string | null): Promise<HeapSpaces | null> {
+  if (url === null) return null;
+  try {
+    return parseHeapSpaces(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text());
+  } catch {
+    return null;
+  }
+}
+
+/** What the growth row's two readings were made of: a heap in use, or a young generation V8 has not shrunk yet. */
+function describeHeap(before: HeapSpaces | null, after: HeapSpaces | null): string {
+  if (!before || !after) return "V8's heap spaces not read";
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return `V8's young generation ${r(before.youngCommitted)} -> ${r(after.youngCommitted)} MiB committed (${r(before.youngUsed)} -> ${r(after.youngUsed)} in use), old ${r(before.oldCommitted)} -> ${r(after.oldCommitted)} MiB (${r(before.oldUsed)} -> ${r(after.oldUsed)} in use)`;
+}
+
 /** One line through the terminal; throws unless its final reply is a success. */
 async function askOk(term: TerminalClient, line: string, timeoutMs = 60_000): Promise<TerminalAnswer> {
   const a = await term.ask(line, timeoutMs);
@@ -202,6 +230,8 @@ async function smallFleet(): Promise<void> {
   const t0 = performance.now();
   const stack = await BenchStack.start({
     configYaml: fleetConfigYaml({ hosts: n, domainsPerHost: plan.domains, discordGuildId: fake.guildId }),
+    // Its /metrics on a free loopback port: the growth row says what V8's heap was made of at each reading.
+    bot: { adapters: ['--terminal', '--http-port', '0'] },
     timeoutMs: 120_000,
   });
   details['smallFleetStartSeconds'] = round((performance.now() - t0) / 1000);
@@ -301,15 +331,19 @@ async function smallFleet(): Promise<void> {
       const lines = (count: number) => Array.from({ length: count }, (_, i) => `/list ${hosts[i % hosts.length]}`);
       const warm = await term.pipeline(lines(plan.growthWarmup), 8);
       if (warm.failures.length) throw new Error(`warm-up replies failed: ${warm.failures[0]}`);
+      const metricsUrl = await opsUrlOf(bot);
       const before = await restingRssMiB(bot.pid, plan.restSeconds);
+      const heapBefore = await heapSpacesOf(metricsUrl);
       const run = await term.pipeline(lines(plan.growthRequests), 8, 120_000);
       const after = await restingRssMiB(bot.pid, plan.restSeconds);
+      const heapAfter = await heapSpacesOf(metricsUrl);
+      if (heapBefore && heapAfter) details['botHeapAtRest'] = { before: heapBefore, after: heapAfter };
       details['terminalSequentialPerSecond'] = round((plan.growthRequests / run.elapsedMs) * 1000);
       set('botRssGrowthPct', {
         value: ((after.rest - before.rest) / before.rest) * 100,
         why: `${mib(before.rest)} -> ${mib(after.rest)} at rest (the lowest of ${plan.restSeconds} readings 1 s apart; the first after the requests: ${mib(after.first)}) over ${human(plan.growthRequests)} /list through the terminal (all ${n} hosts, ${round(
           run.elapsedMs / 1000,
-        )} s)${run.failures.length ? `; ${run.failures.length}+ failed, e.g. ${run.failures[0]}` : ''}`,
+        )} s)${run.failures.length ? `; ${run.failures.length}+ failed, e.g. ${run.failures[0]}` : ''}; ${describeHeap(heapBefore, heapAfter)}`,
       });
     });
     await stack.stopProcess(stack.bot);
