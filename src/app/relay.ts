@@ -428,8 +428,9 @@ export class Relay {
   }
 
   /**
-   * A progress event's throttle entry was kept until its request was finalized here: one for another bot's request,
-   * or for one finalized already, stayed for good.
+   * Rotates `finalized`, and drops the progress throttle's entries too old to throttle anything: an entry is otherwise
+   * removed only when this bot finalizes its request, so one for another bot's request, or for a request finalized
+   * already, would stay for good.
    */
   private prune(): void {
     this.finalized.tick();

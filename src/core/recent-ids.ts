@@ -1,6 +1,6 @@
 /**
  * Ids added within the last `windowMs` at least: two generations of a Set, the older dropped whole on each rotation
- * (an id goes after one to three windows, as add() and the ticks fall). A map of id → time pruned on use kept the
+ * (an id goes one to a few windows after it was added, as add() and the ticks fall). A map of id → time pruned on use kept the
  * last minute's ids at rest for good (a 917 KB table after 10,000 requests, with its strings and numbers) and walked
  * its entries on every reply. `tick` rotates when a window has passed; on a timer it empties the set once nothing is
  * added. On a monotonic clock: a wall clock stepped back would stop the rotation for as long.
