@@ -26,7 +26,10 @@ export interface RealSshd {
  * OpenSSH's sshd on a loopback port, run as a child process with its own host key and config, and a fake `xl`
  * first on the session PATH that records its argv and prints a real `xl list` sample.
  */
-export async function startRealSshd(fixtureXlList: string, options: { env?: Record<string, string> } = {}): Promise<RealSshd> {
+export async function startRealSshd(
+  fixtureXlList: string,
+  options: { env?: Record<string, string>; maxSessions?: number } = {},
+): Promise<RealSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'xenops-sshd-'));
   const port = await freePort();
   const hostKey = join(dir, 'ssh_host_ed25519_key');
@@ -68,7 +71,7 @@ export async function startRealSshd(fixtureXlList: string, options: { env?: Reco
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'StrictModes no',
-      'MaxSessions 10',
+      `MaxSessions ${options.maxSessions ?? 10}`,
       // One SetEnv line: sshd takes the first value it reads for a keyword.
       `SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin${Object.entries(options.env ?? {})
         .map(([k, v]) => ` ${k}=${v}`)

@@ -114,3 +114,47 @@ describe.skipIf(!sshdAvailable)('against a real OpenSSH sshd on loopback', () =>
     }
   }
 });
+
+describe.skipIf(!sshdAvailable)('command sessions and sshd MaxSessions', () => {
+  it('closes an idle command session before an exec channel would go past MaxSessions', async () => {
+    // maxConcurrent 2 and the sampler's stream: 3 channels at most, as maxConcurrent 9 is against sshd's default 10.
+    const sshd = await startRealSshd(fixture('xl-list__uva-sne-xen-4.9.2.txt'), { maxSessions: 3 });
+    const p = new SshPool({
+      hosts: {
+        real: HostConfig.parse({
+          address: '127.0.0.1',
+          port: sshd.port,
+          privateKey: sshd.clientKey.privateKey,
+          hostKey: sshd.hostKeyFingerprint,
+        }),
+      },
+      defaults: SshDefaults.parse({ maxConcurrent: 2, commandTimeoutMs: 8000 }),
+      logger: quietLogger,
+    });
+    const stop = new AbortController();
+    try {
+      // Two commands at once: two command sessions, both idle once they are done.
+      const both = await Promise.all([p.run('real', ['sleep', '0.3']), p.run('real', ['sleep', '0.3'])]);
+      expect(both.map((r) => r.code)).toEqual([0, 0]);
+      // A stream, as the sampler keeps one: the third channel, outside the command slots.
+      let up: () => void = () => {};
+      const started = new Promise<void>((resolve) => {
+        up = resolve;
+      });
+      const streaming = p.stream('real', ['sh', '-c', 'echo up; exec sleep 30'], { signal: stop.signal, onStdout: () => up() });
+      await started;
+      // A command that cannot travel in a session (a newline in an argument) needs an exec channel: a fourth, which
+      // sshd refuses, unless an idle session is closed first.
+      const r = await p.run('real', ['printf', '%s', 'two\nlines']);
+      expect(r).toEqual({ code: 0, stdout: 'two\nlines', stderr: '' });
+      // Sessions still serve what fits them, and the stream was never touched.
+      expect((await p.run('real', ['xl', 'list'])).stdout).toContain('Domain-0');
+      stop.abort();
+      expect(await streaming).toEqual({ code: null });
+    } finally {
+      stop.abort();
+      await p.close();
+      await sshd.stop();
+    }
+  });
+});

@@ -314,6 +314,25 @@ export class SshPool implements RemoteRunner {
     }
   }
 
+  /**
+   * Closes idle command sessions until the connection's channels fit the host's command slots again (each slot holder
+   * has one channel at most; an idle session keeps its own): an exec channel opened beside idle sessions and the
+   * sampler's stream went past sshd's MaxSessions (10 by default; maxConcurrent ≤ 9 leaves one for the stream) and
+   * was refused. Waits, briefly, for sshd to let go of them: it counts a session until its shell has exited.
+   */
+  private async makeRoom(slot: HostSlot): Promise<void> {
+    const closing: Promise<void>[] = [];
+    while (slot.sessions.length > 0 && slot.sessions.length + slot.semaphore.activeCount > slot.settings.maxConcurrent) {
+      const idle = slot.sessions.shift() as RemoteSession;
+      idle.close('closed to make room for a command channel');
+      closing.push(idle.released);
+    }
+    if (closing.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
   private async connection(host: string, slot: HostSlot): Promise<NodeSSH> {
     if (slot.ssh?.isConnected()) return slot.ssh;
     if (!slot.connecting) {
@@ -398,6 +417,8 @@ export class SshPool implements RemoteRunner {
   }
 
   private async exec(host: string, slot: HostSlot, ssh: NodeSSH, command: string, options: RunOptions): Promise<RunResult> {
+    await this.makeRoom(slot);
+    if (options.signal?.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it was sent`);
     const timeoutMs = options.timeoutMs ?? slot.settings.commandTimeoutMs;
     let channel: ClientChannel | null = null;
     let started = false;
@@ -465,6 +486,8 @@ export class SshPool implements RemoteRunner {
 
 /** How long an aborted stream waits for its channel to confirm the close before it resolves anyway. */
 const STREAM_CLOSE_WAIT_MS = 1000;
+/** How long an exec waits for idle sessions it closed to be let go of by the server before it opens its channel. */
+const SESSION_CLOSE_WAIT_MS = 2000;
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

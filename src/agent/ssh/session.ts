@@ -36,6 +36,14 @@ export class RemoteSession {
   private waiting: { id: number; resolve: (r: SessionCommandResult[]) => void; reject: (e: SessionFailure) => void } | null = null;
   private dead: SessionFailure | null = null;
   private exitCode: number | null = null;
+  private letGo: () => void = () => {};
+  /**
+   * Settles once the server has let go of the session's channel (its close came back) or the connection is gone:
+   * sshd counts a session against MaxSessions until then.
+   */
+  readonly released = new Promise<void>((resolve) => {
+    this.letGo = resolve;
+  });
 
   private constructor(
     private readonly channel: ClientChannel,
@@ -52,6 +60,7 @@ export class RemoteSession {
       // reported through 'close'
     });
     channel.on('close', () => {
+      this.letGo();
       // Exit 97: the script could not make its temp dir and read nothing: nothing ran, and no session will work.
       const unsupported = this.exitCode === SESSION_EXIT_NO_TEMP;
       const ended = `the command session ended${this.exitCode === null ? '' : ` (exit ${this.exitCode})`}`;
@@ -106,6 +115,7 @@ export class RemoteSession {
   }
 
   private readonly onConnectionClose = () => {
+    this.letGo();
     this.fail(new SessionFailure('the connection was lost', this.waiting !== null, true));
   };
 
