@@ -143,10 +143,13 @@ describe.skipIf(!sshdAvailable)('command sessions and sshd MaxSessions', () => {
       });
       const streaming = p.stream('real', ['sh', '-c', 'echo up; exec sleep 30'], { signal: stop.signal, onStdout: () => up() });
       await started;
-      // A command that cannot travel in a session (a newline in an argument) needs an exec channel: a fourth, which
-      // sshd refuses, unless an idle session is closed first.
-      const r = await p.run('real', ['printf', '%s', 'two\nlines']);
-      expect(r).toEqual({ code: 0, stdout: 'two\nlines', stderr: '' });
+      // Commands that cannot travel in a session (a newline in an argument) need exec channels: two more, which sshd
+      // refuses unless the idle sessions are closed first — and the second to come must wait for the first's closes.
+      const both2 = await Promise.all([p.run('real', ['printf', '%s', 'two\nlines']), p.run('real', ['printf', '%s', 'and\nmore'])]);
+      expect(both2).toEqual([
+        { code: 0, stdout: 'two\nlines', stderr: '' },
+        { code: 0, stdout: 'and\nmore', stderr: '' },
+      ]);
       // Sessions still serve what fits them, and the stream was never touched.
       expect((await p.run('real', ['xl', 'list'])).stdout).toContain('Domain-0');
       stop.abort();

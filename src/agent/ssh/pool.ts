@@ -34,6 +34,8 @@ interface HostSlot {
   lastFailureAt: number;
   /** Idle command sessions on the current connection (each used by one caller at a time). */
   sessions: RemoteSession[];
+  /** Sessions closed to make room that the server may still count: every new channel waits for them. */
+  releasing: Set<Promise<void>>;
   /** False once the host showed it cannot run a session: plain exec from then on. */
   sessionsWork: boolean;
 }
@@ -66,6 +68,7 @@ export class SshPool implements RemoteRunner {
         failures: 0,
         lastFailureAt: 0,
         sessions: [],
+        releasing: new Set(),
         sessionsWork: options.sessions ?? true,
       });
     }
@@ -251,6 +254,7 @@ export class SshPool implements RemoteRunner {
     let session = slot.sessions.pop();
     while (session && !session.usable) session = slot.sessions.pop();
     if (!session) {
+      await this.makeRoom(slot);
       try {
         session = await RemoteSession.open(client);
       } catch {
@@ -318,18 +322,20 @@ export class SshPool implements RemoteRunner {
    * Closes idle command sessions until the connection's channels fit the host's command slots again (each slot holder
    * has one channel at most; an idle session keeps its own): an exec channel opened beside idle sessions and the
    * sampler's stream went past sshd's MaxSessions (10 by default; maxConcurrent ≤ 9 leaves one for the stream) and
-   * was refused. Waits, briefly, for sshd to let go of them: it counts a session until its shell has exited.
+   * was refused. Then waits, briefly, for sshd to let go of every session closed so (this caller's or another's): it
+   * counts a session until its shell has exited. Called before any new channel of a slot holder.
    */
   private async makeRoom(slot: HostSlot): Promise<void> {
-    const closing: Promise<void>[] = [];
     while (slot.sessions.length > 0 && slot.sessions.length + slot.semaphore.activeCount > slot.settings.maxConcurrent) {
       const idle = slot.sessions.shift() as RemoteSession;
       idle.close('closed to make room for a command channel');
-      closing.push(idle.released);
+      const released = idle.released;
+      slot.releasing.add(released);
+      void released.then(() => slot.releasing.delete(released));
     }
-    if (closing.length === 0) return;
+    if (slot.releasing.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
+    await Promise.race([Promise.all(slot.releasing), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
