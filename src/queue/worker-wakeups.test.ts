@@ -263,6 +263,40 @@ describe('BullMQ Workers on the shared wake-ups, counted', () => {
     20_000,
   );
 
+  it('are not woken again when a finishing job fetches the next one and none is left waiting', async () => {
+    run += 1;
+    const name = `wf${run}`;
+    const release: (() => void)[] = [];
+    const t = await countedWorker(name, () => new Promise<void>((resolve) => release.push(resolve)), { woken: false, concurrency: 1 });
+    const marker = `${prefix}:${name}:marker`;
+    try {
+      let completed = 0;
+      t.worker.on('completed', () => {
+        completed += 1;
+      });
+      await t.queue.add('first', {});
+      await expect.poll(() => release.length, { timeout: 5_000 }).toBe(1);
+      // The second waits while the Worker is busy: its wake-up is popped and kept for the Worker.
+      await t.queue.add('second', {});
+      await expect.poll(() => redis.zcard(marker), { timeout: 5_000 }).toBe(0);
+      await t.monitor.settle();
+      const before = t.pops();
+      // The first's moveToFinished fetches the second, and BullMQ's sets the marker again as it hands it out: with
+      // none left waiting, the backend's takes it back, and the wake-ups' pop is not answered for it.
+      release[0]?.();
+      await expect.poll(() => release.length, { timeout: 5_000 }).toBe(2);
+      await t.monitor.settle();
+      expect(await redis.zcard(marker)).toBe(0);
+      expect(t.pops()).toBe(before);
+      release[1]?.();
+      await expect.poll(() => completed, { timeout: 5_000 }).toBe(2);
+    } finally {
+      // A job left running would hold the Worker's close.
+      for (const r of release) r();
+      await t.close();
+    }
+  }, 20_000);
+
   it('a WokenWorker still runs two jobs at once when several wait, and takes every one of a burst without polling', async () => {
     run += 1;
     let running = 0;
