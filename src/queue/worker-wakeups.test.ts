@@ -129,7 +129,7 @@ describe('WorkerWakeups and stale markers', () => {
     await redis.zadd(a, 0, '0');
     await popped(a);
     expect(await w.wait(a, 0.3)).toBeNull();
-    // Popped by the sweep after another queue's pop: stale too.
+    // Set again beside another queue's wake-up: whether the blocking pop or a sweep takes it, it is not kept.
     await redis.zadd(a, 0, '0');
     const waitB = w.wait(b, 30);
     await announce(b);
