@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
-import type { ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import type { HostConfig, SshDefaults } from '../../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -34,8 +34,11 @@ interface HostSlot {
   lastFailureAt: number;
   /** Idle command sessions on the current connection (each used by one caller at a time). */
   sessions: RemoteSession[];
-  /** Sessions closed to make room that the server may still count: every new channel waits for them. */
-  releasing: Set<Promise<void>>;
+  /**
+   * Sessions closed to make room that the server may still count, with their connection (sshd counts per
+   * connection): every new channel on that connection waits for them.
+   */
+  releasing: Map<Promise<void>, Client>;
   /** False once the host showed it cannot run a session: plain exec from then on. */
   sessionsWork: boolean;
 }
@@ -68,7 +71,7 @@ export class SshPool implements RemoteRunner {
         failures: 0,
         lastFailureAt: 0,
         sessions: [],
-        releasing: new Set(),
+        releasing: new Map(),
         sessionsWork: options.sessions ?? true,
       });
     }
@@ -252,9 +255,13 @@ export class SshPool implements RemoteRunner {
     // Messages name the first program (a batched read leads with the list it is for).
     const what = firstWord(commands[0] ?? '');
     let session = slot.sessions.pop();
-    while (session && !session.usable) session = slot.sessions.pop();
+    while (session && !(session.usable && session.belongsTo(client))) {
+      // One of a connection given up on (kept in use across the reconnect, then put back): of no use here.
+      session.close();
+      session = slot.sessions.pop();
+    }
     if (!session) {
-      await this.makeRoom(slot);
+      await this.makeRoom(slot, client);
       try {
         session = await RemoteSession.open(client);
       } catch {
@@ -325,17 +332,21 @@ export class SshPool implements RemoteRunner {
    * was refused. Then waits, briefly, for sshd to let go of every session closed so (this caller's or another's): it
    * counts a session until its shell has exited. Called before any new channel of a slot holder.
    */
-  private async makeRoom(slot: HostSlot): Promise<void> {
+  private async makeRoom(slot: HostSlot, client: Client): Promise<void> {
+    // Sessions of a connection given up on do not count on this one.
+    for (const stale of slot.sessions.filter((s) => !s.belongsTo(client))) stale.close();
+    slot.sessions = slot.sessions.filter((s) => s.belongsTo(client));
     while (slot.sessions.length > 0 && slot.sessions.length + slot.semaphore.activeCount > slot.settings.maxConcurrent) {
       const idle = slot.sessions.shift() as RemoteSession;
       idle.close('closed to make room for a command channel');
       const released = idle.released;
-      slot.releasing.add(released);
+      slot.releasing.set(released, client);
       void released.then(() => slot.releasing.delete(released));
     }
-    if (slot.releasing.size === 0) return;
+    const pending = [...slot.releasing].filter(([, c]) => c === client).map(([released]) => released);
+    if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(slot.releasing), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
+    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
@@ -423,7 +434,7 @@ export class SshPool implements RemoteRunner {
   }
 
   private async exec(host: string, slot: HostSlot, ssh: NodeSSH, command: string, options: RunOptions): Promise<RunResult> {
-    await this.makeRoom(slot);
+    if (ssh.connection) await this.makeRoom(slot, ssh.connection);
     if (options.signal?.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it was sent`);
     const timeoutMs = options.timeoutMs ?? slot.settings.commandTimeoutMs;
     let channel: ClientChannel | null = null;

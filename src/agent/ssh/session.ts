@@ -83,6 +83,11 @@ export class RemoteSession {
     });
   }
 
+  /** Whether this session is a channel of that connection (a pool keeps sessions across reconnects otherwise). */
+  belongsTo(client: Client): boolean {
+    return this.client === client;
+  }
+
   get usable(): boolean {
     return this.dead === null && this.waiting === null;
   }
