@@ -346,9 +346,8 @@ export class WokenWorker extends Worker {
 
 /**
  * A BullMQ script that hands out jobs (moveToActive; moveToFinished below), run as it is, and then one step more: when
- * it has handed out a job and no other
- * job waits, the wake-up marker it has just set (BullMQ sets it after every job it hands out, so that other Workers
- * look too) is taken away again, in the same script. Redis only wakes a blocked BZPOPMIN after a script ends, and
+ * it has handed out a job and no other job waits, the wake-up marker it has just set (BullMQ sets it after every job
+ * it hands out, so that other Workers look too) is taken away again, in the same script. Redis only wakes a blocked BZPOPMIN after a script ends, and
  * only for a key that still holds something: the wake-ups are no longer woken after every job for a marker their
  * sweep would drop — a pop, a sweep naming every served queue, and a new pop naming them all, per job (at 1,000
  * hosts, some 3,000 key names sent and looked up in Redis for nothing).

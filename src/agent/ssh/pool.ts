@@ -503,7 +503,7 @@ export class SshPool implements RemoteRunner {
 
 /** How long an aborted stream waits for its channel to confirm the close before it resolves anyway. */
 const STREAM_CLOSE_WAIT_MS = 1000;
-/** How long an exec waits for idle sessions it closed to be let go of by the server before it opens its channel. */
+/** How long a new channel waits for the sessions closed to make room to be let go of by the server (see makeRoom). */
 const SESSION_CLOSE_WAIT_MS = 2000;
 
 function definedOnly<T extends object>(o: T): Partial<T> {
