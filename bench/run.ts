@@ -6,7 +6,7 @@ import { RemoteSession } from '../src/agent/ssh/session.ts';
 import { productionNodeFlags } from '../src/cli/node-flags.ts';
 import { FakeDiscord } from '../test/helpers/fake-discord/server.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
-import type { ProcessHandle } from '../test/helpers/processes.ts';
+import { opsUrlOf } from '../test/helpers/processes.ts';
 import { REDIS_URL } from '../test/helpers/redis.ts';
 import { type RealSshd, sshdAvailable, startRealSshd, teachXlListV } from '../test/helpers/sshd.ts';
 import { fleetConfigYaml, hostNames, realHostConfigYaml, simVar } from './fleet.ts';
@@ -170,16 +170,6 @@ async function restingRssMiB(pid: number, seconds: number): Promise<{ rest: numb
 }
 const human = (n: number) => n.toLocaleString('en-US');
 
-/** The ops endpoint's URL, from the bot's "ops http listening" log line (it was started with --http-port 0). */
-async function opsUrlOf(p: { waitForLine: ProcessHandle['waitForLine'] }): Promise<string | null> {
-  try {
-    const { line } = await p.waitForLine(/ops http listening/, 10_000, { stream: 'log' });
-    return (JSON.parse(line) as { url?: string }).url ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** V8's young and old generations as the bot's /metrics gives them (null: not readable). */
 async function heapSpacesOf(url: string | null): Promise<HeapSpaces | null> {
   if (url === null) return null;
@@ -193,8 +183,7 @@ async function heapSpacesOf(url: string | null): Promise<HeapSpaces | null> {
 /** What the growth row's two readings were made of: a heap in use, or a young generation V8 has not shrunk yet. */
 function describeHeap(before: HeapSpaces | null, after: HeapSpaces | null): string {
   if (!before || !after) return "V8's heap spaces not read";
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return `V8's young generation ${r(before.youngCommitted)} -> ${r(after.youngCommitted)} MiB committed (${r(before.youngUsed)} -> ${r(after.youngUsed)} in use), old ${r(before.oldCommitted)} -> ${r(after.oldCommitted)} MiB (${r(before.oldUsed)} -> ${r(after.oldUsed)} in use)`;
+  return `V8's young generation ${round(before.youngCommitted)} -> ${round(after.youngCommitted)} MiB committed (${round(before.youngUsed)} -> ${round(after.youngUsed)} in use), old ${round(before.oldCommitted)} -> ${round(after.oldCommitted)} MiB (${round(before.oldUsed)} -> ${round(after.oldUsed)} in use)`;
 }
 
 /** One line through the terminal; throws unless its final reply is a success. */
@@ -331,7 +320,8 @@ async function smallFleet(): Promise<void> {
       const lines = (count: number) => Array.from({ length: count }, (_, i) => `/list ${hosts[i % hosts.length]}`);
       const warm = await term.pipeline(lines(plan.growthWarmup), 8);
       if (warm.failures.length) throw new Error(`warm-up replies failed: ${warm.failures[0]}`);
-      const metricsUrl = await opsUrlOf(bot);
+      // Started with --http-port 0 and a terminal: the chosen port is in its log file.
+      const metricsUrl = await opsUrlOf(bot, 'log', 10_000).catch(() => null);
       const before = await restingRssMiB(bot.pid, plan.restSeconds);
       const heapBefore = await heapSpacesOf(metricsUrl);
       const run = await term.pipeline(lines(plan.growthRequests), 8, 120_000);

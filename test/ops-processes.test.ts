@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ProcessHandle, ProcessHarness } from './helpers/processes.ts';
+import { opsUrlOf, ProcessHarness } from './helpers/processes.ts';
 
 /**
  * The real CLI, as an operator runs it: `xenops --version`, a bot with no chat token that stays up (not ready, saying
@@ -38,12 +38,6 @@ function writeConfig(h: ProcessHarness): string {
   return path;
 }
 
-/** The URL from the process's "ops http listening" log line (stderr: no terminal). */
-async function opsUrl(p: ProcessHandle): Promise<string> {
-  const { line } = await p.waitForLine(/"msg":"ops http listening"/, 30_000, { stream: 'stderr' });
-  return (JSON.parse(line) as { url: string }).url;
-}
-
 let harness: ProcessHarness | null = null;
 afterEach(async () => {
   await harness?.stopAll();
@@ -75,7 +69,7 @@ describe('a bot with no chat token', () => {
       ['bot', '--available', '--discord', '--telegram', '--http-port', '0', '-c', writeConfig(harness)],
       cleanEnv(),
     );
-    const url = await opsUrl(bot);
+    const url = await opsUrlOf(bot, 'stderr');
     await bot.waitForLine(/"msg":"bot started"/, 30_000, { stream: 'stderr' });
     expect(bot.stderr.lines.some((l) => l.includes('"msg":"discord skipped: no token: set discord.token or DISCORD_TOKEN"'))).toBe(true);
     expect(bot.stderr.lines.some((l) => l.includes('"msg":"telegram skipped: no token: set telegram.token or TELEGRAM_BOT_TOKEN"'))).toBe(
@@ -126,7 +120,7 @@ describe('an agent with --http-port', () => {
   it('is ready with its workers and Redis, and counts the SSH connects it could not make', async () => {
     harness = new ProcessHarness();
     const agent = harness.spawn('agent', ['agent', '--http-port', '0', '-c', writeConfig(harness)], cleanEnv());
-    const url = await opsUrl(agent);
+    const url = await opsUrlOf(agent, 'stderr');
     await agent.waitForLine(/"msg":"agent started"/, 30_000, { stream: 'stderr' });
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);

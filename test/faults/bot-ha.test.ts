@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
-import { ProcessHarness } from '../helpers/processes.ts';
+import { opsUrlOf, ProcessHarness } from '../helpers/processes.ts';
 import { demoConfigWith, received } from './support.ts';
 
 const TOKEN = '123456789:AAtestTOKENtestTOKENtestTOKENtest00';
@@ -67,8 +67,7 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('bot high availability
     const bot2 = await harness.startBot({ adapters: ['--telegram', '--http-port', '0'], env: envFor('b2') });
 
     // The standby is ready, and says who leads.
-    const listening = await bot2.waitForLine(/"msg":"ops http listening"/, 10_000, { stream: 'stderr' });
-    const { url } = JSON.parse(listening.line) as { url: string };
+    const url = await opsUrlOf(bot2, 'stderr', 10_000);
     const ready = await fetch(`${url}/readyz`);
     const body = (await ready.json()) as { checks: { name: string; ok: boolean; detail: string }[] };
     expect(ready.status).toBe(200);

@@ -178,6 +178,15 @@ export interface SimProcess {
   control: SimControlClient;
 }
 
+/**
+ * The ops endpoint's URL from a process's "ops http listening" log line (started with `--http-port`, 0 for any free
+ * port): on stderr when the process has no terminal, in its log file (`log`) when it has one.
+ */
+export async function opsUrlOf(p: Pick<ProcessHandle, 'waitForLine'>, stream: OutputName, timeoutMs = 30_000): Promise<string> {
+  const { line } = await p.waitForLine(/"msg":"ops http listening"/, timeoutMs, { stream });
+  return (JSON.parse(line) as { url: string }).url;
+}
+
 export function lastLines(handle: { stdout: LineStream; stderr: LineStream; log?: LineStream }, n = 15): string {
   const show = (name: string, s: LineStream | undefined) =>
     `  ${name}: ${(s?.lines ?? []).slice(-n).join(`\n  ${' '.repeat(name.length)}  `)}`;

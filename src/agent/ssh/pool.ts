@@ -254,12 +254,9 @@ export class SshPool implements RemoteRunner {
     if (!slot.sessionsWork || !client || !commands.every(fitsSession)) return null;
     // Messages name the first program (a batched read leads with the list it is for).
     const what = firstWord(commands[0] ?? '');
+    dropForeignSessions(slot, client);
     let session = slot.sessions.pop();
-    while (session && !(session.usable && session.belongsTo(client))) {
-      // One of a connection given up on (kept in use across the reconnect, then put back): of no use here.
-      session.close();
-      session = slot.sessions.pop();
-    }
+    while (session && !session.usable) session = slot.sessions.pop();
     if (!session) {
       await this.makeRoom(slot, client);
       try {
@@ -333,9 +330,7 @@ export class SshPool implements RemoteRunner {
    * counts a session until its shell has exited. Called before any new channel of a slot holder.
    */
   private async makeRoom(slot: HostSlot, client: Client): Promise<void> {
-    // Sessions of a connection given up on do not count on this one.
-    for (const stale of slot.sessions.filter((s) => !s.belongsTo(client))) stale.close();
-    slot.sessions = slot.sessions.filter((s) => s.belongsTo(client));
+    dropForeignSessions(slot, client);
     while (slot.sessions.length > 0 && slot.sessions.length + slot.semaphore.activeCount > slot.settings.maxConcurrent) {
       const idle = slot.sessions.shift() as RemoteSession;
       idle.close('closed to make room for a command channel');
@@ -505,6 +500,19 @@ export class SshPool implements RemoteRunner {
 const STREAM_CLOSE_WAIT_MS = 1000;
 /** How long a new channel waits for the sessions closed to make room to be let go of by the server (see makeRoom). */
 const SESSION_CLOSE_WAIT_MS = 2000;
+
+/**
+ * Closes and forgets the idle sessions of a connection given up on (one kept in use across a reconnect is put back
+ * afterwards): of no use on this one, and not counted against its MaxSessions either.
+ */
+function dropForeignSessions(slot: HostSlot, client: Client): void {
+  const own: RemoteSession[] = [];
+  for (const session of slot.sessions) {
+    if (session.belongsTo(client)) own.push(session);
+    else session.close();
+  }
+  slot.sessions = own;
+}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
