@@ -28,7 +28,12 @@ let run = 0;
 function served(): [string, string, string] {
   run += 1;
   const keys = ['a', 'b', 'c'].map((q) => `${prefix}:t${run}-${q}:marker`) as [string, string, string];
-  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), redis, quietLogger);
+  // A watchdog far past any stall of a loaded CI box: a sweep abandoned as stuck delivers its marker unchecked, which
+  // the stale-marker tests would read as kept (the watchdog has tests of its own, below).
+  wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), redis, quietLogger, {
+    blockSeconds: 5,
+    watchdogGraceMs: 15_000,
+  });
   for (const k of keys) wakeups.serve(k);
   wakeups.start();
   return keys;
