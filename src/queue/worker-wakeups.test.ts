@@ -45,6 +45,13 @@ async function announce(marker: string, score = 0): Promise<void> {
   await redis.zadd(marker, score, '0');
 }
 
+/** A Worker waiting on marker, then a job announced there: it is woken with the base marker. */
+async function expectWoken(w: WorkerWakeups, marker: string): Promise<void> {
+  const waiting = w.wait(marker, 30);
+  await announce(marker);
+  expect(await waiting).toEqual({ member: '0', score: 0 });
+}
+
 /** Resolves once the wake-ups have popped everything under the keys (markers are popped even with nobody waiting). */
 const popped = (...keys: string[]) =>
   expect.poll(async () => (await Promise.all(keys.map((k) => redis.zcard(k)))).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(0);
@@ -101,9 +108,7 @@ describe('WorkerWakeups', () => {
     await expect.poll(() => redis.zscore(a, '0'), { timeout: 5_000 }).toBe('0');
     await expect(w.wait(a, 30)).rejects.toBeInstanceOf(ConnectionClosedError);
     // This agent still serves the rest.
-    const waitB = w.wait(b, 30);
-    await announce(b);
-    expect(await waitB).toEqual({ member: '0', score: 0 });
+    await expectWoken(w, b);
     await expect.poll(() => redis.zscore(a, '0'), { timeout: 5_000 }).toBe('0');
   });
 
@@ -135,15 +140,11 @@ describe('WorkerWakeups and stale markers', () => {
     await popped(a);
     // Popped in Redis is not yet handled here: a wait sent before the loop reads the pop is handed it (the hand-over
     // above). The loop handles one pop at a time, so once it has woken b's Worker it is done with a's.
-    const first = w.wait(b, 30);
-    await announce(b);
-    expect(await first).toEqual({ member: '0', score: 0 });
+    await expectWoken(w, b);
     expect(await w.wait(a, 0.3)).toBeNull();
     // Set again beside another queue's wake-up: whether the blocking pop or a sweep takes it, it is not kept.
     await redis.zadd(a, 0, '0');
-    const waitB = w.wait(b, 30);
-    await announce(b);
-    expect(await waitB).toEqual({ member: '0', score: 0 });
+    await expectWoken(w, b);
     await popped(a);
     expect(await w.wait(a, 0.2)).toBeNull();
   });
