@@ -60,28 +60,33 @@ describe('createRedisClient', () => {
 });
 
 describe('BullConnection', () => {
-  it('one server: one lazily connected client shared by every Queue and Worker, with maxRetriesPerRequest null', () => {
+  it('one server: one client shared by every Queue and Worker, connecting at once (BullMQ gives up for good on a lazy one that is refused), maxRetriesPerRequest null', async () => {
     const bull = new BullConnection('redis://h:1');
     const shared = bull.options;
     expect(shared).toBeInstanceOf(Redis);
     expect(bull.options).toBe(shared);
     expect(bull.forWorkers).toBe(shared);
-    expect((shared as Redis).status).toBe('wait');
+    expect((shared as Redis).status).toBe('connecting');
+    expect((shared as Redis).listenerCount('error')).toBe(1);
     expect((shared as Redis).options.maxRetriesPerRequest).toBeNull();
     expect(workerConnection({ url: 'redis://h:1' })).toEqual({ url: 'redis://h:1', maxRetriesPerRequest: null });
+    const ended = new Promise((resolve) => (shared as Redis).once('end', resolve));
     bull.close();
+    await ended;
     expect((shared as Redis).status).toBe('end');
   });
 
-  it('a cluster: one lazily connected Cluster for all of them, with maxRetriesPerRequest null on its nodes', () => {
+  it('a cluster: one Cluster for all of them, connecting at once, with maxRetriesPerRequest null on its nodes', () => {
     const bull = new BullConnection(CLUSTER);
     const shared = bull.options;
     expect(shared).toBeInstanceOf(Cluster);
     expect(bull.options).toBe(shared);
     expect(bull.forWorkers).toBe(shared);
-    expect((shared as Cluster).status).toBe('wait');
+    expect((shared as Cluster).status).toBe('connecting');
+    expect((shared as Cluster).listenerCount('error')).toBe(1);
     expect((shared as Cluster).options.redisOptions?.maxRetriesPerRequest).toBeNull();
     bull.close();
-    expect((shared as Cluster).status).toBe('end');
+    // Its seeds do not resolve: it ends once its connecting gives up; the close has begun.
+    expect(['disconnecting', 'end']).toContain((shared as Cluster).status);
   });
 });

@@ -82,8 +82,8 @@ function credentialsOf(url: string): Pick<RedisOptions, 'username' | 'password' 
 }
 
 /**
- * The `connection` BullMQ's Queue, QueueEvents and Worker are given: one client (made on first use, lazily
- * connected, `maxRetriesPerRequest: null` as BullMQ requires of anything it blocks on), for one server or a
+ * The `connection` BullMQ's Queue, QueueEvents and Worker are given: one client (made on first use,
+ * `maxRetriesPerRequest: null` as BullMQ requires of anything it blocks on), for one server or a
  * Cluster. BullMQ shares it as the command connection of every Queue and Worker (it never closes a shared client)
  * and duplicates it for each blocking one (a Worker's BZPOPMIN, a QueueEvents' XREAD), which it closes itself;
  * close() ends the shared one, once the BullMQ objects using it are closed.
@@ -101,9 +101,19 @@ export class BullConnection {
     return this.client;
   }
 
-  /** The shared client itself. */
+  /**
+   * The shared client itself, connecting from the start. Not lazily: BullMQ connects a client it finds unconnected
+   * (and each duplicate it makes of it) with `connect()`, which fails for good on the first refused attempt — a Queue
+   * or Worker made while Redis is down then never works, Redis back or not (a bot started before its Redis answered
+   * said "Redis is unreachable" to every command from then on). One already connecting is waited for until ready.
+   */
   get client(): RedisClient {
-    this.shared ??= createRedisClient(this.target, { lazyConnect: true, maxRetriesPerRequest: null });
+    if (!this.shared) {
+      this.shared = createRedisClient(this.target, { maxRetriesPerRequest: null });
+      // Said by the BullMQ objects using it ("queue error", "worker error"); this one keeps ioredis from printing each
+      // failed attempt before they listen.
+      this.shared.on('error', () => {});
+    }
     return this.shared;
   }
 

@@ -140,7 +140,7 @@ describe('plans', () => {
 });
 
 describe('Redis outages', () => {
-  it('at start-up the bot says it is waiting for Redis, naming the URL, and starts once Redis is there', async () => {
+  it('at start-up the bot says it is waiting for Redis, naming the URL, and once Redis is there it starts and queues', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
     const p = uniquePrefix();
@@ -149,11 +149,12 @@ describe('Redis outages', () => {
     const said = new Promise<void>((resolve) => {
       announced = resolve;
     });
+    const adapter = new CaptureAdapter();
     const bot = await createBot({
       config: configFor(p, url),
       redis: url,
       logger: quietLogger,
-      adapters: [new CaptureAdapter()],
+      adapters: [adapter],
       onRedisWait: (line) => {
         lines.push(line);
         announced();
@@ -165,6 +166,12 @@ describe('Redis outages', () => {
     const redis = await startPrivateRedis({ port });
     try {
       await started;
+      // Its queues work too: made while Redis was down, BullMQ's connection once gave up for good, and every command
+      // was answered "Redis is unreachable". No agent here: the request is queued and answered at once as unserved.
+      await bot.core.handle(request('late-1', 'list xen1'), target('late-1'));
+      const r = await adapter.finalReply('late-1');
+      expect(r.title).not.toBe('Redis is unreachable');
+      expect(JSON.stringify(r.blocks)).toMatch(/no agent/);
       await bot.stop();
     } finally {
       await redis.stop();
