@@ -10,7 +10,8 @@ import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
-import { BullConnection, createRedisClient, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import { BullConnection, createRedisClient, describeRedis, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
@@ -188,6 +189,10 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   redis.on('ready', () => {
     redisDown = false;
   });
+  // Before any Worker: one made while Redis is unreachable fails its first connect for good, and the agent would stay
+  // up serving nothing, never ready and never restarted by its supervisor (systemd, compose) — as after a reboot
+  // that starts it alongside Redis. Waiting says so at each attempt, as the bot does.
+  await waitForRedis(redis, describeRedis(options.connection), logger);
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
   const fleetEvents = new FleetEventLog(redis, options.prefix);

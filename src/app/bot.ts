@@ -10,6 +10,7 @@ import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.
 import type { Reply } from '../core/reply.ts';
 import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
 import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
+import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { ActionStore } from './actions.ts';
 import { AlertDesk } from './alert-desk.ts';
@@ -27,7 +28,6 @@ import { BotLeadership, leaderTerm } from './leadership.ts';
 import { OnCallStore } from './oncall-store.ts';
 import { PendingStore } from './pending-store.ts';
 import { PostDesk } from './post-desk.ts';
-import { waitForRedis } from './redis-wait.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
 import { ScheduleBook, type TickHandler } from './schedules.ts';
@@ -317,6 +317,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // Back from an outage: append the audit entries Redis missed, and take in what finished meanwhile.
       redis.on('ready', () => {
         if (!started) return;
+        logger.warn('Redis is reachable again: catching up on what finished meanwhile');
         void audit.flush();
         void relay.recover().catch((e: unknown) => logger.error({ err: String(e) }, 'recovery after a Redis outage failed'));
       });

@@ -18,6 +18,7 @@ import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
 import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
+import { readyWithin } from '../queue/redis-ready.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -41,6 +42,9 @@ export interface NewJob {
 
 /** The MULTI jobs are added in: commands written into it before them go to Redis with them, all or none. */
 export type JobTransaction = ChainableCommander;
+
+/** How long an add waits for its connection to come back before refusing (see add). */
+const RECONNECT_GRACE_MS = 1_000;
 
 /** BullMQ's scripts a job's insert may run (addJobToTransaction picks one by the job's options). */
 const ADD_SCRIPTS = /^add(Standard|Delayed|Prioritized|Parent)Job:/;
@@ -101,7 +105,9 @@ export class JobQueues {
       return { backend, json, jobId };
     });
     const client = await this.adderClient();
-    if (client.status !== 'ready') throw new RedisUnavailableError('not connected');
+    // Reconnecting after an outage, it may be a retry behind the bot's other connections: a command sent just as Redis
+    // came back is not refused for that. Down, it is refused within that second.
+    if (!(await readyWithin(client, RECONNECT_GRACE_MS))) throw new RedisUnavailableError('not connected');
     const send = async () => {
       // BullMQ's own transaction, as its client wrapper makes it (its scripts callable by name); the rest is ioredis's MULTI.
       const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;

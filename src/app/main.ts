@@ -302,7 +302,8 @@ export async function runAgent(options: {
     process.stderr.write(`xenops agent: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
-  agent = await startAgent({
+  const stopping = untilSignal();
+  const starting = startAgent({
     config,
     runner,
     onJobDone: (op, outcome, seconds) => metrics.jobDone(op, outcome, seconds),
@@ -311,8 +312,27 @@ export async function runAgent(options: {
     logger,
     ...(hosts ? { hosts } : {}),
   });
+  // It waits for Redis: a signal meanwhile ends it at once (a job taken in the last instant of a start stalls and is
+  // handed back, its journal entry read by the next agent). A failure to start ends it too, with 1, so that its
+  // supervisor starts it again rather than it staying up serving nothing.
+  const first = await Promise.race([
+    starting.then(
+      (a) => ({ started: a }),
+      (error: unknown) => ({ failed: error }),
+    ),
+    stopping.then((s) => ({ signal: s })),
+  ]);
+  if (!('started' in first)) {
+    starting.catch(() => {});
+    await ops?.close();
+    await pool.close();
+    if ('signal' in first) return 0;
+    logger.error({ err: redactSecrets(String(first.failed)) }, 'agent could not start; exiting');
+    return 1;
+  }
+  agent = first.started;
   logger.info({ hosts: hosts ?? Object.keys(config.hosts) }, 'agent started');
-  const signal = await untilSignal();
+  const signal = await stopping;
   const graceMs = config.agent.closeGraceMs;
   logger.info(
     { signal },

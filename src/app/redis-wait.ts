@@ -1,6 +1,3 @@
-import type { Logger } from '../core/log.ts';
-import { redactSecrets } from '../core/log.ts';
-import type { RedisClient } from '../queue/redis-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 
 /** Thrown (and answered "Redis is unreachable; nothing was queued") when Redis cannot take a request. */
@@ -13,32 +10,6 @@ const CONNECTION_ERRORS =
 export function isRedisDown(error: unknown): boolean {
   if (error instanceof RedisUnavailableError) return true;
   return CONNECTION_ERRORS.test(error instanceof Error ? error.message : String(error));
-}
-
-/**
- * Waits until the client is connected, saying so at error level (with the URL, password redacted) on every
- * failed attempt, and through `onWaiting` (the terminal prints it). ioredis retries with its own backoff.
- */
-export async function waitForRedis(redis: RedisClient, url: string, logger: Logger, onWaiting?: (line: string) => void): Promise<void> {
-  if (redis.status === 'ready') return;
-  const shown = redactSecrets(url);
-  let attempts = 0;
-  await new Promise<void>((resolve) => {
-    const onError = (error: Error) => {
-      attempts++;
-      const line = `waiting for Redis at ${shown} (${error.message || 'unreachable'}); retrying (attempt ${attempts})`;
-      logger.error({ redis: shown, attempt: attempts }, line);
-      onWaiting?.(line);
-    };
-    const onReady = () => {
-      redis.off('error', onError);
-      if (attempts > 0) logger.warn({ redis: shown }, 'Redis is reachable again');
-      resolve();
-    };
-    redis.on('error', onError);
-    redis.once('ready', onReady);
-    if (redis.status === 'ready') onReady();
-  });
 }
 
 /**

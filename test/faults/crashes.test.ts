@@ -1,12 +1,24 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ProcessHarness } from '../helpers/processes.ts';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { type ProcessHandle, ProcessHarness, started } from '../helpers/processes.ts';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.ts';
-import { answerAt, ask, FINAL, killAgentDuring, killNextAgentWhileResuming, received, startRun } from './support.ts';
+import { answerAt, ask, demoConfigWith, FINAL, killAgentDuring, killNextAgentWhileResuming, received, startRun } from './support.ts';
+
+/** What a process writes when it has lost track of an error: ioredis' raw line, or a stray-error catch-all's. */
+const STRAY = /Unhandled error event|uncaught exception|unhandled rejection/;
+
+function strays(p: ProcessHandle): string[] {
+  return [...p.stderr.lines, ...p.log.lines].filter((l) => STRAY.test(l));
+}
+
+const WAITING = /waiting for Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\); retrying \(attempt \d+\)/;
 
 /**
  * Crashes mid-operation, with the real processes: the agent SIGKILLed during a start and a migration (once and
  * twice in one job), Redis killed while a migration runs. Each gives one true final reply, and the hosts receive
- * each mutating command exactly once.
+ * each mutating command exactly once. And Redis not there yet when the agent and the bot start, as after a reboot
+ * where systemd starts them alongside it, or compose with a Redis that refuses them: both wait and say so, and serve
+ * once it answers (an agent that gave up instead stayed up serving nothing, never ready and never restarted by its
+ * supervisor; a bot said "Redis is unreachable" to every command for good).
  */
 describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation', () => {
   let h: ProcessHarness | null = null;
@@ -112,5 +124,53 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const next = await ask(bot, '/list xen2');
     expect(next.body.some((l) => /^xen2\s+web\s+\d+/.test(l))).toBe(true);
     expect(answerAt(bot, mark, final.index).finals).toHaveLength(1);
+  });
+
+  async function downAtStart(): Promise<{ h: ProcessHarness; redis: PrivateRedis }> {
+    redis = await startPrivateRedis();
+    await redis.kill('SIGKILL');
+    const run = new ProcessHarness({ configPath: demoConfigWith({ 'approvals.enabled': false }), redisUrl: redis.url });
+    h = run;
+    onTestFailed(() => {
+      process.stderr.write(`--- output of the run's processes ---\n${run.lastOutput()}\n`);
+    });
+    return { h: run, redis };
+  }
+
+  it('an agent and a bot started while Redis is down wait for it, say so, serve once it is up, and ride out its restart', async () => {
+    const { h, redis } = await downAtStart();
+    await h.startSim();
+    const agent = await h.startAgent({ awaitStart: false });
+    const bot = await h.startBot({ awaitStart: false });
+    await agent.waitForLine(WAITING, 30_000, { stream: 'stderr' });
+    await bot.waitForLine(WAITING, 30_000, { stream: 'stderr' });
+    await redis.restart();
+    await started(agent, /"msg":"agent started"/, 30_000);
+    await started(bot, /"msg":"bot started"/, 30_000);
+    expect((await ask(bot, '/list xen1')).title).toBe('✔ Domains on xen1');
+
+    // Down again under the running agent: every connection it holds reconnects, and none of them writes raw lines.
+    const mark = agent.stderr.lines.length;
+    const botMark = bot.log.lines.length;
+    await redis.kill('SIGKILL');
+    await agent.waitForLine(/"msg":"agent: Redis connection error"/, 30_000, { stream: 'stderr', from: mark });
+    await redis.restart();
+    await bot.waitForLine(/"msg":"Redis is reachable again/, 30_000, { stream: 'log', from: botMark });
+    expect((await ask(bot, '/list xen2')).title).toBe('✔ Domains on xen2');
+    expect(strays(agent)).toEqual([]);
+    expect(strays(bot)).toEqual([]);
+  });
+
+  it('SIGTERM while the agent waits for Redis: it exits at once, with 0', async () => {
+    const { h, redis } = await downAtStart();
+    await h.startSim();
+    const agent = await h.startAgent({ awaitStart: false });
+    await agent.waitForLine(WAITING, 30_000, { stream: 'stderr' });
+    agent.kill('SIGTERM');
+    const exit = await Promise.race([agent.exited, new Promise<null>((r) => setTimeout(() => r(null), 5_000))]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(strays(agent)).toEqual([]);
+    // Up again for the run's clean-up, which deletes its keys.
+    await redis.restart();
   });
 });

@@ -201,7 +201,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /** Readiness: the process logs its start line, to stderr or (the terminal bot) to its log file. */
-async function started(handle: ProcessHandle, re: RegExp, timeoutMs: number): Promise<void> {
+export async function started(handle: ProcessHandle, re: RegExp, timeoutMs: number): Promise<void> {
   try {
     await Promise.any([handle.waitForLine(re, timeoutMs, { stream: 'stderr' }), handle.waitForLine(re, timeoutMs, { stream: 'log' })]);
   } catch (error) {
@@ -345,11 +345,12 @@ export class ProcessHarness {
   }
 
   /** `xenops agent -c config/demo.yaml`; resolves once it logs "agent started". */
-  async startAgent(options: { hosts?: string[]; timeoutMs?: number } = {}): Promise<ProcessHandle> {
+  /** `awaitStart: false` returns once spawned, without waiting for its start line (it may be waiting for Redis). */
+  async startAgent(options: { hosts?: string[]; timeoutMs?: number; awaitStart?: boolean } = {}): Promise<ProcessHandle> {
     const { configPath, env } = this.settings();
     const args = ['agent', '-c', configPath, ...(options.hosts ? ['--hosts', options.hosts.join(',')] : [])];
     const handle = this.spawn('agent', args, { ...baseEnv(), ...env });
-    await started(handle, /"msg":"agent started"/, options.timeoutMs ?? 30_000);
+    if (options.awaitStart !== false) await started(handle, /"msg":"agent started"/, options.timeoutMs ?? 30_000);
     return handle;
   }
 
@@ -357,11 +358,14 @@ export class ProcessHarness {
    * `xenops bot --terminal -c config/demo.yaml` with stdin kept open (or other adapters, e.g. `['--telegram']`, with
    * extra environment such as the fake Bot API's root); resolves once it logs "bot started".
    */
-  async startBot(options: { timeoutMs?: number; adapters?: string[]; env?: Record<string, string> } = {}): Promise<ProcessHandle> {
+  /** `awaitStart: false` as for startAgent. */
+  async startBot(
+    options: { timeoutMs?: number; adapters?: string[]; env?: Record<string, string>; awaitStart?: boolean } = {},
+  ): Promise<ProcessHandle> {
     const { configPath, env } = this.settings();
     const adapters = options.adapters ?? ['--terminal'];
     const handle = this.spawn('bot', ['bot', ...adapters, '-c', configPath], { ...baseEnv(), ...env, ...options.env });
-    await started(handle, /"msg":"bot started"/, options.timeoutMs ?? 30_000);
+    if (options.awaitStart !== false) await started(handle, /"msg":"bot started"/, options.timeoutMs ?? 30_000);
     return handle;
   }
 

@@ -1,0 +1,43 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PrivateRedis, startPrivateRedis } from '../../test/helpers/redis-server.ts';
+import { readyWithin } from './redis-ready.ts';
+
+describe('readyWithin', () => {
+  let redis: PrivateRedis | null = null;
+  const clients: Redis[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.disconnect();
+    await redis?.stop();
+    redis = null;
+  });
+  const client = (url: string, options: { lazyConnect?: boolean } = {}) => {
+    const c = new Redis(url, { ...options, maxRetriesPerRequest: null });
+    c.on('error', () => {});
+    clients.push(c);
+    return c;
+  };
+
+  it('true for a connected client; false at once for one not trying to connect', async () => {
+    redis = await startPrivateRedis();
+    const up = client(redis.url);
+    await new Promise((resolve) => up.once('ready', resolve));
+    expect(await readyWithin(up, 60_000)).toBe(true);
+    // A wait of a minute would time the test out: it does not wait.
+    expect(await readyWithin(client(redis.url, { lazyConnect: true }), 60_000)).toBe(false);
+  });
+
+  it('waits for a client reconnecting after an outage: true once Redis is back, false when the time runs out', async () => {
+    redis = await startPrivateRedis();
+    const c = client(redis.url);
+    await new Promise((resolve) => c.once('ready', resolve));
+    const lost = new Promise((resolve) => c.once('reconnecting', resolve));
+    await redis.kill('SIGKILL');
+    await lost;
+    expect(await readyWithin(c, 200)).toBe(false);
+    const back = readyWithin(c, 60_000);
+    await redis.restart();
+    expect(await back).toBe(true);
+    expect(c.listenerCount('ready')).toBe(0);
+  });
+});
