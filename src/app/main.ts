@@ -174,7 +174,8 @@ export async function runBot(options: {
     redis: config.redis,
     logger,
     adapters,
-    onRedisWait: (line) => process.stderr.write(`xenops bot: ${line}\n`),
+    // The terminal bot's log is a file: the wait is said on stderr too. Elsewhere the log is stderr and says it once.
+    ...(options.terminal ? { onRedisWait: (line: string) => process.stderr.write(`xenops bot: ${line}\n`) } : {}),
     metrics,
     skipped,
   });
