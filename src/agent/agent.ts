@@ -68,6 +68,8 @@ export interface StartAgentOptions {
   sampler?: Partial<Omit<SamplerOptions, 'hosts'>>;
   /** Called as each job ends: its op, its outcome (`ok`, `handed-back` or the failure code) and how long it took. */
   onJobDone?: (op: string, outcome: string, seconds: number) => void;
+  /** Aborted while it still waits for Redis, the start is given up (rejects with RedisWaitAborted); later, it has no effect. */
+  signal?: AbortSignal;
 }
 
 export interface Agent {
@@ -192,7 +194,12 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   // Before any Worker: one made while Redis is unreachable fails its first connect for good, and the agent would stay
   // up serving nothing, never ready and never restarted by its supervisor (systemd, compose) — as after a reboot
   // that starts it alongside Redis. Waiting says so at each attempt, as the bot does.
-  await waitForRedis(redis, describeRedis(options.connection), logger);
+  try {
+    await waitForRedis(redis, describeRedis(options.connection), logger, undefined, options.signal);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
   const fleetEvents = new FleetEventLog(redis, options.prefix);

@@ -28,7 +28,7 @@ function capture() {
 }
 
 beforeAll(async () => {
-  // The bot's shared BullMQ client (BullConnection): lazily connected, maxRetriesPerRequest null.
+  // The bot's shared BullMQ client (BullConnection): connected, maxRetriesPerRequest null.
   client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
   await client.connect();
 });
@@ -124,7 +124,7 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     }
   });
 
-  it('refuses at once while Redis is down instead of waiting in the offline queue, and writes nothing', async () => {
+  it('refuses within a second while Redis is down instead of waiting in the offline queue, and writes nothing', async () => {
     const { logger } = capture();
     const server = await startPrivateRedis();
     const down = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: null });
@@ -144,6 +144,25 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     } finally {
       await queues.close();
       down.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('refuses within a second when Redis has never answered: BullMQ waits for it without end, the add does not', async () => {
+    const { logger } = capture();
+    const server = await startPrivateRedis();
+    await server.kill('SIGKILL');
+    // As BullConnection makes it: connecting from the start, retrying for ever.
+    const never = new Redis(server.url, { maxRetriesPerRequest: null });
+    never.on('error', () => {});
+    const queues = new JobQueues(['h0104'], never, prefix, logger);
+    try {
+      // Waiting for Redis, this would outlast the test's time limit.
+      const added = queues.add([{ data: job('h0104'), jobId: 'r-never-h0104' }]);
+      await expect(added).rejects.toThrow('timed out waiting for Redis');
+    } finally {
+      await queues.close();
+      never.disconnect();
       await server.stop();
     }
   });

@@ -14,6 +14,7 @@ import {
 } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../core/log.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
@@ -89,8 +90,8 @@ export class JobQueues {
    * belong to, as the dispatcher saves it): all of it is in Redis, or none of it. A request saved and its jobs added
    * in two steps could be left half done by a crash or a lost connection in between, and cost two round trips on
    * every request's critical path. A jobId derives from the request: a redelivered chat event (or a second bot)
-   * adds nothing. While the connection is down this fails at once (as the bot's other Redis calls do) instead of
-   * waiting in the client's offline queue.
+   * adds nothing. While the connection is down this fails within RECONNECT_GRACE_MS (the bot's other Redis calls
+   * fail at once) instead of waiting in the client's offline queue.
    */
   async add(jobs: readonly NewJob[], before?: (tx: JobTransaction) => void): Promise<void> {
     const entries = jobs.map(({ data, jobId }) => {
@@ -104,10 +105,13 @@ export class JobQueues {
       (job as unknown as { validateOptions(json: JobJson): void }).validateOptions(json);
       return { backend, json, jobId };
     });
-    const client = await this.adderClient();
     // Reconnecting after an outage, it may be a retry behind the bot's other connections: a command sent just as Redis
-    // came back is not refused for that. Down, it is refused within that second.
-    if (!(await readyWithin(client, RECONNECT_GRACE_MS))) throw new RedisUnavailableError('not connected');
+    // came back is not refused for that. Down, it is refused within that second — also while BullMQ's shared
+    // connection, which the adding one is made from, has never been ready (its wait has no end of its own).
+    const deadline = Date.now() + RECONNECT_GRACE_MS;
+    // The message is one isRedisDown knows: the request is answered "Redis is unreachable".
+    const client = await withTimeout(this.adderClient(), RECONNECT_GRACE_MS, 'timed out waiting for Redis');
+    if (!(await readyWithin(client, Math.max(0, deadline - Date.now())))) throw new RedisUnavailableError('not connected');
     const send = async () => {
       // BullMQ's own transaction, as its client wrapper makes it (its scripts callable by name); the rest is ioredis's MULTI.
       const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;

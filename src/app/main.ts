@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
+import { RedisWaitAborted } from '../queue/redis-ready.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
 import { type OpsServer, startOpsServer } from './ops-http.ts';
 import { deleteKeysWithPrefix } from './redis-keys.ts';
@@ -304,34 +305,29 @@ export async function runAgent(options: {
     return 1;
   }
   const stopping = untilSignal();
-  const starting = startAgent({
-    config,
-    runner,
-    onJobDone: (op, outcome, seconds) => metrics.jobDone(op, outcome, seconds),
-    connection: config.redis,
-    prefix: config.redis.prefix,
-    logger,
-    ...(hosts ? { hosts } : {}),
-  });
-  // It waits for Redis: a signal meanwhile ends it at once (a job taken in the last instant of a start stalls and is
-  // handed back, its journal entry read by the next agent). A failure to start ends it too, with 1, so that its
-  // supervisor starts it again rather than it staying up serving nothing.
-  const first = await Promise.race([
-    starting.then(
-      (a) => ({ started: a }),
-      (error: unknown) => ({ failed: error }),
-    ),
-    stopping.then((s) => ({ signal: s })),
-  ]);
-  if (!('started' in first)) {
-    starting.catch(() => {});
+  // A signal while it waits for Redis ends it at once, with 0; one later in the start lets the start finish and then
+  // stops it as usual (its jobs handed back). A failure to start ends it with 1, so that its supervisor starts it again
+  // rather than it staying up serving nothing.
+  const abort = new AbortController();
+  void stopping.then(() => abort.abort());
+  try {
+    agent = await startAgent({
+      config,
+      runner,
+      onJobDone: (op, outcome, seconds) => metrics.jobDone(op, outcome, seconds),
+      connection: config.redis,
+      prefix: config.redis.prefix,
+      logger,
+      ...(hosts ? { hosts } : {}),
+      signal: abort.signal,
+    });
+  } catch (error) {
     await ops?.close();
     await pool.close();
-    if ('signal' in first) return 0;
-    logger.error({ err: redactSecrets(String(first.failed)) }, 'agent could not start; exiting');
+    if (error instanceof RedisWaitAborted) return 0;
+    logger.error({ err: redactSecrets(String(error)) }, 'agent could not start; exiting');
     return 1;
   }
-  agent = first.started;
   logger.info({ hosts: hosts ?? Object.keys(config.hosts) }, 'agent started');
   const signal = await stopping;
   const graceMs = config.agent.closeGraceMs;

@@ -35,9 +35,11 @@ describe('readyWithin', () => {
     await redis.kill('SIGKILL');
     await lost;
     expect(await readyWithin(c, 200)).toBe(false);
-    const back = readyWithin(c, 60_000);
+    // A burst of requests as Redis comes back: one listener between them (11 would have Node warn, raw, on stderr).
+    const back = Array.from({ length: 20 }, () => readyWithin(c, 60_000));
+    expect(c.listenerCount('ready')).toBe(1);
     await redis.restart();
-    expect(await back).toBe(true);
+    expect(await Promise.all(back)).toEqual(Array(20).fill(true));
     expect(c.listenerCount('ready')).toBe(0);
   });
 });

@@ -344,8 +344,10 @@ export class ProcessHarness {
     return this.settings().env;
   }
 
-  /** `xenops agent -c config/demo.yaml`; resolves once it logs "agent started". */
-  /** `awaitStart: false` returns once spawned, without waiting for its start line (it may be waiting for Redis). */
+  /**
+   * `xenops agent -c config/demo.yaml`; resolves once it logs "agent started" (`awaitStart: false`: once spawned, as
+   * when it waits for Redis).
+   */
   async startAgent(options: { hosts?: string[]; timeoutMs?: number; awaitStart?: boolean } = {}): Promise<ProcessHandle> {
     const { configPath, env } = this.settings();
     const args = ['agent', '-c', configPath, ...(options.hosts ? ['--hosts', options.hosts.join(',')] : [])];
@@ -356,9 +358,9 @@ export class ProcessHarness {
 
   /**
    * `xenops bot --terminal -c config/demo.yaml` with stdin kept open (or other adapters, e.g. `['--telegram']`, with
-   * extra environment such as the fake Bot API's root); resolves once it logs "bot started".
+   * extra environment such as the fake Bot API's root); resolves once it logs "bot started" (`awaitStart: false`: once
+   * spawned).
    */
-  /** `awaitStart: false` as for startAgent. */
   async startBot(
     options: { timeoutMs?: number; adapters?: string[]; env?: Record<string, string>; awaitStart?: boolean } = {},
   ): Promise<ProcessHandle> {

@@ -167,7 +167,8 @@ describe('Redis outages', () => {
     try {
       await started;
       // Its queues work too: made while Redis was down, BullMQ's connection once gave up for good, and every command
-      // was answered "Redis is unreachable". No agent here: the request is queued and answered at once as unserved.
+      // was answered "Redis is unreachable". No agent here: the read is saved with its "no agent" outcome, in the MULTI
+      // on the adding connection, which is made from BullMQ's shared one once that is ready.
       await bot.core.handle(request('late-1', 'list xen1'), target('late-1'));
       const r = await adapter.finalReply('late-1');
       expect(r.title).not.toBe('Redis is unreachable');
