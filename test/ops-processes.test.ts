@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opsUrlOf, ProcessHarness } from './helpers/processes.ts';
+import { freePort } from './helpers/redis-server.ts';
 
 /**
  * The real CLI, as an operator runs it: `xenops --version`, a bot with no chat token that stays up (not ready, saying
@@ -60,6 +61,21 @@ describe('a bot with no chat token', () => {
     const bot = harness.spawn('bot', ['bot', '--discord', '-c', writeConfig(harness)], cleanEnv());
     expect(await bot.exited).toEqual({ code: 1, signal: null });
     expect(bot.stderr.lines).toContain('xenops bot: Discord needs a token: discord.token in the config or DISCORD_TOKEN');
+  });
+
+  it('one whose chat platform cannot be reached at start exits 1, saying why, rather than staying up serving nothing', async () => {
+    harness = new ProcessHarness();
+    const closed = await freePort();
+    const bot = harness.spawn(
+      'bot',
+      ['bot', '--discord', '-c', writeConfig(harness)],
+      cleanEnv({ DISCORD_TOKEN: 'MTAwMDAwMDAwMDAwMDAwMDQy.start.fails', DISCORD_API_ROOT: `http://127.0.0.1:${closed}/api` }),
+    );
+    expect(await bot.exited).toEqual({ code: 1, signal: null });
+    const said = bot.stderr.lines.filter((l) => l.includes('"msg":"bot could not start; exiting"'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`ECONNREFUSED 127.0.0.1:${closed}`);
+    expect(bot.stderr.lines.filter((l) => /uncaught exception|unhandled rejection|Unhandled error event/.test(l))).toEqual([]);
   });
 
   it('with --available stays up, alive but not ready, saying why in its log and /readyz; SIGTERM stops it', async () => {

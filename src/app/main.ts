@@ -194,10 +194,23 @@ export async function runBot(options: {
     await ops?.close();
   };
   const started = bot.start();
-  // A signal while waiting for Redis stops the bot too.
-  if ((await Promise.race([started.then(() => 'started' as const), signal])) !== 'started') {
+  // A signal while waiting for Redis stops the bot too. A start that fails (a chat platform that cannot be reached, a
+  // token it refuses) ends it with 1: left up, it would serve nothing, and its supervisor would never start it again.
+  const first = await Promise.race([
+    started.then(
+      () => 'started' as const,
+      (error: unknown) => ({ failed: error }),
+    ),
+    signal,
+  ]);
+  if (first !== 'started') {
     await boundedStop(stopAll, logger);
-    return 0;
+    if (typeof first === 'string') return 0;
+    const why = redactSecrets(String(first.failed));
+    logger.error({ err: why }, 'bot could not start; exiting');
+    // The terminal bot's log is a file: said where its user looks too.
+    if (options.terminal) process.stderr.write(`xenops bot: could not start: ${why}\n`);
+    return 1;
   }
   logger.info({ adapters: adapters.map((a) => a.platform), skipped: skipped.map((s) => s.platform) }, 'bot started');
   await (terminalDone && !wanted.discord && !wanted.telegram ? Promise.race([terminalDone, signal]) : signal);
