@@ -75,6 +75,11 @@ describe('a bot with no chat token', () => {
     const said = bot.stderr.lines.filter((l) => l.includes('"msg":"bot could not start; exiting"'));
     expect(said).toHaveLength(1);
     expect(said[0]).toContain(`ECONNREFUSED 127.0.0.1:${closed}`);
+    // Its first leader term (HA is on by default) could not begin; nothing else is said at error or warn level: no
+    // stray error, no lease it "could not release" (given up already).
+    expect(bot.stderr.lines.filter((l) => /"level":(40|50)/.test(l) && !l.includes('bot could not start'))).toEqual([
+      expect.stringContaining('could not start as the leader: giving the lease up'),
+    ]);
     expect(bot.stderr.lines.filter((l) => /uncaught exception|unhandled rejection|Unhandled error event/.test(l))).toEqual([]);
   });
 

@@ -161,6 +161,8 @@ export class BotLeadership {
     if (this.firstFailure) {
       await this.lease.stop();
       this.client.disconnect();
+      // Given up already (reconcile): stop() has no lease to release, and would say it could not.
+      this.begun = false;
       throw this.firstFailure.error;
     }
     this.options.logger.info({ role: this.isLeader() ? 'leader' : 'standby', lease: this.lease.token }, 'leader lease: started');
