@@ -57,8 +57,16 @@ describe('parseArgs', () => {
     ['web extra', 'unexpected argument "extra"'],
     ['', 'domain: is required'],
     ['"unterminated', 'a quote is not closed'],
+    // Found by the fuzz test: split around the quotes, the two halves joined into "\u{103ff}", which the text never had.
+    ['\ud800"\udfff"a', 'the text has a broken character in it'],
+    ['web\udc00', 'the text has a broken character in it'],
   ])('rejects %j', (t, message) => {
     expect(failure(() => parseArgs(stop, text(t))).message).toContain(message);
+  });
+
+  it('uses the domain part of host:domain as it checked it, trimmed (found by the fuzz test: " web" went through)', () => {
+    for (const domain of ['xen1: web', 'xen1:web\r', ' xen1: web '])
+      expect(parseArgs(stop, { kind: 'options', options: { domain } })['domain']).toEqual({ host: 'xen1', domain: 'web' });
   });
 
   it('requires every positional of migrate and names what is missing', () => {

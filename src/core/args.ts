@@ -18,6 +18,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
   if (raw.kind === 'options') {
     for (const [k, v] of Object.entries(raw.options)) record[k] = v;
   } else {
+    if (LONE_SURROGATE.test(raw.text)) throw bad('could not read the arguments: the text has a broken character in it');
     const words = splitWords(raw.text);
     if (words === null) throw bad('could not read the arguments: a quote is not closed');
     const positional: string[] = [];
@@ -181,10 +182,18 @@ function oneLine(message: string): string {
 }
 
 /**
+ * Half of a UTF-16 surrogate pair with no other half: no chat platform sends one as text, but JSON can spell it
+ * (`"\ud800"`). Split around a quote, two such halves would join into a character the text never had.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
  * Splits on white space, honouring '…' and "…" quotes. Nothing else is special: `;`, `$(…)` and friends are
- * plain characters, so they end up in a value that validation then rejects by name.
+ * plain characters, so they end up in a value that validation then rejects by name. Null when a quote is not closed,
+ * or the text holds half a surrogate pair (see LONE_SURROGATE).
  */
 export function splitWords(text: string): string[] | null {
+  if (LONE_SURROGATE.test(text)) return null;
   const words: string[] = [];
   let current = '';
   let inWord = false;
