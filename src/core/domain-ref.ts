@@ -20,7 +20,9 @@ export function isUuid(s: string): boolean {
 
 export function parseDomainRef(text: string): DomainRef {
   const m = /^([a-z0-9][a-z0-9_-]{0,31}):(.+)$/.exec(text.trim());
-  return m?.[1] && m[2] && HostName.safeParse(m[1]).success ? { host: m[1], domain: m[2] } : { domain: text.trim() };
+  // The domain part trimmed as DomainName trims what it checks: `xen1: web` was checked as "web" and used as " web".
+  const domain = m?.[2]?.trim();
+  return m?.[1] && domain !== undefined && HostName.safeParse(m[1]).success ? { host: m[1], domain } : { domain: text.trim() };
 }
 
 export function formatDomainRef(ref: DomainRef): string {
