@@ -259,7 +259,15 @@ async function boundedStop(stop: () => Promise<void>, logger: Logger, ms = 4_000
   const expired = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), ms);
   });
-  const outcome = await Promise.race([stop().then(() => 'done' as const), expired]);
+  // A stop that fails is said and the exit goes on: thrown from here, it would leave the process up instead.
+  const stopped = stop().then(
+    () => 'done' as const,
+    (error: unknown) => {
+      logger.warn({ err: redactSecrets(String(error)) }, 'stopping failed; exiting anyway');
+      return 'done' as const;
+    },
+  );
+  const outcome = await Promise.race([stopped, expired]);
   clearTimeout(timer);
   if (outcome === 'expired') logger.warn(`did not stop within ${ms} ms; exiting anyway`);
 }
