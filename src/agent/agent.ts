@@ -195,7 +195,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   // up serving nothing, never ready and never restarted by its supervisor (systemd, compose) — as after a reboot
   // that starts it alongside Redis. Waiting says so at each attempt, as the bot does.
   try {
-    await waitForRedis(redis, describeRedis(options.connection), logger, undefined, options.signal);
+    await waitForRedis(redis, describeRedis(options.connection), logger, { signal: options.signal });
   } catch (error) {
     redis.disconnect();
     throw error;

@@ -275,7 +275,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     run: (r) => requests.run(r),
     async start() {
       await redis.connect().catch(() => {});
-      await waitForRedis(redis, describeRedis(options.redis), logger, options.onRedisWait);
+      await waitForRedis(redis, describeRedis(options.redis), logger, { onWaiting: options.onRedisWait });
       await relay.start();
       for (const adapter of adapters.values()) {
         if (leadership.leases(adapter)) continue; // started by the leader's term

@@ -16,8 +16,7 @@ export async function waitForRedis(
   redis: RedisClient,
   url: string,
   logger: Logger,
-  onWaiting?: (line: string) => void,
-  signal?: AbortSignal,
+  { onWaiting, signal }: { onWaiting?: ((line: string) => void) | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
   if (redis.status === 'ready') return;
   const shown = redactSecrets(url);
