@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
@@ -8,6 +8,7 @@ import { createLogger } from '../core/log.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { JobQueues } from './job-queues.ts';
+import { redisRefusal } from './redis-wait.ts';
 
 const prefix = uniquePrefix();
 const HOSTS = Array.from({ length: 200 }, (_, i) => `h${String(i + 1).padStart(4, '0')}`);
@@ -120,6 +121,30 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
       expect(await queues.job('h0103', 'r-n-h0103')).toBeUndefined();
     } finally {
       monitor.disconnect();
+      await queues.close();
+    }
+  });
+
+  it('a transaction that fails only as it runs, after other commands did their work, is not taken for a refusal of the whole', async () => {
+    const { logger } = capture();
+    const queues = new JobQueues(HOSTS, client, prefix, logger);
+    try {
+      await queues.get('h0104')?.waitUntilReady();
+      // Its events stream made a string: the add's script fails at run time, inside EXEC, after the SET before it.
+      await client.set(`${prefix}:${hostQueueName('h0104')}:events`, 'not a stream');
+      const failure = await queues
+        .add([{ data: job('h0104'), jobId: 'r-w-h0104' }], (tx) => tx.set(`${prefix}:probe-3`, 'saved'))
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(String(failure)).toMatch(/a command of the transaction adding the jobs failed as it ran: WRONGTYPE/);
+      // Part of it ran: answering "Redis refused it, nothing was queued" would not be true.
+      expect(await client.get(`${prefix}:probe-3`)).toBe('saved');
+      expect(failure).not.toBeInstanceOf(ReplyError);
+      expect(redisRefusal(failure)).toBeNull();
+    } finally {
+      await client.del(`${prefix}:${hostQueueName('h0104')}:events`);
       await queues.close();
     }
   });

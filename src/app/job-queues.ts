@@ -131,7 +131,9 @@ export class JobQueues {
       results = await send();
     }
     for (const [error, result] of results) {
-      if (error) throw error;
+      // Failed as the transaction ran, after commands before it (and perhaps part of its own script) had done their
+      // work: not a refusal of the whole (which Redis reports as EXECABORT), so never answered as one.
+      if (error) throw new Error(`a command of the transaction adding the jobs failed as it ran: ${error.message}`, { cause: error });
       if (typeof result === 'number' && result < 0) throw new Error(`BullMQ refused a job (code ${result})`);
     }
   }
