@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { RedisUnavailableError } from './ensure-redis.ts';
 
 /** Thrown (and answered "Redis is unreachable; nothing was queued") when Redis cannot take a request. */
@@ -10,6 +11,59 @@ const CONNECTION_ERRORS =
 export function isRedisDown(error: unknown): boolean {
   if (error instanceof RedisUnavailableError) return true;
   return CONNECTION_ERRORS.test(error instanceof Error ? error.message : String(error));
+}
+
+/** Redis answered but refused to do the work: said to the user in xenops' words, never Redis's. */
+export interface RedisRefusal {
+  title: string;
+  why: string;
+}
+
+/**
+ * Redis's own refusals of a write (anywhere in its reply: a script's error quotes the command's), most specific first.
+ * Each is a state of the server the operators must change; none is an error of xenops'.
+ */
+const REFUSALS: readonly (RedisRefusal & { re: RegExp })[] = [
+  {
+    re: /\bOOM command not allowed\b/,
+    title: 'Redis is full',
+    why: 'Redis has reached its maxmemory and refuses every write (BullMQ needs the noeviction policy): the operators must free memory or raise maxmemory',
+  },
+  {
+    re: /\bREADONLY\b/,
+    title: 'Redis is read-only',
+    why: 'the Redis xenops writes to is a read-only replica (a failover under way, or the wrong server)',
+  },
+  {
+    re: /\bMISCONF\b/,
+    title: 'Redis refuses writes',
+    why: 'Redis cannot save its data to disk and refuses writes until it can',
+  },
+  {
+    re: /\b(MASTERDOWN|NOREPLICAS)\b/,
+    title: 'Redis refuses writes',
+    why: 'Redis has lost the master or the replicas it must write with',
+  },
+  { re: /\bLOADING\b/, title: 'Redis is starting', why: 'Redis is still loading its data; try again in a moment' },
+  { re: /\bNOPERM\b/, title: 'Redis refused xenops', why: 'the Redis user xenops logs in as lacks a permission it needs (ACL)' },
+];
+
+/**
+ * What Redis refused, when it answered a command with one of the refusals above: for a MULTI it discarded whole
+ * (EXECABORT), the refusal of the command that made it do so. Null for anything else — also for a transaction that
+ * failed only as it ran, which may have done part of its work (the caller wraps those in a plain Error).
+ */
+export function redisRefusal(error: unknown): RedisRefusal | null {
+  if (!(error instanceof ReplyError)) return null;
+  const { message, previousErrors } = error as Error & { previousErrors?: unknown[] };
+  const texts = message.startsWith('EXECABORT')
+    ? (previousErrors ?? []).map((e) => (e instanceof Error ? e.message : String(e)))
+    : [message];
+  for (const text of texts) {
+    const found = REFUSALS.find((r) => r.re.test(text));
+    if (found) return { title: found.title, why: found.why };
+  }
+  return null;
 }
 
 /**

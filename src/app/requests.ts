@@ -26,7 +26,7 @@ import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
 import type { OnCallStore } from './oncall-store.ts';
-import { isRedisDown, RedisUnavailableError } from './redis-wait.ts';
+import { isRedisDown, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
 import { scheduleAccess } from './schedule-access.ts';
 import type { ScheduleBook } from './schedules.ts';
 
@@ -177,12 +177,15 @@ export class RequestHandler {
     const auditBase = (r: ChatRequest, p: string | null) => this.auditBase(r, p);
     const expandAll = (hosts: string[]) => (hosts.includes('all') ? Object.keys(config.hosts) : hosts);
     let person: string | null = null;
+    // How far it got: what a refusal from Redis leaves undone depends on it.
+    let stage: 'lookup' | 'reject' | 'local' | 'needsApproval' | 'enqueue' = 'lookup';
     // Audit entries are written in the order they are made (the stream's script calls leave in call order, the file
     // has its own queue); the request waits for them only at its end, never before its job is queued.
     const audits: Promise<void>[] = [];
     try {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.decideWithLookup(req);
+      stage = d.kind;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
@@ -262,6 +265,23 @@ export class RequestHandler {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });
         await deliver(at, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
+        return;
+      }
+      const refused = redisRefusal(error);
+      if (refused) {
+        logger.error({ err: redactSecrets(String(error)), requestId: req.id }, `request refused: ${refused.title}`);
+        await audit.append({
+          ...auditBase(req, person),
+          event: 'decision',
+          decision: 'rejected',
+          detail: `${refused.title}: ${refused.why}`,
+        });
+        // A job's transaction refused by Redis was discarded whole; a command run here may have written before it.
+        const what =
+          stage === 'lookup' || stage === 'enqueue'
+            ? 'nothing was queued'
+            : 'it may not have been done, or not in full: check before trying again';
+        await deliver(at, reply.error(refused.title, `${refused.why}; ${what}`));
         return;
       }
       logger.error(

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { type ProcessHandle, ProcessHarness, started } from '../helpers/processes.ts';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.ts';
@@ -124,6 +125,50 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const next = await ask(bot, '/list xen2');
     expect(next.body.some((l) => /^xen2\s+web\s+\d+/.test(l))).toBe(true);
     expect(answerAt(bot, mark, final.index).finals).toHaveLength(1);
+  });
+
+  it('Redis full (maxmemory, noeviction): commands are refused with that reason, nothing reaches a host, all serve again once it has room', async () => {
+    redis = await startPrivateRedis();
+    const run = await startRun({ redisUrl: redis.url });
+    h = run.h;
+    const { sim, bot, agent } = run;
+    expect((await ask(bot, '/list xen1')).title).toBe('✔ Domains on xen1');
+    const admin = new Redis(redis.url);
+    try {
+      // What an operator's Redis does when it fills up under BullMQ's required policy: every write is refused.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const { lastSeq } = await sim.log();
+      for (const line of ['/start mail', '/list xen1', '/status']) {
+        const answer = await ask(bot, line);
+        expect(answer.title, line).toBe('✖ Redis is full');
+        expect(answer.body.join('\n'), line).toMatch(/maxmemory.*nothing was queued/s);
+        expect(answer.finals, line).toHaveLength(1);
+      }
+      // A command the bot carries out itself is refused the same way, and does not claim to be undone.
+      const froze = await ask(bot, '/freeze xen2 1h disk swap');
+      expect(froze.title).toBe('✖ Redis is full');
+      expect(froze.body.join('\n')).toMatch(/it may not have been done, or not in full: check before trying again$/);
+      // Not a word of Redis's own reply reaches the chat; the bot's log has it.
+      expect(bot.lines.join('\n')).not.toMatch(/OOM command|EXECABORT|user_script/);
+      expect(bot.log.lines.join('\n')).toMatch(/OOM command not allowed/);
+      expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(0);
+
+      // The agent meets it too (its heartbeat, every 2 s), and goes on.
+      const agentMark = agent?.stderr.lines.length ?? 0;
+      await agent?.waitForLine(/"msg":"heartbeat: could not write to Redis; will keep trying"/, 30_000, { stream: 'stderr' });
+      await admin.config('SET', 'maxmemory', '0');
+      // The agent never stopped: its heartbeat is written again, and it serves.
+      await agent?.waitForLine(/"msg":"heartbeat: Redis answers again"/, 30_000, { stream: 'stderr', from: agentMark });
+      expect((await ask(bot, '/list xen1')).title).toBe('✔ Domains on xen1');
+      const started = await ask(bot, '/start mail');
+      expect(started.title).toBe('✔ mail started on xen1');
+      expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(1);
+      expect(strays(bot)).toEqual([]);
+      expect(agent && strays(agent)).toEqual([]);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   async function downAtStart(): Promise<{ h: ProcessHarness; redis: PrivateRedis }> {
