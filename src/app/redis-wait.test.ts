@@ -45,6 +45,12 @@ describe('redisRefusal', () => {
   it('anything else is not one: errors of ours, other replies, and a transaction that failed only as it ran', () => {
     expect(redisRefusal(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBeNull();
     expect(redisRefusal(replyError('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBeNull();
+    // A code quoted from a key or an argument (which can hold chat text) is not Redis's refusal.
+    expect(redisRefusal(replyError("NOPERM User xenops has no permissions to access the '{x}:lock:READONLY' key"))?.title).toBe(
+      'Redis refused xenops',
+    );
+    expect(redisRefusal(replyError("ERR unknown command 'x', with args beginning with: 'LOADING' 'OOM command not allowed'"))).toBeNull();
+    expect(redisRefusal(replyError('ERR Error running script: @user_script:3: user_script:3: domain READONLY not found'))).toBeNull();
     expect(redisRefusal('OOM command not allowed')).toBeNull();
     expect(redisRefusal(null)).toBeNull();
   });

@@ -20,32 +20,41 @@ export interface RedisRefusal {
 }
 
 /**
- * Redis's own refusals of a write (anywhere in its reply: a script's error quotes the command's), most specific first.
+ * An error code where Redis puts one: at the start of its reply, or where a script's error quotes the command's
+ * (Redis 6: `ERR Error running script …: @user_script:12: -READONLY …`). Not anywhere in it: a reply may quote a
+ * key or an argument, and those can hold chat text.
+ */
+function code(alternatives: string): RegExp {
+  return new RegExp(`(?:^|: -)(?:${alternatives})\\b`);
+}
+
+/**
+ * Redis's own refusals of a write, most specific first.
  * Each is a state of the server the operators must change; none is an error of xenops'.
  */
 const REFUSALS: readonly (RedisRefusal & { re: RegExp })[] = [
   {
-    re: /\bOOM command not allowed\b/,
+    re: code('OOM command not allowed'),
     title: 'Redis is full',
     why: 'Redis has reached its maxmemory and refuses every write (BullMQ needs the noeviction policy): the operators must free memory or raise maxmemory',
   },
   {
-    re: /\bREADONLY\b/,
+    re: code('READONLY'),
     title: 'Redis is read-only',
     why: 'the Redis xenops writes to is a read-only replica (a failover under way, or the wrong server)',
   },
   {
-    re: /\bMISCONF\b/,
+    re: code('MISCONF'),
     title: 'Redis refuses writes',
     why: 'Redis cannot save its data to disk and refuses writes until it can',
   },
   {
-    re: /\b(MASTERDOWN|NOREPLICAS)\b/,
+    re: code('MASTERDOWN|NOREPLICAS'),
     title: 'Redis refuses writes',
     why: 'Redis has lost the master or the replicas it must write with',
   },
-  { re: /\bLOADING\b/, title: 'Redis is starting', why: 'Redis is still loading its data; try again in a moment' },
-  { re: /\bNOPERM\b/, title: 'Redis refused xenops', why: 'the Redis user xenops logs in as lacks a permission it needs (ACL)' },
+  { re: code('LOADING'), title: 'Redis is starting', why: 'Redis is still loading its data; try again in a moment' },
+  { re: code('NOPERM'), title: 'Redis refused xenops', why: 'the Redis user xenops logs in as lacks a permission it needs (ACL)' },
 ];
 
 /**

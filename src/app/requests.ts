@@ -1,5 +1,6 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
+import type { Risk } from '../core/command-spec.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
@@ -179,6 +180,7 @@ export class RequestHandler {
     let person: string | null = null;
     // How far it got: what a refusal from Redis leaves undone depends on it.
     let stage: 'lookup' | 'reject' | 'local' | 'needsApproval' | 'enqueue' = 'lookup';
+    let risk: Risk | null = null;
     // Audit entries are written in the order they are made (the stream's script calls leave in call order, the file
     // has its own queue); the request waits for them only at its end, never before its job is queued.
     const audits: Promise<void>[] = [];
@@ -186,6 +188,7 @@ export class RequestHandler {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.decideWithLookup(req);
       stage = d.kind;
+      if (d.kind !== 'reject') risk = d.evaluated.risk;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
@@ -270,17 +273,21 @@ export class RequestHandler {
       const refused = redisRefusal(error);
       if (refused) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, `request refused: ${refused.title}`);
+        // A job's transaction refused by Redis was discarded whole, and a read changed nothing; a command the bot runs
+        // itself (an approval, a freeze) may have written before the write that was refused.
+        const undone = stage === 'lookup' || stage === 'enqueue' || risk === 'read';
         await audit.append({
           ...auditBase(req, person),
           event: 'decision',
-          decision: 'rejected',
-          detail: `${refused.title}: ${refused.why}`,
+          // Not "rejected" when part of it may have been done: the entry says what is known.
+          ...(undone ? { decision: 'rejected' as const } : {}),
+          detail: `${refused.title}: ${refused.why}${undone ? '' : ' (refused part-way: it may have been done in part)'}`,
         });
-        // A job's transaction refused by Redis was discarded whole; a command run here may have written before it.
-        const what =
-          stage === 'lookup' || stage === 'enqueue'
-            ? 'nothing was queued'
-            : 'it may not have been done, or not in full: check before trying again';
+        const what = undone
+          ? stage === 'local' || stage === 'needsApproval'
+            ? 'nothing was changed'
+            : 'nothing was queued'
+          : 'it may not have been done, or not in full: check before trying again';
         await deliver(at, reply.error(refused.title, `${refused.why}; ${what}`));
         return;
       }
