@@ -21,7 +21,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** A minimal config in the harness's run dir: one host nobody can reach (SSH is only tried on use). */
-function writeConfig(h: ProcessHarness): string {
+function writeConfig(h: ProcessHarness, extra: readonly string[] = []): string {
   const path = join(h.runDir, 'xenops.yaml');
   writeFileSync(
     path,
@@ -33,6 +33,7 @@ function writeConfig(h: ProcessHarness): string {
       '  xen1: { address: 127.0.0.1, port: 1, privateKeyPath: no-such-key, hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s" }',
       'audit: { file: var/audit.jsonl }',
       'sampling: { enabled: true, intervalSeconds: 1 }',
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -81,6 +82,23 @@ describe('a bot with no chat token', () => {
       expect.stringContaining('could not start as the leader: giving the lease up'),
     ]);
     expect(bot.stderr.lines.filter((l) => /uncaught exception|unhandled rejection|Unhandled error event/.test(l))).toEqual([]);
+  });
+
+  it('without HA too: a chat platform that cannot be reached at start ends it with 1, saying why', async () => {
+    harness = new ProcessHarness();
+    const closed = await freePort();
+    const bot = harness.spawn(
+      'bot',
+      ['bot', '--discord', '-c', writeConfig(harness, ['bot: { ha: { enabled: false } }'])],
+      cleanEnv({ DISCORD_TOKEN: 'MTAwMDAwMDAwMDAwMDAwMDQy.start.fails', DISCORD_API_ROOT: `http://127.0.0.1:${closed}/api` }),
+    );
+    expect(await bot.exited).toEqual({ code: 1, signal: null });
+    // No leader term here: the adapter's own start is what failed, and that is the one thing said at error or warn level.
+    const loud = bot.stderr.lines.filter((l) => /"level":(40|50)/.test(l));
+    expect(loud).toHaveLength(1);
+    expect(loud[0]).toContain('"msg":"bot could not start; exiting"');
+    expect(loud[0]).toContain(`ECONNREFUSED 127.0.0.1:${closed}`);
+    expect(bot.stderr.lines.some((l) => l.includes('leader'))).toBe(false);
   });
 
   it('with --available stays up, alive but not ready, saying why in its log and /readyz; SIGTERM stops it', async () => {
