@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opsUrlOf, ProcessHarness } from './helpers/processes.ts';
-import { freePort } from './helpers/redis-server.ts';
+import { freePort, type PrivateRedis, startPrivateRedis } from './helpers/redis-server.ts';
 
 /**
  * The real CLI, as an operator runs it: `xenops --version`, a bot with no chat token that stays up (not ready, saying
@@ -41,8 +42,11 @@ function writeConfig(h: ProcessHarness, extra: readonly string[] = []): string {
 }
 
 let harness: ProcessHarness | null = null;
+let privateRedis: PrivateRedis | null = null;
 afterEach(async () => {
   await harness?.stopAll();
+  await privateRedis?.stop();
+  privateRedis = null;
   harness = null;
 });
 
@@ -172,5 +176,29 @@ describe('an agent with --http-port', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
     agent.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('an agent whose Redis user may not run what BullMQ needs', () => {
+  it('exits 1 saying why, rather than spinning: BullMQ reads INFO on each connection, and a Redis ACL may deny it', async () => {
+    privateRedis = await startPrivateRedis();
+    const admin = new Redis(privateRedis.url);
+    try {
+      // Everything but INFO: a locked-down ACL an operator could well write.
+      await admin.call('ACL', 'SETUSER', 'xenops', 'on', '>agent-secret', '~*', '&*', '+@all', '-info');
+    } finally {
+      admin.disconnect();
+    }
+    harness = new ProcessHarness({ redisUrl: privateRedis.url.replace('redis://', 'redis://xenops:agent-secret@') });
+    const agent = harness.spawn('agent', ['agent', '-c', writeConfig(harness)], cleanEnv());
+    // Before: every Worker's loop met the same failed connection set-up at once, without end, and never let the event
+    // loop turn — no log line, no exit, SIGTERM ignored, its heap growing by ~40 MiB a second until V8 gave up.
+    const exit = await Promise.race([agent.exited, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
+    expect(exit).toEqual({ code: 1, signal: null });
+    const said = agent.stderr.lines.filter((l) => l.includes('"msg":"agent could not start; exiting"'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain("NOPERM this user has no permissions to run the 'info' command");
+    // The password is in the URL the agent was given, never in what it says.
+    expect(agent.stderr.lines.join('\n')).not.toContain('agent-secret');
   });
 });

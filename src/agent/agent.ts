@@ -299,7 +299,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         connection: bull.forWorkers,
         prefix: options.prefix,
         concurrency: config.agent.concurrency,
-        autorun: true,
+        // Started below, once every Worker's connection is set up: see there.
+        autorun: false,
         lockDuration: timings.lockDurationMs,
         stalledInterval: timings.stalledIntervalMs,
         maxStalledCount: timings.maxStalledCount,
@@ -317,7 +318,21 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     worker.on('stalled', (jobId) => logger.warn({ host, jobId }, 'stalled job handed back to the queue (its agent died or stopped)'));
     return worker;
   });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // BullMQ sets up each connection once (INFO for the server's version, its scripts): when that fails (a Redis ACL that
+  // denies INFO), every later call fails at once with the same error, and a Worker already fetching jobs retries
+  // without ever letting the event loop turn — no log line, no exit, SIGTERM unheard, the heap growing until V8 gave up.
+  // So the Workers fetch only once it has worked; otherwise the start fails, and what it made is closed.
+  try {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+  } catch (error) {
+    await Promise.all(workers.map((w) => w.close(true).catch(() => {})));
+    await wakeups.close().catch(() => {});
+    bull.close();
+    redis.disconnect();
+    throw error;
+  }
+  for (const [i, w] of workers.entries())
+    void w.run().catch((error: unknown) => logger.error({ host: hosts[i], err: String(error) }, 'worker stopped fetching jobs'));
   wakeups.start();
   await heartbeat.start();
   if (sampling.enabled && hosts.length > 0) {
