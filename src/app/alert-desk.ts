@@ -64,6 +64,16 @@ export class AlertDesk {
         );
       } catch (error) {
         if (!this.running) return;
+        if (String(error).includes('NOGROUP')) {
+          // The group went with Redis's data (a restart without it, a flush, a failover): read without it, every
+          // second would fail for ever. Made again at the start of the stream, which holds only what came since.
+          this.deps.logger.warn('alerts: the fleet events group is gone (Redis lost its data?): made again');
+          const made = await log.ensureGroup(GROUP, '0').then(
+            () => true,
+            () => false,
+          );
+          if (made) continue;
+        }
         this.deps.logger.warn({ err: String(error) }, 'alerts: reading fleet events failed; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
       }
