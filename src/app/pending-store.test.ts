@@ -66,6 +66,17 @@ describe('PendingStore (Redis): the reply target has a key of its own', () => {
     expect(await redis.exists(`${prefix}:pending-target:${p.requestId}`, `${prefix}:pending:${p.requestId}`)).toBe(0);
   });
 
+  it('gone(): a request still saved is not gone; one removed after its final claim finished; one Redis lost, lost', async () => {
+    const [kept, finished, lost] = [request(1), request(1), request(1)];
+    for (const p of [kept, finished, lost]) await store.save(p);
+    expect(await store.claimFinal(finished.requestId)).toEqual({ kind: 'claimed' });
+    await store.remove(finished);
+    // As a flush or a restart without the data leaves it: nothing of it at all.
+    await redis.del(`${prefix}:pending:${lost.requestId}`, `${prefix}:pending-target:${lost.requestId}`);
+    const gone = await store.gone([kept.requestId, finished.requestId, lost.requestId, 'never-saved']);
+    expect(Object.fromEntries(gone)).toEqual({ [finished.requestId]: 'finished', [lost.requestId]: 'lost', 'never-saved': 'lost' });
+  });
+
   it('forget() removes the target key too', async () => {
     const p = request(2);
     await store.save(p);

@@ -268,6 +268,25 @@ export class PendingStore {
     await MARK_SENT.run(this.redis, [this.finalKey(requestId)], [this.claimant]);
   }
 
+  /**
+   * Of these requests, the ones Redis no longer has: `finished` when their final reply was claimed (by this bot or
+   * another; the claim outlives the request by a day), `lost` when not — Redis lost them with its data. Read in one
+   * transaction, the request before its claim: a request is claimed before it is removed, never after.
+   */
+  async gone(requestIds: readonly string[]): Promise<Map<string, 'lost' | 'finished'>> {
+    const tx = this.redis.multi();
+    for (const id of requestIds) tx.exists(this.key(id)).exists(this.finalKey(id));
+    const results = (await tx.exec()) ?? [];
+    const out = new Map<string, 'lost' | 'finished'>();
+    requestIds.forEach((id, i) => {
+      const [pendingError, pending] = results[2 * i] ?? [null, 1];
+      const [finalError, final] = results[2 * i + 1] ?? [null, 1];
+      if (pendingError || finalError || pending !== 0) return;
+      out.set(id, final === 0 ? 'lost' : 'finished');
+    });
+    return out;
+  }
+
   private finalKey(requestId: string) {
     return `${this.prefix}:final:${requestId}`;
   }

@@ -18,6 +18,7 @@ import {
 } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
+import { opSpec } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
@@ -27,7 +28,7 @@ import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
-import { settleWithin } from './redis-wait.ts';
+import { isRedisDown, settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
 /**
@@ -36,6 +37,11 @@ const PROGRESS_MIN_INTERVAL_MS = 750;
  * "running" must not overwrite. Also how often the per-request memories below are pruned at rest.
  */
 const FINALIZED_WINDOW_MS = 60_000;
+/**
+ * How often the requests this bot tracks are looked for in Redis: one that Redis lost (restarted without its data,
+ * flushed, failed over to a replica that had not caught up) would otherwise wait for ever (see findLost).
+ */
+const LOST_CHECK_MS = 5_000;
 /** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
 const STALLED_LIMIT = /stalled more than allowable limit/;
 
@@ -99,6 +105,7 @@ export class Relay {
   private readonly finalized = new RecentIds(FINALIZED_WINDOW_MS);
   /** Prunes `finalized` and `lastProgress` while nothing else does, so an idle bot holds neither. */
   private pruneTimer: NodeJS.Timeout | null = null;
+  private lostTimer: NodeJS.Timeout | null = null;
   /** Event handlers running now: stop() lets them finish. */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
@@ -143,6 +150,8 @@ export class Relay {
     await this.events.start();
     this.pruneTimer = setInterval(() => this.prune(), FINALIZED_WINDOW_MS);
     this.pruneTimer.unref();
+    this.lostTimer = setInterval(() => this.guard('lost requests check', () => this.findLost()), LOST_CHECK_MS);
+    this.lostTimer.unref();
     // Requests remembered before the reader existed (none today; cheap to keep true).
     for (const shape of this.shapes.values()) this.watchJobs(awaited(shape));
   }
@@ -163,6 +172,7 @@ export class Relay {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.lostTimer) clearInterval(this.lostTimer);
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
     // A delivery under way finishes, target stored included, before the connections close (bounded).
@@ -174,7 +184,7 @@ export class Relay {
    * already. A job that completes before this is remembered is advanced by its event in full, so none is missed.
    */
   async track(p: PendingRequest, advance = true): Promise<void> {
-    this.remember(p);
+    this.remember(p, true);
     this.arm(p);
     if (advance) await this.advance(p.requestId);
   }
@@ -222,7 +232,7 @@ export class Relay {
       } else if (ended.state === 'failed')
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
     }
-    this.remember(p);
+    this.remember(p, true);
     this.arm(p);
     if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
     // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
@@ -315,13 +325,15 @@ export class Relay {
     await this.advance(requestId);
   }
 
-  private remember(p: PendingRequest): void {
+  /** `saved`: the request is in Redis (remembered before its transaction is sent, it is not yet). */
+  private remember(p: PendingRequest, saved = false): void {
     const before = this.shapes.get(p.requestId);
     const shape: RequestShape = {
       request: p,
       jobs: new Map(p.jobs.map((j) => [j.jobId, j])),
       // A request remembered again keeps what has answered: those hosts are not watched again.
       answered: new Set(before?.answered),
+      saved: saved || before?.saved === true,
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
     this.shapes.set(p.requestId, shape);
@@ -561,9 +573,8 @@ export class Relay {
   private async advanceNow(requestId: string, deadlinePassed: boolean, takeOver: boolean): Promise<void> {
     const p = await this.deps.pending.get(requestId);
     if (!p) {
-      // Finished (here or by another bot): nothing of it is kept in memory.
-      this.forgetShape(requestId);
-      this.clearTimers(requestId);
+      // Finished (here or by another bot): nothing of it is kept in memory. Or lost with Redis's data: said.
+      await this.settleGone(requestId);
       return;
     }
     const outcomes = await this.deps.pending.outcomes(requestId);
@@ -576,6 +587,57 @@ export class Relay {
       }
     } else if (p.jobs.some((j) => !outcomes[j.jobId]) && !deadlinePassed) return;
     await this.finalizeNow(p, undefined, takeOver);
+  }
+
+  /**
+   * A request this bot tracks that Redis no longer has, and that nobody finished (a finished request keeps its final
+   * claim for a day), was lost with Redis's data: its jobs went too, so no event, outcome or timer would ever answer
+   * it, and "queued" would stand for ever. Each such request gets a final reply saying what is known — for a
+   * mutation, that whether it took effect is unknown.
+   */
+  private async findLost(): Promise<void> {
+    const ids = [...this.shapes.values()]
+      .filter((s) => s.saved && !this.claiming.has(s.request.requestId) && !this.finalized.has(s.request.requestId))
+      .map((s) => s.request.requestId);
+    if (ids.length === 0) return;
+    // Redis down: said where it matters (requests refused, the wait lines); the next look comes once it is back.
+    const gone = await this.deps.pending.gone(ids).catch((error: unknown) => {
+      if (isRedisDown(error)) return new Map<string, 'lost' | 'finished'>();
+      throw error;
+    });
+    for (const id of gone.keys()) await this.serial(id, () => this.settleGone(id));
+  }
+
+  /** In the request's chain: the request is no longer in Redis. Forgotten if it was finished; answered if it was lost. */
+  private async settleGone(requestId: string): Promise<void> {
+    const shape = this.shapes.get(requestId);
+    // Asked again in the chain: a delivery before this one in it may have finished the request.
+    const state = shape?.saved && !this.finalized.has(requestId) ? (await this.deps.pending.gone([requestId])).get(requestId) : 'finished';
+    if (!shape || state !== 'lost') {
+      if (state !== undefined) {
+        this.forgetShape(requestId);
+        this.clearTimers(requestId);
+      }
+      return;
+    }
+    if (!this.canDeliver(shape.request)) {
+      // Its platform is not this bot's (or its terminal is another process's): nobody here can say it. Said in the log.
+      this.deps.logger.error(
+        { requestId, command: shape.request.command },
+        'Redis lost this request, and this bot cannot deliver its reply',
+      );
+      this.forgetShape(requestId);
+      this.clearTimers(requestId);
+      return;
+    }
+    // Claimed as any final reply is (another bot tracking it as well finds the claim, and only forgets it).
+    const claim = await this.deps.pending.claimFinal(requestId);
+    if (claim?.kind !== 'claimed') return;
+    this.deps.logger.error(
+      { requestId, command: shape.request.command },
+      'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
+    );
+    await this.finalizeNow(shape.request, lostWithRedis(shape));
   }
 
   /** Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy) ends the plan. */
@@ -782,6 +844,39 @@ interface RequestShape {
   answered: Set<string>;
   /** The target this bot's last delivery for the request returned ("queued", a progress edit), once there is one. */
   delivered?: ReplyTarget;
+  /** In Redis since (tracked after its transaction, or recovered from Redis): missing from it later, it was lost. */
+  saved: boolean;
+}
+
+/**
+ * The outcomes of a request Redis lost, from what this bot knows: which jobs had answered (their results went with
+ * Redis) and which had not. A plan's steps after the first unanswered one were never queued, and are left out.
+ */
+function lostWithRedis(shape: RequestShape): Record<string, StoredOutcome> {
+  const p = shape.request;
+  const mutating = p.jobs.some((j) => opSpec(j.op).mutates);
+  const running = p.jobs.findIndex((j) => !shape.answered.has(j.jobId));
+  const jobs = p.mode === 'sequence' && running >= 0 ? p.jobs.slice(0, running + 1) : p.jobs;
+  const outcomes: Record<string, StoredOutcome> = {};
+  for (const j of jobs) {
+    const failure: StoredOutcome = shape.answered.has(j.jobId)
+      ? {
+          ok: false,
+          failure: { code: 'outcomeUnknown', message: 'it finished, but Redis lost its data and the result with it — check with /list' },
+        }
+      : mutating
+        ? {
+            ok: false,
+            failure: {
+              code: 'outcomeUnknown',
+              message:
+                'Redis lost its data while this ran, and the job with it: whether it took effect is unknown — check with /list before retrying',
+            },
+          }
+        : { ok: false, failure: { code: 'noAnswer', message: 'Redis lost its data while this ran, and the job with it; ask again' } };
+    outcomes[j.jobId] = failure;
+  }
+  return outcomes;
 }
 
 /** A request's jobs whose outcome has not come yet. */

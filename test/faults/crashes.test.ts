@@ -171,6 +171,59 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     }
   });
 
+  it('Redis loses its data while a start, then a read, run: each gets one final reply saying so, not "queued" for ever', async () => {
+    redis = await startPrivateRedis();
+    const run = await startRun({ redisUrl: redis.url });
+    h = run.h;
+    const { sim, bot } = run;
+    const flush = async () => {
+      const admin = new Redis(redis?.url ?? '');
+      try {
+        // What a restart without its data, or a failover to a replica that had not caught up, leaves.
+        await admin.flushall();
+      } finally {
+        admin.disconnect();
+      }
+    };
+    // Held on the host long enough to lose Redis's data under it.
+    await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\bcreate\\b' });
+    const { lastSeq } = await sim.log();
+    const startMark = bot.lines.length;
+    bot.write('/start mail');
+    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, timeoutMs: 30_000 });
+    await flush();
+    // Before: no final reply ever came (200 s watched), though the start took effect on the host.
+    const startFinal = await bot.waitForLine(FINAL, 30_000, { from: startMark });
+    const started = answerAt(bot, startMark, startFinal.index);
+    expect(started.title).toBe('✖ Could not start mail');
+    expect(started.body.join('\n')).toMatch(/Redis lost its data while this ran.*whether it took effect is unknown.*check with \/list/s);
+    expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(1);
+
+    await sim.addFault({ host: 'xen2', kind: 'delay', ms: 3000, match: '\\bxl list\\b' });
+    const before = (await sim.log()).lastSeq;
+    const listMark = bot.lines.length;
+    bot.write('/list xen2');
+    await sim.waitForLog({ host: 'xen2', match: '\\bxl list\\b', since: before, timeoutMs: 30_000 });
+    await flush();
+    const listFinal = await bot.waitForLine(FINAL, 30_000, { from: listMark });
+    const listed = answerAt(bot, listMark, listFinal.index);
+    expect(listed.title).toMatch(/^✖ /);
+    expect(listed.body.join('\n')).toMatch(/Redis lost its data while this ran.*ask again/s);
+
+    // Once each, also after the jobs' own ends (the agent finds them gone) and later looks for lost requests.
+    const next = await ask(bot, '/list xen1');
+    expect(next.title).toBe('✔ Domains on xen1');
+    expect(next.body.some((l) => /^xen1\s+mail\s+\d+/.test(l))).toBe(true);
+    expect(answerAt(bot, startMark, startFinal.index).finals).toHaveLength(1);
+    expect(answerAt(bot, listMark, listFinal.index).finals).toHaveLength(1);
+    expect(strays(bot)).toEqual([]);
+    // The alerts' consumer group went too: made again, not a failed read every second from then on.
+    await bot.waitForLine(/"msg":"alerts: the fleet events group is gone/, 10_000, { stream: 'log' });
+    const lines = bot.log.lines;
+    const lastRemade = lines.findLastIndex((l) => l.includes('"msg":"alerts: the fleet events group is gone'));
+    expect(lines.slice(lastRemade + 1).filter((l) => l.includes('reading fleet events failed'))).toEqual([]);
+  });
+
   async function downAtStart(): Promise<{ h: ProcessHarness; redis: PrivateRedis }> {
     redis = await startPrivateRedis();
     await redis.kill('SIGKILL');
