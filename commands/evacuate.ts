@@ -186,10 +186,12 @@ export function stepLabel(step: JobSpec): string {
 export function stepReport(
   steps: readonly JobSpec[],
   outcomes: readonly HostOutcome<JobOp>[],
-): { lines: Block[]; moved: string[]; notMoved: string[]; failedAt: number | null } {
+): { lines: Block[]; moved: string[]; notMoved: string[]; unknown: string[]; failedAt: number | null } {
   const lines: Block[] = [];
   const moved: string[] = [];
   const notMoved: string[] = [];
+  // Steps whose outcome is unknown (an agent sent the command and its result was lost): neither moved nor not.
+  const unknown: string[] = [];
   let failedAt: number | null = null;
   steps.forEach((step, i) => {
     const o = outcomes[i];
@@ -201,6 +203,11 @@ export function stepReport(
     }
     if (!o.ok) {
       failedAt ??= i;
+      if (o.failure.code === 'outcomeUnknown') {
+        lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: outcome unknown — ${o.failure.message}`));
+        unknown.push(name);
+        return;
+      }
       lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: failed — ${o.failure.message}`));
       if (step.op === 'domain.migrate') notMoved.push(`${name} (failed)`);
       return;
@@ -222,7 +229,12 @@ export function stepReport(
       lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${r.outcome === 'already-stopped' ? 'was not running' : 'done (read back)'}`));
     } else lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}`));
   });
-  return { lines, moved, notMoved, failedAt };
+  return { lines, moved, notMoved, unknown, failedAt };
+}
+
+/** The steps whose outcome is unknown, to be looked at before anything is retried. */
+export function unknownLine(unknown: readonly string[]): Block[] {
+  return unknown.length > 0 ? [reply.text(`moved or not, unknown (check with /list before retrying): ${unknown.join(', ')}`)] : [];
 }
 
 /** The plan's steps as the relay kept them; without them (an old pending request), the outcomes' own. */
@@ -238,7 +250,7 @@ function stepsOf(outcomes: readonly HostOutcome<JobOp>[], ctx: RenderContext): J
 
 function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: RenderContext): Reply {
   const steps = stepsOf(outcomes, ctx);
-  const { lines, moved, notMoved, failedAt } = stepReport(steps, outcomes);
+  const { lines, moved, notMoved, unknown, failedAt } = stepReport(steps, outcomes);
   const complete = failedAt === null && outcomes.length === steps.length;
   const stops = steps.filter((s) => s.op === 'domain.stop').length;
   const freeze: Block[] = [];
@@ -253,6 +265,7 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   const summary: Block[] = [
     reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
     ...(notMoved.length > 0 ? [reply.text(`not moved, still on ${args.host}: ${notMoved.join(', ')}`)] : []),
+    ...unknownLine(unknown),
   ];
   const plan = ctx.plan?.summary ?? [];
   const title = complete

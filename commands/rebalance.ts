@@ -11,7 +11,7 @@ import {
 } from '../src/core/placement.ts';
 import { type Block, reply } from '../src/core/reply.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
-import { HostWords, stepReport } from './evacuate.ts';
+import { HostWords, stepReport, unknownLine } from './evacuate.ts';
 
 /**
  * `/rebalance [hosts] [--run]`: suggests live migrations that even out memory use across hosts, with each host's
@@ -199,7 +199,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
   render: (outcomes, args, ctx) => {
     if (!args.run) return renderSuggestion(outcomes as HostOutcome<'host.status'>[], args, ctx.memoryReserveMiB ?? 512);
     const steps = ctx.plan?.steps ?? [];
-    const { lines, moved, notMoved, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
+    const { lines, moved, notMoved, unknown, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
     const complete = failedAt === null && outcomes.length === steps.length;
     return reply.result(
       complete
@@ -209,6 +209,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
         ...lines,
         reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
         ...(notMoved.length > 0 ? [reply.text(`not moved: ${notMoved.join(', ')}`)] : []),
+        ...unknownLine(unknown),
         ...(ctx.plan?.summary ?? []),
       ],
       { tone: complete ? 'success' : 'error' },

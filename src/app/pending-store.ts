@@ -43,7 +43,8 @@ export interface PendingRequest {
   createdAt: number;
 }
 
-const PENDING_TTL_SECONDS = 2 * 86_400;
+/** How long a request is kept in Redis at most (one nobody can deliver any more must not stay forever). */
+export const PENDING_TTL_SECONDS = 2 * 86_400;
 const FINAL_CLAIM_TTL_MS = 86_400_000;
 
 /**

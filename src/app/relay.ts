@@ -26,7 +26,7 @@ import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
-import type { PendingJob, PendingRequest, PendingStore, StoredOutcome } from './pending-store.ts';
+import { PENDING_TTL_SECONDS, type PendingJob, type PendingRequest, type PendingStore, type StoredOutcome } from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
 import { isRedisDown, settleWithin } from './redis-wait.ts';
 
@@ -106,6 +106,8 @@ export class Relay {
   /** Prunes `finalized` and `lastProgress` while nothing else does, so an idle bot holds neither. */
   private pruneTimer: NodeJS.Timeout | null = null;
   private lostTimer: NodeJS.Timeout | null = null;
+  /** A look for lost requests under way: the next tick waits for it rather than pile up behind a slow delivery. */
+  private lookingForLost = false;
   /** Event handlers running now: stop() lets them finish. */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
@@ -233,6 +235,9 @@ export class Relay {
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
     }
     this.remember(p, true);
+    const shape = this.shapes.get(p.requestId);
+    if (shape && p.mode === 'sequence')
+      for (const [jobId, outcome] of Object.entries(await this.deps.pending.outcomes(p.requestId))) this.answered(shape, jobId, outcome);
     this.arm(p);
     if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
     // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
@@ -300,7 +305,7 @@ export class Relay {
   /** Records a job's outcome, and advances the request unless it is known to wait for more of its hosts. */
   private async recorded(requestId: string, jobId: string, outcome: StoredOutcome): Promise<void> {
     const shape = this.shapes.get(requestId);
-    if (shape) this.answered(shape, jobId);
+    if (shape) this.answered(shape, jobId, outcome);
     if (shape && shape.request.mode !== 'sequence' && this.canDeliver(shape.request)) {
       // A tracked fan-out this bot delivers: the last outcome claims the final reply in the same round trip.
       const p = shape.request;
@@ -333,6 +338,7 @@ export class Relay {
       jobs: new Map(p.jobs.map((j) => [j.jobId, j])),
       // A request remembered again keeps what has answered: those hosts are not watched again.
       answered: new Set(before?.answered),
+      steps: new Map(before?.steps),
       saved: saved || before?.saved === true,
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
@@ -364,8 +370,10 @@ export class Relay {
    * A job's outcome came: its host's events are not needed for it any more. A fan-out's blocking read names fewer
    * streams as its hosts answer (every read of a /status over 1,000 hosts named them all until the last answered).
    */
-  private answered(shape: RequestShape, jobId: string): void {
+  private answered(shape: RequestShape, jobId: string, outcome?: StoredOutcome): void {
     const j = shape.jobs.get(jobId);
+    // A plan's outcomes are kept (a few steps): a plan Redis loses is still told step by step (see lostWithRedis).
+    if (outcome && shape.request.mode === 'sequence') shape.steps.set(jobId, outcome);
     if (!j || shape.answered.has(jobId)) return;
     shape.answered.add(jobId);
     this.events?.unwatch(hostQueueName(j.host));
@@ -596,6 +604,16 @@ export class Relay {
    * mutation, that whether it took effect is unknown.
    */
   private async findLost(): Promise<void> {
+    if (this.lookingForLost) return;
+    this.lookingForLost = true;
+    try {
+      await this.findLostNow();
+    } finally {
+      this.lookingForLost = false;
+    }
+  }
+
+  private async findLostNow(): Promise<void> {
     const ids = [...this.shapes.values()]
       .filter((s) => s.saved && !this.claiming.has(s.request.requestId) && !this.finalized.has(s.request.requestId))
       .map((s) => s.request.requestId);
@@ -605,7 +623,7 @@ export class Relay {
       if (isRedisDown(error)) return new Map<string, 'lost' | 'finished'>();
       throw error;
     });
-    for (const id of gone.keys()) await this.serial(id, () => this.settleGone(id));
+    await Promise.all([...gone.keys()].map((id) => this.serial(id, () => this.settleGone(id))));
   }
 
   /** In the request's chain: the request is no longer in Redis. Forgotten if it was finished; answered if it was lost. */
@@ -621,13 +639,9 @@ export class Relay {
       return;
     }
     if (!this.canDeliver(shape.request)) {
-      // Its platform is not this bot's (or its terminal is another process's): nobody here can say it. Said in the log.
-      this.deps.logger.error(
-        { requestId, command: shape.request.command },
-        'Redis lost this request, and this bot cannot deliver its reply',
-      );
-      this.forgetShape(requestId);
-      this.clearTimers(requestId);
+      // Not this bot's to say now (a standby; another bot's platform or terminal): kept, and said once this bot can —
+      // a standby that becomes the leader — or forgotten once another bot has said it (it is then "finished").
+      this.deps.logger.debug({ requestId }, 'Redis lost a request whose reply this bot cannot deliver now');
       return;
     }
     // Claimed as any final reply is (another bot tracking it as well finds the claim, and only forgets it).
@@ -637,7 +651,9 @@ export class Relay {
       { requestId, command: shape.request.command },
       'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
     );
-    await this.finalizeNow(shape.request, lostWithRedis(shape));
+    // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered.
+    const expired = Date.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
+    await this.finalizeNow(shape.request, lostWithRedis(shape, expired));
   }
 
   /** Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy) ends the plan. */
@@ -846,35 +862,42 @@ interface RequestShape {
   delivered?: ReplyTarget;
   /** In Redis since (tracked after its transaction, or recovered from Redis): missing from it later, it was lost. */
   saved: boolean;
+  /** A plan's outcomes as this bot learned them (a plan has a few steps; a fan-out's results are not kept). */
+  steps: Map<string, StoredOutcome>;
 }
 
 /**
- * The outcomes of a request Redis lost, from what this bot knows: which jobs had answered (their results went with
- * Redis) and which had not. A plan's steps after the first unanswered one were never queued, and are left out.
+ * The outcomes of a request Redis lost (or kept until it expired, `expired`), from what this bot knows: a plan's
+ * steps with the outcomes it saw, a job that had answered (its result went with Redis), one that had not. A plan's
+ * steps after the first unanswered one were never queued, and are left out.
  */
-function lostWithRedis(shape: RequestShape): Record<string, StoredOutcome> {
+function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, StoredOutcome> {
   const p = shape.request;
   const mutating = p.jobs.some((j) => opSpec(j.op).mutates);
   const running = p.jobs.findIndex((j) => !shape.answered.has(j.jobId));
   const jobs = p.mode === 'sequence' && running >= 0 ? p.jobs.slice(0, running + 1) : p.jobs;
+  const unanswered = expired
+    ? 'it was still unanswered after two days, when xenops stops keeping a request'
+    : 'Redis lost its data while this ran, and the job with it';
   const outcomes: Record<string, StoredOutcome> = {};
   for (const j of jobs) {
-    const failure: StoredOutcome = shape.answered.has(j.jobId)
-      ? {
-          ok: false,
-          failure: { code: 'outcomeUnknown', message: 'it finished, but Redis lost its data and the result with it — check with /list' },
-        }
-      : mutating
+    const known = shape.steps.get(j.jobId);
+    outcomes[j.jobId] =
+      known ??
+      (shape.answered.has(j.jobId)
         ? {
             ok: false,
-            failure: {
-              code: 'outcomeUnknown',
-              message:
-                'Redis lost its data while this ran, and the job with it: whether it took effect is unknown — check with /list before retrying',
-            },
+            failure: { code: 'outcomeUnknown', message: 'it finished, but Redis lost its data and the result with it — check with /list' },
           }
-        : { ok: false, failure: { code: 'noAnswer', message: 'Redis lost its data while this ran, and the job with it; ask again' } };
-    outcomes[j.jobId] = failure;
+        : mutating
+          ? {
+              ok: false,
+              failure: {
+                code: 'outcomeUnknown',
+                message: `${unanswered}: whether it took effect is unknown — check with /list before retrying`,
+              },
+            }
+          : { ok: false, failure: { code: 'noAnswer', message: `${unanswered}; ask again` } });
   }
   return outcomes;
 }

@@ -171,6 +171,53 @@ describe('/evacuate against three simulated hosts', () => {
   });
 });
 
+describe('Redis losing a request under it', () => {
+  it('one kept until it expired (two days) is told so, not that Redis lost its data', async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bxl list\b/, ms: 3_000 });
+    const id = `ev-${++counter}`;
+    // Received two days ago, as far as the bot can tell: its keys are gone when it looks, as they would be by then.
+    const req = { ...chatRequest(id, 'list xen1'), receivedAt: Date.now() - 2 * 86_400_000 };
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bxl list\b/, timeoutMs: 10_000 });
+    await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+    await s.adapter.until(() => s.adapter.finals(id).length > 0, 20_000, 'the final reply');
+    const text = JSON.stringify(s.adapter.finals(id));
+    expect(text).toContain('it was still unanswered after two days, when xenops stops keeping a request; ask again');
+    expect(text).not.toContain('Redis lost its data');
+  });
+});
+
+describe('/evacuate when Redis loses its data during step 2', () => {
+  it('says what moved (its result as the bot saw it), that step 2 is unknown, and that step 3 was not attempted', async () => {
+    const s = await start(threeHosts());
+    // db → xen3 held on xen1 long enough to lose the run's keys under it (as a flush or a restart without its data).
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bdb\b/, ms: 3_000 });
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bdb\b/, timeoutMs: 10_000 });
+    await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+    await s.adapter.until(() => s.adapter.finals(id).length > 0, 20_000, 'the evacuation’s final reply');
+    const r = s.adapter.finals(id)[0] as Reply;
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    // Before the review's fix: "✖ 1. web → xen2: outcome unknown", and web listed as not moved though it had.
+    expect(lines[0]).toMatch(/^✔ 1\. web → xen2: running there as id \d+ \(verified\)$/);
+    expect(lines[1]).toMatch(
+      /^✖ 2\. db → xen3: outcome unknown — Redis lost its data while this ran, and the job with it: whether it took effect is unknown/,
+    );
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(lines[3]).toBe('moved: web → xen2');
+    // db may well have moved: it is not said to be "still on xen1".
+    expect(lines[4]).toBe('not moved, still on xen1: gateway (not attempted)');
+    expect(lines[5]).toBe('moved or not, unknown (check with /list before retrying): db');
+    // gateway's migration was never sent.
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bdb\b/, ended: true, timeoutMs: 10_000 }).catch(() => {});
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2', 'db xen3']);
+  });
+});
+
 describe('/evacuate across a bot that went between two steps', () => {
   /**
    * An /evacuate whose bot is stopped while step 1 (web → xen2) runs on xen1; the step ends with no bot to see it.
@@ -281,8 +328,11 @@ describe('/evacuate across a bot that went between two steps', () => {
     });
     expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
     const lines = textOf(r).split('\n');
-    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: .*the agent had sent the command — check with \/list before retrying/);
+    expect(lines[1]).toMatch(/^✖ 2\. db → xen3: outcome unknown — .*the agent had sent the command — check with \/list before retrying/);
     expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    // The migration was sent: db is not said to be still on xen1 (it was, as "db (failed)", before).
+    expect(lines[4]).toBe('not moved, still on xen1: gateway (not attempted)');
+    expect(lines[5]).toBe('moved or not, unknown (check with /list before retrying): db');
   });
 
   it('after a failed step, the step its bot never queued is not attempted (not "expired"), and nothing more moves', async () => {
