@@ -50,9 +50,13 @@ export class AlertDesk {
 
   private async run(log: FleetEventLog): Promise<void> {
     let lastClaim = 0;
+    // The last entry read: where the group is made again if Redis loses it.
+    let lastId: string | null = null;
     while (this.running) {
       try {
         const entries = await log.read(GROUP, this.deps.instance, { count: 50, blockMs: 2_000 });
+        // Read in stream order (the stale ones claimed below may be older).
+        lastId = entries.at(-1)?.id ?? lastId;
         if (Date.now() - lastClaim > STALE_MS) {
           lastClaim = Date.now();
           entries.push(...(await log.claimStale(GROUP, this.deps.instance, STALE_MS)));
@@ -65,16 +69,15 @@ export class AlertDesk {
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
-          // The group went with Redis's data (a restart without it, a flush, a failover): read without it, every
-          // second would fail for ever. Made again at the start of the stream, which holds only what came since.
-          this.deps.logger.warn('alerts: the fleet events group is gone (Redis lost its data?): made again');
-          const made = await log.ensureGroup(GROUP, '0').then(
-            () => true,
-            () => false,
+          // The group went with Redis's data (a restart without it, a flush, a failover), or was deleted: read without
+          // it, every read would fail from then on. Made again after the last entry read — a stream Redis made anew
+          // holds only later ids, one that stayed is not read twice — and read again after the pause below.
+          await log.ensureGroup(GROUP, lastId ?? '0').then(
+            () => this.deps.logger.warn('alerts: the fleet events group is gone (Redis lost its data?): made again'),
+            (e: unknown) =>
+              this.deps.logger.warn({ err: String(e) }, 'alerts: the fleet events group is gone and could not be made again; retrying'),
           );
-          if (made) continue;
-        }
-        this.deps.logger.warn({ err: String(error) }, 'alerts: reading fleet events failed; retrying');
+        } else this.deps.logger.warn({ err: String(error) }, 'alerts: reading fleet events failed; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }

@@ -197,6 +197,8 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const started = answerAt(bot, startMark, startFinal.index);
     expect(started.title).toBe('✖ Could not start mail');
     expect(started.body.join('\n')).toMatch(/Redis lost its data while this ran.*whether it took effect is unknown.*check with \/list/s);
+    // The create ends on the host afterwards; the agent finds its job gone.
+    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, ended: true, timeoutMs: 30_000 });
     expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(1);
 
     await sim.addFault({ host: 'xen2', kind: 'delay', ms: 3000, match: '\\bxl list\\b' });
@@ -209,8 +211,16 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const listed = answerAt(bot, listMark, listFinal.index);
     expect(listed.title).toMatch(/^✖ /);
     expect(listed.body.join('\n')).toMatch(/Redis lost its data while this ran.*ask again/s);
+    await sim.waitForLog({ host: 'xen2', match: '\\bxl list\\b', since: before, ended: true, timeoutMs: 30_000 });
+    // The agent's heartbeat went with the data too: written again within its 2 s, /list is answered (not "no agent").
+    const admin = new Redis(redis.url);
+    try {
+      await expect.poll(() => admin.exists(`${run.h.prefix}:agents`), { timeout: 10_000 }).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
 
-    // Once each, also after the jobs' own ends (the agent finds them gone) and later looks for lost requests.
+    // Once each, also after the jobs' own ends and the looks for lost requests since.
     const next = await ask(bot, '/list xen1');
     expect(next.title).toBe('✔ Domains on xen1');
     expect(next.body.some((l) => /^xen1\s+mail\s+\d+/.test(l))).toBe(true);
@@ -218,8 +228,11 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     expect(answerAt(bot, listMark, listFinal.index).finals).toHaveLength(1);
     expect(strays(bot)).toEqual([]);
     // The alerts' consumer group went too: made again, not a failed read every second from then on.
-    await bot.waitForLine(/"msg":"alerts: the fleet events group is gone/, 10_000, { stream: 'log' });
+    const gone = /"msg":"alerts: the fleet events group is gone/;
+    const first = await bot.waitForLine(gone, 10_000, { stream: 'log' });
+    await bot.waitForLine(gone, 10_000, { stream: 'log', from: first.index + 1 });
     const lines = bot.log.lines;
+    expect(lines.filter((l) => gone.test(l))).toHaveLength(2);
     const lastRemade = lines.findLastIndex((l) => l.includes('"msg":"alerts: the fleet events group is gone'));
     expect(lines.slice(lastRemade + 1).filter((l) => l.includes('reading fleet events failed'))).toEqual([]);
   });
