@@ -647,12 +647,14 @@ export class Relay {
     // Claimed as any final reply is (another bot tracking it as well finds the claim, and only forgets it).
     const claim = await this.deps.pending.claimFinal(requestId);
     if (claim?.kind !== 'claimed') return;
-    this.deps.logger.error(
-      { requestId, command: shape.request.command },
-      'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
-    );
     // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered.
     const expired = Date.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
+    this.deps.logger.error(
+      { requestId, command: shape.request.command },
+      expired
+        ? 'a request expired in Redis still unanswered (two days): its final reply says so'
+        : 'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
+    );
     await this.finalizeNow(shape.request, lostWithRedis(shape, expired));
   }
 
@@ -873,7 +875,6 @@ interface RequestShape {
  */
 function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, StoredOutcome> {
   const p = shape.request;
-  const mutating = p.jobs.some((j) => opSpec(j.op).mutates);
   const running = p.jobs.findIndex((j) => !shape.answered.has(j.jobId));
   const jobs = p.mode === 'sequence' && running >= 0 ? p.jobs.slice(0, running + 1) : p.jobs;
   const unanswered = expired
@@ -882,13 +883,19 @@ function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, St
   const outcomes: Record<string, StoredOutcome> = {};
   for (const j of jobs) {
     const known = shape.steps.get(j.jobId);
+    const mutating = opSpec(j.op).mutates;
     outcomes[j.jobId] =
       known ??
       (shape.answered.has(j.jobId)
-        ? {
-            ok: false,
-            failure: { code: 'outcomeUnknown', message: 'it finished, but Redis lost its data and the result with it — check with /list' },
-          }
+        ? mutating
+          ? {
+              ok: false,
+              failure: {
+                code: 'outcomeUnknown',
+                message: 'it finished, but Redis lost its data and the result with it — check with /list',
+              },
+            }
+          : { ok: false, failure: { code: 'noAnswer', message: 'it answered, but Redis lost its data and the answer with it; ask again' } }
         : mutating
           ? {
               ok: false,

@@ -201,7 +201,8 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, ended: true, timeoutMs: 30_000 });
     expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(1);
 
-    await sim.addFault({ host: 'xen2', kind: 'delay', ms: 3000, match: '\\bxl list\\b' });
+    // Every list on xen2 held, not just the next one (the agent's sampler lists too).
+    await sim.addFault({ host: 'xen2', kind: 'delay', ms: 3000, match: '\\bxl list\\b', times: 0 });
     const before = (await sim.log()).lastSeq;
     const listMark = bot.lines.length;
     bot.write('/list xen2');

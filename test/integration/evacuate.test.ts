@@ -174,12 +174,14 @@ describe('/evacuate against three simulated hosts', () => {
 describe('Redis losing a request under it', () => {
   it('one kept until it expired (two days) is told so, not that Redis lost its data', async () => {
     const s = await start(threeHosts());
-    s.env.sim.faults.delayNext('xen1', { match: /\bxl list\b/, ms: 3_000 });
+    // Every list on xen1 held (not just the next one: the agent's sampler lists too), so this one is still running.
+    await s.env.sim.faults.add('xen1', { kind: 'delay', ms: 3_000, match: /\bxl list\b/, times: 0 });
+    const since = s.env.sim.log.lastSeq;
     const id = `ev-${++counter}`;
     // Received two days ago, as far as the bot can tell: its keys are gone when it looks, as they would be by then.
     const req = { ...chatRequest(id, 'list xen1'), receivedAt: Date.now() - 2 * 86_400_000 };
     await s.bot.core.handle(req, targetOf(req));
-    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bxl list\b/, timeoutMs: 10_000 });
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bxl list\b/, since, timeoutMs: 10_000 });
     await deleteKeysWithPrefix(REDIS_URL, s.prefix);
     await s.adapter.until(() => s.adapter.finals(id).length > 0, 20_000, 'the final reply');
     const text = JSON.stringify(s.adapter.finals(id));
