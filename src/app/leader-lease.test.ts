@@ -117,13 +117,10 @@ function simulate(seed: number, options: { ms: number; loss: number; killAt?: nu
     }
     bot.state = s;
   };
-  const apply = (bot: SimBot, renew: boolean, when: number): boolean => {
+  // The lease's one script (ACQUIRE), for a standby's acquire and a leader's renewal alike: a free key is taken, one's
+  // own extended, another's left.
+  const apply = (bot: SimBot, when: number): boolean => {
     const lapsed = key.owner === null || when >= key.expires;
-    if (renew) {
-      if (lapsed || key.owner !== bot.name) return false;
-      key.expires = when + T.leaseMs;
-      return true;
-    }
     if (lapsed || key.owner === bot.name) {
       key.owner = bot.name;
       key.expires = when + T.leaseMs;
@@ -134,10 +131,9 @@ function simulate(seed: number, options: { ms: number; loss: number; killAt?: nu
   const attempt = (bot: SimBot, sent: number) => {
     if (!bot.alive) return;
     observe(bot, sent);
-    const renew = bot.state.role === 'leader';
     const there = sent + random() * 400;
     const lostRequest = random() < options.loss;
-    const held = lostRequest ? false : apply(bot, renew, there);
+    const held = lostRequest ? false : apply(bot, there);
     const back = there + random() * 400;
     const lostAnswer = lostRequest || random() < options.loss || back - sent > T.commandTimeoutMs;
     const answered = lostAnswer ? sent + T.commandTimeoutMs : back;

@@ -58,7 +58,7 @@ export interface LeaseState {
 
 export const STANDBY: LeaseState = { role: 'standby', until: 0 };
 
-/** What an acquire or renew answered: the key is ours (with a fresh TTL), someone else's (or gone), or no answer. */
+/** What an acquire or renew answered: the key is ours (with a fresh TTL), someone else's, or no answer. */
 export type LeaseOutcome = 'held' | 'taken' | 'error';
 
 /** The state after an acquire/renew sent at `sentAt` answered `outcome` at `now`. */
@@ -89,20 +89,20 @@ export function leaseKey(prefix: string): string {
   return `${prefix}:bot-leader`;
 }
 
-/** SET NX PX, or an extension when the key is already ours (a leader that stepped down while its key lived on). */
+/**
+ * SET NX PX, or an extension when the key is already ours: a standby's acquire (a leader that stepped down while its
+ * key lived on extends it) and a leader's renewal alike. A leader that finds no key at all (Redis lost it: a flush, a
+ * restart without its data) takes it again rather than step down — its adapters restarted for nothing, a Discord
+ * gateway or Telegram poller gone for seconds. As safe as a standby taking a free key: nobody holds it, and a bot
+ * that took it first makes this return 0 and the leader step down at once. The simulated-network test of the pure
+ * functions models exactly this.
+ */
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
 if v == false then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 if v == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/** Compare-and-extend: only the holder's own token is extended; a lapsed or foreign key is not touched. */
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
@@ -206,7 +206,7 @@ export class LeaderLease {
       if (!leader && sentAt < this.notBefore) outcome = 'taken';
       else
         try {
-          outcome = (await this.command(leader ? RENEW : ACQUIRE, [this.options.token, String(t.leaseMs)])) === 1 ? 'held' : 'taken';
+          outcome = (await this.command(ACQUIRE, [this.options.token, String(t.leaseMs)])) === 1 ? 'held' : 'taken';
         } catch (error) {
           this.options.logger.debug({ err: String(error) }, 'leader lease: no answer from Redis');
           outcome = 'error';

@@ -296,6 +296,26 @@ describe('two bots, one leader lease', () => {
   }, 90_000);
 });
 
+describe('the lease key lost with the data of Redis', () => {
+  it('the leader takes it again at its next renewal: its adapters are not stopped and started again', async () => {
+    const { config, prefix, monitor } = await setUp();
+    const a = new LeasedProbe('a', monitor);
+    await bot(config, a);
+    await monitor.when('a', 'start');
+    const redis = createRedisClient(REDIS_URL);
+    redisClients.push(redis);
+    const token = await redis.get(leaseKey(prefix));
+    expect(token).not.toBeNull();
+    // As a flush, or a restart without the data, leaves it (the rest of the prefix does not matter to the lease).
+    await redis.del(leaseKey(prefix));
+    // Taken again by the next renewal (every 0.75 s), by the same bot.
+    await expect.poll(() => redis.get(leaseKey(prefix)), { timeout: 5_000, interval: 100 }).toBe(token);
+    // Before: the renewal found no key of its own and the leader stepped down — its Telegram polling or Discord
+    // gateway stopped and started again — only to take the free key back as a standby a moment later.
+    expect(monitor.events.map((e) => `${e.bot} ${e.kind}`)).toEqual(['a start']);
+  }, 30_000);
+});
+
 describe('a final reply claimed by a leader that died before sending it', () => {
   it('is delivered by the new leader, once, into the message the old one posted', async () => {
     const { config, prefix, monitor } = await setUp();
