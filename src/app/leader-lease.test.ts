@@ -96,7 +96,11 @@ interface SimBot {
  * delays, lost requests, lost answers and answers slower than the command timeout. Each bot acts only on the pure
  * functions above. Returns the bots with their leadership intervals.
  */
-function simulate(seed: number, options: { ms: number; loss: number; killAt?: number }): SimBot[] {
+function simulate(
+  seed: number,
+  options: { ms: number; loss: number; killAt?: number; slow?: number },
+  seen: { retaken: number } = { retaken: 0 },
+): SimBot[] {
   const random = rng(seed);
   const key: { owner: string | null; expires: number } = { owner: null, expires: 0 };
   const bots: SimBot[] = ['a', 'b'].map((name) => ({ name, state: STANDBY, alive: true, terms: [], termStart: null }));
@@ -119,8 +123,10 @@ function simulate(seed: number, options: { ms: number; loss: number; killAt?: nu
   };
   // The lease's one script (ACQUIRE), for a standby's acquire and a leader's renewal alike: a free key is taken, one's
   // own extended, another's left.
-  const apply = (bot: SimBot, when: number): boolean => {
+  const apply = (bot: SimBot, when: number, renewal: boolean): boolean => {
     const lapsed = key.owner === null || when >= key.expires;
+    // A leader's renewal that finds the key free (it lapsed while the renewal was on its way) takes it again.
+    if (lapsed && renewal) seen.retaken++;
     if (lapsed || key.owner === bot.name) {
       key.owner = bot.name;
       key.expires = when + T.leaseMs;
@@ -131,15 +137,24 @@ function simulate(seed: number, options: { ms: number; loss: number; killAt?: nu
   const attempt = (bot: SimBot, sent: number) => {
     if (!bot.alive) return;
     observe(bot, sent);
-    const there = sent + random() * 400;
+    // `slow`: that share of requests reaches Redis up to 9 s late (a stalled connection), long after the command
+    // timed out and the bot stopped waiting for it — and possibly after the key lapsed.
+    const there = sent + (options.slow !== undefined && random() < options.slow ? random() * 9_000 : random() * 400);
     const lostRequest = random() < options.loss;
-    const held = lostRequest ? false : apply(bot, there);
     const back = there + random() * 400;
     const lostAnswer = lostRequest || random() < options.loss || back - sent > T.commandTimeoutMs;
     const answered = lostAnswer ? sent + T.commandTimeoutMs : back;
-    const outcome: LeaseOutcome = lostAnswer ? 'error' : held ? 'held' : 'taken';
+    // Applied when it reaches Redis, in time order with every other command (a late one after later ones), even if
+    // its bot has died or given up on it meanwhile.
+    let held = false;
+    const renewal = bot.state.role === 'leader';
+    if (!lostRequest)
+      at(there, () => {
+        held = apply(bot, there, renewal);
+      });
     at(answered, () => {
       if (!bot.alive) return;
+      const outcome: LeaseOutcome = lostAnswer ? 'error' : held ? 'held' : 'taken';
       observe(bot, answered);
       const before = bot.state;
       bot.state = afterAttempt(bot.state, outcome, sent, answered, T);
@@ -196,6 +211,16 @@ describe('two bots on the lease (simulated network: delays, losses, slow answers
     }
     // Losses this heavy do move the lease around: the check above is not vacuous.
     expect(handovers).toBeGreaterThan(20);
+  });
+
+  it('never at the same time either when requests reach Redis long after they timed out, renewals taking lapsed keys', () => {
+    const seen = { retaken: 0 };
+    for (let seed = 100; seed < 140; seed++) {
+      const [a, b] = simulate(seed, { ms: 20 * 60_000, loss: 0.4, slow: 0.4 }, seen) as [SimBot, SimBot];
+      expect(overlaps(a.terms, b.terms), `seed ${seed}`).toEqual([]);
+    }
+    // The case a leader's renewal is now allowed (it used to be refused): taken here, and still no two leaders.
+    expect(seen.retaken).toBeGreaterThan(10);
   });
 
   it('a killed leader is replaced within worstTakeoverMs when the network is sound', () => {

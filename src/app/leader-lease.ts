@@ -6,8 +6,9 @@ import type { RedisClient } from '../queue/redis-connection.ts';
  * exclusive (Telegram allows one poller, Discord one gateway session per shard).
  *
  * One key, `PREFIX:bot-leader` (under the hash-tagged prefix: one Cluster slot), holds the leader's token with a
- * TTL of `leaseMs`. A standby takes it with SET NX PX; the leader extends it with a compare-and-extend script and
- * gives it up on a graceful stop with a compare-and-delete script, so the standby takes over at its next attempt.
+ * TTL of `leaseMs`. One script takes it when it is free and extends it when it is the caller's own: a standby's
+ * acquire and the leader's renewal alike (see ACQUIRE). The leader gives it up on a graceful stop with a
+ * compare-and-delete script, so the standby takes over at its next attempt.
  *
  * Timing (the pure part, below): the leader counts its lease from the moment it *sent* the command that last
  * extended it — Redis set the TTL after that, so the key cannot lapse before `sentAt + leaseMs` — and stops acting
@@ -68,7 +69,7 @@ export function afterAttempt(state: LeaseState, outcome: LeaseOutcome, sentAt: n
     // An answer that came too late to act on: stay (or become) standby; the next attempt extends our key again.
     return now < until ? { role: 'leader', until } : STANDBY;
   }
-  // Someone else holds it, or our key is gone (a Redis restart): a leader steps down at once.
+  // Someone else holds it: a leader steps down at once. (A key that is gone is taken again, and answers 'held'.)
   if (outcome === 'taken') return STANDBY;
   // No answer says nothing new: a leader goes on until its lease's own end.
   return atTime(state, now);
@@ -95,7 +96,7 @@ export function leaseKey(prefix: string): string {
  * restart without its data) takes it again rather than step down — its adapters restarted for nothing, a Discord
  * gateway or Telegram poller gone for seconds. As safe as a standby taking a free key: nobody holds it, and a bot
  * that took it first makes this return 0 and the leader step down at once. The simulated-network test of the pure
- * functions models exactly this.
+ * functions models this script, with renewals that reach Redis after the key lapsed and take it again.
  */
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
 if v == false then
