@@ -139,6 +139,8 @@ export class LeaderLease {
   private running = false;
   private notBefore = 0;
   private attempting: Promise<void> | null = null;
+  /** Counts release() calls: an attempt sent before one must not act on its answer (see attempt). */
+  private releases = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: LeaderLeaseOptions) {
@@ -183,6 +185,7 @@ export class LeaderLease {
    * onChange (the caller has stopped what the lease guarded). Never throws.
    */
   async release(): Promise<boolean> {
+    this.releases++;
     this.set(STANDBY, false);
     try {
       return (await this.command(RELEASE, [this.options.token])) === 1;
@@ -201,6 +204,7 @@ export class LeaderLease {
   private async attempt(): Promise<void> {
     const t = this.options.timing;
     const sentAt = this.now();
+    const releases = this.releases;
     const run = async () => {
       const leader = this.isLeader();
       let outcome: LeaseOutcome;
@@ -212,6 +216,10 @@ export class LeaderLease {
           this.options.logger.debug({ err: String(error) }, 'leader lease: no answer from Redis');
           outcome = 'error';
         }
+      // Released meanwhile (a term that could not begin gives the lease up with this loop still on): the release went
+      // to Redis after this command, on the same connection, so "held" is about a key that is gone by now — acted on,
+      // it made this bot leader again alongside the standby that took the free key.
+      if (releases !== this.releases) return;
       const next = afterAttempt(this.state, outcome, sentAt, this.now(), t);
       if (leader && next.role === 'standby')
         this.options.logger.warn({ outcome }, 'leader lease lost: stopping the chat adapters, another bot may take over');

@@ -61,3 +61,52 @@ describe('the leader lease and the wall clock', () => {
     expect(roles.at(-1)?.at ?? Number.POSITIVE_INFINITY).toBeLessThan(lapsesAt);
   }, 20_000);
 });
+
+describe('the leader lease given up while a renewal is on its way', () => {
+  it('the renewal answered after the release does not make the bot leader again over a key that is gone', async () => {
+    const prefix = uniquePrefix();
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const redis = createRedisClient(proxy.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    redis.on('error', () => {});
+    await redis.connect();
+    cleanups.push(
+      () => deleteKeysWithPrefix(REDIS_URL, prefix),
+      () => proxy.stop(),
+      () => redis.disconnect(),
+    );
+    const token = 'test:2:fedcba';
+    const roles: LeaseRole[] = [];
+    const lease = new LeaderLease({
+      redis,
+      key: leaseKey(prefix),
+      token,
+      timing: leaseTiming(3_000),
+      logger: quietLogger,
+      onChange: (role) => roles.push(role),
+    });
+    cleanups.push(() => lease.stop());
+    await lease.start();
+    expect(lease.isLeader()).toBe(true);
+    // The next renewal is held on its way to Redis, and whatever the connection sends after it (the release).
+    const deliver = proxy.holdAt((chunk) => chunk.includes(token));
+    await expect.poll(() => proxy.holding, { timeout: 5_000, interval: 20 }).toBe(true);
+    // As a leader whose term could not begin gives the lease up (leadership.ts: release, then a hold-off for another
+    // bot's turn), with its renewal loop still on.
+    const rolesBefore = roles.length;
+    const released = lease.release();
+    deliver();
+    expect(await released).toBe(true);
+    lease.holdOff(3_000);
+    const attempting = () => (lease as unknown as { attempting: Promise<void> | null }).attempting;
+    await expect.poll(attempting, { timeout: 5_000, interval: 20 }).toBeNull();
+    const direct = createRedisClient(REDIS_URL);
+    cleanups.push(() => direct.disconnect());
+    // Redis ran the renewal, then the release: nobody holds the key, and a standby may take it at once.
+    expect(await direct.get(leaseKey(prefix))).toBeNull();
+    // Before: the renewal's answer ("held") came after the release and made the bot leader again until its lease's
+    // end — alongside the standby that took the free key.
+    expect(lease.isLeader()).toBe(false);
+    expect(roles.slice(rolesBefore)).toEqual([]);
+  }, 20_000);
+});
