@@ -17,20 +17,26 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A prefix of its own and the lease's connection to Redis through a proxy (as the bot makes it), cleaned up after. */
+async function throughProxy() {
+  const prefix = uniquePrefix();
+  const proxy = TcpProxy.forUrl(REDIS_URL);
+  await proxy.start();
+  const redis = createRedisClient(proxy.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', () => {});
+  await redis.connect();
+  cleanups.push(
+    () => deleteKeysWithPrefix(REDIS_URL, prefix),
+    () => proxy.stop(),
+    () => proxy.heal(),
+    () => redis.disconnect(),
+  );
+  return { prefix, proxy, redis };
+}
+
 describe('the leader lease and the wall clock', () => {
   it('a leader cut off from Redis steps down in time though the wall clock was set back an hour', async () => {
-    const prefix = uniquePrefix();
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    await proxy.start();
-    const redis = createRedisClient(proxy.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    redis.on('error', () => {});
-    await redis.connect();
-    cleanups.push(
-      () => deleteKeysWithPrefix(REDIS_URL, prefix),
-      () => proxy.stop(),
-      () => proxy.heal(),
-      () => redis.disconnect(),
-    );
+    const { prefix, proxy, redis } = await throughProxy();
     // Only Date is faked (timers and the monotonic clock run on), before the lease exists: it may read Date.now.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now(), shouldAdvanceTime: true });
     const timing = leaseTiming(1_500);
@@ -64,17 +70,7 @@ describe('the leader lease and the wall clock', () => {
 
 describe('the leader lease given up while a renewal is on its way', () => {
   it('the renewal answered after the release does not make the bot leader again over a key that is gone', async () => {
-    const prefix = uniquePrefix();
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    await proxy.start();
-    const redis = createRedisClient(proxy.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    redis.on('error', () => {});
-    await redis.connect();
-    cleanups.push(
-      () => deleteKeysWithPrefix(REDIS_URL, prefix),
-      () => proxy.stop(),
-      () => redis.disconnect(),
-    );
+    const { prefix, proxy, redis } = await throughProxy();
     const token = 'test:2:fedcba';
     const roles: LeaseRole[] = [];
     const lease = new LeaderLease({
