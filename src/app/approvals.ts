@@ -121,8 +121,6 @@ export class ApprovalStore {
   ): Promise<{ rec: ApprovalRecord | null; changed: boolean; before: ApprovalRecord | null }> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const conn = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
-      // Its failures reject the commands below; without a listener ioredis would also print them, raw, to stderr.
-      conn.on('error', () => {});
       try {
         await conn.watch(this.key(id));
         const raw = await conn.get(this.key(id));

@@ -102,9 +102,6 @@ export class JobEventReader {
     this.sweepMs = timing.sweepMs ?? SWEEP_MS;
     this.lingerMs = timing.lingerMs ?? LINGER_MS;
     this.lingerMax = timing.lingerMax ?? LINGER_MAX;
-    // Its own connection: the loop sees each failed read (at debug; the bot's command connection reports the outage).
-    // Without a listener ioredis would print every failed reconnect to stderr, a raw line with its stack.
-    client.on('error', () => {});
   }
 
   private key(queue: string): string {

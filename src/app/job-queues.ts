@@ -146,8 +146,6 @@ export class JobQueues {
       const adder = duplicateRedisClient(this.connection, { lazyConnect: true });
       for (const [name, { lua, numberOfKeys }] of Object.entries(shared.scriptsSet))
         if (ADD_SCRIPTS.test(name)) adder.defineCommand(name, numberOfKeys === null ? { lua } : { lua, numberOfKeys });
-      // Its errors are the shared connection's (same server), said there.
-      adder.on('error', () => {});
       // Down now: this add fails as not connected, and ioredis keeps trying for the next.
       await adder.connect().catch(() => {});
       // Through BullMQ's client wrapper: its transactions take BullMQ's scripts by name (addJobToTransaction).

@@ -1,6 +1,5 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
-import type { Risk } from '../core/command-spec.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
@@ -179,16 +178,14 @@ export class RequestHandler {
     const expandAll = (hosts: string[]) => (hosts.includes('all') ? Object.keys(config.hosts) : hosts);
     let person: string | null = null;
     // How far it got: what a refusal from Redis leaves undone depends on it.
-    let stage: 'lookup' | 'reject' | 'local' | 'needsApproval' | 'enqueue' = 'lookup';
-    let risk: Risk | null = null;
+    let decided: Decision | null = null;
     // Audit entries are written in the order they are made (the stream's script calls leave in call order, the file
     // has its own queue); the request waits for them only at its end, never before its job is queued.
     const audits: Promise<void>[] = [];
     try {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.decideWithLookup(req);
-      stage = d.kind;
-      if (d.kind !== 'reject') risk = d.evaluated.risk;
+      decided = d;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
@@ -273,9 +270,7 @@ export class RequestHandler {
       const refused = redisRefusal(error);
       if (refused) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, `request refused: ${refused.title}`);
-        // A job's transaction refused by Redis was discarded whole, and a read changed nothing; a command the bot runs
-        // itself (an approval, a freeze) may have written before the write that was refused.
-        const undone = stage === 'lookup' || stage === 'enqueue' || risk === 'read';
+        const undone = leftUndone(decided);
         await audit.append({
           ...auditBase(req, person),
           event: 'decision',
@@ -283,11 +278,7 @@ export class RequestHandler {
           ...(undone ? { decision: 'rejected' as const } : {}),
           detail: `${refused.title}: ${refused.why}${undone ? '' : ' (refused part-way: it may have been done in part)'}`,
         });
-        const what = undone
-          ? stage === 'local' || stage === 'needsApproval'
-            ? 'nothing was changed'
-            : 'nothing was queued'
-          : 'it may not have been done, or not in full: check before trying again';
+        const what = undone ?? 'it may not have been done, or not in full: check before trying again';
         await deliver(at, reply.error(refused.title, `${refused.why}; ${what}`));
         return;
       }
@@ -309,4 +300,15 @@ export class RequestHandler {
       return !(isRejection(probe) && /^Not allowed|^Unknown command/.test(probe.reason));
     });
   }
+}
+
+/**
+ * What a request refused by Redis certainly left undone, by how far it got: nothing queued (a job's transaction is
+ * discarded whole), nothing changed (a read); null when a command the bot runs itself (an approval, a freeze) may
+ * have written before the write that was refused.
+ */
+function leftUndone(decided: Decision | null): 'nothing was queued' | 'nothing was changed' | null {
+  if (decided === null || decided.kind === 'enqueue') return 'nothing was queued';
+  if (decided.kind !== 'reject' && decided.evaluated.risk === 'read') return 'nothing was changed';
+  return null;
 }

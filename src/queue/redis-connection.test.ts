@@ -42,6 +42,16 @@ describe('createRedisClient', () => {
     c.disconnect();
   });
 
+  it('every client made or duplicated here has an error listener (without one, ioredis prints each failed attempt raw)', () => {
+    // The raw lines themselves are asserted absent on the real processes' stderr (test/faults/crashes.test.ts).
+    const c = createRedisClient('redis://127.0.0.1:1', { lazyConnect: true });
+    const dup = duplicateRedisClient(c, { lazyConnect: true });
+    const cluster = createRedisClient(CLUSTER, { lazyConnect: true });
+    const clients = [c, dup, cluster, duplicateRedisClient(cluster, { lazyConnect: true })];
+    expect(clients.map((x) => x.listenerCount('error'))).toEqual([1, 1, 1, 1]);
+    for (const x of clients) x.disconnect();
+  });
+
   it('a cluster: the seeds, cluster-level options for the cluster, the rest (and the seed URL’s credentials, TLS) per node', () => {
     const retry = () => null;
     const c = createRedisClient(CLUSTER, { lazyConnect: true, enableOfflineQueue: false, retryStrategy: retry, maxRetriesPerRequest: 1 });

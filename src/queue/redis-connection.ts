@@ -40,9 +40,9 @@ export function describeRedis(target: RedisTarget): string {
  */
 export function createRedisClient(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   const urls = redisUrls(target);
-  if (!isClusterTarget(target)) return new Redis(urls[0] as string, options);
+  if (!isClusterTarget(target)) return heard(new Redis(urls[0] as string, options));
   const [first] = urls as [string, ...string[]];
-  return new Cluster(urls.map(nodeOf), clusterOptions(options, { ...credentialsOf(first) }));
+  return heard(new Cluster(urls.map(nodeOf), clusterOptions(options, { ...credentialsOf(first) })));
 }
 
 /**
@@ -50,8 +50,18 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
  * of one server, or of a Cluster (same seeds; node options merged as createRedisClient splits them).
  */
 export function duplicateRedisClient(client: RedisClient, options: RedisOptions = {}): RedisClient {
-  if (client instanceof Cluster) return client.duplicate([], clusterOptions(options, { ...client.options.redisOptions }));
-  return client.duplicate(options);
+  if (client instanceof Cluster) return heard(client.duplicate([], clusterOptions(options, { ...client.options.redisOptions })));
+  return heard(client.duplicate(options));
+}
+
+/**
+ * Every client made here has a listener for its errors: without one ioredis prints each failed (re)connect to stderr,
+ * a raw line with its stack, for as long as Redis is down. What went wrong is said by the commands that fail, the
+ * owners' own listeners (at the level they choose) and the BullMQ objects using the client ("queue error").
+ */
+function heard<T extends RedisClient>(client: T): T {
+  client.on('error', () => {});
+  return client;
 }
 
 function clusterOptions(options: RedisOptions, base: NonNullable<ClusterOptions['redisOptions']>): ClusterOptions {
@@ -108,12 +118,7 @@ export class BullConnection {
    * said "Redis is unreachable" to every command from then on). One already connecting is waited for until ready.
    */
   get client(): RedisClient {
-    if (!this.shared) {
-      this.shared = createRedisClient(this.target, { maxRetriesPerRequest: null });
-      // Said by the BullMQ objects using it ("queue error", "worker error"); this one keeps ioredis from printing each
-      // failed attempt before they listen.
-      this.shared.on('error', () => {});
-    }
+    this.shared ??= createRedisClient(this.target, { maxRetriesPerRequest: null });
     return this.shared;
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.ts';
 import { redactSecrets } from '../core/log.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /** waitForRedis was called off (its `signal` aborted) before Redis answered. */
@@ -67,13 +68,8 @@ export async function readyWithin(redis: RedisClient, ms: number): Promise<boole
     nextReady.set(redis, ready);
     void ready.then(() => nextReady.delete(redis));
   }
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    ready.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return outcome;
+  return withTimeout(ready, ms, 'not ready in time').then(
+    () => true,
+    () => false,
+  );
 }

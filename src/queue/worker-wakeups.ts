@@ -97,9 +97,6 @@ export class WorkerWakeups {
     },
   ) {
     blocking.defineCommand('xenopsSweepMarkers', { lua: SWEEP });
-    // The loop sees each failed wait (at debug: the agent's command connection reports the outage); without a listener
-    // ioredis would also print every failed reconnect to stderr, a raw line with its stack, for as long as Redis is down.
-    blocking.on('error', () => {});
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { type ProcessHandle, ProcessHarness, started } from '../helpers/processes.ts';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.ts';
 import { answerAt, ask, demoConfigWith, FINAL, killAgentDuring, killNextAgentWhileResuming, received, startRun } from './support.ts';
@@ -176,57 +176,45 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     const run = await startRun({ redisUrl: redis.url });
     h = run.h;
     const { sim, bot } = run;
-    const flush = async () => {
-      const admin = new Redis(redis?.url ?? '');
-      try {
-        // What a restart without its data, or a failover to a replica that had not caught up, leaves.
-        await admin.flushall();
-      } finally {
-        admin.disconnect();
-      }
+    const admin = new Redis(redis.url);
+    onTestFinished(() => admin.disconnect());
+    /** Types `line`, waits for its command matching `match` to reach `host`, and flushes Redis under it. */
+    const flushedUnder = async (line: string, host: string, match: string) => {
+      const since = (await sim.log()).lastSeq;
+      const mark = bot.lines.length;
+      bot.write(line);
+      await sim.waitForLog({ host, match, since, timeoutMs: 30_000 });
+      // What a restart without its data, or a failover to a replica that had not caught up, leaves.
+      await admin.flushall();
+      const final = await bot.waitForLine(FINAL, 30_000, { from: mark });
+      // The command ends on the host afterwards; the agent finds its job gone.
+      await sim.waitForLog({ host, match, since, ended: true, timeoutMs: 30_000 });
+      return { since, mark, final: final.index, answer: answerAt(bot, mark, final.index) };
     };
     // Held on the host long enough to lose Redis's data under it.
     await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\bcreate\\b' });
-    const { lastSeq } = await sim.log();
-    const startMark = bot.lines.length;
-    bot.write('/start mail');
-    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, timeoutMs: 30_000 });
-    await flush();
+    const start = await flushedUnder('/start mail', 'xen1', '\\bcreate\\b');
     // Before: no final reply ever came (200 s watched), though the start took effect on the host.
-    const startFinal = await bot.waitForLine(FINAL, 30_000, { from: startMark });
-    const started = answerAt(bot, startMark, startFinal.index);
-    expect(started.title).toBe('✖ Could not start mail');
-    expect(started.body.join('\n')).toMatch(/Redis lost its data while this ran.*whether it took effect is unknown.*check with \/list/s);
-    // The create ends on the host afterwards; the agent finds its job gone.
-    await sim.waitForLog({ host: 'xen1', match: '\\bcreate\\b', since: lastSeq, ended: true, timeoutMs: 30_000 });
-    expect(await received(sim, 'xen1', /\bcreate\b/, lastSeq)).toBe(1);
+    expect(start.answer.title).toBe('✖ Could not start mail');
+    expect(start.answer.body.join('\n')).toMatch(
+      /Redis lost its data while this ran.*whether it took effect is unknown.*check with \/list/s,
+    );
+    expect(await received(sim, 'xen1', /\bcreate\b/, start.since)).toBe(1);
 
     // Every list on xen2 held, not just the next one (the agent's sampler lists too).
     await sim.addFault({ host: 'xen2', kind: 'delay', ms: 3000, match: '\\bxl list\\b', times: 0 });
-    const before = (await sim.log()).lastSeq;
-    const listMark = bot.lines.length;
-    bot.write('/list xen2');
-    await sim.waitForLog({ host: 'xen2', match: '\\bxl list\\b', since: before, timeoutMs: 30_000 });
-    await flush();
-    const listFinal = await bot.waitForLine(FINAL, 30_000, { from: listMark });
-    const listed = answerAt(bot, listMark, listFinal.index);
-    expect(listed.title).toMatch(/^✖ /);
-    expect(listed.body.join('\n')).toMatch(/Redis lost its data while this ran.*ask again/s);
-    await sim.waitForLog({ host: 'xen2', match: '\\bxl list\\b', since: before, ended: true, timeoutMs: 30_000 });
+    const list = await flushedUnder('/list xen2', 'xen2', '\\bxl list\\b');
+    expect(list.answer.title).toMatch(/^✖ /);
+    expect(list.answer.body.join('\n')).toMatch(/Redis lost its data while this ran.*ask again/s);
     // The agent's heartbeat went with the data too: written again within its 2 s, /list is answered (not "no agent").
-    const admin = new Redis(redis.url);
-    try {
-      await expect.poll(() => admin.exists(`${run.h.prefix}:agents`), { timeout: 10_000 }).toBe(1);
-    } finally {
-      admin.disconnect();
-    }
+    await expect.poll(() => admin.exists(`${run.h.prefix}:agents`), { timeout: 10_000 }).toBe(1);
 
     // Once each, also after the jobs' own ends and the looks for lost requests since.
     const next = await ask(bot, '/list xen1');
     expect(next.title).toBe('✔ Domains on xen1');
     expect(next.body.some((l) => /^xen1\s+mail\s+\d+/.test(l))).toBe(true);
-    expect(answerAt(bot, startMark, startFinal.index).finals).toHaveLength(1);
-    expect(answerAt(bot, listMark, listFinal.index).finals).toHaveLength(1);
+    expect(answerAt(bot, start.mark, start.final).finals).toHaveLength(1);
+    expect(answerAt(bot, list.mark, list.final).finals).toHaveLength(1);
     expect(strays(bot)).toEqual([]);
     // The alerts' consumer group went too: made again, not a failed read every second from then on.
     const gone = /"msg":"alerts: the fleet events group is gone/;
