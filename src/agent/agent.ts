@@ -13,6 +13,7 @@ import { opSpec } from '../queue/ops.ts';
 import { BullConnection, createRedisClient, describeRedis, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
+import { SharedClock } from '../queue/shared-clock.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -200,6 +201,13 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     redis.disconnect();
     throw error;
   }
+  // Times the bot compares (heartbeats, samples) or the bot set (a job's pickup deadline), and those another agent may
+  // resume from (the journal), are on Redis's clock: this machine's may be off.
+  const clock = new SharedClock(redis, `${options.prefix}:clock`, {
+    onError: (error) => logger.debug({ err: String(error) }, 'could not read the shared clock (Redis) this time'),
+  });
+  await clock.start();
+  const now = () => clock.now();
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
   const fleetEvents = new FleetEventLog(redis, options.prefix);
@@ -212,6 +220,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     agentId,
     where: `${process.pid}@${hostname()}`,
     intervalMs: timings.heartbeatMs,
+    now,
     logger,
   });
 
@@ -258,7 +267,10 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
                 config,
                 toolstack: (h) => toolstacks.get(h),
                 samples: { latest: (h) => sampler?.latest(h) ?? null, history: (h, since) => sampleStore.history(h, since) },
+                now,
               },
+              now,
+              toLocal: (ms) => clock.toLocal(ms),
               journal,
               locks,
               lockPolicy: timings.domainLock,
@@ -327,6 +339,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   } catch (error) {
     await Promise.all(workers.map((w) => w.close(true).catch(() => {})));
     await wakeups.close().catch(() => {});
+    clock.stop();
     bull.close();
     redis.disconnect();
     throw error;
@@ -351,6 +364,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         events: fleetEvents,
         locks,
         list: async (host) => (await toolstacks.get(host)).list(),
+        now,
         logger,
       },
     );
@@ -393,6 +407,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         await samplerClosed;
         await wakeups.close();
         await heartbeat.stop();
+        clock.stop();
         bull.close();
         await redis.quit().catch(() => redis.disconnect());
       })();

@@ -22,6 +22,8 @@ export interface HandlerContext {
   resume?: JournalEntry;
   /** The live sampler's figures (absent when sampling is off): /top and /status answer from them at once. */
   samples?: SampleSource;
+  /** Epoch ms on the deployment's shared clock (src/queue/shared-clock.ts), for times the bot compares. */
+  now?: () => number;
 }
 
 export interface SampleSource {
@@ -57,11 +59,11 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     if (live) return { host: data.host, live: true, sampledAt: live.at, domains: live.domains };
     const ts = await ctx.toolstack(data.host);
     const rows = await ts.top(ctx.op);
-    return { host: data.host, live: false, sampledAt: Date.now(), domains: rows.map(toSample) };
+    return { host: data.host, live: false, sampledAt: (ctx.now ?? Date.now)(), domains: rows.map(toSample) };
   },
   'host.digest': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    const since = Date.now() - data.hours * 3_600_000;
+    const since = (ctx.now ?? Date.now)() - data.hours * 3_600_000;
     const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, since) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
     const figures = new Map(digestFigures(points).map((f) => [f.name, f]));
     const names = [...new Set([...figures.keys(), ...Object.keys(uptimes)])];

@@ -83,7 +83,10 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     autostart: unused,
     reboot: unused,
     pause: unused,
-    verifyStop: unused,
+    async verifyStop(domain: string, options: { force: boolean; issuedAt: number }) {
+      sent.push(`verify stop ${domain} issued at ${new Date(options.issuedAt).toISOString()}`);
+      return { outcome: 'stopped', domain: null } as never;
+    },
     verifyMigrate: unused,
     verifyAutostart: unused,
     verifyReboot: unused,
@@ -214,6 +217,17 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
     expect(await processJob(run(start(), 2), t.deps)).toMatchObject({ outcome: 'started', resumed: true });
     expect(t.sent).toEqual(['verify mail']);
     expect(t.journal.entries.get('job-1')).toMatchObject({ step: 'done', resumes: 1 });
+  });
+
+  it("hands a resumed job's issue time to the driver on this machine's clock; the journal keeps the shared one", async () => {
+    const t = setup();
+    // Journaled by an agent on another machine, on Redis's clock; this machine's runs two minutes behind it.
+    await t.journal.put({ ...entry('issuing'), op: 'domain.stop' });
+    t.deps.toLocal = (ms) => ms - 120_000;
+    const stop: JobData = { op: 'domain.stop', host: 'xen1', domain: 'mail', force: false, meta: meta({ command: 'stop' }) };
+    await processJob(run(stop, 2), t.deps);
+    expect(t.sent).toEqual(['verify stop mail issued at 2026-01-01T11:58:05.000Z']);
+    expect(t.journal.entries.get('job-1')).toMatchObject({ step: 'done', issuedAt: Date.parse('2026-01-01T12:00:05Z') });
   });
 
   it('withdraws a job first picked up after its deadline, touching nothing', async () => {

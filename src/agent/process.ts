@@ -44,7 +44,10 @@ export interface ProcessDeps {
   logger: Logger;
   /** True once the agent is handing its jobs back: a job that has not started, or not sent its mutation, goes back. */
   handingBack(): boolean;
+  /** The shared clock (src/queue/shared-clock.ts): the bot's pickup deadline and the journal's times are in it. */
   now?: () => number;
+  /** A shared-clock time on this machine's wall clock, for the driver (which waits and compares locally). */
+  toLocal?: (sharedMs: number) => number;
   /**
    * Called (errors ignored) when a mutating job that may have touched the host ends, however it ends, before its
    * lock is released: the sampler then attributes the changes it sees to xenops (FleetEventLog.markMutation).
@@ -148,7 +151,9 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
         'resuming a job whose command may have been sent: reading the state back',
       );
       await deps.journal.put(resumed);
-      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume: resumed });
+      // Another agent, on another machine, may have issued it: its time comes to this one's clock for the driver.
+      const resume = { ...resumed, issuedAt: deps.toLocal ? deps.toLocal(resumed.issuedAt) : resumed.issuedAt };
+      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume });
     } else {
       result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op });
     }

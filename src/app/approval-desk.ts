@@ -269,7 +269,8 @@ export class ApprovalDesk {
       channel: { id: rec.channelId, kind: 'group' },
       command: rec.command,
       args: { kind: 'options', options: {} },
-      receivedAt: this.now(),
+      // This bot's own clock, as every request's (the dispatcher puts it on the shared one).
+      receivedAt: Date.now(),
       source: 'system',
     };
     const d: Enqueue = {

@@ -12,6 +12,7 @@ import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordinat
 import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
+import { SharedClock } from '../queue/shared-clock.ts';
 import { ActionStore } from './actions.ts';
 import { AlertDesk } from './alert-desk.ts';
 import { ApprovalDesk } from './approval-desk.ts';
@@ -79,6 +80,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   // No offline queue: while Redis is down a request is refused at once instead of hanging.
   const redis = createRedisClient(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', (e) => logger.debug({ err: e.message }, 'redis error (bot)'));
+  // Agents and other bots run on other machines: times compared across processes are on Redis's clock.
+  const clock = new SharedClock(redis, `${prefix}:clock`, {
+    onError: (e) => logger.debug({ err: String(e) }, 'could not read the shared clock (Redis) this time'),
+  });
   const bull = new BullConnection(options.redis);
   const connection = bull.options;
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));
@@ -104,7 +109,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     approvalsPending: async () => (await approvals.pendingIds()).length,
     agentsAlive: async () => {
       const beats = await heartbeats.all();
-      const now = Date.now();
+      const now = clock.now();
       return Object.fromEntries(hostNames.map((h) => [h, livenessOf(beats[h], now, config.bot.agentStaleMs).alive]));
     },
   });
@@ -148,6 +153,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       }
     },
     deliverOrThrow,
+    clock,
     logger,
   });
 
@@ -172,6 +178,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     audit: (e) => audit.append(e),
     onCommand: countCommand,
     freeze: (hosts, by, reason, a) => freezes.hold(hosts, by, reason, a),
+    clock,
     logger,
   });
   const alerts = new AlertDesk({
@@ -200,6 +207,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     expect: (p) => relay.expect(p),
     announce: (p, r, saved) => relay.announce(p, r, saved),
     settled: (id) => relay.settled(id),
+    clock,
     logger,
   });
   const desk = new ApprovalDesk({
@@ -220,10 +228,11 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       return now ? [now.person, ...now.also] : [];
     },
     nextOnCall: async () => (await oncall.view(new Date())).next?.person ?? null,
+    now: () => clock.now(),
     logger,
   });
   const refresher = new FleetRefresher(
-    { config, queues, heartbeats, awaitJob: (id, ms, op, host) => relay.awaitJob(id, ms, op, host), logger },
+    { config, queues, heartbeats, awaitJob: (id, ms, op, host) => relay.awaitJob(id, ms, op, host), clock, logger },
     instance,
   );
 
@@ -259,7 +268,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     async readiness() {
       const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
       const agents = heartbeats.all().then(
-        (beats) => agentsCheck(hostNames, beats, Date.now(), config.bot.agentStaleMs),
+        (beats) => agentsCheck(hostNames, beats, clock.now(), config.bot.agentStaleMs),
         (e: unknown): ReadinessCheck => ({ name: 'agents', ok: false, detail: `heartbeats unreadable: ${redactSecrets(String(e))}` }),
       );
       return [
@@ -276,6 +285,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     async start() {
       await redis.connect().catch(() => {});
       await waitForRedis(redis, describeRedis(options.redis), logger, { onWaiting: options.onRedisWait });
+      await clock.start();
       await relay.start();
       for (const adapter of adapters.values()) {
         if (leadership.leases(adapter)) continue; // started by the leader's term
@@ -345,6 +355,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await queues.close();
       bull.close();
       await audit.close();
+      clock.stop();
       redis.disconnect();
     },
   };

@@ -17,6 +17,7 @@ import {
 } from '../queue/coordination.ts';
 import type { JobData, JobMeta } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
+import type { Clock } from '../queue/shared-clock.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
 
@@ -48,6 +49,8 @@ export interface DispatchDeps {
   announce: (p: PendingRequest, r: Reply, saved: Promise<boolean>) => void;
   /** Resolves once the request's deliveries under way are over, with the target the last of them returned. */
   settled: (requestId: string) => Promise<ReplyTarget | undefined>;
+  /** The deployment's shared clock: deadlines, lock times and agents' beats are in it (shared-clock.ts). */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -127,7 +130,7 @@ export class Dispatcher {
     extraMeta: (job: JobSpec) => Partial<JobMeta> = () => ({}),
   ): Promise<void> {
     const { config } = this.deps;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
     const beats = await this.heartbeats(d.mutating, now, hosts);
     const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
@@ -180,7 +183,7 @@ export class Dispatcher {
         ...(d.summary ? { summary: d.summary } : {}),
         deadline: d.mutating ? null : now + config.bot.readTimeoutMs,
         pickupBy,
-        createdAt: req.receivedAt || now,
+        createdAt: req.receivedAt ? this.deps.clock.fromLocal(req.receivedAt) : now,
       };
       const first = d.mode === 'sequence' ? jobs.slice(0, 1) : jobs;
       // Reads for a host with no live agent are answered "no agent" at once instead of waiting out the deadline.

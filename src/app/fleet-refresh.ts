@@ -3,6 +3,7 @@ import type { Logger } from '../core/log.ts';
 import { type Heartbeats, livenessOf } from '../queue/coordination.ts';
 import { decodeJobFailure, type JobOp, type JobResult } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
+import type { Clock } from '../queue/shared-clock.ts';
 import { noAgentMessage } from './dispatch.ts';
 import type { JobQueues } from './job-queues.ts';
 
@@ -13,6 +14,8 @@ export interface RefreshDeps {
   /** Resolves when the job finished (the relay applies its result to the fleet cache, as `op`'s: default domain.list). */
   /** `host`: the job's host (its events are then read as they come, see JobEventReader.watch). */
   awaitJob: (jobId: string, timeoutMs: number, op?: JobOp, host?: string) => Promise<boolean>;
+  /** The shared clock agents' beats are in (shared-clock.ts). */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -58,7 +61,7 @@ export class FleetRefresher {
     hosts: readonly string[],
     waitMs: number,
   ): Promise<{ done: { host: string; jobId: string }[]; unanswered: { host: string; message: string }[] }> {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const beats = await this.deps.heartbeats.all();
     const stamp = `${op === 'domain.list' ? 'fleet' : 'capacity'}-${this.instance}-${now}-${++this.counter}`;
     const done: { host: string; jobId: string }[] = [];

@@ -7,6 +7,7 @@ import type { Reply } from '../core/reply.ts';
 import type { HistoryPoint } from '../core/samples.ts';
 import type { JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import type { Clock } from '../queue/shared-clock.ts';
 import type { PendingRequest } from './pending-store.ts';
 import { scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
 
@@ -26,6 +27,8 @@ export interface PostDeskDeps {
   pin: (target: ReplyTarget) => Promise<void>;
   /** The adapter's delivery, throwing when the message cannot be delivered (an edited message deleted meanwhile). */
   deliverOrThrow: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  /** The shared clock samples (and "sampled N s ago") are in (shared-clock.ts). */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -63,7 +66,7 @@ export class PostDesk {
     command: AnyCommand,
     outcomes: HostOutcome<JobOp>[],
   ): Promise<{ ctx: RenderContext; target: ReplyTarget }> {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const ctx = renderContext({ now, posts: this.deps.config.posts, memoryReserveMiB: this.deps.config.fleet.memoryReserveMiB });
     // A plan's final reply names every step, those that did not run too, and shows the plan as it was made.
     if (p.mode === 'sequence') ctx.plan = { steps: p.jobs.map((j) => j.data), summary: p.summary ?? [] };
@@ -103,7 +106,12 @@ export class PostDesk {
     if (!p.schedule) return;
     const { redis } = this.deps;
     if (command.name === 'status')
-      await redis.set(this.snapshotKey(p.schedule.id), JSON.stringify(snapshotOf(outcomes, Date.now())), 'EX', SNAPSHOT_TTL_SECONDS);
+      await redis.set(
+        this.snapshotKey(p.schedule.id),
+        JSON.stringify(snapshotOf(outcomes, this.deps.clock.now())),
+        'EX',
+        SNAPSHOT_TTL_SECONDS,
+      );
     if (p.schedule.mode === 'edit') {
       const previous = await redis.getset(this.messageKey(p.schedule.id), JSON.stringify(delivered));
       const before = previous ? (JSON.parse(previous) as ReplyTarget) : null;

@@ -20,6 +20,7 @@ import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../q
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import type { Clock } from '../queue/shared-clock.ts';
 import type { AuditEntry } from './audit.ts';
 import type { CommandOutcome } from './bot-metrics.ts';
 import { lockTtlMs } from './dispatch.ts';
@@ -77,6 +78,8 @@ export interface RelayDeps {
   onCommand?: (command: string, outcome: CommandOutcome) => void;
   /** Freezes hosts as a plan's consequence (`freezeAfter`: an evacuated host), audited as the request's; absent = never. */
   freeze?: (hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>) => Promise<void>;
+  /** The deployment's shared clock: a request's deadlines, agents' beats and samples are in it (shared-clock.ts). */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -239,9 +242,9 @@ export class Relay {
     if (shape && p.mode === 'sequence')
       for (const [jobId, outcome] of Object.entries(await this.deps.pending.outcomes(p.requestId))) this.answered(shape, jobId, outcome);
     this.arm(p);
-    if (p.pickupBy !== null && p.pickupBy <= Date.now()) await this.withdraw(p.requestId);
+    if (p.pickupBy !== null && p.pickupBy <= this.deps.clock.now()) await this.withdraw(p.requestId);
     // A reply claimed by a bot that went before sending it is sent now (see claimFinal): at least once, never lost.
-    await this.advance(p.requestId, p.deadline !== null && p.deadline <= Date.now(), true);
+    await this.advance(p.requestId, p.deadline !== null && p.deadline <= this.deps.clock.now(), true);
   }
 
   private guard(what: string, fn: () => Promise<void>): void {
@@ -257,7 +260,7 @@ export class Relay {
 
   private arm(p: PendingRequest): void {
     this.clearTimers(p.requestId);
-    const now = Date.now();
+    const now = this.deps.clock.now();
     if (p.deadline !== null) this.later(p.requestId, p.deadline - now, 'deadline', () => this.advance(p.requestId, true));
     if (p.pickupBy !== null) this.later(p.requestId, p.pickupBy - now, 'pickup deadline', () => this.withdraw(p.requestId));
   }
@@ -454,14 +457,14 @@ export class Relay {
    */
   private prune(): void {
     this.finalized.tick();
-    const now = Date.now();
+    const now = this.deps.clock.now();
     for (const [id, at] of this.lastProgress) if (now - at >= PROGRESS_MIN_INTERVAL_MS) this.lastProgress.delete(id);
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
     const requestId = await this.requestOf(jobId);
     if (!requestId) return;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     if (now - (this.lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
     this.lastProgress.set(requestId, now);
     const parsed = JobProgress.safeParse(data);
@@ -558,7 +561,7 @@ export class Relay {
 
   /** A running mutation whose agent went silent: say so, rather than let "queued" stand for ever. */
   private async noticeSilentAgent(p: PendingRequest, host: string): Promise<void> {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const beat = (await this.deps.heartbeats.all())[host];
     if (livenessOf(beat, now, this.deps.config.bot.agentStaleMs).alive || !this.canDeliver(p)) return;
     const seen = beat ? `last seen ${Math.round((now - beat.seenAt) / 1000)} s ago` : 'never seen';
@@ -648,7 +651,7 @@ export class Relay {
     const claim = await this.deps.pending.claimFinal(requestId);
     if (claim?.kind !== 'claimed') return;
     // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered.
-    const expired = Date.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
+    const expired = this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
     this.deps.logger.error(
       { requestId, command: shape.request.command },
       expired
@@ -663,7 +666,7 @@ export class Relay {
     const j = p.jobs[index];
     if (!j) return 'refused';
     if (!(await this.deps.pending.claimStep(p.requestId, index))) return 'already';
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const holder = lockHolderFor(j.data, p.person, now);
     if (holder) {
       const lock = await this.deps.locks.acquire(holder, lockTtlMs(this.deps.config));
@@ -741,7 +744,7 @@ export class Relay {
       const f = freezes.find((x) => x.host === host);
       return f ? describeFreeze(f) : null;
     };
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const list: HostOutcome<JobOp>[] = ran.map((j) => {
       const o: StoredOutcome | undefined = outcomes[j.jobId];
       const beat = beats[j.host];
@@ -794,7 +797,7 @@ export class Relay {
       ...auditBase(p),
       args: JSON.stringify(p.args),
       detail: list.map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`).join('; '),
-      durationMs: Date.now() - p.createdAt,
+      durationMs: this.deps.clock.now() - p.createdAt,
       targets: p.jobs.map((j) => j.data),
     });
     await marked;

@@ -34,6 +34,7 @@ export interface ChatRequest {
   channel: Channel;
   command: string;
   args: RawArgs;
+  /** Epoch ms on this bot's own clock (Date.now()), when it took the request in. */
   receivedAt: number;
   /**
    * 'action' = a button click that an adapter turned back into a request; 'system' = made by xenops itself

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFailed } from 'vitest';
@@ -20,7 +20,7 @@ export function demoConfigWith(edits: Record<string, unknown>): string {
 
 /** A run: simulator, agent and terminal bot as processes, on a config derived from the demo's. */
 export async function startRun(
-  options: { edits?: Record<string, unknown>; agent?: boolean; redisUrl?: string } = {},
+  options: { edits?: Record<string, unknown>; agent?: boolean; redisUrl?: string; bot?: { env?: Record<string, string> } } = {},
 ): Promise<{ h: ProcessHarness; sim: SimControlClient; bot: ProcessHandle; agent: ProcessHandle | null }> {
   // The fault scenarios run mutations directly: approvals (tested on their own) are off here.
   const configPath = demoConfigWith({ 'bot.fleetRefreshMs': 600_000, 'approvals.enabled': false, ...options.edits });
@@ -31,7 +31,7 @@ export async function startRun(
   });
   const sim = await h.startSim();
   const agent = options.agent === false ? null : await h.startAgent();
-  const bot = await h.startBot();
+  const bot = await h.startBot(options.bot ?? {});
   return { h, sim: sim.control, bot, agent };
 }
 
@@ -104,4 +104,20 @@ export async function received(sim: SimControlClient, host: string, re: RegExp, 
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The environment that sets a process's wall clock `offsetSeconds` off (libfaketime, Debian's `libfaketime`, which
+ * .ci/run installs): as on a machine whose NTP is off. Its monotonic clock is left alone, so its timers run true.
+ */
+export function skewedClock(offsetSeconds: number): Record<string, string> {
+  const lib = readdirSync('/usr/lib')
+    .map((dir) => `/usr/lib/${dir}/faketime/libfaketimeMT.so.1`)
+    .find((p) => existsSync(p));
+  if (!lib) throw new Error('libfaketime is not installed (apt-get install libfaketime): the clock-skew tests need it');
+  return {
+    LD_PRELOAD: lib,
+    FAKETIME: `${offsetSeconds >= 0 ? '+' : ''}${offsetSeconds}`,
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  };
 }

@@ -346,12 +346,14 @@ export class ProcessHarness {
 
   /**
    * `xenops agent -c config/demo.yaml`; resolves once it logs "agent started" (`awaitStart: false`: once spawned, as
-   * when it waits for Redis).
+   * when it waits for Redis); `env` adds to its environment (e.g. a clock set wrong, see `skewedClock`).
    */
-  async startAgent(options: { hosts?: string[]; timeoutMs?: number; awaitStart?: boolean } = {}): Promise<ProcessHandle> {
+  async startAgent(
+    options: { hosts?: string[]; timeoutMs?: number; awaitStart?: boolean; env?: Record<string, string> } = {},
+  ): Promise<ProcessHandle> {
     const { configPath, env } = this.settings();
     const args = ['agent', '-c', configPath, ...(options.hosts ? ['--hosts', options.hosts.join(',')] : [])];
-    const handle = this.spawn('agent', args, { ...baseEnv(), ...env });
+    const handle = this.spawn('agent', args, { ...baseEnv(), ...env, ...options.env });
     if (options.awaitStart !== false) await started(handle, /"msg":"agent started"/, options.timeoutMs ?? 30_000);
     return handle;
   }

@@ -203,7 +203,7 @@ async function rewindInRedis(id: string, tokens = false): Promise<void> {
     const announcements = (rec.announcements ?? []).map((a) =>
       tokens && typeof a.state['token'] === 'string' ? { ...a, state: { ...a.state, expiresAt: 1 } } : a,
     );
-    await redis.set(key, JSON.stringify({ ...rec, expiresAt: Date.now() - 1, announcements }), 'KEEPTTL');
+    await redis.set(key, JSON.stringify({ ...rec, expiresAt: Date.now() - 60_000, announcements }), 'KEEPTTL');
   } finally {
     redis.disconnect();
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditStream } from '../../src/app/audit.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { BullConnection, createRedisClient } from '../../src/queue/redis-connection.ts';
+import { SharedClock } from '../../src/queue/shared-clock.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
 import { type Conversation, conversation, startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
@@ -116,6 +117,30 @@ describe('the stack on a three-master Redis Cluster', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it("reads the shared clock on the master that owns the prefix's slot, so every process reads the same clock", async () => {
+    const { index } = await cluster.ownerOf(stack.prefix);
+    const others = [0, 1, 2].filter((i) => i !== index).map((i) => cluster.node(i));
+    // Scripts anywhere else: nothing of the run's is there, so no other caller adds to these.
+    const scripts = async () =>
+      Promise.all(
+        others.map(async (n) => {
+          const stats = (await n.info('commandstats')).match(/^cmdstat_eval(sha)?:calls=(\d+)/gm) ?? [];
+          return stats.join(',');
+        }),
+      );
+    const before = await scripts();
+    const redis = createRedisClient(stack.config.redis, { maxRetriesPerRequest: 1 });
+    const clock = new SharedClock(redis, `${stack.prefix}:clock`);
+    try {
+      for (let i = 0; i < 10; i++) await clock.read();
+      const [s, us] = await cluster.node(index).time();
+      expect(Math.abs(clock.now() - (Number(s) * 1000 + Number(us) / 1000))).toBeLessThan(50);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await scripts()).toEqual(before);
   });
 
   it('keeps every key of the run in the prefix’s one slot, on the master that owns it, and nothing elsewhere', async () => {

@@ -52,7 +52,8 @@ export function messageToRequest(message: TgMessage, botUsername: string): ChatR
     },
     command: command.toLowerCase(),
     args: { kind: 'text', text: text.slice(entity.length).trim() },
-    receivedAt: typeof message.date === 'number' ? message.date * 1000 : Date.now(),
+    // When this bot took it in, on its own clock (message.date is Telegram's, and whole seconds).
+    receivedAt: Date.now(),
     source: 'command',
   };
 }

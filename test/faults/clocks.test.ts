@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProcessHarness } from '../helpers/processes.ts';
+import { ask, received, skewedClock, startRun } from './support.ts';
+
+/**
+ * The bot and its agents run on different machines, and machines' clocks disagree (NTP off, a VM restored from a
+ * snapshot). What one process stamps and another compares must not depend on them agreeing.
+ */
+describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('clocks that disagree between machines', () => {
+  let h: ProcessHarness | null = null;
+  afterEach(async () => {
+    await h?.stopAll();
+    h = null;
+  });
+
+  it("an agent whose clock is 30 s behind the bot's is alive to it: reads and mutations are served", async () => {
+    const run = await startRun({ agent: false });
+    h = run.h;
+    await h.startAgent({ env: skewedClock(-30) });
+    const list = await ask(run.bot, '/list xen1');
+    expect(list.title).toBe('✔ Domains on xen1');
+    const start = await ask(run.bot, '/start mail');
+    expect(start.title).toBe('✔ mail started on xen1');
+    expect(await received(run.sim, 'xen1', /\bcreate\b/)).toBe(1);
+  });
+
+  it("an agent whose clock is 90 s ahead of the bot's runs a mutation picked up at once, rather than calling it late", async () => {
+    const run = await startRun({ agent: false });
+    h = run.h;
+    await h.startAgent({ env: skewedClock(90) });
+    const start = await ask(run.bot, '/start mail');
+    expect(start.title).toBe('✔ mail started on xen1');
+    expect(await received(run.sim, 'xen1', /\bcreate\b/)).toBe(1);
+  });
+
+  it("a bot whose clock is 45 s ahead of its agent's serves too, and says truly how old a sample is", async () => {
+    const run = await startRun({ agent: false, bot: { env: skewedClock(45) } });
+    h = run.h;
+    await h.startAgent();
+    const start = await ask(run.bot, '/start mail');
+    expect(start.title).toBe('✔ mail started on xen1');
+    expect(await received(run.sim, 'xen1', /\bcreate\b/)).toBe(1);
+    const top = await ask(run.bot, '/top xen1');
+    expect(top.title).toMatch(/^✔ /);
+    // Taken just now (by the sampler within its 2 s interval, or one-shot for this request), not 45 s ago.
+    expect(top.body.join('\n')).toMatch(/xen1: (live sample, [0-5] s old|one-shot xentop \(no live sample\), [0-5] s ago)$/m);
+  });
+});
