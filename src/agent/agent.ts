@@ -13,7 +13,7 @@ import { opSpec } from '../queue/ops.ts';
 import { BullConnection, createRedisClient, describeRedis, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
-import { SharedClock } from '../queue/shared-clock.ts';
+import { deploymentClock } from '../queue/shared-clock.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -203,9 +203,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   }
   // Times the bot compares (heartbeats, samples) or the bot set (a job's pickup deadline), and those another agent may
   // resume from (the journal), are on Redis's clock: this machine's may be off.
-  const clock = new SharedClock(redis, `${options.prefix}:clock`, {
-    onError: (error) => logger.debug({ err: String(error) }, 'could not read the shared clock (Redis) this time'),
-  });
+  const clock = deploymentClock(redis, options.prefix, logger);
   await clock.start();
   const now = () => clock.now();
   const journal = new Journal(redis, options.prefix);
@@ -364,7 +362,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         events: fleetEvents,
         locks,
         list: async (host) => (await toolstacks.get(host)).list(),
-        now,
+        stamp: now,
         logger,
       },
     );

@@ -47,7 +47,10 @@ export interface SamplerDeps {
   /** One `xl list` / `xm list` of the host (the agent passes its toolstack driver's list()). */
   list(host: string): Promise<DomainSummary[]>;
   logger: Logger;
+  /** This process's clock, for its own waits and deadlines. */
   now?: () => number;
+  /** The clock of the times it writes (samples, events): the deployment's shared one (src/queue/shared-clock.ts). */
+  stamp?: () => number;
 }
 
 /** xentop's stream: full names (`-f`, Xen ≥ 4.0). */
@@ -152,6 +155,7 @@ export class Sampler {
   private tick: NodeJS.Timeout | null = null;
   private started = false;
   private readonly now: () => number;
+  private readonly stamp: () => number;
   private readonly o: Required<SamplerOptions>;
 
   constructor(
@@ -169,13 +173,14 @@ export class Sampler {
       ...options,
     };
     this.now = deps.now ?? Date.now;
+    this.stamp = deps.stamp ?? this.now;
     for (const h of options.hosts) this.states.set(h, new HostState(h));
   }
 
   /** The host's latest sample while fresh (at most 3 intervals old), else null: the caller then asks the host. */
   latest(host: string): HostSample | null {
     const sample = this.states.get(host)?.latest ?? null;
-    if (!sample || this.now() - sample.at > 3 * this.o.intervalSeconds * 1000) return null;
+    if (!sample || this.stamp() - sample.at > 3 * this.o.intervalSeconds * 1000) return null;
     return sample;
   }
 
@@ -227,7 +232,7 @@ export class Sampler {
         log.warn({ failures: state.failures, reason: attempt.reason }, 'xentop stream could not be (re)started');
         if (state.failures >= this.o.unreachableAfterFailures && !state.unreachable) {
           state.unreachable = true;
-          await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.now() });
+          await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.stamp() });
         }
       } else if (attempt.produced) {
         log.info({ reason: attempt.reason }, 'xentop stream ended; restarting');
@@ -244,7 +249,7 @@ export class Sampler {
     state.failures = 0;
     if (!state.unreachable) return;
     state.unreachable = false;
-    await this.emit(state, { kind: 'host.reachable', host: state.name, at: this.now() });
+    await this.emit(state, { kind: 'host.reachable', host: state.name, at: this.stamp() });
   }
 
   private async streamOnce(state: HostState): Promise<Attempt> {
@@ -266,7 +271,7 @@ export class Sampler {
         produced = true;
         const isFirst = first;
         first = false;
-        const at = this.now();
+        const at = this.stamp();
         this.enqueue(state, () => this.iteration(state, rows, at, isFirst), true);
       }
     };
@@ -353,7 +358,7 @@ export class Sampler {
         }
         this.enqueue(state, () => this.reached(state));
         const rows = parseXentop(stdout).rows;
-        const at = this.now();
+        const at = this.stamp();
         // The poll's rows come from its second iteration: CPU% is real, so none is dropped.
         if (rows.length > 0) {
           produced = true;
@@ -431,6 +436,7 @@ export class Sampler {
     const entries = new Map((list ?? []).map((d) => [d.name, d]));
     const kept: DomainSample[] = [];
     const now = this.now();
+    const seenAt = this.stamp();
     for (const change of changes) {
       const name = change.domain;
       const entry = entries.get(name);
@@ -439,7 +445,7 @@ export class Sampler {
       const keys = uuid ? [uuid, name] : [name];
       const byXenops = await this.byXenops(name);
       if (change.kind === 'crashed') {
-        await this.emit(state, { kind: 'domain.crashed', host, domain: name, uuid, byXenops, at: now });
+        await this.emit(state, { kind: 'domain.crashed', host, domain: name, uuid, byXenops, at: seenAt });
         continue;
       }
       if (change.kind === 'disappeared') {
@@ -458,7 +464,7 @@ export class Sampler {
           keys,
           fallback: stopped ? 'domain.stopped' : 'domain.vanished',
           byXenops,
-          seenAt: now,
+          seenAt,
           deadline: now + this.o.settleMs,
         });
         continue;
@@ -473,7 +479,7 @@ export class Sampler {
         keys,
         fallback: seenHere ? 'domain.started' : 'domain.appeared',
         byXenops,
-        seenAt: now,
+        seenAt,
         deadline: now + this.o.settleMs,
       });
     }

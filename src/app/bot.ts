@@ -12,7 +12,7 @@ import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordinat
 import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
-import { SharedClock } from '../queue/shared-clock.ts';
+import { deploymentClock } from '../queue/shared-clock.ts';
 import { ActionStore } from './actions.ts';
 import { AlertDesk } from './alert-desk.ts';
 import { ApprovalDesk } from './approval-desk.ts';
@@ -81,9 +81,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const redis = createRedisClient(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', (e) => logger.debug({ err: e.message }, 'redis error (bot)'));
   // Agents and other bots run on other machines: times compared across processes are on Redis's clock.
-  const clock = new SharedClock(redis, `${prefix}:clock`, {
-    onError: (e) => logger.debug({ err: String(e) }, 'could not read the shared clock (Redis) this time'),
-  });
+  const clock = deploymentClock(redis, prefix, logger);
   const bull = new BullConnection(options.redis);
   const connection = bull.options;
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));

@@ -457,14 +457,14 @@ export class Relay {
    */
   private prune(): void {
     this.finalized.tick();
-    const now = this.deps.clock.now();
+    const now = Date.now(); // this process's own throttle
     for (const [id, at] of this.lastProgress) if (now - at >= PROGRESS_MIN_INTERVAL_MS) this.lastProgress.delete(id);
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
     const requestId = await this.requestOf(jobId);
     if (!requestId) return;
-    const now = this.deps.clock.now();
+    const now = Date.now();
     if (now - (this.lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
     this.lastProgress.set(requestId, now);
     const parsed = JobProgress.safeParse(data);

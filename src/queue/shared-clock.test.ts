@@ -62,7 +62,24 @@ describe('SharedClock against Redis', () => {
     expect(clock.now()).toBe(t0 + 5_000);
   });
 
-  it('keeps its last reading while Redis does not answer, and says why each time', async () => {
+  it('reads again at once when the wall clock jumps against the monotonic one (the machine slept, or was stepped)', async () => {
+    const mono = 5_000; // a suspended machine's monotonic clock stands still
+    let wallShift = 0;
+    const clock = new SharedClock(redis, `${prefix}:clock`, { monoNow: () => mono, wallNow: () => Date.now() + wallShift });
+    await clock.start();
+    try {
+      const t0 = clock.now();
+      await new Promise((r) => setTimeout(r, 30));
+      // Without a jump, nothing is read before everyMs: the frozen monotonic clock keeps it where it was.
+      expect(clock.now()).toBe(t0);
+      wallShift = 60_000;
+      await expect.poll(() => clock.now(), { timeout: 2_000 }).toBeGreaterThanOrEqual(t0 + 25);
+    } finally {
+      clock.stop();
+    }
+  });
+
+  it('keeps its last reading while Redis does not answer, and says so once for a run of failures', async () => {
     const clock = new SharedClock(redis, `${prefix}:clock`);
     await clock.read();
     const port = await freePort();

@@ -1,3 +1,4 @@
+import type { Logger } from '../core/log.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { RedisScript } from './redis-script.ts';
 
@@ -39,18 +40,31 @@ export function readingOf(reply: readonly [string, string], sentMono: number, an
   return { sharedMs, monoMs: (sentMono + answeredMono) / 2 };
 }
 
+/** How far the wall clock may move against the monotonic one before the reading is taken again at once. */
+const JUMP_MS = 1_000;
+/** Quick tries at start, so that a Redis blip then does not leave the local clock standing in for 1 s. */
+const START_TRIES = 5;
+
 export interface SharedClockOptions {
   /** Between readings once one has succeeded (default 30 s); until then, every second. */
   everyMs?: number;
   monoNow?: () => number;
   wallNow?: () => number;
+  /** The first failed reading of a run of failures (the local clock stands in until one works again). */
   onError?: (error: unknown) => void;
+  /** A reading worked again after failures. */
+  onRecovered?: () => void;
 }
 
 export class SharedClock implements Clock {
-  private reading: Reading | null = null;
+  private reading: (Reading & { wallMinusMono: number }) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Bumped by start() and stop(): a loop of an earlier run ends instead of going on beside the new one. */
+  private generation = 0;
   private running = false;
+  private failing = false;
+  /** The reading a jump of the wall clock has already sent for again (one extra reading per jump, not per call). */
+  private recheckedFrom: object | null = null;
   private readonly monoNow: () => number;
   private readonly wallNow: () => number;
 
@@ -68,29 +82,44 @@ export class SharedClock implements Clock {
   async read(): Promise<void> {
     const sent = this.monoNow();
     const reply = (await TIME.run(this.redis, [this.key], [])) as [string, string];
-    this.reading = readingOf(reply, sent, this.monoNow());
+    const answered = this.monoNow();
+    this.reading = { ...readingOf(reply, sent, answered), wallMinusMono: this.wallNow() - answered };
   }
 
   /**
-   * Reads now, then keeps reading in the background. Resolves once the first reading is in (or failed: then it keeps
-   * trying every second, and the local clock stands in meanwhile).
+   * Reads now (a few quick tries), then keeps reading in the background. Resolves once a reading is in, or the tries
+   * failed: then it goes on trying every second, and the local clock stands in meanwhile (said through onError).
    */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.tick();
+    const generation = ++this.generation;
+    for (let i = 0; i < START_TRIES && this.generation === generation; i++) {
+      if (await this.attempt()) break;
+      await new Promise((r) => setTimeout(r, 200).unref());
+    }
+    this.schedule(generation);
   }
 
   stop(): void {
     this.running = false;
+    this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
   now(): number {
     const r = this.reading;
+    if (!r) return this.wallNow();
+    const mono = this.monoNow();
+    // The wall clock moved against the monotonic one: the machine slept (its monotonic clock stood still meanwhile)
+    // or its clock was stepped. Read again now rather than up to everyMs later.
+    if (this.running && this.recheckedFrom !== r && Math.abs(this.wallNow() - mono - r.wallMinusMono) > JUMP_MS) {
+      this.recheckedFrom = r;
+      void this.attempt();
+    }
     // Whole ms, as Date.now(): these times go into validated job data and JSON.
-    return r ? Math.round(r.sharedMs + (this.monoNow() - r.monoMs)) : this.wallNow();
+    return Math.round(r.sharedMs + (mono - r.monoMs));
   }
 
   toLocal(sharedMs: number): number {
@@ -101,14 +130,35 @@ export class SharedClock implements Clock {
     return localMs + (this.now() - this.wallNow());
   }
 
-  private async tick(): Promise<void> {
+  /** One reading; says so when the first of a run fails, and when one works again. */
+  private async attempt(): Promise<boolean> {
     try {
       await this.read();
+      if (this.failing) this.options.onRecovered?.();
+      this.failing = false;
+      return true;
     } catch (error) {
-      this.options.onError?.(error);
+      if (!this.failing) this.options.onError?.(error);
+      this.failing = true;
+      return false;
     }
-    if (!this.running) return;
-    this.timer = setTimeout(() => void this.tick(), this.reading ? (this.options.everyMs ?? 30_000) : 1_000);
+  }
+
+  private schedule(generation: number): void {
+    if (!this.running || this.generation !== generation) return;
+    this.timer = setTimeout(
+      () => void this.attempt().then(() => this.schedule(generation)),
+      this.reading ? (this.options.everyMs ?? 30_000) : 1_000,
+    );
     this.timer.unref();
   }
+}
+
+/** The clock of the deployment under `prefix`, saying in the log when it cannot be read and when it can again. */
+export function deploymentClock(redis: RedisClient, prefix: string, logger: Logger): SharedClock {
+  return new SharedClock(redis, `${prefix}:clock`, {
+    onError: (e) =>
+      logger.warn({ err: String(e) }, "could not read Redis's clock: times compared across machines are on this one's until it can"),
+    onRecovered: () => logger.info("reading Redis's clock again"),
+  });
 }
