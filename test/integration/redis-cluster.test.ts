@@ -130,7 +130,13 @@ describe('the stack on a three-master Redis Cluster', () => {
           return stats.join(',');
         }),
       );
+    const ownerScripts = async () =>
+      [...(await cluster.node(index).info('commandstats')).matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
     const before = await scripts();
+    const ownerBefore = await ownerScripts();
     const redis = createRedisClient(stack.config.redis, { maxRetriesPerRequest: 1 });
     const clock = new SharedClock(redis, `${stack.prefix}:clock`);
     try {
@@ -141,6 +147,8 @@ describe('the stack on a three-master Redis Cluster', () => {
       redis.disconnect();
     }
     expect(await scripts()).toEqual(before);
+    // …and they went to the owner (the stack's own scripts run there too: at least ten more).
+    expect((await ownerScripts()) - ownerBefore).toBeGreaterThanOrEqual(10);
   });
 
   it('keeps every key of the run in the prefix’s one slot, on the master that owns it, and nothing elsewhere', async () => {
