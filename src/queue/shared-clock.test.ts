@@ -21,7 +21,7 @@ async function redisMs(): Promise<number> {
 
 describe('readingOf', () => {
   it("places Redis's TIME in the middle of the round trip", () => {
-    expect(readingOf(['1796540000', '123456'], 100, 104)).toEqual({ sharedMs: 1_796_540_000_123, monoMs: 102 });
+    expect(readingOf(['1796540000', '123456'], 100, 104)).toEqual({ sharedMs: 1_796_540_000_123, monoMs: 102, rttMs: 4 });
   });
   it('refuses a reply that is not a time', () => {
     expect(() => readingOf(['x', '1'], 0, 1)).toThrow(/Redis TIME gave/);
@@ -40,9 +40,11 @@ describe('SharedClock against Redis', () => {
       const now = clock.now();
       expect(Number.isInteger(now)).toBe(true);
       const after = await redisMs();
-      // Redis's TIME has ms resolution here, and the reading is off by at most half a round trip.
-      expect(now).toBeGreaterThanOrEqual(before - 5);
-      expect(now).toBeLessThanOrEqual(after + 5);
+      // Off by at most half the round trip of its reading (and TIME's ms here are whole).
+      const precision = clock.precisionMs ?? Number.NaN;
+      expect(precision).toBeGreaterThanOrEqual(0);
+      expect(now).toBeGreaterThanOrEqual(before - precision - 1);
+      expect(now).toBeLessThanOrEqual(after + precision + 1);
       const shared = clock.now();
       expect(Math.abs(clock.toLocal(shared) - (shared - 30_000))).toBeLessThan(50);
       expect(Math.abs(clock.fromLocal(wallNow()) - clock.now())).toBeLessThan(50);
@@ -60,6 +62,25 @@ describe('SharedClock against Redis', () => {
     mono += 5_000;
     wallShift = -3_600_000; // NTP steps the machine's clock back an hour
     expect(clock.now()).toBe(t0 + 5_000);
+  });
+
+  it('keeps an exact reading over a later slow one, until that is 5 min old', async () => {
+    // Each reading takes the next pair of monotonic times (sent, answered); the wall clock runs with the monotonic one.
+    const times = [0, 1, 100, 150, 400_000, 400_050];
+    let mono = 0;
+    const clock = new SharedClock(redis, `${prefix}:clock`, {
+      monoNow: () => {
+        mono = times.shift() ?? mono;
+        return mono;
+      },
+      wallNow: () => 1_000_000 + mono,
+    });
+    await clock.read();
+    expect(clock.precisionMs).toBe(0.5);
+    await clock.read(); // a 50 ms round trip, 100 ms later: the exact one stays
+    expect(clock.precisionMs).toBe(0.5);
+    await clock.read(); // the same, 400 s after the exact one: taken
+    expect(clock.precisionMs).toBe(25);
   });
 
   it('reads again at once when the wall clock jumps against the monotonic one (the machine slept, or was stepped)', async () => {

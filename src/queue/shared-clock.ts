@@ -30,6 +30,8 @@ const TIME = new RedisScript(`local t = redis.call('TIME') return {t[1], t[2]}`)
 interface Reading {
   sharedMs: number;
   monoMs: number;
+  /** The round trip it was taken in: the reading is off by at most half of it. */
+  rttMs: number;
 }
 
 /** A TIME reply (seconds, microseconds) taken between two monotonic readings, as a point on both clocks. */
@@ -37,13 +39,20 @@ export function readingOf(reply: readonly [string, string], sentMono: number, an
   const sharedMs = Number(reply[0]) * 1000 + Math.floor(Number(reply[1]) / 1000);
   if (!Number.isFinite(sharedMs)) throw new Error(`Redis TIME gave ${JSON.stringify(reply)}`);
   // Redis read its clock somewhere within the round trip: the middle is off by at most half of it.
-  return { sharedMs, monoMs: (sentMono + answeredMono) / 2 };
+  return { sharedMs, monoMs: (sentMono + answeredMono) / 2, rttMs: answeredMono - sentMono };
 }
 
 /** How far the wall clock may move against the monotonic one before the reading is taken again at once. */
 const JUMP_MS = 1_000;
 /** Quick tries at start, so that a Redis blip then does not leave the local clock standing in for 1 s. */
 const START_TRIES = 5;
+/** Readings taken at start, the one with the shortest round trip kept. */
+const START_READINGS = 3;
+/**
+ * A later reading whose round trip is much longer than the one in use (an event loop busy while the answer waited)
+ * is less exact: it is kept only once the one in use is this old (the two clocks drift apart by a few ms a minute).
+ */
+const KEEP_EXACT_MS = 5 * 60_000;
 
 export interface SharedClockOptions {
   /** Between readings once one has succeeded (default 30 s); until then, every second. */
@@ -83,7 +92,16 @@ export class SharedClock implements Clock {
     const sent = this.monoNow();
     const reply = (await TIME.run(this.redis, [this.key], [])) as [string, string];
     const answered = this.monoNow();
-    this.reading = { ...readingOf(reply, sent, answered), wallMinusMono: this.wallNow() - answered };
+    const next = { ...readingOf(reply, sent, answered), wallMinusMono: this.wallNow() - answered };
+    const cur = this.reading;
+    const jumped = cur !== null && Math.abs(next.wallMinusMono - cur.wallMinusMono) > JUMP_MS;
+    if (cur && !jumped && next.rttMs > 2 * cur.rttMs + 1 && answered - cur.monoMs < KEEP_EXACT_MS) return;
+    this.reading = next;
+  }
+
+  /** How far now() may be from Redis's clock (half the round trip of the reading in use), or null before one. */
+  get precisionMs(): number | null {
+    return this.reading ? this.reading.rttMs / 2 : null;
   }
 
   /**
@@ -94,9 +112,11 @@ export class SharedClock implements Clock {
     if (this.running) return;
     this.running = true;
     const generation = ++this.generation;
-    for (let i = 0; i < START_TRIES && this.generation === generation; i++) {
-      if (await this.attempt()) break;
-      await new Promise((r) => setTimeout(r, 200).unref());
+    let readings = 0;
+    for (let i = 0; i < START_TRIES + START_READINGS && readings < START_READINGS && this.generation === generation; i++) {
+      if (await this.attempt()) readings++;
+      else if (readings === 0) await new Promise((r) => setTimeout(r, 200).unref());
+      else break;
     }
     this.schedule(generation);
   }
