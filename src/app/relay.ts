@@ -225,6 +225,9 @@ export class Relay {
           // recording the step before and queueing it, perhaps after claiming it. Not an outcome lost: the claim is
           // let go, and advance() below queues the step.
           await this.deps.pending.releaseStep(p.requestId, index);
+        } else if (!this.deps.hostNames.includes(j.host)) {
+          // Its host was taken out of the config since (and the bot restarted): its queue is not followed any more.
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, unconfiguredOutcome(j, entry));
         } else {
           // Finished so long ago that BullMQ dropped it (the bot was down for over an hour): the journal may know.
           await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, lostOutcome(entry));
@@ -666,6 +669,14 @@ export class Relay {
     const j = p.jobs[index];
     if (!j) return 'refused';
     if (!(await this.deps.pending.claimStep(p.requestId, index))) return 'already';
+    if (!this.deps.hostNames.includes(j.host)) {
+      // Taken out of the config since the plan was made (and the bot restarted): the plan ends here.
+      await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
+        ok: false,
+        failure: { code: 'rejected', message: `${j.host} is no longer in this bot's config: not run` },
+      });
+      return 'refused';
+    }
     const now = this.deps.clock.now();
     const holder = lockHolderFor(j.data, p.person, now);
     if (holder) {
@@ -929,6 +940,18 @@ function lostOutcome(entry: JournalEntry | null): StoredOutcome {
       },
     };
   return { ok: false, failure: { code: 'noAnswer', message: 'its result expired while the bot was down; check with /list' } };
+}
+
+/** A queued job on a host no longer in the bot's config: its queue is not followed, so only the journal can tell. */
+function unconfiguredOutcome(j: PendingJob, entry: JournalEntry | null): StoredOutcome {
+  const gone = `${j.host} is no longer in this bot's config`;
+  if (entry?.step === 'done') return { ok: true, result: entry.result };
+  if (opSpec(j.op).mutates)
+    return {
+      ok: false,
+      failure: { code: 'outcomeUnknown', message: `${gone}, so what became of it is not followed — check on the host before retrying` },
+    };
+  return { ok: false, failure: { code: 'rejected', message: `${gone}: not answered` } };
 }
 
 /** A failed job's reason as the user should read it. */

@@ -229,6 +229,7 @@ describe('/evacuate across a bot that went between two steps', () => {
   async function acrossBots(
     s: Stack,
     leave: (store: PendingStore, redis: Redis, id: string, first: unknown) => Promise<void>,
+    nextConfig: Config = s.config,
   ): Promise<Reply> {
     // Long enough for the bot to be stopped before the step ends (it would queue the next one itself).
     s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 3_000 });
@@ -253,7 +254,7 @@ describe('/evacuate across a bot that went between two steps', () => {
     }
     const adapter = new CaptureAdapter();
     s.adapter = adapter;
-    s.bot = await createBot({ config: s.config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    s.bot = await createBot({ config: nextConfig, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     await s.bot.start();
     await adapter.until(() => adapter.finals(id).length > 0, 20_000, 'the evacuation’s final reply');
     return adapter.finals(id)[0] as Reply;
@@ -278,6 +279,19 @@ describe('/evacuate across a bot that went between two steps', () => {
     const id = `ev-${counter}`;
     expect(await redis.mget(`${s.prefix}:step:${id}:1`, `${s.prefix}:step:${id}:2`)).toEqual(['queued', 'queued']);
     redis.disconnect();
+  });
+
+  it('a next step on a host taken out of the config meanwhile is not queued: the plan ends, saying why, not pending for ever', async () => {
+    const s = await start(threeHosts());
+    // The operator takes xen1 out of the bot's config and restarts it, the evacuation of xen1 half done.
+    const { xen1: _gone, ...hosts } = s.config.hosts;
+    const r = await acrossBots(s, async () => {}, { ...s.config, hosts });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[0]).toMatch(/^✔ 1\. web → xen2: running there as id \d+ \(verified\)/);
+    expect(lines[1]).toBe("✖ 2. db → xen3: failed — xen1 is no longer in this bot's config: not run");
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
   });
 
   it('a step withdrawn by a bot that died before saying so is reported withdrawn, and not queued again', async () => {
@@ -349,6 +363,51 @@ describe('/evacuate across a bot that went between two steps', () => {
     expect(lines[1]).toMatch(/^✖ 2\. db → xen3: failed — .*migration of db to xen3 failed/);
     expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
     expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+  });
+});
+
+describe('a request on a host taken out of the config while its bot was down', () => {
+  /** `/start mail` with a slow create; the bot (and with `agentToo` the agent) goes while it runs. Resolves with the
+   * final reply of a bot started on a config without xen1. */
+  async function startAcrossConfigs(s: Stack, agentToo: boolean): Promise<Reply> {
+    s.env.sim.faults.delayNext('xen1', { match: /\bcreate\b/, ms: 1_500 });
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'start mail');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bcreate\b/, timeoutMs: 10_000 });
+    await s.bot.stop();
+    // Closed at once, the agent hands the job back with the create sent: the journal says `issuing`.
+    if (agentToo) await s.agent.close(0);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const journal = new Journal(redis, s.prefix);
+      const want = agentToo ? 'issuing' : 'done';
+      await expect.poll(async () => (await journal.get(jobIdOf(id, 'xen1', 'parallel', 0)))?.step, { timeout: 10_000 }).toBe(want);
+    } finally {
+      redis.disconnect();
+    }
+    const { xen1: _gone, ...hosts } = s.config.hosts;
+    const adapter = new CaptureAdapter();
+    s.adapter = adapter;
+    s.bot = await createBot({ config: { ...s.config, hosts }, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    await s.bot.start();
+    return adapter.finalReply(id);
+  }
+
+  it('is answered from the journal when the agent finished it, not left "queued" for ever', async () => {
+    const s = await start(threeHosts());
+    const reply = await startAcrossConfigs(s, false);
+    expect(reply.title).toBe('mail started on xen1');
+    expect(s.env.sim.fleet.log.entries.filter((e) => /\bcreate\b/.test(e.command))).toHaveLength(1);
+  });
+
+  it('says its outcome is not followed any more when the journal does not know it, rather than "expired"', async () => {
+    const s = await start(threeHosts());
+    const reply = await startAcrossConfigs(s, true);
+    expect(textOf(reply)).toContain(
+      "xen1 is no longer in this bot's config, so what became of it is not followed — check on the host before retrying",
+    );
+    expect(textOf(reply)).not.toContain('expired');
   });
 });
 
