@@ -197,8 +197,8 @@ export class Relay {
   /** After a restart or a Redis outage: take in what finished meanwhile, then deliver or re-arm. */
   async recover(): Promise<void> {
     for (const p of await this.deps.pending.all()) {
-      // One request that cannot be recovered (its host gone from the config, Redis failing again) does not hold up
-      // the others, nor fail the term of the leader running this: it is left pending, and said.
+      // One request that cannot be recovered (Redis failing again) does not hold up the others, nor fail the term of
+      // the leader running this: it is left pending, and said.
       await this.recoverOne(p).catch((e: unknown) =>
         this.deps.logger.error({ err: redactSecrets(String(e)), requestId: p.requestId }, 'could not recover a request'),
       );

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { freePort } from '../../test/helpers/redis-server.ts';
+import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { readingOf, SharedClock } from './shared-clock.ts';
 
 const prefix = uniquePrefix();
@@ -83,41 +84,97 @@ describe('SharedClock against Redis', () => {
     expect(clock.precisionMs).toBe(25);
   });
 
-  it('reads again at once when the wall clock jumps against the monotonic one (the machine slept, or was stepped)', async () => {
-    const mono = 5_000; // a suspended machine's monotonic clock stands still
-    let wallShift = 0;
-    const clock = new SharedClock(redis, `${prefix}:clock`, { monoNow: () => mono, wallNow: () => Date.now() + wallShift });
-    await clock.start();
+  it('takes a slower reading at once after a wall-clock jump (the one in use no longer fits this machine)', async () => {
+    const times = [0, 1, 100, 150];
+    let mono = 0;
+    let wall = 1_000_000;
+    const clock = new SharedClock(redis, `${prefix}:clock`, {
+      monoNow: () => {
+        mono = times.shift() ?? mono;
+        return mono;
+      },
+      wallNow: () => wall + mono,
+    });
+    await clock.read();
+    wall += 60_000;
+    await clock.read();
+    expect(clock.precisionMs).toBe(25);
+  });
+
+  it('reads again at once when the wall clock jumps against the monotonic one (a machine that slept), once', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const client = new Redis(proxy.url, { maxRetriesPerRequest: 1 });
+    const readings = proxy.countSent(/evalsha|\beval\b/i);
+    // Neither clock moves by itself here: only what the test does to them.
+    let wall = 1_000_000_000_000;
+    const clock = new SharedClock(client, `${prefix}:clock`, { monoNow: () => 5_000, wallNow: () => wall });
     try {
+      await clock.start();
+      const atStart = readings();
       const t0 = clock.now();
-      await new Promise((r) => setTimeout(r, 30));
-      // Without a jump, nothing is read before everyMs: the frozen monotonic clock keeps it where it was.
       expect(clock.now()).toBe(t0);
-      wallShift = 60_000;
-      await expect.poll(() => clock.now(), { timeout: 2_000 }).toBeGreaterThanOrEqual(t0 + 25);
+      expect(readings()).toBe(atStart);
+      wall += 60_000; // suspended for a minute: the monotonic clock stood still
+      // Answered from the reading in use, and one new reading sent for, however often it is asked meanwhile.
+      for (let i = 0; i < 10; i++) expect(clock.now()).toBe(t0);
+      await expect.poll(readings).toBe(atStart + 1);
+      // The new reading fits the wall clock again: no more readings for the same jump.
+      for (let i = 0; i < 10; i++) clock.now();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(readings()).toBe(atStart + 1);
     } finally {
       clock.stop();
+      client.disconnect();
+      await proxy.stop();
     }
   });
 
-  it('keeps its last reading while Redis does not answer, and says so once for a run of failures', async () => {
-    const clock = new SharedClock(redis, `${prefix}:clock`);
-    await clock.read();
+  it('goes on from its last reading while Redis does not answer, says so once per outage, and when it can read again', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const client = new Redis(proxy.url, { maxRetriesPerRequest: 0, commandTimeout: 300 });
+    client.on('error', () => {});
+    const said: string[] = [];
+    const clock = new SharedClock(client, `${prefix}:clock`, {
+      everyMs: 50,
+      onError: (e) => said.push(`error: ${String(e)}`),
+      onRecovered: () => said.push('recovered'),
+    });
+    const readings = proxy.countSent(/evalsha|\beval\b/i);
+    try {
+      await clock.start();
+      proxy.partition();
+      await expect.poll(() => said, { timeout: 5_000 }).toEqual([expect.stringContaining('error: ')]);
+      // Still Redis's time, from the last reading.
+      expect(Math.abs(clock.now() - (await redisMs()))).toBeLessThan(50);
+      // It keeps trying (every second while failing) without saying it again: one try sent after another has failed.
+      const failed = readings();
+      await expect.poll(readings, { timeout: 5_000 }).toBeGreaterThanOrEqual(failed + 2);
+      expect(said).toHaveLength(1);
+      proxy.heal();
+      await expect.poll(() => said, { timeout: 5_000 }).toEqual([expect.stringContaining('error: '), 'recovered']);
+      expect(Math.abs(clock.now() - (await redisMs()))).toBeLessThan(50);
+    } finally {
+      clock.stop();
+      client.disconnect();
+      await proxy.stop();
+    }
+  });
+
+  it('before any reading, with Redis away, the local clock stands in and start() still resolves', async () => {
     const port = await freePort();
     const gone = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
     gone.on('error', () => {});
     const errors: unknown[] = [];
-    const unreachable = new SharedClock(gone, `${prefix}:clock`, { onError: (e) => errors.push(e), wallNow: () => 0 });
+    const clock = new SharedClock(gone, `${prefix}:clock`, { onError: (e) => errors.push(e), wallNow: () => 0 });
     try {
-      // start() resolves though the reading failed; the local clock (here: 0) stands in.
-      await unreachable.start();
+      await clock.start();
       expect(errors).toHaveLength(1);
-      expect(unreachable.now()).toBe(0);
-      await expect(unreachable.read()).rejects.toThrow();
-      // The working clock is untouched by another's failure, and still Redis's.
-      expect(Math.abs(clock.now() - (await redisMs()))).toBeLessThan(50);
+      expect(clock.now()).toBe(0);
+      await expect(clock.read()).rejects.toThrow();
     } finally {
-      unreachable.stop();
+      clock.stop();
       gone.disconnect();
     }
   });

@@ -105,18 +105,20 @@ export class SharedClock implements Clock {
   }
 
   /**
-   * Reads now (a few quick tries), then keeps reading in the background. Resolves once a reading is in, or the tries
-   * failed: then it goes on trying every second, and the local clock stands in meanwhile (said through onError).
+   * Reads now (up to three readings, the most exact kept; a few quick tries while they fail), then keeps reading in
+   * the background. Resolves once a reading is in, or the tries failed: then it goes on trying every second, and the
+   * local clock stands in meanwhile (said through onError).
    */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     const generation = ++this.generation;
     let readings = 0;
-    for (let i = 0; i < START_TRIES + START_READINGS && readings < START_READINGS && this.generation === generation; i++) {
+    let failures = 0;
+    while (readings < START_READINGS && failures < START_TRIES && this.generation === generation) {
       if (await this.attempt()) readings++;
-      else if (readings === 0) await new Promise((r) => setTimeout(r, 200).unref());
-      else break;
+      else if (readings > 0) break;
+      else if (++failures < START_TRIES) await new Promise((r) => setTimeout(r, 200).unref());
     }
     this.schedule(generation);
   }
@@ -136,7 +138,11 @@ export class SharedClock implements Clock {
     // or its clock was stepped. Read again now rather than up to everyMs later.
     if (this.running && this.recheckedFrom !== r && Math.abs(this.wallNow() - mono - r.wallMinusMono) > JUMP_MS) {
       this.recheckedFrom = r;
-      void this.attempt();
+      const generation = this.generation;
+      // Failed (Redis away): the loop tries every second from now on, not at its next everyMs.
+      void this.attempt().then((ok) => {
+        if (!ok) this.schedule(generation);
+      });
     }
     // Whole ms, as Date.now(): these times go into validated job data and JSON.
     return Math.round(r.sharedMs + (mono - r.monoMs));
@@ -150,25 +156,32 @@ export class SharedClock implements Clock {
     return localMs + (this.now() - this.wallNow());
   }
 
-  /** One reading; says so when the first of a run fails, and when one works again. */
+  /** One reading; says so when the first of a run fails, and when one works again. Never throws. */
   private async attempt(): Promise<boolean> {
+    let failure: { error: unknown } | null = null;
     try {
       await this.read();
-      if (this.failing) this.options.onRecovered?.();
-      this.failing = false;
-      return true;
     } catch (error) {
-      if (!this.failing) this.options.onError?.(error);
-      this.failing = true;
-      return false;
+      failure = { error };
     }
+    const wasFailing = this.failing;
+    this.failing = failure !== null;
+    try {
+      if (failure && !wasFailing) this.options.onError?.(failure.error);
+      if (!failure && wasFailing) this.options.onRecovered?.();
+    } catch {
+      // A report that throws must not stop the readings.
+    }
+    return failure === null;
   }
 
+  /** The next reading: everyMs after a good one; every second before the first, and while they fail. */
   private schedule(generation: number): void {
     if (!this.running || this.generation !== generation) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(
       () => void this.attempt().then(() => this.schedule(generation)),
-      this.reading ? (this.options.everyMs ?? 30_000) : 1_000,
+      this.reading && !this.failing ? (this.options.everyMs ?? 30_000) : 1_000,
     );
     this.timer.unref();
   }
@@ -178,7 +191,10 @@ export class SharedClock implements Clock {
 export function deploymentClock(redis: RedisClient, prefix: string, logger: Logger): SharedClock {
   return new SharedClock(redis, `${prefix}:clock`, {
     onError: (e) =>
-      logger.warn({ err: String(e) }, "could not read Redis's clock: times compared across machines are on this one's until it can"),
+      logger.warn(
+        { err: String(e) },
+        "could not read Redis's clock: going on from its last reading (this machine's own clock before the first)",
+      ),
     onRecovered: () => logger.info("reading Redis's clock again"),
   });
 }
