@@ -31,7 +31,7 @@ type Query = Parameters<LocalContext['readAudit']>[0];
 type Page = Awaited<ReturnType<LocalContext['readAudit']>>;
 
 /** Runs /audit TEXT against a stream that answers `page`; returns the query it was asked and the reply. */
-async function runAudit(t: string, page: Page) {
+async function runAudit(t: string, page: Page, now: () => number = Date.now) {
   const queries: Query[] = [];
   const ctx: LocalContext = {
     person: 'alice',
@@ -39,6 +39,7 @@ async function runAudit(t: string, page: Page) {
     platform: 'terminal',
     roles: ['admin'],
     allowedCommands: () => [],
+    now,
     readAudit: async (q: Query) => {
       queries.push(q);
       return page;
@@ -119,6 +120,12 @@ describe('sinceToMs', () => {
 });
 
 describe('/audit replies', () => {
+  it("counts since:24h back from the deployment's shared clock (the one entries are stamped with), not this machine's", async () => {
+    const shared = NOW + 45_000; // this bot's clock runs 45 s behind Redis's
+    const { queries } = await runAudit('since:24h', { entries: [], scanned: 0, bounded: false }, () => shared);
+    expect(queries).toEqual([{ n: 10, since: shared - 86_400_000 }]);
+  });
+
   it('without filters: the newest n, as today', async () => {
     const { queries, reply: r } = await runAudit('2', {
       entries: [row({ event: 'job.start', host: 'xen1', domain: 'web' }), row({ ts: '2025-01-30T09:00:00.000Z', person: '' })],

@@ -73,7 +73,7 @@ export const audit = defineCommand({
   scope: 'local',
   examples: ['/audit', '/audit 50', '/audit domain:web since:24h', '/audit person:bob command:stop since:7d'],
   run: async (args, ctx): Promise<Reply> => {
-    const now = Date.now();
+    const now = ctx.now();
     if (args.host && args.domain?.host && args.host !== args.domain.host)
       return reply.error(
         'Bad arguments for /audit',

@@ -89,6 +89,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const leadership = new BotLeadership({ config, redis: options.redis, prefix, instance, adapters: options.adapters, logger });
   const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger, {
     lingerMs: config.audit.streamLingerMs,
+    // Who did what when, in one clock whichever bot (on whichever machine) wrote it.
+    now: () => clock.now(),
   });
   const pending = new PendingStore(redis, prefix, instance);
   const locks = new DomainLocks(redis, prefix);
@@ -252,6 +254,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     schedules,
     deliver,
     onCommand: countCommand,
+    clock,
     logger,
   });
   const core = requests.core;

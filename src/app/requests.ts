@@ -15,6 +15,7 @@ import {
 } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
+import type { Clock } from '../queue/shared-clock.ts';
 import type { ActionStore } from './actions.ts';
 import type { ApprovalDesk } from './approval-desk.ts';
 import type { AuditLog } from './audit.ts';
@@ -64,6 +65,8 @@ export interface RequestDeps {
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Counts how a request ended here (refused, needs approval, a local command's answer, an error); queued ones end in the relay. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
+  /** The deployment's shared clock: audit entries' times are in it (shared-clock.ts). */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -215,6 +218,7 @@ export class RequestHandler {
               deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
             },
             allowedCommands: () => this.allowedFor(req).map(commandSpec),
+            now: () => this.deps.clock.now(),
             readAudit: (query) => audit.recent(query),
             schedules: scheduleAccess(
               { config, book: this.deps.schedules, audit: (e) => audit.append(e) },

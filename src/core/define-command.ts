@@ -94,6 +94,8 @@ export interface Target {
 }
 
 export interface LocalContext {
+  /** Epoch ms on the deployment's shared clock, which audit entries are stamped with: `since:24h` counts back from it. */
+  now: () => number;
   person: string | null;
   platformUserId: string;
   platform: string;
@@ -117,7 +119,8 @@ export interface LocalContext {
   /** Scheduled posts: add and remove are authorized (schedule.manage) and audited by the bot. */
   schedules: ScheduleAccess;
   /**
-   * The newest `n` audit entries matching every given filter, newest first (`since`: epoch ms). The read is bounded:
+   * The newest `n` audit entries matching every given filter, newest first (`since`: epoch ms, on `now`'s clock).
+   * The read is bounded:
    * `bounded` says it stopped after `scanned` entries with fewer than `n` found, so older matches may exist.
    */
   readAudit: (query: {

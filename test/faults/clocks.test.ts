@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessHarness } from '../helpers/processes.ts';
 import { ask, received, skewedClock, startRun } from './support.ts';
@@ -44,5 +45,13 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('clocks that disagree 
     expect(top.title).toMatch(/^✔ /);
     // Taken just now (by the sampler within its 2 s interval, or one-shot for this request), not 45 s ago.
     expect(top.body.join('\n')).toMatch(/xen1: (live sample, [0-5] s old|one-shot xentop \(no live sample\), [0-5] s ago)$/m);
+    // Who did what when: on Redis's clock, not 45 s in the future.
+    const entries = readFileSync(h.auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ts: string; event: string; command?: string });
+    const startedAt = entries.filter((e) => e.command === 'start').map((e) => Date.parse(e.ts));
+    expect(startedAt.length).toBeGreaterThan(0);
+    for (const t of startedAt) expect(Math.abs(t - Date.now())).toBeLessThan(20_000);
   });
 });
