@@ -347,7 +347,7 @@ describe('replies stay true across hand-backs and long outages', () => {
     redis.disconnect();
   });
 
-  it('a request that cannot be recovered (a plan step on a host gone from the config) leaves the bot up and the others recovered', async () => {
+  it('a plan whose next step is on a host gone from the config ends, saying so, and the others are recovered', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const config = configFor(prefix);
@@ -357,18 +357,24 @@ describe('replies stay true across hand-backs and long outages', () => {
     const plan = request('start mail');
     const first = `r-${plan.id}-s0-xen1`;
     await store.save(savedStartMail(plan, 'sequence', ['xen1', 'xen9']));
-    await store.recordOutcomeOnce(plan.id, first, { ok: true, result: {} });
+    const started = { host: 'xen1', outcome: 'started', domain: { name: 'mail', uuid: null, id: 7, status: 'blocked' } };
+    await store.recordOutcomeOnce(plan.id, first, { ok: true, result: started });
     // And a request whose reply another bot sent (only its removal is left).
     const sent = request('start mail');
     const sentJob = `r-${sent.id}-xen1`;
     await store.save(savedStartMail(sent));
     await store.recordOutcomeOnce(sent.id, sentJob, { ok: true, result: {} });
     await redis.set(`${prefix}:final:${sent.id}`, 'gone01:sent', 'PX', 86_400_000);
-    // The bot starts (its recovery does not throw), recovers the other request, and leaves the plan pending.
+    // The bot starts, recovers the other request, and ends the plan (it once stayed pending for ever).
     const adapter = new CaptureAdapter();
     await bot(config, adapter);
     await expect.poll(async () => await redis.exists(`${prefix}:pending:${sent.id}`), { timeout: 10_000 }).toBe(0);
-    expect(await redis.exists(`${prefix}:pending:${plan.id}`)).toBe(1);
+    await expect.poll(async () => await redis.exists(`${prefix}:pending:${plan.id}`), { timeout: 10_000 }).toBe(0);
+    // One final reply (what it says of the step is tested with /evacuate, whose plans these are: evacuate.test.ts).
+    await adapter.finalReply(plan.id);
+    expect(adapter.finals(plan.id)).toHaveLength(1);
+    // Step 2 was claimed, found on a host this bot does not have, and never queued.
+    expect(await redis.get(`${prefix}:step:${plan.id}:1`)).toBe('1');
     redis.disconnect();
   });
 
