@@ -56,6 +56,26 @@ afterEach(async () => {
 });
 
 let counter = 0;
+
+/** Sends `text`, holds xen1's command matching `match` for `ms` (it still runs), and stops the bot meanwhile. */
+async function stopBotDuring(s: Stack, text: string, match: RegExp, ms: number): Promise<string> {
+  s.env.sim.faults.delayNext('xen1', { match, ms });
+  const id = `ev-${++counter}`;
+  const req = chatRequest(id, text);
+  await s.bot.core.handle(req, targetOf(req));
+  await s.env.sim.log.waitFor({ host: 'xen1', match, timeoutMs: 10_000 });
+  await s.bot.stop();
+  return id;
+}
+
+/** A new bot, on `config`, in place of the stopped one; its replies are in the adapter returned. */
+async function nextBot(s: Stack, config: Config): Promise<CaptureAdapter> {
+  const adapter = new CaptureAdapter();
+  s.adapter = adapter;
+  s.bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+  await s.bot.start();
+  return adapter;
+}
 async function ask(s: Stack, text: string, user = 'alice'): Promise<Reply> {
   const id = `ev-${++counter}`;
   const req = chatRequest(id, text, user);
@@ -232,12 +252,7 @@ describe('/evacuate across a bot that went between two steps', () => {
     nextConfig: Config = s.config,
   ): Promise<Reply> {
     // Long enough for the bot to be stopped before the step ends (it would queue the next one itself).
-    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b/, ms: 3_000 });
-    const id = `ev-${++counter}`;
-    const req = chatRequest(id, 'evacuate xen1');
-    await s.bot.core.handle(req, targetOf(req));
-    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b/, timeoutMs: 10_000 });
-    await s.bot.stop();
+    const id = await stopBotDuring(s, 'evacuate xen1', /\bmigrate\b/, 3_000);
     const first = jobIdOf(id, 'xen1', 'sequence', 0);
     const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: s.prefix });
     const redis = new Redis(REDIS_URL);
@@ -252,10 +267,7 @@ describe('/evacuate across a bot that went between two steps', () => {
       await queue.close();
       redis.disconnect();
     }
-    const adapter = new CaptureAdapter();
-    s.adapter = adapter;
-    s.bot = await createBot({ config: nextConfig, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-    await s.bot.start();
+    const adapter = await nextBot(s, nextConfig);
     await adapter.until(() => adapter.finals(id).length > 0, 20_000, 'the evacuation’s final reply');
     return adapter.finals(id)[0] as Reply;
   }
@@ -370,12 +382,7 @@ describe('a request on a host taken out of the config while its bot was down', (
   /** `/start mail` with a slow create; the bot (and with `agentToo` the agent) goes while it runs. Resolves with the
    * final reply of a bot started on a config without xen1. */
   async function startAcrossConfigs(s: Stack, agentToo: boolean): Promise<Reply> {
-    s.env.sim.faults.delayNext('xen1', { match: /\bcreate\b/, ms: 1_500 });
-    const id = `ev-${++counter}`;
-    const req = chatRequest(id, 'start mail');
-    await s.bot.core.handle(req, targetOf(req));
-    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bcreate\b/, timeoutMs: 10_000 });
-    await s.bot.stop();
+    const id = await stopBotDuring(s, 'start mail', /\bcreate\b/, 1_500);
     // Closed at once, the agent hands the job back with the create sent: the journal says `issuing`.
     if (agentToo) await s.agent.close(0);
     const redis = new Redis(REDIS_URL);
@@ -387,11 +394,7 @@ describe('a request on a host taken out of the config while its bot was down', (
       redis.disconnect();
     }
     const { xen1: _gone, ...hosts } = s.config.hosts;
-    const adapter = new CaptureAdapter();
-    s.adapter = adapter;
-    s.bot = await createBot({ config: { ...s.config, hosts }, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-    await s.bot.start();
-    return adapter.finalReply(id);
+    return (await nextBot(s, { ...s.config, hosts })).finalReply(id);
   }
 
   it('is answered from the journal when the agent finished it, not left "queued" for ever', async () => {
