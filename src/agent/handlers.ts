@@ -17,7 +17,8 @@ export interface HandlerContext {
   op: OperationContext;
   /**
    * Set when the job was resumed after its agent died with the mutating command possibly sent: the handler reads
-   * the state back (the driver's verify*) and never sends the command again.
+   * the state back (the driver's verify*) and never sends the command again. Its `issuedAt` is on this machine's clock
+   * (processJob converts it from the journal's, which is the shared one), as the driver waits and compares locally.
    */
   resume?: JournalEntry;
   /** The live sampler's figures (absent when sampling is off): /top and /status answer from them at once. */

@@ -83,6 +83,8 @@ export class ApprovalStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    /** The clock `expiresAt` is on: the deployment's shared one in the bot. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   private key(id: string): string {
@@ -95,7 +97,7 @@ export class ApprovalStore {
 
   private ttl(rec: ApprovalRecord): number {
     // Kept a day past its expiry, so a late /approve is told it expired instead of "no such request".
-    return Math.max(60, Math.ceil((rec.expiresAt - Date.now()) / 1000) + 86_400);
+    return Math.max(60, Math.ceil((rec.expiresAt - this.now()) / 1000) + 86_400);
   }
 
   async create(rec: ApprovalRecord): Promise<void> {

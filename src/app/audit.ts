@@ -49,7 +49,11 @@ export type AuditPage = Awaited<ReturnType<LocalContext['readAudit']>>;
 /** Entries a filtered /audit reads at most before it answers with what it found. */
 export const AUDIT_MAX_SCAN = 5_000;
 const PAGE = 500;
-/** The stream is bounded by its ids (Redis's clock); entries' `ts` (the bot's clock) may run this far ahead. */
+/**
+ * The stream is bounded by its ids (Redis's clock); entries' `ts` is the bot's shared clock (Redis's too, read every
+ * 30 s), but entries written before its first reading, or by an older xenops, are on the bot's own: they may run this
+ * far ahead.
+ */
 const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * A stream value is cut at this many characters (a chat message's size): the stream is what /audit reads and what

@@ -97,7 +97,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const heartbeats = new Heartbeats(redis, prefix);
   const actions = new ActionStore(redis, prefix);
   const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
-  const approvals = new ApprovalStore(redis, prefix);
+  const approvals = new ApprovalStore(redis, prefix, () => clock.now());
   const freezes = new FreezeBook(redis, prefix, config, (e) => audit.append(e));
   const fleet = new FleetCache(hostNames);
   const queues = new JobQueues(hostNames, bull.client, prefix, logger);

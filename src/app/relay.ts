@@ -664,7 +664,10 @@ export class Relay {
     await this.finalizeNow(shape.request, lostWithRedis(shape, expired));
   }
 
-  /** Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy) ends the plan. */
+  /**
+   * Queues step `index` of a plan, exactly once across bots; `refused` (its domain is busy, or its host is no longer in
+   * the config) ends the plan.
+   */
   private async queueStep(p: PendingRequest, index: number): Promise<'queued' | 'already' | 'refused'> {
     const j = p.jobs[index];
     if (!j) return 'refused';

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { RedisScript } from './redis-script.ts';
 
@@ -57,9 +58,14 @@ const KEEP_EXACT_MS = 5 * 60_000;
 export interface SharedClockOptions {
   /** Between readings once one has succeeded (default 30 s); until then, every second. */
   everyMs?: number;
+  /**
+   * A reading not answered by then failed (default 2 s): a connection gone silent, with no error of its own, must not
+   * stop the readings unsaid.
+   */
+  readTimeoutMs?: number;
   monoNow?: () => number;
   wallNow?: () => number;
-  /** The first failed reading of a run of failures (the local clock stands in until one works again). */
+  /** The first failed reading of a run of failures (now() goes on from the last reading; the local clock before one). */
   onError?: (error: unknown) => void;
   /** A reading worked again after failures. */
   onRecovered?: () => void;
@@ -90,7 +96,11 @@ export class SharedClock implements Clock {
   /** Reads Redis's clock once; keeps the last reading when Redis does not answer. */
   async read(): Promise<void> {
     const sent = this.monoNow();
-    const reply = (await TIME.run(this.redis, [this.key], [])) as [string, string];
+    const ms = this.options.readTimeoutMs ?? 2_000;
+    const reply = (await withTimeout(TIME.run(this.redis, [this.key], []), ms, `Redis did not answer TIME within ${ms} ms`)) as [
+      string,
+      string,
+    ];
     const answered = this.monoNow();
     const next = { ...readingOf(reply, sent, answered), wallMinusMono: this.wallNow() - answered };
     const cur = this.reading;

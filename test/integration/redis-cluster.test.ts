@@ -122,11 +122,11 @@ describe('the stack on a three-master Redis Cluster', () => {
   it("reads the shared clock on the master that owns the prefix's slot, so every process reads the same clock", async () => {
     const { index } = await cluster.ownerOf(stack.prefix);
     const others = [0, 1, 2].filter((i) => i !== index).map((i) => cluster.node(i));
-    // Scripts anywhere else: nothing of the run's is there, so no other caller adds to these.
+    // Scripts (or a bare TIME) anywhere else: nothing of the run's is there, so no other caller adds to these.
     const scripts = async () =>
       Promise.all(
         others.map(async (n) => {
-          const stats = (await n.info('commandstats')).match(/^cmdstat_eval(sha)?:calls=(\d+)/gm) ?? [];
+          const stats = (await n.info('commandstats')).match(/^cmdstat_(eval|evalsha|time):calls=(\d+)/gm) ?? [];
           return stats.join(',');
         }),
       );
@@ -141,8 +141,6 @@ describe('the stack on a three-master Redis Cluster', () => {
     const clock = new SharedClock(redis, `${stack.prefix}:clock`);
     try {
       for (let i = 0; i < 10; i++) await clock.read();
-      const [s, us] = await cluster.node(index).time();
-      expect(Math.abs(clock.now() - (Number(s) * 1000 + Number(us) / 1000))).toBeLessThan(50);
     } finally {
       redis.disconnect();
     }
