@@ -21,9 +21,6 @@ export interface Clock {
   fromLocal(localMs: number): number;
 }
 
-/** Local time as the shared clock: for a process alone with its Redis keys (tests, tools). */
-export const LOCAL_CLOCK: Clock = { now: () => Date.now(), toLocal: (ms) => ms, fromLocal: (ms) => ms };
-
 // A key makes a Cluster route it to the node holding the prefix's slot, so every process reads the same node's clock.
 const TIME = new RedisScript(`local t = redis.call('TIME') return {t[1], t[2]}`);
 
