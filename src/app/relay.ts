@@ -898,31 +898,20 @@ function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, St
     ? 'it was still unanswered after two days, when xenops stops keeping a request'
     : 'Redis lost its data while this ran, and the job with it';
   const outcomes: Record<string, StoredOutcome> = {};
-  for (const j of jobs) {
-    const known = shape.steps.get(j.jobId);
-    const mutating = opSpec(j.op).mutates;
+  for (const j of jobs)
     outcomes[j.jobId] =
-      known ??
+      shape.steps.get(j.jobId) ??
       (shape.answered.has(j.jobId)
-        ? mutating
-          ? {
-              ok: false,
-              failure: {
-                code: 'outcomeUnknown',
-                message: 'it finished, but Redis lost its data and the result with it — check with /list',
-              },
-            }
-          : { ok: false, failure: { code: 'noAnswer', message: 'it answered, but Redis lost its data and the answer with it; ask again' } }
-        : mutating
-          ? {
-              ok: false,
-              failure: {
-                code: 'outcomeUnknown',
-                message: `${unanswered}: whether it took effect is unknown — check with /list before retrying`,
-              },
-            }
-          : { ok: false, failure: { code: 'noAnswer', message: `${unanswered}; ask again` } });
-  }
+        ? notKnown(
+            j,
+            'it finished, but Redis lost its data and the result with it — check with /list',
+            noAnswer('it answered, but Redis lost its data and the answer with it; ask again'),
+          )
+        : notKnown(
+            j,
+            `${unanswered}: whether it took effect is unknown — check with /list before retrying`,
+            noAnswer(`${unanswered}; ask again`),
+          ));
   return outcomes;
 }
 
@@ -942,19 +931,26 @@ function lostOutcome(entry: JournalEntry | null): StoredOutcome {
         message: 'its result expired while the bot was down; the agent had sent the command — check with /list before retrying',
       },
     };
-  return { ok: false, failure: { code: 'noAnswer', message: 'its result expired while the bot was down; check with /list' } };
+  return noAnswer('its result expired while the bot was down; check with /list');
 }
 
 /** A queued job on a host no longer in the bot's config: its queue is not followed, so only the journal can tell. */
 function unconfiguredOutcome(j: PendingJob, entry: JournalEntry | null): StoredOutcome {
   const gone = `${j.host} is no longer in this bot's config`;
   if (entry?.step === 'done') return { ok: true, result: entry.result };
-  if (opSpec(j.op).mutates)
-    return {
-      ok: false,
-      failure: { code: 'outcomeUnknown', message: `${gone}, so what became of it is not followed — check on the host before retrying` },
-    };
-  return { ok: false, failure: { code: 'rejected', message: `${gone}: not answered` } };
+  return notKnown(j, `${gone}, so what became of it is not followed — check on the host before retrying`, {
+    ok: false,
+    failure: { code: 'rejected', message: `${gone}: not answered` },
+  });
+}
+
+/** A job whose outcome is not known: for a mutation, whether it took effect is unknown; a read gets `ifRead`. */
+function notKnown(j: PendingJob, ifMutation: string, ifRead: StoredOutcome): StoredOutcome {
+  return opSpec(j.op).mutates ? { ok: false, failure: { code: 'outcomeUnknown', message: ifMutation } } : ifRead;
+}
+
+function noAnswer(message: string): StoredOutcome {
+  return { ok: false, failure: { code: 'noAnswer', message } };
 }
 
 /** A failed job's reason as the user should read it. */

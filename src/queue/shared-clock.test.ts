@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { freePort } from '../../test/helpers/redis-server.ts';
@@ -18,6 +18,23 @@ afterAll(() => {
 async function redisMs(): Promise<number> {
   const [s, us] = await redis.time();
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+/**
+ * A client through a proxy the test can partition, and a count of the clock readings sent through it (the TIME script
+ * is the only script these tests send). `close` is for the test's finally.
+ */
+async function proxiedClient(options: RedisOptions) {
+  const proxy = TcpProxy.forUrl(REDIS_URL);
+  await proxy.start();
+  const client = new Redis(proxy.url, options);
+  client.on('error', () => {});
+  const readings = proxy.countSent(/evalsha|\beval\b/i);
+  const close = async () => {
+    client.disconnect();
+    await proxy.stop();
+  };
+  return { proxy, client, readings, close };
 }
 
 /** now() between two readings of Redis's TIME taken around it, give or take the clock's precision. */
@@ -106,10 +123,7 @@ describe('SharedClock against Redis', () => {
   });
 
   it('reads again at once when the wall clock jumps against the monotonic one (a machine that slept), once', async () => {
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    await proxy.start();
-    const client = new Redis(proxy.url, { maxRetriesPerRequest: 1 });
-    const readings = proxy.countSent(/evalsha|\beval\b/i);
+    const { client, readings, close } = await proxiedClient({ maxRetriesPerRequest: 1 });
     // Neither clock moves by itself here: only what the test does to them.
     let wall = 1_000_000_000_000;
     const clock = new SharedClock(client, `${prefix}:clock`, { monoNow: () => 5_000, wallNow: () => wall });
@@ -129,17 +143,13 @@ describe('SharedClock against Redis', () => {
       expect(readings()).toBe(atStart + 1);
     } finally {
       clock.stop();
-      client.disconnect();
-      await proxy.stop();
+      await close();
     }
   });
 
   it('goes on from its last reading while Redis does not answer, says so once per outage, and when it can read again', async () => {
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    await proxy.start();
     // No timeout of the client's own: a silent connection would hold a reading for ever but for the clock's.
-    const client = new Redis(proxy.url, { maxRetriesPerRequest: 0 });
-    client.on('error', () => {});
+    const { proxy, client, readings, close } = await proxiedClient({ maxRetriesPerRequest: 0 });
     const said: string[] = [];
     const clock = new SharedClock(client, `${prefix}:clock`, {
       everyMs: 50,
@@ -147,7 +157,6 @@ describe('SharedClock against Redis', () => {
       onError: (e) => said.push(`error: ${String(e)}`),
       onRecovered: () => said.push('recovered'),
     });
-    const readings = proxy.countSent(/evalsha|\beval\b/i);
     try {
       await clock.start();
       proxy.partition();
@@ -163,8 +172,7 @@ describe('SharedClock against Redis', () => {
       await expectRedisTime(clock);
     } finally {
       clock.stop();
-      client.disconnect();
-      await proxy.stop();
+      await close();
     }
   });
 
