@@ -15,7 +15,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import type { JobData, JobMeta } from '../queue/jobs.ts';
+import { hostsOfJob, type JobData, type JobMeta } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { JobQueues } from './job-queues.ts';
@@ -135,7 +135,7 @@ export class Dispatcher {
     const beats = await this.heartbeats(d.mutating, now, hosts);
     const alive = (host: string) => livenessOf(beats[host], now, config.bot.agentStaleMs).alive;
     if (d.mutating) {
-      const touched = [...new Set([...hosts, ...d.jobs.flatMap((j) => (j.op === 'domain.migrate' ? [j.target] : []))])];
+      const touched = [...new Set(d.jobs.flatMap(hostsOfJob))];
       const frozen = await this.deps.frozen(touched);
       if (frozen.length > 0) throw new Refusal('Frozen', frozen.map(describeFreeze).join('; '));
       const silent = hosts.filter((h) => !alive(h));

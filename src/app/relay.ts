@@ -16,7 +16,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import { decodeJobFailure, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
+import { decodeJobFailure, hostsOfJob, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
@@ -672,11 +672,16 @@ export class Relay {
     const j = p.jobs[index];
     if (!j) return 'refused';
     if (!(await this.deps.pending.claimStep(p.requestId, index))) return 'already';
-    if (!this.deps.hostNames.includes(j.host)) {
-      // Taken out of the config since the plan was made (and the bot restarted): the plan ends here.
+    // Taken out of the config since the plan was made (and the bot restarted), as its host or as a migration's
+    // target: the plan ends here. The agent may still serve it, and nobody would follow what it did there.
+    const gone = hostsOfJob(j.data).filter((h) => !this.deps.hostNames.includes(h));
+    if (gone.length > 0) {
       await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
         ok: false,
-        failure: { code: 'rejected', message: `${j.host} is no longer in this bot's config: not run` },
+        failure: {
+          code: 'rejected',
+          message: `${gone.join(' and ')} ${gone.length > 1 ? 'are' : 'is'} no longer in this bot's config: not run`,
+        },
       });
       return 'refused';
     }

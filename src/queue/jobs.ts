@@ -66,6 +66,13 @@ export type JobData = z.infer<typeof JobData>;
 export type JobOp = JobData['op'];
 export const JOB_OPS = JobData.options.map((o) => o.shape.op.value) as JobOp[];
 
+/** The hosts a job acts on: its own, and a migration's target. */
+export function hostsOfJob(
+  j: { host: string } & ({ op: 'domain.migrate'; target: string } | { op: Exclude<JobOp, 'domain.migrate'> }),
+): string[] {
+  return j.op === 'domain.migrate' ? [j.host, j.target] : [j.host];
+}
+
 export interface HostStatus {
   reachable: true;
   toolstack: ToolstackKind;

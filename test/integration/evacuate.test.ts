@@ -306,6 +306,19 @@ describe('/evacuate across a bot that went between two steps', () => {
     expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
   });
 
+  it('a next step migrating to a host taken out of the config meanwhile is not queued: the guest stays where it is', async () => {
+    const s = await start(threeHosts());
+    // xen3 is decommissioned from the bot's config while step 1 runs; the agent still serves it.
+    const { xen3: _gone, ...hosts } = s.config.hosts;
+    const r = await acrossBots(s, async () => {}, { ...s.config, hosts });
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[1]).toBe("✖ 2. db → xen3: failed — xen3 is no longer in this bot's config: not run");
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+    expect(running(s)).toEqual({ xen1: ['db', 'gateway'], xen2: ['files', 'web'], xen3: [] });
+  });
+
   it('a step withdrawn by a bot that died before saying so is reported withdrawn, and not queued again', async () => {
     const s = await start(threeHosts());
     const r = await acrossBots(s, async (store, redis, id) => {
