@@ -61,24 +61,46 @@ export class JobQueues {
   private readonly backend: RedisQueueBackend;
   /** Each host queue's backend (a sibling of the shared one): it writes a job's insert into a transaction. */
   private readonly siblings = new Map<string, RedisQueueBackend>();
+  /** Queues of hosts taken out of the config since a job was queued there: read and withdrawn from, never added to. */
+  private readonly outside = new Map<string, HostQueue>();
+  private readonly sibling: BackendFactory;
+  private readonly options: QueueOptions;
 
   constructor(
     hostNames: readonly string[],
     private readonly connection: RedisClient,
     prefix: string,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     const options: QueueOptions = { connection: connection as ConnectionOptions, prefix };
+    this.options = options;
     this.backend = createRedisBackend('host-queues', options);
     // The siblings do not relay the connection's errors: they are said once, here.
     this.backend.on('error', (e: Error) => logger.warn({ err: e.message }, 'queue error'));
-    const sibling: BackendFactory = (name) => {
+    this.sibling = (name) => {
       const backend = this.backend.forQueue(name, prefix) as RedisQueueBackend;
       this.siblings.set(name, backend);
       return backend;
     };
-    this.queues = new Map(hostNames.map((h) => [h, new Queue(hostQueueName(h), options, sibling)]));
-    for (const q of this.queues.values()) q.on('error', (e) => logger.warn({ err: e.message }, 'queue error'));
+    this.queues = new Map(hostNames.map((h) => [h, this.open(h)]));
+  }
+
+  private open(host: string): HostQueue {
+    const queue = new Queue(hostQueueName(host), this.options, this.sibling);
+    queue.on('error', (e) => this.logger.warn({ err: e.message }, 'queue error'));
+    return queue;
+  }
+
+  /** The queue a job of `host` is read from: its own, or, for a host no longer configured, one opened to read it. */
+  private reading(host: string): HostQueue {
+    const configured = this.queues.get(host);
+    if (configured) return configured;
+    let queue = this.outside.get(host);
+    if (!queue) {
+      queue = this.open(host);
+      this.outside.set(host, queue);
+    }
+    return queue;
   }
 
   get(host: string): HostQueue | undefined {
@@ -154,9 +176,9 @@ export class JobQueues {
     return this.adder;
   }
 
+  /** A job of any host, configured or not (one queued before its host was taken out of the config). */
   async job(host: string, jobId: string): Promise<Job | undefined> {
-    const queue = this.queues.get(host);
-    return queue ? Job.fromId(queue, jobId) : undefined;
+    return Job.fromId(this.reading(host), jobId);
   }
 
   /**
@@ -170,8 +192,7 @@ export class JobQueues {
     host: string,
     jobId: string,
   ): Promise<{ state: 'completed'; returnvalue: unknown } | { state: 'failed'; failedReason: string } | { state: 'unfinished' } | null> {
-    const queue = this.queues.get(host);
-    if (!queue) return null;
+    const queue = this.reading(host);
     const state = await queue.getJobState(jobId);
     if (state === 'unknown') return null;
     if (state !== 'completed' && state !== 'failed') return { state: 'unfinished' };
@@ -185,7 +206,7 @@ export class JobQueues {
     const adder = this.adder;
     this.adder = null;
     await settleWithin(2_000, [
-      ...[...this.queues.values()].map((q) => q.close()),
+      ...[...this.queues.values(), ...this.outside.values()].map((q) => q.close()),
       this.backend.close(),
       ...(adder ? [adder.then((c) => c.disconnect())] : []),
     ]);

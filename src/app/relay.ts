@@ -234,8 +234,11 @@ export class Relay {
         }
         continue;
       }
-      if (ended.state === 'completed') {
-        this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
+      if (ended.state === 'unfinished' && !this.deps.hostNames.includes(j.host))
+        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.leaveUnconfigured(j));
+      else if (ended.state === 'completed') {
+        // A host taken out of the config stays out of the fleet view (names are not resolved to it).
+        if (this.deps.hostNames.includes(j.host)) this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
       } else if (ended.state === 'failed')
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
@@ -525,30 +528,54 @@ export class Relay {
     const outcomes = await this.deps.pending.outcomes(requestId);
     for (const j of p.jobs) {
       if (outcomes[j.jobId]) continue;
-      const job = await this.deps.queues.job(j.host, j.jobId);
-      if (!job) continue;
-      const state = await job.getState();
-      if (state === 'active') {
-        await this.noticeSilentAgent(p, j.host);
-        continue;
-      }
-      if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') continue;
-      // Picked up once already (handed back by a stopping agent, or its agent died): it may have sent its command,
-      // and its next agent verifies the state instead; withdrawing it now would say "nothing was done" untruly.
-      if (job.attemptsStarted > 0) continue;
-      // Said before the job goes: a bot that dies between the two leaves a job gone and no outcome, which the next
-      // one's recovery must not take for a step never queued (and queue, to run late).
-      await this.deps.pending.markWithdrawing(j.jobId);
-      try {
-        await job.remove();
-      } catch {
-        // Left behind, the mark is harmless: recovery reads the journal first.
-        await this.deps.pending.unmarkWithdrawing(j.jobId).catch(() => {});
-        continue; // an agent took it meanwhile: it runs, and its outcome comes as usual
-      }
-      await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome());
+      const removed = await this.removeUntaken(j);
+      if (removed === 'active') await this.noticeSilentAgent(p, j.host);
+      else if (removed === 'removed') await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome());
     }
     await this.advance(requestId);
+  }
+
+  /**
+   * Removes a job from its queue if no agent has taken it yet. `active`: an agent runs it; `kept`: it stays (it ended,
+   * or was taken before it could be removed: its outcome comes as usual); `gone`: BullMQ does not have it.
+   */
+  private async removeUntaken(j: PendingJob): Promise<'removed' | 'active' | 'kept' | 'gone'> {
+    const job = await this.deps.queues.job(j.host, j.jobId);
+    if (!job) return 'gone';
+    const state = await job.getState();
+    if (state === 'active') return 'active';
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return 'kept';
+    // Picked up once already (handed back by a stopping agent, or its agent died): it may have sent its command,
+    // and its next agent verifies the state instead; withdrawing it now would say "nothing was done" untruly.
+    if (job.attemptsStarted > 0) return 'kept';
+    // Said before the job goes: a bot that dies between the two leaves a job gone and no outcome, which the next
+    // one's recovery must not take for a step never queued (and queue, to run late).
+    await this.deps.pending.markWithdrawing(j.jobId);
+    try {
+      await job.remove();
+    } catch {
+      // Left behind, the mark is harmless: recovery reads the journal first.
+      await this.deps.pending.unmarkWithdrawing(j.jobId).catch(() => {});
+      return 'kept'; // an agent took it meanwhile
+    }
+    return 'removed';
+  }
+
+  /**
+   * A job still in the queue of a host taken out of the config: this bot follows no events there, so it is withdrawn
+   * if no agent has taken it (an agent that still serves the host would otherwise run it unfollowed), and otherwise
+   * said to be unfollowed, or answered from the journal.
+   */
+  private async leaveUnconfigured(j: PendingJob): Promise<StoredOutcome> {
+    if ((await this.removeUntaken(j)) === 'removed')
+      return {
+        ok: false,
+        failure: {
+          code: 'withdrawn',
+          message: `${j.host} is no longer in this bot's config — withdrawn before any agent took it: nothing was done, and it will not run later`,
+        },
+      };
+    return unconfiguredOutcome(j, await this.deps.journal.get(j.jobId));
   }
 
   private withdrawnOutcome(): StoredOutcome {

@@ -425,6 +425,39 @@ describe('a request on a host taken out of the config while its bot was down', (
     );
     expect(textOf(reply)).not.toContain('expired');
   });
+
+  it.each([
+    ['start mail', 'mutation'],
+    ['list xen1', 'read'],
+  ])('/%s (a %s) still waiting in the queue is withdrawn: it never runs unfollowed, and the reply says so', async (text) => {
+    const s = await start(threeHosts());
+    // Where mail is defined, known before (a /start resolves its domain from the fleet view).
+    expect((await ask(s, 'list')).title).toMatch(/^Domains/);
+    // The agent is alive but takes nothing from xen1's queue (paused): the job waits there.
+    const queue = new Queue(hostQueueName('xen1'), { connection: { url: REDIS_URL }, prefix: s.prefix });
+    try {
+      await queue.pause();
+      const sent = s.env.sim.fleet.log.entries.length;
+      const id = `ev-${++counter}`;
+      const req = chatRequest(id, text);
+      await s.bot.core.handle(req, targetOf(req));
+      const jobId = jobIdOf(id, 'xen1', 'parallel', 0);
+      await expect.poll(async () => (await queue.getJob(jobId))?.id, { timeout: 10_000 }).toBe(jobId);
+      await s.bot.stop();
+      const { xen1: _gone, ...hosts } = s.config.hosts;
+      const reply = await (await nextBot(s, { ...s.config, hosts })).finalReply(id);
+      expect(textOf(reply)).toContain(
+        "xen1 is no longer in this bot's config — withdrawn before any agent took it: nothing was done, and it will not run later",
+      );
+      expect(await queue.getJob(jobId)).toBeUndefined();
+      await queue.resume();
+      // Nothing was sent to xen1 for it, before or after.
+      const toXen1 = s.env.sim.fleet.log.entries.slice(sent).filter((e) => e.host === 'xen1');
+      expect(toXen1.filter((e) => /\bxl (create|list)\b/.test(e.command))).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
 });
 
 describe('/rebalance against simulated hosts', () => {
