@@ -268,4 +268,26 @@ describe('JobQueues.finished: where a job ended', () => {
       await queues.close();
     }
   });
+
+  it('reads a job of a host the bot no longer has (queued before it left the config), without writing to its queue', async () => {
+    const { logger } = capture();
+    const before = new JobQueues(['gone2'], client, prefix, logger);
+    await before.add([{ data: job('gone2'), jobId: 'r-gone-gone2' }]);
+    await before.close();
+    await client.del(`${prefix}:${hostQueueName('gone2')}:meta`);
+    const queues = new JobQueues(['h0001'], client, prefix, logger);
+    try {
+      expect(await queues.finished('gone2', 'r-gone-gone2')).toEqual({ state: 'unfinished' });
+      expect((await queues.job('gone2', 'r-gone-gone2'))?.data).toEqual(job('gone2'));
+      expect(await queues.finished('none3', 'r-none')).toBeNull();
+      // BullMQ's Queue writes its meta key when opened: a host taken out of the config would get it back for good.
+      expect([
+        await client.exists(`${prefix}:${hostQueueName('gone2')}:meta`),
+        await client.exists(`${prefix}:${hostQueueName('none3')}:meta`),
+      ]).toEqual([0, 0]);
+      await expect(queues.add([{ data: job('gone2'), jobId: 'r-new-gone2' }])).rejects.toThrow('no queue for host gone2');
+    } finally {
+      await queues.close();
+    }
+  });
 });

@@ -85,8 +85,9 @@ export class JobQueues {
     this.queues = new Map(hostNames.map((h) => [h, this.open(h)]));
   }
 
-  private open(host: string): HostQueue {
-    const queue = new Queue(hostQueueName(host), this.options, this.sibling);
+  /** `reading`: for a host no longer configured, opened without BullMQ's meta write (it would bring its key back). */
+  private open(host: string, reading = false): HostQueue {
+    const queue = new Queue(hostQueueName(host), reading ? { ...this.options, skipMetasUpdate: true } : this.options, this.sibling);
     queue.on('error', (e) => this.logger.warn({ err: e.message }, 'queue error'));
     return queue;
   }
@@ -97,7 +98,7 @@ export class JobQueues {
     if (configured) return configured;
     let queue = this.outside.get(host);
     if (!queue) {
-      queue = this.open(host);
+      queue = this.open(host, true);
       this.outside.set(host, queue);
     }
     return queue;

@@ -116,7 +116,11 @@ export class Relay {
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
   private stopping = false;
 
-  constructor(private readonly deps: RelayDeps) {}
+  private readonly configured: ReadonlySet<string>;
+
+  constructor(private readonly deps: RelayDeps) {
+    this.configured = new Set(deps.hostNames);
+  }
 
   /**
    * Resolves when a job (of no request: a fleet refresh) on `host` finishes: true when it completed, false on failure
@@ -212,20 +216,34 @@ export class Relay {
     for (const j of queued) {
       if (outcomes[j.jobId]) continue;
       // State first, then the job: the agent may complete it right now (its completion waited for Redis too).
-      const ended = await this.deps.queues.finished(j.host, j.jobId);
+      let ended = await this.deps.queues.finished(j.host, j.jobId);
+      if (ended?.state === 'unfinished' && !this.configured.has(j.host)) {
+        // Its host was taken out of the config: this bot follows no events there. Not taken by an agent yet, it is
+        // withdrawn (an agent that still serves the host would run it unfollowed); one that ended meanwhile is
+        // answered below; one running is said to be unfollowed (or answered from the journal).
+        if ((await this.removeUntaken(j)) === 'removed') {
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome(j.host));
+          continue;
+        }
+        ended = await this.deps.queues.finished(j.host, j.jobId);
+        if (ended?.state === 'unfinished') {
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, unconfiguredOutcome(j, await this.deps.journal.get(j.jobId)));
+          continue;
+        }
+      }
       if (!ended) {
         // BullMQ has no such job. The agents' journal says whether a mutation of it was sent (written before it is).
         const entry = await this.deps.journal.get(j.jobId);
         const index = p.jobs.indexOf(j);
         if (entry === null && (await this.deps.pending.withdrawing(j.jobId))) {
           // Withdrawn (removed before any agent took it) by a bot that died before saying so.
-          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome());
+          await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, this.withdrawnOutcome(j.host));
         } else if (entry === null && p.mode === 'sequence' && index > 0 && !(await this.deps.pending.stepQueued(p.requestId, index))) {
           // A plan's later step, not withdrawn, nothing of it sent: it was never queued — its bot went between
           // recording the step before and queueing it, perhaps after claiming it. Not an outcome lost: the claim is
           // let go, and advance() below queues the step.
           await this.deps.pending.releaseStep(p.requestId, index);
-        } else if (!this.deps.hostNames.includes(j.host)) {
+        } else if (!this.configured.has(j.host)) {
           // Its host was taken out of the config since (and the bot restarted): its queue is not followed any more.
           await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, unconfiguredOutcome(j, entry));
         } else {
@@ -234,11 +252,9 @@ export class Relay {
         }
         continue;
       }
-      if (ended.state === 'unfinished' && !this.deps.hostNames.includes(j.host))
-        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, await this.leaveUnconfigured(j));
-      else if (ended.state === 'completed') {
+      if (ended.state === 'completed') {
         // A host taken out of the config stays out of the fleet view (names are not resolved to it).
-        if (this.deps.hostNames.includes(j.host)) this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
+        if (this.configured.has(j.host)) this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
       } else if (ended.state === 'failed')
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
@@ -530,7 +546,7 @@ export class Relay {
       if (outcomes[j.jobId]) continue;
       const removed = await this.removeUntaken(j);
       if (removed === 'active') await this.noticeSilentAgent(p, j.host);
-      else if (removed === 'removed') await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome());
+      else if (removed === 'removed') await this.deps.pending.recordOutcomeOnce(requestId, j.jobId, this.withdrawnOutcome(j.host));
     }
     await this.advance(requestId);
   }
@@ -561,32 +577,12 @@ export class Relay {
     return 'removed';
   }
 
-  /**
-   * A job still in the queue of a host taken out of the config: this bot follows no events there, so it is withdrawn
-   * if no agent has taken it (an agent that still serves the host would otherwise run it unfollowed), and otherwise
-   * said to be unfollowed, or answered from the journal.
-   */
-  private async leaveUnconfigured(j: PendingJob): Promise<StoredOutcome> {
-    if ((await this.removeUntaken(j)) === 'removed')
-      return {
-        ok: false,
-        failure: {
-          code: 'withdrawn',
-          message: `${j.host} is no longer in this bot's config — withdrawn before any agent took it: nothing was done, and it will not run later`,
-        },
-      };
-    return unconfiguredOutcome(j, await this.deps.journal.get(j.jobId));
-  }
-
-  private withdrawnOutcome(): StoredOutcome {
-    const seconds = Math.round(this.deps.config.bot.pickupTimeoutMs / 1000);
-    return {
-      ok: false,
-      failure: {
-        code: 'withdrawn',
-        message: `no agent picked it up within ${seconds} s — withdrawn: nothing was done, and it will not run later`,
-      },
-    };
+  /** A job removed from its queue before any agent took it, and why: its pickup deadline, or its host left the config. */
+  private withdrawnOutcome(host: string): StoredOutcome {
+    const why = this.configured.has(host)
+      ? `no agent picked it up within ${Math.round(this.deps.config.bot.pickupTimeoutMs / 1000)} s`
+      : `${host} is no longer in this bot's config`;
+    return { ok: false, failure: { code: 'withdrawn', message: `${why} — withdrawn: nothing was done, and it will not run later` } };
   }
 
   /** A running mutation whose agent went silent: say so, rather than let "queued" stand for ever. */
@@ -701,7 +697,7 @@ export class Relay {
     if (!(await this.deps.pending.claimStep(p.requestId, index))) return 'already';
     // Taken out of the config since the plan was made (and the bot restarted), as its host or as a migration's
     // target: the plan ends here. The agent may still serve it, and nobody would follow what it did there.
-    const gone = hostsOfJob(j.data).filter((h) => !this.deps.hostNames.includes(h));
+    const gone = hostsOfJob(j.data).filter((h) => !this.configured.has(h));
     if (gone.length > 0) {
       await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
         ok: false,

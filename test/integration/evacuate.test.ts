@@ -446,14 +446,22 @@ describe('a request on a host taken out of the config while its bot was down', (
       await s.bot.stop();
       const { xen1: _gone, ...hosts } = s.config.hosts;
       const reply = await (await nextBot(s, { ...s.config, hosts })).finalReply(id);
-      expect(textOf(reply)).toContain(
-        "xen1 is no longer in this bot's config — withdrawn before any agent took it: nothing was done, and it will not run later",
-      );
+      expect(textOf(reply)).toContain("xen1 is no longer in this bot's config — withdrawn: nothing was done, and it will not run later");
       expect(await queue.getJob(jobId)).toBeUndefined();
       await queue.resume();
-      // Nothing was sent to xen1 for it, before or after.
+      // A job sent after it runs, and the queue empties: the withdrawn one ran neither before nor beside it.
+      const meta = { requestId: 'probe', person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'c', command: 'list' };
+      await queue.add('domain.list', { op: 'domain.list', host: 'xen1', meta }, { jobId: 'probe' });
+      await expect.poll(async () => (await queue.getJob('probe'))?.finishedOn, { timeout: 10_000 }).toBeDefined();
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).toEqual({
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+        prioritized: 0,
+      });
       const toXen1 = s.env.sim.fleet.log.entries.slice(sent).filter((e) => e.host === 'xen1');
-      expect(toXen1.filter((e) => /\bxl (create|list)\b/.test(e.command))).toEqual([]);
+      expect(toXen1.filter((e) => /\bxl create\b/.test(e.command))).toEqual([]);
+      expect(toXen1.filter((e) => /\bxl list\b/.test(e.command))).toHaveLength(1);
     } finally {
       await queue.close();
     }
