@@ -6,13 +6,15 @@ import { Config } from '../config/schema.ts';
 import { createLogger } from '../core/log.ts';
 import type { Reply } from '../core/reply.ts';
 import { ActionStore } from './actions.ts';
-import { ApprovalDesk } from './approval-desk.ts';
+import { ApprovalDesk, type ApprovalDeskDeps } from './approval-desk.ts';
 import { ApprovalStore } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
+import { Refusal } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
 
 const prefix = uniquePrefix();
 const redis = new Redis(REDIS_URL);
+const store = new ApprovalStore(redis, prefix);
 afterAll(async () => {
   redis.disconnect();
   await deleteKeysWithPrefix(REDIS_URL, prefix);
@@ -25,86 +27,214 @@ const config = Config.parse({
     alice: { roles: ['admin'], identities: { terminal: 'alice' } },
     bob: { roles: ['operator'], onCall: true, identities: { terminal: 'bob' } },
     erin: { roles: ['operator'], identities: { terminal: 'erin' } },
+    frank: { roles: ['operator'], identities: { terminal: 'frank' } },
   },
-  approvals: { escalateMinutes: 5 },
+  approvals: { escalateMinutes: 5, channels: [{ platform: 'terminal', id: 'approvals' }] },
 });
+
+const stop = COMMANDS.find((c) => c.name === 'stop');
+if (!stop || stop.scope === 'local') throw new Error('no stop');
+const person = (id: string) => ({ id, displayName: id, roles: [...(config.people[id]?.roles ?? [])] });
+
+/** A desk as the bot wires it, on real Redis; what it delivers, audits and queues is kept. */
+function makeDesk(over: Partial<ApprovalDeskDeps> = {}) {
+  const delivered: { channel: string; reply: Reply }[] = [];
+  const audited: AuditEntry[] = [];
+  const enqueued: string[] = [];
+  const fleet = new FleetCache(['xen1']);
+  fleet.update('xen1', [
+    { name: 'web', uuid: null, id: 2, status: 'blocked', flags: '-b----', memoryMiB: 2048, vcpus: 2, cpuSeconds: 1, configPath: null },
+  ]);
+  const desk = new ApprovalDesk({
+    config,
+    store,
+    fleet,
+    actions: new ActionStore(redis, prefix),
+    commands: new Map(COMMANDS.map((c) => [c.name, c])),
+    platforms: new Set(['terminal']),
+    refresh: async () => {},
+    enqueue: async (req) => {
+      enqueued.push(req.id);
+    },
+    deliver: async (t, r) => {
+      delivered.push({ channel: t.channelId, reply: r });
+      return t;
+    },
+    audit: async (e) => {
+      audited.push(e);
+    },
+    onCall: async () => ['bob'],
+    nextOnCall: async () => 'erin',
+    logger: createLogger('silent'),
+    ...over,
+  });
+  const titles = () => delivered.map((d) => d.reply.title);
+  return { desk, delivered, audited, enqueued, titles };
+}
+
+let counter = 0;
+
+/** `requester` asks for /stop web (on call approves); resolves with the approval id. */
+async function askStop(desk: ApprovalDesk, requester = 'alice'): Promise<string> {
+  if (!stop || stop.scope === 'local') throw new Error('no stop');
+  const requestId = `req-desk-${++counter}`;
+  await desk.request(
+    {
+      id: requestId,
+      platform: 'terminal',
+      actor: { platform: 'terminal', userId: requester, roleIds: [], displayName: requester },
+      channel: { id: 'terminal', kind: 'direct' },
+      command: 'stop',
+      args: { kind: 'text', text: 'web' },
+      receivedAt: Date.now(),
+      source: 'command',
+    },
+    { platform: 'terminal', channelId: 'terminal', requestId, state: {} },
+    {
+      kind: 'needsApproval',
+      evaluated: { command: stop, args: { domain: { domain: 'web' }, force: false }, person: person(requester), risk: 'write' },
+      command: stop,
+      targets: [{ host: 'xen1', domain: 'web' }],
+      mode: 'parallel',
+      jobs: [{ op: 'domain.stop', host: 'xen1', domain: 'web', force: false }],
+      policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers: 'oncall', count: 1, expiresMinutes: 15 },
+    },
+  );
+  for (const id of await store.pendingIds()) if ((await store.get(id))?.requestId === requestId) return id;
+  throw new Error('no approval recorded');
+}
 
 describe('approval escalation', () => {
   it('unanswered, a request goes to the next on call after escalateMinutes, then to the admins; each step posted and audited', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      const delivered: Reply[] = [];
-      const audited: AuditEntry[] = [];
-      const fleet = new FleetCache(['xen1']);
-      fleet.update('xen1', [
-        { name: 'web', uuid: null, id: 2, status: 'blocked', flags: '-b----', memoryMiB: 2048, vcpus: 2, cpuSeconds: 1, configPath: null },
-      ]);
-      const desk = new ApprovalDesk({
-        config,
-        store: new ApprovalStore(redis, prefix),
-        fleet,
-        actions: new ActionStore(redis, prefix),
-        commands: new Map(COMMANDS.map((c) => [c.name, c])),
-        platforms: new Set(['terminal']),
-        refresh: async () => {},
-        enqueue: async () => {},
-        deliver: async (t, r) => {
-          delivered.push(r);
-          return t;
-        },
-        audit: async (e) => {
-          audited.push(e);
-        },
-        onCall: async () => ['bob'],
-        nextOnCall: async () => 'erin',
-        logger: createLogger('silent'),
-      });
-      const stop = COMMANDS.find((c) => c.name === 'stop');
-      if (!stop || stop.scope === 'local') throw new Error('no stop');
-      await desk.request(
-        {
-          id: 'req-esc',
-          platform: 'terminal',
-          actor: { platform: 'terminal', userId: 'alice', roleIds: [], displayName: 'alice' },
-          channel: { id: 'terminal', kind: 'direct' },
-          command: 'stop',
-          args: { kind: 'text', text: 'web' },
-          receivedAt: Date.now(),
-          source: 'command',
-        },
-        { platform: 'terminal', channelId: 'terminal', requestId: 'req-esc', state: {} },
-        {
-          kind: 'needsApproval',
-          evaluated: {
-            command: stop,
-            args: { domain: { domain: 'web' }, force: false },
-            person: { id: 'alice', displayName: 'alice', roles: ['admin'] },
-            risk: 'write',
-          },
-          command: stop,
-          targets: [{ host: 'xen1', domain: 'web' }],
-          mode: 'parallel',
-          jobs: [{ op: 'domain.stop', host: 'xen1', domain: 'web', force: false }],
-          policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers: 'oncall', count: 1, expiresMinutes: 15 },
-        },
-      );
-      const id = /— ([A-Z2-9]{6})$/.exec(delivered[0]?.title ?? '')?.[1] ?? '';
-      expect(id).toMatch(/^[A-Z2-9]{6}$/);
+      const { desk, delivered, audited, titles } = makeDesk();
+      const id = await askStop(desk, 'frank');
       // erin is not on call: refused before the escalation…
-      expect((await desk.approve(id, { id: 'erin', displayName: 'erin', roles: ['operator'] }, 'terminal')).title).toBe('Not allowed');
+      expect((await desk.approve(id, person('erin'), 'terminal')).title).toBe('Not allowed');
       await vi.advanceTimersByTimeAsync(5 * 60_000);
-      await vi.waitFor(() => expect(delivered.some((r) => r.title.startsWith('Escalated to erin (next on call)'))).toBe(true));
+      await vi.waitFor(() => expect(titles().some((t) => t.startsWith('Escalated to erin (next on call)'))).toBe(true));
+      // The card calls on erin now (an edit notifies only the people it did not mention before), and says so.
+      const card = delivered.find((d) => d.reply.title.startsWith('Escalated to erin'))?.reply;
+      expect((card?.mentions ?? []).map((m) => m.person).sort()).toEqual(['bob', 'erin']);
+      expect(JSON.stringify(card?.blocks)).toContain('on call: bob; escalated to erin (or approval.grant)');
       await vi.advanceTimersByTimeAsync(5 * 60_000);
-      await vi.waitFor(() => expect(delivered.some((r) => r.title.startsWith('Escalated to the admins (alice)'))).toBe(true));
+      await vi.waitFor(() => expect(titles().some((t) => t.startsWith('Escalated to the admins (alice)'))).toBe(true));
       expect(audited.filter((e) => e.event === 'approval' && /escalated/.test(e.detail ?? '')).map((e) => e.detail)).toEqual([
         `${id} escalated to erin (next on call)`,
         `${id} escalated to the admins (alice)`,
       ]);
       // …and may approve after it.
-      expect((await desk.approve(id, { id: 'erin', displayName: 'erin', roles: ['operator'] }, 'terminal')).title).toBe(`Approved ${id}`);
+      expect((await desk.approve(id, person('erin'), 'terminal')).title).toBe(`Approved ${id}`);
       desk.stop();
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('never escalates to the requester (who cannot approve): the step says nobody was added', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // frank is next on call and asks; alice, the only admin, asks in the second case.
+      const { desk, audited } = makeDesk({ nextOnCall: async () => 'frank' });
+      const byFrank = await askStop(desk, 'frank');
+      const byAlice = await askStop(desk, 'alice');
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      await vi.waitFor(() => expect(audited.filter((e) => /escalated/.test(e.detail ?? ''))).toHaveLength(4));
+      desk.stop();
+      const said = audited.filter((e) => /escalated/.test(e.detail ?? '')).map((e) => e.detail);
+      expect(said).toEqual(
+        expect.arrayContaining([
+          `${byFrank} escalated to nobody else is on call next`,
+          `${byFrank} escalated to the admins (alice)`,
+          `${byAlice} escalated to frank (next on call)`,
+          `${byAlice} escalated to no admin other than the requester`,
+        ]),
+      );
+      expect((await store.get(byFrank))?.escalatedTo).toEqual(['alice']);
+      expect((await store.get(byAlice))?.escalatedTo).toEqual(['frank']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('two bots armed for the same step (a takeover while the first still held its timer) take it once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const first = makeDesk();
+      const second = makeDesk();
+      const id = await askStop(first.desk, 'frank');
+      await second.desk.start();
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      await vi.waitFor(() => expect([...first.audited, ...second.audited].filter((e) => /escalated/.test(e.detail ?? ''))).toHaveLength(1));
+      first.desk.stop();
+      second.desk.stop();
+      expect((await store.get(id))?.escalation).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('approval expiry', () => {
+  it('an approval whose checks end after the expiry (who is on call is read from Redis first) does not run', async () => {
+    let now = Date.now();
+    const { desk, enqueued } = makeDesk({
+      now: () => now,
+      onCall: async () => {
+        now += 2_000;
+        return ['bob'];
+      },
+    });
+    const id = await askStop(desk);
+    const rec = await store.get(id);
+    if (!rec) throw new Error('no record');
+    now = rec.expiresAt - 1_000;
+    const answer = await desk.approve(id, person('bob'), 'terminal');
+    desk.stop();
+    expect({ title: answer.title, status: (await store.get(id))?.status, enqueued }).toEqual({
+      title: `${id} expired`,
+      status: 'expired',
+      enqueued: [],
+    });
+  });
+
+  it('at the very instant of its expiry it is expired, as the expiry timer counts it', async () => {
+    let now = Date.now();
+    const { desk, enqueued } = makeDesk({ now: () => now });
+    const id = await askStop(desk);
+    now = (await store.get(id))?.expiresAt ?? 0;
+    const answer = await desk.approve(id, person('bob'), 'terminal');
+    desk.stop();
+    expect({ title: answer.title, enqueued }).toEqual({ title: `${id} expired`, enqueued: [] });
+  });
+});
+
+describe('an approved request that did not run', () => {
+  it('is said so on every card (the approval channel had been told "running") and to a later /approve', async () => {
+    const { desk, delivered } = makeDesk({
+      enqueue: async () => {
+        throw new Refusal('No agent', 'no agent serves xen1 — last seen 3 min ago');
+      },
+    });
+    const id = await askStop(desk);
+    expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe('Approved, but not run');
+    const inChannel = delivered.filter((d) => d.channel === 'approvals').map((d) => d.reply.title);
+    expect(inChannel.at(-1)).toBe('/stop xen1:web was approved but did not run');
+    const again = await desk.approve(id, person('bob'), 'terminal');
+    expect(again.title).toBe(`${id} was approved but did not run`);
+    expect(JSON.stringify(again.blocks)).toMatch(/by bob at \d\d:\d\d UTC: no agent serves xen1 — last seen 3 min ago/);
+    desk.stop();
+  });
+
+  it('one that was queued is said to have been queued once', async () => {
+    const { desk, enqueued } = makeDesk();
+    const id = await askStop(desk);
+    expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe(`Approved ${id}`);
+    const again = await desk.approve(id, person('bob'), 'terminal');
+    expect(again.title).toBe(`${id} was already approved`);
+    expect(JSON.stringify(again.blocks)).toContain('; it was queued once; the result goes to alice');
+    expect(enqueued).toHaveLength(1);
+    desk.stop();
   });
 });

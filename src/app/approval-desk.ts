@@ -136,7 +136,7 @@ export class ApprovalDesk {
     if (!rec) return reply.error('No such approval request', `there is no approval request ${id}`);
     const settled = this.settled(rec);
     if (settled) return settled;
-    if (this.now() > rec.expiresAt) return this.expire(rec.id);
+    if (this.now() >= rec.expiresAt) return this.expire(rec.id);
     const command = this.deps.commands.get(rec.command);
     if (!command || command.permission === null) return reply.error('Cannot approve', `/${rec.command} is not a command here any more`);
     const onCall = [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])];
@@ -160,13 +160,14 @@ export class ApprovalDesk {
       });
       return reply.error('Not allowed', verdict.reason);
     }
-    const at = this.now();
     const {
       rec: after,
       changed,
       before,
     } = await this.deps.store.update(id, (r) => {
-      if (r.status !== 'pending' || r.approvals.some((a) => a.person === approver.id)) return null;
+      // Read again here: the checks above took round trips (who is on call), and an expired request never runs.
+      const at = this.now();
+      if (r.status !== 'pending' || at >= r.expiresAt || r.approvals.some((a) => a.person === approver.id)) return null;
       const approvals = [...r.approvals, { person: approver.id, platform, at }];
       const done = approvals.length >= r.policy.count;
       return { ...r, approvals, ...(done ? { status: 'approved' as const, decidedBy: approver.id, decidedAt: at } : {}) };
@@ -179,6 +180,7 @@ export class ApprovalDesk {
           [reply.text(`waiting for ${before.policy.count - before.approvals.length} more`)],
           { tone: 'info' },
         );
+      if (after.status === 'pending' && this.now() >= after.expiresAt) return this.expire(id);
       return this.settled(after) ?? reply.error('Cannot approve', `${id} cannot be approved now`);
     }
     await this.deps.audit({
@@ -252,15 +254,19 @@ export class ApprovalDesk {
       rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed) &&
       (rec.mode !== 'sequence' || checkPlanJobs(this.deps.config, { command, args: rec.args, person, risk: rec.risk }, rec.jobs) === null);
     if (!command || !stillAllowed) {
+      const why = `${rec.requester} may no longer run /${rec.command} there; nothing ran`;
+      await this.ranAs(rec, { queued: false, why });
       await this.announce(
         rec,
         reply.result(
           `/${rec.command} ${describeArgs(rec)} was approved, but ${rec.requester} may no longer run it`,
           [reply.text('nothing ran')],
-          { tone: 'error' },
+          {
+            tone: 'error',
+          },
         ),
       );
-      return reply.error('Approved, but not run', `${rec.requester} may no longer run /${rec.command} there; nothing ran`);
+      return reply.error('Approved, but not run', why);
     }
     const req: ChatRequest = {
       id: rec.requestId,
@@ -304,12 +310,16 @@ export class ApprovalDesk {
       const why = error instanceof Refusal ? error.message : 'it could not be queued (see the bot log)';
       if (!(error instanceof Refusal))
         this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');
-      await this.deps.deliver(
-        at,
-        reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], { tone: 'error' }),
-      );
+      await this.ranAs(rec, { queued: false, why });
+      const failed = reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], {
+        tone: 'error',
+      });
+      await this.deps.deliver(at, failed);
+      // The approval channels' cards said "running": they are told too (the requester's card got it just now).
+      await this.announce(rec, failed, null);
       return reply.error('Approved, but not run', why);
     }
+    await this.ranAs(rec, { queued: true });
     return reply.result(
       `Approved ${rec.id}`,
       [reply.text(`/${rec.command} ${describeArgs(rec)} is running; ${rec.requester} gets the result`)],
@@ -317,14 +327,23 @@ export class ApprovalDesk {
     );
   }
 
+  /** Records what came of starting an approved request (what a later /approve of it is told). */
+  private async ranAs(rec: ApprovalRecord, run: NonNullable<ApprovalRecord['run']>): Promise<void> {
+    await this.deps.store
+      .update(rec.id, (r) => ({ ...r, run }))
+      .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not record how an approved request ran'));
+  }
+
   private settled(rec: ApprovalRecord): Reply | null {
     switch (rec.status) {
-      case 'approved':
-        return reply.result(
-          `${rec.id} was already approved`,
-          [reply.text(`by ${rec.approvals.map((a) => a.person).join(', ')} at ${clock(rec.decidedAt ?? 0)} UTC; it ran once`)],
-          { tone: 'info' },
-        );
+      case 'approved': {
+        const by = `by ${rec.approvals.map((a) => a.person).join(', ')} at ${clock(rec.decidedAt ?? 0)} UTC`;
+        if (rec.run?.queued === false) return reply.error(`${rec.id} was approved but did not run`, `${by}: ${rec.run.why}`);
+        const what = rec.run?.queued
+          ? `it was queued once; the result goes to ${rec.requester}`
+          : 'not recorded as queued (it may be being queued now) — /audit shows what ran';
+        return reply.result(`${rec.id} was already approved`, [reply.text(`${by}; ${what}`)], { tone: 'info' });
+      }
       case 'denied':
         return reply.result(
           `${rec.id} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'}`,
@@ -363,28 +382,38 @@ export class ApprovalDesk {
     const step = this.deps.config.approvals.escalateMinutes * 60_000;
     const due = rec.createdAt + step * (level + 1);
     const t = setTimeout(
-      () => void this.escalate(rec.id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval escalation failed')),
+      () =>
+        void this.escalate(rec.id, level).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval escalation failed')),
       Math.max(0, due - this.now()),
     );
     t.unref();
     this.escalations.set(rec.id, t);
   }
 
-  private async escalate(id: string): Promise<void> {
+  /** `from`: the level the timer was armed at — a step another bot's timer took already is not taken again. */
+  private async escalate(id: string, from: number): Promise<void> {
     const next = await this.deps.nextOnCall().catch(() => null);
     const admins = Object.keys(this.deps.config.people).filter(
       (p) =>
         authorize(this.deps.config, { id: p, displayName: p, roles: [...(this.deps.config.people[p]?.roles ?? [])] }, APPROVE_ANY).allowed,
     );
+    let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
-      if (r.status !== 'pending' || this.now() >= r.expiresAt) return null;
-      const level = (r.escalation ?? 0) + 1;
-      const to = level === 1 ? (next ? [next] : []) : admins;
-      return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...to])] };
+      if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
+      const level = from + 1;
+      // Never the requester: they cannot approve their own request, so escalating to them reaches nobody.
+      added = (level === 1 ? (next ? [next] : []) : admins).filter((p) => p !== r.requester);
+      return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
     if (!rec || !changed) return;
     const to =
-      rec.escalation === 1 ? (next ? `${next} (next on call)` : 'nobody else is on call next') : `the admins (${admins.join(', ')})`;
+      rec.escalation === 1
+        ? added.length > 0
+          ? `${added.join(', ')} (next on call)`
+          : 'nobody else is on call next'
+        : added.length > 0
+          ? `the admins (${added.join(', ')})`
+          : 'no admin other than the requester';
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
     await this.announce(rec, {
       ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
@@ -417,13 +446,15 @@ export class ApprovalDesk {
 
   /**
    * Updates every message that announced the request (the buttons go: the card is replaced). With `requesterCard`,
-   * the requester's own card gets that reply instead (it later receives the request's result in place).
+   * the requester's own card gets that reply instead (it later receives the request's result in place); null: the
+   * requester's card is left as it is.
    */
-  private async announce(rec: ApprovalRecord, r: Reply, requesterCard?: Reply): Promise<void> {
+  private async announce(rec: ApprovalRecord, r: Reply, requesterCard?: Reply | null): Promise<void> {
     const fresh = (await this.deps.store.get(rec.id)) ?? rec;
     for (const t of fresh.announcements) {
       if (!this.deps.platforms.has(t.platform)) continue;
       const mine = t.platform === fresh.target.platform && t.channelId === fresh.target.channelId && t.requestId === fresh.target.requestId;
+      if (mine && requesterCard === null) continue;
       await this.deps.deliver(t, mine && requesterCard ? requesterCard : r);
     }
   }
@@ -460,7 +491,8 @@ export class ApprovalDesk {
     const deny = await this.deps.actions.create('deny', { id: rec.id }, ttl);
     // The on-call people are called on every platform where they have an identity (never the requester: they
     // cannot approve their own request).
-    const mentions: NonNullable<Reply['mentions']> = onCall
+    // Those it was escalated to are called on too (an edited card notifies only people it did not mention before).
+    const mentions: NonNullable<Reply['mentions']> = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])]
       .filter((p) => p !== rec.requester)
       .flatMap((person) => {
         const identities = Object.entries(this.deps.config.people[person]?.identities ?? {}).flatMap(([platform, userId]) =>
@@ -472,7 +504,7 @@ export class ApprovalDesk {
       });
     const who =
       rec.policy.approvers === 'oncall'
-        ? `on call: ${onCall.join(', ') || 'nobody'} (or approval.grant)`
+        ? `on call: ${onCall.join(', ') || 'nobody'}${rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : ''} (or approval.grant)`
         : `permission ${rec.policy.approvers.permission}`;
     const card = reply.result(
       `Approval needed: /${rec.command} ${describeArgs(rec)} — ${rec.id}`,

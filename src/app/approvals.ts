@@ -57,6 +57,8 @@ export interface ApprovalRecord {
   escalation?: number;
   /** Every message that announced it (the requester's, approval channels): updated with the outcome. */
   announcements: ReplyTarget[];
+  /** Approved, what came of starting it: queued (its result goes to the requester), or why it did not run. */
+  run?: { queued: true } | { queued: false; why: string };
 }
 
 const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

@@ -54,7 +54,8 @@ describe('on-call approvals in the terminal demo', () => {
     expect(sent('xen1', /\bshutdown\b/)).toBe(1);
 
     const again = await say(`@bob /approve ${id}`);
-    expect(again).toContain(`ℹ ${id} was already approved`);
+    expect(again).toContain(`ℹ ${id} was already approved\nby bob at `);
+    expect(again).toContain('; it was queued once; the result goes to alice');
     const list = await say('/list xen1');
     expect(list).toMatch(/xen1\s+web\s+-\s+defined \(not running\)/);
     expect(sent('xen1', /\bshutdown\b/)).toBe(1);
@@ -106,6 +107,20 @@ describe('on-call approvals in the terminal demo', () => {
     await printed(new RegExp(`ℹ Withdrawn ${id}\\nalice is told; nothing ran`), mark);
     await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice: changed my mind\nnothing ran/, mark);
     expect(sent('xen1', /\bdestroy\b/)).toBe(0);
+  });
+
+  it('approved, but refused as it was about to run (host frozen meanwhile): a replayed /approve says it did not run', async () => {
+    const id = idOf(await say('@bob /stop xen1:gateway --reason "new firewall"'));
+    expect(id).toMatch(/^[A-Z2-9]{6}$/);
+    expect(await say('@alice /freeze xen1 1h storage work')).toMatch(/Frozen: xen1/);
+    const mark = t.output().length;
+    await say(`@alice /approve ${id}`);
+    await printed(/was approved but did not run\nxen1 is frozen/, mark);
+    const again = await say(`@alice /approve ${id}`);
+    expect(again).toMatch(new RegExp(`✖ ${id} was approved but did not run\\nby alice at \\d\\d:\\d\\d UTC: xen1 is frozen until`));
+    expect(again).not.toContain('queued once');
+    expect(await say('@alice /unfreeze xen1')).toContain('Unfrozen: xen1');
+    expect(sent('xen1', /\b(shutdown|destroy)\b.*\bgateway\b/)).toBe(0);
   });
 
   it('a frozen host refuses mutations (before any approval is asked) but not reads; /status shows it; /unfreeze lifts it', async () => {
