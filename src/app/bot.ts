@@ -31,6 +31,7 @@ import { PendingStore } from './pending-store.ts';
 import { PostDesk } from './post-desk.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
+import { channelRefusesPost } from './schedule-access.ts';
 import { ScheduleBook, type TickHandler } from './schedules.ts';
 
 export type { SystemRequest };
@@ -296,8 +297,17 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // The config's schedules in Redis (those removed from the file go), then this bot takes its platforms' ticks.
       const { removed } = await schedules.syncConfig(configSchedules(config.schedules));
       if (removed.length > 0) logger.info({ removed }, 'schedules no longer in the config removed');
-      const tick: TickHandler = (spec, tickId) =>
-        requests.run({
+      // A channel the config no longer lets the post into (or narrowed since) gets nothing: said once per schedule.
+      const skipped = new Set<string>();
+      const tick: TickHandler = async (spec, tickId) => {
+        const refused = channelRefusesPost(config, spec.channel, spec.what);
+        if (refused) {
+          if (!skipped.has(spec.id)) logger.warn({ schedule: spec.id, reason: refused }, 'schedule not posted');
+          skipped.add(spec.id);
+          return 'skipped';
+        }
+        skipped.delete(spec.id);
+        await requests.run({
           command: spec.what,
           args: spec.host ? { host: spec.host } : {},
           as: spec.owner,
@@ -305,6 +315,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
           requestId: tickId,
           schedule: { id: spec.id, mode: spec.mode },
         });
+        return 'posted';
+      };
       await schedules.startWorkers(
         [...adapters.keys()].filter((p) => !leadership.leased.has(p)),
         tick,

@@ -39,7 +39,7 @@ describe('leaderTerm', () => {
       alerts: { start: async () => {}, stop: async () => {} },
       schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
       platforms: new Set(),
-      tick: async () => {},
+      tick: async () => 'posted',
       logger: createLogger('silent'),
     });
     void term.begin();

@@ -9,10 +9,11 @@ import type { JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { PendingRequest } from './pending-store.ts';
-import { scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
+import { scheduleBookKey, scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
 
 const HOUR_MS = 3_600_000;
-const SNAPSHOT_TTL_SECONDS = 30 * 86_400;
+/** Longer than the longest gap between two posts (a yearly cron, a leap year's): removing a schedule deletes it. */
+const SNAPSHOT_TTL_SECONDS = 400 * 86_400;
 
 export interface PostDeskDeps {
   redis: RedisClient;
@@ -59,6 +60,11 @@ export class PostDesk {
   }
   private messageKey(id: string) {
     return scheduleMessageKey(this.deps.prefix, id);
+  }
+
+  /** Whether the schedule is gone (removed while its tick ran); a failed read counts as not gone. */
+  async removed(scheduleId: string): Promise<boolean> {
+    return (await this.deps.redis.hexists(scheduleBookKey(this.deps.prefix), scheduleId).catch(() => 1)) === 0;
   }
 
   async prepare(

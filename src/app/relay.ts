@@ -72,7 +72,7 @@ export interface RelayDeps {
   instance: string;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
-  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverEdit'>;
+  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverEdit' | 'removed'>;
   audit: (entry: AuditEntry) => Promise<void>;
   /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
@@ -774,6 +774,13 @@ export class Relay {
     }
     this.finalized.add(requestId);
     this.clearTimers(requestId);
+    if (p.schedule && (await this.deps.posts.removed(p.schedule.id))) {
+      // Removed while this tick ran: "/schedule remove" answered "no more posts". Its bookkeeping is all that is left.
+      this.deps.logger.info({ requestId, schedule: p.schedule.id }, 'scheduled post dropped: its schedule was removed');
+      await this.deps.pending.markSent(requestId).catch(() => {});
+      await this.finishBookkeeping(p);
+      return;
+    }
     const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;

@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema.ts';
-import { authorize, channelPolicy, type Person } from '../core/authorize.ts';
+import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
 import type { ScheduleAccess } from '../core/define-command.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
-import { describeWhat, describeWhen, newScheduleId, type ScheduleSpec } from '../core/schedule.ts';
+import { describeWhat, describeWhen, newScheduleId, type ScheduleSpec, type ScheduleWhat } from '../core/schedule.ts';
 import type { AuditEntry } from './audit.ts';
 import type { ScheduleBook } from './schedules.ts';
 
@@ -27,6 +27,22 @@ function when(ms: number | null, now: number): string {
 const where = (c: ScheduleSpec['channel']) => `${c.platform}:${c.id}`;
 
 /**
+ * Why the config does not let xenops post `what` in the channel, or null: the channel must be one of its channels,
+ * and its command filter must let that command through — as for a person typing it there. Checked when a schedule
+ * is added and at every tick (the config may have changed since).
+ */
+export function channelRefusesPost(config: Config, channel: ScheduleSpec['channel'], what: ScheduleWhat): string | null {
+  const policy = channelPolicy(config, channel.platform, { id: channel.id, kind: 'group' });
+  if (!policy.allowed) return `xenops may not post in ${where(channel)}: the config's channels do not allow it`;
+  if (!channelAllowsCommand(config, policy.commands, what, `host.${what}`))
+    return `/${what} is not allowed in ${where(channel)}: the config narrows that channel's commands`;
+  return null;
+}
+
+/** Attempts at a fresh schedule id before giving up (5 characters of 30: a clash is rare, never silent). */
+const ID_ATTEMPTS = 5;
+
+/**
  * /schedule as one person in one channel: adding and removing need schedule.manage (and the posts then run as that
  * person, so their host scope applies at every tick); each change is audited.
  */
@@ -44,12 +60,12 @@ export function scheduleAccess(
     async add(input): Promise<Reply> {
       if (!mayManage) return notAllowed();
       const channel = { platform: here.platform, id: input.channelId ?? here.channelId };
-      // Posts go only where the config lets xenops talk.
-      if (!channelPolicy(config, channel.platform, { id: channel.id, kind: 'group' }).allowed)
-        return reply.error('Not allowed', `xenops may not post in ${where(channel)}: the config's channels do not allow it`);
+      // Posts go only where the config lets xenops talk, and only what it lets be run there.
+      const refused = channelRefusesPost(config, channel, input.what);
+      if (refused) return reply.error('Not allowed', refused);
       if (input.host && !authorize(config, me, `host.${input.what}`, { host: input.host }).allowed)
         return reply.error('Not allowed', `${me.id} may not read ${input.host}`);
-      const spec: ScheduleSpec = {
+      let spec: ScheduleSpec = {
         id: newScheduleId(),
         what: input.what,
         host: input.host,
@@ -60,7 +76,11 @@ export function scheduleAccess(
         source: 'chat',
         createdAt: Date.now(),
       };
-      await book.upsert(spec);
+      // A new id never replaces someone else's schedule.
+      for (let attempt = 1; !(await book.create(spec)); attempt++) {
+        if (attempt >= ID_ATTEMPTS) return reply.error('Cannot add the schedule', 'no free schedule id was found; try again');
+        spec = { ...spec, id: newScheduleId() };
+      }
       const next = (await book.list()).find((s) => s.id === spec.id)?.next ?? null;
       await deps.audit({
         ...auditBase,

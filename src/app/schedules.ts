@@ -15,6 +15,11 @@ export function scheduleMessageKey(prefix: string, id: string): string {
   return `${prefix}:schedule-message:${id}`;
 }
 
+/** Where the schedules' specs are kept (one hash, by id). */
+export function scheduleBookKey(prefix: string): string {
+  return `${prefix}:schedules`;
+}
+
 /** What a schedule's last status post saw: the next one marks what changed since. */
 export function scheduleSnapshotKey(prefix: string, id: string): string {
   return `${prefix}:schedule-snapshot:${id}`;
@@ -25,8 +30,8 @@ export interface ScheduleRow extends ScheduleSpec {
   next: number | null;
 }
 
-/** What a tick asks of the bot: run the schedule's command into its channel. */
-export type TickHandler = (spec: ScheduleSpec, tickId: string) => Promise<void>;
+/** What a tick asks of the bot: run the schedule's command into its channel, or skip it (the tick job's result). */
+export type TickHandler = (spec: ScheduleSpec, tickId: string) => Promise<'posted' | 'skipped'>;
 
 /**
  * Schedules as BullMQ job schedulers (`upsertJobScheduler`), so several bot replicas never post a tick twice (each
@@ -45,7 +50,7 @@ export class ScheduleBook {
   ) {}
 
   private get key(): string {
-    return `${this.prefix}:schedules`;
+    return scheduleBookKey(this.prefix);
   }
 
   private queue(platform: Platform): Queue {
@@ -65,6 +70,22 @@ export class ScheduleBook {
     // Moved to another platform: the old queue's scheduler must go, or both would fire.
     if (previous && previous.channel.platform !== spec.channel.platform)
       await this.queue(previous.channel.platform).removeJobScheduler(spec.id);
+    await this.schedule(spec);
+  }
+
+  /** A new schedule: false when its id is taken (nothing written); one BullMQ cannot schedule is not kept. */
+  async create(spec: ScheduleSpec): Promise<boolean> {
+    if ((await this.redis.hsetnx(this.key, spec.id, JSON.stringify(spec))) === 0) return false;
+    try {
+      await this.schedule(spec);
+    } catch (error) {
+      await this.redis.hdel(this.key, spec.id);
+      throw error;
+    }
+    return true;
+  }
+
+  private async schedule(spec: ScheduleSpec): Promise<void> {
     const repeat = 'every' in spec.when ? { every: spec.when.every } : { pattern: spec.when.cron, tz: spec.when.tz };
     await this.queue(spec.channel.platform).upsertJobScheduler(spec.id, repeat, {
       name: 'tick',
@@ -133,8 +154,7 @@ export class ScheduleBook {
           // Removed since this tick was scheduled.
           if (!spec) return 'removed';
           // The job id names the scheduler and the tick's time: the same tick re-run is the same request.
-          await onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
-          return 'posted';
+          return onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
         },
         { connection: workerConnection(this.connection), prefix: this.prefix, concurrency: 4 },
       );

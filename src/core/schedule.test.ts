@@ -36,7 +36,14 @@ describe('parseWhen', () => {
     ['status every 1s', 'the interval must be from 5s to 7d'],
     ['status every soon', '"soon" is not an interval: e.g. 30s, 5m, 1h, 1d'],
     ['status cron * * *', 'a cron pattern has 5 fields (minute hour day month weekday), got 3: e.g. "*/15 * * * *"'],
-    ['status cron 0 8 * * $(reboot)', '"$(reboot)" is not a cron field'],
+    ['status cron 0 8 * * $(reboot)', '"0 8 * * $(reboot)" is not a cron pattern that runs: Validation error, cannot resolve alias "reb"'],
+    // Accepted before and refused only by BullMQ when the scheduler was made (an internal error; a bot that would not start).
+    ['status cron 61 * * * *', '"61 * * * *" is not a cron pattern that runs: Constraint error, got value 61 expected range 0-59'],
+    ['status cron 0 0 31 2 *', '"0 0 31 2 *" is not a cron pattern that runs: Invalid explicit day of month definition'],
+    ['status cron */0 * * * *', '"*/0 * * * *" is not a cron pattern that runs: Constraint error, cannot repeat at every 0 time.'],
+    // Seconds: as often as "every 1s", which is refused.
+    ['status cron * * * * * *', '"* * * * * *" would post 1s apart: posts must be at least 5s apart'],
+    ['status cron 0,1 0 * * * *', '"0,1 0 * * * *" would post 1s apart: posts must be at least 5s apart'],
     ['status', 'say when: every <interval> or cron "<pattern>"'],
   ])('GIVEN %j THEN %j', (text, problem) => {
     expect(parseWhen(text, undefined, HOSTS)).toEqual({ ok: false, problem });
@@ -56,5 +63,7 @@ describe('ids', () => {
     expect(newScheduleId(() => 0)).toBe('SAAAAA');
     expect(newScheduleId()).toMatch(/^S[A-HJ-NP-Z2-9]{5}$/);
     expect(cronProblem('0 8 * * MON-FRI')).toBeNull();
+    expect(cronProblem('*/5 * * * * *')).toBeNull();
+    expect(cronProblem('0 8 29 2 *', 'Europe/Berlin')).toBeNull();
   });
 });

@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { IANAZone } from 'luxon';
 import type { Platform } from './request.ts';
 
@@ -57,15 +58,32 @@ export function formatInterval(ms: number): string {
   return parts.join('') || '0s';
 }
 
-/** Five fields (minute hour day month weekday) or six (with seconds first), as BullMQ's cron parser reads them. */
-const CRON_FIELD = /^(\*|\?|L|W|#|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
+/** Runs of a cron pattern looked at for its shortest gap (a seconds field can fire twice in a row, then pause). */
+const CRON_RUNS_CHECKED = 12;
 
-export function cronProblem(pattern: string): string | null {
+/**
+ * Why a cron pattern cannot be a schedule, or null. Read by cron-parser, the parser BullMQ's job schedulers use
+ * (the same version, pinned), so a pattern accepted here is one BullMQ runs: ranges ("61 * * * *"), dates that
+ * never come ("0 0 31 2 *") and repeats of 0 are refused here, not when the scheduler is made. Its runs may not
+ * come closer than the shortest `every` (a six-field pattern has seconds).
+ */
+export function cronProblem(pattern: string, tz = 'UTC', now: number = Date.now()): string | null {
   const fields = pattern.trim().split(/\s+/);
   if (fields.length < 5 || fields.length > 6)
     return `a cron pattern has 5 fields (minute hour day month weekday), got ${fields.length}: e.g. "*/15 * * * *"`;
-  const bad = fields.find((f) => !CRON_FIELD.test(f));
-  return bad === undefined ? null : `"${bad}" is not a cron field`;
+  let runs: number[];
+  try {
+    const it = CronExpressionParser.parse(pattern, { tz, currentDate: new Date(now) });
+    runs = Array.from({ length: CRON_RUNS_CHECKED }, () => it.next().getTime());
+  } catch (error) {
+    // The parser's words, bounded (they may quote the pattern).
+    const why = (error instanceof Error ? error.message : String(error)).slice(0, 120);
+    return `"${cut(pattern)}" is not a cron pattern that runs: ${why}`;
+  }
+  const shortest = Math.min(...runs.slice(1).map((t, i) => t - (runs[i] as number)));
+  if (shortest < MIN_INTERVAL_MS)
+    return `"${cut(pattern)}" would post ${formatInterval(shortest)} apart: posts must be at least ${formatInterval(MIN_INTERVAL_MS)} apart`;
+  return null;
 }
 
 export type ParsedWhen = { ok: true; what: ScheduleWhat; host: string | null; when: ScheduleWhen } | { ok: false; problem: string };
@@ -97,11 +115,11 @@ export function parseWhen(text: string, tz: string | undefined, hosts: readonly 
   }
   if (kind === 'cron') {
     const pattern = spec.join(' ');
-    const problem = cronProblem(pattern);
-    if (problem) return { ok: false, problem };
     const zone = tz ?? 'UTC';
     if (!IANAZone.isValidZone(zone))
       return { ok: false, problem: `unknown time zone "${cut(zone)}": use an IANA name such as Europe/Berlin` };
+    const problem = cronProblem(pattern, zone);
+    if (problem) return { ok: false, problem };
     return { ok: true, what: what as ScheduleWhat, host, when: { cron: pattern, tz: zone } };
   }
   return { ok: false, problem: 'say when: every <interval> or cron "<pattern>"' };

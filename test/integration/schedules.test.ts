@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
-import { ScheduleBook, scheduleQueueName } from '../../src/app/schedules.ts';
+import { ScheduleBook, scheduleQueueName, scheduleSnapshotKey } from '../../src/app/schedules.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import type { ScheduleSpec } from '../../src/core/schedule.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
@@ -40,6 +40,8 @@ beforeAll(async () => {
     adjustConfig: (c) => ({
       ...c,
       approvals: { ...c.approvals, enabled: false },
+      // A channel narrowed to /status: what typing there allows, a schedule there may post.
+      channels: [...c.channels, { platform: 'terminal', id: 'narrow', commands: ['status'] }],
       schedules: {
         board: { what: 'status', every: '5s', channel: { platform: 'terminal', id: 'ops' }, mode: 'edit', as: 'alice' },
       },
@@ -88,6 +90,113 @@ describe('/schedule from chat', () => {
     expect(bad.blocks.at(-1)).toMatchObject({ type: 'code', text: expect.stringContaining('/schedule add') });
     expect(text(await ask('/schedule remove cfg-board'))).toContain('comes from the config file');
   });
+
+  it('refuses a cron pattern BullMQ would not run, or one posting faster than every 5s, leaving nothing behind', async () => {
+    const before = await ids();
+    // Accepted before, then refused by BullMQ as the scheduler was made: "Something went wrong", and a row left over.
+    const range = await ask('/schedule add status cron "61 * * * *"');
+    expect(range.title).toBe('Bad arguments for /schedule');
+    expect(text(range)).toContain('"61 * * * *" is not a cron pattern that runs: Constraint error, got value 61 expected range 0-59');
+    const seconds = await ask('/schedule add status cron "* * * * * *"');
+    expect(seconds.title).toBe('Bad arguments for /schedule');
+    expect(text(seconds)).toContain('"* * * * * *" would post 1s apart: posts must be at least 5s apart');
+    expect(await ids()).toEqual(before);
+  });
+
+  it('refuses to schedule a command the channel does not take, as typing it there would be', async () => {
+    expect((await ask('/schedule add status every 1h channel:narrow')).title).toMatch(/^Schedule S[A-Z0-9]{5} added$/);
+    const top = await ask('/schedule add top xen1 every 5s channel:narrow');
+    expect(top.title).toBe('Not allowed');
+    expect(text(top)).toContain('/top is not allowed in terminal:narrow: the config narrows that channel');
+  });
+});
+
+/** The ids /schedule list shows. */
+async function ids(): Promise<string[]> {
+  return (await ask('/schedule list')).blocks.flatMap((b) => (b.type === 'table' ? b.table.rows.map((r) => String(r[0])) : [])).sort();
+}
+
+describe('a schedule the config no longer lets post where it posts', () => {
+  it('is skipped at each tick (the tick says so), and posts nothing there', async () => {
+    const redis = new Redis(REDIS_URL);
+    const book = new ScheduleBook(redis, { url: REDIS_URL }, stack.prefix, quietLogger);
+    const q = new Queue(scheduleQueueName('terminal'), { connection: { url: REDIS_URL }, prefix: stack.prefix });
+    try {
+      // Made when the channel took it (or written by an older xenops): /top into the channel narrowed to /status.
+      const id = 'SNARRW';
+      await book.upsert({
+        id,
+        what: 'top',
+        host: 'xen1',
+        when: { every: 5_000 },
+        channel: { platform: 'terminal', id: 'narrow' },
+        mode: 'post',
+        owner: 'alice',
+        source: 'chat',
+        createdAt: Date.now(),
+      });
+      await expect
+        .poll(async () => (await q.getJobs(['completed'])).filter((j) => j.data.id === id).map((j) => j.returnvalue), { timeout: 15_000 })
+        .toContain('skipped');
+      expect(adapter.postsOf(id)).toEqual([]);
+      await book.remove(id);
+    } finally {
+      await q.close();
+      await book.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+});
+
+describe('a yearly status post', () => {
+  it('keeps what its last post saw until the next one (a snapshot kept 30 days made a monthly post "first" again)', async () => {
+    const id = /^Schedule (S[A-Z0-9]{5}) added$/.exec((await ask('/schedule add status cron "0 8 29 2 *"')).title)?.[1] ?? '';
+    expect(id).not.toBe('');
+    await stack.bot.run({
+      command: 'status',
+      as: 'alice',
+      channel: { platform: 'terminal', id: 'terminal' },
+      requestId: `sched-${id}-1`,
+      schedule: { id, mode: 'post' },
+    });
+    await adapter.waitForPosts(id, 1);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Written right after the post is out.
+      await expect.poll(() => redis.pttl(scheduleSnapshotKey(stack.prefix, id)), { timeout: 5_000 }).toBeGreaterThan(366 * 86_400_000);
+    } finally {
+      redis.disconnect();
+    }
+    await ask(`/schedule remove ${id}`);
+  }, 30_000);
+});
+
+describe('a schedule removed while its tick runs', () => {
+  it('posts nothing after "/schedule remove" answered "no more posts"', async () => {
+    const id = /^Schedule (S[A-Z0-9]{5}) added$/.exec((await ask('/schedule add status every 1h')).title)?.[1] ?? '';
+    expect(id).not.toBe('');
+    // The tick's read of xen1 is held while the schedule is removed.
+    stack.sim.faults.delayNext('xen1', { match: /xl info/, ms: 1_500 });
+    const since = stack.sim.log.lastSeq;
+    const tickId = `sched-${id}-1`;
+    await stack.bot.run({
+      command: 'status',
+      as: 'alice',
+      channel: { platform: 'terminal', id: 'terminal' },
+      requestId: tickId,
+      schedule: { id, mode: 'post' },
+    });
+    await stack.sim.log.waitFor({ host: 'xen1', match: /xl info/, since, timeoutMs: 10_000 });
+    expect(text(await ask(`/schedule remove ${id}`))).toContain('no more posts');
+    // The tick's request ends (its bookkeeping done) without a post.
+    const redis = new Redis(REDIS_URL);
+    try {
+      await expect.poll(() => redis.exists(`${stack.prefix}:pending:${tickId}`), { timeout: 10_000 }).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    expect(adapter.postsOf(id)).toEqual([]);
+  }, 30_000);
 });
 
 describe('a config schedule in edit mode', () => {
@@ -131,6 +240,13 @@ describe('ScheduleBook', () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
+  });
+
+  it('never replaces a schedule with a new one that drew the same id', async () => {
+    expect(await book.create(spec('SSAME1', 60_000, 'chat'))).toBe(true);
+    expect(await book.create({ ...spec('SSAME1', 120_000, 'chat'), owner: 'bob' })).toBe(false);
+    expect(await book.get('SSAME1')).toMatchObject({ owner: 'alice', when: { every: 60_000 } });
+    await book.remove('SSAME1');
   });
 
   it('makes Redis match the config: removed config schedules go, chat ones stay, unchanged ones keep their next run', async () => {
