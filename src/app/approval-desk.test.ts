@@ -36,8 +36,8 @@ const stop = COMMANDS.find((c) => c.name === 'stop');
 if (!stop || stop.scope === 'local') throw new Error('no stop');
 const person = (id: string) => ({ id, displayName: id, roles: [...(config.people[id]?.roles ?? [])] });
 
-/** A desk as the bot wires it, on real Redis; what it delivers, audits and queues is kept. */
-function makeDesk(over: Partial<ApprovalDeskDeps> = {}) {
+/** A desk as the bot wires it, on real Redis; what it delivers, audits and queues is kept. Started: it leads. */
+async function makeDesk(over: Partial<ApprovalDeskDeps> = {}, leads = true) {
   const delivered: { channel: string; reply: Reply }[] = [];
   const audited: AuditEntry[] = [];
   const enqueued: string[] = [];
@@ -69,6 +69,7 @@ function makeDesk(over: Partial<ApprovalDeskDeps> = {}) {
     ...over,
   });
   const titles = () => delivered.map((d) => d.reply.title);
+  if (leads) await desk.start();
   return { desk, delivered, audited, enqueued, titles };
 }
 
@@ -106,9 +107,9 @@ async function askStop(desk: ApprovalDesk, requester = 'alice'): Promise<string>
 
 describe('approval escalation', () => {
   it('unanswered, a request goes to the next on call after escalateMinutes, then to the admins; each step posted and audited', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     try {
-      const { desk, delivered, audited, titles } = makeDesk();
+      const { desk, delivered, audited, titles } = await makeDesk();
       const id = await askStop(desk, 'frank');
       // erin is not on call: refused before the escalation…
       expect((await desk.approve(id, person('erin'), 'terminal')).title).toBe('Not allowed');
@@ -133,10 +134,10 @@ describe('approval escalation', () => {
   });
 
   it('never escalates to the requester (who cannot approve): the step says nobody was added', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     try {
       // frank is next on call and asks; alice, the only admin, asks in the second case.
-      const { desk, audited } = makeDesk({ nextOnCall: async () => 'frank' });
+      const { desk, audited } = await makeDesk({ nextOnCall: async () => 'frank' });
       const byFrank = await askStop(desk, 'frank');
       const byAlice = await askStop(desk, 'alice');
       await vi.advanceTimersByTimeAsync(10 * 60_000);
@@ -159,10 +160,10 @@ describe('approval escalation', () => {
   });
 
   it('two bots armed for the same step (a takeover while the first still held its timer) take it once', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     try {
-      const first = makeDesk();
-      const second = makeDesk();
+      const first = await makeDesk();
+      const second = await makeDesk();
       const id = await askStop(first.desk, 'frank');
       await second.desk.start();
       await vi.advanceTimersByTimeAsync(5 * 60_000);
@@ -176,10 +177,35 @@ describe('approval escalation', () => {
   });
 });
 
+describe('approval timers with two bots (bot.ha)', () => {
+  it('a request taken by a standby that then restarts is adopted by the leader: it escalates and expires on time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const leader = await makeDesk();
+      const standby = await makeDesk({}, false);
+      const id = await askStop(standby.desk, 'frank');
+      standby.desk.stop();
+      await vi.advanceTimersByTimeAsync(15 * 60_000);
+      await vi.waitFor(() => expect(leader.titles()).toContain(`Approval ${id} expired`));
+      leader.desk.stop();
+      expect((await store.get(id))?.status).toBe('expired');
+      // (It adopts every pending request: earlier tests' too.)
+      expect(leader.audited.filter((e) => e.detail?.startsWith(`${id} escalated`)).map((e) => e.detail)).toEqual([
+        `${id} escalated to erin (next on call)`,
+        `${id} escalated to the admins (alice)`,
+      ]);
+      // The standby ran no timer of it: nothing it could post anyway.
+      expect(standby.titles().filter((t) => t !== `Approval needed: /stop xen1:web — ${id}`)).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('approval expiry', () => {
   it('an approval whose checks end after the expiry (who is on call is read from Redis first) does not run', async () => {
     let now = Date.now();
-    const { desk, enqueued } = makeDesk({
+    const { desk, enqueued } = await makeDesk({
       now: () => now,
       onCall: async () => {
         now += 2_000;
@@ -201,7 +227,7 @@ describe('approval expiry', () => {
 
   it('at the very instant of its expiry it is expired, as the expiry timer counts it', async () => {
     let now = Date.now();
-    const { desk, enqueued } = makeDesk({ now: () => now });
+    const { desk, enqueued } = await makeDesk({ now: () => now });
     const id = await askStop(desk);
     now = (await store.get(id))?.expiresAt ?? 0;
     const answer = await desk.approve(id, person('bob'), 'terminal');
@@ -212,7 +238,7 @@ describe('approval expiry', () => {
 
 describe('an approved request that did not run', () => {
   it('is said so on every card (the approval channel had been told "running") and to a later /approve', async () => {
-    const { desk, delivered } = makeDesk({
+    const { desk, delivered } = await makeDesk({
       enqueue: async () => {
         throw new Refusal('No agent', 'no agent serves xen1 — last seen 3 min ago');
       },
@@ -228,7 +254,7 @@ describe('an approved request that did not run', () => {
   });
 
   it('one that was queued is said to have been queued once', async () => {
-    const { desk, enqueued } = makeDesk();
+    const { desk, enqueued } = await makeDesk();
     const id = await askStop(desk);
     expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe(`Approved ${id}`);
     const again = await desk.approve(id, person('bob'), 'terminal');

@@ -40,6 +40,9 @@ export interface ApprovalDeskDeps {
   now?: () => number;
 }
 
+/** How often the leader looks for pending approvals it has no timers for (taken by another bot). */
+const ADOPT_EVERY_MS = 5_000;
+
 /**
  * The two-person rule: a risky request becomes an approval request bound to the exact operation and the state it
  * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
@@ -48,6 +51,12 @@ export interface ApprovalDeskDeps {
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly escalations = new Map<string, NodeJS.Timeout>();
+  /**
+   * Set while this bot leads (start() to stop()): only the leader runs the expiry and escalation timers — it is the
+   * one that can post on every platform, so cards lose their buttons — and it adopts, by sweeping, the requests
+   * other bots took (a standby still takes terminal requests) rather than leaving them to a bot that may restart.
+   */
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -55,11 +64,23 @@ export class ApprovalDesk {
     return (this.deps.now ?? Date.now)();
   }
 
-  /** Re-arms the expiry of every pending approval (after a restart). */
+  /** This bot leads: arms the timers of every pending approval, and of those other bots take from now on. */
   async start(): Promise<void> {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(
+      () => void this.adopt().catch((e: unknown) => this.deps.logger.warn({ err: String(e) }, 'pending approvals could not be read')),
+      ADOPT_EVERY_MS,
+    );
+    this.sweeper.unref();
+    await this.adopt();
+  }
+
+  /** Arms the timers of pending approvals that have none here (made on another bot, or before a restart). */
+  private async adopt(): Promise<void> {
     for (const id of await this.deps.store.pendingIds()) {
+      if (!this.sweeper || this.timers.has(id)) continue;
       const rec = await this.deps.store.get(id);
-      if (rec?.status === 'pending') {
+      if (rec?.status === 'pending' && this.sweeper && !this.timers.has(id)) {
         this.armExpiry(rec);
         this.armEscalation(rec);
       }
@@ -67,6 +88,8 @@ export class ApprovalDesk {
   }
 
   stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const t of [...this.timers.values(), ...this.escalations.values()]) clearTimeout(t);
     this.timers.clear();
     this.escalations.clear();
@@ -126,8 +149,11 @@ export class ApprovalDesk {
       decision: 'needsApproval',
       detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
     });
-    this.armExpiry(rec);
-    this.armEscalation(rec);
+    // A standby leaves them to the leader, which adopts the request at its next sweep.
+    if (this.sweeper) {
+      this.armExpiry(rec);
+      this.armEscalation(rec);
+    }
   }
 
   /** `/approve ID` (or the Approve button) by `approver`. The reply is for the approver. */
