@@ -3,6 +3,7 @@ import { DEFAULT_APPROVAL_POLICIES } from '../config/approvals-schema.ts';
 import { Config } from '../config/schema.ts';
 import { mayApprove, policyFor } from './approval-policy.ts';
 import type { Person } from './authorize.ts';
+import { approvalStep, type Decision } from './pipeline.ts';
 
 const config = Config.parse({
   hosts: {
@@ -73,5 +74,27 @@ describe('mayApprove', () => {
   it('GIVEN an on-call approver out of scope THEN no, naming the host', () => {
     expect(ask('dave', ['dave'])).toEqual({ ok: false, reason: 'dave may not run /stop on xen1, so may not approve it there' });
     expect(ask('dave', ['dave'], 'prod-1')).toEqual({ ok: true });
+  });
+  it('GIVEN an anonymous group admin (telegram.allowAnonymousAdmins) THEN neither approves nor asks for what needs approval', () => {
+    // One id for every anonymous admin of a group: the requester could approve their own request under it.
+    const anonymous: Person = { id: 'anonymous-admin:-100', displayName: 'anonymous admin', roles: ['admin'] };
+    const asked = { config, approver: anonymous, requester: 'alice', policy, permission: 'domain.stop', command: 'stop' };
+    expect(mayApprove({ ...asked, targets: [{ host: 'xen1', domain: 'web' }], touches: [], onCall: [anonymous.id] })).toEqual({
+      ok: false,
+      reason: 'an anonymous group admin cannot approve: xenops cannot tell who you are — turn off "Remain anonymous"',
+    });
+    const held = {
+      kind: 'enqueue',
+      evaluated: { person: anonymous },
+      command: { name: 'stop' },
+      targets: [],
+      jobs: [],
+    } as unknown as Decision;
+    expect(approvalStep(held, () => policy)).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining("an anonymous group admin cannot ask for /stop: it needs someone else's approval"),
+    });
+    // What needs no approval is theirs to run, as before.
+    expect(approvalStep(held, () => null)).toBe(held);
   });
 });

@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import type { ApprovalPolicy, ApprovalsSection } from '../config/approvals-schema.ts';
 import type { Config } from '../config/schema.ts';
-import { authorize, type Person } from './authorize.ts';
+import { authorize, isAnonymous, type Person } from './authorize.ts';
 import type { Risk, Target } from './define-command.ts';
 
 /**
@@ -44,6 +44,9 @@ export type ApproverAnswer = { ok: true } | { ok: false; reason: string };
 export function mayApprove(q: ApproverQuestion): ApproverAnswer {
   const { config, approver } = q;
   if (approver.id === q.requester) return { ok: false, reason: 'you cannot approve your own request (on any platform): someone else must' };
+  // The two-person rule needs to know who approves: an anonymous admin may be the requester.
+  if (isAnonymous(approver))
+    return { ok: false, reason: 'an anonymous group admin cannot approve: xenops cannot tell who you are — turn off "Remain anonymous"' };
   const byRole = authorize(config, approver, APPROVE_ANY).allowed;
   if (q.policy.approvers === 'oncall') {
     if (!q.onCall.includes(approver.id) && !byRole)

@@ -14,6 +14,14 @@ export interface Person {
 
 export type Identity = { ok: true; person: Person } | { ok: false; code: 'auth.unknownPerson' | 'auth.anonymousAdmin'; message: string };
 
+/** The id prefix of a Telegram group's anonymous admins: one id for all of them, so nobody in particular. */
+const ANONYMOUS_ADMIN = 'anonymous-admin:';
+
+/** Whether the person is an anonymous group admin (allowAnonymousAdmins): xenops cannot tell which person it is. */
+export function isAnonymous(person: Pick<Person, 'id'>): boolean {
+  return person.id.startsWith(ANONYMOUS_ADMIN);
+}
+
 /** Maps a platform identity to a person; Discord role ids add roles through discord.roleBindings. */
 export function identify(config: Config, actor: Actor): Identity {
   if (actor.anonymousAdmin) {
@@ -27,7 +35,7 @@ export function identify(config: Config, actor: Actor): Identity {
     return {
       ok: true,
       person: {
-        id: `anonymous-admin:${actor.userId}`,
+        id: `${ANONYMOUS_ADMIN}${actor.userId}`,
         displayName: 'anonymous admin',
         roles: [...(config.telegram.anonymousAdminRoles ?? [])],
       },

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
 import { echoValue, parseArgs } from './args.ts';
-import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, type Person } from './authorize.ts';
+import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, isAnonymous, type Person } from './authorize.ts';
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid } from './domain-ref.ts';
@@ -371,6 +371,13 @@ export function approvalStep(d: Decision, rule: ApprovalRule): Decision {
   if (d.kind !== 'enqueue') return d;
   const policy = rule(d.evaluated, d.targets, d.jobs);
   if (!policy) return d;
+  // Nobody could tell whether the approver is someone else.
+  if (isAnonymous(d.evaluated.person))
+    return reject(
+      'Not allowed',
+      `an anonymous group admin cannot ask for /${d.command.name}: it needs someone else's approval, and xenops cannot tell who you are — turn off "Remain anonymous"`,
+      d.evaluated.person.id,
+    );
   return {
     kind: 'needsApproval',
     evaluated: d.evaluated,
