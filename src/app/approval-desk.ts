@@ -40,9 +40,6 @@ export interface ApprovalDeskDeps {
   now?: () => number;
 }
 
-/** How often the leader looks for pending approvals it has no timers for (taken by another bot). */
-const ADOPT_EVERY_MS = 5_000;
-
 /**
  * The two-person rule: a risky request becomes an approval request bound to the exact operation and the state it
  * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
@@ -51,12 +48,8 @@ const ADOPT_EVERY_MS = 5_000;
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly escalations = new Map<string, NodeJS.Timeout>();
-  /**
-   * Set while this bot leads (start() to stop()): only the leader runs the expiry and escalation timers — it is the
-   * one that can post on every platform, so cards lose their buttons — and it adopts, by sweeping, the requests
-   * other bots took (a standby still takes terminal requests) rather than leaving them to a bot that may restart.
-   */
-  private sweeper: NodeJS.Timeout | null = null;
+  /** Bumped by stop(): a step that was running then does not arm the next one. */
+  private generation = 0;
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -64,23 +57,15 @@ export class ApprovalDesk {
     return (this.deps.now ?? Date.now)();
   }
 
-  /** This bot leads: arms the timers of every pending approval, and of those other bots take from now on. */
+  /**
+   * This bot leads (after a restart, or taking over): arms the timers of every pending approval it can post about —
+   * one whose requester's card is on a platform it has; a bot of another platform (bot.ha off, a bot per platform)
+   * leaves it to that one, whose cards would otherwise keep their buttons. The bot that takes a request arms its own.
+   */
   async start(): Promise<void> {
-    if (this.sweeper) return;
-    this.sweeper = setInterval(
-      () => void this.adopt().catch((e: unknown) => this.deps.logger.warn({ err: String(e) }, 'pending approvals could not be read')),
-      ADOPT_EVERY_MS,
-    );
-    this.sweeper.unref();
-    await this.adopt();
-  }
-
-  /** Arms the timers of pending approvals that have none here (made on another bot, or before a restart). */
-  private async adopt(): Promise<void> {
     for (const id of await this.deps.store.pendingIds()) {
-      if (!this.sweeper || this.timers.has(id)) continue;
       const rec = await this.deps.store.get(id);
-      if (rec?.status === 'pending' && this.sweeper && !this.timers.has(id)) {
+      if (rec?.status === 'pending' && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
         this.armExpiry(rec);
         this.armEscalation(rec);
       }
@@ -88,8 +73,7 @@ export class ApprovalDesk {
   }
 
   stop(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
+    this.generation++;
     for (const t of [...this.timers.values(), ...this.escalations.values()]) clearTimeout(t);
     this.timers.clear();
     this.escalations.clear();
@@ -149,11 +133,8 @@ export class ApprovalDesk {
       decision: 'needsApproval',
       detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
     });
-    // A standby leaves them to the leader, which adopts the request at its next sweep.
-    if (this.sweeper) {
-      this.armExpiry(rec);
-      this.armEscalation(rec);
-    }
+    this.armExpiry(rec);
+    this.armEscalation(rec);
   }
 
   /** `/approve ID` (or the Approve button) by `approver`. The reply is for the approver. */
@@ -423,6 +404,7 @@ export class ApprovalDesk {
       (p) =>
         authorize(this.deps.config, { id: p, displayName: p, roles: [...(this.deps.config.people[p]?.roles ?? [])] }, APPROVE_ANY).allowed,
     );
+    const generation = this.generation;
     let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
@@ -431,7 +413,11 @@ export class ApprovalDesk {
       added = (level === 1 ? (next ? [next] : []) : admins).filter((p) => p !== r.requester);
       return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
-    if (!rec || !changed) return;
+    if (!rec || !changed) {
+      // Another bot took this step: this one waits for the next, from the record as it is now.
+      if (rec?.status === 'pending' && (rec.escalation ?? 0) > from && generation === this.generation) this.armEscalation(rec);
+      return;
+    }
     const to =
       rec.escalation === 1
         ? added.length > 0
@@ -445,7 +431,7 @@ export class ApprovalDesk {
       ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
       title: `Escalated to ${to}: approval ${id} is still unanswered`,
     });
-    this.armEscalation(rec);
+    if (generation === this.generation) this.armEscalation(rec);
   }
 
   private async expire(id: string): Promise<Reply> {
