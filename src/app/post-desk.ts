@@ -125,6 +125,8 @@ export class PostDesk {
       if (!before || JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null))
         await this.deps.pin(delivered);
     }
+    // Removed while this post went out: what was just written would outlive it.
+    if (await this.removed(p.schedule.id)) await redis.del(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
   }
 
   private async charts(hosts: string[], now: number): Promise<RenderedChart[]> {

@@ -774,13 +774,6 @@ export class Relay {
     }
     this.finalized.add(requestId);
     this.clearTimers(requestId);
-    if (p.schedule && (await this.deps.posts.removed(p.schedule.id))) {
-      // Removed while this tick ran: "/schedule remove" answered "no more posts". Its bookkeeping is all that is left.
-      this.deps.logger.info({ requestId, schedule: p.schedule.id }, 'scheduled post dropped: its schedule was removed');
-      await this.deps.pending.markSent(requestId).catch(() => {});
-      await this.finishBookkeeping(p);
-      return;
-    }
     const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
@@ -822,6 +815,14 @@ export class Relay {
     } catch (error) {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
+    }
+    if (p.schedule && (await this.deps.posts.removed(p.schedule.id))) {
+      // Removed while this tick ran (looked at last, after the reads and the rendering): "/schedule remove" answered
+      // "no more posts". Its bookkeeping is all that is left.
+      this.deps.logger.info({ requestId, schedule: p.schedule.id }, 'scheduled post dropped: its schedule was removed');
+      await this.deps.pending.markSent(requestId).catch(() => {});
+      await this.finishBookkeeping(p);
+      return;
     }
     // An edit schedule's stored message is edited, or replaced by a new one when it is gone.
     const delivered =

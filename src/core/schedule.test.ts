@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { cronProblem, describeWhen, formatInterval, newScheduleId, parseInterval, parseWhen } from './schedule.ts';
 
@@ -65,5 +66,16 @@ describe('ids', () => {
     expect(cronProblem('0 8 * * MON-FRI')).toBeNull();
     expect(cronProblem('*/5 * * * * *')).toBeNull();
     expect(cronProblem('0 8 29 2 *', 'Europe/Berlin')).toBeNull();
+  });
+});
+
+describe('the cron parser', () => {
+  it('is the version BullMQ runs its schedulers with: a pattern checked here is read the same way there', () => {
+    const require = createRequire(import.meta.url);
+    const bullmq = require('bullmq/package.json') as { dependencies: Record<string, string> };
+    const ours = require('../../package.json') as { dependencies: Record<string, string> };
+    const installed = require('cron-parser/package.json') as { version: string };
+    expect(ours.dependencies['cron-parser']).toBe(bullmq.dependencies['cron-parser']);
+    expect(installed.version).toBe(bullmq.dependencies['cron-parser']);
   });
 });
