@@ -928,10 +928,23 @@ export class XenToolstack implements Toolstack {
       failure = 'the connection was lost during the migration';
     }
     ctx?.onProgress?.({ stage: 'verify', message: `checking ${target.host} for ${domain}` });
-    const [arrived, left] = await this.afterIssue(
+    const [dest, source] = await this.afterIssue(
       `${this.kind} migrate`,
-      async () => [await there(), await this.find(domain, ctx)] as const,
+      async () =>
+        [await this.readTarget(domain, target), await this.reading(`the state of ${domain}`, () => this.listDomains(ctx))] as const,
     );
+    const up = (ds: DomainSummary[], name: string) => ds.find((d) => d.name === name && d.status !== 'defined');
+    const arrived = up(dest, domain);
+    const left = source.find((d) => d.name === domain);
+    // xl's temporary names: a migration that failed in its final handshake leaves NAME--migratedaway (suspended) on
+    // the source, NAME--incoming on the target, or both; xl says "Domain state is now undefined" — so does this.
+    const away = up(source, `${domain}--migratedaway`);
+    const incoming = up(dest, `${domain}--incoming`);
+    if (away || incoming)
+      throw new OutcomeUnknownError(
+        this.host.name,
+        `the migration of ${domain} to ${target.host} did not end cleanly${failure ? ` (${failure})` : ''}: ${this.host.name}: ${sideOf(left && left.status !== 'defined' ? left : undefined, away)}, ${target.host}: ${sideOf(arrived, incoming)} — check both hosts before resuming or renaming either`,
+      );
     if (arrived && (!left || left.status === 'defined'))
       return {
         outcome: 'migrated',
