@@ -449,14 +449,16 @@ export class Sampler {
         continue;
       }
       if (change.kind === 'disappeared') {
-        if (entry && entry.status !== 'defined') {
+        // Still running (xentop missed it), or not known: the list failed — the iteration may have been cut short by
+        // the network the list went over too. Kept in the baseline; the next iteration whose list works decides.
+        if ((entry && entry.status !== 'defined') || list === null) {
           const missing = before.find((d) => d.name === name);
           if (missing) kept.push(missing);
-          this.log(host).debug({ domain: name }, 'xentop missed a running domain; not reported');
+          this.log(host).debug({ domain: name, listed: list !== null }, 'a domain missing from xentop; not reported');
           continue;
         }
         await this.deps.events.markGone(keys, host, this.o.goneTtlMs);
-        const stopped = entry ? entry.status === 'defined' : list === null && state.definedHere.has(name);
+        const stopped = entry?.status === 'defined';
         state.pending.push({
           side: 'disappeared',
           domain: name,
