@@ -95,8 +95,11 @@ export class AlertDesk {
     }
     const cooldownMs = config.alerts.cooldownMinutes * 60_000;
     if (cooldownMs > 0) {
-      const fresh = await redis.set(`${prefix}:alert-cooldown:${alert.key}`, String(entry.event.at), 'PX', cooldownMs, 'NX');
-      if (fresh === null) return;
+      // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down.
+      const last = await redis.set(`${prefix}:alert-last:${alert.subject}`, alert.key, 'PX', cooldownMs, 'GET');
+      const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
+      if (last !== alert.key) await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs);
+      else if ((await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs, 'NX')) === null) return;
     }
     for (const c of channels) {
       try {

@@ -4,6 +4,11 @@ import { type Reply, reply } from './reply.ts';
 export interface Alert {
   /** Same key = the same alert: posted once per cool-down. */
   key: string;
+  /**
+   * What it is about (a host, a domain on a host): an alert that changes what was last said about it is posted
+   * whatever the cool-down — a host down, up, down again is last said to be down.
+   */
+  subject: string;
   reply: Reply;
 }
 
@@ -16,6 +21,7 @@ export function alertFor(e: FleetEvent): Alert | null {
   const at = new Date(e.at).toISOString().slice(11, 19);
   const alert = (key: string, title: string, text: string, tone: Reply['tone']): Alert => ({
     key,
+    subject: 'domain' in e ? `${e.host}:${e.domain}` : e.host,
     reply: reply.result(title, [reply.text(`${text} (seen ${at} UTC)`)], { tone }),
   });
   switch (e.kind) {

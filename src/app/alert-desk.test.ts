@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { Config } from '../config/schema.ts';
+import { createLogger } from '../core/log.ts';
+import type { Reply } from '../core/reply.ts';
+import type { FleetEvent } from '../queue/fleet-events.ts';
+import { AlertDesk } from './alert-desk.ts';
+
+/** The alert desk's cool-down on real Redis (its own prefix); events handed to it as its stream reader does. */
+const prefix = uniquePrefix();
+const redis = new Redis(REDIS_URL);
+afterAll(async () => {
+  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+});
+
+const config = Config.parse({
+  hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
+  roles: { admin: { allow: ['*'] } },
+  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
+  alerts: { channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 15 },
+});
+
+function desk() {
+  const posted: Reply[] = [];
+  const d = new AlertDesk({
+    config,
+    target: REDIS_URL,
+    redis,
+    prefix,
+    instance: 'bot-a',
+    platforms: new Set(['terminal']),
+    post: async (_platform, _channel, r) => {
+      posted.push(r);
+    },
+    logger: createLogger('silent'),
+  });
+  let n = 0;
+  const handle = (events: FleetEvent[]) =>
+    events.reduce((p, event) => p.then(() => d.handle({ id: `${++n}-0`, event })), Promise.resolve());
+  return { posted, handle };
+}
+
+describe('the alert cool-down', () => {
+  it('holds the same alert again, but never a change: a host down, up and down again is last said to be down', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'host.unreachable', host: 'xen1', reason: 'connect ETIMEDOUT', at: t },
+      { kind: 'host.unreachable', host: 'xen1', reason: 'connect ETIMEDOUT', at: t + 1_000 },
+      { kind: 'host.reachable', host: 'xen1', at: t + 60_000 },
+      // The sampler says this once per outage: the only word that xen1 is down again.
+      { kind: 'host.unreachable', host: 'xen1', reason: 'connect ETIMEDOUT', at: t + 120_000 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 1_000 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 2_000 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 3_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual([
+      'xen1 is unreachable',
+      'xen1 is reachable again',
+      'xen1 is unreachable',
+      'web stopped on xen1',
+      'web started on xen1',
+      'web stopped on xen1',
+    ]);
+  });
+});
