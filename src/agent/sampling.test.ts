@@ -140,8 +140,10 @@ describe('rollup', () => {
 });
 
 describe('detectChanges', () => {
-  it('reports nothing without a previous sample', () => {
+  it('reports of the first sample (the baseline) only the domains already crashed: a crash while no agent watched', () => {
     expect(detectChanges(null, [dom('web')])).toEqual([]);
+    // on_crash="preserve" keeps it crashed: no transition would ever be seen.
+    expect(detectChanges(null, [dom('web', '---c--'), dom('db'), dom('Domain-0', '---c--')])).toEqual([{ kind: 'crashed', domain: 'web' }]);
   });
 
   it('reports appeared and disappeared domains, ignoring Domain-0 and xl migration names', () => {

@@ -172,11 +172,12 @@ function isCrashed(state: string): boolean {
 /**
  * What changed between two samples of one host: domains that appeared, disappeared, or went into the crashed state
  * (only on the transition: a domain that stays crashed is reported once). A domain that appears already crashed is
- * reported as both appeared and crashed. Nothing without a previous sample (the first one is the baseline).
+ * reported as both appeared and crashed. The first sample is the baseline: of it, only the domains already crashed
+ * are reported (a guest that crashed while no agent watched, kept crashed by on_crash="preserve", would never be).
  * Domain-0 and `--incoming` / `--migratedaway` names are ignored.
  */
 export function detectChanges(prev: readonly DomainSample[] | null, cur: readonly DomainSample[]): RawChange[] {
-  if (!prev) return [];
+  if (!prev) return cur.filter((d) => watched(d.name) && isCrashed(d.state)).map((d) => ({ kind: 'crashed', domain: d.name }));
   const before = new Map(prev.filter((d) => watched(d.name)).map((d) => [d.name, d]));
   const now = new Map(cur.filter((d) => watched(d.name)).map((d) => [d.name, d]));
   const changes: RawChange[] = [];

@@ -11,7 +11,7 @@ import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
-/** The sampler's fleet events when the network to a host fails mid-iteration (real Redis, the simulator). */
+/** The sampler's fleet events when things went wrong before or while it watched (real Redis, the simulator). */
 let env: SimEnv;
 let pool: SshPool;
 let redis: Redis;
@@ -153,5 +153,23 @@ describe('a network cut in the middle of a xentop iteration', () => {
     const about = (await eventsOf(r)).filter((e) => 'domain' in e && (e.domain === 'web' || e.domain === 'database-primary'));
     // Both guests ran on xen1 all along.
     expect(about).toEqual([]);
+  }, 30_000);
+});
+
+describe('an agent starting while a guest is crashed', () => {
+  it('reports the crash (on_crash="preserve" keeps it crashed: no transition would ever be seen)', async () => {
+    const r = rig();
+    const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web');
+    const flags = web.flags;
+    web.flags = '---sc-';
+    try {
+      makeSampler(r, pool).start();
+      await expect
+        .poll(async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed'), { timeout: 10_000 })
+        .toMatchObject([{ host: 'xen1', domain: 'web' }]);
+    } finally {
+      web.flags = flags;
+    }
   }, 30_000);
 });
