@@ -15,6 +15,8 @@ export type UserErrorCode =
   | 'domain.protected'
   /** Running on another host: starting it here would run it twice (or another host could not be checked). */
   | 'domain.elsewhere'
+  /** A config file whose `name =` is not the domain's (or cannot be read): starting from it would start another guest. */
+  | 'domain.configName'
   /** The domain is in a state the command cannot act on (a crashed guest asked to pause, a paused one to reboot…). */
   | 'domain.state'
   /** Another request holds the domain's lock. */

@@ -37,6 +37,15 @@ export const argv = {
   /** The second iteration is the one with real CPU percentages. */
   top: () => ['xentop', '-b', '-i', '2', '-d', '1'],
   /** xl has no config search path: always an absolute path. */
+  /** A domain's own config file, as the host's listing found it: DIR/NAME.cfg, NAME the validated domain. */
+  catConfig: (configPath: string, domain: string) => {
+    const ok =
+      /^\/[A-Za-z0-9_.:+/-]+$/.test(configPath) &&
+      configPath.endsWith(`/${checked(domain, false)}.cfg`) &&
+      !configPath.split('/').some((part, i) => i > 0 && (part === '' || part === '.' || part === '..'));
+    if (!ok) throw new UserError('args.invalid', `not a config file of ${domain}: ${configPath}`);
+    return ['cat', configPath];
+  },
   create: (ts: ToolstackKind, configPath: string) => {
     if (!configPath.startsWith('/') || configPath.includes('/../'))
       throw new UserError('args.invalid', `config path must be absolute: ${configPath}`);

@@ -1,6 +1,7 @@
 import type { DomainDetail } from '../../core/domain-detail.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
+import { parseConfigFile } from '../parsers/domain-config.ts';
 import { parseInfo } from '../parsers/info.ts';
 import { parseListWithUuids } from '../parsers/list.ts';
 import { parseXmListLong, type XmLongDomain, xmUuidOf } from '../parsers/list-long.ts';
@@ -397,6 +398,7 @@ export class XenToolstack implements Toolstack {
         `no config for ${domain} on ${this.host.name} (looked for ${domain}.cfg in ${this.host.configDirs.join(', ')})`,
       );
     }
+    await this.refuseOtherName(domain, configPath, ctx);
     const words = argv.create(this.kind, configPath);
     await ctx?.beforeIssue?.({ argv: words, before: before ?? null });
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} from ${configPath}` });
@@ -421,6 +423,28 @@ export class XenToolstack implements Toolstack {
         `lost the connection to ${this.host.name} while ${this.kind} create ran; ${domain} is not up there (now: ${stateOf(after)}), and nothing was re-run`,
       );
     throw new RemoteCommandError(this.host.name, words, 0, '', `${domain} did not come up on ${this.host.name} (now: ${stateOf(after)})`);
+  }
+
+  /**
+   * xenops knows a stopped guest by its config file's name, `create` starts the guest the file's `name =` says: a
+   * web.cfg naming "webprod" would start webprod — unchecked against the other hosts, where it may run (shared
+   * storage), and never seen come up as web. Refused, as is a file whose name cannot be read (nothing guessed).
+   */
+  private async refuseOtherName(domain: string, configPath: string, ctx?: OperationContext): Promise<void> {
+    const r = await this.reading(`the config file of ${domain}`, () => this.read(argv.catConfig(configPath, domain), ctx));
+    // Unreadable: `create` reads it too, and says why it cannot.
+    if (r.code !== 0) return;
+    const name = parseConfigFile(r.stdout).values.get('name');
+    if (typeof name !== 'string')
+      throw new UserError(
+        'domain.configName',
+        `could not read the domain's name (name = "…") in ${configPath} on ${this.host.name}: xenops checks it before starting; nothing was run`,
+      );
+    if (name !== domain)
+      throw new UserError(
+        'domain.configName',
+        `${configPath} on ${this.host.name} names its domain "${name}", not ${domain}: ${this.kind} create would start "${name}", which xenops does not check for on the other hosts — rename the file to ${name}.cfg or set name = "${domain}" in it; nothing was run`,
+      );
   }
 
   async verifyStart(domain: string, ctx?: OperationContext): Promise<StartResult> {
