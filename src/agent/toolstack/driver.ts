@@ -226,7 +226,8 @@ export class XenToolstack implements Toolstack {
       name: row.name,
       uuid: row.uuid ?? (longDomains ? xmUuidOf(longDomains, row) : null),
       id: row.id,
-      status: domainStatusFromFlags(row.state, this.kind),
+      // xm lists an inactive xend-managed domain (`xm new`, or shut down) with a blank ID and `------`: it is not running.
+      status: row.id === null && this.kind === 'xm' ? 'defined' : domainStatusFromFlags(row.state, this.kind),
       flags: row.state,
       memoryMiB: row.memoryMiB,
       vcpus: row.vcpus,
