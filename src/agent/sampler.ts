@@ -218,6 +218,11 @@ export class Sampler {
 
   private async loop(state: HostState): Promise<void> {
     const log = this.log(state.name);
+    // Said unreachable before this agent started: its return is said, and its being down is not said again.
+    state.unreachable = await this.deps.events.wasUnreachable(state.name).catch((error: unknown) => {
+      log.warn({ err: errorText(error) }, 'could not read whether the host was said to be unreachable');
+      return false;
+    });
     while (!this.closed) {
       let attempt: Attempt;
       try {
@@ -233,6 +238,7 @@ export class Sampler {
         if (state.failures >= this.o.unreachableAfterFailures && !state.unreachable) {
           state.unreachable = true;
           await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.stamp() });
+          await this.remember(state, true);
         }
       } else if (attempt.produced) {
         log.info({ reason: attempt.reason }, 'xentop stream ended; restarting');
@@ -250,6 +256,14 @@ export class Sampler {
     if (!state.unreachable) return;
     state.unreachable = false;
     await this.emit(state, { kind: 'host.reachable', host: state.name, at: this.stamp() });
+    await this.remember(state, false);
+  }
+
+  /** Keeps what was last said of the host's reachability in Redis (see FleetEventLog.wasUnreachable). */
+  private async remember(state: HostState, unreachable: boolean): Promise<void> {
+    await this.deps.events
+      .setUnreachable(state.name, unreachable)
+      .catch((error: unknown) => this.log(state.name).warn({ err: errorText(error) }, 'could not record the host reachability'));
   }
 
   private async streamOnce(state: HostState): Promise<Attempt> {

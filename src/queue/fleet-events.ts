@@ -40,6 +40,8 @@ type RawEntry = [id: string, fields: string[] | null];
  *   `${prefix}:gone:${key}`         host a domain (key = uuid or name) just disappeared from (TTL): an appearance on
  *                                   another host soon after is a migration
  *   `${prefix}:arrived:${key}`      host a domain just appeared on (TTL): the source of a migration then stays quiet
+ *   `${prefix}:unreachable:${host}` set while the agents last said the host was unreachable (no TTL): an agent that
+ *                                   restarts meanwhile still says when it is back, and not again that it is down
  *
  * Consumers use a group (`ensureGroup`) and `read`/`ack`; `claimStale` takes over what a dead consumer left unacked.
  * `read` with `blockMs` blocks its connection: give this instance a Redis connection of its own for reading (a
@@ -130,6 +132,17 @@ export class FleetEventLog {
   }
 
   // ------------------------------------------------------------------ markers
+
+  /** Whether the host was last said to be unreachable (host.unreachable appended, no host.reachable since). */
+  async wasUnreachable(host: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.prefix}:unreachable:${host}`)) === 1;
+  }
+
+  async setUnreachable(host: string, unreachable: boolean): Promise<void> {
+    const key = `${this.prefix}:unreachable:${host}`;
+    if (unreachable) await this.redis.set(key, String(Date.now()));
+    else await this.redis.del(key);
+  }
 
   mutationKey(domain: string): string {
     return `${this.prefix}:mutated:${domain}`;

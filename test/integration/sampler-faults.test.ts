@@ -173,3 +173,44 @@ describe('an agent starting while a guest is crashed', () => {
     }
   }, 30_000);
 });
+
+describe('an agent restarting while a host is said to be unreachable', () => {
+  it('says it is reachable again once it answers', async () => {
+    const r = rig();
+    const fault = await env.sim.faults.add('xen1', { kind: 'drop', match: /^xentop/, times: 0 });
+    const first = makeSampler(r, pool);
+    first.start();
+    env.sim.faults.dropConnections('xen1');
+    await expect.poll(async () => (await eventsOf(r)).map((e) => e.kind), { timeout: 10_000 }).toContain('host.unreachable');
+    // The agent restarts (an upgrade); meanwhile the host comes back.
+    await first.close();
+    await env.sim.faults.remove(fault.id);
+    makeSampler(r, pool).start();
+    await expect
+      .poll(async () => (await eventsOf(r)).filter((e) => e.kind.startsWith('host.')).map((e) => e.kind), { timeout: 10_000 })
+      .toEqual(['host.unreachable', 'host.reachable']);
+  }, 30_000);
+
+  it('does not say again that it is down while it still is', async () => {
+    const r = rig();
+    const fault = await env.sim.faults.add('xen1', { kind: 'drop', match: /^xentop/, times: 0 });
+    try {
+      const first = makeSampler(r, pool);
+      first.start();
+      env.sim.faults.dropConnections('xen1');
+      await expect.poll(async () => (await eventsOf(r)).map((e) => e.kind), { timeout: 10_000 }).toContain('host.unreachable');
+      await first.close();
+      const since = env.sim.log.lastSeq;
+      const second = makeSampler(r, pool);
+      second.start();
+      // More failed starts than it takes to call a host unreachable (unreachableAfterFailures: 2).
+      await expect
+        .poll(() => env.sim.log.query({ host: 'xen1', match: /^xentop/, since }).length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(4);
+      await second.close();
+      expect((await eventsOf(r)).filter((e) => e.kind.startsWith('host.')).map((e) => e.kind)).toEqual(['host.unreachable']);
+    } finally {
+      await env.sim.faults.remove(fault.id);
+    }
+  }, 30_000);
+});
