@@ -119,9 +119,11 @@ class HostState {
   chain: Promise<void> = Promise.resolve();
   queued = 0;
   controller: AbortController | null = null;
-  /** Long names from the last list (no -f): truncated 10-character name → full name. */
+  /** Names of 10 characters or more from the last list (no -f): what a 10-character xentop name may stand for. */
   longNames: string[] = [];
   longNamesAt = 0;
+  /** The 10-character names the last list could not resolve: a new one is looked up at once, these once a minute. */
+  unresolvedAtList = new Set<string>();
 
   constructor(readonly name: string) {}
 }
@@ -401,7 +403,7 @@ export class Sampler {
   }
 
   private async iteration(state: HostState, rawRows: TopRow[], at: number, first: boolean): Promise<void> {
-    const rows = state.fullNames ? rawRows : await this.fullNames(state, rawRows);
+    const { rows, unresolved } = state.fullNames ? { rows: rawRows, unresolved: [] } : await this.fullNames(state, rawRows);
     const cur: TimedRows = { at, rows };
     if (first) {
       // CPU% of a stream's first iteration is always 0.0: it only serves as the baseline for rates.
@@ -424,14 +426,21 @@ export class Sampler {
       await samples.pushHistory(state.name, point, maxLen);
     }
 
-    const changes = detectChanges(state.baseline, sample.domains);
-    const baseline = [...sample.domains];
+    // A truncated name that could not be resolved (a guest started since the last list, or two guests xentop prints
+    // alike) is no domain to compare: the baseline's domains it may stand for are carried over, and nothing is said
+    // under a name that is not a domain's.
+    const seen = sample.domains.filter((d) => !unresolved.includes(d.name));
+    const carried = (state.baseline ?? []).filter(
+      (d) => unresolved.some((u) => d.name.startsWith(u)) && !seen.some((x) => x.name === d.name),
+    );
+    const changes = detectChanges(state.baseline, [...seen, ...carried]);
+    const baseline = [...seen, ...carried];
     if (changes.length > 0) {
       const kept = await this.classify(state, changes, state.baseline ?? []);
       baseline.push(...kept);
     }
     state.baseline = baseline;
-    for (const d of sample.domains) state.known.add(d.name);
+    for (const d of seen) state.known.add(d.name);
     await this.settle(state, false);
   }
 
@@ -551,22 +560,38 @@ export class Sampler {
     }
   }
 
-  /** Hosts without xentop -f: 10-character names back to full ones, through a list (refreshed at most once a minute). */
-  private async fullNames(state: HostState, rows: TopRow[]): Promise<TopRow[]> {
+  /**
+   * Hosts without xentop -f: 10-character names back to full ones through a list — of the running domains of 10
+   * characters or more, so `webserver1` beside `webserver10` (both printed `webserver1`) resolves to neither. A name
+   * not resolved by the last list is looked up at once (a guest just started), one still unresolved at most once a
+   * minute. Unresolved names are returned as they are, and said.
+   */
+  private async fullNames(state: HostState, rows: TopRow[]): Promise<{ rows: TopRow[]; unresolved: string[] }> {
     const resolve = (name: string) => {
       if (name.length !== 10) return name;
       const matches = state.longNames.filter((n) => n.startsWith(name));
       return matches.length === 1 && matches[0] ? matches[0] : null;
     };
-    if (rows.some((r) => resolve(r.name) === null) && this.now() - state.longNamesAt > NAME_REFRESH_MS) {
+    const unknown = () => [...new Set(rows.filter((r) => resolve(r.name) === null).map((r) => r.name))];
+    const before = unknown();
+    const fresh = before.some((n) => !state.unresolvedAtList.has(n));
+    if (before.length > 0 && (fresh || this.now() - state.longNamesAt > NAME_REFRESH_MS)) {
       state.longNamesAt = this.now();
       try {
-        state.longNames = (await this.deps.list(state.name)).filter((d) => d.status !== 'defined' && d.name.length > 10).map((d) => d.name);
+        state.longNames = (await this.deps.list(state.name))
+          .filter((d) => d.status !== 'defined' && d.name.length >= 10)
+          .map((d) => d.name);
       } catch (error) {
         this.log(state.name).warn({ err: errorText(error) }, 'could not list domains to map truncated xentop names');
       }
+      state.unresolvedAtList = new Set(unknown());
+      if (state.unresolvedAtList.size > 0)
+        this.log(state.name).warn(
+          { names: [...state.unresolvedAtList] },
+          'xentop names (cut to 10 characters) that match no single running domain',
+        );
     }
-    return rows.map((r) => ({ ...r, name: resolve(r.name) ?? r.name }));
+    return { rows: rows.map((r) => ({ ...r, name: resolve(r.name) ?? r.name })), unresolved: unknown() };
   }
 }
 

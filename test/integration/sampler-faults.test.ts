@@ -214,3 +214,69 @@ describe('an agent restarting while a host is said to be unreachable', () => {
     }
   }, 30_000);
 });
+
+describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
+  it('reports a long-named guest just started under its full name, as xenops’ own, and nothing under the cut name', async () => {
+    const r = rig();
+    // Xen 3.x: xentop has no -f; the sampler maps 10-character names back through the list.
+    const noF = await env.sim.faults.add('xen1', {
+      kind: 'fail',
+      match: /xentop.* -f/,
+      times: 0,
+      code: 1,
+      stderr: "xentop: invalid option -- 'f'\n",
+    });
+    try {
+      const sampler = makeSampler(r, pool);
+      sampler.start();
+      await expect
+        .poll(async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name), { timeout: 10_000 })
+        .toContain('database-primary');
+      // xenops starts database-replica (its job marks the mutation, as processJob does) within a minute of the last list.
+      await r.events.markMutation('database-replica', 30_000);
+      env.sim.fleet.addDomain(env.sim.fleet.host('xen1'), { name: 'database-replica', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+      const about = async () => (await eventsOf(r)).filter((e) => 'domain' in e && e.domain.startsWith('database-'));
+      await expect.poll(async () => (await about()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      await sampler.close();
+      expect(
+        (await about()).map((e) => ({
+          kind: e.kind,
+          domain: 'domain' in e ? e.domain : '',
+          byXenops: 'byXenops' in e ? e.byXenops : null,
+        })),
+      ).toEqual([{ kind: 'domain.appeared', domain: 'database-replica', byXenops: true }]);
+    } finally {
+      await env.sim.faults.remove(noF.id);
+    }
+  }, 30_000);
+
+  it('says nothing of two guests it prints alike (webserver1 and webserver10), and keeps the one it knew', async () => {
+    const r = rig();
+    const noF = await env.sim.faults.add('xen1', {
+      kind: 'fail',
+      match: /xentop.* -f/,
+      times: 0,
+      code: 1,
+      stderr: "xentop: invalid option -- 'f'\n",
+    });
+    const host = env.sim.fleet.host('xen1');
+    env.sim.fleet.addDomain(host, { name: 'webserver1', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+    try {
+      const sampler = makeSampler(r, pool);
+      sampler.start();
+      const names = async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name) ?? [];
+      await expect.poll(names, { timeout: 10_000 }).toContain('webserver1');
+      env.sim.fleet.addDomain(host, { name: 'webserver10', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+      // Both printed `webserver1`: which is which cannot be told.
+      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
+      await sampler.close();
+      expect((await eventsOf(r)).filter((e) => 'domain' in e && e.domain.startsWith('webserver'))).toEqual([]);
+    } finally {
+      await env.sim.faults.remove(noF.id);
+      for (const name of ['webserver1', 'webserver10']) {
+        const d = host.domains.find((x) => x.name === name);
+        if (d) env.sim.fleet.removeDomain(host, d);
+      }
+    }
+  }, 30_000);
+});

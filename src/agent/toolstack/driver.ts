@@ -342,11 +342,12 @@ export class XenToolstack implements Toolstack {
     return this.reading('xentop', async () => {
       const r = await this.checkedRead(argv.top(), ctx);
       const rows = parseXentop(r.stdout).rows;
-      // xentop truncates names to 10 characters; give back the full name where exactly one domain fits.
+      // xentop truncates names to 10 characters; give back the full name where exactly one domain fits (one named with
+      // exactly those 10 counts: `webserver1` beside `webserver10` — both printed `webserver1` — stays as printed).
       if (rows.some((row) => row.name.length === 10)) {
         const names = (await this.listDomains(ctx)).filter((d) => d.status !== 'defined').map((d) => d.name);
         for (const row of rows) {
-          const matches = names.filter((n) => n.length > 10 && n.startsWith(row.name));
+          const matches = names.filter((n) => n.length >= 10 && n.startsWith(row.name));
           if (matches.length === 1 && matches[0]) row.name = matches[0];
         }
       }
