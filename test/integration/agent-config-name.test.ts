@@ -20,7 +20,10 @@ beforeAll(async () => {
         },
         xen2: {
           toolstack: 'xl',
-          domains: [{ name: 'webprod', memoryMiB: 1024, vcpus: 1, running: false, configPath: '/etc/xen/vm/web.cfg' }],
+          domains: [
+            { name: 'webprod', memoryMiB: 1024, vcpus: 1, running: false, configPath: '/etc/xen/vm/web.cfg' },
+            { name: 'db', memoryMiB: 1024, vcpus: 1, running: true },
+          ],
         },
       },
     },
@@ -50,5 +53,21 @@ describe('/start from a config file named unlike its domain', () => {
       },
     });
     expect(env.sim.hosts['xen2']?.commandLog.filter((c) => /\bcreate\b/.test(c))).toEqual([]);
+  });
+
+  it('/reboot --force of a guest whose config file now names another is refused before anything is destroyed', async () => {
+    // Edited on the host since db started: its file now names a guest that may run elsewhere.
+    const xen2 = env.sim.fleet.hosts.get('xen2');
+    const path = [...(xen2?.files.keys() ?? [])].find((p) => p.endsWith('/db.cfg'));
+    if (!xen2 || !path) throw new Error('no db.cfg on xen2');
+    xen2.files.set(path, (xen2.files.get(path) ?? '').replace('name = "db"', 'name = "db-replica"'));
+    const job = await rig.enqueue({ op: 'domain.reboot', host: 'xen2', domain: 'db', force: true, meta: meta({ command: 'reboot' }) });
+    const out = await rig.outcome(job);
+    expect(out).toMatchObject({
+      ok: false,
+      failure: { message: expect.stringContaining(`${path} on xen2 names its domain "db-replica", not db`) },
+    });
+    expect(env.sim.hosts['xen2']?.commandLog.filter((c) => /\b(destroy|create)\b/.test(c))).toEqual([]);
+    expect(env.sim.state().hosts['xen2']?.domains.some((d) => d.name === 'db')).toBe(true);
   });
 });

@@ -395,6 +395,12 @@ export class XenToolstack implements Toolstack {
     if (before && before.status !== 'defined') return { outcome: 'already-running', domain: before };
     const configPath = before?.configPath;
     if (!configPath) {
+      // xm lists an inactive xend-managed domain with no ID: xend keeps its config, `xm start` would start it.
+      if (before && this.kind === 'xm' && before.id === null)
+        throw new UserError(
+          'domain.notFound',
+          `${domain} on ${this.host.name} is an xend-managed domain (xm list shows it with no ID) with no config file in ${this.host.configDirs.join(', ')}: xenops starts guests from their config file and does not run xm start; start it on the host`,
+        );
       throw new UserError(
         'domain.notFound',
         `no config for ${domain} on ${this.host.name} (looked for ${domain}.cfg in ${this.host.configDirs.join(', ')})`,
@@ -430,18 +436,18 @@ export class XenToolstack implements Toolstack {
   /**
    * xenops knows a stopped guest by its config file's name, `create` starts the guest the file's `name =` says: a
    * web.cfg naming "webprod" would start webprod — unchecked against the other hosts, where it may run (shared
-   * storage), and never seen come up as web. Refused, as is a file whose name cannot be read (nothing guessed).
+   * storage), and never seen come up as web. Refused. A name the file does not state plainly (Python code in an xm
+   * config computes it) cannot be checked: said in the progress, and `create` goes on as before.
    */
   private async refuseOtherName(domain: string, configPath: string, ctx?: OperationContext): Promise<void> {
-    const r = await this.reading(`the config file of ${domain}`, () => this.read(argv.catConfig(configPath, domain), ctx));
+    const r = await this.reading(`the config file of ${domain}`, () => this.read(argv.catConfig(configPath), ctx));
     // Unreadable: `create` reads it too, and says why it cannot.
     if (r.code !== 0) return;
     const name = parseConfigFile(r.stdout).values.get('name');
-    if (typeof name !== 'string')
-      throw new UserError(
-        'domain.configName',
-        `could not read the domain's name (name = "…") in ${configPath} on ${this.host.name}: xenops checks it before starting; nothing was run`,
-      );
+    if (typeof name !== 'string') {
+      ctx?.onProgress?.({ stage: 'check', message: `${configPath} computes its domain's name: not checked against ${domain}` });
+      return;
+    }
     if (name !== domain)
       throw new UserError(
         'domain.configName',
@@ -740,6 +746,8 @@ export class XenToolstack implements Toolstack {
         'domain.notFound',
         `no config file for ${domain} on ${host} (looked for ${domain}.cfg in ${this.configDirNames()}): a forced reboot would destroy it and could not create it again, so nothing was done`,
       );
+    // Before anything is destroyed: the create after it must bring back this guest, not another.
+    await this.refuseOtherName(domain, config, ctx);
     const destroy = argv.destroy(this.kind, domain);
     const create = argv.create(this.kind, config);
     await ctx?.beforeIssue?.({ argv: destroy, before });
@@ -922,13 +930,23 @@ export class XenToolstack implements Toolstack {
 
   async migrate(domain: string, target: MigrationTarget, ctx?: OperationContext): Promise<MigrateResult> {
     const words = argv.migrate(this.kind, domain, target.address);
-    const here = await this.find(domain, ctx);
-    const there = async () => (await this.readTarget(domain, target)).find((d) => d.name === domain && d.status !== 'defined');
+    const [sourceBefore, destBefore] = await Promise.all([
+      this.reading(`the state of ${domain}`, () => this.listDomains(ctx)),
+      this.readTarget(domain, target),
+    ]);
+    const here = sourceBefore.find((d) => d.name === domain);
     if (!here || here.status === 'defined') {
-      const onTarget = await there();
+      const onTarget = upIn(destBefore, domain);
       if (onTarget) return { outcome: 'already-on-target', target: target.host, domain: onTarget, transcript: [] };
       throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
     }
+    // Left by an earlier migration that failed badly: this one could not be told apart from it.
+    const stale = [upIn(sourceBefore, `${domain}--migratedaway`), upIn(destBefore, `${domain}--incoming`)].filter((d) => d !== undefined);
+    if (stale.length > 0)
+      throw new UserError(
+        'domain.state',
+        `${stale.map((d) => d.name).join(' and ')} ${stale.length > 1 ? 'are' : 'is'} left from an earlier migration of ${domain} (${this.host.name}, ${target.host}): check both hosts and clear ${stale.length > 1 ? 'them' : 'it'} first; nothing was run`,
+      );
     await ctx?.beforeIssue?.({ argv: words, before: here });
     const transcript: string[] = [];
     let buffer = '';
@@ -959,13 +977,12 @@ export class XenToolstack implements Toolstack {
       async () =>
         [await this.readTarget(domain, target), await this.reading(`the state of ${domain}`, () => this.listDomains(ctx))] as const,
     );
-    const up = (ds: DomainSummary[], name: string) => ds.find((d) => d.name === name && d.status !== 'defined');
-    const arrived = up(dest, domain);
+    const arrived = upIn(dest, domain);
     const left = source.find((d) => d.name === domain);
     // xl's temporary names: a migration that failed in its final handshake leaves NAME--migratedaway (suspended) on
     // the source, NAME--incoming on the target, or both; xl says "Domain state is now undefined" — so does this.
-    const away = up(source, `${domain}--migratedaway`);
-    const incoming = up(dest, `${domain}--incoming`);
+    const away = upIn(source, `${domain}--migratedaway`);
+    const incoming = upIn(dest, `${domain}--incoming`);
     if (away || incoming)
       throw new OutcomeUnknownError(
         this.host.name,
@@ -999,11 +1016,10 @@ export class XenToolstack implements Toolstack {
       const [source, dest] = await this.afterIssue(`${this.kind} migrate`, () =>
         Promise.all([this.reading(`the state of ${domain}`, () => this.listDomains(ctx)), this.readTarget(domain, target)]),
       );
-      const up = (ds: DomainSummary[], name: string) => ds.find((d) => d.name === name && d.status !== 'defined');
-      const here = up(source, domain);
-      const away = up(source, `${domain}--migratedaway`);
-      const there = up(dest, domain);
-      const incoming = up(dest, `${domain}--incoming`);
+      const here = upIn(source, domain);
+      const away = upIn(source, `${domain}--migratedaway`);
+      const there = upIn(dest, domain);
+      const incoming = upIn(dest, `${domain}--incoming`);
       // xl renames both ends while it moves a domain: wait (bounded) for it to settle one way or the other.
       if ((away || incoming) && Date.now() < deadline && !ctx?.signal?.aborted) {
         await pause(this.pollMs, ctx?.signal);
@@ -1049,6 +1065,11 @@ function asReadFailure(host: string, error: unknown, retried: boolean): unknown 
 }
 
 /** "absent", "not running (defined)", or the status. */
+/** The domain of that name if it is present (running, paused, crashed…: not merely defined). */
+function upIn(domains: readonly DomainSummary[], name: string): DomainSummary | undefined {
+  return domains.find((d) => d.name === name && d.status !== 'defined');
+}
+
 function stateOf(d: DomainSummary | undefined): string {
   if (!d) return 'absent';
   return d.status === 'defined' ? 'not running (defined)' : d.status;

@@ -76,4 +76,29 @@ describe('a migration ending in "failed during final handshake"', () => {
     expect(r).toBeInstanceOf(OutcomeUnknownError);
     expect((r as Error).message).toContain('xen2: web--incoming paused');
   });
+
+  it('a leftover of an earlier such migration on the source is refused before anything is sent', async () => {
+    let migrated = false;
+    const runner: RemoteRunner = {
+      run: async (host, words): Promise<RunResult> => {
+        const cmd = words.join(' ');
+        if (cmd === 'xl list -v') {
+          const rows = host === 'xen1' ? [row('web', 3, '-b----'), row('web--migratedaway', 2, '---ss-')] : [];
+          return { code: 0, stdout: `${HEADER}\n${dom0}\n${rows.join('\n')}\n`, stderr: '' };
+        }
+        if (words[0] === 'ls') return { code: 2, stdout: '', stderr: 'ls: cannot access: No such file or directory\n' };
+        if (words.includes('migrate')) migrated = true;
+        throw new Error(`unexpected ${cmd}`);
+      },
+    };
+    const host = (name: string) =>
+      new XenToolstack('xl', runner, { name, configDirs: [], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 });
+    const r = await host('xen1')
+      .migrate('web', { host: 'xen2', address: 'xen2', verify: () => host('xen2').list() })
+      .catch((e: unknown) => e);
+    expect((r as Error).message).toBe(
+      'web--migratedaway is left from an earlier migration of web (xen1, xen2): check both hosts and clear it first; nothing was run',
+    );
+    expect(migrated).toBe(false);
+  });
 });

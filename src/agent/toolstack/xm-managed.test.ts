@@ -47,7 +47,7 @@ describe('xm inactive managed domain (blank ID)', () => {
     const r = await ts.start('vm1').catch((e: unknown) => e);
     // No config file in the config dirs (xend keeps it): refused, saying so — not "already running".
     expect(r).not.toMatchObject({ outcome: 'already-running' });
-    expect((r as Error).message).toContain('no config for vm1 on old');
+    expect((r as Error).message).toContain('vm1 on old is an xend-managed domain (xm list shows it with no ID)');
   });
 });
 
