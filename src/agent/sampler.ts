@@ -67,6 +67,8 @@ export function xentopPollArgv(fullNames: boolean): string[] {
 const MAX_QUEUED = 3;
 /** How often truncated names may cause an extra `xl list` (hosts whose xentop has no -f). */
 const NAME_REFRESH_MS = 60_000;
+/** Iterations a domain missing from xentop is kept while the list that would classify it fails. */
+const HOLD_ITERATIONS = 3;
 /** close(): how long to wait for streams and pending writes. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -124,6 +126,8 @@ class HostState {
   longNamesAt = 0;
   /** The 10-character names the last list could not resolve: a new one is looked up at once, these once a minute. */
   unresolvedAtList = new Set<string>();
+  /** Domains missing from xentop while the list failed: how many iterations each has been kept in the baseline. */
+  readonly held = new Map<string, number>();
 
   constructor(readonly name: string) {}
 }
@@ -440,7 +444,10 @@ export class Sampler {
       baseline.push(...kept);
     }
     state.baseline = baseline;
-    for (const d of seen) state.known.add(d.name);
+    for (const d of seen) {
+      state.known.add(d.name);
+      state.held.delete(d.name);
+    }
     await this.settle(state, false);
   }
 
@@ -456,6 +463,7 @@ export class Sampler {
     } catch (error) {
       this.log(host).warn({ err: errorText(error) }, 'could not list domains to classify changes; classifying without');
     }
+    if (list !== null) state.held.clear();
     const entries = new Map((list ?? []).map((d) => [d.name, d]));
     const kept: DomainSample[] = [];
     const now = this.now();
@@ -473,15 +481,22 @@ export class Sampler {
       }
       if (change.kind === 'disappeared') {
         // Still running (xentop missed it), or not known: the list failed — the iteration may have been cut short by
-        // the network the list went over too. Kept in the baseline; the next iteration whose list works decides.
-        if ((entry && entry.status !== 'defined') || list === null) {
+        // the network the list went over too. Kept in the baseline, for a few iterations while the list keeps failing
+        // (xend dead on an xm host: xentop works, xm list does not); then it is reported, classified without.
+        const held = list === null ? (state.held.get(name) ?? 0) + 1 : 0;
+        if ((entry && entry.status !== 'defined') || (list === null && held < HOLD_ITERATIONS)) {
           const missing = before.find((d) => d.name === name);
           if (missing) kept.push(missing);
-          this.log(host).debug({ domain: name, listed: list !== null }, 'a domain missing from xentop; not reported');
+          if (list === null) state.held.set(name, held);
+          this.log(host)[list === null ? 'warn' : 'debug'](
+            { domain: name, listed: list !== null },
+            'a domain missing from xentop; not reported yet',
+          );
           continue;
         }
+        state.held.delete(name);
         await this.deps.events.markGone(keys, host, this.o.goneTtlMs);
-        const stopped = entry?.status === 'defined';
+        const stopped = entry ? entry.status === 'defined' : list === null && state.definedHere.has(name);
         state.pending.push({
           side: 'disappeared',
           domain: name,

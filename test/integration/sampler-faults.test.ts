@@ -156,6 +156,33 @@ describe('a network cut in the middle of a xentop iteration', () => {
   }, 30_000);
 });
 
+describe('a host whose list keeps failing while xentop works (xend dead on an xm host)', () => {
+  it('still reports a guest that went away, after a few iterations', async () => {
+    const r = rig();
+    const d = drivers();
+    let listFails = false;
+    const sampler = makeSampler(r, pool, {}, async (host) => {
+      if (listFails) throw new TransportError(host, 'Error: Unable to connect to xend: No such file or directory');
+      return (d[host] as XenToolstack).list();
+    });
+    sampler.start();
+    await sampled(r, 'xen1');
+    await sampled(r, 'xen1', Date.now());
+    listFails = true;
+    const host = env.sim.fleet.host('xen1');
+    const web = host.domains.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web');
+    env.sim.fleet.removeDomain(host, web);
+    try {
+      await expect
+        .poll(async () => (await eventsOf(r)).filter((e) => 'domain' in e && e.domain === 'web').map((e) => e.kind), { timeout: 15_000 })
+        .toEqual([expect.stringMatching(/^domain\.(stopped|vanished)$/)]);
+    } finally {
+      env.sim.fleet.addDomain(host, { name: 'web', memoryMiB: web.memoryMiB, vcpus: web.vcpus, flags: '-b----' });
+    }
+  }, 30_000);
+});
+
 describe('an agent starting while a guest is crashed', () => {
   it('reports the crash (on_crash="preserve" keeps it crashed: no transition would ever be seen)', async () => {
     const r = rig();
