@@ -52,8 +52,11 @@ export class TelegramAdapter implements ChatAdapter {
     registerSecret(token);
     const apiRoot = options.config.telegram?.apiRoot ?? process.env['TELEGRAM_API_ROOT'];
     this.bot = new Telegraf(token, { telegram: apiRoot ? { apiRoot } : {}, handlerTimeout: 10_000 });
+    const groupPerMinute = options.groupPerMinute ?? 20;
     this.outbound = new ChatOutbound({
       minIntervalMs: options.minIntervalMs ?? 1000,
+      // Groups and channels (negative chat ids) take about 20 messages a minute from a bot.
+      perMinute: (chatId) => (chatId.startsWith('-') ? groupPerMinute : null),
       retryAfterOf,
       ...(options.sleep ? { sleep: options.sleep } : {}),
     });
