@@ -105,7 +105,7 @@ export class DiscordAdapter implements ChatAdapter {
     if (interaction.isAutocomplete()) {
       const focused = interaction.options.getFocused(true);
       await interaction.respond(
-        core.autocomplete(actor, channel, interaction.commandName, focused.name, autocompletePartial(focused.value)),
+        fitChoices(core.autocomplete(actor, channel, interaction.commandName, focused.name, autocompletePartial(focused.value))),
       );
       return;
     }
@@ -240,4 +240,15 @@ export class DiscordAdapter implements ChatAdapter {
 
 function cutContent(text: string): string {
   return text.length <= CONTENT_LIMIT ? text : `${text.slice(0, CONTENT_LIMIT - 1)}…`;
+}
+
+/**
+ * Discord refuses the whole list when one choice's name is over 100 characters or its value over 100 (a 64-character
+ * guest name as host:domain, with "(host, status)" after it): names are cut, such values left out; at most 25.
+ */
+export function fitChoices(choices: readonly { name: string; value: string }[]): { name: string; value: string }[] {
+  return choices
+    .filter((c) => c.value.length >= 1 && c.value.length <= 100)
+    .map((c) => ({ name: c.name.length > 100 ? `${c.name.slice(0, 99)}…` : c.name, value: c.value }))
+    .slice(0, 25);
 }

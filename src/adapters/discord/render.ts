@@ -1,6 +1,9 @@
 import { type Block, formatTable, overflowFileName, type Reply } from '../../core/reply.ts';
 
 /** Discord's embed limits (API v10). */
+/** Files per message (more and Discord refuses the message). */
+const MAX_FILES = 10;
+
 export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000 } as const;
 
 const COLOR: Record<Reply['tone'], number> = { success: 0x2e7d32, info: 0x1565c0, warning: 0xef6c00, error: 0xc62828, progress: 0x757575 };
@@ -102,7 +105,6 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     contentType: a.contentType,
     ...(a.description ? { description: cut(a.description, ATTACHMENT_DESCRIPTION) } : {}),
   }));
-  const image = (reply.attachments ?? []).find((a) => EMBEDDABLE.has(a.contentType.toLowerCase()) && typeof a.data !== 'string');
   const fieldChars = fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
   let desc = description;
   if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
@@ -113,6 +115,15 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     files.unshift({ name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' });
     desc = `The full output is attached as \`${name}\`.`;
   }
+  // Discord refuses a message with more than 10 files — the whole of it, the text too (a /digest of a dozen hosts
+  // has a chart each): the rest are left out, and said.
+  const left = files.splice(MAX_FILES);
+  if (left.length > 0)
+    desc = cut(
+      `${desc}\n${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => f.name).join(', ')}`,
+      Math.min(LIMITS.description, LIMITS.total - title.length - fieldChars),
+    );
+  const image = files.find((f) => EMBEDDABLE.has((f.contentType ?? '').toLowerCase()));
   const components = reply.actions?.length
     ? [
         {
@@ -134,7 +145,7 @@ export function renderDiscord(reply: Reply): DiscordPayload {
         color: COLOR[reply.tone],
         ...(desc ? { description: desc } : {}),
         ...(fields.length ? { fields } : {}),
-        ...(image ? { image: { url: `attachment://${discordFileName(image.name)}` } } : {}),
+        ...(image ? { image: { url: `attachment://${image.name}` } } : {}),
       },
     ],
     files,

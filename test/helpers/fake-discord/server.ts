@@ -329,6 +329,7 @@ export class FakeDiscord {
     }
     const problem = body ? checkMessage(body) : null;
     if (problem) return send(res, 400, { message: `Invalid Form Body: ${problem}`, code: 50035 });
+    if (files.length > 10) return send(res, 400, { message: 'Maximum number of attachments in a message reached (10)', code: 30015 });
     const callback = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(route);
     if (method === 'POST' && callback) {
       const token = callback[1] ?? '';
@@ -391,6 +392,16 @@ function checkMessage(body: Record<string, unknown>): string | null {
   const allowed = body['allowed_mentions'] as { parse?: string[]; users?: string[] } | undefined;
   if (allowed?.parse?.includes('users') && (allowed.users?.length ?? 0) > 0)
     return 'allowed_mentions: parse:["users"] and users: [ids] are mutually exclusive.';
+  // An autocomplete result: at most 25 choices, each name 1-100 characters and a string value of at most 100.
+  const choices = (body['data'] as { choices?: { name?: unknown; value?: unknown }[] } | undefined)?.choices;
+  if (Array.isArray(choices)) {
+    if (choices.length > 25) return 'data.choices: Must be 25 or fewer in length.';
+    for (const [i, c] of choices.entries()) {
+      const name = String(c.name ?? '');
+      if (name.length < 1 || name.length > 100) return `data.choices.${i}.name: Must be between 1 and 100 in length.`;
+      if (typeof c.value === 'string' && c.value.length > 100) return `data.choices.${i}.value: Must be 100 or fewer in length.`;
+    }
+  }
   return null;
 }
 
