@@ -26,6 +26,9 @@ export interface FleetEventEntry {
   event: FleetEvent;
 }
 
+/** How long "this host was said to be unreachable" is kept without news of it. */
+const UNREACHABLE_MEMORY_SECONDS = 30 * 86_400;
+
 /** Roughly how many events the stream keeps (XADD MAXLEN ~). */
 export const FLEET_EVENTS_MAX_LEN = 10_000;
 
@@ -40,7 +43,7 @@ type RawEntry = [id: string, fields: string[] | null];
  *   `${prefix}:gone:${key}`         host a domain (key = uuid or name) just disappeared from (TTL): an appearance on
  *                                   another host soon after is a migration
  *   `${prefix}:arrived:${key}`      host a domain just appeared on (TTL): the source of a migration then stays quiet
- *   `${prefix}:unreachable:${host}` set while the agents last said the host was unreachable (no TTL): an agent that
+ *   `${prefix}:unreachable:${host}` set while the agents last said the host was unreachable (30 days): an agent that
  *                                   restarts meanwhile still says when it is back, and not again that it is down
  *
  * Consumers use a group (`ensureGroup`) and `read`/`ack`; `claimStale` takes over what a dead consumer left unacked.
@@ -140,7 +143,8 @@ export class FleetEventLog {
 
   async setUnreachable(host: string, unreachable: boolean): Promise<void> {
     const key = `${this.prefix}:unreachable:${host}`;
-    if (unreachable) await this.redis.set(key, String(Date.now()));
+    // Bounded: a host taken out of the config while down must not be said "reachable again" months later.
+    if (unreachable) await this.redis.set(key, String(Date.now()), 'EX', UNREACHABLE_MEMORY_SECONDS);
     else await this.redis.del(key);
   }
 
