@@ -66,4 +66,25 @@ describe('the alert cool-down', () => {
       'web stopped on xen1',
     ]);
   });
+
+  it('posts a flapping subject’s first changes, then says once that it flaps, naming the latest, and holds the rest', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    const flip = (i: number): FleetEvent =>
+      i % 2 === 0
+        ? { kind: 'domain.stopped', host: 'xen1', domain: 'mail', uuid: null, byXenops: false, at: t + i }
+        : { kind: 'domain.started', host: 'xen1', domain: 'mail', uuid: null, byXenops: false, at: t + i };
+    await handle(Array.from({ length: 8 }, (_, i) => flip(i)));
+    const titles = posted.map((r) => r.title);
+    expect(titles).toEqual([
+      'mail stopped on xen1',
+      'mail started on xen1',
+      'mail stopped on xen1',
+      'mail started on xen1',
+      'mail on xen1 is flapping',
+    ]);
+    expect(JSON.stringify(posted.at(-1)?.blocks)).toMatch(
+      /5 changes within 15 min; the latest: mail stopped on xen1\. Further alerts about it wait until \d\d:\d\d UTC/,
+    );
+  });
 });

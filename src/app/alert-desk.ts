@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts';
-import { alertFor } from '../core/alerts.ts';
+import { type Alert, alertFor } from '../core/alerts.ts';
 import type { Logger } from '../core/log.ts';
-import type { Reply } from '../core/reply.ts';
+import { type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
@@ -95,15 +95,29 @@ export class AlertDesk {
     }
     const cooldownMs = config.alerts.cooldownMinutes * 60_000;
     if (cooldownMs > 0) {
-      // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down.
+      // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down — up to
+      // FLAP_LIMIT changes per cool-down; one more says it flaps, and the rest wait for the cool-down to end.
       const last = await redis.set(`${prefix}:alert-last:${alert.subject}`, alert.key, 'PX', cooldownMs, 'GET');
       const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
-      if (last !== alert.key) await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs);
-      else if ((await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs, 'NX')) === null) return;
+      if (last !== alert.key) {
+        const flapKey = `${prefix}:alert-changes:${alert.subject}`;
+        const changes = await redis.incr(flapKey);
+        if (changes === 1) await redis.pexpire(flapKey, cooldownMs);
+        if (changes > FLAP_LIMIT) {
+          if (changes === FLAP_LIMIT + 1)
+            await this.postAll(channels, flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey)));
+          return;
+        }
+        await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs);
+      } else if ((await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs, 'NX')) === null) return;
     }
+    await this.postAll(channels, alert.reply);
+  }
+
+  private async postAll(channels: readonly { platform: Platform; id: string }[], r: Reply): Promise<void> {
     for (const c of channels) {
       try {
-        await this.deps.post(c.platform, c.id, alert.reply);
+        await this.deps.post(c.platform, c.id, r);
       } catch (error) {
         this.deps.logger.error({ err: String(error), channel: `${c.platform}:${c.id}` }, 'alert could not be posted');
       }
@@ -115,4 +129,23 @@ export class AlertDesk {
     this.reader?.disconnect();
     await this.loop?.catch(() => {});
   }
+}
+
+/** Changes of one subject posted per cool-down before it is said to flap. */
+const FLAP_LIMIT = 4;
+
+/** "web on xen1 is flapping": its alerts wait for the cool-down; the latest is named, so nobody reads an old one as now. */
+function flapping(entry: FleetEventEntry, latest: Alert, changes: number, cooldownMs: number, leftMs: number): Reply {
+  const e = entry.event;
+  const what = 'domain' in e ? `${e.domain} on ${e.host}` : e.host;
+  const until = new Date(Date.now() + Math.max(0, leftMs)).toISOString().slice(11, 16);
+  return reply.result(
+    `${what} is flapping`,
+    [
+      reply.text(
+        `${changes} changes within ${Math.round(cooldownMs / 60_000)} min; the latest: ${latest.reply.title}. Further alerts about it wait until ${until} UTC — check it now.`,
+      ),
+    ],
+    { tone: 'warning' },
+  );
 }
