@@ -170,6 +170,8 @@ describe('every problem, once, in words', () => {
     ['hosts.xen1.configDirs', 'must list at least 1 item', '    configDirs: []'],
     ['hosts.xen1.address', 'required', '    address: ""'],
     ['hosts.xen1.user', 'expected text, got 1000 (put it in quotes)', '    user: 1000'],
+    // A secret is named by its kind, never quoted back.
+    ['hosts.xen1.passphrase', 'expected text, got a number (put it in quotes)', '    passphrase: 83920174'],
     ['hosts.xen1.ssh', 'expected a mapping (key: value), got 5', '    ssh: 5'],
     ['hosts.xen1.port', 'must be at least 1, got an empty value', '    port:'],
     ['hosts.xen1.port', `expected a number, got "${'p'.repeat(40)}…"`, `    user: ${'u'.repeat(5000)}\n    port: ${'p'.repeat(5000)}`],

@@ -157,7 +157,9 @@ function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
  * schema wrote itself (host names, fingerprints…) are kept: zod only asks this for issues without one.
  */
 function friendlyMessage(issue: z.core.$ZodRawIssue, raw: unknown): string | undefined {
-  const got = () => describeValue(inputOf(issue, raw));
+  // A secret written wrongly (a passphrase of digits without quotes) is named by its kind, never echoed.
+  const secret = SECRET_KEY.test(String(issue.path?.at(-1) ?? ''));
+  const got = () => (secret ? describeKind(inputOf(issue, raw)) : describeValue(inputOf(issue, raw)));
   switch (issue.code) {
     case 'invalid_type': {
       if (issue.input === undefined) return 'required';
@@ -202,6 +204,14 @@ function describeExpected(expected: string): string {
     record: 'a mapping (key: value)',
   };
   return words[expected] ?? expected;
+}
+
+/** Config keys whose values are secrets (their problems never quote them). */
+const SECRET_KEY = /pass(word|phrase)?|token|secret|private_?key/i;
+
+function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty value';
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
 }
 
 function describeValue(value: unknown): string {

@@ -11,6 +11,10 @@ describe('secrets stay out of logs and messages', () => {
       'request to http://127.0.0.1:9/bot[redacted]/getMe failed',
     );
     expect(redactSecrets('redis://user:hunter2@host:6379')).toBe('redis://user:[redacted]@host:6379');
+    // A password holding an @ (ioredis reads it up to the last @ before the host, as WHATWG URL does).
+    expect(redactSecrets('waiting for Redis at redis://:s3cr@t-pw@127.0.0.1:1/0 …')).toBe(
+      'waiting for Redis at redis://:[redacted]@127.0.0.1:1/0 …',
+    );
   });
 
   it('censors token and key fields in logged objects', () => {

@@ -87,5 +87,6 @@ export function registerSecret(secret: string | undefined): void {
 export function redactSecrets(text: string): string {
   let out = text;
   for (const s of knownSecrets) out = out.split(s).join('[redacted]');
-  return out.replace(/\bbot\d{5,}:[A-Za-z0-9_-]{20,}/g, 'bot[redacted]').replace(/(\/\/[^/:@\s]*:)[^@\s/]+@/g, '$1[redacted]@');
+  // A URL's password runs to the last @ before the host (as WHATWG URL, and so ioredis, reads it): it may hold an @.
+  return out.replace(/\bbot\d{5,}:[A-Za-z0-9_-]{20,}/g, 'bot[redacted]').replace(/(\/\/[^/:@\s]*:)[^\s/]*@/g, '$1[redacted]@');
 }
