@@ -199,7 +199,7 @@ export class TelegramAdapter implements ChatAdapter {
               ...(keyboard ? keyboard : { reply_markup: { inline_keyboard: [] } }),
             }),
           // progress edits of one message coalesce; a final reply gets its own slot so it is never replaced
-          isFinal(reply) ? undefined : `edit:${messageId}`,
+          isFinal(reply) ? { edit: true } : { coalesceKey: `edit:${messageId}`, edit: true },
         )
         .catch((error: unknown) => {
           if (error instanceof TelegramError && /message is not modified/.test(error.description)) return;
@@ -266,8 +266,12 @@ export class TelegramAdapter implements ChatAdapter {
   async pin(target: ReplyTarget): Promise<void> {
     const messageId = target.state['messageId'];
     if (typeof messageId !== 'number') return;
-    await this.outbound.send(target.channelId, () =>
-      this.bot.telegram.pinChatMessage(target.channelId, messageId, { disable_notification: true }),
+    await this.outbound.send(
+      target.channelId,
+      () => this.bot.telegram.pinChatMessage(target.channelId, messageId, { disable_notification: true }),
+      {
+        edit: true,
+      },
     );
   }
 

@@ -17,6 +17,8 @@ interface Task {
   run: () => Promise<unknown>;
   /** Edits of one message share a key; a newer one supersedes a waiting one. */
   coalesceKey?: string;
+  /** A change to a message already sent (an edit, a pin): paced, but not counted against the per-minute cap. */
+  edit?: boolean;
   waiters: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
 }
 
@@ -31,7 +33,12 @@ export class ChatOutbound {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  send<T>(chatId: string, run: () => Promise<T>, coalesceKey?: string): Promise<T> {
+  /**
+   * `coalesceKey`: see Task. `edit`: the per-minute cap counts new messages only — Telegram's group limit is on
+   * messages; counting a job's progress edits made a group's final replies wait behind its cap.
+   */
+  send<T>(chatId: string, run: () => Promise<T>, options: { coalesceKey?: string; edit?: boolean } = {}): Promise<T> {
+    const { coalesceKey, edit } = options;
     return new Promise<T>((resolve, reject) => {
       const queue = this.queues.get(chatId) ?? [];
       this.queues.set(chatId, queue);
@@ -41,7 +48,7 @@ export class ChatOutbound {
         waiting.run = run;
         waiting.waiters.push(waiter);
       } else {
-        queue.push({ run, ...(coalesceKey === undefined ? {} : { coalesceKey }), waiters: [waiter] });
+        queue.push({ run, ...(coalesceKey === undefined ? {} : { coalesceKey }), ...(edit ? { edit } : {}), waiters: [waiter] });
       }
       void this.drain(chatId);
     });
@@ -58,7 +65,10 @@ export class ChatOutbound {
     try {
       const queue = this.queues.get(chatId) ?? [];
       for (let task = queue[0]; task; task = queue[0]) {
-        const wait = Math.max((this.lastSent.get(chatId) ?? 0) + this.options.minIntervalMs - Date.now(), this.minuteWait(chatId));
+        const wait = Math.max(
+          (this.lastSent.get(chatId) ?? 0) + this.options.minIntervalMs - Date.now(),
+          task.edit ? 0 : this.minuteWait(chatId),
+        );
         if (wait > 0) await this.sleep(wait);
         queue.shift();
         try {
@@ -68,7 +78,7 @@ export class ChatOutbound {
           for (const w of task.waiters) w.reject(error);
         }
         this.lastSent.set(chatId, Date.now());
-        this.recent.set(chatId, [...(this.recent.get(chatId) ?? []), Date.now()]);
+        if (!task.edit) this.recent.set(chatId, [...(this.recent.get(chatId) ?? []), Date.now()]);
       }
     } finally {
       this.running.delete(chatId);

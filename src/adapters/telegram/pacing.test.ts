@@ -52,4 +52,27 @@ describe('Telegram group pacing', () => {
     for (let i = 0; i < 3; i++) await adapter.post('-100777', reply.result(`post ${i}`));
     expect(slept.some((ms) => ms > 59_000)).toBe(true);
   });
+
+  it('counts new messages only: a job’s edits in a group do not hold its final reply behind the minute cap', async () => {
+    const slept: number[] = [];
+    const adapter = new TelegramAdapter({
+      config: config(),
+      logger: quietLogger,
+      minIntervalMs: 0,
+      groupPerMinute: 2,
+      sleep: async (ms) => void slept.push(ms),
+    });
+    const group = '-100888';
+    // The "queued" message, then progress edits and the final edit of it: one message, many edits.
+    const queued = await adapter.deliver(
+      { platform: 'telegram', channelId: group, requestId: 'r1', state: {} },
+      reply.progress('/migrate', 'queued'),
+    );
+    for (let i = 0; i < 5; i++) await adapter.deliver(queued, reply.progress('/migrate', `step ${i}`));
+    await adapter.deliver(queued, reply.result('web moved to xen2', [reply.text('verified')]));
+    expect(slept.filter((ms) => ms > 1_000)).toEqual([]);
+    expect(fake.calls.filter((c) => c.method === 'editMessageText' && String(c.body['chat_id']) === group).length).toBeGreaterThanOrEqual(
+      6,
+    );
+  });
 });

@@ -128,8 +128,8 @@ describe('ChatOutbound', () => {
       await gate;
       ran.push('send');
     });
-    const e1 = out.send('c', async () => void ran.push('edit1'), 'm1');
-    const e2 = out.send('c', async () => void ran.push('edit2'), 'm1');
+    const e1 = out.send('c', async () => void ran.push('edit1'), { coalesceKey: 'm1', edit: true });
+    const e2 = out.send('c', async () => void ran.push('edit2'), { coalesceKey: 'm1', edit: true });
     const final = out.send('c', async () => void ran.push('final'));
     release();
     await Promise.all([first, e1, e2, final]);
