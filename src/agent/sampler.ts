@@ -484,7 +484,7 @@ export class Sampler {
         // the network the list went over too. Kept in the baseline, for a few iterations while the list keeps failing
         // (xend dead on an xm host: xentop works, xm list does not); then it is reported, classified without.
         const held = list === null ? (state.held.get(name) ?? 0) + 1 : 0;
-        if ((entry && entry.status !== 'defined') || (list === null && held < HOLD_ITERATIONS)) {
+        if ((entry && entry.status !== 'defined') || (list === null && held <= HOLD_ITERATIONS)) {
           const missing = before.find((d) => d.name === name);
           if (missing) kept.push(missing);
           if (list === null) state.held.set(name, held);

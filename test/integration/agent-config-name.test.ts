@@ -70,4 +70,20 @@ describe('/start from a config file named unlike its domain', () => {
     expect(env.sim.hosts['xen2']?.commandLog.filter((c) => /\b(destroy|create)\b/.test(c))).toEqual([]);
     expect(env.sim.state().hosts['xen2']?.domains.some((d) => d.name === 'db')).toBe(true);
   });
+
+  it('/reboot --force of a guest whose config computes its name is refused before anything is destroyed', async () => {
+    const xen2 = env.sim.fleet.hosts.get('xen2');
+    const path = [...(xen2?.files.keys() ?? [])].find((p) => p.endsWith('/db.cfg'));
+    if (!xen2 || !path) throw new Error('no db.cfg on xen2');
+    // Python in an xm-era config: no plain name = for xenops to read.
+    xen2.files.set(path, (xen2.files.get(path) ?? '').replace(/name = "[^"]*"/, 'name = "d" + "b"'));
+    const job = await rig.enqueue({ op: 'domain.reboot', host: 'xen2', domain: 'db', force: true, meta: meta({ command: 'reboot' }) });
+    expect(await rig.outcome(job)).toMatchObject({
+      ok: false,
+      failure: {
+        message: `${path} on xen2 computes its domain's name: a forced reboot would destroy db and could not be sure to bring it back, so nothing was done`,
+      },
+    });
+    expect(env.sim.hosts['xen2']?.commandLog.filter((c) => /\b(destroy|create)\b/.test(c))).toEqual([]);
+  });
 });

@@ -437,14 +437,25 @@ export class XenToolstack implements Toolstack {
    * xenops knows a stopped guest by its config file's name, `create` starts the guest the file's `name =` says: a
    * web.cfg naming "webprod" would start webprod — unchecked against the other hosts, where it may run (shared
    * storage), and never seen come up as web. Refused. A name the file does not state plainly (Python code in an xm
-   * config computes it) cannot be checked: said in the progress, and `create` goes on as before.
+   * config computes it) cannot be checked: for a start, said in the progress, and `create` goes on as before (it reads
+   * an unreadable file too, and says why); `beforeDestroy` (a forced reboot) refuses both, since nothing would
+   * bring the guest back.
    */
-  private async refuseOtherName(domain: string, configPath: string, ctx?: OperationContext): Promise<void> {
+  private async refuseOtherName(domain: string, configPath: string, ctx?: OperationContext, beforeDestroy = false): Promise<void> {
     const r = await this.reading(`the config file of ${domain}`, () => this.read(argv.catConfig(configPath), ctx));
-    // Unreadable: `create` reads it too, and says why it cannot.
-    if (r.code !== 0) return;
+    const refuse = (why: string) => {
+      throw new UserError(
+        'domain.configName',
+        `${why}: a forced reboot would destroy ${domain} and could not be sure to bring it back, so nothing was done`,
+      );
+    };
+    if (r.code !== 0) {
+      if (beforeDestroy) refuse(`${configPath} on ${this.host.name} cannot be read (cat exited ${r.code})`);
+      return;
+    }
     const name = parseConfigFile(r.stdout).values.get('name');
     if (typeof name !== 'string') {
+      if (beforeDestroy) refuse(`${configPath} on ${this.host.name} computes its domain's name`);
       ctx?.onProgress?.({ stage: 'check', message: `${configPath} computes its domain's name: not checked against ${domain}` });
       return;
     }
@@ -747,7 +758,7 @@ export class XenToolstack implements Toolstack {
         `no config file for ${domain} on ${host} (looked for ${domain}.cfg in ${this.configDirNames()}): a forced reboot would destroy it and could not create it again, so nothing was done`,
       );
     // Before anything is destroyed: the create after it must bring back this guest, not another.
-    await this.refuseOtherName(domain, config, ctx);
+    await this.refuseOtherName(domain, config, ctx, true);
     const destroy = argv.destroy(this.kind, domain);
     const create = argv.create(this.kind, config);
     await ctx?.beforeIssue?.({ argv: destroy, before });
