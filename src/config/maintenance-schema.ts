@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { echoValue } from '../core/args.ts';
+import { isTimeZone } from '../core/oncall.ts';
 
 const Glob = z.string().min(1);
 const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM');
@@ -20,7 +22,13 @@ export const MaintenanceWindow = z.union([
     weekday: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
     from: TimeOfDay,
     until: TimeOfDay,
-    timezone: z.string().min(1).default('UTC'),
+    // An unknown zone made every comparison false: a weekly window that never froze anything.
+    timezone: z
+      .string()
+      .refine(isTimeZone, {
+        error: (issue) => `unknown time zone ${echoValue(issue.input)}: use an IANA name such as Europe/Berlin, America/New_York or UTC`,
+      })
+      .default('UTC'),
   }),
 ]);
 export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;

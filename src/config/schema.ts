@@ -143,25 +143,31 @@ export const DiscordConfig = z.strictObject({
   roleBindings: z.record(z.string().regex(/^\d{5,25}$/), z.array(Identifier)).default({}),
 });
 
-export const TelegramConfig = z.strictObject({
-  token: z.string().min(1).optional(),
-  apiRoot: z.url().optional(),
-  mode: z.enum(['polling', 'webhook']).default('polling'),
-  webhook: z
-    .strictObject({
-      domain: z.string().min(1),
-      path: z.string().startsWith('/').default('/telegram'),
-      port: z.coerce.number().int().min(1).max(65535).default(8443),
-      /** Where the webhook server listens; put a TLS-terminating proxy in front of it. */
-      listenHost: z.string().min(1).default('127.0.0.1'),
-      secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -'),
-    })
-    .optional(),
-  /** Anonymous group admins post as the group itself; refused unless this is true. */
-  allowAnonymousAdmins: z.boolean().default(false),
-  /** Roles given to anonymous admins when allowed. */
-  anonymousAdminRoles: z.array(Identifier).default([]),
-});
+export const TelegramConfig = z
+  .strictObject({
+    token: z.string().min(1).optional(),
+    apiRoot: z.url().optional(),
+    mode: z.enum(['polling', 'webhook']).default('polling'),
+    webhook: z
+      .strictObject({
+        domain: z.string().min(1),
+        path: z.string().startsWith('/').default('/telegram'),
+        port: z.coerce.number().int().min(1).max(65535).default(8443),
+        /** Where the webhook server listens; put a TLS-terminating proxy in front of it. */
+        listenHost: z.string().min(1).default('127.0.0.1'),
+        secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -'),
+      })
+      .optional(),
+    /** Anonymous group admins post as the group itself; refused unless this is true. */
+    allowAnonymousAdmins: z.boolean().default(false),
+    /** Roles given to anonymous admins when allowed. */
+    anonymousAdminRoles: z.array(Identifier).default([]),
+  })
+  .superRefine((t, ctx) => {
+    // Without it the adapter would quietly poll instead.
+    if (t.mode === 'webhook' && !t.webhook)
+      ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'mode: webhook needs a webhook section (domain, secretToken…)' });
+  });
 
 /** `HH:MM`, 24-hour. */
 const TimeOfDay = z.string().refine((s) => parseTimeOfDay(s) !== null, {
@@ -381,6 +387,13 @@ export const Config = z
   })
   .superRefine((c, ctx) => {
     for (const issue of crossCheckConfig(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    // A beat slower than the staleness limit makes a healthy agent look gone between beats (mutations refused).
+    if (c.agent.heartbeatMs >= c.bot.agentStaleMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agent', 'heartbeatMs'],
+        message: `must be below bot.agentStaleMs (${c.bot.agentStaleMs}), or a running agent counts as gone between beats; a bot with a config of its own must keep the same rule`,
+      });
   });
 export type Config = z.infer<typeof Config>;
 export type ConfigInput = z.input<typeof Config>;
