@@ -59,6 +59,8 @@ export class BotMetrics {
       registers: [registry],
       async collect() {
         const s = await snapshot();
+        // Unknown (Redis unreadable): the series is left out of the scrape, never kept at its last value.
+        this.reset();
         if (s.approvalsPending !== null) this.set(s.approvalsPending);
       },
     });
@@ -69,8 +71,8 @@ export class BotMetrics {
       registers: [registry],
       async collect() {
         const s = await snapshot();
-        if (s.agents === null) return;
         this.reset();
+        if (s.agents === null) return;
         for (const [host, alive] of Object.entries(s.agents)) this.set({ host }, alive ? 1 : 0);
       },
     });

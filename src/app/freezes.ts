@@ -49,7 +49,13 @@ export class FreezeBook {
     if (bad) return bad;
     const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
     await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
-    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `froze ${hosts.join(', ')}: ${reason}` });
+    await this.audit({
+      ...audit,
+      event: 'decision',
+      decision: 'allowed',
+      targets: hosts.map((host) => ({ host })),
+      detail: `froze ${hosts.join(', ')}: ${reason}`,
+    });
     return reply.result(
       `Frozen: ${hosts.join(', ')}`,
       hosts.map((h) => reply.text(describeFreeze({ host: h, ...f }))),
@@ -64,14 +70,26 @@ export class FreezeBook {
   async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<void> {
     const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
     await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
-    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `froze ${hosts.join(', ')}: ${reason}` });
+    await this.audit({
+      ...audit,
+      event: 'decision',
+      decision: 'allowed',
+      targets: hosts.map((host) => ({ host })),
+      detail: `froze ${hosts.join(', ')}: ${reason}`,
+    });
   }
 
   async unfreeze(person: Person, hosts: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
     const bad = this.check(person, hosts);
     if (bad) return bad;
     await this.redis.hdel(this.key, ...hosts);
-    await this.audit({ ...audit, event: 'decision', decision: 'allowed', detail: `unfroze ${hosts.join(', ')}` });
+    await this.audit({
+      ...audit,
+      event: 'decision',
+      decision: 'allowed',
+      targets: hosts.map((host) => ({ host })),
+      detail: `unfroze ${hosts.join(', ')}`,
+    });
     const still = await this.frozen(hosts);
     return reply.result(`Unfrozen: ${hosts.join(', ')}`, [
       ...still.map((f) => reply.text(`still frozen by a maintenance window: ${describeFreeze(f)}`)),
