@@ -84,7 +84,7 @@ describe('the alert cool-down', () => {
       'mail on xen1 is flapping',
     ]);
     expect(JSON.stringify(posted.at(-1)?.blocks)).toMatch(
-      /5 changes within 15 min; the latest: mail stopped on xen1\. Further alerts about it wait until \d\d:\d\d UTC/,
+      /5 changes within 15 min; the latest: mail stopped on xen1\. Further changes of it are not posted until \d\d:\d\d UTC/,
     );
   });
 });

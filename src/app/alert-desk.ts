@@ -101,8 +101,10 @@ export class AlertDesk {
       const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
       if (last !== alert.key) {
         const flapKey = `${prefix}:alert-changes:${alert.subject}`;
-        const changes = await redis.incr(flapKey);
-        if (changes === 1) await redis.pexpire(flapKey, cooldownMs);
+        // Counted and bounded in one transaction: a counter left without its expiry would mute the subject for good.
+        const [[, counted], [, left]] = (await redis.multi().incr(flapKey).pttl(flapKey).exec()) as [[null, number], [null, number]];
+        const changes = Number(counted);
+        if (Number(left) < 0) await redis.pexpire(flapKey, cooldownMs);
         if (changes > FLAP_LIMIT) {
           if (changes === FLAP_LIMIT + 1)
             await this.postAll(channels, flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey)));
@@ -143,7 +145,7 @@ function flapping(entry: FleetEventEntry, latest: Alert, changes: number, cooldo
     `${what} is flapping`,
     [
       reply.text(
-        `${changes} changes within ${Math.round(cooldownMs / 60_000)} min; the latest: ${latest.reply.title}. Further alerts about it wait until ${until} UTC — check it now.`,
+        `${changes} changes within ${Math.round(cooldownMs / 60_000)} min; the latest: ${latest.reply.title}. Further changes of it are not posted until ${until} UTC — check it now.`,
       ),
     ],
     { tone: 'warning' },
