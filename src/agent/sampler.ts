@@ -36,6 +36,8 @@ export interface SamplerOptions {
   staleMs?: number;
   /** How long a "gone from host X" marker makes an appearance elsewhere a migration. @defaultValue 5 min */
   goneTtlMs?: number;
+  /** Without xentop -f: how often a 10-character name still unresolved is looked up again. @defaultValue 1 min */
+  nameRefreshMs?: number;
 }
 
 export interface SamplerDeps {
@@ -66,7 +68,6 @@ export function xentopPollArgv(fullNames: boolean): string[] {
 /** Iterations waiting to be handled per host beyond which new ones are dropped (Redis is not keeping up). */
 const MAX_QUEUED = 3;
 /** How often truncated names may cause an extra `xl list` (hosts whose xentop has no -f). */
-const NAME_REFRESH_MS = 60_000;
 /** Iterations a domain missing from xentop is kept while the list that would classify it fails. */
 const HOLD_ITERATIONS = 3;
 /** close(): how long to wait for streams and pending writes. */
@@ -126,6 +127,8 @@ class HostState {
   longNamesAt = 0;
   /** The 10-character names the last list could not resolve: a new one is looked up at once, these once a minute. */
   unresolvedAtList = new Set<string>();
+  /** The 10-character names the last iteration could not resolve (see iteration: a name resolved again). */
+  unresolvedBefore = new Set<string>();
   /** Domains missing from xentop while the list failed: how many iterations each has been kept in the baseline. */
   readonly held = new Map<string, number>();
 
@@ -176,6 +179,7 @@ export class Sampler {
       settleMs: 2 * interval + 2000,
       staleMs: 3 * interval + 10_000,
       goneTtlMs: 5 * 60_000,
+      nameRefreshMs: 60_000,
       ...options,
     };
     this.now = deps.now ?? Date.now;
@@ -437,7 +441,13 @@ export class Sampler {
     const carried = (state.baseline ?? []).filter(
       (d) => unresolved.some((u) => d.name.startsWith(u)) && !seen.some((x) => x.name === d.name),
     );
-    const changes = detectChanges(state.baseline, [...seen, ...carried]);
+    // A name resolved again after it was not (the other guest printed alike went) was running all along: it joins
+    // the baseline quietly rather than "appearing".
+    const cleared = seen.filter(
+      (d) => state.unresolvedBefore.has(d.name.slice(0, 10)) && !(state.baseline ?? []).some((b) => b.name === d.name),
+    );
+    state.unresolvedBefore = new Set(unresolved);
+    const changes = detectChanges(state.baseline && [...state.baseline, ...cleared], [...seen, ...carried]);
     const baseline = [...seen, ...carried];
     if (changes.length > 0) {
       const kept = await this.classify(state, changes, state.baseline ?? []);
@@ -582,15 +592,17 @@ export class Sampler {
    * minute. Unresolved names are returned as they are, and said.
    */
   private async fullNames(state: HostState, rows: TopRow[]): Promise<{ rows: TopRow[]; unresolved: string[] }> {
-    const resolve = (name: string) => {
+    const lookup = (name: string) => {
       if (name.length !== 10) return name;
       const matches = state.longNames.filter((n) => n.startsWith(name));
       return matches.length === 1 && matches[0] ? matches[0] : null;
     };
+    // Two rows printed alike cannot both be the one guest the (maybe stale) list knows: neither is resolved.
+    const resolve = (name: string) => (name.length === 10 && rows.filter((r) => r.name === name).length > 1 ? null : lookup(name));
     const unknown = () => [...new Set(rows.filter((r) => resolve(r.name) === null).map((r) => r.name))];
     const before = unknown();
     const fresh = before.some((n) => !state.unresolvedAtList.has(n));
-    if (before.length > 0 && (fresh || this.now() - state.longNamesAt > NAME_REFRESH_MS)) {
+    if (before.length > 0 && (fresh || this.now() - state.longNamesAt > this.o.nameRefreshMs)) {
       state.longNamesAt = this.now();
       try {
         state.longNames = (await this.deps.list(state.name))

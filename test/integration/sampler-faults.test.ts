@@ -306,4 +306,39 @@ describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
       }
     }
   }, 30_000);
+
+  it('when one of two guests printed alike goes, the other is not announced as appeared (it ran all along)', async () => {
+    const r = rig();
+    const noF = await env.sim.faults.add('xen1', {
+      kind: 'fail',
+      match: /xentop.* -f/,
+      times: 0,
+      code: 1,
+      stderr: "xentop: invalid option -- 'f'\n",
+    });
+    const host = env.sim.fleet.host('xen1');
+    env.sim.fleet.addDomain(host, { name: 'webserver1', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+    env.sim.fleet.addDomain(host, { name: 'webserver10', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+    try {
+      const sampler = makeSampler(r, pool, { nameRefreshMs: 300 });
+      sampler.start();
+      const names = async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name) ?? [];
+      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
+      const gone = host.domains.find((x) => x.name === 'webserver10');
+      if (gone) env.sim.fleet.removeDomain(host, gone);
+      // The names are looked up again (300 ms here): webserver1 resolves, as itself.
+      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(1);
+      await expect
+        .poll(async () => (await r.samples.latest(['xen1']))['xen1']?.at ?? 0, { timeout: 10_000 })
+        .toBeGreaterThan(Date.now() + 1_500);
+      await sampler.close();
+      expect((await eventsOf(r)).filter((e) => 'domain' in e && e.domain === 'webserver1')).toEqual([]);
+    } finally {
+      await env.sim.faults.remove(noF.id);
+      for (const name of ['webserver1', 'webserver10']) {
+        const d = host.domains.find((x) => x.name === name);
+        if (d) env.sim.fleet.removeDomain(host, d);
+      }
+    }
+  }, 30_000);
 });
