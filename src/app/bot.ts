@@ -8,6 +8,7 @@ import { type Logger, redactSecrets } from '../core/log.ts';
 import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
 import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
 import type { Reply } from '../core/reply.ts';
+import { withTimeout } from '../core/with-timeout.ts';
 import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
 import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
@@ -268,19 +269,27 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     createAction: (command, args, ttl) => actions.create(command, args, ttl),
     metrics,
     async readiness() {
+      // Each check within its own second, so a silent Redis is named as such rather than timing out the whole report.
       const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
-      const agents = heartbeats.all().then(
+      const agents = withTimeout(heartbeats.all(), 1_000, 'no answer within 1 s').then(
         (beats) => agentsCheck(hostNames, beats, clock.now(), config.bot.agentStaleMs),
         (e: unknown): ReadinessCheck => ({ name: 'agents', ok: false, detail: `heartbeats unreadable: ${redactSecrets(String(e))}` }),
       );
+      const lead = withTimeout(
+        leadership.checks(
+          [...adapters.values()].map((a) => ({ platform: a.platform, started: adapterStarted.has(a), connected: a.connected?.() })),
+          options.skipped,
+        ),
+        1_000,
+        'no answer within 1 s',
+      ).catch((e: unknown): ReadinessCheck[] => [
+        { name: 'leader', ok: false, detail: `the lease could not be read: ${redactSecrets(String(e))}` },
+      ]);
       return [
         { name: 'started', ok: started, detail: started ? 'started' : 'starting (waiting for Redis, or stopping)' },
         await ping,
         await agents,
-        ...(await leadership.checks(
-          [...adapters.values()].map((a) => ({ platform: a.platform, started: adapterStarted.has(a), connected: a.connected?.() })),
-          options.skipped,
-        )),
+        ...(await lead),
       ];
     },
     run: (r) => requests.run(r),

@@ -69,6 +69,10 @@ describe('xenops_agent_up', () => {
     expect(await agentUp()).toEqual(['xenops_agent_up{host="xen1"} 1', 'xenops_agent_up{host="xen2"} 1']);
     proxy.partition();
     await agent.close(1_000); // the agent stops; its last heartbeat says so
+    // /readyz names what fails (each check has its second), not "the checks did not finish".
+    const readyz = await fetch(`${http.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(((await readyz.json()) as { failing: string[] }).failing).toEqual(expect.arrayContaining(['redis', 'agents']));
     // Once the scrape cache (5 s) is past, the series is left out: never a stale 1.
     await expect.poll(agentUp, { timeout: 15_000, interval: 500 }).not.toContain('xenops_agent_up{host="xen1"} 1');
   }, 30_000);
