@@ -48,14 +48,7 @@ export class FreezeBook {
     const bad = this.check(person, hosts);
     if (bad) return bad;
     const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
-    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
-    await this.audit({
-      ...audit,
-      event: 'decision',
-      decision: 'allowed',
-      targets: hosts.map((host) => ({ host })),
-      detail: `froze ${hosts.join(', ')}: ${reason}`,
-    });
+    await this.put(hosts, f, audit);
     return reply.result(
       `Frozen: ${hosts.join(', ')}`,
       hosts.map((h) => reply.text(describeFreeze({ host: h, ...f }))),
@@ -68,28 +61,24 @@ export class FreezeBook {
    * freezes the host it emptied), so without a host.freeze check of its own; audited like /freeze.
    */
   async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<void> {
-    const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
+    await this.put(hosts, { by, reason, since: Date.now(), until: null }, audit);
+  }
+
+  private async put(hosts: string[], f: RuntimeFreeze, audit: Omit<AuditEntry, 'event'>): Promise<void> {
     await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
-    await this.audit({
-      ...audit,
-      event: 'decision',
-      decision: 'allowed',
-      targets: hosts.map((host) => ({ host })),
-      detail: `froze ${hosts.join(', ')}: ${reason}`,
-    });
+    await this.record(audit, hosts, `froze ${hosts.join(', ')}: ${f.reason}`);
+  }
+
+  /** Audited with the hosts it is about, so /audit host:X finds a freeze of all hosts too. */
+  private async record(audit: Omit<AuditEntry, 'event'>, hosts: string[], detail: string): Promise<void> {
+    await this.audit({ ...audit, event: 'decision', decision: 'allowed', targets: hosts.map((host) => ({ host })), detail });
   }
 
   async unfreeze(person: Person, hosts: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
     const bad = this.check(person, hosts);
     if (bad) return bad;
     await this.redis.hdel(this.key, ...hosts);
-    await this.audit({
-      ...audit,
-      event: 'decision',
-      decision: 'allowed',
-      targets: hosts.map((host) => ({ host })),
-      detail: `unfroze ${hosts.join(', ')}`,
-    });
+    await this.record(audit, hosts, `unfroze ${hosts.join(', ')}`);
     const still = await this.frozen(hosts);
     return reply.result(`Unfrozen: ${hosts.join(', ')}`, [
       ...still.map((f) => reply.text(`still frozen by a maintenance window: ${describeFreeze(f)}`)),

@@ -102,6 +102,24 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
+/** Xen 3.x: xentop has no -f (the sampler then maps 10-character names back through the list). Returns the fault. */
+function withoutXentopF() {
+  return env.sim.faults.add('xen1', { kind: 'fail', match: /xentop.* -f/, times: 0, code: 1, stderr: "xentop: invalid option -- 'f'\n" });
+}
+
+/** The domain names of the host's latest sample. */
+async function namesOn(r: Rig, host = 'xen1'): Promise<string[]> {
+  return (await r.samples.latest([host]))[host]?.domains.map((x) => x.name) ?? [];
+}
+
+function removeDomains(hostName: string, names: readonly string[]): void {
+  const host = env.sim.fleet.host(hostName);
+  for (const name of names) {
+    const d = host.domains.find((x) => x.name === name);
+    if (d) env.sim.fleet.removeDomain(host, d);
+  }
+}
+
 describe('a network cut in the middle of a xentop iteration', () => {
   it('reports no running domain as stopped or vanished (the list that would tell failed too)', async () => {
     const r = rig();
@@ -246,19 +264,11 @@ describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
   it('reports a long-named guest just started under its full name, as xenops’ own, and nothing under the cut name', async () => {
     const r = rig();
     // Xen 3.x: xentop has no -f; the sampler maps 10-character names back through the list.
-    const noF = await env.sim.faults.add('xen1', {
-      kind: 'fail',
-      match: /xentop.* -f/,
-      times: 0,
-      code: 1,
-      stderr: "xentop: invalid option -- 'f'\n",
-    });
+    const noF = await withoutXentopF();
     try {
       const sampler = makeSampler(r, pool);
       sampler.start();
-      await expect
-        .poll(async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name), { timeout: 10_000 })
-        .toContain('database-primary');
+      await expect.poll(() => namesOn(r), { timeout: 10_000 }).toContain('database-primary');
       // xenops starts database-replica (its job marks the mutation, as processJob does) within a minute of the last list.
       await r.events.markMutation('database-replica', 30_000);
       env.sim.fleet.addDomain(env.sim.fleet.host('xen1'), { name: 'database-replica', memoryMiB: 256, vcpus: 1, flags: '-b----' });
@@ -279,55 +289,37 @@ describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
 
   it('says nothing of two guests it prints alike (webserver1 and webserver10), and keeps the one it knew', async () => {
     const r = rig();
-    const noF = await env.sim.faults.add('xen1', {
-      kind: 'fail',
-      match: /xentop.* -f/,
-      times: 0,
-      code: 1,
-      stderr: "xentop: invalid option -- 'f'\n",
-    });
+    const noF = await withoutXentopF();
     const host = env.sim.fleet.host('xen1');
     env.sim.fleet.addDomain(host, { name: 'webserver1', memoryMiB: 256, vcpus: 1, flags: '-b----' });
     try {
       const sampler = makeSampler(r, pool);
       sampler.start();
-      const names = async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name) ?? [];
-      await expect.poll(names, { timeout: 10_000 }).toContain('webserver1');
+      await expect.poll(() => namesOn(r), { timeout: 10_000 }).toContain('webserver1');
       env.sim.fleet.addDomain(host, { name: 'webserver10', memoryMiB: 256, vcpus: 1, flags: '-b----' });
       // Both printed `webserver1`: which is which cannot be told.
-      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
+      await expect.poll(async () => (await namesOn(r)).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
       await sampler.close();
       expect((await eventsOf(r)).filter((e) => 'domain' in e && e.domain.startsWith('webserver'))).toEqual([]);
     } finally {
       await env.sim.faults.remove(noF.id);
-      for (const name of ['webserver1', 'webserver10']) {
-        const d = host.domains.find((x) => x.name === name);
-        if (d) env.sim.fleet.removeDomain(host, d);
-      }
+      removeDomains('xen1', ['webserver1', 'webserver10']);
     }
   }, 30_000);
 
   it('when one of two guests printed alike goes, the other is not announced as appeared (it ran all along)', async () => {
     const r = rig();
-    const noF = await env.sim.faults.add('xen1', {
-      kind: 'fail',
-      match: /xentop.* -f/,
-      times: 0,
-      code: 1,
-      stderr: "xentop: invalid option -- 'f'\n",
-    });
+    const noF = await withoutXentopF();
     const host = env.sim.fleet.host('xen1');
     env.sim.fleet.addDomain(host, { name: 'webserver1', memoryMiB: 256, vcpus: 1, flags: '-b----' });
     env.sim.fleet.addDomain(host, { name: 'webserver10', memoryMiB: 256, vcpus: 1, flags: '-b----' });
     try {
       const sampler = makeSampler(r, pool, { nameRefreshMs: 300 });
       sampler.start();
-      const names = async () => (await r.samples.latest(['xen1']))['xen1']?.domains.map((x) => x.name) ?? [];
-      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
-      const gone = host.domains.find((x) => x.name === 'webserver10');
-      if (gone) env.sim.fleet.removeDomain(host, gone);
+      await expect.poll(async () => (await namesOn(r)).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(2);
+      removeDomains('xen1', ['webserver10']);
       // The names are looked up again (300 ms here): webserver1 resolves, as itself.
-      await expect.poll(async () => (await names()).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(1);
+      await expect.poll(async () => (await namesOn(r)).filter((n) => n === 'webserver1').length, { timeout: 10_000 }).toBe(1);
       await expect
         .poll(async () => (await r.samples.latest(['xen1']))['xen1']?.at ?? 0, { timeout: 10_000 })
         .toBeGreaterThan(Date.now() + 1_500);
@@ -335,10 +327,7 @@ describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
       expect((await eventsOf(r)).filter((e) => 'domain' in e && e.domain === 'webserver1')).toEqual([]);
     } finally {
       await env.sim.faults.remove(noF.id);
-      for (const name of ['webserver1', 'webserver10']) {
-        const d = host.domains.find((x) => x.name === name);
-        if (d) env.sim.fleet.removeDomain(host, d);
-      }
+      removeDomains('xen1', ['webserver1', 'webserver10']);
     }
   }, 30_000);
 });

@@ -27,6 +27,19 @@ function config(): Config {
   });
 }
 
+/** An adapter with no per-chat interval and a group cap of `perMinute`; its sleeps are recorded, not taken. */
+function cappedAt(perMinute: number) {
+  const slept: number[] = [];
+  const adapter = new TelegramAdapter({
+    config: config(),
+    logger: quietLogger,
+    minIntervalMs: 0,
+    groupPerMinute: perMinute,
+    sleep: async (ms) => void slept.push(ms),
+  });
+  return { adapter, slept };
+}
+
 describe('Telegram group pacing', () => {
   it('holds a group chat to about 20 messages a minute, as the README promises', async () => {
     const slept: number[] = [];
@@ -41,27 +54,13 @@ describe('Telegram group pacing', () => {
   });
 
   it('groupPerMinute, when given, is honoured too', async () => {
-    const slept: number[] = [];
-    const adapter = new TelegramAdapter({
-      config: config(),
-      logger: quietLogger,
-      minIntervalMs: 0,
-      groupPerMinute: 2,
-      sleep: async (ms) => void slept.push(ms),
-    });
+    const { adapter, slept } = cappedAt(2);
     for (let i = 0; i < 3; i++) await adapter.post('-100777', reply.result(`post ${i}`));
     expect(slept.some((ms) => ms > 59_000)).toBe(true);
   });
 
   it('counts new messages only: a job’s edits in a group do not hold its final reply behind the minute cap', async () => {
-    const slept: number[] = [];
-    const adapter = new TelegramAdapter({
-      config: config(),
-      logger: quietLogger,
-      minIntervalMs: 0,
-      groupPerMinute: 2,
-      sleep: async (ms) => void slept.push(ms),
-    });
+    const { adapter, slept } = cappedAt(2);
     const group = '-100888';
     // The "queued" message, then progress edits and the final edit of it: one message, many edits.
     const queued = await adapter.deliver(
