@@ -67,7 +67,6 @@ export function xentopPollArgv(fullNames: boolean): string[] {
 
 /** Iterations waiting to be handled per host beyond which new ones are dropped (Redis is not keeping up). */
 const MAX_QUEUED = 3;
-/** How often truncated names may cause an extra `xl list` (hosts whose xentop has no -f). */
 /** Iterations a domain missing from xentop is kept while the list that would classify it fails. */
 const HOLD_ITERATIONS = 3;
 /** close(): how long to wait for streams and pending writes. */
@@ -604,14 +603,18 @@ export class Sampler {
     const fresh = before.some((n) => !state.unresolvedAtList.has(n));
     if (before.length > 0 && (fresh || this.now() - state.longNamesAt > this.o.nameRefreshMs)) {
       state.longNamesAt = this.now();
+      let listed = true;
       try {
         state.longNames = (await this.deps.list(state.name))
           .filter((d) => d.status !== 'defined' && d.name.length >= 10)
           .map((d) => d.name);
       } catch (error) {
         this.log(state.name).warn({ err: errorText(error) }, 'could not list domains to map truncated xentop names');
+        listed = false;
       }
-      state.unresolvedAtList = new Set(unknown());
+      // Only what a list that worked could not resolve waits for the next lookup; after a failed one, a new name is
+      // looked up again at the next iteration.
+      if (listed) state.unresolvedAtList = new Set(unknown());
       if (state.unresolvedAtList.size > 0)
         this.log(state.name).warn(
           { names: [...state.unresolvedAtList] },

@@ -204,6 +204,26 @@ describe('approval timers after a restart or a takeover', () => {
   });
 });
 
+describe('approval timers when a term ends', () => {
+  it('a bot that stops leading keeps the timers of the requests it took, and drops those it adopted', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const before = await makeDesk({}, false);
+      const adoptedId = await askStop(before.desk, 'frank');
+      before.desk.stop();
+      const bot = await makeDesk(); // its term begins: it adopts frank's request
+      const ownId = await askStop(bot.desk, 'frank'); // and takes one of its own (a terminal request)
+      bot.desk.release(); // its term ends (the lease lost in a Redis blip); it keeps running
+      await vi.advanceTimersByTimeAsync(15 * 60_000);
+      await vi.waitFor(async () => expect((await store.get(ownId))?.status).toBe('expired'));
+      expect((await store.get(adoptedId))?.status).toBe('pending'); // the next leader's to time
+      bot.desk.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('approval expiry', () => {
   it('an approval whose checks end after the expiry (who is on call is read from Redis first) does not run', async () => {
     let now = Date.now();

@@ -48,8 +48,8 @@ export interface ApprovalDeskDeps {
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly escalations = new Map<string, NodeJS.Timeout>();
-  /** Bumped by stop(): a step that was running then does not arm the next one. */
-  private generation = 0;
+  /** Approvals whose timers this bot armed when its term began (start), not because it took them: release() drops those. */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -68,12 +68,19 @@ export class ApprovalDesk {
       if (rec?.status === 'pending' && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
         this.armExpiry(rec);
         this.armEscalation(rec);
+        this.adopted.add(id);
       }
     }
   }
 
+  /** This bot's term ends: the timers it adopted go (the next leader arms them); those of requests it took stay. */
+  release(): void {
+    for (const id of this.adopted) this.clearExpiry(id);
+    this.adopted.clear();
+  }
+
   stop(): void {
-    this.generation++;
+    this.adopted.clear();
     for (const t of [...this.timers.values(), ...this.escalations.values()]) clearTimeout(t);
     this.timers.clear();
     this.escalations.clear();
@@ -404,7 +411,6 @@ export class ApprovalDesk {
       (p) =>
         authorize(this.deps.config, { id: p, displayName: p, roles: [...(this.deps.config.people[p]?.roles ?? [])] }, APPROVE_ANY).allowed,
     );
-    const generation = this.generation;
     let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
@@ -415,7 +421,7 @@ export class ApprovalDesk {
     });
     if (!rec || !changed) {
       // Another bot took this step: this one waits for the next, from the record as it is now.
-      if (rec?.status === 'pending' && (rec.escalation ?? 0) > from && generation === this.generation) this.armEscalation(rec);
+      if (rec?.status === 'pending' && (rec.escalation ?? 0) > from && this.timers.has(id)) this.armEscalation(rec);
       return;
     }
     const to =
@@ -429,9 +435,13 @@ export class ApprovalDesk {
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
     await this.announce(rec, {
       ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
-      title: `Escalated to ${to}: approval ${id} is still unanswered`,
+      title:
+        added.length > 0
+          ? `Escalated to ${to}: approval ${id} is still unanswered`
+          : `Not escalated (${to}): approval ${id} is still unanswered`,
     });
-    if (generation === this.generation) this.armEscalation(rec);
+    // Still this bot's to time (not expired, released or stopped meanwhile).
+    if (this.timers.has(id)) this.armEscalation(rec);
   }
 
   private async expire(id: string): Promise<Reply> {

@@ -59,9 +59,8 @@ export class BotMetrics {
       registers: [registry],
       async collect() {
         const s = await snapshot();
-        // Unknown (Redis unreadable): the series is left out of the scrape, never kept at its last value.
-        this.reset();
-        if (s.approvalsPending !== null) this.set(s.approvalsPending);
+        // Unknown (Redis unreadable): NaN, never 0 (a gauge without labels cannot be left out) nor the last value.
+        this.set(s.approvalsPending ?? Number.NaN);
       },
     });
     new Gauge({

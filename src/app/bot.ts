@@ -330,7 +330,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         [...adapters.keys()].filter((p) => !leadership.leased.has(p)),
         tick,
       );
-      // The leader's part (every bot's without bot.ha): leased adapters, recovery, approval timers, alerts, their ticks.
+      // The leader's part (every bot's without bot.ha): leased adapters, recovery, adopted approval timers, alerts, ticks.
       await leadership.start(
         leaderTerm({
           adapters: options.adapters.filter((a) => leadership.leases(a)),

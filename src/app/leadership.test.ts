@@ -35,7 +35,7 @@ describe('leaderTerm', () => {
       core: {} as BotCore,
       started,
       relay: { recover: () => new Promise<void>(() => {}) },
-      desk: { start: async () => {}, stop: () => {} },
+      desk: { start: async () => {}, release: () => {} },
       alerts: { start: async () => {}, stop: async () => {} },
       schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
       platforms: new Set(),

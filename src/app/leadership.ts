@@ -61,7 +61,8 @@ export interface BotLeadershipOptions {
 
 /**
  * High availability of the bot (`bot.ha`): with it on and a Telegram or Discord adapter, the bot runs those adapters
- * (and the leader's duties: recovery of finished requests, approval timers, alerts, schedule ticks) only while it
+ * (and the leader's duties: recovery of finished requests, the approval timers of requests others took, alerts,
+ * schedule ticks) only while it
  * holds the leader lease; a standby keeps its Redis side (job events, outcomes) and takes over when the lease is
  * free. Without it (or with only a terminal) the bot is always the leader, as before.
  * Transitions run one at a time, in order: a loss waits for a start in progress, then stops what it started.
@@ -276,7 +277,7 @@ export interface LeaderTermDeps {
   /** The bot's set of started adapters (for /readyz): kept up to date here. */
   started: Set<ChatAdapter>;
   relay: Pick<Relay, 'recover'>;
-  desk: Pick<ApprovalDesk, 'start' | 'stop'>;
+  desk: Pick<ApprovalDesk, 'start' | 'release'>;
   alerts: Pick<AlertDesk, 'start' | 'stop'>;
   /** A schedule book of the term's own: its workers take the leased platforms' ticks while the term lasts. */
   schedules: () => Pick<ScheduleBook, 'startWorkers' | 'close'>;
@@ -288,7 +289,8 @@ export interface LeaderTermDeps {
 
 /**
  * The leader's term: the leased adapters, then the recovery of what finished while nobody led (each final reply
- * claimed once across bots), approval timers, the alert desk (a standby must not take alerts it cannot post) and
+ * claimed once across bots), the approval timers of pending requests other bots took (its own it keeps either way),
+ * the alert desk (a standby must not take alerts it cannot post) and
  * the leased platforms' schedule ticks. Ended in the opposite spirit: the adapters first, as the lease requires.
  */
 export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
@@ -329,7 +331,7 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
       book = null;
       await ending?.close().catch(() => {});
       await d.alerts.stop().catch(() => {});
-      d.desk.stop();
+      d.desk.release();
     },
   };
 }

@@ -1,9 +1,9 @@
 import { type Block, formatTable, overflowFileName, type Reply } from '../../core/reply.ts';
 
-/** Discord's embed limits (API v10). */
 /** Files per message (more and Discord refuses the message). */
 const MAX_FILES = 10;
 
+/** Discord's embed limits (API v10). */
 export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000 } as const;
 
 const COLOR: Record<Reply['tone'], number> = { success: 0x2e7d32, info: 0x1565c0, warning: 0xef6c00, error: 0xc62828, progress: 0x757575 };
@@ -118,11 +118,15 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   // Discord refuses a message with more than 10 files — the whole of it, the text too (a /digest of a dozen hosts
   // has a chart each): the rest are left out, and said.
   const left = files.splice(MAX_FILES);
-  if (left.length > 0)
-    desc = cut(
-      `${desc}\n${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => f.name).join(', ')}`,
-      Math.min(LIMITS.description, LIMITS.total - title.length - fieldChars),
+  if (left.length > 0) {
+    // Said first and in full: the text gives way to it, not the other way round.
+    const note = cut(
+      `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => f.name).join(', ')}`,
+      1_000,
     );
+    const room = Math.min(LIMITS.description, LIMITS.total - title.length - fieldChars) - note.length - 1;
+    desc = desc && room > 1 ? `${note}\n${cut(desc, room)}` : note;
+  }
   const image = files.find((f) => EMBEDDABLE.has((f.contentType ?? '').toLowerCase()));
   const components = reply.actions?.length
     ? [

@@ -78,7 +78,9 @@ export class ChatOutbound {
           for (const w of task.waiters) w.reject(error);
         }
         this.lastSent.set(chatId, Date.now());
-        if (!task.edit) this.recent.set(chatId, [...(this.recent.get(chatId) ?? []), Date.now()]);
+        // Only where a cap applies (a private chat's list would only grow).
+        if (!task.edit && this.options.perMinute?.(chatId) != null)
+          this.recent.set(chatId, [...(this.recent.get(chatId) ?? []), Date.now()]);
       }
     } finally {
       this.running.delete(chatId);

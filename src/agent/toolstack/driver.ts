@@ -453,10 +453,14 @@ export class XenToolstack implements Toolstack {
       if (beforeDestroy) refuse(`${configPath} on ${this.host.name} cannot be read (cat exited ${r.code})`);
       return;
     }
-    const name = parseConfigFile(r.stdout).values.get('name');
+    const parsed = parseConfigFile(r.stdout);
+    const name = parsed.values.get('name');
     if (typeof name !== 'string') {
-      if (beforeDestroy) refuse(`${configPath} on ${this.host.name} computes its domain's name`);
-      ctx?.onProgress?.({ stage: 'check', message: `${configPath} computes its domain's name: not checked against ${domain}` });
+      // Computed (a Python line the parser could not read sets it), or not there at all (create would refuse it).
+      const computed = parsed.unparsed.some((u) => /^\s*name\s*=/.test(u.line));
+      const what = computed ? "computes its domain's name" : 'has no name =';
+      if (beforeDestroy) refuse(`${configPath} on ${this.host.name} ${what}`);
+      ctx?.onProgress?.({ stage: 'check', message: `${configPath} ${what}: not checked against ${domain}` });
       return;
     }
     if (name !== domain)
@@ -1075,12 +1079,12 @@ function asReadFailure(host: string, error: unknown, retried: boolean): unknown 
   return new TransportError(host, retried ? `${reason} (tried twice)` : reason, { cause: error });
 }
 
-/** "absent", "not running (defined)", or the status. */
 /** The domain of that name if it is present (running, paused, crashed…: not merely defined). */
 function upIn(domains: readonly DomainSummary[], name: string): DomainSummary | undefined {
   return domains.find((d) => d.name === name && d.status !== 'defined');
 }
 
+/** "absent", "not running (defined)", or the status. */
 function stateOf(d: DomainSummary | undefined): string {
   if (!d) return 'absent';
   return d.status === 'defined' ? 'not running (defined)' : d.status;
