@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sampler, type SamplerOptions } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import type { RemoteRunner } from '../../src/agent/ssh/types.ts';
-import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
+import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import { TransportError } from '../../src/core/errors.ts';
 import { DomainLocks } from '../../src/queue/coordination.ts';
 import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
 import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 const prefix = uniquePrefix();
@@ -20,25 +21,10 @@ let events: FleetEventLog;
 let sampler: Sampler;
 let t0: number;
 
-const OPTIONS: SamplerOptions = {
-  hosts: ['xen1', 'xen2'],
-  intervalSeconds: 1,
-  historyEverySeconds: 1,
-  historyHours: 1,
-  unreachableAfterFailures: 2,
-  restartBaseMs: 50,
-  restartMaxMs: 200,
-  quietMs: 50,
-  settleMs: 400,
-};
+const OPTIONS = fastSamplerOptions(['xen1', 'xen2']);
 
 function makeSampler(runner: RemoteRunner, store: SampleStore, log: FleetEventLog, options: Partial<SamplerOptions> = {}): Sampler {
-  const drivers = Object.fromEntries(
-    Object.entries(env.hosts).map(([name, h]) => [
-      name,
-      new XenToolstack('xl', pool, { name, configDirs: h.configDirs, consoleLogDir: h.consoleLogDir, shutdownTimeoutSeconds: 5 }),
-    ]),
-  );
+  const drivers = simDrivers(env, pool);
   return new Sampler(
     { ...OPTIONS, ...options },
     {
