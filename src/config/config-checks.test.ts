@@ -57,3 +57,45 @@ describe("agent heartbeat against the bot's staleness limit", () => {
     expect(r.issues.map((i) => i.path)).toContain('agent.heartbeatMs');
   });
 });
+
+/**
+ * A value that may take one of two forms (a permission rule as text or a mapping, a one-off or weekly window, the
+ * approvers) is reported by the form it was written in: zod reported the first form that failed least, or the one
+ * whose problems it could go on past, so a typo in a mapping was "expected text, got a mapping".
+ */
+describe('a mistake in a value of two forms names the form it was written in', () => {
+  const issuesOf = (yaml: string) => check(`${base}${yaml}`).issues;
+  it('a permission rule as a mapping', () => {
+    expect(issuesOf('roles:\n  ops:\n    allow:\n      - { permision: domain.start, hosts: [xen1] }\n')).toEqual([
+      { path: 'roles.ops.allow[0].permission', message: 'required' },
+      { path: 'roles.ops.allow[0].permision', message: 'unknown key' },
+    ]);
+    expect(issuesOf('roles:\n  ops:\n    allow:\n      - { permission: domain.start, hosts: xen1 }\n')).toEqual([
+      { path: 'roles.ops.allow[0].hosts', message: 'expected a list, got "xen1"' },
+    ]);
+  });
+  it('approvers as a mapping, and as a word', () => {
+    const policy = (approvers: string) =>
+      `approvals:\n  enabled: true\n  policies:\n    - commands: [stop]\n      approvers: ${approvers}\n`;
+    expect(issuesOf(policy('{ permisson: x }'))).toEqual([
+      { path: 'approvals.policies[0].approvers.permission', message: 'required' },
+      { path: 'approvals.policies[0].approvers.permisson', message: 'unknown key' },
+    ]);
+    expect(issuesOf(policy('oncal'))).toEqual([{ path: 'approvals.policies[0].approvers', message: 'expected oncall, got "oncal"' }]);
+  });
+  it('a weekly maintenance window, and a one-off one', () => {
+    const window = (lines: string) => `maintenance:\n  - hosts: [xen1]\n    reason: kernel\n${lines}`;
+    expect(issuesOf(window('    weekday: mondey\n    from: "09:00"\n    until: "10:00"\n'))).toEqual([
+      {
+        path: 'maintenance[0].weekday',
+        message: 'expected one of monday, tuesday, wednesday, thursday, friday, saturday, sunday, got "mondey"',
+      },
+    ]);
+    expect(issuesOf(window('    weekday: monday\n    from: "09:00"\n    until: "10:00"\n    timzone: UTC\n'))).toEqual([
+      { path: 'maintenance[0].timzone', message: 'unknown key' },
+    ]);
+    expect(issuesOf(window('    from: "2026-01-01T00:00:00Z"\n    until: tomorrow\n'))).toEqual([
+      { path: 'maintenance[0].until', message: 'expected a valid datetime, got "tomorrow"' },
+    ]);
+  });
+});

@@ -130,26 +130,42 @@ function detached(s: string): string {
 }
 
 function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
-  return error.issues.flatMap((issue): ConfigIssue[] => {
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      // Every branch refused the value's type (`allow: [5]`): say what would do.
-      const branches = issue.errors.map((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 ? b[0] : null));
-      if (branches.every((b) => b !== null)) {
-        const wanted = [...new Set(branches.map((b) => describeExpected(b?.expected ?? '')))].join(' or ');
-        return [{ path: formatPath(issue.path), message: `expected ${wanted}, got ${describeValue(valueAt(raw, issue.path))}` }];
-      }
-      // Else the branch that came closest hides the real reasons one level down; the path points at the culprit.
-      const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b));
-      return best.map((sub) => ({ path: formatPath([...issue.path, ...sub.path]), message: sub.message }));
+  return error.issues.flatMap((issue) => describeIssue(issue, [], raw));
+}
+
+/** One zod issue (found at `base`, inside a union's branch) as the config author reads it. */
+function describeIssue(issue: z.core.$ZodIssue, base: PropertyKey[], raw: unknown): ConfigIssue[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Every branch refused the value's type (`allow: [5]`): say what would do.
+    const branches = issue.errors.map((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 ? b[0] : null));
+    if (branches.every((b) => b !== null)) {
+      const wanted = [...new Set(branches.map((b) => describeExpected(b?.expected ?? '')))].join(' or ');
+      return [{ path: formatPath(path), message: `expected ${wanted}, got ${describeValue(valueAt(raw, path))}` }];
     }
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown key' }));
-    }
-    if (issue.code === 'invalid_key') {
-      return [{ path: formatPath(issue.path), message: `not a valid name: ${issue.issues[0]?.message ?? 'invalid'}` }];
-    }
-    return [{ path: formatPath(issue.path), message: issue.message }];
-  });
+    // Else the reasons are one level down, in the branch the value was meant for; the path points at the culprit.
+    return closestBranch(issue.errors).flatMap((sub) => describeIssue(sub, path, raw));
+  }
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => ({ path: formatPath([...path, k]), message: 'unknown key' }));
+  if (issue.code === 'invalid_key')
+    return [{ path: formatPath(path), message: `not a valid name: ${issue.issues[0]?.message ?? 'invalid'}` }];
+  return [{ path: formatPath(path), message: issue.message }];
+}
+
+/**
+ * The union branch the author meant: one that takes the value's kind (a mapping, not the text form of a permission
+ * rule), then the one that knows the most of its keys (a weekly window's `weekday` is unknown to a one-off window),
+ * then the one with the fewest problems. The fewest problems alone picked `"expected oncall, got a mapping"` for
+ * `approvers: { permisson: x }`, and a one-off window's complaints for a weekly one with a misspelt weekday.
+ */
+function closestBranch(branches: z.core.$ZodIssue[][]): z.core.$ZodIssue[] {
+  // In that order of weight (a union's branches number a few, their problems far fewer than a thousand).
+  const score = (b: z.core.$ZodIssue[]) =>
+    (b.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')) ? 1e6 : 0) +
+    b.reduce((n, i) => n + (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys.length : 0), 0) * 1e3 +
+    b.length;
+  const scored = branches.map((b) => ({ b, s: score(b) })).sort((x, y) => x.s - y.s);
+  return scored[0]?.b ?? [];
 }
 
 /**

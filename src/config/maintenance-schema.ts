@@ -3,7 +3,10 @@ import { echoValue } from '../core/args.ts';
 import { isTimeZone } from '../core/oncall.ts';
 
 const Glob = z.string().min(1);
-const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM');
+// `abort`: zod then reports the union as a whole, and the loader names the branch the author meant (a weekly window
+// with a misspelt weekday was otherwise reported as a one-off window whose times are not dates).
+const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, { error: 'a time of day, HH:MM', abort: true });
+const DateTime = z.iso.datetime({ offset: true, abort: true });
 
 /**
  * A maintenance window: mutating commands on its hosts are refused while it is open (reads go on). Either once
@@ -13,8 +16,8 @@ export const MaintenanceWindow = z.union([
   z.strictObject({
     hosts: z.array(Glob).min(1),
     reason: z.string().min(1),
-    from: z.iso.datetime({ offset: true }),
-    until: z.iso.datetime({ offset: true }),
+    from: DateTime,
+    until: DateTime,
   }),
   z.strictObject({
     hosts: z.array(Glob).min(1),
