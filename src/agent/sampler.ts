@@ -130,6 +130,8 @@ class HostState {
   unresolvedBefore = new Set<string>();
   /** Domains missing from xentop while the list failed: how many iterations each has been kept in the baseline. */
   readonly held = new Map<string, number>();
+  /** Crashes said before this agent started (domain name → the crashed domain's id): not said again at the baseline. */
+  crashesSaid = new Map<string, string>();
 
   constructor(readonly name: string) {}
 }
@@ -231,6 +233,10 @@ export class Sampler {
     state.unreachable = await this.deps.events.wasUnreachable(state.name).catch((error: unknown) => {
       log.warn({ err: errorText(error) }, 'could not read whether the host was said to be unreachable');
       return false;
+    });
+    state.crashesSaid = await this.deps.events.crashesSaid(state.name).catch((error: unknown) => {
+      log.warn({ err: errorText(error) }, 'could not read the crashes said before');
+      return new Map<string, string>();
     });
     while (!this.closed) {
       let attempt: Attempt;
@@ -485,7 +491,14 @@ export class Sampler {
       const keys = uuid ? [uuid, name] : [name];
       const byXenops = await this.byXenops(name);
       if (change.kind === 'crashed') {
+        const id = entry?.id ?? null;
+        // Found crashed at the start, the same domain (its id) whose crash an earlier agent said: not news.
+        if (state.baseline === null && id !== null && state.crashesSaid.get(name) === String(id)) continue;
         await this.emit(state, { kind: 'domain.crashed', host, domain: name, uuid, byXenops, at: seenAt });
+        if (id !== null)
+          await this.deps.events
+            .sayCrashed(host, name, id)
+            .catch((error: unknown) => this.log(host).warn({ err: errorText(error) }, 'could not record the crash said'));
         continue;
       }
       if (change.kind === 'disappeared') {

@@ -26,7 +26,7 @@ export interface FleetEventEntry {
   event: FleetEvent;
 }
 
-/** How long "this host was said to be unreachable" is kept without news of it. */
+/** How long "this host was said to be unreachable" (or a guest crashed) is kept without news of it. */
 const UNREACHABLE_MEMORY_SECONDS = 30 * 86_400;
 
 /** Roughly how many events the stream keeps (XADD MAXLEN ~). */
@@ -146,6 +146,23 @@ export class FleetEventLog {
     // Bounded: a host taken out of the config while down must not be said "reachable again" months later.
     if (unreachable) await this.redis.set(key, String(Date.now()), 'EX', UNREACHABLE_MEMORY_SECONDS);
     else await this.redis.del(key);
+  }
+
+  /**
+   * The crashes said on a host, by domain name: the crashed domain's id (a domain restarted gets a new one). A
+   * guest kept crashed (on_crash="preserve") is found crashed by every agent that starts: said once, not at each.
+   */
+  async crashesSaid(host: string): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.crashesKey(host))));
+  }
+
+  async sayCrashed(host: string, domain: string, id: number): Promise<void> {
+    const key = this.crashesKey(host);
+    await this.redis.multi().hset(key, domain, String(id)).expire(key, UNREACHABLE_MEMORY_SECONDS).exec();
+  }
+
+  private crashesKey(host: string): string {
+    return `${this.prefix}:crashed:${host}`;
   }
 
   mutationKey(domain: string): string {

@@ -201,6 +201,38 @@ describe('an agent starting while a guest is crashed', () => {
       web.flags = flags;
     }
   }, 30_000);
+
+  it('says it once, not again at each agent start; a new crash of the guest (a new domain id) is said', async () => {
+    const r = rig();
+    const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web');
+    const { flags, id } = web;
+    web.flags = '---sc-';
+    const crashes = async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed').length;
+    try {
+      const first = makeSampler(r, pool);
+      first.start();
+      await expect.poll(crashes, { timeout: 10_000 }).toBe(1);
+      await first.close();
+      // The agent restarts (an upgrade, a reboot of its machine) long after the alert's cool-down: still crashed.
+      const second = makeSampler(r, pool);
+      second.start();
+      const at = Date.now();
+      // Two samples after its baseline: the baseline's crashes have been classified by then.
+      await sampled(r, 'xen1', at);
+      const after = (await r.samples.latest(['xen1']))['xen1']?.at ?? 0;
+      await sampled(r, 'xen1', after);
+      await second.close();
+      expect(await crashes()).toBe(1);
+      // Meanwhile someone restarted it and it crashed again: another domain, said.
+      web.id = id + 100;
+      makeSampler(r, pool).start();
+      await expect.poll(crashes, { timeout: 10_000 }).toBe(2);
+    } finally {
+      web.flags = flags;
+      web.id = id;
+    }
+  }, 30_000);
 });
 
 describe('an agent restarting while a host is said to be unreachable', () => {
