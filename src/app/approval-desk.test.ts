@@ -65,6 +65,7 @@ async function makeDesk(over: Partial<ApprovalDeskDeps> = {}, leads = true) {
     },
     onCall: async () => ['bob'],
     nextOnCall: async () => 'erin',
+    wasQueued: async () => false,
     logger: createLogger('silent'),
     ...over,
   });
@@ -284,5 +285,57 @@ describe('an approved request that did not run', () => {
     expect(JSON.stringify(again.blocks)).toContain('; it was queued once; the result goes to alice');
     expect(enqueued).toHaveLength(1);
     desk.stop();
+  });
+});
+
+describe('an approved request whose bot died before recording that it ran', () => {
+  /** bob approves alice's /stop on a bot that dies while it queues it (its enqueue never returns): the cards say "running". */
+  async function approvedOnADyingBot(): Promise<string> {
+    const dying = await makeDesk({ enqueue: () => new Promise(() => {}) });
+    const id = await askStop(dying.desk);
+    void dying.desk.approve(id, person('bob'), 'terminal');
+    await vi.waitFor(async () => expect((await store.get(id))?.status).toBe('approved'));
+    dying.desk.stop();
+    return id;
+  }
+
+  it('never queued: a bot starting later tells the requester and the cards that nothing ran, once the grace is over', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const id = await approvedOnADyingBot();
+      const next = await makeDesk({ wasQueued: async () => false });
+      await vi.advanceTimersByTimeAsync(30_000);
+      // Within the grace the approving bot may still be queueing it: nothing is said.
+      expect(next.titles()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(31_000);
+      await vi.waitFor(() =>
+        expect(next.delivered.map((d) => `${d.channel}: ${d.reply.title}`)).toEqual([
+          'terminal: /stop xen1:web was approved but did not run',
+          'approvals: /stop xen1:web was approved but did not run',
+        ]),
+      );
+      expect(JSON.stringify(next.delivered[0]?.reply.blocks)).toContain('the bot stopped as it was starting it; nothing ran');
+      expect(next.enqueued).toEqual([]);
+      expect((await next.desk.approve(id, person('bob'), 'terminal')).title).toBe(`${id} was approved but did not run`);
+      expect(await store.startingIds()).not.toContain(id);
+      next.desk.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('queued after all (its request is in flight or answered): recorded as queued, nobody told anything new', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const id = await approvedOnADyingBot();
+      const next = await makeDesk({ wasQueued: async () => true });
+      await vi.advanceTimersByTimeAsync(61_000);
+      await vi.waitFor(async () => expect((await store.get(id))?.run).toEqual({ queued: true }));
+      expect(next.titles()).toEqual([]);
+      expect(await store.startingIds()).not.toContain(id);
+      next.desk.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -36,6 +36,8 @@ export interface ApprovalDeskDeps {
   onCall: () => Promise<string[]>;
   /** Who is on call next, if anyone. */
   nextOnCall: () => Promise<string | null>;
+  /** Whether a request was queued (it is in flight, or its final reply was claimed): dispatch's record of it. */
+  wasQueued: (requestId: string) => Promise<boolean>;
   logger: Logger;
   now?: () => number;
 }
@@ -45,6 +47,9 @@ export interface ApprovalDeskDeps {
  * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
  * approves or denies it from any platform; approved, it runs exactly as requested, once; expired, it never runs.
  */
+/** How long an approved request may go unrecorded as run before another bot takes it that its approver died. */
+const STARTING_GRACE_MS = 60_000;
+
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly escalations = new Map<string, NodeJS.Timeout>();
@@ -71,6 +76,39 @@ export class ApprovalDesk {
         this.adopted.add(id);
       }
     }
+    for (const id of await this.deps.store.startingIds()) {
+      const rec = await this.deps.store.get(id);
+      if (rec?.status === 'approved' && !rec.run && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
+        const t = setTimeout(
+          () => void this.startedOrNot(id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval recovery failed')),
+          Math.max(0, (rec.decidedAt ?? 0) + STARTING_GRACE_MS - this.now()),
+        );
+        t.unref();
+        this.timers.set(id, t);
+        this.adopted.add(id);
+      }
+    }
+  }
+
+  /**
+   * An approved request the bot that approved it never recorded as run: it died between the approval and the queue's
+   * answer, and the cards still say "running now". Dispatch's record tells whether it was queued (then its result
+   * goes to the requester as any other's); if not, nothing ran — never queued now, minutes later and unseen: the
+   * requester, the approvers and the cards are told so. Never before the grace: the approving bot may be queueing it.
+   */
+  private async startedOrNot(id: string): Promise<void> {
+    this.timers.delete(id);
+    this.adopted.delete(id);
+    const rec = await this.deps.store.get(id);
+    if (rec?.status !== 'approved' || rec.run) return;
+    const queued = await this.deps.wasQueued(rec.requestId);
+    const why = 'the bot stopped as it was starting it; nothing ran — ask again if it is still needed';
+    const run: NonNullable<ApprovalRecord['run']> = queued ? { queued: true } : { queued: false, why };
+    const { changed } = await this.deps.store.update(id, (r) => (r.status === 'approved' && !r.run ? { ...r, run } : null));
+    if (!changed || queued) return;
+    this.deps.logger.warn({ approval: id, requestId: rec.requestId }, 'an approved request was never queued (its bot stopped): told');
+    await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${id} approved but not run: ${why}` });
+    await this.notRun(rec, rec.target, why);
   }
 
   /** This bot's term ends: the timers it adopted go (the next leader arms them); those of requests it took stay. */
@@ -325,12 +363,7 @@ export class ApprovalDesk {
       if (!(error instanceof Refusal))
         this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');
       await this.ranAs(rec, { queued: false, why });
-      const failed = reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], {
-        tone: 'error',
-      });
-      await this.deps.deliver(at, failed);
-      // The approval channels' cards said "running": they are told too (the requester's card got it just now).
-      await this.announce(rec, failed, null);
+      await this.notRun(rec, at, why);
       return reply.error('Approved, but not run', why);
     }
     await this.ranAs(rec, { queued: true });
@@ -339,6 +372,15 @@ export class ApprovalDesk {
       [reply.text(`/${rec.command} ${describeArgs(rec)} is running; ${rec.requester} gets the result`)],
       { tone: 'success' },
     );
+  }
+
+  /** Tells the requester (at `at`, their card) and the approval channels' cards, which said "running", that it did not run. */
+  private async notRun(rec: ApprovalRecord, at: ReplyTarget, why: string): Promise<void> {
+    const failed = reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], {
+      tone: 'error',
+    });
+    await this.deps.deliver(at, failed);
+    await this.announce(rec, failed, null);
   }
 
   /** Records what came of starting an approved request (what a later /approve of it is told). */

@@ -97,6 +97,11 @@ export class ApprovalStore {
     return `${this.prefix}:approvals-pending`;
   }
 
+  /** Approved and not yet recorded as run (queued, or why not): a bot that died in between leaves one here. */
+  private get startingKey(): string {
+    return `${this.prefix}:approvals-starting`;
+  }
+
   private ttl(rec: ApprovalRecord): number {
     // Kept a day past its expiry, so a late /approve is told it expired instead of "no such request".
     return Math.max(60, Math.ceil((rec.expiresAt - this.now()) / 1000) + 86_400);
@@ -113,6 +118,11 @@ export class ApprovalStore {
 
   async pendingIds(): Promise<string[]> {
     return this.redis.smembers(this.indexKey);
+  }
+
+  /** Approved requests not recorded as run. */
+  async startingIds(): Promise<string[]> {
+    return this.redis.smembers(this.startingKey);
   }
 
   /**
@@ -140,6 +150,8 @@ export class ApprovalStore {
         }
         const multi = conn.multi().set(this.key(id), JSON.stringify(next), 'EX', this.ttl(next));
         if (next.status !== 'pending') multi.srem(this.indexKey, id);
+        if (next.status === 'approved' && !next.run) multi.sadd(this.startingKey, id);
+        else if (before.status === 'approved') multi.srem(this.startingKey, id);
         const done = await multi.exec();
         if (done !== null) return { rec: next, changed: true, before };
       } finally {

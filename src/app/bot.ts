@@ -230,6 +230,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       return now ? [now.person, ...now.also] : [];
     },
     nextOnCall: async () => (await oncall.view(new Date())).next?.person ?? null,
+    wasQueued: async (requestId) => (await pending.gone([requestId])).get(requestId) !== 'lost',
     now: () => clock.now(),
     logger,
   });
