@@ -85,4 +85,19 @@ describe('the status post', () => {
     expect(renderTelegram(r).documents).toEqual([]);
     expect(renderDiscord(r).files).toEqual([]);
   });
+
+  it('GIVEN a host that answers over SSH but whose toolstack fails THEN a toolstack error, not unreachable, still needing attention', () => {
+    const xend = 'xm list on xen3 exited 1: Error: Unable to connect to xend: Connection refused. Is xend running?';
+    const outcomes: HostOutcome<'host.status'>[] = Array.from({ length: 4 }, (_, i) => up(`xen${i}`, 2));
+    outcomes[3] = { host: 'xen3', ok: false, failure: { code: 'remote', message: xend }, agent: null, frozen: null };
+    const small = text(status.render(outcomes, {}, renderContext({ now: NOW })));
+    expect(small).toContain(`xen3 | toolstack error: ${xend} | - | -`);
+    expect(small).not.toContain('unreachable');
+
+    outcomes[2] = { host: 'xen2', ok: false, failure: { code: 'transport', message: 'cannot connect to xen2' }, agent: null, frozen: null };
+    const big = text(status.render(outcomes, {}, renderContext({ now: NOW, posts: { topDomains: 5, hostRows: 2, changeRows: 20 } })));
+    expect(big).toContain('4 hosts: 2 up, 1 failing, 1 not answering;');
+    expect(big).toContain('Hosts needing attention\nxen2 | unreachable: cannot connect to xen2');
+    expect(big).toContain(`xen3 | toolstack error: ${xend}`);
+  });
 });

@@ -24,11 +24,26 @@ function describeCounts(byStatus: Partial<Record<string, number>>): string {
   return parts.join(', ') || 'none';
 }
 
+/**
+ * Whether the host itself could not be reached. Only a failed SSH connection says so: a host whose toolstack fails
+ * (xend down: `xm list` exits 1) answers, and sending an operator to its network or sshd would mislead.
+ */
+function unreachable(o: Outcome): boolean {
+  return !o.ok && (o.failure.code === 'transport' || o.failure.code === 'hostKey' || o.failure.code === 'outcomeUnknown');
+}
+
+/** No answer from the host: no live agent, none in time, or no SSH connection. */
+function notAnswering(o: Outcome): boolean {
+  return !o.ok && (o.failure.code === 'noAnswer' || o.failure.code === 'noAgent' || unreachable(o));
+}
+
 function reachability(o: Outcome): string {
   if (o.ok) return `up (${o.result.toolstack} ${o.result.xenVersion ?? ''})`.trim();
   if (o.failure.code === 'noAnswer') return 'no answer';
   if (o.failure.code === 'noAgent') return 'unknown (no agent)';
-  return `unreachable: ${o.failure.message}`;
+  if (unreachable(o)) return `unreachable: ${o.failure.message}`;
+  if (o.failure.code === 'remote') return `toolstack error: ${o.failure.message}`;
+  return `failed: ${o.failure.message}`;
 }
 
 function memory(o: Outcome): string {
@@ -64,7 +79,7 @@ function hostRow(o: Outcome): string[] {
 
 const HOST_COLUMNS = ['host', 'reachable', 'domains', 'memory', 'agent', 'frozen'];
 
-/** A host an operator must look at: not answering, no live agent, or frozen. */
+/** A host an operator must look at: not answering, failing, no live agent, or frozen. */
 function needsAttention(o: Outcome): boolean {
   return !o.ok || o.agent?.alive === false || Boolean(o.frozen);
 }
@@ -81,9 +96,12 @@ function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   for (const o of up) for (const [s, n] of Object.entries(o.result.domainsByStatus)) counts[s] = (counts[s] ?? 0) + (n ?? 0);
   const total = up.reduce((sum, o) => sum + (o.result.totalMemoryMiB ?? 0), 0);
   const free = up.reduce((sum, o) => sum + (o.result.freeMemoryMiB ?? 0), 0);
+  const silent = outcomes.filter(notAnswering).length;
+  // A host that answered with an error (its toolstack failing) is counted apart, as its row says.
+  const failing = outcomes.length - up.length - silent;
   const blocks: Block[] = [
     reply.text(
-      `${outcomes.length} hosts: ${up.length} up, ${outcomes.length - up.length} not answering; domains: ${describeCounts(counts)}; memory ${mib(total - free)} used, ${mib(free)} free`,
+      `${outcomes.length} hosts: ${up.length} up, ${failing > 0 ? `${failing} failing, ` : ''}${silent} not answering; domains: ${describeCounts(counts)}; memory ${mib(total - free)} used, ${mib(free)} free`,
     ),
   ];
   if (attention.length === 0) blocks.push(reply.text('Every host is up, with a live agent and no freeze.'));

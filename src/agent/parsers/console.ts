@@ -3,9 +3,11 @@
  * Console output is raw terminal traffic: colour codes, cursor movement, carriage returns, bells. Strip it to
  * plain lines before it reaches a chat (where escape bytes render as garbage or break formatting).
  */
-// CSI (ESC [ … final), OSC (ESC ] … BEL or ST), two-byte escapes (charset selects ESC ( B, ESC =, …), 8-bit CSI.
+// Every ECMA-48 / VT form, whole: one matched only in part leaves its tail as text (apt's ESC 7 / ESC 8 save and
+// restore showed as "7"/"8", a reset's ESC c as "c"). CSI; control strings (OSC, DCS, SOS, PM, APC) up to BEL or
+// ST; ESC + intermediates 0x20-0x2F + final (ESC ( B, ESC # 8); ESC + final 0x30-0x7E; 8-bit CSI; a bare ESC.
 const ANSI =
-  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][A-Za-z0-9]|\u001b[@-Z\\-_=>]|\u009b[0-?]*[ -/]*[@-~]/g;
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[ -/]+[0-~]|\u001b[0-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b/g;
 // Other C0/C1 controls except TAB and LF (CR is handled first).
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 

@@ -10,7 +10,7 @@ import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { parseUptime } from '../parsers/uptime.ts';
 import { parseXentop } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
-import { AUTOSTART_DIR, argv, autostartPath, checked, describeArgv } from './argv.ts';
+import { AUTOSTART_DIR, argv, autostartPath, checked, consoleLogPath, describeArgv } from './argv.ts';
 import { inventoryFromListings, isAutostartDir } from './inventory.ts';
 import { assembleDetail } from './show.ts';
 import type {
@@ -918,15 +918,28 @@ export class XenToolstack implements Toolstack {
         const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, lines), ctx);
         return { source: 'log' as const, lines: lastLines(sanitizeConsole(r.stdout), lines) };
       }
-      const r = await this.read(argv.consoleAttach(this.kind, domain), ctx, { timeoutMs: 15_000 });
+      const words = argv.consoleAttach(this.kind, domain);
+      const r = await this.read(words, ctx, { timeoutMs: 15_000 });
       // `timeout` ending the attach (124) is the normal way it stops.
       if (r.code !== 0 && r.code !== 124) {
         const outcome = classifyOutcome('shutdown', r);
         if (outcome.kind === 'invalidDomain' || outcome.kind === 'notFound')
           throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
-        throw new RemoteCommandError(this.host.name, argv.consoleAttach(this.kind, domain), r.code, r.stderr);
+        throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
       }
-      return { source: 'attach' as const, lines: lastLines(sanitizeConsole(r.stdout), lines) };
+      const text = sanitizeConsole(r.stdout);
+      // A client that quit by itself with nothing captured never listened: `xm console` and xenconsole before Xen
+      // 4.6 exit at once when stdin is not a terminal (the session gives /dev/null). "(no output)" would claim the
+      // guest was quiet for the whole attach.
+      if (r.code === 0 && text.trim() === '')
+        throw new RemoteCommandError(
+          this.host.name,
+          words,
+          0,
+          r.stderr,
+          `no console snapshot of ${domain} could be taken on ${this.host.name}: there is no readable xenconsoled log (${consoleLogPath(this.host.consoleLogDir, domain)}), and ${describeArgv(words)} ended by itself with nothing captured (${this.kind === 'xm' ? 'xm console' : 'xl console before Xen 4.6'} quits when not on a terminal); enable xenconsoled logging (XENCONSOLED_TRACE=guest, i.e. xenconsoled --log=guest) or use a console that stays attached (xl on Xen 4.6 or later)`,
+        );
+      return { source: 'attach' as const, lines: lastLines(text, lines) };
     });
   }
 
