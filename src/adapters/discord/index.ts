@@ -4,7 +4,7 @@ import { type Logger, redactSecrets } from '../../core/log.ts';
 import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
-import { type DiscordPayload, mentionContent, renderDiscord } from './render.ts';
+import { cutMarkdown, type DiscordPayload, escapeMarkdown, mentionContent, renderDiscord } from './render.ts';
 import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
 export interface DiscordAdapterOptions {
@@ -215,7 +215,8 @@ export class DiscordAdapter implements ChatAdapter {
     const before = Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
     const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
     if (users.length === 0) return target;
-    const content = cutContent(`${mentionContent(users)} ${reply.title}`);
+    // Message content is markdown too: the title is data, as in the embed.
+    const content = cutMarkdown(`${mentionContent(users)} ${escapeMarkdown(reply.title)}`, CONTENT_LIMIT);
     try {
       await post({ body: { content, allowed_mentions: { parse: [], users } } });
     } catch (error) {
@@ -236,10 +237,6 @@ export class DiscordAdapter implements ChatAdapter {
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
   }
-}
-
-function cutContent(text: string): string {
-  return text.length <= CONTENT_LIMIT ? text : `${text.slice(0, CONTENT_LIMIT - 1)}…`;
 }
 
 /**

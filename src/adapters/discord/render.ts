@@ -44,14 +44,28 @@ export function mentionContent(users: readonly string[]): string {
 
 const STYLE = { primary: 1, secondary: 2, success: 3, danger: 4 } as const;
 
-function blockText(block: Block): string {
+/**
+ * Text as Discord markdown that shows exactly that text. Reply text is plain (Telegram and the terminal show it
+ * as is) and mostly host-derived: a valid domain name like `db__old__2` would otherwise lose its underscores to
+ * underline, a note could quote `*`, `~~`, `||` or a `# ` line. Discord drops a backslash before any ASCII
+ * punctuation, so an escape never shows. Parentheses are left alone (no link forms once `[` `]` are escaped),
+ * and `#`, `-`, `+` and `1.` act only at the start of a line (headings, subtext, lists).
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\*_~|`<>[\]]/g, '\\$&')
+    .replace(/^([ \t]*)([-+#])(?=[ \t#])/gm, '$1\\$2')
+    .replace(/^([ \t]*\d+)\.(?=[ \t])/gm, '$1\\.');
+}
+
+function blockText(block: Block, esc: (text: string) => string = escapeMarkdown): string {
   switch (block.type) {
     case 'text':
-      return block.text;
+      return esc(block.text);
     case 'fields':
-      return block.fields.map((f) => `**${f.name}**: ${f.value}`).join('\n');
+      return block.fields.map((f) => `**${esc(f.name)}**: ${esc(f.value)}`).join('\n');
     case 'table':
-      return `${block.caption ? `${block.caption}\n` : ''}\`\`\`\n${formatTable(block.table).replace(/```/g, "'''")}\n\`\`\``;
+      return `${block.caption ? `${esc(block.caption)}\n` : ''}\`\`\`\n${formatTable(block.table).replace(/```/g, "'''")}\n\`\`\``;
     case 'code':
       return `\`\`\`\n${block.text.replace(/```/g, "'''") || ' '}\n\`\`\``;
     default:
@@ -83,21 +97,35 @@ function cut(s: string, n: number): string {
 }
 
 /**
+ * `cut` for escaped markdown: never between a backslash and the character it escapes (the character would show
+ * unescaped, or the backslash vanish before the `…`), nor inside a surrogate pair.
+ */
+export function cutMarkdown(s: string, n: number): string {
+  if (s.length <= n) return s;
+  let end = n - 1;
+  if (/[\uD800-\uDBFF]/.test(s.charAt(end - 1))) end--;
+  let slashes = 0;
+  while (slashes < end && s.charAt(end - 1 - slashes) === '\\') slashes++;
+  if (slashes % 2 === 1) end--;
+  return `${s.slice(0, end)}…`;
+}
+
+/**
  * A neutral reply as one embed within Discord's limits. Fields become embed fields (≤ 25); text, tables and code
  * go in the description; when that would pass 4096 characters (or the 6000 total), the whole text goes as a file
  * attachment instead and the description says so: output is never cut off.
  */
 export function renderDiscord(reply: Reply): DiscordPayload {
-  const title = cut(reply.title, LIMITS.title);
+  const title = cutMarkdown(escapeMarkdown(reply.title), LIMITS.title);
   const fieldBlocks = reply.blocks.flatMap((b) => (b.type === 'fields' ? b.fields : []));
   const fields = fieldBlocks.slice(0, LIMITS.fields).map((f) => ({
-    name: cut(f.name, LIMITS.fieldName),
-    value: cut(f.value || '-', LIMITS.fieldValue),
+    name: cutMarkdown(escapeMarkdown(f.name), LIMITS.fieldName),
+    value: cutMarkdown(escapeMarkdown(f.value || '-'), LIMITS.fieldValue),
     ...(f.inline ? { inline: true } : {}),
   }));
   const description = reply.blocks
     .filter((b) => b.type !== 'fields' || fieldBlocks.length > LIMITS.fields)
-    .map(blockText)
+    .map((b) => blockText(b))
     .join('\n');
   const files: DiscordPayload['files'] = (reply.attachments ?? []).map((a) => ({
     name: discordFileName(a.name),
@@ -110,7 +138,7 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
     const name = overflowFileName(reply.title);
     const plain = reply.blocks
-      .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b)))
+      .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b, (t) => t)))
       .join('\n\n');
     files.unshift({ name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' });
     desc = `The full output is attached as \`${name}\`.`;
@@ -120,12 +148,12 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   const left = files.splice(MAX_FILES);
   if (left.length > 0) {
     // Said first and in full: the text gives way to it, not the other way round.
-    const note = cut(
-      `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => f.name).join(', ')}`,
+    const note = cutMarkdown(
+      `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => escapeMarkdown(f.name)).join(', ')}`,
       1_000,
     );
     const room = Math.min(LIMITS.description, LIMITS.total - title.length - fieldChars) - note.length - 1;
-    desc = desc && room > 1 ? `${note}\n${cut(desc, room)}` : note;
+    desc = desc && room > 1 ? `${note}\n${cutMarkdown(desc, room)}` : note;
   }
   const image = files.find((f) => EMBEDDABLE.has((f.contentType ?? '').toLowerCase()));
   const components = reply.actions?.length
