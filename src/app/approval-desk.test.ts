@@ -22,12 +22,14 @@ afterAll(async () => {
 
 const config = Config.parse({
   hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
-  roles: { admin: { allow: ['*'] }, operator: { allow: ['operate'] } },
+  // gina may grant approvals on xen9 only: never escalated to for a request on xen1.
+  roles: { admin: { allow: ['*'] }, operator: { allow: ['operate'] }, xen9admin: { allow: [{ permission: 'admin', hosts: ['xen9'] }] } },
   people: {
     alice: { roles: ['admin'], identities: { terminal: 'alice' } },
     bob: { roles: ['operator'], onCall: true, identities: { terminal: 'bob' } },
     erin: { roles: ['operator'], identities: { terminal: 'erin' } },
     frank: { roles: ['operator'], identities: { terminal: 'frank' } },
+    gina: { roles: ['xen9admin'], identities: { terminal: 'gina' } },
   },
   approvals: { escalateMinutes: 5, channels: [{ platform: 'terminal', id: 'approvals' }] },
 });

@@ -1,7 +1,7 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config, Platform } from '../config/schema.ts';
 import { APPROVE_ANY, mayApprove } from '../core/approval-policy.ts';
-import { authorize, type Person } from '../core/authorize.ts';
+import { authorize, identify, type Person } from '../core/authorize.ts';
 import type { AnyCommand, JobSpec } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
@@ -139,6 +139,7 @@ export class ApprovalDesk {
       requester: d.evaluated.person.id,
       platform: req.platform,
       userId: req.actor.userId,
+      ...(req.actor.roleIds.length > 0 ? { roleIds: [...req.actor.roleIds] } : {}),
       channelId: req.channel.id,
       target,
       mode: d.mode,
@@ -293,13 +294,17 @@ export class ApprovalDesk {
   /** Runs an approved request exactly as it was requested, bound to the state it was requested in. */
   private async run(rec: ApprovalRecord): Promise<Reply> {
     const command = this.deps.commands.get(rec.command) as AnyJobCommand | undefined;
-    const requester = this.deps.config.people[rec.requester];
-    // The requester must still be allowed to run it now (a role may have been taken away meanwhile).
-    const person: Person = {
-      id: rec.requester,
-      displayName: requester?.displayName ?? rec.requester,
-      roles: [...(requester?.roles ?? [])],
+    const actor = {
+      platform: rec.platform as Platform,
+      userId: rec.userId,
+      roleIds: [...(rec.roleIds ?? [])],
+      displayName: rec.requester,
     };
+    // The requester must still be allowed to run it now (a role may have been taken away meanwhile): identified again
+    // under the config of now, with the platform roles they had when they asked (a bound role is theirs only so).
+    const who = identify(this.deps.config, actor);
+    const person: Person =
+      who.ok && who.person.id === rec.requester ? who.person : { id: rec.requester, displayName: rec.requester, roles: [] };
     const stillAllowed =
       !!command &&
       rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
@@ -323,7 +328,7 @@ export class ApprovalDesk {
     const req: ChatRequest = {
       id: rec.requestId,
       platform: rec.platform as Platform,
-      actor: { platform: rec.platform as Platform, userId: rec.userId, roleIds: [], displayName: rec.requester },
+      actor,
       channel: { id: rec.channelId, kind: 'group' },
       command: rec.command,
       args: { kind: 'options', options: {} },
@@ -449,16 +454,29 @@ export class ApprovalDesk {
   /** `from`: the level the timer was armed at — a step another bot's timer took already is not taken again. */
   private async escalate(id: string, from: number): Promise<void> {
     const next = await this.deps.nextOnCall().catch(() => null);
-    const admins = Object.keys(this.deps.config.people).filter(
-      (p) =>
-        authorize(this.deps.config, { id: p, displayName: p, roles: [...(this.deps.config.people[p]?.roles ?? [])] }, APPROVE_ANY).allowed,
-    );
+    const { config } = this.deps;
+    // The admins who may approve this one: approval.grant (and the command) on every host it touches.
+    const admins = (r: ApprovalRecord) =>
+      Object.keys(config.people).filter(
+        (p) =>
+          mayApprove({
+            config,
+            approver: { id: p, displayName: p, roles: [...(config.people[p]?.roles ?? [])] },
+            requester: r.requester,
+            policy: { ...r.policy, approvers: 'oncall' },
+            permission: this.deps.commands.get(r.command)?.permission ?? APPROVE_ANY,
+            command: r.command,
+            targets: r.targets,
+            touches: r.touches,
+            onCall: [],
+          }).ok,
+      );
     let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
       const level = from + 1;
       // Never the requester: they cannot approve their own request, so escalating to them reaches nobody.
-      added = (level === 1 ? (next ? [next] : []) : admins).filter((p) => p !== r.requester);
+      added = (level === 1 ? (next ? [next] : []) : admins(r)).filter((p) => p !== r.requester);
       return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
     if (!rec || !changed) {

@@ -29,6 +29,11 @@ export interface ApprovalRecord {
   requester: string;
   platform: string;
   userId: string;
+  /**
+   * The requester's platform roles when they asked (Discord role ids): roles bound through `discord.roleBindings`
+   * are theirs only through these, and the approved request runs with the roles they give under the config of then.
+   */
+  roleIds?: string[];
   channelId: string;
   /** The requester's own reply: the request's result goes there. */
   target: ReplyTarget;

@@ -47,22 +47,28 @@ export function mayApprove(q: ApproverQuestion): ApproverAnswer {
   // The two-person rule needs to know who approves: an anonymous admin may be the requester.
   if (isAnonymous(approver))
     return { ok: false, reason: 'an anonymous group admin cannot approve: xenops cannot tell who you are — turn off "Remain anonymous"' };
-  const byRole = authorize(config, approver, APPROVE_ANY).allowed;
+  // Every host and domain the command acts on: a permission scoped to some hosts approves only there.
+  const places = q.targets.flatMap((t) => [t.host, ...q.touches].map((host) => ({ host, ...(t.domain ? { domain: t.domain } : {}) })));
+  const everywhere = (permission: string) => places.every((p) => authorize(config, approver, permission, p).allowed);
+  const byRole = everywhere(APPROVE_ANY);
+  // Said when the approver holds it, only elsewhere.
+  const where = (permission: string) =>
+    authorize(config, approver, permission).allowed ? ` on ${[...new Set(places.map((p) => p.host))].join(', ')}` : '';
   if (q.policy.approvers === 'oncall') {
     if (!q.onCall.includes(approver.id) && !byRole)
       return {
         ok: false,
-        reason: `only the person on call (${q.onCall.join(', ') || 'nobody is on call'}) or someone with ${APPROVE_ANY} may approve this`,
+        reason: `only the person on call (${q.onCall.join(', ') || 'nobody is on call'}) or someone with ${APPROVE_ANY}${where(APPROVE_ANY)} may approve this`,
       };
-  } else if (!authorize(config, approver, q.policy.approvers.permission).allowed && !byRole) {
-    return { ok: false, reason: `${approver.id} may not approve this: needs permission ${q.policy.approvers.permission}` };
+  } else if (!everywhere(q.policy.approvers.permission) && !byRole) {
+    return {
+      ok: false,
+      reason: `${approver.id} may not approve this: needs permission ${q.policy.approvers.permission}${where(q.policy.approvers.permission)}`,
+    };
   }
-  for (const t of q.targets) {
-    const hosts = [t.host, ...q.touches];
-    for (const host of hosts) {
-      const d = authorize(config, approver, q.permission, { host, ...(t.domain ? { domain: t.domain } : {}) });
-      if (!d.allowed) return { ok: false, reason: `${approver.id} may not run /${q.command} on ${host}, so may not approve it there` };
-    }
+  for (const p of places) {
+    if (!authorize(config, approver, q.permission, p).allowed)
+      return { ok: false, reason: `${approver.id} may not run /${q.command} on ${p.host}, so may not approve it there` };
   }
   return { ok: true };
 }
