@@ -27,9 +27,10 @@ export const freeze = defineCommand({
   examples: ['/freeze xen1 2h kernel upgrade', '/freeze all storage maintenance'],
   run: async (args, ctx) => {
     const [first = '', ...rest] = args.reason.split(/\s+/);
-    const until = rest.length > 0 ? parseUntil(first, new Date(), ctx.freezes.zone) : null;
-    const reason = until?.ok ? rest.join(' ') : args.reason;
+    // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.
+    const until = parseUntil(first, new Date(), ctx.freezes.zone);
+    const reason = until.ok ? rest.join(' ') : args.reason;
     if (reason === '') return reply.error('Bad arguments for /freeze', 'say why after the time', '/freeze <hosts> [until] <reason>');
-    return ctx.freezes.freeze(args.hosts === 'all' ? ['all'] : args.hosts.split(','), until?.ok ? until.until : null, reason);
+    return ctx.freezes.freeze(args.hosts === 'all' ? ['all'] : args.hosts.split(','), until.ok ? until.until : null, reason);
   },
 });

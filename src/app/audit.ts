@@ -44,6 +44,8 @@ export interface AuditEntry {
 
 /** What /audit asks for: the newest `n` entries matching every given filter (`since`: epoch ms). */
 export type AuditQuery = Parameters<LocalContext['readAudit']>[0];
+/** `visible`: the entries the asker may read (a scoped audit.read sees nothing about hosts outside its scope). */
+export type ScopedAuditQuery = AuditQuery & { visible?: (entry: Readonly<Record<string, string>>) => boolean };
 export type AuditPage = Awaited<ReturnType<LocalContext['readAudit']>>;
 
 /** Entries a filtered /audit reads at most before it answers with what it found. */
@@ -363,11 +365,11 @@ export class AuditLog {
    * `since` (with some allowance for clock skew; `ts` decides), and at most `maxScan` entries: `bounded` says the
    * scan stopped there with fewer than `n` found, so older matches may exist.
    */
-  async recent(query: AuditQuery): Promise<AuditPage> {
+  async recent(query: ScopedAuditQuery): Promise<AuditPage> {
     // What this bot has gathered is in what /audit reads.
     await this.sendGathered();
     const min = query.since === undefined ? '-' : String(Math.max(0, Math.floor(query.since - CLOCK_SKEW_MS)));
-    const filtered = query.since !== undefined || !!(query.person || query.host || query.domain || query.command);
+    const filtered = query.since !== undefined || !!(query.person || query.host || query.domain || query.command || query.visible);
     const entries: Record<string, string>[] = [];
     let scanned = 0;
     let end = '+';
@@ -453,7 +455,8 @@ function about(entry: Record<string, string>, field: 'host' | 'domain', value: s
   return entry['args'].split(/[^A-Za-z0-9_.+-]+/).includes(value);
 }
 
-function matches(entry: Record<string, string>, query: AuditQuery): boolean {
+function matches(entry: Record<string, string>, query: ScopedAuditQuery): boolean {
+  if (query.visible && !query.visible(entry)) return false;
   if (query.since !== undefined && !(Date.parse(entry['ts'] ?? '') >= query.since)) return false;
   if (
     query.person !== undefined &&

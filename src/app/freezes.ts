@@ -89,7 +89,13 @@ export class FreezeBook {
   private check(person: Person, hosts: string[]): Reply | null {
     const unknown = hosts.filter((h) => !this.config.hosts[h]);
     if (unknown.length > 0)
-      return reply.error('Cannot do that', `no host named ${unknown.join(', ')} (hosts: ${Object.keys(this.config.hosts).join(', ')})`);
+      return reply.error(
+        'Cannot do that',
+        // The hosts this person may freeze: nothing of the others.
+        `no host named ${unknown.join(', ')} (hosts: ${Object.keys(this.config.hosts)
+          .filter((host) => authorize(this.config, person, FREEZE_PERMISSION, { host }).allowed)
+          .join(', ')})`,
+      );
     const denied = hosts.find((h) => !authorize(this.config, person, FREEZE_PERMISSION, { host: h }).allowed);
     if (denied) return reply.error('Not allowed', `${person.id} may not freeze ${denied}: needs permission ${FREEZE_PERMISSION}`);
     return null;

@@ -1,5 +1,6 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
+import { mayReadAbout, type Person } from '../core/authorize.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
@@ -9,6 +10,7 @@ import {
   decide,
   describeTargets,
   isRejection,
+  mayRunHere,
   type PipelineContext,
   type Rejection,
   reject,
@@ -140,6 +142,7 @@ export class RequestHandler {
   }
 
   private auditBase(req: ChatRequest, person: string | null) {
+    const args = req.args.kind === 'text' ? req.args.text : JSON.stringify(req.args.options);
     return {
       requestId: req.id,
       person,
@@ -147,7 +150,8 @@ export class RequestHandler {
       userId: req.actor.userId,
       channelId: req.channel.id,
       command: req.command,
-      args: req.args.kind === 'text' ? req.args.text : JSON.stringify(req.args.options),
+      args,
+      ...hostsNamed(this.deps.config, args),
     };
   }
 
@@ -219,7 +223,17 @@ export class RequestHandler {
             },
             allowedCommands: () => this.allowedFor(req).map(commandSpec),
             now: () => this.deps.clock.now(),
-            readAudit: (query) => audit.recent(query),
+            readAudit: (query) =>
+              audit.recent({
+                ...query,
+                // Unscoped (audit.read everywhere, as admins have it): nothing to hide, and no entry-by-entry check.
+                ...(readsEverything(config, me, d.command.permission)
+                  ? {}
+                  : {
+                      visible: (e) =>
+                        mayReadAbout(config, me, d.command.permission ?? 'audit.read', listOf(e['host']), listOf(e['domain'])),
+                    }),
+              }),
             schedules: scheduleAccess(
               { config, book: this.deps.schedules, audit: (e) => audit.append(e) },
               me,
@@ -297,12 +311,8 @@ export class RequestHandler {
   }
 
   private allowedFor(req: ChatRequest): AnyCommand[] {
-    const { commands, ctx, fleet } = this.deps;
-    return commands.filter((c) => {
-      const probe = decide(ctx, { ...req, command: c.name, args: { kind: 'options', options: {} } }, fleet, true);
-      // Allowed = not refused for identity, channel or permission (missing arguments are fine for help).
-      return !(isRejection(probe) && /^Not allowed|^Unknown command/.test(probe.reason));
-    });
+    const { commands, ctx } = this.deps;
+    return commands.filter((c) => mayRunHere(ctx, req, c));
   }
 }
 
@@ -315,4 +325,21 @@ function leftUndone(decided: Decision | null): 'nothing was queued' | 'nothing w
   if (decided === null || decided.kind === 'enqueue') return 'nothing was queued';
   if (decided.kind !== 'reject' && decided.evaluated.risk === 'read') return 'nothing was changed';
   return null;
+}
+
+const listOf = (field: string | undefined): string[] => (field ? field.split(',') : []);
+
+/** Whether a permission is held on every host and domain (no rule scoping it, no scoped deny taking any away). */
+function readsEverything(config: Config, person: Person, permission: string | null): boolean {
+  if (permission === null) return true;
+  return mayReadAbout(config, person, permission, ['\u0000every-host'], ['\u0000every-domain']);
+}
+
+/**
+ * The config's hosts a request's words name (`/freeze xen1,xen2 …`, `/schedule add top xen1 …`, a refused
+ * `/stop xen1:web`): what its entries are about, so a reader scoped to other hosts does not see them.
+ */
+function hostsNamed(config: Config, args: string): { host?: string } {
+  const named = [...new Set(args.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
+  return named.length > 0 ? { host: named.join(',') } : {};
 }

@@ -55,8 +55,12 @@ export function scheduleAccess(
   const { config, book } = deps;
   const mayManage = authorize(config, me, MANAGE, {}).allowed;
   const notAllowed = () => reply.error('Not allowed', `${me.id || 'you'} may not add or remove schedules: needs permission ${MANAGE}`);
+  // A schedule about a host (`top xen1`) is seen and removed only by those in scope there: nothing about other hosts.
+  const reads = (spec: Pick<ScheduleSpec, 'what' | 'host'>) =>
+    !spec.host || authorize(config, me, `host.${spec.what}`, { host: spec.host }).allowed;
   return {
-    hosts: Object.keys(config.hosts),
+    // The hosts named back to this person (`no host named xen9 (hosts: …)`): the ones a `top` may read.
+    hosts: Object.keys(config.hosts).filter((host) => authorize(config, me, 'host.top', { host }).allowed),
     async add(input): Promise<Reply> {
       if (!mayManage) return notAllowed();
       const channel = { platform: here.platform, id: input.channelId ?? here.channelId };
@@ -97,7 +101,7 @@ export function scheduleAccess(
       ]);
     },
     async list(): Promise<Reply> {
-      const rows = await book.list();
+      const rows = (await book.list()).filter(reads);
       if (rows.length === 0)
         return reply.result('No schedules', [reply.text('Add one with /schedule add status every 1h')], { tone: 'info' });
       const now = Date.now();
@@ -122,7 +126,8 @@ export function scheduleAccess(
     async remove(id): Promise<Reply> {
       if (!mayManage) return notAllowed();
       const spec = await book.get(id);
-      if (!spec) return reply.error('No such schedule', `no schedule ${JSON.stringify(id.slice(0, 20))}: see /schedule list`);
+      if (!spec || !reads(spec) || (spec.host && !authorize(config, me, MANAGE, { host: spec.host }).allowed))
+        return reply.error('No such schedule', `no schedule ${JSON.stringify(id.slice(0, 20))}: see /schedule list`);
       if (spec.source === 'config')
         return reply.error('Defined in the config', `${id} comes from the config file: remove it there (it goes at the next bot start)`);
       await book.remove(id);

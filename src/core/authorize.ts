@@ -104,6 +104,28 @@ export function authorize(
 }
 
 /**
+ * Whether the person may read about every host and domain named (an audit entry's, comma-separated as written):
+ * with `permission` scoped to some hosts, nothing about the others. An entry that names none is about xenops itself.
+ */
+export function mayReadAbout(
+  config: Config,
+  person: Person,
+  permission: string,
+  hosts: readonly string[],
+  domains: readonly string[],
+): boolean {
+  const places = hosts.length > 0 ? hosts : [undefined];
+  const names = domains.length > 0 ? domains : [undefined];
+  return places.every((host) =>
+    names.every(
+      (domain) =>
+        authorize(config, person, permission, { ...(host === undefined ? {} : { host }), ...(domain === undefined ? {} : { domain }) })
+          .allowed,
+    ),
+  );
+}
+
+/**
  * For deny rules a dry run must not deny what a scoped deny only forbids somewhere: without a target, only a
  * deny that covers every host and domain counts.
  */

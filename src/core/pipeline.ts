@@ -109,13 +109,8 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
       return { command, args: {}, person: { id: '', displayName: req.actor.displayName, roles: [] }, risk: 'read' };
     return reject('Not allowed', who.message, null);
   }
-  if (req.source !== 'system') {
-    const channel = channelPolicy(config, req.platform, req.channel);
-    if (!channel.allowed)
-      return reject('Not allowed here', `xenops is not enabled in this ${req.platform} channel (${req.channel.id})`, personId);
-    if (!channelAllowsCommand(config, channel.commands, command.name, command.permission))
-      return reject('Not allowed here', `/${command.name} is not allowed in this channel`, personId);
-  }
+  const here = channelRefusal(config, req, command, personId);
+  if (here) return here;
   let args: Record<string, unknown>;
   try {
     args = parseArgs(command, req.args);
@@ -134,6 +129,29 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   }
   const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
   return { command, args, person: who.person, risk };
+}
+
+function channelRefusal(config: Config, req: ChatRequest, command: AnyCommand, personId: string | null): Rejection | null {
+  if (req.source === 'system') return null;
+  const channel = channelPolicy(config, req.platform, req.channel);
+  if (!channel.allowed)
+    return reject('Not allowed here', `xenops is not enabled in this ${req.platform} channel (${req.channel.id})`, personId);
+  if (!channelAllowsCommand(config, channel.commands, command.name, command.permission))
+    return reject('Not allowed here', `/${command.name} is not allowed in this channel`, personId);
+  return null;
+}
+
+/**
+ * Whether the person may run the command in this channel somewhere in their scope: what /help lists. Asked without
+ * arguments, so the permission is asked of no host in particular (evaluate asks it of the host once it has one).
+ */
+export function mayRunHere(ctx: PipelineContext, req: ChatRequest, command: AnyCommand): boolean {
+  const { config } = ctx;
+  if (config.commands[command.name]?.disabled) return false;
+  const who = identifyRequest(config, req);
+  if (!who.ok) return command.name === 'whoami';
+  if (channelRefusal(config, req, command, who.person.id)) return false;
+  return command.permission === null || authorize(config, who.person, command.permission, {}).allowed;
 }
 
 /**
