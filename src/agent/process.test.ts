@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Config } from '../config/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
@@ -189,7 +189,7 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
     expect(t.sent).toEqual([]);
   });
 
-  it('sends nothing when another run of the same job wrote its entry first (a lapsed BullMQ lock)', async () => {
+  it("sends nothing when another run of the same job wrote its entry first (a lapsed BullMQ lock), and answers with that run's result", async () => {
     const t = setup();
     const original = t.journal.get.bind(t.journal);
     // The other run writes its entry between this run's journal read and its send.
@@ -199,8 +199,31 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
       if (++reads === 1) await t.journal.put(entry('issuing'));
       return r;
     };
-    await expect(processJob(run(start()), t.deps)).rejects.toThrow('job job-1 is being run by another worker; this run sends nothing');
+    // …and records its result a little later: this run, which holds the job now, answers with it.
+    const stored = { host: 'xen1', outcome: 'started', domain: dom('mail', 'blocked') };
+    setTimeout(() => void t.journal.put({ ...entry('issuing'), step: 'done', result: stored }), 50);
+    expect(await processJob(run(start()), t.deps)).toEqual(stored);
     expect(t.sent).toEqual([]);
+  });
+
+  it('verifies the state when the other run never records an end (it died after writing its entry)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'Date'] });
+    try {
+      const t = setup();
+      const original = t.journal.get.bind(t.journal);
+      let reads = 0;
+      t.journal.get = async (id: string) => {
+        const r = await original(id);
+        if (++reads === 1) await t.journal.put(entry('issuing'));
+        return r;
+      };
+      const done = processJob(run(start()), t.deps);
+      await vi.advanceTimersByTimeAsync(15 * 60_000 + 1_000);
+      expect(await done).toMatchObject({ outcome: 'started', resumed: true });
+      expect(t.sent).toEqual(['verify mail']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('returns the stored result of a `done` entry without touching the host', async () => {

@@ -29,6 +29,33 @@ export class HandBack extends Error {
   }
 }
 
+/** Thrown where this run would send its command and finds the journal entry of another run of the same job. */
+class AnotherRun extends Error {
+  override readonly name = 'AnotherRun';
+}
+
+/** How long a run waits for another run of its job that is sending the command (a migration takes minutes). */
+const OTHER_RUN_WAIT_MS = 15 * 60_000;
+const OTHER_RUN_POLL_MS = 250;
+
+/**
+ * Two runs of one job (BullMQ redelivered it as stalled while its first run went on: its lock lapsed in a Redis
+ * blip): the one that wrote the journal entry sends the command; this one, which holds the job now, answers with what
+ * that one recorded — its result once done. The job's outcome is then what happened on the host, not "this run sent
+ * nothing". An entry that stays unfinished past the wait (that run died) is resumed: the state is read back.
+ */
+async function otherRunsEnd(run: JobRun, deps: ProcessDeps, log: () => Logger): Promise<JournalEntry> {
+  log().warn('another run of this job is sending its command: waiting for what it records');
+  const until = Date.now() + OTHER_RUN_WAIT_MS;
+  for (;;) {
+    const entry = await deps.journal.get(run.id);
+    if (!entry) throw new Error(`job ${run.id}: the journal entry of its other run is gone`);
+    if (entry.step === 'done' || Date.now() >= until) return entry;
+    if (run.signal?.aborted) throw run.signal.reason;
+    await new Promise((resolve) => setTimeout(resolve, OTHER_RUN_POLL_MS));
+  }
+}
+
 export interface DomainLockPolicy {
   /** TTL of the lock in Redis; renewed well before it runs out. @defaultValue 30000 */
   ttlMs: number;
@@ -139,12 +166,11 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
           throw new UserError('queue.unavailable', 'the agent could not record the operation in Redis before sending it; nothing was sent');
         }
         // Another run of this job (ours lost its BullMQ lock) got there first: it sends, this one must not.
-        if (!fresh) throw new Error(`job ${run.id} is being run by another worker; this run sends nothing`);
+        if (!fresh) throw new AnotherRun();
       };
     }
-    let result: JobResult;
-    if (found) {
-      const resumed: JournalEntry = { ...found, resumes: found.resumes + 1 };
+    const resumeFrom = async (issued: JournalEntry): Promise<JobResult> => {
+      const resumed: JournalEntry = { ...issued, resumes: issued.resumes + 1 };
       entry = resumed;
       log().warn(
         { resumes: resumed.resumes, issuedAt: resumed.issuedAt },
@@ -153,9 +179,21 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
       await deps.journal.put(resumed);
       // Another agent, on another machine, may have issued it: its time comes to this one's clock for the driver.
       const resume = { ...resumed, issuedAt: deps.toLocal ? deps.toLocal(resumed.issuedAt) : resumed.issuedAt };
-      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume });
-    } else {
-      result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op });
+      return runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume });
+    };
+    let result: JobResult;
+    if (found) result = await resumeFrom(found);
+    else {
+      try {
+        result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op });
+      } catch (error) {
+        if (!(error instanceof AnotherRun)) throw error;
+        // Its entry is the other run's: this one writes nothing of its own over it.
+        entry = null;
+        const other = await otherRunsEnd(run, deps, log);
+        if (other.step === 'done') return other.result as JobResult;
+        result = await resumeFrom(other);
+      }
     }
     const written = entry as JournalEntry | null;
     if (written) {
