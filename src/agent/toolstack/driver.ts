@@ -392,7 +392,16 @@ export class XenToolstack implements Toolstack {
   async start(domain: string, ctx?: OperationContext): Promise<StartResult> {
     checked(domain, true);
     const before = await this.find(domain, ctx);
-    if (before && before.status !== 'defined') return { outcome: 'already-running', domain: before };
+    if (before && isUp(before.status)) return { outcome: 'already-running', domain: before };
+    if (before && before.status !== 'defined')
+      // Crashed (kept by on_crash="preserve"), shut down but not cleared, or dying: not running, and its name is taken,
+      // so a create would fail on it.
+      throw new UserError(
+        'domain.state',
+        `${domain} is ${before.status} on ${this.host.name}${before.flags ? ` (${before.flags})` : ''}, not running: its name is taken until it is cleared — ${
+          before.status === 'dying' ? 'try again once it is gone' : 'stop it with force (destroy), then start it'
+        }; nothing was created`,
+      );
     const configPath = before?.configPath;
     if (!configPath) {
       // xm lists an inactive xend-managed domain with no ID: xend keeps its config, `xm start` would start it.
@@ -423,8 +432,8 @@ export class XenToolstack implements Toolstack {
       ctx?.onProgress?.({ stage: 'verify', message: `lost contact while creating ${domain}; reading its state back` });
     }
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to show as running` });
-    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, (d) => !!d && isUp(d.status), ctx));
-    if (after && isUp(after.status)) return { outcome: 'started', domain: after };
+    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, started, ctx));
+    if (started(after)) return { outcome: 'started', domain: after };
     if (lost)
       throw new OutcomeUnknownError(
         this.host.name,
@@ -474,8 +483,8 @@ export class XenToolstack implements Toolstack {
     checked(domain, true);
     ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
     const deadline = Date.now() + this.resumeWaitMs;
-    const after = await this.afterIssue(`${this.kind} create`, () => this.pollUntil(domain, (d) => !!d && isUp(d.status), deadline, ctx));
-    if (after && isUp(after.status)) return { outcome: 'started', domain: after, resumed: true };
+    const after = await this.afterIssue(`${this.kind} create`, () => this.pollUntil(domain, started, deadline, ctx));
+    if (started(after)) return { outcome: 'started', domain: after, resumed: true };
     throw new OutcomeUnknownError(
       this.host.name,
       `${this.kind} create for ${domain} was issued on ${this.host.name} before the agent restarted; ${domain} is not running there now (${stateOf(after)}), and nothing was re-run`,
@@ -486,6 +495,12 @@ export class XenToolstack implements Toolstack {
     checked(domain, true);
     const before = await this.find(domain, ctx);
     if (!before || before.status === 'defined') return { outcome: 'already-stopped', domain: before ?? null };
+    if (!options.force && before.status === 'paused')
+      // The request would wait in xenstore: the wait runs out, and the guest powers off at its next unpause.
+      throw new UserError(
+        'domain.state',
+        `${domain} is paused on ${this.host.name}: a paused guest cannot act on a shutdown request (it would power off at its next unpause) — unpause it first, or stop it with force; nothing was sent`,
+      );
     const timeout = options.timeoutSeconds ?? this.host.shutdownTimeoutSeconds;
     const words = options.force ? argv.destroy(this.kind, domain) : argv.shutdown(this.kind, domain, timeout);
     const what = `${this.kind} ${options.force ? 'destroy' : 'shutdown'}`;
@@ -1090,6 +1105,14 @@ function asReadFailure(host: string, error: unknown, retried: boolean): unknown 
   if (!(error instanceof TransportError) || error instanceof HostKeyError) return error;
   const reason = error.message.replace(/;? its outcome is unknown$/, '');
   return new TransportError(host, retried ? `${reason} (tried twice)` : reason, { cause: error });
+}
+
+/**
+ * Started: running or blocked. Not paused: `xl create` builds a domain paused and unpauses it last, so a read-back
+ * after a lost connection that catches it paused has caught a build that may still fail.
+ */
+function started(d: DomainSummary | undefined): d is DomainSummary {
+  return !!d && (d.status === 'running' || d.status === 'blocked');
 }
 
 /** The domain of that name if it is present (running, paused, crashed…: not merely defined). */
