@@ -99,3 +99,16 @@ describe('a mistake in a value of two forms names the form it was written in', (
     ]);
   });
 });
+
+describe('roles named anywhere in the config', () => {
+  it('a misspelt role in telegram.anonymousAdminRoles is an error with its path, as one in people or roleBindings', () => {
+    const issues = check(
+      `${base}roles:\n  viewer: { allow: [read] }\npeople:\n  alice: { roles: [viewr], identities: { terminal: alice } }\ntelegram:\n  allowAnonymousAdmins: true\n  anonymousAdminRoles: [viewr]\ndiscord:\n  roleBindings: { "500000000000000001": [viewr] }\n`,
+    ).issues;
+    expect(issues.filter((i) => i.message === 'unknown role "viewr"').map((i) => i.path)).toEqual([
+      'people.alice.roles[0]',
+      'discord.roleBindings.500000000000000001[0]',
+      'telegram.anonymousAdminRoles[0]',
+    ]);
+  });
+});

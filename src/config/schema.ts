@@ -410,6 +410,7 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     hosts?: Record<string, unknown>;
     people?: Record<string, { roles?: unknown; identities?: Record<string, unknown> } | undefined>;
     discord?: { roleBindings?: Record<string, unknown> };
+    telegram?: { anonymousAdminRoles?: unknown };
     agent?: { hosts?: unknown };
     oncall?: { rotation?: { people?: unknown }; overrides?: unknown };
     schedules?: Record<string, { as?: unknown; host?: unknown } | null>;
@@ -434,6 +435,8 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     }
   }
   for (const [roleId, roles] of Object.entries(c.discord?.roleBindings ?? {})) checkRoles(roles, ['discord', 'roleBindings', roleId]);
+  // A misspelt one left anonymous admins with no role at all, silently.
+  checkRoles(c.telegram?.anonymousAdminRoles, ['telegram', 'anonymousAdminRoles']);
   if (c.hosts !== null && typeof c.hosts === 'object') {
     for (const [name, host] of Object.entries(c.hosts)) {
       for (const p of hostProblems(host)) issues.push({ path: ['hosts', name, ...p.path], message: p.message });
