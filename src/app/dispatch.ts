@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { JobSpec } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
-import { type Decision, redactHosts, visibleHosts } from '../core/pipeline.ts';
+import { type Decision, domainScoped, redactHosts, visibleHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import {
@@ -176,6 +176,7 @@ export class Dispatcher {
         // Kept only when some host is hidden from the asker (failure messages naming it are redacted): a list of every
         // host in every request saved — 1,000 names at 1,000 hosts, written with each /list — redacts nothing.
         ...(visible.length < this.hostCount ? { visibleHosts: visible } : {}),
+        ...(domainScoped(config, d.evaluated, visible) ? { domainScopedRoles: [...d.evaluated.person.roles] } : {}),
         ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
         ...(req.schedule ? { schedule: req.schedule } : {}),
         mode: d.mode,

@@ -27,6 +27,11 @@ export interface PendingRequest {
   target: ReplyTarget;
   /** Hosts the asker may use, when not every host: failure messages naming any other are redacted before they are shown. */
   visibleHosts?: string[];
+  /**
+   * The asker's roles, when their permission reaches only some domains of a host (`domains: [files*]`): the domains
+   * of a read's result outside it are left out before it is shown.
+   */
+  domainScopedRoles?: string[];
   /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
   origin?: string;
   /** A scheduled post's tick: the relay marks changes since the schedule's last post, and edits its message. */

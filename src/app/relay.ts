@@ -1,9 +1,10 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
+import { authorize } from '../core/authorize.ts';
 import type { AnyCommand, HostOutcome, RenderContext } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
-import { type AnyJobCommand, redactHosts } from '../core/pipeline.ts';
+import { type AnyJobCommand, redactHosts, scopeResult } from '../core/pipeline.ts';
 import { RecentIds } from '../core/recent-ids.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
@@ -495,10 +496,14 @@ export class Relay {
       const p = await this.current(requestId);
       if (!p || this.finalized.has(requestId) || !this.canDeliver(p)) return;
       const command = this.deps.commands.get(p.command);
+      // The agent names hosts the asker may not see ("checking xen1, vault for backup"): as its failures, redacted.
+      const progress = p.visibleHosts
+        ? { ...parsed.data, message: redactHosts(parsed.data.message, this.deps.hostNames, p.visibleHosts) }
+        : parsed.data;
       const r =
         command && command.scope !== 'local' && command.renderProgress
-          ? command.renderProgress(parsed.data, p.args as never)
-          : reply.progress(`/${p.command}`, parsed.data.message, parsed.data.percent);
+          ? command.renderProgress(progress, p.args as never)
+          : reply.progress(`/${p.command}`, progress.message, progress.percent);
       await this.edit(p, r);
     });
   }
@@ -787,6 +792,13 @@ export class Relay {
       return f ? describeFreeze(f) : null;
     };
     const now = this.deps.clock.now();
+    const roles = p.domainScopedRoles;
+    const permission = command && command.scope !== 'local' ? command.permission : null;
+    const mayName =
+      roles && permission
+        ? (host: string, domain: string) =>
+            authorize(this.deps.config, { id: p.person, displayName: p.person, roles }, permission, { host, domain }).allowed
+        : null;
     const list: HostOutcome<JobOp>[] = ran.map((j) => {
       const o: StoredOutcome | undefined = outcomes[j.jobId];
       const beat = beats[j.host];
@@ -800,7 +812,14 @@ export class Relay {
         const failure = { code: 'noAnswer' as const, message: `no answer from ${j.host}'s agent within ${seconds} s` };
         return { host: j.host, agent, frozen, ok: false, failure };
       }
-      if (o.ok) return { host: j.host, agent, frozen, ok: true, result: o.result as never };
+      if (o.ok)
+        return {
+          host: j.host,
+          agent,
+          frozen,
+          ok: true,
+          result: (mayName ? scopeResult(o.result, (d) => mayName(j.host, d)) : o.result) as never,
+        };
       const message = p.visibleHosts ? redactHosts(o.failure.message, this.deps.hostNames, p.visibleHosts) : o.failure.message;
       return { host: j.host, agent, frozen, ok: false, failure: { ...o.failure, message } };
     });

@@ -442,6 +442,57 @@ export function redactHosts(text: string, allHosts: readonly string[], visible: 
   return out;
 }
 
+const scopedCache = new WeakMap<Config, Map<string, boolean>>();
+
+/**
+ * Whether the person's permission for this command leaves out some domains of a host it may use. Asked once per
+ * request, an authorize() per visible host: cached by permission and roles, as visibleHosts is.
+ */
+export function domainScoped(config: Config, ev: Evaluated, visible: readonly string[]): boolean {
+  const permission = ev.command.permission;
+  if (permission === null) return false;
+  let byKey = scopedCache.get(config);
+  if (!byKey) {
+    byKey = new Map();
+    scopedCache.set(config, byKey);
+  }
+  const key = `${permission}\u0000${ev.person.roles.join('\u0000')}`;
+  let scoped = byKey.get(key);
+  if (scoped === undefined) {
+    scoped = visible.some((host) => !authorize(config, ev.person, permission, { host, domain: '\u0000every-domain' }).allowed);
+    if (byKey.size >= VISIBLE_CACHE_MAX) byKey.clear();
+    byKey.set(key, scoped);
+  }
+  return scoped;
+}
+
+type Named = { name: string };
+const isNamedList = (v: unknown): v is Named[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && typeof (x as Named).name === 'string');
+
+/**
+ * A read's result (a list, top, uptime, digest, status) without the domains `mayName` leaves out: every list of named
+ * rows is filtered, and lines of text that name a left-out domain (notes, lines that could not be parsed) go too.
+ */
+export function scopeResult<T>(result: T, mayName: (domain: string) => boolean): T {
+  if (typeof result !== 'object' || result === null) return result;
+  const hidden = new Set<string>();
+  const out: Record<string, unknown> = { ...(result as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(out)) {
+    if (!isNamedList(v) || v.length === 0) continue;
+    out[k] = v.filter((x) => {
+      if (mayName(x.name)) return true;
+      hidden.add(x.name);
+      return false;
+    });
+  }
+  if (hidden.size > 0)
+    for (const [k, v] of Object.entries(out))
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+        out[k] = v.filter((line: string) => ![...hidden].some((name) => line.includes(name)));
+  return out as T;
+}
+
 export function describeTargets(targets: Target[]): string {
   return targets.map((t) => (t.domain ? formatDomainRef({ host: t.host, domain: t.domain }) : t.host)).join(', ');
 }

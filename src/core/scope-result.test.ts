@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { scopeResult } from './pipeline.ts';
+
+describe('scopeResult (a read shown to someone allowed only some domains)', () => {
+  const mayName = (d: string) => d.startsWith('files');
+  it('filters every list of named rows and the lines of text that name a domain left out', () => {
+    const result = {
+      host: 'xen2',
+      domains: [{ name: 'files1' }, { name: 'backup' }, { name: 'Domain-0' }],
+      busiest: [{ name: 'backup', cpuPercent: 90 }],
+      notes: ['could not read the config of backup', 'files1: no autostart link'],
+      domainsByStatus: { running: 3 },
+    };
+    expect(scopeResult(result, mayName)).toEqual({
+      host: 'xen2',
+      domains: [{ name: 'files1' }],
+      busiest: [],
+      notes: ['files1: no autostart link'],
+      domainsByStatus: { running: 3 },
+    });
+  });
+  it('leaves a result with nothing left out as it is', () => {
+    const result = { host: 'xen2', rows: [{ name: 'files1', id: 3 }], unparsed: ['odd line'] };
+    expect(scopeResult(result, mayName)).toEqual(result);
+  });
+});
