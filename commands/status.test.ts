@@ -100,4 +100,11 @@ describe('the status post', () => {
     expect(big).toContain('Hosts needing attention\nxen2 | unreachable: cannot connect to xen2');
     expect(big).toContain(`xen3 | toolstack error: ${xend}`);
   });
+
+  it('GIVEN a host whose list printed a line that could not be read THEN it is said, naming the host and the line', () => {
+    const odd = up('xen1', 2);
+    if (odd.ok) odd.result.notes = ['could not read this line of xl list: "web  7  1024  2  ?????  12.5"'];
+    const shown = text(status.render([odd, up('xen2', 2)], {}, renderContext({ now: NOW })));
+    expect(shown).toContain('⚠ xen1: could not read this line of xl list: "web  7  1024  2  ?????  12.5"');
+  });
 });

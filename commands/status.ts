@@ -162,7 +162,11 @@ export const status = defineCommand({
   showsHostHealth: true,
   render: (outcomes, _args, ctx) => {
     const frozen = outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : [])).slice(0, ctx.posts.hostRows);
-    return reply.result('Fleet status', [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...frozen], {
+    // Lines a host printed that could not be read: its counts leave them out, so they are said.
+    const unread = outcomes
+      .flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []))
+      .slice(0, ctx.posts.hostRows);
+    return reply.result('Fleet status', [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...unread, ...frozen], {
       tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
         ? 'warning'
         : toneOf(outcomes),

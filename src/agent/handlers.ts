@@ -72,14 +72,15 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       name,
       peakCpuPercent: figures.get(name)?.peakCpuPercent ?? null,
       avgCpuPercent: figures.get(name)?.avgCpuPercent ?? null,
-      uptimeSeconds: uptimes[name] ?? null,
+      // Own keys only: a guest named `constructor` would otherwise read Object's.
+      uptimeSeconds: Object.hasOwn(uptimes, name) ? (uptimes[name] ?? null) : null,
       restarts: figures.get(name)?.restarts ?? 0,
     }));
     return { host: data.host, hours: data.hours, since, points: points.length, domains };
   },
   'host.status': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    const { info, domains } = await ts.infoAndList(ctx.op);
+    const { info, domains, notes } = await ts.infoAndList(ctx.op);
     const live = ctx.samples?.latest(data.host) ?? null;
     const byStatus: HostStatus['domainsByStatus'] = {};
     for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
@@ -94,6 +95,7 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       totalMemoryMiB: mem.totalMiB,
       freeMemoryMiB: mem.freeMiB,
       xenVersion: version,
+      ...(notes.length > 0 ? { notes } : {}),
       domains: domains.map((d) => ({
         name: d.name,
         uuid: d.uuid ?? null,

@@ -23,7 +23,8 @@ export function digestFigures(points: readonly HistoryPoint[]): DigestFigures[] 
     let seen = false;
     let absent = false;
     for (const p of points) {
-      const f = p.domains[name];
+      // Own keys only: in a point without it, a guest named `constructor` would read Object's.
+      const f = Object.hasOwn(p.domains, name) ? p.domains[name] : undefined;
       if (!f) {
         if (seen) absent = true;
         continue;

@@ -82,6 +82,8 @@ export interface HostStatus {
   xenVersion: string | null;
   /** Every domain (defined ones too): what a status post compares with its last one. Absent from older agents. */
   domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null; autostart?: boolean }[];
+  /** What could not be read (a list line of an unexpected shape): left out of the counts, and said. */
+  notes?: string[];
   /** The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample. */
   busiest?: { name: string; cpuPercent: number; memoryKiB: number }[];
   sampledAt?: number | null;

@@ -265,15 +265,15 @@ export class XenToolstack implements Toolstack {
     return this.reading(`${this.kind} info`, async () => parseInfo((await this.checkedRead(argv.info(this.kind), ctx)).stdout));
   }
 
-  async infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[] }> {
+  async infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }> {
     return this.reading('the host status', async () => {
       const words = argv.info(this.kind);
       // The list is checked first (scan throws on its failure), then the info, as when they ran apart.
-      const { domains, more } = await this.scan(ctx, [words]);
+      const { domains, notes, more } = await this.scan(ctx, [words]);
       const r = more[0];
       if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} info on ${this.host.name} gave no answer`);
       if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
-      return { info: parseInfo(r.stdout), domains };
+      return { info: parseInfo(r.stdout), domains, notes };
     });
   }
 

@@ -85,7 +85,8 @@ export interface Toolstack {
   inventory(ctx?: OperationContext): Promise<Inventory>;
   info(ctx?: OperationContext): Promise<HostInfo>;
   /** info() and list() in one round trip (/status asks both of every host). */
-  infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[] }>;
+  /** `notes`: list lines it could not read (the counts leave them out: said, not guessed). */
+  infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }>;
   top(ctx?: OperationContext): Promise<TopRow[]>;
   /** Each running domain's uptime in seconds, by name. */
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;
