@@ -501,6 +501,14 @@ export class XenToolstack implements Toolstack {
         'domain.state',
         `${domain} is paused on ${this.host.name}: a paused guest cannot act on a shutdown request (it would power off at its next unpause) — unpause it first, or stop it with force; nothing was sent`,
       );
+    if (!options.force && !isUp(before.status))
+      // Crashed (on_crash="preserve"), shut down and not cleared away, or dying: nothing in it runs to shut down.
+      throw new UserError(
+        'domain.state',
+        `${domain} is ${before.status} on ${this.host.name}${before.flags ? ` (${before.flags})` : ''}: there is nothing running in it to shut down — ${
+          before.status === 'dying' ? 'it is being torn down; look again in a moment' : 'stop it with force to clear it away'
+        }; nothing was sent`,
+      );
     const timeout = options.timeoutSeconds ?? this.host.shutdownTimeoutSeconds;
     const words = options.force ? argv.destroy(this.kind, domain) : argv.shutdown(this.kind, domain, timeout);
     const what = `${this.kind} ${options.force ? 'destroy' : 'shutdown'}`;
@@ -523,7 +531,10 @@ export class XenToolstack implements Toolstack {
       if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
       exit = 'lost';
     }
-    const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined';
+    // `xl shutdown -w` returns once the guest has shut down, before the toolstack clears it away: powered off
+    // (`---s--`, no other reason letter) is down, as asked.
+    const gone = (d: DomainSummary | undefined) =>
+      !d || d.status === 'defined' || (!options.force && d.status === 'shutdown' && d.flags.charAt(4) === '-');
     if (exit === 'lost' && !options.force) {
       // The guest may still be on its way down: watch it for as long as the shutdown was given, never destroy it.
       ctx?.onProgress?.({ stage: 'verify', message: `lost contact while ${domain} shut down; watching its state (up to ${timeout} s)` });
@@ -743,11 +754,12 @@ export class XenToolstack implements Toolstack {
     how: 'sent' | 'lost' | 'resumed',
   ): Promise<RebootResult> {
     const host = this.host.name;
-    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== previousId;
+    // Running again under a new id: not merely there, paused, as xl's monitor builds the new domain before it runs.
+    const back = (d: DomainSummary | undefined) => started(d) && d.id !== previousId;
     const after = await this.pollUntil(domain, back, deadline, ctx);
     const resumed = how === 'resumed' ? { resumed: true } : {};
     if (after && back(after)) return { outcome: 'rebooted', previousId, domain: after, evidence: 'new-id', ...resumed };
-    if (after && isUp(after.status)) {
+    if (started(after)) {
       const up = (await this.uptimeTable(ctx)).rows.find((r) => r.name === domain && r.id === after.id);
       if (up && up.uptimeSeconds < secondsSince(issuedAt))
         return { outcome: 'rebooted', previousId, domain: after, evidence: 'uptime', uptimeSeconds: up.uptimeSeconds, ...resumed };
@@ -755,7 +767,7 @@ export class XenToolstack implements Toolstack {
     const waited = secondsSince(issuedAt);
     const state = after ? `${stateOf(after)}${after.id === null ? '' : ` (id ${after.id})`}` : 'absent';
     const message =
-      after && isUp(after.status)
+      started(after) && after.id === previousId
         ? `${domain} did not reboot within ${waited} s on ${host}: still ${state}, up since before the request — the guest may have ignored it; check its console`
         : `${domain} went down for the reboot but is not running again ${waited} s later on ${host} (now: ${state}) — its config may say on_reboot="destroy"; start it again`;
     if (how === 'sent') throw new RemoteCommandError(host, argv.reboot(this.kind, domain), 0, '', message);
@@ -818,7 +830,7 @@ export class XenToolstack implements Toolstack {
       if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
       lost = true;
     }
-    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== before.id;
+    const back = (d: DomainSummary | undefined) => started(d) && d.id !== before.id;
     const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, back, ctx));
     if (after && back(after)) return { outcome: 'recreated', previousId: before.id, domain: after, evidence: 'new-id', configPath: config };
     const message = `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
@@ -840,7 +852,7 @@ export class XenToolstack implements Toolstack {
         this.awaitReboot(domain, options.previousId, options.issuedAt, deadline, ctx, 'resumed'),
       );
     }
-    const back = (d: DomainSummary | undefined) => !!d && isUp(d.status) && d.id !== options.previousId;
+    const back = (d: DomainSummary | undefined) => started(d) && d.id !== options.previousId;
     const after = await this.afterIssue(`${this.kind} destroy`, () => this.pollUntil(domain, back, Date.now() + this.resumeWaitMs, ctx));
     if (after && back(after))
       return {
