@@ -278,3 +278,30 @@ describe('xl/xm reboot, pause and unpause', () => {
     expect(fleet.findDomain(fleet.host('old'), 'legacy')?.flags).toBe('-bp---');
   });
 });
+
+describe('xl shutdown of a guest that cannot act on it', () => {
+  it('a paused guest keeps the request and powers off only once unpaused, as a xenstore request waits', async () => {
+    const fleet = frozenFleet();
+    const xen1 = fleet.host('xen1');
+    await sh(fleet, 'xen1', 'xl pause web');
+    expect((await sh(fleet, 'xen1', 'xl shutdown web')).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fleet.findDomain(xen1, 'web')?.flags).toBe('-bp---');
+    await sh(fleet, 'xen1', 'xl unpause web');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fleet.findDomain(xen1, 'web')).toBeUndefined();
+  });
+
+  it('a crashed guest kept by on_crash="preserve": -w returns at once with the crash as reason, and it stays', async () => {
+    const fleet = frozenFleet();
+    const web = fleet.findDomain(fleet.host('xen1'), 'web');
+    if (!web) throw new Error('no web');
+    web.flags = '---sc-';
+    const r = await sh(fleet, 'xen1', 'xl shutdown -w web');
+    expect(r).toMatchObject({
+      code: 0,
+      err: 'Shutting down domain 2\nWaiting for 1 domains\nDomain 2 has been shut down, reason code 3\n',
+    });
+    expect(fleet.findDomain(fleet.host('xen1'), 'web')?.flags).toBe('---sc-');
+  });
+});

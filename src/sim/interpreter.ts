@@ -11,7 +11,7 @@ import {
   formatXmList,
   formatXmListLong,
 } from './format.ts';
-import { bootLines, consoleLogPath, parseDomainConfig, type SimFleet, type SimHostState } from './model.ts';
+import { bootLines, consoleLogPath, parseDomainConfig, type SimDomain, type SimFleet, type SimHostState } from './model.ts';
 
 /** Where a running command writes, and how it waits (scaled by the simulator's time factor). */
 export interface CommandIO {
@@ -369,19 +369,15 @@ async function runToolstack(
       const d = fleet.findDomain(host, ref);
       if (!d) return invalid(ref);
       if (tool === 'xl') io.err(`Shutting down domain ${d.id}\n`);
-      if (!d.flags.startsWith('---s')) {
-        fleet.appendConsole(host, d.name, [
-          '[  OK  ] Stopped target Multi-User System.',
-          '[  OK  ] Reached target Power-Off.',
-          'reboot: Power down',
-        ]);
-        const domain = d;
-        // The guest takes a moment to power off; the simulator keeps running meanwhile.
-        setTimeout(() => {
-          domain.flags = '---s--';
-          fleet.removeDomain(host, domain);
-        }, options.shutdownDelayMs).unref();
+      if (d.flags.charAt(3) === 's') {
+        // Shut down already (crashed and kept, or powered off and not cleared): libxl reports the shutdown it sees.
+        if (wait && tool === 'xl')
+          io.err(`Waiting for 1 domains\nDomain ${d.id} has been shut down, reason code ${d.flags.charAt(4) === 'c' ? 3 : 0}\n`);
+        return 0;
       }
+      // The request waits in xenstore: a paused guest acts on it only once it runs again (see unpause).
+      if (d.pauseCount > 0) d.shutdownRequested = true;
+      else powerOff(fleet, host, d, options.shutdownDelayMs);
       if (wait) {
         if (tool === 'xl') io.err('Waiting for 1 domains\n');
         while (host.domains.includes(d)) await io.sleep(20);
@@ -415,6 +411,10 @@ async function runToolstack(
         return 0;
       } else d.pauseCount--;
       d.flags = `${d.flags.slice(0, 2)}${d.pauseCount > 0 ? 'p' : '-'}${d.flags.slice(3)}`;
+      if (d.pauseCount === 0 && d.shutdownRequested) {
+        d.shutdownRequested = false;
+        powerOff(fleet, host, d, options.shutdownDelayMs);
+      }
       return 0;
     }
     case 'reboot':
@@ -699,4 +699,18 @@ function formatUptime(seconds: number): string {
   const h = Math.floor((s % 86_400) / 3_600);
   const clock = `${String(h).padStart(2)}:${String(Math.floor((s % 3_600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
   return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
+}
+
+/** The guest shuts itself down as asked: a moment later it is powered off and cleared away. */
+function powerOff(fleet: SimFleet, host: SimHostState, d: SimDomain, delayMs: number): void {
+  fleet.appendConsole(host, d.name, [
+    '[  OK  ] Stopped target Multi-User System.',
+    '[  OK  ] Reached target Power-Off.',
+    'reboot: Power down',
+  ]);
+  // The simulator keeps running meanwhile.
+  setTimeout(() => {
+    d.flags = '---s--';
+    fleet.removeDomain(host, d);
+  }, delayMs).unref();
 }

@@ -27,6 +27,8 @@ export interface SimDomain {
    * it is above 0.
    */
   pauseCount: number;
+  /** A shutdown asked while paused: the guest acts on it when it runs again (it is a xenstore request, not an order). */
+  shutdownRequested?: boolean;
   /** xend/libxl's maxmem (MiB); the same as memoryMiB unless the config says otherwise. */
   maxMemoryMiB: number;
   /** The config's `cpus` (hard affinity of every vCPU, e.g. `2-3`); null when not pinned. */
