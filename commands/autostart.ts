@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { echoValue } from '../src/core/args.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
@@ -7,7 +8,10 @@ import { AUTOSTART_MARK, failureBlocks } from './render-helpers.ts';
 
 const Args = z.strictObject({
   domain: DomainRefArg.describe('domain name, or host:domain'),
-  state: z.enum(['on', 'off']).optional().describe('on or off; leave out to show it'),
+  state: z
+    .enum(['on', 'off'], { error: (issue) => `expected on or off, got ${echoValue(issue.input)}` })
+    .optional()
+    .describe('on or off; leave out to show it'),
 });
 
 function describeEntry(e: AutostartEntry): string {

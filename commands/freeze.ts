@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, usageOf } from '../src/core/define-command.ts';
 import { parseUntil } from '../src/core/oncall.ts';
-import { reply } from '../src/core/reply.ts';
+import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
 export const HostList = z
@@ -25,12 +25,12 @@ export const freeze = defineCommand({
   risk: 'write',
   scope: 'local',
   examples: ['/freeze xen1 2h kernel upgrade', '/freeze all storage maintenance'],
-  run: async (args, ctx) => {
+  run: async (args, ctx): Promise<Reply> => {
     const [first = '', ...rest] = args.reason.split(/\s+/);
     // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.
     const until = parseUntil(first, new Date(), ctx.freezes.zone);
     const reason = until.ok ? rest.join(' ') : args.reason;
-    if (reason === '') return reply.error('Bad arguments for /freeze', 'say why after the time', '/freeze <hosts> [until] <reason>');
+    if (reason === '') return reply.error('Bad arguments for /freeze', 'say why after the time', usageOf(freeze));
     return ctx.freezes.freeze(args.hosts === 'all' ? ['all'] : args.hosts.split(','), until.ok ? until.until : null, reason);
   },
 });

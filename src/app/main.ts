@@ -150,7 +150,7 @@ export async function runBot(options: {
     process.stderr.write('xenops bot: choose at least one adapter: --terminal, --discord, --telegram (or --available)\n');
     return 1;
   }
-  const logger = chatSafeLogger(config.logLevel, options.terminal, 'bot');
+  const logger = chatSafeLogger(logLevelOf(config), options.terminal, 'bot');
   keepAliveOnStrayErrors(logger);
   const skipped = options.available ? skipPlatformsWithoutToken(config, wanted, logger) : [];
   let made: Awaited<ReturnType<typeof makeAdapters>>;
@@ -291,7 +291,7 @@ export async function runAgent(options: {
 }): Promise<number> {
   const config = loadOrReport(options.configPath);
   if (!config) return 1;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(logLevelOf(config));
   keepAliveOnStrayErrors(logger);
   const [{ startAgent }, { AgentMetrics }, { MeteredRunner }, { SshPool }] = await Promise.all([
     import('../agent/agent.ts'),
@@ -428,7 +428,7 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
 export async function runRegisterCommands(configPath: string | undefined): Promise<number> {
   const config = loadOrReport(configPath);
   if (!config) return 1;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(logLevelOf(config));
   const { registerCommands } = await import('../adapters/discord/register.ts');
   const { commandSpecs } = await import('../core/define-command.ts');
   const { COMMANDS } = await import('../../commands/index.ts');
@@ -511,4 +511,12 @@ export async function runAuditVerify(options: {
 
 export class AdapterUnavailableError extends Error {
   override readonly name = 'AdapterUnavailableError';
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** `XENOPS_LOG_LEVEL` (debug for a while, without touching the config file) over the config's `logLevel`. */
+export function logLevelOf(config: Pick<Config, 'logLevel'>, env: NodeJS.ProcessEnv = process.env): string {
+  const level = env['XENOPS_LOG_LEVEL']?.trim().toLowerCase();
+  return level && LOG_LEVELS.has(level) ? level : config.logLevel;
 }

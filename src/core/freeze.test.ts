@@ -29,7 +29,16 @@ describe('maintenance windows and freezes', () => {
     expect(freezeOf('xen1', at('2026-11-25T12:00:00Z'), windows, runtime)).toBeNull();
     expect(freezeOf('xen2', at('2026-11-25T12:00:00Z'), windows, runtime)).toMatchObject({ by: 'maintenance window', reason: 'disk swap' });
     expect(describeFreeze({ host: 'xen1', by: 'alice', reason: 'kernel upgrade', since: 0, until: null })).toBe(
-      'xen1 is frozen until /unfreeze (alice: kernel upgrade) — reads go on; mutating commands wait for /unfreeze',
+      'xen1 is frozen until /unfreeze (alice: kernel upgrade) — reads go on; mutating commands are refused until /unfreeze',
+    );
+    // Refused, not held ("wait" read as queued); a timed freeze ends by itself, a window is not lifted by /unfreeze.
+    expect(describeFreeze({ host: 'xen1', by: 'alice', reason: 'k', since: 0, until: at('2026-11-25T12:00:00Z') })).toBe(
+      'xen1 is frozen until 2026-11-25 12:00 UTC (alice: k) — reads go on; mutating commands are refused until then (or /unfreeze)',
+    );
+    expect(
+      describeFreeze({ host: 'xen2', by: 'maintenance window', reason: 'disk swap', since: 0, until: at('2026-11-25T12:00:00Z') }),
+    ).toBe(
+      'xen2 is frozen until 2026-11-25 12:00 UTC (maintenance window: disk swap) — reads go on; mutating commands are refused until the window closes',
     );
   });
 });

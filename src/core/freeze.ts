@@ -58,5 +58,8 @@ export function freezeOf(
 
 export function describeFreeze(f: Freeze): string {
   const until = f.until === null ? 'until /unfreeze' : `until ${new Date(f.until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `${f.host} is frozen ${until} (${f.by}: ${f.reason}) — reads go on; mutating commands wait for /unfreeze`;
+  // Refused, not held: nothing runs by itself when the freeze ends. A window ends on its own; /unfreeze does not lift it.
+  const lift =
+    f.by === 'maintenance window' ? 'until the window closes' : f.until === null ? 'until /unfreeze' : 'until then (or /unfreeze)';
+  return `${f.host} is frozen ${until} (${f.by}: ${f.reason}) — reads go on; mutating commands are refused ${lift}`;
 }
