@@ -454,23 +454,7 @@ export class ApprovalDesk {
   /** `from`: the level the timer was armed at — a step another bot's timer took already is not taken again. */
   private async escalate(id: string, from: number): Promise<void> {
     const next = await this.deps.nextOnCall().catch(() => null);
-    const { config } = this.deps;
-    // The admins who may approve this one: approval.grant (and the command) on every host it touches.
-    const admins = (r: ApprovalRecord) =>
-      Object.keys(config.people).filter(
-        (p) =>
-          mayApprove({
-            config,
-            approver: { id: p, displayName: p, roles: [...(config.people[p]?.roles ?? [])] },
-            requester: r.requester,
-            policy: { ...r.policy, approvers: 'oncall' },
-            permission: this.deps.commands.get(r.command)?.permission ?? APPROVE_ANY,
-            command: r.command,
-            targets: r.targets,
-            touches: r.touches,
-            onCall: [],
-          }).ok,
-      );
+    const admins = (r: ApprovalRecord) => this.grantHolders(r);
     let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
@@ -567,6 +551,27 @@ export class ApprovalDesk {
     }
   }
 
+  /** Whether this person of the config may approve the request as things stand (`onCall`: they are on call). */
+  private mayApproveIt(r: ApprovalRecord, person: string, onCall: boolean, policy = r.policy): boolean {
+    const { config } = this.deps;
+    return mayApprove({
+      config,
+      approver: { id: person, displayName: person, roles: [...(config.people[person]?.roles ?? [])] },
+      requester: r.requester,
+      policy,
+      permission: this.deps.commands.get(r.command)?.permission ?? APPROVE_ANY,
+      command: r.command,
+      targets: r.targets,
+      touches: r.touches,
+      onCall: onCall ? [person] : [],
+    }).ok;
+  }
+
+  /** The admins who may approve this one: approval.grant (and the command) on every host it touches. */
+  private grantHolders(r: ApprovalRecord): string[] {
+    return Object.keys(this.deps.config.people).filter((p) => this.mayApproveIt(r, p, false, { ...r.policy, approvers: 'oncall' }));
+  }
+
   private async requestCard(rec: ApprovalRecord, onCall: string[]): Promise<Reply> {
     const ttl = Math.ceil((rec.expiresAt - this.now()) / 1000) + 86_400; // a late click is told it expired
     const approve = await this.deps.actions.create('approve', { id: rec.id }, ttl);
@@ -574,20 +579,28 @@ export class ApprovalDesk {
     // The on-call people are called on every platform where they have an identity (never the requester: they
     // cannot approve their own request).
     // Those it was escalated to are called on too (an edited card notifies only people it did not mention before).
-    const mentions: NonNullable<Reply['mentions']> = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])]
-      .filter((p) => p !== rec.requester)
-      .flatMap((person) => {
-        const identities = Object.entries(this.deps.config.people[person]?.identities ?? {}).flatMap(([platform, userId]) =>
-          (platform === 'terminal' || platform === 'discord' || platform === 'telegram') && typeof userId === 'string' && userId !== ''
-            ? [{ platform, userId } as const]
-            : [],
-        );
-        return identities.length ? [{ person, identities }] : [];
-      });
-    const who =
-      rec.policy.approvers === 'oncall'
-        ? `on call: ${onCall.join(', ') || 'nobody'}${rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : ''} (or approval.grant)`
-        : `permission ${rec.policy.approvers.permission}`;
+    // Only those who may approve it: someone on call who may not run the command there is named apart, never called
+    // on (their /approve would be refused); with nobody on call able to, those with approval.grant are called on.
+    const byOncall = rec.policy.approvers === 'oncall';
+    const able = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])].filter(
+      (p) => p !== rec.requester && this.mayApproveIt(rec, p, byOncall),
+    );
+    const unable = onCall.filter((p) => p !== rec.requester && !able.includes(p));
+    const grant = byOncall && able.length === 0 ? this.grantHolders(rec).filter((p) => p !== rec.requester) : [];
+    const mentions: NonNullable<Reply['mentions']> = [...new Set([...able, ...grant])].flatMap((person) => {
+      const identities = Object.entries(this.deps.config.people[person]?.identities ?? {}).flatMap(([platform, userId]) =>
+        (platform === 'terminal' || platform === 'discord' || platform === 'telegram') && typeof userId === 'string' && userId !== ''
+          ? [{ platform, userId } as const]
+          : [],
+      );
+      return identities.length ? [{ person, identities }] : [];
+    });
+    const cannot = unable.length > 0 ? `; ${unable.join(', ')} on call may not run /${rec.command} there` : '';
+    const who = byOncall
+      ? able.length > 0
+        ? `on call: ${onCall.filter((p) => able.includes(p)).join(', ') || 'nobody'}${rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : ''} (or approval.grant)${cannot}`
+        : `nobody on call may approve this${cannot}; approval.grant: ${grant.join(', ') || 'nobody but the requester — it will expire'}`
+      : `permission ${rec.policy.approvers === 'oncall' ? APPROVE_ANY : rec.policy.approvers.permission}`;
     const card = reply.result(
       `Approval needed: /${rec.command} ${describeArgs(rec)} — ${rec.id}`,
       [

@@ -414,9 +414,11 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
       );
 
       const { id, tgCard, dcCard } = await askOnTelegram('/stop mail');
-      // The card calls whoever is on call now: dave.
-      expect(tg.message(GROUP.id, tgCard)?.text).toContain(mentionLink(TG.dave, 'dave'));
-      expect(dc.messages.get(dcCard.id)?.content).toBe(`🔔 <@${DC.dave}>`);
+      // dave is on call, but may not run /stop on xen1: the card says so and does not call on him (his approval
+      // would be refused); nobody else may approve it (alice, the only admin, asked).
+      expect(tg.message(GROUP.id, tgCard)?.text).not.toContain(mentionLink(TG.dave, 'dave'));
+      expect(tg.message(GROUP.id, tgCard)?.text).toContain('nobody on call may approve this; dave on call may not run /stop there');
+      expect(dc.messages.get(dcCard.id)?.content ?? '').not.toContain(DC.dave);
 
       // dave is refused privately on both platforms (an ephemeral follow-up; a reply to the card).
       const click = dc.click(DC.dave, dcCard.id, 'Approve');
