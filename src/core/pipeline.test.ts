@@ -219,3 +219,21 @@ describe('visibleHosts', () => {
     expect(visibleHosts(config, ev('discord:1', ['xen2ops']))).toEqual(['xen2']);
   });
 });
+
+describe('a domain named on its host', () => {
+  it('that the host does not have (its list read again) is "not found", never a job or an approval request', () => {
+    expect(decide(ctx, req('stop xen2:mail'), afterMigration(), false)).toMatchObject({ kind: 'lookup', hosts: ['xen2'] });
+    expect(decide(ctx, req('stop xen2:mail'), afterMigration(), true)).toMatchObject({
+      kind: 'reject',
+      code: 'notFound',
+      reply: { blocks: [{ text: 'no domain named mail on xen2' }] },
+    });
+  });
+
+  it('Domain-0 by its bare name, for a mutation, is refused as the host’s own, not "say which: xen1:Domain-0 or …"', () => {
+    expect(decide(ctx, req('stop Domain-0 --force'), afterMigration(), true)).toMatchObject({
+      kind: 'reject',
+      reply: { blocks: [{ text: "Domain-0 is the host's own domain: /stop cannot target it" }] },
+    });
+  });
+});

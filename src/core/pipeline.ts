@@ -228,7 +228,17 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       if (ref.host !== undefined) {
         const host = hostArg(ref.host);
         if (typeof host !== 'string') return host;
-        if (!isUuid(ref.domain)) return { kind: 'targets', targets: [{ host, domain: ref.domain }] };
+        // Named on its host: there, or (once the host's list is read again) a clear "not found" — never an approval
+        // request, or a job, about a domain the host does not have. A host never heard from (no agent) is not said to
+        // lack it: the request goes on and is answered from there.
+        if (!isUuid(ref.domain)) {
+          const target = { kind: 'targets' as const, targets: [{ host, domain: ref.domain }] };
+          // Domain-0 is on every host (checkTargets refuses it as the target of a mutation).
+          if (ref.domain === DOM0_NAME || view.domains(host).some((d) => d.name === ref.domain)) return target;
+          if (!view.known(host)) return target;
+          if (!refreshed) return { kind: 'lookup', hosts: [host] };
+          return { ...reject('Cannot do that', `no domain named ${ref.domain} on ${host}`, person), code: 'notFound' };
+        }
       }
       const hosts = ref.host !== undefined ? [ref.host] : visible;
       if (isUuid(ref.domain)) {
@@ -247,6 +257,8 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
           code: 'notFound',
         };
       }
+      // "say which: xen1:Domain-0 or xen2:Domain-0" would suggest what checkTargets then refuses.
+      if (ref.domain === DOM0_NAME && isMutating(command.op)) return dom0Refusal(command.name, person);
       const withName = hosts.filter((h) => view.domains(h).some((d) => d.name === ref.domain));
       const running = hostsRunning(view, withName, (d) => d.name === ref.domain);
       // After a migration the config exists on both hosts: the bare name means the copy that runs.
@@ -271,6 +283,10 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
   }
 }
 
+function dom0Refusal(command: string, person: string): Rejection {
+  return reject('Cannot do that', `${DOM0_NAME} is the host's own domain: /${command} cannot target it`, person);
+}
+
 /**
  * Everything that can be refused before queueing: the permission on every host the command touches, Domain-0 as a
  * target, unknown or out-of-scope hosts, and the command's own prechecks against the fleet view.
@@ -282,8 +298,7 @@ export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Targe
   const permission = command.permission ?? '';
   const mutating = isMutating(command.op);
   for (const t of targets) {
-    if (mutating && t.domain === DOM0_NAME)
-      return reject('Cannot do that', `${DOM0_NAME} is the host's own domain: /${command.name} cannot target it`, person);
+    if (mutating && t.domain === DOM0_NAME) return dom0Refusal(command.name, person);
     const d = authorize(config, ev.person, permission, t, `run /${command.name}`);
     if (!d.allowed) return reject('Not allowed', d.message, person);
     for (const other of command.touches?.(ev.args) ?? []) {
