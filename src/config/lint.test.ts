@@ -214,3 +214,16 @@ describe('approval policies', () => {
     ]);
   });
 });
+
+describe('the example config', () => {
+  it('lists every permission there is in its comment on the built-in groups', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { BUILTIN_GROUPS } = await import('../core/authorize.ts');
+    const text = readFileSync(new URL('../../config/xenops.example.yaml', import.meta.url), 'utf8');
+    const block = text.slice(text.indexOf('# Built-in groups'), text.indexOf('\nroles:'));
+    const listed = new Set(block.match(/\b[a-z]+\.[a-z]+\b/g) ?? []);
+    const all = Object.values(BUILTIN_GROUPS).flatMap((m) => m.filter((p) => p.includes('.')));
+    expect(all.filter((p) => !listed.has(p))).toEqual([]);
+    expect([...listed].filter((p) => !all.includes(p))).toEqual([]);
+  });
+});
