@@ -6,7 +6,15 @@ import { parseArgs } from '../src/core/args.ts';
 import { commandSpec, type LocalContext, riskOf } from '../src/core/define-command.ts';
 import { UserError } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/log.ts';
-import { nextHandoff, type OnCallAccess, type OnCallInput, type OnCallSetResult, onCallAt, zoneOf } from '../src/core/oncall.ts';
+import {
+  formatWhen,
+  nextHandoff,
+  type OnCallAccess,
+  type OnCallInput,
+  type OnCallSetResult,
+  onCallAt,
+  zoneOf,
+} from '../src/core/oncall.ts';
 import { decide } from '../src/core/pipeline.ts';
 import type { Reply } from '../src/core/reply.ts';
 import { CaptureAdapter } from '../test/helpers/capture-adapter.ts';
@@ -312,5 +320,23 @@ describe('/oncall through the bot (Redis)', () => {
     } finally {
       await bot.stop();
     }
+  });
+});
+
+describe('/oncall set of someone who stays on call after it', () => {
+  it('says the end /oncall will show, and that the override itself ends sooner', async () => {
+    let shown = '';
+    let ends = '';
+    const { ctx } = context(BERLIN, (person, until, at) => {
+      // An earlier override of alice runs 5 hours, the new one 2: the status after both runs on past the new one.
+      const after = onCallAt(BERLIN, [{ person, from: at, until: new Date(at.getTime() + 5 * 3_600_000), by: 'alice' }], at);
+      shown = formatWhen(after.now?.until ?? at, 'Europe/Berlin', at);
+      ends = formatWhen(until ?? at, 'Europe/Berlin', at);
+      return { ok: true, person, until: until ?? at, before: after, after: { ...after, zone: 'Europe/Berlin', nextHandoff: null } };
+    });
+    const r = await run('set alice 2h', ctx);
+    expect(r.title).toBe(`alice is on call until ${shown}`);
+    expect(shown).not.toBe(ends);
+    expect(JSON.stringify(r.blocks)).toContain(`This override ends ${ends}; alice stays on call after it`);
   });
 });

@@ -59,7 +59,18 @@ export const oncall = defineCommand({
       { name: 'was', value: r.before.now ? names(r.before.now) : 'nobody', inline: true },
       { name: 'next', value: r.after.next ? `${r.after.next.person} from ${when(r.after.next.from)}` : 'nobody scheduled', inline: true },
     ];
-    return reply.result(`${r.person} is on call until ${when(r.until)}`, [reply.fields(fields), reply.text(`Times in ${r.after.zone}.`)]);
+    // What /oncall will say: an earlier override of the same person, or their rotation shift, may run on after this one.
+    const now = r.after.now?.person === r.person ? r.after.now : null;
+    const effective = now?.until ?? r.until;
+    const longer =
+      effective.getTime() > r.until.getTime()
+        ? [reply.text(`This override ends ${when(r.until)}; ${r.person} stays on call after it (an earlier override, or the rotation).`)]
+        : [];
+    return reply.result(`${r.person} is on call until ${when(effective)}`, [
+      reply.fields(fields),
+      ...longer,
+      reply.text(`Times in ${r.after.zone}.`),
+    ]);
   },
 });
 
