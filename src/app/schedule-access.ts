@@ -94,7 +94,10 @@ export function scheduleAccess(
       });
       return reply.result(`Schedule ${spec.id} added`, [
         reply.text(
-          `${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}${spec.mode === 'edit' ? ', editing one message' : ''}, as ${me.id}; next run ${when(next, Date.now())}.`,
+          `${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}${spec.mode === 'edit' ? ', editing one message' : ''}, as ${me.id}; ${
+            // BullMQ runs an `every` scheduler's first job at once, whatever the interval.
+            'every' in spec.when ? 'the first post comes now' : `next run ${when(next, Date.now())}`
+          }.`,
         ),
         reply.text('To stop it:'),
         reply.code(`/schedule remove ${spec.id}`),

@@ -69,6 +69,8 @@ describe('/schedule from chat', () => {
     const id = /^Schedule (S[A-Z0-9]{5}) added$/.exec(added.title)?.[1] ?? '';
     expect(id).not.toBe('');
     expect(added.blocks).toContainEqual({ type: 'code', text: `/schedule remove ${id}` });
+    // BullMQ runs an `every` scheduler's first job at once: said so, not a "next run" that may be now or later.
+    expect(text(added)).toContain('every 10m in terminal:terminal, as alice; the first post comes now.');
     const list = await ask('/schedule list', 'carol');
     const row = list.blocks.flatMap((b) => (b.type === 'table' ? b.table.rows : [])).find((r) => r[0] === id);
     expect(row?.slice(1, 4)).toEqual(['top xen1', 'every 10m', 'terminal:terminal']);
