@@ -237,3 +237,15 @@ describe('a domain named on its host', () => {
     });
   });
 });
+
+describe('a mistyped command', () => {
+  it('is answered with the command it was most likely meant for, within two edits; a name far from any gets none', () => {
+    const reason = (text: string) => {
+      const d = decide(ctx, req(text), afterMigration(), true);
+      return 'reason' in d ? d.reason : '';
+    };
+    expect(reason('lst')).toBe('Unknown command: there is no /lst here — did you mean /list? /help lists what you can run');
+    expect(reason('stp web')).toContain('did you mean /stop?');
+    expect(reason('xyzzy')).toBe('Unknown command: there is no /xyzzy here — /help lists what you can run');
+  });
+});

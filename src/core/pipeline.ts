@@ -97,13 +97,15 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   const command = ctx.commands.get(req.command.toLowerCase());
   const who = identifyRequest(config, req);
   const personId = who.ok ? who.person.id : null;
-  if (!command || config.commands[command.name]?.disabled)
+  if (!command || config.commands[command.name]?.disabled) {
+    const near = command ? null : nearestCommand(req.command.toLowerCase(), ctx.commands, config);
     return reject(
       'Unknown command',
       // Escaped like any echoed value (line breaks, bidi controls), without the quotes: the reason stays one line.
-      `there is no /${echoValue(req.command, 32).slice(1, -1)} here — /help lists what you can run`,
+      `there is no /${echoValue(req.command, 32).slice(1, -1)} here — ${near ? `did you mean /${near}? ` : ''}/help lists what you can run`,
       personId,
     );
+  }
   if (!who.ok) {
     if (command.name === 'whoami')
       return { command, args: {}, person: { id: '', displayName: req.actor.displayName, roles: [] }, risk: 'read' };
@@ -129,6 +131,30 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   }
   const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
   return { command, args, person: who.person, risk };
+}
+
+/** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */
+function nearestCommand(typed: string, commands: ReadonlyMap<string, AnyCommand>, config: Config): string | null {
+  if (typed.length < 2 || typed.length > 32) return null;
+  let best: { name: string; d: number } | null = null;
+  for (const name of commands.keys()) {
+    if (config.commands[name]?.disabled) continue;
+    const d = editDistance(typed, name);
+    if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
+  }
+  return best?.name ?? null;
+}
+
+/** Levenshtein distance (names of at most 32 characters: one row of it is plenty). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length] ?? 0;
 }
 
 function channelRefusal(config: Config, req: ChatRequest, command: AnyCommand, personId: string | null): Rejection | null {
