@@ -166,10 +166,14 @@ export const status = defineCommand({
     const unread = outcomes
       .flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []))
       .slice(0, ctx.posts.hostRows);
-    return reply.result('Fleet status', [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...unread, ...frozen], {
-      tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
-        ? 'warning'
-        : toneOf(outcomes),
-    });
+    return reply.result(
+      'Fleet status',
+      [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...unread, ...frozen],
+      {
+        tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
+          ? 'warning'
+          : toneOf(outcomes),
+      },
+    );
   },
 });
