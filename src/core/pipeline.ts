@@ -181,29 +181,35 @@ export function mayRunHere(ctx: PipelineContext, req: ChatRequest, command: AnyC
 }
 
 /**
- * Visible hosts by config, then by permission and roles (all the answer depends on). Asked two or three times per
- * request, each an authorize() per host with glob matching: 10 % of the bot's CPU at 100 hosts, more with more hosts.
+ * Answers that depend on the config, a permission and a person's roles alone, cached by them: visible hosts are
+ * asked two or three times per request, each an authorize() per host with glob matching — 10 % of the bot's CPU at
+ * 100 hosts, more with more hosts.
  */
-const visibleCache = new WeakMap<Config, Map<string, readonly string[]>>();
-const VISIBLE_CACHE_MAX = 1_000;
+const byRolesCache = new WeakMap<Config, Map<string, unknown>>();
+const BY_ROLES_CACHE_MAX = 1_000;
+
+function byRoles<T>(config: Config, what: string, permission: string, person: Person, compute: () => T): T {
+  let byKey = byRolesCache.get(config);
+  if (!byKey) {
+    byKey = new Map();
+    byRolesCache.set(config, byKey);
+  }
+  const key = `${what}\u0000${permission}\u0000${person.roles.join('\u0000')}`;
+  if (byKey.has(key)) return byKey.get(key) as T;
+  const value = compute();
+  // Role sets come from the config and Discord's role bindings: few. The bound only guards against surprises.
+  if (byKey.size >= BY_ROLES_CACHE_MAX) byKey.clear();
+  byKey.set(key, value);
+  return value;
+}
 
 /** Hosts on which the person could run this command at all: lookups and replies never reach past them. */
 export function visibleHosts(config: Config, ev: Evaluated): string[] {
   const permission = ev.command.permission;
   if (permission === null) return Object.keys(config.hosts);
-  let byKey = visibleCache.get(config);
-  if (!byKey) {
-    byKey = new Map();
-    visibleCache.set(config, byKey);
-  }
-  const key = `${permission}\u0000${ev.person.roles.join('\u0000')}`;
-  let hosts = byKey.get(key);
-  if (!hosts) {
-    hosts = Object.keys(config.hosts).filter((host) => authorize(config, ev.person, permission, { host }).allowed);
-    // Role sets come from the config and Discord's role bindings: few. The bound only guards against surprises.
-    if (byKey.size >= VISIBLE_CACHE_MAX) byKey.clear();
-    byKey.set(key, hosts);
-  }
+  const hosts = byRoles(config, 'visible', permission, ev.person, () =>
+    Object.keys(config.hosts).filter((host) => authorize(config, ev.person, permission, { host }).allowed),
+  );
   return [...hosts];
 }
 
@@ -483,28 +489,13 @@ export function redactHosts(text: string, allHosts: readonly string[], visible: 
   return out;
 }
 
-const scopedCache = new WeakMap<Config, Map<string, boolean>>();
-
-/**
- * Whether the person's permission for this command leaves out some domains of a host it may use. Asked once per
- * request, an authorize() per visible host: cached by permission and roles, as visibleHosts is.
- */
+/** Whether the person's permission for this command leaves out some domains of a host it may use (cached as above). */
 export function domainScoped(config: Config, ev: Evaluated, visible: readonly string[]): boolean {
   const permission = ev.command.permission;
   if (permission === null) return false;
-  let byKey = scopedCache.get(config);
-  if (!byKey) {
-    byKey = new Map();
-    scopedCache.set(config, byKey);
-  }
-  const key = `${permission}\u0000${ev.person.roles.join('\u0000')}`;
-  let scoped = byKey.get(key);
-  if (scoped === undefined) {
-    scoped = visible.some((host) => !authorize(config, ev.person, permission, { host, domain: '\u0000every-domain' }).allowed);
-    if (byKey.size >= VISIBLE_CACHE_MAX) byKey.clear();
-    byKey.set(key, scoped);
-  }
-  return scoped;
+  return byRoles(config, 'domainScoped', permission, ev.person, () =>
+    visible.some((host) => !authorize(config, ev.person, permission, { host, domain: '\u0000every-domain' }).allowed),
+  );
 }
 
 type Named = { name: string };
