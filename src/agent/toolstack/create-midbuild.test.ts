@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { XL_DOM0_ROW, XL_LIST_V_HEADER, xlRow } from '../../../test/helpers/xl-list.ts';
 import { OutcomeUnknownError } from '../../core/errors.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
@@ -10,12 +11,6 @@ import { XenToolstack } from './driver.ts';
  * state is what the read-back sees — and a build can still fail (a hotplug script, the bootloader), after which libxl
  * destroys the half-made domain. Scripted runner: the simulator creates domains in one step.
  */
-const HEADER =
-  'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
-const U = '7f3b1d2e-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
-const row = (name: string, id: number, flags: string) =>
-  `${name.padEnd(40)} ${String(id).padStart(5)}  1024     1     ${flags}       0.0 ${U}        -                -`;
-const dom0 = `${'Domain-0'.padEnd(40)}     0  2048     4     r-----    100.0 00000000-0000-0000-0000-000000000000        -                -`;
 
 function midBuildHost() {
   let created = false;
@@ -26,11 +21,11 @@ function midBuildHost() {
       const cmd = words.join(' ');
       calls.push(cmd);
       if (cmd === 'xl list -v') {
-        if (!created) return { code: 0, stdout: `${HEADER}\n${dom0}\n`, stderr: '' };
+        if (!created) return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n`, stderr: '' };
         // The first read after the lost connection catches the build (paused); then the build fails and it is gone.
         readsAfter++;
-        const rows = readsAfter === 1 ? [row('mail', 7, '--p---')] : [];
-        return { code: 0, stdout: `${HEADER}\n${dom0}\n${rows.join('\n')}\n`, stderr: '' };
+        const rows = readsAfter === 1 ? [xlRow('mail', 7, '--p---')] : [];
+        return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${rows.join('\n')}\n`, stderr: '' };
       }
       if (cmd === 'ls -1 /etc/xen/vm') return { code: 0, stdout: 'mail.cfg\n', stderr: '' };
       if (words[0] === 'ls') return { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };

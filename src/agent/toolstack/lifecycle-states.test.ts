@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { XL_DOM0_ROW, XL_LIST_V_HEADER, xlRow } from '../../../test/helpers/xl-list.ts';
 import { OutcomeUnknownError, RemoteCommandError, UserError } from '../../core/errors.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
@@ -14,13 +15,7 @@ import { XenToolstack } from './driver.ts';
  * - a crashed domain kept by on_crash="preserve" (`--psc-`) cannot act on a shutdown request: it stays as it is.
  *   The simulator powers it off.
  */
-const HEADER =
-  'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
-const U = '7f3b1d2e-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
-const row = (name: string, id: number, flags: string, reason = '-') =>
-  `${name.padEnd(40)} ${String(id).padStart(5)}  1024     1     ${flags}       3.0 ${U} ${reason.padStart(8)}                -`;
-const dom0 = `${'Domain-0'.padEnd(40)}     0  2048     4     r-----    100.0 00000000-0000-0000-0000-000000000000        -                -`;
-const listing = (rows: string[]) => ({ code: 0, stdout: `${[HEADER, dom0, ...rows].join('\n')}\n`, stderr: '' });
+const listing = (rows: string[]) => ({ code: 0, stdout: `${[XL_LIST_V_HEADER, XL_DOM0_ROW, ...rows].join('\n')}\n`, stderr: '' });
 
 /** A host whose `xl list -v` answers from `states` one read after another (the last repeats); `other` answers the rest. */
 function scripted(states: string[][], other: (cmd: string) => RunResult | Promise<RunResult> | undefined, shutdownTimeoutSeconds = 1) {
@@ -52,8 +47,14 @@ describe('a reboot whose re-create is caught mid-build', () => {
   it('is not reported as "rebooted" from the paused, half-built new domain (the build then fails)', async () => {
     // Read 1: before. Then the guest goes down for the reboot, xl's monitor builds the new domain (id 4, paused),
     // the build fails (say the vif hotplug script) and libxl destroys it: web is gone.
-    const { ts } = scripted([[row('web', 3, '-b----')], [row('web', 3, '---sr-', '1')], [row('web', 4, '--p---')], []], (cmd) =>
-      cmd === 'xl reboot web' ? { code: 0, stdout: '', stderr: 'Rebooting domain 3\n' } : undefined,
+    const { ts } = scripted(
+      [
+        [xlRow('web', 3, '-b----', { cpuSeconds: 3 })],
+        [xlRow('web', 3, '---sr-', { reason: '1', cpuSeconds: 3 })],
+        [xlRow('web', 4, '--p---', { cpuSeconds: 3 })],
+        [],
+      ],
+      (cmd) => (cmd === 'xl reboot web' ? { code: 0, stdout: '', stderr: 'Rebooting domain 3\n' } : undefined),
     );
     const r = await ts.reboot('web', { force: false }).catch((e: unknown) => e);
     // Was { outcome: 'rebooted', evidence: 'new-id', domain: { id: 4, status: 'paused' } } — "web rebooted" while
@@ -69,7 +70,7 @@ describe('a forced reboot whose create lost its connection mid-build', () => {
     let created = false;
     const { ts } = scripted(
       // before; after destroy: gone; after the lost create: mid-build (paused, id 5), then the build fails: gone.
-      [[row('web', 3, '-b----')], [], [row('web', 5, '--p---')], []],
+      [[xlRow('web', 3, '-b----', { cpuSeconds: 3 })], [], [xlRow('web', 5, '--p---', { cpuSeconds: 3 })], []],
       (cmd) => {
         if (cmd === 'xl destroy web') return { code: 0, stdout: '', stderr: '' };
         if (cmd === 'xl create /etc/xen/vm/web.cfg') {
@@ -92,8 +93,8 @@ describe('xl shutdown -w returns when the guest has shut down, before it is reap
   it('a guest that powered off as asked is not reported as a failed stop because it reads ---s-- for a few seconds', async () => {
     // -w returned: "Domain 3 has been shut down, reason code 0". The domain reads ---s-- (reason 0, poweroff) for the
     // next reads — xl's monitor is destroying it (a large guest takes seconds to release its memory) — then is gone.
-    const down = [row('web', 3, '---s--', '0')];
-    const { ts } = scripted([[row('web', 3, '-b----')], down, down, down, down, down, []], (cmd) =>
+    const down = [xlRow('web', 3, '---s--', { reason: '0', cpuSeconds: 3 })];
+    const { ts } = scripted([[xlRow('web', 3, '-b----', { cpuSeconds: 3 })], down, down, down, down, down, []], (cmd) =>
       cmd === 'timeout 1 xl shutdown -w web'
         ? { code: 0, stdout: '', stderr: 'Shutting down domain 3\nWaiting for 1 domains\nDomain 3 has been shut down, reason code 0\n' }
         : undefined,
@@ -107,7 +108,7 @@ describe('xl shutdown -w returns when the guest has shut down, before it is reap
 
 describe('graceful stop of a crashed domain kept by on_crash="preserve"', () => {
   it('is refused up front (a crashed guest cannot act on a shutdown request), pointing at force', async () => {
-    const crashed = [row('web', 3, '--psc-', '3')];
+    const crashed = [xlRow('web', 3, '--psc-', { reason: '3', cpuSeconds: 3 })];
     const { ts, calls } = scripted([crashed], (cmd) =>
       cmd === 'timeout 1 xl shutdown -w web'
         ? // libxl writes control/shutdown and reports the shutdown it already sees (reason 3, crash); web stays as it is.

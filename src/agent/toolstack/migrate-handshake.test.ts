@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { XL_DOM0_ROW, XL_LIST_V_HEADER, xlRow } from '../../../test/helpers/xl-list.ts';
 import { OutcomeUnknownError } from '../../core/errors.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
@@ -8,12 +9,6 @@ import { XenToolstack } from './driver.ts';
  * handshake ** Domain state is now undefined ! Please CHECK AT BOTH ENDS…". The source is left as NAME--migratedaway
  * (suspended, not destroyed); the target may or may not have renamed NAME--incoming to NAME and started it.
  */
-const HEADER =
-  'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
-const U = '7f3b1d2e-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
-const row = (name: string, id: number, flags: string) =>
-  `${name.padEnd(40)} ${String(id).padStart(5)}  2048     2     ${flags}      12.0 ${U}        -                -`;
-const dom0 = `${'Domain-0'.padEnd(40)}     0  2048     4     r-----    100.0 00000000-0000-0000-0000-000000000000        -                -`;
 const FAILED_BADLY = [
   'migration target: Ready to receive domain.',
   'Saving to migration stream new xl format (info 0x3/0x0/1444)',
@@ -35,8 +30,15 @@ function fleet(sourceRows: string[], targetRows: string[]) {
     run: async (host, words, options): Promise<RunResult> => {
       const cmd = words.join(' ');
       if (cmd === 'xl list -v') {
-        const rows = host === 'xen1' ? (migrated ? sourceRows : [row('web', 3, '-b----')]) : migrated ? targetRows : [];
-        return { code: 0, stdout: `${HEADER}\n${dom0}\n${rows.join('\n')}\n`, stderr: '' };
+        const rows =
+          host === 'xen1'
+            ? migrated
+              ? sourceRows
+              : [xlRow('web', 3, '-b----', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 })]
+            : migrated
+              ? targetRows
+              : [];
+        return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${rows.join('\n')}\n`, stderr: '' };
       }
       if (cmd === 'xl migrate web xen2') {
         migrated = true;
@@ -60,7 +62,10 @@ function fleet(sourceRows: string[], targetRows: string[]) {
 
 describe('a migration ending in "failed during final handshake"', () => {
   it('is not reported as a verified success while web--migratedaway is left on the source', async () => {
-    const { source, target } = fleet([row('web--migratedaway', 3, '---ss-')], [row('web', 9, '-b----')]);
+    const { source, target } = fleet(
+      [xlRow('web--migratedaway', 3, '---ss-', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 })],
+      [xlRow('web', 9, '-b----', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 })],
+    );
     const r = await source.migrate('web', target).catch((e: unknown) => e);
     // The resumed path (verifyMigrate) calls exactly this state "did not end cleanly — check both hosts".
     expect(r).toBeInstanceOf(OutcomeUnknownError);
@@ -71,7 +76,10 @@ describe('a migration ending in "failed during final handshake"', () => {
   });
 
   it('is not reported as a plain failure ("not moved") when the guest is on neither host under its name', async () => {
-    const { source, target } = fleet([row('web--migratedaway', 3, '---ss-')], [row('web--incoming', 9, '--p---')]);
+    const { source, target } = fleet(
+      [xlRow('web--migratedaway', 3, '---ss-', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 })],
+      [xlRow('web--incoming', 9, '--p---', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 })],
+    );
     const r = await source.migrate('web', target).catch((e: unknown) => e);
     expect(r).toBeInstanceOf(OutcomeUnknownError);
     expect((r as Error).message).toContain('xen2: web--incoming paused');
@@ -83,8 +91,14 @@ describe('a migration ending in "failed during final handshake"', () => {
       run: async (host, words): Promise<RunResult> => {
         const cmd = words.join(' ');
         if (cmd === 'xl list -v') {
-          const rows = host === 'xen1' ? [row('web', 3, '-b----'), row('web--migratedaway', 2, '---ss-')] : [];
-          return { code: 0, stdout: `${HEADER}\n${dom0}\n${rows.join('\n')}\n`, stderr: '' };
+          const rows =
+            host === 'xen1'
+              ? [
+                  xlRow('web', 3, '-b----', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 }),
+                  xlRow('web--migratedaway', 2, '---ss-', { memoryMiB: 2048, vcpus: 2, cpuSeconds: 12 }),
+                ]
+              : [];
+          return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${rows.join('\n')}\n`, stderr: '' };
         }
         if (words[0] === 'ls') return { code: 2, stdout: '', stderr: 'ls: cannot access: No such file or directory\n' };
         if (words.includes('migrate')) migrated = true;

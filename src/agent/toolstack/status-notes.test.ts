@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { XL_DOM0_ROW, XL_LIST_V_HEADER } from '../../../test/helpers/xl-list.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
 
 /** /status's read of a host whose list prints a line of a shape nobody expected (real hosts do): said, not dropped. */
-const HEADER =
-  'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
-const dom0 = `${'Domain-0'.padEnd(40)}     0  2048     4     r-----    100.0 00000000-0000-0000-0000-000000000000        -                -`;
 const odd = 'web   7   1024   2   ?????   12.5';
 
 describe('the host status (xl info and xl list in one round trip)', () => {
@@ -13,7 +11,7 @@ describe('the host status (xl info and xl list in one round trip)', () => {
     const runner: RemoteRunner = {
       run: async (_host, words): Promise<RunResult> => {
         const cmd = words.join(' ');
-        if (cmd === 'xl list -v') return { code: 0, stdout: `${HEADER}\n${dom0}\n${odd}\n`, stderr: '' };
+        if (cmd === 'xl list -v') return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${odd}\n`, stderr: '' };
         if (cmd === 'xl info') return { code: 0, stdout: 'host : xen1\nxen_version : 4.17.3\n', stderr: '' };
         if (words[0] === 'ls') return { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
         throw new Error(`unexpected ${cmd}`);

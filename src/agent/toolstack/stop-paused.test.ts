@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { XL_DOM0_ROW, XL_LIST_V_HEADER, xlRow } from '../../../test/helpers/xl-list.ts';
 import { UserError } from '../../core/errors.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
@@ -10,12 +11,6 @@ import { XenToolstack } from './driver.ts';
  * knows this for reboot ("a paused guest cannot act on a reboot request — unpause it first…", refused, nothing sent).
  * Scripted runner: the simulator powers paused guests off on request (unlike its own reboot).
  */
-const HEADER =
-  'Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label';
-const U = '7f3b1d2e-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
-const row = (name: string, id: number, flags: string) =>
-  `${name.padEnd(40)} ${String(id).padStart(5)}  2048     2     ${flags}      12.0 ${U}        -                -`;
-const dom0 = `${'Domain-0'.padEnd(40)}     0  2048     4     r-----    100.0 00000000-0000-0000-0000-000000000000        -                -`;
 
 function pausedHost() {
   const calls: string[] = [];
@@ -23,7 +18,8 @@ function pausedHost() {
     run: async (_host, words): Promise<RunResult> => {
       const cmd = words.join(' ');
       calls.push(cmd);
-      if (cmd === 'xl list -v') return { code: 0, stdout: `${HEADER}\n${dom0}\n${row('web', 3, '--p---')}\n`, stderr: '' };
+      if (cmd === 'xl list -v')
+        return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${xlRow('web', 3, '--p---')}\n`, stderr: '' };
       if (words[0] === 'ls') return { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
       // The paused guest never acts on the request: `timeout` ends the wait.
       if (cmd === 'timeout 5 xl shutdown -w web')
