@@ -218,7 +218,7 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
         return r;
       };
       const done = processJob(run(start()), t.deps);
-      await vi.advanceTimersByTimeAsync(15 * 60_000 + 1_000);
+      await vi.advanceTimersByTimeAsync(3 * 60_000 + 1_000);
       expect(await done).toMatchObject({ outcome: 'started', resumed: true });
       expect(t.sent).toEqual(['verify mail']);
     } finally {

@@ -78,20 +78,21 @@ async function makeDesk(over: Partial<ApprovalDeskDeps> = {}, leads = true) {
 
 let counter = 0;
 
-/** `requester` asks for /stop web (on call approves); resolves with the approval id. */
-async function askStop(desk: ApprovalDesk, requester = 'alice'): Promise<string> {
+/** `requester` asks for /stop web (on call approves); resolves with the approval id. `system`: xenops asks for them. */
+async function askStop(desk: ApprovalDesk, requester = 'alice', system = false): Promise<string> {
   if (!stop || stop.scope === 'local') throw new Error('no stop');
   const requestId = `req-desk-${++counter}`;
   await desk.request(
     {
       id: requestId,
       platform: 'terminal',
-      actor: { platform: 'terminal', userId: requester, roleIds: [], displayName: requester },
+      actor: { platform: 'terminal', userId: system ? `xenops:${requester}` : requester, roleIds: [], displayName: requester },
       channel: { id: 'terminal', kind: 'direct' },
       command: 'stop',
       args: { kind: 'text', text: 'web' },
       receivedAt: Date.now(),
-      source: 'command',
+      source: system ? 'system' : 'command',
+      ...(system ? { asPerson: requester } : {}),
     },
     { platform: 'terminal', channelId: 'terminal', requestId, state: {} },
     {
@@ -335,6 +336,50 @@ describe('an approved request whose bot died before recording that it ran', () =
       await vi.waitFor(async () => expect((await store.get(id))?.run).toEqual({ queued: true }));
       expect(next.titles()).toEqual([]);
       expect(await store.startingIds()).not.toContain(id);
+      next.desk.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('an approved request xenops made for a person (a scheduled post under a policy)', () => {
+  it('runs with the roles the config gives that person (it has no platform identity to look up)', async () => {
+    const { desk, enqueued } = await makeDesk();
+    const id = await askStop(desk, 'alice', true);
+    expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe(`Approved ${id}`);
+    expect(enqueued).toHaveLength(1);
+    desk.stop();
+  });
+});
+
+describe('an approval whose cards take long to post', () => {
+  it('settled meanwhile by another bot as never queued, it is not queued after all', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // The approving bot's cards hang (a platform's rate limit) until released.
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let holding = false;
+      const slow = await makeDesk({
+        deliver: async (t) => {
+          if (holding && t.channelId === 'approvals') await held;
+          return t;
+        },
+      });
+      const id = await askStop(slow.desk);
+      holding = true;
+      const approving = slow.desk.approve(id, person('bob'), 'terminal');
+      await vi.waitFor(async () => expect((await store.get(id))?.status).toBe('approved'));
+      const next = await makeDesk({ wasQueued: async () => false });
+      await vi.advanceTimersByTimeAsync(61_000);
+      await vi.waitFor(async () => expect((await store.get(id))?.run).toMatchObject({ queued: false }));
+      release();
+      expect((await approving).title).toBe(`${id} was approved but did not run`);
+      expect(slow.enqueued).toEqual([]);
+      slow.desk.stop();
       next.desk.stop();
     } finally {
       vi.useRealTimers();

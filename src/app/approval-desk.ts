@@ -78,6 +78,7 @@ export class ApprovalDesk {
     }
     for (const id of await this.deps.store.startingIds()) {
       const rec = await this.deps.store.get(id);
+      if (!rec) await this.deps.store.forgetStarting(id);
       if (rec?.status === 'approved' && !rec.run && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
         const t = setTimeout(
           () => void this.startedOrNot(id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval recovery failed')),
@@ -303,8 +304,12 @@ export class ApprovalDesk {
     // The requester must still be allowed to run it now (a role may have been taken away meanwhile): identified again
     // under the config of now, with the platform roles they had when they asked (a bound role is theirs only so).
     const who = identify(this.deps.config, actor);
+    const configured = this.deps.config.people[rec.requester];
+    // A request made by xenops itself for a person (a scheduled post) has no platform identity: the config's roles.
     const person: Person =
-      who.ok && who.person.id === rec.requester ? who.person : { id: rec.requester, displayName: rec.requester, roles: [] };
+      who.ok && who.person.id === rec.requester
+        ? who.person
+        : { id: rec.requester, displayName: configured?.displayName ?? rec.requester, roles: [...(configured?.roles ?? [])] };
     const stillAllowed =
       !!command &&
       rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
@@ -360,6 +365,10 @@ export class ApprovalDesk {
         this.outcomeCard(rec),
         reply.progress(`/${rec.command} ${describeArgs(rec)}`, `approved by ${approvedBy}; running now`),
       );
+      // Posting the cards may have taken long (a platform's rate limits): another bot may have settled it as never
+      // queued meanwhile (startedOrNot) and said so; then it must not run now.
+      const now = await this.deps.store.get(rec.id);
+      if (now?.run) return this.settled(now) ?? reply.error('Approved, but not run', 'it was settled meanwhile');
       await this.deps.enqueue(req, rec.target, d, expectOf);
     } catch (failure) {
       // Failed after its "queued" line: the answer replaces that line.
@@ -582,8 +591,12 @@ export class ApprovalDesk {
     // Only those who may approve it: someone on call who may not run the command there is named apart, never called
     // on (their /approve would be refused); with nobody on call able to, those with approval.grant are called on.
     const byOncall = rec.policy.approvers === 'oncall';
+    // Someone who may gain roles through a Discord role binding cannot be judged here (their Discord roles are known
+    // only when they click): called on, as before.
+    const bound = (p: string) =>
+      !!this.deps.config.people[p]?.identities['discord'] && Object.keys(this.deps.config.discord?.roleBindings ?? {}).length > 0;
     const able = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])].filter(
-      (p) => p !== rec.requester && this.mayApproveIt(rec, p, byOncall),
+      (p) => p !== rec.requester && (this.mayApproveIt(rec, p, byOncall) || bound(p)),
     );
     const unable = onCall.filter((p) => p !== rec.requester && !able.includes(p));
     const grant = byOncall && able.length === 0 ? this.grantHolders(rec).filter((p) => p !== rec.requester) : [];

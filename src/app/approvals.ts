@@ -130,6 +130,11 @@ export class ApprovalStore {
     return this.redis.smembers(this.startingKey);
   }
 
+  /** A record that expired while in the starting set (its key is gone): its id goes too. */
+  async forgetStarting(id: string): Promise<void> {
+    await this.redis.srem(this.startingKey, id);
+  }
+
   /**
    * Applies `change` atomically: it sees the current record and returns the next one (or null to leave it). Retries
    * when another bot changed the record meanwhile. Returns the record as stored after the call and whether it changed.

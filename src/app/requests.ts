@@ -151,7 +151,6 @@ export class RequestHandler {
       channelId: req.channel.id,
       command: req.command,
       args,
-      ...hostsNamed(this.deps.config, args),
     };
   }
 
@@ -174,7 +173,13 @@ export class RequestHandler {
   private async refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
     const { audit, deliver } = this.deps;
     this.deps.onCommand?.(req.command, 'refused');
-    await audit.append({ ...this.auditBase(req, r.person), event: 'decision', decision: 'rejected', detail: r.reason });
+    await audit.append({
+      ...this.auditBase(req, r.person),
+      ...hostsNamed(this.deps.config, req),
+      event: 'decision',
+      decision: 'rejected',
+      detail: r.reason,
+    });
     await deliver(target, r.reply);
   }
 
@@ -199,7 +204,10 @@ export class RequestHandler {
       // leave it unaudited); only reads skip the wait.
       const onRecordFirst = d.kind === 'enqueue' && d.mutating;
       audits.push(
-        audit.append({ ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : {}) }, { now: onRecordFirst }),
+        audit.append(
+          { ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : hostsNamed(config, req)) },
+          { now: onRecordFirst },
+        ),
       );
       if (onRecordFirst) await Promise.all(audits);
       switch (d.kind) {
@@ -238,7 +246,7 @@ export class RequestHandler {
               { config, book: this.deps.schedules, audit: (e) => audit.append(e) },
               me,
               { platform: req.platform, channelId: req.channel.id },
-              auditBase(req, person),
+              { ...auditBase(req, person), ...hostsNamed(config, req) },
             ),
           });
           this.deps.onCommand?.(req.command, r.kind === 'error' ? 'error' : 'ok');
@@ -336,10 +344,19 @@ function readsEverything(config: Config, person: Person, permission: string | nu
 }
 
 /**
- * The config's hosts a request's words name (`/freeze xen1,xen2 …`, `/schedule add top xen1 …`, a refused
- * `/stop xen1:web`): what its entries are about, so a reader scoped to other hosts does not see them.
+ * The config's hosts the words of a request with no resolved targets name (`/freeze xen1,xen2 …`, `/schedule add top
+ * xen1 …`, a refused `/stop xen1:web`): what its entries are about, so a reader scoped to other hosts does not see
+ * them. Not a reason's free text ("xen1 overloaded"), and not /audit's own arguments, which are filters.
  */
-function hostsNamed(config: Config, args: string): { host?: string } {
-  const named = [...new Set(args.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
+function hostsNamed(config: Config, req: ChatRequest): { host?: string } {
+  if (req.command.toLowerCase() === 'audit') return {};
+  const words =
+    req.args.kind === 'text'
+      ? req.args.text.replace(/"[^"]*"|'[^']*'/g, ' ').replace(/(?:--reason|reason:)\s*\S+/g, ' ')
+      : Object.entries(req.args.options)
+          .filter(([k]) => k !== 'reason')
+          .map(([, v]) => String(v))
+          .join(' ');
+  const named = [...new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
   return named.length > 0 ? { host: named.join(',') } : {};
 }

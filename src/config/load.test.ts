@@ -208,7 +208,7 @@ describe('the shipped config files', () => {
   it('config/xenops.example.yaml documents a valid config', () => {
     const c = loadConfig('config/xenops.example.yaml', { DISCORD_TOKEN: 'x'.repeat(20), TELEGRAM_BOT_TOKEN: '1:abc' });
     expect(Object.keys(c.hosts)).toEqual(['xen1', 'xen2']);
-    expect(c.roles['operator']?.deny[0]).toEqual({ permission: 'domain.*', hosts: ['*'], domains: ['gateway', 'fw-*'] });
+    expect(c.roles['operator']?.deny[0]).toEqual({ permission: 'changes', hosts: ['*'], domains: ['gateway', 'fw-*'] });
   });
 
   it('config/demo.yaml is valid once the simulator has exported its ports and keys', () => {

@@ -104,6 +104,19 @@ export function authorize(
 }
 
 /**
+ * Whether the permission reaches only some domains of the host for this person: an allow scoped to some domains, or
+ * a deny naming some (`domains: [gateway]`). A read's result is then filtered row by row.
+ */
+export function domainLimited(config: Config, person: Person, permission: string, host: string): boolean {
+  if (!authorize(config, person, permission, { host, domain: '\u0000every-domain' }).allowed) return true;
+  return person.roles.some((name) =>
+    (config.roles[name]?.deny ?? []).some(
+      (rule) => !rule.domains.includes('*') && ruleMatches(config, { ...rule, domains: ['*'] }, permission, { host }),
+    ),
+  );
+}
+
+/**
  * Whether the person may read about every host and domain named (an audit entry's, comma-separated as written):
  * with `permission` scoped to some hosts, nothing about the others. An entry that names none is about xenops itself.
  */

@@ -3,7 +3,16 @@ import type { Config } from '../config/schema.ts';
 import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
 import { echoValue, parseArgs } from './args.ts';
-import { authorize, channelAllowsCommand, channelPolicy, type Identity, identify, isAnonymous, type Person } from './authorize.ts';
+import {
+  authorize,
+  channelAllowsCommand,
+  channelPolicy,
+  domainLimited,
+  type Identity,
+  identify,
+  isAnonymous,
+  type Person,
+} from './authorize.ts';
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid } from './domain-ref.ts';
@@ -98,7 +107,7 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   const who = identifyRequest(config, req);
   const personId = who.ok ? who.person.id : null;
   if (!command || config.commands[command.name]?.disabled) {
-    const near = command ? null : nearestCommand(req.command.toLowerCase(), ctx.commands, config);
+    const near = command ? null : nearestCommand(req.command.toLowerCase(), ctx, req);
     return reject(
       'Unknown command',
       // Escaped like any echoed value (line breaks, bidi controls), without the quotes: the reason stays one line.
@@ -134,11 +143,12 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
 }
 
 /** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */
-function nearestCommand(typed: string, commands: ReadonlyMap<string, AnyCommand>, config: Config): string | null {
+function nearestCommand(typed: string, ctx: PipelineContext, req: ChatRequest): string | null {
   if (typed.length < 2 || typed.length > 32) return null;
   let best: { name: string; d: number } | null = null;
-  for (const name of commands.keys()) {
-    if (config.commands[name]?.disabled) continue;
+  for (const [name, command] of ctx.commands) {
+    // Only what /help would list for this person here.
+    if (!mayRunHere(ctx, req, command)) continue;
     const d = editDistance(typed, name);
     if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
   }
@@ -494,7 +504,7 @@ export function domainScoped(config: Config, ev: Evaluated, visible: readonly st
   const permission = ev.command.permission;
   if (permission === null) return false;
   return byRoles(config, 'domainScoped', permission, ev.person, () =>
-    visible.some((host) => !authorize(config, ev.person, permission, { host, domain: '\u0000every-domain' }).allowed),
+    visible.some((host) => domainLimited(config, ev.person, permission, host)),
   );
 }
 
@@ -521,8 +531,15 @@ export function scopeResult<T>(result: T, mayName: (domain: string) => boolean):
   if (hidden.size > 0)
     for (const [k, v] of Object.entries(out))
       if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
-        out[k] = v.filter((line: string) => ![...hidden].some((name) => line.includes(name)));
+        out[k] = v.filter((line: string) => ![...hidden].some((name) => namesIn(line, name)));
   return out as T;
+}
+
+/** Whether the line names the domain as a whole word (`db`, not the `db` of `db2`). */
+function namesIn(line: string, name: string): boolean {
+  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // `xen2:backup` and `backup:` name it; `backup2` and `backup.old` do not.
+  return new RegExp(`(?<![A-Za-z0-9_.+-])${esc}(?![A-Za-z0-9_+-]|[.:][A-Za-z0-9_])`).test(line);
 }
 
 export function describeTargets(targets: Target[]): string {

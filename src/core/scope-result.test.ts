@@ -19,6 +19,11 @@ describe('scopeResult (a read shown to someone allowed only some domains)', () =
       domainsByStatus: { running: 3 },
     });
   });
+  it('drops a line naming a left-out domain as a whole word only (backup, not backup2)', () => {
+    const result = { domains: [{ name: 'files1' }, { name: 'backup' }], notes: ['backup: unreadable', 'files1: backup2 is a sibling'] };
+    expect(scopeResult(result, mayName).notes).toEqual(['files1: backup2 is a sibling']);
+  });
+
   it('leaves a result with nothing left out as it is', () => {
     const result = { host: 'xen2', rows: [{ name: 'files1', id: 3 }], unparsed: ['odd line'] };
     expect(scopeResult(result, mayName)).toEqual(result);

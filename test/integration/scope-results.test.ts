@@ -44,10 +44,16 @@ beforeAll(async () => {
       xen2op: { allow: [{ permission: 'operate', hosts: ['xen2'] }] },
       // The example config's web-team pattern: every domain permission, for some domains of one host only.
       filesteam: { allow: [{ permission: 'domain.*', hosts: ['xen2'], domains: ['files*'] }] },
+      // Every domain of xen2 but one, by a deny rule.
+      nobackup: {
+        allow: [{ permission: 'operate', hosts: ['xen2'] }],
+        deny: [{ permission: 'domain.*', hosts: ['*'], domains: ['backup'] }],
+      },
     },
     people: {
       dave: { roles: ['xen2op'], identities: { terminal: 'dave' } },
       wendy: { roles: ['filesteam'], identities: { terminal: 'wendy' } },
+      vera: { roles: ['nobackup'], identities: { terminal: 'vera' } },
     },
     channels: [{ platform: 'terminal', id: '*' }],
     audit: { file: `/tmp/${prefix}-audit.jsonl` },
@@ -92,5 +98,16 @@ describe('domain-scoped permissions and fleet lookups', () => {
     // It showed her every domain of xen2 (and Domain-0), backup included.
     expect(JSON.stringify(final)).not.toContain('backup');
     expect(JSON.stringify(final)).not.toContain('Domain-0');
+  }, 60_000);
+});
+
+describe('a domain left out by a deny rule', () => {
+  it('is not in /list either (as it is refused to /show)', async () => {
+    const req = chatRequest('scope-results-5', 'list xen2', 'vera');
+    await bot.core.handle(req, targetOf(req));
+    const final = await adapter.finalReply(req.id);
+    expect(final.title).toBe('Domains on xen2');
+    expect(JSON.stringify(final)).toContain('files');
+    expect(JSON.stringify(final)).not.toContain('backup');
   }, 60_000);
 });

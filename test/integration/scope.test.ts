@@ -138,3 +138,24 @@ describe('/freeze input', () => {
     await ask('alice', 'unfreeze xen2');
   });
 });
+
+describe('what an audit entry is about', () => {
+  it("the hosts its command names, not a quoted reason that mentions another, nor /audit's own filters", async () => {
+    await ask('alice', 'freeze xen2 1h "follow-up of the xen1 outage"');
+    await ask('alice', 'unfreeze xen2');
+    // About xen2 only: erin (xen2) sees it, reason and all.
+    expect(flat(await ask('erin', 'audit command:freeze'))).toContain('follow-up of the xen1 outage');
+    // Asking the audit about xen1 is not an entry about xen1.
+    await ask('alice', 'audit host:xen1');
+    expect((await ask('alice', 'audit host:xen1 command:audit')).title).toMatch(/^No audit entries match/);
+  });
+});
+
+describe('a mistyped command', () => {
+  it('suggests only what /help would list for the person: a viewer typing /stp is not offered /stop', async () => {
+    const r = await ask('carol', 'stp web');
+    expect(r.title).toBe('Unknown command');
+    expect(flat(r)).not.toContain('did you mean /stop?');
+    expect(flat(await ask('carol', 'lst'))).toContain('did you mean /list?');
+  });
+});
