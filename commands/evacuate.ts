@@ -120,7 +120,10 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   });
   const candidates = usable.map((h) => ({ host: h, freeMiB: reading.hosts[h]?.freeMiB ?? 0 }));
   const reserve = reading.reserveMiB;
-  const placed = placeGuests(movable, candidates, reserve, (d, h) => ctx.may?.('domain.migrate', h, d) ?? true);
+  // Never onto a host that lists a domain of that name (even powered off, not cleared away): xl would copy the whole
+  // guest there and then fail to rename it.
+  const nameFree = (d: string, h: string) => !(reading.hosts[h]?.guests ?? []).some((g) => g.name === d);
+  const placed = placeGuests(movable, candidates, reserve, (d, h) => nameFree(d, h) && (ctx.may?.('domain.migrate', h, d) ?? true));
   const notConsidered = out.length > 0 ? `; not considered: ${out.join('; ')}` : '';
   if (placed.unplaced.length > 0 && !args['shutdown-rest'])
     return {

@@ -44,8 +44,11 @@ export interface CapacityReading {
   frozen: Record<string, string>;
 }
 
-/** Guests a live migration can move: up (running, idle or paused). Crashed, dying and shut-down ones cannot. */
-export const MOVABLE: readonly DomainStatus[] = ['running', 'blocked', 'paused'];
+/**
+ * Guests a live migration can move: running or idle. Crashed, dying and shut-down ones cannot; a paused one would
+ * arrive running (xl migrate unpauses it on the target), undoing whoever paused it.
+ */
+export const MOVABLE: readonly DomainStatus[] = ['running', 'blocked'];
 
 export function isMovable(g: Pick<Guest, 'status' | 'name'>): boolean {
   // A name xenops may not act on (a migration leftover like web--incoming, all digits…) is never planned: the agent
@@ -55,7 +58,8 @@ export function isMovable(g: Pick<Guest, 'status' | 'name'>): boolean {
 
 /** Why a guest is not movable, for the plan's "cannot be migrated" list. */
 export function whyNotMovable(g: Pick<Guest, 'status' | 'name'>): string {
-  return MOVABLE.includes(g.status) ? 'a name xenops does not act on' : g.status;
+  if (MOVABLE.includes(g.status)) return 'a name xenops does not act on';
+  return g.status === 'paused' ? 'paused (a migration would unpause it)' : g.status;
 }
 
 /** A host.status result as planner figures, or why it cannot be planned with (no memory figures). */
@@ -311,6 +315,8 @@ export function planRebalance(hosts: readonly BalanceHost[], options: RebalanceO
           if (b === a) continue;
           const to = states[b] as State;
           if (to.toolstack !== from.toolstack || to.free - g.memoryMiB < options.reserveMiB) continue;
+          // A domain of that name there (even powered off, not cleared away): the migration would fail at the target.
+          if (to.guests.some((x) => x.name === g.name)) continue;
           if (!allowed(g.name, from.host, to.host)) continue;
           const ub = pct(to.total - to.free + g.memoryMiB, to.total);
           const ua0 = u[a] as number;

@@ -992,9 +992,30 @@ export class XenToolstack implements Toolstack {
     const here = sourceBefore.find((d) => d.name === domain);
     if (!here || here.status === 'defined') {
       const onTarget = upIn(destBefore, domain);
-      if (onTarget) return { outcome: 'already-on-target', target: target.host, domain: onTarget, transcript: [] };
-      throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
+      if (started(onTarget)) return { outcome: 'already-on-target', target: target.host, domain: onTarget, transcript: [] };
+      throw new UserError(
+        'domain.notFound',
+        `${domain} is not running on ${this.host.name}${onTarget ? ` (on ${target.host} it is ${stateOf(onTarget)})` : ''}`,
+      );
     }
+    if (here.status === 'paused')
+      throw new UserError(
+        'domain.state',
+        `${domain} is paused on ${this.host.name}: ${this.kind} migrate would leave it running on ${target.host} — unpause it first if it should run there; nothing was run`,
+      );
+    if (!started(here))
+      throw new UserError(
+        'domain.state',
+        `${domain} is ${stateOf(here)} on ${this.host.name}: only a running guest can be migrated; nothing was run`,
+      );
+    // The target already lists that name (powered off and not cleared away, or another guest): xl would copy the
+    // whole guest there, then fail to rename it.
+    const taken = upIn(destBefore, domain);
+    if (taken)
+      throw new UserError(
+        'domain.state',
+        `${target.host} already has a domain named ${domain} (${stateOf(taken)}${taken.flags ? `, ${taken.flags}` : ''}): clear it there first; nothing was run`,
+      );
     // Left by an earlier migration that failed badly: this one could not be told apart from it.
     const stale = [upIn(sourceBefore, `${domain}--migratedaway`), upIn(destBefore, `${domain}--incoming`)].filter((d) => d !== undefined);
     if (stale.length > 0)
@@ -1043,6 +1064,14 @@ export class XenToolstack implements Toolstack {
         this.host.name,
         `the migration of ${domain} to ${target.host} did not end cleanly${failure ? ` (${failure})` : ''}: ${this.host.name}: ${sideOf(left && left.status !== 'defined' ? left : undefined, away)}, ${target.host}: ${sideOf(arrived, incoming)} — check both hosts before resuming or renaming either`,
       );
+    if (arrived && arrived.status !== 'running' && arrived.status !== 'blocked' && (!left || left.status === 'defined'))
+      throw new RemoteCommandError(
+        this.host.name,
+        words,
+        1,
+        transcript.join('\n'),
+        `${domain} moved to ${target.host} but is not running there: it is ${stateOf(arrived)}${arrived.flags ? ` (${arrived.flags})` : ''} — check its console on ${target.host}`,
+      );
     if (arrived && (!left || left.status === 'defined'))
       return {
         outcome: 'migrated',
@@ -1080,7 +1109,8 @@ export class XenToolstack implements Toolstack {
         await pause(this.pollMs, ctx?.signal);
         continue;
       }
-      if (there && !here && !away) return { outcome: 'migrated', target: target.host, domain: there, transcript: [], resumed: true };
+      if (started(there) && !here && !away)
+        return { outcome: 'migrated', target: target.host, domain: there, transcript: [], resumed: true };
       const states = `${this.host.name}: ${sideOf(here, away)}, ${target.host}: ${sideOf(there, incoming)}`;
       if (here && !away && !there && !incoming)
         throw new RemoteCommandError(
