@@ -189,10 +189,11 @@ export function stepLabel(step: JobSpec): string {
 export function stepReport(
   steps: readonly JobSpec[],
   outcomes: readonly HostOutcome<JobOp>[],
-): { lines: Block[]; moved: string[]; notMoved: string[]; unknown: string[]; failedAt: number | null } {
+): { lines: Block[]; moved: string[]; notMoved: string[]; gone: string[]; unknown: string[]; failedAt: number | null } {
   const lines: Block[] = [];
   const moved: string[] = [];
   const notMoved: string[] = [];
+  const gone: string[] = [];
   // Steps whose outcome is unknown (an agent sent the command and its result was lost): neither moved nor not.
   const unknown: string[] = [];
   let failedAt: number | null = null;
@@ -212,7 +213,9 @@ export function stepReport(
         return;
       }
       lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: failed — ${o.failure.message}`));
-      if (step.op === 'domain.migrate') notMoved.push(`${name} (failed)`);
+      // Not there any more (moved or removed by someone else meanwhile): not "still on" the source.
+      if (step.op === 'domain.migrate' && o.failure.code === 'domain.notFound') gone.push(name);
+      else if (step.op === 'domain.migrate') notMoved.push(`${name} (failed)`);
       return;
     }
     if (step.op === 'domain.migrate') {
@@ -232,7 +235,12 @@ export function stepReport(
       lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${r.outcome === 'already-stopped' ? 'was not running' : 'done (read back)'}`));
     } else lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}`));
   });
-  return { lines, moved, notMoved, unknown, failedAt };
+  return { lines, moved, notMoved, gone, unknown, failedAt };
+}
+
+/** Guests a step did not find on their host: someone moved or removed them while the plan ran. */
+export function goneLine(gone: readonly string[], host: string): Block[] {
+  return gone.length > 0 ? [reply.text(`no longer on ${host} when their turn came (moved or removed meanwhile): ${gone.join(', ')}`)] : [];
 }
 
 /** The steps whose outcome is unknown, to be looked at before anything is retried. */
@@ -253,7 +261,7 @@ function stepsOf(outcomes: readonly HostOutcome<JobOp>[], ctx: RenderContext): J
 
 function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: RenderContext): Reply {
   const steps = stepsOf(outcomes, ctx);
-  const { lines, moved, notMoved, unknown, failedAt } = stepReport(steps, outcomes);
+  const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes);
   const complete = failedAt === null && outcomes.length === steps.length;
   const stops = steps.filter((s) => s.op === 'domain.stop').length;
   const freeze: Block[] = [];
@@ -268,6 +276,7 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   const summary: Block[] = [
     reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
     ...(notMoved.length > 0 ? [reply.text(`not moved, still on ${args.host}: ${notMoved.join(', ')}`)] : []),
+    ...goneLine(gone, args.host),
     ...unknownLine(unknown),
   ];
   const plan = ctx.plan?.summary ?? [];

@@ -199,7 +199,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
   render: (outcomes, args, ctx) => {
     if (!args.run) return renderSuggestion(outcomes as HostOutcome<'host.status'>[], args, ctx.memoryReserveMiB ?? 512);
     const steps = ctx.plan?.steps ?? [];
-    const { lines, moved, notMoved, unknown, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
+    const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
     const complete = failedAt === null && outcomes.length === steps.length;
     return reply.result(
       complete
@@ -209,6 +209,9 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
         ...lines,
         reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
         ...(notMoved.length > 0 ? [reply.text(`not moved: ${notMoved.join(', ')}`)] : []),
+        ...(gone.length > 0
+          ? [reply.text(`not found on their host when their turn came (moved or removed meanwhile): ${gone.join(', ')}`)]
+          : []),
         ...unknownLine(unknown),
         ...(ctx.plan?.summary ?? []),
       ],

@@ -255,6 +255,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     actions,
     audit,
     schedules,
+    pending,
     deliver,
     onCommand: countCommand,
     clock,

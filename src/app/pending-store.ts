@@ -297,6 +297,15 @@ export class PendingStore {
     return `${this.prefix}:final:${requestId}`;
   }
 
+  /**
+   * Whether this is the first time this chat request asks for a change (SET NX, kept as long as a request): the same
+   * event delivered again (a redelivered update, a second leader, a late double click) must not lock the domain
+   * again, post a second "queued" line nobody answers, or a second approval card.
+   */
+  async firstDelivery(requestId: string): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:delivered:${requestId}`, '1', 'EX', PENDING_TTL_SECONDS, 'NX')) === 'OK';
+  }
+
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
   async claimStep(requestId: string, index: number): Promise<boolean> {
     return (await this.redis.set(this.stepKey(requestId, index), '1', 'EX', 86_400, 'NX')) === 'OK';

@@ -713,6 +713,16 @@ export class Relay {
       });
       return 'refused';
     }
+    // Frozen since the plan was approved or began (someone's /freeze, a window opening): the plan stops here, as an
+    // approved request about to run is refused (dispatch checks the first step).
+    const frozen = await this.deps.frozen(hostsOfJob(j.data));
+    if (frozen.length > 0) {
+      await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
+        ok: false,
+        failure: { code: 'rejected', message: `Frozen: ${frozen.map(describeFreeze).join('; ')}; not run` },
+      });
+      return 'refused';
+    }
     const now = this.deps.clock.now();
     const holder = lockHolderFor(j.data, p.person, now);
     if (holder) {

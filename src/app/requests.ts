@@ -29,6 +29,7 @@ import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
 import type { OnCallStore } from './oncall-store.ts';
+import type { PendingStore } from './pending-store.ts';
 import { isRedisDown, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
 import { scheduleAccess } from './schedule-access.ts';
 import type { ScheduleBook } from './schedules.ts';
@@ -64,6 +65,8 @@ export interface RequestDeps {
   actions: ActionStore;
   audit: AuditLog;
   schedules: ScheduleBook;
+  /** Dispatch's record of requests: whether a chat request was delivered before. */
+  pending: Pick<PendingStore, 'firstDelivery'>;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Counts how a request ended here (refused, needs approval, a local command's answer, an error); queued ones end in the relay. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
@@ -254,6 +257,7 @@ export class RequestHandler {
           return;
         }
         case 'needsApproval': {
+          if (!(await this.firstDelivery(req))) return;
           // A frozen host is refused before anyone is asked to approve.
           const frozen = await freezes.frozen([
             ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
@@ -264,6 +268,7 @@ export class RequestHandler {
           return;
         }
         case 'enqueue':
+          if (d.mutating && !(await this.firstDelivery(req))) return;
           try {
             await dispatcher.enqueue(req, target, d);
           } catch (error) {
@@ -316,6 +321,17 @@ export class RequestHandler {
     } finally {
       await Promise.all(audits);
     }
+  }
+
+  /**
+   * A change asked for by chat is acted on once per request id; a read asked again is just answered again. What
+   * xenops runs itself (an approved request, a schedule's tick) is not a delivery.
+   */
+  private async firstDelivery(req: ChatRequest): Promise<boolean> {
+    if (req.source === 'system') return true;
+    const first = await this.deps.pending.firstDelivery(req.id);
+    if (!first) this.deps.logger.info({ requestId: req.id }, 'the same request delivered again: already acted on, ignored');
+    return first;
   }
 
   private allowedFor(req: ChatRequest): AnyCommand[] {

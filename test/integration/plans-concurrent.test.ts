@@ -1,0 +1,193 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { type Bot, createBot } from '../../src/app/bot.ts';
+import { Config } from '../../src/config/schema.ts';
+import { formatTable, type Reply } from '../../src/core/reply.ts';
+import type { SimFleetSpec } from '../../src/sim/index.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { chatRequest, targetOf } from '../helpers/requests.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+
+/** Several operators at once against plans (/evacuate, /rebalance --run): the real bot, agent, Redis and simulator. */
+
+interface Stack {
+  env: SimEnv;
+  agent: Agent;
+  bot: Bot;
+  adapter: CaptureAdapter;
+  config: Config;
+  prefix: string;
+}
+let stack: Stack | null = null;
+
+async function start(fleet: SimFleetSpec): Promise<Stack> {
+  const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
+  const prefix = uniquePrefix();
+  const base = simBotConfig(env, prefix, REDIS_URL);
+  // bob: a second admin at another terminal.
+  const config = Config.parse({
+    ...base,
+    people: { ...base.people, bob: { roles: ['admin'], identities: { terminal: 'bob' } } },
+  });
+  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+  const adapter = new CaptureAdapter();
+  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+  await bot.start();
+  stack = { env, agent, bot, adapter, config, prefix };
+  return stack;
+}
+
+afterEach(async () => {
+  if (!stack) return;
+  const s = stack;
+  stack = null;
+  await s.bot.stop();
+  await s.agent.close(1_000);
+  await s.env.stop();
+  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+});
+
+let counter = 0;
+async function send(s: Stack, text: string, user = 'alice', id = `hc-${++counter}`): Promise<string> {
+  const req = chatRequest(id, text, user);
+  await s.bot.core.handle(req, targetOf(req));
+  return id;
+}
+async function ask(s: Stack, text: string, user = 'alice'): Promise<Reply> {
+  return s.adapter.finalReply(await send(s, text, user));
+}
+function textOf(r: Reply): string {
+  return r.blocks.map((b) => (b.type === 'table' ? formatTable(b.table) : b.type === 'fields' ? '' : b.text)).join('\n');
+}
+const migrations = (s: Stack) =>
+  s.env.sim.fleet.log.entries
+    .filter((e) => /\bmigrate\b/.test(e.command))
+    .map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''));
+function running(s: Stack): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, h] of s.env.sim.fleet.hosts)
+    out[name] = h.domains
+      .filter((d) => d.name !== 'Domain-0')
+      .map((d) => d.name)
+      .sort();
+  return out;
+}
+
+/** As evacuate.test.ts: web → xen2, db → xen3, gateway → xen2. */
+function threeHosts(): SimFleetSpec {
+  return {
+    hosts: {
+      xen1: {
+        toolstack: 'xl',
+        totalMemoryMiB: 16384,
+        domains: [
+          { name: 'web', memoryMiB: 2048, vcpus: 2, running: true },
+          { name: 'db', memoryMiB: 1024, vcpus: 1, running: true },
+          { name: 'gateway', memoryMiB: 512, vcpus: 1, running: true },
+          { name: 'mail', memoryMiB: 1024, vcpus: 1, running: false },
+        ],
+      },
+      xen2: { toolstack: 'xl', totalMemoryMiB: 6144, domains: [{ name: 'files', memoryMiB: 1024, vcpus: 1, running: true }] },
+      xen3: { toolstack: 'xl', totalMemoryMiB: 8192, domains: [] },
+    },
+  };
+}
+
+describe('/freeze of a target host while an /evacuate runs', () => {
+  it('the next step, a migration TO the frozen host, is refused (a /migrate there would be), and the plan says so', async () => {
+    const s = await start(threeHosts());
+    // Step 1 (web → xen2) held on xen1 while bob freezes xen3 for maintenance.
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 3_000 });
+    const evac = await send(s, 'evacuate xen1');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
+    const froze = await ask(s, 'freeze xen3 2h kernel upgrade', 'bob');
+    expect(textOf(froze)).toMatch(/xen3/);
+    // The freeze is in force before step 1 ended: step 2 (db → xen3) is queued only after this.
+    expect(s.env.sim.log.query({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, ended: true })).toEqual([]);
+    // A /migrate to xen3 by anyone now is refused: the freeze is in force.
+    const single = await ask(s, 'migrate xen1:gateway xen3', 'bob');
+    expect(single.title).toBe('Frozen');
+    const r = await s.adapter.finalReply(evac);
+    // What the hosts received: db must not have been migrated onto the frozen xen3.
+    expect(migrations(s)).toEqual(['web xen2']);
+    expect(running(s)['xen3']).toEqual([]);
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    expect(textOf(r)).toMatch(/✖ 2\. db → xen3: .*frozen/);
+  }, 30_000);
+
+  it('a /freeze of the SOURCE host mid-evacuation stops the next migration off it too (mutations refused there)', async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 3_000 });
+    const evac = await send(s, 'evacuate xen1');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
+    await ask(s, 'freeze xen1 2h stop everything', 'bob');
+    expect(s.env.sim.log.query({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, ended: true })).toEqual([]);
+    const r = await s.adapter.finalReply(evac);
+    expect(migrations(s)).toEqual(['web xen2']);
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+  }, 30_000);
+});
+
+describe('a plan step whose guest someone else moved or removed between steps', () => {
+  it('bob /migrate db → xen2 while step 1 runs: the evacuation must not say db is "still on xen1"', async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 3_000 });
+    const evac = await send(s, 'evacuate xen1');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
+    // db's lock is not the plan's yet (a plan locks each step's domain when that step is queued): bob may move it.
+    const bobs = await ask(s, 'migrate xen1:db xen2', 'bob');
+    expect(bobs.title).toMatch(/db/);
+    expect(bobs.kind).toBe('result');
+    expect(s.env.sim.log.query({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, ended: true })).toEqual([]);
+    const r = await s.adapter.finalReply(evac);
+    const text = textOf(r);
+    // Where db really is: on xen2 (bob's migration), not on xen1.
+    expect(running(s)['xen2']).toContain('db');
+    expect(running(s)['xen1']).not.toContain('db');
+    // Was "not moved, still on xen1: db (failed)".
+    expect(text).not.toMatch(/still on xen1: [^\n]*\bdb\b/);
+  }, 30_000);
+
+  it('db destroyed on the host between steps (sim fleet API): the reply must not say it is "still on xen1"', async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 2_000 });
+    const evac = await send(s, 'evacuate xen1');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
+    const xen1 = s.env.sim.fleet.host('xen1');
+    const db = s.env.sim.fleet.findDomain(xen1, 'db');
+    if (!db) throw new Error('no db');
+    s.env.sim.fleet.removeDomain(xen1, db);
+    const r = await s.adapter.finalReply(evac);
+    expect(running(s)['xen1']).not.toContain('db');
+    expect(migrations(s)).toEqual(['web xen2']);
+    expect(textOf(r)).not.toMatch(/still on xen1: [^\n]*\bdb\b/);
+  }, 30_000);
+});
+
+describe('/rebalance --run while a /stop of one of its guests is in flight', () => {
+  it('is refused at once as busy with the stop; nothing migrates; the stop is told the truth', async () => {
+    const s = await start({
+      hosts: {
+        xen1: {
+          toolstack: 'xl',
+          totalMemoryMiB: 16384,
+          domains: [
+            { name: 'a', memoryMiB: 4096, vcpus: 1, running: true },
+            { name: 'b', memoryMiB: 3072, vcpus: 1, running: true },
+            { name: 'c', memoryMiB: 2048, vcpus: 1, running: true },
+          ],
+        },
+        xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
+      },
+    });
+    s.env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 1_500 });
+    const stop = await send(s, 'stop a', 'bob');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, timeoutMs: 10_000 });
+    const r = await ask(s, 'rebalance xen1 xen2 --run');
+    expect(r.title).toBe('Busy');
+    expect(textOf(r)).toContain("a is busy: bob's stop on xen1");
+    expect((await s.adapter.finalReply(stop)).title).toBe('a shut down on xen1');
+    expect(migrations(s)).toEqual([]);
+  }, 30_000);
+});
