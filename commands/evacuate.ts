@@ -266,7 +266,10 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   const stops = steps.filter((s) => s.op === 'domain.stop').length;
   const freeze: Block[] = [];
   if (complete) {
-    if (ctx.froze && 'hosts' in ctx.froze)
+    if (ctx.froze && 'hosts' in ctx.froze && ctx.froze.kept?.length)
+      // Someone froze it while the plan ran: their freeze (its reason, its end) stands, not replaced by this one.
+      freeze.push(reply.text(`${args.host} was frozen meanwhile and that freeze is kept: ${ctx.froze.kept.join('; ')}`));
+    else if (ctx.froze && 'hosts' in ctx.froze)
       freeze.push(reply.text(`${args.host} is now frozen for new starts until /unfreeze (reads go on; /unfreeze ${args.host} lifts it)`));
     else if (ctx.froze && 'error' in ctx.froze)
       freeze.push(

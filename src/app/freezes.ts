@@ -60,8 +60,14 @@ export class FreezeBook {
    * Freezes hosts until /unfreeze as the consequence of a request the person was authorized for (an evacuation
    * freezes the host it emptied), so without a host.freeze check of its own; audited like /freeze.
    */
-  async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<void> {
-    await this.put(hosts, { by, reason, since: Date.now(), until: null }, audit);
+  async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<string[]> {
+    // A freeze someone set meanwhile (its reason, its end) is theirs: kept, not replaced. Returns the hosts kept so.
+    const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
+    const kept: string[] = [];
+    for (const h of hosts) if ((await this.redis.hsetnx(this.key, h, JSON.stringify(f))) === 0) kept.push(h);
+    const frozen = hosts.filter((h) => !kept.includes(h));
+    if (frozen.length > 0) await this.record(audit, frozen, `froze ${frozen.join(', ')}: ${reason}`);
+    return kept;
   }
 
   private async put(hosts: string[], f: RuntimeFreeze, audit: Omit<AuditEntry, 'event'>): Promise<void> {

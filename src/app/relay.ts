@@ -78,7 +78,8 @@ export interface RelayDeps {
   /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
   /** Freezes hosts as a plan's consequence (`freezeAfter`: an evacuated host), audited as the request's; absent = never. */
-  freeze?: (hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>) => Promise<void>;
+  /** Resolves with the hosts that were frozen already (their freeze is kept). */
+  freeze?: (hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>) => Promise<string[]>;
   /** The deployment's shared clock: a request's deadlines, agents' beats and samples are in it (shared-clock.ts). */
   clock: Clock;
   logger: Logger;
@@ -920,8 +921,10 @@ export class Relay {
     );
     if (!wanted || wanted.hosts.length === 0) return undefined;
     try {
-      await this.deps.freeze(wanted.hosts, p.person, wanted.reason, auditBase(p));
-      return wanted;
+      const kept = await this.deps.freeze(wanted.hosts, p.person, wanted.reason, auditBase(p));
+      if (kept.length === 0) return wanted;
+      const freezes = await this.deps.frozen(kept).catch(() => [] as Freeze[]);
+      return { ...wanted, kept: freezes.map(describeFreeze) };
     } catch (error) {
       this.deps.logger.error({ err: redactSecrets(String(error)), requestId: p.requestId }, 'freezing after the plan failed');
       return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };

@@ -60,7 +60,7 @@ export interface RenderContext {
    */
   plan?: { steps: JobSpec[]; summary: Block[] };
   /** Hosts frozen after the plan's last step succeeded (`freezeAfter`), or why that failed. */
-  froze?: { hosts: string[]; reason: string } | { error: string };
+  froze?: { hosts: string[]; reason: string; kept?: string[] } | { error: string };
   /** Free memory a target keeps after a guest lands (config `fleet.memoryReserveMiB`). */
   memoryReserveMiB?: number;
 }

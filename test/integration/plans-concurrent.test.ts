@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
@@ -189,5 +190,28 @@ describe('/rebalance --run while a /stop of one of its guests is in flight', () 
     expect(textOf(r)).toContain("a is busy: bob's stop on xen1");
     expect((await s.adapter.finalReply(stop)).title).toBe('a shut down on xen1');
     expect(migrations(s)).toEqual([]);
+  }, 30_000);
+});
+
+describe('/freeze of the source while the LAST step of an /evacuate runs', () => {
+  it("bob's freeze (its reason, its end) is kept: the evacuation's own freeze does not silently replace it", async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bgateway\b/, ms: 3_000 });
+    const evac = await send(s, 'evacuate xen1');
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bgateway\b/, timeoutMs: 10_000 });
+    await ask(s, 'freeze xen1 2h kernel upgrade', 'bob');
+    const redis = new Redis(REDIS_URL);
+    try {
+      const r = await s.adapter.finalReply(evac);
+      expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+      // Was replaced by {by: alice, reason: evacuated, until: null}, with nothing said.
+      expect(JSON.parse((await redis.hget(`${s.prefix}:freezes`, 'xen1')) ?? 'null')).toMatchObject({
+        by: 'bob',
+        reason: 'kernel upgrade',
+      });
+      expect(textOf(r)).toMatch(/xen1 was frozen meanwhile and that freeze is kept: xen1 is frozen until .* \(bob: kernel upgrade\)/);
+    } finally {
+      redis.disconnect();
+    }
   }, 30_000);
 });
