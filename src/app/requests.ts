@@ -371,7 +371,9 @@ function hostsNamed(config: Config, req: ChatRequest): { host?: string } {
       ? req.args.text.replace(/"[^"]*"|'[^']*'/g, ' ').replace(/(?:--reason|reason:)\s*\S+/g, ' ')
       : Object.entries(req.args.options)
           .filter(([k]) => k !== 'reason')
-          .map(([, v]) => String(v))
+          // Chat options arrive unvalidated here: only text and numbers can name a host (String() of an object whose
+          // toString is not a function throws).
+          .map(([, v]) => (typeof v === 'string' || typeof v === 'number' ? String(v) : ''))
           .join(' ');
   const named = [...new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
   return named.length > 0 ? { host: named.join(',') } : {};

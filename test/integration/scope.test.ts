@@ -151,6 +151,18 @@ describe('what an audit entry is about', () => {
   });
 });
 
+describe('options that are not text (a forged button or interaction)', () => {
+  it('are answered, not "Something went wrong": reading which hosts an entry is about never stringifies an object', async () => {
+    const req = {
+      ...chatRequest(`scope-${++n}`, 'help', 'alice'),
+      // As a forged interaction may carry it: not the string the type says.
+      args: { kind: 'options' as const, options: { host: { toString: false } as unknown as string } },
+    };
+    await bot.core.handle(req, targetOf(req));
+    expect((await adapter.finalReply(req.id)).title).not.toBe('Something went wrong');
+  });
+});
+
 describe('a mistyped command', () => {
   it('suggests only what /help would list for the person: a viewer typing /stp is not offered /stop', async () => {
     const r = await ask('carol', 'stp web');
