@@ -64,7 +64,13 @@ export class FreezeBook {
     // A freeze someone set meanwhile (its reason, its end) is theirs: kept, not replaced. Returns the hosts kept so.
     const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
     const kept: string[] = [];
-    for (const h of hosts) if ((await this.redis.hsetnx(this.key, h, JSON.stringify(f))) === 0) kept.push(h);
+    for (const h of hosts) {
+      if ((await this.redis.hsetnx(this.key, h, JSON.stringify(f))) === 1) continue;
+      // A timed freeze that has ended stays in the hash until replaced: it holds nothing.
+      const current = JSON.parse((await this.redis.hget(this.key, h)) ?? 'null') as RuntimeFreeze | null;
+      if (current && (current.until === null || current.until > Date.now())) kept.push(h);
+      else await this.redis.hset(this.key, h, JSON.stringify(f));
+    }
     const frozen = hosts.filter((h) => !kept.includes(h));
     if (frozen.length > 0) await this.record(audit, frozen, `froze ${frozen.join(', ')}: ${reason}`);
     return kept;
