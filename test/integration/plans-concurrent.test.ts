@@ -1,60 +1,29 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+import { type OperatorsStack, sendAs, startOperators, stopOperators } from '../helpers/operators.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 
 /** Several operators at once against plans (/evacuate, /rebalance --run): the real bot, agent, Redis and simulator. */
 
-interface Stack {
-  env: SimEnv;
-  agent: Agent;
-  bot: Bot;
-  adapter: CaptureAdapter;
-  config: Config;
-  prefix: string;
-}
+type Stack = OperatorsStack<CaptureAdapter>;
 let stack: Stack | null = null;
 
 async function start(fleet: SimFleetSpec): Promise<Stack> {
-  const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
-  const prefix = uniquePrefix();
-  const base = simBotConfig(env, prefix, REDIS_URL);
-  // bob: a second admin at another terminal.
-  const config = Config.parse({
-    ...base,
-    people: { ...base.people, bob: { roles: ['admin'], identities: { terminal: 'bob' } } },
-  });
-  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  const adapter = new CaptureAdapter();
-  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-  stack = { env, agent, bot, adapter, config, prefix };
+  stack = await startOperators(fleet, new CaptureAdapter());
   return stack;
 }
 
 afterEach(async () => {
-  if (!stack) return;
   const s = stack;
   stack = null;
-  await s.bot.stop();
-  await s.agent.close(1_000);
-  await s.env.stop();
-  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+  if (s) await stopOperators(s);
 });
 
 let counter = 0;
-async function send(s: Stack, text: string, user = 'alice', id = `hc-${++counter}`): Promise<string> {
-  const req = chatRequest(id, text, user);
-  await s.bot.core.handle(req, targetOf(req));
-  return id;
-}
+const send = (s: Stack, text: string, user = 'alice', id = `hc-${++counter}`) => sendAs(s, text, user, id);
 async function ask(s: Stack, text: string, user = 'alice'): Promise<Reply> {
   return s.adapter.finalReply(await send(s, text, user));
 }

@@ -1,26 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { type OperatorsStack, sendAs, startOperators, stopOperators } from '../helpers/operators.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { twoHostFleet } from '../helpers/sim.ts';
 
 /** The same person sending the same command twice, and two operators on one domain: the real bot, agent, Redis, sim. */
-
-interface Stack {
-  env: SimEnv;
-  agent: Agent;
-  bot: Bot;
-  adapter: CaptureAdapter;
-  config: Config;
-  prefix: string;
-}
-let stack: Stack | null = null;
 
 /** A CaptureAdapter that, as a chat platform, gives each new message an id, kept in the target for its edits. */
 class Messages extends CaptureAdapter {
@@ -33,38 +20,22 @@ class Messages extends CaptureAdapter {
   }
 }
 
+type Stack = OperatorsStack<Messages>;
+let stack: Stack | null = null;
+
 async function start(): Promise<Stack> {
-  const env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 0.02, shutdownDelayMs: 100 });
-  const prefix = uniquePrefix();
-  const base = simBotConfig(env, prefix, REDIS_URL);
-  const config = Config.parse({
-    ...base,
-    people: { ...base.people, bob: { roles: ['admin'], identities: { terminal: 'bob' } } },
-  });
-  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  const adapter = new Messages();
-  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-  stack = { env, agent, bot, adapter, config, prefix };
+  stack = await startOperators(twoHostFleet(), new Messages());
   return stack;
 }
 
 afterEach(async () => {
-  if (!stack) return;
   const s = stack;
   stack = null;
-  await s.bot.stop();
-  await s.agent.close(1_000);
-  await s.env.stop();
-  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+  if (s) await stopOperators(s);
 });
 
 let counter = 0;
-async function send(s: Stack, text: string, user = 'alice', id = `hr-${++counter}`): Promise<string> {
-  const req = chatRequest(id, text, user);
-  await s.bot.core.handle(req, targetOf(req));
-  return id;
-}
+const send = (s: Stack, text: string, user = 'alice', id = `hr-${++counter}`) => sendAs(s, text, user, id);
 function textOf(r: Reply): string {
   return r.blocks.map((b) => (b.type === 'table' ? formatTable(b.table) : b.type === 'fields' ? '' : b.text)).join('\n');
 }
