@@ -190,15 +190,7 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
   });
 
   it("sends nothing when another run of the same job wrote its entry first (a lapsed BullMQ lock), and answers with that run's result", async () => {
-    const t = setup();
-    const original = t.journal.get.bind(t.journal);
-    // The other run writes its entry between this run's journal read and its send.
-    let reads = 0;
-    t.journal.get = async (id: string) => {
-      const r = await original(id);
-      if (++reads === 1) await t.journal.put(entry('issuing'));
-      return r;
-    };
+    const t = anotherRunWritesFirst(setup());
     // …and records its result a little later: this run, which holds the job now, answers with it.
     const stored = { host: 'xen1', outcome: 'started', domain: dom('mail', 'blocked') };
     setTimeout(() => void t.journal.put({ ...entry('issuing'), step: 'done', result: stored }), 50);
@@ -209,14 +201,7 @@ describe('processJob: journal, deadline and lock around a mutation', () => {
   it('verifies the state when the other run never records an end (it died after writing its entry)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'Date'] });
     try {
-      const t = setup();
-      const original = t.journal.get.bind(t.journal);
-      let reads = 0;
-      t.journal.get = async (id: string) => {
-        const r = await original(id);
-        if (++reads === 1) await t.journal.put(entry('issuing'));
-        return r;
-      };
+      const t = anotherRunWritesFirst(setup());
       const done = processJob(run(start()), t.deps);
       await vi.advanceTimersByTimeAsync(3 * 60_000 + 1_000);
       expect(await done).toMatchObject({ outcome: 'started', resumed: true });
@@ -384,4 +369,16 @@ function entry(step: 'issuing' | 'done'): JournalEntry {
     issuedAt: Date.parse('2026-01-01T12:00:05Z'),
     resumes: 0,
   };
+}
+
+/** Another run of the same job writes its journal entry between this run's journal read and its send. */
+function anotherRunWritesFirst<T extends ReturnType<typeof setup>>(t: T): T {
+  const original = t.journal.get.bind(t.journal);
+  let reads = 0;
+  t.journal.get = async (id: string) => {
+    const r = await original(id);
+    if (++reads === 1) await t.journal.put(entry('issuing'));
+    return r;
+  };
+  return t;
 }

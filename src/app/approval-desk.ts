@@ -463,13 +463,12 @@ export class ApprovalDesk {
   /** `from`: the level the timer was armed at — a step another bot's timer took already is not taken again. */
   private async escalate(id: string, from: number): Promise<void> {
     const next = await this.deps.nextOnCall().catch(() => null);
-    const admins = (r: ApprovalRecord) => this.grantHolders(r);
     let added: string[] = [];
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
       const level = from + 1;
       // Never the requester: they cannot approve their own request, so escalating to them reaches nobody.
-      added = (level === 1 ? (next ? [next] : []) : admins(r)).filter((p) => p !== r.requester);
+      added = (level === 1 ? (next ? [next] : []) : this.grantHolders(r)).filter((p) => p !== r.requester);
       return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
     if (!rec || !changed) {
@@ -609,11 +608,13 @@ export class ApprovalDesk {
       return identities.length ? [{ person, identities }] : [];
     });
     const cannot = unable.length > 0 ? `; ${unable.join(', ')} on call may not run /${rec.command} there` : '';
-    const who = byOncall
-      ? able.length > 0
-        ? `on call: ${onCall.filter((p) => able.includes(p)).join(', ') || 'nobody'}${rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : ''} (or approval.grant)${cannot}`
-        : `nobody on call may approve this${cannot}; approval.grant: ${grant.join(', ') || 'nobody but the requester — it will expire'}`
-      : `permission ${rec.policy.approvers === 'oncall' ? APPROVE_ANY : rec.policy.approvers.permission}`;
+    const escalated = rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : '';
+    const who =
+      rec.policy.approvers !== 'oncall'
+        ? `permission ${rec.policy.approvers.permission}`
+        : able.length > 0
+          ? `on call: ${onCall.filter((p) => able.includes(p)).join(', ') || 'nobody'}${escalated} (or approval.grant)${cannot}`
+          : `nobody on call may approve this${cannot}; approval.grant: ${grant.join(', ') || 'nobody but the requester — it will expire'}`;
     const card = reply.result(
       `Approval needed: /${rec.command} ${describeArgs(rec)} — ${rec.id}`,
       [

@@ -203,6 +203,8 @@ export class RequestHandler {
       decided = d;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
+      // A change delivered again is dropped here, before it is audited as a new request.
+      if ((d.kind === 'needsApproval' || (d.kind === 'enqueue' && d.mutating)) && !(await this.firstDelivery(req))) return;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
       // leave it unaudited); only reads skip the wait.
       const onRecordFirst = d.kind === 'enqueue' && d.mutating;
@@ -257,7 +259,6 @@ export class RequestHandler {
           return;
         }
         case 'needsApproval': {
-          if (!(await this.firstDelivery(req))) return;
           // A frozen host is refused before anyone is asked to approve.
           const frozen = await freezes.frozen([
             ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
@@ -268,7 +269,6 @@ export class RequestHandler {
           return;
         }
         case 'enqueue':
-          if (d.mutating && !(await this.firstDelivery(req))) return;
           try {
             await dispatcher.enqueue(req, target, d);
           } catch (error) {
