@@ -79,6 +79,8 @@ describe('/evacuate: the plan from a capacity reading', () => {
     expect(d.jobs).toEqual([
       { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3' },
       { op: 'domain.migrate', host: 'xen1', domain: 'gateway', target: 'xen3' },
+      // Read back last: the reply says whether anything runs there still.
+      { op: 'domain.list', host: 'xen1' },
     ]);
     const table = d.summary?.find((b) => b.type === 'table');
     expect(table && table.type === 'table' && table.table.rows).toEqual([
@@ -116,6 +118,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
       jobs: [
         { op: 'domain.migrate', domain: 'web', target: 'xen2' },
         { op: 'domain.migrate', domain: 'gateway', target: 'xen2' },
+        { op: 'domain.list', host: 'xen1' },
       ],
     });
     expect(decide(ctx, req('evacuate xen1 to xen1'), view(), true)).toMatchObject({
@@ -142,6 +145,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
     expect(d.jobs).toEqual([
       { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3' },
       { op: 'domain.stop', host: 'xen1', domain: 'huge', force: false },
+      { op: 'domain.list', host: 'xen1' },
     ]);
     expect(d.summary?.map((b) => (b.type === 'text' ? b.text : '')).join('\n')).toContain(
       '--shutdown-rest: huge (20000 MiB) fits nowhere: it needs 20512 MiB free (20000 + 512 reserve); the most free on a target is 10240 MiB on xen2 — shut down on xen1 (xl shutdown) after the migrations',
@@ -185,7 +189,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
   it('only to hosts the asker may migrate to; every job is authorized like a migration of its own', () => {
     // erin may migrate on xen1 and xen2 only: xen3 (the tighter fit) is not a candidate for her.
     const d = decide(ctx, req('evacuate xen1', 'erin'), view(), true);
-    expect(d).toMatchObject({ kind: 'enqueue', jobs: [{ target: 'xen2' }, { target: 'xen2' }] });
+    expect(d).toMatchObject({ kind: 'enqueue', jobs: [{ target: 'xen2' }, { target: 'xen2' }, { op: 'domain.list' }] });
     // bob (operator) may plan and approve, but not migrate: refused, naming the permission.
     expect(decide(ctx, req('evacuate xen1', 'bob'), view(), true)).toMatchObject({
       kind: 'reject',
@@ -273,6 +277,59 @@ describe('/evacuate: the final reply', () => {
     );
     expect(r.title).toBe('xen1 evacuated: 3 guests moved');
     expect(text(r)).toContain('xen1 is now frozen for new starts until /unfreeze');
+  });
+
+  const readBack = { op: 'domain.list' as const, host: 'xen1' };
+  const listed = (...names: [string, string][]): HostOutcome<'domain.list'> => ({
+    host: 'xen1',
+    ok: true,
+    result: {
+      host: 'xen1',
+      toolstack: 'xl',
+      domains: [['Domain-0', 'running'], ...names].map(([name, status]) => ({ name, status }) as never),
+    },
+  });
+
+  it('the read-back after the last step: empty says so; a guest running there is named and the title is not "evacuated"', () => {
+    const all = [moved('web', 'xen2', 7), moved('gateway', 'xen2', 8), moved('mail', 'xen3', 3)];
+    const ctx = renderContext({ plan: { steps: [...steps, readBack], summary: [] }, froze: { hosts: ['xen1'], reason: 'evacuated' } });
+    const args = { host: 'xen1', 'shutdown-rest': false };
+    const empty = evacuate.render([...all, listed(['old', 'paused'])] as never, args, ctx);
+    expect(empty.title).toBe('xen1 evacuated: 3 guests moved');
+    expect(empty.tone).toBe('success');
+    expect(text(empty)).toContain('read back after the last step: no guest runs on xen1');
+    expect(text(empty)).not.toMatch(/\b4\. /);
+    const busy = evacuate.render([...all, listed(['db', 'running'], ['files', 'blocked'])] as never, args, ctx);
+    expect(busy.title).toBe('xen1 is not empty: 3 guests moved, but db, files run there (started or moved there while the plan ran)');
+    expect(busy.tone).toBe('warning');
+    expect(text(busy)).toContain('xen1 is now frozen for new starts until /unfreeze');
+  });
+
+  it('a read-back that failed is said, with what to do; the moves stand and the host is frozen', () => {
+    const r = evacuate.render(
+      [
+        moved('web', 'xen2', 7),
+        moved('gateway', 'xen2', 8),
+        moved('mail', 'xen3', 3),
+        { host: 'xen1', ok: false, failure: { code: 'unreachable', message: 'xen1 did not answer' } },
+      ] as never,
+      { host: 'xen1', 'shutdown-rest': false },
+      renderContext({ plan: { steps: [...steps, readBack], summary: [] }, froze: { hosts: ['xen1'], reason: 'evacuated' } }),
+    );
+    expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+    expect(r.tone).toBe('warning');
+    expect(text(r)).toContain('⚠ xen1 could not be read back after the last step (xen1 did not answer): /list xen1 shows what runs there');
+    expect(text(r)).toContain('xen1 is now frozen for new starts until /unfreeze');
+  });
+
+  it('a failure halfway is not read back: the read-back step is neither numbered nor "not attempted"', () => {
+    const r = evacuate.render(
+      [moved('web', 'xen2', 7), { host: 'xen1', ok: false, failure: { code: 'remote', message: 'it failed' } }] as never,
+      { host: 'xen1', 'shutdown-rest': false },
+      renderContext({ plan: { steps: [...steps, readBack], summary: [] } }),
+    );
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    expect(text(r)).not.toMatch(/domain\.list|4\. /);
   });
 });
 

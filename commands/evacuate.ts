@@ -7,10 +7,18 @@ import {
   type PrecheckContext,
   type RenderContext,
 } from '../src/core/define-command.ts';
-import { HostName } from '../src/core/names.ts';
-import { type CapacityReading, describeUnplaced, type HostCapacity, isMovable, placeGuests, whyNotMovable } from '../src/core/placement.ts';
+import { DOM0_NAME, HostName } from '../src/core/names.ts';
+import {
+  type CapacityReading,
+  describeUnplaced,
+  type HostCapacity,
+  isMovable,
+  MOVABLE,
+  placeGuests,
+  whyNotMovable,
+} from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
-import type { JobOp } from '../src/queue/jobs.ts';
+import type { JobOp, JobResult } from '../src/queue/jobs.ts';
 import { autostartLeftBehind } from './render-helpers.ts';
 
 /**
@@ -132,6 +140,8 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   const jobs: JobSpec[] = [
     ...placed.placements.map((p): JobSpec => ({ op: 'domain.migrate', host: args.host, domain: p.domain, target: p.target })),
     ...placed.unplaced.map((u): JobSpec => ({ op: 'domain.stop', host: args.host, domain: u.domain, force: false })),
+    // Read back last: a guest started (or moved) there while the plan ran means the host is not empty, whatever moved.
+    { op: 'domain.list', host: args.host },
   ];
   const rows = [
     ...placed.placements.map((p, i) => [String(i + 1), p.domain, MiB(p.memoryMiB), p.target, MiB(p.freeBeforeMiB), MiB(p.freeAfterMiB)]),
@@ -259,10 +269,41 @@ function stepsOf(outcomes: readonly HostOutcome<JobOp>[], ctx: RenderContext): J
   });
 }
 
+/**
+ * What the source's read-back (the plan's last job, absent from plans made before it was added) says: the guests
+ * running there now, which the plan did not leave there — none is what "evacuated" claims.
+ */
+function readBackOf(
+  steps: readonly JobSpec[],
+  outcomes: readonly HostOutcome<JobOp>[],
+  host: string,
+): { steps: readonly JobSpec[]; running: string[] | null; line: Block | null; unread?: true } {
+  const last = steps.length - 1;
+  if (steps[last]?.op !== 'domain.list') return { steps, running: null, line: null };
+  const o = outcomes[last];
+  const own = steps.slice(0, last);
+  if (!o) return { steps: own, running: null, line: null };
+  if (!o.ok)
+    return {
+      steps: own,
+      running: null,
+      unread: true,
+      line: reply.text(`⚠ ${host} could not be read back after the last step (${o.failure.message}): /list ${host} shows what runs there`),
+    };
+  const domains = (o.result as JobResult<'domain.list'>).domains.filter((d) => d.name !== DOM0_NAME);
+  const running = domains.filter((d) => MOVABLE.includes(d.status)).map((d) => d.name);
+  return {
+    steps: own,
+    running,
+    line: running.length === 0 ? reply.text(`read back after the last step: no guest runs on ${host}`) : null,
+  };
+}
+
 function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: RenderContext): Reply {
-  const steps = stepsOf(outcomes, ctx);
-  const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes);
-  const complete = failedAt === null && outcomes.length === steps.length;
+  const back = readBackOf(stepsOf(outcomes, ctx), outcomes, args.host);
+  const steps = back.steps;
+  const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes.slice(0, steps.length));
+  const complete = failedAt === null && outcomes.length >= steps.length;
   const stops = steps.filter((s) => s.op === 'domain.stop').length;
   const freeze: Block[] = [];
   if (complete) {
@@ -283,13 +324,20 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
     ...unknownLine(unknown),
   ];
   const plan = ctx.plan?.summary ?? [];
-  const title = complete
-    ? `${args.host} evacuated: ${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`
-    : `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`;
-  return reply.result(title, [...lines, ...summary, ...freeze, ...plan], { tone: complete ? 'success' : 'error' });
+  const done = `${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`;
+  const left = complete ? (back.running ?? []) : [];
+  const title = !complete
+    ? `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`
+    : left.length > 0
+      ? `${args.host} is not empty: ${done}, but ${left.join(', ')} ${left.length === 1 ? 'runs' : 'run'} there (started or moved there while the plan ran)`
+      : `${args.host} evacuated: ${done}`;
+  const readBack = complete && back.line ? [back.line] : [];
+  return reply.result(title, [...lines, ...summary, ...readBack, ...freeze, ...plan], {
+    tone: !complete ? 'error' : left.length > 0 || back.unread ? 'warning' : 'success',
+  });
 }
 
-export const evacuate = defineCommand<typeof Args, 'domain.migrate' | 'domain.stop' | 'host.status'>({
+export const evacuate = defineCommand<typeof Args, 'domain.migrate' | 'domain.stop' | 'domain.list' | 'host.status'>({
   name: 'evacuate',
   description: 'Live-migrate every running guest off a host (planned by free memory, one approval), then freeze it',
   args: Args,

@@ -8,6 +8,7 @@ import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import type { JobMeta } from '../queue/jobs.ts';
+import { isMutating } from '../queue/ops.ts';
 import type { ActionStore } from './actions.ts';
 import { type ApprovalRecord, type ApprovalStore, type BoundState, newApprovalId } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
@@ -149,7 +150,8 @@ export class ApprovalDesk {
       // A plan's migration targets too: the approver must be in scope on every host it acts on.
       touches: hostsTouched(d.command, d.evaluated.args, d.jobs),
       risk: d.evaluated.risk,
-      preview: d.jobs.map((j) => previewJob(config, fleet, j)),
+      // What will change, command by command (a plan's own reads, such as an evacuation's read-back, change nothing).
+      preview: d.jobs.filter((j) => isMutating(j.op)).map((j) => previewJob(config, fleet, j)),
       ...(d.summary ? { summary: d.summary } : {}),
       state: d.jobs.flatMap((j) => ('domain' in j ? [boundState(fleet, j.host, j.domain)] : [])),
       ...(typeof reasonArg === 'string' && reasonArg !== '' ? { reason: reasonArg } : {}),
@@ -657,7 +659,8 @@ function describeArgs(rec: ApprovalRecord): string {
   const t = rec.targets[0];
   const where = t ? (t.domain ? `${t.host}:${t.domain}` : t.host) : '';
   // A plan (an evacuation: one migration per guest, to several hosts) is named by its hosts and its size.
-  if (rec.mode === 'sequence') return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${rec.jobs.length} steps)`;
+  if (rec.mode === 'sequence')
+    return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${rec.jobs.filter((j) => isMutating(j.op)).length} steps)`;
   const extra =
     rec.jobs[0] && (rec.jobs[0].op === 'domain.stop' || rec.jobs[0].op === 'domain.reboot') && rec.jobs[0].force
       ? ' --force'

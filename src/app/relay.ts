@@ -716,7 +716,7 @@ export class Relay {
     }
     // Frozen since the plan was approved or began (someone's /freeze, a window opening): the plan stops here, as an
     // approved request about to run is refused (dispatch checks the first step).
-    const frozen = await this.deps.frozen(hostsOfJob(j.data));
+    const frozen = opSpec(j.op).mutates ? await this.deps.frozen(hostsOfJob(j.data)) : [];
     if (frozen.length > 0) {
       await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
         ok: false,
@@ -753,7 +753,13 @@ export class Relay {
       this.arm(next);
     }
     if (this.canDeliver(p))
-      await this.edit(p, reply.progress(`/${p.command}`, `step ${index + 1} of ${p.jobs.length} queued on ${j.host}`));
+      await this.edit(
+        p,
+        reply.progress(
+          `/${p.command}`,
+          opSpec(j.op).mutates ? `step ${index + 1} of ${p.jobs.length} queued on ${j.host}` : `reading ${j.host} back`,
+        ),
+      );
     return 'queued';
   }
 
@@ -914,7 +920,8 @@ export class Relay {
   /** A plan whose every step succeeded may freeze hosts (an evacuation, its source): once, by the bot that delivers the reply. */
   private async freezeAfter(p: PendingRequest, command: AnyJobCommand, list: HostOutcome<JobOp>[]): Promise<RenderContext['froze']> {
     if (p.mode !== 'sequence' || !command.freezeAfter || !this.deps.freeze) return undefined;
-    if (list.length !== p.jobs.length || !list.every((o) => o.ok)) return undefined;
+    // Every change succeeded: a read step that failed (a read-back) is said by the render, and freezes nonetheless.
+    if (list.length !== p.jobs.length || !p.jobs.every((j, i) => list[i]?.ok || !opSpec(j.op).mutates)) return undefined;
     const wanted = command.freezeAfter(
       p.args,
       p.jobs.map((j) => j.data),

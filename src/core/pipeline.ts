@@ -371,13 +371,19 @@ function precheckContext(config: Config, ev: Evaluated, view: FleetView): Preche
 
 /**
  * Every job of a plan, authorized like a command of its own: its op's permission on its host and domain, and a
- * migration's on its target too. A plan picks its jobs from the fleet (an evacuation, a rebalance), so the hosts
+ * migration's on its target too (a read step: the command's own permission on its host). A plan picks its jobs from the fleet (an evacuation, a rebalance), so the hosts
  * and domains it acts on are checked here, where they are known.
  */
 export function checkPlanJobs(config: Config, ev: Evaluated, jobs: readonly JobSpec[]): Rejection | null {
   const person = ev.person.id;
   for (const j of jobs) {
     const domain = 'domain' in j ? j.domain : undefined;
+    if (!isMutating(j.op)) {
+      // A read the plan makes for itself (an evacuation reading its host back): the command's own permission there.
+      const read = authorize(config, ev.person, ev.command.permission ?? '', { host: j.host }, `/${ev.command.name} on ${j.host}`);
+      if (!read.allowed) return reject('Not allowed', read.message, person);
+      continue;
+    }
     if (isMutating(j.op) && domain === DOM0_NAME)
       return reject('Cannot do that', `${DOM0_NAME} is the host's own domain: /${ev.command.name} cannot move or stop it`, person);
     const what =

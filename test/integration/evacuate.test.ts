@@ -153,6 +153,59 @@ describe('/evacuate against three simulated hosts', () => {
     expect(s.env.sim.fleet.log.entries.filter((e) => /\bcreate\b/.test(e.command))).toEqual([]);
   });
 
+  it('reads the host back after the last step: a guest started there meanwhile is named, not "evacuated"', async () => {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bgateway\b/, ms: 300 });
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bgateway\b/, timeoutMs: 10_000 });
+    // Started by hand while the last migration runs: the host is not empty when the plan ends.
+    s.env.sim.fleet.addDomain(s.env.sim.fleet.host('xen1'), { name: 'mail', memoryMiB: 1024, vcpus: 1, flags: '-b----' });
+    const r = await s.adapter.finalReply(id);
+    expect(r.title).toBe('xen1 is not empty: 3 guests moved, but mail runs there (started or moved there while the plan ran)');
+    expect(r.tone).toBe('warning');
+    const text = textOf(r);
+    expect(text).toMatch(/✔ 3\. gateway → xen2: running there as id \d+ \(verified\)/);
+    expect(text).not.toMatch(/step 4|4\. /);
+    // Frozen all the same: nothing more starts there.
+    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(running(s)['xen1']).toEqual(['mail']);
+  });
+
+  it('a read-back that fails is said, and the host is frozen all the same: every move succeeded', async () => {
+    const s = await start(threeHosts());
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1');
+    await s.bot.core.handle(req, targetOf(req));
+    const [migrate] = await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bgateway\b/, timeoutMs: 10_000 });
+    // The last migration's own check of xen1 is under way: every xl list on xen1 after it fails (the read-back's).
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /^ls -l \/etc\/xen\/auto/, since: migrate?.seq ?? 0, timeoutMs: 10_000 });
+    await s.env.sim.faults.add('xen1', {
+      kind: 'fail',
+      match: /\bxl list\b/,
+      code: 1,
+      stderr: 'libxl: error: cannot list domains',
+      times: 0,
+    });
+    const r = await s.adapter.finalReply(id);
+    expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+    expect(r.tone).toBe('warning');
+    const text = textOf(r);
+    expect(text).toMatch(/⚠ xen1 could not be read back after the last step \(.*\): \/list xen1 shows what runs there/);
+    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    const redis = new Redis(REDIS_URL);
+    expect(await redis.hget(`${s.prefix}:freezes`, 'xen1')).not.toBeNull();
+    redis.disconnect();
+  });
+
+  it('says the host was read back empty after the last step', async () => {
+    const s = await start(threeHosts());
+    const r = await ask(s, 'evacuate xen1');
+    expect(r.title).toBe('xen1 evacuated: 3 guests moved');
+    expect(textOf(r)).toContain('read back after the last step: no guest runs on xen1');
+  });
+
   it('refuses a plan with a guest that fits nowhere, naming the figures; nothing moves', async () => {
     const s = await start(threeHosts([{ name: 'huge', memoryMiB: 7000, vcpus: 4, running: true }]));
     const r = await ask(s, 'evacuate xen1');
