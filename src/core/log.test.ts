@@ -15,6 +15,11 @@ describe('secrets stay out of logs and messages', () => {
     expect(redactSecrets('waiting for Redis at redis://:s3cr@t-pw@127.0.0.1:1/0 …')).toBe(
       'waiting for Redis at redis://:[redacted]@127.0.0.1:1/0 …',
     );
+    // ioredis reads a password from the query too.
+    expect(redactSecrets('at redis://127.0.0.1:1/0?db=0&password=Qu3ry&x=1 (refused)')).toBe(
+      'at redis://127.0.0.1:1/0?db=0&password=[redacted]&x=1 (refused)',
+    );
+    expect(redactSecrets('"redis":"rediss://h:6380/?Password=Qu3ry"')).toBe('"redis":"rediss://h:6380/?Password=[redacted]"');
   });
 
   it('censors token and key fields in logged objects', () => {

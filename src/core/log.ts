@@ -83,10 +83,14 @@ export function registerSecret(secret: string | undefined): void {
   if (secret && secret.length >= 6) knownSecrets.add(secret);
 }
 
-/** Removes registered secrets and anything shaped like a Telegram bot token or a URL password from text. */
+/** Removes registered secrets and anything shaped like a Telegram bot token or a URL password (userinfo or query) from text. */
 export function redactSecrets(text: string): string {
   let out = text;
   for (const s of knownSecrets) out = out.split(s).join('[redacted]');
   // A URL's password runs to the last @ before the host (as WHATWG URL, and so ioredis, reads it): it may hold an @.
-  return out.replace(/\bbot\d{5,}:[A-Za-z0-9_-]{20,}/g, 'bot[redacted]').replace(/(\/\/[^/:@\s]*:)[^\s/]*@/g, '$1[redacted]@');
+  // ioredis also takes a password from the query (`redis://host:6379/0?password=…`).
+  return out
+    .replace(/\bbot\d{5,}:[A-Za-z0-9_-]{20,}/g, 'bot[redacted]')
+    .replace(/(\/\/[^/:@\s]*:)[^\s/]*@/g, '$1[redacted]@')
+    .replace(/([?&](?:password|pass|pwd)=)[^&#\s'"]*/gi, '$1[redacted]');
 }

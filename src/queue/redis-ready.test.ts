@@ -1,7 +1,10 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PrivateRedis, startPrivateRedis } from '../../test/helpers/redis-server.ts';
-import { readyWithin } from './redis-ready.ts';
+import { createLogger } from '../core/log.ts';
+import { createRedisClient } from './redis-connection.ts';
+import { RedisWaitAborted, readyWithin, waitForRedis } from './redis-ready.ts';
 
 describe('readyWithin', () => {
   let redis: PrivateRedis | null = null;
@@ -41,5 +44,30 @@ describe('readyWithin', () => {
     await redis.restart();
     expect(await Promise.all(back)).toEqual(Array(20).fill(true));
     expect(c.listenerCount('ready')).toBe(0);
+  });
+});
+
+describe('waitForRedis', () => {
+  it('logs where it waits without the password, also one in the URL query (ioredis reads it there)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    // Port 1: nothing listens; the password is the one ioredis would send with AUTH.
+    const url = 'redis://127.0.0.1:1/0?password=Qu3ryS3cretPw';
+    const redis = createRedisClient(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    expect(redis.options.password).toBe('Qu3ryS3cretPw');
+    const abort = new AbortController();
+    const waiting = waitForRedis(redis, url, createLogger('info', sink), { signal: abort.signal });
+    redis.connect().catch(() => {});
+    await expect.poll(() => lines.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    abort.abort();
+    await expect(waiting).rejects.toBeInstanceOf(RedisWaitAborted);
+    redis.disconnect();
+    expect(lines.join('')).toContain('waiting for Redis at redis://127.0.0.1:1/0?password=[redacted]');
+    expect(lines.join('')).not.toContain('Qu3ryS3cretPw');
   });
 });
