@@ -463,15 +463,17 @@ export class Relay {
     return target ? { ...shape.request, target } : null;
   }
 
-  /** Audits a job's start: the request from memory when this bot tracks it, else read (another bot's). */
+  /**
+   * Audits a job's start, by the bot that tracks its request only: every bot on the prefix reads every host's events
+   * (bot.ha's standby too), and each audited the start of the others' jobs as well — twice in the trail. A request a
+   * bot takes over (recovery) is tracked from then on.
+   */
   private async onActive(host: string, jobId: string): Promise<void> {
-    const requestId = await this.requestOf(jobId);
-    if (!requestId) return;
-    const shape = this.shapes.get(requestId);
-    const p = shape ? shape.request : await this.deps.pending.get(requestId);
-    if (!p) return;
-    const job = shape ? shape.jobs.get(jobId) : p.jobs.find((j) => j.jobId === jobId);
-    await this.deps.audit({ event: 'job.start', ...auditBase(p), host, jobId, targets: job ? [job.data] : [] });
+    const requestId = this.jobRequests.get(jobId);
+    const shape = requestId ? this.shapes.get(requestId) : undefined;
+    if (!shape) return;
+    const job = shape.jobs.get(jobId);
+    await this.deps.audit({ event: 'job.start', ...auditBase(shape.request), host, jobId, targets: job ? [job.data] : [] });
   }
 
   /**

@@ -445,3 +445,34 @@ describe('the chat adapters under the lease: started again after a stop', () => 
     }
   }, 30_000);
 });
+
+describe('the audit trail with two bots on one prefix', () => {
+  it("each step of a request once: the standby reads every host's events too, and audits none of them", async () => {
+    const { config, prefix, monitor } = await setUp();
+    const leader = new LeasedProbe('a', monitor);
+    const botA = await bot(config, leader);
+    await bot(config, new LeasedProbe('b', monitor));
+    // The stop runs for longer than the standby's once-a-second read of every host's events.
+    const since = env.sim.log.lastSeq;
+    // (files on xen2: the tests above stop web.)
+    env.sim.faults.delayNext('xen2', { match: /\bshutdown\b/, ms: 2_500 });
+    const r = request('stop files');
+    await botA.core.handle(r, targetOf(r));
+    await env.sim.log.waitFor({ host: 'xen2', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    expect((await leader.finalReply(r.id)).title).toMatch(/files shut down on xen2/);
+    // An entry that is not there cannot be awaited: past the standby's next read of the events and its audit batch.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const redis = createRedisClient(REDIS_URL);
+    redisClients.push(redis);
+    const entries = (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(pairs(f)));
+    const mine = entries.filter((e) => e['requestId'] === r.id).map((e) => e['event']);
+    expect(mine.sort()).toEqual(['decision', 'job.outcome', 'job.start', 'request']);
+  }, 60_000);
+});
+
+/** A stream entry's fields, the first of each name (the chain's own come after). */
+function pairs(f: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < f.length; i += 2) if (!out.some(([k]) => k === f[i])) out.push([f[i] as string, f[i + 1] as string]);
+  return out;
+}
