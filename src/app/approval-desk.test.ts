@@ -185,6 +185,26 @@ describe('approval escalation', () => {
   });
 });
 
+describe('refused decisions', () => {
+  it('a refused /deny is on record as refused, as a refused /approve is; the request stays pending', async () => {
+    const { desk, audited } = await makeDesk();
+    try {
+      const id = await askStop(desk);
+      // frank is an operator, not on call: he may neither approve nor deny.
+      expect((await desk.approve(id, person('frank'), 'terminal')).title).toBe('Not allowed');
+      expect((await desk.deny(id, person('frank'), 'no')).title).toBe('Not allowed');
+      const refusals = audited.filter((e) => e.decision === 'rejected').map((e) => e.detail);
+      expect(refusals).toEqual([
+        expect.stringMatching(`^approve ${id} by frank refused: `),
+        expect.stringMatching(`^deny ${id} by frank refused: `),
+      ]);
+      expect((await store.get(id))?.status).toBe('pending');
+    } finally {
+      await desk.stop();
+    }
+  });
+});
+
 describe('approval timers after a restart or a takeover', () => {
   it('are armed by a bot that can post to the request’s card, not by one of another platform', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });

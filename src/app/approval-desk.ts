@@ -275,7 +275,17 @@ export class ApprovalDesk {
         touches: rec.touches,
         onCall: [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])],
       });
-      if (!verdict.ok) return reply.error('Not allowed', verdict.reason.replace('approve', 'deny'));
+      if (!verdict.ok) {
+        const why = verdict.reason.replace('approve', 'deny');
+        // On record as a refused /approve is: someone tried to settle a request they may not.
+        await this.deps.audit({
+          ...auditOf(rec),
+          event: 'approval',
+          decision: 'rejected',
+          detail: `deny ${id} by ${person.id} refused: ${why}`,
+        });
+        return reply.error('Not allowed', why);
+      }
     }
     const at = this.now();
     const { rec: after, changed } = await this.deps.store.update(id, (r) =>
