@@ -93,7 +93,10 @@ export class RequestHandler {
         try {
           const d = decide(ctx, req, fleet, false, approval);
           // Only what needs no I/O: identity, channel, arguments, the permission dry run.
-          return isRejection(d) && d.code !== 'notFound' ? d.reply : null;
+          if (!isRejection(d) || d.code === 'notFound') return null;
+          // The adapter answers it at once (Discord's ephemeral reply); counted and audited as any refusal is.
+          this.recordRefusal(req, d).catch((error: unknown) => logger.error({ err: String(error) }, 'could not record a refusal'));
+          return d.reply;
         } catch (error) {
           logger.error({ err: String(error) }, 'precheck failed');
           return reply.error('Something went wrong', 'xenops hit an internal error');
@@ -174,16 +177,20 @@ export class RequestHandler {
   }
 
   private async refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
-    const { audit, deliver } = this.deps;
+    await this.recordRefusal(req, r);
+    await this.deps.deliver(target, r.reply);
+  }
+
+  /** A refusal counted and on record, wherever it was answered (here, or by an adapter's precheck). */
+  private async recordRefusal(req: ChatRequest, r: Rejection): Promise<void> {
     this.deps.onCommand?.(req.command, 'refused');
-    await audit.append({
+    await this.deps.audit.append({
       ...this.auditBase(req, r.person),
       ...hostsNamed(this.deps.config, req),
       event: 'decision',
       decision: 'rejected',
       detail: r.reason,
     });
-    await deliver(target, r.reply);
   }
 
   /** The whole pipeline for one request. Never throws; every outcome reaches the user. */
