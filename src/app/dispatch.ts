@@ -6,6 +6,7 @@ import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Decision, domainScoped, redactHosts, visibleHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
+import { ago } from '../core/time-text.ts';
 import {
   type AgentBeat,
   type DomainLocks,
@@ -265,13 +266,4 @@ export function noAgentMessage(host: string, beat: AgentBeat | undefined, now: n
   if (!beat) return `no agent serves ${host} — none has ever been seen`;
   if (beat.stoppedAt !== undefined) return `no agent serves ${host} — the last one stopped ${ago(now - beat.stoppedAt)}`;
   return `no agent serves ${host} — last seen ${ago(now - beat.seenAt)}`;
-}
-
-/** "4 s ago", "3 min ago", "2 h ago". */
-export function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 90) return `${s} s ago`;
-  const m = Math.round(s / 60);
-  if (m < 90) return `${m} min ago`;
-  return `${Math.round(m / 60)} h ago`;
 }

@@ -1,5 +1,6 @@
 import { type AgentBeat, livenessOf } from '../queue/coordination.ts';
 import { redactSecrets } from './log.ts';
+import { ago } from './time-text.ts';
 
 /**
  * Readiness, pure: each check is a name, a verdict and one line saying why; the report is what `/readyz` answers
@@ -74,11 +75,6 @@ export function workersCheck(workers: readonly { host: string; running: boolean 
   return stopped.length === 0
     ? { name: 'workers', ok: true, detail: `running for ${workers.map((w) => w.host).join(', ')}` }
     : { name: 'workers', ok: false, detail: `not running for ${stopped.join(', ')}` };
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
 /**

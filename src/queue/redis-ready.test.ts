@@ -59,7 +59,7 @@ describe('waitForRedis', () => {
     // Port 1: nothing listens; the password is the one ioredis would send with AUTH.
     const url = 'redis://127.0.0.1:1/0?password=Qu3ryS3cretPw';
     const redis = createRedisClient(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    expect(redis.options.password).toBe('Qu3ryS3cretPw');
+    expect((redis.options as { password?: string }).password).toBe('Qu3ryS3cretPw');
     const abort = new AbortController();
     const waiting = waitForRedis(redis, url, createLogger('info', sink), { signal: abort.signal });
     redis.connect().catch(() => {});
