@@ -340,6 +340,11 @@ export const Config = z
         fleetRefreshMs: Millis.default(60_000),
         /** A mutation no agent picked up within this time is withdrawn (and never runs later). */
         pickupTimeoutMs: Millis.default(60_000),
+        /**
+         * A change sent longer ago than this when the bot takes it in is refused, not run late: Telegram hands over what
+         * was sent while no bot polled, for up to a day. Reads are answered whatever their age.
+         */
+        maxCommandAgeMs: Millis.default(300_000),
         /** An agent silent for this long counts as gone: mutations for its hosts are refused at once. */
         agentStaleMs: Millis.default(10_000),
         /**
@@ -356,6 +361,7 @@ export const Config = z
         readTimeoutMs: 60_000,
         fleetRefreshMs: 60_000,
         pickupTimeoutMs: 60_000,
+        maxCommandAgeMs: 300_000,
         agentStaleMs: 10_000,
         queuedReplyWaitMs: 10_000,
         http: { enabled: false, host: '127.0.0.1', port: DEFAULT_BOT_HTTP_PORT, allowNonLoopback: false },

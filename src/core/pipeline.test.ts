@@ -249,3 +249,30 @@ describe('a mistyped command', () => {
     expect(reason('xyzzy')).toBe('Unknown command: there is no /xyzzy here — /help lists what you can run');
   });
 });
+
+describe('a command sent long before the bot took it in (Telegram hands over a day of updates)', () => {
+  const HOUR = 3_600_000;
+  const sent = (text: string, sentAt: number, receivedAt = 3 * HOUR): ChatRequest => ({ ...req(text), sentAt, receivedAt });
+  const f = () => fleet([dom('web', 'running'), dom('mail', 'defined')], []);
+
+  it('a change is refused, saying when it was sent; nothing is planned', () => {
+    const d = decide(ctx, sent('start mail', 0), f(), true);
+    expect(d).toMatchObject({
+      kind: 'reject',
+      reply: {
+        title: 'Too late',
+        blocks: [{ text: 'sent at 00:00 UTC (3 h ago) while xenops was not receiving: not run — send it again if it still applies' }],
+      },
+    });
+    // /approve makes a change run, though it needs no approval itself; /freeze changes what may run.
+    expect(decide(ctx, sent('approve ABC234', 0), f(), true)).toMatchObject({ kind: 'reject', reply: { title: 'Too late' } });
+    expect(decide(ctx, sent('freeze xen1 patching', 0), f(), true)).toMatchObject({ kind: 'reject', reply: { title: 'Too late' } });
+  });
+
+  it('a read is answered whatever its age; a change within bot.maxCommandAgeMs (5 min) runs; no sentAt, no check', () => {
+    expect(decide(ctx, sent('list xen1', 0), f(), true)).toMatchObject({ kind: 'enqueue' });
+    expect(decide(ctx, sent('start mail', 3 * HOUR - 300_000), f(), true)).toMatchObject({ kind: 'enqueue' });
+    expect(decide(ctx, sent('start mail', 3 * HOUR - 300_001), f(), true)).toMatchObject({ kind: 'reject' });
+    expect(decide(ctx, { ...req('start mail'), receivedAt: 3 * HOUR }, f(), true)).toMatchObject({ kind: 'enqueue' });
+  });
+});

@@ -21,6 +21,7 @@ import { type FleetView, hostsRunning } from './fleet-view.ts';
 import { DOM0_NAME } from './names.ts';
 import { type Block, type Reply, reply } from './reply.ts';
 import type { ChatRequest } from './request.ts';
+import { ago, clockUtc } from './time-text.ts';
 
 /**
  * The request pipeline, pure: parse → identify → authorize → resolve targets → precheck → (approval) → a
@@ -139,7 +140,23 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
     if (!decision.allowed) return reject('Not allowed', decision.message, personId);
   }
   const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
-  return { command, args, person: who.person, risk };
+  return staleRefusal(config, req, command.name, risk, personId) ?? { command, args, person: who.person, risk };
+}
+
+/**
+ * A change the person sent long before the bot took it in (Telegram keeps updates for a day while no bot polls: a
+ * /start typed during an outage would otherwise run hours later, as if just sent). Reads are answered; /approve
+ * counts as a change (it makes one run), though it needs no approval itself.
+ */
+function staleRefusal(config: Config, req: ChatRequest, command: string, risk: Risk, personId: string | null): Rejection | null {
+  if (req.sentAt === undefined || (risk === 'read' && command !== 'approve')) return null;
+  const age = req.receivedAt - req.sentAt;
+  if (age <= config.bot.maxCommandAgeMs) return null;
+  return reject(
+    'Too late',
+    `sent at ${clockUtc(req.sentAt)} (${ago(age)}) while xenops was not receiving: not run — send it again if it still applies`,
+    personId,
+  );
 }
 
 /** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */

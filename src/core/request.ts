@@ -37,6 +37,12 @@ export interface ChatRequest {
   /** Epoch ms on this bot's own clock (Date.now()), when it took the request in. */
   receivedAt: number;
   /**
+   * Epoch ms when the person sent it, as the platform stamped it (Telegram's message date, to the second), where the
+   * platform may hand over events long after they were sent (Telegram keeps updates for a day while no bot polls).
+   * Absent where events are live only (Discord interactions, the terminal).
+   */
+  sentAt?: number;
+  /**
    * 'action' = a button click that an adapter turned back into a request; 'system' = made by xenops itself
    * (a schedule, an approved request resuming) through `Bot.run`, acting as `asPerson`.
    */
