@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../src/core/args.ts';
 import type { LocalContext } from '../src/core/define-command.ts';
 import { UserError } from '../src/core/errors.ts';
-import { reply } from '../src/core/reply.ts';
+import { formatTable, reply } from '../src/core/reply.ts';
 import { audit, sinceToMs } from './audit.ts';
 
 const NOW = Date.parse('2025-01-31T12:00:00.000Z');
@@ -84,6 +84,7 @@ describe('/audit arguments', () => {
     ['since:0h', 'since: "0h" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
     ['since:24', 'since: "24" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
     ['since:2025-13-45', 'since: "2025-13-45" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
+    ['since:2025-02-30', 'since: "2025-02-30" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
     ['since:2025-02-01', 'since: "2025-02-01" is in the future'],
     ['person:"bob smith"', `person: "bob smith" is not a person's name from the config, nor a platform user id`],
     ['host:Xen!', 'host: must be 1-32 of a-z 0-9 _ - starting with a letter or digit'],
@@ -111,6 +112,21 @@ describe('sinceToMs', () => {
     ['2025-01-30T08:00', Date.parse('2025-01-30T08:00:00Z')],
     ['2025-01-30T08:00:05.5Z', Date.parse('2025-01-30T08:00:05.500Z')],
     ['2025-01-30T08:00+02:00', Date.parse('2025-01-30T06:00:00Z')],
+    ['2024-02-29', Date.parse('2024-02-29T00:00:00Z')],
+    ['2025-01-30T23:59:59.999-23:59', Date.parse('2025-01-31T23:58:59.999Z')],
+    // Dates and times that do not exist: Date.parse would read them as another.
+    ['2025-02-29', null],
+    ['2025-02-30', null],
+    ['2025-02-30T10:00Z', null],
+    ['2025-04-31T08:00', null],
+    ['1900-02-29', null],
+    ['2025-00-10', null],
+    ['2025-01-00', null],
+    ['2025-01-30T24:00', null],
+    ['2025-01-30T08:60', null],
+    ['2025-01-30T08:00:60Z', null],
+    ['2025-01-30T08:00+24:00', null],
+    ['2025-01-30T08:00+02:60', null],
     ['yesterday', null],
     ['1w', null],
     ['-5m', null],
@@ -178,6 +194,28 @@ describe('/audit replies', () => {
         '⚠ Stopped after reading the newest 5000 entries with fewer than 10 matching: older matches may exist — narrow it with since:',
       ),
     );
+  });
+
+  it('shows what a chat user typed on one row: line breaks, controls and column-wide spaces escaped, long text cut', async () => {
+    const forged = 'nosuchdomain\n01-01 00:00:00  request   alice  stop     xen1:web  web  \u001b[2K\r\nx\u2028y\u202ez\u009b1m\tend';
+    const hosts = Array.from({ length: 1_000 }, (_, i) => `xen${i + 1}`).join(',');
+    const { reply: r } = await runAudit('2', {
+      entries: [
+        row({ args: forged, detail: `Bad arguments for /start: ${'x'.repeat(300)}` }),
+        row({ command: 'freeze', args: 'all storage work', host: hosts }),
+      ],
+      scanned: 2,
+      bounded: false,
+    });
+    const table = r.blocks[0];
+    if (table?.type !== 'table') throw new Error('no table');
+    const [first, second] = table.table.rows as [string[], string[]];
+    expect(first[5]).toBe('nosuchdomain⏎01-01 00:00:00 request alice stop xen1:web web \\x1b[2K⏎x\\u2028y\\u202ez\\x9b1m\\x09end');
+    expect(Array.from(first[6] ?? '')).toHaveLength(120);
+    expect(first[6]).toMatch(/^Bad arguments for \/start: x+…$/);
+    expect(second[4]).toBe('xen1,xen2,xen3,… (1000 hosts)');
+    // One line for the header and one per entry, as every adapter renders it.
+    expect(formatTable(table.table).split('\n')).toHaveLength(3);
   });
 
   it('refuses a host and a host:domain that disagree, with the usage', async () => {

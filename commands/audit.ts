@@ -7,7 +7,17 @@ import { type Reply, reply } from '../src/core/reply.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION = /^(\d{1,6})([mhd])$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2}))?)?$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/** Whether the typed fields name a real time: Date.parse reads 2025-02-30 as March 2nd and T24:00 as the next day. */
+function fieldsExist(iso: RegExpExecArray): boolean {
+  const n = (group: number) => Number(iso[group] ?? 0);
+  const [year, month, day] = [n(1), n(2), n(3)];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day >= 1 && day <= days && n(4) <= 23 && n(5) <= 59 && n(6) <= 59 && n(8) <= 23 && n(9) <= 59;
+}
 
 /**
  * When `since` starts, in epoch ms: `30m`, `24h`, `7d` before `now`, or an ISO timestamp (a date alone is midnight
@@ -20,8 +30,8 @@ export function sinceToMs(text: string, now: number): number | null {
     return n > 0 ? now - n * UNIT_MS[d[2] as keyof typeof UNIT_MS] : null;
   }
   const iso = ISO_TIME.exec(text);
-  if (!iso) return null;
-  const at = Date.parse(text.length > 10 && iso[1] === undefined ? `${text}Z` : text);
+  if (!iso || !fieldsExist(iso)) return null;
+  const at = Date.parse(text.length > 10 && iso[7] === undefined ? `${text}Z` : text);
   return Number.isFinite(at) ? at : null;
 }
 
@@ -99,14 +109,15 @@ export const audit = defineCommand({
           ? `No audit entries match ${filter}`
           : 'No audit entries yet'
         : `Last ${count}${filter ? ` matching ${filter}` : ''}`;
+    // What chat users typed (args, a refusal's detail quoting it) is shown, never obeyed: one row per entry.
     const rows = entries.map((e) => [
       (e['ts'] ?? '').slice(5, 19).replace('T', ' '),
-      e['event'] ?? '',
-      e['person'] ?? e['userId'] ?? '',
-      e['command'] ?? '',
-      targetOf(e),
-      e['args'] ?? '',
-      e['detail'] ?? '',
+      cell(e['event'] ?? '', NAME_CELL_MAX),
+      cell(e['person'] ?? e['userId'] ?? '', NAME_CELL_MAX),
+      cell(e['command'] ?? '', NAME_CELL_MAX),
+      cell(targetOf(e), TEXT_CELL_MAX),
+      cell(e['args'] ?? '', TEXT_CELL_MAX),
+      cell(e['detail'] ?? '', TEXT_CELL_MAX),
     ]);
     return reply.result(
       title,
@@ -150,5 +161,35 @@ function targetOf(e: Record<string, string>): string {
   const host = e['host'];
   const domain = e['domain'];
   if (host && domain && !host.includes(',') && !domain.includes(',')) return `${host}:${domain}`;
-  return [host, domain].filter(Boolean).join(' ');
+  return [host && listed(host, 'hosts'), domain && listed(domain, 'domains')].filter(Boolean).join(' ');
+}
+
+/** A long list (a /freeze all names every host) as its first names and a count. */
+function listed(names: string, noun: string): string {
+  const all = names.split(',');
+  return all.length <= LIST_SHOWN ? names : `${all.slice(0, LIST_SHOWN).join(',')},… (${all.length} ${noun})`;
+}
+
+const LIST_SHOWN = 3;
+const NAME_CELL_MAX = 40;
+const TEXT_CELL_MAX = 120;
+/** Line breaks, C0 and C1 controls, DEL, and the characters that break or reorder a line (U+2028/2029, bidi controls). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters to show them escaped is the point
+const UNSAFE = /\r\n|[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from the stream as one table cell: a line break as ⏎, other controls escaped (\x1b, \u2028), so a newline
+ * typed in Telegram cannot forge a row, nor an escape sequence reach a terminal; runs of spaces as one, as two
+ * separate columns; at most `max` characters (the audit file has the whole entry).
+ */
+function cell(text: string, max: number): string {
+  const shown = text
+    .replace(UNSAFE, (c) => {
+      if (c === '\n' || c === '\r\n' || c === '\r') return '⏎';
+      const code = c.charCodeAt(0);
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    })
+    .replace(/ {2,}/g, ' ');
+  const chars = Array.from(shown);
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : shown;
 }

@@ -163,4 +163,35 @@ describe('verifying a JSONL chain', () => {
     // After the first break, the verifier keeps naming it.
     expect(gap.push('stream entry 4-0', entries[1] as Record<string, unknown>)?.where).toBe('stream entry 3-0');
   });
+
+  it('a stream must reach its head key: newest entries deleted leave the chain intact but never reach it', () => {
+    const entries = chain(4);
+    const head = entries[3]?.['hash'] as string;
+    // Entries appended after the head key was read follow it: still intact.
+    const live = new ChainVerifier({ anchored: false });
+    live.mustReach(entries[2]?.['hash'] as string);
+    for (const [i, e] of entries.entries()) live.push(`stream entry ${i}-0`, e);
+    expect(live.end('the end of the stream')).toBeNull();
+    expect(live.report().broken).toBeNull();
+
+    const cut = new ChainVerifier({ anchored: false });
+    cut.mustReach(head);
+    for (const [i, e] of entries.slice(0, 3).entries()) cut.push(`stream entry ${i}-0`, e);
+    expect(cut.end('the end of the stream, after stream entry 2-0')).toEqual({
+      where: 'the end of the stream, after stream entry 2-0',
+      problem: 'head mismatch',
+      detail: `the head key names ${short(head)}, which no entry hashes to (the newest, stream entry 2-0, hashes to ${short(entries[2]?.['hash'])}): the newest entries were deleted`,
+    });
+    expect(formatReport('stream p:audit', cut.report())).toBe(
+      `stream p:audit: BROKEN at the end of the stream, after stream entry 2-0: head mismatch: the head key names ${short(head)}, which no entry hashes to (the newest, stream entry 2-0, hashes to ${short(entries[2]?.['hash'])}): the newest entries were deleted (3 entries intact before it)`,
+    );
+
+    const empty = new ChainVerifier({ anchored: false });
+    empty.mustReach(head);
+    expect(empty.end('the end of the stream (it is empty)')?.detail).toBe(
+      `the head key names ${short(head)}, which no entry hashes to (there is none): the newest entries were deleted`,
+    );
+    // Without a head key (lost, or an older xenops) the end is not checked.
+    expect(new ChainVerifier({ anchored: false }).end('the end of the stream (it is empty)')).toBeNull();
+  });
 });

@@ -68,7 +68,7 @@ const short = (hash: unknown) => (typeof hash === 'string' ? `${hash.slice(0, 12
 
 const UNREADABLE = 'not a JSON object (a truncated line, or one edited by hand)';
 
-export type ChainProblem = 'unparsable' | 'not chained' | 'hash mismatch' | 'prev mismatch';
+export type ChainProblem = 'unparsable' | 'not chained' | 'hash mismatch' | 'prev mismatch' | 'head mismatch';
 
 /** The first entry that breaks the chain: where it is (`line 7`, `stream entry 1714…-0`), what is wrong, and why. */
 export interface ChainBreak {
@@ -101,8 +101,30 @@ export class ChainVerifier {
   private head = GENESIS;
   private previousWhere: string | null = null;
   private broken: ChainBreak | null = null;
+  /** The hash the chain must pass through (see `mustReach`), and whether it has. */
+  private landmark: { hash: string; reached: boolean } | null = null;
 
   constructor(private readonly options: { anchored: boolean }) {}
+
+  /**
+   * The chain must pass through `hash`: a stream's head key, read before its entries. Every entry links to the one
+   * before it, so deleting the newest ones leaves no break inside the chain; only the head key still names the last
+   * entry written. Entries appended after the key was read follow it, so a live stream still passes.
+   */
+  mustReach(hash: string): void {
+    this.landmark = { hash, reached: false };
+  }
+
+  /** After the last entry (`where` says where that is): the break, if any, including a `mustReach` hash never met. */
+  end(where: string): ChainBreak | null {
+    if (this.broken || !this.landmark || this.landmark.reached) return this.broken;
+    const last = this.previousWhere === null ? 'there is none' : `the newest, ${this.previousWhere}, hashes to ${short(this.head)}`;
+    return this.fail(
+      where,
+      'head mismatch',
+      `the head key names ${short(this.landmark.hash)}, which no entry hashes to (${last}): the newest entries were deleted`,
+    );
+  }
 
   /** Feeds the next entry (a record, or null with a reason when it could not be read). Returns the break, if any. */
   push(where: string, record: ChainRecord | null, unreadable = UNREADABLE): ChainBreak | null {
@@ -134,6 +156,7 @@ export class ChainVerifier {
     this.first ??= where;
     this.entries++;
     this.head = record['hash'] as string;
+    if (this.landmark?.hash === this.head) this.landmark.reached = true;
     this.previousWhere = where;
     return null;
   }

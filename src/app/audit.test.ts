@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { type PrivateRedis, startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { startTestStack } from '../../test/helpers/stack.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
@@ -30,8 +31,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function client(): Promise<Redis> {
-  const c = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+async function client(url = REDIS_URL): Promise<Redis> {
+  const c = new Redis(url, { maxRetriesPerRequest: 1 });
   clients.push(c);
   if (c.status !== 'ready') await new Promise((resolve) => c.once('ready', resolve));
   return c;
@@ -264,6 +265,30 @@ describe('the stream chain', () => {
     expect((await verifyAuditStream(redis, forged)).broken).toMatchObject({ where: `stream entry ${id}`, problem: 'hash mismatch' });
   });
 
+  it('names newest entries deleted: the head key still names the last entry written', async () => {
+    const redis = await client();
+    const key = stream();
+    const audit = log(redis, key, file());
+    for (let i = 0; i < 3; i++) await audit.append(entry(i));
+    const [, second, third] = (await redis.xrange(key, '-', '+')).map(([id, f]) => ({ id, hash: record(f)['hash'] as string })) as [
+      unknown,
+      { id: string; hash: string },
+      { id: string; hash: string },
+    ];
+    // The record of the last request removed by someone with access to Redis: every link left is intact.
+    await redis.xdel(key, third.id);
+    expect((await verifyAuditStream(redis, key)).broken).toEqual({
+      where: `the end of the stream, after stream entry ${second.id}`,
+      problem: 'head mismatch',
+      detail: `the head key names ${third.hash.slice(0, 12)}…, which no entry hashes to (the newest, stream entry ${second.id}, hashes to ${second.hash.slice(0, 12)}…): the newest entries were deleted`,
+    });
+    await redis.xtrim(key, 'MAXLEN', 0);
+    expect((await verifyAuditStream(redis, key)).broken).toMatchObject({
+      where: 'the end of the stream (it is empty)',
+      problem: 'head mismatch',
+    });
+  });
+
   it('keeps entries while Redis is unreachable and chains them when it is back, in the order Redis receives them', async () => {
     const key = stream();
     const path = file();
@@ -362,6 +387,54 @@ describe('the stream chain', () => {
   });
 });
 
+describe('the stream after Redis refused a write on a connection it kept (maxmemory, MISCONF, READONLY)', () => {
+  let priv: PrivateRedis;
+  beforeAll(async () => {
+    priv = await startPrivateRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await priv?.stop();
+  });
+
+  /** An audit log whose second entry Redis refused (full at its maxmemory), then Redis taking writes again. */
+  async function refusedOnce() {
+    const redis = await client(priv.url);
+    const admin = await client(priv.url);
+    const key = `${uniquePrefix()}:audit`;
+    const audit = log(redis, key, file());
+    await audit.append(entry(1));
+    await admin.config('SET', 'maxmemory', '1');
+    await audit.append(entry(2));
+    expect(audit.pending).toBe(1);
+    // Memory freed: no reconnect, so no 'ready' event and no flush().
+    await admin.config('SET', 'maxmemory', '0');
+    expect(redis.status).toBe('ready');
+    const ids = async () => (await admin.xrange(key, '-', '+')).map(([, f]) => record(f)['requestId']);
+    return { admin, key, audit, ids };
+  }
+
+  it('/audit sends the kept entries and those made since, in order, before it reads', async () => {
+    const { admin, key, audit } = await refusedOnce();
+    for (let i = 3; i <= 5; i++) await audit.append(entry(i));
+    const page = await audit.recent({ n: 10 });
+    expect(page.entries.map((e) => e['requestId'])).toEqual(['r5', 'r4', 'r3', 'r2', 'r1']);
+    expect(audit.pending).toBe(0);
+    expect(await verifyAuditStream(admin, key)).toMatchObject({ entries: 5, broken: null });
+    await audit.close();
+  });
+
+  it('tries the kept entries again by itself until Redis takes them', async () => {
+    const { admin, key, audit, ids } = await refusedOnce();
+    await expect.poll(() => audit.pending, { timeout: 5_000 }).toBe(0);
+    expect(await ids()).toEqual(['r1', 'r2']);
+    // Entries go to the stream at once again.
+    await audit.append(entry(3));
+    expect(await ids()).toEqual(['r1', 'r2', 'r3']);
+    expect(await verifyAuditStream(admin, key)).toMatchObject({ entries: 3, broken: null });
+    await audit.close();
+  });
+});
+
 describe('the file chain', () => {
   it('starts at the genesis value and goes on across restarts', async () => {
     const redis = await client();
@@ -423,6 +496,45 @@ describe('the file chain', () => {
     // Removing the cut line leaves an intact chain.
     writeFileSync(path, [text[0], text[1], text[3], ''].join('\n'));
     expect(await verifyAuditFile(path)).toMatchObject({ entries: 3, broken: null });
+  });
+
+  it('makes its directory again when it is removed while the bot runs, and starts a new chain there', async () => {
+    const redis = await client();
+    const sub = mkdtempSync(join(dir, 'gone-'));
+    const path = join(sub, 'var', 'audit.jsonl');
+    const audit = log(redis, stream(), path);
+    await audit.append(entry(1));
+    // An operator cleaning var/, a tmpfs remounted.
+    rmSync(join(sub, 'var'), { recursive: true });
+    await audit.append(entry(2));
+    await audit.append(entry(3));
+    expect(lines(path).map((l) => l['requestId'])).toEqual(['r2', 'r3']);
+    expect(await verifyAuditFile(path)).toMatchObject({ entries: 2, broken: null });
+    await audit.close();
+  });
+
+  it('keeps the entries a failed write left out and writes them first, chained, once the file can be written', async () => {
+    const redis = await client();
+    const sub = mkdtempSync(join(dir, 'blocked-'));
+    const path = join(sub, 'var', 'audit.jsonl');
+    const audit = log(redis, stream(), path);
+    await audit.append(entry(1));
+    // Its directory replaced by a file: nothing can be written there until it is a directory again.
+    rmSync(join(sub, 'var'), { recursive: true });
+    writeFileSync(join(sub, 'var'), '');
+    await audit.append(entry(2));
+    await audit.append(entry(3));
+    rmSync(join(sub, 'var'));
+    await audit.append(entry(4));
+    expect(lines(path).map((l) => l['requestId'])).toEqual(['r2', 'r3', 'r4']);
+    expect(await verifyAuditFile(path)).toMatchObject({ entries: 3, broken: null });
+    // And at close, what the last write left out.
+    rmSync(join(sub, 'var'), { recursive: true });
+    writeFileSync(join(sub, 'var'), '');
+    await audit.append(entry(5));
+    rmSync(join(sub, 'var'));
+    await audit.close();
+    expect(lines(path).map((l) => l['requestId'])).toEqual(['r5']);
   });
 
   it('writes host and domain fields from the targets, and keeps the old fields', async () => {
@@ -517,6 +629,18 @@ describe('reading the stream with filters', () => {
     expect(ids(await log(redis, key, file()).recent({ n: 10, person: '200000000000000009' }))).toEqual(['r6']);
     expect(ids(await log(redis, key, file()).recent({ n: 2, person: 'bob', command: 'stop' }))).toEqual(['r7', 'r2']);
     expect(ids(await log(redis, key, file()).recent({ n: 10, command: 'migrate' }))).toEqual(['r4']);
+  });
+
+  it('by host: an entry about 1,000 hosts (a /freeze all) is found by any of them; the stream keeps host whole', async () => {
+    const own = stream();
+    const audit = log(redis, own, file());
+    const hosts = Array.from({ length: 1_000 }, (_, i) => `xen${i + 1}`);
+    await audit.append(entry(1, { command: 'freeze', args: 'all storage work', targets: hosts.map((host) => ({ host })) }));
+    for (const host of ['xen1', 'xen500', 'xen1000']) expect(ids(await audit.recent({ n: 10, host, command: 'freeze' }))).toEqual(['r1']);
+    // What a scoped audit.read is checked against too.
+    const [[, fields]] = (await redis.xrange(own, '-', '+')) as [[string, string[]]];
+    expect(record(fields)['host']).toBe(hosts.join(','));
+    expect(await verifyAuditStream(redis, own)).toMatchObject({ entries: 1, broken: null });
   });
 
   it('stops after the scan bound and says so', async () => {

@@ -59,9 +59,12 @@ const PAGE = 500;
 const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * A stream value is cut at this many characters (a chat message's size): the stream is what /audit reads and what
- * Redis holds in memory; the file always has the whole entry.
+ * Redis holds in memory; the file always has the whole entry. Not `host` and `domain`: /audit and a scoped
+ * audit.read match on every name in them, and they only hold names from the config and the fleet (a /freeze all on
+ * 1,000 hosts is about 7,000 characters), never text a user typed.
  */
 export const STREAM_VALUE_MAX = 4_000;
+const UNCUT = new Set(['host', 'domain']);
 
 /** Entries sent to Redis in one script call at most (a backlog after an outage goes in several). */
 const STREAM_BATCH = 200;
@@ -69,6 +72,12 @@ const STREAM_BATCH = 200;
 const STREAM_CALL_TIMEOUT_MS = 10_000;
 /** Attempts of one batch that find another writer moved the head first; each means another bot's entry went in. */
 const MAX_CHAIN_RACES = 50;
+/**
+ * After a failed send, kept entries are tried again after this long, doubling up to the maximum: Redis may refuse a
+ * write yet keep the connection (maxmemory, MISCONF, READONLY, a busy script), and no reconnect then says it is back.
+ */
+const STREAM_RETRY_MIN_MS = 1_000;
+const STREAM_RETRY_MAX_MS = 30_000;
 
 /**
  * Appends a batch of entries to the stream and moves the chain head, atomically, if the head is still the one the
@@ -133,16 +142,25 @@ interface FileHead {
  * fork it, which verification reports: give each bot its own `audit.file`; the stream is the shared record.
  */
 export class AuditLog {
-  private dirMade = false;
+  /** The file has been opened before: a directory made again since means it was removed under us. */
+  private fileOpened = false;
   /** Entries not in the stream yet, oldest first: being sent, or kept while Redis is unreachable. */
   private readonly backlog: { fields: [string, string][]; resolve: () => void }[] = [];
   /** One script call at a time; entries that arrive meanwhile go in the next (see Drain for why not `busy ??=`). */
   private readonly streamWriter = new Drain(
     () => this.sendBacklog(),
-    () => this.backlog.length > 0 && !this.streamStalled && this.redis.status === 'ready',
+    () => this.backlog.length > 0 && (!this.streamStalled || this.probing) && this.redis.status === 'ready',
   );
-  /** A send failed: later entries wait behind the kept ones until flush() (Redis is back). */
+  /**
+   * A send failed: later entries wait behind the kept ones, and no append waits for the stream, until a retry (timer,
+   * /audit) or flush() (Redis is back) gets them all in.
+   */
   private streamStalled = false;
+  /** A retry while stalled is under way: it may send, though appends still do not wait for it. */
+  private probing = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = STREAM_RETRY_MIN_MS;
+  private closed = false;
   /** The stream's chain head as this bot last saw it (null: not known yet, the first send learns it). */
   private streamHead: string | null = null;
   /** The batch being sent (the oldest `count` entries) and its id, until it is known to be in the stream. */
@@ -152,6 +170,8 @@ export class AuditLog {
   private readonly lingerMs: number;
   private lingering: NodeJS.Timeout | null = null;
   private readonly fileBacklog: { record: ChainRecord; resolve: () => void }[] = [];
+  /** Entries a failed write left out of the file, oldest first: written before newer ones at the next write. */
+  private readonly fileKept: ChainRecord[] = [];
   private readonly fileWriter = new Drain(
     () => this.drainFile(),
     () => this.fileBacklog.length > 0,
@@ -190,7 +210,7 @@ export class AuditLog {
   async append(entry: AuditEntry, options: { now?: boolean } = {}): Promise<void> {
     const record = toRecord(entry, this.now());
     const fields = Object.entries(record).flatMap(([k, v]): [string, string][] =>
-      v === undefined || v === null ? [] : [[k, streamValue(fieldText(v))]],
+      v === undefined || v === null ? [] : [[k, UNCUT.has(k) ? fieldText(v) : streamValue(fieldText(v))]],
     );
     // The audit must never take the bot down: failures are logged, the request goes on.
     await Promise.all([this.toStream(fields, options.now === true || this.lingerMs === 0), this.toFile(record)]);
@@ -221,40 +241,69 @@ export class AuditLog {
   private async drainFile(): Promise<void> {
     // Entries appended in the same tick go out in one write.
     await null;
-    while (this.fileBacklog.length > 0) {
+    do {
       const batch = this.fileBacklog.splice(0);
-      try {
-        if (!this.dirMade) {
-          mkdirSync(dirname(this.file), { recursive: true });
-          this.dirMade = true;
-        }
-        const st = statSync(this.file, { throwIfNoEntry: false });
-        const now = st ? { size: st.size, ino: st.ino } : { size: 0, ino: -1 };
-        // Rotated or removed: the handle points at the old file.
-        if (this.handle && this.handle.ino !== now.ino) this.closeFile();
-        // First append, or the file changed under us (another process, rotation): read its last entry again.
-        if (this.fileHead?.size !== now.size) this.fileHead = await readFileHead(this.file);
-        let head: FileHead = this.fileHead;
-        let text = '';
-        for (const { record } of batch) {
-          const sealed = seal(record, head.hash);
-          const line = `${head.needsNewline ? '\n' : ''}${JSON.stringify(sealed)}\n`;
-          text += line;
-          head = { hash: sealed.hash, size: head.size + Buffer.byteLength(line), needsNewline: false };
-        }
-        if (!this.handle) {
-          const fd = openSync(this.file, 'a');
-          this.handle = { fd, ino: fstatSync(fd).ino };
-        }
-        const bytes = Buffer.from(text, 'utf8');
-        for (let off = 0; off < bytes.length; ) off += writeSync(this.handle.fd, bytes, off);
-        this.fileHead = head;
-      } catch (e) {
-        this.fileHead = null;
-        this.closeFile();
-        this.logger.error({ err: String(e) }, 'audit file append failed');
-      }
+      const records = [...this.fileKept.splice(0), ...batch.map((e) => e.record)];
+      const written = await this.writeFile(records);
+      if (written < records.length) this.keepForFile(records.slice(written));
+      // A kept entry's append is over too: the request does not wait for the disk to come back.
       for (const { resolve } of batch) resolve();
+    } while (this.fileBacklog.length > 0);
+  }
+
+  /** Chains and appends the records in one write; returns how many are whole in the file (all, unless it failed). */
+  private async writeFile(records: readonly ChainRecord[]): Promise<number> {
+    let written = 0;
+    try {
+      const st = statSync(this.file, { throwIfNoEntry: false });
+      const now = st ? { size: st.size, ino: st.ino } : { size: 0, ino: -1 };
+      // Rotated or removed: the handle points at the old file.
+      if (this.handle && this.handle.ino !== now.ino) this.closeFile();
+      // First append, or the file changed under us (another process, rotation): read its last entry again.
+      if (this.fileHead?.size !== now.size) this.fileHead = await readFileHead(this.file);
+      const start = this.fileHead.size;
+      let head: FileHead = this.fileHead;
+      let text = '';
+      const ends: number[] = [];
+      for (const record of records) {
+        const sealed = seal(record, head.hash);
+        const line = `${head.needsNewline ? '\n' : ''}${JSON.stringify(sealed)}\n`;
+        text += line;
+        head = { hash: sealed.hash, size: head.size + Buffer.byteLength(line), needsNewline: false };
+        ends.push(head.size - start);
+      }
+      if (!this.handle) {
+        // Made again when it was removed under us (an operator cleaning var/, a tmpfs remounted): the file starts anew.
+        const made = mkdirSync(dirname(this.file), { recursive: true });
+        if (made !== undefined && this.fileOpened) this.logger.warn({ dir: made }, 'audit directory was removed; made it again');
+        const fd = openSync(this.file, 'a');
+        this.handle = { fd, ino: fstatSync(fd).ino };
+        this.fileOpened = true;
+      }
+      const bytes = Buffer.from(text, 'utf8');
+      let off = 0;
+      try {
+        while (off < bytes.length) off += writeSync(this.handle.fd, bytes, off);
+      } finally {
+        // Lines written whole are in the file (a line cut short is skipped when the file's head is read again).
+        written = ends.filter((end) => end <= off).length;
+      }
+      this.fileHead = head;
+    } catch (e) {
+      this.fileHead = null;
+      this.closeFile();
+      this.logger.error({ err: String(e), kept: records.length - written }, 'audit file append failed; kept for the next append');
+    }
+    return written;
+  }
+
+  /** Keeps what a failed write left out, up to a bound (the oldest give way, counted in the log). */
+  private keepForFile(records: readonly ChainRecord[]): void {
+    this.fileKept.push(...records);
+    const over = this.fileKept.length - AuditLog.MAX_BACKLOG;
+    if (over > 0) {
+      this.fileKept.splice(0, over);
+      this.logger.error({ dropped: over }, 'audit entries dropped from the file: it could not be written for too long');
     }
   }
 
@@ -271,9 +320,13 @@ export class AuditLog {
 
   /** Sends what is gathering, waits for the appends under way (a script call in flight, the file's), closes the file. */
   async close(): Promise<void> {
+    this.closed = true;
+    this.stopRetrying();
     await this.sendGathered();
     await this.streamWriter.current;
-    await this.fileWriter.current;
+    // One last try for what a failed write kept.
+    await (this.fileKept.length > 0 ? this.fileWriter.kick() : this.fileWriter.current);
+    if (this.fileKept.length > 0) this.logger.error({ lost: this.fileKept.length }, 'audit entries never reached the file');
     this.closeFile();
   }
 
@@ -289,6 +342,7 @@ export class AuditLog {
       this.backlog.push({ fields, resolve });
       if (!wait) resolve();
       if (this.streamStalled || this.redis.status !== 'ready') {
+        this.scheduleRetry();
         resolve();
         return;
       }
@@ -325,13 +379,54 @@ export class AuditLog {
         this.backlog.splice(0, batch.length);
         for (const e of batch) e.resolve();
       }
+      if (this.backlog.length === 0) {
+        this.streamStalled = false;
+        this.retryDelayMs = STREAM_RETRY_MIN_MS;
+      }
     } catch (error) {
       this.streamStalled = true;
-      this.logger.error({ err: String(error) }, 'audit stream append failed; kept for when Redis is back');
+      this.logger.error(
+        { err: String(error), kept: this.backlog.length },
+        'audit stream append failed; kept, and tried again until Redis takes it',
+      );
     } finally {
+      this.probing = false;
       // Whatever is left is kept: its appends are over.
       for (const e of this.backlog) e.resolve();
+      if (this.backlog.length > 0) this.scheduleRetry();
+      else this.stopRetrying();
     }
+  }
+
+  /** Tries the kept entries again later (once at a time, backing off), whatever brought the stream to a stop. */
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null || this.closed) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(delay * 2, STREAM_RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retry();
+    }, delay);
+    // A retry never keeps the process alive: close() or a reconnect's flush() covers the rest.
+    this.retryTimer.unref();
+  }
+
+  private stopRetrying(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** Sends the kept entries if Redis is connected (a write it refuses keeps them, and backs off again). */
+  private retry(): Promise<void> {
+    if (this.backlog.length === 0 || this.closed) return Promise.resolve();
+    // Closed for good: only a new connection, and its flush(), can take them.
+    if (this.redis.status === 'end') return Promise.resolve();
+    if (this.redis.status !== 'ready') {
+      this.scheduleRetry();
+      return Promise.resolve();
+    }
+    this.probing = true;
+    return this.streamWriter.kick();
   }
 
   /** Chains the entries to the stream's head and appends them; chains them again when another writer got there first. */
@@ -357,6 +452,7 @@ export class AuditLog {
   /** Appends what Redis missed (call when it is reachable again). The JSONL file already has every entry. */
   flush(): Promise<void> {
     this.streamStalled = false;
+    this.retryDelayMs = STREAM_RETRY_MIN_MS;
     return this.streamWriter.kick();
   }
 
@@ -366,8 +462,8 @@ export class AuditLog {
    * scan stopped there with fewer than `n` found, so older matches may exist.
    */
   async recent(query: ScopedAuditQuery): Promise<AuditPage> {
-    // What this bot has gathered is in what /audit reads.
-    await this.sendGathered();
+    // What this bot has gathered is in what /audit reads; so is what it kept after a refused write, if Redis takes it now.
+    await (this.streamStalled ? this.retry() : this.sendGathered());
     const min = query.since === undefined ? '-' : String(Math.max(0, Math.floor(query.since - CLOCK_SKEW_MS)));
     const filtered = query.since !== undefined || !!(query.person || query.host || query.domain || query.command || query.visible);
     const entries: Record<string, string>[] = [];
@@ -535,16 +631,22 @@ export async function verifyAuditFile(path: string): Promise<ChainReport> {
 
 /**
  * Checks the stream's chain from its oldest entry (MAXLEN trimming drops old entries: the first one present is
- * taken as it is, every later link is checked).
+ * taken as it is, every later link is checked) to the entry its head key names (or past it: bots may append
+ * meanwhile), so newest entries deleted are reported too. Without a head key (lost, or an older xenops) the end
+ * cannot be checked.
  */
 export async function verifyAuditStream(redis: RedisClient, streamKey: string, pageSize = 1_000): Promise<ChainReport> {
   const verifier = new ChainVerifier({ anchored: false });
+  const head = await redis.get(`${streamKey}:head`);
+  if (head !== null) verifier.mustReach(head);
   let start: string | null = '-';
+  let newest: string | null = null;
   while (start !== null) {
     const page: [string, string[]][] = await redis.xrange(streamKey, start, '+', 'COUNT', pageSize);
     for (const [id, fields] of page) if (verifier.push(`stream entry ${id}`, fieldsToRecord(fields))) return verifier.report();
-    const last = page.at(-1)?.[0];
-    start = page.length < pageSize || last === undefined ? null : idAfter(last);
+    newest = page.at(-1)?.[0] ?? newest;
+    start = page.length < pageSize || newest === null ? null : idAfter(newest);
   }
+  verifier.end(newest === null ? 'the end of the stream (it is empty)' : `the end of the stream, after stream entry ${newest}`);
   return verifier.report();
 }
