@@ -110,6 +110,39 @@ describe('Discord adapter through the real discord.js client and a fake Discord'
   });
 });
 
+describe('a defer Discord took but whose answer was lost (a 502 from its edge; the retry is told 40060)', () => {
+  const callback = (id: string, token: string) => (c: DcCall) => c.route === `/interactions/${id}/${token}/callback`;
+
+  it('/whoami is still run and answered in the deferred reply', async () => {
+    fake.loseNextCallbackAnswer();
+    const { id, token } = fake.interact(ALICE, { id: '1', name: 'whoami', type: 1 });
+    const answered = await fake.waitFor((c) => edits(token)(c) && desc(c).includes('You are alice'));
+    // The defer went twice: taken the first time, refused as already acknowledged the second.
+    expect(fake.calls.filter(callback(id, token)).map((c) => c.body?.['type'])).toEqual([5, 5]);
+    expect(answered).toBeDefined();
+  });
+
+  it('a button click is still run and answered', async () => {
+    fake.loseNextCallbackAnswer();
+    const click = fake.interact(ALICE, { custom_id: 'nope', component_type: 2 }, 3);
+    const r = await fake.waitFor((c) => c.route === `/webhooks/${fake.appId}/${click.token}` && c.method === 'POST');
+    expect(JSON.stringify(r.body)).toContain('This button has expired');
+    expect(fake.calls.filter(callback(click.id, click.token)).map((c) => c.body?.['type'])).toEqual([6, 6]);
+  });
+
+  it('an interaction the gateway delivers again (defer refused 40060) is answered again in the same reply', async () => {
+    const { id, token } = fake.interact(ALICE, { id: '1', name: 'whoami', type: 1 });
+    const answers = () => fake.calls.filter((c) => edits(token)(c) && desc(c).includes('You are alice')).length;
+    await expect.poll(answers).toBe(1);
+    const messages = fake.messages.size;
+    fake.redeliver(id);
+    // A read asked again is answered again (a change is acted on once per request id: the core's redelivery tests).
+    await expect.poll(answers).toBe(2);
+    expect(fake.calls.filter(callback(id, token))).toHaveLength(2);
+    expect(fake.messages.size).toBe(messages);
+  });
+});
+
 describe('a job that outlives the interaction token', () => {
   it('finishes as a normal channel message', async () => {
     const adapter = stack.adapters[0] as DiscordAdapter;
@@ -126,6 +159,40 @@ describe('a job that outlives the interaction token', () => {
     expect(posted).toBeDefined();
     expect(fake.calls.some((c) => c.route.includes('expired-token'))).toBe(false);
     expect(next.state['messageId']).toEqual(expect.any(String));
+  });
+
+  it('for a message someone deleted meanwhile, posts the result anew, and later edits go to the new message', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const queued = await adapter.post(fake.channelId, { kind: 'progress', tone: 'progress', title: 'queued on xen1', blocks: [] });
+    const messageId = String(queued.state['messageId']);
+    // A moderator deletes the bot's message while the job runs.
+    fake.messages.delete(messageId);
+    const target = { ...queued, state: { appId: fake.appId, token: 'expired-token', expiresAt: 1, channelId: fake.channelId, messageId } };
+    const next = await adapter.deliver(target, { kind: 'result', tone: 'success', title: 'web moved to xen2', blocks: [] });
+    const posted = String(next.state['messageId']);
+    expect(posted).not.toBe(messageId);
+    expect(JSON.stringify(fake.messages.get(posted)?.embeds)).toContain('web moved to xen2');
+    await adapter.deliver(next, { kind: 'result', tone: 'success', title: 'web moved to xen2 (verified)', blocks: [] });
+    expect(JSON.stringify(fake.messages.get(posted)?.embeds)).toContain('(verified)');
+  });
+
+  it('for a deferred reply someone deleted while the token still works, posts the result to the channel', async () => {
+    const adapter = stack.adapters[0] as DiscordAdapter;
+    const { token } = fake.interact(ALICE, { id: '1', name: 'whoami', type: 1 });
+    await fake.waitFor((c) => edits(token)(c) && desc(c).includes('You are alice'));
+    const live = {
+      platform: 'discord' as const,
+      channelId: fake.channelId,
+      requestId: 'deleted-live',
+      state: { appId: fake.appId, token, expiresAt: Date.now() + 60_000, channelId: fake.channelId },
+    };
+    const shown = await adapter.deliver(live, { kind: 'progress', tone: 'progress', title: 'running', blocks: [] });
+    const original = String(shown.state['messageId']);
+    fake.messages.delete(original);
+    const next = await adapter.deliver(shown, { kind: 'result', tone: 'success', title: 'done after the delete', blocks: [] });
+    const posted = String(next.state['messageId']);
+    expect(posted).not.toBe(original);
+    expect(JSON.stringify(fake.messages.get(posted)?.embeds)).toContain('done after the delete');
   });
 });
 

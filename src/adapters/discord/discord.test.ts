@@ -61,6 +61,32 @@ describe('renderDiscord', () => {
     expect(discordFileName('.hidden.png')).toBe('_hidden.png');
   });
 
+  it('says which files past the 10th are left out, and moves the text to a file rather than cut it for the note', () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47]);
+    const attachments = Array.from({ length: 12 }, (_, i) => ({ name: `xen${i}.png`, contentType: 'image/png', data: png }));
+    // 4049 characters: within 4096 alone, not with the note before them.
+    const lines = Array.from({ length: 90 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'y'.repeat(35)}`);
+    const p = renderDiscord(reply.result('charts', [reply.text(lines.join('\n'))], { attachments }));
+    const description = p.embeds[0]?.description ?? '';
+    expect(p.files).toHaveLength(10);
+    expect(description.length).toBeLessThanOrEqual(LIMITS.description);
+    expect(description).toMatch(/^3 more attachments not sent \(Discord takes 10 per message\): xen9\.png, xen10\.png, xen11\.png\n/);
+    expect(p.files[0]?.data.toString()).toContain('line 089');
+  });
+
+  it('mentions as many people as fit in the 2000 characters of the content, then says how many more', () => {
+    const ids = Array.from({ length: 120 }, (_, i) => String(200000000000000100n + BigInt(i)));
+    const p = renderDiscord({
+      ...reply.result('t'),
+      mentions: ids.map((id) => ({ person: id, identities: [{ platform: 'discord' as const, userId: id }] })),
+    });
+    expect(p.content.length).toBeLessThanOrEqual(2000);
+    const shown = [...p.content.matchAll(/<@(\d+)>/g)].map((m) => m[1]);
+    expect(p.allowedMentions.users).toEqual(shown);
+    expect(p.content).toMatch(new RegExp(` and ${ids.length - shown.length} more$`));
+    expect(p.mentions).toEqual(ids);
+  });
+
   it('turns actions into buttons with opaque custom ids', () => {
     const p = renderDiscord({ ...reply.result('t'), actions: [{ id: 'a1', label: 'Approve', style: 'success' }] });
     expect(p.components).toEqual([{ type: 1, components: [{ type: 2, style: 3, label: 'Approve', custom_id: 'a1' }] }]);

@@ -1,10 +1,22 @@
-import { Client, Events, GatewayIntentBits, type Interaction, MessageFlags, type REST, type RequestData, Routes } from 'discord.js';
+import {
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  type Interaction,
+  MessageFlags,
+  type REST,
+  RESTJSONErrorCodes,
+  type RequestData,
+  Routes,
+} from 'discord.js';
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
+import { sendDefer } from './defer.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
-import { cutMarkdown, type DiscordPayload, escapeMarkdown, mentionContent, renderDiscord } from './render.ts';
+import { type DiscordPayload, mentionMessages, renderDiscord } from './render.ts';
 import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
 export interface DiscordAdapterOptions {
@@ -38,9 +50,6 @@ function body(payload: DiscordPayload, edit: boolean, extra: Record<string, unkn
 
 /** An interaction's webhook is authorized by its token, not the bot's (see interactionRest). */
 const HOOK = { auth: false } as const;
-
-/** Discord's limit for message content. */
-const CONTENT_LIMIT = 2000;
 
 /**
  * The Discord adapter: a gateway client with only the Guilds intent, slash commands derived from the command
@@ -140,17 +149,36 @@ export class DiscordAdapter implements ChatAdapter {
         });
         return;
       }
-      await interaction.deferReply();
+      if (!(await this.deferred(() => interaction.deferReply(), req.id))) return;
       void core.handle(req, { platform: 'discord', channelId: channel.id, requestId: req.id, state });
       return;
     }
     if (interaction.isButton()) {
-      await interaction.deferUpdate();
+      if (!(await this.deferred(() => interaction.deferUpdate(), `dc${interaction.id}`))) return;
       void core.handleAction(
         { id: `dc${interaction.id}`, actionId: interaction.customId, platform: 'discord', actor, channel, receivedAt },
         { platform: 'discord', channelId: channel.id, requestId: `dc${interaction.id}`, state: { ...state, component: true } },
       );
     }
+  }
+
+  /**
+   * Whether to handle an interaction after its defer: yes unless Discord refused it. A defer taken but unanswered
+   * must not leave "thinking…" forever with nothing run; one that may not have been taken is handled too — its
+   * result then edits the reply, or, the token being unusable, goes to the channel — so the user is never left
+   * without an answer to a command that ran. Handling an event twice (a defer answered 40060 for a gateway
+   * redelivery) is safe: the core acts on a request id once.
+   */
+  private async deferred(defer: () => Promise<unknown>, requestId: string): Promise<boolean> {
+    const outcome = await sendDefer(defer);
+    if (outcome.kind === 'taken') return true;
+    const err = redactSecrets(String(outcome.error));
+    if (outcome.kind === 'refused') {
+      this.options.logger.warn({ err, requestId }, 'Discord refused the defer; the interaction is dropped (the user sees it failed)');
+      return false;
+    }
+    this.options.logger.warn({ err, requestId }, 'no answer to the defer; handling the interaction anyway');
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -190,21 +218,33 @@ export class DiscordAdapter implements ChatAdapter {
       }
     }
     // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
+    const postToChannel = (data: RequestData) => this.rest.post(Routes.channelMessages(target.channelId), data);
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
     if (messageId) {
-      await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload, true));
-      return await this.ping(target, reply, payload, (data) => this.rest.post(Routes.channelMessages(target.channelId), data));
+      try {
+        await this.rest.patch(Routes.channelMessage(target.channelId, messageId), body(payload, true));
+        return await this.ping(target, reply, payload, postToChannel);
+      } catch (error) {
+        // Someone deleted the message meanwhile (a moderator, while a 20-minute migration ran): the reply is not
+        // lost with it but posted anew, and later edits go to the new message.
+        if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
+        this.options.logger.warn({ requestId: target.requestId }, 'the message to edit was deleted; posting the reply anew');
+      }
     }
-    const sent = (await this.rest.post(Routes.channelMessages(target.channelId), body(payload, false))) as { id: string };
-    // A new message notifies the users its content mentions.
-    const mentioned = payload.allowedMentions.users;
-    return { ...target, state: { channelId: target.channelId, messageId: sent.id, ...(mentioned.length ? { mentioned } : {}) } };
+    // A new message notifies the users its content mentions — but not again those pinged for this target already.
+    const before = mentionedOf(target);
+    const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
+    const sent = (await postToChannel(body({ ...payload, allowedMentions: { parse: [], users } }, false))) as { id: string };
+    const mentioned = [...before, ...users];
+    const posted = { ...target, state: { channelId: target.channelId, messageId: sent.id, ...(mentioned.length ? { mentioned } : {}) } };
+    // Those the content had no room for.
+    return await this.ping(posted, reply, payload, postToChannel);
   }
 
   /**
-   * After an edit that mentions someone not yet notified for this target: a short new message that pings them
-   * (the edit itself notifies nobody). Each person is pinged once per target, however often the message changes.
-   * Never throws.
+   * After an edit that mentions someone not yet notified for this target, or a message with no room for them all:
+   * short new messages that ping them (an edit notifies nobody). Each person is pinged once per target, however
+   * often the message changes. Never throws: a ping that fails is tried again on the target's next delivery.
    */
   private async ping(
     target: ReplyTarget,
@@ -212,19 +252,22 @@ export class DiscordAdapter implements ChatAdapter {
     payload: DiscordPayload,
     post: (data: RequestData) => Promise<unknown>,
   ): Promise<ReplyTarget> {
-    const before = Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
-    const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
-    if (users.length === 0) return target;
-    // Message content is markdown too: the title is data, as in the embed.
-    const content = cutMarkdown(`${mentionContent(users)} ${escapeMarkdown(reply.title)}`, CONTENT_LIMIT);
-    try {
-      await post({ body: { content, allowed_mentions: { parse: [], users } } });
-    } catch (error) {
-      // The message itself was delivered; a lost ping must not make it go out twice.
-      this.options.logger.warn({ err: redactSecrets(String(error)) }, 'mention could not be sent');
-      return target;
+    const before = mentionedOf(target);
+    let mentioned = before;
+    for (const m of mentionMessages(
+      payload.mentions.filter((u) => !before.includes(u)),
+      reply.title,
+    )) {
+      try {
+        await post({ body: { content: m.content, allowed_mentions: { parse: [], users: m.users } } });
+      } catch (error) {
+        // The message itself was delivered; a lost ping must not make it go out twice.
+        this.options.logger.warn({ err: redactSecrets(String(error)) }, 'mention could not be sent');
+        break;
+      }
+      mentioned = [...mentioned, ...m.users];
     }
-    return { ...target, state: { ...target.state, mentioned: [...before, ...users] } };
+    return mentioned === before ? target : { ...target, state: { ...target.state, mentioned } };
   }
 
   /** Pins a delivered channel message (a scheduled post kept up to date in place); needs Manage Messages. */
@@ -237,6 +280,11 @@ export class DiscordAdapter implements ChatAdapter {
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
   }
+}
+
+/** The users already pinged for a target. */
+function mentionedOf(target: ReplyTarget): string[] {
+  return Array.isArray(target.state['mentioned']) ? target.state['mentioned'].map(String) : [];
 }
 
 /**

@@ -7,6 +7,7 @@ import { autocompleteChoices } from '../../app/autocomplete.ts';
 import { FleetCache } from '../../app/fleet-cache.ts';
 import { Config } from '../../config/schema.ts';
 import { type AnyCommand, commandSpecs, type HostOutcome } from '../../core/define-command.ts';
+import { type Reply, reply } from '../../core/reply.ts';
 import type { DomainSummary } from '../../core/xen.ts';
 import type { BotCore } from '../types.ts';
 import { DiscordAdapter } from './index.ts';
@@ -66,6 +67,93 @@ describe('Discord limits', () => {
     expect(call.files).toHaveLength(10);
     const embed = (call.body?.['embeds'] as { description?: string }[] | undefined)?.[0];
     expect(embed?.description).toMatch(/^2 more attachments not sent \(Discord takes 10 per message\): /);
+  });
+
+  it('/digest over 13 hosts (12 charts, one host not answering): the note on charts left out pushes no line off', async () => {
+    const adapter = new DiscordAdapter({ config: config(), logger: quietLogger });
+    // 59 guests over 12 hosts: a description that fits 4096 characters alone, and not with the note before it.
+    const outcomes = HOSTS.map(
+      (host, i) =>
+        ({
+          host,
+          ok: true,
+          result: {
+            host,
+            hours: 24,
+            since: 0,
+            points: 1440,
+            domains: Array.from({ length: i < 11 ? 5 : 4 }, (_, j) => ({
+              name: `guest-${host}-${j}`,
+              peakCpuPercent: 50,
+              avgCpuPercent: 10,
+              uptimeSeconds: 3600,
+              restarts: 0,
+            })),
+          },
+        }) as unknown as HostOutcome<'host.digest'>,
+    );
+    const silent = {
+      host: 'xen13',
+      ok: false,
+      failure: { code: 'noAnswer', message: "no answer from xen13's agent within 15 s" },
+    } as unknown as HostOutcome<'host.digest'>;
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+    const r = digest.render([...outcomes, silent] as never, { hours: 24 } as never, {
+      now: Date.now(),
+      posts: { topDomains: 5, hostRows: 20, changeRows: 10 },
+      charts: HOSTS.map((host) => ({ host, png, text: `${host} ▁▂▃` })),
+    });
+    const target = await adapter.post(fake.channelId, r);
+    const message = fake.messages.get(String(target.state['messageId']));
+    expect(message?.attachments).toHaveLength(10);
+    const description = (message?.embeds[0] as { description?: string } | undefined)?.description ?? '';
+    expect(description).toMatch(/^3 more attachments not sent \(Discord takes 10 per message\): /);
+    // The text went whole as a file, the last line included.
+    const text = message?.attachments.find((a) => a.contentType.startsWith('text/'))?.data.toString() ?? '';
+    expect(description).toContain(`The full output is attached as`);
+    expect(text).toContain("no answer from xen13's agent within 15 s");
+  });
+
+  it('a card that calls on 95 people goes out, each of them pinged once', async () => {
+    const adapter = new DiscordAdapter({ config: config(), logger: quietLogger });
+    const ids = Array.from({ length: 95 }, (_, i) => String(200000000000000100n + BigInt(i)));
+    const card: Reply = {
+      ...reply.result('Approval needed: /stop xen1:web — K7Q2XM', [reply.text('/approve K7Q2XM')], { tone: 'warning' }),
+      mentions: ids.map((id, i) => ({ person: `admin${i}`, identities: [{ platform: 'discord' as const, userId: id }] })),
+    };
+    const target = await adapter.post(fake.channelId, card);
+    const messageId = String(target.state['messageId']);
+    expect(JSON.stringify(fake.messages.get(messageId)?.embeds)).toContain('K7Q2XM');
+    // As many as fit in the card's 2000 characters, the rest in a message of their own that says what it is about.
+    expect(fake.messages.get(messageId)?.content).toMatch(/ and \d+ more$/);
+    const pinged = fake.notifications.filter((n) => ids.includes(n.userId));
+    expect(pinged.map((n) => n.userId).sort()).toEqual([...ids].sort());
+    const others = pinged.filter((n) => n.messageId !== messageId).map((n) => fake.messages.get(n.messageId)?.content ?? '');
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.every((c) => c.endsWith(' Approval needed: /stop xen1:web — K7Q2XM'))).toBe(true);
+    expect(target.state['mentioned']).toHaveLength(95);
+  });
+
+  it('an edit that calls on 250 people pings them all, once, in messages of at most 100', async () => {
+    const adapter = new DiscordAdapter({ config: config(), logger: quietLogger });
+    const ids = Array.from({ length: 250 }, (_, i) => String(200000000000001000n + BigInt(i)));
+    const before = fake.calls.length;
+    const target = await adapter.post(fake.channelId, reply.result('working'));
+    const card: Reply = {
+      ...reply.result('Approval needed: /reboot xen1 — Q3ZT8P', [], { tone: 'warning' }),
+      mentions: ids.map((id, i) => ({ person: `p${i}`, identities: [{ platform: 'discord' as const, userId: id }] })),
+    };
+    const next = await adapter.deliver(target, card);
+    const pings = fake.calls.slice(before).filter((c) => c.method === 'POST' && String(c.body?.['content']).startsWith('🔔'));
+    expect(pings.length).toBeGreaterThanOrEqual(3);
+    const allowed = pings.map((p) => (p.body?.['allowed_mentions'] as { users?: string[] } | undefined)?.users?.length ?? 0);
+    expect(allowed.filter((n) => n < 1 || n > 100)).toEqual([]);
+    const pinged = fake.notifications.filter((n) => ids.includes(n.userId)).map((n) => n.userId);
+    expect(pinged.sort()).toEqual([...ids].sort());
+    // The next edit pings nobody again.
+    const notified = fake.notifications.length;
+    await adapter.deliver(next, { ...card, title: 'Approved: /reboot xen1 — Q3ZT8P' });
+    expect(fake.notifications.length).toBe(notified);
   });
 
   it('autocomplete choices keep Discord’s 1-100 character name limit', async () => {

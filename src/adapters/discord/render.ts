@@ -20,26 +20,68 @@ export interface DiscordPayload {
   /** Uploaded with the message; an edit uploads them again and keeps no older file (replaced, not duplicated). */
   files: { name: string; data: Buffer; contentType?: string; description?: string }[];
   components: { type: 1; components: { type: 2; style: number; label: string; custom_id: string }[] }[];
-  /** `<@id>` mentions: embeds never notify, so they go in the message content. */
+  /**
+   * `<@id>` mentions: embeds never notify, so they go in the message content — as many as fit in its 2000
+   * characters, then `and N more` (those get messages of their own: see `mentionMessages`).
+   */
   content: string;
   /** Only the users named in `content` are pinged (never @everyone, roles or anything a text happens to hold). */
   allowedMentions: { parse: []; users: string[] };
+  /** Everyone the reply mentions: those in `content` first. */
+  mentions: string[];
 }
 
 /** A Discord user id (snowflake). */
 const SNOWFLAKE = /^\d{15,21}$/;
 
-/** The Discord users a reply mentions (deduplicated, at most 100 as Discord allows). */
+/** Discord's limit for message content. */
+const CONTENT_LIMIT = 2000;
+
+/** Users one message may name in allowed_mentions. */
+const MENTIONS_PER_MESSAGE = 100;
+
+/** Room kept in a message's content for the ` and N more` after its mentions. */
+const MORE_ROOM = 16;
+
+/** The Discord users a reply mentions (deduplicated). */
 export function discordMentions(reply: Reply): string[] {
   const ids = (reply.mentions ?? []).flatMap((m) =>
     m.identities.filter((i) => i.platform === 'discord' && SNOWFLAKE.test(i.userId)).map((i) => i.userId),
   );
-  return [...new Set(ids)].slice(0, 100);
+  return [...new Set(ids)];
 }
 
 /** The content that pings `users`: `🔔 <@a> <@b>`, or '' for none. */
 export function mentionContent(users: readonly string[]): string {
   return users.length ? `🔔 ${users.map((u) => `<@${u}>`).join(' ')}` : '';
+}
+
+/** How many of `users`, from the first, `mentionContent` can hold in `room` characters and one allowed_mentions list. */
+function mentionsFitting(users: readonly string[], room: number): number {
+  let length = '🔔'.length;
+  let n = 0;
+  for (const u of users) {
+    length += ` <@${u}>`.length;
+    if (length > room || n === MENTIONS_PER_MESSAGE) break;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The messages that ping `users` after a message that did not (an edit notifies nobody): as few as hold them all,
+ * each within 2000 characters and 100 users, each ending with the title so it says what it is about.
+ */
+export function mentionMessages(users: readonly string[], title: string): { content: string; users: string[] }[] {
+  // Message content is markdown too: the title is data, as in the embed.
+  const about = ` ${cutMarkdown(escapeMarkdown(title), LIMITS.title)}`;
+  const messages: { content: string; users: string[] }[] = [];
+  for (let rest = users; rest.length > 0; ) {
+    const batch = rest.slice(0, Math.max(1, mentionsFitting(rest, CONTENT_LIMIT - about.length)));
+    messages.push({ content: `${mentionContent(batch)}${about}`, users: batch });
+    rest = rest.slice(batch.length);
+  }
+  return messages;
 }
 
 const STYLE = { primary: 1, secondary: 2, success: 3, danger: 4 } as const;
@@ -134,27 +176,19 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     ...(a.description ? { description: cut(a.description, ATTACHMENT_DESCRIPTION) } : {}),
   }));
   const fieldChars = fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
-  let desc = description;
+  // Discord refuses a message with more than 10 files — the whole of it, the text too (a /digest of a dozen hosts
+  // has a chart each): the rest are left out, and said first. The note counts towards the embed's limits like the
+  // text it comes before, so whether the text still fits is decided with it in place.
+  let desc = withLeftOut(description, files);
   if (desc.length > LIMITS.description || title.length + desc.length + fieldChars > LIMITS.total) {
     const name = overflowFileName(reply.title);
     const plain = reply.blocks
       .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b, (t) => t)))
       .join('\n\n');
     files.unshift({ name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' });
-    desc = `The full output is attached as \`${name}\`.`;
+    desc = withLeftOut(`The full output is attached as \`${name}\`.`, files);
   }
-  // Discord refuses a message with more than 10 files — the whole of it, the text too (a /digest of a dozen hosts
-  // has a chart each): the rest are left out, and said.
-  const left = files.splice(MAX_FILES);
-  if (left.length > 0) {
-    // Said first and in full: the text gives way to it, not the other way round.
-    const note = cutMarkdown(
-      `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => escapeMarkdown(f.name)).join(', ')}`,
-      1_000,
-    );
-    const room = Math.min(LIMITS.description, LIMITS.total - title.length - fieldChars) - note.length - 1;
-    desc = desc && room > 1 ? `${note}\n${cutMarkdown(desc, room)}` : note;
-  }
+  files.splice(MAX_FILES);
   const image = files.find((f) => EMBEDDABLE.has((f.contentType ?? '').toLowerCase()));
   const components = reply.actions?.length
     ? [
@@ -168,9 +202,12 @@ export function renderDiscord(reply: Reply): DiscordPayload {
       ]
     : [];
   const users = discordMentions(reply);
+  const shown = users.slice(0, mentionsFitting(users, CONTENT_LIMIT - MORE_ROOM));
+  const more = users.length - shown.length;
   return {
-    content: mentionContent(users),
-    allowedMentions: { parse: [], users },
+    content: `${mentionContent(shown)}${more > 0 ? ` and ${more} more` : ''}`,
+    allowedMentions: { parse: [], users: shown },
+    mentions: users,
     embeds: [
       {
         title,
@@ -183,4 +220,15 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     files,
     components,
   };
+}
+
+/** `text` after a note naming the files past the 10th, which the message will not carry (none: `text` as it is). */
+function withLeftOut(text: string, files: readonly { name: string }[]): string {
+  const left = files.slice(MAX_FILES);
+  if (left.length === 0) return text;
+  const note = cutMarkdown(
+    `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => escapeMarkdown(f.name)).join(', ')}`,
+    1_000,
+  );
+  return text ? `${note}\n${text}` : note;
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RESTEvents, Routes } from 'discord.js';
+import { REST, RESTEvents, Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sendDefer } from './defer.ts';
 import { interactionRest } from './register.ts';
 
 interface Seen {
@@ -72,5 +73,47 @@ describe('interactionRest', () => {
     expect(limited).not.toHaveBeenCalled();
     expect(seen).toHaveLength(60);
     expect(seen.every((s) => s.auth === undefined)).toBe(true);
+  });
+});
+
+describe('sendDefer', () => {
+  /** A defer as discord.js sends it: its client's REST, 3 retries on a 5xx or a timeout. */
+  const defer = () => new REST({ api, timeout: 1_000 }).post(Routes.interactionCallback('1', 'itoken'), { body: { type: 5 }, auth: false });
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  it('a defer answered 204 was taken', async () => {
+    reset();
+    expect(await sendDefer(defer)).toEqual({ kind: 'taken' });
+  });
+
+  it('a defer answered 502 whose retry is told 40060 (already acknowledged) was taken', async () => {
+    reset((_req, res, n) => {
+      if (n === 1) res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>');
+      else json(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+    });
+    expect(await sendDefer(defer)).toEqual({ kind: 'taken' });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a defer left unanswered past the timeout whose retry is told 40060 was taken', async () => {
+    reset((_req, res, n) => {
+      if (n === 1) return; // the answer never comes: the client gives up after its timeout and retries
+      json(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+    });
+    expect(await sendDefer(defer)).toEqual({ kind: 'taken' });
+  });
+
+  it('a defer told 10062 Unknown interaction (its 3 s are over) was refused', async () => {
+    reset((_req, res) => json(res, 404, { message: 'Unknown interaction', code: 10062 }));
+    expect(await sendDefer(defer)).toMatchObject({ kind: 'refused' });
+  });
+
+  it('a defer answered 503 on every try may have been taken or not', async () => {
+    reset((_req, res) => res.writeHead(503).end());
+    expect(await sendDefer(defer)).toMatchObject({ kind: 'unknown' });
+    expect(seen).toHaveLength(4);
   });
 });

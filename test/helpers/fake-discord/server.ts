@@ -73,6 +73,12 @@ export class FakeDiscord {
   private originals = new Map<string, string>();
   /** Interaction token → the message a component interaction was clicked on (its @original once deferred). */
   private clickedOn = new Map<string, string>();
+  /** Tokens of the interactions answered (Discord takes one initial response: a second gets 40060). */
+  private answered = new Set<string>();
+  /** INTERACTION_CREATE payloads sent, by interaction id, for redeliver(). */
+  private sent = new Map<string, Record<string, unknown>>();
+  /** Set: the next interaction callback is taken, but its answer is lost on the way back (see loseNextCallbackAnswer). */
+  private loseAnswer = false;
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -124,7 +130,7 @@ export class FakeDiscord {
     const held = onMessage === undefined ? undefined : this.messages.get(onMessage);
     if (onMessage !== undefined && !held) throw new Error(`fake discord: no message ${onMessage}`);
     if (held) this.clickedOn.set(token, held.id);
-    this.dispatch('INTERACTION_CREATE', {
+    const payload = {
       id,
       application_id: this.appId,
       type,
@@ -173,8 +179,25 @@ export class FakeDiscord {
       authorizing_integration_owners: { '0': this.guildId },
       context: 0,
       attachment_size_limit: 10_485_760,
-    });
+    };
+    this.sent.set(id, payload);
+    this.dispatch('INTERACTION_CREATE', payload);
     return { id, token };
+  }
+
+  /** Sends an interaction's INTERACTION_CREATE again, as the gateway replays events a resumed session missed. */
+  redeliver(id: string): void {
+    const payload = this.sent.get(id);
+    if (!payload) throw new Error(`fake discord: no interaction ${id}`);
+    this.dispatch('INTERACTION_CREATE', payload);
+  }
+
+  /**
+   * Discord's edge loses the answer to the next interaction callback: the callback is taken ("thinking…" shows,
+   * @original exists) but the bot gets a 502, and a retry is refused 40060 as for any second response.
+   */
+  loseNextCallbackAnswer(): void {
+    this.loseAnswer = true;
   }
 
   /**
@@ -333,6 +356,8 @@ export class FakeDiscord {
     const callback = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(route);
     if (method === 'POST' && callback) {
       const token = callback[1] ?? '';
+      if (this.answered.has(token)) return send(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+      this.answered.add(token);
       const type = Number(body?.['type']);
       // A deferred reply is a message ("thinking…") that @original edits; a deferred update edits the clicked one.
       if (type === 5)
@@ -343,6 +368,11 @@ export class FakeDiscord {
       }
       if (type === 4)
         this.originals.set(token, this.create(this.channelId, (body?.['data'] as Record<string, unknown>) ?? {}, 0, files).id);
+      if (this.loseAnswer) {
+        this.loseAnswer = false;
+        res.writeHead(502, { 'content-type': 'text/html' });
+        return void res.end('<html><body>502 Bad Gateway</body></html>');
+      }
       res.writeHead(204);
       return void res.end();
     }
@@ -355,6 +385,8 @@ export class FakeDiscord {
         return void res.end();
       }
       const edited = id ? this.edit(id, body, files) : undefined;
+      // The deferred reply (or the clicked message) was deleted meanwhile.
+      if (id && !edited) return send(res, 404, { message: 'Unknown Message', code: 10008 });
       return send(res, 200, message(edited ? view(edited) : body));
     }
     if (method === 'POST' && /^\/webhooks\/\d+\/[^/]+$/.test(route)) {
