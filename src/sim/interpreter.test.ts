@@ -305,3 +305,28 @@ describe('xl shutdown of a guest that cannot act on it', () => {
     expect(fleet.findDomain(fleet.host('xen1'), 'web')?.flags).toBe('---sc-');
   });
 });
+
+describe('CPU time', () => {
+  it('stands still while a domain is paused or crashed, and goes on when it runs again; xl uptime counts from its creation', async () => {
+    let now = 1_000_000;
+    const fleet = new SimFleet(spec, () => now);
+    const xen1 = fleet.host('xen1');
+    const web = fleet.findDomain(xen1, 'web');
+    if (!web) throw new Error('no web');
+    const cpu = () => fleet.cpuSeconds(web);
+    // web has 2 vCPUs: 0.04 CPU seconds per wall second while it runs.
+    now += 100_000;
+    expect(cpu()).toBeCloseTo(4, 6);
+    expect((await sh(fleet, 'xen1', 'xl pause web')).code).toBe(0);
+    now += 100_000;
+    expect(cpu()).toBeCloseTo(4, 6);
+    expect((await sh(fleet, 'xen1', 'xl unpause web')).code).toBe(0);
+    now += 50_000;
+    expect(cpu()).toBeCloseTo(6, 6);
+    web.flags = '---sc-';
+    now += 100_000;
+    expect(cpu()).toBeCloseTo(6, 6);
+    expect((await sh(fleet, 'xen1', 'xl list web')).out).toMatch(/---sc-\s+6\.0\n$/);
+    expect((await sh(fleet, 'xen1', 'xl uptime web')).out).toMatch(/web\s+2\s+0:05:50\n$/);
+  });
+});

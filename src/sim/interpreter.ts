@@ -442,7 +442,7 @@ async function runToolstack(
       }
       io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
       for (const d of refs.length > 0 ? chosen : host.domains)
-        io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.cpuSince) / 1000)}\n`);
+        io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.createdAt) / 1000)}\n`);
       return 0;
     }
     case 'network-list':

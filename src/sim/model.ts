@@ -16,12 +16,14 @@ export interface SimDomain {
   uuid: string;
   memoryMiB: number;
   vcpus: number;
-  /** Six xl-style flags r b p s <reason> d. */
+  /** Six xl-style flags r b p s <reason> d. Setting them settles the CPU time so far (see cpuSeconds). */
   flags: string;
-  /** CPU seconds at `cpuSince`, plus `cpuRate` per wall second after it. */
+  /** CPU seconds at `cpuSince`, plus `cpuRate` per wall second after it while the domain runs. */
   cpuBase: number;
   cpuSince: number;
   cpuRate: number;
+  /** When the domain was created here (xl uptime counts from it). */
+  createdAt: number;
   /**
    * Controller pauses held (Xen counts them: a domain paused twice needs two unpauses); the `p` flag is set while
    * it is above 0.
@@ -303,15 +305,26 @@ export class SimFleet {
       cpuBase?: number;
     } & SimDevices,
   ): SimDomain {
+    const model = this;
+    let flags = d.flags;
     const domain: SimDomain = {
       name: d.name,
       id: d.id ?? host.nextId++,
       uuid: d.uuid ?? domainUuid(d.name),
       memoryMiB: d.memoryMiB,
       vcpus: d.vcpus,
-      flags: d.flags,
+      // An accessor, so that every change of state (the interpreter's, a test's) stops or starts the CPU clock.
+      get flags() {
+        return flags;
+      },
+      set flags(next: string) {
+        this.cpuBase = model.cpuSeconds(this);
+        this.cpuSince = model.now();
+        flags = next;
+      },
       cpuBase: d.cpuBase ?? 0,
       cpuSince: this.now(),
+      createdAt: this.now(),
       cpuRate: d.cpuRate ?? 0.02 * d.vcpus,
       pauseCount: d.flags[2] === 'p' ? 1 : 0,
       maxMemoryMiB: d.maxMemoryMiB ?? d.memoryMiB,
@@ -333,8 +346,10 @@ export class SimFleet {
     return /^\d+$/.test(ref) ? host.domains.find((d) => d.id === Number(ref)) : host.domains.find((d) => d.name === ref);
   }
 
+  /** A paused, shut-down (crashed) or dying domain does not run: its CPU time stands still, as Xen counts it. */
   cpuSeconds(d: SimDomain): number {
-    return d.cpuBase + ((this.now() - d.cpuSince) / 1000) * d.cpuRate;
+    const runs = d.flags[2] !== 'p' && d.flags[3] !== 's' && d.flags[5] !== 'd';
+    return d.cpuBase + (runs ? ((this.now() - d.cpuSince) / 1000) * d.cpuRate : 0);
   }
 
   appendConsole(host: SimHostState, name: string, lines: string[]): void {
