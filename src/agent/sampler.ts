@@ -130,7 +130,7 @@ class HostState {
   unresolvedBefore = new Set<string>();
   /** Domains missing from xentop while the list failed: how many iterations each has been kept in the baseline. */
   readonly held = new Map<string, number>();
-  /** Crashes said before this agent started (domain name → the crashed domain's id): not said again at the baseline. */
+  /** Crashes said before this agent started (domain name → the crash's identity, crashIdentity): not said again at the baseline. */
   crashesSaid = new Map<string, string>();
 
   constructor(readonly name: string) {}
@@ -491,13 +491,13 @@ export class Sampler {
       const keys = uuid ? [uuid, name] : [name];
       const byXenops = await this.byXenops(name);
       if (change.kind === 'crashed') {
-        const id = entry?.id ?? null;
-        // Found crashed at the start, the same domain (its id) whose crash an earlier agent said: not news.
-        if (state.baseline === null && id !== null && state.crashesSaid.get(name) === String(id)) continue;
+        const crash = crashIdentity(entry);
+        // Found crashed at the start, the same crash an earlier agent said: not news.
+        if (state.baseline === null && crash !== null && sameCrash(state.crashesSaid.get(name), crash)) continue;
         await this.emit(state, { kind: 'domain.crashed', host, domain: name, uuid, byXenops, at: seenAt });
-        if (id !== null)
+        if (crash !== null)
           await this.deps.events
-            .sayCrashed(host, name, id)
+            .sayCrashed(host, name, crash)
             .catch((error: unknown) => this.log(host).warn({ err: errorText(error) }, 'could not record the crash said'));
         continue;
       }
@@ -665,4 +665,18 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What tells one crash from another: the domain id and its CPU time, which stands still while it is crashed. A
+ * restarted guest gets a new id — but ids start again after a host reboots, where its CPU time starts again too.
+ */
+function crashIdentity(entry: DomainSummary | undefined): string | null {
+  if (!entry || entry.id === null) return null;
+  return entry.cpuSeconds === null ? String(entry.id) : `${entry.id}@${entry.cpuSeconds.toFixed(1)}`;
+}
+
+/** An entry written by an agent from before the CPU time was kept holds the id alone. */
+function sameCrash(said: string | undefined, crash: string): boolean {
+  return said !== undefined && (said === crash || (!said.includes('@') && crash.startsWith(`${said}@`)));
 }

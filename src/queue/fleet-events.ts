@@ -149,16 +149,16 @@ export class FleetEventLog {
   }
 
   /**
-   * The crashes said on a host, by domain name: the crashed domain's id (a domain restarted gets a new one). A
+   * The crashes said on a host, by domain name: the crash's identity (the sampler's: its domain id and CPU time). A
    * guest kept crashed (on_crash="preserve") is found crashed by every agent that starts: said once, not at each.
    */
   async crashesSaid(host: string): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(this.crashesKey(host))));
   }
 
-  async sayCrashed(host: string, domain: string, id: number): Promise<void> {
+  async sayCrashed(host: string, domain: string, crash: string): Promise<void> {
     const key = this.crashesKey(host);
-    await this.redis.multi().hset(key, domain, String(id)).expire(key, UNREACHABLE_MEMORY_SECONDS).exec();
+    await this.redis.multi().hset(key, domain, crash).expire(key, UNREACHABLE_MEMORY_SECONDS).exec();
   }
 
   private crashesKey(host: string): string {

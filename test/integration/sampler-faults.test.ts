@@ -233,6 +233,30 @@ describe('an agent starting while a guest is crashed', () => {
       web.id = id;
     }
   }, 30_000);
+
+  it('a guest that crashes again under the same id after its host rebooted (ids start again) is said', async () => {
+    const r = rig();
+    const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web');
+    const { flags, cpuBase } = web;
+    web.flags = '---sc-';
+    const crashes = async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed').length;
+    try {
+      const first = makeSampler(r, pool);
+      first.start();
+      await expect.poll(crashes, { timeout: 10_000 }).toBe(1);
+      await first.close();
+      // The host rebooted while no agent watched: web started again as the same id, ran 3.5 s of CPU and crashed.
+      web.flags = '-b----';
+      web.cpuBase = 3.5;
+      web.flags = '---sc-';
+      makeSampler(r, pool).start();
+      await expect.poll(crashes, { timeout: 10_000 }).toBe(2);
+    } finally {
+      web.flags = flags;
+      web.cpuBase = cpuBase;
+    }
+  }, 30_000);
 });
 
 describe('an agent restarting while a host is said to be unreachable', () => {
