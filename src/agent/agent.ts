@@ -17,6 +17,7 @@ import { deploymentClock } from '../queue/shared-clock.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
+import { LocalHolds } from './local-holds.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
 import { Sampler, type SamplerOptions } from './sampler.ts';
 import type { RemoteRunner } from './ssh/types.ts';
@@ -209,6 +210,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
   const fleetEvents = new FleetEventLog(redis, options.prefix);
+  // One for every host this agent serves: domain locks are by name, fleet-wide.
+  const localHolds = new LocalHolds();
   const sampling = config.sampling;
   // Changes the sampler sees shortly after a job are xenops' own: the marker outlives a few samples.
   const mutationMarkMs = Math.max(30_000, 3 * sampling.intervalSeconds * 1000);
@@ -275,6 +278,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
               logger,
               handingBack: () => handingBack,
               markMutation: (domain) => fleetEvents.markMutation(domain, mutationMarkMs),
+              localHolds,
             },
           );
           // A line per mutation; reads — hundreds a second under load, counted and timed in /metrics — at debug, so the

@@ -12,6 +12,7 @@ import {
 import type { JobData, JobResult } from '../queue/jobs.ts';
 import { opSpec } from '../queue/ops.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
+import type { LocalHolds } from './local-holds.ts';
 import type { DomainSummary, IssueStep } from './toolstack/types.ts';
 
 /**
@@ -84,6 +85,8 @@ export interface ProcessDeps {
    * lock is released: the sampler then attributes the changes it sees to xenops (FleetEventLog.markMutation).
    */
   markMutation?: (domain: string) => Promise<void>;
+  /** The domains this process is changing (see LocalHolds): absent, only the Redis lock keeps requests apart. */
+  localHolds?: LocalHolds;
 }
 
 /** One pickup of one job, as BullMQ hands it over. */
@@ -256,8 +259,15 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
     reason: describeJob(data),
     since: current?.requestId === requestId && Number.isFinite(current.since) ? current.since : now(),
   };
-  const got = await locks.acquire(holder, lockPolicy.ttlMs);
+  // Changing it here already for another request (whose Redis lock went with Redis's data): refused, as busy.
+  const local = deps.localHolds?.take(holder) ?? null;
+  if (local && !resuming) throw new UserError('locked', describeBusy(domain, local), { holder: local });
+  const got = await locks.acquire(holder, lockPolicy.ttlMs).catch((error: unknown) => {
+    deps.localHolds?.drop(domain, requestId);
+    throw error;
+  });
   if (!got.ok) {
+    deps.localHolds?.drop(domain, requestId);
     // A resumed job only reads the state back: it goes on without the lock rather than leave its outcome untold.
     if (resuming) {
       log().warn({ holder: got.holder }, 'resuming without the domain lock (another request holds it); only reading state');
@@ -284,6 +294,7 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
     async stop(release) {
       stopped = true;
       clearInterval(timer);
+      deps.localHolds?.drop(domain, requestId);
       if (release) await releaseQuietly(deps, domain, requestId, log);
     },
   };

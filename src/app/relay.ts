@@ -986,7 +986,8 @@ function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, St
           )
         : notKnown(
             j,
-            `${unanswered}: whether it took effect is unknown — check with /list before retrying`,
+            // Lost with Redis's data, a command under way on the host goes on: a retry now would be a second change.
+            `${unanswered}: whether it took effect is unknown${expired ? '' : ', and the agent may still be running it'} — check with /list before retrying`,
             noAnswer(`${unanswered}; ask again`),
           ));
   return outcomes;
