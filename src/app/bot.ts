@@ -37,6 +37,9 @@ import { ScheduleBook, type TickHandler } from './schedules.ts';
 
 export type { SystemRequest };
 
+/** How often the config's schedules are checked to be in Redis (the relay looks for lost requests every 5 s). */
+const SCHEDULE_CHECK_MS = 5_000;
+
 export interface CreateBotOptions {
   config: Config;
   /** Redis: a URL, or the config's `redis` section (with `cluster: true`, a Redis Cluster). */
@@ -308,6 +311,18 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // The config's schedules in Redis (those removed from the file go), then this bot takes its platforms' ticks.
       const { removed } = await schedules.syncConfig(configSchedules(config.schedules));
       if (removed.length > 0) logger.info({ removed }, 'schedules no longer in the config removed');
+      // A Redis that lost its data (a restart without it, a flush, a failover) lost them too, and nothing would post
+      // again until a restart: checked as often as lost requests are, and put back (those added from chat are gone).
+      const keepSchedules = setInterval(() => {
+        schedules
+          .syncConfig(configSchedules(config.schedules))
+          .then(({ written }) => {
+            if (written.length > 0) logger.warn({ schedules: written }, 'config schedules missing in Redis (it lost its data?): put back');
+          })
+          .catch((e: unknown) => logger.debug({ err: String(e) }, 'could not check the config schedules'));
+      }, SCHEDULE_CHECK_MS);
+      keepSchedules.unref();
+      timers.push(keepSchedules);
       // A channel the config no longer lets the post into (or narrowed since) gets nothing: said once per schedule.
       const skipped = new Set<string>();
       const tick: TickHandler = async (spec, tickId) => {

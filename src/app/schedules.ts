@@ -126,9 +126,10 @@ export class ScheduleBook {
    * Makes Redis match the config's schedules: each one upserted, and those that came from the config but are no
    * longer in it removed. Chat-made schedules are left alone. Every replica may run it: upserts are idempotent.
    */
-  async syncConfig(specs: readonly ScheduleSpec[]): Promise<{ removed: string[] }> {
+  async syncConfig(specs: readonly ScheduleSpec[]): Promise<{ removed: string[]; written: string[] }> {
     const wanted = new Set(specs.map((s) => s.id));
     const removed: string[] = [];
+    const written: string[] = [];
     for (const s of await this.list()) {
       if (s.source === 'config' && !wanted.has(s.id)) {
         await this.remove(s.id);
@@ -140,8 +141,9 @@ export class ScheduleBook {
       // Unchanged: leave the scheduler (and its next run) as it is.
       if (current && sameSchedule(current, s)) continue;
       await this.upsert(s);
+      written.push(s.id);
     }
-    return { removed };
+    return { removed, written };
   }
 
   /** Takes the ticks of the given platforms' schedules (one worker per platform, in every replica). */

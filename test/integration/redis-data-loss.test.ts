@@ -11,7 +11,9 @@ import { targetOf } from '../helpers/requests.ts';
 let stack: PrivateRedisStack;
 
 beforeAll(async () => {
-  stack = await startPrivateRedisStack();
+  stack = await startPrivateRedisStack({
+    extra: { schedules: { board: { what: 'status', every: '5s', channel: { platform: 'terminal', id: 'ops' }, as: 'alice' } } },
+  });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
@@ -44,5 +46,17 @@ describe('Redis loses its data while a mutation runs', () => {
     expect(env.sim.log.query({ host: 'xen1', since, match: /destroy|shutdown/ }).map((e) => e.command)).toEqual([
       'timeout 5 xl shutdown -w web',
     ]);
+  }, 60_000);
+});
+
+describe('a config schedule when Redis loses its data', () => {
+  it('goes on posting: the running bot puts it back, as a restart would', async () => {
+    const posts = () => stack.adapter.delivered.filter((d) => d.target.requestId.startsWith('sched-cfg-board')).length;
+    await stack.adapter.until(() => posts() >= 1, 20_000, 'the first post of the config schedule');
+    const admin = new Redis(stack.redis.url);
+    await admin.flushall();
+    admin.disconnect();
+    const after = posts();
+    await stack.adapter.until(() => posts() >= after + 2, 25_000, 'two posts after Redis lost its data');
   }, 60_000);
 });
