@@ -270,7 +270,7 @@ async function smallFleet(): Promise<void> {
                 const c = client as NonNullable<typeof client>;
                 const one = await execOnce(c, xl);
                 if (one.code !== 0) throw new Error(`${xl} exited with ${one.code}`);
-                own.session ??= await RemoteSession.open(c);
+                own.session ??= await RemoteSession.open(c, { signal: AbortSignal.timeout(30_000), maxAnswerBytes: 64 * 1024 * 1024 });
                 const t0 = performance.now();
                 await own.session.request(listCommands);
                 all.push(performance.now() - t0);

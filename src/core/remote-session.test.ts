@@ -8,6 +8,7 @@ import {
   encodeResponse,
   SESSION_EXIT_BAD_REQUEST,
   SESSION_SCRIPT,
+  SessionAnswerTooLarge,
   SessionProtocolError,
   SessionRequestParser,
   SessionResponseParser,
@@ -206,6 +207,62 @@ describe('the protocol codecs', () => {
     }
   });
 
+  it('parses a batch fed one byte at a time: markers cut anywhere are still found, and only once', () => {
+    const results = [
+      { code: 0, stdout: `one\n${N1.slice(0, 10)}`, stderr: '' },
+      { code: 2, stdout: '', stderr: `ls: cannot access 'x'\n\n${N2} E\n${N1.slice(0, -1)}` },
+      { code: 127, stdout: 'ünï€\n'.repeat(3), stderr: 'e' },
+    ];
+    const wire = encodeResponse({ id: 3, results }, N1);
+    const p = new SessionResponseParser();
+    p.expect(3, N1);
+    const got = [...wire].map((byte) => p.push(Buffer.from([byte])));
+    expect(got.slice(0, -1).every((r) => r === null)).toBe(true);
+    expect(got.at(-1)).toEqual({ id: 3, results });
+    expect(p.pending).toBe(0);
+  });
+
+  it('takes an answer in time linear in its size: 8 MiB costs about 8 times 1 MiB, not 64 times', () => {
+    const parse = (bytes: number) => {
+      const wire = encodeResponse({ id: 1, results: [{ code: 0, stdout: 'x'.repeat(bytes), stderr: '' }] }, N1);
+      let best = Number.POSITIVE_INFINITY;
+      // The fastest of a few runs: a busy machine only ever adds time.
+      for (let run = 0; run < 5; run++) {
+        const p = new SessionResponseParser();
+        p.expect(1, N1);
+        const started = performance.now();
+        let response: ReturnType<SessionResponseParser['push']> = null;
+        for (let at = 0; at < wire.length; at += 16 * 1024) response = p.push(wire.subarray(at, at + 16 * 1024)) ?? response;
+        best = Math.min(best, performance.now() - started);
+        expect(response?.results[0]?.stdout.length).toBe(bytes);
+      }
+      return best;
+    };
+    parse(1024 * 1024);
+    const ratio = parse(8 * 1024 * 1024) / parse(1024 * 1024);
+    // Linear: ~8. Joining each chunk onto all before it and searching it all again: ~64.
+    expect(ratio).toBeLessThan(24);
+  });
+
+  it('refuses an answer past its limit as soon as it is past, naming the limit', () => {
+    const p = new SessionResponseParser({ maxBytes: 64 * 1024 });
+    p.expect(1, N1);
+    const wire = encodeResponse({ id: 1, results: [{ code: 0, stdout: 'x'.repeat(100 * 1024), stderr: '' }] }, N1);
+    let taken = 0;
+    const push = () => {
+      for (; taken < wire.length; taken += 4096) p.push(wire.subarray(taken, taken + 4096));
+    };
+    expect(push).toThrow(SessionAnswerTooLarge);
+    expect(push).toThrow('the answer was larger than 64 KiB');
+    expect(taken).toBe(64 * 1024);
+    // Exactly at the limit is an answer like any other.
+    const exact = encodeResponse({ id: 2, results: [{ code: 0, stdout: 'y'.repeat(1000), stderr: '' }] }, N2);
+    const q = new SessionResponseParser({ maxBytes: exact.length });
+    q.expect(2, N2);
+    expect(q.push(exact.subarray(0, 500))).toBeNull();
+    expect(q.push(exact.subarray(500))?.results[0]?.stdout).toBe('y'.repeat(1000));
+  });
+
   it('keeps nothing of the chunk a response came in once it is parsed, and only the rest of it otherwise', () => {
     const wire = encodeResponse({ id: 1, results: [{ code: 0, stdout: 'ok\n', stderr: '' }] }, N1);
     // As ssh2 hands data over: a view into a larger packet buffer.
@@ -242,6 +299,10 @@ describe('the protocol codecs', () => {
     q.expect(2, N1);
     expect(() => q.push(encodeResponse({ id: 1, results: [] }, N1))).toThrow(SessionProtocolError);
     expect(() => new SessionResponseParser().push(Buffer.from('R 1 0\n'))).toThrow(/nothing was asked/);
+    // A first line that cannot be the header is refused without waiting for its end.
+    const r = new SessionResponseParser();
+    r.expect(1, N1);
+    expect(() => r.push(Buffer.from(`Last login: ${'x'.repeat(80)}`))).toThrow(SessionProtocolError);
   });
 
   it('never encodes a command holding a newline, or a guessable nonce', () => {

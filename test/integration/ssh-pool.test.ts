@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../src/core/errors.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { consoleLogPath } from '../../src/sim/model.ts';
+import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 let env: SimEnv;
 beforeAll(async () => {
@@ -110,6 +112,47 @@ describe('SshPool against the simulator', () => {
     expect(err).not.toBeInstanceOf(OutcomeUnknownError);
     expect(String(err)).toContain('cannot connect to xen2');
     expect(String(err)).not.toContain('PRIVATE KEY');
+  });
+
+  it('decodes output whole on the exec path: a character cut by an SSH packet’s end stays one character', async () => {
+    const pool = new SshPool({ hosts: env.hosts, defaults: env.ssh, logger: quietLogger, sessions: false });
+    try {
+      // ~120 KB of box drawing and accents (systemd, localized guests): several packets, cut inside characters.
+      const line = `${'─'.repeat(60)} café ünïcode ${'€'.repeat(40)}`;
+      const content = `${Array.from({ length: 600 }, () => line).join('\n')}\n`;
+      const path = consoleLogPath('utf8-probe');
+      env.sim.fleet.hosts.get('xen1')?.files.set(path, content);
+      const streamed: string[] = [];
+      const r = await pool.run('xen1', ['tail', '-n', '2000', path], { onStdout: (text) => streamed.push(text) });
+      expect(r).toEqual({ code: 0, stdout: content, stderr: '' });
+      expect(streamed.join('')).toBe(content);
+      expect(streamed.some((text) => text.includes('\uFFFD'))).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it.each([
+    ['a command session', true],
+    ['an exec channel', false],
+  ])('fails an answer larger than the limit through %s, saying so, and keeps the connection', async (_, sessions) => {
+    const pool = new SshPool({ hosts: env.hosts, defaults: env.ssh, logger: quietLogger, sessions, maxOutputBytes: 1024 * 1024 });
+    try {
+      const path = consoleLogPath('too-large');
+      env.sim.fleet.hosts.get('xen2')?.files.set(path, `${'x'.repeat(2 * 1024 * 1024)}\n`);
+      await pool.run('xen2', ['true']);
+      const err = await pool.run('xen2', ['tail', '-n', '20', path]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OutcomeUnknownError);
+      expect((err as Error).message).toBe(
+        'the output of tail on xen2 was larger than 1 MiB, the most xenops reads; it was not read to its end, so its outcome is unknown',
+      );
+      expect(pool.isConnected('xen2')).toBe(true);
+      // Just under the limit is read whole.
+      env.sim.fleet.hosts.get('xen2')?.files.set(path, `${'y'.repeat(1000 * 1024)}\n`);
+      expect((await pool.run('xen2', ['tail', '-n', '20', path])).stdout).toHaveLength(1000 * 1024 + 1);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('prefixes sudo -n when the host says so', async () => {

@@ -1,12 +1,15 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ssh2 from 'ssh2';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CommandTimeoutError } from '../../src/agent/ssh/deadline.ts';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { HostConfig, SshDefaults } from '../../src/config/schema.ts';
 import { OutcomeUnknownError, TransportError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/log.ts';
+import { fingerprintOf, generateClientKey, generateEd25519KeyPair } from '../../src/sim/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import { type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 import { type RealSshd, sshdAvailable, startRealSshd } from '../helpers/sshd.ts';
 
 /**
@@ -62,9 +65,9 @@ describe('command sessions against the simulator', () => {
     const pool = env.pool();
     await pool.run('xen1', ['true']);
     env.sim.faults.hangNext('xen1', /hang-in-session/);
-    const err = await pool.run('xen1', ['hang-in-session'], { timeoutMs: 200 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OutcomeUnknownError);
-    expect((err as Error).message).toBe('hang-in-session on xen1 did not finish within 0 s; its outcome is unknown');
+    const err = await pool.run('xen1', ['hang-in-session'], { timeoutMs: 1200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandTimeoutError);
+    expect(err).toMatchObject({ timeoutMs: 1200, message: 'hang-in-session on xen1 did not finish within 1 s; its outcome is unknown' });
     // The simulator saw the client go away from the hung command.
     await env.sim.log.waitFor({ host: 'xen1', match: /hang-in-session/, ended: true, timeoutMs: 5000 });
     expect((await pool.run('xen1', ['xl', 'list'])).code).toBe(0);
@@ -102,6 +105,98 @@ describe('command sessions against the simulator', () => {
     await pool.run('xen1', ['xl', 'list'], { onStdout: (c) => chunks.push(c) });
     expect(chunks.join('')).toMatch(/^Name/);
     expect(channels('xen1')).toBe(before + 1);
+  });
+});
+
+describe('a command that times out leaves the rest of its connection alone', () => {
+  let env: SimEnv;
+  beforeAll(async () => {
+    // timeScale 5: the simulator's `xl migrate` of web takes ~2 s, long enough to overlap.
+    env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 5 });
+  });
+  afterAll(async () => {
+    await env.stop();
+  });
+
+  it('does not cut a migration streaming on the same connection', async () => {
+    const pool = env.pool({}, { commandTimeoutMs: 10_000 });
+    expect((await pool.run('xen1', ['true'])).code).toBe(0);
+    const since = env.sim.log.lastSeq;
+    // The migration streams its progress: an exec channel of its own on the pooled connection.
+    const migrating = pool.run('xen1', ['xl', 'migrate', 'web', 'xen2'], { timeoutMs: 60_000, onStderr: () => {} });
+    await env.sim.log.waitFor({ host: 'xen1', since, match: /migrate/, timeoutMs: 5000 });
+    env.sim.faults.hangNext('xen1', /hang-me/);
+    await expect(pool.run('xen1', ['hang-me'], { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
+    expect((await migrating).code).toBe(0);
+    expect(env.sim.log.query({ host: 'xen1', since, match: /migrate/ })[0]?.end).toMatchObject({ how: 'exit', code: 0 });
+  });
+
+  it('does not turn a command running beside it in another session into an unknown outcome', async () => {
+    const pool = env.pool({}, { commandTimeoutMs: 10_000 });
+    expect((await pool.run('xen2', ['true'])).code).toBe(0);
+    const since = env.sim.log.lastSeq;
+    env.sim.faults.delayNext('xen2', { match: /slow-but-fine/, ms: 1500 });
+    env.sim.faults.hangNext('xen2', /hang-me/);
+    const slow = pool.run('xen2', ['slow-but-fine']);
+    await env.sim.log.waitFor({ host: 'xen2', since, match: /slow-but-fine/, timeoutMs: 5000 });
+    await expect(pool.run('xen2', ['hang-me'], { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
+    // Not a command the simulator knows: it ran and answered.
+    expect(await slow).toMatchObject({ code: 127 });
+  });
+});
+
+describe('opening a command session', () => {
+  let server: InstanceType<typeof ssh2.Server> | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+
+  it('is bounded by the command’s timeout: a server that never answers the session request gets nothing sent', async () => {
+    // A server that authenticates and answers keepalives but holds every exec request (sshd stuck setting up the
+    // session: a hung PAM module); it answers one only when the test says so.
+    const hostKey = generateEd25519KeyPair('stuck').privateKey;
+    const clientKey = generateClientKey();
+    const held: (() => ssh2.ServerChannel)[] = [];
+    const execs: string[] = [];
+    server = new ssh2.Server({ hostKeys: [hostKey] }, (conn) => {
+      conn.on('error', () => {});
+      conn.on('authentication', (ctx) => ctx.accept());
+      conn.on('ready', () => {
+        conn.on('session', (accept) => {
+          accept().on('exec', (acceptExec, _reject, info) => {
+            execs.push(info.command);
+            held.push(acceptExec);
+          });
+        });
+      });
+    });
+    const srv = server;
+    const port = await new Promise<number>((resolve) =>
+      srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)),
+    );
+    const pool = new SshPool({
+      hosts: { stuck: HostConfig.parse({ address: '127.0.0.1', port, privateKey: clientKey.privateKey, hostKey: fingerprintOf(hostKey) }) },
+      defaults: SshDefaults.parse({ commandTimeoutMs: 500 }),
+      logger: quietLogger,
+    });
+    try {
+      const err = await pool.run('stuck', ['xl', 'list']).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransportError);
+      expect(err).not.toBeInstanceOf(OutcomeUnknownError);
+      expect((err as Error).message).toMatch(/^could not start xl on stuck: no command session opened within /);
+      // Only the session's own script was asked for; no exec of the command was tried after it.
+      expect(execs).toHaveLength(1);
+      // When the server answers at last, the channel it gives is closed at once.
+      const channel = held[0]?.();
+      // Read from, or ssh2 never emits the end that its close waits for.
+      channel?.resume();
+      let closed = false;
+      channel?.on('close', () => (closed = true));
+      await expect.poll(() => closed, { timeout: 5000 }).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

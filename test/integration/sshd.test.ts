@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandTimeoutError } from '../../src/agent/ssh/deadline.ts';
 import { SshPool } from '../../src/agent/ssh/pool.ts';
 import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import { HostConfig, SshDefaults } from '../../src/config/schema.ts';
@@ -154,6 +155,46 @@ describe.skipIf(!sshdAvailable)('command sessions and sshd MaxSessions', () => {
       expect((await p.run('real', ['xl', 'list'])).stdout).toContain('Domain-0');
       stop.abort();
       expect(await streaming).toEqual({ code: null });
+    } finally {
+      stop.abort();
+      await p.close();
+      await sshd.stop();
+    }
+  });
+  it('a session command that timed out keeps its channel on sshd: the next command gets a connection of its own', async () => {
+    // MaxSessions 2: the sampler's stream and one command channel. The shell waiting on the hung command keeps the
+    // second (sshd ignores signals for root logins), so on the same connection the next command would be refused,
+    // and dropping that connection would cut the stream.
+    const sshd = await startRealSshd(fixture('xl-list__uva-sne-xen-4.9.2.txt'), { maxSessions: 2 });
+    const p = new SshPool({
+      hosts: {
+        real: HostConfig.parse({
+          address: '127.0.0.1',
+          port: sshd.port,
+          privateKey: sshd.clientKey.privateKey,
+          hostKey: sshd.hostKeyFingerprint,
+        }),
+      },
+      defaults: SshDefaults.parse({ maxConcurrent: 1, commandTimeoutMs: 8000 }),
+      logger: quietLogger,
+    });
+    const stop = new AbortController();
+    try {
+      let ticks = 0;
+      const streaming = p.stream('real', ['sh', '-c', 'while :; do echo tick; sleep 0.1; done'], {
+        signal: stop.signal,
+        onStdout: (text) => (ticks += text.split('tick').length - 1),
+      });
+      await expect.poll(() => ticks).toBeGreaterThan(0);
+      // The fake xl's `sleep` takes 10 s.
+      await expect(p.run('real', ['xl', 'sleep'], { timeoutMs: 500 })).rejects.toBeInstanceOf(CommandTimeoutError);
+      expect((await p.run('real', ['xl', 'list'])).stdout).toContain('Domain-0');
+      // The stream still runs.
+      const seen = ticks;
+      await expect.poll(() => ticks).toBeGreaterThan(seen + 2);
+      stop.abort();
+      expect(await streaming).toEqual({ code: null });
+      expect(p.isConnected('real')).toBe(true);
     } finally {
       stop.abort();
       await p.close();

@@ -5,8 +5,10 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { HostConfig, SshDefaults } from '../../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { fitsSession } from '../../core/remote-session.ts';
+import { fitsSession, SessionAnswerTooLarge } from '../../core/remote-session.ts';
+import { CommandDeadline, CommandTimeoutError, describeTimeout } from './deadline.ts';
 import { fingerprintsEqual, sshFingerprint } from './fingerprint.ts';
+import { DEFAULT_MAX_OUTPUT_BYTES, ExecOutput, tooLarge } from './output.ts';
 import { buildCommand } from './quote.ts';
 import { backoffDelay, Semaphore } from './semaphore.ts';
 import { RemoteSession, SessionFailure } from './session.ts';
@@ -22,6 +24,12 @@ export interface SshPoolOptions {
    * a host that cannot run the session script falls back to exec by itself.
    */
   sessions?: boolean;
+  /**
+   * The most output one command (or batch) may return, stdout and stderr together; past it the command fails
+   * saying so, and the rest is not read. It bounds the agent's memory against a runaway log.
+   * @defaultValue 64 MiB
+   */
+  maxOutputBytes?: number;
 }
 
 interface HostSlot {
@@ -41,6 +49,10 @@ interface HostSlot {
   releasing: Map<Promise<void>, Client>;
   /** False once the host showed it cannot run a session: plain exec from then on. */
   sessionsWork: boolean;
+  /** Commands and streams in flight on each connection. */
+  users: Map<NodeSSH, number>;
+  /** Connections no longer handed out, closed when their last user is done (see retire). */
+  retired: Set<NodeSSH>;
 }
 
 export interface HostPoolStats {
@@ -58,8 +70,10 @@ export interface HostPoolStats {
 export class SshPool implements RemoteRunner {
   private readonly slots = new Map<string, HostSlot>();
   private closed = false;
+  private readonly maxOutputBytes: number;
 
   constructor(private readonly options: SshPoolOptions) {
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     for (const [name, config] of Object.entries(options.hosts)) {
       const settings = { ...options.defaults, ...definedOnly(config.ssh) } as SshDefaults;
       this.slots.set(name, {
@@ -73,6 +87,8 @@ export class SshPool implements RemoteRunner {
         sessions: [],
         releasing: new Map(),
         sessionsWork: options.sessions ?? true,
+        users: new Map(),
+        retired: new Set(),
       });
     }
   }
@@ -101,8 +117,10 @@ export class SshPool implements RemoteRunner {
     if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
     const command = buildCommand(argv, { sudo: slot.config.sudo });
     const release = await slot.semaphore.acquire(options.signal);
+    let done: (() => void) | undefined;
     try {
       const ssh = await this.connection(host, slot);
+      done = using(slot, ssh);
       if (options.signal?.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it was sent`);
       if (!options.onStdout && !options.onStderr) {
         const results = await this.viaSession(host, slot, ssh, [command], options);
@@ -110,6 +128,7 @@ export class SshPool implements RemoteRunner {
       }
       return await this.exec(host, slot, ssh, command, options);
     } finally {
+      done?.();
       release();
     }
   }
@@ -128,14 +147,17 @@ export class SshPool implements RemoteRunner {
     if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
     const commands = argvs.map((a) => buildCommand(a, { sudo: slot.config.sudo }));
     const release = await slot.semaphore.acquire(options.signal);
+    let done: (() => void) | undefined;
     try {
       const ssh = await this.connection(host, slot);
+      done = using(slot, ssh);
       const results = await this.viaSession(host, slot, ssh, commands, options);
       if (results) return results;
       const out: RunResult[] = [];
       for (const command of commands) out.push(await this.exec(host, slot, ssh, command, options));
       return out;
     } finally {
+      done?.();
       release();
     }
   }
@@ -156,6 +178,7 @@ export class SshPool implements RemoteRunner {
     const ssh = await this.connection(host, slot);
     const client = ssh.connection;
     if (!client) throw new TransportError(host, `no connection to ${host}`);
+    const done = using(slot, ssh);
     const { signal } = options;
     return new Promise<StreamResult>((resolve, reject) => {
       let settled = false;
@@ -165,6 +188,7 @@ export class SshPool implements RemoteRunner {
       const finish = (result: StreamResult | Error) => {
         if (settled) return;
         settled = true;
+        done();
         clearTimeout(forceTimer);
         signal.removeEventListener('abort', onAbort);
         client.removeListener('close', onConnectionClose);
@@ -235,13 +259,18 @@ export class SshPool implements RemoteRunner {
       slot.sessions = [];
       slot.ssh?.dispose();
       slot.ssh = null;
+      for (const ssh of slot.retired) ssh.dispose();
+      slot.retired.clear();
     }
   }
 
   /**
    * The commands through an idle session of this connection (or a new one). Null when sessions cannot be used
-   * here — nothing was sent, so the caller runs them as execs. Failures map as exec's do: nothing sent is a
-   * TransportError, a request that may have run is an OutcomeUnknownError; a lost connection is dropped.
+   * here — nothing was sent, so the caller runs them as execs. The command's timeout covers opening its session
+   * too. Failures map as exec's do: nothing sent is a TransportError, a request that may have run is an
+   * OutcomeUnknownError. A failure closes this session only: the connection's other channels (a migration's,
+   * another caller's session) are not this command's to cut. A lost connection is dropped; one whose server may
+   * still hold a channel given up on is retired.
    */
   private async viaSession(
     host: string,
@@ -254,72 +283,94 @@ export class SshPool implements RemoteRunner {
     if (!slot.sessionsWork || !client || !commands.every(fitsSession)) return null;
     // Messages name the first program (a batched read leads with the list it is for).
     const what = firstWord(commands[0] ?? '');
+    const deadline = new CommandDeadline(options.timeoutMs ?? slot.settings.commandTimeoutMs, options.signal);
+    let running: Promise<RunResult[]> | undefined;
+    try {
+      const session = await this.idleOrNewSession(slot, ssh, client, deadline);
+      if (session === null) return null;
+      // Ended while connecting or opening the session: nothing has been written, so nothing is sent now.
+      if (session === undefined || deadline.ended) {
+        if (session) slot.sessions.push(session);
+        throw deadline.ended === 'cancelled'
+          ? new TransportError(host, `${what} on ${host} was cancelled before it was sent`)
+          : new TransportError(
+              host,
+              `could not start ${what} on ${host}: no command session opened within ${describeTimeout(deadline.timeoutMs)}`,
+            );
+      }
+      running = session.request(commands);
+      const results = await Promise.race([running, deadline.reached]);
+      if (results) {
+        slot.sessions.push(session);
+        return results;
+      }
+      session.close(deadline.ended === 'cancelled' ? 'cancelled' : 'timed out');
+      retire(slot, ssh);
+      throw deadline.ended === 'cancelled'
+        ? new OutcomeUnknownError(host, `${what} on ${host} was interrupted; its outcome is unknown`)
+        : new CommandTimeoutError(host, what, deadline.timeoutMs);
+    } catch (error) {
+      if (error instanceof TransportError) throw error;
+      return this.sessionFailed(host, slot, ssh, what, error);
+    } finally {
+      deadline.dispose();
+      running?.catch(() => {});
+    }
+  }
+
+  /**
+   * An idle session of this connection, or a new one opened within the deadline (undefined when the deadline ended
+   * first: the caller says why); null when the server refused a session channel, so exec may still work.
+   */
+  private async idleOrNewSession(
+    slot: HostSlot,
+    ssh: NodeSSH,
+    client: Client,
+    deadline: CommandDeadline,
+  ): Promise<RemoteSession | null | undefined> {
     dropForeignSessions(slot, client);
     let session = slot.sessions.pop();
     while (session && !session.usable) session = slot.sessions.pop();
-    if (!session) {
-      await this.makeRoom(slot, client);
-      try {
-        session = await RemoteSession.open(client);
-      } catch {
-        // The server refused another channel (MaxSessions, a restricted account): exec may still work.
-        return null;
-      }
-    }
-    // Aborted while connecting or opening the session: nothing has been written, so nothing is sent now.
-    if (options.signal?.aborted) {
-      slot.sessions.push(session);
-      throw new TransportError(host, `${what} on ${host} was cancelled before it was sent`);
-    }
-    const timeoutMs = options.timeoutMs ?? slot.settings.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const interrupted = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new OutcomeUnknownError(
-            host,
-            `${what} on ${host} did not finish within ${Math.round(timeoutMs / 1000)} s; its outcome is unknown`,
-          ),
-        );
-      }, timeoutMs);
-      onAbort = () => reject(new OutcomeUnknownError(host, `${what} on ${host} was interrupted; its outcome is unknown`));
-      if (options.signal?.aborted) onAbort();
-      else options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    const running = session.request(commands);
+    if (session) return session;
+    await this.makeRoom(slot, client, deadline.signal);
+    if (deadline.ended) return undefined;
     try {
-      const results = await Promise.race([running, interrupted]);
-      slot.sessions.push(session);
-      return results;
-    } catch (error) {
-      session.close(error instanceof OutcomeUnknownError ? 'abandoned' : 'broken');
-      if (error instanceof SessionFailure && error.unsupported) {
-        slot.sessionsWork = false;
-        this.options.logger.warn(
-          { host, reason: error.message },
-          'this host cannot run a command session; using one exec channel per command',
-        );
-        return null;
-      }
-      // As with exec: after a failure mid-command the connection is not trusted again.
+      return await RemoteSession.open(client, { signal: deadline.signal, maxAnswerBytes: this.maxOutputBytes });
+    } catch {
+      // Refused (MaxSessions, a restricted account): exec may still work.
+      if (!deadline.ended) return null;
+      // Not answered in time: the server may hold the channel it has not confirmed (see retire).
+      retire(slot, ssh);
+      return undefined;
+    }
+  }
+
+  /** A session request that failed other than by its deadline (the session is closed already). */
+  private sessionFailed(host: string, slot: HostSlot, ssh: NodeSSH, what: string, error: unknown): null {
+    if (error instanceof SessionFailure && error.unsupported) {
+      slot.sessionsWork = false;
+      this.options.logger.warn(
+        { host, reason: error.message },
+        'this host cannot run a command session; using one exec channel per command',
+      );
+      return null;
+    }
+    if (error instanceof SessionFailure && error.connectionLost) {
       if (slot.ssh === ssh) slot.ssh = null;
       ssh.dispose();
-      if (error instanceof OutcomeUnknownError) throw error;
-      if (error instanceof SessionFailure && !error.sent)
-        throw new TransportError(host, `could not start ${what} on ${host}: ${error.message}`, { cause: error });
-      const message = error instanceof Error ? error.message : String(error);
-      throw new OutcomeUnknownError(
-        host,
-        error instanceof SessionFailure && error.connectionLost
-          ? `the connection to ${host} was lost while ${what} ran; its outcome is unknown`
-          : `the connection to ${host} failed while ${what} ran (${message}); its outcome is unknown`,
-      );
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-      running.catch(() => {});
     }
+    if (error instanceof SessionFailure && !error.sent)
+      throw new TransportError(host, `could not start ${what} on ${host}: ${error.message}`, { cause: error });
+    if (error instanceof SessionFailure && error.cause instanceof SessionAnswerTooLarge)
+      throw new OutcomeUnknownError(host, tooLarge(what, host, error.cause.limit), { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new OutcomeUnknownError(
+      host,
+      error instanceof SessionFailure && error.connectionLost
+        ? `the connection to ${host} was lost while ${what} ran; its outcome is unknown`
+        : `the command session on ${host} failed while ${what} ran (${message}); its outcome is unknown`,
+      { cause: error },
+    );
   }
 
   /**
@@ -327,9 +378,10 @@ export class SshPool implements RemoteRunner {
    * has one channel at most; an idle session keeps its own): an exec channel opened beside idle sessions and the
    * sampler's stream went past sshd's MaxSessions (10 by default; maxConcurrent ≤ 9 leaves one for the stream) and
    * was refused. Then waits, briefly, for sshd to let go of every session closed so (this caller's or another's): it
-   * counts a session until its shell has exited. Called before any new channel of a slot holder.
+   * counts a session until its shell has exited. Called before any new channel of a slot holder; `signal` ends the
+   * wait early (the command's deadline).
    */
-  private async makeRoom(slot: HostSlot, client: Client): Promise<void> {
+  private async makeRoom(slot: HostSlot, client: Client, signal?: AbortSignal): Promise<void> {
     dropForeignSessions(slot, client);
     while (slot.sessions.length > 0 && slot.sessions.length + slot.semaphore.activeCount > slot.settings.maxConcurrent) {
       const idle = slot.sessions.shift() as RemoteSession;
@@ -339,10 +391,19 @@ export class SshPool implements RemoteRunner {
       void released.then(() => slot.releasing.delete(released));
     }
     const pending = [...slot.releasing].filter(([, c]) => c === client).map(([released]) => released);
-    if (pending.length === 0) return;
+    if (pending.length === 0 || signal?.aborted) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, SESSION_CLOSE_WAIT_MS)))]);
+    let stop: (() => void) | undefined;
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((resolve) => {
+        stop = () => resolve();
+        timer = setTimeout(stop, SESSION_CLOSE_WAIT_MS);
+        signal?.addEventListener('abort', stop, { once: true });
+      }),
+    ]);
     clearTimeout(timer);
+    if (stop) signal?.removeEventListener('abort', stop);
   }
 
   private async connection(host: string, slot: HostSlot): Promise<NodeSSH> {
@@ -442,30 +503,38 @@ export class SshPool implements RemoteRunner {
       }
       channel?.close();
     };
+    // Given up on while it may still run: its channel may stay counted by sshd (see retire).
+    const giveUp = () => {
+      abandon();
+      retire(slot, ssh);
+    };
+    let overflow: (() => void) | undefined;
+    // node-ssh decodes each chunk on its own, which turns a character cut by a packet's end into U+FFFD: the output
+    // is decoded here instead, and node-ssh's copy is ignored.
+    const output = new ExecOutput(this.maxOutputBytes, options, () => overflow?.());
     const running = ssh.execCommand(command, {
       noTrim: true,
       onChannel: (ch) => {
         channel = ch;
         started = true;
       },
-      ...(options.onStdout ? { onStdout: (chunk: Buffer) => options.onStdout?.(chunk.toString('utf8')) } : {}),
-      ...(options.onStderr ? { onStderr: (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8')) } : {}),
+      onStdout: (chunk: Buffer) => output.stdout(chunk),
+      onStderr: (chunk: Buffer) => output.stderr(chunk),
     });
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const interrupted = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abandon();
-        reject(
-          new OutcomeUnknownError(
-            host,
-            `${firstWord(command)} on ${host} did not finish within ${Math.round(timeoutMs / 1000)} s; its outcome is unknown`,
-          ),
-        );
+        giveUp();
+        reject(new CommandTimeoutError(host, firstWord(command), timeoutMs));
       }, timeoutMs);
       onAbort = () => {
-        abandon();
+        giveUp();
         reject(new OutcomeUnknownError(host, `${firstWord(command)} on ${host} was interrupted; its outcome is unknown`));
+      };
+      overflow = () => {
+        abandon();
+        reject(new OutcomeUnknownError(host, tooLarge(firstWord(command), host, this.maxOutputBytes)));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -476,7 +545,7 @@ export class SshPool implements RemoteRunner {
         ssh.dispose();
         throw new OutcomeUnknownError(host, `the connection to ${host} was lost while ${firstWord(command)} ran; its outcome is unknown`);
       }
-      return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+      return { code: result.code, ...output.end() };
     } catch (error) {
       if (error instanceof TransportError) throw error;
       if (slot.ssh === ssh) slot.ssh = null;
@@ -512,6 +581,32 @@ function dropForeignSessions(slot: HostSlot, client: Client): void {
     else session.close();
   }
   slot.sessions = own;
+}
+
+/** Counts a command or stream in flight on a connection; the function returned says it is done (once). */
+function using(slot: HostSlot, ssh: NodeSSH): () => void {
+  slot.users.set(ssh, (slot.users.get(ssh) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const left = (slot.users.get(ssh) ?? 1) - 1;
+    if (left > 0) return void slot.users.set(ssh, left);
+    slot.users.delete(ssh);
+    if (slot.retired.delete(ssh)) ssh.dispose();
+  };
+}
+
+/**
+ * Hands out no more of this connection, and closes it once nothing runs on it. After a command was given up on:
+ * sshd counts its channel (against MaxSessions) until the remote shell exits, and a shell waiting on a hung command
+ * does not (sshd ignores signals for root logins), so the connection could run out of channels. Closing it at once
+ * would cut what else runs on it (a migration, another caller's command); the next command opens a fresh one.
+ */
+function retire(slot: HostSlot, ssh: NodeSSH): void {
+  if (slot.ssh === ssh) slot.ssh = null;
+  if (slot.users.has(ssh)) slot.retired.add(ssh);
+  else ssh.dispose();
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -4,6 +4,7 @@ import {
   encodeRequest,
   SESSION_COMMAND,
   SESSION_EXIT_NO_TEMP,
+  SessionAnswerTooLarge,
   type SessionCommandResult,
   SessionProtocolError,
   SessionResponseParser,
@@ -20,8 +21,9 @@ export class SessionFailure extends Error {
     readonly connectionLost: boolean,
     /** The host cannot run sessions at all (use plain exec there). */
     readonly unsupported = false,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -31,7 +33,7 @@ export class SessionFailure extends Error {
  * and hands each to one caller. A session that failed in any way is closed and never reused.
  */
 export class RemoteSession {
-  private readonly parser = new SessionResponseParser();
+  private readonly parser: SessionResponseParser;
   private nextId = 1;
   private waiting: { id: number; resolve: (r: SessionCommandResult[]) => void; reject: (e: SessionFailure) => void } | null = null;
   private dead: SessionFailure | null = null;
@@ -48,7 +50,9 @@ export class RemoteSession {
   private constructor(
     private readonly channel: ClientChannel,
     private readonly client: Client,
+    maxAnswerBytes: number,
   ) {
+    this.parser = new SessionResponseParser({ maxBytes: maxAnswerBytes });
     channel.on('data', (chunk: Buffer) => this.onData(chunk));
     channel.stderr.on('data', () => {
       // The script writes nothing to stderr; a login banner or shell noise there is ignored.
@@ -69,15 +73,27 @@ export class RemoteSession {
     client.once('close', this.onConnectionClose);
   }
 
-  /** Opens a session channel; rejects with a SessionFailure (nothing sent) when the server refuses the channel. */
-  static open(client: Client): Promise<RemoteSession> {
+  /**
+   * Opens a session channel; rejects with a SessionFailure (nothing sent) when the server refuses the channel, or
+   * when `signal` aborts first: a server that never answers the request (a hung PAM session module) must not hold
+   * the command past its deadline. A channel that comes after all is closed at once. `maxAnswerBytes` bounds what
+   * one answer may hold.
+   */
+  static open(client: Client, options: { signal: AbortSignal; maxAnswerBytes: number }): Promise<RemoteSession> {
+    const { signal, maxAnswerBytes } = options;
     return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new SessionFailure('the command session was not opened in time', false, false));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
         client.exec(SESSION_COMMAND, (error, channel) => {
+          signal.removeEventListener('abort', onAbort);
           if (error) reject(new SessionFailure(`could not open a command session: ${error.message}`, false, false));
-          else resolve(new RemoteSession(channel, client));
+          else if (signal.aborted) channel.close();
+          else resolve(new RemoteSession(channel, client, maxAnswerBytes));
         });
       } catch (error) {
+        signal.removeEventListener('abort', onAbort);
         reject(new SessionFailure(`could not open a command session: ${(error as Error).message}`, false, true));
       }
     });
@@ -129,6 +145,11 @@ export class RemoteSession {
     try {
       response = this.parser.push(chunk);
     } catch (error) {
+      if (error instanceof SessionAnswerTooLarge) {
+        // The commands have run (the script answers once they end): closing ends its `cat`, and the shell then exits.
+        this.fail(new SessionFailure(error.message, this.waiting !== null, false, false, { cause: error }));
+        return;
+      }
       const message = error instanceof SessionProtocolError ? error.message : String(error);
       this.fail(new SessionFailure(`the command session said something unexpected: ${message}`, this.waiting !== null, false));
       return;
