@@ -21,6 +21,17 @@ describe('how the agent reports failures', () => {
     expect(decodeJobFailure(wrapped.message)).toEqual({ code, message: error.message });
   });
 
+  it('does not have BullMQ run again a read the host left unanswered for the whole command timeout', () => {
+    // Reads are queued with two attempts: a second wait as long would end after the bot's read timeout.
+    const timedOut = new OutcomeUnknownError('xen1', 'xl on xen1 did not finish within 30 s; its outcome is unknown');
+    const read = new TransportError('xen1', 'could not read the domain list on xen1: xl on xen1 did not finish within 30 s', {
+      cause: new TransportError('xen1', 'xl on xen1 did not finish within 30 s', { cause: timedOut }),
+    });
+    const wrapped = toJobError(read);
+    expect(wrapped).toBeInstanceOf(UnrecoverableError);
+    expect(decodeJobFailure(wrapped.message)).toEqual({ code: 'transport', message: read.message });
+  });
+
   it('says plainly when Redis failed before the agent acted', () => {
     expect(describeFailure(new Error('Connection is closed.'))).toEqual({
       code: 'transport',

@@ -22,6 +22,7 @@ import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
 import { Sampler, type SamplerOptions } from './sampler.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import { type DriverOptions, detectToolstack, XenToolstack } from './toolstack/driver.ts';
+import { timedOutAfter } from './toolstack/no-answer.ts';
 import type { Toolstack } from './toolstack/types.ts';
 
 /** How long things take; production defaults, every one shortened by tests. */
@@ -124,10 +125,14 @@ export function runJob(data: JobData, ctx: HandlerContext): Promise<JobResult> {
   return runHandler(data as JobOf<typeof data.op>, ctx);
 }
 
-/** How an error travels back to the bot; UnrecoverableError where retrying cannot help. */
+/**
+ * How an error travels back to the bot; UnrecoverableError where retrying cannot help. A read the host left
+ * unanswered for the whole command timeout is not tried again either: a second wait as long would end after the bot's
+ * read timeout, and the operator would be told the agent did not answer instead of why.
+ */
 export function toJobError(error: unknown): Error {
   const failure = describeFailure(error);
-  const retryable = failure.code === 'transport';
+  const retryable = failure.code === 'transport' && timedOutAfter(error) === null;
   return retryable ? new Error(encodeJobFailure(failure)) : new UnrecoverableError(encodeJobFailure(failure));
 }
 

@@ -431,7 +431,7 @@ describe('reads retried once, shutdown drops polled, resumed jobs verified (simu
     expect(describeFailure(error)).toEqual({
       code: 'outcomeUnknown',
       message:
-        'lost the connection to xen1 while web was shutting down; it is still blocked 1 s after the shutdown was sent and may still be shutting down — check its console',
+        'lost the connection to xen1 while web was shutting down; web is still blocked 1 s after the shutdown was sent and may still be shutting down — check its console',
     });
     expect(sent('xen1', /shutdown|destroy/, since)).toEqual(['timeout 1 xl shutdown -w web']);
   });

@@ -12,6 +12,7 @@ import { parseXentop } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { AUTOSTART_DIR, argv, autostartPath, checked, consoleLogPath, describeArgv } from './argv.ts';
 import { inventoryFromListings, isAutostartDir } from './inventory.ts';
+import { describeNoAnswer, readWithRetry } from './no-answer.ts';
 import { assembleDetail } from './show.ts';
 import type {
   AutostartResult,
@@ -50,7 +51,7 @@ export interface DriverOptions {
   /** Read-back right after create / destroy / a returned shutdown. */
   readBack?: ReadBackPolicy;
   /**
-   * Interval of the longer waits: a shutdown whose `-w` connection was lost (bounded by the host's
+   * Interval of the longer waits: a shutdown whose `-w` went unanswered (bounded by the host's
    * shutdownTimeoutSeconds from when it was sent), and a resumed job's verification.
    * @defaultValue 1000
    */
@@ -64,11 +65,17 @@ export interface DriverOptions {
 
 const DEFAULT_READ_BACK: ReadBackPolicy = { attempts: 10, delayMs: 200 };
 
+/** A mutating command sent without an answer: why, in words ("xl create did not finish within 30 s on xen1"). */
+interface NoAnswer {
+  noAnswer: string;
+}
+
 /**
  * xl and xm share one implementation: they differ in argv details, which argv.ts handles, and in how state
  * flags read (domainStatusFromFlags). Every mutation reads state first and reports only what it read back.
- * Read-only commands are retried once on a fresh connection and never report an unknown outcome (nothing was sent);
- * a connection lost after a mutating command was sent is resolved by reading the state, never by sending it again.
+ * Read-only commands are retried once on a fresh connection when theirs was lost (not when they timed out) and never
+ * report an unknown outcome (nothing was sent); a mutating command sent without an answer (timed out, connection lost)
+ * is resolved by reading the state, never by sending it again, and the reply says which of the two it was.
  */
 export class XenToolstack implements Toolstack {
   private readonly readBack: ReadBackPolicy;
@@ -98,27 +105,12 @@ export class XenToolstack implements Toolstack {
     });
   }
 
-  /**
-   * A read-only command. A lost connection or a failed connect is retried once (the pool has dropped the broken
-   * connection, so the retry opens a fresh one); what fails twice is a TransportError, never an unknown outcome.
-   */
+  /** A read-only command: retried once on a fresh connection when its connection was lost (see readWithRetry). */
   private async read(words: readonly string[], ctx?: OperationContext, extra: { timeoutMs?: number } = {}): Promise<RunResult> {
-    try {
-      return await this.run(words, ctx, extra);
-    } catch (first) {
-      if (!isRetryable(first) || ctx?.signal?.aborted) throw asReadFailure(this.host.name, first, false);
-      try {
-        return await this.run(words, ctx, extra);
-      } catch (second) {
-        throw asReadFailure(this.host.name, second, true);
-      }
-    }
+    return readWithRetry(this.host.name, () => this.run(words, ctx, extra), ctx?.signal);
   }
 
-  /**
-   * Several read-only commands in one round trip where the runner can (runBatch), one after another otherwise;
-   * retried once as a whole on a fresh connection, like read().
-   */
+  /** Several read-only commands in one round trip where the runner can (runBatch), one after another otherwise. */
   private async readBatch(commands: readonly (readonly string[])[], ctx?: OperationContext): Promise<RunResult[]> {
     const runner = this.runner;
     const once = async (): Promise<RunResult[]> => {
@@ -127,15 +119,24 @@ export class XenToolstack implements Toolstack {
       for (const words of commands) out.push(await this.run(words, ctx));
       return out;
     };
+    return readWithRetry(this.host.name, once, ctx?.signal);
+  }
+
+  /**
+   * Sends a mutating command, once. When it ran without an answer (timed out, connection lost), its outcome is
+   * unknown: the caller reads the state back, never sends it again, and says why with the words returned here.
+   */
+  private async issue(
+    words: readonly string[],
+    what: string,
+    ctx: OperationContext | undefined,
+    extra: { timeoutMs?: number; onStderr?: (s: string) => void; during?: string } = {},
+  ): Promise<RunResult | NoAnswer> {
     try {
-      return await once();
-    } catch (first) {
-      if (!isRetryable(first) || ctx?.signal?.aborted) throw asReadFailure(this.host.name, first, false);
-      try {
-        return await once();
-      } catch (second) {
-        throw asReadFailure(this.host.name, second, true);
-      }
+      return await this.run(words, ctx, extra);
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
+      return { noAnswer: describeNoAnswer(error, this.host.name, what, extra.during) };
     }
   }
 
@@ -419,25 +420,21 @@ export class XenToolstack implements Toolstack {
     const words = argv.create(this.kind, configPath);
     await ctx?.beforeIssue?.({ argv: words, before: before ?? null });
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} from ${configPath}` });
-    let lost = false;
-    try {
-      const r = await this.run(words, ctx);
-      const outcome = classifyOutcome('create', r);
+    // No answer: whether the domain started is read back below, never by creating again.
+    const sent = await this.issue(words, `${this.kind} create`, ctx);
+    if ('noAnswer' in sent) ctx?.onProgress?.({ stage: 'verify', message: `${sent.noAnswer}; reading ${domain}'s state back` });
+    else {
+      const outcome = classifyOutcome('create', sent);
       if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
-        throw new RemoteCommandError(this.host.name, words, r.code, r.stderr, outcome.message);
-    } catch (error) {
-      // Lost mid-command: whether the domain started is read back below, never by creating again.
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
-      ctx?.onProgress?.({ stage: 'verify', message: `lost contact while creating ${domain}; reading its state back` });
+        throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, outcome.message);
     }
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to show as running` });
     const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, started, ctx));
     if (started(after)) return { outcome: 'started', domain: after };
-    if (lost)
+    if ('noAnswer' in sent)
       throw new OutcomeUnknownError(
         this.host.name,
-        `lost the connection to ${this.host.name} while ${this.kind} create ran; ${domain} is not up there (now: ${stateOf(after)}), and nothing was re-run`,
+        `${sent.noAnswer}; ${domain} is not up there (now: ${stateOf(after)}), and nothing was re-run`,
       );
     throw new RemoteCommandError(this.host.name, words, 0, '', `${domain} did not come up on ${this.host.name} (now: ${stateOf(after)})`);
   }
@@ -518,40 +515,34 @@ export class XenToolstack implements Toolstack {
       message: options.force ? `destroying ${domain}` : `asking ${domain} to shut down (up to ${timeout} s)`,
     });
     const issuedAt = Date.now();
-    let exit: number | 'lost';
-    try {
-      const r = await this.run(words, ctx, { timeoutMs: (timeout + 15) * 1000 });
-      if (r.code !== 0 && r.code !== 124) {
-        const outcome = classifyOutcome(options.force ? 'destroy' : 'shutdown', r);
-        if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
-          throw new RemoteCommandError(this.host.name, words, r.code, r.stderr, 'message' in outcome ? outcome.message : undefined);
-      }
-      exit = r.code;
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      exit = 'lost';
+    const sent = await this.issue(words, what, ctx, {
+      timeoutMs: (timeout + 15) * 1000,
+      ...(options.force ? {} : { during: `${domain} was shutting down` }),
+    });
+    if (!('noAnswer' in sent) && sent.code !== 0 && sent.code !== 124) {
+      const outcome = classifyOutcome(options.force ? 'destroy' : 'shutdown', sent);
+      if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
+        throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, 'message' in outcome ? outcome.message : undefined);
     }
     // `xl shutdown -w` returns once the guest has shut down, before the toolstack clears it away: powered off
     // (`---s--`, no other reason letter) is down, as asked.
     const gone = (d: DomainSummary | undefined) =>
       !d || d.status === 'defined' || (!options.force && d.status === 'shutdown' && d.flags.charAt(4) === '-');
-    if (exit === 'lost' && !options.force) {
+    if ('noAnswer' in sent && !options.force) {
       // The guest may still be on its way down: watch it for as long as the shutdown was given, never destroy it.
-      ctx?.onProgress?.({ stage: 'verify', message: `lost contact while ${domain} shut down; watching its state (up to ${timeout} s)` });
+      ctx?.onProgress?.({ stage: 'verify', message: `${sent.noAnswer}; watching ${domain}'s state (up to ${timeout} s)` });
       const after = await this.afterIssue(what, () => this.pollUntil(domain, gone, issuedAt + timeout * 1000, ctx));
       if (gone(after)) return { outcome: 'shut-down', domain: after ?? null };
       throw new OutcomeUnknownError(
         this.host.name,
-        `lost the connection to ${this.host.name} while ${domain} was shutting down; it is still ${stateOf(after)} ${secondsSince(issuedAt)} s after the shutdown was sent and may still be shutting down — check its console`,
+        `${sent.noAnswer}; ${domain} is still ${stateOf(after)} ${secondsSince(issuedAt)} s after the shutdown was sent and may still be shutting down — check its console`,
       );
     }
     const after = await this.afterIssue(what, () => this.poll(domain, gone, ctx));
     if (gone(after)) return { outcome: options.force ? 'destroyed' : 'shut-down', domain: after ?? null };
-    if (exit === 'lost')
-      throw new OutcomeUnknownError(
-        this.host.name,
-        `lost the connection to ${this.host.name} while ${what} ran; ${domain} is still ${stateOf(after)} there, and nothing was re-run`,
-      );
+    if ('noAnswer' in sent)
+      throw new OutcomeUnknownError(this.host.name, `${sent.noAnswer}; ${domain} is still ${stateOf(after)} there, and nothing was re-run`);
+    const exit = sent.code;
     if (exit === 124) {
       // Only here did the shutdown really run out of time; force is an option for an operator who saw the console.
       throw new RemoteCommandError(
@@ -659,24 +650,21 @@ export class XenToolstack implements Toolstack {
     const what = words[0] ?? 'ln';
     await ctx?.beforeIssue?.({ argv: words, before });
     ctx?.onProgress?.({ stage: 'autostart', message: describeArgv(words) });
-    let lost = false;
-    try {
-      const r = await this.run(words, ctx);
-      if (r.code !== 0)
-        throw new RemoteCommandError(host, words, r.code, r.stderr, `${describeArgv(words)} failed on ${host}: ${firstLine(r.stderr)}`);
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
-    }
+    const sent = await this.issue(words, what, ctx);
+    if (!('noAnswer' in sent) && sent.code !== 0)
+      throw new RemoteCommandError(
+        host,
+        words,
+        sent.code,
+        sent.stderr,
+        `${describeArgv(words)} failed on ${host}: ${firstLine(sent.stderr)}`,
+      );
     const back = await this.afterIssue(what, () => this.readAutostart(domain, ctx));
     const result = done(back);
     if (result) return result;
     const seen = back.target !== null ? `a link to ${back.target}` : back.exists ? 'something that is no link' : 'nothing';
-    if (lost)
-      throw new OutcomeUnknownError(
-        host,
-        `lost the connection to ${host} while ${what} ran; ${autostartPath(domain)} now reads back as ${seen}, and nothing was re-run`,
-      );
+    if ('noAnswer' in sent)
+      throw new OutcomeUnknownError(host, `${sent.noAnswer}; ${autostartPath(domain)} now reads back as ${seen}, and nothing was re-run`);
     throw new RemoteCommandError(host, words, 0, '', `${describeArgv(words)} returned, but ${autostartPath(domain)} reads back as ${seen}`);
   }
 
@@ -714,30 +702,26 @@ export class XenToolstack implements Toolstack {
     await ctx?.beforeIssue?.({ argv: words, before });
     ctx?.onProgress?.({ stage: 'reboot', message: `asking ${domain} to reboot` });
     const issuedAt = Date.now();
-    let lost = false;
-    try {
-      const r = await this.run(words, ctx);
-      const outcome = classifyOutcome('shutdown', r);
-      if (r.code !== 0 || outcome.kind !== 'ok') {
-        const message = 'message' in outcome ? outcome.message : `exit ${r.code}`;
+    const sent = await this.issue(words, `${this.kind} reboot`, ctx);
+    if (!('noAnswer' in sent)) {
+      const outcome = classifyOutcome('shutdown', sent);
+      if (sent.code !== 0 || outcome.kind !== 'ok') {
+        const message = 'message' in outcome ? outcome.message : `exit ${sent.code}`;
         throw new RemoteCommandError(
           host,
           words,
-          r.code,
-          r.stderr,
+          sent.code,
+          sent.stderr,
           outcome.kind === 'noPvControl'
             ? `${domain} on ${host} cannot be asked to reboot (${message}): reboot with force destroys it and creates it again`
             : `${this.kind} reboot ${domain} failed on ${host}: ${message}`,
         );
       }
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
     }
     const timeout = this.host.shutdownTimeoutSeconds;
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to come back with a new id (up to ${timeout} s)` });
     return this.afterIssue(`${this.kind} reboot`, () =>
-      this.awaitReboot(domain, before.id, issuedAt, issuedAt + timeout * 1000, ctx, lost ? 'lost' : 'sent'),
+      this.awaitReboot(domain, before.id, issuedAt, issuedAt + timeout * 1000, ctx, 'noAnswer' in sent ? sent : 'sent'),
     );
   }
 
@@ -751,7 +735,7 @@ export class XenToolstack implements Toolstack {
     issuedAt: number,
     deadline: number,
     ctx: OperationContext | undefined,
-    how: 'sent' | 'lost' | 'resumed',
+    how: 'sent' | 'resumed' | NoAnswer,
   ): Promise<RebootResult> {
     const host = this.host.name;
     // Running again under a new id: not merely there, paused, as xl's monitor builds the new domain before it runs.
@@ -773,7 +757,7 @@ export class XenToolstack implements Toolstack {
     if (how === 'sent') throw new RemoteCommandError(host, argv.reboot(this.kind, domain), 0, '', message);
     throw new OutcomeUnknownError(
       host,
-      `${how === 'lost' ? `lost the connection to ${host} while ${this.kind} reboot ran` : `${this.kind} reboot was issued before the agent restarted`}: ${message}; nothing was re-run`,
+      `${how === 'resumed' ? `${this.kind} reboot was issued before the agent restarted` : how.noAnswer}: ${message}; nothing was re-run`,
     );
   }
 
@@ -794,48 +778,37 @@ export class XenToolstack implements Toolstack {
     const create = argv.create(this.kind, config);
     await ctx?.beforeIssue?.({ argv: destroy, before });
     ctx?.onProgress?.({ stage: 'destroy', message: `destroying ${domain} (id ${before.id})` });
-    let lost = false;
-    try {
-      const r = await this.run(destroy, ctx);
-      if (r.code !== 0) {
-        const outcome = classifyOutcome('destroy', r);
-        if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
-          throw new RemoteCommandError(host, destroy, r.code, r.stderr, 'message' in outcome ? outcome.message : undefined);
-      }
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
+    const destroyed = await this.issue(destroy, `${this.kind} destroy`, ctx);
+    if (!('noAnswer' in destroyed) && destroyed.code !== 0) {
+      const outcome = classifyOutcome('destroy', destroyed);
+      if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
+        throw new RemoteCommandError(host, destroy, destroyed.code, destroyed.stderr, 'message' in outcome ? outcome.message : undefined);
     }
     const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined' || d.id !== before.id;
     const down = await this.afterIssue(`${this.kind} destroy`, () => this.poll(domain, gone, ctx));
     if (!gone(down)) {
       const message = `${domain} is still ${stateOf(down)} (id ${before.id}) on ${host} after ${this.kind} destroy; nothing was created`;
-      if (lost) throw new OutcomeUnknownError(host, `lost the connection to ${host} while ${this.kind} destroy ran: ${message}`);
+      if ('noAnswer' in destroyed) throw new OutcomeUnknownError(host, `${destroyed.noAnswer}: ${message}`);
       throw new RemoteCommandError(host, destroy, 0, '', message);
     }
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} again from ${config}` });
-    lost = false;
-    try {
-      const r = await this.run(create, ctx);
-      const outcome = classifyOutcome('create', r);
+    const created = await this.issue(create, `${this.kind} create`, ctx);
+    if (!('noAnswer' in created)) {
+      const outcome = classifyOutcome('create', created);
       if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
         throw new RemoteCommandError(
           host,
           create,
-          r.code,
-          r.stderr,
-          `${domain} was destroyed on ${host} but could not be created again: ${'message' in outcome ? outcome.message : `exit ${r.code}`} — it is down now`,
+          created.code,
+          created.stderr,
+          `${domain} was destroyed on ${host} but could not be created again: ${'message' in outcome ? outcome.message : `exit ${created.code}`} — it is down now`,
         );
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
     }
     const back = (d: DomainSummary | undefined) => started(d) && d.id !== before.id;
     const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, back, ctx));
     if (after && back(after)) return { outcome: 'recreated', previousId: before.id, domain: after, evidence: 'new-id', configPath: config };
     const message = `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
-    if (lost)
-      throw new OutcomeUnknownError(host, `lost the connection to ${host} while ${this.kind} create ran: ${message}; nothing was re-run`);
+    if ('noAnswer' in created) throw new OutcomeUnknownError(host, `${created.noAnswer}: ${message}; nothing was re-run`);
     throw new RemoteCommandError(host, create, 0, '', message);
   }
 
@@ -889,34 +862,25 @@ export class XenToolstack implements Toolstack {
     const what = `${this.kind} ${pause ? 'pause' : 'unpause'}`;
     await ctx?.beforeIssue?.({ argv: words, before });
     ctx?.onProgress?.({ stage: pause ? 'pause' : 'unpause', message: `${pause ? 'pausing' : 'unpausing'} ${domain}` });
-    let lost = false;
-    try {
-      const r = await this.run(words, ctx);
-      // xl ignores libxl's answer here (exit 0 even when it failed): the flags read back decide, not the exit code.
-      if (r.code !== 0) {
-        const outcome = classifyOutcome('shutdown', r);
-        throw new RemoteCommandError(
-          host,
-          words,
-          r.code,
-          r.stderr,
-          `${what} ${domain} failed on ${host}: ${'message' in outcome ? outcome.message : `exit ${r.code}`}`,
-        );
-      }
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      lost = true;
+    const sent = await this.issue(words, what, ctx);
+    // xl ignores libxl's answer here (exit 0 even when it failed): the flags read back decide, not the exit code.
+    if (!('noAnswer' in sent) && sent.code !== 0) {
+      const outcome = classifyOutcome('shutdown', sent);
+      throw new RemoteCommandError(
+        host,
+        words,
+        sent.code,
+        sent.stderr,
+        `${what} ${domain} failed on ${host}: ${'message' in outcome ? outcome.message : `exit ${sent.code}`}`,
+      );
     }
     const done = (d: DomainSummary | undefined) =>
       !!d && (pause ? d.status === 'paused' : d.status === 'running' || d.status === 'blocked');
     const after = await this.afterIssue(what, () => this.poll(domain, done, ctx));
     if (after && done(after)) return { outcome: pause ? 'paused' : 'unpaused', domain: after };
     const state = `${stateOf(after)}${after?.flags ? ` (${after.flags})` : ''}`;
-    if (lost)
-      throw new OutcomeUnknownError(
-        host,
-        `lost the connection to ${host} while ${what} ran; ${domain} reads back as ${state}, and nothing was re-run`,
-      );
+    if ('noAnswer' in sent)
+      throw new OutcomeUnknownError(host, `${sent.noAnswer}; ${domain} reads back as ${state}, and nothing was re-run`);
     throw new RemoteCommandError(host, words, 0, '', `${what} ${domain} returned, but ${domain} reads back as ${state} on ${host}`);
   }
 
@@ -1038,14 +1002,12 @@ export class XenToolstack implements Toolstack {
     };
     ctx?.onProgress?.({ stage: 'migrate', message: `migrating ${domain} from ${this.host.name} to ${target.host}` });
     let failure: string | null = null;
-    try {
-      const r = await this.run(words, ctx, { timeoutMs: 30 * 60_000, onStderr });
+    const sent = await this.issue(words, `${this.kind} migrate`, ctx, { timeoutMs: 30 * 60_000, onStderr });
+    if ('noAnswer' in sent) failure = sent.noAnswer;
+    else {
       if (buffer) transcript.push(buffer);
-      const outcome = classifyOutcome('migrate', r);
-      if (outcome.kind !== 'ok') failure = 'message' in outcome ? outcome.message : `exit ${r.code}`;
-    } catch (error) {
-      if (!(error instanceof OutcomeUnknownError) || ctx?.signal?.aborted) throw error;
-      failure = 'the connection was lost during the migration';
+      const outcome = classifyOutcome('migrate', sent);
+      if (outcome.kind !== 'ok') failure = 'message' in outcome ? outcome.message : `exit ${sent.code}`;
     }
     ctx?.onProgress?.({ stage: 'verify', message: `checking ${target.host} for ${domain}` });
     const [dest, source] = await this.afterIssue(
@@ -1128,7 +1090,6 @@ export class XenToolstack implements Toolstack {
   }
 }
 
-/** Connect failures and lost connections are worth one more try for a read; a wrong host key never is. */
 /** `xm list --long` only supplies UUIDs: output it cannot parse means no UUIDs, not a failed list. */
 function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
   try {
@@ -1136,17 +1097,6 @@ function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
   } catch {
     return null;
   }
-}
-
-function isRetryable(error: unknown): boolean {
-  return error instanceof TransportError && !(error instanceof HostKeyError);
-}
-
-/** A read that failed is a transport failure: nothing was sent that could have changed the host. */
-function asReadFailure(host: string, error: unknown, retried: boolean): unknown {
-  if (!(error instanceof TransportError) || error instanceof HostKeyError) return error;
-  const reason = error.message.replace(/;? its outcome is unknown$/, '');
-  return new TransportError(host, retried ? `${reason} (tried twice)` : reason, { cause: error });
 }
 
 /**
@@ -1194,11 +1144,26 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** `toolstack: auto`: `xl info` works → xl; else `xm info` works → xm. */
+/**
+ * `toolstack: auto`: `xl info` works → xl; else `xm info` works → xm. Reads, retried and worded as the driver's own
+ * are: a hung or dropped `xl info` is "could not detect the toolstack", never an unknown outcome — the job it runs for
+ * has sent nothing yet.
+ */
 export async function detectToolstack(runner: RemoteRunner, host: string): Promise<ToolstackKind> {
-  const xl = await runner.run(host, ['xl', 'info']);
+  const info = async (words: string[]) => {
+    try {
+      return await readWithRetry(host, () => runner.run(host, words));
+    } catch (error) {
+      if (error instanceof TransportError && !(error instanceof HostKeyError))
+        throw new TransportError(host, `could not detect the toolstack on ${host}: ${error.message}; nothing else was run`, {
+          cause: error,
+        });
+      throw error;
+    }
+  };
+  const xl = await info(['xl', 'info']);
   if (xl.code === 0) return 'xl';
-  const xm = await runner.run(host, ['xm', 'info']);
+  const xm = await info(['xm', 'info']);
   if (xm.code === 0) return 'xm';
   throw new TransportError(
     host,
