@@ -38,7 +38,7 @@ const update = (text: string, id: number) => ({
   update_id: id,
   message: {
     message_id: id,
-    date: 0,
+    date: Math.floor(Date.now() / 1000),
     chat: { id: 1001, type: 'private', first_name: 'a' },
     from: { id: 1001, is_bot: false, first_name: 'a' },
     text,
@@ -66,5 +66,28 @@ describe('Telegram in webhook mode', () => {
     const reply = await fake.waitFor((c) => c.method === 'sendMessage' && String(c.body['text']).includes('You are alice'));
     expect(reply.body['chat_id']).toBe('1001');
     expect(fake.calls.filter((c) => c.method === 'sendMessage' && String(c.body['text']).includes('You are'))).toHaveLength(1);
+  });
+
+  it('counts as connected on /readyz once the webhook is registered (launch() settling is no outage)', async () => {
+    await fake.waitFor((c) => c.method === 'setWebhook');
+    const adapters = (await stack.bot.readiness()).find((c) => c.name === 'adapters');
+    expect({ connected: stack.adapters[0]?.connected?.(), adapters }).toEqual({
+      connected: true,
+      adapters: { name: 'adapters', ok: true, detail: 'telegram connected' },
+    });
+  });
+
+  it('fails start() when the webhook port is taken, instead of an unhandled server error ending the process', async () => {
+    const telegram = { ...stack.config.telegram, token: TOKEN, apiRoot: fake.apiRoot } as typeof stack.config.telegram;
+    const second = new TelegramAdapter({ config: { ...stack.config, telegram }, logger: quietLogger, minIntervalMs: 0 });
+    const core = {
+      commandSpecs: () => [],
+      precheck: () => null,
+      handle: async () => {},
+      autocomplete: () => [],
+      handleAction: async () => {},
+    };
+    await expect(second.start(core)).rejects.toThrow(/EADDRINUSE/);
+    expect(second.connected()).toBe(false);
   });
 });

@@ -1,14 +1,17 @@
 /**
- * One outbound queue per chat. Calls run one at a time per chat, at least `minIntervalMs` apart; a 429 is
- * honoured by waiting `retry_after` and retrying the same call (nothing is dropped); while an edit of a message
- * waits its turn, a newer edit of the same message replaces it (progress is coalesced, the last state wins).
+ * One outbound queue per chat. Calls run one at a time per chat, at least `minIntervalMs` apart; a failed call is
+ * tried again when `retryDelayMs` says so (a 429 after its `retry_after`: nothing is dropped), holding the chat's
+ * queue meanwhile so the order stays; while an edit of a message waits its turn, a newer edit of the same message
+ * replaces it (progress is coalesced, the last state wins).
  */
 export interface OutboundOptions {
   minIntervalMs: number;
   sleep?: (ms: number) => Promise<void>;
-  /** The retry_after (seconds) of a rate-limit error, or null for any other error. */
-  retryAfterOf: (error: unknown) => number | null;
-  maxRetries?: number;
+  /**
+   * How long to wait before trying a failed call again (`attempt` 0 for the first retry), or null to give up and
+   * reject. `edit`: the call changes a message already sent (see Task.edit), so running it twice is harmless.
+   */
+  retryDelayMs: (error: unknown, attempt: number, edit: boolean) => number | null;
   /** Sends allowed per rolling minute for a chat (Telegram: about 20 in a group), or null for no cap. */
   perMinute?: (chatId: string) => number | null;
 }
@@ -17,7 +20,10 @@ interface Task {
   run: () => Promise<unknown>;
   /** Edits of one message share a key; a newer one supersedes a waiting one. */
   coalesceKey?: string;
-  /** A change to a message already sent (an edit, a pin): paced, but not counted against the per-minute cap. */
+  /**
+   * A change to a message already sent (an edit, a pin): paced, but not counted against the per-minute cap; and
+   * idempotent, so retried after failures that may have taken effect.
+   */
   edit?: boolean;
   waiters: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
 }
@@ -98,13 +104,13 @@ export class ChatOutbound {
   }
 
   private async attempt(task: Task): Promise<unknown> {
-    for (let tries = 0; ; tries++) {
+    for (let attempt = 0; ; attempt++) {
       try {
         return await task.run();
       } catch (error) {
-        const retryAfter = this.options.retryAfterOf(error);
-        if (retryAfter === null || tries >= (this.options.maxRetries ?? 10)) throw error;
-        await this.sleep(retryAfter * 1000);
+        const delay = this.options.retryDelayMs(error, attempt, task.edit === true);
+        if (delay === null) throw error;
+        await this.sleep(delay);
       }
     }
   }

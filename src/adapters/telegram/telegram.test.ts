@@ -93,11 +93,11 @@ describe('messageToRequest', () => {
 
 describe('ChatOutbound', () => {
   const rateLimited = Object.assign(new Error('429'), { retryAfter: 2 });
-  const retryAfterOf = (e: unknown) => (e === rateLimited ? 2 : null);
+  const retryDelayMs = (e: unknown) => (e === rateLimited ? 2000 : null);
 
   it('retries a 429 after retry_after seconds and keeps the order', async () => {
     const slept: number[] = [];
-    const out = new ChatOutbound({ minIntervalMs: 0, retryAfterOf, sleep: async (ms) => void slept.push(ms) });
+    const out = new ChatOutbound({ minIntervalMs: 0, retryDelayMs, sleep: async (ms) => void slept.push(ms) });
     const log: string[] = [];
     let failed = false;
     const a = out.send('c', async () => {
@@ -122,7 +122,7 @@ describe('ChatOutbound', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const out = new ChatOutbound({ minIntervalMs: 0, retryAfterOf });
+    const out = new ChatOutbound({ minIntervalMs: 0, retryDelayMs });
     const ran: string[] = [];
     const first = out.send('c', async () => {
       await gate;
@@ -138,7 +138,7 @@ describe('ChatOutbound', () => {
 
   it('paces sends to one chat by minIntervalMs', async () => {
     const slept: number[] = [];
-    const out = new ChatOutbound({ minIntervalMs: 1000, retryAfterOf, sleep: async (ms) => void slept.push(ms) });
+    const out = new ChatOutbound({ minIntervalMs: 1000, retryDelayMs, sleep: async (ms) => void slept.push(ms) });
     await out.send('c', async () => 1);
     await out.send('c', async () => 2);
     expect(slept.length).toBe(1);
@@ -149,7 +149,7 @@ describe('ChatOutbound', () => {
     const slept: number[] = [];
     const out = new ChatOutbound({
       minIntervalMs: 0,
-      retryAfterOf,
+      retryDelayMs,
       perMinute: (id) => (id.startsWith('-') ? 2 : null),
       sleep: async (ms) => void slept.push(ms),
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageToRequest, type TgMessage } from './to-request.ts';
+import { messageToRequest, type TgMessage, topicOf } from './to-request.ts';
 
 const base: TgMessage = {
   message_id: 9,
@@ -62,5 +62,20 @@ describe('messageToRequest and malformed updates', () => {
     expect(req).toMatchObject({ actor: { userId: '', displayName: 'unknown' }, channel: { id: '42', kind: 'group' }, command: 'whoami' });
     expect(req?.channel).not.toHaveProperty('name');
     expect(Number.isFinite(req?.receivedAt)).toBe(true);
+    expect(req).not.toHaveProperty('sentAt');
+  });
+});
+
+describe('messageToRequest and when a command was typed', () => {
+  it('stamps sentAt from the message date (Telegram keeps updates a day while no bot polls)', () => {
+    expect(messageToRequest(command('/stop web'), 'xenops_bot')?.sentAt).toBe(1_700_000_000_000);
+  });
+});
+
+describe('topicOf', () => {
+  it('reads the forum topic of a topic message, and no topic for a reply thread in a plain group', () => {
+    expect(topicOf({ message_thread_id: 77, is_topic_message: true })).toBe(77);
+    expect(topicOf({ message_thread_id: 77 })).toBeUndefined();
+    expect(topicOf({})).toBeUndefined();
   });
 });

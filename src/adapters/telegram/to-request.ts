@@ -9,6 +9,17 @@ export interface TgMessage {
   sender_chat?: { id: number; type: string; title?: string };
   text?: string;
   entities?: { type: string; offset: number; length: number }[];
+  /** In a forum supergroup: the topic, with is_topic_message true (elsewhere it may name a reply thread). */
+  message_thread_id?: number;
+  is_topic_message?: boolean;
+}
+
+/**
+ * The forum topic a message was sent in, or undefined (not a forum, or its General topic). Every reply to it must name
+ * the topic: a message, photo or document sent with the chat id alone lands in General.
+ */
+export function topicOf(message: Pick<TgMessage, 'message_thread_id' | 'is_topic_message'>): number | undefined {
+  return message.is_topic_message === true && typeof message.message_thread_id === 'number' ? message.message_thread_id : undefined;
 }
 
 /**
@@ -54,6 +65,8 @@ export function messageToRequest(message: TgMessage, botUsername: string): ChatR
     args: { kind: 'text', text: text.slice(entity.length).trim() },
     // When this bot took it in, on its own clock (message.date is Telegram's, and whole seconds).
     receivedAt: Date.now(),
+    // Telegram hands over what was typed while no bot polled, up to a day later: the core judges its age by this.
+    ...(typeof message.date === 'number' && Number.isFinite(message.date) ? { sentAt: message.date * 1000 } : {}),
     source: 'command',
   };
 }

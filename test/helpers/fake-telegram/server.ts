@@ -12,6 +12,15 @@ export interface TgCall {
   messageId?: number;
   /** Which client called, when its API root names one (`${apiRoot}/NAME/`): several bots on one fake. */
   client?: string;
+  /** The error status it was answered with by a fault switch (rateLimitNext, failNext); the call was not applied. */
+  failedWith?: number;
+}
+
+/** How failNext answers: a status ≥ 500 as Telegram's nginx front does (an HTML page), below as the Bot API does (JSON). */
+export interface TgFailure {
+  status: number;
+  /** The Bot API's description (status < 500), e.g. "Conflict: terminated by other getUpdates request". */
+  description?: string;
 }
 
 /** One getUpdates call, by client (see TgCall.client). */
@@ -83,6 +92,7 @@ export class FakeTelegram {
   readonly pollOverlaps: { at: number; client: string; waiting: string }[] = [];
   private failures = new Map<string, { count: number; retryAfter: number }>();
   private holds: ((c: TgCall) => boolean)[] = [];
+  private faults: { match: (c: TgCall) => boolean; failure: TgFailure }[] = [];
   private readonly heldRecorder = new CallRecorder<TgCall>();
   /** Calls taken and never answered (holdNext). */
   readonly held = this.heldRecorder.calls;
@@ -114,9 +124,10 @@ export class FakeTelegram {
     return this.pollRecorder.waitFor(match);
   }
 
-  async start(): Promise<void> {
+  /** Listens on `port` (0: any free one); after stop(), start(fake.port) brings the same API back. */
+  async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
   }
@@ -144,6 +155,11 @@ export class FakeTelegram {
     return this.heldRecorder.waitFor(match);
   }
 
+  /** The next call that matches is answered with `failure` instead of being applied (a 502 from Telegram's front, a 409…). */
+  failNext(match: (c: TgCall) => boolean, failure: TgFailure = { status: 502 }): void {
+    this.faults.push({ match, failure });
+  }
+
   /** The next `count` calls of `method` answer 429 with retry_after. */
   rateLimitNext(method: string, count: number, retryAfter: number): void {
     this.failures.set(method, { count, retryAfter });
@@ -154,17 +170,20 @@ export class FakeTelegram {
     from: number,
     chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
     text: string,
-    options: { anonymousAdmin?: boolean } = {},
+    options: { anonymousAdmin?: boolean; topic?: number; sentAt?: number } = {},
   ): number {
     const messageId = this.nextMessageId++;
+    // In a forum supergroup, a message in a topic other than General names it (Bot API Message.message_thread_id).
+    const topic = options.topic === undefined ? {} : { message_thread_id: options.topic, is_topic_message: true };
     const command = /^\/[^\s]+/.exec(text);
     const message: Record<string, unknown> = {
       message_id: messageId,
-      date: Math.floor(Date.now() / 1000),
+      date: Math.floor((options.sentAt ?? Date.now()) / 1000),
       chat:
         chat.type === 'private'
           ? { id: chat.id, type: 'private', first_name: 'user' }
-          : { id: chat.id, type: chat.type, title: chat.title ?? 'ops' },
+          : { id: chat.id, type: chat.type, title: chat.title ?? 'ops', ...(options.topic === undefined ? {} : { is_forum: true }) },
+      ...topic,
       from: options.anonymousAdmin
         ? { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' }
         : { id: from, is_bot: false, first_name: `user${from}` },
@@ -174,6 +193,11 @@ export class FakeTelegram {
     };
     this.push({ update_id: this.nextUpdateId++, message });
     return messageId;
+  }
+
+  /** Someone (an admin tidying the chat) deletes a message: later edits of it answer "message to edit not found". */
+  deleteMessage(chatId: number, messageId: number): void {
+    this.messages.delete(`${chatId}:${messageId}`);
   }
 
   /** The message `messageId` of chat `chatId` as it looks now. */
@@ -274,10 +298,21 @@ export class FakeTelegram {
       this.heldRecorder.record(call);
       return;
     }
+    const fault = this.faults.findIndex((f) => f.match(call));
+    if (fault >= 0) {
+      const failure = this.faults.splice(fault, 1)[0]?.failure ?? { status: 502 };
+      this.record({ ...call, failedWith: failure.status });
+      if (failure.status >= 500) {
+        res.writeHead(failure.status, { 'content-type': 'text/html' });
+        res.end(`<html><head><title>${failure.status}</title></head><body><center><h1>${failure.status}</h1></center></body></html>`);
+        return;
+      }
+      return json(res, { ok: false, error_code: failure.status, description: failure.description ?? 'Bad Request' }, failure.status);
+    }
     const failure = this.failures.get(method);
     if (failure && failure.count > 0) {
       failure.count--;
-      this.record(call);
+      this.record({ ...call, failedWith: 429 });
       return json(
         res,
         {
