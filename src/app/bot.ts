@@ -10,7 +10,7 @@ import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
 import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
-import { BullConnection, createRedisClient, describeRedis, type RedisTarget } from '../queue/redis-connection.ts';
+import { BullConnection, createRedisClient, describeRedis, REDIS_COMMAND_TIMEOUT_MS, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { deploymentClock } from '../queue/shared-clock.ts';
@@ -82,8 +82,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const prefix = config.redis.prefix;
   const hostNames = Object.keys(config.hosts);
   const instance = randomBytes(3).toString('hex');
-  // No offline queue: while Redis is down a request is refused at once instead of hanging.
-  const redis = createRedisClient(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  // No offline queue: while Redis is down a request is refused at once instead of hanging; a Redis that does not
+  // answer is given REDIS_COMMAND_TIMEOUT_MS.
+  const redis = createRedisClient(options.redis, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  });
   redis.on('error', (e) => logger.debug({ err: e.message }, 'redis error (bot)'));
   // Agents and other bots run on other machines: times compared across processes are on Redis's clock.
   const clock = deploymentClock(redis, prefix, logger);

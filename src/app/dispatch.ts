@@ -6,7 +6,7 @@ import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Decision, domainScoped, redactHosts, visibleHosts } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
-import { ago } from '../core/time-text.ts';
+import { ago, clockUtc } from '../core/time-text.ts';
 import {
   type AgentBeat,
   type DomainLocks,
@@ -18,9 +18,11 @@ import {
 } from '../queue/coordination.ts';
 import { hostsOfJob, type JobData, type JobMeta } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
+import { isRedisSilent } from './redis-wait.ts';
 
 type Enqueue = Extract<Decision, { kind: 'enqueue' }>;
 
@@ -158,6 +160,8 @@ export class Dispatcher {
     // A plan locks each step's domain when that step is queued (the relay does it for later steps).
     const held = await this.lockAll(req, d, d.mode === 'sequence' ? jobs.slice(0, 1) : jobs, now);
     let queued = false;
+    // The request as saved, once its MULTI is sent (see the silent case below).
+    let sent: PendingRequest | null = null;
     let unexpect = () => {};
     let settleSaved: (ok: boolean) => void = () => {};
     const saved = new Promise<boolean>((resolve) => {
@@ -199,6 +203,7 @@ export class Dispatcher {
       if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), saved);
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
+      sent = p;
       await this.deps.queues.add(
         first.filter((j) => !unserved.includes(j)).map((j) => ({ data: j.data, jobId: j.jobId })),
         (tx) => {
@@ -219,6 +224,16 @@ export class Dispatcher {
         // The deadlines are armed before anything can fail; finishing at once (outcomes known) failed, and the read
         // deadline does it. The jobs are queued: an error reply now would say otherwise.
         this.deps.logger.warn({ err: redactSecrets(String(error)), requestId: req.id }, 'could not finish a request at once');
+        return;
+      }
+      if (sent && isRedisSilent(error)) {
+        // Sent and not answered: Redis may carry the MULTI out when it answers again. Nothing is undone (forgotten, the
+        // request's jobs would run unfollowed; unlocked, its domain would not be held): it is followed as queued, and
+        // the asker is told what is known. Its result comes as any other's if it was queued.
+        settleSaved(true);
+        await this.deps.track(sent, false);
+        this.deps.announce(sent, reply.progress(`/${d.command.name}`, silentAdd(sent)), Promise.resolve(true));
+        this.deps.logger.warn({ requestId: req.id }, 'Redis did not answer the request being queued: followed as if queued');
         return;
       }
       // The caller answers with an error: after the "queued" line, never before it, and in its place.
@@ -255,6 +270,15 @@ export class Dispatcher {
     }
     return held;
   }
+}
+
+/** What a request whose MULTI Redis has not answered may still become. */
+function silentAdd(p: PendingRequest): string {
+  const when =
+    p.pickupBy === null
+      ? 'its answer comes here if it was'
+      : `if it was, it runs only if an agent takes it by ${clockUtc(p.pickupBy)}, and the result comes here`;
+  return `Redis has not answered for ${Math.round(REDIS_COMMAND_TIMEOUT_MS / 1000)} s: whether this was queued is not known yet — ${when}`;
 }
 
 /** While queued, a lock lives until the pickup deadline has passed; the agent renews it once it runs the job. */

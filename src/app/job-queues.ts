@@ -18,7 +18,7 @@ import { withTimeout } from '../core/with-timeout.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
-import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
+import { duplicateRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
 import { readyWithin } from '../queue/redis-ready.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
@@ -166,7 +166,8 @@ export class JobQueues {
     this.adder ??= (async () => {
       await this.backend.client;
       const shared = this.connection as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> };
-      const adder = duplicateRedisClient(this.connection, { lazyConnect: true });
+      // Bounded: a Redis that answers nothing must not hold the request for ever (the dispatcher says what is known).
+      const adder = duplicateRedisClient(this.connection, { lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
       for (const [name, { lua, numberOfKeys }] of Object.entries(shared.scriptsSet))
         if (ADD_SCRIPTS.test(name)) adder.defineCommand(name, numberOfKeys === null ? { lua } : { lua, numberOfKeys });
       // Down now: this add fails as not connected, and ioredis keeps trying for the next.

@@ -8,6 +8,14 @@ export { RedisUnavailableError };
 const CONNECTION_ERRORS =
   /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|max retries per request|enableOfflineQueue|Stream isn't writeable|ETIMEDOUT|timed out waiting for Redis|CLUSTERDOWN|Failed to refresh slots cache/i;
 
+/**
+ * Redis did not answer a command in time (ioredis's commandTimeout): connected, but silent. Unlike a refused
+ * connection, the command may still be carried out when Redis answers again.
+ */
+export function isRedisSilent(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Command timed out';
+}
+
 export function isRedisDown(error: unknown): boolean {
   if (error instanceof RedisUnavailableError) return true;
   return CONNECTION_ERRORS.test(error instanceof Error ? error.message : String(error));

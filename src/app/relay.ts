@@ -30,7 +30,7 @@ import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
 import { PENDING_TTL_SECONDS, type PendingJob, type PendingRequest, type PendingStore, type StoredOutcome } from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
-import { isRedisDown, settleWithin } from './redis-wait.ts';
+import { isRedisDown, isRedisSilent, settleWithin } from './redis-wait.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 750;
 /**
@@ -657,7 +657,7 @@ export class Relay {
     if (ids.length === 0) return;
     // Redis down: said where it matters (requests refused, the wait lines); the next look comes once it is back.
     const gone = await this.deps.pending.gone(ids).catch((error: unknown) => {
-      if (isRedisDown(error)) return new Map<string, 'lost' | 'finished'>();
+      if (isRedisDown(error) || isRedisSilent(error)) return new Map<string, 'lost' | 'finished'>();
       throw error;
     });
     await Promise.all([...gone.keys()].map((id) => this.serial(id, () => this.settleGone(id))));

@@ -15,6 +15,14 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
  */
 export type RedisTarget = string | { url: string; cluster?: boolean | undefined; nodes?: readonly string[] | undefined };
 
+/**
+ * How long the bot waits for Redis to answer one command on its request path (ioredis's commandTimeout) before it
+ * says Redis is not answering. A Redis that keeps its connections but answers nothing (a frozen machine, a path that
+ * drops packets without a reset, a script that never ends) would otherwise hold every request, silently, for as
+ * long. Not on blocking connections (their commands wait by design) nor on BullMQ's own.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 10_000;
+
 /** A connection to one server or to a Cluster: the stores only use commands both have. */
 export type RedisClient = Redis | Cluster;
 

@@ -13,6 +13,9 @@ export interface PrivateRedis {
   url: string;
   port: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: it keeps its connections and answers nothing (a frozen machine), until resume(). */
+  freeze(): void;
+  resume(): void;
   /** Kills it if it runs (SIGKILL) and starts it again on the same port and directory (the AOF brings the data back). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -61,12 +64,15 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
     url,
     port,
     kill,
+    freeze: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     // A restart is a stop and a start: launching beside a running server would leave it running (and leak it).
     restart: async () => {
       await kill('SIGKILL');
       await launch();
     },
     async stop() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
       await kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
