@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, toneOf } from './render-helpers.ts';
@@ -14,6 +14,21 @@ function duration(seconds: number | null): string {
 }
 
 const pct = (n: number | null) => (n === null ? '-' : n.toFixed(1));
+
+/** "12 min", "2.5 h", "24 h": how far back a host's history points reach. */
+function span(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 90) return `${minutes} min`;
+  const hours = minutes / 60;
+  return `${hours < 10 ? Math.round(hours * 10) / 10 : Math.round(hours)} h`;
+}
+
+/** A host's history, said with the time it covers ("1440 history points over 24 h"). */
+function coverageOf(o: HostOutcome<'host.digest'>, now: number): string[] {
+  if (!o.ok) return [];
+  const { points, since } = o.result;
+  return [points > 0 ? `${o.host}: ${points} history points over ${span(now - since)}` : `${o.host}: no history points`];
+}
 
 export const digest = defineCommand({
   name: 'digest',
@@ -38,10 +53,14 @@ export const digest = defineCommand({
             .map((d) => [o.host, d.name, pct(d.peakCpuPercent), pct(d.avgCpuPercent), duration(d.uptimeSeconds), String(d.restarts)])
         : [],
     );
-    const coverage = outcomes.flatMap((o) => (o.ok ? [`${o.host}: ${o.result.points} history points`] : []));
+    const coverage = outcomes.flatMap((o) => coverageOf(o, ctx.now));
+    // An agent answers for at most the hours its history keeps (sampling.historyHours): the title says what is shown.
+    const kept = Math.min(args.hours, ...outcomes.flatMap((o) => (o.ok ? [o.result.hours] : [])));
     const charts = chartParts(ctx.charts);
     return reply.result(
-      `Digest: the last ${args.hours} h`,
+      kept < args.hours
+        ? `Digest: the last ${kept} h (${args.hours} h asked; the history keeps ${kept} h)`
+        : `Digest: the last ${args.hours} h`,
       [
         reply.table({ columns: ['host', 'domain', 'peak cpu%', 'mean cpu%', 'uptime', 'restarts'], rows, alignRight: [2, 3, 5] }),
         ...(coverage.length > 0 ? [reply.text(coverage.join('; '))] : []),

@@ -34,8 +34,14 @@ export interface SampleSource {
   history(host: string, sinceMs: number): Promise<HistoryPoint[]>;
 }
 
-/** The busiest domains a status answer carries. */
-const BUSIEST = 10;
+/**
+ * How many of its busiest domains a host's status answer carries: the post's `posts.topDomains` (the bot reads the
+ * same config file), since the fleet's N busiest can all be on one host; at least 10, as the bot leaves out those a
+ * person whose permissions reach only some domains may not see.
+ */
+function busiestRows(config: Config): number {
+  return Math.max(10, config.posts.topDomains);
+}
 
 export type JobOf<Op extends JobOp> = Extract<JobData, { op: Op }>;
 export type Handler<Op extends JobOp> = (data: JobOf<Op>, ctx: HandlerContext) => Promise<JobResult<Op>>;
@@ -64,8 +70,10 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
   'host.digest': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    const since = (ctx.now ?? Date.now)() - data.hours * 3_600_000;
-    const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, since) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
+    // The sampler keeps `historyHours`: asked for more, the figures cover that much, and the answer says so.
+    const hours = Math.min(data.hours, ctx.config.sampling.historyHours);
+    const from = (ctx.now ?? Date.now)() - hours * 3_600_000;
+    const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, from) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
     const figures = new Map(digestFigures(points).map((f) => [f.name, f]));
     const names = [...new Set([...figures.keys(), ...Object.keys(uptimes)])];
     const domains = names.map((name) => ({
@@ -76,7 +84,10 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       uptimeSeconds: Object.hasOwn(uptimes, name) ? (uptimes[name] ?? null) : null,
       restarts: figures.get(name)?.restarts ?? 0,
     }));
-    return { host: data.host, hours: data.hours, since, points: points.length, domains };
+    // From the oldest window's start: a history begun later (sampling started since) covers less than `hours`.
+    const oldest = points[0];
+    const since = oldest ? Math.max(from, oldest.at - ctx.config.sampling.historyEverySeconds * 1000) : from;
+    return { host: data.host, hours, since, points: points.length, domains };
   },
   'host.status': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
@@ -107,7 +118,7 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         ? [...live.domains]
             .filter((d) => d.name !== 'Domain-0')
             .sort((a, b) => b.cpuPercent - a.cpuPercent)
-            .slice(0, BUSIEST)
+            .slice(0, busiestRows(ctx.config))
             .map((d) => ({ name: d.name, cpuPercent: d.cpuPercent, memoryKiB: d.memoryKiB }))
         : [],
       sampledAt: live?.at ?? null,

@@ -39,6 +39,24 @@ function pngSize(png: Uint8Array): { width: number; height: number } {
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
+/** An hour of one-minute points with none from 12:10 to 12:49 (the agent or its xentop stream was down): web at 5 %, then 90 %. */
+function hourWithOutage(): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  for (let i = 0; i < 60; i++)
+    if (i < 10 || i >= 50) points.push({ at: T0 + i * 60_000, domains: { web: figures(i < 10 ? 5 : 90, 1024) } });
+  return points;
+}
+
+/** `constructor` ran and stopped: the last point has no figures of it (JSON, as read from Redis). */
+function withObjectPropertyNames(): HistoryPoint[] {
+  return JSON.parse(
+    JSON.stringify([
+      { at: T0, domains: { constructor: figures(20, 1024), toString: figures(1, 512), web: figures(5, 1024) } },
+      { at: T0 + 60_000, domains: { toString: figures(2, 512), web: figures(6, 1024) } },
+    ]),
+  ) as HistoryPoint[];
+}
+
 describe('renderHostChart', () => {
   it('renders an hour of three domains as a PNG of the requested size', async () => {
     const png = await renderHostChart('xen1', hour(), { width: 640, height: 420 });
@@ -71,6 +89,31 @@ describe('renderHostChart', () => {
     const blank = await svgToPng(svg.replace(/<text[^>]*>[^<]*<\/text>/g, ''));
     expect(png.byteLength).toBeGreaterThan(blank.byteLength + 500);
   }, 30_000);
+
+  it('breaks the line where nothing was sampled, instead of drawing across the outage', () => {
+    const option = chartOption('xen1', hourWithOutage(), 500) as { series: { name: string; data: [number, number | null][] }[] };
+    for (const s of option.series) {
+      const between = s.data.filter(([at]) => at > T0 + 9 * 60_000 && at < T0 + 50 * 60_000);
+      expect(between.map(([, v]) => v)).toEqual([null]);
+    }
+    // Points a step apart stay joined: no null in an hour sampled throughout.
+    const whole = chartOption('xen1', hour(), 500) as { series: { name: string; data: [number, number | null][] }[] };
+    expect(whole.series.find((s) => s.name === 'web')?.data.some(([, v]) => v === null)).toBe(false);
+  });
+
+  it('draws a guest named `constructor`, absent from the last point, with no figure there', () => {
+    const option = chartOption('xen1', withObjectPropertyNames(), 500) as { series: { name: string; data: [number, number | null][] }[] };
+    expect(option.series.filter((s) => s.name === 'constructor').map((s) => s.data)).toEqual([
+      [
+        [T0, 20],
+        [T0 + 60_000, null],
+      ],
+      [
+        [T0, 1024],
+        [T0 + 60_000, null],
+      ],
+    ]);
+  });
 
   it('ends the time axis at `now` when given', async () => {
     const option = chartOption('xen1', hour(), 500, T0 + 75 * 60_000) as { xAxis: { max: number }[]; title: { text: string }[] };
@@ -105,6 +148,23 @@ describe('sparklineText', () => {
     // mail was down for minutes 20-29: those buckets (10-14) are blank.
     expect(spark.slice(10, 15)).toBe('     ');
     expect(spark.slice(0, 10)).not.toContain(' ');
+  });
+
+  it('spreads the points over their time: an outage stays blank, in the middle of the line', () => {
+    const text = sparklineText('xen1', hourWithOutage());
+    const [header, line] = text.split('\n');
+    expect(header).toBe('xen1: CPU % over 59 min (20 samples), 12:00–12:59 UTC');
+    // 30 characters over 59 minutes: 12:00–12:09 in the first five, 12:50–12:59 in the last five, nothing between.
+    expect(line).toBe(`web  ${'▁'.repeat(5)}${' '.repeat(20)}${'█'.repeat(5)}  cpu 90.0% now / 90.0% peak, mem 1024 MiB`);
+  });
+
+  it('shows a guest named `constructor` (or `toString`) absent from the last point with no "now" figure', () => {
+    expect(sparklineText('xen1', withObjectPropertyNames()).split('\n')).toEqual([
+      'xen1: CPU % over 1 min (2 samples), 12:00–12:01 UTC',
+      'constructor  █   cpu - now / 20.0% peak, mem -',
+      'toString     ▁▂  cpu 2.0% now / 2.0% peak, mem 512 MiB',
+      'web          ▃▃  cpu 6.0% now / 6.0% peak, mem 1024 MiB',
+    ]);
   });
 
   it('says so when there are no samples', () => {

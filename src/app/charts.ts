@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { EChartsOption, LineSeriesOption, TitleComponentOption, XAXisComponentOption, YAXisComponentOption } from 'echarts';
-import type { HistoryPoint } from '../core/samples.ts';
+import type { HistoryFigures, HistoryPoint } from '../core/samples.ts';
 
 /**
  * Host charts: a PNG (echarts rendered server-side to SVG, rasterised by resvg with a bundled font, so the output
@@ -29,6 +29,26 @@ function font(): string {
 /** Domain names across all points, sorted (Domain-0 first, as it sorts before lowercase names). */
 function domainNames(points: readonly HistoryPoint[]): string[] {
   return [...new Set(points.flatMap((p) => Object.keys(p.domains)))].sort();
+}
+
+/** A domain's figures in a point; own keys only, so a guest named `constructor` never reads Object's. */
+function figuresOf(p: HistoryPoint, name: string): HistoryFigures | undefined {
+  return Object.hasOwn(p.domains, name) ? p.domains[name] : undefined;
+}
+
+/**
+ * The history's own step (one point per `sampling.historyEverySeconds`), read from the points so the charts need no
+ * config: the lower median of the steps between them, which an outage (one long step) does not move. Null with
+ * fewer than two distinct times.
+ */
+function stepOf(sorted: readonly HistoryPoint[]): number | null {
+  const steps: number[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const step = (sorted[i] as HistoryPoint).at - (sorted[i - 1] as HistoryPoint).at;
+    if (step > 0) steps.push(step);
+  }
+  steps.sort((a, b) => a - b);
+  return steps[Math.floor((steps.length - 1) / 2)] ?? null;
 }
 
 /** HH:MM in UTC. */
@@ -89,7 +109,8 @@ export function chartOption(host: string, points: readonly HistoryPoint[], heigh
     axisLabel: { fontFamily: FONT_FAMILY, color: '#424242' },
     splitLine: { lineStyle: { color: '#eeeeee' } },
   });
-  const series = (index: number, value: (f: HistoryPoint['domains'][string]) => number): LineSeriesOption[] =>
+  const usual = stepOf(sorted);
+  const series = (index: number, value: (f: HistoryFigures) => number): LineSeriesOption[] =>
     names.map((name, i) => ({
       type: 'line',
       name,
@@ -99,9 +120,13 @@ export function chartOption(host: string, points: readonly HistoryPoint[], heigh
       connectNulls: false,
       lineStyle: { width: 1.5 },
       color: PALETTE[i % PALETTE.length] ?? '#000000',
-      data: sorted.map((p) => {
-        const f = p.domains[name];
-        return [p.at, f ? Math.round(value(f) * 10) / 10 : null];
+      data: sorted.flatMap((p, k) => {
+        const f = figuresOf(p, name);
+        const point: [number, number | null] = [p.at, f ? Math.round(value(f) * 10) / 10 : null];
+        const prev = sorted[k - 1];
+        // Points more than two steps apart: nothing was sampled between them (the agent or its xentop stream was
+        // down). A null there breaks the line, instead of drawing across the time nobody measured.
+        return prev && usual !== null && p.at - prev.at > 2 * usual ? [[prev.at + usual, null], point] : [point];
       }),
     }));
   return {
@@ -177,14 +202,26 @@ export async function renderHostChart(
 
 const BARS = '▁▂▃▄▅▆▇█';
 
-/** Averages of `values` in at most `width` equal buckets (null where a bucket has no value). */
-function buckets(values: readonly (number | null)[], width: number): (number | null)[] {
-  if (values.length <= width) return [...values];
-  return Array.from({ length: width }, (_, i) => {
-    const slice = values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width));
-    const present = slice.filter((v): v is number => v !== null);
-    return present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
-  });
+/**
+ * The averages of timed values in equal stretches of time from the first to the last (null where a stretch has no
+ * value): one per step of the history, at most `width`. A stretch with no point — nothing sampled then — is null,
+ * so an outage stays blank instead of the line closing up around it.
+ */
+function buckets(values: readonly { at: number; v: number | null }[], width: number, usual: number | null): (number | null)[] {
+  const first = values[0];
+  const last = values.at(-1);
+  if (!first || !last) return [];
+  const span = last.at - first.at;
+  const n = usual === null || span === 0 ? 1 : Math.min(width, Math.round(span / usual) + 1);
+  const sums = Array.from({ length: n }, () => ({ sum: 0, count: 0 }));
+  for (const { at, v } of values) {
+    const bucket = sums[span === 0 ? 0 : Math.round(((at - first.at) / span) * (n - 1))];
+    if (bucket && v !== null) {
+      bucket.sum += v;
+      bucket.count++;
+    }
+  }
+  return sums.map((b) => (b.count > 0 ? b.sum / b.count : null));
 }
 
 function percent(n: number): string {
@@ -194,8 +231,9 @@ function percent(n: number): string {
 /**
  * The text fallback of the chart: a header, then one line per domain —
  * `name  ▁▂▃▅▇  cpu 12.5% now / 48.0% peak, mem 1024 MiB`. The sparkline is the CPU % (window averages, at most
- * 30 characters) on one scale for all domains, from 0 to the highest average, so lines compare; a blank is a
- * window where the domain was not running. "now" is the last point; a domain missing from it shows "-".
+ * 30 characters, spread over the time the points span) on one scale for all domains, from 0 to the highest average,
+ * so lines compare; a blank is a stretch where the domain was not running, or nothing was sampled. "now" is the last
+ * point; a domain missing from it shows "-".
  */
 export function sparklineText(host: string, points: HistoryPoint[], width = 30): string {
   const sorted = [...points].sort((a, b) => a.at - b.at);
@@ -203,19 +241,21 @@ export function sparklineText(host: string, points: HistoryPoint[], width = 30):
   const last = sorted.at(-1);
   if (!first || !last) return `${host}: no samples yet`;
   const names = domainNames(sorted);
+  const usual = stepOf(sorted);
   const minutes = Math.round((last.at - first.at) / 60_000);
   const scale = Math.max(...sorted.flatMap((p) => Object.values(p.domains).map((f) => f.cpuAvg)), 0);
   const pad = Math.max(...names.map((n) => n.length));
   const lines = names.map((name) => {
     const series = buckets(
-      sorted.map((p) => p.domains[name]?.cpuAvg ?? null),
+      sorted.map((p) => ({ at: p.at, v: figuresOf(p, name)?.cpuAvg ?? null })),
       width,
+      usual,
     );
     const spark = series
       .map((v) => (v === null ? ' ' : BARS[scale > 0 ? Math.min(7, Math.round((Math.max(0, v) / scale) * 7)) : 0]))
       .join('');
-    const peak = Math.max(...sorted.map((p) => p.domains[name]?.cpuMax ?? 0));
-    const now = last.domains[name];
+    const peak = Math.max(...sorted.map((p) => figuresOf(p, name)?.cpuMax ?? 0));
+    const now = figuresOf(last, name);
     const cpu = `cpu ${now ? percent(now.cpuAvg) : '-'} now / ${percent(peak)} peak`;
     const mem = `mem ${now ? `${Math.round(now.memoryKiB / 1024)} MiB` : '-'}`;
     return `${name.padEnd(pad)}  ${spark}  ${cpu}, ${mem}`;

@@ -67,10 +67,15 @@ export class PostDesk {
     return (await this.deps.redis.hexists(scheduleBookKey(this.deps.prefix), scheduleId).catch(() => 1)) === 0;
   }
 
+  /**
+   * `mayName`: for a person whose permissions reach only some domains, which of a host's domains they may see (the
+   * relay's scopeResult filter); the charts leave the others out, as the table does. Null: every domain.
+   */
   async prepare(
     p: PendingRequest,
     command: AnyCommand,
     outcomes: HostOutcome<JobOp>[],
+    mayName: MayName | null = null,
   ): Promise<{ ctx: RenderContext; target: ReplyTarget }> {
     const now = this.deps.clock.now();
     const ctx = renderContext({ now, posts: this.deps.config.posts, memoryReserveMiB: this.deps.config.fleet.memoryReserveMiB });
@@ -91,7 +96,7 @@ export class PostDesk {
       }
     }
     const hosts = command.scope === 'local' ? [] : (command.charts?.(p.args as never, outcomes as never) ?? []);
-    if (hosts.length > 0) ctx.charts = await this.charts(hosts, now);
+    if (hosts.length > 0) ctx.charts = await this.charts(hosts, now, mayName);
     return { ctx, target };
   }
 
@@ -129,7 +134,17 @@ export class PostDesk {
     if (await this.removed(p.schedule.id)) await redis.del(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
   }
 
-  private async charts(hosts: string[], now: number): Promise<RenderedChart[]> {
+  private sparkline(host: string, points: HistoryPoint[]): string {
+    try {
+      return this.deps.sparkline(host, points);
+    } catch (error) {
+      this.deps.logger.warn({ host, err: String(error) }, 'the text fallback of a chart could not be drawn');
+      return `${host}: no chart (it could not be drawn)`;
+    }
+  }
+
+  /** A chart per host, or its text fallback: a chart that cannot be drawn never fails the reply it goes with. */
+  private async charts(hosts: string[], now: number, mayName: MayName | null): Promise<RenderedChart[]> {
     let histories: Record<string, HistoryPoint[]> = {};
     try {
       histories = await this.deps.history(hosts, now - HOUR_MS);
@@ -138,8 +153,9 @@ export class PostDesk {
     }
     return Promise.all(
       hosts.map(async (host) => {
-        const points = histories[host] ?? [];
-        const text = this.deps.sparkline(host, points);
+        const all = Object.hasOwn(histories, host) ? (histories[host] ?? []) : [];
+        const points = mayName ? visiblePoints(all, (d) => mayName(host, d)) : all;
+        const text = this.sparkline(host, points);
         try {
           return { host, png: await this.deps.chart(host, points), text };
         } catch (error) {
@@ -149,4 +165,14 @@ export class PostDesk {
       }),
     );
   }
+}
+
+/** Whether the asker may see the domain on the host. */
+export type MayName = (host: string, domain: string) => boolean;
+
+/** The points with only the domains the asker may see (each name asked about once: it runs the permission rules). */
+function visiblePoints(points: readonly HistoryPoint[], mayName: (domain: string) => boolean): HistoryPoint[] {
+  const seen = new Map<string, boolean>();
+  const may = (name: string) => seen.get(name) ?? seen.set(name, mayName(name)).get(name) === true;
+  return points.map((p) => ({ at: p.at, domains: Object.fromEntries(Object.entries(p.domains).filter(([name]) => may(name))) }));
 }

@@ -846,7 +846,7 @@ export class Relay {
     let target = p.target;
     try {
       if (!command || command.scope === 'local') throw new Error(`no job command ${p.command}`);
-      const prepared = await this.deps.posts.prepare(p, command, list);
+      const prepared = await this.deps.posts.prepare(p, command, list, mayName);
       target = prepared.target;
       const froze = await this.freezeAfter(p, command, list);
       final = command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);

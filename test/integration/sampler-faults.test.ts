@@ -327,6 +327,23 @@ describe('a host whose xentop has no -f (names cut to 10 characters)', () => {
     }
   }, 30_000);
 
+  it('samples a guest whose tenth character is a space (`Ubuntu 22 LTS`, printed `Ubuntu 22 `) under its full name', async () => {
+    const r = rig();
+    const noF = await withoutXentopF();
+    env.sim.fleet.addDomain(env.sim.fleet.host('xen1'), { name: 'Ubuntu 22 LTS', memoryMiB: 256, vcpus: 1, flags: '-b----' });
+    try {
+      const sampler = makeSampler(r, pool);
+      sampler.start();
+      await expect.poll(() => namesOn(r), { timeout: 10_000 }).toContain('Ubuntu 22 LTS');
+      await sampler.close();
+      expect(await namesOn(r)).not.toContain('Ubuntu 22');
+      expect((await eventsOf(r)).filter((e) => 'domain' in e && e.domain.startsWith('Ubuntu'))).toEqual([]);
+    } finally {
+      await env.sim.faults.remove(noF.id);
+      removeDomains('xen1', ['Ubuntu 22 LTS']);
+    }
+  }, 30_000);
+
   it('says nothing of two guests it prints alike (webserver1 and webserver10), and keeps the one it knew', async () => {
     const r = rig();
     const noF = await withoutXentopF();

@@ -155,6 +155,15 @@ describe('parseXentop on shapes the samples do not show', () => {
     expect(p.rows[0]).toMatchObject({ name: 'web', vbdOO: null, vbdRd: null, vbdWr: null, vbdRsect: null, vbdWsect: null });
   });
 
+  it('keeps a space that is part of the name: only the padding on its left is dropped', () => {
+    const row = (printed: string) =>
+      `${printed} --b---         20    0.0    1048576    6.3    1049600       6.3     2    1      113       34    1        0        1        1          8          8    0`;
+    // Without -f `Ubuntu 22 LTS` prints as its first ten characters, the last a space; `web ` (a trailing space) as
+    // `%10s`; with -f a long name prints whole, its trailing space too.
+    const p = parseXentop([H4, row('Ubuntu 22 '), row('      web '), row('  Domain-0'), row('Ubuntu 22 LTS ')].join('\n'));
+    expect(p.rows.map((x) => x.name)).toEqual(['Ubuntu 22 ', 'web ', 'Domain-0', 'Ubuntu 22 LTS ']);
+  });
+
   it('with -r (header before every row) returns every row of the iteration', () => {
     const a =
       '       aaa --b---         20    1.0    1048576    6.3    1049600       6.3     2    1      113       34    1        0        1        1          8          8    0';

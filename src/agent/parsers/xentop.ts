@@ -13,8 +13,12 @@ const HEADER = /^\s*NAME\s+STATE\s+CPU\(sec\)\s+CPU\(%\)\s+MEM\(k\)/;
 const N = String.raw`(\d+)`;
 const F = String.raw`([\d.]+)`;
 const OPT = String.raw`(\d+|-)`;
-/** Anchored at the right: NAME is right-aligned, truncated to 10 chars unless -f, and may hold spaces. */
-const ROW_HEAD = String.raw`^\s*(.*?)\s*([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|[\d.]+)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
+/**
+ * Anchored at the right: NAME is right-aligned (`%10s`, cut to `%10.10s` unless -f), may hold spaces, and is followed
+ * by one space before STATE. Only the padding on its left is not the name's: a trailing space is (`Ubuntu 22 LTS`
+ * prints as `Ubuntu 22 ` without -f, and only those ten characters map back to the full name).
+ */
+const ROW_HEAD = String.raw`^(.*?)\s([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|[\d.]+)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
 /** Xen ≥ 4.0: VBD_RSECT and VBD_WSECT before SSID. */
 const ROW_4 = new RegExp(String.raw`${ROW_HEAD}\s+${OPT}\s+${OPT}\s+${N}$`);
 /** Xen 3.x: the row ends … VBD_WR SSID. */
@@ -66,7 +70,7 @@ function optNum(s: string | undefined): number | null {
 function toRow(m: RegExpExecArray, hasSect: boolean): TopRow {
   const g = (i: number) => m[i] as string;
   return {
-    name: g(1).trim(),
+    name: g(1).trimStart(),
     state: g(2),
     cpuSeconds: num(g(3)),
     cpuPercent: num(g(4)),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { xlListV, xlRow } from '../../../test/helpers/xl-list.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
 
@@ -16,24 +17,37 @@ const LIST = [
   '',
 ].join('\n');
 
+/** A driver whose host answers `xentop` and `xl list -v` with these outputs. */
+function driverAnswering(top: string, list: string): XenToolstack {
+  const runner: RemoteRunner = {
+    run: async (_h, words): Promise<RunResult> => {
+      const cmd = words.join(' ');
+      if (cmd.startsWith('xentop')) return { code: 0, stdout: top, stderr: '' };
+      if (cmd === 'xl list -v') return { code: 0, stdout: list, stderr: '' };
+      return { code: 2, stdout: '', stderr: 'ls: cannot access: No such file or directory\n' };
+    },
+  };
+  return new XenToolstack('xl', runner, { name: 'h', configDirs: [], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 });
+}
+
 describe('xentop name mapping with a 10-character name that prefixes another', () => {
   it('maps neither row to webserver10: xentop prints both as webserver1', async () => {
-    const runner: RemoteRunner = {
-      run: async (_h, words): Promise<RunResult> => {
-        const cmd = words.join(' ');
-        if (cmd.startsWith('xentop')) return { code: 0, stdout: TOP, stderr: '' };
-        if (cmd === 'xl list -v') return { code: 0, stdout: LIST, stderr: '' };
-        return { code: 2, stdout: '', stderr: 'ls: cannot access: No such file or directory\n' };
-      },
-    };
-    const ts = new XenToolstack('xl', runner, {
-      name: 'h',
-      configDirs: [],
-      consoleLogDir: '/var/log/xen/console',
-      shutdownTimeoutSeconds: 5,
-    });
-    const rows = await ts.top();
+    const rows = await driverAnswering(TOP, LIST).top();
     // Which row is which cannot be told: both stay as printed, never both called webserver10.
     expect(rows.map((r) => r.name)).toEqual(['webserver1', 'webserver1']);
+  });
+});
+
+describe('xentop name mapping with a space as the tenth character', () => {
+  it('names the row after the guest (`Ubuntu 22 LTS`, printed `Ubuntu 22 `), not its first nine characters', async () => {
+    // xl allows spaces in names; the ten characters xentop prints end in one.
+    const printed = 'Ubuntu 22 LTS'.slice(0, 10);
+    const iteration = (cpu: string) => `${HEAD}\n${line('Domain-0', '1.0')}\n${line(printed, cpu)}\n`;
+    const ts = driverAnswering(`${iteration('0.0')}${iteration('37.5')}`, xlListV([xlRow('Ubuntu 22 LTS', 3, '-b----')]));
+    const rows = await ts.top();
+    expect(rows.map((r) => [r.name, r.cpuPercent])).toEqual([
+      ['Domain-0', 1],
+      ['Ubuntu 22 LTS', 37.5],
+    ]);
   });
 });
