@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
 import { renderHostChart } from '../../src/app/charts.ts';
@@ -64,12 +65,22 @@ describe('Discord adapter through the real discord.js client and a fake Discord'
     expect(desc(done)).toContain('read back from the host');
   });
 
-  it('/stop from carol is refused ephemerally at once, naming the permission', async () => {
+  it('/stop from carol is refused ephemerally at once, naming the permission; counted and audited as any refusal', async () => {
     const { id, token } = fake.interact(CAROL, { id: '3', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'web' }] });
     const reply = await fake.waitFor((c) => c.route === `/interactions/${id}/${token}/callback`);
     expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(JSON.stringify(reply.body)).toContain('needs permission domain.stop');
     expect(stack.sim.hosts['xen1']?.commandLog.some((c) => c.includes('shutdown'))).toBe(false);
+    // Answered by the adapter (precheck), it never reached the request handler: on record all the same.
+    const audited = () =>
+      (existsSync(stack.auditFile) ? readFileSync(stack.auditFile, 'utf8') : '')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((e) => e['userId'] === CAROL && e['command'] === 'stop')
+        .map((e) => `${String(e['event'])}:${String(e['decision'])}`);
+    await expect.poll(audited, { timeout: 5_000 }).toEqual(['decision:rejected']);
+    expect(await stack.bot.metrics.registry.metrics()).toContain('xenops_commands_total{command="stop",outcome="refused"} 1');
   });
 
   it('answers autocomplete from memory with only what the asker may act on', async () => {
