@@ -186,33 +186,42 @@ describe('a host whose list keeps failing while xentop works (xend dead on an xm
 });
 
 describe('an agent starting while a guest is crashed', () => {
-  it('reports the crash (on_crash="preserve" keeps it crashed: no transition would ever be seen)', async () => {
-    const r = rig();
+  /** web kept crashed (on_crash="preserve") for one test, its crash alerts counted; as it was again afterwards. */
+  function crashedWeb(r: Rig) {
     const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
     if (!web) throw new Error('no web');
-    const flags = web.flags;
+    const saved = { flags: web.flags, id: web.id, cpuBase: web.cpuBase };
     web.flags = '---sc-';
+    return {
+      web,
+      crashes: async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed'),
+      restore: () => {
+        web.flags = saved.flags;
+        web.id = saved.id;
+        web.cpuBase = saved.cpuBase;
+      },
+    };
+  }
+
+  it('reports the crash (on_crash="preserve" keeps it crashed: no transition would ever be seen)', async () => {
+    const r = rig();
+    const { crashes, restore } = crashedWeb(r);
     try {
       makeSampler(r, pool).start();
-      await expect
-        .poll(async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed'), { timeout: 10_000 })
-        .toMatchObject([{ host: 'xen1', domain: 'web' }]);
+      await expect.poll(crashes, { timeout: 10_000 }).toMatchObject([{ host: 'xen1', domain: 'web' }]);
     } finally {
-      web.flags = flags;
+      restore();
     }
   }, 30_000);
 
   it('says it once, not again at each agent start; a new crash of the guest (a new domain id) is said', async () => {
     const r = rig();
-    const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
-    if (!web) throw new Error('no web');
-    const { flags, id } = web;
-    web.flags = '---sc-';
-    const crashes = async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed').length;
+    const { web, crashes, restore } = crashedWeb(r);
+    const count = async () => (await crashes()).length;
     try {
       const first = makeSampler(r, pool);
       first.start();
-      await expect.poll(crashes, { timeout: 10_000 }).toBe(1);
+      await expect.poll(count, { timeout: 10_000 }).toBe(1);
       await first.close();
       // The agent restarts (an upgrade, a reboot of its machine) long after the alert's cool-down: still crashed.
       const second = makeSampler(r, pool);
@@ -223,38 +232,33 @@ describe('an agent starting while a guest is crashed', () => {
       const after = (await r.samples.latest(['xen1']))['xen1']?.at ?? 0;
       await sampled(r, 'xen1', after);
       await second.close();
-      expect(await crashes()).toBe(1);
+      expect(await count()).toBe(1);
       // Meanwhile someone restarted it and it crashed again: another domain, said.
-      web.id = id + 100;
+      web.id += 100;
       makeSampler(r, pool).start();
-      await expect.poll(crashes, { timeout: 10_000 }).toBe(2);
+      await expect.poll(count, { timeout: 10_000 }).toBe(2);
     } finally {
-      web.flags = flags;
-      web.id = id;
+      restore();
     }
   }, 30_000);
 
   it('a guest that crashes again under the same id after its host rebooted (ids start again) is said', async () => {
     const r = rig();
-    const web = env.sim.fleet.host('xen1').domains.find((x) => x.name === 'web');
-    if (!web) throw new Error('no web');
-    const { flags, cpuBase } = web;
-    web.flags = '---sc-';
-    const crashes = async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed').length;
+    const { web, crashes, restore } = crashedWeb(r);
+    const count = async () => (await crashes()).length;
     try {
       const first = makeSampler(r, pool);
       first.start();
-      await expect.poll(crashes, { timeout: 10_000 }).toBe(1);
+      await expect.poll(count, { timeout: 10_000 }).toBe(1);
       await first.close();
       // The host rebooted while no agent watched: web started again as the same id, ran 3.5 s of CPU and crashed.
       web.flags = '-b----';
       web.cpuBase = 3.5;
       web.flags = '---sc-';
       makeSampler(r, pool).start();
-      await expect.poll(crashes, { timeout: 10_000 }).toBe(2);
+      await expect.poll(count, { timeout: 10_000 }).toBe(2);
     } finally {
-      web.flags = flags;
-      web.cpuBase = cpuBase;
+      restore();
     }
   }, 30_000);
 });
