@@ -150,7 +150,41 @@ export interface AgentLiveness {
   beat: AgentBeat | null;
 }
 
-/** Heartbeats live in one hash (host → last beat), so "last seen" survives the agent. */
+/**
+ * One agent's beat on every host it serves (ARGV[1] its beat as JSON, ARGV[2] how long another agent's beat is kept
+ * since it was last seen, ARGV[3..] the hosts). Several agents may serve a host: each host's field keeps every agent's
+ * last beat (`agents`) and, at its top, the one a reader goes by — the latest beat of an agent that has not stopped,
+ * else the latest: one agent stopping (a rolling restart) must not make the host "no agent" while another serves it.
+ */
+const BEAT = new RedisScript(`
+local mine = cjson.decode(ARGV[1])
+local keep = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local host = ARGV[i]
+  local agents = {}
+  local raw = redis.call('HGET', KEYS[1], host)
+  if raw then
+    local ok, old = pcall(cjson.decode, raw)
+    if ok and type(old) == 'table' then
+      if type(old.agents) == 'table' then agents = old.agents
+      elseif old.agentId then agents[old.agentId] = { agentId = old.agentId, where = old.where, seenAt = old.seenAt, stoppedAt = old.stoppedAt } end
+    end
+  end
+  agents[mine.agentId] = mine
+  local top = nil
+  for id, b in pairs(agents) do
+    if id ~= mine.agentId and mine.seenAt - b.seenAt > keep then agents[id] = nil
+    elseif top == nil or ((b.stoppedAt == nil) and (top.stoppedAt ~= nil)) or (((b.stoppedAt == nil) == (top.stoppedAt == nil)) and b.seenAt > top.seenAt) then top = b end
+  end
+  redis.call('HSET', KEYS[1], host, cjson.encode({ agentId = top.agentId, where = top.where, seenAt = top.seenAt, stoppedAt = top.stoppedAt, agents = agents }))
+end
+return 1
+`);
+
+/** How long a host's field remembers another agent's beat (one gone for longer is forgotten there). */
+const OTHER_AGENT_KEPT_MS = 24 * 3_600_000;
+
+/** Heartbeats live in one hash (host → the agents' last beats), so "last seen" survives the agent. */
 export class Heartbeats {
   constructor(
     private readonly redis: RedisClient,
@@ -163,8 +197,7 @@ export class Heartbeats {
 
   async beat(hosts: readonly string[], beat: AgentBeat): Promise<void> {
     if (hosts.length === 0) return;
-    const json = JSON.stringify(beat);
-    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, json])));
+    await BEAT.run(this.redis, [this.key], [JSON.stringify(beat), OTHER_AGENT_KEPT_MS, ...hosts]);
   }
 
   async all(): Promise<Record<string, AgentBeat>> {
@@ -172,7 +205,8 @@ export class Heartbeats {
     const out: Record<string, AgentBeat> = {};
     for (const [host, v] of Object.entries(raw)) {
       try {
-        out[host] = JSON.parse(v) as AgentBeat;
+        const { agents: _agents, ...beat } = JSON.parse(v) as AgentBeat & { agents?: unknown };
+        out[host] = beat;
       } catch {
         // a foreign value: treated as never seen
       }
