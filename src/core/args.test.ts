@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../commands/audit.ts';
 import { consoleCommand } from '../../commands/console.ts';
+import { deny } from '../../commands/deny.ts';
+import { freeze } from '../../commands/freeze.ts';
 import { migrate } from '../../commands/migrate.ts';
 import { stop } from '../../commands/stop.ts';
 import { echoValue, parseArgs } from './args.ts';
@@ -169,5 +171,20 @@ describe('structured options of the wrong type', () => {
     expect(e.message).toBe('lines must be a whole number from 1 to 2000, got "[object Object]"');
     const f = failure(() => parseArgs(stop, { kind: 'options', options: { domain: 'web', force: evil as boolean } }));
     expect(f.message).toBe('force must be true or false, got "[object Object]"');
+  });
+});
+
+describe('a free-text reason', () => {
+  it('is what was typed: `id:` or `host:` inside it is text, never an option that changes what is acted on', () => {
+    // Two identical requests: the operator denies the duplicate and says which one to keep.
+    expect(parseArgs(deny, { kind: 'text', text: 'K7Q2XM duplicate of id:P3RT5W' })).toEqual({
+      id: 'K7Q2XM',
+      reason: 'duplicate of id:P3RT5W',
+    });
+    expect(parseArgs(deny, { kind: 'text', text: 'id:K7Q2XM same as host:xen2' })).toEqual({ id: 'K7Q2XM', reason: 'same as host:xen2' });
+    expect(parseArgs(freeze, { kind: 'text', text: 'xen1 2h patching, then hosts:xen2' })).toEqual({
+      hosts: 'xen1',
+      reason: '2h patching, then hosts:xen2',
+    });
   });
 });

@@ -22,10 +22,17 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
     const words = splitWords(raw.text);
     if (words === null) throw bad('could not read the arguments: a quote is not closed');
     const positional: string[] = [];
+    // A free-text reason is what was typed: once it has begun, `id:P3RT5W` or `host:xen2` in it is text, not an option
+    // (`/deny K7Q2XM duplicate of id:P3RT5W` denied P3RT5W).
+    const reasonAt = command.positional.indexOf('reason');
+    const inReason = () =>
+      reasonAt >= 0 &&
+      positional.length + command.positional.slice(0, reasonAt).filter((p) => p in record).length >= reasonAt &&
+      !('reason' in record);
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
       const flag = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/is.exec(word);
-      const pair = /^([a-z][a-z0-9]*)[:=](.*)$/is.exec(word);
+      const pair = inReason() ? null : /^([a-z][a-z0-9]*)[:=](.*)$/is.exec(word);
       if (flag) {
         const name = flag[1] as string;
         const spec = specs.get(name);
