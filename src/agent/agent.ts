@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { probeCheck, type ReadinessCheck, workersCheck } from '../core/readiness.ts';
-import { DomainLocks, Heartbeats, Journal } from '../queue/coordination.ts';
+import { DomainLocks, FleetHosts, Heartbeats, Journal } from '../queue/coordination.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
@@ -217,6 +217,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const fleetEvents = new FleetEventLog(redis, options.prefix);
   // One for every host this agent serves: domain locks are by name, fleet-wide.
   const localHolds = new LocalHolds();
+  const fleetHosts = new FleetHosts(redis, options.prefix);
   const sampling = config.sampling;
   // Changes the sampler sees shortly after a job are xenops' own: the marker outlives a few samples.
   const mutationMarkMs = Math.max(30_000, 3 * sampling.intervalSeconds * 1000);
@@ -274,6 +275,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
                 toolstack: (h) => toolstacks.get(h),
                 samples: { latest: (h) => sampler?.latest(h) ?? null, history: (h, since) => sampleStore.history(h, since) },
                 now,
+                fleetHosts: () => fleetHosts.read(),
               },
               now,
               toLocal: (ms) => clock.toLocal(ms),

@@ -25,6 +25,8 @@ export interface HandlerContext {
   samples?: SampleSource;
   /** Epoch ms on the deployment's shared clock (src/queue/shared-clock.ts), for times the bot compares. */
   now?: () => number;
+  /** The hosts the bots' config has (FleetHosts), for the checks across the fleet; null when none is known. */
+  fleetHosts?: () => Promise<readonly string[] | null>;
 }
 
 export interface SampleSource {
@@ -239,15 +241,56 @@ export async function refuseIfRunningElsewhere(
   domain: string,
   host: string,
   local: DomainSummary | null,
-  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op'>,
+  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op' | 'fleetHosts'>,
 ): Promise<void> {
-  const others = Object.keys(ctx.config.hosts).filter((h) => h !== host);
-  if (others.length === 0) return;
-  ctx.op.onProgress?.({ stage: 'check', message: `checking ${others.join(', ')} for ${domain}` });
   const self = { name: domain, uuid: local?.uuid ?? null };
   const leftovers = new Set([`${domain}--incoming`, `${domain}--migratedaway`]);
+  const reads = await readOthers(host, ctx, `for ${domain}`);
+  for (const r of reads) {
+    if (r.domains?.some((d) => d.status !== 'defined' && (sameGuest(d, self) || leftovers.has(d.name))))
+      throw new UserError('domain.elsewhere', `${domain} is running on ${r.host} — starting it on ${host} would run it twice`, {
+        host: r.host,
+      });
+  }
+  const unreadable = reads.filter((r) => r.domains === undefined);
+  if (unreadable.length > 0)
+    throw new UserError(
+      'domain.elsewhere',
+      `cannot confirm ${domain} is not running on ${unreadable.map(whyUnread).join(', ')}: not starting it`,
+      {
+        hosts: unreadable.map((r) => r.host),
+        reasons: reads.map((r) => (r.error instanceof Error ? r.error.message : r.error === undefined ? null : String(r.error))),
+      },
+    );
+}
+
+/** Another host as read for a check across the fleet: its domains, or why they could not be read. */
+interface OtherHost {
+  host: string;
+  domains?: DomainSummary[];
+  error?: unknown;
+  /** In the bots' config, not in this agent's: it cannot be read from here. */
+  unknownHere?: true;
+}
+
+/**
+ * Every other host of the fleet, read in parallel through the same pool: the agent's config's, and those the bots'
+ * config has beside them — an agent whose config lacks one would otherwise leave it out of the check, and a guest
+ * running there could be started here a second time.
+ */
+async function readOthers(
+  host: string,
+  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op' | 'fleetHosts'>,
+  what: string,
+): Promise<OtherHost[]> {
+  const mine = Object.keys(ctx.config.hosts);
+  const fleet = (await ctx.fleetHosts?.().catch(() => null)) ?? [];
+  const unknown = fleet.filter((h) => h !== host && !mine.includes(h));
+  const others = mine.filter((h) => h !== host);
+  if (others.length + unknown.length === 0) return [];
+  ctx.op.onProgress?.({ stage: 'check', message: `checking ${[...others, ...unknown].join(', ')} ${what}` });
   const reads = await Promise.all(
-    others.map(async (h) => {
+    others.map(async (h): Promise<OtherHost> => {
       try {
         return { host: h, domains: await (await ctx.toolstack(h)).list(signalOnly(ctx.op)) };
       } catch (error) {
@@ -255,22 +298,11 @@ export async function refuseIfRunningElsewhere(
       }
     }),
   );
-  for (const r of reads) {
-    if (r.domains?.some((d) => d.status !== 'defined' && (sameGuest(d, self) || leftovers.has(d.name))))
-      throw new UserError('domain.elsewhere', `${domain} is running on ${r.host} — starting it on ${host} would run it twice`, {
-        host: r.host,
-      });
-  }
-  const unreadable = reads.filter((r) => r.domains === undefined).map((r) => r.host);
-  if (unreadable.length > 0)
-    throw new UserError(
-      'domain.elsewhere',
-      `cannot confirm ${domain} is not running on ${unreadable.join(', ')} (unreachable): not starting it`,
-      {
-        hosts: unreadable,
-        reasons: reads.map((r) => (r.error instanceof Error ? r.error.message : r.error === undefined ? null : String(r.error))),
-      },
-    );
+  return [...reads, ...unknown.map((h): OtherHost => ({ host: h, unknownHere: true }))];
+}
+
+function whyUnread(r: OtherHost): string {
+  return `${r.host} (${r.unknownHere ? "not in this agent's config, though the bot's has it" : 'unreachable'})`;
 }
 
 /**
@@ -282,20 +314,9 @@ export async function refuseIfRunningElsewhere(
 export async function refuseIfAutostartElsewhere(
   domain: string,
   host: string,
-  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op'>,
+  ctx: Pick<HandlerContext, 'config' | 'toolstack' | 'op' | 'fleetHosts'>,
 ): Promise<void> {
-  const others = Object.keys(ctx.config.hosts).filter((h) => h !== host);
-  if (others.length === 0) return;
-  ctx.op.onProgress?.({ stage: 'check', message: `checking ${others.join(', ')} for an autostart of ${domain}` });
-  const reads = await Promise.all(
-    others.map(async (h) => {
-      try {
-        return { host: h, domains: await (await ctx.toolstack(h)).list(signalOnly(ctx.op)) };
-      } catch (error) {
-        return { host: h, error };
-      }
-    }),
-  );
+  const reads = await readOthers(host, ctx, `for an autostart of ${domain}`);
   for (const r of reads) {
     const there = r.domains?.find((d) => d.name === domain && d.autostart);
     if (there?.autostart)
@@ -305,7 +326,7 @@ export async function refuseIfAutostartElsewhere(
         { host: r.host },
       );
   }
-  const unknown = reads.flatMap((r) => (r.domains === undefined ? [`${r.host} (unreachable)`] : []));
+  const unknown = reads.flatMap((r) => (r.domains === undefined ? [whyUnread(r)] : []));
   for (const r of reads)
     if (r.domains?.some((d) => d.autostart === undefined)) unknown.push(`${r.host} (its /etc/xen/auto could not be read)`);
   if (unknown.length > 0)

@@ -9,7 +9,7 @@ import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/p
 import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
-import { DomainLocks, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
+import { DomainLocks, FleetHosts, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
 import { BullConnection, createRedisClient, describeRedis, REDIS_COMMAND_TIMEOUT_MS, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
@@ -106,6 +106,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const pending = new PendingStore(redis, prefix, instance);
   const locks = new DomainLocks(redis, prefix);
   const heartbeats = new Heartbeats(redis, prefix);
+  // The agents' checks across the fleet cover every host of this config, whatever theirs holds.
+  const fleetHosts = new FleetHosts(redis, prefix);
   const actions = new ActionStore(redis, prefix);
   const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
   const approvals = new ApprovalStore(redis, prefix, () => clock.now());
@@ -308,6 +310,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await redis.connect().catch(() => {});
       await waitForRedis(redis, describeRedis(options.redis), logger, { onWaiting: options.onRedisWait });
       await clock.start();
+      await fleetHosts.publish(hostNames);
       await relay.start();
       for (const adapter of adapters.values()) {
         if (leadership.leases(adapter)) continue; // started by the leader's term
@@ -320,6 +323,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // A Redis that lost its data (a restart without it, a flush, a failover) lost them too, and nothing would post
       // again until a restart: checked as often as lost requests are, and put back (those added from chat are gone).
       const keepSchedules = setInterval(() => {
+        fleetHosts.publish(hostNames).catch((e: unknown) => logger.debug({ err: String(e) }, 'could not write the fleet hosts'));
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {

@@ -215,6 +215,33 @@ export class Heartbeats {
   }
 }
 
+/**
+ * The hosts the bots' config has, as a bot wrote them (bots on one prefix have the same hosts). An agent checks every
+ * one of them before a start or an autostart: one whose own config lacks a host cannot read it, and says so.
+ */
+export class FleetHosts {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:fleet-hosts`;
+  }
+
+  async publish(hosts: readonly string[]): Promise<void> {
+    await this.redis.set(this.key, JSON.stringify([...hosts].sort()));
+  }
+
+  /** Null when no bot has written them (yet, or since Redis lost its data). */
+  async read(): Promise<string[] | null> {
+    const raw = await this.redis.get(this.key);
+    if (raw === null) return null;
+    const hosts: unknown = JSON.parse(raw);
+    return Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string') : null;
+  }
+}
+
 /** Alive = beat within `staleMs` and not stopped. Pure, for the bot's checks and /status. */
 export function livenessOf(beat: AgentBeat | undefined, now: number, staleMs: number): AgentLiveness {
   if (!beat) return { alive: false, beat: null };
