@@ -163,6 +163,75 @@ describe('approval escalation', () => {
     }
   });
 
+  it('a next on call who may not approve it (out of scope there) is not escalated to, and the step says why', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // gina is next on call, but her rights are on xen9 only: her /approve of a stop on xen1 is refused.
+      const { desk, delivered, audited } = await makeDesk({ nextOnCall: async () => 'gina' });
+      const id = await askStop(desk, 'frank');
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      await vi.waitFor(() => expect(audited.some((e) => e.detail?.startsWith(`${id} escalated`))).toBe(true));
+      expect((await desk.approve(id, person('gina'), 'terminal')).title).toBe('Not allowed');
+      desk.stop();
+      const card = delivered.find((d) => d.reply.title.includes(`approval ${id} is still unanswered`))?.reply;
+      expect(card?.title).toBe(
+        `Not escalated (nobody: gina, next on call, may not approve /stop there): approval ${id} is still unanswered`,
+      );
+      expect((card?.mentions ?? []).map((m) => m.person)).toEqual(['bob']);
+      expect(audited.find((e) => e.detail?.startsWith(`${id} escalated`))?.detail).toBe(
+        `${id} escalated to nobody: gina, next on call, may not approve /stop there`,
+      );
+      expect((await store.get(id))?.escalatedTo).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('decided while its "still unanswered" cards are being posted, no card is left with Approve/Deny over the decision', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // The escalation's edit of the requester's card waits (a platform's rate limit: Telegram allows 20 a minute in
+      // a group) until released; everything else is delivered at once.
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let escalationWaiting = false;
+      let escalationPosted = false;
+      const { desk, delivered, enqueued } = await makeDesk({
+        deliver: async (t, r) => {
+          if (t.channelId === 'terminal' && r.title.startsWith('Escalated')) {
+            escalationWaiting = true;
+            await held;
+            escalationPosted = true;
+          }
+          delivered.push({ channel: t.channelId, reply: r });
+          return t;
+        },
+      });
+      const id = await askStop(desk, 'frank');
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      await vi.waitFor(() => expect(escalationWaiting).toBe(true));
+      // bob approves meanwhile: the stop runs, every card is told.
+      expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe(`Approved ${id}`);
+      release();
+      await vi.waitFor(() => expect(escalationPosted).toBe(true));
+      const last = (channel: string) => delivered.filter((d) => d.channel === channel).at(-1)?.reply;
+      // The escalation goes on to put right the card it overwrote.
+      await vi.waitFor(() => expect(last('terminal')?.kind).toBe('progress'));
+      desk.stop();
+      expect(enqueued).toHaveLength(1);
+      expect(delivered.filter((d) => d.channel === 'approvals' && d.reply.title.startsWith('Escalated'))).toEqual([]);
+      expect({ title: last('approvals')?.title, buttons: last('approvals')?.actions?.length ?? 0 }).toEqual({
+        title: '/stop xen1:web approved by bob',
+        buttons: 0,
+      });
+      expect(last('terminal')?.actions ?? []).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('two bots armed for the same steps (a takeover while the old timers ran) take each step once', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
@@ -297,6 +366,38 @@ describe('an approved request that did not run', () => {
     expect(again.title).toBe(`${id} was approved but did not run`);
     expect(JSON.stringify(again.blocks)).toMatch(/by bob at \d\d:\d\d UTC: no agent serves xen1 — last seen 3 min ago/);
     desk.stop();
+  });
+
+  it('refused as it was about to run (its host frozen meanwhile) is on record in the audit as not run', async () => {
+    const { desk, audited } = await makeDesk({
+      enqueue: async () => {
+        throw new Refusal('Frozen', 'xen1 is frozen until 2030-01-01 00:00 UTC (alice: storage work)');
+      },
+    });
+    const id = await askStop(desk);
+    expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe('Approved, but not run');
+    desk.stop();
+    const about = audited.filter((e) => e.event === 'approval').map((e) => `${e.decision}: ${e.detail}`);
+    expect(about.filter((a) => a.includes('not run'))).toEqual([
+      `rejected: ${id} approved but not run: xen1 is frozen until 2030-01-01 00:00 UTC (alice: storage work)`,
+    ]);
+  });
+
+  it('whose requester lost the right to run it meanwhile is on record in the audit as not run', async () => {
+    const { desk, audited, delivered } = await makeDesk();
+    const id = await askStop(desk, 'erin');
+    // By approval time the config of now does not know the requester with those roles (people edited, reloaded).
+    await store.update(id, (r) => ({ ...r, requester: 'nobody-now' }));
+    expect((await desk.approve(id, person('bob'), 'terminal')).title).toBe('Approved, but not run');
+    desk.stop();
+    const about = audited.filter((e) => e.event === 'approval').map((e) => `${e.decision}: ${e.detail}`);
+    expect(about.filter((a) => a.includes('not run'))).toEqual([
+      `rejected: ${id} approved but not run: nobody-now may no longer run /stop there; nothing ran`,
+    ]);
+    expect(delivered.filter((d) => d.reply.title === '/stop xen1:web was approved but did not run').map((d) => d.channel)).toEqual([
+      'terminal',
+      'approvals',
+    ]);
   });
 
   it('one that was queued is said to have been queued once', async () => {

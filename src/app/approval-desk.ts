@@ -10,7 +10,7 @@ import type { ChatRequest } from '../core/request.ts';
 import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
 import type { ActionStore } from './actions.ts';
-import { type ApprovalRecord, type ApprovalStore, type BoundState, newApprovalId } from './approvals.ts';
+import type { ApprovalRecord, ApprovalStore, BoundState } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
 import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -109,7 +109,6 @@ export class ApprovalDesk {
     const { changed } = await this.deps.store.update(id, (r) => (r.status === 'approved' && !r.run ? { ...r, run } : null));
     if (!changed || queued) return;
     this.deps.logger.warn({ approval: id, requestId: rec.requestId }, 'an approved request was never queued (its bot stopped): told');
-    await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${id} approved but not run: ${why}` });
     await this.notRun(rec, rec.target, why);
   }
 
@@ -133,8 +132,7 @@ export class ApprovalDesk {
     await this.deps.refresh(hosts).catch(() => {});
     const now = this.now();
     const reasonArg = d.evaluated.args['reason'];
-    const rec: ApprovalRecord = {
-      id: newApprovalId(),
+    const rec = await this.deps.store.create({
       requestId: req.id,
       command: d.command.name,
       args: d.evaluated.args,
@@ -161,8 +159,7 @@ export class ApprovalDesk {
       approvals: [],
       status: 'pending',
       announcements: [],
-    };
-    await this.deps.store.create(rec);
+    });
     const onCall = await this.deps.onCall().catch(() => []);
     const card = await this.requestCard(rec, onCall);
     // Each announcement is recorded as soon as it is out, so a decision made meanwhile still updates it; the
@@ -330,16 +327,7 @@ export class ApprovalDesk {
     if (!command || !stillAllowed) {
       const why = `${rec.requester} may no longer run /${rec.command} there; nothing ran`;
       await this.ranAs(rec, { queued: false, why });
-      await this.announce(
-        rec,
-        reply.result(
-          `/${rec.command} ${describeArgs(rec)} was approved, but ${rec.requester} may no longer run it`,
-          [reply.text('nothing ran')],
-          {
-            tone: 'error',
-          },
-        ),
-      );
+      await this.notRun(rec, rec.target, why);
       return reply.error('Approved, but not run', why);
     }
     const req: ChatRequest = {
@@ -368,15 +356,10 @@ export class ApprovalDesk {
       const s = rec.state.find((b) => b.host === job.host && b.domain === job.domain);
       return s ? { expect: { up: s.up, id: s.id, uuid: s.uuid, approvalId: rec.id } } : {};
     };
-    const approvedBy = rec.approvals.map((a) => a.person).join(', ');
     try {
       // Elsewhere the card says it was approved and where the result goes; the requester's card shows progress and
       // then the result itself (the relay edits it in).
-      await this.announce(
-        rec,
-        this.outcomeCard(rec),
-        reply.progress(`/${rec.command} ${describeArgs(rec)}`, `approved by ${approvedBy}; running now`),
-      );
+      await this.announce(rec, this.outcomeCard(rec), this.runningCard(rec));
       // Posting the cards may have taken long (a platform's rate limits): another bot may have settled it as never
       // queued meanwhile (startedOrNot) and said so; then it must not run now.
       const now = await this.deps.store.get(rec.id);
@@ -400,11 +383,13 @@ export class ApprovalDesk {
     );
   }
 
-  /** Tells the requester (at `at`, their card) and the approval channels' cards, which said "running", that it did not run. */
+  /**
+   * Tells the requester (at `at`, their card) and the approval channels' cards, which said "running", that it did not
+   * run; and the audit, where the approval alone would read as if it ran.
+   */
   private async notRun(rec: ApprovalRecord, at: ReplyTarget, why: string): Promise<void> {
-    const failed = reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], {
-      tone: 'error',
-    });
+    await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${rec.id} approved but not run: ${why}` });
+    const failed = notRunCard(rec, why);
     await this.deps.deliver(at, failed);
     await this.announce(rec, failed, null);
   }
@@ -479,8 +464,14 @@ export class ApprovalDesk {
     const { rec, changed } = await this.deps.store.update(id, (r) => {
       if (r.status !== 'pending' || this.now() >= r.expiresAt || (r.escalation ?? 0) !== from) return null;
       const level = from + 1;
-      // Never the requester: they cannot approve their own request, so escalating to them reaches nobody.
-      added = (level === 1 ? (next ? [next] : []) : this.grantHolders(r)).filter((p) => p !== r.requester);
+      // Never the requester, nor a next on call who may not approve it (out of scope there): escalating to them
+      // reaches nobody, and their /approve would be refused.
+      added =
+        level === 1
+          ? next && next !== r.requester && this.mayBeAble(r, next, true)
+            ? [next]
+            : []
+          : this.grantHolders(r).filter((p) => p !== r.requester);
       return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
     if (!rec || !changed) {
@@ -492,12 +483,14 @@ export class ApprovalDesk {
       rec.escalation === 1
         ? added.length > 0
           ? `${added.join(', ')} (next on call)`
-          : 'nobody else is on call next'
+          : next && next !== rec.requester
+            ? `nobody: ${next}, next on call, may not approve /${rec.command} there`
+            : 'nobody else is on call next'
         : added.length > 0
           ? `the admins (${added.join(', ')})`
           : 'no admin other than the requester';
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
-    await this.announce(rec, {
+    await this.announcePending(rec.id, {
       ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
       title:
         added.length > 0
@@ -545,6 +538,50 @@ export class ApprovalDesk {
     }
   }
 
+  /**
+   * Puts a pending request's card (with its buttons) on every message that announced it. Each delivery may wait long
+   * (a platform's rate limits) and the request may be decided meanwhile, by any bot, whose own announcement then
+   * covers the messages not yet reached here: those are skipped. The one being delivered as it was decided may have
+   * been covered first and overwritten by this card after: it is put right — never Approve/Deny over a decided request.
+   */
+  private async announcePending(id: string, card: Reply): Promise<void> {
+    const listed = await this.deps.store.get(id);
+    for (const t of listed?.announcements ?? []) {
+      if (!this.deps.platforms.has(t.platform)) continue;
+      if ((await this.deps.store.get(id))?.status !== 'pending') return;
+      await this.deps.deliver(t, card);
+      let after = await this.deps.store.get(id);
+      if (!after || after.status === 'pending') continue;
+      // The decider may be telling this message something newer as this one goes (that it did not run): again, a
+      // few times at most, until the record holds still across a delivery.
+      for (let round = 0; round < 3 && after; round++) {
+        const shown = decidedAs(after);
+        const mine =
+          t.platform === after.target.platform && t.channelId === after.target.channelId && t.requestId === after.target.requestId;
+        await this.deps.deliver(t, this.decidedCard(after, mine));
+        after = await this.deps.store.get(id);
+        if (after && decidedAs(after) === shown) break;
+      }
+      return;
+    }
+  }
+
+  /**
+   * What a decided request's card says, on the requester's card (`mine`) or elsewhere. The requester's card of an
+   * approved request shows its progress until the relay edits its result in (which the desk cannot tell has come).
+   */
+  private decidedCard(rec: ApprovalRecord, mine: boolean): Reply {
+    if (rec.status === 'approved' && rec.run?.queued === false) return notRunCard(rec, rec.run.why);
+    return mine && rec.status === 'approved' ? this.runningCard(rec) : this.outcomeCard(rec);
+  }
+
+  private runningCard(rec: ApprovalRecord): Reply {
+    return reply.progress(
+      `/${rec.command} ${describeArgs(rec)}`,
+      `approved by ${rec.approvals.map((a) => a.person).join(', ')}; running now`,
+    );
+  }
+
   /** What a settled request's cards say. */
   private outcomeCard(rec: ApprovalRecord): Reply {
     switch (rec.status) {
@@ -587,6 +624,16 @@ export class ApprovalDesk {
     }).ok;
   }
 
+  /**
+   * Whether a person may approve it, as far as can be told here: someone who may gain roles through a Discord role
+   * binding cannot be judged (their Discord roles are known only when they click), so counts as able.
+   */
+  private mayBeAble(r: ApprovalRecord, person: string, onCall: boolean): boolean {
+    const bound =
+      !!this.deps.config.people[person]?.identities['discord'] && Object.keys(this.deps.config.discord?.roleBindings ?? {}).length > 0;
+    return bound || this.mayApproveIt(r, person, onCall);
+  }
+
   /** The admins who may approve this one: approval.grant (and the command) on every host it touches. */
   private grantHolders(r: ApprovalRecord): string[] {
     return Object.keys(this.deps.config.people).filter((p) => this.mayApproveIt(r, p, false, { ...r.policy, approvers: 'oncall' }));
@@ -602,12 +649,8 @@ export class ApprovalDesk {
     // Only those who may approve it: someone on call who may not run the command there is named apart, never called
     // on (their /approve would be refused); with nobody on call able to, those with approval.grant are called on.
     const byOncall = rec.policy.approvers === 'oncall';
-    // Someone who may gain roles through a Discord role binding cannot be judged here (their Discord roles are known
-    // only when they click): called on, as before.
-    const bound = (p: string) =>
-      !!this.deps.config.people[p]?.identities['discord'] && Object.keys(this.deps.config.discord?.roleBindings ?? {}).length > 0;
     const able = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])].filter(
-      (p) => p !== rec.requester && (this.mayApproveIt(rec, p, byOncall) || bound(p)),
+      (p) => p !== rec.requester && this.mayBeAble(rec, p, byOncall),
     );
     const unable = onCall.filter((p) => p !== rec.requester && !able.includes(p));
     const grant = byOncall && able.length === 0 ? this.grantHolders(rec).filter((p) => p !== rec.requester) : [];
@@ -651,6 +694,15 @@ export class ApprovalDesk {
     );
     return mentions.length ? { ...card, mentions } : card;
   }
+}
+
+/** What a decided request's cards depend on. */
+function decidedAs(rec: ApprovalRecord): string {
+  return JSON.stringify([rec.status, rec.run ?? null]);
+}
+
+function notRunCard(rec: ApprovalRecord, why: string): Reply {
+  return reply.result(`/${rec.command} ${describeArgs(rec)} was approved but did not run`, [reply.text(why)], { tone: 'error' });
 }
 
 function boundState(fleet: FleetCache, host: string, domain: string): BoundState {

@@ -82,6 +82,17 @@ export const ApprovalIdArg = z
   .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
   .describe('the approval id');
 
+/** ~1e9 ids: a clash is rare, several in a row mean the draw is broken, not bad luck. */
+const CREATE_ATTEMPTS = 5;
+
+/** The record only if its id is free, and indexed as pending with it (one step: no record left unindexed). */
+const CREATE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 1
+end
+return 0`;
+
 /**
  * Approval records in Redis, so pending approvals survive a bot restart and any bot (on any platform) can decide
  * them. Transitions are optimistic transactions (WATCH): a double click or a replayed /approve approves once.
@@ -112,8 +123,17 @@ export class ApprovalStore {
     return Math.max(60, Math.ceil((rec.expiresAt - this.now()) / 1000) + 86_400);
   }
 
-  async create(rec: ApprovalRecord): Promise<void> {
-    await this.redis.multi().set(this.key(rec.id), JSON.stringify(rec), 'EX', this.ttl(rec)).sadd(this.indexKey, rec.id).exec();
+  /**
+   * Stores a new request under a fresh id, which the store draws: an id still held by another record (a live one, or
+   * one kept a day for late clicks) is drawn again, never overwritten — its cards would approve the other request.
+   */
+  async create(draft: Omit<ApprovalRecord, 'id'>): Promise<ApprovalRecord> {
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const rec: ApprovalRecord = { ...draft, id: newApprovalId() };
+      const made = await this.redis.eval(CREATE, 2, this.key(rec.id), this.indexKey, JSON.stringify(rec), this.ttl(rec), rec.id);
+      if (made === 1) return rec;
+    }
+    throw new Error(`no free approval id after ${CREATE_ATTEMPTS} draws`);
   }
 
   async get(id: string): Promise<ApprovalRecord | null> {
