@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
-import { parseUntil } from '../src/core/oncall.ts';
+import { looksLikeUntil, parseUntil } from '../src/core/oncall.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
@@ -26,11 +26,26 @@ export const freeze = defineCommand({
   scope: 'local',
   examples: ['/freeze xen1 2h kernel upgrade', '/freeze all storage maintenance'],
   run: async (args, ctx): Promise<Reply> => {
-    const [first = '', ...rest] = args.reason.split(/\s+/);
+    const words = args.reason.split(/\s+/);
+    const [first = '', second = ''] = words;
+    // `tomorrow 09:00` and `2025-03-04 18:00` are one until, typed as two words.
+    const pair = /^tomorrow$/i.test(first)
+      ? `${first} ${second}`
+      : /^\d{4}-\d{2}-\d{2}$/.test(first) && /^\d{1,2}:\d{2}$/.test(second)
+        ? `${first}T${second}`
+        : null;
+    const typed = pair ?? first;
+    const hosts = args.hosts === 'all' ? ['all'] : args.hosts.split(',');
+    const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
+    // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
+    if (!looksLikeUntil(typed)) return ctx.freezes.freeze(hosts, null, args.reason);
+    // Shaped like one but not a valid one (`24:00`, `0h`, a 31st of April): said, never a freeze that does not end.
+    const until = parseUntil(typed, new Date(), ctx.freezes.zone);
+    if (!until.ok) return bad(until.reason);
+    if (until.until.getTime() <= Date.now()) return bad(`${typed} is in the past: a freeze must end later than now`);
     // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.
-    const until = parseUntil(first, new Date(), ctx.freezes.zone);
-    const reason = until.ok ? rest.join(' ') : args.reason;
-    if (reason === '') return reply.error('Bad arguments for /freeze', 'say why after the time', usageOf(freeze));
-    return ctx.freezes.freeze(args.hosts === 'all' ? ['all'] : args.hosts.split(','), until.ok ? until.until : null, reason);
+    const reason = words.slice(pair ? 2 : 1).join(' ');
+    if (reason === '') return bad('say why after the time');
+    return ctx.freezes.freeze(hosts, until.until, reason);
   },
 });

@@ -47,6 +47,9 @@ export class FreezeBook {
   async freeze(person: Person, hosts: string[], until: Date | null, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
     const bad = this.check(person, hosts);
     if (bad) return bad;
+    // One that has ended already would freeze nothing, and replace a freeze someone else set.
+    if (until && until.getTime() <= Date.now())
+      return reply.error('Cannot freeze', `${until.toISOString().slice(0, 16).replace('T', ' ')} UTC is in the past: nothing was frozen`);
     const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
     await this.put(hosts, f, audit);
     return reply.result(

@@ -25,15 +25,20 @@ export function windowOpenAt(w: MaintenanceWindow, at: number): { from: number; 
     const until = Date.parse(w.until);
     return at >= from && at < until ? { from, until } : null;
   }
-  const now = DateTime.fromMillis(at, { zone: w.timezone });
+  const zone = w.timezone;
+  const now = DateTime.fromMillis(at, { zone });
   const [fh, fm] = w.from.split(':').map(Number) as [number, number];
   const [uh, um] = w.until.split(':').map(Number) as [number, number];
-  // The window may cross midnight (22:00–02:00): look at this week's and last week's start.
-  for (const weeksBack of [0, 1]) {
-    let start = now.set({ weekday: WEEKDAY[w.weekday], hour: fh, minute: fm, second: 0, millisecond: 0 }).minus({ weeks: weeksBack });
-    if (start > now) start = start.minus({ weeks: 1 });
-    let end = start.set({ hour: uh, minute: um });
-    if (end <= start) end = end.plus({ days: 1 });
+  // Crossing midnight (22:00–02:00; equal times: a whole day) is read from the times as written, not from instants: on
+  // the day clocks go forward, a start in the skipped hour moves past its end, and must not make a 24-hour window.
+  const crosses = uh * 60 + um <= fh * 60 + fm;
+  const atTime = (day: DateTime, hour: number, minute: number) =>
+    DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone });
+  // This week's day and last week's (a window begun last week may still be open).
+  const thisWeek = now.set({ weekday: WEEKDAY[w.weekday] });
+  for (const day of [thisWeek, thisWeek.minus({ weeks: 1 })]) {
+    const start = atTime(day, fh, fm);
+    const end = atTime(crosses ? day.plus({ days: 1 }) : day, uh, um);
     if (now >= start && now < end) return { from: start.toMillis(), until: end.toMillis() };
   }
   return null;
@@ -47,13 +52,15 @@ export function freezeOf(
   runtime: Readonly<Record<string, RuntimeFreeze>>,
 ): Freeze | null {
   const r = runtime[host];
-  if (r && (r.until === null || at < r.until)) return { host, ...r };
+  const inForce: Freeze[] = r && (r.until === null || at < r.until) ? [{ host, ...r }] : [];
   for (const w of windows) {
     if (!w.hosts.some((g) => picomatch.isMatch(host, g))) continue;
     const open = windowOpenAt(w, at);
-    if (open) return { host, by: 'maintenance window', reason: w.reason, since: open.from, until: open.until };
+    if (open) inForce.push({ host, by: 'maintenance window', reason: w.reason, since: open.from, until: open.until });
   }
-  return null;
+  // The one that ends last is what holds: a refusal names when commands go through again, not a shorter freeze's end.
+  const end = (f: Freeze) => f.until ?? Number.POSITIVE_INFINITY;
+  return inForce.reduce<Freeze | null>((last, f) => (last === null || end(f) > end(last) ? f : last), null);
 }
 
 export function describeFreeze(f: Freeze): string {

@@ -368,6 +368,20 @@ export function parseUntil(text: string, at: Date, zone: string): { ok: true; un
   return bad(`expected ${UNTIL_FORMS}; got ${echoValue(value)}`);
 }
 
+/**
+ * Whether text is shaped like one of parseUntil's forms, valid or not (`24:00`, `0h`, `2027-02-29T10:00` are): what
+ * /freeze takes as its until, and refuses when it is not a valid one, rather than make it the start of a reason.
+ */
+export function looksLikeUntil(text: string): boolean {
+  const v = text.trim();
+  return (
+    /^\d{1,2}:\d{2}$/.test(v) ||
+    (v !== '' && /^(?:\d{1,3}d)?(?:\d{1,4}h)?(?:\d{1,5}m)?$/i.test(v)) ||
+    /^tomorrow(\s|$)/i.test(v) ||
+    /^\d{4}-\d{2}-\d{2}/.test(v)
+  );
+}
+
 /** Whether `text` is a form parseUntil reads (for a command's argument schema): null, or the reason it is not. */
 export function untilProblem(text: string): string | null {
   const parsed = parseUntil(text, new Date(0), DEFAULT_ZONE);
