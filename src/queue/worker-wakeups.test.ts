@@ -122,6 +122,68 @@ describe('WorkerWakeups', () => {
   });
 });
 
+/** Two agents' wake-ups serving the same marker, a's BZPOPMIN blocked before b's (Redis wakes the first blocked). */
+describe('WorkerWakeups of two agents serving one queue', () => {
+  const others: WorkerWakeups[] = [];
+  afterEach(async () => {
+    await Promise.all(others.splice(0).map((w) => w.close()));
+  });
+
+  /** Wake-ups on their own named connection, started, once their blocking pop is blocked in Redis. */
+  async function blockedOn(key: string, name: string): Promise<WorkerWakeups> {
+    const w = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectionName: name }), redis, quietLogger, {
+      blockSeconds: 5,
+      watchdogGraceMs: 15_000,
+    });
+    others.push(w);
+    w.serve(key);
+    w.start();
+    const blocked = async () =>
+      String(await redis.client('LIST'))
+        .split('\n')
+        .some((c) => c.includes(`name=${name} `) && c.includes('cmd=bzpopmin'));
+    await expect.poll(blocked, { timeout: 5_000 }).toBe(true);
+    return w;
+  }
+
+  it('a marker popped by the agent whose Worker is busy wakes the other agent’s waiting Worker too (put back, and kept)', async () => {
+    run += 1;
+    const key = `${prefix}:two${run}:marker`;
+    const busy = await blockedOn(key, `${prefix}-busy${run}`);
+    const idle = await blockedOn(key, `${prefix}-idle${run}`);
+    const waiting = idle.wait(key, 3);
+    await announce(key);
+    // Kept for the busy Worker alone, it left the idle one to its wait's timeout (null here).
+    expect(await waiting).toEqual({ member: '0', score: 0 });
+    // Redis may answer the idle one's pop before the busy one's sweep that put the marker back.
+    await expect.poll(() => busy.keptMarker(key), { timeout: 5_000 }).toEqual({ member: '0', score: 0 });
+  });
+
+  it('two agents with busy Workers pass a marker round once, then keep it (no ping-pong)', async () => {
+    run += 1;
+    const key = `${prefix}:two${run}:marker`;
+    const a = await blockedOn(key, `${prefix}-a${run}`);
+    const b = await blockedOn(key, `${prefix}-b${run}`);
+    const monitor = await monitorRedis();
+    const sweeps = () =>
+      monitor.calls.filter((c) => c.source !== 'lua' && /^eval(sha)?$/i.test(c.args[0] ?? '') && c.args.includes(key)).length;
+    try {
+      await announce(key);
+      // a pops and puts it back, b pops and puts it back, the next pop keeps it: three pops, each swept.
+      await expect.poll(sweeps, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+      await expect.poll(() => redis.zcard(key), { timeout: 5_000 }).toBe(0);
+      await monitor.settle();
+      expect(sweeps()).toBe(3);
+      expect([a.keptMarker(key), b.keptMarker(key)]).toEqual([
+        { member: '0', score: 0 },
+        { member: '0', score: 0 },
+      ]);
+    } finally {
+      monitor.stop();
+    }
+  });
+});
+
 describe('WorkerWakeups and stale markers', () => {
   it('hands the popped marker to the Worker waiting for it at once, before the sweep has looked at it', async () => {
     const [a] = served();
@@ -287,9 +349,12 @@ describe('BullMQ Workers on the shared wake-ups, counted', () => {
       });
       await t.queue.add('first', {});
       await expect.poll(() => release.length, { timeout: 5_000 }).toBe(1);
-      // The second waits while the Worker is busy: its wake-up is popped and kept for the Worker.
+      // The second waits while the Worker is busy: its wake-up is popped and kept for the Worker (and put back once, for
+      // another agent: with none, this one's next pop takes it again and keeps it).
       await t.queue.add('second', {});
-      await expect.poll(() => redis.zcard(marker), { timeout: 5_000 }).toBe(0);
+      await expect
+        .poll(async () => (wakeups as WorkerWakeups).keptMarker(marker) !== null && (await redis.zcard(marker)) === 0, { timeout: 5_000 })
+        .toBe(true);
       await t.monitor.settle();
       const before = t.pops();
       // The first's moveToFinished fetches the second, and BullMQ's sets the marker again as it hands it out: with
@@ -399,6 +464,9 @@ describe('a blocking wait that never answers', () => {
     try {
       own.start();
       const first = own.wait(a, 30);
+      // b's Worker waits too: a marker popped for a Worker not waiting would also be put back (for another agent), and
+      // popped and swept once more here.
+      const second = own.wait(b, 30);
       // The sweep that follows the pop arrives and runs; its answer is lost, and so is every later byte.
       proxy.freezeRepliesAt((chunk) => chunk.includes('eval'));
       await announce(a);
@@ -407,7 +475,7 @@ describe('a blocking wait that never answers', () => {
       await announce(b);
       // The finding: the loop awaited the sweep with no watchdog, and the wake-ups stopped for good.
       expect(await first).toEqual({ member: '0', score: 0 });
-      expect(await own.wait(b, 30)).toEqual({ member: '0', score: 0 });
+      expect(await second).toEqual({ member: '0', score: 0 });
       // MONITOR's stream may trail the answer the loop already has: read it up to a mark sent after.
       await monitor.settle();
       expect(sweeps()).toBe(2);

@@ -35,6 +35,9 @@ const RETRY_MS = 500;
  * moveToActive leaves one behind every job it hands out (so that other workers look too), and the job it announced
  * is gone. Delivering it would cost a look that finds nothing — a moveToActive per job. A delayed job's marker
  * ("1", due at its score) always counts. Each key's lists are found beside its marker (BullMQ's `prefix:queue:`).
+ * A marker that counts for a Worker that cannot take it now and has none kept (ARGV[4] for the popped one, ARGV[5]
+ * one character per key for the others: "1") is put back, after the pops: another agent serving the host waits on
+ * the same key, and is woken by it only if it is still there.
  * Returns {deliver popped (1/0), then index, score for each other marker that counts}.
  */
 const SWEEP = `local function counts(key, member)
@@ -43,14 +46,20 @@ const SWEEP = `local function counts(key, member)
   return redis.call('LLEN', base .. 'wait') > 0 or redis.call('ZCARD', base .. 'prioritized') > 0
 end
 local out = {0}
-if counts(ARGV[1], ARGV[2]) then out[1] = 1 end
+local back = {}
+if counts(ARGV[1], ARGV[2]) then
+  out[1] = 1
+  if ARGV[4] == '1' then back[1] = {ARGV[1], ARGV[3], ARGV[2]} end
+end
 for i, key in ipairs(KEYS) do
   local popped = redis.call('ZPOPMIN', key)
   if popped[1] and counts(key, popped[1]) then
     out[#out + 1] = i
     out[#out + 1] = popped[2]
+    if string.sub(ARGV[5], i, i) == '1' then back[#back + 1] = {key, popped[2], popped[1]} end
   end
 end
+for _, m in ipairs(back) do redis.call('ZADD', m[1], 'NX', m[2], m[3]) end
 return out`;
 
 interface Waiter {
@@ -67,8 +76,9 @@ interface Waiter {
  * moveToActive); the marker carries no job. So every served marker is always watched, whether or not its Worker is
  * waiting right now: a marker popped while its Worker is busy is kept and handed over the moment it waits again
  * (it then looks, and finds the job or nothing) — a wake-up is never lost, at worst one costs a look that finds
- * nothing. After each pop the other markers are swept in one script, so 1,000 jobs added at once wake 1,000
- * Workers in two round trips. A Worker that waits longer than its own timeout gets null, as from BZPOPMIN.
+ * nothing. The first one kept for a Worker is also put back into Redis (see putsBack): another agent serving the
+ * host, idle, is woken by it. After each pop the other markers are swept in one script, so 1,000 jobs added at once
+ * wake 1,000 Workers in two round trips. A Worker that waits longer than its own timeout gets null, as from BZPOPMIN.
  *
  * On a Cluster every marker key shares the prefix's hash slot, so one BZPOPMIN and one script may name them all.
  */
@@ -219,8 +229,17 @@ export class WorkerWakeups {
         const marker = { member: popped[1], score: Number(popped[2]) };
         const handed = this.served.has(popped[0]) && this.settle(popped[0], marker);
         let swept: (number | string)[] | 'stuck';
+        const back = (key: string) => (!(handed && key === popped[0]) && this.putsBack(key) ? '1' : '0');
         // Watched as the pop is: a sweep sent on a connection that has gone silent would hold the loop for ever.
-        const sweep = (this.blocking as unknown as Sweeper).xenopsSweepMarkers(keys.length, ...keys, popped[0], popped[1]);
+        const sweep = (this.blocking as unknown as Sweeper).xenopsSweepMarkers(
+          keys.length,
+          ...keys,
+          popped[0],
+          popped[1],
+          popped[2],
+          back(popped[0]),
+          keys.map(back).join(''),
+        );
         try {
           swept = (await watchBlocking(this.blocking, sweep, 0, this.timing.watchdogGraceMs, () => this.running)) as
             | (number | string)[]
@@ -250,6 +269,18 @@ export class WorkerWakeups {
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
+  }
+
+  /**
+   * Whether a marker popped for markerKey's Worker goes back into Redis as well as being kept: when the Worker cannot
+   * take it now (it is not waiting) and has none kept. Kept only here, it was lost to another agent serving the host
+   * (its BZPOPMIN waits on the same key): with this one's slots all taken, a job waited for them to free up, or for
+   * the other's wait to time out, while the other sat idle. Only the first is put back: this agent's own next pop
+   * takes it again if no other agent does, and then keeps it (two busy agents pass one marker round once, not for
+   * ever); a marker handed to a waiting Worker is never written back.
+   */
+  private putsBack(markerKey: string): boolean {
+    return this.served.has(markerKey) && !this.waiters.has(markerKey) && !this.kept.has(markerKey);
   }
 
   /** The other markers a sweep popped that count (after its first element, index then score for each). */
