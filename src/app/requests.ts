@@ -2,6 +2,7 @@ import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import { mayReadAbout, type Person } from '../core/authorize.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
+import { UserError } from '../core/errors.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import {
@@ -177,6 +178,19 @@ export class RequestHandler {
     return second;
   }
 
+  /**
+   * A UserError while deciding or previewing is the argv builders' own check saying no (they refuse what no host may
+   * be sent): its message is the answer, as a refusal — nothing was queued or recorded yet.
+   */
+  private async deciding<T>(step: () => Promise<T>, person: string | null): Promise<T | Rejection> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof UserError) return reject('Cannot do that', error.message, person);
+      throw error;
+    }
+  }
+
   private async refuse(req: ChatRequest, target: ReplyTarget, r: Rejection): Promise<void> {
     await this.recordRefusal(req, r);
     await this.deps.deliver(target, r.reply);
@@ -207,7 +221,7 @@ export class RequestHandler {
     const audits: Promise<void>[] = [];
     try {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
-      const d = await this.decideWithLookup(req);
+      const d = await this.deciding(() => this.decideWithLookup(req), null);
       decided = d;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
@@ -272,7 +286,13 @@ export class RequestHandler {
             ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
           ]);
           if (frozen.length > 0) return await this.refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
-          await desk.request(req, target, d);
+          // The preview is built from the argv the agent would run, before anything is recorded: an argv that refuses
+          // (a name from a host's list, a config's address) is a refusal of the request, not a fault of xenops.
+          const asked = await this.deciding(async () => {
+            await desk.request(req, target, d);
+            return null;
+          }, person);
+          if (asked) return await this.refuse(req, target, asked);
           this.deps.onCommand?.(req.command, 'needs-approval');
           return;
         }

@@ -175,6 +175,45 @@ describe('lintConfig: host keys', () => {
   });
 });
 
+describe('lintConfig: where migrations to a host go', () => {
+  const host = (lines: string) => `hostKey: ${REAL_FP}\n    ${lines}`;
+
+  it('warns when the address (no migrateAddress set) is nothing xl migrate can be given', () => {
+    const raw = (h: Record<string, unknown>) => ({ hosts: { xen1: { hostKey: REAL_FP, privateKeyPath: '/k', ...h } } });
+    expect(lintConfig(raw({ address: 'fe80::1%eth0' }), KNOWN)).toEqual([
+      {
+        path: 'hosts.xen1.address',
+        message:
+          'migrations to xen1 would be refused: "fe80::1%eth0" is no address xl migrate can be given — set hosts.xen1.migrateAddress',
+        severity: 'warning',
+      },
+    ]);
+    expect(lintConfig(raw({ address: 'fe80::1%eth0', migrateAddress: 'root@xen1' }), KNOWN)).toEqual([]);
+  });
+
+  it('refuses a user@ for an xm host (xm migrates through xend, not ssh)', () => {
+    expect(lintConfig(config('', host('toolstack: xm\n    migrateAddress: root@xen1')), KNOWN)).toEqual([
+      {
+        path: 'hosts.xen1.migrateAddress',
+        message: 'xen1 runs xm, which migrates through xend\'s relocation port rather than ssh: "root@xen1" cannot have a user@',
+        severity: 'error',
+      },
+    ]);
+  });
+});
+
+describe("the schema: migrateAddress and configDirs as the agent's argv takes them", () => {
+  const parse = (lines: string) => () => config('', `hostKey: ${REAL_FP}\n    ${lines}`);
+
+  it('takes a [user@]host migrateAddress and a config dir with a space, and nothing the argv would refuse', () => {
+    expect(parse('migrateAddress: root@xen2\n    configDirs: ["/srv/xen guests"]')).not.toThrow();
+    expect(parse('migrateAddress: "-oProxyCommand=x"')).toThrow(/must be a host name or address, optionally with user@/);
+    expect(parse('migrateAddress: "root@xen2 x"')).toThrow(/must be a host name or address/);
+    expect(parse('configDirs: ["/etc/xen/../vm"]')).toThrow(/must not hold '\.', '\.\.' or '\/\/'/);
+    expect(parse('configDirs: ["etc/xen"]')).toThrow(/must be an absolute path/);
+  });
+});
+
 describe('formatProblems', () => {
   it('lists errors, then warnings, each with its path, under a count', () => {
     expect(

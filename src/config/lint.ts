@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import { echoValue } from '../core/args.ts';
 import { DEFAULT_ZONE, formatWhen, isTimeZone, parseInstant, parseTimeOfDay } from '../core/oncall.ts';
-import type { Config } from './schema.ts';
+import { type Config, MIGRATE_ADDRESS_PATTERN } from './schema.ts';
 
 /**
  * What `xenops check-config` finds beyond the schema: names that resolve to nothing (a misspelled permission in a
@@ -124,9 +124,32 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
         severity: 'warning',
       });
     }
+    lintMigrateAddress(host, h, findings);
   }
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
   return findings;
+}
+
+/**
+ * Where migrations to a host go, as the migration argv will check it: an `address` that is no migration target
+ * (`fe80::1%eth0`) is only found when the first /migrate is refused; xm migrates through xend's relocation port, not
+ * ssh, so a `user@` means nothing to it.
+ */
+function lintMigrateAddress(host: string, h: Record<string, unknown>, findings: LintFinding[]): void {
+  const migrate = h['migrateAddress'];
+  const address = h['address'];
+  if (migrate === undefined && typeof address === 'string' && !MIGRATE_ADDRESS_PATTERN.test(address))
+    findings.push({
+      path: `hosts.${host}.address`,
+      message: `migrations to ${host} would be refused: ${echoValue(address)} is no address xl migrate can be given — set hosts.${host}.migrateAddress`,
+      severity: 'warning',
+    });
+  if (typeof migrate === 'string' && migrate.includes('@') && h['toolstack'] === 'xm')
+    findings.push({
+      path: `hosts.${host}.migrateAddress`,
+      message: `${host} runs xm, which migrates through xend's relocation port rather than ssh: ${echoValue(migrate)} cannot have a user@`,
+      severity: 'error',
+    });
 }
 
 /**

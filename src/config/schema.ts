@@ -31,6 +31,31 @@ export const SshDefaults = z.strictObject({
 });
 export type SshDefaults = z.infer<typeof SshDefaults>;
 
+/**
+ * Where `xl migrate` sends a guest: a host name or address, optionally with the `user@` ssh logs in as (xl hands it
+ * to ssh as it is). The migration argv checks the same pattern, so what the config takes is what a migration sends.
+ */
+export const MIGRATE_ADDRESS_PATTERN = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?[A-Za-z0-9][A-Za-z0-9.:_-]*$/;
+
+/**
+ * Why a config dir path cannot be used, or null. Every path is quoted when sent, so any byte but a control character
+ * is fine (`/srv/xen guests`); what would make `DIR/NAME.cfg` name a file outside DIR, or two spellings of one dir, is
+ * not. The agent's `cat DIR/NAME.cfg` applies the same rule.
+ */
+export function configDirProblem(path: string): string | null {
+  if (!path.startsWith('/')) return 'must be an absolute path';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(path)) return 'must not hold control characters';
+  const parts = path.replace(/\/+$/, '').split('/').slice(1);
+  if (parts.some((p) => p === '' || p === '.' || p === '..')) return "must not hold '.', '..' or '//' (write the plain path)";
+  return null;
+}
+
+const ConfigDir = z.string().superRefine((path, ctx) => {
+  const problem = configDirProblem(path);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${echoValue(path)}` });
+});
+
 export const HostConfig = z
   .strictObject({
     address: z.string().min(1),
@@ -47,10 +72,16 @@ export const HostConfig = z
     toolstack: z.enum(['auto', 'xl', 'xm']).default('auto'),
     /** Prefix every command with `sudo -n` (non-interactive: fails instead of prompting). */
     sudo: z.boolean().default(false),
-    configDirs: z.array(z.string().regex(/^\//, 'must be an absolute path')).min(1).default(['/etc/xen/vm', '/etc/xen/auto']),
+    configDirs: z.array(ConfigDir).min(1).default(['/etc/xen/vm', '/etc/xen/auto']),
     consoleLogDir: z.string().regex(/^\//, 'must be an absolute path').default('/var/log/xen/console'),
-    /** How other Dom0s reach this one for `xl migrate` (SSH destination); defaults to `address`. */
-    migrateAddress: z.string().min(1).optional(),
+    /** How other Dom0s reach this one for `xl migrate` (an SSH destination: `[user@]host`); defaults to `address`. */
+    migrateAddress: z
+      .string()
+      .regex(MIGRATE_ADDRESS_PATTERN, {
+        error: (issue) =>
+          `must be a host name or address, optionally with user@ (what xl migrate hands to ssh), got ${echoValue(issue.input)}`,
+      })
+      .optional(),
     /** Seconds a graceful shutdown may take before xenops reports it as stuck. */
     shutdownTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
     ssh: SshDefaults.partial().default({}),

@@ -25,6 +25,16 @@ export function parseDomainRef(text: string): DomainRef {
   return m?.[1] && domain !== undefined && HostName.safeParse(m[1]).success ? { host: m[1], domain } : { domain: text.trim() };
 }
 
+/**
+ * `mail:smtp` names host mail only when there is such a host: otherwise it is the whole name (xend's names may hold
+ * `:`), as /list prints it. A prefix that is no host and no part of a usable name stays a host, refused as unknown.
+ */
+export function onConfiguredHost(ref: DomainRef, isHost: (name: string) => boolean): DomainRef {
+  if (ref.host === undefined || isHost(ref.host)) return ref;
+  const whole = `${ref.host}:${ref.domain}`;
+  return DomainName.safeParse(whole).success ? { domain: whole } : ref;
+}
+
 export function formatDomainRef(ref: DomainRef): string {
   return ref.host ? `${ref.host}:${ref.domain}` : ref.domain;
 }

@@ -15,10 +15,10 @@ import {
 } from './authorize.ts';
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
-import { type DomainRef, formatDomainRef, isUuid } from './domain-ref.ts';
+import { type DomainRef, formatDomainRef, isUuid, onConfiguredHost } from './domain-ref.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
-import { DOM0_NAME } from './names.ts';
+import { DOM0_NAME, DomainName } from './names.ts';
 import { type Block, type Reply, reply } from './reply.ts';
 import type { ChatRequest } from './request.ts';
 import { ago, clockUtc } from './time-text.ts';
@@ -283,7 +283,7 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       return { kind: 'targets', targets: visible.map((host) => ({ host })) };
     }
     case 'domain': {
-      const ref = ev.args['domain'] as DomainRef;
+      const ref = onConfiguredHost(ev.args['domain'] as DomainRef, (h) => Object.hasOwn(config.hosts, h));
       if (ref.host !== undefined) {
         const host = hostArg(ref.host);
         if (typeof host !== 'string') return host;
@@ -309,7 +309,18 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         );
         const running = found.filter((f) => f.d.status !== 'defined');
         const pick = running.length === 1 ? running[0] : found.length === 1 ? found[0] : undefined;
-        if (pick) return { kind: 'targets', targets: [{ host: pick.h, domain: pick.d.name }] };
+        if (pick) {
+          // A host's list may hold names xl allows and xenops does not (`my web`): the UUID must not smuggle one past
+          // the check every typed name gets, into an approval preview or a job the agent refuses.
+          const named = DomainName.safeParse(pick.d.name);
+          if (!named.success)
+            return reject(
+              'Cannot do that',
+              `the domain with UUID ${ref.domain} on ${pick.h} is ${echoValue(pick.d.name)}, a name xenops does not act on (${named.error.issues[0]?.message ?? 'invalid'})`,
+              person,
+            );
+          return { kind: 'targets', targets: [{ host: pick.h, domain: pick.d.name }] };
+        }
         if (!refreshed) return { kind: 'lookup', hosts };
         return {
           ...reject('Cannot do that', `no domain with UUID ${ref.domain} on ${hosts.join(', ')}`, person),

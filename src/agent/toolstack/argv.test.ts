@@ -42,10 +42,42 @@ describe('autostart argv: only ever a path inside /etc/xen/auto built from a val
   });
 });
 
-describe('catConfig: the config path as the listing found it, under create’s rule', () => {
-  it('cats an absolute path (a link target without .cfg too), and nothing climbing out', () => {
+describe('catConfig and create: the config path as the listing found it, only ever a NAME.cfg file', () => {
+  it('takes a plain absolute DIR/NAME.cfg (a dir with a space too), and no link target that is no NAME.cfg', () => {
     expect(argv.catConfig('/etc/xen/vm/web.cfg')).toEqual(['cat', '/etc/xen/vm/web.cfg']);
-    expect(argv.catConfig('/srv/xen/mail')).toEqual(['cat', '/srv/xen/mail']);
-    for (const path of ['/etc/xen/../shadow', 'etc/xen/vm/web.cfg', '']) expect(() => argv.catConfig(path)).toThrow(UserError);
+    expect(argv.create('xl', '/srv/xen guests/db.cfg')).toEqual(['xl', 'create', '/srv/xen guests/db.cfg']);
+    // An autostart link may point anywhere: README's sudo section promises cat only ever gets NAME.cfg files.
+    for (const path of [
+      '/root/notes.txt',
+      '/srv/xen/mail',
+      '/etc/xen/../shadow.cfg',
+      '/etc/xen/./web.cfg',
+      '/etc/xen//web.cfg',
+      'etc/xen/vm/web.cfg',
+      '/etc/xen/vm/my web.cfg',
+      '/etc/xen/vm/123.cfg',
+      '',
+    ]) {
+      expect(() => argv.catConfig(path), path).toThrow(UserError);
+      expect(() => argv.create('xl', path), path).toThrow(/not a NAME\.cfg file/);
+    }
+  });
+});
+
+describe('readConfig: cat DIR/NAME.cfg under the schema’s own rule for config dirs', () => {
+  it('reads from a configured dir whose path has a space (the path is quoted), and from no other dir', () => {
+    expect(argv.readConfig(['/srv/xen guests'], '/srv/xen guests/', 'db')).toEqual(['cat', '/srv/xen guests/db.cfg']);
+    expect(() => argv.readConfig(['/etc/xen/vm'], '/srv/xen guests', 'db')).toThrow(/not a config dir of this host/);
+    expect(() => argv.readConfig(['/etc/xen/../vm'], '/etc/xen/../vm', 'db')).toThrow(/not a config dir of this host/);
+  });
+});
+
+describe('migrate: the target address as the config takes it', () => {
+  it('hands xl a user@host (xl passes it to ssh), and refuses it for xm and anything else', () => {
+    expect(argv.migrate('xl', 'web', 'root@xen2')).toEqual(['xl', 'migrate', 'web', 'root@xen2']);
+    expect(argv.migrate('xm', 'web', '10.0.0.2')).toEqual(['xm', 'migrate', '-l', 'web', '10.0.0.2']);
+    expect(() => argv.migrate('xm', 'web', 'root@xen2')).toThrow(/relocation port/);
+    for (const bad of ['-oProxyCommand=x', '@xen2', 'root@', 'a b', 'root@-x'])
+      expect(() => argv.migrate('xl', 'web', bad), bad).toThrow(UserError);
   });
 });

@@ -1,3 +1,4 @@
+import { configDirProblem, MIGRATE_ADDRESS_PATTERN } from '../../config/schema.ts';
 import { UserError } from '../../core/errors.ts';
 import { DomainName, TargetDomainName } from '../../core/names.ts';
 import { quoteArg } from '../ssh/quote.ts';
@@ -63,8 +64,14 @@ export const argv = {
   ],
   consoleAttach: (ts: ToolstackKind, domain: string, seconds = 3) => ['timeout', String(seconds), ts, 'console', checked(domain, false)],
   migrate: (ts: ToolstackKind, domain: string, targetAddress: string) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/.test(targetAddress))
-      throw new UserError('args.invalid', `invalid migration target address ${targetAddress}`);
+    if (!MIGRATE_ADDRESS_PATTERN.test(targetAddress))
+      throw new UserError('args.invalid', `invalid migration target address ${targetAddress}: it must be [user@]host`);
+    // xm hands the address to xend's relocation server, not to ssh: a user@ would only make the migration fail there.
+    if (ts === 'xm' && targetAddress.includes('@'))
+      throw new UserError(
+        'args.invalid',
+        `xm migrates through xend's relocation port, not ssh: the target address ${targetAddress} cannot have a user@`,
+      );
     return ts === 'xl'
       ? ['xl', 'migrate', checked(domain, true), targetAddress]
       : ['xm', 'migrate', '-l', checked(domain, true), targetAddress];
@@ -109,19 +116,31 @@ export const argv = {
    */
   readConfig: (configDirs: readonly string[], dir: string, domain: string) => {
     const base = dir.replace(/\/+$/, '');
-    const ok =
-      configDirs.some((d) => d.replace(/\/+$/, '') === base) &&
-      /^\/[A-Za-z0-9_.:+/-]+$/.test(base) &&
-      !base.split('/').some((part, i) => i > 0 && (part === '' || part === '.' || part === '..'));
+    const ok = configDirs.some((d) => d.replace(/\/+$/, '') === base) && configDirProblem(dir) === null;
     if (!ok) throw new UserError('args.invalid', `not a config dir of this host: ${dir}`);
     return ['cat', `${base}/${checked(domain, false)}.cfg`];
   },
 };
 
-/** A config path from the host's own listing: absolute, not climbing out with `..` (each word is quoted when sent). */
+const CONFIG_FILE = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/;
+
+/** NAME of a `NAME.cfg` file name, or null (all-digit names are domids to xl, never names). */
+export function cfgName(file: string): string | null {
+  const m = CONFIG_FILE.exec(file);
+  return m?.[1] && !/^\d+$/.test(m[1]) ? m[1] : null;
+}
+
+/**
+ * A config path from the host's own listing: an absolute, plain path to a NAME.cfg file (each word is quoted when
+ * sent). An autostart link may point anywhere (`/root/notes.txt`): `cat` and `create` are never given such a target.
+ */
 function absoluteConfig(configPath: string): string {
-  if (!configPath.startsWith('/') || configPath.includes('/../'))
-    throw new UserError('args.invalid', `config path must be absolute: ${configPath}`);
+  // The dir rule holds for the whole path: cfgName then rules out the last segment being anything but NAME.cfg.
+  if (configDirProblem(configPath) !== null || cfgName(configPath.slice(configPath.lastIndexOf('/') + 1)) === null)
+    throw new UserError(
+      'args.invalid',
+      `${configPath} is not a NAME.cfg file at a plain absolute path: xenops does not start a guest from it, nor read it`,
+    );
   return configPath;
 }
 

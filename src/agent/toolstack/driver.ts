@@ -457,6 +457,11 @@ export class XenToolstack implements Toolstack {
     };
     if (r.code !== 0) {
       if (beforeDestroy) refuse(`${configPath} on ${this.host.name} cannot be read (cat exited ${r.code})`);
+      // create reads it as root and may succeed where this cat did not (a sudo rule narrower than the file's place).
+      ctx?.onProgress?.({
+        stage: 'check',
+        message: `could not read ${configPath} (cat exited ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}): its name = is not checked against ${domain}`,
+      });
       return;
     }
     const parsed = parseConfigFile(r.stdout);

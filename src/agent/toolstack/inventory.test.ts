@@ -73,6 +73,24 @@ describe('inventoryFromListings: config dirs and /etc/xen/auto', () => {
     expect(inv.viaLinkOnly.has('mail-old')).toBe(true);
   });
 
+  it('says which *.cfg files of a config dir it cannot use, and reads names as listed (web.cfg with a trailing space is not web.cfg)', () => {
+    const inv = inventory(['my web.cfg', 'x;reboot.cfg', '123.cfg', 'web.cfg ', 'notes.txt', 'db.cfg'], { plain: [], long: lsL() });
+    expect([...inv.configs]).toEqual([['db', '/etc/xen/vm/db.cfg']]);
+    expect(inv.notes).toEqual([
+      '"/etc/xen/vm/my web.cfg" is not a config xenops can use: its name is no domain name xenops acts on',
+      '"/etc/xen/vm/x;reboot.cfg" is not a config xenops can use: its name is no domain name xenops acts on',
+      '"/etc/xen/vm/123.cfg" is not a config xenops can use: its name is no domain name xenops acts on',
+    ]);
+  });
+
+  it("an autostart link to a file that is no NAME.cfg stays its domain's config (xendomains boots it), said", () => {
+    const inv = inventory([], { plain: ['odd.cfg'], long: lsL(link('odd.cfg', '/root/notes.txt')) });
+    expect(inv.configs.get('odd')).toBe('/root/notes.txt');
+    expect(inv.notes).toEqual([
+      '/etc/xen/auto/odd.cfg points to "/root/notes.txt", which is no NAME.cfg file: xenops does not start odd from it',
+    ]);
+  });
+
   it('no /etc/xen/auto at all: nothing autostarts (known); /etc/xen/auto unreadable: autostart unknown, said', () => {
     const none = inventoryFromListings(['/etc/xen/vm'], [ok('web.cfg\n')], missing('/etc/xen/auto'), missing('/etc/xen/auto/'));
     expect(none.autostart?.size).toBe(0);

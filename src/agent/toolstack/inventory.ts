@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { AutostartEntry } from '../../core/xen.ts';
 import { type LsListing, parseLsLong, plainNames } from '../parsers/autostart.ts';
 import type { RunResult } from '../ssh/types.ts';
-import { AUTOSTART_DIR } from './argv.ts';
+import { AUTOSTART_DIR, cfgName } from './argv.ts';
 
 /** What the config dirs and /etc/xen/auto say about the host's defined domains. */
 export interface ConfigInventory {
@@ -16,14 +16,6 @@ export interface ConfigInventory {
   viaLinkOnly: Set<string>;
   /** What could not be read or does not add up, for the user. */
   notes: string[];
-}
-
-const CFG = /^([A-Za-z0-9][A-Za-z0-9_.:+-]{0,63})\.cfg$/;
-
-/** NAME of a `NAME.cfg` file name, or null (all-digit names are domids to xl, never names). */
-function cfgName(file: string): string | null {
-  const m = CFG.exec(file);
-  return m?.[1] && !/^\d+$/.test(m[1]) ? m[1] : null;
 }
 
 /** `/etc/xen/auto/` and `/etc/xen/auto` are one directory. */
@@ -85,15 +77,21 @@ export function inventoryFromListings(
     if (isAutostartDir(dir)) {
       if (ls) autoFiles();
       // /etc/xen/auto unreadable in detail: fall back to its plain listing, as a config dir (the old reading).
-      else if (autoPlain?.code === 0) for (const f of plainNames(autoPlain.stdout)) add(cfgName(f.trim()), `${AUTOSTART_DIR}/${f.trim()}`);
+      else if (autoPlain?.code === 0) for (const f of plainNames(autoPlain.stdout)) add(cfgName(f), `${AUTOSTART_DIR}/${f}`);
       return;
     }
     const r = dirListings[i];
     if (r?.code !== 0) return;
-    const files = r.stdout.split('\n').map((l) => l.trim());
+    // Untrimmed: a file `web.cfg ` is not web.cfg (`cat DIR/web.cfg` would not find it).
+    const files = plainNames(r.stdout);
     const base = dir.replace(/\/+$/, '');
     listed.set(base, new Set(files));
-    for (const file of files) add(cfgName(file), `${base}/${file}`);
+    for (const file of files) {
+      const name = cfgName(file);
+      if (name) add(name, `${base}/${file}`);
+      else if (file.endsWith('.cfg'))
+        notes.push(`${JSON.stringify(`${base}/${file}`)} is not a config xenops can use: its name is no domain name xenops acts on`);
+    }
   });
   if (!dirs.some(isAutostartDir)) autoFiles();
 
@@ -117,6 +115,10 @@ export function inventoryFromListings(
       if (!owner && there && !there.has(posix.basename(target))) {
         notes.push(`${path} points to ${target}, which does not exist: it would fail when the host boots`);
       } else if (!owner && name && !configs.has(name)) {
+        // Still the domain's config (xendomains creates it at boot, and /list shows it); but xenops reads and starts
+        // only NAME.cfg files, so a /start of it is refused, saying why.
+        if (cfgName(posix.basename(target)) === null)
+          notes.push(`${path} points to ${JSON.stringify(target)}, which is no NAME.cfg file: xenops does not start ${name} from it`);
         configs.set(name, target);
         viaLinkOnly.add(name);
       }
