@@ -17,7 +17,14 @@ describe('a weekly maintenance window on the day clocks go forward', () => {
   });
 
   it('Sunday 02:30–03:00 America/New_York on 2025-03-09 is closed that afternoon', () => {
-    const w = { hosts: ['xen1'], reason: 'patching', weekday: 'sunday' as const, from: '02:30', until: '03:00', timezone: 'America/New_York' };
+    const w = {
+      hosts: ['xen1'],
+      reason: 'patching',
+      weekday: 'sunday' as const,
+      from: '02:30',
+      until: '03:00',
+      timezone: 'America/New_York',
+    };
     // Sunday 9 March 2025, 12:00 in New York (16:00 UTC).
     const open = windowOpenAt(w, at('2025-03-09T16:00:00Z'));
     expect(open && { from: iso(open.from), until: iso(open.until) }).toEqual(null);
