@@ -222,7 +222,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   // Changes the sampler sees shortly after a job are xenops' own: the marker outlives a few samples.
   const mutationMarkMs = Math.max(30_000, 3 * sampling.intervalSeconds * 1000);
   const heartbeat = new HeartbeatLoop({
-    beats: new Heartbeats(redis, options.prefix),
+    beats: new Heartbeats(redis, options.prefix, config.bot.agentStaleMs),
     hosts,
     agentId,
     where: `${process.pid}@${hostname()}`,

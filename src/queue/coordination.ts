@@ -152,14 +152,17 @@ export interface AgentLiveness {
 
 /**
  * One agent's beat on every host it serves (ARGV[1] its beat as JSON, ARGV[2] how long another agent's beat is kept
- * since it was last seen, ARGV[3..] the hosts). Several agents may serve a host: each host's field keeps every agent's
- * last beat (`agents`) and, at its top, the one a reader goes by — the latest beat of an agent that has not stopped,
- * else the latest: one agent stopping (a rolling restart) must not make the host "no agent" while another serves it.
+ * since it was last seen, ARGV[3] how recent a beat must be to count as alive, ARGV[4..] the hosts). Several agents
+ * may serve a host: each host's field keeps every agent's last beat (`agents`) and, at its top, the one a reader goes
+ * by — the latest beat of an agent alive (not stopped, seen recently), else the latest beat: one agent stopping (a
+ * rolling restart) must not make the host "no agent" while another serves it, nor an agent killed long ago hide
+ * that the last one stopped.
  */
 const BEAT = new RedisScript(`
 local mine = cjson.decode(ARGV[1])
 local keep = tonumber(ARGV[2])
-for i = 3, #ARGV do
+local fresh = tonumber(ARGV[3])
+for i = 4, #ARGV do
   local host = ARGV[i]
   local agents = {}
   local raw = redis.call('HGET', KEYS[1], host)
@@ -171,11 +174,15 @@ for i = 3, #ARGV do
     end
   end
   agents[mine.agentId] = mine
-  local top = nil
+  local top, live = nil, nil
   for id, b in pairs(agents) do
     if id ~= mine.agentId and mine.seenAt - b.seenAt > keep then agents[id] = nil
-    elseif top == nil or ((b.stoppedAt == nil) and (top.stoppedAt ~= nil)) or (((b.stoppedAt == nil) == (top.stoppedAt == nil)) and b.seenAt > top.seenAt) then top = b end
+    else
+      if b.stoppedAt == nil and mine.seenAt - b.seenAt <= fresh and (live == nil or b.seenAt > live.seenAt) then live = b end
+      if top == nil or b.seenAt > top.seenAt then top = b end
+    end
   end
+  top = live or top
   redis.call('HSET', KEYS[1], host, cjson.encode({ agentId = top.agentId, where = top.where, seenAt = top.seenAt, stoppedAt = top.stoppedAt, agents = agents }))
 end
 return 1
@@ -186,9 +193,11 @@ const OTHER_AGENT_KEPT_MS = 24 * 3_600_000;
 
 /** Heartbeats live in one hash (host → the agents' last beats), so "last seen" survives the agent. */
 export class Heartbeats {
+  /** @param staleMs how old a beat may be and still count as an agent alive (the bots' `bot.agentStaleMs`) */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly staleMs = 10_000,
   ) {}
 
   get key(): string {
@@ -197,7 +206,7 @@ export class Heartbeats {
 
   async beat(hosts: readonly string[], beat: AgentBeat): Promise<void> {
     if (hosts.length === 0) return;
-    await BEAT.run(this.redis, [this.key], [JSON.stringify(beat), OTHER_AGENT_KEPT_MS, ...hosts]);
+    await BEAT.run(this.redis, [this.key], [JSON.stringify(beat), OTHER_AGENT_KEPT_MS, this.staleMs, ...hosts]);
   }
 
   async all(): Promise<Record<string, AgentBeat>> {

@@ -43,4 +43,12 @@ describe('heartbeats of several agents serving one host', () => {
     const kept = JSON.parse((await redis.hget(beats.key, 'xen3')) ?? '{}') as { agents: Record<string, unknown> };
     expect(Object.keys(kept.agents)).toEqual(['new']);
   });
+
+  it('an agent killed long ago (never stopped) does not hide that the last one serving the host stopped', async () => {
+    const beats = new Heartbeats(redis, prefix, 10_000);
+    await beats.beat(['xen4'], beat('killed', 1_000));
+    await beats.beat(['xen4'], beat('a', 60_000));
+    await beats.beat(['xen4'], beat('a', 61_000, 61_000));
+    expect((await beats.all())['xen4']).toEqual(beat('a', 61_000, 61_000));
+  });
 });
