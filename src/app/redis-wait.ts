@@ -1,4 +1,5 @@
 import { ReplyError } from 'ioredis';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 
 /** Thrown (and answered "Redis is unreachable; nothing was queued") when Redis cannot take a request. */
@@ -66,11 +67,14 @@ const REFUSALS: readonly (RedisRefusal & { re: RegExp })[] = [
 ];
 
 /**
- * What Redis refused, when it answered a command with one of the refusals above: for a MULTI it discarded whole
+ * What Redis refused, when it answered a command with one of the refusals above (or did not answer it in time): for a MULTI it discarded whole
  * (EXECABORT), the refusal of the command that made it do so. Null for anything else — also for a transaction that
  * failed only as it ran, which may have done part of its work (the caller wraps those in a plain Error).
  */
 export function redisRefusal(error: unknown): RedisRefusal | null {
+  // Not a refusal Redis gave, but answered as one: what was sent may be done when Redis answers again, or not.
+  if (isRedisSilent(error))
+    return { title: 'Redis is not answering', why: `Redis has not answered for ${REDIS_COMMAND_TIMEOUT_MS / 1000} s` };
   if (!(error instanceof ReplyError)) return null;
   const { message, previousErrors } = error as Error & { previousErrors?: unknown[] };
   const texts = message.startsWith('EXECABORT')

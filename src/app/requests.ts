@@ -18,7 +18,6 @@ import {
 } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { ActionStore } from './actions.ts';
 import type { ApprovalDesk } from './approval-desk.ts';
@@ -32,7 +31,7 @@ import type { FleetRefresher } from './fleet-refresh.ts';
 import type { FreezeBook } from './freezes.ts';
 import type { OnCallStore } from './oncall-store.ts';
 import type { PendingStore } from './pending-store.ts';
-import { isRedisDown, isRedisSilent, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
+import { isRedisDown, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
 import { scheduleAccess } from './schedule-access.ts';
 import type { ScheduleBook } from './schedules.ts';
 
@@ -320,21 +319,6 @@ export class RequestHandler {
       this.deps.onCommand?.(req.command, 'error');
       // Failed after its "queued" line: the answer replaces that line.
       const [error, at] = QueueingFailed.unwrap(failure, target);
-      if (isRedisSilent(error)) {
-        // Sent, not answered: what it asked for may still be done when Redis answers again (a write of a local command).
-        const undone = leftUndone(decided);
-        logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is not answering');
-        await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis not answering' });
-        const wait = `Redis has not answered for ${Math.round(REDIS_COMMAND_TIMEOUT_MS / 1000)} s`;
-        await deliver(
-          at,
-          reply.error(
-            'Redis is not answering',
-            `${wait}: ${undone ?? 'it may be done when Redis answers again, or not: check before trying again'}; try again when it answers`,
-          ),
-        );
-        return;
-      }
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
         await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });

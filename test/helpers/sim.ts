@@ -33,6 +33,28 @@ export function twoHostFleet(xen1Extra: SimFleetSpec['hosts'][string]['domains']
   };
 }
 
+/**
+ * A fleet out of balance, for /rebalance: xen1 (16 GiB) runs a 4096, b 3072 and c 2048 MiB (with Dom0's 2048, 69 %
+ * used); xen2 (16 GiB) holds Dom0 alone (13 %). `more`: further hosts.
+ */
+export function unevenFleet(more: SimFleetSpec['hosts'] = {}): SimFleetSpec {
+  return {
+    hosts: {
+      xen1: {
+        toolstack: 'xl',
+        totalMemoryMiB: 16384,
+        domains: [
+          { name: 'a', memoryMiB: 4096, vcpus: 1, running: true },
+          { name: 'b', memoryMiB: 3072, vcpus: 1, running: true },
+          { name: 'c', memoryMiB: 2048, vcpus: 1, running: true },
+        ],
+      },
+      xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
+      ...more,
+    },
+  };
+}
+
 export interface SimEnv {
   sim: StartedSimulator;
   clientKey: { privateKey: string; publicKey: string };

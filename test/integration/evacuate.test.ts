@@ -13,7 +13,7 @@ import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+import { quietLogger, type SimEnv, simBotConfig, startSimEnv, unevenFleet } from '../helpers/sim.ts';
 
 /**
  * /evacuate and /rebalance end to end against the simulator with three hosts: the capacity read from `xl info`, the
@@ -524,21 +524,9 @@ describe('a request on a host taken out of the config while its bot was down', (
 describe('/rebalance against simulated hosts', () => {
   it('suggests with known numbers (moving nothing), then --run moves exactly that and reads it back', async () => {
     // xen1 (16 GiB): Dom0 2048 + a 4096 + b 3072 + c 2048 = 11264 used (69%); xen2 (16 GiB): Dom0 only, 2048 (13%).
-    const s = await start({
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          totalMemoryMiB: 16384,
-          domains: [
-            { name: 'a', memoryMiB: 4096, vcpus: 1, running: true },
-            { name: 'b', memoryMiB: 3072, vcpus: 1, running: true },
-            { name: 'c', memoryMiB: 2048, vcpus: 1, running: true },
-          ],
-        },
-        xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
-        xen3: { toolstack: 'xl', totalMemoryMiB: 4096, domains: [{ name: 'z', memoryMiB: 1024, vcpus: 1, running: true }] },
-      },
-    });
+    const s = await start(
+      unevenFleet({ xen3: { toolstack: 'xl', totalMemoryMiB: 4096, domains: [{ name: 'z', memoryMiB: 1024, vcpus: 1, running: true }] } }),
+    );
     const r = await ask(s, 'rebalance xen1 xen2');
     expect(r.title).toBe('Rebalance: 1 suggested migration');
     const hosts = r.blocks.find((b) => b.type === 'table');

@@ -5,6 +5,7 @@ import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { type OperatorsStack, sendAs, startOperators, stopOperators } from '../helpers/operators.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
+import { unevenFleet } from '../helpers/sim.ts';
 
 /** Several operators at once against plans (/evacuate, /rebalance --run): the real bot, agent, Redis and simulator. */
 
@@ -137,20 +138,7 @@ describe('a plan step whose guest someone else moved or removed between steps', 
 
 describe('/rebalance --run while a /stop of one of its guests is in flight', () => {
   it('is refused at once as busy with the stop; nothing migrates; the stop is told the truth', async () => {
-    const s = await start({
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          totalMemoryMiB: 16384,
-          domains: [
-            { name: 'a', memoryMiB: 4096, vcpus: 1, running: true },
-            { name: 'b', memoryMiB: 3072, vcpus: 1, running: true },
-            { name: 'c', memoryMiB: 2048, vcpus: 1, running: true },
-          ],
-        },
-        xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
-      },
-    });
+    const s = await start(unevenFleet());
     s.env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 1_500 });
     const stop = await send(s, 'stop a', 'bob');
     await s.env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, timeoutMs: 10_000 });

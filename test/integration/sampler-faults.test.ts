@@ -192,9 +192,19 @@ describe('an agent starting while a guest is crashed', () => {
     if (!web) throw new Error('no web');
     const saved = { flags: web.flags, id: web.id, cpuBase: web.cpuBase };
     web.flags = '---sc-';
+    const crashes = async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed');
+    const count = async () => (await crashes()).length;
     return {
       web,
-      crashes: async () => (await eventsOf(r)).filter((e) => e.kind === 'domain.crashed'),
+      crashes,
+      count,
+      /** An agent starts, says the crash, and stops (what comes next is another agent's start). */
+      saidByAnAgent: async () => {
+        const first = makeSampler(r, pool);
+        first.start();
+        await expect.poll(count, { timeout: 10_000 }).toBe(1);
+        await first.close();
+      },
       restore: () => {
         web.flags = saved.flags;
         web.id = saved.id;
@@ -216,13 +226,9 @@ describe('an agent starting while a guest is crashed', () => {
 
   it('says it once, not again at each agent start; a new crash of the guest (a new domain id) is said', async () => {
     const r = rig();
-    const { web, crashes, restore } = crashedWeb(r);
-    const count = async () => (await crashes()).length;
+    const { web, count, saidByAnAgent, restore } = crashedWeb(r);
     try {
-      const first = makeSampler(r, pool);
-      first.start();
-      await expect.poll(count, { timeout: 10_000 }).toBe(1);
-      await first.close();
+      await saidByAnAgent();
       // The agent restarts (an upgrade, a reboot of its machine) long after the alert's cool-down: still crashed.
       const second = makeSampler(r, pool);
       second.start();
@@ -244,13 +250,9 @@ describe('an agent starting while a guest is crashed', () => {
 
   it('a guest that crashes again under the same id after its host rebooted (ids start again) is said', async () => {
     const r = rig();
-    const { web, crashes, restore } = crashedWeb(r);
-    const count = async () => (await crashes()).length;
+    const { web, count, saidByAnAgent, restore } = crashedWeb(r);
     try {
-      const first = makeSampler(r, pool);
-      first.start();
-      await expect.poll(count, { timeout: 10_000 }).toBe(1);
-      await first.close();
+      await saidByAnAgent();
       // The host rebooted while no agent watched: web started again as the same id, ran 3.5 s of CPU and crashed.
       web.flags = '-b----';
       web.cpuBase = 3.5;

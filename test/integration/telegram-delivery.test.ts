@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
-import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
+import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
+import type { TestStack } from '../helpers/stack.ts';
 
 /**
  * Where replies land, and that they land at all, when Telegram behaves as it does in production: a 502 from
@@ -19,18 +18,15 @@ const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { me
 /** The bot's messages in the group that show `pattern` now. */
 const showing = (pattern: RegExp) => [...fake.messages.values()].filter((m) => m.chatId === GROUP.id && pattern.test(m.text));
 
+let running: TelegramStack | null = null;
+
 beforeAll(async () => {
-  fake = new FakeTelegram(TOKEN);
-  await fake.start();
-  stack = await startTestStack({
-    env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot },
-    makeAdapters: (config) => [new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0, groupPerMinute: 1000 })],
-  });
+  running = await startTelegramStack(TOKEN);
+  ({ fake, stack } = running);
 }, 60_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await fake?.stop();
+  await running?.stop();
 });
 
 describe('Telegram delivery when Telegram misbehaves', () => {

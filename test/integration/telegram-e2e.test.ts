@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
+import type { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
 import { renderHostChart } from '../../src/app/charts.ts';
 import type { Reply } from '../../src/core/reply.ts';
-import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
+import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
+import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
 import { PNG_HEAD } from '../helpers/recorder.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import type { TestStack } from '../helpers/stack.ts';
 
 const TOKEN = '123456789:AAtestTOKENtestTOKENtestTOKENtest00';
 const GROUP = { id: -1001234567890, type: 'supergroup' as const, title: 'ops' };
@@ -28,18 +28,15 @@ function say(from: number, message: string, options: { anonymousAdmin?: boolean 
   return fake.sendText(from, GROUP, message, options);
 }
 
+let running: TelegramStack | null = null;
+
 beforeAll(async () => {
-  fake = new FakeTelegram(TOKEN);
-  await fake.start();
-  stack = await startTestStack({
-    env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot },
-    makeAdapters: (config) => [new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0, groupPerMinute: 1000 })],
-  });
+  running = await startTelegramStack(TOKEN);
+  ({ fake, stack } = running);
 }, 60_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await fake?.stop();
+  await running?.stop();
 });
 
 describe('Telegram adapter through the real telegraf client and a fake Bot API', () => {
