@@ -218,7 +218,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     frozen: (hosts) => freezes.frozen(hosts),
     track: (p, advance) => relay.track(p, advance),
     expect: (p) => relay.expect(p),
-    announce: (p, r, saved) => relay.announce(p, r, saved),
+    announce: (p, r, saved, held) => relay.announce(p, r, saved, held),
     settled: (id) => relay.settled(id),
     clock,
     logger,

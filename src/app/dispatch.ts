@@ -49,7 +49,7 @@ export interface DispatchDeps {
    * Delivers the request's "queued" message in its delivery order, not awaited (see Relay.announce); `saved` says
    * whether the request is in Redis, once that is known.
    */
-  announce: (p: PendingRequest, r: Reply, saved: Promise<boolean>) => void;
+  announce: (p: PendingRequest, r: Reply, saved: Promise<boolean>, held?: boolean) => void;
   /** Resolves once the request's deliveries under way are over, with the target the last of them returned. */
   settled: (requestId: string) => Promise<ReplyTarget | undefined>;
   /** The deployment's shared clock: deadlines, lock times and agents' beats are in it (shared-clock.ts). */
@@ -200,7 +200,7 @@ export class Dispatcher {
       // relay delivers everything later for this request after it, to the target it returned. A scheduled post is
       // the final message alone: no "queued" line before each tick.
       const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
-      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), saved);
+      if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), saved, true);
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).
       sent = p;

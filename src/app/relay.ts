@@ -104,6 +104,8 @@ export class Relay {
   /** When a progress edit was last made, by request (throttle); an entry older than the interval throttles nothing. */
   private readonly lastProgress = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** "queued" replies held back for bot.queuedReplyDelayMs: a reply that comes first takes their place. */
+  private readonly held = new Map<string, NodeJS.Timeout>();
   /** Requests whose final reply this bot has claimed and is about to deliver (in the request's chain). */
   private readonly claiming = new Set<string>();
   /** Requests this bot finalized (at least the last minute): late progress events for them are dropped. */
@@ -186,6 +188,8 @@ export class Relay {
     if (this.lostTimer) clearInterval(this.lostTimer);
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.held.values()) clearTimeout(t);
+    this.held.clear();
     // A delivery under way finishes, target stored included, before the connections close (bounded).
     await settleWithin(2_000, [this.events?.stop() ?? Promise.resolve(), ...this.inFlight, ...this.chains.values()]);
   }
@@ -377,6 +381,7 @@ export class Relay {
   }
 
   private forgetShape(requestId: string): void {
+    this.dropHeld(requestId);
     const shape = this.shapes.get(requestId);
     if (!shape) return;
     this.shapes.delete(requestId);
@@ -427,20 +432,51 @@ export class Relay {
    * jobs were queued. Every later delivery for the request — progress edits, the result — waits for it and goes to the
    * target it returned, so the result still edits that message however fast the jobs finish. A delivery that fails
    * is logged: the result then goes to the request's own target.
+   *
+   * `held`: the line waits bot.queuedReplyDelayMs first, and is not sent at all once another reply for the request
+   * has come (or the request is over): a read answered within the delay is one message, not a message and an edit of
+   * it — half the calls against Telegram's ~20 messages and ~20 edits a minute per group, and no "queued" flashing
+   * before the answer. Discord shows "thinking…" meanwhile (the defer); Telegram and the terminal show nothing.
    */
-  announce(p: PendingRequest, r: Reply, saved: Promise<boolean>): void {
+  announce(p: PendingRequest, r: Reply, saved: Promise<boolean>, held = false): void {
+    this.dropHeld(p.requestId);
+    const delayMs = held ? this.deps.config.bot.queuedReplyDelayMs : 0;
+    if (delayMs <= 0) {
+      this.announceNow(p, r, saved, false);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.held.delete(p.requestId);
+      this.announceNow(p, r, saved, true);
+    }, delayMs);
+    this.held.set(p.requestId, timer);
+  }
+
+  private announceNow(p: PendingRequest, r: Reply, saved: Promise<boolean>, late: boolean): void {
     const waitMs = this.deps.config.bot.queuedReplyWaitMs;
     // Past the wait the chain moves on (the result then goes to the target known so far); a late "queued" still
     // becomes the target of what follows it, or changes nothing once the request is finished.
-    this.serial(p.requestId, () =>
-      withTimeout(
+    this.serial(p.requestId, () => {
+      // Released after a delay: a reply already delivered or under way (a progress edit, the result) must not be
+      // edited over by "queued".
+      const shape = this.shapes.get(p.requestId);
+      if (late && (!shape || shape.delivered !== undefined || this.finalized.has(p.requestId))) return Promise.resolve();
+      return withTimeout(
         this.edit(p, r, saved),
         waitMs,
         `${p.target.platform} took more than ${Math.round(waitMs / 1000)} s to take the "queued" reply`,
-      ),
-    ).catch((e: unknown) =>
+      );
+    }).catch((e: unknown) =>
       this.deps.logger.warn({ err: redactSecrets(String(e)), requestId: p.requestId }, 'the "queued" reply could not be delivered'),
     );
+  }
+
+  /** A held "queued" line is not sent: a reply for the request comes in its place, or none is due any more. */
+  private dropHeld(requestId: string): void {
+    const timer = this.held.get(requestId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.held.delete(requestId);
   }
 
   /**
@@ -448,6 +484,7 @@ export class Relay {
    * the target the last of them returned (where that reply goes), if any.
    */
   async settled(requestId: string): Promise<ReplyTarget | undefined> {
+    this.dropHeld(requestId);
     await this.chains.get(requestId)?.catch(() => {});
     return this.shapes.get(requestId)?.delivered;
   }
@@ -529,6 +566,7 @@ export class Relay {
 
   /** `saved`: the request is being saved meanwhile (the "queued" reply); its target is written once it is, if it is. */
   private async edit(p: PendingRequest, r: Reply, saved?: Promise<boolean>): Promise<void> {
+    this.dropHeld(p.requestId);
     const next = await this.deps.deliver(p.target, r);
     const shape = this.shapes.get(p.requestId);
     if (shape) shape.delivered = next;

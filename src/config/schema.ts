@@ -383,6 +383,11 @@ export const Config = z
          * that hangs must not hold the result back.
          */
         queuedReplyWaitMs: Millis.default(10_000),
+        /**
+         * How long a request's "queued" reply waits before it is sent: a result (or progress) that comes first is sent
+         * in its place, so a quick read is one message, not a message and an edit. 0 sends it at once.
+         */
+        queuedReplyDelayMs: z.coerce.number().int().min(0).default(1_000),
         /** /healthz, /readyz (Redis, a live agent per host, chat adapters connected) and /metrics of the bot; off by default. */
         http: opsHttpSection(DEFAULT_BOT_HTTP_PORT),
         /** High availability: only the holder of a leader lease in Redis runs Telegram and Discord; others stand by. */
@@ -395,6 +400,7 @@ export const Config = z
         maxCommandAgeMs: 300_000,
         agentStaleMs: 10_000,
         queuedReplyWaitMs: 10_000,
+        queuedReplyDelayMs: 1_000,
         http: { enabled: false, host: '127.0.0.1', port: DEFAULT_BOT_HTTP_PORT, allowNonLoopback: false },
         ha: { enabled: true, leaseMs: DEFAULT_HA_LEASE_MS },
       }),

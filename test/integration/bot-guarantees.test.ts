@@ -126,11 +126,11 @@ describe('nothing waits forever or silently', () => {
 
   // That nothing overtakes a held "queued" line is shown by bot-pipeline.test.ts (it waits for the outcome before
   // releasing it); here the "no agent" answer is known at once and the line is released at once.
-  it('a read answered at once ("no agent") says "queued" first, then edits that message with the answer', async () => {
+  it('with no delay, a read answered at once ("no agent") says "queued" first, then edits that message with the answer', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const adapter = new HeldQueuedReply();
-    const b = await bot(configFor(prefix), adapter);
+    const b = await bot(configFor(prefix, { queuedReplyDelayMs: 0 }), adapter);
     const r = request('list xen1');
     // The "no agent" outcome is known at once: the request is finished while its "queued" line is still held.
     const handled = b.core.handle(r, targetOf(r));
@@ -153,7 +153,7 @@ describe('nothing waits forever or silently', () => {
     const first = request('list xen1');
     // Never released while the test waits: a platform that never takes the "queued" line.
     const adapter = new HeldQueuedReply();
-    const b = await bot(configFor(prefix, { queuedReplyWaitMs: 200 }), adapter);
+    const b = await bot(configFor(prefix, { queuedReplyWaitMs: 200, queuedReplyDelayMs: 0 }), adapter);
     try {
       const final = await ask(b, adapter, first);
       expect(text(final)).toContain('no agent serves xen1');
@@ -174,7 +174,7 @@ describe('nothing waits forever or silently', () => {
     await proxy.start();
     const direct = new Redis(server.url);
     const prefix = uniquePrefix();
-    const base = configFor(prefix);
+    const base = configFor(prefix, { queuedReplyDelayMs: 0 });
     const config: Config = { ...base, redis: { ...base.redis, url: proxy.url } };
     await seemServed(direct, prefix, ['xen1']);
     const adapter = new HeldQueuedReply();
@@ -209,6 +209,38 @@ describe('nothing waits forever or silently', () => {
       await direct.config('SET', 'maxmemory', '0').catch(() => {});
       await b.stop();
       await proxy.stop();
+      direct.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('a request Redis refuses before its "queued" line is due is answered with the error alone: the line never follows', async () => {
+    const server = await startPrivateRedis();
+    const direct = new Redis(server.url);
+    const prefix = uniquePrefix();
+    const base = configFor(prefix, { queuedReplyDelayMs: 50 });
+    await seemServed(direct, prefix, ['xen1']);
+    const adapter = new CaptureAdapter();
+    const b = await createBot({
+      config: { ...base, redis: { ...base.redis, url: server.url } },
+      redis: server.url,
+      logger: quietLogger,
+      adapters: [adapter],
+    });
+    try {
+      await b.start();
+      await direct.config('SET', 'maxmemory', '1');
+      const r = request('list xen1');
+      await b.core.handle(r, targetOf(r));
+      const final = await adapter.finalReply(r.id);
+      await direct.config('SET', 'maxmemory', '0');
+      expect(final.kind).toBe('error');
+      // Four times the delay: a line still held would have gone out by now, after the error.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(adapter.delivered.filter((d) => d.target.requestId === r.id).map((d) => d.reply.kind)).toEqual(['error']);
+    } finally {
+      await direct.config('SET', 'maxmemory', '0').catch(() => {});
+      await b.stop();
       direct.disconnect();
       await server.stop();
     }

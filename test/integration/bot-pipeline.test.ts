@@ -19,6 +19,8 @@ let config: Config;
 let agent: Agent;
 
 const request = (id: string, text: string, user = 'alice') => chatRequest(id, text, user);
+/** The "queued" line sent at once, as before bot.queuedReplyDelayMs (the tests of what follows that line). */
+const atOnce = (c: Config): Config => ({ ...c, bot: { ...c.bot, queuedReplyDelayMs: 0 } });
 const target = (requestId: string) => targetOf(chatRequest(requestId, ''));
 
 beforeAll(async () => {
@@ -52,10 +54,10 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
     }
   });
 
-  it('queues the job without waiting for the "queued" reply; the result edits that reply, after it', async () => {
+  it('with no delay, queues the job without waiting for the "queued" reply; the result edits that reply, after it', async () => {
     // A chat platform slow to take the "queued" message: it is held until the job has run on the host.
     const adapter = new HeldQueuedReply();
-    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const bot = await createBot({ config: atOnce(config), redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
     const redis = new Redis(REDIS_URL);
     await bot.start();
     try {
@@ -83,6 +85,54 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
     }
   });
 
+  it('a read answered within bot.queuedReplyDelayMs is one message, its answer: no "queued" line before it', async () => {
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({
+      config: { ...config, bot: { ...config.bot, queuedReplyDelayMs: 5_000 } },
+      redis: REDIS_URL,
+      logger: quietLogger,
+      adapters: [adapter],
+    });
+    await bot.start();
+    try {
+      await bot.core.handle(request('quick-1', 'list xen2'), target('quick-1'));
+      const final = await adapter.finalReply('quick-1');
+      expect(final.title).toBe('Domains on xen2');
+      expect(adapter.delivered.filter((d) => d.target.requestId === 'quick-1').map((d) => [d.reply.kind, d.target.state])).toEqual([
+        ['result', {}],
+      ]);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('a read slower than bot.queuedReplyDelayMs says "queued" once the delay is over, and its result edits that line', async () => {
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({
+      config: { ...config, bot: { ...config.bot, queuedReplyDelayMs: 50 } },
+      redis: REDIS_URL,
+      logger: quietLogger,
+      adapters: [adapter],
+    });
+    await bot.start();
+    // The host answers each xl list only after 0.5 s (wall clock): the line is due long before. Every one, not the next:
+    // the bot's start-up fleet refresh may be the next.
+    await env.sim.faults.add('xen2', { kind: 'delay', match: /xl list/, ms: 500, times: 0 });
+    try {
+      await bot.core.handle(request('slow-2', 'list xen2'), target('slow-2'));
+      const final = await adapter.finalReply('slow-2');
+      expect(final.title).toBe('Domains on xen2');
+      const mine = adapter.delivered.filter((d) => d.target.requestId === 'slow-2');
+      expect(mine.map((d) => [d.reply.kind, d.reply.title, Number(d.target.state['deliveries'] ?? 0)])).toEqual([
+        ['progress', '/list', 0],
+        ['result', 'Domains on xen2', 1],
+      ]);
+    } finally {
+      env.sim.faults.clear();
+      await bot.stop();
+    }
+  });
+
   it('a refused request queues nothing and sends no SSH command', async () => {
     const adapter = new CaptureAdapter();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
@@ -105,7 +155,8 @@ describe('bot pipeline with the real agent, Redis and the simulator', () => {
 
   it('a bot restarted while a job runs still delivers its result', async () => {
     const first = new CaptureAdapter();
-    const bot1 = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [first] });
+    // The "queued" line at once: the second bot must edit the message the first one made.
+    const bot1 = await createBot({ config: atOnce(config), redis: REDIS_URL, logger: quietLogger, adapters: [first] });
     await bot1.start();
     await bot1.core.handle(request('restart-1', 'stop gateway'), target('restart-1'));
     // Queued (and perhaps already an agent's progress edit), not finished: the stop below comes mid-job.

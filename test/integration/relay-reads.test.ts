@@ -60,6 +60,9 @@ afterAll(async () => {
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 });
 
+/** The "queued" line sent at once (bot.queuedReplyDelayMs 0), for the tests of the targets it returns. */
+const atOnce = (c: Config): Config => ({ ...c, bot: { ...c.bot, queuedReplyDelayMs: 0 } });
+
 describe('the relay and the stored request', () => {
   it('/status over every host never reads its request back (its last outcome claims the reply), and still audits each job start', async () => {
     const prefix = fresh();
@@ -100,7 +103,8 @@ describe('the relay and the stored request', () => {
   it('a stalled job edits the reply at its current target without reading the request, which is not rewritten', async () => {
     // No agent: a heartbeat says one is alive, so the job is queued and waits; its stall events are BullMQ's own.
     const prefix = fresh();
-    const config: Config = simBotConfig(env, prefix, REDIS_URL);
+    // The "queued" line at once: the notices' targets count it.
+    const config: Config = atOnce(simBotConfig(env, prefix, REDIS_URL));
     await seemServed(redis, prefix, ['xen1']);
     const adapter = new CaptureAdapter();
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
@@ -281,7 +285,7 @@ describe('the relay and the stored request', () => {
       await bot.stop();
     }
     const moved = new CaptureAdapter();
-    const bot2 = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [moved] });
+    const bot2 = await createBot({ config: atOnce(config), redis: REDIS_URL, logger: quietLogger, adapters: [moved] });
     try {
       await bot2.start();
       const r = chatRequest('same-target-2', 'list xen1');
