@@ -44,7 +44,9 @@ export const schedule = defineCommand({
     const bad = (message: string) => reply.error('Bad arguments for /schedule', message, USAGE);
     if (args.action === 'list') return ctx.schedules.list();
     if (args.action === 'remove') {
-      const id = args.spec?.trim() ?? '';
+      // Chat ids are typed as shown (S7K2QM) or lower-cased, as /approve takes them; config ids keep their case.
+      const typed = args.spec?.trim() ?? '';
+      const id = /^s[a-z0-9]{5}$/i.test(typed) ? typed.toUpperCase() : typed;
       if (!/^(S[A-Z0-9]{5}|cfg-[A-Za-z0-9_-]+)$/.test(id))
         return bad(id ? `"${id.slice(0, 20)}" is not a schedule id` : 'which schedule? give its id');
       return ctx.schedules.remove(id);

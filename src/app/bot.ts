@@ -321,13 +321,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       const { removed } = await schedules.syncConfig(configSchedules(config.schedules));
       if (removed.length > 0) logger.info({ removed }, 'schedules no longer in the config removed');
       // A Redis that lost its data (a restart without it, a flush, a failover) lost them too, and nothing would post
-      // again until a restart: checked as often as lost requests are, and put back (those added from chat are gone).
+      // again until a restart: checked as often as lost requests are, and put back (those added from chat are gone
+      // with their specs; one whose spec is kept but whose BullMQ scheduler is gone is scheduled again).
       const keepSchedules = setInterval(() => {
         fleetHosts.publish(hostNames).catch((e: unknown) => logger.debug({ err: String(e) }, 'could not write the fleet hosts'));
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {
-            if (written.length > 0) logger.warn({ schedules: written }, 'config schedules missing in Redis (it lost its data?): put back');
+            if (written.length > 0) logger.warn({ schedules: written }, 'schedules missing their BullMQ scheduler in Redis (it lost data?): put back');
           })
           .catch((e: unknown) => logger.debug({ err: String(e) }, 'could not check the config schedules'));
       }, SCHEDULE_CHECK_MS);

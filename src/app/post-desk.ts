@@ -26,7 +26,7 @@ export interface PostDeskDeps {
   sparkline: (host: string, points: HistoryPoint[]) => string;
   /** Pins a message where the platform allows (an `edit` schedule's message); never throws. */
   pin: (target: ReplyTarget) => Promise<void>;
-  /** The adapter's delivery, throwing when the message cannot be delivered (an edited message deleted meanwhile). */
+  /** The adapter's delivery, throwing when the message cannot be delivered (a deleted message it posts anew). */
   deliverOrThrow: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** The shared clock samples (and "sampled N s ago") are in (shared-clock.ts). */
   clock: Clock;
@@ -101,16 +101,13 @@ export class PostDesk {
   }
 
   /**
-   * Edits an `edit` schedule's message; when that fails (someone deleted it, the bot lost access to it) the post goes
-   * out as a new message, which the schedule then keeps editing.
+   * Delivers a scheduled post, throwing when it does not reach the platform. An `edit` schedule's message is edited;
+   * a deleted one is posted anew by the adapter itself (and the schedule then keeps editing the new one). After a
+   * failure the next tick edits the same message again: a new message here would leave the old one pinned, showing a
+   * status nobody updates.
    */
-  async deliverEdit(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
-    try {
-      return await this.deps.deliverOrThrow(target, r);
-    } catch (error) {
-      this.deps.logger.warn({ err: String(error) }, 'the schedule message could not be edited; posting a new one');
-      return this.deps.deliverOrThrow({ ...target, state: {} }, r);
-    }
+  async deliverPost(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
+    return this.deps.deliverOrThrow(target, r);
   }
 
   async afterDelivery(p: PendingRequest, command: AnyCommand, outcomes: HostOutcome<JobOp>[], delivered: ReplyTarget): Promise<void> {

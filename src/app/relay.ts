@@ -73,7 +73,7 @@ export interface RelayDeps {
   instance: string;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
-  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverEdit' | 'removed'>;
+  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverPost' | 'removed'>;
   audit: (entry: AuditEntry) => Promise<void>;
   /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
@@ -900,21 +900,24 @@ export class Relay {
       await this.finishBookkeeping(p);
       return;
     }
-    // An edit schedule's stored message is edited, or replaced by a new one when it is gone.
-    const delivered =
-      p.schedule?.mode === 'edit' && target !== p.target
-        ? await this.deps.posts.deliverEdit(target, final).catch((e: unknown) => {
-            this.deps.logger.error({ err: redactSecrets(String(e)), requestId }, 'scheduled post could not be delivered');
-            return target;
-          })
-        : await this.deps.deliver(target, final);
+    // A scheduled post (an edit schedule's stored message edited, a deleted one posted anew by the adapter) that does
+    // not reach the platform is not recorded as shown: its snapshot would make the next post's "what changed" start
+    // from a state nobody saw, and a crash between the two would never be said.
+    let shown = true;
+    const delivered = p.schedule
+      ? await this.deps.posts.deliverPost(target, final).catch((e: unknown) => {
+          shown = false;
+          this.deps.logger.error({ err: redactSecrets(String(e)), requestId }, 'scheduled post could not be delivered');
+          return target;
+        })
+      : await this.deps.deliver(target, final);
     // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
     // request is removed: the audit entry below does not wait a round trip for it.
     const marked = this.deps.pending
       .markSent(requestId)
       .catch((e: unknown) => this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not mark the reply sent'));
     this.deps.onCommand?.(p.command, final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
-    if (command)
+    if (command && shown)
       await this.deps.posts
         .afterDelivery(p, command, list, delivered)
         .catch((e: unknown) => this.deps.logger.warn({ err: String(e), requestId }, 'schedule bookkeeping failed'));

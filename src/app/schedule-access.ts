@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
 import type { ScheduleAccess } from '../core/define-command.ts';
-import { type Reply, reply } from '../core/reply.ts';
+import { type Block, type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { describeWhat, describeWhen, newScheduleId, type ScheduleSpec, type ScheduleWhat } from '../core/schedule.ts';
 import type { AuditEntry } from './audit.ts';
@@ -39,6 +39,23 @@ export function channelRefusesPost(config: Config, channel: ScheduleSpec['channe
   return null;
 }
 
+/** Lines naming the schedules that post nothing, at most this many (then a count). */
+const NOT_POSTING_SHOWN = 10;
+
+/**
+ * The schedules whose ticks the config refuses (channel gone, or narrowed since): they still have a next run, but
+ * each tick posts nothing and only the bot log says so once. Said in the list, or nothing in chat would.
+ */
+function notPosting(config: Config, rows: readonly ScheduleSpec[]): Block[] {
+  const lines = rows.flatMap((s) => {
+    const why = channelRefusesPost(config, s.channel, s.what);
+    return why ? [`${s.id} posts nothing: ${why}`] : [];
+  });
+  if (lines.length === 0) return [];
+  const more = lines.length - NOT_POSTING_SHOWN;
+  return [reply.text([...lines.slice(0, NOT_POSTING_SHOWN), ...(more > 0 ? [`and ${more} more`] : [])].join('\n'))];
+}
+
 /** Attempts at a fresh schedule id before giving up (5 characters of 30: a clash is rare, never silent). */
 const ID_ATTEMPTS = 5;
 
@@ -69,6 +86,15 @@ export function scheduleAccess(
       if (refused) return reply.error('Not allowed', refused);
       if (input.host && !authorize(config, me, `host.${input.what}`, { host: input.host }).allowed)
         return reply.error('Not allowed', `${me.id} may not read ${input.host}`);
+      // Removing it needs schedule.manage on its host: so does adding it, or its owner could not take it back.
+      if (input.host && !authorize(config, me, MANAGE, { host: input.host }).allowed)
+        return reply.error(
+          'Not allowed',
+          `${me.id} may not manage schedules about ${input.host}: needs permission ${MANAGE} on ${input.host}`,
+        );
+      // The posts run as this person: one who may not run the command anywhere would get "Not allowed" at every tick.
+      if (!authorize(config, me, `host.${input.what}`, input.host ? { host: input.host } : {}).allowed)
+        return reply.error('Not allowed', `${me.id} may not run /${input.what}: needs permission host.${input.what}`);
       let spec: ScheduleSpec = {
         id: newScheduleId(),
         what: input.what,
@@ -111,6 +137,7 @@ export function scheduleAccess(
       return reply.result(
         `${rows.length} schedule${rows.length === 1 ? '' : 's'}`,
         [
+          ...notPosting(config, rows),
           reply.table({
             columns: ['id', 'what', 'when', 'where', 'next run', 'owner'],
             rows: rows.map((s) => [

@@ -5,6 +5,9 @@ import type { ScheduleSpec } from '../core/schedule.ts';
 import { type RedisClient, workerConnection } from '../queue/redis-connection.ts';
 import { settleWithin } from './redis-wait.ts';
 
+/** Longer than `create` takes between writing a chat schedule's spec and its scheduler: not "lost" before that. */
+const CREATE_GRACE_MS = 60_000;
+
 /** One schedules queue per platform: only a bot with that platform's adapter takes (and posts) its ticks. */
 export function scheduleQueueName(platform: Platform): string {
   return `xenops-schedules-${platform}`;
@@ -103,8 +106,10 @@ export class ScheduleBook {
   async remove(id: string): Promise<boolean> {
     const spec = await this.get(id);
     if (!spec) return false;
-    await this.queue(spec.channel.platform).removeJobScheduler(id);
+    // The spec first: a spec without its scheduler is put back by syncConfig, a scheduler without its spec is dropped
+    // at its next tick.
     await this.redis.hdel(this.key, id);
+    await this.queue(spec.channel.platform).removeJobScheduler(id);
     await this.redis.del(scheduleMessageKey(this.prefix, id), scheduleSnapshotKey(this.prefix, id));
     return true;
   }
@@ -124,22 +129,32 @@ export class ScheduleBook {
 
   /**
    * Makes Redis match the config's schedules: each one upserted, and those that came from the config but are no
-   * longer in it removed. Chat-made schedules are left alone. Every replica may run it: upserts are idempotent.
+   * longer in it removed. A schedule whose spec is kept but whose BullMQ scheduler is gone (an upsert cut off between
+   * its two writes, a Redis evicting keys) would never post again: it is scheduled again, a chat one too once it is
+   * older than a create takes. Every replica may run it: upserts are idempotent.
    */
-  async syncConfig(specs: readonly ScheduleSpec[]): Promise<{ removed: string[]; written: string[] }> {
+  async syncConfig(specs: readonly ScheduleSpec[], now: number = Date.now()): Promise<{ removed: string[]; written: string[] }> {
     const wanted = new Set(specs.map((s) => s.id));
     const removed: string[] = [];
     const written: string[] = [];
-    for (const s of await this.list()) {
+    const rows = await this.list();
+    const unscheduled = new Set(rows.filter((s) => s.next === null).map((s) => s.id));
+    for (const s of rows) {
       if (s.source === 'config' && !wanted.has(s.id)) {
         await this.remove(s.id);
         removed.push(s.id);
+      } else if (s.source === 'chat' && unscheduled.has(s.id) && s.createdAt < now - CREATE_GRACE_MS) {
+        // Read again: one removed since the list is not brought back.
+        const current = await this.get(s.id);
+        if (!current) continue;
+        await this.schedule(current);
+        written.push(s.id);
       }
     }
     for (const s of specs) {
       const current = await this.get(s.id);
-      // Unchanged: leave the scheduler (and its next run) as it is.
-      if (current && sameSchedule(current, s)) continue;
+      // Unchanged and scheduled: leave the scheduler (and its next run) as it is.
+      if (current && sameSchedule(current, s) && !unscheduled.has(s.id)) continue;
       await this.upsert(s);
       written.push(s.id);
     }
@@ -153,8 +168,12 @@ export class ScheduleBook {
         scheduleQueueName(platform),
         async (job: Job<{ id: string }>) => {
           const spec = await this.get(job.data.id);
-          // Removed since this tick was scheduled.
-          if (!spec) return 'removed';
+          // Removed since this tick was scheduled. Its scheduler goes too: one left behind (a removal cut off, or put
+          // back by a check that read the spec just before it went) would tick for nothing forever.
+          if (!spec) {
+            await this.queue(platform).removeJobScheduler(job.data.id);
+            return 'removed';
+          }
           // The job id names the scheduler and the tick's time: the same tick re-run is the same request.
           return onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
         },

@@ -17,6 +17,17 @@ class PinningAdapter extends CaptureAdapter {
   async pin(target: ReplyTarget): Promise<void> {
     this.pinned.push(target);
   }
+  /** The next scheduled post is refused, as a platform's 502 would be. */
+  failNextPost = false;
+  refused = 0;
+  override async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    if (this.failNextPost && target.requestId.startsWith('sched-')) {
+      this.failNextPost = false;
+      this.refused++;
+      throw new Error('502 Bad Gateway');
+    }
+    return super.deliver(target, reply);
+  }
   /** Posts of one schedule (its ticks' request ids start with sched-<id>-). */
   postsOf(id: string): { target: ReplyTarget; reply: Reply }[] {
     return this.delivered.filter((d) => d.target.requestId.startsWith(`sched-${id}-`));
@@ -219,6 +230,19 @@ describe('a config schedule in edit mode', () => {
     expect(deliveries).toEqual(deliveries.map((_, i) => i));
     expect(adapter.pinned).toHaveLength(1);
   }, 30_000);
+
+  it('a post the platform refused is not taken as seen: what changed before it is said in the next one', async () => {
+    await adapter.waitForPosts('cfg-board', 1);
+    const xen2 = stack.sim.fleet.hosts.get('xen2');
+    if (!xen2) throw new Error('no xen2');
+    adapter.failNextPost = true;
+    stack.sim.fleet.addDomain(xen2, { name: 'relay', memoryMiB: 512, vcpus: 1, flags: '-b----' });
+    await adapter.until(() => adapter.refused === 1, 20_000, 'the refused post');
+    const n = adapter.postsOf('cfg-board').length;
+    const posts = await adapter.waitForPosts('cfg-board', n + 1);
+    // The refused post saw relay running; nobody did: the next post still says it came.
+    expect(text(posts[n]?.reply as Reply)).toContain('+ relay appeared on xen2');
+  }, 40_000);
 });
 
 describe('ScheduleBook', () => {
