@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, type CommanderError, InvalidArgumentError, Option } from 'commander';
 
 /** package.json's version: `xenops --version`. One level up from src/cli.ts, two from the build's dist/src/cli.js. */
 const packageJson = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find((u) => existsSync(u));
@@ -13,9 +13,31 @@ const program = new Command()
   .name('xenops')
   .description('ChatOps for Xen hosts: watch and control Dom0 guest domains from Discord, Telegram or a terminal.')
   .version(version, '-V, --version', 'print the xenops version and exit')
-  .showHelpAfterError('(run with --help for usage)');
+  // The reason, then the usage of the command it was for; set before the subcommands, which inherit both.
+  .showHelpAfterError(true)
+  .exitOverride(exitForUsage);
+
+/**
+ * Bad usage (an unknown subcommand or option, a missing or invalid argument) exits 2, as Unix tools do, so a script can
+ * tell it from a refused config or a failed run (1); commander exits 1 for both. --help and --version exit 0.
+ */
+function exitForUsage(error: CommanderError): never {
+  process.exit(error.exitCode === 0 ? 0 : 2);
+}
 
 const configOption = () => new Option('-c, --config <path>', 'config file (default: $XENOPS_CONFIG or config/xenops.yaml)');
+
+/**
+ * `--hosts xen1,xen2`. An empty name (`xen1,`) was passed on and refused at start as an unknown host named nothing; a
+ * name given twice started two workers on one host queue, doubling agent.concurrency there.
+ */
+export function parseHostList(value: string): string[] {
+  const names = value.split(',').map((h) => h.trim());
+  if (names.some((h) => h === '')) throw new InvalidArgumentError('expected host names separated by commas, with no empty one');
+  const twice = names.find((h, i) => names.indexOf(h) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`${twice} is named twice`);
+  return names;
+}
 
 /** `--http-port N`: the ops endpoints on N (0 = any free port), overriding the config's `enabled` and `port`. */
 const httpPortOption = (section: 'bot' | 'agent') =>
@@ -31,13 +53,8 @@ const httpPortOption = (section: 'bot' | 'agent') =>
 program
   .command('parse')
   .description('Parse real xl/xm/xentop output from stdin and print JSON (list: xl/xm list; top: xentop -b; info: xl/xm info)')
-  .argument('<kind>', 'list | top | info')
-  .action(async (kind: string) => {
-    if (kind !== 'list' && kind !== 'top' && kind !== 'info') {
-      process.stderr.write(`xenops parse: unknown kind "${kind}" (expected list, top or info)\n`);
-      process.exitCode = 1;
-      return;
-    }
+  .addArgument(new Argument('<kind>', 'what the input is').choices(['list', 'top', 'info']))
+  .action(async (kind: 'list' | 'top' | 'info') => {
     const { runParse } = await import('./cli/parse-command.ts');
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -100,11 +117,13 @@ program
   .command('agent')
   .description('Run the Dom0 agent: consume the per-host job queues and drive xl/xm over SSH')
   .addOption(configOption())
-  .option('--hosts <names>', 'serve only these hosts (comma-separated; default: agent.hosts or all)')
+  .addOption(
+    new Option('--hosts <names>', 'serve only these hosts (comma-separated; default: agent.hosts or all)').argParser(parseHostList),
+  )
   .addOption(httpPortOption('agent'))
-  .action(async (opts: { config?: string; hosts?: string; httpPort?: number }) => {
+  .action(async (opts: { config?: string; hosts?: string[]; httpPort?: number }) => {
     const { runAgent } = await import('./app/main.ts');
-    exitSoon(await runAgent({ configPath: opts.config, hosts: opts.hosts?.split(',').map((h) => h.trim()), httpPort: opts.httpPort }));
+    exitSoon(await runAgent({ configPath: opts.config, hosts: opts.hosts, httpPort: opts.httpPort }));
   });
 
 program

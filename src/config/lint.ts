@@ -126,8 +126,55 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
     }
     lintMigrateAddress(host, h, findings);
   }
+  findings.push(...lintHostScopes(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
   return findings;
+}
+
+/**
+ * Host names and globs that scope a rule, an approval policy or a maintenance window. One that names no host makes
+ * the rule apply nowhere, silently: a deny that denies nothing, an approval policy that lets `stop` through unasked,
+ * a window that freezes nothing. A plain name is a typo (error); a glob may wait for hosts still to come (warning).
+ */
+function lintHostScopes(c: Record<string, unknown>): LintFinding[] {
+  const hosts = Object.keys(asRecord(c['hosts']) ?? {});
+  if (hosts.length === 0) return [];
+  const findings: LintFinding[] = [];
+  const check = (scope: unknown, path: string) =>
+    eachOf(scope, (name, j) => {
+      if (typeof name !== 'string' || name === '') return;
+      const problem = hostScopeProblem(name, hosts);
+      if (problem) findings.push({ path: `${path}.hosts[${j}]`, ...problem });
+    });
+  for (const [role, body] of Object.entries(asRecord(c['roles']) ?? {})) {
+    for (const kind of ['allow', 'deny'] as const)
+      eachOf(asRecord(body)?.[kind], (rule, i) => check(asRecord(rule)?.['hosts'], `roles.${role}.${kind}[${i}]`));
+  }
+  eachOf(asRecord(c['approvals'])?.['policies'], (policy, i) => check(asRecord(policy)?.['hosts'], `approvals.policies[${i}]`));
+  eachOf(c['maintenance'], (window, i) => check(asRecord(window)?.['hosts'], `maintenance[${i}]`));
+  return findings;
+}
+
+function hostScopeProblem(name: string, hosts: readonly string[]): Omit<LintFinding, 'path'> | null {
+  if (/[*?[\]{}!]/.test(name)) {
+    const matches = picomatch(name);
+    if (hosts.some((h) => matches(h))) return null;
+    return { message: `the glob ${echoValue(name)} matches no host (${someHosts(hosts)})`, severity: 'warning' };
+  }
+  if (hosts.includes(name)) return null;
+  const suggestion = closest(name, hosts);
+  return {
+    message:
+      suggestion !== null
+        ? `unknown host ${echoValue(name)} — did you mean ${echoValue(suggestion)}?`
+        : `unknown host ${echoValue(name)} (${someHosts(hosts)})`,
+    severity: 'error',
+  };
+}
+
+/** The configured hosts, named while they are few (a message naming 1,000 hosts helps nobody). */
+function someHosts(hosts: readonly string[]): string {
+  return hosts.length <= 10 ? `hosts: ${[...hosts].sort().join(', ')}` : `${hosts.length} hosts`;
 }
 
 /**

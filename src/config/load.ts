@@ -58,14 +58,28 @@ export function checkConfigFile(path: string, env: Env = process.env, cwd = proc
   return checkConfigText(text, env);
 }
 
+/**
+ * Aliases the document may expand before it is refused. yaml's default (100) is meant for untrusted input and threw
+ * on a fleet file sharing one `&roles` list among 101 people; this still refuses an exponential alias bomb.
+ */
+const MAX_ALIAS_COUNT = 10_000;
+
 export function checkConfigText(text: string, env: Env = process.env): ConfigCheck {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: e.message.split('\n')[0] ?? e.message }));
     return { config: null, raw: null, issues: unique(issues) };
   }
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml throws (not reports) on aliases past the limit: a problem of the file, never a stack trace.
+    return { config: null, raw: null, issues: [{ path: '', message: `cannot read the YAML: ${firstLine(error)}` }] };
+  }
   const envIssues: ConfigIssue[] = [];
-  const raw = substituteEnv(doc.toJS() ?? {}, env, [], envIssues);
+  const templates = new Map<string, string>();
+  const raw = substituteEnv(js ?? {}, env, [], envIssues, templates);
   const parsed = Config.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
   if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data), raw, issues: [] };
   const issues: ConfigIssue[] = [];
@@ -76,7 +90,27 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
   }
   // A value an unset variable emptied is reported by that cause, not again as missing ("required", "pin the host key").
   const emptied = new Set(envIssues.map((i) => i.path));
-  return { config: null, raw, issues: unique([...envIssues, ...issues.filter((i) => !emptied.has(i.path))]) };
+  const all = [...envIssues, ...issues.filter((i) => !emptied.has(i.path))];
+  return { config: null, raw, issues: unique(all.map((i) => ({ ...i, message: unechoEnv(i.message, templates) }))) };
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
+/**
+ * The environment is where secrets live: a message never quotes what a variable put into a value (`redis:
+ * ${REDIS_URL}` written for `redis.url` would print the URL's password), only the value as the file writes it.
+ */
+function unechoEnv(message: string, templates: ReadonlyMap<string, string>): string {
+  let out = message;
+  for (const [value, template] of templates) {
+    out = out.split(echoValue(value)).join(echoValue(template));
+    // Schema messages may name a value unquoted; a short one (a port) is too likely a part of other words.
+    if (value.length >= 8) out = out.split(value).join(template);
+  }
+  return out;
 }
 
 /** Each problem once (the same path and message can come from the schema and from the cross-checks). */
@@ -97,7 +131,14 @@ const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * the document's structure). A value that ends up empty is treated as unset, as t3-env does, so optional keys
  * such as `token: ${DISCORD_TOKEN:-}` simply disappear when the variable is not given.
  */
-export function substituteEnv(value: unknown, env: Env, path: (string | number)[], issues: ConfigIssue[]): unknown {
+export function substituteEnv(
+  value: unknown,
+  env: Env,
+  path: (string | number)[],
+  issues: ConfigIssue[],
+  /** Filled with each value a variable changed → the value as written (so messages can quote the latter). */
+  templates?: Map<string, string>,
+): unknown {
   if (typeof value === 'string') {
     const out = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
@@ -106,13 +147,15 @@ export function substituteEnv(value: unknown, env: Env, path: (string | number)[
       issues.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
       return '';
     });
+    if (out !== value && out !== '') templates?.set(out, value);
     return out === '' ? undefined : detached(out);
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], issues)).filter((v) => v !== undefined);
+  if (Array.isArray(value))
+    return value.map((v, i) => substituteEnv(v, env, [...path, i], issues, templates)).filter((v) => v !== undefined);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const s = substituteEnv(v, env, [...path, k], issues);
+      const s = substituteEnv(v, env, [...path, k], issues, templates);
       if (s !== undefined) out[k] = s;
     }
     return out;
@@ -191,6 +234,10 @@ function friendlyMessage(issue: z.core.$ZodRawIssue, raw: unknown): string | und
     case 'too_big': {
       const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
       const small = issue.code === 'too_small';
+      // zod's bound for any int: an id this long (a Discord snowflake) was already rounded by YAML, so the number
+      // echoed is not the one written.
+      if (Math.abs(bound) === Number.MAX_SAFE_INTEGER && issue.origin !== 'string' && issue.origin !== 'array')
+        return 'too many digits for a YAML number (it was rounded): put it in quotes';
       if (issue.origin === 'string') {
         if (small && bound <= 1) return 'must not be empty';
         return `must be ${small ? 'at least' : 'at most'} ${bound} characters long`;

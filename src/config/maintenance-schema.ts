@@ -13,12 +13,18 @@ const DateTime = z.iso.datetime({ offset: true, abort: true });
  * (`from`/`until`, ISO date-times) or every week (`weekday`, `from`/`until` as HH:MM in `timezone`).
  */
 export const MaintenanceWindow = z.union([
-  z.strictObject({
-    hosts: z.array(Glob).min(1),
-    reason: z.string().min(1),
-    from: DateTime,
-    until: DateTime,
-  }),
+  z
+    .strictObject({
+      hosts: z.array(Glob).min(1),
+      reason: z.string().min(1),
+      from: DateTime,
+      until: DateTime,
+    })
+    // Such a window is never open: it froze nothing, silently (a weekly one may cross midnight, a one-off cannot).
+    .refine((w) => Date.parse(w.until) > Date.parse(w.from), {
+      path: ['until'],
+      error: (issue) => `must be after from (${(issue.input as { from: string }).from}): this window would never be open`,
+    }),
   z.strictObject({
     hosts: z.array(Glob).min(1),
     reason: z.string().min(1),

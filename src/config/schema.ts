@@ -508,8 +508,10 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
       issues.push({ path: ['schedules', name, 'host'], message: `unknown host "${sched.host}"` });
   }
   if (Array.isArray(c.agent?.hosts)) {
-    c.agent.hosts.forEach((h, i) => {
+    c.agent.hosts.forEach((h, i, all) => {
       if (typeof h === 'string' && !(h in (c.hosts ?? {}))) issues.push({ path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
+      // Twice would start two workers on the host's queue: twice agent.concurrency jobs there at once.
+      else if (all.indexOf(h) !== i) issues.push({ path: ['agent', 'hosts', i], message: `"${h}" is listed twice` });
     });
   }
   return issues;
