@@ -71,6 +71,8 @@ const MAX_QUEUED = 3;
 const HOLD_ITERATIONS = 3;
 /** close(): how long to wait for streams and pending writes. */
 const CLOSE_WAIT_MS = 2000;
+/** Events kept per host while Redis refuses them (appended when it takes them again); past this the oldest go. */
+const MAX_UNSENT = 1000;
 
 type DomainEventKind = 'domain.started' | 'domain.stopped' | 'domain.vanished' | 'domain.appeared';
 
@@ -132,6 +134,10 @@ class HostState {
   readonly held = new Map<string, number>();
   /** Crashes said before this agent started (domain name → the crash's identity, crashIdentity): not said again at the baseline. */
   crashesSaid = new Map<string, string>();
+  /** Events not appended yet (Redis failed them), oldest first: each is said once, never again by what follows. */
+  unsent: FleetEvent[] = [];
+  /** The append of `unsent` under way: one at a time, so they go in order and none twice. */
+  flushing: Promise<void> | null = null;
 
   constructor(readonly name: string) {}
 }
@@ -201,7 +207,11 @@ export class Sampler {
     for (const state of this.states.values()) this.loops.push(this.loop(state));
     // Pending changes are settled even while a host's stream is down.
     this.tick = setInterval(() => {
-      for (const state of this.states.values()) if (state.pending.length > 0) this.enqueue(state, () => this.settle(state, false));
+      for (const state of this.states.values()) {
+        if (state.pending.length > 0) this.enqueue(state, () => this.settle(state, false));
+        // Events Redis refused are tried again even while the host says nothing new.
+        if (state.unsent.length > 0) void this.flush(state);
+      }
     }, this.o.intervalSeconds * 1000);
     this.tick.unref();
   }
@@ -214,7 +224,11 @@ export class Sampler {
     for (const state of this.states.values()) state.controller?.abort();
     const done = Promise.all([
       ...this.loops,
-      ...[...this.states.values()].map((s) => s.chain.then(() => (s.pending.length > 0 ? this.settle(s, true) : undefined))),
+      ...[...this.states.values()].map((s) =>
+        s.chain
+          .then(() => (s.pending.length > 0 ? this.settle(s, true) : undefined))
+          .then(() => (s.unsent.length > 0 ? this.flush(s) : undefined)),
+      ),
     ]);
     await within(done, CLOSE_WAIT_MS);
   }
@@ -588,12 +602,40 @@ export class Sampler {
     }
   }
 
+  /**
+   * Appends the event after those Redis refused before. One refused is kept and tried again (at the next event or
+   * tick): the sampler says most things once — a host down, a crash — so an event dropped would never be said.
+   */
   private async emit(state: HostState, event: FleetEvent): Promise<void> {
-    try {
-      await this.deps.events.append(event);
+    state.unsent.push(event);
+    if (state.unsent.length > MAX_UNSENT) {
+      const dropped = state.unsent.splice(0, state.unsent.length - MAX_UNSENT);
+      this.log(state.name).error({ dropped: dropped.length }, 'fleet events dropped: Redis has refused them for too long');
+    }
+    await this.flush(state);
+  }
+
+  private flush(state: HostState): Promise<void> {
+    state.flushing ??= this.appendUnsent(state).finally(() => {
+      state.flushing = null;
+    });
+    return state.flushing;
+  }
+
+  private async appendUnsent(state: HostState): Promise<void> {
+    for (let event = state.unsent[0]; event !== undefined; event = state.unsent[0]) {
+      try {
+        await this.deps.events.append(event);
+      } catch (error) {
+        this.log(state.name).warn(
+          { err: errorText(error), event, waiting: state.unsent.length },
+          'could not append a fleet event; tried again later',
+        );
+        return;
+      }
+      // (The oldest may have been dropped meanwhile, MAX_UNSENT past.)
+      if (state.unsent[0] === event) state.unsent.shift();
       this.log(state.name).info({ event }, 'fleet event');
-    } catch (error) {
-      this.log(state.name).warn({ err: errorText(error), event }, 'could not append a fleet event');
     }
   }
 

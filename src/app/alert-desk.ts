@@ -7,8 +7,12 @@ import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 
 const GROUP = 'alerts';
-/** An event a consumer took but never acked (it died) is taken over after this long. */
+/** An event a consumer took but never acked (it died, or its post failed) is taken over after this long. */
 const STALE_MS = 30_000;
+/** Handlings of one event (a post refused, an error) before it is given up, said in the log: ~5 min at STALE_MS. */
+const MAX_TRIES = 10;
+/** How long what was posted of an event (per channel) and its tries are kept: well past MAX_TRIES × STALE_MS. */
+const SENT_TTL_MS = 3_600_000;
 
 export interface AlertDeskDeps {
   config: Config;
@@ -23,6 +27,8 @@ export interface AlertDeskDeps {
   platforms: ReadonlySet<Platform>;
   post: (platform: Platform, channelId: string, r: Reply) => Promise<void>;
   logger: Logger;
+  /** How long an event stays unacked before it is handled again (a failed post is tried again then). @defaultValue 30 s */
+  retryMs?: number;
 }
 
 /**
@@ -55,17 +61,17 @@ export class AlertDesk {
     while (this.running) {
       try {
         const entries = await log.read(GROUP, this.deps.instance, { count: 50, blockMs: 2_000 });
-        // Read in stream order (the stale ones claimed below may be older).
         lastId = entries.at(-1)?.id ?? lastId;
-        if (Date.now() - lastClaim > STALE_MS) {
+        const staleMs = this.deps.retryMs ?? STALE_MS;
+        if (Date.now() - lastClaim > staleMs) {
           lastClaim = Date.now();
-          entries.push(...(await log.claimStale(GROUP, this.deps.instance, STALE_MS)));
+          entries.push(...(await log.claimStale(GROUP, this.deps.instance, staleMs)));
         }
-        for (const entry of entries) await this.handle(entry);
-        await log.ack(
-          GROUP,
-          entries.map((e) => e.id),
-        );
+        // Handled in stream order: the stale ones claimed are older than those just read.
+        entries.sort((a, b) => compareIds(a.id, b.id));
+        const done: string[] = [];
+        for (const entry of entries) if (await this.settle(entry)) done.push(entry.id);
+        await log.ack(GROUP, done);
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
@@ -83,47 +89,107 @@ export class AlertDesk {
     }
   }
 
-  /** Posts the event's alert unless it is in its cool-down; a failed post is logged, never retried in a loop. */
+  /**
+   * Handles one entry in the loop: true when it is done with (posted, held, or given up after MAX_TRIES), false to
+   * leave it pending — claimed again after retryMs — as one that failed must not hold up the others read with it.
+   */
+  private async settle(entry: FleetEventEntry): Promise<boolean> {
+    try {
+      if (await this.attempt(entry)) return true;
+    } catch (error) {
+      if (!this.running) return false;
+      this.deps.logger.warn({ err: String(error), id: entry.id }, 'alerts: an event could not be handled; tried again later');
+    }
+    try {
+      const tries = await this.deps.redis.hincrby(this.sentKey(entry), TRIES, 1);
+      await this.deps.redis.pexpire(this.sentKey(entry), SENT_TTL_MS);
+      if (tries < MAX_TRIES) return false;
+      this.deps.logger.error({ id: entry.id, kind: entry.event.kind, host: entry.event.host, tries }, 'alert given up: never posted');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Posts the event's alert unless it is in its cool-down. A channel that refused it gets it when the entry is
+   * handled again (its cool-down, taken by this very event, does not hold it back); the others do not get it twice.
+   */
   async handle(entry: FleetEventEntry): Promise<void> {
-    const { config, redis, prefix, platforms } = this.deps;
+    await this.attempt(entry);
+  }
+
+  /** handle(), saying whether the entry is done with (true) or is to be left pending (a channel refused it). */
+  private async attempt(entry: FleetEventEntry): Promise<boolean> {
+    const { config, platforms } = this.deps;
     const alert = alertFor(entry.event);
-    if (!alert) return;
+    if (!alert) return true;
     const channels = config.alerts.channels.filter((c) => platforms.has(c.platform));
     if (channels.length === 0) {
       this.deps.logger.warn({ alert: alert.reply.title }, 'alert (no alert channel configured for this bot)');
-      return;
+      return true;
     }
-    const cooldownMs = config.alerts.cooldownMinutes * 60_000;
-    if (cooldownMs > 0) {
-      // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down — up to
-      // FLAP_LIMIT changes per cool-down; one more says it flaps, and the rest wait for the cool-down to end.
-      const last = await redis.set(`${prefix}:alert-last:${alert.subject}`, alert.key, 'PX', cooldownMs, 'GET');
-      const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
-      if (last !== alert.key) {
-        const flapKey = `${prefix}:alert-changes:${alert.subject}`;
-        // Counted and bounded in one transaction: a counter left without its expiry would mute the subject for good.
-        const [[, counted], [, left]] = (await redis.multi().incr(flapKey).pttl(flapKey).exec()) as [[null, number], [null, number]];
-        const changes = Number(counted);
-        if (Number(left) < 0) await redis.pexpire(flapKey, cooldownMs);
-        if (changes > FLAP_LIMIT) {
-          if (changes === FLAP_LIMIT + 1)
-            await this.postAll(channels, flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey)));
-          return;
-        }
-        await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs);
-      } else if ((await redis.set(cooldown, String(entry.event.at), 'PX', cooldownMs, 'NX')) === null) return;
-    }
-    await this.postAll(channels, alert.reply);
+    const r = await this.decide(entry, alert);
+    return r === null ? true : this.postAll(channels, r, entry);
   }
 
-  private async postAll(channels: readonly { platform: Platform; id: string }[], r: Reply): Promise<void> {
+  /** What to post for the entry (null: nothing, its cool-down holds it). */
+  private async decide(entry: FleetEventEntry, alert: Alert): Promise<Reply | null> {
+    const { config, redis, prefix } = this.deps;
+    const cooldownMs = config.alerts.cooldownMinutes * 60_000;
+    if (cooldownMs <= 0) return alert.reply;
+    // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down — up to
+    // FLAP_LIMIT changes per cool-down; one more says it flaps, and the rest wait for the cool-down to end. An event
+    // older than the one last said (claimed from a dead bot after a newer one was handled) is no change of it.
+    const said = (await redis.eval(SAY_SCRIPT, 1, `${prefix}:alert-last:${alert.subject}`, entry.id, alert.key, cooldownMs)) as Said;
+    const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
+    if (said === 'change') {
+      const flapKey = `${prefix}:alert-changes:${alert.subject}`;
+      // Counted and bounded in one transaction: a counter left without its expiry would mute the subject for good.
+      const [[, counted], [, left]] = (await redis.multi().incr(flapKey).pttl(flapKey).exec()) as [[null, number], [null, number]];
+      const changes = Number(counted);
+      if (Number(left) < 0) await redis.pexpire(flapKey, cooldownMs);
+      if (changes > FLAP_LIMIT)
+        return changes === FLAP_LIMIT + 1 ? flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey)) : null;
+      await redis.set(cooldown, entry.id, 'PX', cooldownMs);
+      return alert.reply;
+    }
+    // The cool-down holds it — unless this very event took it (handled again: its post may never have gone out).
+    const took = (await redis.set(cooldown, entry.id, 'PX', cooldownMs, 'NX')) !== null || (await redis.get(cooldown)) === entry.id;
+    if (!took) return null;
+    return said === 'late' ? late(entry, alert) : alert.reply;
+  }
+
+  /** Posts to every channel that has not had this entry's alert yet; true when all of them have it now. */
+  private async postAll(channels: readonly { platform: Platform; id: string }[], r: Reply, entry: FleetEventEntry): Promise<boolean> {
+    const key = this.sentKey(entry);
+    const sent = await this.deps.redis.hgetall(key);
+    let all = true;
     for (const c of channels) {
+      const channel = `${c.platform}:${c.id}`;
+      if (sent[channel]) continue;
       try {
         await this.deps.post(c.platform, c.id, r);
       } catch (error) {
-        this.deps.logger.error({ err: String(error), channel: `${c.platform}:${c.id}` }, 'alert could not be posted');
+        all = false;
+        this.deps.logger.error({ err: String(error), channel }, 'alert could not be posted; tried again later');
+        continue;
       }
+      // Not recorded (Redis failing) only costs a second post of it, if it is handled again.
+      await this.deps.redis
+        .multi()
+        .hset(key, channel, '1')
+        .pexpire(key, SENT_TTL_MS)
+        .exec()
+        .catch(() => {});
     }
+    return all;
+  }
+
+  /** What was posted of an entry, and its tries. Its subject too: a stream made anew (Redis lost it) reuses ids. */
+  private sentKey(entry: FleetEventEntry): string {
+    const e = entry.event;
+    return `${this.deps.prefix}:alert-sent:${entry.id}:${'domain' in e ? `${e.host}:${e.domain}` : e.host}`;
   }
 
   async stop(): Promise<void> {
@@ -135,6 +201,56 @@ export class AlertDesk {
 
 /** Changes of one subject posted per cool-down before it is said to flap. */
 const FLAP_LIMIT = 4;
+
+/** The field of an entry's sent hash that counts its handlings (channels are `platform:id`: no clash). */
+const TRIES = '#tries';
+
+/** How an event stands to what was last said about its subject: the same, a change, or older than it. */
+type Said = 'same' | 'change' | 'late';
+
+/**
+ * KEYS[1] the subject's last said (`entryId alertKey`); ARGV: entry id, alert key, ms. Records the entry as the last
+ * said unless a later entry is (stream ids compared as ms-seq), and says how it stands. A value without an id (written
+ * by an older bot) is taken as older.
+ */
+const SAY_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local function parse(id)
+  local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+  if not ms then return nil end
+  return tonumber(ms), tonumber(seq)
+end
+local lastKey = cur
+if cur then
+  local id, key = string.match(cur, '^(%S+) (.*)$')
+  if id then
+    lastKey = key
+    local lms, lseq = parse(id)
+    local ms, seq = parse(ARGV[1])
+    if lms and ms and (lms > ms or (lms == ms and lseq > seq)) then return 'late' end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+if lastKey == ARGV[2] then return 'same' end
+return 'change'
+`;
+
+/** Stream ids (`ms-seq`) in stream order. */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}
+
+/** An alert handled after a later one about the same subject: said to be late, so nobody reads it as the latest. */
+function late(entry: FleetEventEntry, alert: Alert): Reply {
+  const e = entry.event;
+  const what = 'domain' in e ? `${e.domain} on ${e.host}` : e.host;
+  return {
+    ...alert.reply,
+    blocks: [...alert.reply.blocks, reply.text(`Posted late: a later alert about ${what} came first, and is the latest word on it.`)],
+  };
+}
 
 /** "web on xen1 is flapping": its alerts wait for the cool-down; the latest is named, so nobody reads an old one as now. */
 function flapping(entry: FleetEventEntry, latest: Alert, changes: number, cooldownMs: number, leftMs: number): Reply {

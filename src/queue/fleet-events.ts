@@ -240,9 +240,15 @@ function decodeEvent(fields: string[] | null): FleetEvent | null {
   if (raw === undefined) return null;
   try {
     const v = JSON.parse(raw) as Partial<FleetEvent> | null;
-    if (!v || typeof v !== 'object' || typeof v.kind !== 'string' || typeof v.host !== 'string' || typeof v.at !== 'number') return null;
+    if (!v || typeof v !== 'object' || typeof v.kind !== 'string' || typeof v.host !== 'string' || !isTime(v.at)) return null;
+    if (v.kind.startsWith('domain.') && typeof (v as { domain?: unknown }).domain !== 'string') return null;
     return v as FleetEvent;
   } catch {
     return null;
   }
+}
+
+/** A time a Date can hold: `1e400` is valid JSON (Infinity), and every alert shows its time. */
+function isTime(at: unknown): at is number {
+  return typeof at === 'number' && Number.isFinite(at) && Math.abs(at) <= 8.64e15;
 }
