@@ -59,18 +59,21 @@ export const oncall = defineCommand({
       { name: 'was', value: r.before.now ? names(r.before.now) : 'nobody', inline: true },
       { name: 'next', value: r.after.next ? `${r.after.next.person} from ${when(r.after.next.from)}` : 'nobody scheduled', inline: true },
     ];
-    // What /oncall will say: an earlier override of the same person, or their rotation shift, may run on after this one.
+    // What /oncall will say: an earlier override of the same person, their rotation shift, or their onCall: true may
+    // run on after this one — the last with no end at all (until null), which is not "until" the override's end.
     const now = r.after.now?.person === r.person ? r.after.now : null;
+    const endless = now !== null && now.until === null;
     const effective = now?.until ?? r.until;
     const longer =
-      effective.getTime() > r.until.getTime()
-        ? [reply.text(`This override ends ${when(r.until)}; ${r.person} stays on call after it (an earlier override, or the rotation).`)]
+      endless || effective.getTime() > r.until.getTime()
+        ? [
+            reply.text(
+              `This override ends ${when(r.until)}; ${r.person} stays on call after it (an earlier override, the rotation or onCall: true).`,
+            ),
+          ]
         : [];
-    return reply.result(`${r.person} is on call until ${when(effective)}`, [
-      reply.fields(fields),
-      ...longer,
-      reply.text(`Times in ${r.after.zone}.`),
-    ]);
+    const title = endless ? `${r.person} is on call, with no end set` : `${r.person} is on call until ${when(effective)}`;
+    return reply.result(title, [reply.fields(fields), ...longer, reply.text(`Times in ${r.after.zone}.`)]);
   },
 });
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { Config } from '../config/schema.ts';
 import { echoValue } from '../core/args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
@@ -103,6 +104,8 @@ export class OnCallStore {
         };
         const allowed = authorize(this.config, asker, 'oncall.set', {}, 'run /oncall set');
         if (!allowed.allowed) return refuse('Not allowed', allowed.message);
+        const partial = fleetWideProblem(this.config, asker);
+        if (partial) return refuse('Not allowed', partial);
         if (req.source !== 'system') {
           const channel = channelPolicy(this.config, req.platform, req.channel);
           if (!channelAllowsCommand(this.config, channel.commands, 'oncall', 'oncall.set'))
@@ -114,7 +117,8 @@ export class OnCallStore {
         const end = until ?? nextHandoff(this.config, at);
         if (!end) return refuse('Cannot do that', `no rotation is configured, so say until when: /oncall set ${person} 18:00`);
         if (end <= at) return refuse('Cannot do that', `until must be in the future, got ${formatWhen(end, zone, at)} (${zone})`);
-        const latest = at.getTime() + MAX_OVERRIDE_DAYS * 86_400_000;
+        // Calendar days in the zone, as `31d` is read: across a 25-hour day, 31 days are 745 hours.
+        const latest = DateTime.fromJSDate(at, { zone }).plus({ days: MAX_OVERRIDE_DAYS }).toMillis();
         if (end.getTime() > latest)
           return refuse(
             'Cannot do that',
@@ -134,4 +138,19 @@ export class OnCallStore {
       },
     };
   }
+}
+
+/** Hosts named in a refusal; past that, how many more (a fleet of 1,000 is not listed). */
+const NAMED_HOSTS = 5;
+
+/**
+ * On call is fleet-wide (its person approves on every host they may act on), so setting it needs oncall.set on every
+ * host: the dry run that `authorize` does without a host lets an admin of one host through. Null when it is had.
+ */
+function fleetWideProblem(config: Config, asker: Person): string | null {
+  const missing = Object.keys(config.hosts).filter((host) => !authorize(config, asker, 'oncall.set', { host }).allowed);
+  if (missing.length === 0) return null;
+  const named = missing.slice(0, NAMED_HOSTS).join(', ');
+  const more = missing.length > NAMED_HOSTS ? ` and ${missing.length - NAMED_HOSTS} more` : '';
+  return `${asker.id} may not run /oncall set: on call covers every host, and ${asker.id} has oncall.set only on some (not on ${named}${more})`;
 }

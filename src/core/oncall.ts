@@ -205,15 +205,19 @@ class Schedule {
       const until = parseInstant(o.until, zone)?.getTime();
       return from !== undefined && until !== undefined && from < until ? [{ person: o.person, from, until, rank: [0, from, i] }] : [];
     });
-    const fromChat = runtime.map(
-      (o, i): Override => ({
-        person: o.person,
-        from: o.from.getTime(),
-        until: o.until.getTime(),
-        rank: [1, o.from.getTime(), i],
-        by: o.by,
-      }),
-    );
+    // A chat override outlives config changes in Redis (up to 31 days): one for someone the config no longer has
+    // would put on call a person who cannot approve anything, in place of the rotation, so it no longer counts.
+    const fromChat = runtime
+      .filter((o) => Object.hasOwn(input.people, o.person))
+      .map(
+        (o, i): Override => ({
+          person: o.person,
+          from: o.from.getTime(),
+          until: o.until.getTime(),
+          rank: [1, o.from.getTime(), i],
+          by: o.by,
+        }),
+      );
     this.overrides = [...fromConfig, ...fromChat].filter((o) => o.from < o.until);
   }
 
@@ -362,7 +366,8 @@ export function parseUntil(text: string, at: Date, zone: string): { ok: true; un
     return { ok: true, until: atTime(now.plus({ days: 1 }), time.hour, time.minute).toJSDate() };
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const instant = parseInstant(value, zone);
+    // `2025-03-04 18:00` (the form /freeze documents) is the same time with a space where ISO has a T.
+    const instant = parseInstant(value.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T'), zone);
     return instant ? { ok: true, until: instant } : bad(`${echoValue(value)} is not a valid ISO date-time`);
   }
   return bad(`expected ${UNTIL_FORMS}; got ${echoValue(value)}`);

@@ -85,6 +85,27 @@ describe('the same request delivered twice (a double click, a redelivered chat e
   }, 30_000);
 });
 
+describe('a change the bot makes itself, delivered twice', () => {
+  it('/oncall set and /freeze delivered again are dropped: one override, and nothing answers the replays', async () => {
+    const s = await start();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const set = await send(s, 'oncall set bob 2h');
+      expect((await s.adapter.finalReply(set)).title).toMatch(/^bob is on call/);
+      const freeze = await send(s, 'freeze xen2 2h kernel update');
+      expect((await s.adapter.finalReply(freeze)).kind).toBe('result');
+      const before = s.adapter.delivered.length;
+      // The same two events again (a redelivered Telegram update after a leader change).
+      await send(s, 'oncall set bob 2h', 'alice', set);
+      await send(s, 'freeze xen2 2h kernel update', 'alice', freeze);
+      expect(await redis.zcard(`${s.prefix}:oncall:overrides`)).toBe(1);
+      expect(s.adapter.delivered.slice(before).filter((d) => d.target.requestId === set || d.target.requestId === freeze)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
+});
+
 describe('typed twice: two requests', () => {
   it('the second is refused at once as busy with the first, which runs once', async () => {
     const s = await start();
