@@ -11,7 +11,9 @@ import { DOM0_NAME, HostName } from '../src/core/names.ts';
 import {
   type CapacityReading,
   describeUnplaced,
+  type Guest,
   type HostCapacity,
+  inFlight,
   isMovable,
   MOVABLE,
   placeGuests,
@@ -43,7 +45,8 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * (no live migration between xl and xm), or that the asker may not migrate that guest to (domain.migrate, per guest).
  * A guest that fits nowhere refuses the whole plan, naming its figures, before anything moves — unless
  * `--shutdown-rest`, which shuts those guests down gracefully (`xl shutdown`) as the plan's last steps, after every
- * migration succeeded. Crashed, dying or shut-down guests cannot be migrated: the plan names them and leaves them.
+ * migration succeeded. Crashed, dying or shut-down guests cannot be migrated, nor can one whose migration is under way
+ * (`NAME--incoming` or `NAME--migratedaway` listed on a host read): the plan names them and leaves them.
  *
  * Approved or not, the migrations are bound to the figures of the moment they were planned: a target that filled up
  * meanwhile makes its migration fail on the host (xl refuses), which stops the plan there. Once every step
@@ -100,6 +103,26 @@ function exclusions(reading: CapacityReading, source: HostCapacity, names: reado
   return out;
 }
 
+/**
+ * The targets in the plan that a guest which fits nowhere was kept off, and why — a domain of its name listed there
+ * (powered off, not cleared away), or the asker's scope for that guest — so "fits nowhere" is not read as "no room"
+ * when a host with room was passed over. Hosts no guest may go to are said once, under "not considered".
+ */
+function barredTargets(
+  domain: string,
+  usable: readonly string[],
+  reading: CapacityReading,
+  source: HostCapacity,
+  may: PrecheckContext['may'],
+): string[] {
+  return usable.flatMap((h) => {
+    const same = reading.hosts[h]?.guests.find((g) => g.name === domain);
+    if (same) return [`${h} already lists a domain named ${domain} (${same.status}): clear it there first`];
+    const scoped = may && !may('domain.migrate', h, domain) && source.guests.some((g) => may('domain.migrate', h, g.name));
+    return scoped ? [`you may not migrate ${domain} to ${h}`] : [];
+  });
+}
+
 export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult {
   const reading = view.capacity;
   if (!reading) return { refuse: `the hosts' free memory could not be read for this plan, so nothing was planned — try again` };
@@ -107,9 +130,12 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   if (!source)
     return { refuse: `cannot plan the evacuation of ${args.host}: ${reading.unanswered[args.host] ?? `${args.host} did not answer`}` };
   if (args.to?.includes(args.host)) return { refuse: `${args.host} is the host being evacuated: it cannot be a target` };
-  const movable = source.guests.filter(isMovable);
-  const stuck = source.guests.filter((g) => !isMovable(g));
-  const stuckText = stuck.map((g) => `${g.name} (${whyNotMovable(g)})`).join(', ');
+  // A migration of a guest under way (or left unfinished) anywhere read: moving it again would run a second one.
+  const busy = inFlight(Object.values(reading.hosts));
+  const why = (g: Guest) => (isMovable(g) ? busy(g.name) : whyNotMovable(g));
+  const movable = source.guests.filter((g) => why(g) === null);
+  const stuck = source.guests.filter((g) => why(g) !== null);
+  const stuckText = stuck.map((g) => `${g.name} (${why(g)})`).join(', ');
   if (movable.length === 0)
     return {
       refuse: `${args.host} runs no guest to move: nothing to evacuate${stuck.length > 0 ? ` (${stuckText} cannot be migrated)` : ''}`,
@@ -133,9 +159,12 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   const nameFree = (d: string, h: string) => !(reading.hosts[h]?.guests ?? []).some((g) => g.name === d);
   const placed = placeGuests(movable, candidates, reserve, (d, h) => nameFree(d, h) && (ctx.may?.('domain.migrate', h, d) ?? true));
   const notConsidered = out.length > 0 ? `; not considered: ${out.join('; ')}` : '';
+  const unplacedText = placed.unplaced
+    .map((u) => [describeUnplaced(u, reserve), ...barredTargets(u.domain, usable, reading, source, ctx.may)].join('; '))
+    .join('; ');
   if (placed.unplaced.length > 0 && !args['shutdown-rest'])
     return {
-      refuse: `${placed.unplaced.map((u) => describeUnplaced(u, reserve)).join('; ')} — the evacuation of ${args.host} was refused and nothing was moved (--shutdown-rest would shut ${placed.unplaced.length === 1 ? 'it' : 'them'} down instead)${notConsidered}`,
+      refuse: `${unplacedText} — the evacuation of ${args.host} was refused and nothing was moved (--shutdown-rest would shut ${placed.unplaced.length === 1 ? 'it' : 'them'} down instead)${notConsidered}`,
     };
   const jobs: JobSpec[] = [
     ...placed.placements.map((p): JobSpec => ({ op: 'domain.migrate', host: args.host, domain: p.domain, target: p.target })),
@@ -162,21 +191,22 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
       }, one at a time, each verified on its target. Figures read at ${clock(reading.at)}; every target keeps ${MiB(reserve)} free (fleet.memoryReserveMiB).`,
     ),
     reply.table({ columns: ['#', 'domain', 'memory', 'to', 'target free before', 'after'], rows, alignRight: [0, 2, 4, 5] }, 'the plan'),
-    reply.text(
-      `targets: ${used
-        .map((h) => {
-          const c = reading.hosts[h] as HostCapacity;
-          const after = Math.min(...placed.placements.filter((p) => p.target === h).map((p) => p.freeAfterMiB));
-          return `${h} ${MiB(c.freeMiB)} free of ${MiB(c.totalMiB)} → ${MiB(after)} after`;
-        })
-        .join('; ')}`,
-    ),
-    ...(placed.unplaced.length > 0
+    // A plan of shutdowns only has no target to show.
+    ...(used.length > 0
       ? [
           reply.text(
-            `--shutdown-rest: ${placed.unplaced.map((u) => describeUnplaced(u, reserve)).join('; ')} — shut down on ${args.host} (xl shutdown) after the migrations`,
+            `targets: ${used
+              .map((h) => {
+                const c = reading.hosts[h] as HostCapacity;
+                const after = Math.min(...placed.placements.filter((p) => p.target === h).map((p) => p.freeAfterMiB));
+                return `${h} ${MiB(c.freeMiB)} free of ${MiB(c.totalMiB)} → ${MiB(after)} after`;
+              })
+              .join('; ')}`,
           ),
         ]
+      : []),
+    ...(placed.unplaced.length > 0
+      ? [reply.text(`--shutdown-rest: ${unplacedText} — shut down on ${args.host} (xl shutdown) after the migrations`)]
       : []),
     ...(out.length > 0 ? [reply.text(`not considered: ${out.join('; ')}`)] : []),
     ...(stuck.length > 0 ? [reply.text(`left on ${args.host}: ${stuckText} — not migrated`)] : []),

@@ -29,8 +29,8 @@ import { HostWords, stepReport, unknownLine } from './evacuate.ts';
  *
  * The suggestion is a read: a host.status job per host (answered by everyone with host.rebalance), planned in the
  * reply. `--run` plans again from figures read for that request (as /evacuate does), leaving out frozen hosts and
- * moves the asker may not make (domain.migrate on both hosts), so it may differ from an earlier suggestion; the
- * approval card shows exactly what will run.
+ * moves the asker may not make (domain.migrate on both hosts) — and saying so, with the spread those would have reached —
+ * so it may differ from an earlier suggestion; the approval card shows exactly what will run.
  */
 
 const Args = z.strictObject({
@@ -121,6 +121,16 @@ export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx:
     reserveMiB: reading.reserveMiB,
     allowed: (d, from, to) => may('domain.migrate', from, d) && may('domain.migrate', to, d),
   });
+  // The same figures planned without the asker's scope: what their scope left out is said, never passed off as balance.
+  const open = ctx.may ? planRebalance(hosts, { reserveMiB: reading.reserveMiB }) : plan;
+  if (plan.moves.length === 0 && open.moves.length > 0)
+    return {
+      refuse: `${open.moves.length} migration${open.moves.length === 1 ? '' : 's'} would even out memory use (spread ${pct(open.spreadBefore)} → ${pct(open.spreadAfter)}), but you may make none of them: each needs permission domain.migrate on both hosts — nothing to run`,
+    };
+  if (pct(open.spreadAfter) !== pct(plan.spreadAfter))
+    notes.push(
+      `migrations you may not make (domain.migrate on both hosts) were left out: with them the spread would end at ${pct(open.spreadAfter)}, not ${pct(plan.spreadAfter)}`,
+    );
   if (plan.moves.length === 0)
     return {
       refuse: `no move evens out memory use: the spread is ${pct(plan.spreadBefore)}${
