@@ -41,7 +41,10 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('bot high availability
     const tg = new FakeTelegram(TOKEN);
     fake = tg;
     await tg.start();
-    const harness = new ProcessHarness({ configPath: demoConfigWith({ 'bot.fleetRefreshMs': 600_000, 'approvals.enabled': false }) });
+    // The "queued" line at once: these tests follow replies into the message it made (bot.queuedReplyDelayMs).
+    const harness = new ProcessHarness({
+      configPath: demoConfigWith({ 'bot.fleetRefreshMs': 600_000, 'approvals.enabled': false, 'bot.queuedReplyDelayMs': 0 }),
+    });
     h = harness;
     const r = new Redis(harness.redisUrl);
     redis = r;
