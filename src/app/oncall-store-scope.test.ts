@@ -40,7 +40,7 @@ const ALICE = person('alice', ['admin']);
 const DAVE = person('dave', ['xen2-admin']);
 const HOUR = 3_600_000;
 
-describe('OnCallStore: hunt (Redis)', () => {
+describe('OnCallStore: who may set it, and overrides that outlive the config (Redis)', () => {
   const prefix = uniquePrefix();
   const key = `${prefix}:oncall:overrides`;
   let redis: Redis;
