@@ -26,12 +26,34 @@ describe('renderDiscord', () => {
     const e = p.embeds[0];
     expect(e?.title.length).toBeLessThanOrEqual(LIMITS.title);
     expect((e?.description ?? '').length).toBeLessThanOrEqual(LIMITS.description);
-    expect(e?.fields?.length).toBeLessThanOrEqual(LIMITS.fields);
-    expect(e?.fields?.every((f) => f.value.length <= LIMITS.fieldValue)).toBe(true);
+    expect((e?.fields ?? []).length).toBeLessThanOrEqual(LIMITS.fields);
+    expect((e?.fields ?? []).every((f) => f.value.length <= LIMITS.fieldValue)).toBe(true);
     const total =
       (e?.title.length ?? 0) + (e?.description?.length ?? 0) + (e?.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
-    expect(total).toBeLessThanOrEqual(LIMITS.total + LIMITS.fields * LIMITS.fieldValue);
+    expect(total).toBeLessThanOrEqual(LIMITS.total);
     expect(p.files[0]?.data.toString()).toContain('line 599');
+    // Every field is in the file, the 26th to the 30th too.
+    expect(p.files[0]?.data.toString()).toContain('f29');
+  });
+
+  it('shows more than 25 fields once, in the description, not 25 of them twice', () => {
+    const p = renderDiscord(
+      reply.result('guests', [reply.fields(Array.from({ length: 27 }, (_, i) => ({ name: `g${i}`, value: 'running' })))]),
+    );
+    const e = p.embeds[0];
+    expect(e?.fields).toBeUndefined();
+    expect(e?.description?.match(/g\d+/g)).toHaveLength(27);
+  });
+
+  it('moves fields that alone pass the 6,000 total into the file with the rest, instead of a message Discord refuses', () => {
+    const p = renderDiscord(
+      reply.result('t', [reply.fields(Array.from({ length: 10 }, (_, i) => ({ name: `f${i}`, value: 'v'.repeat(900) })))]),
+    );
+    const e = p.embeds[0];
+    const total =
+      (e?.title.length ?? 0) + (e?.description?.length ?? 0) + (e?.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+    expect(total).toBeLessThanOrEqual(LIMITS.total);
+    expect(p.files[0]?.data.toString()).toContain('f9');
   });
 
   it('shows the first image attachment as the embed image and sends every attachment as a file', () => {

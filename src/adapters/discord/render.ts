@@ -3,6 +3,16 @@ import { type Block, formatTable, overflowFileName, type Reply } from '../../cor
 /** Files per message (more and Discord refuses the message). */
 const MAX_FILES = 10;
 
+/**
+ * Discord's default upload limits: a file (more in boosted guilds), and the whole request. Past either, Discord
+ * refuses the message whole (413): the text and the title would not arrive either.
+ */
+const FILE_BYTES = 10 * 1024 * 1024;
+const REQUEST_BYTES = 25 * 1024 * 1024;
+
+/** Room kept in the request for the JSON payload and the multipart framing around the files. */
+const PAYLOAD_BYTES = 256 * 1024;
+
 /** Discord's embed limits (API v10). */
 export const LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000 } as const;
 
@@ -160,7 +170,8 @@ export function cutMarkdown(s: string, n: number): string {
 export function renderDiscord(reply: Reply): DiscordPayload {
   const title = cutMarkdown(escapeMarkdown(reply.title), LIMITS.title);
   const fieldBlocks = reply.blocks.flatMap((b) => (b.type === 'fields' ? b.fields : []));
-  const fields = fieldBlocks.slice(0, LIMITS.fields).map((f) => ({
+  // Past 25 they all go in the description (below): 25 of them as fields as well would show those twice.
+  let fields = (fieldBlocks.length > LIMITS.fields ? [] : fieldBlocks).map((f) => ({
     name: cutMarkdown(escapeMarkdown(f.name), LIMITS.fieldName),
     value: cutMarkdown(escapeMarkdown(f.value || '-'), LIMITS.fieldValue),
     ...(f.inline ? { inline: true } : {}),
@@ -185,10 +196,17 @@ export function renderDiscord(reply: Reply): DiscordPayload {
     const plain = reply.blocks
       .map((b) => (b.type === 'code' ? b.text : b.type === 'table' ? formatTable(b.table) : blockText(b, (t) => t)))
       .join('\n\n');
-    files.unshift({ name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' });
-    desc = withLeftOut(`The full output is attached as \`${name}\`.`, files);
+    const file = { name, data: Buffer.from(`${plain}\n`), contentType: 'text/plain' };
+    files.unshift(file);
+    const sent = fitFiles(files).kept.includes(file);
+    desc = withLeftOut(
+      sent ? `The full output is attached as \`${name}\`.` : 'The full output is too long for a message, and too large to send as a file.',
+      files,
+    );
+    // Fields past the 6,000 total on their own (Discord refuses the whole message): they are in the file.
+    if (title.length + desc.length + fieldChars > LIMITS.total) fields = [];
   }
-  files.splice(MAX_FILES);
+  files.splice(0, files.length, ...fitFiles(files).kept);
   const image = files.find((f) => EMBEDDABLE.has((f.contentType ?? '').toLowerCase()));
   const components = reply.actions?.length
     ? [
@@ -222,13 +240,45 @@ export function renderDiscord(reply: Reply): DiscordPayload {
   };
 }
 
-/** `text` after a note naming the files past the 10th, which the message will not carry (none: `text` as it is). */
-function withLeftOut(text: string, files: readonly { name: string }[]): string {
-  const left = files.slice(MAX_FILES);
-  if (left.length === 0) return text;
-  const note = cutMarkdown(
-    `${left.length} more attachment${left.length === 1 ? '' : 's'} not sent (Discord takes ${MAX_FILES} per message): ${left.map((f) => escapeMarkdown(f.name)).join(', ')}`,
-    1_000,
-  );
+/** The files one message can carry, in order, and those it cannot: past the 10th, or too large (alone or together). */
+function fitFiles<F extends { name: string; data: Buffer }>(files: readonly F[]): { kept: F[]; tooMany: F[]; tooLarge: F[] } {
+  const kept: F[] = [];
+  const tooMany: F[] = [];
+  const tooLarge: F[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    if (f.data.length > FILE_BYTES || bytes + f.data.length > REQUEST_BYTES - PAYLOAD_BYTES) tooLarge.push(f);
+    else if (kept.length >= MAX_FILES) tooMany.push(f);
+    else {
+      kept.push(f);
+      bytes += f.data.length;
+    }
+  }
+  return { kept, tooMany, tooLarge };
+}
+
+/** `text` after a note naming the files the message will not carry (none: `text` as it is). */
+function withLeftOut(text: string, files: readonly { name: string; data: Buffer }[]): string {
+  const { tooMany, tooLarge } = fitFiles(files);
+  const notes = [
+    ...(tooLarge.length
+      ? [
+          `${plural(tooLarge.length, 'attachment')} not sent, too large for Discord (10 MiB a file, 25 MiB a message): ${tooLarge
+            .map((f) => `${escapeMarkdown(f.name)} (${(f.data.length / (1024 * 1024)).toFixed(1)} MiB)`)
+            .join(', ')}`,
+        ]
+      : []),
+    ...(tooMany.length
+      ? [
+          `${plural(tooMany.length, 'more attachment')} not sent (Discord takes ${MAX_FILES} per message): ${tooMany.map((f) => escapeMarkdown(f.name)).join(', ')}`,
+        ]
+      : []),
+  ];
+  if (notes.length === 0) return text;
+  const note = cutMarkdown(notes.join('\n'), 1_000);
   return text ? `${note}\n${text}` : note;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
