@@ -429,7 +429,10 @@ export class XenToolstack implements Toolstack {
         throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, outcome.message);
     }
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to show as running` });
-    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, started, ctx));
+    const after = await this.afterIssue(`${this.kind} create`, async () => {
+      const seen = await this.poll(domain, started, ctx);
+      return 'noAnswer' in sent ? this.watchBuild(domain, seen, ctx) : seen;
+    });
     if (started(after)) return { outcome: 'started', domain: after };
     if ('noAnswer' in sent)
       throw new OutcomeUnknownError(
@@ -437,6 +440,18 @@ export class XenToolstack implements Toolstack {
         `${sent.noAnswer}; ${domain} is not up there (now: ${stateOf(after)}), and nothing was re-run`,
       );
     throw new RemoteCommandError(this.host.name, words, 0, '', `${domain} did not come up on ${this.host.name} (now: ${stateOf(after)})`);
+  }
+
+  /**
+   * A create the pool stopped waiting for (timeout, lost connection) goes on on the host: a domain read back paused is
+   * still being built (xl unpauses it last, or destroys it when the build fails), so it is watched until the build
+   * ends either way — as long as a resumed start waits — rather than reported "not up" seconds before it runs.
+   */
+  private async watchBuild(domain: string, seen: DomainSummary | undefined, ctx?: OperationContext): Promise<DomainSummary | undefined> {
+    if (seen?.status !== 'paused') return seen;
+    const seconds = Math.round(this.resumeWaitMs / 1000);
+    ctx?.onProgress?.({ stage: 'verify', message: `${domain} is still being built (paused): waiting up to ${seconds} s for it to run` });
+    return this.pollUntil(domain, (d) => d?.status !== 'paused', Date.now() + this.resumeWaitMs, ctx);
   }
 
   /**
@@ -526,13 +541,19 @@ export class XenToolstack implements Toolstack {
     });
     if (!('noAnswer' in sent) && sent.code !== 0 && sent.code !== 124) {
       const outcome = classifyOutcome(options.force ? 'destroy' : 'shutdown', sent);
+      if (outcome.kind === 'noPvControl')
+        // A guest without PV drivers: xl refused before asking it anything (its text alone says neither).
+        throw new RemoteCommandError(
+          this.host.name,
+          words,
+          sent.code,
+          sent.stderr,
+          `${domain} on ${this.host.name} cannot be asked to shut down (${outcome.message}): nothing was sent to it — stop it with force (a hard power-off) if it must go down`,
+        );
       if (outcome.kind !== 'notFound' && outcome.kind !== 'invalidDomain')
         throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, 'message' in outcome ? outcome.message : undefined);
     }
-    // `xl shutdown -w` returns once the guest has shut down, before the toolstack clears it away: powered off
-    // (`---s--`, no other reason letter) is down, as asked.
-    const gone = (d: DomainSummary | undefined) =>
-      !d || d.status === 'defined' || (!options.force && d.status === 'shutdown' && d.flags.charAt(4) === '-');
+    const gone = (d: DomainSummary | undefined) => stopped(d, options.force);
     if ('noAnswer' in sent && !options.force) {
       // The guest may still be on its way down: watch it for as long as the shutdown was given, never destroy it.
       ctx?.onProgress?.({ stage: 'verify', message: `${sent.noAnswer}; watching ${domain}'s state (up to ${timeout} s)` });
@@ -571,7 +592,7 @@ export class XenToolstack implements Toolstack {
     checked(domain, true);
     const what = `${this.kind} ${options.force ? 'destroy' : 'shutdown'}`;
     ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${domain}'s state back` });
-    const gone = (d: DomainSummary | undefined) => !d || d.status === 'defined';
+    const gone = (d: DomainSummary | undefined) => stopped(d, options.force);
     const deadline = options.force
       ? Date.now() + this.readBack.attempts * this.readBack.delayMs
       : options.issuedAt + this.host.shutdownTimeoutSeconds * 1000;
@@ -797,7 +818,18 @@ export class XenToolstack implements Toolstack {
       throw new RemoteCommandError(host, destroy, 0, '', message);
     }
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} again from ${config}` });
-    const created = await this.issue(create, `${this.kind} create`, ctx);
+    const created = await this.issue(create, `${this.kind} create`, ctx).catch((error: unknown) => {
+      // Not sent (no connection, no session): said as a bare transport failure, the reply would hide that the guest
+      // was destroyed and is down.
+      if (!(error instanceof TransportError) || ctx?.signal?.aborted) throw error;
+      throw new RemoteCommandError(
+        host,
+        create,
+        0,
+        '',
+        `${domain} was destroyed on ${host} but ${this.kind} create ${config} could not be sent (${error.message}) — it is down now; start it`,
+      );
+    });
     if (!('noAnswer' in created)) {
       const outcome = classifyOutcome('create', created);
       if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
@@ -810,7 +842,10 @@ export class XenToolstack implements Toolstack {
         );
     }
     const back = (d: DomainSummary | undefined) => started(d) && d.id !== before.id;
-    const after = await this.afterIssue(`${this.kind} create`, () => this.poll(domain, back, ctx));
+    const after = await this.afterIssue(`${this.kind} create`, async () => {
+      const seen = await this.poll(domain, back, ctx);
+      return 'noAnswer' in created ? this.watchBuild(domain, seen, ctx) : seen;
+    });
     if (after && back(after)) return { outcome: 'recreated', previousId: before.id, domain: after, evidence: 'new-id', configPath: config };
     const message = `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
     if ('noAnswer' in created) throw new OutcomeUnknownError(host, `${created.noAnswer}: ${message}; nothing was re-run`);
@@ -1076,8 +1111,18 @@ export class XenToolstack implements Toolstack {
         await pause(this.pollMs, ctx?.signal);
         continue;
       }
-      if (started(there) && !here && !away)
-        return { outcome: 'migrated', target: target.host, domain: there, transcript: [], resumed: true };
+      if (started(there) && !here && !away) {
+        // As in migrate(): the source's /etc/xen/auto link stays behind, and would boot the guest there a second time.
+        const left = source.find((d) => d.name === domain);
+        return {
+          outcome: 'migrated',
+          target: target.host,
+          domain: there,
+          ...(left?.autostart ? { sourceAutostart: true } : {}),
+          transcript: [],
+          resumed: true,
+        };
+      }
       const states = `${this.host.name}: ${sideOf(here, away)}, ${target.host}: ${sideOf(there, incoming)}`;
       if (here && !away && !there && !incoming)
         throw new RemoteCommandError(
@@ -1110,6 +1155,15 @@ function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
  */
 function started(d: DomainSummary | undefined): d is DomainSummary {
   return !!d && (d.status === 'running' || d.status === 'blocked');
+}
+
+/**
+ * Down as a stop asked: gone, or only defined. `xl shutdown -w` returns once the guest has shut down, before the
+ * toolstack clears it away (never, with on_poweroff="preserve"): for a graceful stop, powered off (`---s--`, no other
+ * reason letter) is down too — watched live or read back by a resumed job alike.
+ */
+function stopped(d: DomainSummary | undefined, force: boolean): boolean {
+  return !d || d.status === 'defined' || (!force && d.status === 'shutdown' && d.flags.charAt(4) === '-');
 }
 
 /** The domain of that name if it is present (running, paused, crashed…: not merely defined). */
