@@ -296,15 +296,18 @@ export function parseXmDomainConfig(text: string, name: string): ConfiguredDomai
 export type CfgValue = string | number | CfgValue[];
 
 export interface CfgFile {
-  /** Each setting's value (the last one wins, as in xl and in Python). */
+  /**
+   * Each setting's value (the last one wins, as in xl and in Python). None for a setting that a statement it cannot
+   * read assigns after its last readable value (`name = name + "-b"`, one in an `if` block): its value is unknown.
+   */
   values: Map<string, CfgValue>;
   /** Lines of statements that are not `key = value` in xl.cfg's syntax (Python code in an xm config…). */
   unparsed: UnparsedLine[];
 }
 
 type Token =
-  | { kind: 'id' | 'str' | 'num' | 'err'; text: string; line: number }
-  | { kind: '=' | '+=' | '[' | ']' | ',' | ';' | 'nl'; text: string; line: number };
+  | { kind: 'id' | 'str' | 'num' | 'err'; text: string; line: number; endLine?: number }
+  | { kind: '=' | '+=' | '[' | ']' | ',' | ';' | 'nl'; text: string; line: number; endLine?: number };
 
 const ESCAPE: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"' };
 
@@ -322,15 +325,21 @@ function tokenize(text: string): Token[] {
     else if (c === '#') {
       while (i < text.length && text.charAt(i) !== '\n') i++;
     } else if (c === '"' || c === "'") {
+      // Python's triple-quoted string spans lines: an xm config's way to comment out a block of settings, whose
+      // lines must not be read as settings.
+      const triple = text.startsWith(c.repeat(3), i);
+      const delim = triple ? c.repeat(3) : c;
+      const startLine = line;
       let s = '';
-      let j = i + 1;
+      let j = i + delim.length;
       let closed = false;
-      while (j < text.length && text.charAt(j) !== '\n') {
+      while (j < text.length && (triple || text.charAt(j) !== '\n')) {
         const d = text.charAt(j);
-        if (d === c) {
+        if (text.startsWith(delim, j)) {
           closed = true;
           break;
         }
+        if (d === '\n') line++;
         if (d === '\\' && j + 1 < text.length && text.charAt(j + 1) !== '\n') {
           const e = text.charAt(j + 1);
           const hex = /^x([0-9A-Fa-f]{2})/.exec(text.slice(j + 1, j + 4));
@@ -353,8 +362,12 @@ function tokenize(text: string): Token[] {
         s += d;
         j++;
       }
-      out.push(closed ? { kind: 'str', text: s, line } : { kind: 'err', text: text.slice(i, j), line });
-      i = closed ? j + 1 : j;
+      out.push(
+        closed
+          ? { kind: 'str', text: s, line: startLine, endLine: line }
+          : { kind: 'err', text: text.slice(i, j), line: startLine, endLine: line },
+      );
+      i = closed ? j + delim.length : j;
     } else if (/[0-9]/.test(c)) {
       const m = /^(?:0[xX][0-9A-Fa-f]+|\d+(?:\.\d+)?)/.exec(text.slice(i)) as RegExpExecArray;
       out.push({ kind: 'num', text: m[0], line });
@@ -377,11 +390,44 @@ function tokenize(text: string): Token[] {
   return out;
 }
 
+/** Applies one `key = value` or `key += value`; false when `+=` joins values Python would refuse to add. */
+function assign(values: Map<string, CfgValue>, key: string, op: '=' | '+=', v: CfgValue): boolean {
+  const before = values.get(key);
+  if (op === '=' || before === undefined) values.set(key, v);
+  else if (Array.isArray(before) && Array.isArray(v)) values.set(key, [...before, ...v]);
+  else if (typeof before === 'string' && typeof v === 'string') values.set(key, before + v);
+  else if (typeof before === 'number' && typeof v === 'number') values.set(key, before + v);
+  else return false;
+  return true;
+}
+
+const AUG_OP = new Set(['+', '-', '*', '/', '%', '&', '|', '^', '@', '<', '>']);
+
+/**
+ * The names tokens[from, to) assign to: `NAME =`, `NAME op=` at the start of a statement or after a compound
+ * statement's `:` (`if x: name = "a"`); not `NAME == …`, and nothing inside a string.
+ */
+function assignedKeys(tokens: readonly Token[], from: number, to: number): string[] {
+  const keys: string[] = [];
+  for (let k = from; k < to; k++) {
+    const t = tokens[k] as Token;
+    const prev = tokens[k - 1];
+    const atStart = k === from || (prev?.kind === 'err' && prev.text === ':') || prev?.kind === ';';
+    if (t.kind !== 'id' || !atStart) continue;
+    let j = k + 1;
+    while (j < to && tokens[j]?.kind === 'err' && AUG_OP.has(tokens[j]?.text ?? '')) j++;
+    const eq = tokens[j];
+    if ((eq?.kind === '=' || eq?.kind === '+=') && tokens[j + 1]?.kind !== '=') keys.push(t.text);
+  }
+  return keys;
+}
+
 /**
  * A config file in xl.cfg syntax (xl's libxlu_cfg_y.y): `KEY = VALUE` settings ended by a newline or `;`, a VALUE
  * being a number, a "string" / 'string', or a `[ … ]` list of values spanning lines; `+=` appends; `#` comments. An
  * xm config is Python, whose simple files are the same; a statement that is not a setting (an import, an
- * expression) is reported with its lines, and everything around it is still read.
+ * expression, an `if` and its indented block, a triple-quoted string) is reported with its lines, and everything
+ * around it is still read.
  */
 export function parseConfigFile(text: string): CfgFile {
   const lines = text.split('\n');
@@ -421,6 +467,10 @@ export function parseConfigFile(text: string): CfgFile {
     i++;
     return items;
   };
+  const reported = new Set<number>();
+  // The indentation of the last compound statement (`if …:`) whose more indented lines are its block: Python runs
+  // them or not, so what they set is unknown.
+  let blockIndent: number | null = null;
   while (i < tokens.length) {
     const t = peek() as Token;
     if (t.kind === 'nl' || t.kind === ';') {
@@ -428,37 +478,47 @@ export function parseConfigFile(text: string): CfgFile {
       continue;
     }
     const start = t.line;
+    const from = i;
+    const indent = /^[ \t]*/.exec(lines[start - 1] ?? '')?.[0].length ?? 0;
+    const inBlock = blockIndent !== null && indent > blockIndent;
+    if (!inBlock) blockIndent = null;
     const op = tokens[i + 1];
     let ok = false;
-    if (t.kind === 'id' && (op?.kind === '=' || op?.kind === '+=')) {
+    if (!inBlock && t.kind === 'id' && (op?.kind === '=' || op?.kind === '+=')) {
       i += 2;
       const v = parseValue();
       const end = peek();
-      if (v !== null && (end === undefined || end.kind === 'nl' || end.kind === ';')) {
-        const before = values.get(t.text);
-        if (op.kind === '=') values.set(t.text, v);
-        else if (before === undefined) values.set(t.text, v);
-        else if (Array.isArray(before) && Array.isArray(v)) values.set(t.text, [...before, ...v]);
-        else if (typeof before === 'string' && typeof v === 'string') values.set(t.text, before + v);
-        else values.set(t.text, v);
-        ok = true;
-      }
+      if (v !== null && (end === undefined || end.kind === 'nl' || end.kind === ';')) ok = assign(values, t.text, op.kind, v);
     }
     if (ok) continue;
-    // Not a setting: skip to the end of the statement (a newline outside brackets), and report its lines.
+    // Not a setting: skip to the end of the statement (a newline or `;` outside brackets; a compound statement's
+    // `if x: a = 1; b = 2` runs to the end of its line), and report its lines.
+    i = from;
     let depth = 0;
+    let compound = false;
     let last = start;
+    let lastToken: Token = t;
     while (i < tokens.length) {
       const s = tokens[i] as Token;
-      if (s.kind === '[') depth++;
-      else if (s.kind === ']') depth = Math.max(0, depth - 1);
-      else if ((s.kind === 'nl' && depth === 0) || (s.kind === ';' && depth === 0)) break;
-      last = s.line;
+      if (s.kind === '[' || (s.kind === 'err' && (s.text === '(' || s.text === '{'))) depth++;
+      else if (s.kind === ']' || (s.kind === 'err' && (s.text === ')' || s.text === '}'))) depth = Math.max(0, depth - 1);
+      else if (s.kind === 'err' && s.text === ':' && depth === 0) compound = true;
+      if (depth === 0 && (s.kind === 'nl' || (s.kind === ';' && !compound))) break;
+      last = s.endLine ?? s.line;
+      lastToken = s;
       i++;
     }
+    // What the statement assigns is unknown now (`name = name + "-prod"`, `memory = 512 * 2`, a conditional one):
+    // the value read before it is not the one the toolstack gets.
+    for (const key of assignedKeys(tokens, from, i)) values.delete(key);
+    if (lastToken.kind === 'err' && lastToken.text === ':') blockIndent = indent;
+    else if (!inBlock) blockIndent = null;
     for (let n = start; n <= last; n++) {
       const line = (lines[n - 1] ?? '').replace(/\r$/, '');
-      if (line.trim() !== '' && !unparsed.some((u) => u.lineNumber === n)) unparsed.push({ lineNumber: n, line });
+      if (line.trim() !== '' && !reported.has(n)) {
+        reported.add(n);
+        unparsed.push({ lineNumber: n, line });
+      }
     }
   }
   return { values, unparsed };
@@ -683,10 +743,36 @@ function pinning(v: CfgValue | undefined): string | string[] | null | undefined 
   return one(v);
 }
 
+/** Unreadable lines of a config file named one by one; past that they are counted. */
+const UNPARSED_LINES_NOTED = 20;
+/** How much of an unreadable line a note quotes. */
+const LINE_CHARS = 160;
+const cutLine = (line: string) => (line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line);
+
+const NOTHING_CONFIGURED = {
+  domid: null,
+  name: null,
+  uuid: null,
+  type: null,
+  memoryMiB: null,
+  maxMemoryMiB: null,
+  vcpus: null,
+  maxVcpus: null,
+  cpus: null,
+  cpusSoft: null,
+} as const;
+
 /** The configuration a config file states (see parseConfigFile), with what could not be read in `notes`. */
 export function configuredFromFile(text: string, path: string): ConfiguredDomain {
+  if (text.includes('\0'))
+    return { ...NOTHING_CONFIGURED, disks: [], nics: [], notes: [`${path} is not a text file (it holds NUL bytes): not read`] };
   const { values, unparsed } = parseConfigFile(text);
-  const notes = unparsed.map((u) => `${path}:${u.lineNumber}: could not read ${JSON.stringify(u.line.trim())}`);
+  // A file that is mostly not settings (a script, a log saved under the name) would bury the page in notes.
+  const notes = unparsed
+    .slice(0, UNPARSED_LINES_NOTED)
+    .map((u) => `${path}:${u.lineNumber}: could not read ${JSON.stringify(cutLine(u.line.trim()))}`);
+  if (unparsed.length > UNPARSED_LINES_NOTED)
+    notes.push(`${path}: … and ${unparsed.length - UNPARSED_LINES_NOTED} more lines it could not read (not listed)`);
   const read = <T>(key: string, v: T | null | undefined, what: string): T | null => {
     if (v === null) notes.push(`${path}: ${key} is not ${what}: ${JSON.stringify(values.get(key))}`);
     return v ?? null;

@@ -1,4 +1,5 @@
 import type { DomainDetail, DomainDisk, DomainNic, DomainVcpu } from '../../core/domain-detail.ts';
+import { redactSecrets } from '../../core/log.ts';
 import { DOM0_NAME } from '../../core/names.ts';
 import type { DomainSummary, ToolstackKind } from '../../core/xen.ts';
 import {
@@ -36,6 +37,26 @@ export interface ShowReadings {
   uptime: RunResult | undefined;
   /** `cat` of the config files that were read, by path (only DIR/NAME.cfg with DIR one of configDirs). */
   configFiles: ReadonlyMap<string, RunResult | undefined>;
+}
+
+/**
+ * A setting whose name says it holds a secret (`vncpasswd=`, `spicepasswd =`, block-iscsi's `password=`, Ceph's
+ * `key=` in an rbd target, xend's `(vncpasswd …)`), and its value: to the closing quote when quoted (Python's `r"…"`
+ * too, and `\"…\"` in a note that quotes a line as JSON), else to the next `,` `;`, bare quote or bracket.
+ */
+const SECRET_NAME = String.raw`[\w-]*(?:passw(?:or)?d|passphrase|secret|token|credential)[\w-]*|(?:[\w-]*[-_])?key(?![\w-]*map)[\w-]*`;
+const SECRET_SETTING = new RegExp(
+  String.raw`((?:^|[^\w-])(?:${SECRET_NAME})\s*=\s*)(?:[rRuUbB]{0,2}(?:\\"(?:[^\\\n]|\\[^"\n])*(?:\\")?|"[^"\n]*"?|'[^'\n]*'?)|(?:[^,;'"()\]\\\n]|\\.)*)`,
+  'gi',
+);
+const SECRET_SXP = new RegExp(String.raw`(\((?:${SECRET_NAME})\s+)[^()\n]*`, 'gi');
+
+/**
+ * Text of a config that goes to chat (a disk's target, a note quoting a line) without its secrets: passwords in URLs
+ * (`iscsi://user:password@portal/…`) and the values of secret-named settings.
+ */
+export function hideSecrets(text: string): string {
+  return redactSecrets(text).replace(SECRET_SETTING, '$1[redacted]').replace(SECRET_SXP, '$1[redacted]');
 }
 
 function firstLine(s: string): string {
@@ -166,7 +187,7 @@ export function assembleDetail(r: ShowReadings): DomainDetail {
     uptimeSeconds,
     configFileRead,
     unavailable,
-    notes,
+    notes: notes.map(hideSecrets),
   };
 }
 
@@ -208,7 +229,8 @@ function mergeDisks(configured: ConfiguredDomain | null, live: BlockListRow[] | 
       notes.push(`cannot tell which block-list row is ${c.vdev} (a device name of no known scheme)`);
     const l = devid === null ? undefined : live?.find((x) => x.devid === devid);
     if (l) used.add(l.devid);
-    return { ...c, devid, state: l?.state ?? null, configured: true, live: l !== undefined };
+    const target = c.target === null ? null : hideSecrets(c.target);
+    return { ...c, target, devid, state: l?.state ?? null, configured: true, live: l !== undefined };
   });
   for (const l of live ?? []) {
     if (used.has(l.devid)) continue;
