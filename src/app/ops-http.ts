@@ -35,6 +35,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const { registry, logger } = options;
   const timeoutMs = options.readinessTimeoutMs ?? 3_000;
   const startedAt = Date.now();
+  const address = listenAddress(options.host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -80,14 +81,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       reject(new Error(`cannot listen on ${options.host}:${options.port} for /healthz, /readyz, /metrics: ${error.code ?? error.message}`));
     };
     server.once('error', onError);
-    server.listen(options.port, options.host, () => {
+    server.listen(options.port, address, () => {
       server.off('error', onError);
       resolve();
     });
   });
   server.on('error', (error) => logger.warn({ err: error.message }, 'ops http server error'));
   const port = (server.address() as AddressInfo).port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
   logger.info({ url, endpoints: ['/healthz', '/readyz', '/metrics'] }, 'ops http listening');
   return {
@@ -99,6 +100,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The address as listen() takes it: the config accepts `[::1]` (URL notation) and surrounding spaces as loopback
+ * (config/ops-schema.ts), which listen() would look up as a host name and fail with ENOTFOUND.
+ */
+function listenAddress(host: string): string {
+  return host.trim().replace(/^\[(.*)\]$/, '$1');
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

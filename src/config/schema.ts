@@ -306,8 +306,13 @@ export const Config = z
         defaultUser: z.string().min(1).default('operator'),
         /** Attachments (charts, long console snapshots, full xl info) are written here and the reply prints the path. */
         attachmentsDir: z.string().min(1).default('var/attachments'),
+        /**
+         * Lines may start with `@person` to speak as them: the demo's way of playing several people. Off by default: at
+         * a real terminal it lets one person approve their own request as someone else (the two-person rule).
+         */
+        speakAs: z.boolean().default(false),
       })
-      .default({ defaultUser: 'operator', attachmentsDir: 'var/attachments' }),
+      .default({ defaultUser: 'operator', attachmentsDir: 'var/attachments', speakAs: false }),
     discord: DiscordConfig.optional(),
     telegram: TelegramConfig.optional(),
     audit: z

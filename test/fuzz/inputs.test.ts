@@ -247,7 +247,7 @@ describe('terminal lines → request', () => {
         .map(([who, cmd, sep, args]) => `${who}${who.startsWith('/') ? '' : '/'}${cmd}${sep}${args}`);
       fc.assert(
         fc.property(fc.oneof(line, chatText), (text) => {
-          const req = lineToRequest(text, 'alice', 'fuzz');
+          const req = lineToRequest(text, 'alice', 'fuzz', Date.now(), true);
           if (req) expect(req.args.kind).toBe('text');
         }),
         { numRuns: RUNS },
@@ -302,7 +302,7 @@ describe('the pure pipeline over the demo config', () => {
     tgMessage.map((m) => messageToRequest(m, 'xenops_bot')).filter((r): r is ChatRequest => r !== null),
     fc
       .tuple(fc.constantFrom('', '@bob ', '@carol ', '@dave ', '@mallory '), commandName, argText)
-      .map(([who, cmd, args]) => lineToRequest(`${who}/${cmd} ${args}`, 'alice', 'fuzz'))
+      .map(([who, cmd, args]) => lineToRequest(`${who}/${cmd} ${args}`, 'alice', 'fuzz', Date.now(), true))
       .filter((r): r is ChatRequest => r !== null),
   );
 

@@ -376,7 +376,7 @@ async function send(i: Input): Promise<Sent> {
   switch (i.kind) {
     case 'terminal': {
       const id = `fz${++terminalIds}`;
-      const req = lineToRequest(i.line, 'alice', id);
+      const req = lineToRequest(i.line, 'alice', id, Date.now(), true);
       if (!req) return { how: 'nothing', input: i };
       void terminal.core?.handle(req, { platform: 'terminal', channelId: 'terminal', requestId: id, state: {} });
       return { how: 'final', platform: 'terminal', requestId: id, input: i };

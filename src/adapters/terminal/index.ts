@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import type { Config } from '../../config/schema.ts';
+import { echoValue } from '../../core/args.ts';
 import { isFinal, type Reply, reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { DEFAULT_ATTACHMENTS_DIR, saveAttachments } from './attachments.ts';
@@ -22,19 +23,25 @@ export interface TerminalAdapterOptions {
 
 /**
  * The terminal chat: a prompt on a TTY; otherwise one message per line, handled in order (each to its final
- * reply before the next line is read), and `done` resolves after the last reply once input ends.
+ * reply before the next line is read), and `done` resolves after the last reply once input ends — also the reply
+ * of a line the next one no longer waited for (lineTimeoutMs). Ctrl-C on the prompt stops at once: the lines
+ * typed ahead are not run.
  */
 export class TerminalAdapter implements ChatAdapter {
   readonly platform = 'terminal' as const;
   readonly processLocal = true;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  /** Requests whose final reply has not come yet: resolved by it, or by stop(). */
   private readonly waiting = new Map<string, () => void>();
   /** Unique across runs, or BullMQ would take a re-run's jobs for duplicates of the last run's. */
   private readonly session = randomBytes(4).toString('hex');
   private counter = 0;
   private stopped = false;
   private reading = false;
+  private readonly due = new Set<Promise<void>>();
+  private rl: Interface | null = null;
+  private closed = false;
 
   constructor(private readonly options: TerminalAdapterOptions) {
     this.done = new Promise((resolve) => {
@@ -49,9 +56,19 @@ export class TerminalAdapter implements ChatAdapter {
       ...(tty ? { output: this.options.output, prompt: 'xenops> ' } : {}),
       terminal: tty,
     });
+    this.rl = rl;
+    rl.on('close', () => {
+      this.closed = true;
+    });
+    // On a TTY readline takes Ctrl-C (raw mode: no SIGINT reaches the process) and, unheard, only closes its input:
+    // the command running would be waited for, then the lines typed ahead run. Ctrl-C means stop, now.
+    rl.on('SIGINT', () => {
+      this.options.output.write('^C: stopping\n');
+      void this.stop();
+    });
     if (tty) {
       this.options.output.write(
-        `xenops terminal: you are ${this.options.config.terminal.defaultUser}; "@bob /list" speaks as bob; /help lists commands; Ctrl-D quits\n`,
+        `xenops terminal: you are ${this.options.config.terminal.defaultUser}${this.options.config.terminal.speakAs ? '; "@bob /list" speaks as bob' : ''}; /help lists commands; Ctrl-D quits\n`,
       );
       rl.prompt();
     }
@@ -60,9 +77,11 @@ export class TerminalAdapter implements ChatAdapter {
       for await (const line of rl) {
         if (this.stopped) break;
         await this.handleLine(core, line);
-        if (tty) rl.prompt();
+        if (tty && !this.closed) rl.prompt();
       }
       this.reading = false;
+      // A script's last replies are part of it: the answers still due (lines timed out) are waited for too.
+      await this.finalsDue();
       this.resolveDone();
     };
     void run();
@@ -70,7 +89,8 @@ export class TerminalAdapter implements ChatAdapter {
 
   private async handleLine(core: BotCore, line: string): Promise<void> {
     const id = `t${this.session}-${++this.counter}`;
-    const read = readTerminalLine(line, this.options.config.terminal.defaultUser, id);
+    const { defaultUser, speakAs } = this.options.config.terminal;
+    const read = readTerminalLine(line, defaultUser, id, Date.now(), speakAs);
     if (read.kind === 'nothing') return;
     this.options.output.write(`> ${line.trim()}\n`);
     // Not a request: answered here, never reaches the core (nothing to authorize or audit).
@@ -79,19 +99,27 @@ export class TerminalAdapter implements ChatAdapter {
       return;
     }
     const req = read.request;
-    const finished = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        this.options.output.write(`(no final answer for "${line.trim()}" yet; going on)\n`);
+    const answered = new Promise<void>((resolve) => this.waiting.set(id, resolve));
+    this.due.add(answered);
+    void answered.then(() => this.due.delete(answered));
+    let timer: NodeJS.Timeout | undefined;
+    const goOn = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        // Still awaited (its reply prints when it comes, and the end of input waits for it); only the next line goes on.
+        this.options.output.write(`(no final answer for ${echoValue(line.trim())} yet; going on)\n`);
         resolve();
       }, this.options.lineTimeoutMs ?? 120_000);
-      this.waiting.set(id, () => {
-        clearTimeout(timer);
-        resolve();
-      });
     });
     await core.handle(req, { platform: 'terminal', channelId: 'terminal', requestId: id, state: {} });
-    await finished;
+    await Promise.race([answered, goOn]);
+    clearTimeout(timer);
+  }
+
+  /** The final replies still due when input ends, said once (Ctrl-C or SIGTERM stops the wait). */
+  private async finalsDue(): Promise<void> {
+    if (this.due.size === 0 || this.stopped) return;
+    this.options.output.write(`(waiting for ${this.due.size} final answer(s) still due; Ctrl-C stops)\n`);
+    await Promise.all(this.due);
   }
 
   /** Reading its input (until the input ends or the adapter stops). */
@@ -102,6 +130,9 @@ export class TerminalAdapter implements ChatAdapter {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const resolve of this.waiting.values()) resolve();
+    this.waiting.clear();
+    // Ends the read loop now, not at the next line (stdin open with nothing typed would keep it waiting).
+    this.rl?.close();
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

@@ -20,7 +20,7 @@ describe('readTerminalLine', () => {
         source: 'command',
       },
     });
-    const bob = readTerminalLine('  @bob   /LIST xen1 ', 'alice', 't2', 5);
+    const bob = readTerminalLine('  @bob   /LIST xen1 ', 'alice', 't2', 5, true);
     expect(bob.kind === 'request' && [bob.request.actor.userId, bob.request.command, bob.request.args]).toEqual([
       'bob',
       'list',
@@ -29,7 +29,7 @@ describe('readTerminalLine', () => {
   });
 
   it('reads "@bob/list" (no space after the name) as bob running /list', () => {
-    const r = readTerminalLine('@bob/list', 'alice', 't', 0);
+    const r = readTerminalLine('@bob/list', 'alice', 't', 0, true);
     expect(r.kind === 'request' && [r.request.actor.userId, r.request.command]).toEqual(['bob', 'list']);
   });
 
@@ -48,13 +48,24 @@ describe('readTerminalLine', () => {
     ['@', 'to speak as someone else, write their name after the @, e.g. "@bob /list"'],
     ['@ /list', 'to speak as someone else, write their name after the @, e.g. "@bob /list"'],
   ])('answers %j with a hint, not a request', (line, hint) => {
-    expect(readTerminalLine(line, 'alice', 't', 0)).toEqual({ kind: 'hint', text: hint });
-    expect(lineToRequest(line, 'alice', 't', 0)).toBeNull();
+    expect(readTerminalLine(line, 'alice', 't', 0, true)).toEqual({ kind: 'hint', text: hint });
+    expect(lineToRequest(line, 'alice', 't', 0, true)).toBeNull();
   });
+
+  it.each(['@bob /approve K7Q2XM', '@bob', '@ /list'])(
+    'without terminal.speakAs refuses %j: one person at a terminal cannot speak (and approve) as another',
+    (line) => {
+      expect(readTerminalLine(line, 'alice', 't', 0)).toEqual({
+        kind: 'hint',
+        text: 'you are alice here: speaking as someone else (@name) is off (terminal.speakAs)',
+      });
+      expect(lineToRequest(line, 'alice', 't', 0)).toBeNull();
+    },
+  );
 
   it('cuts a long name or command in a hint', () => {
     const long = 'x'.repeat(5000);
-    const hint = readTerminalLine(`@${long}`, 'alice', 't', 0);
+    const hint = readTerminalLine(`@${long}`, 'alice', 't', 0, true);
     expect(hint).toEqual({
       kind: 'hint',
       text: `@${'x'.repeat(40)}… what? write "@${'x'.repeat(40)}… /list" to speak as ${'x'.repeat(40)}…`,
@@ -75,7 +86,7 @@ describe('TerminalAdapter', () => {
       written += d.toString();
     });
     const handled: string[] = [];
-    const adapter = new TerminalAdapter({ config: { terminal: { defaultUser: 'alice' } } as Config, input, output });
+    const adapter = new TerminalAdapter({ config: { terminal: { defaultUser: 'alice', speakAs: true } } as Config, input, output });
     const core = {
       handle: async (req: { command: string; id: string }) => {
         handled.push(req.command);

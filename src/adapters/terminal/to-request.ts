@@ -8,14 +8,18 @@ const SLASH_HINT = 'type a command after the slash, e.g. /list — /help lists w
 const AT_HINT = 'to speak as someone else, write their name after the @, e.g. "@bob /list"';
 
 /**
- * One terminal line. `@bob /stop web` speaks as bob; a line without the prefix speaks as the default user.
- * Blank lines and `#` comments are nothing; a bare `/`, `/ list` or a bare `@bob` get a hint instead of
- * becoming a request for a command named "/" or "@bob" (a hint is not a request: nothing is audited).
+ * One terminal line. With `speakAs` (terminal.speakAs, the demo's), `@bob /stop web` speaks as bob; without it such a
+ * line is refused with a hint (one person at a terminal could otherwise approve their own request as another). A
+ * line without the prefix speaks as the default user. Blank lines and `#` comments are nothing; a bare `/`, `/ list`
+ * or a bare `@bob` get a hint instead of becoming a request for a command named "/" or "@bob" (a hint is not a
+ * request: nothing is audited).
  */
-export function readTerminalLine(line: string, defaultUser: string, id: string, now = Date.now()): TerminalLine {
+export function readTerminalLine(line: string, defaultUser: string, id: string, now = Date.now(), speakAs = false): TerminalLine {
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return { kind: 'nothing' };
   const speaker = /^@([^\s/]*)\s*([\s\S]*)$/.exec(trimmed);
+  if (speaker && !speakAs)
+    return { kind: 'hint', text: `you are ${cut(defaultUser)} here: speaking as someone else (@name) is off (terminal.speakAs)` };
   if (speaker && speaker[1] === '') return { kind: 'hint', text: AT_HINT };
   const user = speaker ? (speaker[1] as string) : defaultUser;
   const rest = speaker ? (speaker[2] ?? '') : trimmed;
@@ -44,8 +48,8 @@ export function readTerminalLine(line: string, defaultUser: string, id: string, 
 }
 
 /** The request a terminal line makes, or null (nothing, or a line that only deserves a hint). */
-export function lineToRequest(line: string, defaultUser: string, id: string, now = Date.now()): ChatRequest | null {
-  const read = readTerminalLine(line, defaultUser, id, now);
+export function lineToRequest(line: string, defaultUser: string, id: string, now = Date.now(), speakAs = false): ChatRequest | null {
+  const read = readTerminalLine(line, defaultUser, id, now, speakAs);
   return read.kind === 'request' ? read.request : null;
 }
 
