@@ -177,6 +177,22 @@ describe('an agent with --http-port', () => {
     agent.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
   });
+
+  it('with --hosts, exports the SSH gauges of its own hosts only (another agent serves the rest)', async () => {
+    harness = new ProcessHarness();
+    const path = writeConfig(harness);
+    const other = '  xen2: { address: 127.0.0.1, port: 1, privateKeyPath: no-such-key, hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s" }';
+    writeFileSync(path, readFileSync(path, 'utf8').replace('\naudit:', `\n${other}\naudit:`));
+    const agent = harness.spawn('agent', ['agent', '--http-port', '0', '--hosts', 'xen1', '-c', path], cleanEnv());
+    const url = await opsUrlOf(agent, 'stderr');
+    await agent.waitForLine(/"msg":"agent started"/, 30_000, { stream: 'stderr' });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain('xenops_ssh_connected{host="xen1"} 0');
+    // xen2's would read 0 for good: an alert on it would fire while its own agent is connected.
+    expect(text).not.toContain('host="xen2"');
+    agent.kill('SIGTERM');
+    expect(await agent.exited).toEqual({ code: 0, signal: null });
+  });
 });
 
 describe('an agent whose Redis user may not run what BullMQ needs', () => {

@@ -70,3 +70,22 @@ describe('approval ids', () => {
     expect((await store.get('AAAAAA'))?.requestId).toBe('req-a');
   });
 });
+
+describe('the pending gauge', () => {
+  it('counts live pending requests only: one expired, or whose record is gone, is not waiting (and leaves the index)', async () => {
+    let now = Date.now();
+    const store = new ApprovalStore(redis, `${prefix}:gauge`, () => now);
+    draws.push(...Array(6).fill(2));
+    const live = await store.create(draft('req-live', 'alice', 'web'));
+    draws.push(...Array(6).fill(3));
+    const gone = await store.create(draft('req-gone', 'bob', 'db'));
+    expect(await store.pendingCount()).toBe(2);
+    // Its record expired (a day past its expiry) with no bot of its platform left to settle it.
+    await redis.del(`${prefix}:gauge:approval:${gone.id}`);
+    expect(await store.pendingCount()).toBe(1);
+    expect(await store.pendingIds()).toEqual([live.id]);
+    // Past its expiry and not settled yet: not waiting any more either.
+    now += 16 * 60_000;
+    expect(await store.pendingCount()).toBe(0);
+  });
+});

@@ -145,6 +145,25 @@ export class ApprovalStore {
     return this.redis.smembers(this.indexKey);
   }
 
+  /**
+   * The requests waiting for a decision now (the /metrics gauge), counted from their records: the index keeps an id
+   * until a bot's expiry timer settles it, and only a bot with the request's platform arms one — a terminal request
+   * whose bot has gone was counted for good, its record expired too. Ids whose record is gone leave the index.
+   */
+  async pendingCount(): Promise<number> {
+    const ids = await this.pendingIds();
+    if (ids.length === 0) return 0;
+    const raws = await this.redis.mget(...ids.map((id) => this.key(id)));
+    const gone = ids.filter((_, i) => raws[i] === null);
+    if (gone.length > 0) await this.redis.srem(this.indexKey, ...gone);
+    const now = this.now();
+    return raws.filter((raw) => {
+      if (raw === null) return false;
+      const rec = JSON.parse(raw) as ApprovalRecord;
+      return rec.status === 'pending' && rec.expiresAt > now;
+    }).length;
+  }
+
   /** Approved requests not recorded as run. */
   async startingIds(): Promise<string[]> {
     return this.redis.smembers(this.startingKey);

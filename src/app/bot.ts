@@ -119,7 +119,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   metrics.attach({
     hosts: hostNames,
     queueCounts: async (host) => (await queues.get(host)?.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')) ?? {},
-    approvalsPending: async () => (await approvals.pendingIds()).length,
+    approvalsPending: () => approvals.pendingCount(),
     agentsAlive: async () => {
       const beats = await heartbeats.all();
       const now = clock.now();
@@ -328,7 +328,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {
-            if (written.length > 0) logger.warn({ schedules: written }, 'schedules missing their BullMQ scheduler in Redis (it lost data?): put back');
+            if (written.length > 0)
+              logger.warn({ schedules: written }, 'schedules missing their BullMQ scheduler in Redis (it lost data?): put back');
           })
           .catch((e: unknown) => logger.debug({ err: String(e) }, 'could not check the config schedules'));
       }, SCHEDULE_CHECK_MS);

@@ -306,7 +306,10 @@ export async function runAgent(options: {
     process.stderr.write(`xenops agent: unknown host(s): ${unknown.join(', ')}\n`);
     return 1;
   }
-  const metrics = new AgentMetrics({ pool: () => pool.stats() });
+  // The gauges of the hosts this agent serves: another agent's hosts, never connected from here, would read 0 for good
+  // (an alert on xenops_ssh_connected == 0 firing when agents split the fleet).
+  const served = new Set(hosts ?? Object.keys(config.hosts));
+  const metrics = new AgentMetrics({ pool: () => Object.fromEntries(Object.entries(pool.stats()).filter(([h]) => served.has(h))) });
   // Every remote command is timed and its failures counted; connects are seen through the pool's stats.
   // One host's state per look: building every host's stats around each run made a fleet-wide request quadratic.
   const runner = new MeteredRunner(pool, metrics, (h) => pool.isConnected(h));
