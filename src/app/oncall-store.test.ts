@@ -5,22 +5,31 @@ import { chatRequest } from '../../test/helpers/requests.ts';
 import { parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Person } from '../core/authorize.ts';
+import { parseUntil } from '../core/oncall.ts';
 import type { AuditEntry } from './audit.ts';
 import { OnCallStore } from './oncall-store.ts';
 
 const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
-function config(extra: string): Config {
+const PEOPLE = [
+  '  alice: { roles: [admin], identities: { terminal: alice } }',
+  '  bob: { roles: [viewer], onCall: true, identities: { terminal: bob } }',
+  '  carol: { roles: [viewer], identities: { terminal: carol } }',
+];
+/** An admin of xen2 only: everything there, nothing elsewhere. */
+const DAVE_LINE = '  dave: { roles: [xen2-admin], identities: { terminal: dave } }';
+const XEN2_LINE = `  xen2: { address: b, privateKeyPath: /k, hostKey: "${FP}" }`;
+function config(extra: string, people: readonly string[] = PEOPLE, moreHosts: readonly string[] = []): Config {
   return parseConfigText(
     [
       'hosts:',
       `  xen1: { address: a, privateKeyPath: /k, hostKey: "${FP}" }`,
+      ...moreHosts,
       'roles:',
       '  admin: { allow: ["*"] }',
       '  viewer: { allow: [read] }',
+      '  xen2-admin: { allow: [read, { permission: admin, hosts: [xen2] }] }',
       'people:',
-      '  alice: { roles: [admin], identities: { terminal: alice } }',
-      '  bob: { roles: [viewer], onCall: true, identities: { terminal: bob } }',
-      '  carol: { roles: [viewer], identities: { terminal: carol } }',
+      ...people,
       'channels:',
       '  - { platform: terminal, id: "*" }',
       '  - { platform: telegram, id: "-100", commands: [read] }',
@@ -35,6 +44,7 @@ const STATIC = config('');
 const person = (id: string, roles: string[]): Person => ({ id, displayName: id, roles });
 const ALICE = person('alice', ['admin']);
 const CAROL = person('carol', ['viewer']);
+const DAVE = person('dave', ['xen2-admin']);
 const HOUR = 3_600_000;
 
 describe('OnCallStore (Redis)', () => {
@@ -197,5 +207,47 @@ describe('OnCallStore (Redis)', () => {
         "Cannot do that: until is at most 31 days ahead (Fri 4 Apr 10:00); put longer changes in the config's oncall.overrides",
       ],
     ]);
+  });
+
+  it('an admin of one host only may not change who is on call for the whole fleet', async () => {
+    const c = config('', [...PEOPLE, DAVE_LINE], [XEN2_LINE]);
+    const at = new Date();
+    const r = await access(c, DAVE, 'set dave 2h').set('dave', new Date(at.getTime() + 2 * HOUR), at);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toBe(
+      'dave may not run /oncall set: on call covers every host, and dave has oncall.set only on some (not on xen1)',
+    );
+    expect(await redis.exists(key)).toBe(0);
+    expect(audit.map((e) => e.decision)).toEqual(['rejected']);
+    // Nothing changed: bob (onCall: true) is still the one on call.
+    expect((await store(c).view(new Date())).now?.person).toBe('bob');
+    // An admin everywhere still may.
+    const ok = await access(c, ALICE, 'set carol 2h').set('carol', new Date(at.getTime() + 2 * HOUR), at);
+    expect(ok.ok).toBe(true);
+  });
+
+  it('"31d" is 31 days even across the night clocks go back (a 25-hour day): not refused as too long', async () => {
+    const c = config('oncall: { timezone: Europe/Berlin }');
+    // Friday 10 October 2025, 10:00 in Berlin; clocks go back on 26 October.
+    const at = new Date('2025-10-10T08:00:00Z');
+    const parsed = parseUntil('31d', at, 'Europe/Berlin');
+    expect(parsed).toEqual({ ok: true, until: new Date('2025-11-10T09:00:00Z') });
+    const r = await access(c, ALICE, 'set carol 31d').set('carol', parsed.ok ? parsed.until : null, at);
+    expect(r.ok ? r.until : r.reason).toEqual(new Date('2025-11-10T09:00:00Z'));
+    // One minute more is more than 31 days, and the refusal names the real limit in local time (10:00, as typed from).
+    const over = await access(c, ALICE, 'set carol').set('carol', new Date('2025-11-10T09:01:00Z'), at);
+    expect(!over.ok && over.reason).toBe(
+      "until is at most 31 days ahead (Mon 10 Nov 10:00); put longer changes in the config's oncall.overrides",
+    );
+  });
+
+  it('an override kept in Redis for someone since removed from the config does not displace who is on call', async () => {
+    const at = new Date();
+    const r = await access(STATIC, ALICE, 'set carol 2h').set('carol', new Date(at.getTime() + 2 * HOUR), at);
+    expect(r.ok).toBe(true);
+    // carol leaves; the bot restarts with her removed. Redis still holds her override.
+    const after = config('', PEOPLE.slice(0, 2));
+    expect(await redis.zcard(key)).toBe(1);
+    expect((await store(after).view(new Date())).now).toEqual({ person: 'bob', also: [], until: null, source: 'static' });
   });
 });
