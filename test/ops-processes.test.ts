@@ -181,7 +181,8 @@ describe('an agent with --http-port', () => {
   it('with --hosts, exports the SSH gauges of its own hosts only (another agent serves the rest)', async () => {
     harness = new ProcessHarness();
     const path = writeConfig(harness);
-    const other = '  xen2: { address: 127.0.0.1, port: 1, privateKeyPath: no-such-key, hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s" }';
+    const other =
+      '  xen2: { address: 127.0.0.1, port: 1, privateKeyPath: no-such-key, hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s" }';
     writeFileSync(path, readFileSync(path, 'utf8').replace('\naudit:', `\n${other}\naudit:`));
     const agent = harness.spawn('agent', ['agent', '--http-port', '0', '--hosts', 'xen1', '-c', path], cleanEnv());
     const url = await opsUrlOf(agent, 'stderr');
