@@ -23,11 +23,16 @@ describe('alertFor', () => {
   });
 
   it('GIVEN the same change made outside xenops THEN an alert, keyed so repeats are one alert', () => {
-    const a = alertFor(domain('domain.stopped', false));
+    const a = alertFor(domain('domain.stopped', false), at + 60_000);
     expect(a?.key).toBe('stopped:xen1:mail');
     expect(a?.reply.title).toBe('mail stopped on xen1');
     expect(a?.reply.blocks).toEqual([{ type: 'text', text: 'mail stopped on xen1 outside xenops. (seen 12:00:05 UTC)' }]);
     expect(alertFor(domain('domain.started', false))?.key).toBe('started:xen1:mail');
+  });
+
+  it('GIVEN an alert posted on a later day (retried, or taken over from a dead bot) THEN its time says the date too', () => {
+    const late = alertFor(domain('domain.crashed', false), Date.UTC(2026, 10, 26, 0, 30));
+    expect(late?.reply.blocks).toEqual([{ type: 'text', text: 'Xen reports mail as crashed on xen1. (seen 2026-11-25 12:00:05 UTC)' }]);
   });
 
   it('GIVEN a crash THEN always an alert, even during a xenops job', () => {

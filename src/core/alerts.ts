@@ -17,8 +17,8 @@ export interface Alert {
  * on purpose); a start, stop, appearance, migration or disappearance only when xenops did not do it; a host that
  * stops answering always, and its return (so nobody keeps looking into a problem that went away).
  */
-export function alertFor(e: FleetEvent): Alert | null {
-  const at = new Date(e.at).toISOString().slice(11, 19);
+export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
+  const at = seenAt(e.at, now);
   const alert = (key: string, title: string, text: string, tone: Reply['tone']): Alert => ({
     key,
     subject: 'domain' in e ? `${e.host}:${e.domain}` : e.host,
@@ -79,4 +79,13 @@ export function alertFor(e: FleetEvent): Alert | null {
     default:
       return null;
   }
+}
+
+/**
+ * When the agent saw it: the time of day, and the date too when that is not today's (UTC) — an alert posted late (a
+ * post retried, an event taken over from a dead bot) must not read as this morning's when it was last night's.
+ */
+function seenAt(at: number, now: number): string {
+  const iso = new Date(at).toISOString();
+  return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? iso.slice(11, 19) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
