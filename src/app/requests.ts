@@ -229,7 +229,7 @@ export class RequestHandler {
       const changes =
         d.kind === 'needsApproval' ||
         (d.kind === 'enqueue' && d.mutating) ||
-        (d.kind === 'local' && riskOf(d.command, d.evaluated.args) !== 'read');
+        (d.kind === 'local' && (config.commands[d.command.name]?.risk ?? riskOf(d.command, d.evaluated.args)) !== 'read');
       if (changes && !(await this.firstDelivery(req))) return;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
       // leave it unaudited); only reads skip the wait.
