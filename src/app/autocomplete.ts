@@ -22,13 +22,18 @@ export function autocompleteChoices(
   const p = partial.toLowerCase();
   const mutating = command.scope !== 'local' && isMutating(command.op);
   if (option === 'domain') {
-    return fleet
+    const mine = fleet
       .allDomains()
       .filter(({ domain }) => domain.name !== DOM0_NAME || !mutating)
-      .filter(({ host, domain }) => authorize(config, who.person, permission, { host, domain: domain.name }).allowed)
+      .filter(({ host, domain }) => authorize(config, who.person, permission, { host, domain: domain.name }).allowed);
+    // Ambiguous among what the person may act on (as the pipeline resolves it): a copy outside their scope is not
+    // hinted at by a `host:` prefix.
+    const copies = new Map<string, number>();
+    for (const { domain } of mine) copies.set(domain.name, (copies.get(domain.name) ?? 0) + 1);
+    return mine
       .filter(({ domain }) => domain.name.toLowerCase().includes(p))
       .map(({ host, domain }) => {
-        const ambiguous = fleet.hostsOf(domain.name).length > 1;
+        const ambiguous = (copies.get(domain.name) ?? 0) > 1;
         const value = ambiguous ? `${host}:${domain.name}` : domain.name;
         return { name: `${value} (${host}, ${domain.status})`, value };
       })

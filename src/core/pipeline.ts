@@ -284,6 +284,11 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
     }
     case 'domain': {
       const ref = onConfiguredHost(ev.args['domain'] as DomainRef, (h) => Object.hasOwn(config.hosts, h));
+      // A guest outside the person's domain scope is not theirs to find: it neither makes a name ambiguous, nor is
+      // chosen, nor named (by a UUID) — it is "not found", as one that does not exist.
+      const permission = command.permission;
+      const mayAct = (h: string, name: string) =>
+        permission === null || authorize(config, ev.person, permission, { host: h, domain: name }).allowed;
       if (ref.host !== undefined) {
         const host = hostArg(ref.host);
         if (typeof host !== 'string') return host;
@@ -294,7 +299,8 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
           const target = { kind: 'targets' as const, targets: [{ host, domain: ref.domain }] };
           // Domain-0 is on every host (checkTargets refuses it as the target of a mutation).
           if (ref.domain === DOM0_NAME || view.domains(host).some((d) => d.name === ref.domain)) return target;
-          if (!view.known(host)) return target;
+          // Out of scope: refused as such (checkTargets) whether or not the host has it — its answer would tell.
+          if (!view.known(host) || !mayAct(host, ref.domain)) return target;
           if (!refreshed) return { kind: 'lookup', hosts: [host] };
           return { ...reject('Cannot do that', `no domain named ${ref.domain} on ${host}`, person), code: 'notFound' };
         }
@@ -304,7 +310,7 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         const found = hosts.flatMap((h) =>
           view
             .domains(h)
-            .filter((d) => d.uuid?.toLowerCase() === ref.domain.toLowerCase())
+            .filter((d) => d.uuid?.toLowerCase() === ref.domain.toLowerCase() && mayAct(h, d.name))
             .map((d) => ({ h, d })),
         );
         const running = found.filter((f) => f.d.status !== 'defined');
@@ -329,10 +335,13 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       }
       // "say which: xen1:Domain-0 or xen2:Domain-0" would suggest what checkTargets then refuses.
       if (ref.domain === DOM0_NAME && isMutating(command.op)) return dom0Refusal(command.name, person);
-      const withName = hosts.filter((h) => view.domains(h).some((d) => d.name === ref.domain));
+      const withName = hosts.filter((h) => view.domains(h).some((d) => d.name === ref.domain) && mayAct(h, ref.domain));
       const running = hostsRunning(view, withName, (d) => d.name === ref.domain);
       // After a migration the config exists on both hosts: the bare name means the copy that runs.
       const candidates = running.length > 0 ? running : withName;
+      // Only stopped copies known: a host never heard from may run it (the copy the name means) — ask it first.
+      const cold = hosts.filter((h) => !view.known(h));
+      if (!refreshed && running.length === 0 && withName.length > 0 && cold.length > 0) return { kind: 'lookup', hosts: cold };
       if (candidates.length === 1 && candidates[0]) return { kind: 'targets', targets: [{ host: candidates[0], domain: ref.domain }] };
       if (candidates.length > 1) {
         const how = running.length > 1 ? 'runs on' : 'is defined on';
