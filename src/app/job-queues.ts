@@ -12,7 +12,7 @@ import {
   type QueueOptions,
   type RedisQueueBackend,
 } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Cluster } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { withTimeout } from '../core/with-timeout.ts';
 import type { JobData } from '../queue/jobs.ts';
@@ -34,6 +34,11 @@ import { settleWithin } from './redis-wait.ts';
  */
 /** A host's queue: BullMQ's Queue, on a sibling of the shared backend. */
 export type HostQueue = Queue<JobData, unknown, string, JobData, unknown, string, IQueueBackend>;
+
+/** What loads a script into Redis: one server, or one node of a Cluster. */
+interface ScriptLoader {
+  script(subcommand: 'LOAD', lua: string): Promise<unknown>;
+}
 
 /** A job to add: its data (which names its host and op) and its id. */
 export interface NewJob {
@@ -149,8 +154,11 @@ export class JobQueues {
       // Redis lost its scripts while the connection stayed (SCRIPT FLUSH, a failover): ioredis sends a failed EVALSHA
       // again as EVAL, but not inside a MULTI, where every add would fail from then on. No script of it ran: they
       // are loaded and the whole of it sent again (its SETs are idempotent, and a job id adds one job).
-      const raw = client as unknown as { scriptsSet: Record<string, { lua: string }>; script(...args: string[]): Promise<unknown> };
-      await Promise.all(Object.values(raw.scriptsSet).map((script) => raw.script('LOAD', script.lua)));
+      const raw = client as unknown as ScriptLoader & { scriptsSet: Record<string, { lua: string }>; isCluster?: boolean };
+      // On a Cluster a SCRIPT LOAD names no key: ioredis sends it to any node, seldom the one that owns the prefix's
+      // slot and ran the EVALSHA. Every master loads them.
+      const loaders: ScriptLoader[] = raw.isCluster === true ? (raw as unknown as Cluster).nodes('master') : [raw];
+      await Promise.all(loaders.flatMap((node) => Object.values(raw.scriptsSet).map((script) => node.script('LOAD', script.lua))));
       results = await send();
     }
     for (const [error, result] of results) {
