@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
+import { autocompleteChoices } from '../app/autocomplete.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
 import { decide, type PipelineContext } from './pipeline.ts';
@@ -124,5 +125,14 @@ describe('a name whose only known copy is stopped, while a host was never heard 
 
   it('and, when it still does not answer, goes on with the stopped copy it knows', () => {
     expect(decide(actx, req('stop web'), coldXen2(), true)).toMatchObject({ kind: 'enqueue', targets: [{ host: 'xen1', domain: 'web' }] });
+  });
+});
+
+describe('autocomplete for a person whose permission reaches only some domains of a host', () => {
+  it('offers the bare name when the only other copy is outside her scope (no hint that one exists)', () => {
+    const stop = COMMANDS.find((c) => c.name === 'stop');
+    const actor = { platform: 'terminal' as const, userId: 'erin', roleIds: [], displayName: 'erin' };
+    const both = fleet([dom('web', 'blocked')], [dom('web', 'blocked'), dom('db1', 'blocked')]);
+    expect(autocompleteChoices(config, both, stop, actor, 'domain', 'web')).toEqual([{ name: 'web (xen1, blocked)', value: 'web' }]);
   });
 });
