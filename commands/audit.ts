@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { echoValue } from '../src/core/args.ts';
+import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, type LocalContext, usageOf } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
@@ -173,23 +174,13 @@ function listed(names: string, noun: string): string {
 const LIST_SHOWN = 3;
 const NAME_CELL_MAX = 40;
 const TEXT_CELL_MAX = 120;
-/** Line breaks, C0 and C1 controls, DEL, and the characters that break or reorder a line (U+2028/2029, bidi controls). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters to show them escaped is the point
-const UNSAFE = /\r\n|[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
 /**
  * Text from the stream as one table cell: a line break as ⏎, other controls escaped (\x1b, \u2028), so a newline
  * typed in Telegram cannot forge a row, nor an escape sequence reach a terminal; runs of spaces as one, as two
  * separate columns; at most `max` characters (the audit file has the whole entry).
  */
 function cell(text: string, max: number): string {
-  const shown = text
-    .replace(UNSAFE, (c) => {
-      if (c === '\n' || c === '\r\n' || c === '\r') return '⏎';
-      const code = c.charCodeAt(0);
-      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-    })
-    .replace(/ {2,}/g, ' ');
+  const shown = showControls(text, (c) => (c === '\n' || c === '\r\n' || c === '\r' ? '⏎' : null)).replace(/ {2,}/g, ' ');
   const chars = Array.from(shown);
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : shown;
 }

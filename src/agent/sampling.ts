@@ -1,3 +1,4 @@
+import { migratingName } from '../core/names.ts';
 import type { DomainSample, HistoryFigures, HistoryPoint, HostSample } from '../core/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 
@@ -156,7 +157,7 @@ export interface RawChange {
 
 /** xl's temporary names while a domain migrates: `web--incoming` on the target, `web--migratedaway` on the source. */
 export function isTransitionalName(name: string): boolean {
-  return name.endsWith('--incoming') || name.endsWith('--migratedaway');
+  return migratingName(name) !== null;
 }
 
 /** Domain-0 and xl's temporary migration names are never reported. */

@@ -1,7 +1,7 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import { mayReadAbout, type Person } from '../core/authorize.ts';
-import { type AnyCommand, commandSpec, commandSpecs, riskOf } from '../core/define-command.ts';
+import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
 import { UserError } from '../core/errors.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
@@ -227,9 +227,7 @@ export class RequestHandler {
       // A change delivered again is dropped here, before it is audited as a new request: a queued one, and one the bot
       // makes itself (/oncall set, /freeze), which would otherwise add a second override or freeze from the same event.
       const changes =
-        d.kind === 'needsApproval' ||
-        (d.kind === 'enqueue' && d.mutating) ||
-        (d.kind === 'local' && (config.commands[d.command.name]?.risk ?? riskOf(d.command, d.evaluated.args)) !== 'read');
+        d.kind === 'needsApproval' || (d.kind === 'enqueue' && d.mutating) || (d.kind === 'local' && d.evaluated.risk !== 'read');
       if (changes && !(await this.firstDelivery(req))) return;
       // A mutation is on record, in the file and the stream, before it can run (a crash right after queueing must not
       // leave it unaudited); only reads skip the wait.

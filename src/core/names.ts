@@ -8,6 +8,14 @@ import { z } from 'zod';
 export const DOMAIN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/;
 export const DOM0_NAME = 'Domain-0';
 
+/**
+ * xl's temporary names while a domain migrates, `web--incoming` on the target and `web--migratedaway` on the source
+ * (a failed final handshake leaves either): the guest's own name, or null for any other name.
+ */
+export function migratingName(name: string): string | null {
+  return /^(.*)--(?:incoming|migratedaway)$/.exec(name)?.[1] ?? null;
+}
+
 export const DomainName = z
   .string()
   .trim()

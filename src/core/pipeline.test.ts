@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
+import { domainSummary as dom } from '../../test/helpers/domains.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
 import { approvalRule, decide, type PipelineContext, redactHosts, visibleHosts } from './pipeline.ts';
@@ -31,17 +32,6 @@ const config = Config.parse({
 });
 const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
 
-const dom = (name: string, status: DomainSummary['status'], uuid: string | null = null): DomainSummary => ({
-  name,
-  uuid,
-  id: status === 'defined' ? null : 1,
-  status,
-  flags: status === 'defined' ? '' : '-b----',
-  memoryMiB: 512,
-  vcpus: 1,
-  cpuSeconds: 0,
-  configPath: `/etc/xen/vm/${name}.cfg`,
-});
 const UUID = '6c7f0f2e-1b1a-4c55-9e0e-6f1d2b3c4d5e';
 
 function fleet(xen1: DomainSummary[], xen2: DomainSummary[]): FleetCache {

@@ -1,5 +1,5 @@
 import type { JobResult } from '../queue/jobs.ts';
-import { DOM0_NAME, TargetDomainName } from './names.ts';
+import { DOM0_NAME, migratingName, TargetDomainName } from './names.ts';
 import type { DomainStatus, ToolstackKind } from './xen.ts';
 
 /**
@@ -62,8 +62,6 @@ export function whyNotMovable(g: Pick<Guest, 'status' | 'name'>): string {
   return g.status === 'paused' ? 'paused (a migration would unpause it)' : g.status;
 }
 
-const LEFTOVER = /^(.*)--(incoming|migratedaway)$/;
-
 /**
  * Guests with a migration of theirs under way, or left unfinished: xl names the copy on the target `NAME--incoming`
  * while it arrives and the source's `NAME--migratedaway` at the end (a failed final handshake leaves either). A plan
@@ -74,8 +72,8 @@ export function inFlight(hosts: readonly { host: string; guests: readonly Pick<G
   const seen = new Map<string, string[]>();
   for (const h of hosts)
     for (const g of h.guests) {
-      const m = LEFTOVER.exec(g.name);
-      if (m?.[1]) seen.set(m[1], [...(seen.get(m[1]) ?? []), `${g.name} on ${h.host}`]);
+      const base = migratingName(g.name);
+      if (base) seen.set(base, [...(seen.get(base) ?? []), `${g.name} on ${h.host}`]);
     }
   return (name) => {
     const where = seen.get(name);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
+import { domainSummary as dom } from '../../test/helpers/domains.ts';
 import { autocompleteChoices } from '../app/autocomplete.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
 import { Config } from '../config/schema.ts';
@@ -28,17 +29,6 @@ const config = Config.parse({
 const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
 
 const UUID = '0b7c1f7e-2a1a-4c55-9e0e-6f1d2b3c4d5e';
-const dom = (name: string, status: DomainSummary['status'], uuid: string | null = null): DomainSummary => ({
-  name,
-  uuid,
-  id: status === 'defined' ? null : 1,
-  status,
-  flags: status === 'defined' ? '' : '-b----',
-  memoryMiB: 512,
-  vcpus: 1,
-  cpuSeconds: 0,
-  configPath: `/etc/xen/vm/${name}.cfg`,
-});
 
 function fleet(xen1: DomainSummary[], xen2: DomainSummary[]): FleetCache {
   const f = new FleetCache(['xen1', 'xen2']);

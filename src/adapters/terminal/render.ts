@@ -1,23 +1,15 @@
+import { showControls } from '../../core/control-chars.ts';
 import { type Block, formatTable, type Reply } from '../../core/reply.ts';
 
 const MARK: Record<Reply['tone'], string> = { success: '✔', info: 'ℹ', warning: '⚠', error: '✖', progress: '…' };
 
-/** C0 controls but TAB and LF, DEL, C1 controls, and what reorders or breaks a line (bidi controls, U+2028/2029). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters to show them escaped is the point
-const UNSAFE = /\r\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
 /**
  * Text for the operator's terminal. Much of a reply is host-derived (a domain name `xl list` printed, a line of
- * `xl uptime`, stderr) or typed on another platform (a reason on an approval card): an escape sequence in it would
- * reach the terminal (OSC 52 writes the clipboard, OSC 0 the title, CSI moves the cursor), a CR would let a line
- * overwrite itself with a forged one. Shown escaped instead (\x1b, as /audit shows them), so the oddity is visible.
+ * `xl uptime`, stderr) or typed on another platform (a reason on an approval card): its control characters are shown
+ * escaped, as /audit shows them; tabs and line breaks stay (a CRLF becomes a line break).
  */
 function visible(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    if (c === '\r\n') return '\n';
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return showControls(text, (c) => (c === '\r\n' ? '\n' : c === '\n' || c === '\t' ? c : null));
 }
 
 function renderBlock(block: Block): string {
