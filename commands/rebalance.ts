@@ -182,7 +182,7 @@ function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, re
     plan.moves.length > 0
       ? [
           reply.text(
-            `to run them: /rebalance${scope} --run — one approval for all; the figures are read again then, so the plan may differ`,
+            `to run them: /rebalance${scope} --run — one approval for all; each move needs domain.migrate on both its hosts (those you may not make are left out); the figures are read again then, so the plan may differ`,
           ),
         ]
       : [];

@@ -539,7 +539,9 @@ describe('/rebalance against simulated hosts', () => {
     const text = textOf(r);
     expect(text).toMatch(/1\s+a\s+4096 MiB\s+\S+\s+xen1\s+xen2/);
     expect(text).toContain('spread of memory use (max − min): 56% → 6% (no further move evens it out); every target keeps 512 MiB free');
-    expect(text).toContain('to run them: /rebalance xen1 xen2 --run');
+    expect(text).toContain(
+      'to run them: /rebalance xen1 xen2 --run — one approval for all; each move needs domain.migrate on both its hosts (those you may not make are left out)',
+    );
     expect(migrations(s)).toEqual([]);
 
     const ran = await ask(s, 'rebalance xen1 xen2 --run');
