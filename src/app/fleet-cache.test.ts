@@ -37,6 +37,14 @@ describe('the fleet cache between refreshes', () => {
     ).toEqual(['mail:running', 'web:defined']);
   });
 
+  it('a stop read back as gone entirely (no config file there) leaves nothing of that name on the host', () => {
+    const cache = new FleetCache(['xen1']);
+    cache.update('xen1', [d('scratch'), d('web')]);
+    cache.applyResult('domain.stop', 'xen1', { host: 'xen1', outcome: 'shut-down', domain: null }, 'scratch');
+    expect(cache.domains('xen1').map((x) => x.name)).toEqual(['web']);
+    expect(cache.hostsOf('scratch')).toEqual([]);
+  });
+
   it('knows which hosts it never heard from', () => {
     const cache = new FleetCache(['xen1', 'xen2']);
     cache.update('xen1', []);

@@ -43,8 +43,17 @@ export class FleetCache implements FleetView {
     return this.hostNames.flatMap((host) => this.domains(host).map((domain) => ({ host, domain })));
   }
 
-  /** A finished job says what a host runs now: keep the view true between refreshes. */
-  applyResult(op: JobOp, host: string, result: unknown): void {
+  /**
+   * A host said it has no such domain (moved, renamed or removed outside xenops): dropped from that host, so the next
+   * lookup of the name misses and asks the hosts again instead of sending it back there until the next refresh.
+   */
+  forget(host: string, name: string): void {
+    const entry = this.hosts.get(host);
+    if (entry) entry.domains = entry.domains.filter((d) => d.name !== name);
+  }
+
+  /** A finished job says what a host runs now: keep the view true between refreshes. `domain`: the job's domain. */
+  applyResult(op: JobOp, host: string, result: unknown, domain?: string): void {
     switch (op) {
       case 'domain.list': {
         const r = result as JobResult<'domain.list'>;
@@ -60,6 +69,8 @@ export class FleetCache implements FleetView {
       case 'domain.stop': {
         const r = result as JobResult<'domain.stop'>;
         if (r?.domain) this.upsert(host, r.domain);
+        // Read back as gone entirely (no config file on the host): nothing of that name is there any more.
+        else if (r && r.domain === null && domain) this.forget(host, domain);
         return;
       }
       case 'domain.reboot':

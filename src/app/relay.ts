@@ -260,10 +260,13 @@ export class Relay {
       }
       if (ended.state === 'completed') {
         // A host taken out of the config stays out of the fleet view (names are not resolved to it).
-        if (this.configured.has(j.host)) this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue);
+        if (this.configured.has(j.host)) this.deps.fleet.applyResult(j.op, j.host, ended.returnvalue, domainOf(j));
         await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: true, result: ended.returnvalue });
-      } else if (ended.state === 'failed')
-        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure: failureOf(ended.failedReason) });
+      } else if (ended.state === 'failed') {
+        const failure = failureOf(ended.failedReason);
+        if (this.configured.has(j.host)) this.learnFromFailure(j.host, j, failure);
+        await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, { ok: false, failure });
+      }
     }
     this.remember(p, true);
     const shape = this.shapes.get(p.requestId);
@@ -320,17 +323,30 @@ export class Relay {
     }
     const requestId = await this.requestOf(jobId);
     if (!requestId) return;
-    const shape = this.shapes.get(requestId);
-    const op = shape ? shape.jobs.get(jobId)?.op : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId)?.op;
-    if (op && !waiter) this.deps.fleet.applyResult(op, host, value);
+    const job = await this.jobOf(requestId, jobId);
+    if (job && !waiter) this.deps.fleet.applyResult(job.op, host, value, domainOf(job));
     await this.recorded(requestId, jobId, { ok: true, result: value });
   }
 
-  private async onFailed(_host: string, jobId: string, failedReason: string): Promise<void> {
+  private async onFailed(host: string, jobId: string, failedReason: string): Promise<void> {
     this.waiters.get(jobId)?.done(false);
     const requestId = await this.requestOf(jobId);
     if (!requestId) return;
-    await this.recorded(requestId, jobId, { ok: false, failure: failureOf(failedReason) });
+    const failure = failureOf(failedReason);
+    if (failure.code === 'domain.notFound') this.learnFromFailure(host, await this.jobOf(requestId, jobId), failure);
+    await this.recorded(requestId, jobId, { ok: false, failure });
+  }
+
+  /** A host that said it has no such domain is not sent the name again on the bot's stale word (see forget). */
+  private learnFromFailure(host: string, job: PendingJob | undefined, failure: JobFailure): void {
+    const domain = domainOf(job);
+    if (failure.code === 'domain.notFound' && domain) this.deps.fleet.forget(host, domain);
+  }
+
+  /** One of a request's jobs: from memory when the request is tracked here, else from Redis. */
+  private async jobOf(requestId: string, jobId: string): Promise<PendingJob | undefined> {
+    const shape = this.shapes.get(requestId);
+    return shape ? shape.jobs.get(jobId) : (await this.deps.pending.get(requestId))?.jobs.find((j) => j.jobId === jobId);
   }
 
   /** Records a job's outcome, and advances the request unless it is known to wait for more of its hosts. */
@@ -1070,6 +1086,11 @@ function notKnown(j: PendingJob, ifMutation: string, ifRead: StoredOutcome): Sto
 
 function noAnswer(message: string): StoredOutcome {
   return { ok: false, failure: { code: 'noAnswer', message } };
+}
+
+/** The domain a job is about, if it is about one. */
+function domainOf(job: PendingJob | undefined): string | undefined {
+  return job && 'domain' in job.data ? job.data.domain : undefined;
 }
 
 /** A failed job's reason as the user should read it. */
