@@ -5,6 +5,11 @@ import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { autostartLeftBehind, failureBlocks } from './render-helpers.ts';
 
+/** A migration across toolstacks, known from the config (the agent refuses one it detects, before sending it). */
+function crossToolstack(domain: string, source: string, sourceKind: string, target: string, targetKind: string): string {
+  return `${domain} cannot be migrated from ${source} (${sourceKind}) to ${target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was queued`;
+}
+
 export const migrate = defineCommand({
   name: 'migrate',
   description: 'Live-migrate a domain to another host (xl migrate), verified on the target',
@@ -20,7 +25,11 @@ export const migrate = defineCommand({
   examples: ['/migrate web xen2'],
   job: (args, target) => ({ op: 'domain.migrate', host: target.host, domain: target.domain ?? '', target: args.target }),
   touches: (args) => [args.target],
-  precheck: (args, target) => (args.target === target.host ? `${target.domain} is already on ${target.host}: nothing to move` : null),
+  precheck: (args, target, { toolstack }) => {
+    if (args.target === target.host) return `${target.domain} is already on ${target.host}: nothing to move`;
+    const [from, to] = [toolstack?.(target.host), toolstack?.(args.target)];
+    return from && to && from !== to ? crossToolstack(target.domain ?? '', target.host, from, args.target, to) : null;
+  },
   renderProgress: (p) => reply.progress('Migrating', p.message, p.percent),
   render: ([o], args) => {
     if (!o?.ok) return reply.result(`Migration of ${formatDomainRef(args.domain)} failed`, o ? failureBlocks([o]) : [], { tone: 'error' });

@@ -32,6 +32,12 @@ export const reboot = defineCommand({
     const now = d ? `id ${r.previousId ?? '?'} → ${d.id ?? '?'}, ${d.status}` : 'state unknown';
     const evidence = r.evidence === 'uptime' ? `same id ${d?.id}, up ${r.uptimeSeconds ?? '?'} s since the reboot` : now;
     const resumed = r.resumed ? 'interrupted mid-way (an agent or Redis restart) and resumed; state read back: ' : '';
+    if (r.outcome === 'recreated' && r.startedMeanwhile)
+      return reply.result(`${name} destroyed, and started again outside xenops, on ${o.host}`, [
+        reply.text(
+          `forced: destroyed, then started again meanwhile outside xenops (xenops' create from ${r.configPath ?? 'its config file'} was refused: it already exists) — ${now} (read back)`,
+        ),
+      ]);
     return r.outcome === 'recreated'
       ? reply.result(`${name} destroyed and created again on ${o.host}`, [
           reply.text(

@@ -37,7 +37,11 @@ export const start = defineCommand({
     return r.outcome === 'already-running'
       ? reply.result(
           `${r.domain.name} is already running on ${o.host}`,
-          [reply.text(`state ${r.domain.status}, id ${r.domain.id}; nothing was created`)],
+          [
+            reply.text(
+              `${r.startedMeanwhile ? "started meanwhile outside xenops (xenops' create was refused: it already exists); " : ''}state ${r.domain.status}, id ${r.domain.id}; nothing was created`,
+            ),
+          ],
           { tone: 'info' },
         )
       : reply.result(`${r.domain.name} started on ${o.host}`, [

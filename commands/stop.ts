@@ -25,7 +25,17 @@ export const stop = defineCommand({
     const r = o.result;
     const name = r.domain?.name ?? formatDomainRef(args.domain);
     if (r.outcome === 'already-stopped')
-      return reply.result(`${name} is not running on ${o.host}`, [reply.text('nothing to do')], { tone: 'info' });
+      return reply.result(
+        `${name} is not running on ${o.host}`,
+        [
+          reply.text(
+            r.stoppedMeanwhile
+              ? `stopped meanwhile outside xenops (${args.force ? 'the destroy' : 'the shutdown'} xenops sent found no such domain); xenops stopped nothing`
+              : 'nothing to do',
+          ),
+        ],
+        { tone: 'info' },
+      );
     return reply.result(`${name} ${r.outcome === 'destroyed' ? 'destroyed' : 'shut down'} on ${o.host}`, [
       reply.text(
         `${r.resumed ? 'interrupted mid-way (an agent or Redis restart) and resumed; state read back: ' : ''}${

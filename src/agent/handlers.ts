@@ -156,6 +156,13 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const ts = await ctx.toolstack(data.host);
     const verify = async (): Promise<DomainSummary[]> => (await ctx.toolstack(data.target)).list(signalOnly(ctx.op));
     if (ctx.resume) return { host: data.host, ...(await ts.verifyMigrate(data.domain, { host: data.target, verify }, ctx.op)) };
+    // xl migrate streams to xl migrate-receive over ssh, xm migrate to xend's relocation port: neither reaches the other.
+    const targetKind = (await ctx.toolstack(data.target)).kind;
+    if (targetKind !== ts.kind)
+      throw new UserError(
+        'args.invalid',
+        `${data.domain} cannot be migrated from ${data.host} (${ts.kind}) to ${data.target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was sent`,
+      );
     return {
       host: data.host,
       ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, ctx.op)),

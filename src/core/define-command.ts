@@ -6,6 +6,7 @@ import type { FleetView } from './fleet-view.ts';
 import type { OnCallAccess } from './oncall.ts';
 import type { Block, Reply } from './reply.ts';
 import type { ScheduleSpec } from './schedule.ts';
+import type { ToolstackKind } from './xen.ts';
 
 export type { Risk };
 
@@ -79,6 +80,8 @@ export interface PrecheckContext {
   visible: readonly string[];
   /** Whether the asker holds a permission on a host (and domain): a plan picks only what the asker may do. */
   may?: (permission: string, host: string, domain?: string) => boolean;
+  /** The toolstack the config names for a host; null when it is left to detection (`auto`). */
+  toolstack?: (host: string) => ToolstackKind | null;
 }
 
 /**

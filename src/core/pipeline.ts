@@ -403,6 +403,10 @@ function precheckContext(config: Config, ev: Evaluated, view: FleetView): Preche
     view,
     visible: visibleHosts(config, ev),
     may: (permission, host, domain) => authorize(config, ev.person, permission, { host, ...(domain ? { domain } : {}) }).allowed,
+    toolstack: (host) => {
+      const kind = config.hosts[host]?.toolstack;
+      return kind === 'xl' || kind === 'xm' ? kind : null;
+    },
   };
 }
 

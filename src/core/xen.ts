@@ -113,6 +113,11 @@ export type MigrateOutcome = 'migrated' | 'already-on-target';
 export interface StartResult {
   outcome: StartOutcome;
   domain: DomainSummary;
+  /**
+   * already-running, found so only by the create itself: the guest was started outside xenops after the state check
+   * (the toolstack answered that it already exists), so xenops created nothing.
+   */
+  startedMeanwhile?: boolean;
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;
 }
@@ -120,6 +125,11 @@ export interface StopResult {
   outcome: StopOutcome;
   /** The domain as read back afterwards: `defined` (config exists) or null when it is gone entirely. */
   domain: DomainSummary | null;
+  /**
+   * already-stopped, found so only by the shutdown / destroy itself (no such domain): the guest went down outside
+   * xenops after the state check, so xenops stopped nothing.
+   */
+  stoppedMeanwhile?: boolean;
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;
 }
@@ -171,6 +181,11 @@ export interface RebootResult {
   uptimeSeconds?: number;
   /** --force: the config file it was created again from. */
   configPath?: string;
+  /**
+   * --force: after the destroy, xenops' create was refused as already existing: the guest was started again meanwhile
+   * outside xenops (perhaps from another config file), not by xenops.
+   */
+  startedMeanwhile?: boolean;
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;
 }

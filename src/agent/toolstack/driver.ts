@@ -422,17 +422,29 @@ export class XenToolstack implements Toolstack {
     ctx?.onProgress?.({ stage: 'create', message: `creating ${domain} from ${configPath}` });
     // No answer: whether the domain started is read back below, never by creating again.
     const sent = await this.issue(words, `${this.kind} create`, ctx);
+    // The create was refused because the name is taken: checked free just before, so started meanwhile outside xenops.
+    let taken: { message: string; sent: RunResult } | null = null;
     if ('noAnswer' in sent) ctx?.onProgress?.({ stage: 'verify', message: `${sent.noAnswer}; reading ${domain}'s state back` });
     else {
       const outcome = classifyOutcome('create', sent);
-      if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
-        throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, outcome.message);
+      if (outcome.kind === 'alreadyExists') taken = { message: outcome.message, sent };
+      else if (outcome.kind !== 'ok') throw new RemoteCommandError(this.host.name, words, sent.code, sent.stderr, outcome.message);
     }
     ctx?.onProgress?.({ stage: 'verify', message: `waiting for ${domain} to show as running` });
     const after = await this.afterIssue(`${this.kind} create`, async () => {
       const seen = await this.poll(domain, started, ctx);
       return 'noAnswer' in sent ? this.watchBuild(domain, seen, ctx) : seen;
     });
+    if (taken !== null) {
+      if (started(after)) return { outcome: 'already-running', domain: after, startedMeanwhile: true };
+      throw new RemoteCommandError(
+        this.host.name,
+        words,
+        taken.sent.code,
+        taken.sent.stderr,
+        `${this.kind} create refused (${taken.message}): ${domain} was started on ${this.host.name} outside xenops meanwhile and is not running (now: ${stateOf(after)}); nothing was created`,
+      );
+    }
     if (started(after)) return { outcome: 'started', domain: after };
     if ('noAnswer' in sent)
       throw new OutcomeUnknownError(
@@ -539,8 +551,11 @@ export class XenToolstack implements Toolstack {
       timeoutMs: (timeout + 15) * 1000,
       ...(options.force ? {} : { during: `${domain} was shutting down` }),
     });
+    // The command found no such domain: it was there at the check, so it went away meanwhile, not by xenops' doing.
+    let vanished = false;
     if (!('noAnswer' in sent) && sent.code !== 0 && sent.code !== 124) {
       const outcome = classifyOutcome(options.force ? 'destroy' : 'shutdown', sent);
+      vanished = outcome.kind === 'notFound' || outcome.kind === 'invalidDomain';
       if (outcome.kind === 'noPvControl')
         // A guest without PV drivers: xl refused before asking it anything (its text alone says neither).
         throw new RemoteCommandError(
@@ -565,6 +580,7 @@ export class XenToolstack implements Toolstack {
       );
     }
     const after = await this.afterIssue(what, () => this.poll(domain, gone, ctx));
+    if (gone(after) && vanished) return { outcome: 'already-stopped', domain: after ?? null, stoppedMeanwhile: true };
     if (gone(after)) return { outcome: options.force ? 'destroyed' : 'shut-down', domain: after ?? null };
     if ('noAnswer' in sent)
       throw new OutcomeUnknownError(this.host.name, `${sent.noAnswer}; ${domain} is still ${stateOf(after)} there, and nothing was re-run`);
@@ -830,9 +846,12 @@ export class XenToolstack implements Toolstack {
         `${domain} was destroyed on ${host} but ${this.kind} create ${config} could not be sent (${error.message}) — it is down now; start it`,
       );
     });
+    // Refused as already existing: it was gone after the destroy, so someone started it meanwhile, not xenops.
+    let taken = false;
     if (!('noAnswer' in created)) {
       const outcome = classifyOutcome('create', created);
-      if (outcome.kind !== 'ok' && outcome.kind !== 'alreadyExists')
+      taken = outcome.kind === 'alreadyExists';
+      if (outcome.kind !== 'ok' && !taken)
         throw new RemoteCommandError(
           host,
           create,
@@ -846,8 +865,18 @@ export class XenToolstack implements Toolstack {
       const seen = await this.poll(domain, back, ctx);
       return 'noAnswer' in created ? this.watchBuild(domain, seen, ctx) : seen;
     });
-    if (after && back(after)) return { outcome: 'recreated', previousId: before.id, domain: after, evidence: 'new-id', configPath: config };
-    const message = `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
+    if (after && back(after))
+      return {
+        outcome: 'recreated',
+        previousId: before.id,
+        domain: after,
+        evidence: 'new-id',
+        configPath: config,
+        ...(taken ? { startedMeanwhile: true } : {}),
+      };
+    const message = taken
+      ? `${domain} was destroyed on ${host}, then started again outside xenops (${this.kind} create ${config} was refused: it already exists), but it is not up (now: ${stateOf(after)})`
+      : `${domain} was destroyed on ${host} and ${this.kind} create ${config} was sent, but it is not up (now: ${stateOf(after)})`;
     if ('noAnswer' in created) throw new OutcomeUnknownError(host, `${created.noAnswer}: ${message}; nothing was re-run`);
     throw new RemoteCommandError(host, create, 0, '', message);
   }
