@@ -189,6 +189,7 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
       return runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op, resume });
     };
     let result: JobResult;
+    let ranElsewhere = false;
     if (found) result = await resumeFrom(found);
     else {
       try {
@@ -197,12 +198,19 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
         if (!(error instanceof AnotherRun)) throw error;
         // Its entry is the other run's: this one writes nothing of its own over it.
         entry = null;
+        ranElsewhere = true;
         const other = await otherRunsEnd(run, deps, log);
         if (other.step === 'done') return other.result as JobResult;
         result = await resumeFrom(other);
       }
     }
     const written = entry as JournalEntry | null;
+    // An approved change that sent nothing because there was nothing to do (the guest stopped, or left the host,
+    // meanwhile) ran on a state other than the one approved: said as that refusal, not as "nothing to do".
+    if (!found && !written && !ranElsewhere && data.meta.expect && data.op !== 'domain.migrate') {
+      const changed = stateChange(data.meta.expect, resultDomain(result), domain ?? '');
+      if (changed) throw new UserError('state.changed', changed);
+    }
     if (written) {
       // A completion lost to a Redis outage is then reported from here, never redone.
       await deps.journal.put({ ...written, step: 'done', result }).catch((error: unknown) => {
@@ -229,6 +237,12 @@ export function stateChange(expect: NonNullable<JobData['meta']['expect']>, now:
   if (expect.uuid && now?.uuid && expect.uuid.toLowerCase() !== now.uuid.toLowerCase())
     return `${domain} is another guest now (UUID ${now.uuid}) ${tail}`;
   return null;
+}
+
+/** The domain as a result read it back (null: not on the host at all). */
+function resultDomain(result: JobResult): DomainSummary | null {
+  const d = (result as { domain?: unknown }).domain;
+  return d && typeof d === 'object' ? (d as DomainSummary) : null;
 }
 
 function domainOf(data: JobData): string | undefined {
