@@ -427,7 +427,7 @@ export class ApprovalDesk {
   private armExpiry(rec: ApprovalRecord): void {
     this.clearExpiry(rec.id);
     const t = setTimeout(
-      () => void this.expire(rec.id).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval expiry failed')),
+      () => void this.expire(rec.id, true).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval expiry failed')),
       Math.max(0, rec.expiresAt - this.now()),
     );
     t.unref();
@@ -501,12 +501,19 @@ export class ApprovalDesk {
     if (this.timers.has(id)) this.armEscalation(rec);
   }
 
-  private async expire(id: string): Promise<Reply> {
+  /** `timed`: called by its timer (not by a late /approve). */
+  private async expire(id: string, timed = false): Promise<Reply> {
     this.clearExpiry(id);
     const now = this.now();
     const { rec, changed } = await this.deps.store.update(id, (r) =>
       r.status === 'pending' && now >= r.expiresAt ? { ...r, status: 'expired', decidedAt: now } : null,
     );
+    // The timer came a moment early on the shared clock (a new reading of Redis's TIME set it back a few ms, or the
+    // event loop's cached time): still pending, it is timed again for the rest, or it would never expire on its cards.
+    if (timed && rec && !changed && rec.status === 'pending' && now < rec.expiresAt) {
+      this.armExpiry(rec);
+      return reply.error('Not expired yet', `${id} expires at ${clock(rec.expiresAt)} UTC`);
+    }
     if (rec && changed) {
       await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${id} expired unanswered` });
       await this.announce(
@@ -717,12 +724,15 @@ function describeState(s: BoundState): string {
   return `${s.status}${s.id === null ? '' : `, id ${s.id}`}${mem}${s.uuid ? `, uuid ${s.uuid}` : ''}`;
 }
 
-function describeArgs(rec: ApprovalRecord): string {
+/** What a request's card names after its command: the target, or a plan's hosts and size. */
+export function describeArgs(rec: ApprovalRecord): string {
   const t = rec.targets[0];
   const where = t ? (t.domain ? `${t.host}:${t.domain}` : t.host) : '';
   // A plan (an evacuation: one migration per guest, to several hosts) is named by its hosts and its size.
-  if (rec.mode === 'sequence')
-    return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${rec.jobs.filter((j) => isMutating(j.op)).length} steps)`;
+  if (rec.mode === 'sequence') {
+    const steps = rec.jobs.filter((j) => isMutating(j.op)).length;
+    return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${steps} step${steps === 1 ? '' : 's'})`;
+  }
   const extra =
     rec.jobs[0] && (rec.jobs[0].op === 'domain.stop' || rec.jobs[0].op === 'domain.reboot') && rec.jobs[0].force
       ? ' --force'
