@@ -39,16 +39,19 @@ export function parseHostList(value: string): string[] {
   return names;
 }
 
+/** A TCP port on the command line (0 = any free one); anything else is bad usage (exit 2). */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
 /** `--http-port N`: the ops endpoints on N (0 = any free port), overriding the config's `enabled` and `port`. */
 const httpPortOption = (section: 'bot' | 'agent') =>
   new Option(
     '--http-port <port>',
     `serve /healthz, /readyz and /metrics on this port (0 = any free one) at ${section}.http.host (default 127.0.0.1), even if ${section}.http.enabled is false`,
-  ).argParser((value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
-    return n;
-  });
+  ).argParser(parsePort);
 
 program
   .command('parse')
@@ -91,14 +94,20 @@ program
   )
   .addOption(httpPortOption('bot'))
   .action(
-    async (opts: {
-      config?: string;
-      terminal?: boolean;
-      discord?: boolean;
-      telegram?: boolean;
-      available?: boolean;
-      httpPort?: number;
-    }) => {
+    async (
+      opts: {
+        config?: string;
+        terminal?: boolean;
+        discord?: boolean;
+        telegram?: boolean;
+        available?: boolean;
+        httpPort?: number;
+      },
+      command: Command,
+    ) => {
+      // Bad usage, said before any config is read: exit 2, as for an unknown option.
+      if (!opts.terminal && !opts.discord && !opts.telegram && !opts.available)
+        command.error('error: choose at least one adapter: --terminal, --discord, --telegram (or --available)', { exitCode: 2 });
       const { runBot } = await import('./app/main.ts');
       exitSoon(
         await runBot({
@@ -131,10 +140,20 @@ program
   .description('Run simulated Dom0 hosts over SSH on loopback (for the demo and tests)')
   .option('-c, --config <path>', 'config file whose simulator section describes the fleet', 'config/demo.yaml')
   .option('--state-dir <dir>', 'where the client key and sim.env are written', 'var/sim')
-  .option('--control-port <port>', 'HTTP control interface on 127.0.0.1 (0 = a free port)', '0')
-  .action(async (opts: { config: string; stateDir: string; controlPort: string }) => {
+  .addOption(new Option('--control-port <port>', 'HTTP control interface on 127.0.0.1 (0 = a free port)').default(0).argParser(parsePort))
+  .action(async (opts: { config: string; stateDir: string; controlPort: number }) => {
     const { runSimCli } = await import('./sim/cli.ts');
-    exitSoon(await runSimCli(['--config', opts.config, '--state-dir', opts.stateDir, '--control-port', opts.controlPort]));
+    const { ConfigError } = await import('./core/errors.ts');
+    try {
+      exitSoon(await runSimCli(['--config', opts.config, '--state-dir', opts.stateDir, '--control-port', String(opts.controlPort)]));
+    } catch (error) {
+      // A fleet file that is missing or has no simulator section: one line saying so, not a stack trace.
+      const e = error as NodeJS.ErrnoException;
+      const why =
+        error instanceof ConfigError ? error.message : e.code === 'ENOENT' && e.path ? `${e.path}: no such file` : String(e.message ?? e);
+      process.stderr.write(`xenops sim: ${why}\n`);
+      exitSoon(1);
+    }
   });
 
 program

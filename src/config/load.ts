@@ -10,9 +10,12 @@ export const DEFAULT_CONFIG_PATH = 'config/xenops.yaml';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The config path: explicit argument, else XENOPS_CONFIG, else config/xenops.yaml. */
+/**
+ * The config path: explicit argument, else XENOPS_CONFIG, else config/xenops.yaml. An empty XENOPS_CONFIG (an env
+ * file's `XENOPS_CONFIG=`) counts as unset, as an empty `${VAR}` does in the file: it named the working directory.
+ */
 export function resolveConfigPath(explicit: string | undefined, env: Env = process.env): string {
-  return explicit ?? env['XENOPS_CONFIG'] ?? DEFAULT_CONFIG_PATH;
+  return explicit ?? (env['XENOPS_CONFIG'] || DEFAULT_CONFIG_PATH);
 }
 
 /** Where to start from when there is no config file yet. */
