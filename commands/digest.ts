@@ -3,7 +3,7 @@ import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, toneOf } from './render-helpers.ts';
-import { chartParts } from './top.ts';
+import { chartedHosts, chartParts, unchartedNote } from './top.ts';
 
 function duration(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -44,7 +44,7 @@ export const digest = defineCommand({
   op: 'host.digest',
   examples: ['/digest', '/digest xen1', '/digest hours:6'],
   job: (args, target) => ({ op: 'host.digest', host: target.host, hours: args.hours }),
-  charts: (_args, outcomes) => outcomes.filter((o) => o.ok).map((o) => o.host),
+  charts: (_args, outcomes) => chartedHosts(outcomes),
   render: (outcomes, args, ctx) => {
     const rows = outcomes.flatMap((o) =>
       o.ok
@@ -65,6 +65,7 @@ export const digest = defineCommand({
         reply.table({ columns: ['host', 'domain', 'peak cpu%', 'mean cpu%', 'uptime', 'restarts'], rows, alignRight: [2, 3, 5] }),
         ...(coverage.length > 0 ? [reply.text(coverage.join('; '))] : []),
         ...charts.blocks,
+        ...(ctx.charts ? unchartedNote(outcomes, ctx.charts.length, '/digest HOST') : []),
         ...failureBlocks(outcomes),
       ],
       { tone: toneOf(outcomes), attachments: charts.attachments },

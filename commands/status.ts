@@ -123,9 +123,11 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
       : [],
   );
   const sampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt === 'number' ? [o.result.sampledAt] : []));
-  if (rows.length === 0 || sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
-  const top = rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, ctx.posts.topDomains);
+  if (sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
   const age = Math.max(0, Math.round((ctx.now - Math.min(...sampled)) / 1000));
+  // Samples came, with no guest in them (only Domain-0 runs, or none the asker may see): "no samples" would be untrue.
+  if (rows.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`)];
+  const top = rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, ctx.posts.topDomains);
   return [
     reply.table(
       {

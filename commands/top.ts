@@ -6,6 +6,23 @@ import { failureBlocks, toneOf } from './render-helpers.ts';
 
 const rate = (n: number | null) => (n === null ? '-' : n.toFixed(n >= 100 ? 0 : 1));
 
+/**
+ * Hosts charted in one reply. Discord takes 10 files a message, and each chart costs the bot a render: a fleet-wide
+ * /digest of 1,000 hosts would otherwise draw 1,000 PNGs to post 10.
+ */
+export const MAX_CHARTS = 10;
+
+/** The answering hosts to chart, at most MAX_CHARTS. */
+export function chartedHosts(outcomes: readonly { host: string; ok: boolean }[]): string[] {
+  return outcomes.flatMap((o) => (o.ok ? [o.host] : [])).slice(0, MAX_CHARTS);
+}
+
+/** Said when some answering hosts got no chart, with how to get one. */
+export function unchartedNote(outcomes: readonly { ok: boolean }[], charted: number, ask: string): Block[] {
+  const answering = outcomes.filter((o) => o.ok).length;
+  return charted < answering ? [reply.text(`Charts of ${charted} of the ${answering} hosts: ${ask} charts another.`)] : [];
+}
+
 /** Charts as attachments (PNG) and, where a chart could not be drawn, its text fallback in the message. */
 export function chartParts(charts: readonly RenderedChart[] | undefined): { attachments: Attachment[]; blocks: Block[] } {
   const attachments: Attachment[] = [];
@@ -43,7 +60,7 @@ export const top = defineCommand({
   op: 'host.top',
   examples: ['/top', '/top xen1', '/top xen1 chart:true'],
   job: (_args, target) => ({ op: 'host.top', host: target.host }),
-  charts: (args, outcomes) => (args.chart ? outcomes.filter((o) => o.ok).map((o) => o.host) : []),
+  charts: (args, outcomes) => (args.chart ? chartedHosts(outcomes) : []),
   render: (outcomes, _args, ctx) => {
     const rows = outcomes.flatMap((o) =>
       o.ok
@@ -73,6 +90,7 @@ export const top = defineCommand({
         }),
         ...(ages.length > 0 ? [reply.text(ages.join('; '))] : []),
         ...charts.blocks,
+        ...(ctx.charts ? unchartedNote(outcomes, ctx.charts.length, '/top HOST chart:true') : []),
         ...failureBlocks(outcomes),
       ],
       { tone: toneOf(outcomes), attachments: charts.attachments },

@@ -51,13 +51,56 @@ function stepOf(sorted: readonly HistoryPoint[]): number | null {
   return steps[Math.floor((steps.length - 1) / 2)] ?? null;
 }
 
+/** The shortest time axis drawn (a single sample, or a few seconds of them). */
+const MIN_SPAN_MS = 5 * 60_000;
+
 /** HH:MM in UTC. */
 function hhmm(ms: number): string {
   return new Date(ms).toISOString().slice(11, 16);
 }
 
+const LEGEND_TOP = 38;
+const LEGEND_SIDE = 12;
+const LEGEND_ICON = 14;
+/** Between an icon and its name (echarts' own), and between items. */
+const LEGEND_ICON_GAP = 5;
+const LEGEND_GAP = 10;
+/** From one legend row to the next (a 12 px line and the item gap). */
+const LEGEND_ROW = 22;
+/** A name longer than this is cut with …, so one name never takes a row of its own. */
+const LEGEND_TEXT_MAX = 200;
+const BOTTOM = 36;
+const GAP = 44;
+/** The height a panel keeps however many legend rows there are (renderHostChart grows the image for it). */
+const MIN_PANEL = 120;
+
+/**
+ * Roughly how wide a name is at 12 px: Inter's Latin letters are about 7 px, other scripts (CJK) about a whole em.
+ * Only the legend's box width comes of it: a name a little wider is cut with …, never drawn over a panel.
+ */
+function textWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += ch.charCodeAt(0) < 0x2000 ? 7 : 12;
+  return w;
+}
+
+/** The legend's name width and how many rows it takes across `width`. */
+function legendLayout(names: readonly string[], width: number): { textWidth: number; rows: number } {
+  const text = Math.min(LEGEND_TEXT_MAX, Math.max(24, ...names.map(textWidth)));
+  const item = LEGEND_ICON + LEGEND_ICON_GAP + text + LEGEND_GAP;
+  const perRow = Math.max(1, Math.floor((width - 2 * LEGEND_SIDE + LEGEND_GAP) / item));
+  return { textWidth: text, rows: Math.max(1, Math.ceil(names.length / perRow)) };
+}
+
+/** The image height that keeps both panels at least MIN_PANEL tall under the legend of these points. */
+export function chartHeight(points: readonly HistoryPoint[], width: number, height: number): number {
+  if (points.length === 0) return height;
+  const { rows } = legendLayout(domainNames(points), width);
+  return Math.max(height, LEGEND_TOP + rows * LEGEND_ROW + 32 + 2 * MIN_PANEL + GAP + BOTTOM);
+}
+
 /** The echarts option for the two panels (CPU % on top, memory MiB below), or the "no samples" card. */
-export function chartOption(host: string, points: readonly HistoryPoint[], height: number, now?: number): EChartsOption {
+export function chartOption(host: string, points: readonly HistoryPoint[], height: number, now?: number, width = 800): EChartsOption {
   const sorted = [...points].sort((a, b) => a.at - b.at);
   const first = sorted[0];
   const last = sorted.at(-1);
@@ -85,15 +128,16 @@ export function chartOption(host: string, points: readonly HistoryPoint[], heigh
     };
   }
   const end = Math.max(now ?? last.at, last.at);
+  // One instant is no span: echarts would stretch the axis over days around it.
+  const start = Math.min(first.at, end - MIN_SPAN_MS);
   const names = domainNames(sorted);
-  const top = 92;
-  const bottom = 36;
-  const gap = 44;
-  const panel = Math.max(40, (height - top - bottom - gap) / 2);
+  const legend = legendLayout(names, width);
+  const top = LEGEND_TOP + legend.rows * LEGEND_ROW + 32;
+  const panel = Math.max(40, (height - top - BOTTOM - GAP) / 2);
   const xAxis = (gridIndex: number, labels: boolean): XAXisComponentOption => ({
     type: 'time',
     gridIndex,
-    min: first.at,
+    min: start,
     max: end,
     splitNumber: 6,
     axisLabel: { show: labels, formatter: (v: number) => hhmm(v), fontFamily: FONT_FAMILY, color: '#424242', hideOverlap: true },
@@ -111,42 +155,52 @@ export function chartOption(host: string, points: readonly HistoryPoint[], heigh
   });
   const usual = stepOf(sorted);
   const series = (index: number, value: (f: HistoryFigures) => number): LineSeriesOption[] =>
-    names.map((name, i) => ({
-      type: 'line',
-      name,
-      xAxisIndex: index,
-      yAxisIndex: index,
-      showSymbol: false,
-      connectNulls: false,
-      lineStyle: { width: 1.5 },
-      color: PALETTE[i % PALETTE.length] ?? '#000000',
-      data: sorted.flatMap((p, k) => {
+    names.map((name, i) => {
+      const data = sorted.flatMap((p, k) => {
         const f = figuresOf(p, name);
         const point: [number, number | null] = [p.at, f ? Math.round(value(f) * 10) / 10 : null];
         const prev = sorted[k - 1];
         // Points more than two steps apart: nothing was sampled between them (the agent or its xentop stream was
         // down). A null there breaks the line, instead of drawing across the time nobody measured.
         return prev && usual !== null && p.at - prev.at > 2 * usual ? [[prev.at + usual, null], point] : [point];
-      }),
-    }));
+      });
+      // A figure with no neighbour (a single sample, a guest seen once) makes no line: it gets a dot, or the chart
+      // would look empty where something was measured.
+      const alone = (k: number) => data[k]?.[1] != null && data[k - 1]?.[1] == null && data[k + 1]?.[1] == null;
+      return {
+        type: 'line',
+        name,
+        xAxisIndex: index,
+        yAxisIndex: index,
+        symbol: (_value: unknown, params: { dataIndex: number }) => (alone(params.dataIndex) ? 'circle' : 'none'),
+        symbolSize: 5,
+        connectNulls: false,
+        lineStyle: { width: 1.5 },
+        color: PALETTE[i % PALETTE.length] ?? '#000000',
+        data,
+      };
+    });
   return {
     animation: false,
     backgroundColor: '#ffffff',
     textStyle,
-    title: [{ ...title, text: `${host}: CPU % and memory per domain, ${hhmm(first.at)}–${hhmm(end)} UTC` }],
+    title: [{ ...title, text: `${host}: CPU % and memory per domain, ${hhmm(start)}–${hhmm(end)} UTC` }],
     legend: {
       type: 'plain',
-      top: 38,
-      left: 12,
-      right: 12,
+      top: LEGEND_TOP,
+      left: LEGEND_SIDE,
+      right: LEGEND_SIDE,
       icon: 'roundRect',
-      itemWidth: 14,
+      itemWidth: LEGEND_ICON,
       itemHeight: 8,
-      textStyle: { fontFamily: FONT_FAMILY },
+      itemGap: LEGEND_GAP,
+      // Every name in a box of one width (a longer one cut with …): the legend's rows are known here, and the panels
+      // start below them instead of under the names.
+      textStyle: { fontFamily: FONT_FAMILY, width: legend.textWidth, overflow: 'truncate' },
     },
     grid: [
       { left: 64, right: 24, top, height: panel },
-      { left: 64, right: 24, top: top + panel + gap, height: panel },
+      { left: 64, right: 24, top: top + panel + GAP, height: panel },
     ],
     xAxis: [xAxis(0, false), xAxis(1, true)],
     yAxis: [yAxis(0, 'CPU %'), yAxis(1, 'memory MiB')],
@@ -196,8 +250,8 @@ export async function renderHostChart(
   options: { width?: number; height?: number; now?: number } = {},
 ): Promise<Uint8Array> {
   const width = options.width ?? 800;
-  const height = options.height ?? 500;
-  return svgToPng(await renderSvg(chartOption(host, points, height, options.now), width, height));
+  const height = chartHeight(points, width, options.height ?? 500);
+  return svgToPng(await renderSvg(chartOption(host, points, height, options.now, width), width, height));
 }
 
 const BARS = '▁▂▃▄▅▆▇█';

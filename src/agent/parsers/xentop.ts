@@ -11,14 +11,15 @@ export interface XentopParse {
 
 const HEADER = /^\s*NAME\s+STATE\s+CPU\(sec\)\s+CPU\(%\)\s+MEM\(k\)/;
 const N = String.raw`(\d+)`;
-const F = String.raw`([\d.]+)`;
+/** xentop prints percentages `%6.1f`: anything else (`1.6.2`, `.`) is no figure, and the line is reported unread. */
+const F = String.raw`(\d+(?:\.\d+)?)`;
 const OPT = String.raw`(\d+|-)`;
 /**
  * Anchored at the right: NAME is right-aligned (`%10s`, cut to `%10.10s` unless -f), may hold spaces, and is followed
  * by one space before STATE. Only the padding on its left is not the name's: a trailing space is (`Ubuntu 22 LTS`
  * prints as `Ubuntu 22 ` without -f, and only those ten characters map back to the full name).
  */
-const ROW_HEAD = String.raw`^(.*?)\s([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|[\d.]+)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
+const ROW_HEAD = String.raw`^(.*?)\s([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|\d+(?:\.\d+)?)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
 /** Xen ≥ 4.0: VBD_RSECT and VBD_WSECT before SSID. */
 const ROW_4 = new RegExp(String.raw`${ROW_HEAD}\s+${OPT}\s+${OPT}\s+${N}$`);
 /** Xen 3.x: the row ends … VBD_WR SSID. */
