@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalContext } from '../core/define-command.ts';
 import { Drain } from '../core/drain.ts';
-import type { Logger } from '../core/log.ts';
+import { type Logger, redactSecrets } from '../core/log.ts';
 import { withTimeout } from '../core/with-timeout.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import { RedisScript } from '../queue/redis-script.ts';
@@ -159,6 +159,8 @@ export class AuditLog {
   /** A retry while stalled is under way: it may send, though appends still do not wait for it. */
   private probing = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Kept entries that gave way to newer ones since the stream last caught up: they are only in the file. */
+  private streamDropped = 0;
   private retryDelayMs = STREAM_RETRY_MIN_MS;
   private closed = false;
   /** The stream's chain head as this bot last saw it (null: not known yet, the first send learns it). */
@@ -324,6 +326,12 @@ export class AuditLog {
     this.stopRetrying();
     await this.sendGathered();
     await this.streamWriter.current;
+    // Kept in memory only: no later flush will send them.
+    if (this.backlog.length > 0)
+      this.logger.error(
+        { lost: this.backlog.length, dropped: this.streamDropped },
+        'audit entries never reached the stream: Redis did not take them before the bot stopped (the file has them)',
+      );
     // One last try for what a failed write kept.
     await (this.fileKept.length > 0 ? this.fileWriter.kick() : this.fileWriter.current);
     if (this.fileKept.length > 0) this.logger.error({ lost: this.fileKept.length }, 'audit entries never reached the file');
@@ -338,7 +346,15 @@ export class AuditLog {
   private toStream(fields: [string, string][], wait: boolean): Promise<void> {
     return new Promise((resolve) => {
       // The oldest kept entry gives way (never one of a batch that is being sent or may have been applied).
-      if (this.backlog.length >= AuditLog.MAX_BACKLOG && !this.streamWriter.busy && this.sending === null) this.backlog.shift()?.resolve();
+      if (this.backlog.length >= AuditLog.MAX_BACKLOG && !this.streamWriter.busy && this.sending === null) {
+        this.backlog.shift()?.resolve();
+        // Said once per outage (a line per append would flood it), and counted when the stream catches up.
+        if (++this.streamDropped === 1)
+          this.logger.error(
+            { kept: AuditLog.MAX_BACKLOG },
+            'audit entries dropped from the stream: Redis has not taken them for too long (the file has them)',
+          );
+      }
       this.backlog.push({ fields, resolve });
       if (!wait) resolve();
       if (this.streamStalled || this.redis.status !== 'ready') {
@@ -382,6 +398,9 @@ export class AuditLog {
       if (this.backlog.length === 0) {
         this.streamStalled = false;
         this.retryDelayMs = STREAM_RETRY_MIN_MS;
+        if (this.streamDropped > 0)
+          this.logger.error({ dropped: this.streamDropped }, 'audit entries dropped from the stream during the outage (the file has them)');
+        this.streamDropped = 0;
       }
     } catch (error) {
       this.streamStalled = true;
@@ -494,6 +513,8 @@ function streamValue(value: string): string {
   return `${value.slice(0, cut)}… [${value.length} characters; whole in the audit file]`;
 }
 
+const FREE_TEXT = ['args', 'detail'] as const;
+
 /** The entry as written: a timestamp first, `targets` folded into `host` and `domain`. */
 function toRecord(entry: AuditEntry, now: number): Record<string, unknown> {
   const { targets, ...rest } = entry;
@@ -505,6 +526,9 @@ function toRecord(entry: AuditEntry, now: number): Record<string, unknown> {
     if (t.domain) domains.add(t.domain);
   }
   const record: Record<string, unknown> = { ts: new Date(now).toISOString(), ...rest };
+  // What a chat user typed (and a refusal or failure quoting it) is kept for years and shown again by /audit: a token
+  // or a URL's password pasted there stays out, as it does from the log.
+  for (const field of FREE_TEXT) if (typeof record[field] === 'string') record[field] = redactSecrets(record[field]);
   if (hosts.size > 0) record['host'] = [...hosts].join(',');
   if (domains.size > 0) record['domain'] = [...domains].join(',');
   return asParsedBack(record);

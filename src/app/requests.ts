@@ -324,7 +324,13 @@ export class RequestHandler {
       const [error, at] = QueueingFailed.unwrap(failure, target);
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
-        await audit.append({ ...auditBase(req, person), event: 'decision', decision: 'rejected', detail: 'Redis unreachable' });
+        await audit.append({
+          ...auditBase(req, person),
+          ...hostsNamed(config, req),
+          event: 'decision',
+          decision: 'rejected',
+          detail: 'Redis unreachable',
+        });
         await deliver(at, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
         return;
       }
@@ -334,6 +340,7 @@ export class RequestHandler {
         const undone = leftUndone(decided);
         await audit.append({
           ...auditBase(req, person),
+          ...hostsNamed(config, req),
           event: 'decision',
           // Not "rejected" when part of it may have been done: the entry says what is known.
           ...(undone ? { decision: 'rejected' as const } : {}),
