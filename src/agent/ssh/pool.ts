@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
@@ -38,8 +39,12 @@ interface HostSlot {
   semaphore: Semaphore;
   ssh: NodeSSH | null;
   connecting: Promise<NodeSSH> | null;
+  /** The connection being made now (close() ends it). */
+  dialing: NodeSSH | null;
   failures: number;
   lastFailureAt: number;
+  /** Why the last connection attempt failed (a message that names no secret), until one succeeds. */
+  lastFailure: string | null;
   /** Idle command sessions on the current connection (each used by one caller at a time). */
   sessions: RemoteSession[];
   /**
@@ -82,8 +87,10 @@ export class SshPool implements RemoteRunner {
         semaphore: new Semaphore(settings.maxConcurrent),
         ssh: null,
         connecting: null,
+        dialing: null,
         failures: 0,
         lastFailureAt: 0,
+        lastFailure: null,
         sessions: [],
         releasing: new Map(),
         sessionsWork: options.sessions ?? true,
@@ -119,7 +126,7 @@ export class SshPool implements RemoteRunner {
     const release = await slot.semaphore.acquire(options.signal);
     let done: (() => void) | undefined;
     try {
-      const ssh = await this.connection(host, slot);
+      const ssh = await this.connectionWithin(host, slot, firstWord(command), options);
       done = using(slot, ssh);
       if (options.signal?.aborted) throw new TransportError(host, `${firstWord(command)} on ${host} was cancelled before it was sent`);
       if (!options.onStdout && !options.onStderr) {
@@ -149,7 +156,7 @@ export class SshPool implements RemoteRunner {
     const release = await slot.semaphore.acquire(options.signal);
     let done: (() => void) | undefined;
     try {
-      const ssh = await this.connection(host, slot);
+      const ssh = await this.connectionWithin(host, slot, firstWord(commands[0] ?? ''), options);
       done = using(slot, ssh);
       const results = await this.viaSession(host, slot, ssh, commands, options);
       if (results) return results;
@@ -259,6 +266,7 @@ export class SshPool implements RemoteRunner {
       slot.sessions = [];
       slot.ssh?.dispose();
       slot.ssh = null;
+      slot.dialing?.dispose();
       for (const ssh of slot.retired) ssh.dispose();
       slot.retired.clear();
     }
@@ -406,6 +414,31 @@ export class SshPool implements RemoteRunner {
     if (stop) signal?.removeEventListener('abort', stop);
   }
 
+  /**
+   * The host's connection, waited for no longer than the command's timeout, and not after its cancel: the handshake
+   * (`readyTimeoutMs`) and the reconnect backoff may each take longer than a read may. Nothing has been sent then. The
+   * attempt goes on for the commands that come after.
+   */
+  private async connectionWithin(host: string, slot: HostSlot, what: string, options: RunOptions): Promise<NodeSSH> {
+    // The usual case, on every command: no deadline (a timer) to set up for a connection already there.
+    if (slot.ssh?.isConnected()) return slot.ssh;
+    const pending = this.connection(host, slot);
+    pending.catch(() => {});
+    const deadline = new CommandDeadline(options.timeoutMs ?? slot.settings.commandTimeoutMs, options.signal);
+    try {
+      const ssh = await Promise.race([pending, deadline.reached]);
+      if (ssh) return ssh;
+      if (deadline.ended === 'cancelled') throw new TransportError(host, `${what} on ${host} was cancelled before it was sent`);
+      const last = slot.lastFailure ? ` (the last attempt: ${slot.lastFailure})` : '';
+      throw new TransportError(
+        host,
+        `could not start ${what} on ${host}: no connection within ${describeTimeout(deadline.timeoutMs)}${last}`,
+      );
+    } finally {
+      deadline.dispose();
+    }
+  }
+
   private async connection(host: string, slot: HostSlot): Promise<NodeSSH> {
     if (slot.ssh?.isConnected()) return slot.ssh;
     if (!slot.connecting) {
@@ -419,6 +452,7 @@ export class SshPool implements RemoteRunner {
   private async connect(host: string, slot: HostSlot): Promise<NodeSSH> {
     const wait = slot.lastFailureAt + backoffDelay(slot.failures, slot.settings.reconnectBaseMs, slot.settings.reconnectMaxMs) - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
     const { config, settings } = slot;
     let presented: string | null = null;
     let privateKey: string;
@@ -431,6 +465,7 @@ export class SshPool implements RemoteRunner {
       );
     }
     const ssh = new NodeSSH();
+    slot.dialing = ssh;
     try {
       await ssh.connect({
         host: config.address,
@@ -455,6 +490,7 @@ export class SshPool implements RemoteRunner {
       } as Parameters<NodeSSH['connect']>[0]);
     } catch (error) {
       ssh.dispose();
+      if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
       if (
         presented !== null &&
         !config.dangerouslyAcceptAnyHostKey &&
@@ -467,6 +503,13 @@ export class SshPool implements RemoteRunner {
         slot,
         new TransportError(host, `cannot connect to ${host} (${config.address}:${config.port}): ${reason}`, { cause: error }),
       );
+    } finally {
+      if (slot.dialing === ssh) slot.dialing = null;
+    }
+    // Closed while the handshake ran: nothing may run on it, and nothing else would ever close it.
+    if (this.closed) {
+      ssh.dispose();
+      throw new TransportError(host, 'the SSH pool is closed');
     }
     // Nagle's algorithm meeting the server's delayed ACKs stalls every small exchange by ~40 ms.
     ssh.connection?.setNoDelay(true);
@@ -479,6 +522,7 @@ export class SshPool implements RemoteRunner {
       if (slot.ssh === ssh) slot.ssh = null;
     });
     slot.failures = 0;
+    slot.lastFailure = null;
     slot.ssh = ssh;
     return ssh;
   }
@@ -486,6 +530,7 @@ export class SshPool implements RemoteRunner {
   private failed(slot: HostSlot, error: TransportError): TransportError {
     slot.failures++;
     slot.lastFailureAt = Date.now();
+    slot.lastFailure = error.message;
     return error;
   }
 
@@ -540,6 +585,12 @@ export class SshPool implements RemoteRunner {
     });
     try {
       const result = await Promise.race([running, interrupted]);
+      // Killed on the host (an exit-signal, not an exit-status): the connection is fine. A shell reports it as
+      // 128 + the signal's number, and so does the command session: so does this.
+      const killedBy = result.code === null && result.signal ? signalNumber(result.signal) : null;
+      if (killedBy !== null) return { code: 128 + killedBy, ...output.end() };
+      if (result.code === null && result.signal)
+        throw new OutcomeUnknownError(host, `${firstWord(command)} on ${host} was ended by ${result.signal}; its outcome is unknown`);
       if (result.code === null) {
         if (slot.ssh === ssh) slot.ssh = null;
         ssh.dispose();
@@ -548,8 +599,12 @@ export class SshPool implements RemoteRunner {
       return { code: result.code, ...output.end() };
     } catch (error) {
       if (error instanceof TransportError) throw error;
-      if (slot.ssh === ssh) slot.ssh = null;
-      ssh.dispose();
+      // A channel the server refused (MaxSessions) says nothing about the connection: dropping it would cut what
+      // else runs on it (a migration, the sampler's stream, other callers' sessions).
+      if (!channelRefused(error)) {
+        if (slot.ssh === ssh) slot.ssh = null;
+        ssh.dispose();
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (started)
         throw new OutcomeUnknownError(
@@ -581,6 +636,19 @@ function dropForeignSessions(slot: HostSlot, client: Client): void {
     else session.close();
   }
   slot.sessions = own;
+}
+
+/** The number of a signal as ssh2 names it (`SIGKILL`), or null for one this system does not know. */
+function signalNumber(name: string): number | null {
+  return Object.hasOwn(constants.signals, name) ? constants.signals[name as NodeJS.Signals] : null;
+}
+
+/**
+ * ssh2's refusal of one channel — CHANNEL_OPEN_FAILURE (with its `reason` code) or an exec request declined — as
+ * opposed to an error of the connection itself.
+ */
+function channelRefused(error: unknown): boolean {
+  return error instanceof Error && ('reason' in error || error.message === 'Unable to exec');
 }
 
 /** Counts a command or stream in flight on a connection; the function returned says it is done (once). */
