@@ -9,10 +9,14 @@ const SHOWN = [
   'xen_version',
   'xen_major',
   'xen_minor',
+  // xm and xl before 4.4 print no xen_version: without it 4.4.4OVM would read as 4.4.
+  'xen_extra',
   'xen_scheduler',
   'nr_cpus',
   'cpu_mhz',
   'total_memory',
+  // Old xm's name for total_memory.
+  'memory',
   'free_memory',
   'release',
   'xen_commandline',
@@ -31,9 +35,10 @@ export const info = defineCommand({
   job: (_args, target) => ({ op: 'host.info', host: target.host }),
   render: ([o]) => {
     if (!o?.ok) return reply.result(`Info for ${o?.host ?? 'host'}`, o ? failureBlocks([o]) : [], { tone: 'error' });
-    const fields = SHOWN.filter((k) => o.result.info[k] !== undefined).map((k) => ({
+    const { info } = o.result;
+    const fields = SHOWN.filter((k) => info[k] !== undefined && !(k === 'xen_extra' && info['xen_version'] !== undefined)).map((k) => ({
       name: k,
-      value: o.result.info[k] || '(empty)',
+      value: info[k] || '(empty)',
       inline: k !== 'xen_commandline',
     }));
     const all = Object.entries(o.result.info)

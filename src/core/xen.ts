@@ -136,6 +136,11 @@ export interface StopResult {
 export interface ConsoleResult {
   source: 'log' | 'attach';
   lines: string[];
+  /**
+   * The domain's state when the snapshot was taken ('absent': no such domain on the host): xenconsoled's log outlives
+   * the guest, so its last lines alone may look like a live console. Unset when it could not be read.
+   */
+  status?: DomainStatus | 'absent';
 }
 export interface MigrateResult {
   outcome: MigrateOutcome;

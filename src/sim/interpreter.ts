@@ -248,7 +248,8 @@ function runTail(fleet: SimFleet, host: SimHostState, args: string[], io: Comman
   if (lines !== null) {
     const all = text.split('\n');
     const trailing = all.at(-1) === '' ? all.pop() : undefined;
-    text = all.slice(-lines).join('\n') + (trailing === undefined ? '' : '\n');
+    // An empty file has no line to end: GNU tail prints nothing.
+    text = all.length === 0 ? '' : all.slice(-lines).join('\n') + (trailing === undefined ? '' : '\n');
   }
   io.out(text);
   return 0;
@@ -424,6 +425,9 @@ async function runToolstack(
       const d = ref === undefined ? undefined : fleet.findDomain(host, ref);
       if (!d || ref === undefined) return invalid(ref ?? '');
       if (d.id === 0) return fail(io, "Can't specify Domain-0", 1);
+      // xm's xenconsole (as xl's before Xen 4.6) reads stdin, hits EOF at once without a terminal, and exits 0; the
+      // simulator never grants a pty.
+      if (tool === 'xm') return 0;
       const log = host.files.get(consoleLogPath(d.name)) ?? '';
       io.out(log.split('\n').slice(-12).join('\r\n'));
       // Stays attached like the real client; `timeout` ends it.

@@ -133,6 +133,7 @@ function shapes(config: Config): Word[][] {
     const m = new RegExp(`^(?:${logDirs})/guest-(.+)\\.log$`).exec(w);
     return m !== null && domain(m[1] as string);
   };
+  const consoleLogRotated = (w: string) => w.endsWith('.log.1') && consoleLog(w.slice(0, -2));
   const address = (w: string) => addresses.includes(w);
   const shapesFor = (ts: 'xl' | 'xm'): Word[][] => [
     [ts, 'info'],
@@ -146,6 +147,7 @@ function shapes(config: Config): Word[][] {
     [ts, 'pause', target],
     [ts, 'unpause', target],
     [ts, 'list', '-l', domain],
+    [ts, 'list', domain],
     [ts, 'network-list', domain],
     [ts, 'block-list', domain],
     [ts, 'vcpu-list', domain],
@@ -171,6 +173,7 @@ function shapes(config: Config): Word[][] {
     ['xentop', '-b', '-d', NUM, '-f'],
     ['test', '-r', consoleLog],
     ['tail', '-n', NUM, consoleLog],
+    ['tail', '-n', NUM, consoleLogRotated],
     ['ls', '-1', (w) => dirs.includes(w)],
     ['ls', '-l', '/etc/xen/auto/'],
     ['ln', '-s', linkTarget, autostart],
@@ -581,6 +584,8 @@ describe('the simulator-log check itself', () => {
       'timeout 30 xl shutdown -w web',
       'xl destroy xen1-web.2',
       'tail -n 20 /var/log/xen/console/guest-mail.log',
+      'tail -n 9 /var/log/xen/console/guest-mail.log.1',
+      'xm list mail',
     ])
       expect(problemWith(ok, known), ok).toBeNull();
     for (const bad of [
@@ -596,6 +601,8 @@ describe('the simulator-log check itself', () => {
       'xl destroy 12345',
       'xl create /etc/xen/vm/../../passwd',
       'tail -n 20 /var/log/xen/console/guest-a;b.log',
+      'tail -n 20 /var/log/xen/console/guest-a;b.log.1',
+      'xl list a;b',
       'xl list -v # comment',
       'xl migrate web evil.example',
     ])

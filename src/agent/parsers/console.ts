@@ -20,10 +20,27 @@ export function sanitizeConsole(text: string): string {
       .split('\n')
       .map((line) => {
         const parts = line.split('\r');
-        return (parts.at(-1) === '' && parts.length > 1 ? (parts.at(-2) ?? '') : (parts.at(-1) ?? '')).replace(CONTROL, '').trimEnd();
+        return overstrike(parts.at(-1) === '' && parts.length > 1 ? (parts.at(-2) ?? '') : (parts.at(-1) ?? ''))
+          .replace(CONTROL, '')
+          .trimEnd();
       })
       .join('\n')
   );
+}
+
+/**
+ * BS moves the cursor one column left and what follows overwrites (spinners `|\b/\b-`, a corrected login, the
+ * BS SPACE BS erase): dropping the BS alone would show every frame glued together.
+ */
+function overstrike(line: string): string {
+  if (!line.includes('\b')) return line;
+  const cells: string[] = [];
+  let at = 0;
+  for (const ch of line) {
+    if (ch === '\b') at = Math.max(0, at - 1);
+    else cells[at++] = ch;
+  }
+  return cells.join('');
 }
 
 /** The last n lines, without a trailing empty line from the final newline. */

@@ -62,6 +62,15 @@ export const argv = {
     String(lines),
     consoleLogPath(logDir, checked(domain, false)),
   ],
+  /** The log logrotate moved aside (`delaycompress` leaves .1 plain; xenconsoled writes on there until SIGHUP). */
+  consoleTailRotated: (logDir: string, domain: string, lines: number) => [
+    'tail',
+    '-n',
+    String(lines),
+    `${consoleLogPath(logDir, checked(domain, false))}.1`,
+  ],
+  /** The one domain's row, read with the console: whether the console shown belongs to a guest that still runs. */
+  consoleState: (ts: ToolstackKind, domain: string) => [ts, 'list', checked(domain, false)],
   consoleAttach: (ts: ToolstackKind, domain: string, seconds = 3) => ['timeout', String(seconds), ts, 'console', checked(domain, false)],
   migrate: (ts: ToolstackKind, domain: string, targetAddress: string) => {
     if (!MIGRATE_ADDRESS_PATTERN.test(targetAddress))

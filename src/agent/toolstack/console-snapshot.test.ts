@@ -16,7 +16,8 @@ function host(kind: ToolstackKind, console: { log: string } | { attach: RunResul
     run: async (_h, words): Promise<RunResult> => {
       calls.push(words.join(' '));
       if (words[0] === 'test') return { code: 'log' in console ? 0 : 1, stdout: '', stderr: '' };
-      if (words[0] === 'tail' && 'log' in console) return { code: 0, stdout: console.log, stderr: '' };
+      if (words[0] === 'tail' && 'log' in console && words.at(-1) === '/var/log/xen/console/guest-web.log')
+        return { code: 0, stdout: console.log, stderr: '' };
       if (words[0] === 'timeout' && 'attach' in console) return console.attach;
       return { code: 127, stdout: '', stderr: `unexpected ${words.join(' ')}\n` };
     },

@@ -973,10 +973,20 @@ export class XenToolstack implements Toolstack {
   async consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult> {
     checked(domain, false);
     return this.reading(`the console of ${domain}`, async () => {
-      const exists = await this.read(argv.consoleLogExists(this.host.consoleLogDir, domain), ctx);
-      if (exists.code === 0) {
+      const [exists, listed] = await this.readBatch(
+        [argv.consoleLogExists(this.host.consoleLogDir, domain), argv.consoleState(this.kind, domain)],
+        ctx,
+      );
+      const status = listed ? this.consoleStatus(domain, listed) : undefined;
+      const state = status === undefined ? {} : { status };
+      if (exists?.code === 0) {
         const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, lines), ctx);
-        return { source: 'log' as const, lines: lastLines(sanitizeConsole(r.stdout), lines) };
+        const recent = lastLines(sanitizeConsole(r.stdout), lines);
+        if (recent.length >= lines) return { source: 'log' as const, lines: recent, ...state };
+        // Just rotated, the log holds few lines or none: "(no output)" would hide what the guest printed before.
+        const older = await this.read(argv.consoleTailRotated(this.host.consoleLogDir, domain, lines - recent.length), ctx);
+        const before = older.code === 0 ? lastLines(sanitizeConsole(older.stdout), lines - recent.length) : [];
+        return { source: 'log' as const, lines: [...before, ...recent], ...state };
       }
       const words = argv.consoleAttach(this.kind, domain);
       const r = await this.read(words, ctx, { timeoutMs: 15_000 });
@@ -999,8 +1009,20 @@ export class XenToolstack implements Toolstack {
           r.stderr,
           `no console snapshot of ${domain} could be taken on ${this.host.name}: there is no readable xenconsoled log (${consoleLogPath(this.host.consoleLogDir, domain)}), and ${describeArgv(words)} ended by itself with nothing captured (${this.kind === 'xm' ? 'xm console' : 'xl console before Xen 4.6'} quits when not on a terminal); enable xenconsoled logging (XENCONSOLED_TRACE=guest, i.e. xenconsoled --log=guest) or use a console that stays attached (xl on Xen 4.6 or later)`,
         );
-      return { source: 'attach' as const, lines: lastLines(text, lines) };
+      return { source: 'attach' as const, lines: lastLines(text, lines), ...state };
     });
+  }
+
+  /** The domain's state from `list DOMAIN`; undefined when that answer says nothing certain. */
+  private consoleStatus(domain: string, r: RunResult): ConsoleResult['status'] {
+    if (r.code !== 0) {
+      const kind = classifyOutcome('shutdown', r).kind;
+      return kind === 'invalidDomain' || kind === 'notFound' ? 'absent' : undefined;
+    }
+    const row = parseListWithUuids(r.stdout).rows.find((d) => d.name === domain);
+    if (!row) return undefined;
+    // xm lists an inactive xend-managed domain with a blank ID: defined, not running.
+    return row.id === null && this.kind === 'xm' ? 'defined' : domainStatusFromFlags(row.state, this.kind);
   }
 
   /** The target's domains, named as the target's state when it does not answer. */
