@@ -18,6 +18,8 @@ export const help = defineCommand({
       [
         reply.table({ columns: ['usage', 'what it does'], rows }),
         reply.text('Domains may be written host:domain when two hosts have one of that name.'),
+        // The usage lines show <reason>, not that a value of several words needs quotes.
+        reply.text('Quote a value of several words: --reason "kernel upgrade".'),
       ],
       {
         tone: 'info',

@@ -17,36 +17,63 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
 
   if (raw.kind === 'options') {
     for (const [k, v] of Object.entries(raw.options)) record[k] = v;
+    // The rest of a line (`digest cron "0 8 * * *"`) is read as if typed: its quotes group, they are not part of it.
+    const rest = command.restOfLine;
+    const words = rest !== undefined && typeof record[rest] === 'string' ? splitWords(record[rest] as string) : null;
+    if (rest !== undefined && words !== null) record[rest] = words.join(' ');
   } else {
     if (LONE_SURROGATE.test(raw.text)) throw bad('could not read the arguments: the text has a broken character in it');
     const words = splitWords(raw.text);
     if (words === null) throw bad('could not read the arguments: a quote is not closed');
     const positional: string[] = [];
+    // The option whose `--name value` came right before a positional word: `--reason kernel upgrade` meant one reason.
+    let valueBefore: string | null = null;
+    let afterValue: string | null = null;
     // A free-text reason is what was typed: once it has begun, `id:P3RT5W` or `host:xen2` in it is text, not an option
-    // (`/deny K7Q2XM duplicate of id:P3RT5W` denied P3RT5W).
+    // (`/deny K7Q2XM duplicate of id:P3RT5W` denied P3RT5W), and so are `--force` or `-rc2` after its first word.
     const reasonAt = command.positional.indexOf('reason');
-    const inReason = () =>
-      reasonAt >= 0 &&
-      positional.length + command.positional.slice(0, reasonAt).filter((p) => p in record).length >= reasonAt &&
-      !('reason' in record);
+    const reasonWords = () =>
+      reasonAt < 0 || 'reason' in record
+        ? -1
+        : positional.length + command.positional.slice(0, reasonAt).filter((p) => p in record).length - reasonAt;
+    const set = (name: string, value: unknown) => {
+      const spec = specs.get(name);
+      if (name in record && spec && meaning(spec, record[name]) !== meaning(spec, value))
+        throw bad(
+          `--${name} is given twice (${echoValue(meaning(spec, record[name]))} and ${echoValue(meaning(spec, value))}): say it once`,
+        );
+      record[name] = value;
+    };
+    const optionIn = (word: string) => {
+      const m = /^(--?|[\u2013\u2014])([a-z][a-z0-9-]*)(?:=(.*))?$/is.exec(word);
+      // A phone turns a typed `--` into a dash: `—force` is --force when the command has that option, else a word.
+      return m && (m[1]?.startsWith('-') || specs.has(m[2] as string)) ? { name: m[2] as string, value: m[3] } : null;
+    };
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
-      const flag = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/is.exec(word);
-      const pair = inReason() ? null : /^([a-z][a-z0-9]*)[:=](.*)$/is.exec(word);
+      const flag = reasonWords() > 0 ? null : optionIn(word);
+      const pair = reasonWords() >= 0 ? null : /^([a-z][a-z0-9-]*)[:=](.*)$/is.exec(word);
       if (flag) {
-        const name = flag[1] as string;
-        const spec = specs.get(name);
-        if (!spec) throw bad(`unknown option --${cut(name)}`);
-        if (flag[2] !== undefined) record[name] = flag[2];
-        else if (spec.type === 'boolean') record[name] = true;
+        const spec = specs.get(flag.name);
+        if (!spec) throw bad(`unknown option --${cut(flag.name)}`);
+        if (flag.value !== undefined) set(flag.name, flag.value);
+        else if (spec.type === 'boolean') set(flag.name, true);
         else {
           const value = words[++i];
-          if (value === undefined) throw bad(`--${name} needs a value`);
-          record[name] = value;
+          // `--reason --force`: the reason was left out, and --force was meant as an option.
+          const next = value === undefined ? null : optionIn(value);
+          if (value === undefined || (next && specs.has(next.name))) throw bad(`--${flag.name} needs a value`);
+          set(flag.name, value);
+          afterValue = flag.name;
+          continue;
         }
       } else if (pair && specs.has(pair[1] as string)) {
-        record[pair[1] as string] = pair[2];
-      } else positional.push(word);
+        set(pair[1] as string, pair[2]);
+      } else {
+        if (afterValue !== null) valueBefore ??= afterValue;
+        positional.push(word);
+      }
+      afterValue = null;
     }
     const slots = command.positional.filter((p) => !(p in record));
     // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
@@ -60,7 +87,8 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
     if (positional.length > slots.length) {
       // Name the invalid value when there is one (`/start ; reboot` → the domain ";"), else the extra word.
       const checked = check(command, specs, record);
-      throw bad(checked.ok ? `unexpected argument ${echoValue(positional[slots.length])}` : checked.problem);
+      const quote = valueBefore === null ? '' : ` (a value of several words goes in quotes: --${valueBefore} "…")`;
+      throw bad(checked.ok ? `unexpected argument ${echoValue(positional[slots.length])}${quote}` : checked.problem);
     }
   }
 
@@ -101,11 +129,36 @@ function check(
   const order = [...command.positional, ...Object.keys(command.args.shape as object)];
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   const [first] = [...problems.entries()].sort(([a], [b]) => rank(a) - rank(b));
-  return { ok: false, problem: first?.[1] ?? 'invalid arguments' };
+  if (!first) return { ok: false, problem: 'invalid arguments' };
+  return { ok: false, problem: `${first[1]}${notAscii(command, record, first[0], first[1])}` };
+}
+
+/**
+ * `wеb` with a Cyrillic е, or `web` with a zero-width space, reads as a valid name refused for no reason: when such a
+ * character is what made a value invalid, the refusal names it.
+ */
+function notAscii(command: AnyCommand, record: Record<string, unknown>, field: string, problem: string): string {
+  const value = record[field];
+  if (typeof value !== 'string') return '';
+  const odd = Array.from(value).find((c) => /[^\x20-\x7e]/.test(c));
+  if (odd === undefined) return '';
+  const retyped = command.args.safeParse({ ...record, [field]: value.replace(/[^\x20-\x7e]/gu, 'x') });
+  if (!retyped.success && retyped.error.issues.some((i: { path: readonly PropertyKey[] }) => String(i.path[0] ?? '') === field)) return '';
+  const code = `U+${(odd.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+  const which = problem.includes(echoValue(value)) ? 'it' : echoValue(value);
+  return `; ${which} holds ${echoValue(odd)} (${code}), which is not ASCII`;
 }
 
 const TRUE_WORDS = /^(true|yes|on|1)$/i;
 const FALSE_WORDS = /^(false|no|off|0)$/i;
+
+/** What a typed value means for its option: `force:yes` and `--force` are the same, `lines:07` and `lines:7` too. */
+function meaning(spec: CommandOptionSpec, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (spec.type === 'boolean') return TRUE_WORDS.test(value) ? true : FALSE_WORDS.test(value) ? false : value;
+  if (spec.type === 'integer' && /^[+-]?\d+$/.test(value)) return Number(value);
+  return value;
+}
 
 function coerceBoolean(spec: CommandOptionSpec, record: Record<string, unknown>, value: unknown): string | null {
   if (typeof value === 'boolean') return null;
@@ -139,8 +192,11 @@ function coerceInteger(spec: CommandOptionSpec, record: Record<string, unknown>,
 }
 
 const ECHO_MAX = 40;
-/** Bidirectional-text controls could make an echoed value read differently from what was typed. */
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Bidirectional-text controls could make an echoed value read differently from what was typed; zero-width and other
+ * invisible characters would make it read the same as a valid one.
+ */
+const BIDI = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /** At most `max` characters (code points, so never half an emoji), then an ellipsis. */
 function cut(s: string, max = ECHO_MAX): string {
@@ -194,30 +250,51 @@ function oneLine(message: string): string {
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Double quotes: ASCII, and what phones and other keyboard layouts send for them (“…”, „…“, ”…”, «…»). */
+const DOUBLE_OPEN = new Set(['"', '\u201c', '\u201d', '\u201e', '\u00ab']);
+const DOUBLE_CLOSE = new Set(['"', '\u201c', '\u201d', '\u00bb']);
+/** Single quotes: ASCII and ‘…’. ’ is also the apostrophe phones put in `don’t`, so it never opens a quote. */
+const SINGLE_OPEN = new Set(["'", '\u2018']);
+const SINGLE_CLOSE = new Set(["'", '\u2018', '\u2019']);
+/** `--reason=`, `reason:`: a quoted value may follow an option's name inside the same word. */
+const KEY_PREFIX = /^(?:--?)?[a-z][a-z0-9-]*[:=]$/i;
+
 /**
- * Splits on white space, honouring '…' and "…" quotes. Nothing else is special: `;`, `$(…)` and friends are
- * plain characters, so they end up in a value that validation then rejects by name. Null when a quote is not closed,
- * or the text holds half a surrogate pair (see LONE_SURROGATE).
+ * Splits on white space, honouring '…' and "…" quotes (and their typographic forms). A quote opens only at the start
+ * of a word or of a `key:` value: an apostrophe inside a word is a letter (`don't`), and a single quote closes only
+ * where no letter or digit follows it (`'don't do it'`); a single quote that nothing closes is a letter too (`'90s`).
+ * Nothing else is special: `;`, `$(…)` and friends are plain characters, so they end up in a value that validation
+ * then rejects by name. Null when a double quote is not closed, or the text holds half a surrogate pair (see
+ * LONE_SURROGATE).
  */
 export function splitWords(text: string): string[] | null {
   if (LONE_SURROGATE.test(text)) return null;
+  const chars = Array.from(text);
+  const closesSingle = (i: number) => SINGLE_CLOSE.has(chars[i] as string) && !/[\p{L}\p{N}]/u.test(chars[i + 1] ?? '');
+  // Whether a single quote opened at i is ever closed: it is exactly when a closing one comes after it.
+  let lastSingleClose = -1;
+  for (let i = 0; i < chars.length; i++) if (closesSingle(i)) lastSingleClose = i;
   const words: string[] = [];
   let current = '';
   let inWord = false;
-  let quote: '"' | "'" | null = null;
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote) quote = null;
+  let quote: 'double' | 'single' | null = null;
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i] as string;
+    if (quote === 'double') {
+      if (DOUBLE_CLOSE.has(ch)) quote = null;
       else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
+    } else if (quote === 'single') {
+      if (closesSingle(i)) quote = null;
+      else current += ch;
     } else if (/\s/.test(ch)) {
       if (inWord) words.push(current);
       current = '';
       inWord = false;
     } else {
-      current += ch;
+      const opening = DOUBLE_OPEN.has(ch) ? 'double' : SINGLE_OPEN.has(ch) && lastSingleClose > i ? 'single' : null;
+      // Option names are short: a long word is not re-read at each of its quotes.
+      if (opening && (!inWord || (current.length <= 40 && KEY_PREFIX.test(current)))) quote = opening;
+      else current += ch;
       inWord = true;
     }
   }
