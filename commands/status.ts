@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeChange } from '../src/core/changes.ts';
 import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext } from '../src/core/define-command.ts';
 import { type Block, reply } from '../src/core/reply.ts';
+import { byCpuPercent } from '../src/core/samples.ts';
 import { AUTOSTART_MARK, mib, toneOf } from './render-helpers.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
@@ -127,12 +128,12 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   const age = Math.max(0, Math.round((ctx.now - Math.min(...sampled)) / 1000));
   // Samples came, with no guest in them (only Domain-0 runs, or none the asker may see): "no samples" would be untrue.
   if (rows.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`)];
-  const top = rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, ctx.posts.topDomains);
+  const top = rows.sort(byCpuPercent).slice(0, ctx.posts.topDomains);
   return [
     reply.table(
       {
         columns: ['domain', 'host', 'cpu%', 'memory'],
-        rows: top.map((r) => [r.name, r.host, r.cpuPercent.toFixed(1), mib(Math.round(r.memoryKiB / 1024))]),
+        rows: top.map((r) => [r.name, r.host, r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1), mib(Math.round(r.memoryKiB / 1024))]),
         alignRight: [2, 3],
       },
       `Busiest domains (samples up to ${age} s old)`,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineCommand, type RenderContext, type RenderedChart } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { type Attachment, type Block, reply } from '../src/core/reply.ts';
+import { byCpuPercent } from '../src/core/samples.ts';
 import { failureBlocks, toneOf } from './render-helpers.ts';
 
 const rate = (n: number | null) => (n === null ? '-' : n.toFixed(n >= 100 ? 0 : 1));
@@ -65,12 +66,12 @@ export const top = defineCommand({
     const rows = outcomes.flatMap((o) =>
       o.ok
         ? [...o.result.domains]
-            .sort((a, b) => b.cpuPercent - a.cpuPercent)
+            .sort(byCpuPercent)
             .map((r) => [
               o.host,
               r.name,
               r.state,
-              r.cpuPercent.toFixed(1),
+              r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1),
               `${(r.memoryKiB / 1024).toFixed(0)}M`,
               String(r.vcpus),
               `${rate(r.netTxKiBps)}/${rate(r.netRxKiBps)}`,
@@ -79,6 +80,8 @@ export const top = defineCommand({
         : [],
     );
     const ages = outcomes.flatMap((o) => (o.ok ? [freshness(o.host, o.result.live, o.result.sampledAt, ctx)] : []));
+    // Output xentop printed that could not be read leaves rows out of the table: said, never a short table alone.
+    const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []));
     const charts = chartParts(ctx.charts);
     return reply.result(
       outcomes.length === 1 ? `top on ${outcomes[0]?.host}` : 'top across the fleet',
@@ -89,11 +92,12 @@ export const top = defineCommand({
           alignRight: [3, 4, 5],
         }),
         ...(ages.length > 0 ? [reply.text(ages.join('; '))] : []),
+        ...notes,
         ...charts.blocks,
         ...(ctx.charts ? unchartedNote(outcomes, ctx.charts.length, '/top HOST chart:true') : []),
         ...failureBlocks(outcomes),
       ],
-      { tone: toneOf(outcomes), attachments: charts.attachments },
+      { tone: notes.length > 0 && toneOf(outcomes) === 'success' ? 'warning' : toneOf(outcomes), attachments: charts.attachments },
     );
   },
 });

@@ -2,10 +2,11 @@ import type { Config } from '../config/schema.ts';
 import { digestFigures } from '../core/digest.ts';
 import { UserError } from '../core/errors.ts';
 import { sameGuest } from '../core/fleet-view.ts';
-import type { DomainSample, HistoryPoint, HostSample } from '../core/samples.ts';
+import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } from '../core/samples.ts';
 import type { JournalEntry } from '../queue/coordination.ts';
 import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
 import { memoryFromInfo } from './parsers/info.ts';
+import { type CpuBaseline, cpuBaseline, cpuPercentOf } from './sampling.ts';
 import type { DomainSummary, OperationContext, Toolstack, TopRow } from './toolstack/types.ts';
 
 /** What a handler gets besides its job's data. */
@@ -67,8 +68,15 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const live = ctx.samples?.latest(data.host);
     if (live) return { host: data.host, live: true, sampledAt: live.at, domains: live.domains };
     const ts = await ctx.toolstack(data.host);
-    const rows = await ts.top(ctx.op);
-    return { host: data.host, live: false, sampledAt: (ctx.now ?? Date.now)(), domains: rows.map(toSample) };
+    const { rows, previous, notes } = await ts.topTable(ctx.op);
+    const before = cpuBaseline(previous);
+    return {
+      host: data.host,
+      live: false,
+      sampledAt: (ctx.now ?? Date.now)(),
+      domains: rows.map((r) => toSample(r, before)),
+      ...(notes.length > 0 ? { notes } : {}),
+    };
   },
   'host.digest': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
@@ -119,7 +127,7 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       busiest: live
         ? [...live.domains]
             .filter((d) => d.name !== 'Domain-0')
-            .sort((a, b) => b.cpuPercent - a.cpuPercent)
+            .sort(byCpuPercent)
             .slice(0, busiestRows(ctx.config))
             .map((d) => ({ name: d.name, cpuPercent: d.cpuPercent, memoryKiB: d.memoryKiB }))
         : [],
@@ -216,12 +224,12 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
 };
 
-/** A one-shot xentop row as a sample: one iteration has no rates (they need two). */
-function toSample(r: TopRow): DomainSample {
+/** A one-shot xentop row as a sample: one iteration has no rates (they need two); `before`: the iteration before it. */
+function toSample(r: TopRow, before: CpuBaseline | null): DomainSample {
   return {
     name: r.name,
     state: r.state,
-    cpuPercent: r.cpuPercent,
+    cpuPercent: cpuPercentOf(r, before),
     cpuSeconds: r.cpuSeconds,
     memoryKiB: r.memoryKiB,
     maxMemoryKiB: r.maxMemoryKiB,

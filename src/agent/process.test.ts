@@ -74,6 +74,7 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     info: unused,
     infoAndList: unused,
     top: unused,
+    topTable: unused,
     uptime: unused,
     uptimeTable: unused,
     show: unused,

@@ -7,7 +7,17 @@ import type { SampleStore } from '../queue/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 import { parseXentop } from './parsers/xentop.ts';
 import { XentopStream } from './parsers/xentop-stream.ts';
-import { type CounterRow, countersOf, detectChanges, type RawChange, RollupWindow, type TimedRows, toHostSample } from './sampling.ts';
+import {
+  type CounterRow,
+  type CpuBaseline,
+  countersOf,
+  cpuBaseline,
+  detectChanges,
+  type RawChange,
+  RollupWindow,
+  type TimedRows,
+  toHostSample,
+} from './sampling.ts';
 import { backoffDelay } from './ssh/semaphore.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import type { DomainSummary } from './toolstack/types.ts';
@@ -345,10 +355,11 @@ export class Sampler {
           stderr = (stderr + chunk).slice(-1000);
         },
       });
+      splitter.end();
       const stats = splitter.stats;
-      if (stats.unparsed > 0 || stats.lateRows > 0)
+      if (stats.unparsed > 0 || stats.lateRows > 0 || stats.cutLines > 0)
         this.log(state.name).warn(
-          { unparsed: stats.unparsed, samples: stats.unparsedSamples, lateRows: stats.lateRows },
+          { unparsed: stats.unparsed, samples: stats.unparsedSamples, lateRows: stats.lateRows, cutLines: stats.cutLines },
           'xentop lines the sampler could not read',
         );
       if (stale) return { failed: false, produced, reason: `no xentop output for ${Math.round(this.o.staleMs / 1000)} s` };
@@ -400,12 +411,12 @@ export class Sampler {
           return { failed: !produced, produced, reason: errorText(error) };
         }
         this.enqueue(state, () => this.reached(state));
-        const rows = parseXentop(stdout).rows;
+        const { rows, previous } = parseXentop(stdout);
         const at = this.stamp();
-        // The poll's rows come from its second iteration: CPU% is real, so none is dropped.
+        // The poll's rows come from its second iteration, whose CPU% xentop took against its first (not the poll before).
         if (rows.length > 0) {
           produced = true;
-          this.enqueue(state, () => this.iteration(state, rows, at, false), true);
+          this.enqueue(state, () => this.iteration(state, rows, at, false, cpuBaseline(previous)), true);
         }
         await sleep(Math.max(0, this.o.intervalSeconds * 1000 - (this.now() - started)), this.closing.signal);
       }
@@ -429,7 +440,8 @@ export class Sampler {
       });
   }
 
-  private async iteration(state: HostState, rawRows: TopRow[], at: number, first: boolean): Promise<void> {
+  /** `cpuBefore`: xentop's iteration before this one, when it is not the last one handled (see toHostSample). */
+  private async iteration(state: HostState, rawRows: TopRow[], at: number, first: boolean, cpuBefore?: CpuBaseline | null): Promise<void> {
     const { rows, unresolved } = state.fullNames ? { rows: rawRows, unresolved: [] } : await this.fullNames(state, rawRows);
     const cur: TimedRows = { at, rows };
     if (first) {
@@ -437,7 +449,7 @@ export class Sampler {
       state.prev = countersOf(cur);
       return;
     }
-    const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds);
+    const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds, cpuBefore);
     state.prev = countersOf(cur);
     state.latest = sample;
     const { samples } = this.deps;

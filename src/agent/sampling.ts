@@ -17,24 +17,53 @@ export interface TimedRows<R extends CounterRow = TopRow> {
   rows: readonly R[];
 }
 
-/** What the next iteration's rates need of a row: its counters, by name. */
-export type CounterRow = Pick<TopRow, 'name' | 'netTxKiB' | 'netRxKiB' | 'vbdRd' | 'vbdWr'>;
+/** What the next iteration's rates need of a row: its counters, by name (CPU seconds: whether CPU% is a reading). */
+export type CounterRow = Pick<TopRow, 'name' | 'cpuSeconds' | 'netTxKiB' | 'netRxKiB' | 'vbdRd' | 'vbdWr'>;
 
 /**
  * The part of an iteration kept until the next one: a quarter of each row (at 1,000 hosts of 20 domains the whole
  * rows kept between iterations were 5 MiB of the agent's live heap).
  */
 export function countersOf(t: TimedRows): TimedRows<CounterRow> {
-  return { at: t.at, rows: t.rows.map(({ name, netTxKiB, netRxKiB, vbdRd, vbdWr }) => ({ name, netTxKiB, netRxKiB, vbdRd, vbdWr })) };
+  return {
+    at: t.at,
+    rows: t.rows.map(({ name, cpuSeconds, netTxKiB, netRxKiB, vbdRd, vbdWr }) => ({ name, cpuSeconds, netTxKiB, netRxKiB, vbdRd, vbdWr })),
+  };
+}
+
+/** The rows of xentop's iteration before, by name: what tells whether a row's CPU% is a reading (cpuPercentOf). */
+export type CpuBaseline = ReadonlyMap<string, Pick<TopRow, 'cpuSeconds'>>;
+
+export function cpuBaseline(rows: readonly Pick<TopRow, 'name' | 'cpuSeconds'>[] | null): CpuBaseline | null {
+  return rows && new Map(rows.map((r) => [r.name, r]));
+}
+
+/**
+ * The row's CPU%, or null when xentop had no earlier sample of the domain: it prints 0.0 for a domain id it did not
+ * see in its iteration before (one just started, or restarted — its CPU time went back). Matched by name, so a guest
+ * renamed between two iterations (same domain id, a real figure) is unknown once; a 10-character name of the
+ * iteration before (xentop without -f) stands for the full name that starts with it.
+ */
+export function cpuPercentOf(row: Pick<TopRow, 'name' | 'cpuSeconds' | 'cpuPercent'>, before: CpuBaseline | null): number | null {
+  const then = before?.get(row.name) ?? (row.name.length > 10 ? before?.get(row.name.slice(0, 10)) : undefined);
+  return then && row.cpuSeconds >= then.cpuSeconds ? row.cpuPercent : null;
 }
 
 /**
  * One HostSample from the current iteration and the previous one of the same stream. Rates are per second over the
  * time between the two iterations (the parse times; intervalSeconds when those are not increasing): NETTX/NETRX
  * KiB → KiB/s, VBD_RD/VBD_WR requests → requests/s. A rate is null without a previous row of that name, where either
- * side printed `-`, or when the counter went backwards (the domain restarted). CPU% is xentop's own.
+ * side printed `-`, or when the counter went backwards (the domain restarted). CPU% is xentop's own, null where it
+ * was taken against no earlier sample (cpuPercentOf) of `cpuBefore`: xentop's iteration before this one, which is
+ * `prev` for a stream.
  */
-export function toHostSample(host: string, prev: TimedRows<CounterRow> | null, cur: TimedRows, intervalSeconds: number): HostSample {
+export function toHostSample(
+  host: string,
+  prev: TimedRows<CounterRow> | null,
+  cur: TimedRows,
+  intervalSeconds: number,
+  cpuBefore: CpuBaseline | null = cpuBaseline(prev?.rows ?? null),
+): HostSample {
   const before = new Map((prev?.rows ?? []).map((r) => [r.name, r]));
   const elapsed = prev && cur.at > prev.at ? (cur.at - prev.at) / 1000 : intervalSeconds;
   const rate = (now: number | null, then: number | null | undefined): number | null => {
@@ -46,7 +75,7 @@ export function toHostSample(host: string, prev: TimedRows<CounterRow> | null, c
     return {
       name: r.name,
       state: r.state,
-      cpuPercent: r.cpuPercent,
+      cpuPercent: cpuPercentOf(r, cpuBefore),
       cpuSeconds: r.cpuSeconds,
       memoryKiB: r.memoryKiB,
       maxMemoryKiB: r.maxMemoryKiB,
@@ -77,8 +106,9 @@ const RATES = ['netTxKiBps', 'netRxKiBps', 'vbdRdPerSec', 'vbdWrPerSec'] as cons
  * What a window keeps of one domain's samples: sums, counts and the last figures, not the samples — at these offsets
  * of the domain's slot in one array of numbers per window (an object per domain with two 4-tuples was 6 MiB of the
  * agent's live heap at 1,000 hosts of 20 domains; unboxed doubles in one array are a third of that).
+ * CPU_KNOWN counts the samples whose CPU% was known: CPU_SUM and CPU_MAX are theirs.
  */
-const SAMPLES = 0;
+const CPU_KNOWN = 0;
 const CPU_SUM = 1;
 const CPU_MAX = 2;
 const MEMORY = 3;
@@ -112,9 +142,11 @@ export class RollupWindow {
         this.slots.set(d.name, at);
         for (let i = 0; i < SLOT; i++) f.push(i === CPU_MAX ? Number.NEGATIVE_INFINITY : 0);
       }
-      f[at + SAMPLES] = (f[at + SAMPLES] as number) + 1;
-      f[at + CPU_SUM] = (f[at + CPU_SUM] as number) + d.cpuPercent;
-      f[at + CPU_MAX] = Math.max(f[at + CPU_MAX] as number, d.cpuPercent);
+      if (d.cpuPercent !== null) {
+        f[at + CPU_KNOWN] = (f[at + CPU_KNOWN] as number) + 1;
+        f[at + CPU_SUM] = (f[at + CPU_SUM] as number) + d.cpuPercent;
+        f[at + CPU_MAX] = Math.max(f[at + CPU_MAX] as number, d.cpuPercent);
+      }
       f[at + MEMORY] = d.memoryKiB;
       f[at + CPU_SECONDS] = d.cpuSeconds;
       for (let i = 0; i < RATES.length; i++) {
@@ -131,12 +163,15 @@ export class RollupWindow {
     const f = this.figures;
     const domains: Record<string, HistoryFigures> = {};
     for (const [name, slot] of this.slots) {
+      // Only unknown CPU% in the window (the domain's first sample): no figure to give, and 0 would be a false one.
+      const cpuKnown = f[slot + CPU_KNOWN] as number;
+      if (cpuKnown === 0) continue;
       const rate = (i: number) => {
         const known = f[slot + RATE_KNOWN + i] as number;
         return known === 0 ? null : round((f[slot + RATE_SUM + i] as number) / known);
       };
       domains[name] = {
-        cpuAvg: round((f[slot + CPU_SUM] as number) / (f[slot + SAMPLES] as number)),
+        cpuAvg: round((f[slot + CPU_SUM] as number) / cpuKnown),
         cpuMax: f[slot + CPU_MAX] as number,
         memoryKiB: f[slot + MEMORY] as number,
         cpuSeconds: f[slot + CPU_SECONDS] as number,

@@ -7,7 +7,11 @@ export interface DomainSample {
   name: string;
   /** Six characters in xentop's order d s b c p r, as printed. */
   state: string;
-  cpuPercent: number;
+  /**
+   * null when xentop had no earlier sample of the domain (just started or restarted: it prints 0.0, a baseline, not
+   * a reading), or the iteration it was taken against is not known.
+   */
+  cpuPercent: number | null;
   cpuSeconds: number;
   memoryKiB: number;
   /** null for `no limit`. */
@@ -29,7 +33,10 @@ export interface HostSample {
   domains: DomainSample[];
 }
 
-/** One history entry: the samples of a window (config sampling.historyEverySeconds) folded per domain. */
+/**
+ * One history entry: the samples of a window (config sampling.historyEverySeconds) folded per domain. A domain none
+ * of whose samples in the window had a CPU% (it appeared in the window's last one) is left out of that point.
+ */
 export interface HistoryPoint {
   /** Epoch ms of the window's end. */
   at: number;
@@ -37,6 +44,7 @@ export interface HistoryPoint {
 }
 
 export interface HistoryFigures {
+  /** Over the window's samples whose CPU% was known. */
   cpuAvg: number;
   cpuMax: number;
   /** The last memory figure of the window. */
@@ -47,4 +55,10 @@ export interface HistoryFigures {
   netRxKiBps: number | null;
   vbdRdPerSec: number | null;
   vbdWrPerSec: number | null;
+}
+
+/** Busiest first; a CPU% not known yet (null) after every known one, never ranked as 0.0. */
+export function byCpuPercent(a: { cpuPercent: number | null }, b: { cpuPercent: number | null }): number {
+  if (a.cpuPercent === null || b.cpuPercent === null) return (a.cpuPercent === null ? 1 : 0) - (b.cpuPercent === null ? 1 : 0);
+  return b.cpuPercent - a.cpuPercent;
 }

@@ -209,3 +209,13 @@ export interface UptimeTable {
   rows: { name: string; id: number; uptimeSeconds: number }[];
   unparsed: string[];
 }
+
+/**
+ * One-shot `xentop -b -i 2`: the last iteration's rows, the one before it (null when xentop printed only one) and
+ * what could not be read, said to the user (counted, the first line quoted short), never an empty table alone.
+ */
+export interface TopTable {
+  rows: TopRow[];
+  previous: TopRow[] | null;
+  notes: string[];
+}

@@ -84,8 +84,11 @@ export interface HostStatus {
   domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null; autostart?: boolean }[];
   /** What could not be read (a list line of an unexpected shape): left out of the counts, and said. */
   notes?: string[];
-  /** The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample. */
-  busiest?: { name: string; cpuPercent: number; memoryKiB: number }[];
+  /**
+   * The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample.
+   * A null CPU% is not known yet (the domain's first sample): listed after the known ones.
+   */
+  busiest?: { name: string; cpuPercent: number | null; memoryKiB: number }[];
   sampledAt?: number | null;
 }
 
@@ -108,9 +111,10 @@ export interface JobResults {
   'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo };
   /**
    * live = the sampler's latest iteration (taken at `sampledAt`, with rates); otherwise a one-shot xentop run just
-   * now (no stream up), whose single iteration has no rates.
+   * now (no stream up), whose single iteration has no rates. `notes`: what of its output could not be read (said,
+   * never an empty or partial table alone); absent from older agents.
    */
-  'host.top': { host: string; live: boolean; sampledAt: number; domains: DomainSample[] };
+  'host.top': { host: string; live: boolean; sampledAt: number; domains: DomainSample[]; notes?: string[] };
   'host.digest': { host: string; hours: number; since: number; points: number; domains: DigestRow[] };
   'host.status': { host: string } & HostStatus;
   'domain.start': { host: string } & StartResult;

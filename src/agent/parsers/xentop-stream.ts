@@ -13,6 +13,8 @@ export interface XentopStreamStats {
   unparsedSamples: string[];
   /** Rows that arrived after their iteration was flushed and before the next header: dropped, never guessed at. */
   lateRows: number;
+  /** Lines the output ended in the middle of (the connection lost mid-write): dropped, kept among the examples. */
+  cutLines: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export class XentopStream {
   private hasSectors: boolean | null = null;
   /** True between a flush and the next header: rows then are late. */
   private flushed = false;
-  private readonly counters: XentopStreamStats = { iterations: 0, unparsed: 0, unparsedSamples: [], lateRows: 0 };
+  private readonly counters: XentopStreamStats = { iterations: 0, unparsed: 0, unparsedSamples: [], lateRows: 0, cutLines: 0 };
 
   /** Feeds a chunk; returns the iterations it completed (usually none or one). */
   push(chunk: string): TopRow[][] {
@@ -55,6 +57,18 @@ export class XentopStream {
     this.flushed = true;
     this.counters.iterations++;
     return [rows];
+  }
+
+  /**
+   * Call when the output has ended. A line still without its newline was cut short (xentop ends every line it
+   * writes): a row's figures may be cut mid-number and still read as a row, so it is counted, never parsed.
+   */
+  end(): void {
+    const cut = this.partial.replace(/\r$/, '').trimEnd();
+    this.partial = '';
+    if (cut.trim() === '') return;
+    this.counters.cutLines++;
+    this.keep(cut);
   }
 
   /** Counts of what was seen so far (a copy). */
@@ -86,6 +100,10 @@ export class XentopStream {
     }
     if (isXentopNoise(line)) return;
     this.counters.unparsed++;
+    this.keep(line);
+  }
+
+  private keep(line: string): void {
     if (this.counters.unparsedSamples.length < KEPT_SAMPLES) this.counters.unparsedSamples.push(line);
   }
 }

@@ -4,6 +4,8 @@ import type { TopRow } from './types.ts';
 export interface XentopParse {
   /** The last iteration's rows (with `-r`, every row of it). */
   rows: TopRow[];
+  /** The iteration before the last (null when there was only one): what CPU% of the last was taken against. */
+  previous: TopRow[] | null;
   iterations: number;
   unparsed: UnparsedLine[];
   sawHeader: boolean;
@@ -128,7 +130,29 @@ export function parseXentop(text: string): XentopParse {
   });
 
   const iterations = splitIterations(groups);
-  return { rows: iterations.at(-1) ?? [], iterations: iterations.length, unparsed, sawHeader };
+  return { rows: iterations.at(-1) ?? [], previous: iterations.at(-2) ?? null, iterations: iterations.length, unparsed, sawHeader };
+}
+
+/** How much of an unread line a note quotes: enough to recognise it, never a screenful of host output. */
+const QUOTED_CHARS = 72;
+
+/**
+ * What a reply must say of a parse: the lines that could not be read (counted, the first quoted short) and a table
+ * that came out empty (a host always runs Domain-0, so no rows is never the truth).
+ */
+export function xentopNotes(parsed: XentopParse, text: string): string[] {
+  const notes: string[] = [];
+  const first = parsed.unparsed[0];
+  if (first) {
+    const n = parsed.unparsed.length;
+    const quoted = first.line.length > QUOTED_CHARS ? `${first.line.slice(0, QUOTED_CHARS)}…` : first.line;
+    notes.push(`could not read ${n} line${n === 1 ? '' : 's'} of xentop (the first: ${JSON.stringify(quoted)})`);
+  }
+  if (parsed.rows.length === 0) {
+    const why = text.trim() === '' ? 'its output was empty' : parsed.sawHeader ? 'a header but no row it could read' : 'no header it knows';
+    notes.push(`xentop printed no domain rows (${why})`);
+  }
+  return notes;
 }
 
 /**

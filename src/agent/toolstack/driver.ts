@@ -8,7 +8,7 @@ import { parseXmListLong, type XmLongDomain, xmUuidOf } from '../parsers/list-lo
 import { classifyOutcome, parseMigrationLine } from '../parsers/outcome.ts';
 import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { parseUptime } from '../parsers/uptime.ts';
-import { parseXentop } from '../parsers/xentop.ts';
+import { parseXentop, xentopNotes } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { AUTOSTART_DIR, argv, autostartPath, checked, consoleLogPath, describeArgv } from './argv.ts';
 import { inventoryFromListings, isAutostartDir } from './inventory.ts';
@@ -30,6 +30,7 @@ import type {
   Toolstack,
   ToolstackKind,
   TopRow,
+  TopTable,
   UptimeTable,
 } from './types.ts';
 
@@ -340,19 +341,25 @@ export class XenToolstack implements Toolstack {
   }
 
   async top(ctx?: OperationContext): Promise<TopRow[]> {
+    return (await this.topTable(ctx)).rows;
+  }
+
+  async topTable(ctx?: OperationContext): Promise<TopTable> {
     return this.reading('xentop', async () => {
       const r = await this.checkedRead(argv.top(), ctx);
-      const rows = parseXentop(r.stdout).rows;
+      const parsed = parseXentop(r.stdout);
+      const { rows, previous } = parsed;
       // xentop truncates names to 10 characters; give back the full name where exactly one domain fits (one named with
       // exactly those 10 counts: `webserver1` beside `webserver10` — both printed `webserver1` — stays as printed).
-      if (rows.some((row) => row.name.length === 10)) {
+      const all = [...rows, ...(previous ?? [])];
+      if (all.some((row) => row.name.length === 10)) {
         const names = (await this.listDomains(ctx)).filter((d) => d.status !== 'defined').map((d) => d.name);
-        for (const row of rows) {
+        for (const row of all) {
           const matches = names.filter((n) => n.length >= 10 && n.startsWith(row.name));
           if (matches.length === 1 && matches[0]) row.name = matches[0];
         }
       }
-      return rows;
+      return { rows, previous, notes: xentopNotes(parsed, r.stdout) };
     });
   }
 

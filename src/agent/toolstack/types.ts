@@ -11,6 +11,7 @@ import type {
   StopResult,
   ToolstackKind,
   TopRow,
+  TopTable,
   UptimeTable,
 } from '../../core/xen.ts';
 
@@ -35,6 +36,7 @@ export type {
   StopResult,
   ToolstackKind,
   TopRow,
+  TopTable,
   UptimeTable,
 } from '../../core/xen.ts';
 
@@ -88,6 +90,8 @@ export interface Toolstack {
   /** `notes`: list lines it could not read (the counts leave them out: said, not guessed). */
   infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }>;
   top(ctx?: OperationContext): Promise<TopRow[]>;
+  /** top(), with the iteration before the last and notes on what could not be read (/top says them). */
+  topTable(ctx?: OperationContext): Promise<TopTable>;
   /** Each running domain's uptime in seconds, by name. */
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;
   /** `xl uptime` as rows (name, domid, seconds), with the lines it could not read. */
