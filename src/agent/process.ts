@@ -49,13 +49,16 @@ const OTHER_RUN_POLL_MS = 250;
  * that one recorded — its result once done. The job's outcome is then what happened on the host, not "this run sent
  * nothing". An entry that stays unfinished past the wait (that run died) is resumed: the state is read back.
  */
-async function otherRunsEnd(run: JobRun, deps: ProcessDeps, log: () => Logger): Promise<JournalEntry> {
+async function otherRunsEnd(run: JobRun, deps: ProcessDeps, log: () => Logger, here: RunsHere): Promise<JournalEntry> {
   log().warn('another run of this job is sending its command: waiting for what it records');
   const until = Date.now() + (run.data.op === 'domain.migrate' ? OTHER_RUN_WAIT_MS['domain.migrate'] : OTHER_RUN_WAIT_MS.other);
+  // A run in this agent is known to have ended (whatever it recorded is there by then); one elsewhere only by the wait.
+  const tracked = here.others();
   for (;;) {
+    const ended = tracked && !here.others();
     const entry = await deps.journal.get(run.id);
     if (!entry) throw new Error(`job ${run.id}: the journal entry of its other run is gone`);
-    if (entry.step === 'done' || Date.now() >= until) return entry;
+    if (entry.step === 'done' || ended || Date.now() >= until) return entry;
     if (run.signal?.aborted) throw run.signal.reason;
     await new Promise((resolve) => setTimeout(resolve, OTHER_RUN_POLL_MS));
   }
@@ -100,15 +103,42 @@ export interface JobRun {
 }
 
 /**
+ * The runs of each job under way in an agent, by job id (an agent has one Journal). BullMQ's stalled check hands a job
+ * whose lock lapsed (a Redis blip) to a Worker again — often of the very agent still running it — and that second
+ * run then finds the first one's `issuing` entry: not left by a dead agent, so it must wait for what that run
+ * records rather than read a half-done change back, and must not let the domain go while that run still changes it.
+ */
+const underWay = new WeakMap<Journal, Map<string, number>>();
+
+interface RunsHere {
+  /** Whether another run of this job is under way in this agent. */
+  others(): boolean;
+}
+
+/**
  * Runs one job with what makes a mutation safe across agent deaths:
  * - a journal entry (by job id) written right before the mutating command is sent, and its result after: a job
  *   that finds `done` returns the stored result without touching the host; one that finds `issuing` verifies
- *   the state instead of sending the command again (`resumed: true`);
+ *   the state instead of sending the command again (`resumed: true`) — or, while a run of the job is still under way
+ *   in this agent, waits for what that run records;
  * - the deadline (`meta.notAfter`): a job first picked up after it fails at once ('withdrawn'), touching nothing;
  * - the domain lock (ops with `locks: 'domain'`): adopted from the bot (same request id), renewed while the job
  *   runs, released at the end; held by another request → 'locked', touching nothing.
  */
 export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobResult> {
+  const counts = underWay.get(deps.journal) ?? new Map<string, number>();
+  underWay.set(deps.journal, counts);
+  counts.set(run.id, (counts.get(run.id) ?? 0) + 1);
+  try {
+    return await processRun(run, deps, { others: () => (counts.get(run.id) ?? 0) > 1 });
+  } finally {
+    const left = (counts.get(run.id) ?? 1) - 1;
+    if (left > 0) counts.set(run.id, left);
+    else counts.delete(run.id);
+  }
+}
+
+async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promise<JobResult> {
   const { data } = run;
   const spec = opSpec(data.op);
   const now = deps.now ?? Date.now;
@@ -127,7 +157,8 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
   // A job picked up in time but handed back (or orphaned by a dead agent) before it sent anything may still run
   // when taken again soon; taken again much later it is withdrawn too: nobody expects it to run by then.
   const deadline = notAfter === undefined ? undefined : run.attemptsStarted <= 1 ? notAfter : notAfter + RESUME_GRACE_MS;
-  if (!found && deadline !== undefined && now() > deadline) {
+  // Another run here took the job in time: the deadline is that pickup's, and it may be about to send.
+  if (!found && deadline !== undefined && now() > deadline && !here.others()) {
     if (spec.locks === 'domain' && domain) await releaseQuietly(deps, domain, data.meta.requestId, log);
     const what = `/${data.meta.command}${domain ? ` ${domain}` : ''} on ${data.host}`;
     throw new UserError(
@@ -190,7 +221,12 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     };
     let result: JobResult;
     let ranElsewhere = false;
-    if (found) result = await resumeFrom(found);
+    if (found && found.step === 'issuing' && here.others()) {
+      // Not a dead agent's entry: a run of this job here is sending its command now.
+      const other = await otherRunsEnd(run, deps, log, here);
+      if (other.step === 'done') return other.result as JobResult;
+      result = await resumeFrom(other);
+    } else if (found) result = await resumeFrom(found);
     else {
       try {
         result = await runHandler(data as JobOf<typeof data.op>, { ...deps.handler, op });
@@ -199,7 +235,7 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
         // Its entry is the other run's: this one writes nothing of its own over it.
         entry = null;
         ranElsewhere = true;
-        const other = await otherRunsEnd(run, deps, log);
+        const other = await otherRunsEnd(run, deps, log, here);
         if (other.step === 'done') return other.result as JobResult;
         result = await resumeFrom(other);
       }
@@ -223,8 +259,9 @@ export async function processJob(run: JobRun, deps: ProcessDeps): Promise<JobRes
     throw error;
   } finally {
     if (spec.mutates && domain && deps.markMutation) await deps.markMutation(domain).catch(() => {});
-    // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again.
-    if (lock) await lock.stop(!handedOn && !(run.signal?.reason instanceof HandBack));
+    // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again. Another run of the
+    // job still under way here holds the same lock and local hold, and lets them go when it ends.
+    if (lock) await lock.stop(!handedOn && !(run.signal?.reason instanceof HandBack) && !here.others(), here.others());
   }
 }
 
@@ -254,8 +291,11 @@ function journalState(d: DomainSummary | null): JournalState {
 }
 
 interface HeldLock {
-  /** Stops renewing; releases the lock unless told to keep it (the job is handed on). */
-  stop(release: boolean): Promise<void>;
+  /**
+   * Stops renewing; releases the lock unless told to keep it (the job is handed on), and drops the local hold
+   * unless told to leave it (to another run of the job, still under way here).
+   */
+  stop(release: boolean, leaveHold?: boolean): Promise<void>;
 }
 
 async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resuming: boolean, log: () => Logger): Promise<HeldLock | null> {
@@ -295,6 +335,9 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
       try {
         if (stopped) return;
         if (await locks.renew(domain, requestId, lockPolicy.ttlMs)) return;
+        // The job ended while the renewal was out: its release went after it and found nothing to let go, and
+        // taking the lock back now would hold the domain for a finished request until the TTL.
+        if (stopped) return;
         // Expired (a Redis blip longer than the TTL): take it back unless another request got it meanwhile.
         const again = await locks.acquire(holder, lockPolicy.ttlMs);
         if (!again.ok) log().warn({ holder: again.holder }, 'lost the domain lock to another request while the job ran');
@@ -305,10 +348,10 @@ async function adoptLock(data: JobData, domain: string, deps: ProcessDeps, resum
   }, lockPolicy.renewMs);
   timer.unref();
   return {
-    async stop(release) {
+    async stop(release, leaveHold = false) {
       stopped = true;
       clearInterval(timer);
-      deps.localHolds?.drop(domain, requestId);
+      if (!leaveHold) deps.localHolds?.drop(domain, requestId);
       if (release) await releaseQuietly(deps, domain, requestId, log);
     },
   };
