@@ -132,7 +132,9 @@ export class TelegramAdapter implements ChatAdapter {
   private async openWebhook(webhook: WebhookSettings, signal: AbortSignal): Promise<void> {
     const handler = this.bot.webhookCallback(webhook.path, { secretToken: webhook.secretToken });
     this.webhook = await listenWebhook(handler, webhook, this.options.logger);
-    const settings = { url: webhookUrl(webhook), secret_token: webhook.secretToken };
+    // allowed_updates always said, as getUpdates does: omitted, Telegram keeps the last filter anyone set, which may
+    // leave out button clicks (approvals).
+    const settings = { url: webhookUrl(webhook), secret_token: webhook.secretToken, allowed_updates: [] };
     await callWithRetries('setWebhook', (o) => this.bot.telegram.callApi('setWebhook', settings, o), signal, this.options.logger);
   }
 

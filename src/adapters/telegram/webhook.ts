@@ -6,7 +6,8 @@ export type WebhookSettings = NonNullable<NonNullable<Config['telegram']>['webho
 
 /** The URL Telegram posts updates to: always https (a TLS-terminating proxy sits in front of our plain server). */
 export function webhookUrl(settings: WebhookSettings): string {
-  const host = /^https?:\/\//.test(settings.domain) ? new URL(settings.domain).host : settings.domain;
+  // A trailing slash kept would make the path `//telegram`, which a proxy passes on as is and the listener refuses.
+  const host = /^https?:\/\//.test(settings.domain) ? new URL(settings.domain).host : settings.domain.replace(/\/+$/, '');
   return `https://${host}${settings.path}`;
 }
 
@@ -19,7 +20,17 @@ export async function listenWebhook(
   settings: WebhookSettings,
   logger: Logger,
 ): Promise<Server> {
-  const server = createServer((req, res) => void handler(req, res));
+  const server = createServer((req, res) => {
+    // telegraf throws before its own error handling for a body that parses but is no object (JSON null): the
+    // request would stay unanswered, the rejection unhandled, and the server's close() would wait for it.
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((error: unknown) => {
+        logger.warn({ err: redactSecrets(String(error)) }, 'telegram webhook request refused: not an update');
+        if (!res.headersSent) res.writeHead(400);
+        res.end();
+      });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.listenHost, () => {
@@ -31,9 +42,22 @@ export async function listenWebhook(
   return server;
 }
 
-/** Stops taking updates: no new connection, idle keep-alive ones closed, an update being handled finished first. */
-export async function closeWebhook(server: Server): Promise<void> {
+/**
+ * How long an update being handled may take to be answered once the server closes: handlers answer at once, so this
+ * is only for one already under way; the rest of a stop still has to fit in SIGTERM's 5 s.
+ */
+export const WEBHOOK_CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Stops taking updates: no new connection, idle keep-alive ones closed, an update being handled finished first. A
+ * connection still open after the grace is cut: close() alone waits for a client that never finishes its request
+ * (Node stops enforcing headersTimeout once the server closes), and a stop that never ends keeps this bot from
+ * leading again (start() waits for it) and the lease from being handed over on SIGTERM.
+ */
+export async function closeWebhook(server: Server, graceMs = WEBHOOK_CLOSE_GRACE_MS): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
+  clearTimeout(cut);
 }

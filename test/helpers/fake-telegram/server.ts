@@ -103,6 +103,11 @@ export class FakeTelegram {
   readonly pins = new Set<string>();
   /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
   readonly notifications: { userId: number; chatId: number; messageId: number; at: number }[] = [];
+  /**
+   * The update types the bot gets, as Telegram keeps them: set by the last setWebhook or getUpdates that names
+   * allowed_updates, and kept by one that does not. Empty: Telegram's default (all but chat_member and reactions).
+   */
+  allowedUpdates: string[] = [];
   port = 0;
 
   constructor(
@@ -117,6 +122,12 @@ export class FakeTelegram {
   /** An API root that names its client in every call (TgCall.client, TgPoll.client), e.g. one per bot process. */
   apiRootFor(client: string): string {
     return `${this.apiRoot}/${client}/`;
+  }
+
+  /** Whether Telegram would hand the bot an update of this type now (see allowedUpdates). */
+  delivers(type: string): boolean {
+    if (this.allowedUpdates.length > 0) return this.allowedUpdates.includes(type);
+    return !['chat_member', 'message_reaction', 'message_reaction_count'].includes(type);
   }
 
   /** Resolves with the first getUpdates call (past or future) that matches. */
@@ -326,6 +337,8 @@ export class FakeTelegram {
     }
     if (method !== 'getUpdates' && method !== 'sendMessage' && method !== 'editMessageText') this.record(call);
     const chat = (id: unknown) => ({ id: Number(id), type: Number(id) < 0 ? 'supergroup' : 'private' });
+    if ((method === 'setWebhook' || method === 'getUpdates') && Array.isArray(body['allowed_updates']))
+      this.allowedUpdates = body['allowed_updates'].map(String);
     switch (method) {
       case 'getMe':
         return json(res, { ok: true, result: this.botUser });
