@@ -131,7 +131,7 @@ export class TelegramAdapter implements ChatAdapter {
   /** The webhook server, then its address at Telegram (Telegram starts posting as soon as it has it). */
   private async openWebhook(webhook: WebhookSettings, signal: AbortSignal): Promise<void> {
     const handler = this.bot.webhookCallback(webhook.path, { secretToken: webhook.secretToken });
-    this.webhook = await listenWebhook(handler, webhook, this.options.logger);
+    this.webhook = await listenWebhook(handler, webhook, this.options.logger, signal);
     // allowed_updates always said, as getUpdates does: omitted, Telegram keeps the last filter anyone set, which may
     // leave out button clicks (approvals).
     const settings = { url: webhookUrl(webhook), secret_token: webhook.secretToken, allowed_updates: [] };

@@ -13,12 +13,14 @@ export function webhookUrl(settings: WebhookSettings): string {
 
 /**
  * The webhook's HTTP server, listening: rejects when it cannot listen (the port is taken), where telegraf's launch()
- * left the error unhandled and the process died of it.
+ * left the error unhandled and the process died of it. `signal`: the start it belongs to; given up while the server
+ * binds (a stop then finds no server to close), the server is closed here, so none is left taking updates.
  */
 export async function listenWebhook(
   handler: (req: IncomingMessage, res: ServerResponse) => unknown,
   settings: WebhookSettings,
   logger: Logger,
+  signal?: AbortSignal,
 ): Promise<Server> {
   const server = createServer((req, res) => {
     // telegraf throws before its own error handling for a body that parses but is no object (JSON null): the
@@ -39,6 +41,10 @@ export async function listenWebhook(
     });
   });
   server.on('error', (error) => logger.error({ err: redactSecrets(String(error)) }, 'telegram webhook server error'));
+  if (signal?.aborted) {
+    await closeWebhook(server);
+    throw new Error('telegram stopped while its webhook server was starting');
+  }
   return server;
 }
 
