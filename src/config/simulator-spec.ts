@@ -15,6 +15,11 @@ const DomainSpec = z.strictObject({
   consoleLines: z.array(z.string()).optional(),
   /** Starts with its host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
   autostart: z.boolean().optional(),
+  /**
+   * xm hosts: xend manages it (`xm new`): while it does not run, `xm list` and `xm uptime` still show it, with a blank
+   * ID (shared/xen-toolstack.md §1.2).
+   */
+  xendManaged: z.boolean().optional(),
   maxMemoryMiB: z.number().int().positive().optional(),
   /** The config's `cpus`: every vCPU pinned to these physical CPUs (the simulated hosts have 8: 0-7). */
   cpus: z

@@ -29,14 +29,33 @@ function shutdownReason(flags: string): number {
   return Math.max(0, '-rscwS?'.indexOf(flags[4] ?? '-'));
 }
 
-export function formatXmList(fleet: SimFleet, host: SimHostState, domains: SimDomain[] = host.domains): string {
+/**
+ * `xm list`: the running domains, then (`inactive`, default all) the xend-managed ones that do not run, each with a
+ * blank ID (its domid is '' to `%(domid)5s`), all flags off and no CPU time (X@4.1 xm/main.py xm_brief_list;
+ * shared/xen-toolstack.md §1.2).
+ */
+export function formatXmList(
+  fleet: SimFleet,
+  host: SimHostState,
+  domains: SimDomain[] = host.domains,
+  inactive: string[] = inactiveManaged(host),
+): string {
   const lines = [`${'Name'.padEnd(40)} ${pad('ID', 5)} ${pad('Mem', 5)} ${pad('VCPUs', 5)} ${pad('State', 10)} ${pad('Time(s)', 9)}`];
   for (const d of sortById(domains)) {
     lines.push(
       `${d.name.padEnd(40)} ${pad(d.id, 5)} ${pad(d.memoryMiB, 5)} ${pad(d.vcpus, 5)} ${pad(xmFlags(d.flags), 10)} ${fixed(fleet.cpuSeconds(d), 8)}`,
     );
   }
+  for (const name of inactive) {
+    const m = host.xendManaged.get(name);
+    if (m) lines.push(`${name.padEnd(40)} ${pad('', 5)} ${pad(m.memoryMiB, 5)} ${pad(m.vcpus, 5)} ${pad('------', 10)} ${fixed(0, 8)}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** The xend-managed domains that do not run now (xend lists them with a blank ID). */
+export function inactiveManaged(host: SimHostState): string[] {
+  return [...host.xendManaged.keys()].filter((name) => !host.domains.some((d) => d.name === name)).sort();
 }
 
 /** xm's fifth flag is "crashed", not xl's shutdown-reason letter. */

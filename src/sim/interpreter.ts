@@ -10,6 +10,7 @@ import {
   formatXlListLong,
   formatXmList,
   formatXmListLong,
+  inactiveManaged,
 } from './format.ts';
 import { bootLines, consoleLogPath, parseDomainConfig, type SimDomain, type SimFleet, type SimHostState } from './model.ts';
 
@@ -318,14 +319,17 @@ async function runToolstack(
       if (refs.length > 1) return fail(io, `Usage: ${tool} list [options] [Domain]`, tool === 'xl' ? 1 : 2);
       const ref = refs[0];
       let domains = host.domains;
+      let inactive = tool === 'xm' ? inactiveManaged(host) : [];
       if (ref !== undefined) {
         const d = fleet.findDomain(host, ref);
-        if (!d) return tool === 'xl' && /^\d+$/.test(ref) ? fail(io, `Error: Domain '${ref}' does not exist.`, 1) : invalid(ref);
-        domains = [d];
+        inactive = inactive.filter((name) => name === ref);
+        if (!d && (long || inactive.length === 0))
+          return tool === 'xl' && /^\d+$/.test(ref) ? fail(io, `Error: Domain '${ref}' does not exist.`, 1) : invalid(ref);
+        domains = d ? [d] : [];
       }
       if (long) io.out(tool === 'xl' ? formatXlListLong(host, domains) : formatXmListLong(fleet, host, domains));
       else if (tool === 'xl') io.out(formatXlList(fleet, host, { verbose, domains }));
-      else io.out(formatXmList(fleet, host, domains));
+      else io.out(formatXmList(fleet, host, domains, inactive));
       return 0;
     }
     case 'info':
@@ -439,14 +443,27 @@ async function runToolstack(
       // `xl uptime DOM…`: xl resolves every argument first (find_domain exits on an unknown one, before the header).
       const refs = rest.filter((a) => !a.startsWith('-'));
       const chosen = [];
+      const managed = tool === 'xm' ? inactiveManaged(host) : [];
+      const inactive: string[] = [];
       for (const ref of refs) {
         const d = fleet.findDomain(host, ref);
-        if (!d) return invalid(ref);
-        chosen.push(d);
+        if (d) chosen.push(d);
+        else if (managed.includes(ref)) inactive.push(ref);
+        else return invalid(ref);
       }
-      io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
+      if (tool === 'xl') {
+        io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime\n`);
+        for (const d of refs.length > 0 ? chosen : host.domains)
+          io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.createdAt) / 1000)}\n`);
+        return 0;
+      }
+      // xm (X@4.1 xm/main.py xm_uptime; shared/xen-toolstack.md §1.6): the header `'%-33s %4s %s '` (a trailing
+      // space), rows `"%(name)-32s %(domid)5s "` + the uptime. It lists every domain xend has ('all'): one xend manages
+      // but that does not run has the domid '' and an uptime of 0.
+      io.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} Uptime \n`);
       for (const d of refs.length > 0 ? chosen : host.domains)
-        io.out(`${d.name.padEnd(33)} ${String(d.id).padStart(4)} ${formatUptime((fleet.now() - d.createdAt) / 1000)}\n`);
+        io.out(`${d.name.padEnd(32)} ${String(d.id).padStart(5)} ${formatUptime((fleet.now() - d.createdAt) / 1000)}\n`);
+      for (const name of refs.length > 0 ? inactive : managed) io.out(`${name.padEnd(32)} ${''.padStart(5)} ${formatUptime(0)}\n`);
       return 0;
     }
     case 'network-list':

@@ -75,6 +75,11 @@ export interface SimHostState {
   /** Directories that exist even when empty (a directory with an entry below it exists anyway). */
   dirs: Set<string>;
   nextId: number;
+  /**
+   * xm: the domains xend manages (`xm new`), by name. xend keeps them while they do not run, and xm lists them then
+   * with a blank ID (shared/xen-toolstack.md §1.2).
+   */
+  xendManaged: Map<string, { memoryMiB: number; vcpus: number }>;
   /** Every command string received over SSH, in order. */
   commandLog: string[];
 }
@@ -89,6 +94,8 @@ export interface SimDomainSpec {
   consoleLines?: string[] | undefined;
   /** Starts with the host: a symlink /etc/xen/auto/NAME.cfg → its config file. */
   autostart?: boolean | undefined;
+  /** xm hosts: managed by xend (`xm new`), so listed with a blank ID while it does not run. */
+  xendManaged?: boolean | undefined;
   maxMemoryMiB?: number | undefined;
   /** Pinning of every vCPU (`cpus = "2-3"`). */
   cpus?: string | undefined;
@@ -266,6 +273,7 @@ export class SimFleet {
         links: new Map(),
         dirs: new Set(['/etc/xen', '/etc/xen/vm', AUTO_DIR, CONSOLE_DIR]),
         nextId: 1,
+        xendManaged: new Map(),
         commandLog: [],
       };
       this.hosts.set(name, host);
@@ -274,6 +282,7 @@ export class SimFleet {
         const cfg = d.configPath ?? `/etc/xen/vm/${d.name}.cfg`;
         host.files.set(cfg, renderDomainConfig(d));
         if (d.autostart) host.links.set(`${AUTO_DIR}/${d.name}.cfg`, cfg);
+        if (d.xendManaged && host.toolstack === 'xm') host.xendManaged.set(d.name, { memoryMiB: d.memoryMiB, vcpus: d.vcpus });
         host.files.set(consoleLogPath(d.name), (d.consoleLines ?? bootLines(d.name)).map((l) => `${l}\n`).join(''));
         if (d.running)
           this.addDomain(host, { name: d.name, memoryMiB: d.memoryMiB, vcpus: d.vcpus, flags: d.state ?? '-b----', ...specDevices(d) });

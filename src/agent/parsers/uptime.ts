@@ -19,12 +19,18 @@ export interface UptimeParse {
  */
 const ROW = /^(.*?)\s+(\d+)\s+(?:(\d+)\s+days?,\s+)?(\d+):([0-5]\d):([0-5]\d)\s*$/;
 const HEADER = /^\s*Name\s+ID\s+Uptime\s*$/;
+/**
+ * xm lists every domain xend has, so also an xend-managed one that does not run: its domid is '' (a blank ID column)
+ * and xm prints its uptime as 0 (X@4.1 xm/main.py xm_uptime). It has no uptime: not a row, and no unreadable line.
+ * xend names hold no spaces.
+ */
+const XM_INACTIVE = /^\S+\s+0:00:00\s*$/;
 
 export function parseUptime(text: string): UptimeParse {
   const rows: UptimeRow[] = [];
   const unparsed: UnparsedLine[] = [];
   text.split('\n').forEach((line, i) => {
-    if (line.trim() === '' || HEADER.test(line)) return;
+    if (line.trim() === '' || HEADER.test(line) || XM_INACTIVE.test(line)) return;
     const m = ROW.exec(line);
     if (!m) {
       unparsed.push({ lineNumber: i + 1, line });

@@ -352,14 +352,22 @@ export class XenToolstack implements Toolstack {
       // xentop truncates names to 10 characters; give back the full name where exactly one domain fits (one named with
       // exactly those 10 counts: `webserver1` beside `webserver10` — both printed `webserver1` — stays as printed).
       const all = [...rows, ...(previous ?? [])];
+      const notes = xentopNotes(parsed, r.stdout);
       if (all.some((row) => row.name.length === 10)) {
-        const names = (await this.listDomains(ctx)).filter((d) => d.status !== 'defined').map((d) => d.name);
+        // xentop reads the hypervisor, not the toolstack: with xend down (every xm command fails) its rows still stand,
+        // only the names stay as xentop cut them.
+        const listed = await this.listDomains(ctx).catch((error: unknown) => {
+          if (!(error instanceof RemoteCommandError)) throw error;
+          notes.push(`names are as xentop cut them (10 characters): ${error.message}`);
+          return [];
+        });
+        const names = listed.filter((d) => d.status !== 'defined').map((d) => d.name);
         for (const row of all) {
           const matches = names.filter((n) => n.length >= 10 && n.startsWith(row.name));
           if (matches.length === 1 && matches[0]) row.name = matches[0];
         }
       }
-      return { rows, previous, notes: xentopNotes(parsed, r.stdout) };
+      return { rows, previous, notes };
     });
   }
 
