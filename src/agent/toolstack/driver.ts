@@ -669,6 +669,8 @@ export class XenToolstack implements Toolstack {
           'domain.state',
           `${path} already exists on ${host} and is not ${domain}'s link to ${config}: nothing was changed — look at it on the host`,
         );
+      // xendomains boots the guest the file's `name =` names: another one would escape the fleet-wide check for domain.
+      await this.refuseOtherName(domain, config, ctx);
       const words = argv.autostartOn(config, domain);
       return this.changeAutostart(domain, words, before, ctx, (back) =>
         back.target === config ? { outcome: 'enabled', domain, path, target: back.target } : null,
@@ -708,18 +710,27 @@ export class XenToolstack implements Toolstack {
     await ctx?.beforeIssue?.({ argv: words, before });
     ctx?.onProgress?.({ stage: 'autostart', message: describeArgv(words) });
     const sent = await this.issue(words, what, ctx);
-    if (!('noAnswer' in sent) && sent.code !== 0)
+    const seenAs = (back: { target: string | null; exists: boolean }) =>
+      back.target !== null ? `a link to ${back.target}` : back.exists ? 'something that is no link' : 'nothing';
+    if (!('noAnswer' in sent) && sent.code !== 0) {
+      const failed = `${describeArgv(words)} failed on ${host}: ${firstLine(sent.stderr)}`;
+      // Someone at the host may have made or removed the entry since it was read (File exists, No such file): what is
+      // there now is the answer, and the command is not sent again. A failed read-back leaves the failure as it was.
+      const back = await this.readAutostart(domain, ctx).catch(() => null);
+      const meanwhile = back && done(back);
+      if (meanwhile) return { ...meanwhile, outcome: meanwhile.outcome === 'enabled' ? 'already-enabled' : 'already-disabled' };
       throw new RemoteCommandError(
         host,
         words,
         sent.code,
         sent.stderr,
-        `${describeArgv(words)} failed on ${host}: ${firstLine(sent.stderr)}`,
+        back ? `${failed}; ${autostartPath(domain)} now reads back as ${seenAs(back)}, and nothing was re-run` : failed,
       );
+    }
     const back = await this.afterIssue(what, () => this.readAutostart(domain, ctx));
     const result = done(back);
     if (result) return result;
-    const seen = back.target !== null ? `a link to ${back.target}` : back.exists ? 'something that is no link' : 'nothing';
+    const seen = seenAs(back);
     if ('noAnswer' in sent)
       throw new OutcomeUnknownError(host, `${sent.noAnswer}; ${autostartPath(domain)} now reads back as ${seen}, and nothing was re-run`);
     throw new RemoteCommandError(host, words, 0, '', `${describeArgv(words)} returned, but ${autostartPath(domain)} reads back as ${seen}`);
@@ -729,7 +740,10 @@ export class XenToolstack implements Toolstack {
     const path = autostartPath(domain);
     ctx?.onProgress?.({ stage: 'verify', message: `resumed after an agent restart: reading ${path} back` });
     const back = await this.afterIssue(enable ? 'ln' : 'unlink', () => this.readAutostart(domain, ctx));
-    if (enable && back.target !== null) return { outcome: 'enabled', domain, path, target: back.target, resumed: true };
+    // xenops links only to DIR/NAME.cfg in a config dir: a link to anything else (another guest's config) is not its own.
+    const own = this.host.configDirs.filter((d) => !isAutostartDir(d)).map((d) => `${d.replace(/\/+$/, '')}/${domain}.cfg`);
+    if (enable && back.target !== null && own.includes(back.target))
+      return { outcome: 'enabled', domain, path, target: back.target, resumed: true };
     if (!enable && back.target === null && !back.exists) return { outcome: 'disabled', domain, path, target: null, resumed: true };
     throw new OutcomeUnknownError(
       this.host.name,

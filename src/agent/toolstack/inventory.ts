@@ -23,6 +23,14 @@ export function isAutostartDir(dir: string): boolean {
   return dir.replace(/\/+$/, '') === AUTOSTART_DIR;
 }
 
+/**
+ * The domain an /etc/xen/auto entry is named for: NAME.cfg, or the bare NAME — xendomains creates a guest from every
+ * entry, whatever it is called, so `/etc/xen/auto/web` starts web as surely as web.cfg does.
+ */
+function entryName(file: string): string | null {
+  return cfgName(file) ?? (file.includes('.cfg') ? null : cfgName(`${file}.cfg`));
+}
+
 function firstLine(s: string): string {
   return (
     s
@@ -105,12 +113,12 @@ export function inventoryFromListings(
     }
     let name: string | null;
     let target: string | null = null;
-    if (e.kind === 'file' || e.target === null) name = cfgName(e.name);
+    if (e.kind === 'file' || e.target === null) name = entryName(e.name);
     else {
       target = posix.resolve(AUTOSTART_DIR, e.target);
       const linked = target;
       const owner = [...configs].find(([, p]) => p === linked)?.[0];
-      name = owner ?? cfgName(posix.basename(target)) ?? cfgName(e.name);
+      name = owner ?? cfgName(posix.basename(target)) ?? entryName(e.name);
       const there = listed.get(posix.dirname(target));
       if (!owner && there && !there.has(posix.basename(target))) {
         notes.push(`${path} points to ${target}, which does not exist: it would fail when the host boots`);
