@@ -21,6 +21,8 @@ export const freeze = defineCommand({
     reason: z.string().trim().min(1, 'say why (the reason is shown to everyone refused)').max(200).describe('[until] and why'),
   }),
   positional: ['hosts', 'reason'],
+  // Derived from the schema it would read `/freeze <hosts> <reason>`, hiding the until that run() reads off the reason.
+  usage: '/freeze <hosts> [<until>] <reason>',
   permission: 'host.freeze',
   risk: 'write',
   scope: 'local',
@@ -35,6 +37,8 @@ export const freeze = defineCommand({
         ? `${first}T${second}`
         : null;
     const typed = pair ?? first;
+    // Refusals quote the until as it was typed, not as rewritten for the parser.
+    const shown = pair !== null ? `${first} ${second}` : first;
     const hosts = args.hosts === 'all' ? ['all'] : args.hosts.split(',');
     const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
     // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
@@ -42,7 +46,7 @@ export const freeze = defineCommand({
     // Shaped like one but not a valid one (`24:00`, `0h`, a 31st of April): said, never a freeze that does not end.
     const until = parseUntil(typed, new Date(), ctx.freezes.zone);
     if (!until.ok) return bad(until.reason);
-    if (until.until.getTime() <= Date.now()) return bad(`${typed} is in the past: a freeze must end later than now`);
+    if (until.until.getTime() <= Date.now()) return bad(`${shown} is in the past: a freeze must end later than now`);
     // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.
     const reason = words.slice(pair ? 2 : 1).join(' ');
     if (reason === '') return bad('say why after the time');

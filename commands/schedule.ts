@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { echoValue } from '../src/core/args.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
 import { parseWhen } from '../src/core/schedule.ts';
@@ -18,7 +19,14 @@ export const schedule = defineCommand({
   name: 'schedule',
   description: 'Post status, top or a digest on a schedule: add, list, remove',
   args: z.strictObject({
-    action: z.enum(['add', 'list', 'remove']).describe('add, list or remove'),
+    action: z
+      .enum(['add', 'list', 'remove'], {
+        error: (issue) =>
+          issue.input === undefined
+            ? 'add, list or remove? (/schedule list shows the schedules)'
+            : `expected add, list or remove, got ${echoValue(issue.input)}`,
+      })
+      .describe('add, list or remove'),
     spec: z.string().trim().max(200).optional().describe('add: what and when (status every 5m); remove: the id'),
     tz: z.string().trim().min(1).max(64).optional().describe('time zone of a cron pattern (IANA, e.g. Europe/Berlin)'),
     channel: z

@@ -159,6 +159,11 @@ interface BaseDefinition<S extends z.ZodObject> {
   positional: readonly (keyof z.infer<S> & string)[];
   /** The last positional takes the rest of the line (`reason` always does). */
   restOfLine?: keyof z.infer<S> & string;
+  /**
+   * The usage line, when the one derived from the schema would hide part of the syntax (a word the command itself
+   * reads out of another argument, as /freeze reads its until from the reason's first word).
+   */
+  usage?: string;
   /** null = any known person (help, whoami). */
   permission: string | null;
   risk: Risk | ((args: z.infer<S>) => Risk);
@@ -248,6 +253,7 @@ export function optionSpecs(command: AnyCommand): CommandOptionSpec[] {
 }
 
 export function usageOf(command: AnyCommand): string {
+  if (command.usage !== undefined) return command.usage;
   const parts = optionSpecs(command).map((o) => {
     if (o.type === 'boolean') return `[--${o.name}]`;
     const positional = command.positional.includes(o.name);
