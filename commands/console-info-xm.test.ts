@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInfo } from '../src/agent/parsers/info.ts';
 import type { SshPool } from '../src/agent/ssh/pool.ts';
-import { XenToolstack } from '../src/agent/toolstack/driver.ts';
 import { renderContext } from '../src/core/define-command.ts';
 import type { HostInfo } from '../src/core/xen.ts';
+import { simToolstack } from '../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../test/helpers/sim.ts';
 import { info } from './info.ts';
 
@@ -26,12 +26,7 @@ function shown(host: string, toolstack: 'xl' | 'xm', hostInfo: HostInfo): Record
 
 describe('/info of an xm host', () => {
   it('shows the whole Xen release (xen_extra), not just 4.1, where xm info has no xen_version', async () => {
-    const ts = new XenToolstack('xm', pool, {
-      name: 'old',
-      configDirs: ['/etc/xen'],
-      consoleLogDir: '/var/log/xen/console',
-      shutdownTimeoutSeconds: 5,
-    });
+    const ts = simToolstack(pool, 'old', 'xm', { configDirs: ['/etc/xen'] });
     const fields = shown('old', 'xm', await ts.info());
     expect(fields).toMatchObject({ xen_major: '4', xen_minor: '1', xen_extra: '.4' });
   });

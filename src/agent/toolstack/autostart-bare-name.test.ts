@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { Config } from '../../config/schema.ts';
 import { renderDomainConfig } from '../../sim/model.ts';
 import { refuseIfAutostartElsewhere } from '../handlers.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * xendomains creates a guest from every entry of /etc/xen/auto, `.cfg` or not: an entry named by the bare domain name
@@ -12,13 +12,7 @@ import { XenToolstack } from './driver.ts';
  */
 let env: SimEnv;
 let pool: SshPool;
-const driver = (host: string) =>
-  new XenToolstack(
-    'xl',
-    pool,
-    { name: host, configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { readBack: { attempts: 3, delayMs: 20 } },
-  );
+const driver = (host: string) => simToolstack(pool, host, 'xl', { readBack: { attempts: 3, delayMs: 20 } });
 
 beforeAll(async () => {
   env = await startSimEnv({

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { UserError } from '../../core/errors.ts';
 import { renderDomainConfig } from '../../sim/model.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * xendomains boots the guest a file's `name =` names, not the file's name: a web.cfg saying name = "webprod" would
@@ -11,13 +11,7 @@ import { XenToolstack } from './driver.ts';
  */
 let env: SimEnv;
 let pool: SshPool;
-const driver = () =>
-  new XenToolstack(
-    'xl',
-    pool,
-    { name: 'xen1', configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { readBack: { attempts: 3, delayMs: 20 } },
-  );
+const driver = () => simToolstack(pool, 'xen1', 'xl', { readBack: { attempts: 3, delayMs: 20 } });
 
 beforeAll(async () => {
   env = await startSimEnv({

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { RemoteCommandError } from '../../core/errors.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * Another operator at the host's shell between xenops's read of /etc/xen/auto and its ln/unlink: the command fails
@@ -11,13 +11,7 @@ import { XenToolstack } from './driver.ts';
  */
 let env: SimEnv;
 let pool: SshPool;
-const driver = () =>
-  new XenToolstack(
-    'xl',
-    pool,
-    { name: 'xen1', configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { readBack: { attempts: 3, delayMs: 20 } },
-  );
+const driver = () => simToolstack(pool, 'xen1', 'xl', { readBack: { attempts: 3, delayMs: 20 } });
 
 beforeAll(async () => {
   env = await startSimEnv({

@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { OutcomeUnknownError } from '../../core/errors.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /** An autostart on resumed after an agent restart: only a link to the guest's own config file means it took. */
 let env: SimEnv;
 let pool: SshPool;
-const driver = () =>
-  new XenToolstack(
-    'xl',
-    pool,
-    { name: 'xen1', configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { readBack: { attempts: 3, delayMs: 20 } },
-  );
+const driver = () => simToolstack(pool, 'xen1', 'xl', { readBack: { attempts: 3, delayMs: 20 } });
 
 beforeAll(async () => {
   env = await startSimEnv({

@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleCommand } from '../../../commands/console.ts';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv, twoHostFleet } from '../../../test/helpers/sim.ts';
 import { renderContext } from '../../core/define-command.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 let env: SimEnv;
 let pool: SshPool;
-const driver = () =>
-  new XenToolstack('xl', pool, {
-    name: 'xen1',
-    configDirs: ['/etc/xen/vm'],
-    consoleLogDir: '/var/log/xen/console',
-    shutdownTimeoutSeconds: 5,
-  });
+const driver = () => simToolstack(pool, 'xen1', 'xl', { configDirs: ['/etc/xen/vm'] });
 
 beforeAll(async () => {
   // xen1 runs web and has mail defined; both have a xenconsoled log ending at a login prompt (it outlives the guest).

@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv, twoHostFleet } from '../../../test/helpers/sim.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 let env: SimEnv;
 let pool: SshPool;
 const LOG = '/var/log/xen/console/guest-web.log';
-const driver = () =>
-  new XenToolstack('xl', pool, {
-    name: 'xen1',
-    configDirs: ['/etc/xen/vm'],
-    consoleLogDir: '/var/log/xen/console',
-    shutdownTimeoutSeconds: 5,
-  });
+const driver = () => simToolstack(pool, 'xen1', 'xl', { configDirs: ['/etc/xen/vm'] });
 
 beforeAll(async () => {
   env = await startSimEnv({ fleet: twoHostFleet() });

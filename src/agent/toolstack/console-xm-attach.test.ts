@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { RemoteCommandError } from '../../core/errors.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 let env: SimEnv;
 let pool: SshPool;
@@ -20,12 +20,7 @@ afterAll(async () => {
 describe('/console on an xm host without a xenconsoled log', () => {
   it('`xm console` without a terminal quits at once: "no console snapshot could be taken", never a made-up live attach', async () => {
     env.sim.fleet.host('old').files.delete('/var/log/xen/console/guest-db.log');
-    const ts = new XenToolstack('xm', pool, {
-      name: 'old',
-      configDirs: ['/etc/xen'],
-      consoleLogDir: '/var/log/xen/console',
-      shutdownTimeoutSeconds: 5,
-    });
+    const ts = simToolstack(pool, 'old', 'xm', { configDirs: ['/etc/xen'] });
     const error = await ts.consoleSnapshot('db', 20).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toContain('no console snapshot of db could be taken on old');

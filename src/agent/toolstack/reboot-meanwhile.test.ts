@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reboot as rebootCommand } from '../../../commands/reboot.ts';
+import { replyText, simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { renderContext } from '../../core/define-command.ts';
-import type { Reply } from '../../core/reply.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * /reboot --force: between xenops' destroy and its create, someone starts the guest outside xenops. xenops' create
@@ -12,8 +11,6 @@ import { XenToolstack } from './driver.ts';
  */
 let env: SimEnv;
 let pool: SshPool;
-
-const text = (r: Reply) => [r.title, ...r.blocks.map((b) => ('text' in b ? b.text : ''))].join('\n');
 
 beforeAll(async () => {
   env = await startSimEnv({
@@ -27,12 +24,7 @@ afterAll(async () => {
 
 describe('a forced reboot whose create finds the guest started meanwhile outside xenops', () => {
   it('does not say xenops created it again', async () => {
-    const ts = new XenToolstack(
-      'xl',
-      pool,
-      { name: 'xen1', configDirs: ['/etc/xen/vm'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-      { readBack: { attempts: 10, delayMs: 20 } },
-    );
+    const ts = simToolstack(pool, 'xen1', 'xl', { configDirs: ['/etc/xen/vm'] });
     // xenops' create is held a moment on the host; another operator's create (`-q`, so it is told apart) runs first.
     env.sim.faults.delayNext('xen1', { match: /^xl create \//, ms: 300 });
     const other = env.sim.log
@@ -46,7 +38,7 @@ describe('a forced reboot whose create finds the guest started meanwhile outside
       renderContext(),
     );
     // Was "web destroyed and created again on xen1 — forced: destroyed, then created from /etc/xen/vm/web.cfg".
-    expect(text(reply)).not.toMatch(/then created from/);
-    expect(text(reply)).toMatch(/started again meanwhile outside xenops/);
+    expect(replyText(reply)).not.toMatch(/then created from/);
+    expect(replyText(reply)).toMatch(/started again meanwhile outside xenops/);
   });
 });

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stop as stopCommand } from '../../../commands/stop.ts';
+import { replyText, simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import { renderContext } from '../../core/define-command.ts';
-import type { Reply } from '../../core/reply.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * A guest that went away outside xenops between the agent's state check and its `xl shutdown` / `xl destroy`
@@ -14,15 +13,7 @@ import { XenToolstack } from './driver.ts';
 let env: SimEnv;
 let pool: SshPool;
 
-const driver = (host: string, kind: 'xl' | 'xm') =>
-  new XenToolstack(
-    kind,
-    pool,
-    { name: host, configDirs: ['/etc/xen/vm', '/etc/xen/auto'], consoleLogDir: '/var/log/xen/console', shutdownTimeoutSeconds: 5 },
-    { readBack: { attempts: 10, delayMs: 20 } },
-  );
-
-const text = (r: Reply) => [r.title, ...r.blocks.map((b) => ('text' in b ? b.text : ''))].join('\n');
+const driver = (host: string, kind: 'xl' | 'xm') => simToolstack(pool, host, kind);
 
 beforeAll(async () => {
   env = await startSimEnv({
@@ -70,7 +61,7 @@ describe('stop when the guest went away outside xenops right before the command'
         renderContext(),
       );
       expect(reply.title).toBe(`${domain} is not running on ${host}`);
-      expect(text(reply)).toMatch(/stopped meanwhile outside xenops/);
+      expect(replyText(reply)).toMatch(/stopped meanwhile outside xenops/);
     });
   }
 });

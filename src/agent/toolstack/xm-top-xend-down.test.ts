@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simToolstack } from '../../../test/helpers/drivers.ts';
 import { type SimEnv, startSimEnv } from '../../../test/helpers/sim.ts';
 import type { SshPool } from '../ssh/pool.ts';
-import { XenToolstack } from './driver.ts';
 
 /**
  * An xm host whose xend died: every xm command says "Unable to connect to xend" (shared/xen-toolstack.md §0), while
@@ -29,12 +29,7 @@ describe('/top of an xm host whose xend is down', () => {
       code: 1,
       stderr: 'Error: Unable to connect to xend: Connection refused. Is xend running?\n',
     });
-    const ts = new XenToolstack('xm', pool, {
-      name: 'old',
-      configDirs: ['/etc/xen/vm'],
-      consoleLogDir: '/var/log/xen/console',
-      shutdownTimeoutSeconds: 5,
-    });
+    const ts = simToolstack(pool, 'old', 'xm', { configDirs: ['/etc/xen/vm'] });
     const top = await ts.topTable();
     expect(top.rows.map((r) => r.name).sort()).toEqual(['Domain-0', 'webserver-']);
     expect(top.notes.join('\n')).toContain('Unable to connect to xend');
