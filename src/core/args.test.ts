@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { audit } from '../../commands/audit.ts';
 import { consoleCommand } from '../../commands/console.ts';
 import { deny } from '../../commands/deny.ts';
+import { evacuate } from '../../commands/evacuate.ts';
 import { freeze } from '../../commands/freeze.ts';
+import { list } from '../../commands/list.ts';
 import { migrate } from '../../commands/migrate.ts';
+import { oncall } from '../../commands/oncall.ts';
+import { schedule } from '../../commands/schedule.ts';
 import { stop } from '../../commands/stop.ts';
-import { echoValue, parseArgs } from './args.ts';
+import { echoValue, parseArgs, splitWords } from './args.ts';
 import { UserError } from './errors.ts';
 
 const text = (t: string) => ({ kind: 'text' as const, text: t });
@@ -186,5 +190,152 @@ describe('a free-text reason', () => {
       hosts: 'xen1',
       reason: '2h patching, then hosts:xen2',
     });
+  });
+});
+
+// People type apostrophes in reasons, and phones send typographic quotes: a quote groups words only where it opens a
+// word (or a `key:` / `--key=` value); an apostrophe inside a word is a letter.
+describe('splitWords and apostrophes, typographic quotes', () => {
+  it.each<[string, string[]]>([
+    ["K7Q2XM don't, it's month end", ['K7Q2XM', "don't,", "it's", 'month', 'end']],
+    ["web --reason don't", ['web', '--reason', "don't"]],
+    ['web --reason don’t', ['web', '--reason', 'don’t']],
+    ["web --reason 'don't do it'", ['web', '--reason', "don't do it"]],
+    ['web --reason “no way”', ['web', '--reason', 'no way']],
+    ['web --reason ‘no way’', ['web', '--reason', 'no way']],
+    ['web --reason „kein Risiko“', ['web', '--reason', 'kein Risiko']],
+    ['web --reason ”no way”', ['web', '--reason', 'no way']],
+    ['web --reason="a b"', ['web', '--reason=a b']],
+    ['web --reason=“a b”', ['web', '--reason=a b']],
+    ["web reason:'a b'", ['web', 'reason:a b']],
+    ["back in the '90s", ['back', 'in', 'the', "'90s"]],
+    ['a 5" screen', ['a', '5"', 'screen']],
+    ['web --reason ""', ['web', '--reason', '']],
+    ['"web; reboot"', ['web; reboot']],
+  ])('%j', (input, words) => {
+    expect(splitWords(input)).toEqual(words);
+  });
+
+  it('still says an opened double quote is not closed', () => {
+    expect(splitWords('web --reason "too risky')).toBeNull();
+    expect(splitWords('web --reason “too risky')).toBeNull();
+  });
+});
+
+describe('free text with apostrophes and phone quotes, in every command that takes it', () => {
+  it('/deny keeps the reason as typed', () => {
+    expect(parseArgs(deny, text("K7Q2XM don't, it's month end"))).toEqual({ id: 'K7Q2XM', reason: "don't, it's month end" });
+  });
+
+  it('/stop --reason takes a word with an apostrophe', () => {
+    expect(parseArgs(stop, text("web --reason don't"))['reason']).toBe("don't");
+    expect(parseArgs(stop, text('web --reason “not now”'))['reason']).toBe('not now');
+  });
+
+  it('/freeze keeps the reason as typed', () => {
+    expect(parseArgs(freeze, text("xen1 2h it's the kernel upgrade"))).toEqual({ hosts: 'xen1', reason: "2h it's the kernel upgrade" });
+  });
+
+  it('/oncall set takes a phone-quoted until', () => {
+    expect(parseArgs(oncall, text('set alice “tomorrow 09:00”'))).toMatchObject({
+      action: 'set',
+      person: 'alice',
+      until: 'tomorrow 09:00',
+    });
+  });
+
+  it('/schedule takes a phone-quoted cron pattern', () => {
+    expect(parseArgs(schedule, text('add digest cron “0 8 * * *” tz:Europe/Berlin'))).toMatchObject({
+      spec: 'digest cron 0 8 * * *',
+      tz: 'Europe/Berlin',
+    });
+  });
+
+  it('an unclosed double quote is still refused with the usage', () => {
+    const e = failure(() => parseArgs(deny, text('K7Q2XM "too risky')));
+    expect(e.message).toContain('a quote is not closed');
+    expect(e.context.usage).toBe('/deny <id> [<reason>]');
+  });
+});
+
+describe('option forms', () => {
+  it('takes name:value for an option whose name has a hyphen, as --name does', () => {
+    expect(parseArgs(evacuate, text('xen1 shutdown-rest:true'))).toEqual(parseArgs(evacuate, text('xen1 --shutdown-rest')));
+  });
+
+  // Phones turn a typed `--` into a dash.
+  it.each(['web —force', 'web –force'])('reads %j as --force', (t) => {
+    expect(parseArgs(stop, text(t))).toEqual(parseArgs(stop, text('web --force')));
+  });
+
+  it('reads a dash before a word that is no option of the command as text, not as an option', () => {
+    expect(parseArgs(deny, text('K7Q2XM —too risky'))).toEqual({ id: 'K7Q2XM', reason: '—too risky' });
+  });
+
+  it('accepts the same option twice with the same meaning', () => {
+    expect(parseArgs(stop, text('web --force --force'))).toEqual(parseArgs(stop, text('web --force')));
+    expect(parseArgs(stop, text('web --force force:yes'))).toEqual(parseArgs(stop, text('web --force')));
+  });
+
+  it.each([
+    ['web --reason a --reason b', '--reason is given twice ("a" and "b")'],
+    ['web force:false --force', '--force is given twice (false and true)'],
+  ])('refuses %j rather than keep only one of them', (t, message) => {
+    const e = failure(() => parseArgs(stop, text(t)));
+    expect(e.message).toContain(message);
+    expect(e.context.usage).toBe('/stop <domain> [--force] [--reason <reason>]');
+  });
+
+  it('does not take the next option as the value of one that needs a value', () => {
+    expect(failure(() => parseArgs(stop, text('web --reason --force'))).message).toBe('--reason needs a value');
+  });
+
+  it('says a value of several words goes in quotes', () => {
+    expect(failure(() => parseArgs(stop, text('web --reason kernel upgrade'))).message).toBe(
+      'unexpected argument "upgrade" (a value of several words goes in quotes: --reason "…")',
+    );
+  });
+});
+
+describe('a free-text reason is what was typed', () => {
+  it('an option-like word inside it is text', () => {
+    expect(parseArgs(deny, text('K7Q2XM use --force instead'))).toEqual({ id: 'K7Q2XM', reason: 'use --force instead' });
+    expect(parseArgs(freeze, text('all until the -rc2 kernel is out'))).toEqual({ hosts: 'all', reason: 'until the -rc2 kernel is out' });
+  });
+
+  it('an option before it is still an option', () => {
+    expect(parseArgs(deny, text('K7Q2XM --reason "too risky"'))).toEqual({ id: 'K7Q2XM', reason: 'too risky' });
+  });
+});
+
+describe('Discord options and typed text', () => {
+  it('give /schedule the same cron pattern, quotes or not', () => {
+    const typed = parseArgs(schedule, text('add digest cron "0 8 * * *" tz:Europe/Berlin'));
+    for (const spec of ['digest cron "0 8 * * *"', 'digest cron “0 8 * * *”', 'digest cron 0 8 * * *'])
+      expect(parseArgs(schedule, { kind: 'options', options: { action: 'add', spec, tz: 'Europe/Berlin' } })).toEqual(typed);
+  });
+});
+
+describe('look-alike and invisible characters in names', () => {
+  it('names a Cyrillic letter in a domain name', () => {
+    const e = failure(() => parseArgs(stop, text('wеb')));
+    expect(e.message).toContain('U+0435');
+    expect(e.message).toContain('not ASCII');
+  });
+
+  it('names a Cyrillic letter in a host name, with the value', () => {
+    const e = failure(() => parseArgs(list, text('xеn1')));
+    expect(e.message).toContain('"xеn1"');
+    expect(e.message).toContain('U+0435');
+  });
+
+  it('shows an invisible character it refuses', () => {
+    const e = failure(() => parseArgs(stop, text('web\u200b')));
+    expect(e.message).toContain('"web\\u200b"');
+    expect(e.message).toContain('U+200B');
+  });
+
+  it('says nothing of characters that are not the problem', () => {
+    expect(failure(() => parseArgs(stop, text('wé;b'))).message).not.toContain('U+00E9');
   });
 });
