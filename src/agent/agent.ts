@@ -282,6 +282,9 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
               journal,
               locks,
               lockPolicy: timings.domainLock,
+              // As often as BullMQ renews the job's lock, and stale once a killed agent's job would reach another
+              // agent anyway: a live run's beat outlasts two lost beats, a dead one's does not delay its resumption.
+              runBeat: { everyMs: timings.lockDurationMs / 2, staleMs: timings.lockDurationMs + timings.stalledIntervalMs },
               logger,
               handingBack: () => handingBack,
               markMutation: (domain) => fleetEvents.markMutation(domain, mutationMarkMs),

@@ -25,6 +25,12 @@ class MemoryJournal {
     this.entries.set(e.jobId, structuredClone(e));
     return true;
   }
+  // Runs keep no beat here (no runBeat in these deps): every entry is as an agent older than beats left it.
+  async beat() {}
+  async endBeat() {}
+  async beating() {
+    return false;
+  }
 }
 
 class MemoryLocks {

@@ -45,20 +45,28 @@ const OTHER_RUN_POLL_MS = 250;
 
 /**
  * Two runs of one job (BullMQ redelivered it as stalled while its first run went on: its lock lapsed in a Redis
- * blip): the one that wrote the journal entry sends the command; this one, which holds the job now, answers with what
- * that one recorded — its result once done. The job's outcome is then what happened on the host, not "this run sent
- * nothing". An entry that stays unfinished past the wait (that run died) is resumed: the state is read back.
+ * blip), in this agent or another: the one that wrote the journal entry sends the command; this one, which holds the
+ * job now, answers with what that one recorded — its result once done. The job's outcome is then what happened on
+ * the host, not "this run sent nothing". An entry that stays unfinished past the wait, or whose run stopped beating
+ * (it died or failed), is resumed: the state is read back.
  */
 async function otherRunsEnd(run: JobRun, deps: ProcessDeps, log: () => Logger, here: RunsHere): Promise<JournalEntry> {
   log().warn('another run of this job is sending its command: waiting for what it records');
   const until = Date.now() + (run.data.op === 'domain.migrate' ? OTHER_RUN_WAIT_MS['domain.migrate'] : OTHER_RUN_WAIT_MS.other);
-  // A run in this agent is known to have ended (whatever it recorded is there by then); one elsewhere only by the wait.
+  // A run in this agent is known to have ended (whatever it recorded is there by then); one elsewhere by its beat
+  // stopping — or, written by an agent older than beats, only by the wait.
   const tracked = here.others();
+  let beatSeen = false;
   for (;;) {
     const ended = tracked && !here.others();
+    // The beat before the entry: a run records `done` before it ends its beat, so a beat gone means the entry read
+    // next is that run's last word.
+    const beating = !tracked && (await deps.journal.beating(run.id));
     const entry = await deps.journal.get(run.id);
     if (!entry) throw new Error(`job ${run.id}: the journal entry of its other run is gone`);
     if (entry.step === 'done' || ended || Date.now() >= until) return entry;
+    if (beating) beatSeen = true;
+    else if (beatSeen) return entry;
     if (run.signal?.aborted) throw run.signal.reason;
     await new Promise((resolve) => setTimeout(resolve, OTHER_RUN_POLL_MS));
   }
@@ -90,6 +98,13 @@ export interface ProcessDeps {
   markMutation?: (domain: string) => Promise<void>;
   /** The domains this process is changing (see LocalHolds): absent, only the Redis lock keeps requests apart. */
   localHolds?: LocalHolds;
+  /**
+   * The beat a run keeps in Redis from its journal entry until it ends, so that an agent handed the same job (BullMQ's
+   * stalled check, after this one's job lock lapsed) waits for it rather than take its entry for a dead agent's.
+   * `staleMs` must outlast two beats and stay within the time a killed agent's job takes to reach another agent
+   * (agent.ts: lockDurationMs / 2 and lockDurationMs + stalledIntervalMs); absent, no beat is kept.
+   */
+  runBeat?: { everyMs: number; staleMs: number };
 }
 
 /** One pickup of one job, as BullMQ hands it over. */
@@ -172,6 +187,7 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
 
   const lock = spec.locks === 'domain' && domain ? await adoptLock(data, domain, deps, found !== null, log) : null;
   let handedOn = false;
+  let beat: Beat | null = null;
   try {
     let entry: JournalEntry | null = found;
     const op: HandlerContext['op'] = {
@@ -199,12 +215,13 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
         // If this write fails, nothing is sent: the command is only ever sent with its entry in place.
         let fresh: boolean;
         try {
-          fresh = await deps.journal.putIfAbsent(entry);
+          fresh = await deps.journal.putIfAbsent(entry, deps.runBeat?.staleMs);
         } catch {
           throw new UserError('queue.unavailable', 'the agent could not record the operation in Redis before sending it; nothing was sent');
         }
         // Another run of this job (ours lost its BullMQ lock) got there first: it sends, this one must not.
         if (!fresh) throw new AnotherRun();
+        if (deps.runBeat) beat = keepBeating(run.id, deps, deps.runBeat, log);
       };
     }
     const resumeFrom = async (issued: JournalEntry): Promise<JobResult> => {
@@ -221,8 +238,8 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
     };
     let result: JobResult;
     let ranElsewhere = false;
-    if (found && found.step === 'issuing' && here.others()) {
-      // Not a dead agent's entry: a run of this job here is sending its command now.
+    if (found && found.step === 'issuing' && (here.others() || (await deps.journal.beating(run.id)))) {
+      // Not a dead agent's entry: a run of this job, here or in another agent, is sending its command now.
       const other = await otherRunsEnd(run, deps, log, here);
       if (other.step === 'done') return other.result as JobResult;
       result = await resumeFrom(other);
@@ -258,6 +275,8 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
     handedOn = error instanceof HandBack || run.signal?.reason instanceof HandBack;
     throw error;
   } finally {
+    // After `done` is written (see otherRunsEnd), and before the lock goes.
+    await (beat as Beat | null)?.end();
     if (spec.mutates && domain && deps.markMutation) await deps.markMutation(domain).catch(() => {});
     // A job handed on keeps its lock until the TTL: the agent that takes it next adopts it again. Another run of the
     // job still under way here holds the same lock and local hold, and lets them go when it ends.
@@ -288,6 +307,36 @@ function domainOf(data: JobData): string | undefined {
 
 function journalState(d: DomainSummary | null): JournalState {
   return d ? { status: d.status, id: d.id, uuid: d.uuid } : { status: 'absent', id: null, uuid: null };
+}
+
+interface Beat {
+  /** Stops beating and takes the beat away, once any beat still on its way has landed (it would outlive the end). */
+  end(): Promise<void>;
+}
+
+function keepBeating(jobId: string, deps: ProcessDeps, policy: NonNullable<ProcessDeps['runBeat']>, log: () => Logger): Beat {
+  let inFlight: Promise<void> = Promise.resolve();
+  let failing = false;
+  const timer = setInterval(() => {
+    inFlight = deps.journal.beat(jobId, policy.staleMs).then(
+      () => {
+        failing = false;
+      },
+      (error: unknown) => {
+        if (!failing) log().warn({ err: errorText(error) }, "could not renew the job's beat in the journal");
+        failing = true;
+      },
+    );
+  }, policy.everyMs);
+  timer.unref();
+  return {
+    async end() {
+      clearInterval(timer);
+      await inFlight;
+      // Left in place, it goes stale on its own: a run waiting for it resumes then.
+      await deps.journal.endBeat(jobId).catch(() => {});
+    },
+  };
 }
 
 interface HeldLock {

@@ -288,6 +288,13 @@ export interface JournalEntry {
   result?: unknown;
 }
 
+// The entry, and with it the beat of the run that wrote it: no moment when another agent sees the entry of a live run
+// without its beat (and takes it for a dead agent's).
+const PUT_IF_ABSENT = new RedisScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[2], '1', 'PX', ARGV[3]) end
+return 1`);
+
 export class Journal {
   constructor(
     private readonly redis: RedisClient,
@@ -310,9 +317,34 @@ export class Journal {
 
   /**
    * Writes the entry only if the job has none: two runs of one job (a lapsed BullMQ lock hands it to a second
-   * worker while the first still runs) can never both go on to send the command.
+   * worker while the first still runs) can never both go on to send the command. With `beatMs`, the writer's beat
+   * (see beat()) starts with it.
    */
-  async putIfAbsent(entry: JournalEntry): Promise<boolean> {
-    return (await this.redis.set(this.key(entry.jobId), JSON.stringify(entry), 'EX', this.ttlSeconds, 'NX')) === 'OK';
+  async putIfAbsent(entry: JournalEntry, beatMs = 0): Promise<boolean> {
+    const keys = [this.key(entry.jobId), this.beatKey(entry.jobId)];
+    return (await PUT_IF_ABSENT.run(this.redis, keys, [JSON.stringify(entry), this.ttlSeconds, Math.ceil(beatMs)])) === 1;
+  }
+
+  /**
+   * The beat of the run that wrote a job's entry and is still sending its command (`xl migrate` may stream for
+   * minutes): an agent that finds an `issuing` entry tells a live run from a dead one's across processes by it. It is
+   * a key that Redis lets expire `staleMs` after the last beat, so Redis's clock alone says when it went stale.
+   */
+  private beatKey(jobId: string): string {
+    return `${this.key(jobId)}:beat`;
+  }
+
+  async beat(jobId: string, staleMs: number): Promise<void> {
+    await this.redis.set(this.beatKey(jobId), '1', 'PX', Math.ceil(staleMs));
+  }
+
+  /** Ends the beat at once (the run ended, however): a run waiting for it need not wait until it goes stale. */
+  async endBeat(jobId: string): Promise<void> {
+    await this.redis.del(this.beatKey(jobId));
+  }
+
+  /** Whether the run that wrote the job's entry is still beating (an entry of an agent older than beats never is). */
+  async beating(jobId: string): Promise<boolean> {
+    return (await this.redis.exists(this.beatKey(jobId))) === 1;
   }
 }
