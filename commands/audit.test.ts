@@ -196,6 +196,24 @@ describe('/audit replies', () => {
     );
   });
 
+  it('shows arguments recorded as JSON (a job outcome, Discord options) as they would be typed, not as JSON', async () => {
+    const { reply: r } = await runAudit('3', {
+      entries: [
+        row({
+          event: 'job.outcome',
+          args: JSON.stringify({ domain: { host: 'xen1', domain: 'web' }, force: true, reason: 'kernel upgrade' }),
+        }),
+        row({ event: 'job.outcome', args: JSON.stringify({ domain: { domain: 'web' }, target: 'xen2' }) }),
+        row({ event: 'request', args: '{not json' }),
+      ],
+      scanned: 3,
+      bounded: false,
+    });
+    const table = r.blocks[0];
+    if (table?.type !== 'table') throw new Error('no table');
+    expect(table.table.rows.map((row) => row[5])).toEqual(['xen1:web --force reason:"kernel upgrade"', 'web target:xen2', '{not json']);
+  });
+
   it('shows what a chat user typed on one row: line breaks, controls and column-wide spaces escaped, long text cut', async () => {
     const forged = 'nosuchdomain\n01-01 00:00:00  request   alice  stop     xen1:web  web  \u001b[2K\r\nx\u2028y\u202ez\u009b1m\tend';
     const hosts = Array.from({ length: 1_000 }, (_, i) => `xen${i + 1}`).join(',');

@@ -117,7 +117,7 @@ export const audit = defineCommand({
       cell(e['person'] ?? e['userId'] ?? '', NAME_CELL_MAX),
       cell(e['command'] ?? '', NAME_CELL_MAX),
       cell(targetOf(e), TEXT_CELL_MAX),
-      cell(e['args'] ?? '', TEXT_CELL_MAX),
+      cell(typedArgs(e['args'] ?? ''), TEXT_CELL_MAX),
       cell(e['detail'] ?? '', TEXT_CELL_MAX),
     ]);
     return reply.result(
@@ -169,6 +169,35 @@ function targetOf(e: Record<string, string>): string {
 function listed(names: string, noun: string): string {
   const all = names.split(',');
   return all.length <= LIST_SHOWN ? names : `${all.slice(0, LIST_SHOWN).join(',')},… (${all.length} ${noun})`;
+}
+
+/**
+ * Arguments recorded as JSON (a job's outcome records the parsed arguments; a Discord request its options) as they
+ * would be typed: `xen1:web --force reason:"kernel upgrade"`. Anything else is shown as it was recorded.
+ */
+function typedArgs(recorded: string): string {
+  if (!recorded.startsWith('{')) return recorded;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(recorded);
+  } catch {
+    return recorded;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return recorded;
+  const isRef = (v: unknown): v is DomainRef =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as DomainRef).domain === 'string' &&
+    Object.keys(v).every((k) => k === 'host' || k === 'domain');
+  const quoted = (v: string) => (/[\s"]/.test(v) || v === '' ? JSON.stringify(v) : v);
+  return Object.entries(parsed)
+    .flatMap(([key, v]) => {
+      if (v === undefined || v === null || v === false) return [];
+      if (v === true) return [`--${key}`];
+      if (isRef(v)) return [formatDomainRef(v)];
+      return [`${key}:${typeof v === 'string' ? quoted(v) : JSON.stringify(v)}`];
+    })
+    .join(' ');
 }
 
 const LIST_SHOWN = 3;
