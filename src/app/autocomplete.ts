@@ -30,8 +30,14 @@ export function autocompleteChoices(
     // hinted at by a `host:` prefix.
     const copies = new Map<string, number>();
     for (const { domain } of mine) copies.set(domain.name, (copies.get(domain.name) ?? 0) + 1);
+    // `xen1:mon`, typed as the ambiguous choices show it, narrows to that host's copy; a word without `:` matches names
+    // alone (`h05` is not every domain of h0500–h0599).
+    const typed = ({ host, domain }: { host: string; domain: { name: string } }) => {
+      const name = domain.name.toLowerCase();
+      return name.includes(p) || (p.includes(':') && `${host}:${name}`.includes(p));
+    };
     return mine
-      .filter(({ domain }) => domain.name.toLowerCase().includes(p))
+      .filter(typed)
       .map(({ host, domain }) => {
         const ambiguous = (copies.get(domain.name) ?? 0) > 1;
         const value = ambiguous ? `${host}:${domain.name}` : domain.name;

@@ -11,6 +11,7 @@ import {
   decide,
   describeTargets,
   isRejection,
+  lookupFoundOn,
   mayRunHere,
   type PipelineContext,
   type Rejection,
@@ -34,6 +35,13 @@ import type { PendingStore } from './pending-store.ts';
 import { isRedisDown, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
 import { scheduleAccess } from './schedule-access.ts';
 import type { ScheduleBook } from './schedules.ts';
+
+/**
+ * How long a lookup that found its domain running waits for the hosts yet to answer: a healthy fleet's lists (1,000
+ * hosts' within about a second) all come in meanwhile, so a second copy of the name is still said to be ambiguous,
+ * while a host that hangs or is down no longer holds every lookup for the whole read timeout.
+ */
+const FOUND_GRACE_MS = 2_000;
 
 /** A request xenops makes itself (a schedule, an approved request resuming): no chat event behind it. */
 export interface SystemRequest {
@@ -168,12 +176,15 @@ export class RequestHandler {
     const fleet = await viewFor({ ...this.deps, waitMs: Math.min(config.bot.readTimeoutMs, 15_000) }, req);
     const first = decide(ctx, req, fleet, false, approval);
     if (first.kind !== 'lookup') return first;
-    const { unanswered } = await refresher.refresh(first.hosts, Math.min(config.bot.readTimeoutMs, 15_000));
+    const { unanswered } = await refresher.refresh(first.hosts, Math.min(config.bot.readTimeoutMs, 15_000), {
+      found: (host) => lookupFoundOn(ctx, first.evaluated, fleet, host),
+      graceMs: FOUND_GRACE_MS,
+    });
     const second = decide(ctx, req, fleet, true, approval);
     if (second.kind === 'lookup') return reject('Something went wrong', 'the fleet lookup did not settle', first.evaluated.person.id);
     // "No such domain" is only true when every host answered.
     if (isRejection(second) && second.code === 'notFound' && unanswered.length > 0)
-      return reject('Cannot look that up', unanswered.map((u) => u.message).join('; '), second.person);
+      return reject('Cannot look that up', unansweredText(unanswered), second.person);
     return second;
   }
 
@@ -386,6 +397,19 @@ function leftUndone(decided: Decision | null): 'nothing was queued' | 'nothing w
   if (decided === null || decided.kind === 'enqueue') return 'nothing was queued';
   if (decided.kind !== 'reject' && decided.evaluated.risk === 'read') return 'nothing was changed';
   return null;
+}
+
+/**
+ * The hosts a lookup could not hear from, the first few said in full: one agent serving the whole fleet being down
+ * must not make every lookup's answer (and its audit entry) a clause per host.
+ */
+const UNANSWERED_NAMED = 5;
+function unansweredText(unanswered: readonly { host: string; message: string }[]): string {
+  const named = unanswered.slice(0, UNANSWERED_NAMED).map((u) => u.message);
+  const rest = unanswered.slice(UNANSWERED_NAMED).map((u) => u.host);
+  if (rest.length === 0) return named.join('; ');
+  const some = rest.slice(0, 10).join(', ');
+  return `${named.join('; ')}; and ${rest.length} more hosts did not answer either (${some}${rest.length > 10 ? ', …' : ''})`;
 }
 
 const listOf = (field: string | undefined): string[] => (field ? field.split(',') : []);

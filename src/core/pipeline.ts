@@ -255,7 +255,11 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
     if (!config.hosts[h] || !visible.includes(h))
       return config.hosts[h]
         ? reject('Not allowed', `${person} may not run /${command.name} on ${h}`, person)
-        : reject('Cannot do that', `no host named ${truncate(h, 32)} (hosts: ${visible.join(', ') || 'none you may use'})`, person);
+        : reject(
+            'Cannot do that',
+            `no host named ${truncate(h, 32)} (hosts: ${hostList(visible, (n) => `${n} you may use, not named here`) || 'none you may use'})`,
+            person,
+          );
     return h;
   };
   switch (command.scope) {
@@ -329,7 +333,11 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         }
         if (!refreshed) return { kind: 'lookup', hosts };
         return {
-          ...reject('Cannot do that', `no domain with UUID ${ref.domain} on ${hosts.join(', ')}`, person),
+          ...reject(
+            'Cannot do that',
+            `no domain with UUID ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`)}`,
+            person,
+          ),
           code: 'notFound',
         };
       }
@@ -353,13 +361,40 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       }
       if (!refreshed) return { kind: 'lookup', hosts };
       return {
-        ...reject('Cannot do that', `no domain named ${ref.domain} on ${hosts.join(', ') || 'any host you may use'}`, person),
+        ...reject(
+          'Cannot do that',
+          `no domain named ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`) || 'any host you may use'}`,
+          person,
+        ),
         code: 'notFound',
       };
     }
     default:
       return command satisfies never;
   }
+}
+
+/**
+ * Whether the domain a request names runs on `host` (answering a lookup's refresh) where the person may act on it:
+ * then the lookup need not wait for the other hosts — a name found running is taken at once from the cache too — and
+ * one host slow to answer, or down, delays no request for a guest that runs elsewhere. A name found nowhere, or only
+ * stopped (a host yet to answer may run it), still waits for every host.
+ */
+export function lookupFoundOn(ctx: PipelineContext, ev: Evaluated, view: FleetView, host: string): boolean {
+  const { config } = ctx;
+  const permission = ev.command.permission;
+  if (ev.command.scope !== 'domain') return false;
+  const ref = onConfiguredHost(ev.args['domain'] as DomainRef, (h) => Object.hasOwn(config.hosts, h));
+  if (ref.host !== undefined && ref.host !== host) return false;
+  const uuid = isUuid(ref.domain) ? ref.domain.toLowerCase() : null;
+  return view
+    .domains(host)
+    .some(
+      (d) =>
+        d.status !== 'defined' &&
+        (uuid === null ? d.name === ref.domain : d.uuid?.toLowerCase() === uuid) &&
+        (permission === null || authorize(config, ev.person, permission, { host, domain: d.name }).allowed),
+    );
 }
 
 function dom0Refusal(command: string, person: string): Rejection {
@@ -382,7 +417,11 @@ export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Targe
     if (!d.allowed) return reject('Not allowed', d.message, person);
     for (const other of command.touches?.(ev.args) ?? []) {
       if (!config.hosts[other])
-        return reject('Cannot do that', `no host named ${truncate(other, 32)} (hosts: ${visibleHosts(config, ev).join(', ')})`, person);
+        return reject(
+          'Cannot do that',
+          `no host named ${truncate(other, 32)} (hosts: ${hostList(visibleHosts(config, ev), (n) => `${n} you may use, not named here`)})`,
+          person,
+        );
       const o = authorize(
         config,
         ev.person,
@@ -591,6 +630,12 @@ function namesIn(line: string, name: string): boolean {
 
 export function describeTargets(targets: Target[]): string {
   return targets.map((t) => (t.domain ? formatDomainRef({ host: t.host, domain: t.domain }) : t.host)).join(', ');
+}
+
+/** Hosts named in a refusal: counted past a few, so a refusal stays one line at 1,000 hosts (and in the audit). */
+const NAMED_HOSTS_MAX = 20;
+function hostList(hosts: readonly string[], many: (count: number) => string): string {
+  return hosts.length > NAMED_HOSTS_MAX ? many(hosts.length) : hosts.join(', ');
 }
 
 function truncate(s: string, max: number): string {
