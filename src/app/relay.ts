@@ -837,8 +837,12 @@ export class Relay {
       if (!claim) return;
       if (claim.kind === 'tooYoung') {
         // Another bot claimed it a moment ago and may be sending it (one handing over on SIGTERM finishes what it
-        // sends): looked at again once the claim is older than the grace.
-        this.later(requestId, claim.waitMs + 100, 'claim grace', () => this.advance(requestId, false, true));
+        // sends): looked at again once the claim is older than the grace. A read past its deadline is answered then
+        // with what came: that bot may have claimed it at the deadline, and a host silent then may never answer (nor
+        // would its answer be delivered: the claim is not this bot's until taken over).
+        this.later(requestId, claim.waitMs + 100, 'claim grace', () =>
+          this.advance(requestId, p.deadline !== null && p.deadline <= this.deps.clock.now(), true),
+        );
         return;
       }
       if (claim.kind === 'sentElsewhere') {
