@@ -1,7 +1,7 @@
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, type Person } from '../core/authorize.ts';
-import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze } from '../core/freeze.ts';
+import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze, untilText } from '../core/freeze.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
@@ -43,18 +43,47 @@ export class FreezeBook {
     });
   }
 
+  /**
+   * `all` is every host the person may freeze: a scoped admin's `/freeze all` freezes theirs, and a refusal never
+   * names a host outside their scope.
+   */
+  private expand(person: Person, hosts: string[]): string[] {
+    if (!hosts.includes('all')) return hosts;
+    return Object.keys(this.config.hosts).filter((host) => authorize(this.config, person, FREEZE_PERMISSION, { host }).allowed);
+  }
+
   /** /freeze as `person`: every named host must be one they may freeze. */
-  async freeze(person: Person, hosts: string[], until: Date | null, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+  async freeze(person: Person, named: string[], until: Date | null, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+    const hosts = this.expand(person, named);
     const bad = this.check(person, hosts);
     if (bad) return bad;
     // One that has ended already would freeze nothing, and replace a freeze someone else set.
     if (until && until.getTime() <= Date.now())
       return reply.error('Cannot freeze', `${until.toISOString().slice(0, 16).replace('T', ' ')} UTC is in the past: nothing was frozen`);
     const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
-    await this.put(hosts, f, audit);
+    // Someone else's freeze that ends later is theirs: kept, never cut short by one that ends sooner (its owner may
+    // shorten it; anyone may /unfreeze first).
+    const current = await this.runtime();
+    const end = (x: RuntimeFreeze) => x.until ?? Number.POSITIVE_INFINITY;
+    const longer = (h: string) => {
+      const c = current[h];
+      return c !== undefined && c.by !== person.id && end(c) > f.since && end(c) > end(f) ? c : null;
+    };
+    const set = hosts.filter((h) => longer(h) === null);
+    if (set.length > 0) await this.put(set, f, audit);
+    const kept = hosts.flatMap((h) => {
+      const c = longer(h);
+      return c
+        ? [
+            reply.text(
+              `${h} stays frozen ${untilText(c.until)} (${c.by}: ${c.reason}): a freeze that ends later is kept — /unfreeze ${h} first to replace it`,
+            ),
+          ]
+        : [];
+    });
     return reply.result(
-      `Frozen: ${hosts.join(', ')}`,
-      hosts.map((h) => reply.text(describeFreeze({ host: h, ...f }))),
+      set.length > 0 ? `Frozen: ${set.join(', ')}` : `Already frozen for longer: ${hosts.join(', ')}`,
+      [...set.map((h) => reply.text(describeFreeze({ host: h, ...f }))), ...kept],
       { tone: 'warning' },
     );
   }
@@ -89,20 +118,42 @@ export class FreezeBook {
     await this.audit({ ...audit, event: 'decision', decision: 'allowed', targets: hosts.map((host) => ({ host })), detail });
   }
 
-  async unfreeze(person: Person, hosts: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+  async unfreeze(person: Person, named: string[], audit: Omit<AuditEntry, 'event'>): Promise<Reply> {
+    const hosts = this.expand(person, named);
     const bad = this.check(person, hosts);
     if (bad) return bad;
+    const now = Date.now();
+    const before = await this.runtime();
+    // A timed freeze that has ended is cleared away too, but lifted nothing: only freezes in force are "unfrozen".
+    const lifted = hosts.filter((h) => {
+      const f = before[h];
+      return f !== undefined && (f.until === null || f.until > now);
+    });
     await this.redis.hdel(this.key, ...hosts);
-    await this.record(audit, hosts, `unfroze ${hosts.join(', ')}`);
-    const still = await this.frozen(hosts);
-    return reply.result(`Unfrozen: ${hosts.join(', ')}`, [
-      ...still.map((f) => reply.text(`still frozen by a maintenance window: ${describeFreeze(f)}`)),
-      ...(still.length === 0 ? [reply.text('mutating commands may run there again')] : []),
-    ]);
+    if (lifted.length > 0) await this.record(audit, lifted, `unfroze ${lifted.join(', ')}`);
+    // What holds them now is a window (a freeze from chat was just removed): /unfreeze cannot lift it.
+    const still = await this.frozen(hosts, now);
+    const held = new Set(still.map((f) => f.host));
+    const free = lifted.filter((h) => !held.has(h));
+    const idle = hosts.filter((h) => !lifted.includes(h) && !held.has(h));
+    const blocks = [
+      ...(free.length > 0 ? [reply.text(`mutating commands may run on ${free.join(', ')} again`)] : []),
+      ...still.map((f) =>
+        reply.text(
+          `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`,
+        ),
+      ),
+      ...(idle.length > 0 ? [reply.text(`${idle.join(', ')} ${idle.length > 1 ? 'were' : 'was'} not frozen: nothing to unfreeze`)] : []),
+    ];
+    if (lifted.length === 0) return reply.result('Nothing unfrozen', blocks, { tone: still.length > 0 ? 'warning' : 'info' });
+    return reply.result(`Unfrozen: ${lifted.join(', ')}`, blocks, { tone: still.length > 0 ? 'warning' : 'success' });
   }
 
   private check(person: Person, hosts: string[]): Reply | null {
-    const unknown = hosts.filter((h) => !this.config.hosts[h]);
+    if (hosts.length === 0)
+      return reply.error('Not allowed', `${person.id} may not freeze any host: needs permission ${FREEZE_PERMISSION}`);
+    // Own keys only: `constructor` is not a host.
+    const unknown = hosts.filter((h) => !Object.hasOwn(this.config.hosts, h));
     if (unknown.length > 0)
       return reply.error(
         'Cannot do that',

@@ -222,7 +222,6 @@ export class RequestHandler {
   async handle(req: ChatRequest, target: ReplyTarget): Promise<void> {
     const { config, audit, deliver, dispatcher, desk, freezes, oncall, logger } = this.deps;
     const auditBase = (r: ChatRequest, p: string | null) => this.auditBase(r, p);
-    const expandAll = (hosts: string[]) => (hosts.includes('all') ? Object.keys(config.hosts) : hosts);
     let person: string | null = null;
     // How far it got: what a refusal from Redis leaves undone depends on it.
     let decided: Decision | null = null;
@@ -261,8 +260,8 @@ export class RequestHandler {
             oncall: oncall.forRequest(req, me, auditBase(req, person)),
             freezes: {
               zone: config.oncall?.timezone ?? 'UTC',
-              freeze: (hosts, until, why) => freezes.freeze(me, expandAll(hosts), until, why, auditBase(req, person)),
-              unfreeze: (hosts) => freezes.unfreeze(me, expandAll(hosts), auditBase(req, person)),
+              freeze: (hosts, until, why) => freezes.freeze(me, hosts, until, why, auditBase(req, person)),
+              unfreeze: (hosts) => freezes.unfreeze(me, hosts, auditBase(req, person)),
             },
             approvals: {
               // The answer is for the one who decided: private, so it never replaces the shared card.

@@ -32,16 +32,40 @@ export function windowOpenAt(w: MaintenanceWindow, at: number): { from: number; 
   // Crossing midnight (22:00–02:00; equal times: a whole day) is read from the times as written, not from instants: on
   // the day clocks go forward, a start in the skipped hour moves past its end, and must not make a 24-hour window.
   const crosses = uh * 60 + um <= fh * 60 + fm;
-  const atTime = (day: DateTime, hour: number, minute: number) =>
-    DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone });
   // This week's day and last week's (a window begun last week may still be open).
   const thisWeek = now.set({ weekday: WEEKDAY[w.weekday] });
   for (const day of [thisWeek, thisWeek.minus({ weeks: 1 })]) {
-    const start = atTime(day, fh, fm);
-    const end = atTime(crosses ? day.plus({ days: 1 }) : day, uh, um);
-    if (now >= start && now < end) return { from: start.toMillis(), until: end.toMillis() };
+    // From the first time the clock reads `from` until the last time it reads `until`: where an hour happens twice the
+    // window takes in both (it errs on frozen); a time clocks skip is the instant they jump past it.
+    const start = wallClock(day, fh, fm, zone).first;
+    const end = wallClock(crosses ? day.plus({ days: 1 }) : day, uh, um, zone).last;
+    if (at >= start && at < end) return { from: start, until: end };
   }
   return null;
+}
+
+/**
+ * The instants the zone's clock reads hour:minute on that day: the first and the last (they differ on the day clocks
+ * go back), or, for a time clocks skip, both the instant they jump past it. Not luxon's reading, which takes the later
+ * of two and moves a skipped time on by the gap (02:30 read as 03:30).
+ */
+function wallClock(day: DateTime, hour: number, minute: number, zone: string): { first: number; last: number } {
+  const wall = Date.UTC(day.year, day.month - 1, day.day, hour, minute);
+  const wallAt = (t: number) => t + DateTime.fromMillis(t, { zone }).offset * 60_000;
+  // The offsets a day either side: a zone changes its offset at most once in two days.
+  const tries = [...new Set([wallAt(wall - 86_400_000) - (wall - 86_400_000), wallAt(wall + 86_400_000) - (wall + 86_400_000)])]
+    .map((offset) => wall - offset)
+    .sort((a, b) => a - b);
+  const exact = tries.filter((t) => wallAt(t) === wall);
+  if (exact.length > 0) return { first: exact[0] as number, last: exact[exact.length - 1] as number };
+  // Skipped: the clock reads before it at the earlier try and after it at the later; the jump lies between.
+  let [before, after] = [tries[0] as number, tries[tries.length - 1] as number];
+  while (after - before > 1) {
+    const mid = Math.floor((before + after) / 2);
+    if (wallAt(mid) < wall) before = mid;
+    else after = mid;
+  }
+  return { first: after, last: after };
 }
 
 /** Whether a host is frozen at `at`: a freeze from chat, or an open maintenance window. Pure. */
@@ -63,8 +87,13 @@ export function freezeOf(
   return inForce.reduce<Freeze | null>((last, f) => (last === null || end(f) > end(last) ? f : last), null);
 }
 
+/** `until 2026-11-25 12:00 UTC`, or `until /unfreeze` for a freeze with no end. */
+export function untilText(until: number | null): string {
+  return until === null ? 'until /unfreeze' : `until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 export function describeFreeze(f: Freeze): string {
-  const until = f.until === null ? 'until /unfreeze' : `until ${new Date(f.until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const until = untilText(f.until);
   // Refused, not held: nothing runs by itself when the freeze ends. A window ends on its own; /unfreeze does not lift it.
   const lift =
     f.by === 'maintenance window' ? 'until the window closes' : f.until === null ? 'until /unfreeze' : 'until then (or /unfreeze)';

@@ -136,7 +136,7 @@ describe('on-call approvals in the terminal demo', () => {
     expect(status).toContain('❄ xen2 is frozen until');
     // Each host's agent and when it was last seen (#8).
     expect(status).toMatch(/xen1\s+up \(xl [^)]*\)\s+.*\d+@\S+, seen \d+ s ago/);
-    expect(await say('@alice /unfreeze xen2')).toContain('✔ Unfrozen: xen2\nmutating commands may run there again');
+    expect(await say('@alice /unfreeze xen2')).toContain('✔ Unfrozen: xen2\nmutating commands may run on xen2 again');
     expect(await say('@alice /stop files')).toContain('Approval needed: /stop xen2:files');
     expect(sent('xen2', /\b(shutdown|destroy)\b/)).toBe(0);
   });
