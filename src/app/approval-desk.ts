@@ -356,6 +356,8 @@ export class ApprovalDesk {
       const s = rec.state.find((b) => b.host === job.host && b.domain === job.domain);
       return s ? { expect: { up: s.up, id: s.id, uuid: s.uuid, approvalId: rec.id } } : {};
     };
+    // The requester's card as the announcement left it (posted anew if someone deleted it): the result goes there.
+    let target = rec.target;
     try {
       // Elsewhere the card says it was approved and where the result goes; the requester's card shows progress and
       // then the result itself (the relay edits it in).
@@ -364,10 +366,11 @@ export class ApprovalDesk {
       // queued meanwhile (startedOrNot) and said so; then it must not run now.
       const now = await this.deps.store.get(rec.id);
       if (now?.run) return this.settled(now) ?? reply.error('Approved, but not run', 'it was settled meanwhile');
-      await this.deps.enqueue(req, rec.target, d, expectOf);
+      target = now?.target ?? rec.target;
+      await this.deps.enqueue(req, target, d, expectOf);
     } catch (failure) {
       // Failed after its "queued" line: the answer replaces that line.
-      const [error, at] = QueueingFailed.unwrap(failure, rec.target);
+      const [error, at] = QueueingFailed.unwrap(failure, target);
       const why = error instanceof Refusal ? error.message : 'it could not be queued (see the bot log)';
       if (!(error instanceof Refusal))
         this.deps.logger.error({ err: String(error), approval: rec.id }, 'approved request could not be queued');
@@ -541,8 +544,25 @@ export class ApprovalDesk {
       if (!this.deps.platforms.has(t.platform)) continue;
       const mine = t.platform === fresh.target.platform && t.channelId === fresh.target.channelId && t.requestId === fresh.target.requestId;
       if (mine && requesterCard === null) continue;
-      await this.deps.deliver(t, mine && requesterCard ? requesterCard : r);
+      await this.remember(rec.id, t, await this.deps.deliver(t, mine && requesterCard ? requesterCard : r));
     }
+  }
+
+  /**
+   * Keeps what a delivery learnt about a message — whom it has pinged, the message a deleted card was posted anew as —
+   * so the next delivery builds on it: a person called on at one escalation step is not pinged again at the next, and
+   * a card posted anew is the one edited after.
+   */
+  private async remember(id: string, before: ReplyTarget, after: ReplyTarget): Promise<void> {
+    if (JSON.stringify(after.state) === JSON.stringify(before.state)) return;
+    const same = (t: ReplyTarget) => t.platform === before.platform && t.channelId === before.channelId && t.requestId === before.requestId;
+    await this.deps.store
+      .update(id, (r) =>
+        r.announcements.some(same)
+          ? { ...r, announcements: r.announcements.map((t) => (same(t) ? after : t)), ...(same(r.target) ? { target: after } : {}) }
+          : null,
+      )
+      .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: id }, 'could not record a delivered card'));
   }
 
   /**
@@ -556,7 +576,7 @@ export class ApprovalDesk {
     for (const t of listed?.announcements ?? []) {
       if (!this.deps.platforms.has(t.platform)) continue;
       if ((await this.deps.store.get(id))?.status !== 'pending') return;
-      await this.deps.deliver(t, card);
+      await this.remember(id, t, await this.deps.deliver(t, card));
       let after = await this.deps.store.get(id);
       if (!after || after.status === 'pending') continue;
       // The decider may be telling this message something newer as this one goes (that it did not run): again, a

@@ -75,6 +75,10 @@ export class FakeDiscord {
   private clickedOn = new Map<string, string>();
   /** Tokens of the interactions answered (Discord takes one initial response: a second gets 40060). */
   private answered = new Set<string>();
+  /** Interaction token → the channel it came from: its deferred reply and follow-ups are posted there. */
+  private channelOf = new Map<string, string>();
+  /** Interaction tokens past their 15 minutes (see expireToken). */
+  private expired = new Set<string>();
   /** INTERACTION_CREATE payloads sent, by interaction id, for redeliver(). */
   private sent = new Map<string, Record<string, unknown>>();
   /** Set: the next interaction callback is taken, but its answer is lost on the way back (see loseNextCallbackAnswer). */
@@ -130,6 +134,9 @@ export class FakeDiscord {
     const held = onMessage === undefined ? undefined : this.messages.get(onMessage);
     if (onMessage !== undefined && !held) throw new Error(`fake discord: no message ${onMessage}`);
     if (held) this.clickedOn.set(token, held.id);
+    // A click comes from the channel of the message clicked (an approvals channel is not the command's channel).
+    const channelId = held?.channelId ?? this.channelId;
+    this.channelOf.set(token, channelId);
     const payload = {
       id,
       application_id: this.appId,
@@ -137,8 +144,8 @@ export class FakeDiscord {
       token,
       version: 1,
       guild_id: this.guildId,
-      channel_id: this.channelId,
-      channel: { id: this.channelId, type: 0, name: 'ops', guild_id: this.guildId },
+      channel_id: channelId,
+      channel: { id: channelId, type: 0, name: 'ops', guild_id: this.guildId },
       member: {
         user: { id: userId, username: `user${userId.slice(-1)}`, discriminator: '0', global_name: null, avatar: null },
         roles,
@@ -185,6 +192,14 @@ export class FakeDiscord {
     return { id, token };
   }
 
+  /**
+   * The interaction's token is past its 15 minutes, as Discord sees it: its webhook (edits of @original, follow-ups)
+   * answers 401 Invalid Webhook Token, whatever the bot's own clock says.
+   */
+  expireToken(token: string): void {
+    this.expired.add(token);
+  }
+
   /** Sends an interaction's INTERACTION_CREATE again, as the gateway replays events a resumed session missed. */
   redeliver(id: string): void {
     const payload = this.sent.get(id);
@@ -204,11 +219,11 @@ export class FakeDiscord {
    * A user clicks the button labelled `label` on message `messageId`, as shown now: throws when the message has no
    * such button (a real client cannot click a button that is gone; use interact() to replay a stale click).
    */
-  click(userId: string, messageId: string, label: string): { id: string; token: string } {
+  click(userId: string, messageId: string, label: string, roles: string[] = []): { id: string; token: string } {
     const message = this.messages.get(messageId);
     const button = message?.components.flatMap((row) => row.components).find((b) => b.label === label);
     if (!button?.custom_id) throw new Error(`fake discord: message ${messageId} shows no button "${label}"`);
-    return this.interact(userId, { custom_id: button.custom_id, component_type: 2 }, 3, [], messageId);
+    return this.interact(userId, { custom_id: button.custom_id, component_type: 2 }, 3, roles, messageId);
   }
 
   /**
@@ -360,14 +375,13 @@ export class FakeDiscord {
       this.answered.add(token);
       const type = Number(body?.['type']);
       // A deferred reply is a message ("thinking…") that @original edits; a deferred update edits the clicked one.
-      if (type === 5)
-        this.originals.set(token, this.create(this.channelId, {}, Number((body?.['data'] as { flags?: number })?.flags ?? 0)).id);
+      const where = this.channelOf.get(token) ?? this.channelId;
+      if (type === 5) this.originals.set(token, this.create(where, {}, Number((body?.['data'] as { flags?: number })?.flags ?? 0)).id);
       if (type === 6) {
         const clicked = this.clickedOn.get(token);
         if (clicked) this.originals.set(token, clicked);
       }
-      if (type === 4)
-        this.originals.set(token, this.create(this.channelId, (body?.['data'] as Record<string, unknown>) ?? {}, 0, files).id);
+      if (type === 4) this.originals.set(token, this.create(where, (body?.['data'] as Record<string, unknown>) ?? {}, 0, files).id);
       if (this.loseAnswer) {
         this.loseAnswer = false;
         res.writeHead(502, { 'content-type': 'text/html' });
@@ -376,6 +390,8 @@ export class FakeDiscord {
       res.writeHead(204);
       return void res.end();
     }
+    const hook = /^\/webhooks\/\d+\/([^/]+)/.exec(route)?.[1];
+    if (hook && this.expired.has(hook)) return send(res, 401, { message: 'Invalid Webhook Token', code: 50027 });
     const original = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(route);
     if (original) {
       const id = this.originals.get(original[1] ?? '');
@@ -390,7 +406,7 @@ export class FakeDiscord {
       return send(res, 200, message(edited ? view(edited) : body));
     }
     if (method === 'POST' && /^\/webhooks\/\d+\/[^/]+$/.test(route)) {
-      const created = this.create(this.channelId, body ?? {}, Number(body?.['flags'] ?? 0), files);
+      const created = this.create(this.channelOf.get(hook ?? '') ?? this.channelId, body ?? {}, Number(body?.['flags'] ?? 0), files);
       return send(res, 200, message(view(created)));
     }
     const pin = /^\/channels\/(\d+)\/pins\/(\d+)$/.exec(route);

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
+
+/**
+ * Escalation as Discord users meet it: each step calls on the people it adds, and only them — someone called on at
+ * the first step is not pinged again at the second. A rotation makes bob on call today and dave next; steps come
+ * every 0.6 s (escalateMinutes set below what the config schema takes, so the test does not wait minutes).
+ */
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-hunt-escalation';
+const ALICE = '200000000000000001';
+const DAVE = '200000000000000004';
+const APPROVALS = '300000000000000009';
+
+let dc: FakeDiscord;
+let stack: TestStack;
+
+const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
+
+beforeAll(async () => {
+  dc = new FakeDiscord(TOKEN);
+  await dc.start();
+  const today = new Date().toISOString().slice(0, 10);
+  stack = await startTestStack({
+    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
+    adjustConfig: (c: Config): Config => ({
+      ...c,
+      discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: {} },
+      approvals: { ...c.approvals, channels: [{ platform: 'discord', id: APPROVALS }], escalateMinutes: 0.01 },
+      oncall: {
+        timezone: 'UTC',
+        rotation: { people: ['bob', 'dave'], period: 'daily', handoff: '00:00', start: today },
+        overrides: [],
+      },
+    }),
+    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
+  });
+  for (const until = Date.now() + 20_000; stack.bot.fleet.coldHosts().length > 0 && Date.now() < until; )
+    await new Promise((r) => setTimeout(r, 50));
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await dc?.stop();
+});
+
+describe('escalation pings on Discord', () => {
+  it('dave, called on when the request is escalated to him, is not pinged again at the next step', async () => {
+    const asked = dc.interact(ALICE, { id: '1', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'files' }] });
+    const card = await dc.waitFor(
+      (c) => c.method === 'PATCH' && c.route.includes(`/${asked.token}/messages/@original`) && embeds(c).includes('Approval needed'),
+    );
+    expect(embeds(card)).toContain('files');
+    // The second step reaches the approvals channel's card after alice's: by then alice's card has had its pings.
+    await dc.waitFor(
+      (c) => c.method === 'PATCH' && c.route.startsWith(`/channels/${APPROVALS}/messages/`) && embeds(c).includes('Not escalated'),
+    );
+    const daveInOps = dc.notifications.filter((n) => n.userId === DAVE && dc.messages.get(n.messageId)?.channelId === dc.channelId);
+    expect(daveInOps).toHaveLength(1);
+  }, 60_000);
+});
