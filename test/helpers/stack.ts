@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import type { ChatAdapter } from '../../src/adapters/types.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
@@ -147,5 +148,47 @@ export function conversation(t: TerminalStack): Conversation {
       });
     },
     printed: (re, from = 0) => until(() => re.exec(t.output().slice(from))?.[0] ?? null),
+  };
+}
+
+/** The demo's terminal chat for one test file (see demoChat). */
+export interface DemoChat extends Conversation {
+  readonly t: TerminalStack;
+  readonly stack: TestStack;
+  /** How many commands matching `re` a simulated host received. */
+  sent(host: string, re: RegExp): number;
+}
+
+/**
+ * The terminal demo stack for one test file: started before its tests (with a /list, so the bot's fleet view is
+ * warm), stopped after them. Call at the top of the file.
+ */
+export function demoChat(adjustConfig?: (config: Config) => Config): DemoChat {
+  let t: TerminalStack | null = null;
+  let chat: Conversation | null = null;
+  const started = () => {
+    if (!t || !chat) throw new Error('demoChat: the stack is not started (call it at the top of the file)');
+    return { t, chat };
+  };
+  beforeAll(async () => {
+    t = await startTerminalStack(adjustConfig);
+    chat = conversation(t);
+    await chat.say('/list');
+  }, 60_000);
+  afterAll(async () => {
+    t?.input.end();
+    await t?.stack.stop();
+  });
+  return {
+    get t() {
+      return started().t;
+    },
+    get stack() {
+      return started().t.stack;
+    },
+    until: (done, timeoutMs) => started().chat.until(done, timeoutMs),
+    say: (line) => started().chat.say(line),
+    printed: (re, from) => started().chat.printed(re, from),
+    sent: (host, re) => (started().t.stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length,
   };
 }

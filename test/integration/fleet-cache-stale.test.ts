@@ -1,31 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversation, startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { demoChat } from '../helpers/stack.ts';
 
 /**
  * The bot resolves a bare domain name from what it last heard each host run (refreshed every bot.fleetRefreshMs).
  * A guest moved or removed outside xenops is then sent to the host it left: that answer must be the last one sent
  * there — the host that said "no such domain" is looked at again before the next command, not after the refresh.
  */
-let t: TerminalStack;
-let stack: TestStack;
-const say = (line: string) => conversation(t).say(line);
-const sentTo = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
-
-beforeAll(async () => {
-  // A refresh far away: only what the bot learns from its own commands can correct its view within the test.
-  t = await startTerminalStack((c) => ({ ...c, bot: { ...c.bot, fleetRefreshMs: 3_600_000 } }));
-  stack = t.stack;
-  await say('/list');
-}, 60_000);
-
-afterAll(async () => {
-  t.input.end();
-  await stack?.stop();
-});
+// A refresh far away: only what the bot learns from its own commands can correct its view within the test.
+const chat = demoChat((c) => ({ ...c, bot: { ...c.bot, fleetRefreshMs: 3_600_000 } }));
 
 describe('a guest moved outside xenops', () => {
   it('GIVEN gateway moved by hand from xen1 to xen2 WHEN /show gateway fails on xen1 THEN the next /show gateway reads xen2', async () => {
-    const fleet = stack.sim.fleet;
+    const fleet = chat.stack.sim.fleet;
     const xen1 = fleet.host('xen1');
     const gw = fleet.findDomain(xen1, 'gateway');
     if (!gw) throw new Error('no gateway on xen1');
@@ -35,14 +21,14 @@ describe('a guest moved outside xenops', () => {
     for (const path of [...xen1.links.keys()].filter((p) => p.endsWith('/gateway.cfg'))) xen1.links.delete(path);
     fleet.addDomain(fleet.host('xen2'), { name: 'gateway', memoryMiB: 512, vcpus: 1, flags: '-b----' });
 
-    const first = await say('/show gateway');
+    const first = await chat.say('/show gateway');
     expect(first).toContain('no domain gateway on xen1');
-    const listsOnXen2 = sentTo('xen2', /\blist\b/);
+    const listsOnXen2 = chat.sent('xen2', /\blist\b/);
 
-    const second = await say('/show gateway');
+    const second = await chat.say('/show gateway');
     expect(second).toContain('gateway on xen2');
     expect(second).not.toContain('no domain gateway on xen1');
     // xen2 was asked again (the lookup's refresh), not answered from the stale view.
-    expect(sentTo('xen2', /\blist\b/)).toBeGreaterThan(listsOnXen2);
+    expect(chat.sent('xen2', /\blist\b/)).toBeGreaterThan(listsOnXen2);
   });
 });
