@@ -5,6 +5,7 @@ import { defineCommand, type LocalContext, usageOf } from '../src/core/define-co
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
+import { dateTimeUtc } from '../src/core/time-text.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION = /^(\d{1,6})([mhd])$/;
@@ -153,7 +154,7 @@ function describeFilter(
     args.host && `host:${args.host}`,
     args.domain && `domain:${formatDomainRef(args.domain)}`,
     args.command && `command:${args.command}`,
-    since !== undefined && `since:${args.since} (after ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
+    since !== undefined && `since:${args.since} (after ${dateTimeUtc(since)})`,
   ];
   return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' ');
 }

@@ -79,7 +79,6 @@ function fakeToolstack(domains: DomainSummary[] | Error, sent: string[], onList:
     inventory: async () => ({ domains: await list(), notes: [] }),
     info: unused,
     infoAndList: unused,
-    top: unused,
     topTable: unused,
     uptime: unused,
     uptimeTable: unused,

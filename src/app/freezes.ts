@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { authorize, type Person } from '../core/authorize.ts';
 import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze, untilText } from '../core/freeze.ts';
 import { type Reply, reply } from '../core/reply.ts';
+import { dateTimeUtc } from '../core/time-text.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 
@@ -59,7 +60,7 @@ export class FreezeBook {
     if (bad) return bad;
     // One that has ended already would freeze nothing, and replace a freeze someone else set.
     if (until && until.getTime() <= Date.now())
-      return reply.error('Cannot freeze', `${until.toISOString().slice(0, 16).replace('T', ' ')} UTC is in the past: nothing was frozen`);
+      return reply.error('Cannot freeze', `${dateTimeUtc(until.getTime())} is in the past: nothing was frozen`);
     const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
     // Someone else's freeze that ends later is theirs: kept, never cut short by one that ends sooner (its owner may
     // shorten it; anyone may /unfreeze first).

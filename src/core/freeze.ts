@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
+import { dateTimeUtc } from './time-text.ts';
 
 /** Why a host takes no mutating command right now. */
 export interface Freeze {
@@ -89,7 +90,7 @@ export function freezeOf(
 
 /** `until 2026-11-25 12:00 UTC`, or `until /unfreeze` for a freeze with no end. */
 export function untilText(until: number | null): string {
-  return until === null ? 'until /unfreeze' : `until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return until === null ? 'until /unfreeze' : `until ${dateTimeUtc(until)}`;
 }
 
 export function describeFreeze(f: Freeze): string {

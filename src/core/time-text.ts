@@ -11,3 +11,8 @@ export function ago(ms: number): string {
 export function clockUtc(epochMs: number): string {
   return `${new Date(epochMs).toISOString().slice(11, 16)} UTC`;
 }
+
+/** "2026-12-06 21:13 UTC". */
+export function dateTimeUtc(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

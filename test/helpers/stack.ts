@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import type { ChatAdapter } from '../../src/adapters/types.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
@@ -191,4 +191,19 @@ export function demoChat(adjustConfig?: (config: Config) => Config): DemoChat {
     printed: (re, from) => started().chat.printed(re, from),
     sent: (host, re) => (started().t.stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length,
   };
+}
+
+/**
+ * Resolves once the bot has heard every host's list (its start-up refresh): lookups then answer from memory. Fails
+ * the test, naming the hosts, if that takes longer than `timeoutMs`.
+ */
+export async function fleetWarm(stack: TestStack, timeoutMs = 20_000): Promise<void> {
+  // vi.waitFor, not expect.poll: this runs in beforeAll too.
+  await vi.waitFor(
+    () => {
+      const cold = stack.bot.fleet.coldHosts();
+      if (cold.length > 0) throw new Error(`the bot has not heard from ${cold.join(', ')} yet`);
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }

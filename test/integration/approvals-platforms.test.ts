@@ -9,7 +9,7 @@ import { type DcCall, type DcMessage, FakeDiscord } from '../helpers/fake-discor
 import { FakeTelegram, type TgCall } from '../helpers/fake-telegram/server.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { quietLogger } from '../helpers/sim.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 /**
  * The two-person rule across platforms, through the real discord.js and telegraf clients against the fake servers:
@@ -221,8 +221,7 @@ beforeAll(async () => {
   });
   bot = stack.bot;
   // The fleet cache is warm: lookups answer from memory.
-  for (const until = Date.now() + 20_000; bot.fleet.coldHosts().length > 0 && Date.now() < until; )
-    await new Promise((r) => setTimeout(r, 50));
+  await fleetWarm(stack);
 }, 60_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
 import { quietLogger } from '../helpers/sim.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 /**
  * Escalation as Discord users meet it: each step calls on the people it adds, and only them — someone called on at
@@ -38,8 +38,7 @@ beforeAll(async () => {
     }),
     makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
   });
-  for (const until = Date.now() + 20_000; stack.bot.fleet.coldHosts().length > 0 && Date.now() < until; )
-    await new Promise((r) => setTimeout(r, 50));
+  await fleetWarm(stack);
 }, 60_000);
 
 afterAll(async () => {

@@ -108,7 +108,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
   });
 
   it('reports top from the second xentop iteration', async () => {
-    const rows = await driver('xen1').top();
+    const rows = (await driver('xen1').topTable()).rows;
     expect(log('xen1')).toContain('xentop -b -i 2 -d 1');
     expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['Domain-0', 'web']));
     expect(rows.find((r) => r.name === 'Domain-0')?.maxMemoryKiB).toBeNull();

@@ -29,7 +29,6 @@ import type {
   StopResult,
   Toolstack,
   ToolstackKind,
-  TopRow,
   TopTable,
   UptimeTable,
 } from './types.ts';
@@ -338,10 +337,6 @@ export class XenToolstack implements Toolstack {
         configFiles,
       });
     });
-  }
-
-  async top(ctx?: OperationContext): Promise<TopRow[]> {
-    return (await this.topTable(ctx)).rows;
   }
 
   async topTable(ctx?: OperationContext): Promise<TopTable> {

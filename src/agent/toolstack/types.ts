@@ -10,7 +10,6 @@ import type {
   StartResult,
   StopResult,
   ToolstackKind,
-  TopRow,
   TopTable,
   UptimeTable,
 } from '../../core/xen.ts';
@@ -89,8 +88,7 @@ export interface Toolstack {
   /** info() and list() in one round trip (/status asks both of every host). */
   /** `notes`: list lines it could not read (the counts leave them out: said, not guessed). */
   infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }>;
-  top(ctx?: OperationContext): Promise<TopRow[]>;
-  /** top(), with the iteration before the last and notes on what could not be read (/top says them). */
+  /** One-shot xentop: the last iteration's rows, the iteration before it, and notes on what could not be read. */
   topTable(ctx?: OperationContext): Promise<TopTable>;
   /** Each running domain's uptime in seconds, by name. */
   uptime(ctx?: OperationContext): Promise<Record<string, number>>;

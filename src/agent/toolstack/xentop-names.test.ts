@@ -32,7 +32,7 @@ function driverAnswering(top: string, list: string): XenToolstack {
 
 describe('xentop name mapping with a 10-character name that prefixes another', () => {
   it('maps neither row to webserver10: xentop prints both as webserver1', async () => {
-    const rows = await driverAnswering(TOP, LIST).top();
+    const rows = (await driverAnswering(TOP, LIST).topTable()).rows;
     // Which row is which cannot be told: both stay as printed, never both called webserver10.
     expect(rows.map((r) => r.name)).toEqual(['webserver1', 'webserver1']);
   });
@@ -44,7 +44,7 @@ describe('xentop name mapping with a space as the tenth character', () => {
     const printed = 'Ubuntu 22 LTS'.slice(0, 10);
     const iteration = (cpu: string) => `${HEAD}\n${line('Domain-0', '1.0')}\n${line(printed, cpu)}\n`;
     const ts = driverAnswering(`${iteration('0.0')}${iteration('37.5')}`, xlListV([xlRow('Ubuntu 22 LTS', 3, '-b----')]));
-    const rows = await ts.top();
+    const rows = (await ts.topTable()).rows;
     expect(rows.map((r) => [r.name, r.cpuPercent])).toEqual([
       ['Domain-0', 1],
       ['Ubuntu 22 LTS', 37.5],
