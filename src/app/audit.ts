@@ -241,8 +241,10 @@ export class AuditLog {
    * rare re-read of the file's last entry (first append, rotation, another writer) is asynchronous.
    */
   private async drainFile(): Promise<void> {
-    // Entries appended in the same tick go out in one write.
-    await null;
+    // After the macrotask that appended: a request's job is queued first (its MULTI is written within the same task,
+    // behind a few awaits that would otherwise let this write and its stat go first), and entries appended meanwhile
+    // go out in the same write.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     do {
       const batch = this.fileBacklog.splice(0);
       const records = [...this.fileKept.splice(0), ...batch.map((e) => e.record)];

@@ -42,6 +42,13 @@ export class TerminalAdapter implements ChatAdapter {
   private readonly due = new Set<Promise<void>>();
   private rl: Interface | null = null;
   private closed = false;
+  /**
+   * The line just read, as echoed: written with the first output after it, or once the task that read it is over,
+   * whichever comes first. Written at once, its write (a system call) came before the request's own Redis write, on
+   * every command's critical path; output stays in order either way.
+   */
+  private echo: string | null = null;
+  private readonly flushEcho = () => this.out('');
 
   constructor(private readonly options: TerminalAdapterOptions) {
     this.done = new Promise((resolve) => {
@@ -92,10 +99,11 @@ export class TerminalAdapter implements ChatAdapter {
     const { defaultUser, speakAs } = this.options.config.terminal;
     const read = readTerminalLine(line, defaultUser, id, Date.now(), speakAs);
     if (read.kind === 'nothing') return;
-    this.options.output.write(`> ${line.trim()}\n`);
+    this.echo = `> ${line.trim()}\n`;
+    setImmediate(this.flushEcho);
     // Not a request: answered here, never reaches the core (nothing to authorize or audit).
     if (read.kind === 'hint') {
-      this.options.output.write(renderForTerminal(reply.result(read.text, [], { tone: 'info' })));
+      this.out(renderForTerminal(reply.result(read.text, [], { tone: 'info' })));
       return;
     }
     const req = read.request;
@@ -106,7 +114,7 @@ export class TerminalAdapter implements ChatAdapter {
     const goOn = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         // Still awaited (its reply prints when it comes, and the end of input waits for it); only the next line goes on.
-        this.options.output.write(`(no final answer for ${echoValue(line.trim())} yet; going on)\n`);
+        this.out(`(no final answer for ${echoValue(line.trim())} yet; going on)\n`);
         resolve();
       }, this.options.lineTimeoutMs ?? 120_000);
     });
@@ -118,7 +126,7 @@ export class TerminalAdapter implements ChatAdapter {
   /** The final replies still due when input ends, said once (Ctrl-C or SIGTERM stops the wait). */
   private async finalsDue(): Promise<void> {
     if (this.due.size === 0 || this.stopped) return;
-    this.options.output.write(`(waiting for ${this.due.size} final answer(s) still due; Ctrl-C stops)\n`);
+    this.out(`(waiting for ${this.due.size} final answer(s) still due; Ctrl-C stops)\n`);
     await Promise.all(this.due);
   }
 
@@ -158,6 +166,14 @@ export class TerminalAdapter implements ChatAdapter {
           attachments,
         )
       : undefined;
-    this.options.output.write(renderForTerminal(reply, lines));
+    this.out(renderForTerminal(reply, lines));
+  }
+
+  /** Writes text, after the echo of the line read last if that is not out yet. */
+  private out(text: string): void {
+    const echo = this.echo;
+    this.echo = null;
+    const all = echo === null ? text : echo + text;
+    if (all !== '') this.options.output.write(all);
   }
 }
