@@ -228,6 +228,9 @@ export class WorkerWakeups {
         // sweep found a job behind it then: kept unchecked, a stale one would cost a look that finds nothing.
         const marker = { member: popped[1], score: Number(popped[2]) };
         const handed = this.served.has(popped[0]) && this.settle(popped[0], marker);
+        // The Worker's look (its moveToActive) goes out first: sent now, the sweep's script would be written ahead of it
+        // and run ahead of it in Redis, on the job's critical path.
+        if (handed) await new Promise<void>((resolve) => setImmediate(resolve));
         let swept: (number | string)[] | 'stuck';
         const back = (key: string) => (!(handed && key === popped[0]) && this.putsBack(key) ? '1' : '0');
         // Watched as the pop is: a sweep sent on a connection that has gone silent would hold the loop for ever.
