@@ -517,9 +517,10 @@ export class Relay {
   }
 
   /**
-   * Audits a job's start, by the bot that tracks its request only: every bot on the prefix reads every host's events
-   * (bot.ha's standby too), and each audited the start of the others' jobs as well — twice in the trail. A request a
-   * bot takes over (recovery) is tracked from then on.
+   * Audits a job's start (a mutation's: the agent announces no read's, see withoutStartEvents), by the bot that tracks
+   * its request only: every bot on the prefix reads every host's events (bot.ha's standby too), and each audited the
+   * start of the others' jobs as well — twice in the trail. A request a bot takes over (recovery) is tracked from then
+   * on.
    */
   private async onActive(host: string, jobId: string): Promise<void> {
     const requestId = this.jobRequests.get(jobId);

@@ -5,7 +5,7 @@ import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import { WokenWorker, WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
+import { WokenWorker, WorkerWakeups, wakeupBackend, withoutStartEvents } from './worker-wakeups.ts';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -273,6 +273,48 @@ describe('BullMQ Workers on the shared wake-ups', () => {
       shared.disconnect();
     }
   }, 20_000);
+});
+
+describe('the start of a job on the shared wake-ups', () => {
+  it("is announced on the queue's event stream only for jobs not named unannounced, whichever script hands it out", async () => {
+    run += 1;
+    const name = `wq${run}-starts`;
+    const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
+    // The queue on a connection of its own: on the Workers' one it would define BullMQ's scripts first, unwrapped.
+    const adder = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(name, { connection: adder, prefix });
+    // Three jobs waiting before the Worker starts, run one at a time: the first is handed out by moveToActive, the others
+    // by the moveToFinished of the one before (both scripts are rewritten).
+    await queue.add('read', {}, { jobId: 'r1' });
+    await queue.add('change', {}, { jobId: 'c1' });
+    await queue.add('read', {}, { jobId: 'r2' });
+    const worker = new Worker(
+      name,
+      async (job) => job.name,
+      { connection: shared, prefix, drainDelay: 600, stalledInterval: 60_000 },
+      wakeupBackend(wakeups, ['read']),
+    );
+    try {
+      const done = new Promise<void>((resolve) => worker.on('completed', (job) => job.id === 'r2' && resolve()));
+      await worker.waitUntilReady();
+      wakeups.start();
+      await done;
+      const events = (await redis.xrange(`${prefix}:${name}:events`, '-', '+')).map(([, f]) => `${f[1]}:${f[3]}`);
+      expect(events.filter((e) => e.startsWith('active:'))).toEqual(['active:c1']);
+      expect(events.filter((e) => e.startsWith('completed:'))).toEqual(['completed:r1', 'completed:c1', 'completed:r2']);
+    } finally {
+      await worker.close();
+      await queue.close();
+      shared.disconnect();
+      adder.disconnect();
+    }
+  }, 20_000);
+
+  it('refuses a BullMQ whose scripts no longer announce a start as expected, rather than announce every one', () => {
+    expect(withoutStartEvents('return 1', [])).toBe('return 1');
+    expect(() => withoutStartEvents('return 1', ['read'])).toThrow(/no longer announce a job's start/);
+  });
 });
 
 /** A Worker on the shared wake-ups, its queue, and the moveToActive calls (looks) MONITOR saw for it. */

@@ -337,10 +337,10 @@ interface Sweeper {
  * BullMQ's Redis backend for an agent's Workers with no blocking connection of their own: each Worker's wait for
  * a job goes through the shared WorkerWakeups (its command connection is the shared one it is given).
  */
-export function wakeupBackend(wakeups: WorkerWakeups): BackendFactory<RedisQueueBackend> {
+export function wakeupBackend(wakeups: WorkerWakeups, unannounced: readonly string[] = []): BackendFactory<RedisQueueBackend> {
   return (name, opts) => {
     // Before the backend loads BullMQ's scripts on the Workers' client (it keeps a command defined there already).
-    if (opts.connection instanceof Redis || opts.connection instanceof Cluster) quietScripts(opts.connection);
+    if (opts.connection instanceof Redis || opts.connection instanceof Cluster) quietScripts(opts.connection, unannounced);
     const backend = createRedisBackend(name, opts, { withBlockingConnection: false });
     // BullMQ's own name for the queue's marker: the wake-ups wait on exactly the key its scripts write.
     const marker = backend.keys['marker'] as string;
@@ -386,11 +386,11 @@ export class WokenWorker extends Worker {
  * sweep would drop — a pop, a sweep naming every served queue, and a new pop naming them all, per job (at 1,000
  * hosts, some 3,000 key names sent and looked up in Redis for nothing).
  */
-function quiet(script: { content: string }, markerKey: number): string {
+function quiet(script: { content: string }, markerKey: number, unannounced: readonly string[]): string {
   // Both scripts name the queue's wait list KEYS[1] and its prioritized set KEYS[3]; a job handed out comes back as
   // {job fields, id, …} (anything else: none was).
   return `local function bullmqScript()
-${script.content}
+${withoutStartEvents(script.content, unannounced)}
 end
 local result = bullmqScript()
 if type(result) == 'table' and type(result[1]) == 'table' and redis.call('LLEN', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then
@@ -406,18 +406,41 @@ return result`;
  * marker with no job behind it: a look that finds nothing.
  */
 const QUIET_SCRIPTS = [
-  [moveToActive, quiet(moveToActive, 11)],
-  [moveToFinished, quiet(moveToFinished, 14)],
+  [moveToActive, 11],
+  [moveToFinished, 14],
 ] as const;
+
+/** The one line of BullMQ's scripts (in prepareJobForProcessing, which both include) that announces a job's start. */
+const ACTIVE_EVENT = 'rcall("XADD", eventStreamKey, "*", "event", "active", "jobId", jobId, "prev", "waiting")';
+
+/**
+ * The script with its "active" event written only for jobs not named in `unannounced` (a job's name is its op). Every
+ * event wakes each bot's blocking read of the host's stream; a read's start is of use to none (its outcome follows in
+ * milliseconds), and it was one wake-up of three per /list. A BullMQ whose scripts no longer have the line fails here,
+ * at start-up, rather than announce every start unnoticed.
+ */
+export function withoutStartEvents(content: string, unannounced: readonly string[]): string {
+  if (unannounced.length === 0) return content;
+  const at = content.indexOf(ACTIVE_EVENT);
+  if (at < 0 || content.indexOf(ACTIVE_EVENT, at + 1) >= 0)
+    throw new Error(`BullMQ ${bullmqVersion}: its scripts no longer announce a job's start as xenops expects`);
+  const names = unannounced.map((n) => `[${luaString(n)}] = true`).join(', ');
+  const guarded = `if not ({${names}})[rcall("HGET", jobKey, "name")] then ${ACTIVE_EVENT} end`;
+  return content.slice(0, at) + guarded + content.slice(at + ACTIVE_EVENT.length);
+}
+
+function luaString(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
 
 /**
  * Defines the quiet moveToActive and moveToFinished on the client the Workers share, under the names BullMQ gives its
  * own (BullMQ defines its commands only where none is yet), once per client. wakeupBackend does it for a Workers'
  * client given as one.
  */
-function quietScripts(client: RedisClient): void {
-  for (const [script, lua] of QUIET_SCRIPTS) {
+function quietScripts(client: RedisClient, unannounced: readonly string[]): void {
+  for (const [script, markerKey] of QUIET_SCRIPTS) {
     const name = `${script.name}:${bullmqVersion}`;
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys: script.keys, lua });
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys: script.keys, lua: quiet(script, markerKey, unannounced) });
   }
 }
