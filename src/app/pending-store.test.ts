@@ -166,6 +166,27 @@ describe('PendingStore (Redis): outcomes', () => {
     expect(await gone.claimFinal(q.requestId)).toBeNull();
   });
 
+  it('markSentAndRemove marks its own claim sent, never another bot’s, and leaves none of the request’s keys', async () => {
+    const mine = new PendingStore(redis, prefix, 'mine01');
+    const other = new PendingStore(redis, prefix, 'othr01');
+    const keysOf = async (p: PendingRequest) =>
+      (await redis.keys(`${prefix}:*`)).filter((k) => k.includes(p.requestId) && !k.includes(':final:')).sort();
+    for (const [claimer, expected] of [
+      [mine, 'mine01:sent'],
+      [other, 'othr01'],
+    ] as const) {
+      const p = request(2);
+      await store.save(p);
+      await store.recordOutcomeOnce(p.requestId, p.jobs[0]?.jobId as string, { ok: true, result: {} });
+      expect(await keysOf(p)).toHaveLength(5);
+      expect(await claimer.claimFinal(p.requestId)).toEqual({ kind: 'claimed' });
+      await mine.markSentAndRemove(p);
+      expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe(expected);
+      expect(await keysOf(p)).toEqual([]);
+      expect(await redis.sismember(`${prefix}:pending-index`, p.requestId)).toBe(0);
+    }
+  });
+
   it('records a job’s first outcome only, counts the request’s outcomes, and keeps them as long as the request', async () => {
     const p = request(3);
     const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];

@@ -102,6 +102,19 @@ const MARK_SENT = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`);
 
+/**
+ * MARK_SENT and the request's removal (remove()) in one call, for a request with nothing else to do between the two
+ * (see markSentAndRemove). KEYS: the final claim, the index, then the keys to delete. ARGV: claimant, request id.
+ */
+const MARK_SENT_AND_REMOVE = new RedisScript(`local sent = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1] .. ':sent', 'KEEPTTL')
+  sent = 1
+end
+redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('DEL', unpack(KEYS, 3))
+return sent`);
+
 /** What a claim of a final reply got: see claimFinal. */
 export type FinalClaim =
   | { kind: 'claimed' }
@@ -357,6 +370,26 @@ export class PendingStore {
         .del(this.key(requestId), this.targetKey(requestId), this.outcomesKey(requestId))
         .srem(this.indexKey, requestId)
         .exec();
+  }
+
+  /**
+   * markSent and remove in one round trip, for a request whose reply is out and that holds nothing else (no domain
+   * lock, no schedule bookkeeping): a read's bookkeeping after its reply was two calls, each a write and a wake-up of
+   * the bot. Gone, a request is never sent again either (recovery finds nothing to send).
+   */
+  async markSentAndRemove(p: PendingRequest): Promise<void> {
+    await MARK_SENT_AND_REMOVE.run(
+      this.redis,
+      [
+        this.finalKey(p.requestId),
+        this.indexKey,
+        this.key(p.requestId),
+        this.targetKey(p.requestId),
+        this.outcomesKey(p.requestId),
+        ...p.jobs.map((j) => this.jobKey(j.jobId)),
+      ],
+      [this.claimant, p.requestId],
+    );
   }
 
   async remove(p: PendingRequest): Promise<void> {

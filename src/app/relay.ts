@@ -933,10 +933,16 @@ export class Relay {
         })
       : await this.deps.deliver(target, final);
     // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
-    // request is removed: the audit entry below does not wait a round trip for it.
-    const marked = this.deps.pending
-      .markSent(requestId)
-      .catch((e: unknown) => this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not mark the reply sent'));
+    // request is removed: the audit entry below does not wait a round trip for it. A request that holds no lock and
+    // has no schedule to keep is removed in the same call (nothing below needs it in Redis).
+    const quick = !p.schedule && !p.jobs.some((j) => lockHolderFor(j.data, p.person, 0));
+    const marked = (quick ? this.deps.pending.markSentAndRemove(p) : this.deps.pending.markSent(requestId)).then(
+      () => true,
+      (e: unknown) => {
+        this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not mark the reply sent');
+        return false;
+      },
+    );
     this.deps.onCommand?.(p.command, final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
     if (command && shown)
       await this.deps.posts
@@ -950,8 +956,8 @@ export class Relay {
       durationMs: this.deps.clock.now() - p.createdAt,
       targets: p.jobs.map((j) => j.data),
     });
-    await marked;
-    await this.finishBookkeeping(p);
+    // Removed already, unless that call failed: then the removal is tried on its own, as for any other request.
+    if (!(quick && (await marked))) await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
   }
 

@@ -294,6 +294,40 @@ describe('the relay and the stored request', () => {
     }
   });
 
+  it("a read's bookkeeping after its reply is one call: its claim marked sent and the request removed together", async () => {
+    const prefix = fresh();
+    const config = simBotConfig(env, prefix, REDIS_URL);
+    const adapter = new CaptureAdapter();
+    const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
+    const monitor = await monitorRedis();
+    let agent: Agent | null = null;
+    try {
+      agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+      await bot.start();
+      const r = chatRequest('bookkeeping-1', 'list xen1');
+      await bot.core.handle(r, targetOf(r));
+      expect(await adapter.finalReply(r.id)).toMatchObject({ kind: 'result', tone: 'success' });
+      await expect.poll(async () => await redis.exists(`${prefix}:pending:${r.id}`), { timeout: 10_000 }).toBe(0);
+      await monitor.settle();
+      // The calls naming the request or its final claim after it was saved: its last outcome claims the reply, then one
+      // call marks it sent and removes the request (MULTI's commands are logged one by one).
+      const final = `${prefix}:final:${r.id}`;
+      const named = [final, `${prefix}:pending:${r.id}`];
+      const calls = monitor.calls
+        .filter((c) => c.source !== 'lua' && c.args.some((a) => named.includes(a)))
+        .map((c) => c.args[0]?.toLowerCase())
+        // The test's own look for the request (and the bot's look for lost requests) only read.
+        .filter((c) => c !== 'exists');
+      expect(calls).toEqual(['set', 'evalsha', 'evalsha']);
+      expect(await redis.get(final)).toMatch(/:sent$/);
+      expect(await redis.keys(`${prefix}:pending*${r.id}*`)).toEqual([]);
+    } finally {
+      monitor.stop();
+      await bot.stop();
+      await agent?.close(1_000);
+    }
+  });
+
   it('saves the asker’s hosts with a request only when some are hidden from them (nothing to redact otherwise)', async () => {
     // Before: every request carried every host's name (100 at 100 hosts, 1,000 at 1,000), written with each /list.
     const prefix = fresh();
