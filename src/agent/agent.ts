@@ -9,7 +9,8 @@ import { DomainLocks, FleetHosts, Heartbeats, Journal } from '../queue/coordinat
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
-import { OPS, opSpec } from '../queue/ops.ts';
+import { opSpec } from '../queue/ops.ts';
+import { UNANNOUNCED_OPS } from '../queue/quiet-events.ts';
 import { BullConnection, createRedisClient, describeRedis, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
@@ -241,11 +242,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
 
   // One blocking connection waits for every served queue's jobs (the Workers share it and the command connection).
   const wakeups = new WorkerWakeups(duplicateRedisClient(redis, { maxRetriesPerRequest: null }), redis, logger);
-  // A read's start is not announced on the host's event stream (see withoutStartEvents); a mutation's is audited.
-  const backend = wakeupBackend(
-    wakeups,
-    Object.entries(OPS).flatMap(([op, spec]) => (spec.mutates ? [] : [op])),
-  );
+  // A read's start is not announced on the host's event stream (see quiet-events.ts); a mutation's is, and audited.
+  const backend = wakeupBackend(wakeups, UNANNOUNCED_OPS);
   const workers = hosts.map((host) => {
     const worker = new WokenWorker(
       hostQueueName(host),

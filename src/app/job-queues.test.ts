@@ -130,8 +130,8 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
     const queues = new JobQueues(HOSTS, client, prefix, logger);
     try {
       await queues.get('h0104')?.waitUntilReady();
-      // Its events stream made a string: the add's script fails at run time, inside EXEC, after the SET before it.
-      await client.set(`${prefix}:${hostQueueName('h0104')}:events`, 'not a stream');
+      // Its wait list made a string: the add's script fails at run time, inside EXEC, after the SET before it.
+      await client.set(`${prefix}:${hostQueueName('h0104')}:wait`, 'not a list');
       const failure = await queues
         .add([{ data: job('h0104'), jobId: 'r-w-h0104' }], (tx) => tx.set(`${prefix}:probe-3`, 'saved'))
         .then(
@@ -144,7 +144,7 @@ describe('JobQueues (Redis): a queue per host on one shared backend', () => {
       expect(failure).not.toBeInstanceOf(ReplyError);
       expect(redisRefusal(failure)).toBeNull();
     } finally {
-      await client.del(`${prefix}:${hostQueueName('h0104')}:events`);
+      await client.del(`${prefix}:${hostQueueName('h0104')}:wait`);
       await queues.close();
     }
   });

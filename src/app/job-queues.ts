@@ -18,6 +18,7 @@ import { withTimeout } from '../core/with-timeout.ts';
 import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
+import { UNANNOUNCED_OPS, withoutAddEvents } from '../queue/quiet-events.ts';
 import { duplicateRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
 import { readyWithin } from '../queue/redis-ready.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
@@ -176,8 +177,12 @@ export class JobQueues {
       const shared = this.connection as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> };
       // Bounded: a Redis that answers nothing must not hold the request for ever (the dispatcher says what is known).
       const adder = duplicateRedisClient(this.connection, { lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
-      for (const [name, { lua, numberOfKeys }] of Object.entries(shared.scriptsSet))
-        if (ADD_SCRIPTS.test(name)) adder.defineCommand(name, numberOfKeys === null ? { lua } : { lua, numberOfKeys });
+      for (const [name, { lua: bullmq, numberOfKeys }] of Object.entries(shared.scriptsSet)) {
+        if (!ADD_SCRIPTS.test(name)) continue;
+        // A read's job is added unannounced (see quiet-events.ts): its own MULTI no longer wakes this bot's read.
+        const lua = name.startsWith('addStandardJob:') ? withoutAddEvents(bullmq, UNANNOUNCED_OPS) : bullmq;
+        adder.defineCommand(name, numberOfKeys === null ? { lua } : { lua, numberOfKeys });
+      }
       // Down now: this add fails as not connected, and ioredis keeps trying for the next.
       await adder.connect().catch(() => {});
       // Through BullMQ's client wrapper: its transactions take BullMQ's scripts by name (addJobToTransaction).

@@ -5,7 +5,7 @@ import { deleteKeysWithPrefix, monitorRedis, REDIS_URL, uniquePrefix } from '../
 import { startPrivateRedis } from '../../test/helpers/redis-server.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import { WokenWorker, WorkerWakeups, wakeupBackend, withoutStartEvents } from './worker-wakeups.ts';
+import { WokenWorker, WorkerWakeups, wakeupBackend } from './worker-wakeups.ts';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -310,11 +310,6 @@ describe('the start of a job on the shared wake-ups', () => {
       adder.disconnect();
     }
   }, 20_000);
-
-  it('refuses a BullMQ whose scripts no longer announce a start as expected, rather than announce every one', () => {
-    expect(withoutStartEvents('return 1', [])).toBe('return 1');
-    expect(() => withoutStartEvents('return 1', ['read'])).toThrow(/no longer announce a job's start/);
-  });
 });
 
 /** A Worker on the shared wake-ups, its queue, and the moveToActive calls (looks) MONITOR saw for it. */

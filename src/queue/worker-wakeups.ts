@@ -14,6 +14,7 @@ import { version as bullmqVersion } from 'bullmq/dist/esm/version.js';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../core/log.ts';
 import { watchBlocking } from './blocking-watchdog.ts';
+import { withoutStartEvents } from './quiet-events.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /** A BullMQ marker: a job is waiting (score 0) or a delayed job is due at `score` (epoch ms). */
@@ -409,29 +410,6 @@ const QUIET_SCRIPTS = [
   [moveToActive, 11],
   [moveToFinished, 14],
 ] as const;
-
-/** The one line of BullMQ's scripts (in prepareJobForProcessing, which both include) that announces a job's start. */
-const ACTIVE_EVENT = 'rcall("XADD", eventStreamKey, "*", "event", "active", "jobId", jobId, "prev", "waiting")';
-
-/**
- * The script with its "active" event written only for jobs not named in `unannounced` (a job's name is its op). Every
- * event wakes each bot's blocking read of the host's stream; a read's start is of use to none (its outcome follows in
- * milliseconds), and it was one wake-up of three per /list. A BullMQ whose scripts no longer have the line fails here,
- * at start-up, rather than announce every start unnoticed.
- */
-export function withoutStartEvents(content: string, unannounced: readonly string[]): string {
-  if (unannounced.length === 0) return content;
-  const at = content.indexOf(ACTIVE_EVENT);
-  if (at < 0 || content.indexOf(ACTIVE_EVENT, at + 1) >= 0)
-    throw new Error(`BullMQ ${bullmqVersion}: its scripts no longer announce a job's start as xenops expects`);
-  const names = unannounced.map((n) => `[${luaString(n)}] = true`).join(', ');
-  const guarded = `if not ({${names}})[rcall("HGET", jobKey, "name")] then ${ACTIVE_EVENT} end`;
-  return content.slice(0, at) + guarded + content.slice(at + ACTIVE_EVENT.length);
-}
-
-function luaString(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
 
 /**
  * Defines the quiet moveToActive and moveToFinished on the client the Workers share, under the names BullMQ gives its

@@ -64,7 +64,7 @@ afterAll(async () => {
 const atOnce = (c: Config): Config => ({ ...c, bot: { ...c.bot, queuedReplyDelayMs: 0 } });
 
 describe('the relay and the stored request', () => {
-  it("/status over every host never reads its request back (its last outcome claims the reply); a read's start is neither announced nor audited", async () => {
+  it('/status over every host never reads its request back (its last outcome claims the reply); a read is announced on the event streams only when it ends, and its start is not audited', async () => {
     const prefix = fresh();
     const config = simBotConfig(env, prefix, REDIS_URL);
     const hosts = Object.keys(config.hosts);
@@ -85,10 +85,11 @@ describe('the relay and the stored request', () => {
         .poll(async () => (await auditEvents(prefix, r.id)).map((e) => e['event']).includes('job.outcome'), { timeout: 10_000 })
         .toBe(true);
       expect((await auditEvents(prefix, r.id)).map((e) => e['event']).sort()).toEqual(['decision', 'job.outcome', 'request']);
-      // Nor did any host's event stream wake the bot for it: no "active" event, a "completed" one per host.
+      // Nor did any host's event stream wake the bot for it before its end: no "added", "waiting" or "active" event, a
+      // "completed" one per host.
       const events = await Promise.all(hosts.map((h) => redis.xrange(`${prefix}:host-${h}:events`, '-', '+')));
       const of = (kind: string) => events.flat().filter(([, f]) => f[1] === kind && String(f[3]).includes(r.id)).length;
-      expect([of('active'), of('completed')]).toEqual([0, hosts.length]);
+      expect(['added', 'waiting', 'active', 'completed'].map(of)).toEqual([0, 0, 0, hosts.length]);
     } finally {
       await bot.stop();
       await agent?.close(1_000);
