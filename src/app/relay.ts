@@ -956,8 +956,9 @@ export class Relay {
       durationMs: this.deps.clock.now() - p.createdAt,
       targets: p.jobs.map((j) => j.data),
     });
+    const sentMarked = await marked;
     // Removed already, unless that call failed: then the removal is tried on its own, as for any other request.
-    if (!(quick && (await marked))) await this.finishBookkeeping(p);
+    if (!(quick && sentMarked)) await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
   }
 
