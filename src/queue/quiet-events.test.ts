@@ -1,5 +1,6 @@
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import { moveToActive } from 'bullmq/dist/esm/scripts/moveToActive-11.js';
+import { moveToDelayed } from 'bullmq/dist/esm/scripts/moveToDelayed-11.js';
 import { moveToFinished } from 'bullmq/dist/esm/scripts/moveToFinished-14.js';
 import { describe, expect, it } from 'vitest';
 import { UNANNOUNCED_OPS, withoutAddEvents, withoutStartEvents } from './quiet-events.ts';
@@ -7,8 +8,8 @@ import { UNANNOUNCED_OPS, withoutAddEvents, withoutStartEvents } from './quiet-e
 const xadds = (lua: string, event: string) => lua.split(`"event", "${event}"`).length - 1;
 
 describe("BullMQ's scripts without a read's announcements", () => {
-  it('guard exactly the start event in both scripts that hand out jobs, and both add events in addStandardJob', () => {
-    for (const script of [moveToActive, moveToFinished]) {
+  it('guard exactly the start event in the three scripts that hand out jobs, and both add events in addStandardJob', () => {
+    for (const script of [moveToActive, moveToFinished, moveToDelayed]) {
       const lua = withoutStartEvents(script.content, ['domain.list']);
       expect(xadds(lua, 'active')).toBe(1);
       expect(lua).toContain('if not ({["domain.list"] = true})[rcall("HGET", jobKey, "name")] then rcall("XADD"');

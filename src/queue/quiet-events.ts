@@ -12,14 +12,17 @@ import { OPS } from './ops.ts';
 /** The ops whose jobs are not announced: those that change nothing. */
 export const UNANNOUNCED_OPS: readonly string[] = Object.entries(OPS).flatMap(([op, spec]) => (spec.mutates ? [] : [op]));
 
-/** The one line of prepareJobForProcessing (in moveToActive and moveToFinished) that announces a start; jobKey in scope. */
+/**
+ * The one line of prepareJobForProcessing that announces a start; jobKey in scope. It is in every script that hands out
+ * a job: moveToActive, and moveToFinished and moveToDelayed (which fetch the Worker's next one).
+ */
 const ACTIVE_EVENT = 'rcall("XADD", eventStreamKey, "*", "event", "active", "jobId", jobId, "prev", "waiting")';
 /** addStandardJob's two announcements: in storeJob (`name` in scope), and at its end (the name is args[3]). */
 const ADDED_EVENT = 'rcall("XADD", eventsKey, "*", "event", "added", "jobId", jobId, "name", name)';
 const WAITING_EVENT = `rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting",
       "jobId", jobId)`;
 
-/** moveToActive or moveToFinished, with a job's "active" event written only when its name is not in `names`. */
+/** moveToActive, moveToFinished or moveToDelayed, with a job's "active" event written only when its name is not in `names`. */
 export function withoutStartEvents(content: string, names: readonly string[]): string {
   return guarded(content, ACTIVE_EVENT, names, 'rcall("HGET", jobKey, "name")');
 }

@@ -9,6 +9,7 @@ import {
   Worker,
 } from 'bullmq';
 import { moveToActive } from 'bullmq/dist/esm/scripts/moveToActive-11.js';
+import { moveToDelayed } from 'bullmq/dist/esm/scripts/moveToDelayed-11.js';
 import { moveToFinished } from 'bullmq/dist/esm/scripts/moveToFinished-14.js';
 import { version as bullmqVersion } from 'bullmq/dist/esm/version.js';
 import { Cluster, Redis } from 'ioredis';
@@ -421,4 +422,9 @@ function quietScripts(client: RedisClient, unannounced: readonly string[]): void
     const name = `${script.name}:${bullmqVersion}`;
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: script.keys, lua: quiet(script, markerKey, unannounced) });
   }
+  // The third script that hands out jobs: a job put back for a retry after a backoff (a read's transport error) fetches
+  // the Worker's next one, whose start a read must not announce there either. Its marker is left as BullMQ sets it.
+  const delayed = `${moveToDelayed.name}:${bullmqVersion}`;
+  if (unannounced.length > 0 && !(delayed in client))
+    client.defineCommand(delayed, { numberOfKeys: moveToDelayed.keys, lua: withoutStartEvents(moveToDelayed.content, unannounced) });
 }
