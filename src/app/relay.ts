@@ -527,6 +527,8 @@ export class Relay {
     const shape = requestId ? this.shapes.get(requestId) : undefined;
     if (!shape) return;
     const job = shape.jobs.get(jobId);
+    // A read's start is left out by the bot too: an agent of the version before announces every job's.
+    if (job && !opSpec(job.op).mutates) return;
     await this.deps.audit({ event: 'job.start', ...auditBase(shape.request), host, jobId, targets: job ? [job.data] : [] });
   }
 
