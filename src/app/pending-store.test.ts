@@ -187,6 +187,16 @@ describe('PendingStore (Redis): outcomes', () => {
     }
   });
 
+  it('markSentAndRemove removes a request over more hosts than one Lua call may unpack', async () => {
+    const mine = new PendingStore(redis, prefix, 'many01');
+    const p = request(9_000);
+    await store.save(p);
+    expect(await mine.claimFinal(p.requestId)).toEqual({ kind: 'claimed' });
+    await mine.markSentAndRemove(p);
+    expect(await redis.get(`${prefix}:final:${p.requestId}`)).toBe('many01:sent');
+    expect(await redis.exists(`${prefix}:pending:${p.requestId}`, `${prefix}:pending-job:${p.jobs[8_999]?.jobId}`)).toBe(0);
+  });
+
   it('records a job’s first outcome only, counts the request’s outcomes, and keeps them as long as the request', async () => {
     const p = request(3);
     const [a, b] = p.jobs.map((j) => j.jobId) as [string, string];
