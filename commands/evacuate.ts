@@ -58,8 +58,9 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * Permissions: `host.evacuate` (group operate) lets one plan, see and approve an evacuation — an approver must hold
  * it on the source and on every target of the plan. Running one also needs each job's own permission: the
  * requester's domain.migrate on the source and on the target, per guest (and domain.stop for --shutdown-rest), so an
- * operator on call can approve an admin's evacuation but cannot run one. Approval is needed by default (the command
- * is in the default policy, and dangerous).
+ * operator on call can approve an admin's evacuation but cannot run one. A running guest outside the asker's domain
+ * scope (of host.evacuate) refuses the plan — they cannot empty that host — and, like any such guest, is counted, never
+ * named. Approval is needed by default (the command is in the default policy, and dangerous).
  */
 
 /** `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. */
@@ -133,17 +134,27 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   // A migration of a guest under way (or left unfinished) anywhere read: moving it again would run a second one.
   const busy = inFlight(Object.values(reading.hosts));
   const why = (g: Guest) => (isMovable(g) ? busy(g.name) : whyNotMovable(g));
+  // A guest outside the asker's domain scope is never named to them (a read's result leaves it out): it is counted.
+  const mayName = (g: Guest) => ctx.may?.('host.evacuate', args.host, g.name) ?? true;
   const movable = source.guests.filter((g) => why(g) === null);
-  const stuck = source.guests.filter((g) => why(g) !== null);
+  const stuck = source.guests.filter((g) => why(g) !== null && mayName(g));
   const stuckText = stuck.map((g) => `${g.name} (${why(g)})`).join(', ');
   if (movable.length === 0)
     return {
       refuse: `${args.host} runs no guest to move: nothing to evacuate${stuck.length > 0 ? ` (${stuckText} cannot be migrated)` : ''}`,
     };
-  const barred = ctx.may ? movable.filter((g) => !ctx.may?.('domain.migrate', args.host, g.name)).map((g) => g.name) : [];
-  if (barred.length > 0)
+  const hidden = movable.filter((g) => !mayName(g)).length;
+  const barred = ctx.may ? movable.filter((g) => mayName(g) && !ctx.may?.('domain.migrate', args.host, g.name)).map((g) => g.name) : [];
+  if (barred.length > 0 || hidden > 0)
     return {
-      refuse: `you may not migrate ${barred.sort().join(', ')} off ${args.host} (that needs permission domain.migrate there): nothing was planned`,
+      refuse: `${[
+        ...(barred.length > 0
+          ? [`you may not migrate ${barred.sort().join(', ')} off ${args.host} (that needs permission domain.migrate there)`]
+          : []),
+        ...(hidden > 0
+          ? [`${args.host} runs ${hidden} guest${hidden === 1 ? '' : 's'} outside your scope, which you may not migrate`]
+          : []),
+      ].join('; ')}: nothing was planned`,
     };
   const asked = [...new Set([...Object.keys(reading.hosts), ...Object.keys(reading.unanswered)])].sort();
   const names = (args.to ?? asked).filter((h) => h !== args.host);
@@ -209,10 +220,24 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
       ? [reply.text(`--shutdown-rest: ${unplacedText} — shut down on ${args.host} (xl shutdown) after the migrations`)]
       : []),
     ...(out.length > 0 ? [reply.text(`not considered: ${out.join('; ')}`)] : []),
-    ...(stuck.length > 0 ? [reply.text(`left on ${args.host}: ${stuckText} — not migrated`)] : []),
+    ...(stuck.length > 0 ? [reply.text(`${leftPrefix(args.host)}${stuckText} — not migrated`)] : []),
     reply.text(`once every step has succeeded, ${args.host} is frozen for new starts until /unfreeze`),
   ];
   return { jobs, summary };
+}
+
+/** How the plan's card starts the line naming the guests it leaves on the host: `left on xen1: a (why), b (why)`. */
+const leftPrefix = (host: string) => `left on ${host}: `;
+
+/**
+ * Whether the plan (its card, as the relay kept it) named `domain` among the guests it leaves on the host: one found
+ * running there afterwards was not "started or moved there while the plan ran".
+ */
+function leftByPlan(summary: readonly Block[], host: string): (domain: string) => boolean {
+  const line = summary.find((b) => b.type === 'text' && b.text.startsWith(leftPrefix(host)));
+  // Each entry is `NAME (why)`, joined by ", ": a leading ", " makes every one start the same way.
+  const entries = line?.type === 'text' ? `, ${line.text.slice(leftPrefix(host).length)}` : '';
+  return (domain) => entries.includes(`, ${domain} (`);
 }
 
 /** What one step of a plan is: "web → xen2", "big: shut down on xen1". */
@@ -253,7 +278,7 @@ export function stepReport(
         return;
       }
       lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: failed — ${o.failure.message}`));
-      // Not there any more (moved or removed by someone else meanwhile): not "still on" the source.
+      // Not running there any more (stopped, moved or removed meanwhile): not "still on" the source.
       if (step.op === 'domain.migrate' && o.failure.code === 'domain.notFound') gone.push(name);
       else if (step.op === 'domain.migrate') notMoved.push(`${name} (failed)`);
       return;
@@ -278,9 +303,11 @@ export function stepReport(
   return { lines, moved, notMoved, gone, unknown, failedAt };
 }
 
-/** Guests a step did not find on their host: someone moved or removed them while the plan ran. */
+/** Guests a step did not find running on their host: someone stopped, moved or removed them while the plan ran. */
 export function goneLine(gone: readonly string[], host: string): Block[] {
-  return gone.length > 0 ? [reply.text(`no longer on ${host} when their turn came (moved or removed meanwhile): ${gone.join(', ')}`)] : [];
+  return gone.length > 0
+    ? [reply.text(`not running on ${host} when their turn came (stopped, moved or removed meanwhile): ${gone.join(', ')}`)]
+    : [];
 }
 
 /** The steps whose outcome is unknown, to be looked at before anything is retried. */
@@ -334,7 +361,12 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   const steps = back.steps;
   const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes.slice(0, steps.length));
   const complete = failedAt === null && outcomes.length >= steps.length;
-  const stops = steps.filter((s) => s.op === 'domain.stop').length;
+  // A guest found not running when its shutdown came was not shut down by the plan (its line says so).
+  const shutDown = (i: number) => {
+    const o = outcomes[i];
+    return o?.ok === true && (o.result as { outcome: string }).outcome !== 'already-stopped';
+  };
+  const stops = steps.filter((s, i) => s.op === 'domain.stop' && shutDown(i)).length;
   const freeze: Block[] = [];
   if (complete) {
     if (ctx.froze && 'hosts' in ctx.froze && ctx.froze.kept?.length)
@@ -355,15 +387,23 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   ];
   const plan = ctx.plan?.summary ?? [];
   const done = `${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`;
-  const left = complete ? (back.running ?? []) : [];
+  const running = complete ? (back.running ?? []) : [];
+  const planned = leftByPlan(plan, args.host);
+  const runs = (names: string[]) => `${names.join(', ')} ${names.length === 1 ? 'runs' : 'run'} there`;
+  const arrived = running.filter((d) => !planned(d));
+  const kept = running.filter((d) => planned(d));
+  const why = [
+    ...(arrived.length > 0 ? [`${runs(arrived)} (started or moved there while the plan ran)`] : []),
+    ...(kept.length > 0 ? [`${runs(kept)} (the plan left ${kept.length === 1 ? 'it' : 'them'} there: see below)`] : []),
+  ];
   const title = !complete
     ? `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`
-    : left.length > 0
-      ? `${args.host} is not empty: ${done}, but ${left.join(', ')} ${left.length === 1 ? 'runs' : 'run'} there (started or moved there while the plan ran)`
+    : running.length > 0
+      ? `${args.host} is not empty: ${done}, but ${why.join('; ')}`
       : `${args.host} evacuated: ${done}`;
   const readBack = complete && back.line ? [back.line] : [];
   return reply.result(title, [...lines, ...summary, ...readBack, ...freeze, ...plan], {
-    tone: !complete ? 'error' : left.length > 0 || back.unread ? 'warning' : 'success',
+    tone: !complete ? 'error' : running.length > 0 || back.unread ? 'warning' : 'success',
   });
 }
 

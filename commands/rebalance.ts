@@ -220,7 +220,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
         reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
         ...(notMoved.length > 0 ? [reply.text(`not moved: ${notMoved.join(', ')}`)] : []),
         ...(gone.length > 0
-          ? [reply.text(`not found on their host when their turn came (moved or removed meanwhile): ${gone.join(', ')}`)]
+          ? [reply.text(`not running on their host when their turn came (stopped, moved or removed meanwhile): ${gone.join(', ')}`)]
           : []),
         ...unknownLine(unknown),
         ...(ctx.plan?.summary ?? []),
