@@ -90,6 +90,11 @@ export function leaseKey(prefix: string): string {
   return `${prefix}:bot-leader`;
 }
 
+/** Set by a release until the key is taken again: a free key then was given up, not lost (see ACQUIRE). */
+function releasedKey(key: string): string {
+  return `${key}:released`;
+}
+
 /**
  * SET NX PX, or an extension when the key is already ours: a standby's acquire (a leader that stepped down while its
  * key lived on extends it) and a leader's renewal alike. A leader that finds no key at all (Redis lost it: a flush, a
@@ -97,23 +102,36 @@ export function leaseKey(prefix: string): string {
  * gateway or Telegram poller gone for seconds. As safe as a standby taking a free key: nobody holds it, and a bot
  * that took it first makes this return 0 and the leader step down at once. The simulated-network test of the pure
  * functions models this script, with renewals that reach Redis after the key lapsed and take it again.
+ *
+ * A key gone before the holder's lease could have lapsed is not free, though, unless its holder released it (the
+ * marker, KEYS[2]): Redis lost it, and that holder still leads until its next renewal takes it again (a renewal
+ * interval; a standby tries three times as often). `ARGV[3] = '1'` says so: the standby saw a holder whose lease
+ * runs on. Someone else's key answers its remaining milliseconds, for the standby to know until when.
  */
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
 if v == false then
+  if ARGV[3] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
+    return { 0, -2 }
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+  redis.call('DEL', KEYS[2])
+  return { 1, 0 }
 end
 if v == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+  return { 1, 0 }
 end
-return 0`;
+return { 0, redis.call('PTTL', KEYS[1]) }`;
 
 /** The holder's token and the lease's remaining milliseconds, read together. */
 const HOLDER = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
 
-/** Compare-and-delete: a graceful stop hands the lease over at once, never someone else's. */
+/**
+ * Compare-and-delete: a graceful stop hands the lease over at once, never someone else's. The marker tells a standby
+ * the key was given up, not lost (see ACQUIRE); the next bot to take the key deletes it.
+ */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
@@ -141,6 +159,11 @@ export class LeaderLease {
   private attempting: Promise<void> | null = null;
   /** Counts release() calls: an attempt sent before one must not act on its answer (see attempt). */
   private releases = 0;
+  /**
+   * Until when another bot's lease, as last seen, could run (its remaining TTL counted from the answer): a key gone
+   * before then was lost by Redis, its holder still leading, and is not taken (see ACQUIRE).
+   */
+  private othersUntil = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: LeaderLeaseOptions) {
@@ -188,7 +211,7 @@ export class LeaderLease {
     this.releases++;
     this.set(STANDBY, false);
     try {
-      return (await this.command(RELEASE, [this.options.token])) === 1;
+      return (await this.command(RELEASE, [this.options.token, String(this.options.timing.leaseMs)])) === 1;
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, 'could not release the leader lease (it lapses by itself)');
       return false;
@@ -211,7 +234,10 @@ export class LeaderLease {
       if (!leader && sentAt < this.notBefore) outcome = 'taken';
       else
         try {
-          outcome = (await this.command(ACQUIRE, [this.options.token, String(t.leaseMs)])) === 1 ? 'held' : 'taken';
+          const guard = !leader && sentAt < this.othersUntil ? '1' : '0';
+          const [held, ttl] = (await this.command(ACQUIRE, [this.options.token, String(t.leaseMs), guard])) as [number, number];
+          outcome = held === 1 ? 'held' : 'taken';
+          if (ttl > 0) this.othersUntil = Math.max(this.othersUntil, this.now() + ttl);
         } catch (error) {
           this.options.logger.debug({ err: String(error) }, 'leader lease: no answer from Redis');
           outcome = 'error';
@@ -242,7 +268,8 @@ export class LeaderLease {
       timer.unref();
     });
     try {
-      return await Promise.race([this.options.redis.eval(script, 1, this.options.key, ...args), timeout]);
+      const { key } = this.options;
+      return await Promise.race([this.options.redis.eval(script, 2, key, releasedKey(key), ...args), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -76,6 +76,8 @@ export class BotLeadership {
   private readonly client: RedisClient | null = null;
   private term: LeaderTerm | null = null;
   private active = false;
+  /** The term's adapters were halted on a loss of the lease: a term still active is not running as a leader's must. */
+  private halted = false;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
   private starting = false;
@@ -101,7 +103,10 @@ export class BotLeadership {
       logger,
       onChange: () => {
         // Lost the lease: the adapters stop now, whatever transition is queued or running.
-        if (this.lease && !this.lease.isLeader() && this.active) void this.term?.haltAdapters?.();
+        if (this.lease && !this.lease.isLeader() && this.active && this.term?.haltAdapters) {
+          this.halted = true;
+          void this.term.haltAdapters();
+        }
         this.reconcileSoon();
       },
     });
@@ -199,16 +204,20 @@ export class BotLeadership {
     const { logger } = this.options;
     while (!this.stopping && this.term && this.lease) {
       const leader = this.lease.isLeader();
-      if (leader === this.active) return;
-      if (!leader) {
+      // Lost and taken back while a transition ran: the term is active, its adapters halted. Ended, then begun again.
+      if (leader === this.active && !(leader && this.halted)) return;
+      if (this.active) {
         this.active = false;
+        this.halted = false;
         await this.term.end();
-        logger.info({ lease: this.lease.token }, 'leader lease: standby (chat adapters stopped)');
+        if (leader) logger.warn({ lease: this.lease.token }, 'leader lease taken back: starting the chat adapters again');
+        else logger.info({ lease: this.lease.token }, 'leader lease: standby (chat adapters stopped)');
         continue;
       }
       logger.info({ lease: this.lease.token, term: this.terms + 1 }, 'leader lease taken: starting the chat adapters');
       try {
         this.active = true;
+        this.halted = false;
         await this.term.begin();
         this.terms++;
       } catch (error) {
@@ -297,6 +306,8 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
   let book: ReturnType<LeaderTermDeps['schedules']> | null = null;
   /** Adapters already stopped by haltAdapters() in this term: end() does not stop them twice. */
   const halted = new Set<ChatAdapter>();
+  /** haltAdapters() ran in this term: the lease is gone, and begin() must not start (or keep) anything more. */
+  let halting = false;
   /** `all`: also those whose start did not finish (end() leaves nothing half-started); otherwise the started ones. */
   const stopAdapters = async (all: boolean): Promise<void> => {
     await Promise.all(
@@ -311,8 +322,17 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
   return {
     async begin() {
       halted.clear();
+      halting = false;
       for (const adapter of d.adapters) {
+        if (halting) return;
         await adapter.start(d.core);
+        if (halting) {
+          // Halted while it started (a Telegram start retries for up to 30 s, longer than a lease): it was not among
+          // the started ones then, and would poll on alongside the next leader while the rest below waits on Redis.
+          halted.add(adapter);
+          await adapter.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed'));
+          return;
+        }
         d.started.add(adapter);
       }
       await d.relay.recover();
@@ -323,7 +343,10 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
         await book.startWorkers(d.platforms, d.tick);
       }
     },
-    haltAdapters: () => stopAdapters(false),
+    haltAdapters: () => {
+      halting = true;
+      return stopAdapters(false);
+    },
     async end(adaptersStopped) {
       await stopAdapters(true);
       await adaptersStopped?.();
