@@ -124,6 +124,8 @@ class HostState {
   /** The history point being folded (since windowStart). */
   window = new RollupWindow();
   windowStart: number | null = null;
+  /** When the last sample folded into the window was taken. */
+  windowLast = 0;
   /** Names seen on this host, by xentop or by a list: one of them appearing again is a start. */
   readonly known = new Set<string>();
   /** Names a list showed with a config file here (or defined only): one gone while lists fail is a stop. */
@@ -455,10 +457,19 @@ export class Sampler {
     const { samples } = this.deps;
     await samples.putLatest(sample, 3 * this.o.intervalSeconds * 1000);
 
+    const maxLen = Math.max(1, Math.round((this.o.historyHours * 3600) / this.o.historyEverySeconds));
+    // Nothing sampled for longer than a step (the stream was down): the window holds what was measured before, and
+    // is a point of that time — folded into this sample's, a guest stopped meanwhile would be charted as running after.
+    if (state.window.size > 0 && at - state.windowLast > Math.max(this.o.historyEverySeconds, 2 * this.o.intervalSeconds) * 1000) {
+      const point = state.window.point(state.windowLast);
+      state.window = new RollupWindow();
+      state.windowStart = null;
+      await samples.pushHistory(state.name, point, maxLen);
+    }
     state.window.add(sample);
+    state.windowLast = at;
     state.windowStart ??= at;
     if (at - state.windowStart >= this.o.historyEverySeconds * 1000) {
-      const maxLen = Math.max(1, Math.round((this.o.historyHours * 3600) / this.o.historyEverySeconds));
       const point = state.window.point(at);
       state.window = new RollupWindow();
       state.windowStart = at;
