@@ -42,12 +42,18 @@ export function cpuBaseline(rows: readonly Pick<TopRow, 'name' | 'cpuSeconds'>[]
  * The row's CPU%, or null when xentop had no earlier sample of the domain: it prints 0.0 for a domain id it did not
  * see in its iteration before (one just started, or restarted — its CPU time went back). Matched by name, so a guest
  * renamed between two iterations (same domain id, a real figure) is unknown once; a 10-character name of the
- * iteration before (xentop without -f) stands for the full name that starts with it.
+ * iteration before (xentop without -f) stands for the full name that starts with it. Null too past what the
+ * domain's vCPUs can use: xentop divides by the time on Dom0's clock, and a clock stepped back under it (NTP after a
+ * suspend) makes an 80% guest print 4000%, which would be a digest's peak and flatten every other line of a chart.
  */
-export function cpuPercentOf(row: Pick<TopRow, 'name' | 'cpuSeconds' | 'cpuPercent'>, before: CpuBaseline | null): number | null {
+export function cpuPercentOf(row: Pick<TopRow, 'name' | 'cpuSeconds' | 'cpuPercent' | 'vcpus'>, before: CpuBaseline | null): number | null {
   const then = before?.get(row.name) ?? (row.name.length > 10 ? before?.get(row.name.slice(0, 10)) : undefined);
-  return then && row.cpuSeconds >= then.cpuSeconds ? row.cpuPercent : null;
+  if (!then || row.cpuSeconds < then.cpuSeconds) return null;
+  return row.vcpus > 0 && row.cpuPercent > row.vcpus * 100 * CPU_LEEWAY ? null : row.cpuPercent;
 }
+
+/** How far past vCPUs × 100 a CPU% is still taken as a reading (xentop's own timing is not exact). */
+const CPU_LEEWAY = 1.1;
 
 /**
  * One HostSample from the current iteration and the previous one of the same stream. Rates are per second over the
