@@ -123,7 +123,10 @@ export class AlertDesk {
   private async attempt(entry: FleetEventEntry): Promise<boolean> {
     const { config, platforms } = this.deps;
     const alert = alertFor(entry.event);
-    if (!alert) return true;
+    if (!alert) {
+      await this.sayQuietly(entry);
+      return true;
+    }
     const channels = config.alerts.channels.filter((c) => platforms.has(c.platform));
     if (channels.length === 0) {
       this.deps.logger.warn({ alert: alert.reply.title }, 'alert (no alert channel configured for this bot)');
@@ -131,6 +134,20 @@ export class AlertDesk {
     }
     const r = await this.decide(entry, alert);
     return r === null ? true : this.postAll(channels, r, entry);
+  }
+
+  /**
+   * An event posted to nobody (a start or stop xenops made) is still the latest word on its subject: the same alert
+   * as before it — web crashed, was started again through xenops, and crashed again — is news, not a repeat the
+   * cool-down would hold.
+   */
+  private async sayQuietly(entry: FleetEventEntry): Promise<void> {
+    const { config, redis, prefix } = this.deps;
+    const cooldownMs = config.alerts.cooldownMinutes * 60_000;
+    if (cooldownMs <= 0) return;
+    const e = entry.event;
+    const subject = 'domain' in e ? `${e.host}:${e.domain}` : e.host;
+    await redis.eval(SAY_SCRIPT, 1, `${prefix}:alert-last:${subject}`, entry.id, `quiet:${e.kind}`, cooldownMs);
   }
 
   /** What to post for the entry (null: nothing, its cool-down holds it). */

@@ -1,0 +1,83 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { Config } from '../config/schema.ts';
+import { createLogger } from '../core/log.ts';
+import type { Reply } from '../core/reply.ts';
+import type { FleetEvent } from '../queue/fleet-events.ts';
+import { AlertDesk } from './alert-desk.ts';
+
+/**
+ * A change xenops made itself raises no alert, but it is a change of the subject all the same: the same alert after
+ * it is news, not a repeat for the cool-down to hold (real Redis, a prefix of its own per test).
+ */
+const redis = new Redis(REDIS_URL);
+const prefixes: string[] = [];
+afterAll(async () => {
+  redis.disconnect();
+  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+});
+
+const config = Config.parse({
+  hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
+  roles: { admin: { allow: ['*'] } },
+  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
+  alerts: { channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 30 },
+});
+
+function desk() {
+  const prefix = uniquePrefix();
+  prefixes.push(prefix);
+  const posted: Reply[] = [];
+  const d = new AlertDesk({
+    config,
+    target: REDIS_URL,
+    redis,
+    prefix,
+    instance: 'bot-a',
+    platforms: new Set(['terminal']),
+    post: async (_platform, _channel, r) => {
+      posted.push(r);
+    },
+    logger: createLogger('silent'),
+  });
+  let n = 0;
+  const handle = (events: FleetEvent[]) =>
+    events.reduce((p, event) => p.then(() => d.handle({ id: `${++n}-0`, event })), Promise.resolve());
+  return { posted, handle };
+}
+
+describe('an alert again after xenops changed its subject in between', () => {
+  it('GIVEN web crashed, was started again through xenops, and crashed again 10 min later THEN both crashes are posted', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 60_000 },
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 120_000 },
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 600_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web crashed on xen1', 'web crashed on xen1']);
+  });
+
+  it('GIVEN web stopped by hand, started through xenops, and stopped by hand again THEN both stops are posted', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 60_000 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 120_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web stopped on xen1', 'web stopped on xen1']);
+  });
+
+  it('GIVEN the same crash said twice with nothing between THEN it is still posted once', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 5_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web crashed on xen1']);
+  });
+});
