@@ -143,17 +143,28 @@ export class RequestHandler {
   }
 
   private async handleAction(click: ActionClick, target: ReplyTarget): Promise<void> {
+    let req: ChatRequest | null;
     try {
-      const req = await this.deps.actions.toRequest(click);
-      if (!req) {
-        await this.deps.deliver(target, reply.error('This button has expired', 'run the command again'));
-        return;
-      }
-      await this.handle(req, target);
+      // The click's request is kept in Redis: while Redis is down or silent it cannot be read, and the clicker is told
+      // so as a typed command would be — nothing was run.
+      if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
+      req = await this.deps.actions.toRequest(click);
     } catch (error) {
-      this.deps.logger.error({ err: redactSecrets(String(error)) }, 'action failed');
-      await this.deps.deliver(target, reply.error('Something went wrong', 'xenops hit an internal error'));
+      const refused = redisRefusal(error);
+      const r = isRedisDown(error)
+        ? reply.error('Redis is unreachable', 'nothing was queued; try again when it is back')
+        : refused
+          ? reply.error(refused.title, `${refused.why}; nothing was queued`)
+          : reply.error('Something went wrong', 'xenops hit an internal error');
+      this.deps.logger.error({ err: redactSecrets(String(error)) }, `action failed: ${r.title}`);
+      await this.deps.deliver(target, r);
+      return;
     }
+    if (!req) {
+      await this.deps.deliver(target, reply.error('This button has expired', 'run the command again'));
+      return;
+    }
+    await this.handle(req, target);
   }
 
   private auditBase(req: ChatRequest, person: string | null) {
