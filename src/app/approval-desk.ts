@@ -9,12 +9,14 @@ import { type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { ActionStore } from './actions.ts';
 import type { ApprovalRecord, ApprovalStore, BoundState } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
 import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import { previewJob } from './preview.ts';
+import { isRedisDown, isRedisSilent } from './redis-wait.ts';
 
 type NeedsApproval = Extract<Decision, { kind: 'needsApproval' }>;
 type Enqueue = Extract<Decision, { kind: 'enqueue' }>;
@@ -29,8 +31,12 @@ export interface ApprovalDeskDeps {
   platforms: ReadonlySet<string>;
   /** Re-reads the targets' hosts so the request binds the state as it is now. */
   refresh: (hosts: string[]) => Promise<void>;
-  /** Queues an approved request exactly as it was requested (jobs get `meta.expect`). */
-  enqueue: (req: ChatRequest, target: ReplyTarget, d: Enqueue, extraMeta: (job: JobSpec) => Partial<JobMeta>) => Promise<void>;
+  /**
+   * Queues an approved request exactly as it was requested (jobs get `meta.expect`); 'unanswered': Redis did not
+   * answer the queueing in time, so whether it was queued is not known yet (it is followed as queued); anything else:
+   * queued.
+   */
+  enqueue: (req: ChatRequest, target: ReplyTarget, d: Enqueue, extraMeta: (job: JobSpec) => Partial<JobMeta>) => Promise<unknown>;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   audit: (entry: AuditEntry) => Promise<void>;
   /** Who is on call now (people ids). */
@@ -50,12 +56,17 @@ export interface ApprovalDeskDeps {
  */
 /** How long an approved request may go unrecorded as run before another bot takes it that its approver died. */
 const STARTING_GRACE_MS = 60_000;
+/** How often, and how many times, an approval whose write Redis did not answer is looked at again (15 min at least). */
+const UNANSWERED_RETRY_MS = 5_000;
+const UNANSWERED_TRIES = 180;
 
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly escalations = new Map<string, NodeJS.Timeout>();
   /** Approvals whose timers this bot armed when its term began (start), not because it took them: release() drops those. */
   private readonly adopted = new Set<string>();
+  /** Approvals whose write Redis did not answer: each is looked at again (settleUnanswered). */
+  private readonly unanswered = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -101,10 +112,14 @@ export class ApprovalDesk {
   private async startedOrNot(id: string): Promise<void> {
     this.timers.delete(id);
     this.adopted.delete(id);
+    await this.settleNotRun(id, 'the bot stopped as it was starting it; nothing ran — ask again if it is still needed');
+  }
+
+  /** An approved request nobody will queue (see startedOrNot): recorded and said as not run, unless it was queued. */
+  private async settleNotRun(id: string, why: string): Promise<void> {
     const rec = await this.deps.store.get(id);
     if (rec?.status !== 'approved' || rec.run) return;
     const queued = await this.deps.wasQueued(rec.requestId);
-    const why = 'the bot stopped as it was starting it; nothing ran — ask again if it is still needed';
     const run: NonNullable<ApprovalRecord['run']> = queued ? { queued: true } : { queued: false, why };
     const { changed } = await this.deps.store.update(id, (r) => (r.status === 'approved' && !r.run ? { ...r, run } : null));
     if (!changed || queued) return;
@@ -120,8 +135,9 @@ export class ApprovalDesk {
 
   stop(): void {
     this.adopted.clear();
-    for (const t of [...this.timers.values(), ...this.escalations.values()]) clearTimeout(t);
+    for (const t of [...this.timers.values(), ...this.escalations.values(), ...this.unanswered.values()]) clearTimeout(t);
     this.timers.clear();
+    this.unanswered.clear();
     this.escalations.clear();
   }
 
@@ -165,10 +181,13 @@ export class ApprovalDesk {
     // Each announcement is recorded as soon as it is out, so a decision made meanwhile still updates it; the
     // requester's card is also where the request's result will be edited in.
     const mine = await this.deps.deliver(target, card);
+    // The cards as this bot posted them: what it can still tell if Redis loses the record (see expire).
+    const announced = [mine];
     await this.deps.store.update(rec.id, (r) => ({ ...r, target: mine, announcements: [...r.announcements, mine] }));
     for (const ch of config.approvals.channels) {
       if (!this.deps.platforms.has(ch.platform) || (ch.platform === req.platform && ch.id === req.channel.id)) continue;
       const posted = await this.deps.deliver(freshTarget(ch.platform, ch.id, `${rec.id}-${ch.platform}-${ch.id}`), card);
+      announced.push(posted);
       const { rec: now } = await this.deps.store.update(rec.id, (r) => ({ ...r, announcements: [...r.announcements, posted] }));
       // Decided while this one was being posted: bring it up to date at once.
       if (now && now.status !== 'pending') await this.deps.deliver(posted, this.outcomeCard(now));
@@ -179,7 +198,7 @@ export class ApprovalDesk {
       decision: 'needsApproval',
       detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
     });
-    this.armExpiry(rec);
+    this.armExpiry({ ...rec, target: mine, announcements: announced });
     this.armEscalation(rec);
   }
 
@@ -217,7 +236,7 @@ export class ApprovalDesk {
       rec: after,
       changed,
       before,
-    } = await this.deps.store.update(id, (r) => {
+    } = await this.recordApproval(id, (r) => {
       // Read again here: the checks above took round trips (who is on call), and an expired request never runs.
       const at = this.now();
       if (r.status !== 'pending' || at >= r.expiresAt || r.approvals.some((a) => a.person === approver.id)) return null;
@@ -250,6 +269,34 @@ export class ApprovalDesk {
       );
     this.clearExpiry(id);
     return this.run(after);
+  }
+
+  /**
+   * The approval's write. One Redis carried out without answering in time (a silent Redis, a lost reply) leaves the
+   * request approved with nobody to run it — this /approve failed, and a later one is told "already approved": once
+   * Redis answers it is settled as not run (never queued then, unseen), the cards and the requester told.
+   */
+  private async recordApproval(id: string, change: (rec: ApprovalRecord) => ApprovalRecord | null) {
+    try {
+      return await this.deps.store.update(id, change);
+    } catch (error) {
+      if (isRedisSilent(error)) this.settleUnanswered(id);
+      throw error;
+    }
+  }
+
+  private settleUnanswered(id: string, attempt = 0): void {
+    const why = 'Redis did not answer as it was approved; nothing ran — ask again if it is still needed';
+    const t = setTimeout(() => {
+      this.unanswered.delete(id);
+      this.settleNotRun(id, why).catch((e: unknown) => {
+        // Still silent or down: asked again, for as long as the request could have run.
+        if (attempt < UNANSWERED_TRIES && (isRedisSilent(e) || isRedisDown(e))) this.settleUnanswered(id, attempt + 1);
+        else this.deps.logger.error({ err: String(e), approval: id }, 'could not settle an approval Redis did not answer');
+      });
+    }, UNANSWERED_RETRY_MS);
+    t.unref();
+    this.unanswered.set(id, t);
   }
 
   /** `/deny ID [reason]`: an approver refuses it, or the requester withdraws it. */
@@ -358,6 +405,7 @@ export class ApprovalDesk {
     };
     // The requester's card as the announcement left it (posted anew if someone deleted it): the result goes there.
     let target = rec.target;
+    let queued: unknown;
     try {
       // Elsewhere the card says it was approved and where the result goes; the requester's card shows progress and
       // then the result itself (the relay edits it in).
@@ -367,7 +415,7 @@ export class ApprovalDesk {
       const now = await this.deps.store.get(rec.id);
       if (now?.run) return this.settled(now) ?? reply.error('Approved, but not run', 'it was settled meanwhile');
       target = now?.target ?? rec.target;
-      await this.deps.enqueue(req, target, d, expectOf);
+      queued = await this.deps.enqueue(req, target, d, expectOf);
     } catch (failure) {
       // Failed after its "queued" line: the answer replaces that line.
       const [error, at] = QueueingFailed.unwrap(failure, target);
@@ -379,6 +427,17 @@ export class ApprovalDesk {
       return reply.error('Approved, but not run', why);
     }
     await this.ranAs(rec, { queued: true });
+    // The requester's card says the same; "is running" would claim what Redis has not confirmed.
+    if (queued === 'unanswered')
+      return reply.result(
+        `Approved ${rec.id}`,
+        [
+          reply.text(
+            `Redis has not answered for ${REDIS_COMMAND_TIMEOUT_MS / 1000} s: whether /${rec.command} ${describeArgs(rec)} was queued is not known yet — ${rec.requester} gets the result if it was`,
+          ),
+        ],
+        { tone: 'warning' },
+      );
     return reply.result(
       `Approved ${rec.id}`,
       [reply.text(`/${rec.command} ${describeArgs(rec)} is running; ${rec.requester} gets the result`)],
@@ -430,7 +489,7 @@ export class ApprovalDesk {
   private armExpiry(rec: ApprovalRecord): void {
     this.clearExpiry(rec.id);
     const t = setTimeout(
-      () => void this.expire(rec.id, true).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval expiry failed')),
+      () => void this.expire(rec.id, true, rec).catch((e: unknown) => this.deps.logger.error({ err: String(e) }, 'approval expiry failed')),
       Math.max(0, rec.expiresAt - this.now()),
     );
     t.unref();
@@ -504,13 +563,19 @@ export class ApprovalDesk {
     if (this.timers.has(id)) this.armEscalation(rec);
   }
 
-  /** `timed`: called by its timer (not by a late /approve). */
-  private async expire(id: string, timed = false): Promise<Reply> {
+  /** `timed`: called by its timer (not by a late /approve), which knew the request as `known`. */
+  private async expire(id: string, timed = false, known?: ApprovalRecord): Promise<Reply> {
     this.clearExpiry(id);
     const now = this.now();
     const { rec, changed } = await this.deps.store.update(id, (r) =>
       r.status === 'pending' && now >= r.expiresAt ? { ...r, status: 'expired', decidedAt: now } : null,
     );
+    // A record is kept a day past its expiry: gone at its expiry, Redis lost it (restarted without its data, flushed)
+    // while it was pending. Nobody could approve it since; its cards would ask for it for ever.
+    if (timed && !rec && known) {
+      await this.lost(known);
+      return reply.error('No such approval request', `there is no approval request ${id}`);
+    }
     // The timer came a moment early on the shared clock (a new reading of Redis's TIME set it back a few ms, or the
     // event loop's cached time): still pending, it is timed again for the rest, or it would never expire on its cards.
     if (timed && rec && !changed && rec.status === 'pending' && now < rec.expiresAt) {
@@ -531,6 +596,27 @@ export class ApprovalDesk {
     return rec
       ? (this.settled(rec) ?? reply.error(`${id} expired`, 'nothing ran'))
       : reply.error('No such approval request', `there is no approval request ${id}`);
+  }
+
+  /** Tells the cards this bot knows of a pending request Redis lost that it is gone, and nothing ran. */
+  private async lost(rec: ApprovalRecord): Promise<void> {
+    this.deps.logger.warn({ approval: rec.id, requestId: rec.requestId }, 'a pending approval request was lost with Redis data: told');
+    await this.deps.audit({
+      ...auditOf(rec),
+      event: 'approval',
+      decision: 'rejected',
+      detail: `${rec.id} lost with Redis's data before it was decided; nothing ran`,
+    });
+    const card = reply.result(
+      `Approval ${rec.id} was lost`,
+      [
+        reply.text(
+          `/${rec.command} ${describeArgs(rec)}: Redis lost the request (restarted without its data, or flushed) before it was approved; nothing ran — ask again if it is still needed`,
+        ),
+      ],
+      { tone: 'error' },
+    );
+    for (const t of rec.announcements) if (this.deps.platforms.has(t.platform)) await this.deps.deliver(t, card);
   }
 
   /**

@@ -125,13 +125,16 @@ export class Dispatcher {
     return beats;
   }
 
-  /** `extraMeta`: more for each job's meta (an approved request binds the state it was requested in). */
+  /**
+   * `extraMeta`: more for each job's meta (an approved request binds the state it was requested in). Resolves
+   * 'unanswered' when Redis did not answer the queueing in time: followed as queued, but whether it was is not known.
+   */
   async enqueue(
     req: ChatRequest,
     target: ReplyTarget,
     d: Enqueue,
     extraMeta: (job: JobSpec) => Partial<JobMeta> = () => ({}),
-  ): Promise<void> {
+  ): Promise<'queued' | 'unanswered'> {
     const { config } = this.deps;
     const now = this.deps.clock.now();
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
@@ -219,12 +222,13 @@ export class Dispatcher {
       settleSaved(true);
       // With every job queued and no outcome known yet there is nothing to finish now: only the deadlines to arm.
       await this.deps.track(p, unserved.length > 0);
+      return 'queued';
     } catch (error) {
       if (queued) {
         // The deadlines are armed before anything can fail; finishing at once (outcomes known) failed, and the read
         // deadline does it. The jobs are queued: an error reply now would say otherwise.
         this.deps.logger.warn({ err: redactSecrets(String(error)), requestId: req.id }, 'could not finish a request at once');
-        return;
+        return 'queued';
       }
       if (sent && isRedisSilent(error)) {
         // Sent and not answered: Redis may carry the MULTI out when it answers again. Nothing is undone (forgotten, the
@@ -234,7 +238,7 @@ export class Dispatcher {
         await this.deps.track(sent, false);
         this.deps.announce(sent, reply.progress(`/${d.command.name}`, silentAdd(sent)), Promise.resolve(true));
         this.deps.logger.warn({ requestId: req.id }, 'Redis did not answer the request being queued: followed as if queued');
-        return;
+        return 'unanswered';
       }
       // The caller answers with an error: after the "queued" line, never before it, and in its place.
       settleSaved(false);
