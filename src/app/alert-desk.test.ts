@@ -7,12 +7,12 @@ import type { Reply } from '../core/reply.ts';
 import type { FleetEvent } from '../queue/fleet-events.ts';
 import { AlertDesk } from './alert-desk.ts';
 
-/** The alert desk's cool-down on real Redis (its own prefix); events handed to it as its stream reader does. */
-const prefix = uniquePrefix();
+/** The alert desk's cool-down on real Redis (a prefix of its own per desk); events handed to it as its stream reader does. */
+const prefixes: string[] = [];
 const redis = new Redis(REDIS_URL);
 afterAll(async () => {
   redis.disconnect();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
+  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 });
 
 const config = Config.parse({
@@ -23,6 +23,8 @@ const config = Config.parse({
 });
 
 function desk() {
+  const prefix = uniquePrefix();
+  prefixes.push(prefix);
   const posted: Reply[] = [];
   const d = new AlertDesk({
     config,
@@ -86,5 +88,44 @@ describe('the alert cool-down', () => {
     expect(JSON.stringify(posted.at(-1)?.blocks)).toMatch(
       /5 changes within 15 min; the latest: mail stopped on xen1\. Further changes of it are not posted until \d\d:\d\d UTC/,
     );
+  });
+});
+
+/**
+ * A change xenops made itself raises no alert, but it is a change of the subject all the same: the same alert after
+ * it is news, not a repeat for the cool-down to hold.
+ */
+describe('an alert again after xenops changed its subject in between', () => {
+  it('GIVEN web crashed, was started again through xenops, and crashed again 10 min later THEN both crashes are posted', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 60_000 },
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 120_000 },
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 600_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web crashed on xen1', 'web crashed on xen1']);
+  });
+
+  it('GIVEN web stopped by hand, started through xenops, and stopped by hand again THEN both stops are posted', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: true, at: t + 60_000 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 120_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web stopped on xen1', 'web stopped on xen1']);
+  });
+
+  it('GIVEN the same crash said twice with nothing between THEN it is still posted once', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    await handle([
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t },
+      { kind: 'domain.crashed', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + 5_000 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual(['web crashed on xen1']);
   });
 });

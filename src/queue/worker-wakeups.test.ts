@@ -310,6 +310,45 @@ describe('the start of a job on the shared wake-ups', () => {
       adder.disconnect();
     }
   }, 20_000);
+
+  it('is not announced when a retried read hands out the next one either: a read that failed once (a transport error: retried after a backoff) hands the next read out unannounced', async () => {
+    run += 1;
+    const name = `wq${run}-retried`;
+    const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    wakeups = new WorkerWakeups(new Redis(REDIS_URL, { maxRetriesPerRequest: null }), shared, quietLogger);
+    // On a connection of its own: on the Workers' one it would define BullMQ's scripts first, unwrapped.
+    const adder = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(name, { connection: adder, prefix });
+    // As JobQueues adds a read: two attempts, the second after a backoff (BullMQ's moveToDelayed, which fetches the
+    // Worker's next job as moveToFinished does).
+    const retried = { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } };
+    await queue.add('read', {}, { jobId: 'r1', ...retried });
+    await queue.add('read', {}, { jobId: 'r2', ...retried });
+    const worker = new WokenWorker(
+      name,
+      async (job) => {
+        if (job.id === 'r1') throw new Error('transport: the host did not answer');
+        return job.name;
+      },
+      { connection: shared, prefix, concurrency: 1, drainDelay: 600, stalledInterval: 60_000 },
+      wakeupBackend(wakeups as WorkerWakeups, ['read']),
+    );
+    try {
+      const done = new Promise<void>((resolve) => worker.on('completed', (job) => job.id === 'r2' && resolve()));
+      await worker.waitUntilReady();
+      wakeups?.start();
+      await done;
+      expect(await queue.getJobState('r1')).toBe('delayed');
+      const events = (await redis.xrange(`${prefix}:${name}:events`, '-', '+')).map(([, f]) => `${f[1]}:${f[3]}`);
+      expect(events.filter((e) => e.startsWith('active:'))).toEqual([]);
+      expect(events.filter((e) => e.startsWith('completed:'))).toEqual(['completed:r2']);
+    } finally {
+      await worker.close();
+      await queue.close();
+      shared.disconnect();
+      adder.disconnect();
+    }
+  }, 20_000);
 });
 
 /** A Worker on the shared wake-ups, its queue, and the moveToActive calls (looks) MONITOR saw for it. */
