@@ -3,14 +3,18 @@ import type { BotCore, ChatAdapter } from '../adapters/types.ts';
 import { createLogger } from '../core/log.ts';
 import { leaderTerm } from './leadership.ts';
 
-/** An adapter that counts its starts and stops. */
-function countingAdapter(): ChatAdapter & { starts: number; stops: number } {
+/**
+ * An adapter that counts its starts and stops; given `gate`, its start() waits for it (a Telegram start retrying getMe
+ * through a Bot API hiccup, say).
+ */
+function countingAdapter(gate?: Promise<void>): ChatAdapter & { starts: number; stops: number } {
   const a = {
     platform: 'telegram' as const,
     starts: 0,
     stops: 0,
     async start() {
       a.starts++;
+      await gate;
     },
     async stop() {
       a.stops++;
@@ -49,6 +53,56 @@ describe('leaderTerm', () => {
     await term.haltAdapters?.();
     expect(adapter.stops).toBe(1);
     expect(started.has(adapter)).toBe(false);
+    await term.end();
+    expect(adapter.stops).toBe(1);
+  });
+});
+
+describe('leaderTerm: the lease lost while an adapter is still starting', () => {
+  it('GIVEN haltAdapters() during an adapter start and Redis then silent THEN the adapter is stopped as soon as its start ends, and begin() goes no further', async () => {
+    let open: () => void = () => {};
+    const adapter = countingAdapter(
+      new Promise<void>((resolve) => {
+        open = resolve;
+      }),
+    );
+    const started = new Set<ChatAdapter>();
+    let recovering = 0;
+    const term = leaderTerm({
+      adapters: [adapter],
+      core: {} as BotCore,
+      started,
+      // Never answers: Redis gone half-open, as it is for a leader that lost its lease by being cut off.
+      relay: {
+        recover: () => {
+          recovering++;
+          return new Promise<void>(() => {});
+        },
+      },
+      desk: { start: async () => {}, release: () => {} },
+      alerts: { start: async () => {}, stop: async () => {} },
+      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
+      platforms: new Set(),
+      tick: async () => 'posted',
+      logger: createLogger('silent'),
+    });
+    let begun = false;
+    const beginning = term.begin().then(() => {
+      begun = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(adapter.starts).toBe(1);
+    // The lease is lost (its step-down timer, a renewal answered "taken") while the start is under way.
+    await term.haltAdapters?.();
+    open();
+    // Before: the adapter went on polling for as long as begin() waited on Redis — past the lease, alongside the
+    // bot that took it over.
+    await expect.poll(() => adapter.stops, { timeout: 2_000 }).toBe(1);
+    expect(started.has(adapter)).toBe(false);
+    await expect.poll(() => begun, { timeout: 2_000 }).toBe(true);
+    await beginning;
+    expect(recovering).toBe(0);
+    // end() (the reconcile after the loss) does not stop it twice.
     await term.end();
     expect(adapter.stops).toBe(1);
   });

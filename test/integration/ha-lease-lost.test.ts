@@ -67,22 +67,28 @@ afterAll(async () => {
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 }, 60_000);
 
+/** A prefix of its own (deleted at the end) and a Telegram-only config with the test's short lease. */
+function haConfig(): { prefix: string; config: Config } {
+  const prefix = uniquePrefix();
+  prefixes.push(prefix);
+  const config = Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: { admin: { allow: ['*'] } },
+    people: { alice: { roles: ['admin'], identities: { telegram: '1001' } } },
+    channels: [{ platform: 'telegram', id: '*' }],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
+    approvals: { enabled: false },
+    alerts: { enabled: false },
+  });
+  return { prefix, config };
+}
+
 describe('the lease key lost while the leader lives, a standby trying for it', () => {
   it('the standby does not start its adapters alongside the leader; the leader keeps the lease', async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const config = Config.parse({
-      redis: { url: REDIS_URL, prefix },
-      hosts: env.hosts,
-      ssh: env.ssh,
-      roles: { admin: { allow: ['*'] } },
-      people: { alice: { roles: ['admin'], identities: { telegram: '1001' } } },
-      channels: [{ platform: 'telegram', id: '*' }],
-      audit: { file: `/tmp/${prefix}-audit.jsonl` },
-      bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
-      approvals: { enabled: false },
-      alerts: { enabled: false },
-    });
+    const { prefix, config } = haConfig();
     agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
     const running = new Running();
     for (const name of ['a', 'b']) {
@@ -168,20 +174,7 @@ class GatedProbe extends LeasedProbe {
 
 describe('the lease lost and taken back while the leader was still starting', () => {
   it('the leader runs its adapters once it leads again, the one halted as it started too', async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const config = Config.parse({
-      redis: { url: REDIS_URL, prefix },
-      hosts: env.hosts,
-      ssh: env.ssh,
-      roles: { admin: { allow: ['*'] } },
-      people: { alice: { roles: ['admin'], identities: { telegram: '1001' } } },
-      channels: [{ platform: 'telegram', id: '*' }],
-      audit: { file: `/tmp/${prefix}-audit.jsonl` },
-      bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
-      approvals: { enabled: false },
-      alerts: { enabled: false },
-    });
+    const { prefix, config } = haConfig();
     const running = new Running();
     const probe = new GatedProbe('a', running);
     const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [probe] });
