@@ -156,8 +156,9 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     config,
     history: (hosts, since) => samples.histories(hosts, since),
     // Loaded on first use: echarts and resvg are only needed when a chart is drawn.
-    chart: (host, points) => renderHostChart(host, points),
-    sparkline: sparklineText,
+    // The time axis ends now: a host whose sampling stopped shows a gap up to now, not a chart ending in the past.
+    chart: (host, points, now) => renderHostChart(host, points, { now }),
+    sparkline: (host, points, now) => sparklineText(host, points, { now }),
     pin: async (target) => {
       try {
         await adapters.get(target.platform)?.pin?.(target);

@@ -115,7 +115,12 @@ describe('renderHostChart', () => {
     ]);
   });
 
-  it('ends the time axis at `now` when given', async () => {
+  it('ends the time axis at the last point while samples still come (the same chart whenever asked for)', () => {
+    const option = chartOption('xen1', hour(), 500, T0 + 60 * 60_000) as { xAxis: { max: number }[] };
+    expect(option.xAxis.map((a) => a.max)).toEqual([T0 + 59 * 60_000, T0 + 59 * 60_000]);
+  });
+
+  it('ends the time axis at `now` when sampling has stopped', async () => {
     const option = chartOption('xen1', hour(), 500, T0 + 75 * 60_000) as { xAxis: { max: number }[]; title: { text: string }[] };
     expect(option.xAxis.map((a) => a.max)).toEqual([T0 + 75 * 60_000, T0 + 75 * 60_000]);
     expect(option.title[0]?.text).toContain('12:00–13:15 UTC');
@@ -141,7 +146,7 @@ describe('sparklineText', () => {
   });
 
   it('averages long histories into at most `width` characters', () => {
-    const line = sparklineText('xen1', hour(), 30).split('\n')[2] ?? '';
+    const line = sparklineText('xen1', hour(), { width: 30 }).split('\n')[2] ?? '';
     expect(line.startsWith('mail      ')).toBe(true);
     const spark = line.slice(10, 40);
     expect([...spark]).toHaveLength(30);
@@ -164,6 +169,20 @@ describe('sparklineText', () => {
       'constructor  █   cpu - now / 20.0% peak, mem -',
       'toString     ▁▂  cpu 2.0% now / 2.0% peak, mem 512 MiB',
       'web          ▃▃  cpu 6.0% now / 6.0% peak, mem 1024 MiB',
+    ]);
+  });
+
+  it('given the time, says the last figures with their time, not as "now", once sampling has stopped', () => {
+    const points: HistoryPoint[] = [
+      { at: T0, domains: { web: figures(20, 1000) } },
+      { at: T0 + 60_000, domains: { web: figures(40, 1000) } },
+    ];
+    // Within two steps of the last point: still current.
+    expect(sparklineText('xen1', points, { now: T0 + 170_000 }).split('\n')[1]).toContain('cpu 40.0% now /');
+    // 50 minutes on: the host stopped reporting; its old figures are not passed off as current.
+    expect(sparklineText('xen1', points, { now: T0 + 51 * 60_000 }).split('\n')).toEqual([
+      'xen1: CPU % over 1 min (2 samples), 12:00–12:01 UTC; no sample for 50 min',
+      'web  ▅█  cpu 40.0% at 12:01 / 40.0% peak, mem 1000 MiB',
     ]);
   });
 

@@ -51,6 +51,18 @@ function stepOf(sorted: readonly HistoryPoint[]): number | null {
   return steps[Math.floor((steps.length - 1) / 2)] ?? null;
 }
 
+/**
+ * How long nothing has been sampled at `now`, when that is longer than two of the points' steps (a minute when there
+ * is one point): the sampling stopped (the host unreachable, the agent gone), and the last point is not current. 0
+ * while samples still come, or without `now`.
+ */
+function silentFor(sorted: readonly HistoryPoint[], now: number | undefined): number {
+  const last = sorted.at(-1);
+  if (now === undefined || !last) return 0;
+  const silent = now - last.at;
+  return silent > 2 * (stepOf(sorted) ?? 60_000) ? silent : 0;
+}
+
 /** The shortest time axis drawn (a single sample, or a few seconds of them). */
 const MIN_SPAN_MS = 5 * 60_000;
 
@@ -127,7 +139,9 @@ export function chartOption(host: string, points: readonly HistoryPoint[], heigh
       ],
     };
   }
-  const end = Math.max(now ?? last.at, last.at);
+  // A chart of a host still sampled ends at its last point (drawn the same whenever it is asked for); one whose
+  // sampling stopped ends now, the silence drawn as such.
+  const end = silentFor(sorted, now) > 0 ? (now as number) : last.at;
   // One instant is no span: echarts would stretch the axis over days around it.
   const start = Math.min(first.at, end - MIN_SPAN_MS);
   const names = domainNames(sorted);
@@ -287,15 +301,19 @@ function percent(n: number): string {
  * `name  ▁▂▃▅▇  cpu 12.5% now / 48.0% peak, mem 1024 MiB`. The sparkline is the CPU % (window averages, at most
  * 30 characters, spread over the time the points span) on one scale for all domains, from 0 to the highest average,
  * so lines compare; a blank is a stretch where the domain was not running, or nothing was sampled. "now" is the last
- * point; a domain missing from it shows "-".
+ * point (given `now`, one older than two steps is said with its time, and the header says how long nothing came); a
+ * domain missing from it shows "-".
  */
-export function sparklineText(host: string, points: HistoryPoint[], width = 30): string {
+export function sparklineText(host: string, points: HistoryPoint[], options: { width?: number; now?: number } = {}): string {
+  const { width = 30, now } = options;
   const sorted = [...points].sort((a, b) => a.at - b.at);
   const first = sorted[0];
   const last = sorted.at(-1);
   if (!first || !last) return `${host}: no samples yet`;
   const names = domainNames(sorted);
   const usual = stepOf(sorted);
+  const silent = silentFor(sorted, now);
+  const lastWord = silent > 0 ? `at ${hhmm(last.at)}` : 'now';
   const minutes = Math.round((last.at - first.at) / 60_000);
   const scale = Math.max(...sorted.flatMap((p) => Object.values(p.domains).map((f) => f.cpuAvg)), 0);
   const pad = Math.max(...names.map((n) => n.length));
@@ -309,10 +327,13 @@ export function sparklineText(host: string, points: HistoryPoint[], width = 30):
       .map((v) => (v === null ? ' ' : BARS[scale > 0 ? Math.min(7, Math.round((Math.max(0, v) / scale) * 7)) : 0]))
       .join('');
     const peak = Math.max(...sorted.map((p) => figuresOf(p, name)?.cpuMax ?? 0));
-    const now = figuresOf(last, name);
-    const cpu = `cpu ${now ? percent(now.cpuAvg) : '-'} now / ${percent(peak)} peak`;
-    const mem = `mem ${now ? `${Math.round(now.memoryKiB / 1024)} MiB` : '-'}`;
+    const latest = figuresOf(last, name);
+    const cpu = `cpu ${latest ? percent(latest.cpuAvg) : '-'} ${lastWord} / ${percent(peak)} peak`;
+    const mem = `mem ${latest ? `${Math.round(latest.memoryKiB / 1024)} MiB` : '-'}`;
     return `${name.padEnd(pad)}  ${spark}  ${cpu}, ${mem}`;
   });
-  return [`${host}: CPU % over ${minutes} min (${sorted.length} samples), ${hhmm(first.at)}–${hhmm(last.at)} UTC`, ...lines].join('\n');
+  const since = silent > 0 ? `; no sample for ${Math.round(silent / 60_000)} min` : '';
+  return [`${host}: CPU % over ${minutes} min (${sorted.length} samples), ${hhmm(first.at)}–${hhmm(last.at)} UTC${since}`, ...lines].join(
+    '\n',
+  );
 }

@@ -22,7 +22,7 @@ describe('PostDesk.deliverPost', () => {
       config,
       history: async () => ({}),
       chart: async () => new Uint8Array(),
-      sparkline: sparklineText,
+      sparkline: (host, points, now) => sparklineText(host, points, { now }),
       pin: async () => {},
       deliverOrThrow: async (target: ReplyTarget, _r: Reply) => {
         sent.push(target);

@@ -44,7 +44,7 @@ function desk(over: Partial<PostDeskDeps> = {}): { desk: PostDesk; charted: Hist
       charted.push(points);
       return new Uint8Array([1]);
     },
-    sparkline: sparklineText,
+    sparkline: (host, points, now) => sparklineText(host, points, { now }),
     pin: async () => {},
     deliverOrThrow: async (t) => t,
     clock: { now: () => T0 + 600_000 } as never,
@@ -77,6 +77,23 @@ describe('PostDesk.prepare: charts', () => {
     const text = ctx.charts?.[0]?.text ?? '';
     expect(text).toContain('files');
     expect(text).not.toMatch(/backup|Domain-0/);
+  });
+
+  it('GIVEN a host whose sampling stopped 40 min ago THEN the chart ends now and its text does not call old figures "now"', async () => {
+    const at = T0 + 49 * 60_000;
+    const nows: number[] = [];
+    const { desk: d } = desk({
+      clock: { now: () => at } as never,
+      chart: async (_host, _points, now) => {
+        nows.push(now);
+        return new Uint8Array([1]);
+      },
+    });
+    const { ctx } = await d.prepare(request('top', { chart: true }), top as never, [topOutcome] as never);
+    expect(nows).toEqual([at]);
+    const [header, ...lines] = (ctx.charts?.[0]?.text ?? '').split('\n');
+    expect(header).toMatch(/; no sample for 40 min$/);
+    expect(lines.join('\n')).not.toContain(' now /');
   });
 
   it('GIVEN no domain filter THEN charts every domain of the host', async () => {

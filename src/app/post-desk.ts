@@ -22,8 +22,9 @@ export interface PostDeskDeps {
   /** Each host's sampler history since the given time (oldest first). */
   history: (hosts: readonly string[], sinceMs: number) => Promise<Record<string, HistoryPoint[]>>;
   /** A PNG of the points; throws when it cannot be drawn (the text fallback is used). */
-  chart: (host: string, points: HistoryPoint[]) => Promise<Uint8Array>;
-  sparkline: (host: string, points: HistoryPoint[]) => string;
+  chart: (host: string, points: HistoryPoint[], now: number) => Promise<Uint8Array>;
+  /** The text fallback; `now` tells a last point that is current from one sampling stopped at. */
+  sparkline: (host: string, points: HistoryPoint[], now: number) => string;
   /** Pins a message where the platform allows (an `edit` schedule's message); never throws. */
   pin: (target: ReplyTarget) => Promise<void>;
   /** The adapter's delivery, throwing when the message cannot be delivered (a deleted message it posts anew). */
@@ -131,9 +132,9 @@ export class PostDesk {
     if (await this.removed(p.schedule.id)) await redis.del(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
   }
 
-  private sparkline(host: string, points: HistoryPoint[]): string {
+  private sparkline(host: string, points: HistoryPoint[], now: number): string {
     try {
-      return this.deps.sparkline(host, points);
+      return this.deps.sparkline(host, points, now);
     } catch (error) {
       this.deps.logger.warn({ host, err: String(error) }, 'the text fallback of a chart could not be drawn');
       return `${host}: no chart (it could not be drawn)`;
@@ -152,9 +153,9 @@ export class PostDesk {
       hosts.map(async (host) => {
         const all = Object.hasOwn(histories, host) ? (histories[host] ?? []) : [];
         const points = mayName ? visiblePoints(all, (d) => mayName(host, d)) : all;
-        const text = this.sparkline(host, points);
+        const text = this.sparkline(host, points, now);
         try {
-          return { host, png: await this.deps.chart(host, points), text };
+          return { host, png: await this.deps.chart(host, points, now), text };
         } catch (error) {
           this.deps.logger.warn({ host, err: String(error) }, 'chart could not be drawn; sending the text fallback');
           return { host, png: null, text };
