@@ -150,12 +150,8 @@ export class RequestHandler {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       req = await this.deps.actions.toRequest(click);
     } catch (error) {
-      const refused = redisRefusal(error);
-      const r = isRedisDown(error)
-        ? reply.error('Redis is unreachable', 'nothing was queued; try again when it is back')
-        : refused
-          ? reply.error(refused.title, `${refused.why}; nothing was queued`)
-          : reply.error('Something went wrong', 'xenops hit an internal error');
+      // Nothing was decided yet: a refusal says nothing was queued, as for a typed command refused before its decision.
+      const r = redisFailureReply(error, null) ?? reply.error('Something went wrong', 'xenops hit an internal error');
       this.deps.logger.error({ err: redactSecrets(String(error)) }, `action failed: ${r.title}`);
       await this.deps.deliver(target, r);
       return;
@@ -352,7 +348,7 @@ export class RequestHandler {
           decision: 'rejected',
           detail: 'Redis unreachable',
         });
-        await deliver(at, reply.error('Redis is unreachable', 'nothing was queued; try again when it is back'));
+        await deliver(at, redisFailureReply(error, decided) as Reply);
         return;
       }
       const refused = redisRefusal(error);
@@ -367,8 +363,7 @@ export class RequestHandler {
           ...(undone ? { decision: 'rejected' as const } : {}),
           detail: `${refused.title}: ${refused.why}${undone ? '' : ' (refused part-way: it may have been done in part)'}`,
         });
-        const what = undone ?? 'it may not have been done, or not in full: check before trying again';
-        await deliver(at, reply.error(refused.title, `${refused.why}; ${what}`));
+        await deliver(at, redisFailureReply(error, decided) as Reply);
         return;
       }
       logger.error(
@@ -403,6 +398,18 @@ export class RequestHandler {
  * discarded whole), nothing changed (a read); null when a command the bot runs itself (an approval, a freeze) may
  * have written before the write that was refused.
  */
+/**
+ * What a request Redis kept from going through is answered (unreachable, or refusing writes: full, read-only, …), by
+ * how far it got; null for any other failure. Typed commands and button clicks alike.
+ */
+function redisFailureReply(error: unknown, decided: Decision | null): Reply | null {
+  if (isRedisDown(error)) return reply.error('Redis is unreachable', 'nothing was queued; try again when it is back');
+  const refused = redisRefusal(error);
+  if (!refused) return null;
+  const what = leftUndone(decided) ?? 'it may not have been done, or not in full: check before trying again';
+  return reply.error(refused.title, `${refused.why}; ${what}`);
+}
+
 function leftUndone(decided: Decision | null): 'nothing was queued' | 'nothing was changed' | null {
   if (decided === null || decided.kind === 'enqueue') return 'nothing was queued';
   if (decided.kind !== 'reject' && decided.evaluated.risk === 'read') return 'nothing was changed';
