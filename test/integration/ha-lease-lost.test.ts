@@ -244,6 +244,8 @@ describe('the lease lost and taken back while the new term waited on Redis, its 
     // Stepped down (its adapters halted at once), then the key lapsed and it took the lease again.
     await expect.poll(() => running.now.has('a'), { timeout: 10_000, interval: 20 }).toBe(false);
     await expect.poll(() => redis.get(key), { timeout: 10_000, interval: 20 }).toBe(token);
+    // The key is back in Redis a moment before the bot has read the reply that says so: its own word is awaited.
+    await expect.poll(() => leadership.isLeader(), { timeout: 10_000, interval: 20 }).toBe(true);
     recovered();
     await starting;
     expect(leadership.isLeader()).toBe(true);
