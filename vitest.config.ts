@@ -11,6 +11,9 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', 'json'],
     outputFile: { json: 'var/test-report.json' },
+    // expect.poll's own default (1 s) is shorter than a Redis reconnect, an SSH login or a process's next tick on a
+    // loaded 2-core CI box: a poll that names no timeout waits as long as the slowest of those may take.
+    expect: { poll: { timeout: 10_000 } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

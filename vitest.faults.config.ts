@@ -13,6 +13,9 @@ export default defineConfig({
     env: { XENOPS_FAULT_TESTS: '1' },
     reporters: ['default', 'json'],
     outputFile: { json: 'var/faults-report.json' },
+    // expect.poll's own default (1 s) is shorter than a Redis reconnect, an SSH login or a process's next tick on a
+    // loaded 2-core CI box: a poll that names no timeout waits as long as the slowest of those may take.
+    expect: { poll: { timeout: 10_000 } },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,

@@ -67,7 +67,7 @@ describe('on-call approvals in the terminal demo', () => {
     // card's announcement — is overwritten).
     const redis = new Redis(REDIS_URL);
     const store = new ApprovalStore(redis, stack.prefix);
-    await expect.poll(async () => (await store.get(id))?.announcements.length).toBe(1);
+    await expect.poll(async () => (await store.get(id))?.announcements.length, { timeout: 10_000 }).toBe(1);
     // A minute ago: the desk reads Redis's clock, which may be a ms or two from this process's.
     await store.update(id, (r) => ({ ...r, expiresAt: Date.now() - 60_000 }));
     redis.disconnect();

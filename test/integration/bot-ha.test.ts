@@ -466,9 +466,16 @@ describe('the audit trail with two bots on one prefix', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const redis = createRedisClient(REDIS_URL);
     redisClients.push(redis);
-    const entries = (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(pairs(f)));
-    const mine = entries.filter((e) => e['requestId'] === r.id).map((e) => e['event']);
-    expect(mine.sort()).toEqual(['decision', 'job.outcome', 'job.start', 'request']);
+    const mine = async () => {
+      const entries = (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(pairs(f)));
+      return entries
+        .filter((e) => e['requestId'] === r.id)
+        .map((e) => e['event'])
+        .sort();
+    };
+    // The leader's own entries are awaited (job.outcome is appended after the final reply is delivered, through the
+    // audit's linger and a round trip): the fixed wait above is for the standby's entries that must not come.
+    await expect.poll(mine, { timeout: 10_000, interval: 100 }).toEqual(['decision', 'job.outcome', 'job.start', 'request']);
   }, 60_000);
 });
 

@@ -109,7 +109,10 @@ describe('Sampler against the simulator', () => {
     expect(crashed).toMatchObject({ host: 'xen1', domain: 'web', byXenops: false });
     web.flags = '-b----';
     // Back to normal and crashed again: a second event (so the first was not a one-off).
-    await expect.poll(async () => (await samples.latest(['xen1']))['xen1']?.domains.find((d) => d.name === 'web')?.state).toBe('--b---');
+    // The next sample (one a second here): a poll of vitest's default 1 s could end just before it is in.
+    await expect
+      .poll(async () => (await samples.latest(['xen1']))['xen1']?.domains.find((d) => d.name === 'web')?.state, { timeout: 10_000 })
+      .toBe('--b---');
     web.flags = '---sc-';
     await expect.poll(async () => (await events.since(t0)).filter((e) => e.kind === 'domain.crashed').length, { timeout: 10_000 }).toBe(2);
     web.flags = '-b----';

@@ -185,13 +185,14 @@ describe.skipIf(!sshdAvailable)('command sessions and sshd MaxSessions', () => {
         signal: stop.signal,
         onStdout: (text) => (ticks += text.split('tick').length - 1),
       });
-      await expect.poll(() => ticks).toBeGreaterThan(0);
+      // The pool's first use: an SSH connection to the real sshd (key exchange, login) before the first tick.
+      await expect.poll(() => ticks, { timeout: 10_000 }).toBeGreaterThan(0);
       // The fake xl's `sleep` takes 10 s.
       await expect(p.run('real', ['xl', 'sleep'], { timeoutMs: 500 })).rejects.toBeInstanceOf(CommandTimeoutError);
       expect((await p.run('real', ['xl', 'list'])).stdout).toContain('Domain-0');
       // The stream still runs.
       const seen = ticks;
-      await expect.poll(() => ticks).toBeGreaterThan(seen + 2);
+      await expect.poll(() => ticks, { timeout: 5_000 }).toBeGreaterThan(seen + 2);
       stop.abort();
       expect(await streaming).toEqual({ code: null });
       expect(p.isConnected('real')).toBe(true);

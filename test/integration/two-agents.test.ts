@@ -84,7 +84,9 @@ async function runAll(data: JobData[], by: Tracked[]): Promise<Job[]> {
   const jobs = await Promise.all(data.map((d) => rig.enqueue(d)));
   const outcomes = await Promise.all(jobs.map((j) => rig.outcome(j, 30_000)));
   expect(outcomes.filter((o) => !o.ok)).toEqual([]);
-  await expect.poll(() => by.reduce((n, t) => n + t.completed.length + t.failed.length, 0)).toBeGreaterThanOrEqual(jobs.length);
+  await expect
+    .poll(() => by.reduce((n, t) => n + t.completed.length + t.failed.length, 0), { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(jobs.length);
   return jobs;
 }
 
