@@ -2,19 +2,22 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { RunOutcome, SshMeter } from './ssh/metered-runner.ts';
 
 /** What the agent's metrics read from the SSH pool on scrape (SshPool.stats()). */
-export type PoolStatsSource = () => Record<string, { connected: boolean; active: number; queued: number; failures: number }>;
+export type PoolStatsSource = () => Record<
+  string,
+  { connected: boolean; active: number; queued: number; failures: number; connects: number }
+>;
 
 /**
  * The agent's metrics, in a registry of its own: job durations by op and outcome, SSH command latency and failures
- * (through MeteredRunner), connects and connect failures, and — read from the pool on scrape — each host's
- * connection state, commands running and waiting; plus Node's process metrics.
+ * (through MeteredRunner), connect failures, and — read from the pool on scrape — connects (every one the pool made:
+ * for jobs, for the sampler's stream, after a drop), each host's connection state, commands running and waiting; plus
+ * Node's process metrics.
  */
 export class AgentMetrics implements SshMeter {
   readonly registry: Registry;
   private readonly jobs: Histogram<'op' | 'outcome'>;
   private readonly sshRuns: Histogram<'host' | 'outcome'>;
   private readonly sshFailures: Counter<'host' | 'error'>;
-  private readonly connects: Counter<'host'>;
   private readonly connectFailures: Counter<'host' | 'error'>;
 
   constructor(options: { registry?: Registry; pool?: PoolStatsSource; processMetrics?: boolean } = {}) {
@@ -41,12 +44,6 @@ export class AgentMetrics implements SshMeter {
       labelNames: ['host', 'error'],
       registers: [registry],
     });
-    this.connects = new Counter({
-      name: 'xenops_ssh_connects_total',
-      help: 'SSH connections seen established, by host',
-      labelNames: ['host'],
-      registers: [registry],
-    });
     this.connectFailures = new Counter({
       name: 'xenops_ssh_connect_failures_total',
       help: 'Commands that could not be started (connect, auth, host key), by host and error class',
@@ -55,6 +52,22 @@ export class AgentMetrics implements SshMeter {
     });
     const pool = options.pool;
     if (pool) {
+      // Read from the pool's own count: connections made by the sampler's stream, or dropped and made again between
+      // two commands, are never seen up around a command.
+      const counted = new Map<string, number>();
+      new Counter({
+        name: 'xenops_ssh_connects_total',
+        help: 'SSH connections established, by host: for jobs, for the sampler, and each reconnect',
+        labelNames: ['host'],
+        registers: [registry],
+        collect() {
+          for (const [host, s] of Object.entries(pool())) {
+            const more = s.connects - (counted.get(host) ?? 0);
+            if (more > 0) this.inc({ host }, more);
+            counted.set(host, s.connects);
+          }
+        },
+      });
       const gauge = (name: string, help: string, value: (s: ReturnType<PoolStatsSource>[string]) => number) =>
         new Gauge({
           name,
@@ -88,9 +101,5 @@ export class AgentMetrics implements SshMeter {
 
   connectFailed(host: string, error: 'HostKeyError' | 'TransportError'): void {
     this.connectFailures.inc({ host, error });
-  }
-
-  connected(host: string): void {
-    this.connects.inc({ host });
   }
 }

@@ -312,7 +312,7 @@ export async function runAgent(options: {
   const metrics = new AgentMetrics({ pool: () => Object.fromEntries(Object.entries(pool.stats()).filter(([h]) => served.has(h))) });
   // Every remote command is timed and its failures counted; connects are seen through the pool's stats.
   // One host's state per look: building every host's stats around each run made a fleet-wide request quadratic.
-  const runner = new MeteredRunner(pool, metrics, (h) => pool.isConnected(h));
+  const runner = new MeteredRunner(pool, metrics);
   let agent: Agent | null = null;
   let ops: OpsServer | null;
   try {

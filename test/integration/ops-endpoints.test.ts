@@ -27,7 +27,7 @@ const agents: { agent: Agent; http: OpsServer; metrics: AgentMetrics; pool: SshP
 async function startMeteredAgent(hosts: string[]) {
   const pool = env.pool();
   const metrics = new AgentMetrics({ pool: () => pool.stats(), processMetrics: false });
-  const runner = new MeteredRunner(pool, metrics, (h) => pool.isConnected(h));
+  const runner = new MeteredRunner(pool, metrics);
   const agent = await startAgent({
     config,
     runner,

@@ -4,10 +4,9 @@ import { AgentMetrics } from '../metrics.ts';
 import { MeteredRunner, type SshMeter } from './metered-runner.ts';
 import type { RemoteRunner, RunOptions, RunResult, StreamOptions, StreamResult } from './types.ts';
 
-/** A runner whose next results are scripted; `up` is what the pool would say about the connection. */
+/** A runner whose next results are scripted. */
 class ScriptedRunner implements RemoteRunner {
   readonly calls: { host: string; argv: readonly string[]; options?: RunOptions }[] = [];
-  up = false;
   constructor(private readonly script: (() => Promise<RunResult>)[]) {}
   async run(host: string, argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     this.calls.push({ host, argv, ...(options ? { options } : {}) });
@@ -22,7 +21,6 @@ const recorder = () => {
   const meter: SshMeter = {
     run: (host, outcome, seconds) => events.push(`run ${host} ${outcome} ${seconds}`),
     connectFailed: (host, error) => events.push(`connectFailed ${host} ${error}`),
-    connected: (host) => events.push(`connected ${host}`),
   };
   return { events, meter };
 };
@@ -32,13 +30,9 @@ describe('MeteredRunner', () => {
     const result = { code: 0, stdout: 'ok', stderr: '' };
     const lost = new OutcomeUnknownError('xen1', 'connection lost while xl shutdown ran');
     const inner = new ScriptedRunner([
-      async () => {
-        inner.up = true;
-        return result;
-      },
+      async () => result,
       async () => ({ code: 3, stdout: '', stderr: 'no such domain' }),
       async () => {
-        inner.up = false;
         throw lost;
       },
       async () => {
@@ -50,12 +44,7 @@ describe('MeteredRunner', () => {
     ]);
     let clock = 0;
     const { events, meter } = recorder();
-    const runner = new MeteredRunner(
-      inner,
-      meter,
-      () => inner.up,
-      () => (clock += 250),
-    );
+    const runner = new MeteredRunner(inner, meter, () => (clock += 250));
     const signal = new AbortController().signal;
     expect(await runner.run('xen1', ['xl', 'list'], { timeoutMs: 5, signal })).toBe(result);
     expect(inner.calls[0]).toEqual({ host: 'xen1', argv: ['xl', 'list'], options: { timeoutMs: 5, signal } });
@@ -65,7 +54,6 @@ describe('MeteredRunner', () => {
     await expect(runner.run('xen1', ['xl', 'list'])).rejects.toBeInstanceOf(HostKeyError);
     expect(events).toEqual([
       'run xen1 ok 0.25',
-      'connected xen1',
       'run xen1 nonzero 0.25',
       'run xen1 OutcomeUnknownError 0.25',
       'run xen1 TransportError 0.25',
@@ -73,19 +61,6 @@ describe('MeteredRunner', () => {
       'run xen1 HostKeyError 0.25',
       'connectFailed xen1 HostKeyError',
     ]);
-  });
-
-  it('counts a reconnect once, however many commands share the connection', async () => {
-    const inner = new ScriptedRunner(Array.from({ length: 4 }, () => async () => ({ code: 0, stdout: '', stderr: '' })));
-    const { events, meter } = recorder();
-    const runner = new MeteredRunner(inner, meter, () => inner.up);
-    inner.up = true;
-    await Promise.all([runner.run('xen1', ['a']), runner.run('xen1', ['b'])]);
-    inner.up = false; // dropped between commands
-    await runner.run('xen1', ['c']);
-    inner.up = true;
-    await runner.run('xen1', ['d']);
-    expect(events.filter((e) => e.startsWith('connected'))).toEqual(['connected xen1', 'connected xen1']);
   });
 
   it('streams only when the wrapped runner does, and counts a stream that cannot start', async () => {
@@ -124,12 +99,7 @@ describe('MeteredRunner', () => {
       },
     };
     const { events, meter } = recorder();
-    const runner = new MeteredRunner(
-      batching,
-      meter,
-      () => false,
-      () => (clock += 100),
-    );
+    const runner = new MeteredRunner(batching, meter, () => (clock += 100));
     const list = [
       ['xl', 'list'],
       ['ls', '-1', '/etc/xen/vm'],
@@ -150,20 +120,18 @@ describe('MeteredRunner', () => {
   });
 
   it("feeds the agent's metrics: latency histogram, failures by class, connects, pool gauges", async () => {
+    let connects = 1;
     const metrics = new AgentMetrics({
       processMetrics: false,
-      pool: () => ({ xen1: { connected: true, active: 1, queued: 2, failures: 0 } }),
+      pool: () => ({ xen1: { connected: true, active: 1, queued: 2, failures: 0, connects } }),
     });
     const inner = new ScriptedRunner([
-      async () => {
-        inner.up = true;
-        return { code: 0, stdout: '', stderr: '' };
-      },
+      async () => ({ code: 0, stdout: '', stderr: '' }),
       async () => {
         throw new OutcomeUnknownError('xen1', 'lost');
       },
     ]);
-    const runner = new MeteredRunner(inner, metrics, () => inner.up);
+    const runner = new MeteredRunner(inner, metrics);
     await runner.run('xen1', ['xl', 'list']);
     await runner.run('xen1', ['xl', 'list']).catch(() => {});
     metrics.jobDone('list', 'ok', 0.2);
@@ -174,5 +142,9 @@ describe('MeteredRunner', () => {
     expect(text).toContain('xenops_ssh_connected{host="xen1"} 1');
     expect(text).toContain('xenops_ssh_commands_queued{host="xen1"} 2');
     expect(text).toContain('xenops_job_duration_seconds_count{op="list",outcome="ok"} 1');
+    // The pool's count, however many connections it made between two scrapes (none seen around a command).
+    connects = 4;
+    expect(await metrics.registry.metrics()).toContain('xenops_ssh_connects_total{host="xen1"} 4');
+    expect(await metrics.registry.metrics()).toContain('xenops_ssh_connects_total{host="xen1"} 4');
   });
 });

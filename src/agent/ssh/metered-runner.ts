@@ -12,8 +12,6 @@ export interface SshMeter {
   run(host: string, outcome: RunOutcome, seconds: number): void;
   /** A run or stream could not be started: connect, auth or host key (TransportError, HostKeyError). */
   connectFailed(host: string, error: 'HostKeyError' | 'TransportError'): void;
-  /** A connection to the host was seen established (it was down at the previous look). */
-  connected(host: string): void;
 }
 
 /** The error class name of what a runner threw; unknown errors are `Error` (labels stay a small fixed set). */
@@ -25,12 +23,11 @@ export function errorClass(error: unknown): Exclude<RunOutcome, 'ok' | 'nonzero'
 }
 
 /**
- * A RemoteRunner that measures the one it wraps: each run's latency and outcome, failures by error class, connect
- * failures (a TransportError means the command could not be started), and connects, seen through `isConnected`
- * (e.g. the SSH pool's stats) before and after each call. Behaviour is unchanged: results and errors pass through.
+ * A RemoteRunner that measures the one it wraps: each run's latency and outcome, failures by error class, and connect
+ * failures (a TransportError means the command could not be started). Connects are the pool's own count (AgentMetrics
+ * reads it on scrape). Behaviour is unchanged: results and errors pass through.
  */
 export class MeteredRunner implements RemoteRunner {
-  private readonly up = new Map<string, boolean>();
   readonly stream?: (host: string, argv: readonly string[], options: StreamOptions) => Promise<StreamResult>;
   /**
    * Only when the wrapped runner batches: without it the drivers would send a list's commands one round trip each
@@ -42,21 +39,17 @@ export class MeteredRunner implements RemoteRunner {
   constructor(
     private readonly inner: RemoteRunner,
     private readonly meter: SshMeter,
-    private readonly isConnected: (host: string) => boolean = () => false,
     private readonly now: () => number = () => performance.now(),
   ) {
     const innerStream = inner.stream?.bind(inner);
     // Only when the wrapped runner streams: the sampler polls runners without stream().
     if (innerStream)
       this.stream = async (host, argv, options) => {
-        this.look(host);
         try {
           return await innerStream(host, argv, options);
         } catch (error) {
           this.failedToStart(host, error);
           throw error;
-        } finally {
-          this.look(host);
         }
       };
     const innerBatch = inner.runBatch?.bind(inner);
@@ -79,7 +72,6 @@ export class MeteredRunner implements RemoteRunner {
 
   /** One remote run timed: outcome by the exit code `codeOf` picks, or by the class of what it threw. */
   private async measured<T>(host: string, f: () => Promise<T>, codeOf: (result: T) => number | undefined): Promise<T> {
-    this.look(host);
     const started = this.now();
     try {
       const result = await f();
@@ -89,25 +81,11 @@ export class MeteredRunner implements RemoteRunner {
       this.meter.run(host, errorClass(error), (this.now() - started) / 1000);
       this.failedToStart(host, error);
       throw error;
-    } finally {
-      this.look(host);
     }
   }
 
   private failedToStart(host: string, error: unknown): void {
     const kind = errorClass(error);
     if (kind === 'HostKeyError' || kind === 'TransportError') this.meter.connectFailed(host, kind);
-  }
-
-  /** Counts a connect when the host went from down (or never seen) to connected since the last look. */
-  private look(host: string): void {
-    let now: boolean;
-    try {
-      now = this.isConnected(host);
-    } catch {
-      return;
-    }
-    if (now && this.up.get(host) !== true) this.meter.connected(host);
-    this.up.set(host, now);
   }
 }

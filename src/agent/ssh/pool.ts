@@ -42,6 +42,8 @@ interface HostSlot {
   /** The connection being made now (close() ends it). */
   dialing: NodeSSH | null;
   failures: number;
+  /** Connections established to the host so far (for xenops_ssh_connects_total: every one, whoever asked). */
+  connects: number;
   lastFailureAt: number;
   /** Why the last connection attempt failed (a message that names no secret), until one succeeds. */
   lastFailure: string | null;
@@ -65,6 +67,8 @@ export interface HostPoolStats {
   active: number;
   queued: number;
   failures: number;
+  /** Connections established so far: jobs', the sampler's stream's, reconnects. */
+  connects: number;
 }
 
 /**
@@ -89,6 +93,7 @@ export class SshPool implements RemoteRunner {
         connecting: null,
         dialing: null,
         failures: 0,
+        connects: 0,
         lastFailureAt: 0,
         lastFailure: null,
         sessions: [],
@@ -100,7 +105,7 @@ export class SshPool implements RemoteRunner {
     }
   }
 
-  /** Whether the host's connection is up now (one host: what the metered runner asks around every run). */
+  /** Whether the host's connection is up now. */
   isConnected(host: string): boolean {
     return this.slots.get(host)?.ssh?.isConnected() ?? false;
   }
@@ -113,6 +118,7 @@ export class SshPool implements RemoteRunner {
         active: s.semaphore.activeCount,
         queued: s.semaphore.queued,
         failures: s.failures,
+        connects: s.connects,
       };
     }
     return out;
@@ -522,6 +528,7 @@ export class SshPool implements RemoteRunner {
       if (slot.ssh === ssh) slot.ssh = null;
     });
     slot.failures = 0;
+    slot.connects++;
     slot.lastFailure = null;
     slot.ssh = ssh;
     return ssh;
