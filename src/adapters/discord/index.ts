@@ -9,6 +9,7 @@ import {
   RESTJSONErrorCodes,
   type RequestData,
   Routes,
+  Status,
 } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
@@ -186,8 +187,14 @@ export class DiscordAdapter implements ChatAdapter {
     await this.client.destroy();
   }
 
+  /**
+   * The gateway connection is up now. client.isReady() is not that: the client's own status is Ready from the first
+   * READY on and stays so while the connection is down — reconnecting, or closed for good (4004, a revoked token) —
+   * so /readyz said "discord connected" to a bot nobody could reach. Each shard's status follows its connection.
+   */
   connected(): boolean {
-    return this.client.isReady();
+    const shards = this.client.ws.shards;
+    return this.client.isReady() && shards.size > 0 && shards.every((s) => s.status === Status.Ready);
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
