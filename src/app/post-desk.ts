@@ -9,11 +9,41 @@ import type { JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { PendingRequest } from './pending-store.ts';
-import { scheduleBookKey, scheduleMessageKey, scheduleSnapshotKey } from './schedules.ts';
+import { scheduleBookKey, scheduleMessageKey, scheduleSnapshotKey, scheduleTickKey, tickOfRequest } from './schedules.ts';
 
 const HOUR_MS = 3_600_000;
 /** Longer than the longest gap between two posts (a yearly cron, a leap year's): removing a schedule deletes it. */
 const SNAPSHOT_TTL_SECONDS = 400 * 86_400;
+
+/**
+ * A tick about to post: it goes out unless a later tick of its schedule has posted (or is posting) already, and is
+ * then the latest. The same tick again (a new leader sending what the old one claimed) goes out too.
+ */
+const CLAIM_TICK = `local stored = redis.call('GET', KEYS[1])
+if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
+/**
+ * What a post saw (KEYS[2], ARGV[3]) and the message it went to (KEYS[3], ARGV[4]; its previous value returned), unless
+ * a later tick of the schedule has posted since (KEYS[1] beyond ARGV[1]): its record is the true one. An empty
+ * ARGV[1] (a post that is no tick) is recorded as it is; an empty ARGV[3] or ARGV[4] leaves that key alone.
+ */
+const RECORD_POST = `if ARGV[1] ~= '' then
+  local stored = redis.call('GET', KEYS[1])
+  if stored and tonumber(stored) > tonumber(ARGV[1]) then return { 0, false } end
+end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end
+local previous = false
+if ARGV[4] ~= '' then previous = redis.call('GET', KEYS[3]); redis.call('SET', KEYS[3], ARGV[4]) end
+return { 1, previous }`;
+
+/** The schedule's message (KEYS[1]) is marked pinned, unless another has replaced it meanwhile. */
+const MARK_PINNED = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
+
+/** An `edit` schedule's message as kept: its target, and whether it was pinned (absent in older records: it was). */
+type StoredMessage = ReplyTarget & { pinned?: boolean };
 
 export interface PostDeskDeps {
   redis: RedisClient;
@@ -108,28 +138,71 @@ export class PostDesk {
    * status nobody updates.
    */
   async deliverPost(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
+    if (!(await this.latestTick(target.requestId))) {
+      // Overtaken: a later tick (its read quicker, or run by a new leader) posted already. Posted now, this older
+      // status would replace a newer one (an edit schedule's message) and say again, undone, what that one said.
+      this.deps.logger.info({ requestId: target.requestId }, 'scheduled post dropped: a later tick of its schedule posted already');
+      return target;
+    }
     return this.deps.deliverOrThrow(target, r);
+  }
+
+  /** Whether this tick may post: no later tick of its schedule has; it is the latest from now on. Not a tick: true. */
+  private async latestTick(requestId: string): Promise<boolean> {
+    const tick = tickOfRequest(requestId);
+    if (!tick) return true;
+    try {
+      const key = scheduleTickKey(this.deps.prefix, tick.id);
+      return (await this.deps.redis.eval(CLAIM_TICK, 1, key, String(tick.at), String(SNAPSHOT_TTL_SECONDS))) === 1;
+    } catch (error) {
+      // Unknown: posted (a post twice is better than none); its record below is still kept from going backwards.
+      this.deps.logger.warn({ err: String(error), requestId }, 'could not check for a later tick of the schedule');
+      return true;
+    }
   }
 
   async afterDelivery(p: PendingRequest, command: AnyCommand, outcomes: HostOutcome<JobOp>[], delivered: ReplyTarget): Promise<void> {
     if (!p.schedule) return;
-    const { redis } = this.deps;
-    if (command.name === 'status')
-      await redis.set(
-        this.snapshotKey(p.schedule.id),
-        JSON.stringify(snapshotOf(outcomes, this.deps.clock.now())),
-        'EX',
-        SNAPSHOT_TTL_SECONDS,
-      );
-    if (p.schedule.mode === 'edit') {
-      const previous = await redis.getset(this.messageKey(p.schedule.id), JSON.stringify(delivered));
-      const before = previous ? (JSON.parse(previous) as ReplyTarget) : null;
-      // Pinned once: when the schedule's message is new (its first post, or the old one was gone and replaced).
-      if (!before || JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null))
+    const { redis, prefix } = this.deps;
+    const id = p.schedule.id;
+    const tick = tickOfRequest(p.requestId);
+    const edit = p.schedule.mode === 'edit';
+    // Kept as not pinned yet until its pin is done: a bot that dies while pinning (a round trip of its own) leaves it
+    // to the next post to pin, which would otherwise find the same message and take it as pinned.
+    const unpinned = JSON.stringify({ ...delivered, pinned: false } satisfies StoredMessage);
+    // Recorded only while no later tick has posted: an overtaken tick (dropped by deliverPost, or out just before the
+    // later one) must not put the schedule back to what it saw.
+    const [recorded, previous] = (await redis.eval(
+      RECORD_POST,
+      3,
+      scheduleTickKey(prefix, id),
+      this.snapshotKey(id),
+      this.messageKey(id),
+      tick && tick.id === id ? String(tick.at) : '',
+      String(SNAPSHOT_TTL_SECONDS),
+      command.name === 'status' ? JSON.stringify(snapshotOf(outcomes, this.deps.clock.now())) : '',
+      edit ? unpinned : '',
+    )) as [number, string | null];
+    if (recorded === 1 && edit) {
+      const before = previous ? (JSON.parse(previous) as StoredMessage) : null;
+      // Pinned once: when the schedule's message is new (its first post, or the old one was gone and replaced), or
+      // its pin was not seen through.
+      if (
+        !before ||
+        before.pinned === false ||
+        JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null)
+      )
         await this.deps.pin(delivered);
+      await redis.eval(
+        MARK_PINNED,
+        1,
+        this.messageKey(id),
+        unpinned,
+        JSON.stringify({ ...delivered, pinned: true } satisfies StoredMessage),
+      );
     }
     // Removed while this post went out: what was just written would outlive it.
-    if (await this.removed(p.schedule.id)) await redis.del(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
+    if (await this.removed(id)) await redis.del(this.snapshotKey(id), this.messageKey(id), scheduleTickKey(prefix, id));
   }
 
   private sparkline(host: string, points: HistoryPoint[], now: number): string {

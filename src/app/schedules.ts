@@ -28,6 +28,22 @@ export function scheduleSnapshotKey(prefix: string, id: string): string {
   return `${prefix}:schedule-snapshot:${id}`;
 }
 
+/** The due time (epoch ms) of the latest tick of a schedule whose post went out (or is going out). */
+export function scheduleTickKey(prefix: string, id: string): string {
+  return `${prefix}:schedule-tick:${id}`;
+}
+
+/** A tick's request id: the schedule and its due time (see startWorkers). */
+export function tickRequestId(id: string, at: string | number): string {
+  return `sched-${id}-${at}`;
+}
+
+/** The schedule and due time a tick's request id names; null for any other request id. */
+export function tickOfRequest(requestId: string): { id: string; at: number } | null {
+  const m = /^sched-(.+)-(\d+)$/.exec(requestId);
+  return m ? { id: m[1] as string, at: Number(m[2]) } : null;
+}
+
 export interface ScheduleRow extends ScheduleSpec {
   /** Epoch ms of the next run, from BullMQ's job scheduler; null when BullMQ has none (being re-created). */
   next: number | null;
@@ -110,7 +126,7 @@ export class ScheduleBook {
     // at its next tick.
     await this.redis.hdel(this.key, id);
     await this.queue(spec.channel.platform).removeJobScheduler(id);
-    await this.redis.del(scheduleMessageKey(this.prefix, id), scheduleSnapshotKey(this.prefix, id));
+    await this.redis.del(scheduleMessageKey(this.prefix, id), scheduleSnapshotKey(this.prefix, id), scheduleTickKey(this.prefix, id));
     return true;
   }
 
@@ -175,7 +191,7 @@ export class ScheduleBook {
             return 'removed';
           }
           // The job id names the scheduler and the tick's time: the same tick re-run is the same request.
-          return onTick(spec, `sched-${spec.id}-${tickTimeOf(job)}`);
+          return onTick(spec, tickRequestId(spec.id, tickTimeOf(job)));
         },
         { connection: workerConnection(this.connection), prefix: this.prefix, concurrency: 4 },
       );

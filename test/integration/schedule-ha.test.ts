@@ -1,0 +1,228 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotCore, ReplyTarget } from '../../src/adapters/types.ts';
+import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { type Bot, createBot } from '../../src/app/bot.ts';
+import { ScheduleBook } from '../../src/app/schedules.ts';
+import { Config } from '../../src/config/schema.ts';
+import { isFinal, type Reply } from '../../src/core/reply.ts';
+import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+
+/**
+ * Scheduled posts across a change of leader (bot.ha): two bots on one prefix, the leader's Redis behind a proxy.
+ * - An `edit` schedule's first post, its leader dying while it pins the new message (Telegram's pinChatMessage is a
+ *   round trip of its own, after the post): the new leader keeps editing that message, and it must still get pinned
+ *   ("one message edited in place and pinned"). The message was recorded as the schedule's before the pin, and a
+ *   later post pinned only a message that changed, so it stayed unpinned for good.
+ * - A leader stopping gracefully (SIGTERM) while its schedule worker is in the middle of a tick: the lease is released
+ *   before the schedule worker closes, so the standby takes over while the old leader's tick is still queueing its
+ *   request. The tick is posted once all the same: the new leader reads every host's events, its own requests' or
+ *   not, and delivers what finishes.
+ */
+
+const LEASE_MS = 3_000;
+
+let env: SimEnv;
+const prefixes: string[] = [];
+const bots: Bot[] = [];
+const agents: Agent[] = [];
+const proxies: TcpProxy[] = [];
+const clients: Redis[] = [];
+const books: ScheduleBook[] = [];
+
+function configFor(prefix: string): Config {
+  return Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: { admin: { allow: ['*'] } },
+    people: { alice: { roles: ['admin'], identities: { terminal: 'alice', telegram: '1001' } } },
+    channels: [
+      { platform: 'terminal', id: '*' },
+      { platform: 'telegram', id: '*' },
+    ],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
+    approvals: { enabled: false },
+    alerts: { enabled: false },
+  });
+}
+
+let nextMessageId = 100;
+
+/** A Telegram-like adapter: a post without a message id is a new message (given one), one with it an edit; it pins. */
+class Probe extends CaptureAdapter {
+  private onStart: () => void = () => {};
+  readonly started = new Promise<void>((r) => {
+    this.onStart = r;
+  });
+  readonly pinned: unknown[] = [];
+  /** The next pin never answers (the bot dies during it); `pinning` resolves when it is asked for. */
+  hangPin = false;
+  private onPinning: () => void = () => {};
+  readonly pinning = new Promise<void>((r) => {
+    this.onPinning = r;
+  });
+  constructor() {
+    super('telegram');
+  }
+  override async start(core: BotCore): Promise<void> {
+    await super.start(core);
+    this.onStart();
+  }
+  override async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    await super.deliver(target, reply);
+    if (!isFinal(reply)) return target;
+    return { ...target, state: { messageId: target.state['messageId'] ?? nextMessageId++ } };
+  }
+  async pin(target: ReplyTarget): Promise<void> {
+    if (this.hangPin) {
+      this.onPinning();
+      return new Promise(() => {});
+    }
+    this.pinned.push(target.state['messageId']);
+  }
+}
+
+beforeAll(async () => {
+  env = await startSimEnv({ shutdownDelayMs: 300, timeScale: 0.05 });
+}, 30_000);
+
+afterAll(async () => {
+  for (const b of books) await b.close();
+  for (const c of clients) c.disconnect();
+  for (const p of proxies) p.heal();
+  for (const b of bots) await b.stop();
+  for (const a of agents) await a.close(1_000);
+  for (const p of proxies) await p.stop();
+  await env?.stop();
+  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+}, 60_000);
+
+describe("an edit schedule's leader dying while it pins the schedule's new message", () => {
+  it('the new leader pins the message it goes on editing', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    proxies.push(proxy);
+    await proxy.start();
+
+    const a = new Probe();
+    const b = new Probe();
+    const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
+    bots.push(botA);
+    await botA.start();
+    await a.started;
+    const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
+    bots.push(botB);
+    await botB.start();
+
+    const redis = new Redis(REDIS_URL);
+    clients.push(redis);
+    const book = new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger);
+    books.push(book);
+    // Ticks are run by hand below: a schedule whose own next tick is a year away (29 February).
+    const id = 'SPIN01';
+    await book.create({
+      id,
+      what: 'status',
+      host: null,
+      when: { cron: '0 8 29 2 *', tz: 'UTC' },
+      channel: { platform: 'telegram', id: '-1001' },
+      mode: 'edit',
+      owner: 'alice',
+      source: 'chat',
+      createdAt: Date.now(),
+    });
+    const tick = (bot: Bot, at: number) =>
+      bot.run({
+        command: 'status',
+        as: 'alice',
+        channel: { platform: 'telegram', id: '-1001' },
+        requestId: `sched-${id}-${at}`,
+        schedule: { id, mode: 'edit' },
+      });
+
+    // The leader posts the first message and dies (cut off from Redis for good, its pin unanswered) while pinning it.
+    a.hangPin = true;
+    await tick(botA, 1_000);
+    await a.pinning;
+    proxy.partition();
+    await b.started;
+
+    // The new leader's next tick edits that message, and it is pinned by now.
+    await tick(botB, 2_000);
+    await b.until(() => b.finals(`sched-${id}-2000`).length === 1, 20_000, 'the second post');
+    const first = a.delivered.find((d) => d.target.requestId === `sched-${id}-1000`);
+    expect(first).toBeDefined();
+    const second = b.delivered.find((d) => d.target.requestId === `sched-${id}-2000`);
+    expect(second?.target.state['messageId']).toBe(100);
+    // Pinned right after the post (its bookkeeping): given a few seconds.
+    await expect.poll(() => b.pinned, { timeout: 5_000 }).toEqual([100]);
+  }, 60_000);
+});
+
+describe('a leader stopped gracefully while its schedule worker runs a tick', () => {
+  it('the tick is posted once (by the old leader or the new one), not lost in the handover', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = configFor(prefix);
+    agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    proxies.push(proxy);
+    await proxy.start();
+
+    const a = new Probe();
+    const b = new Probe();
+    const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
+    bots.push(botA);
+    await botA.start();
+    await a.started;
+    const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
+    bots.push(botB);
+    await botB.start();
+
+    // The leader's tick is held at its first read (the agents' heartbeats, before its request is queued).
+    const release = proxy.holdAt((d) => {
+      const s = d.toString('latin1').toLowerCase();
+      return s.includes('hgetall') && s.includes(`${prefix}:agents`.toLowerCase());
+    });
+    const redis = new Redis(REDIS_URL);
+    clients.push(redis);
+    const book = new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger);
+    books.push(book);
+    // An `every` schedule ticks at once when added: one due time, taken by the leader's worker.
+    const id = 'SPOST1';
+    await book.create({
+      id,
+      what: 'status',
+      host: null,
+      when: { every: 3_600_000 },
+      channel: { platform: 'telegram', id: '-1001' },
+      mode: 'post',
+      owner: 'alice',
+      source: 'chat',
+      createdAt: Date.now(),
+    });
+    await expect.poll(() => proxy.holding, { timeout: 10_000 }).toBe(true);
+
+    // SIGTERM: the leader hands over while its tick is still on its way. The hold lasts until the standby has taken
+    // over, or 1 s at most (well within the 2 s the schedule worker is given to close): a leader that waits for its
+    // tick before giving the lease up must see it finish, and no standby starts before that.
+    const stopping = botA.stop();
+    await Promise.race([b.started.then(() => new Promise((r) => setTimeout(r, 800))), new Promise((r) => setTimeout(r, 1_500))]);
+    release();
+    await stopping;
+    await b.started;
+
+    const posts = () => [...a.delivered, ...b.delivered].filter((d) => d.target.requestId.startsWith(`sched-${id}-`));
+    // The request's reply comes within the read timeout (10 s) at most.
+    await expect.poll(() => posts().length, { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(posts().map((p) => p.reply.title)).toEqual(['Fleet status']);
+  }, 60_000);
+});
