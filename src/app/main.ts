@@ -8,6 +8,7 @@ import type { Agent } from '../agent/agent.ts';
 import { loadConfig, resolveConfigPath } from '../config/load.ts';
 import type { OpsHttpConfig } from '../config/ops-schema.ts';
 import type { Config } from '../config/schema.ts';
+import { registerConfigSecrets } from '../config/secrets.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
@@ -26,7 +27,9 @@ import { deleteKeysWithPrefix } from './redis-keys.ts';
 function loadOrReport(configPath: string | undefined): Config | null {
   const path = resolveConfigPath(configPath);
   try {
-    return loadConfig(path);
+    const config = loadConfig(path);
+    registerConfigSecrets(config);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       // A file that is not there is one sentence (with what to do), not a list of one problem at "(root)".
