@@ -162,8 +162,10 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     pin: async (target) => {
       try {
         await adapters.get(target.platform)?.pin?.(target);
+        return true;
       } catch (e) {
-        logger.warn({ err: redactSecrets(String(e)) }, 'could not pin the schedule message');
+        logger.warn({ err: redactSecrets(String(e)) }, 'could not pin the schedule message (tried again at its next post)');
+        return false;
       }
     },
     deliverOrThrow,

@@ -23,7 +23,7 @@ describe('PostDesk.deliverPost', () => {
       history: async () => ({}),
       chart: async () => new Uint8Array(),
       sparkline: (host, points, now) => sparklineText(host, points, { now }),
-      pin: async () => {},
+      pin: async () => true,
       deliverOrThrow: async (target: ReplyTarget, _r: Reply) => {
         sent.push(target);
         if (target.state['messageId'] !== undefined) throw new Error('502 Bad Gateway');

@@ -1,6 +1,8 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { digest } from '../../commands/digest.ts';
 import { top } from '../../commands/top.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { Config } from '../config/schema.ts';
 import type { HostOutcome } from '../core/define-command.ts';
 import { createLogger } from '../core/log.ts';
@@ -8,6 +10,7 @@ import type { HistoryFigures, HistoryPoint } from '../core/samples.ts';
 import { sparklineText } from './charts.ts';
 import type { PendingRequest } from './pending-store.ts';
 import { PostDesk, type PostDeskDeps } from './post-desk.ts';
+import { scheduleBookKey } from './schedules.ts';
 
 /** The charts a reply gets (/top chart:true, /digest): the post desk reads the history and draws them per host. */
 const T0 = Date.UTC(2026, 7, 1, 12, 0);
@@ -45,7 +48,7 @@ function desk(over: Partial<PostDeskDeps> = {}): { desk: PostDesk; charted: Hist
       return new Uint8Array([1]);
     },
     sparkline: (host, points, now) => sparklineText(host, points, { now }),
-    pin: async () => {},
+    pin: async () => true,
     deliverOrThrow: async (t) => t,
     clock: { now: () => T0 + 600_000 } as never,
     logger: createLogger('silent'),
@@ -125,5 +128,41 @@ describe('PostDesk.prepare: charts', () => {
     expect(ctx.charts?.map((c) => [c.png, c.text.split('\n')[0]])).toEqual([
       [null, 'xen2: CPU % over 9 min (10 samples), 12:00–12:09 UTC'],
     ]);
+  });
+});
+
+describe("PostDesk.afterDelivery: an edit schedule's pin", () => {
+  it('GIVEN a pin that failed THEN the next post pins the message again, and once done it is not pinned again', async () => {
+    const prefix = uniquePrefix();
+    const redis = new Redis(REDIS_URL);
+    try {
+      // In the book: a schedule removed meanwhile would have its records deleted after the post.
+      await redis.hset(scheduleBookKey(prefix), 'SPIN02', '{}');
+      const answers = [false, true];
+      let pins = 0;
+      const { desk: d } = desk({
+        redis,
+        prefix,
+        pin: async () => {
+          pins++;
+          return answers.shift() ?? true;
+        },
+      });
+      const post = (at: number) =>
+        d.afterDelivery(
+          { ...request('list', {}), requestId: `sched-SPIN02-${at}`, schedule: { id: 'SPIN02', mode: 'edit' } } as PendingRequest,
+          { name: 'list' } as never,
+          [],
+          { platform: 'telegram', channelId: '-1001', requestId: `sched-SPIN02-${at}`, state: { messageId: 7 } },
+        );
+      await post(1_000); // a new message: pinned, but the pin failed (a 429, a timeout)
+      await post(2_000); // the same message: its pin is tried again, and goes through
+      await post(3_000); // pinned by now: left alone
+      // Before: a failed pin was recorded as done, and the message stayed unpinned for good (1 pin).
+      expect(pins).toBe(2);
+    } finally {
+      await deleteKeysWithPrefix(REDIS_URL, prefix);
+      redis.disconnect();
+    }
   });
 });

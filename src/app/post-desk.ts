@@ -55,8 +55,11 @@ export interface PostDeskDeps {
   chart: (host: string, points: HistoryPoint[], now: number) => Promise<Uint8Array>;
   /** The text fallback; `now` tells a last point that is current from one sampling stopped at. */
   sparkline: (host: string, points: HistoryPoint[], now: number) => string;
-  /** Pins a message where the platform allows (an `edit` schedule's message); never throws. */
-  pin: (target: ReplyTarget) => Promise<void>;
+  /**
+   * Pins a message where the platform allows (an `edit` schedule's message); never throws. False when the pin was
+   * refused or failed (tried again at the next post); true when done, or when the platform has no pins.
+   */
+  pin: (target: ReplyTarget) => Promise<boolean>;
   /** The adapter's delivery, throwing when the message cannot be delivered (a deleted message it posts anew). */
   deliverOrThrow: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** The shared clock samples (and "sampled N s ago") are in (shared-clock.ts). */
@@ -186,20 +189,19 @@ export class PostDesk {
     if (recorded === 1 && edit) {
       const before = previous ? (JSON.parse(previous) as StoredMessage) : null;
       // Pinned once: when the schedule's message is new (its first post, or the old one was gone and replaced), or
-      // its pin was not seen through.
-      if (
+      // its pin did not go through (refused, failed, or its bot died during it).
+      const due =
         !before ||
         before.pinned === false ||
-        JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null)
-      )
-        await this.deps.pin(delivered);
-      await redis.eval(
-        MARK_PINNED,
-        1,
-        this.messageKey(id),
-        unpinned,
-        JSON.stringify({ ...delivered, pinned: true } satisfies StoredMessage),
-      );
+        JSON.stringify(before.state['messageId'] ?? null) !== JSON.stringify(delivered.state['messageId'] ?? null);
+      if (!due || (await this.deps.pin(delivered)))
+        await redis.eval(
+          MARK_PINNED,
+          1,
+          this.messageKey(id),
+          unpinned,
+          JSON.stringify({ ...delivered, pinned: true } satisfies StoredMessage),
+        );
     }
     // Removed while this post went out: what was just written would outlive it.
     if (await this.removed(id)) await redis.del(this.snapshotKey(id), this.messageKey(id), scheduleTickKey(prefix, id));

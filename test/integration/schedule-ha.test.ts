@@ -223,6 +223,9 @@ describe('a leader stopped gracefully while its schedule worker runs a tick', ()
     const posts = () => [...a.delivered, ...b.delivered].filter((d) => d.target.requestId.startsWith(`sched-${id}-`));
     // The request's reply comes within the read timeout (10 s) at most.
     await expect.poll(() => posts().length, { timeout: 15_000 }).toBeGreaterThan(0);
+    // Counted once the tick's request is done with (its reply marked sent and the request removed): a second post
+    // by the other bot would come before that, not after.
+    await expect.poll(() => redis.keys(`${prefix}:pending:sched-${id}-*`), { timeout: 15_000 }).toEqual([]);
     expect(posts().map((p) => p.reply.title)).toEqual(['Fleet status']);
   }, 60_000);
 });
