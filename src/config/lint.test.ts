@@ -155,6 +155,19 @@ describe('lintConfig: host keys', () => {
     ]);
   });
 
+  it('warns about a key passphrase or webhook secret too short to be redacted', () => {
+    const c = config(
+      'telegram: { token: t, mode: webhook, webhook: { domain: bot.example.org, secretToken: s3cr } }\n',
+      `hostKey: ${REAL_FP}\n    passphrase: pw1`,
+    );
+    const why = 'shorter than 6 characters: it is not taken out of log lines, replies and audit entries that quote it; use a longer one';
+    expect(lintConfig(c, KNOWN)).toEqual([
+      { path: 'hosts.xen1.passphrase', message: why, severity: 'warning' },
+      { path: 'telegram.webhook.secretToken', message: why, severity: 'warning' },
+    ]);
+    expect(lintConfig(config('', `hostKey: ${REAL_FP}\n    passphrase: long-enough`), KNOWN)).toEqual([]);
+  });
+
   it('reads an unvalidated document defensively (check-config lints a file the schema refused)', () => {
     const raw = {
       hosts: { xen1: { hostKey: 'SHA256:xxx', dangerouslyAcceptAnyHostKey: 'yes' }, xen2: 5 },

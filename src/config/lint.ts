@@ -125,7 +125,9 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
       });
     }
     lintMigrateAddress(host, h, findings);
+    shortSecret(h['passphrase'], `hosts.${host}.passphrase`, findings);
   }
+  shortSecret(asRecord(asRecord(c['telegram'])?.['webhook'])?.['secretToken'], 'telegram.webhook.secretToken', findings);
   findings.push(...lintHostScopes(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
   return findings;
@@ -241,6 +243,16 @@ function lintOnCall(oncall: Record<string, unknown> | null, now: Date): LintFind
 
 /** Words that only a template or a hand-made example puts in a fingerprint (7+ letters: random base64 never spells them). */
 const PLACEHOLDER_WORDS = /replace|placeholder|example|changeme|fingerprint|hostkey|yourkey/i;
+
+/** A secret too short to be taken out of logs and audit entries (see registerSecret): said, so a longer one is chosen. */
+function shortSecret(value: unknown, path: string, findings: LintFinding[]): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length >= 6) return;
+  findings.push({
+    path,
+    message: 'shorter than 6 characters: it is not taken out of log lines, replies and audit entries that quote it; use a longer one',
+    severity: 'warning',
+  });
+}
 
 /**
  * A fingerprint nobody got from `ssh-keygen -lf`: empty, one character repeated (`SHA256:AAAA…`, `SHA256:xxx`),

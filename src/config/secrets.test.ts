@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../core/log.ts';
+import { redactSecrets, registerSecret } from '../core/log.ts';
 import { Config } from './schema.ts';
 import { configSecrets, registerConfigSecrets } from './secrets.ts';
 
@@ -37,5 +37,12 @@ describe("the config's secret values", () => {
     expect(redactSecrets(text)).toContain('correct-horse-passphrase');
     registerConfigSecrets(config);
     expect(redactSecrets(text)).toBe('xen1: key not decrypted with [redacted]; POST /telegram?s=[redacted]');
+  });
+
+  it('are taken out whole when one holds another, whatever order they were registered in', () => {
+    registerSecret('inner-secret-1');
+    registerSecret('outer-inner-secret-1-tail');
+    // Before: the shorter one, registered first, was cut out first, and the rest of the longer one stayed visible.
+    expect(redactSecrets('key outer-inner-secret-1-tail')).toBe('key [redacted]');
   });
 });

@@ -76,11 +76,16 @@ function scrubEntry(key: string, value: unknown, depth: number, seen: WeakSet<ob
   return scrub(value, depth + 1, seen);
 }
 
-const knownSecrets = new Set<string>();
+/** Longest first: a secret that holds another is taken out whole, not cut around the shorter one. */
+let knownSecrets: string[] = [];
 
-/** Registers a secret (bot token…) so `redactSecrets` removes it from any text. */
+/**
+ * Registers a secret (bot token, key passphrase…) so `redactSecrets` removes it from any text. One shorter than 6
+ * characters is not: taken out of every text, it would cut up names, ids and numbers.
+ */
 export function registerSecret(secret: string | undefined): void {
-  if (secret && secret.length >= 6) knownSecrets.add(secret);
+  if (!secret || secret.length < 6 || knownSecrets.includes(secret)) return;
+  knownSecrets = [...knownSecrets, secret].sort((a, b) => b.length - a.length);
 }
 
 /** Removes registered secrets and anything shaped like a Telegram bot token or a URL password (userinfo or query) from text. */
