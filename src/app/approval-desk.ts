@@ -230,7 +230,7 @@ export class ApprovalDesk {
         decision: 'rejected',
         detail: `approve ${id} by ${approver.id} refused: ${verdict.reason}`,
       });
-      return reply.error('Not allowed', verdict.reason);
+      return reply.notAllowed(verdict.reason);
     }
     const {
       rec: after,
@@ -328,7 +328,7 @@ export class ApprovalDesk {
           decision: 'rejected',
           detail: `deny ${id} by ${person.id} refused: ${why}`,
         });
-        return reply.error('Not allowed', why);
+        return reply.notAllowed(why);
       }
     }
     const at = this.now();

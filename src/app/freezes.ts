@@ -151,8 +151,7 @@ export class FreezeBook {
   }
 
   private check(person: Person, hosts: string[]): Reply | null {
-    if (hosts.length === 0)
-      return reply.error('Not allowed', `${person.id} may not freeze any host: needs permission ${FREEZE_PERMISSION}`);
+    if (hosts.length === 0) return reply.notAllowed(`${person.id} may not freeze any host: needs permission ${FREEZE_PERMISSION}`);
     // Own keys only: `constructor` is not a host.
     const unknown = hosts.filter((h) => !Object.hasOwn(this.config.hosts, h));
     if (unknown.length > 0)
@@ -164,7 +163,7 @@ export class FreezeBook {
           .join(', ')})`,
       );
     const denied = hosts.find((h) => !authorize(this.config, person, FREEZE_PERMISSION, { host: h }).allowed);
-    if (denied) return reply.error('Not allowed', `${person.id} may not freeze ${denied}: needs permission ${FREEZE_PERMISSION}`);
+    if (denied) return reply.notAllowed(`${person.id} may not freeze ${denied}: needs permission ${FREEZE_PERMISSION}`);
     return null;
   }
 }

@@ -295,7 +295,7 @@ export class RequestHandler {
               { ...auditBase(req, person), ...hostsNamed(config, req) },
             ),
           });
-          this.deps.onCommand?.(req.command, r.kind === 'error' ? 'error' : 'ok');
+          this.deps.onCommand?.(req.command, r.kind === 'error' ? (r.refused ? 'refused' : 'error') : 'ok');
           await deliver(target, r);
           return;
         }

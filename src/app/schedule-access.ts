@@ -71,7 +71,7 @@ export function scheduleAccess(
 ): ScheduleAccess {
   const { config, book } = deps;
   const mayManage = authorize(config, me, MANAGE, {}).allowed;
-  const notAllowed = () => reply.error('Not allowed', `${me.id || 'you'} may not add or remove schedules: needs permission ${MANAGE}`);
+  const notAllowed = () => reply.notAllowed(`${me.id || 'you'} may not add or remove schedules: needs permission ${MANAGE}`);
   // A schedule about a host (`top xen1`) is seen and removed only by those in scope there: nothing about other hosts.
   const reads = (spec: Pick<ScheduleSpec, 'what' | 'host'>) =>
     !spec.host || authorize(config, me, `host.${spec.what}`, { host: spec.host }).allowed;
@@ -83,9 +83,9 @@ export function scheduleAccess(
       const channel = { platform: here.platform, id: input.channelId ?? here.channelId };
       // Posts go only where the config lets xenops talk, and only what it lets be run there.
       const refused = channelRefusesPost(config, channel, input.what);
-      if (refused) return reply.error('Not allowed', refused);
+      if (refused) return reply.notAllowed(refused);
       if (input.host && !authorize(config, me, `host.${input.what}`, { host: input.host }).allowed)
-        return reply.error('Not allowed', `${me.id} may not read ${input.host}`);
+        return reply.notAllowed(`${me.id} may not read ${input.host}`);
       // Removing it needs schedule.manage on its host: so does adding it, or its owner could not take it back.
       if (input.host && !authorize(config, me, MANAGE, { host: input.host }).allowed)
         return reply.error(
@@ -94,7 +94,7 @@ export function scheduleAccess(
         );
       // The posts run as this person: one who may not run the command anywhere would get "Not allowed" at every tick.
       if (!authorize(config, me, `host.${input.what}`, input.host ? { host: input.host } : {}).allowed)
-        return reply.error('Not allowed', `${me.id} may not run /${input.what}: needs permission host.${input.what}`);
+        return reply.notAllowed(`${me.id} may not run /${input.what}: needs permission host.${input.what}`);
       let spec: ScheduleSpec = {
         id: newScheduleId(),
         what: input.what,

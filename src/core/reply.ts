@@ -61,6 +61,8 @@ export interface Reply {
   mentions?: Mention[];
   /** Errors and denials: shown only to the asker where the platform can (Discord ephemeral). */
   private?: boolean;
+  /** An error that is a refusal (the asker may not do this): counted as `refused`, not as an error. */
+  refused?: boolean;
 }
 
 export function isFinal(reply: Reply): boolean {
@@ -79,6 +81,10 @@ export const reply = {
     const blocks: Block[] = [{ type: 'text', text: message }];
     if (usage) blocks.push({ type: 'code', text: usage });
     return { kind: 'error', tone: 'error', title, blocks, private: true };
+  },
+  /** A local command's refusal: `Not allowed` and why (what the pipeline's refusals say for chat commands). */
+  notAllowed(why: string): Reply {
+    return { ...reply.error('Not allowed', why), refused: true };
   },
   text(text: string): Block {
     return { type: 'text', text };

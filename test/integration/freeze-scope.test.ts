@@ -38,7 +38,15 @@ describe('/freeze all by an admin of some hosts', () => {
     expect(out).not.toContain('xen1');
   });
 
-  it('a host they name outside their scope is still refused', async () => {
+  it('a host they name outside their scope is still refused, and counted as a refusal', async () => {
+    const counted = async () =>
+      (await t.stack.bot.metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('xenops_commands_total{command="freeze"'));
+    const before = await counted();
     expect(await chat.say('@frank /freeze xen1,xen2 storage work')).toContain('Not allowed');
+    // The command's own refusal (the pipeline let /freeze through: frank may freeze xen2): not an error of xenops.
+    expect(before.filter((l) => !l.includes('outcome="ok"'))).toEqual([]);
+    expect((await counted()).filter((l) => !l.includes('outcome="ok"'))).toEqual([
+      'xenops_commands_total{command="freeze",outcome="refused"} 1',
+    ]);
   });
 });
