@@ -36,7 +36,7 @@ export class BotMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
     this.commands = new Counter({
       name: 'xenops_commands_total',
-      help: 'Chat commands handled, by command and outcome (ok, error, refused, needs-approval); an approved request counts again when it ends',
+      help: 'Commands handled (typed, clicked, or run by a schedule), by command and outcome (ok, error, refused, needs-approval); an approved request counts again when it ends',
       labelNames: ['command', 'outcome'],
       registers: [registry],
     });
