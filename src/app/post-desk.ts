@@ -138,14 +138,14 @@ export class PostDesk {
    * Delivers a scheduled post, throwing when it does not reach the platform. An `edit` schedule's message is edited;
    * a deleted one is posted anew by the adapter itself (and the schedule then keeps editing the new one). After a
    * failure the next tick edits the same message again: a new message here would leave the old one pinned, showing a
-   * status nobody updates.
+   * status nobody updates. Null: not posted, a later tick of its schedule having posted already.
    */
-  async deliverPost(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
+  async deliverPost(target: ReplyTarget, r: Reply): Promise<ReplyTarget | null> {
     if (!(await this.latestTick(target.requestId))) {
       // Overtaken: a later tick (its read quicker, or run by a new leader) posted already. Posted now, this older
       // status would replace a newer one (an edit schedule's message) and say again, undone, what that one said.
       this.deps.logger.info({ requestId: target.requestId }, 'scheduled post dropped: a later tick of its schedule posted already');
-      return target;
+      return null;
     }
     return this.deps.deliverOrThrow(target, r);
   }

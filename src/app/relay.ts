@@ -926,13 +926,20 @@ export class Relay {
     // A scheduled post (an edit schedule's stored message edited, a deleted one posted anew by the adapter) that does
     // not reach the platform is not recorded as shown: its snapshot would make the next post's "what changed" start
     // from a state nobody saw, and a crash between the two would never be said.
+    // One overtaken by a later tick is not posted, nor recorded: what it saw is older than what the channel shows.
     let shown = true;
     const delivered = p.schedule
-      ? await this.deps.posts.deliverPost(target, final).catch((e: unknown) => {
-          shown = false;
-          this.deps.logger.error({ err: redactSecrets(String(e)), requestId }, 'scheduled post could not be delivered');
-          return target;
-        })
+      ? await this.deps.posts.deliverPost(target, final).then(
+          (posted) => {
+            if (posted === null) shown = false;
+            return posted ?? target;
+          },
+          (e: unknown) => {
+            shown = false;
+            this.deps.logger.error({ err: redactSecrets(String(e)), requestId }, 'scheduled post could not be delivered');
+            return target;
+          },
+        )
       : await this.deps.deliver(target, final);
     // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
     // request is removed: the audit entry below does not wait a round trip for it. A request that holds no lock and
