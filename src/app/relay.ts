@@ -586,6 +586,10 @@ export class Relay {
   /** `saved`: the request is being saved meanwhile (the "queued" reply); its target is written once it is, if it is. */
   private async edit(p: PendingRequest, r: Reply, saved?: Promise<boolean>): Promise<void> {
     this.dropHeld(p.requestId);
+    // Asked again at the last moment: a "queued" line or a progress edit that waited behind a read of Redis (10 s
+    // when Redis is cut off) may come after this bot stopped leading — and a Discord edit goes through the
+    // interaction's webhook, not the gateway, so it would still land, over the new leader's final answer.
+    if (!this.canDeliver(p)) return;
     const next = await this.deps.deliver(p.target, r);
     const shape = this.shapes.get(p.requestId);
     if (shape) shape.delivered = next;

@@ -36,6 +36,14 @@ export interface DcMessage {
   edits: number;
 }
 
+/** One gateway connection: when it opened, identified (READY sent) and closed, as the server saw them. */
+export interface DcSession {
+  n: number;
+  openedAt: number;
+  identifiedAt?: number;
+  closedAt?: number;
+}
+
 /** A user notified by a message: only a newly created message notifies, and only whom its content mentions and allows. */
 export interface DcNotification {
   userId: string;
@@ -83,6 +91,10 @@ export class FakeDiscord {
   private sent = new Map<string, Record<string, unknown>>();
   /** Set: the next interaction callback is taken, but its answer is lost on the way back (see loseNextCallbackAnswer). */
   private loseAnswer = false;
+  /** Every gateway connection so far, in order (a bot that logs in again, or another bot, opens a new one). */
+  readonly sessions: DcSession[] = [];
+  /** Identifies that came while another identified session was still open (two bots on the gateway at once). */
+  readonly overlaps: string[] = [];
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -250,6 +262,11 @@ export class FakeDiscord {
 
   private onSocket(ws: WebSocket): void {
     this.socket = ws;
+    const session: DcSession = { n: this.sessions.length + 1, openedAt: performance.now() };
+    this.sessions.push(session);
+    ws.on('close', () => {
+      session.closedAt = performance.now();
+    });
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     ws.on('message', (raw) => {
       const msg = JSON.parse(String(raw)) as { op: number; d: unknown };
@@ -260,6 +277,9 @@ export class FakeDiscord {
           ws.close(4004, 'Authentication failed.');
           return;
         }
+        const open = this.sessions.filter((o) => o !== session && o.identifiedAt !== undefined && o.closedAt === undefined);
+        if (open.length > 0) this.overlaps.push(`session ${session.n} identified while ${open.map((o) => o.n).join(', ')} open`);
+        session.identifiedAt = performance.now();
         this.dispatch('READY', {
           v: 10,
           user: this.botUser,
