@@ -14,16 +14,27 @@ import {
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import type { Reply } from '../../core/reply.ts';
+import { withTimeout } from '../../core/with-timeout.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { sendDefer } from './defer.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionMessages, renderDiscord } from './render.ts';
+import { mendShardStop } from './shard-stop.ts';
 import { autocompletePartial, chatInputToRequest } from './to-request.ts';
 
 export interface DiscordAdapterOptions {
   config: Config;
   logger: Logger;
+  /** How long a start may wait for the gateway to let the bot in (READY). @defaultValue START_TIMEOUT_MS */
+  startTimeoutMs?: number;
 }
+
+/**
+ * A start that is not in by then gives up (the client is stopped): discord.js would otherwise try for ever, and a bot
+ * leader under bot.ha would hold the lease with nobody on the gateway. Discord's READY comes within seconds; discord.js
+ * itself waits up to 15 s for the guilds after it.
+ */
+const START_TIMEOUT_MS = 60_000;
 
 /** Interaction tokens live 15 minutes; stop using one a little before that. */
 const TOKEN_LIFETIME_MS = 14 * 60_000;
@@ -66,8 +77,11 @@ export class DiscordAdapter implements ChatAdapter {
   /** For the interaction's own webhook (edits of the deferred reply, follow-ups): see interactionRest. */
   private readonly hooks: REST;
   private readonly token: string;
+  /** Set while a start runs: stop() ends it (a start waiting on the gateway rejects at once). */
+  private abortStart: (() => void) | null = null;
 
   constructor(private readonly options: DiscordAdapterOptions) {
+    mendShardStop();
     const { rest, token } = discordRest(options.config);
     this.rest = rest;
     this.hooks = interactionRest(options.config);
@@ -94,8 +108,26 @@ export class DiscordAdapter implements ChatAdapter {
       );
     });
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
-    await this.client.login(this.token);
-    await ready;
+    const stopped = new Promise<never>((_, reject) => {
+      this.abortStart = () => reject(new Error('discord stopped while starting'));
+    });
+    const limitMs = this.options.startTimeoutMs ?? START_TIMEOUT_MS;
+    try {
+      await withTimeout(
+        Promise.race([this.client.login(this.token).then(() => ready), stopped]),
+        limitMs,
+        `Discord's gateway did not let the bot in within ${limitMs / 1000} s`,
+      );
+    } catch (error) {
+      // Left connecting, discord.js would go on trying (and could get in later, alongside the next leader).
+      if (!this.destroyed) {
+        this.destroyed = true;
+        await this.client.destroy().catch(() => {});
+      }
+      throw new Error(redactSecrets(error instanceof Error ? error.message : String(error)));
+    } finally {
+      this.abortStart = null;
+    }
     const appId = this.client.application?.id;
     await registerCommands(config, core.commandSpecs(), logger, appId, this.rest).catch((e: unknown) =>
       logger.error({ err: redactSecrets(String(e)) }, 'command registration failed'),
@@ -184,6 +216,7 @@ export class DiscordAdapter implements ChatAdapter {
 
   async stop(): Promise<void> {
     this.destroyed = true;
+    this.abortStart?.();
     await this.client.destroy();
   }
 

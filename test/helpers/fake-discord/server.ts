@@ -40,6 +40,9 @@ export interface DcMessage {
 export interface DcSession {
   n: number;
   openedAt: number;
+  /** The bot's identify came. */
+  identifyAt?: number;
+  /** READY sent. */
   identifiedAt?: number;
   closedAt?: number;
 }
@@ -95,6 +98,8 @@ export class FakeDiscord {
   readonly sessions: DcSession[] = [];
   /** Identifies that came while another identified session was still open (two bots on the gateway at once). */
   readonly overlaps: string[] = [];
+  /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
+  withholdReady = false;
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -277,6 +282,8 @@ export class FakeDiscord {
           ws.close(4004, 'Authentication failed.');
           return;
         }
+        session.identifyAt = performance.now();
+        if (this.withholdReady) return;
         const open = this.sessions.filter((o) => o !== session && o.identifiedAt !== undefined && o.closedAt === undefined);
         if (open.length > 0) this.overlaps.push(`session ${session.n} identified while ${open.map((o) => o.n).join(', ')} open`);
         session.identifiedAt = performance.now();
