@@ -313,8 +313,7 @@ export async function runAgent(options: {
   // (an alert on xenops_ssh_connected == 0 firing when agents split the fleet).
   const served = new Set(hosts ?? Object.keys(config.hosts));
   const metrics = new AgentMetrics({ pool: () => Object.fromEntries(Object.entries(pool.stats()).filter(([h]) => served.has(h))) });
-  // Every remote command is timed and its failures counted; connects are seen through the pool's stats.
-  // One host's state per look: building every host's stats around each run made a fleet-wide request quadratic.
+  // Every remote command is timed and its failures counted; connects are the pool's own count, read on scrape.
   const runner = new MeteredRunner(pool, metrics);
   let agent: Agent | null = null;
   let ops: OpsServer | null;
