@@ -102,25 +102,30 @@ afterAll(async () => {
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 }, 60_000);
 
+/** A prefix with an agent; the leader A on Redis through a proxy (to be cut off or held), the standby B straight on it. */
+async function twoBots() {
+  const prefix = uniquePrefix();
+  prefixes.push(prefix);
+  const config = configFor(prefix);
+  agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
+  const proxy = TcpProxy.forUrl(REDIS_URL);
+  proxies.push(proxy);
+  await proxy.start();
+  const a = new Probe();
+  const b = new Probe();
+  const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
+  bots.push(botA);
+  await botA.start();
+  await a.started;
+  const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
+  bots.push(botB);
+  await botB.start();
+  return { prefix, proxy, a, b, botA, botB };
+}
+
 describe("an edit schedule's leader dying while it pins the schedule's new message", () => {
   it('the new leader pins the message it goes on editing', async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const config = configFor(prefix);
-    agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    proxies.push(proxy);
-    await proxy.start();
-
-    const a = new Probe();
-    const b = new Probe();
-    const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
-    bots.push(botA);
-    await botA.start();
-    await a.started;
-    const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
-    bots.push(botB);
-    await botB.start();
+    const { prefix, proxy, a, b, botA, botB } = await twoBots();
 
     const redis = new Redis(REDIS_URL);
     clients.push(redis);
@@ -169,23 +174,7 @@ describe("an edit schedule's leader dying while it pins the schedule's new messa
 
 describe('a leader stopped gracefully while its schedule worker runs a tick', () => {
   it('the tick is posted once (by the old leader or the new one), not lost in the handover', async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const config = configFor(prefix);
-    agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    proxies.push(proxy);
-    await proxy.start();
-
-    const a = new Probe();
-    const b = new Probe();
-    const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
-    bots.push(botA);
-    await botA.start();
-    await a.started;
-    const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
-    bots.push(botB);
-    await botB.start();
+    const { prefix, proxy, a, b, botA } = await twoBots();
 
     // The leader's tick is held at its first read (the agents' heartbeats, before its request is queued).
     const release = proxy.holdAt((d) => {
