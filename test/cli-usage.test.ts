@@ -14,7 +14,7 @@ const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'xenops-hunt-ops-'));
+  dir = mkdtempSync(join(tmpdir(), 'xenops-cli-usage-'));
   mkdirSync(join(dir, 'config'));
   writeFileSync(join(dir, 'config', 'xenops.yaml'), `hosts:\n  xen1: { address: 10.0.0.1, privateKeyPath: /k, hostKey: "${FP}" }\n`);
 });

@@ -73,7 +73,7 @@ describe('a lock renewal in flight when the job ends', () => {
     const since = env.sim.log.lastSeq;
     const result = await processJob(
       {
-        id: 'hunt-renewal-1',
+        id: 'renewal-1',
         attemptsStarted: 1,
         data: {
           op: 'domain.pause',

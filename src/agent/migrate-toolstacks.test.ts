@@ -39,7 +39,7 @@ beforeAll(async () => {
     },
   });
   pool = env.pool();
-  config = simBotConfig(env, '{hunt-migrate-toolstacks}', 'redis://127.0.0.1:6379');
+  config = simBotConfig(env, '{migrate-toolstacks}', 'redis://127.0.0.1:6379');
 });
 afterAll(async () => {
   await env.stop();

@@ -13,7 +13,7 @@ let dir: string;
 let redis: Redis;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xenops-hunt-audit-secrets-'));
+  dir = mkdtempSync(join(tmpdir(), 'xenops-audit-secrets-'));
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   await new Promise((resolve) => redis.once('ready', resolve));
 });

@@ -10,7 +10,7 @@ import { type AuditEntry, AuditLog } from './audit.ts';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'xenops-hunt-audit-loss-'));
+  dir = mkdtempSync(join(tmpdir(), 'xenops-audit-loss-'));
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

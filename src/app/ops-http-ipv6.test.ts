@@ -10,7 +10,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-describe('the ops HTTP endpoints (hunt: ops)', () => {
+describe('the ops HTTP endpoints on IPv6 loopback', () => {
   it('listen on a loopback address the config accepts in URL notation, [::1]', async () => {
     // The config takes it as loopback (no allowNonLoopback needed)…
     const http = opsHttpSection(9464).parse({ enabled: true, host: '[::1]', port: 0 });

@@ -11,7 +11,7 @@ import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
  * Discord roles they have at that moment. Demo people: alice admin, bob operator on call, carol viewer.
  * erin is not in the config: her xenops roles come only from her Discord role (bound to admin).
  */
-const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-hunt-approvals';
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-approvals-token';
 const ALICE = '200000000000000001';
 const BOB = '200000000000000002';
 const CAROL = '200000000000000003';

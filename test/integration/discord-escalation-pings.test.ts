@@ -10,7 +10,7 @@ import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
  * the first step is not pinged again at the second. A rotation makes bob on call today and dave next; steps come
  * every 0.6 s (escalateMinutes set below what the config schema takes, so the test does not wait minutes).
  */
-const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-hunt-escalation';
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-escalation-token';
 const ALICE = '200000000000000001';
 const DAVE = '200000000000000004';
 const APPROVALS = '300000000000000009';

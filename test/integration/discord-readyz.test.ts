@@ -11,7 +11,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.ts';
  * gone — closed by Discord for good (4004: its token was revoked), so discord.js will never reconnect — is not
  * connected, and /readyz says so (it said "discord connected": the client's own status stays Ready).
  */
-const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-hunt-token';
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-readyz-token';
 let fake: FakeDiscord;
 let stack: TestStack;
 let http: OpsServer;

@@ -15,7 +15,7 @@ function consoleReply(lines: string[]) {
   );
 }
 
-describe('Discord upload limits (hunt: console)', () => {
+describe('Discord upload limits', () => {
   it('/console of a guest that printed a 12 MiB line sends no file Discord refuses, and says what was left out', () => {
     // A compromised (or looping) guest writes one huge line without a newline: `tail -n 2000` returns it whole.
     const lines = [...Array.from({ length: 30 }, (_, i) => `boot ${i}`), 'A'.repeat(12 * MiB)];

@@ -12,7 +12,7 @@ function domain(name: string): DomainSummary {
   return { name, uuid: null, id: 7, status: 'running', flags: 'r-----', memoryMiB: 1024, vcpus: 1, cpuSeconds: 1, configPath: null };
 }
 
-describe('terminal rendering of host-derived text (hunt: console)', () => {
+describe('terminal rendering of host-derived text', () => {
   it('/list of a domain whose name holds escape sequences writes no control byte to the terminal', () => {
     // libxl accepts any name (`name = "…"` in a config file); `xl list` prints it and the list parser keeps it.
     const evil = 'web\u001b]52;c;cm0gLXJmIC8K\u0007\u001b]0;pwned\u0007\u001b[2J\u009b1A';

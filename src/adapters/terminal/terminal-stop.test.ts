@@ -25,7 +25,7 @@ function recorder() {
   };
 }
 
-describe('the terminal adapter (hunt: ops)', () => {
+describe('the terminal adapter', () => {
   it('Ctrl-C on the prompt stops while a command runs, and the lines typed ahead are not run', async () => {
     // A TTY: readline is in raw mode and takes Ctrl-C itself (the process gets no SIGINT).
     const input = Object.assign(new PassThrough(), { isTTY: true });
