@@ -107,3 +107,54 @@ describe('leaderTerm: the lease lost while an adapter is still starting', () => 
     expect(adapter.stops).toBe(1);
   });
 });
+
+describe('leaderTerm: the lease lost while an adapter waits to get in', () => {
+  it('GIVEN haltAdapters() during a start that ends only when stopped THEN the adapter is stopped at once, and begin() ends without failing', async () => {
+    // A start that goes on until stop() (Discord's waiting for READY, Telegram's retrying getMe), then rejects.
+    let stopped: () => void = () => {};
+    const ended = new Promise<never>((_, reject) => {
+      stopped = () => reject(new Error('stopped while starting'));
+    });
+    ended.catch(() => {});
+    const adapter = countingAdapter(ended);
+    const stop = adapter.stop.bind(adapter);
+    adapter.stop = async () => {
+      stopped();
+      await stop();
+    };
+    const started = new Set<ChatAdapter>();
+    let recovering = 0;
+    const term = leaderTerm({
+      adapters: [adapter],
+      core: {} as BotCore,
+      started,
+      relay: {
+        recover: async () => {
+          recovering++;
+        },
+      },
+      desk: { start: async () => {}, release: () => {} },
+      alerts: { start: async () => {}, stop: async () => {} },
+      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
+      platforms: new Set(),
+      tick: async () => 'posted',
+      logger: createLogger('silent'),
+    });
+    const beginning = term.begin().then(
+      () => 'begun',
+      (e: unknown) => `failed: ${String(e)}`,
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(adapter.starts).toBe(1);
+    await term.haltAdapters?.();
+    // Before: the halt stopped only started adapters; this one went on trying to get in, for up to a minute.
+    expect(adapter.stops).toBe(1);
+    // The lease is gone, nothing failed: begin() ends quietly (a failure would give the lease up and, in a first
+    // term, fail the bot's start).
+    expect(await beginning).toBe('begun');
+    expect(started.has(adapter)).toBe(false);
+    expect(recovering).toBe(0);
+    await term.end();
+    expect(adapter.stops).toBe(1);
+  });
+});

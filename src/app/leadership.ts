@@ -308,6 +308,8 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
   const halted = new Set<ChatAdapter>();
   /** haltAdapters() ran in this term: the lease is gone, and begin() must not start (or keep) anything more. */
   let halting = false;
+  /** The adapter whose start() begin() awaits now: a halt stops it too (a Discord or Telegram start then ends). */
+  let starting: ChatAdapter | null = null;
   /** `all`: also those whose start did not finish (end() leaves nothing half-started); otherwise the started ones. */
   const stopAdapters = async (all: boolean): Promise<void> => {
     await Promise.all(
@@ -325,12 +327,24 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
       halting = false;
       for (const adapter of d.adapters) {
         if (halting) return;
-        await adapter.start(d.core);
+        starting = adapter;
+        try {
+          await adapter.start(d.core);
+        } catch (error) {
+          // Ended by the halt (stopped while it started): the lease is gone, and nothing failed to start.
+          if (halting && halted.has(adapter)) return;
+          throw error;
+        } finally {
+          starting = null;
+        }
         if (halting) {
-          // Halted while it started (a Telegram start retries for up to 30 s, longer than a lease): it was not among
-          // the started ones then, and would poll on alongside the next leader while the rest below waits on Redis.
-          halted.add(adapter);
-          await adapter.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed'));
+          // Halted while it started (a Telegram start retries for up to 30 s, a Discord one waits up to 60 s for
+          // READY, longer than a lease), and its start went on to the end: stopped by the halt already, or now — it
+          // would poll on alongside the next leader while the rest below waits on Redis.
+          if (!halted.has(adapter)) {
+            halted.add(adapter);
+            await adapter.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed'));
+          }
           return;
         }
         d.started.add(adapter);
@@ -343,9 +357,17 @@ export function leaderTerm(d: LeaderTermDeps): LeaderTerm {
         await book.startWorkers(d.platforms, d.tick);
       }
     },
-    haltAdapters: () => {
+    haltAdapters: async () => {
       halting = true;
-      return stopAdapters(false);
+      // The one still starting is stopped too, at once: a start that ends when stopped (Discord's, Telegram's) must
+      // not go on trying, and getting in, alongside the next leader.
+      const inStart = starting;
+      const stops = [stopAdapters(false)];
+      if (inStart && !halted.has(inStart)) {
+        halted.add(inStart);
+        stops.push(inStart.stop().catch((e: unknown) => d.logger.warn({ err: redactSecrets(String(e)) }, 'adapter stop failed')));
+      }
+      await Promise.all(stops);
     },
     async end(adaptersStopped) {
       await stopAdapters(true);
