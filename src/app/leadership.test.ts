@@ -29,23 +29,28 @@ function countingAdapter(gate?: Promise<void>): ChatAdapter & { starts: number; 
   return a as unknown as ChatAdapter & { starts: number; stops: number };
 }
 
+/** The term of one adapter, with `relay` (its recovery) as the test needs it and the rest doing nothing. */
+function termOf(adapter: ChatAdapter, started: Set<ChatAdapter>, relay: { recover: () => Promise<void> }) {
+  return leaderTerm({
+    adapters: [adapter],
+    core: {} as BotCore,
+    started,
+    relay,
+    desk: { start: async () => {}, release: () => {} },
+    alerts: { start: async () => {}, stop: async () => {} },
+    schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
+    platforms: new Set(),
+    tick: async () => 'posted',
+    logger: createLogger('silent'),
+  });
+}
+
 describe('leaderTerm', () => {
   it('GIVEN begin() stuck on Redis after the adapters started THEN haltAdapters() stops them at once, and end() does not stop them twice', async () => {
     const adapter = countingAdapter();
     const started = new Set<ChatAdapter>();
     // recover() never answers: a Redis link gone half-open right after taking the lease.
-    const term = leaderTerm({
-      adapters: [adapter],
-      core: {} as BotCore,
-      started,
-      relay: { recover: () => new Promise<void>(() => {}) },
-      desk: { start: async () => {}, release: () => {} },
-      alerts: { start: async () => {}, stop: async () => {} },
-      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-      platforms: new Set(),
-      tick: async () => 'posted',
-      logger: createLogger('silent'),
-    });
+    const term = termOf(adapter, started, { recover: () => new Promise<void>(() => {}) });
     void term.begin();
     await new Promise((r) => setImmediate(r));
     expect(adapter.starts).toBe(1);
@@ -68,24 +73,17 @@ describe('leaderTerm: the lease lost while an adapter is still starting', () => 
     );
     const started = new Set<ChatAdapter>();
     let recovering = 0;
-    const term = leaderTerm({
-      adapters: [adapter],
-      core: {} as BotCore,
+    const term = termOf(
+      adapter,
       started,
       // Never answers: Redis gone half-open, as it is for a leader that lost its lease by being cut off.
-      relay: {
+      {
         recover: () => {
           recovering++;
           return new Promise<void>(() => {});
         },
       },
-      desk: { start: async () => {}, release: () => {} },
-      alerts: { start: async () => {}, stop: async () => {} },
-      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-      platforms: new Set(),
-      tick: async () => 'posted',
-      logger: createLogger('silent'),
-    });
+    );
     let begun = false;
     const beginning = term.begin().then(() => {
       begun = true;
@@ -124,21 +122,10 @@ describe('leaderTerm: the lease lost while an adapter waits to get in', () => {
     };
     const started = new Set<ChatAdapter>();
     let recovering = 0;
-    const term = leaderTerm({
-      adapters: [adapter],
-      core: {} as BotCore,
-      started,
-      relay: {
-        recover: async () => {
-          recovering++;
-        },
+    const term = termOf(adapter, started, {
+      recover: async () => {
+        recovering++;
       },
-      desk: { start: async () => {}, release: () => {} },
-      alerts: { start: async () => {}, stop: async () => {} },
-      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-      platforms: new Set(),
-      tick: async () => 'posted',
-      logger: createLogger('silent'),
     });
     const beginning = term.begin().then(
       () => 'begun',
