@@ -151,7 +151,8 @@ export class RequestHandler {
       req = await this.deps.actions.toRequest(click);
     } catch (error) {
       // Nothing was decided yet: a refusal says nothing was queued, as for a typed command refused before its decision.
-      const r = redisFailureReply(error, null) ?? reply.error('Something went wrong', 'xenops hit an internal error');
+      const r =
+        redisFailureReply(error, { decided: null, acting: false }) ?? reply.error('Something went wrong', 'xenops hit an internal error');
       this.deps.logger.error({ err: redactSecrets(String(error)) }, `action failed: ${r.title}`);
       await this.deps.deliver(target, r);
       return;
@@ -230,15 +231,15 @@ export class RequestHandler {
     const { config, audit, deliver, dispatcher, desk, freezes, oncall, logger } = this.deps;
     const auditBase = (r: ChatRequest, p: string | null) => this.auditBase(r, p);
     let person: string | null = null;
-    // How far it got: what a refusal from Redis leaves undone depends on it.
-    let decided: Decision | null = null;
+    // How far it got: what a failure of Redis leaves undone depends on it.
+    const progress: Progress = { decided: null, acting: false };
     // Audit entries are written in the order they are made (the stream's script calls leave in call order, the file
     // has its own queue); the request waits for them only at its end, never before its job is queued.
     const audits: Promise<void>[] = [];
     try {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.deciding(() => this.decideWithLookup(req), null);
-      decided = d;
+      progress.decided = d;
       if (d.kind === 'reject') return await this.refuse(req, target, d);
       person = d.evaluated.person.id || null;
       // A change delivered again is dropped here, before it is audited as a new request: a queued one, and one the bot
@@ -259,6 +260,7 @@ export class RequestHandler {
       switch (d.kind) {
         case 'local': {
           const me = d.evaluated.person;
+          progress.acting = true;
           const r = await d.command.run(d.evaluated.args as never, {
             person: me.id || null,
             platformUserId: req.actor.userId,
@@ -307,6 +309,7 @@ export class RequestHandler {
           if (frozen.length > 0) return await this.refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
           // The preview is built from the argv the agent would run, before anything is recorded: an argv that refuses
           // (a name from a host's list, a config's address) is a refusal of the request, not a fault of xenops.
+          progress.acting = true;
           const asked = await this.deciding(async () => {
             await desk.request(req, target, d);
             return null;
@@ -341,20 +344,21 @@ export class RequestHandler {
       const [error, at] = QueueingFailed.unwrap(failure, target);
       if (isRedisDown(error)) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, 'request refused: Redis is unreachable');
+        const undone = leftUndone(progress);
         await audit.append({
           ...auditBase(req, person),
           ...hostsNamed(config, req),
           event: 'decision',
-          decision: 'rejected',
-          detail: 'Redis unreachable',
+          ...(undone ? { decision: 'rejected' as const } : {}),
+          detail: `Redis unreachable${undone ? '' : ' (lost part-way: it may have been done in part)'}`,
         });
-        await deliver(at, redisFailureReply(error, decided) as Reply);
+        await deliver(at, redisFailureReply(error, progress) as Reply);
         return;
       }
       const refused = redisRefusal(error);
       if (refused) {
         logger.error({ err: redactSecrets(String(error)), requestId: req.id }, `request refused: ${refused.title}`);
-        const undone = leftUndone(decided);
+        const undone = leftUndone(progress);
         await audit.append({
           ...auditBase(req, person),
           ...hostsNamed(config, req),
@@ -363,7 +367,7 @@ export class RequestHandler {
           ...(undone ? { decision: 'rejected' as const } : {}),
           detail: `${refused.title}: ${refused.why}${undone ? '' : ' (refused part-way: it may have been done in part)'}`,
         });
-        await deliver(at, redisFailureReply(error, decided) as Reply);
+        await deliver(at, redisFailureReply(error, progress) as Reply);
         return;
       }
       logger.error(
@@ -393,26 +397,39 @@ export class RequestHandler {
   }
 }
 
-/**
- * What a request refused by Redis certainly left undone, by how far it got: nothing queued (a job's transaction is
- * discarded whole), nothing changed (a read); null when a command the bot runs itself (an approval, a freeze) may
- * have written before the write that was refused.
- */
+/** How far a request got before Redis failed it: what it can have left done depends on it. */
+interface Progress {
+  decided: Decision | null;
+  /** A command the bot carries out itself (a freeze, an approval, asking for one) has begun its writes. */
+  acting: boolean;
+}
+
+const MAYBE_DONE = 'it may not have been done, or not in full: check before trying again';
+
 /**
  * What a request Redis kept from going through is answered (unreachable, or refusing writes: full, read-only, …), by
  * how far it got; null for any other failure. Typed commands and button clicks alike.
  */
-function redisFailureReply(error: unknown, decided: Decision | null): Reply | null {
-  if (isRedisDown(error)) return reply.error('Redis is unreachable', 'nothing was queued; try again when it is back');
+function redisFailureReply(error: unknown, progress: Progress): Reply | null {
+  const undone = leftUndone(progress);
+  if (isRedisDown(error))
+    return reply.error(
+      'Redis is unreachable',
+      undone ? `${undone}; try again when it is back` : 'it may have been done, or in part: check once it is back, before trying again',
+    );
   const refused = redisRefusal(error);
   if (!refused) return null;
-  const what = leftUndone(decided) ?? 'it may not have been done, or not in full: check before trying again';
-  return reply.error(refused.title, `${refused.why}; ${what}`);
+  return reply.error(refused.title, `${refused.why}; ${undone ?? MAYBE_DONE}`);
 }
 
-function leftUndone(decided: Decision | null): 'nothing was queued' | 'nothing was changed' | null {
+/**
+ * What a request Redis failed certainly left undone, by how far it got: nothing queued (a job's transaction is
+ * discarded whole), nothing changed (a read, or a command of the bot's own that had not begun its writes); null when
+ * such a command may have written before the write that failed (/unfreeze lifted the freeze, then its read-back failed).
+ */
+function leftUndone({ decided, acting }: Progress): 'nothing was queued' | 'nothing was changed' | null {
   if (decided === null || decided.kind === 'enqueue') return 'nothing was queued';
-  if (decided.kind !== 'reject' && decided.evaluated.risk === 'read') return 'nothing was changed';
+  if (decided.kind === 'reject' || decided.evaluated.risk === 'read' || !acting) return 'nothing was changed';
   return null;
 }
 

@@ -145,10 +145,11 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
         expect(answer.body.join('\n'), line).toMatch(/maxmemory.*nothing was queued/s);
         expect(answer.finals, line).toHaveLength(1);
       }
-      // A command the bot carries out itself is refused the same way, and does not claim to be undone.
+      // A command the bot carries out itself is refused the same way: at its first write (the mark that it is being
+      // acted on), before any of its own, so it is known to have changed nothing.
       const froze = await ask(bot, '/freeze xen2 1h disk swap');
       expect(froze.title).toBe('✖ Redis is full');
-      expect(froze.body.join('\n')).toMatch(/it may not have been done, or not in full: check before trying again$/);
+      expect(froze.body.join('\n')).toMatch(/maxmemory.*; nothing was changed$/s);
       // Not a word of Redis's own reply reaches the chat; the bot's log has it.
       expect(bot.lines.join('\n')).not.toMatch(/OOM command|EXECABORT|user_script/);
       expect(bot.log.lines.join('\n')).toMatch(/OOM command not allowed/);
