@@ -6,8 +6,11 @@
 // Every ECMA-48 / VT form, whole: one matched only in part leaves its tail as text (apt's ESC 7 / ESC 8 save and
 // restore showed as "7"/"8", a reset's ESC c as "c"). CSI; control strings (OSC, DCS, SOS, PM, APC) up to BEL or
 // ST; ESC + intermediates 0x20-0x2F + final (ESC ( B, ESC # 8); ESC + final 0x30-0x7E; 8-bit CSI; a bare ESC.
+// A capture ends wherever `timeout` or `tail` cut it, so the last of these may lack its final byte or terminator:
+// taken whole at the very end of the text (never across a line end), before `ESC [` / `ESC ]` would match as a
+// two-byte escape and leave the parameters or a window title ("1;3", "0;root@web: ~") as text.
 const ANSI =
-  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[ -/]+[0-~]|\u001b[0-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b/g;
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[ -/]+[0-~]|\u001b(?:\[[0-?]*[ -/]*|[\]PX^_][^\u0007\u001b\n]*|[ -/]+)$|\u001b[0-~]|\u009b[0-?]*[ -/]*(?:[@-~]|$)|\u001b/g;
 // Other C0/C1 controls except TAB and LF (CR is handled first).
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 

@@ -19,7 +19,8 @@ export interface ListParse {
   sawHeader: boolean;
 }
 
-const HEADER = /^Name\s+ID\s+Mem\s+VCPUs\s+State\s+Time\(s\)/;
+/** xm of Xen 3.0 heads the memory column `Mem(MiB)` (3.0 xm/main.py xm_brief_list; CentOS 5 hosts print it too). */
+const HEADER = /^Name\s+ID\s+Mem(?:\(MiB\))?\s+VCPUs\s+State\s+Time\(s\)/;
 
 /** How libxl prints a UUID (LIBXL_UUID_FMT): 8-4-4-4-12 hex digits. */
 const UUID = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}';

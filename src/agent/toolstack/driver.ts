@@ -1279,9 +1279,9 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * `toolstack: auto`: `xl info` works → xl; else `xm info` works → xm. Reads, retried and worded as the driver's own
- * are: a hung or dropped `xl info` is "could not detect the toolstack", never an unknown outcome — the job it runs for
- * has sent nothing yet.
+ * `toolstack: auto`: `xl info` works → xl, unless it shows a Xen before 4.5 and `xm info` works too (xend runs) → xm;
+ * else `xm info` works → xm. Reads, retried and worded as the driver's own are: a hung or dropped `xl info` is "could
+ * not detect the toolstack", never an unknown outcome — the job it runs for has sent nothing yet.
  */
 export async function detectToolstack(runner: RemoteRunner, host: string): Promise<ToolstackKind> {
   const info = async (words: string[]) => {
@@ -1296,13 +1296,23 @@ export async function detectToolstack(runner: RemoteRunner, host: string): Promi
     }
   };
   const xl = await info(['xl', 'info']);
-  if (xl.code === 0) return 'xl';
+  // Xen before 4.5 ships xl beside xm, and `xl info` answers while xend runs (xl refuses only what modifies, "xend is
+  // running…"): there xend, answering `xm info`, is the toolstack that made and manages the domains.
+  if (xl.code === 0 && !mayRunXend(parseInfo(xl.stdout))) return 'xl';
   const xm = await info(['xm', 'info']);
   if (xm.code === 0) return 'xm';
+  if (xl.code === 0) return 'xl';
   throw new TransportError(
     host,
     `no working toolstack on ${host}: xl info exited ${xl.code} (${firstLine(xl.stderr)}), xm info exited ${xm.code} (${firstLine(xm.stderr)})`,
   );
+}
+
+/** xend was removed in Xen 4.5; an info without a version says nothing either way and is taken as xl's. */
+function mayRunXend(info: HostInfo): boolean {
+  const major = Number(info['xen_major']);
+  const minor = Number(info['xen_minor']);
+  return /^\d+$/.test(info['xen_major'] ?? '') && /^\d+$/.test(info['xen_minor'] ?? '') && (major < 4 || (major === 4 && minor < 5));
 }
 
 function firstLine(s: string): string {
