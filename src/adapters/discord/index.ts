@@ -17,6 +17,7 @@ import type { Reply } from '../../core/reply.ts';
 import { withTimeout } from '../../core/with-timeout.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { sendDefer } from './defer.ts';
+import { answeredPrivately, answersSomeone, privateNote } from './private-answer.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionMessages, renderDiscord } from './render.ts';
 import { mendShardStop } from './shard-stop.ts';
@@ -66,7 +67,8 @@ const HOOK = { auth: false } as const;
 /**
  * The Discord adapter: a gateway client with only the Guilds intent, slash commands derived from the command
  * specs, every interaction deferred at once (denials answered ephemerally straight away), results edited into
- * the deferred reply through the interaction webhook — or posted to the channel once the token has expired.
+ * the deferred reply through the interaction webhook — or posted to the channel once the token has expired, except
+ * private answers, which then go to the asker's direct messages (see answerPrivately).
  */
 export class DiscordAdapter implements ChatAdapter {
   readonly platform = 'discord' as const;
@@ -156,6 +158,10 @@ export class DiscordAdapter implements ChatAdapter {
       token: interaction.token,
       expiresAt: receivedAt + TOKEN_LIFETIME_MS,
       channelId: channel.id,
+      // Whom a private answer goes to (a direct message) once the token no longer takes it, and what the channel is
+      // told it answered when even that fails.
+      userId: actor.userId,
+      ...(interaction.isChatInputCommand() ? { command: interaction.commandName } : {}),
     };
     if (interaction.isChatInputCommand()) {
       const req = chatInputToRequest({
@@ -236,7 +242,8 @@ export class DiscordAdapter implements ChatAdapter {
     const appId = String(s['appId'] ?? '');
     const token = String(s['token'] ?? '');
     const live = typeof s['expiresAt'] === 'number' && Date.now() < s['expiresAt'] && token !== '';
-    if (live) {
+    const privately = answeredPrivately(s) || (reply.private === true && answersSomeone(s));
+    if (live && !answeredPrivately(s)) {
       try {
         if (reply.private) {
           // Ephemerality is fixed at defer time: replace the public "thinking…" with an ephemeral follow-up.
@@ -254,9 +261,12 @@ export class DiscordAdapter implements ChatAdapter {
         // Filling a deferred reply is an edit, and edits never notify: the mentions get a message of their own.
         return await this.ping(known, reply, payload, (data) => this.hooks.post(Routes.webhook(appId, token), { ...data, ...HOOK }));
       } catch (error) {
-        this.options.logger.warn({ err: redactSecrets(String(error)) }, 'interaction token unusable; posting to the channel instead');
+        const instead = privately ? 'answering the asker privately instead' : 'posting to the channel instead';
+        this.options.logger.warn({ err: redactSecrets(String(error)) }, `interaction token unusable; ${instead}`);
       }
     }
+    // A private answer never goes to the channel with its content: the channel is everyone, not the asker.
+    if (privately) return await this.answerPrivately(target, payload);
     // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
     const postToChannel = (data: RequestData) => this.rest.post(Routes.channelMessages(target.channelId), data);
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
@@ -279,6 +289,87 @@ export class DiscordAdapter implements ChatAdapter {
     const posted = { ...target, state: { channelId: target.channelId, messageId: sent.id, ...(mentioned.length ? { mentioned } : {}) } };
     // Those the content had no room for.
     return await this.ping(posted, reply, payload, postToChannel);
+  }
+
+  /**
+   * A private answer the interaction's webhook cannot take (the token expired, or Discord refuses it): it goes to the
+   * asker in a direct message. The channel gets only a note, without the answer: in place of the target's own public
+   * message if it has one (its "running…" would otherwise stay), or — when the direct message failed too, so the asker
+   * has nothing else to go by — as a new message that pings the asker. Throws only when neither got through.
+   */
+  private async answerPrivately(target: ReplyTarget, payload: DiscordPayload): Promise<ReplyTarget> {
+    const s = target.state;
+    const userId = typeof s['userId'] === 'string' ? s['userId'] : null;
+    let state: ReplyTarget['state'] = { ...s, private: true };
+    let sent = false;
+    if (userId) {
+      try {
+        state = { ...state, ...(await this.directMessage(userId, s, payload)) };
+        sent = true;
+      } catch (error) {
+        this.options.logger.warn(
+          { err: redactSecrets(String(error)), requestId: target.requestId },
+          'a private answer could not be sent as a direct message either; the channel is told, without the answer',
+        );
+      }
+    }
+    const told = sent ? 'sent' : 'failed';
+    if (s['notice'] === told) return { ...target, state };
+    // For a button click the target's message is the one holding the button (an approval card): it is never replaced.
+    const own = s['component'] !== true && typeof s['messageId'] === 'string' ? s['messageId'] : null;
+    const noticeId = typeof s['noticeId'] === 'string' ? s['noticeId'] : own;
+    // Delivered, with nothing public left to tidy: the direct message notifies the asker by itself.
+    if (sent && noticeId === null) return { ...target, state };
+    try {
+      const id = await this.notice(target.channelId, noticeId, privateNote(s, sent), userId);
+      return { ...target, state: { ...state, notice: told, noticeId: id } };
+    } catch (error) {
+      if (!sent) throw error;
+      this.options.logger.warn({ err: redactSecrets(String(error)), requestId: target.requestId }, 'the channel note could not be updated');
+      return { ...target, state };
+    }
+  }
+
+  /** The asker's direct message with the answer: the one sent for this target before is edited, or one is posted. */
+  private async directMessage(
+    userId: string,
+    s: ReplyTarget['state'],
+    payload: DiscordPayload,
+  ): Promise<{ dmChannelId: string; dmMessageId: string }> {
+    // Nobody else reads a direct message: whom the answer names is not pinged there.
+    const quiet: DiscordPayload = { ...payload, allowedMentions: { parse: [], users: [] } };
+    const known = typeof s['dmChannelId'] === 'string' ? s['dmChannelId'] : null;
+    const dmChannelId = known ?? ((await this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as { id: string }).id;
+    const before = typeof s['dmMessageId'] === 'string' ? s['dmMessageId'] : null;
+    if (known && before) {
+      try {
+        await this.rest.patch(Routes.channelMessage(dmChannelId, before), body(quiet, true));
+        return { dmChannelId, dmMessageId: before };
+      } catch (error) {
+        // The asker deleted it: the new answer is posted anew.
+        if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
+      }
+    }
+    const sent = (await this.rest.post(Routes.channelMessages(dmChannelId), body(quiet, false))) as { id: string };
+    return { dmChannelId, dmMessageId: sent.id };
+  }
+
+  /** The channel note: `messageId` edited to show only `text` (its embeds, buttons and files go), else a new message. */
+  private async notice(channelId: string, messageId: string | null, text: string, userId: string | null): Promise<string> {
+    const allowed = { parse: [], users: userId ? [userId] : [] };
+    if (messageId) {
+      try {
+        const note = { content: text, allowed_mentions: allowed, embeds: [], components: [], attachments: [] };
+        await this.rest.patch(Routes.channelMessage(channelId, messageId), { body: note });
+        return messageId;
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
+      }
+    }
+    const posted = (await this.rest.post(Routes.channelMessages(channelId), { body: { content: text, allowed_mentions: allowed } })) as {
+      id: string;
+    };
+    return posted.id;
   }
 
   /**

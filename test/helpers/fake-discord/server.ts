@@ -98,6 +98,10 @@ export class FakeDiscord {
   readonly sessions: DcSession[] = [];
   /** Identifies that came while another identified session was still open (two bots on the gateway at once). */
   readonly overlaps: string[] = [];
+  /** User id → the bot's direct-message channel with them (opened through POST /users/@me/channels). */
+  private dmChannels = new Map<string, string>();
+  /** Users who take no direct messages from the bot (server privacy setting): posting to their DM answers 50007. */
+  private closedDms = new Set<string>();
   /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
   withholdReady = false;
   private identified: Promise<void>;
@@ -215,6 +219,20 @@ export class FakeDiscord {
    */
   expireToken(token: string): void {
     this.expired.add(token);
+  }
+
+  /**
+   * The user takes no direct messages from the bot (Discord's "allow direct messages from server members" off): the
+   * DM channel still opens, but a message posted to it is refused 403 Cannot send messages to this user (50007).
+   */
+  closeDirectMessages(userId: string): void {
+    this.closedDms.add(userId);
+  }
+
+  /** The messages the bot sent `userId` in a direct message, as they look now. */
+  directMessages(userId: string): DcMessage[] {
+    const dm = this.dmChannels.get(userId);
+    return dm === undefined ? [] : [...this.messages.values()].filter((m) => m.channelId === dm);
   }
 
   /** Sends an interaction's INTERACTION_CREATE again, as the gateway replays events a resumed session missed. */
@@ -436,6 +454,17 @@ export class FakeDiscord {
       const created = this.create(this.channelOf.get(hook ?? '') ?? this.channelId, body ?? {}, Number(body?.['flags'] ?? 0), files);
       return send(res, 200, message(view(created)));
     }
+    if (method === 'POST' && route === '/users/@me/channels') {
+      const recipient = String(body?.['recipient_id'] ?? '');
+      if (!/^\d+$/.test(recipient)) return send(res, 400, { message: 'Invalid Form Body: recipient_id', code: 50035 });
+      const id = this.dmChannels.get(recipient) ?? nextId();
+      this.dmChannels.set(recipient, id);
+      const user = { id: recipient, username: `user${recipient.slice(-1)}`, discriminator: '0', global_name: null, avatar: null };
+      return send(res, 200, { id, type: 1, last_message_id: null, flags: 0, recipients: [user] });
+    }
+    const dmPost = method === 'POST' ? /^\/channels\/(\d+)\/messages$/.exec(route)?.[1] : undefined;
+    if (dmPost && [...this.closedDms].some((u) => this.dmChannels.get(u) === dmPost))
+      return send(res, 403, { message: 'Cannot send messages to this user', code: 50007 });
     const pin = /^\/channels\/(\d+)\/pins\/(\d+)$/.exec(route);
     if (pin && method === 'PUT') {
       const [, channelId = '', messageId = ''] = pin;
