@@ -1,7 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
-/** How a command ended, as counted by `xenops_commands_total`. */
-export type CommandOutcome = 'ok' | 'error' | 'refused' | 'needs-approval';
+/**
+ * How a command ended, as counted by `xenops_commands_total`. `overtaken`: a scheduled tick that posted nothing, a
+ * later tick of its schedule having posted already (its hosts' outcomes are the later tick's to count).
+ */
+export type CommandOutcome = 'ok' | 'error' | 'refused' | 'needs-approval' | 'overtaken';
 
 /** BullMQ job states whose counts are exported per host queue. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
@@ -36,7 +39,7 @@ export class BotMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
     this.commands = new Counter({
       name: 'xenops_commands_total',
-      help: 'Commands handled (typed, clicked, or run by a schedule), by command and outcome (ok, error, refused, needs-approval); an approved request counts again when it ends',
+      help: 'Commands handled (typed, clicked, or run by a schedule), by command and outcome (ok, error, refused, needs-approval, overtaken: a scheduled tick that posted nothing, a later one having posted); an approved request counts again when it ends',
       labelNames: ['command', 'outcome'],
       registers: [registry],
     });

@@ -9,19 +9,51 @@ import type { JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { PendingRequest } from './pending-store.ts';
-import { scheduleBookKey, scheduleMessageKey, scheduleSnapshotKey, scheduleTickKey, tickOfRequest } from './schedules.ts';
+import {
+  scheduleBookKey,
+  scheduleMessageKey,
+  scheduleSendingKey,
+  scheduleSnapshotKey,
+  scheduleTickKey,
+  tickOfRequest,
+} from './schedules.ts';
 
 const HOUR_MS = 3_600_000;
 /** Longer than the longest gap between two posts (a yearly cron, a leap year's): removing a schedule deletes it. */
 const SNAPSHOT_TTL_SECONDS = 400 * 86_400;
+/**
+ * A tick being sent holds later ticks of its schedule back for this long past its bot's last renewal: a bot that died
+ * sending holds them no longer. Renewed a third of it apart while the delivery runs.
+ */
+const SENDING_MARK_MS = 15_000;
+/**
+ * How long a later tick waits for an earlier one still being sent (the adapter's 429 waits, a few tries of them)
+ * before it goes out regardless: a delivery that never ends must not stop the schedule for good.
+ */
+const SENDING_WAIT_MAX_MS = 120_000;
+/** How often a waiting tick looks again (the mark lives in Redis, set and let go by other bots too). */
+const SENDING_POLL_MS = 250;
 
 /**
- * A tick about to post: it goes out unless a later tick of its schedule has posted (or is posting) already, and is
- * then the latest. The same tick again (a new leader sending what the old one claimed) goes out too.
+ * A tick about to post (KEYS[1]: the latest tick claimed; KEYS[2]: the tick being sent). 0: a later tick of its
+ * schedule has posted (or is posting) already. 2: an earlier tick's post is still being sent — it is claimed before
+ * its delivery, and a delivery held up in the adapter (a 429's wait) would land after this one, over it; this one
+ * waits for it. 1: this tick is the latest from now on, and is the one being sent (for ARGV[3] ms, renewed while its
+ * delivery runs). The same tick again (a new leader sending what the old one claimed) goes out too. ARGV[4] 'force':
+ * an earlier tick sending for longer than a later one waits goes out regardless.
  */
 const CLAIM_TICK = `local stored = redis.call('GET', KEYS[1])
 if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
+local sending = redis.call('GET', KEYS[2])
+if sending and tonumber(sending) > tonumber(ARGV[1]) then return 0 end
+if sending and tonumber(sending) < tonumber(ARGV[1]) and ARGV[4] ~= 'force' then return 2 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+return 1`;
+
+/** The tick being sent (KEYS[1]) is still ARGV[1]: its mark renewed (ARGV[2] ms), or, with no ARGV[2], let go. */
+const SENDING = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
 return 1`;
 
 /**
@@ -138,30 +170,69 @@ export class PostDesk {
    * Delivers a scheduled post, throwing when it does not reach the platform. An `edit` schedule's message is edited;
    * a deleted one is posted anew by the adapter itself (and the schedule then keeps editing the new one). After a
    * failure the next tick edits the same message again: a new message here would leave the old one pinned, showing a
-   * status nobody updates. Null: not posted, a later tick of its schedule having posted already.
+   * status nobody updates. Null: not posted, a later tick of its schedule having posted already (or the schedule
+   * removed while this tick waited for an earlier one still being sent).
    */
   async deliverPost(target: ReplyTarget, r: Reply): Promise<ReplyTarget | null> {
-    if (!(await this.latestTick(target.requestId))) {
+    const claim = await this.claimTick(target.requestId);
+    if (claim === 'overtaken') {
       // Overtaken: a later tick (its read quicker, or run by a new leader) posted already. Posted now, this older
       // status would replace a newer one (an edit schedule's message) and say again, undone, what that one said.
       this.deps.logger.info({ requestId: target.requestId }, 'scheduled post dropped: a later tick of its schedule posted already');
       return null;
     }
-    return this.deps.deliverOrThrow(target, r);
+    if (claim === 'removed') {
+      this.deps.logger.info({ requestId: target.requestId }, 'scheduled post dropped: its schedule was removed');
+      return null;
+    }
+    if (claim === null) return this.deps.deliverOrThrow(target, r);
+    const renew = setInterval(() => void this.sending(claim, SENDING_MARK_MS), SENDING_MARK_MS / 3);
+    renew.unref();
+    try {
+      return await this.deps.deliverOrThrow(target, r);
+    } finally {
+      clearInterval(renew);
+      // Let go at once, landed or not: a later tick waits no longer than this delivery.
+      await this.sending(claim);
+    }
   }
 
-  /** Whether this tick may post: no later tick of its schedule has; it is the latest from now on. Not a tick: true. */
-  private async latestTick(requestId: string): Promise<boolean> {
+  /**
+   * Whether this tick may post: 'overtaken' when a later tick of its schedule has; else the tick, the latest from now
+   * on and marked as being sent, once no earlier tick is being sent. Null: no tick, or not known (Redis failing).
+   */
+  private async claimTick(requestId: string): Promise<{ id: string; at: number } | 'overtaken' | 'removed' | null> {
     const tick = tickOfRequest(requestId);
-    if (!tick) return true;
+    if (!tick) return null;
+    const keys = [scheduleTickKey(this.deps.prefix, tick.id), scheduleSendingKey(this.deps.prefix, tick.id)];
+    const args = [String(tick.at), String(SNAPSHOT_TTL_SECONDS), String(SENDING_MARK_MS)];
+    const deadline = Date.now() + SENDING_WAIT_MAX_MS;
     try {
-      const key = scheduleTickKey(this.deps.prefix, tick.id);
-      return (await this.deps.redis.eval(CLAIM_TICK, 1, key, String(tick.at), String(SNAPSHOT_TTL_SECONDS))) === 1;
+      for (let waited = false; ; waited = true) {
+        // Removed while this tick waited: "/schedule remove" said no more posts, and took the mark with its keys.
+        if (waited && (await this.removed(tick.id))) return 'removed';
+        const force = Date.now() >= deadline;
+        if (force) this.deps.logger.warn({ requestId }, 'an earlier tick of the schedule is still being sent: posting regardless');
+        const claimed = await this.deps.redis.eval(CLAIM_TICK, 2, ...keys, ...args, force ? 'force' : '');
+        if (claimed === 0) return 'overtaken';
+        if (claimed === 1) return tick;
+        if (!waited)
+          this.deps.logger.info({ requestId }, 'an earlier tick of the schedule is still being sent: waiting for it to land first');
+        await new Promise((resolve) => setTimeout(resolve, SENDING_POLL_MS).unref());
+      }
     } catch (error) {
       // Unknown: posted (a post twice is better than none); its record below is still kept from going backwards.
       this.deps.logger.warn({ err: String(error), requestId }, 'could not check for a later tick of the schedule');
-      return true;
+      return null;
     }
+  }
+
+  /** Renews the tick's mark as the one being sent (`ms`), or lets it go; never throws (the mark expires anyway). */
+  private async sending(tick: { id: string; at: number }, ms?: number): Promise<void> {
+    const extra = ms === undefined ? [] : [String(ms)];
+    await this.deps.redis
+      .eval(SENDING, 1, scheduleSendingKey(this.deps.prefix, tick.id), String(tick.at), ...extra)
+      .catch((error: unknown) => this.deps.logger.warn({ err: String(error), tick }, 'could not renew or let go of a tick being sent'));
   }
 
   async afterDelivery(p: PendingRequest, command: AnyCommand, outcomes: HostOutcome<JobOp>[], delivered: ReplyTarget): Promise<void> {

@@ -919,23 +919,27 @@ export class Relay {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
     }
-    if (p.schedule && (await this.deps.posts.removed(p.schedule.id))) {
-      // Removed while this tick ran (looked at last, after the reads and the rendering): "/schedule remove" answered
-      // "no more posts". Its bookkeeping is all that is left.
-      this.deps.logger.info({ requestId, schedule: p.schedule.id }, 'scheduled post dropped: its schedule was removed');
+    const dropRemoved = async (schedule: string) => {
+      this.deps.logger.info({ requestId, schedule }, 'scheduled post dropped: its schedule was removed');
       await this.deps.pending.markSent(requestId).catch(() => {});
       await this.finishBookkeeping(p);
-      return;
-    }
+    };
+    // Removed while this tick ran (looked at last, after the reads and the rendering): "/schedule remove" answered
+    // "no more posts". Its bookkeeping is all that is left.
+    if (p.schedule && (await this.deps.posts.removed(p.schedule.id))) return dropRemoved(p.schedule.id);
     // A scheduled post (an edit schedule's stored message edited, a deleted one posted anew by the adapter) that does
     // not reach the platform is not recorded as shown: its snapshot would make the next post's "what changed" start
     // from a state nobody saw, and a crash between the two would never be said.
     // One overtaken by a later tick is not posted, nor recorded: what it saw is older than what the channel shows.
     let shown = true;
+    let overtaken = false;
     const delivered = p.schedule
       ? await this.deps.posts.deliverPost(target, final).then(
           (posted) => {
-            if (posted === null) shown = false;
+            if (posted === null) {
+              shown = false;
+              overtaken = true;
+            }
             return posted ?? target;
           },
           (e: unknown) => {
@@ -945,6 +949,8 @@ export class Relay {
           },
         )
       : await this.deps.deliver(target, final);
+    // Not posted because the schedule went while this tick waited for an earlier one still being sent: not overtaken.
+    if (overtaken && p.schedule && (await this.deps.posts.removed(p.schedule.id))) return dropRemoved(p.schedule.id);
     // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
     // request is removed: the audit entry below does not wait a round trip for it. A request that holds no lock and
     // has no schedule to keep is removed in the same call (nothing below needs it in Redis).
@@ -956,7 +962,8 @@ export class Relay {
         return false;
       },
     );
-    this.deps.onCommand?.(p.command, final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
+    // Not `ok` nor `error`: nothing reached the channel, and the hosts' outcomes are the later tick's to count.
+    this.deps.onCommand?.(p.command, overtaken ? 'overtaken' : final.kind !== 'error' && list.every((o) => o.ok) ? 'ok' : 'error');
     if (command && shown)
       await this.deps.posts
         .afterDelivery(p, command, list, delivered)
@@ -965,7 +972,9 @@ export class Relay {
       event: 'job.outcome',
       ...auditBase(p),
       args: JSON.stringify(p.args),
-      detail: list.map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`).join('; '),
+      detail: `${overtaken ? `posted nothing: a later tick of schedule ${p.schedule?.id} had posted already; ` : ''}${list
+        .map((o) => `${o.host}: ${o.ok ? 'ok' : `${o.failure.code} ${o.failure.message}`}`)
+        .join('; ')}`,
       durationMs: this.deps.clock.now() - p.createdAt,
       targets: p.jobs.map((j) => j.data),
     });

@@ -33,6 +33,14 @@ export function scheduleTickKey(prefix: string, id: string): string {
   return `${prefix}:schedule-tick:${id}`;
 }
 
+/**
+ * The due time of the tick whose post is being sent now (set with the tick's claim, kept alive while its delivery
+ * runs): a later tick waits for it, so an edit held up in the adapter never lands over a newer one.
+ */
+export function scheduleSendingKey(prefix: string, id: string): string {
+  return `${prefix}:schedule-sending:${id}`;
+}
+
 /** A tick's request id: the schedule and its due time (see startWorkers). */
 export function tickRequestId(id: string, at: string | number): string {
   return `sched-${id}-${at}`;
@@ -126,7 +134,12 @@ export class ScheduleBook {
     // at its next tick.
     await this.redis.hdel(this.key, id);
     await this.queue(spec.channel.platform).removeJobScheduler(id);
-    await this.redis.del(scheduleMessageKey(this.prefix, id), scheduleSnapshotKey(this.prefix, id), scheduleTickKey(this.prefix, id));
+    await this.redis.del(
+      scheduleMessageKey(this.prefix, id),
+      scheduleSnapshotKey(this.prefix, id),
+      scheduleTickKey(this.prefix, id),
+      scheduleSendingKey(this.prefix, id),
+    );
     return true;
   }
 
