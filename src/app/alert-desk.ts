@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { type Alert, alertFor } from '../core/alerts.ts';
-import type { Logger } from '../core/log.ts';
+import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
@@ -13,6 +13,8 @@ const STALE_MS = 30_000;
 const MAX_TRIES = 10;
 /** How long what was posted of an event (per channel) and its tries are kept: well past MAX_TRIES × STALE_MS. */
 const SENT_TTL_MS = 3_600_000;
+/** How long one post may take before it is taken as failed for its channel. */
+const POST_TIMEOUT_MS = 30_000;
 
 export interface AlertDeskDeps {
   config: Config;
@@ -29,6 +31,14 @@ export interface AlertDeskDeps {
   logger: Logger;
   /** How long an event stays unacked before it is handled again (a failed post is tried again then). @defaultValue 30 s */
   retryMs?: number;
+  /**
+   * How long one post may take (a platform call stuck behind a rate-limit wait, an HTTP request that never answers)
+   * before it is taken as failed for its channel: the event stays pending and is posted again at its next try, and
+   * the channel is not tried again for the other events of the same read. A post that lands after it is recorded
+   * then; one still out when the event is tried again may be posted twice. `Infinity`: no deadline.
+   * @defaultValue 30 s
+   */
+  postTimeoutMs?: number;
 }
 
 /**
@@ -40,12 +50,15 @@ export class AlertDesk {
   private reader: RedisClient | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
+  /** Aborted by stop(): a post still out is given up at once rather than at its deadline. */
+  private halt = new AbortController();
 
   constructor(private readonly deps: AlertDeskDeps) {}
 
   async start(): Promise<void> {
     const { config, target, prefix } = this.deps;
     if (!config.alerts.enabled) return;
+    this.halt = new AbortController();
     this.reader = createRedisClient(target, { maxRetriesPerRequest: null });
     this.reader.on('error', (e) => this.deps.logger.debug({ err: e.message }, 'redis error (alerts)'));
     const log = new FleetEventLog(this.reader, prefix);
@@ -70,7 +83,11 @@ export class AlertDesk {
         // Handled in stream order: the stale ones claimed are older than those just read.
         entries.sort((a, b) => compareIds(a.id, b.id));
         const done: string[] = [];
-        for (const entry of entries) if (await this.settle(entry)) done.push(entry.id);
+        const stalled = new Set<string>();
+        for (const entry of entries) {
+          if (!this.running) break;
+          if (await this.settle(entry, stalled)) done.push(entry.id);
+        }
         await log.ack(GROUP, done);
       } catch (error) {
         if (!this.running) return;
@@ -93,13 +110,15 @@ export class AlertDesk {
    * Handles one entry in the loop: true when it is done with (posted, held, or given up after MAX_TRIES), false to
    * leave it pending — claimed again after retryMs — as one that failed must not hold up the others read with it.
    */
-  private async settle(entry: FleetEventEntry): Promise<boolean> {
+  private async settle(entry: FleetEventEntry, stalled: Set<string>): Promise<boolean> {
     try {
-      if (await this.attempt(entry)) return true;
+      if (await this.attempt(entry, stalled)) return true;
     } catch (error) {
       if (!this.running) return false;
       this.deps.logger.warn({ err: String(error), id: entry.id }, 'alerts: an event could not be handled; tried again later');
     }
+    // Stopped mid-post: no try of the event's, nor to be counted as one.
+    if (!this.running) return false;
     try {
       const tries = await this.deps.redis.hincrby(this.sentKey(entry), TRIES, 1);
       await this.deps.redis.pexpire(this.sentKey(entry), SENT_TTL_MS);
@@ -116,11 +135,14 @@ export class AlertDesk {
    * handled again (its cool-down, taken by this very event, does not hold it back); the others do not get it twice.
    */
   async handle(entry: FleetEventEntry): Promise<void> {
-    await this.attempt(entry);
+    await this.attempt(entry, new Set());
   }
 
-  /** handle(), saying whether the entry is done with (true) or is to be left pending (a channel refused it). */
-  private async attempt(entry: FleetEventEntry): Promise<boolean> {
+  /**
+   * handle(), saying whether the entry is done with (true) or is to be left pending (a channel refused it). `stalled`:
+   * the channels whose post timed out while handling the entries read with this one, not posted to again for them.
+   */
+  private async attempt(entry: FleetEventEntry, stalled: Set<string>): Promise<boolean> {
     const { config, platforms } = this.deps;
     const alert = alertFor(entry.event);
     if (!alert) {
@@ -133,7 +155,7 @@ export class AlertDesk {
       return true;
     }
     const r = await this.decide(entry, alert);
-    return r === null ? true : this.postAll(channels, r, entry);
+    return r === null ? true : this.postAll(channels, r, entry, stalled);
   }
 
   /**
@@ -178,29 +200,103 @@ export class AlertDesk {
   }
 
   /** Posts to every channel that has not had this entry's alert yet; true when all of them have it now. */
-  private async postAll(channels: readonly { platform: Platform; id: string }[], r: Reply, entry: FleetEventEntry): Promise<boolean> {
+  private async postAll(
+    channels: readonly { platform: Platform; id: string }[],
+    r: Reply,
+    entry: FleetEventEntry,
+    stalled: Set<string>,
+  ): Promise<boolean> {
     const key = this.sentKey(entry);
     const sent = await this.deps.redis.hgetall(key);
     let all = true;
     for (const c of channels) {
       const channel = `${c.platform}:${c.id}`;
       if (sent[channel]) continue;
-      try {
-        await this.deps.post(c.platform, c.id, r);
-      } catch (error) {
+      if (this.halt.signal.aborted) return false;
+      // A channel that just let a post hang would most likely hang the next one too: one deadline per read is enough.
+      if (stalled.has(channel)) {
         all = false;
-        this.deps.logger.error({ err: String(error), channel }, 'alert could not be posted; tried again later');
         continue;
       }
-      // Not recorded (Redis failing) only costs a second post of it, if it is handled again.
-      await this.deps.redis
-        .multi()
-        .hset(key, channel, '1')
-        .pexpire(key, SENT_TTL_MS)
-        .exec()
-        .catch(() => {});
+      // Called a microtask later: a post that throws at once is refused like one that rejects.
+      const post = Promise.resolve().then(() => this.deps.post(c.platform, c.id, r));
+      const outcome = await this.within(post);
+      if (outcome === 'stopped') {
+        this.followLate(post, key, channel, entry.id);
+        return false;
+      }
+      if (outcome === 'late') {
+        all = false;
+        stalled.add(channel);
+        this.deps.logger.error({ channel, id: entry.id, timeoutMs: this.postTimeoutMs }, 'alert post timed out; tried again later');
+        this.followLate(post, key, channel, entry.id);
+        continue;
+      }
+      if (outcome !== 'posted') {
+        all = false;
+        this.deps.logger.error({ err: redactSecrets(String(outcome.error)), channel }, 'alert could not be posted; tried again later');
+        continue;
+      }
+      await this.recordSent(key, channel);
     }
     return all;
+  }
+
+  private get postTimeoutMs(): number {
+    return this.deps.postTimeoutMs ?? POST_TIMEOUT_MS;
+  }
+
+  /** How a post went: settled, or still out at its deadline ('late') or when stop() came ('stopped'). */
+  private async within(post: Promise<void>): Promise<'posted' | 'late' | 'stopped' | { error: unknown }> {
+    const signal = this.halt.signal;
+    const ms = this.postTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort = (): void => {};
+    const cut = new Promise<'late' | 'stopped'>((resolve) => {
+      if (Number.isFinite(ms)) timer = setTimeout(() => resolve('late'), Math.max(0, ms));
+      onAbort = () => resolve('stopped');
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      // The post's own rejection is handled here, for good: once it is abandoned, followLate only observes it.
+      return await Promise.race([
+        post.then(
+          () => 'posted' as const,
+          (error: unknown) => ({ error }),
+        ),
+        cut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * A post abandoned at its deadline (or at stop()) may still land, a rate-limit wait having ended: recorded then, so
+   * a later try does not post it again. One still out when its event is tried again is posted again — a duplicate
+   * alert is the price of never leaving one unsaid because its first post hung for good.
+   */
+  private followLate(post: Promise<void>, key: string, channel: string, id: string): void {
+    void post.then(
+      async () => {
+        this.deps.logger.warn({ channel, id }, 'alert post landed after it was given up');
+        await this.recordSent(key, channel);
+      },
+      (error: unknown) =>
+        this.deps.logger.warn({ err: redactSecrets(String(error)), channel, id }, 'alert post failed after it was given up'),
+    );
+  }
+
+  /** Not recorded (Redis failing, or closed since) only costs a second post of it, if it is handled again. */
+  private async recordSent(key: string, channel: string): Promise<void> {
+    await this.deps.redis
+      .multi()
+      .hset(key, channel, '1')
+      .pexpire(key, SENT_TTL_MS)
+      .exec()
+      .catch(() => {});
   }
 
   /** What was posted of an entry, and its tries. Its subject too: a stream made anew (Redis lost it) reuses ids. */
@@ -211,6 +307,7 @@ export class AlertDesk {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.halt.abort();
     this.reader?.disconnect();
     await this.loop?.catch(() => {});
   }
