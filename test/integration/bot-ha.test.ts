@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
 import { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
 import type { BotCore, ReplyTarget } from '../../src/adapters/types.ts';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
+import type { Bot } from '../../src/app/bot.ts';
 import { jobIdOf } from '../../src/app/dispatch.ts';
 import { leaseKey, leaseTiming } from '../../src/app/leader-lease.ts';
 import { Config } from '../../src/config/schema.ts';
@@ -17,10 +16,10 @@ import { createRedisClient } from '../../src/queue/redis-connection.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { FakeDiscord } from '../helpers/fake-discord/server.ts';
 import { FakeTelegram } from '../helpers/fake-telegram/server.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { HA_LEASE_MS, HaScene } from '../helpers/ha-scene.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { quietLogger } from '../helpers/sim.ts';
 
 /**
  * High availability of the bot (bot.ha) with two bots in this process on real Redis: one leader lease, the leased
@@ -29,34 +28,11 @@ import { TcpProxy } from '../helpers/tcp-proxy.ts';
  * — and then delivers, once, the reply that completed while nobody led.
  */
 
-const LEASE_MS = 3_000;
+const LEASE_MS = HA_LEASE_MS;
 const TIMING = leaseTiming(LEASE_MS);
 
-let env: SimEnv;
-const prefixes: string[] = [];
-const bots: Bot[] = [];
-const agents: Agent[] = [];
-const proxies: TcpProxy[] = [];
-const redisClients: { disconnect(): void }[] = [];
+let scene: HaScene;
 let n = 0;
-
-function configFor(prefix: string): Config {
-  return Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
-    roles: { admin: { allow: ['*'] } },
-    people: { alice: { roles: ['admin'], identities: { terminal: 'alice', telegram: '1001' } } },
-    channels: [
-      { platform: 'terminal', id: '*' },
-      { platform: 'telegram', id: '*' },
-    ],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
-    approvals: { enabled: false },
-    alerts: { enabled: false },
-  });
-}
 
 const request = (text: string): ChatRequest =>
   chatRequest(`ha${++n}-${Math.random().toString(36).slice(2, 6)}`, text, 'alice', 'telegram', '1001');
@@ -160,35 +136,20 @@ class HungFinal extends LeasedProbe {
   }
 }
 
-async function bot(config: Config, adapter: CaptureAdapter, redis = REDIS_URL): Promise<Bot> {
-  const b = await createBot({ config, redis, logger: quietLogger, adapters: [adapter] });
-  bots.push(b);
-  await b.start();
-  return b;
-}
+const bot = (config: Config, adapter: CaptureAdapter, redis = REDIS_URL): Promise<Bot> => scene.bot(config, [adapter], { redis });
 
 const check = (checks: ReadinessCheck[], name: string) => checks.find((c) => c.name === name);
 
 beforeAll(async () => {
-  env = await startSimEnv({ shutdownDelayMs: 300, timeScale: 0.05 });
+  scene = await HaScene.start();
 }, 30_000);
 
 afterAll(async () => {
-  for (const c of redisClients) c.disconnect();
-  for (const p of proxies) p.heal();
-  for (const b of bots) await b.stop();
-  for (const a of agents) await a.close(1_000);
-  for (const p of proxies) await p.stop();
-  await env?.stop();
-  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+  await scene?.stop();
 }, 60_000);
 
 async function setUp(): Promise<{ config: Config; prefix: string; monitor: Monitor }> {
-  const prefix = uniquePrefix();
-  prefixes.push(prefix);
-  const config = configFor(prefix);
-  agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
-  return { config, prefix, monitor: new Monitor() };
+  return { ...(await scene.prefixWithAgent()), monitor: new Monitor() };
 }
 
 describe('two bots, one leader lease', () => {
@@ -233,9 +194,7 @@ describe('two bots, one leader lease', () => {
 
   it('a leader cut off from Redis stops its adapters before the standby takes over; the reply that completed meanwhile goes out once', async () => {
     const { config, prefix, monitor } = await setUp();
-    const proxy = TcpProxy.forUrl(REDIS_URL);
-    proxies.push(proxy);
-    await proxy.start();
+    const proxy = await scene.proxy();
     const a = new LeasedProbe('a', monitor);
     const b = new LeasedProbe('b', monitor);
     const botA = await bot(config, a, proxy.url);
@@ -243,11 +202,11 @@ describe('two bots, one leader lease', () => {
     expect(monitor.running).toEqual(new Set(['a']));
 
     // A stop whose shutdown the host holds for a while: the job is in flight when the leader loses Redis.
-    const since = env.sim.log.lastSeq;
-    env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 400 });
+    const since = scene.env.sim.log.lastSeq;
+    scene.env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 400 });
     const r = request('stop web');
     await botA.core.handle(r, targetOf(r));
-    await env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    await scene.env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
     const cut = Date.now();
     proxy.partition();
 
@@ -273,7 +232,7 @@ describe('two bots, one leader lease', () => {
     expect(a.finals(r.id)).toEqual([]);
     // Nothing of it went out through the standby before it led.
     expect(b.deliveredAt.filter((d) => d.requestId === r.id && d.at < startedB)).toEqual([]);
-    expect(env.sim.log.query({ host: 'xen1', match: /\bshutdown\b/, since })).toHaveLength(1);
+    expect(scene.env.sim.log.query({ host: 'xen1', match: /\bshutdown\b/, since })).toHaveLength(1);
 
     // Back on the network, the old leader stays a standby; when the new one stops, it leads again (adapters restarted).
     proxy.heal();
@@ -302,8 +261,7 @@ describe('the lease key lost with the data of Redis', () => {
     const a = new LeasedProbe('a', monitor);
     await bot(config, a);
     await monitor.when('a', 'start');
-    const redis = createRedisClient(REDIS_URL);
-    redisClients.push(redis);
+    const redis = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     const token = await redis.get(leaseKey(prefix));
     expect(token).not.toBeNull();
     // As a flush, or a restart without the data, leaves it (the rest of the prefix does not matter to the lease).
@@ -332,8 +290,7 @@ describe('a final reply claimed by a leader that died before sending it', () => 
     await botA.core.handle(r, targetOf(r));
     // The old leader has claimed the reply and is sending it when it goes (its platform never answers).
     await a.hung;
-    const keys = createRedisClient(REDIS_URL);
-    redisClients.push(keys);
+    const keys = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     expect(await keys.exists(`${prefix}:final:${r.id}`)).toBe(1);
     const queued = a.delivered.find((d) => d.target.requestId === r.id);
     expect(queued?.reply.kind).toBe('progress');
@@ -367,8 +324,7 @@ describe('a final reply claimed by a leader that died before sending it', () => 
     await botA.stop();
     await monitor.when('b', 'start');
     expect(a.finals(r.id)).toHaveLength(1);
-    const keys = createRedisClient(REDIS_URL);
-    redisClients.push(keys);
+    const keys = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     expect(await keys.exists(`${prefix}:pending:${r.id}`)).toBe(0);
     // The new leader's recovery ran at once; its look again after the grace finds the request finished.
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 1_000));
@@ -395,8 +351,8 @@ describe('the chat adapters under the lease: started again after a stop', () => 
     await fake.start();
     const config = Config.parse({
       redis: { url: REDIS_URL, prefix: '{unused}' },
-      hosts: env.hosts,
-      ssh: env.ssh,
+      hosts: scene.env.hosts,
+      ssh: scene.env.ssh,
       telegram: { token: fake.token, apiRoot: fake.apiRootFor('only') },
     });
     const adapter = new TelegramAdapter({ config, logger: quietLogger, minIntervalMs: 0 });
@@ -424,8 +380,8 @@ describe('the chat adapters under the lease: started again after a stop', () => 
     await fake.start();
     const config = Config.parse({
       redis: { url: REDIS_URL, prefix: '{unused}' },
-      hosts: env.hosts,
-      ssh: env.ssh,
+      hosts: scene.env.hosts,
+      ssh: scene.env.ssh,
       discord: { token: fake.token, apiRoot: fake.apiRoot, guildIds: [fake.guildId] },
     });
     const adapter = new DiscordAdapter({ config, logger: quietLogger });
@@ -455,17 +411,16 @@ describe('the audit trail with two bots on one prefix', () => {
     const botA = await bot(config, leader);
     await bot(config, new LeasedProbe('b', monitor));
     // The stop runs for longer than the standby's once-a-second read of every host's events.
-    const since = env.sim.log.lastSeq;
+    const since = scene.env.sim.log.lastSeq;
     // (files on xen2: the tests above stop web.)
-    env.sim.faults.delayNext('xen2', { match: /\bshutdown\b/, ms: 2_500 });
+    scene.env.sim.faults.delayNext('xen2', { match: /\bshutdown\b/, ms: 2_500 });
     const r = request('stop files');
     await botA.core.handle(r, targetOf(r));
-    await env.sim.log.waitFor({ host: 'xen2', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    await scene.env.sim.log.waitFor({ host: 'xen2', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
     expect((await leader.finalReply(r.id)).title).toMatch(/files shut down on xen2/);
     // An entry that is not there cannot be awaited: past the standby's next read of the events and its audit batch.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const redis = createRedisClient(REDIS_URL);
-    redisClients.push(redis);
+    const redis = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     const mine = async () => {
       const entries = (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(pairs(f)));
       return entries

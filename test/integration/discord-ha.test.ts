@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
+import type { Bot } from '../../src/app/bot.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/log.ts';
 import { type DcCall, type DcSession, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { HaScene } from '../helpers/ha-scene.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import type { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * Two bots on one prefix with the real Discord adapter (discord.js against the fake Discord): only the leader holds
@@ -24,57 +24,33 @@ import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-test-token';
 const ALICE = '200000000000000001';
-const LEASE_MS = 3_000;
-
-let env: SimEnv;
+let scene: HaScene;
 let fake: FakeDiscord;
-const prefixes: string[] = [];
-const bots: Bot[] = [];
-const agents: Agent[] = [];
-const proxies: TcpProxy[] = [];
 
 const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
 const editsOf = (token: string) => (c: DcCall) => c.method === 'PATCH' && c.route.includes(`/${token}/messages/@original`);
 
 beforeAll(async () => {
-  env = await startSimEnv({ shutdownDelayMs: 300, timeScale: 0.05 });
+  scene = await HaScene.start();
   fake = new FakeDiscord(TOKEN);
   await fake.start();
 }, 30_000);
 
 afterAll(async () => {
-  for (const p of proxies) p.heal();
-  for (const b of bots) await b.stop();
-  for (const a of agents) await a.close(1_000);
-  for (const p of proxies) await p.stop();
+  await scene?.stop();
   await fake?.stop();
-  await env?.stop();
-  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 }, 60_000);
 
-function configFor(prefix: string): Config {
-  return Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
-    roles: { admin: { allow: ['*'] } },
-    people: { alice: { roles: ['admin'], identities: { discord: ALICE } } },
-    channels: [{ platform: 'discord', id: '*' }],
-    discord: { token: TOKEN, apiRoot: fake.apiRoot, guildIds: [fake.guildId] },
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
-    approvals: { enabled: false },
-    alerts: { enabled: false },
-  });
-}
+const discordOnly = () => ({
+  people: { alice: { roles: ['admin'], identities: { discord: ALICE } } },
+  channels: [{ platform: 'discord', id: '*' }],
+  discord: { token: TOKEN, apiRoot: fake.apiRoot, guildIds: [fake.guildId] },
+});
 
 /** `log`: what the bot logs, kept (at debug). */
 async function startBot(config: Config, redis: string, log?: { msg: string; what?: string }[]): Promise<Bot> {
   const logger = log ? createLogger('debug', { write: (line: string) => void log.push(JSON.parse(line) as { msg: string }) }) : quietLogger;
-  const b = await createBot({ config, redis, logger, adapters: [new DiscordAdapter({ config, logger })] });
-  bots.push(b);
-  await b.start();
-  return b;
+  return await scene.bot(config, [new DiscordAdapter({ config, logger })], { redis, logger });
 }
 
 /** A /list from alice answered: deferred, then edited with the fleet. */
@@ -91,13 +67,8 @@ async function twoBots(): Promise<{
   sessionsBefore: number;
   logOfA: { msg: string; what?: string }[];
 }> {
-  const prefix = uniquePrefix();
-  prefixes.push(prefix);
-  const config = configFor(prefix);
-  agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
-  const proxy = TcpProxy.forUrl(REDIS_URL);
-  proxies.push(proxy);
-  await proxy.start();
+  const { config } = await scene.prefixWithAgent(discordOnly());
+  const proxy = await scene.proxy();
   const sessionsBefore = fake.sessions.length;
   const logOfA: { msg: string; what?: string }[] = [];
   const botA = await startBot(config, proxy.url, logOfA);
@@ -135,10 +106,10 @@ describe('Discord under the leader lease, two bots', () => {
   it('a graceful stop while a stop runs: the standby logs in at once and edits the result into the deferred reply, once', async () => {
     const { botA } = await twoBots();
     const before = fake.sessions.length;
-    const since = env.sim.log.lastSeq;
-    env.sim.faults.delayNext('xen2', { match: /\bshutdown\b/, ms: 1_500 });
+    const since = scene.env.sim.log.lastSeq;
+    scene.env.sim.faults.delayNext('xen2', { match: /\bshutdown\b/, ms: 1_500 });
     const stop = fake.interact(ALICE, { id: '2', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'files' }] });
-    await env.sim.log.waitFor({ host: 'xen2', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    await scene.env.sim.log.waitFor({ host: 'xen2', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
     const stopping = performance.now();
     await botA.stop();
     await expect.poll(() => fake.sessions[before]?.identifiedAt, { timeout: 10_000, interval: 50 }).toBeDefined();
@@ -159,16 +130,16 @@ describe('Discord: a reply the new leader delivered', () => {
     await listWorks();
     // A stop the host holds for a while: it is running when the leader loses Redis (the agent's first progress
     // event is on its way to the leader, whose read of the request then waits out Redis's 10 s).
-    const since = env.sim.log.lastSeq;
-    env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 400 });
+    const since = scene.env.sim.log.lastSeq;
+    scene.env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 400 });
     const stop = fake.interact(ALICE, { id: '2', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'web' }] });
-    await env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    await scene.env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
     proxy.partition();
 
     // The new leader delivers the result into the message the old one deferred.
     const result = /web (shut down|stopped) on xen1/;
     const final = await fake.waitFor((c) => editsOf(stop.token)(c) && result.test(embeds(c)));
-    expect(env.sim.log.query({ host: 'xen1', match: /\bshutdown\b/, since })).toHaveLength(1);
+    expect(scene.env.sim.log.query({ host: 'xen1', match: /\bshutdown\b/, since })).toHaveLength(1);
     // Nothing may come after it: the old leader's progress handler gives up its read of Redis (10 s), and its held
     // "queued" line, next in the request's chain, goes at once — given a second to land.
     await expect

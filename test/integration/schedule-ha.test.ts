@@ -1,15 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotCore, ReplyTarget } from '../../src/adapters/types.ts';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
+import type { Bot } from '../../src/app/bot.ts';
 import { ScheduleBook } from '../../src/app/schedules.ts';
-import { Config } from '../../src/config/schema.ts';
 import { isFinal, type Reply } from '../../src/core/reply.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { HaScene } from '../helpers/ha-scene.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { quietLogger } from '../helpers/sim.ts';
 
 /**
  * Scheduled posts across a change of leader (bot.ha): two bots on one prefix, the leader's Redis behind a proxy.
@@ -23,33 +21,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.ts';
  *   not, and delivers what finishes.
  */
 
-const LEASE_MS = 3_000;
-
-let env: SimEnv;
-const prefixes: string[] = [];
-const bots: Bot[] = [];
-const agents: Agent[] = [];
-const proxies: TcpProxy[] = [];
-const clients: Redis[] = [];
-const books: ScheduleBook[] = [];
-
-function configFor(prefix: string): Config {
-  return Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
-    roles: { admin: { allow: ['*'] } },
-    people: { alice: { roles: ['admin'], identities: { terminal: 'alice', telegram: '1001' } } },
-    channels: [
-      { platform: 'terminal', id: '*' },
-      { platform: 'telegram', id: '*' },
-    ],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000, agentStaleMs: 10_000, ha: { leaseMs: LEASE_MS } },
-    approvals: { enabled: false },
-    alerts: { enabled: false },
-  });
-}
+let scene: HaScene;
 
 let nextMessageId = 100;
 
@@ -88,38 +60,22 @@ class Probe extends CaptureAdapter {
 }
 
 beforeAll(async () => {
-  env = await startSimEnv({ shutdownDelayMs: 300, timeScale: 0.05 });
+  scene = await HaScene.start();
 }, 30_000);
 
 afterAll(async () => {
-  for (const b of books) await b.close();
-  for (const c of clients) c.disconnect();
-  for (const p of proxies) p.heal();
-  for (const b of bots) await b.stop();
-  for (const a of agents) await a.close(1_000);
-  for (const p of proxies) await p.stop();
-  await env?.stop();
-  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
+  await scene?.stop();
 }, 60_000);
 
 /** A prefix with an agent; the leader A on Redis through a proxy (to be cut off or held), the standby B straight on it. */
 async function twoBots() {
-  const prefix = uniquePrefix();
-  prefixes.push(prefix);
-  const config = configFor(prefix);
-  agents.push(await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger }));
-  const proxy = TcpProxy.forUrl(REDIS_URL);
-  proxies.push(proxy);
-  await proxy.start();
+  const { prefix, config } = await scene.prefixWithAgent();
+  const proxy = await scene.proxy();
   const a = new Probe();
   const b = new Probe();
-  const botA = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [a] });
-  bots.push(botA);
-  await botA.start();
+  const botA = await scene.bot(config, [a], { redis: proxy.url });
   await a.started;
-  const botB = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [b] });
-  bots.push(botB);
-  await botB.start();
+  const botB = await scene.bot(config, [b]);
   return { prefix, proxy, a, b, botA, botB };
 }
 
@@ -127,10 +83,8 @@ describe("an edit schedule's leader dying while it pins the schedule's new messa
   it('the new leader pins the message it goes on editing', async () => {
     const { prefix, proxy, a, b, botA, botB } = await twoBots();
 
-    const redis = new Redis(REDIS_URL);
-    clients.push(redis);
-    const book = new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger);
-    books.push(book);
+    const redis = scene.track(new Redis(REDIS_URL), (c) => c.disconnect());
+    const book = scene.track(new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger), (b) => b.close());
     // Ticks are run by hand below: a schedule whose own next tick is a year away (29 February).
     const id = 'SPIN01';
     await book.create({
@@ -181,10 +135,8 @@ describe('a leader stopped gracefully while its schedule worker runs a tick', ()
       const s = d.toString('latin1').toLowerCase();
       return s.includes('hgetall') && s.includes(`${prefix}:agents`.toLowerCase());
     });
-    const redis = new Redis(REDIS_URL);
-    clients.push(redis);
-    const book = new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger);
-    books.push(book);
+    const redis = scene.track(new Redis(REDIS_URL), (c) => c.disconnect());
+    const book = scene.track(new ScheduleBook(redis, { url: REDIS_URL }, prefix, quietLogger), (b) => b.close());
     // An `every` schedule ticks at once when added: one due time, taken by the leader's worker.
     const id = 'SPOST1';
     await book.create({
