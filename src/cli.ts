@@ -25,7 +25,14 @@ function exitForUsage(error: CommanderError): never {
   process.exit(error.exitCode === 0 ? 0 : 2);
 }
 
-const configOption = () => new Option('-c, --config <path>', 'config file (default: $XENOPS_CONFIG or config/xenops.yaml)');
+const configOption = () =>
+  new Option('-c, --config <path>', 'config file (default: $XENOPS_CONFIG or config/xenops.yaml)').argParser(parseConfigPath);
+
+/** `-c ""` (an unset variable in `-c "$CONF"`) named the working directory: read as a file, it failed with EISDIR. */
+export function parseConfigPath(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected the path of a config file, got an empty one');
+  return value;
+}
 
 /**
  * `--hosts xen1,xen2`. An empty name (`xen1,`) was passed on and refused at start as an unknown host named nothing; a
@@ -138,7 +145,11 @@ program
 program
   .command('sim')
   .description('Run simulated Dom0 hosts over SSH on loopback (for the demo and tests)')
-  .option('-c, --config <path>', 'config file whose simulator section describes the fleet', 'config/demo.yaml')
+  .addOption(
+    new Option('-c, --config <path>', 'config file whose simulator section describes the fleet')
+      .default('config/demo.yaml')
+      .argParser(parseConfigPath),
+  )
   .option('--state-dir <dir>', 'where the client key and sim.env are written', 'var/sim')
   .addOption(new Option('--control-port <port>', 'HTTP control interface on 127.0.0.1 (0 = a free port)').default(0).argParser(parsePort))
   .action(async (opts: { config: string; stateDir: string; controlPort: number }) => {

@@ -304,7 +304,7 @@ export async function runAgent(options: {
   ]);
   const pool = new SshPool({ hosts: config.hosts, defaults: config.ssh, logger });
   const hosts = options.hosts ?? config.agent.hosts;
-  const unknown = (hosts ?? []).filter((h) => !(h in config.hosts));
+  const unknown = (hosts ?? []).filter((h) => !Object.hasOwn(config.hosts, h));
   if (unknown.length > 0) {
     process.stderr.write(`xenops agent: unknown host(s): ${unknown.join(', ')}\n`);
     return 1;

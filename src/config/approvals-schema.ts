@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { PlatformId, yamlNumber } from './number-schema.ts';
 
 const Glob = z.string().min(1);
-const ChannelId = z.union([z.string().min(1), z.number().int()]).transform(String);
 
 /** Who may approve: whoever is on call now, or anyone holding a permission (scope checked on every target). */
 export const Approvers = z.union([z.literal('oncall'), z.strictObject({ permission: z.string().min(1) })]);
@@ -18,14 +18,15 @@ export const ApprovalPolicy = z
     hosts: z.array(Glob).min(1).default(['*']),
     approvers: Approvers.default('oncall'),
     /** How many distinct people must approve. */
-    count: z.coerce.number().int().min(1).max(5).default(1),
+    count: yamlNumber(z.number().int().min(1).max(5)).default(1),
     /** An approval request lapses after this; an expired request never runs. */
-    expiresMinutes: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 60)
-      .default(15),
+    expiresMinutes: yamlNumber(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60),
+    ).default(15),
   })
   .refine((p) => p.commands.length > 0 || p.risks.length > 0, { message: 'name at least one command or risk' });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
@@ -53,14 +54,15 @@ export const ApprovalsSection = z
     enabled: z.boolean().default(true),
     policies: z.array(ApprovalPolicy).default(DEFAULT_APPROVAL_POLICIES),
     /** Besides the requester's own chat, where approval requests are announced (with buttons where the platform has them). */
-    channels: z.array(z.strictObject({ platform: z.enum(['terminal', 'discord', 'telegram']), id: ChannelId })).default([]),
+    channels: z.array(z.strictObject({ platform: z.enum(['terminal', 'discord', 'telegram']), id: PlatformId })).default([]),
     /** Unanswered this long, a request is escalated to the next person on call; twice as long, to the admins. */
-    escalateMinutes: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 60)
-      .default(5),
+    escalateMinutes: yamlNumber(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60),
+    ).default(5),
   })
   .default({ enabled: true, policies: DEFAULT_APPROVAL_POLICIES, channels: [], escalateMinutes: 5 });
 export type ApprovalsSection = z.infer<typeof ApprovalsSection>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { yamlNumber } from './number-schema.ts';
 
 /** The lease's default: a killed leader's standby takes over within about 7 s (the lease plus one attempt). */
 export const DEFAULT_HA_LEASE_MS = 6_000;
@@ -18,7 +19,7 @@ export const HaSection = z
      * The lease's time to live: renewed every leaseMs/4; a leader that cannot renew stops its adapters leaseMs/3
      * before it could lapse; a standby tries every leaseMs/12. Takeover after a crash ≈ leaseMs + leaseMs/12.
      */
-    leaseMs: z.coerce.number().int().min(1_500).max(60_000).default(DEFAULT_HA_LEASE_MS),
+    leaseMs: yamlNumber(z.number().int().min(1_500).max(60_000)).default(DEFAULT_HA_LEASE_MS),
   })
   .default({ enabled: true, leaseMs: DEFAULT_HA_LEASE_MS });
 export type HaConfig = z.infer<typeof HaSection>;

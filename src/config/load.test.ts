@@ -173,7 +173,7 @@ describe('every problem, once, in words', () => {
     // A secret is named by its kind, never quoted back.
     ['hosts.xen1.passphrase', 'expected text, got a number (put it in quotes)', '    passphrase: 83920174'],
     ['hosts.xen1.ssh', 'expected a mapping (key: value), got 5', '    ssh: 5'],
-    ['hosts.xen1.port', 'must be at least 1, got an empty value', '    port:'],
+    ['hosts.xen1.port', 'expected a number, got an empty value', '    port:'],
     ['hosts.xen1.port', `expected a number, got "${'p'.repeat(40)}…"`, `    user: ${'u'.repeat(5000)}\n    port: ${'p'.repeat(5000)}`],
     [
       'hosts.xen1.hostKey',

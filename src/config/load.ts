@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { type Document, isAlias, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { TOO_MANY_DIGITS } from './number-schema.ts';
 import { Config, crossCheckConfig } from './schema.ts';
 
 export const DEFAULT_CONFIG_PATH = 'config/xenops.yaml';
@@ -55,11 +56,19 @@ export function checkConfigFile(path: string, env: Env = process.env, cwd = proc
     const message =
       code === 'ENOENT'
         ? `${path} not found — copy ${EXAMPLE_CONFIG_PATH} to ${path} and edit it`
-        : `cannot read the file: ${code ?? String(error)}`;
+        : `cannot read the file: ${CANNOT_READ[code ?? ''] ?? code ?? String(error)}`;
     return { config: null, raw: null, issues: [{ path: '', message }] };
   }
   return checkConfigText(text, env);
 }
+
+/** Why a config file could not be read, in words (an errno code alone meant little to whoever set xenops up). */
+const CANNOT_READ: Readonly<Record<string, string>> = {
+  EISDIR: 'it is a directory (give the path of the YAML file in it)',
+  EACCES: 'permission denied (the user xenops runs as must be able to read it)',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+};
 
 /**
  * Aliases the document may expand before it is refused. yaml's default (100) is meant for untrusted input and threw
@@ -69,15 +78,20 @@ const MAX_ALIAS_COUNT = 10_000;
 
 export function checkConfigText(text: string, env: Env = process.env): ConfigCheck {
   const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: e.message.split('\n')[0] ?? e.message }));
+  // yaml only warns of a tag it does not know, and reads on without it: `passphrase: !x…` became no passphrase.
+  const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (doc.errors.length > 0 || unknownTags.length > 0) {
+    const issues = [...doc.errors, ...unknownTags].map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: yamlProblem(e) }));
     return { config: null, raw: null, issues: unique(issues) };
   }
   let js: unknown;
   try {
     js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    // yaml throws (not reports) on aliases past the limit: a problem of the file, never a stack trace.
+    // yaml throws (not reports) on aliases past the limit or with no anchor: a problem of the file, never a stack trace.
+    const unresolved = unresolvedAliasLines(doc, text);
+    if (unresolved.length > 0)
+      return { config: null, raw: null, issues: unresolved.map((line) => ({ path: `line ${line}`, message: NO_ANCHOR })) };
     return { config: null, raw: null, issues: [{ path: '', message: `cannot read the YAML: ${firstLine(error)}` }] };
   }
   const envIssues: ConfigIssue[] = [];
@@ -95,6 +109,36 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
   const emptied = new Set(envIssues.map((i) => i.path));
   const all = [...envIssues, ...issues.filter((i) => !emptied.has(i.path))];
   return { config: null, raw, issues: unique(all.map((i) => ({ ...i, message: unechoEnv(i.message, templates) }))) };
+}
+
+const quoteIt = (start: string) => `if the ${start} begins the value, put the value in quotes`;
+const NO_ANCHOR = `an alias (*…) with no anchor (&…) before it: ${quoteIt('*')}`;
+
+/**
+ * A YAML problem in words that never quote the file: a value YAML could not read may be a secret written in it
+ * (`passphrase: |x…` was printed whole as a block scalar header's "extra characters"; an alias or tag, by its name).
+ */
+function yamlProblem(e: YAMLError): string {
+  if (e.code === 'TAG_RESOLVE_FAILED') return `a YAML tag (!…) xenops does not know: ${quoteIt('!')} (and keep secrets in \${VAR})`;
+  if (e.code === 'BAD_DQ_ESCAPE') return 'invalid escape sequence (\\…) in a double-quoted value: use single quotes, or write \\\\';
+  const message = e.message.split('\n')[0] ?? e.message;
+  if (message.startsWith('Block scalar header includes extra characters'))
+    return `text after a block scalar's | or > on its line: ${quoteIt('| or >')}`;
+  return message;
+}
+
+/** The lines of aliases naming no anchor before them (as yaml resolves them: the last one earlier in the file). */
+function unresolvedAliasLines(doc: Document, text: string): number[] {
+  const anchors = new Set<string>();
+  const lines: number[] = [];
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) {
+        if (!anchors.has(node.source)) lines.push(lineOf(text, node.range?.[0] ?? 0));
+      } else if (node.anchor) anchors.add(node.anchor);
+    },
+  });
+  return lines;
 }
 
 function firstLine(error: unknown): string {
@@ -128,6 +172,12 @@ function unique(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * A whole value such as `$DISCORD_TOKEN`, and any `${` left once VAR is filled in (the shell's and compose's
+ * `${NAME-default}`, `${NAME:?message}`, a `${NAME:default}`, a nested default): kept as they were, they were taken as
+ * the token itself.
+ */
+const BARE_VAR = /^\$[A-Z_][A-Z0-9_]*$/;
 
 /**
  * Replaces `${VAR}` and `${VAR:-default}` inside string values (after YAML parsing, so a secret can never change
@@ -143,6 +193,10 @@ export function substituteEnv(
   templates?: Map<string, string>,
 ): unknown {
   if (typeof value === 'string') {
+    // Looked for in the file's text, not in what a variable put there: a secret may well hold `${`.
+    const unread = value.replace(VAR, (_m, _name, fallback: string | undefined) => fallback ?? '');
+    if (unread.includes('${') || BARE_VAR.test(value))
+      issues.push({ path: formatPath(path), message: `a reference xenops does not fill in: write \${NAME} or \${NAME:-default}` });
     const out = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
@@ -176,8 +230,13 @@ function detached(s: string): string {
 }
 
 function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
-  return error.issues.flatMap((issue) => describeIssue(issue, [], raw));
+  const issues = error.issues.flatMap((issue) => describeIssue(issue, [], raw));
+  // `maxConcurrent: 1e20` broke both the setting's bound and zod's for whole numbers: its own bound is enough.
+  const bounded = new Set(issues.filter((i) => !i.message.startsWith(TOO_LARGE)).map((i) => i.path));
+  return issues.filter((i) => !(i.message.startsWith(TOO_LARGE) && bounded.has(i.path)));
 }
+
+const TOO_LARGE = 'too large for a whole number';
 
 /** One zod issue (found at `base`, inside a union's branch) as the config author reads it. */
 function describeIssue(issue: z.core.$ZodIssue, base: PropertyKey[], raw: unknown): ConfigIssue[] {
@@ -225,6 +284,14 @@ function friendlyMessage(issue: z.core.$ZodRawIssue, raw: unknown): string | und
   switch (issue.code) {
     case 'invalid_type': {
       if (issue.input === undefined) return 'required';
+      // An id YAML rounded (a Discord snowflake): the number echoed would not be the one written.
+      if (
+        issue.expected === 'string' &&
+        typeof issue.input === 'number' &&
+        !Number.isSafeInteger(issue.input) &&
+        Number.isInteger(issue.input)
+      )
+        return TOO_MANY_DIGITS;
       const hint =
         issue.expected === 'string' && (typeof issue.input === 'number' || typeof issue.input === 'boolean') ? ' (put it in quotes)' : '';
       return `expected ${describeExpected(issue.expected)}, got ${got()}${hint}`;
@@ -237,10 +304,10 @@ function friendlyMessage(issue: z.core.$ZodRawIssue, raw: unknown): string | und
     case 'too_big': {
       const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
       const small = issue.code === 'too_small';
-      // zod's bound for any int: an id this long (a Discord snowflake) was already rounded by YAML, so the number
-      // echoed is not the one written.
+      // zod's bound for any int. An id this long is said to be quoted by its schema (PlatformId); for a setting,
+      // quoting would not help: it is too large, and a bound of its own, when it has one, says so already.
       if (Math.abs(bound) === Number.MAX_SAFE_INTEGER && issue.origin !== 'string' && issue.origin !== 'array')
-        return 'too many digits for a YAML number (it was rounded): put it in quotes';
+        return `${TOO_LARGE} (at most ${Number.MAX_SAFE_INTEGER})`;
       if (issue.origin === 'string') {
         if (small && bound <= 1) return 'must not be empty';
         return `must be ${small ? 'at least' : 'at most'} ${bound} characters long`;
@@ -288,8 +355,8 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * The value as written. Numeric fields coerce (`${PORT}` arrives as text), so zod sees NaN for "twenty-two"
- * and 0 for an empty value: look the original up in the document instead.
+ * The value as written. Numeric fields take text (`${PORT}` arrives as text), so zod sees NaN for "twenty-two":
+ * look the original up in the document instead.
  */
 function inputOf(issue: z.core.$ZodRawIssue, raw: unknown): unknown {
   if (typeof issue.input !== 'number' || !issue.path?.length) return issue.input;

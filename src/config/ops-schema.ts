@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { yamlNumber } from './number-schema.ts';
 
 /** The bot's and the agent's default ports for /healthz, /readyz and /metrics (one machine may run both). */
 export const DEFAULT_BOT_HTTP_PORT = 9464;
@@ -30,7 +31,7 @@ export function opsHttpSection(defaultPort: number) {
       /** The address to listen on; loopback only unless allowNonLoopback. */
       host: z.string().min(1).default('127.0.0.1'),
       /** The TCP port (0 = any free port; the one chosen is logged as "ops http listening"). */
-      port: z.coerce.number().int().min(0).max(65535).default(defaultPort),
+      port: yamlNumber(z.number().int().min(0).max(65535)).default(defaultPort),
       /** Listen on a non-loopback address (e.g. 0.0.0.0 in a container scraped by Prometheus). No authentication. */
       allowNonLoopback: z.boolean().default(false),
     })

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { configScheduleId, parseWhen, SCHEDULE_WHATS, type ScheduleSpec } from '../core/schedule.ts';
+import { PlatformId, yamlNumber } from './number-schema.ts';
 
 const PLATFORMS = ['terminal', 'discord', 'telegram'] as const;
-const ChannelId = z.union([z.string().min(1), z.number().int()]).transform(String);
-const ChannelRef = z.strictObject({ platform: z.enum(PLATFORMS), id: ChannelId });
+const ChannelRef = z.strictObject({ platform: z.enum(PLATFORMS), id: PlatformId });
 
 /**
  * A schedule in the config (the same as `/schedule add`): `every: 5m` or `cron: "0 8 * * *"` (+ `tz`). Its id is
@@ -63,7 +63,7 @@ export const AlertsSection = z
     /** Where alerts go; none = alerts are only logged. */
     channels: z.array(ChannelRef).default([]),
     /** The same alert (kind, host, domain) is posted at most once per cool-down. */
-    cooldownMinutes: z.coerce.number().int().min(0).max(1440).default(15),
+    cooldownMinutes: yamlNumber(z.number().int().min(0).max(1440)).default(15),
   })
   .default({ enabled: true, channels: [], cooldownMinutes: 15 });
 export type AlertsSection = z.infer<typeof AlertsSection>;
@@ -72,11 +72,11 @@ export type AlertsSection = z.infer<typeof AlertsSection>;
 export const PostsSection = z
   .strictObject({
     /** Domains listed by CPU% in a status post. */
-    topDomains: z.coerce.number().int().min(0).max(50).default(5),
+    topDomains: yamlNumber(z.number().int().min(0).max(50)).default(5),
     /** Above this many hosts, a status post lists only the hosts with a problem (and counts the rest). */
-    hostRows: z.coerce.number().int().min(1).max(200).default(20),
+    hostRows: yamlNumber(z.number().int().min(1).max(200)).default(20),
     /** Changes listed in a post before "and N more". */
-    changeRows: z.coerce.number().int().min(1).max(200).default(20),
+    changeRows: yamlNumber(z.number().int().min(1).max(200)).default(20),
   })
   .default({ topDomains: 5, hostRows: 20, changeRows: 20 });
 export type PostsSection = z.infer<typeof PostsSection>;

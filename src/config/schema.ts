@@ -5,6 +5,7 @@ import { isCalendarDate, isTimeZone, parseInstant, parseTimeOfDay, WEEKDAYS, wee
 import { ApprovalsSection } from './approvals-schema.ts';
 import { DEFAULT_HA_LEASE_MS, HaSection } from './ha-schema.ts';
 import { MaintenanceWindow } from './maintenance-schema.ts';
+import { PlatformId, yamlNumber } from './number-schema.ts';
 import { DEFAULT_AGENT_HTTP_PORT, DEFAULT_BOT_HTTP_PORT, opsHttpSection } from './ops-schema.ts';
 import { AlertsSection, ConfigSchedule, PostsSection } from './posts-schema.ts';
 import { SimFleetSpecSchema } from './simulator-spec.ts';
@@ -15,16 +16,16 @@ export const Fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {
     `must be a SHA256 fingerprint as \`ssh-keygen -lf\` prints it (SHA256:…, 43 base64 characters), got ${echoValue(issue.input)}`,
 });
 
-const Millis = z.coerce.number().int().positive();
+const Millis = yamlNumber(z.number().int().positive());
 const Glob = z.string().min(1);
 
 export const SshDefaults = z.strictObject({
   /** Concurrent commands per host; below OpenSSH's MaxSessions (10). */
-  maxConcurrent: z.coerce.number().int().min(1).max(9).default(4),
+  maxConcurrent: yamlNumber(z.number().int().min(1).max(9)).default(4),
   commandTimeoutMs: Millis.default(30_000),
   readyTimeoutMs: Millis.default(15_000),
   keepaliveIntervalMs: Millis.default(10_000),
-  keepaliveCountMax: z.coerce.number().int().min(1).default(3),
+  keepaliveCountMax: yamlNumber(z.number().int().min(1)).default(3),
   /** Reconnect backoff: base doubles per failed attempt up to max. */
   reconnectBaseMs: Millis.default(500),
   reconnectMaxMs: Millis.default(30_000),
@@ -59,7 +60,7 @@ const ConfigDir = z.string().superRefine((path, ctx) => {
 export const HostConfig = z
   .strictObject({
     address: z.string().min(1),
-    port: z.coerce.number().int().min(1).max(65535).default(22),
+    port: yamlNumber(z.number().int().min(1).max(65535)).default(22),
     user: z.string().min(1).default('root'),
     /** Path of the private key file; or give the key itself in `privateKey` (use ${ENV} for it). */
     privateKeyPath: z.string().min(1).optional(),
@@ -83,7 +84,7 @@ export const HostConfig = z
       })
       .optional(),
     /** Seconds a graceful shutdown may take before xenops reports it as stuck. */
-    shutdownTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
+    shutdownTimeoutSeconds: yamlNumber(z.number().int().min(1).max(3600)).default(120),
     ssh: SshDefaults.partial().default({}),
   })
   .superRefine((h, ctx) => {
@@ -111,16 +112,14 @@ export const PLATFORMS = ['terminal', 'discord', 'telegram'] as const;
 export const Platform = z.enum(PLATFORMS);
 export type Platform = z.infer<typeof Platform>;
 
-const PlatformUserId = z.union([z.string().min(1), z.number().int()]).transform(String);
-
 export const Person = z.strictObject({
   displayName: z.string().optional(),
   roles: z.array(Identifier).default([]),
   identities: z
     .strictObject({
       terminal: z.string().min(1).optional(),
-      telegram: PlatformUserId.optional(),
-      discord: PlatformUserId.optional(),
+      telegram: PlatformId.optional(),
+      discord: PlatformId.optional(),
     })
     .default({}),
   /** On call when no rotation is configured (`oncall.rotation`); may approve risky commands of others (approvals issue). */
@@ -153,7 +152,7 @@ export type Role = z.infer<typeof Role>;
 export const ChannelPolicy = z.strictObject({
   platform: Platform,
   /** Channel or chat id, or `*` for every channel of that platform. */
-  id: PlatformUserId,
+  id: PlatformId,
   /** Command names or permission groups allowed here; omitted = every command. */
   commands: z.array(z.string().min(1)).optional(),
 });
@@ -183,7 +182,7 @@ export const TelegramConfig = z
       .strictObject({
         domain: z.string().min(1),
         path: z.string().startsWith('/').default('/telegram'),
-        port: z.coerce.number().int().min(1).max(65535).default(8443),
+        port: yamlNumber(z.number().int().min(1).max(65535)).default(8443),
         /** Where the webhook server listens; put a TLS-terminating proxy in front of it. */
         listenHost: z.string().min(1).default('127.0.0.1'),
         secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -'),
@@ -318,12 +317,12 @@ export const Config = z
     audit: z
       .strictObject({
         file: z.string().min(1).default('var/audit.jsonl'),
-        streamMaxLen: z.coerce.number().int().min(100).default(10_000),
+        streamMaxLen: yamlNumber(z.number().int().min(100)).default(10_000),
         /**
          * Entries gather this long before one script call appends them to the stream (the file gets each at once; a
          * mutation's request entry goes at once). 0: every entry on its own.
          */
-        streamLingerMs: z.coerce.number().int().min(0).max(5_000).default(50),
+        streamLingerMs: yamlNumber(z.number().int().min(0).max(5_000)).default(50),
       })
       .default({ file: 'var/audit.jsonl', streamMaxLen: 10_000, streamLingerMs: 50 }),
     agent: z
@@ -331,7 +330,7 @@ export const Config = z
         /** Hosts this agent serves; omitted = all. Several agents (one per site) serve disjoint sets. */
         hosts: z.array(HostName).optional(),
         /** Jobs run at once per host queue. */
-        concurrency: z.coerce.number().int().min(1).max(9).default(2),
+        concurrency: yamlNumber(z.number().int().min(1).max(9)).default(2),
         /** How often the agent says it is alive, per host it serves (the bot refuses mutations for silent hosts). */
         heartbeatMs: Millis.default(2_000),
         /** BullMQ job lock: when an agent dies its job is handed to another within about this plus stalledIntervalMs. */
@@ -339,7 +338,7 @@ export const Config = z
         /** How often workers look for the jobs of dead agents (the first check runs at start). */
         stalledIntervalMs: Millis.default(3_000),
         /** How many agent deaths a job survives (it is resumed, reading the state back) before it is given up. */
-        maxStalledCount: z.coerce.number().int().min(1).max(100).default(3),
+        maxStalledCount: yamlNumber(z.number().int().min(1).max(100)).default(3),
         /** On SIGTERM: how long running jobs may finish before they are handed back to the queue for another agent. */
         closeGraceMs: Millis.default(3_000),
         /** /healthz, /readyz (workers running, Redis reachable) and /metrics of the agent; off by default. */
@@ -359,13 +358,13 @@ export const Config = z
       .strictObject({
         enabled: z.boolean().default(true),
         /** xentop's -d: seconds between samples. */
-        intervalSeconds: z.coerce.number().int().min(1).max(60).default(5),
+        intervalSeconds: yamlNumber(z.number().int().min(1).max(60)).default(5),
         /** One history point (averages/maxima of the samples) per this many seconds. */
-        historyEverySeconds: z.coerce.number().int().min(1).max(3600).default(60),
+        historyEverySeconds: yamlNumber(z.number().int().min(1).max(3600)).default(60),
         /** How much history each host keeps. */
-        historyHours: z.coerce.number().int().min(1).max(168).default(24),
+        historyHours: yamlNumber(z.number().int().min(1).max(168)).default(24),
         /** Consecutive failed (re)starts of a host's stream before a host.unreachable event. */
-        unreachableAfterFailures: z.coerce.number().int().min(1).max(100).default(2),
+        unreachableAfterFailures: yamlNumber(z.number().int().min(1).max(100)).default(2),
       })
       .default({ enabled: true, intervalSeconds: 5, historyEverySeconds: 60, historyHours: 24, unreachableAfterFailures: 2 }),
     bot: z
@@ -392,7 +391,7 @@ export const Config = z
          * How long a request's "queued" reply waits before it is sent: a result (or progress) that comes first is sent
          * in its place, so a quick read is one message, not a message and an edit. 0 sends it at once.
          */
-        queuedReplyDelayMs: z.coerce.number().int().min(0).default(1_000),
+        queuedReplyDelayMs: yamlNumber(z.number().int().min(0)).default(1_000),
         /** /healthz, /readyz (Redis, a live agent per host, chat adapters connected) and /metrics of the bot; off by default. */
         http: opsHttpSection(DEFAULT_BOT_HTTP_PORT),
         /** High availability: only the holder of a leader lease in Redis runs Telegram and Discord; others stand by. */
@@ -429,7 +428,7 @@ export const Config = z
          * Free memory (MiB) a host must keep after a guest is migrated onto it: headroom for Xen's per-domain
          * overhead and for ballooning. A guest is only placed where free_memory − its memory ≥ this.
          */
-        memoryReserveMiB: z.coerce.number().int().min(0).max(1_048_576).default(512),
+        memoryReserveMiB: yamlNumber(z.number().int().min(0).max(1_048_576)).default(512),
       })
       .default({ memoryReserveMiB: 512 }),
   })
@@ -462,6 +461,7 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
     agent?: { hosts?: unknown };
     oncall?: { rotation?: { people?: unknown }; overrides?: unknown };
     schedules?: Record<string, { as?: unknown; host?: unknown } | null>;
+    channels?: unknown;
   };
   const roleNames = new Set(Object.keys(c.roles ?? {}));
   const checkRoles = (roles: unknown, path: (string | number)[]) => {
@@ -506,15 +506,33 @@ export function crossCheckConfig(raw: unknown): { path: (string | number)[]; mes
       checkPerson((o as { person?: unknown } | null)?.person, ['oncall', 'overrides', i, 'person']);
     });
   }
-  // A schedule runs as a person of the config, on a host of the config.
+  // A schedule runs as a person of the config, on a host of the config. Own keys only: `in` found "constructor" in any
+  // object, so a host of that name passed for configured.
   for (const [name, sched] of Object.entries(c.schedules ?? {})) {
     checkPerson(sched?.as, ['schedules', name, 'as']);
-    if (typeof sched?.host === 'string' && !(sched.host in (c.hosts ?? {})))
+    if (typeof sched?.host === 'string' && !Object.hasOwn(c.hosts ?? {}, sched.host))
       issues.push({ path: ['schedules', name, 'host'], message: `unknown host "${sched.host}"` });
+  }
+  // Only a channel's first entry is ever looked up: a second one (narrowing its commands, say) was silently ignored.
+  if (Array.isArray(c.channels)) {
+    const first = new Map<string, number>();
+    c.channels.forEach((ch: unknown, i) => {
+      const { platform, id } = (ch ?? {}) as { platform?: unknown; id?: unknown };
+      if (typeof platform !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) return;
+      const key = `${platform}:${String(id)}`;
+      const j = first.get(key);
+      if (j === undefined) first.set(key, i);
+      else
+        issues.push({
+          path: ['channels', i],
+          message: `${platform} channel ${echoValue(String(id))} is listed already (channels[${j}]): merge the two`,
+        });
+    });
   }
   if (Array.isArray(c.agent?.hosts)) {
     c.agent.hosts.forEach((h, i, all) => {
-      if (typeof h === 'string' && !(h in (c.hosts ?? {}))) issues.push({ path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
+      if (typeof h === 'string' && !Object.hasOwn(c.hosts ?? {}, h))
+        issues.push({ path: ['agent', 'hosts', i], message: `unknown host "${h}"` });
       // Twice would start two workers on the host's queue: twice agent.concurrency jobs there at once.
       else if (all.indexOf(h) !== i) issues.push({ path: ['agent', 'hosts', i], message: `"${h}" is listed twice` });
     });
