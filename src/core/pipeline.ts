@@ -252,8 +252,10 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
   const person = ev.person.id;
   const visible = visibleHosts(config, ev);
   const hostArg = (h: string): string | Rejection => {
-    if (!config.hosts[h] || !visible.includes(h))
-      return config.hosts[h]
+    // Own keys only: `constructor` is a valid host name that every object answers to.
+    const known = Object.hasOwn(config.hosts, h);
+    if (!known || !visible.includes(h))
+      return known
         ? reject('Not allowed', `${person} may not run /${command.name} on ${h}`, person)
         : reject(
             'Cannot do that',
@@ -416,7 +418,7 @@ export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Targe
     const d = authorize(config, ev.person, permission, t, `run /${command.name}`);
     if (!d.allowed) return reject('Not allowed', d.message, person);
     for (const other of command.touches?.(ev.args) ?? []) {
-      if (!config.hosts[other])
+      if (!Object.hasOwn(config.hosts, other))
         return reject(
           'Cannot do that',
           `no host named ${truncate(other, 32)} (hosts: ${hostList(visibleHosts(config, ev), (n) => `${n} you may use, not named here`)})`,
