@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { digestFigures } from '../core/digest.ts';
-import { UserError } from '../core/errors.ts';
+import { RemoteCommandError, UserError } from '../core/errors.ts';
 import { sameGuest } from '../core/fleet-view.ts';
 import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } from '../core/samples.ts';
 import type { JournalEntry } from '../queue/coordination.ts';
@@ -136,7 +136,10 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
   'domain.console': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    return { host: data.host, domain: data.domain, ...(await ts.consoleSnapshot(data.domain, data.lines, ctx.op)) };
+    const snapshot = await ts.consoleSnapshot(data.domain, data.lines, ctx.op).catch((error: unknown) => {
+      throw attachRefusal(error, data.domain, data.host) ?? error;
+    });
+    return { host: data.host, domain: data.domain, ...snapshot };
   },
   'domain.start': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
@@ -146,6 +149,8 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       // Right before `xl create`, after the local checks passed: the fleet-wide check, then the journal write.
       beforeIssue: async (step) => {
         await refuseIfRunningElsewhere(data.domain, data.host, step.before, ctx);
+        // The fleet-wide check leaves this host out: here too a migration's copy may run under xl's temporary name.
+        await refuseIfMigrating(ts, data.domain, data.host, 'started', ctx, { strict: true });
         await ctx.op.beforeIssue?.(step);
       },
     };
@@ -158,7 +163,8 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     return { host: data.host, ...(await ts.stop(data.domain, { force: data.force }, ctx.op)) };
   },
   'domain.migrate': async (data, ctx) => {
-    const target = ctx.config.hosts[data.target];
+    // Own keys only: a job naming `constructor` (from a bot before this check) is no configured host.
+    const target = Object.hasOwn(ctx.config.hosts, data.target) ? ctx.config.hosts[data.target] : undefined;
     if (!target) throw new UserError('host.unknown', `unknown target host ${data.target}`);
     if (data.target === data.host) throw new UserError('args.invalid', `${data.domain} is already on ${data.host}`);
     const ts = await ctx.toolstack(data.host);
@@ -206,23 +212,74 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
           ctx.op,
         )),
       };
-    return { host: data.host, ...(await ts.reboot(data.domain, { force: data.force }, ctx.op)) };
+    const r = await ts.reboot(data.domain, { force: data.force }, ctx.op);
+    if (r.outcome === 'not-running') await refuseIfMigrating(ts, data.domain, data.host, 'rebooted', ctx);
+    return { host: data.host, ...r };
   },
   'domain.pause': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
     if (ctx.resume) return { host: data.host, ...(await ts.verifyPause(data.domain, true, ctx.op)) };
-    return { host: data.host, ...(await ts.pause(data.domain, true, ctx.op)) };
+    const r = await ts.pause(data.domain, true, ctx.op);
+    if (r.outcome === 'not-running') await refuseIfMigrating(ts, data.domain, data.host, 'paused', ctx);
+    return { host: data.host, ...r };
   },
   'domain.unpause': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
     if (ctx.resume) return { host: data.host, ...(await ts.verifyPause(data.domain, false, ctx.op)) };
-    return { host: data.host, ...(await ts.pause(data.domain, false, ctx.op)) };
+    const r = await ts.pause(data.domain, false, ctx.op);
+    if (r.outcome === 'not-running') await refuseIfMigrating(ts, data.domain, data.host, 'unpaused', ctx);
+    return { host: data.host, ...r };
   },
   'domain.show': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
     return { host: data.host, toolstack: ts.kind, ...(await ts.show(data.domain, ctx.op)) };
   },
 };
+
+/**
+ * A guest "not running" here may be running under xl's migration names: NAME--migratedaway on the source while it is
+ * copied (and after a failed final handshake), NAME--incoming on the target. Its config file alone then reads as a
+ * defined domain, and "not running — /start it" would have the operator create a second copy on the same disks.
+ * Read only on that answer, so an ordinary reboot or pause costs no extra round trip.
+ */
+async function refuseIfMigrating(
+  ts: Toolstack,
+  domain: string,
+  host: string,
+  verb: string,
+  ctx: Pick<HandlerContext, 'op'>,
+  /** Before a create: a list that cannot be read refuses (its error), as a partition is when a second copy hurts. */
+  options: { strict?: boolean } = {},
+): Promise<void> {
+  // Otherwise a read after an answer already made: a failed read leaves that answer as it was.
+  const read = ts.list(signalOnly(ctx.op));
+  const domains = options.strict ? await read : await read.catch(() => null);
+  const temp = domains?.find((d) => d.status !== 'defined' && (d.name === `${domain}--migratedaway` || d.name === `${domain}--incoming`));
+  if (temp)
+    throw new UserError(
+      'domain.state',
+      `${domain} is not on ${host} under its own name, but ${temp.name} is (${temp.status}): a migration of ${domain} is under way or was left unfinished — nothing was ${verb}; look at both hosts (xl list) before acting on it`,
+    );
+}
+
+/**
+ * xenconsole's refusals of the snapshot's `xl console` attach, in words: its raw lines name a lock file or a xenstore
+ * read, which tell an operator nothing about what to do (shared/xen-toolstack.md §5). null: not one of them.
+ */
+function attachRefusal(error: unknown, domain: string, host: string): UserError | null {
+  if (!(error instanceof RemoteCommandError) || !error.argv.includes('console')) return null;
+  if (/Could not lock \S*xenconsole/.test(error.stderr))
+    return new UserError(
+      'domain.state',
+      `the console of ${domain} on ${host} is in use: someone is attached to it (xl console), and xenconsole serves one client at a time — try again once they detach, or enable xenconsoled logging (XENCONSOLED_TRACE=guest) so /console reads its log instead`,
+    );
+  if (/Could not read tty from store/.test(error.stderr))
+    return new UserError(
+      'domain.state',
+      `${domain} has no console on ${host} yet: xenconsoled has set up no pty for it (a guest still being built, or one without a PV console)`,
+    );
+  return null;
+}
 
 /** A one-shot xentop row as a sample: one iteration has no rates (they need two); `before`: the iteration before it. */
 function toSample(r: TopRow, before: CpuBaseline | null): DomainSample {
