@@ -32,7 +32,15 @@ export const migrate = defineCommand({
   },
   renderProgress: (p) => reply.progress('Migrating', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Migration of ${formatDomainRef(args.domain)} failed`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    // An unknown outcome may have moved the guest: "failed" would send someone to retry a migration that happened.
+    if (!o?.ok)
+      return reply.result(
+        o?.failure.code === 'outcomeUnknown'
+          ? `Migration of ${formatDomainRef(args.domain)}: outcome unknown`
+          : `Migration of ${formatDomainRef(args.domain)} failed`,
+        o ? failureBlocks([o]) : [],
+        { tone: 'error' },
+      );
     const r = o.result;
     if (r.outcome === 'already-on-target')
       return reply.result(`${r.domain.name} is already on ${r.target}`, [reply.text('nothing was moved')], { tone: 'info' });

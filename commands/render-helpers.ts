@@ -1,3 +1,4 @@
+import { showControls } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
 import type { DomainSummary } from '../src/core/xen.ts';
@@ -51,4 +52,22 @@ export function toneOf(outcomes: { ok: boolean }[]): 'success' | 'warning' | 'er
 /** Said after a migration that left the source's autostart link behind: xendomains would boot the guest there too. */
 export function autostartLeftBehind(domain: string, source: string): string {
   return `⚠ ${domain} still starts with ${source} (its /etc/xen/auto link stays there): before ${source} boots again, run /autostart ${source}:${domain} off (a frozen host needs /unfreeze first), or ${domain} will run twice`;
+}
+
+/** How much of an unread line a note quotes: enough to recognise it, never a screenful of host output. */
+const QUOTED_CHARS = 72;
+
+/**
+ * One line for the lines of a host's output that could not be read: counted, the first quoted short and with its
+ * control characters shown. A host printing a hundred odd lines would otherwise bury the reply under them.
+ */
+export function unreadLinesNote(host: string, what: string, lines: readonly string[]): Block[] {
+  const first = lines[0];
+  if (first === undefined) return [];
+  const line = showControls(first.length > QUOTED_CHARS ? `${first.slice(0, QUOTED_CHARS - 1)}…` : first);
+  const text =
+    lines.length === 1
+      ? `⚠ ${host}: could not read this line of ${what}: ${line}`
+      : `⚠ ${host}: could not read ${lines.length} lines of ${what} (the first: ${line})`;
+  return [{ type: 'text', text }];
 }

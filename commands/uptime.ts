@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks, toneOf } from './render-helpers.ts';
+import { failureBlocks, toneOf, unreadLinesNote } from './render-helpers.ts';
 
 /** `98d 2h 27m`, `2h 05m 09s`, `45s`: days and hours when they matter, seconds only for short uptimes. */
 export function formatUptime(seconds: number): string {
@@ -31,12 +31,8 @@ export const uptime = defineCommand({
     const rows = outcomes.flatMap((o) =>
       o.ok ? o.result.rows.map((r) => [o.host, r.name, String(r.id), formatUptime(r.uptimeSeconds)]) : [],
     );
-    // A line xl printed that could not be read is shown as it was, never turned into a guessed number.
-    const unread = outcomes.flatMap((o) =>
-      o.ok
-        ? o.result.unparsed.map((line) => reply.text(`⚠ ${o.host}: could not read this line of ${o.result.toolstack} uptime: ${line}`))
-        : [],
-    );
+    // A line xl printed that could not be read is said, never turned into a guessed number.
+    const unread = outcomes.flatMap((o) => (o.ok ? unreadLinesNote(o.host, `${o.result.toolstack} uptime`, o.result.unparsed) : []));
     const title = outcomes.length === 1 ? `Uptime on ${outcomes[0]?.host}` : `Uptime on ${outcomes.length} hosts`;
     return reply.result(
       title,

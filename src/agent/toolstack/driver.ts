@@ -1,5 +1,6 @@
 import type { DomainDetail } from '../../core/domain-detail.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
 import { parseConfigFile } from '../parsers/domain-config.ts';
 import { parseInfo } from '../parsers/info.ts';
@@ -61,6 +62,8 @@ export interface DriverOptions {
    * @defaultValue 30000
    */
   resumeWaitMs?: number;
+  /** Where the driver says what it read but could not use, beyond a reply that may not mention it (UUIDs from xm list --long). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT_READ_BACK: ReadBackPolicy = { attempts: 10, delayMs: 200 };
@@ -81,6 +84,9 @@ export class XenToolstack implements Toolstack {
   private readonly readBack: ReadBackPolicy;
   private readonly pollMs: number;
   private readonly resumeWaitMs: number;
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
+  /** The last unreadable `xm list --long` logged: every list reads it, and a host stuck that way would flood the log. */
+  private loggedUnreadLong: string | null = null;
 
   constructor(
     readonly kind: ToolstackKind,
@@ -91,6 +97,7 @@ export class XenToolstack implements Toolstack {
     this.readBack = options.readBack ?? DEFAULT_READ_BACK;
     this.pollMs = options.pollMs ?? 1000;
     this.resumeWaitMs = options.resumeWaitMs ?? 30_000;
+    this.logger = options.logger;
   }
 
   private async run(
@@ -222,7 +229,8 @@ export class XenToolstack implements Toolstack {
     const autoPlain = autoAt < 0 ? rest[dirs.length] : rest[autoAt];
     const autoLong = rest[dirs.length + extra];
     const longResult = withLong ? rest[dirs.length + extra + 1] : undefined;
-    const longDomains = longResult?.code === 0 ? parseXmListLongOrNull(longResult.stdout) : null;
+    const long = longResult?.code === 0 ? this.readXmListLong(longResult.stdout) : { domains: null, note: null };
+    const longDomains = long.domains;
     const running: DomainSummary[] = parsed.rows.map((row) => ({
       name: row.name,
       uuid: row.uuid ?? (longDomains ? xmUuidOf(longDomains, row) : null),
@@ -258,8 +266,32 @@ export class XenToolstack implements Toolstack {
       });
     }
     // Unread list rows are said too: a domain the list shows in a shape nobody expected is not silently left out.
-    const notes = [...parsed.unparsed.map((u) => `could not read this line of ${this.kind} list: ${JSON.stringify(u.line)}`), ...inv.notes];
+    const notes = [
+      ...parsed.unparsed.map((u) => `could not read this line of ${this.kind} list: ${JSON.stringify(u.line)}`),
+      ...(long.note ? [long.note] : []),
+      ...inv.notes,
+    ];
     return { domains: running, notes, autostartNames: inv.autostartNames, viaLinkOnly: inv.viaLinkOnly, more };
+  }
+
+  /**
+   * `xm list --long` only supplies UUIDs: output it cannot parse means no UUIDs, not a failed list. It is said (the
+   * list's notes, and the log: the fleet checks read the list without a reply to carry it), as xenops then tells
+   * guests apart by name alone.
+   */
+  private readXmListLong(text: string): { domains: XmLongDomain[] | null; note: string | null } {
+    try {
+      const domains = parseXmListLong(text);
+      this.loggedUnreadLong = null;
+      return { domains, note: null };
+    } catch (error) {
+      const why = excerpt(error instanceof Error ? error.message : String(error));
+      const note = `could not read xm list --long, so its domains' UUIDs are unknown (they are matched by name): ${why}`;
+      if (this.loggedUnreadLong !== why)
+        this.logger?.warn({ host: this.host.name, err: why }, 'xm list --long could not be read: no UUIDs, domains matched by name');
+      this.loggedUnreadLong = why;
+      return { domains: null, note };
+    }
   }
 
   async info(ctx?: OperationContext): Promise<HostInfo> {
@@ -1062,6 +1094,22 @@ export class XenToolstack implements Toolstack {
     }
   }
 
+  /**
+   * Reads after a migration was sent. A list that answers with an error (xl list exiting 1) says no more about where
+   * the guest is than a lost connection: the migration may well have moved it, so it is never "failed".
+   */
+  private async migrationReadBack<T>(sent: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.afterIssue(`${this.kind} migrate`, fn);
+    } catch (error) {
+      if (error instanceof RemoteCommandError)
+        throw new OutcomeUnknownError(this.host.name, `${sent}, but ${error.message}; nothing was re-run — check both hosts`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
   async migrate(domain: string, target: MigrationTarget, ctx?: OperationContext): Promise<MigrateResult> {
     const words = argv.migrate(this.kind, domain, target.address);
     const [sourceBefore, destBefore] = await Promise.all([
@@ -1125,8 +1173,8 @@ export class XenToolstack implements Toolstack {
       if (outcome.kind !== 'ok') failure = 'message' in outcome ? outcome.message : `exit ${sent.code}`;
     }
     ctx?.onProgress?.({ stage: 'verify', message: `checking ${target.host} for ${domain}` });
-    const [dest, source] = await this.afterIssue(
-      `${this.kind} migrate`,
+    const [dest, source] = await this.migrationReadBack(
+      `${this.kind} migrate was sent to ${this.host.name}${failure ? ` (${failure})` : ' and reported success'}`,
       async () =>
         [await this.readTarget(domain, target), await this.reading(`the state of ${domain}`, () => this.listDomains(ctx))] as const,
     );
@@ -1174,8 +1222,9 @@ export class XenToolstack implements Toolstack {
     });
     const deadline = Date.now() + this.resumeWaitMs;
     for (;;) {
-      const [source, dest] = await this.afterIssue(`${this.kind} migrate`, () =>
-        Promise.all([this.reading(`the state of ${domain}`, () => this.listDomains(ctx)), this.readTarget(domain, target)]),
+      const [source, dest] = await this.migrationReadBack(
+        `${this.kind} migrate was sent to ${this.host.name} before the agent restarted`,
+        () => Promise.all([this.reading(`the state of ${domain}`, () => this.listDomains(ctx)), this.readTarget(domain, target)]),
       );
       const here = upIn(source, domain);
       const away = upIn(source, `${domain}--migratedaway`);
@@ -1212,15 +1261,6 @@ export class XenToolstack implements Toolstack {
         `the migration of ${domain} to ${target.host} was interrupted when the agent restarted and did not end cleanly (${states}); nothing was re-run — check both hosts`,
       );
     }
-  }
-}
-
-/** `xm list --long` only supplies UUIDs: output it cannot parse means no UUIDs, not a failed list. */
-function parseXmListLongOrNull(text: string): XmLongDomain[] | null {
-  try {
-    return parseXmListLong(text);
-  } catch {
-    return null;
   }
 }
 
@@ -1313,6 +1353,13 @@ function mayRunXend(info: HostInfo): boolean {
   const major = Number(info['xen_major']);
   const minor = Number(info['xen_minor']);
   return /^\d+$/.test(info['xen_major'] ?? '') && /^\d+$/.test(info['xen_minor'] ?? '') && (major < 4 || (major === 4 && minor < 5));
+}
+
+/** How much of a parse error a note or log line quotes: its message may hold a whole atom of host output. */
+const EXCERPT_CHARS = 200;
+
+function excerpt(s: string): string {
+  return s.length > EXCERPT_CHARS ? `${s.slice(0, EXCERPT_CHARS - 1)}…` : s;
 }
 
 function firstLine(s: string): string {
