@@ -75,7 +75,7 @@ export interface RequestDeps {
   audit: AuditLog;
   schedules: ScheduleBook;
   /** Dispatch's record of requests: whether a chat request was delivered before. */
-  pending: Pick<PendingStore, 'firstDelivery'>;
+  pending: Pick<PendingStore, 'firstDelivery' | 'actedOn'>;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Counts how a request ended here (refused, needs approval, a local command's answer, an error); queued ones end in the relay. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
@@ -240,7 +240,15 @@ export class RequestHandler {
       if (!this.deps.isRedisReady()) throw new RedisUnavailableError('not connected');
       const d = await this.deciding(() => this.decideWithLookup(req), null);
       progress.decided = d;
-      if (d.kind === 'reject') return await this.refuse(req, target, d);
+      if (d.kind === 'reject') {
+        // A change delivered again after it was acted on is decided afresh on the state it made ("web is already on
+        // xen1: nothing to move"): a refusal now would contradict the answer its first delivery got.
+        if (req.source !== 'system' && (await this.deps.pending.actedOn(req.id))) {
+          logger.info({ requestId: req.id }, 'the same request delivered again after it was acted on: ignored');
+          return;
+        }
+        return await this.refuse(req, target, d);
+      }
       person = d.evaluated.person.id || null;
       // A change delivered again is dropped here, before it is audited as a new request: a queued one, and one the bot
       // makes itself (/oncall set, /freeze), which would otherwise add a second override or freeze from the same event.
