@@ -45,8 +45,11 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * (no live migration between xl and xm), or that the asker may not migrate that guest to (domain.migrate, per guest).
  * A guest that fits nowhere refuses the whole plan, naming its figures, before anything moves — unless
  * `--shutdown-rest`, which shuts those guests down gracefully (`xl shutdown`) as the plan's last steps, after every
- * migration succeeded. Crashed, dying or shut-down guests cannot be migrated, nor can one whose migration is under way
- * (`NAME--incoming` or `NAME--migratedaway` listed on a host read): the plan names them and leaves them.
+ * migration succeeded. When no host may take any guest at all (every candidate out, or each barred per guest), the
+ * plan is refused, --shutdown-rest or not: it would shut down every guest and migrate none, which /stop says plainly
+ * (the refusal says so, with the reasons). Crashed, dying or shut-down guests cannot be migrated, nor can one whose
+ * migration is under way (`NAME--incoming` or `NAME--migratedaway` listed on a host read): the plan names them and
+ * leaves them.
  *
  * Approved or not, the migrations are bound to the figures of the moment they were planned: a target that filled up
  * meanwhile makes its migration fail on the host (xl refuses), which stops the plan there. Once every step
@@ -59,8 +62,10 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * it on the source and on every target of the plan. Running one also needs each job's own permission: the
  * requester's domain.migrate on the source and on the target, per guest (and domain.stop for --shutdown-rest), so an
  * operator on call can approve an admin's evacuation but cannot run one. A running guest outside the asker's domain
- * scope (of host.evacuate) refuses the plan — they cannot empty that host — and, like any such guest, is counted, never
- * named. Approval is needed by default (the command is in the default policy, and dangerous).
+ * scope (of host.evacuate) refuses the plan, movable or not — they cannot empty that host — and, like any such guest,
+ * is counted, never named. The relay hands such an asker's render a read-back without those guests, so their card
+ * says they may not see every guest (`scopedPrefix`) and the final reply never calls the host empty from it.
+ * Approval is needed by default (the command is in the default policy, and dangerous).
  */
 
 /** `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. */
@@ -135,7 +140,7 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   const busy = inFlight(Object.values(reading.hosts));
   const why = (g: Guest) => (isMovable(g) ? busy(g.name) : whyNotMovable(g));
   // A guest outside the asker's domain scope is never named to them (a read's result leaves it out): it is counted.
-  const mayName = (g: Guest) => ctx.may?.('host.evacuate', args.host, g.name) ?? true;
+  const mayName = (g: { name: string }) => ctx.may?.('host.evacuate', args.host, g.name) ?? true;
   const movable = source.guests.filter((g) => why(g) === null);
   const stuck = source.guests.filter((g) => why(g) !== null && mayName(g));
   const stuckText = stuck.map((g) => `${g.name} (${why(g)})`).join(', ');
@@ -143,7 +148,9 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
     return {
       refuse: `${args.host} runs no guest to move: nothing to evacuate${stuck.length > 0 ? ` (${stuckText} cannot be migrated)` : ''}`,
     };
-  const hidden = movable.filter((g) => !mayName(g)).length;
+  // Any running guest outside the scope, movable or not (a migration of it under way, a name xenops does not act on):
+  // the asker cannot empty the host, and the read-back after the last step, shown without it, would call it empty.
+  const hidden = source.guests.filter((g) => MOVABLE.includes(g.status) && !mayName(g)).length;
   const barred = ctx.may ? movable.filter((g) => mayName(g) && !ctx.may?.('domain.migrate', args.host, g.name)).map((g) => g.name) : [];
   if (barred.length > 0 || hidden > 0)
     return {
@@ -168,7 +175,25 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   // Never onto a host that lists a domain of that name (even powered off, not cleared away): xl would copy the whole
   // guest there and then fail to rename it.
   const nameFree = (d: string, h: string) => !(reading.hosts[h]?.guests ?? []).some((g) => g.name === d);
-  const placed = placeGuests(movable, candidates, reserve, (d, h) => nameFree(d, h) && (ctx.may?.('domain.migrate', h, d) ?? true));
+  const allowed = (d: string, h: string) => nameFree(d, h) && (ctx.may?.('domain.migrate', h, d) ?? true);
+  // No guest may go to any host: nothing can be migrated. Refused outright, --shutdown-rest or not: "the rest" would be
+  // every guest, and an evacuation that only shuts guests down is a mass shutdown nobody asked for by that name.
+  if (!usable.some((h) => movable.some((g) => allowed(g.name, h)))) {
+    const reasons = [
+      ...(out.length > 0 ? [`not considered: ${out.join('; ')}`] : []),
+      ...movable.flatMap((g) => barredTargets(g.name, usable, reading, source, ctx.may)),
+      ...(names.length === 0 ? ['there is no other host you may use'] : []),
+    ];
+    const first = movable[0]?.name ?? '';
+    return {
+      refuse: `no host can take a guest from ${args.host}, so nothing was planned and nothing was moved${reasons.map((r) => `; ${r}`).join('')}${
+        args['shutdown-rest']
+          ? `. --shutdown-rest shuts down only the guests that fit nowhere after the others moved, never every guest: to shut them all down, /stop each (/stop ${args.host}:${first}) and /freeze ${args.host}`
+          : ''
+      }`,
+    };
+  }
+  const placed = placeGuests(movable, candidates, reserve, allowed);
   const notConsidered = out.length > 0 ? `; not considered: ${out.join('; ')}` : '';
   const unplacedText = placed.unplaced
     .map((u) => [describeUnplaced(u, reserve), ...barredTargets(u.domain, usable, reading, source, ctx.may)].join('; '))
@@ -195,6 +220,17 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
     ]),
   ];
   const used = [...new Set(placed.placements.map((p) => p.target))].sort();
+  // Whether the relay will leave guests out of this asker's read-back: its render must not take a list without them
+  // for an empty host. A name no rule lists is what src/core/authorize.ts (domainLimited) asks about too; a scope
+  // made by deny rules allows it, and a guest of the host (stopped, as last listed) that it leaves out tells instead.
+  const hiddenLeft = source.guests.filter((g) => !mayName(g)).length;
+  const scoped =
+    ctx.may !== undefined &&
+    (hiddenLeft > 0 ||
+      !mayName({ name: '\u0000every-domain' }) ||
+      view.domains(args.host).some((d) => d.name !== DOM0_NAME && !mayName(d)));
+  const hiddenLeftText =
+    hiddenLeft > 0 ? `${hiddenLeft} not running there ${hiddenLeft === 1 ? 'stays' : 'stay'} (not migrated, not named); ` : '';
   const summary: Block[] = [
     reply.text(
       `Evacuation of ${args.host} (${source.toolstack}): ${placed.placements.length} migration${placed.placements.length === 1 ? '' : 's'}${
@@ -221,6 +257,9 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
       : []),
     ...(out.length > 0 ? [reply.text(`not considered: ${out.join('; ')}`)] : []),
     ...(stuck.length > 0 ? [reply.text(`${leftPrefix(args.host)}${stuckText} — not migrated`)] : []),
+    ...(scoped
+      ? [reply.text(`${scopedPrefix(args.host)}${hiddenLeftText}the read-back after the last step shows only those you may see`)]
+      : []),
     reply.text(`once every step has succeeded, ${args.host} is frozen for new starts until /unfreeze`),
   ];
   return { jobs, summary };
@@ -228,6 +267,14 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
 
 /** How the plan's card starts the line naming the guests it leaves on the host: `left on xen1: a (why), b (why)`. */
 const leftPrefix = (host: string) => `left on ${host}: `;
+
+/** How the card of an asker who may not see every guest on the host says so: the render tells by this line. */
+const scopedPrefix = (host: string) => `you may not see every guest on ${host}: `;
+
+/** Whether the plan (its card, as the relay kept it) was made for someone whose read-back leaves guests out. */
+function scopedPlan(summary: readonly Block[], host: string): boolean {
+  return summary.some((b) => b.type === 'text' && b.text.startsWith(scopedPrefix(host)));
+}
 
 /**
  * Whether the plan (its card, as the relay kept it) named `domain` among the guests it leaves on the host: one found
@@ -334,6 +381,7 @@ function readBackOf(
   steps: readonly JobSpec[],
   outcomes: readonly HostOutcome<JobOp>[],
   host: string,
+  scoped: boolean,
 ): { steps: readonly JobSpec[]; running: string[] | null; line: Block | null; unread?: true } {
   const last = steps.length - 1;
   if (steps[last]?.op !== 'domain.list') return { steps, running: null, line: null };
@@ -352,12 +400,20 @@ function readBackOf(
   return {
     steps: own,
     running,
-    line: running.length === 0 ? reply.text(`read back after the last step: no guest runs on ${host}`) : null,
+    line:
+      running.length > 0
+        ? null
+        : scoped
+          ? reply.text(
+              `read back after the last step: no guest you may see runs on ${host} — guests outside your scope are not shown to you, so this does not say ${host} is empty (/list ${host} by someone who may see every guest there does)`,
+            )
+          : reply.text(`read back after the last step: no guest runs on ${host}`),
   };
 }
 
 function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: RenderContext): Reply {
-  const back = readBackOf(stepsOf(outcomes, ctx), outcomes, args.host);
+  const scoped = scopedPlan(ctx.plan?.summary ?? [], args.host);
+  const back = readBackOf(stepsOf(outcomes, ctx), outcomes, args.host, scoped);
   const steps = back.steps;
   const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes.slice(0, steps.length));
   const complete = failedAt === null && outcomes.length >= steps.length;
@@ -400,10 +456,12 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
     ? `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`
     : running.length > 0
       ? `${args.host} is not empty: ${done}, but ${why.join('; ')}`
-      : `${args.host} evacuated: ${done}`;
+      : scoped
+        ? `${args.host} evacuated of every guest you may see: ${done}`
+        : `${args.host} evacuated: ${done}`;
   const readBack = complete && back.line ? [back.line] : [];
   return reply.result(title, [...lines, ...summary, ...readBack, ...freeze, ...plan], {
-    tone: !complete ? 'error' : running.length > 0 || back.unread ? 'warning' : 'success',
+    tone: !complete ? 'error' : running.length > 0 || back.unread || scoped ? 'warning' : 'success',
   });
 }
 
