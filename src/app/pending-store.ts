@@ -320,6 +320,11 @@ export class PendingStore {
     return (await this.redis.set(`${this.prefix}:delivered:${requestId}`, '1', 'EX', PENDING_TTL_SECONDS, 'NX')) === 'OK';
   }
 
+  /** Whether a chat request has asked for a change before (firstDelivery said yes to it once): read only. */
+  async actedOn(requestId: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.prefix}:delivered:${requestId}`)) === 1;
+  }
+
   /** Claims the right to queue a plan's next step (several bots may see the previous step finish). */
   async claimStep(requestId: string, index: number): Promise<boolean> {
     return (await this.redis.set(this.stepKey(requestId, index), '1', 'EX', 86_400, 'NX')) === 'OK';
