@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks, toneOf } from './render-helpers.ts';
+import { failureBlocks, toneOf, unreadLinesNote } from './render-helpers.ts';
 import { chartedHosts, chartParts, unchartedNote } from './top.ts';
 
 function duration(seconds: number | null): string {
@@ -56,6 +56,10 @@ export const digest = defineCommand({
     const coverage = outcomes.flatMap((o) => coverageOf(o, ctx.now));
     // An agent answers for at most the hours its history keeps (sampling.historyHours): the title says what is shown.
     const kept = Math.min(args.hours, ...outcomes.flatMap((o) => (o.ok ? [o.result.hours] : [])));
+    const notes = outcomes.flatMap((o) => {
+      const unread = o.ok ? o.result.unreadUptime : undefined;
+      return unread ? unreadLinesNote(o.host, unread.command, unread.lines, "a domain's uptime may show -") : [];
+    });
     const charts = chartParts(ctx.charts);
     return reply.result(
       kept < args.hours
@@ -64,11 +68,12 @@ export const digest = defineCommand({
       [
         reply.table({ columns: ['host', 'domain', 'peak cpu%', 'mean cpu%', 'uptime', 'restarts'], rows, alignRight: [2, 3, 5] }),
         ...(coverage.length > 0 ? [reply.text(coverage.join('; '))] : []),
+        ...notes,
         ...charts.blocks,
         ...(ctx.charts ? unchartedNote(outcomes, ctx.charts.length, '/digest HOST') : []),
         ...failureBlocks(outcomes),
       ],
-      { tone: toneOf(outcomes), attachments: charts.attachments },
+      { tone: notes.length > 0 && toneOf(outcomes) === 'success' ? 'warning' : toneOf(outcomes), attachments: charts.attachments },
     );
   },
 });

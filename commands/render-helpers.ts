@@ -61,13 +61,14 @@ const QUOTED_CHARS = 72;
  * One line for the lines of a host's output that could not be read: counted, the first quoted short and with its
  * control characters shown. A host printing a hundred odd lines would otherwise bury the reply under them.
  */
-export function unreadLinesNote(host: string, what: string, lines: readonly string[]): Block[] {
+export function unreadLinesNote(host: string, what: string, lines: readonly string[], so?: string): Block[] {
   const first = lines[0];
   if (first === undefined) return [];
   const line = showControls(first.length > QUOTED_CHARS ? `${first.slice(0, QUOTED_CHARS - 1)}…` : first);
+  const consequence = so ? `, so ${so}` : '';
   const text =
     lines.length === 1
-      ? `⚠ ${host}: could not read this line of ${what}: ${line}`
-      : `⚠ ${host}: could not read ${lines.length} lines of ${what} (the first: ${line})`;
+      ? `⚠ ${host}: could not read this line of ${what}${consequence}: ${line}`
+      : `⚠ ${host}: could not read ${lines.length} lines of ${what}${consequence} (the first: ${line})`;
   return [{ type: 'text', text }];
 }

@@ -185,7 +185,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   };
   const hosts = options.hosts ?? config.agent.hosts ?? Object.keys(config.hosts);
   const agentId = options.agentId ?? randomUUID();
-  const toolstacks = new Toolstacks(config, options.runner, timings.driver);
+  const toolstacks = new Toolstacks(config, options.runner, { logger, ...timings.driver });
 
   // Journal, locks and heartbeats: one client that gives up quickly (a beat must never pile up; a journal write that
   // fails means the command is not sent).

@@ -7,7 +7,7 @@ describe('the digest of a host whose guests have names of Object properties', ()
   it('gives a guest named `constructor` that is not running no uptime, not Object.prototype.constructor', async () => {
     const config = Config.parse({ hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } } });
     // `constructor` ran during the window (sampled) and is not running now: `xl uptime` lists only `toString`.
-    const ts = { kind: 'xl', uptime: async () => ({ toString: 120 }) } as unknown as Toolstack;
+    const ts = { kind: 'xl', uptime: async () => ({ seconds: { toString: 120 }, unparsed: [] }) } as unknown as Toolstack;
     const now = Date.now();
     const figures = { cpuAvg: 5, cpuMax: 9, memoryKiB: 1024, cpuSeconds: 10, netTxKiBps: null, netRxKiBps: null };
     // `constructor` is in the first point only: the second has no figures of it (it had stopped).

@@ -35,7 +35,7 @@ function history(minutes: number, now: number): HistoryPoint[] {
 
 /** The digest reply's title and text, for a host whose sampler kept these points. */
 async function digestText(hours: number, kept: HistoryPoint[], now: number): Promise<{ title: string; text: string }> {
-  const ts = { kind: 'xl', uptime: async () => ({ web: 30 * 86_400 }) } as unknown as Toolstack;
+  const ts = { kind: 'xl', uptime: async () => ({ seconds: { web: 30 * 86_400 }, unparsed: [] }) } as unknown as Toolstack;
   const result = await runHandler(
     {
       op: 'host.digest',

@@ -85,19 +85,27 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const from = (ctx.now ?? Date.now)() - hours * 3_600_000;
     const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, from) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
     const figures = new Map(digestFigures(points).map((f) => [f.name, f]));
-    const names = [...new Set([...figures.keys(), ...Object.keys(uptimes)])];
+    const { seconds, unparsed } = uptimes;
+    const names = [...new Set([...figures.keys(), ...Object.keys(seconds)])];
     const domains = names.map((name) => ({
       name,
       peakCpuPercent: figures.get(name)?.peakCpuPercent ?? null,
       avgCpuPercent: figures.get(name)?.avgCpuPercent ?? null,
       // Own keys only: a guest named `constructor` would otherwise read Object's.
-      uptimeSeconds: Object.hasOwn(uptimes, name) ? (uptimes[name] ?? null) : null,
+      uptimeSeconds: Object.hasOwn(seconds, name) ? (seconds[name] ?? null) : null,
       restarts: figures.get(name)?.restarts ?? 0,
     }));
     // From the oldest window's start: a history begun later (sampling started since) covers less than `hours`.
     const oldest = points[0];
     const since = oldest ? Math.max(from, oldest.at - ctx.config.sampling.historyEverySeconds * 1000) : from;
-    return { host: data.host, hours, since, points: points.length, domains };
+    return {
+      host: data.host,
+      hours,
+      since,
+      points: points.length,
+      domains,
+      ...(unparsed.length > 0 ? { unreadUptime: { command: `${ts.kind} uptime`, lines: unparsed } } : {}),
+    };
   },
   'host.status': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);

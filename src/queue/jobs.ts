@@ -115,7 +115,15 @@ export interface JobResults {
    * never an empty or partial table alone); absent from older agents.
    */
   'host.top': { host: string; live: boolean; sampledAt: number; domains: DomainSample[]; notes?: string[] };
-  'host.digest': { host: string; hours: number; since: number; points: number; domains: DigestRow[] };
+  /** `unreadUptime`: lines of `xl uptime` that could not be read (those domains' uptime shows -); absent from older agents. */
+  'host.digest': {
+    host: string;
+    hours: number;
+    since: number;
+    points: number;
+    domains: DigestRow[];
+    unreadUptime?: { command: string; lines: string[] };
+  };
   'host.status': { host: string } & HostStatus;
   'domain.start': { host: string } & StartResult;
   'domain.stop': { host: string } & StopResult;

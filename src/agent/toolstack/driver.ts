@@ -310,10 +310,15 @@ export class XenToolstack implements Toolstack {
     });
   }
 
-  async uptime(ctx?: OperationContext): Promise<Record<string, number>> {
-    // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed.
-    const table = await this.uptimeTable(ctx);
-    return Object.fromEntries(table.rows.map((r) => [r.name, r.uptimeSeconds]));
+  async uptime(ctx?: OperationContext): Promise<{ seconds: Record<string, number>; unparsed: string[] }> {
+    // A row it cannot read leaves that domain's uptime unknown (null in the digest), never guessed: it is said instead.
+    return this.reading(`${this.kind} uptime`, async () => {
+      const parsed = parseUptime((await this.checkedRead(argv.uptime(this.kind), ctx)).stdout);
+      return {
+        seconds: Object.fromEntries(parsed.rows.map((r) => [r.name, r.uptimeSeconds])),
+        unparsed: parsed.unparsed.map((u) => u.line),
+      };
+    });
   }
 
   async uptimeTable(ctx?: OperationContext): Promise<UptimeTable> {

@@ -90,8 +90,8 @@ export interface Toolstack {
   infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }>;
   /** One-shot xentop: the last iteration's rows, the iteration before it, and notes on what could not be read. */
   topTable(ctx?: OperationContext): Promise<TopTable>;
-  /** Each running domain's uptime in seconds, by name. */
-  uptime(ctx?: OperationContext): Promise<Record<string, number>>;
+  /** Each running domain's uptime in seconds, by name; `unparsed`: the lines it could not read, to be said (never guessed). */
+  uptime(ctx?: OperationContext): Promise<{ seconds: Record<string, number>; unparsed: string[] }>;
   /** `xl uptime` as rows (name, domid, seconds), with the lines it could not read. */
   uptimeTable(ctx?: OperationContext): Promise<UptimeTable>;
   /** One domain's page (/show): configuration, devices, vCPUs, uptime, read in one round trip. */
