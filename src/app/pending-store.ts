@@ -61,30 +61,42 @@ const FINAL_CLAIM_TTL_MS = 86_400_000;
  * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
  * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
  * job of a request ends in one round trip instead of six.
- * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL (ms).
- * Returns {set, count} or {set, count, claimed 0/1, target, outcomes…}.
+ * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL (ms), and
+ * '1' to be told of a claim this claimant holds unsent (claimed 2; renewed, see claimFinal's `ours`).
+ * Returns {set, count} or {set, count, claimed 0/1/2, target, outcomes…}.
  */
 const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
-if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6], 'NX') then return {set, count, 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {set, count, 0} end
+local claimed = 1
+if not redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6], 'NX') then
+  if ARGV[7] ~= '1' or redis.call('GET', KEYS[4]) ~= ARGV[5] then return {set, count, 0} end
+  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])
+  claimed = 2
+end
 local all = redis.call('HGETALL', KEYS[1])
-if set == 0 then return {set, count, 1, redis.call('GET', KEYS[3]) or false, all} end
+if set == 0 then return {set, count, claimed, redis.call('GET', KEYS[3]) or false, all} end
 -- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
 local others = {}
 for i = 1, #all, 2 do
   if all[i] ~= ARGV[1] then others[#others + 1] = all[i]; others[#others + 1] = all[i + 1] end
 end
-return {set, count, 1, redis.call('GET', KEYS[3]) or false, others}`);
+return {set, count, claimed, redis.call('GET', KEYS[3]) or false, others}`);
 
 /**
  * A recovery's claim of a request's final reply (see claimFinal's takeOver). KEYS: final, pending. ARGV: claimant,
- * the claim's TTL (ms), the grace (ms). A claim's age is read from its TTL, on Redis's clock alone. Returns {0} (this
- * bot's own, or the request is no longer pending), {1} claimed, {2} taken over, {3} sent by another bot (its
- * bookkeeping unfinished), or {4, ms}: another bot's claim younger than the grace — that bot may be sending it now.
+ * the claim's TTL (ms), the grace (ms), '1' to be told of this bot's own unsent claim. A claim's age is read from its
+ * TTL, on Redis's clock alone. Returns {0} (this bot's own, or the request is no longer pending), {1} claimed, {2}
+ * taken over, {3} sent by another bot (its bookkeeping unfinished), {4, ms}: another bot's claim younger than the
+ * grace — that bot may be sending it now —, or {5}: this bot's own, unsent, renewed (claimFinal's `ours`).
  */
 const TAKE_OVER_FINAL = new RedisScript(`local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] and ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {5}
+end
 if held == ARGV[1] or held == ARGV[1] .. ':sent' or redis.call('EXISTS', KEYS[2]) == 0 then return {0} end
 if held then
   if string.sub(held, -5) == ':sent' then return {3} end
@@ -94,6 +106,12 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if held then return {2} end
 return {1}`);
+
+/** claimFinal's plain claim, told of this bot's own unsent claim (renewed: {2}). KEYS: final. ARGV: claimant, TTL (ms). */
+const CLAIM_FINAL = new RedisScript(`if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 2`);
 
 /** Marks this bot's claim as sent (the reply is out): a recovery then finishes the bookkeeping, never sends again. */
 const MARK_SENT = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -119,6 +137,7 @@ return sent`);
 /** What a claim of a final reply got: see claimFinal. */
 export type FinalClaim =
   | { kind: 'claimed' }
+  | { kind: 'ours' }
   | { kind: 'takenOver' }
   | { kind: 'sentElsewhere' }
   | { kind: 'tooYoung'; waitMs: number }
@@ -230,27 +249,33 @@ export class PendingStore {
   /**
    * Records an outcome once; when the request then has `expected` outcomes and is still pending, claims its final
    * reply (exactly one caller wins, as claimFinal) and returns its current target (null: kept only in the request)
-   * and every outcome.
+   * and every outcome. `ours`: as claimFinal's — a claim this bot already holds unsent is returned too, `ours: true`.
    */
   async recordAndClaim(
     requestId: string,
     jobId: string,
     outcome: StoredOutcome,
     expected: number,
-  ): Promise<{ recorded: boolean; count: number; final: { target: ReplyTarget | null; outcomes: Record<string, StoredOutcome> } | null }> {
+    options: { ours?: boolean } = {},
+  ): Promise<{
+    recorded: boolean;
+    count: number;
+    final: { target: ReplyTarget | null; outcomes: Record<string, StoredOutcome>; ours?: true } | null;
+  }> {
     const r = (await RECORD_AND_CLAIM.run(
       this.redis,
       [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_MS],
+      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_MS, options.ours ? '1' : '0'],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
-    if (claimed !== 1) return { recorded: set === 1, count, final: null };
+    if (claimed !== 1 && claimed !== 2) return { recorded: set === 1, count, final: null };
     const outcomes: Record<string, StoredOutcome> = {};
     for (let i = 0; i + 1 < (flat ?? []).length; i += 2)
       outcomes[flat?.[i] as string] = JSON.parse(flat?.[i + 1] as string) as StoredOutcome;
     // Recorded by this call: not sent back (the stored copy is this one's JSON).
     if (set === 1) outcomes[jobId] = outcome;
-    return { recorded: set === 1, count, final: { target: target ? (JSON.parse(target) as ReplyTarget) : null, outcomes } };
+    const final = { target: target ? (JSON.parse(target) as ReplyTarget) : null, outcomes };
+    return { recorded: set === 1, count, final: claimed === 2 ? { ...final, ours: true } : final };
   }
 
   async outcomes(requestId: string): Promise<Record<string, StoredOutcome>> {
@@ -264,9 +289,16 @@ export class PendingStore {
    * is one that bot made and did not see through — it died or lost the lease between claiming and delivering — and
    * is taken over ('takenOver') once it is older than `graceMs` ('tooYoung' before: that bot may be sending it right
    * now, as a bot handing over on SIGTERM finishes what it sends); one that bot marked sent only needs its
-   * bookkeeping finished ('sentElsewhere'). Never this bot's own, which a delivery in flight here holds.
+   * bookkeeping finished ('sentElsewhere'). Never this bot's own, which a delivery in flight here holds — unless
+   * `ours`: this bot's own claim not marked sent is then returned as 'ours', its age renewed (another bot's recovery
+   * waits the grace again), for the caller to tell from what it knows whether a delivery of its own holds it, or a
+   * claim whose answer it never had (Redis silent, the connection cut, after carrying it out).
    */
-  async claimFinal(requestId: string, options: { takeOver?: boolean; graceMs?: number } = {}): Promise<FinalClaim> {
+  async claimFinal(requestId: string, options: { takeOver?: boolean; graceMs?: number; ours?: boolean } = {}): Promise<FinalClaim> {
+    if (!options.takeOver && options.ours) {
+      const code = await CLAIM_FINAL.run(this.redis, [this.finalKey(requestId)], [this.claimant, FINAL_CLAIM_TTL_MS]);
+      return code === 1 ? { kind: 'claimed' } : code === 2 ? { kind: 'ours' } : null;
+    }
     if (!options.takeOver)
       return (await this.redis.set(this.finalKey(requestId), this.claimant, 'PX', FINAL_CLAIM_TTL_MS, 'NX')) === 'OK'
         ? { kind: 'claimed' }
@@ -274,9 +306,10 @@ export class PendingStore {
     const [code, waitMs] = (await TAKE_OVER_FINAL.run(
       this.redis,
       [this.finalKey(requestId), this.key(requestId)],
-      [this.claimant, FINAL_CLAIM_TTL_MS, options.graceMs ?? 0],
+      [this.claimant, FINAL_CLAIM_TTL_MS, options.graceMs ?? 0, options.ours ? '1' : '0'],
     )) as [number, number?];
     if (code === 1) return { kind: 'claimed' };
+    if (code === 5) return { kind: 'ours' };
     if (code === 2) return { kind: 'takenOver' };
     if (code === 3) return { kind: 'sentElsewhere' };
     if (code === 4) return { kind: 'tooYoung', waitMs: waitMs ?? 0 };

@@ -28,7 +28,14 @@ import { lockTtlMs } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import { type JobEvent, JobEventReader } from './job-events.ts';
 import type { JobQueues } from './job-queues.ts';
-import { PENDING_TTL_SECONDS, type PendingJob, type PendingRequest, type PendingStore, type StoredOutcome } from './pending-store.ts';
+import {
+  type FinalClaim,
+  PENDING_TTL_SECONDS,
+  type PendingJob,
+  type PendingRequest,
+  type PendingStore,
+  type StoredOutcome,
+} from './pending-store.ts';
 import type { PostDesk } from './post-desk.ts';
 import { isRedisDown, isRedisSilent, settleWithin } from './redis-wait.ts';
 
@@ -108,6 +115,19 @@ export class Relay {
   private readonly held = new Map<string, NodeJS.Timeout>();
   /** Requests whose final reply this bot has claimed and is about to deliver (in the request's chain). */
   private readonly claiming = new Set<string>();
+  /** Calls claiming a request's final reply under way (see claim). */
+  private readonly claimCalls = new Map<string, number>();
+  /**
+   * Requests whose final reply this bot won the claim of, until it is marked sent: a delivery here holds the claim (or
+   * sent the reply and could not say so), and nothing else here may deliver it.
+   */
+  private readonly delivering = new Set<string>();
+  /**
+   * Requests whose final claim this bot may hold with no delivery here under way: a claim call Redis did not answer
+   * (it may have carried it out), or a delivery that failed before anything was sent. Recovered again by the lost
+   * requests check, once Redis answers (see claimAgain); else "queued" would stand until the bot restarts.
+   */
+  private readonly unsure = new Set<string>();
   /** Requests this bot finalized (at least the last minute): late progress events for them are dropped. */
   private readonly finalized = new RecentIds(FINALIZED_WINDOW_MS);
   /** Prunes `finalized` and `lastProgress` while nothing else does, so an idle bot holds neither. */
@@ -356,13 +376,21 @@ export class Relay {
     if (shape && shape.request.mode !== 'sequence' && this.canDeliver(shape.request)) {
       // A tracked fan-out this bot delivers: the last outcome claims the final reply in the same round trip.
       const p = shape.request;
-      const { count, final } = await this.deps.pending.recordAndClaim(requestId, jobId, outcome, p.jobs.length);
+      const {
+        result: { count, final },
+        won,
+      } = await this.claim(
+        requestId,
+        () => this.deps.pending.recordAndClaim(requestId, jobId, outcome, p.jobs.length, { ours: true }),
+        (r) => (!r.final ? 'not' : r.final.ours ? 'ours' : 'won'),
+      );
       if (count < p.jobs.length) return;
-      if (!final) {
+      if (!final || !won) {
         // Claimed already. By another bot, or the deadline: nothing of it is kept in memory. Or by this bot, for the
         // other job's event (recover() records outcomes too, so both events can find every outcome in): its delivery
-        // waits in the request's chain for the "queued" reply, and needs the target that reply returns.
-        if (!this.claiming.has(requestId)) {
+        // waits in the request's chain for the "queued" reply, and needs the target that reply returns. Or to be
+        // looked at again (unsure): it is recovered then.
+        if (!this.claiming.has(requestId) && !this.unsure.has(requestId)) {
           this.forgetShape(requestId);
           this.clearTimers(requestId);
         }
@@ -705,10 +733,33 @@ export class Relay {
     if (this.lookingForLost) return;
     this.lookingForLost = true;
     try {
+      await this.claimAgain();
       await this.findLostNow();
     } finally {
       this.lookingForLost = false;
     }
+  }
+
+  /**
+   * The requests whose final claim this bot may hold with nothing here delivering them (`unsure`) are recovered, as
+   * after an outage: their claim, found to be this bot's own, is theirs to send. Again at the next check while Redis
+   * still fails (a reconnect also recovers them: recover()).
+   */
+  private async claimAgain(): Promise<void> {
+    await Promise.all(
+      [...this.unsure].map(async (requestId) => {
+        this.unsure.delete(requestId);
+        if (this.delivering.has(requestId)) return;
+        try {
+          const p = await this.deps.pending.get(requestId);
+          if (p) await this.recoverOne(p);
+        } catch (error) {
+          if (!this.delivering.has(requestId)) this.unsure.add(requestId);
+          if (!isRedisDown(error) && !isRedisSilent(error))
+            this.deps.logger.error({ err: redactSecrets(String(error)), requestId }, 'could not recover a request');
+        }
+      }),
+    );
   }
 
   private async findLostNow(): Promise<void> {
@@ -743,8 +794,8 @@ export class Relay {
       return;
     }
     // Claimed as any final reply is (another bot tracking it as well finds the claim, and only forgets it).
-    const claim = await this.deps.pending.claimFinal(requestId);
-    if (claim?.kind !== 'claimed') return;
+    const { won } = await this.claim(requestId, () => this.deps.pending.claimFinal(requestId, { ours: true }), verdictOf);
+    if (!won) return;
     // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered.
     const expired = this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
     this.deps.logger.error(
@@ -840,8 +891,12 @@ export class Relay {
     if (!claimed) {
       // A bot without this platform's adapter leaves the reply to one that has it.
       if (!this.canDeliver(p)) return;
-      const claim = await this.deps.pending.claimFinal(requestId, { takeOver, graceMs: this.claimGraceMs() });
-      if (!claim) return;
+      const { result: claim, won } = await this.claim(
+        requestId,
+        () => this.deps.pending.claimFinal(requestId, { takeOver, graceMs: this.claimGraceMs(), ours: true }),
+        verdictOf,
+      );
+      if (!claim || (claim.kind === 'ours' && !won)) return;
       if (claim.kind === 'tooYoung') {
         // Another bot claimed it a moment ago and may be sending it (one handing over on SIGTERM finishes what it
         // sends): looked at again once the claim is older than the grace. A read past its deadline is answered then
@@ -863,6 +918,26 @@ export class Relay {
     }
     this.finalized.add(requestId);
     this.clearTimers(requestId);
+    const sending = { started: false };
+    try {
+      await this.sendFinal(p, claimed, sending);
+    } catch (error) {
+      // Nothing reached the platform (a read of Redis failed first): the claim is this bot's to send, later.
+      if (!sending.started) {
+        this.delivering.delete(requestId);
+        this.unsure.add(requestId);
+      }
+      throw error;
+    }
+  }
+
+  /** The final reply of a request whose claim this bot holds; `sending.started` once the platform is asked. */
+  private async sendFinal(
+    p: PendingRequest,
+    claimed: Record<string, StoredOutcome> | undefined,
+    sending: { started: boolean },
+  ): Promise<void> {
+    const { requestId } = p;
     const outcomes = claimed ?? (await this.deps.pending.outcomes(requestId));
     const seconds = Math.round(this.deps.config.bot.readTimeoutMs / 1000);
     const ran = p.mode === 'sequence' ? p.jobs.filter((j) => outcomes[j.jobId]) : p.jobs;
@@ -921,7 +996,10 @@ export class Relay {
     }
     const dropRemoved = async (schedule: string) => {
       this.deps.logger.info({ requestId, schedule }, 'scheduled post dropped: its schedule was removed');
-      await this.deps.pending.markSent(requestId).catch(() => {});
+      await this.deps.pending.markSent(requestId).then(
+        () => this.delivering.delete(requestId),
+        () => {},
+      );
       await this.finishBookkeeping(p);
     };
     // Removed while this tick ran (looked at last, after the reads and the rendering): "/schedule remove" answered
@@ -933,6 +1011,7 @@ export class Relay {
     // One overtaken by a later tick is not posted, nor recorded: what it saw is older than what the channel shows.
     let shown = true;
     let overtaken = false;
+    sending.started = true;
     const delivered = p.schedule
       ? await this.deps.posts.deliverPost(target, final).then(
           (posted) => {
@@ -956,7 +1035,10 @@ export class Relay {
     // has no schedule to keep is removed in the same call (nothing below needs it in Redis).
     const quick = !p.schedule && !p.jobs.some((j) => lockHolderFor(j.data, p.person, 0));
     const marked = (quick ? this.deps.pending.markSentAndRemove(p) : this.deps.pending.markSent(requestId)).then(
-      () => true,
+      () => {
+        this.delivering.delete(requestId);
+        return true;
+      },
       (e: unknown) => {
         this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not mark the reply sent');
         return false;
@@ -991,6 +1073,46 @@ export class Relay {
       if (holder) await this.deps.locks.release(holder.domain, p.requestId).catch(() => {});
     }
     await this.deps.pending.remove(p);
+  }
+
+  /**
+   * A call claiming a request's final reply, and whether the reply is this bot's to deliver now (`won`). `verdict`
+   * reads the answer: 'ours' is a claim this bot already held unsent (PendingStore.claimFinal's `ours`) — this bot's
+   * to deliver unless a delivery here holds it (`delivering`), or another claim call for the request is still out
+   * (its answer may be the win that delivery comes from: looked at again, `unsure`). A call that fails may have been
+   * carried out all the same: looked at again once Redis answers. Nothing awaits between an answer and its verdict,
+   * so two answers are judged one after the other, each seeing what the other decided.
+   */
+  private async claim<T>(
+    requestId: string,
+    call: () => Promise<T>,
+    verdict: (result: T) => 'won' | 'ours' | 'not',
+  ): Promise<{ result: T; won: boolean }> {
+    this.claimCalls.set(requestId, (this.claimCalls.get(requestId) ?? 0) + 1);
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
+      if (!this.delivering.has(requestId)) this.unsure.add(requestId);
+      throw error;
+    } finally {
+      const left = (this.claimCalls.get(requestId) ?? 1) - 1;
+      if (left > 0) this.claimCalls.set(requestId, left);
+      else this.claimCalls.delete(requestId);
+    }
+    const v = verdict(result);
+    if (v === 'won' || (v === 'ours' && !this.delivering.has(requestId) && !this.claimCalls.has(requestId))) {
+      if (v === 'ours')
+        this.deps.logger.warn(
+          { requestId },
+          "this bot's claim of the final reply went unanswered, or its delivery failed unsent: sent now",
+        );
+      this.delivering.add(requestId);
+      this.unsure.delete(requestId);
+      return { result, won: true };
+    }
+    if (v === 'ours' && !this.delivering.has(requestId)) this.unsure.add(requestId);
+    return { result, won: false };
   }
 
   /**
@@ -1030,6 +1152,12 @@ export class Relay {
       return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };
     }
   }
+}
+
+/** What a claimFinal answer means for Relay.claim. */
+function verdictOf(claim: FinalClaim): 'won' | 'ours' | 'not' {
+  if (claim?.kind === 'claimed' || claim?.kind === 'takenOver') return 'won';
+  return claim?.kind === 'ours' ? 'ours' : 'not';
 }
 
 function auditBase(p: PendingRequest) {
