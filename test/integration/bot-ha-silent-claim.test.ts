@@ -6,6 +6,7 @@ import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { HA_LEASE_MS, HaScene } from '../helpers/ha-scene.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
+import type { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * Two bots under one lease (bot.ha), the leader's claim of a final reply carried out by Redis and never answered: the
@@ -25,7 +26,14 @@ afterAll(async () => {
   await scene?.stop();
 }, 60_000);
 
-async function twoBots(): Promise<{ prefix: string; a: CaptureAdapter; b: CaptureAdapter; botA: Bot; log: { msg: string }[] }> {
+async function twoBots(): Promise<{
+  prefix: string;
+  proxy: TcpProxy;
+  a: CaptureAdapter;
+  b: CaptureAdapter;
+  botA: Bot;
+  log: { msg: string }[];
+}> {
   const { prefix, config } = await scene.prefixWithAgent();
   const proxy = await scene.proxy();
   const log: { msg: string }[] = [];
@@ -38,21 +46,18 @@ async function twoBots(): Promise<{ prefix: string; a: CaptureAdapter; b: Captur
   const warm = request('list xen1');
   await botA.core.handle(warm, targetOf(warm));
   await a.finalReply(warm.id);
-  proxies.set(prefix, proxy);
-  return { prefix, a, b, botA, log };
+  return { prefix, proxy, a, b, botA, log };
 }
-const proxies = new Map<string, Awaited<ReturnType<HaScene['proxy']>>>();
 
 describe('a final reply whose claim the leader never heard back about', () => {
   it('the leader, still leading, sends it once Redis answers; the standby sends nothing', async () => {
-    const { prefix, a, b, botA } = await twoBots();
-    const proxy = proxies.get(prefix);
+    const { prefix, proxy, a, b, botA } = await twoBots();
     const keys = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     const r = request('list xen1');
-    proxy?.freezeRepliesAt((chunk) => chunk.toString('latin1').includes(`${prefix}:final:${r.id}`));
+    proxy.freezeRepliesAt((chunk) => chunk.toString('latin1').includes(`${prefix}:final:${r.id}`));
     await botA.core.handle(r, targetOf(r));
     await expect.poll(async () => await keys.get(`${prefix}:final:${r.id}`), { timeout: 15_000, interval: 50 }).toMatch(/^[0-9a-f]{6}$/);
-    proxy?.heal();
+    proxy.heal();
     await a.until(() => a.finals(r.id).length > 0, 30_000, "the leader's final reply");
     await expect.poll(async () => await keys.exists(`${prefix}:pending:${r.id}`), { timeout: 15_000 }).toBe(0);
     expect(a.finals(r.id)).toHaveLength(1);
@@ -60,21 +65,20 @@ describe('a final reply whose claim the leader never heard back about', () => {
   }, 60_000);
 
   it('the leader cut off past its lease: the new leader sends it after the grace, the old one never does', async () => {
-    const { prefix, a, b, botA, log } = await twoBots();
-    const proxy = proxies.get(prefix);
+    const { prefix, proxy, a, b, botA, log } = await twoBots();
     const keys = scene.track(createRedisClient(REDIS_URL), (c) => c.disconnect());
     const r = request('list xen1');
-    proxy?.freezeRepliesAt((chunk) => chunk.toString('latin1').includes(`${prefix}:final:${r.id}`));
+    proxy.freezeRepliesAt((chunk) => chunk.toString('latin1').includes(`${prefix}:final:${r.id}`));
     await botA.core.handle(r, targetOf(r));
     await expect.poll(async () => await keys.get(`${prefix}:final:${r.id}`), { timeout: 15_000, interval: 50 }).toMatch(/^[0-9a-f]{6}$/);
     const claimedAt = Date.now();
-    proxy?.partition();
+    proxy.partition();
     await b.until(() => b.finals(r.id).length > 0, 30_000, "the new leader's final reply");
     expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(GRACE_MS - 500);
     await expect.poll(async () => await keys.exists(`${prefix}:pending:${r.id}`), { timeout: 15_000 }).toBe(0);
     // Back, the old leader (a standby now) recovers, and looks again at the claim it never heard back about.
     const reconnects = log.filter((l) => l.msg.startsWith('Redis is reachable again')).length;
-    proxy?.heal();
+    proxy.heal();
     await expect
       .poll(() => log.filter((l) => l.msg.startsWith('Redis is reachable again')).length, { timeout: 15_000 })
       .toBeGreaterThan(reconnects);

@@ -677,3 +677,34 @@ describe('/evacuate: a planned guest shut down by hand before its step', () => {
     expect(await ask(s, 'list xen1').then(textOf)).toMatch(/xen1\s+db\s+-\s+defined \(not running\)/);
   });
 });
+
+describe('/evacuate --shutdown-rest when no host can take a guest', () => {
+  // --shutdown-rest shuts down the guests left over once the others moved: with every target out, that would be
+  // every guest — an evacuation turned into a mass shutdown.
+  it('GIVEN the only other host is frozen THEN the evacuation is refused, says why and how to go on, and shuts nothing down', async () => {
+    const s = await start({
+      hosts: {
+        xen1: {
+          toolstack: 'xl',
+          totalMemoryMiB: 16384,
+          domains: [
+            { name: 'web', memoryMiB: 2048, vcpus: 1, running: true },
+            { name: 'db', memoryMiB: 1024, vcpus: 1, running: true },
+          ],
+        },
+        xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
+      },
+    });
+    expect((await ask(s, 'freeze xen2 2h disk swap')).title).toBe('Frozen: xen2');
+    const r = await ask(s, 'evacuate xen1 --shutdown-rest');
+    const text = textOf(r);
+    expect(r.tone).toBe('error');
+    expect(text).toContain(
+      'no host can take a guest from xen1, so nothing was planned and nothing was moved; not considered: xen2 is frozen',
+    );
+    expect(text).toContain('--shutdown-rest shuts down only the guests that fit nowhere after the others moved');
+    expect(text).toContain('/stop');
+    expect(s.env.sim.fleet.log.entries.filter((e) => /\b(shutdown|destroy|migrate)\b/.test(e.command))).toEqual([]);
+    expect(running(s)['xen1']).toEqual(['db', 'web']);
+  });
+});
