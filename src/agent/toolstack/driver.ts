@@ -378,7 +378,17 @@ export class XenToolstack implements Toolstack {
 
   async topTable(ctx?: OperationContext): Promise<TopTable> {
     return this.reading('xentop', async () => {
-      const r = await this.checkedRead(argv.top(), ctx);
+      const words = argv.top();
+      const r = await this.read(words, ctx);
+      if (xentopMissing(r))
+        throw new RemoteCommandError(
+          this.host.name,
+          words,
+          r.code,
+          r.stderr,
+          `xentop is not installed on ${this.host.name} (it comes with the Xen tools)`,
+        );
+      if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
       const parsed = parseXentop(r.stdout);
       const { rows, previous } = parsed;
       // xentop truncates names to 10 characters; give back the full name where exactly one domain fits (one named with
@@ -401,6 +411,18 @@ export class XenToolstack implements Toolstack {
       }
       return { rows, previous, notes };
     });
+  }
+
+  /**
+   * xl's monitor is about to build this guest again by itself: forcing it now (the advice for other shut-down states)
+   * would destroy a guest on its way back, so nothing is sent.
+   */
+  private refuseRebootingItself(domain: string, d: DomainSummary): void {
+    if (rebootingItself(d, this.kind))
+      throw new UserError(
+        'domain.state',
+        `${domain} is rebooting itself on ${this.host.name} (${d.flags}): wait for it to come back; nothing was sent`,
+      );
   }
 
   /** The domain's current state ("could not read the state of web on xen1" when the host does not answer twice). */
@@ -441,6 +463,7 @@ export class XenToolstack implements Toolstack {
     checked(domain, true);
     const before = await this.find(domain, ctx);
     if (before && isUp(before.status)) return { outcome: 'already-running', domain: before };
+    if (before) this.refuseRebootingItself(domain, before);
     if (before && before.status !== 'defined')
       // Crashed (kept by on_crash="preserve"), shut down but not cleared, or dying: not running, and its name is taken,
       // so a create would fail on it.
@@ -577,6 +600,7 @@ export class XenToolstack implements Toolstack {
         'domain.state',
         `${domain} is paused on ${this.host.name}: a paused guest cannot act on a shutdown request (it would power off at its next unpause) — unpause it first, or stop it with force; nothing was sent`,
       );
+    if (!options.force) this.refuseRebootingItself(domain, before);
     if (!options.force && !isUp(before.status))
       // Crashed (on_crash="preserve"), shut down and not cleared away, or dying: nothing in it runs to shut down.
       throw new UserError(
@@ -791,6 +815,7 @@ export class XenToolstack implements Toolstack {
     const before = await this.find(domain, ctx);
     if (!before || before.status === 'defined') return { outcome: 'not-running', previousId: null, domain: before ?? null };
     if (options.force) return this.recreate(domain, before, ctx);
+    this.refuseRebootingItself(domain, before);
     if (before.status === 'paused')
       throw new UserError(
         'domain.state',
@@ -983,6 +1008,7 @@ export class XenToolstack implements Toolstack {
     // Xen counts controller pauses: a second pause would need a second unpause, so a paused domain is left alone.
     if (pause && before.status === 'paused') return { outcome: 'already-paused', domain: before };
     if (!pause && (before.status === 'running' || before.status === 'blocked')) return { outcome: 'not-paused', domain: before };
+    this.refuseRebootingItself(domain, before);
     if (pause ? !isUp(before.status) : before.status !== 'paused')
       throw new UserError(
         'domain.state',
@@ -1284,6 +1310,24 @@ function started(d: DomainSummary | undefined): d is DomainSummary {
  */
 function stopped(d: DomainSummary | undefined, force: boolean): boolean {
   return !d || d.status === 'defined' || (!force && d.status === 'shutdown' && d.flags.charAt(4) === '-');
+}
+
+/**
+ * Its own OS asked for a reboot: xl flags position 4 `s` (shut down) with reason letter `r` at position 5
+ * (shared/xen-toolstack.md §1.1), dying or not — `---srd` is the old domain torn down for that reboot. xm's 5th flag
+ * means crashed and is never `r`.
+ */
+function rebootingItself(d: DomainSummary, kind: ToolstackKind): boolean {
+  return kind === 'xl' && d.flags.charAt(3) === 's' && d.flags.charAt(4) === 'r';
+}
+
+/**
+ * The shell found no xentop (exit 127 naming it: a 127 naming another command is not about xentop), or `sudo -n --`
+ * did (sudo says so itself, and exits 1).
+ */
+function xentopMissing(r: RunResult): boolean {
+  if (r.code === 127) return r.stderr.trim() === '' || /\bxentop\b/.test(r.stderr);
+  return r.code !== 0 && /^sudo: xentop: command not found/m.test(r.stderr);
 }
 
 /** The domain of that name if it is present (running, paused, crashed…: not merely defined). */
