@@ -9,6 +9,7 @@ import { loadConfig, resolveConfigPath } from '../config/load.ts';
 import type { OpsHttpConfig } from '../config/ops-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { registerConfigSecrets } from '../config/secrets.ts';
+import { echoValue } from '../core/args.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
@@ -376,7 +377,7 @@ export async function runAgent(options: {
 }
 
 export async function runDemo(options: { discord: boolean; telegram: boolean; terminal: boolean; available?: boolean }): Promise<number> {
-  const logger = chatSafeLogger(process.env['XENOPS_LOG_LEVEL'] ?? 'warn', options.terminal, 'demo');
+  const logger = chatSafeLogger(logLevelOf({ logLevel: 'warn' }), options.terminal, 'demo');
   const signal = untilSignal();
   keepAliveOnStrayErrors(logger);
   let redis: Awaited<ReturnType<typeof ensureRedis>>;
@@ -518,10 +519,28 @@ export class AdapterUnavailableError extends Error {
   override readonly name = 'AdapterUnavailableError';
 }
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const saidNotALevel = new Set<string>();
 
-/** `XENOPS_LOG_LEVEL` (debug for a while, without touching the config file) over the config's `logLevel`. */
-export function logLevelOf(config: Pick<Config, 'logLevel'>, env: NodeJS.ProcessEnv = process.env): string {
-  const level = env['XENOPS_LOG_LEVEL']?.trim().toLowerCase();
-  return level && LOG_LEVELS.has(level) ? level : config.logLevel;
+/**
+ * `XENOPS_LOG_LEVEL` (debug for a while, without touching the config file) over the config's `logLevel`. One that is no
+ * level is said once on stderr and the config's level used: ignored silently, the debug lines someone asked for never
+ * came and nothing said why; refused, a typo in a knob for reading logs would keep the bot or agent down. An empty one
+ * (an env file's `XENOPS_LOG_LEVEL=`) counts as unset.
+ */
+export function logLevelOf(
+  config: Pick<Config, 'logLevel'>,
+  env: NodeJS.ProcessEnv = process.env,
+  say: (line: string) => void = (line) => process.stderr.write(line),
+): string {
+  const written = env['XENOPS_LOG_LEVEL'];
+  const level = written?.trim().toLowerCase();
+  if (level && LOG_LEVELS.includes(level)) return level;
+  if (written !== undefined && level !== '' && !saidNotALevel.has(written)) {
+    saidNotALevel.add(written);
+    say(
+      `xenops: XENOPS_LOG_LEVEL=${redactSecrets(echoValue(written))} is not a log level (${LOG_LEVELS.join(', ')}): logging at ${config.logLevel}\n`,
+    );
+  }
+  return config.logLevel;
 }

@@ -129,6 +129,7 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
   }
   shortSecret(asRecord(asRecord(c['telegram'])?.['webhook'])?.['secretToken'], 'telegram.webhook.secretToken', findings);
   findings.push(...lintHostScopes(c));
+  findings.push(...lintTerminalUser(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
   return findings;
 }
@@ -177,6 +178,38 @@ function hostScopeProblem(name: string, hosts: readonly string[]): Omit<LintFind
 /** The configured hosts, named while they are few (a message naming 1,000 hosts helps nobody). */
 function someHosts(hosts: readonly string[]): string {
   return hosts.length <= 10 ? `hosts: ${[...hosts].sort().join(', ')}` : `${hosts.length} hosts`;
+}
+
+/**
+ * The terminal's default user is matched against people's terminal identities only when a line is typed: a typo made
+ * the terminal bot refuse every line, and nothing said why before. Only where the terminal is let in (a channels entry
+ * for it, as a terminal line is refused without one) and only a warning: many configs have no one at a terminal.
+ */
+function lintTerminalUser(c: Record<string, unknown>): LintFinding[] {
+  let terminalAllowed = false;
+  eachOf(c['channels'], (channel) => {
+    if (asRecord(channel)?.['platform'] === 'terminal') terminalAllowed = true;
+  });
+  if (!terminalAllowed) return [];
+  const written = asRecord(c['terminal'])?.['defaultUser'];
+  // The schema's default, for a file it refused (the lint then sees the document as written).
+  const user = written === undefined ? 'operator' : written;
+  if (typeof user !== 'string' || user === '') return [];
+  const identities: string[] = [];
+  for (const body of Object.values(asRecord(c['people']) ?? {})) {
+    const id = asRecord(asRecord(body)?.['identities'])?.['terminal'];
+    if (typeof id === 'string') identities.push(id);
+  }
+  if (identities.includes(user)) return [];
+  const why = `${echoValue(user)} is no person's terminal identity, so every line typed at the terminal is refused`;
+  const suggestion = closest(user, identities);
+  const message =
+    identities.length === 0
+      ? `${why}: give the person at the terminal identities: { terminal: ${echoValue(user)} }`
+      : suggestion !== null
+        ? `${why} — did you mean ${echoValue(suggestion)}?`
+        : `${why} (${identities.length <= 10 ? `terminal identities: ${[...identities].sort().join(', ')}` : `${identities.length} terminal identities`})`;
+  return [{ path: 'terminal.defaultUser', message, severity: 'warning' }];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
 import { checkConfigFile, loadConfig, parseConfigText, resolveConfigPath } from './load.ts';
@@ -126,10 +127,12 @@ schedules:
   });
 
   it('says how to make a missing config file: copy the example', () => {
-    expect(checkConfigFile('config/xenops.yaml', {}, '/nonexistent-dir').issues).toEqual([
+    // Run from xenops's directory; from elsewhere, see missing-config-hint.test.ts.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    expect(checkConfigFile('config/xenops.yaml', {}, root).issues).toEqual([
       { path: '', message: 'config/xenops.yaml not found — copy config/xenops.example.yaml to config/xenops.yaml and edit it' },
     ]);
-    expect(checkConfigFile('/etc/xenops/site.yaml', {}, '/nonexistent-dir').issues).toEqual([
+    expect(checkConfigFile('/etc/xenops/site.yaml', {}, root).issues).toEqual([
       { path: '', message: '/etc/xenops/site.yaml not found — copy config/xenops.example.yaml to /etc/xenops/site.yaml and edit it' },
     ]);
   });

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Document, isAlias, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { echoValue } from '../core/args.ts';
@@ -19,8 +20,20 @@ export function resolveConfigPath(explicit: string | undefined, env: Env = proce
   return explicit ?? (env['XENOPS_CONFIG'] || DEFAULT_CONFIG_PATH);
 }
 
-/** Where to start from when there is no config file yet. */
+/** Where to start from when there is no config file yet, in xenops's own directory. */
 export const EXAMPLE_CONFIG_PATH = 'config/xenops.example.yaml';
+
+/**
+ * The example as a path that works from `cwd`: written relative to xenops's directory, it named nothing when xenops
+ * was run from elsewhere (systemd's /var/lib/xenops). Two levels up from src/config/load.ts, three from the build's
+ * dist/src/config/load.js. Relative when under `cwd` (the usual `config/xenops.example.yaml`), else absolute.
+ */
+export function exampleConfigPath(cwd: string): string {
+  const [source, built] = ['../../', '../../../'].map((up) => fileURLToPath(new URL(up + EXAMPLE_CONFIG_PATH, import.meta.url)));
+  const file = built !== undefined && !existsSync(source as string) && existsSync(built) ? built : (source as string);
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
 
 /**
  * A config file, checked: the config when it is valid, else every problem (each once, with its path). `raw` is
@@ -55,7 +68,7 @@ export function checkConfigFile(path: string, env: Env = process.env, cwd = proc
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
-        ? `${path} not found — copy ${EXAMPLE_CONFIG_PATH} to ${path} and edit it`
+        ? `${path} not found — copy ${exampleConfigPath(cwd)} to ${path} and edit it`
         : `cannot read the file: ${CANNOT_READ[code ?? ''] ?? code ?? String(error)}`;
     return { config: null, raw: null, issues: [{ path: '', message }] };
   }
@@ -212,6 +225,12 @@ export function substituteEnv(
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
+      // Assigned, it set the copy's prototype: the entry vanished (a person, a role) or, under a host, lent it every
+      // field it held (address, dangerouslyAcceptAnyHostKey) without one being written there.
+      if (k === '__proto__') {
+        issues.push({ path: formatPath([...path, k]), message: 'not a valid name: __proto__ is reserved' });
+        continue;
+      }
       const s = substituteEnv(v, env, [...path, k], issues, templates);
       if (s !== undefined) out[k] = s;
     }
@@ -230,7 +249,7 @@ function detached(s: string): string {
 }
 
 function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
-  const issues = error.issues.flatMap((issue) => describeIssue(issue, [], raw));
+  const issues = withoutSizeOfWrongType(error.issues).flatMap((issue) => describeIssue(issue, [], raw));
   // `maxConcurrent: 1e20` broke both the setting's bound and zod's for whole numbers: its own bound is enough.
   const bounded = new Set(issues.filter((i) => !i.message.startsWith(TOO_LARGE)).map((i) => i.path));
   return issues.filter((i) => !(i.message.startsWith(TOO_LARGE) && bounded.has(i.path)));
@@ -243,18 +262,30 @@ function describeIssue(issue: z.core.$ZodIssue, base: PropertyKey[], raw: unknow
   const path = [...base, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     // Every branch refused the value's type (`allow: [5]`): say what would do.
-    const branches = issue.errors.map((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 ? b[0] : null));
+    const branches = issue.errors
+      .map(withoutSizeOfWrongType)
+      .map((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 ? b[0] : null));
     if (branches.every((b) => b !== null)) {
       const wanted = [...new Set(branches.map((b) => describeExpected(b?.expected ?? '')))].join(' or ');
       return [{ path: formatPath(path), message: `expected ${wanted}, got ${describeValue(valueAt(raw, path))}` }];
     }
     // Else the reasons are one level down, in the branch the value was meant for; the path points at the culprit.
-    return closestBranch(issue.errors).flatMap((sub) => describeIssue(sub, path, raw));
+    return withoutSizeOfWrongType(closestBranch(issue.errors)).flatMap((sub) => describeIssue(sub, path, raw));
   }
   if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => ({ path: formatPath([...path, k]), message: 'unknown key' }));
   if (issue.code === 'invalid_key')
     return [{ path: formatPath(path), message: `not a valid name: ${issue.issues[0]?.message ?? 'invalid'}` }];
   return [{ path: formatPath(path), message: issue.message }];
+}
+
+/**
+ * zod checks a length even on a value of the wrong type: `address: []` was "expected text, got a list" and then "must
+ * list at least 1 item", which asks for the list the first refused. The type is the one problem there.
+ */
+function withoutSizeOfWrongType(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const key = (path: readonly PropertyKey[]) => path.map(String).join('\u0000');
+  const mistyped = new Set(issues.filter((i) => i.code === 'invalid_type').map((i) => key(i.path)));
+  return issues.filter((i) => !((i.code === 'too_small' || i.code === 'too_big') && mistyped.has(key(i.path))));
 }
 
 /**
