@@ -289,9 +289,10 @@ export function stateChange(expect: NonNullable<JobData['meta']['expect']>, now:
   const up = now !== null && now.status !== 'defined';
   const tail = `since approval ${expect.approvalId} was asked for: nothing was done — ask again if it is still needed`;
   if (expect.up !== up) return `${domain} ${expect.up ? 'was running and is not any more' : 'was not running and is now'} ${tail}`;
-  if (up && expect.id !== null && now?.id !== expect.id) return `${domain} was restarted (id ${expect.id} → ${now?.id}) ${tail}`;
+  // The UUID first: another guest under the name has a new domid too, and a restart keeps the UUID.
   if (expect.uuid && now?.uuid && expect.uuid.toLowerCase() !== now.uuid.toLowerCase())
     return `${domain} is another guest now (UUID ${now.uuid}) ${tail}`;
+  if (up && expect.id !== null && now?.id !== expect.id) return `${domain} was restarted (id ${expect.id} → ${now?.id}) ${tail}`;
   return null;
 }
 

@@ -1,6 +1,7 @@
 import type { ReplyTarget } from '../adapters/types.ts';
+import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Config, Platform } from '../config/schema.ts';
-import { APPROVE_ANY, mayApprove } from '../core/approval-policy.ts';
+import { APPROVE_ANY, mayApprove, policyFor } from '../core/approval-policy.ts';
 import { authorize, identify, type Person } from '../core/authorize.ts';
 import type { AnyCommand, JobSpec } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
@@ -212,17 +213,25 @@ export class ApprovalDesk {
     const command = this.deps.commands.get(rec.command);
     if (!command || command.permission === null) return reply.error('Cannot approve', `/${rec.command} is not a command here any more`);
     const onCall = [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])];
-    const verdict = mayApprove({
-      config: this.deps.config,
-      approver,
-      requester: rec.requester,
-      policy: rec.policy,
-      permission: command.permission,
-      command: rec.command,
-      targets: rec.targets,
-      touches: rec.touches,
-      onCall,
-    });
+    const { permission } = command;
+    const policies = this.policiesFor(rec);
+    const needed = Math.max(...policies.map((p) => p.count));
+    const verdict = policies
+      .map((policy) =>
+        mayApprove({
+          config: this.deps.config,
+          approver,
+          requester: rec.requester,
+          policy,
+          permission,
+          command: rec.command,
+          targets: rec.targets,
+          touches: rec.touches,
+          jobs: rec.jobs,
+          onCall,
+        }),
+      )
+      .reduce((a, b) => (a.ok ? b : a));
     if (!verdict.ok) {
       await this.deps.audit({
         ...auditOf(rec),
@@ -241,8 +250,9 @@ export class ApprovalDesk {
       const at = this.now();
       if (r.status !== 'pending' || at >= r.expiresAt || r.approvals.some((a) => a.person === approver.id)) return null;
       const approvals = [...r.approvals, { person: approver.id, platform, at }];
-      const done = approvals.length >= r.policy.count;
-      return { ...r, approvals, ...(done ? { status: 'approved' as const, decidedBy: approver.id, decidedAt: at } : {}) };
+      const policy = { ...r.policy, count: Math.max(r.policy.count, needed) };
+      const done = approvals.length >= policy.count;
+      return { ...r, policy, approvals, ...(done ? { status: 'approved' as const, decidedBy: approver.id, decidedAt: at } : {}) };
     });
     if (!after) return reply.error('No such approval request', `there is no approval request ${id}`);
     if (!changed) {
@@ -269,6 +279,17 @@ export class ApprovalDesk {
       );
     this.clearExpiry(id);
     return this.run(after);
+  }
+
+  /**
+   * The policies an approval must meet: the one the request was asked under and, when the config changed since (a
+   * restart with an edited file), the one that would apply to it now — an edit may raise the bar for a pending
+   * request, never lower it.
+   */
+  private policiesFor(rec: ApprovalRecord): ApprovalPolicy[] {
+    const hosts = [...rec.targets.map((t) => t.host), ...rec.jobs.map((j) => j.host), ...rec.touches];
+    const now = policyFor(this.deps.config.approvals, rec.command, rec.risk, hosts);
+    return now && JSON.stringify(now) !== JSON.stringify(rec.policy) ? [rec.policy, now] : [rec.policy];
   }
 
   /**
@@ -317,6 +338,7 @@ export class ApprovalDesk {
         command: rec.command,
         targets: rec.targets,
         touches: rec.touches,
+        jobs: rec.jobs,
         onCall: [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])],
       });
       if (!verdict.ok) {
@@ -733,6 +755,7 @@ export class ApprovalDesk {
       command: r.command,
       targets: r.targets,
       touches: r.touches,
+      jobs: r.jobs,
       onCall: onCall ? [person] : [],
     }).ok;
   }

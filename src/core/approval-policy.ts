@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import type { ApprovalPolicy, ApprovalsSection } from '../config/approvals-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, isAnonymous, type Person } from './authorize.ts';
-import type { Risk, Target } from './define-command.ts';
+import type { JobSpec, Risk, Target } from './define-command.ts';
 
 /**
  * Who must approve what, and who may: pure over the config. The two-person rule — a request never runs on the
@@ -35,6 +35,11 @@ export interface ApproverQuestion {
   targets: readonly Target[];
   /** Other hosts the command touches (a migration's target). */
   touches: readonly string[];
+  /**
+   * The request's jobs: a plan's guests are named only there (an evacuation's target is its host), so an approver
+   * whose scope is some guests would otherwise approve moving the others.
+   */
+  jobs?: readonly JobSpec[];
   /** Who is on call right now. */
   onCall: readonly string[];
 }
@@ -48,7 +53,14 @@ export function mayApprove(q: ApproverQuestion): ApproverAnswer {
   if (isAnonymous(approver))
     return { ok: false, reason: 'an anonymous group admin cannot approve: xenops cannot tell who you are — turn off "Remain anonymous"' };
   // Every host and domain the command acts on: a permission scoped to some hosts approves only there.
-  const places = q.targets.flatMap((t) => [t.host, ...q.touches].map((host) => ({ host, ...(t.domain ? { domain: t.domain } : {}) })));
+  const places = [
+    ...q.targets.flatMap((t) => [t.host, ...q.touches].map((host) => ({ host, ...(t.domain ? { domain: t.domain } : {}) }))),
+    ...(q.jobs ?? []).flatMap((j) =>
+      'domain' in j
+        ? [{ host: j.host, domain: j.domain }, ...(j.op === 'domain.migrate' ? [{ host: j.target, domain: j.domain }] : [])]
+        : [{ host: j.host }],
+    ),
+  ];
   const everywhere = (permission: string) => places.every((p) => authorize(config, approver, permission, p).allowed);
   const byRole = everywhere(APPROVE_ANY);
   // Said when the approver holds it, only elsewhere.
