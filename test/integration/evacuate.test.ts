@@ -5,7 +5,7 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
 import { jobIdOf } from '../../src/app/dispatch.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import { Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
@@ -32,11 +32,17 @@ interface Stack {
 
 let stack: Stack | null = null;
 
-/** A simulator with this fleet, an agent and a bot (approvals off: the approval flow has the demo test below it). */
-async function start(fleet: SimFleetSpec): Promise<Stack> {
+/**
+ * A simulator with this fleet, an agent and a bot (approvals off: the approval flow has the demo test below it), on
+ * the sim's config or `configOf`'s.
+ */
+async function start(
+  fleet: SimFleetSpec,
+  configOf: (env: SimEnv, prefix: string) => Config = (env, prefix) => simBotConfig(env, prefix, REDIS_URL),
+): Promise<Stack> {
   const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
   const prefix = uniquePrefix();
-  const config = simBotConfig(env, prefix, REDIS_URL);
+  const config = configOf(env, prefix);
   const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
   const adapter = new CaptureAdapter();
   const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
@@ -706,5 +712,100 @@ describe('/evacuate --shutdown-rest when no host can take a guest', () => {
     expect(text).toContain('/stop');
     expect(s.env.sim.fleet.log.entries.filter((e) => /\b(shutdown|destroy|migrate)\b/.test(e.command))).toEqual([]);
     expect(running(s)['xen1']).toEqual(['db', 'web']);
+  });
+});
+
+/** wendy may act on the web* guests only (operate and migrate): the relay leaves the others out of what she reads. */
+function scopedToWeb(env: SimEnv, prefix: string): Config {
+  return Config.parse({
+    redis: { url: REDIS_URL, prefix },
+    hosts: env.hosts,
+    ssh: env.ssh,
+    roles: {
+      admin: { allow: ['*'] },
+      webops: {
+        allow: [
+          { permission: 'operate', domains: ['web*'] },
+          { permission: 'domain.migrate', domains: ['web*'] },
+        ],
+      },
+    },
+    people: {
+      alice: { roles: ['admin'], identities: { terminal: 'alice' } },
+      wendy: { roles: ['webops'], identities: { terminal: 'wendy' } },
+    },
+    channels: [{ platform: 'terminal', id: '*' }],
+    audit: { file: `/tmp/${prefix}-audit.jsonl` },
+    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+    approvals: { enabled: false },
+  });
+}
+
+describe('/evacuate by someone scoped to some guests: the read-back after the last step', () => {
+  it('GIVEN payroll (outside wendy’s scope) is started on xen1 while her plan runs THEN the reply neither names it nor says xen1 is empty', async () => {
+    const s = await start(
+      {
+        hosts: {
+          xen1: {
+            toolstack: 'xl',
+            totalMemoryMiB: 16384,
+            domains: [
+              { name: 'web1', memoryMiB: 2048, vcpus: 1, running: true },
+              // Stopped when she plans: left out, as /list leaves it out for her.
+              { name: 'payroll', memoryMiB: 1024, vcpus: 1, running: false },
+            ],
+          },
+          xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
+        },
+      },
+      scopedToWeb,
+    );
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb1\b/, ms: 1_000 });
+    const id = `ev-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1', 'wendy');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb1\b/, timeoutMs: 10_000 });
+    s.env.sim.fleet.addDomain(s.env.sim.fleet.host('xen1'), { name: 'payroll', memoryMiB: 1024, vcpus: 1, flags: '-b----' });
+    const r = await s.adapter.finalReply(id);
+    // What the host really holds: payroll runs there.
+    expect(running(s)['xen1']).toEqual(['payroll']);
+    const text = `${r.title}\n${textOf(r)}`;
+    expect(text).not.toMatch(/payroll/);
+    expect(r.title).not.toMatch(/^xen1 evacuated: /);
+    expect(text).not.toContain('no guest runs on xen1');
+    expect(r.title).toBe('xen1 evacuated of every guest you may see: 1 guest moved');
+    expect(text).toContain('read back after the last step: no guest you may see runs on xen1');
+    expect(text).toContain('guests outside your scope are not shown to you');
+    expect(r.tone).toBe('warning');
+    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+  });
+
+  it('GIVEN payroll (outside wendy’s scope) runs on xen1 with its migration left unfinished THEN her plan is refused, payroll counted, not named', async () => {
+    const s = await start(
+      {
+        hosts: {
+          xen1: {
+            toolstack: 'xl',
+            totalMemoryMiB: 16384,
+            domains: [
+              { name: 'web1', memoryMiB: 2048, vcpus: 1, running: true },
+              { name: 'payroll', memoryMiB: 1024, vcpus: 1, running: true },
+            ],
+          },
+          xen2: {
+            toolstack: 'xl',
+            totalMemoryMiB: 16384,
+            domains: [{ name: 'payroll--incoming', memoryMiB: 1024, vcpus: 1, running: true, state: '--p---' }],
+          },
+        },
+      },
+      scopedToWeb,
+    );
+    const r = await ask(s, 'evacuate xen1', 'wendy');
+    expect(textOf(r)).not.toMatch(/payroll/);
+    expect(textOf(r)).toContain('xen1 runs 1 guest outside your scope, which you may not migrate: nothing was planned');
+    // Nothing moved: she could not have emptied xen1.
+    expect(s.env.sim.fleet.log.entries.filter((e) => /\bmigrate\b/.test(e.command))).toEqual([]);
+    expect(running(s)['xen1']).toEqual(['payroll', 'web1']);
   });
 });
