@@ -15,6 +15,21 @@ const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSum
 });
 
 describe('the fleet cache between refreshes', () => {
+  it("a status result teaches the host's toolstack (an approval preview of a plan made on it shows one form, not both)", () => {
+    const cache = new FleetCache(['xen1']);
+    expect(cache.toolstackOf('xen1')).toBeUndefined();
+    cache.applyResult('host.status', 'xen1', {
+      host: 'xen1',
+      reachable: true,
+      toolstack: 'xm',
+      domainsByStatus: {},
+      totalMemoryMiB: 1,
+      freeMemoryMiB: 1,
+      xenVersion: null,
+    });
+    expect(cache.toolstackOf('xen1')).toBe('xm');
+  });
+
   it('a migration result moves the domain: defined at the source, running at the target', () => {
     const cache = new FleetCache(['xen1', 'xen2']);
     cache.update('xen1', [d('web'), d('gateway')]);

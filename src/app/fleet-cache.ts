@@ -61,6 +61,13 @@ export class FleetCache implements FleetView {
         if (r?.toolstack) this.toolstacks.set(host, r.toolstack);
         return;
       }
+      case 'host.status': {
+        // Its domains are a summary (no ids, no flags): only the toolstack is learnt, which an approval card's preview
+        // of an evacuation (planned on a status read) needs.
+        const r = result as JobResult<'host.status'>;
+        if (r?.toolstack === 'xl' || r?.toolstack === 'xm') this.toolstacks.set(host, r.toolstack);
+        return;
+      }
       case 'domain.start': {
         const r = result as JobResult<'domain.start'>;
         if (r?.domain) this.upsert(host, r.domain);

@@ -2,16 +2,50 @@ import { buildCommand } from '../agent/ssh/quote.ts';
 import { AUTOSTART_DIR, argv, autostartPath } from '../agent/toolstack/argv.ts';
 import type { Config } from '../config/schema.ts';
 import type { JobSpec } from '../core/define-command.ts';
+import { UserError } from '../core/errors.ts';
+import type { ToolstackKind } from '../core/xen.ts';
 import type { FleetCache } from './fleet-cache.ts';
+
+type HostConfig = Config['hosts'][string];
 
 /**
  * The exact command line a job sends to its host, as an approver must see it: built by the agent's own argv
  * builders and quoting (so the preview cannot drift from what runs), with `sudo -n --` where the host uses it.
+ *
+ * A `toolstack: auto` host the bot has not heard from yet (its refresh failed, the bot just started) may run either
+ * toolstack: the agent decides when the job runs. Any one form shown as "the" command could then be untrue, so both are
+ * shown, each marked with the toolstack it is for, unless they are the same line.
  */
 export function previewJob(config: Config, fleet: FleetCache, job: JobSpec): string {
   const host = config.hosts[job.host];
   if (!host) return `${job.host}: (unknown host)`;
-  const kind = host.toolstack === 'auto' ? (fleet.toolstackOf(job.host) ?? 'xl') : host.toolstack;
+  const kind = host.toolstack === 'auto' ? fleet.toolstackOf(job.host) : host.toolstack;
+  if (kind) return commandFor(config, fleet, job, host, kind);
+  const forms = (['xl', 'xm'] as const).map((k) => attempt(() => commandFor(config, fleet, job, host, k)));
+  const [xl, xm] = forms as [Attempt, Attempt];
+  // Refused on both (a name no toolstack may be given): the request is refused, as on a host whose toolstack is known.
+  if (!xl.ok && !xm.ok) throw xl.error;
+  if (xl.ok && xm.ok && xl.line === xm.line) return xl.line;
+  const shown = (a: Attempt) => (a.ok ? a.line : `nothing would be sent (${a.error.message})`);
+  return `${job.host}: toolstack not known yet (auto: the agent detects xl or xm when the job runs) — on xl: ${shown(xl)} | on xm: ${shown(xm)}`;
+}
+
+type Attempt = { ok: true; line: string } | { ok: false; error: UserError };
+
+/**
+ * Only the argv builders' refusals are caught: on one toolstack they are what the agent would answer there (nothing
+ * sent), while the other toolstack may still take the job.
+ */
+function attempt(build: () => string): Attempt {
+  try {
+    return { ok: true, line: build() };
+  } catch (error) {
+    if (error instanceof UserError) return { ok: false, error };
+    throw error;
+  }
+}
+
+function commandFor(config: Config, fleet: FleetCache, job: JobSpec, host: HostConfig, kind: ToolstackKind): string {
   const line = (words: string[]) => `${job.host}$ ${buildCommand(words, { sudo: host.sudo })}`;
   switch (job.op) {
     case 'domain.start': {

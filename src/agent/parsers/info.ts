@@ -18,7 +18,12 @@ export function parseInfo(text: string): HostInfo {
   return info;
 }
 
-/** Memory figures in MiB from info (xl: total_memory/free_memory; old xm: memory). */
+/**
+ * Memory figures in MiB from info (xl: total_memory/free_memory; old xm: memory). free_memory is taken as printed,
+ * never less outstanding_claims: xl prints it as free pages minus outstanding claims already (since claims came, in
+ * Xen 4.3), so subtracting them again would count memory claimed by a domain being built twice. xm has no claims
+ * field, and xend makes no claims.
+ */
 export function memoryFromInfo(info: HostInfo): { totalMiB: number | null; freeMiB: number | null } {
   const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
   return { totalMiB: num(info['total_memory'] ?? info['memory']), freeMiB: num(info['free_memory']) };
