@@ -426,7 +426,8 @@ export const Config = z
       .strictObject({
         /**
          * Free memory (MiB) a host must keep after a guest is migrated onto it: headroom for Xen's per-domain
-         * overhead and for ballooning. A guest is only placed where free_memory − its memory ≥ this.
+         * overhead and for guests ballooning up towards their maxmem after they are placed. A guest is only placed
+         * where free_memory − its memory ≥ this.
          */
         memoryReserveMiB: yamlNumber(z.number().int().min(0).max(1_048_576)).default(512),
       })
