@@ -1,18 +1,49 @@
 import { z } from 'zod';
+import { echoValue } from '../src/core/args.ts';
+import type { CommandSpec } from '../src/core/command-spec.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
 
+const USAGE = '/help [<command>]';
+
+/** How an argument is written in the command's usage line. */
+function written(spec: CommandSpec, option: CommandSpec['options'][number]): string {
+  const positional = spec.usage.includes(`<${option.name}>`) && !spec.usage.includes(`--${option.name} <${option.name}>`);
+  if (positional) return `<${option.name}>`;
+  return option.type === 'boolean' ? `--${option.name}` : `--${option.name} <${option.name}>`;
+}
+
 export const help = defineCommand({
   name: 'help',
-  description: 'What you can run here',
-  args: z.strictObject({}),
-  positional: [],
+  description: 'What you can run here; /help <command> explains one',
+  args: z.strictObject({
+    command: z.string().trim().optional().describe('a command to explain, e.g. stop'),
+  }),
+  positional: ['command'],
   permission: null,
   risk: 'read',
   scope: 'local',
-  examples: ['/help'],
-  run: (_args, ctx) => {
-    const rows = ctx.allowedCommands().map((c) => [c.usage, c.description]);
+  examples: ['/help', '/help stop'],
+  run: (args, ctx) => {
+    const allowed = ctx.allowedCommands();
+    if (args.command !== undefined && args.command !== '') {
+      // `/help /stop` and `/help STOP` are what people type too.
+      const name = args.command.replace(/^\//, '').toLowerCase();
+      const spec = allowed.find((c) => c.name === name);
+      if (!spec)
+        return reply.error(
+          'No such command',
+          `there is no /${echoValue(name, 32).slice(1, -1)} you can run here — /help lists them`,
+          USAGE,
+        );
+      const rows = spec.options.map((o) => [written(spec, o), `${o.description}${o.required ? '' : ' (optional)'}`]);
+      return reply.result(
+        spec.usage,
+        [reply.text(spec.description), ...(rows.length ? [reply.table({ columns: ['argument', 'what it is'], rows })] : [])],
+        { tone: 'info' },
+      );
+    }
+    const rows = allowed.map((c) => [c.usage, c.description]);
     return reply.result(
       'Commands you can run',
       [

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { type AnyCommand, optionSpecs, usageOf } from './define-command.ts';
 import { UserError } from './errors.ts';
 import type { RawArgs } from './request.ts';
@@ -46,7 +47,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
     const optionIn = (word: string) => {
       const m = /^(--?|[\u2013\u2014])([a-z][a-z0-9-]*)(?:=(.*))?$/is.exec(word);
       // A phone turns a typed `--` into a dash: `—force` is --force when the command has that option, else a word.
-      return m && (m[1]?.startsWith('-') || specs.has(m[2] as string)) ? { name: m[2] as string, value: m[3] } : null;
+      return m && (m[1]?.startsWith('-') || specs.has(m[2] as string)) ? { dash: m[1] as string, name: m[2] as string, value: m[3] } : null;
     };
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
@@ -54,7 +55,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       const pair = reasonWords() >= 0 ? null : /^([a-z][a-z0-9-]*)[:=](.*)$/is.exec(word);
       if (flag) {
         const spec = specs.get(flag.name);
-        if (!spec) throw bad(`unknown option --${cut(flag.name)}`);
+        if (!spec) throw bad(`unknown option ${flag.dash}${cut(flag.name)}`);
         if (flag.value !== undefined) set(flag.name, flag.value);
         else if (spec.type === 'boolean') set(flag.name, true);
         else {
@@ -137,7 +138,7 @@ function check(
       if (problems.has(field)) continue;
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       const missing = issue.code === 'invalid_type' && issue.path.length === 1 && record[field] === undefined;
-      problems.set(field, `${where}${missing ? 'is required' : shortenEchoes(issue.message, record)}`);
+      problems.set(field, `${where}${missing ? 'is required' : (worded(issue, record[field]) ?? shortenEchoes(issue.message, record))}`);
     }
   }
   const order = [...command.positional, ...Object.keys(command.args.shape as object)];
@@ -145,6 +146,21 @@ function check(
   const [first] = [...problems.entries()].sort(([a], [b]) => rank(a) - rank(b));
   if (!first) return { ok: false, problem: 'invalid arguments' };
   return { ok: false, problem: `${first[1]}${notAscii(command, record, first[0], first[1])}` };
+}
+
+/**
+ * zod's own English for a length or a choice ("Too big: expected string to have <=200 characters", "Invalid option:
+ * expected one of "post"|"edit""), said as the other refusals are; a message the schema gives is kept (null).
+ */
+function worded(issue: z.core.$ZodIssue, value: unknown): string | null {
+  if (issue.code === 'too_big' && issue.origin === 'string' && issue.message.startsWith('Too big:') && typeof value === 'string')
+    return `at most ${issue.maximum} characters, got ${Array.from(value.trim()).length}`;
+  if (issue.code === 'invalid_value' && issue.message.startsWith('Invalid option:') && issue.values.every((v) => typeof v === 'string')) {
+    const choices = issue.values as string[];
+    const list = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : (choices[0] ?? '');
+    return `expected ${list}, got ${echoValue(value)}`;
+  }
+  return null;
 }
 
 /**

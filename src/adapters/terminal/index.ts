@@ -2,11 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import type { Config } from '../../config/schema.ts';
 import { echoValue } from '../../core/args.ts';
+import { showControls } from '../../core/control-chars.ts';
 import { isFinal, type Reply, reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { DEFAULT_ATTACHMENTS_DIR, saveAttachments } from './attachments.ts';
 import { renderForTerminal } from './render.ts';
 import { readTerminalLine } from './to-request.ts';
+
+/** Code points of a line echoed whole; a longer one (a file pasted by mistake) is cut. */
+const ECHO_MAX = 500;
+
+/**
+ * The line as echoed above its replies: what was typed, but its control characters shown, not acted on (a pasted
+ * escape sequence would recolour, move the cursor or write the clipboard), and a huge paste cut, its length said.
+ */
+function echoOf(line: string): string {
+  const chars = Array.from(line);
+  const shown = chars.length > ECHO_MAX ? `${chars.slice(0, ECHO_MAX).join('')}… (${chars.length} characters)` : line;
+  return showControls(shown, (c) => (c === '\t' ? c : null));
+}
 
 export interface TerminalAdapterOptions {
   config: Config;
@@ -36,6 +50,8 @@ export class TerminalAdapter implements ChatAdapter {
   private readonly waiting = new Map<string, () => void>();
   /** Unique across runs, or BullMQ would take a re-run's jobs for duplicates of the last run's. */
   private readonly session = randomBytes(4).toString('hex');
+  /** Of the requests this terminal's lines made: only those are waited for. */
+  private readonly idPrefix = `t${this.session}-`;
   private counter = 0;
   private stopped = false;
   private reading = false;
@@ -95,11 +111,11 @@ export class TerminalAdapter implements ChatAdapter {
   }
 
   private async handleLine(core: BotCore, line: string): Promise<void> {
-    const id = `t${this.session}-${++this.counter}`;
+    const id = `${this.idPrefix}${++this.counter}`;
     const { defaultUser, speakAs } = this.options.config.terminal;
     const read = readTerminalLine(line, defaultUser, id, Date.now(), speakAs);
     if (read.kind === 'nothing') return;
-    this.echo = `> ${line.trim()}\n`;
+    this.echo = `> ${echoOf(line.trim())}\n`;
     setImmediate(this.flushEcho);
     // Not a request: answered here, never reaches the core (nothing to authorize or audit).
     if (read.kind === 'hint') {
@@ -107,9 +123,7 @@ export class TerminalAdapter implements ChatAdapter {
       return;
     }
     const req = read.request;
-    const answered = new Promise<void>((resolve) => this.waiting.set(id, resolve));
-    this.due.add(answered);
-    void answered.then(() => this.due.delete(answered));
+    const answered = this.awaitFinal(id);
     let timer: NodeJS.Timeout | undefined;
     const goOn = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -123,11 +137,20 @@ export class TerminalAdapter implements ChatAdapter {
     clearTimeout(timer);
   }
 
+  /** Resolves with the request's final reply (or stop()); until then the end of input waits for it. */
+  private awaitFinal(id: string): Promise<void> {
+    const answered = new Promise<void>((resolve) => this.waiting.set(id, resolve));
+    this.due.add(answered);
+    void answered.then(() => this.due.delete(answered));
+    return answered;
+  }
+
   /** The final replies still due when input ends, said once (Ctrl-C or SIGTERM stops the wait). */
   private async finalsDue(): Promise<void> {
     if (this.due.size === 0 || this.stopped) return;
     this.out(`(waiting for ${this.due.size} final answer(s) still due; Ctrl-C stops)\n`);
-    await Promise.all(this.due);
+    // A wait may open while others are awaited (a result still to come reports progress).
+    while (this.due.size > 0) await Promise.all(this.due);
   }
 
   /** Reading its input (until the input ends or the adapter stops). */
@@ -144,6 +167,10 @@ export class TerminalAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    // An approval card is the final reply of its line, yet the approved job reports on that same request later
+    // (progress, then its result), after the approver's line: without a new wait, input ending there dropped the result.
+    if (!isFinal(reply) && !this.stopped && !this.waiting.has(target.requestId) && target.requestId.startsWith(this.idPrefix))
+      void this.awaitFinal(target.requestId);
     await this.write(reply);
     if (isFinal(reply)) {
       this.waiting.get(target.requestId)?.();
