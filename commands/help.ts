@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { echoValue } from '../src/core/args.ts';
+import { echoCommand } from '../src/core/args.ts';
 import type { CommandSpec } from '../src/core/command-spec.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
@@ -30,12 +30,7 @@ export const help = defineCommand({
       // `/help /stop` and `/help STOP` are what people type too.
       const name = args.command.replace(/^\//, '').toLowerCase();
       const spec = allowed.find((c) => c.name === name);
-      if (!spec)
-        return reply.error(
-          'No such command',
-          `there is no /${echoValue(name, 32).slice(1, -1)} you can run here — /help lists them`,
-          USAGE,
-        );
+      if (!spec) return reply.error('No such command', `there is no ${echoCommand(name)} you can run here — /help lists them`, USAGE);
       const rows = spec.options.map((o) => [written(spec, o), `${o.description}${o.required ? '' : ' (optional)'}`]);
       return reply.result(
         spec.usage,

@@ -201,7 +201,7 @@ describe('every problem, once, in words', () => {
       { path: 'discord.apiRoot', message: 'expected a URL, got "not-a-url"' },
     ]);
     expect(issuesOf(`${minimal}  Bad_Host: { address: x, privateKeyPath: /k, hostKey: ${FP} }\n`)).toEqual([
-      { path: 'hosts.Bad_Host', message: 'not a valid name: must be 1-32 of a-z 0-9 _ - starting with a letter or digit' },
+      { path: 'hosts.Bad_Host', message: 'not a valid name: must be lower case: bad_host' },
     ]);
     expect(issuesOf('redis: {}\n')).toEqual([{ path: 'hosts', message: 'required' }]);
   });

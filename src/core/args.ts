@@ -244,6 +244,15 @@ export function echoValue(value: unknown, max = ECHO_MAX): string {
   return JSON.stringify(cut(asText(value), max)).replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A command name as a reason names it: `/lsit` bare when nothing in it needs escaping, else quoted whole
+ * (`"/\"list\""`) — without its quotes, escaped quotes inside read as the name's own.
+ */
+export function echoCommand(name: string, max = 32): string {
+  const shown = echoValue(name, max);
+  return shown === `"${name}"` ? `/${name}` : echoValue(`/${name}`, max + 1);
+}
+
 /** String(value) for anything a JSON payload can hold: `{"toString":false}` cannot be converted, so it reads as an object. */
 function asText(value: unknown): string {
   try {

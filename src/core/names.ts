@@ -29,7 +29,18 @@ export const TargetDomainName = DomainName.refine((s) => s !== DOM0_NAME, 'Domai
 
 /** Host names are our own config keys: short, lowercase, safe in Redis keys, BullMQ queue names and shells. */
 export const HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-export const HostName = z.string().trim().regex(HOST_NAME_PATTERN, 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit');
+export const HostName = z
+  .string()
+  .trim()
+  .regex(HOST_NAME_PATTERN, {
+    // `/list XEN1`: the name meant is said (only when it is one: nothing else typed is echoed from here).
+    error: (issue) => {
+      const lower = String(issue.input ?? '').toLowerCase();
+      return HOST_NAME_PATTERN.test(lower)
+        ? `must be lower case: ${lower}`
+        : 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
+    },
+  });
 export type HostName = z.infer<typeof HostName>;
 
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;

@@ -159,10 +159,21 @@ describe('an unknown command', () => {
     const d = decide(ctx, { ...req('x'), command: 'help\nreboot\u202e' }, afterMigration(), true);
     expect(d).toMatchObject({
       kind: 'reject',
-      reply: { title: 'Unknown command', blocks: [{ text: 'there is no /help\\nreboot\\u202e here — /help lists what you can run' }] },
+      reply: { title: 'Unknown command', blocks: [{ text: 'there is no "/help\\nreboot\\u202e" here — /help lists what you can run' }] },
     });
     const long = decide(ctx, { ...req('x'), command: 'y'.repeat(50) }, afterMigration(), true);
-    expect(long).toMatchObject({ reply: { blocks: [{ text: `there is no /${'y'.repeat(32)}… here — /help lists what you can run` }] } });
+    expect(long).toMatchObject({ reply: { blocks: [{ text: `there is no "/${'y'.repeat(32)}…" here — /help lists what you can run` }] } });
+    // Quotes typed around it: quoted whole, so the escaped ones inside cannot be read as the name's own.
+    expect(decide(ctx, { ...req('x'), command: '"/list"' }, afterMigration(), true)).toMatchObject({
+      reply: { blocks: [{ text: 'there is no "/\\"/list\\"" here — /help lists what you can run' }] },
+    });
+    // A word one command begins is that command cut short, whatever a typo of another would be.
+    expect(decide(ctx, req('stat'), afterMigration(), true)).toMatchObject({
+      reply: { blocks: [{ text: 'there is no /stat here — did you mean /status? /help lists what you can run' }] },
+    });
+    expect(decide(ctx, req('h'), afterMigration(), true)).toMatchObject({
+      reply: { blocks: [{ text: 'there is no /h here — did you mean /help? /help lists what you can run' }] },
+    });
     expect(decide(ctx, req('frobnicate web'), afterMigration(), true)).toMatchObject({
       reply: { blocks: [{ text: 'there is no /frobnicate here — /help lists what you can run' }] },
     });

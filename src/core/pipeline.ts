@@ -2,7 +2,7 @@ import type { ApprovalPolicy as ApprovalPolicyConfig } from '../config/approvals
 import type { Config } from '../config/schema.ts';
 import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
-import { echoValue, parseArgs } from './args.ts';
+import { echoCommand, echoValue, parseArgs } from './args.ts';
 import {
   authorize,
   channelAllowsCommand,
@@ -112,7 +112,7 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
     return reject(
       'Unknown command',
       // Escaped like any echoed value (line breaks, bidi controls), without the quotes: the reason stays one line.
-      `there is no /${echoValue(req.command, 32).slice(1, -1)} here — ${near ? `did you mean /${near}? ` : ''}/help lists what you can run`,
+      `there is no ${echoCommand(req.command)} here — ${near ? `did you mean /${near}? ` : ''}/help lists what you can run`,
       personId,
     );
   }
@@ -161,11 +161,15 @@ function staleRefusal(config: Config, req: ChatRequest, command: string, risk: R
 
 /** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */
 function nearestCommand(typed: string, ctx: PipelineContext, req: ChatRequest): string | null {
-  if (typed.length < 2 || typed.length > 32) return null;
+  if (typed.length === 0 || typed.length > 32) return null;
+  // Only what /help would list for this person here.
+  const names = [...ctx.commands].filter(([, command]) => mayRunHere(ctx, req, command)).map(([name]) => name);
+  // The one command the word begins (`/stat` is /status cut short, not /start mistyped; `/h` is /help).
+  const begun = names.filter((name) => name.startsWith(typed));
+  if (begun.length === 1) return begun[0] ?? null;
+  if (typed.length < 2) return null;
   let best: { name: string; d: number } | null = null;
-  for (const [name, command] of ctx.commands) {
-    // Only what /help would list for this person here.
-    if (!mayRunHere(ctx, req, command)) continue;
+  for (const name of names) {
     const d = editDistance(typed, name);
     if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
   }
