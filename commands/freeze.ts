@@ -1,6 +1,9 @@
+import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
-import { looksLikeUntil, parseUntil } from '../src/core/oncall.ts';
+import { wallClock } from '../src/core/freeze.ts';
+import { isCalendarDate, looksLikeUntil, parseTimeOfDay, parseUntil } from '../src/core/oncall.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
@@ -8,6 +11,38 @@ export const HostList = z
   .string()
   .trim()
   .regex(/^(all|[a-z0-9][a-z0-9_-]{0,31}(,[a-z0-9][a-z0-9_-]{0,31})*)$/, 'hosts: a host, hosts separated by commas, or all');
+
+// A number with a unit, in any script's digits, signed or with a fraction: what someone means as a duration though
+// parseUntil reads only whole ASCII d/h/m. The unit list, not a guess, tells `3d` from `2nd`.
+const UNIT = '(?:d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?|w|wks?|weeks?)';
+const NUMBER = '[+\\-\\u2212]?\\p{Nd}+(?:[.,]\\p{Nd}+)?';
+const DURATION_SHAPE = new RegExp(`^${NUMBER}${UNIT}(?:\\p{Nd}+(?:[.,]\\p{Nd}+)?${UNIT})*$`, 'iu');
+const NUMBER_ALONE = new RegExp(`^${NUMBER}$`, 'u');
+const UNIT_WORD = new RegExp(`^${UNIT}$`, 'i');
+const CLOCK_SHAPE = /^\p{Nd}{1,2}:\p{Nd}{2}$/u;
+
+/**
+ * Where a wall-clock until falls (`18:00`, `tomorrow 09:00`, `2027-01-05 09:00`): the last time the zone's clock reads
+ * it, or, for a time clocks skip, the instant they jump past it — as a maintenance window's end is read. Null for the
+ * other forms, which parseUntil reads.
+ */
+function wallClockUntil(typed: string, at: number, zone: string): Date | null {
+  const now = DateTime.fromMillis(at, { zone });
+  const read = (day: DateTime, hhmm: string) => {
+    const t = parseTimeOfDay(hhmm);
+    return t ? new Date(wallClock(day, t.hour, t.minute, zone).last) : null;
+  };
+  if (/^\d{1,2}:\d{2}$/.test(typed)) {
+    const today = read(now, typed);
+    // Today's, unless the clock has passed it (or jumped past it) already: then tomorrow's.
+    return today && today.getTime() > at ? today : read(now.plus({ days: 1 }), typed);
+  }
+  const tomorrow = /^tomorrow\s+(\d{1,2}:\d{2})$/i.exec(typed);
+  if (tomorrow) return read(now.plus({ days: 1 }), tomorrow[1] as string);
+  const dated = /^(\d{4}-\d{2}-\d{2})T(\d{1,2}:\d{2})$/.exec(typed);
+  if (dated && isCalendarDate(dated[1] as string)) return read(DateTime.fromISO(dated[1] as string, { zone }), dated[2] as string);
+  return null;
+}
 
 /**
  * `/freeze HOSTS [UNTIL] REASON`: mutating commands on those hosts are refused (reads go on) until UNTIL (`2h`,
@@ -18,7 +53,17 @@ export const freeze = defineCommand({
   description: 'Refuse mutating commands on hosts (reads go on) until a time or /unfreeze',
   args: z.strictObject({
     hosts: HostList.describe('a host, hosts separated by commas, or all'),
-    reason: z.string().trim().min(1, 'say why (the reason is shown to everyone refused)').max(200).describe('[until] and why'),
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'say why (the reason is shown to everyone refused)')
+      .max(200)
+      // Shown to everyone refused and on /status, on every platform: a bidi override or an escape would make it read
+      // as something else there.
+      .refine((r) => showControls(r) === r, {
+        error: (issue) => `reason: no control characters (got ${showControls(String(issue.input)).slice(0, 60)})`,
+      })
+      .describe('[until] and why'),
   }),
   positional: ['hosts', 'reason'],
   // Derived from the schema it would read `/freeze <hosts> <reason>`, hiding the until that run() reads off the reason.
@@ -30,23 +75,29 @@ export const freeze = defineCommand({
   run: async (args, ctx): Promise<Reply> => {
     const words = args.reason.split(/\s+/);
     const [first = '', second = ''] = words;
-    // `tomorrow 09:00` and `2025-03-04 18:00` are one until, typed as two words.
+    // `tomorrow 09:00`, `2025-03-04 18:00` and `2 hours` are one until, typed as two words.
     const pair = /^tomorrow$/i.test(first)
       ? `${first} ${second}`
       : /^\d{4}-\d{2}-\d{2}$/.test(first) && /^\d{1,2}:\d{2}$/.test(second)
         ? `${first}T${second}`
-        : null;
+        : NUMBER_ALONE.test(first) && UNIT_WORD.test(second)
+          ? `${first} ${second}`
+          : null;
     const typed = pair ?? first;
     // Refusals quote the until as it was typed, not as rewritten for the parser.
     const shown = pair !== null ? `${first} ${second}` : first;
-    const hosts = args.hosts === 'all' ? ['all'] : args.hosts.split(',');
+    const hosts = args.hosts === 'all' ? ['all'] : [...new Set(args.hosts.split(','))];
     const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
     // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
-    if (!looksLikeUntil(typed)) return ctx.freezes.freeze(hosts, null, args.reason);
-    // Shaped like one but not a valid one (`24:00`, `0h`, a 31st of April): said, never a freeze that does not end.
-    const until = parseUntil(typed, new Date(), ctx.freezes.zone);
-    if (!until.ok) return bad(until.reason);
-    if (until.until.getTime() <= Date.now()) return bad(`${shown} is in the past: a freeze must end later than now`);
+    const shaped = looksLikeUntil(typed) || DURATION_SHAPE.test(typed) || CLOCK_SHAPE.test(typed) || pair !== null;
+    if (!shaped) return ctx.freezes.freeze(hosts, null, args.reason);
+    // Shaped like one but not a valid one (`24:00`, `0h`, `1.5h`, a 31st of April): said, never a freeze that does not
+    // end.
+    const now = Date.now();
+    const wall = wallClockUntil(typed, now, ctx.freezes.zone);
+    const until = wall ? { ok: true as const, until: wall } : parseUntil(typed, new Date(now), ctx.freezes.zone);
+    if (!until.ok) return bad(until.reason.replace(typed, shown));
+    if (until.until.getTime() <= now) return bad(`${shown} is in the past: a freeze must end later than now`);
     // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.
     const reason = words.slice(pair ? 2 : 1).join(' ');
     if (reason === '') return bad('say why after the time');

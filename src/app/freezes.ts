@@ -10,6 +10,34 @@ import type { AuditEntry } from './audit.ts';
 export const FREEZE_PERMISSION = 'host.freeze';
 
 /**
+ * Sets a freeze on each host unless one in force is to be kept, in one step: read and written apart, two freezes
+ * decided at once both saw the hash empty, and the shorter, written last, replaced the longer. KEYS[1]: the hash;
+ * ARGV: the freeze (JSON), who sets it ('' keeps any freeze in force: a plan's hold), its end ('' = none), now, hosts.
+ * Returns the hosts kept, each followed by the freeze that kept it.
+ */
+const SET_UNLESS_KEPT = `
+local mine = ARGV[3] == '' and math.huge or tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local kept = {}
+for i = 5, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  local keep = false
+  if raw then
+    local c = cjson.decode(raw)
+    local e = (c['until'] == nil or c['until'] == cjson.null) and math.huge or tonumber(c['until'])
+    keep = e > now and (ARGV[2] == '' or (c['by'] ~= ARGV[2] and e > mine))
+  end
+  if keep then
+    kept[#kept + 1] = ARGV[i]
+    kept[#kept + 1] = raw
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  end
+end
+return kept
+`;
+
+/**
  * Frozen hosts: freezes from chat (/freeze, kept in Redis so every bot sees them) and the config's maintenance
  * windows. While a host is frozen, mutating commands on it are refused — before queueing, and again when an
  * approved request is about to run.
@@ -20,6 +48,8 @@ export class FreezeBook {
     private readonly prefix: string,
     private readonly config: Config,
     private readonly audit: (e: AuditEntry) => Promise<void>,
+    /** The bot's own clock: a freeze's until is a time people gave (README: Clocks). */
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   private get key(): string {
@@ -36,7 +66,7 @@ export class FreezeBook {
   }
 
   /** The freezes in force on these hosts now. */
-  async frozen(hosts: readonly string[], at = Date.now()): Promise<Freeze[]> {
+  async frozen(hosts: readonly string[], at = this.now()): Promise<Freeze[]> {
     const runtime = await this.runtime();
     return hosts.flatMap((h) => {
       const f = freezeOf(h, at, this.windows, runtime);
@@ -49,7 +79,7 @@ export class FreezeBook {
    * names a host outside their scope.
    */
   private expand(person: Person, hosts: string[]): string[] {
-    if (!hosts.includes('all')) return hosts;
+    if (!hosts.includes('all')) return [...new Set(hosts)];
     return Object.keys(this.config.hosts).filter((host) => authorize(this.config, person, FREEZE_PERMISSION, { host }).allowed);
   }
 
@@ -58,22 +88,18 @@ export class FreezeBook {
     const hosts = this.expand(person, named);
     const bad = this.check(person, hosts);
     if (bad) return bad;
+    const now = this.now();
     // One that has ended already would freeze nothing, and replace a freeze someone else set.
-    if (until && until.getTime() <= Date.now())
+    if (until && until.getTime() <= now)
       return reply.error('Cannot freeze', `${dateTimeUtc(until.getTime())} is in the past: nothing was frozen`);
-    const f: RuntimeFreeze = { by: person.id, reason, since: Date.now(), until: until ? until.getTime() : null };
+    const f: RuntimeFreeze = { by: person.id, reason, since: now, until: until ? until.getTime() : null };
     // Someone else's freeze that ends later is theirs: kept, never cut short by one that ends sooner (its owner may
     // shorten it; anyone may /unfreeze first).
-    const current = await this.runtime();
-    const end = (x: RuntimeFreeze) => x.until ?? Number.POSITIVE_INFINITY;
-    const longer = (h: string) => {
-      const c = current[h];
-      return c !== undefined && c.by !== person.id && end(c) > f.since && end(c) > end(f) ? c : null;
-    };
-    const set = hosts.filter((h) => longer(h) === null);
-    if (set.length > 0) await this.put(set, f, audit);
-    const kept = hosts.flatMap((h) => {
-      const c = longer(h);
+    const kept = await this.setUnlessKept(hosts, f, person.id);
+    const set = hosts.filter((h) => !kept.has(h));
+    if (set.length > 0) await this.record(audit, set, `froze ${set.join(', ')}: ${f.reason}`);
+    const keptLines = hosts.flatMap((h) => {
+      const c = kept.get(h);
       return c
         ? [
             reply.text(
@@ -84,9 +110,35 @@ export class FreezeBook {
     });
     return reply.result(
       set.length > 0 ? `Frozen: ${set.join(', ')}` : `Already frozen for longer: ${hosts.join(', ')}`,
-      [...set.map((h) => reply.text(describeFreeze({ host: h, ...f }))), ...kept],
+      [...set.map((h) => reply.text(this.describeSet({ host: h, ...f }, now))), ...keptLines],
       { tone: 'warning' },
     );
+  }
+
+  /**
+   * A freeze just set, as its reply says it: with the maintenance window open on the host too, if any, for what
+   * holds it past the freeze's end is not lifted by /unfreeze.
+   */
+  private describeSet(f: Freeze, now: number): string {
+    const w = freezeOf(f.host, now, this.windows, {});
+    if (w === null) return describeFreeze(f);
+    const end = (x: Freeze) => x.until ?? Number.POSITIVE_INFINITY;
+    const lift =
+      end(w) >= end(f)
+        ? `until the window closes (${untilText(w.until).replace(/^until /, '')}): /unfreeze does not lift it`
+        : f.until === null
+          ? 'until /unfreeze, and the window has closed'
+          : 'until then (or /unfreeze, once the window has closed)';
+    return `${f.host} is frozen ${untilText(f.until)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${untilText(w.until)} (from the config) — reads go on; mutating commands are refused ${lift}`;
+  }
+
+  /** The hosts kept as they were, with the freeze that kept each; the others now carry `f`. */
+  private async setUnlessKept(hosts: string[], f: RuntimeFreeze, keepOthersLonger: string): Promise<Map<string, RuntimeFreeze>> {
+    const args = [JSON.stringify(f), keepOthersLonger, f.until === null ? '' : String(f.until), String(f.since), ...hosts];
+    const out = (await this.redis.eval(SET_UNLESS_KEPT, 1, this.key, ...args)) as string[];
+    const kept = new Map<string, RuntimeFreeze>();
+    for (let i = 0; i + 1 < out.length; i += 2) kept.set(out[i] as string, JSON.parse(out[i + 1] as string) as RuntimeFreeze);
+    return kept;
   }
 
   /**
@@ -94,24 +146,13 @@ export class FreezeBook {
    * freezes the host it emptied), so without a host.freeze check of its own; audited like /freeze.
    */
   async hold(hosts: string[], by: string, reason: string, audit: Omit<AuditEntry, 'event'>): Promise<string[]> {
-    // A freeze someone set meanwhile (its reason, its end) is theirs: kept, not replaced. Returns the hosts kept so.
-    const f: RuntimeFreeze = { by, reason, since: Date.now(), until: null };
-    const kept: string[] = [];
-    for (const h of hosts) {
-      if ((await this.redis.hsetnx(this.key, h, JSON.stringify(f))) === 1) continue;
-      // A timed freeze that has ended stays in the hash until replaced: it holds nothing.
-      const current = JSON.parse((await this.redis.hget(this.key, h)) ?? 'null') as RuntimeFreeze | null;
-      if (current && (current.until === null || current.until > Date.now())) kept.push(h);
-      else await this.redis.hset(this.key, h, JSON.stringify(f));
-    }
-    const frozen = hosts.filter((h) => !kept.includes(h));
+    // A freeze someone set meanwhile (its reason, its end) is theirs: kept, not replaced. Returns the hosts kept so. A
+    // timed freeze that has ended stays in the hash until replaced: it holds nothing, and is replaced.
+    const f: RuntimeFreeze = { by, reason, since: this.now(), until: null };
+    const kept = await this.setUnlessKept(hosts, f, '');
+    const frozen = hosts.filter((h) => !kept.has(h));
     if (frozen.length > 0) await this.record(audit, frozen, `froze ${frozen.join(', ')}: ${reason}`);
-    return kept;
-  }
-
-  private async put(hosts: string[], f: RuntimeFreeze, audit: Omit<AuditEntry, 'event'>): Promise<void> {
-    await this.redis.hset(this.key, Object.fromEntries(hosts.map((h) => [h, JSON.stringify(f)])));
-    await this.record(audit, hosts, `froze ${hosts.join(', ')}: ${f.reason}`);
+    return [...kept.keys()];
   }
 
   /** Audited with the hosts it is about, so /audit host:X finds a freeze of all hosts too. */
@@ -123,7 +164,7 @@ export class FreezeBook {
     const hosts = this.expand(person, named);
     const bad = this.check(person, hosts);
     if (bad) return bad;
-    const now = Date.now();
+    const now = this.now();
     const before = await this.runtime();
     // A timed freeze that has ended is cleared away too, but lifted nothing: only freezes in force are "unfrozen".
     const lifted = hosts.filter((h) => {
@@ -141,7 +182,10 @@ export class FreezeBook {
       ...(free.length > 0 ? [reply.text(`mutating commands may run on ${free.join(', ')} again`)] : []),
       ...still.map((f) =>
         reply.text(
-          `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`,
+          f.by === 'maintenance window'
+            ? `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`
+            : // Frozen again from chat between the lifting and this read: said as what it is, not as a window.
+              describeFreeze(f),
         ),
       ),
       ...(idle.length > 0 ? [reply.text(`${idle.join(', ')} ${idle.length > 1 ? 'were' : 'was'} not frozen: nothing to unfreeze`)] : []),

@@ -48,9 +48,10 @@ export function windowOpenAt(w: MaintenanceWindow, at: number): { from: number; 
 /**
  * The instants the zone's clock reads hour:minute on that day: the first and the last (they differ on the day clocks
  * go back), or, for a time clocks skip, both the instant they jump past it. Not luxon's reading, which takes the later
- * of two and moves a skipped time on by the gap (02:30 read as 03:30).
+ * of two and moves a skipped time on by the gap (02:30 read as 03:30). A freeze's until is read so too: it ends when a
+ * window with that end would close.
  */
-function wallClock(day: DateTime, hour: number, minute: number, zone: string): { first: number; last: number } {
+export function wallClock(day: DateTime, hour: number, minute: number, zone: string): { first: number; last: number } {
   const wall = Date.UTC(day.year, day.month - 1, day.day, hour, minute);
   const wallAt = (t: number) => t + DateTime.fromMillis(t, { zone }).offset * 60_000;
   // The offsets a day either side: a zone changes its offset at most once in two days.
@@ -88,9 +89,14 @@ export function freezeOf(
   return inForce.reduce<Freeze | null>((last, f) => (last === null || end(f) > end(last) ? f : last), null);
 }
 
-/** `until 2026-11-25 12:00 UTC`, or `until /unfreeze` for a freeze with no end. */
+/**
+ * `until 2026-11-25 12:00 UTC`, or `until /unfreeze` for a freeze with no end. A `90m` freeze ends mid-minute: its
+ * seconds are said (rounded up), or a command refused at 11:30:20 would read "frozen until 11:30".
+ */
 export function untilText(until: number | null): string {
-  return until === null ? 'until /unfreeze' : `until ${dateTimeUtc(until)}`;
+  if (until === null) return 'until /unfreeze';
+  const shown = Math.ceil(until / 1000) * 1000;
+  return shown % 60_000 === 0 ? `until ${dateTimeUtc(shown)}` : `until ${new Date(shown).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 export function describeFreeze(f: Freeze): string {

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LocalContext } from '../src/core/define-command.ts';
+import { type Reply, reply } from '../src/core/reply.ts';
+import { freeze } from './freeze.ts';
+
+/**
+ * `/freeze HOSTS [UNTIL] REASON` reads its until off the reason's first word: one meant as a time must never become
+ * the start of the reason of a freeze that does not end.
+ */
+const ZONE = 'Europe/Berlin';
+let calls: { hosts: string[]; until: Date | null; reason: string }[] = [];
+const ctx = {
+  freezes: {
+    zone: ZONE,
+    freeze: async (hosts: string[], until: Date | null, reason: string) => {
+      calls.push({ hosts, until, reason });
+      return reply.result('Frozen');
+    },
+    unfreeze: async () => reply.result('Unfrozen'),
+  },
+} as unknown as LocalContext;
+
+async function run(hosts: string, reason: string): Promise<Reply> {
+  const args = freeze.args.parse({ hosts, reason });
+  return freeze.run(args as never, ctx) as Promise<Reply>;
+}
+
+beforeEach(() => {
+  calls = [];
+  // Only Date: the command reads the time with Date.now() and new Date().
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-12-07T10:00:00Z'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('/freeze: a first word shaped like a duration is an until, valid or not', () => {
+  for (const typed of ['-1h', '999999h', '1.5h', '1,5h', '٢h', '２h', '10min', '30s', '2hours', '−1h']) {
+    it(`"${typed} kernel upgrade" is refused, never an endless freeze whose reason starts "${typed}"`, async () => {
+      const r = await run('xen1', `${typed} kernel upgrade`);
+      expect(calls).toEqual([]);
+      expect(r.kind).toBe('error');
+      expect(JSON.stringify(r)).toContain(typed);
+    });
+  }
+
+  it('"2 hours kernel upgrade" (number, then a unit) is refused too', async () => {
+    const r = await run('xen1', '2 hours kernel upgrade');
+    expect(calls).toEqual([]);
+    expect(r.kind).toBe('error');
+    expect(JSON.stringify(r)).toContain('2 hours');
+  });
+
+  it('a reason that merely starts with a number ("2nd attempt", "3 guests") is a reason', async () => {
+    await run('xen1', '2nd attempt at the kernel');
+    await run('xen1', '3 guests misbehave');
+    expect(calls.map((c) => [c.until, c.reason])).toEqual([
+      [null, '2nd attempt at the kernel'],
+      [null, '3 guests misbehave'],
+    ]);
+  });
+
+  it('"90m" and "1h30m" still end 90 minutes from now', async () => {
+    await run('xen1', '90m a');
+    await run('xen1', '1h30m b');
+    expect(calls.map((c) => c.until?.toISOString())).toEqual(['2026-12-07T11:30:00.000Z', '2026-12-07T11:30:00.000Z']);
+  });
+});
+
+describe('/freeze: date and time typed as two words', () => {
+  it('"2027-01-05 9:00" (an hour of one digit) is 09:00 in the zone, not refused in a rewritten form', async () => {
+    const r = await run('xen1', '2027-01-05 9:00 storage');
+    expect(r.kind, JSON.stringify(r)).toBe('result');
+    expect(calls).toEqual([{ hosts: ['xen1'], until: new Date('2027-01-05T08:00:00Z'), reason: 'storage' }]);
+  });
+});
+
+describe('/freeze until a time of day the clocks skip (Europe/Berlin, 29 Mar 2026: 02:00 → 03:00)', () => {
+  it('typed before the jump, "02:30" ends when the clock jumps past it (03:00 CEST), not half an hour later', async () => {
+    vi.setSystemTime(new Date('2026-03-28T22:00:00Z'));
+    await run('xen1', '02:30 patch');
+    expect(calls[0]?.until?.toISOString()).toBe('2026-03-29T01:00:00.000Z');
+  });
+
+  it('typed after the jump (03:10 CEST), "02:30" is the next 02:30, tomorrow: not a freeze of 20 minutes', async () => {
+    vi.setSystemTime(new Date('2026-03-29T01:10:00Z'));
+    await run('xen1', '02:30 patch');
+    // 30 Mar 02:30 CEST = 00:30 UTC.
+    expect(calls[0]?.until?.toISOString()).toBe('2026-03-30T00:30:00.000Z');
+  });
+});
+
+describe('/freeze: the reason', () => {
+  it('with control characters (a bidi override, a bell) is refused: it is shown to everyone refused', () => {
+    expect(freeze.args.safeParse({ hosts: 'xen1', reason: 'kernel \u202eedargpu' }).success).toBe(false);
+    expect(freeze.args.safeParse({ hosts: 'xen1', reason: 'kernel\u0007 upgrade' }).success).toBe(false);
+    expect(freeze.args.safeParse({ hosts: 'xen1', reason: 'kernel upgrade — Müller’s' }).success).toBe(true);
+  });
+
+  it('a host named twice is frozen once', async () => {
+    await run('xen1,xen1', 'x');
+    expect(calls[0]?.hosts).toEqual(['xen1']);
+  });
+});
