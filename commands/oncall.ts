@@ -57,7 +57,7 @@ export const oncall = defineCommand({
     const when = (d: Date) => formatWhen(d, r.after.zone, at);
     const fields: Field[] = [
       { name: 'was', value: r.before.now ? names(r.before.now) : 'nobody', inline: true },
-      { name: 'next', value: r.after.next ? `${r.after.next.person} from ${when(r.after.next.from)}` : 'nobody scheduled', inline: true },
+      { name: 'next', value: r.after.next ? `${names(r.after.next)} from ${when(r.after.next.from)}` : 'nobody scheduled', inline: true },
     ];
     // What /oncall will say: an earlier override of the same person, their rotation shift, or their onCall: true may
     // run on after this one — the last with no end at all (until null), which is not "until" the override's end.
@@ -77,8 +77,8 @@ export const oncall = defineCommand({
   },
 });
 
-function names(now: OnCallNow): string {
-  return [now.person, ...now.also].join(', ');
+function names(who: { person: string; also?: readonly string[] | undefined }): string {
+  return [who.person, ...(who.also ?? [])].join(', ');
 }
 
 function because(now: OnCallNow): string {
@@ -96,7 +96,7 @@ function because(now: OnCallNow): string {
 
 function showView(view: OnCallView, at: Date): Reply {
   const when = (d: Date) => formatWhen(d, view.zone, at);
-  const next = view.next ? `${view.next.person} from ${when(view.next.from)}` : 'nobody scheduled';
+  const next = view.next ? `${names(view.next)} from ${when(view.next.from)}` : 'nobody scheduled';
   // Say the zone only when a time is shown.
   const zone = view.next || view.now?.until ? [reply.text(`Times in ${view.zone}.`)] : [];
   if (!view.now)

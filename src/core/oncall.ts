@@ -68,6 +68,8 @@ export interface OnCallNow {
 
 export interface OnCallNext {
   person: string;
+  /** Others who come on call with them (several `onCall: true` people); left out when there are none. */
+  also?: string[];
   from: Date;
 }
 
@@ -124,11 +126,56 @@ export function isCalendarDate(text: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(text) && DateTime.fromISO(text, { zone: 'utc' }).isValid;
 }
 
+/** A wall-clock reading in some zone (what a handoff time, `tomorrow 09:00` or an ISO time without offset name). */
+interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second?: number;
+  millisecond?: number;
+}
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+function offsetAt(t: number, zone: string): number {
+  return DateTime.fromMillis(t, { zone }).offset;
+}
+
+/**
+ * The instants at which the clock in `zone` reads `wall`, earliest first: two in the hour clocks go back; in the hour
+ * they skip, the one the clock shows once it has jumped (02:30 → 03:30), as luxon and Temporal read it.
+ * Luxon's own fromObject/fromISO pick between the two readings of a repeated hour by the zone's offset *now* (its
+ * first guess is `Settings.now()`), so the same handoff fell on the first 02:30 in summer and on the second in
+ * winter — and, asked live during that night, moved from one to the other as the clock went back.
+ */
+function instantsOf(wall: WallTime, zone: string): number[] {
+  const asUtc = DateTime.fromObject(wall, { zone: 'utc' }).toMillis();
+  // A zone changes offset at most once within a day either side: these are every offset the wall time may carry.
+  const offsets = [...new Set([asUtc - DAY_MS, asUtc, asUtc + DAY_MS].map((t) => offsetAt(t, zone)))];
+  const exact = offsets.map((o) => asUtc - o * MINUTE_MS).filter((t) => offsetAt(t, zone) === (asUtc - t) / MINUTE_MS);
+  if (exact.length > 0) return exact.sort((a, b) => a - b);
+  // Skipped: read with the offset from before the jump (the smaller one), which lands as far past the jump.
+  return [asUtc - Math.min(...offsets) * MINUTE_MS];
+}
+
+/** `wall` in `zone` as one instant: of a time the clock shows twice, the second (as a rotation's handoff is). */
+function wallInstant(wall: WallTime, zone: string): number {
+  return instantsOf(wall, zone).at(-1) as number;
+}
+
+const dayOf = (dt: DateTime) => ({ year: dt.year, month: dt.month, day: dt.day });
+
 /** An ISO date or date-time; one without an offset is read in `zone`. Null when it is not one. */
 export function parseInstant(text: string, zone: string): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return null;
-  const dt = DateTime.fromISO(text, { zone });
-  return dt.isValid ? dt.toJSDate() : null;
+  const asUtc = DateTime.fromISO(text, { zone: 'utc' });
+  if (!asUtc.isValid || !IANAZone.isValidZone(zone)) return null;
+  // Read in two fixed zones, a time with its own offset is one instant; one without is a wall time to place in `zone`.
+  if (DateTime.fromISO(text, { zone: 'UTC+5' }).toMillis() === asUtc.toMillis()) return asUtc.toJSDate();
+  return new Date(wallInstant(asUtc.toObject() as WallTime, zone));
 }
 
 /** The weekday of a `YYYY-MM-DD` date. */
@@ -136,11 +183,17 @@ export function weekdayOf(date: string): Weekday {
   return WEEKDAYS[DateTime.fromISO(date, { zone: 'utc' }).weekday - 1] as Weekday;
 }
 
-/** `Tue 4 Mar 09:00` in the zone (with the year when it is not the reference's). */
+/**
+ * `Tue 4 Mar 09:00` in the zone (with the year when it is not the reference's). A time the clock shows twice (the
+ * hour it goes back) carries its offset, `Sun 26 Oct 02:30 (UTC+01:00)`: without it, a reply at 02:45 the first time
+ * round saying "until 02:30" reads as already past, and nobody can tell which 02:30 is meant.
+ */
 export function formatWhen(date: Date, zone: string, reference: Date = date): string {
   const dt = DateTime.fromJSDate(date, { zone }).setLocale('en');
   const sameYear = dt.year === DateTime.fromJSDate(reference, { zone }).year;
-  return dt.toFormat(sameYear ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
+  const shown = dt.toFormat(sameYear ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
+  const repeated = dt.isValid && instantsOf({ ...dayOf(dt), hour: dt.hour, minute: dt.minute }, zone).length > 1;
+  return repeated ? `${shown} (UTC${dt.toFormat('ZZ')})` : shown;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -225,10 +278,7 @@ class Schedule {
   shiftStart(k: number): number {
     const r = this.rotation as Rotation;
     const day = r.startDay.plus({ days: k * r.days });
-    return DateTime.fromObject(
-      { year: day.year, month: day.month, day: day.day, hour: r.hour, minute: r.minute },
-      { zone: r.zone },
-    ).toMillis();
+    return wallInstant({ ...dayOf(day), hour: r.hour, minute: r.minute }, r.zone);
   }
 
   /** The shift `t` falls in; negative before the rotation starts. */
@@ -274,7 +324,8 @@ class Schedule {
   firstOnCall(t: number | null): OnCallNext | null {
     for (let i = 0, at = t; at !== null && i < MAX_SEGMENTS; i++) {
       const s = this.segmentAt(at);
-      if (s.people.length > 0) return { person: s.people[0] as string, from: new Date(at) };
+      if (s.people.length > 0)
+        return { person: s.people[0] as string, ...(s.people.length > 1 ? { also: s.people.slice(1) } : {}), from: new Date(at) };
       at = s.end;
     }
     return null;
@@ -341,16 +392,18 @@ const UNTIL_FORMS = 'HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or
 export function parseUntil(text: string, at: Date, zone: string): { ok: true; until: Date } | { ok: false; reason: string } {
   const value = text.trim();
   const now = DateTime.fromJSDate(at, { zone });
-  const atTime = (day: DateTime, hour: number, minute: number) =>
-    DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone });
+  const atTime = (day: DateTime, hour: number, minute: number) => new Date(wallInstant({ ...dayOf(day), hour, minute }, zone));
   const bad = (reason: string) => ({ ok: false as const, reason });
 
   const clock = /^(\d{1,2}):(\d{2})$/.exec(value);
   if (clock) {
     const time = parseTimeOfDay(value);
     if (!time) return bad(`${value} is not a time of day (00:00 to 23:59)`);
-    const today = atTime(now, time.hour, time.minute);
-    return { ok: true, until: (today > now ? today : atTime(now.plus({ days: 1 }), time.hour, time.minute)).toJSDate() };
+    // The next time the clock shows it: in the hour clocks go back, 02:30 typed at 02:40 is the second 02:30, today.
+    const next = [now, now.plus({ days: 1 })]
+      .flatMap((day) => instantsOf({ ...dayOf(day), hour: time.hour, minute: time.minute }, zone))
+      .find((t) => t > at.getTime());
+    return { ok: true, until: new Date(next as number) };
   }
   const duration = /^(?:(\d{1,3})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?$/i.exec(value);
   if (duration && value !== '') {
@@ -363,7 +416,7 @@ export function parseUntil(text: string, at: Date, zone: string): { ok: true; un
     if (tomorrow[1] === undefined) return bad('tomorrow needs a time of day: "tomorrow 09:00" (in quotes when typed)');
     const time = parseTimeOfDay(tomorrow[1]);
     if (!time) return bad(`${echoValue(tomorrow[1])} is not a time of day (00:00 to 23:59)`);
-    return { ok: true, until: atTime(now.plus({ days: 1 }), time.hour, time.minute).toJSDate() };
+    return { ok: true, until: atTime(now.plus({ days: 1 }), time.hour, time.minute) };
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
     // `2025-03-04 18:00` (the form /freeze documents) is the same time with a space where ISO has a T.
