@@ -115,13 +115,19 @@ async function dcPrivateAnswer(token: string, re: RegExp): Promise<DcCall> {
   return answer;
 }
 
+/** The alerts Telegram took for button presses (answerCallbackQuery with a text): what only the clicker saw. */
+const tgAlerts = () => tg.calls.filter((c) => c.method === 'answerCallbackQuery' && c.failedWith === undefined && tgText(c) !== '');
+
 /**
- * The answer to a Telegram button press under `card` whose text matches: private, as a reply to the card, which
- * no edit ever replaces with that answer.
+ * The answer to Telegram button press `callbackId` whose (plain) text matches: private, as the clicker's alert; the
+ * group is never shown it, neither as a message nor in an edit of the card.
  */
-async function tgPrivateAnswer(card: number, re: RegExp): Promise<TgCall> {
-  const answer = await tgShows(re, (c) => c.method === 'sendMessage' && repliesTo(c, card));
-  expect(tgEditsOf(card).filter((e) => re.test(tgText(e)))).toEqual([]);
+async function tgPrivateAnswer(callbackId: string, re: RegExp): Promise<TgCall> {
+  const answer = await tg.waitFor((c) => tgAlerts().includes(c) && c.body['callback_query_id'] === callbackId && re.test(tgText(c)));
+  expect(answer.body['show_alert']).toBe(true);
+  expect(
+    tg.calls.filter((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && inGroup(c) && re.test(tgText(c))),
+  ).toEqual([]);
   return answer;
 }
 
@@ -289,8 +295,7 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
     expect(tgText(announced)).toContain(mentionLink(TG.bob, 'bob'));
 
     // Two presses of the same Telegram button and a Discord click, all before any of them is answered.
-    tg.press(TG.bob, GROUP, tgCard, 'Approve');
-    tg.press(TG.bob, GROUP, tgCard, 'Approve');
+    const presses = [tg.press(TG.bob, GROUP, tgCard, 'Approve'), tg.press(TG.bob, GROUP, tgCard, 'Approve')];
     const click = dc.click(DC.bob, dcCard.id, 'Approve');
 
     // alice's card (her deferred reply) gets the result in place.
@@ -298,14 +303,15 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
       (c) =>
         c.method === 'PATCH' && c.route.includes(`/${ask.token}/messages/@original`) && embeds(c).includes('gateway shut down on xen1'),
     );
-    // Every click was answered, privately: replies to the Telegram card, an ephemeral follow-up on Discord; one
+    // Every click was answered, privately: the clicker's alert on Telegram, an ephemeral follow-up on Discord; one
     // "Approved", the others "already approved".
-    const tgAnswers = () => tg.calls.filter((c) => c.method === 'sendMessage' && repliesTo(c, tgCard));
+    const tgAnswers = () => tgAlerts().filter((c) => presses.includes(String(c.body['callback_query_id'])));
     const dcAnswers = () => dc.calls.filter((c) => c.method === 'POST' && c.route === `/webhooks/${dc.appId}/${click.token}`);
     const answers = () => [...tgAnswers().map(tgText), ...dcAnswers().map(embeds)];
     await expect.poll(() => answers().filter((t) => t.includes(`${id} was already approved`)).length, { timeout: 10_000 }).toBe(2);
     expect(answers().filter((t) => new RegExp(`Approved ${id}\\b`).test(t))).toHaveLength(1);
     expect(tgAnswers()).toHaveLength(2);
+    expect(tg.calls.filter((c) => c.method === 'sendMessage' && repliesTo(c, tgCard))).toEqual([]);
     expect(dcAnswers()).toHaveLength(1);
     expect(dcAnswers()[0]?.body).toMatchObject({ flags: 64 });
     expect(dc.calls.filter((c) => c.route.includes(`/${click.token}/messages/`))).toEqual([]);
@@ -362,9 +368,9 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
     expect(JSON.stringify(dc.messages.get(dcCard.id)?.embeds)).toMatch(/\/stop xen2:files was not approved by \d\d:\d\d UTC; nothing ran/);
 
     // A stale Approve on Telegram (a client that still shows the keyboard): the desk (not a dead button) says
-    // "expired", privately, in a reply; the card keeps saying the approval expired.
-    tg.callback(TG.bob, GROUP, tgCard, staleApprove);
-    const reply = await tgPrivateAnswer(tgCard, new RegExp(`<b>${id} expired</b>`));
+    // "expired", privately, in bob's alert; the card keeps saying the approval expired.
+    const stale = tg.callback(TG.bob, GROUP, tgCard, staleApprove);
+    const reply = await tgPrivateAnswer(stale, new RegExp(`^⛔ ${id} expired\n`));
     expect(tgText(reply)).toContain('nothing ran');
     expect(tg.message(GROUP.id, tgCard)?.text).toContain(`Approval ${id} expired`);
     expect(tg.message(GROUP.id, tgCard)?.keyboard).toBeNull();
@@ -384,8 +390,8 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
     // Fifteen minutes later, as far as the record knows: the approval and alice's interaction token have expired.
     await rewindInRedis(id, true);
 
-    tg.press(TG.bob, GROUP, tgCard, 'Approve');
-    const told = await tgPrivateAnswer(tgCard, new RegExp(`<b>${id} expired</b>`));
+    const press = tg.press(TG.bob, GROUP, tgCard, 'Approve');
+    const told = await tgPrivateAnswer(press, new RegExp(`^⛔ ${id} expired\n`));
     expect(tgText(told)).toContain('nothing ran');
     // The card (alice's deferred reply) is edited through the channel with the bot token: buttons gone, no new post.
     await expectDcSettled(dcCard, new RegExp(`"title":"Approval ${id} expired"`));
@@ -419,12 +425,12 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
       expect(tg.message(GROUP.id, tgCard)?.text).toContain('nobody on call may approve this; dave on call may not run /stop there');
       expect(dc.messages.get(dcCard.id)?.content ?? '').not.toContain(DC.dave);
 
-      // dave is refused privately on both platforms (an ephemeral follow-up; a reply to the card).
+      // dave is refused privately on both platforms (an ephemeral follow-up; his alert).
       const click = dc.click(DC.dave, dcCard.id, 'Approve');
       const refused = await dcPrivateAnswer(click.token, /"title":"Not allowed"/);
       expect(embeds(refused)).toContain('dave may not run /stop on xen1, so may not approve it there');
-      tg.press(TG.dave, GROUP, tgCard, 'Approve');
-      const tgRefused = await tgPrivateAnswer(tgCard, /Not allowed/);
+      const press = tg.press(TG.dave, GROUP, tgCard, 'Approve');
+      const tgRefused = await tgPrivateAnswer(press, /Not allowed/);
       expect(tgText(tgRefused)).toContain('dave may not run /stop on xen1, so may not approve it there');
       // One person's refusal does not replace the card for everyone: it still asks, with its buttons.
       expect(tg.message(GROUP.id, tgCard)?.text).toContain(`Approval needed: /stop xen1:mail — ${id}`);

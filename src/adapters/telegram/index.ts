@@ -8,7 +8,16 @@ import { boundedCall, callWithRetries } from './api-call.ts';
 import { isEditTargetGone, isNotModified, retryDelayMs } from './api-errors.ts';
 import { ChatOutbound } from './outbound.ts';
 import { UpdatePoller } from './polling.ts';
-import { escapeHtml, mentionHtml, renderTelegram, type TelegramMessage } from './render.ts';
+import {
+  alertText,
+  cutAlertText,
+  escapeHtml,
+  mentionHtml,
+  renderTelegram,
+  TELEGRAM_TEXT_LIMIT,
+  type TelegramMessage,
+  visibleLength,
+} from './render.ts';
 import { messageToRequest, type TgMessage, topicOf } from './to-request.ts';
 import { closeWebhook, listenWebhook, type WebhookSettings, webhookUrl } from './webhook.ts';
 
@@ -20,7 +29,19 @@ export interface TelegramAdapterOptions {
   /** Messages per minute in a group; Telegram's limit is about 20. */
   groupPerMinute?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * How long a click in a group is left unanswered for its answer to come (see answerClicker) before the clicker's
+   * spinner is stopped with an empty answer. Telegram takes an answer only for a short while after the click.
+   */
+  callbackHoldMs?: number;
 }
+
+/** Telegram's clients spin until a click is answered, and Telegram refuses answers after some seconds. */
+const CALLBACK_HOLD_MS = 10_000;
+/** An answer to a click is one small call: it must not hold up a reply, nor a stop, for long. */
+const CALLBACK_ANSWER_LIMIT_MS = 5_000;
+
+type Keyboard = ReturnType<typeof Markup.inlineKeyboard>;
 
 type TopicOptions = { message_thread_id?: number };
 
@@ -48,6 +69,7 @@ export function toBotCommands(specs: readonly CommandSpec[]): { command: string;
  * The Telegram adapter on telegraf: long polling (or a webhook with a secret token), HTML replies edited in
  * place, image attachments as photos (sendPhoto), documents for other files and for what does not fit, a
  * per-chat outbound queue that honours 429 retry_after and retries what is safe to retry (see api-errors.ts).
+ * A private answer to a button click in a group never goes to the group (see answerClicker).
  * Update handlers return at once: the next poll waits for a whole batch of updates to be handled.
  */
 export class TelegramAdapter implements ChatAdapter {
@@ -65,6 +87,8 @@ export class TelegramAdapter implements ChatAdapter {
   private stopping: Promise<void> = Promise.resolve();
   /** The core the update handlers feed: they are installed once, so a start after a stop (bot.ha) handles each update once. */
   private core: BotCore | null = null;
+  /** Clicks in groups not answered yet, by callback query id, each with the timer that stops its spinner. */
+  private readonly openCallbacks = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
@@ -163,17 +187,33 @@ export class TelegramAdapter implements ChatAdapter {
       // Not awaited: the job may take minutes and would hold up every other chat's updates.
       void core().handle(req, target);
     });
-    this.bot.on('callback_query', async (ctx) => {
+    this.bot.on('callback_query', (ctx) => {
       const q = ctx.callbackQuery;
-      await ctx.answerCbQuery().catch(() => {});
-      if (!('data' in q) || !q.message) return;
+      if (!('data' in q) || !q.message) {
+        void this.answerCallback(q.id);
+        return;
+      }
       const chat = q.message.chat;
+      // In a group the answer may be for the clicker alone, and the click's own answer (an alert) is the one thing
+      // Telegram shows one member of a group: it is kept open for that (see answerClicker). A private chat is the
+      // clicker's own: the answer goes there.
+      if (chat.type === 'private') void this.answerCallback(q.id);
+      else this.holdCallback(q.id);
+      const title = 'title' in chat && typeof chat.title === 'string' ? { chatTitle: chat.title } : {};
       const target: ReplyTarget = {
         platform: 'telegram',
         channelId: String(chat.id),
         requestId: `tgcb${q.id}`,
-        // The answer edits the message holding the button, except a private one (see deliver).
-        state: { messageId: q.message.message_id, clicked: true, ...topicState(q.message as unknown as TgMessage) },
+        // The answer edits the message holding the button, except a private one (see deliver); who clicked, for that.
+        state: {
+          messageId: q.message.message_id,
+          clicked: true,
+          callback: q.id,
+          clicker: q.from.id,
+          clickerName: q.from.first_name,
+          ...title,
+          ...topicState(q.message as unknown as TgMessage),
+        },
       };
       void core().handleAction(
         {
@@ -201,6 +241,9 @@ export class TelegramAdapter implements ChatAdapter {
     const stopping = (async () => {
       await this.shutWebhook();
       await this.poller.end();
+      // Their answers, if they still come, go to the clickers' private chats: the spinners stop now.
+      const open = [...this.openCallbacks.keys()].filter((id) => this.takeCallback(id));
+      await Promise.all(open.map((id) => this.answerCallback(id)));
       await this.outbound.idle();
     })();
     this.stopping = stopping.catch(() => {});
@@ -215,13 +258,19 @@ export class TelegramAdapter implements ChatAdapter {
           reply.actions.filter((a) => Buffer.byteLength(a.id) <= 64).map((a) => Markup.button.callback(a.label.slice(0, 64), a.id)),
         )
       : undefined;
+    const clicked = target.state['clicked'] === true;
+    // Negative chat ids are groups, supergroups and channels: everyone there would read a reply.
+    if (clicked && reply.private === true && chatId.startsWith('-')) return await this.answerClicker(target, reply, message, keyboard);
+    const callback = typeof target.state['callback'] === 'string' ? target.state['callback'] : null;
+    // An answer for everyone to a click in a group: the card shows it, the clicker's spinner just stops.
+    if (callback !== null && this.takeCallback(callback)) void this.answerCallback(callback);
     const messageId = typeof target.state['messageId'] === 'number' ? target.state['messageId'] : null;
     const replyTo = typeof target.state['replyTo'] === 'number' ? target.state['replyTo'] : undefined;
     let next = target;
     if (messageId === null) next = await this.sendNew(target, message, keyboard, replyTo);
-    else if (target.state['clicked'] === true && reply.private === true) {
-      // A private answer to a button click (a denial, "expired"…) goes to the clicker as a reply to the message that
-      // holds the button, which stays as it is: editing it would show one person's refusal to everyone in the chat.
+    else if (clicked && reply.private === true) {
+      // A private answer to a click in the clicker's own private chat (a denial, "expired"…): a reply to the message
+      // holding the button, which stays as it is — it may be the approval card the chat shows.
       await this.sendNew(target, message, keyboard, messageId);
     } else if (await this.edit(chatId, messageId, message.html, keyboard, isFinal(reply))) {
       next = await this.ping(target, reply, message.mentions, messageId);
@@ -232,14 +281,147 @@ export class TelegramAdapter implements ChatAdapter {
       const { messageId: _gone, mentioned: _before, ...state } = target.state;
       next = await this.sendNew({ ...target, state }, message, keyboard, replyTo);
     }
-    if (isFinal(reply)) {
-      const topic = topicOptions(target);
-      for (const photo of message.photos) await this.sendPhoto(chatId, photo, topic);
-      for (const doc of message.documents) {
-        await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(doc.data, doc.name), topic));
+    if (isFinal(reply)) await this.sendFiles(chatId, message, topicOptions(target));
+    return next;
+  }
+
+  /** A final reply's photos and documents, after its message. */
+  private async sendFiles(chatId: string, message: TelegramMessage, topic: TopicOptions): Promise<void> {
+    for (const photo of message.photos) await this.sendPhoto(chatId, photo, topic);
+    for (const doc of message.documents) {
+      await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(doc.data, doc.name), topic));
+    }
+  }
+
+  /** Leaves a click in a group open for its answer, until the hold runs out: then only the spinner is stopped. */
+  private holdCallback(id: string): void {
+    const timer = setTimeout(() => {
+      if (this.takeCallback(id)) void this.answerCallback(id);
+    }, this.options.callbackHoldMs ?? CALLBACK_HOLD_MS);
+    timer.unref();
+    this.openCallbacks.set(id, timer);
+  }
+
+  /** Whether the click is still open here; if so, the caller answers it (a query takes one answer). */
+  private takeCallback(id: string): boolean {
+    const timer = this.openCallbacks.get(id);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.openCallbacks.delete(id);
+    return true;
+  }
+
+  /** Answers a click: `text` as a toast, or as an alert to dismiss; false when Telegram did not take it (too late). */
+  private async answerCallback(id: string, text?: string, alert = false): Promise<boolean> {
+    try {
+      const answer = { callback_query_id: id, ...(text ? { text, show_alert: alert } : {}) };
+      await boundedCall(
+        'answerCallbackQuery',
+        (o) => this.bot.telegram.callApi('answerCallbackQuery', answer, o),
+        new AbortController().signal,
+        CALLBACK_ANSWER_LIMIT_MS,
+      );
+      return true;
+    } catch (error) {
+      this.options.logger.info({ err: redactSecrets(String(error)), callback: id }, 'a button click could not be answered');
+      return false;
+    }
+  }
+
+  /**
+   * A private answer to a click in a group, where Telegram shows no message to one member only: the clicker's alert
+   * when the answer fits in one and the click is still open; else their private chat with the bot (a toast says so);
+   * else an alert with what fits. Only when none of these reaches them does the group get a note — mentioning them,
+   * never carrying the answer. The message holding the button (an approval card) is never touched. Throws only when
+   * not even the note could be sent.
+   */
+  private async answerClicker(
+    target: ReplyTarget,
+    reply: Reply,
+    message: TelegramMessage,
+    keyboard: Keyboard | undefined,
+  ): Promise<ReplyTarget> {
+    const s = target.state;
+    const callback = typeof s['callback'] === 'string' && this.takeCallback(s['callback']) ? s['callback'] : null;
+    const bot = `@${this.bot.botInfo?.username ?? 'the bot'}`;
+    const whole = alertText(reply);
+    let open = callback;
+    if (open !== null && whole !== null) {
+      if (await this.answerCallback(open, whole, true)) return target;
+      open = null;
+    }
+    const clicker = typeof s['clicker'] === 'number' ? s['clicker'] : null;
+    if (clicker !== null) {
+      try {
+        const sent = await this.sendToClicker(target, clicker, reply, message, keyboard);
+        if (open !== null) await this.answerCallback(open, `The answer is in your private chat with ${bot}.`);
+        return { ...target, state: { ...s, privateMessageId: sent } };
+      } catch (error) {
+        this.options.logger.warn(
+          { err: redactSecrets(String(error)), requestId: target.requestId },
+          "a private answer to a button click could not go to the clicker's private chat",
+        );
       }
     }
-    return next;
+    const cut = `\n(cut: xenops can send you the whole answer once you open ${bot} and press Start)`;
+    if (open !== null && (await this.answerCallback(open, cutAlertText(reply, cut), true))) return target;
+    // One note per click: a later update of the same answer has nothing new to tell the group.
+    if (s['noted'] === true) return target;
+    await this.noteInGroup(target, clicker, bot);
+    return { ...target, state: { ...s, noted: true } };
+  }
+
+  /**
+   * The answer in the clicker's private chat with the bot (the message sent there for this click before is edited),
+   * saying which chat's click it answers; its files follow. Returns the message's id. Throws when Telegram refuses it
+   * (403: they never started the bot, or blocked it).
+   */
+  private async sendToClicker(
+    target: ReplyTarget,
+    clicker: number,
+    reply: Reply,
+    message: TelegramMessage,
+    keyboard: Keyboard | undefined,
+  ): Promise<number> {
+    const chatId = String(clicker);
+    const title = typeof target.state['chatTitle'] === 'string' ? target.state['chatTitle'] : 'a group';
+    const where = `\n<i>Your button click in ${escapeHtml(title)}</i>`;
+    const html = visibleLength(`${message.html}${where}`) <= TELEGRAM_TEXT_LIMIT ? `${message.html}${where}` : message.html;
+    const before = typeof target.state['privateMessageId'] === 'number' ? target.state['privateMessageId'] : null;
+    let id = before;
+    if (before === null || !(await this.edit(chatId, before, html, keyboard, isFinal(reply)))) {
+      const sent = await this.outbound.send(chatId, () =>
+        this.bot.telegram.sendMessage(chatId, html, { parse_mode: 'HTML', ...(keyboard ? keyboard : {}) }),
+      );
+      id = sent.message_id;
+    }
+    // No topic: the private chat is not the group's forum.
+    if (isFinal(reply)) await this.sendFiles(chatId, message, {});
+    return id ?? 0;
+  }
+
+  /**
+   * What the group is told when a private answer reached its clicker nowhere: that there is one, for whom, and how to
+   * get such answers — never the answer. A reply to the clicked message, in its topic; the mention notifies them.
+   */
+  private async noteInGroup(target: ReplyTarget, clicker: number | null, bot: string): Promise<void> {
+    const chatId = target.channelId;
+    const name = typeof target.state['clickerName'] === 'string' ? target.state['clickerName'] : 'you';
+    const start = `To get such answers, open a private chat with ${escapeHtml(bot)} and press Start.`;
+    const html =
+      clicker === null
+        ? // A click kept from before the clicker was recorded: nobody to mention.
+          `🔒 The answer to a button click here is for the one who clicked alone, and xenops could not send it privately, so it is not shown here. ${start}`
+        : `🔒 <a href="tg://user?id=${clicker}">${escapeHtml(name)}</a>: the answer to your button click is for you alone, and ` +
+          `xenops could not send it to you privately, so it is not shown here. ${start}`;
+    const messageId = typeof target.state['messageId'] === 'number' ? target.state['messageId'] : undefined;
+    await this.outbound.send(chatId, () =>
+      this.bot.telegram.sendMessage(chatId, html, {
+        parse_mode: 'HTML',
+        ...topicOptions(target),
+        ...(messageId ? { reply_parameters: { message_id: messageId, allow_sending_without_reply: true } } : {}),
+      }),
+    );
   }
 
   /**
@@ -249,7 +431,7 @@ export class TelegramAdapter implements ChatAdapter {
   private async sendNew(
     target: ReplyTarget,
     message: TelegramMessage,
-    keyboard: ReturnType<typeof Markup.inlineKeyboard> | undefined,
+    keyboard: Keyboard | undefined,
     replyTo: number | undefined,
   ): Promise<ReplyTarget> {
     const chatId = target.channelId;
@@ -270,13 +452,7 @@ export class TelegramAdapter implements ChatAdapter {
    * Edits the message; false when it is gone. An edit is retried after a transient failure (running it twice changes
    * nothing), and one that finds the message as asked is taken as done: an earlier try that Telegram applied.
    */
-  private async edit(
-    chatId: string,
-    messageId: number,
-    html: string,
-    keyboard: ReturnType<typeof Markup.inlineKeyboard> | undefined,
-    final: boolean,
-  ): Promise<boolean> {
+  private async edit(chatId: string, messageId: number, html: string, keyboard: Keyboard | undefined, final: boolean): Promise<boolean> {
     try {
       await this.outbound.send(
         chatId,

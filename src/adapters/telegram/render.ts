@@ -83,6 +83,37 @@ export function photoCaption(description: string | undefined): string | undefine
   return `${text.slice(0, cutAt)}…`;
 }
 
+/** Telegram's limit for the text of a callback query's answer (an alert or a toast). */
+export const TELEGRAM_ALERT_LIMIT = 200;
+
+/** The reply as plain text, its mark and title first (what an alert shows: it takes no markup). */
+function plainText(reply: Reply): string {
+  return [`${MARK[reply.tone]} ${reply.title}`, ...reply.blocks.map((b) => blockHtml(b).plain)].join('\n');
+}
+
+/**
+ * The reply as an alert's plain text (answerCallbackQuery takes no markup), or null when it would not be the whole
+ * reply: longer than `limit` (UTF-16 units, which is at least what Telegram counts), or with files or buttons an alert
+ * cannot carry.
+ */
+export function alertText(reply: Reply, limit = TELEGRAM_ALERT_LIMIT): string | null {
+  if (reply.attachments?.length || reply.actions?.length) return null;
+  const text = plainText(reply);
+  return text.length <= limit ? text : null;
+}
+
+/**
+ * As much of the reply as fits in an alert with `tail` after it (cut at a character, never inside a surrogate pair,
+ * marked with an ellipsis): for when the whole reply has no other way to its reader.
+ */
+export function cutAlertText(reply: Reply, tail: string, limit = TELEGRAM_ALERT_LIMIT): string {
+  const whole = plainText(reply);
+  if (whole.length + tail.length <= limit) return `${whole}${tail}`;
+  let cutAt = Math.max(0, limit - tail.length - 1);
+  if (/[\uD800-\uDBFF]/.test(whole.charAt(cutAt - 1))) cutAt--;
+  return `${whole.slice(0, cutAt)}…${tail}`;
+}
+
 /** A neutral reply as Telegram HTML; what does not fit in 4096 characters goes as a .txt document, never cut. */
 export function renderTelegram(reply: Reply): TelegramMessage {
   const mentions = telegramMentions(reply);

@@ -12,7 +12,10 @@ export interface TgCall {
   messageId?: number;
   /** Which client called, when its API root names one (`${apiRoot}/NAME/`): several bots on one fake. */
   client?: string;
-  /** The error status it was answered with by a fault switch (rateLimitNext, failNext); the call was not applied. */
+  /**
+   * The error status it was answered with by a fault switch (rateLimitNext, failNext), or as Telegram refuses it (a
+   * callback answer too long, too late or given before; a private chat closePrivateChat closed); the call was not applied.
+   */
   failedWith?: number;
 }
 
@@ -101,6 +104,12 @@ export class FakeTelegram {
   readonly messages = new Map<string, TgMessage>();
   /** `chatId:messageId` of the messages pinned through pinChatMessage. */
   readonly pins = new Set<string>();
+  /** Every answerCallbackQuery Telegram took, in order: what the clicker was shown (a toast, or an alert with show_alert). */
+  readonly callbackAnswers: { id: string; text: string; showAlert: boolean; at: number }[] = [];
+  /** Callback queries issued (callback, press) and not answered yet; those expireCallback made too old are left out. */
+  private openCallbacks = new Set<string>();
+  /** User id → why the bot may not message them in their private chat (see closePrivateChat). */
+  private closedPrivateChats = new Map<number, string>();
   /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
   readonly notifications: { userId: number; chatId: number; messageId: number; at: number }[] = [];
   /**
@@ -176,6 +185,27 @@ export class FakeTelegram {
     this.failures.set(method, { count, retryAfter });
   }
 
+  /**
+   * The bot may not message `userId` in their private chat: a sendMessage, sendPhoto or sendDocument to it answers 403,
+   * as Telegram does for someone who never started the bot (or blocked it).
+   */
+  closePrivateChat(userId: number, how: 'never-started' | 'blocked' = 'never-started'): void {
+    this.closedPrivateChats.set(
+      userId,
+      how === 'blocked' ? 'Forbidden: bot was blocked by the user' : "Forbidden: bot can't initiate conversation with a user",
+    );
+  }
+
+  /** What the bot sent `userId` in their private chat, as it looks now. */
+  privateMessages(userId: number): TgMessage[] {
+    return [...this.messages.values()].filter((m) => m.chatId === userId);
+  }
+
+  /** The callback query is too old now (the client waited too long): answering it is refused, as Telegram does. */
+  expireCallback(id: string): void {
+    this.openCallbacks.delete(id);
+  }
+
   /** Injects a text message as a user would send it; returns its message id. */
   sendText(
     from: number,
@@ -225,23 +255,30 @@ export class FakeTelegram {
     chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
     messageId: number,
     label: string,
+    options: { topic?: number } = {},
   ): string {
     const button = this.message(chat.id, messageId)
       ?.keyboard?.inline_keyboard.flat()
       .find((b) => b.text === label);
     if (!button?.callback_data) throw new Error(`fake telegram: message ${messageId} shows no button "${label}"`);
-    return this.callback(from, chat, messageId, button.callback_data);
+    return this.callback(from, chat, messageId, button.callback_data, options);
   }
 
-  /** Injects a callback query with `data` as if pressed under `messageId` (also a stale button). Returns its id. */
+  /**
+   * Injects a callback query with `data` as if pressed under `messageId` (also a stale button), in forum topic
+   * `options.topic` when given. Returns its id; it is open (answerable once) until answered or expireCallback.
+   */
   callback(
     from: number,
     chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
     messageId: number,
     data: string,
+    options: { topic?: number } = {},
   ): string {
     const id = `cbq${this.nextCallbackId++}`;
+    this.openCallbacks.add(id);
     const shown = this.message(chat.id, messageId);
+    const topic = options.topic === undefined ? {} : { message_thread_id: options.topic, is_topic_message: true };
     this.push({
       update_id: this.nextUpdateId++,
       callback_query: {
@@ -253,7 +290,8 @@ export class FakeTelegram {
           chat:
             chat.type === 'private'
               ? { id: chat.id, type: 'private', first_name: 'user' }
-              : { id: chat.id, type: chat.type, title: chat.title ?? 'ops' },
+              : { id: chat.id, type: chat.type, title: chat.title ?? 'ops', ...(options.topic === undefined ? {} : { is_forum: true }) },
+          ...topic,
           from: this.botUser,
           text: shown?.text.replace(/<[^>]+>/g, '') ?? '',
           ...(shown?.keyboard ? { reply_markup: shown.keyboard } : {}),
@@ -335,8 +373,15 @@ export class FakeTelegram {
         429,
       );
     }
-    if (method !== 'getUpdates' && method !== 'sendMessage' && method !== 'editMessageText') this.record(call);
+    if (!['getUpdates', 'sendMessage', 'editMessageText', 'answerCallbackQuery'].includes(method)) this.record(call);
     const chat = (id: unknown) => ({ id: Number(id), type: Number(id) < 0 ? 'supergroup' : 'private' });
+    const closed = ['sendMessage', 'sendPhoto', 'sendDocument'].includes(method)
+      ? this.closedPrivateChats.get(Number(body['chat_id']))
+      : undefined;
+    if (closed) {
+      if (method === 'sendMessage') this.record({ ...call, failedWith: 403 });
+      return json(res, { ok: false, error_code: 403, description: closed }, 403);
+    }
     if ((method === 'setWebhook' || method === 'getUpdates') && Array.isArray(body['allowed_updates']))
       this.allowedUpdates = body['allowed_updates'].map(String);
     switch (method) {
@@ -352,8 +397,27 @@ export class FakeTelegram {
       case 'deleteWebhook':
       case 'setWebhook':
       case 'setMyCommands':
-      case 'answerCallbackQuery':
         return json(res, { ok: true, result: true });
+      case 'answerCallbackQuery': {
+        const id = String(body['callback_query_id'] ?? '');
+        const text = String(body['text'] ?? '');
+        // Telegram: 0-200 characters; a query answers once, and only for a short while after the click.
+        const refused = text.length > 200 || !this.openCallbacks.has(id);
+        this.record({ ...call, ...(refused ? { failedWith: 400 } : {}) });
+        if (text.length > 200) return json(res, { ok: false, error_code: 400, description: 'Bad Request: MESSAGE_TOO_LONG' }, 400);
+        if (!this.openCallbacks.delete(id))
+          return json(
+            res,
+            {
+              ok: false,
+              error_code: 400,
+              description: 'Bad Request: query is too old and response timeout expired or query ID is invalid',
+            },
+            400,
+          );
+        this.callbackAnswers.push({ id, text, showAlert: body['show_alert'] === true || body['show_alert'] === 'true', at: call.at });
+        return json(res, { ok: true, result: true });
+      }
       case 'getUpdates': {
         const offset = Number(body['offset'] ?? 0);
         const timeout = Number(body['timeout'] ?? 0);
