@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
 import { dateTimeUtc } from './time-text.ts';
+import { readWall } from './wall-time.ts';
 
 /** Why a host takes no mutating command right now. */
 export interface Freeze {
@@ -47,27 +48,14 @@ export function windowOpenAt(w: MaintenanceWindow, at: number): { from: number; 
 
 /**
  * The instants the zone's clock reads hour:minute on that day: the first and the last (they differ on the day clocks
- * go back), or, for a time clocks skip, both the instant they jump past it. Not luxon's reading, which takes the later
- * of two and moves a skipped time on by the gap (02:30 read as 03:30). A freeze's until is read so too: it ends when a
- * window with that end would close.
+ * go back), or, for a time clocks skip, both the instant they jump past it — not luxon's reading, which moves a
+ * skipped time on by the gap (02:30 read as 03:30). A freeze's until is read so too: it ends when a window with that
+ * end would close.
  */
 export function wallClock(day: DateTime, hour: number, minute: number, zone: string): { first: number; last: number } {
-  const wall = Date.UTC(day.year, day.month - 1, day.day, hour, minute);
-  const wallAt = (t: number) => t + DateTime.fromMillis(t, { zone }).offset * 60_000;
-  // The offsets a day either side: a zone changes its offset at most once in two days.
-  const tries = [...new Set([wallAt(wall - 86_400_000) - (wall - 86_400_000), wallAt(wall + 86_400_000) - (wall + 86_400_000)])]
-    .map((offset) => wall - offset)
-    .sort((a, b) => a - b);
-  const exact = tries.filter((t) => wallAt(t) === wall);
-  if (exact.length > 0) return { first: exact[0] as number, last: exact[exact.length - 1] as number };
-  // Skipped: the clock reads before it at the earlier try and after it at the later; the jump lies between.
-  let [before, after] = [tries[0] as number, tries[tries.length - 1] as number];
-  while (after - before > 1) {
-    const mid = Math.floor((before + after) / 2);
-    if (wallAt(mid) < wall) before = mid;
-    else after = mid;
-  }
-  return { first: after, last: after };
+  const read = readWall({ year: day.year, month: day.month, day: day.day, hour, minute }, zone);
+  if ('skipped' in read) return { first: read.skipped.jumpAt, last: read.skipped.jumpAt };
+  return { first: read.instants[0] as number, last: read.instants.at(-1) as number };
 }
 
 /** Whether a host is frozen at `at`: a freeze from chat, or an open maintenance window. Pure. */

@@ -1,5 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import { echoValue } from './args.ts';
+import { readWall, type WallTime } from './wall-time.ts';
 
 /**
  * Who is on call, pure: a rotation (people in order, a handoff at a wall-clock time in one IANA zone, daily or
@@ -126,39 +127,13 @@ export function isCalendarDate(text: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(text) && DateTime.fromISO(text, { zone: 'utc' }).isValid;
 }
 
-/** A wall-clock reading in some zone (what a handoff time, `tomorrow 09:00` or an ISO time without offset name). */
-interface WallTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second?: number;
-  millisecond?: number;
-}
-
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
-
-function offsetAt(t: number, zone: string): number {
-  return DateTime.fromMillis(t, { zone }).offset;
-}
-
 /**
  * The instants at which the clock in `zone` reads `wall`, earliest first: two in the hour clocks go back; in the hour
  * they skip, the one the clock shows once it has jumped (02:30 → 03:30), as luxon and Temporal read it.
- * Luxon's own fromObject/fromISO pick between the two readings of a repeated hour by the zone's offset *now* (its
- * first guess is `Settings.now()`), so the same handoff fell on the first 02:30 in summer and on the second in
- * winter — and, asked live during that night, moved from one to the other as the clock went back.
  */
 function instantsOf(wall: WallTime, zone: string): number[] {
-  const asUtc = DateTime.fromObject(wall, { zone: 'utc' }).toMillis();
-  // A zone changes offset at most once within a day either side: these are every offset the wall time may carry.
-  const offsets = [...new Set([asUtc - DAY_MS, asUtc, asUtc + DAY_MS].map((t) => offsetAt(t, zone)))];
-  const exact = offsets.map((o) => asUtc - o * MINUTE_MS).filter((t) => offsetAt(t, zone) === (asUtc - t) / MINUTE_MS);
-  if (exact.length > 0) return exact.sort((a, b) => a - b);
-  // Skipped: read with the offset from before the jump (the smaller one), which lands as far past the jump.
-  return [asUtc - Math.min(...offsets) * MINUTE_MS];
+  const read = readWall(wall, zone);
+  return 'skipped' in read ? [read.skipped.movedOn] : read.instants;
 }
 
 /** `wall` in `zone` as one instant: of a time the clock shows twice, the second (as a rotation's handoff is). */
