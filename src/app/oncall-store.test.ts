@@ -191,7 +191,7 @@ describe('OnCallStore (Redis)', () => {
     expect(await access(STATIC, ALICE).set('carol', new Date('2025-04-05T10:00:00Z'), fixed)).toEqual({
       ok: false,
       title: 'Cannot do that',
-      reason: "until is at most 31 days ahead (Fri 4 Apr 10:00); put longer changes in the config's oncall.overrides",
+      reason: "until is at most 31 days ahead (Fri 4 Apr 10:00, UTC); put longer changes in the config's oncall.overrides",
     });
     expect(await redis.exists(key)).toBe(0);
     expect(audit.map((e) => [e.person, e.event, e.decision, e.detail])).toEqual([
@@ -204,7 +204,7 @@ describe('OnCallStore (Redis)', () => {
         'alice',
         'decision',
         'rejected',
-        "Cannot do that: until is at most 31 days ahead (Fri 4 Apr 10:00); put longer changes in the config's oncall.overrides",
+        "Cannot do that: until is at most 31 days ahead (Fri 4 Apr 10:00, UTC); put longer changes in the config's oncall.overrides",
       ],
     ]);
   });
@@ -237,7 +237,7 @@ describe('OnCallStore (Redis)', () => {
     // One minute more is more than 31 days, and the refusal names the real limit in local time (10:00, as typed from).
     const over = await access(c, ALICE, 'set carol').set('carol', new Date('2025-11-10T09:01:00Z'), at);
     expect(!over.ok && over.reason).toBe(
-      "until is at most 31 days ahead (Mon 10 Nov 10:00); put longer changes in the config's oncall.overrides",
+      "until is at most 31 days ahead (Mon 10 Nov 10:00, Europe/Berlin); put longer changes in the config's oncall.overrides",
     );
   });
 

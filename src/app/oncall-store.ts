@@ -122,7 +122,7 @@ export class OnCallStore {
         if (end.getTime() > latest)
           return refuse(
             'Cannot do that',
-            `until is at most ${MAX_OVERRIDE_DAYS} days ahead (${formatWhen(new Date(latest), zone, at)}); put longer changes in the config's oncall.overrides`,
+            `until is at most ${MAX_OVERRIDE_DAYS} days ahead (${formatWhen(new Date(latest), zone, at)}, ${zone}); put longer changes in the config's oncall.overrides`,
           );
         const before = onCallAt(this.config, await this.overrides(at), at);
         await this.add({ person, from: at, until: end, by: asker.id });
