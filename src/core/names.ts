@@ -36,9 +36,7 @@ export const HostName = z
     // `/list XEN1`: the name meant is said (only when it is one: nothing else typed is echoed from here).
     error: (issue) => {
       const lower = String(issue.input ?? '').toLowerCase();
-      return HOST_NAME_PATTERN.test(lower)
-        ? `must be lower case: ${lower}`
-        : 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
+      return HOST_NAME_PATTERN.test(lower) ? `must be lower case: ${lower}` : 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
     },
   });
 export type HostName = z.infer<typeof HostName>;
