@@ -125,7 +125,7 @@ describe('on-call approvals in the terminal demo', () => {
 
   it('a frozen host refuses mutations (before any approval is asked) but not reads; /status shows it; /unfreeze lifts it', async () => {
     expect(await say('@alice /freeze xen2 2h storage work')).toMatch(
-      /⚠ Frozen: xen2\nxen2 is frozen until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(alice: storage work\)/,
+      /⚠ Frozen: xen2\nxen2 is frozen until \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC \(alice: storage work\)/,
     );
     expect(await say('@bob /freeze xen1 because')).toContain('✖ Not allowed\nbob may not run /freeze: needs permission host.freeze');
     const refused = await say('@alice /stop files');
