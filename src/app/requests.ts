@@ -219,7 +219,7 @@ export class RequestHandler {
     this.deps.onCommand?.(req.command, 'refused');
     await this.deps.audit.append({
       ...this.auditBase(req, r.person),
-      ...hostsNamed(this.deps.config, req),
+      ...hostsNamed(this.deps.config, req, this.deps.fleet),
       event: 'decision',
       decision: 'rejected',
       detail: r.reason,
@@ -260,7 +260,11 @@ export class RequestHandler {
       const onRecordFirst = d.kind === 'enqueue' && d.mutating;
       audits.push(
         audit.append(
-          { ...auditBase(req, person), event: 'request', ...('jobs' in d ? { targets: d.jobs } : hostsNamed(config, req)) },
+          {
+            ...auditBase(req, person),
+            event: 'request',
+            ...('jobs' in d ? { targets: d.jobs } : hostsNamed(config, req, this.deps.fleet)),
+          },
           { now: onRecordFirst },
         ),
       );
@@ -302,7 +306,7 @@ export class RequestHandler {
               { config, book: this.deps.schedules, audit: (e) => audit.append(e) },
               me,
               { platform: req.platform, channelId: req.channel.id },
-              { ...auditBase(req, person), ...hostsNamed(config, req) },
+              { ...auditBase(req, person), ...hostsNamed(config, req, this.deps.fleet) },
             ),
           });
           this.deps.onCommand?.(req.command, r.kind === 'error' ? (r.refused ? 'refused' : 'error') : 'ok');
@@ -355,7 +359,7 @@ export class RequestHandler {
         const undone = leftUndone(progress);
         await audit.append({
           ...auditBase(req, person),
-          ...hostsNamed(config, req),
+          ...hostsNamed(config, req, this.deps.fleet),
           event: 'decision',
           ...(undone ? { decision: 'rejected' as const } : {}),
           detail: `Redis unreachable${undone ? '' : ' (lost part-way: it may have been done in part)'}`,
@@ -369,7 +373,7 @@ export class RequestHandler {
         const undone = leftUndone(progress);
         await audit.append({
           ...auditBase(req, person),
-          ...hostsNamed(config, req),
+          ...hostsNamed(config, req, this.deps.fleet),
           event: 'decision',
           // Not "rejected" when part of it may have been done: the entry says what is known.
           ...(undone ? { decision: 'rejected' as const } : {}),
@@ -463,11 +467,12 @@ function readsEverything(config: Config, person: Person, permission: string | nu
 }
 
 /**
- * The config's hosts the words of a request with no resolved targets name (`/freeze xen1,xen2 …`, `/schedule add top
- * xen1 …`, a refused `/stop xen1:web`): what its entries are about, so a reader scoped to other hosts does not see
- * them. Not a reason's free text ("xen1 overloaded"), and not /audit's own arguments, which are filters.
+ * The config's hosts, and the domains the fleet knows, that the words of a request with no resolved targets name
+ * (`/freeze xen1,xen2 …`, `/schedule add top xen1 …`, a refused `/stop xen1:payroll`): what its entries are about, so
+ * a reader scoped to other hosts or domains does not see them (a refusal's args quote the guest it was about). Not a
+ * reason's free text ("xen1 overloaded"), and not /audit's own arguments, which are filters.
  */
-function hostsNamed(config: Config, req: ChatRequest): { host?: string } {
+function hostsNamed(config: Config, req: ChatRequest, fleet: Pick<FleetCache, 'hostsOf'>): { host?: string; domain?: string } {
   if (req.command.toLowerCase() === 'audit') return {};
   const words =
     req.args.kind === 'text'
@@ -479,5 +484,17 @@ function hostsNamed(config: Config, req: ChatRequest): { host?: string } {
           .map(([, v]) => (typeof v === 'string' || typeof v === 'number' ? String(v) : ''))
           .join(' ');
   const named = [...new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
-  return named.length > 0 ? { host: named.join(',') } : {};
+  // A domain as typed: bare, or after `host:` (a domain name may hold `.`, `:` and `+`, so not the split above).
+  const domains = [
+    ...new Set(
+      words
+        .split(/[\s,]+/)
+        .map((w) => {
+          const at = w.indexOf(':');
+          return at > 0 && Object.hasOwn(config.hosts, w.slice(0, at)) ? w.slice(at + 1) : w;
+        })
+        .filter((w) => w !== '' && !Object.hasOwn(config.hosts, w) && fleet.hostsOf(w).length > 0),
+    ),
+  ];
+  return { ...(named.length > 0 ? { host: named.join(',') } : {}), ...(domains.length > 0 ? { domain: domains.join(',') } : {}) };
 }

@@ -611,20 +611,81 @@ const isNamedList = (v: unknown): v is Named[] =>
 export function scopeResult<T>(result: T, mayName: (domain: string) => boolean): T {
   if (typeof result !== 'object' || result === null) return result;
   const hidden = new Set<string>();
-  const out: Record<string, unknown> = { ...(result as Record<string, unknown>) };
+  const out = filterNamed(result as Record<string, unknown>, mayName, hidden);
+  return dropLines(out, mayName, hidden) as T;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Nested results too (a digest's `unreadUptime: { lines }`): a list one level down is as visible as one at the top. */
+function filterNamed(obj: Record<string, unknown>, mayName: (domain: string) => boolean, hidden: Set<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...obj };
+  const left: Named[] = [];
   for (const [k, v] of Object.entries(out)) {
+    if (isPlainObject(v)) out[k] = filterNamed(v, mayName, hidden);
     if (!isNamedList(v) || v.length === 0) continue;
     out[k] = v.filter((x) => {
       if (mayName(x.name)) return true;
       hidden.add(x.name);
+      if (k === 'domains') left.push(x);
       return false;
     });
   }
-  if (hidden.size > 0)
-    for (const [k, v] of Object.entries(out))
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
-        out[k] = v.filter((line: string) => ![...hidden].some((name) => namesIn(line, name)));
-  return out as T;
+  // /status counts a host's guests by state beside its list: a count that took in the guests left out would tell the
+  // person they exist.
+  const counts = out['domainsByStatus'];
+  if (isPlainObject(counts) && left.length > 0) {
+    const recount: Record<string, unknown> = { ...counts };
+    for (const x of left) {
+      const s = (x as Named & { status?: unknown }).status;
+      const n = typeof s === 'string' ? recount[s] : undefined;
+      if (typeof s === 'string' && typeof n === 'number') recount[s] = n > 1 ? n - 1 : undefined;
+    }
+    out['domainsByStatus'] = Object.fromEntries(Object.entries(recount).filter(([, n]) => n !== undefined));
+  }
+  return out;
+}
+
+/** Keys whose lines are a host's raw output (xl uptime's unreadable lines), each starting with the domain's name. */
+const RAW_LINES = new Set(['unparsed', 'lines']);
+
+/**
+ * A line the host printed and the agent could not read never made a row, so its guest is in no list to leave out:
+ * such a line (raw, or quoted in a note) is shown only when the name it starts with is one the person may see.
+ */
+function dropLines(
+  obj: Record<string, unknown>,
+  mayName: (domain: string) => boolean,
+  hidden: ReadonlySet<string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...obj };
+  for (const [k, v] of Object.entries(out)) {
+    if (isPlainObject(v)) out[k] = dropLines(v, mayName, hidden);
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))
+      out[k] = v.filter(
+        (line: string) =>
+          ![...hidden].some((name) => namesIn(line, name)) &&
+          (RAW_LINES.has(k) ? rawLineMayShow(line, mayName) : quotedLines(line).every((q) => rawLineMayShow(q, mayName))),
+      );
+  }
+  return out;
+}
+
+function rawLineMayShow(line: string, mayName: (domain: string) => boolean): boolean {
+  const first = line.trim().split(/\s+/)[0];
+  return first === undefined || first === '' || mayName(first);
+}
+
+/** The host's lines a note quotes as JSON strings (`could not read this line of xl list: "payroll  7 …"`). */
+function quotedLines(line: string): string[] {
+  return [...line.matchAll(/"(?:[^"\\]|\\.)*"/g)].flatMap((m) => {
+    try {
+      const q: unknown = JSON.parse(m[0]);
+      return typeof q === 'string' ? [q] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Whether the line names the domain as a whole word (`db`, not the `db` of `db2`). */
