@@ -646,26 +646,35 @@ function filterNamed(obj: Record<string, unknown>, mayName: (domain: string) => 
   return out;
 }
 
-/** Keys whose lines are a host's raw output (xl uptime's unreadable lines), each starting with the domain's name. */
-const RAW_LINES = new Set(['unparsed', 'lines']);
+/**
+ * Where a result carries lines of host output the agent could not read: raw (`unparsed`, a digest's
+ * `unreadUptime.lines`) or quoted in a note (`notes`). Named, not every list of text: a console snapshot's `lines` are
+ * the guest's own output, for whoever may read its console.
+ */
+const UNREAD_RAW = new Set(['unparsed', 'unreadUptime.lines']);
+const UNREAD_QUOTED = new Set(['notes']);
 
 /**
  * A line the host printed and the agent could not read never made a row, so its guest is in no list to leave out:
- * such a line (raw, or quoted in a note) is shown only when the name it starts with is one the person may see.
+ * such a line (raw, or quoted in a note) is shown only when the name it starts with is one the person may see. Any
+ * other text naming a guest left out of a list goes with it.
  */
 function dropLines(
   obj: Record<string, unknown>,
   mayName: (domain: string) => boolean,
   hidden: ReadonlySet<string>,
+  at = '',
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...obj };
   for (const [k, v] of Object.entries(out)) {
-    if (isPlainObject(v)) out[k] = dropLines(v, mayName, hidden);
+    const path = at ? `${at}.${k}` : k;
+    if (isPlainObject(v)) out[k] = dropLines(v, mayName, hidden, path);
     else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))
       out[k] = v.filter(
         (line: string) =>
           ![...hidden].some((name) => namesIn(line, name)) &&
-          (RAW_LINES.has(k) ? rawLineMayShow(line, mayName) : quotedLines(line).every((q) => rawLineMayShow(q, mayName))),
+          (!UNREAD_RAW.has(path) || rawLineMayShow(line, mayName)) &&
+          (!UNREAD_QUOTED.has(path) || quotedLines(line).every((q) => rawLineMayShow(q, mayName))),
       );
   }
   return out;

@@ -24,6 +24,11 @@ describe('scopeResult (a read shown to someone allowed only some domains)', () =
     expect(scopeResult(result, mayName).notes).toEqual(['files1: backup2 is a sibling']);
   });
 
+  it("keeps a console snapshot's lines whole: the guest's own output, not lines the agent could not read", () => {
+    const result = { host: 'xen2', domain: 'files1', source: 'log', lines: ['files1 login:', 'Ubuntu 22.04 LTS', 'say "hello"'] };
+    expect(scopeResult(result, mayName)).toEqual(result);
+  });
+
   it('leaves a result with nothing left out as it is', () => {
     // An unread line is kept when it starts with a name the person may see (one that does not is another guest's).
     const result = { host: 'xen2', rows: [{ name: 'files1', id: 3 }], unparsed: ['files1 odd line'] };
