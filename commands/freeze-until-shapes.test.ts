@@ -89,6 +89,32 @@ describe('/freeze until a time of day the clocks skip (Europe/Berlin, 29 Mar 202
     // 30 Mar 02:30 CEST = 00:30 UTC.
     expect(calls[0]?.until?.toISOString()).toBe('2026-03-30T00:30:00.000Z');
   });
+
+  it('a dated until in the skipped hour ends at the jump whether or not it has seconds or an hour of one digit', async () => {
+    // 28 Mar 2027, Europe/Berlin: 02:00 CET → 03:00 CEST = 01:00 UTC. `…T02:30:00` was read by another parser than
+    // `…T02:30`, which placed it at 03:30 CEST: half an hour past the time typed.
+    for (const typed of ['2027-03-28T02:30', '2027-03-28T02:30:00', '2027-03-28 2:30']) await run('xen1', `${typed} patch`);
+    expect(calls.map((c) => [c.until?.toISOString(), c.reason])).toEqual([
+      ['2027-03-28T01:00:00.000Z', 'patch'],
+      ['2027-03-28T01:00:00.000Z', 'patch'],
+      ['2027-03-28T01:00:00.000Z', 'patch'],
+    ]);
+  });
+});
+
+describe('/freeze until a time of day the clocks repeat (Europe/Berlin, 25 Oct 2026: 03:00 → 02:00)', () => {
+  it('typed before the first 02:30, "02:30" is the second one: a freeze ends at the last time the clock reads it', async () => {
+    vi.setSystemTime(new Date('2026-10-24T23:50:00Z')); // 01:50 CEST
+    await run('xen1', '02:30 patch');
+    expect(calls[0]?.until?.toISOString()).toBe('2026-10-25T01:30:00.000Z'); // 02:30 CET
+  });
+
+  it('a dated "2026-10-25T02:30:00" is the second one too, like "2026-10-25T02:30"', async () => {
+    vi.setSystemTime(new Date('2026-10-24T20:00:00Z'));
+    await run('xen1', '2026-10-25T02:30:00 a');
+    await run('xen1', '2026-10-25T02:30 b');
+    expect(calls.map((c) => c.until?.toISOString())).toEqual(['2026-10-25T01:30:00.000Z', '2026-10-25T01:30:00.000Z']);
+  });
 });
 
 describe('/freeze: the reason', () => {

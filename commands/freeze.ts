@@ -1,9 +1,7 @@
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
-import { wallClock } from '../src/core/freeze.ts';
-import { isCalendarDate, looksLikeUntil, parseTimeOfDay, parseUntil } from '../src/core/oncall.ts';
+import { looksLikeUntil, parseUntil } from '../src/core/oncall.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
@@ -20,29 +18,6 @@ const DURATION_SHAPE = new RegExp(`^${NUMBER}${UNIT}(?:\\p{Nd}+(?:[.,]\\p{Nd}+)?
 const NUMBER_ALONE = new RegExp(`^${NUMBER}$`, 'u');
 const UNIT_WORD = new RegExp(`^${UNIT}$`, 'i');
 const CLOCK_SHAPE = /^\p{Nd}{1,2}:\p{Nd}{2}$/u;
-
-/**
- * Where a wall-clock until falls (`18:00`, `tomorrow 09:00`, `2027-01-05 09:00`): the last time the zone's clock reads
- * it, or, for a time clocks skip, the instant they jump past it — as a maintenance window's end is read. Null for the
- * other forms, which parseUntil reads.
- */
-function wallClockUntil(typed: string, at: number, zone: string): Date | null {
-  const now = DateTime.fromMillis(at, { zone });
-  const read = (day: DateTime, hhmm: string) => {
-    const t = parseTimeOfDay(hhmm);
-    return t ? new Date(wallClock(day, t.hour, t.minute, zone).last) : null;
-  };
-  if (/^\d{1,2}:\d{2}$/.test(typed)) {
-    const today = read(now, typed);
-    // Today's, unless the clock has passed it (or jumped past it) already: then tomorrow's.
-    return today && today.getTime() > at ? today : read(now.plus({ days: 1 }), typed);
-  }
-  const tomorrow = /^tomorrow\s+(\d{1,2}:\d{2})$/i.exec(typed);
-  if (tomorrow) return read(now.plus({ days: 1 }), tomorrow[1] as string);
-  const dated = /^(\d{4}-\d{2}-\d{2})T(\d{1,2}:\d{2})$/.exec(typed);
-  if (dated && isCalendarDate(dated[1] as string)) return read(DateTime.fromISO(dated[1] as string, { zone }), dated[2] as string);
-  return null;
-}
 
 /**
  * `/freeze HOSTS [UNTIL] REASON`: mutating commands on those hosts are refused (reads go on) until UNTIL (`2h`,
@@ -94,8 +69,8 @@ export const freeze = defineCommand({
     // Shaped like one but not a valid one (`24:00`, `0h`, `1.5h`, a 31st of April): said, never a freeze that does not
     // end.
     const now = Date.now();
-    const wall = wallClockUntil(typed, now, ctx.freezes.zone);
-    const until = wall ? { ok: true as const, until: wall } : parseUntil(typed, new Date(now), ctx.freezes.zone);
+    // A wall time ends a freeze at the last time the clock reads it, or where the clock jumps past it.
+    const until = parseUntil(typed, new Date(now), ctx.freezes.zone, 'end');
     if (!until.ok) return bad(until.reason.replace(typed, shown));
     if (until.until.getTime() <= now) return bad(`${shown} is in the past: a freeze must end later than now`);
     // A time alone (`/freeze xen2 2h`) is a time without a reason, not the reason "2h" of a freeze that never ends.

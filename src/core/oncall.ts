@@ -128,29 +128,36 @@ export function isCalendarDate(text: string): boolean {
 }
 
 /**
- * The instants at which the clock in `zone` reads `wall`, earliest first: two in the hour clocks go back; in the hour
- * they skip, the one the clock shows once it has jumped (02:30 → 03:30), as luxon and Temporal read it.
+ * How a wall time typed or configured becomes instants. `handoff` (a rotation's handoff, an on-call override's end):
+ * the instants the clock reads it, and in the hour clocks skip the one it shows once it has jumped (02:30 → 03:30), as
+ * luxon and Temporal read it. `end` (a freeze's or a maintenance window's end): the last time the clock reads it, and
+ * in the hour clocks skip the instant they jump past it (02:30 → 03:00), so a freeze never lasts longer than the time
+ * typed.
  */
-function instantsOf(wall: WallTime, zone: string): number[] {
+export type WallReading = 'handoff' | 'end';
+
+/** The instants at which the clock in `zone` reads `wall`, earliest first, as `reading` places it. */
+function instantsOf(wall: WallTime, zone: string, reading: WallReading = 'handoff'): number[] {
   const read = readWall(wall, zone);
-  return 'skipped' in read ? [read.skipped.movedOn] : read.instants;
+  if ('skipped' in read) return [reading === 'end' ? read.skipped.jumpAt : read.skipped.movedOn];
+  return reading === 'end' ? [read.instants.at(-1) as number] : read.instants;
 }
 
 /** `wall` in `zone` as one instant: of a time the clock shows twice, the second (as a rotation's handoff is). */
-function wallInstant(wall: WallTime, zone: string): number {
-  return instantsOf(wall, zone).at(-1) as number;
+function wallInstant(wall: WallTime, zone: string, reading: WallReading = 'handoff'): number {
+  return instantsOf(wall, zone, reading).at(-1) as number;
 }
 
 const dayOf = (dt: DateTime) => ({ year: dt.year, month: dt.month, day: dt.day });
 
 /** An ISO date or date-time; one without an offset is read in `zone`. Null when it is not one. */
-export function parseInstant(text: string, zone: string): Date | null {
+export function parseInstant(text: string, zone: string, reading: WallReading = 'handoff'): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return null;
   const asUtc = DateTime.fromISO(text, { zone: 'utc' });
   if (!asUtc.isValid || !IANAZone.isValidZone(zone)) return null;
   // Read in two fixed zones, a time with its own offset is one instant; one without is a wall time to place in `zone`.
   if (DateTime.fromISO(text, { zone: 'UTC+5' }).toMillis() === asUtc.toMillis()) return asUtc.toJSDate();
-  return new Date(wallInstant(asUtc.toObject() as WallTime, zone));
+  return new Date(wallInstant(asUtc.toObject() as WallTime, zone, reading));
 }
 
 /** The weekday of a `YYYY-MM-DD` date. */
@@ -361,22 +368,30 @@ export function nextHandoff(input: OnCallInput, at: Date): Date | null {
 const UNTIL_FORMS = 'HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or an ISO time (2025-03-04T18:00)';
 
 /**
- * The end of an override as typed in chat, read in `zone`: `18:00` (the next 18:00), `2h` / `90m` / `1h30m` /
- * `2d` (from now), `tomorrow 09:00`, or an ISO date-time (`2025-03-04T18:00`, an offset optional).
+ * An until as typed in chat, read in `zone`: `18:00` (the next 18:00), `2h` / `90m` / `1h30m` / `2d` (from now),
+ * `tomorrow 09:00`, or an ISO date-time (`2025-03-04T18:00` or `2025-03-04 18:00`, an offset optional). `reading` says
+ * where a wall time lands in the hours clocks skip or repeat: an on-call override ends at the next reading (`handoff`),
+ * a freeze at the last (`end`).
  */
-export function parseUntil(text: string, at: Date, zone: string): { ok: true; until: Date } | { ok: false; reason: string } {
+export function parseUntil(
+  text: string,
+  at: Date,
+  zone: string,
+  reading: WallReading = 'handoff',
+): { ok: true; until: Date } | { ok: false; reason: string } {
   const value = text.trim();
   const now = DateTime.fromJSDate(at, { zone });
-  const atTime = (day: DateTime, hour: number, minute: number) => new Date(wallInstant({ ...dayOf(day), hour, minute }, zone));
+  const atTime = (day: DateTime, hour: number, minute: number) => new Date(wallInstant({ ...dayOf(day), hour, minute }, zone, reading));
   const bad = (reason: string) => ({ ok: false as const, reason });
 
   const clock = /^(\d{1,2}):(\d{2})$/.exec(value);
   if (clock) {
     const time = parseTimeOfDay(value);
     if (!time) return bad(`${value} is not a time of day (00:00 to 23:59)`);
-    // The next time the clock shows it: in the hour clocks go back, 02:30 typed at 02:40 is the second 02:30, today.
+    // The next time the clock shows it (in the hour clocks go back, 02:30 typed at 02:40 is the second 02:30, today),
+    // among the readings `reading` keeps: a freeze typed at 01:50 until 02:30 lasts to the second 02:30.
     const next = [now, now.plus({ days: 1 })]
-      .flatMap((day) => instantsOf({ ...dayOf(day), hour: time.hour, minute: time.minute }, zone))
+      .flatMap((day) => instantsOf({ ...dayOf(day), hour: time.hour, minute: time.minute }, zone, reading))
       .find((t) => t > at.getTime());
     return { ok: true, until: new Date(next as number) };
   }
@@ -394,8 +409,9 @@ export function parseUntil(text: string, at: Date, zone: string): { ok: true; un
     return { ok: true, until: atTime(now.plus({ days: 1 }), time.hour, time.minute) };
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    // `2025-03-04 18:00` (the form /freeze documents) is the same time with a space where ISO has a T.
-    const instant = parseInstant(value.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T'), zone);
+    // `2025-03-04 18:00` (the form /freeze documents) is the same time with a space where ISO has a T; `9:00` is 09:00.
+    const iso = value.replace(/^(\d{4}-\d{2}-\d{2})[ T](\d)(?=:)/, '$1T0$2').replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
+    const instant = parseInstant(iso, zone, reading);
     return instant ? { ok: true, until: instant } : bad(`${echoValue(value)} is not a valid ISO date-time`);
   }
   return bad(`expected ${UNTIL_FORMS}; got ${echoValue(value)}`);
