@@ -1,32 +1,17 @@
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { COMMANDS } from '../../commands/index.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
-import { Config } from '../config/schema.ts';
-import { createLogger } from '../core/log.ts';
-import type { Reply } from '../core/reply.ts';
-import { ActionStore } from './actions.ts';
-import { ApprovalDesk, type ApprovalDeskDeps } from './approval-desk.ts';
-import { ApprovalStore } from './approvals.ts';
-import type { AuditEntry } from './audit.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { approvalDeskScene } from '../../test/helpers/approval-desk-scene.ts';
+import type { ApprovalDesk, ApprovalDeskDeps } from './approval-desk.ts';
 import { Refusal } from './dispatch.ts';
-import { FleetCache } from './fleet-cache.ts';
 
-const prefix = uniquePrefix();
-const redis = new Redis(REDIS_URL);
-const store = new ApprovalStore(redis, prefix);
-afterAll(async () => {
-  redis.disconnect();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-});
-
-const config = Config.parse({
-  hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
-  // gina may grant approvals on xen9 only: never escalated to for a request on xen1.
-  roles: { admin: { allow: ['*'] }, operator: { allow: ['operate'] }, xen9admin: { allow: [{ permission: 'admin', hosts: ['xen9'] }] } },
+// gina may grant approvals on xen9 only: never escalated to for a request on xen1.
+const {
+  store,
+  person,
+  makeDesk: sceneDesk,
+  askStop: sceneAskStop,
+} = approvalDeskScene({
+  roles: { xen9admin: { allow: [{ permission: 'admin', hosts: ['xen9'] }] } },
   people: {
-    alice: { roles: ['admin'], identities: { terminal: 'alice' } },
-    bob: { roles: ['operator'], onCall: true, identities: { terminal: 'bob' } },
     erin: { roles: ['operator'], identities: { terminal: 'erin' } },
     frank: { roles: ['operator'], identities: { terminal: 'frank' } },
     gina: { roles: ['xen9admin'], identities: { terminal: 'gina' } },
@@ -34,80 +19,14 @@ const config = Config.parse({
   approvals: { escalateMinutes: 5, channels: [{ platform: 'terminal', id: 'approvals' }] },
 });
 
-const stop = COMMANDS.find((c) => c.name === 'stop');
-if (!stop || stop.scope === 'local') throw new Error('no stop');
-const person = (id: string) => ({ id, displayName: id, roles: [...(config.people[id]?.roles ?? [])] });
-
-/** A desk as the bot wires it, on real Redis; what it delivers, audits and queues is kept. Started: it leads. */
-async function makeDesk(over: Partial<ApprovalDeskDeps> = {}, leads = true) {
-  const delivered: { channel: string; reply: Reply }[] = [];
-  const audited: AuditEntry[] = [];
-  const enqueued: string[] = [];
-  const fleet = new FleetCache(['xen1']);
-  fleet.update('xen1', [
-    { name: 'web', uuid: null, id: 2, status: 'blocked', flags: '-b----', memoryMiB: 2048, vcpus: 2, cpuSeconds: 1, configPath: null },
-  ]);
-  const desk = new ApprovalDesk({
-    config,
-    store,
-    fleet,
-    actions: new ActionStore(redis, prefix),
-    commands: new Map(COMMANDS.map((c) => [c.name, c])),
-    platforms: new Set(['terminal']),
-    refresh: async () => {},
-    enqueue: async (req) => {
-      enqueued.push(req.id);
-    },
-    deliver: async (t, r) => {
-      delivered.push({ channel: t.channelId, reply: r });
-      return t;
-    },
-    audit: async (e) => {
-      audited.push(e);
-    },
-    onCall: async () => ['bob'],
-    nextOnCall: async () => 'erin',
-    wasQueued: async () => false,
-    logger: createLogger('silent'),
-    ...over,
-  });
-  const titles = () => delivered.map((d) => d.reply.title);
-  if (leads) await desk.start();
-  return { desk, delivered, audited, enqueued, titles };
-}
+/** A desk as the bot wires it, on real Redis, erin next on call; what it delivers, audits and queues is kept. */
+const makeDesk = (over: Partial<ApprovalDeskDeps> = {}, leads = true) => sceneDesk({ nextOnCall: async () => 'erin', ...over }, leads);
 
 let counter = 0;
 
 /** `requester` asks for /stop web (on call approves); resolves with the approval id. `system`: xenops asks for them. */
-async function askStop(desk: ApprovalDesk, requester = 'alice', system = false): Promise<string> {
-  if (!stop || stop.scope === 'local') throw new Error('no stop');
-  const requestId = `req-desk-${++counter}`;
-  await desk.request(
-    {
-      id: requestId,
-      platform: 'terminal',
-      actor: { platform: 'terminal', userId: system ? `xenops:${requester}` : requester, roleIds: [], displayName: requester },
-      channel: { id: 'terminal', kind: 'direct' },
-      command: 'stop',
-      args: { kind: 'text', text: 'web' },
-      receivedAt: Date.now(),
-      source: system ? 'system' : 'command',
-      ...(system ? { asPerson: requester } : {}),
-    },
-    { platform: 'terminal', channelId: 'terminal', requestId, state: {} },
-    {
-      kind: 'needsApproval',
-      evaluated: { command: stop, args: { domain: { domain: 'web' }, force: false }, person: person(requester), risk: 'write' },
-      command: stop,
-      targets: [{ host: 'xen1', domain: 'web' }],
-      mode: 'parallel',
-      jobs: [{ op: 'domain.stop', host: 'xen1', domain: 'web', force: false }],
-      policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers: 'oncall', count: 1, expiresMinutes: 15 },
-    },
-  );
-  for (const id of await store.pendingIds()) if ((await store.get(id))?.requestId === requestId) return id;
-  throw new Error('no approval recorded');
-}
+const askStop = (desk: ApprovalDesk, requester = 'alice', system = false) =>
+  sceneAskStop(desk, `req-desk-${++counter}`, { requester, system });
 
 describe('approval escalation', () => {
   it('unanswered, a request goes to the next on call after escalateMinutes, then to the admins; each step posted and audited', async () => {
