@@ -188,3 +188,51 @@ describe('an event that cannot be handled', () => {
     }
   });
 });
+
+describe('a flapping notice a channel refused', () => {
+  it('is posted to that channel when the event is handled again, not dropped nor swapped for the plain alert', async () => {
+    const { d, posted, postedTo, state } = desk({ channels: ['ops', 'noc'] });
+    const t = Date.now();
+    const flip = (i: number): FleetEvent =>
+      i % 2 === 0 ? crashed('web', t + i) : { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: t + i };
+    // crashed, started, crashed, started: four changes, each posted to both channels.
+    for (let i = 0; i < 4; i++) await d.handle({ id: `${t + i}-0`, event: flip(i) });
+    expect(posted).toHaveLength(8);
+    // The fifth change is the flapping notice: ops refuses it (a 503), noc takes it.
+    const fifth = { id: `${t + 4}-0`, event: flip(4) };
+    state.failing = 1;
+    await d.handle(fifth);
+    expect(postedTo.slice(8)).toEqual(['noc']);
+    expect(posted.slice(8).map((r) => r.title)).toEqual(['web on xen1 is flapping']);
+    // Handled again (claimed ~30 s later): ops gets the same notice, noc nothing twice.
+    await d.handle(fifth);
+    expect(postedTo.slice(8)).toEqual(['noc', 'ops']);
+    expect(posted.slice(8).map((r) => r.title)).toEqual(['web on xen1 is flapping', 'web on xen1 is flapping']);
+    expect(posted[9]?.blocks).toEqual(posted[8]?.blocks);
+  });
+
+  it('is posted when every channel refused it the first time, even after a change of another kind', async () => {
+    const { d, posted, state } = desk();
+    const t = Date.now();
+    const events: FleetEvent[] = [
+      crashed('api', t),
+      { kind: 'domain.started', host: 'xen1', domain: 'api', uuid: null, byXenops: false, at: t + 1 },
+      { kind: 'domain.stopped', host: 'xen1', domain: 'api', uuid: null, byXenops: false, at: t + 2 },
+      { kind: 'domain.started', host: 'xen1', domain: 'api', uuid: null, byXenops: false, at: t + 3 },
+      // The fifth change, of a kind not said before (no cool-down of its own yet).
+      { kind: 'domain.vanished', host: 'xen1', domain: 'api', uuid: null, byXenops: false, at: t + 4 },
+    ];
+    for (let i = 0; i < 4; i++) await d.handle({ id: `${t + i}-0`, event: events[i] as FleetEvent });
+    const fifth = { id: `${t + 4}-0`, event: events[4] as FleetEvent };
+    state.failing = 1;
+    await d.handle(fifth);
+    await d.handle(fifth);
+    expect(posted.map((r) => r.title)).toEqual([
+      'api crashed on xen1',
+      'api started on xen1',
+      'api stopped on xen1',
+      'api started on xen1',
+      'api on xen1 is flapping',
+    ]);
+  });
+});

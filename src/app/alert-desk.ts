@@ -52,17 +52,30 @@ export class AlertDesk {
   private loop: Promise<void> | null = null;
   /** Aborted by stop(): a post still out is given up at once rather than at its deadline. */
   private halt = new AbortController();
+  /** The consumer group this bot reads in (see start()). */
+  private group = GROUP;
 
   constructor(private readonly deps: AlertDeskDeps) {}
 
   async start(): Promise<void> {
     const { config, target, prefix } = this.deps;
     if (!config.alerts.enabled) return;
+    // Each event is handled by one bot of a group, and only posted to the channels of that bot's platforms. A bot that
+    // can post to every alert channel reads `alerts`; one that can post to some (bot.ha off: one bot per platform)
+    // reads a group of its own platforms, so each channel's bots read every event; one that can post to none (a
+    // terminal bot beside the Discord one) reads none: an event it took would be acked, posted nowhere.
+    const used = new Set(config.alerts.channels.map((c) => c.platform));
+    const mine = [...used].filter((p) => this.deps.platforms.has(p)).sort();
+    if (used.size > 0 && mine.length === 0) {
+      this.deps.logger.info({ channels: [...used] }, 'alerts: left to the bots with an adapter for the alert channels');
+      return;
+    }
+    this.group = mine.length === used.size ? GROUP : `${GROUP}:${mine.join('+')}`;
     this.halt = new AbortController();
     this.reader = createRedisClient(target, { maxRetriesPerRequest: null });
     this.reader.on('error', (e) => this.deps.logger.debug({ err: e.message }, 'redis error (alerts)'));
     const log = new FleetEventLog(this.reader, prefix);
-    await log.ensureGroup(GROUP);
+    await log.ensureGroup(this.group);
     this.running = true;
     this.loop = this.run(log);
   }
@@ -73,12 +86,12 @@ export class AlertDesk {
     let lastId: string | null = null;
     while (this.running) {
       try {
-        const entries = await log.read(GROUP, this.deps.instance, { count: 50, blockMs: 2_000 });
+        const entries = await log.read(this.group, this.deps.instance, { count: 50, blockMs: 2_000 });
         lastId = entries.at(-1)?.id ?? lastId;
         const staleMs = this.deps.retryMs ?? STALE_MS;
         if (Date.now() - lastClaim > staleMs) {
           lastClaim = Date.now();
-          entries.push(...(await log.claimStale(GROUP, this.deps.instance, staleMs)));
+          entries.push(...(await log.claimStale(this.group, this.deps.instance, staleMs)));
         }
         // Handled in stream order: the stale ones claimed are older than those just read.
         entries.sort((a, b) => compareIds(a.id, b.id));
@@ -88,14 +101,14 @@ export class AlertDesk {
           if (!this.running) break;
           if (await this.settle(entry, stalled)) done.push(entry.id);
         }
-        await log.ack(GROUP, done);
+        await log.ack(this.group, done);
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
           // The group went with Redis's data (a restart without it, a flush, a failover), or was deleted: read without
           // it, every read would fail from then on. Made again after the last entry read — a stream Redis made anew
           // holds only later ids, one that stayed is not read twice — and read again after the pause below.
-          await log.ensureGroup(GROUP, lastId ?? '0').then(
+          await log.ensureGroup(this.group, lastId ?? '0').then(
             () => this.deps.logger.warn('alerts: the fleet events group is gone (Redis lost its data?): made again'),
             (e: unknown) =>
               this.deps.logger.warn({ err: String(e) }, 'alerts: the fleet events group is gone and could not be made again; retrying'),
@@ -120,7 +133,7 @@ export class AlertDesk {
     // Stopped mid-post: no try of the event's, nor to be counted as one.
     if (!this.running) return false;
     try {
-      const tries = await this.deps.redis.hincrby(this.sentKey(entry), TRIES, 1);
+      const tries = await this.deps.redis.hincrby(this.sentKey(entry), this.group === GROUP ? TRIES : `${TRIES}:${this.group}`, 1);
       await this.deps.redis.pexpire(this.sentKey(entry), SENT_TTL_MS);
       if (tries < MAX_TRIES) return false;
       this.deps.logger.error({ id: entry.id, kind: entry.event.kind, host: entry.event.host, tries }, 'alert given up: never posted');
@@ -177,6 +190,10 @@ export class AlertDesk {
     const { config, redis, prefix } = this.deps;
     const cooldownMs = config.alerts.cooldownMinutes * 60_000;
     if (cooldownMs <= 0) return alert.reply;
+    // This very event said its subject flaps (handled again: a channel refused the notice, or its bot died posting it):
+    // the same notice again — its cool-down, never taken by it, would hold it, or let the plain alert through instead.
+    const notice = await redis.hget(this.sentKey(entry), NOTICE);
+    if (notice !== null) return JSON.parse(notice) as Reply;
     // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down — up to
     // FLAP_LIMIT changes per cool-down; one more says it flaps, and the rest wait for the cool-down to end. An event
     // older than the one last said (claimed from a dead bot after a newer one was handled) is no change of it.
@@ -188,8 +205,13 @@ export class AlertDesk {
       const [[, counted], [, left]] = (await redis.multi().incr(flapKey).pttl(flapKey).exec()) as [[null, number], [null, number]];
       const changes = Number(counted);
       if (Number(left) < 0) await redis.pexpire(flapKey, cooldownMs);
-      if (changes > FLAP_LIMIT)
-        return changes === FLAP_LIMIT + 1 ? flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey)) : null;
+      if (changes > FLAP_LIMIT + 1) return null;
+      if (changes === FLAP_LIMIT + 1) {
+        const r = flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey));
+        const key = this.sentKey(entry);
+        await redis.multi().hset(key, NOTICE, JSON.stringify(r)).pexpire(key, SENT_TTL_MS).exec();
+        return r;
+      }
       await redis.set(cooldown, entry.id, 'PX', cooldownMs);
       return alert.reply;
     }
@@ -316,8 +338,10 @@ export class AlertDesk {
 /** Changes of one subject posted per cool-down before it is said to flap. */
 const FLAP_LIMIT = 4;
 
-/** The field of an entry's sent hash that counts its handlings (channels are `platform:id`: no clash). */
+/** The field of an entry's sent hash that counts its handlings (channels are `platform:id`: no clash); `#tries:GROUP` another group's. */
 const TRIES = '#tries';
+/** The field of an entry's sent hash that holds the flapping notice it gave (JSON), posted again when handled again. */
+const NOTICE = '#flapping';
 
 /** How an event stands to what was last said about its subject: the same, a change, or older than it. */
 type Said = 'same' | 'change' | 'late';
