@@ -40,7 +40,8 @@ export const schedule = defineCommand({
   positional: ['action', 'spec'],
   restOfLine: 'spec',
   permission: 'schedule.read',
-  risk: 'read',
+  // Adding and removing change what xenops posts: the same chat event delivered again is dropped, as a change is.
+  risk: (args) => (args.action === 'add' || args.action === 'remove' ? 'write' : 'read'),
   scope: 'local',
   examples: [
     '/schedule add status every 5m',

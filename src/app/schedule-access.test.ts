@@ -110,3 +110,33 @@ describe('/schedule list', () => {
     await book.remove('SOLDCH');
   });
 });
+
+describe('/schedule by someone whose schedule.manage reaches only some hosts', () => {
+  it("may not remove (or add) a schedule about the whole fleet: alice's status post covers xen1 too", async () => {
+    const id = idOf(await typed('alice', { action: 'add', spec: 'status every 1h' }));
+    expect(id).not.toBe('');
+    const removing = await typed('erin', { action: 'remove', spec: id });
+    expect(removing).toMatchObject({ title: 'Not allowed', refused: true });
+    expect(text(removing)).toBe(
+      'Not allowed\nerin may not manage schedules about the whole fleet: needs permission schedule.manage on every host',
+    );
+    expect((await book.get(id))?.owner).toBe('alice');
+    const adding = await typed('erin', { action: 'add', spec: 'digest every 1d' });
+    expect(text(adding)).toBe(
+      'Not allowed\nerin may not manage schedules about the whole fleet: needs permission schedule.manage on every host',
+    );
+    expect((await book.list()).map((s) => s.id)).toEqual([id]);
+    expect((await typed('alice', { action: 'remove', spec: id })).title).toBe(`Schedule ${id} removed`);
+  });
+
+  it('is told "not allowed", not "no such schedule", for one about a host outside it that /schedule list shows them', async () => {
+    const id = idOf(await typed('alice', { action: 'add', spec: 'top xen1 every 1h' }));
+    expect(text(await typed('erin', { action: 'list' }))).toContain(id);
+    const r = await typed('erin', { action: 'remove', spec: id });
+    expect(text(r)).toBe('Not allowed\nerin may not manage schedules about xen1: needs permission schedule.manage on xen1');
+    expect(await book.get(id)).not.toBeNull();
+    // sam reads nothing: a schedule about xen1 is none of sam's business, and its existence is not told.
+    expect(text(await typed('sam', { action: 'remove', spec: id }))).toBe(`No such schedule\nno schedule "${id}": see /schedule list`);
+    await typed('alice', { action: 'remove', spec: id });
+  });
+});
