@@ -32,7 +32,7 @@ import { PendingStore } from './pending-store.ts';
 import { PostDesk } from './post-desk.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
-import { channelRefusesPost } from './schedule-access.ts';
+import { tickRefused } from './schedule-access.ts';
 import { ScheduleBook, type TickHandler } from './schedules.ts';
 
 export type { SystemRequest };
@@ -338,10 +338,11 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       }, SCHEDULE_CHECK_MS);
       keepSchedules.unref();
       timers.push(keepSchedules);
-      // A channel the config no longer lets the post into (or narrowed since) gets nothing: said once per schedule.
+      // A channel the config no longer lets the post into (or narrowed since), or a schedule whose owner or host left
+      // the config, gets nothing: said once per schedule in the log, and named by /schedule list.
       const skipped = new Set<string>();
       const tick: TickHandler = async (spec, tickId) => {
-        const refused = channelRefusesPost(config, spec.channel, spec.what);
+        const refused = tickRefused(config, spec);
         if (refused) {
           if (!skipped.has(spec.id)) logger.warn({ schedule: spec.id, reason: refused }, 'schedule not posted');
           skipped.add(spec.id);

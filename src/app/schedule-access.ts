@@ -39,16 +39,26 @@ export function channelRefusesPost(config: Config, channel: ScheduleSpec['channe
   return null;
 }
 
+/**
+ * Why a schedule's tick posts nothing, or null: its channel refuses it (as above), or what it stands on left the config
+ * since it was added — its owner (the posts run as them) or its host. Each tick would otherwise post the same error.
+ */
+export function tickRefused(config: Config, spec: Pick<ScheduleSpec, 'channel' | 'what' | 'host' | 'owner'>): string | null {
+  if (!Object.hasOwn(config.people, spec.owner)) return `its owner ${spec.owner} is no longer in the config`;
+  if (spec.host !== null && !Object.hasOwn(config.hosts, spec.host)) return `its host ${spec.host} is no longer in the config`;
+  return channelRefusesPost(config, spec.channel, spec.what);
+}
+
 /** Lines naming the schedules that post nothing, at most this many (then a count). */
 const NOT_POSTING_SHOWN = 10;
 
 /**
- * The schedules whose ticks the config refuses (channel gone, or narrowed since): they still have a next run, but
+ * The schedules whose ticks the config refuses (channel, owner or host gone, or narrowed since): they still have a next run, but
  * each tick posts nothing and only the bot log says so once. Said in the list, or nothing in chat would.
  */
 function notPosting(config: Config, rows: readonly ScheduleSpec[]): Block[] {
   const lines = rows.flatMap((s) => {
-    const why = channelRefusesPost(config, s.channel, s.what);
+    const why = tickRefused(config, s);
     return why ? [`${s.id} posts nothing: ${why}`] : [];
   });
   if (lines.length === 0) return [];

@@ -161,6 +161,34 @@ describe('a schedule the config no longer lets post where it posts', () => {
   }, 30_000);
 });
 
+describe('a schedule whose owner or host left the config since it was added', () => {
+  it('is skipped at each tick and named by /schedule list, instead of posting the same error at every tick', async () => {
+    const redis = new Redis(REDIS_URL);
+    const book = new ScheduleBook(redis, { url: REDIS_URL }, stack.prefix, quietLogger);
+    const q = new Queue(scheduleQueueName('terminal'), { connection: { url: REDIS_URL }, prefix: stack.prefix });
+    const base = { when: { every: 5_000 }, channel: { platform: 'terminal' as const, id: 'terminal' }, mode: 'post' as const };
+    try {
+      // zed was removed from the people, xen9 from the hosts, after these were added in chat.
+      await book.upsert({ id: 'SGONEP', what: 'status', host: null, owner: 'zed', source: 'chat', createdAt: Date.now(), ...base });
+      await book.upsert({ id: 'SGONEH', what: 'top', host: 'xen9', owner: 'alice', source: 'chat', createdAt: Date.now(), ...base });
+      for (const id of ['SGONEP', 'SGONEH'])
+        await expect
+          .poll(async () => (await q.getJobs(['completed'])).filter((j) => j.data.id === id).map((j) => j.returnvalue), { timeout: 15_000 })
+          .toContain('skipped');
+      expect([adapter.postsOf('SGONEP'), adapter.postsOf('SGONEH')]).toEqual([[], []]);
+      const listed = text(await ask('/schedule list'));
+      expect(listed).toContain('SGONEP posts nothing: its owner zed is no longer in the config');
+      expect(listed).toContain('SGONEH posts nothing: its host xen9 is no longer in the config');
+      await book.remove('SGONEP');
+      await book.remove('SGONEH');
+    } finally {
+      await q.close();
+      await book.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+});
+
 describe('a yearly status post', () => {
   it('keeps what its last post saw until the next one (a snapshot kept 30 days made a monthly post "first" again)', async () => {
     const id = /^Schedule (S[A-Z0-9]{5}) added$/.exec((await ask('/schedule add status cron "0 8 29 2 *"')).title)?.[1] ?? '';
