@@ -79,3 +79,20 @@ describe('the cron parser', () => {
     expect(installed.version).toBe(bullmq.dependencies['cron-parser']);
   });
 });
+
+describe('parseWhen quoting what was typed', () => {
+  it('escapes control and bidi characters in its reasons, as every other argument reason does', () => {
+    const problems = [
+      parseWhen('status\u001b[2J every 5m', undefined, ['xen1']),
+      parseWhen('top xen1\u202e every 5m', undefined, ['xen1']),
+      parseWhen('status every 5\u0007m', undefined, ['xen1']),
+      parseWhen('status cron "0 8 * * *"', 'Europe/\u001b[31mBerlin', ['xen1']),
+    ].map((r) => (r.ok ? '' : r.problem));
+    expect(problems).toEqual([
+      'what to post: one of status, top, digest, not "status\\u001b[2J"',
+      'unknown host "xen1\\u202e" (hosts: xen1)',
+      '"5\\u0007m" is not an interval: e.g. 30s, 5m, 1h, 1d',
+      'unknown time zone "Europe/\\u001b[31mBerlin": use an IANA name such as Europe/Berlin',
+    ]);
+  });
+});

@@ -1,5 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { IANAZone } from 'luxon';
+import { echoValue } from './args.ts';
+import { showControls } from './control-chars.ts';
 import type { Platform } from './request.ts';
 
 /**
@@ -77,12 +79,12 @@ export function cronProblem(pattern: string, tz = 'UTC', now: number = Date.now(
     runs = Array.from({ length: CRON_RUNS_CHECKED }, () => it.next().getTime());
   } catch (error) {
     // The parser's words, bounded (they may quote the pattern).
-    const why = (error instanceof Error ? error.message : String(error)).slice(0, 120);
-    return `"${cut(pattern)}" is not a cron pattern that runs: ${why}`;
+    const why = showControls((error instanceof Error ? error.message : String(error)).slice(0, 120));
+    return `${echoValue(pattern, 30)} is not a cron pattern that runs: ${why}`;
   }
   const shortest = Math.min(...runs.slice(1).map((t, i) => t - (runs[i] as number)));
   if (shortest < MIN_INTERVAL_MS)
-    return `"${cut(pattern)}" would post ${formatInterval(shortest)} apart: posts must be at least ${formatInterval(MIN_INTERVAL_MS)} apart`;
+    return `${echoValue(pattern, 30)} would post ${formatInterval(shortest)} apart: posts must be at least ${formatInterval(MIN_INTERVAL_MS)} apart`;
   return null;
 }
 
@@ -96,19 +98,19 @@ export function parseWhen(text: string, tz: string | undefined, hosts: readonly 
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [what, ...rest] = words;
   if (!what || !(SCHEDULE_WHATS as readonly string[]).includes(what))
-    return { ok: false, problem: `what to post: one of ${SCHEDULE_WHATS.join(', ')}${what ? `, not "${cut(what)}"` : ''}` };
+    return { ok: false, problem: `what to post: one of ${SCHEDULE_WHATS.join(', ')}${what ? `, not ${echoValue(what, 30)}` : ''}` };
   let host: string | null = null;
   if (rest[0] !== undefined && rest[0] !== 'every' && rest[0] !== 'cron') {
-    if (what !== 'top') return { ok: false, problem: `${what} takes no host: "${cut(rest[0])}"` };
+    if (what !== 'top') return { ok: false, problem: `${what} takes no host: ${echoValue(rest[0], 30)}` };
     host = rest.shift() as string;
-    if (!hosts.includes(host)) return { ok: false, problem: `unknown host "${cut(host)}" (hosts: ${hosts.join(', ')})` };
+    if (!hosts.includes(host)) return { ok: false, problem: `unknown host ${echoValue(host, 30)} (hosts: ${hosts.join(', ')})` };
   }
   const [kind, ...spec] = rest;
   if (kind === 'every') {
     if (tz !== undefined) return { ok: false, problem: 'tz: applies to cron schedules only' };
     if (spec.length !== 1) return { ok: false, problem: 'every takes one interval, e.g. every 5m' };
     const ms = parseInterval(spec[0] as string);
-    if (ms === null) return { ok: false, problem: `"${cut(spec[0] as string)}" is not an interval: e.g. 30s, 5m, 1h, 1d` };
+    if (ms === null) return { ok: false, problem: `${echoValue(spec[0] as string, 30)} is not an interval: e.g. 30s, 5m, 1h, 1d` };
     if (ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS)
       return { ok: false, problem: `the interval must be from ${formatInterval(MIN_INTERVAL_MS)} to ${formatInterval(MAX_INTERVAL_MS)}` };
     return { ok: true, what: what as ScheduleWhat, host, when: { every: ms } };
@@ -117,7 +119,7 @@ export function parseWhen(text: string, tz: string | undefined, hosts: readonly 
     const pattern = spec.join(' ');
     const zone = tz ?? 'UTC';
     if (!IANAZone.isValidZone(zone))
-      return { ok: false, problem: `unknown time zone "${cut(zone)}": use an IANA name such as Europe/Berlin` };
+      return { ok: false, problem: `unknown time zone ${echoValue(zone, 30)}: use an IANA name such as Europe/Berlin` };
     const problem = cronProblem(pattern, zone);
     if (problem) return { ok: false, problem };
     return { ok: true, what: what as ScheduleWhat, host, when: { cron: pattern, tz: zone } };
@@ -146,8 +148,4 @@ export function newScheduleId(random: () => number = Math.random): string {
 /** Config schedules get stable ids from their names, so a config edit updates them in place. */
 export function configScheduleId(name: string): string {
   return `cfg-${name}`;
-}
-
-function cut(s: string): string {
-  return s.length > 30 ? `${s.slice(0, 30)}…` : s;
 }
