@@ -112,9 +112,9 @@ export class RequestHandler {
         }
       },
       handle: (req, target) => this.handle(req, target),
-      autocomplete: (actor, _channel, commandName, option, partial) => {
+      autocomplete: (actor, channel, commandName, option, partial) => {
         try {
-          return autocompleteChoices(config, fleet, byName.get(commandName), actor, option, partial);
+          return autocompleteChoices(config, fleet, byName.get(commandName), actor, option, partial, channel);
         } catch (error) {
           logger.error({ err: String(error) }, 'autocomplete failed');
           return [];

@@ -1,4 +1,5 @@
 import {
+  ApplicationCommandOptionType,
   Client,
   DiscordAPIError,
   Events,
@@ -175,6 +176,11 @@ export class DiscordAdapter implements ChatAdapter {
         options: interaction.options.data.map((o) => ({
           name: o.name,
           ...(o.value === undefined || o.value === null ? {} : { value: o.value }),
+          // xenops registers no subcommands: one comes from a stale registration, its options nested inside it. Kept
+          // as an option, it is refused by name with the usage, not dropped with all that was typed in it.
+          ...(o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup
+            ? { value: true }
+            : {}),
         })),
         receivedAt,
       });

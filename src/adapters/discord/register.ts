@@ -90,7 +90,12 @@ export function interactionRest(config: Config): REST {
   return new REST({ ...(apiRoot ? { api: apiRoot } : {}), globalRequestsPerSecond: Number.POSITIVE_INFINITY });
 }
 
-/** Registers per guild (instant) when guilds are configured, else globally; only when something changed. */
+/**
+ * Registers per guild (instant) when guilds are configured, else globally; only when something changed. The commands
+ * the config disables are left out (they would be in the menu only to be answered "there is no /x here"). A guild
+ * that refuses (the bot was removed from it) does not keep the others from theirs: they are all tried, then the error
+ * names each that refused.
+ */
 export async function registerCommands(
   config: Config,
   specs: readonly CommandSpec[],
@@ -99,12 +104,13 @@ export async function registerCommands(
   rest = discordRest(config).rest,
 ): Promise<number> {
   const appId = applicationId ?? config.discord?.applicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
-  const wanted = toDiscordCommands(specs);
-  const routes = config.discord?.guildIds.length
-    ? config.discord.guildIds.map((g) => Routes.applicationGuildCommands(appId, g))
-    : [Routes.applicationCommands(appId)];
+  const wanted = toDiscordCommands(specs.filter((s) => config.commands[s.name]?.disabled !== true));
+  const scopes = config.discord?.guildIds.length
+    ? config.discord.guildIds.map((g) => ({ name: `guild ${g}`, route: Routes.applicationGuildCommands(appId, g) }))
+    : [{ name: 'the application (global)', route: Routes.applicationCommands(appId) }];
   let changed = 0;
-  for (const route of routes) {
+  const refused: string[] = [];
+  for (const { name, route } of scopes) {
     try {
       const registered = (await rest.get(route)) as Partial<DiscordCommand>[];
       if (!commandsDiffer(wanted, registered)) continue;
@@ -112,8 +118,12 @@ export async function registerCommands(
       changed++;
     } catch (error) {
       logger.error({ err: redactSecrets(String(error)), route }, 'registering Discord commands failed');
-      throw new Error(redactSecrets(error instanceof Error ? error.message : String(error)));
+      refused.push(`${name} (${redactSecrets(error instanceof Error ? error.message : String(error))})`);
     }
+  }
+  if (refused.length > 0) {
+    const others = refused.length < scopes.length ? '; the other guilds have them' : '';
+    throw new Error(`Discord refused the slash commands for ${refused.join(', ')}${others}`);
   }
   return changed;
 }

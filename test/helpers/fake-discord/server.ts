@@ -104,6 +104,8 @@ export class FakeDiscord {
   private closedDms = new Set<string>();
   /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
   withholdReady = false;
+  /** Guilds whose commands the bot may not read or set (it was removed from them): 403 Missing Access (50001). */
+  readonly missingAccess = new Set<string>();
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -398,6 +400,7 @@ export class FakeDiscord {
     const commands = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(route);
     if (commands) {
       const key = commands[2] ?? 'global';
+      if (this.missingAccess.has(key)) return send(res, 403, { message: 'Missing Access', code: 50001 });
       if (method === 'GET') return send(res, 200, this.commands.get(key) ?? []);
       if (method === 'PUT') {
         const list = (body as unknown as Record<string, unknown>[]).map((c) => ({
