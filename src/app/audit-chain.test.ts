@@ -98,15 +98,19 @@ describe('verifying a JSONL chain', () => {
     });
   });
 
-  it('names a truncated last line: unparsable', () => {
+  it('names a truncated last line as an entry cut short (a write a crash stopped), not a break', () => {
     const text = jsonl(chain(4));
     const report = verifyLines(text.slice(0, text.length - 30));
-    expect(report.broken).toEqual({
-      where: 'line 4',
+    expect(report).toMatchObject({ broken: null, entries: 3, cutShort: ['line 4'] });
+    expect(formatReport('f', report)).toBe(
+      'f: OK: 3 entries, chain intact (line 4 is an entry cut short, as a crash or a full disk leaves one: not an entry, skipped)',
+    );
+    // A last line that is not the start of an entry is a break.
+    expect(verifyLines(`${text}{"event":"request"\n`).broken).toEqual({
+      where: 'line 5',
       problem: 'unparsable',
       detail: 'not a JSON object (a truncated line, or one edited by hand)',
     });
-    expect(report.entries).toBe(3);
   });
 
   it('names a file whose beginning was cut: the first entry must follow the genesis value', () => {

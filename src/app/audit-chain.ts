@@ -87,6 +87,11 @@ export interface ChainReport {
   /** The hash of the last intact entry (GENESIS when none). */
   head: string;
   broken: ChainBreak | null;
+  /**
+   * Lines a write left cut short (the bot stopped while writing, a full disk), which the chain goes on past: the next
+   * entry names the last whole one, as the bot chains after such a line. Only when there are some.
+   */
+  cutShort?: string[];
 }
 
 /**
@@ -103,6 +108,9 @@ export class ChainVerifier {
   private broken: ChainBreak | null = null;
   /** The hash the chain must pass through (see `mustReach`), and whether it has. */
   private landmark: { hash: string; reached: boolean } | null = null;
+  /** Lines cut short that the chain went on past, and those it has not gone on past yet (the last ones so far). */
+  private readonly cut: string[] = [];
+  private pendingCut: string[] = [];
 
   constructor(private readonly options: { anchored: boolean }) {}
 
@@ -126,10 +134,26 @@ export class ChainVerifier {
     );
   }
 
-  /** Feeds the next entry (a record, or null with a reason when it could not be read). Returns the break, if any. */
-  push(where: string, record: ChainRecord | null, unreadable = UNREADABLE): ChainBreak | null {
+  /**
+   * Feeds the next entry (a record, or null with a reason when it could not be read). Returns the break, if any.
+   * `cutShort`: the unreadable line is the start of an entry a write left unfinished; it is a break only if the next
+   * entry does not go on from the last whole one.
+   */
+  push(where: string, record: ChainRecord | null, unreadable = UNREADABLE, cutShort = false): ChainBreak | null {
     if (this.broken) return this.broken;
-    if (record === null) return this.fail(where, 'unparsable', unreadable);
+    if (record === null) {
+      if (!cutShort) return this.fail(where, 'unparsable', unreadable);
+      this.pendingCut.push(where);
+      return null;
+    }
+    if (this.pendingCut.length > 0) {
+      const [cut] = this.pendingCut;
+      const goesOn = this.first !== null || this.options.anchored ? this.head : null;
+      if (typeof record['hash'] !== 'string' || record['hash'] !== hashOf(record) || (goesOn !== null && record['prev'] !== goesOn))
+        return this.fail(cut as string, 'unparsable', unreadable);
+      this.cut.push(...this.pendingCut);
+      this.pendingCut = [];
+    }
     if (record['hash'] === undefined && record['prev'] === undefined && this.first === null) {
       this.unchained++;
       return null;
@@ -161,8 +185,17 @@ export class ChainVerifier {
     return null;
   }
 
+  /** The last lines cut short, with nothing after them, are what a bot stopped while writing leaves: not a break. */
   report(): ChainReport {
-    return { entries: this.entries, unchained: this.unchained, first: this.first, head: this.head, broken: this.broken };
+    const cutShort = this.broken ? this.cut : [...this.cut, ...this.pendingCut];
+    return {
+      entries: this.entries,
+      unchained: this.unchained,
+      first: this.first,
+      head: this.head,
+      broken: this.broken,
+      ...(cutShort.length > 0 ? { cutShort } : {}),
+    };
   }
 
   private fail(where: string, problem: ChainProblem, detail: string): ChainBreak {
@@ -182,9 +215,15 @@ export function parseLine(line: string): ChainRecord | null {
   }
 }
 
+/** How the bot begins every entry of its file (`toRecord` puts the time first). */
+const ENTRY_START = '{"ts":"';
+
 /** Feeds line `lineNo` (from 1) of a JSONL file to a verifier; returns the break, if any. */
 export function pushLine(verifier: ChainVerifier, lineNo: number, line: string): ChainBreak | null {
-  return verifier.push(`line ${lineNo}`, parseLine(line), line.trim() === '' ? 'an empty line' : UNREADABLE);
+  const record = parseLine(line);
+  // Unreadable, and the start of an entry as the bot writes it: a write cut short, if the chain goes on past it.
+  const cutShort = record === null && line !== '' && (line.startsWith(ENTRY_START) || ENTRY_START.startsWith(line));
+  return verifier.push(`line ${lineNo}`, record, line.trim() === '' ? 'an empty line' : UNREADABLE, cutShort);
 }
 
 /** Checks the chain of a JSONL text (a final newline ends the last line). */
@@ -206,5 +245,12 @@ export function formatReport(label: string, report: ChainReport): string {
     report.unchained > 0
       ? ` (after ${report.unchained} older entr${report.unchained === 1 ? 'y' : 'ies'} written before the chain began)`
       : '';
-  return `${label}: OK: ${report.entries} entr${report.entries === 1 ? 'y' : 'ies'}, chain intact${legacy}`;
+  const cut = report.cutShort ?? [];
+  const cutNote =
+    cut.length === 0
+      ? ''
+      : cut.length === 1
+        ? ` (${cut[0]} is an entry cut short, as a crash or a full disk leaves one: not an entry, skipped)`
+        : ` (lines ${cut.map((w) => w.replace(/^line /, '')).join(', ')} are entries cut short, as a crash or a full disk leaves them: not entries, skipped)`;
+  return `${label}: OK: ${report.entries} entr${report.entries === 1 ? 'y' : 'ies'}, chain intact${legacy}${cutNote}`;
 }

@@ -489,13 +489,17 @@ describe('the file chain', () => {
     await log(redis, key, path).append(entry(3));
     const text = readFileSync(path, 'utf8').split('\n');
     expect(text).toHaveLength(5);
-    expect(await verifyAuditFile(path)).toMatchObject({
-      entries: 2,
-      broken: { where: 'line 3', problem: 'unparsable', detail: 'not a JSON object (a truncated line, or one edited by hand)' },
-    });
+    // The cut line is named, and the chain is checked past it.
+    expect(await verifyAuditFile(path)).toMatchObject({ entries: 3, broken: null, cutShort: ['line 3'] });
     // Removing the cut line leaves an intact chain.
     writeFileSync(path, [text[0], text[1], text[3], ''].join('\n'));
-    expect(await verifyAuditFile(path)).toMatchObject({ entries: 3, broken: null });
+    expect(await verifyAuditFile(path)).toEqual({
+      entries: 3,
+      unchained: 0,
+      first: 'line 1',
+      head: JSON.parse(text[3] as string).hash,
+      broken: null,
+    });
   });
 
   it('makes its directory again when it is removed while the bot runs, and starts a new chain there', async () => {
@@ -763,10 +767,10 @@ describe('the demo stack on a terminal', () => {
         ['job.start', 'alice', 'start', 'xen1:mail'],
         ['request', 'alice', 'start', 'xen1:mail'],
       ]);
-      // carol's refused stop counts: its arguments named web (the bot never resolved a target for it); the
-      // /audit domain:mail before it does not (its arguments are filters).
+      // carol's refused stop counts: its arguments named web (the bot never resolved a target for it), which is on
+      // xen1; the /audit domain:mail before it does not (its arguments are filters).
       expect(sections[3]?.split('\n')[1]).toBe('ℹ Last 1 audit entry matching domain:web');
-      expect(rows(sections[3])).toEqual([['decision', 'carol', 'stop', 'web']]);
+      expect(rows(sections[3])).toEqual([['decision', 'carol', 'stop', 'xen1:web']]);
       expect(sections[4]?.split('\n')[1]).toBe('ℹ Last 3 audit entries matching host:xen1 command:start');
       expect(rows(sections[4]).sort(byEvent)).toEqual([
         ['decision', 'alice', 'start', 'xen1:mail'],

@@ -271,7 +271,7 @@ export class AuditLog {
       const ends: number[] = [];
       for (const record of records) {
         const sealed = seal(record, head.hash);
-        const line = `${head.needsNewline ? '\n' : ''}${JSON.stringify(sealed)}\n`;
+        const line = `${head.needsNewline ? '\n' : ''}${jsonLine(sealed)}\n`;
         text += line;
         head = { hash: sealed.hash, size: head.size + Buffer.byteLength(line), needsNewline: false };
         ends.push(head.size - start);
@@ -506,6 +506,17 @@ export class AuditLog {
     }
     return { entries, scanned, bounded: entries.length < query.n };
   }
+}
+
+/**
+ * What JSON leaves raw but breaks or reorders a line for those who read the file (`tail -f`, an editor, Python's
+ * splitlines): DEL and C1 controls, U+2028/2029, bidi controls — as in control-chars.ts. Inside strings only.
+ */
+const LINE_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** An entry as one line of the file: JSON with those characters as `\uXXXX`, which parses back to the same text. */
+function jsonLine(record: ChainRecord): string {
+  return JSON.stringify(record).replace(LINE_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function streamValue(value: string): string {

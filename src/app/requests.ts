@@ -223,6 +223,8 @@ export class RequestHandler {
       event: 'decision',
       decision: 'rejected',
       detail: r.reason,
+      // xenops' own words may name other hosts ("not considered: xen1 is frozen"): the entry is about them too.
+      targets: hostsIn(this.deps.config, r.reason).map((host) => ({ host })),
     });
   }
 
@@ -460,6 +462,10 @@ function unansweredText(unanswered: readonly { host: string; message: string }[]
 
 const listOf = (field: string | undefined): string[] => (field ? field.split(',') : []);
 
+/** The config's hosts that a text names, as words. */
+const hostsIn = (config: Config, text: string): string[] =>
+  [...new Set(text.split(/[^A-Za-z0-9_-]+/))].filter((w) => w !== '' && Object.hasOwn(config.hosts, w));
+
 /** Whether a permission is held on every host and domain (no rule scoping it, no scoped deny taking any away). */
 function readsEverything(config: Config, person: Person, permission: string | null): boolean {
   if (permission === null) return true;
@@ -483,18 +489,21 @@ function hostsNamed(config: Config, req: ChatRequest, fleet: Pick<FleetCache, 'h
           // toString is not a function throws).
           .map(([, v]) => (typeof v === 'string' || typeof v === 'number' ? String(v) : ''))
           .join(' ');
-  const named = [...new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)))];
+  const named = new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)));
   // A domain as typed: bare, or after `host:` (a domain name may hold `.`, `:` and `+`, so not the split above).
-  const domains = [
-    ...new Set(
-      words
-        .split(/[\s,]+/)
-        .map((w) => {
-          const at = w.indexOf(':');
-          return at > 0 && Object.hasOwn(config.hosts, w.slice(0, at)) ? w.slice(at + 1) : w;
-        })
-        .filter((w) => w !== '' && !Object.hasOwn(config.hosts, w) && fleet.hostsOf(w).length > 0),
-    ),
-  ];
-  return { ...(named.length > 0 ? { host: named.join(',') } : {}), ...(domains.length > 0 ? { domain: domains.join(',') } : {}) };
+  const domains = new Set<string>();
+  for (const w of words.split(/[\s,]+/)) {
+    const at = w.indexOf(':');
+    const onHost = at > 0 && Object.hasOwn(config.hosts, w.slice(0, at));
+    const name = onHost ? w.slice(at + 1) : w;
+    const hosts = name === '' || Object.hasOwn(config.hosts, name) ? [] : fleet.hostsOf(name);
+    if (hosts.length === 0) continue;
+    domains.add(name);
+    // Named alone, a guest is about the hosts that have it: a reader scoped to another host does not see it.
+    if (!onHost) for (const h of hosts) named.add(h);
+  }
+  return {
+    ...(named.size > 0 ? { host: [...named].join(',') } : {}),
+    ...(domains.size > 0 ? { domain: [...domains].join(',') } : {}),
+  };
 }
