@@ -82,6 +82,8 @@ export class BotLeadership {
   private stopping = false;
   private starting = false;
   private firstFailure: { error: unknown } | null = null;
+  /** Why the last attempt to begin a term failed, until one begins: with nobody leading, no bot runs the platforms. */
+  private beginFailure: string | null = null;
   private begun = false;
   /** Terms begun so far (the log tells a takeover from the first term). */
   private terms = 0;
@@ -220,8 +222,10 @@ export class BotLeadership {
         this.halted = false;
         await this.term.begin();
         this.terms++;
+        this.beginFailure = null;
       } catch (error) {
         this.active = false;
+        this.beginFailure = redactSecrets(error instanceof Error ? error.message : String(error));
         logger.error({ err: redactSecrets(String(error)) }, 'could not start as the leader: giving the lease up for a while');
         await this.term.end();
         await this.lease.release();
@@ -234,44 +238,53 @@ export class BotLeadership {
 
   /**
    * The adapters check (a standby's leased adapters are not running, and need not be) and, with HA, `leader`:
-   * `leader` or `standby` and who leads. A standby is ready.
+   * `leader` or `standby` and who leads. A standby is ready, unless no bot leads after its own start as the leader failed.
    */
   async checks(adapters: readonly AdapterState[], skipped?: readonly { platform: string; reason: string }[]): Promise<ReadinessCheck[]> {
     if (!this.lease) return [adaptersCheck(adapters, skipped)];
     const leader = this.isLeader();
     const names = [...this.leasedPlatforms].join(', ');
+    const holder = leader ? null : this.lease.holder().catch((error: unknown) => ({ error }));
     let adapterCheck: ReadinessCheck;
     if (leader) adapterCheck = adaptersCheck(adapters, skipped);
     else {
       const local = adapters.filter((a) => !this.leasedPlatforms.has(a.platform as Platform));
-      const standby = `${names} on standby (run by the leader)`;
+      // Run by the leader; but with none (this bot gave the lease up after failing to start them), by no bot at all.
+      const failed = this.beginFailure !== null && (await holder) === null;
+      const standby = failed
+        ? `${names} could not be started as the leader (${this.beginFailure}); trying again`
+        : `${names} on standby (run by the leader)`;
       const skippedText = (skipped ?? []).map((s) => `${s.platform} skipped (${s.reason})`);
-      if (local.length === 0) adapterCheck = { name: 'adapters', ok: true, detail: [standby, ...skippedText].join('; ') };
+      if (local.length === 0) adapterCheck = { name: 'adapters', ok: !failed, detail: [standby, ...skippedText].join('; ') };
       else {
         const base = adaptersCheck(local, skipped);
-        adapterCheck = { ...base, detail: `${base.detail}; ${standby}` };
+        adapterCheck = { ...base, ok: base.ok && !failed, detail: `${base.detail}; ${standby}` };
       }
     }
-    return [adapterCheck, await this.leaderCheck(leader)];
+    return [adapterCheck, await this.leaderCheck(holder)];
   }
 
-  private async leaderCheck(leader: boolean): Promise<ReadinessCheck> {
+  /** `read`: the lease's holder as a standby read it (null for the leader). */
+  private async leaderCheck(read: Promise<{ token: string; ttlMs: number } | { error: unknown } | null> | null): Promise<ReadinessCheck> {
     const lease = this.lease as LeaderLease;
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    if (leader)
+    if (!read)
       return {
         name: 'leader',
         ok: true,
         detail: `leader: this bot (${lease.token}) holds the lease, ${seconds(this.timing.leaseMs)} renewed every ${seconds(this.timing.renewEveryMs)}`,
       };
     try {
-      const holder = await lease.holder();
+      const holder = await read;
+      if (holder && 'error' in holder) throw holder.error;
       return {
         name: 'leader',
         ok: true,
         detail: holder
           ? `standby: the leader is ${holder.token} (its lease lapses in ${seconds(holder.ttlMs)} unless renewed)`
-          : 'standby: no bot holds the lease; this one is taking it',
+          : this.beginFailure !== null
+            ? 'standby: no bot holds the lease; this one tries again (its start as the leader failed)'
+            : 'standby: no bot holds the lease; this one is taking it',
       };
     } catch (error) {
       return { name: 'leader', ok: true, detail: `standby: the lease cannot be read (${redactSecrets(String(error))})` };

@@ -154,10 +154,13 @@ export class RequestHandler {
       const r =
         redisFailureReply(error, { decided: null, acting: false }) ?? reply.error('Something went wrong', 'xenops hit an internal error');
       this.deps.logger.error({ err: redactSecrets(String(error)) }, `action failed: ${r.title}`);
+      // A click that ended here is counted too (its command unknown: it could not be read), as a typed one would be.
+      this.deps.onCommand?.('unknown', 'error');
       await this.deps.deliver(target, r);
       return;
     }
     if (!req) {
+      this.deps.onCommand?.('unknown', 'refused');
       await this.deps.deliver(target, reply.error('This button has expired', 'run the command again'));
       return;
     }
