@@ -47,6 +47,12 @@ export function isNotModified(error: unknown): boolean {
   return error instanceof TelegramError && /message is not modified/.test(error.description);
 }
 
+/** The id of the supergroup a basic group was upgraded to, when Telegram refused a call to the group for it; else null. */
+export function migratedTo(error: unknown): string | null {
+  const id = error instanceof TelegramError ? error.parameters?.migrate_to_chat_id : undefined;
+  return typeof id === 'number' ? String(id) : null;
+}
+
 export interface RetryPolicy {
   /** Tries after a 429 (each waits its retry_after). */
   rateLimited: number;

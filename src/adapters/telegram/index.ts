@@ -5,7 +5,7 @@ import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
-import { isEditTargetGone, isNotModified, retryDelayMs } from './api-errors.ts';
+import { isEditTargetGone, isNotModified, migratedTo, retryDelayMs } from './api-errors.ts';
 import { ChatOutbound } from './outbound.ts';
 import { UpdatePoller } from './polling.ts';
 import {
@@ -89,6 +89,8 @@ export class TelegramAdapter implements ChatAdapter {
   private core: BotCore | null = null;
   /** Clicks in groups not answered yet, by callback query id, each with the timer that stops its spinner. */
   private readonly openCallbacks = new Map<string, NodeJS.Timeout>();
+  /** Groups Telegram said were upgraded to a supergroup: old chat id → new one (see toChat). */
+  private readonly movedChats = new Map<string, string>();
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
@@ -285,11 +287,34 @@ export class TelegramAdapter implements ChatAdapter {
     return next;
   }
 
+  /**
+   * One call to a chat, through its outbound queue. A basic group upgraded to a supergroup has a new id, and Telegram
+   * refuses every call to the old one (400 with migrate_to_chat_id): the call goes to the new id — refused, the first
+   * posted nothing — and so does every later call for the old one (replies pending since, schedules set up with it).
+   */
+  private async toChat<T>(
+    chatId: string,
+    call: (to: string) => Promise<T>,
+    options?: { coalesceKey?: string; edit?: boolean },
+  ): Promise<T> {
+    const to = this.movedChats.get(chatId) ?? chatId;
+    try {
+      return await this.outbound.send(to, () => call(to), options);
+    } catch (error) {
+      const moved = migratedTo(error);
+      if (moved === null || moved === to) throw error;
+      this.options.logger.info({ chatId: to, movedTo: moved }, 'telegram group upgraded to a supergroup; sending there');
+      this.movedChats.set(chatId, moved);
+      this.movedChats.set(to, moved);
+      return await this.outbound.send(moved, () => call(moved), options);
+    }
+  }
+
   /** A final reply's photos and documents, after its message. */
   private async sendFiles(chatId: string, message: TelegramMessage, topic: TopicOptions): Promise<void> {
     for (const photo of message.photos) await this.sendPhoto(chatId, photo, topic);
     for (const doc of message.documents) {
-      await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(doc.data, doc.name), topic));
+      await this.toChat(chatId, (to) => this.bot.telegram.sendDocument(to, Input.fromBuffer(doc.data, doc.name), topic));
     }
   }
 
@@ -390,8 +415,8 @@ export class TelegramAdapter implements ChatAdapter {
     const before = typeof target.state['privateMessageId'] === 'number' ? target.state['privateMessageId'] : null;
     let id = before;
     if (before === null || !(await this.edit(chatId, before, html, keyboard, isFinal(reply)))) {
-      const sent = await this.outbound.send(chatId, () =>
-        this.bot.telegram.sendMessage(chatId, html, { parse_mode: 'HTML', ...(keyboard ? keyboard : {}) }),
+      const sent = await this.toChat(chatId, (to) =>
+        this.bot.telegram.sendMessage(to, html, { parse_mode: 'HTML', ...(keyboard ? keyboard : {}) }),
       );
       id = sent.message_id;
     }
@@ -415,8 +440,8 @@ export class TelegramAdapter implements ChatAdapter {
         : `🔒 <a href="tg://user?id=${clicker}">${escapeHtml(name)}</a>: the answer to your button click is for you alone, and ` +
           `xenops could not send it to you privately, so it is not shown here. ${start}`;
     const messageId = typeof target.state['messageId'] === 'number' ? target.state['messageId'] : undefined;
-    await this.outbound.send(chatId, () =>
-      this.bot.telegram.sendMessage(chatId, html, {
+    await this.toChat(chatId, (to) =>
+      this.bot.telegram.sendMessage(to, html, {
         parse_mode: 'HTML',
         ...topicOptions(target),
         ...(messageId ? { reply_parameters: { message_id: messageId, allow_sending_without_reply: true } } : {}),
@@ -435,8 +460,8 @@ export class TelegramAdapter implements ChatAdapter {
     replyTo: number | undefined,
   ): Promise<ReplyTarget> {
     const chatId = target.channelId;
-    const sent = await this.outbound.send(chatId, () =>
-      this.bot.telegram.sendMessage(chatId, message.html, {
+    const sent = await this.toChat(chatId, (to) =>
+      this.bot.telegram.sendMessage(to, message.html, {
         parse_mode: 'HTML',
         ...topicOptions(target),
         ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
@@ -454,10 +479,10 @@ export class TelegramAdapter implements ChatAdapter {
    */
   private async edit(chatId: string, messageId: number, html: string, keyboard: Keyboard | undefined, final: boolean): Promise<boolean> {
     try {
-      await this.outbound.send(
+      await this.toChat(
         chatId,
-        () =>
-          this.bot.telegram.editMessageText(chatId, messageId, undefined, html, {
+        (to) =>
+          this.bot.telegram.editMessageText(to, messageId, undefined, html, {
             parse_mode: 'HTML',
             // Always said: a reply without actions (a settled approval) takes the inline keyboard away.
             ...(keyboard ? keyboard : { reply_markup: { inline_keyboard: [] } }),
@@ -480,11 +505,11 @@ export class TelegramAdapter implements ChatAdapter {
   private async sendPhoto(chatId: string, photo: TelegramMessage['photos'][number], topic: TopicOptions): Promise<void> {
     const options = { ...topic, ...(photo.caption ? { caption: photo.caption } : {}) };
     try {
-      await this.outbound.send(chatId, () => this.bot.telegram.sendPhoto(chatId, Input.fromBuffer(photo.data, photo.name), options));
+      await this.toChat(chatId, (to) => this.bot.telegram.sendPhoto(to, Input.fromBuffer(photo.data, photo.name), options));
     } catch (error) {
       if (!(error instanceof TelegramError) || error.code !== 400) throw error;
       this.options.logger.warn({ err: redactSecrets(String(error)) }, 'photo refused; sending it as a document');
-      await this.outbound.send(chatId, () => this.bot.telegram.sendDocument(chatId, Input.fromBuffer(photo.data, photo.name), options));
+      await this.toChat(chatId, (to) => this.bot.telegram.sendDocument(to, Input.fromBuffer(photo.data, photo.name), options));
     }
   }
 
@@ -503,8 +528,8 @@ export class TelegramAdapter implements ChatAdapter {
     if (users.length === 0) return target;
     const chatId = target.channelId;
     try {
-      await this.outbound.send(chatId, () =>
-        this.bot.telegram.sendMessage(chatId, `${mentionHtml(users)} ${escapeHtml(reply.title)}`, {
+      await this.toChat(chatId, (to) =>
+        this.bot.telegram.sendMessage(to, `${mentionHtml(users)} ${escapeHtml(reply.title)}`, {
           parse_mode: 'HTML',
           ...topicOptions(target),
           reply_parameters: { message_id: messageId, allow_sending_without_reply: true },
@@ -521,13 +546,9 @@ export class TelegramAdapter implements ChatAdapter {
   async pin(target: ReplyTarget): Promise<void> {
     const messageId = target.state['messageId'];
     if (typeof messageId !== 'number') return;
-    await this.outbound.send(
-      target.channelId,
-      () => this.bot.telegram.pinChatMessage(target.channelId, messageId, { disable_notification: true }),
-      {
-        edit: true,
-      },
-    );
+    await this.toChat(target.channelId, (to) => this.bot.telegram.pinChatMessage(to, messageId, { disable_notification: true }), {
+      edit: true,
+    });
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {

@@ -12,6 +12,10 @@ export interface TgMessage {
   /** In a forum supergroup: the topic, with is_topic_message true (elsewhere it may name a reply thread). */
   message_thread_id?: number;
   is_topic_message?: boolean;
+  /** A forwarded message: who wrote it first (Bot API 7; `forward_date` before), and a channel post the linked group got. */
+  forward_origin?: unknown;
+  forward_date?: number;
+  is_automatic_forward?: boolean;
 }
 
 /**
@@ -23,8 +27,9 @@ export function topicOf(message: Pick<TgMessage, 'message_thread_id' | 'is_topic
 }
 
 /**
- * A text message that starts with a bot command → a request, or null (not a command, a bare `/`, or a command
- * addressed to another bot in a group: `/list@otherbot`). The id (chat + message) is stable across redelivery.
+ * A text message that starts with a bot command → a request, or null (not a command, a bare `/`, a command
+ * addressed to another bot in a group: `/list@otherbot`, or a forwarded message). The id (chat + message) is stable
+ * across redelivery.
  */
 export function messageToRequest(message: TgMessage, botUsername: string): ChatRequest | null {
   // Typed as the Bot API documents it, but it arrives as JSON: fields of another type are read as absent (a text or
@@ -34,26 +39,35 @@ export function messageToRequest(message: TgMessage, botUsername: string): ChatR
     ? message.entities.find((e) => e?.type === 'bot_command' && e.offset === 0 && typeof e.length === 'number')
     : undefined;
   if (!text || !entity) return null;
+  // A forward keeps the original's text and entities: someone else's words, quoted (a "/pause web" forwarded to ask
+  // about it), never a command of the one who forwarded it.
+  if (message.forward_origin != null || message.forward_date != null || message.is_automatic_forward === true) return null;
   const chat = message.chat;
   if (typeof chat?.id !== 'number' || typeof message.message_id !== 'number') return null;
-  const [command = '', target] = text.slice(1, entity.length).split('@');
+  const [named = '', target] = text.slice(1, entity.length).split('@');
   if (target && target.toLowerCase() !== botUsername.toLowerCase()) return null;
   // A bare "/" (or "/@thisbot") names no command: ignored, like any chat text. Telegram shows its own command
   // menu when "/" is typed, and answering every stray slash in a group would only be noise.
-  if (command === '') return null;
-  const anonymousAdmin = message.sender_chat?.id === chat.id;
-  const from = message.from;
+  if (named === '') return null;
+  const rest = text.slice(entity.length).trim();
+  // A private chat's Start button sends a bare "/start" (people are told to press it): not `start <domain>`.
+  const command = chat.type === 'private' && named.toLowerCase() === 'start' && rest === '' ? 'help' : named;
+  const senderChat = typeof message.sender_chat?.id === 'number' ? message.sender_chat : undefined;
+  const anonymousAdmin = senderChat?.id === chat.id;
+  // Sent on behalf of a chat (a channel its owner posts as): `from` is then Telegram's placeholder user, one for every
+  // channel, so the sender is the channel.
+  const from = senderChat ? undefined : message.from;
   const name = (...candidates: unknown[]) => candidates.find((c): c is string => typeof c === 'string');
   return {
     id: `tg${chat.id}_${message.message_id}`,
     platform: 'telegram',
     actor: {
       platform: 'telegram',
-      userId: anonymousAdmin ? String(chat.id) : typeof from?.id === 'number' ? String(from.id) : '',
+      userId: senderChat ? String(senderChat.id) : typeof from?.id === 'number' ? String(from.id) : '',
       roleIds: [],
       displayName: anonymousAdmin
-        ? (name(message.sender_chat?.title) ?? 'anonymous admin')
-        : (name(from?.username, from?.first_name) ?? 'unknown'),
+        ? (name(senderChat?.title) ?? 'anonymous admin')
+        : (name(senderChat?.title, from?.username, from?.first_name) ?? 'unknown'),
       ...(anonymousAdmin ? { anonymousAdmin: true } : {}),
     },
     channel: {
@@ -62,7 +76,7 @@ export function messageToRequest(message: TgMessage, botUsername: string): ChatR
       ...(typeof chat.title === 'string' && chat.title ? { name: chat.title } : {}),
     },
     command: command.toLowerCase(),
-    args: { kind: 'text', text: text.slice(entity.length).trim() },
+    args: { kind: 'text', text: rest },
     // When this bot took it in, on its own clock (message.date is Telegram's, and whole seconds).
     receivedAt: Date.now(),
     // Telegram hands over what was typed while no bot polled, up to a day later: the core judges its age by this.

@@ -110,6 +110,8 @@ export class FakeTelegram {
   private openCallbacks = new Set<string>();
   /** User id → why the bot may not message them in their private chat (see closePrivateChat). */
   private closedPrivateChats = new Map<number, string>();
+  /** Basic group id → the supergroup it was upgraded to (see migrateChat). */
+  private migratedChats = new Map<number, number>();
   /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
   readonly notifications: { userId: number; chatId: number; messageId: number; at: number }[] = [];
   /**
@@ -196,6 +198,14 @@ export class FakeTelegram {
     );
   }
 
+  /**
+   * The basic group `from` was upgraded to the supergroup `to` (a member turned on topics, history for new members…):
+   * as Telegram does, every send, edit or pin to `from` is refused 400 with parameters.migrate_to_chat_id.
+   */
+  migrateChat(from: number, to: number): void {
+    this.migratedChats.set(from, to);
+  }
+
   /** What the bot sent `userId` in their private chat, as it looks now. */
   privateMessages(userId: number): TgMessage[] {
     return [...this.messages.values()].filter((m) => m.chatId === userId);
@@ -211,7 +221,14 @@ export class FakeTelegram {
     from: number,
     chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string },
     text: string,
-    options: { anonymousAdmin?: boolean; topic?: number; sentAt?: number } = {},
+    options: {
+      anonymousAdmin?: boolean;
+      /** Sent on behalf of this channel (a member who owns it picked it as their identity in the group). */
+      asChannel?: { id: number; title: string };
+      topic?: number;
+      sentAt?: number;
+      forwardedFrom?: number;
+    } = {},
   ): number {
     const messageId = this.nextMessageId++;
     // In a forum supergroup, a message in a topic other than General names it (Bot API Message.message_thread_id).
@@ -225,12 +242,26 @@ export class FakeTelegram {
           ? { id: chat.id, type: 'private', first_name: 'user' }
           : { id: chat.id, type: chat.type, title: chat.title ?? 'ops', ...(options.topic === undefined ? {} : { is_forum: true }) },
       ...topic,
+      // Telegram's placeholder senders: one user for every anonymous admin, one for every message sent as a channel.
       from: options.anonymousAdmin
         ? { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' }
-        : { id: from, is_bot: false, first_name: `user${from}` },
+        : options.asChannel
+          ? { id: 136817688, is_bot: true, first_name: 'Channel', username: 'Channel_Bot' }
+          : { id: from, is_bot: false, first_name: `user${from}` },
       text,
       ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {}),
       ...(options.anonymousAdmin ? { sender_chat: { id: chat.id, type: chat.type, title: chat.title ?? 'ops' } } : {}),
+      ...(options.asChannel ? { sender_chat: { id: options.asChannel.id, type: 'channel', title: options.asChannel.title } } : {}),
+      // Forwarded by `from`: the text and its entities (a bot_command too) are the original sender's.
+      ...(options.forwardedFrom === undefined
+        ? {}
+        : {
+            forward_origin: {
+              type: 'user',
+              date: Math.floor(Date.now() / 1000) - 3600,
+              sender_user: { id: options.forwardedFrom, is_bot: false, first_name: `user${options.forwardedFrom}` },
+            },
+          }),
     };
     this.push({ update_id: this.nextUpdateId++, message });
     return messageId;
@@ -375,6 +406,14 @@ export class FakeTelegram {
     }
     if (!['getUpdates', 'sendMessage', 'editMessageText', 'answerCallbackQuery'].includes(method)) this.record(call);
     const chat = (id: unknown) => ({ id: Number(id), type: Number(id) < 0 ? 'supergroup' : 'private' });
+    const movedTo = ['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument', 'pinChatMessage'].includes(method)
+      ? this.migratedChats.get(Number(body['chat_id']))
+      : undefined;
+    if (movedTo !== undefined) {
+      if (method === 'sendMessage' || method === 'editMessageText') this.record({ ...call, failedWith: 400 });
+      const description = 'Bad Request: group chat was upgraded to a supergroup chat';
+      return json(res, { ok: false, error_code: 400, description, parameters: { migrate_to_chat_id: movedTo } }, 400);
+    }
     const closed = ['sendMessage', 'sendPhoto', 'sendDocument'].includes(method)
       ? this.closedPrivateChats.get(Number(body['chat_id']))
       : undefined;
