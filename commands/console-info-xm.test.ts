@@ -27,7 +27,7 @@ function shown(host: string, toolstack: 'xl' | 'xm', hostInfo: HostInfo): Record
 describe('/info of an xm host', () => {
   it('shows the whole Xen release (xen_extra), not just 4.1, where xm info has no xen_version', async () => {
     const ts = simToolstack(pool, 'old', 'xm', { configDirs: ['/etc/xen'] });
-    const fields = shown('old', 'xm', await ts.info());
+    const fields = shown('old', 'xm', (await ts.info()).info);
     expect(fields).toMatchObject({ xen_major: '4', xen_minor: '1', xen_extra: '.4' });
   });
 

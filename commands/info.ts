@@ -44,8 +44,10 @@ export const info = defineCommand({
     const all = Object.entries(o.result.info)
       .map(([k, v]) => `${k.padEnd(23)}: ${v}`)
       .join('\n');
-    return reply.result(`${o.host} (${o.result.toolstack})`, [reply.fields(fields)], {
-      tone: 'info',
+    // An `xl info` that exited 0 with part of it failed (its CPUs, memory or version missing) is said, never just short.
+    const notes = (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`));
+    return reply.result(`${o.host} (${o.result.toolstack})`, [reply.fields(fields), ...notes], {
+      tone: notes.length > 0 ? 'warning' : 'info',
       attachments: [
         { name: `${o.host}-info.txt`, contentType: 'text/plain', data: `${all}\n`, description: `full ${o.result.toolstack} info` },
       ],

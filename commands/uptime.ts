@@ -32,7 +32,14 @@ export const uptime = defineCommand({
       o.ok ? o.result.rows.map((r) => [o.host, r.name, String(r.id), formatUptime(r.uptimeSeconds)]) : [],
     );
     // A line xl printed that could not be read is said, never turned into a guessed number.
-    const unread = outcomes.flatMap((o) => (o.ok ? unreadLinesNote(o.host, `${o.result.toolstack} uptime`, o.result.unparsed) : []));
+    const unread = outcomes.flatMap((o) =>
+      o.ok
+        ? [
+            ...unreadLinesNote(o.host, `${o.result.toolstack} uptime`, o.result.unparsed),
+            ...(o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)),
+          ]
+        : [],
+    );
     const title = outcomes.length === 1 ? `Uptime on ${outcomes[0]?.host}` : `Uptime on ${outcomes.length} hosts`;
     return reply.result(
       title,

@@ -62,7 +62,8 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
   'host.info': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);
-    return { host: data.host, toolstack: ts.kind, info: await ts.info(ctx.op) };
+    const { info, notes } = await ts.info(ctx.op);
+    return { host: data.host, toolstack: ts.kind, info, ...(notes.length > 0 ? { notes } : {}) };
   },
   'host.top': async (data, ctx) => {
     const live = ctx.samples?.latest(data.host);

@@ -208,6 +208,8 @@ export interface PauseResult {
 export interface UptimeTable {
   rows: { name: string; id: number; uptimeSeconds: number }[];
   unparsed: string[];
+  /** What the command left out though it exited 0 (no rows; a complaint on stderr): said to the user. */
+  notes?: string[];
 }
 
 /**

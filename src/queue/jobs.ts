@@ -108,7 +108,7 @@ export interface DigestRow {
 export interface JobResults {
   /** `notes`: what could not be read while listing (said to the user, never guessed); absent from older agents. */
   'domain.list': { host: string; toolstack: ToolstackKind; domains: DomainSummary[]; notes?: string[] };
-  'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo };
+  'host.info': { host: string; toolstack: ToolstackKind; info: HostInfo; notes?: string[] };
   /**
    * live = the sampler's latest iteration (taken at `sampledAt`, with rates); otherwise a one-shot xentop run just
    * now (no stream up), whose single iteration has no rates. `notes`: what of its output could not be read (said,

@@ -115,7 +115,7 @@ describe('xl driver through the real SSH pool and the simulator', () => {
   });
 
   it('reads info', async () => {
-    expect(await driver('xen2').info()).toMatchObject({ host: 'xen2', xen_version: '4.17.3' });
+    expect(await driver('xen2').info()).toMatchObject({ info: { host: 'xen2', xen_version: '4.17.3' }, notes: [] });
   });
 
   it('reads info and the list (for /status) in one round trip; a failing xl info fails it, naming xl info', async () => {

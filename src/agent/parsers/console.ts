@@ -1,4 +1,6 @@
 // biome-ignore-all lint/suspicious/noControlCharactersInRegex: stripping escape sequences and control bytes is what this module is for
+import { showControls } from '../../core/control-chars.ts';
+
 /**
  * Console output is raw terminal traffic: colour codes, cursor movement, carriage returns, bells. Strip it to
  * plain lines before it reaches a chat (where escape bytes render as garbage or break formatting).
@@ -23,9 +25,12 @@ export function sanitizeConsole(text: string): string {
       .split('\n')
       .map((line) => {
         const parts = line.split('\r');
-        return overstrike(parts.at(-1) === '' && parts.length > 1 ? (parts.at(-2) ?? '') : (parts.at(-1) ?? ''))
+        const shown = overstrike(parts.at(-1) === '' && parts.length > 1 ? (parts.at(-2) ?? '') : (parts.at(-1) ?? ''))
           .replace(CONTROL, '')
           .trimEnd();
+        // Bidi overrides and isolates, U+2028/2029: no C0/C1 control, yet they reorder or break the line in a chat
+        // (a guest printing RLO would read backwards): shown escaped (`\u202e`), as xenops shows host text.
+        return showControls(shown, (c) => (c === '\t' ? c : null));
       })
       .join('\n')
   );

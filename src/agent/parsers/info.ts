@@ -1,3 +1,4 @@
+import { stderrSaid } from './stderr.ts';
 import type { HostInfo } from './types.ts';
 
 /**
@@ -27,4 +28,25 @@ export function parseInfo(text: string): HostInfo {
 export function memoryFromInfo(info: HostInfo): { totalMiB: number | null; freeMiB: number | null } {
   const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
   return { totalMiB: num(info['total_memory'] ?? info['memory']), freeMiB: num(info['free_memory']) };
+}
+
+/**
+ * What /info must say of an answer that exited 0 yet is not whole. `xl info` returns 0 whatever part of it failed:
+ * output_physinfo and output_xeninfo print "libxl_physinfo failed." / "libxl_get_version_info failed." on stderr and
+ * return (X: tools/xl/xl_info.c main_info), leaving out the CPUs and memory, or the Xen version. Every xl and xm
+ * prints nr_cpus, total_memory (old xm: memory) and xen_major: one missing is named, with what stderr said.
+ */
+export function infoNotes(command: string, info: HostInfo, stdout: string, stderr: string): string[] {
+  const why = stderrSaid(stderr);
+  if (Object.keys(info).length === 0) {
+    const what = stdout.trim() === '' ? 'its output was empty' : 'no `key : value` line it could read';
+    return [`${command} printed no figures (${what}${why ? `; ${why}` : ''})`];
+  }
+  const missing = [
+    ...(info['nr_cpus'] === undefined ? ['nr_cpus'] : []),
+    ...(info['total_memory'] === undefined && info['memory'] === undefined ? ['total_memory'] : []),
+    ...(info['xen_major'] === undefined ? ['xen_major'] : []),
+  ];
+  if (missing.length > 0) return [`${command} printed no ${missing.join(', ')}${why ? ` (${why})` : ''}`];
+  return why ? [`${command} exited 0 but ${why}`] : [];
 }

@@ -3,11 +3,12 @@ import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, 
 import type { Logger } from '../../core/log.ts';
 import { lastLines, sanitizeConsole } from '../parsers/console.ts';
 import { parseConfigFile } from '../parsers/domain-config.ts';
-import { parseInfo } from '../parsers/info.ts';
+import { infoNotes, parseInfo } from '../parsers/info.ts';
 import { parseListWithUuids } from '../parsers/list.ts';
 import { parseXmListLong, type XmLongDomain, xmUuidOf } from '../parsers/list-long.ts';
 import { classifyOutcome, parseMigrationLine } from '../parsers/outcome.ts';
 import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
+import { stderrSaid } from '../parsers/stderr.ts';
 import { parseUptime } from '../parsers/uptime.ts';
 import { parseXentop, xentopNotes } from '../parsers/xentop.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
@@ -294,8 +295,12 @@ export class XenToolstack implements Toolstack {
     }
   }
 
-  async info(ctx?: OperationContext): Promise<HostInfo> {
-    return this.reading(`${this.kind} info`, async () => parseInfo((await this.checkedRead(argv.info(this.kind), ctx)).stdout));
+  async info(ctx?: OperationContext): Promise<{ info: HostInfo; notes: string[] }> {
+    return this.reading(`${this.kind} info`, async () => {
+      const r = await this.checkedRead(argv.info(this.kind), ctx);
+      const info = parseInfo(r.stdout);
+      return { info, notes: infoNotes(`${this.kind} info`, info, r.stdout, r.stderr) };
+    });
   }
 
   async infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }> {
@@ -323,8 +328,19 @@ export class XenToolstack implements Toolstack {
 
   async uptimeTable(ctx?: OperationContext): Promise<UptimeTable> {
     return this.reading(`${this.kind} uptime`, async () => {
-      const parsed = parseUptime((await this.checkedRead(argv.uptime(this.kind), ctx)).stdout);
-      return { rows: parsed.rows, unparsed: parsed.unparsed.map((u) => u.line) };
+      const r = await this.checkedRead(argv.uptime(this.kind), ctx);
+      const parsed = parseUptime(r.stdout);
+      // xl uptime exits 0 with rows left out ("Could not list vms." after Domain-0; a guest whose start time it cannot
+      // read is skipped, libxl saying why): said, never a short table alone. Every host lists Domain-0.
+      const why = stderrSaid(r.stderr);
+      const what = r.stdout.trim() === '' ? 'its output was empty' : parsed.unparsed.length > 0 ? 'none it could read' : 'only its header';
+      const notes =
+        parsed.rows.length === 0
+          ? [`${this.kind} uptime printed no rows (${what}${why ? `; ${why}` : ''})`]
+          : why
+            ? [`${this.kind} uptime exited 0 but ${why}`]
+            : [];
+      return { rows: parsed.rows, unparsed: parsed.unparsed.map((u) => u.line), ...(notes.length > 0 ? { notes } : {}) };
     });
   }
 

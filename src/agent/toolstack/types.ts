@@ -84,7 +84,8 @@ export interface Toolstack {
   list(ctx?: OperationContext): Promise<DomainSummary[]>;
   /** list(), with notes on what could not be read (said to the user, never guessed). */
   inventory(ctx?: OperationContext): Promise<Inventory>;
-  info(ctx?: OperationContext): Promise<HostInfo>;
+  /** `xl info` parsed, and what it left out though it exited 0 (said to the user). */
+  info(ctx?: OperationContext): Promise<{ info: HostInfo; notes: string[] }>;
   /** info() and list() in one round trip (/status asks both of every host). */
   /** `notes`: list lines it could not read (the counts leave them out: said, not guessed). */
   infoAndList(ctx?: OperationContext): Promise<{ info: HostInfo; domains: DomainSummary[]; notes: string[] }>;
