@@ -84,3 +84,22 @@ describe('/info of a host whose xl info failed part-way (exit 0)', () => {
     expect(tone).toBe('info');
   });
 });
+
+describe('/status of a host whose xl info failed part-way (exit 0)', () => {
+  it('GIVEN xl info prints nothing, exit 0, "libxl_physinfo failed." THEN the host status carries a note: memory unknown is explained', async () => {
+    env.sim.faults.failNext('xen1', { match: /^xl info$/, code: 0, stderr: 'libxl_physinfo failed.\n' });
+    const result = await runHandler(
+      {
+        op: 'host.status',
+        host: 'xen1',
+        meta: { requestId: 'r', person: 'p', platform: 'terminal', userId: 'u', channelId: 'c', command: 'status' },
+      },
+      { config, toolstack: async () => simToolstack(pool, 'xen1'), op: {} },
+    );
+    expect(env.sim.log.query({ host: 'xen1', match: /^xl info$/ }).at(-1)?.fault?.kind).toBe('fail');
+    expect({ total: result.totalMemoryMiB, notes: result.notes }).toEqual({
+      total: null,
+      notes: ['xl info printed no figures (its output was empty; it said on stderr: libxl_physinfo failed.)'],
+    });
+  });
+});

@@ -311,7 +311,9 @@ export class XenToolstack implements Toolstack {
       const r = more[0];
       if (!r) throw new RemoteCommandError(this.host.name, words, 0, '', `${this.kind} info on ${this.host.name} gave no answer`);
       if (r.code !== 0) throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
-      return { info: parseInfo(r.stdout), domains, notes };
+      // Exit 0 with part of it failed (CPUs and memory left out): said beside the counts, or memory just reads unknown.
+      const info = parseInfo(r.stdout);
+      return { info, domains, notes: [...notes, ...infoNotes(`${this.kind} info`, info, r.stdout, r.stderr)] };
     });
   }
 
