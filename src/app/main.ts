@@ -297,11 +297,12 @@ export async function runAgent(options: {
   if (!config) return 1;
   const logger = createLogger(logLevelOf(config));
   keepAliveOnStrayErrors(logger);
-  const [{ startAgent }, { AgentMetrics }, { MeteredRunner }, { SshPool }] = await Promise.all([
+  const [{ startAgent }, { AgentMetrics }, { MeteredRunner }, { SshPool }, { privateKeyProblems }] = await Promise.all([
     import('../agent/agent.ts'),
     import('../agent/metrics.ts'),
     import('../agent/ssh/metered-runner.ts'),
     import('../agent/ssh/pool.ts'),
+    import('../agent/ssh/private-key.ts'),
   ]);
   const pool = new SshPool({ hosts: config.hosts, defaults: config.ssh, logger });
   const hosts = options.hosts ?? config.agent.hosts;
@@ -310,6 +311,11 @@ export async function runAgent(options: {
     process.stderr.write(`xenops agent: unknown host(s): ${unknown.join(', ')}\n`);
     return 1;
   }
+  // The served hosts' SSH keys are read (and decrypted) now: a missing file or a wrong passphrase is the operator's to
+  // hear at start-up, by path, not first from a chat user's command. The other hosts are served meanwhile, as sshd
+  // goes on without a host key it cannot load.
+  for (const problem of await privateKeyProblems(config.hosts, hosts ?? Object.keys(config.hosts)))
+    logger.error(`${problem}: commands for that host will fail until it is fixed`);
   // The gauges of the hosts this agent serves: another agent's hosts, never connected from here, would read 0 for good
   // (an alert on xenops_ssh_connected == 0 firing when agents split the fleet).
   const served = new Set(hosts ?? Object.keys(config.hosts));

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
@@ -10,6 +9,7 @@ import { fitsSession, SessionAnswerTooLarge } from '../../core/remote-session.ts
 import { CommandDeadline, CommandTimeoutError, describeTimeout } from './deadline.ts';
 import { fingerprintsEqual, sshFingerprint } from './fingerprint.ts';
 import { DEFAULT_MAX_OUTPUT_BYTES, ExecOutput, tooLarge } from './output.ts';
+import { loadPrivateKey } from './private-key.ts';
 import { buildCommand } from './quote.ts';
 import { backoffDelay, Semaphore } from './semaphore.ts';
 import { RemoteSession, SessionFailure } from './session.ts';
@@ -47,6 +47,8 @@ interface HostSlot {
   lastFailureAt: number;
   /** Why the last connection attempt failed (a message that names no secret), until one succeeds. */
   lastFailure: string | null;
+  /** The error of the last connection attempt, until one succeeds. */
+  lastError: TransportError | null;
   /** Idle command sessions on the current connection (each used by one caller at a time). */
   sessions: RemoteSession[];
   /**
@@ -96,6 +98,7 @@ export class SshPool implements RemoteRunner {
         connects: 0,
         lastFailureAt: 0,
         lastFailure: null,
+        lastError: null,
         sessions: [],
         releasing: new Map(),
         sessionsWork: options.sessions ?? true,
@@ -457,19 +460,17 @@ export class SshPool implements RemoteRunner {
 
   private async connect(host: string, slot: HostSlot): Promise<NodeSSH> {
     const wait = slot.lastFailureAt + backoffDelay(slot.failures, slot.settings.reconnectBaseMs, slot.settings.reconnectMaxMs) - Date.now();
+    // A host that presented another key will present it again: its commands are refused so now, not after waiting out
+    // the backoff (or as "no connection" at their timeout); the next attempt is made by a command after the backoff.
+    const refused = slot.lastError;
+    if (wait > 0 && refused instanceof HostKeyError) throw new HostKeyError(host, refused.expected, refused.presented);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
     const { config, settings } = slot;
     let presented: string | null = null;
-    let privateKey: string;
-    try {
-      privateKey = config.privateKey ?? (await readFile(config.privateKeyPath ?? '', 'utf8'));
-    } catch (error) {
-      throw this.failed(
-        slot,
-        new TransportError(host, `cannot read the private key file for ${host} (${(error as NodeJS.ErrnoException).code ?? 'error'})`),
-      );
-    }
+    // Read and decrypted here, so that a key this machine cannot use is said to be that, not "cannot connect".
+    const { key: privateKey, problem } = await loadPrivateKey(host, config);
+    if (problem !== undefined) throw this.failed(slot, new TransportError(host, problem));
     const ssh = new NodeSSH();
     slot.dialing = ssh;
     try {
@@ -530,6 +531,7 @@ export class SshPool implements RemoteRunner {
     slot.failures = 0;
     slot.connects++;
     slot.lastFailure = null;
+    slot.lastError = null;
     slot.ssh = ssh;
     return ssh;
   }
@@ -538,6 +540,7 @@ export class SshPool implements RemoteRunner {
     slot.failures++;
     slot.lastFailureAt = Date.now();
     slot.lastFailure = error.message;
+    slot.lastError = error;
     return error;
   }
 
@@ -613,6 +616,13 @@ export class SshPool implements RemoteRunner {
         ssh.dispose();
       }
       const message = error instanceof Error ? error.message : String(error);
+      // The connection went while the exec request awaited its answer (ssh2 then says "Unable to exec", as for a
+      // refusal, or "No response from server"): that request carries the command, and sshd starts the command before
+      // it confirms it. Only a connection gone before anything was asked of it ("Not connected") sent nothing.
+      if (!started && !ssh.isConnected() && /^(Unable to exec|No response from server)$/.test(message))
+        throw new OutcomeUnknownError(host, `the connection to ${host} was lost while ${firstWord(command)} ran; its outcome is unknown`, {
+          cause: error,
+        });
       if (started)
         throw new OutcomeUnknownError(
           host,
