@@ -21,7 +21,15 @@ export const reboot = defineCommand({
   job: (args, target) => ({ op: 'domain.reboot', host: target.host, domain: target.domain ?? '', force: args.force }),
   renderProgress: (p) => reply.progress('Rebooting', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Could not reboot ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
+    if (!o?.ok)
+      return reply.result(
+        o?.failure.code === 'outcomeUnknown'
+          ? `Reboot of ${formatDomainRef(args.domain)}: outcome unknown`
+          : `Could not reboot ${formatDomainRef(args.domain)}`,
+        o ? failureBlocks([o]) : [],
+        { tone: 'error' },
+      );
     const r = o.result;
     const name = r.domain?.name ?? args.domain.domain;
     if (r.outcome === 'not-running')

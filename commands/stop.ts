@@ -21,7 +21,15 @@ export const stop = defineCommand({
   job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Could not stop ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
+    if (!o?.ok)
+      return reply.result(
+        o?.failure.code === 'outcomeUnknown'
+          ? `Stop of ${formatDomainRef(args.domain)}: outcome unknown`
+          : `Could not stop ${formatDomainRef(args.domain)}`,
+        o ? failureBlocks([o]) : [],
+        { tone: 'error' },
+      );
     const r = o.result;
     const name = r.domain?.name ?? formatDomainRef(args.domain);
     if (r.outcome === 'already-stopped')

@@ -27,6 +27,8 @@ export async function startTestStack(options: {
   redis?: { url: string; cluster?: boolean };
   /** The run's key prefix; default a fresh one. */
   prefix?: string;
+  /** How long a simulated guest takes to power off after `shutdown` (before the 0.02 time scale); default 500. */
+  shutdownDelayMs?: number;
 }): Promise<TestStack> {
   const prefix = options.prefix ?? uniquePrefix();
   const redis = options.redis;
@@ -36,7 +38,7 @@ export async function startTestStack(options: {
     logger: quietLogger,
     prefix,
     timeScale: 0.02,
-    shutdownDelayMs: 500,
+    shutdownDelayMs: options.shutdownDelayMs ?? 500,
     ...(options.env ? { env: options.env } : {}),
     adjustConfig: (c) => {
       const base = {
@@ -74,7 +76,7 @@ export interface TerminalStack {
 
 export async function startTerminalStack(
   adjustConfig?: (config: Config) => Config,
-  options: { redis?: { url: string; cluster?: boolean }; prefix?: string } = {},
+  options: { redis?: { url: string; cluster?: boolean }; prefix?: string; shutdownDelayMs?: number } = {},
 ): Promise<TerminalStack> {
   const input = new PassThrough();
   const out = new PassThrough();
@@ -89,6 +91,7 @@ export async function startTerminalStack(
     ...(adjustConfig ? { adjustConfig } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
     ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),
     makeAdapters: (config) => {
       // Attachments (charts, long output) go to a directory of this run, not the checkout's var/.
       terminal = new TerminalAdapter({ config, input, output: out, attachmentsDir: mkdtempSync(join(tmpdir(), 'xenops-attachments-')) });

@@ -442,11 +442,11 @@ describe('reads retried once, shutdown drops polled, resumed jobs verified (simu
     const error = await driver()
       .stop('web', { force: false })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
     expect(describeFailure(error)).toEqual({
-      code: 'remote',
+      code: 'outcomeUnknown',
       message:
-        'web did not shut down within 5 s on xen1 (now: blocked); if its console shows it is hung, an operator may stop it with force (a hard power-off)',
+        'web has not shut down within 5 s on xen1 (now: blocked): the shutdown request stays with the guest, which may still be shutting down — check its console; if it is hung, an operator may stop it with force (a hard power-off)',
     });
     env.sim.faults.failNext('xen1', { match: /shutdown -w web/, code: 0, stderr: '' });
     const returned = await driver()

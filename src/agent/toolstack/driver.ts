@@ -675,13 +675,11 @@ export class XenToolstack implements Toolstack {
       throw new OutcomeUnknownError(this.host.name, `${sent.noAnswer}; ${domain} is still ${stateOf(after)} there, and nothing was re-run`);
     const exit = sent.code;
     if (exit === 124) {
-      // Only here did the shutdown really run out of time; force is an option for an operator who saw the console.
-      throw new RemoteCommandError(
+      // Only here did the shutdown really run out of time; force is an option for an operator who saw the console. Not
+      // a failure: `timeout` ended xl's wait, not the request, which stays in xenstore — a slow guest goes down later.
+      throw new OutcomeUnknownError(
         this.host.name,
-        words,
-        124,
-        '',
-        `${domain} did not shut down within ${timeout} s on ${this.host.name} (now: ${stateOf(after)}); if its console shows it is hung, an operator may stop it with force (a hard power-off)`,
+        `${domain} has not shut down within ${timeout} s on ${this.host.name} (now: ${stateOf(after)}): the shutdown request stays with the guest, which may still be shutting down — check its console; if it is hung, an operator may stop it with force (a hard power-off)`,
       );
     }
     throw new RemoteCommandError(
@@ -896,10 +894,12 @@ export class XenToolstack implements Toolstack {
     }
     const waited = secondsSince(issuedAt);
     const state = after ? `${stateOf(after)}${after.id === null ? '' : ` (id ${after.id})`}` : 'absent';
-    const message =
-      started(after) && after.id === previousId
-        ? `${domain} did not reboot within ${waited} s on ${host}: still ${state}, up since before the request — the guest may have ignored it; check its console`
-        : `${domain} went down for the reboot but is not running again ${waited} s later on ${host} (now: ${state}) — its config may say on_reboot="destroy"; start it again`;
+    // Still up with its old id: the request stays with the guest, which may be slow to act on it — not a failure.
+    const stillUp = started(after) && after.id === previousId;
+    const message = stillUp
+      ? `${domain} did not reboot within ${waited} s on ${host}: still ${state}, up since before the request — it may still be shutting down for the reboot, or it ignored the request; check its console`
+      : `${domain} went down for the reboot but is not running again ${waited} s later on ${host} (now: ${state}) — its config may say on_reboot="destroy"; start it again`;
+    if (how === 'sent' && stillUp) throw new OutcomeUnknownError(host, message);
     if (how === 'sent') throw new RemoteCommandError(host, argv.reboot(this.kind, domain), 0, '', message);
     throw new OutcomeUnknownError(
       host,
