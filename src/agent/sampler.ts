@@ -99,6 +99,11 @@ interface Pending {
   deadline: number;
 }
 
+/** getopt's complaint about an option xentop does not know (Xen 3.x has no -f). */
+function refusedFullNames(stderr: string): boolean {
+  return /invalid option|unrecognized option|illegal option/i.test(stderr);
+}
+
 /** What one stream (or poll loop) run came to. */
 interface Attempt {
   /** Nothing came back: the host could not be reached (counts towards host.unreachable). */
@@ -369,7 +374,9 @@ export class Sampler {
         if (this.closed) return { failed: false, produced, reason: 'closing' };
         return { failed: !gotOutput, produced, reason: `the connection to ${state.name} was lost` };
       }
-      if (!gotOutput && state.fullNames && /invalid option|unrecognized option|illegal option/i.test(stderr)) {
+      // xentop answers an option it does not know with its usage on stdout and exit 0 (getopt's '?' case): no
+      // iteration came, not no output.
+      if (!produced && state.fullNames && refusedFullNames(stderr)) {
         state.fullNames = false;
         this.log(state.name).warn({ stderr: stderr.trim() }, 'xentop has no -f here; names of 10 characters are mapped through xl list');
       }
@@ -402,8 +409,10 @@ export class Sampler {
         let stdout: string;
         try {
           const r = await this.deps.runner.run(state.name, xentopPollArgv(state.fullNames), { signal: controller.signal });
-          if (r.code !== 0) {
-            if (state.fullNames && /invalid option|unrecognized option|illegal option/i.test(r.stderr)) state.fullNames = false;
+          // An unknown option is answered with the usage and exit 0 (see streamOnce): refused all the same.
+          const refused = state.fullNames && refusedFullNames(r.stderr);
+          if (r.code !== 0 || refused) {
+            if (refused) state.fullNames = false;
             this.enqueue(state, () => this.reached(state));
             return { failed: false, produced, reason: `xentop exited with code ${r.code}: ${r.stderr.trim().slice(0, 200)}` };
           }

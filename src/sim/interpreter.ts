@@ -262,14 +262,25 @@ function runXentop(fleet: SimFleet, host: SimHostState, args: string[], io: Comm
   let batch = false;
   let full = false;
   let repeat = false;
+  // getopt's '?' (an option this xentop does not know) and -h: `usage(argv[0]); exit(0);` — the usage on stdout, exit 0
+  // (tools/xentop/xentop.c main, the same since 3.x); getopt_long itself says which option on stderr.
+  const usage = (complaint: string | null): Promise<number> => {
+    if (complaint) io.err(`xentop: ${complaint}\n`);
+    io.out(host.xentopFullName ? XENTOP_USAGE : XENTOP_USAGE.replace(/^-f, .*\n/m, ''));
+    return Promise.resolve(0);
+  };
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+    const a = args[i] ?? '';
     if (a === '-b' || a === '--batch') batch = true;
     else if (a === '-i') iterations = Number(args[++i]);
     else if (a === '-d') delay = Number(args[++i]);
-    else if (a === '-f' || a === '--full-name') full = true;
+    else if ((a === '-f' || a === '--full-name') && host.xentopFullName) full = true;
     else if (a === '-r' || a === '--repeat-header') repeat = true;
-    else return Promise.resolve(fail(io, `xentop: invalid option -- '${a ?? ''}'`, 1));
+    else if (a === '-h' || a === '--help') return usage(null);
+    else if (['-n', '--networks', '-x', '--vbds', '-v', '--vcpus', '-V', '--version'].includes(a))
+      return Promise.resolve(fail(io, `sim: xentop ${a} is not simulated`, 2));
+    else if (a.startsWith('--')) return usage(`unrecognized option '${a}'`);
+    else return usage(`invalid option -- '${a.charAt(1)}'`);
   }
   if (!batch) return Promise.resolve(fail(io, 'xentop: no terminal (use -b)', 1));
   return (async () => {
@@ -290,6 +301,26 @@ function runXentop(fleet: SimFleet, host: SimHostState, args: string[], io: Comm
     return 0;
   })();
 }
+
+/** `xentop -h` as XCP-ng 8.3's xentop 4.17 prints it (shared/xen-samples/xentop-help__xentop-ng-xcpng-8.3.txt). */
+const XENTOP_USAGE = [
+  'Usage: xentop [OPTION]',
+  'Displays ongoing information about xen vm resources ',
+  '',
+  '-h, --help           display this help and exit',
+  '-V, --version        output version information and exit',
+  '-d, --delay=SECONDS  seconds between updates (default 3)',
+  '-n, --networks       output vif network data',
+  '-x, --vbds           output vbd block device data',
+  '-r, --repeat-header  repeat table header before each domain',
+  '-v, --vcpus          output vcpu data',
+  '-b, --batch\t     output in batch mode, no user input accepted',
+  '-i, --iterations     number of iterations before exiting',
+  '-f, --full-name      output the full domain name (not truncated)',
+  '',
+  'Report bugs to <xen-devel@lists.xen.org>.',
+  '',
+].join('\n');
 
 async function runToolstack(
   fleet: SimFleet,
@@ -660,21 +691,52 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
   const target = fleet.findHost(targetAddress);
   if (!target || target === host) {
     if (tool === 'xm') return fail(io, `Error: can't connect: Name or service not known`, 1);
+    // migrate_do_preamble: the transport (ssh) died before the receiver's banner; xl reports the short read and the
+    // child's exit, and exits 1 without a "Migration failed" line (nothing was suspended or renamed).
     io.err(`ssh: Could not resolve hostname ${targetAddress}: Name or service not known\n`);
-    return fail(io, 'migration sender: Target has acknowledged transfer.\nMigration failed, resuming at sender.', 1);
+    io.err('libxl: error: libxl_utils.c:510:libxl_read_exactly: file/stream truncated reading banner from migration receiver stream\n');
+    return fail(
+      io,
+      'libxl: info: libxl_exec.c:117:libxl_report_child_exitstatus: migration transport process [4242] exited with error status 255',
+      1,
+    );
   }
-  if (fleet.findDomain(target, d.name)) {
-    io.err('migration target: Ready to receive domain.\n');
-    io.err(`libxl: error: libxl_domain.c:215:libxl__domain_rename: Domain ${target.nextId}:Domain with name "${d.name}" already exists.\n`);
-    return fail(io, 'Migration failed due to problems at target.', 1);
-  }
-  const originalName = d.name;
-  d.name = `${originalName}--migratedaway`;
-  const say = (line: string) => {
-    if (tool === 'xl') io.err(`${line}\n`);
-  };
+  return tool === 'xl' ? migrateXl(fleet, host, target, d, io) : migrateXm(fleet, host, target, d, io);
+}
+
+/** The stored config file of a domain, copied to the target with it. */
+function copyConfig(host: SimHostState, target: SimHostState, name: string): void {
+  const cfg = [...host.files.entries()].find(([p]) => p.endsWith(`/${name}.cfg`));
+  if (cfg) target.files.set(cfg[0], cfg[1]);
+}
+
+/**
+ * `xl migrate` (X: tools/xl/xl_migrate.c migrate_domain / migrate_receive; shared/xen-toolstack.md §4): the receiver
+ * builds the guest paused as NAME--incoming before the copy, while the source runs on under its own name; the sender
+ * suspends it for the last pages (`---ss-`), renames it NAME--migratedaway once the target acknowledged the transfer,
+ * and gives the target permission to start: the target renames its copy NAME and unpauses it, the sender destroys its
+ * own. The target's rename fails when NAME is taken there (found only then, after the whole copy): it destroys its
+ * copy and the sender renames its own back and resumes it.
+ */
+async function migrateXl(fleet: SimFleet, host: SimHostState, target: SimHostState, d: SimDomain, io: CommandIO): Promise<number> {
+  const say = (line: string) => io.err(`${line}\n`);
+  const name = d.name;
+  const flags = d.flags;
+  say('migration target: Ready to receive domain.');
+  const incoming = fleet.addDomain(target, {
+    name: `${name}--incoming`,
+    uuid: d.uuid,
+    memoryMiB: d.memoryMiB,
+    vcpus: d.vcpus,
+    flags: '--p---',
+    cpuBase: fleet.cpuSeconds(d),
+    cpuRate: d.cpuRate,
+    maxMemoryMiB: d.maxMemoryMiB,
+    cpus: d.cpus,
+    disks: d.disks,
+    vifs: d.vifs,
+  });
   try {
-    say('migration target: Ready to receive domain.');
     say('Saving to migration stream new xl format (info 0x3/0x0/1444)');
     say('Loading new save file <incoming migration stream> (new xl fmt info 0x3/0x0/1444)');
     say(' Savefile contains xl domain config in JSON format');
@@ -684,15 +746,54 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
       say(`xc: progress: Reloading memory pages: ${Math.round((pages * pct) / 100)}/${pages}  ${String(pct).padStart(3)}%`);
     }
   } catch (error) {
+    // The stream broke: the receiver's restore fails and libxl destroys the half-built copy; the source never stopped.
+    fleet.removeDomain(target, incoming);
+    throw error;
+  }
+  // The last pages go with the guest suspended (libxl_domain_suspend's final round).
+  d.flags = '---ss-';
+  say('migration target: Transfer complete, requesting permission to start domain.');
+  say('migration sender: Target has acknowledged transfer.');
+  d.name = `${name}--migratedaway`;
+  say('migration sender: Giving target permission to start.');
+  say('migration target: Got permission, starting domain.');
+  const taken = target.domains.find((x) => x !== incoming && x.name === name);
+  if (taken) {
+    say(`libxl: error: libxl_domain.c:215:libxl__domain_rename: Domain ${incoming.id}:Domain with name "${name}" already exists.`);
+    say('migration target: Failure, destroying our copy.');
+    fleet.removeDomain(target, incoming);
+    say('migration target: Cleanup OK, granting sender permission to resume.');
+    say('migration sender: Target reports startup failure (status code 6).');
+    say('migration sender: Trying to resume at our end.');
+    d.name = name;
+    d.flags = flags;
+    say('migration sender: Resumed OK.');
+    return fail(io, 'Migration failed due to problems at target.', 1);
+  }
+  incoming.name = name;
+  incoming.pauseCount = 0;
+  incoming.flags = flags;
+  // The guest's CPU time as the sender suspended it (the paused copy's own clock stood still).
+  incoming.cpuBase = fleet.cpuSeconds(d);
+  say('migration target: Domain started successsfully.');
+  say('migration sender: Target reports successful startup.');
+  fleet.removeDomain(host, d);
+  copyConfig(host, target, name);
+  say('Migration successful.');
+  return 0;
+}
+
+/** `xm migrate`: xend's relocation, silent; the guest moves when the copy is done (or stays, when the target has it). */
+async function migrateXm(fleet: SimFleet, host: SimHostState, target: SimHostState, d: SimDomain, io: CommandIO): Promise<number> {
+  if (fleet.findDomain(target, d.name)) return fail(io, 'Migration failed due to problems at target.', 1);
+  const originalName = d.name;
+  d.name = `${originalName}--migratedaway`;
+  try {
+    for (let pct = 10; pct <= 100; pct += 10) await io.sleep(40);
+  } catch (error) {
     d.name = originalName;
     throw error;
   }
-  say('migration target: Transfer complete, requesting permission to start domain.');
-  say('migration sender: Target has acknowledged transfer.');
-  say('migration sender: Giving target permission to start.');
-  say('migration target: Got permission, starting domain.');
-  say('migration target: Domain started successsfully.');
-  say('migration sender: Target reports successful startup.');
   fleet.removeDomain(host, d);
   fleet.addDomain(target, {
     name: originalName,
@@ -707,9 +808,7 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
     disks: d.disks,
     vifs: d.vifs,
   });
-  const cfg = [...host.files.entries()].find(([p]) => p.endsWith(`/${originalName}.cfg`));
-  if (cfg) target.files.set(cfg[0], cfg[1]);
-  say('Migration successful.');
+  copyConfig(host, target, originalName);
   return 0;
 }
 

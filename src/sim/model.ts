@@ -82,6 +82,11 @@ export interface SimHostState {
   xendManaged: Map<string, { memoryMiB: number; vcpus: number }>;
   /** Every command string received over SSH, in order. */
   commandLog: string[];
+  /**
+   * Whether xentop knows -f/--full-name (Xen 4.0+, shared/xen-toolstack.md §2); false models a Xen 3.x xentop, which
+   * answers -f with its usage and exit 0. Tests set it on the host.
+   */
+  xentopFullName: boolean;
 }
 
 export interface SimDomainSpec {
@@ -275,6 +280,7 @@ export class SimFleet {
         nextId: 1,
         xendManaged: new Map(),
         commandLog: [],
+        xentopFullName: true,
       };
       this.hosts.set(name, host);
       this.addDomain(host, { name: 'Domain-0', memoryMiB: 2048, vcpus: 4, flags: 'r-----', id: 0, cpuRate: 0.2, cpuBase: 5000 });
