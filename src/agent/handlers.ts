@@ -246,8 +246,9 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
 };
 
 /**
- * A guest "not running" here may be running under xl's migration names: NAME--migratedaway on the source while it is
- * copied (and after a failed final handshake), NAME--incoming on the target. Its config file alone then reads as a
+ * A guest "not running" here may be running under xl's migration names: NAME--migratedaway on the source once the
+ * target has acknowledged the transfer (and after a failed final handshake), NAME--incoming on the target from the
+ * start of the copy. Its config file alone then reads as a
  * defined domain, and "not running — /start it" would have the operator create a second copy on the same disks.
  * Read only on that answer, so an ordinary reboot or pause costs no extra round trip.
  */

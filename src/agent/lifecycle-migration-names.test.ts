@@ -11,8 +11,9 @@ import { type HandlerContext, runHandler } from './handlers.ts';
 import type { SshPool } from './ssh/pool.ts';
 
 /**
- * /reboot, /pause and /unpause of a guest that xl has renamed for a migration: NAME--migratedaway on the source while
- * it is copied (and after a migration that failed in its final handshake), NAME--incoming on the target. Its config
+ * /reboot, /pause and /unpause of a guest that xl has renamed for a migration: NAME--migratedaway on the source once
+ * the target acknowledged the transfer (and after a migration that failed in its final handshake), NAME--incoming on
+ * the target. Its config
  * file alone still names it on the source, so the list reads it as defined, not running.
  */
 let env: SimEnv;
