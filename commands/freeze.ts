@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { echoValue } from '../src/core/args.ts';
 import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
 import { looksLikeUntil, parseUntil } from '../src/core/oncall.ts';
@@ -8,7 +9,10 @@ import { type Reply, reply } from '../src/core/reply.ts';
 export const HostList = z
   .string()
   .trim()
-  .regex(/^(all|[a-z0-9][a-z0-9_-]{0,31}(,[a-z0-9][a-z0-9_-]{0,31})*)$/, 'hosts: a host, hosts separated by commas, or all');
+  .regex(/^(all|[a-z0-9][a-z0-9_-]{0,31}(,[a-z0-9][a-z0-9_-]{0,31})*)$/, {
+    // The parser puts `hosts: ` before it.
+    error: (issue) => `expected a host, hosts separated by commas, or all, got ${echoValue(issue.input)}`,
+  });
 
 // A number with a unit, in any script's digits, signed or with a fraction: what someone means as a duration though
 // parseUntil reads only whole ASCII d/h/m. The unit list, not a guess, tells `3d` from `2nd`.

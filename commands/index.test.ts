@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commandSpec, renderContext } from '../src/core/define-command.ts';
+import { parseArgs } from '../src/core/args.ts';
+import { commandSpec, optionSpecs, renderContext, usageOf } from '../src/core/define-command.ts';
 import { autostart } from './autostart.ts';
 import { COMMANDS, NON_COMMAND_FILES } from './index.ts';
 import { list } from './list.ts';
@@ -41,6 +42,23 @@ describe('the command registry', () => {
     expect(commandSpec(list).options).toEqual([
       { name: 'host', description: 'only this host', type: 'string', required: false, autocomplete: 'host' },
     ]);
+  });
+});
+
+describe('examples and usage lines', () => {
+  // /help shows a command's usage line; the examples are what the docs and menus suggest typing.
+  it.each(COMMANDS.flatMap((c) => c.examples.map((e) => [e, c] as const)))('%s parses and validates', (example, command) => {
+    const [name, ...words] = example.split(' ');
+    expect(name).toBe(`/${command.name}`);
+    expect(() => parseArgs(command, { kind: 'text', text: words.join(' ') })).not.toThrow();
+  });
+
+  it.each(COMMANDS.map((c) => [c.name, c] as const))('/%s: every name in its usage line is an argument it takes', (_name, command) => {
+    const names = new Set(optionSpecs(command).map((o) => o.name));
+    const usage = usageOf(command);
+    expect(usage.startsWith(`/${command.name}`)).toBe(true);
+    for (const [, word] of usage.matchAll(/(?:<|--)([a-z][a-z0-9-]*)/g))
+      if (word !== 'until' || command.name !== 'freeze') expect(names, `${word} in ${usage}`).toContain(word);
   });
 });
 

@@ -35,7 +35,8 @@ export const schedule = defineCommand({
       .regex(/^-?[A-Za-z0-9_:.@-]{1,64}$/, 'a channel id')
       .optional()
       .describe('post in this channel instead'),
-    mode: z.enum(['post', 'edit']).default('post').describe('post anew each time, or edit one message'),
+    // Optional rather than defaulted, so that one typed to /schedule list or remove is seen (and refused).
+    mode: z.enum(['post', 'edit']).optional().describe('post anew each time (the default), or edit one message'),
   }),
   positional: ['action', 'spec'],
   restOfLine: 'spec',
@@ -51,7 +52,14 @@ export const schedule = defineCommand({
   ],
   run: async (args, ctx) => {
     const bad = (message: string) => reply.error('Bad arguments for /schedule', message, USAGE);
-    if (args.action === 'list') return ctx.schedules.list();
+    // What only add reads is refused, never ignored, with list or remove (`/schedule list extra`, `remove ID tz:UTC`).
+    const addOnly = (['tz', 'channel', 'mode'] as const).find((k) => args[k] !== undefined);
+    if (args.action === 'list') {
+      if (args.spec !== undefined || addOnly !== undefined)
+        return bad(`/schedule list takes nothing more: ${addOnly ? `${addOnly}:` : echoValue(args.spec)}`);
+      return ctx.schedules.list();
+    }
+    if (args.action === 'remove' && addOnly !== undefined) return bad(`/schedule remove takes only the id: ${addOnly}:`);
     if (args.action === 'remove') {
       // Chat ids are typed as shown (S7K2QM) or lower-cased, as /approve takes them; config ids keep their case.
       const typed = args.spec?.trim() ?? '';
@@ -62,6 +70,12 @@ export const schedule = defineCommand({
     }
     const parsed = parseWhen(args.spec ?? '', args.tz, ctx.schedules.hosts);
     if (!parsed.ok) return bad(parsed.problem);
-    return ctx.schedules.add({ what: parsed.what, host: parsed.host, when: parsed.when, channelId: args.channel ?? null, mode: args.mode });
+    return ctx.schedules.add({
+      what: parsed.what,
+      host: parsed.host,
+      when: parsed.when,
+      channelId: args.channel ?? null,
+      mode: args.mode ?? 'post',
+    });
   },
 });

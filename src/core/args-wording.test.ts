@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { deny } from '../../commands/deny.ts';
+import { evacuate } from '../../commands/evacuate.ts';
+import { freeze } from '../../commands/freeze.ts';
+import { rebalance } from '../../commands/rebalance.ts';
 import { schedule } from '../../commands/schedule.ts';
 import { stop } from '../../commands/stop.ts';
+import { unfreeze } from '../../commands/unfreeze.ts';
 import { parseArgs } from './args.ts';
 import type { AnyCommand } from './define-command.ts';
 
@@ -28,6 +32,24 @@ describe('the words of an argument refused', () => {
 
   it('lists the choices of an option in words, not as zod’s "Invalid option: expected one of "post"|"edit""', () => {
     expect(refusal(schedule, 'add status every 1h mode:bogus')).toBe('mode: expected post or edit, got "bogus"');
+  });
+
+  // It said "hosts: hosts: a host, hosts separated by commas, or all", and not what was typed.
+  it('says what a list of hosts looks like once, with the value typed', () => {
+    expect(refusal(freeze, 'Xen1 kernel upgrade')).toBe('hosts: expected a host, hosts separated by commas, or all, got "Xen1"');
+    expect(refusal(unfreeze, 'xen1;xen2')).toBe('hosts: expected a host, hosts separated by commas, or all, got "xen1;xen2"');
+    expect(refusal(unfreeze, 'xеn1')).toBe(
+      'hosts: expected a host, hosts separated by commas, or all, got "xеn1"; it holds "е" (U+0435), which is not ASCII',
+    );
+  });
+
+  // It said "to.1: must be 1-32 of a-z 0-9 _ - …": zod's path, counted from 0, and not which host was wrong.
+  it('names the host of a list that is wrong, not its index', () => {
+    expect(refusal(evacuate, 'xen1 to xen2 Xen!')).toBe('to: "Xen!" must be 1-32 of a-z 0-9 _ - starting with a letter or digit');
+    expect(refusal(rebalance, 'xen1 XEN2')).toBe('hosts: "XEN2" must be lower case: xen2');
+    expect(refusal(rebalance, 'xen1 xеn2')).toBe(
+      'hosts: "xеn2" must be 1-32 of a-z 0-9 _ - starting with a letter or digit; it holds "е" (U+0435), which is not ASCII',
+    );
   });
 
   it('keeps a schema’s own message', () => {

@@ -49,10 +49,13 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       // A phone turns a typed `--` into a dash: `—force` is --force when the command has that option, else a word.
       return m && (m[1]?.startsWith('-') || specs.has(m[2] as string)) ? { dash: m[1] as string, name: m[2] as string, value: m[3] } : null;
     };
+    // `key:value` words whose key is no option of the command, by their index in `positional` (see below).
+    const unknownKeys = new Map<number, { key: string; probe: string }>();
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
       const flag = reasonWords() > 0 ? null : optionIn(word);
-      const pair = reasonWords() >= 0 ? null : /^([a-z][a-z0-9-]*)[:=](.*)$/is.exec(word);
+      // At the reason's first word `reason:"…"` is an option, as `--reason "…"` is there (an unknown name stays text).
+      const pair = reasonWords() > 0 ? null : /^([a-z][a-z0-9-]*)[:=](.*)$/is.exec(word);
       if (flag) {
         const spec = specs.get(flag.name);
         if (!spec) throw bad(`unknown option ${flag.dash}${cut(flag.name)}`);
@@ -71,6 +74,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
         set(pair[1] as string, pair[2]);
       } else {
         if (afterValue !== null) valueBefore ??= afterValue;
+        if (pair) unknownKeys.set(positional.length, { key: pair[1] as string, probe: `${pair[1]}${word[(pair[1] as string).length]}x` });
         positional.push(word);
       }
       afterValue = null;
@@ -78,13 +82,28 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
     const slots = command.positional.filter((p) => !(p in record));
     // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
     const rest = slots.at(-1);
-    if ((rest === 'reason' || (rest !== undefined && rest === command.restOfLine)) && positional.length > slots.length) {
+    const joinsRest = (rest === 'reason' || (rest !== undefined && rest === command.restOfLine)) && positional.length > slots.length;
+    // `/audit user:bob` meant an option /audit does not have, not n = "user:bob" (nor an extra word): such a word is a
+    // positional only in a slot that takes a word of its shape (a domain written `host:domain`), or after an option's
+    // value (`--reason see ticket:123`, where quotes were meant). A rest of the line other than a reason is a list of
+    // words (hosts, a schedule's what and when), none of them `key:value`; in a reason it was never read as a pair.
+    for (const [i, { key, probe }] of unknownKeys) {
+      const slot = i < slots.length ? slots[i] : joinsRest ? rest : undefined;
+      const word = positional[i] as string;
+      if (slot === undefined ? valueBefore !== null : slot !== command.restOfLine && takesWord(command, slot, word, probe)) continue;
+      throw bad(`unknown option ${cut(key)}`);
+    }
+    if (joinsRest) {
       positional.splice(slots.length - 1, positional.length, positional.slice(slots.length - 1).join(' '));
     }
-    positional.slice(0, slots.length).forEach((value, i) => {
-      record[slots[i] as string] = value;
+    // `/console web 10 lines:20`: no more words than the command has places, one of them also given as an option —
+    // each word is the argument its place names (the same value twice is taken once, two values are refused).
+    const placed = positional.length > slots.length && positional.length <= command.positional.length;
+    const names = placed ? command.positional.slice(0, positional.length) : slots;
+    positional.slice(0, names.length).forEach((value, i) => {
+      set(names[i] as string, value);
     });
-    if (positional.length > slots.length) {
+    if (positional.length > names.length) {
       // Name the invalid value when there is one (`/start ; reboot` → the domain ";"), else the extra word.
       const checked = check(command, specs, record);
       const quote = valueBefore === null ? '' : ` (a value of several words goes in quotes: --${valueBefore} "…")`;
@@ -96,6 +115,12 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
   const checked = check(command, specs, record);
   if (!checked.ok) throw bad(checked.problem);
   return checked.args;
+}
+
+/** Whether a positional slot takes a word shaped `key:value`: this one, or any of its shape (`probe`, `key:x`). */
+function takesWord(command: AnyCommand, slot: string, word: string, probe: string): boolean {
+  const field = (command.args.shape as Record<string, z.ZodType | undefined>)[slot];
+  return field !== undefined && (field.safeParse(word).success || field.safeParse(probe).success);
 }
 
 /**
@@ -130,13 +155,15 @@ function check(
       spec.type === 'integer' ? coerceInteger(spec, record, value) : spec.type === 'boolean' ? coerceBoolean(spec, record, value) : null;
     if (problem !== null) problems.set(name, problem);
   }
-  const result = command.args.safeParse(record);
+  const result = command.args.safeParse(record, { reportInput: true });
   if (result.success && problems.size === 0) return { ok: true, args: result.data as Record<string, unknown> };
   if (!result.success) {
     for (const issue of result.error.issues) {
       const field = String(issue.path[0] ?? '');
       if (problems.has(field)) continue;
-      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      // A host of a list (`to xen2 Xen!`) is named by what was typed, not by zod's path counted from 0 (`to.1`).
+      const element = issue.path.length === 2 && typeof issue.path[1] === 'number' && typeof issue.input === 'string';
+      const where = element ? `${field}: ${echoValue(issue.input)} ` : issue.path.length ? `${issue.path.join('.')}: ` : '';
       const missing = issue.code === 'invalid_type' && issue.path.length === 1 && record[field] === undefined;
       problems.set(field, `${where}${missing ? 'is required' : (worded(issue, record[field]) ?? shortenEchoes(issue.message, record))}`);
     }
@@ -175,7 +202,7 @@ function notAscii(command: AnyCommand, record: Record<string, unknown>, field: s
   const retyped = command.args.safeParse({ ...record, [field]: value.replace(/[^\x20-\x7e]/gu, 'x') });
   if (!retyped.success && retyped.error.issues.some((i: { path: readonly PropertyKey[] }) => String(i.path[0] ?? '') === field)) return '';
   const code = `U+${(odd.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
-  const which = problem.includes(echoValue(value)) ? 'it' : echoValue(value);
+  const which = problem.includes(echoValue(value)) || problem.includes(echoValue(odd).slice(1, -1)) ? 'it' : echoValue(value);
   return `; ${which} holds ${echoValue(odd)} (${code}), which is not ASCII`;
 }
 
