@@ -17,6 +17,7 @@ const ctx = {
       return reply.result('Frozen');
     },
     unfreeze: async () => reply.result('Unfrozen'),
+    isHost: (name: string) => ['xen1', 'xen2', 'xen3'].includes(name),
   },
 } as unknown as LocalContext;
 
@@ -114,6 +115,23 @@ describe('/freeze until a time of day the clocks repeat (Europe/Berlin, 25 Oct 2
     await run('xen1', '2026-10-25T02:30:00 a');
     await run('xen1', '2026-10-25T02:30 b');
     expect(calls.map((c) => c.until?.toISOString())).toEqual(['2026-10-25T01:30:00.000Z', '2026-10-25T01:30:00.000Z']);
+  });
+});
+
+describe('/freeze: hosts typed with spaces', () => {
+  it('"/freeze xen1 xen2 2h kernel" is refused, not xen1 frozen for good with xen2 left out', async () => {
+    for (const reason of ['xen2 2h kernel upgrade', 'xen2,xen3 storage']) {
+      const r = await run('xen1', reason);
+      expect(r.kind).toBe('error');
+      expect(JSON.stringify(r)).toContain(`hosts are separated by commas, with no space: /freeze xen1,${reason.split(' ')[0]}`);
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('a reason whose first word is no host (or only partly hosts) is a reason', async () => {
+    await run('xen1', 'xen9 is being replaced');
+    await run('xen1', 'xen2,db1 swap');
+    expect(calls.map((c) => c.reason)).toEqual(['xen9 is being replaced', 'xen2,db1 swap']);
   });
 });
 

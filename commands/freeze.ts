@@ -67,6 +67,12 @@ export const freeze = defineCommand({
     const shown = pair !== null ? `${first} ${second}` : first;
     const hosts = args.hosts === 'all' ? ['all'] : [...new Set(args.hosts.split(','))];
     const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
+    // `/freeze xen1 xen2 2h …` meant two hosts: read as typed, xen2 would be left running and xen1 frozen for good
+    // under the reason "xen2 2h …".
+    if (first !== '' && first.split(',').every((h) => ctx.freezes.isHost(h)))
+      return bad(
+        `hosts are separated by commas, with no space: /freeze ${args.hosts},${first} … (a reason cannot start with a host's name)`,
+      );
     // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
     const shaped = looksLikeUntil(typed) || DURATION_SHAPE.test(typed) || CLOCK_SHAPE.test(typed) || pair !== null;
     if (!shaped) return ctx.freezes.freeze(hosts, null, args.reason);

@@ -1,6 +1,6 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
-import { mayReadAbout, type Person } from '../core/authorize.ts';
+import { authorize, mayReadAbout, type Person } from '../core/authorize.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
 import { UserError } from '../core/errors.ts';
 import { describeFreeze } from '../core/freeze.ts';
@@ -288,6 +288,8 @@ export class RequestHandler {
               zone: config.oncall?.timezone ?? 'UTC',
               freeze: (hosts, until, why) => freezes.freeze(me, hosts, until, why, auditBase(req, person)),
               unfreeze: (hosts) => freezes.unfreeze(me, hosts, auditBase(req, person)),
+              // Only hosts this person may freeze: a refusal naming one tells them of no host they may not see.
+              isHost: (name) => Object.hasOwn(config.hosts, name) && authorize(config, me, 'host.freeze', { host: name }).allowed,
             },
             approvals: {
               // The answer is for the one who decided: private, so it never replaces the shared card.

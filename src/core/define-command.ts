@@ -113,6 +113,8 @@ export interface LocalContext {
     unfreeze(hosts: string[]): Promise<Reply>;
     /** The zone `until` is read in. */
     zone: string;
+    /** Whether `name` is a host this person may freeze (a reason starting with one was meant as a second host). */
+    isHost(name: string): boolean;
   };
   /** Decide approval requests as this person: the desk checks who may, records it and runs what was approved. */
   approvals: {
