@@ -3,7 +3,7 @@ import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Config, Platform } from '../config/schema.ts';
 import { APPROVE_ANY, mayApprove, policyFor } from '../core/approval-policy.ts';
 import { authorize, identify, type Person } from '../core/authorize.ts';
-import type { AnyCommand, JobSpec } from '../core/define-command.ts';
+import { type AnyCommand, type JobSpec, riskOf } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
 import { type Reply, reply } from '../core/reply.ts';
@@ -157,6 +157,7 @@ export class ApprovalDesk {
       platform: req.platform,
       userId: req.actor.userId,
       ...(req.actor.roleIds.length > 0 ? { roleIds: [...req.actor.roleIds] } : {}),
+      ...(req.source === 'system' && req.asPerson !== undefined ? { system: true as const } : {}),
       channelId: req.channel.id,
       target,
       mode: d.mode,
@@ -288,7 +289,10 @@ export class ApprovalDesk {
    */
   private policiesFor(rec: ApprovalRecord): ApprovalPolicy[] {
     const hosts = [...rec.targets.map((t) => t.host), ...rec.jobs.map((j) => j.host), ...rec.touches];
-    const now = policyFor(this.deps.config.approvals, rec.command, rec.risk, hosts);
+    // The risk it would have now, as the pipeline reckons it: the config may have raised the command's (commands.*.risk).
+    const command = this.deps.commands.get(rec.command);
+    const risk = this.deps.config.commands[rec.command]?.risk ?? (command ? riskOf(command, rec.args) : rec.risk);
+    const now = policyFor(this.deps.config.approvals, rec.command, risk, hosts);
     return now && JSON.stringify(now) !== JSON.stringify(rec.policy) ? [rec.policy, now] : [rec.policy];
   }
 
@@ -384,17 +388,25 @@ export class ApprovalDesk {
     const who = identify(this.deps.config, actor);
     const configured = this.deps.config.people[rec.requester];
     // A request made by xenops itself for a person (a scheduled post) has no platform identity: the config's roles.
-    const person: Person =
+    // One asked from an account the config no longer gives the requester is not theirs to run now.
+    const person: Person | null =
       who.ok && who.person.id === rec.requester
         ? who.person
-        : { id: rec.requester, displayName: configured?.displayName ?? rec.requester, roles: [...(configured?.roles ?? [])] };
+        : rec.system
+          ? { id: rec.requester, displayName: configured?.displayName ?? rec.requester, roles: [...(configured?.roles ?? [])] }
+          : null;
     const stillAllowed =
       !!command &&
+      !!person &&
       rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
       rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed) &&
       (rec.mode !== 'sequence' || checkPlanJobs(this.deps.config, { command, args: rec.args, person, risk: rec.risk }, rec.jobs) === null);
-    if (!command || !stillAllowed) {
-      const why = `${rec.requester} may no longer run /${rec.command} there; nothing ran`;
+    // A command the config has disabled since (a restart with an edited file) is not one anybody may run now.
+    const disabled = !!this.deps.config.commands[rec.command]?.disabled;
+    if (!command || !stillAllowed || disabled) {
+      const why = disabled
+        ? `/${rec.command} is disabled here now; nothing ran`
+        : `${rec.requester} may no longer run /${rec.command} there; nothing ran`;
       await this.ranAs(rec, { queued: false, why });
       await this.notRun(rec, rec.target, why);
       return reply.error('Approved, but not run', why);

@@ -34,6 +34,11 @@ export interface ApprovalRecord {
    * are theirs only through these, and the approved request runs with the roles they give under the config of then.
    */
   roleIds?: string[];
+  /**
+   * Asked by xenops itself for the requester (a schedule's tick): no platform account behind it, so the config's roles
+   * for the person apply when it runs. Otherwise the account must still be the requester's then.
+   */
+  system?: true;
   channelId: string;
   /** The requester's own reply: the request's result goes there. */
   target: ReplyTarget;
