@@ -1,3 +1,5 @@
+import { displayWidth, padToWidth } from './text-width.ts';
+
 /**
  * The platform-neutral reply. Adapters render it (Discord embed + attachments, Telegram HTML, terminal text).
  * Blocks keep their order; a renderer that cannot fit a block moves it into an attachment rather than cut it.
@@ -109,11 +111,12 @@ function omitTone(extra: Partial<Pick<Reply, 'tone' | 'attachments' | 'actions'>
 
 /** Renders a table as aligned monospace text; every adapter's fallback and the terminal's native form. */
 export function formatTable(table: Table): string {
-  const widths = table.columns.map((c, i) => Math.max(c.length, ...table.rows.map((r) => (r[i] ?? '').length)));
+  // In columns, not UTF-16 units: a guest named in CJK (two columns a character) or with a combining accent (none).
+  const widths = table.columns.map((c, i) => Math.max(displayWidth(c), ...table.rows.map((r) => displayWidth(r[i] ?? ''))));
   const right = new Set(table.alignRight ?? []);
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .map((cell, i) => padToWidth(cell, widths[i] ?? 0, right.has(i)))
       .join('  ')
       .trimEnd();
   return [line(table.columns), ...table.rows.map(line)].join('\n');

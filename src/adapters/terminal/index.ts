@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createInterface, type Interface } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
 import type { Config } from '../../config/schema.ts';
 import { echoValue } from '../../core/args.ts';
 import { showControls } from '../../core/control-chars.ts';
@@ -25,7 +25,8 @@ function echoOf(line: string): string {
 export interface TerminalAdapterOptions {
   config: Config;
   input: NodeJS.ReadableStream & { isTTY?: boolean };
-  output: NodeJS.WritableStream;
+  /** A terminal's (`isTTY`) `columns` are the width tables are fitted to. */
+  output: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** How long one line may wait for its final reply before the next line goes on. */
   lineTimeoutMs?: number;
   /**
@@ -65,6 +66,12 @@ export class TerminalAdapter implements ChatAdapter {
    */
   private echo: string | null = null;
   private readonly flushEcho = () => this.out('');
+  /** Input and output are a terminal readline draws on: output goes above the prompt and the line being typed. */
+  private redraws = false;
+  /** The prompt is on the screen (drawn, and its line not entered yet). */
+  private promptShown = false;
+  /** Per line entered and not handled yet: whether it was typed at the prompt (on screen already, so not echoed). */
+  private readonly typedAtPrompt: boolean[] = [];
 
   constructor(private readonly options: TerminalAdapterOptions) {
     this.done = new Promise((resolve) => {
@@ -80,12 +87,24 @@ export class TerminalAdapter implements ChatAdapter {
       terminal: tty,
     });
     this.rl = rl;
+    this.redraws = tty && process.env['TERM'] !== 'dumb';
     rl.on('close', () => {
       this.closed = true;
+      // Ctrl-D on the prompt: what follows (the answers still due, the shell's prompt) starts on a line of its own.
+      if (tty && this.promptShown) this.options.output.write('\n');
+      this.promptShown = false;
     });
+    if (tty)
+      rl.on('line', () => {
+        // Enter took the cursor off the prompt; what is typed from now until the next prompt shows without one.
+        this.typedAtPrompt.push(this.promptShown);
+        this.promptShown = false;
+        rl.setPrompt('');
+      });
     // On a TTY readline takes Ctrl-C (raw mode: no SIGINT reaches the process) and, unheard, only closes its input:
     // the command running would be waited for, then the lines typed ahead run. Ctrl-C means stop, now.
     rl.on('SIGINT', () => {
+      this.promptShown = false;
       this.options.output.write('^C: stopping\n');
       void this.stop();
     });
@@ -93,14 +112,15 @@ export class TerminalAdapter implements ChatAdapter {
       this.options.output.write(
         `xenops terminal: you are ${this.options.config.terminal.defaultUser}${this.options.config.terminal.speakAs ? '; "@bob /list" speaks as bob' : ''}; /help lists commands; Ctrl-D quits\n`,
       );
-      rl.prompt();
+      this.prompt();
     }
     this.reading = true;
     const run = async () => {
       for await (const line of rl) {
         if (this.stopped) break;
-        await this.handleLine(core, line);
-        if (tty && !this.closed) rl.prompt();
+        // A line typed at the prompt is on the screen already; one typed ahead (while a command ran) is echoed.
+        await this.handleLine(core, line, tty && this.typedAtPrompt.shift() === true);
+        if (tty && !this.closed) this.prompt();
       }
       this.reading = false;
       // A script's last replies are part of it: the answers still due (lines timed out) are waited for too.
@@ -110,13 +130,24 @@ export class TerminalAdapter implements ChatAdapter {
     void run();
   }
 
-  private async handleLine(core: BotCore, line: string): Promise<void> {
+  /** Draws the prompt, with what is typed ahead so far (the cursor where it was). */
+  private prompt(): void {
+    const rl = this.rl;
+    if (!rl) return;
+    rl.setPrompt('xenops> ');
+    rl.prompt(true);
+    this.promptShown = true;
+  }
+
+  private async handleLine(core: BotCore, line: string, shown = false): Promise<void> {
     const id = `${this.idPrefix}${++this.counter}`;
     const { defaultUser, speakAs } = this.options.config.terminal;
     const read = readTerminalLine(line, defaultUser, id, Date.now(), speakAs);
     if (read.kind === 'nothing') return;
-    this.echo = `> ${echoOf(line.trim())}\n`;
-    setImmediate(this.flushEcho);
+    if (!shown) {
+      this.echo = `> ${echoOf(line.trim())}\n`;
+      setImmediate(this.flushEcho);
+    }
     // Not a request: answered here, never reaches the core (nothing to authorize or audit).
     if (read.kind === 'hint') {
       this.out(renderForTerminal(reply.result(read.text, [], { tone: 'info' })));
@@ -193,14 +224,46 @@ export class TerminalAdapter implements ChatAdapter {
           attachments,
         )
       : undefined;
-    this.out(renderForTerminal(reply, lines));
+    this.out(renderForTerminal(reply, lines, this.width()));
   }
 
-  /** Writes text, after the echo of the line read last if that is not out yet. */
+  /** The terminal's width, read at each reply (it may have been resized); none when the output is a pipe or a file. */
+  private width(): number | undefined {
+    const { isTTY, columns } = this.options.output;
+    return isTTY === true && typeof columns === 'number' && columns > 0 ? columns : undefined;
+  }
+
+  /**
+   * Writes text, after the echo of the line read last if that is not out yet. On a terminal it goes above the prompt
+   * and the line being typed, which are drawn again below it: an alert or a result arriving while someone types
+   * must not land in the middle of their line.
+   */
   private out(text: string): void {
     const echo = this.echo;
     this.echo = null;
     const all = echo === null ? text : echo + text;
-    if (all !== '') this.options.output.write(all);
+    if (all === '') return;
+    const output = this.options.output;
+    const rl = this.rl;
+    if (rl === null || this.closed || (!this.promptShown && rl.line === '')) {
+      output.write(all);
+      return;
+    }
+    if (!this.redraws) {
+      // TERM=dumb: no cursor moves; at least not on the prompt's line.
+      output.write(this.promptShown ? `\n${all}` : all);
+      this.promptShown = false;
+      return;
+    }
+    // Up to the prompt's first row, erased from there down; then the text, and the prompt and the typed line again.
+    moveCursor(output, 0, -rl.getCursorPos().rows);
+    cursorTo(output, 0);
+    clearScreenDown(output);
+    output.write(all.endsWith('\n') ? all : `${all}\n`);
+    // prompt() first goes up the rows readline last counted the cursor below the prompt's first row (its prevRows,
+    // behind after a paste that wrapped): so many new lines, and the prompt lands right below the text.
+    const counted = (rl as unknown as { prevRows?: number }).prevRows ?? 0;
+    if (counted > 0) output.write('\n'.repeat(counted));
+    rl.prompt(true);
   }
 }
