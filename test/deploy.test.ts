@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import picomatch from 'picomatch';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -217,5 +218,76 @@ describe('systemd units', () => {
     const ours = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /xenops-(bot|agent)\.service/.test(l));
     expect(ours).toEqual([]);
     expect(r.status).toBe(0);
+  });
+});
+
+describe('the documented install steps', () => {
+  /** Where the README and the files in deploy/systemd say how to make the user: `systemd-sysusers FILE`. */
+  const sysusersCommands = () =>
+    [
+      'README.md',
+      'deploy/systemd/xenops-bot.service',
+      'deploy/systemd/xenops-agent.service',
+      'deploy/systemd/xenops.sysusers.conf',
+    ].flatMap((doc) =>
+      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/systemd-sysusers ([^\s`),]+)/g)].map((m) => ({ doc, file: m[1] ?? '' })),
+    );
+
+  it('name the sysusers file by its absolute path in the install, which systemd-sysusers needs', () => {
+    const commands = sysusersCommands();
+    expect(commands.length).toBeGreaterThan(0);
+    // A relative name is looked up in the sysusers.d directories, never in the working directory: "Failed to open".
+    for (const { doc, file } of commands) {
+      expect(file, `${doc}: systemd-sysusers ${file}`).toMatch(/^\/opt\/xenops\//);
+      expect(existsSync(join(ROOT, file.slice('/opt/xenops/'.length))), `${doc}: ${file} is in the checkout`).toBe(true);
+    }
+  });
+
+  it.runIf(existsSync('/usr/bin/systemd-sysusers'))('create the user when run as written (systemd-sysusers --dry-run)', () => {
+    for (const { doc, file } of sysusersCommands()) {
+      // The checkout stands for /opt/xenops; a relative path is run from the checkout, where the README is read.
+      const path = file.startsWith('/opt/xenops/') ? join(ROOT, file.slice('/opt/xenops/'.length)) : file;
+      const r = spawnSync('systemd-sysusers', ['--dry-run', path], { encoding: 'utf8', cwd: ROOT });
+      // "Creating user 'xenops'…" on stderr, or nothing where it exists already; never "Failed to open".
+      expect({ doc, file, status: r.status, failed: r.stderr.match(/^Failed.*$/m)?.[0] }).toEqual({
+        doc,
+        file,
+        status: 0,
+        failed: undefined,
+      });
+    }
+  });
+});
+
+describe('the image build', () => {
+  const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  /** Docker's rule: the last pattern that matches the path or a directory above it decides; `!` takes it back in. */
+  const inContext = (path: string): boolean => {
+    const parts = path.split('/');
+    let excluded = false;
+    for (const raw of patterns) {
+      const negated = raw.startsWith('!');
+      const pattern = (negated ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, '');
+      if (parts.some((_, i) => picomatch.isMatch(parts.slice(0, i + 1).join('/'), pattern, { dot: true }))) excluded = !negated;
+    }
+    return !excluded;
+  };
+
+  it('bakes in none of the files the operator puts beside it: the config, .env, the SSH key', () => {
+    // Following README "Docker Compose": config/xenops.yaml (COPY config copied it into the image), the tokens in .env,
+    // the agent's key in ./secrets (sent to the builder with the rest of the directory).
+    for (const path of ['config/xenops.yaml', 'config/prod.yaml', '.env', 'secrets/id_ed25519'])
+      expect(inContext(path), `${path} is left out of the build`).toBe(false);
+  });
+
+  it('still has what the Dockerfile copies, and the configs the image ships', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
+    expect(sources).toEqual(expect.arrayContaining(['package.json', 'src', 'commands', 'config']));
+    for (const path of [...sources, 'src/cli.ts', 'commands/stop.ts', 'config/demo.yaml', 'config/xenops.example.yaml'])
+      expect(inContext(path), `${path} is in the build`).toBe(true);
   });
 });

@@ -56,3 +56,25 @@ describe('config/xenops.example.yaml', () => {
     expect(compose.services['agent']?.volumes).toContain(`\${XENOPS_SSH_KEY_DIR:-./secrets}:${keyDir}:ro`);
   });
 });
+
+describe('config/xenops.example.yaml under docker compose', () => {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+
+  it('gets every variable it reads without a default into each service that loads it', () => {
+    // `${VAR}` with no `:-default` stops every process loading the config while VAR is unset (the bot loads the hosts'
+    // passphrases too); compose hands a container only what its `environment` lists, not the whole of .env.
+    const values = (v: unknown): string[] =>
+      typeof v === 'string' ? [v] : v !== null && typeof v === 'object' ? Object.values(v).flatMap(values) : [];
+    const references = values(parse(uncommented(EXAMPLE))).flatMap((v) => [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)]);
+    const required = [...new Set(references.map((m) => m[1] ?? ''))];
+    expect(required.sort()).toEqual(['TELEGRAM_WEBHOOK_SECRET', 'XENOPS_KEY_PASSPHRASE']);
+    for (const name of ['bot', 'agent']) {
+      const env = compose.services[name]?.environment ?? {};
+      expect(env['XENOPS_CONFIG'], `${name} loads the config`).toBe('/app/config/xenops.yaml');
+      // As written in .env (or the shell compose runs in), as the tokens are.
+      for (const variable of [...required, 'XENOPS_LOG_LEVEL']) expect(env[variable], `${name}: ${variable}`).toBe(`\${${variable}:-}`);
+    }
+  });
+});
