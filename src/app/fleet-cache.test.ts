@@ -60,6 +60,44 @@ describe('the fleet cache between refreshes', () => {
     expect(cache.hostsOf('scratch')).toEqual([]);
   });
 
+  it('a guest found not running where it was heard to run makes the lists heard before it unknown for that name', () => {
+    const cache = new FleetCache(['xen1', 'xen2']);
+    cache.update('xen1', [d('web'), d('mail', 'defined')]);
+    cache.update('xen2', [d('files')]);
+    // /show web read xen1: only its stopped copy is there (migrated by hand, the config file left behind).
+    cache.applyResult('domain.show', 'xen1', { host: 'xen1', name: 'web', summary: d('web', 'defined') }, 'web');
+    expect(cache.domains('xen1').find((x) => x.name === 'web')?.status).toBe('defined');
+    expect([cache.known('xen1', 'web'), cache.known('xen2', 'web'), cache.known('xen2', 'files'), cache.known('xen2')]).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+    cache.update('xen2', [d('files'), d('web')]);
+    expect(cache.known('xen2', 'web')).toBe(true);
+    // A guest xenops itself found stopped where it was heard stopped tells nothing new.
+    cache.applyResult(
+      'domain.reboot',
+      'xen1',
+      { host: 'xen1', outcome: 'not-running', previousId: null, domain: d('mail', 'defined') },
+      'mail',
+    );
+    expect(cache.known('xen2', 'mail')).toBe(true);
+  });
+
+  it('a stop, reboot or console that finds no running guest where it was heard to run says so too', () => {
+    const cache = new FleetCache(['xen1', 'xen2']);
+    cache.update('xen1', [d('web'), d('db'), d('app')]);
+    cache.update('xen2', []);
+    cache.applyResult('domain.stop', 'xen1', { host: 'xen1', outcome: 'already-stopped', domain: d('web', 'defined') }, 'web');
+    cache.applyResult('domain.reboot', 'xen1', { host: 'xen1', outcome: 'not-running', previousId: null, domain: null }, 'db');
+    cache.applyResult('domain.console', 'xen1', { host: 'xen1', domain: 'app', source: 'log', lines: [], status: 'absent' }, 'app');
+    expect(['web', 'db', 'app'].map((n) => cache.known('xen2', n))).toEqual([false, false, false]);
+    // The reboot found no copy at all on xen1: nothing of that name is left there.
+    expect(cache.hostsOf('db')).toEqual([]);
+    expect(cache.domains('xen1').find((x) => x.name === 'app')?.status).toBe('defined');
+  });
+
   it('knows which hosts it never heard from', () => {
     const cache = new FleetCache(['xen1', 'xen2']);
     cache.update('xen1', []);

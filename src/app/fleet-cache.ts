@@ -7,13 +7,24 @@ import type { JobOp, JobResult } from '../queue/jobs.ts';
  * gives autocomplete 3 s and no defer), refreshed by every list result, every mutation's result and periodically.
  */
 export class FleetCache implements FleetView {
-  private readonly hosts = new Map<string, { domains: DomainSummary[]; updatedAt: number }>();
+  private readonly hosts = new Map<string, { domains: DomainSummary[]; updatedAt: number; heard: number }>();
   private readonly toolstacks = new Map<string, ToolstackKind>();
+  /** Orders what was heard: each host's last list, and each guest found not running where this view had it run. */
+  private heard = 0;
+  /**
+   * Guests a host found not running where this view had them run (moved or stopped outside xenops), and when: a list
+   * heard before that may not tell where such a guest runs now.
+   */
+  private readonly left = new Map<string, number>();
 
   constructor(readonly hostNames: readonly string[]) {}
 
   update(host: string, domains: DomainSummary[], now = Date.now()): void {
-    this.hosts.set(host, { domains, updatedAt: now });
+    this.hosts.set(host, { domains, updatedAt: now, heard: ++this.heard });
+    // Once every host was heard from since a guest left one, its whereabouts are known again.
+    if (this.left.size === 0) return;
+    const oldest = this.hostNames.reduce((min, h) => Math.min(min, this.hosts.get(h)?.heard ?? 0), Number.POSITIVE_INFINITY);
+    for (const [name, at] of this.left) if (at < oldest) this.left.delete(name);
   }
 
   /** The toolstack a host reported (`toolstack: auto` hosts), if heard from. */
@@ -26,8 +37,15 @@ export class FleetCache implements FleetView {
     return this.hostNames.filter((h) => !this.hosts.has(h));
   }
 
-  known(host: string): boolean {
-    return this.hosts.has(host);
+  /**
+   * Whether the host was heard from; with `domain`, since that guest was last found not running where this view had
+   * it run (a list from before may not show where it runs now).
+   */
+  known(host: string, domain?: string): boolean {
+    const entry = this.hosts.get(host);
+    if (!entry) return false;
+    const left = domain === undefined ? undefined : this.left.get(domain);
+    return left === undefined || entry.heard > left;
   }
 
   domains(host: string): DomainSummary[] {
@@ -75,6 +93,7 @@ export class FleetCache implements FleetView {
       }
       case 'domain.stop': {
         const r = result as JobResult<'domain.stop'>;
+        if (r?.outcome === 'already-stopped' && domain) this.notRunning(host, domain);
         if (r?.domain) this.upsert(host, r.domain);
         // Read back as gone entirely (no config file on the host): nothing of that name is there any more.
         else if (r && r.domain === null && domain) this.forget(host, domain);
@@ -84,7 +103,25 @@ export class FleetCache implements FleetView {
       case 'domain.pause':
       case 'domain.unpause': {
         const r = result as JobResult<'domain.reboot' | 'domain.pause'>;
+        if (r?.outcome === 'not-running' && domain) {
+          this.notRunning(host, domain);
+          if (r.domain === null) this.forget(host, domain);
+        }
         if (r?.domain) this.upsert(host, r.domain);
+        return;
+      }
+      case 'domain.show': {
+        // The page carries the domain's row of the host's list (null: the host has no such domain).
+        const r = result as JobResult<'domain.show'>;
+        if (!r || r.summary === undefined || !domain) return;
+        if (r.summary === null || r.summary.status === 'defined') this.notRunning(host, domain);
+        if (r.summary) this.upsert(host, r.summary);
+        else this.forget(host, domain);
+        return;
+      }
+      case 'domain.console': {
+        const r = result as JobResult<'domain.console'>;
+        if (domain && (r?.status === 'defined' || r?.status === 'absent')) this.notRunning(host, domain);
         return;
       }
       case 'domain.autostart': {
@@ -106,6 +143,18 @@ export class FleetCache implements FleetView {
       default:
         return;
     }
+  }
+
+  /**
+   * The host found the guest not running. Where this view had it run there, it moved or stopped outside xenops: the
+   * other hosts' lists, heard before, may not show where it runs now, and a lookup of the name asks them again
+   * (pipeline: hosts not `known` for the name). Marked stopped here (a host that has no copy at all is forgotten).
+   */
+  private notRunning(host: string, name: string): void {
+    const was = this.domains(host).find((d) => d.name === name);
+    if (!was || was.status === 'defined') return;
+    this.left.set(name, ++this.heard);
+    this.upsert(host, { ...was, id: null, status: 'defined', flags: '', cpuSeconds: null });
   }
 
   private upsert(host: string, domain: DomainSummary): void {

@@ -8,8 +8,11 @@ export interface FleetView {
   readonly capacity?: CapacityReading;
   /** The host's domains as last listed (running and defined); empty when never heard from. */
   domains(host: string): readonly DomainSummary[];
-  /** Whether the host was ever heard from. */
-  known(host: string): boolean;
+  /**
+   * Whether the host was ever heard from; with `domain`, whether its list was heard since that guest was last found
+   * not running where the view had it run (moved or stopped outside xenops): an older list may not show where it runs.
+   */
+  known(host: string, domain?: string): boolean;
 }
 
 /** Hosts among `hosts` where a domain of this name (or UUID) is up: running, blocked, paused, crashed… not `defined`. */

@@ -52,8 +52,11 @@ export interface Rejection {
   reason: string;
   /** The person, when known (the audit names them). */
   person: string | null;
-  /** `notFound`: a lookup found nothing — the shell may explain why (hosts that did not answer). */
-  code?: 'notFound';
+  /**
+   * `notFound`: a lookup found nothing — the shell may explain why (hosts that did not answer). `precheck`: the
+   * command's own check refused it on the fleet view (see decide).
+   */
+  code?: 'notFound' | 'precheck';
 }
 
 export type Decision =
@@ -341,7 +344,8 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         return {
           ...reject(
             'Cannot do that',
-            `no domain with UUID ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`)}`,
+            // A stopped domain's UUID is not in `xl list`: "no domain" alone would say a stopped guest does not exist.
+            `no domain with UUID ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`)} — a stopped domain's UUID is not in xl list: name it`,
             person,
           ),
           code: 'notFound',
@@ -353,8 +357,9 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       const running = hostsRunning(view, withName, (d) => d.name === ref.domain);
       // After a migration the config exists on both hosts: the bare name means the copy that runs.
       const candidates = running.length > 0 ? running : withName;
-      // Only stopped copies known: a host never heard from may run it (the copy the name means) — ask it first.
-      const cold = hosts.filter((h) => !view.known(h));
+      // Only stopped copies known: a host never heard from may run it (the copy the name means) — ask it first; so may
+      // one last heard before the guest was found not running where the view had it run (moved outside xenops).
+      const cold = hosts.filter((h) => !view.known(h, ref.domain));
       if (!refreshed && running.length === 0 && withName.length > 0 && cold.length > 0) return { kind: 'lookup', hosts: cold };
       if (candidates.length === 1 && candidates[0]) return { kind: 'targets', targets: [{ host: candidates[0], domain: ref.domain }] };
       if (candidates.length > 1) {
@@ -438,7 +443,7 @@ export function checkTargets(ctx: PipelineContext, ev: Evaluated, targets: Targe
       if (!o.allowed) return reject('Not allowed', o.message, person);
     }
     const reason = command.precheck?.(ev.args, t, precheckContext(config, ev, view));
-    if (reason) return reject('Cannot do that', reason, person);
+    if (reason) return { ...reject('Cannot do that', reason, person), code: 'precheck' };
   }
   return null;
 }
@@ -575,6 +580,10 @@ export function decide(
   if (resolved.kind === 'reject') return resolved;
   if (resolved.kind === 'lookup') return { ...resolved, evaluated: ev };
   const refused = checkTargets(ctx, ev, resolved.targets, view);
+  // A precheck refuses on what the hosts last said ("already on xen2", "running on xen2"): a guest moved or stopped
+  // outside xenops since is not refused on that word — the hosts are asked, and it is decided again on their answer.
+  if (refused?.code === 'precheck' && !refreshed && ev.command.scope === 'domain')
+    return { kind: 'lookup', hosts: [...view.hostNames], evaluated: ev };
   if (refused) return refused;
   return approvalStep(plan(ev, resolved.targets, view, ctx), approval);
 }
