@@ -467,13 +467,15 @@ export class Sampler {
     await samples.putLatest(sample, 3 * this.o.intervalSeconds * 1000);
 
     const maxLen = Math.max(1, Math.round((this.o.historyHours * 3600) / this.o.historyEverySeconds));
+    // Nothing reads a point older than historyHours: a host no longer sampled (out of the config) has its list expire.
+    const keepMs = this.o.historyHours * 3_600_000;
     // Nothing sampled for longer than a step (the stream was down): the window holds what was measured before, and
     // is a point of that time — folded into this sample's, a guest stopped meanwhile would be charted as running after.
     if (state.window.size > 0 && at - state.windowLast > Math.max(this.o.historyEverySeconds, 2 * this.o.intervalSeconds) * 1000) {
       const point = state.window.point(state.windowLast);
       state.window = new RollupWindow();
       state.windowStart = null;
-      await samples.pushHistory(state.name, point, maxLen);
+      await samples.pushHistory(state.name, point, maxLen, keepMs);
     }
     state.window.add(sample);
     state.windowLast = at;
@@ -482,7 +484,7 @@ export class Sampler {
       const point = state.window.point(at);
       state.window = new RollupWindow();
       state.windowStart = at;
-      await samples.pushHistory(state.name, point, maxLen);
+      await samples.pushHistory(state.name, point, maxLen, keepMs);
     }
 
     // A truncated name that could not be resolved (a guest started since the last list, or two guests xentop prints

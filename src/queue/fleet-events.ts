@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-connection.ts';
+import { RedisScript } from './redis-script.ts';
 
 /**
  * What the agents' samplers saw happen on the fleet. `byXenops` is true when the domain was locked by a xenops
@@ -33,6 +34,23 @@ const UNREACHABLE_MEMORY_SECONDS = 30 * 86_400;
 export const FLEET_EVENTS_MAX_LEN = 10_000;
 
 type RawEntry = [id: string, fields: string[] | null];
+
+/**
+ * Forgets the group's consumers (KEYS[1] the stream, ARGV[1] the group) other than ARGV[3] that have nothing pending
+ * and were idle for at least ARGV[2] ms: each bot start reads as a consumer of its own name, and one that has gone
+ * stayed in the group for good. One step, so a consumer is never deleted with entries read since it was looked at
+ * (its pending entries would go with it); a live one deleted so is made again by its next read. Returns how many.
+ */
+const FORGET_IDLE_CONSUMERS = new RedisScript(`local gone = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] ~= ARGV[3] and tonumber(f['pending']) == 0 and tonumber(f['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    gone = gone + 1
+  end
+end
+return gone`);
 
 /**
  * The fleet events stream and the small markers the samplers share:
@@ -109,7 +127,8 @@ export class FleetEventLog {
 
   /**
    * Takes over entries that some consumer of the group (a dead bot, or this one after a failure) left unacked for
-   * at least minIdleMs, and returns them for processing (they are now this consumer's pending entries).
+   * at least minIdleMs, and returns them for processing (they are now this consumer's pending entries). The other
+   * consumers left with nothing pending and idle as long (bots that have gone) are then forgotten.
    */
   async claimStale(group: string, consumer: string, minIdleMs: number, count = 100): Promise<FleetEventEntry[]> {
     const claimed: RawEntry[] = [];
@@ -125,6 +144,7 @@ export class FleetEventLog {
       cursor = reply[0];
       if (cursor === '0-0') break;
     }
+    await FORGET_IDLE_CONSUMERS.run(this.redis, [this.key], [group, minIdleMs, consumer]);
     return this.decode(group, claimed);
   }
 

@@ -6,7 +6,9 @@ import type { RedisClient } from './redis-connection.ts';
  *
  *   `${prefix}:sample:${host}`   the latest HostSample (JSON), expiring (the sampler writes it with ttl = 3 × interval,
  *                                so a host whose sampler stopped has no sample rather than a stale one)
- *   `${prefix}:history:${host}`  a list of HistoryPoint (JSON), oldest first, trimmed to the newest maxLen
+ *   `${prefix}:history:${host}`  a list of HistoryPoint (JSON), oldest first, trimmed to the newest maxLen, and
+ *                                expiring the history's span after its last point (a host no longer sampled — taken
+ *                                out of the config — leaves nothing behind for good)
  *
  * The prefix is the hash tag (`{xenops}`): every key starts with `${prefix}:` and so shares the queues' Cluster slot.
  * Values that do not parse are treated as absent, never thrown.
@@ -40,14 +42,15 @@ export class SampleStore {
     return out;
   }
 
-  /** Appends a point and keeps the newest maxLen, atomically. */
-  async pushHistory(host: string, point: HistoryPoint, maxLen: number): Promise<void> {
+  /** Appends a point and keeps the newest maxLen, atomically; with keepMs, the list expires that long after it. */
+  async pushHistory(host: string, point: HistoryPoint, maxLen: number, keepMs?: number): Promise<void> {
     const key = this.historyKey(host);
-    const result = await this.redis
+    const multi = this.redis
       .multi()
       .rpush(key, JSON.stringify(point))
-      .ltrim(key, -Math.max(1, Math.floor(maxLen)), -1)
-      .exec();
+      .ltrim(key, -Math.max(1, Math.floor(maxLen)), -1);
+    if (keepMs !== undefined) multi.pexpire(key, Math.max(1, Math.round(keepMs)));
+    const result = await multi.exec();
     const failed = result?.find(([error]) => error);
     if (!result || failed) throw failed?.[0] ?? new Error('history write was discarded');
   }
