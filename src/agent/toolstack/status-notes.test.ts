@@ -12,7 +12,8 @@ describe('the host status (xl info and xl list in one round trip)', () => {
       run: async (_host, words): Promise<RunResult> => {
         const cmd = words.join(' ');
         if (cmd === 'xl list -v') return { code: 0, stdout: `${XL_LIST_V_HEADER}\n${XL_DOM0_ROW}\n${odd}\n`, stderr: '' };
-        if (cmd === 'xl info') return { code: 0, stdout: 'host : xen1\nnr_cpus : 4\ntotal_memory : 8191\nxen_major : 4\nxen_version : 4.17.3\n', stderr: '' };
+        if (cmd === 'xl info')
+          return { code: 0, stdout: 'host : xen1\nnr_cpus : 4\ntotal_memory : 8191\nxen_major : 4\nxen_version : 4.17.3\n', stderr: '' };
         if (words[0] === 'ls') return { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
         throw new Error(`unexpected ${cmd}`);
       },

@@ -29,7 +29,8 @@ function host(long: string) {
       const cmd = words.join(' ');
       if (cmd === 'xm list') return { code: 0, stdout: XM_LIST, stderr: '' };
       if (cmd === 'timeout 10 xm list --long') return { code: 0, stdout: long, stderr: '' };
-      if (cmd === 'xm info') return { code: 0, stdout: 'host : xen1\nnr_cpus : 4\nmemory : 8191\nxen_major : 4\nxen_minor : 0\n', stderr: '' };
+      if (cmd === 'xm info')
+        return { code: 0, stdout: 'host : xen1\nnr_cpus : 4\nmemory : 8191\nxen_major : 4\nxen_minor : 0\n', stderr: '' };
       if (words[0] === 'ls') return { code: 2, stdout: '', stderr: `ls: cannot access '${words.at(-1)}': No such file or directory\n` };
       throw new Error(`unexpected ${cmd}`);
     },
