@@ -71,7 +71,7 @@ describe('/evacuate by someone scoped to some domains', () => {
     );
     if (d.kind !== 'enqueue') throw new Error(`expected a plan, got ${d.kind}: ${said(d)}`);
     expect(d.jobs).toEqual([
-      { op: 'domain.migrate', host: 'xen1', domain: 'web1', target: 'xen2' },
+      { op: 'domain.migrate', host: 'xen1', domain: 'web1', target: 'xen2', keepFreeMiB: 512 },
       { op: 'domain.list', host: 'xen1' },
     ]);
     expect(texts(d.summary)).not.toMatch(/payroll/);

@@ -126,7 +126,7 @@ describe('/evacuate --shutdown-rest with a target that has too little room', () 
     const d = ask('evacuate xen1 --shutdown-rest', r);
     if (d.kind !== 'needsApproval' && d.kind !== 'enqueue') throw new Error(said(d));
     expect(d.jobs).toEqual([
-      { op: 'domain.migrate', host: 'xen1', domain: 'db', target: 'xen2' },
+      { op: 'domain.migrate', host: 'xen1', domain: 'db', target: 'xen2', keepFreeMiB: 512 },
       { op: 'domain.stop', host: 'xen1', domain: 'web', force: false },
       { op: 'domain.list', host: 'xen1' },
     ]);

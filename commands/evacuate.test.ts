@@ -77,8 +77,9 @@ describe('/evacuate: the plan from a capacity reading', () => {
     expect(d.mode).toBe('sequence');
     // web (2048) first: xen3 would keep 2048 ≥ 512 and is the tighter fit; gateway then fits xen3 too (1536 left).
     expect(d.jobs).toEqual([
-      { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3' },
-      { op: 'domain.migrate', host: 'xen1', domain: 'gateway', target: 'xen3' },
+      // Each carries the reserve: the agent reads the target's free memory again right before sending it.
+      { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3', keepFreeMiB: 512 },
+      { op: 'domain.migrate', host: 'xen1', domain: 'gateway', target: 'xen3', keepFreeMiB: 512 },
       // Read back last: the reply says whether anything runs there still.
       { op: 'domain.list', host: 'xen1' },
     ]);
@@ -143,7 +144,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
     const d = decide(ctx, req('evacuate xen1 --shutdown-rest'), view(r), true);
     if (d.kind !== 'enqueue') throw new Error(d.kind);
     expect(d.jobs).toEqual([
-      { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3' },
+      { op: 'domain.migrate', host: 'xen1', domain: 'web', target: 'xen3', keepFreeMiB: 512 },
       { op: 'domain.stop', host: 'xen1', domain: 'huge', force: false },
       { op: 'domain.list', host: 'xen1' },
     ]);
@@ -342,7 +343,7 @@ describe('/rebalance', () => {
     if (d.kind !== 'needsApproval') throw new Error(d.kind);
     expect(d.targets).toEqual([{ host: 'xen1' }, { host: 'xen2' }]);
     // Moving an 8192 guest would swap the imbalance (44% vs 88%); c (4096) leaves 56% and 63%. xen3 is not named.
-    expect(d.jobs).toEqual([{ op: 'domain.migrate', host: 'xen1', domain: 'c', target: 'xen2' }]);
+    expect(d.jobs).toEqual([{ op: 'domain.migrate', host: 'xen1', domain: 'c', target: 'xen2', keepFreeMiB: 512 }]);
     const table = d.summary?.find((b) => b.type === 'table');
     expect(table && table.type === 'table' && table.table.rows).toEqual([
       ['xen1', '22528 MiB (69%)', '18432 MiB (56%)', '14336 MiB', '0', '0', '3 → 2'],

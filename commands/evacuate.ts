@@ -13,6 +13,7 @@ import {
   describeUnplaced,
   type Guest,
   type HostCapacity,
+  type HostGuests,
   inFlight,
   isMovable,
   MOVABLE,
@@ -51,8 +52,11 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * migration is under way (`NAME--incoming` or `NAME--migratedaway` listed on a host read): the plan names them and
  * leaves them.
  *
- * Approved or not, the migrations are bound to the figures of the moment they were planned: a target that filled up
- * meanwhile makes its migration fail on the host (xl refuses), which stops the plan there. Once every step
+ * Approved or not, the migrations are bound to the figures of the moment they were planned, and the target may fill
+ * up meanwhile (a guest started there, another plan's migration arriving: xl builds the arriving copy with its memory
+ * at the start). So each migration job carries the reserve (`keepFreeMiB`), and the agent reads the target's
+ * free_memory right before sending it: one that would leave less is not sent (xl would not keep the reserve, and may
+ * not even refuse), which stops the plan there. Once every step
  * succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until /unfreeze, and the
  * final reply says so; after a failure it is not frozen and the reply says what moved and what did not. The freeze
  * is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no host.freeze of
@@ -96,7 +100,7 @@ function clock(ms: number): string {
 const MiB = (n: number) => `${n} MiB`;
 
 /** Why each candidate host is out (did not answer, frozen, another toolstack, out of scope), in host order. */
-function exclusions(reading: CapacityReading, source: HostCapacity, names: readonly string[], may: PrecheckContext['may']): string[] {
+function exclusions(reading: CapacityReading, source: HostGuests, names: readonly string[], may: PrecheckContext['may']): string[] {
   const out: string[] = [];
   for (const h of names) {
     const c = reading.hosts[h];
@@ -118,7 +122,7 @@ function barredTargets(
   domain: string,
   usable: readonly string[],
   reading: CapacityReading,
-  source: HostCapacity,
+  source: HostGuests,
   may: PrecheckContext['may'],
 ): string[] {
   return usable.flatMap((h) => {
@@ -132,7 +136,8 @@ function barredTargets(
 export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult {
   const reading = view.capacity;
   if (!reading) return { refuse: `the hosts' free memory could not be read for this plan, so nothing was planned — try again` };
-  const source = reading.hosts[args.host];
+  // Its own memory figures are not needed: a source whose xl info failed part-way is planned from its guests.
+  const source = reading.hosts[args.host] ?? reading.listedOnly?.[args.host];
   if (!source)
     return { refuse: `cannot plan the evacuation of ${args.host}: ${reading.unanswered[args.host] ?? `${args.host} did not answer`}` };
   if (args.to?.includes(args.host)) return { refuse: `${args.host} is the host being evacuated: it cannot be a target` };
@@ -203,7 +208,10 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
       refuse: `${unplacedText} — the evacuation of ${args.host} was refused and nothing was moved (--shutdown-rest would shut ${placed.unplaced.length === 1 ? 'it' : 'them'} down instead)${notConsidered}`,
     };
   const jobs: JobSpec[] = [
-    ...placed.placements.map((p): JobSpec => ({ op: 'domain.migrate', host: args.host, domain: p.domain, target: p.target })),
+    // Each sent only if its target still has room then (the agent reads it again): it may have filled since this reading.
+    ...placed.placements.map(
+      (p): JobSpec => ({ op: 'domain.migrate', host: args.host, domain: p.domain, target: p.target, keepFreeMiB: reserve }),
+    ),
     ...placed.unplaced.map((u): JobSpec => ({ op: 'domain.stop', host: args.host, domain: u.domain, force: false })),
     // Read back last: a guest started (or moved) there while the plan ran means the host is not empty, whatever moved.
     { op: 'domain.list', host: args.host },

@@ -137,7 +137,10 @@ export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx:
         plan.stoppedBy === 'balanced' ? ` (within ${REBALANCE_TOLERANCE_PCT} points)` : ''
       } — nothing to run`,
     };
-  const jobs = plan.moves.map((m): JobSpec => ({ op: 'domain.migrate', host: m.from, domain: m.domain, target: m.to }));
+  // Each sent only if its target still has room then (the agent reads it again): it may have filled since this reading.
+  const jobs = plan.moves.map(
+    (m): JobSpec => ({ op: 'domain.migrate', host: m.from, domain: m.domain, target: m.to, keepFreeMiB: reading.reserveMiB }),
+  );
   return {
     jobs,
     summary: [

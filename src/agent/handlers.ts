@@ -186,9 +186,21 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         'args.invalid',
         `${data.domain} cannot be migrated from ${data.host} (${ts.kind}) to ${data.target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was sent`,
       );
+    const keep = data.keepFreeMiB;
+    const op: OperationContext =
+      keep === undefined
+        ? ctx.op
+        : {
+            ...ctx.op,
+            // Right before `xl migrate`, after the local checks passed: the target's room now, then the journal write.
+            beforeIssue: async (step) => {
+              await refuseIfNoRoom(data.domain, data.target, step.before, keep, ctx);
+              await ctx.op.beforeIssue?.(step);
+            },
+          };
     return {
       host: data.host,
-      ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, ctx.op)),
+      ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, op)),
     };
   },
   'host.uptime': async (data, ctx) => {
@@ -269,6 +281,51 @@ async function refuseIfMigrating(
     throw new UserError(
       'domain.state',
       `${domain} is not on ${host} under its own name, but ${temp.name} is (${temp.status}): a migration of ${domain} is under way or was left unfinished — nothing was ${verb}; look at both hosts (xl list) before acting on it`,
+    );
+}
+
+/**
+ * A plan's migration (keepFreeMiB set) is sent only if the target still has room for it: its figures were read when
+ * the plan was made, maybe minutes before (an approval, the steps before it), and the target may have filled since —
+ * a guest started there, another plan's or someone's migration arriving (xl builds the arriving copy, NAME--incoming,
+ * with its memory at the start of the copy, so free_memory counts it). Read now: `xl info`'s free_memory on the target
+ * must hold the guest's memory (as `xl list` showed it just before) plus `keep`. Unknown figures refuse too: the step
+ * is never sent blindly.
+ */
+async function refuseIfNoRoom(
+  domain: string,
+  targetHost: string,
+  here: DomainSummary | null,
+  keep: number,
+  ctx: Pick<HandlerContext, 'toolstack' | 'op'>,
+): Promise<void> {
+  ctx.op.onProgress?.({ stage: 'check', message: `checking the free memory of ${targetHost} for ${domain}` });
+  const memory = here?.memoryMiB ?? null;
+  let free: number | null = null;
+  let why = '';
+  try {
+    const { info, notes } = await (await ctx.toolstack(targetHost)).info(signalOnly(ctx.op));
+    free = memoryFromInfo(info).freeMiB;
+    if (free === null) why = notes.length > 0 ? notes.join('; ') : 'it printed no free_memory';
+  } catch (error) {
+    why = error instanceof Error ? error.message : String(error);
+  }
+  if (free === null)
+    throw new UserError(
+      'domain.state',
+      `the free memory of ${targetHost} could not be read right before migrating ${domain} there (${why}) — not migrated; nothing was sent`,
+    );
+  if (memory === null)
+    throw new UserError(
+      'domain.state',
+      `the memory of ${domain} could not be read right before migrating it — not migrated; nothing was sent`,
+    );
+  if (free - memory < keep)
+    throw new UserError(
+      'domain.state',
+      `${targetHost} has ${free} MiB free now: ${domain} (${memory} MiB) ${
+        free < memory ? 'does not fit there' : `would leave it ${free - memory} MiB`
+      }, under the ${keep} MiB it must keep free (fleet.memoryReserveMiB) — not migrated; nothing was sent`,
     );
 }
 

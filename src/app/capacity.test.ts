@@ -83,7 +83,7 @@ describe('viewFor: the capacity a plan is made from, read for the request', () =
     expect(view.capacity).toMatchObject({
       reserveMiB: 1024,
       hosts: { xen1: { freeMiB: 8192, guests: [{ name: 'web', memoryMiB: 2048 }] } },
-      unanswered: { xen2: 'xen2 did not report total_memory and free_memory', xen3: 'no agent serves xen3 — none has ever been seen' },
+      unanswered: { xen2: 'xen2 did not report free_memory', xen3: 'no agent serves xen3 — none has ever been seen' },
       frozen: { xen2: expect.stringContaining('xen2 is frozen until /unfreeze (alice: disk swap)') },
     });
     // The cache's domains are still what the view answers for names.

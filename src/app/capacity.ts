@@ -1,7 +1,7 @@
 import type { FleetView } from '../core/fleet-view.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { evaluate, isRejection, type PipelineContext, visibleHosts } from '../core/pipeline.ts';
-import { type CapacityReading, capacityFromStatus, type HostCapacity } from '../core/placement.ts';
+import { type CapacityReading, capacityFromStatus, guestsFromStatus, type HostCapacity } from '../core/placement.ts';
 import type { ChatRequest } from '../core/request.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
@@ -47,8 +47,14 @@ export async function readCapacity(deps: Omit<CapacityDeps, 'fleet'>, hosts: rea
   };
   for (const [host, result] of Object.entries(read)) {
     const c: HostCapacity | string = capacityFromStatus(result);
-    if (typeof c === 'string') reading.unanswered[host] = c;
-    else reading.hosts[host] = c;
+    if (typeof c !== 'string') {
+      reading.hosts[host] = c;
+      continue;
+    }
+    reading.unanswered[host] = c;
+    // No memory figures (xl info failed part-way) but its guests listed: enough for the host being evacuated.
+    const listed = guestsFromStatus(result);
+    if (typeof listed !== 'string') reading.listedOnly = { ...reading.listedOnly, [host]: listed };
   }
   return reading;
 }

@@ -278,7 +278,7 @@ describe('capacityFromStatus', () => {
   });
 
   it('says why figures cannot be planned with: no memory figures, no domain list, a guest of unknown size', () => {
-    expect(capacityFromStatus(status({ freeMemoryMiB: null }))).toBe('xen1 did not report total_memory and free_memory');
+    expect(capacityFromStatus(status({ freeMemoryMiB: null }))).toBe('xen1 did not report free_memory');
     expect(capacityFromStatus(status({ domains: undefined as never }))).toMatch(/did not list its domains/);
     expect(capacityFromStatus(status({ domains: [{ name: 'web', uuid: null, status: 'running', memoryMiB: null }] }))).toBe(
       'xen1 did not report the memory of web',

@@ -42,7 +42,15 @@ export interface CapacityReading {
   unanswered: Record<string, string>;
   /** Hosts that are frozen (/freeze or a maintenance window), with the freeze as /status says it. */
   frozen: Record<string, string>;
+  /**
+   * Hosts in `unanswered` only for their memory figures (`xl info` failed part-way), with the guests they listed: no
+   * target, but a host being evacuated needs no figure of its own.
+   */
+  listedOnly?: Record<string, HostGuests>;
 }
+
+/** A host's guests as read, without its memory figures. */
+export type HostGuests = Pick<HostCapacity, 'host' | 'toolstack' | 'guests'>;
 
 /**
  * Guests a live migration can move: running or idle. Crashed, dying and shut-down ones cannot; a paused one would
@@ -83,21 +91,30 @@ export function inFlight(hosts: readonly { host: string; guests: readonly Pick<G
 
 /** A host.status result as planner figures, or why it cannot be planned with (no memory figures). */
 export function capacityFromStatus(r: JobResult<'host.status'>): HostCapacity | string {
-  if (r.totalMemoryMiB === null || r.freeMemoryMiB === null) return `${r.host} did not report total_memory and free_memory`;
+  const listed = guestsFromStatus(r);
+  if (typeof listed === 'string') return listed;
+  if (r.totalMemoryMiB === null || r.freeMemoryMiB === null) return memoryUnknown(r);
+  return { ...listed, totalMiB: r.totalMemoryMiB, freeMiB: r.freeMemoryMiB, cpuSampledAt: r.sampledAt ?? null };
+}
+
+/** Why a host.status result has no memory figures, in xl's own note when it gave one ("libxl_physinfo failed."). */
+function memoryUnknown(r: JobResult<'host.status'>): string {
+  const missing = [...(r.totalMemoryMiB === null ? ['total_memory'] : []), ...(r.freeMemoryMiB === null ? ['free_memory'] : [])];
+  return `${r.host} did not report ${missing.join(' and ')}${r.notes && r.notes.length > 0 ? ` — ${r.notes.join('; ')}` : ''}`;
+}
+
+/**
+ * A host.status result's guests (memory figures or not), or why they cannot be planned with. The host being
+ * evacuated needs only these: `xl info` failing part-way there does not keep its guests from moving.
+ */
+export function guestsFromStatus(r: JobResult<'host.status'>): HostGuests | string {
   if (!r.domains) return `${r.host}'s agent did not list its domains (an older agent)`;
   const cpu = new Map((r.busiest ?? []).map((b) => [b.name, b.cpuPercent]));
   const up = r.domains.filter((d) => d.name !== DOM0_NAME && d.status !== 'defined');
   const unknown = up.find((d) => d.memoryMiB === null);
   if (unknown) return `${r.host} did not report the memory of ${unknown.name}`;
   const guests = up.map((d) => ({ name: d.name, memoryMiB: d.memoryMiB ?? 0, cpuPercent: cpu.get(d.name) ?? 0, status: d.status }));
-  return {
-    host: r.host,
-    toolstack: r.toolstack,
-    totalMiB: r.totalMemoryMiB,
-    freeMiB: r.freeMemoryMiB,
-    guests,
-    cpuSampledAt: r.sampledAt ?? null,
-  };
+  return { host: r.host, toolstack: r.toolstack, guests };
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -54,7 +54,18 @@ export const JobData = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('domain.start'), ...base, domain: TargetDomainName }),
   z.strictObject({ op: z.literal('domain.stop'), ...base, domain: TargetDomainName, force: z.boolean() }),
   z.strictObject({ op: z.literal('domain.console'), ...base, domain: DomainName, lines: z.number().int().min(1).max(2000) }),
-  z.strictObject({ op: z.literal('domain.migrate'), ...base, domain: TargetDomainName, target: HostName }),
+  z.strictObject({
+    op: z.literal('domain.migrate'),
+    ...base,
+    domain: TargetDomainName,
+    target: HostName,
+    /**
+     * A plan's step (/evacuate, /rebalance --run): the free memory the target must keep once the guest lands
+     * (fleet.memoryReserveMiB). The agent reads the target's free_memory right before sending the migration and
+     * refuses, sending nothing, when the guest no longer fits with it. Absent (/migrate): not checked.
+     */
+    keepFreeMiB: z.number().int().min(0).optional(),
+  }),
   z.strictObject({ op: z.literal('host.uptime'), ...base }),
   z.strictObject({ op: z.literal('domain.autostart'), ...base, domain: TargetDomainName, enable: z.boolean() }),
   z.strictObject({ op: z.literal('domain.reboot'), ...base, domain: TargetDomainName, force: z.boolean() }),

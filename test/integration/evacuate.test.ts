@@ -809,3 +809,46 @@ describe('/evacuate by someone scoped to some guests: the read-back after the la
     expect(running(s)['xen1']).toEqual(['payroll', 'web1']);
   });
 });
+
+describe('/evacuate: a target that lost its room while the plan ran', () => {
+  /**
+   * threeHosts' plan: web → xen2 (3072 free → 1024), db → xen3 (6144 → 5120), gateway → xen2 (1024 → 512). While
+   * step 1 is held on xen1, `fill` takes 5120 MiB of xen3 (free 1024): db there would leave 0, under the reserve.
+   */
+  async function fillXen3DuringStep1(fill: (s: Stack) => void): Promise<{ s: Stack; r: Reply }> {
+    const s = await start(threeHosts());
+    s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 1_000 });
+    const id = `evac-${++counter}`;
+    const req = chatRequest(id, 'evacuate xen1');
+    await s.bot.core.handle(req, targetOf(req));
+    await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
+    fill(s);
+    return { s, r: await s.adapter.finalReply(id) };
+  }
+
+  it('GIVEN a copy toward xen3 is under way (big--incoming, paused, holding its memory) THEN step 2 is not sent, and the reply says why', async () => {
+    const { s, r } = await fillXen3DuringStep1((x) =>
+      x.env.sim.fleet.addDomain(x.env.sim.fleet.host('xen3'), { name: 'big--incoming', memoryMiB: 5120, vcpus: 1, flags: '--p---' }),
+    );
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    const lines = textOf(r).split('\n');
+    expect(lines[0]).toMatch(/^✔ 1\. web → xen2: running there as id \d+ \(verified\)$/);
+    expect(lines[1]).toBe(
+      '✖ 2. db → xen3: failed — xen3 has 1024 MiB free now: db (1024 MiB) would leave it 0 MiB, under the 512 MiB it must keep free (fleet.memoryReserveMiB) — not migrated; nothing was sent',
+    );
+    expect(lines[2]).toBe('– 3. gateway → xen2: not attempted');
+    expect(lines[3]).toBe('moved: web → xen2');
+    expect(lines[4]).toBe('not moved, still on xen1: db (failed), gateway (not attempted)');
+    expect(migrations(s).map((e) => e.command.replace(/'/g, '').replace(/^.*\bmigrate /, ''))).toEqual(['web xen2']);
+    expect(running(s)).toEqual({ xen1: ['db', 'gateway'], xen2: ['files', 'web'], xen3: ['big--incoming'] });
+  });
+
+  it('GIVEN a guest started on xen3 meanwhile THEN db is not migrated there', async () => {
+    const { s, r } = await fillXen3DuringStep1((x) =>
+      x.env.sim.fleet.addDomain(x.env.sim.fleet.host('xen3'), { name: 'batch', memoryMiB: 5120, vcpus: 1, flags: '-b----' }),
+    );
+    expect(r.title).toBe('Evacuation of xen1 stopped at step 2 of 3');
+    expect(textOf(r)).toContain('✖ 2. db → xen3: failed — xen3 has 1024 MiB free now');
+    expect(running(s)).toEqual({ xen1: ['db', 'gateway'], xen2: ['files', 'web'], xen3: ['batch'] });
+  });
+});
