@@ -5,6 +5,7 @@ import { type Document, isAlias, parseDocument, visit, type YAMLError } from 'ya
 import type { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { redactSecrets } from '../core/log.ts';
 import { TOO_MANY_DIGITS } from './number-schema.ts';
 import { Config, crossCheckConfig } from './schema.ts';
 
@@ -166,7 +167,8 @@ function firstLine(error: unknown): string {
 function unechoEnv(message: string, templates: ReadonlyMap<string, string>): string {
   let out = message;
   for (const [value, template] of templates) {
-    out = out.split(echoValue(value)).join(echoValue(template));
+    // As describeValue quotes it: with its secrets taken out (a URL's password) when it has any.
+    for (const quoted of new Set([echoValue(value), echoValue(redactSecrets(value))])) out = out.split(quoted).join(echoValue(template));
     // Schema messages may name a value unquoted; a short one (a port) is too likely a part of other words.
     if (value.length >= 8) out = out.split(value).join(template);
   }
@@ -382,7 +384,8 @@ function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return echoValue(value);
+  // Taken out before echoValue cuts the value short: a cut would leave a token's or a URL password's start unmatched.
+  return echoValue(typeof value === 'string' ? redactSecrets(value) : value);
 }
 
 /**

@@ -94,8 +94,11 @@ export function redactSecrets(text: string): string {
   for (const s of knownSecrets) out = out.split(s).join('[redacted]');
   // A URL's password runs to the last @ before the host (as WHATWG URL, and so ioredis, reads it): it may hold an @.
   // ioredis also takes a password from the query (`redis://host:6379/0?password=…`).
+  // A Telegram bot token is `<bot id>:<35 characters>`: in a request URL (`/bot<TOKEN>/getMe`) or bare, as pasted into a
+  // reason or written in the config where no adapter has registered it (a bot on the terminal or Discord alone).
   return out
     .replace(/\bbot\d{5,}:[A-Za-z0-9_-]{20,}/g, 'bot[redacted]')
+    .replace(/(?<![A-Za-z0-9_-])\d{6,}:[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/g, '[redacted]')
     .replace(/(\/\/[^/:@\s]*:)[^\s/]*@/g, '$1[redacted]@')
     .replace(/([?&](?:password|pass|pwd)=)[^&#\s'"]*/gi, '$1[redacted]');
 }
