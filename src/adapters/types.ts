@@ -18,6 +18,11 @@ export interface ReplyTarget {
   /** The request this target answers; the terminal adapter uses it to know when a request is done. */
   requestId: string;
   state: { [key: string]: JsonValue };
+  /**
+   * Set by the adapter once the chat the request came from could not be reached (deleted, the bot removed from it):
+   * the target's replies go to the asker privately (a direct message, their private chat with the bot) from then on.
+   */
+  privately?: boolean;
 }
 
 /** A button click turned back into a request: the core looks `actionId` up server-side and re-authorizes the clicker. */

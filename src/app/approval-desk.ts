@@ -39,6 +39,8 @@ export interface ApprovalDeskDeps {
    */
   enqueue: (req: ChatRequest, target: ReplyTarget, d: Enqueue, extraMeta: (job: JobSpec) => Partial<JobMeta>) => Promise<unknown>;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
+  /** As deliver, but throws when the reply reached nobody (absent: deliver, taken as delivered). */
+  deliverOrThrow?: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   audit: (entry: AuditEntry) => Promise<void>;
   /** Who is on call now (people ids). */
   onCall: () => Promise<string[]>;
@@ -55,6 +57,9 @@ export interface ApprovalDeskDeps {
  * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
  * approves or denies it from any platform; approved, it runs exactly as requested, once; expired, it never runs.
  */
+/** Where an approved request's result goes: the requester's chat, their private chat (that chat is gone), nowhere. */
+type Reach = 'chat' | 'private' | 'none';
+
 /** How long an approved request may go unrecorded as run before another bot takes it that its approver died. */
 const STARTING_GRACE_MS = 60_000;
 /** How often, and how many times, an approval whose write Redis did not answer is looked at again (15 min at least). */
@@ -440,10 +445,13 @@ export class ApprovalDesk {
     // The requester's card as the announcement left it (posted anew if someone deleted it): the result goes there.
     let target = rec.target;
     let queued: unknown;
+    let reach: Reach = 'chat';
     try {
-      // Elsewhere the card says it was approved and where the result goes; the requester's card shows progress and
-      // then the result itself (the relay edits it in).
-      await this.announce(rec, this.outcomeCard(rec), this.runningCard(rec));
+      // The requester's card shows progress and then the result itself (the relay edits it in); where it went — their
+      // chat, their private chat when that one is gone, nowhere — is where the result goes, and what the approver and
+      // the other cards (which say it was approved) are told.
+      reach = await this.tellRequester(rec, this.runningCard(rec));
+      await this.announce(rec, this.outcomeCard(rec, reach), null);
       // Posting the cards may have taken long (a platform's rate limits): another bot may have settled it as never
       // queued meanwhile (startedOrNot) and said so; then it must not run now.
       const now = await this.deps.store.get(rec.id);
@@ -472,11 +480,37 @@ export class ApprovalDesk {
         ],
         { tone: 'warning' },
       );
-    return reply.result(
-      `Approved ${rec.id}`,
-      [reply.text(`/${rec.command} ${describeArgs(rec)} is running; ${rec.requester} gets the result`)],
-      { tone: 'success' },
-    );
+    const asker = rec.requester;
+    const where =
+      reach === 'chat'
+        ? `is running; ${asker} gets the result`
+        : reach === 'private'
+          ? `is running; ${asker}'s chat cannot be reached, so ${asker} gets the result privately`
+          : `is running, but ${asker}'s chat cannot be reached, nor ${asker} privately: the result will reach nobody — /audit shows it`;
+    return reply.result(`Approved ${rec.id}`, [reply.text(`/${rec.command} ${describeArgs(rec)} ${where}`)], {
+      tone: reach === 'none' ? 'warning' : 'success',
+    });
+  }
+
+  /**
+   * Delivers `card` to the requester's own card, and says where it went: their chat, their private chat (the adapter
+   * found the chat gone: deleted, the bot removed from it), or nowhere.
+   */
+  private async tellRequester(rec: ApprovalRecord, card: Reply): Promise<Reach> {
+    const fresh = (await this.deps.store.get(rec.id)) ?? rec;
+    const same = (t: ReplyTarget) =>
+      t.platform === fresh.target.platform && t.channelId === fresh.target.channelId && t.requestId === fresh.target.requestId;
+    const t = fresh.announcements.find(same);
+    if (!t || !this.deps.platforms.has(t.platform)) return 'chat';
+    let after: ReplyTarget;
+    try {
+      after = await (this.deps.deliverOrThrow ?? this.deps.deliver)(t, card);
+    } catch (error) {
+      this.deps.logger.error({ err: String(error), approval: rec.id }, "the requester's card could not be delivered, nor privately");
+      return 'none';
+    }
+    await this.remember(rec.id, t, after);
+    return after.privately === true ? 'private' : 'chat';
   }
 
   /**
@@ -729,13 +763,22 @@ export class ApprovalDesk {
     );
   }
 
-  /** What a settled request's cards say. */
-  private outcomeCard(rec: ApprovalRecord): Reply {
+  /** What a settled request's cards say; `reach`: where an approved one's result goes (see tellRequester). */
+  private outcomeCard(rec: ApprovalRecord, reach: Reach = 'chat'): Reply {
+    const who = rec.requester;
     switch (rec.status) {
       case 'approved':
         return reply.result(
           `/${rec.command} ${describeArgs(rec)} approved by ${rec.approvals.map((a) => a.person).join(', ')}`,
-          [reply.text(`running; the result goes to ${rec.requester}'s chat`)],
+          [
+            reply.text(
+              reach === 'chat'
+                ? `running; the result goes to ${who}'s chat`
+                : reach === 'private'
+                  ? `running; ${who}'s chat cannot be reached: the result goes to ${who} privately`
+                  : `running; ${who}'s chat cannot be reached, nor ${who} privately: /audit shows the result`,
+            ),
+          ],
           { tone: 'info' },
         );
       case 'denied':

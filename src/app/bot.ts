@@ -238,6 +238,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     },
     enqueue: (req, target, d, extraMeta) => dispatcher.enqueue(req, target, d, extraMeta),
     deliver,
+    deliverOrThrow,
     audit: (e) => audit.append(e),
     onCall: async () => {
       const now = (await oncall.view(new Date())).now;

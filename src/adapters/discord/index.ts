@@ -273,6 +273,23 @@ export class DiscordAdapter implements ChatAdapter {
     }
     // A private answer never goes to the channel with its content: the channel is everyone, not the asker.
     if (privately) return await this.answerPrivately(target, payload);
+    try {
+      return await this.deliverToChannel(target, reply, payload);
+    } catch (error) {
+      // The channel was deleted, or the bot lost access to it: the answer goes to the asker in a direct message rather
+      // than to nobody, and every later delivery for the target follows it there (answeredPrivately).
+      if (!isChannelGone(error) || !answersSomeone(s)) throw error;
+      this.options.logger.warn(
+        { err: redactSecrets(String(error)), requestId: target.requestId },
+        "the request's channel cannot be reached; answering the asker in a direct message",
+      );
+      return { ...(await this.answerPrivately(target, payload)), privately: true };
+    }
+  }
+
+  /** The reply as a channel message: the target's own edited, else a new one. */
+  private async deliverToChannel(target: ReplyTarget, reply: Reply, payload: DiscordPayload): Promise<ReplyTarget> {
+    const s = target.state;
     // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
     const postToChannel = (data: RequestData) => this.rest.post(Routes.channelMessages(target.channelId), data);
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
@@ -417,6 +434,16 @@ export class DiscordAdapter implements ChatAdapter {
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
   }
+}
+
+/** Discord refuses the channel itself: deleted (Unknown Channel), or the bot may no longer see or post in it. */
+function isChannelGone(error: unknown): boolean {
+  return (
+    error instanceof DiscordAPIError &&
+    (error.code === RESTJSONErrorCodes.UnknownChannel ||
+      error.code === RESTJSONErrorCodes.MissingAccess ||
+      error.code === RESTJSONErrorCodes.MissingPermissions)
+  );
 }
 
 /** The users already pinged for a target. */

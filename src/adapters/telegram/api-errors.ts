@@ -42,6 +42,17 @@ export function isEditTargetGone(error: unknown): boolean {
   );
 }
 
+/**
+ * Telegram refuses the chat itself: the bot was removed from the group (or blocked), the group deleted, or the bot
+ * may no longer post there.
+ */
+export function isChatGone(error: unknown): boolean {
+  return (
+    error instanceof TelegramError &&
+    (error.code === 403 || (error.code === 400 && /chat not found|not enough rights|CHAT_WRITE_FORBIDDEN/i.test(error.description)))
+  );
+}
+
 /** The edit asked for what the message already shows (an earlier try that Telegram applied but did not answer). */
 export function isNotModified(error: unknown): boolean {
   return error instanceof TelegramError && /message is not modified/.test(error.description);

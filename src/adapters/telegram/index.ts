@@ -5,7 +5,7 @@ import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply } from '../../core/reply.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
-import { isEditTargetGone, isNotModified, migratedTo, retryDelayMs } from './api-errors.ts';
+import { isChatGone, isEditTargetGone, isNotModified, migratedTo, retryDelayMs } from './api-errors.ts';
 import { ChatOutbound } from './outbound.ts';
 import { UpdatePoller } from './polling.ts';
 import {
@@ -180,11 +180,16 @@ export class TelegramAdapter implements ChatAdapter {
       const message = ctx.message as unknown as TgMessage;
       const req = messageToRequest(message, ctx.botInfo.username);
       if (!req) return;
+      // In a group, who asked (a person, not a chat posting as itself): replies go to their private chat with the bot
+      // if the group can no longer be reached (see answerAsker).
+      const from = message.sender_chat === undefined && message.from && !message.from.is_bot ? message.from : undefined;
+      const title = 'title' in message.chat && typeof message.chat.title === 'string' ? message.chat.title : 'a group';
+      const asker = from && message.chat.type !== 'private' ? { asker: from.id, chatTitle: title, command: req.command } : {};
       const target: ReplyTarget = {
         platform: 'telegram',
         channelId: String(message.chat.id),
         requestId: req.id,
-        state: { replyTo: message.message_id, ...topicState(message) },
+        state: { replyTo: message.message_id, ...topicState(message), ...asker },
       };
       // Not awaited: the job may take minutes and would hold up every other chat's updates.
       void core().handle(req, target);
@@ -263,6 +268,47 @@ export class TelegramAdapter implements ChatAdapter {
     const clicked = target.state['clicked'] === true;
     // Negative chat ids are groups, supergroups and channels: everyone there would read a reply.
     if (clicked && reply.private === true && chatId.startsWith('-')) return await this.answerClicker(target, reply, message, keyboard);
+    const asker = typeof target.state['asker'] === 'number' ? target.state['asker'] : null;
+    if (target.privately === true && asker !== null) return await this.answerAsker(target, asker, reply, message, keyboard);
+    try {
+      return await this.deliverToChat(target, reply, message, keyboard);
+    } catch (error) {
+      // The bot was removed from the group, or the group deleted: the reply goes to the asker's private chat with the
+      // bot rather than to nobody, and every later delivery for the target follows it there.
+      if (asker === null || !isChatGone(error)) throw error;
+      this.options.logger.warn(
+        { err: redactSecrets(String(error)), requestId: target.requestId },
+        "the request's chat cannot be reached; answering the asker in their private chat",
+      );
+      return await this.answerAsker(target, asker, reply, message, keyboard);
+    }
+  }
+
+  /**
+   * A reply that the asker's group cannot take, in their private chat with the bot (its message there edited by later
+   * replies), saying which command in which chat it answers. Throws when Telegram refuses that too.
+   */
+  private async answerAsker(
+    target: ReplyTarget,
+    asker: number,
+    reply: Reply,
+    message: TelegramMessage,
+    keyboard: Keyboard | undefined,
+  ): Promise<ReplyTarget> {
+    const command = typeof target.state['command'] === 'string' ? `/${target.state['command']}` : 'command';
+    const sent = await this.sendToClicker(target, asker, reply, message, keyboard, command);
+    return { ...target, privately: true, state: { ...target.state, privateMessageId: sent } };
+  }
+
+  /** The reply in the target's own chat: its message edited, or a new one. */
+  private async deliverToChat(
+    target: ReplyTarget,
+    reply: Reply,
+    message: TelegramMessage,
+    keyboard: Keyboard | undefined,
+  ): Promise<ReplyTarget> {
+    const chatId = target.channelId;
+    const clicked = target.state['clicked'] === true;
     const callback = typeof target.state['callback'] === 'string' ? target.state['callback'] : null;
     // An answer for everyone to a click in a group: the card shows it, the clicker's spinner just stops.
     if (callback !== null && this.takeCallback(callback)) void this.answerCallback(callback);
@@ -407,10 +453,11 @@ export class TelegramAdapter implements ChatAdapter {
     reply: Reply,
     message: TelegramMessage,
     keyboard: Keyboard | undefined,
+    what = 'button click',
   ): Promise<number> {
     const chatId = String(clicker);
     const title = typeof target.state['chatTitle'] === 'string' ? target.state['chatTitle'] : 'a group';
-    const where = `\n<i>Your button click in ${escapeHtml(title)}</i>`;
+    const where = `\n<i>Your ${escapeHtml(what)} in ${escapeHtml(title)}</i>`;
     const html = visibleLength(`${message.html}${where}`) <= TELEGRAM_TEXT_LIMIT ? `${message.html}${where}` : message.html;
     const before = typeof target.state['privateMessageId'] === 'number' ? target.state['privateMessageId'] : null;
     let id = before;

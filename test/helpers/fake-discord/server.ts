@@ -102,6 +102,8 @@ export class FakeDiscord {
   private dmChannels = new Map<string, string>();
   /** Users who take no direct messages from the bot (server privacy setting): posting to their DM answers 50007. */
   private closedDms = new Set<string>();
+  /** Channels deleted (see deleteChannel): every call about them answers 404 Unknown Channel (10003). */
+  private deletedChannels = new Set<string>();
   /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
   withholdReady = false;
   /** Guilds whose commands the bot may not read or set (it was removed from them): 403 Missing Access (50001). */
@@ -229,6 +231,15 @@ export class FakeDiscord {
    */
   closeDirectMessages(userId: string): void {
     this.closedDms.add(userId);
+  }
+
+  /**
+   * Someone deletes a channel (or the bot loses access to it): its messages go, and every later call about it — a post,
+   * an edit, an interaction's webhook there — answers 404 Unknown Channel (10003).
+   */
+  deleteChannel(channelId: string): void {
+    this.deletedChannels.add(channelId);
+    for (const [id, m] of this.messages) if (m.channelId === channelId) this.messages.delete(id);
   }
 
   /** The messages the bot sent `userId` in a direct message, as they look now. */
@@ -440,6 +451,8 @@ export class FakeDiscord {
     }
     const hook = /^\/webhooks\/\d+\/([^/]+)/.exec(route)?.[1];
     if (hook && this.expired.has(hook)) return send(res, 401, { message: 'Invalid Webhook Token', code: 50027 });
+    const about = hook ? this.channelOf.get(hook) : /^\/channels\/(\d+)\//.exec(route)?.[1];
+    if (about !== undefined && this.deletedChannels.has(about)) return send(res, 404, { message: 'Unknown Channel', code: 10003 });
     const original = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(route);
     if (original) {
       const id = this.originals.get(original[1] ?? '');

@@ -110,6 +110,8 @@ export class FakeTelegram {
   private openCallbacks = new Set<string>();
   /** User id → why the bot may not message them in their private chat (see closePrivateChat). */
   private closedPrivateChats = new Map<number, string>();
+  /** Groups the bot was removed from (see removeBot). */
+  private leftChats = new Set<number>();
   /** Basic group id → the supergroup it was upgraded to (see migrateChat). */
   private migratedChats = new Map<number, number>();
   /** Users notified by a text mention (`<a href="tg://user?id=N">`): only a new message notifies, never an edit. */
@@ -204,6 +206,14 @@ export class FakeTelegram {
    */
   migrateChat(from: number, to: number): void {
     this.migratedChats.set(from, to);
+  }
+
+  /**
+   * The bot was removed from group `chatId` (kicked, or the group deleted): as Telegram does, every send, edit or pin
+   * there is refused 403.
+   */
+  removeBot(chatId: number): void {
+    this.leftChats.add(chatId);
   }
 
   /** What the bot sent `userId` in their private chat, as it looks now. */
@@ -414,11 +424,16 @@ export class FakeTelegram {
       const description = 'Bad Request: group chat was upgraded to a supergroup chat';
       return json(res, { ok: false, error_code: 400, description, parameters: { migrate_to_chat_id: movedTo } }, 400);
     }
-    const closed = ['sendMessage', 'sendPhoto', 'sendDocument'].includes(method)
-      ? this.closedPrivateChats.get(Number(body['chat_id']))
-      : undefined;
+    const left = ['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument', 'pinChatMessage'].includes(method)
+      ? this.leftChats.has(Number(body['chat_id']))
+      : false;
+    const closed = left
+      ? 'Forbidden: bot was kicked from the supergroup chat'
+      : ['sendMessage', 'sendPhoto', 'sendDocument'].includes(method)
+        ? this.closedPrivateChats.get(Number(body['chat_id']))
+        : undefined;
     if (closed) {
-      if (method === 'sendMessage') this.record({ ...call, failedWith: 403 });
+      if (method === 'sendMessage' || (left && method === 'editMessageText')) this.record({ ...call, failedWith: 403 });
       return json(res, { ok: false, error_code: 403, description: closed }, 403);
     }
     if ((method === 'setWebhook' || method === 'getUpdates') && Array.isArray(body['allowed_updates']))
