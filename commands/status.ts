@@ -39,7 +39,7 @@ function notAnswering(o: Outcome): boolean {
 }
 
 function reachability(o: Outcome): string {
-  if (o.ok) return `up (${o.result.toolstack} ${o.result.xenVersion ?? ''})`.trim();
+  if (o.ok) return o.result.xenVersion ? `up (${o.result.toolstack} ${o.result.xenVersion})` : `up (${o.result.toolstack})`;
   if (o.failure.code === 'noAnswer') return 'no answer';
   if (o.failure.code === 'noAgent') return 'unknown (no agent)';
   if (unreachable(o)) return `unreachable: ${o.failure.message}`;
@@ -50,7 +50,9 @@ function reachability(o: Outcome): string {
 function memory(o: Outcome): string {
   if (!o.ok) return '-';
   const { totalMemoryMiB: total, freeMemoryMiB: free } = o.result;
-  if (total === null || free === null) return `${mib(free)} free`;
+  // xl info answered part-way (libxl_physinfo failed): a figure it did not print is unknown, never "- free".
+  if (free === null) return total === null ? 'unknown' : `${mib(total)} in all, free unknown`;
+  if (total === null) return `${mib(free)} free`;
   return `${mib(total - free)} used, ${mib(free)} free`;
 }
 
@@ -95,14 +97,26 @@ function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   const attention = outcomes.filter(needsAttention);
   const counts: Record<string, number> = {};
   for (const o of up) for (const [s, n] of Object.entries(o.result.domainsByStatus)) counts[s] = (counts[s] ?? 0) + (n ?? 0);
-  const total = up.reduce((sum, o) => sum + (o.result.totalMemoryMiB ?? 0), 0);
-  const free = up.reduce((sum, o) => sum + (o.result.freeMemoryMiB ?? 0), 0);
+  // Summed over the hosts that gave both figures only: one that did not answer, or whose xl info left them out, is
+  // no 0 MiB host, and the sum says how many it leaves out.
+  const said = up.flatMap((o) =>
+    o.result.totalMemoryMiB !== null && o.result.freeMemoryMiB !== null
+      ? [{ total: o.result.totalMemoryMiB, free: o.result.freeMemoryMiB }]
+      : [],
+  );
+  const total = said.reduce((sum, m) => sum + m.total, 0);
+  const free = said.reduce((sum, m) => sum + m.free, 0);
+  const unsaid = outcomes.length - said.length;
+  const memoryOf =
+    said.length === 0
+      ? 'memory unknown'
+      : `memory${unsaid > 0 ? ` of ${said.length} hosts (${unsaid} did not say):` : ''} ${mib(total - free)} used, ${mib(free)} free`;
   const silent = outcomes.filter(notAnswering).length;
   // A host that answered with an error (its toolstack failing) is counted apart, as its row says.
   const failing = outcomes.length - up.length - silent;
   const blocks: Block[] = [
     reply.text(
-      `${outcomes.length} hosts: ${up.length} up, ${failing > 0 ? `${failing} failing, ` : ''}${silent} not answering; domains: ${describeCounts(counts)}; memory ${mib(total - free)} used, ${mib(free)} free`,
+      `${outcomes.length} hosts: ${up.length} up, ${failing > 0 ? `${failing} failing, ` : ''}${silent} not answering; domains: ${describeCounts(counts)}; ${memoryOf}`,
     ),
   ];
   if (attention.length === 0) blocks.push(reply.text('Every host is up, with a live agent and no freeze.'));
@@ -126,8 +140,22 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   const sampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt === 'number' ? [o.result.sampledAt] : []));
   if (sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
   const age = Math.max(0, Math.round((ctx.now - Math.min(...sampled)) / 1000));
+  // A host that answered without a fresh sample (its xentop stream down): its guests are missing from the ranking,
+  // which must say so rather than pass for the fleet's.
+  const unsampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt !== 'number' ? [o.host] : []));
+  const named = someHosts(unsampled);
+  const missing =
+    unsampled.length === 0
+      ? []
+      : [
+          reply.text(
+            unsampled.length === 1
+              ? `No live CPU sample from ${named}: its guests are not ranked.`
+              : `No live CPU sample from ${unsampled.length} hosts (${named}): their guests are not ranked.`,
+          ),
+        ];
   // Samples came, with no guest in them (only Domain-0 runs, or none the asker may see): "no samples" would be untrue.
-  if (rows.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`)];
+  if (rows.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`), ...missing];
   const top = rows.sort(byCpuPercent).slice(0, ctx.posts.topDomains);
   return [
     reply.table(
@@ -138,13 +166,75 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
       },
       `Busiest domains (samples up to ${age} s old)`,
     ),
+    ...missing,
+  ];
+}
+
+/** "xen1, xen2, xen3, xen4, xen5 and 995 more". */
+function someHosts(hosts: readonly string[]): string {
+  return hosts.length > 5 ? `${hosts.slice(0, 5).join(', ')} and ${hosts.length - 5} more` : hosts.join(', ');
+}
+
+/**
+ * A line per frozen host while the fleet is small. Past `hostRows`, the hosts one freeze holds alike (a maintenance
+ * window over the fleet) share a line, and a few lines are shown, the rest counted: a freeze line is ~150 characters,
+ * and twenty of them beside the table made the post of a fleet in its window a file instead of one message.
+ */
+function freezeBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+  if (outcomes.length <= ctx.posts.hostRows) return outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : []));
+  const groups = new Map<string, { hosts: string[]; text: string }>();
+  for (const o of outcomes) {
+    if (!o.frozen) continue;
+    // describeFreeze's `HOST is frozen …`: the rest is the same for every host of one window or one /freeze.
+    const rest = o.frozen.startsWith(`${o.host} is `) ? o.frozen.slice(o.host.length + 4) : null;
+    const key = rest ?? `\0${o.host}`;
+    const group = groups.get(key) ?? { hosts: [], text: rest ?? o.frozen };
+    group.hosts.push(o.host);
+    groups.set(key, group);
+  }
+  const all = [...groups.entries()];
+  const shown = all.slice(0, 5);
+  const left = all.slice(shown.length).reduce((n, [, g]) => n + g.hosts.length, 0);
+  return [
+    ...shown.map(([key, g]) =>
+      reply.text(
+        g.hosts.length === 1
+          ? `❄ ${key.startsWith('\0') ? g.text : `${g.hosts[0]} is ${g.text}`}`
+          : `❄ ${g.hosts.length} hosts (${someHosts(g.hosts)}) are ${g.text}`,
+      ),
+    ),
+    ...(left > 0 ? [reply.text(`❄ … and ${left} more host${left === 1 ? '' : 's'} frozen`)] : []),
+  ];
+}
+
+/**
+ * Lines a host printed that could not be read: its counts leave them out, so they are said — up to `hostRows` in a
+ * small fleet, 5 past it (twenty beside the table made a 1,000-host post a file), the rest counted, never unsaid.
+ */
+function unreadBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+  const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => ({ host: o.host, text: `⚠ ${o.host}: ${n}` })) : []));
+  const shown = notes.slice(0, outcomes.length <= ctx.posts.hostRows ? ctx.posts.hostRows : 5);
+  const left = notes.slice(shown.length);
+  const hosts = new Set(left.map((n) => n.host)).size;
+  return [
+    ...shown.map((n) => reply.text(n.text)),
+    ...(left.length > 0
+      ? [
+          reply.text(
+            `⚠ … and ${left.length} more note${left.length === 1 ? '' : 's'} of what could not be read, from ${hosts} host${hosts === 1 ? '' : 's'}`,
+          ),
+        ]
+      : []),
   ];
 }
 
 function changeBlocks(ctx: RenderContext): Block[] {
   if (ctx.changes === undefined) return [];
   if (ctx.changes === null) return [reply.text('First post of this schedule: changes are marked from the next one on.')];
-  const since = ctx.changesSince ? ` (${new Date(ctx.changesSince).toISOString().slice(11, 19)} UTC)` : '';
+  // A time alone reads as today's: a daily post's "since 08:00:00 UTC" at 08:00 is yesterday's, and says its date.
+  const stamp = ctx.changesSince ? new Date(ctx.changesSince).toISOString() : null;
+  const sameDay = stamp?.slice(0, 10) === new Date(ctx.now).toISOString().slice(0, 10);
+  const since = stamp ? ` (${sameDay ? stamp.slice(11, 19) : `${stamp.slice(0, 10)} ${stamp.slice(11, 19)}`} UTC)` : '';
   if (ctx.changes.length === 0) return [reply.text(`No changes since the last post${since}.`)];
   const shown = ctx.changes.slice(0, ctx.posts.changeRows).map(describeChange);
   const more = ctx.changes.length - shown.length;
@@ -164,11 +254,8 @@ export const status = defineCommand({
   job: (_args, target) => ({ op: 'host.status', host: target.host }),
   showsHostHealth: true,
   render: (outcomes, _args, ctx) => {
-    const frozen = outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : [])).slice(0, ctx.posts.hostRows);
-    // Lines a host printed that could not be read: its counts leave them out, so they are said.
-    const unread = outcomes
-      .flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []))
-      .slice(0, ctx.posts.hostRows);
+    const frozen = freezeBlocks(outcomes, ctx);
+    const unread = unreadBlocks(outcomes, ctx);
     return reply.result(
       'Fleet status',
       [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...unread, ...frozen],
