@@ -1,4 +1,4 @@
-import { showControls } from '../src/core/control-chars.ts';
+import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
 import type { DomainSummary } from '../src/core/xen.ts';
@@ -54,9 +54,6 @@ export function autostartLeftBehind(domain: string, source: string): string {
   return `⚠ ${domain} still starts with ${source} (its /etc/xen/auto link stays there): before ${source} boots again, run /autostart ${source}:${domain} off (a frozen host needs /unfreeze first), or ${domain} will run twice`;
 }
 
-/** How much of an unread line a note quotes: enough to recognise it, never a screenful of host output. */
-const QUOTED_CHARS = 72;
-
 /**
  * One line for the lines of a host's output that could not be read: counted, the first quoted short and with its
  * control characters shown. A host printing a hundred odd lines would otherwise bury the reply under them.
@@ -64,7 +61,7 @@ const QUOTED_CHARS = 72;
 export function unreadLinesNote(host: string, what: string, lines: readonly string[], so?: string): Block[] {
   const first = lines[0];
   if (first === undefined) return [];
-  const line = showControls(first.length > QUOTED_CHARS ? `${first.slice(0, QUOTED_CHARS - 1)}…` : first);
+  const line = quoteHostLine(first);
   const consequence = so ? `, so ${so}` : '';
   const text =
     lines.length === 1

@@ -16,3 +16,11 @@ export function showControls(text: string, keep: (c: string) => string | null = 
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** How much of a host's line a note quotes: enough to recognise it, never a screenful of host output. */
+const QUOTED_CHARS = 72;
+
+/** A line a host printed, as a note quotes it: cut short (with …) and with its control characters shown. */
+export function quoteHostLine(line: string): string {
+  return showControls(line.length > QUOTED_CHARS ? `${line.slice(0, QUOTED_CHARS - 1)}…` : line);
+}

@@ -1,7 +1,4 @@
-import { showControls } from '../../core/control-chars.ts';
-
-/** How much of a line a note quotes: enough to recognise it, never a screenful of host output. */
-const QUOTED_CHARS = 72;
+import { quoteHostLine } from '../../core/control-chars.ts';
 
 /**
  * "it said on stderr: …" for a command that exited 0 yet wrote on stderr (xl's reads return 0 with a part of them
@@ -15,5 +12,5 @@ export function stderrSaid(stderr: string): string {
       .find((l) => l.trim() !== '')
       ?.trim() ?? '';
   if (said === '') return '';
-  return `it said on stderr: ${showControls(said.length > QUOTED_CHARS ? `${said.slice(0, QUOTED_CHARS - 1)}…` : said)}`;
+  return `it said on stderr: ${quoteHostLine(said)}`;
 }
