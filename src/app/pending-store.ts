@@ -113,6 +113,14 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 2`);
 
+/**
+ * This bot's claim (KEYS[1] holds ARGV[1], unsent) of a request still pending (KEYS[2]) made young again (ARGV[2] ms):
+ * 1, or 0 when it is not held or the request is gone.
+ */
+const RENEW_CLAIM = new RedisScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`);
+
 /** Marks this bot's claim as sent (the reply is out): a recovery then finishes the bookkeeping, never sends again. */
 const MARK_SENT = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1] .. ':sent', 'KEEPTTL')
@@ -314,6 +322,15 @@ export class PendingStore {
     if (code === 3) return { kind: 'sentElsewhere' };
     if (code === 4) return { kind: 'tooYoung', waitMs: waitMs ?? 0 };
     return null;
+  }
+
+  /**
+   * Renews this bot's unsent claim of a request's final reply, while its delivery is being tried again: another bot's
+   * recovery takes over only a claim older than its grace (see claimFinal). False when the claim is no longer this
+   * bot's (taken over: that bot sends the reply) or the request is gone (finished, expired).
+   */
+  async renewClaim(requestId: string): Promise<boolean> {
+    return (await RENEW_CLAIM.run(this.redis, [this.finalKey(requestId), this.key(requestId)], [this.claimant, FINAL_CLAIM_TTL_MS])) === 1;
   }
 
   /** This bot's reply for the request is out: said before the bookkeeping, so nobody sends it again (see claimFinal). */

@@ -166,6 +166,11 @@ export class PostDesk {
     return { ctx, target };
   }
 
+  /** Delivers a request's final reply (no scheduled post), throwing when it does not reach the platform. */
+  deliver(target: ReplyTarget, r: Reply): Promise<ReplyTarget> {
+    return this.deps.deliverOrThrow(target, r);
+  }
+
   /**
    * Delivers a scheduled post, throwing when it does not reach the platform. An `edit` schedule's message is edited;
    * a deleted one is posted anew by the adapter itself (and the schedule then keeps editing the new one). After a

@@ -1,3 +1,4 @@
+import { mayHaveBeenDelivered, refusedByPlatform } from '../adapters/maybe-delivered.ts';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize } from '../core/authorize.ts';
@@ -51,6 +52,13 @@ const FINALIZED_WINDOW_MS = 60_000;
  * flushed, failed over to a replica that had not caught up) would otherwise wait for ever (see findLost).
  */
 const LOST_CHECK_MS = 5_000;
+/**
+ * A final reply the platform did not take (a 429 past the adapter's waits, a 5xx on every try of an edit, the
+ * platform unreachable) is tried again after this, doubling up to FINAL_RETRY_MAX_MS, for as long as the request is
+ * kept: dropped, the chat would show "queued" (or nothing) for good, however the command went.
+ */
+const FINAL_RETRY_FIRST_MS = 5_000;
+const FINAL_RETRY_MAX_MS = 300_000;
 /** BullMQ's reason for a job whose agent died more often than maxStalledCount allows. */
 const STALLED_LIMIT = /stalled more than allowable limit/;
 
@@ -80,7 +88,7 @@ export interface RelayDeps {
   instance: string;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
-  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliverPost' | 'removed'>;
+  posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliver' | 'deliverPost' | 'removed'>;
   audit: (entry: AuditEntry) => Promise<void>;
   /** Counts a queued request's end when its final reply goes out: ok when every host's job succeeded, else error. */
   onCommand?: (command: string, outcome: CommandOutcome) => void;
@@ -138,6 +146,8 @@ export class Relay {
   /** Event handlers running now: stop() lets them finish. */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waiters = new Map<string, { op: JobOp; done: (ok: boolean) => void }>();
+  /** Waits before a final reply is tried again: stop() ends them (the reply is left to the next bot's recovery). */
+  private readonly retryWaits = new Set<() => void>();
   private stopping = false;
 
   private readonly configured: ReadonlySet<string>;
@@ -210,6 +220,7 @@ export class Relay {
     this.timers.clear();
     for (const t of this.held.values()) clearTimeout(t);
     this.held.clear();
+    for (const wake of this.retryWaits) wake();
     // A delivery under way finishes, target stored included, before the connections close (bounded).
     await settleWithin(2_000, [this.events?.stop() ?? Promise.resolve(), ...this.inFlight, ...this.chains.values()]);
   }
@@ -922,6 +933,10 @@ export class Relay {
     try {
       await this.sendFinal(p, claimed, sending);
     } catch (error) {
+      if (error instanceof FinalLeft) {
+        this.deps.logger.warn({ requestId }, 'the final reply is left undelivered here, for a recovery to send');
+        return;
+      }
       // Nothing reached the platform (a read of Redis failed first): the claim is this bot's to send, later.
       if (!sending.started) {
         this.delivering.delete(requestId);
@@ -1027,7 +1042,7 @@ export class Relay {
             return target;
           },
         )
-      : await this.deps.deliver(target, final);
+      : await this.deliverFinal(p, target, final);
     // Not posted because the schedule went while this tick waited for an earlier one still being sent: not overtaken.
     if (overtaken && p.schedule && (await this.deps.posts.removed(p.schedule.id))) return dropRemoved(p.schedule.id);
     // Out: no recovery sends it again, whatever happens to the bookkeeping below. Sent at once, awaited before the
@@ -1064,6 +1079,74 @@ export class Relay {
     // Removed already, unless that call failed: then the removal is tried on its own, as for any other request.
     if (!(quick && sentMarked)) await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
+  }
+
+  /**
+   * The final reply of a request that is no scheduled post, tried until the platform takes it. Its claim stays this
+   * bot's, unsent, meanwhile — renewed, so no other bot's recovery takes it over while this one still tries. Throws
+   * (the request left pending, its claim unsent: the next bot's recovery sends it) when this bot stops, stops leading,
+   * or no longer holds the claim; returns the target unchanged after a failure that may have posted the reply (sent
+   * again, it could show twice).
+   */
+  private async deliverFinal(p: PendingRequest, target: ReplyTarget, final: Reply): Promise<ReplyTarget> {
+    const { requestId } = p;
+    for (let failures = 0; ; ) {
+      let error: unknown;
+      try {
+        const delivered = await this.deps.posts.deliver(target, final);
+        if (failures > 0) this.deps.logger.warn({ requestId, failures }, 'the final reply was delivered after failing before');
+        return delivered;
+      } catch (e) {
+        error = e;
+      }
+      failures++;
+      const err = redactSecrets(String(error));
+      if (refusedByPlatform(error)) {
+        this.deps.logger.error({ err, requestId }, 'the platform refused the final reply: not tried again (it would be refused again)');
+        return target;
+      }
+      if (mayHaveBeenDelivered(error)) {
+        this.deps.logger.error(
+          { err, requestId },
+          'the final reply failed after the platform may have taken it: not sent again, lest it show twice — it may be missing',
+        );
+        return target;
+      }
+      const delayMs = Math.min(FINAL_RETRY_FIRST_MS * 2 ** (failures - 1), FINAL_RETRY_MAX_MS);
+      this.deps.logger.error(
+        { err, requestId, failures, retryInMs: delayMs },
+        'the final reply could not be delivered; trying again (the chat shows the request unanswered until then)',
+      );
+      if (!(await this.waitToRetry(p, delayMs))) {
+        // Its claim stays this bot's, unsent: sent by a recovery (this bot's, once it leads again; the next bot's).
+        this.delivering.delete(requestId);
+        if (!this.stopping) this.unsure.add(requestId);
+        throw new FinalLeft();
+      }
+    }
+  }
+
+  /**
+   * Waits `ms` before a final reply is tried again, renewing this bot's claim of it. False when it is not to be tried
+   * here any more: this bot stops or stops leading, or the claim or the request is gone.
+   */
+  private async waitToRetry(p: PendingRequest, ms: number): Promise<boolean> {
+    const step = Math.max(1_000, Math.floor(this.claimGraceMs() / 3));
+    for (let left = ms; ; left -= step) {
+      if (this.stopping || !this.canDeliver(p)) return false;
+      if (!(await this.deps.pending.renewClaim(p.requestId).catch(() => true))) return false;
+      if (left <= 0) return true;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.retryWaits.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(step, left));
+        timer.unref();
+        this.retryWaits.add(wake);
+      });
+    }
   }
 
   /** After the final reply: the request's domain locks released and the request removed. */
@@ -1151,6 +1234,13 @@ export class Relay {
       this.deps.logger.error({ err: redactSecrets(String(error)), requestId: p.requestId }, 'freezing after the plan failed');
       return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };
     }
+  }
+}
+
+/** A final reply this bot stopped trying to deliver (see deliverFinal): left pending, its claim unsent. */
+class FinalLeft extends Error {
+  constructor() {
+    super('the final reply was not delivered: left to a recovery');
   }
 }
 

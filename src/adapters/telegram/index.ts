@@ -3,9 +3,10 @@ import { Input, Markup, Telegraf, TelegramError } from 'telegraf';
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply } from '../../core/reply.ts';
+import { markMaybeDelivered } from '../maybe-delivered.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
-import { isChatGone, isEditTargetGone, isNotModified, migratedTo, retryDelayMs } from './api-errors.ts';
+import { isChatGone, isEditTargetGone, isNotModified, isTransient, migratedTo, neverReachedTelegram, retryDelayMs } from './api-errors.ts';
 import { ChatOutbound } from './outbound.ts';
 import { UpdatePoller } from './polling.ts';
 import {
@@ -321,7 +322,8 @@ export class TelegramAdapter implements ChatAdapter {
       // holding the button, which stays as it is — it may be the approval card the chat shows.
       await this.sendNew(target, message, keyboard, messageId);
     } else if (await this.edit(chatId, messageId, message.html, keyboard, isFinal(reply))) {
-      next = await this.ping(target, reply, message.mentions, messageId);
+      // The message shows the reply: a failed ping must not have it sent again.
+      next = await this.ping(target, reply, message.mentions, messageId).catch((e: unknown) => Promise.reject(markMaybeDelivered(e)));
     } else {
       // Deleted meanwhile (someone tidying the chat), or no longer editable: the reply must still arrive, and later
       // updates go to the new message.
@@ -329,7 +331,9 @@ export class TelegramAdapter implements ChatAdapter {
       const { messageId: _gone, mentioned: _before, ...state } = target.state;
       next = await this.sendNew({ ...target, state }, message, keyboard, replyTo);
     }
-    if (isFinal(reply)) await this.sendFiles(chatId, message, topicOptions(target));
+    // The message is out: files that fail after it must not have it posted again (a new message would be twice).
+    if (isFinal(reply))
+      await this.sendFiles(chatId, message, topicOptions(target)).catch((e: unknown) => Promise.reject(markMaybeDelivered(e)));
     return next;
   }
 
@@ -514,7 +518,10 @@ export class TelegramAdapter implements ChatAdapter {
         ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
         ...(keyboard ? keyboard : {}),
       } as Parameters<Telegraf['telegram']['sendMessage']>[2]),
-    );
+    ).catch((e: unknown) => {
+      // A 5xx or a connection lost mid-request may come after Telegram posted it: not to be sent again (see retryDelayMs).
+      throw isTransient(e) && !neverReachedTelegram(e) ? markMaybeDelivered(e) : e;
+    });
     // A new message notifies the users it mentions.
     const mentioned = message.mentions.map((m) => m.userId);
     return { ...target, state: { ...target.state, messageId: sent.message_id, ...(mentioned.length ? { mentioned } : {}) } };
