@@ -141,6 +141,13 @@ export interface ConsoleResult {
    * the guest, so its last lines alone may look like a live console. Unset when it could not be read.
    */
   status?: DomainStatus | 'absent';
+  /** Lines longer than CONSOLE_LINE_CHARS, cut (each says so at its end). Unset: none (or an agent before the cap). */
+  longLines?: number;
+  /**
+   * Set (to the bytes read) when fewer lines than asked came back because the read stopped there: the console printed
+   * more before, not shown.
+   */
+  readLimitBytes?: number;
 }
 export interface MigrateResult {
   outcome: MigrateOutcome;

@@ -1,5 +1,7 @@
 // biome-ignore-all lint/suspicious/noControlCharactersInRegex: stripping escape sequences and control bytes is what this module is for
+import { CONSOLE_LINE_CHARS, CONSOLE_READ_BYTES } from '../../core/console-snapshot.ts';
 import { showControls } from '../../core/control-chars.ts';
+import { countText, cutAt } from '../../core/cut-text.ts';
 
 /**
  * Console output is raw terminal traffic: colour codes, cursor movement, carriage returns, bells. Strip it to
@@ -56,4 +58,51 @@ export function lastLines(text: string, n: number): string[] {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   return n <= 0 ? [] : lines.slice(-n);
+}
+
+/** What a bounded console read gives: its last lines, each at most CONSOLE_LINE_CHARS, and what was left out. */
+export interface ConsoleTail {
+  lines: string[];
+  /** Lines cut at CONSOLE_LINE_CHARS (each says so at its end). */
+  longLines: number;
+  /** The read stopped at `limit` bytes: the output went on before what was read (and its first line was partial). */
+  full: boolean;
+}
+
+/**
+ * The last n lines of a bounded read (`tail -c`, or an attach's capture, bounded here), sanitized and each cut at
+ * CONSOLE_LINE_CHARS. A read that filled its window began inside a line: that partial line is dropped, or, when the
+ * window is all one line, kept as its last characters, marked as begun before what was read.
+ */
+export function consoleTail(raw: string, n: number, limit: number = CONSOLE_READ_BYTES): ConsoleTail {
+  // The output is decoded already: its UTF-8 length stands for the bytes read (an invalid byte decoded as U+FFFD
+  // counts three, so a short binary log may be taken as filling the window: its first line is then said to be cut).
+  const full = raw.length >= limit || Buffer.byteLength(raw) >= limit;
+  let text = raw.length > limit ? raw.slice(-limit) : raw;
+  let begunBefore = false;
+  if (full) {
+    const end = text.indexOf('\n');
+    if (end >= 0 && end < text.length - 1) text = text.slice(end + 1);
+    else begunBefore = true;
+  }
+  const lines = lastLines(sanitizeConsole(text), n);
+  let longLines = 0;
+  const cut = lines.map((line, i) => {
+    if (begunBefore && i === 0) {
+      // Only its end was read: the newest characters are the ones to keep.
+      const start = Math.max(0, line.length - CONSOLE_LINE_CHARS);
+      const tail = line.slice(start + (start > 0 && isLowSurrogate(line.charCodeAt(start)) ? 1 : 0));
+      longLines++;
+      return `[… earlier characters not read] ${tail}`;
+    }
+    const c = cutAt(line, CONSOLE_LINE_CHARS);
+    if (!c) return line;
+    longLines++;
+    return `${c.kept} … [${countText(c.left)} more characters]`;
+  });
+  return { lines: cut, longLines, full };
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }

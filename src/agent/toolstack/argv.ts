@@ -56,17 +56,18 @@ export const argv = {
   ],
   destroy: (ts: ToolstackKind, domain: string) => [ts, 'destroy', checked(domain, true)],
   consoleLogExists: (logDir: string, domain: string) => ['test', '-r', consoleLogPath(logDir, checked(domain, false))],
-  consoleTail: (logDir: string, domain: string, lines: number) => [
+  /** The log's last bytes, not lines: one line may be megabytes (see CONSOLE_READ_BYTES). */
+  consoleTail: (logDir: string, domain: string, bytes: number) => [
     'tail',
-    '-n',
-    String(lines),
+    '-c',
+    String(bytes),
     consoleLogPath(logDir, checked(domain, false)),
   ],
   /** The log logrotate moved aside (`delaycompress` leaves .1 plain; xenconsoled writes on there until SIGHUP). */
-  consoleTailRotated: (logDir: string, domain: string, lines: number) => [
+  consoleTailRotated: (logDir: string, domain: string, bytes: number) => [
     'tail',
-    '-n',
-    String(lines),
+    '-c',
+    String(bytes),
     `${consoleLogPath(logDir, checked(domain, false))}.1`,
   ],
   /** The one domain's row, read with the console: whether the console shown belongs to a guest that still runs. */

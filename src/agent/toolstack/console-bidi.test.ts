@@ -32,7 +32,7 @@ describe('/console of a guest that printed bidi controls and line separators', (
       .host('xen1')
       .files.set(LOG, 'web login: root\nPassword check: \u202eKO :sutats\u202c\nmotd\u2028forged line\u2066x\u2069\n');
     const result = await simToolstack(pool, 'xen1').consoleSnapshot('web', 20);
-    expect(env.sim.log.query({ host: 'xen1', match: /^tail -n 20 /u }).length).toBe(1);
+    expect(env.sim.log.query({ host: 'xen1', match: /^tail -c \d+ \/var\/log\/xen\/console\/guest-web\.log$/u }).length).toBe(1);
     const reply = consoleCommand.render(
       [{ host: 'xen1', ok: true, result: { host: 'xen1', domain: 'web', ...result } }],
       { domain: { domain: 'web' }, lines: 20 },

@@ -1,7 +1,9 @@
+import { CONSOLE_READ_BYTES, dom0ConsoleRefusal } from '../../core/console-snapshot.ts';
 import type { DomainDetail } from '../../core/domain-detail.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { lastLines, sanitizeConsole } from '../parsers/console.ts';
+import { DOM0_NAME } from '../../core/names.ts';
+import { type ConsoleTail, consoleTail } from '../parsers/console.ts';
 import { parseConfigFile } from '../parsers/domain-config.ts';
 import { infoNotes, parseInfo } from '../parsers/info.ts';
 import { parseListWithUuids } from '../parsers/list.ts';
@@ -1077,6 +1079,8 @@ export class XenToolstack implements Toolstack {
 
   async consoleSnapshot(domain: string, lines: number, ctx?: OperationContext): Promise<ConsoleResult> {
     checked(domain, false);
+    // xenconsole refuses it ("Can't specify Domain-0") and xenconsoled logs no guest console for it: nothing to run.
+    if (domain === DOM0_NAME) throw new UserError('domain.protected', dom0ConsoleRefusal(this.host.name));
     return this.reading(`the console of ${domain}`, async () => {
       const [exists, listed] = await this.readBatch(
         [argv.consoleLogExists(this.host.consoleLogDir, domain), argv.consoleState(this.kind, domain)],
@@ -1085,13 +1089,16 @@ export class XenToolstack implements Toolstack {
       const status = listed ? this.consoleStatus(domain, listed) : undefined;
       const state = status === undefined ? {} : { status };
       if (exists?.code === 0) {
-        const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, lines), ctx);
-        const recent = lastLines(sanitizeConsole(r.stdout), lines);
-        if (recent.length >= lines) return { source: 'log' as const, lines: recent, ...state };
+        const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, CONSOLE_READ_BYTES), ctx);
+        const recent = consoleTail(r.stdout, lines);
+        if (recent.lines.length >= lines || recent.full) return { source: 'log' as const, ...snapshotOf(recent, lines), ...state };
         // Just rotated, the log holds few lines or none: "(no output)" would hide what the guest printed before.
-        const older = await this.read(argv.consoleTailRotated(this.host.consoleLogDir, domain, lines - recent.length), ctx);
-        const before = older.code === 0 ? lastLines(sanitizeConsole(older.stdout), lines - recent.length) : [];
-        return { source: 'log' as const, lines: [...before, ...recent], ...state };
+        const room = CONSOLE_READ_BYTES - Buffer.byteLength(r.stdout);
+        const older = await this.read(argv.consoleTailRotated(this.host.consoleLogDir, domain, room), ctx);
+        if (older.code !== 0) return { source: 'log' as const, ...snapshotOf(recent, lines), ...state };
+        const before = consoleTail(older.stdout, lines - recent.lines.length, room);
+        const both = { lines: [...before.lines, ...recent.lines], longLines: before.longLines + recent.longLines, full: before.full };
+        return { source: 'log' as const, ...snapshotOf(both, lines), ...state };
       }
       const words = argv.consoleAttach(this.kind, domain);
       const r = await this.read(words, ctx, { timeoutMs: 15_000 });
@@ -1102,11 +1109,11 @@ export class XenToolstack implements Toolstack {
           throw new UserError('domain.notFound', `${domain} is not running on ${this.host.name}`);
         throw new RemoteCommandError(this.host.name, words, r.code, r.stderr);
       }
-      const text = sanitizeConsole(r.stdout);
+      const captured = consoleTail(r.stdout, lines);
       // A client that quit by itself with nothing captured never listened: `xm console` and xenconsole before Xen
       // 4.6 exit at once when stdin is not a terminal (the session gives /dev/null). "(no output)" would claim the
       // guest was quiet for the whole attach.
-      if (r.code === 0 && text.trim() === '')
+      if (r.code === 0 && captured.lines.every((l) => l.trim() === ''))
         throw new RemoteCommandError(
           this.host.name,
           words,
@@ -1114,7 +1121,7 @@ export class XenToolstack implements Toolstack {
           r.stderr,
           `no console snapshot of ${domain} could be taken on ${this.host.name}: there is no readable xenconsoled log (${consoleLogPath(this.host.consoleLogDir, domain)}), and ${describeArgv(words)} ended by itself with nothing captured (${this.kind === 'xm' ? 'xm console' : 'xl console before Xen 4.6'} quits when not on a terminal); enable xenconsoled logging (XENCONSOLED_TRACE=guest, i.e. xenconsoled --log=guest) or use a console that stays attached (xl on Xen 4.6 or later)`,
         );
-      return { source: 'attach' as const, lines: lastLines(text, lines), ...state };
+      return { source: 'attach' as const, ...snapshotOf(captured, lines), ...state };
     });
   }
 
@@ -1436,4 +1443,13 @@ function firstLine(s: string): string {
       .find((l) => l.trim())
       ?.trim() ?? 'no output'
   );
+}
+
+/** A bounded console read as a result: what was cut is said only where there is something to say. */
+function snapshotOf(t: ConsoleTail, asked: number): Pick<ConsoleResult, 'lines' | 'longLines' | 'readLimitBytes'> {
+  return {
+    lines: t.lines,
+    ...(t.longLines > 0 ? { longLines: t.longLines } : {}),
+    ...(t.full && t.lines.length < asked ? { readLimitBytes: CONSOLE_READ_BYTES } : {}),
+  };
 }

@@ -1,3 +1,4 @@
+import { countText, cutAt } from '../../core/cut-text.ts';
 import type { DomainDetail, DomainDisk, DomainNic, DomainVcpu } from '../../core/domain-detail.ts';
 import { redactSecrets } from '../../core/log.ts';
 import { DOM0_NAME } from '../../core/names.ts';
@@ -187,8 +188,28 @@ export function assembleDetail(r: ShowReadings): DomainDetail {
     uptimeSeconds,
     configFileRead,
     unavailable,
-    notes: notes.map(hideSecrets),
+    notes: keptNotes(notes),
   };
+}
+
+/** Notes a page keeps; past them only their number is said (and so in the attachment: it is the whole page). */
+export const SHOW_NOTES_KEPT = 50;
+/** The most of one note a page keeps (one quotes a host's line, which may be of any length). */
+export const SHOW_NOTE_CHARS = 1000;
+
+/**
+ * Every line /show cannot read is a note: a config with thousands of unreadable vifs, or a toolstack printing a dump,
+ * would make thousands of them, each quoting a line of any length, carried through Redis into the page and its
+ * attachment. Secrets are hidden before any cut, which could leave a setting's name behind without its value.
+ */
+function keptNotes(notes: string[]): string[] {
+  const kept = notes.slice(0, SHOW_NOTES_KEPT).map((n) => {
+    const shown = hideSecrets(n);
+    const c = cutAt(shown, SHOW_NOTE_CHARS);
+    return c ? `${c.kept} … [${countText(c.left)} more characters]` : shown;
+  });
+  if (notes.length > SHOW_NOTES_KEPT) kept.push(`… and ${countText(notes.length - SHOW_NOTES_KEPT)} more notes (not listed)`);
+  return kept;
 }
 
 /** Configured vifs by devid (or position) joined with network-list's rows by Idx. */
