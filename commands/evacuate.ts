@@ -72,16 +72,19 @@ import { autostartLeftBehind } from './render-helpers.ts';
  * Approval is needed by default (the command is in the default policy, and dangerous).
  */
 
-/** `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. */
+/**
+ * `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. A second `to`
+ * (`to xen2 to xen3`) is refused as the form it is, not looked up as a host named "to".
+ */
 export const HostWords = z
   .string()
-  .transform((s) =>
-    s
-      .trim()
-      .replace(/^to(\s+|$)/i, '')
-      .split(/[\s,]+/)
-      .filter((w) => w !== ''),
-  )
+  .transform((s, ctx) => {
+    const words = s.split(/[\s,]+/).filter((w) => w !== '');
+    const hosts = words[0]?.toLowerCase() === 'to' ? words.slice(1) : words;
+    if (!hosts.some((w) => w.toLowerCase() === 'to')) return hosts;
+    ctx.addIssue({ code: 'custom', message: '"to" comes once, before the hosts: to xen2 xen3' });
+    return z.NEVER;
+  })
   .pipe(z.array(HostName).min(1, 'name at least one host').max(64, 'at most 64 hosts'));
 
 const Args = z.strictObject({

@@ -167,10 +167,14 @@ function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, re
   }
   const hosts = read.map(balanceHost);
   notes.push(...noSampleNote(read));
+  // A suggestion changes nothing, so nothing keeps a reason: said, rather than taken and dropped.
+  const unrecorded = args.reason
+    ? [reply.text('--reason was not recorded: a suggestion changes nothing; the reason goes with --run (shown to the approver)')]
+    : [];
   if (hosts.length < 2)
     return reply.result(
       'Nothing to rebalance',
-      [reply.text('rebalancing needs two hosts that answered and are not frozen'), ...notes.map((n) => reply.text(n))],
+      [reply.text('rebalancing needs two hosts that answered and are not frozen'), ...notes.map((n) => reply.text(n)), ...unrecorded],
       {
         tone: 'info',
       },
@@ -189,7 +193,7 @@ function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, re
           ),
         ]
       : [];
-  return reply.result(title, [...rebalanceBlocks(plan, reserveMiB, notes), ...run], { tone: 'info' });
+  return reply.result(title, [...rebalanceBlocks(plan, reserveMiB, notes), ...run, ...unrecorded], { tone: 'info' });
 }
 
 export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.status'>({

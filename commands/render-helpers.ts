@@ -22,7 +22,15 @@ const FAILURE_LABEL: Partial<Record<string, string>> = {
 /** A line per host that did not answer, so a partial fan-out is never mistaken for the whole fleet. */
 export function failureBlocks<Op extends JobOp>(outcomes: HostOutcome<Op>[]): Block[] {
   return outcomes.flatMap((o) =>
-    o.ok ? [] : [{ type: 'text' as const, text: `⚠ ${o.host}: ${FAILURE_LABEL[o.failure.code] ?? 'failed'} — ${o.failure.message}` }],
+    o.ok
+      ? []
+      : [
+          {
+            type: 'text' as const,
+            // A job's failure may be about another host it reached (a migration's target): labelled with that one.
+            text: `⚠ ${('host' in o.failure && o.failure.host) || o.host}: ${FAILURE_LABEL[o.failure.code] ?? 'failed'} — ${o.failure.message}`,
+          },
+        ],
   );
 }
 

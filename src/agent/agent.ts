@@ -131,8 +131,8 @@ export function runJob(data: JobData, ctx: HandlerContext): Promise<JobResult> {
  * unanswered for the whole command timeout is not tried again either: a second wait as long would end after the bot's
  * read timeout, and the operator would be told the agent did not answer instead of why.
  */
-export function toJobError(error: unknown): Error {
-  const failure = describeFailure(error);
+export function toJobError(error: unknown, jobHost?: string): Error {
+  const failure = describeFailure(error, jobHost);
   const retryable = failure.code === 'transport' && timedOutAfter(error) === null;
   return retryable ? new Error(encodeJobFailure(failure)) : new UnrecoverableError(encodeJobFailure(failure));
 }
@@ -145,10 +145,12 @@ const USER_CODES = [
   'withdrawn',
 ] as const satisfies readonly JobFailure['code'][];
 
-export function describeFailure(error: unknown): JobFailure {
-  if (error instanceof HostKeyError) return { code: 'hostKey', message: error.message };
+export function describeFailure(error: unknown, jobHost?: string): JobFailure {
+  // A connection that failed to another host than the job's (a migration's target, read by its source's job) says so.
+  const other = error instanceof TransportError && jobHost !== undefined && error.host !== jobHost ? { host: error.host } : {};
+  if (error instanceof HostKeyError) return { code: 'hostKey', message: error.message, ...other };
   if (error instanceof OutcomeUnknownError) return { code: 'outcomeUnknown', message: error.message };
-  if (error instanceof TransportError) return { code: 'transport', message: error.message };
+  if (error instanceof TransportError) return { code: 'transport', message: error.message, ...other };
   if (error instanceof RemoteCommandError) return { code: 'remote', message: error.message };
   if (error instanceof UserError) {
     const code = (USER_CODES as readonly string[]).includes(error.code) ? (error.code as JobFailure['code']) : 'rejected';
@@ -313,7 +315,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
             throw new WaitingError();
           }
           outcome = describeFailure(error).code;
-          const wrapped = toJobError(error);
+          const wrapped = toJobError(error, parsed.data.host);
           logger.warn({ ...fields, err: error instanceof Error ? error.message : String(error) }, 'job failed');
           throw wrapped;
         } finally {

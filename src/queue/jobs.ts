@@ -174,6 +174,11 @@ export interface JobFailure {
     | 'rejected'
     | 'internal';
   message: string;
+  /**
+   * The host it is about when that may not be the job's own: the target a migration could not reach. A reply labels
+   * the failure with it, so the source is not called unreachable for its target.
+   */
+  host?: string;
 }
 
 export function encodeJobFailure(failure: JobFailure): string {

@@ -1261,6 +1261,13 @@ export class XenToolstack implements Toolstack {
         ...(left?.autostart ? { sourceAutostart: true } : {}),
         transcript,
       };
+    // Unanswered (connection lost, or timed out): its channel closing does not stop xl migrate at once, and one not yet
+    // at the target's migrate-receive leaves no trace there — "not moved" now is no failure, as it is for a create.
+    if ('noAnswer' in sent)
+      throw new OutcomeUnknownError(
+        this.host.name,
+        `${sent.noAnswer}; read back now: ${domain} ${stateOf(left)} on ${this.host.name}, ${stateOf(arrived)} on ${target.host} — ${this.kind} migrate may still be running on ${this.host.name}, so whether ${domain} moves is not known yet: check both hosts (${this.kind} list) before retrying; nothing was re-run`,
+      );
     throw new RemoteCommandError(
       this.host.name,
       words,

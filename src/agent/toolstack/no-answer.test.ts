@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { xlListV, xlRow } from '../../../test/helpers/xl-list.ts';
-import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError } from '../../core/errors.ts';
+import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import { CommandTimeoutError } from '../ssh/deadline.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { detectToolstack, XenToolstack } from './driver.ts';
@@ -208,12 +208,12 @@ describe('a mutating command that got no answer says why: it did not finish in t
     expect((error as Error).message).toMatch(/^xl reboot did not finish within 30 s on xen1: web did not reboot within \d+ s on xen1/);
   });
 
-  it('a migration', async () => {
+  it('a migration: read back not moved is no failure, since xl migrate may still be running on the source', async () => {
     const { ts } = unanswering(/^xl migrate /, timedOut);
     const error = await ts.migrate('web', xen2).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
     expect((error as Error).message).toBe(
-      'migration of web to xen2 failed: xl migrate did not finish within 30 s on xen1 (now on xen1: running, on xen2: absent)',
+      'xl migrate did not finish within 30 s on xen1; read back now: web running on xen1, absent on xen2 — xl migrate may still be running on xen1, so whether web moves is not known yet: check both hosts (xl list) before retrying; nothing was re-run',
     );
   });
 });
