@@ -5,6 +5,7 @@ import {
   Events,
   GatewayIntentBits,
   type Interaction,
+  type InteractionReplyOptions,
   MessageFlags,
   type REST,
   RESTJSONErrorCodes,
@@ -14,10 +15,11 @@ import {
 } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
-import type { Reply } from '../../core/reply.ts';
+import { type Reply, reply as replies } from '../../core/reply.ts';
 import { withTimeout } from '../../core/with-timeout.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { sendDefer } from './defer.ts';
+import { guildsToAsk, MemberRoleLookup, type MemberRoles } from './member-roles.ts';
 import { answeredPrivately, answersSomeone, privateNote } from './private-answer.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionMessages, renderDiscord } from './render.ts';
@@ -80,6 +82,8 @@ export class DiscordAdapter implements ChatAdapter {
   /** For the interaction's own webhook (edits of the deferred reply, follow-ups): see interactionRest. */
   private readonly hooks: REST;
   private readonly token: string;
+  /** The roles of a direct message's user (a direct message carries none): see rolesOf. */
+  private readonly memberRoles: MemberRoleLookup;
   /** Set while a start runs: stop() ends it (a start waiting on the gateway rejects at once). */
   private abortStart: (() => void) | null = null;
 
@@ -89,6 +93,7 @@ export class DiscordAdapter implements ChatAdapter {
     this.rest = rest;
     this.hooks = interactionRest(options.config);
     this.token = token;
+    this.memberRoles = new MemberRoleLookup(rest);
     this.client = this.newClient();
   }
 
@@ -139,12 +144,9 @@ export class DiscordAdapter implements ChatAdapter {
 
   private async onInteraction(core: BotCore, interaction: Interaction): Promise<void> {
     const receivedAt = Date.now();
-    const roleIds =
-      interaction.member && 'roles' in interaction.member
-        ? Array.isArray(interaction.member.roles)
-          ? interaction.member.roles
-          : [...interaction.member.roles.cache.keys()]
-        : [];
+    const roles = await this.rolesOf(interaction);
+    if (!roles.ok) return await this.refuseUnknownRoles(interaction, roles.reason);
+    const roleIds = roles.roleIds;
     const actor = { platform: 'discord' as const, userId: interaction.user.id, roleIds, displayName: interaction.user.username };
     const channel = { id: interaction.channelId ?? 'dm', kind: interaction.guildId ? ('group' as const) : ('direct' as const) };
     if (interaction.isAutocomplete()) {
@@ -186,12 +188,7 @@ export class DiscordAdapter implements ChatAdapter {
       });
       const denial = core.precheck(req);
       if (denial) {
-        const p = renderDiscord(denial);
-        await interaction.reply({
-          embeds: p.embeds,
-          files: p.files.map((f) => ({ attachment: f.data, name: f.name, ...(f.description ? { description: f.description } : {}) })),
-          flags: MessageFlags.Ephemeral,
-        });
+        await interaction.reply(ephemeral(denial));
         return;
       }
       if (!(await this.deferred(() => interaction.deferReply(), req.id))) return;
@@ -205,6 +202,44 @@ export class DiscordAdapter implements ChatAdapter {
         { platform: 'discord', channelId: channel.id, requestId: `dc${interaction.id}`, state: { ...state, component: true } },
       );
     }
+  }
+
+  /**
+   * The Discord roles of the interaction's user where it came from. In a guild: those Discord sent with it, that
+   * guild's alone. A direct message carries none: their memberships in the guilds holding a role discord.roleBindings
+   * names are looked up (a user known only by such a role was otherwise "not known" there); the roles of several
+   * guilds add up, which gives nothing the user could not do in one of those guilds (any deny of any of them still
+   * counts). Not a member of any: no roles. A lookup that fails is not taken for "no roles": see refuseUnknownRoles.
+   */
+  private async rolesOf(interaction: Interaction): Promise<MemberRoles> {
+    if (interaction.guildId !== null) {
+      const member = interaction.member;
+      const roleIds = member && 'roles' in member ? (Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()]) : [];
+      return { ok: true, roleIds };
+    }
+    const bound = new Set(Object.keys(this.options.config.discord?.roleBindings ?? {}));
+    if (bound.size === 0) return { ok: true, roleIds: [] };
+    const guilds = guildsToAsk(
+      this.client.guilds.cache.map((g) => ({ id: g.id, roleIds: g.roles.cache.keys() })),
+      bound,
+    );
+    return this.memberRoles.of(interaction.user.id, guilds);
+  }
+
+  /** A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run. */
+  private async refuseUnknownRoles(interaction: Interaction, reason: string): Promise<void> {
+    this.options.logger.warn(
+      { err: reason, userId: interaction.user.id },
+      "could not look up a direct message's user's roles in the guilds; the interaction is refused",
+    );
+    if (interaction.isAutocomplete()) return await interaction.respond([]);
+    if (!interaction.isRepliable()) return;
+    const refusal = replies.error(
+      'Roles unknown',
+      'xenops could not look up your roles in its Discord servers just now (a direct message carries none, so it asks ' +
+        'Discord, which did not answer): try again in a moment, or use the command in the server',
+    );
+    await interaction.reply(ephemeral(refusal));
   }
 
   /**
@@ -319,17 +354,22 @@ export class DiscordAdapter implements ChatAdapter {
    * asker in a direct message. The channel gets only a note, without the answer: in place of the target's own public
    * message if it has one (its "running…" would otherwise stay), or — when the direct message failed too, so the asker
    * has nothing else to go by — as a new message that pings the asker. Throws only when neither got through.
+   * Each is tried once for the target, not again for every later update (a long job's progress): a user who takes no
+   * direct messages (50007) is not asked again, and a note the channel refused is not written again for the same news.
    */
   private async answerPrivately(target: ReplyTarget, payload: DiscordPayload): Promise<ReplyTarget> {
     const s = target.state;
     const userId = typeof s['userId'] === 'string' ? s['userId'] : null;
     let state: ReplyTarget['state'] = { ...s, private: true };
     let sent = false;
-    if (userId) {
+    if (userId && s['dmRefused'] !== true) {
       try {
         state = { ...state, ...(await this.directMessage(userId, s, payload)) };
         sent = true;
       } catch (error) {
+        // A 403 each time otherwise, and 403s count towards Discord's invalid-request limit (a ban of the bot's address).
+        if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.CannotSendMessagesToThisUser)
+          state = { ...state, dmRefused: true };
         this.options.logger.warn(
           { err: redactSecrets(String(error)), requestId: target.requestId },
           'a private answer could not be sent as a direct message either; the channel is told, without the answer',
@@ -349,7 +389,8 @@ export class DiscordAdapter implements ChatAdapter {
     } catch (error) {
       if (!sent) throw error;
       this.options.logger.warn({ err: redactSecrets(String(error)), requestId: target.requestId }, 'the channel note could not be updated');
-      return { ...target, state };
+      // The asker has the answer; the channel (gone, or refusing the bot) is not asked again for the same note.
+      return { ...target, state: { ...state, notice: told } };
     }
   }
 
@@ -434,6 +475,16 @@ export class DiscordAdapter implements ChatAdapter {
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
     return this.deliver({ platform: 'discord', channelId, requestId: `post-${Date.now()}`, state: {} }, reply);
   }
+}
+
+/** A reply only its asker sees, as the initial response to an interaction. */
+function ephemeral(r: Reply): InteractionReplyOptions & { flags: MessageFlags.Ephemeral } {
+  const p = renderDiscord(r);
+  return {
+    embeds: p.embeds,
+    files: p.files.map((f) => ({ attachment: f.data, name: f.name, ...(f.description ? { description: f.description } : {}) })),
+    flags: MessageFlags.Ephemeral,
+  };
 }
 
 /** Discord refuses the channel itself: deleted (Unknown Channel), or the bot may no longer see or post in it. */

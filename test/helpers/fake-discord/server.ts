@@ -108,6 +108,13 @@ export class FakeDiscord {
   withholdReady = false;
   /** Guilds whose commands the bot may not read or set (it was removed from them): 403 Missing Access (50001). */
   readonly missingAccess = new Set<string>();
+  /**
+   * Guilds the bot is in, announced by GUILD_CREATE after READY (only those added before the bot logs in; none by
+   * default), with their role ids, and their members' role ids as GET /guilds/:id/members/:user gives them.
+   */
+  readonly guilds = new Map<string, { roles: string[]; members: Map<string, string[]> }>();
+  /** Guilds whose member lookups fail (Discord answers 500 Internal Server Error, on every retry too). */
+  readonly failingMemberLookups = new Set<string>();
   private identified: Promise<void>;
   private markIdentified!: () => void;
   port = 0;
@@ -146,21 +153,28 @@ export class FakeDiscord {
     return this.recorder.waitFor(match);
   }
 
-  /** Sends INTERACTION_CREATE as Discord would; returns the interaction id and token. */
+  /**
+   * Sends INTERACTION_CREATE as Discord would; returns the interaction id and token. `where`: from another guild
+   * (`guildId`, `channelId`), or from the user's direct messages with the bot (`dm`: no guild, no member, no roles).
+   */
   interact(
     userId: string,
     data: Record<string, unknown>,
     type: 2 | 3 | 4 = 2,
     roles: string[] = [],
     onMessage?: string,
+    where: { guildId?: string; channelId?: string; dm?: boolean } = {},
   ): { id: string; token: string } {
     const id = nextId();
     const token = `itoken-${id}`;
     const held = onMessage === undefined ? undefined : this.messages.get(onMessage);
     if (onMessage !== undefined && !held) throw new Error(`fake discord: no message ${onMessage}`);
     if (held) this.clickedOn.set(token, held.id);
+    const user = { id: userId, username: `user${userId.slice(-1)}`, discriminator: '0', global_name: null, avatar: null };
+    const dm = where.dm === true ? this.dmChannelOf(userId) : undefined;
+    const guildId = where.guildId ?? this.guildId;
     // A click comes from the channel of the message clicked (an approvals channel is not the command's channel).
-    const channelId = held?.channelId ?? this.channelId;
+    const channelId = held?.channelId ?? dm ?? where.channelId ?? this.channelId;
     this.channelOf.set(token, channelId);
     const payload = {
       id,
@@ -168,18 +182,15 @@ export class FakeDiscord {
       type,
       token,
       version: 1,
-      guild_id: this.guildId,
       channel_id: channelId,
-      channel: { id: channelId, type: 0, name: 'ops', guild_id: this.guildId },
-      member: {
-        user: { id: userId, username: `user${userId.slice(-1)}`, discriminator: '0', global_name: null, avatar: null },
-        roles,
-        permissions: '0',
-        joined_at: new Date(0).toISOString(),
-        deaf: false,
-        mute: false,
-        flags: 0,
-      },
+      ...(dm === undefined
+        ? {
+            guild_id: guildId,
+            channel: { id: channelId, type: 0, name: 'ops', guild_id: guildId },
+            member: { user, roles, permissions: '0', joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 },
+          }
+        : // A direct message carries the user alone: Discord sends no member (and so no roles) outside a guild.
+          { channel: { id: channelId, type: 1, recipients: [user] }, user }),
       data,
       // Component clicks carry the message the component sits on.
       ...(type === 3
@@ -208,8 +219,8 @@ export class FakeDiscord {
       guild_locale: 'en-US',
       app_permissions: '0',
       entitlements: [],
-      authorizing_integration_owners: { '0': this.guildId },
-      context: 0,
+      authorizing_integration_owners: dm === undefined ? { '0': guildId } : { '1': userId },
+      context: dm === undefined ? 0 : 1,
       attachment_size_limit: 10_485_760,
     };
     this.sent.set(id, payload);
@@ -240,6 +251,13 @@ export class FakeDiscord {
   deleteChannel(channelId: string): void {
     this.deletedChannels.add(channelId);
     for (const [id, m] of this.messages) if (m.channelId === channelId) this.messages.delete(id);
+  }
+
+  /** The bot's direct-message channel with `userId` (the one POST /users/@me/channels opens), made on first use. */
+  private dmChannelOf(userId: string): string {
+    const id = this.dmChannels.get(userId) ?? nextId();
+    this.dmChannels.set(userId, id);
+    return id;
   }
 
   /** The messages the bot sent `userId` in a direct message, as they look now. */
@@ -327,6 +345,7 @@ export class FakeDiscord {
           shard: [0, 1],
           application: { id: this.appId, flags: 0 },
         });
+        for (const [id, g] of this.guilds) this.dispatch('GUILD_CREATE', guildCreate(id, g.roles));
         this.markIdentified();
       }
     });
@@ -470,11 +489,21 @@ export class FakeDiscord {
       const created = this.create(this.channelOf.get(hook ?? '') ?? this.channelId, body ?? {}, Number(body?.['flags'] ?? 0), files);
       return send(res, 200, message(view(created)));
     }
+    const member = method === 'GET' ? /^\/guilds\/(\d+)\/members\/(\d+)$/.exec(route) : null;
+    if (member) {
+      const [, guildId = '', userId = ''] = member;
+      if (this.failingMemberLookups.has(guildId)) return send(res, 500, { message: '500: Internal Server Error', code: 0 });
+      const guild = this.guilds.get(guildId);
+      if (!guild) return send(res, 404, { message: 'Unknown Guild', code: 10004 });
+      const roles = guild.members.get(userId);
+      if (!roles) return send(res, 404, { message: 'Unknown Member', code: 10007 });
+      const user = { id: userId, username: `user${userId.slice(-1)}`, discriminator: '0', global_name: null, avatar: null };
+      return send(res, 200, { user, roles, joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 });
+    }
     if (method === 'POST' && route === '/users/@me/channels') {
       const recipient = String(body?.['recipient_id'] ?? '');
       if (!/^\d+$/.test(recipient)) return send(res, 400, { message: 'Invalid Form Body: recipient_id', code: 50035 });
-      const id = this.dmChannels.get(recipient) ?? nextId();
-      this.dmChannels.set(recipient, id);
+      const id = this.dmChannelOf(recipient);
       const user = { id: recipient, username: `user${recipient.slice(-1)}`, discriminator: '0', global_name: null, avatar: null };
       return send(res, 200, { id, type: 1, last_message_id: null, flags: 0, recipients: [user] });
     }
@@ -503,6 +532,38 @@ export class FakeDiscord {
     }
     return send(res, 404, { message: '404: Not Found', code: 0 });
   }
+}
+
+/** A guild as the gateway announces it to a bot with the Guilds intent: its roles (no members without GuildMembers). */
+function guildCreate(id: string, roles: readonly string[]): Record<string, unknown> {
+  return {
+    id,
+    name: `guild ${id.slice(-2)}`,
+    unavailable: false,
+    owner_id: '100000000000000001',
+    member_count: 0,
+    roles: [id, ...roles].map((r, position) => ({
+      id: r,
+      name: r === id ? '@everyone' : `role ${r.slice(-2)}`,
+      color: 0,
+      hoist: false,
+      position,
+      permissions: '0',
+      managed: false,
+      mentionable: false,
+      flags: 0,
+    })),
+    channels: [],
+    threads: [],
+    members: [],
+    emojis: [],
+    stickers: [],
+    features: [],
+    presences: [],
+    voice_states: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+  };
 }
 
 /** What Discord refuses where bad output would otherwise pass unnoticed: content over 2000, contradictory allowed_mentions. */

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
+import { quietLogger } from '../helpers/sim.ts';
+import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+
+/**
+ * People the config does not name, known to xenops only through their Discord roles (discord.roleBindings), using
+ * the bot in a direct message (no guild, so Discord sends no member and no roles) and in the guilds they are in.
+ * Commands registered globally, as they must be to be offered in direct messages at all. Through the real discord.js
+ * client against the fake Discord, which announces two guilds and answers member lookups.
+ */
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-dm-roles-token';
+const GUILD_B = '400000000000000002';
+const CHANNEL_B = '300000000000000021';
+const VIEW_A = '500000000000000011';
+const UNBOUND_A = '500000000000000013';
+const ADMIN_B = '500000000000000021';
+/** In guild A as a viewer (a bound role and an unbound one). */
+const ERIN = '200000000000000009';
+/** A viewer in guild A, an admin in guild B. */
+const FRANK = '200000000000000008';
+/** In no guild the bot is in. */
+const GINA = '200000000000000007';
+/** In guild A as a viewer, whose lookup there will fail. */
+const HANK = '200000000000000006';
+
+let dc: FakeDiscord;
+let stack: TestStack;
+
+const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
+
+/** The first answer to an interaction: its deferred reply filled in (PATCH @original), or its immediate reply. */
+function answerTo(token: string): Promise<DcCall> {
+  return dc.waitFor(
+    (c) =>
+      (c.method === 'PATCH' && c.route === `/webhooks/${dc.appId}/${token}/messages/@original`) ||
+      (c.method === 'POST' && c.route.endsWith(`/${token}/callback`) && (c.body?.['type'] as number) === 4),
+  );
+}
+
+/** The roles /whoami lists, as sent from `where`. */
+async function whoami(userId: string, roles: string[], where: Parameters<FakeDiscord['interact']>[5]): Promise<string> {
+  const { token } = dc.interact(userId, { id: '1', name: 'whoami', type: 1 }, 2, roles, undefined, where);
+  const text = embeds(await answerTo(token));
+  return /"name":"roles","value":"([^"]*)"/.exec(text)?.[1] ?? `(no roles field in ${text})`;
+}
+
+beforeAll(async () => {
+  dc = new FakeDiscord(TOKEN);
+  dc.guilds.set(dc.guildId, {
+    roles: [VIEW_A, UNBOUND_A],
+    members: new Map([
+      [ERIN, [VIEW_A, UNBOUND_A]],
+      [FRANK, [VIEW_A]],
+      [HANK, [VIEW_A]],
+    ]),
+  });
+  dc.guilds.set(GUILD_B, { roles: [ADMIN_B], members: new Map([[FRANK, [ADMIN_B]]]) });
+  await dc.start();
+  stack = await startTestStack({
+    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
+    adjustConfig: (c: Config): Config => ({
+      ...c,
+      discord: { ...c.discord, guildIds: [], roleBindings: { [VIEW_A]: ['viewer'], [ADMIN_B]: ['admin'] } },
+    }),
+    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
+  });
+  await fleetWarm(stack);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await dc?.stop();
+});
+
+describe('a person known only through a Discord role, in a direct message', () => {
+  it('has the roles their membership in the guild gives them, looked up, and can use the bot with them', async () => {
+    expect(await whoami(ERIN, [], { dm: true })).toBe('viewer');
+    const { token } = dc.interact(ERIN, { id: '2', name: 'list', type: 1 }, 2, [], undefined, { dm: true });
+    const listed = embeds(await answerTo(token));
+    expect(listed).not.toMatch(/Not allowed|not known/);
+    expect(listed).toMatch(/web/);
+  }, 30_000);
+
+  it('is still refused what those roles do not allow', async () => {
+    const { token } = dc.interact(
+      ERIN,
+      { id: '3', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'web' }] },
+      2,
+      [],
+      undefined,
+      {
+        dm: true,
+      },
+    );
+    expect(JSON.stringify((await answerTo(token)).body)).toMatch(/Not allowed.*may not run \/stop/);
+  }, 30_000);
+
+  it('someone in none of the bot’s guilds is not known, and no guild was asked twice for them', async () => {
+    expect(await whoami(GINA, [], { dm: true })).toBe('(none)');
+    const lookups = dc.calls.filter((c) => c.route.startsWith('/guilds/') && c.route.endsWith(`/members/${GINA}`)).map((c) => c.route);
+    expect(lookups.sort()).toEqual([`/guilds/${dc.guildId}/members/${GINA}`, `/guilds/${GUILD_B}/members/${GINA}`]);
+  }, 30_000);
+
+  it('a lookup Discord fails: refused, saying why and what to do, never run with fewer or more roles', async () => {
+    dc.failingMemberLookups.add(dc.guildId);
+    try {
+      const { token } = dc.interact(HANK, { id: '2', name: 'list', type: 1 }, 2, [], undefined, { dm: true });
+      const answer = await answerTo(token);
+      expect(answer.body).toMatchObject({ type: 4, data: { flags: 64 } });
+      const text = JSON.stringify(answer.body);
+      expect(text).toMatch(/could not look up your roles/);
+      expect(text).toMatch(/try again|in the server/);
+    } finally {
+      dc.failingMemberLookups.delete(dc.guildId);
+    }
+  }, 30_000);
+});
+
+describe('a person in several guilds with different roles', () => {
+  it('has in each guild only the roles of that guild; in a direct message those of all of them', async () => {
+    expect(await whoami(FRANK, [VIEW_A], { guildId: dc.guildId })).toBe('viewer');
+    expect(await whoami(FRANK, [ADMIN_B], { guildId: GUILD_B, channelId: CHANNEL_B })).toBe('admin');
+    expect(await whoami(FRANK, [], { dm: true })).toBe('viewer, admin');
+    // The direct message's lookup is not reused for a guild's command: there the roles are those Discord sent.
+    expect(await whoami(FRANK, [VIEW_A], { guildId: dc.guildId })).toBe('viewer');
+  }, 30_000);
+});
