@@ -164,6 +164,8 @@ describe('approval escalation', () => {
       // Whichever lost the first step still takes part in the second.
       await vi.advanceTimersByTimeAsync(5 * 60_000);
       await vi.waitFor(async () => expect((await store.get(id))?.escalation).toBe(2));
+      // The step is audited just after it is recorded, by the desk that took it.
+      await vi.waitFor(() => expect(steps()).toHaveLength(2));
       first.desk.stop();
       second.desk.stop();
       // Each desk's entries are listed apart, and either may win either step: the order here says nothing.

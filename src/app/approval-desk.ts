@@ -2,7 +2,7 @@ import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Config, Platform } from '../config/schema.ts';
 import { APPROVE_ANY, mayApprove, policyFor } from '../core/approval-policy.ts';
-import { authorize, identify, type Person } from '../core/authorize.ts';
+import { authorize, channelAllowsCommand, channelPolicy, identify, type Person } from '../core/authorize.ts';
 import { type AnyCommand, type JobSpec, riskOf } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
@@ -12,7 +12,7 @@ import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { ActionStore } from './actions.ts';
-import type { ApprovalRecord, ApprovalStore, BoundState } from './approvals.ts';
+import type { ApprovalRecord, ApprovalStore, BoundState, Reach } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
 import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -57,9 +57,6 @@ export interface ApprovalDeskDeps {
  * was made in; another person who may approve it (on call, or with approval.grant, and in scope on every target)
  * approves or denies it from any platform; approved, it runs exactly as requested, once; expired, it never runs.
  */
-/** Where an approved request's result goes: the requester's chat, their private chat (that chat is gone), nowhere. */
-type Reach = 'chat' | 'private' | 'none';
-
 /** How long an approved request may go unrecorded as run before another bot takes it that its approver died. */
 const STARTING_GRACE_MS = 60_000;
 /** How often, and how many times, an approval whose write Redis did not answer is looked at again (15 min at least). */
@@ -73,6 +70,9 @@ export class ApprovalDesk {
   private readonly adopted = new Set<string>();
   /** Approvals whose write Redis did not answer: each is looked at again (settleUnanswered). */
   private readonly unanswered = new Map<string, NodeJS.Timeout>();
+  /** Listening for decisions other bots publish (see decidedElsewhere), from this bot's first request or term. */
+  private watching: Promise<void> | null = null;
+  private unwatch: (() => void) | null = null;
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -86,6 +86,7 @@ export class ApprovalDesk {
    * leaves it to that one, whose cards would otherwise keep their buttons. The bot that takes a request arms its own.
    */
   async start(): Promise<void> {
+    await this.watchDecisions();
     for (const id of await this.deps.store.pendingIds()) {
       const rec = await this.deps.store.get(id);
       if (rec?.status === 'pending' && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
@@ -140,6 +141,9 @@ export class ApprovalDesk {
   }
 
   stop(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    this.watching = null;
     this.adopted.clear();
     for (const t of [...this.timers.values(), ...this.escalations.values(), ...this.unanswered.values()]) clearTimeout(t);
     this.timers.clear();
@@ -147,9 +151,55 @@ export class ApprovalDesk {
     this.escalations.clear();
   }
 
+  /**
+   * Listens (once) for decisions made on bots that cannot post to some of the cards this one can (a Discord bot
+   * beside a terminal one): without it, those cards would ask for an approval already given, for good.
+   */
+  private watchDecisions(): Promise<void> {
+    if (this.watching !== null) return this.watching;
+    const watching: Promise<void> = this.deps.store
+      .watchDecided((id, from) => {
+        this.decidedElsewhere(id, from).catch((e: unknown) =>
+          this.deps.logger.warn({ err: String(e), approval: id }, 'could not update the cards of a request decided elsewhere'),
+        );
+      })
+      .then((close) => {
+        // Stopped meanwhile (and perhaps listening again since): this one hears nothing any more.
+        if (this.watching === watching) this.unwatch = close;
+        else close();
+      })
+      .catch((e: unknown) => {
+        if (this.watching === watching) this.watching = null;
+        this.deps.logger.warn({ err: String(e) }, 'cannot hear approval decisions made by other bots');
+      });
+    this.watching = watching;
+    return watching;
+  }
+
+  /**
+   * Another bot decided a request and told the cards it could post to, not those on the platforms it lacks, which
+   * this one (the bot that took it or adopted it: its timer marks it) tells now. The requester's card of a request
+   * approved and started is left to its result, which the relay edits in ("running" drawn after could cover it).
+   */
+  private async decidedElsewhere(id: string, from: readonly string[]): Promise<void> {
+    if (!this.timers.has(id)) return;
+    const rec = await this.deps.store.get(id);
+    if (!rec || rec.status === 'pending') return;
+    const escalation = this.escalations.get(id);
+    if (escalation) clearTimeout(escalation);
+    this.escalations.delete(id);
+    for (const t of rec.announcements) {
+      if (!this.deps.platforms.has(t.platform) || from.includes(t.platform)) continue;
+      const mine = t.platform === rec.target.platform && t.channelId === rec.target.channelId && t.requestId === rec.target.requestId;
+      if (mine && rec.status === 'approved' && rec.run?.queued !== false) continue;
+      await this.remember(id, t, await this.deps.deliver(t, this.decidedCard(rec, mine)));
+    }
+  }
+
   /** A request the pipeline held for approval: record it, bound to its state, and announce it. */
   async request(req: ChatRequest, target: ReplyTarget, d: NeedsApproval): Promise<void> {
     const { config, fleet } = this.deps;
+    const watched = this.watchDecisions();
     const hosts = [...new Set(d.jobs.map((j) => j.host))];
     await this.deps.refresh(hosts).catch(() => {});
     const now = this.now();
@@ -187,13 +237,14 @@ export class ApprovalDesk {
     const card = await this.requestCard(rec, onCall);
     // Each announcement is recorded as soon as it is out, so a decision made meanwhile still updates it; the
     // requester's card is also where the request's result will be edited in.
-    const mine = await this.deps.deliver(target, card);
+    const mine = await this.deps.deliver(target, this.cardFor(target, card, rec.id));
     // The cards as this bot posted them: what it can still tell if Redis loses the record (see expire).
     const announced = [mine];
     await this.deps.store.update(rec.id, (r) => ({ ...r, target: mine, announcements: [...r.announcements, mine] }));
     for (const ch of config.approvals.channels) {
       if (!this.deps.platforms.has(ch.platform) || (ch.platform === req.platform && ch.id === req.channel.id)) continue;
-      const posted = await this.deps.deliver(freshTarget(ch.platform, ch.id, `${rec.id}-${ch.platform}-${ch.id}`), card);
+      const at = freshTarget(ch.platform, ch.id, `${rec.id}-${ch.platform}-${ch.id}`);
+      const posted = await this.deps.deliver(at, this.cardFor(at, card, rec.id));
       announced.push(posted);
       const { rec: now } = await this.deps.store.update(rec.id, (r) => ({ ...r, announcements: [...r.announcements, posted] }));
       // Decided while this one was being posted: bring it up to date at once.
@@ -205,6 +256,7 @@ export class ApprovalDesk {
       decision: 'needsApproval',
       detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
     });
+    await watched;
     this.armExpiry({ ...rec, target: mine, announcements: announced });
     this.armEscalation(rec);
   }
@@ -408,10 +460,14 @@ export class ApprovalDesk {
       (rec.mode !== 'sequence' || checkPlanJobs(this.deps.config, { command, args: rec.args, person, risk: rec.risk }, rec.jobs) === null);
     // A command the config has disabled since (a restart with an edited file) is not one anybody may run now.
     const disabled = !!this.deps.config.commands[rec.command]?.disabled;
-    if (!command || !stillAllowed || disabled) {
+    // Nor one the requester's channel no longer lets through (its filter narrowed, or the channel dropped).
+    const channel = command ? channelRefusalNow(this.deps.config, rec, command) : null;
+    if (!command || !stillAllowed || disabled || channel) {
       const why = disabled
         ? `/${rec.command} is disabled here now; nothing ran`
-        : `${rec.requester} may no longer run /${rec.command} there; nothing ran`;
+        : !stillAllowed
+          ? `${rec.requester} may no longer run /${rec.command} there; nothing ran`
+          : `${channel}; nothing ran`;
       await this.ranAs(rec, { queued: false, why });
       await this.notRun(rec, rec.target, why);
       return reply.error('Approved, but not run', why);
@@ -451,6 +507,9 @@ export class ApprovalDesk {
       // chat, their private chat when that one is gone, nowhere — is where the result goes, and what the approver and
       // the other cards (which say it was approved) are told.
       reach = await this.tellRequester(rec, this.runningCard(rec));
+      // Kept with the request: a card drawn again later (an escalation's, one posted as it was decided) and a later
+      // /approve say the same.
+      if (reach !== 'chat') await this.reachedAs(rec, reach);
       await this.announce(rec, this.outcomeCard(rec, reach), null);
       // Posting the cards may have taken long (a platform's rate limits): another bot may have settled it as never
       // queued meanwhile (startedOrNot) and said so; then it must not run now.
@@ -524,6 +583,12 @@ export class ApprovalDesk {
     await this.announce(rec, failed, null);
   }
 
+  private async reachedAs(rec: ApprovalRecord, reach: Exclude<Reach, 'chat'>): Promise<void> {
+    await this.deps.store
+      .update(rec.id, (r) => ({ ...r, reach }))
+      .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not record where a result goes'));
+  }
+
   /** Records what came of starting an approved request (what a later /approve of it is told). */
   private async ranAs(rec: ApprovalRecord, run: NonNullable<ApprovalRecord['run']>): Promise<void> {
     await this.deps.store
@@ -536,9 +601,14 @@ export class ApprovalDesk {
       case 'approved': {
         const by = `by ${rec.approvals.map((a) => a.person).join(', ')} at ${clock(rec.decidedAt ?? 0)} UTC`;
         if (rec.run?.queued === false) return reply.error(`${rec.id} was approved but did not run`, `${by}: ${rec.run.why}`);
-        const what = rec.run?.queued
-          ? `it was queued once; the result goes to ${rec.requester}`
-          : 'not recorded as queued (it may be being queued now) — /audit shows what ran';
+        const who = rec.requester;
+        const what = !rec.run?.queued
+          ? 'not recorded as queued (it may be being queued now) — /audit shows what ran'
+          : rec.reach === 'private'
+            ? `it was queued once; ${who}'s chat cannot be reached: the result goes to ${who} privately`
+            : rec.reach === 'none'
+              ? `it was queued once, but ${who}'s chat cannot be reached, nor ${who} privately: /audit shows the result`
+              : `it was queued once; the result goes to ${who}`;
         return reply.result(`${rec.id} was already approved`, [reply.text(`${by}; ${what}`)], { tone: 'info' });
       }
       case 'denied':
@@ -596,12 +666,7 @@ export class ApprovalDesk {
       const level = from + 1;
       // Never the requester, nor a next on call who may not approve it (out of scope there): escalating to them
       // reaches nobody, and their /approve would be refused.
-      added =
-        level === 1
-          ? next && next !== r.requester && this.mayBeAble(r, next, true)
-            ? [next]
-            : []
-          : this.grantHolders(r).filter((p) => p !== r.requester);
+      added = level === 1 ? (next && next !== r.requester && this.mayBeAble(r, next, true) ? [next] : []) : this.offCallApprovers(r);
       return { ...r, escalation: level, escalatedTo: [...new Set([...(r.escalatedTo ?? []), ...added])] };
     });
     if (!rec || !changed) {
@@ -616,9 +681,13 @@ export class ApprovalDesk {
           : next && next !== rec.requester
             ? `nobody: ${next}, next on call, may not approve /${rec.command} there`
             : 'nobody else is on call next'
-        : added.length > 0
-          ? `the admins (${added.join(', ')})`
-          : 'no admin other than the requester';
+        : rec.policy.approvers !== 'oncall'
+          ? added.length > 0
+            ? `everyone with ${rec.policy.approvers.permission} or ${APPROVE_ANY} (${added.join(', ')})`
+            : `nobody other than the requester has ${rec.policy.approvers.permission} or ${APPROVE_ANY}`
+          : added.length > 0
+            ? `the admins (${added.join(', ')})`
+            : 'no admin other than the requester';
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
     await this.announcePending(rec.id, {
       ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
@@ -700,6 +769,11 @@ export class ApprovalDesk {
       if (mine && requesterCard === null) continue;
       await this.remember(rec.id, t, await this.deps.deliver(t, mine && requesterCard ? requesterCard : r));
     }
+    // Cards on platforms this bot cannot post to are told by the bot that took the request (decidedElsewhere).
+    if (fresh.announcements.some((t) => !this.deps.platforms.has(t.platform)))
+      await this.deps.store
+        .publishDecided(rec.id, [...this.deps.platforms])
+        .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not tell the other bots of a decision'));
   }
 
   /**
@@ -730,7 +804,7 @@ export class ApprovalDesk {
     for (const t of listed?.announcements ?? []) {
       if (!this.deps.platforms.has(t.platform)) continue;
       if ((await this.deps.store.get(id))?.status !== 'pending') return;
-      await this.remember(id, t, await this.deps.deliver(t, card));
+      await this.remember(id, t, await this.deps.deliver(t, this.cardFor(t, card, id)));
       let after = await this.deps.store.get(id);
       if (!after || after.status === 'pending') continue;
       // The decider may be telling this message something newer as this one goes (that it did not run): again, a
@@ -764,7 +838,7 @@ export class ApprovalDesk {
   }
 
   /** What a settled request's cards say; `reach`: where an approved one's result goes (see tellRequester). */
-  private outcomeCard(rec: ApprovalRecord, reach: Reach = 'chat'): Reply {
+  private outcomeCard(rec: ApprovalRecord, reach: Reach = rec.reach ?? 'chat'): Reply {
     const who = rec.requester;
     switch (rec.status) {
       case 'approved':
@@ -825,9 +899,41 @@ export class ApprovalDesk {
     return bound || this.mayApproveIt(r, person, onCall);
   }
 
-  /** The admins who may approve this one: approval.grant (and the command) on every host it touches. */
-  private grantHolders(r: ApprovalRecord): string[] {
-    return Object.keys(this.deps.config.people).filter((p) => this.mayApproveIt(r, p, false, { ...r.policy, approvers: 'oncall' }));
+  /**
+   * Who may approve this one whether on call or not, the requester aside: those with approval.grant or, under a policy
+   * whose approvers hold a permission, with that permission — on every host it touches, and the command's too.
+   */
+  private offCallApprovers(r: ApprovalRecord): string[] {
+    return Object.keys(this.deps.config.people).filter((p) => p !== r.requester && this.mayApproveIt(r, p, false));
+  }
+
+  /**
+   * A pending request's card as the channel `t` shows it: where the config's `channels` refuse /approve or /deny there
+   * (not enabled in it, or a commands filter that leaves them out), their buttons would be refused at every click —
+   * they go, and the card says so and what to do instead.
+   */
+  private cardFor(t: ReplyTarget, card: Reply, id: string): Reply {
+    const { config } = this.deps;
+    const here = channelPolicy(config, t.platform, { id: t.channelId, kind: 'group' });
+    const answers = ['approve', 'deny'] as const;
+    const refused = answers.filter(
+      (name) => !here.allowed || !channelAllowsCommand(config, here.commands, name, this.deps.commands.get(name)?.permission ?? null),
+    );
+    if (refused.length === 0) return card;
+    const typed = `/approve ${id}   or   /deny ${id} [reason]`;
+    const named = refused.map((name) => `/${name} ${id}`).join(' and ');
+    const left = answers
+      .filter((name) => !refused.includes(name))
+      .map((name) => (name === 'deny' ? `/deny ${id} [reason]` : `/approve ${id}`));
+    const what =
+      refused.length > 1
+        ? 'are not allowed in this channel (config: channels): approve where they are, or allow them here'
+        : 'is not allowed in this channel (config: channels): use it where it is, or allow it here';
+    return {
+      ...card,
+      blocks: card.blocks.map((b) => (b.type === 'text' && b.text === typed ? reply.text([...left, `${named} ${what}`].join('   ')) : b)),
+      actions: (card.actions ?? []).filter((a) => !refused.some((name) => a.label.toLowerCase() === name)),
+    };
   }
 
   private async requestCard(rec: ApprovalRecord, onCall: string[]): Promise<Reply> {
@@ -838,14 +944,18 @@ export class ApprovalDesk {
     // cannot approve their own request).
     // Those it was escalated to are called on too (an edited card notifies only people it did not mention before).
     // Only those who may approve it: someone on call who may not run the command there is named apart, never called
-    // on (their /approve would be refused); with nobody on call able to, those with approval.grant are called on.
-    const byOncall = rec.policy.approvers === 'oncall';
+    // on (their /approve would be refused); with too few on call able to (none, or fewer than it needs), those who
+    // may off call are too (approval.grant, or the policy's permission): nobody called on, it would wait unseen until
+    // it expired. Those who approved it already are not called on again.
+    const given = new Set(rec.approvals.map((a) => a.person));
+    const needed = Math.max(1, rec.policy.count - given.size);
+    const others = (p: string) => p !== rec.requester && !given.has(p);
     const able = [...new Set([...onCall, ...(rec.escalatedTo ?? [])])].filter(
-      (p) => p !== rec.requester && this.mayBeAble(rec, p, byOncall),
+      (p) => others(p) && this.mayBeAble(rec, p, rec.policy.approvers === 'oncall'),
     );
-    const unable = onCall.filter((p) => p !== rec.requester && !able.includes(p));
-    const grant = byOncall && able.length === 0 ? this.grantHolders(rec).filter((p) => p !== rec.requester) : [];
-    const mentions: NonNullable<Reply['mentions']> = [...new Set([...able, ...grant])].flatMap((person) => {
+    const unable = onCall.filter((p) => others(p) && !able.includes(p));
+    const more = able.length < needed ? this.offCallApprovers(rec).filter((p) => others(p) && !able.includes(p)) : [];
+    const mentions: NonNullable<Reply['mentions']> = [...able, ...more].flatMap((person) => {
       const identities = Object.entries(this.deps.config.people[person]?.identities ?? {}).flatMap(([platform, userId]) =>
         (platform === 'terminal' || platform === 'discord' || platform === 'telegram') && typeof userId === 'string' && userId !== ''
           ? [{ platform, userId } as const]
@@ -853,14 +963,16 @@ export class ApprovalDesk {
       );
       return identities.length ? [{ person, identities }] : [];
     });
-    const cannot = unable.length > 0 ? `; ${unable.join(', ')} on call may not run /${rec.command} there` : '';
-    const escalated = rec.escalatedTo?.length ? `; escalated to ${rec.escalatedTo.join(', ')}` : '';
-    const who =
-      rec.policy.approvers !== 'oncall'
-        ? `permission ${rec.policy.approvers.permission}`
-        : able.length > 0
-          ? `on call: ${onCall.filter((p) => able.includes(p)).join(', ') || 'nobody'}${escalated} (or approval.grant)${cannot}`
-          : `nobody on call may approve this${cannot}; approval.grant: ${grant.join(', ') || 'nobody but the requester — it will expire'}`;
+    const who = approversLine({
+      approvers: rec.policy.approvers,
+      command: rec.command,
+      onCallAble: onCall.filter((p) => able.includes(p)),
+      able: able.length,
+      unable,
+      more,
+      needed,
+      escalatedTo: rec.escalatedTo ?? [],
+    });
     const card = reply.result(
       `Approval needed: /${rec.command} ${describeArgs(rec)} — ${rec.id}`,
       [
@@ -887,9 +999,63 @@ export class ApprovalDesk {
   }
 }
 
+/**
+ * Who may approve a pending request, as its card says: those on call who may (`able` of them, counting those it was
+ * escalated to), those on call who may not, those called on off call (`more`: too few could on call), and whether
+ * that is enough for the approvals it still `needed` — a request fewer may approve than it needs will expire.
+ */
+function approversLine(o: {
+  approvers: ApprovalPolicy['approvers'];
+  command: string;
+  onCallAble: string[];
+  able: number;
+  unable: string[];
+  more: string[];
+  needed: number;
+  escalatedTo: string[];
+}): string {
+  const right = o.approvers === 'oncall' ? APPROVE_ANY : o.approvers.permission;
+  const escalated = o.escalatedTo.length ? `; escalated to ${o.escalatedTo.join(', ')}` : '';
+  const pool = o.able + o.more.length;
+  if (pool === 0)
+    return o.approvers === 'oncall'
+      ? `nobody on call may approve this${cannot(o)}; approval.grant: nobody but the requester — it will expire`
+      : `nobody but the requester may approve this (permission ${right} there): it will expire unless someone else is given it`;
+  const short = pool < o.needed ? `; only ${pool} may approve it but the requester: it will expire unless more are given the right` : '';
+  if (o.able === 0)
+    return o.approvers === 'oncall'
+      ? `nobody on call may approve this${cannot(o)}; approval.grant: ${o.more.join(', ')}${short}`
+      : `nobody on call may approve this (permission ${right} there); called on those who may: ${o.more.join(', ')}${short}`;
+  const also = o.more.length > 0 ? `; as ${o.needed} are needed, also called on: ${o.more.join(', ')}` : '';
+  const onCall = `on call: ${o.onCallAble.join(', ') || 'nobody'}${escalated}`;
+  return o.approvers === 'oncall'
+    ? `${onCall} (or approval.grant)${cannot(o)}${also}${short}`
+    : `permission ${right}, ${onCall}${also}${short}`;
+}
+
+/** Those on call named apart: their /approve would be refused. */
+function cannot(o: { approvers: ApprovalPolicy['approvers']; command: string; unable: string[] }): string {
+  return o.approvers === 'oncall' && o.unable.length > 0 ? `; ${o.unable.join(', ')} on call may not run /${o.command} there` : '';
+}
+
 /** What a decided request's cards depend on. */
 function decidedAs(rec: ApprovalRecord): string {
   return JSON.stringify([rec.status, rec.run ?? null]);
+}
+
+/**
+ * Why the requester's channel would refuse the request now, as the pipeline refuses a typed one (the config may have
+ * narrowed it since it was asked): null when it still lets it through. A request xenops made for a person (a
+ * schedule's tick) was asked in no chat, so no channel filter applies to it, as when it was asked.
+ */
+function channelRefusalNow(config: Config, rec: ApprovalRecord, command: AnyCommand): string | null {
+  if (rec.system) return null;
+  const here = channelPolicy(config, rec.platform, { id: rec.channelId, kind: 'group' });
+  const where = `${rec.requester}'s channel (${rec.channelId})`;
+  if (!here.allowed) return `xenops is not enabled in ${where} now`;
+  if (!channelAllowsCommand(config, here.commands, command.name, command.permission))
+    return `/${command.name} is not allowed in ${where} now`;
+  return null;
 }
 
 function notRunCard(rec: ApprovalRecord, why: string): Reply {

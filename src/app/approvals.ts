@@ -69,7 +69,15 @@ export interface ApprovalRecord {
   announcements: ReplyTarget[];
   /** Approved, what came of starting it: queued (its result goes to the requester), or why it did not run. */
   run?: { queued: true } | { queued: false; why: string };
+  /**
+   * Approved, where its result goes when not to the requester's chat (that chat is gone): what every card drawn
+   * later says, as the first ones did.
+   */
+  reach?: Exclude<Reach, 'chat'>;
 }
+
+/** Where an approved request's result goes: the requester's chat, their private chat (that chat is gone), nowhere. */
+export type Reach = 'chat' | 'private' | 'none';
 
 const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -86,6 +94,16 @@ export const ApprovalIdArg = z
   .transform((s) => s.toUpperCase())
   .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
   .describe('the approval id');
+
+const DecidedMessage = z.object({ id: z.string().regex(APPROVAL_ID), from: z.array(z.string()) });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 /** ~1e9 ids: a clash is rare, several in a row mean the draw is broken, not bad luck. */
 const CREATE_ATTEMPTS = 5;
@@ -167,6 +185,36 @@ export class ApprovalStore {
       const rec = JSON.parse(raw) as ApprovalRecord;
       return rec.status === 'pending' && rec.expiresAt > now;
     }).length;
+  }
+
+  /** Where a bot says it decided a request whose cards are partly on platforms it cannot post to. */
+  private get decidedChannel(): string {
+    return `${this.prefix}:approval-decided`;
+  }
+
+  /** Tells the other bots that `id` was decided by a bot posting to the platforms `from` only. */
+  async publishDecided(id: string, from: readonly string[]): Promise<void> {
+    await this.redis.publish(this.decidedChannel, JSON.stringify({ id, from }));
+  }
+
+  /**
+   * Hears every decision a bot publishes (see publishDecided), on a connection of its own; resolves once listening,
+   * with how to stop. A decision published while this bot was cut off from Redis is not heard.
+   */
+  async watchDecided(heard: (id: string, from: string[]) => void): Promise<() => void> {
+    const sub = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true });
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.decidedChannel) return;
+      const said = DecidedMessage.safeParse(safeJson(message));
+      if (said.success) heard(said.data.id, said.data.from);
+    });
+    try {
+      await sub.subscribe(this.decidedChannel);
+    } catch (error) {
+      sub.disconnect();
+      throw error;
+    }
+    return () => sub.disconnect();
   }
 
   /** Approved requests not recorded as run. */

@@ -6,6 +6,7 @@ import { ApprovalDesk, type ApprovalDeskDeps } from '../../src/app/approval-desk
 import { ApprovalStore } from '../../src/app/approvals.ts';
 import type { AuditEntry } from '../../src/app/audit.ts';
 import { FleetCache } from '../../src/app/fleet-cache.ts';
+import type { ApprovalPolicy } from '../../src/config/approvals-schema.ts';
 import { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/log.ts';
 import type { Reply } from '../../src/core/reply.ts';
@@ -16,6 +17,8 @@ export interface ApprovalSceneConfig {
   roles?: Record<string, unknown>;
   people?: Record<string, unknown>;
   approvals?: Record<string, unknown>;
+  /** Where commands may be used: every terminal channel unless given. */
+  channels?: unknown[];
 }
 
 /** One desk and what it delivered (with the channel), audited and queued. */
@@ -47,6 +50,8 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
       bob: { roles: ['operator'], onCall: true, identities: { terminal: 'bob' } },
       ...extra.people,
     },
+    // Every request of the scene is asked in a terminal channel the config lets in (as the pipeline requires).
+    channels: extra.channels ?? [{ platform: 'terminal', id: '*' }],
     ...(extra.approvals ? { approvals: extra.approvals } : {}),
   });
   const stop = COMMANDS.find((c) => c.name === 'stop');
@@ -91,13 +96,25 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
   }
 
   /**
-   * `requester` asks for /stop web (on call approves) as request `requestId`; resolves with the approval id. `system`:
-   * xenops asks for them.
+   * `requester` asks for /stop web (on call approves, unless `approvers` says who does; `count` of them) as request
+   * `requestId`; resolves with the approval id. `system`: xenops asks for them.
    */
   async function askStop(
     desk: ApprovalDesk,
     requestId: string,
-    { requester = 'alice', system = false, expiresMinutes = 15 }: { requester?: string; system?: boolean; expiresMinutes?: number } = {},
+    {
+      requester = 'alice',
+      system = false,
+      expiresMinutes = 15,
+      approvers = 'oncall',
+      count = 1,
+    }: {
+      requester?: string;
+      system?: boolean;
+      expiresMinutes?: number;
+      approvers?: ApprovalPolicy['approvers'];
+      count?: number;
+    } = {},
   ): Promise<string> {
     if (!stop || stop.scope === 'local') throw new Error('no stop');
     await desk.request(
@@ -120,7 +137,7 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
         targets: [{ host: 'xen1', domain: 'web' }],
         mode: 'parallel',
         jobs: [{ op: 'domain.stop', host: 'xen1', domain: 'web', force: false }],
-        policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers: 'oncall', count: 1, expiresMinutes },
+        policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers, count, expiresMinutes },
       },
     );
     for (const id of await store.pendingIds()) if ((await store.get(id))?.requestId === requestId) return id;
