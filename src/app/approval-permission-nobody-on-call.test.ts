@@ -73,15 +73,21 @@ describe('a request under a policy whose approvers hold a permission, when nobod
         }),
       });
       const id = await askStop(scene.desk, 'req-perm-4', { requester: 'frank', approvers });
-      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      // This request's cards only: the desk also adopted the earlier tests' requests (same Redis), which escalate too.
+      const cards = () => scene.delivered.filter((d) => d.channel === 'terminal' && d.reply.title.includes(id));
+      // One step at a time, as real time has them (5 min apart): each step's cards are out before the next is due.
+      const before = cards().length;
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      await vi.waitFor(() => expect(cards().length).toBeGreaterThan(before));
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
       await vi.waitFor(() => expect(scene.audited.filter((e) => e.detail?.startsWith(`${id} escalated`))).toHaveLength(2));
-      scene.desk.stop();
       expect(scene.audited.filter((e) => e.detail?.startsWith(`${id} escalated`)).map((e) => e.detail)).toEqual([
         `${id} escalated to nobody else is on call next`,
         `${id} escalated to everyone with approval.prod or approval.grant (alice, carol, dave)`,
       ]);
-      const last = scene.delivered.filter((d) => d.channel === 'terminal').at(-1)?.reply;
-      expect(called(last)).toEqual(['alice', 'carol', 'dave']);
+      // The step is audited before its cards are posted: the last card is awaited, not read at once.
+      await vi.waitFor(() => expect(called(cards().at(-1)?.reply)).toEqual(['alice', 'carol', 'dave']));
+      scene.desk.stop();
     } finally {
       vi.useRealTimers();
     }

@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
 import { type Agent, type AgentTimings, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
 import { Config } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/core/log.ts';
 import type { ChatRequest } from '../../src/core/request.ts';
 import { CaptureAdapter } from './capture-adapter.ts';
 import { type PrivateRedis, startPrivateRedis } from './redis-server.ts';
@@ -21,6 +23,11 @@ export interface PrivateRedisStack {
   agents: Agent[];
   startAgent(timings?: Partial<AgentTimings>): Promise<Agent>;
   ask(text: string, user?: string): ChatRequest;
+  /**
+   * Resolves when the bot next logs a message matching `pattern` (warnings and up), e.g. /^Redis is reachable again/
+   * after redis.restart(): its own client is back, not only the server. Call it before what makes the bot log it.
+   */
+  logged(pattern: RegExp): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +79,20 @@ export async function startPrivateRedisStack(
   };
   await startOne(options.agentTimings);
   const adapter = new CaptureAdapter();
-  const bot = await createBot({ config, redis: redis.url, logger: quietLogger, adapters: [adapter] });
+  const waiting: { pattern: RegExp; resolve: () => void }[] = [];
+  const botLogger = createLogger(
+    'warn',
+    new Writable({
+      write(chunk, _enc, done) {
+        const msg = String((JSON.parse(String(chunk)) as { msg?: unknown }).msg);
+        for (const w of waiting.splice(0))
+          if (w.pattern.test(msg)) w.resolve();
+          else waiting.push(w);
+        done();
+      },
+    }),
+  );
+  const bot = await createBot({ config, redis: redis.url, logger: botLogger, adapters: [adapter] });
   await bot.start();
   return {
     redis,
@@ -87,6 +107,7 @@ export async function startPrivateRedisStack(
       const req = chatRequest(`hh${++n}-${Math.random().toString(36).slice(2, 6)}`, text, user);
       return req;
     },
+    logged: (pattern) => new Promise<void>((resolve) => waiting.push({ pattern, resolve })),
     async stop() {
       await bot.stop().catch(() => {});
       for (const a of agents) await a.close(500).catch(() => {});
