@@ -24,6 +24,9 @@ function context(input: OnCallInput): LocalContext {
       runtime.push({ person, from: at, until: end, by: 'alice' });
       return { ok: true, person, until: end, before, after: await view(at) };
     },
+    clear: async () => {
+      throw new Error('clear was not expected');
+    },
   };
   return {
     person: 'alice',

@@ -28,6 +28,9 @@ function context(input: OnCallInput): LocalContext {
     set: async () => {
       throw new Error('set was not expected');
     },
+    clear: async () => {
+      throw new Error('clear was not expected');
+    },
   };
   return {
     person: 'alice',

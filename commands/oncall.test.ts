@@ -47,6 +47,9 @@ function context(input: OnCallInput, setResult?: (person: string, until: Date | 
       if (!setResult) throw new Error('set was not expected');
       return setResult(person, until, at);
     },
+    clear: async () => {
+      throw new Error('clear was not expected');
+    },
   };
   // Only what /oncall reads: the rest of the context is other commands' business.
   const ctx = {
@@ -80,8 +83,13 @@ describe('/oncall arguments', () => {
       permission: 'oncall.read',
       risk: 'read',
       options: [
-        { name: 'action', description: 'show (the default) or set', type: 'string', required: false },
-        { name: 'person', description: 'with set: who goes on call', type: 'string', required: false },
+        { name: 'action', description: 'show (the default), set or clear', type: 'string', required: false },
+        {
+          name: 'person',
+          description: 'with set: who goes on call; with clear: whose overrides end (default: all)',
+          type: 'string',
+          required: false,
+        },
         {
           name: 'until',
           description: 'with set: 18:00, 2h, "tomorrow 09:00" or an ISO time (default: the next handoff)',
@@ -104,9 +112,9 @@ describe('/oncall arguments', () => {
         return (error as UserError).message;
       }
     };
-    expect(problem('bob')).toBe('action: expected show or set, got "bob" (to put someone on call: /oncall set bob)');
-    // Unquoted, "tomorrow 09:00" is two words: the first alone says what is missing.
-    expect(problem('set alice tomorrow 09:00')).toBe('until: tomorrow needs a time of day: "tomorrow 09:00" (in quotes when typed)');
+    expect(problem('bob')).toBe('action: expected show, set or clear, got "bob" (to put someone on call: /oncall set bob)');
+    // The until is the rest of the line (`tomorrow 09:00` unquoted, as /freeze reads it): tomorrow alone says what is missing.
+    expect(problem('set alice tomorrow')).toBe('until: tomorrow needs a time of day: tomorrow 09:00');
     expect(problem('set alice soon')).toBe(
       'until: expected HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or an ISO time (2025-03-04T18:00); got "soon"',
     );

@@ -7,21 +7,22 @@ import { type Field, type Reply, reply } from '../src/core/reply.ts';
 
 /**
  * `/oncall` shows who is on call and who is next; `/oncall set PERSON [until]` puts someone on call (an override
- * kept in Redis until it ends). One command with an `action` word first, so the argument parser, help, Discord
- * options and Telegram menus need nothing new; `set` needs permission oncall.set, checked by the bot.
+ * kept in Redis until it ends), and `/oncall clear [PERSON]` ends such overrides early (a mistaken one could not be
+ * undone: another over it hands back to it). One command with an `action` word first, so the argument parser, help,
+ * Discord options and Telegram menus need nothing new; `set` and `clear` need permission oncall.set, checked by the bot.
  */
 export const oncall = defineCommand({
   name: 'oncall',
   description: 'Who is on call now and next; /oncall set <person> [until] puts someone on call',
   args: z.strictObject({
     action: z
-      .enum(['show', 'set'], {
+      .enum(['show', 'set', 'clear'], {
         error: (issue) =>
-          `expected show or set, got ${echoValue(issue.input)}${typeof issue.input === 'string' ? ` (to put someone on call: /oncall set ${issue.input})` : ''}`,
+          `expected show, set or clear, got ${echoValue(issue.input)}${typeof issue.input === 'string' ? ` (to put someone on call: /oncall set ${issue.input})` : ''}`,
       })
       .default('show')
-      .describe('show (the default) or set'),
-    person: Identifier.optional().describe('with set: who goes on call'),
+      .describe('show (the default), set or clear'),
+    person: Identifier.optional().describe('with set: who goes on call; with clear: whose overrides end (default: all)'),
     until: z
       .string()
       .superRefine((text, ctx) => {
@@ -32,10 +33,19 @@ export const oncall = defineCommand({
       .describe('with set: 18:00, 2h, "tomorrow 09:00" or an ISO time (default: the next handoff)'),
   }),
   positional: ['action', 'person', 'until'],
+  // `tomorrow 09:00` and `2025-03-04 18:00` are one until typed as two words, as /freeze reads them.
+  restOfLine: 'until',
   permission: 'oncall.read',
-  risk: (args) => (args.action === 'set' ? 'write' : 'read'),
+  risk: (args) => (args.action === 'show' ? 'read' : 'write'),
   scope: 'local',
-  examples: ['/oncall', '/oncall set alice', '/oncall set alice 18:00', '/oncall set alice 2h', '/oncall set alice "tomorrow 09:00"'],
+  examples: [
+    '/oncall',
+    '/oncall set alice',
+    '/oncall set alice 18:00',
+    '/oncall set alice 2h',
+    '/oncall set alice tomorrow 09:00',
+    '/oncall clear carol',
+  ],
   run: async (args, ctx): Promise<Reply> => {
     const at = new Date();
     const bad = (message: string): Reply => reply.error('Bad arguments for /oncall', message, usageOf(oncall));
@@ -44,6 +54,13 @@ export const oncall = defineCommand({
         return bad(`to put ${args.person} on call: /oncall set ${args.person}${args.until ? ` ${args.until}` : ''}`);
       if (args.until !== undefined) return bad('until goes with set: /oncall set <person> <until>');
       return showView(await ctx.oncall.view(at), at);
+    }
+    if (args.action === 'clear') {
+      if (args.until !== undefined) return bad('until goes with set: /oncall set <person> <until>');
+      const r = await ctx.oncall.clear(args.person ?? null, at);
+      if (!r.ok) return reply.error(r.title, r.reason);
+      const cleared = r.cleared.map((o) => `${o.person} until ${formatWhen(o.until, r.after.zone, at)}`).join(', ');
+      return showView(r.after, at, [{ name: 'cleared', value: cleared, inline: false }]);
     }
     if (args.person === undefined) return bad('set needs a person: /oncall set <person> [until]');
     let until: Date | null = null;
@@ -94,18 +111,22 @@ function because(now: OnCallNow): string {
   }
 }
 
-function showView(view: OnCallView, at: Date): Reply {
+/** `first`: what a change did, shown before who is on call after it (its times are in the zone too). */
+function showView(view: OnCallView, at: Date, first: Field[] = []): Reply {
   const when = (d: Date) => formatWhen(d, view.zone, at);
   const next = view.next ? `${names(view.next)} from ${when(view.next.from)}` : 'nobody scheduled';
   // Say the zone only when a time is shown.
-  const zone = view.next || view.now?.until ? [reply.text(`Times in ${view.zone}.`)] : [];
+  const zone = first.length > 0 || view.next || view.now?.until ? [reply.text(`Times in ${view.zone}.`)] : [];
   if (!view.now)
-    return reply.result('Nobody is on call', [reply.fields([{ name: 'next', value: next, inline: true }]), ...zone], { tone: 'warning' });
+    return reply.result('Nobody is on call', [reply.fields([...first, { name: 'next', value: next, inline: true }]), ...zone], {
+      tone: 'warning',
+    });
   const now = view.now;
   return reply.result(
     `${names(now)} ${now.also.length > 0 ? 'are' : 'is'} on call`,
     [
       reply.fields([
+        ...first,
         { name: 'until', value: now.until ? when(now.until) : 'no end set', inline: true },
         { name: 'because', value: because(now), inline: true },
         { name: 'next', value: next, inline: true },

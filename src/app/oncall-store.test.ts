@@ -1,11 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { oncall } from '../../commands/oncall.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { chatRequest } from '../../test/helpers/requests.ts';
 import { parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { parseArgs } from '../core/args.ts';
 import type { Person } from '../core/authorize.ts';
+import type { LocalContext } from '../core/define-command.ts';
 import { parseUntil } from '../core/oncall.ts';
+import type { Reply } from '../core/reply.ts';
 import type { AuditEntry } from './audit.ts';
 import { OnCallStore } from './oncall-store.ts';
 
@@ -249,5 +253,38 @@ describe('OnCallStore (Redis)', () => {
     const after = config('', PEOPLE.slice(0, 2));
     expect(await redis.zcard(key)).toBe(1);
     expect((await store(after).view(new Date())).now).toEqual({ person: 'bob', also: [], until: null, source: 'static' });
+  });
+
+  // `/oncall set carol 31d` typed for 3d could not be undone from chat: a second override over it hands back to carol
+  // when it ends (the earlier one resumes), and one of the rotation's person for 31 days stops the rotation as long.
+  it('/oncall clear ends the overrides set in chat, by the same rules as set, and says who is on call after', async () => {
+    const run = (asker: Person, text: string, platform: 'terminal' | 'telegram' = 'terminal') => {
+      const ctx = { person: asker.id, platform, roles: asker.roles, oncall: access(STATIC, asker, text, platform) };
+      return oncall.run(parseArgs(oncall, { kind: 'text', text }) as never, ctx as Partial<LocalContext> as LocalContext) as Promise<Reply>;
+    };
+    expect((await run(ALICE, 'set carol 31d')).title).toMatch(/^carol is on call until /);
+    expect((await run(ALICE, 'set alice 2h')).title).toMatch(/^alice is on call until /);
+
+    const refused = await run(CAROL, 'clear carol');
+    expect([refused.kind, refused.title]).toEqual(['error', 'Not allowed']);
+    expect((await run(ALICE, 'clear carol', 'telegram')).title).toBe('Not allowed here');
+    expect(await redis.zcard(key)).toBe(2);
+
+    const cleared = await run(ALICE, 'clear carol');
+    expect([cleared.kind, cleared.title]).toEqual(['result', 'alice is on call']);
+    expect(JSON.stringify(cleared.blocks)).toContain('"name":"cleared","value":"carol until ');
+    // alice's override is left; when it ends, bob (onCall: true) is back, not carol.
+    const view = await store().view(new Date(Date.now() + 3 * HOUR));
+    expect(view.now).toEqual({ person: 'bob', also: [], until: null, source: 'static' });
+
+    const all = await run(ALICE, 'clear');
+    expect([all.kind, all.title]).toEqual(['result', 'bob is on call']);
+    expect(await redis.exists(key)).toBe(0);
+    const none = await run(ALICE, 'clear');
+    expect([none.kind, none.title]).toEqual(['error', 'Nothing to clear']);
+    expect(audit.filter((e) => e.detail?.startsWith('on call: cleared')).map((e) => [e.person, e.decision])).toEqual([
+      ['alice', 'allowed'],
+      ['alice', 'allowed'],
+    ]);
   });
 });

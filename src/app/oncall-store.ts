@@ -7,6 +7,7 @@ import {
   formatWhen,
   nextHandoff,
   type OnCallAccess,
+  type OnCallClearResult,
   type OnCallSetResult,
   type OnCallView,
   onCallAt,
@@ -59,10 +60,16 @@ export class OnCallStore {
   /** Overrides set in chat that have not ended at `at`, oldest first. */
   async overrides(at: Date): Promise<RuntimeOverride[]> {
     const raw = await this.redis.zrangebyscore(this.key, `(${at.getTime()}`, '+inf');
-    return raw
-      .map((r) => JSON.parse(r) as StoredOverride)
-      .map((o) => ({ person: o.person, from: new Date(o.from), until: new Date(o.until), by: o.by }))
-      .sort((a, b) => a.from.getTime() - b.from.getTime());
+    return raw.map(runtimeOf).sort((a, b) => a.from.getTime() - b.from.getTime());
+  }
+
+  /** Ends the overrides set in chat that have not ended at `at` (only `person`'s when given): those it removed. */
+  async remove(person: string | null, at: Date): Promise<RuntimeOverride[]> {
+    const raw = await this.redis.zrangebyscore(this.key, `(${at.getTime()}`, '+inf');
+    const gone = raw.filter((r) => person === null || runtimeOf(r).person === person);
+    if (gone.length === 0) return [];
+    await this.redis.zrem(this.key, ...gone);
+    return gone.map(runtimeOf).sort((a, b) => a.from.getTime() - b.from.getTime());
   }
 
   async add(override: RuntimeOverride): Promise<void> {
@@ -89,28 +96,48 @@ export class OnCallStore {
   }
 
   /**
-   * A local command's access for one request: `set` is authorized (permission `oncall.set`, and the channel must
-   * allow it, as for any command), checked and audited as that request.
+   * A local command's access for one request: `set` and `clear` are authorized (permission `oncall.set`, and the
+   * channel must allow it, as for any command), checked and audited as that request.
    */
   forRequest(req: ChatRequest, asker: Person, auditBase: Omit<AuditEntry, 'event'>): OnCallAccess {
     const zone = zoneOf(this.config);
+    const refuse = async (title: string, reason: string): Promise<{ ok: false; title: string; reason: string }> => {
+      await this.audit({ ...auditBase, event: 'decision', decision: 'rejected', detail: `${title}: ${reason}` });
+      return { ok: false, title, reason };
+    };
+    /** Null when the asker may change who is on call here, else the refusal (audited). */
+    const mayChange = async (verb: 'set' | 'clear') => {
+      const allowed = authorize(this.config, asker, 'oncall.set', {}, `run /oncall ${verb}`);
+      if (!allowed.allowed) return refuse('Not allowed', allowed.message);
+      const partial = fleetWideProblem(this.config, asker, verb);
+      if (partial) return refuse('Not allowed', partial);
+      if (req.source !== 'system') {
+        const channel = channelPolicy(this.config, req.platform, req.channel);
+        if (!channelAllowsCommand(this.config, channel.commands, 'oncall', 'oncall.set'))
+          return refuse('Not allowed here', `/oncall ${verb} is not allowed in this channel`);
+      }
+      return null;
+    };
     return {
       zone,
       view: (at) => this.view(at),
-      set: async (person, until, at) => {
-        const refuse = async (title: string, reason: string): Promise<OnCallSetResult> => {
-          await this.audit({ ...auditBase, event: 'decision', decision: 'rejected', detail: `${title}: ${reason}` });
-          return { ok: false, title, reason };
-        };
-        const allowed = authorize(this.config, asker, 'oncall.set', {}, 'run /oncall set');
-        if (!allowed.allowed) return refuse('Not allowed', allowed.message);
-        const partial = fleetWideProblem(this.config, asker);
-        if (partial) return refuse('Not allowed', partial);
-        if (req.source !== 'system') {
-          const channel = channelPolicy(this.config, req.platform, req.channel);
-          if (!channelAllowsCommand(this.config, channel.commands, 'oncall', 'oncall.set'))
-            return refuse('Not allowed here', '/oncall set is not allowed in this channel');
-        }
+      clear: async (person, at): Promise<OnCallClearResult> => {
+        const refused = await mayChange('clear');
+        if (refused) return refused;
+        const cleared = await this.remove(person, at);
+        if (cleared.length === 0)
+          return refuse(
+            'Nothing to clear',
+            `no override set with /oncall set${person === null ? '' : ` for ${person}`} is in force (the config's are changed in the config)`,
+          );
+        const after = await this.view(at);
+        const ended = cleared.map((o) => `${o.person} until ${o.until.toISOString()}`).join(', ');
+        await this.audit({ ...auditBase, event: 'decision', decision: 'allowed', detail: `on call: cleared ${ended}` });
+        return { ok: true, cleared, after };
+      },
+      set: async (person, until, at): Promise<OnCallSetResult> => {
+        const refused = await mayChange('set');
+        if (refused) return refused;
         const people = Object.keys(this.config.people);
         if (!people.includes(person))
           return refuse('Cannot do that', `no person ${echoValue(person)} in the config (people: ${people.join(', ') || 'none'})`);
@@ -147,10 +174,15 @@ const NAMED_HOSTS = 5;
  * On call is fleet-wide (its person approves on every host they may act on), so setting it needs oncall.set on every
  * host: the dry run that `authorize` does without a host lets an admin of one host through. Null when it is had.
  */
-function fleetWideProblem(config: Config, asker: Person): string | null {
+function fleetWideProblem(config: Config, asker: Person, verb: 'set' | 'clear'): string | null {
   const missing = Object.keys(config.hosts).filter((host) => !authorize(config, asker, 'oncall.set', { host }).allowed);
   if (missing.length === 0) return null;
   const named = missing.slice(0, NAMED_HOSTS).join(', ');
   const more = missing.length > NAMED_HOSTS ? ` and ${missing.length - NAMED_HOSTS} more` : '';
-  return `${asker.id} may not run /oncall set: on call covers every host, and ${asker.id} has oncall.set only on some (not on ${named}${more})`;
+  return `${asker.id} may not run /oncall ${verb}: on call covers every host, and ${asker.id} has oncall.set only on some (not on ${named}${more})`;
+}
+
+function runtimeOf(raw: string): RuntimeOverride {
+  const o = JSON.parse(raw) as StoredOverride;
+  return { person: o.person, from: new Date(o.from), until: new Date(o.until), by: o.by };
 }

@@ -93,21 +93,24 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       if (slot === undefined ? valueBefore !== null : slot !== command.restOfLine && takesWord(command, slot, word, probe)) continue;
       throw bad(`unknown option ${cut(key)}`);
     }
+    const typed = [...positional];
     if (joinsRest) {
       positional.splice(slots.length - 1, positional.length, positional.slice(slots.length - 1).join(' '));
     }
     // `/console web 10 lines:20`: no more words than the command has places, one of them also given as an option —
     // each word is the argument its place names (the same value twice is taken once, two values are refused).
-    const placed = positional.length > slots.length && positional.length <= command.positional.length;
-    const names = placed ? command.positional.slice(0, positional.length) : slots;
-    positional.slice(0, names.length).forEach((value, i) => {
+    const byPlace = typed.length <= command.positional.length && readByPlace(command, specs, record, typed, slots, positional);
+    const placed = byPlace || (positional.length > slots.length && positional.length <= command.positional.length);
+    const given = byPlace ? typed : positional;
+    const names = placed ? command.positional.slice(0, given.length) : slots;
+    given.slice(0, names.length).forEach((value, i) => {
       set(names[i] as string, value);
     });
-    if (positional.length > names.length) {
+    if (given.length > names.length) {
       // Name the invalid value when there is one (`/start ; reboot` → the domain ";"), else the extra word.
       const checked = check(command, specs, record);
       const quote = valueBefore === null ? '' : ` (a value of several words goes in quotes: --${valueBefore} "…")`;
-      throw bad(checked.ok ? `unexpected argument ${echoValue(positional[slots.length])}${quote}` : checked.problem);
+      throw bad(checked.ok ? `unexpected argument ${echoValue(given[slots.length])}${quote}` : checked.problem);
     }
   }
 
@@ -115,6 +118,33 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
   const checked = check(command, specs, record);
   if (!checked.ok) throw bad(checked.problem);
   return checked.args;
+}
+
+/**
+ * `/oncall set bob person:alice` was read as until "bob", the words moved along to the places the options left free
+ * (or joined into a rest of the line), and refused as a bad time: bob is where the person goes, given a second time as
+ * an option. When the words read so (`read`) fail the schema and read as `typed`, each in its own place, they would
+ * not, each is the argument its place names — taken once or refused as given twice. `/oncall set person:alice 18:00`
+ * still reads 18:00 as the until (it is no person).
+ */
+function readByPlace(
+  command: AnyCommand,
+  specs: ReadonlyMap<string, CommandOptionSpec>,
+  record: Record<string, unknown>,
+  typed: readonly string[],
+  slots: readonly string[],
+  read: readonly string[],
+): boolean {
+  const places = command.positional.slice(0, typed.length);
+  if (!places.some((name) => name in record)) return false;
+  const fits = (names: readonly string[], values: readonly string[]) => {
+    const args = { ...record };
+    names.forEach((name, i) => {
+      args[name] = values[i];
+    });
+    return check(command, specs, args).ok;
+  };
+  return !(read.length <= slots.length && fits(slots.slice(0, read.length), read)) && fits(places, typed);
 }
 
 /** Whether a positional slot takes a word shaped `key:value`: this one, or any of its shape (`probe`, `key:x`). */

@@ -273,7 +273,7 @@ describe('parseUntil', () => {
     expect(until('soon')).toBe(
       'expected HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or an ISO time (2025-03-04T18:00); got "soon"',
     );
-    expect(until('tomorrow')).toBe('tomorrow needs a time of day: "tomorrow 09:00" (in quotes when typed)');
+    expect(until('tomorrow')).toBe('tomorrow needs a time of day: tomorrow 09:00');
     expect(until('tomorrow 9pm')).toBe('"9pm" is not a time of day (00:00 to 23:59)');
     expect(until('25:00')).toBe('25:00 is not a time of day (00:00 to 23:59)');
     expect(until('0m')).toBe('a duration must be longer than 0, got "0m"');

@@ -101,7 +101,14 @@ export interface OnCallAccess {
    * past or more than 31 days ahead.
    */
   set(person: string, until: Date | null, at: Date): Promise<OnCallSetResult>;
+  /**
+   * Ends at `at` the overrides set in chat that have not ended (only `person`'s when given), by the same rules as
+   * `set`; those in the config stay. Refused when there are none.
+   */
+  clear(person: string | null, at: Date): Promise<OnCallClearResult>;
 }
+
+export type OnCallClearResult = { ok: true; cleared: RuntimeOverride[]; after: OnCallView } | { ok: false; title: string; reason: string };
 
 export const DEFAULT_ZONE = 'UTC';
 
@@ -403,7 +410,7 @@ export function parseUntil(
   }
   const tomorrow = /^tomorrow(?:\s+(\S+))?$/i.exec(value);
   if (tomorrow) {
-    if (tomorrow[1] === undefined) return bad('tomorrow needs a time of day: "tomorrow 09:00" (in quotes when typed)');
+    if (tomorrow[1] === undefined) return bad('tomorrow needs a time of day: tomorrow 09:00');
     const time = parseTimeOfDay(tomorrow[1]);
     if (!time) return bad(`${echoValue(tomorrow[1])} is not a time of day (00:00 to 23:59)`);
     return { ok: true, until: atTime(now.plus({ days: 1 }), time.hour, time.minute) };
