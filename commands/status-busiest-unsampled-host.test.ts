@@ -1,38 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
-import type { Reply } from '../src/core/reply.ts';
+import { answered, NOW, rowsOf as text } from '../test/helpers/status-outcomes.ts';
 import { status } from './status.ts';
-
-const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** A host that answered; its busiest guests from the live sample, or none when its sampler has nothing fresh. */
 function host(name: string, busiest: { name: string; cpuPercent: number }[] | null): HostOutcome<'host.status'> {
-  return {
-    host: name,
-    ok: true,
-    agent: { where: '1@agent', seenAgoMs: 1_000, alive: true },
-    frozen: null,
-    result: {
-      host: name,
-      reachable: true,
-      toolstack: 'xl',
-      domainsByStatus: { running: 3 },
-      totalMemoryMiB: 65_536,
-      freeMemoryMiB: 16_384,
-      xenVersion: '4.17.3',
-      domains: [],
-      busiest: (busiest ?? []).map((b) => ({ ...b, memoryKiB: 1_048_576 })),
-      sampledAt: busiest ? NOW - 2_000 : null,
-    },
-  };
+  return answered(name, {
+    domainsByStatus: { running: 3 },
+    busiest: (busiest ?? []).map((b) => ({ ...b, memoryKiB: 1_048_576 })),
+    sampledAt: busiest ? NOW - 2_000 : null,
+  });
 }
-
-const text = (r: Reply) =>
-  r.blocks
-    .map((b) =>
-      b.type === 'table' ? [b.caption ?? '', ...b.table.rows.map((row) => row.join(' | '))].join('\n') : 'text' in b ? b.text : '',
-    )
-    .join('\n');
 
 describe('the busiest domains when a host has no live sample', () => {
   it('GIVEN xen2 answered but its sampler has no fresh sample THEN the post says its guests are not in the ranking', () => {

@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { renderContext } from '../src/core/define-command.ts';
+import { answered } from '../test/helpers/status-outcomes.ts';
 import { status } from './status.ts';
 
+/** 08:00:05, a daily post's time: yesterday's post was at the same time of day. */
 const NOW = Date.UTC(2026, 10, 25, 8, 0, 5);
 
-const xen1: HostOutcome<'host.status'> = {
-  host: 'xen1',
-  ok: true,
-  agent: { where: '1@agent', seenAgoMs: 1_000, alive: true },
-  frozen: null,
-  result: {
-    host: 'xen1',
-    reachable: true,
-    toolstack: 'xl',
-    domainsByStatus: { running: 2 },
-    totalMemoryMiB: 65_536,
-    freeMemoryMiB: 16_384,
-    xenVersion: '4.17.3',
-    domains: [],
-    busiest: [],
-    sampledAt: NOW - 1_000,
-  },
-};
+const xen1 = answered('xen1', { domainsByStatus: { running: 2 }, sampledAt: NOW - 1_000 });
 
 describe('when the changes of a scheduled status post start', () => {
   it('GIVEN a daily post whose last one was yesterday THEN the date is said, not a time that reads as today', () => {

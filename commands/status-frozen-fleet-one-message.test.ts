@@ -3,37 +3,26 @@ import { renderDiscord } from '../src/adapters/discord/render.ts';
 import { renderTelegram } from '../src/adapters/telegram/render.ts';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
 import { describeFreeze } from '../src/core/freeze.ts';
-import type { Reply } from '../src/core/reply.ts';
+import { answered, NOW, textOf as text } from '../test/helpers/status-outcomes.ts';
 import { status } from './status.ts';
 
-const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const WINDOW_END = Date.UTC(2026, 10, 25, 14, 0, 0);
 
 function host(name: string, frozen: string | null): HostOutcome<'host.status'> {
-  return {
-    host: name,
-    ok: true,
-    agent: { where: '31337@agent-1.example.org', seenAgoMs: 1_000, alive: true },
-    frozen,
-    result: {
-      host: name,
-      reachable: true,
-      toolstack: 'xl',
+  return answered(
+    name,
+    {
       domainsByStatus: { running: 20 },
       totalMemoryMiB: 262_144,
-      freeMemoryMiB: 16_384,
-      xenVersion: '4.17.3',
-      domains: [],
       busiest: [{ name: `${name}-web`, cpuPercent: 12, memoryKiB: 4_194_304 }],
       sampledAt: NOW - 2_000,
     },
-  };
+    { agent: { where: '31337@agent-1.example.org', seenAgoMs: 1_000, alive: true }, frozen },
+  );
 }
 
 const window = (h: string) =>
   describeFreeze({ host: h, by: 'maintenance window', reason: 'weekly kernel patching', since: NOW - 3_600_000, until: WINDOW_END });
-
-const text = (r: Reply) => r.blocks.map((b) => ('text' in b ? b.text : '')).join('\n');
 
 describe('a status post of a fleet that a maintenance window freezes whole', () => {
   it('GIVEN 1,000 hosts all frozen by one window THEN one message on Discord and Telegram, the freeze said once with the count', () => {

@@ -1,42 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
-import { formatTable, type Reply } from '../src/core/reply.ts';
+import { answered, bodyOf as body, failed, NOW } from '../test/helpers/status-outcomes.ts';
 import { status } from './status.ts';
-
-const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** A host that answered; `memory` as `xl info` gave it (null: the line was missing, libxl_physinfo failed). */
 function host(name: string, totalMiB: number | null, freeMiB: number | null): HostOutcome<'host.status'> {
-  return {
-    host: name,
-    ok: true,
-    agent: { where: '1@agent', seenAgoMs: 1_000, alive: true },
-    frozen: null,
-    result: {
-      host: name,
-      reachable: true,
-      toolstack: 'xl',
-      domainsByStatus: { running: 2 },
-      totalMemoryMiB: totalMiB,
-      freeMemoryMiB: freeMiB,
-      xenVersion: totalMiB === null ? null : '4.17.3',
-      domains: [],
-      busiest: [],
-      sampledAt: NOW - 1_000,
-      ...(totalMiB === null ? { notes: ['xl info printed no nr_cpus, total_memory, xen_major (libxl_physinfo failed.)'] } : {}),
-    },
-  };
+  return answered(name, {
+    domainsByStatus: { running: 2 },
+    totalMemoryMiB: totalMiB,
+    freeMemoryMiB: freeMiB,
+    xenVersion: totalMiB === null ? null : '4.17.3',
+    sampledAt: NOW - 1_000,
+    ...(totalMiB === null ? { notes: ['xl info printed no nr_cpus, total_memory, xen_major (libxl_physinfo failed.)'] } : {}),
+  });
 }
 
-const silent = (name: string): HostOutcome<'host.status'> => ({
-  host: name,
-  ok: false,
-  failure: { code: 'noAnswer', message: `no answer from ${name}'s agent within 15 s` },
-  agent: null,
-  frozen: null,
-});
-
-const body = (r: Reply) => r.blocks.map((b) => (b.type === 'table' ? formatTable(b.table) : 'text' in b ? b.text : '')).join('\n');
+const silent = (name: string) => failed(name, { code: 'noAnswer', message: `no answer from ${name}'s agent within 15 s` });
 
 describe('memory of hosts that did not say it, in the status post', () => {
   it('GIVEN a fleet past hostRows with one host whose xl info lacked memory and one not answering THEN the sum says it covers the others only', () => {

@@ -3,42 +3,21 @@ import { renderDiscord } from '../src/adapters/discord/render.ts';
 import { renderTelegram } from '../src/adapters/telegram/render.ts';
 import type { FleetChange } from '../src/core/changes.ts';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
-import type { Reply } from '../src/core/reply.ts';
+import { answered, failed, NOW, rowsOf as text } from '../test/helpers/status-outcomes.ts';
 import { status } from './status.ts';
-
-const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 function up(host: string, n: number, extra: { cpu?: number } = {}): HostOutcome<'host.status'> {
   const domains = Array.from(
     { length: n },
     (_, i) => ({ name: `${host}-vm${i}`, uuid: null, status: i % 2 ? 'blocked' : 'running', memoryMiB: 1024 }) as const,
   );
-  return {
-    host,
-    ok: true,
-    agent: { where: '1@agent', seenAgoMs: 1_000, alive: true },
-    frozen: null,
-    result: {
-      host,
-      reachable: true,
-      toolstack: 'xl',
-      domainsByStatus: { running: Math.ceil(n / 2), blocked: Math.floor(n / 2), defined: 1 },
-      totalMemoryMiB: 65_536,
-      freeMemoryMiB: 16_384,
-      xenVersion: '4.17.3',
-      domains: [...domains],
-      busiest: domains.slice(0, 10).map((d, i) => ({ name: d.name, cpuPercent: (extra.cpu ?? 1) + i, memoryKiB: 1024 * 1024 })),
-      sampledAt: NOW - 3_000,
-    },
-  };
+  return answered(host, {
+    domainsByStatus: { running: Math.ceil(n / 2), blocked: Math.floor(n / 2), defined: 1 },
+    domains: [...domains],
+    busiest: domains.slice(0, 10).map((d, i) => ({ name: d.name, cpuPercent: (extra.cpu ?? 1) + i, memoryKiB: 1024 * 1024 })),
+    sampledAt: NOW - 3_000,
+  });
 }
-
-const text = (r: Reply) =>
-  r.blocks
-    .map((b) =>
-      b.type === 'table' ? [b.caption ?? '', ...b.table.rows.map((row) => row.join(' | '))].join('\n') : 'text' in b ? b.text : '',
-    )
-    .join('\n');
 
 describe('the status post', () => {
   it('GIVEN a small fleet THEN a row per host, idle guests counted as running, memory used and free, busiest by CPU', () => {
@@ -73,7 +52,7 @@ describe('the status post', () => {
 
   it('GIVEN 100 hosts × 20 domains THEN one message on Discord and on Telegram: a summary and only the hosts needing attention', () => {
     const outcomes: HostOutcome<'host.status'>[] = Array.from({ length: 100 }, (_, i) => up(`xen${i}`, 20));
-    outcomes[7] = { host: 'xen7', ok: false, failure: { code: 'transport', message: 'cannot connect to xen7' }, agent: null, frozen: null };
+    outcomes[7] = failed('xen7', { code: 'transport', message: 'cannot connect to xen7' });
     const changes: FleetChange[] = Array.from({ length: 60 }, (_, i) => ({ kind: 'started', host: `xen${i}`, domain: 'web' }));
     const r = status.render(outcomes, {}, renderContext({ now: NOW, changes }));
     const t = text(r);
@@ -89,12 +68,12 @@ describe('the status post', () => {
   it('GIVEN a host that answers over SSH but whose toolstack fails THEN a toolstack error, not unreachable, still needing attention', () => {
     const xend = 'xm list on xen3 exited 1: Error: Unable to connect to xend: Connection refused. Is xend running?';
     const outcomes: HostOutcome<'host.status'>[] = Array.from({ length: 4 }, (_, i) => up(`xen${i}`, 2));
-    outcomes[3] = { host: 'xen3', ok: false, failure: { code: 'remote', message: xend }, agent: null, frozen: null };
+    outcomes[3] = failed('xen3', { code: 'remote', message: xend });
     const small = text(status.render(outcomes, {}, renderContext({ now: NOW })));
     expect(small).toContain(`xen3 | toolstack error: ${xend} | - | -`);
     expect(small).not.toContain('unreachable');
 
-    outcomes[2] = { host: 'xen2', ok: false, failure: { code: 'transport', message: 'cannot connect to xen2' }, agent: null, frozen: null };
+    outcomes[2] = failed('xen2', { code: 'transport', message: 'cannot connect to xen2' });
     const big = text(status.render(outcomes, {}, renderContext({ now: NOW, posts: { topDomains: 5, hostRows: 2, changeRows: 20 } })));
     expect(big).toContain('4 hosts: 2 up, 1 failing, 1 not answering;');
     expect(big).toContain('Hosts needing attention\nxen2 | unreachable: cannot connect to xen2');

@@ -3,12 +3,15 @@ import { describeChange } from '../src/core/changes.ts';
 import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext } from '../src/core/define-command.ts';
 import { type Block, reply } from '../src/core/reply.ts';
 import { byCpuPercent } from '../src/core/samples.ts';
+import { ago } from '../src/core/time-text.ts';
 import { AUTOSTART_MARK, mib, toneOf } from './render-helpers.ts';
+import { plainText } from './show.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
 function describeAgent(a: AgentSighting | null | undefined): string {
   if (!a) return 'none seen';
-  const seen = `seen ${Math.max(0, Math.round(a.seenAgoMs / 1000))} s ago`;
+  // As the refusals say it ("last seen 3 min ago"): an agent gone for days read "seen 259200 s ago".
+  const seen = `seen ${ago(a.seenAgoMs)}`;
   return a.alive ? `${a.where}, ${seen}` : `gone (${a.where}, last ${seen})`;
 }
 
@@ -88,11 +91,54 @@ function needsAttention(o: Outcome): boolean {
 }
 
 /**
+ * How much of each part a post shows. The first layout that fits one message is taken: a row per host while the
+ * fleet is small, then a summary with the configured caps, then fewer rows of each part (the rest counted).
+ */
+interface Layout {
+  /** A row per host; otherwise the summary line and the hosts needing attention. */
+  table: boolean;
+  attention: number;
+  changes: number;
+  busiest: number;
+  notes: number;
+  freezes: number;
+}
+
+function layouts(hosts: number, posts: RenderContext['posts']): Layout[] {
+  const { hostRows, changeRows, topDomains } = posts;
+  const capped = (attention: number, changes: number, busiest: number, notes: number, freezes: number): Layout => ({
+    table: false,
+    attention: Math.min(hostRows, attention),
+    changes: Math.min(changeRows, changes),
+    busiest: Math.min(topDomains, busiest),
+    notes,
+    freezes,
+  });
+  return [
+    ...(hosts <= hostRows
+      ? [{ table: true, attention: 0, changes: changeRows, busiest: topDomains, notes: hostRows, freezes: hosts }]
+      : []),
+    capped(hostRows, changeRows, topDomains, 5, 5),
+    capped(10, 10, 10, 3, 3),
+    capped(5, 5, 5, 2, 2),
+    capped(3, 3, 3, 1, 1),
+  ];
+}
+
+/**
+ * Characters of plain text a post may have to be one message: under Telegram's 4096 (tags do not count) and
+ * Discord's 4096-character description, with room for the title and the table fences (plainText's blank lines
+ * between blocks count more than either platform adds).
+ */
+const POST_BUDGET = 3_900;
+const TITLE = 'Fleet status';
+
+/**
  * Hosts: a row each while the fleet is small; past `hostRows`, one summary line and the rows of the hosts needing
  * attention only (also capped), so a 1,000-host post stays one message.
  */
-function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
-  if (outcomes.length <= ctx.posts.hostRows) return [reply.table({ columns: HOST_COLUMNS, rows: outcomes.map(hostRow) })];
+function hostBlocks(outcomes: Outcome[], layout: Layout): Block[] {
+  if (layout.table) return [reply.table({ columns: HOST_COLUMNS, rows: outcomes.map(hostRow) })];
   const up = outcomes.filter((o) => o.ok);
   const attention = outcomes.filter(needsAttention);
   const counts: Record<string, number> = {};
@@ -121,31 +167,52 @@ function hostBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   ];
   if (attention.length === 0) blocks.push(reply.text('Every host is up, with a live agent and no freeze.'));
   else {
-    const shown = attention.slice(0, ctx.posts.hostRows);
-    blocks.push(reply.table({ columns: HOST_COLUMNS, rows: shown.map(hostRow) }, 'Hosts needing attention'));
+    const shown = attention.slice(0, layout.attention);
+    if (shown.length > 0) blocks.push(reply.table({ columns: HOST_COLUMNS, rows: shown.map(hostRow) }, 'Hosts needing attention'));
     if (attention.length > shown.length) blocks.push(reply.text(`… and ${attention.length - shown.length} more hosts needing attention`));
   }
   return blocks;
 }
 
+type Ranked = { outcome: Outcome; name: string; cpuPercent: number | null; memoryKiB: number };
+
+/** The fleet's `limit` busiest guests, ranked once: every guest of every host is in the agents' answers. */
+function rankBusiest(outcomes: Outcome[], limit: number): Ranked[] {
+  if (limit === 0) return [];
+  const rows = outcomes.flatMap((o) => (o.ok ? (o.result.busiest ?? []).map((b) => ({ outcome: o, ...b })) : []));
+  return rows.sort(byCpuPercent).slice(0, limit);
+}
+
 /** The busiest domains across the fleet, from the live samples each agent keeps. */
-function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+function busiestBlocks(outcomes: Outcome[], ctx: RenderContext, ranked: Ranked[]): Block[] {
   if (ctx.posts.topDomains === 0) return [];
   const auto = (o: Outcome, name: string) => o.ok && (o.result.domains ?? []).some((d) => d.name === name && d.autostart);
-  const rows = outcomes.flatMap((o) =>
-    o.ok
-      ? (o.result.busiest ?? []).map((b) => ({ host: o.host, ...b, name: auto(o, b.name) ? `${b.name} ${AUTOSTART_MARK}` : b.name }))
-      : [],
-  );
   const sampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt === 'number' ? [o.result.sampledAt] : []));
-  if (sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).')];
+  // An agent whose config turns sampling off sends none, ever: "yet" or "every few seconds" would be untrue of it.
+  const off = outcomes.flatMap((o) => (o.ok && o.result.samplingOff ? [o.host] : []));
+  const answered = outcomes.filter((o) => o.ok).length;
+  // No host answered: their rows say why, and no sample is on its way from them.
+  if (answered === 0) return [];
+  if (sampled.length === 0 && off.length > 0 && off.length === answered)
+    return [reply.text(`No live CPU samples: sampling is off in the agent${off.length === 1 ? '’s' : 's’'} config (sampling.enabled).`)];
+  const offNote =
+    off.length === 0
+      ? []
+      : [
+          reply.text(
+            off.length === 1
+              ? `Sampling is off in ${off[0]}’s agent config: its guests are not ranked.`
+              : `Sampling is off in the agent config of ${off.length} hosts (${someHosts(off)}): their guests are not ranked.`,
+          ),
+        ];
+  if (sampled.length === 0) return [reply.text('No live CPU samples yet (the agents sample every few seconds).'), ...offNote];
   const age = Math.max(0, Math.round((ctx.now - Math.min(...sampled)) / 1000));
   // A host that answered without a fresh sample (its xentop stream down): its guests are missing from the ranking,
   // which must say so rather than pass for the fleet's.
-  const unsampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt !== 'number' ? [o.host] : []));
+  const unsampled = outcomes.flatMap((o) => (o.ok && typeof o.result.sampledAt !== 'number' && !o.result.samplingOff ? [o.host] : []));
   const named = someHosts(unsampled);
-  const missing =
-    unsampled.length === 0
+  const missing = [
+    ...(unsampled.length === 0
       ? []
       : [
           reply.text(
@@ -153,15 +220,21 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
               ? `No live CPU sample from ${named}: its guests are not ranked.`
               : `No live CPU sample from ${unsampled.length} hosts (${named}): their guests are not ranked.`,
           ),
-        ];
+        ]),
+    ...offNote,
+  ];
   // Samples came, with no guest in them (only Domain-0 runs, or none the asker may see): "no samples" would be untrue.
-  if (rows.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`), ...missing];
-  const top = rows.sort(byCpuPercent).slice(0, ctx.posts.topDomains);
+  if (ranked.length === 0) return [reply.text(`No guest in the live samples (${age} s old).`), ...missing];
   return [
     reply.table(
       {
         columns: ['domain', 'host', 'cpu%', 'memory'],
-        rows: top.map((r) => [r.name, r.host, r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1), mib(Math.round(r.memoryKiB / 1024))]),
+        rows: ranked.map((r) => [
+          auto(r.outcome, r.name) ? `${r.name} ${AUTOSTART_MARK}` : r.name,
+          r.outcome.host,
+          r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1),
+          mib(Math.round(r.memoryKiB / 1024)),
+        ]),
         alignRight: [2, 3],
       },
       `Busiest domains (samples up to ${age} s old)`,
@@ -180,8 +253,8 @@ function someHosts(hosts: readonly string[]): string {
  * window over the fleet) share a line, and a few lines are shown, the rest counted: a freeze line is ~150 characters,
  * and twenty of them beside the table made the post of a fleet in its window a file instead of one message.
  */
-function freezeBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
-  if (outcomes.length <= ctx.posts.hostRows) return outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : []));
+function freezeBlocks(outcomes: Outcome[], layout: Layout): Block[] {
+  if (layout.table) return outcomes.flatMap((o) => (o.frozen ? [reply.text(`❄ ${o.frozen}`)] : []));
   const groups = new Map<string, { hosts: string[]; text: string }>();
   for (const o of outcomes) {
     if (!o.frozen) continue;
@@ -193,7 +266,7 @@ function freezeBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
     groups.set(key, group);
   }
   const all = [...groups.entries()];
-  const shown = all.slice(0, 5);
+  const shown = all.slice(0, layout.freezes);
   const left = all.slice(shown.length).reduce((n, [, g]) => n + g.hosts.length, 0);
   return [
     ...shown.map(([key, g]) =>
@@ -211,9 +284,9 @@ function freezeBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
  * Lines a host printed that could not be read: its counts leave them out, so they are said — up to `hostRows` in a
  * small fleet, 5 past it (twenty beside the table made a 1,000-host post a file), the rest counted, never unsaid.
  */
-function unreadBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
+function unreadBlocks(outcomes: Outcome[], limit: number): Block[] {
   const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => ({ host: o.host, text: `⚠ ${o.host}: ${n}` })) : []));
-  const shown = notes.slice(0, outcomes.length <= ctx.posts.hostRows ? ctx.posts.hostRows : 5);
+  const shown = notes.slice(0, limit);
   const left = notes.slice(shown.length);
   const hosts = new Set(left.map((n) => n.host)).size;
   return [
@@ -228,7 +301,7 @@ function unreadBlocks(outcomes: Outcome[], ctx: RenderContext): Block[] {
   ];
 }
 
-function changeBlocks(ctx: RenderContext): Block[] {
+function changeBlocks(ctx: RenderContext, limit: number): Block[] {
   if (ctx.changes === undefined) return [];
   if (ctx.changes === null) return [reply.text('First post of this schedule: changes are marked from the next one on.')];
   // A time alone reads as today's: a daily post's "since 08:00:00 UTC" at 08:00 is yesterday's, and says its date.
@@ -236,7 +309,7 @@ function changeBlocks(ctx: RenderContext): Block[] {
   const sameDay = stamp?.slice(0, 10) === new Date(ctx.now).toISOString().slice(0, 10);
   const since = stamp ? ` (${sameDay ? stamp.slice(11, 19) : `${stamp.slice(0, 10)} ${stamp.slice(11, 19)}`} UTC)` : '';
   if (ctx.changes.length === 0) return [reply.text(`No changes since the last post${since}.`)];
-  const shown = ctx.changes.slice(0, ctx.posts.changeRows).map(describeChange);
+  const shown = ctx.changes.slice(0, limit).map(describeChange);
   const more = ctx.changes.length - shown.length;
   return [reply.text([`Changes since the last post${since}:`, ...shown, ...(more > 0 ? [`… and ${more} more`] : [])].join('\n'))];
 }
@@ -254,16 +327,23 @@ export const status = defineCommand({
   job: (_args, target) => ({ op: 'host.status', host: target.host }),
   showsHostHealth: true,
   render: (outcomes, _args, ctx) => {
-    const frozen = freezeBlocks(outcomes, ctx);
-    const unread = unreadBlocks(outcomes, ctx);
-    return reply.result(
-      'Fleet status',
-      [...changeBlocks(ctx), ...hostBlocks(outcomes, ctx), ...busiestBlocks(outcomes, ctx), ...unread, ...frozen],
-      {
-        tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
-          ? 'warning'
-          : toneOf(outcomes),
-      },
-    );
+    const ranked = rankBusiest(outcomes, ctx.posts.topDomains);
+    let blocks: Block[] = [];
+    // The first layout that is one message; the last one's post goes as it is (the adapters attach what is too long).
+    for (const layout of layouts(outcomes.length, ctx.posts)) {
+      blocks = [
+        ...changeBlocks(ctx, layout.changes),
+        ...hostBlocks(outcomes, layout),
+        ...busiestBlocks(outcomes, ctx, ranked.slice(0, layout.busiest)),
+        ...unreadBlocks(outcomes, layout.notes),
+        ...freezeBlocks(outcomes, layout),
+      ];
+      if (plainText(TITLE, blocks).length <= POST_BUDGET) break;
+    }
+    return reply.result(TITLE, blocks, {
+      tone: ctx.changes?.some((c) => c.kind === 'crashed' || c.kind === 'vanished' || c.kind === 'unreachable')
+        ? 'warning'
+        : toneOf(outcomes),
+    });
   },
 });

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { digestFigures } from '../core/digest.ts';
 import { RemoteCommandError, UserError } from '../core/errors.ts';
 import { sameGuest } from '../core/fleet-view.ts';
+import { DOM0_NAME } from '../core/names.ts';
 import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } from '../core/samples.ts';
 import type { JournalEntry } from '../queue/coordination.ts';
 import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
@@ -35,15 +36,6 @@ export interface SampleSource {
   latest(host: string): HostSample | null;
   /** The host's history since the given epoch ms, oldest first. */
   history(host: string, sinceMs: number): Promise<HistoryPoint[]>;
-}
-
-/**
- * How many of its busiest domains a host's status answer carries: the post's `posts.topDomains` (the bot reads the
- * same config file), since the fleet's N busiest can all be on one host; at least 10, as the bot leaves out those a
- * person whose permissions reach only some domains may not see.
- */
-function busiestRows(config: Config): number {
-  return Math.max(10, config.posts.topDomains);
 }
 
 export type JobOf<Op extends JobOp> = Extract<JobData, { op: Op }>;
@@ -112,8 +104,11 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const ts = await ctx.toolstack(data.host);
     const { info, domains, notes } = await ts.infoAndList(ctx.op);
     const live = ctx.samples?.latest(data.host) ?? null;
+    // Domain-0 is the host, not a guest: counted, it made an admin's "running" one more than a scoped person's (the
+    // bot takes it out of their list, and so of their counts).
+    const guests = domains.filter((d) => d.name !== DOM0_NAME);
     const byStatus: HostStatus['domainsByStatus'] = {};
-    for (const d of domains) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
+    for (const d of guests) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
     const mem = memoryFromInfo(info);
     const version =
       info['xen_version'] ?? (info['xen_major'] ? `${info['xen_major']}.${info['xen_minor'] ?? '?'}${info['xen_extra'] ?? ''}` : null);
@@ -126,21 +121,23 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
       freeMemoryMiB: mem.freeMiB,
       xenVersion: version,
       ...(notes.length > 0 ? { notes } : {}),
-      domains: domains.map((d) => ({
+      domains: guests.map((d) => ({
         name: d.name,
         uuid: d.uuid ?? null,
         status: d.status,
         memoryMiB: d.memoryMiB,
         ...(d.autostart === undefined ? {} : { autostart: d.autostart !== null }),
       })),
+      // Every sampled guest, not the host's first N: the bot leaves out those a scoped person may not see, and one
+      // whose guests all ranked below the cut was told no guest was sampled (the planner read them as 0 % too).
       busiest: live
         ? [...live.domains]
-            .filter((d) => d.name !== 'Domain-0')
+            .filter((d) => d.name !== DOM0_NAME)
             .sort(byCpuPercent)
-            .slice(0, busiestRows(ctx.config))
             .map((d) => ({ name: d.name, cpuPercent: d.cpuPercent, memoryKiB: d.memoryKiB }))
         : [],
       sampledAt: live?.at ?? null,
+      ...(ctx.config.sampling.enabled ? {} : { samplingOff: true as const }),
     };
   },
   'domain.console': async (data, ctx) => {

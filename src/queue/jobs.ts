@@ -91,16 +91,22 @@ export interface HostStatus {
   totalMemoryMiB: number | null;
   freeMemoryMiB: number | null;
   xenVersion: string | null;
-  /** Every domain (defined ones too): what a status post compares with its last one. Absent from older agents. */
+  /**
+   * Every guest (defined ones too; Domain-0, the host, neither here nor in the counts — older agents counted it):
+   * what a status post compares with its last one. Absent from older agents.
+   */
   domains?: { name: string; uuid: string | null; status: DomainSummary['status']; memoryMiB: number | null; autostart?: boolean }[];
   /** What could not be read (a list line of an unexpected shape): left out of the counts, and said. */
   notes?: string[];
   /**
-   * The busiest domains by CPU% from the live sampler's latest iteration, and when it was taken; null = no sample.
-   * A null CPU% is not known yet (the domain's first sample): listed after the known ones.
+   * Every guest of the live sampler's latest iteration, busiest first by CPU%, and when it was taken; null = no
+   * sample. A null CPU% is not known yet (the domain's first sample): listed after the known ones. Older agents sent
+   * their 10 (or posts.topDomains) busiest only.
    */
   busiest?: { name: string; cpuPercent: number | null; memoryKiB: number }[];
   sampledAt?: number | null;
+  /** The agent's config turns its live sampling off (`sampling.enabled: false`): no sample will come. */
+  samplingOff?: true;
 }
 
 /** One domain's figures over the digest's window. */
