@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
+import type { TgCall } from '../helpers/fake-telegram/server.ts';
+import { repliesTo, textOf as text, useTelegramStack } from '../helpers/fake-telegram/stack.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 
 /**
@@ -13,28 +13,23 @@ const TOKEN = '123456781:AAgivenupTOKENgivenupTOKENgivenup00';
 const GROUP = { id: -1009876500001, type: 'supergroup' as const, title: 'ops' };
 const OTHER = { id: -1009876500002, type: 'supergroup' as const, title: 'ops-2' };
 
-let fake: FakeTelegram;
-let running: TelegramStack | null = null;
+// No approvals: the tests pause running guests, which would otherwise wait for the on-call approver.
+const tg = useTelegramStack(TOKEN, { adjustConfig: (c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }) });
+const { fake } = tg;
 let redis: Redis;
 
-const text = (c: TgCall) => String(c.body['text'] ?? '');
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
 const showing = (pattern: RegExp) => [...fake.messages.values()].filter((m) => m.chatId === GROUP.id && pattern.test(m.text));
 
-beforeAll(async () => {
-  // No approvals: the tests pause running guests, which would otherwise wait for the on-call approver.
-  running = await startTelegramStack(TOKEN, (c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }));
-  ({ fake } = running);
+beforeAll(() => {
   redis = new Redis(REDIS_URL);
-}, 60_000);
+});
 
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  await running?.stop();
 });
 
 /** The requests still pending in this run's Redis. */
-const pendingCount = async () => (await redis.keys(`${running?.stack.prefix}:pending:*`)).length;
+const pendingCount = async () => (await redis.keys(`${tg.stack.prefix}:pending:*`)).length;
 
 describe('a final reply the platform refuses for longer than the adapter waits', () => {
   it('is delivered once Telegram takes it again (eleven 429s in a row on the result edit)', async () => {

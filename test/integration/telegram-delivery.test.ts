@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
-import type { TestStack } from '../helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { repliesTo, textOf as text, useTelegramStack } from '../helpers/fake-telegram/stack.ts';
 
 /**
  * Where replies land, and that they land at all, when Telegram behaves as it does in production: a 502 from
@@ -10,24 +8,11 @@ import type { TestStack } from '../helpers/stack.ts';
 const TOKEN = '123456780:AAdeliveryTOKENdeliveryTOKENdeliv00';
 const GROUP = { id: -1009876543210, type: 'supergroup' as const, title: 'ops' };
 
-let fake: FakeTelegram;
-let stack: TestStack;
+const tg = useTelegramStack(TOKEN);
+const { fake } = tg;
 
-const text = (c: TgCall) => String(c.body['text'] ?? '');
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
 /** The bot's messages in the group that show `pattern` now. */
 const showing = (pattern: RegExp) => [...fake.messages.values()].filter((m) => m.chatId === GROUP.id && pattern.test(m.text));
-
-let running: TelegramStack | null = null;
-
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  ({ fake, stack } = running);
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
 
 describe('Telegram delivery when Telegram misbehaves', () => {
   it('retries the result edit that got a 502 from Telegram, and posts nothing twice', async () => {
@@ -55,7 +40,7 @@ describe('Telegram delivery when Telegram misbehaves', () => {
 
   it('in a forum topic, sends the reply and its document to the topic the command came from', async () => {
     const lines = Array.from({ length: 3000 }, (_, i) => `[${String(i).padStart(5)}] kernel: a console line long enough to matter ${i}`);
-    stack.sim.fleet.host('xen1').files.set('/var/log/xen/console/guest-web.log', `${lines.join('\n')}\n`);
+    tg.stack.sim.fleet.host('xen1').files.set('/var/log/xen/console/guest-web.log', `${lines.join('\n')}\n`);
     const TOPIC = 77;
     const id = fake.sendText(1001, GROUP, '/console web 2000', { topic: TOPIC });
     const first = await fake.waitFor((c) => c.method === 'sendMessage' && repliesTo(c, id));
@@ -75,7 +60,7 @@ describe('Telegram delivery when Telegram misbehaves', () => {
           fake.calls.some((s) => s.method === 'sendMessage' && repliesTo(s, id) && s.messageId === Number(c.body['message_id'])) &&
           !text(c).startsWith('⏳')),
     );
-    const unlinked = stack.sim.hosts['xen1']?.commandLog.filter((c) => /unlink .*gateway/.test(c)) ?? [];
+    const unlinked = tg.stack.sim.hosts['xen1']?.commandLog.filter((c) => /unlink .*gateway/.test(c)) ?? [];
     expect({ unlinked, answer: text(answered) }).toMatchObject({ unlinked: [], answer: expect.stringMatching(/Too late[\s\S]*3 h ago/) });
   });
 });

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelegramAdapter } from '../../src/adapters/telegram/index.ts';
+import { describe, expect, it } from 'vitest';
 import { renderHostChart } from '../../src/app/charts.ts';
 import type { Reply } from '../../src/core/reply.ts';
-import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
+import { repliesTo, textOf as text, useTelegramStack } from '../helpers/fake-telegram/stack.ts';
 import { PNG_HEAD } from '../helpers/recorder.ts';
-import type { TestStack } from '../helpers/stack.ts';
 
 const TOKEN = '123456789:AAtestTOKENtestTOKENtestTOKENtest00';
 const GROUP = { id: -1001234567890, type: 'supergroup' as const, title: 'ops' };
 
-let fake: FakeTelegram;
-let stack: TestStack;
-
-const text = (c: TgCall) => String(c.body['text'] ?? '');
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
+const tg = useTelegramStack(TOKEN);
+const { fake } = tg;
 
 /** The message that answered user message `id`, followed through its edits until it matches `done`. */
 async function finalText(id: number, done: RegExp): Promise<string> {
@@ -27,17 +21,6 @@ async function finalText(id: number, done: RegExp): Promise<string> {
 function say(from: number, message: string, options: { anonymousAdmin?: boolean } = {}): number {
   return fake.sendText(from, GROUP, message, options);
 }
-
-let running: TelegramStack | null = null;
-
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  ({ fake, stack } = running);
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
 
 describe('Telegram adapter through the real telegraf client and a fake Bot API', () => {
   it('registered the commands at start-up', async () => {
@@ -72,7 +55,7 @@ describe('Telegram adapter through the real telegraf client and a fake Bot API',
     const id = say(1003, '/stop web');
     const final = await finalText(id, /Not allowed/);
     expect(final).toContain('needs permission domain.stop');
-    expect(stack.sim.hosts['xen1']?.commandLog.some((c) => c.includes('shutdown'))).toBe(false);
+    expect(tg.stack.sim.hosts['xen1']?.commandLog.some((c) => c.includes('shutdown'))).toBe(false);
   });
 
   it('refuses an anonymous group admin with a clear message', async () => {
@@ -95,7 +78,7 @@ describe('Telegram adapter through the real telegraf client and a fake Bot API',
       { length: 3000 },
       (_, i) => `[${String(i).padStart(5)}] kernel: a console line long enough to matter <${i}> & more`,
     );
-    stack.sim.fleet.host('xen1').files.set('/var/log/xen/console/guest-web.log', `${lines.join('\n')}\n`);
+    tg.stack.sim.fleet.host('xen1').files.set('/var/log/xen/console/guest-web.log', `${lines.join('\n')}\n`);
     const id = say(1001, '/console web 2000');
     const final = await finalText(id, /Console of web/);
     expect(final).toContain('&lt;2999&gt; &amp; more');
@@ -117,7 +100,7 @@ describe('image attachments (charts)', () => {
   });
 
   it('pins a posted message quietly through pinChatMessage', async () => {
-    const adapter = stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     const target = await adapter.post(chat, chart('pinned board', undefined));
     await adapter.pin(target);
     const call = await fake.waitFor((c) => c.method === 'pinChatMessage');
@@ -127,7 +110,7 @@ describe('image attachments (charts)', () => {
 
   it('sends a PNG with sendPhoto (multipart), captioned with its description, after the text', async () => {
     const png = await renderHostChart('xen1', [], { width: 320, height: 200 });
-    const adapter = stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     await adapter.post(
       chat,
       chart('xen1 last hour', [
@@ -150,7 +133,7 @@ describe('image attachments (charts)', () => {
 
   it('cuts a caption to 1024 characters', async () => {
     const png = await renderHostChart('xen2', [], { width: 200, height: 120 });
-    const adapter = stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     await adapter.post(
       chat,
       chart('long caption', [{ name: 'xen2-cpu.png', contentType: 'image/png', data: png, description: 'x'.repeat(3000) }]),
@@ -162,7 +145,7 @@ describe('image attachments (charts)', () => {
   }, 30_000);
 
   it('an image Telegram refuses as a photo still arrives, as a document', async () => {
-    const adapter = stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     const bogus = new TextEncoder().encode('not really a png');
     await adapter.post(chat, chart('bogus image', [{ name: 'bogus.png', contentType: 'image/png', data: bogus }]));
     await fake.waitFor((c) => c.method === 'sendPhoto' && c.files['photo']?.name === 'bogus.png');

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../helpers/fake-telegram/stack.ts';
-import { fleetWarm, type TestStack } from '../helpers/stack.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TgCall } from '../helpers/fake-telegram/server.ts';
+import { repliesTo, textOf as text, useTelegramStack } from '../helpers/fake-telegram/stack.ts';
+import { fleetWarm } from '../helpers/stack.ts';
 
 /**
  * Answers meant for one person (errors, refusals, approval decisions) to a button click in a Telegram group, through
@@ -15,13 +15,10 @@ const GROUP = { id: -1005556667778, type: 'supergroup' as const, title: 'ops' };
 const TG = { alice: 1001, bob: 1002, dave: 1004 };
 const TOPIC = 77;
 
-let running: TelegramStack;
-let fake: FakeTelegram;
-let stack: TestStack;
+const tg = useTelegramStack(TOKEN);
+const { fake } = tg;
 
-const text = (c: TgCall) => String(c.body['text'] ?? '');
 const inGroup = (c: TgCall) => Number(c.body['chat_id']) === GROUP.id;
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
 const idIn = (t: string) => /Approval needed: [^<\n"]*? — ([A-Z2-9]{6})/.exec(t)?.[1] ?? '';
 const buttons = (card: number) =>
   fake
@@ -71,14 +68,8 @@ async function withdraw(id: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  ({ fake, stack } = running);
-  await fleetWarm(stack);
+  await fleetWarm(tg.stack);
 }, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
 
 describe('Telegram: an answer meant for the clicker never lands in the group', () => {
   it("dave's Approve is refused to him alone, as an alert: the group never sees the refusal, the card stays", async () => {
@@ -99,7 +90,7 @@ describe('Telegram: an answer meant for the clicker never lands in the group', (
 
   it('an answer too long for an alert goes to the private chat; the clicker gets a toast, the group nothing', async () => {
     // A button whose request is refused at length (the rule for names, and the usage): more than an alert's 200 characters.
-    const bad = await stack.bot.createAction('stop', { domain: 'n'.repeat(150) });
+    const bad = await tg.stack.bot.createAction('stop', { domain: 'n'.repeat(150) });
     const { id, card } = await ask('/stop web');
     const click = fake.callback(TG.dave, GROUP, card, bad);
     // The toast comes last, once the private chat has the answer.
@@ -118,7 +109,7 @@ describe('Telegram: an answer meant for the clicker never lands in the group', (
 
   it('too long for an alert and dave never started the bot: the alert carries what fits and how to get the rest', async () => {
     fake.closePrivateChat(TG.dave);
-    const bad = await stack.bot.createAction('stop', { domain: 'n'.repeat(150) });
+    const bad = await tg.stack.bot.createAction('stop', { domain: 'n'.repeat(150) });
     const { id, card } = await ask('/stop web');
     const before = fake.privateMessages(TG.dave).length;
     const click = fake.callback(TG.dave, GROUP, card, bad);

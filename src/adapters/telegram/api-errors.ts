@@ -33,6 +33,14 @@ export function retryAfterOf(error: unknown): number | null {
   return null;
 }
 
+/**
+ * Telegram refused the bot's token (401 Unauthorized: revoked with BotFather, replaced, mistyped): every call fails
+ * alike until the bot runs with a valid one. It says nothing about the call itself.
+ */
+export function isTokenRefused(error: unknown): boolean {
+  return error instanceof TelegramError && error.code === 401;
+}
+
 /** The edited message is gone (deleted by someone) or can no longer be edited: only a new message can carry the reply. */
 export function isEditTargetGone(error: unknown): boolean {
   return (

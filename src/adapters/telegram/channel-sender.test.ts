@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../../../test/helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { answerTo, useTelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
 
 /**
  * A group member may post "as a channel" they own: Telegram then sends `from` as its placeholder user 136817688
@@ -11,26 +10,14 @@ import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fa
 const TOKEN = '123456784:AAchannelTOKENchannelTOKENchannel00';
 const GROUP = { id: -1007878787878, type: 'supergroup' as const, title: 'ops' };
 
-let fake: FakeTelegram;
-let running: TelegramStack | null = null;
-
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN, (c) => ({
+const tg = useTelegramStack(TOKEN, {
+  adjustConfig: (c) => ({
     ...c,
     people: { ...c.people, erin: { roles: ['admin'], identities: { telegram: '136817688' }, onCall: false } },
-  }));
-  fake = running.fake;
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
+  }),
 });
-
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
-async function answer(id: number): Promise<string> {
-  const sent = await fake.waitFor((c) => c.method === 'sendMessage' && c.messageId !== undefined && repliesTo(c, id));
-  return String(sent.body['text']);
-}
+const { fake } = tg;
+const answer = (id: number) => answerTo(fake, id);
 
 describe('a message sent as a channel', () => {
   it('is refused as the channel it came from, naming its id, not as a person', async () => {
@@ -45,6 +32,6 @@ describe('a message sent as a channel', () => {
     expect(await answer(id)).toBe(
       '⛔ <b>Not allowed</b>\nyou are not known to xenops (your telegram id is -1003333333333); ask an admin to add you',
     );
-    expect(running?.stack.sim.hosts['xen1']?.commandLog.filter((c) => c.includes('shutdown'))).toEqual([]);
+    expect(tg.stack.sim.hosts['xen1']?.commandLog.filter((c) => c.includes('shutdown'))).toEqual([]);
   });
 });

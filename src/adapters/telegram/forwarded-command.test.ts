@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../../../test/helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { repliesTo, useTelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
 
 /**
  * A forwarded message keeps its text and entities, a bot_command at offset 0 included: forwarding someone's
@@ -9,19 +8,8 @@ import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fa
 const TOKEN = '123456783:AAforwardTOKENforwardTOKENforward00';
 const GROUP = { id: -1006565656565, type: 'supergroup' as const, title: 'ops' };
 
-let fake: FakeTelegram;
-let running: TelegramStack | null = null;
-
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  fake = running.fake;
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
-
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
+const tg = useTelegramStack(TOKEN);
+const { fake } = tg;
 
 describe('a forwarded command', () => {
   it('is not run, nor answered, for the one who forwarded it', async () => {
@@ -33,6 +21,6 @@ describe('a forwarded command', () => {
     expect(String(answer.body['text'])).toContain('You are alice');
     const forwardedAnswers = fake.calls.filter((c) => c.method === 'sendMessage' && (repliesTo(c, pause) || repliesTo(c, whoami)));
     expect(forwardedAnswers.map((c) => String(c.body['text']))).toEqual([]);
-    expect(running?.stack.sim.hosts['xen1']?.commandLog.filter((c) => c.includes('pause'))).toEqual([]);
+    expect(tg.stack.sim.hosts['xen1']?.commandLog.filter((c) => c.includes('pause'))).toEqual([]);
   });
 });

@@ -1,12 +1,23 @@
 import type { Server } from 'node:http';
 import { Input, Markup, Telegraf, TelegramError } from 'telegraf';
 import type { Config } from '../../config/schema.ts';
+import { channelPolicy } from '../../core/authorize.ts';
 import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
-import { isFinal, type Reply } from '../../core/reply.ts';
-import { markMaybeDelivered } from '../maybe-delivered.ts';
+import { isFinal, type Reply, reply as replies } from '../../core/reply.ts';
+import { markMaybeDelivered, mayHaveBeenDelivered } from '../maybe-delivered.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
-import { isChatGone, isEditTargetGone, isNotModified, isTransient, migratedTo, neverReachedTelegram, retryDelayMs } from './api-errors.ts';
+import {
+  isChatGone,
+  isEditTargetGone,
+  isNotModified,
+  isTokenRefused,
+  isTransient,
+  migratedTo,
+  neverReachedTelegram,
+  retryDelayMs,
+} from './api-errors.ts';
+import { MovedChats } from './moved-chats.ts';
 import { ChatOutbound } from './outbound.ts';
 import { UpdatePoller } from './polling.ts';
 import {
@@ -90,13 +101,18 @@ export class TelegramAdapter implements ChatAdapter {
   private core: BotCore | null = null;
   /** Clicks in groups not answered yet, by callback query id, each with the timer that stops its spinner. */
   private readonly openCallbacks = new Map<string, NodeJS.Timeout>();
-  /** Groups Telegram said were upgraded to a supergroup: old chat id → new one (see toChat). */
-  private readonly movedChats = new Map<string, string>();
+  /** Groups Telegram said were upgraded to a supergroup (see toChat, chatIdNow). */
+  private readonly moved: MovedChats;
+  /** This start's asking Telegram about the config's basic groups (see askAboutGroups); null until a chat needs it. */
+  private asked: Promise<void> | null = null;
+  /** A 401 was logged (see tokenRefused); cleared by the next delivery that succeeds. */
+  private tokenRefusedSaid = false;
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
     if (!token) throw new Error('Telegram needs a token: telegram.token in the config or TELEGRAM_BOT_TOKEN');
     registerSecret(token);
+    this.moved = new MovedChats(() => options.config.channels);
     const apiRoot = options.config.telegram?.apiRoot ?? process.env['TELEGRAM_API_ROOT'];
     this.bot = new Telegraf(token, { telegram: apiRoot ? { apiRoot } : {}, handlerTimeout: 10_000 });
     const groupPerMinute = options.groupPerMinute ?? 20;
@@ -125,6 +141,8 @@ export class TelegramAdapter implements ChatAdapter {
     await this.stopping;
     const installed = this.core !== null;
     this.core = core;
+    // A group may have been upgraded while this bot was stopped, its announcement taken by another bot.
+    this.asked = null;
     if (!installed) this.install();
     this.session?.abort();
     const session = new AbortController();
@@ -179,6 +197,7 @@ export class TelegramAdapter implements ChatAdapter {
     this.bot.catch((error) => logger.error({ err: redactSecrets(String(error)) }, 'telegram update failed (bot keeps running)'));
     this.bot.on('message', (ctx) => {
       const message = ctx.message as unknown as TgMessage;
+      this.noteUpgrade(message);
       const req = messageToRequest(message, ctx.botInfo.username);
       if (!req) return;
       // In a group, who asked (a person, not a chat posting as itself): replies go to their private chat with the bot
@@ -186,15 +205,21 @@ export class TelegramAdapter implements ChatAdapter {
       const from = message.sender_chat === undefined && message.from && !message.from.is_bot ? message.from : undefined;
       const title = 'title' in message.chat && typeof message.chat.title === 'string' ? message.chat.title : 'a group';
       const asker = from && message.chat.type !== 'private' ? { asker: from.id, chatTitle: title, command: req.command } : {};
-      const target: ReplyTarget = {
-        platform: 'telegram',
-        channelId: String(message.chat.id),
-        requestId: req.id,
-        state: { replyTo: message.message_id, ...topicState(message), ...asker },
+      const handle = (chatId: string) => {
+        const target: ReplyTarget = {
+          platform: 'telegram',
+          channelId: chatId,
+          requestId: req.id,
+          state: { replyTo: message.message_id, ...topicState(message), ...asker },
+        };
+        return core().handle({ ...req, channel: { ...req.channel, id: chatId } }, target);
       };
       // Not awaited: the job may take minutes and would hold up every other chat's updates.
-      void core().handle(req, target);
+      const known = this.chatIdNow(message.chat);
+      if (known !== null) void handle(known);
+      else void this.chatIdAsked(String(message.chat.id)).then(handle);
     });
+    this.bot.on('edited_message', (ctx) => this.answerEdit(ctx.editedMessage as unknown as TgMessage, ctx.botInfo.username));
     this.bot.on('callback_query', (ctx) => {
       const q = ctx.callbackQuery;
       if (!('data' in q) || !q.message) {
@@ -208,9 +233,11 @@ export class TelegramAdapter implements ChatAdapter {
       if (chat.type === 'private') void this.answerCallback(q.id);
       else this.holdCallback(q.id);
       const title = 'title' in chat && typeof chat.title === 'string' ? { chatTitle: chat.title } : {};
+      // The chat as the core knows it (a group upgraded since the button was posted: see MovedChats).
+      const chatId = this.moved.knownAs(String(chat.id));
       const target: ReplyTarget = {
         platform: 'telegram',
-        channelId: String(chat.id),
+        channelId: chatId,
         requestId: `tgcb${q.id}`,
         // The answer edits the message holding the button, except a private one (see deliver); who clicked, for that.
         state: {
@@ -229,12 +256,41 @@ export class TelegramAdapter implements ChatAdapter {
           actionId: q.data,
           platform: 'telegram',
           actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
-          channel: { id: String(chat.id), kind: chat.type === 'private' ? 'direct' : 'group' },
+          channel: { id: chatId, kind: chat.type === 'private' ? 'direct' : 'group' },
           receivedAt: Date.now(),
         },
         target,
       );
     });
+  }
+
+  /**
+   * An edited command is not run: its first version may be running or done already (a "/stop web" edited to "/stop
+   * mail" would stop both), and what was sent is what runs. Its sender, who may have fixed a typo in place, is told so
+   * in a reply — where xenops is let in (elsewhere a reply would be noise in a chat that never uses it).
+   */
+  private answerEdit(message: TgMessage, botUsername: string): void {
+    const req = messageToRequest(message, botUsername);
+    if (!req) return;
+    const chatId = this.moved.knownAs(String(message.chat.id));
+    if (!channelPolicy(this.options.config, 'telegram', { ...req.channel, id: chatId }).allowed) return;
+    const args = req.args.kind === 'text' && req.args.text ? ` ${req.args.text}` : '';
+    const typed = `/${req.command}${args}`;
+    const chars = [...typed];
+    const shown = chars.length > 200 ? `${chars.slice(0, 199).join('')}…` : typed;
+    const target: ReplyTarget = {
+      platform: 'telegram',
+      channelId: chatId,
+      requestId: `${req.id}_edit`,
+      state: { replyTo: message.message_id, ...topicState(message) },
+    };
+    const note = replies.error(
+      'Edited command not run',
+      `xenops runs a command as it was sent, never an edit of it: send ${shown} as a new message`,
+    );
+    void this.deliver(target, note).catch((error: unknown) =>
+      this.options.logger.warn({ err: redactSecrets(String(error)) }, 'the note on an edited command could not be sent'),
+    );
   }
 
   /** Polling: polls are succeeding (see UpdatePoller.healthy). Webhook: its server listens and Telegram has its address. */
@@ -259,6 +315,34 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    try {
+      const next = await this.deliverReply(target, reply);
+      this.tokenRefusedSaid = false;
+      return next;
+    } catch (error) {
+      throw this.tokenRefused(error);
+    }
+  }
+
+  /**
+   * A 401 is about the bot's token, not the reply: Telegram takes the reply once the bot runs with a valid token. The
+   * error is told apart from a reply Telegram refused (see refusedByPlatform: that one is never tried again), kept
+   * marked when the reply may be out already, and said plainly once until a delivery succeeds again.
+   */
+  private tokenRefused(error: unknown): unknown {
+    if (!isTokenRefused(error)) return error;
+    if (!this.tokenRefusedSaid) {
+      this.tokenRefusedSaid = true;
+      this.options.logger.error(
+        { err: redactSecrets(String(error)) },
+        'Telegram refuses the bot token (401 Unauthorized: revoked or replaced?); replies wait until the bot runs with a valid token',
+      );
+    }
+    const kept = new Error(`telegram refused the bot token: ${redactSecrets(String(error))}`);
+    return mayHaveBeenDelivered(error) ? markMaybeDelivered(kept) : kept;
+  }
+
+  private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
     const chatId = target.channelId;
     const message = renderTelegram(reply);
     const keyboard = reply.actions?.length
@@ -347,17 +431,78 @@ export class TelegramAdapter implements ChatAdapter {
     call: (to: string) => Promise<T>,
     options?: { coalesceKey?: string; edit?: boolean },
   ): Promise<T> {
-    const to = this.movedChats.get(chatId) ?? chatId;
+    const to = this.moved.sendTo(chatId);
     try {
       return await this.outbound.send(to, () => call(to), options);
     } catch (error) {
       const moved = migratedTo(error);
       if (moved === null || moved === to) throw error;
-      this.options.logger.info({ chatId: to, movedTo: moved }, 'telegram group upgraded to a supergroup; sending there');
-      this.movedChats.set(chatId, moved);
-      this.movedChats.set(to, moved);
+      this.learnUpgrade(to, moved);
+      this.moved.record(chatId, moved);
       return await this.outbound.send(moved, () => call(moved), options);
     }
+  }
+
+  /** The service messages Telegram posts in both chats when a basic group is upgraded to a supergroup. */
+  private noteUpgrade(message: TgMessage): void {
+    const chat = message.chat.id;
+    if (typeof message.migrate_to_chat_id === 'number') this.learnUpgrade(String(chat), String(message.migrate_to_chat_id));
+    if (typeof message.migrate_from_chat_id === 'number') this.learnUpgrade(String(message.migrate_from_chat_id), String(chat));
+  }
+
+  /**
+   * Records an upgrade Telegram told of, once. When the config's channels name the group and not the supergroup, the
+   * supergroup is let in as the group (see MovedChats) and the operator is told the id to write in the config: until
+   * they do, a bot that missed the announcement must ask Telegram (askAboutGroups) before it knows.
+   */
+  private learnUpgrade(oldId: string, newId: string): void {
+    if (!this.moved.record(oldId, newId)) return;
+    const { logger } = this.options;
+    if (this.moved.named(oldId) && !this.moved.named(newId))
+      logger.warn(
+        { chatId: oldId, movedTo: newId },
+        `telegram group ${oldId} was upgraded to supergroup ${newId}: the config's channels entry for the group lets the ` +
+          `supergroup in; update the config: channels: { platform: telegram, id: "${newId}" }`,
+      );
+    else logger.info({ chatId: oldId, movedTo: newId }, `telegram group ${oldId} was upgraded to supergroup ${newId}; sending there`);
+  }
+
+  /**
+   * The id the core knows a chat a message came from by (see MovedChats), or null when Telegram must be asked first
+   * (see chatIdAsked): a supergroup the config's channels do not name may be a listed group upgraded while no bot was
+   * there to be told, and the config's basic groups were not asked about yet this start.
+   */
+  private chatIdNow(chat: TgMessage['chat']): string | null {
+    const id = String(chat.id);
+    const known = this.moved.knownAs(id);
+    if (chat.type !== 'supergroup' || known !== id || this.moved.named(id) || this.moved.unresolvedGroups().length === 0) return known;
+    return null;
+  }
+
+  /** The id the core knows a chat by, once Telegram was asked about the config's basic groups (once a start). Never rejects. */
+  private async chatIdAsked(id: string): Promise<string> {
+    this.asked ??= this.askAboutGroups();
+    await this.asked;
+    return this.moved.knownAs(id);
+  }
+
+  /**
+   * Asks Telegram about each basic group the config's channels name: one upgraded answers 400 with
+   * migrate_to_chat_id (see learnUpgrade). Other answers tell nothing about an upgrade and are let be. Never rejects.
+   */
+  private async askAboutGroups(): Promise<void> {
+    const signal = new AbortController().signal;
+    await Promise.all(
+      this.moved.unresolvedGroups().map(async (chatId) => {
+        try {
+          await boundedCall('getChat', (o) => this.bot.telegram.callApi('getChat', { chat_id: chatId }, o), signal, 5_000);
+        } catch (error) {
+          const moved = migratedTo(error);
+          if (moved !== null) this.learnUpgrade(chatId, moved);
+          else this.options.logger.debug({ err: redactSecrets(String(error)), chatId }, 'telegram getChat failed');
+        }
+      }),
+    );
   }
 
   /** A final reply's photos and documents, after its message. */

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../../../test/helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
+import { describe, expect, it } from 'vitest';
+import type { TgCall } from '../../../test/helpers/fake-telegram/server.ts';
+import { textOf as text, useTelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
 import { reply } from '../../core/reply.ts';
-import type { TelegramAdapter } from './index.ts';
 
 /**
  * A basic group upgraded to a supergroup (Telegram does it when a member turns on topics or history for new members)
@@ -13,19 +12,9 @@ const TOKEN = '123456782:AAmigrateTOKENmigrateTOKENmigrate00';
 const OLD = { id: -4242424242, type: 'group' as const, title: 'ops' };
 const NEW = -1004242424242;
 
-let fake: FakeTelegram;
-let running: TelegramStack | null = null;
+const tg = useTelegramStack(TOKEN);
+const { fake } = tg;
 
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  fake = running.fake;
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
-
-const text = (c: TgCall) => String(c.body['text'] ?? '');
 const inChat = (c: TgCall, chat: number) => Number(c.body['chat_id']) === chat;
 
 describe('a group upgraded to a supergroup', () => {
@@ -40,7 +29,7 @@ describe('a group upgraded to a supergroup', () => {
   });
 
   it("posts a schedule's message, configured with the old id, in the supergroup", async () => {
-    const adapter = running?.stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     const target = await adapter.post(String(OLD.id), reply.result('Fleet board', [reply.text('all good')]));
     const shown = fake.message(NEW, Number(target.state['messageId']));
     expect(shown?.text).toBe('✅ <b>Fleet board</b>\nall good');
@@ -49,7 +38,7 @@ describe('a group upgraded to a supergroup', () => {
   });
 
   it('gets the result of a job that posted "queued" before the upgrade, as a new message in the supergroup', async () => {
-    const adapter = running?.stack.adapters[0] as TelegramAdapter;
+    const adapter = tg.adapter;
     const before = -4343434343;
     const after = -1004343434343;
     const queued = await adapter.post(String(before), reply.progress('/start mail', 'queued'));

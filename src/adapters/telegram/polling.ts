@@ -2,7 +2,7 @@ import type { Telegraf } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import { boundedCall, pause } from './api-call.ts';
-import { isTransient, retryAfterOf } from './api-errors.ts';
+import { isTokenRefused, isTransient, retryAfterOf } from './api-errors.ts';
 
 export interface UpdatePollerOptions {
   telegram: Telegraf['telegram'];
@@ -118,7 +118,11 @@ export class UpdatePoller {
     if (this.outageSince === null && !this.healthy()) {
       this.outageSince = this.lastOkAt;
       // Not a blip: a 401 (the token was revoked) or a 409 (another poller with this token) lasts until someone acts.
-      const hint = isTransient(error) ? 'Telegram cannot be reached' : 'Telegram refuses getUpdates';
+      const hint = isTransient(error)
+        ? 'Telegram cannot be reached'
+        : isTokenRefused(error)
+          ? 'Telegram refuses the bot token: revoked or replaced? the bot needs a valid one'
+          : 'Telegram refuses getUpdates';
       logger.warn({ err, failures: this.failures }, `telegram polling failing (${hint}); no updates arrive until it works again`);
     } else logger.debug({ err, failures: this.failures }, 'getUpdates failed; polling again');
     const retryAfter = retryAfterOf(error);

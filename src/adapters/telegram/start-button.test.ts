@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTelegram, TgCall } from '../../../test/helpers/fake-telegram/server.ts';
-import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { answerTo, useTelegramStack } from '../../../test/helpers/fake-telegram/stack.ts';
 
 /**
  * The README (and the note the group gets) tells people to open a private chat with the bot and press Start, so that
@@ -10,23 +9,8 @@ import { startTelegramStack, type TelegramStack } from '../../../test/helpers/fa
 const TOKEN = '123456785:AAstartTOKENstartTOKENstartTOKENst00';
 const ALICE = { id: 1001, type: 'private' as const };
 
-let fake: FakeTelegram;
-let running: TelegramStack | null = null;
-
-beforeAll(async () => {
-  running = await startTelegramStack(TOKEN);
-  fake = running.fake;
-}, 60_000);
-
-afterAll(async () => {
-  await running?.stop();
-});
-
-const repliesTo = (c: TgCall, id: number) => (c.body['reply_parameters'] as { message_id?: number } | undefined)?.message_id === id;
-async function answer(id: number): Promise<string> {
-  const sent = await fake.waitFor((c) => c.method === 'sendMessage' && c.messageId !== undefined && repliesTo(c, id));
-  return String(sent.body['text']);
-}
+const { fake } = useTelegramStack(TOKEN);
+const answer = (id: number) => answerTo(fake, id);
 
 describe('the Start button of a private chat with the bot', () => {
   it('answers with the commands the person can run', async () => {

@@ -16,6 +16,9 @@ export interface TgMessage {
   forward_origin?: unknown;
   forward_date?: number;
   is_automatic_forward?: boolean;
+  /** Service messages of a basic group's upgrade to a supergroup: in the group, and in the supergroup. */
+  migrate_to_chat_id?: number;
+  migrate_from_chat_id?: number;
 }
 
 /**

@@ -202,10 +202,35 @@ export class FakeTelegram {
 
   /**
    * The basic group `from` was upgraded to the supergroup `to` (a member turned on topics, history for new members…):
-   * as Telegram does, every send, edit or pin to `from` is refused 400 with parameters.migrate_to_chat_id.
+   * as Telegram does, every send, edit, pin or getChat to `from` is refused 400 with parameters.migrate_to_chat_id.
+   * `announced`: the bot also gets the two service messages Telegram sends then (`migrate_to_chat_id` in the group,
+   * `migrate_from_chat_id` in the supergroup); without, the bot was not there to get them (down for over a day).
+   * Returns the update id of the last update pushed (0 when none).
    */
-  migrateChat(from: number, to: number): void {
+  migrateChat(from: number, to: number, options: { announced?: boolean; by?: number; title?: string } = {}): number {
     this.migratedChats.set(from, to);
+    if (!options.announced) return 0;
+    const title = options.title ?? 'ops';
+    const by = options.by ?? 1001;
+    const date = Math.floor(Date.now() / 1000);
+    const member = { id: by, is_bot: false, first_name: `user${by}` };
+    this.push({
+      update_id: this.nextUpdateId++,
+      message: { message_id: this.nextMessageId++, date, chat: { id: from, type: 'group', title }, from: member, migrate_to_chat_id: to },
+    });
+    // Sent "by" the group itself in the supergroup (Telegram's anonymous sender), as the first message there.
+    this.push({
+      update_id: this.nextUpdateId++,
+      message: {
+        message_id: 1,
+        date,
+        chat: { id: to, type: 'supergroup', title },
+        from: { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' },
+        sender_chat: { id: from, type: 'group', title },
+        migrate_from_chat_id: from,
+      },
+    });
+    return this.nextUpdateId - 1;
   }
 
   /**
@@ -238,9 +263,11 @@ export class FakeTelegram {
       topic?: number;
       sentAt?: number;
       forwardedFrom?: number;
+      /** The sender edits their message `edits` to `text`: Telegram sends it as an edited_message update. */
+      edits?: number;
     } = {},
   ): number {
-    const messageId = this.nextMessageId++;
+    const messageId = options.edits ?? this.nextMessageId++;
     // In a forum supergroup, a message in a topic other than General names it (Bot API Message.message_thread_id).
     const topic = options.topic === undefined ? {} : { message_thread_id: options.topic, is_topic_message: true };
     const command = /^\/[^\s]+/.exec(text);
@@ -273,7 +300,8 @@ export class FakeTelegram {
             },
           }),
     };
-    this.push({ update_id: this.nextUpdateId++, message });
+    if (options.edits !== undefined) message['edit_date'] = Math.floor(Date.now() / 1000);
+    this.push({ update_id: this.nextUpdateId++, [options.edits === undefined ? 'message' : 'edited_message']: message });
     return messageId;
   }
 
@@ -416,7 +444,7 @@ export class FakeTelegram {
     }
     if (!['getUpdates', 'sendMessage', 'editMessageText', 'answerCallbackQuery'].includes(method)) this.record(call);
     const chat = (id: unknown) => ({ id: Number(id), type: Number(id) < 0 ? 'supergroup' : 'private' });
-    const movedTo = ['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument', 'pinChatMessage'].includes(method)
+    const movedTo = ['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument', 'pinChatMessage', 'getChat'].includes(method)
       ? this.migratedChats.get(Number(body['chat_id']))
       : undefined;
     if (movedTo !== undefined) {
@@ -441,6 +469,10 @@ export class FakeTelegram {
     switch (method) {
       case 'getMe':
         return json(res, { ok: true, result: this.botUser });
+      case 'getChat': {
+        const id = Number(body['chat_id']);
+        return json(res, { ok: true, result: id < 0 ? { id, type: id <= -1e12 ? 'supergroup' : 'group', title: 'ops' } : chat(id) });
+      }
       case 'pinChatMessage': {
         const key = `${Number(body['chat_id'])}:${Number(body['message_id'])}`;
         if (!this.messages.has(key))
