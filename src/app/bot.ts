@@ -20,6 +20,7 @@ import { ApprovalDesk } from './approval-desk.ts';
 import { ApprovalStore } from './approvals.ts';
 import { AuditLog } from './audit.ts';
 import { BotMetrics, type CommandOutcome } from './bot-metrics.ts';
+import { BotPeers } from './bot-peers.ts';
 import { renderHostChart, sparklineText } from './charts.ts';
 import { Dispatcher } from './dispatch.ts';
 import { FleetCache } from './fleet-cache.ts';
@@ -108,6 +109,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const heartbeats = new Heartbeats(redis, prefix);
   // The agents' checks across the fleet cover every host of this config, whatever theirs holds.
   const fleetHosts = new FleetHosts(redis, prefix);
+  // Bots on one prefix must have the same hosts: one started with others is refused (a running bot counted 3 checks).
+  const peers = new BotPeers(redis, prefix, instance, hostNames, 3 * SCHEDULE_CHECK_MS);
   const actions = new ActionStore(redis, prefix);
   const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
   const approvals = new ApprovalStore(redis, prefix, () => clock.now());
@@ -314,6 +317,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await redis.connect().catch(() => {});
       await waitForRedis(redis, describeRedis(options.redis), logger, { onWaiting: options.onRedisWait });
       await clock.start();
+      // Before anything is recovered: a bot without a host would withdraw the jobs another bot queued there.
+      await peers.join();
       await fleetHosts.publish(hostNames);
       await relay.start();
       for (const adapter of adapters.values()) {
@@ -329,6 +334,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // with their specs; one whose spec is kept but whose BullMQ scheduler is gone is scheduled again).
       const keepSchedules = setInterval(() => {
         fleetHosts.publish(hostNames).catch((e: unknown) => logger.debug({ err: String(e) }, 'could not write the fleet hosts'));
+        peers.renew().catch((e: unknown) => logger.debug({ err: String(e) }, 'could not say this bot still runs'));
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {
@@ -411,6 +417,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       await queues.close();
       bull.close();
       await audit.close();
+      await peers.leave().catch((e: unknown) => logger.debug({ err: String(e) }, 'could not say this bot stopped'));
       clock.stop();
       redis.disconnect();
     },

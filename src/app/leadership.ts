@@ -166,6 +166,8 @@ export class BotLeadership {
     this.reconcileSoon();
     await this.chain;
     this.starting = false;
+    // Stopped while its first term began (cut short by stop()): nothing started, and stop() gives the lease up.
+    if (this.stopping) return;
     if (this.firstFailure) {
       await this.lease.stop();
       this.client.disconnect();
@@ -180,6 +182,13 @@ export class BotLeadership {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.lease?.stop();
+    // A term still beginning (a Telegram start retries for up to 30 s, a Discord one waits up to 60 s for READY) is
+    // cut short: waited for, it held the stop until the lease, no longer renewed, ran out (or the 4 s a stop is given
+    // ran out first, the lease left to lapse rather than released), and the standby waited all that time.
+    if (this.active && this.term?.haltAdapters) {
+      this.halted = true;
+      await this.term.haltAdapters();
+    }
     await this.chain;
     const lease = this.lease;
     const release = async () => {
