@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type OpsServer, startOpsServer } from '../src/app/ops-http.ts';
-import { AGENT_NODE_FLAGS, PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
+import { AGENT_NODE_FLAGS, BOT_NODE_FLAGS, PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Config } from '../src/config/schema.ts';
 import { createLogger } from '../src/core/log.ts';
@@ -38,7 +38,9 @@ describe('the production entry point', () => {
     // The agent's own young-generation size: its compose service replaces the image's entry point with its flags.
     expect(AGENT_NODE_FLAGS).toContain('--max-semi-space-size=8');
     expect(service('agent').entrypoint).toEqual(['node', ...AGENT_NODE_FLAGS, BUILT_CLI]);
-    expect(service('bot').entrypoint).toBeUndefined();
+    // The bot's: --expose-gc, for its idle collection (src/app/idle-collector.ts), likewise.
+    expect(BOT_NODE_FLAGS).toContain('--expose-gc');
+    expect(service('bot').entrypoint).toEqual(['node', ...BOT_NODE_FLAGS, BUILT_CLI]);
   });
 });
 

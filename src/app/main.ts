@@ -15,6 +15,7 @@ import { createLogger, type Logger, redactSecrets } from '../core/log.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
 import { RedisWaitAborted } from '../queue/redis-ready.ts';
 import { ensureRedis, RedisUnavailableError } from './ensure-redis.ts';
+import { startIdleCollector } from './idle-collector.ts';
 import { type OpsServer, startOpsServer } from './ops-http.ts';
 import { deleteKeysWithPrefix } from './redis-keys.ts';
 
@@ -193,7 +194,16 @@ export async function runBot(options: {
     await boundedStop(() => bot.stop(), logger);
     return 1;
   }
+  // A quiet bot gives a burst's memory back (src/app/idle-collector.ts; needs node's --expose-gc, as production runs it).
+  const collector = startIdleCollector({
+    onCollect: (c) =>
+      logger.debug(
+        { kind: c.kind, heapMiB: [c.beforeBytes, c.afterBytes].map((b) => Math.round(b / 2 ** 20)), ms: Math.round(c.ms) },
+        'idle collection',
+      ),
+  });
   const stopAll = async () => {
+    collector?.stop();
     await bot.stop();
     await ops?.close();
   };
