@@ -10,6 +10,8 @@ import { freeze } from './freeze.ts';
 const ZONE = 'Europe/Berlin';
 let calls: { hosts: string[]; until: Date | null; reason: string }[] = [];
 const ctx = {
+  // The shared clock the bot gives a command; here the (faked) Date.
+  now: () => Date.now(),
   freezes: {
     zone: ZONE,
     freeze: async (hosts: string[], until: Date | null, reason: string) => {

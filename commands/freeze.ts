@@ -78,7 +78,8 @@ export const freeze = defineCommand({
     if (!shaped) return ctx.freezes.freeze(hosts, null, args.reason);
     // Shaped like one but not a valid one (`24:00`, `0h`, `1.5h`, a 31st of April): said, never a freeze that does not
     // end.
-    const now = Date.now();
+    // On the shared clock, as the bots that check the freeze compare its end: "30m" is 30 minutes on every one.
+    const now = ctx.now();
     // A wall time ends a freeze at the last time the clock reads it, or where the clock jumps past it.
     const until = parseUntil(typed, new Date(now), ctx.freezes.zone, 'end');
     if (!until.ok) return bad(until.reason.replace(typed, shown));

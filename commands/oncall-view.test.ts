@@ -33,6 +33,7 @@ function context(input: OnCallInput): LocalContext {
     },
   };
   return {
+    now: () => Date.now(),
     person: 'alice',
     platformUserId: 'alice',
     platform: 'terminal',

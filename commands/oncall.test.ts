@@ -53,6 +53,7 @@ function context(input: OnCallInput, setResult?: (person: string, until: Date | 
   };
   // Only what /oncall reads: the rest of the context is other commands' business.
   const ctx = {
+    now: () => Date.now(),
     person: 'alice',
     platformUserId: 'alice',
     platform: 'terminal',

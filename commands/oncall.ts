@@ -47,7 +47,9 @@ export const oncall = defineCommand({
     '/oncall clear carol',
   ],
   run: async (args, ctx): Promise<Reply> => {
-    const at = new Date();
+    // On Redis's clock, as every bot of the prefix reads it: on a machine's own, bots whose clocks disagree named
+    // different people around a handoff, and an override set on one ended early or late on the other.
+    const at = new Date(ctx.now());
     const bad = (message: string): Reply => reply.error('Bad arguments for /oncall', message, usageOf(oncall));
     if (args.action === 'show') {
       if (args.person !== undefined)

@@ -78,7 +78,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const { config, logger } = options;
   const commands = options.commands ?? COMMANDS;
   const byName: ReadonlyMap<string, AnyCommand> = new Map(commands.map((c) => [c.name, c]));
-  const ctx: PipelineContext = { config, commands: byName };
+  // A command's age is judged on Redis's clock (the clock is made below; only read once a request comes).
+  const ctx: PipelineContext = { config, commands: byName, sharedTime: (ms) => clock.fromLocal(ms) };
   const approval = options.approval ?? approvalRule(config);
   const prefix = config.redis.prefix;
   const hostNames = Object.keys(config.hosts);
@@ -114,7 +115,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const actions = new ActionStore(redis, prefix);
   const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
   const approvals = new ApprovalStore(redis, prefix, () => clock.now());
-  const freezes = new FreezeBook(redis, prefix, config, (e) => audit.append(e));
+  // A freeze's end is compared by every bot that queues or delivers a mutation: on the clock they share.
+  const freezes = new FreezeBook(
+    redis,
+    prefix,
+    config,
+    (e) => audit.append(e),
+    () => clock.now(),
+  );
   const fleet = new FleetCache(hostNames);
   const queues = new JobQueues(hostNames, bull.client, prefix, logger);
   // Node's process metrics only when asked for (main.ts): tests and the demo make many bots in one process.
@@ -243,11 +251,12 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     deliver,
     deliverOrThrow,
     audit: (e) => audit.append(e),
+    // On Redis's clock, as /oncall reads it: another bot's overrides end, and handoffs fall, at the same moment here.
     onCall: async () => {
-      const now = (await oncall.view(new Date())).now;
+      const now = (await oncall.view(new Date(clock.now()))).now;
       return now ? [now.person, ...now.also] : [];
     },
-    nextOnCall: async () => (await oncall.view(new Date())).next?.person ?? null,
+    nextOnCall: async () => (await oncall.view(new Date(clock.now()))).next?.person ?? null,
     wasQueued: async (requestId) => (await pending.gone([requestId])).get(requestId) !== 'lost',
     now: () => clock.now(),
     logger,

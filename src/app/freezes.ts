@@ -48,7 +48,7 @@ export class FreezeBook {
     private readonly prefix: string,
     private readonly config: Config,
     private readonly audit: (e: AuditEntry) => Promise<void>,
-    /** The bot's own clock: a freeze's until is a time people gave (README: Clocks). */
+    /** The deployment's shared clock (the bot passes it): another bot compares the ends this one writes. */
     private readonly now: () => number = () => Date.now(),
   ) {}
 

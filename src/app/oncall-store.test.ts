@@ -259,7 +259,7 @@ describe('OnCallStore (Redis)', () => {
   // when it ends (the earlier one resumes), and one of the rotation's person for 31 days stops the rotation as long.
   it('/oncall clear ends the overrides set in chat, by the same rules as set, and says who is on call after', async () => {
     const run = (asker: Person, text: string, platform: 'terminal' | 'telegram' = 'terminal') => {
-      const ctx = { person: asker.id, platform, roles: asker.roles, oncall: access(STATIC, asker, text, platform) };
+      const ctx = { now: () => Date.now(), person: asker.id, platform, roles: asker.roles, oncall: access(STATIC, asker, text, platform) };
       return oncall.run(parseArgs(oncall, { kind: 'text', text }) as never, ctx as Partial<LocalContext> as LocalContext) as Promise<Reply>;
     };
     expect((await run(ALICE, 'set carol 31d')).title).toMatch(/^carol is on call until /);

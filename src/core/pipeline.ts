@@ -21,7 +21,7 @@ import { type FleetView, hostsRunning } from './fleet-view.ts';
 import { DOM0_NAME, DomainName } from './names.ts';
 import { type Block, type Reply, reply } from './reply.ts';
 import type { ChatRequest } from './request.ts';
-import { ago, clockUtc } from './time-text.ts';
+import { ago, clockUtc, dateTimeUtc, isTime } from './time-text.ts';
 
 /**
  * The request pipeline, pure: parse → identify → authorize → resolve targets → precheck → (approval) → a
@@ -32,6 +32,12 @@ import { ago, clockUtc } from './time-text.ts';
 export interface PipelineContext {
   config: Config;
   commands: ReadonlyMap<string, AnyCommand>;
+  /**
+   * A local wall-clock time (a request's receivedAt) on the deployment's shared clock, which is true time as a
+   * platform's own stamps are (Telegram's `date`): a bot whose machine clock is off judges a command's age on this.
+   * Absent (tests, pure use): the local clock.
+   */
+  sharedTime?: (localMs: number) => number;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every argument and op type
@@ -143,7 +149,7 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
     if (!decision.allowed) return reject('Not allowed', decision.message, personId);
   }
   const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
-  return staleRefusal(config, req, command.name, risk, personId) ?? { command, args, person: who.person, risk };
+  return staleRefusal(ctx, req, command.name, risk, personId) ?? { command, args, person: who.person, risk };
 }
 
 /**
@@ -151,16 +157,21 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
  * /start typed during an outage would otherwise run hours later, as if just sent). Reads are answered; /approve
  * counts as a change (it makes one run), though it needs no approval itself.
  */
-function staleRefusal(config: Config, req: ChatRequest, command: string, risk: Risk, personId: string | null): Rejection | null {
+function staleRefusal(ctx: PipelineContext, req: ChatRequest, command: string, risk: Risk, personId: string | null): Rejection | null {
   if (req.sentAt === undefined || (risk === 'read' && command !== 'approve')) return null;
-  const age = req.receivedAt - req.sentAt;
-  if (age <= config.bot.maxCommandAgeMs) return null;
-  return reject(
-    'Too late',
-    `sent at ${clockUtc(req.sentAt)} (${ago(age)}) while xenops was not receiving: not run — send it again if it still applies`,
-    personId,
-  );
+  const again = 'not run — send it again if it still applies';
+  // The platform's number, as it sent it (a malformed update's too): a change whose age cannot be told is not run.
+  if (!isTime(req.sentAt))
+    return reject('Too late', `the time it was sent (${req.sentAt}) is no time, so its age is unknown: ${again}`, personId);
+  // Both on true time: a machine clock 10 min ahead made every change "too late", one behind ran stale ones.
+  const age = (ctx.sharedTime?.(req.receivedAt) ?? req.receivedAt) - req.sentAt;
+  if (age <= ctx.config.bot.maxCommandAgeMs) return null;
+  // Telegram keeps a day of updates: older than that, the time of day alone would read as today's.
+  const when = age < DAY_MS ? clockUtc(req.sentAt) : dateTimeUtc(req.sentAt);
+  return reject('Too late', `sent at ${when} (${ago(age)}) while xenops was not receiving: ${again}`, personId);
 }
+
+const DAY_MS = 86_400_000;
 
 /** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */
 function nearestCommand(typed: string, ctx: PipelineContext, req: ChatRequest): string | null {
