@@ -61,7 +61,7 @@ describe('/evacuate: why a guest fits nowhere', () => {
     expect(d.kind).toBe('reject');
     const said = d.kind === 'reject' && d.reply.blocks[0]?.type === 'text' ? d.reply.blocks[0].text : '';
     expect(said).toContain(
-      'web (6144 MiB) fits nowhere: it needs 6656 MiB free (6144 + 512 reserve); the most free on a target is 4096 MiB on xen3',
+      'web (6 GiB) fits nowhere: it needs 6.5 GiB free (6 GiB + 512 MiB reserve); the most free on a target is 4 GiB on xen3',
     );
     expect(said).toContain('xen2 already lists a domain named web (shutdown): clear it there first');
   });

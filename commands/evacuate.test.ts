@@ -85,12 +85,12 @@ describe('/evacuate: the plan from a capacity reading', () => {
     ]);
     const table = d.summary?.find((b) => b.type === 'table');
     expect(table && table.type === 'table' && table.table.rows).toEqual([
-      ['1', 'web', '2048 MiB', 'xen3', '4096 MiB', '2048 MiB'],
-      ['2', 'gateway', '512 MiB', 'xen3', '2048 MiB', '1536 MiB'],
+      ['1', 'web', '2 GiB', 'xen3', '4 GiB', '2 GiB'],
+      ['2', 'gateway', '512 MiB', 'xen3', '2 GiB', '1.5 GiB'],
     ]);
     const shown = d.summary?.map((b) => (b.type === 'text' ? b.text : '')).join('\n') ?? '';
     expect(shown).toContain('Figures read at 12:00:03 UTC; every target keeps 512 MiB free');
-    expect(shown).toContain('targets: xen3 4096 MiB free of 16384 MiB → 1536 MiB after');
+    expect(shown).toContain('targets: xen3 4 GiB free of 16 GiB → 1.5 GiB after');
     expect(shown).toContain('once every step has succeeded, xen1 is frozen for new starts until /unfreeze');
     // The approver is checked on every host the plan touches: the migrations' target too.
     const touches = hostsTouched(d.command, d.evaluated.args, d.jobs);
@@ -135,7 +135,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
     expect(d).toMatchObject({ kind: 'reject' });
     expect(d.kind === 'reject' && d.reply.blocks[0]).toEqual({
       type: 'text',
-      text: 'huge (20000 MiB) fits nowhere: it needs 20512 MiB free (20000 + 512 reserve); the most free on a target is 10240 MiB on xen2 — the evacuation of xen1 was refused and nothing was moved (--shutdown-rest would shut it down instead)',
+      text: 'huge (19.5 GiB) fits nowhere: it needs 20 GiB free (19.5 GiB + 512 MiB reserve); the most free on a target is 10 GiB on xen2 — the evacuation of xen1 was refused and nothing was moved (--shutdown-rest would shut it down instead)',
     });
   });
 
@@ -149,7 +149,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
       { op: 'domain.list', host: 'xen1' },
     ]);
     expect(d.summary?.map((b) => (b.type === 'text' ? b.text : '')).join('\n')).toContain(
-      '--shutdown-rest: huge (20000 MiB) fits nowhere: it needs 20512 MiB free (20000 + 512 reserve); the most free on a target is 10240 MiB on xen2 — shut down on xen1 (xl shutdown) after the migrations',
+      '--shutdown-rest: huge (19.5 GiB) fits nowhere: it needs 20 GiB free (19.5 GiB + 512 MiB reserve); the most free on a target is 10 GiB on xen2 — shut down on xen1 (xl shutdown) after the migrations',
     );
   });
 
@@ -346,8 +346,8 @@ describe('/rebalance', () => {
     expect(d.jobs).toEqual([{ op: 'domain.migrate', host: 'xen1', domain: 'c', target: 'xen2', keepFreeMiB: 512 }]);
     const table = d.summary?.find((b) => b.type === 'table');
     expect(table && table.type === 'table' && table.table.rows).toEqual([
-      ['xen1', '22528 MiB (69%)', '18432 MiB (56%)', '14336 MiB', '0', '0', '3 → 2'],
-      ['xen2', '6144 MiB (38%)', '10240 MiB (63%)', '6144 MiB', '0', '0', '1 → 2'],
+      ['xen1', '22 GiB (69%)', '18 GiB (56%)', '14 GiB', '0', '0', '3 → 2'],
+      ['xen2', '6 GiB (38%)', '10 GiB (63%)', '6 GiB', '0', '0', '1 → 2'],
     ]);
     const plain = decide(ctx, req('rebalance xen1 xen2'), view(r), true, approvalRule(config));
     expect(plain).toMatchObject({

@@ -22,7 +22,7 @@ import {
 } from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
-import { autostartLeftBehind } from './render-helpers.ts';
+import { autostartLeftBehind, mib } from './render-helpers.ts';
 
 /**
  * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
@@ -100,7 +100,7 @@ function clock(ms: number): string {
   return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 }
 
-const MiB = (n: number) => `${n} MiB`;
+const MiB = mib;
 
 /** Why each candidate host is out (did not answer, frozen, another toolstack, out of scope), in host order. */
 function exclusions(reading: CapacityReading, source: HostGuests, names: readonly string[], may: PrecheckContext['may']): string[] {

@@ -12,6 +12,7 @@ import {
 import { type Block, reply } from '../src/core/reply.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
 import { HostWords, stepReport, unknownLine } from './evacuate.ts';
+import { mib } from './render-helpers.ts';
 
 /**
  * `/rebalance [hosts] [--run]`: suggests live migrations that even out memory use across hosts, with each host's
@@ -52,9 +53,9 @@ export function rebalanceBlocks(plan: RebalancePlan, reserveMiB: number, notes: 
         const a = after.get(b.host) ?? b;
         return [
           b.host,
-          `${b.usedMiB} MiB (${pct(b.usedPct)})`,
-          `${a.usedMiB} MiB (${pct(a.usedPct)})`,
-          `${a.freeMiB} MiB`,
+          `${mib(b.usedMiB)} (${pct(b.usedPct)})`,
+          `${mib(a.usedMiB)} (${pct(a.usedPct)})`,
+          mib(a.freeMiB),
           String(b.cpuPercent),
           String(a.cpuPercent),
           `${b.guests} → ${a.guests}`,
@@ -70,7 +71,7 @@ export function rebalanceBlocks(plan: RebalancePlan, reserveMiB: number, notes: 
           reply.table(
             {
               columns: ['#', 'domain', 'memory', 'CPU%', 'from', 'to'],
-              rows: plan.moves.map((m, i) => [String(i + 1), m.domain, `${m.memoryMiB} MiB`, String(m.cpuPercent), m.from, m.to]),
+              rows: plan.moves.map((m, i) => [String(i + 1), m.domain, mib(m.memoryMiB), String(m.cpuPercent), m.from, m.to]),
               alignRight: [0, 2, 3],
             },
             'moves, in order',
@@ -87,7 +88,7 @@ export function rebalanceBlocks(plan: RebalancePlan, reserveMiB: number, notes: 
     hosts,
     ...moves,
     reply.text(
-      `spread of memory use (max − min): ${pct(plan.spreadBefore)} → ${pct(plan.spreadAfter)} (${why}); every target keeps ${reserveMiB} MiB free`,
+      `spread of memory use (max − min): ${pct(plan.spreadBefore)} → ${pct(plan.spreadAfter)} (${why}); every target keeps ${mib(reserveMiB)} free`,
     ),
     ...notes.map((n) => reply.text(n)),
   ];

@@ -3,7 +3,7 @@ import { defineCommand, type RenderContext, type RenderedChart } from '../src/co
 import { HostName } from '../src/core/names.ts';
 import { type Attachment, type Block, reply } from '../src/core/reply.ts';
 import { byCpuPercent } from '../src/core/samples.ts';
-import { failureBlocks, toneOf } from './render-helpers.ts';
+import { failureBlocks, mib, toneOf } from './render-helpers.ts';
 
 const rate = (n: number | null) => (n === null ? '-' : n.toFixed(n >= 100 ? 0 : 1));
 
@@ -72,7 +72,7 @@ export const top = defineCommand({
               r.name,
               r.state,
               r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1),
-              `${(r.memoryKiB / 1024).toFixed(0)}M`,
+              mib(Math.round(r.memoryKiB / 1024)),
               String(r.vcpus),
               `${rate(r.netTxKiBps)}/${rate(r.netRxKiBps)}`,
               `${rate(r.vbdRdPerSec)}/${rate(r.vbdWrPerSec)}`,

@@ -7,6 +7,7 @@ import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } f
 import type { JournalEntry } from '../queue/coordination.ts';
 import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
 import { memoryFromInfo } from './parsers/info.ts';
+import { xentopUnreadNote } from './parsers/xentop.ts';
 import { type CpuBaseline, cpuBaseline, cpuPercentOf } from './sampling.ts';
 import type { DomainSummary, OperationContext, Toolstack, TopRow } from './toolstack/types.ts';
 
@@ -59,7 +60,14 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
   },
   'host.top': async (data, ctx) => {
     const live = ctx.samples?.latest(data.host);
-    if (live) return { host: data.host, live: true, sampledAt: live.at, domains: live.domains };
+    if (live)
+      return {
+        host: data.host,
+        live: true,
+        sampledAt: live.at,
+        domains: live.domains,
+        ...(live.unread ? { notes: [xentopUnreadNote(live.unread.lines, live.unread.first)] } : {}),
+      };
     const ts = await ctx.toolstack(data.host);
     const { rows, previous, notes } = await ts.topTable(ctx.op);
     const before = cpuBaseline(previous);
@@ -104,6 +112,8 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const ts = await ctx.toolstack(data.host);
     const { info, domains, notes } = await ts.infoAndList(ctx.op);
     const live = ctx.samples?.latest(data.host) ?? null;
+    // The busiest are ranked from the sample: a guest whose row xentop's output garbled would be left out unsaid.
+    if (live?.unread) notes.push(xentopUnreadNote(live.unread.lines, live.unread.first));
     // Domain-0 is the host, not a guest: counted, it made an admin's "running" one more than a scoped person's (the
     // bot takes it out of their list, and so of their counts).
     const guests = domains.filter((d) => d.name !== DOM0_NAME);

@@ -6,7 +6,7 @@ import type { FleetEvent, FleetEventLog } from '../queue/fleet-events.ts';
 import type { SampleStore } from '../queue/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 import { parseXentop } from './parsers/xentop.ts';
-import { XentopStream } from './parsers/xentop-stream.ts';
+import { XentopStream, type XentopUnread } from './parsers/xentop-stream.ts';
 import {
   type CounterRow,
   type CpuBaseline,
@@ -332,7 +332,8 @@ export class Sampler {
         const isFirst = first;
         first = false;
         const at = this.stamp();
-        this.enqueue(state, () => this.iteration(state, rows, at, isFirst), true);
+        const unread = splitter.unread(rows);
+        this.enqueue(state, () => this.iteration(state, rows, at, isFirst, undefined, unread), true);
       }
     };
     const watchdog = setInterval(
@@ -422,12 +423,14 @@ export class Sampler {
           return { failed: !produced, produced, reason: errorText(error) };
         }
         this.enqueue(state, () => this.reached(state));
-        const { rows, previous } = parseXentop(stdout);
+        const { rows, previous, unparsed } = parseXentop(stdout);
         const at = this.stamp();
+        // Either iteration's: a line the first could not read may be a row the second also printed that way.
+        const unread = unparsed[0] ? { lines: unparsed.length, first: unparsed[0].line.slice(0, 200) } : null;
         // The poll's rows come from its second iteration, whose CPU% xentop took against its first (not the poll before).
         if (rows.length > 0) {
           produced = true;
-          this.enqueue(state, () => this.iteration(state, rows, at, false, cpuBaseline(previous)), true);
+          this.enqueue(state, () => this.iteration(state, rows, at, false, cpuBaseline(previous), unread), true);
         }
         await sleep(Math.max(0, this.o.intervalSeconds * 1000 - (this.now() - started)), this.closing.signal);
       }
@@ -451,8 +454,19 @@ export class Sampler {
       });
   }
 
-  /** `cpuBefore`: xentop's iteration before this one, when it is not the last one handled (see toHostSample). */
-  private async iteration(state: HostState, rawRows: TopRow[], at: number, first: boolean, cpuBefore?: CpuBaseline | null): Promise<void> {
+  /**
+   * `cpuBefore`: xentop's iteration before this one, when it is not the last one handled (see toHostSample).
+   * `unread`: its lines that were no row it could read — kept with the sample, so /top and /status say a guest may be
+   * missing rather than rank without it (the log at the stream's end alone was seen by nobody asking).
+   */
+  private async iteration(
+    state: HostState,
+    rawRows: TopRow[],
+    at: number,
+    first: boolean,
+    cpuBefore?: CpuBaseline | null,
+    unread?: XentopUnread | null,
+  ): Promise<void> {
     const { rows, unresolved } = state.fullNames ? { rows: rawRows, unresolved: [] } : await this.fullNames(state, rawRows);
     const cur: TimedRows = { at, rows };
     if (first) {
@@ -461,6 +475,7 @@ export class Sampler {
       return;
     }
     const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds, cpuBefore);
+    if (unread) sample.unread = unread;
     state.prev = countersOf(cur);
     state.latest = sample;
     const { samples } = this.deps;

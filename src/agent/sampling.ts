@@ -48,7 +48,7 @@ export function cpuBaseline(rows: readonly Pick<TopRow, 'name' | 'cpuSeconds'>[]
  */
 export function cpuPercentOf(row: Pick<TopRow, 'name' | 'cpuSeconds' | 'cpuPercent' | 'vcpus'>, before: CpuBaseline | null): number | null {
   const then = before?.get(row.name) ?? (row.name.length > 10 ? before?.get(row.name.slice(0, 10)) : undefined);
-  if (!then || row.cpuSeconds < then.cpuSeconds) return null;
+  if (!then || row.cpuSeconds < then.cpuSeconds || row.cpuPercent === null) return null;
   return row.vcpus > 0 && row.cpuPercent > row.vcpus * 100 * CPU_LEEWAY ? null : row.cpuPercent;
 }
 

@@ -140,7 +140,7 @@ describe('sparklineText', () => {
       [
         'xen1: CPU % over 3 min (4 samples), 12:00–12:03 UTC',
         'db   ▂▂▂   cpu - now / 10.0% peak, mem -',
-        'web  ▁▃▅█  cpu 70.0% now / 70.0% peak, mem 1024 MiB',
+        'web  ▁▃▅█  cpu 70.0% now / 70.0% peak, mem 1 GiB',
       ].join('\n'),
     );
   });
@@ -160,7 +160,7 @@ describe('sparklineText', () => {
     const [header, line] = text.split('\n');
     expect(header).toBe('xen1: CPU % over 59 min (20 samples), 12:00–12:59 UTC');
     // 30 characters over 59 minutes: 12:00–12:09 in the first five, 12:50–12:59 in the last five, nothing between.
-    expect(line).toBe(`web  ${'▁'.repeat(5)}${' '.repeat(20)}${'█'.repeat(5)}  cpu 90.0% now / 90.0% peak, mem 1024 MiB`);
+    expect(line).toBe(`web  ${'▁'.repeat(5)}${' '.repeat(20)}${'█'.repeat(5)}  cpu 90.0% now / 90.0% peak, mem 1 GiB`);
   });
 
   it('shows a guest named `constructor` (or `toString`) absent from the last point with no "now" figure', () => {
@@ -168,7 +168,7 @@ describe('sparklineText', () => {
       'xen1: CPU % over 1 min (2 samples), 12:00–12:01 UTC',
       'constructor  █   cpu - now / 20.0% peak, mem -',
       'toString     ▁▂  cpu 2.0% now / 2.0% peak, mem 512 MiB',
-      'web          ▃▃  cpu 6.0% now / 6.0% peak, mem 1024 MiB',
+      'web          ▃▃  cpu 6.0% now / 6.0% peak, mem 1 GiB',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { EChartsOption, LineSeriesOption, TitleComponentOption, XAXisComponentOption, YAXisComponentOption } from 'echarts';
 import type { HistoryFigures, HistoryPoint } from '../core/samples.ts';
+import { mib } from '../core/sizes.ts';
 
 /**
  * Host charts: a PNG (echarts rendered server-side to SVG, rasterised by resvg with a bundled font, so the output
@@ -298,7 +299,7 @@ function percent(n: number): string {
 
 /**
  * The text fallback of the chart: a header, then one line per domain —
- * `name  ▁▂▃▅▇  cpu 12.5% now / 48.0% peak, mem 1024 MiB`. The sparkline is the CPU % (window averages, at most
+ * `name  ▁▂▃▅▇  cpu 12.5% now / 48.0% peak, mem 1 GiB`. The sparkline is the CPU % (window averages, at most
  * 30 characters, spread over the time the points span) on one scale for all domains, from 0 to the highest average,
  * so lines compare; a blank is a stretch where the domain was not running, or nothing was sampled. "now" is the last
  * point (given `now`, one older than two steps is said with its time, and the header says how long nothing came); a
@@ -329,7 +330,7 @@ export function sparklineText(host: string, points: HistoryPoint[], options: { w
     const peak = Math.max(...sorted.map((p) => figuresOf(p, name)?.cpuMax ?? 0));
     const latest = figuresOf(last, name);
     const cpu = `cpu ${latest ? percent(latest.cpuAvg) : '-'} ${lastWord} / ${percent(peak)} peak`;
-    const mem = `mem ${latest ? `${Math.round(latest.memoryKiB / 1024)} MiB` : '-'}`;
+    const mem = `mem ${latest ? mib(Math.round(latest.memoryKiB / 1024)) : '-'}`;
     return `${name.padEnd(pad)}  ${spark}  ${cpu}, ${mem}`;
   });
   const since = silent > 0 ? `; no sample for ${Math.round(silent / 60_000)} min` : '';

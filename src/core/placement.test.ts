@@ -59,7 +59,7 @@ describe('placeGuests: best-fit decreasing with a reserve', () => {
     expect(plan.placements.map((p) => [p.domain, p.target])).toEqual([['web', 'xen3']]);
     expect(plan.unplaced).toEqual([{ domain: 'huge', memoryMiB: 65536, needMiB: 66048, best: { host: 'xen2', freeMiB: 10240 } }]);
     expect(describeUnplaced(plan.unplaced[0] as never, 512)).toBe(
-      'huge (65536 MiB) fits nowhere: it needs 66048 MiB free (65536 + 512 reserve); the most free on a target is 10240 MiB on xen2',
+      'huge (64 GiB) fits nowhere: it needs 64.5 GiB free (64 GiB + 512 MiB reserve); the most free on a target is 10 GiB on xen2',
     );
   });
 

@@ -1,5 +1,6 @@
 import type { JobResult } from '../queue/jobs.ts';
 import { DOM0_NAME, migratingName, TargetDomainName } from './names.ts';
+import { mib } from './sizes.ts';
 import type { DomainStatus, ToolstackKind } from './xen.ts';
 
 /**
@@ -196,11 +197,11 @@ export function placeGuests(
   return { placements, unplaced };
 }
 
-/** "web (2048 MiB) fits nowhere: it needs 2560 MiB free (2048 + 512 reserve); the most free is 1024 MiB on xen2". */
+/** "web (2 GiB) fits nowhere: it needs 2.5 GiB free (2 GiB + 512 MiB reserve); the most free is 1 GiB on xen2". */
 export function describeUnplaced(u: Unplaced, reserveMiB: number): string {
-  const need = `it needs ${u.needMiB} MiB free (${u.memoryMiB} + ${reserveMiB} reserve)`;
-  const best = u.best ? `the most free on a target is ${u.best.freeMiB} MiB on ${u.best.host}` : 'there is no target it may go to';
-  return `${u.domain} (${u.memoryMiB} MiB) fits nowhere: ${need}; ${best}`;
+  const need = `it needs ${mib(u.needMiB)} free (${mib(u.memoryMiB)} + ${mib(reserveMiB)} reserve)`;
+  const best = u.best ? `the most free on a target is ${mib(u.best.freeMiB)} on ${u.best.host}` : 'there is no target it may go to';
+  return `${u.domain} (${mib(u.memoryMiB)}) fits nowhere: ${need}; ${best}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -31,6 +31,11 @@ export interface HostSample {
   /** The stream's -d. */
   intervalSeconds: number;
   domains: DomainSample[];
+  /**
+   * Lines of this iteration's output that were no row it could read (counted, the first kept, cut short): a guest's
+   * row among them is missing from `domains`, so what answers from the sample says so. Absent when every line was read.
+   */
+  unread?: { lines: number; first: string };
 }
 
 /**

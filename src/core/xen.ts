@@ -21,7 +21,8 @@ export interface TopRow {
   /** Six characters in xentop's own order d s b c p r, as printed. */
   state: string;
   cpuSeconds: number;
-  cpuPercent: number;
+  /** null where xentop printed no figure (`-nan`, `inf`, or negative: Dom0's clock stepped between iterations). */
+  cpuPercent: number | null;
   memoryKiB: number;
   memoryPercent: number;
   /** null for `no limit`. */

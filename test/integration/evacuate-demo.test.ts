@@ -39,9 +39,9 @@ describe('/evacuate in the terminal demo', () => {
     expect(asked).toMatch(/web on xen1: (running|blocked), id \d+, 2048 MiB/);
     expect(asked).toMatch(/gateway on xen1: (running|blocked), id \d+, 512 MiB/);
     // xen2: 16384 total, Domain-0 2048 and files 4096 → 10240 free; web takes 2048, then gateway 512.
-    expect(asked).toMatch(/1\s+web\s+2048 MiB\s+xen2\s+10240 MiB\s+8192 MiB/);
-    expect(asked).toMatch(/2\s+gateway\s+512 MiB\s+xen2\s+8192 MiB\s+7680 MiB/);
-    expect(asked).toContain('targets: xen2 10240 MiB free of 16384 MiB → 7680 MiB after');
+    expect(asked).toMatch(/1\s+web\s+2 GiB\s+xen2\s+10 GiB\s+8 GiB/);
+    expect(asked).toMatch(/2\s+gateway\s+512 MiB\s+xen2\s+8 GiB\s+7.5 GiB/);
+    expect(asked).toContain('targets: xen2 10 GiB free of 16 GiB → 7.5 GiB after');
     expect(asked).toContain(`/approve ${id}   or   /deny ${id} [reason]`);
     expect(sent('xen1', /\bmigrate\b/)).toEqual([]);
 

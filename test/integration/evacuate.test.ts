@@ -142,9 +142,9 @@ describe('/evacuate against three simulated hosts', () => {
     expect(text).toMatch(/✔ 3\. gateway → xen2: running there as id \d+ \(verified\)/);
     expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
     // The plan as it was made, with the figures read from xl info.
-    expect(text).toMatch(/1\s+web\s+2048 MiB\s+xen2\s+3072 MiB\s+1024 MiB/);
-    expect(text).toMatch(/2\s+db\s+1024 MiB\s+xen3\s+6144 MiB\s+5120 MiB/);
-    expect(text).toMatch(/3\s+gateway\s+512 MiB\s+xen2\s+1024 MiB\s+512 MiB/);
+    expect(text).toMatch(/1\s+web\s+2 GiB\s+xen2\s+3 GiB\s+1 GiB/);
+    expect(text).toMatch(/2\s+db\s+1 GiB\s+xen3\s+6 GiB\s+5 GiB/);
+    expect(text).toMatch(/3\s+gateway\s+512 MiB\s+xen2\s+1 GiB\s+512 MiB/);
     // What the hosts hold now: nothing of it on xen1 (mail was never running), each guest on its target.
     expect(running(s)).toEqual({ xen1: [], xen2: ['files', 'gateway', 'web'], xen3: ['db'] });
     expect(s.env.sim.fleet.freeMemoryMiB(s.env.sim.fleet.host('xen2'))).toBe(512);
@@ -218,7 +218,7 @@ describe('/evacuate against three simulated hosts', () => {
     expect(r.kind).toBe('error');
     expect(r.title).toBe('Cannot do that');
     expect(textOf(r)).toBe(
-      'huge (7000 MiB) fits nowhere: it needs 7512 MiB free (7000 + 512 reserve); the most free on a target is 6144 MiB on xen3 — the evacuation of xen1 was refused and nothing was moved (--shutdown-rest would shut it down instead)',
+      'huge (6.8 GiB) fits nowhere: it needs 7.3 GiB free (6.8 GiB + 512 MiB reserve); the most free on a target is 6 GiB on xen3 — the evacuation of xen1 was refused and nothing was moved (--shutdown-rest would shut it down instead)',
     );
     expect(migrations(s)).toEqual([]);
     expect(running(s)['xen1']).toEqual(['db', 'gateway', 'huge', 'web']);
@@ -539,11 +539,11 @@ describe('/rebalance against simulated hosts', () => {
     if (hosts?.type !== 'table') throw new Error('no host table');
     // Moving a (4096) leaves 44% and 38%; b would leave 50/31, c 56/25: a evens it out most.
     expect(hosts.table.rows.map((row) => [row[0], row[1], row[2], row[3], row[6]])).toEqual([
-      ['xen1', '11264 MiB (69%)', '7168 MiB (44%)', '9216 MiB', '3 → 2'],
-      ['xen2', '2048 MiB (13%)', '6144 MiB (38%)', '10240 MiB', '0 → 1'],
+      ['xen1', '11 GiB (69%)', '7 GiB (44%)', '9 GiB', '3 → 2'],
+      ['xen2', '2 GiB (13%)', '6 GiB (38%)', '10 GiB', '0 → 1'],
     ]);
     const text = textOf(r);
-    expect(text).toMatch(/1\s+a\s+4096 MiB\s+\S+\s+xen1\s+xen2/);
+    expect(text).toMatch(/1\s+a\s+4 GiB\s+\S+\s+xen1\s+xen2/);
     expect(text).toContain('spread of memory use (max − min): 56% → 6% (no further move evens it out); every target keeps 512 MiB free');
     expect(text).toContain(
       'to run them: /rebalance xen1 xen2 --run — one approval for all; each move needs domain.migrate on both its hosts (those you may not make are left out)',

@@ -27,3 +27,20 @@ describe('xentop rows with a figure that is not a number', () => {
     expect(stream.stats.unparsed).toBe(2);
   });
 });
+
+describe('xentop rows whose CPU(%) is no figure xentop could compute', () => {
+  it('GIVEN CPU(%) printed -nan, inf or -3.5 (Dom0 clock stood still or stepped back) THEN the row is read, its CPU% null', () => {
+    const rows = ['-nan', 'inf', '-3.5', '-0.0'].map((cpu, i) =>
+      GOOD.replace('b-vm-01', `b-vm-0${i + 2}`).replace('   1.6 ', `${cpu.padStart(6)} `),
+    );
+    const parsed = parseXentop([HEADER, GOOD, ...rows].join('\n'));
+    expect(parsed.unparsed).toEqual([]);
+    expect(parsed.rows.map((r) => [r.name, r.cpuPercent, r.memoryKiB])).toEqual([
+      ['b-vm-01', 1.6, 8388596],
+      ['b-vm-02', null, 8388596],
+      ['b-vm-03', null, 8388596],
+      ['b-vm-04', null, 8388596],
+      ['b-vm-05', null, 8388596],
+    ]);
+  });
+});

@@ -17,6 +17,15 @@ export interface XentopStreamStats {
   cutLines: number;
 }
 
+/** The lines of one iteration that were no row it could read: counted, the first kept (cut to FIRST_KEPT_CHARS). */
+export interface XentopUnread {
+  lines: number;
+  first: string;
+}
+
+/** How much of an iteration's first unread line is kept with it (a reply quotes less; Redis keeps the sample). */
+const FIRST_KEPT_CHARS = 200;
+
 /**
  * Splits the output of a long-running `xentop -b -d N [-f]` into iterations, chunk by chunk, with the row parsing
  * of `parseXentop`. Batch xentop prints the header once before each iteration's rows (no `-r`: the sampler never
@@ -35,6 +44,18 @@ export class XentopStream {
   /** True between a flush and the next header: rows then are late. */
   private flushed = false;
   private readonly counters: XentopStreamStats = { iterations: 0, unparsed: 0, unparsedSamples: [], lateRows: 0, cutLines: 0 };
+  /** What could not be read since the last iteration was handed out: it goes with the next one. */
+  private pendingUnread: XentopUnread | null = null;
+  /** The unread lines of each iteration handed out (see unread()). */
+  private readonly unreadOf = new WeakMap<TopRow[], XentopUnread>();
+
+  /**
+   * The lines that were no row it could read, of an iteration this stream handed out (those after the previous one
+   * was handed out, up to its end): a guest's row may be among them, so a sample taken from the rows must say so.
+   */
+  unread(rows: TopRow[]): XentopUnread | null {
+    return this.unreadOf.get(rows) ?? null;
+  }
 
   /** Feeds a chunk; returns the iterations it completed (usually none or one). */
   push(chunk: string): TopRow[][] {
@@ -55,7 +76,7 @@ export class XentopStream {
     if (!rows || rows.length === 0) return [];
     this.current = null;
     this.flushed = true;
-    this.counters.iterations++;
+    this.handOut(rows);
     return [rows];
   }
 
@@ -81,7 +102,7 @@ export class XentopStream {
     if (isXentopHeader(line)) {
       if (this.current && this.current.length > 0) {
         done.push(this.current);
-        this.counters.iterations++;
+        this.handOut(this.current);
       }
       this.current = [];
       this.hasSectors = headerHasSectors(line);
@@ -101,6 +122,14 @@ export class XentopStream {
     if (isXentopNoise(line)) return;
     this.counters.unparsed++;
     this.keep(line);
+    if (this.pendingUnread) this.pendingUnread.lines++;
+    else this.pendingUnread = { lines: 1, first: line.slice(0, FIRST_KEPT_CHARS) };
+  }
+
+  private handOut(rows: TopRow[]): void {
+    this.counters.iterations++;
+    if (this.pendingUnread) this.unreadOf.set(rows, this.pendingUnread);
+    this.pendingUnread = null;
   }
 
   private keep(line: string): void {

@@ -1,3 +1,4 @@
+import { quoteHostLine } from '../../core/control-chars.ts';
 import type { UnparsedLine } from './list.ts';
 import type { TopRow } from './types.ts';
 
@@ -17,11 +18,17 @@ const N = String.raw`(\d+)`;
 const F = String.raw`(\d+(?:\.\d+)?)`;
 const OPT = String.raw`(\d+|-)`;
 /**
+ * CPU(%) as xentop prints it: `%6.1f` of a figure taken against the time on Dom0's wall clock, so `-12.5` or `-0.0`
+ * when that clock stepped back between two iterations, `inf` when it stood still, `-nan` (0/0) both; read as no
+ * figure (null), the rest of the row stands.
+ */
+const CPU = String.raw`(\d+(?:\.\d+)?|-\d+(?:\.\d+)?|-?nan|-?inf)`;
+/**
  * Anchored at the right: NAME is right-aligned (`%10s`, cut to `%10.10s` unless -f), may hold spaces, and is followed
  * by one space before STATE. Only the padding on its left is not the name's: a trailing space is (`Ubuntu 22 LTS`
  * prints as `Ubuntu 22 ` without -f, and only those ten characters map back to the full name).
  */
-const ROW_HEAD = String.raw`^(.*?)\s([-d][-s][-b][-c][-p][-r])\s+${N}\s+${F}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|\d+(?:\.\d+)?)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
+const ROW_HEAD = String.raw`^(.*?)\s([-d][-s][-b][-c][-p][-r])\s+${N}\s+${CPU}\s+${N}\s+${F}\s+(no limit|\d+)\s+(n/a|\d+(?:\.\d+)?)\s+${N}\s+${N}\s+${N}\s+${N}\s+${N}\s+${OPT}\s+${OPT}\s+${OPT}`;
 /** Xen ≥ 4.0: VBD_RSECT and VBD_WSECT before SSID. */
 const ROW_4 = new RegExp(String.raw`${ROW_HEAD}\s+${OPT}\s+${OPT}\s+${N}$`);
 /** Xen 3.x: the row ends … VBD_WR SSID. */
@@ -76,7 +83,7 @@ function toRow(m: RegExpExecArray, hasSect: boolean): TopRow {
     name: g(1).trimStart(),
     state: g(2),
     cpuSeconds: num(g(3)),
-    cpuPercent: num(g(4)),
+    cpuPercent: /^\d/.test(g(4)) ? num(g(4)) : null,
     memoryKiB: num(g(5)),
     memoryPercent: num(g(6)),
     maxMemoryKiB: g(7) === 'no limit' ? null : num(g(7)),
@@ -133,8 +140,15 @@ export function parseXentop(text: string): XentopParse {
   return { rows: iterations.at(-1) ?? [], previous: iterations.at(-2) ?? null, iterations: iterations.length, unparsed, sawHeader };
 }
 
-/** How much of an unread line a note quotes: enough to recognise it, never a screenful of host output. */
-const QUOTED_CHARS = 72;
+/**
+ * What a reply says of xentop lines it could not read: counted, the first quoted (cut, its control characters shown),
+ * and what it means — the table or ranking may lack a guest whose row that was.
+ */
+export function xentopUnreadNote(lines: number, first: string): string {
+  return lines === 1
+    ? `could not read 1 line of xentop, so a guest may be missing here: ${quoteHostLine(first)}`
+    : `could not read ${lines} lines of xentop, so guests may be missing here (the first: ${quoteHostLine(first)})`;
+}
 
 /**
  * What a reply must say of a parse: the lines that could not be read (counted, the first quoted short) and a table
@@ -143,11 +157,7 @@ const QUOTED_CHARS = 72;
 export function xentopNotes(parsed: XentopParse, text: string): string[] {
   const notes: string[] = [];
   const first = parsed.unparsed[0];
-  if (first) {
-    const n = parsed.unparsed.length;
-    const quoted = first.line.length > QUOTED_CHARS ? `${first.line.slice(0, QUOTED_CHARS)}…` : first.line;
-    notes.push(`could not read ${n} line${n === 1 ? '' : 's'} of xentop (the first: ${JSON.stringify(quoted)})`);
-  }
+  if (first) notes.push(xentopUnreadNote(parsed.unparsed.length, first.line));
   if (parsed.rows.length === 0) {
     const why = text.trim() === '' ? 'its output was empty' : parsed.sawHeader ? 'a header but no row it could read' : 'no header it knows';
     notes.push(`xentop printed no domain rows (${why})`);

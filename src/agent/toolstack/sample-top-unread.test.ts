@@ -85,7 +85,7 @@ describe('a one-shot /top whose xentop output could not all be read', () => {
     expect(outcome.ok && outcome.result.domains.map((d) => d.name)).toEqual(['Domain-0', 'web']);
     const notes = outcome.ok ? (outcome.result.notes ?? []) : [];
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^could not read 2 lines of xentop \(the first: "x{60,80}…"\)$/);
+    expect(notes[0]).toMatch(/^could not read 2 lines of xentop, so guests may be missing here \(the first: x{60,80}…\)$/);
     expect(text(top.render([outcome], { chart: false }, renderContext({ now: NOW })))).toContain(
       '⚠ xen1: could not read 2 lines of xentop',
     );
@@ -97,7 +97,7 @@ describe('a one-shot /top whose xentop output could not all be read', () => {
     const outcome = await topOf(answering(`${out.join('\n')}\n`));
     expect(outcome.ok && outcome.result.domains).toEqual([]);
     expect(outcome.ok && outcome.result.notes).toEqual([
-      expect.stringMatching(/^could not read 4 lines of xentop \(the first: ".+…"\)$/),
+      expect.stringMatching(/^could not read 4 lines of xentop, so guests may be missing here \(the first: .+…\)$/),
       'xentop printed no domain rows (no header it knows)',
     ]);
   });
