@@ -74,6 +74,12 @@ export interface ChatAdapter {
   /** Pins a delivered message where the platform has pins (an `edit` schedule's message). */
   pin?(target: ReplyTarget): Promise<void>;
   /**
+   * The platform roles a user holds now (Discord role ids), looked up: an approved request's requester is checked
+   * again with them before it runs. Absent: the platform gives roles with a request only (none of xenops' bind them).
+   * `ok: false`: they cannot be known now (the platform did not answer, this bot is not connected to it).
+   */
+  currentRoles?(userId: string): Promise<{ ok: true; roleIds: string[] } | { ok: false; reason: string }>;
+  /**
    * Whether the adapter is connected to its platform now (gateway ready, polling or webhook running, terminal open),
    * for /readyz. Optional: an adapter without it counts as connected once started.
    */

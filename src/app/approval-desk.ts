@@ -12,7 +12,7 @@ import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { ActionStore } from './actions.ts';
-import type { ApprovalRecord, ApprovalStore, BoundState, Reach } from './approvals.ts';
+import type { ApprovalNews, ApprovalRecord, ApprovalStore, BoundState, Reach } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
 import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -20,6 +20,8 @@ import { previewJob } from './preview.ts';
 import { isRedisDown, isRedisSilent } from './redis-wait.ts';
 
 type NeedsApproval = Extract<Decision, { kind: 'needsApproval' }>;
+/** A user's platform roles now, or why they cannot be known. */
+export type RolesNow = { ok: true; roleIds: string[] } | { ok: false; reason: string };
 type Enqueue = Extract<Decision, { kind: 'enqueue' }>;
 
 export interface ApprovalDeskDeps {
@@ -28,8 +30,16 @@ export interface ApprovalDeskDeps {
   fleet: FleetCache;
   actions: ActionStore;
   commands: ReadonlyMap<string, AnyCommand>;
-  /** Platforms this bot can post to (approval channels of others are left to the bots that have them). */
+  /**
+   * Platforms this bot can post to now (a standby's leased ones are not: see DeliverablePlatforms); approval channels
+   * of others are left to the bots that have them.
+   */
   platforms: ReadonlySet<string>;
+  /**
+   * Platforms whose messages only the process that received the request can reach (the terminal: its own screen);
+   * default: the terminal. Another bot's cards there are never this bot's to post or update.
+   */
+  local?: ReadonlySet<string>;
   /** Re-reads the targets' hosts so the request binds the state as it is now. */
   refresh: (hosts: string[]) => Promise<void>;
   /**
@@ -46,6 +56,11 @@ export interface ApprovalDeskDeps {
   onCall: () => Promise<string[]>;
   /** Who is on call next, if anyone. */
   nextOnCall: () => Promise<string | null>;
+  /**
+   * The roles a requester holds on their platform now (ChatAdapter.currentRoles): null when that platform's adapter
+   * has none to look up (roles come with a request there). Absent: nothing is looked up, the stored roles stand.
+   */
+  currentRoles?: (platform: Platform, userId: string) => Promise<RolesNow> | null;
   /** Whether a request was queued (it is in flight, or its final reply was claimed): dispatch's record of it. */
   wasQueued: (requestId: string) => Promise<boolean>;
   logger: Logger;
@@ -89,6 +104,8 @@ export class ApprovalDesk {
     await this.watchDecisions();
     for (const id of await this.deps.store.pendingIds()) {
       const rec = await this.deps.store.get(id);
+      // Approval channels left to a bot of their platform that no bot could post to yet (none led when it was asked).
+      if (rec?.status === 'pending' && (rec.unposted ?? []).some((ch) => this.deps.platforms.has(ch.platform))) await this.postUnposted(id);
       if (rec?.status === 'pending' && this.deps.platforms.has(rec.target.platform) && !this.timers.has(id)) {
         this.armExpiry(rec);
         this.armEscalation(rec);
@@ -158,9 +175,12 @@ export class ApprovalDesk {
   private watchDecisions(): Promise<void> {
     if (this.watching !== null) return this.watching;
     const watching: Promise<void> = this.deps.store
-      .watchDecided((id, from) => {
-        this.decidedElsewhere(id, from).catch((e: unknown) =>
-          this.deps.logger.warn({ err: String(e), approval: id }, 'could not update the cards of a request decided elsewhere'),
+      .watchDecided((id, from, news) => {
+        this.heard(id, from, news).catch((e: unknown) =>
+          this.deps.logger.warn(
+            { err: String(e), approval: id, news: news.kind },
+            'could not update the cards of a request told of by another bot',
+          ),
         );
       })
       .then((close) => {
@@ -176,20 +196,84 @@ export class ApprovalDesk {
     return watching;
   }
 
+  /** What another bot told of a request (see ApprovalNews). */
+  private async heard(id: string, from: readonly string[], news: ApprovalNews): Promise<void> {
+    if (news.kind === 'requested') return this.postUnposted(id);
+    if (news.kind === 'escalated') return this.escalatedElsewhere(id, from, news.title);
+    return this.decidedElsewhere(id, from);
+  }
+
+  /**
+   * Whether this bot tells the card `t` of request `id` what a bot posting to `from` could not: on a platform it can
+   * post to now, and either shared (Discord, Telegram: the one bot serving it, the leader with bot.ha) or local to it
+   * and the request its own (it took or adopted it: its timer marks it) — never another process's terminal.
+   */
+  private tells(id: string, t: ReplyTarget, from: readonly string[]): boolean {
+    if (!this.deps.platforms.has(t.platform) || from.includes(t.platform)) return false;
+    return this.timers.has(id) || !this.local.has(t.platform);
+  }
+
+  private get local(): ReadonlySet<string> {
+    return this.deps.local ?? TERMINAL_ONLY;
+  }
+
+  /** The platforms this bot can post to now, as it tells the others (a standby's leased ones are not among them). */
+  private postableNow(): string[] {
+    return [...this.deps.platforms].filter((p) => this.deps.platforms.has(p));
+  }
+
+  /**
+   * Posts the approval channels the requesting bot left to a bot of their platform (see request): each taken off the
+   * record before it is posted, so one bot posts it once — of an HA pair only the leader (`platforms` says so), and a
+   * bot taking over later finds it posted. Taken, then this bot stopped before posting, it is not posted at all (once
+   * at most). The card joins the announcements, so decisions, expiry and escalations reach it (see heard).
+   */
+  private async postUnposted(id: string): Promise<void> {
+    const listed = await this.deps.store.get(id);
+    const mine = (listed?.unposted ?? []).filter((ch) => this.deps.platforms.has(ch.platform) && !this.local.has(ch.platform));
+    if (listed?.status !== 'pending' || mine.length === 0) return;
+    const same = (a: { platform: string; id: string }) => (b: { platform: string; id: string }) =>
+      a.platform === b.platform && a.id === b.id;
+    const onCall = await this.deps.onCall().catch(() => []);
+    for (const ch of mine) {
+      const { rec, changed } = await this.deps.store.update(id, (r) =>
+        r.status === 'pending' && (r.unposted ?? []).some(same(ch))
+          ? { ...r, unposted: (r.unposted ?? []).filter((x) => !same(ch)(x)) }
+          : null,
+      );
+      if (!rec || !changed) continue;
+      const at = freshTarget(ch.platform, ch.id, `${id}-${ch.platform}-${ch.id}`);
+      const posted = await this.deps.deliver(at, this.cardFor(at, await this.requestCard(rec, onCall), id));
+      const { rec: now } = await this.deps.store.update(id, (r) => ({ ...r, announcements: [...r.announcements, posted] }));
+      // Decided while it was being posted (the decider did not know of this card): brought up to date at once.
+      if (now && now.status !== 'pending') await this.remember(id, posted, await this.deps.deliver(posted, this.decidedCard(now, false)));
+    }
+  }
+
+  /**
+   * Another bot escalated a request and drew again the cards it could post to: this one draws those on the platforms
+   * it serves (calling on whom it was escalated to), as announcePending does.
+   */
+  private async escalatedElsewhere(id: string, from: readonly string[], title: string): Promise<void> {
+    const rec = await this.deps.store.get(id);
+    if (rec?.status !== 'pending' || !rec.announcements.some((t) => this.tells(id, t, from))) return;
+    const card = await this.requestCard(rec, await this.deps.onCall().catch(() => []));
+    await this.announcePending(id, { ...card, title }, (t) => this.tells(id, t, from));
+  }
+
   /**
    * Another bot decided a request and told the cards it could post to, not those on the platforms it lacks, which
    * this one (the bot that took it or adopted it: its timer marks it) tells now. The requester's card of a request
    * approved and started is left to its result, which the relay edits in ("running" drawn after could cover it).
    */
   private async decidedElsewhere(id: string, from: readonly string[]): Promise<void> {
-    if (!this.timers.has(id)) return;
     const rec = await this.deps.store.get(id);
     if (!rec || rec.status === 'pending') return;
     const escalation = this.escalations.get(id);
     if (escalation) clearTimeout(escalation);
     this.escalations.delete(id);
     for (const t of rec.announcements) {
-      if (!this.deps.platforms.has(t.platform) || from.includes(t.platform)) continue;
+      if (!this.tells(id, t, from)) continue;
       const mine = t.platform === rec.target.platform && t.channelId === rec.target.channelId && t.requestId === rec.target.requestId;
       if (mine && rec.status === 'approved' && rec.run?.queued !== false) continue;
       await this.remember(id, t, await this.deps.deliver(t, this.decidedCard(rec, mine)));
@@ -204,6 +288,10 @@ export class ApprovalDesk {
     await this.deps.refresh(hosts).catch(() => {});
     const now = this.now();
     const reasonArg = d.evaluated.args['reason'];
+    // Approval channels besides the requester's own: those on a platform this bot cannot post to now are left to a bot
+    // that can (postUnposted); those local to another process (another terminal) are nobody's to post.
+    const channels = config.approvals.channels.filter((ch) => !(ch.platform === req.platform && ch.id === req.channel.id));
+    const unposted = channels.filter((ch) => !this.deps.platforms.has(ch.platform) && !this.local.has(ch.platform));
     const rec = await this.deps.store.create({
       requestId: req.id,
       command: d.command.name,
@@ -232,6 +320,7 @@ export class ApprovalDesk {
       approvals: [],
       status: 'pending',
       announcements: [],
+      ...(unposted.length > 0 ? { unposted: unposted.map((ch) => ({ platform: ch.platform, id: ch.id })) } : {}),
     });
     const onCall = await this.deps.onCall().catch(() => []);
     const card = await this.requestCard(rec, onCall);
@@ -241,8 +330,8 @@ export class ApprovalDesk {
     // The cards as this bot posted them: what it can still tell if Redis loses the record (see expire).
     const announced = [mine];
     await this.deps.store.update(rec.id, (r) => ({ ...r, target: mine, announcements: [...r.announcements, mine] }));
-    for (const ch of config.approvals.channels) {
-      if (!this.deps.platforms.has(ch.platform) || (ch.platform === req.platform && ch.id === req.channel.id)) continue;
+    for (const ch of channels) {
+      if (!this.deps.platforms.has(ch.platform)) continue;
       const at = freshTarget(ch.platform, ch.id, `${rec.id}-${ch.platform}-${ch.id}`);
       const posted = await this.deps.deliver(at, this.cardFor(at, card, rec.id));
       announced.push(posted);
@@ -257,6 +346,12 @@ export class ApprovalDesk {
       detail: `approval ${rec.id} requested: ${rec.preview.join('; ')}; expires ${clock(rec.expiresAt)} UTC`,
     });
     await watched;
+    if (unposted.length > 0)
+      await this.deps.store
+        .publishNews(rec.id, this.postableNow(), { kind: 'requested' })
+        .catch((e: unknown) =>
+          this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not tell the other bots of approval channels left to them'),
+        );
     this.armExpiry({ ...rec, target: mine, announcements: announced });
     this.armEscalation(rec);
   }
@@ -387,6 +482,8 @@ export class ApprovalDesk {
     if (!rec) return reply.error('No such approval request', `there is no approval request ${id}`);
     const settled = this.settled(rec);
     if (settled) return settled;
+    // Past its expiry (its timer not yet fired): it expired, and the record, the audit and the cards say so.
+    if (this.now() >= rec.expiresAt) return this.expire(rec.id);
     const withdrawing = person.id === rec.requester;
     if (!withdrawing) {
       const command = this.deps.commands.get(rec.command);
@@ -414,14 +511,18 @@ export class ApprovalDesk {
         return reply.notAllowed(why);
       }
     }
-    const at = this.now();
-    const { rec: after, changed } = await this.deps.store.update(id, (r) =>
-      r.status === 'pending'
+    const { rec: after, changed } = await this.deps.store.update(id, (r) => {
+      // Read again here, as an approval is: the checks above took round trips, and the expiry may have come meanwhile.
+      const at = this.now();
+      return r.status === 'pending' && at < r.expiresAt
         ? { ...r, status: 'denied', decidedBy: person.id, decidedAt: at, ...(reason ? { denyReason: reason } : {}) }
-        : null,
-    );
+        : null;
+    });
     if (!after) return reply.error('No such approval request', `there is no approval request ${id}`);
-    if (!changed) return this.settled(after) ?? reply.error('Cannot deny', `${id} cannot be denied now`);
+    if (!changed) {
+      if (after.status === 'pending' && this.now() >= after.expiresAt) return this.expire(id);
+      return this.settled(after) ?? reply.error('Cannot deny', `${id} cannot be denied now`);
+    }
     this.clearExpiry(id);
     const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
     await this.deps.audit({ ...auditOf(after), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
@@ -434,14 +535,15 @@ export class ApprovalDesk {
   /** Runs an approved request exactly as it was requested, bound to the state it was requested in. */
   private async run(rec: ApprovalRecord): Promise<Reply> {
     const command = this.deps.commands.get(rec.command) as AnyJobCommand | undefined;
+    const roles = await this.requesterRolesNow(rec);
     const actor = {
       platform: rec.platform as Platform,
       userId: rec.userId,
-      roleIds: [...(rec.roleIds ?? [])],
+      roleIds: roles.roleIds,
       displayName: rec.requester,
     };
     // The requester must still be allowed to run it now (a role may have been taken away meanwhile): identified again
-    // under the config of now, with the platform roles they had when they asked (a bound role is theirs only so).
+    // under the config of now, with the platform roles they had when they asked and still hold (requesterRolesNow).
     const who = identify(this.deps.config, actor);
     const configured = this.deps.config.people[rec.requester];
     // A request made by xenops itself for a person (a scheduled post) has no platform identity: the config's roles.
@@ -466,7 +568,9 @@ export class ApprovalDesk {
       const why = disabled
         ? `/${rec.command} is disabled here now; nothing ran`
         : !stillAllowed
-          ? `${rec.requester} may no longer run /${rec.command} there; nothing ran`
+          ? roles.unknown
+            ? `${rec.requester}'s Discord roles could not be checked now (${roles.unknown}); without the ones they had when they asked they may not run /${rec.command} there; nothing ran — ask again once they can be`
+            : `${rec.requester} may no longer run /${rec.command} there; nothing ran`
           : `${channel}; nothing ran`;
       await this.ranAs(rec, { queued: false, why });
       await this.notRun(rec, rec.target, why);
@@ -549,6 +653,29 @@ export class ApprovalDesk {
     return reply.result(`Approved ${rec.id}`, [reply.text(`/${rec.command} ${describeArgs(rec)} ${where}`)], {
       tone: reach === 'none' ? 'warning' : 'success',
     });
+  }
+
+  /**
+   * The requester's platform roles to check them with as it is about to run: those they had when they asked (nothing
+   * else is what they asked with) that they still hold — a requester who left the guild or lost a bound role since
+   * does not have it run on the roles of then. Only roles discord.roleBindings binds are looked up (others give
+   * nothing). Their roles now unknown (Discord did not answer, or this bot has no Discord connection), the bound ones
+   * are left out, with `unknown` saying why: it runs only if they may run it without them.
+   */
+  private async requesterRolesNow(rec: ApprovalRecord): Promise<{ roleIds: string[]; unknown?: string }> {
+    const stored = rec.roleIds ?? [];
+    const bindings = this.deps.config.discord?.roleBindings ?? {};
+    const bound = rec.platform === 'discord' && !rec.system ? stored.filter((r) => (bindings[r]?.length ?? 0) > 0) : [];
+    const lookup = bound.length > 0 ? this.deps.currentRoles?.(rec.platform as Platform, rec.userId) : null;
+    if (!lookup) return { roleIds: [...stored] };
+    const now = await lookup.catch((e: unknown): RolesNow => ({ ok: false, reason: String(e) }));
+    if (now.ok) return { roleIds: stored.filter((r) => now.roleIds.includes(r)) };
+    this.deps.logger.warn(
+      { err: now.reason, approval: rec.id, userId: rec.userId },
+      "could not look up an approved request's requester's roles now: checked without their bound roles",
+    );
+    // The adapter's reason goes to the log only: it may be Discord's own error text.
+    return { roleIds: stored.filter((r) => !bound.includes(r)), unknown: 'Discord did not tell them, or this bot is not connected to it' };
   }
 
   /**
@@ -689,13 +816,17 @@ export class ApprovalDesk {
             ? `the admins (${added.join(', ')})`
             : 'no admin other than the requester';
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'needsApproval', detail: `${id} escalated to ${to}` });
-    await this.announcePending(rec.id, {
-      ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))),
-      title:
-        added.length > 0
-          ? `Escalated to ${to}: approval ${id} is still unanswered`
-          : `Not escalated (${to}): approval ${id} is still unanswered`,
-    });
+    const title =
+      added.length > 0
+        ? `Escalated to ${to}: approval ${id} is still unanswered`
+        : `Not escalated (${to}): approval ${id} is still unanswered`;
+    await this.announcePending(rec.id, { ...(await this.requestCard(rec, await this.deps.onCall().catch(() => []))), title });
+    // Cards on platforms this bot cannot post to are drawn again by a bot that can (escalatedElsewhere).
+    const shown = (await this.deps.store.get(id))?.announcements ?? rec.announcements;
+    if (shown.some((t) => !this.deps.platforms.has(t.platform)))
+      await this.deps.store
+        .publishNews(id, this.postableNow(), { kind: 'escalated', title })
+        .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: id }, 'could not tell the other bots of an escalation'));
     // Still this bot's to time (not expired, released or stopped meanwhile).
     if (this.timers.has(id)) this.armEscalation(rec);
   }
@@ -772,7 +903,7 @@ export class ApprovalDesk {
     // Cards on platforms this bot cannot post to are told by the bot that took the request (decidedElsewhere).
     if (fresh.announcements.some((t) => !this.deps.platforms.has(t.platform)))
       await this.deps.store
-        .publishDecided(rec.id, [...this.deps.platforms])
+        .publishDecided(rec.id, this.postableNow())
         .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not tell the other bots of a decision'));
   }
 
@@ -799,10 +930,10 @@ export class ApprovalDesk {
    * covers the messages not yet reached here: those are skipped. The one being delivered as it was decided may have
    * been covered first and overwritten by this card after: it is put right — never Approve/Deny over a decided request.
    */
-  private async announcePending(id: string, card: Reply): Promise<void> {
+  private async announcePending(id: string, card: Reply, only: (t: ReplyTarget) => boolean = () => true): Promise<void> {
     const listed = await this.deps.store.get(id);
     for (const t of listed?.announcements ?? []) {
-      if (!this.deps.platforms.has(t.platform)) continue;
+      if (!this.deps.platforms.has(t.platform) || !only(t)) continue;
       if ((await this.deps.store.get(id))?.status !== 'pending') return;
       await this.remember(id, t, await this.deps.deliver(t, this.cardFor(t, card, id)));
       let after = await this.deps.store.get(id);
@@ -1093,6 +1224,8 @@ export function describeArgs(rec: ApprovalRecord): string {
           : '';
   return `${where}${extra}`;
 }
+
+const TERMINAL_ONLY: ReadonlySet<string> = new Set(['terminal']);
 
 function freshTarget(platform: Platform, channelId: string, requestId: string): ReplyTarget {
   return { platform, channelId, requestId, state: {} };

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
+import type { Platform } from '../config/schema.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
 import type { Block } from '../core/reply.ts';
 import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
@@ -67,6 +68,11 @@ export interface ApprovalRecord {
   escalation?: number;
   /** Every message that announced it (the requester's, approval channels): updated with the outcome. */
   announcements: ReplyTarget[];
+  /**
+   * Approval channels the bot that took it could not post to (a Discord one, asked at a terminal bot; or its Discord is
+   * a standby's), left to a bot that can: each is taken off here by the one bot that posts it.
+   */
+  unposted?: { platform: Platform; id: string }[];
   /** Approved, what came of starting it: queued (its result goes to the requester), or why it did not run. */
   run?: { queued: true } | { queued: false; why: string };
   /**
@@ -95,7 +101,18 @@ export const ApprovalIdArg = z
   .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
   .describe('the approval id');
 
-const DecidedMessage = z.object({ id: z.string().regex(APPROVAL_ID), from: z.array(z.string()) });
+/**
+ * What a bot tells the others about a request whose cards are partly on platforms it cannot post to: it was decided
+ * (the default: what bots before `kind` sent), asked with approval channels left to them, or escalated (`title`).
+ */
+export type ApprovalNews = { kind: 'decided' } | { kind: 'requested' } | { kind: 'escalated'; title: string };
+
+const NewsMessage = z.object({
+  id: z.string().regex(APPROVAL_ID),
+  from: z.array(z.string()),
+  kind: z.enum(['decided', 'requested', 'escalated']).default('decided'),
+  title: z.string().max(500).optional(),
+});
 
 function safeJson(text: string): unknown {
   try {
@@ -194,19 +211,28 @@ export class ApprovalStore {
 
   /** Tells the other bots that `id` was decided by a bot posting to the platforms `from` only. */
   async publishDecided(id: string, from: readonly string[]): Promise<void> {
-    await this.redis.publish(this.decidedChannel, JSON.stringify({ id, from }));
+    await this.publishNews(id, from, { kind: 'decided' });
+  }
+
+  /** Tells the other bots news of `id` from a bot posting to the platforms `from` only (see ApprovalNews). */
+  async publishNews(id: string, from: readonly string[], news: ApprovalNews): Promise<void> {
+    await this.redis.publish(this.decidedChannel, JSON.stringify({ id, from, ...news }));
   }
 
   /**
-   * Hears every decision a bot publishes (see publishDecided), on a connection of its own; resolves once listening,
-   * with how to stop. A decision published while this bot was cut off from Redis is not heard.
+   * Hears every decision (and other news) a bot publishes (see publishNews), on a connection of its own; resolves once
+   * listening, with how to stop. News published while this bot was cut off from Redis is not heard.
    */
-  async watchDecided(heard: (id: string, from: string[]) => void): Promise<() => void> {
+  async watchDecided(heard: (id: string, from: string[], news: ApprovalNews) => void): Promise<() => void> {
     const sub = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true });
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.decidedChannel) return;
-      const said = DecidedMessage.safeParse(safeJson(message));
-      if (said.success) heard(said.data.id, said.data.from);
+      const said = NewsMessage.safeParse(safeJson(message));
+      if (!said.success) return;
+      const { id, from, kind, title } = said.data;
+      if (kind === 'escalated') {
+        if (title !== undefined) heard(id, from, { kind, title });
+      } else heard(id, from, { kind });
     });
     try {
       await sub.subscribe(this.decidedChannel);

@@ -243,7 +243,9 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     fleet,
     actions,
     commands: byName,
-    platforms: new Set(adapters.keys()),
+    // A standby's Discord and Telegram are not its to post to: approval channels there are left to the leader.
+    platforms: leadership.deliverable(adapters.keys()),
+    local: localPlatforms,
     refresh: async (hosts) => {
       await refresher.refresh(hosts, Math.min(config.bot.readTimeoutMs, 5_000));
     },
@@ -258,6 +260,12 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     },
     nextOnCall: async () => (await oncall.view(new Date(clock.now()))).next?.person ?? null,
     wasQueued: async (requestId) => (await pending.gone([requestId])).get(requestId) !== 'lost',
+    // No adapter of the platform here (a terminal bot beside a Discord one): the requester's roles now are unknown.
+    currentRoles: (platform, userId) => {
+      const adapter = adapters.get(platform);
+      if (!adapter) return Promise.resolve({ ok: false as const, reason: `this bot has no ${platform} adapter` });
+      return adapter.currentRoles ? adapter.currentRoles(userId) : null;
+    },
     now: () => clock.now(),
     logger,
   });

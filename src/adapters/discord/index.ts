@@ -231,6 +231,22 @@ export class DiscordAdapter implements ChatAdapter {
     this.options.logger.warn(
       { err: reason, userId: interaction.user.id },
       "could not look up a direct message's user's roles in the guilds; the interaction is refused",
+  /**
+   * A user's roles now, in the guilds holding a role discord.roleBindings names (as for a direct message): an approved
+   * request's requester is checked again with them. Never started (a standby) or stopped, the guilds are not known here
+   * (a gateway reconnecting keeps them: the lookup itself is over REST).
+   */
+  async currentRoles(userId: string): Promise<MemberRoles> {
+    if (this.destroyed || !this.client.isReady()) return { ok: false, reason: 'this bot is not connected to Discord now' };
+    const bound = new Set(Object.keys(this.options.config.discord?.roleBindings ?? {}));
+    if (bound.size === 0) return { ok: true, roleIds: [] };
+    const guilds = guildsToAsk(
+      this.client.guilds.cache.map((g) => ({ id: g.id, roleIds: g.roles.cache.keys() })),
+      bound,
+    );
+    return this.memberRoles.of(userId, guilds);
+  }
+
     );
     if (interaction.isAutocomplete()) return await interaction.respond([]);
     if (!interaction.isRepliable()) return;
