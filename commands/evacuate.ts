@@ -21,8 +21,9 @@ import {
   whyNotMovable,
 } from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
+import type { MigrateResult } from '../src/core/xen.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
-import { autostartLeftBehind, mib } from './render-helpers.ts';
+import { arrivedNotRunning, autostartLeftBehind, mib } from './render-helpers.ts';
 
 /**
  * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
@@ -56,7 +57,11 @@ import { autostartLeftBehind, mib } from './render-helpers.ts';
  * up meanwhile (a guest started there, another plan's migration arriving: xl builds the arriving copy with its memory
  * at the start). So each migration job carries the reserve (`keepFreeMiB`), and the agent reads the target's
  * free_memory right before sending it: one that would leave less is not sent (xl would not keep the reserve, and may
- * not even refuse), which stops the plan there. Once every step
+ * not even refuse), which stops the plan there. A guest that moved but reads back not running on its target (it crashed
+ * as soon as it ran there, or was paused) stops the plan too (queue/jobs.ts endsPlan): the evacuation's point, every
+ * guest running elsewhere, is missed already, and the next guests would go to the same targets, which may be why it
+ * crashed — the operator looks before anything else moves. It is reported as moved, with its state there, never as
+ * "still on" the source, and the host is not frozen. Once every step
  * succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until /unfreeze, and the
  * final reply says so; after a failure it is not frozen and the reply says what moved and what did not. The freeze
  * is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no host.freeze of
@@ -342,13 +347,17 @@ export function stepReport(
       return;
     }
     if (step.op === 'domain.migrate') {
-      const r = o.result as {
-        outcome: string;
-        target: string;
-        domain: { id: number | null };
-        resumed?: boolean;
-        sourceAutostart?: boolean;
-      };
+      const r = o.result as MigrateResult;
+      if (r.outcome === 'arrived-not-running') {
+        // Moved, and the plan stops here (endsPlan): where the guest is and in what state, never "still on" the source.
+        failedAt ??= i;
+        const state = `${r.domain.status}${r.domain.flags ? ` (${r.domain.flags})` : ''}`;
+        lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: moved, but not running there: ${state}`));
+        lines.push(reply.text(arrivedNotRunning(r)));
+        if (r.sourceAutostart) lines.push(reply.text(autostartLeftBehind(name, o.host)));
+        moved.push(`${name} → ${r.target} (not running there: ${r.domain.status})`);
+        return;
+      }
       const how = r.outcome === 'already-on-target' ? 'was already there' : `running there as id ${r.domain.id} (verified)`;
       lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${how}${r.resumed ? ', read back after an agent restart' : ''}`));
       if (r.sourceAutostart) lines.push(reply.text(autostartLeftBehind(name, o.host)));

@@ -1,7 +1,7 @@
 import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
-import type { DomainSummary } from '../src/core/xen.ts';
+import type { DomainSummary, MigrateResult } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
 
 const FAILURE_LABEL: Partial<Record<string, string>> = {
@@ -58,6 +58,18 @@ export function toneOf(outcomes: { ok: boolean }[]): 'success' | 'warning' | 'er
 /** Said after a migration that left the source's autostart link behind: xendomains would boot the guest there too. */
 export function autostartLeftBehind(domain: string, source: string): string {
   return `⚠ ${domain} still starts with ${source} (its /etc/xen/auto link stays there): before ${source} boots again, run /autostart ${source}:${domain} off (a frozen host needs /unfreeze first), or ${domain} will run twice`;
+}
+
+/**
+ * Said of a guest that moved but does not run on its target (crashed as it ran there, or paused): where it is, in
+ * what state, and what to look at — it is no longer on the source, so a retry of the migration is no answer.
+ */
+export function arrivedNotRunning(r: Pick<MigrateResult, 'target' | 'domain' | 'resumed'>): string {
+  const state = `${r.domain.status}${r.domain.flags ? ` (${r.domain.flags})` : ''}`;
+  const seen = r.resumed
+    ? `resumed after an agent restart, ${r.domain.name} was read back on ${r.target} as ${state}`
+    : `the migration reported success, then ${r.domain.name} was read back on ${r.target} as ${state}`;
+  return `${seen}: it is no longer on its old host — look at /console ${r.target}:${r.domain.name} before starting it again or clearing it away there`;
 }
 
 /**

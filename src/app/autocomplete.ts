@@ -1,5 +1,6 @@
 import type { Choice } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
+import { argumentRefusal } from '../core/arg-refusal.ts';
 import { authorize, channelAllowsCommand, channelPolicy, domainLimited, identify } from '../core/authorize.ts';
 import type { AnyCommand } from '../core/define-command.ts';
 import { DOM0_NAME } from '../core/names.ts';
@@ -13,6 +14,19 @@ import type { FleetCache } from './fleet-cache.ts';
  * where the command could run (a disabled command, or a channel the allow-list or its command filter refuses it in,
  * offers nothing, as the command itself would be refused there). Pure over the cache.
  */
+/** Whether the command's argument refuses a value (memoized: it runs on every keystroke). */
+function refusedByArgument(command: AnyCommand, option: string): (value: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (value) => {
+    let refused = known.get(value);
+    if (refused === undefined) {
+      refused = argumentRefusal(command, option, value) !== null;
+      known.set(value, refused);
+    }
+    return refused;
+  };
+}
+
 export function autocompleteChoices(
   config: Config,
   fleet: FleetCache,
@@ -45,8 +59,12 @@ export function autocompleteChoices(
       }
       return level;
     };
+    // A name the command's own argument refuses (/console's Domain-0) is refused as typed: never offered. Asked once
+    // per name — Domain-0 is on every host.
+    const argRefuses = refusedByArgument(command, option);
     const mayUse = (host: string, name: string) => {
       if (name === DOM0_NAME && mutating) return false;
+      if (argRefuses(name)) return false;
       const level = levelOf(host);
       return level === 'all' || (level === 'some' && authorize(config, who.person, permission, { host, domain: name }).allowed);
     };

@@ -18,7 +18,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import { decodeJobFailure, hostsOfJob, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
+import { decodeJobFailure, endsPlan, hostsOfJob, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
@@ -724,7 +724,11 @@ export class Relay {
     }
     const outcomes = await this.deps.pending.outcomes(requestId);
     if (p.mode === 'sequence') {
-      const failed = p.jobs.some((j) => outcomes[j.jobId]?.ok === false);
+      // A failure, or a step that ran and missed the plan's point (a guest that moved but does not run there).
+      const failed = p.jobs.some((j) => {
+        const o = outcomes[j.jobId];
+        return o !== undefined && endsPlan(o);
+      });
       const next = p.jobs.findIndex((j) => !outcomes[j.jobId]);
       if (!failed && next >= 0) {
         // Step 0 was queued by the dispatcher; a later one is queued here once, then awaited like the first.
@@ -1218,8 +1222,10 @@ export class Relay {
   /** A plan whose every step succeeded may freeze hosts (an evacuation, its source): once, by the bot that delivers the reply. */
   private async freezeAfter(p: PendingRequest, command: AnyJobCommand, list: HostOutcome<JobOp>[]): Promise<RenderContext['froze']> {
     if (p.mode !== 'sequence' || !command.freezeAfter || !this.deps.freeze) return undefined;
-    // Every change succeeded: a read step that failed (a read-back) is said by the render, and freezes nonetheless.
-    if (list.length !== p.jobs.length || !p.jobs.every((j, i) => list[i]?.ok || !opSpec(j.op).mutates)) return undefined;
+    // Every change succeeded, none ending the plan (a guest that moved but does not run there): a read step that
+    // failed (a read-back) is said by the render, and freezes nonetheless.
+    if (list.length !== p.jobs.length || !p.jobs.every((j, i) => !opSpec(j.op).mutates || (list[i] && !endsPlan(list[i]))))
+      return undefined;
     const wanted = command.freezeAfter(
       p.args,
       p.jobs.map((j) => j.data),

@@ -2,6 +2,7 @@ import type { ApprovalPolicy as ApprovalPolicyConfig } from '../config/approvals
 import type { Config } from '../config/schema.ts';
 import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
+import { argumentRefusal } from './arg-refusal.ts';
 import { echoCommand, echoValue, parseArgs } from './args.ts';
 import {
   authorize,
@@ -337,6 +338,18 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
             .filter((d) => d.uuid?.toLowerCase() === ref.domain.toLowerCase() && mayAct(h, d.name))
             .map((d) => ({ h, d })),
         );
+        // Xen gives every host's Domain-0 the nil UUID: found on several hosts, it names Domain-0 on each — answered
+        // as that name is (never "no domain with UUID …"), with no lookup: asking the hosts again cannot narrow it.
+        if (found.length > 1 && found.every((f) => f.d.name === DOM0_NAME)) {
+          if (isMutating(command.op)) return dom0Refusal(command.name, person);
+          const refused = argumentRefusal(command, 'domain', DOM0_NAME);
+          if (refused) return reject('Cannot do that', refused, person);
+          const on = found.map((f) => f.h);
+          const named = on.length <= NAMED_HOSTS_MAX;
+          const where = named ? on.join(' and ') : `each of the ${on.length} hosts you may use`;
+          const which = named ? on.map((h) => `${h}:${DOM0_NAME}`).join(' or ') : `${on[0]}:${DOM0_NAME}, for one`;
+          return reject('Cannot do that', `the domain with UUID ${ref.domain} is ${DOM0_NAME}, on ${where}; say which: ${which}`, person);
+        }
         const running = found.filter((f) => f.d.status !== 'defined');
         const pick = running.length === 1 ? running[0] : found.length === 1 ? found[0] : undefined;
         if (pick) {

@@ -109,7 +109,12 @@ export interface AutostartEntry {
 
 export type StartOutcome = 'started' | 'already-running';
 export type StopOutcome = 'shut-down' | 'destroyed' | 'already-stopped';
-export type MigrateOutcome = 'migrated' | 'already-on-target';
+/**
+ * arrived-not-running: the migration completed (the guest left the source) but the guest does not run on the target
+ * as read back — it crashed there as soon as it ran (on_crash="preserve" keeps it listed, `--psc-`), or was paused.
+ * `domain` is that read-back: where the guest really is, and in what state.
+ */
+export type MigrateOutcome = 'migrated' | 'already-on-target' | 'arrived-not-running';
 
 export interface StartResult {
   outcome: StartOutcome;

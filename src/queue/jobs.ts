@@ -155,6 +155,16 @@ export interface JobResults {
 }
 export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
 
+/**
+ * Whether a step's outcome ends a plan (jobs run one after another): a failure, or a migration whose guest moved but
+ * does not run on its target (crashed or paused as it arrived). The plan's point, every guest running elsewhere, is
+ * missed already, and the next guests would go to the same targets, which may be why it crashed: the operator looks
+ * first. It is not a failure for the rest (the guest did move; the fleet view and the reply say where).
+ */
+export function endsPlan(o: { ok: true; result: unknown } | { ok: false }): boolean {
+  return !o.ok || (o.result as Partial<MigrateResult> | null)?.outcome === 'arrived-not-running';
+}
+
 /** What `job.updateProgress` carries. */
 export const JobProgress = z.object({ stage: z.string(), message: z.string(), percent: z.number().min(0).max(100).optional() });
 export type JobProgress = z.infer<typeof JobProgress>;

@@ -72,6 +72,8 @@ export interface FaultRequest {
   stderr?: string;
   /** drop: run the command first (it took effect), then cut the connection. */
   afterEffect?: boolean;
+  /** crashOnArrival: what the guest's on_crash makes of it on its target (default preserve: listed crashed, `--psc-`). */
+  onCrash?: 'preserve' | 'destroy';
   /** How many matching commands (default 1; 0 = all until deleted). Ignored for hostKey. */
   times?: number;
 }

@@ -13,7 +13,8 @@ import { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
  *   GET    /log/wait?host=&match=&count=&since=&timeoutMs=&ended=
  *                                               answers once ≥ count matching commands exist; 408 after timeoutMs
  *   GET    /faults                              armed faults
- *   POST   /faults                              { host, kind, match?, ms?, code?, stderr?, afterEffect?, times? } → { id, fault }
+ *   POST   /faults                              { host, kind, match?, ms?, code?, stderr?, afterEffect?, onCrash?,
+ *                                                 times? } → { id, fault }
  *   DELETE /faults                              disarms all (original host keys come back)
  *   DELETE /faults/ID                           disarms one
  *   POST   /hosts/HOST/drop-connections         cuts every live SSH connection to HOST → { dropped }
@@ -44,12 +45,13 @@ const MAX_BODY = 64 * 1024;
 
 const FaultBody = z.strictObject({
   host: z.string().min(1),
-  kind: z.enum(['delay', 'hang', 'drop', 'fail', 'hostKey']),
+  kind: z.enum(['delay', 'hang', 'drop', 'fail', 'hostKey', 'crashOnArrival']),
   match: z.string().optional(),
   ms: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
   code: z.number().int().min(0).max(255).optional(),
   stderr: z.string().optional(),
   afterEffect: z.boolean().optional(),
+  onCrash: z.enum(['preserve', 'destroy']).optional(),
   times: z.number().int().min(0).optional(),
 });
 
@@ -128,6 +130,7 @@ export async function startControlServer(sim: SimControlTarget, port = 0): Promi
         code: body.code,
         stderr: body.stderr,
         afterEffect: body.afterEffect,
+        onCrash: body.onCrash,
         times: body.times,
       });
       res.statusCode = 201;

@@ -3,7 +3,13 @@
  * SSH server received it) matches `match`; a hostKey fault changes the key new connections see until removed.
  */
 
-export type FaultKind = 'delay' | 'hang' | 'drop' | 'fail' | 'hostKey';
+export type FaultKind = 'delay' | 'hang' | 'drop' | 'fail' | 'hostKey' | 'crashOnArrival';
+
+/**
+ * What a guest's `on_crash` makes of it when it crashes (xl.cfg(5)): `preserve` keeps it listed, crashed and paused
+ * (`--psc-`); `destroy`, xl's default, clears it away.
+ */
+export type OnCrash = 'preserve' | 'destroy';
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -17,6 +23,11 @@ export interface FaultSpec {
   stderr?: string | undefined;
   /** drop: run the command to completion first, then cut the connection (it did take effect). */
   afterEffect?: boolean | undefined;
+  /**
+   * crashOnArrival (a migrate command): the guest moves as it would, and crashes on its target as soon as it runs
+   * there — after xl reported the migration successful — ending as its on_crash says (default preserve).
+   */
+  onCrash?: OnCrash | undefined;
   /** How many matching commands it applies to (default 1; 0 = every one until removed). Ignored for hostKey. */
   times?: number | undefined;
 }
@@ -30,6 +41,7 @@ export interface ArmedFault {
   code: number;
   stderr: string;
   afterEffect: boolean;
+  onCrash: OnCrash;
   times: number;
   /** Applications left; null = unlimited. */
   remaining: number | null;
@@ -49,6 +61,7 @@ export interface FaultInfo {
   code?: number;
   stderr?: string;
   afterEffect?: boolean;
+  onCrash?: OnCrash;
   times?: number;
   remaining?: number | null;
   hits?: number;
@@ -80,6 +93,7 @@ export function armFault(host: string, spec: FaultSpec): ArmedFault {
     code: spec.code ?? 1,
     stderr: spec.stderr ?? DEFAULT_FAIL_STDERR,
     afterEffect: spec.afterEffect ?? false,
+    onCrash: spec.onCrash ?? 'preserve',
     times,
     remaining: times === 0 ? null : times,
     hits: 0,
@@ -109,6 +123,8 @@ export function describeFault(f: ArmedFault): FaultInfo {
       return { ...base, match: f.match.source, afterEffect: f.afterEffect, times: f.times, remaining: f.remaining, hits: f.hits };
     case 'hang':
       return { ...base, match: f.match.source, times: f.times, remaining: f.remaining, hits: f.hits };
+    case 'crashOnArrival':
+      return { ...base, match: f.match.source, onCrash: f.onCrash, times: f.times, remaining: f.remaining, hits: f.hits };
     default:
       return f.kind satisfies never;
   }

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { parse } from 'shell-quote';
+import type { OnCrash } from './faults.ts';
 import {
   formatBlockList,
   formatInfo,
@@ -25,6 +26,8 @@ export interface CommandIO {
 
 export interface InterpreterOptions {
   shutdownDelayMs: number;
+  /** A crashOnArrival fault on this (migrate) command: the guest crashes on its target once it runs there. */
+  crashOnArrival?: OnCrash | undefined;
 }
 
 class Exit extends Error {
@@ -469,7 +472,7 @@ async function runToolstack(
       for (;;) await io.sleep(1000);
     }
     case 'migrate':
-      return runMigrate(fleet, host, tool, rest, io);
+      return runMigrate(fleet, host, tool, rest, io, options.crashOnArrival);
     case 'uptime': {
       // `xl uptime DOM…`: xl resolves every argument first (find_domain exits on an unknown one, before the header).
       const refs = rest.filter((a) => !a.startsWith('-'));
@@ -678,7 +681,14 @@ function removeEntry(fleet: SimFleet, host: SimHostState, given: string, io: Com
   return fail(io, `${prefix} '${given}': No such file or directory`, 1);
 }
 
-async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm', args: string[], io: CommandIO): Promise<number> {
+async function runMigrate(
+  fleet: SimFleet,
+  host: SimHostState,
+  tool: 'xl' | 'xm',
+  args: string[],
+  io: CommandIO,
+  onCrash?: OnCrash,
+): Promise<number> {
   const positional = args.filter((a) => !a.startsWith('-'));
   const [ref, targetAddress] = positional;
   if (!ref || !targetAddress) return fail(io, `'${tool} migrate' requires at least 2 arguments.`, 2);
@@ -701,7 +711,22 @@ async function runMigrate(fleet: SimFleet, host: SimHostState, tool: 'xl' | 'xm'
       1,
     );
   }
-  return tool === 'xl' ? migrateXl(fleet, host, target, d, io) : migrateXm(fleet, host, target, d, io);
+  const name = d.name;
+  const code = await (tool === 'xl' ? migrateXl(fleet, host, target, d, io) : migrateXm(fleet, host, target, d, io));
+  const arrived = code === 0 ? fleet.findDomain(target, name) : undefined;
+  if (arrived && onCrash) crashOnArrival(fleet, target, arrived, onCrash);
+  return code;
+}
+
+/**
+ * The guest panics as soon as it runs on its target (after the receiver unpaused it and reported success, so xl
+ * migrate still says "Migration successful." and exits 0). The target's xl daemon (xl-NAME) applies on_crash:
+ * preserve leaves it listed crashed and paused (`--psc-`, reason 3 = crash), destroy clears it away.
+ */
+function crashOnArrival(fleet: SimFleet, target: SimHostState, d: SimDomain, onCrash: OnCrash): void {
+  fleet.appendConsole(target, d.name, ['Kernel panic - not syncing: Fatal exception in interrupt', '---[ end Kernel panic ]---']);
+  if (onCrash === 'destroy') fleet.removeDomain(target, d);
+  else d.flags = '--psc-';
 }
 
 /** The stored config file of a domain, copied to the target with it. */

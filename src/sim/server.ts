@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import { encodeResponse, SESSION_COMMAND, type SessionCommandResult, SessionRequestParser } from '../core/remote-session.ts';
-import { type ArmedFault, takeFault } from './faults.ts';
+import { type ArmedFault, type OnCrash, takeFault } from './faults.ts';
 import { type CommandIO, runCommand, streamsToClient } from './interpreter.ts';
 import type { SimFleet, SimHostState } from './model.ts';
 
@@ -288,7 +288,7 @@ export class SimSshServer {
           detached = true;
         }
       }
-      const code = await this.run(command, channel, signal);
+      const code = await this.run(command, channel, signal, fault?.kind === 'crashOnArrival' ? fault.onCrash : undefined);
       if (fault?.kind === 'drop') {
         drop();
         return;
@@ -308,7 +308,7 @@ export class SimSshServer {
   }
 
   /** Runs the command; output goes to the stream while `signal` is not aborted. */
-  private async run(command: string, channel: CommandChannel, signal: AbortSignal): Promise<number> {
+  private async run(command: string, channel: CommandChannel, signal: AbortSignal, crashOnArrival?: OnCrash): Promise<number> {
     const { fleet, host } = this.options;
     const open = () => !signal.aborted && channel.writable;
     const io: CommandIO = {
@@ -334,7 +334,10 @@ export class SimSshServer {
         }),
     };
     try {
-      return await runCommand(fleet, host, command, io, { shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale });
+      return await runCommand(fleet, host, command, io, {
+        shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale,
+        crashOnArrival,
+      });
     } catch {
       return 1;
     }

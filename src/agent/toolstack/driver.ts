@@ -1245,17 +1245,11 @@ export class XenToolstack implements Toolstack {
         this.host.name,
         `the migration of ${domain} to ${target.host} did not end cleanly${failure ? ` (${failure})` : ''}: ${this.host.name}: ${sideOf(left && left.status !== 'defined' ? left : undefined, away)}, ${target.host}: ${sideOf(arrived, incoming)} — check both hosts before resuming or renaming either`,
       );
-    if (arrived && arrived.status !== 'running' && arrived.status !== 'blocked' && (!left || left.status === 'defined'))
-      throw new RemoteCommandError(
-        this.host.name,
-        words,
-        1,
-        transcript.join('\n'),
-        `${domain} moved to ${target.host} but is not running there: it is ${stateOf(arrived)}${arrived.flags ? ` (${arrived.flags})` : ''} — check its console on ${target.host}`,
-      );
+    // Moved, whatever state it is in there (crashed as soon as it ran, paused): a result saying where it is, never a
+    // failure — "failed" would have the guest still on the source, where it no longer is.
     if (arrived && (!left || left.status === 'defined'))
       return {
-        outcome: 'migrated',
+        outcome: started(arrived) ? 'migrated' : 'arrived-not-running',
         target: target.host,
         domain: arrived,
         ...(left?.autostart ? { sourceAutostart: true } : {}),
@@ -1298,11 +1292,12 @@ export class XenToolstack implements Toolstack {
         await pause(this.pollMs, ctx?.signal);
         continue;
       }
-      if (started(there) && !here && !away) {
+      // Moved: running there, or settled there (no temporary name left) but not running (crashed or paused as it arrived).
+      if (there && !here && !away && (started(there) || !incoming)) {
         // As in migrate(): the source's /etc/xen/auto link stays behind, and would boot the guest there a second time.
         const left = source.find((d) => d.name === domain);
         return {
-          outcome: 'migrated',
+          outcome: started(there) ? 'migrated' : 'arrived-not-running',
           target: target.host,
           domain: there,
           ...(left?.autostart ? { sourceAutostart: true } : {}),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { xlListV, xlRow } from '../../../test/helpers/xl-list.ts';
-import { RemoteCommandError, UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
 
@@ -112,10 +112,23 @@ describe('what "migrated … running (verified)" is based on', () => {
       target: [],
       after: () => ({ source: [], target: [xlRow('web', 12, '--psc-', { memoryMiB: 2048, reason: '3' })], code: 0, stderr: SUCCESS }),
     });
-    const r = await f.source.migrate('web', f.target).catch((e: unknown) => e);
-    // Was "running on xen2 as id 12 (verified)" while xl list showed it crashed.
-    expect(r).toBeInstanceOf(RemoteCommandError);
-    expect((r as Error).message).toMatch(/web moved to xen2 but is not running there: it is crashed \(--psc-\)/);
+    const r = await f.source.migrate('web', f.target);
+    // Was "running on xen2 as id 12 (verified)" while xl list showed it crashed; then a failure, which had the guest
+    // "still on xen1". It moved: the result says where it is and in what state.
+    expect(r.outcome).toBe('arrived-not-running');
+    expect(r.target).toBe('xen2');
+    expect(r.domain).toMatchObject({ name: 'web', id: 12, status: 'crashed', flags: '--psc-' });
+  });
+
+  it('a copy read back paused on the target (paused there meanwhile) has moved, and is said not to run there', async () => {
+    const f = fleet({
+      source: [xlRow('web', 3, '-b----', { memoryMiB: 2048 })],
+      target: [],
+      after: () => ({ source: [], target: [xlRow('web', 12, '--p---', { memoryMiB: 2048 })], code: 0, stderr: SUCCESS }),
+    });
+    const r = await f.source.migrate('web', f.target);
+    expect(r.outcome).toBe('arrived-not-running');
+    expect(r.domain).toMatchObject({ name: 'web', status: 'paused' });
   });
 });
 
