@@ -226,11 +226,6 @@ export class DiscordAdapter implements ChatAdapter {
     return this.memberRoles.of(interaction.user.id, guilds);
   }
 
-  /** A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run. */
-  private async refuseUnknownRoles(interaction: Interaction, reason: string): Promise<void> {
-    this.options.logger.warn(
-      { err: reason, userId: interaction.user.id },
-      "could not look up a direct message's user's roles in the guilds; the interaction is refused",
   /**
    * A user's roles now, in the guilds holding a role discord.roleBindings names (as for a direct message): an approved
    * request's requester is checked again with them. Never started (a standby) or stopped, the guilds are not known here
@@ -247,6 +242,11 @@ export class DiscordAdapter implements ChatAdapter {
     return this.memberRoles.of(userId, guilds);
   }
 
+  /** A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run. */
+  private async refuseUnknownRoles(interaction: Interaction, reason: string): Promise<void> {
+    this.options.logger.warn(
+      { err: reason, userId: interaction.user.id },
+      "could not look up a direct message's user's roles in the guilds; the interaction is refused",
     );
     if (interaction.isAutocomplete()) return await interaction.respond([]);
     if (!interaction.isRepliable()) return;
