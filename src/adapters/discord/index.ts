@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   ApplicationCommandOptionType,
   Client,
@@ -17,7 +18,9 @@ import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import { type Reply, reply as replies } from '../../core/reply.ts';
 import { withTimeout } from '../../core/with-timeout.ts';
+import { markMaybeDelivered, mayHaveBeenDelivered } from '../maybe-delivered.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
+import { isBotTokenRefused, mayHaveTakenEffect } from './api-errors.ts';
 import { sendDefer } from './defer.ts';
 import { guildsToAsk, MemberRoleLookup, type MemberRoles } from './member-roles.ts';
 import { answeredPrivately, answersSomeone, privateNote } from './private-answer.ts';
@@ -86,6 +89,8 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly memberRoles: MemberRoleLookup;
   /** Set while a start runs: stop() ends it (a start waiting on the gateway rejects at once). */
   private abortStart: (() => void) | null = null;
+  /** Discord refused the bot token and it was said (once, until a delivery succeeds again): see tokenRefused. */
+  private tokenRefusedSaid = false;
 
   constructor(private readonly options: DiscordAdapterOptions) {
     mendShardStop();
@@ -294,6 +299,37 @@ export class DiscordAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
+    // @discordjs/rest forgets the token at a 401 and from then on fails every request before sending it, so one 401
+    // would keep every later channel post, direct message and edit from reaching Discord until a restart.
+    this.rest.setToken(this.token);
+    try {
+      const next = await this.deliverReply(target, reply);
+      this.tokenRefusedSaid = false;
+      return next;
+    } catch (error) {
+      throw this.tokenRefused(error);
+    }
+  }
+
+  /**
+   * A 401 on the bot's own token is about the token, not the reply: Discord takes the reply once the bot runs with a
+   * valid token. The error is told apart from a reply Discord refused (see refusedByPlatform: that one is never tried
+   * again), kept marked when the reply may be out already, and said plainly once until a delivery succeeds again.
+   */
+  private tokenRefused(error: unknown): unknown {
+    if (!isBotTokenRefused(error)) return error;
+    if (!this.tokenRefusedSaid) {
+      this.tokenRefusedSaid = true;
+      this.options.logger.error(
+        { err: redactSecrets(String(error)) },
+        'Discord refuses the bot token (401 Unauthorized: reset or revoked?); replies wait until the bot runs with a valid token',
+      );
+    }
+    const kept = new Error(`discord refused the bot token: ${redactSecrets(String(error))}`);
+    return mayHaveBeenDelivered(error) ? markMaybeDelivered(kept) : kept;
+  }
+
+  private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
     const payload = renderDiscord(reply);
     const s = target.state;
     const appId = String(s['appId'] ?? '');
@@ -306,7 +342,9 @@ export class DiscordAdapter implements ChatAdapter {
           // Ephemerality is fixed at defer time: replace the public "thinking…" with an ephemeral follow-up.
           // (For a button click, @original is the message holding the button: it stays.)
           if (s['component'] !== true) await this.hooks.delete(Routes.webhookMessage(appId, token, '@original'), HOOK).catch(() => {});
-          await this.hooks.post(Routes.webhook(appId, token), { ...body(payload, false, { flags: MessageFlags.Ephemeral }), ...HOOK });
+          await this.hooks
+            .post(Routes.webhook(appId, token), { ...body(payload, false, { flags: MessageFlags.Ephemeral }), ...HOOK })
+            .catch((e: unknown) => Promise.reject(mayHaveTakenEffect(e) ? markMaybeDelivered(e) : e));
           return target;
         }
         const edited = (await this.hooks.patch(Routes.webhookMessage(appId, token, '@original'), { ...body(payload, true), ...HOOK })) as {
@@ -318,6 +356,10 @@ export class DiscordAdapter implements ChatAdapter {
         // Filling a deferred reply is an edit, and edits never notify: the mentions get a message of their own.
         return await this.ping(known, reply, payload, (data) => this.hooks.post(Routes.webhook(appId, token), { ...data, ...HOOK }));
       } catch (error) {
+        // Only a refusal says the webhook took nothing (the token expired, the deferred reply was deleted). With no
+        // answer (a 5xx on every try, a timeout, a lost connection) the edit may be showing: posted to the channel as
+        // well, the result would show twice. It is tried again later instead (an edit made twice changes nothing).
+        if (!(error instanceof DiscordAPIError)) throw error;
         const instead = privately ? 'answering the asker privately instead' : 'posting to the channel instead';
         this.options.logger.warn({ err: redactSecrets(String(error)) }, `interaction token unusable; ${instead}`);
       }
@@ -342,7 +384,7 @@ export class DiscordAdapter implements ChatAdapter {
   private async deliverToChannel(target: ReplyTarget, reply: Reply, payload: DiscordPayload): Promise<ReplyTarget> {
     const s = target.state;
     // The token outlived its 15 minutes (or is gone): the result goes out as a normal channel message.
-    const postToChannel = (data: RequestData) => this.rest.post(Routes.channelMessages(target.channelId), data);
+    const postToChannel = (data: RequestData) => this.createMessage(target.channelId, data);
     const messageId = typeof s['messageId'] === 'string' ? s['messageId'] : null;
     if (messageId) {
       try {
@@ -358,7 +400,7 @@ export class DiscordAdapter implements ChatAdapter {
     // A new message notifies the users its content mentions — but not again those pinged for this target already.
     const before = mentionedOf(target);
     const users = payload.allowedMentions.users.filter((u) => !before.includes(u));
-    const sent = (await postToChannel(body({ ...payload, allowedMentions: { parse: [], users } }, false))) as { id: string };
+    const sent = await postToChannel(body({ ...payload, allowedMentions: { parse: [], users } }, false));
     const mentioned = [...before, ...users];
     const posted = { ...target, state: { channelId: target.channelId, messageId: sent.id, ...(mentioned.length ? { mentioned } : {}) } };
     // Those the content had no room for.
@@ -430,7 +472,7 @@ export class DiscordAdapter implements ChatAdapter {
         if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
       }
     }
-    const sent = (await this.rest.post(Routes.channelMessages(dmChannelId), body(quiet, false))) as { id: string };
+    const sent = await this.createMessage(dmChannelId, body(quiet, false));
     return { dmChannelId, dmMessageId: sent.id };
   }
 
@@ -446,9 +488,7 @@ export class DiscordAdapter implements ChatAdapter {
         if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
       }
     }
-    const posted = (await this.rest.post(Routes.channelMessages(channelId), { body: { content: text, allowed_mentions: allowed } })) as {
-      id: string;
-    };
+    const posted = await this.createMessage(channelId, { body: { content: text, allowed_mentions: allowed } });
     return posted.id;
   }
 
@@ -479,6 +519,24 @@ export class DiscordAdapter implements ChatAdapter {
       mentioned = [...mentioned, ...m.users];
     }
     return mentioned === before ? target : { ...target, state: { ...target.state, mentioned } };
+  }
+
+  /**
+   * A new message in a channel, created once however often the request goes out: @discordjs/rest sends it again itself
+   * after a 5xx or a timeout, which Discord may have acted on, and Discord answers a repeat of an enforced nonce (within
+   * a few minutes) with the message it created. A failure after which it may be there all the same is marked: not to
+   * be sent again later (see markMaybeDelivered).
+   */
+  private async createMessage(channelId: string, data: RequestData): Promise<{ id: string }> {
+    const nonce = randomBytes(12).toString('base64url');
+    try {
+      return (await this.rest.post(Routes.channelMessages(channelId), {
+        ...data,
+        body: { ...(data.body as Record<string, unknown>), nonce, enforce_nonce: true },
+      })) as { id: string };
+    } catch (error) {
+      throw mayHaveTakenEffect(error) ? markMaybeDelivered(error) : error;
+    }
   }
 
   /** Pins a delivered channel message (a scheduled post kept up to date in place); needs Manage Messages. */

@@ -9,6 +9,24 @@ export interface DcCall {
   /** Uploaded files in form order (`files[0]`, `files[1]`…): name, content type, size, first bytes, bytes. */
   files: UploadedFile[];
   at: number;
+  /** Answered by a fault (see failNext) with this status, or its connection cut ('drop'). */
+  failedWith?: number | 'drop';
+}
+
+/**
+ * How failNext answers a call: a status (a 5xx as Discord's edge does, an HTML page; a 4xx as the API does, JSON
+ * with `code`; a 429 with `retry_after` and the Retry-After header Discord sends), or `drop`: the connection is cut
+ * without an answer. `applied`: Discord did what the call asked before its answer was lost (a message created).
+ */
+export interface DcFault {
+  status?: number;
+  code?: number;
+  message?: string;
+  /** For a 429: seconds, as Discord's body and Retry-After header give them. */
+  retryAfter?: number;
+  global?: boolean;
+  drop?: boolean;
+  applied?: boolean;
 }
 
 /** A file a message holds now, as Discord lists it (`id` is a snowflake once uploaded). */
@@ -104,6 +122,10 @@ export class FakeDiscord {
   private closedDms = new Set<string>();
   /** Channels deleted (see deleteChannel): every call about them answers 404 Unknown Channel (10003). */
   private deletedChannels = new Set<string>();
+  /** Channel id + nonce → the message created with it (a create with `enforce_nonce` and a known nonce returns it). */
+  private nonces = new Map<string, string>();
+  /** Faults for the next matching calls, in order (see failNext). */
+  private faults: { match: (c: DcCall) => boolean; fault: DcFault }[] = [];
   /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
   withholdReady = false;
   /** Guilds whose commands the bot may not read or set (it was removed from them): 403 Missing Access (50001). */
@@ -282,6 +304,14 @@ export class FakeDiscord {
   }
 
   /**
+   * The next call matching `match` gets `fault` instead of its answer (see DcFault); each call takes the first fault
+   * that matches it, once. Calls refused for a bad bot token (401) are not recorded, and take no fault.
+   */
+  failNext(match: (c: DcCall) => boolean, fault: DcFault = { status: 502 }): void {
+    this.faults.push({ match, fault });
+  }
+
+  /**
    * A user clicks the button labelled `label` on message `messageId`, as shown now: throws when the message has no
    * such button (a real client cannot click a button that is gone; use interact() to replay a stale click).
    */
@@ -393,7 +423,42 @@ export class FakeDiscord {
     const authed =
       req.headers.authorization === `Bot ${this.token}` || route.startsWith('/interactions/') || route.startsWith('/webhooks/');
     if (!authed) return send(res, 401, { message: '401: Unauthorized', code: 0 });
-    this.record({ method, route, body, files, at: Date.now() });
+    const call: DcCall = { method, route, body, files, at: Date.now() };
+    const faulty = this.faults.findIndex((f) => f.match(call));
+    const fault = faulty >= 0 ? this.faults.splice(faulty, 1)[0]?.fault : undefined;
+    if (fault) call.failedWith = fault.drop ? 'drop' : (fault.status ?? 502);
+    this.record(call);
+    if (!fault) return this.answer(method, route, body, files, res);
+    // Applied: the call takes effect, its answer goes nowhere.
+    if (fault.applied) await this.answer(method, route, body, files, { writeHead: () => ({ end: () => {} }), end: () => {} } as never);
+    if (fault.drop) return void req.socket.destroy();
+    const status = fault.status ?? 502;
+    if (status >= 500) {
+      res.writeHead(status, { 'content-type': 'text/html' });
+      return void res.end(`<html><body>${status}</body></html>`);
+    }
+    if (status === 429) {
+      const retryAfter = fault.retryAfter ?? 0.1;
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'retry-after': String(retryAfter),
+        ...(fault.global ? { 'x-ratelimit-global': 'true', 'x-ratelimit-scope': 'global' } : { 'x-ratelimit-scope': 'user' }),
+      });
+      return void res.end(
+        JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: fault.global === true }),
+      );
+    }
+    return send(res, status, { message: fault.message ?? `${status}`, code: fault.code ?? 0 });
+  }
+
+  /** Does what a call asks, as Discord would, and answers it. */
+  private async answer(
+    method: string,
+    route: string,
+    body: Record<string, unknown> | null,
+    files: UploadedFile[],
+    res: ServerResponse,
+  ): Promise<void> {
     const message = (content: Record<string, unknown> | null) => ({
       id: nextId(),
       type: 0,
@@ -522,7 +587,16 @@ export class FakeDiscord {
     const channelMessage = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(route);
     if (channelMessage) {
       const [, channelId = '', messageId] = channelMessage;
-      if (method === 'POST' && !messageId) return send(res, 200, message(view(this.create(channelId, body ?? {}, 0, files))));
+      if (method === 'POST' && !messageId) {
+        // As Discord: a create repeating an enforced nonce gets the message made with it, no new one (Discord checks the
+        // last few minutes; the fake, the whole run).
+        const nonce = body?.['enforce_nonce'] === true && typeof body['nonce'] === 'string' ? `${channelId}/${body['nonce']}` : null;
+        const earlier = nonce === null ? undefined : this.messages.get(this.nonces.get(nonce) ?? '');
+        if (earlier) return send(res, 200, message(view(earlier)));
+        const created = this.create(channelId, body ?? {}, 0, files);
+        if (nonce !== null) this.nonces.set(nonce, created.id);
+        return send(res, 200, message(view(created)));
+      }
       if (method === 'PATCH' && messageId) {
         const edited = this.edit(messageId, body, files);
         if (!edited) return send(res, 404, { message: 'Unknown Message', code: 10008 });
