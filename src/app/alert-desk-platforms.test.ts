@@ -111,3 +111,96 @@ describe('alerts read by bots that cannot post to every alert channel', () => {
     }
   }, 20_000);
 });
+
+/**
+ * Each platform's group reads at its own pace (one bot restarting, one platform's posts being retried): what a
+ * channel is told must not depend on what another platform's group handled first.
+ */
+describe('alerts read by one group per platform, one group behind the other', () => {
+  const flip = (i: number): FleetEvent =>
+    i % 2 === 0
+      ? { kind: 'domain.stopped', host: 'xen1', domain: 'mail', uuid: null, byXenops: false, at: Date.now() }
+      : { kind: 'domain.started', host: 'xen1', domain: 'mail', uuid: null, byXenops: false, at: Date.now() };
+
+  /** The Telegram bot down while the Discord bot handles `events`; then started again, it catches up. */
+  async function behind(events: FleetEvent[]) {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const config = Config.parse({
+      ...base,
+      alerts: {
+        channels: [
+          { platform: 'discord', id: '1100' },
+          { platform: 'telegram', id: '-1002' },
+        ],
+        cooldownMinutes: 15,
+      },
+    });
+    const posted: { platform: Platform; title: string; text: string }[] = [];
+    const desk = (platform: Platform, instance: string) =>
+      new AlertDesk({
+        config,
+        target: REDIS_URL,
+        redis,
+        prefix,
+        instance,
+        platforms: new Set([platform]),
+        post: async (p, _channel, r) => {
+          posted.push({ platform: p, title: r.title, text: JSON.stringify(r.blocks) });
+        },
+        logger: createLogger('silent'),
+      });
+    const log = new FleetEventLog(redis, prefix);
+    const settled = (group: string, id: string) =>
+      expect
+        .poll(
+          async () => {
+            const groups = (await redis.xinfo('GROUPS', log.key)) as (string | number)[][];
+            const g = groups.find((x) => x[1] === group) ?? [];
+            const f = Object.fromEntries(Array.from({ length: g.length / 2 }, (_, k) => [g[2 * k], g[2 * k + 1]]));
+            return f['last-delivered-id'] === id && Number(f['pending']) === 0;
+          },
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBe(true);
+    const discord = desk('discord', 'discord-bot');
+    const telegram = desk('telegram', 'telegram-bot-1');
+    await discord.start();
+    await telegram.start();
+    await telegram.stop();
+    const again = desk('telegram', 'telegram-bot-2');
+    try {
+      let last = '';
+      for (const e of events) last = await log.append(e);
+      await settled('alerts:discord', last);
+      await again.start();
+      await settled('alerts:telegram', last);
+    } finally {
+      await Promise.all([discord.stop(), again.stop()]);
+    }
+    const on = (p: Platform) => posted.filter((x) => x.platform === p).map(({ title, text }) => ({ title, text }));
+    return { discord: on('discord'), telegram: on('telegram') };
+  }
+
+  it('GIVEN web crashed then was started by hand THEN Telegram is told as Discord, with no "Posted late" note', async () => {
+    const { discord, telegram } = await behind([
+      crashed('web'),
+      { kind: 'domain.started', host: 'xen1', domain: 'web', uuid: null, byXenops: false, at: Date.now() },
+    ]);
+    expect(discord.map((p) => p.title)).toEqual(['web crashed on xen1', 'web started on xen1']);
+    expect(telegram).toEqual(discord);
+    expect(JSON.stringify(telegram)).not.toContain('Posted late');
+  }, 30_000);
+
+  it('GIVEN mail flapping THEN Telegram gets the same four changes and the flapping notice as Discord', async () => {
+    const { discord, telegram } = await behind(Array.from({ length: 7 }, (_, i) => flip(i)));
+    expect(discord.map((p) => p.title)).toEqual([
+      'mail stopped on xen1',
+      'mail started on xen1',
+      'mail stopped on xen1',
+      'mail started on xen1',
+      'mail on xen1 is flapping',
+    ]);
+    expect(telegram.map((p) => p.title)).toEqual(discord.map((p) => p.title));
+  }, 30_000);
+});

@@ -43,7 +43,7 @@ export interface AlertDeskDeps {
 
 /**
  * Turns the agents' fleet events into alerts in the configured channels, at once: one consumer group across the
- * bot replicas (each event handled by one), a cool-down per alert in Redis (the same crash is posted once however
+ * bot replicas (each event handled by one), a cool-down per alert and group in Redis (the same crash is posted once however
  * many events say so), and events a dead bot took are taken over.
  */
 export class AlertDesk {
@@ -54,6 +54,14 @@ export class AlertDesk {
   private halt = new AbortController();
   /** The consumer group this bot reads in (see start()). */
   private group = GROUP;
+  /**
+   * What the group's bots said, apart from other groups': each group reads the stream at its own pace (a bot
+   * restarting, a platform's posts retried), so a record another group wrote first would make this one's channels
+   * be told an alert is late, or not be told it at all. `''` for the group of all platforms (the keys it always had).
+   */
+  private get scope(): string {
+    return this.group === GROUP ? '' : `@${this.group.slice(GROUP.length + 1)}`;
+  }
 
   constructor(private readonly deps: AlertDeskDeps) {}
 
@@ -125,7 +133,11 @@ export class AlertDesk {
    */
   private async settle(entry: FleetEventEntry, stalled: Set<string>): Promise<boolean> {
     try {
-      if (await this.attempt(entry, stalled)) return true;
+      const outcome = await this.attempt(entry, stalled);
+      if (outcome === true) return true;
+      // Held back, not tried: its channels were busy with an earlier alert of the read (a Telegram group's ~20 a
+      // minute, a rate-limit wait). Charged a try, a burst's later alerts were given up without ever being posted.
+      if (outcome === 'held') return false;
     } catch (error) {
       if (!this.running) return false;
       this.deps.logger.warn({ err: String(error), id: entry.id }, 'alerts: an event could not be handled; tried again later');
@@ -133,7 +145,7 @@ export class AlertDesk {
     // Stopped mid-post: no try of the event's, nor to be counted as one.
     if (!this.running) return false;
     try {
-      const tries = await this.deps.redis.hincrby(this.sentKey(entry), this.group === GROUP ? TRIES : `${TRIES}:${this.group}`, 1);
+      const tries = await this.deps.redis.hincrby(this.sentKey(entry), `${TRIES}${this.scope}`, 1);
       await this.deps.redis.pexpire(this.sentKey(entry), SENT_TTL_MS);
       if (tries < MAX_TRIES) return false;
       this.deps.logger.error({ id: entry.id, kind: entry.event.kind, host: entry.event.host, tries }, 'alert given up: never posted');
@@ -152,10 +164,12 @@ export class AlertDesk {
   }
 
   /**
-   * handle(), saying whether the entry is done with (true) or is to be left pending (a channel refused it). `stalled`:
-   * the channels whose post timed out while handling the entries read with this one, not posted to again for them.
+   * handle(), saying whether the entry is done with (true), is to be left pending (false: a channel refused it, or
+   * its post timed out), or was held back without a post tried ('held': every channel still owed it had timed out on
+   * an earlier entry of this read). `stalled`: those channels, not posted to again for the rest of the read.
    */
-  private async attempt(entry: FleetEventEntry, stalled: Set<string>): Promise<boolean> {
+
+  private async attempt(entry: FleetEventEntry, stalled: Set<string>): Promise<boolean | 'held'> {
     const { config, platforms } = this.deps;
     const alert = alertFor(entry.event);
     if (!alert) {
@@ -182,7 +196,7 @@ export class AlertDesk {
     if (cooldownMs <= 0) return;
     const e = entry.event;
     const subject = 'domain' in e ? `${e.host}:${e.domain}` : e.host;
-    await redis.eval(SAY_SCRIPT, 1, `${prefix}:alert-last:${subject}`, entry.id, `quiet:${e.kind}`, cooldownMs);
+    await redis.eval(SAY_SCRIPT, 1, `${prefix}:alert-last${this.scope}:${subject}`, entry.id, `quiet:${e.kind}`, cooldownMs);
   }
 
   /** What to post for the entry (null: nothing, its cool-down holds it). */
@@ -192,15 +206,17 @@ export class AlertDesk {
     if (cooldownMs <= 0) return alert.reply;
     // This very event said its subject flaps (handled again: a channel refused the notice, or its bot died posting it):
     // the same notice again — its cool-down, never taken by it, would hold it, or let the plain alert through instead.
-    const notice = await redis.hget(this.sentKey(entry), NOTICE);
+    const notice = await redis.hget(this.sentKey(entry), `${NOTICE}${this.scope}`);
     if (notice !== null) return JSON.parse(notice) as Reply;
     // What was said last about the subject: a change of it (down after up) is posted whatever the cool-down — up to
     // FLAP_LIMIT changes per cool-down; one more says it flaps, and the rest wait for the cool-down to end. An event
     // older than the one last said (claimed from a dead bot after a newer one was handled) is no change of it.
-    const said = (await redis.eval(SAY_SCRIPT, 1, `${prefix}:alert-last:${alert.subject}`, entry.id, alert.key, cooldownMs)) as Said;
-    const cooldown = `${prefix}:alert-cooldown:${alert.key}`;
+    const scope = this.scope;
+    const last = `${prefix}:alert-last${scope}:${alert.subject}`;
+    const said = (await redis.eval(SAY_SCRIPT, 1, last, entry.id, alert.key, cooldownMs)) as Said;
+    const cooldown = `${prefix}:alert-cooldown${scope}:${alert.key}`;
     if (said === 'change') {
-      const flapKey = `${prefix}:alert-changes:${alert.subject}`;
+      const flapKey = `${prefix}:alert-changes${scope}:${alert.subject}`;
       // Counted and bounded in one transaction: a counter left without its expiry would mute the subject for good.
       const [[, counted], [, left]] = (await redis.multi().incr(flapKey).pttl(flapKey).exec()) as [[null, number], [null, number]];
       const changes = Number(counted);
@@ -209,7 +225,7 @@ export class AlertDesk {
       if (changes === FLAP_LIMIT + 1) {
         const r = flapping(entry, alert, changes, cooldownMs, await redis.pttl(flapKey));
         const key = this.sentKey(entry);
-        await redis.multi().hset(key, NOTICE, JSON.stringify(r)).pexpire(key, SENT_TTL_MS).exec();
+        await redis.multi().hset(key, `${NOTICE}${scope}`, JSON.stringify(r)).pexpire(key, SENT_TTL_MS).exec();
         return r;
       }
       await redis.set(cooldown, entry.id, 'PX', cooldownMs);
@@ -221,16 +237,21 @@ export class AlertDesk {
     return said === 'late' ? late(entry, alert) : alert.reply;
   }
 
-  /** Posts to every channel that has not had this entry's alert yet; true when all of them have it now. */
+  /**
+   * Posts to every channel that has not had this entry's alert yet: true when all of them have it now, false when a
+   * post failed or timed out, 'held' when the rest were only held back (their channel stalled earlier in the read).
+   */
   private async postAll(
     channels: readonly { platform: Platform; id: string }[],
     r: Reply,
     entry: FleetEventEntry,
     stalled: Set<string>,
-  ): Promise<boolean> {
+  ): Promise<boolean | 'held'> {
     const key = this.sentKey(entry);
     const sent = await this.deps.redis.hgetall(key);
     let all = true;
+    // A post to a channel failed or timed out (a try), rather than every channel owed it being held back.
+    let failed = false;
     for (const c of channels) {
       const channel = `${c.platform}:${c.id}`;
       if (sent[channel]) continue;
@@ -249,6 +270,7 @@ export class AlertDesk {
       }
       if (outcome === 'late') {
         all = false;
+        failed = true;
         stalled.add(channel);
         this.deps.logger.error({ channel, id: entry.id, timeoutMs: this.postTimeoutMs }, 'alert post timed out; tried again later');
         this.followLate(post, key, channel, entry.id);
@@ -256,12 +278,13 @@ export class AlertDesk {
       }
       if (outcome !== 'posted') {
         all = false;
+        failed = true;
         this.deps.logger.error({ err: redactSecrets(String(outcome.error)), channel }, 'alert could not be posted; tried again later');
         continue;
       }
       await this.recordSent(key, channel);
     }
-    return all;
+    return all || (failed ? false : 'held');
   }
 
   private get postTimeoutMs(): number {
@@ -338,9 +361,9 @@ export class AlertDesk {
 /** Changes of one subject posted per cool-down before it is said to flap. */
 const FLAP_LIMIT = 4;
 
-/** The field of an entry's sent hash that counts its handlings (channels are `platform:id`: no clash); `#tries:GROUP` another group's. */
+/** The field of an entry's sent hash that counts its handlings (channels are `platform:id`: no clash); `#tries@discord` a group's. */
 const TRIES = '#tries';
-/** The field of an entry's sent hash that holds the flapping notice it gave (JSON), posted again when handled again. */
+/** The field of an entry's sent hash that holds the flapping notice a group gave (JSON), posted again when handled again. */
 const NOTICE = '#flapping';
 
 /** How an event stands to what was last said about its subject: the same, a change, or older than it. */
