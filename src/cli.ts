@@ -205,6 +205,20 @@ program
     process.exitCode = await runAuditVerify({ configPath: opts.config, file: opts.file, stream: !!opts.stream });
   });
 
+program
+  .command('hosts-left-behind')
+  .description(
+    'List the hosts whose keys are still in Redis though no bot (this config, or one running on the prefix) and no ' +
+      'live agent serves them any more (a host taken out of the config leaves its job queue and heartbeat for good); ' +
+      'with --prune, delete them — a queue with a job still waiting or running there is never deleted',
+  )
+  .addOption(configOption())
+  .option('--prune', 'delete what those hosts left behind')
+  .action(async (opts: { config?: string; prune?: boolean }) => {
+    const { runHostsLeftBehind } = await import('./app/hosts-left-behind.ts');
+    exitSoon(await runHostsLeftBehind({ configPath: opts.config, prune: !!opts.prune }));
+  });
+
 /**
  * Long-running subcommands end when they have stopped their work: a library handle left open (a socket in its
  * close handshake, a timer) must not keep the process alive for seconds after the last reply.

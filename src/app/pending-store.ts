@@ -51,6 +51,20 @@ export interface PendingRequest {
 /** How long a request is kept in Redis at most (one nobody can deliver any more must not stay forever). */
 export const PENDING_TTL_SECONDS = 2 * 86_400;
 const FINAL_CLAIM_TTL_MS = 86_400_000;
+/**
+ * How long a request is kept at most once its final reply is claimed: less than the claim lives, so that the claim
+ * always outlives the request. A request whose reply went out but whose removal was cut off (its bot died) would
+ * otherwise outlive its claim by up to a day, and the next recovery would find it unclaimed and send its reply again.
+ * The claim's own TTL is left as it is: a takeover reads a claim's age from it (older bots too).
+ */
+const REQUEST_AFTER_CLAIM_MS = FINAL_CLAIM_TTL_MS - 3_600_000;
+
+/** Lua: caps a key's TTL at `ms` (one without a TTL too; a missing key is left missing). */
+const CAP_TTL = `local function cap(key, ms)
+  local left = redis.call('PTTL', key)
+  if left == -1 or left > tonumber(ms) then redis.call('PEXPIRE', key, ms) end
+end
+`;
 
 /**
  * An outcome recorded unless one is there, the hash kept as long as the request, and the count: one atomic command.
@@ -61,11 +75,12 @@ const FINAL_CLAIM_TTL_MS = 86_400_000;
  * When that makes the request's outcomes complete (ARGV[4] of them), it also claims the final reply (the `final`
  * key, as claimFinal) if the request is still pending, and returns its current target and every outcome: the last
  * job of a request ends in one round trip instead of six.
- * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL (ms), and
- * '1' to be told of a claim this claimant holds unsent (claimed 2; renewed, see claimFinal's `ours`).
+ * KEYS: outcomes, pending, target, final. ARGV: job id, outcome, TTL, expected, claimant, the claim's TTL (ms),
+ * '1' to be told of a claim this claimant holds unsent (claimed 2; renewed, see claimFinal's `ours`), and how long
+ * the request may live on once claimed (ms: REQUEST_AFTER_CLAIM_MS).
  * Returns {set, count} or {set, count, claimed 0/1/2, target, outcomes…}.
  */
-const RECORD_AND_CLAIM = new RedisScript(`local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+const RECORD_AND_CLAIM = new RedisScript(`${CAP_TTL}local set = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
 if count < tonumber(ARGV[4]) then return {set, count} end
@@ -76,6 +91,8 @@ if not redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6], 'NX') then
   redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])
   claimed = 2
 end
+cap(KEYS[2], ARGV[8])
+cap(KEYS[3], ARGV[8])
 local all = redis.call('HGETALL', KEYS[1])
 if set == 0 then return {set, count, claimed, redis.call('GET', KEYS[3]) or false, all} end
 -- The caller has the outcome it just recorded: it is not sent back (for a one-job request, nothing is).
@@ -87,14 +104,16 @@ return {set, count, claimed, redis.call('GET', KEYS[3]) or false, others}`);
 
 /**
  * A recovery's claim of a request's final reply (see claimFinal's takeOver). KEYS: final, pending. ARGV: claimant,
- * the claim's TTL (ms), the grace (ms), '1' to be told of this bot's own unsent claim. A claim's age is read from its
+ * the claim's TTL (ms), the grace (ms), '1' to be told of this bot's own unsent claim, how long the request may live
+ * on once claimed (ms). A claim's age is read from its
  * TTL, on Redis's clock alone. Returns {0} (this bot's own, or the request is no longer pending), {1} claimed, {2}
  * taken over, {3} sent by another bot (its bookkeeping unfinished), {4, ms}: another bot's claim younger than the
  * grace — that bot may be sending it now —, or {5}: this bot's own, unsent, renewed (claimFinal's `ours`).
  */
-const TAKE_OVER_FINAL = new RedisScript(`local held = redis.call('GET', KEYS[1])
+const TAKE_OVER_FINAL = new RedisScript(`${CAP_TTL}local held = redis.call('GET', KEYS[1])
 if held == ARGV[1] and ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  cap(KEYS[2], ARGV[5])
   return {5}
 end
 if held == ARGV[1] or held == ARGV[1] .. ':sent' or redis.call('EXISTS', KEYS[2]) == 0 then return {0} end
@@ -104,21 +123,31 @@ if held then
   if age < tonumber(ARGV[3]) then return {4, tonumber(ARGV[3]) - age} end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+cap(KEYS[2], ARGV[5])
 if held then return {2} end
 return {1}`);
 
-/** claimFinal's plain claim, told of this bot's own unsent claim (renewed: {2}). KEYS: final. ARGV: claimant, TTL (ms). */
-const CLAIM_FINAL = new RedisScript(`if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+/**
+ * claimFinal's plain claim; with ARGV[4] '1', told of this bot's own unsent claim (renewed: {2}). KEYS: final,
+ * pending. ARGV: claimant, TTL (ms), how long the request may live on once claimed (ms), '1' for `ours`.
+ */
+const CLAIM_FINAL = new RedisScript(`${CAP_TTL}if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  cap(KEYS[2], ARGV[3])
+  return 1
+end
+if ARGV[4] ~= '1' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+cap(KEYS[2], ARGV[3])
 return 2`);
 
 /**
  * This bot's claim (KEYS[1] holds ARGV[1], unsent) of a request still pending (KEYS[2]) made young again (ARGV[2] ms):
- * 1, or 0 when it is not held or the request is gone.
+ * 1, or 0 when it is not held or the request is gone. The request is not kept any longer for it (ARGV[3]: its cap).
  */
-const RENEW_CLAIM = new RedisScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+const RENEW_CLAIM =
+  new RedisScript(`${CAP_TTL}if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+cap(KEYS[2], ARGV[3])
 return 1`);
 
 /** Marks this bot's claim as sent (the reply is out): a recovery then finishes the bookkeeping, never sends again. */
@@ -273,7 +302,16 @@ export class PendingStore {
     const r = (await RECORD_AND_CLAIM.run(
       this.redis,
       [this.outcomesKey(requestId), this.key(requestId), this.targetKey(requestId), this.finalKey(requestId)],
-      [jobId, JSON.stringify(outcome), PENDING_TTL_SECONDS, expected, this.claimant, FINAL_CLAIM_TTL_MS, options.ours ? '1' : '0'],
+      [
+        jobId,
+        JSON.stringify(outcome),
+        PENDING_TTL_SECONDS,
+        expected,
+        this.claimant,
+        FINAL_CLAIM_TTL_MS,
+        options.ours ? '1' : '0',
+        REQUEST_AFTER_CLAIM_MS,
+      ],
     )) as [number, number, number?, (string | null)?, string[]?];
     const [set, count, claimed, target, flat] = r;
     if (claimed !== 1 && claimed !== 2) return { recorded: set === 1, count, final: null };
@@ -303,18 +341,18 @@ export class PendingStore {
    * claim whose answer it never had (Redis silent, the connection cut, after carrying it out).
    */
   async claimFinal(requestId: string, options: { takeOver?: boolean; graceMs?: number; ours?: boolean } = {}): Promise<FinalClaim> {
-    if (!options.takeOver && options.ours) {
-      const code = await CLAIM_FINAL.run(this.redis, [this.finalKey(requestId)], [this.claimant, FINAL_CLAIM_TTL_MS]);
+    if (!options.takeOver) {
+      const code = await CLAIM_FINAL.run(
+        this.redis,
+        [this.finalKey(requestId), this.key(requestId)],
+        [this.claimant, FINAL_CLAIM_TTL_MS, REQUEST_AFTER_CLAIM_MS, options.ours ? '1' : '0'],
+      );
       return code === 1 ? { kind: 'claimed' } : code === 2 ? { kind: 'ours' } : null;
     }
-    if (!options.takeOver)
-      return (await this.redis.set(this.finalKey(requestId), this.claimant, 'PX', FINAL_CLAIM_TTL_MS, 'NX')) === 'OK'
-        ? { kind: 'claimed' }
-        : null;
     const [code, waitMs] = (await TAKE_OVER_FINAL.run(
       this.redis,
       [this.finalKey(requestId), this.key(requestId)],
-      [this.claimant, FINAL_CLAIM_TTL_MS, options.graceMs ?? 0, options.ours ? '1' : '0'],
+      [this.claimant, FINAL_CLAIM_TTL_MS, options.graceMs ?? 0, options.ours ? '1' : '0', REQUEST_AFTER_CLAIM_MS],
     )) as [number, number?];
     if (code === 1) return { kind: 'claimed' };
     if (code === 5) return { kind: 'ours' };
@@ -330,7 +368,8 @@ export class PendingStore {
    * bot's (taken over: that bot sends the reply) or the request is gone (finished, expired).
    */
   async renewClaim(requestId: string): Promise<boolean> {
-    return (await RENEW_CLAIM.run(this.redis, [this.finalKey(requestId), this.key(requestId)], [this.claimant, FINAL_CLAIM_TTL_MS])) === 1;
+    const keys = [this.finalKey(requestId), this.key(requestId)];
+    return (await RENEW_CLAIM.run(this.redis, keys, [this.claimant, FINAL_CLAIM_TTL_MS, REQUEST_AFTER_CLAIM_MS])) === 1;
   }
 
   /** This bot's reply for the request is out: said before the bookkeeping, so nobody sends it again (see claimFinal). */
@@ -340,7 +379,8 @@ export class PendingStore {
 
   /**
    * Of these requests, the ones Redis no longer has: `finished` when their final reply was claimed (by this bot or
-   * another; the claim outlives the request by a day), `lost` when not — Redis lost them with its data. Read in one
+   * another; the claim outlives the request, removed or expired, by an hour at least), `lost` when not — Redis lost
+   * them with its data. Read in one
    * transaction, the request before its claim: a request is claimed before it is removed, never after.
    */
   async gone(requestIds: readonly string[]): Promise<Map<string, 'lost' | 'finished'>> {

@@ -7,6 +7,7 @@ import { startTestStack, type TestStack } from '../../test/helpers/stack.ts';
 import type { ActionClick } from '../adapters/types.ts';
 import type { Reply } from '../core/reply.ts';
 import { ApprovalStore } from './approvals.ts';
+import { hostsLeftBehind } from './hosts-left-behind.ts';
 
 /**
  * What xenops leaves in Redis as it runs for months: a realistic mix of requests through the whole stack (reads,
@@ -192,5 +193,8 @@ describe('what xenops leaves in Redis', () => {
     for (const host of ['xen1', 'xen2']) expect(await redis.pttl(`${stack.prefix}:history:${host}`)).toBeGreaterThan(0);
     const consumers = (await redis.xinfo('CONSUMERS', `${stack.prefix}:fleet-events`, 'alerts')) as unknown[];
     expect(consumers.length).toBeLessThanOrEqual(1);
+    // The hosts' queues and heartbeats (no TTL) are the running bot's and agent's: none is taken for one left behind
+    // by a host out of the config, even asked with no config at all.
+    expect(await hostsLeftBehind(redis, stack.prefix, [], 10_000)).toEqual([]);
   }, 180_000);
 });

@@ -130,17 +130,26 @@ export class ScheduleBook {
   async remove(id: string): Promise<boolean> {
     const spec = await this.get(id);
     if (!spec) return false;
-    // The spec first: a spec without its scheduler is put back by syncConfig, a scheduler without its spec is dropped
-    // at its next tick.
-    await this.redis.hdel(this.key, id);
+    // The spec and its keys in one transaction, then the scheduler: a removal cut off after it leaves a scheduler
+    // without its spec, dropped (with any key a tick in flight wrote) at its next tick. Cut off between the spec and
+    // its keys, as it once was, it left an edit schedule's message key (no TTL) for good: nothing removed it again.
+    await this.redis
+      .multi()
+      .hdel(this.key, id)
+      .del(...this.keysOf(id))
+      .exec();
     await this.queue(spec.channel.platform).removeJobScheduler(id);
-    await this.redis.del(
+    return true;
+  }
+
+  /** A schedule's keys besides its spec and scheduler (one slot: the prefix is hash-tagged). */
+  private keysOf(id: string): string[] {
+    return [
       scheduleMessageKey(this.prefix, id),
       scheduleSnapshotKey(this.prefix, id),
       scheduleTickKey(this.prefix, id),
       scheduleSendingKey(this.prefix, id),
-    );
-    return true;
+    ];
   }
 
   async list(): Promise<ScheduleRow[]> {
@@ -198,9 +207,11 @@ export class ScheduleBook {
         async (job: Job<{ id: string }>) => {
           const spec = await this.get(job.data.id);
           // Removed since this tick was scheduled. Its scheduler goes too: one left behind (a removal cut off, or put
-          // back by a check that read the spec just before it went) would tick for nothing forever.
+          // back by a check that read the spec just before it went) would tick for nothing forever; and so do its keys
+          // (a removal by an older bot, cut off before them, left the message key of an edit schedule, with no TTL).
           if (!spec) {
             await this.queue(platform).removeJobScheduler(job.data.id);
+            await this.redis.del(...this.keysOf(job.data.id));
             return 'removed';
           }
           // The job id names the scheduler and the tick's time: the same tick re-run is the same request.
