@@ -1,9 +1,21 @@
 import type { z } from 'zod';
 import { type AnyCommand, optionSpecs, usageOf } from './define-command.ts';
 import { UserError } from './errors.ts';
+import { redactSecrets } from './log.ts';
 import type { RawArgs } from './request.ts';
 
 type CommandOptionSpec = ReturnType<typeof optionSpecs>[number];
+
+/**
+ * Parsed arguments with the secrets taken out of their text (see redactSecrets): free text typed in chat — a freeze's
+ * reason, a request's --reason, a denial's — is kept and shown to others (refusals, /status, approval cards) for as
+ * long as it lasts; a token pasted there goes no further than the message it was typed in, as in the log and audit.
+ */
+export function withoutSecrets(args: Record<string, unknown>): Record<string, unknown> {
+  const clean = (v: unknown): unknown =>
+    typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((w) => (typeof w === 'string' ? redactSecrets(w) : w)) : v;
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, clean(v)]));
+}
 
 /**
  * One argument parser for every platform. Text forms: positionals in the command's order, `--flag`,

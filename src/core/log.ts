@@ -36,6 +36,10 @@ export function createLogger(level: string = process.env['XENOPS_LOG_LEVEL'] ?? 
         }
         method.apply(this, clean as Parameters<pino.LogFn>);
       },
+      // The line as written, once more for registered secrets only (a substring test each): a class instance is not
+      // walked by the formatters (an ioredis client, or an error holding one, would be written with its options'
+      // password), and no other shape of a logged value can carry one past this.
+      streamWrite: redactRegistered,
     },
   };
   const logger = destination ? pino(options, destination) : pino(options, pino.destination(2));
@@ -78,6 +82,8 @@ function scrubEntry(key: string, value: unknown, depth: number, seen: WeakSet<ob
 
 /** Longest first: a secret that holds another is taken out whole, not cut around the shorter one. */
 let knownSecrets: string[] = [];
+/** The same, each also as it reads inside a JSON string (a quote, a backslash, an inline key's newlines escaped). */
+let secretsInLines: string[] = [];
 
 /**
  * Registers a secret (bot token, key passphrase…) so `redactSecrets` removes it from any text. One shorter than 6
@@ -86,6 +92,14 @@ let knownSecrets: string[] = [];
 export function registerSecret(secret: string | undefined): void {
   if (!secret || secret.length < 6 || knownSecrets.includes(secret)) return;
   knownSecrets = [...knownSecrets, secret].sort((a, b) => b.length - a.length);
+  secretsInLines = [...new Set(knownSecrets.flatMap((s) => [JSON.stringify(s).slice(1, -1), s]))].sort((a, b) => b.length - a.length);
+}
+
+/** A written log line without the registered secrets (as JSON quotes them, or as they are). */
+function redactRegistered(line: string): string {
+  let out = line;
+  for (const s of secretsInLines) if (out.includes(s)) out = out.split(s).join(CENSOR);
+  return out;
 }
 
 /** Removes registered secrets and anything shaped like a Telegram bot token or a URL password (userinfo or query) from text. */

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { isMutating, opSpec } from '../queue/ops.ts';
 import { policyFor } from './approval-policy.ts';
 import { argumentRefusal } from './arg-refusal.ts';
-import { echoCommand, echoValue, parseArgs } from './args.ts';
+import { echoCommand, echoValue, parseArgs, withoutSecrets } from './args.ts';
 import {
   authorize,
   channelAllowsCommand,
@@ -19,6 +19,7 @@ import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid, onConfiguredHost } from './domain-ref.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
+import { redactSecrets } from './log.ts';
 import { DOM0_NAME, DomainName } from './names.ts';
 import { type Block, type Reply, reply } from './reply.ts';
 import type { ChatRequest } from './request.ts';
@@ -135,10 +136,11 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   if (here) return here;
   let args: Record<string, unknown>;
   try {
-    args = parseArgs(command, req.args);
+    args = withoutSecrets(parseArgs(command, req.args));
   } catch (error) {
     if (error instanceof UserError) {
-      const r = reject(`Bad arguments for /${command.name}`, error.message, personId, error.context.usage);
+      // It may quote what was typed.
+      const r = reject(`Bad arguments for /${command.name}`, redactSecrets(error.message), personId, error.context.usage);
       return r;
     }
     throw error;

@@ -30,15 +30,32 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrivateRedis(options: { port?: number } = {}): Promise<PrivateRedis> {
+/** `password`: the server requires it (requirepass), and `url` carries it (`redis://:password@127.0.0.1:port`). */
+export async function startPrivateRedis(options: { port?: number; password?: string } = {}): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'xenops-redis-'));
   const port = options.port ?? (await freePort());
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
+  const url = `redis://${auth}127.0.0.1:${port}`;
+  const requirepass = options.password === undefined ? [] : ['--requirepass', options.password];
   let child: ChildProcess | null = null;
   const launch = async () => {
     const c = spawn(
       'redis-server',
-      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        ...requirepass,
+      ],
       { stdio: 'ignore' },
     );
     child = c;

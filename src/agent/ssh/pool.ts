@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client, ClientChannel, PublicKeyAuthMethod } from 'ssh2';
 import type { HostConfig, SshDefaults } from '../../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, TransportError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -468,9 +468,11 @@ export class SshPool implements RemoteRunner {
     if (this.closed) throw new TransportError(host, 'the SSH pool is closed');
     const { config, settings } = slot;
     let presented: string | null = null;
-    // Read and decrypted here, so that a key this machine cannot use is said to be that, not "cannot connect".
+    // Read and decrypted here, so that a key this machine cannot use is said to be that, not "cannot connect"; ssh2
+    // signs with this parsed key (an authHandler's key is taken as it is), rather than decrypting the text again.
     const { key: privateKey, problem } = await loadPrivateKey(host, config);
     if (problem !== undefined) throw this.failed(slot, new TransportError(host, problem));
+    const publicKey: PublicKeyAuthMethod = { type: 'publickey', username: config.user, key: privateKey };
     const ssh = new NodeSSH();
     slot.dialing = ssh;
     try {
@@ -478,8 +480,7 @@ export class SshPool implements RemoteRunner {
         host: config.address,
         port: config.port,
         username: config.user,
-        privateKey,
-        ...(config.passphrase ? { passphrase: config.passphrase } : {}),
+        authHandler: [publicKey],
         readyTimeout: settings.readyTimeoutMs,
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
