@@ -10,7 +10,7 @@ import type { HistoryFigures, HistoryPoint } from '../core/samples.ts';
 import { sparklineText } from './charts.ts';
 import type { PendingRequest } from './pending-store.ts';
 import { PostDesk, type PostDeskDeps } from './post-desk.ts';
-import { scheduleBookKey } from './schedules.ts';
+import { scheduleBookKey, scheduleMessageKey } from './schedules.ts';
 
 /** The charts a reply gets (/top chart:true, /digest): the post desk reads the history and draws them per host. */
 const T0 = Date.UTC(2026, 7, 1, 12, 0);
@@ -160,6 +160,38 @@ describe("PostDesk.afterDelivery: an edit schedule's pin", () => {
       await post(3_000); // pinned by now: left alone
       // Before: a failed pin was recorded as done, and the message stayed unpinned for good (1 pin).
       expect(pins).toBe(2);
+    } finally {
+      await deleteKeysWithPrefix(REDIS_URL, prefix);
+      redis.disconnect();
+    }
+  });
+
+  it("GIVEN an edit schedule's posts THEN its message's record expires as its snapshot does, renewed at each post", async () => {
+    const prefix = uniquePrefix();
+    const redis = new Redis(REDIS_URL);
+    const DAY_MS = 86_400_000;
+    try {
+      await redis.hset(scheduleBookKey(prefix), 'STTL01', '{}');
+      const answers = [false, true];
+      const { desk: d } = desk({ redis, prefix, pin: async () => answers.shift() ?? true });
+      const post = (at: number) =>
+        d.afterDelivery(
+          { ...request('list', {}), requestId: `sched-STTL01-${at}`, schedule: { id: 'STTL01', mode: 'edit' } } as PendingRequest,
+          { name: 'list' } as never,
+          [],
+          { platform: 'telegram', channelId: '-1001', requestId: `sched-STTL01-${at}`, state: { messageId: 7 } },
+        );
+      const key = scheduleMessageKey(prefix, 'STTL01');
+      const days = async () => (await redis.pttl(key)) / DAY_MS;
+      await post(1_000); // recorded; its pin failed
+      expect(await days()).toBeGreaterThan(399);
+      expect(await days()).toBeLessThanOrEqual(400);
+      await redis.pexpire(key, DAY_MS); // as it would be a year on, had no post come since
+      await post(2_000); // the same message, pinned this time: marked so, and renewed
+      expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({ pinned: true });
+      // Before: no TTL at all (-1): a schedule gone for good without its keys deleted left this one for ever.
+      expect(await days()).toBeGreaterThan(399);
+      expect(await days()).toBeLessThanOrEqual(400);
     } finally {
       await deleteKeysWithPrefix(REDIS_URL, prefix);
       redis.disconnect();

@@ -19,7 +19,7 @@ import {
 } from './schedules.ts';
 
 const HOUR_MS = 3_600_000;
-/** Longer than the longest gap between two posts (a yearly cron, a leap year's): removing a schedule deletes it. */
+/** Longer than the longest gap between two posts (a yearly cron, a leap year's): removing a schedule deletes them. */
 const SNAPSHOT_TTL_SECONDS = 400 * 86_400;
 /**
  * A tick being sent holds later ticks of its schedule back for this long past its bot's last renewal: a bot that died
@@ -59,7 +59,8 @@ return 1`;
 /**
  * What a post saw (KEYS[2], ARGV[3]) and the message it went to (KEYS[3], ARGV[4]; its previous value returned), unless
  * a later tick of the schedule has posted since (KEYS[1] beyond ARGV[1]): its record is the true one. An empty
- * ARGV[1] (a post that is no tick) is recorded as it is; an empty ARGV[3] or ARGV[4] leaves that key alone.
+ * ARGV[1] (a post that is no tick) is recorded as it is; an empty ARGV[3] or ARGV[4] leaves that key alone. Both
+ * expire (ARGV[2] s), renewed at each post: a schedule gone without its keys deleted leaves them for no longer.
  */
 const RECORD_POST = `if ARGV[1] ~= '' then
   local stored = redis.call('GET', KEYS[1])
@@ -67,11 +68,11 @@ const RECORD_POST = `if ARGV[1] ~= '' then
 end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end
 local previous = false
-if ARGV[4] ~= '' then previous = redis.call('GET', KEYS[3]); redis.call('SET', KEYS[3], ARGV[4]) end
+if ARGV[4] ~= '' then previous = redis.call('GET', KEYS[3]); redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[2]) end
 return { 1, previous }`;
 
 /** The schedule's message (KEYS[1]) is marked pinned, unless another has replaced it meanwhile. */
-const MARK_PINNED = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
+const MARK_PINNED = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
 return 1`;
 
 /** An `edit` schedule's message as kept: its target, and whether it was pinned (absent in older records: it was). */

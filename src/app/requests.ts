@@ -310,7 +310,7 @@ export class RequestHandler {
                     }),
               }),
             schedules: scheduleAccess(
-              { config, book: this.deps.schedules, audit: (e) => audit.append(e) },
+              { config, book: this.deps.schedules, audit: (e) => audit.append(e), now: () => this.deps.clock.now() },
               me,
               { platform: req.platform, channelId: req.channel.id },
               { ...auditBase(req, person), ...hostsNamed(config, req, this.deps.fleet) },

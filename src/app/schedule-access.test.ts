@@ -43,10 +43,10 @@ afterAll(async () => {
 });
 
 /** `/schedule …` typed by `who` in terminal:ops, through the command's own parsing and checks. */
-async function typed(who: string, args: Record<string, unknown>): Promise<Reply> {
+async function typed(who: string, args: Record<string, unknown>, now: () => number = () => Date.now()): Promise<Reply> {
   const me = { id: who, displayName: who, roles: [...(config.people[who]?.roles ?? [])] };
   const access = scheduleAccess(
-    { config, book, audit: async (e) => void audited.push(e) },
+    { config, book, audit: async (e) => void audited.push(e), now },
     me,
     { platform: 'terminal', channelId: 'ops' },
     {
@@ -108,6 +108,31 @@ describe('/schedule list', () => {
     const r = await typed('alice', { action: 'list' });
     expect(text(r)).toContain("SOLDCH posts nothing: xenops may not post in terminal:retired: the config's channels do not allow it");
     await book.remove('SOLDCH');
+  });
+});
+
+describe('/schedule: the next run', () => {
+  it("is told against the deployment's shared clock, not this bot's own: the date shows when the day differs", async () => {
+    const DAY_MS = 86_400_000;
+    const added: string[] = [];
+    try {
+      added.push(idOf(await typed('alice', { action: 'add', spec: 'status cron 0 8 * * *' })));
+      const next = (await book.list()).find((s) => s.id === added[0])?.next ?? 0;
+      expect(next).toBeGreaterThan(0);
+      const dated = `${new Date(next).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+      // The shared clock (Redis's) two days past the next run: the day is told by it, whatever this bot's clock says.
+      // Before, this bot's clock told it: one of the two checks below failed, whatever the time of day.
+      const later = () => next + 2 * DAY_MS;
+      const second = await typed('alice', { action: 'add', spec: 'status cron 0 8 * * *' }, later);
+      added.push(idOf(second));
+      expect(text(second)).toContain(`next run ${dated}.`);
+      expect(text(await typed('alice', { action: 'list' }, later))).toContain(`"${dated}"`);
+      // On the next run's own day by the shared clock: the time alone.
+      const timeOnly = `"${new Date(next).toISOString().slice(11, 19)} UTC"`;
+      expect(text(await typed('alice', { action: 'list' }, () => next))).toContain(timeOnly);
+    } finally {
+      for (const id of added) await book.remove(id);
+    }
   });
 });
 

@@ -13,6 +13,8 @@ export interface ScheduleAccessDeps {
   config: Config;
   book: ScheduleBook;
   audit: (e: AuditEntry) => Promise<void>;
+  /** Epoch ms on the deployment's shared clock (Redis's): "next run" tells today from another day by it. */
+  now: () => number;
 }
 
 /** "12:00:05 UTC" for today, else the date too. */
@@ -140,7 +142,7 @@ export function scheduleAccess(
         reply.text(
           `${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}${spec.mode === 'edit' ? ', editing one message' : ''}, as ${me.id}; ${
             // BullMQ runs an `every` scheduler's first job at once, whatever the interval.
-            'every' in spec.when ? 'the first post comes now' : `next run ${when(next, Date.now())}`
+            'every' in spec.when ? 'the first post comes now' : `next run ${when(next, deps.now())}`
           }.`,
         ),
         reply.text('To stop it:'),
@@ -151,7 +153,7 @@ export function scheduleAccess(
       const rows = (await book.list()).filter(reads);
       if (rows.length === 0)
         return reply.result('No schedules', [reply.text('Add one with /schedule add status every 1h')], { tone: 'info' });
-      const now = Date.now();
+      const now = deps.now();
       return reply.result(
         `${rows.length} schedule${rows.length === 1 ? '' : 's'}`,
         [

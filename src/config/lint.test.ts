@@ -169,6 +169,21 @@ describe('lintConfig: host keys', () => {
     expect(lintConfig(config('', `hostKey: ${REAL_FP}\n    passphrase: long-enough`), KNOWN)).toEqual([]);
   });
 
+  it('warns about a Redis URL password too short to be redacted, as ioredis sends it (decoded)', () => {
+    const why = 'shorter than 6 characters: it is not taken out of log lines, replies and audit entries that quote it; use a longer one';
+    const c = config(
+      'redis:\n  url: redis://:pw1@db:6379\n  cluster: true\n  nodes: ["redis://r1:6379?password=abc", "redis://:%41%42%43%44@r2:6379"]\n',
+    );
+    expect(lintConfig(c, KNOWN)).toEqual([
+      { path: 'redis.url', message: why, severity: 'warning' },
+      { path: 'redis.nodes[0]', message: why, severity: 'warning' },
+      { path: 'redis.nodes[1]', message: why, severity: 'warning' },
+    ]);
+    const long = config('redis:\n  url: redis://:long-enough@db:6379\n  cluster: true\n  nodes: [redis://r1:6379]\n');
+    expect(lintConfig(long, KNOWN)).toEqual([]);
+    expect(lintConfig({ redis: { url: 'not a url', nodes: 'x' } }, KNOWN)).toEqual([]);
+  });
+
   it('reads an unvalidated document defensively (check-config lints a file the schema refused)', () => {
     const raw = {
       hosts: { xen1: { hostKey: 'SHA256:xxx', dangerouslyAcceptAnyHostKey: 'yes' }, xen2: 5 },

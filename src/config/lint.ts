@@ -3,6 +3,7 @@ import picomatch from 'picomatch';
 import { echoValue } from '../core/args.ts';
 import { DEFAULT_ZONE, formatWhen, isTimeZone, parseInstant, parseTimeOfDay } from '../core/oncall.ts';
 import { type Config, MIGRATE_ADDRESS_PATTERN } from './schema.ts';
+import { redisPasswords } from './secrets.ts';
 
 /**
  * What `xenops check-config` finds beyond the schema: names that resolve to nothing (a misspelled permission in a
@@ -128,6 +129,9 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
     shortSecret(h['passphrase'], `hosts.${host}.passphrase`, findings);
   }
   shortSecret(asRecord(asRecord(c['telegram'])?.['webhook'])?.['secretToken'], 'telegram.webhook.secretToken', findings);
+  const redis = asRecord(c['redis']);
+  shortRedisPassword(redis?.['url'], 'redis.url', findings);
+  eachOf(redis?.['nodes'], (url, i) => shortRedisPassword(url, `redis.nodes[${i}]`, findings));
   findings.push(...lintHostScopes(c));
   findings.push(...lintTerminalUser(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
@@ -285,6 +289,12 @@ function shortSecret(value: unknown, path: string, findings: LintFinding[]): voi
     message: 'shorter than 6 characters: it is not taken out of log lines, replies and audit entries that quote it; use a longer one',
     severity: 'warning',
   });
+}
+
+/** A Redis URL's password as ioredis sends it (decoded, so maybe shorter than written), which its errors quote. */
+function shortRedisPassword(url: unknown, path: string, findings: LintFinding[]): void {
+  if (typeof url !== 'string') return;
+  shortSecret(redisPasswords(url).sort((a, b) => a.length - b.length)[0], path, findings);
 }
 
 /**

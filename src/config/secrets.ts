@@ -25,7 +25,7 @@ export function configSecrets(config: Config, env: Readonly<Record<string, strin
  * its shape anyway, but ioredis keeps the bare password in the error of a refused AUTH (`err.command.args`), which
  * every queued command is rejected with, and in its options.
  */
-function redisPasswords(url: string): string[] {
+export function redisPasswords(url: string): string[] {
   let parsed: URL;
   try {
     parsed = new URL(url);

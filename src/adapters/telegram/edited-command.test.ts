@@ -26,6 +26,18 @@ describe('an edited command', () => {
     expect(tg.stack.sim.hosts['xen1']?.commandLog.filter((c) => c.includes('pause'))).toEqual([]);
   });
 
+  it('is quoted back with the secrets typed in it taken out', async () => {
+    const id = fake.sendText(1001, GROUP, '/whoami');
+    expect(await answerTo(fake, id)).toMatch(/You are alice/);
+    fake.sendText(1001, GROUP, `/freeze web token ${TOKEN} and redis://ops:s3cretpass@db:6379`, { edits: id });
+    const note = await fake.waitFor(
+      (c) => c.method === 'sendMessage' && c.messageId !== undefined && repliesTo(c, id) && !/You are alice/.test(textOf(c)),
+    );
+    expect(textOf(note)).toContain('send /freeze web token [redacted] and redis://ops:[redacted]@db:6379 as a new message');
+    expect(textOf(note)).not.toContain('s3cretpass');
+    expect(textOf(note)).not.toContain(TOKEN.split(':')[1]);
+  });
+
   it('to another bot, or a message that is no command, gets no answer', async () => {
     const id = fake.sendText(1001, GROUP, 'hello');
     fake.sendText(1001, GROUP, '/list@other_bot', { edits: id });

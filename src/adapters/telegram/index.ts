@@ -275,7 +275,7 @@ export class TelegramAdapter implements ChatAdapter {
     const chatId = this.moved.knownAs(String(message.chat.id));
     if (!channelPolicy(this.options.config, 'telegram', { ...req.channel, id: chatId }).allowed) return;
     const args = req.args.kind === 'text' && req.args.text ? ` ${req.args.text}` : '';
-    const typed = `/${req.command}${args}`;
+    const typed = redactSecrets(`/${req.command}${args}`); // before it is cut short: a cut secret is not recognised
     const chars = [...typed];
     const shown = chars.length > 200 ? `${chars.slice(0, 199).join('')}…` : typed;
     const target: ReplyTarget = {
