@@ -69,6 +69,9 @@ describe('a burst of alerts into a rate-capped Telegram group', () => {
       logger,
       retryMs: 100,
       postTimeoutMs: 300,
+      // Each try posts the timed-out alert again, as it does once its post has been out too long (hung for good):
+      // real tries, ten of them, while the alerts behind it are only held back.
+      repostAfterMs: 0,
     });
     await desk.start();
     try {
@@ -106,4 +109,76 @@ describe('a burst of alerts into a rate-capped Telegram group', () => {
       await desk.stop();
     }
   }, 60_000);
+});
+
+describe('an alert whose post is still queued in the Telegram adapter', () => {
+  it('is not queued again at each retry: each alert reaches the group once, and the next one is not held behind copies', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const group = '-1004646464646';
+    const config = Config.parse({
+      hosts: {
+        xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` },
+        xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: `SHA256:${'R'.repeat(43)}` },
+      },
+      roles: { admin: { allow: ['*'] } },
+      people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
+      telegram: { token: TOKEN, apiRoot: fake.apiRoot },
+      alerts: { channels: [{ platform: 'telegram', id: group }], cooldownMinutes: 15 },
+    });
+    // Two a minute: web and db go at once; mail, then xen2's, wait for the next minute in the adapter's queue.
+    const adapter = new TelegramAdapter({ config, logger: createLogger('silent'), minIntervalMs: 0, groupPerMinute: 2 });
+    const handed: string[] = [];
+    const desk = new AlertDesk({
+      config,
+      target: REDIS_URL,
+      redis,
+      prefix,
+      instance: 'bot-a',
+      platforms: new Set(['telegram']),
+      post: async (_platform, channel, r) => {
+        handed.push(r.title);
+        await adapter.post(channel, r);
+      },
+      logger: createLogger('silent'),
+      retryMs: 100,
+      postTimeoutMs: 300,
+    });
+    const inGroup = () => [...fake.messages.values()].filter((m) => m.chatId === Number(group)).map((m) => m.text);
+    const said = (title: string) => inGroup().filter((t) => t.includes(title)).length;
+    await desk.start();
+    try {
+      const log = new FleetEventLog(redis, prefix);
+      const m = redis.multi();
+      for (const d of ['web', 'db', 'mail']) m.xadd(log.key, '*', 'data', JSON.stringify(crashed(d)));
+      const down: FleetEvent = { kind: 'host.unreachable', host: 'xen2', reason: 'ssh: connection refused', at: Date.now() };
+      m.xadd(log.key, '*', 'data', JSON.stringify(down));
+      await m.exec();
+      // The host-down alert goes out with the next minute's sends, right after mail's first copy.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        fake.waitForMessage((msg) => msg.chatId === Number(group) && msg.text.includes('xen2 is unreachable')),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `xen2's alert not in the group after 75 s; handed to the adapter: ${handed.join(', ')}; in the group: ${inGroup().join(' | ')}`,
+                ),
+              ),
+            75_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      await expect.poll(async () => ((await redis.xpending(log.key, 'alerts')) as [number])[0], { timeout: 10_000, interval: 50 }).toBe(0);
+      // Each copy handed to the adapter is sent in its turn (its queue drops nothing): counted, then the queue drained.
+      expect(handed.filter((t) => t === 'mail crashed on xen1')).toHaveLength(1);
+      await desk.stop();
+      await adapter.stop();
+      expect(['web crashed on xen1', 'db crashed on xen1', 'mail crashed on xen1', 'xen2 is unreachable'].map(said)).toEqual([1, 1, 1, 1]);
+      expect(inGroup()).toHaveLength(4);
+    } finally {
+      await desk.stop();
+    }
+  }, 100_000);
 });

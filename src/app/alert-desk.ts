@@ -15,6 +15,11 @@ const MAX_TRIES = 10;
 const SENT_TTL_MS = 3_600_000;
 /** How long one post may take before it is taken as failed for its channel. */
 const POST_TIMEOUT_MS = 30_000;
+/**
+ * How long a post this bot still has out (past its deadline: queued behind a Telegram group's ~20 a minute, a 429's
+ * retry_after) is waited for before it is taken as lost and posted again: well past any rate-limit wait.
+ */
+const REPOST_AFTER_MS = 600_000;
 
 export interface AlertDeskDeps {
   config: Config;
@@ -35,16 +40,26 @@ export interface AlertDeskDeps {
    * How long one post may take (a platform call stuck behind a rate-limit wait, an HTTP request that never answers)
    * before it is taken as failed for its channel: the event stays pending and is posted again at its next try, and
    * the channel is not tried again for the other events of the same read. A post that lands after it is recorded
-   * then; one still out when the event is tried again may be posted twice. `Infinity`: no deadline.
+   * then; one still out when the event is tried again is waited for (see repostAfterMs). `Infinity`: no deadline.
    * @defaultValue 30 s
    */
   postTimeoutMs?: number;
+  /**
+   * How long after it was made a post still out (past its deadline) keeps its event's later tries from posting it
+   * again to that channel: then it is taken as hung for good and posted again, a duplicate rather than a silence.
+   * @defaultValue 10 min
+   */
+  repostAfterMs?: number;
 }
 
 /**
  * Turns the agents' fleet events into alerts in the configured channels, at once: one consumer group across the
  * bot replicas (each event handled by one), a cool-down per alert and group in Redis (the same crash is posted once however
  * many events say so), and events a dead bot took are taken over.
+ *
+ * One message per alert, never grouped ("5 guests crashed on xen1"): what was posted, tried, held or still out is
+ * kept per event and channel, and a late or flapping notice is per event too; a grouped post would have to split
+ * all of it back per event, and regroup what is left at each try (a guest named twice, another taken over alone).
  */
 export class AlertDesk {
   private reader: RedisClient | null = null;
@@ -52,6 +67,12 @@ export class AlertDesk {
   private loop: Promise<void> | null = null;
   /** Aborted by stop(): a post still out is given up at once rather than at its deadline. */
   private halt = new AbortController();
+  /**
+   * Posts given up at their deadline (or at stop()) that have not settled, by entry and channel (`sentKey channel`),
+   * with when they were made. Posted again at each try, a post queued in the Telegram adapter behind a group's
+   * minute cap was queued ten times over, and every copy went out, the alerts after it waiting behind them all.
+   */
+  private readonly out = new Map<string, { since: number }>();
   /** The consumer group this bot reads in (see start()). */
   private group = GROUP;
   /**
@@ -261,11 +282,22 @@ export class AlertDesk {
         all = false;
         continue;
       }
+      // Still out from an earlier try, in this process: it lands (recorded then) or fails in its turn, so it is not
+      // a try to hold it — unless it has been out so long that it is taken as hung for good.
+      const out = this.out.get(`${key} ${channel}`);
+      if (out) {
+        if (Date.now() - out.since < this.repostAfterMs) {
+          all = false;
+          continue;
+        }
+        this.deps.logger.warn({ channel, id: entry.id, outMs: Date.now() - out.since }, 'alert post still out: posted again');
+      }
+      const since = Date.now();
       // Called a microtask later: a post that throws at once is refused like one that rejects.
       const post = Promise.resolve().then(() => this.deps.post(c.platform, c.id, r));
       const outcome = await this.within(post);
       if (outcome === 'stopped') {
-        this.followLate(post, key, channel, entry.id);
+        this.followLate(post, key, channel, entry.id, since);
         return false;
       }
       if (outcome === 'late') {
@@ -273,9 +305,11 @@ export class AlertDesk {
         failed = true;
         stalled.add(channel);
         this.deps.logger.error({ channel, id: entry.id, timeoutMs: this.postTimeoutMs }, 'alert post timed out; tried again later');
-        this.followLate(post, key, channel, entry.id);
+        this.followLate(post, key, channel, entry.id, since);
         continue;
       }
+      // This post settled: one hung before it is no longer waited for.
+      this.out.delete(`${key} ${channel}`);
       if (outcome !== 'posted') {
         all = false;
         failed = true;
@@ -289,6 +323,10 @@ export class AlertDesk {
 
   private get postTimeoutMs(): number {
     return this.deps.postTimeoutMs ?? POST_TIMEOUT_MS;
+  }
+
+  private get repostAfterMs(): number {
+    return this.deps.repostAfterMs ?? REPOST_AFTER_MS;
   }
 
   /** How a post went: settled, or still out at its deadline ('late') or when stop() came ('stopped'). */
@@ -320,17 +358,30 @@ export class AlertDesk {
 
   /**
    * A post abandoned at its deadline (or at stop()) may still land, a rate-limit wait having ended: recorded then, so
-   * a later try does not post it again. One still out when its event is tried again is posted again — a duplicate
-   * alert is the price of never leaving one unsaid because its first post hung for good.
+   * a later try does not post it again. Until it settles, a later try waits for it rather than queue a copy behind
+   * it, for up to repostAfterMs after it was made: then it is posted again — a duplicate alert is the price of never
+   * leaving one unsaid because its first post hung for good. A bot that dies with it out leaves no such record: the
+   * bot that takes the event over posts it.
    */
-  private followLate(post: Promise<void>, key: string, channel: string, id: string): void {
+  private followLate(post: Promise<void>, key: string, channel: string, id: string, since: number): void {
+    const at = `${key} ${channel}`;
+    const mark = { since };
+    this.out.set(at, mark);
+    // Only its own mark: a post made again since (this one taken as hung) has its own.
+    const settled = () => {
+      if (this.out.get(at) === mark) this.out.delete(at);
+    };
     void post.then(
       async () => {
         this.deps.logger.warn({ channel, id }, 'alert post landed after it was given up');
+        // Recorded first: a try between the two would find it neither sent nor out, and post it again.
         await this.recordSent(key, channel);
+        settled();
       },
-      (error: unknown) =>
-        this.deps.logger.warn({ err: redactSecrets(String(error)), channel, id }, 'alert post failed after it was given up'),
+      (error: unknown) => {
+        settled();
+        this.deps.logger.warn({ err: redactSecrets(String(error)), channel, id }, 'alert post failed after it was given up');
+      },
     );
   }
 
