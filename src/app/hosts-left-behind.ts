@@ -153,7 +153,7 @@ export async function runHostsLeftBehind(options: { configPath: string | undefin
   const { registerConfigSecrets } = await import('../config/secrets.ts');
   const { ConfigError } = await import('../core/errors.ts');
   const { redactSecrets } = await import('../core/log.ts');
-  const { createRedisClient } = await import('../queue/redis-connection.ts');
+  const { connectForOneRun } = await import('../queue/redis-connection.ts');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(resolveConfigPath(options.configPath));
@@ -164,23 +164,11 @@ export async function runHostsLeftBehind(options: { configPath: string | undefin
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const redis = createRedisClient(config.redis, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5_000,
-    retryStrategy: () => null,
-  });
-  let firstError: Error | null = null;
-  redis.on('error', (e: Error) => {
-    firstError ??= e;
-  });
   const { prefix } = config.redis;
   const hosts = Object.keys(config.hosts);
+  let redis: RedisClient | null = null;
   try {
-    await redis.connect().catch((e: unknown) => {
-      throw firstError ?? e;
-    });
+    redis = await connectForOneRun(config.redis);
     const left = await hostsLeftBehind(redis, prefix, hosts, config.bot.agentStaleMs);
     const pruned = new Set(options.prune ? await pruneHostsLeftBehind(redis, prefix, hosts, config.bot.agentStaleMs) : []);
     if (left.length === 0) process.stdout.write(`No host left behind under ${prefix}: every host in Redis is served.\n`);
@@ -191,6 +179,6 @@ export async function runHostsLeftBehind(options: { configPath: string | undefin
     process.stderr.write(`xenops hosts-left-behind: Redis at ${redactSecrets(config.redis.url)}: ${why}\n`);
     return 1;
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }

@@ -499,23 +499,11 @@ export async function runAuditVerify(options: {
     }
   }
   if (checkStream && config) {
-    const { createRedisClient } = await import('../queue/redis-connection.ts');
+    const { connectForOneRun } = await import('../queue/redis-connection.ts');
     const key = `${config.redis.prefix}:audit`;
-    const redis = createRedisClient(config.redis, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5_000,
-      retryStrategy: () => null,
-    });
-    let firstError: Error | null = null;
-    redis.on('error', (e: Error) => {
-      firstError ??= e;
-    });
+    let redis: Awaited<ReturnType<typeof connectForOneRun>> | null = null;
     try {
-      await redis.connect().catch((e: unknown) => {
-        throw firstError ?? e;
-      });
+      redis = await connectForOneRun(config.redis);
       const report = await verifyAuditStream(redis, key);
       process.stdout.write(`${formatReport(`stream ${key}`, report)}\n`);
       if (report.broken) code = 1;
@@ -525,7 +513,7 @@ export async function runAuditVerify(options: {
       );
       code = 1;
     } finally {
-      redis.disconnect();
+      redis?.disconnect();
     }
   }
   return code;

@@ -1,8 +1,11 @@
+import { createServer } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { REDIS_URL } from '../../test/helpers/redis.ts';
 import { Config } from '../config/schema.ts';
 import {
   BullConnection,
+  connectForOneRun,
   createRedisClient,
   describeRedis,
   duplicateRedisClient,
@@ -66,6 +69,25 @@ describe('createRedisClient', () => {
     expect(dup.options.redisOptions).toEqual({ username: 'app', password: 's@cret', tls: {}, maxRetriesPerRequest: 2 });
     dup.disconnect();
     cluster.disconnect();
+  });
+});
+
+describe('connectForOneRun', () => {
+  it('gives a connected client, answering at once', async () => {
+    const redis = await connectForOneRun(REDIS_URL);
+    try {
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a Redis that is not there fails at once with the reason (not ioredis\u2019s "Connection is closed")', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    await expect(connectForOneRun(`redis://127.0.0.1:${port}`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 

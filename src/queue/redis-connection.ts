@@ -54,6 +54,31 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
 }
 
 /**
+ * A connected client for a command run once from the shell (`xenops audit verify`, `xenops hosts-left-behind`): no
+ * retries and no offline queue, so a Redis that is down or refuses the password fails the run at once rather than
+ * hanging it. Rejects with the first error the connection met (a refused connection, a wrong password): ioredis's
+ * own rejection of connect() then only says "Connection is closed". The caller disconnects the client.
+ */
+export async function connectForOneRun(target: RedisTarget): Promise<RedisClient> {
+  const redis = createRedisClient(target, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    retryStrategy: () => null,
+  });
+  let firstError: Error | null = null;
+  redis.on('error', (e: Error) => {
+    firstError ??= e;
+  });
+  await redis.connect().catch((e: unknown) => {
+    redis.disconnect();
+    throw firstError ?? e;
+  });
+  return redis;
+}
+
+/**
  * A client of its own with the same target (a connection for WATCH/MULTI, or one that may block): `duplicate(options)`
  * of one server, or of a Cluster (same seeds; node options merged as createRedisClient splits them).
  */

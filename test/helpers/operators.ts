@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
 import { Config } from '../../src/config/schema.ts';
@@ -36,6 +37,23 @@ export async function stopOperators(s: OperatorsStack): Promise<void> {
   await s.agent.close(1_000);
   await s.env.stop();
   await deleteKeysWithPrefix(REDIS_URL, s.prefix);
+}
+
+/**
+ * For a file whose tests each start a stack of their own: the function returned starts one on `fleet` with a new
+ * adapter from `makeAdapter`; it is stopped after the test. Call at the top of the file.
+ */
+export function operatorsPerTest<A extends CaptureAdapter>(makeAdapter: () => A): (fleet: SimFleetSpec) => Promise<OperatorsStack<A>> {
+  let stack: OperatorsStack<A> | null = null;
+  afterEach(async () => {
+    const s = stack;
+    stack = null;
+    if (s) await stopOperators(s);
+  });
+  return async (fleet) => {
+    stack = await startOperators(fleet, makeAdapter());
+    return stack;
+  };
 }
 
 /** Sends `text` as `user` (request id `id`) and returns the id; the reply is read from the stack's adapter. */

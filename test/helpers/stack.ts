@@ -7,6 +7,7 @@ import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import type { ChatAdapter } from '../../src/adapters/types.ts';
 import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { runCommand } from '../../src/sim/interpreter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
 import { quietLogger } from './sim.ts';
 
@@ -160,6 +161,8 @@ export interface DemoChat extends Conversation {
   readonly stack: TestStack;
   /** How many commands matching `re` a simulated host received. */
   sent(host: string, re: RegExp): number;
+  /** Runs `command` as an administrator would on the host's shell, outside xenops; resolves with its exit code. */
+  byHand(host: string, command: string): Promise<number>;
 }
 
 /**
@@ -193,7 +196,29 @@ export function demoChat(adjustConfig?: (config: Config) => Config): DemoChat {
     say: (line) => started().chat.say(line),
     printed: (re, from) => started().chat.printed(re, from),
     sent: (host, re) => (started().t.stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length,
+    byHand: (host, command) => {
+      const fleet = started().t.stack.sim.fleet;
+      return runCommand(
+        fleet,
+        fleet.host(host),
+        command,
+        { out: () => {}, err: () => {}, sleep: () => Promise.resolve(), signal: new AbortController().signal },
+        { shutdownDelayMs: 0 },
+      );
+    },
   };
+}
+
+/**
+ * A demoChat whose view of the fleet goes stale behind its back: the periodic refresh an hour away, so only the bot's
+ * own commands (and the lookups they make) correct it after a change made by hand (see DemoChat.byHand). Alerts off:
+ * the sampler's "moved outside xenops" alerts would come between a command and its answer at the terminal.
+ */
+export function staleViewChat(adjustConfig?: (config: Config) => Config): DemoChat {
+  return demoChat((c) => {
+    const stale = { ...c, alerts: { ...c.alerts, enabled: false }, bot: { ...c.bot, fleetRefreshMs: 3_600_000 } };
+    return adjustConfig ? adjustConfig(stale) : stale;
+  });
 }
 
 /**

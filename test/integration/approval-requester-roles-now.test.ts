@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
-import type { Config } from '../../src/config/schema.ts';
-import { type DcCall, type DcMessage, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { approvalIdIn, discordStack, embeds, shown } from '../helpers/discord-stack.ts';
+import type { DcMessage } from '../helpers/fake-discord/server.ts';
 
 /**
  * A requester known to xenops only through a Discord role (discord.roleBindings) whose role goes between their request
@@ -24,13 +21,16 @@ const HAL = '200000000000000011';
 /** Whose lookup Discord fails as it is approved. */
 const IDA = '200000000000000012';
 
-let dc: FakeDiscord;
-let stack: TestStack;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
-const shown = (m: DcMessage | undefined) => JSON.stringify(m?.embeds ?? []);
-const idIn = (text: string) => /Approval needed: [^<\n"]*? — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
-const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
+const { dc, sent } = discordStack({ token: TOKEN, roleBindings: { [ADMIN_ROLE]: ['admin'] } });
+dc.guilds.set(dc.guildId, {
+  roles: [ADMIN_ROLE],
+  members: new Map([
+    [ERIN, [ADMIN_ROLE]],
+    [GUS, [ADMIN_ROLE]],
+    [HAL, [ADMIN_ROLE]],
+    [IDA, [ADMIN_ROLE]],
+  ]),
+});
 const members = () => {
   const g = dc.guilds.get(dc.guildId);
   if (!g) throw new Error('no guild');
@@ -45,7 +45,7 @@ async function ask(user: string, domain: string) {
   const edit = await dc.waitFor(
     (c) => c.method === 'PATCH' && c.route.includes(`/${asked.token}/messages/@original`) && embeds(c).includes('Approval needed'),
   );
-  const id = idIn(embeds(edit));
+  const id = approvalIdIn(embeds(edit));
   expect(id).toMatch(/^[A-Z2-9]{6}$/);
   const card = [...dc.messages.values()].find((x) => x.channelId === dc.channelId && x.flags === 0 && shown(x).includes(`— ${id}`));
   if (!card) throw new Error(`no card shows ${id}`);
@@ -60,34 +60,6 @@ async function bobApproves(card: DcMessage): Promise<string> {
   );
   return embeds(answer);
 }
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  dc.guilds.set(dc.guildId, {
-    roles: [ADMIN_ROLE],
-    members: new Map([
-      [ERIN, [ADMIN_ROLE]],
-      [GUS, [ADMIN_ROLE]],
-      [HAL, [ADMIN_ROLE]],
-      [IDA, [ADMIN_ROLE]],
-    ]),
-  });
-  await dc.start();
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({
-      ...c,
-      discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: { [ADMIN_ROLE]: ['admin'] } },
-    }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-  await fleetWarm(stack);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
-});
 
 describe('an approved request whose requester’s Discord role went meanwhile', () => {
   it('they left the guild: approved, but not run — and the card says so', async () => {

@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
-import type { Config } from '../../src/config/schema.ts';
-import { type DcCall, type DcMessage, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { approvalIdIn, discordStack, embeds, shown } from '../helpers/discord-stack.ts';
+import type { DcCall, DcMessage } from '../helpers/fake-discord/server.ts';
 
 /**
  * The approval flow as Discord users meet it, through the real discord.js client against the fake Discord: alice asks
@@ -19,13 +16,7 @@ const ERIN = '200000000000000009';
 const ADMIN_ROLE = '500000000000000001';
 const APPROVALS = '300000000000000009';
 
-let dc: FakeDiscord;
-let stack: TestStack;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
-const shown = (m: DcMessage | undefined) => JSON.stringify(m?.embeds ?? []);
-const idIn = (text: string) => /Approval needed: [^<\n"]*? — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
-const sent = (host: string, re: RegExp) => (stack.sim.hosts[host]?.commandLog ?? []).filter((c) => re.test(c)).length;
+const { dc, sent } = discordStack({ token: TOKEN, roleBindings: { [ADMIN_ROLE]: ['admin'] }, approvalsChannel: APPROVALS });
 
 /** The message in `channelId` that showed approval `id`'s card. */
 function cardIn(channelId: string, id: string): DcMessage {
@@ -40,7 +31,7 @@ async function ask(name: string, options: { name: string; type: number; value: s
   const edit = await dc.waitFor(
     (c) => c.method === 'PATCH' && c.route.includes(`/${asked.token}/messages/@original`) && embeds(c).includes('Approval needed'),
   );
-  const id = idIn(embeds(edit));
+  const id = approvalIdIn(embeds(edit));
   expect(id).toMatch(/^[A-Z2-9]{6}$/);
   await dc.waitFor((c) => c.method === 'POST' && c.route === `/channels/${APPROVALS}/messages` && embeds(c).includes(`— ${id}`));
   return { id, token: asked.token, mine: cardIn(dc.channelId, id), posted: cardIn(APPROVALS, id) };
@@ -52,26 +43,6 @@ async function privateAnswer(token: string, re: RegExp): Promise<DcCall> {
   expect(answer.body).toMatchObject({ flags: 64 });
   return answer;
 }
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  await dc.start();
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({
-      ...c,
-      discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: { [ADMIN_ROLE]: ['admin'] } },
-      approvals: { ...c.approvals, channels: [{ platform: 'discord', id: APPROVALS }] },
-    }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-  await fleetWarm(stack);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
-});
 
 describe('the approval flow on Discord', () => {
   it('carol and alice are refused privately; bob clicks twice: run once, both cards settle once, the result on alice’s card', async () => {

@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
-import type { Config } from '../../src/config/schema.ts';
-import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { discordStack, embeds } from '../helpers/discord-stack.ts';
+import type { DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
 
 /**
  * People the config does not name, known to xenops only through their Discord roles (discord.roleBindings), using
@@ -26,10 +23,16 @@ const GINA = '200000000000000007';
 /** In guild A as a viewer, whose lookup there will fail. */
 const HANK = '200000000000000006';
 
-let dc: FakeDiscord;
-let stack: TestStack;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
+const { dc } = discordStack({ token: TOKEN, global: true, roleBindings: { [VIEW_A]: ['viewer'], [ADMIN_B]: ['admin'] } });
+dc.guilds.set(dc.guildId, {
+  roles: [VIEW_A, UNBOUND_A],
+  members: new Map([
+    [ERIN, [VIEW_A, UNBOUND_A]],
+    [FRANK, [VIEW_A]],
+    [HANK, [VIEW_A]],
+  ]),
+});
+dc.guilds.set(GUILD_B, { roles: [ADMIN_B], members: new Map([[FRANK, [ADMIN_B]]]) });
 
 /** The first answer to an interaction: its deferred reply filled in (PATCH @original), or its immediate reply. */
 function answerTo(token: string): Promise<DcCall> {
@@ -46,34 +49,6 @@ async function whoami(userId: string, roles: string[], where: Parameters<FakeDis
   const text = embeds(await answerTo(token));
   return /"name":"roles","value":"([^"]*)"/.exec(text)?.[1] ?? `(no roles field in ${text})`;
 }
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  dc.guilds.set(dc.guildId, {
-    roles: [VIEW_A, UNBOUND_A],
-    members: new Map([
-      [ERIN, [VIEW_A, UNBOUND_A]],
-      [FRANK, [VIEW_A]],
-      [HANK, [VIEW_A]],
-    ]),
-  });
-  dc.guilds.set(GUILD_B, { roles: [ADMIN_B], members: new Map([[FRANK, [ADMIN_B]]]) });
-  await dc.start();
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({
-      ...c,
-      discord: { ...c.discord, guildIds: [], roleBindings: { [VIEW_A]: ['viewer'], [ADMIN_B]: ['admin'] } },
-    }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-  await fleetWarm(stack);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
-});
 
 describe('a person known only through a Discord role, in a direct message', () => {
   it('has the roles their membership in the guild gives them, looked up, and can use the bot with them', async () => {

@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
-import { type DcCall, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { discordStack, embeds } from '../helpers/discord-stack.ts';
 
 /**
  * Escalation as Discord users meet it: each step calls on the people it adds, and only them — someone called on at
@@ -15,35 +12,19 @@ const ALICE = '200000000000000001';
 const DAVE = '200000000000000004';
 const APPROVALS = '300000000000000009';
 
-let dc: FakeDiscord;
-let stack: TestStack;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  await dc.start();
-  const today = new Date().toISOString().slice(0, 10);
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({
-      ...c,
-      discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: {} },
-      approvals: { ...c.approvals, channels: [{ platform: 'discord', id: APPROVALS }], escalateMinutes: 0.01 },
-      oncall: {
-        timezone: 'UTC',
-        rotation: { people: ['bob', 'dave'], period: 'daily', handoff: '00:00', start: today },
-        overrides: [],
-      },
-    }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-  await fleetWarm(stack);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
+const today = new Date().toISOString().slice(0, 10);
+const { dc } = discordStack({
+  token: TOKEN,
+  approvalsChannel: APPROVALS,
+  adjustConfig: (c: Config): Config => ({
+    ...c,
+    approvals: { ...c.approvals, escalateMinutes: 0.01 },
+    oncall: {
+      timezone: 'UTC',
+      rotation: { people: ['bob', 'dave'], period: 'daily', handoff: '00:00', start: today },
+      overrides: [],
+    },
+  }),
 });
 
 describe('escalation pings on Discord', () => {

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { reply } from '../../src/core/reply.ts';
-import { type DcCall, type DcMessage, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import { discordStack, embeds, shown } from '../helpers/discord-stack.ts';
 
 /**
  * A reply moved to the asker's direct messages (the interaction token no longer taken, the channel gone or refusing):
@@ -17,13 +13,10 @@ const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDQy.fake.discord-private-once-token';
 const ALICE = '200000000000000001';
 const CAROL = '200000000000000003';
 
-let dc: FakeDiscord;
-let stack: TestStack;
+const discord = discordStack({ token: TOKEN, warm: false });
+const { dc } = discord;
+const adapter = () => discord.adapter;
 let channels = 0;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
-const shown = (m: DcMessage | undefined) => JSON.stringify(m?.embeds ?? []);
-const adapter = () => stack.adapters[0] as DiscordAdapter;
 
 /** A /whoami from `userId` in a channel of its own, answered: a target for its later replies, as a job would hold. */
 async function interactionTarget(userId: string, requestId: string): Promise<ReplyTarget> {
@@ -40,21 +33,6 @@ async function interactionTarget(userId: string, requestId: string): Promise<Rep
 
 /** The calls made since `from` (an index into dc.calls). */
 const since = (from: number) => dc.calls.slice(from).map((c) => `${c.method} ${c.route}`);
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  await dc.start();
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({ ...c, discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: {} } }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
-});
 
 describe('a reply moved to a direct message', () => {
   it('the channel note that could not be written (the channel gone) is not tried again on each later update', async () => {

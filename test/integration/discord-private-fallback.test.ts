@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter } from '../../src/adapters/discord/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { reply } from '../../src/core/reply.ts';
-import { type DcCall, type DcMessage, FakeDiscord } from '../helpers/fake-discord/server.ts';
-import { quietLogger } from '../helpers/sim.ts';
-import { fleetWarm, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { approvalIdIn, discordStack, embeds, shown } from '../helpers/discord-stack.ts';
+import type { DcCall, DcMessage } from '../helpers/fake-discord/server.ts';
 
 /**
  * Private answers (refusals, errors, the answer to an approve or deny) are ephemeral follow-ups on the interaction's
@@ -20,13 +17,9 @@ const CAROL = '200000000000000003';
 const DAVE = '200000000000000004';
 const APPROVALS = '300000000000000009';
 
-let dc: FakeDiscord;
-let stack: TestStack;
-
-const embeds = (c: DcCall) => JSON.stringify((c.body?.['embeds'] as unknown[] | undefined) ?? []);
-const shown = (m: DcMessage | undefined) => JSON.stringify(m?.embeds ?? []);
-const idIn = (text: string) => /Approval needed: [^<\n"]*? — ([A-Z2-9]{6})/.exec(text)?.[1] ?? '';
-const adapter = () => stack.adapters[0] as DiscordAdapter;
+const discord = discordStack({ token: TOKEN, approvalsChannel: APPROVALS });
+const { dc } = discord;
+const adapter = () => discord.adapter;
 
 /** Messages everyone in the guild's channels can read (not ephemeral, not a direct message) that match `re`. */
 const publicly = (re: RegExp) =>
@@ -56,31 +49,11 @@ async function ask(domain: string): Promise<{ id: string; card: DcMessage }> {
   const edit = await dc.waitFor(
     (c) => c.method === 'PATCH' && c.route.includes(`/${asked.token}/messages/@original`) && embeds(c).includes('Approval needed'),
   );
-  const id = idIn(embeds(edit));
+  const id = approvalIdIn(embeds(edit));
   const card = [...dc.messages.values()].find((m) => m.channelId === dc.channelId && m.flags === 0 && shown(m).includes(`— ${id}`));
   if (!card) throw new Error(`no card for ${id}`);
   return { id, card };
 }
-
-beforeAll(async () => {
-  dc = new FakeDiscord(TOKEN);
-  await dc.start();
-  stack = await startTestStack({
-    env: { DISCORD_TOKEN: TOKEN, DISCORD_API_ROOT: dc.apiRoot },
-    adjustConfig: (c: Config): Config => ({
-      ...c,
-      discord: { ...c.discord, guildIds: [dc.guildId], roleBindings: {} },
-      approvals: { ...c.approvals, channels: [{ platform: 'discord', id: APPROVALS }] },
-    }),
-    makeAdapters: (config) => [new DiscordAdapter({ config, logger: quietLogger })],
-  });
-  await fleetWarm(stack);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await dc?.stop();
-});
 
 describe('a private answer whose interaction token Discord no longer takes', () => {
   it('a refused click: the refusal goes to the clicker in a direct message, not to the channel; the card stays as it was', async () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/sim/interpreter.ts';
-import { type DemoChat, demoChat } from '../helpers/stack.ts';
+import { staleViewChat } from '../helpers/stack.ts';
 
 /**
  * `/migrate` of a guest that is defined but not running (the demo's mail, on xen1): only a running guest can be
@@ -8,30 +7,8 @@ import { type DemoChat, demoChat } from '../helpers/stack.ts';
  * demo). Its view may be stale: a guest started by hand since is not refused on that word (the hosts are asked again).
  */
 
-/** The demo stack with a refresh far away: only the bot's own commands (and lookups) correct its view. */
-function chatOf(): DemoChat {
-  return demoChat((c) => ({
-    ...c,
-    // The sampler's "appeared outside xenops" alerts would come between a command and its answer at the terminal.
-    alerts: { ...c.alerts, enabled: false },
-    bot: { ...c.bot, fleetRefreshMs: 3_600_000 },
-  }));
-}
-
-/** A command an administrator types on a host's shell, outside xenops. */
-async function byHand(chat: DemoChat, host: string, command: string): Promise<number> {
-  const fleet = chat.stack.sim.fleet;
-  return runCommand(
-    fleet,
-    fleet.host(host),
-    command,
-    { out: () => {}, err: () => {}, sleep: () => Promise.resolve(), signal: new AbortController().signal },
-    { shutdownDelayMs: 0 },
-  );
-}
-
 describe('/migrate of a guest that is not running', () => {
-  const chat = chatOf();
+  const chat = staleViewChat();
 
   it('GIVEN mail defined but not running on xen1 THEN /migrate mail xen2 is refused at once, with no approval asked', async () => {
     const out = await chat.say('/migrate mail xen2');
@@ -43,7 +20,7 @@ describe('/migrate of a guest that is not running', () => {
   });
 
   it('GIVEN mail started by hand since the bot last listed xen1 THEN /migrate mail xen2 is not refused on that stale view', async () => {
-    expect(await byHand(chat, 'xen1', 'xl create /etc/xen/vm/mail.cfg')).toBe(0);
+    expect(await chat.byHand('xen1', 'xl create /etc/xen/vm/mail.cfg')).toBe(0);
     const out = await chat.say('/migrate mail xen2');
     expect(out).not.toContain('not running');
     // Goes on to its approval, as any migration (the hosts were asked again and mail runs on xen1).

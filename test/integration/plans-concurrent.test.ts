@@ -1,27 +1,16 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { type OperatorsStack, sendAs, startOperators, stopOperators } from '../helpers/operators.ts';
+import { type OperatorsStack, operatorsPerTest, sendAs } from '../helpers/operators.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { unevenFleet } from '../helpers/sim.ts';
 
 /** Several operators at once against plans (/evacuate, /rebalance --run): the real bot, agent, Redis and simulator. */
 
 type Stack = OperatorsStack<CaptureAdapter>;
-let stack: Stack | null = null;
-
-async function start(fleet: SimFleetSpec): Promise<Stack> {
-  stack = await startOperators(fleet, new CaptureAdapter());
-  return stack;
-}
-
-afterEach(async () => {
-  const s = stack;
-  stack = null;
-  if (s) await stopOperators(s);
-});
+const start = operatorsPerTest(() => new CaptureAdapter());
 
 let counter = 0;
 const send = (s: Stack, text: string, user = 'alice', id = `hc-${++counter}`) => sendAs(s, text, user, id);

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { type OperatorsStack, sendAs, startOperators, stopOperators } from '../helpers/operators.ts';
+import { type OperatorsStack, operatorsPerTest, sendAs } from '../helpers/operators.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { twoHostFleet } from '../helpers/sim.ts';
 
@@ -21,18 +21,8 @@ class Messages extends CaptureAdapter {
 }
 
 type Stack = OperatorsStack<Messages>;
-let stack: Stack | null = null;
-
-async function start(): Promise<Stack> {
-  stack = await startOperators(twoHostFleet(), new Messages());
-  return stack;
-}
-
-afterEach(async () => {
-  const s = stack;
-  stack = null;
-  if (s) await stopOperators(s);
-});
+const startOn = operatorsPerTest(() => new Messages());
+const start = () => startOn(twoHostFleet());
 
 let counter = 0;
 const send = (s: Stack, text: string, user = 'alice', id = `hr-${++counter}`) => sendAs(s, text, user, id);

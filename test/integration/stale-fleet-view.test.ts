@@ -1,34 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/sim/interpreter.ts';
-import { type DemoChat, demoChat } from '../helpers/stack.ts';
+import { staleViewChat } from '../helpers/stack.ts';
 
 /**
  * The bot's view of the fleet gone stale behind its back: guests moved or stopped by an administrator on a host's
  * shell. Each describe has a demo stack of its own (each changes where web runs).
  */
 
-/** The demo stack, approvals and alerts off, with a refresh far away: only the bot's own commands correct its view. */
-function staleChat(): DemoChat {
-  return demoChat((c) => ({
-    ...c,
-    approvals: { ...c.approvals, enabled: false },
-    // The sampler's "moved outside xenops" alerts would come between a command and its answer at the terminal.
-    alerts: { ...c.alerts, enabled: false },
-    bot: { ...c.bot, fleetRefreshMs: 3_600_000 },
-  }));
-}
-
-/** A command an administrator types on a host's shell, outside xenops. */
-async function byHand(chat: DemoChat, host: string, command: string): Promise<number> {
-  const fleet = chat.stack.sim.fleet;
-  return runCommand(
-    fleet,
-    fleet.host(host),
-    command,
-    { out: () => {}, err: () => {}, sleep: () => Promise.resolve(), signal: new AbortController().signal },
-    { shutdownDelayMs: 0 },
-  );
-}
+/** A stale view (see staleViewChat), approvals off. */
+const staleChat = () => staleViewChat((c) => ({ ...c, approvals: { ...c.approvals, enabled: false } }));
 
 /**
  * `xl migrate` run by hand leaves the guest's config file on the host it left: that host then lists it as a stopped
@@ -40,7 +19,7 @@ describe('a guest migrated by hand, its config file left behind', () => {
   const chat = staleChat();
 
   it('GIVEN web migrated by hand from xen1 to xen2 WHEN a read finds only its stopped copy on xen1 THEN the next /show and /stop act on xen2', async () => {
-    expect(await byHand(chat, 'xen1', 'xl migrate web xen2')).toBe(0);
+    expect(await chat.byHand('xen1', 'xl migrate web xen2')).toBe(0);
     const xen1 = chat.stack.sim.fleet.host('xen1');
     expect(xen1.files.has('/etc/xen/vm/web.cfg')).toBe(true);
 
@@ -62,7 +41,7 @@ describe('a guest migrated by hand, its config file left behind', () => {
   });
 
   it('GIVEN gateway migrated by hand WHEN /stop gateway finds it not running on xen1 THEN the next /stop gateway stops it on xen2', async () => {
-    expect(await byHand(chat, 'xen1', 'xl migrate gateway xen2')).toBe(0);
+    expect(await chat.byHand('xen1', 'xl migrate gateway xen2')).toBe(0);
     const first = await chat.say('/stop gateway');
     expect(first).toContain('gateway is not running on xen1');
 
@@ -83,7 +62,7 @@ describe('a precheck refusal made on a stale view', () => {
 
   it('GIVEN web migrated to xen2 by xenops, then back to xen1 by hand WHEN /migrate web xen2 THEN it is moved from xen1, not called "already on xen2"', async () => {
     expect(await chat.say('/migrate web xen2')).toContain('web moved from xen1 to xen2');
-    expect(await byHand(chat, 'xen2', 'xl migrate web xen1')).toBe(0);
+    expect(await chat.byHand('xen2', 'xl migrate web xen1')).toBe(0);
 
     const out = await chat.say('/migrate web xen2');
     expect(out).not.toContain('already on xen2');
@@ -93,7 +72,7 @@ describe('a precheck refusal made on a stale view', () => {
 
   it('GIVEN gateway migrated to xen2 by xenops, then destroyed there by hand WHEN /start xen1:gateway THEN it starts on xen1, not refused as running on xen2', async () => {
     expect(await chat.say('/migrate gateway xen2')).toContain('gateway moved from xen1 to xen2');
-    expect(await byHand(chat, 'xen2', 'xl destroy gateway')).toBe(0);
+    expect(await chat.byHand('xen2', 'xl destroy gateway')).toBe(0);
 
     const out = await chat.say('/start xen1:gateway');
     expect(out).not.toContain('would run it twice');

@@ -18,7 +18,8 @@ import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import { type Reply, reply as replies } from '../../core/reply.ts';
 import { withTimeout } from '../../core/with-timeout.ts';
-import { markMaybeDelivered, mayHaveBeenDelivered } from '../maybe-delivered.ts';
+import { markMaybeDelivered } from '../maybe-delivered.ts';
+import { TokenRefusedDeliveries } from '../token-refused.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { isBotTokenRefused, mayHaveTakenEffect } from './api-errors.ts';
 import { sendDefer } from './defer.ts';
@@ -89,8 +90,8 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly memberRoles: MemberRoleLookup;
   /** Set while a start runs: stop() ends it (a start waiting on the gateway rejects at once). */
   private abortStart: (() => void) | null = null;
-  /** Discord refused the bot token and it was said (once, until a delivery succeeds again): see tokenRefused. */
-  private tokenRefusedSaid = false;
+  /** Deliveries wait out a refused bot token, said once until a delivery succeeds again. */
+  private readonly tokenRefused: TokenRefusedDeliveries;
 
   constructor(private readonly options: DiscordAdapterOptions) {
     mendShardStop();
@@ -99,6 +100,12 @@ export class DiscordAdapter implements ChatAdapter {
     this.hooks = interactionRest(options.config);
     this.token = token;
     this.memberRoles = new MemberRoleLookup(rest);
+    this.tokenRefused = new TokenRefusedDeliveries({
+      platform: 'discord',
+      isTokenRefused: isBotTokenRefused,
+      logger: options.logger,
+      message: 'Discord refuses the bot token (401 Unauthorized: reset or revoked?); replies wait until the bot runs with a valid token',
+    });
     this.client = this.newClient();
   }
 
@@ -302,31 +309,7 @@ export class DiscordAdapter implements ChatAdapter {
     // @discordjs/rest forgets the token at a 401 and from then on fails every request before sending it, so one 401
     // would keep every later channel post, direct message and edit from reaching Discord until a restart.
     this.rest.setToken(this.token);
-    try {
-      const next = await this.deliverReply(target, reply);
-      this.tokenRefusedSaid = false;
-      return next;
-    } catch (error) {
-      throw this.tokenRefused(error);
-    }
-  }
-
-  /**
-   * A 401 on the bot's own token is about the token, not the reply: Discord takes the reply once the bot runs with a
-   * valid token. The error is told apart from a reply Discord refused (see refusedByPlatform: that one is never tried
-   * again), kept marked when the reply may be out already, and said plainly once until a delivery succeeds again.
-   */
-  private tokenRefused(error: unknown): unknown {
-    if (!isBotTokenRefused(error)) return error;
-    if (!this.tokenRefusedSaid) {
-      this.tokenRefusedSaid = true;
-      this.options.logger.error(
-        { err: redactSecrets(String(error)) },
-        'Discord refuses the bot token (401 Unauthorized: reset or revoked?); replies wait until the bot runs with a valid token',
-      );
-    }
-    const kept = new Error(`discord refused the bot token: ${redactSecrets(String(error))}`);
-    return mayHaveBeenDelivered(error) ? markMaybeDelivered(kept) : kept;
+    return await this.tokenRefused.deliver(() => this.deliverReply(target, reply));
   }
 
   private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

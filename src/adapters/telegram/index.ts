@@ -4,7 +4,8 @@ import type { Config } from '../../config/schema.ts';
 import { channelPolicy } from '../../core/authorize.ts';
 import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply, reply as replies } from '../../core/reply.ts';
-import { markMaybeDelivered, mayHaveBeenDelivered } from '../maybe-delivered.ts';
+import { markMaybeDelivered } from '../maybe-delivered.ts';
+import { TokenRefusedDeliveries } from '../token-refused.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
 import {
@@ -105,14 +106,21 @@ export class TelegramAdapter implements ChatAdapter {
   private readonly moved: MovedChats;
   /** This start's asking Telegram about the config's basic groups (see askAboutGroups); null until a chat needs it. */
   private asked: Promise<void> | null = null;
-  /** A 401 was logged (see tokenRefused); cleared by the next delivery that succeeds. */
-  private tokenRefusedSaid = false;
+  /** Deliveries wait out a refused bot token, said once until a delivery succeeds again. */
+  private readonly tokenRefused: TokenRefusedDeliveries;
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
     if (!token) throw new Error('Telegram needs a token: telegram.token in the config or TELEGRAM_BOT_TOKEN');
     registerSecret(token);
     this.moved = new MovedChats(() => options.config.channels);
+    this.tokenRefused = new TokenRefusedDeliveries({
+      platform: 'telegram',
+      isTokenRefused,
+      logger: options.logger,
+      message:
+        'Telegram refuses the bot token (401 Unauthorized: revoked or replaced?); replies wait until the bot runs with a valid token',
+    });
     const apiRoot = options.config.telegram?.apiRoot ?? process.env['TELEGRAM_API_ROOT'];
     this.bot = new Telegraf(token, { telegram: apiRoot ? { apiRoot } : {}, handlerTimeout: 10_000 });
     const groupPerMinute = options.groupPerMinute ?? 20;
@@ -315,31 +323,7 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
-    try {
-      const next = await this.deliverReply(target, reply);
-      this.tokenRefusedSaid = false;
-      return next;
-    } catch (error) {
-      throw this.tokenRefused(error);
-    }
-  }
-
-  /**
-   * A 401 is about the bot's token, not the reply: Telegram takes the reply once the bot runs with a valid token. The
-   * error is told apart from a reply Telegram refused (see refusedByPlatform: that one is never tried again), kept
-   * marked when the reply may be out already, and said plainly once until a delivery succeeds again.
-   */
-  private tokenRefused(error: unknown): unknown {
-    if (!isTokenRefused(error)) return error;
-    if (!this.tokenRefusedSaid) {
-      this.tokenRefusedSaid = true;
-      this.options.logger.error(
-        { err: redactSecrets(String(error)) },
-        'Telegram refuses the bot token (401 Unauthorized: revoked or replaced?); replies wait until the bot runs with a valid token',
-      );
-    }
-    const kept = new Error(`telegram refused the bot token: ${redactSecrets(String(error))}`);
-    return mayHaveBeenDelivered(error) ? markMaybeDelivered(kept) : kept;
+    return await this.tokenRefused.deliver(() => this.deliverReply(target, reply));
   }
 
   private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
