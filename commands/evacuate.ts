@@ -23,7 +23,7 @@ import {
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
 import type { MigrateResult } from '../src/core/xen.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
-import { arrivedNotRunning, autostartLeftBehind, mib } from './render-helpers.ts';
+import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './render-helpers.ts';
 
 /**
  * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
@@ -57,15 +57,18 @@ import { arrivedNotRunning, autostartLeftBehind, mib } from './render-helpers.ts
  * up meanwhile (a guest started there, another plan's migration arriving: xl builds the arriving copy with its memory
  * at the start). So each migration job carries the reserve (`keepFreeMiB`), and the agent reads the target's
  * free_memory right before sending it: one that would leave less is not sent (xl would not keep the reserve, and may
- * not even refuse), which stops the plan there. A guest that moved but reads back not running on its target (it crashed
- * as soon as it ran there, or was paused) stops the plan too (queue/jobs.ts endsPlan): the evacuation's point, every
- * guest running elsewhere, is missed already, and the next guests would go to the same targets, which may be why it
- * crashed — the operator looks before anything else moves. It is reported as moved, with its state there, never as
- * "still on" the source, and the host is not frozen. Once every step
- * succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until /unfreeze, and the
- * final reply says so; after a failure it is not frozen and the reply says what moved and what did not. The freeze
- * is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no host.freeze of
- * them (it is the evacuation's consequence), while /unfreeze does.
+ * not even refuse), which stops the plan there. Two plans' steps bound for one target could read its free_memory at the
+ * same moment, before either copy is built there: each step holds its target in Redis from that check to its
+ * read-back (src/queue/incoming-migrations.ts), so the other waits and is judged on what is left. A guest that moved
+ * but reads back not running on its target (it crashed as soon as it ran there, or was paused) stops the plan too
+ * (queue/jobs.ts endsPlan): the evacuation's point, every guest running elsewhere, is missed already, and the next
+ * guests would go to the same targets, which may be why it crashed — the operator looks before anything else moves.
+ * It is reported as moved, with its state there, never as "still on" the source, and the host is not frozen; one that
+ * then runs on neither host (destroyed there by its on_crash) is reported so, with no state given it on the target.
+ * Once every step succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until
+ * /unfreeze, and the final reply says so; after a failure it is not frozen and the reply says what moved and what did
+ * not. The freeze is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no
+ * host.freeze of them (it is the evacuation's consequence), while /unfreeze does.
  *
  * Permissions: `host.evacuate` (group operate) lets one plan, see and approve an evacuation — an approver must hold
  * it on the source and on every target of the plan. Running one also needs each job's own permission: the
@@ -317,13 +320,23 @@ export function stepLabel(step: JobSpec): string {
 export function stepReport(
   steps: readonly JobSpec[],
   outcomes: readonly HostOutcome<JobOp>[],
-): { lines: Block[]; moved: string[]; notMoved: string[]; gone: string[]; unknown: string[]; failedAt: number | null } {
+): {
+  lines: Block[];
+  moved: string[];
+  notMoved: string[];
+  gone: string[];
+  unknown: string[];
+  nowhere: string[];
+  failedAt: number | null;
+} {
   const lines: Block[] = [];
   const moved: string[] = [];
   const notMoved: string[] = [];
   const gone: string[] = [];
   // Steps whose outcome is unknown (an agent sent the command and its result was lost): neither moved nor not.
   const unknown: string[] = [];
+  // Steps whose migration reported success and whose guest then ran on neither host: neither moved nor still there.
+  const nowhere: string[] = [];
   let failedAt: number | null = null;
   steps.forEach((step, i) => {
     const o = outcomes[i];
@@ -348,6 +361,15 @@ export function stepReport(
     }
     if (step.op === 'domain.migrate') {
       const r = o.result as MigrateResult;
+      if (r.outcome === 'running-nowhere') {
+        // The plan stops here too (endsPlan): the guest left its host and the next ones would go the same way.
+        failedAt ??= i;
+        lines.push(reply.text(`✖ ${i + 1}. ${stepLabel(step)}: running on neither host after the migration reported success`));
+        lines.push(reply.text(runningNowhere(r, o.host)));
+        if (r.sourceAutostart) lines.push(reply.text(autostartLeftBehind(name, o.host)));
+        nowhere.push(`${name} → ${r.target}`);
+        return;
+      }
       if (r.outcome === 'arrived-not-running') {
         // Moved, and the plan stops here (endsPlan): where the guest is and in what state, never "still on" the source.
         failedAt ??= i;
@@ -367,7 +389,14 @@ export function stepReport(
       lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}: ${r.outcome === 'already-stopped' ? 'was not running' : 'done (read back)'}`));
     } else lines.push(reply.text(`✔ ${i + 1}. ${stepLabel(step)}`));
   });
-  return { lines, moved, notMoved, gone, unknown, failedAt };
+  return { lines, moved, notMoved, gone, unknown, nowhere, failedAt };
+}
+
+/** Guests whose migration reported success and that then ran on neither host (see runningNowhere). */
+export function nowhereLine(nowhere: readonly string[], host?: string): Block[] {
+  return nowhere.length > 0
+    ? [reply.text(`running on neither host (left ${host ?? 'its host'}, not on its target): ${nowhere.join(', ')}`)]
+    : [];
 }
 
 /** Guests a step did not find running on their host: someone stopped, moved or removed them while the plan ran. */
@@ -435,7 +464,7 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
   const scoped = scopedPlan(ctx.plan?.summary ?? [], args.host);
   const back = readBackOf(stepsOf(outcomes, ctx), outcomes, args.host, scoped);
   const steps = back.steps;
-  const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes.slice(0, steps.length));
+  const { lines, moved, notMoved, gone, unknown, nowhere, failedAt } = stepReport(steps, outcomes.slice(0, steps.length));
   const complete = failedAt === null && outcomes.length >= steps.length;
   // A guest found not running when its shutdown came was not shut down by the plan (its line says so).
   const shutDown = (i: number) => {
@@ -459,6 +488,7 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
     reply.text(`moved: ${moved.join(', ') || 'nothing'}`),
     ...(notMoved.length > 0 ? [reply.text(`not moved, still on ${args.host}: ${notMoved.join(', ')}`)] : []),
     ...goneLine(gone, args.host),
+    ...nowhereLine(nowhere, args.host),
     ...unknownLine(unknown),
   ];
   const plan = ctx.plan?.summary ?? [];

@@ -4,7 +4,7 @@ import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import type { DomainSummary } from '../src/core/xen.ts';
-import { arrivedNotRunning, autostartLeftBehind, failureBlocks } from './render-helpers.ts';
+import { arrivedNotRunning, autostartLeftBehind, failureBlocks, runningNowhere } from './render-helpers.ts';
 
 /** A migration across toolstacks, known from the config (the agent refuses one it detects, before sending it). */
 function crossToolstack(domain: string, source: string, sourceKind: string, target: string, targetKind: string): string {
@@ -63,6 +63,13 @@ export const migrate = defineCommand({
         { tone: 'error' },
       );
     const r = o.result;
+    // Reported done, then on neither host: not "failed" (it is not on the source to retry), and no state made up there.
+    if (r.outcome === 'running-nowhere')
+      return reply.result(
+        `${r.name} left ${o.host} but is running on neither host: it is not on ${r.target}`,
+        [reply.text(runningNowhere(r, o.host)), ...(r.sourceAutostart ? [reply.text(autostartLeftBehind(r.name, o.host))] : [])],
+        { tone: 'error' },
+      );
     if (r.outcome === 'already-on-target')
       return reply.result(`${r.domain.name} is already on ${r.target}`, [reply.text('nothing was moved')], { tone: 'info' });
     if (r.outcome === 'arrived-not-running')

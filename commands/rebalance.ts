@@ -11,7 +11,7 @@ import {
 } from '../src/core/placement.ts';
 import { type Block, reply } from '../src/core/reply.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
-import { HostWords, stepReport, unknownLine } from './evacuate.ts';
+import { HostWords, nowhereLine, stepReport, unknownLine } from './evacuate.ts';
 import { mib } from './render-helpers.ts';
 
 /**
@@ -217,7 +217,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
   render: (outcomes, args, ctx) => {
     if (!args.run) return renderSuggestion(outcomes as HostOutcome<'host.status'>[], args, ctx.memoryReserveMiB ?? 512);
     const steps = ctx.plan?.steps ?? [];
-    const { lines, moved, notMoved, gone, unknown, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
+    const { lines, moved, notMoved, gone, unknown, nowhere, failedAt } = stepReport(steps, outcomes as HostOutcome<JobOp>[]);
     const complete = failedAt === null && outcomes.length === steps.length;
     return reply.result(
       complete
@@ -230,6 +230,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
         ...(gone.length > 0
           ? [reply.text(`not running on their host when their turn came (stopped, moved or removed meanwhile): ${gone.join(', ')}`)]
           : []),
+        ...nowhereLine(nowhere),
         ...unknownLine(unknown),
         ...(ctx.plan?.summary ?? []),
       ],

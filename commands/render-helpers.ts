@@ -1,7 +1,7 @@
 import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
-import type { DomainSummary, MigrateResult } from '../src/core/xen.ts';
+import type { DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
 
 const FAILURE_LABEL: Partial<Record<string, string>> = {
@@ -64,12 +64,22 @@ export function autostartLeftBehind(domain: string, source: string): string {
  * Said of a guest that moved but does not run on its target (crashed as it ran there, or paused): where it is, in
  * what state, and what to look at — it is no longer on the source, so a retry of the migration is no answer.
  */
-export function arrivedNotRunning(r: Pick<MigrateResult, 'target' | 'domain' | 'resumed'>): string {
+export function arrivedNotRunning(r: Pick<MigratedResult, 'target' | 'domain' | 'resumed'>): string {
   const state = `${r.domain.status}${r.domain.flags ? ` (${r.domain.flags})` : ''}`;
   const seen = r.resumed
     ? `resumed after an agent restart, ${r.domain.name} was read back on ${r.target} as ${state}`
     : `the migration reported success, then ${r.domain.name} was read back on ${r.target} as ${state}`;
   return `${seen}: it is no longer on its old host — look at /console ${r.target}:${r.domain.name} before starting it again or clearing it away there`;
+}
+
+/**
+ * Said of a guest whose migration reported success and that then runs on neither host: what each list showed, the
+ * likely cause (on_crash="destroy", xl's default, as it crashed on arrival), and that it is not known otherwise —
+ * never a state or an id on the target, which no host reported.
+ */
+export function runningNowhere(r: Pick<RunningNowhereResult, 'target' | 'name' | 'onSource' | 'onTarget'>, source: string): string {
+  const side = (s: 'defined' | 'absent') => (s === 'defined' ? 'only its config file is there' : 'not listed there');
+  return `the migration reported success, then ${r.name} was read back on neither host: not on ${r.target} (${side(r.onTarget)}) and not running on ${source} (${side(r.onSource)}) — it most likely crashed as soon as it ran on ${r.target} and was destroyed there by its on_crash action (on_crash="destroy" is xl's default); otherwise where it went is not known. Look at /console ${r.target}:${r.name} (its console log, if xenconsoled keeps one) and ${r.target}'s Xen logs, then start it again on one host only`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { probeCheck, type ReadinessCheck, workersCheck } from '../core/readiness.ts';
 import { DomainLocks, FleetHosts, Heartbeats, Journal } from '../queue/coordination.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
+import { IncomingMigrations } from '../queue/incoming-migrations.ts';
 import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobResult } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
@@ -18,6 +19,7 @@ import { deploymentClock } from '../queue/shared-clock.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
+import { incomingGate } from './incoming-hold.ts';
 import { LocalHolds } from './local-holds.ts';
 import { type DomainLockPolicy, HandBack, processJob } from './process.ts';
 import { Sampler, type SamplerOptions } from './sampler.ts';
@@ -217,6 +219,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const now = () => clock.now();
   const journal = new Journal(redis, options.prefix);
   const locks = new DomainLocks(redis, options.prefix);
+  // A plan's migration holds its target from its free-memory check to its read-back, renewed as a domain lock is.
+  const incoming = incomingGate(new IncomingMigrations(redis, options.prefix), timings.domainLock, () => clock.now(), logger);
   const fleetEvents = new FleetEventLog(redis, options.prefix);
   // One for every host this agent serves: domain locks are by name, fleet-wide.
   const localHolds = new LocalHolds();
@@ -280,6 +284,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
                 samples: { latest: (h) => sampler?.latest(h) ?? null, history: (h, since) => sampleStore.history(h, since) },
                 now,
                 fleetHosts: () => fleetHosts.read(),
+                incoming,
               },
               now,
               toLocal: (ms) => clock.toLocal(ms),

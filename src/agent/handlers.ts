@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { digestFigures } from '../core/digest.ts';
 import { RemoteCommandError, UserError } from '../core/errors.ts';
@@ -5,7 +6,9 @@ import { sameGuest } from '../core/fleet-view.ts';
 import { DOM0_NAME } from '../core/names.ts';
 import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } from '../core/samples.ts';
 import type { JournalEntry } from '../queue/coordination.ts';
+import { describeIncoming } from '../queue/incoming-migrations.ts';
 import type { HostStatus, JobData, JobOp, JobResult } from '../queue/jobs.ts';
+import type { IncomingGate } from './incoming-hold.ts';
 import { memoryFromInfo } from './parsers/info.ts';
 import { xentopUnreadNote } from './parsers/xentop.ts';
 import { type CpuBaseline, cpuBaseline, cpuPercentOf } from './sampling.ts';
@@ -30,6 +33,11 @@ export interface HandlerContext {
   now?: () => number;
   /** The hosts the bots' config has (FleetHosts), for the checks across the fleet; null when none is known. */
   fleetHosts?: () => Promise<readonly string[] | null>;
+  /**
+   * One plan migration arriving at a target at a time (src/queue/incoming-migrations.ts), from its free-memory check
+   * to its read-back; absent, two steps may judge the same free memory at once.
+   */
+  incoming?: IncomingGate;
 }
 
 export interface SampleSource {
@@ -194,21 +202,48 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         `${data.domain} cannot be migrated from ${data.host} (${ts.kind}) to ${data.target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was sent`,
       );
     const keep = data.keepFreeMiB;
+    let release: (() => Promise<void>) | null = null;
     const op: OperationContext =
       keep === undefined
         ? ctx.op
         : {
             ...ctx.op,
-            // Right before `xl migrate`, after the local checks passed: the target's room now, then the journal write.
+            // Right before `xl migrate`, after the local checks passed: the target to itself, its room now, then the
+            // journal write. Held until the read-back: another step checking meanwhile would not yet see this copy
+            // (built on the target only once xl's ssh transport reaches migrate-receive) and take the same room.
             beforeIssue: async (step) => {
+              release =
+                (await ctx.incoming?.hold(
+                  {
+                    token: `${data.meta.requestId}/${data.domain}/${randomUUID()}`,
+                    requestId: data.meta.requestId,
+                    person: data.meta.person,
+                    command: data.meta.command,
+                    domain: data.domain,
+                    host: data.host,
+                    target: data.target,
+                  },
+                  {
+                    signal: ctx.op.signal,
+                    onWait: (other) =>
+                      ctx.op.onProgress?.({
+                        stage: 'check',
+                        message: `waiting: ${data.target} is receiving ${describeIncoming(other)}; its free memory for ${data.domain} is read once that has arrived`,
+                      }),
+                  },
+                )) ?? null;
               await refuseIfNoRoom(data.domain, data.target, step.before, keep, ctx);
               await ctx.op.beforeIssue?.(step);
             },
           };
-    return {
-      host: data.host,
-      ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, op)),
-    };
+    try {
+      return {
+        host: data.host,
+        ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, op)),
+      };
+    } finally {
+      await (release as (() => Promise<void>) | null)?.();
+    }
   },
   'host.uptime': async (data, ctx) => {
     const ts = await ctx.toolstack(data.host);

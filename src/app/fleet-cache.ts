@@ -134,6 +134,11 @@ export class FleetCache implements FleetView {
       }
       case 'domain.migrate': {
         const r = result as JobResult<'domain.migrate'>;
+        // Running on neither host: not running on the source any more, and nothing known to put on the target.
+        if (r?.outcome === 'running-nowhere') {
+          this.notRunning(host, r.name);
+          return;
+        }
         if (!r?.domain) return;
         const left = this.domains(host).find((d) => d.name === r.domain.name);
         if (left) this.upsert(host, { ...left, id: null, status: 'defined', flags: '', cpuSeconds: null });

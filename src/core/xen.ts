@@ -113,8 +113,9 @@ export type StopOutcome = 'shut-down' | 'destroyed' | 'already-stopped';
  * arrived-not-running: the migration completed (the guest left the source) but the guest does not run on the target
  * as read back — it crashed there as soon as it ran (on_crash="preserve" keeps it listed, `--psc-`), or was paused.
  * `domain` is that read-back: where the guest really is, and in what state.
+ * running-nowhere: the migration reported success, but the guest runs on neither host (RunningNowhereResult).
  */
-export type MigrateOutcome = 'migrated' | 'already-on-target' | 'arrived-not-running';
+export type MigrateOutcome = 'migrated' | 'already-on-target' | 'arrived-not-running' | 'running-nowhere';
 
 export interface StartResult {
   outcome: StartOutcome;
@@ -155,8 +156,11 @@ export interface ConsoleResult {
    */
   readLimitBytes?: number;
 }
-export interface MigrateResult {
-  outcome: MigrateOutcome;
+export type MigrateResult = MigratedResult | RunningNowhereResult;
+
+/** The guest as read back on the target: there, running or not. */
+export interface MigratedResult {
+  outcome: Exclude<MigrateOutcome, 'running-nowhere'>;
   target: string;
   /** The domain as read back on the target host. */
   domain: DomainSummary;
@@ -168,6 +172,25 @@ export interface MigrateResult {
   transcript: string[];
   /** Set when the job was resumed after its agent died: the outcome was read back, not watched. */
   resumed?: boolean;
+}
+
+/**
+ * The migration reported success (xl migrate exited 0, "Migration successful."), then the guest read back running on
+ * neither host, with no copy under xl's temporary names: most likely it crashed as soon as it ran on the target and
+ * the target's xl daemon destroyed it (on_crash="destroy", xl's default) — or something else removed it. No host
+ * lists it running, so there is no record of it to give: `domain` is null, and each side says only what its list
+ * showed (`defined`: its config file is there, not running).
+ */
+export interface RunningNowhereResult {
+  outcome: 'running-nowhere';
+  target: string;
+  domain: null;
+  /** The guest's name. */
+  name: string;
+  onSource: 'defined' | 'absent';
+  onTarget: 'defined' | 'absent';
+  sourceAutostart?: boolean;
+  transcript: string[];
 }
 
 export type AutostartOutcome = 'enabled' | 'already-enabled' | 'disabled' | 'already-disabled';

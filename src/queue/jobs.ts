@@ -162,7 +162,9 @@ export type JobResult<Op extends JobOp = JobOp> = JobResults[Op];
  * first. It is not a failure for the rest (the guest did move; the fleet view and the reply say where).
  */
 export function endsPlan(o: { ok: true; result: unknown } | { ok: false }): boolean {
-  return !o.ok || (o.result as Partial<MigrateResult> | null)?.outcome === 'arrived-not-running';
+  const outcome = o.ok ? (o.result as Partial<MigrateResult> | null)?.outcome : undefined;
+  // Running on neither host after it reported success (running-nowhere): as missed, and the cause as likely shared.
+  return !o.ok || outcome === 'arrived-not-running' || outcome === 'running-nowhere';
 }
 
 /** What `job.updateProgress` carries. */

@@ -180,12 +180,18 @@ describe('/evacuate against three simulated hosts', () => {
   });
 
   it('a read-back that fails is said, and the host is frozen all the same: every move succeeded', async () => {
-    const s = await start(threeHosts());
+    // No sampler: its scan of xen1 (an `xl list` and `ls -l /etc/xen/auto`, as the read-backs send) could come between
+    // the last migration and that migration's own read-back, arming the fault below for the wrong list.
+    const s = await start(threeHosts(), (env, prefix) => {
+      const c = simBotConfig(env, prefix, REDIS_URL);
+      return { ...c, sampling: { ...c.sampling, enabled: false } };
+    });
     const id = `ev-${++counter}`;
     const req = chatRequest(id, 'evacuate xen1');
     await s.bot.core.handle(req, targetOf(req));
     const [migrate] = await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bgateway\b/, timeoutMs: 10_000 });
-    // The last migration's own check of xen1 is under way: every xl list on xen1 after it fails (the read-back's).
+    // The last migration's own read-back of xen1 has listed it (its `ls -l` comes after its `xl list`): every xl list on
+    // xen1 after it fails — the plan's read-back's, the only other scan of xen1 with the sampler off.
     await s.env.sim.log.waitFor({ host: 'xen1', match: /^ls -l \/etc\/xen\/auto/, since: migrate?.seq ?? 0, timeoutMs: 10_000 });
     await s.env.sim.faults.add('xen1', {
       kind: 'fail',

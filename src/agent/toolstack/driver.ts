@@ -1255,6 +1255,20 @@ export class XenToolstack implements Toolstack {
         ...(left?.autostart ? { sourceAutostart: true } : {}),
         transcript,
       };
+    // Reported done, and running on neither host (no temporary name left either): destroyed on the target by its
+    // on_crash as soon as it crashed there (xl's default), or removed by something else. Not "failed" — the guest is
+    // not on the source to retry — and no record of it on the target is made up: each side says what its list showed.
+    if (!failure && !('noAnswer' in sent) && !arrived && (!left || left.status === 'defined'))
+      return {
+        outcome: 'running-nowhere',
+        target: target.host,
+        domain: null,
+        name: domain,
+        onSource: left ? 'defined' : 'absent',
+        onTarget: dest.some((d) => d.name === domain) ? 'defined' : 'absent',
+        ...(left?.autostart ? { sourceAutostart: true } : {}),
+        transcript,
+      };
     // Unanswered (connection lost, or timed out): its channel closing does not stop xl migrate at once, and one not yet
     // at the target's migrate-receive leaves no trace there — "not moved" now is no failure, as it is for a create.
     if ('noAnswer' in sent)

@@ -1,0 +1,86 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { UserError } from '../core/errors.ts';
+import { type IncomingHolder, IncomingMigrations } from '../queue/incoming-migrations.ts';
+import { incomingGate } from './incoming-hold.ts';
+
+/**
+ * The hold a plan's migration step takes on its target (real Redis): one at a time, a dead holder's hold lapsing on
+ * its own, a wait that ends in words (naming what it waited for) rather than never, and an agent stopping meanwhile.
+ */
+let redis: Redis;
+let prefix: string;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  prefix = uniquePrefix();
+});
+afterAll(async () => {
+  redis.disconnect();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+});
+
+const step = (token: string, domain: string, host: string): Omit<IncomingHolder, 'since'> => ({
+  token,
+  requestId: `req-${token}`,
+  person: 'bob',
+  command: 'evacuate',
+  domain,
+  host,
+  target: 'xen3',
+});
+
+describe('the hold on a migration target', () => {
+  it('a second step waits, saying for what, and goes once the first lets go', async () => {
+    const gate = incomingGate(new IncomingMigrations(redis, `${prefix}:a`), { ttlMs: 5_000, renewMs: 1_000, pollMs: 20 });
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    const waits: (IncomingHolder | null)[] = [];
+    let held = false;
+    const second = gate.hold(step('t2', 'web', 'xen1'), { onWait: (h) => waits.push(h) }).then((r) => {
+      held = true;
+      return r;
+    });
+    await expect.poll(() => waits.length).toBe(1);
+    expect(held).toBe(false);
+    expect(waits[0]).toMatchObject({ domain: 'db', host: 'xen4', person: 'bob', requestId: 'req-t1' });
+    await release();
+    await (await second)();
+    expect(await redis.exists(`${prefix}:a:incoming:xen3`)).toBe(0);
+  });
+
+  it('refuses, naming the migration it waited for, once the longest wait is over — and sends nothing', async () => {
+    const gate = incomingGate(new IncomingMigrations(redis, `${prefix}:b`), { ttlMs: 5_000, renewMs: 1_000, pollMs: 20, maxWaitMs: 200 });
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    const refused = await gate.hold(step('t2', 'web', 'xen1')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UserError);
+    expect((refused as UserError).message).toMatch(
+      /^xen3 is still receiving db from xen4 \(bob's \/evacuate, request req-t1, since \d\d:\d\d:\d\d UTC\), after 0 s of waiting: web was not migrated there/,
+    );
+    await release();
+  });
+
+  it("a dead holder's hold (never renewed, never released) lapses after its TTL", async () => {
+    const migrations = new IncomingMigrations(redis, `${prefix}:c`);
+    expect(await migrations.acquire({ ...step('dead', 'db', 'xen4'), since: Date.now() }, 300)).toEqual({ ok: true });
+    const gate = incomingGate(migrations, { ttlMs: 5_000, renewMs: 1_000, pollMs: 20 });
+    const started = Date.now();
+    const release = await gate.hold(step('t2', 'web', 'xen1'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    // The lapsed holder's release (a late one) does not take the new hold away.
+    expect(await migrations.release('xen3', 'dead')).toBe(false);
+    expect(JSON.parse((await redis.get(migrations.key('xen3'))) ?? 'null')).toMatchObject({ token: 't2' });
+    await release();
+  });
+
+  it('an agent stopping while its step waits: the wait ends with the abort, holding nothing', async () => {
+    const migrations = new IncomingMigrations(redis, `${prefix}:d`);
+    const gate = incomingGate(migrations, { ttlMs: 5_000, renewMs: 1_000, pollMs: 20 });
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    const stop = new AbortController();
+    const waiting = gate.hold(step('t2', 'web', 'xen1'), { signal: stop.signal, onWait: () => stop.abort(new Error('handing back')) });
+    await expect(waiting).rejects.toThrow('handing back');
+    expect(JSON.parse((await redis.get(migrations.key('xen3'))) ?? 'null')).toMatchObject({ token: 't1' });
+    await release();
+  });
+});

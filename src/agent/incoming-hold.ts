@@ -1,0 +1,103 @@
+import { UserError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { describeIncoming, type IncomingHolder, type IncomingMigrations } from '../queue/incoming-migrations.ts';
+
+/** How a plan's migration step takes its target (src/queue/incoming-migrations.ts) and lets it go. */
+export interface IncomingGate {
+  /**
+   * Waits until no other plan's migration is arriving at `holder.target`, then holds it (renewed) until the returned
+   * release. Throws the signal's reason when aborted while waiting, and refuses (nothing sent) past the longest wait.
+   */
+  hold(
+    holder: Omit<IncomingHolder, 'since'>,
+    options?: { signal?: AbortSignal | undefined; onWait?: (holder: IncomingHolder | null) => void },
+  ): Promise<() => Promise<void>>;
+}
+
+export interface IncomingGatePolicy {
+  /** TTL of a hold in Redis; renewed every renewMs while the step runs. */
+  ttlMs: number;
+  renewMs: number;
+  /** How often a waiting step looks again. @defaultValue 250 */
+  pollMs?: number;
+  /**
+   * The longest a step waits: one migration's own limit (the driver's 30-minute `xl migrate` timeout) and its
+   * read-back. A hold kept longer than that is not a migration under way. @defaultValue 31 min
+   */
+  maxWaitMs?: number;
+}
+
+export function incomingGate(
+  migrations: IncomingMigrations,
+  policy: IncomingGatePolicy,
+  now: () => number = Date.now,
+  logger?: Logger,
+): IncomingGate {
+  const pollMs = policy.pollMs ?? 250;
+  const maxWaitMs = policy.maxWaitMs ?? 31 * 60_000;
+  return {
+    async hold(base, options = {}) {
+      const holder: IncomingHolder = { ...base, since: now() };
+      const until = Date.now() + maxWaitMs;
+      let told: string | null = null;
+      for (;;) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const got = await migrations.acquire({ ...holder, since: now() }, policy.ttlMs);
+        if (got.ok) break;
+        if (Date.now() >= until)
+          throw new UserError(
+            'locked',
+            `${holder.target} is still receiving ${describeIncoming(got.holder)}, after ${waited(maxWaitMs)} of waiting: ${holder.domain} was not migrated there, since its free memory can only be judged once that one has arrived — nothing was sent`,
+          );
+        // Said once per migration waited for, not at every look.
+        const who = got.holder?.token ?? '';
+        if (who !== told) {
+          told = who;
+          options.onWait?.(got.holder);
+        }
+        await pause(pollMs, options.signal);
+      }
+      let stopped = false;
+      const timer = setInterval(() => {
+        void migrations.renew(holder.target, holder.token, policy.ttlMs).then(
+          (kept) => {
+            if (!kept && !stopped) logger?.warn({ target: holder.target, token: holder.token }, 'lost the hold on the migration target');
+          },
+          (error: unknown) =>
+            logger?.warn({ target: holder.target, err: String(error) }, 'could not renew the hold on the migration target'),
+        );
+      }, policy.renewMs);
+      timer.unref();
+      return async () => {
+        stopped = true;
+        clearInterval(timer);
+        // Left in place, it lapses after its TTL: the next step then only waits that long.
+        await migrations.release(holder.target, holder.token).catch((error: unknown) => {
+          logger?.warn(
+            { target: holder.target, err: String(error) },
+            'could not release the hold on the migration target (it expires on its own)',
+          );
+        });
+      };
+    },
+  };
+}
+
+/** "31 min", "45 s". */
+function waited(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
