@@ -1,6 +1,7 @@
 import type { DomainStatus } from '../core/xen.ts';
 import type { JobData, JobOp } from './jobs.ts';
 import { OPS } from './ops.ts';
+import { OwnedKeys, type OwnedResult } from './owned-key.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { RedisScript } from './redis-script.ts';
 
@@ -26,31 +27,7 @@ export interface LockHolder {
   since: number;
 }
 
-export type LockResult = { ok: true } | { ok: false; holder: LockHolder | null };
-
-// Take the lock when free, or when this request already holds it (a redelivered event, a resumed job).
-const ACQUIRE = new RedisScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local ok, cur = pcall(cjson.decode, v)
-  if not ok or cur['requestId'] ~= ARGV[2] then return v end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`);
-
-const RENEW = new RedisScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local ok, cur = pcall(cjson.decode, v)
-if ok and cur['requestId'] == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`);
-
-const RELEASE = new RedisScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local ok, cur = pcall(cjson.decode, v)
-if ok and cur['requestId'] == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0`);
+export type LockResult = OwnedResult<LockHolder>;
 
 /**
  * One mutation per domain at a time, fleet-wide (by name: a migration's source and target hold the same lock).
@@ -58,34 +35,33 @@ return 0`);
  * it at the end; if the agent dies the lock expires after its TTL, and the job's resumption adopts it again.
  */
 export class DomainLocks {
+  private readonly keys: OwnedKeys<LockHolder>;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.keys = new OwnedKeys<LockHolder>(redis, 'requestId');
+  }
 
   key(domain: string): string {
     return `${this.prefix}:lock:${domain}`;
   }
 
-  async acquire(holder: LockHolder, ttlMs: number): Promise<LockResult> {
-    const r = (await ACQUIRE.run(this.redis, [this.key(holder.domain)], [JSON.stringify(holder), holder.requestId, String(ttlMs)])) as
-      | number
-      | string;
-    if (r === 1) return { ok: true };
-    return { ok: false, holder: parseHolder(String(r)) };
+  acquire(holder: LockHolder, ttlMs: number): Promise<LockResult> {
+    return this.keys.acquire(this.key(holder.domain), holder, ttlMs);
   }
 
-  async renew(domain: string, requestId: string, ttlMs: number): Promise<boolean> {
-    return (await RENEW.run(this.redis, [this.key(domain)], [requestId, String(ttlMs)])) === 1;
+  renew(domain: string, requestId: string, ttlMs: number): Promise<boolean> {
+    return this.keys.renew(this.key(domain), requestId, ttlMs);
   }
 
-  async release(domain: string, requestId: string): Promise<boolean> {
-    return (await RELEASE.run(this.redis, [this.key(domain)], [requestId])) === 1;
+  release(domain: string, requestId: string): Promise<boolean> {
+    return this.keys.release(this.key(domain), requestId);
   }
 
-  async holder(domain: string): Promise<LockHolder | null> {
-    const v = await this.redis.get(this.key(domain));
-    return v ? parseHolder(v) : null;
+  holder(domain: string): Promise<LockHolder | null> {
+    return this.keys.holder(this.key(domain));
   }
 }
 
@@ -97,14 +73,6 @@ export function describeBusy(domain: string, holder: LockHolder | null): string 
   if (!holder) return `${domain} is busy with another request; try again when it finishes`;
   const since = Number.isFinite(holder.since) ? `, since ${new Date(holder.since).toISOString().slice(11, 19)} UTC` : '';
   return `${domain} is busy: ${holder.person}'s ${holder.reason} (request ${holder.requestId}${since}); try again when it finishes`;
-}
-
-function parseHolder(v: string): LockHolder | null {
-  try {
-    return JSON.parse(v) as LockHolder;
-  } catch {
-    return null;
-  }
 }
 
 /** The lock a job needs, if any. */
