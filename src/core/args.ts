@@ -7,15 +7,19 @@ import type { RawArgs } from './request.ts';
 type CommandOptionSpec = ReturnType<typeof optionSpecs>[number];
 
 /**
- * Parsed arguments with the secrets taken out of their text (see redactSecrets): free text typed in chat — a freeze's
- * reason, a request's --reason, a denial's — is kept and shown to others (refusals, /status, approval cards) for as
- * long as it lasts; a token pasted there goes no further than the message it was typed in, as in the log and audit.
+ * Parsed arguments with the secrets taken out of their free text (see redactSecrets): free text typed in chat — a
+ * freeze's reason, a request's --reason, a denial's — is kept and shown to others (refusals, /status, approval cards)
+ * for as long as it lasts; a token pasted there goes no further than the message it was typed in, as in the log and
+ * audit. Only free text: the other arguments are names the schema has checked (hosts, people, a schedule's what), and a
+ * secret that is a common word inside one (a Redis password `storage`, the host storage1) made the command act on
+ * `[redacted]1` — and the refusal, naming storage1 beside it, showed the secret.
  */
 export function withoutSecrets(args: Record<string, unknown>): Record<string, unknown> {
-  const clean = (v: unknown): unknown =>
-    typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((w) => (typeof w === 'string' ? redactSecrets(w) : w)) : v;
-  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, clean(v)]));
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, FREE_TEXT.has(k) && typeof v === 'string' ? redactSecrets(v) : v]));
 }
+
+/** The arguments that are free text, whatever the command. */
+const FREE_TEXT: ReadonlySet<string> = new Set(['reason']);
 
 /**
  * One argument parser for every platform. Text forms: positionals in the command's order, `--flag`,
