@@ -544,22 +544,28 @@ export class ApprovalDesk {
     };
     // The requester must still be allowed to run it now (a role may have been taken away meanwhile): identified again
     // under the config of now, with the platform roles they had when they asked and still hold (requesterRolesNow).
-    const who = identify(this.deps.config, actor);
     const configured = this.deps.config.people[rec.requester];
-    // A request made by xenops itself for a person (a scheduled post) has no platform identity: the config's roles.
-    // One asked from an account the config no longer gives the requester is not theirs to run now.
-    const person: Person | null =
-      who.ok && who.person.id === rec.requester
+    const personWith = (roleIds: string[]): Person | null => {
+      const who = identify(this.deps.config, { ...actor, roleIds });
+      // A request made by xenops itself for a person (a scheduled post) has no platform identity: the config's roles.
+      // One asked from an account the config no longer gives the requester is not theirs to run now.
+      return who.ok && who.person.id === rec.requester
         ? who.person
         : rec.system
           ? { id: rec.requester, displayName: configured?.displayName ?? rec.requester, roles: [...(configured?.roles ?? [])] }
           : null;
-    const stillAllowed =
+    };
+    const person = personWith(roles.roleIds);
+    const mayRun = (p: Person | null): p is Person =>
       !!command &&
-      !!person &&
-      rec.targets.every((t) => authorize(this.deps.config, person, command.permission ?? '', t).allowed) &&
-      rec.touches.every((h) => authorize(this.deps.config, person, command.permission ?? '', { host: h }).allowed) &&
-      (rec.mode !== 'sequence' || checkPlanJobs(this.deps.config, { command, args: rec.args, person, risk: rec.risk }, rec.jobs) === null);
+      !!p &&
+      rec.targets.every((t) => authorize(this.deps.config, p, command.permission ?? '', t).allowed) &&
+      rec.touches.every((h) => authorize(this.deps.config, p, command.permission ?? '', { host: h }).allowed) &&
+      (rec.mode !== 'sequence' ||
+        checkPlanJobs(this.deps.config, { command, args: rec.args, person: p, risk: rec.risk }, rec.jobs) === null);
+    // With every role they hold now too: a role given since grants nothing (the check above), but a deny it binds beats
+    // every allow, as it would for a request asked now.
+    const stillAllowed = mayRun(person) && (roles.heldNow === undefined || mayRun(personWith(roles.heldNow)));
     // A command the config has disabled since (a restart with an edited file) is not one anybody may run now.
     const disabled = !!this.deps.config.commands[rec.command]?.disabled;
     // Nor one the requester's channel no longer lets through (its filter narrowed, or the channel dropped).
@@ -660,16 +666,22 @@ export class ApprovalDesk {
    * else is what they asked with) that they still hold — a requester who left the guild or lost a bound role since
    * does not have it run on the roles of then. Only roles discord.roleBindings binds are looked up (others give
    * nothing). Their roles now unknown (Discord did not answer, or this bot has no Discord connection), the bound ones
-   * are left out, with `unknown` saying why: it runs only if they may run it without them.
+   * are left out, with `unknown` saying why: it runs only if they may run it without them. `heldNow`: every role
+   * Discord says they hold now, whose denies count as well (see run).
    */
-  private async requesterRolesNow(rec: ApprovalRecord): Promise<{ roleIds: string[]; unknown?: string }> {
+  private async requesterRolesNow(rec: ApprovalRecord): Promise<{ roleIds: string[]; heldNow?: string[]; unknown?: string }> {
     const stored = rec.roleIds ?? [];
     const bindings = this.deps.config.discord?.roleBindings ?? {};
-    const bound = rec.platform === 'discord' && !rec.system ? stored.filter((r) => (bindings[r]?.length ?? 0) > 0) : [];
-    const lookup = bound.length > 0 ? this.deps.currentRoles?.(rec.platform as Platform, rec.userId) : null;
+    const isBound = (r: string) => (bindings[r]?.length ?? 0) > 0;
+    const bound = rec.platform === 'discord' && !rec.system ? stored.filter(isBound) : [];
+    // Looked up whenever a role may be bound: one given since may bind a deny (see run), even to one who held none.
+    const binds = rec.platform === 'discord' && !rec.system && Object.keys(bindings).some(isBound);
+    const lookup = binds ? this.deps.currentRoles?.(rec.platform as Platform, rec.userId) : null;
     if (!lookup) return { roleIds: [...stored] };
     const now = await lookup.catch((e: unknown): RolesNow => ({ ok: false, reason: String(e) }));
-    if (now.ok) return { roleIds: stored.filter((r) => now.roleIds.includes(r)) };
+    if (now.ok) return { roleIds: stored.filter((r) => now.roleIds.includes(r)), heldNow: now.roleIds };
+    // Nothing bound when they asked: nothing to leave out (a role given since, unknown, cannot be counted).
+    if (bound.length === 0) return { roleIds: [...stored] };
     this.deps.logger.warn(
       { err: now.reason, approval: rec.id, userId: rec.userId },
       "could not look up an approved request's requester's roles now: checked without their bound roles",

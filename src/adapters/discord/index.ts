@@ -251,7 +251,8 @@ export class DiscordAdapter implements ChatAdapter {
       this.client.guilds.cache.map((g) => ({ id: g.id, roleIds: g.roles.cache.keys() })),
       bound,
     );
-    return this.memberRoles.of(userId, guilds);
+    // Asked now: an answer kept from their direct message (30 s) would count a role taken away since.
+    return this.memberRoles.of(userId, guilds, { fresh: true });
   }
 
   /** A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run. */

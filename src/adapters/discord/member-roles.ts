@@ -39,15 +39,19 @@ export class MemberRoleLookup {
     private readonly options: { ttlMs?: number; timeoutMs?: number; now?: () => number } = {},
   ) {}
 
-  async of(userId: string, guildIds: readonly string[]): Promise<MemberRoles> {
+  /**
+   * `fresh`: Discord is asked now, neither a kept answer nor one already on its way used (an approved request's
+   * requester, checked once as it is about to run: a role taken away since their direct message must count).
+   */
+  async of(userId: string, guildIds: readonly string[], { fresh = false }: { fresh?: boolean } = {}): Promise<MemberRoles> {
     if (guildIds.length === 0) return { ok: true, roleIds: [] };
     const key = `${userId}@${[...guildIds].sort().join(',')}`;
     const now = this.options.now ?? Date.now;
     const kept = this.known.get(key);
-    if (kept && now() - kept.at < (this.options.ttlMs ?? MEMBER_ROLES_TTL_MS)) return { ok: true, roleIds: kept.roleIds };
+    if (!fresh && kept && now() - kept.at < (this.options.ttlMs ?? MEMBER_ROLES_TTL_MS)) return { ok: true, roleIds: kept.roleIds };
     this.known.delete(key);
     const pending = this.running.get(key);
-    if (pending !== undefined) return pending;
+    if (!fresh && pending !== undefined) return pending;
     const lookup = this.lookup(userId, guildIds)
       .then((roleIds): MemberRoles => {
         this.forgetExpired(now());
@@ -57,7 +61,10 @@ export class MemberRoleLookup {
       .catch(
         (error: unknown): MemberRoles => ({ ok: false, reason: redactSecrets(error instanceof Error ? error.message : String(error)) }),
       )
-      .finally(() => this.running.delete(key));
+      .finally(() => {
+        // A fresh lookup may have taken this one's place meanwhile: that one is left to share.
+        if (this.running.get(key) === lookup) this.running.delete(key);
+      });
     this.running.set(key, lookup);
     return lookup;
   }
