@@ -70,6 +70,15 @@ function topicOptions(target: ReplyTarget): TopicOptions {
   return typeof topic === 'number' ? { message_thread_id: topic } : {};
 }
 
+/**
+ * A new message's failed send, marked when Telegram may have posted it all the same (a 5xx, a connection lost
+ * mid-request: see retryDelayMs) — in the group, the asker's or clicker's private chat alike: sent again, it would show
+ * twice.
+ */
+function newMessageFailure(error: unknown): unknown {
+  return isTransient(error) && !neverReachedTelegram(error) ? markMaybeDelivered(error) : error;
+}
+
 /** Telegram bot commands: 1-32 of a-z 0-9 _, descriptions 1-256. */
 export function toBotCommands(specs: readonly CommandSpec[]): { command: string; description: string }[] {
   return specs
@@ -597,11 +606,11 @@ export class TelegramAdapter implements ChatAdapter {
     if (before === null || !(await this.edit(chatId, before, html, keyboard, isFinal(reply)))) {
       const sent = await this.toChat(chatId, (to) =>
         this.bot.telegram.sendMessage(to, html, { parse_mode: 'HTML', ...(keyboard ? keyboard : {}) }),
-      );
+      ).catch((e: unknown) => Promise.reject(newMessageFailure(e)));
       id = sent.message_id;
     }
-    // No topic: the private chat is not the group's forum.
-    if (isFinal(reply)) await this.sendFiles(chatId, message, {});
+    // No topic: the private chat is not the group's forum. Files that fail after the message must not have it sent again.
+    if (isFinal(reply)) await this.sendFiles(chatId, message, {}).catch((e: unknown) => Promise.reject(markMaybeDelivered(e)));
     return id ?? 0;
   }
 
@@ -626,7 +635,7 @@ export class TelegramAdapter implements ChatAdapter {
         ...topicOptions(target),
         ...(messageId ? { reply_parameters: { message_id: messageId, allow_sending_without_reply: true } } : {}),
       }),
-    );
+    ).catch((e: unknown) => Promise.reject(newMessageFailure(e)));
   }
 
   /**
@@ -647,10 +656,7 @@ export class TelegramAdapter implements ChatAdapter {
         ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
         ...(keyboard ? keyboard : {}),
       } as Parameters<Telegraf['telegram']['sendMessage']>[2]),
-    ).catch((e: unknown) => {
-      // A 5xx or a connection lost mid-request may come after Telegram posted it: not to be sent again (see retryDelayMs).
-      throw isTransient(e) && !neverReachedTelegram(e) ? markMaybeDelivered(e) : e;
-    });
+    ).catch((e: unknown) => Promise.reject(newMessageFailure(e)));
     // A new message notifies the users it mentions.
     const mentioned = message.mentions.map((m) => m.userId);
     return { ...target, state: { ...target.state, messageId: sent.message_id, ...(mentioned.length ? { mentioned } : {}) } };

@@ -24,6 +24,11 @@ export interface TgFailure {
   status: number;
   /** The Bot API's description (status < 500), e.g. "Conflict: terminated by other getUpdates request". */
   description?: string;
+  /**
+   * Carried out all the same, only its answer replaced by the failure: Telegram's front answering 502 after the API
+   * behind it posted the message. Recorded as carried out (no failedWith).
+   */
+  applied?: boolean;
 }
 
 /** One getUpdates call, by client (see TgCall.client). */
@@ -417,7 +422,18 @@ export class FakeTelegram {
       return;
     }
     const fault = this.faults.findIndex((f) => f.match(call));
-    if (fault >= 0) {
+    const applied = fault >= 0 && this.faults[fault]?.failure.applied === true;
+    if (applied) {
+      const failure = this.faults.splice(fault, 1)[0]?.failure ?? { status: 502 };
+      // Carried out below as usual; whatever it answers is replaced by the front's failure page.
+      const writeHead = res.writeHead.bind(res);
+      const end = res.end.bind(res);
+      res.writeHead = (() => res) as unknown as typeof res.writeHead;
+      res.end = (() => {
+        writeHead(failure.status, { 'content-type': 'text/html' });
+        return end(`<html><head><title>${failure.status}</title></head><body><center><h1>${failure.status}</h1></center></body></html>`);
+      }) as unknown as typeof res.end;
+    } else if (fault >= 0) {
       const failure = this.faults.splice(fault, 1)[0]?.failure ?? { status: 502 };
       this.record({ ...call, failedWith: failure.status });
       if (failure.status >= 500) {
