@@ -232,6 +232,9 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
                       }),
                   },
                 )) ?? null;
+              // Another run of this job may have held the target before this one, and migrated the guest meanwhile:
+              // its room, judged now with the guest counted there, would refuse what that run did.
+              await ctx.op.refuseIfSentElsewhere?.();
               await refuseIfNoRoom(data.domain, data.target, step.before, keep, ctx);
               await ctx.op.beforeIssue?.(step);
             },

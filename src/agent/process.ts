@@ -195,6 +195,10 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
       ...(run.signal ? { signal: run.signal } : {}),
     };
     if (spec.mutates && !found) {
+      // Its entry, once there, is the other run's word: this one answers with what that run records.
+      op.refuseIfSentElsewhere = async () => {
+        if (await deps.journal.get(run.id)) throw new AnotherRun();
+      };
       op.beforeIssue = async (step: IssueStep) => {
         if (deps.handingBack()) throw new HandBack();
         // An approved request runs only on the state it was approved in.

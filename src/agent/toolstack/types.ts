@@ -61,6 +61,11 @@ export interface OperationContext {
    * agent writes its journal entry here, and start checks the other hosts here).
    */
   beforeIssue?: (step: IssueStep) => Promise<void>;
+  /**
+   * Throws when another run of this job (BullMQ handed it out again) has already recorded sending its command: a step
+   * that waited (a plan's migration, for its target) asks before judging a state that run may have changed.
+   */
+  refuseIfSentElsewhere?: () => Promise<void>;
 }
 
 /** The host a migration goes to, and how to read it back. */
