@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { digestFigures } from '../core/digest.ts';
-import { RemoteCommandError, UserError } from '../core/errors.ts';
+import { OutcomeUnknownError, RemoteCommandError, UserError } from '../core/errors.ts';
 import { sameGuest } from '../core/fleet-view.ts';
 import { DOM0_NAME } from '../core/names.ts';
 import { byCpuPercent, type DomainSample, type HistoryPoint, type HostSample } from '../core/samples.ts';
@@ -202,7 +202,8 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         `${data.domain} cannot be migrated from ${data.host} (${ts.kind}) to ${data.target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was sent`,
       );
     const keep = data.keepFreeMiB;
-    let release: (() => Promise<void>) | null = null;
+    let release: ((leave?: boolean) => Promise<void>) | null = null;
+    let unknown = false;
     const op: OperationContext =
       keep === undefined
         ? ctx.op
@@ -244,8 +245,13 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         host: data.host,
         ...(await ts.migrate(data.domain, { host: data.target, address: target.migrateAddress ?? target.address, verify }, op)),
       };
+    } catch (error) {
+      // Unanswered (xl migrate may still run on the source) or cut off by the agent's stop: the copy may still be
+      // building on the target, so its hold lapses on its own (TTL) instead of being let go now.
+      unknown = error instanceof OutcomeUnknownError || !!ctx.op.signal?.aborted;
+      throw error;
     } finally {
-      await (release as (() => Promise<void>) | null)?.();
+      await (release as ((leave?: boolean) => Promise<void>) | null)?.(unknown);
     }
   },
   'host.uptime': async (data, ctx) => {

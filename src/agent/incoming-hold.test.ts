@@ -32,6 +32,17 @@ const step = (token: string, domain: string, host: string): Omit<IncomingHolder,
 });
 
 describe('the hold on a migration target', () => {
+  it('left (the outcome unknown: its copy may still be building there): not renewed, not let go — it lapses', async () => {
+    const gate = incomingGate(new IncomingMigrations(redis, `${prefix}:left`), { ttlMs: 400, renewMs: 100, pollMs: 20 });
+    const key = `${prefix}:left:incoming:xen3`;
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    await release(true);
+    // Still held right after: a step checking now would read a free memory that does not count the copy yet.
+    expect(await redis.exists(key)).toBe(1);
+    // No renewal keeps it: gone within its TTL.
+    await expect.poll(() => redis.exists(key), { timeout: 2_000, interval: 50 }).toBe(0);
+  });
+
   it('a second step waits, saying for what, and goes once the first lets go', async () => {
     const gate = incomingGate(new IncomingMigrations(redis, `${prefix}:a`), { ttlMs: 5_000, renewMs: 1_000, pollMs: 20 });
     const release = await gate.hold(step('t1', 'db', 'xen4'));

@@ -11,7 +11,7 @@ export interface IncomingGate {
   hold(
     holder: Omit<IncomingHolder, 'since'>,
     options?: { signal?: AbortSignal | undefined; onWait?: (holder: IncomingHolder | null) => void },
-  ): Promise<() => Promise<void>>;
+  ): Promise<(leave?: boolean) => Promise<void>>;
 }
 
 export interface IncomingGatePolicy {
@@ -68,9 +68,13 @@ export function incomingGate(
         );
       }, policy.renewMs);
       timer.unref();
-      return async () => {
+      // `leave`: the migration's outcome is unknown (unanswered, or cut off by a stop), so its copy may still be building
+      // on the target — not renewed any more, the hold lapses after its TTL rather than letting the next step read a
+      // free memory that does not count it yet.
+      return async (leave = false) => {
         stopped = true;
         clearInterval(timer);
+        if (leave) return;
         // Left in place, it lapses after its TTL: the next step then only waits that long.
         await migrations.release(holder.target, holder.token).catch((error: unknown) => {
           logger?.warn(
