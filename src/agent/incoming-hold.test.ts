@@ -1,7 +1,9 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { UserError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
 import { type IncomingHolder, IncomingMigrations } from '../queue/incoming-migrations.ts';
 import { incomingGate } from './incoming-hold.ts';
 
@@ -93,5 +95,46 @@ describe('the hold on a migration target', () => {
     await expect(waiting).rejects.toThrow('handing back');
     expect(JSON.parse((await redis.get(migrations.key('xen3'))) ?? 'null')).toMatchObject({ token: 't1' });
     await release();
+  });
+
+  it('gone while held (a Redis blip longer than its TTL, or a flush): taken back at the next renewal', async () => {
+    const migrations = new IncomingMigrations(redis, `${prefix}:e`);
+    const gate = incomingGate(migrations, { ttlMs: 5_000, renewMs: 50, pollMs: 20 });
+    const key = migrations.key('xen3');
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    const taken = JSON.parse((await redis.get(key)) ?? 'null') as IncomingHolder;
+    expect(await redis.del(key)).toBe(1);
+    // Was: only "lost the hold on the migration target" logged, the target left free for another plan's step.
+    await expect.poll(() => redis.get(key), { timeout: 2_000, interval: 20 }).not.toBeNull();
+    expect(JSON.parse((await redis.get(key)) ?? 'null')).toEqual(taken);
+    expect(await redis.pttl(key)).toBeGreaterThan(4_000);
+    // Another plan's step waits for it again, as before the blip.
+    const other = incomingGate(migrations, { ttlMs: 5_000, renewMs: 1_000, pollMs: 20, maxWaitMs: 100 });
+    await expect(other.hold(step('t2', 'web', 'xen1'))).rejects.toThrow(/^xen3 is still receiving db from xen4/);
+    await release();
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it("gone while held and another step's meanwhile: logged as an error, the other's hold left alone", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    });
+    const migrations = new IncomingMigrations(redis, `${prefix}:f`);
+    const gate = incomingGate(migrations, { ttlMs: 5_000, renewMs: 50, pollMs: 20 }, Date.now, createLogger('info', sink));
+    const key = migrations.key('xen3');
+    const release = await gate.hold(step('t1', 'db', 'xen4'));
+    expect(await redis.del(key)).toBe(1);
+    expect(await migrations.acquire({ ...step('t2', 'web', 'xen1'), since: Date.now() }, 5_000)).toEqual({ ok: true });
+    await expect
+      .poll(() => lines.find((l) => l['msg'] === 'lost the hold on the migration target to another migration'), { timeout: 2_000 })
+      .toMatchObject({ level: 50, target: 'xen3', holder: { domain: 'web', host: 'xen1' } });
+    expect(JSON.parse((await redis.get(key)) ?? 'null')).toMatchObject({ token: 't2' });
+    await release();
+    expect(JSON.parse((await redis.get(key)) ?? 'null')).toMatchObject({ token: 't2' });
+    await migrations.release('xen3', 't2');
   });
 });

@@ -40,10 +40,15 @@ export function incomingGate(
       const holder: IncomingHolder = { ...base, since: now() };
       const until = Date.now() + maxWaitMs;
       let told: string | null = null;
+      let taken: IncomingHolder;
       for (;;) {
         if (options.signal?.aborted) throw options.signal.reason;
-        const got = await migrations.acquire({ ...holder, since: now() }, policy.ttlMs);
-        if (got.ok) break;
+        const record = { ...holder, since: now() };
+        const got = await migrations.acquire(record, policy.ttlMs);
+        if (got.ok) {
+          taken = record;
+          break;
+        }
         if (Date.now() >= until)
           throw new UserError(
             'locked',
@@ -58,14 +63,32 @@ export function incomingGate(
         await pause(pollMs, options.signal);
       }
       let stopped = false;
+      let left = false;
       const timer = setInterval(() => {
-        void migrations.renew(holder.target, holder.token, policy.ttlMs).then(
-          (kept) => {
-            if (!kept && !stopped) logger?.warn({ target: holder.target, token: holder.token }, 'lost the hold on the migration target');
-          },
-          (error: unknown) =>
-            logger?.warn({ target: holder.target, err: String(error) }, 'could not renew the hold on the migration target'),
-        );
+        void (async () => {
+          try {
+            if (stopped) return;
+            if (await migrations.renew(holder.target, holder.token, policy.ttlMs)) return;
+            // The step ended while the renewal was out: its release found nothing to let go, and taking the hold back
+            // now would keep the target from the next step for a finished migration.
+            if (stopped) return;
+            // Gone (a Redis blip longer than its TTL, or a flush): taken back, or another plan's step could be sent to
+            // this target mid-migration, reading a free memory that does not count this copy yet.
+            const again = await migrations.acquire(taken, policy.ttlMs);
+            if (!again.ok) {
+              // Another step took it meanwhile: not fought over (it is sending by now), but no longer one at a time.
+              logger?.error(
+                { target: holder.target, domain: holder.domain, holder: again.holder },
+                'lost the hold on the migration target to another migration',
+              );
+              return;
+            }
+            // Released while this was out: let go again rather than hold the target for a finished step.
+            if (stopped && !left) await migrations.release(holder.target, holder.token);
+          } catch (error) {
+            logger?.warn({ target: holder.target, err: String(error) }, 'could not renew the hold on the migration target');
+          }
+        })();
       }, policy.renewMs);
       timer.unref();
       // `leave`: the migration's outcome is unknown (unanswered, or cut off by a stop), so its copy may still be building
@@ -73,6 +96,7 @@ export function incomingGate(
       // free memory that does not count it yet.
       return async (leave = false) => {
         stopped = true;
+        left = leave;
         clearInterval(timer);
         if (leave) return;
         // Left in place, it lapses after its TTL: the next step then only waits that long.

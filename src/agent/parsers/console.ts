@@ -65,20 +65,22 @@ export interface ConsoleTail {
   lines: string[];
   /** Lines cut at CONSOLE_LINE_CHARS (each says so at its end). */
   longLines: number;
-  /** The read stopped at `limit` bytes: the output went on before what was read (and its first line was partial). */
+  /** The output went on past `limit` bytes: earlier output was not read (and the first line read was partial). */
   full: boolean;
 }
 
 /**
  * The last n lines of a bounded read (`tail -c`, or an attach's capture, bounded here), sanitized and each cut at
- * CONSOLE_LINE_CHARS. A read that filled its window began inside a line: that partial line is dropped, or, when the
- * window is all one line, kept as its last characters, marked as begun before what was read.
+ * CONSOLE_LINE_CHARS. A read of more than `limit` began inside a line: that partial line is dropped, or, when the
+ * window is all one line, kept as its last characters, marked as begun before what was read. `tail -c` is asked for
+ * `limit + 1` bytes: an output of exactly `limit` is then told apart from a longer one, and shown whole.
  */
 export function consoleTail(raw: string, n: number, limit: number = CONSOLE_READ_BYTES): ConsoleTail {
   // The output is decoded already: its UTF-8 length stands for the bytes read (an invalid byte decoded as U+FFFD
-  // counts three, so a short binary log may be taken as filling the window: its first line is then said to be cut).
-  const full = raw.length >= limit || Buffer.byteLength(raw) >= limit;
-  let text = raw.length > limit ? raw.slice(-limit) : raw;
+  // counts three, so a short binary log may be taken as going past the window: its first line is then said to be cut).
+  const full = raw.length > limit || Buffer.byteLength(raw) > limit;
+  // Not slice(-limit): a limit of 0 would keep it all.
+  let text = raw.length > limit ? raw.slice(raw.length - limit) : raw;
   let begunBefore = false;
   if (full) {
     const end = text.indexOf('\n');

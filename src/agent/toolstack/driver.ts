@@ -1089,12 +1089,13 @@ export class XenToolstack implements Toolstack {
       const status = listed ? this.consoleStatus(domain, listed) : undefined;
       const state = status === undefined ? {} : { status };
       if (exists?.code === 0) {
-        const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, CONSOLE_READ_BYTES), ctx);
+        // One byte past the limit: a log of exactly the limit is whole, its first line not one the read began inside.
+        const r = await this.checkedRead(argv.consoleTail(this.host.consoleLogDir, domain, CONSOLE_READ_BYTES + 1), ctx);
         const recent = consoleTail(r.stdout, lines);
         if (recent.lines.length >= lines || recent.full) return { source: 'log' as const, ...snapshotOf(recent, lines), ...state };
         // Just rotated, the log holds few lines or none: "(no output)" would hide what the guest printed before.
         const room = CONSOLE_READ_BYTES - Buffer.byteLength(r.stdout);
-        const older = await this.read(argv.consoleTailRotated(this.host.consoleLogDir, domain, room), ctx);
+        const older = await this.read(argv.consoleTailRotated(this.host.consoleLogDir, domain, room + 1), ctx);
         if (older.code !== 0) return { source: 'log' as const, ...snapshotOf(recent, lines), ...state };
         const before = consoleTail(older.stdout, lines - recent.lines.length, room);
         const both = { lines: [...before.lines, ...recent.lines], longLines: before.longLines + recent.longLines, full: before.full };
