@@ -1,6 +1,6 @@
 import { TelegramError } from 'telegraf';
 import { describe, expect, it } from 'vitest';
-import { isEditTargetGone, isNotModified, neverReachedTelegram, retryDelayMs } from './api-errors.ts';
+import { isDefinitiveRefusal, isEditTargetGone, isNotModified, neverReachedTelegram, retryDelayMs } from './api-errors.ts';
 
 const api = (error_code: number, description: string, retry_after?: number) =>
   new TelegramError({ error_code, description, ...(retry_after === undefined ? {} : { parameters: { retry_after } }) });
@@ -43,5 +43,17 @@ describe('edit failures', () => {
     expect(isEditTargetGone(api(400, "Bad Request: message can't be edited"))).toBe(true);
     expect(isEditTargetGone(api(400, 'Bad Request: message is not modified: specified new message content…'))).toBe(false);
     expect(isNotModified(api(400, 'Bad Request: message is not modified: specified new message content…'))).toBe(true);
+  });
+});
+
+describe('isDefinitiveRefusal', () => {
+  it("is Telegram's answer about the chat, never a failure that says nothing of it (asked again: see askAboutGroups)", () => {
+    expect(isDefinitiveRefusal(api(400, 'Bad Request: chat not found'))).toBe(true);
+    expect(isDefinitiveRefusal(api(403, 'Forbidden: bot was kicked from the group chat'))).toBe(true);
+    expect(isDefinitiveRefusal(api(429, 'Too Many Requests: retry after 3', 3))).toBe(false);
+    expect(isDefinitiveRefusal(api(401, 'Unauthorized'))).toBe(false);
+    expect(isDefinitiveRefusal(api(502, 'Bad Gateway'))).toBe(false);
+    expect(isDefinitiveRefusal(transport('ECONNRESET', 'socket hang up'))).toBe(false);
+    expect(isDefinitiveRefusal(new Error('telegram getChat got no answer in 5 s'))).toBe(false);
   });
 });

@@ -66,6 +66,14 @@ export function isNotModified(error: unknown): boolean {
   return error instanceof TelegramError && /message is not modified/.test(error.description);
 }
 
+/**
+ * Telegram's own answer about the call's object (a 4xx: chat not found, bot kicked…), which asking again would only
+ * repeat; not a 429 nor a refused token (401), nor a 5xx, a transport failure or no answer, which say nothing of it.
+ */
+export function isDefinitiveRefusal(error: unknown): boolean {
+  return error instanceof TelegramError && error.code >= 400 && error.code < 500 && error.code !== 429 && error.code !== 401;
+}
+
 /** The id of the supergroup a basic group was upgraded to, when Telegram refused a call to the group for it; else null. */
 export function migratedTo(error: unknown): string | null {
   const id = error instanceof TelegramError ? error.parameters?.migrate_to_chat_id : undefined;

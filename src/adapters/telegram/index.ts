@@ -10,6 +10,7 @@ import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts
 import { boundedCall, callWithRetries } from './api-call.ts';
 import {
   isChatGone,
+  isDefinitiveRefusal,
   isEditTargetGone,
   isNotModified,
   isTokenRefused,
@@ -47,10 +48,14 @@ export interface TelegramAdapterOptions {
    * spinner is stopped with an empty answer. Telegram takes an answer only for a short while after the click.
    */
   callbackHoldMs?: number;
+  /** How soon a listed basic group whose getChat failed for a passing reason may be asked about again (askAboutGroups). */
+  groupAskAgainMs?: number;
 }
 
 /** Telegram's clients spin until a click is answered, and Telegram refuses answers after some seconds. */
 const CALLBACK_HOLD_MS = 10_000;
+/** A listed group whose upgrade could not be asked about (see askAboutGroups) is asked again after this. */
+const GROUP_ASK_AGAIN_MS = 60_000;
 /** An answer to a click is one small call: it must not hold up a reply, nor a stop, for long. */
 const CALLBACK_ANSWER_LIMIT_MS = 5_000;
 
@@ -113,8 +118,8 @@ export class TelegramAdapter implements ChatAdapter {
   private readonly openCallbacks = new Map<string, NodeJS.Timeout>();
   /** Groups Telegram said were upgraded to a supergroup (see toChat, chatIdNow). */
   private readonly moved: MovedChats;
-  /** This start's asking Telegram about the config's basic groups (see askAboutGroups); null until a chat needs it. */
-  private asked: Promise<void> | null = null;
+  /** Asking Telegram about the config's basic groups (see askAboutGroups), while it is under way. */
+  private asking: Promise<void> | null = null;
   /** Deliveries wait out a refused bot token, said once until a delivery succeeds again. */
   private readonly tokenRefused: TokenRefusedDeliveries;
 
@@ -159,7 +164,7 @@ export class TelegramAdapter implements ChatAdapter {
     const installed = this.core !== null;
     this.core = core;
     // A group may have been upgraded while this bot was stopped, its announcement taken by another bot.
-    this.asked = null;
+    this.moved.forgetAsks();
     if (!installed) this.install();
     this.session?.abort();
     const session = new AbortController();
@@ -243,41 +248,47 @@ export class TelegramAdapter implements ChatAdapter {
         void this.answerCallback(q.id);
         return;
       }
-      const chat = q.message.chat;
+      const { message, data } = q;
+      const chat = message.chat;
       // In a group the answer may be for the clicker alone, and the click's own answer (an alert) is the one thing
       // Telegram shows one member of a group: it is kept open for that (see answerClicker). A private chat is the
       // clicker's own: the answer goes there.
       if (chat.type === 'private') void this.answerCallback(q.id);
       else this.holdCallback(q.id);
       const title = 'title' in chat && typeof chat.title === 'string' ? { chatTitle: chat.title } : {};
-      // The chat as the core knows it (a group upgraded since the button was posted: see MovedChats).
-      const chatId = this.moved.knownAs(String(chat.id));
-      const target: ReplyTarget = {
-        platform: 'telegram',
-        channelId: chatId,
-        requestId: `tgcb${q.id}`,
-        // The answer edits the message holding the button, except a private one (see deliver); who clicked, for that.
-        state: {
-          messageId: q.message.message_id,
-          clicked: true,
-          callback: q.id,
-          clicker: q.from.id,
-          clickerName: q.from.first_name,
-          ...title,
-          ...topicState(q.message as unknown as TgMessage),
-        },
-      };
-      void core().handleAction(
-        {
-          id: `tgcb${q.id}`,
-          actionId: q.data,
+      const click = (chatId: string): void => {
+        const target: ReplyTarget = {
           platform: 'telegram',
-          actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
-          channel: { id: chatId, kind: chat.type === 'private' ? 'direct' : 'group' },
-          receivedAt: Date.now(),
-        },
-        target,
-      );
+          channelId: chatId,
+          requestId: `tgcb${q.id}`,
+          // The answer edits the message holding the button, except a private one (see deliver); who clicked, for that.
+          state: {
+            messageId: message.message_id,
+            clicked: true,
+            callback: q.id,
+            clicker: q.from.id,
+            clickerName: q.from.first_name,
+            ...title,
+            ...topicState(message as unknown as TgMessage),
+          },
+        };
+        void core().handleAction(
+          {
+            id: `tgcb${q.id}`,
+            actionId: data,
+            platform: 'telegram',
+            actor: { platform: 'telegram', userId: String(q.from.id), roleIds: [], displayName: q.from.username ?? q.from.first_name },
+            channel: { id: chatId, kind: chat.type === 'private' ? 'direct' : 'group' },
+            receivedAt: Date.now(),
+          },
+          target,
+        );
+      };
+      // The chat as the core knows it (a group upgraded since the button was posted, or while no bot was told: see
+      // MovedChats), asking Telegram first as for a message (see chatIdNow).
+      const known = this.chatIdNow(chat as TgMessage['chat']);
+      if (known !== null) click(known);
+      else void this.chatIdAsked(String(chat.id)).then(click);
     });
   }
 
@@ -468,31 +479,37 @@ export class TelegramAdapter implements ChatAdapter {
   private chatIdNow(chat: TgMessage['chat']): string | null {
     const id = String(chat.id);
     const known = this.moved.knownAs(id);
-    if (chat.type !== 'supergroup' || known !== id || this.moved.named(id) || this.moved.unresolvedGroups().length === 0) return known;
-    return null;
+    if (chat.type !== 'supergroup' || known !== id || this.moved.named(id)) return known;
+    return this.asking === null && this.moved.groupsToAsk(Date.now()).length === 0 ? known : null;
   }
 
-  /** The id the core knows a chat by, once Telegram was asked about the config's basic groups (once a start). Never rejects. */
+  /** The id the core knows a chat by, once Telegram was asked about the config's basic groups due (see groupsToAsk). Never rejects. */
   private async chatIdAsked(id: string): Promise<string> {
-    this.asked ??= this.askAboutGroups();
-    await this.asked;
+    this.asking ??= this.askAboutGroups().finally(() => {
+      this.asking = null;
+    });
+    await this.asking;
     return this.moved.knownAs(id);
   }
 
   /**
    * Asks Telegram about each basic group the config's channels name: one upgraded answers 400 with
-   * migrate_to_chat_id (see learnUpgrade). Other answers tell nothing about an upgrade and are let be. Never rejects.
+   * migrate_to_chat_id (see learnUpgrade). Any other answer (still a group, gone) is final until the next start; a
+   * failure that tells nothing (5xx, 429, no answer) is asked again, at most once a minute. Never rejects.
    */
   private async askAboutGroups(): Promise<void> {
     const signal = new AbortController().signal;
     await Promise.all(
-      this.moved.unresolvedGroups().map(async (chatId) => {
+      this.moved.groupsToAsk(Date.now()).map(async (chatId) => {
         try {
           await boundedCall('getChat', (o) => this.bot.telegram.callApi('getChat', { chat_id: chatId }, o), signal, 5_000);
+          this.moved.askAnswered(chatId);
         } catch (error) {
           const moved = migratedTo(error);
-          if (moved !== null) this.learnUpgrade(chatId, moved);
-          else this.options.logger.debug({ err: redactSecrets(String(error)), chatId }, 'telegram getChat failed');
+          if (moved !== null) return this.learnUpgrade(chatId, moved);
+          this.options.logger.debug({ err: redactSecrets(String(error)), chatId }, 'telegram getChat failed');
+          if (isDefinitiveRefusal(error)) return this.moved.askAnswered(chatId);
+          this.moved.askFailed(chatId, Date.now() + (this.options.groupAskAgainMs ?? GROUP_ASK_AGAIN_MS));
         }
       }),
     );

@@ -21,6 +21,10 @@ export class MovedChats {
   private readonly to = new Map<string, string>();
   /** New id → old id. */
   private readonly from = new Map<string, string>();
+  /** Listed basic groups Telegram answered about for good since forgetAsks (still a group, gone…): not asked again. */
+  private readonly settled = new Set<string>();
+  /** Listed basic groups whose ask failed for a passing reason (5xx, 429, no answer) → when they may be asked again. */
+  private readonly askAgainAt = new Map<string, number>();
 
   constructor(private readonly channels: () => readonly ChannelPolicy[] | undefined) {}
 
@@ -54,5 +58,30 @@ export class MovedChats {
   /** Basic groups the config's channels name whose upgrade is not known here: those Telegram may be asked about. */
   unresolvedGroups(): string[] {
     return (this.channels() ?? []).filter((c) => c.platform === 'telegram' && isBasicGroupId(c.id) && !this.to.has(c.id)).map((c) => c.id);
+  }
+
+  /**
+   * The unresolved groups to ask Telegram about at `now`: not answered for good, and not failed too recently. Only
+   * these cost a call, so a supergroup that never was a listed group does not cost one per message.
+   */
+  groupsToAsk(now: number): string[] {
+    return this.unresolvedGroups().filter((id) => !this.settled.has(id) && (this.askAgainAt.get(id) ?? 0) <= now);
+  }
+
+  /** Telegram answered about `id` for good (an upgrade is recorded apart, with record). */
+  askAnswered(id: string): void {
+    this.settled.add(id);
+    this.askAgainAt.delete(id);
+  }
+
+  /** Asking about `id` told nothing (a passing failure): it may be asked again from `retryAt`. */
+  askFailed(id: string, retryAt: number): void {
+    this.askAgainAt.set(id, retryAt);
+  }
+
+  /** Every group may be asked about again (a new start: a group may have been upgraded while the bot was stopped). */
+  forgetAsks(): void {
+    this.settled.clear();
+    this.askAgainAt.clear();
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { TelegramAdapter } from '../../../src/adapters/telegram/index.ts';
+import { TelegramAdapter, type TelegramAdapterOptions } from '../../../src/adapters/telegram/index.ts';
 import type { Config } from '../../../src/config/schema.ts';
 import type { Logger } from '../../../src/core/log.ts';
 import { quietLogger } from '../sim.ts';
@@ -10,15 +10,17 @@ export interface TelegramStackOptions {
   adjustConfig?: (config: Config) => Config;
   /** The adapter's logger (the rest of the stack stays quiet); default quiet. */
   logger?: Logger;
+  /** More adapter options (timings), beside the stack's own. */
+  adapter?: Partial<Omit<TelegramAdapterOptions, 'config' | 'logger'>>;
 }
 
 /** The demo stack's config and adapters with the real Telegram adapter on `fake` (no pacing: tests send in bursts). */
 function stackOn(fake: FakeTelegram, options: TelegramStackOptions): Promise<TestStack> {
-  const { adjustConfig, logger = quietLogger } = options;
+  const { adjustConfig, logger = quietLogger, adapter } = options;
   return startTestStack({
     env: { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot },
     ...(adjustConfig ? { adjustConfig } : {}),
-    makeAdapters: (config) => [new TelegramAdapter({ config, logger, minIntervalMs: 0, groupPerMinute: 1000 })],
+    makeAdapters: (config) => [new TelegramAdapter({ config, logger, minIntervalMs: 0, groupPerMinute: 1000, ...adapter })],
   });
 }
 
