@@ -77,6 +77,8 @@ const STARTING_GRACE_MS = 60_000;
 /** How often, and how many times, an approval whose write Redis did not answer is looked at again (15 min at least). */
 const UNANSWERED_RETRY_MS = 5_000;
 const UNANSWERED_TRIES = 180;
+/** How often a bot looks for news it did not hear (published as it was cut off, or never published: see catchUp). */
+const CATCH_UP_MS = 60_000;
 
 export class ApprovalDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -88,6 +90,10 @@ export class ApprovalDesk {
   /** Listening for decisions other bots publish (see decidedElsewhere), from this bot's first request or term. */
   private watching: Promise<void> | null = null;
   private unwatch: (() => void) | null = null;
+  /** Looking now and then for what other bots' news did not bring (catchUp). */
+  private sweep: NodeJS.Timeout | null = null;
+  /** Stopped (the bot is shutting down): a request still being handled opens no connection nothing would close. */
+  private stopped = false;
 
   constructor(private readonly deps: ApprovalDeskDeps) {}
 
@@ -101,7 +107,9 @@ export class ApprovalDesk {
    * leaves it to that one, whose cards would otherwise keep their buttons. The bot that takes a request arms its own.
    */
   async start(): Promise<void> {
+    this.stopped = false;
     await this.watchDecisions();
+    await this.tellUntold();
     for (const id of await this.deps.store.pendingIds()) {
       const rec = await this.deps.store.get(id);
       // Approval channels left to a bot of their platform that no bot could post to yet (none led when it was asked).
@@ -158,9 +166,12 @@ export class ApprovalDesk {
   }
 
   stop(): void {
+    this.stopped = true;
     this.unwatch?.();
     this.unwatch = null;
     this.watching = null;
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
     this.adopted.clear();
     for (const t of [...this.timers.values(), ...this.escalations.values(), ...this.unanswered.values()]) clearTimeout(t);
     this.timers.clear();
@@ -173,7 +184,13 @@ export class ApprovalDesk {
    * beside a terminal one): without it, those cards would ask for an approval already given, for good.
    */
   private watchDecisions(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.watching !== null) return this.watching;
+    const catchUp = () => void this.catchUp().catch((e: unknown) => this.deps.logger.warn({ err: String(e) }, 'approval catch-up failed'));
+    if (!this.sweep) {
+      this.sweep = setInterval(catchUp, CATCH_UP_MS);
+      this.sweep.unref();
+    }
     const watching: Promise<void> = this.deps.store
       .watchDecided((id, from, news) => {
         this.heard(id, from, news).catch((e: unknown) =>
@@ -182,7 +199,7 @@ export class ApprovalDesk {
             'could not update the cards of a request told of by another bot',
           ),
         );
-      })
+      }, catchUp)
       .then((close) => {
         // Stopped meanwhile (and perhaps listening again since): this one hears nothing any more.
         if (this.watching === watching) this.unwatch = close;
@@ -194,6 +211,30 @@ export class ApprovalDesk {
       });
     this.watching = watching;
     return watching;
+  }
+
+  /**
+   * What other bots' news would have brought, from the records: news published while this bot was cut off from Redis
+   * (it listens again: reconnected), or never published (the publisher's Redis failed after its write) — approval
+   * channels left to this bot unposted, decided requests whose cards here still ask for a decision. Each card is
+   * claimed on the record before it is drawn, so it is posted or told once, whether by the news or by this.
+   */
+  private async catchUp(): Promise<void> {
+    if (this.stopped) return;
+    for (const id of await this.deps.store.pendingIds()) {
+      const rec = await this.deps.store.get(id);
+      if (rec?.status === 'pending' && (rec.unposted ?? []).some((ch) => this.deps.platforms.has(ch.platform))) await this.postUnposted(id);
+    }
+    await this.tellUntold();
+  }
+
+  /** Decided requests with cards their decider left untold that this bot tells (see catchUp). */
+  private async tellUntold(): Promise<void> {
+    for (const id of await this.deps.store.untoldIds()) {
+      const rec = await this.deps.store.get(id);
+      if (!rec) await this.deps.store.forgetUntold(id);
+      else if ((rec.untold ?? []).some((t) => this.tells(id, t, []))) await this.decidedElsewhere(id, []);
+    }
   }
 
   /** What another bot told of a request (see ApprovalNews). */
@@ -272,8 +313,17 @@ export class ApprovalDesk {
     const escalation = this.escalations.get(id);
     if (escalation) clearTimeout(escalation);
     this.escalations.delete(id);
+    const same = (a: ReplyTarget) => (b: ReplyTarget) =>
+      a.platform === b.platform && a.channelId === b.channelId && a.requestId === b.requestId;
     for (const t of rec.announcements) {
       if (!this.tells(id, t, from)) continue;
+      // Claimed first (a decider listing them: see announce), so the news and catchUp tell it once between them.
+      if (rec.untold !== undefined) {
+        const { changed } = await this.deps.store.update(id, (r) =>
+          (r.untold ?? []).some(same(t)) ? { ...r, untold: (r.untold ?? []).filter((x) => !same(t)(x)) } : null,
+        );
+        if (!changed) continue;
+      }
       const mine = t.platform === rec.target.platform && t.channelId === rec.target.channelId && t.requestId === rec.target.requestId;
       if (mine && rec.status === 'approved' && rec.run?.queued !== false) continue;
       await this.remember(id, t, await this.deps.deliver(t, this.decidedCard(rec, mine)));
@@ -912,10 +962,13 @@ export class ApprovalDesk {
       if (mine && requesterCard === null) continue;
       await this.remember(rec.id, t, await this.deps.deliver(t, mine && requesterCard ? requesterCard : r));
     }
-    // Cards on platforms this bot cannot post to are told by the bot that took the request (decidedElsewhere).
-    if (fresh.announcements.some((t) => !this.deps.platforms.has(t.platform)))
+    // Cards on platforms this bot cannot post to are told by the bot that took the request (decidedElsewhere),
+    // listed first on the record: a bot that does not hear the news finds them there (catchUp).
+    const untold = fresh.announcements.filter((t) => !this.deps.platforms.has(t.platform));
+    if (untold.length > 0)
       await this.deps.store
-        .publishDecided(rec.id, this.postableNow())
+        .update(rec.id, (r) => (r.status === 'pending' ? null : { ...r, untold }))
+        .then(() => this.deps.store.publishDecided(rec.id, this.postableNow()))
         .catch((e: unknown) => this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not tell the other bots of a decision'));
   }
 

@@ -73,6 +73,11 @@ export interface ApprovalRecord {
    * a standby's), left to a bot that can: each is taken off here by the one bot that posts it.
    */
   unposted?: { platform: Platform; id: string }[];
+  /**
+   * Cards of a decided request its decider could not tell (on platforms it lacks), left to a bot that can: each is
+   * taken off here by the one bot that tells it. Kept so a decision whose news was not heard still reaches them.
+   */
+  untold?: ReplyTarget[];
   /** Approved, what came of starting it: queued (its result goes to the requester), or why it did not run. */
   run?: { queued: true } | { queued: false; why: string };
   /**
@@ -153,6 +158,11 @@ export class ApprovalStore {
     return `${this.prefix}:approvals-pending`;
   }
 
+  /** Decided requests with cards left untold (see ApprovalRecord.untold). */
+  private get untoldKey(): string {
+    return `${this.prefix}:approvals-untold`;
+  }
+
   /** Approved and not yet recorded as run (queued, or why not): a bot that died in between leaves one here. */
   private get startingKey(): string {
     return `${this.prefix}:approvals-starting`;
@@ -221,9 +231,13 @@ export class ApprovalStore {
 
   /**
    * Hears every decision (and other news) a bot publishes (see publishNews), on a connection of its own; resolves once
-   * listening, with how to stop. News published while this bot was cut off from Redis is not heard.
+   * listening, with how to stop. News published while this bot was cut off from Redis is not heard: `reconnected` is
+   * called each time it listens again after that (the records tell what was missed).
    */
-  async watchDecided(heard: (id: string, from: string[], news: ApprovalNews) => void): Promise<() => void> {
+  async watchDecided(
+    heard: (id: string, from: string[], news: ApprovalNews) => void,
+    reconnected: () => void = () => {},
+  ): Promise<() => void> {
     const sub = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true });
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.decidedChannel) return;
@@ -240,7 +254,22 @@ export class ApprovalStore {
       sub.disconnect();
       throw error;
     }
+    // ioredis subscribes again by itself once ready; this subscription's answer comes after that one's, so the news
+    // is heard again by the time `reconnected` looks at what it missed.
+    sub.on('ready', () => {
+      sub.subscribe(this.decidedChannel).then(reconnected, () => {});
+    });
     return () => sub.disconnect();
+  }
+
+  /** Decided requests with cards left to other bots to tell. */
+  async untoldIds(): Promise<string[]> {
+    return this.redis.smembers(this.untoldKey);
+  }
+
+  /** A record gone (expired) while it had cards untold: its id leaves the index. */
+  async forgetUntold(id: string): Promise<void> {
+    await this.redis.srem(this.untoldKey, id);
   }
 
   /** Approved requests not recorded as run. */
@@ -280,6 +309,8 @@ export class ApprovalStore {
         if (next.status !== 'pending') multi.srem(this.indexKey, id);
         if (next.status === 'approved' && !next.run) multi.sadd(this.startingKey, id);
         else if (before.status === 'approved') multi.srem(this.startingKey, id);
+        if ((next.untold ?? []).length > 0) multi.sadd(this.untoldKey, id);
+        else if (before.untold !== undefined) multi.srem(this.untoldKey, id);
         const done = await multi.exec();
         if (done !== null) return { rec: next, changed: true, before };
       } finally {
