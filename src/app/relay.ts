@@ -1096,12 +1096,16 @@ export class Relay {
     const { requestId } = p;
     for (let failures = 0; ; ) {
       let error: unknown;
+      // One try can outlast the takeover grace (the adapter waiting out ten 429s): the claim is kept young meanwhile.
+      const claim = this.keepClaim(requestId);
       try {
         const delivered = await this.deps.posts.deliver(target, final);
         if (failures > 0) this.deps.logger.warn({ requestId, failures }, 'the final reply was delivered after failing before');
         return delivered;
       } catch (e) {
         error = e;
+      } finally {
+        claim.stop();
       }
       failures++;
       const err = redactSecrets(String(error));
@@ -1135,10 +1139,12 @@ export class Relay {
    * here any more: this bot stops or stops leading, or the claim or the request is gone.
    */
   private async waitToRetry(p: PendingRequest, ms: number): Promise<boolean> {
-    const step = Math.max(1_000, Math.floor(this.claimGraceMs() / 3));
+    const step = this.claimRenewMs();
     for (let left = ms; ; left -= step) {
       if (this.stopping || !this.canDeliver(p)) return false;
-      if (!(await this.deps.pending.renewClaim(p.requestId).catch(() => true))) return false;
+      const held = await this.deps.pending.renewClaim(p.requestId).catch(() => true);
+      // Looked at again: a stop that came during the renewal had no wait to wake.
+      if (!held || this.stopping || !this.canDeliver(p)) return false;
       if (left <= 0) return true;
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -1151,6 +1157,21 @@ export class Relay {
         this.retryWaits.add(wake);
       });
     }
+  }
+
+  /** How often a claim of a final reply still being tried is renewed: well within the grace of a takeover. */
+  private claimRenewMs(): number {
+    return Math.max(1_000, Math.floor(this.claimGraceMs() / 3));
+  }
+
+  /**
+   * Renews this bot's claim of a request's final reply while one try of it is under way, until `stop`. A claim found
+   * gone (taken over: that bot sends it) is not tried here again: waitToRetry renews first, and finds it gone.
+   */
+  private keepClaim(requestId: string): { stop(): void } {
+    const timer = setInterval(() => void this.deps.pending.renewClaim(requestId).catch(() => {}), this.claimRenewMs());
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
   }
 
   /** After the final reply: the request's domain locks released and the request removed. */
