@@ -3,39 +3,19 @@ import { describeFailure } from '../src/agent/agent.ts';
 import { type HandlerContext, runHandler } from '../src/agent/handlers.ts';
 import type { SshPool } from '../src/agent/ssh/pool.ts';
 import { FleetCache } from '../src/app/fleet-cache.ts';
-import { Config } from '../src/config/schema.ts';
-import { decide, type PipelineContext } from '../src/core/pipeline.ts';
-import type { ChatRequest } from '../src/core/request.ts';
+import { decide } from '../src/core/pipeline.ts';
 import { domainSummary as dom } from '../test/helpers/domains.ts';
 import { simToolstack } from '../test/helpers/drivers.ts';
+import { pipelineScene } from '../test/helpers/pipeline-scene.ts';
+import { chatRequest } from '../test/helpers/requests.ts';
 import { type SimEnv, simBotConfig, startSimEnv, twoHostFleet } from '../test/helpers/sim.ts';
-import { COMMANDS } from './index.ts';
 
 /**
  * Domain-0 has no console `xl console` / `xm console` can attach to (xenconsole: "Can't specify Domain-0"), and
  * xenconsoled keeps no guest log for it: its console is the host's own, which the operator reaches over SSH.
  */
-const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-const config = Config.parse({
-  hosts: {
-    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A') },
-    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B') },
-  },
-  roles: { viewer: { allow: ['read', 'domain.console'] } },
-  people: { carol: { roles: ['viewer'], identities: { terminal: 'carol' } } },
-  channels: [{ platform: 'terminal', id: '*' }],
-});
-const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
-const req = (text: string): ChatRequest => ({
-  id: 'r1',
-  platform: 'terminal',
-  actor: { platform: 'terminal', userId: 'carol', roleIds: [], displayName: 'carol' },
-  channel: { id: 'terminal', kind: 'direct' },
-  command: 'console',
-  args: { kind: 'text', text },
-  receivedAt: 0,
-  source: 'command',
-});
+const { ctx } = pipelineScene(['xen1', 'xen2'], { id: 'carol', allow: ['read', 'domain.console'] });
+const req = (text: string) => chatRequest('r1', `console ${text}`, 'carol');
 const fleet = () => {
   const f = new FleetCache(['xen1', 'xen2']);
   f.update('xen1', [dom('Domain-0', 'running'), dom('web', 'running')]);

@@ -2,14 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { withCapacity } from '../src/app/capacity.ts';
 import { sparklineText } from '../src/app/charts.ts';
 import { FleetCache } from '../src/app/fleet-cache.ts';
-import { Config } from '../src/config/schema.ts';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
-import { decide, type PipelineContext } from '../src/core/pipeline.ts';
+import { decide } from '../src/core/pipeline.ts';
 import { type CapacityReading, describeUnplaced, type Guest, planRebalance } from '../src/core/placement.ts';
 import { type Block, formatTable } from '../src/core/reply.ts';
 import type { DomainSample } from '../src/core/samples.ts';
+import { pipelineScene } from '../test/helpers/pipeline-scene.ts';
 import { chatRequest } from '../test/helpers/requests.ts';
-import { COMMANDS } from './index.ts';
 import { rebalanceBlocks } from './rebalance.ts';
 import { top } from './top.ts';
 
@@ -66,17 +65,7 @@ describe('sizes shown outside /status', () => {
   });
 
   it('GIVEN an evacuation onto 4 TiB hosts THEN the plan gives its sizes in GiB and TiB', () => {
-    const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-    const config = Config.parse({
-      hosts: {
-        xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A') },
-        xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B') },
-      },
-      roles: { admin: { allow: ['*'] } },
-      people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-      channels: [{ platform: 'terminal', id: '*' }],
-    });
-    const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
+    const { ctx } = pipelineScene(['xen1', 'xen2']);
     const g = (name: string, memoryMiB: number): Guest => ({ name, memoryMiB, cpuPercent: 0, status: 'blocked' });
     const reading: CapacityReading = {
       at: Date.UTC(2026, 0, 5, 12, 0, 3),

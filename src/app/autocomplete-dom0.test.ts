@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
 import { domainSummary as dom } from '../../test/helpers/domains.ts';
-import { Config } from '../config/schema.ts';
+import { pipelineScene } from '../../test/helpers/pipeline-scene.ts';
 import { DOM0_NAME } from '../core/names.ts';
 import { autocompleteChoices } from './autocomplete.ts';
 import { FleetCache } from './fleet-cache.ts';
@@ -11,16 +11,7 @@ import { FleetCache } from './fleet-cache.ts';
  * that refuses it offers it not — the mutating ones, and /console, a read that refuses it by its own argument (the
  * host's console is SSH, and xenconsole says "Can't specify Domain-0").
  */
-const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-const config = Config.parse({
-  hosts: {
-    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A') },
-    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B') },
-  },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  channels: [{ platform: 'terminal', id: '*' }],
-});
+const { config } = pipelineScene(['xen1', 'xen2']);
 const fleet = new FleetCache(['xen1', 'xen2']);
 fleet.update('xen1', [dom(DOM0_NAME, 'running'), dom('web', 'running')]);
 fleet.update('xen2', [dom(DOM0_NAME, 'running'), dom('files', 'running')]);

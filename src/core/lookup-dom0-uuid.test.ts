@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../commands/index.ts';
 import { domainSummary as dom } from '../../test/helpers/domains.ts';
+import { pipelineScene } from '../../test/helpers/pipeline-scene.ts';
+import { chatRequest } from '../../test/helpers/requests.ts';
 import { FleetCache } from '../app/fleet-cache.ts';
-import { Config } from '../config/schema.ts';
 import { dom0ConsoleRefusal } from './console-snapshot.ts';
 import { DOM0_NAME } from './names.ts';
-import { decide, type PipelineContext, type Rejection } from './pipeline.ts';
-import type { ChatRequest } from './request.ts';
+import { decide, type Rejection } from './pipeline.ts';
 
 /**
  * Xen gives every host's Domain-0 the nil UUID (`xl list -v`), so with two hosts or more that UUID names a domain on
@@ -15,34 +14,12 @@ import type { ChatRequest } from './request.ts';
  */
 const NIL = '00000000-0000-0000-0000-000000000000';
 const WEB = '6c7f0f2e-1b1a-4c55-9e0e-6f1d2b3c4d5e';
-const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-const config = Config.parse({
-  hosts: {
-    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A') },
-    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B') },
-  },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  channels: [{ platform: 'terminal', id: '*' }],
-});
-const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
+const { ctx } = pipelineScene(['xen1', 'xen2']);
 const fleet = new FleetCache(['xen1', 'xen2']);
 fleet.update('xen1', [dom(DOM0_NAME, 'running', NIL), dom('web', 'running', WEB)]);
 fleet.update('xen2', [dom(DOM0_NAME, 'running', NIL), dom('files', 'running')]);
 
-const req = (text: string): ChatRequest => {
-  const [command = '', ...rest] = text.split(' ');
-  return {
-    id: 'r1',
-    platform: 'terminal',
-    actor: { platform: 'terminal', userId: 'alice', roleIds: [], displayName: 'alice' },
-    channel: { id: 'terminal', kind: 'direct' },
-    command,
-    args: { kind: 'text', text: rest.join(' ') },
-    receivedAt: 0,
-    source: 'command',
-  };
-};
+const req = (text: string) => chatRequest('r1', text);
 
 /** Decided on the view as the hosts answered it (refreshed), as after a lookup. */
 const refusal = (text: string): string => {
