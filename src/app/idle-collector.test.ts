@@ -88,3 +88,30 @@ describe('startIdleCollector in a node run with --expose-gc', () => {
     expect(after.oldUsed).toBeLessThan(before.oldUsed / 2);
   }, 70_000);
 });
+
+describe('startIdleCollector in a node run without --expose-gc', () => {
+  it('still collects (the image run by hand, npx): the flag is set at start instead', () => {
+    const script = `
+      import { startIdleCollector } from ${JSON.stringify(join(import.meta.dirname, 'idle-collector.ts'))};
+      const kinds = [];
+      let done;
+      const two = new Promise((r) => { done = r; });
+      const c = startIdleCollector({
+        intervalMs: 20,
+        policy: { quietBelow: 1.01, quietWindows: 1, growthBytes: 0 },
+        onCollect: (x) => { kinds.push(x.kind); if (kinds.length === 2) done(); },
+      });
+      if (c !== null) { const alive = setTimeout(() => {}, 20000); await two; clearTimeout(alive); c.stop(); }
+      console.log(JSON.stringify({ kinds: c === null ? null : kinds, exposed: typeof globalThis.gc }));
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: join(import.meta.dirname, '..', '..'),
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { kinds: string[] | null; exposed?: string };
+    // A full collection, then (one quiet window after it) the young one; the process's own globals stay as they were.
+    expect(out).toEqual({ kinds: ['full', 'young'], exposed: 'undefined' });
+  });
+});

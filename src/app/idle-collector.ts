@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * One compacting full garbage collection when the bot goes quiet after work, so its memory at rest is what it holds,
@@ -12,7 +13,8 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
  * % (121-127 MiB after, with 32 MiB of young generation for 3-11 in use); with this +1.5, +3.6, -2.8 % (young 1 MiB).
  * The full collection (25-35 ms) runs when the event loop has been nearly idle for two 5-s windows, and again only
  * once the heap has grown; two quiet windows after it a young collection (~1 ms) lets V8 shrink the young generation.
- * Needs node's `--expose-gc` (the bot's production flags, src/cli/node-flags.ts); without it this does nothing.
+ * Uses node's `--expose-gc` (the bot's production flags, src/cli/node-flags.ts) and, where the bot was started without
+ * it (the image's own ENTRYPOINT, `npx xenops bot`), sets V8's flag at start instead: see gcFunction.
  */
 
 export interface QuietCollectOptions {
@@ -74,8 +76,26 @@ export interface IdleCollector {
   stop(): void;
 }
 
+type Gc = (o?: { type: 'minor' }) => void;
+
 /**
- * Checks every `intervalMs` (a timer that does not keep the process alive); null when node runs without --expose-gc.
+ * node's `gc`: the global `--expose-gc` gives, or else the one V8 puts in each context made after its expose-gc flag is
+ * set (the main context's globals are fixed at start). Null where neither is to be had.
+ */
+function gcFunction(): Gc | null {
+  const exposed = (globalThis as { gc?: Gc }).gc;
+  if (typeof exposed === 'function') return exposed;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as Gc) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks every `intervalMs` (a timer that does not keep the process alive); null when node gives no way to collect.
  * `onCollect` hears each collection (committed heap before and after, its duration), for the log.
  */
 export function startIdleCollector(
@@ -85,8 +105,8 @@ export function startIdleCollector(
     onCollect?: (c: { kind: 'full' | 'young'; beforeBytes: number; afterBytes: number; ms: number }) => void;
   } = {},
 ): IdleCollector | null {
-  const gc = (globalThis as { gc?: (o?: { type: 'minor' }) => void }).gc;
-  if (typeof gc !== 'function') return null;
+  const gc = gcFunction();
+  if (gc === null) return null;
   const policy = new QuietCollectPolicy(options.policy);
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {

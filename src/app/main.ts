@@ -194,7 +194,7 @@ export async function runBot(options: {
     await boundedStop(() => bot.stop(), logger);
     return 1;
   }
-  // A quiet bot gives a burst's memory back (src/app/idle-collector.ts; needs node's --expose-gc, as production runs it).
+  // A quiet bot gives a burst's memory back (src/app/idle-collector.ts).
   const collector = startIdleCollector({
     onCollect: (c) =>
       logger.debug(
@@ -202,6 +202,7 @@ export async function runBot(options: {
         'idle collection',
       ),
   });
+  if (collector === null) logger.warn("node gives no way to collect garbage here: the bot keeps a burst's memory at rest");
   const stopAll = async () => {
     collector?.stop();
     await bot.stop();
