@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import UnhandledErrorsReporter from './test/reporters/unhandled-errors.ts';
 
 export default defineConfig({
   test: {
@@ -9,7 +10,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
-    reporters: ['default', 'json'],
+    reporters: ['default', 'json', new UnhandledErrorsReporter('var/test-unhandled.json')],
     outputFile: { json: 'var/test-report.json' },
     // expect.poll's own default (1 s) is shorter than a Redis reconnect, an SSH login or a process's next tick on a
     // loaded 2-core CI box: a poll that names no timeout waits as long as the slowest of those may take.
