@@ -1,9 +1,10 @@
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
 import { Config } from '../../src/config/schema.ts';
+import type { Reply } from '../../src/core/reply.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
-import type { CaptureAdapter } from './capture-adapter.ts';
+import { CaptureAdapter } from './capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
 import { chatRequest, targetOf } from './requests.ts';
 import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from './sim.ts';
@@ -26,6 +27,11 @@ export async function startOperators<A extends CaptureAdapter>(fleet: SimFleetSp
   const prefix = uniquePrefix();
   const base = simBotConfig(env, prefix, REDIS_URL);
   const config = Config.parse({ ...base, people: { ...base.people, bob: { roles: ['admin'], identities: { terminal: 'bob' } } } });
+  return startOn(env, prefix, config, adapter);
+}
+
+/** An agent and a started bot for `config` on the simulator. */
+async function startOn<A extends CaptureAdapter>(env: SimEnv, prefix: string, config: Config, adapter: A): Promise<OperatorsStack<A>> {
   const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
   const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
   await bot.start();
@@ -61,4 +67,80 @@ export async function sendAs(s: OperatorsStack, text: string, user: string, id: 
   const req = chatRequest(id, text, user);
   await s.bot.core.handle(req, targetOf(req));
   return id;
+}
+
+/** Who may do what in a scene (`roles`, `people`), and any other part of the config it sets (`sampling`, …). */
+export interface SceneConfig {
+  roles: Record<string, unknown>;
+  people: Record<string, unknown>;
+  [part: string]: unknown;
+}
+
+/** A stack for one test file (see operatorsScene); its parts are there once the file's tests run. */
+export interface OperatorsScene extends OperatorsStack {
+  /** Sends `text` as `user` (request id `id`) and resolves with its final reply. */
+  ask(id: string, text: string, user: string): Promise<Reply>;
+}
+
+/**
+ * One stack for a test file's tests, on `fleet`: its people asking at the terminal (every terminal channel let in),
+ * approvals off, the fleet refresh out of the way. Started before the file's tests, stopped after them; `beforeAgent`
+ * writes what must be in Redis before the agent and bot start. Call at the top of the file.
+ */
+export function operatorsScene(
+  fleet: SimFleetSpec,
+  sceneConfig: SceneConfig,
+  beforeAgent?: (prefix: string) => Promise<void>,
+): OperatorsScene {
+  const prefix = uniquePrefix();
+  const adapter = new CaptureAdapter('terminal');
+  let stack: OperatorsStack | null = null;
+  const started = () => {
+    if (!stack) throw new Error('operatorsScene: the stack is not started (call it at the top of the file)');
+    return stack;
+  };
+  beforeAll(async () => {
+    const env = await startSimEnv({ fleet, timeScale: 0.05 });
+    const config = Config.parse({
+      redis: { url: REDIS_URL, prefix },
+      hosts: env.hosts,
+      ssh: env.ssh,
+      channels: [{ platform: 'terminal', id: '*' }],
+      audit: { file: `/tmp/${prefix}-audit.jsonl` },
+      bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
+      approvals: { enabled: false },
+      ...sceneConfig,
+    });
+    try {
+      await beforeAgent?.(prefix);
+      stack = await startOn(env, prefix, config, adapter);
+    } catch (e) {
+      await env.stop();
+      await deleteKeysWithPrefix(REDIS_URL, prefix);
+      throw e;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    if (stack) await stopOperators(stack);
+  });
+  return {
+    prefix,
+    adapter,
+    get env() {
+      return started().env;
+    },
+    get agent() {
+      return started().agent;
+    },
+    get bot() {
+      return started().bot;
+    },
+    get config() {
+      return started().config;
+    },
+    async ask(id, text, user) {
+      await sendAs(started(), text, user, id);
+      return adapter.finalReply(id);
+    },
+  };
 }

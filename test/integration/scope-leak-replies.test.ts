@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { operatorsScene } from '../helpers/operators.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 /**
  * Every reply a scoped person can ask for, read whole: wendy's roles reach the web* guests of every host, dave's the
@@ -13,48 +8,36 @@ import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
  * refusals never name hosts or domains outside what they may use").
  */
 
-const prefix = uniquePrefix();
-let env: SimEnv;
-let agent: Agent;
-let bot: Bot;
-const adapter = new CaptureAdapter('terminal');
-
-beforeAll(async () => {
-  env = await startSimEnv({
-    fleet: {
-      hosts: {
-        xen1: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web1', memoryMiB: 1024, vcpus: 1, running: true, autostart: true },
-            { name: 'payroll', memoryMiB: 1024, vcpus: 1, running: true, autostart: true },
-            { name: 'ledger', memoryMiB: 512, vcpus: 1, running: false, autostart: true },
-          ],
-        },
-        xen2: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web2', memoryMiB: 1024, vcpus: 1, running: true },
-            { name: 'vaultdb', memoryMiB: 512, vcpus: 1, running: true },
-          ],
-        },
-        vault: { toolstack: 'xl', domains: [{ name: 'hsm', memoryMiB: 512, vcpus: 1, running: true }] },
-        // xl prints a state column the agent cannot read: the line is said raw, as a note, and never parsed into a row.
-        xen3: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'web3', memoryMiB: 512, vcpus: 1, running: true },
-            { name: 'treasury', memoryMiB: 512, vcpus: 1, running: true, state: 'zz?zzz' },
-          ],
-        },
+const scene = operatorsScene(
+  {
+    hosts: {
+      xen1: {
+        toolstack: 'xl',
+        domains: [
+          { name: 'web1', memoryMiB: 1024, vcpus: 1, running: true, autostart: true },
+          { name: 'payroll', memoryMiB: 1024, vcpus: 1, running: true, autostart: true },
+          { name: 'ledger', memoryMiB: 512, vcpus: 1, running: false, autostart: true },
+        ],
+      },
+      xen2: {
+        toolstack: 'xl',
+        domains: [
+          { name: 'web2', memoryMiB: 1024, vcpus: 1, running: true },
+          { name: 'vaultdb', memoryMiB: 512, vcpus: 1, running: true },
+        ],
+      },
+      vault: { toolstack: 'xl', domains: [{ name: 'hsm', memoryMiB: 512, vcpus: 1, running: true }] },
+      // xl prints a state column the agent cannot read: the line is said raw, as a note, and never parsed into a row.
+      xen3: {
+        toolstack: 'xl',
+        domains: [
+          { name: 'web3', memoryMiB: 512, vcpus: 1, running: true },
+          { name: 'treasury', memoryMiB: 512, vcpus: 1, running: true, state: 'zz?zzz' },
+        ],
       },
     },
-    timeScale: 0.05,
-  });
-  const config = Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
+  },
+  {
     roles: {
       webops: {
         allow: [
@@ -76,22 +59,9 @@ beforeAll(async () => {
       wendy: { roles: ['webops'], identities: { terminal: 'wendy' } },
       dave: { roles: ['xen2op'], identities: { terminal: 'dave' } },
     },
-    channels: [{ platform: 'terminal', id: '*' }],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
-    approvals: { enabled: false },
-  });
-  agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-}, 60_000);
-
-afterAll(async () => {
-  await bot?.stop();
-  await agent?.close(2_000);
-  await env?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-});
+  },
+);
+const { adapter } = scene;
 
 let n = 0;
 /**
@@ -100,7 +70,7 @@ let n = 0;
  */
 async function said(text: string, user: string): Promise<string> {
   const req = chatRequest(`leak-${++n}`, text, user);
-  await bot.core.handle(req, targetOf(req));
+  await scene.bot.core.handle(req, targetOf(req));
   await adapter.finalReply(req.id);
   const all = JSON.stringify(adapter.delivered.filter((d) => d.target.requestId === req.id).map((d) => d.reply));
   return text
@@ -146,7 +116,7 @@ describe('replies to wendy (web* guests on every host)', () => {
 describe('/status to wendy', () => {
   it('counts on xen1 only the guest she may see (payroll runs there, ledger is stopped, Domain-0 is the host)', async () => {
     const req = chatRequest(`leak-${++n}`, 'status', 'wendy');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     const final = await adapter.finalReply(req.id);
     const hosts = final.blocks.find((b) => b.type === 'table');
     const xen1 = hosts?.type === 'table' ? hosts.table.rows.find((r) => r[0] === 'xen1') : undefined;
@@ -186,7 +156,7 @@ describe('what an admin did, read back by wendy', () => {
     for (const text of ['show payroll', 'show payrol', 'stop ledgr', 'start ledger', 'list xen1', 'evacuate vault', 'rebalance'])
       await said(text, 'alice');
     const req = chatRequest(`leak-${++n}`, 'audit 50', 'wendy');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     const final = await adapter.finalReply(req.id);
     const table = final.blocks.find((b) => b.type === 'table');
     const others = table?.type === 'table' ? table.table.rows.filter((r) => r[2] === 'alice') : [];
@@ -201,7 +171,7 @@ describe('a refusal someone else was given, read back by wendy', () => {
   it('/audit does not show wendy that dave asked to stop xen1:payroll', async () => {
     await said('stop xen1:payroll', 'dave');
     const req = chatRequest(`leak-${++n}`, 'audit person:dave command:stop', 'wendy');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     expect(JSON.stringify(await adapter.finalReply(req.id))).not.toMatch(/payroll/);
   });
 });

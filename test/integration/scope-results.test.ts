@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { operatorsScene } from '../helpers/operators.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
 /**
  * What a person scoped to one host, or to some domains of it, is shown while a command runs and in its result. dave may operate on xen2 only; the fleet
@@ -13,33 +8,21 @@ import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
  * they may use"; agents' messages name them "another host").
  */
 
-const prefix = uniquePrefix();
-let env: SimEnv;
-let agent: Agent;
-let bot: Bot;
-const adapter = new CaptureAdapter('terminal');
-
-beforeAll(async () => {
-  env = await startSimEnv({
-    fleet: {
-      hosts: {
-        xen1: { toolstack: 'xl', domains: [{ name: 'web', memoryMiB: 1024, vcpus: 1, running: true }] },
-        xen2: {
-          toolstack: 'xl',
-          domains: [
-            { name: 'files', memoryMiB: 1024, vcpus: 1, running: true },
-            { name: 'backup', memoryMiB: 512, vcpus: 1, running: false },
-          ],
-        },
-        vault: { toolstack: 'xl', domains: [{ name: 'hsm', memoryMiB: 512, vcpus: 1, running: true }] },
+const scene = operatorsScene(
+  {
+    hosts: {
+      xen1: { toolstack: 'xl', domains: [{ name: 'web', memoryMiB: 1024, vcpus: 1, running: true }] },
+      xen2: {
+        toolstack: 'xl',
+        domains: [
+          { name: 'files', memoryMiB: 1024, vcpus: 1, running: true },
+          { name: 'backup', memoryMiB: 512, vcpus: 1, running: false },
+        ],
       },
+      vault: { toolstack: 'xl', domains: [{ name: 'hsm', memoryMiB: 512, vcpus: 1, running: true }] },
     },
-    timeScale: 0.05,
-  });
-  const config = Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
+  },
+  {
     roles: {
       xen2op: { allow: [{ permission: 'operate', hosts: ['xen2'] }] },
       // The example config's web-team pattern: every domain permission, for some domains of one host only.
@@ -55,27 +38,14 @@ beforeAll(async () => {
       wendy: { roles: ['filesteam'], identities: { terminal: 'wendy' } },
       vera: { roles: ['nobackup'], identities: { terminal: 'vera' } },
     },
-    channels: [{ platform: 'terminal', id: '*' }],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
-    approvals: { enabled: false },
-  });
-  agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-}, 60_000);
-
-afterAll(async () => {
-  await bot?.stop();
-  await agent?.close(2_000);
-  await env?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-});
+  },
+);
+const { adapter } = scene;
 
 describe('progress shown to a person scoped to one host', () => {
   it('/start on xen2 by dave never names xen1 or vault in any message he is sent', async () => {
     const req = chatRequest('scope-results-1', 'start xen2:backup', 'dave');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     const final = await adapter.finalReply(req.id);
     expect(final.title).toBe('backup started on xen2');
     const mine = adapter.delivered.filter((d) => d.target.requestId === req.id).map((d) => JSON.stringify(d.reply));
@@ -88,10 +58,10 @@ describe('domain-scoped permissions and fleet lookups', () => {
   it('/list xen2 by someone allowed only files* on xen2 does not name backup', async () => {
     // wendy may not touch backup: /show backup is refused.
     const show = chatRequest('scope-results-2', 'show xen2:backup', 'wendy');
-    await bot.core.handle(show, targetOf(show));
+    await scene.bot.core.handle(show, targetOf(show));
     expect((await adapter.finalReply(show.id)).title).toBe('Not allowed');
     const req = chatRequest('scope-results-3', 'list xen2', 'wendy');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     const final = await adapter.finalReply(req.id);
     expect(final.title).toBe('Domains on xen2');
     expect(JSON.stringify(final)).toContain('files');
@@ -104,7 +74,7 @@ describe('domain-scoped permissions and fleet lookups', () => {
 describe('a domain left out by a deny rule', () => {
   it('is not in /list either (as it is refused to /show)', async () => {
     const req = chatRequest('scope-results-5', 'list xen2', 'vera');
-    await bot.core.handle(req, targetOf(req));
+    await scene.bot.core.handle(req, targetOf(req));
     const final = await adapter.finalReply(req.id);
     expect(final.title).toBe('Domains on xen2');
     expect(JSON.stringify(final)).toContain('files');

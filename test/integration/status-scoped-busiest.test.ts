@@ -1,14 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
+import { operatorsScene } from '../helpers/operators.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 
 /**
  * /status as two people see one host of twelve guests: alice (admin) and wendy, whose permission reaches `files*`
@@ -16,12 +11,7 @@ import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
  * agent ranks first; Domain-0 runs beside them.
  */
 
-const prefix = uniquePrefix();
-let env: SimEnv;
-let agent: Agent;
-let bot: Bot;
 let redis: Redis;
-const adapter = new CaptureAdapter('terminal');
 const APPS = Array.from({ length: 11 }, (_, i) => ({
   name: `app${String(i + 1).padStart(2, '0')}`,
   memoryMiB: 512,
@@ -29,21 +19,15 @@ const APPS = Array.from({ length: 11 }, (_, i) => ({
   running: true,
 }));
 
-beforeAll(async () => {
-  env = await startSimEnv({
-    fleet: {
-      hosts: {
-        xen1: { toolstack: 'xl', domains: [...APPS, { name: 'files', memoryMiB: 512, vcpus: 1, running: true }] },
-        // Domain-0 alone: no guest at all.
-        bare: { toolstack: 'xl', domains: [] },
-      },
+const scene = operatorsScene(
+  {
+    hosts: {
+      xen1: { toolstack: 'xl', domains: [...APPS, { name: 'files', memoryMiB: 512, vcpus: 1, running: true }] },
+      // Domain-0 alone: no guest at all.
+      bare: { toolstack: 'xl', domains: [] },
     },
-    timeScale: 0.05,
-  });
-  const config = Config.parse({
-    redis: { url: REDIS_URL, prefix },
-    hosts: env.hosts,
-    ssh: env.ssh,
+  },
+  {
     roles: {
       admin: { allow: ['*'] },
       filesteam: { allow: [{ permission: 'host.status', hosts: ['xen1'], domains: ['files*'] }] },
@@ -52,25 +36,18 @@ beforeAll(async () => {
       alice: { roles: ['admin'], identities: { terminal: 'alice' } },
       wendy: { roles: ['filesteam'], identities: { terminal: 'wendy' } },
     },
-    channels: [{ platform: 'terminal', id: '*' }],
-    audit: { file: `/tmp/${prefix}-audit.jsonl` },
-    bot: { readTimeoutMs: 10_000, fleetRefreshMs: 600_000 },
-    approvals: { enabled: false },
     sampling: { enabled: true, intervalSeconds: 1 },
-  });
+  },
+);
+
+// After the scene's own beforeAll: the agent is sampling by then.
+beforeAll(async () => {
   redis = new Redis(REDIS_URL);
-  agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-  await sampledWithCpu(new SampleStore(redis, prefix), 'xen1', 12, 20_000);
-  await sampledWithCpu(new SampleStore(redis, prefix), 'bare', 0, 20_000);
+  await sampledWithCpu(new SampleStore(redis, scene.prefix), 'xen1', 12, 20_000);
+  await sampledWithCpu(new SampleStore(redis, scene.prefix), 'bare', 0, 20_000);
 }, 60_000);
 
-afterAll(async () => {
-  await bot?.stop();
-  await agent?.close(2_000);
-  await env?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
+afterAll(() => {
   redis?.disconnect();
 });
 
@@ -86,11 +63,7 @@ async function sampledWithCpu(store: SampleStore, host: string, guests: number, 
   }
 }
 
-async function statusFor(id: string, person: string): Promise<Reply> {
-  const req = chatRequest(id, 'status', person);
-  await bot.core.handle(req, targetOf(req));
-  return adapter.finalReply(req.id);
-}
+const statusFor = (id: string, person: string): Promise<Reply> => scene.ask(id, 'status', person);
 
 const busiestOf = (r: Reply) => {
   const t = r.blocks.find((b) => b.type === 'table' && b.caption?.startsWith('Busiest domains'));
