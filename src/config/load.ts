@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Document, isAlias, parseDocument, visit, type YAMLError } from 'yaml';
+import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
@@ -91,13 +91,18 @@ const CANNOT_READ: Readonly<Record<string, string>> = {
 const MAX_ALIAS_COUNT = 10_000;
 
 export function checkConfigText(text: string, env: Env = process.env): ConfigCheck {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // Merge keys are YAML 1.1's, off by default in 1.2: `<<: *defaults` was an unknown key, and hosts sharing their login
+  // settings through an anchor were refused as having no key.
+  const doc = parseDocument(text, { prettyErrors: false, merge: true });
   // yaml only warns of a tag it does not know, and reads on without it: `passphrase: !x…` became no passphrase.
   const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
   if (doc.errors.length > 0 || unknownTags.length > 0) {
     const issues = [...doc.errors, ...unknownTags].map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: yamlProblem(e) }));
     return { config: null, raw: null, issues: unique(issues) };
   }
+  // yaml throws at the first source that is not a mapping, naming no place: each is said with its path and left out,
+  // so the rest of the file is still checked.
+  const mergeIssues = takeOutBadMergeSources(doc);
   let js: unknown;
   try {
     js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -108,9 +113,9 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
       return { config: null, raw: null, issues: unresolved.map((line) => ({ path: `line ${line}`, message: NO_ANCHOR })) };
     return { config: null, raw: null, issues: [{ path: '', message: `cannot read the YAML: ${firstLine(error)}` }] };
   }
-  const envIssues: ConfigIssue[] = [];
+  const envIssues: ConfigIssue[] = [...mergeIssues];
   const templates = new Map<string, string>();
-  const raw = substituteEnv(js ?? {}, env, [], envIssues, templates);
+  const raw = substituteEnv(withoutExtensions(js ?? {}), env, [], envIssues, templates);
   const parsed = Config.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
   if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data), raw, issues: [] };
   const issues: ConfigIssue[] = [];
@@ -123,6 +128,71 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
   const emptied = new Set(envIssues.map((i) => i.path));
   const all = [...envIssues, ...issues.filter((i) => !emptied.has(i.path))];
   return { config: null, raw, issues: unique(all.map((i) => ({ ...i, message: unechoEnv(i.message, templates) }))) };
+}
+
+/**
+ * The top level's `x-…` keys, as docker compose has them: a place for the anchors hosts merge (`x-dom0: &dom0`), not a
+ * setting. Anywhere else such a key is still unknown.
+ */
+function withoutExtensions(js: unknown): unknown {
+  if (js === null || typeof js !== 'object' || Array.isArray(js)) return js;
+  return Object.fromEntries(Object.entries(js).filter(([k]) => !k.startsWith('x-')));
+}
+
+const MERGE_SOURCES = 'a merge (<<) takes a mapping, an alias of one (*name) or a list of them';
+
+/**
+ * Each merge source that is not a mapping (`<<: 5`, an alias of a list), with its path where it is written; taken out
+ * of the document. Never quoted: an anchored value may be a secret. An alias with no anchor is left to toJS's error.
+ */
+function takeOutBadMergeSources(doc: Document): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Pair: (_key, pair, ancestors) => {
+      if (!(isScalar(pair.key) && typeof pair.key.value === 'symbol')) return undefined;
+      const at = [...yamlPath([...ancestors, pair]), '<<'];
+      const problem = (node: unknown) => {
+        if (!isAlias(node)) return isMap(node) ? null : nodeKind(node);
+        const source = node.resolve(doc);
+        return source === undefined || isMap(source) ? null : `an alias of ${nodeKind(source)}`;
+      };
+      if (!isSeq(pair.value)) {
+        const kind = problem(pair.value);
+        if (kind === null) return undefined;
+        issues.push({ path: formatPath(at), message: `${MERGE_SOURCES}; got ${kind}` });
+        return visit.REMOVE;
+      }
+      pair.value.items = pair.value.items.filter((item, i) => {
+        const kind = problem(item);
+        if (kind !== null) issues.push({ path: formatPath([...at, i]), message: `${MERGE_SOURCES}; got ${kind}` });
+        return kind === null;
+      });
+      return undefined;
+    },
+  });
+  return issues;
+}
+
+/** The config path of a node as its ancestors (from visit) name it: keys, and positions in lists. */
+function yamlPath(chain: readonly unknown[]): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const node = chain[i];
+    if (isPair(node) && chain[i + 1] === node.value) {
+      const key = isScalar(node.key) ? node.key.value : node.key;
+      out.push(typeof key === 'symbol' ? (key.description ?? '') : String(key));
+    } else if (isSeq(node)) out.push(node.items.indexOf(chain[i + 1] as Node));
+  }
+  return out;
+}
+
+function nodeKind(node: unknown): string {
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  const value = isScalar(node) ? node.value : node;
+  if (value === null || value === undefined) return 'an empty value';
+  if (typeof value === 'string') return 'text';
+  return typeof value === 'boolean' ? 'true or false' : `a ${typeof value}`;
 }
 
 const quoteIt = (start: string) => `if the ${start} begins the value, put the value in quotes`;

@@ -376,7 +376,8 @@ const UNTIL_FORMS = 'HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or
 
 /**
  * An until as typed in chat, read in `zone`: `18:00` (the next 18:00), `2h` / `90m` / `1h30m` / `2d` (from now),
- * `tomorrow 09:00`, or an ISO date-time (`2025-03-04T18:00` or `2025-03-04 18:00`, an offset optional). `reading` says
+ * `tomorrow 09:00`, or an ISO date-time (`2025-03-04T18:00` or `2025-03-04 18:00`, an offset optional). A date alone is
+ * its 00:00, as ISO and the config's overrides read one (the reply names the end taken). `reading` says
  * where a wall time lands in the hours clocks skip or repeat: an on-call override ends at the next reading (`handoff`),
  * a freeze at the last (`end`).
  */
@@ -419,7 +420,8 @@ export function parseUntil(
     // `2025-03-04 18:00` (the form /freeze documents) is the same time with a space where ISO has a T; `9:00` is 09:00.
     const iso = value.replace(/^(\d{4}-\d{2}-\d{2})[ T](\d)(?=:)/, '$1T0$2').replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
     const instant = parseInstant(iso, zone, reading);
-    return instant ? { ok: true, until: instant } : bad(`${echoValue(value)} is not a valid ISO date-time`);
+    if (instant) return { ok: true, until: instant };
+    return bad(`${echoValue(value)} is not a valid ${/^\d{4}-\d{2}-\d{2}$/.test(value) ? 'date' : 'ISO date-time'}`);
   }
   return bad(`expected ${UNTIL_FORMS}; got ${echoValue(value)}`);
 }
