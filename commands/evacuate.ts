@@ -153,7 +153,7 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
     return { refuse: `cannot plan the evacuation of ${args.host}: ${reading.unanswered[args.host] ?? `${args.host} did not answer`}` };
   if (args.to?.includes(args.host)) return { refuse: `${args.host} is the host being evacuated: it cannot be a target` };
   // A migration of a guest under way (or left unfinished) anywhere read: moving it again would run a second one.
-  const busy = inFlight(Object.values(reading.hosts));
+  const busy = inFlight([...Object.values(reading.hosts), ...Object.values(reading.listedOnly ?? {})]);
   const why = (g: Guest) => (isMovable(g) ? busy(g.name) : whyNotMovable(g));
   // A guest outside the asker's domain scope is never named to them (a read's result leaves it out): it is counted.
   const mayName = (g: { name: string }) => ctx.may?.('host.evacuate', args.host, g.name) ?? true;

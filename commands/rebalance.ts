@@ -118,12 +118,14 @@ export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx:
   if (hosts.length < 2)
     return { refuse: `rebalancing needs two hosts that answered and are not frozen${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` };
   const may = ctx.may ?? (() => true);
+  const alsoRead = [...Object.values(reading.hosts), ...Object.values(reading.listedOnly ?? {})];
   const plan = planRebalance(hosts, {
     reserveMiB: reading.reserveMiB,
+    alsoRead,
     allowed: (d, from, to) => may('domain.migrate', from, d) && may('domain.migrate', to, d),
   });
   // The same figures planned without the asker's scope: what their scope left out is said, never passed off as balance.
-  const open = ctx.may ? planRebalance(hosts, { reserveMiB: reading.reserveMiB }) : plan;
+  const open = ctx.may ? planRebalance(hosts, { reserveMiB: reading.reserveMiB, alsoRead }) : plan;
   if (plan.moves.length === 0 && open.moves.length > 0)
     return {
       refuse: `${open.moves.length} migration${open.moves.length === 1 ? '' : 's'} would even out memory use (spread ${pct(open.spreadBefore)} → ${pct(open.spreadAfter)}), but you may make none of them: each needs permission domain.migrate on both hosts — nothing to run`,

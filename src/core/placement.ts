@@ -256,6 +256,8 @@ export interface RebalanceOptions {
   maxMoves?: number;
   /** Whether a guest may move between two hosts (the asker's scope); default: any. */
   allowed?: (domain: string, from: string, to: string) => boolean;
+  /** Hosts read but not planned with (frozen, no memory figures): a migration leftover listed there still counts. */
+  alsoRead?: readonly { host: string; guests: readonly Pick<Guest, 'name'>[] }[];
 }
 
 export const REBALANCE_TOLERANCE_PCT = 5;
@@ -349,7 +351,7 @@ export function planRebalance(hosts: readonly BalanceHost[], options: RebalanceO
       guests: [...h.guests],
       names: new Set(h.guests.map((g) => g.name)),
     }));
-  const busy = inFlight(hosts);
+  const busy = inFlight([...hosts, ...(options.alsoRead ?? [])]);
   // Checked once per guest, not once per guest and round: it is a schema parse.
   const movable = new Set(states.flatMap((s) => s.guests.filter((g) => isMovable(g) && !busy(g.name))));
   const before = states.map(figures);
