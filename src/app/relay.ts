@@ -1,4 +1,4 @@
-import { mayHaveBeenDelivered, refusedByPlatform } from '../adapters/maybe-delivered.ts';
+import { deliveryFailureKind } from '../adapters/delivery-failure.ts';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize } from '../core/authorize.ts';
@@ -1109,11 +1109,13 @@ export class Relay {
       }
       failures++;
       const err = redactSecrets(String(error));
-      if (refusedByPlatform(error)) {
+      // The adapter's word (see DeliveryFailure); an error it did not classify is tried again.
+      const kind = deliveryFailureKind(error);
+      if (kind === 'refused') {
         this.deps.logger.error({ err, requestId }, 'the platform refused the final reply: not tried again (it would be refused again)');
         return target;
       }
-      if (mayHaveBeenDelivered(error)) {
+      if (kind === 'maybe-delivered') {
         this.deps.logger.error(
           { err, requestId },
           'the final reply failed after the platform may have taken it: not sent again, lest it show twice — it may be missing',

@@ -29,3 +29,11 @@ export function mayHaveTakenEffect(error: unknown): boolean {
 export function isBotTokenRefused(error: unknown): boolean {
   return error instanceof DiscordAPIError && error.status === 401 && !/\/(webhooks|interactions)\//.test(error.url);
 }
+
+/**
+ * Discord answered the request and refused it (a 4xx; @discordjs/rest waits out 429s itself): the reply as sent will
+ * not be taken. Not a 5xx (HTTPError), a transport failure, nor anything not from Discord's API.
+ */
+export function isReplyRefused(error: unknown): boolean {
+  return error instanceof DiscordAPIError && error.status >= 400 && error.status < 500 && error.status !== 429;
+}

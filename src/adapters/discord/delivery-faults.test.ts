@@ -3,7 +3,7 @@ import { type DcCall, FakeDiscord } from '../../../test/helpers/fake-discord/ser
 import { quietLogger } from '../../../test/helpers/sim.ts';
 import { Config } from '../../config/schema.ts';
 import { type Reply, reply } from '../../core/reply.ts';
-import { mayHaveBeenDelivered, refusedByPlatform } from '../maybe-delivered.ts';
+import { DeliveryFailure, deliveryFailureKind } from '../delivery-failure.ts';
 import type { BotCore, ReplyTarget } from '../types.ts';
 import { DiscordAdapter } from './index.ts';
 
@@ -87,8 +87,8 @@ describe('a result whose request to Discord fails', () => {
     expect(showing(r.title)).toHaveLength(1);
     // Tried again later by the relay: an edit changes nothing the second time.
     expect(error).not.toBeNull();
-    expect(mayHaveBeenDelivered(error)).toBe(false);
-    expect(refusedByPlatform(error)).toBe(false);
+    expect(error).toBeInstanceOf(DeliveryFailure);
+    expect(deliveryFailureKind(error)).toBe('retry');
     await adapter.deliver(target, r);
     expect(showing(r.title)).toHaveLength(1);
   }, 30_000);
@@ -103,7 +103,7 @@ describe('a result whose request to Discord fails', () => {
       (e: unknown) => e,
     );
     expect(fake.directMessages(ALICE).filter((m) => JSON.stringify(m.embeds).includes(r.title))).toEqual([]);
-    expect(mayHaveBeenDelivered(error)).toBe(true);
+    expect(deliveryFailureKind(error)).toBe('maybe-delivered');
   }, 30_000);
 
   it('a channel post answered 500 after Discord created it: posted once, not once per retry', async () => {
@@ -125,7 +125,7 @@ describe('a result whose request to Discord fails', () => {
     );
     expect(showing(r.title)).toHaveLength(1);
     // Sent again by the relay, it would show twice.
-    expect(mayHaveBeenDelivered(error)).toBe(true);
+    expect(deliveryFailureKind(error)).toBe('maybe-delivered');
   }, 30_000);
 
   it('a channel post that fails on every try after Discord may have created it: marked so the relay does not post it again', async () => {
@@ -137,7 +137,7 @@ describe('a result whose request to Discord fails', () => {
       (e: unknown) => e,
     );
     expect(error).not.toBeNull();
-    expect(mayHaveBeenDelivered(error)).toBe(true);
+    expect(deliveryFailureKind(error)).toBe('maybe-delivered');
     expect(showing(r.title)).toHaveLength(1);
   }, 30_000);
 
@@ -150,9 +150,22 @@ describe('a result whose request to Discord fails', () => {
       (e: unknown) => e,
     );
     expect(error).not.toBeNull();
-    expect(refusedByPlatform(error)).toBe(false);
+    expect(deliveryFailureKind(error)).toBe('retry');
+    expect(String(error)).toMatch(/discord refused the bot token/);
     await adapter.deliver(target, r);
     expect(showing(r.title)).toHaveLength(1);
+  }, 30_000);
+
+  it('a channel post Discord refuses (400 Invalid Form Body): classified refused, not to be sent again', async () => {
+    const target = await askLongAgo();
+    const r = result();
+    fake.failNext(channelPost(r.title), { status: 400, code: 50035, message: 'Invalid Form Body' });
+    const error = await adapter.deliver(target, r).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(deliveryFailureKind(error)).toBe('refused');
+    expect(showing(r.title)).toHaveLength(0);
   }, 30_000);
 
   it('the final edit rate limited (429): waited out, the deferred reply shows it, nothing goes to the channel', async () => {

@@ -18,10 +18,10 @@ import type { Config } from '../../config/schema.ts';
 import { type Logger, redactSecrets } from '../../core/log.ts';
 import { type Reply, reply as replies } from '../../core/reply.ts';
 import { withTimeout } from '../../core/with-timeout.ts';
+import { ClassifiedDeliveries } from '../delivery-failure.ts';
 import { markMaybeDelivered } from '../maybe-delivered.ts';
-import { TokenRefusedDeliveries } from '../token-refused.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
-import { isBotTokenRefused, mayHaveTakenEffect } from './api-errors.ts';
+import { isBotTokenRefused, isReplyRefused, mayHaveTakenEffect } from './api-errors.ts';
 import { sendDefer } from './defer.ts';
 import { guildsToAsk, MemberRoleLookup, type MemberRoles } from './member-roles.ts';
 import { answeredPrivately, answersSomeone, privateNote } from './private-answer.ts';
@@ -90,8 +90,8 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly memberRoles: MemberRoleLookup;
   /** Set while a start runs: stop() ends it (a start waiting on the gateway rejects at once). */
   private abortStart: (() => void) | null = null;
-  /** Deliveries wait out a refused bot token, said once until a delivery succeeds again. */
-  private readonly tokenRefused: TokenRefusedDeliveries;
+  /** Each delivery's failure classified for the relay (see DeliveryFailure); a refused bot token said once. */
+  private readonly classifier: ClassifiedDeliveries;
 
   constructor(private readonly options: DiscordAdapterOptions) {
     mendShardStop();
@@ -100,9 +100,10 @@ export class DiscordAdapter implements ChatAdapter {
     this.hooks = interactionRest(options.config);
     this.token = token;
     this.memberRoles = new MemberRoleLookup(rest);
-    this.tokenRefused = new TokenRefusedDeliveries({
+    this.classifier = new ClassifiedDeliveries({
       platform: 'discord',
       isTokenRefused: isBotTokenRefused,
+      refusesReply: isReplyRefused,
       logger: options.logger,
       message: 'Discord refuses the bot token (401 Unauthorized: reset or revoked?); replies wait until the bot runs with a valid token',
     });
@@ -310,7 +311,7 @@ export class DiscordAdapter implements ChatAdapter {
     // @discordjs/rest forgets the token at a 401 and from then on fails every request before sending it, so one 401
     // would keep every later channel post, direct message and edit from reaching Discord until a restart.
     this.rest.setToken(this.token);
-    return await this.tokenRefused.deliver(() => this.deliverReply(target, reply));
+    return await this.classifier.deliver(() => this.deliverReply(target, reply));
   }
 
   private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

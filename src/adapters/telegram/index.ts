@@ -4,8 +4,8 @@ import type { Config } from '../../config/schema.ts';
 import { channelPolicy } from '../../core/authorize.ts';
 import { type Logger, redactSecrets, registerSecret } from '../../core/log.ts';
 import { isFinal, type Reply, reply as replies } from '../../core/reply.ts';
+import { ClassifiedDeliveries } from '../delivery-failure.ts';
 import { markMaybeDelivered } from '../maybe-delivered.ts';
-import { TokenRefusedDeliveries } from '../token-refused.ts';
 import type { BotCore, ChatAdapter, CommandSpec, ReplyTarget } from '../types.ts';
 import { boundedCall, callWithRetries } from './api-call.ts';
 import {
@@ -120,17 +120,18 @@ export class TelegramAdapter implements ChatAdapter {
   private readonly moved: MovedChats;
   /** Asking Telegram about the config's basic groups (see askAboutGroups), while it is under way. */
   private asking: Promise<void> | null = null;
-  /** Deliveries wait out a refused bot token, said once until a delivery succeeds again. */
-  private readonly tokenRefused: TokenRefusedDeliveries;
+  /** Each delivery's failure classified for the relay (see DeliveryFailure); a refused bot token said once. */
+  private readonly classifier: ClassifiedDeliveries;
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const token = options.config.telegram?.token ?? process.env['TELEGRAM_BOT_TOKEN'];
     if (!token) throw new Error('Telegram needs a token: telegram.token in the config or TELEGRAM_BOT_TOKEN');
     registerSecret(token);
     this.moved = new MovedChats(() => options.config.channels);
-    this.tokenRefused = new TokenRefusedDeliveries({
+    this.classifier = new ClassifiedDeliveries({
       platform: 'telegram',
       isTokenRefused,
+      refusesReply: isDefinitiveRefusal,
       logger: options.logger,
       message:
         'Telegram refuses the bot token (401 Unauthorized: revoked or replaced?); replies wait until the bot runs with a valid token',
@@ -343,7 +344,7 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   async deliver(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {
-    return await this.tokenRefused.deliver(() => this.deliverReply(target, reply));
+    return await this.classifier.deliver(() => this.deliverReply(target, reply));
   }
 
   private async deliverReply(target: ReplyTarget, reply: Reply): Promise<ReplyTarget> {

@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.ts';
 import { echoValue } from '../../core/args.ts';
 import { showControls } from '../../core/control-chars.ts';
 import { isFinal, type Reply, reply } from '../../core/reply.ts';
+import { DeliveryFailure } from '../delivery-failure.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { DEFAULT_ATTACHMENTS_DIR, saveAttachments } from './attachments.ts';
 import { renderForTerminal } from './render.ts';
@@ -202,7 +203,8 @@ export class TerminalAdapter implements ChatAdapter {
     // (progress, then its result), after the approver's line: without a new wait, input ending there dropped the result.
     if (!isFinal(reply) && !this.stopped && !this.waiting.has(target.requestId) && target.requestId.startsWith(this.idPrefix))
       void this.awaitFinal(target.requestId);
-    await this.write(reply);
+    // The text is printed last, after the attachments are saved: a failure printed nothing, and may be tried again.
+    await this.write(reply).catch((e: unknown) => Promise.reject(new DeliveryFailure('retry', e)));
     if (isFinal(reply)) {
       this.waiting.get(target.requestId)?.();
       this.waiting.delete(target.requestId);
