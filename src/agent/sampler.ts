@@ -12,9 +12,14 @@ import {
   type CpuBaseline,
   countersOf,
   cpuBaseline,
+  type DomainIdentity,
   detectChanges,
+  identitiesOf,
+  pairRenames,
   type RawChange,
   RollupWindow,
+  renamedBaseline,
+  renamedCounters,
   type TimedRows,
   toHostSample,
 } from './sampling.ts';
@@ -136,6 +141,13 @@ class HostState {
   /** Names a list showed with a config file here (or defined only): one gone while lists fail is a stop. */
   readonly definedHere = new Set<string>();
   readonly uuids = new Map<string, string>();
+  /**
+   * The running guests' UUID and domain id by name, as the last list that worked showed them (null before one did):
+   * what tells a guest renamed from one gone and another come, xentop printing neither.
+   */
+  identities: Map<string, DomainIdentity> | null = null;
+  /** When the list for `identities` was last tried without changes to classify (it is tried again after a failure). */
+  identitiesTriedAt = Number.NEGATIVE_INFINITY;
   pending: Pending[] = [];
   chain: Promise<void> = Promise.resolve();
   queued = 0;
@@ -173,6 +185,8 @@ class HostState {
  * - disappeared → domain.stopped when the list still shows it defined here, else domain.vanished; nothing when the
  *   list still shows it running (xentop missed a row), nor when it just appeared on another host (the target
  *   reports the migration). Either host may see its half first, so both halves wait up to settleMs for the other.
+ * - a disappearance and an appearance that are one guest renamed (xl rename: the UUID and domain id the last list
+ *   gave the old name are the new one's now, see pairRenames) → one domain.renamed, said at once.
  * byXenops: the domain's lock is held, or a job changed it moments ago (FleetEventLog.markMutation).
  *
  * A stream that ends or fails is restarted with exponential backoff; after unreachableAfterFailures consecutive
@@ -474,7 +488,44 @@ export class Sampler {
       state.prev = countersOf(cur);
       return;
     }
-    const sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds, cpuBefore);
+    let sample = toHostSample(state.name, state.prev, cur, this.o.intervalSeconds, cpuBefore);
+
+    // A truncated name that could not be resolved (a guest started since the last list, or two guests xentop prints
+    // alike) is no domain to compare: the baseline's domains it may stand for are carried over, and nothing is said
+    // under a name that is not a domain's.
+    const seen = sample.domains.filter((d) => !unresolved.includes(d.name));
+    const carried = (state.baseline ?? []).filter(
+      (d) => unresolved.some((u) => d.name.startsWith(u)) && !seen.some((x) => x.name === d.name),
+    );
+    // A name resolved again after it was not (the other guest printed alike went) was running all along: it joins
+    // the baseline quietly rather than "appearing".
+    const cleared = seen.filter(
+      (d) => state.unresolvedBefore.has(d.name.slice(0, 10)) && !(state.baseline ?? []).some((b) => b.name === d.name),
+    );
+    state.unresolvedBefore = new Set(unresolved);
+    const changes = detectChanges(state.baseline && [...state.baseline, ...cleared], [...seen, ...carried]);
+    const baseline = [...seen, ...carried];
+    // Classified before the sample is kept: a guest renamed (xl rename) has its figures go on under its new name.
+    let failure: unknown = null;
+    try {
+      if (changes.length > 0) {
+        const { kept, renames } = await this.classify(state, changes, state.baseline ?? []);
+        baseline.push(...kept);
+        if (renames.size > 0 && state.prev) {
+          sample = toHostSample(
+            state.name,
+            renamedCounters(state.prev, renames),
+            cur,
+            this.o.intervalSeconds,
+            cpuBefore && renamedBaseline(cpuBefore, renames),
+          );
+          for (const [to, from] of renames) state.window.rename(from, to);
+        }
+      } else if (state.identities === null) await this.learnIdentities(state);
+    } catch (error) {
+      // The sample is kept all the same; the iteration's failure is said after.
+      failure = error;
+    }
     if (unread) sample.unread = unread;
     state.prev = countersOf(cur);
     state.latest = sample;
@@ -501,26 +552,7 @@ export class Sampler {
       state.windowStart = at;
       await samples.pushHistory(state.name, point, maxLen, keepMs);
     }
-
-    // A truncated name that could not be resolved (a guest started since the last list, or two guests xentop prints
-    // alike) is no domain to compare: the baseline's domains it may stand for are carried over, and nothing is said
-    // under a name that is not a domain's.
-    const seen = sample.domains.filter((d) => !unresolved.includes(d.name));
-    const carried = (state.baseline ?? []).filter(
-      (d) => unresolved.some((u) => d.name.startsWith(u)) && !seen.some((x) => x.name === d.name),
-    );
-    // A name resolved again after it was not (the other guest printed alike went) was running all along: it joins
-    // the baseline quietly rather than "appearing".
-    const cleared = seen.filter(
-      (d) => state.unresolvedBefore.has(d.name.slice(0, 10)) && !(state.baseline ?? []).some((b) => b.name === d.name),
-    );
-    state.unresolvedBefore = new Set(unresolved);
-    const changes = detectChanges(state.baseline && [...state.baseline, ...cleared], [...seen, ...carried]);
-    const baseline = [...seen, ...carried];
-    if (changes.length > 0) {
-      const kept = await this.classify(state, changes, state.baseline ?? []);
-      baseline.push(...kept);
-    }
+    if (failure !== null) throw failure;
     state.baseline = baseline;
     for (const d of seen) {
       state.known.add(d.name);
@@ -531,9 +563,13 @@ export class Sampler {
 
   /**
    * Classifies the changes of one iteration with one list of the host. Returns the domains that must stay in the
-   * baseline (reported missing by xentop while the list shows them running).
+   * baseline (reported missing by xentop while the list shows them running), and the guests renamed (new name → old).
    */
-  private async classify(state: HostState, changes: RawChange[], before: DomainSample[]): Promise<DomainSample[]> {
+  private async classify(
+    state: HostState,
+    changes: RawChange[],
+    before: DomainSample[],
+  ): Promise<{ kept: DomainSample[]; renames: Map<string, string> }> {
     const host = state.name;
     let list: DomainSummary[] | null = null;
     try {
@@ -543,6 +579,9 @@ export class Sampler {
     }
     if (list !== null) state.held.clear();
     const entries = new Map((list ?? []).map((d) => [d.name, d]));
+    // Paired against the list before this one: this one shows the guest under its new name only.
+    const renames = list === null ? new Map<string, string>() : pairRenames(changes, entries, state.identities);
+    const oldNames = new Set(renames.values());
     const kept: DomainSample[] = [];
     const now = this.now();
     const seenAt = this.stamp();
@@ -552,6 +591,19 @@ export class Sampler {
       if (entry?.uuid) state.uuids.set(name, entry.uuid);
       const uuid = entry?.uuid ?? state.uuids.get(name) ?? null;
       const keys = uuid ? [uuid, name] : [name];
+      // Renamed: said once, as the guest under its new name; its old name went nowhere.
+      if (oldNames.has(name) && change.kind === 'disappeared') {
+        state.held.delete(name);
+        continue;
+      }
+      const oldName = renames.get(name);
+      if (oldName !== undefined && change.kind === 'appeared' && uuid) {
+        const byXenops = (await this.byXenops(oldName)) || (await this.byXenops(name));
+        await this.emit(state, { kind: 'domain.renamed', host, oldName, domain: name, uuid, byXenops, at: seenAt });
+        continue;
+      }
+      // Crashed before it was renamed: the same crash, said already.
+      if (oldName !== undefined && change.kind === 'crashed' && before.some((d) => d.name === oldName && d.state[3] === 'c')) continue;
       const byXenops = await this.byXenops(name);
       if (change.kind === 'crashed') {
         const crash = crashIdentity(entry);
@@ -612,7 +664,22 @@ export class Sampler {
       state.known.add(d.name);
       if (d.status === 'defined' || d.configPath !== null) state.definedHere.add(d.name);
     }
-    return kept;
+    if (list !== null) state.identities = identitiesOf(list);
+    return { kept, renames };
+  }
+
+  /**
+   * The guests' identities from a list, when no change brought one (the first samples of a host): a guest running
+   * since before the agent started is renamed like any other. A failed list is tried again a minute later at most.
+   */
+  private async learnIdentities(state: HostState): Promise<void> {
+    if (this.now() - state.identitiesTriedAt < this.o.nameRefreshMs) return;
+    state.identitiesTriedAt = this.now();
+    try {
+      state.identities = identitiesOf(await this.deps.list(state.name));
+    } catch (error) {
+      this.log(state.name).warn({ err: errorText(error) }, 'could not list domains to know them across a rename; tried again later');
+    }
   }
 
   /** Reports pending changes whose other half showed up or whose wait is over (all of them when final). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainSample, HostSample } from '../core/samples.ts';
 import type { TopRow } from './parsers/types.ts';
-import { countersOf, detectChanges, RollupWindow, rollup, toHostSample } from './sampling.ts';
+import { countersOf, detectChanges, pairRenames, RollupWindow, rollup, toHostSample } from './sampling.ts';
 
 function row(name: string, over: Partial<TopRow> = {}): TopRow {
   return {
@@ -165,5 +165,65 @@ describe('detectChanges', () => {
       { kind: 'crashed', domain: 'web' },
     ]);
     expect(detectChanges([dom('Domain-0', '-----r')], [dom('Domain-0', '---c--')])).toEqual([]);
+  });
+});
+
+describe('pairRenames (xl rename: the same UUID and domain id under a new name)', () => {
+  const known = new Map([
+    ['web', { uuid: 'u-web', id: 7 }],
+    ['db', { uuid: 'u-db', id: 8 }],
+  ]);
+  const gone = (domain: string) => ({ kind: 'disappeared' as const, domain });
+  const came = (domain: string) => ({ kind: 'appeared' as const, domain });
+  const running = (uuid: string | null, id: number | null) => ({ uuid, id, status: 'blocked' as const });
+
+  it('GIVEN web gone and www come with web’s UUID and id THEN www is web renamed', () => {
+    const listed = new Map([['www', running('u-web', 7)]]);
+    expect(pairRenames([gone('web'), came('www')], listed, known)).toEqual(new Map([['www', 'web']]));
+  });
+
+  it('GIVEN no list before, another id, another UUID, or the old name still running THEN no rename', () => {
+    expect(pairRenames([gone('web'), came('www')], new Map([['www', running('u-web', 7)]]), null).size).toBe(0);
+    // Destroyed, and another guest created from a config with its uuid line: a new domain id.
+    expect(pairRenames([gone('web'), came('www')], new Map([['www', running('u-web', 12)]]), known).size).toBe(0);
+    expect(pairRenames([gone('web'), came('www')], new Map([['www', running('u-other', 7)]]), known).size).toBe(0);
+    expect(pairRenames([gone('web'), came('www')], new Map([['www', running(null, 7)]]), known).size).toBe(0);
+    const both = new Map([
+      ['www', running('u-web', 7)],
+      ['web', running('u-web', 7)],
+    ]);
+    expect(pairRenames([gone('web'), came('www')], both, known).size).toBe(0);
+  });
+});
+
+describe('RollupWindow.rename', () => {
+  it('GIVEN a guest renamed within the window THEN the point holds its figures under the new name alone', () => {
+    const w = new RollupWindow();
+    const s = (name: string, cpuPercent: number | null) =>
+      ({
+        host: 'xen1',
+        at: 0,
+        intervalSeconds: 1,
+        domains: [
+          {
+            name,
+            state: '--b---',
+            cpuPercent,
+            cpuSeconds: 10,
+            memoryKiB: 1024,
+            maxMemoryKiB: null,
+            vcpus: 1,
+            netTxKiBps: null,
+            netRxKiBps: null,
+            vbdRdPerSec: null,
+            vbdWrPerSec: null,
+          },
+        ],
+      }) as HostSample;
+    w.add(s('web', 10));
+    w.rename('web', 'www');
+    w.add(s('www', 30));
+    expect(Object.keys(w.point(1).domains)).toEqual(['www']);
+    expect(w.point(1).domains['www']).toMatchObject({ cpuAvg: 20, cpuMax: 30 });
   });
 });

@@ -1,5 +1,6 @@
 import { migratingName } from '../core/names.ts';
 import type { DomainSample, HistoryFigures, HistoryPoint, HostSample } from '../core/samples.ts';
+import type { DomainSummary } from '../core/xen.ts';
 import type { TopRow } from './parsers/types.ts';
 
 /**
@@ -40,8 +41,9 @@ export function cpuBaseline(rows: readonly Pick<TopRow, 'name' | 'cpuSeconds'>[]
 
 /**
  * The row's CPU%, or null when xentop had no earlier sample of the domain: it prints 0.0 for a domain id it did not
- * see in its iteration before (one just started, or restarted — its CPU time went back). Matched by name, so a guest
- * renamed between two iterations (same domain id, a real figure) is unknown once; a 10-character name of the
+ * see in its iteration before (one just started, or restarted — its CPU time went back). Matched by name: a guest
+ * renamed between two iterations (same domain id, a real figure) is unknown once unless the sampler told it renamed
+ * (renamedCounters: its figures before, under the new name); a 10-character name of the
  * iteration before (xentop without -f) stands for the full name that starts with it. Null too past what the
  * domain's vCPUs can use: xentop divides by the time on Dom0's clock, and a clock stepped back under it (NTP after a
  * suspend) makes an 80% guest print 4000%, which would be a digest's peak and flatten every other line of a chart.
@@ -164,6 +166,17 @@ export class RollupWindow {
     }
   }
 
+  /**
+   * A guest renamed (xl rename) within the window: what was folded under its old name goes on under the new one, so
+   * the point holds one guest, not a line that ends and another that starts. Nothing when the new name has figures.
+   */
+  rename(from: string, to: string): void {
+    const at = this.slots.get(from);
+    if (at === undefined || this.slots.has(to)) return;
+    this.slots.delete(from);
+    this.slots.set(to, at);
+  }
+
   /** The history point of the samples added so far (the window itself is left as it is). */
   point(at: number): HistoryPoint {
     const f = this.figures;
@@ -230,6 +243,76 @@ export function detectChanges(prev: readonly DomainSample[] | null, cur: readonl
   }
   for (const name of before.keys()) if (!now.has(name)) changes.push({ kind: 'disappeared', domain: name });
   return changes;
+}
+
+/** Who a running guest is, beyond its name: what `xl rename` keeps. */
+export interface DomainIdentity {
+  uuid: string;
+  /** null where the list printed none (never for a running domain of xl list). */
+  id: number | null;
+}
+
+/** The running guests of a list with a UUID, by name (defined-only ones have neither a UUID nor an id). */
+export function identitiesOf(list: readonly DomainSummary[]): Map<string, DomainIdentity> {
+  const out = new Map<string, DomainIdentity>();
+  for (const d of list) if (d.status !== 'defined' && d.uuid) out.set(d.name, { uuid: d.uuid, id: d.id });
+  return out;
+}
+
+/**
+ * New name → old name of the guests renamed between two iterations (`xl rename`): a name that disappeared whose
+ * guest, as the list before knew it (`known`), has the UUID and domain id of a name that appeared, as the list now
+ * shows it running, the old name running no more. xentop prints neither, so nothing is paired without both lists:
+ * two guests are never taken for one — a guest destroyed and another created with its UUID has a new domain id, and
+ * a name either side could stand for (two alike) pairs neither.
+ */
+export function pairRenames(
+  changes: readonly RawChange[],
+  listed: ReadonlyMap<string, Pick<DomainSummary, 'uuid' | 'id' | 'status'>>,
+  known: ReadonlyMap<string, DomainIdentity> | null,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!known) return out;
+  // Gone for good: the list does not show it running (xentop may miss a row of one still running).
+  const goneNames = changes
+    .filter((c) => c.kind === 'disappeared')
+    .map((c) => c.domain)
+    .filter((n) => {
+      const now = listed.get(n);
+      return now === undefined || now.status === 'defined';
+    });
+  for (const c of changes) {
+    if (c.kind !== 'appeared') continue;
+    const now = listed.get(c.domain);
+    if (!now?.uuid || now.status === 'defined') continue;
+    const same = goneNames.filter((n) => {
+      const was = known.get(n);
+      return was?.uuid === now.uuid && (was.id === null || now.id === null || was.id === now.id);
+    });
+    const [oldName] = same;
+    if (same.length === 1 && oldName !== undefined && ![...out.values()].includes(oldName)) out.set(c.domain, oldName);
+  }
+  return out;
+}
+
+/** The counters of the iteration before, a renamed guest's (new name → old) under its new name. */
+export function renamedCounters<R extends CounterRow>(t: TimedRows<R>, renames: ReadonlyMap<string, string>): TimedRows<R> {
+  const to = new Map([...renames].map(([n, o]) => [o, n]));
+  const present = new Set(t.rows.map((r) => r.name));
+  return {
+    at: t.at,
+    rows: t.rows.map((r) => (to.has(r.name) && !present.has(to.get(r.name) as string) ? { ...r, name: to.get(r.name) as string } : r)),
+  };
+}
+
+/** A CPU baseline with a renamed guest's (new name → old) row under its new name too. */
+export function renamedBaseline(b: CpuBaseline, renames: ReadonlyMap<string, string>): CpuBaseline {
+  const out = new Map(b);
+  for (const [to, from] of renames) {
+    const row = b.get(from);
+    if (row && !b.has(to)) out.set(to, row);
+  }
+  return out;
 }
 
 /** Two decimals are plenty for rates and averages (and keep the JSON in Redis short). */

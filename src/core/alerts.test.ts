@@ -46,3 +46,30 @@ describe('alertFor', () => {
     expect(up?.key).not.toBe(down?.key);
   });
 });
+
+describe('alertFor: a guest renamed (xl rename)', () => {
+  const renamed = (byXenops: boolean): FleetEvent => ({
+    kind: 'domain.renamed',
+    host: 'xen1',
+    oldName: 'web',
+    domain: 'www',
+    uuid: 'u-web',
+    byXenops,
+    at,
+  });
+
+  it('GIVEN web renamed www outside xenops THEN one alert naming both, about the guest under its new name', () => {
+    const a = alertFor(renamed(false), at + 60_000);
+    expect(a?.reply.title).toBe('web was renamed www on xen1');
+    expect(a?.reply.tone).toBe('warning');
+    expect(a?.key).toBe('renamed:xen1:web:www');
+    expect(a?.subject).toBe('xen1:www');
+    expect(a?.reply.blocks).toEqual([
+      { type: 'text', text: 'web on xen1 is now named www (the same domain), renamed outside xenops. (seen 12:00:05 UTC)' },
+    ]);
+  });
+
+  it('GIVEN the rename was xenops’ own THEN no alert, as for its starts and stops', () => {
+    expect(alertFor(renamed(true))).toBeNull();
+  });
+});

@@ -14,8 +14,8 @@ export interface Alert {
 
 /**
  * Which fleet events are worth waking someone for, and how they read. A crash always is (nobody crashes a guest
- * on purpose); a start, stop, appearance, migration or disappearance only when xenops did not do it; a host that
- * stops answering always, and its return (so nobody keeps looking into a problem that went away).
+ * on purpose); a start, stop, appearance, migration, rename or disappearance only when xenops did not do it; a host
+ * that stops answering always, and its return (so nobody keeps looking into a problem that went away).
  */
 export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
   const at = seenAt(e.at, now);
@@ -74,6 +74,14 @@ export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
         `migrated:${e.host}:${e.domain}`,
         `${e.domain} moved to ${e.host}`,
         `${e.domain} moved from ${e.from} to ${e.host} outside xenops.`,
+        'warning',
+      );
+    case 'domain.renamed':
+      // About the guest under its new name: what is said of it next (a crash, a stop) is said under that name.
+      return alert(
+        `renamed:${e.host}:${e.oldName}:${e.domain}`,
+        `${e.oldName} was renamed ${e.domain} on ${e.host}`,
+        `${e.oldName} on ${e.host} is now named ${e.domain} (the same domain), renamed outside xenops.`,
         'warning',
       );
     default:

@@ -50,3 +50,48 @@ describe('diffSnapshots', () => {
     ]);
   });
 });
+
+describe('diffSnapshots: a guest renamed (xl rename OLD NEW: same domain, same UUID, a new name)', () => {
+  const before = snap({ xen1: { domains: [d('web', 'blocked', 'u-web'), d('mail', 'running', 'u-mail')] } });
+
+  it('GIVEN web renamed www THEN one change, "web renamed www", not a stop and an appearance', () => {
+    // Its config file web.cfg is still there: web is listed as defined (no UUID) beside the running www.
+    const after = snap({ xen1: { domains: [d('www', 'blocked', 'u-web'), d('web', 'defined'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(before, after)).toEqual([{ kind: 'renamed', host: 'xen1', oldName: 'web', domain: 'www' }]);
+    expect(diffSnapshots(before, after).map(describeChange)).toEqual(['✎ web renamed www on xen1']);
+    // No config file left behind: the same.
+    const bare = snap({ xen1: { domains: [d('www', 'running', 'u-web'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(before, bare).map(describeChange)).toEqual(['✎ web renamed www on xen1']);
+  });
+
+  it('GIVEN a guest gone and another of another UUID (or none known) THEN no rename: never two guests made one', () => {
+    const other = snap({ xen1: { domains: [d('www', 'running', 'u-other'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(before, other).map(describeChange)).toEqual(['+ www appeared on xen1', '− web vanished on xen1']);
+    const unknown = snap({ xen1: { domains: [d('web', 'blocked'), d('mail', 'running')] } });
+    const renamedUnknown = snap({ xen1: { domains: [d('www', 'blocked'), d('mail', 'running')] } });
+    expect(diffSnapshots(unknown, renamedUnknown).map(describeChange)).toEqual(['+ www appeared on xen1', '− web vanished on xen1']);
+    // Destroyed and created again under the same name: no change of name, whatever its UUID.
+    const again = snap({ xen1: { domains: [d('web', 'running', 'u-new'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(before, again)).toEqual([]);
+  });
+
+  it('GIVEN xl migrate renaming the source web--migratedaway THEN no rename is said', () => {
+    const moving = snap({
+      xen1: { domains: [d('web--migratedaway', 'shutdown', 'u-web'), d('mail', 'running', 'u-mail')] },
+      xen2: { domains: [d('web--incoming', 'paused', 'u-web')] },
+    });
+    expect(diffSnapshots({ ...before, hosts: { ...before.hosts, xen2: { domains: [] } } }, moving).some((c) => c.kind === 'renamed')).toBe(
+      false,
+    );
+  });
+
+  it('GIVEN a person who may see only one of the names (their snapshots hold only what they may see) THEN the other is never named', () => {
+    // Scoped to web only: www is left out of what they see, so web reads as gone, www unnamed.
+    const onlyOld = snap({ xen1: { domains: [d('web', 'defined'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(before, onlyOld).map(describeChange)).toEqual(['▼ web stopped on xen1']);
+    // Scoped to www only: web was never in what they saw.
+    const scopedBefore = snap({ xen1: { domains: [d('mail', 'running', 'u-mail')] } });
+    const onlyNew = snap({ xen1: { domains: [d('www', 'running', 'u-web'), d('mail', 'running', 'u-mail')] } });
+    expect(diffSnapshots(scopedBefore, onlyNew).map(describeChange)).toEqual(['+ www appeared on xen1']);
+  });
+});

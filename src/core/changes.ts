@@ -1,3 +1,4 @@
+import { migratingName } from './names.ts';
 import type { DomainStatus } from './xen.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface FleetSnapshot {
 export type FleetChange =
   | { kind: 'started' | 'stopped' | 'crashed' | 'appeared' | 'vanished'; host: string; domain: string }
   | { kind: 'migrated'; host: string; from: string; domain: string }
+  /** `xl rename`: the same guest (its UUID) under a new name on the same host. */
+  | { kind: 'renamed'; host: string; oldName: string; domain: string }
   | { kind: 'unreachable' | 'reachable'; host: string };
 
 /** Running in some form: idle (blocked) and paused guests are up; crashed ones are reported as crashed. */
@@ -60,8 +63,13 @@ export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetCha
     if (!before || !now) continue;
     const was = new Map(before.filter((d) => d.name !== 'Domain-0').map((d) => [d.name, d]));
     const is = new Map(now.filter((d) => d.name !== 'Domain-0').map((d) => [d.name, d]));
+    const renamed = renamesOf(was, is);
+    const oldNames = new Set(renamed.values());
     for (const [name, d] of is) {
-      const old = was.get(name);
+      const oldName = renamed.get(name);
+      if (oldName !== undefined) changes.push({ kind: 'renamed', host, oldName, domain: name });
+      // Renamed: compared with itself under its old name (a guest renamed and crashed meanwhile is said crashed too).
+      const old = oldName === undefined ? was.get(name) : was.get(oldName);
       if (d.status === 'crashed') {
         if (old?.status !== 'crashed') changes.push({ kind: 'crashed', host, domain: name });
         continue;
@@ -73,6 +81,7 @@ export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetCha
       else changes.push({ kind: 'appeared', host, domain: name });
     }
     for (const [name, old] of was) {
+      if (oldNames.has(name)) continue;
       if (!isUp(old.status)) {
         if (!is.has(name) && old.status !== 'crashed') changes.push({ kind: 'vanished', host, domain: name });
         continue;
@@ -88,23 +97,47 @@ export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetCha
   return changes;
 }
 
+/**
+ * New name → old name of the host's guests renamed between two snapshots: one up before under a name it no longer
+ * runs under, and up now under a name it did not have, the same UUID on both sides. Only by UUID: a snapshot has no
+ * domain id, and a name alone would take a guest destroyed and another created for one. xl's names of a migration
+ * under way (`web--migratedaway`) are no rename.
+ */
+function renamesOf(was: ReadonlyMap<string, SnapshotDomain>, is: ReadonlyMap<string, SnapshotDomain>): Map<string, string> {
+  const byUuid = new Map<string, SnapshotDomain>();
+  for (const d of was.values()) if (d.uuid && isUp(d.status) && migratingName(d.name) === null) byUuid.set(d.uuid, d);
+  const out = new Map<string, string>();
+  for (const [name, d] of is) {
+    const old = d.uuid ? byUuid.get(d.uuid) : undefined;
+    if (!old || old.name === name || was.get(name)?.uuid === d.uuid || migratingName(name) !== null) continue;
+    if (!(isUp(d.status) || d.status === 'crashed')) continue;
+    // Still running under its old name too (the same UUID twice: a snapshot of no real host) is no rename.
+    if (is.get(old.name)?.uuid === d.uuid) continue;
+    out.set(name, old.name);
+  }
+  return out;
+}
+
 const MARKS: Record<FleetChange['kind'], string> = {
   started: '▲',
   stopped: '▼',
   crashed: '✖',
   migrated: '⇄',
+  renamed: '✎',
   appeared: '+',
   vanished: '−',
   unreachable: '⚠',
   reachable: '✔',
 };
 
-/** "▲ mail started on xen1", "⇄ web migrated xen1 → xen2". */
+/** "▲ mail started on xen1", "⇄ web migrated xen1 → xen2", "✎ web renamed www on xen1". */
 export function describeChange(c: FleetChange): string {
   const mark = MARKS[c.kind];
   switch (c.kind) {
     case 'migrated':
       return `${mark} ${c.domain} migrated ${c.from} → ${c.host}`;
+    case 'renamed':
+      return `${mark} ${c.oldName} renamed ${c.domain} on ${c.host}`;
     case 'unreachable':
       return `${mark} ${c.host} stopped answering (unreachable, or no agent)`;
     case 'reachable':

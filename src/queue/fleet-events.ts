@@ -16,6 +16,8 @@ export type FleetEvent =
       at: number;
     }
   | { kind: 'domain.migrated'; host: string; from: string; domain: string; uuid: string | null; byXenops: boolean; at: number }
+  /** `xl rename`: the same domain (UUID and domain id) under a new name, `domain`, on the same host. */
+  | { kind: 'domain.renamed'; host: string; oldName: string; domain: string; uuid: string; byXenops: boolean; at: number }
   | { kind: 'host.unreachable'; host: string; reason: string; at: number }
   | { kind: 'host.reachable'; host: string; at: number };
 

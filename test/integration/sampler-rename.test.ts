@@ -1,0 +1,108 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sampler } from '../../src/agent/sampler.ts';
+import type { SshPool } from '../../src/agent/ssh/pool.ts';
+import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
+import type { DomainSample } from '../../src/core/samples.ts';
+import { DomainLocks } from '../../src/queue/coordination.ts';
+import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
+import { SampleStore } from '../../src/queue/samples.ts';
+import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
+import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+
+/**
+ * `xl rename OLD NEW` seen by the sampler (simulator, real Redis): xentop prints neither UUID nor domain id, so the
+ * sampler tells the same guest under a new name from another guest by `xl list -v` — the same UUID and domain id as
+ * the name it no longer runs under had. Its samples and the history point being folded go on under the new name.
+ */
+const prefix = uniquePrefix();
+let env: SimEnv;
+let pool: SshPool;
+let redis: Redis;
+let samples: SampleStore;
+let events: FleetEventLog;
+let sampler: Sampler;
+
+const sim = () => env.sim.fleet;
+const xen1 = () => sim().host('xen1');
+
+beforeAll(async () => {
+  env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 0.2 });
+  pool = env.pool();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  samples = new SampleStore(redis, prefix);
+  events = new FleetEventLog(redis, prefix);
+  const drivers = simDrivers(env, pool);
+  // A history point every 3 s: one is being folded when the guest is renamed.
+  sampler = new Sampler(
+    { ...fastSamplerOptions(['xen1']), historyEverySeconds: 3 },
+    {
+      runner: pool,
+      samples,
+      events,
+      locks: new DomainLocks(redis, prefix),
+      list: (host) => (drivers[host] as XenToolstack).list(),
+      logger: quietLogger,
+    },
+  );
+  sampler.start();
+  // The baseline (a change before it would be part of it).
+  await firstSampleWith('web');
+}, 30_000);
+afterAll(async () => {
+  await sampler?.close();
+  await env?.stop();
+  await deleteKeysWithPrefix(REDIS_URL, prefix);
+  redis?.disconnect();
+});
+
+const about = async (t0: number, ...names: string[]) =>
+  (await events.since(t0)).filter((e): e is Extract<FleetEvent, { domain: string }> => 'domain' in e && names.includes(e.domain));
+
+/** The first sample of xen1 that names `name` (the latest one is polled every 20 ms: one is written a second). */
+async function firstSampleWith(name: string): Promise<DomainSample> {
+  for (let i = 0; i < 500; i++) {
+    const d = (await samples.latest(['xen1']))['xen1']?.domains.find((x) => x.name === name);
+    if (d) return d;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no sample of ${name}`);
+}
+
+describe('a guest renamed on its host', () => {
+  it('is one domain.renamed (web → www, its UUID), and its figures go on under the new name', async () => {
+    const t0 = Date.now() - 1;
+    const web = xen1().domains.find((d) => d.name === 'web');
+    if (!web) throw new Error('no web');
+    web.name = 'www';
+    // Its first sample under the new name is measured against web's last one (xentop keeps it by domain id).
+    const first = await firstSampleWith('www');
+    expect(first.cpuPercent).not.toBeNull();
+    await expect.poll(async () => (await about(t0, 'web', 'www')).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // Anything else said of either would come within the settle wait (400 ms here).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await about(t0, 'web', 'www')).map(({ at: _at, ...e }) => e)).toEqual([
+      { kind: 'domain.renamed', host: 'xen1', oldName: 'web', domain: 'www', uuid: web.uuid, byXenops: false },
+    ]);
+    // The point folded across the rename holds www alone: web's samples of it went on under www, not a line that ends.
+    await expect.poll(async () => (await samples.history('xen1', t0)).some((p) => 'www' in p.domains), { timeout: 10_000 }).toBe(true);
+    const since = (await samples.history('xen1', t0)).filter((p) => 'www' in p.domains);
+    expect(since.every((p) => !('web' in p.domains))).toBe(true);
+  }, 30_000);
+
+  it('never takes a guest destroyed and another created with its UUID (a new domain id) for one renamed', async () => {
+    const t0 = Date.now() - 1;
+    const www = xen1().domains.find((d) => d.name === 'www');
+    if (!www) throw new Error('no www');
+    sim().removeDomain(xen1(), www);
+    // A config copied with its uuid line: the same UUID, but a new domain, with an id of its own.
+    const copy = sim().addDomain(xen1(), { name: 'www-copy', memoryMiB: 512, vcpus: 1, flags: '-b----', uuid: www.uuid });
+    expect(copy.id).not.toBe(www.id);
+    await expect.poll(async () => (await about(t0, 'www', 'www-copy')).length, { timeout: 10_000 }).toBe(2);
+    expect((await about(t0, 'www', 'www-copy')).map((e) => `${e.kind} ${e.domain}`).sort()).toEqual([
+      'domain.appeared www-copy',
+      'domain.vanished www',
+    ]);
+  }, 30_000);
+});
