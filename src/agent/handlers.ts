@@ -34,8 +34,8 @@ export interface HandlerContext {
   /** The hosts the bots' config has (FleetHosts), for the checks across the fleet; null when none is known. */
   fleetHosts?: () => Promise<readonly string[] | null>;
   /**
-   * One plan migration arriving at a target at a time (src/queue/incoming-migrations.ts), from its free-memory check
-   * to its read-back; absent, two steps may judge the same free memory at once.
+   * One migration arriving at a target at a time (src/queue/incoming-migrations.ts), from its free-memory check to
+   * its read-back; absent, two migrations may judge the same free memory at once.
    */
   incoming?: IncomingGate;
 }
@@ -201,45 +201,44 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         'args.invalid',
         `${data.domain} cannot be migrated from ${data.host} (${ts.kind}) to ${data.target} (${targetKind}): xl migrate and xm migrate speak different protocols (xl streams to xl migrate-receive over ssh, xm talks to xend's relocation port); nothing was sent`,
       );
-    const keep = data.keepFreeMiB;
+    // A plan's step keeps the fleet's reserve there; a single /migrate, whose target the operator chose, needs room
+    // for the guest alone. Both hold the target alike: either one's copy is invisible to the other's check until built.
+    const keep = data.keepFreeMiB ?? 0;
     let release: ((leave?: boolean) => Promise<void>) | null = null;
     let unknown = false;
-    const op: OperationContext =
-      keep === undefined
-        ? ctx.op
-        : {
-            ...ctx.op,
-            // Right before `xl migrate`, after the local checks passed: the target to itself, its room now, then the
-            // journal write. Held until the read-back: another step checking meanwhile would not yet see this copy
-            // (built on the target only once xl's ssh transport reaches migrate-receive) and take the same room.
-            beforeIssue: async (step) => {
-              release =
-                (await ctx.incoming?.hold(
-                  {
-                    token: `${data.meta.requestId}/${data.domain}/${randomUUID()}`,
-                    requestId: data.meta.requestId,
-                    person: data.meta.person,
-                    command: data.meta.command,
-                    domain: data.domain,
-                    host: data.host,
-                    target: data.target,
-                  },
-                  {
-                    signal: ctx.op.signal,
-                    onWait: (other) =>
-                      ctx.op.onProgress?.({
-                        stage: 'check',
-                        message: `waiting: ${data.target} is receiving ${describeIncoming(other)}; its free memory for ${data.domain} is read once that has arrived`,
-                      }),
-                  },
-                )) ?? null;
-              // Another run of this job may have held the target before this one, and migrated the guest meanwhile:
-              // its room, judged now with the guest counted there, would refuse what that run did.
-              await ctx.op.refuseIfSentElsewhere?.();
-              await refuseIfNoRoom(data.domain, data.target, step.before, keep, ctx);
-              await ctx.op.beforeIssue?.(step);
+    const op: OperationContext = {
+      ...ctx.op,
+      // Right before `xl migrate`, after the local checks passed: the target to itself, its room now, then the
+      // journal write. Held until the read-back: another migration checking meanwhile would not yet see this copy
+      // (built on the target only once xl's ssh transport reaches migrate-receive) and take the same room.
+      beforeIssue: async (step) => {
+        release =
+          (await ctx.incoming?.hold(
+            {
+              token: `${data.meta.requestId}/${data.domain}/${randomUUID()}`,
+              requestId: data.meta.requestId,
+              person: data.meta.person,
+              command: data.meta.command,
+              domain: data.domain,
+              host: data.host,
+              target: data.target,
             },
-          };
+            {
+              signal: ctx.op.signal,
+              onWait: (other) =>
+                ctx.op.onProgress?.({
+                  stage: 'check',
+                  message: `waiting: ${data.target} is receiving ${describeIncoming(other)}; its free memory for ${data.domain} is read once that has arrived`,
+                }),
+            },
+          )) ?? null;
+        // Another run of this job may have held the target before this one, and migrated the guest meanwhile:
+        // its room, judged now with the guest counted there, would refuse what that run did.
+        await ctx.op.refuseIfSentElsewhere?.();
+        await refuseIfNoRoom(data.domain, data.target, step.before, keep, ctx);
+        await ctx.op.beforeIssue?.(step);
+      },
+    };
     try {
       return {
         host: data.host,
@@ -336,12 +335,12 @@ async function refuseIfMigrating(
 }
 
 /**
- * A plan's migration (keepFreeMiB set) is sent only if the target still has room for it: its figures were read when
- * the plan was made, maybe minutes before (an approval, the steps before it), and the target may have filled since —
- * a guest started there, another plan's or someone's migration arriving (xl builds the arriving copy, NAME--incoming,
- * with its memory at the start of the copy, so free_memory counts it). Read now: `xl info`'s free_memory on the target
- * must hold the guest's memory (as `xl list` showed it just before) plus `keep`. Unknown figures refuse too: the step
- * is never sent blindly.
+ * A migration is sent only if the target still has room for it: a plan's figures were read when the plan was made,
+ * maybe minutes before (an approval, the steps before it), a /migrate's were never read, and the target may have
+ * filled since — a guest started there, another migration arriving (xl builds the arriving copy, NAME--incoming, with
+ * its memory at the start of the copy, so free_memory counts it). Read now: `xl info`'s free_memory on the target
+ * must hold the guest's memory (as `xl list` showed it just before) plus `keep` (a plan's reserve; 0 for a /migrate).
+ * Unknown figures refuse too: a migration is never sent blindly.
  */
 async function refuseIfNoRoom(
   domain: string,
@@ -376,7 +375,7 @@ async function refuseIfNoRoom(
       'domain.state',
       `${targetHost} has ${free} MiB free now: ${domain} (${memory} MiB) ${
         free < memory ? 'does not fit there' : `would leave it ${free - memory} MiB`
-      }, under the ${keep} MiB it must keep free (fleet.memoryReserveMiB) — not migrated; nothing was sent`,
+      }${keep > 0 ? `, under the ${keep} MiB it must keep free (fleet.memoryReserveMiB)` : ''} — not migrated; nothing was sent`,
     );
 }
 

@@ -2,10 +2,10 @@ import { UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { describeIncoming, type IncomingHolder, type IncomingMigrations } from '../queue/incoming-migrations.ts';
 
-/** How a plan's migration step takes its target (src/queue/incoming-migrations.ts) and lets it go. */
+/** How a migration (a plan's step or a /migrate) takes its target (src/queue/incoming-migrations.ts) and lets it go. */
 export interface IncomingGate {
   /**
-   * Waits until no other plan's migration is arriving at `holder.target`, then holds it (renewed) until the returned
+   * Waits until no other migration is arriving at `holder.target`, then holds it (renewed) until the returned
    * release. Throws the signal's reason when aborted while waiting, and refuses (nothing sent) past the longest wait.
    */
   hold(
@@ -72,7 +72,7 @@ export function incomingGate(
             // The step ended while the renewal was out: its release found nothing to let go, and taking the hold back
             // now would keep the target from the next step for a finished migration.
             if (stopped) return;
-            // Gone (a Redis blip longer than its TTL, or a flush): taken back, or another plan's step could be sent to
+            // Gone (a Redis blip longer than its TTL, or a flush): taken back, or another migration could be sent to
             // this target mid-migration, reading a free memory that does not count this copy yet.
             const again = await migrations.acquire(taken, policy.ttlMs);
             if (!again.ok) {

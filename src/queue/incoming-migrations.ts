@@ -2,11 +2,11 @@ import { OwnedKeys, type OwnedResult } from './owned-key.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /**
- * One plan migration arriving at a host at a time, fleet-wide: the hold a plan's step (a migration with keepFreeMiB)
- * takes on its target from its free-memory check until its migration's read-back. Two steps on two agents would
- * otherwise read the same free_memory at the same moment — before either copy is built there — and both be sent,
- * together leaving the target less than the reserve. A step holds one target and nothing else but its own domain
- * (taken before, by the bot), and a holder never waits for a domain: no two steps can wait for each other.
+ * One migration arriving at a host at a time, fleet-wide: the hold a migration (a plan's step or a /migrate) takes on
+ * its target from its free-memory check until its read-back. Two migrations on two agents would otherwise read the
+ * same free_memory at the same moment — before either copy is built there — and both be sent, together overfilling
+ * the target or eating a plan's reserve. A migration holds one target and nothing else but its own domain (taken
+ * before, by the bot), and a holder never waits for a domain: no two migrations can wait for each other.
  */
 
 /** Who holds a target: shown to the step that waits for it, and in its refusal. */
@@ -18,7 +18,7 @@ export interface IncomingHolder {
   token: string;
   requestId: string;
   person: string;
-  /** The chat command (`evacuate`, `rebalance`). */
+  /** The chat command (`migrate`, `evacuate`, `rebalance`). */
   command: string;
   domain: string;
   /** The source host. */

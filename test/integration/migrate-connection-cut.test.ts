@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 import { demoChat } from '../helpers/stack.ts';
 
 /**
@@ -38,6 +40,17 @@ describe('/migrate whose connection to the source is cut while xl migrate runs',
     expect(reply).toContain('xl migrate may still be running on xen1');
     expect(chat.sent('xen1', /xl migrate/)).toBe(sent + 1);
     expect(sim.fleet.findDomain(sim.fleet.host('xen1'), 'web')).toBeDefined();
+    // Its copy may still be building on xen2: the hold on xen2 is left to lapse, not let go.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const hold = `${chat.stack.prefix}:incoming:xen2`;
+      expect(await redis.pttl(hold)).toBeGreaterThan(0);
+      // The simulator's xl migrate died with its connection (it streams to its client): nothing builds there, and
+      // the next test's /migrate to xen2 need not wait out the TTL.
+      await redis.del(hold);
+    } finally {
+      redis.disconnect();
+    }
   }, 30_000);
 
   it('GIVEN the guest reads back moved THEN it is reported moved, verified on the target', async () => {

@@ -34,8 +34,8 @@ function running(s: Stack): Record<string, string[]> {
   return out;
 }
 
-/** As evacuate.test.ts: web → xen2, db → xen3, gateway → xen2. */
-function threeHosts(): SimFleetSpec {
+/** As evacuate.test.ts: web → xen2, db → xen3, gateway → xen2 (`spare`: an empty xen4 too, which no step targets). */
+function threeHosts(spare = false): SimFleetSpec {
   return {
     hosts: {
       xen1: {
@@ -50,6 +50,7 @@ function threeHosts(): SimFleetSpec {
       },
       xen2: { toolstack: 'xl', totalMemoryMiB: 6144, domains: [{ name: 'files', memoryMiB: 1024, vcpus: 1, running: true }] },
       xen3: { toolstack: 'xl', totalMemoryMiB: 8192, domains: [] },
+      ...(spare ? { xen4: { toolstack: 'xl' as const, totalMemoryMiB: 8192, domains: [] } } : {}),
     },
   };
 }
@@ -90,20 +91,21 @@ describe('/freeze of a target host while an /evacuate runs', () => {
 });
 
 describe('a plan step whose guest someone else moved or removed between steps', () => {
-  it('bob /migrate db → xen2 while step 1 runs: the evacuation must not say db is "still on xen1"', async () => {
-    const s = await start(threeHosts());
+  it('bob /migrate db → xen4 while step 1 runs: the evacuation must not say db is "still on xen1"', async () => {
+    // To xen4: one bound for xen2 would wait for step 1's hold there (one migration arriving at a time).
+    const s = await start(threeHosts(true));
     s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 3_000 });
     const evac = await send(s, 'evacuate xen1');
     await s.env.sim.log.waitFor({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, timeoutMs: 10_000 });
     // db's lock is not the plan's yet (a plan locks each step's domain when that step is queued): bob may move it.
-    const bobs = await ask(s, 'migrate xen1:db xen2', 'bob');
+    const bobs = await ask(s, 'migrate xen1:db xen4', 'bob');
     expect(bobs.title).toMatch(/db/);
     expect(bobs.kind).toBe('result');
     expect(s.env.sim.log.query({ host: 'xen1', match: /\bmigrate\b.*\bweb\b/, ended: true })).toEqual([]);
     const r = await s.adapter.finalReply(evac);
     const text = textOf(r);
-    // Where db really is: on xen2 (bob's migration), not on xen1.
-    expect(running(s)['xen2']).toContain('db');
+    // Where db really is: on xen4 (bob's migration), not on xen1.
+    expect(running(s)['xen4']).toContain('db');
     expect(running(s)['xen1']).not.toContain('db');
     // Was "not moved, still on xen1: db (failed)".
     expect(text).not.toMatch(/still on xen1: [^\n]*\bdb\b/);
