@@ -22,6 +22,8 @@ const FRANK = '200000000000000008';
 const GINA = '200000000000000007';
 /** In guild A as a viewer, whose lookup there will fail. */
 const HANK = '200000000000000006';
+/** In guild A as a viewer, whose lookup there Discord is slow to answer. */
+const IVY = '200000000000000005';
 
 const { dc } = discordStack({ token: TOKEN, global: true, roleBindings: { [VIEW_A]: ['viewer'], [ADMIN_B]: ['admin'] } });
 dc.guilds.set(dc.guildId, {
@@ -30,6 +32,7 @@ dc.guilds.set(dc.guildId, {
     [ERIN, [VIEW_A, UNBOUND_A]],
     [FRANK, [VIEW_A]],
     [HANK, [VIEW_A]],
+    [IVY, [VIEW_A]],
   ]),
 });
 dc.guilds.set(GUILD_B, { roles: [ADMIN_B], members: new Map([[FRANK, [ADMIN_B]]]) });
@@ -41,6 +44,11 @@ function answerTo(token: string): Promise<DcCall> {
       (c.method === 'PATCH' && c.route === `/webhooks/${dc.appId}/${token}/messages/@original`) ||
       (c.method === 'POST' && c.route.endsWith(`/${token}/callback`) && (c.body?.['type'] as number) === 4),
   );
+}
+
+/** The interaction's initial response (its defer, or an immediate reply). */
+function callbackOf(token: string): Promise<DcCall> {
+  return dc.waitFor((c) => c.method === 'POST' && c.route.endsWith(`/${token}/callback`));
 }
 
 /** The roles /whoami lists, as sent from `where`. */
@@ -70,7 +78,37 @@ describe('a person known only through a Discord role, in a direct message', () =
         dm: true,
       },
     );
-    expect(JSON.stringify((await answerTo(token)).body)).toMatch(/Not allowed.*may not run \/stop/);
+    expect((await callbackOf(token)).body).toMatchObject({ type: 5 });
+    const answer = await answerTo(token);
+    expect(answer.method).toBe('PATCH');
+    expect(JSON.stringify(answer.body)).toMatch(/Not allowed.*may not run \/stop/);
+  }, 30_000);
+
+  it('a command refused before it runs (bad arguments) is answered through the deferred reply, with the usage', async () => {
+    const { token } = dc.interact(ERIN, { id: '3', name: 'stop', type: 1 }, 2, [], undefined, { dm: true });
+    expect((await callbackOf(token)).body).toMatchObject({ type: 5 });
+    const answer = await answerTo(token);
+    expect(answer.method).toBe('PATCH');
+    expect(embeds(answer)).toMatch(/Bad arguments for \/stop.*\/stop <domain>/);
+  }, 30_000);
+
+  it('is deferred before their roles are looked up: Discord slow to answer the lookup does not eat the 3 s', async () => {
+    const isLookup = (c: DcCall) => c.method === 'GET' && c.route === `/guilds/${dc.guildId}/members/${IVY}`;
+    const release = dc.holdNext(isLookup);
+    try {
+      const { token } = dc.interact(IVY, { id: '2', name: 'list', type: 1 }, 2, [], undefined, { dm: true });
+      const callback = await callbackOf(token);
+      const lookup = await dc.waitFor(isLookup);
+      // The defer went out before the lookup was even asked, so not after its answer (held until now).
+      expect(callback.body).toMatchObject({ type: 5 });
+      expect(dc.calls.indexOf(callback)).toBeLessThan(dc.calls.indexOf(lookup));
+      release();
+      const listed = embeds(await answerTo(token));
+      expect(listed).not.toMatch(/Not allowed|not known|Roles unknown/);
+      expect(listed).toMatch(/web/);
+    } finally {
+      release();
+    }
   }, 30_000);
 
   it('someone in none of the bot’s guilds is not known, and no guild was asked twice for them', async () => {
@@ -83,11 +121,26 @@ describe('a person known only through a Discord role, in a direct message', () =
     dc.failingMemberLookups.add(dc.guildId);
     try {
       const { token } = dc.interact(HANK, { id: '2', name: 'list', type: 1 }, 2, [], undefined, { dm: true });
+      // Deferred first: the refusal fills the deferred reply (only the user sees a direct message).
+      expect((await callbackOf(token)).body).toMatchObject({ type: 5 });
       const answer = await answerTo(token);
-      expect(answer.body).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(answer.method).toBe('PATCH');
       const text = JSON.stringify(answer.body);
+      expect(text).toMatch(/Roles unknown/);
       expect(text).toMatch(/could not look up your roles/);
       expect(text).toMatch(/try again|in the server/);
+      // A click in the direct message, the lookup still failing: its update deferred, the refusal a follow-up that
+      // only the user sees, the message clicked left as it was.
+      const clicked = dc.directMessages(HANK).at(-1);
+      if (!clicked) throw new Error('no message in the direct message to click');
+      const before = JSON.stringify(clicked.embeds);
+      const click = dc.interact(HANK, { custom_id: 'x', component_type: 2 }, 3, [], clicked.id, { dm: true });
+      expect((await callbackOf(click.token)).body).toMatchObject({ type: 6 });
+      const followUp = await dc.waitFor((c) => c.method === 'POST' && c.route === `/webhooks/${dc.appId}/${click.token}`);
+      expect(followUp.body).toMatchObject({ flags: 64 });
+      expect(JSON.stringify(followUp.body)).toMatch(/could not look up your roles/);
+      expect(dc.calls.some((c) => c.route.includes(`/${click.token}/messages/`))).toBe(false);
+      expect(JSON.stringify(dc.directMessages(HANK).find((m) => m.id === clicked.id)?.embeds)).toBe(before);
     } finally {
       dc.failingMemberLookups.delete(dc.guildId);
     }

@@ -23,7 +23,7 @@ import { markMaybeDelivered } from '../maybe-delivered.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { isBotTokenRefused, isReplyRefused, mayHaveTakenEffect } from './api-errors.ts';
 import { sendDefer } from './defer.ts';
-import { guildsToAsk, MemberRoleLookup, type MemberRoles } from './member-roles.ts';
+import { AUTOCOMPLETE_ROLES_WAIT_MS, guildsToAsk, MemberRoleLookup, type MemberRoles } from './member-roles.ts';
 import { answeredPrivately, answersSomeone, privateNote } from './private-answer.ts';
 import { discordApiRoot, discordRest, interactionRest, registerCommands } from './register.ts';
 import { type DiscordPayload, mentionMessages, renderDiscord } from './render.ts';
@@ -73,7 +73,7 @@ const HOOK = { auth: false } as const;
 
 /**
  * The Discord adapter: a gateway client with only the Guilds intent, slash commands derived from the command
- * specs, every interaction deferred at once (denials answered ephemerally straight away), results edited into
+ * specs, every interaction deferred at once (denials in a guild answered ephemerally first), results edited into
  * the deferred reply through the interaction webhook — or posted to the channel once the token has expired, except
  * private answers, which then go to the asker's direct messages (see answerPrivately).
  */
@@ -157,12 +157,19 @@ export class DiscordAdapter implements ChatAdapter {
 
   private async onInteraction(core: BotCore, interaction: Interaction): Promise<void> {
     const receivedAt = Date.now();
-    const roles = await this.rolesOf(interaction);
-    if (!roles.ok) return await this.refuseUnknownRoles(interaction, roles.reason);
-    const roleIds = roles.roleIds;
-    const actor = { platform: 'discord' as const, userId: interaction.user.id, roleIds, displayName: interaction.user.username };
     const channel = { id: interaction.channelId ?? 'dm', kind: interaction.guildId ? ('group' as const) : ('direct' as const) };
+    const requestId = `dc${interaction.id}`;
+    // A direct message's roles are a REST lookup (see rolesOf), which a slow or retried Discord stretches past the
+    // 3 s the initial response must come in: there the defer goes first, and what the roles decide is answered
+    // through it (only the user sees a direct message: ephemeral or not is all one there). In a guild the roles come
+    // with the interaction: a denial is answered ephemerally, before any defer.
+    const deferFirst = interaction.guildId === null ? this.deferOf(interaction) : null;
+    if (deferFirst && !(await this.deferred(deferFirst, requestId))) return;
+    const roles = await this.rolesOf(interaction);
+    const roleIds = roles.ok ? roles.roleIds : [];
+    const actor = { platform: 'discord' as const, userId: interaction.user.id, roleIds, displayName: interaction.user.username };
     if (interaction.isAutocomplete()) {
+      if (!roles.ok) return await this.refuseUnknownRoles(interaction, roles.reason, null);
       const focused = interaction.options.getFocused(true);
       await interaction.respond(
         fitChoices(core.autocomplete(actor, channel, interaction.commandName, focused.name, autocompletePartial(focused.value))),
@@ -178,7 +185,10 @@ export class DiscordAdapter implements ChatAdapter {
       // told it answered when even that fails.
       userId: actor.userId,
       ...(interaction.isChatInputCommand() ? { command: interaction.commandName } : {}),
+      ...(interaction.isButton() ? { component: true } : {}),
     };
+    const target: ReplyTarget = { platform: 'discord', channelId: channel.id, requestId, state };
+    if (!roles.ok) return await this.refuseUnknownRoles(interaction, roles.reason, deferFirst ? target : null);
     if (interaction.isChatInputCommand()) {
       const req = chatInputToRequest({
         id: interaction.id,
@@ -201,20 +211,26 @@ export class DiscordAdapter implements ChatAdapter {
       });
       const denial = core.precheck(req);
       if (denial) {
-        await interaction.reply(ephemeral(denial));
+        // Deferred already: the denial fills the "thinking…" reply, as any answer does.
+        if (deferFirst) await this.deliver(target, { ...denial, private: false });
+        else await interaction.reply(ephemeral(denial));
         return;
       }
-      if (!(await this.deferred(() => interaction.deferReply(), req.id))) return;
-      void core.handle(req, { platform: 'discord', channelId: channel.id, requestId: req.id, state });
+      if (!deferFirst && !(await this.deferred(() => interaction.deferReply(), requestId))) return;
+      void core.handle(req, target);
       return;
     }
     if (interaction.isButton()) {
-      if (!(await this.deferred(() => interaction.deferUpdate(), `dc${interaction.id}`))) return;
-      void core.handleAction(
-        { id: `dc${interaction.id}`, actionId: interaction.customId, platform: 'discord', actor, channel, receivedAt },
-        { platform: 'discord', channelId: channel.id, requestId: `dc${interaction.id}`, state: { ...state, component: true } },
-      );
+      if (!deferFirst && !(await this.deferred(() => interaction.deferUpdate(), requestId))) return;
+      void core.handleAction({ id: requestId, actionId: interaction.customId, platform: 'discord', actor, channel, receivedAt }, target);
     }
+  }
+
+  /** An interaction's defer: a command's "thinking…" reply, a click's update held; none for others (autocomplete). */
+  private deferOf(interaction: Interaction): (() => Promise<unknown>) | null {
+    if (interaction.isChatInputCommand()) return () => interaction.deferReply();
+    if (interaction.isButton()) return () => interaction.deferUpdate();
+    return null;
   }
 
   /**
@@ -236,7 +252,8 @@ export class DiscordAdapter implements ChatAdapter {
       this.client.guilds.cache.map((g) => ({ id: g.id, roleIds: g.roles.cache.keys() })),
       bound,
     );
-    return this.memberRoles.of(interaction.user.id, guilds);
+    // An autocomplete cannot be deferred: it waits only what its 3 s allow (a command or a click is deferred by now).
+    return this.memberRoles.of(interaction.user.id, guilds, interaction.isAutocomplete() ? { waitMs: AUTOCOMPLETE_ROLES_WAIT_MS } : {});
   }
 
   /**
@@ -256,8 +273,12 @@ export class DiscordAdapter implements ChatAdapter {
     return this.memberRoles.of(userId, guilds, { fresh: true });
   }
 
-  /** A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run. */
-  private async refuseUnknownRoles(interaction: Interaction, reason: string): Promise<void> {
+  /**
+   * A direct message whose user's roles Discord would not tell: refused, saying why and what to do, nothing run.
+   * `deferred`: the interaction's target once deferred; the refusal goes through it — for a click as a follow-up only
+   * the user sees, the message clicked (an approval card) left as it is.
+   */
+  private async refuseUnknownRoles(interaction: Interaction, reason: string, deferred: ReplyTarget | null): Promise<void> {
     this.options.logger.warn(
       { err: reason, userId: interaction.user.id },
       "could not look up a direct message's user's roles in the guilds; the interaction is refused",
@@ -269,7 +290,8 @@ export class DiscordAdapter implements ChatAdapter {
       'xenops could not look up your roles in its Discord servers just now (a direct message carries none, so it asks ' +
         'Discord, which did not answer): try again in a moment, or use the command in the server',
     );
-    await interaction.reply(ephemeral(refusal));
+    if (deferred) await this.deliver(deferred, { ...refusal, private: deferred.state['component'] === true });
+    else await interaction.reply(ephemeral(refusal));
   }
 
   /**

@@ -73,6 +73,30 @@ describe('MemberRoleLookup', () => {
     expect(await lookup.of(ERIN, [GUILD_A, GUILD_B])).toEqual({ ok: true, roleIds: [ROLE_A] });
   });
 
+  it('a lookup Discord does not answer is given up at its bound: not "no roles"', async () => {
+    const release = dc.holdNext((c) => c.route === `/guilds/${GUILD_B}/members/${ERIN}`);
+    try {
+      const lookup = new MemberRoleLookup(rest, { timeoutMs: 50 });
+      expect(await lookup.of(ERIN, [GUILD_A, GUILD_B])).toEqual({ ok: false, reason: 'Discord did not answer within 0.05 s' });
+    } finally {
+      release();
+    }
+  });
+
+  it('a caller that waits less (an autocomplete) is told so; the lookup goes on and its answer is kept', async () => {
+    const release = dc.holdNext((c) => c.route === `/guilds/${GUILD_A}/members/${ERIN}`);
+    const lookup = new MemberRoleLookup(rest);
+    const before = lookups();
+    try {
+      expect(await lookup.of(ERIN, [GUILD_A], { waitMs: 20 })).toEqual({ ok: false, reason: 'Discord did not answer within 0.02 s' });
+    } finally {
+      release();
+    }
+    expect(await lookup.of(ERIN, [GUILD_A])).toEqual({ ok: true, roleIds: [ROLE_A] });
+    expect(await lookup.of(ERIN, [GUILD_A], { waitMs: 20 })).toEqual({ ok: true, roleIds: [ROLE_A] });
+    expect(lookups() - before).toBe(1);
+  });
+
   it('a guild the bot is no longer in gives no roles, and does not fail the others', async () => {
     const lookup = new MemberRoleLookup(rest);
     expect(await lookup.of(ERIN, [GUILD_A, '400000000000000077'])).toEqual({ ok: true, roleIds: [ROLE_A] });

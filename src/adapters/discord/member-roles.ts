@@ -11,8 +11,20 @@ export type MemberRoles = { ok: true; roleIds: string[] } | { ok: false; reason:
  */
 export const MEMBER_ROLES_TTL_MS = 30_000;
 
-/** A lookup must leave time for the defer within the interaction's 3 s (an autocomplete cannot be deferred at all). */
-export const MEMBER_ROLES_TIMEOUT_MS = 1_500;
+/**
+ * How long a lookup may take, however @discordjs/rest gets on (unbounded, it waits out every 429 however long and
+ * gives each of its 4 tries 15 s). It is made after the interaction's defer, so the 3 s do not bound it: long enough
+ * to ride out what the REST client does by itself — a 5xx retried at once, a route's 429 of a few seconds — yet well
+ * under its 15 s for one request that hangs, since the user watches "thinking…" meanwhile and is better told to try
+ * again; and far within the token's 15 minutes, so the answer still goes through the deferred reply.
+ */
+export const MEMBER_ROLES_TIMEOUT_MS = 10_000;
+
+/**
+ * How long an autocomplete waits for a lookup: it cannot be deferred, and its answer is due within the interaction's
+ * 3 s. A lookup it gives up on goes on (up to MEMBER_ROLES_TIMEOUT_MS) and is kept for the next keystroke.
+ */
+export const AUTOCOMPLETE_ROLES_WAIT_MS = 1_500;
 
 /**
  * The guilds worth asking about a user: those holding a role the config binds (a role id belongs to one guild), as
@@ -29,6 +41,7 @@ export function guildsToAsk(guilds: Iterable<{ id: string; roleIds: Iterable<str
  * /guilds/{guild}/members/{user}, which needs no privileged intent). Not a member there (or the bot no longer in it):
  * no roles from it. Any other failure, or no answer in time, is not taken for "no roles" nor for the last answer: the
  * caller refuses, saying so. Answers are kept MEMBER_ROLES_TTL_MS; lookups at the same time for one user share one.
+ * A lookup is given up after MEMBER_ROLES_TIMEOUT_MS, its requests aborted (they would hold the guild's route queue).
  */
 export class MemberRoleLookup {
   private readonly known = new Map<string, { at: number; roleIds: string[] }>();
@@ -42,8 +55,21 @@ export class MemberRoleLookup {
   /**
    * `fresh`: Discord is asked now, neither a kept answer nor one already on its way used (an approved request's
    * requester, checked once as it is about to run: a role taken away since their direct message must count).
+   * `waitMs`: how long this caller waits (an autocomplete, which cannot be deferred), the lookup going on without it.
    */
-  async of(userId: string, guildIds: readonly string[], { fresh = false }: { fresh?: boolean } = {}): Promise<MemberRoles> {
+  async of(
+    userId: string,
+    guildIds: readonly string[],
+    { fresh = false, waitMs }: { fresh?: boolean; waitMs?: number } = {},
+  ): Promise<MemberRoles> {
+    const answer = this.shared(userId, guildIds, fresh);
+    if (waitMs === undefined) return answer;
+    return withTimeout(answer, waitMs, `Discord did not answer within ${waitMs / 1000} s`).catch(
+      (error: unknown): MemberRoles => ({ ok: false, reason: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  private async shared(userId: string, guildIds: readonly string[], fresh: boolean): Promise<MemberRoles> {
     if (guildIds.length === 0) return { ok: true, roleIds: [] };
     const key = `${userId}@${[...guildIds].sort().join(',')}`;
     const now = this.options.now ?? Date.now;
@@ -71,9 +97,11 @@ export class MemberRoleLookup {
 
   private async lookup(userId: string, guildIds: readonly string[]): Promise<string[]> {
     const limit = this.options.timeoutMs ?? MEMBER_ROLES_TIMEOUT_MS;
+    // The abort frees the route's queue at the limit but cannot end a 429 wait: the timeout below bounds that.
+    const signal = AbortSignal.timeout(limit);
     const each = guildIds.map(async (guildId) => {
       try {
-        const member = (await this.rest.get(Routes.guildMember(guildId, userId))) as { roles?: unknown };
+        const member = (await this.rest.get(Routes.guildMember(guildId, userId), { signal })) as { roles?: unknown };
         return Array.isArray(member.roles) ? member.roles.map(String) : [];
       } catch (error) {
         if (error instanceof DiscordAPIError && NOT_THERE.has(Number(error.code))) return [];

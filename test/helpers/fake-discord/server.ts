@@ -126,6 +126,8 @@ export class FakeDiscord {
   private nonces = new Map<string, string>();
   /** Faults for the next matching calls, in order (see failNext). */
   private faults: { match: (c: DcCall) => boolean; fault: DcFault }[] = [];
+  /** Calls to answer only once released, in order (see holdNext). */
+  private holds: { match: (c: DcCall) => boolean; released: Promise<void>; release: () => void }[] = [];
   /** Set: an identify is never answered with READY (a gateway that takes the connection and never lets the bot in). */
   withholdReady = false;
   /** Guilds whose commands the bot may not read or set (it was removed from them): 403 Missing Access (50001). */
@@ -161,6 +163,7 @@ export class FakeDiscord {
   }
 
   async stop(): Promise<void> {
+    for (const h of this.holds.splice(0)) h.release();
     for (const c of this.wss?.clients ?? []) c.terminate();
     this.wss?.close();
     this.server?.closeAllConnections();
@@ -312,6 +315,19 @@ export class FakeDiscord {
   }
 
   /**
+   * Discord is slow to answer the next call matching `match`: it is recorded as it arrives, and answered (faults
+   * applied as usual) only once the function returned is called. Other calls are answered meanwhile.
+   */
+  holdNext(match: (c: DcCall) => boolean): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.holds.push({ match, released, release });
+    return release;
+  }
+
+  /**
    * A user clicks the button labelled `label` on message `messageId`, as shown now: throws when the message has no
    * such button (a real client cannot click a button that is gone; use interact() to replay a stale click).
    */
@@ -428,6 +444,8 @@ export class FakeDiscord {
     const fault = faulty >= 0 ? this.faults.splice(faulty, 1)[0]?.fault : undefined;
     if (fault) call.failedWith = fault.drop ? 'drop' : (fault.status ?? 502);
     this.record(call);
+    const held = this.holds.findIndex((h) => h.match(call));
+    if (held >= 0) await this.holds.splice(held, 1)[0]?.released;
     if (!fault) return this.answer(method, route, body, files, res);
     // Applied: the call takes effect, its answer goes nowhere.
     if (fault.applied) await this.answer(method, route, body, files, { writeHead: () => ({ end: () => {} }), end: () => {} } as never);
