@@ -10,7 +10,14 @@ import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/with-timeout.ts';
 import { DomainLocks, FleetHosts, Heartbeats, Journal, livenessOf } from '../queue/coordination.ts';
-import { BullConnection, createRedisClient, describeRedis, REDIS_COMMAND_TIMEOUT_MS, type RedisTarget } from '../queue/redis-connection.ts';
+import {
+  BullConnection,
+  createRedisClient,
+  describeRedis,
+  pingHolderOf,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisTarget,
+} from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { deploymentClock } from '../queue/shared-clock.ts';
@@ -307,7 +314,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     metrics,
     async readiness() {
       // Each check within its own second, so a silent Redis is named as such rather than timing out the whole report.
-      const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
+      const ping = probeCheck('redis', async () => `PING ${await pingHolderOf(redis, prefix)}`, 1_000);
       const agents = withTimeout(heartbeats.all(), 1_000, 'no answer within 1 s').then(
         (beats) => agentsCheck(hostNames, beats, clock.now(), config.bot.agentStaleMs),
         (e: unknown): ReadinessCheck => ({ name: 'agents', ok: false, detail: `heartbeats unreadable: ${redactSecrets(String(e))}` }),

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Command, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * The one place Redis connections are made, for one Redis server or a Redis Cluster.
@@ -51,6 +51,18 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
   if (!isClusterTarget(target)) return heard(new Redis(urls[0] as string, options));
   const [first] = urls as [string, ...string[]];
   return heard(new Cluster(urls.map(nodeOf), clusterOptions(options, { ...credentialsOf(first) })));
+}
+
+/**
+ * PING the server that holds `key`: on a Cluster, the master owning the key's slot (the prefix's, where every key of
+ * xenops's is). A bare PING goes to any node: a frozen master holding every key would pass it, a frozen one holding
+ * none fail it.
+ */
+export async function pingHolderOf(client: RedisClient, key: string): Promise<string> {
+  if (!(client instanceof Cluster)) return client.ping();
+  const ping = new Command('ping', [], { replyEncoding: 'utf8' });
+  client.sendCommand(ping, undefined, { slot: new Command('exists', [key]).getSlot() });
+  return String(await ping.promise);
 }
 
 /**
