@@ -12,7 +12,14 @@ import { encodeJobFailure, JobData, type JobFailure, type JobProgress, type JobR
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
 import { UNANNOUNCED_OPS } from '../queue/quiet-events.ts';
-import { BullConnection, createRedisClient, describeRedis, duplicateRedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import {
+  BullConnection,
+  createRedisClient,
+  describeRedis,
+  duplicateRedisClient,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisTarget,
+} from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { deploymentClock } from '../queue/shared-clock.ts';
@@ -47,6 +54,11 @@ export interface AgentTimings {
   closeGraceMs: number;
   /** Driver timings (read-back, polling, resumed-job waits). */
   driver: DriverOptions;
+  /**
+   * How long one command of the agent's own Redis connection (journal, locks, heartbeats) may go unanswered: a
+   * half-open connection would otherwise hold a job, and its reply, for ever. @defaultValue 10000
+   */
+  redisCommandTimeoutMs: number;
 }
 
 export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
@@ -56,6 +68,7 @@ export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
   domainLock: { ttlMs: 30_000, renewMs: 10_000 },
   closeGraceMs: 3000,
   driver: {},
+  redisCommandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
 };
 
 export interface StartAgentOptions {
@@ -164,9 +177,9 @@ export function describeFailure(error: unknown, jobHost?: string): JobFailure {
   return { code: 'internal', message: 'internal error in the agent (see its log)' };
 }
 
-/** ioredis' words for a lost connection. */
+/** ioredis' words for a lost connection, or one that did not answer (the agent's client has a command timeout). */
 const REDIS_DOWN =
-  /Connection is closed|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache/i;
+  /Connection is closed|Command timed out|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache/i;
 
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;
@@ -192,8 +205,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const toolstacks = new Toolstacks(config, options.runner, { logger, ...timings.driver });
 
   // Journal, locks and heartbeats: one client that gives up quickly (a beat must never pile up; a journal write that
-  // fails means the command is not sent).
-  const redis = createRedisClient(options.connection, { maxRetriesPerRequest: 1 });
+  // fails means the command is not sent), on a connection that stops answering too.
+  const redis = createRedisClient(options.connection, { maxRetriesPerRequest: 1, commandTimeout: timings.redisCommandTimeoutMs });
   const bull = new BullConnection(options.connection);
   let redisDown = false;
   redis.on('error', (error: Error) => {
@@ -247,7 +260,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   const sampleStore = new SampleStore(redis, options.prefix);
 
   // One blocking connection waits for every served queue's jobs (the Workers share it and the command connection).
-  const wakeups = new WorkerWakeups(duplicateRedisClient(redis, { maxRetriesPerRequest: null }), redis, logger);
+  // Its blocking waits are watched by the wake-ups themselves: a command timeout would end every long one.
+  const wakeups = new WorkerWakeups(duplicateRedisClient(redis, { maxRetriesPerRequest: null, commandTimeout: undefined }), redis, logger);
   // A read's start is not announced on the host's event stream (see quiet-events.ts); a mutation's is, and audited.
   const backend = wakeupBackend(wakeups, UNANNOUNCED_OPS);
   const workers = hosts.map((host) => {
