@@ -17,6 +17,7 @@ import {
   createRedisClient,
   describeRedis,
   duplicateRedisClient,
+  pingHolderOf,
   REDIS_COMMAND_TIMEOUT_MS,
   type RedisTarget,
 } from '../queue/redis-connection.ts';
@@ -412,7 +413,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     agentId,
     workers,
     async readiness() {
-      const ping = probeCheck('redis', async () => `PING ${await redis.ping()}`, 1_000);
+      const ping = probeCheck('redis', async () => `PING ${await pingHolderOf(redis, options.prefix)}`, 1_000);
       const running = workers.map((w, i) => ({ host: hosts[i] ?? '?', running: closing === null && w.isRunning() && !w.isPaused() }));
       return [await ping, workersCheck(running)];
     },

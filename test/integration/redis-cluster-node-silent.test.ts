@@ -105,6 +105,11 @@ async function readyz(): Promise<{ status: number; failing: string[] }> {
   return { status: res.status, failing: body.failing };
 }
 
+/** Whether the agent's /readyz `redis` check passes. */
+async function agentRedisOk(): Promise<boolean> {
+  return (await agent.readiness()).find((c) => c.name === 'redis')?.ok === true;
+}
+
 describe('a Redis Cluster master that stops answering, its connections open', () => {
   it('holds every key of the prefix on one master', async () => {
     expect((await ask('list xen1')).reply.title).toBe('Domains on xen1');
@@ -118,6 +123,8 @@ describe('a Redis Cluster master that stops answering, its connections open', ()
       expect(reply.title).toBe('Domains on xen1');
       // Asked more than once: a probe of any node rather than the keys' one would hit the stopped node now and then.
       for (let i = 0; i < 3; i++) expect(await readyz()).toEqual({ status: 200, failing: [] });
+      // The agent's own check likewise (ten times: a PING of any node would hit the stopped one now and then).
+      for (let i = 0; i < 10; i++) expect(await agentRedisOk()).toBe(true);
     } finally {
       resume(pid);
     }
@@ -146,6 +153,7 @@ describe('a Redis Cluster master that stops answering, its connections open', ()
       const ready = await readyz();
       expect(ready.status).toBe(503);
       expect(ready.failing).toContain('redis');
+      for (let i = 0; i < 3; i++) expect(await agentRedisOk()).toBe(false);
     } finally {
       resume(pid);
     }
