@@ -43,7 +43,7 @@ export async function readCapacity(deps: Omit<CapacityDeps, 'fleet'>, hosts: rea
     reserveMiB: deps.ctx.config.fleet.memoryReserveMiB,
     hosts: {},
     unanswered: Object.fromEntries(unanswered.map((u) => [u.host, u.message])),
-    frozen: Object.fromEntries(frozen.map((f) => [f.host, describeFreeze(f)])),
+    frozen: Object.fromEntries(frozen.map((f) => [f.host, describeFreeze(f, deps.ctx.config.oncall?.timezone)])),
   };
   for (const [host, result] of Object.entries(read)) {
     const c: HostCapacity | string = capacityFromStatus(result);

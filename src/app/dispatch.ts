@@ -143,7 +143,7 @@ export class Dispatcher {
     if (d.mutating) {
       const touched = [...new Set(d.jobs.flatMap(hostsOfJob))];
       const frozen = await this.deps.frozen(touched);
-      if (frozen.length > 0) throw new Refusal('Frozen', frozen.map(describeFreeze).join('; '));
+      if (frozen.length > 0) throw new Refusal('Frozen', frozen.map((f) => describeFreeze(f, config.oncall?.timezone)).join('; '));
       const silent = hosts.filter((h) => !alive(h));
       if (silent.length > 0) throw new Refusal('No agent', silent.map((h) => noAgentMessage(h, beats[h], now)).join('; '));
     }

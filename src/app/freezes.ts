@@ -1,9 +1,9 @@
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, type Person } from '../core/authorize.ts';
-import { describeFreeze, type Freeze, freezeOf, type RuntimeFreeze, untilText } from '../core/freeze.ts';
+import { describeFreeze, endText, type Freeze, freezeOf, type RuntimeFreeze, untilText, zoneOfFreeze } from '../core/freeze.ts';
+import { zoneOf } from '../core/oncall.ts';
 import { type Reply, reply } from '../core/reply.ts';
-import { dateTimeUtc } from '../core/time-text.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { AuditEntry } from './audit.ts';
 
@@ -60,6 +60,11 @@ export class FreezeBook {
     return this.config.maintenance;
   }
 
+  /** The zone a typed until is read in: ends are said in it too. */
+  private get zone(): string {
+    return zoneOf(this.config);
+  }
+
   async runtime(): Promise<Record<string, RuntimeFreeze>> {
     const raw = await this.redis.hgetall(this.key);
     return Object.fromEntries(Object.entries(raw).map(([h, v]) => [h, JSON.parse(v) as RuntimeFreeze]));
@@ -91,7 +96,7 @@ export class FreezeBook {
     const now = this.now();
     // One that has ended already would freeze nothing, and replace a freeze someone else set.
     if (until && until.getTime() <= now)
-      return reply.error('Cannot freeze', `${dateTimeUtc(until.getTime())} is in the past: nothing was frozen`);
+      return reply.error('Cannot freeze', `${endText(until.getTime(), this.zone)} is in the past: nothing was frozen`);
     const f: RuntimeFreeze = { by: person.id, reason, since: now, until: until ? until.getTime() : null };
     // Someone else's freeze that ends later is theirs: kept, never cut short by one that ends sooner (its owner may
     // shorten it; anyone may /unfreeze first).
@@ -103,7 +108,7 @@ export class FreezeBook {
       return c
         ? [
             reply.text(
-              `${h} stays frozen ${untilText(c.until)} (${c.by}: ${c.reason}): a freeze that ends later is kept — /unfreeze ${h} first to replace it`,
+              `${h} stays frozen ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason}): a freeze that ends later is kept — /unfreeze ${h} first to replace it`,
             ),
           ]
         : [];
@@ -121,15 +126,16 @@ export class FreezeBook {
    */
   private describeSet(f: Freeze, now: number): string {
     const w = freezeOf(f.host, now, this.windows, {});
-    if (w === null) return describeFreeze(f);
+    if (w === null) return describeFreeze(f, this.zone);
+    const wUntil = untilText(w.until, zoneOfFreeze(w, this.zone), w.since);
     const end = (x: Freeze) => x.until ?? Number.POSITIVE_INFINITY;
     const lift =
       end(w) >= end(f)
-        ? `until the window closes (${untilText(w.until).replace(/^until /, '')}): /unfreeze does not lift it`
+        ? `until the window closes (${wUntil.replace(/^until /, '')}): /unfreeze does not lift it`
         : f.until === null
           ? 'until /unfreeze, and the window has closed'
           : 'until then (or /unfreeze, once the window has closed)';
-    return `${f.host} is frozen ${untilText(f.until)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${untilText(w.until)} (from the config) — reads go on; mutating commands are refused ${lift}`;
+    return `${f.host} is frozen ${untilText(f.until, this.zone, f.since)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${wUntil} (from the config) — reads go on; mutating commands are refused ${lift}`;
   }
 
   /** The hosts kept as they were, with the freeze that kept each; the others now carry `f`. */
@@ -183,9 +189,9 @@ export class FreezeBook {
       ...still.map((f) =>
         reply.text(
           f.by === 'maintenance window'
-            ? `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`
+            ? `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until, zoneOfFreeze(f, this.zone), f.since)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`
             : // Frozen again from chat between the lifting and this read: said as what it is, not as a window.
-              describeFreeze(f),
+              describeFreeze(f, this.zone),
         ),
       ),
       ...(idle.length > 0 ? [reply.text(`${idle.join(', ')} ${idle.length > 1 ? 'were' : 'was'} not frozen: nothing to unfreeze`)] : []),

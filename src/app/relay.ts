@@ -849,7 +849,10 @@ export class Relay {
     if (frozen.length > 0) {
       await this.deps.pending.recordOutcomeOnce(p.requestId, j.jobId, {
         ok: false,
-        failure: { code: 'rejected', message: `Frozen: ${frozen.map(describeFreeze).join('; ')}; not run` },
+        failure: {
+          code: 'rejected',
+          message: `Frozen: ${frozen.map((f) => describeFreeze(f, this.deps.config.oncall?.timezone)).join('; ')}; not run`,
+        },
       });
       return 'refused';
     }
@@ -967,7 +970,7 @@ export class Relay {
     const freezes = health ? await this.deps.frozen(p.jobs.map((j) => j.host)).catch(() => [] as Freeze[]) : [];
     const frozenOf = (host: string) => {
       const f = freezes.find((x) => x.host === host);
-      return f ? describeFreeze(f) : null;
+      return f ? describeFreeze(f, this.deps.config.oncall?.timezone) : null;
     };
     const now = this.deps.clock.now();
     const roles = p.domainScopedRoles;
@@ -1258,7 +1261,7 @@ export class Relay {
       const kept = await this.deps.freeze(wanted.hosts, p.person, wanted.reason, auditBase(p));
       if (kept.length === 0) return wanted;
       const freezes = await this.deps.frozen(kept).catch(() => [] as Freeze[]);
-      return { ...wanted, kept: freezes.map(describeFreeze) };
+      return { ...wanted, kept: freezes.map((f) => describeFreeze(f, this.deps.config.oncall?.timezone)) };
     } catch (error) {
       this.deps.logger.error({ err: redactSecrets(String(error)), requestId: p.requestId }, 'freezing after the plan failed');
       return { error: redactSecrets(error instanceof Error ? error.message : String(error)) };

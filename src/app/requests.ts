@@ -325,7 +325,12 @@ export class RequestHandler {
           const frozen = await freezes.frozen([
             ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
           ]);
-          if (frozen.length > 0) return await this.refuse(req, target, reject('Frozen', frozen.map(describeFreeze).join('; '), person));
+          if (frozen.length > 0)
+            return await this.refuse(
+              req,
+              target,
+              reject('Frozen', frozen.map((f) => describeFreeze(f, config.oncall?.timezone)).join('; '), person),
+            );
           // The preview is built from the argv the agent would run, before anything is recorded: an argv that refuses
           // (a name from a host's list, a config's address) is a refusal of the request, not a fault of xenops.
           progress.acting = true;

@@ -1,7 +1,8 @@
 import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
-import { dateTimeUtc } from './time-text.ts';
+import { DEFAULT_ZONE, formatWhen } from './oncall.ts';
+import { dateTimeUtc, isTime } from './time-text.ts';
 import { readWall } from './wall-time.ts';
 
 /** Why a host takes no mutating command right now. */
@@ -13,10 +14,12 @@ export interface Freeze {
   since: number;
   /** Epoch ms it ends; null = until /unfreeze. */
   until: number | null;
+  /** A weekly maintenance window's zone: its times are written in it, and its end is said in it. */
+  zone?: string;
 }
 
 /** A freeze made from chat, as kept in Redis (one per host). */
-export type RuntimeFreeze = Omit<Freeze, 'host'>;
+export type RuntimeFreeze = Omit<Freeze, 'host' | 'zone'>;
 
 const WEEKDAY = { monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7 } as const;
 
@@ -70,25 +73,58 @@ export function freezeOf(
   for (const w of windows) {
     if (!w.hosts.some((g) => picomatch.isMatch(host, g))) continue;
     const open = windowOpenAt(w, at);
-    if (open) inForce.push({ host, by: 'maintenance window', reason: w.reason, since: open.from, until: open.until });
+    if (open)
+      inForce.push({
+        host,
+        by: 'maintenance window',
+        reason: w.reason,
+        since: open.from,
+        until: open.until,
+        ...('weekday' in w ? { zone: w.timezone } : {}),
+      });
   }
   // The one that ends last is what holds: a refusal names when commands go through again, not a shorter freeze's end.
   const end = (f: Freeze) => f.until ?? Number.POSITIVE_INFINITY;
   return inForce.reduce<Freeze | null>((last, f) => (last === null || end(f) > end(last) ? f : last), null);
 }
 
+const UTC_NAMES = /^(etc\/)?(utc|uct|gmt|universal|zulu)$/i;
+
 /**
- * `until 2026-11-25 12:00 UTC`, or `until /unfreeze` for a freeze with no end. A `90m` freeze ends mid-minute: its
- * seconds are said (rounded up), or a command refused at 11:30:20 would read "frozen until 11:30".
+ * `2026-11-25 12:00 UTC`; in another zone (`oncall.timezone`, which a typed until is read in) the wall time there
+ * first, the instant beside it: `Fri 25 Dec 00:00 Europe/Berlin (2026-12-24 23:00 UTC)` — a Berlin date typed alone
+ * said as "2026-12-24 23:00 UTC" read as the day before. A `90m` freeze ends mid-minute: its seconds are said (rounded
+ * up), or a command refused at 11:30:20 would read "frozen until 11:30". `since` is the year a date is told from.
  */
-export function untilText(until: number | null): string {
-  if (until === null) return 'until /unfreeze';
+export function endText(until: number, zone: string = DEFAULT_ZONE, since?: number): string {
   const shown = Math.ceil(until / 1000) * 1000;
-  return shown % 60_000 === 0 ? `until ${dateTimeUtc(shown)}` : `until ${new Date(shown).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  if (!isTime(shown)) return dateTimeUtc(shown);
+  const onMinute = shown % 60_000 === 0;
+  const utc = onMinute ? dateTimeUtc(shown) : `${new Date(shown).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  if (UTC_NAMES.test(zone)) return utc;
+  const at = new Date(shown);
+  const seconds = onMinute ? '' : `:${DateTime.fromMillis(shown, { zone }).toFormat('ss')}`;
+  // formatWhen's first HH:MM is the time (a repeated hour's offset follows it): the zone is named right after it.
+  const local = formatWhen(at, zone, since === undefined ? at : new Date(since)).replace(/\d\d:\d\d/, (hm) => `${hm}${seconds} ${zone}`);
+  return `${local} (${utc})`;
 }
 
-export function describeFreeze(f: Freeze): string {
-  const until = untilText(f.until);
+/** `until …` as endText says it, or `until /unfreeze` for a freeze with no end. */
+export function untilText(until: number | null, zone: string = DEFAULT_ZONE, since?: number): string {
+  return until === null ? 'until /unfreeze' : `until ${endText(until, zone, since)}`;
+}
+
+/**
+ * The zone a freeze's end is said in: a weekly window's own, else `zone` (oncall.timezone). A window in UTC (its
+ * default) is said in `zone` too: the UTC instant is beside it all the same.
+ */
+export function zoneOfFreeze(f: Freeze, zone: string): string {
+  return f.zone !== undefined && !UTC_NAMES.test(f.zone) ? f.zone : zone;
+}
+
+/** `zone`: oncall.timezone, the one a typed until is read in. */
+export function describeFreeze(f: Freeze, zone: string = DEFAULT_ZONE): string {
+  const until = untilText(f.until, zoneOfFreeze(f, zone), f.since);
   // Refused, not held: nothing runs by itself when the freeze ends. A window ends on its own; /unfreeze does not lift it.
   const lift =
     f.by === 'maintenance window' ? 'until the window closes' : f.until === null ? 'until /unfreeze' : 'until then (or /unfreeze)';

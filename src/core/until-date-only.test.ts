@@ -36,5 +36,7 @@ describe('an until that is a date without a time', () => {
   it("the freeze's reply says the exact end it took", () => {
     const r = parseUntil('2026-12-25', NOW, 'Europe/Berlin', 'end');
     expect(r.ok && untilText(r.until.getTime())).toBe('until 2026-12-24 23:00 UTC');
+    // In the zone it was typed in, first: "2026-12-24 23:00 UTC" alone reads as the day before.
+    expect(r.ok && untilText(r.until.getTime(), 'Europe/Berlin')).toBe('until Fri 25 Dec 00:00 Europe/Berlin (2026-12-24 23:00 UTC)');
   });
 });
