@@ -34,7 +34,7 @@ import { Sampler, type SamplerOptions } from './sampler.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import { type DriverOptions, detectToolstack, XenToolstack } from './toolstack/driver.ts';
 import { timedOutAfter } from './toolstack/no-answer.ts';
-import type { Toolstack } from './toolstack/types.ts';
+import type { DomainSummary, Toolstack } from './toolstack/types.ts';
 
 /** How long things take; production defaults, every one shortened by tests. */
 export interface AgentTimings {
@@ -203,7 +203,13 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   };
   const hosts = options.hosts ?? config.agent.hosts ?? Object.keys(config.hosts);
   const agentId = options.agentId ?? randomUUID();
-  const toolstacks = new Toolstacks(config, options.runner, { logger, ...timings.driver });
+  // Every list a job reads tells the sampler who each guest is (see Sampler.heardList): it sends no list of its own.
+  let heardList: ((host: string, running: readonly DomainSummary[]) => void) | null = null;
+  const toolstacks = new Toolstacks(config, options.runner, {
+    logger,
+    ...timings.driver,
+    onListed: (host, running) => heardList?.(host, running),
+  });
 
   // Journal, locks and heartbeats: one client that gives up quickly (a beat must never pile up; a journal write that
   // fails means the command is not sent), on a connection that stops answering too.
@@ -404,6 +410,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
         logger,
       },
     );
+    heardList = (host, running) => sampler?.heardList(host, running);
     sampler.start();
   }
   logger.info({ agentId, hosts, sampling: sampler !== null }, 'agent ready');

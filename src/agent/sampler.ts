@@ -142,12 +142,11 @@ class HostState {
   readonly definedHere = new Set<string>();
   readonly uuids = new Map<string, string>();
   /**
-   * The running guests' UUID and domain id by name, as the last list that worked showed them (null before one did):
-   * what tells a guest renamed from one gone and another come, xentop printing neither.
+   * The running guests' UUID and domain id by name, from every list the agent read of the host (null before one):
+   * what tells a guest renamed from one gone and another come, xentop printing neither. A name a list no longer shows
+   * stays until the changes are classified: a job's list may come between the rename and the sample that sees it.
    */
   identities: Map<string, DomainIdentity> | null = null;
-  /** When the list for `identities` was last tried without changes to classify (it is tried again after a failure). */
-  identitiesTriedAt = Number.NEGATIVE_INFINITY;
   pending: Pending[] = [];
   chain: Promise<void> = Promise.resolve();
   queued = 0;
@@ -223,6 +222,19 @@ export class Sampler {
     this.now = deps.now ?? Date.now;
     this.stamp = deps.stamp ?? this.now;
     for (const h of options.hosts) this.states.set(h, new HostState(h));
+  }
+
+  /**
+   * The running guests of a list the agent read of `host` (a job's, a read-back's, this sampler's own): who each one
+   * is, kept to tell a guest renamed (see HostState.identities). The sampler sends no list of its own for it: the
+   * bot's fleet refresh lists every host each minute.
+   */
+  heardList(host: string, running: readonly DomainSummary[]): void {
+    const state = this.states.get(host);
+    if (!state) return;
+    const heard = identitiesOf(running);
+    if (state.identities === null) state.identities = heard;
+    else for (const [name, identity] of heard) state.identities.set(name, identity);
   }
 
   /** The host's latest sample while fresh (at most 3 intervals old), else null: the caller then asks the host. */
@@ -521,7 +533,7 @@ export class Sampler {
           );
           for (const [to, from] of renames) state.window.rename(from, to);
         }
-      } else if (state.identities === null) await this.learnIdentities(state);
+      }
     } catch (error) {
       // The sample is kept all the same; the iteration's failure is said after.
       failure = error;
@@ -664,22 +676,9 @@ export class Sampler {
       state.known.add(d.name);
       if (d.status === 'defined' || d.configPath !== null) state.definedHere.add(d.name);
     }
+    // Classified: the names this list no longer shows are let go.
     if (list !== null) state.identities = identitiesOf(list);
     return { kept, renames };
-  }
-
-  /**
-   * The guests' identities from a list, when no change brought one (the first samples of a host): a guest running
-   * since before the agent started is renamed like any other. A failed list is tried again a minute later at most.
-   */
-  private async learnIdentities(state: HostState): Promise<void> {
-    if (this.now() - state.identitiesTriedAt < this.o.nameRefreshMs) return;
-    state.identitiesTriedAt = this.now();
-    try {
-      state.identities = identitiesOf(await this.deps.list(state.name));
-    } catch (error) {
-      this.log(state.name).warn({ err: errorText(error) }, 'could not list domains to know them across a rename; tried again later');
-    }
   }
 
   /** Reports pending changes whose other half showed up or whose wait is over (all of them when final). */

@@ -1,6 +1,6 @@
 import type { SamplerOptions } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
-import { XenToolstack } from '../../src/agent/toolstack/driver.ts';
+import { type DriverOptions, XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import type { SimEnv } from './sim.ts';
 
 /** The sampler at test speed against the simulator (xentop every second at its time scale, short waits). */
@@ -19,11 +19,11 @@ export function fastSamplerOptions(hosts: string[]): SamplerOptions {
 }
 
 /** An xl driver per simulated host, through the pool: what the sampler lists domains with. */
-export function simDrivers(env: SimEnv, pool: SshPool): Record<string, XenToolstack> {
+export function simDrivers(env: SimEnv, pool: SshPool, options: DriverOptions = {}): Record<string, XenToolstack> {
   return Object.fromEntries(
     Object.entries(env.hosts).map(([name, h]) => [
       name,
-      new XenToolstack('xl', pool, { name, configDirs: h.configDirs, consoleLogDir: h.consoleLogDir, shutdownTimeoutSeconds: 5 }),
+      new XenToolstack('xl', pool, { name, configDirs: h.configDirs, consoleLogDir: h.consoleLogDir, shutdownTimeoutSeconds: 5 }, options),
     ]),
   );
 }

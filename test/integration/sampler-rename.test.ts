@@ -23,6 +23,7 @@ let redis: Redis;
 let samples: SampleStore;
 let events: FleetEventLog;
 let sampler: Sampler;
+let simDriversOf: Record<string, XenToolstack>;
 
 const sim = () => env.sim.fleet;
 const xen1 = () => sim().host('xen1');
@@ -33,7 +34,9 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   samples = new SampleStore(redis, prefix);
   events = new FleetEventLog(redis, prefix);
-  const drivers = simDrivers(env, pool);
+  // As the agent wires them: every list read tells the sampler who each guest is.
+  const drivers = simDrivers(env, pool, { onListed: (host, running) => sampler?.heardList(host, running) });
+  simDriversOf = drivers;
   // A history point every 3 s: one is being folded when the guest is renamed.
   sampler = new Sampler(
     { ...fastSamplerOptions(['xen1']), historyEverySeconds: 3 },
@@ -47,8 +50,9 @@ beforeAll(async () => {
     },
   );
   sampler.start();
-  // The baseline (a change before it would be part of it).
+  // The baseline (a change before it would be part of it), and a list read since, as the bot's fleet refresh reads one.
   await firstSampleWith('web');
+  await (simDriversOf['xen1'] as XenToolstack).list();
 }, 30_000);
 afterAll(async () => {
   await sampler?.close();
@@ -104,5 +108,18 @@ describe('a guest renamed on its host', () => {
       'domain.appeared www-copy',
       'domain.vanished www',
     ]);
+  }, 30_000);
+
+  it("is still one domain.renamed when a job's list is read between the rename and the sample that sees it", async () => {
+    const t0 = Date.now() - 1;
+    const copy = xen1().domains.find((d) => d.name === 'www-copy');
+    if (!copy) throw new Error('no www-copy');
+    copy.name = 'www2';
+    // A /list (or the bot's fleet refresh) right after: it shows www2 only, and must not make the sampler forget who
+    // www-copy was before the sampler has seen the rename.
+    await (simDriversOf['xen1'] as XenToolstack).list();
+    await expect.poll(async () => (await about(t0, 'www-copy', 'www2')).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await about(t0, 'www-copy', 'www2')).map((e) => e.kind)).toEqual(['domain.renamed']);
   }, 30_000);
 });

@@ -67,6 +67,8 @@ export interface DriverOptions {
   resumeWaitMs?: number;
   /** Where the driver says what it read but could not use, beyond a reply that may not mention it (UUIDs from xm list --long). */
   logger?: Pick<Logger, 'warn'>;
+  /** Hears the running guests of every list read from a host (a job's, a read-back's, the sampler's). */
+  onListed?: (host: string, running: readonly DomainSummary[]) => void;
 }
 
 const DEFAULT_READ_BACK: ReadBackPolicy = { attempts: 10, delayMs: 200 };
@@ -88,6 +90,7 @@ export class XenToolstack implements Toolstack {
   private readonly pollMs: number;
   private readonly resumeWaitMs: number;
   private readonly logger: Pick<Logger, 'warn'> | undefined;
+  private readonly onListed: DriverOptions['onListed'];
   /** The last unreadable `xm list --long` logged: every list reads it, and a host stuck that way would flood the log. */
   private loggedUnreadLong: string | null = null;
 
@@ -101,6 +104,7 @@ export class XenToolstack implements Toolstack {
     this.pollMs = options.pollMs ?? 1000;
     this.resumeWaitMs = options.resumeWaitMs ?? 30_000;
     this.logger = options.logger;
+    this.onListed = options.onListed;
   }
 
   private async run(
@@ -246,6 +250,7 @@ export class XenToolstack implements Toolstack {
       cpuSeconds: row.cpuSeconds,
       configPath: null,
     }));
+    this.onListed?.(this.host.name, running);
     const inv = inventoryFromListings(dirs, rest.slice(0, dirs.length), autoPlain, autoLong);
     const { configs, autostart } = inv;
     for (const d of running) {
