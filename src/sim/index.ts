@@ -117,6 +117,8 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
         timeScale: options.timeScale ?? 1,
         shutdownDelayMs: options.shutdownDelayMs ?? 1500,
         port: options.port ?? 0,
+        // A hang fault on a migration's target matching `xl migrate-receive` is that host not answering its stream.
+        receiverAnswers: (target, command) => !servers.get(target.name)?.faults.some((f) => f.kind === 'hang' && f.match.test(command)),
       });
       await server.listen();
       servers.set(name, server);

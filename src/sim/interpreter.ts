@@ -28,6 +28,11 @@ export interface InterpreterOptions {
   shutdownDelayMs: number;
   /** A crashOnArrival fault on this (migrate) command: the guest crashes on its target once it runs there. */
   crashOnArrival?: OnCrash | undefined;
+  /**
+   * Whether a migration's target answers the command xl's ssh transport runs there (`xl migrate-receive`): while it
+   * does not (powered off, network cut), the copy stalls, as xl's stream waits on TCP. Absent: it always answers.
+   */
+  receiverAnswers?: ((target: SimHostState, command: string) => boolean) | undefined;
 }
 
 class Exit extends Error {
@@ -472,7 +477,7 @@ async function runToolstack(
       for (;;) await io.sleep(1000);
     }
     case 'migrate':
-      return runMigrate(fleet, host, tool, rest, io, options.crashOnArrival);
+      return runMigrate(fleet, host, tool, rest, io, options);
     case 'uptime': {
       // `xl uptime DOM…`: xl resolves every argument first (find_domain exits on an unknown one, before the header).
       const refs = rest.filter((a) => !a.startsWith('-'));
@@ -687,7 +692,7 @@ async function runMigrate(
   tool: 'xl' | 'xm',
   args: string[],
   io: CommandIO,
-  onCrash?: OnCrash,
+  options: InterpreterOptions,
 ): Promise<number> {
   const positional = args.filter((a) => !a.startsWith('-'));
   const [ref, targetAddress] = positional;
@@ -712,9 +717,10 @@ async function runMigrate(
     );
   }
   const name = d.name;
-  const code = await (tool === 'xl' ? migrateXl(fleet, host, target, d, io) : migrateXm(fleet, host, target, d, io));
+  const answers = () => options.receiverAnswers?.(target, RECEIVE_COMMAND) ?? true;
+  const code = await (tool === 'xl' ? migrateXl(fleet, host, target, d, io, answers) : migrateXm(fleet, host, target, d, io));
   const arrived = code === 0 ? fleet.findDomain(target, name) : undefined;
-  if (arrived && onCrash) crashOnArrival(fleet, target, arrived, onCrash);
+  if (arrived && options.crashOnArrival) crashOnArrival(fleet, target, arrived, options.crashOnArrival);
   return code;
 }
 
@@ -735,6 +741,9 @@ function copyConfig(host: SimHostState, target: SimHostState, name: string): voi
   if (cfg) target.files.set(cfg[0], cfg[1]);
 }
 
+/** What xl migrate's ssh transport runs on the target (X: tools/xl/xl_migrate.c; shared/xen-toolstack.md §4). */
+const RECEIVE_COMMAND = 'xl migrate-receive';
+
 /**
  * `xl migrate` (X: tools/xl/xl_migrate.c migrate_domain / migrate_receive; shared/xen-toolstack.md §4): the receiver
  * builds the guest paused as NAME--incoming before the copy, while the source runs on under its own name; the sender
@@ -743,7 +752,14 @@ function copyConfig(host: SimHostState, target: SimHostState, name: string): voi
  * own. The target's rename fails when NAME is taken there (found only then, after the whole copy): it destroys its
  * copy and the sender renames its own back and resumes it.
  */
-async function migrateXl(fleet: SimFleet, host: SimHostState, target: SimHostState, d: SimDomain, io: CommandIO): Promise<number> {
+async function migrateXl(
+  fleet: SimFleet,
+  host: SimHostState,
+  target: SimHostState,
+  d: SimDomain,
+  io: CommandIO,
+  answers: () => boolean,
+): Promise<number> {
   const say = (line: string) => io.err(`${line}\n`);
   const name = d.name;
   const flags = d.flags;
@@ -768,6 +784,9 @@ async function migrateXl(fleet: SimFleet, host: SimHostState, target: SimHostSta
     const pages = d.memoryMiB * 256;
     for (let pct = 10; pct <= 100; pct += 10) {
       await io.sleep(40);
+      // A target that stops answering mid-copy: xl's stream waits on TCP and xl migrate says nothing meanwhile; the
+      // guest runs on at the source (it is suspended only for the last pages, below). Answering again, it goes on.
+      while (!answers()) await io.sleep(40);
       say(`xc: progress: Reloading memory pages: ${Math.round((pages * pct) / 100)}/${pages}  ${String(pct).padStart(3)}%`);
     }
   } catch (error) {

@@ -20,6 +20,8 @@ export interface SimServerOptions {
   timeScale: number;
   shutdownDelayMs: number;
   port: number;
+  /** Whether another host answers a command (a hang fault armed there does not): a migration's target (interpreter.ts). */
+  receiverAnswers?: (target: SimHostState, command: string) => boolean;
 }
 
 /** One SSH connection: its socket, and a signal that aborts when the connection is gone for any reason. */
@@ -337,6 +339,7 @@ export class SimSshServer {
       return await runCommand(fleet, host, command, io, {
         shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale,
         crashOnArrival,
+        receiverAnswers: this.options.receiverAnswers,
       });
     } catch {
       return 1;

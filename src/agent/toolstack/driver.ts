@@ -13,6 +13,7 @@ import { domainStatusFromFlags, isUp } from '../parsers/state.ts';
 import { stderrSaid } from '../parsers/stderr.ts';
 import { parseUptime } from '../parsers/uptime.ts';
 import { parseXentop, xentopNotes } from '../parsers/xentop.ts';
+import { describeTimeout } from '../ssh/deadline.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { AUTOSTART_DIR, argv, autostartPath, checked, consoleLogPath, describeArgv } from './argv.ts';
 import { inventoryFromListings, isAutostartDir } from './inventory.ts';
@@ -65,6 +66,13 @@ export interface DriverOptions {
    * @defaultValue 30000
    */
   resumeWaitMs?: number;
+  /**
+   * While `xl migrate` runs, how often its target is read to tell the asker when it stops answering (and answers
+   * again): a target gone silent mid-copy leaves xl migrate silent too, up to migrateTimeoutMs. @defaultValue 20000
+   */
+  migrateCheckMs?: number;
+  /** How long `xl migrate` may run before its outcome is read back as unknown. @defaultValue 1800000 (30 min) */
+  migrateTimeoutMs?: number;
   /** Where the driver says what it read but could not use, beyond a reply that may not mention it (UUIDs from xm list --long). */
   logger?: Pick<Logger, 'warn'>;
   /** Hears the running guests of every list read from a host (a job's, a read-back's, the sampler's). */
@@ -89,6 +97,8 @@ export class XenToolstack implements Toolstack {
   private readonly readBack: ReadBackPolicy;
   private readonly pollMs: number;
   private readonly resumeWaitMs: number;
+  private readonly migrateCheckMs: number;
+  private readonly migrateTimeoutMs: number;
   private readonly logger: Pick<Logger, 'warn'> | undefined;
   private readonly onListed: DriverOptions['onListed'];
   /** The last unreadable `xm list --long` logged: every list reads it, and a host stuck that way would flood the log. */
@@ -103,6 +113,8 @@ export class XenToolstack implements Toolstack {
     this.readBack = options.readBack ?? DEFAULT_READ_BACK;
     this.pollMs = options.pollMs ?? 1000;
     this.resumeWaitMs = options.resumeWaitMs ?? 30_000;
+    this.migrateCheckMs = options.migrateCheckMs ?? 20_000;
+    this.migrateTimeoutMs = options.migrateTimeoutMs ?? 30 * 60_000;
     this.logger = options.logger;
     this.onListed = options.onListed;
   }
@@ -1158,13 +1170,14 @@ export class XenToolstack implements Toolstack {
 
   /**
    * Reads after a migration was sent. A list that answers with an error (xl list exiting 1) says no more about where
-   * the guest is than a lost connection: the migration may well have moved it, so it is never "failed".
+   * the guest is than a lost connection: the migration may well have moved it, so it is never "failed". Either way
+   * the reply says how xl migrate ended (`sent`): timed out, it may still be running.
    */
   private async migrationReadBack<T>(sent: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.afterIssue(`${this.kind} migrate`, fn);
+      return await fn();
     } catch (error) {
-      if (error instanceof RemoteCommandError)
+      if (error instanceof RemoteCommandError || (error instanceof TransportError && !(error instanceof OutcomeUnknownError)))
         throw new OutcomeUnknownError(this.host.name, `${sent}, but ${error.message}; nothing was re-run — check both hosts`, {
           cause: error,
         });
@@ -1227,7 +1240,24 @@ export class XenToolstack implements Toolstack {
     };
     ctx?.onProgress?.({ stage: 'migrate', message: `migrating ${domain} from ${this.host.name} to ${target.host}` });
     let failure: string | null = null;
-    const sent = await this.issue(words, `${this.kind} migrate`, ctx, { timeoutMs: 30 * 60_000, onStderr });
+    // Only said, never acted on: xl migrate is left to end (or time out) on its own. Stopped mid-stream it cannot
+    // resume the guest it suspended for the last pages (renamed NAME--migratedaway once the target acknowledged),
+    // which xl alone does when it sees the stream fail ("Migration failed, resuming at sender"): killing it could
+    // leave the guest suspended on the source, worse than the wait.
+    const running = `${this.kind} migrate is still running on ${this.host.name}`;
+    const sentAt = Date.now();
+    const stopWatching = watchTarget(
+      () => target.verify(),
+      this.migrateCheckMs,
+      ({ answering, why }) =>
+        ctx?.onProgress?.({
+          stage: 'migrate',
+          message: answering
+            ? `${target.host} answers again — ${running}`
+            : `${target.host} stopped answering (${why}) — ${running}, left to end on its own (stopping it mid-copy could leave ${domain} suspended on ${this.host.name}); both hosts are read once it ends, at the latest in ${describeWait(Math.max(0, sentAt + this.migrateTimeoutMs - Date.now()))} (its timeout)`,
+        }),
+    );
+    const sent = await this.issue(words, `${this.kind} migrate`, ctx, { timeoutMs: this.migrateTimeoutMs, onStderr }).finally(stopWatching);
     if ('noAnswer' in sent) failure = sent.noAnswer;
     else {
       if (buffer) transcript.push(buffer);
@@ -1236,7 +1266,7 @@ export class XenToolstack implements Toolstack {
     }
     ctx?.onProgress?.({ stage: 'verify', message: `checking ${target.host} for ${domain}` });
     const [dest, source] = await this.migrationReadBack(
-      `${this.kind} migrate was sent to ${this.host.name}${failure ? ` (${failure})` : ' and reported success'}`,
+      `${this.kind} migrate was sent to ${this.host.name}${failure ? ` (${failure}${'noAnswer' in sent ? '; it may still be running there' : ''})` : ' and reported success'}`,
       async () =>
         [await this.readTarget(domain, target), await this.reading(`the state of ${domain}`, () => this.listDomains(ctx))] as const,
     );
@@ -1386,6 +1416,52 @@ function upIn(domains: readonly DomainSummary[], name: string): DomainSummary | 
 function stateOf(d: DomainSummary | undefined): string {
   if (!d) return 'absent';
   return d.status === 'defined' ? 'not running (defined)' : d.status;
+}
+
+/**
+ * Reads a migration's target every `everyMs` while xl migrate runs, one read at a time, and tells when it stops
+ * answering (a read still out at the next tick, or one that could not reach it) and when it answers again — once each:
+ * a line repeated would crowd out the other (the bot drops a progress line that comes too soon after the one before).
+ * A target powered off or cut off mid-copy leaves xl's ssh transport waiting on TCP, and xl migrate silent, until TCP
+ * gives up or the command's timeout ends. Returns what stops it; a read still out then is left to its own timeout.
+ */
+function watchTarget(
+  read: () => Promise<unknown>,
+  everyMs: number,
+  tell: (change: { answering: boolean; why: string }) => void,
+): () => void {
+  let stopped = false;
+  let silent = false;
+  let out = false;
+  const heard = (answering: boolean, why = '') => {
+    if (stopped || silent === !answering) return;
+    silent = !answering;
+    tell({ answering, why });
+  };
+  const timer = setInterval(() => {
+    if (out) return heard(false, `no answer to a check within ${describeWait(everyMs)}`);
+    out = true;
+    read().then(
+      () => {
+        out = false;
+        heard(true);
+      },
+      (error: unknown) => {
+        out = false;
+        // An error it answered with (xl list exiting 1) is an answer: only the transport failing is silence.
+        heard(!(error instanceof TransportError), error instanceof Error ? error.message : String(error));
+      },
+    );
+  }, everyMs);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+/** A wait as a progress line says it: minutes from two on, else as timeouts are ("20 s"). */
+function describeWait(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : describeTimeout(ms);
 }
 
 /** One side of a migration: the domain, or its leftover under xl's temporary name. */
