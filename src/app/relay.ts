@@ -118,6 +118,8 @@ export class Relay {
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   /** When a progress edit was last made, by request (throttle); an entry older than the interval throttles nothing. */
   private readonly lastProgress = new Map<string, number>();
+  /** The latest progress event that came within the throttle's interval, by request: shown when the interval ends. */
+  private readonly trailingProgress = new Map<string, { jobId: string; data: unknown; timer: NodeJS.Timeout }>();
   private readonly chains = new Map<string, Promise<void>>();
   /** "queued" replies held back for bot.queuedReplyDelayMs: a reply that comes first takes their place. */
   private readonly held = new Map<string, NodeJS.Timeout>();
@@ -218,6 +220,8 @@ export class Relay {
     if (this.lostTimer) clearInterval(this.lostTimer);
     for (const list of this.timers.values()) for (const t of list) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.trailingProgress.values()) clearTimeout(t.timer);
+    this.trailingProgress.clear();
     for (const t of this.held.values()) clearTimeout(t);
     this.held.clear();
     for (const wake of this.retryWaits) wake();
@@ -586,7 +590,24 @@ export class Relay {
     const requestId = await this.requestOf(jobId);
     if (!requestId) return;
     const now = Date.now();
-    if (now - (this.lastProgress.get(requestId) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
+    const wait = (this.lastProgress.get(requestId) ?? 0) + PROGRESS_MIN_INTERVAL_MS - now;
+    if (wait > 0) {
+      // Shown when the interval ends, not dropped: a line said once ("xen2 stopped answering" during a migration) was
+      // lost for good when it came right after another. Only the latest of those in one interval is shown.
+      const waiting = this.trailingProgress.get(requestId);
+      if (waiting) Object.assign(waiting, { jobId, data });
+      else {
+        const timer = setTimeout(() => {
+          const latest = this.trailingProgress.get(requestId);
+          this.trailingProgress.delete(requestId);
+          if (latest) this.guard('progress', () => this.onProgress(latest.jobId, latest.data));
+        }, wait);
+        timer.unref();
+        this.trailingProgress.set(requestId, { jobId, data, timer });
+      }
+      return;
+    }
+    this.dropTrailingProgress(requestId);
     this.lastProgress.set(requestId, now);
     const parsed = JobProgress.safeParse(data);
     if (!parsed.success) return;
@@ -604,6 +625,12 @@ export class Relay {
           : reply.progress(`/${p.command}`, progress.message, progress.percent);
       await this.edit(p, r);
     });
+  }
+
+  private dropTrailingProgress(requestId: string): void {
+    const waiting = this.trailingProgress.get(requestId);
+    if (waiting) clearTimeout(waiting.timer);
+    this.trailingProgress.delete(requestId);
   }
 
   private async onStalled(jobId: string): Promise<void> {
@@ -1086,6 +1113,7 @@ export class Relay {
     // Removed already, unless that call failed: then the removal is tried on its own, as for any other request.
     if (!(quick && sentMarked)) await this.finishBookkeeping(p);
     this.lastProgress.delete(requestId);
+    this.dropTrailingProgress(requestId);
   }
 
   /**
