@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
-import { Cluster, type ClusterOptions, Command, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * The one place Redis connections are made, for one Redis server or a Redis Cluster.
@@ -54,15 +54,15 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
 }
 
 /**
- * PING the server that holds `key`: on a Cluster, the master owning the key's slot (the prefix's, where every key of
- * xenops's is). A bare PING goes to any node: a frozen master holding every key would pass it, a frozen one holding
- * none fail it.
+ * Whether the server that holds `key` answers for it: a PING on a single server; on a Cluster a command on the key
+ * itself, routed as xenops's own are (MOVED followed), as the master owning the prefix's slot (where every key of
+ * xenops's is) is the one that matters. A bare PING goes to any node, and even the key's master answers a PING while
+ * the cluster refuses every command on its keys (CLUSTERDOWN, another master down past cluster-node-timeout).
  */
 export async function pingHolderOf(client: RedisClient, key: string): Promise<string> {
   if (!(client instanceof Cluster)) return client.ping();
-  const ping = new Command('ping', [], { replyEncoding: 'utf8' });
-  client.sendCommand(ping, undefined, { slot: new Command('exists', [key]).getSlot() });
-  return String(await ping.promise);
+  await client.exists(key);
+  return 'PONG';
 }
 
 /**
