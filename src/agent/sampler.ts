@@ -235,6 +235,12 @@ export class Sampler {
     const heard = identitiesOf(running);
     if (state.identities === null) state.identities = heard;
     else for (const [name, identity] of heard) state.identities.set(name, identity);
+    // xentop without -f: a list read anyway maps its cut names afresh. A stale mapping resolved `webserver-` to a name
+    // no longer running (webserver-a renamed webserver-b): never unresolved, so never looked up again.
+    if (!state.fullNames) {
+      state.longNames = running.filter((d) => d.status !== 'defined' && d.name.length >= 10).map((d) => d.name);
+      state.longNamesAt = this.now();
+    }
   }
 
   /** The host's latest sample while fresh (at most 3 intervals old), else null: the caller then asks the host. */

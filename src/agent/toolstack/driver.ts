@@ -1439,7 +1439,9 @@ function watchTarget(
     tell({ answering, why });
   };
   const timer = setInterval(() => {
-    if (out) return heard(false, `no answer to a check within ${describeWait(everyMs)}`);
+    // A read still out is not silence yet: it has its own timeout, and one that ends so says it (a TransportError).
+    // Counted as silence, a target slow to answer (or whose command slots are busy) flipped between the two lines.
+    if (out) return;
     out = true;
     read().then(
       () => {
