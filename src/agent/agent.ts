@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, type Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -19,6 +20,7 @@ import {
   duplicateRedisClient,
   pingHolderOf,
   REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
   type RedisTarget,
 } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
@@ -60,6 +62,12 @@ export interface AgentTimings {
    * half-open connection would otherwise hold a job, and its reply, for ever. @defaultValue 10000
    */
   redisCommandTimeoutMs: number;
+  /**
+   * How long the heartbeats on that connection may all time out before it is replaced by a new one: a connection gone
+   * silent while open would otherwise last until TCP gives up (some 15 minutes), the agent looking dead meanwhile.
+   * Far longer than a Redis restart's or a busy Redis's silence, which are waited out. @defaultValue 60000
+   */
+  silentReconnectMs: number;
 }
 
 export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
@@ -70,6 +78,7 @@ export const DEFAULT_TIMINGS: Omit<AgentTimings, 'heartbeatMs'> = {
   closeGraceMs: 3000,
   driver: {},
   redisCommandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
+  silentReconnectMs: 60_000,
 };
 
 export interface StartAgentOptions {
@@ -182,6 +191,27 @@ export function describeFailure(error: unknown, jobHost?: string): JobFailure {
 const REDIS_DOWN =
   /Connection is closed|Command timed out|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache/i;
 
+/**
+ * Replaces the agent's own connection once its heartbeat found it silent (see HeartbeatLoop). The commands still
+ * awaiting a reply on it are rejected first as timed out, the error their callers already read as "Redis did not
+ * answer; nothing was sent": left queued, ioredis would write them again on the new connection
+ * (autoResendUnfulfilledCommands), and a journal write or lock its job had given up on would land after the asker was
+ * told it failed. Turning that option off on the client instead would change every reconnect (a restarted Redis's
+ * in-flight commands would wait out their timeout instead of being sent again) and be inherited by the duplicated
+ * blocking client, whose waits have no timeout; flushQueue (ioredis's own, private in its types) drops just these.
+ * disconnect(true) ends the socket, destroys it after ioredis's disconnectTimeout (2 s) if the far end never answers,
+ * and connects again; a Cluster drops its nodes and finds them again.
+ */
+function replaceSilentConnection(redis: RedisClient): void {
+  for (const node of redis instanceof Cluster ? redis.nodes() : [redis])
+    (node as unknown as Flushable).flushQueue?.(new Error('Command timed out'), { offlineQueue: false });
+  redis.disconnect(true);
+}
+
+interface Flushable {
+  flushQueue?: (error: Error, options: { offlineQueue: boolean }) => void;
+}
+
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;
 
@@ -256,6 +286,7 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
     intervalMs: timings.heartbeatMs,
     now,
     logger,
+    silentConnection: { silentMs: timings.silentReconnectMs, replace: () => replaceSilentConnection(redis) },
   });
 
   // Once the close grace is over, nothing new is sent and every job goes back to the queue.

@@ -19,6 +19,8 @@ export class TcpProxy {
   private partitioned = false;
   /** A command that, once a client sends it, freezes that connection's replies (see freezeRepliesAt). */
   private trigger: ((chunk: Buffer) => boolean) | null = null;
+  /** A command that, once a client sends it, freezes that connection (see freezeAt). */
+  private freezeTrigger: { matches: (chunk: Buffer) => boolean; what: 'both' | 'replies'; fired: () => void } | null = null;
   /** A command that, once a client sends it, is held with all that follows it on its connection (see holdAt). */
   private holdTrigger: ((chunk: Buffer) => boolean) | null = null;
   private readonly replyWatchers: { matches: (chunk: Buffer) => boolean; sent: Set<Pair>; resolve: () => void }[] = [];
@@ -63,6 +65,12 @@ export class TcpProxy {
           return;
         }
         if (!this.partitioned && pair.frozen !== 'both') upstream.write(d);
+        if (this.freezeTrigger?.matches(d)) {
+          const { what, fired } = this.freezeTrigger;
+          this.freezeTrigger = null;
+          pair.frozen = what;
+          fired();
+        }
         if (this.trigger?.(d)) {
           this.trigger = null;
           pair.frozen = 'replies';
@@ -102,6 +110,17 @@ export class TcpProxy {
    */
   freezeRepliesAt(matches: (chunk: Buffer) => boolean): void {
     this.trigger = matches;
+  }
+
+  /**
+   * As freezeRepliesAt, or with `both` the commands after that one are dropped too (a NAT or firewall that forgot the
+   * connection at a chosen instant; the matching command itself still reaches Redis). Only that connection: later ones
+   * pass. Resolves once it has gone silent.
+   */
+  freezeAt(matches: (chunk: Buffer) => boolean, what: 'both' | 'replies'): Promise<void> {
+    return new Promise((fired) => {
+      this.freezeTrigger = { matches, what, fired };
+    });
   }
 
   /**
