@@ -271,12 +271,17 @@ export class Sampler {
     this.closing.abort();
     if (this.tick) clearInterval(this.tick);
     for (const state of this.states.values()) state.controller?.abort();
+    // Never rejects: the agent awaits it only after closing its workers, and a rejection meanwhile was one nobody
+    // handled (Redis gone with a change still settling: its last reads and writes fail).
+    const failed = (host: string) => (error: unknown) =>
+      this.log(host).warn({ err: errorText(error) }, 'sampler: what was still settling at close could not be reported');
     const done = Promise.all([
-      ...this.loops,
+      ...this.loops.map((loop, i) => loop.catch(failed([...this.states.keys()][i] ?? '?'))),
       ...[...this.states.values()].map((s) =>
         s.chain
           .then(() => (s.pending.length > 0 ? this.settle(s, true) : undefined))
-          .then(() => (s.unsent.length > 0 ? this.flush(s) : undefined)),
+          .then(() => (s.unsent.length > 0 ? this.flush(s) : undefined))
+          .catch(failed(s.name)),
       ),
     ]);
     await within(done, CLOSE_WAIT_MS);
