@@ -132,8 +132,13 @@ describe('Discord: a reply the new leader delivered', () => {
     // event is on its way to the leader, whose read of the request then waits out Redis's 10 s).
     const since = scene.env.sim.log.lastSeq;
     scene.env.sim.faults.delayNext('xen1', { match: /\bshutdown\b/, ms: 400 });
+    // Cut off at the leader's read of the request's message for that progress event (a GET of its target: no other
+    // handler of a running stop sends one), not when the host sees the shutdown: a loaded leader had not read the
+    // event by then, never ran the handler, and held nothing behind it.
+    proxy.holdAt((chunk) => /\$3\r\nget\r\n\$\d+\r\n[^\r]*:pending-target:dc/i.test(chunk.toString('latin1')));
     const stop = fake.interact(ALICE, { id: '2', name: 'stop', type: 1, options: [{ name: 'domain', type: 3, value: 'web' }] });
     await scene.env.sim.log.waitFor({ host: 'xen1', match: /\bshutdown\b/, since, timeoutMs: 10_000 });
+    await expect.poll(() => proxy.holding, { timeout: 30_000 }).toBe(true);
     proxy.partition();
 
     // The new leader delivers the result into the message the old one deferred.
