@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
+import { type Agent, type StartAgentOptions, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
-import { Config } from '../../src/config/schema.ts';
+import { Config, type SshDefaults } from '../../src/config/schema.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from './capture-adapter.ts';
@@ -15,49 +15,89 @@ import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from './sim.ts';
  */
 export interface OperatorsStack<A extends CaptureAdapter = CaptureAdapter> {
   env: SimEnv;
+  /** The first of `agents`. */
   agent: Agent;
+  agents: Agent[];
   bot: Bot;
   adapter: A;
   config: Config;
   prefix: string;
 }
 
-export async function startOperators<A extends CaptureAdapter>(fleet: SimFleetSpec, adapter: A): Promise<OperatorsStack<A>> {
+/**
+ * One agent of a stack, as it differs from the default one (every host, default timings, the simulator's SSH
+ * defaults): the hosts it serves, its timings, its SSH pool's settings.
+ */
+export interface AgentSpec {
+  hosts?: string[];
+  timings?: StartAgentOptions['timings'];
+  ssh?: Partial<SshDefaults>;
+}
+
+/** `agents`: one per agent process (default one serving every host), each with its own SSH pool. */
+export async function startOperators<A extends CaptureAdapter>(
+  fleet: SimFleetSpec,
+  adapter: A,
+  agents: AgentSpec[] = [{}],
+): Promise<OperatorsStack<A>> {
   const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
   const prefix = uniquePrefix();
   const base = simBotConfig(env, prefix, REDIS_URL);
   const config = Config.parse({ ...base, people: { ...base.people, bob: { roles: ['admin'], identities: { terminal: 'bob' } } } });
-  return startOn(env, prefix, config, adapter);
+  return startOn(env, prefix, config, adapter, agents);
 }
 
-/** An agent and a started bot for `config` on the simulator. */
-async function startOn<A extends CaptureAdapter>(env: SimEnv, prefix: string, config: Config, adapter: A): Promise<OperatorsStack<A>> {
-  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
+/** The agents of `specs` and a started bot for `config` on the simulator. */
+async function startOn<A extends CaptureAdapter>(
+  env: SimEnv,
+  prefix: string,
+  config: Config,
+  adapter: A,
+  specs: AgentSpec[] = [{}],
+): Promise<OperatorsStack<A>> {
+  const agents: Agent[] = [];
+  for (const { hosts, timings, ssh } of specs)
+    agents.push(
+      await startAgent({
+        config,
+        runner: env.pool({}, ssh),
+        connection: REDIS_URL,
+        prefix,
+        logger: quietLogger,
+        ...(hosts ? { hosts } : {}),
+        ...(timings ? { timings } : {}),
+      }),
+    );
   const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
   await bot.start();
-  return { env, agent, bot, adapter, config, prefix };
+  return { env, agent: agents[0] as Agent, agents, bot, adapter, config, prefix };
 }
 
 export async function stopOperators(s: OperatorsStack): Promise<void> {
+  // A fault a test left armed (a hang on a migration's target) would hold the agents' jobs past their close.
+  await s.env.sim.faults.clearAll();
   await s.bot.stop();
-  await s.agent.close(1_000);
+  for (const a of s.agents) await a.close(1_000);
   await s.env.stop();
   await deleteKeysWithPrefix(REDIS_URL, s.prefix);
 }
 
 /**
  * For a file whose tests each start a stack of their own: the function returned starts one on `fleet` with a new
- * adapter from `makeAdapter`; it is stopped after the test. Call at the top of the file.
+ * adapter from `makeAdapter` (and `agents`, as startOperators takes them); it is stopped after the test. Call at the
+ * top of the file.
  */
-export function operatorsPerTest<A extends CaptureAdapter>(makeAdapter: () => A): (fleet: SimFleetSpec) => Promise<OperatorsStack<A>> {
+export function operatorsPerTest<A extends CaptureAdapter>(
+  makeAdapter: () => A,
+): (fleet: SimFleetSpec, agents?: AgentSpec[]) => Promise<OperatorsStack<A>> {
   let stack: OperatorsStack<A> | null = null;
   afterEach(async () => {
     const s = stack;
     stack = null;
     if (s) await stopOperators(s);
   });
-  return async (fleet) => {
-    stack = await startOperators(fleet, makeAdapter());
+  return async (fleet, agents) => {
+    stack = await startOperators(fleet, makeAdapter(), agents);
     return stack;
   };
 }
@@ -131,6 +171,9 @@ export function operatorsScene(
     },
     get agent() {
       return started().agent;
+    },
+    get agents() {
+      return started().agents;
     },
     get bot() {
       return started().bot;

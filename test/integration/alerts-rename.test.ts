@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetEventLog } from '../../src/queue/fleet-events.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { sampled, startAlertsStack } from '../helpers/alerts-stack.ts';
+import type { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import type { TestStack } from '../helpers/stack.ts';
 
 /**
  * `xl rename web www` by hand, end to end: the agent's sampler sees web go from xentop and www come (the same domain:
@@ -14,18 +15,7 @@ let stack: TestStack;
 let adapter: CaptureAdapter;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    makeAdapters: () => {
-      adapter = new CaptureAdapter('terminal');
-      return [adapter];
-    },
-    adjustConfig: (c) => ({
-      ...c,
-      approvals: { ...c.approvals, enabled: false },
-      sampling: { ...c.sampling, intervalSeconds: 1, historyEverySeconds: 1 },
-      alerts: { enabled: true, channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 10 },
-    }),
-  });
+  ({ stack, adapter } = await startAlertsStack());
 }, 60_000);
 
 afterAll(async () => {
@@ -34,19 +24,9 @@ afterAll(async () => {
 
 const titles = () => adapter.delivered.filter((d) => d.target.channelId === 'alerts').map((d) => d.reply.title);
 
-/** Until the host's sampler has its baseline and a first sample (a change before that is part of the baseline). */
-async function sampled(host: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (let i = 0; i < 100 && !(await redis.exists(`${stack.prefix}:sample:${host}`)); i++) await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe('a guest renamed outside xenops', () => {
   it('is one alert, "web was renamed www on xen1", not a stop and an appearance', async () => {
-    await sampled('xen1');
+    await sampled(stack, 'xen1');
     const xen1 = stack.sim.fleet.host('xen1');
     const web = xen1.domains.find((d) => d.name === 'web');
     if (!web) throw new Error('no web on xen1');

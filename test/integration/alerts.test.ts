@@ -2,10 +2,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/core/reply.ts';
 import { FleetEventLog } from '../../src/queue/fleet-events.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { sampled, startAlertsStack } from '../helpers/alerts-stack.ts';
+import type { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { startTestStack, type TestStack } from '../helpers/stack.ts';
+import type { TestStack } from '../helpers/stack.ts';
 
 /**
  * Alerts end to end: the agent's sampler sees the simulated hosts change, the bot posts to the alert channel — at
@@ -15,18 +16,7 @@ let stack: TestStack;
 let adapter: CaptureAdapter;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    makeAdapters: () => {
-      adapter = new CaptureAdapter('terminal');
-      return [adapter];
-    },
-    adjustConfig: (c) => ({
-      ...c,
-      approvals: { ...c.approvals, enabled: false },
-      sampling: { ...c.sampling, intervalSeconds: 1, historyEverySeconds: 1 },
-      alerts: { enabled: true, channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 10 },
-    }),
-  });
+  ({ stack, adapter } = await startAlertsStack());
 }, 60_000);
 
 afterAll(async () => {
@@ -45,19 +35,9 @@ async function ask(line: string): Promise<Reply> {
   return adapter.finalReply(req.id);
 }
 
-/** Until the host's sampler has its baseline and a first sample (a change before that is part of the baseline). */
-async function sampled(host: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (let i = 0; i < 100 && !(await redis.exists(`${stack.prefix}:sample:${host}`)); i++) await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe('alerts', () => {
   it('a guest started outside xenops is announced at once; the same alert again is held by the cool-down', async () => {
-    await sampled('xen1');
+    await sampled(stack, 'xen1');
     const xen1 = stack.sim.fleet.hosts.get('xen1');
     if (!xen1) throw new Error('no xen1');
     stack.sim.fleet.addDomain(xen1, { name: 'mail', memoryMiB: 1024, vcpus: 2, flags: '-b----' });

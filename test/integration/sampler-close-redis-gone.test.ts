@@ -1,13 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Sampler } from '../../src/agent/sampler.ts';
-import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
-import { DomainLocks } from '../../src/queue/coordination.ts';
-import { FleetEventLog } from '../../src/queue/fleet-events.ts';
-import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
-import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 /**
  * The sampler's close() while Redis is gone, with a change still settling: it reports what it can and resolves. It
@@ -29,17 +24,7 @@ describe('Sampler.close with Redis gone', () => {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     const drivers = simDrivers(env, pool);
     // A long settle wait: the disappearance stays pending until close().
-    const sampler = new Sampler(
-      { ...fastSamplerOptions(['xen1']), settleMs: 60_000 },
-      {
-        runner: pool,
-        samples: new SampleStore(redis, prefix),
-        events: new FleetEventLog(redis, prefix),
-        locks: new DomainLocks(redis, prefix),
-        list: (host) => (drivers[host] as XenToolstack).list(),
-        logger: quietLogger,
-      },
-    );
+    const sampler = simSampler({ ...fastSamplerOptions(['xen1']), settleMs: 60_000 }, { runner: pool, drivers, redis, prefix });
     sampler.start();
     await expect.poll(() => sampler.latest('xen1')?.domains.some((d) => d.name === 'web') ?? false).toBe(true);
     const xen1 = env.sim.fleet.host('xen1');

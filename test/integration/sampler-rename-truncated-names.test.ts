@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sampler } from '../../src/agent/sampler.ts';
+import type { Sampler } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
-import { DomainLocks } from '../../src/queue/coordination.ts';
 import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
-import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 /**
  * `xl rename` on a host whose xentop has no -f (names cut to 10 characters, mapped back through a list): a guest whose
@@ -40,16 +39,9 @@ beforeAll(async () => {
   samples = new SampleStore(redis, prefix);
   events = new FleetEventLog(redis, prefix);
   drivers = simDrivers(env, pool, { onListed: (host, running) => sampler?.heardList(host, running) });
-  sampler = new Sampler(
+  sampler = simSampler(
     { ...fastSamplerOptions(['xen1']), historyEverySeconds: 3 },
-    {
-      runner: pool,
-      samples,
-      events,
-      locks: new DomainLocks(redis, prefix),
-      list: (host) => (drivers[host] as XenToolstack).list(),
-      logger: quietLogger,
-    },
+    { runner: pool, drivers, redis, prefix, samples, events },
   );
   sampler.start();
   for (let i = 0; i < 500 && !(await sampleNames()).includes('webserver-a'); i++) await new Promise((r) => setTimeout(r, 20));

@@ -1,15 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sampler } from '../../src/agent/sampler.ts';
+import type { Sampler } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import type { DomainSample } from '../../src/core/samples.ts';
-import { DomainLocks } from '../../src/queue/coordination.ts';
 import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
-import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 /**
  * `xl rename OLD NEW` seen by the sampler (simulator, real Redis): xentop prints neither UUID nor domain id, so the
@@ -38,16 +37,9 @@ beforeAll(async () => {
   const drivers = simDrivers(env, pool, { onListed: (host, running) => sampler?.heardList(host, running) });
   simDriversOf = drivers;
   // A history point every 3 s: one is being folded when the guest is renamed.
-  sampler = new Sampler(
+  sampler = simSampler(
     { ...fastSamplerOptions(['xen1']), historyEverySeconds: 3 },
-    {
-      runner: pool,
-      samples,
-      events,
-      locks: new DomainLocks(redis, prefix),
-      list: (host) => (drivers[host] as XenToolstack).list(),
-      logger: quietLogger,
-    },
+    { runner: pool, drivers, redis, prefix, samples, events },
   );
   sampler.start();
   // The baseline (a change before it would be part of it), and a list read since, as the bot's fleet refresh reads one.

@@ -1,16 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sampler, type SamplerOptions } from '../../src/agent/sampler.ts';
+import type { Sampler, SamplerOptions } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import type { RemoteRunner } from '../../src/agent/ssh/types.ts';
-import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import { TransportError } from '../../src/core/errors.ts';
-import { DomainLocks } from '../../src/queue/coordination.ts';
 import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
-import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 const prefix = uniquePrefix();
 let env: SimEnv;
@@ -24,18 +22,7 @@ let t0: number;
 const OPTIONS = fastSamplerOptions(['xen1', 'xen2']);
 
 function makeSampler(runner: RemoteRunner, store: SampleStore, log: FleetEventLog, options: Partial<SamplerOptions> = {}): Sampler {
-  const drivers = simDrivers(env, pool);
-  return new Sampler(
-    { ...OPTIONS, ...options },
-    {
-      runner,
-      samples: store,
-      events: log,
-      locks: new DomainLocks(redis, prefix),
-      list: (host) => (drivers[host] as XenToolstack).list(),
-      logger: quietLogger,
-    },
-  );
+  return simSampler({ ...OPTIONS, ...options }, { runner, drivers: simDrivers(env, pool), redis, prefix, samples: store, events: log });
 }
 
 /** Waits (bounded) for an event appended since the test began that matches. */
