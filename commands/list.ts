@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
+import { runningTwice, runningTwiceTitle } from '../src/core/split-brain.ts';
 import { AUTOSTART_MARK, autostartCell, describeStatus, failureBlocks, mib, toneOf } from './render-helpers.ts';
 
 export const list = defineCommand({
@@ -32,10 +33,21 @@ export const list = defineCommand({
     const title = outcomes.length === 1 ? `Domains on ${outcomes[0]?.host}` : `Domains on ${outcomes.length} hosts`;
     const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []));
     const marked = rows.some((r) => r[6] === AUTOSTART_MARK);
+    // Only the hosts this reply shows: a person scoped to one host is not told of a copy elsewhere.
+    const twice = runningTwice(
+      outcomes.flatMap((o) =>
+        o.ok
+          ? o.result.domains
+              .filter((d) => d.status === 'running' || d.status === 'blocked')
+              .map((d) => ({ host: o.host, name: d.name, uuid: d.uuid }))
+          : [],
+      ),
+    ).map((t) => reply.text(`⚠ ${runningTwiceTitle(t)} — two copies on the same disks: stop one now`));
     return reply.result(
       title,
       [
         reply.table({ columns: ['host', 'domain', 'id', 'state', 'memory', 'vcpus', 'auto'], rows, alignRight: [2, 4, 5] }),
+        ...twice,
         ...(marked ? [reply.text(`${AUTOSTART_MARK} = starts with its host (/etc/xen/auto)`)] : []),
         ...notes,
         ...failureBlocks(outcomes),

@@ -69,6 +69,25 @@ describe('the alert cool-down', () => {
     ]);
   });
 
+  it('posts every event of a guest running on two hosts at once: neither the cool-down nor the flap limit holds it', async () => {
+    const { posted, handle } = desk();
+    const t = Date.now();
+    const base = { host: 'xen1', hosts: ['xen1', 'xen2'], domain: 'web', names: ['web'], at: t };
+    // Its watch bounds these itself (a start, a reminder per cool-down, an end): each is news.
+    await handle([
+      ...Array.from({ length: 3 }, (_, i): FleetEvent[] => [
+        { ...base, kind: 'domain.running-twice', since: t, repeat: false, at: t + 2 * i },
+        { ...base, kind: 'domain.running-once', runningOn: ['xen1'], at: t + 2 * i + 1 },
+      ]).flat(),
+      { ...base, kind: 'domain.running-twice', since: t, repeat: true, at: t + 10 },
+    ]);
+    expect(posted.map((r) => r.title)).toEqual([
+      ...Array.from({ length: 3 }, () => ['web is running on xen1 and xen2 at once', 'web runs on xen1 only again']).flat(),
+      'web is running on xen1 and xen2 at once',
+    ]);
+    expect(JSON.stringify(posted.at(-1)?.blocks)).toMatch(/Still so, since \d\d:\d\d:\d\d UTC/);
+  });
+
   it('posts a flapping subject’s first changes, then says once that it flaps, naming the latest, and holds the rest', async () => {
     const { posted, handle } = desk();
     const t = Date.now();

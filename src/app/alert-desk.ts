@@ -1,10 +1,13 @@
 import type { Config } from '../config/schema.ts';
 import { type Alert, alertFor } from '../core/alerts.ts';
+import type { FleetView } from '../core/fleet-view.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import { SampleStore } from '../queue/samples.ts';
+import { SplitBrainWatch } from './split-brain-watch.ts';
 
 const GROUP = 'alerts';
 /** An event a consumer took but never acked (it died, or its post failed) is taken over after this long. */
@@ -34,6 +37,11 @@ export interface AlertDeskDeps {
   platforms: ReadonlySet<Platform>;
   post: (platform: Platform, channelId: string, r: Reply) => Promise<void>;
   logger: Logger;
+  /**
+   * What the bot last heard each host list: the UUIDs the split-brain watch tells two guests named alike apart by.
+   * Absent: names alone.
+   */
+  fleet?: Pick<FleetView, 'domains'>;
   /** How long an event stays unacked before it is handled again (a failed post is tried again then). @defaultValue 30 s */
   retryMs?: number;
   /**
@@ -63,6 +71,7 @@ export interface AlertDeskDeps {
  */
 export class AlertDesk {
   private reader: RedisClient | null = null;
+  private watch: SplitBrainWatch | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
   /** Aborted by stop(): a post still out is given up at once rather than at its deadline. */
@@ -107,6 +116,25 @@ export class AlertDesk {
     await log.ensureGroup(this.group);
     this.running = true;
     this.loop = this.run(log);
+    this.watch = this.splitBrainWatch();
+    this.watch.start();
+  }
+
+  /**
+   * Guests running on two hosts at once are found by the bot, which alone sees every host's samples; said through the
+   * stream like the agents' events. Said again once per cool-down while it lasts (15 min with the cool-down off).
+   */
+  private splitBrainWatch(): SplitBrainWatch {
+    const { config, redis, prefix, fleet } = this.deps;
+    return new SplitBrainWatch({
+      hosts: Object.keys(config.hosts),
+      samples: new SampleStore(redis, prefix),
+      events: new FleetEventLog(redis, prefix),
+      uuidOf: (host, name) => fleet?.domains(host).find((d) => d.name === name && d.status !== 'defined')?.uuid ?? null,
+      intervalMs: config.sampling.intervalSeconds * 1000,
+      repeatMs: (config.alerts.cooldownMinutes || 15) * 60_000,
+      logger: this.deps.logger,
+    });
   }
 
   private async run(log: FleetEventLog): Promise<void> {
@@ -235,6 +263,7 @@ export class AlertDesk {
     const scope = this.scope;
     const last = `${prefix}:alert-last${scope}:${alert.subject}`;
     const said = (await redis.eval(SAY_SCRIPT, 1, last, entry.id, alert.key, cooldownMs)) as Said;
+    if (alert.urgent) return said === 'late' ? late(entry, alert) : alert.reply;
     const cooldown = `${prefix}:alert-cooldown${scope}:${alert.key}`;
     if (said === 'change') {
       const flapKey = `${prefix}:alert-changes${scope}:${alert.subject}`;
@@ -403,6 +432,8 @@ export class AlertDesk {
 
   async stop(): Promise<void> {
     this.running = false;
+    await this.watch?.stop();
+    this.watch = null;
     this.halt.abort();
     this.reader?.disconnect();
     await this.loop?.catch(() => {});

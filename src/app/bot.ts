@@ -220,6 +220,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     target: options.redis,
     redis,
     prefix,
+    fleet,
     instance,
     platforms: new Set(adapters.keys()),
     post: async (platform, channelId, r) => {

@@ -1,5 +1,6 @@
 import type { FleetEvent } from '../queue/fleet-events.ts';
 import { type Reply, reply } from './reply.ts';
+import { hostsText, runningTwiceTitle } from './split-brain.ts';
 
 export interface Alert {
   /** Same key = the same alert: posted once per cool-down. */
@@ -10,6 +11,11 @@ export interface Alert {
    */
   subject: string;
   reply: Reply;
+  /**
+   * Posted for each of its events, outside the cool-down and the flap limit (a late one still said late): a guest
+   * running on two hosts at once must never go unsaid while it lasts. What makes these events bounds them itself.
+   */
+  urgent?: true;
 }
 
 /**
@@ -36,6 +42,9 @@ export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
       return alert(`unreachable:${e.host}`, `${e.host} is unreachable`, `The agent cannot reach ${e.host}: ${e.reason}.`, 'error');
     case 'host.reachable':
       return alert(`reachable:${e.host}`, `${e.host} is reachable again`, `The agent reaches ${e.host} again.`, 'success');
+    case 'domain.running-twice':
+    case 'domain.running-once':
+      return splitBrain(e, at, now);
     default:
       break;
   }
@@ -87,6 +96,45 @@ export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
     default:
       return null;
   }
+}
+
+/** A guest running on two hosts at once, and its end: one subject, so an end handled before its start reads late. */
+function splitBrain(e: Extract<FleetEvent, { kind: 'domain.running-twice' | 'domain.running-once' }>, at: string, now: number): Alert {
+  const names = e.names.length > 0 ? e.names : [e.domain];
+  const subject = `running-twice:${JSON.stringify(names)}`;
+  const name = names.join(' / ');
+  if (e.kind === 'domain.running-twice') {
+    const title = runningTwiceTitle({ names, hosts: e.hosts });
+    const still = e.repeat ? `Still so, since ${seenAt(e.since, now)} UTC. ` : '';
+    const how = e.hosts.map((h) => `/stop ${h}:${names[0]}`).join(' or ');
+    return {
+      key: `running-twice:${JSON.stringify(names)}:${e.hosts.join(',')}`,
+      subject,
+      urgent: true,
+      reply: reply.result(
+        title,
+        [
+          reply.text(
+            `${title} — two copies on the same disks: stop one now (${how}, or xl destroy on the host whose copy must go). ${still}Said again while it lasts. (seen ${at} UTC)`,
+          ),
+        ],
+        { tone: 'error' },
+      ),
+    };
+  }
+  const left = e.hosts.filter((h) => !e.runningOn.includes(h));
+  const title =
+    e.runningOn.length === 1 ? `${name} runs on ${e.runningOn[0]} only again` : `${name} no longer runs on ${hostsText(e.hosts)}`;
+  const text =
+    e.runningOn.length === 1
+      ? `${name} no longer runs on ${hostsText(left)}: one copy is left, on ${e.runningOn[0]}. Check its disks before trusting them.`
+      : `Neither copy of ${name} runs now (it ran on ${hostsText(e.hosts)} at once). Check its disks before starting it again.`;
+  return {
+    key: `running-once:${JSON.stringify(names)}:${e.runningOn.join(',')}`,
+    subject,
+    urgent: true,
+    reply: reply.result(title, [reply.text(`${text} (seen ${at} UTC)`)], { tone: e.runningOn.length === 1 ? 'success' : 'warning' }),
+  };
 }
 
 /**

@@ -18,6 +18,23 @@ export type FleetEvent =
   | { kind: 'domain.migrated'; host: string; from: string; domain: string; uuid: string | null; byXenops: boolean; at: number }
   /** `xl rename`: the same domain (UUID and domain id) under a new name, `domain`, on the same host. */
   | { kind: 'domain.renamed'; host: string; oldName: string; domain: string; uuid: string; byXenops: boolean; at: number }
+  /**
+   * Said by the bots' split-brain watch (src/app/split-brain-watch.ts), not by an agent: a guest (`names`, one unless
+   * a copy was renamed; `domain` the first) running on `hosts` at once since `since` — when it is found, and again
+   * once per repeat while it lasts (`repeat`). `host` is the first of them.
+   */
+  | {
+      kind: 'domain.running-twice';
+      host: string;
+      hosts: string[];
+      domain: string;
+      names: string[];
+      since: number;
+      repeat: boolean;
+      at: number;
+    }
+  /** It no longer runs on more than one host: `runningOn` the host still running it (none: every copy went). */
+  | { kind: 'domain.running-once'; host: string; hosts: string[]; domain: string; names: string[]; runningOn: string[]; at: number }
   | { kind: 'host.unreachable'; host: string; reason: string; at: number }
   | { kind: 'host.reachable'; host: string; at: number };
 
@@ -36,6 +53,39 @@ const UNREACHABLE_MEMORY_SECONDS = 30 * 86_400;
 export const FLEET_EVENTS_MAX_LEN = 10_000;
 
 type RawEntry = [id: string, fields: string[] | null];
+
+/** A guest said to run on several hosts at once: its hosts and names (sorted), and since when (epoch ms). */
+export interface RunningTwiceSaid {
+  hosts: string[];
+  names: string[];
+  since: number;
+}
+
+/**
+ * KEYS[1] the hash of what was said, KEYS[2] when it was last said; ARGV: key, its `{hosts, names, since}` JSON, the
+ * repeat (ms), the hash's expiry (s). A change of its hosts is said at once, keeping when it began; the same state
+ * only once its last saying has expired.
+ */
+const RUNNING_TWICE = new RedisScript(`local old = redis.call('HGET', KEYS[1], ARGV[1])
+local value = ARGV[2]
+local kind = 'repeat'
+if old then
+  local was = cjson.decode(old)
+  local now = cjson.decode(value)
+  if cjson.encode(was['hosts']) ~= cjson.encode(now['hosts']) then kind = 'new' end
+  now['since'] = was['since']
+  value = cjson.encode(now)
+else
+  kind = 'new'
+end
+if kind == 'new' then
+  redis.call('HSET', KEYS[1], ARGV[1], value)
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+  return 'new'
+end
+if redis.call('SET', KEYS[2], '1', 'PX', ARGV[3], 'NX') then return 'repeat' end
+return false`);
 
 /**
  * Forgets the group's consumers (KEYS[1] the stream, ARGV[1] the group) other than ARGV[3] that have nothing pending
@@ -65,6 +115,9 @@ return gone`);
  *   `${prefix}:arrived:${key}`      host a domain just appeared on (TTL): the source of a migration then stays quiet
  *   `${prefix}:unreachable:${host}` set while the agents last said the host was unreachable (30 days): an agent that
  *                                   restarts meanwhile still says when it is back, and not again that it is down
+ *   `${prefix}:running-twice`       hash: the guests the split-brain watch said run on two hosts at once (names →
+ *                                   `{hosts, names, since}`), so the bots say each start and end of it once
+ *   `${prefix}:running-twice-said:${names}` set when it was last said (TTL: the repeat): said again once it expires
  *
  * Consumers use a group (`ensureGroup`) and `read`/`ack`; `claimStale` takes over what a dead consumer left unacked.
  * `read` with `blockMs` blocks its connection: give this instance a Redis connection of its own for reading (a
@@ -181,6 +234,45 @@ export class FleetEventLog {
   async sayCrashed(host: string, domain: string, crash: string): Promise<void> {
     const key = this.crashesKey(host);
     await this.redis.multi().hset(key, domain, crash).expire(key, UNREACHABLE_MEMORY_SECONDS).exec();
+  }
+
+  /** What the split-brain watch said runs on two hosts at once, by its key (its names, as JSON). */
+  async runningTwiceSaid(): Promise<Map<string, RunningTwiceSaid>> {
+    const out = new Map<string, RunningTwiceSaid>();
+    for (const [key, raw] of Object.entries(await this.redis.hgetall(`${this.prefix}:running-twice`))) {
+      try {
+        const v = JSON.parse(raw) as Partial<RunningTwiceSaid>;
+        if (Array.isArray(v.hosts) && Array.isArray(v.names) && typeof v.since === 'number')
+          out.set(key, { hosts: v.hosts, names: v.names, since: v.since });
+      } catch {
+        // Not ours to read: taken as never said, and said again.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Records that the guest runs on `hosts` at once, in one step across bots: 'new' when that was not what was said
+   * (it began, or its hosts changed), 'repeat' when it was and its last saying is `repeatMs` old, else null (another
+   * bot, or this one, said it already).
+   */
+  async sayRunningTwice(key: string, said: RunningTwiceSaid, repeatMs: number): Promise<'new' | 'repeat' | null> {
+    const r = await RUNNING_TWICE.run(
+      this.redis,
+      [`${this.prefix}:running-twice`, `${this.prefix}:running-twice-said:${key}`],
+      [key, JSON.stringify(said), Math.max(1, Math.round(repeatMs)), UNREACHABLE_MEMORY_SECONDS],
+    );
+    return r === 'new' || r === 'repeat' ? r : null;
+  }
+
+  /** Records that it ended: true for the one bot whose call removed it (that bot says so). */
+  async sayRunningOnce(key: string): Promise<boolean> {
+    const [[, removed]] = (await this.redis
+      .multi()
+      .hdel(`${this.prefix}:running-twice`, key)
+      .del(`${this.prefix}:running-twice-said:${key}`)
+      .exec()) as [[null, number], [null, number]];
+    return Number(removed) === 1;
   }
 
   private crashesKey(host: string): string {

@@ -1,0 +1,135 @@
+import type { Logger } from '../core/log.ts';
+import type { HostSample } from '../core/samples.ts';
+import { type GuestCopy, runningTwice, writesNow } from '../core/split-brain.ts';
+import type { FleetEventLog } from '../queue/fleet-events.ts';
+import type { SampleStore } from '../queue/samples.ts';
+
+export interface SplitBrainWatchDeps {
+  /** Every host of the bot's config: the agents see only their own, so only the bot sees across them. */
+  hosts: readonly string[];
+  samples: Pick<SampleStore, 'latest'>;
+  events: Pick<FleetEventLog, 'append' | 'runningTwiceSaid' | 'sayRunningTwice' | 'sayRunningOnce'>;
+  /** The UUID of the guest of that name running on the host, as the bot last heard the host list it; null if unknown. */
+  uuidOf(host: string, name: string): string | null;
+  /** How often the samples are compared: the sampling interval. */
+  intervalMs: number;
+  /** How often it is said again while it lasts. */
+  repeatMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** What a check saw of one guest not yet taken as so: the hosts it ran on, and each involved host's sample time. */
+interface Seen {
+  hosts: string;
+  ats: Map<string, number>;
+}
+
+/**
+ * A guest running on two hosts at once (started by hand on a second host, a migration whose source copy was
+ * resumed): the agents' latest samples of every host are compared each sampling interval, and a guest up on more
+ * than one is put on the fleet events as `domain.running-twice` — the alert desk posts it, as it posts the agents'
+ * events — said again each `repeatMs` while it lasts, and `domain.running-once` when it ends.
+ *
+ * A change (it began, ended, its hosts changed) is taken only once a later sample of each host involved shows it
+ * too: samples of two hosts are taken apart in time, and a guest migrated by hand shows on both while the source's
+ * sample is older than the move. A host with no fresh sample (unreachable, its agent down) leaves what was said as
+ * it was. What was said is in Redis, so the bots that each run a desk (one per platform) say each change once.
+ */
+export class SplitBrainWatch {
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
+  private readonly seen = new Map<string, Seen>();
+
+  constructor(private readonly deps: SplitBrainWatchDeps) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.checking ??= this.check()
+        .catch((error: unknown) => this.deps.logger.warn({ err: String(error) }, 'split-brain watch: a check failed; tried again'))
+        .finally(() => {
+          this.checking = null;
+        });
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.checking;
+  }
+
+  /** One comparison of the hosts' latest samples. */
+  async check(): Promise<void> {
+    const { deps } = this;
+    const latest = await deps.samples.latest(deps.hosts);
+    const copies: GuestCopy[] = [];
+    for (const host of deps.hosts)
+      for (const d of latest[host]?.domains ?? [])
+        if (writesNow(d.state)) copies.push({ host, name: d.name, uuid: deps.uuidOf(host, d.name) });
+    const now = new Map(runningTwice(copies).map((t) => [t.key, t]));
+    const said = await deps.events.runningTwiceSaid();
+    for (const key of new Set([...now.keys(), ...said.keys()])) {
+      const found = now.get(key);
+      const before = said.get(key);
+      const involved = [...new Set([...(found?.hosts ?? []), ...(before?.hosts ?? [])])];
+      // Not known on one of them: neither a start nor an end is said of what cannot be seen.
+      if (involved.some((h) => !latest[h])) {
+        this.seen.delete(key);
+        continue;
+      }
+      const hosts = found?.hosts.join(',') ?? '';
+      if (hosts === (before?.hosts.join(',') ?? '')) {
+        this.seen.delete(key);
+        if (found && before) await this.say(key, found.names, found.hosts, before.since, true);
+        continue;
+      }
+      const ats = new Map(involved.map((h) => [h, (latest[h] as HostSample).at]));
+      const last = this.seen.get(key);
+      if (
+        !last ||
+        last.hosts !== hosts ||
+        involved.some((h) => !(Number(ats.get(h)) > Number(last.ats.get(h) ?? Number.POSITIVE_INFINITY)))
+      ) {
+        if (!last || last.hosts !== hosts) this.seen.set(key, { hosts, ats });
+        continue;
+      }
+      this.seen.delete(key);
+      if (found) await this.say(key, found.names, found.hosts, before?.since ?? this.now(), false);
+      else if (before && (await deps.events.sayRunningOnce(key))) {
+        const runningOn = before.hosts.filter((h) => copies.some((c) => c.host === h && before.names.includes(c.name)));
+        await deps.events.append({
+          kind: 'domain.running-once',
+          host: before.hosts[0] ?? '',
+          hosts: before.hosts,
+          domain: before.names[0] ?? '',
+          names: before.names,
+          runningOn,
+          at: this.now(),
+        });
+      }
+    }
+    for (const key of this.seen.keys()) if (!now.has(key) && !said.has(key)) this.seen.delete(key);
+  }
+
+  private async say(key: string, names: string[], hosts: string[], since: number, repeat: boolean): Promise<void> {
+    const r = await this.deps.events.sayRunningTwice(key, { hosts, names, since }, this.deps.repeatMs);
+    if (r === null || (repeat && r !== 'repeat')) return;
+    await this.deps.events.append({
+      kind: 'domain.running-twice',
+      host: hosts[0] ?? '',
+      hosts,
+      domain: names[0] ?? '',
+      names,
+      since,
+      repeat: r === 'repeat',
+      at: this.now(),
+    });
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
