@@ -152,6 +152,8 @@ export class AlertDesk {
         }
         // Handled in stream order: the stale ones claimed are older than those just read.
         entries.sort((a, b) => compareIds(a.id, b.id));
+        // A split brain begins or ends with a guest or host changing: the watch looks closely for a while.
+        if (entries.some((e) => e.event.kind !== 'domain.running-twice' && e.event.kind !== 'domain.running-once')) this.watch?.nudge();
         const done: string[] = [];
         const stalled = new Set<string>();
         for (const entry of entries) {

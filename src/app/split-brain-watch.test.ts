@@ -127,3 +127,52 @@ describe('SplitBrainWatch', () => {
     expect(await s.said()).toEqual(['web is running on xen1 and xen2 at once']);
   });
 });
+
+describe('the watch’s pace', () => {
+  it('compares at the sampling pace only for a few checks after a change was heard, else once a minute', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const store = new SampleStore(redis, prefix);
+    let reads = 0;
+    let read: () => void = () => {};
+    const watch = new SplitBrainWatch({
+      hosts: ['xen1', 'xen2'],
+      // Our own interface, counted: each comparison reads every host's latest sample once.
+      samples: {
+        latest: (hosts) => {
+          reads++;
+          read();
+          return store.latest(hosts);
+        },
+      },
+      events: new FleetEventLog(redis, prefix),
+      uuidOf: () => null,
+      intervalMs: 20,
+      idleIntervalMs: 60_000,
+      repeatMs: 60_000,
+      logger: createLogger('silent'),
+    });
+    const readsReach = (n: number) =>
+      new Promise<void>((resolve) => {
+        read = () => {
+          if (reads >= n) resolve();
+        };
+      });
+    watch.start();
+    try {
+      // At start: a few checks at the sampling pace, then the idle pace (a minute).
+      await readsReach(4);
+      const settled = reads;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reads).toBe(settled);
+      // A change heard: the sampling pace again, for as many checks.
+      const more = readsReach(settled + 4);
+      watch.nudge();
+      await more;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reads).toBe(settled + 4);
+    } finally {
+      await watch.stop();
+    }
+  });
+});

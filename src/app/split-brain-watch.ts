@@ -11,13 +11,21 @@ export interface SplitBrainWatchDeps {
   events: Pick<FleetEventLog, 'append' | 'runningTwiceSaid' | 'sayRunningTwice' | 'sayRunningOnce'>;
   /** The UUID of the guest of that name running on the host, as the bot last heard the host list it; null if unknown. */
   uuidOf(host: string, name: string): string | null;
-  /** How often the samples are compared: the sampling interval. */
+  /** How often the samples are compared after a change was heard (see nudge): the sampling interval. */
   intervalMs: number;
+  /**
+   * How often they are compared otherwise (repeats, and anything a lost event did not tell). @defaultValue 60000
+   */
+  idleIntervalMs?: number;
   /** How often it is said again while it lasts. */
   repeatMs: number;
   logger: Logger;
   now?: () => number;
 }
+
+/** Checks at the sampling pace after a change was heard: one to see it, one later sample to confirm it, and a spare. */
+const FAST_CHECKS = 4;
+const IDLE_INTERVAL_MS = 60_000;
 
 /** What a check saw of one guest not yet taken as so: the hosts it ran on, and each involved host's sample time. */
 interface Seen {
@@ -39,26 +47,54 @@ interface Seen {
 export class SplitBrainWatch {
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
+  private running = false;
+  /** Checks still to make at the sampling pace: a change was heard, and a start or an end waits on a later sample. */
+  private fast = 0;
   private readonly seen = new Map<string, Seen>();
 
   constructor(private readonly deps: SplitBrainWatchDeps) {}
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.checking ??= this.check()
-        .catch((error: unknown) => this.deps.logger.warn({ err: String(error) }, 'split-brain watch: a check failed; tried again'))
-        .finally(() => {
-          this.checking = null;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
+    if (this.running) return;
+    this.running = true;
+    this.fast = FAST_CHECKS;
+    this.schedule();
+  }
+
+  /**
+   * A guest started, stopped, appeared, vanished or moved somewhere (a fleet event): the samples are compared at the
+   * sampling pace for a while. A comparison reads every host's latest sample — at 1,000 hosts some megabytes of JSON:
+   * made every 5 s, the bot's RSS at rest read 147 MiB, 120 without (bench) — and a split brain only begins or ends
+   * with such an event.
+   */
+  nudge(): void {
+    if (!this.running) return;
+    const idle = this.fast === 0;
+    this.fast = FAST_CHECKS;
+    if (idle && this.checking === null) this.schedule();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.checking;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const ms = this.fast > 0 ? this.deps.intervalMs : (this.deps.idleIntervalMs ?? IDLE_INTERVAL_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.fast = Math.max(0, this.fast - 1);
+      this.checking = this.check()
+        .catch((error: unknown) => this.deps.logger.warn({ err: String(error) }, 'split-brain watch: a check failed; tried again'))
+        .finally(() => {
+          this.checking = null;
+          if (this.running) this.schedule();
+        });
+    }, ms);
+    this.timer.unref();
   }
 
   /** One comparison of the hosts' latest samples. */
