@@ -102,9 +102,14 @@ export class SplitBrainWatch {
     const { deps } = this;
     const latest = await deps.samples.latest(deps.hosts);
     const copies: GuestCopy[] = [];
-    for (const host of deps.hosts)
-      for (const d of latest[host]?.domains ?? [])
-        if (writesNow(d.state)) copies.push({ host, name: d.name, uuid: deps.uuidOf(host, d.name) });
+    for (const host of deps.hosts) {
+      const domains = latest[host]?.domains ?? [];
+      // A name twice in one host's sample is xentop's 10-character cut of two guests (no -f) that no list mapped back:
+      // no guest's name, so two hosts whose guests are cut alike are no guest running twice.
+      const cut = new Set(domains.filter((d, i) => domains.findIndex((x) => x.name === d.name) !== i).map((d) => d.name));
+      for (const d of domains)
+        if (writesNow(d.state) && !cut.has(d.name)) copies.push({ host, name: d.name, uuid: deps.uuidOf(host, d.name) });
+    }
     const now = new Map(runningTwice(copies).map((t) => [t.key, t]));
     const said = await deps.events.runningTwiceSaid();
     for (const key of new Set([...now.keys(), ...said.keys()])) {
@@ -151,7 +156,8 @@ export class SplitBrainWatch {
   }
 
   private async say(key: string, names: string[], hosts: string[], since: number, repeat: boolean): Promise<void> {
-    const r = await this.deps.events.sayRunningTwice(key, { hosts, names, since }, this.deps.repeatMs);
+    // A repeat is of what this check read as said: another bot may have said its end since (then nothing is said).
+    const r = await this.deps.events.sayRunningTwice(key, { hosts, names, since }, this.deps.repeatMs, repeat);
     if (r === null || (repeat && r !== 'repeat')) return;
     await this.deps.events.append({
       kind: 'domain.running-twice',

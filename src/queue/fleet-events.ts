@@ -67,6 +67,7 @@ export interface RunningTwiceSaid {
  * only once its last saying has expired.
  */
 const RUNNING_TWICE = new RedisScript(`local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old and ARGV[5] == '1' then return false end
 local value = ARGV[2]
 local kind = 'repeat'
 if old then
@@ -256,11 +257,11 @@ export class FleetEventLog {
    * (it began, or its hosts changed), 'repeat' when it was and its last saying is `repeatMs` old, else null (another
    * bot, or this one, said it already).
    */
-  async sayRunningTwice(key: string, said: RunningTwiceSaid, repeatMs: number): Promise<'new' | 'repeat' | null> {
+  async sayRunningTwice(key: string, said: RunningTwiceSaid, repeatMs: number, onlyIfSaid = false): Promise<'new' | 'repeat' | null> {
     const r = await RUNNING_TWICE.run(
       this.redis,
       [`${this.prefix}:running-twice`, `${this.prefix}:running-twice-said:${key}`],
-      [key, JSON.stringify(said), Math.max(1, Math.round(repeatMs)), UNREACHABLE_MEMORY_SECONDS],
+      [key, JSON.stringify(said), Math.max(1, Math.round(repeatMs)), UNREACHABLE_MEMORY_SECONDS, onlyIfSaid ? '1' : '0'],
     );
     return r === 'new' || r === 'repeat' ? r : null;
   }
