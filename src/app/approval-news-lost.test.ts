@@ -37,7 +37,10 @@ async function discordBot(): Promise<SceneDesk> {
 }
 
 const cardsIn = (b: SceneDesk) => b.delivered.filter((d) => d.channel === DC_APPROVALS).map((d) => d.reply.title);
-const eventually = (read: () => unknown, want: unknown) => vi.waitFor(() => expect(read()).toEqual(want), { timeout: 5_000, interval: 20 });
+// As long as a loaded CI box needs (the project's expect.poll waits 10 s): a CI run saw a reconnect and rescan take
+// longer than 5 s there (the card's second state missing at 5 s), none alone.
+const eventually = (read: () => unknown, want: unknown) =>
+  vi.waitFor(() => expect(read()).toEqual(want), { timeout: 15_000, interval: 20 });
 
 describe('news between bots published while the hearing bot is cut off from Redis', () => {
   it('asked while the Discord bot is cut off: its card is posted once it is back', async () => {
