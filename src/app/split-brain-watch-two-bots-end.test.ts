@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { domainSample } from '../../test/helpers/domain-sample.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { createLogger } from '../core/log.ts';
 import type { DomainSample } from '../core/samples.ts';
@@ -19,19 +20,7 @@ afterAll(async () => {
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 });
 
-const row = (name: string): DomainSample => ({
-  name,
-  state: '--b---',
-  cpuPercent: 1,
-  cpuSeconds: 1,
-  memoryKiB: 1024,
-  maxMemoryKiB: null,
-  vcpus: 1,
-  netTxKiBps: null,
-  netRxKiBps: null,
-  vbdRdPerSec: null,
-  vbdWrPerSec: null,
-});
+const row = (name: string): DomainSample => domainSample(name);
 
 describe('two bots watching, one says the end while the other repeats', () => {
   it('says the end once and leaves no record of the split brain behind', async () => {

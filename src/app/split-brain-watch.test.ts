@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { domainSample } from '../../test/helpers/domain-sample.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { alertFor } from '../core/alerts.ts';
 import { createLogger } from '../core/log.ts';
@@ -19,19 +20,7 @@ afterAll(async () => {
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
 });
 
-const row = (name: string, state = '--b---'): DomainSample => ({
-  name,
-  state,
-  cpuPercent: 1,
-  cpuSeconds: 1,
-  memoryKiB: 1024,
-  maxMemoryKiB: null,
-  vcpus: 1,
-  netTxKiBps: null,
-  netRxKiBps: null,
-  vbdRdPerSec: null,
-  vbdWrPerSec: null,
-});
+const row = (name: string, state = '--b---'): DomainSample => domainSample(name, { state });
 
 function scene(repeatMs = 60_000) {
   const prefix = uniquePrefix();
