@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SimEnv, startSimEnv, twoHostFleet } from '../../test/helpers/sim.ts';
-import { type AgentRig, meta, startRig } from '../../test/integration/agent-support.ts';
-import type { Agent } from './agent.ts';
+import { describe, expect, it } from 'vitest';
+import { redeliveryRig } from '../../test/helpers/redelivery-rig.ts';
+import { meta } from '../../test/integration/agent-support.ts';
 
 /**
  * A plan's migration step (keepFreeMiB: it holds its target) handed out again by BullMQ while its first run is
@@ -9,24 +8,13 @@ import type { Agent } from './agent.ts';
  * the guest on its source, waits for the hold, and gets it once the first run's migration has arrived — then checks
  * the target's room with the guest already counted there. Real simulator, Redis, BullMQ and agent.
  */
-let env: SimEnv;
-let rig: AgentRig;
-let agent: Agent;
-
-beforeAll(async () => {
-  env = await startSimEnv({ fleet: twoHostFleet() });
-  rig = await startRig(env);
-  agent = await rig.startAgent({ timings: { lockDurationMs: 2000, stalledIntervalMs: 300 } });
-}, 30_000);
-afterAll(async () => {
-  await rig?.stop();
-  await env?.stop();
-});
+const scene = redeliveryRig();
 
 const XL_INFO = /\bxl'? '?info\b/;
 
 describe('a plan step redelivered while its first run holds the target and checks its room', () => {
   it('is answered with the migration its first run made, not refused as "no room, not migrated"', async () => {
+    const { env, rig, agent } = scene;
     expect(agent).toBeDefined();
     const since = env.sim.log.lastSeq;
     // Room for web (2048 MiB) once, with the reserve kept; after it arrived, not again.

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SimEnv, startSimEnv, twoHostFleet } from '../../test/helpers/sim.ts';
-import { type AgentRig, meta, startRig } from '../../test/integration/agent-support.ts';
-import type { Agent } from './agent.ts';
+import { describe, expect, it } from 'vitest';
+import { redeliveryRig } from '../../test/helpers/redelivery-rig.ts';
+import { meta } from '../../test/integration/agent-support.ts';
 
 /**
  * BullMQ hands a mutation out again while its first run still sends the command (the job's own lock lapsed, as in a
@@ -10,23 +9,11 @@ import type { Agent } from './agent.ts';
  * the first run still migrates it. One agent, as most deployments run: BullMQ's stalled check hands the job back to
  * the agent that still runs it. Real simulator, Redis, BullMQ and agent.
  */
-let env: SimEnv;
-let rig: AgentRig;
-let agent: Agent;
-
-beforeAll(async () => {
-  env = await startSimEnv({ fleet: twoHostFleet() });
-  rig = await startRig(env);
-  // BullMQ's own lock on the job outlives the runs' timing unless the test takes it away.
-  agent = await rig.startAgent({ timings: { lockDurationMs: 2000, stalledIntervalMs: 300 } });
-}, 30_000);
-afterAll(async () => {
-  await rig?.stop();
-  await env?.stop();
-});
+const scene = redeliveryRig();
 
 describe('a migration redelivered after its first run journaled it and while that run still migrates', () => {
   it('is answered with what the migration did, once it ended, and the domain stays locked until then', async () => {
+    const { env, rig, agent } = scene;
     expect(agent).toBeDefined();
     const since = env.sim.log.lastSeq;
     // The memory copy takes 3 s: long enough for BullMQ to hand the job out again meanwhile.

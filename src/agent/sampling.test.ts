@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { domainSample } from '../../test/helpers/domain-sample.ts';
 import type { DomainSample, HostSample } from '../core/samples.ts';
 import type { TopRow } from './parsers/types.ts';
 import { countersOf, detectChanges, pairRenames, RollupWindow, rollup, toHostSample } from './sampling.ts';
@@ -29,20 +30,7 @@ function row(name: string, over: Partial<TopRow> = {}): TopRow {
 }
 
 function dom(name: string, state = '--b---', over: Partial<DomainSample> = {}): DomainSample {
-  return {
-    name,
-    state,
-    cpuPercent: 1,
-    cpuSeconds: 10,
-    memoryKiB: 1024,
-    maxMemoryKiB: null,
-    vcpus: 1,
-    netTxKiBps: null,
-    netRxKiBps: null,
-    vbdRdPerSec: null,
-    vbdWrPerSec: null,
-    ...over,
-  };
+  return domainSample(name, { state, cpuSeconds: 10, ...over });
 }
 
 describe('toHostSample', () => {
@@ -199,27 +187,12 @@ describe('pairRenames (xl rename: the same UUID and domain id under a new name)'
 describe('RollupWindow.rename', () => {
   it('GIVEN a guest renamed within the window THEN the point holds its figures under the new name alone', () => {
     const w = new RollupWindow();
-    const s = (name: string, cpuPercent: number | null) =>
-      ({
-        host: 'xen1',
-        at: 0,
-        intervalSeconds: 1,
-        domains: [
-          {
-            name,
-            state: '--b---',
-            cpuPercent,
-            cpuSeconds: 10,
-            memoryKiB: 1024,
-            maxMemoryKiB: null,
-            vcpus: 1,
-            netTxKiBps: null,
-            netRxKiBps: null,
-            vbdRdPerSec: null,
-            vbdWrPerSec: null,
-          },
-        ],
-      }) as HostSample;
+    const s = (name: string, cpuPercent: number | null): HostSample => ({
+      host: 'xen1',
+      at: 0,
+      intervalSeconds: 1,
+      domains: [domainSample(name, { cpuPercent })],
+    });
     w.add(s('web', 10));
     w.rename('web', 'www');
     w.add(s('www', 30));

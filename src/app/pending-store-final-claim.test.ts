@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pendingStatusRequest } from '../../test/helpers/pending-request.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { type PendingRequest, PendingStore } from './pending-store.ts';
 
@@ -15,28 +16,7 @@ let redis: Redis;
 let n = 0;
 const HOUR_MS = 3_600_000;
 
-function request(hosts: number): PendingRequest {
-  const requestId = `own-${++n}`;
-  const meta = { requestId, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'status' };
-  return {
-    requestId,
-    command: 'status',
-    args: {},
-    person: 'alice',
-    platform: 'terminal',
-    userId: 'alice',
-    channelId: 'terminal',
-    target: { platform: 'terminal', channelId: 'terminal', requestId, state: {} },
-    mode: 'parallel',
-    jobs: Array.from({ length: hosts }, (_, i) => {
-      const host = `h${i}`;
-      return { jobId: `r-${requestId}-${host}`, host, op: 'host.status' as const, data: { op: 'host.status' as const, host, meta } };
-    }),
-    deadline: null,
-    pickupBy: null,
-    createdAt: Date.now(),
-  };
-}
+const request = (hosts: number): PendingRequest => pendingStatusRequest(`own-${++n}`, hosts);
 
 /**
  * Time passing in Redis, for this file's keys: each TTL shortened by `ms`, a key whose TTL runs out deleted — what

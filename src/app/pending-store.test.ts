@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pendingStatusRequest } from '../../test/helpers/pending-request.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import type { ReplyTarget } from '../adapters/types.ts';
 import { type PendingRequest, PendingStore } from './pending-store.ts';
@@ -11,28 +12,8 @@ let n = 0;
 
 const target = (messageId: string): ReplyTarget => ({ platform: 'terminal', channelId: 'terminal', requestId: 'x', state: { messageId } });
 
-function request(hosts: number): PendingRequest {
-  const requestId = `req-${++n}`;
-  const meta = { requestId, person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'status' };
-  return {
-    requestId,
-    command: 'status',
-    args: {},
-    person: 'alice',
-    platform: 'terminal',
-    userId: 'alice',
-    channelId: 'terminal',
-    target: target('m0'),
-    mode: 'parallel',
-    jobs: Array.from({ length: hosts }, (_, i) => {
-      const host = `h${i}`;
-      return { jobId: `r-${requestId}-${host}`, host, op: 'host.status' as const, data: { op: 'host.status' as const, host, meta } };
-    }),
-    deadline: Date.now() + 60_000,
-    pickupBy: null,
-    createdAt: Date.now(),
-  };
-}
+const request = (hosts: number): PendingRequest =>
+  pendingStatusRequest(`req-${++n}`, hosts, { target: target('m0'), deadline: Date.now() + 60_000 });
 
 beforeAll(() => {
   redis = new Redis(REDIS_URL);
