@@ -550,6 +550,7 @@ export class Sampler {
       failure = error;
     }
     if (unread) sample.unread = unread;
+    for (const d of sample.domains) if (unresolved.includes(d.name)) d.nameCut = true;
     state.prev = countersOf(cur);
     state.latest = sample;
     const { samples } = this.deps;

@@ -104,11 +104,9 @@ export class SplitBrainWatch {
     const copies: GuestCopy[] = [];
     for (const host of deps.hosts) {
       const domains = latest[host]?.domains ?? [];
-      // A name twice in one host's sample is xentop's 10-character cut of two guests (no -f) that no list mapped back:
-      // no guest's name, so two hosts whose guests are cut alike are no guest running twice.
-      const cut = new Set(domains.filter((d, i) => domains.findIndex((x) => x.name === d.name) !== i).map((d) => d.name));
-      for (const d of domains)
-        if (writesNow(d.state) && !cut.has(d.name)) copies.push({ host, name: d.name, uuid: deps.uuidOf(host, d.name) });
+      // A name the sampler marks cut (xentop without -f, no list mapped it back) may be no guest's: two hosts whose
+      // different guests are cut alike are no guest running twice.
+      for (const d of domains) if (writesNow(d.state) && !d.nameCut) copies.push({ host, name: d.name, uuid: deps.uuidOf(host, d.name) });
     }
     const now = new Map(runningTwice(copies).map((t) => [t.key, t]));
     const said = await deps.events.runningTwiceSaid();

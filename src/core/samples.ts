@@ -21,6 +21,13 @@ export interface DomainSample {
   netRxKiBps: number | null;
   vbdRdPerSec: number | null;
   vbdWrPerSec: number | null;
+  /**
+   * True when `name` is xentop's 10-character cut (no -f) that no list mapped back to one guest (started since the
+   * last list, the list failed, or two guests printed alike): no guest may have that name, and another host's cut
+   * alike may be a different guest. Said by the sampler, the one that knows, so readers (the split-brain watch, /top)
+   * need not guess from the name. Absent when the name is a full one.
+   */
+  nameCut?: true;
 }
 
 /** One xentop iteration of one host. */

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import type { Block } from '../src/core/reply.ts';
+import { domainSample } from '../test/helpers/domain-sample.ts';
+import { top } from './top.ts';
+
+/**
+ * A host whose xentop has no -f: a name the sampler could not map back to a full one (nameCut) is xentop's first 10
+ * characters, maybe no guest's. /top shows it cut, so an operator is not given `webserver-` as a guest's name.
+ */
+const tables = (blocks: readonly Block[]) => blocks.flatMap((b) => (b.type === 'table' ? [b.table] : []));
+
+describe('/top on a host whose xentop cuts names', () => {
+  it('GIVEN a cut name the sampler marked and full names THEN the cut one is shown cut, the others as they are', () => {
+    const outcome: HostOutcome<'host.top'> = {
+      host: 'xen1',
+      ok: true,
+      agent: null,
+      frozen: null,
+      result: {
+        host: 'xen1',
+        live: true,
+        sampledAt: 0,
+        domains: [
+          domainSample('webserver-', { cpuPercent: 3, nameCut: true }),
+          domainSample('database-1', { cpuPercent: 2 }),
+          domainSample('web', { cpuPercent: 1 }),
+        ],
+      },
+    };
+    const [table] = tables(top.render([outcome], { chart: false }, renderContext({ now: 0 })).blocks);
+    expect(table?.rows.map((r) => r[1])).toEqual(['webserver-…', 'database-1', 'web']);
+  });
+});
