@@ -77,13 +77,13 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         ...(live.unread ? { notes: [xentopUnreadNote(live.unread.lines, live.unread.first)] } : {}),
       };
     const ts = await ctx.toolstack(data.host);
-    const { rows, previous, notes } = await ts.topTable(ctx.op);
+    const { rows, previous, notes, cut } = await ts.topTable(ctx.op);
     const before = cpuBaseline(previous);
     return {
       host: data.host,
       live: false,
       sampledAt: (ctx.now ?? Date.now)(),
-      domains: rows.map((r) => toSample(r, before)),
+      domains: rows.map((r) => (cut?.includes(r.name) ? { ...toSample(r, before), nameCut: true as const } : toSample(r, before))),
       ...(notes.length > 0 ? { notes } : {}),
     };
   },

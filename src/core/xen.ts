@@ -256,4 +256,9 @@ export interface TopTable {
   rows: TopRow[];
   previous: TopRow[] | null;
   notes: string[];
+  /**
+   * Row names left as xentop cut them (10 characters) because no list named exactly one guest they fit: no guest may
+   * be called that. Absent when there is none.
+   */
+  cut?: string[];
 }

@@ -441,10 +441,14 @@ export class XenToolstack implements Toolstack {
           return [];
         });
         const names = listed.filter((d) => d.status !== 'defined').map((d) => d.name);
+        const cut = new Set<string>();
         for (const row of all) {
+          if (row.name.length !== 10) continue;
           const matches = names.filter((n) => n.length >= 10 && n.startsWith(row.name));
           if (matches.length === 1 && matches[0]) row.name = matches[0];
+          else cut.add(row.name);
         }
+        if (cut.size > 0) return { rows, previous, notes, cut: [...cut] };
       }
       return { rows, previous, notes };
     });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { top as topCommand } from '../../../commands/top.ts';
 import { xlListV, xlRow } from '../../../test/helpers/xl-list.ts';
+import { Config } from '../../config/schema.ts';
+import { renderContext } from '../../core/define-command.ts';
+import { runHandler } from '../handlers.ts';
 import type { RemoteRunner, RunResult } from '../ssh/types.ts';
 import { XenToolstack } from './driver.ts';
 
@@ -49,5 +53,43 @@ describe('xentop name mapping with a space as the tenth character', () => {
       ['Domain-0', 1],
       ['Ubuntu 22 LTS', 37.5],
     ]);
+  });
+});
+
+describe('xentop name mapping: which names stay cut', () => {
+  const iteration = (names: string[], cpu: string) => `${HEAD}\n${names.map((n) => line(n, cpu)).join('\n')}\n`;
+  const top = (names: string[]) => `${iteration(names, '0.0')}${iteration(names, '5.0')}`;
+
+  it('leaves a name shorter than 10 characters as printed: `web` is the whole name, not the start of `webserver-a`', async () => {
+    const ts = driverAnswering(top(['web', 'webserver-']), xlListV([xlRow('web', 2, '-b----'), xlRow('webserver-a', 3, '-b----')]));
+    const table = await ts.topTable();
+    expect(table.rows.map((r) => r.name)).toEqual(['web', 'webserver-a']);
+    expect(table.cut).toBeUndefined();
+  });
+
+  it('says which rows no list named: the two printed alike, and one the list does not know', async () => {
+    const ts = driverAnswering(top(['webserver1', 'webserver1', 'mailserver']), LIST);
+    const table = await ts.topTable();
+    expect(table.rows.map((r) => r.name)).toEqual(['webserver1', 'webserver1', 'mailserver']);
+    expect(table.cut?.sort()).toEqual(['mailserver', 'webserver1']);
+  });
+});
+
+describe('/top without a fresh sample (one xentop run), on a host whose xentop cuts names', () => {
+  it('shows a name no list named as cut (`webserver1…`), a name the list named in full', async () => {
+    const config = Config.parse({ hosts: { h: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } } });
+    const meta = { requestId: 'r', person: 'p', platform: 'terminal' as const, userId: 'u', channelId: 'c', command: 'top' };
+    const top = `${HEAD}\n${line('webserver1', '0.0')}\n${line('databases-', '0.0')}\n${HEAD}\n${line('webserver1', '2.0')}\n${line('databases-', '1.0')}\n`;
+    const list = xlListV([xlRow('webserver1', 3, '-b----'), xlRow('webserver10', 4, '-b----'), xlRow('databases-main', 5, '-b----')]);
+    const ts = driverAnswering(top, list);
+    const result = await runHandler({ op: 'host.top', host: 'h', meta }, { config, toolstack: async () => ts, op: {} });
+    expect(result.domains.map((d) => [d.name, d.nameCut ?? false])).toEqual([
+      ['webserver1', true],
+      ['databases-main', false],
+    ]);
+    const outcome = { host: 'h', ok: true as const, result, agent: null, frozen: null };
+    const blocks = topCommand.render([outcome], { chart: false }, renderContext({ now: 0 })).blocks;
+    const names = blocks.flatMap((b) => (b.type === 'table' ? b.table.rows.map((r) => r[1]) : []));
+    expect(names).toEqual(['webserver1…', 'databases-main']);
   });
 });
