@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDELIVERY_TIMINGS } from '../../test/helpers/redelivery-rig.ts';
 import { type SimEnv, startSimEnv, twoHostFleet } from '../../test/helpers/sim.ts';
 import { type AgentRig, meta, startRig } from '../../test/integration/agent-support.ts';
 
@@ -12,9 +13,6 @@ import { type AgentRig, meta, startRig } from '../../test/integration/agent-supp
 let env: SimEnv;
 let rig: AgentRig;
 
-// BullMQ's own lock on the job outlives the runs' timing unless the test takes it away.
-const TIMINGS = { lockDurationMs: 2000, stalledIntervalMs: 300 };
-
 beforeAll(async () => {
   env = await startSimEnv({ fleet: twoHostFleet() });
   rig = await startRig(env);
@@ -26,7 +24,7 @@ afterAll(async () => {
 
 describe('a migration handed to a second agent while the first one still migrates', () => {
   it('is answered with what the migration did once it ended, sent once, the domain locked until then', async () => {
-    const first = await rig.startAgent({ hosts: ['xen1'], timings: TIMINGS });
+    const first = await rig.startAgent({ hosts: ['xen1'], timings: REDELIVERY_TIMINGS });
     const since = env.sim.log.lastSeq;
     await env.sim.faults.add('xen1', { kind: 'delay', match: /xl migrate/, ms: 4000 });
     const m = meta({ command: 'migrate' });
@@ -45,7 +43,7 @@ describe('a migration handed to a second agent while the first one still migrate
 
     // The first agent's Worker stops fetching (its run goes on): the redelivery can land only on the second agent.
     await first.workers[0]?.close(true);
-    await rig.startAgent({ hosts: ['xen1'], timings: TIMINGS });
+    await rig.startAgent({ hosts: ['xen1'], timings: REDELIVERY_TIMINGS });
     expect(await rig.redis.del(`${rig.prefix}:host-xen1:${job.id}:lock`)).toBe(1);
 
     // Was: the second agent answered "nothing moved" at once and released the lock while `xl migrate` still ran.

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '../../commands/status.ts';
 import { top } from '../../commands/top.ts';
+import { domainSample } from '../../test/helpers/domain-sample.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { fastSamplerOptions, simDrivers } from '../../test/helpers/sampler.ts';
 import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../../test/helpers/sim.ts';
@@ -146,19 +147,7 @@ describe('a one-shot /top', () => {
 describe("/status's busiest list", () => {
   it('GIVEN a guest whose CPU% is not known yet THEN it is listed below the measured ones with "-", never as 0.0', async () => {
     const now = Date.now();
-    const d = (name: string, cpuPercent: number | null) => ({
-      name,
-      state: '-----r',
-      cpuPercent,
-      cpuSeconds: 1,
-      memoryKiB: 1024 * 1024,
-      maxMemoryKiB: null,
-      vcpus: 1,
-      netTxKiBps: null,
-      netRxKiBps: null,
-      vbdRdPerSec: null,
-      vbdWrPerSec: null,
-    });
+    const d = (name: string, cpuPercent: number | null) => domainSample(name, { state: '-----r', cpuPercent, memoryKiB: 1024 * 1024 });
     const sample: HostSample = { host: 'xen1', at: now, intervalSeconds: 5, domains: [d('Domain-0', 3), d('fresh', null), d('idle', 0.5)] };
     const ts = {
       kind: 'xl',

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Agent } from '../../src/agent/agent.ts';
-import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
-import { type AgentRig, meta, startRig } from './agent-support.ts';
+import { describe, expect, it } from 'vitest';
+import { redeliveryRig } from '../helpers/redelivery-rig.ts';
+import { meta } from './agent-support.ts';
 
 /**
  * A BullMQ stalled job redelivered while its first run is still alive (its lock lapsed: a Redis blip longer than
@@ -9,23 +8,11 @@ import { type AgentRig, meta, startRig } from './agent-support.ts';
  * first to write the journal sends `xl create`, the other must send nothing — and the job's final outcome must say
  * what really happened on the host. Real simulator, Redis, BullMQ and agent.
  */
-let env: SimEnv;
-let rig: AgentRig;
-let agent: Agent;
-
-beforeAll(async () => {
-  env = await startSimEnv({ fleet: twoHostFleet() });
-  rig = await startRig(env);
-  // A lockDuration closer to the default (5 s) than FAST's 600 ms: BullMQ's own lock on the job outlives the runs' timing.
-  agent = await rig.startAgent({ timings: { lockDurationMs: 2000, stalledIntervalMs: 300 } });
-}, 30_000);
-afterAll(async () => {
-  await rig?.stop();
-  await env?.stop();
-});
+const scene = redeliveryRig();
 
 describe('a stalled mutation redelivered while its first run still runs', () => {
   it('is not reported as failed when the first run started the domain', async () => {
+    const { env, rig, agent } = scene;
     expect(agent).toBeDefined();
     const since = env.sim.log.lastSeq;
     // Both runs' fleet-wide check (xl list on xen2) is slow; the first run's answer comes first.
