@@ -59,6 +59,7 @@ describe('two bots watching, one says the end while the other repeats', () => {
         append: (e) => events.append(e),
         sayRunningTwice: (...a) => events.sayRunningTwice(...a),
         sayRunningOnce: (k) => events.sayRunningOnce(k),
+        moveRunningTwice: (...a) => events.moveRunningTwice(...a),
         runningTwiceSaid: async () => {
           const said = await events.runningTwiceSaid();
           readSaid();

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/log.ts';
 import type { HostSample } from '../core/samples.ts';
-import { type GuestCopy, runningTwice, writesNow } from '../core/split-brain.ts';
+import { type GuestCopy, goingOn, type RunningTwice, runningTwice, writesNow } from '../core/split-brain.ts';
 import type { FleetEventLog } from '../queue/fleet-events.ts';
 import type { SampleStore } from '../queue/samples.ts';
 
@@ -8,7 +8,7 @@ export interface SplitBrainWatchDeps {
   /** Every host of the bot's config: the agents see only their own, so only the bot sees across them. */
   hosts: readonly string[];
   samples: Pick<SampleStore, 'latest'>;
-  events: Pick<FleetEventLog, 'append' | 'runningTwiceSaid' | 'sayRunningTwice' | 'sayRunningOnce'>;
+  events: Pick<FleetEventLog, 'append' | 'runningTwiceSaid' | 'sayRunningTwice' | 'sayRunningOnce' | 'moveRunningTwice'>;
   /** The UUID of the guest of that name running on the host, as the bot last heard the host list it; null if unknown. */
   uuidOf(host: string, name: string): string | null;
   /** How often the samples are compared after a change was heard (see nudge): the sampling interval. */
@@ -21,6 +21,8 @@ export interface SplitBrainWatchDeps {
   repeatMs: number;
   logger: Logger;
   now?: () => number;
+  /** Runs `run` once in `ms` unless cleared first (tests drive it by hand). @defaultValue setTimeout, unref'd */
+  setTimer?: (run: () => void, ms: number) => { clear(): void };
 }
 
 /** Checks at the sampling pace after a change was heard: one to see it, one later sample to confirm it, and a spare. */
@@ -45,7 +47,7 @@ interface Seen {
  * it was. What was said is in Redis, so the bots that each run a desk (one per platform) say each change once.
  */
 export class SplitBrainWatch {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { clear(): void } | null = null;
   private checking: Promise<void> | null = null;
   private running = false;
   /** Checks still to make at the sampling pace: a change was heard, and a start or an end waits on a later sample. */
@@ -76,15 +78,15 @@ export class SplitBrainWatch {
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = null;
     await this.checking;
   }
 
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     const ms = this.fast > 0 ? this.deps.intervalMs : (this.deps.idleIntervalMs ?? IDLE_INTERVAL_MS);
-    this.timer = setTimeout(() => {
+    this.timer = this.setTimer(() => {
       this.timer = null;
       this.fast = Math.max(0, this.fast - 1);
       this.checking = this.check()
@@ -94,7 +96,13 @@ export class SplitBrainWatch {
           if (this.running) this.schedule();
         });
     }, ms);
-    this.timer.unref();
+  }
+
+  private setTimer(run: () => void, ms: number): { clear(): void } {
+    if (this.deps.setTimer) return this.deps.setTimer(run, ms);
+    const t = setTimeout(run, ms);
+    t.unref();
+    return { clear: () => clearTimeout(t) };
   }
 
   /** One comparison of the hosts' latest samples. */
@@ -110,6 +118,14 @@ export class SplitBrainWatch {
     }
     const now = new Map(runningTwice(copies).map((t) => [t.key, t]));
     const said = await deps.events.runningTwiceSaid();
+    // A copy renamed while it lasts: the same split brain under its new names, neither ended nor begun.
+    for (const [from, to] of goingOn([...now.values()], said)) {
+      const t = now.get(to) as RunningTwice;
+      const moved = await deps.events.moveRunningTwice(from, to, uuidsToo(t.names, t.uuids));
+      said.delete(from);
+      this.seen.delete(from);
+      if (moved) said.set(to, moved);
+    }
     for (const key of new Set([...now.keys(), ...said.keys()])) {
       const found = now.get(key);
       const before = said.get(key);
@@ -122,7 +138,7 @@ export class SplitBrainWatch {
       const hosts = found?.hosts.join(',') ?? '';
       if (hosts === (before?.hosts.join(',') ?? '')) {
         this.seen.delete(key);
-        if (found && before) await this.say(key, found.names, found.hosts, before.since, true);
+        if (found && before) await this.say(key, found, before.since, true);
         continue;
       }
       const ats = new Map(involved.map((h) => [h, (latest[h] as HostSample).at]));
@@ -136,7 +152,7 @@ export class SplitBrainWatch {
         continue;
       }
       this.seen.delete(key);
-      if (found) await this.say(key, found.names, found.hosts, before?.since ?? this.now(), false);
+      if (found) await this.say(key, found, before?.since ?? this.now(), false);
       else if (before && (await deps.events.sayRunningOnce(key))) {
         const runningOn = before.hosts.filter((h) => copies.some((c) => c.host === h && before.names.includes(c.name)));
         await deps.events.append({
@@ -153,9 +169,10 @@ export class SplitBrainWatch {
     for (const key of this.seen.keys()) if (!now.has(key) && !said.has(key)) this.seen.delete(key);
   }
 
-  private async say(key: string, names: string[], hosts: string[], since: number, repeat: boolean): Promise<void> {
+  private async say(key: string, { names, hosts, uuids }: RunningTwice, since: number, repeat: boolean): Promise<void> {
     // A repeat is of what this check read as said: another bot may have said its end since (then nothing is said).
-    const r = await this.deps.events.sayRunningTwice(key, { hosts, names, since }, this.deps.repeatMs, repeat);
+    const said = { hosts, since, ...uuidsToo(names, uuids) };
+    const r = await this.deps.events.sayRunningTwice(key, said, this.deps.repeatMs, repeat);
     if (r === null || (repeat && r !== 'repeat')) return;
     await this.deps.events.append({
       kind: 'domain.running-twice',
@@ -172,4 +189,9 @@ export class SplitBrainWatch {
   private now(): number {
     return (this.deps.now ?? Date.now)();
   }
+}
+
+/** Its names, and its UUIDs where any is known (Lua's cjson would write an empty list back as {}). */
+function uuidsToo(names: string[], uuids: string[]): { names: string[]; uuids?: string[] } {
+  return uuids.length > 0 ? { names, uuids } : { names };
 }

@@ -15,6 +15,8 @@ export interface RunningTwice {
   key: string;
   names: string[];
   hosts: string[];
+  /** Its copies' UUIDs where known (lower case, sorted): how it is told again once a copy is renamed. */
+  uuids: string[];
 }
 
 /**
@@ -75,9 +77,38 @@ export function runningTwice(copies: readonly GuestCopy[]): RunningTwice[] {
     const hosts = [...new Set(g.map((c) => c.host))].sort();
     if (hosts.length < 2) continue;
     const names = [...new Set(g.map((c) => c.name))].sort();
-    out.push({ key: JSON.stringify(names), names, hosts });
+    const uuids = [...new Set(g.flatMap((c) => (c.uuid ? [c.uuid.toLowerCase()] : [])))].sort();
+    out.push({ key: JSON.stringify(names), names, hosts, uuids });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/**
+ * The split brains said before that go on under other keys, as `said key → found key`. A copy renamed while it lasts
+ * (`xl rename web www` on one host) changes the group's names, so its key, and is no new split brain — nor is the
+ * rename undone. A group not said yet is a said one no longer found when they are one guest as runningTwice reads
+ * copies: a UUID in common where both know theirs, else a name. One group goes on for one said at most.
+ */
+export function goingOn(
+  found: readonly RunningTwice[],
+  said: ReadonlyMap<string, { names: readonly string[]; uuids?: readonly string[] | undefined }>,
+): Map<string, string> {
+  const foundKeys = new Set(found.map((t) => t.key));
+  const fresh = found.filter((t) => !said.has(t.key));
+  const out = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const [key, s] of [...said].sort(([a], [b]) => a.localeCompare(b))) {
+    if (foundKeys.has(key)) continue;
+    const next = fresh.find(
+      (t) =>
+        !taken.has(t.key) &&
+        (t.uuids.length > 0 && s.uuids?.length ? t.uuids.some((u) => s.uuids?.includes(u)) : t.names.some((n) => s.names.includes(n))),
+    );
+    if (!next) continue;
+    taken.add(next.key);
+    out.set(key, next.key);
+  }
+  return out;
 }
 
 /** "xen1 and xen2", "xen1, xen2 and xen3". */

@@ -59,12 +59,15 @@ export interface RunningTwiceSaid {
   hosts: string[];
   names: string[];
   since: number;
+  /** Its copies' UUIDs where known (none: absent): what tells it again once a copy is renamed. */
+  uuids?: string[];
 }
 
 /**
  * KEYS[1] the hash of what was said, KEYS[2] when it was last said; ARGV: key, its `{hosts, names, since}` JSON, the
- * repeat (ms), the hash's expiry (s). A change of its hosts is said at once, keeping when it began; the same state
- * only once its last saying has expired.
+ * repeat (ms), the hash's expiry (s), and '1' when this is a repeat (else '0'): a repeat only updates a record still
+ * there — read as said by a check before another bot said its end, it must not bring the record back. A change of
+ * its hosts is said at once, keeping when it began; the same state only once its last saying has expired.
  */
 const RUNNING_TWICE = new RedisScript(`local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old and ARGV[5] == '1' then return false end
@@ -89,6 +92,27 @@ if redis.call('SET', KEYS[2], '1', 'PX', ARGV[3], 'NX') then return 'repeat' end
 return false`);
 
 /**
+ * KEYS[1] the hash of what was said, KEYS[2] and KEYS[3] when it was last said under ARGV[1] and ARGV[2]; ARGV[3] a
+ * JSON object of fields to set (its names, UUIDs). Moves the record from ARGV[1] to ARGV[2] with those fields, its
+ * start and last saying kept, in one step: of two bots, the second finds it moved. A record already under ARGV[2]
+ * stays and takes the place of ARGV[1]'s. Returns the record now under ARGV[2], or nil when there is none.
+ */
+const MOVE_RUNNING_TWICE = new RedisScript(`local there = redis.call('HGET', KEYS[1], ARGV[2])
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not there and old then
+  local record = cjson.decode(old)
+  for k, v in pairs(cjson.decode(ARGV[3])) do record[k] = v end
+  there = cjson.encode(record)
+  redis.call('HSET', KEYS[1], ARGV[2], there)
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then redis.call('SET', KEYS[3], '1', 'PX', ttl) end
+end
+if not there then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return there`);
+
+/**
  * Forgets the group's consumers (KEYS[1] the stream, ARGV[1] the group) other than ARGV[3] that have nothing pending
  * and were idle for at least ARGV[2] ms: each bot start reads as a consumer of its own name, and one that has gone
  * stayed in the group for good. One step, so a consumer is never deleted with entries read since it was looked at
@@ -105,6 +129,18 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
 end
 return gone`);
 
+/** A record of the running-twice hash; null when it is not ours to read (taken as never said, and said again). */
+function readRunningTwiceSaid(raw: string): RunningTwiceSaid | null {
+  try {
+    const v = JSON.parse(raw) as Partial<RunningTwiceSaid>;
+    if (!Array.isArray(v.hosts) || !Array.isArray(v.names) || typeof v.since !== 'number') return null;
+    // Lua's cjson writes an empty list as {}: no UUIDs known.
+    return { hosts: v.hosts, names: v.names, since: v.since, ...(Array.isArray(v.uuids) && v.uuids.length > 0 ? { uuids: v.uuids } : {}) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The fleet events stream and the small markers the samplers share:
  *
@@ -117,7 +153,7 @@ return gone`);
  *   `${prefix}:unreachable:${host}` set while the agents last said the host was unreachable (30 days): an agent that
  *                                   restarts meanwhile still says when it is back, and not again that it is down
  *   `${prefix}:running-twice`       hash: the guests the split-brain watch said run on two hosts at once (names →
- *                                   `{hosts, names, since}`), so the bots say each start and end of it once
+ *                                   `{hosts, names, since, uuids?}`), so the bots say each start and end of it once
  *   `${prefix}:running-twice-said:${names}` set when it was last said (TTL: the repeat): said again once it expires
  *
  * Consumers use a group (`ensureGroup`) and `read`/`ack`; `claimStale` takes over what a dead consumer left unacked.
@@ -241,15 +277,24 @@ export class FleetEventLog {
   async runningTwiceSaid(): Promise<Map<string, RunningTwiceSaid>> {
     const out = new Map<string, RunningTwiceSaid>();
     for (const [key, raw] of Object.entries(await this.redis.hgetall(`${this.prefix}:running-twice`))) {
-      try {
-        const v = JSON.parse(raw) as Partial<RunningTwiceSaid>;
-        if (Array.isArray(v.hosts) && Array.isArray(v.names) && typeof v.since === 'number')
-          out.set(key, { hosts: v.hosts, names: v.names, since: v.since });
-      } catch {
-        // Not ours to read: taken as never said, and said again.
-      }
+      const said = readRunningTwiceSaid(raw);
+      if (said) out.set(key, said);
     }
     return out;
+  }
+
+  /**
+   * Records that what was said under `from` goes on under `to` (a copy renamed), with `fields` (its names, UUIDs):
+   * its start and last saying kept, in one step across bots. The record now under `to`, or null when there is none
+   * (another bot said its end).
+   */
+  async moveRunningTwice(from: string, to: string, fields: Pick<RunningTwiceSaid, 'names' | 'uuids'>): Promise<RunningTwiceSaid | null> {
+    const r = await MOVE_RUNNING_TWICE.run(
+      this.redis,
+      [`${this.prefix}:running-twice`, `${this.prefix}:running-twice-said:${from}`, `${this.prefix}:running-twice-said:${to}`],
+      [from, to, JSON.stringify(fields)],
+    );
+    return typeof r === 'string' ? readRunningTwiceSaid(r) : null;
   }
 
   /**
