@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, type Worker } from 'bullmq';
-import { Cluster } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -20,12 +19,12 @@ import {
   duplicateRedisClient,
   pingHolderOf,
   REDIS_COMMAND_TIMEOUT_MS,
-  type RedisClient,
   type RedisTarget,
 } from '../queue/redis-connection.ts';
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { deploymentClock } from '../queue/shared-clock.ts';
+import { replaceSilentConnection } from '../queue/silent-connection.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../queue/worker-wakeups.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -190,27 +189,6 @@ export function describeFailure(error: unknown, jobHost?: string): JobFailure {
 /** ioredis' words for a lost connection, or one that did not answer (the agent's client has a command timeout). */
 const REDIS_DOWN =
   /Connection is closed|Command timed out|ECONNREFUSED|max retries per request|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache/i;
-
-/**
- * Replaces the agent's own connection once its heartbeat found it silent (see HeartbeatLoop). The commands still
- * awaiting a reply on it are rejected first as timed out, the error their callers already read as "Redis did not
- * answer; nothing was sent": left queued, ioredis would write them again on the new connection
- * (autoResendUnfulfilledCommands), and a journal write or lock its job had given up on would land after the asker was
- * told it failed. Turning that option off on the client instead would change every reconnect (a restarted Redis's
- * in-flight commands would wait out their timeout instead of being sent again) and be inherited by the duplicated
- * blocking client, whose waits have no timeout; flushQueue (ioredis's own, private in its types) drops just these.
- * disconnect(true) ends the socket, destroys it after ioredis's disconnectTimeout (2 s) if the far end never answers,
- * and connects again; a Cluster drops its nodes and finds them again.
- */
-function replaceSilentConnection(redis: RedisClient): void {
-  for (const node of redis instanceof Cluster ? redis.nodes() : [redis])
-    (node as unknown as Flushable).flushQueue?.(new Error('Command timed out'), { offlineQueue: false });
-  redis.disconnect(true);
-}
-
-interface Flushable {
-  flushQueue?: (error: Error, options: { offlineQueue: boolean }) => void;
-}
 
 /** How long interrupted jobs get to hand themselves back before close() stops waiting for them. */
 const HAND_BACK_MS = 1000;

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.ts';
 import type { AgentBeat, Heartbeats } from '../queue/coordination.ts';
+import { SilentConnection } from '../queue/silent-connection.ts';
 
 export interface HeartbeatOptions {
   beats: Pick<Heartbeats, 'beat'>;
@@ -20,9 +21,6 @@ export interface HeartbeatOptions {
   monotonic?: () => number;
 }
 
-/** ioredis's words for a command its commandTimeout gave up on. */
-const COMMAND_TIMED_OUT = 'Command timed out';
-
 /**
  * Says "alive" for every served host every intervalMs, and "stopped" once at the end. Never throws: with Redis
  * down it logs once and keeps trying (the bot then sees the agent as silent, which is the truth).
@@ -31,10 +29,11 @@ export class HeartbeatLoop {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<boolean> | null = null;
   private failing = false;
-  /** When the first of the beats timed out in a row was sent (monotonic), or null. */
-  private timingOutSince: number | null = null;
+  private readonly silence: SilentConnection | null;
 
-  constructor(private readonly options: HeartbeatOptions) {}
+  constructor(private readonly options: HeartbeatOptions) {
+    this.silence = options.silentConnection ? new SilentConnection(options.silentConnection.silentMs) : null;
+  }
 
   /** Starts beating; resolves once the first beat was written (or failed and was logged). */
   start(): Promise<boolean> {
@@ -76,7 +75,7 @@ export class HeartbeatLoop {
   private async send(beat: AgentBeat, sentAt?: number): Promise<boolean> {
     try {
       await this.options.beats.beat(this.options.hosts, beat);
-      this.timingOutSince = null;
+      this.silence?.answered();
       if (this.failing) this.options.logger.info({ hosts: this.options.hosts }, 'heartbeat: Redis answers again');
       this.failing = false;
       return true;
@@ -92,27 +91,14 @@ export class HeartbeatLoop {
     }
   }
 
-  /**
-   * ioredis's command timeout gives up on a command and keeps its connection: one gone silent while open (a NAT or
-   * firewall that forgot it) ends only with TCP's retransmission timeout, some 15 minutes in which the agent looks dead
-   * and fails every job though a new connection would work at once. Only timeouts, in a row, for far longer than a
-   * Redis restart's or a busy Redis's silence, count: a Redis that answers late on the same connection is waited for.
-   * Any other error means the connection is not silent (ioredis reconnects by itself when it closes).
-   */
+  /** A connection gone silent while open leaves the agent looking dead and failing every job: see SilentConnection. */
   private judgeSilence(error: unknown, sentAt: number): void {
-    const silent = this.options.silentConnection;
-    if (!silent || !(error instanceof Error) || error.message !== COMMAND_TIMED_OUT) {
-      this.timingOutSince = null;
-      return;
-    }
-    this.timingOutSince ??= sentAt;
-    const silentFor = this.monotonic() - this.timingOutSince;
-    if (silentFor < silent.silentMs) return;
-    this.timingOutSince = null;
+    const silentFor = this.silence?.failed(error, sentAt, this.monotonic()) ?? null;
+    if (silentFor === null) return;
     this.options.logger.warn(
       { hosts: this.options.hosts, silentMs: Math.round(silentFor) },
       'heartbeat: Redis answered no beat on its connection for this long (each timed out); replacing the connection',
     );
-    silent.replace();
+    this.options.silentConnection?.replace();
   }
 }

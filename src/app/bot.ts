@@ -21,6 +21,7 @@ import {
 import { waitForRedis } from '../queue/redis-ready.ts';
 import { SampleStore } from '../queue/samples.ts';
 import { deploymentClock } from '../queue/shared-clock.ts';
+import { replaceSilentConnection, SilentConnection } from '../queue/silent-connection.ts';
 import { ActionStore } from './actions.ts';
 import { AlertDesk } from './alert-desk.ts';
 import { ApprovalDesk } from './approval-desk.ts';
@@ -45,9 +46,6 @@ import { ScheduleBook, type TickHandler } from './schedules.ts';
 
 export type { SystemRequest };
 
-/** How often the config's schedules are checked to be in Redis (the relay looks for lost requests every 5 s). */
-const SCHEDULE_CHECK_MS = 5_000;
-
 export interface CreateBotOptions {
   config: Config;
   /** Redis: a URL, or the config's `redis` section (with `cluster: true`, a Redis Cluster). */
@@ -63,7 +61,28 @@ export interface CreateBotOptions {
   metrics?: BotMetrics;
   /** Platforms asked for but not started (no token): /readyz names them. */
   skipped?: readonly { platform: string; reason: string }[];
+  /** Overrides of BOT_TIMINGS; tests shorten them. */
+  timings?: Partial<BotTimings>;
 }
+
+export interface BotTimings {
+  /** How long one command of the bot's own connection may go unanswered (ioredis's commandTimeout). */
+  redisCommandTimeoutMs: number;
+  /** How often the bot says it still runs and checks the config's schedules are in Redis (the relay looks for lost requests every 5 s). */
+  checkMs: number;
+  /**
+   * How long those periodic writes may all time out before the bot's own connection is replaced by a new one: one
+   * gone silent while open would otherwise last until TCP gives up, every request answered "Redis is not answering"
+   * meanwhile though a new connection works at once. Far longer than a Redis restart's or a busy Redis's silence.
+   */
+  silentReconnectMs: number;
+}
+
+export const BOT_TIMINGS: BotTimings = {
+  redisCommandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
+  checkMs: 5_000,
+  silentReconnectMs: 60_000,
+};
 
 export interface Bot {
   core: BotCore;
@@ -91,13 +110,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const prefix = config.redis.prefix;
   const hostNames = Object.keys(config.hosts);
   const instance = randomBytes(3).toString('hex');
+  const timings: BotTimings = { ...BOT_TIMINGS, ...options.timings };
   // No offline queue: while Redis is down a request is refused at once instead of hanging; a Redis that does not
   // answer is given REDIS_COMMAND_TIMEOUT_MS.
   const redis = createRedisClient(options.redis, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     lazyConnect: true,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: timings.redisCommandTimeoutMs,
   });
   redis.on('error', (e) => logger.debug({ err: e.message }, 'redis error (bot)'));
   // Agents and other bots run on other machines: times compared across processes are on Redis's clock.
@@ -118,7 +138,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   // The agents' checks across the fleet cover every host of this config, whatever theirs holds.
   const fleetHosts = new FleetHosts(redis, prefix);
   // Bots on one prefix must have the same hosts: one started with others is refused (a running bot counted 3 checks).
-  const peers = new BotPeers(redis, prefix, instance, hostNames, 3 * SCHEDULE_CHECK_MS);
+  const peers = new BotPeers(redis, prefix, instance, hostNames, 3 * timings.checkMs);
   const actions = new ActionStore(redis, prefix);
   const oncall = new OnCallStore(redis, prefix, config, (e) => audit.append(e));
   const approvals = new ApprovalStore(redis, prefix, () => clock.now());
@@ -308,6 +328,26 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
 
   const timers: NodeJS.Timeout[] = [];
   let started = false;
+  // A connection gone silent while open: the periodic "still running" write, on the bot's own connection, finds it.
+  const silence = new SilentConnection(timings.silentReconnectMs);
+  let stopping = false;
+  const renewPeers = () => {
+    const sentAt = performance.now();
+    peers.renew().then(
+      () => silence.answered(),
+      (e: unknown) => {
+        logger.debug({ err: String(e) }, 'could not say this bot still runs');
+        const silentFor = silence.failed(e, sentAt, performance.now());
+        // After stop() its disconnect is for good: replacing would connect it again.
+        if (silentFor === null || stopping) return;
+        logger.warn(
+          { silentMs: Math.round(silentFor) },
+          "Redis answered none of the bot's periodic writes on its connection for this long (each timed out); replacing the connection",
+        );
+        replaceSilentConnection(redis);
+      },
+    );
+  };
   return {
     core,
     fleet,
@@ -339,6 +379,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     },
     run: (r) => requests.run(r),
     async start() {
+      stopping = false;
       await redis.connect().catch(() => {});
       await waitForRedis(redis, describeRedis(options.redis), logger, { onWaiting: options.onRedisWait });
       await clock.start();
@@ -359,7 +400,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       // with their specs; one whose spec is kept but whose BullMQ scheduler is gone is scheduled again).
       const keepSchedules = setInterval(() => {
         fleetHosts.publish(hostNames).catch((e: unknown) => logger.debug({ err: String(e) }, 'could not write the fleet hosts'));
-        peers.renew().catch((e: unknown) => logger.debug({ err: String(e) }, 'could not say this bot still runs'));
+        renewPeers();
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {
@@ -367,7 +408,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
               logger.warn({ schedules: written }, 'schedules missing their BullMQ scheduler in Redis (it lost data?): put back');
           })
           .catch((e: unknown) => logger.debug({ err: String(e) }, 'could not check the config schedules'));
-      }, SCHEDULE_CHECK_MS);
+      }, timings.checkMs);
       keepSchedules.unref();
       timers.push(keepSchedules);
       // A channel the config no longer lets the post into (or narrowed since), or a schedule whose owner or host left
@@ -430,6 +471,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     },
     async stop() {
       started = false;
+      stopping = true;
       for (const t of timers) clearInterval(t);
       // The leader's term first (its adapters stopped), then the lease is given up: a standby takes over at once.
       await leadership.stop();
