@@ -45,30 +45,38 @@ describe('goingOn', () => {
   const group = (names: string[], uuids: string[] = []) => ({ key: JSON.stringify(names), names, hosts: ['xen1', 'xen2'], uuids });
 
   it('takes a group not said yet as a said one no longer found when a copy was renamed, or the rename undone', () => {
-    expect(goingOn([group(['web', 'www'])], new Map([['["web"]', { names: ['web'] }]]))).toEqual(new Map([['["web"]', '["web","www"]']]));
-    expect(goingOn([group(['web'])], new Map([['["web","www"]', { names: ['web', 'www'] }]]))).toEqual(
+    expect(goingOn([group(['web', 'www'])], new Map([['["web"]', { hosts: ['xen1', 'xen2'], names: ['web'] }]]))).toEqual(
+      new Map([['["web"]', '["web","www"]']]),
+    );
+    expect(goingOn([group(['web'])], new Map([['["web","www"]', { hosts: ['xen1', 'xen2'], names: ['web', 'www'] }]]))).toEqual(
       new Map([['["web","www"]', '["web"]']]),
     );
     // Both copies renamed between two checks: their UUID tells it.
-    expect(goingOn([group(['db'], [U1])], new Map([['["web"]', { names: ['web'], uuids: [U1] }]]))).toEqual(
+    expect(goingOn([group(['db'], [U1])], new Map([['["web"]', { hosts: ['xen1', 'xen2'], names: ['web'], uuids: [U1] }]]))).toEqual(
       new Map([['["web"]', '["db"]']]),
     );
   });
 
   it('takes none where the said one is still found, the group is said, or they are two guests', () => {
-    const said = new Map([['["web"]', { names: ['web'] }]]);
+    const said = new Map([['["web"]', { hosts: ['xen1', 'xen2'], names: ['web'] }]]);
     expect(goingOn([group(['web']), group(['web', 'www'])], said)).toEqual(new Map());
-    expect(goingOn([group(['web', 'www'])], new Map([...said, ['["web","www"]', { names: ['web', 'www'] }]]))).toEqual(new Map());
+    expect(
+      goingOn([group(['web', 'www'])], new Map([...said, ['["web","www"]', { hosts: ['xen1', 'xen2'], names: ['web', 'www'] }]])),
+    ).toEqual(new Map());
     expect(goingOn([group(['db'])], said)).toEqual(new Map());
     // A name in common, but each UUID its own: another guest named alike.
-    expect(goingOn([group(['web', 'www'], [U2])], new Map([['["web"]', { names: ['web'], uuids: [U1] }]]))).toEqual(new Map());
+    expect(
+      goingOn([group(['web', 'www'], [U2])], new Map([['["web"]', { hosts: ['xen1', 'xen2'], names: ['web'], uuids: [U1] }]])),
+    ).toEqual(new Map());
+    // A name in common, no UUID known to the record, and no host in common: another guest's split brain elsewhere.
+    expect(goingOn([{ ...group(['web', 'webx'], [U2]), hosts: ['xen3', 'xen4'] }], said)).toEqual(new Map());
     // One group goes on for one said at most.
     expect(
       goingOn(
         [group(['web', 'www'])],
         new Map([
-          ['["web"]', { names: ['web'] }],
-          ['["www"]', { names: ['www'] }],
+          ['["web"]', { hosts: ['xen1', 'xen2'], names: ['web'] }],
+          ['["www"]', { hosts: ['xen1', 'xen2'], names: ['www'] }],
         ]),
       ),
     ).toEqual(new Map([['["web"]', '["web","www"]']]));

@@ -87,11 +87,13 @@ export function runningTwice(copies: readonly GuestCopy[]): RunningTwice[] {
  * The split brains said before that go on under other keys, as `said key → found key`. A copy renamed while it lasts
  * (`xl rename web www` on one host) changes the group's names, so its key, and is no new split brain — nor is the
  * rename undone. A group not said yet is a said one no longer found when they are one guest as runningTwice reads
- * copies: a UUID in common where both know theirs, else a name. One group goes on for one said at most.
+ * copies: a UUID in common where both know theirs, else a name and a host — a rename leaves each copy on its host,
+ * and a name alone (a record said before its UUIDs were known) took another guest's split brain elsewhere for it,
+ * swallowing the end of the one said. One group goes on for one said at most.
  */
 export function goingOn(
   found: readonly RunningTwice[],
-  said: ReadonlyMap<string, { names: readonly string[]; uuids?: readonly string[] | undefined }>,
+  said: ReadonlyMap<string, { hosts: readonly string[]; names: readonly string[]; uuids?: readonly string[] | undefined }>,
 ): Map<string, string> {
   const foundKeys = new Set(found.map((t) => t.key));
   const fresh = found.filter((t) => !said.has(t.key));
@@ -102,7 +104,9 @@ export function goingOn(
     const next = fresh.find(
       (t) =>
         !taken.has(t.key) &&
-        (t.uuids.length > 0 && s.uuids?.length ? t.uuids.some((u) => s.uuids?.includes(u)) : t.names.some((n) => s.names.includes(n))),
+        (t.uuids.length > 0 && s.uuids?.length
+          ? t.uuids.some((u) => s.uuids?.includes(u))
+          : t.names.some((n) => s.names.includes(n)) && t.hosts.some((h) => s.hosts.includes(h))),
     );
     if (!next) continue;
     taken.add(next.key);
