@@ -211,7 +211,8 @@ export async function startAgent(options: StartAgentOptions): Promise<Agent> {
   };
   const hosts = options.hosts ?? config.agent.hosts ?? Object.keys(config.hosts);
   const agentId = options.agentId ?? randomUUID();
-  // Every list a job reads tells the sampler who each guest is (see Sampler.heardList): it sends no list of its own.
+  // Every list a job reads tells the sampler who each guest is (see Sampler.heardList): it lists a host itself only when
+  // none was heard before its first comparison.
   let heardList: ((host: string, running: readonly DomainSummary[]) => void) | null = null;
   const toolstacks = new Toolstacks(config, options.runner, {
     logger,

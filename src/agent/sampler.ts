@@ -23,7 +23,7 @@ import {
   type TimedRows,
   toHostSample,
 } from './sampling.ts';
-import { backoffDelay } from './ssh/semaphore.ts';
+import { backoffDelay, Semaphore } from './ssh/semaphore.ts';
 import type { RemoteRunner } from './ssh/types.ts';
 import type { DomainSummary } from './toolstack/types.ts';
 
@@ -88,6 +88,11 @@ const HOLD_ITERATIONS = 3;
 const CLOSE_WAIT_MS = 2000;
 /** Events kept per host while Redis refuses them (appended when it takes them again); past this the oldest go. */
 const MAX_UNSENT = 1000;
+/**
+ * Lists the sampler sends at once to learn who each guest is before a host's first comparison: an agent of 1,000
+ * hosts starts all their streams together, and their first lists are spread out rather than sent in one burst.
+ */
+const IDENTITY_LISTS = 32;
 
 type DomainEventKind = 'domain.started' | 'domain.stopped' | 'domain.vanished' | 'domain.appeared';
 
@@ -147,6 +152,8 @@ class HostState {
    * stays until the changes are classified: a job's list may come between the rename and the sample that sees it.
    */
   identities: Map<string, DomainIdentity> | null = null;
+  /** The sampler's own list for `identities`, while under way (see Sampler.learnIdentities). */
+  learning: Promise<void> | null = null;
   pending: Pending[] = [];
   chain: Promise<void> = Promise.resolve();
   queued = 0;
@@ -198,6 +205,7 @@ export class Sampler {
   private readonly states = new Map<string, HostState>();
   private readonly loops: Promise<void>[] = [];
   private readonly closing = new AbortController();
+  private readonly identityLists = new Semaphore(IDENTITY_LISTS);
   private tick: NodeJS.Timeout | null = null;
   private started = false;
   private readonly now: () => number;
@@ -226,8 +234,8 @@ export class Sampler {
 
   /**
    * The running guests of a list the agent read of `host` (a job's, a read-back's, this sampler's own): who each one
-   * is, kept to tell a guest renamed (see HostState.identities). The sampler sends no list of its own for it: the
-   * bot's fleet refresh lists every host each minute.
+   * is, kept to tell a guest renamed (see HostState.identities). The sampler lists a host for it once at most, when
+   * none was heard before its first comparison (learnIdentities): the bot's fleet refresh lists every host each minute.
    */
   heardList(host: string, running: readonly DomainSummary[]): void {
     const state = this.states.get(host);
@@ -506,6 +514,13 @@ export class Sampler {
   ): Promise<void> {
     const { rows, unresolved } = state.fullNames ? { rows: rawRows, unresolved: [] } : await this.fullNames(state, rawRows);
     const cur: TimedRows = { at, rows };
+    // Who each guest is must be known before the first comparison: a guest renamed right after it would otherwise
+    // read as one vanished (a false alert) and another appeared. The list goes out at the stream's first iteration
+    // and is waited for at the next (a poll's first is compared at once).
+    if (state.identities === null && state.baseline === null) {
+      state.learning ??= this.learnIdentities(state);
+      if (!first) await state.learning;
+    }
     if (first) {
       // CPU% of a stream's first iteration is always 0.0: it only serves as the baseline for rates.
       state.prev = countersOf(cur);
@@ -583,6 +598,30 @@ export class Sampler {
       state.held.delete(d.name);
     }
     await this.settle(state, false);
+  }
+
+  /**
+   * One list of the host for who each guest is, when no list of it was heard since the agent started (the only list
+   * classify() reads is one taken after the change: it knows a renamed guest by its new name only). A failed list
+   * leaves them unknown, as they were; the next change's list teaches them.
+   */
+  private async learnIdentities(state: HostState): Promise<void> {
+    let release: (() => void) | null = null;
+    try {
+      release = await this.identityLists.acquire(this.closing.signal);
+      // One heard while this waited its turn (a job's, the bot's fleet refresh's) will do.
+      if (state.identities !== null) return;
+      this.heardList(state.name, await this.deps.list(state.name));
+    } catch (error) {
+      if (!this.closed)
+        this.log(state.name).warn(
+          { err: errorText(error) },
+          'could not list domains to learn who each guest is; a guest renamed before the next list reads as two',
+        );
+    } finally {
+      release?.();
+      state.learning = null;
+    }
   }
 
   /**
