@@ -97,3 +97,11 @@ export function unreadLinesNote(host: string, what: string, lines: readonly stri
       : `⚠ ${host}: could not read ${lines.length} lines of ${what}${consequence} (the first: ${line})`;
   return [{ type: 'text', text }];
 }
+
+/**
+ * A guest's name as a sample gives it: one the agent marks cut (xentop without -f, no list mapped it back) may be no
+ * guest's, and is shown cut (`webserver-…`) so nobody goes looking for a guest of that name.
+ */
+export function shownName(d: { name: string; nameCut?: true | undefined }): string {
+  return d.nameCut ? `${d.name}…` : d.name;
+}

@@ -4,7 +4,7 @@ import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext
 import { type Block, reply } from '../src/core/reply.ts';
 import { byCpuPercent } from '../src/core/samples.ts';
 import { ago } from '../src/core/time-text.ts';
-import { AUTOSTART_MARK, mib, toneOf } from './render-helpers.ts';
+import { AUTOSTART_MARK, mib, shownName, toneOf } from './render-helpers.ts';
 import { plainText } from './show.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
@@ -230,7 +230,7 @@ function busiestBlocks(outcomes: Outcome[], ctx: RenderContext, ranked: Ranked[]
       {
         columns: ['domain', 'host', 'cpu%', 'memory'],
         rows: ranked.map((r) => [
-          auto(r.outcome, r.name) ? `${r.name} ${AUTOSTART_MARK}` : r.name,
+          auto(r.outcome, r.name) ? `${shownName(r)} ${AUTOSTART_MARK}` : shownName(r),
           r.outcome.host,
           r.cpuPercent === null ? '-' : r.cpuPercent.toFixed(1),
           mib(Math.round(r.memoryKiB / 1024)),

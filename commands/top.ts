@@ -2,13 +2,10 @@ import { z } from 'zod';
 import { defineCommand, type RenderContext, type RenderedChart } from '../src/core/define-command.ts';
 import { HostName } from '../src/core/names.ts';
 import { type Attachment, type Block, reply } from '../src/core/reply.ts';
-import { byCpuPercent, type DomainSample } from '../src/core/samples.ts';
-import { failureBlocks, mib, toneOf } from './render-helpers.ts';
+import { byCpuPercent } from '../src/core/samples.ts';
+import { failureBlocks, mib, shownName, toneOf } from './render-helpers.ts';
 
 const rate = (n: number | null) => (n === null ? '-' : n.toFixed(n >= 100 ? 0 : 1));
-
-/** A name the sampler marks cut (xentop without -f) may be no guest's: shown cut, nobody goes looking for that guest. */
-const shownName = (d: Pick<DomainSample, 'name' | 'nameCut'>) => (d.nameCut ? `${d.name}…` : d.name);
 
 /**
  * Hosts charted in one reply. Discord takes 10 files a message, and each chart costs the bot a render: a fleet-wide

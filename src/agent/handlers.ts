@@ -152,7 +152,12 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
         ? [...live.domains]
             .filter((d) => d.name !== DOM0_NAME)
             .sort(byCpuPercent)
-            .map((d) => ({ name: d.name, cpuPercent: d.cpuPercent, memoryKiB: d.memoryKiB }))
+            .map((d) => ({
+              name: d.name,
+              cpuPercent: d.cpuPercent,
+              memoryKiB: d.memoryKiB,
+              ...(d.nameCut ? { nameCut: true as const } : {}),
+            }))
         : [],
       sampledAt: live?.at ?? null,
       ...(ctx.config.sampling.enabled ? {} : { samplingOff: true as const }),

@@ -103,7 +103,7 @@ export interface HostStatus {
    * sample. A null CPU% is not known yet (the domain's first sample): listed after the known ones. Older agents sent
    * their 10 (or posts.topDomains) busiest only.
    */
-  busiest?: { name: string; cpuPercent: number | null; memoryKiB: number }[];
+  busiest?: { name: string; cpuPercent: number | null; memoryKiB: number; nameCut?: true }[];
   sampledAt?: number | null;
   /** The agent's config turns its live sampling off (`sampling.enabled: false`): no sample will come. */
   samplingOff?: true;
