@@ -931,12 +931,15 @@ export class ApprovalDesk {
   /** Tells the cards this bot knows of a pending request Redis lost that it is gone, and nothing ran. */
   private async lost(rec: ApprovalRecord): Promise<void> {
     this.deps.logger.warn({ approval: rec.id, requestId: rec.requestId }, 'a pending approval request was lost with Redis data: told');
-    await this.deps.audit({
-      ...auditOf(rec),
-      event: 'approval',
-      decision: 'rejected',
-      detail: `${rec.id} lost with Redis's data before it was decided; nothing ran`,
-    });
+    // Each bot timing it (the one that took it, one that adopted it) finds it gone: claimed, so it is audited once.
+    // The cards are not part of the claim: each bot tells those it can post to, which the claimer may not.
+    if (await this.deps.store.claimLost(rec.id, rec.requestId))
+      await this.deps.audit({
+        ...auditOf(rec),
+        event: 'approval',
+        decision: 'rejected',
+        detail: `${rec.id} lost with Redis's data before it was decided; nothing ran`,
+      });
     const card = reply.result(
       `Approval ${rec.id} was lost`,
       [

@@ -277,6 +277,15 @@ export class ApprovalStore {
     return this.redis.smembers(this.startingKey);
   }
 
+  /**
+   * Whether this bot is the first to say that Redis lost the pending request `id` (asked as `requestId`): every bot
+   * timing its expiry finds the record gone, and the loss is audited once. The request id keeps a later request that
+   * drew the same approval id from finding the claim taken.
+   */
+  async claimLost(id: string, requestId: string): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:approval-lost:${id}:${requestId}`, '1', 'EX', 86_400, 'NX')) === 'OK';
+  }
+
   /** A record that expired while in the starting set (its key is gone): its id goes too. */
   async forgetStarting(id: string): Promise<void> {
     await this.redis.srem(this.startingKey, id);
