@@ -258,7 +258,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     instance,
     localPlatforms,
     frozen: (hosts) => freezes.frozen(hosts),
-    track: (p, advance) => relay.track(p, advance),
+    track: (p, advance, unanswered) => relay.track(p, advance, unanswered),
     expect: (p) => relay.expect(p),
     announce: (p, r, saved, held) => relay.announce(p, r, saved, held),
     settled: (id) => relay.settled(id),
@@ -344,7 +344,12 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
           { silentMs: Math.round(silentFor) },
           "Redis answered none of the bot's periodic writes on its connection for this long (each timed out); replacing the connection",
         );
+        // Its flows most likely went with it (a NAT or firewall forgets them all at once): the connections that would
+        // not find out by themselves are replaced too. The hosts' event reader and BullMQ's Workers' blocking
+        // connections have watchdogs of their own.
         replaceSilentConnection(redis);
+        queues.replaceSilentConnections();
+        leadership.replaceSilentConnection();
       },
     );
   };

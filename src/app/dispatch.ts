@@ -39,7 +39,8 @@ export interface DispatchDeps {
   frozen: (hosts: readonly string[]) => Promise<Freeze[]>;
   /** Hands a saved request to the relay: deadlines, and the outcomes already known (hosts with no agent). */
   /** Arms the request's deadlines; `advance`: some outcome is already known, so it may be finished at once. */
-  track: (p: PendingRequest, advance: boolean) => Promise<void>;
+  /** `unanswered`: its transaction was sent and Redis did not answer it (it may not have the request). */
+  track: (p: PendingRequest, advance: boolean, unanswered?: boolean) => Promise<void>;
   /**
    * Tells the relay of a saved request before its jobs are queued, so events of its first jobs find it in memory;
    * returns how to take that back when none of them could be queued.
@@ -235,7 +236,7 @@ export class Dispatcher {
         // request's jobs would run unfollowed; unlocked, its domain would not be held): it is followed as queued, and
         // the asker is told what is known. Its result comes as any other's if it was queued.
         settleSaved(true);
-        await this.deps.track(sent, false);
+        await this.deps.track(sent, false, true);
         this.deps.announce(sent, reply.progress(`/${d.command.name}`, silentAdd(sent)), Promise.resolve(true));
         this.deps.logger.warn({ requestId: req.id }, 'Redis did not answer the request being queued: followed as if queued');
         return 'unanswered';

@@ -21,6 +21,7 @@ import { isMutating } from '../queue/ops.ts';
 import { UNANNOUNCED_OPS, withoutAddEvents } from '../queue/quiet-events.ts';
 import { duplicateRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
 import { readyWithin } from '../queue/redis-ready.ts';
+import { replaceSilentConnection } from '../queue/silent-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -64,6 +65,8 @@ export class JobQueues {
    * 6.7): building that MULTI was a twentieth of the bot's CPU per /list.
    */
   private adder: Promise<RedisClient> | null = null;
+  /** The adding connection itself (adder is BullMQ's wrapper of it), once made. */
+  private adderConnection: RedisClient | null = null;
   private readonly backend: RedisQueueBackend;
   /** Each host queue's backend (a sibling of the shared one): it writes a job's insert into a transaction. */
   private readonly siblings = new Map<string, RedisQueueBackend>();
@@ -177,6 +180,7 @@ export class JobQueues {
       const shared = this.connection as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> };
       // Bounded: a Redis that answers nothing must not hold the request for ever (the dispatcher says what is known).
       const adder = duplicateRedisClient(this.connection, { lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+      this.adderConnection = adder;
       for (const [name, { lua: bullmq, numberOfKeys }] of Object.entries(shared.scriptsSet)) {
         if (!ADD_SCRIPTS.test(name)) continue;
         // A read's job is added unannounced (see quiet-events.ts): its own MULTI no longer wakes this bot's read.
@@ -189,6 +193,18 @@ export class JobQueues {
       return createIORedisClient(adder);
     })();
     return this.adder;
+  }
+
+  /**
+   * The bot found its own connection silent while open (see SilentConnection): the flows these ride on are most
+   * likely gone the same way (a NAT or firewall forgets them all at once), and nothing of theirs would notice — the
+   * adding one is used only by requests, each timing out after REDIS_COMMAND_TIMEOUT_MS, and BullMQ's shared one has
+   * no command timeout at all, so its commands hang. Each is replaced as the bot's own is; one not silent only
+   * reconnects.
+   */
+  replaceSilentConnections(): void {
+    replaceSilentConnection(this.connection);
+    if (this.adderConnection) replaceSilentConnection(this.adderConnection);
   }
 
   /** A job of any host, configured or not (one queued before its host was taken out of the config). */
@@ -220,6 +236,7 @@ export class JobQueues {
   async close(): Promise<void> {
     const adder = this.adder;
     this.adder = null;
+    this.adderConnection = null;
     await settleWithin(2_000, [
       ...[...this.queues.values(), ...this.outside.values()].map((q) => q.close()),
       this.backend.close(),

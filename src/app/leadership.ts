@@ -4,6 +4,7 @@ import type { Config, Platform } from '../config/schema.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type AdapterState, adaptersCheck, type ReadinessCheck } from '../core/readiness.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
+import { replaceSilentConnection } from '../queue/silent-connection.ts';
 import type { AlertDesk } from './alert-desk.ts';
 import type { ApprovalDesk } from './approval-desk.ts';
 import { LeaderLease, type LeaseTiming, leaseKey, leaseTiming } from './leader-lease.ts';
@@ -176,6 +177,16 @@ export class BotLeadership {
       throw this.firstFailure.error;
     }
     this.options.logger.info({ role: this.isLeader() ? 'leader' : 'standby', lease: this.lease.token }, 'leader lease: started');
+  }
+
+  /**
+   * The bot found its own connection silent while open (see SilentConnection): the lease's most likely went with it
+   * (a NAT or firewall forgets every flow at once), and its commands, each given up by a timer of the lease's own,
+   * would fail until TCP gives up — the leader losing its lease, and no bot able to take it. Replaced as the bot's own
+   * is; not after stop() (its disconnect is for good) nor before start() (it connects then).
+   */
+  replaceSilentConnection(): void {
+    if (this.client && this.begun && !this.stopping) replaceSilentConnection(this.client);
   }
 
   /** Ends the term; once its leased adapters have stopped, gives the lease up so a standby takes over at once. */

@@ -233,8 +233,8 @@ export class Relay {
    * A request the dispatcher just saved: arm its deadlines, and (`advance`) finish it now if every outcome is known
    * already. A job that completes before this is remembered is advanced by its event in full, so none is missed.
    */
-  async track(p: PendingRequest, advance = true): Promise<void> {
-    this.remember(p, true);
+  async track(p: PendingRequest, advance = true, unanswered = false): Promise<void> {
+    this.remember(p, true, unanswered);
     this.arm(p);
     if (advance) await this.advance(p.requestId);
   }
@@ -420,8 +420,11 @@ export class Relay {
     await this.advance(requestId);
   }
 
-  /** `saved`: the request is in Redis (remembered before its transaction is sent, it is not yet). */
-  private remember(p: PendingRequest, saved = false): void {
+  /**
+   * `saved`: the request is in Redis (remembered before its transaction is sent, it is not yet); `unanswered`: or may
+   * be — the transaction saving it was sent and Redis did not answer it.
+   */
+  private remember(p: PendingRequest, saved = false, unanswered = false): void {
     const before = this.shapes.get(p.requestId);
     const shape: RequestShape = {
       request: p,
@@ -430,6 +433,8 @@ export class Relay {
       answered: new Set(before?.answered),
       steps: new Map(before?.steps),
       saved: saved || before?.saved === true,
+      // Saved for sure (tracked after its transaction, or read back from Redis) it no longer is unanswered.
+      unanswered: saved ? unanswered : before?.unanswered === true,
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
     this.shapes.set(p.requestId, shape);
@@ -838,15 +843,21 @@ export class Relay {
     // Claimed as any final reply is (another bot tracking it as well finds the claim, and only forgets it).
     const { won } = await this.claim(requestId, () => this.deps.pending.claimFinal(requestId, { ours: true }), verdictOf);
     if (!won) return;
-    // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered.
-    const expired = this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS;
-    this.deps.logger.error(
-      { requestId, command: shape.request.command },
-      expired
-        ? 'a request expired in Redis still unanswered (two days): its final reply says so'
-        : 'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
-    );
-    await this.finalizeNow(shape.request, lostWithRedis(shape, expired));
+    // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered. One whose
+    // saving Redis never answered most likely never reached it: Redis lost nothing, and saying so would be untrue.
+    const why: GoneWhy = shape.unanswered
+      ? 'neverAnswered'
+      : this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS
+        ? 'expired'
+        : 'lost';
+    const logged = {
+      expired: 'a request expired in Redis still unanswered (two days): its final reply says so',
+      lost: 'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
+      neverAnswered: 'Redis does not have a request whose saving it never answered (most likely never received): its final reply says so',
+    }[why];
+    if (why === 'neverAnswered') this.deps.logger.warn({ requestId, command: shape.request.command }, logged);
+    else this.deps.logger.error({ requestId, command: shape.request.command }, logged);
+    await this.finalizeNow(shape.request, lostWithRedis(shape, why));
   }
 
   /**
@@ -1327,22 +1338,34 @@ interface RequestShape {
   delivered?: ReplyTarget;
   /** In Redis since (tracked after its transaction, or recovered from Redis): missing from it later, it was lost. */
   saved: boolean;
+  /**
+   * Its transaction was sent and Redis did not answer it (a connection gone silent): missing from Redis later, it most
+   * likely never arrived — the request and its jobs are one MULTI, all or none — and Redis lost nothing.
+   */
+  unanswered: boolean;
   /** A plan's outcomes as this bot learned them (a plan has a few steps; a fan-out's results are not kept). */
   steps: Map<string, StoredOutcome>;
 }
 
+/** Why Redis no longer has a request this bot tracks (see settleGone). */
+type GoneWhy = 'lost' | 'expired' | 'neverAnswered';
+
 /**
- * The outcomes of a request Redis lost (or kept until it expired, `expired`), from what this bot knows: a plan's
- * steps with the outcomes it saw, a job that had answered (its result went with Redis), one that had not. A plan's
- * steps after the first unanswered one were never queued, and are left out.
+ * The outcomes of a request Redis lost (or kept until it expired, or most likely never received: `why`), from what
+ * this bot knows: a plan's steps with the outcomes it saw, a job that had answered (its result went with Redis), one
+ * that had not. A plan's steps after the first unanswered one were never queued, and are left out.
  */
-function lostWithRedis(shape: RequestShape, expired: boolean): Record<string, StoredOutcome> {
+function lostWithRedis(shape: RequestShape, why: GoneWhy): Record<string, StoredOutcome> {
   const p = shape.request;
   const running = p.jobs.findIndex((j) => !shape.answered.has(j.jobId));
   const jobs = p.mode === 'sequence' && running >= 0 ? p.jobs.slice(0, running + 1) : p.jobs;
-  const unanswered = expired
-    ? 'it was still unanswered after two days, when xenops stops keeping a request'
-    : 'Redis lost its data while this ran, and the job with it';
+  const expired = why === 'expired';
+  const unanswered = {
+    expired: 'it was still unanswered after two days, when xenops stops keeping a request',
+    lost: 'Redis lost its data while this ran, and the job with it',
+    // Only a timeout is known: Redis did not answer the queueing, and has no trace of it now.
+    neverAnswered: 'Redis did not answer when this was queued, and has no trace of it: most likely it was never queued',
+  }[why];
   const outcomes: Record<string, StoredOutcome> = {};
   for (const j of jobs)
     outcomes[j.jobId] =
