@@ -99,9 +99,15 @@ export class TcpProxy {
    * Drops the bytes of the connections open now, both ways, and leaves them open; new connections pass: a half-open
    * connection after a network blip, which no error ever reports, while the network itself works again.
    * `replies`: only the server's bytes are dropped (the commands still arrive and run; their answers are lost).
+   * `closes: 'dropped'`: a client's FIN is lost too, as in a black hole; by default the proxy answers it with its own
+   * FIN, so the client's close completes at once.
    */
-  freezeOpen(what: 'both' | 'replies' = 'both'): void {
-    for (const p of this.pairs) p.frozen = what;
+  freezeOpen(what: 'both' | 'replies' = 'both', options: { closes?: 'answered' | 'dropped' } = {}): void {
+    for (const p of this.pairs) {
+      p.frozen = what;
+      // Node ends a socket's own side when the far end's FIN arrives unless it is half-open.
+      if (options.closes === 'dropped') p.client.allowHalfOpen = true;
+    }
   }
 
   /**
