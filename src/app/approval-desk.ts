@@ -933,7 +933,13 @@ export class ApprovalDesk {
     this.deps.logger.warn({ approval: rec.id, requestId: rec.requestId }, 'a pending approval request was lost with Redis data: told');
     // Each bot timing it (the one that took it, one that adopted it) finds it gone: claimed, so it is audited once.
     // The cards are not part of the claim: each bot tells those it can post to, which the claimer may not.
-    if (await this.deps.store.claimLost(rec.id, rec.requestId))
+    // A claim Redis could not write (down, at its maxmemory) is taken: the loss audited twice beats never, and the
+    // audit keeps its entry (its file) while Redis refuses.
+    const first = await this.deps.store.claimLost(rec.id, rec.requestId).catch((e: unknown) => {
+      this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not claim the lost approval for the audit: audited anyway');
+      return true;
+    });
+    if (first)
       await this.deps.audit({
         ...auditOf(rec),
         event: 'approval',
