@@ -514,13 +514,11 @@ export class Sampler {
   ): Promise<void> {
     const { rows, unresolved } = state.fullNames ? { rows: rawRows, unresolved: [] } : await this.fullNames(state, rawRows);
     const cur: TimedRows = { at, rows };
-    // Who each guest is must be known before the first comparison: a guest renamed right after it would otherwise
-    // read as one vanished (a false alert) and another appeared. The list goes out at the stream's first iteration
-    // and is waited for at the next (a poll's first is compared at once).
-    if (state.identities === null && state.baseline === null) {
-      state.learning ??= this.learnIdentities(state);
-      if (!first) await state.learning;
-    }
+    // Who each guest is must be known before a change is classified: a guest renamed right after the start would
+    // otherwise read as one vanished (a false alert) and another appeared. The list goes out at the stream's first
+    // iteration and is waited for only by a change (below): one that hangs (xenstored, a hung NFS config dir) held
+    // every sample of a quiet host, and the agent's close, for the SSH command timeout.
+    if (state.identities === null && state.baseline === null) state.learning ??= this.learnIdentities(state);
     if (first) {
       // CPU% of a stream's first iteration is always 0.0: it only serves as the baseline for rates.
       state.prev = countersOf(cur);
@@ -547,6 +545,8 @@ export class Sampler {
     let failure: unknown = null;
     try {
       if (changes.length > 0) {
+        // The start's list, if still under way (null: none, or done).
+        await state.learning;
         const { kept, renames } = await this.classify(state, changes, state.baseline ?? []);
         baseline.push(...kept);
         if (renames.size > 0 && state.prev) {
