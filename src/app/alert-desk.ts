@@ -7,6 +7,7 @@ import type { Platform } from '../core/request.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
+import { replaceSilentConnection } from '../queue/silent-connection.ts';
 import { SplitBrainWatch } from './split-brain-watch.ts';
 
 const GROUP = 'alerts';
@@ -82,6 +83,11 @@ export class AlertDesk {
    * minute cap was queued ten times over, and every copy went out, the alerts after it waiting behind them all.
    */
   private readonly out = new Map<string, { since: number }>();
+  /**
+   * The reader was replaced (see replaceSilentConnection): the read it had out may have been handed entries whose
+   * answer was lost, pending for this consumer and otherwise taken over only at the next claim, retryMs later.
+   */
+  private readAgain = false;
   /** The consumer group this bot reads in (see start()). */
   private group = GROUP;
   /**
@@ -137,11 +143,18 @@ export class AlertDesk {
     });
   }
 
-  private async run(log: FleetEventLog): Promise<void> {
+  private async run(first: FleetEventLog): Promise<void> {
+    let log = first;
     let lastClaim = 0;
     // The last entry read: where the group is made again if Redis loses it.
     let lastId: string | null = null;
     while (this.running) {
+      if (this.readAgain && this.reader) {
+        this.readAgain = false;
+        // A log of its own again reads this consumer's pending entries first, as after a restart. One already posted
+        // is not posted twice (its channels are recorded as sent), one still out is waited for.
+        log = new FleetEventLog(this.reader, this.deps.prefix);
+      }
       try {
         const entries = await log.read(this.group, this.deps.instance, { count: 50, blockMs: 2_000 });
         lastId = entries.at(-1)?.id ?? lastId;
@@ -430,6 +443,17 @@ export class AlertDesk {
   private sentKey(entry: FleetEventEntry): string {
     const e = entry.event;
     return `${this.deps.prefix}:alert-sent:${entry.id}:${'domain' in e ? `${e.host}:${e.domain}` : e.host}`;
+  }
+
+  /**
+   * The bot found its connections silent while open (a NAT or firewall that forgot them): the reader's blocking read
+   * would wait on it until TCP gives up, ~15 min without an alert, as it sends nothing that could time out. Its read
+   * is rejected (the loop reads again after its pause) and it connects anew. Not after stop(): its disconnect is for good.
+   */
+  replaceSilentConnection(): void {
+    if (!this.running || !this.reader) return;
+    this.readAgain = true;
+    replaceSilentConnection(this.reader);
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@ import type { Platform } from '../config/schema.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
 import type { Block } from '../core/reply.ts';
 import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
+import { replaceSilentConnection } from '../queue/silent-connection.ts';
 
 /** The state a request was made in, bound to its approval: the agent refuses to act if the domain changed since. */
 export interface BoundState {
@@ -143,6 +144,9 @@ return 0`;
  * them. Transitions are optimistic transactions (WATCH): a double click or a replayed /approve approves once.
  */
 export class ApprovalStore {
+  /** The connections watchDecided listens on, until their closing. */
+  private readonly listening = new Set<RedisClient>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
@@ -259,7 +263,21 @@ export class ApprovalStore {
     sub.on('ready', () => {
       sub.subscribe(this.decidedChannel).then(reconnected, () => {});
     });
-    return () => sub.disconnect();
+    this.listening.add(sub);
+    return () => {
+      this.listening.delete(sub);
+      sub.disconnect();
+    };
+  }
+
+  /**
+   * The bot found its connections silent while open (a NAT or firewall that forgot them): a subscriber sends nothing
+   * that could time out, so it would hear nothing more until TCP gave up, if ever. Each one listening connects anew;
+   * ioredis subscribes again by itself, and `reconnected` (see watchDecided) catches up on what was said meanwhile.
+   * One closed is no longer here: it is not connected again.
+   */
+  replaceSilentConnection(): void {
+    for (const sub of this.listening) replaceSilentConnection(sub);
   }
 
   /** Decided requests with cards left to other bots to tell. */

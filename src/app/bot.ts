@@ -345,11 +345,14 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
           "Redis answered none of the bot's periodic writes on its connection for this long (each timed out); replacing the connection",
         );
         // Its flows most likely went with it (a NAT or firewall forgets them all at once): the connections that would
-        // not find out by themselves are replaced too. The hosts' event reader and BullMQ's Workers' blocking
+        // not find out by themselves are replaced too, the ones that only listen (the alert reader's blocking read,
+        // the approval news subscriber) among them. The hosts' event reader and BullMQ's Workers' blocking
         // connections have watchdogs of their own.
         replaceSilentConnection(redis);
         queues.replaceSilentConnections();
         leadership.replaceSilentConnection();
+        alerts.replaceSilentConnection();
+        approvals.replaceSilentConnection();
       },
     );
   };
