@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
+import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 import { failureBlocks } from './render-helpers.ts';
 
@@ -43,5 +44,6 @@ export const pause = defineCommand({
   examples: ['/pause web', '/pause xen1:web'],
   job: (_args, target) => ({ op: 'domain.pause', host: target.host, domain: target.domain ?? '' }),
   renderProgress: (p) => reply.progress('Pausing', p.message, p.percent),
-  render: ([o], args) => renderPause(o, args.domain, true),
+  render: ([o], args, ctx) =>
+    ctx.runsElsewhere ? runsElsewhereReply('pause', true, ctx.runsElsewhere) : renderPause(o, args.domain, true),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
+import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks } from './render-helpers.ts';
 
@@ -20,7 +21,8 @@ export const stop = defineCommand({
   examples: ['/stop web', '/stop web --force', '/stop web force:true'],
   job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
-  render: ([o], args) => {
+  render: ([o], args, ctx) => {
+    if (ctx.runsElsewhere) return runsElsewhereReply('stop', true, ctx.runsElsewhere, args.force);
     // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
     if (!o?.ok)
       return reply.result(

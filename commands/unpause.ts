@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg } from '../src/core/domain-ref.ts';
+import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { renderPause } from './pause.ts';
 
@@ -16,5 +17,6 @@ export const unpause = defineCommand({
   examples: ['/unpause web', '/unpause xen1:web'],
   job: (_args, target) => ({ op: 'domain.unpause', host: target.host, domain: target.domain ?? '' }),
   renderProgress: (p) => reply.progress('Unpausing', p.message, p.percent),
-  render: ([o], args) => renderPause(o, args.domain, false),
+  render: ([o], args, ctx) =>
+    ctx.runsElsewhere ? runsElsewhereReply('unpause', true, ctx.runsElsewhere) : renderPause(o, args.domain, false),
 });

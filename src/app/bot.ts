@@ -5,6 +5,7 @@ import { configSchedules } from '../config/posts-schema.ts';
 import type { Config } from '../config/schema.ts';
 import type { AnyCommand } from '../core/define-command.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
+import type { RunsElsewhere } from '../core/moved-away.ts';
 import { type ApprovalRule, approvalRule, type PipelineContext } from '../core/pipeline.ts';
 import { agentsCheck, probeCheck, type ReadinessCheck } from '../core/readiness.ts';
 import type { Reply } from '../core/reply.ts';
@@ -41,6 +42,7 @@ import { PendingStore } from './pending-store.ts';
 import { PostDesk } from './post-desk.ts';
 import { Relay } from './relay.ts';
 import { RequestHandler, type SystemRequest } from './requests.ts';
+import { findRunsElsewhere } from './runs-elsewhere.ts';
 import { tickRefused } from './schedule-access.ts';
 import { ScheduleBook, type TickHandler } from './schedules.ts';
 
@@ -209,6 +211,9 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     deliverOrThrow,
     clock,
     logger,
+    // Called only once a reply is rendered: by then the refresher (made below, on the relay) exists.
+    runsElsewhere: (p, command, outcomes): Promise<RunsElsewhere | null> =>
+      findRunsElsewhere({ config, fleet, refresher, logger }, p, command, outcomes),
   });
 
   const relay = new Relay({

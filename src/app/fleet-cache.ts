@@ -48,6 +48,11 @@ export class FleetCache implements FleetView {
     return left === undefined || entry.heard > left;
   }
 
+  /** When the host's last list was heard (epoch ms), if ever: what it says is no older than that. */
+  listedAt(host: string): number | undefined {
+    return this.hosts.get(host)?.updatedAt;
+  }
+
   domains(host: string): DomainSummary[] {
     return this.hosts.get(host)?.domains ?? [];
   }

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { diffSnapshots, type FleetSnapshot } from '../core/changes.ts';
 import { type AnyCommand, type HostOutcome, type RenderContext, type RenderedChart, renderContext } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
+import type { RunsElsewhere } from '../core/moved-away.ts';
 import type { Reply } from '../core/reply.ts';
 import type { HistoryPoint } from '../core/samples.ts';
 import type { JobOp } from '../queue/jobs.ts';
@@ -98,6 +99,11 @@ export interface PostDeskDeps {
   /** The shared clock samples (and "sampled N s ago") are in (shared-clock.ts). */
   clock: Clock;
   logger: Logger;
+  /**
+   * Where a guest named bare runs now, when its host said it does not run it there (runs-elsewhere.ts): asked before
+   * the reply is rendered, so the reply says so. Absent: not asked.
+   */
+  runsElsewhere?: (p: PendingRequest, command: AnyCommand, outcomes: HostOutcome<JobOp>[]) => Promise<RunsElsewhere | null>;
 }
 
 /** The fleet as a status post saw it: every domain of each host that answered; null for the others. */
@@ -164,6 +170,8 @@ export class PostDesk {
     }
     const hosts = command.scope === 'local' ? [] : (command.charts?.(p.args as never, outcomes as never) ?? []);
     if (hosts.length > 0) ctx.charts = await this.charts(hosts, now, mayName);
+    const elsewhere = p.schedule ? null : await this.deps.runsElsewhere?.(p, command, outcomes);
+    if (elsewhere) ctx.runsElsewhere = elsewhere;
     return { ctx, target };
   }
 

@@ -3,6 +3,7 @@ import type { JobData, JobFailure, JobOp, JobProgress, JobResult } from '../queu
 import type { FleetChange } from './changes.ts';
 import type { CommandOptionSpec, CommandSpec, Risk } from './command-spec.ts';
 import type { FleetView } from './fleet-view.ts';
+import type { RunsElsewhere } from './moved-away.ts';
 import type { OnCallAccess } from './oncall.ts';
 import type { Block, Reply } from './reply.ts';
 import type { ScheduleSpec } from './schedule.ts';
@@ -64,6 +65,11 @@ export interface RenderContext {
   froze?: { hosts: string[]; reason: string; kept?: string[] } | { error: string };
   /** Free memory a target keeps after a guest lands (config `fleet.memoryReserveMiB`). */
   memoryReserveMiB?: number;
+  /**
+   * A guest named bare that its host said it does not run, found running on other hosts the asker may use (moved
+   * outside xenops since the bot last heard): the render says so instead of "not running".
+   */
+  runsElsewhere?: RunsElsewhere;
 }
 
 /** A render context with the default post settings (tests, and renders outside the relay). */

@@ -12,8 +12,8 @@ const staleChat = () => staleViewChat((c) => ({ ...c, approvals: { ...c.approval
 /**
  * `xl migrate` run by hand leaves the guest's config file on the host it left: that host then lists it as a stopped
  * copy, not as "no such domain". The bot, which last heard web run on xen1, sends its first command there; that answer
- * (web is not running on xen1) must make it ask the other hosts before it next sends the name anywhere — never keep
- * acting on the stopped copy it left behind until the periodic refresh.
+ * (web is not running on xen1) makes it ask the other hosts at once: the reply says where web runs now, and the next
+ * command goes there — never acting on the stopped copy it left behind until the periodic refresh.
  */
 describe('a guest migrated by hand, its config file left behind', () => {
   const chat = staleChat();
@@ -23,11 +23,13 @@ describe('a guest migrated by hand, its config file left behind', () => {
     const xen1 = chat.stack.sim.fleet.host('xen1');
     expect(xen1.files.has('/etc/xen/vm/web.cfg')).toBe(true);
 
-    // Sent where the bot last heard it run: xen1 has only its stopped copy now.
-    const first = await chat.say('/show web');
-    expect(first).toContain('web on xen1 (not running)');
-
+    // Sent where the bot last heard it run: xen1 has only its stopped copy now — and the reply says where it runs.
     const listsOnXen2 = chat.sent('xen2', /\blist\b/);
+    const first = await chat.say('/show web');
+    expect(first).toContain(
+      'web is no longer running on xen1: a guest of that name runs on xen2 now (moved or started there outside xenops)',
+    );
+
     const second = await chat.say('/show web');
     expect(second).toContain('web on xen2');
     expect(second).not.toContain('web on xen1');
@@ -43,7 +45,10 @@ describe('a guest migrated by hand, its config file left behind', () => {
   it('GIVEN gateway migrated by hand WHEN /stop gateway finds it not running on xen1 THEN the next /stop gateway stops it on xen2', async () => {
     expect(await chat.byHand('xen1', 'xl migrate gateway xen2')).toBe(0);
     const first = await chat.say('/stop gateway');
-    expect(first).toContain('gateway is not running on xen1');
+    expect(first).toContain(
+      'gateway is no longer running on xen1: a guest of that name runs on xen2 now (moved or started there outside xenops)',
+    );
+    expect(first).toContain('nothing was done — /stop xen2:gateway');
 
     const second = await chat.say('/stop gateway');
     expect(second).toContain('gateway shut down on xen2');
