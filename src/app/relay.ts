@@ -435,6 +435,8 @@ export class Relay {
       saved: saved || before?.saved === true,
       // Saved for sure (tracked after its transaction, or read back from Redis) it no longer is unanswered.
       unanswered: saved ? unanswered : before?.unanswered === true,
+      // Its jobs' events may come before its unanswered transaction is given up on (track()).
+      seenQueued: before?.seenQueued === true,
       ...(before?.delivered ? { delivered: before.delivered } : {}),
     };
     this.shapes.set(p.requestId, shape);
@@ -470,6 +472,8 @@ export class Relay {
     const j = shape.jobs.get(jobId);
     // A plan's outcomes are kept (a few steps): a plan Redis loses is still told step by step (see lostWithRedis).
     if (outcome && shape.request.mode === 'sequence') shape.steps.set(jobId, outcome);
+    // An outcome of one of its jobs: it was queued.
+    shape.seenQueued = true;
     if (!j || shape.answered.has(jobId)) return;
     shape.answered.add(jobId);
     this.events?.unwatch(hostQueueName(j.host));
@@ -574,6 +578,8 @@ export class Relay {
     const requestId = this.jobRequests.get(jobId);
     const shape = requestId ? this.shapes.get(requestId) : undefined;
     if (!shape) return;
+    // An agent took one of its jobs: it was queued.
+    shape.seenQueued = true;
     const job = shape.jobs.get(jobId);
     // A read's start is left out by the bot too: an agent of the version before announces every job's.
     if (job && !opSpec(job.op).mutates) return;
@@ -816,10 +822,18 @@ export class Relay {
     if (ids.length === 0) return;
     // Redis down: said where it matters (requests refused, the wait lines); the next look comes once it is back.
     const gone = await this.deps.pending.gone(ids).catch((error: unknown) => {
-      if (isRedisDown(error) || isRedisSilent(error)) return new Map<string, 'lost' | 'finished'>();
+      if (isRedisDown(error) || isRedisSilent(error)) return null;
       throw error;
     });
+    if (!gone) return;
+    // Seen in Redis, a request whose saving went unanswered was saved after all: missing later, Redis lost it.
+    for (const id of ids) if (!gone.has(id)) this.queuedForSure(id);
     await Promise.all([...gone.keys()].map((id) => this.serial(id, () => this.settleGone(id))));
+  }
+
+  private queuedForSure(requestId: string): void {
+    const shape = this.shapes.get(requestId);
+    if (shape) shape.seenQueued = true;
   }
 
   /** In the request's chain: the request is no longer in Redis. Forgotten if it was finished; answered if it was lost. */
@@ -845,11 +859,12 @@ export class Relay {
     if (!won) return;
     // Kept two days at most: an older one was not lost with Redis's data, it expired still unanswered. One whose
     // saving Redis never answered most likely never reached it: Redis lost nothing, and saying so would be untrue.
-    const why: GoneWhy = shape.unanswered
-      ? 'neverAnswered'
-      : this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS
-        ? 'expired'
-        : 'lost';
+    const why: GoneWhy =
+      shape.unanswered && !shape.seenQueued
+        ? 'neverAnswered'
+        : this.deps.clock.now() - shape.request.createdAt >= PENDING_TTL_SECONDS * 1000 - 2 * LOST_CHECK_MS
+          ? 'expired'
+          : 'lost';
     const logged = {
       expired: 'a request expired in Redis still unanswered (two days): its final reply says so',
       lost: 'Redis no longer has this request (it lost its data: a restart without it, a flush, a failover): its final reply says so',
@@ -1343,6 +1358,8 @@ interface RequestShape {
    * likely never arrived — the request and its jobs are one MULTI, all or none — and Redis lost nothing.
    */
   unanswered: boolean;
+  /** Redis was seen to have it (found there, or an event of its jobs came): not `unanswered` whatever its saving did. */
+  seenQueued: boolean;
   /** A plan's outcomes as this bot learned them (a plan has a few steps; a fan-out's results are not kept). */
   steps: Map<string, StoredOutcome>;
 }
