@@ -269,6 +269,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     settled: (id) => relay.settled(id),
     clock,
     logger,
+    heardRunning: (host, domain) => fleet.domains(host).some((x) => x.name === domain && x.status !== 'defined'),
   });
   const desk = new ApprovalDesk({
     config,

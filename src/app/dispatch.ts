@@ -56,6 +56,8 @@ export interface DispatchDeps {
   /** The deployment's shared clock: deadlines, lock times and agents' beats are in it (shared-clock.ts). */
   clock: Clock;
   logger: Logger;
+  /** Whether the bot last heard the guest running on the host (its fleet view). Absent: not kept (heardRunningThere). */
+  heardRunning?: (host: string, domain: string) => boolean;
 }
 
 /** Why a request was refused after the pure pipeline, by the state of the world (agents, locks). */
@@ -187,6 +189,7 @@ export class Dispatcher {
         ...(visible.length < this.hostCount ? { visibleHosts: visible } : {}),
         ...(domainScoped(config, d.evaluated, visible) ? { domainScopedRoles: [...d.evaluated.person.roles] } : {}),
         ...(this.deps.localPlatforms.has(target.platform) ? { origin: this.deps.instance } : {}),
+        ...(heardRunningThere(jobs, this.deps.heardRunning) ? { heardRunningThere: true as const } : {}),
         ...(req.schedule ? { schedule: req.schedule } : {}),
         mode: d.mode,
         jobs,
@@ -295,4 +298,12 @@ export function noAgentMessage(host: string, beat: AgentBeat | undefined, now: n
   if (!beat) return `no agent serves ${host} — none has ever been seen`;
   if (beat.stoppedAt !== undefined) return `no agent serves ${host} — the last one stopped ${ago(now - beat.stoppedAt)}`;
   return `no agent serves ${host} — last seen ${ago(now - beat.seenAt)}`;
+}
+
+/** A single job on a guest that the bot last heard running on the job's host (see PendingRequest.heardRunningThere). */
+function heardRunningThere(jobs: readonly PendingJob[], heard: DispatchDeps['heardRunning']): boolean {
+  const [job] = jobs;
+  if (!heard || jobs.length !== 1 || !job) return false;
+  const domain = 'domain' in job.data && typeof job.data.domain === 'string' ? job.data.domain : null;
+  return domain !== null && heard(job.host, domain);
 }

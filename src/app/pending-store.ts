@@ -34,6 +34,11 @@ export interface PendingRequest {
   domainScopedRoles?: string[];
   /** The bot instance that must deliver the replies, when its adapter is process-local (the terminal). */
   origin?: string;
+  /**
+   * A one-host domain command whose guest ran on that host as the bot last heard it: answered that it does not run
+   * there, it moved or stopped outside xenops since (see runs-elsewhere.ts); without it, such an answer is the news.
+   */
+  heardRunningThere?: true;
   /** A scheduled post's tick: the relay marks changes since the schedule's last post, and edits its message. */
   schedule?: { id: string; mode: 'post' | 'edit' };
   /** parallel = every job queued at once; sequence = a plan, each job queued when the previous one succeeded. */

@@ -43,6 +43,7 @@ const request = (command: string, op: JobOp, typed: { host?: string; domain: str
     deadline: null,
     pickupBy: null,
     createdAt: 0,
+    heardRunningThere: true,
     ...over,
   }) as PendingRequest;
 
@@ -78,6 +79,13 @@ describe('where a guest named bare runs now, after its host said it does not run
     const found = await findRunsElsewhere(deps, request('stop', 'domain.stop', { domain: 'web' }), stop, [alreadyStopped]);
     expect(found).toEqual({ domain: 'web', from: 'xen1', on: ['xen2'] });
     expect(asked).toEqual([['xen2', 'xen3']]);
+  });
+
+  it('asks nothing when the bot had not heard it running there: a guest stopped as the bot knew is no news', async () => {
+    const { deps, asked } = scene({ xen2: [d('web')] });
+    const { heardRunningThere: _, ...p } = request('stop', 'domain.stop', { domain: 'web' });
+    expect(await findRunsElsewhere(deps, p, stop, [alreadyStopped])).toBeNull();
+    expect(asked).toEqual([]);
   });
 
   it('asks nothing when the host was named (xen1:web): the asker is answered about that host', async () => {

@@ -34,7 +34,10 @@ export async function findRunsElsewhere(
   const { config, fleet, logger } = deps;
   const [o] = outcomes;
   const job = p.jobs[0];
-  if (command.scope !== 'domain' || p.mode !== 'parallel' || p.schedule || outcomes.length !== 1 || !o || !job) return null;
+  // Not heard running there: "not running" is the host's news, not a sign it moved (and asking the others would
+  // hold a plain answer on a host slow to list).
+  if (command.scope !== 'domain' || p.mode !== 'parallel' || p.schedule || !p.heardRunningThere || outcomes.length !== 1 || !o || !job)
+    return null;
   const ref = onConfiguredHost(p.args['domain'] as DomainRef, (h) => Object.hasOwn(config.hosts, h));
   // Named on its host (or by UUID): the asker chose the host, and is answered about that host alone.
   if (ref.host !== undefined || isUuid(ref.domain) || !missedOn(job.op, o)) return null;
