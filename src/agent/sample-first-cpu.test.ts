@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { status } from '../../commands/status.ts';
 import { top } from '../../commands/top.ts';
 import { domainSample } from '../../test/helpers/domain-sample.ts';
+import { busiestRows, hostStatusWith } from '../../test/helpers/host-status.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { fastSamplerOptions, simDrivers } from '../../test/helpers/sampler.ts';
 import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../../test/helpers/sim.ts';
@@ -149,22 +149,12 @@ describe("/status's busiest list", () => {
     const now = Date.now();
     const d = (name: string, cpuPercent: number | null) => domainSample(name, { state: '-----r', cpuPercent, memoryKiB: 1024 * 1024 });
     const sample: HostSample = { host: 'xen1', at: now, intervalSeconds: 5, domains: [d('Domain-0', 3), d('fresh', null), d('idle', 0.5)] };
-    const ts = {
-      kind: 'xl',
-      infoAndList: async () => ({ info: { total_memory: '4096', free_memory: '1024' }, domains: [], notes: [] }),
-    } as unknown as XenToolstack;
-    const result = await runHandler(
-      { op: 'host.status', host: 'xen1', meta },
-      { config, toolstack: async () => ts, op: {}, samples: { latest: () => sample, history: async () => [] }, now: () => now },
-    );
+    const result = await hostStatusWith(sample, now);
     expect(result.busiest?.map((b) => [b.name, b.cpuPercent])).toEqual([
       ['idle', 0.5],
       ['fresh', null],
     ]);
-    const outcome: HostOutcome<'host.status'> = { host: 'xen1', ok: true, result, agent: null, frozen: null };
-    const reply = status.render([outcome] as never, {} as never, renderContext({ now, posts: config.posts }));
-    const table = reply.blocks.find((b) => b.type === 'table' && b.caption?.startsWith('Busiest domains'));
-    expect(table?.type === 'table' && table.table.rows.map((r) => [r[0], r[2]])).toEqual([
+    expect(busiestRows(result, now)?.map((r) => [r[0], r[2]])).toEqual([
       ['idle', '0.5'],
       ['fresh', '-'],
     ]);

@@ -1,16 +1,10 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_POLICIES } from '../../src/config/approvals-schema.ts';
 import { Config } from '../../src/config/schema.ts';
-import type { Reply } from '../../src/core/reply.ts';
 import { FleetEventLog } from '../../src/queue/fleet-events.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { proxiedBot, SILENT_RECOVERY_MS } from '../helpers/proxied-bot.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
+import { type SimEnv, simBotConfig } from '../helpers/sim.ts';
 
 /**
  * Every Redis connection of the bot silent at once and left open (a NAT or firewall that forgot its flows), as in
@@ -19,25 +13,11 @@ import { TcpProxy } from '../helpers/tcp-proxy.ts';
  * nothing they send would find out. A terminal bot behind the proxy; beside it, straight on Redis, a Discord bot
  * where bob decides.
  */
-let env: SimEnv;
-let proxy: TcpProxy;
-let agent: Agent;
-let bot: Bot;
-let other: Bot;
-let redis: Redis;
-const adapter = new CaptureAdapter('terminal');
-const otherAdapter = new CaptureAdapter('discord');
-const prefix = uniquePrefix();
 const BOB_DISCORD = '200000000000000002';
-const COMMAND_TIMEOUT_MS = 1_000;
-const CHECK_MS = 200;
-const SILENT_RECONNECT_MS = 3_000;
-/** Beyond silentReconnectMs: the replacement itself (ioredis's 2 s disconnectTimeout at most) and a /list's round. */
-const RECOVERY_MS = SILENT_RECONNECT_MS + 8_000;
 /** What a listener replaced with the others may take past the bot's recovery: a reconnect and a read. */
 const HEARD_MS = 5_000;
 
-function configFor(env: SimEnv): Config {
+function configFor(env: SimEnv, prefix: string): Config {
   const c = simBotConfig(env, prefix, REDIS_URL);
   return Config.parse({
     ...c,
@@ -54,67 +34,34 @@ function configFor(env: SimEnv): Config {
   });
 }
 
-beforeAll(async () => {
-  env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 0.05 });
-  proxy = TcpProxy.forUrl(REDIS_URL);
-  await proxy.start();
-  redis = new Redis(REDIS_URL);
-  const config = configFor(env);
-  bot = await createBot({
-    config,
-    redis: proxy.url,
-    logger: quietLogger,
-    adapters: [adapter],
-    timings: { redisCommandTimeoutMs: COMMAND_TIMEOUT_MS, checkMs: CHECK_MS, silentReconnectMs: SILENT_RECONNECT_MS },
-  });
-  other = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [otherAdapter] });
-  agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger, hosts: ['xen1', 'xen2'] });
-  await bot.start();
-  await other.start();
-}, 30_000);
-
-afterAll(async () => {
-  await proxy?.stop();
-  await bot?.stop();
-  await other?.stop();
-  await agent?.close(1_000);
-  await env?.stop();
-  redis?.disconnect();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-});
-
-async function ask(id: string, text: string, via: { bot: Bot; adapter: CaptureAdapter } = { bot, adapter }, user = 'alice', userId = user) {
-  const r = chatRequest(id, text, user, via.adapter.platform, userId);
-  await via.bot.core.handle(r, targetOf(r));
-  await via.adapter.until(() => via.adapter.finals(r.id).length > 0, 15_000, `the final reply to ${text}`);
-  return via.adapter.finals(r.id)[0] as Reply;
-}
+const scene = proxiedBot({ config: configFor, beside: 'discord' });
+const { adapter } = scene;
 
 /** Every connection of the bot frozen open; resolves once the bot answers /list again (its own connection replaced). */
 async function freezeAllAndRecover(name: string): Promise<void> {
   const frozenAt = performance.now();
-  proxy.freezeOpen('both');
-  for (let i = 0; performance.now() - frozenAt < RECOVERY_MS; i++) {
-    const reply = await ask(`${name}-${i}`, 'list xen1');
+  scene.proxy.freezeOpen('both');
+  for (let i = 0; performance.now() - frozenAt < SILENT_RECOVERY_MS; i++) {
+    const reply = await scene.ask(`${name}-${i}`, 'list xen1');
     if (reply.title === 'Domains on xen1' && reply.tone === 'success') return;
   }
-  throw new Error(`the bot did not answer /list within ${RECOVERY_MS} ms of the freeze`);
+  throw new Error(`the bot did not answer /list within ${SILENT_RECOVERY_MS} ms of the freeze`);
 }
 
 const alerts = () => adapter.delivered.filter((d) => d.target.channelId === 'alerts').map((d) => d.reply.title);
 
 describe('every Redis connection of the bot gone silent at once: its listeners are replaced with it', () => {
   it('THEN an event Redis handed to the frozen reader (its answer lost) is posted once, within seconds', async () => {
-    const log = new FleetEventLog(redis, prefix);
-    const readerKey = `${prefix}:fleet-events`;
+    const log = new FleetEventLog(scene.redis, scene.prefix);
+    const readerKey = `${scene.prefix}:fleet-events`;
     // The reader's next blocking read reaches Redis and waits there; its answer, and everything after, is lost.
-    await proxy.freezeAt((d) => {
+    await scene.proxy.freezeAt((d) => {
       const s = d.toString('latin1');
       return /XREADGROUP/i.test(s) && /BLOCK/i.test(s) && s.includes(readerKey);
     }, 'replies');
     // Handed to that read, so pending for this bot's consumer: only its answer is lost.
     const id = await log.append({ kind: 'domain.crashed', host: 'xen2', domain: 'handed', uuid: null, byXenops: false, at: Date.now() });
-    const pending = (await redis.xpending(readerKey, 'alerts', '-', '+', 10)) as [string, string, number, number][];
+    const pending = (await scene.redis.xpending(readerKey, 'alerts', '-', '+', 10)) as [string, string, number, number][];
     expect(pending.map((p) => p[0])).toContain(id);
     await freezeAllAndRecover('alerts-handed');
     await adapter.until(() => alerts().includes('handed crashed on xen2'), HEARD_MS, 'the alert handed to the frozen read');
@@ -122,7 +69,7 @@ describe('every Redis connection of the bot gone silent at once: its listeners a
   }, 60_000);
 
   it('THEN a fleet event appended after the recovery is posted to the alert channel within seconds', async () => {
-    const log = new FleetEventLog(redis, prefix);
+    const log = new FleetEventLog(scene.redis, scene.prefix);
     // The desk reads: an event before the freeze is posted.
     await log.append({ kind: 'domain.crashed', host: 'xen2', domain: 'before', uuid: null, byXenops: false, at: Date.now() });
     await adapter.until(() => alerts().includes('before crashed on xen2'), 10_000, 'the alert before the freeze');
@@ -133,11 +80,11 @@ describe('every Redis connection of the bot gone silent at once: its listeners a
   }, 60_000);
 
   it('THEN a request denied on another bot after the recovery has its card here say so within seconds', async () => {
-    const card = await ask('approval-ask', 'stop web');
+    const card = await scene.ask('approval-ask', 'stop web');
     const approval = /— ([A-Z2-9]{6})/.exec(card.title)?.[1];
     expect(approval, card.title).toMatch(/^[A-Z2-9]{6}$/);
     await freezeAllAndRecover('approvals-silent');
-    const denied = await ask('approval-deny', `deny ${approval} not now`, { bot: other, adapter: otherAdapter }, 'bob', BOB_DISCORD);
+    const denied = await scene.ask('approval-deny', `deny ${approval} not now`, { on: 'beside', user: 'bob', userId: BOB_DISCORD });
     expect(denied.title).toBe(`Denied ${approval}`);
     const told = () => adapter.delivered.some((d) => d.target.requestId === 'approval-ask' && /was denied by bob/.test(d.reply.title));
     await adapter.until(told, HEARD_MS, 'the requester card saying it was denied');

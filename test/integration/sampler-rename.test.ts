@@ -1,70 +1,37 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sampler } from '../../src/agent/sampler.ts';
-import type { SshPool } from '../../src/agent/ssh/pool.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import type { DomainSample } from '../../src/core/samples.ts';
-import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
-import { SampleStore } from '../../src/queue/samples.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
-import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import type { FleetEvent } from '../../src/queue/fleet-events.ts';
+import { samplerScene } from '../helpers/sampler.ts';
 
 /**
  * `xl rename OLD NEW` seen by the sampler (simulator, real Redis): xentop prints neither UUID nor domain id, so the
  * sampler tells the same guest under a new name from another guest by `xl list -v` — the same UUID and domain id as
  * the name it no longer runs under had. Its samples and the history point being folded go on under the new name.
  */
-const prefix = uniquePrefix();
-let env: SimEnv;
-let pool: SshPool;
-let redis: Redis;
-let samples: SampleStore;
-let events: FleetEventLog;
-let sampler: Sampler;
-let simDriversOf: Record<string, XenToolstack>;
+// As the agent wires them: every list read tells the sampler who each guest is. A history point every 3 s: one is being
+// folded when the guest is renamed.
+const scene = samplerScene({ hosts: ['xen1'], heardLists: true, sampler: { historyEverySeconds: 3 } });
 
-const sim = () => env.sim.fleet;
+const sim = () => scene.env.sim.fleet;
 const xen1 = () => sim().host('xen1');
-
-beforeAll(async () => {
-  env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 0.2 });
-  pool = env.pool();
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  samples = new SampleStore(redis, prefix);
-  events = new FleetEventLog(redis, prefix);
-  // As the agent wires them: every list read tells the sampler who each guest is.
-  const drivers = simDrivers(env, pool, { onListed: (host, running) => sampler?.heardList(host, running) });
-  simDriversOf = drivers;
-  // A history point every 3 s: one is being folded when the guest is renamed.
-  sampler = simSampler(
-    { ...fastSamplerOptions(['xen1']), historyEverySeconds: 3 },
-    { runner: pool, drivers, redis, prefix, samples, events },
-  );
-  sampler.start();
-  // The baseline (a change before it would be part of it), and a list read since, as the bot's fleet refresh reads one.
-  await firstSampleWith('web');
-  await (simDriversOf['xen1'] as XenToolstack).list();
-}, 30_000);
-afterAll(async () => {
-  await sampler?.close();
-  await env?.stop();
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-  redis?.disconnect();
-});
+/** A list of xen1 read as a job or the bot's fleet refresh reads one (the sampler hears it). */
+const listXen1 = () => (scene.drivers['xen1'] as XenToolstack).list();
 
 const about = async (t0: number, ...names: string[]) =>
-  (await events.since(t0)).filter((e): e is Extract<FleetEvent, { domain: string }> => 'domain' in e && names.includes(e.domain));
+  (await scene.events.since(t0)).filter((e): e is Extract<FleetEvent, { domain: string }> => 'domain' in e && names.includes(e.domain));
 
-/** The first sample of xen1 that names `name` (the latest one is polled every 20 ms: one is written a second). */
+/** The first sample of xen1 that names `name`. */
 async function firstSampleWith(name: string): Promise<DomainSample> {
-  for (let i = 0; i < 500; i++) {
-    const d = (await samples.latest(['xen1']))['xen1']?.domains.find((x) => x.name === name);
-    if (d) return d;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no sample of ${name}`);
+  const sample = await scene.sampleOf('xen1', { naming: name });
+  return sample.domains.find((x) => x.name === name) as DomainSample;
 }
+
+// The baseline (a change before it would be part of it), and a list read since, as the bot's fleet refresh reads one.
+beforeAll(async () => {
+  await firstSampleWith('web');
+  await listXen1();
+});
 
 describe('a guest renamed on its host', () => {
   it('is one domain.renamed (web → www, its UUID), and its figures go on under the new name', async () => {
@@ -82,8 +49,10 @@ describe('a guest renamed on its host', () => {
       { kind: 'domain.renamed', host: 'xen1', oldName: 'web', domain: 'www', uuid: web.uuid, byXenops: false },
     ]);
     // The point folded across the rename holds www alone: web's samples of it went on under www, not a line that ends.
-    await expect.poll(async () => (await samples.history('xen1', t0)).some((p) => 'www' in p.domains), { timeout: 10_000 }).toBe(true);
-    const since = (await samples.history('xen1', t0)).filter((p) => 'www' in p.domains);
+    await expect
+      .poll(async () => (await scene.samples.history('xen1', t0)).some((p) => 'www' in p.domains), { timeout: 10_000 })
+      .toBe(true);
+    const since = (await scene.samples.history('xen1', t0)).filter((p) => 'www' in p.domains);
     expect(since.every((p) => !('web' in p.domains))).toBe(true);
   }, 30_000);
 
@@ -109,7 +78,7 @@ describe('a guest renamed on its host', () => {
     copy.name = 'www2';
     // A /list (or the bot's fleet refresh) right after: it shows www2 only, and must not make the sampler forget who
     // www-copy was before the sampler has seen the rename.
-    await (simDriversOf['xen1'] as XenToolstack).list();
+    await listXen1();
     await expect.poll(async () => (await about(t0, 'www-copy', 'www2')).length, { timeout: 10_000 }).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await about(t0, 'www-copy', 'www2')).map((e) => e.kind)).toEqual(['domain.renamed']);
