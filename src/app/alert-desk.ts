@@ -88,6 +88,12 @@ export class AlertDesk {
    * answer was lost, pending for this consumer and otherwise taken over only at the next claim, retryMs later.
    */
   private readAgain = false;
+  /**
+   * Entries this desk is done with whose ack has not gone through (by sentKey), with when: read again (the reader
+   * replaced, a claim) they are acked, not handled again. What they posted may not be recorded as sent, the record
+   * written on the bot's connection that went silent with the reader, and they would be posted twice.
+   */
+  private readonly unacked = new Map<string, number>();
   /** The consumer group this bot reads in (see start()). */
   private group = GROUP;
   /**
@@ -167,13 +173,13 @@ export class AlertDesk {
         entries.sort((a, b) => compareIds(a.id, b.id));
         // A split brain begins or ends with a guest or host changing: the watch looks closely for a while.
         if (entries.some((e) => e.event.kind !== 'domain.running-twice' && e.event.kind !== 'domain.running-once')) this.watch?.nudge();
-        const done: string[] = [];
+        const done: FleetEventEntry[] = [];
         const stalled = new Set<string>();
         for (const entry of entries) {
           if (!this.running) break;
-          if (await this.settle(entry, stalled)) done.push(entry.id);
+          if (this.unacked.has(this.sentKey(entry)) || (await this.settle(entry, stalled))) done.push(entry);
         }
-        await log.ack(this.group, done);
+        await this.ack(log, done);
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
@@ -189,6 +195,20 @@ export class AlertDesk {
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
+  }
+
+  /** Acks entries the desk is done with, remembered as such until the ack goes through (see unacked). */
+  private async ack(log: FleetEventLog, done: readonly FleetEventEntry[]): Promise<void> {
+    const now = Date.now();
+    // Another bot has long claimed and handled one never read here again.
+    for (const [key, at] of this.unacked) if (now - at > SENT_TTL_MS) this.unacked.delete(key);
+    const keys = done.map((e) => this.sentKey(e));
+    for (const key of keys) if (!this.unacked.has(key)) this.unacked.set(key, now);
+    await log.ack(
+      this.group,
+      done.map((e) => e.id),
+    );
+    for (const key of keys) this.unacked.delete(key);
   }
 
   /**
