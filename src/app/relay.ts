@@ -667,6 +667,10 @@ export class Relay {
     // when Redis is cut off) may come after this bot stopped leading — and a Discord edit goes through the
     // interaction's webhook, not the gateway, so it would still land, over the new leader's final answer.
     if (!this.canDeliver(p)) return;
+    // Its final reply is claimed or out: on a platform that edits one message, this line would replace the result.
+    // Every delivery runs in the request's chain, so one that comes after the final finds it here (the dispatcher's
+    // "not known yet" for a MULTI Redis ran but never answered, once the job had finished meanwhile).
+    if (this.finalized.has(p.requestId)) return;
     const next = await this.deps.deliver(p.target, r);
     const shape = this.shapes.get(p.requestId);
     if (shape) shape.delivered = next;
@@ -1003,6 +1007,10 @@ export class Relay {
         this.unsure.add(requestId);
       }
       throw error;
+    } finally {
+      // Kept from the end of its delivery (retried for minutes, it may outlast the window): the deliveries waiting
+      // behind it in the request's chain must still find it finalized (see edit).
+      this.finalized.add(requestId);
     }
   }
 
