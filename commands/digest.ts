@@ -10,7 +10,8 @@ function duration(seconds: number | null): string {
   const d = Math.floor(seconds / 86_400);
   const h = Math.floor((seconds % 86_400) / 3_600);
   const m = Math.floor((seconds % 3_600) / 60);
-  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m`;
+  // Under a minute, seconds: "0m" reads as not up at all, and /uptime says the same guest is up "53s".
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m` : `${seconds % 60}s`;
 }
 
 const pct = (n: number | null) => (n === null ? '-' : n.toFixed(1));
