@@ -3,7 +3,7 @@ import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
-import { failureBlocks } from './render-helpers.ts';
+import { failureBlocks, noOpReason } from './render-helpers.ts';
 
 /** pause and unpause answer alike: what was done (or why nothing was), as read back. */
 export function renderPause(o: HostOutcome<'domain.pause' | 'domain.unpause'> | undefined, ref: DomainRef, pause: boolean): Reply {
@@ -43,6 +43,7 @@ export const pause = defineCommand({
   op: 'domain.pause',
   examples: ['/pause web', '/pause xen1:web'],
   job: (_args, target) => ({ op: 'domain.pause', host: target.host, domain: target.domain ?? '' }),
+  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'pause'),
   renderProgress: (p) => reply.progress('Pausing', p.message, p.percent),
   render: ([o], args, ctx) =>
     ctx.runsElsewhere ? runsElsewhereReply('pause', true, ctx.runsElsewhere) : renderPause(o, args.domain, true),

@@ -3,7 +3,7 @@ import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks } from './render-helpers.ts';
+import { failureBlocks, noOpReason } from './render-helpers.ts';
 
 export const reboot = defineCommand({
   name: 'reboot',
@@ -20,6 +20,7 @@ export const reboot = defineCommand({
   op: 'domain.reboot',
   examples: ['/reboot web', '/reboot web --force', '/reboot xen1:web force:true'],
   job: (args, target) => ({ op: 'domain.reboot', host: target.host, domain: target.domain ?? '', force: args.force }),
+  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'reboot'),
   renderProgress: (p) => reply.progress('Rebooting', p.message, p.percent),
   render: ([o], args, ctx) => {
     if (ctx.runsElsewhere) return runsElsewhereReply('reboot', true, ctx.runsElsewhere, args.force);

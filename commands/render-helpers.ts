@@ -1,5 +1,6 @@
 import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
+import type { FleetView } from '../src/core/fleet-view.ts';
 import type { Block } from '../src/core/reply.ts';
 import type { DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
@@ -41,6 +42,29 @@ export const AUTOSTART_MARK = '↻';
 export function autostartCell(d: DomainSummary): string {
   if (d.autostart === undefined) return '?';
   return d.autostart ? AUTOSTART_MARK : '';
+}
+
+/** An action whose effect a guest's state can already have (or rule out): what the agent would answer "nothing to" for. */
+export type NoOpAction = 'stop' | 'reboot' | 'pause' | 'unpause';
+
+/**
+ * Why the action does nothing to the guest as the view shows it on its host, as the agent would answer once it ran;
+ * null when the agent must decide (running, or a crashed, shut-down or dying guest a stop or a forced reboot clears
+ * away, or a guest the view does not list there). The agent decides on the same statuses; a refusal on the cached
+ * view is decided again on the hosts' fresh answer (pipeline), so a guest started by hand since is not refused.
+ */
+export function noOpReason(view: FleetView, host: string, domain: string, action: NoOpAction): string | null {
+  const d = view.domains(host).find((x) => x.name === domain);
+  if (!d) return null;
+  const why =
+    d.status === 'defined'
+      ? `${d.name} is not running on ${host}`
+      : action === 'pause' && d.status === 'paused'
+        ? `${d.name} is already paused on ${host}`
+        : action === 'unpause' && (d.status === 'running' || d.status === 'blocked')
+          ? `${d.name} is not paused on ${host}`
+          : null;
+  return why && `${why}: nothing to ${action}; nothing was queued`;
 }
 
 export function describeStatus(d: DomainSummary): string {

@@ -3,7 +3,7 @@ import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks } from './render-helpers.ts';
+import { failureBlocks, noOpReason } from './render-helpers.ts';
 
 export const stop = defineCommand({
   name: 'stop',
@@ -20,6 +20,8 @@ export const stop = defineCommand({
   op: 'domain.stop',
   examples: ['/stop web', '/stop web --force', '/stop web force:true'],
   job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
+  // Only a guest the view shows defined (not running): a crashed, shut-down or dying one is cleared away by a stop.
+  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'stop'),
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
   render: ([o], args, ctx) => {
     if (ctx.runsElsewhere) return runsElsewhereReply('stop', true, ctx.runsElsewhere, args.force);

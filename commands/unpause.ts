@@ -4,6 +4,7 @@ import { DomainRefArg } from '../src/core/domain-ref.ts';
 import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { renderPause } from './pause.ts';
+import { noOpReason } from './render-helpers.ts';
 
 export const unpause = defineCommand({
   name: 'unpause',
@@ -16,6 +17,7 @@ export const unpause = defineCommand({
   op: 'domain.unpause',
   examples: ['/unpause web', '/unpause xen1:web'],
   job: (_args, target) => ({ op: 'domain.unpause', host: target.host, domain: target.domain ?? '' }),
+  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'unpause'),
   renderProgress: (p) => reply.progress('Unpausing', p.message, p.percent),
   render: ([o], args, ctx) =>
     ctx.runsElsewhere ? runsElsewhereReply('unpause', true, ctx.runsElsewhere) : renderPause(o, args.domain, false),

@@ -101,10 +101,10 @@ describe('reboot, pause, unpause and uptime through the bot', () => {
     expect(log('xen1', /^xl (destroy|create) .*gateway/)).toEqual(['xl destroy gateway', 'xl create /etc/xen/vm/gateway.cfg']);
   });
 
-  it('/pause, /pause again (nothing sent), /unpause: the paused flag read back each time', async () => {
+  it('/pause, /pause again (refused from the view, nothing queued), /unpause: the paused flag read back each time', async () => {
     expect((await ask('pause web')).title).toBe('web paused on xen1');
     const again = await ask('pause web');
-    expect([again.title, body(again)]).toEqual(['web is already paused on xen1', 'paused (-bp---); nothing was sent']);
+    expect([again.title, body(again)]).toEqual(['Cannot do that', 'web is already paused on xen1: nothing to pause; nothing was queued']);
     expect(body(await ask('list xen1'))).toMatch(/^xen1\s+web\s+\d+\s+paused\s/m);
     const un = await ask('unpause web');
     expect([un.title, body(un)]).toEqual(['web unpaused on xen1', 'now blocked (-b----) (read back)']);
