@@ -87,7 +87,7 @@ describe('/audit arguments', () => {
     ['since:2025-02-30', 'since: "2025-02-30" is not a time: use 30m, 24h, 7d or an ISO timestamp such as 2025-01-31T08:00Z'],
     ['since:2025-02-01', 'since: "2025-02-01" is in the future'],
     ['person:"bob smith"', `person: "bob smith" is not a person's name from the config, nor a platform user id`],
-    ['host:Xen!', 'host: must be 1-32 of a-z 0-9 _ - starting with a letter or digit'],
+    ['host:Xen!', 'host: "Xen!" is not a valid host name: must be 1-32 of a-z 0-9 _ - starting with a letter or digit'],
     ['host:XEN1', 'host: must be lower case: xen1'],
     ['command:rm;', 'command: "rm;" is not a command name'],
     [

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { deny } from '../../commands/deny.ts';
 import { evacuate } from '../../commands/evacuate.ts';
 import { freeze } from '../../commands/freeze.ts';
+import { list } from '../../commands/list.ts';
 import { rebalance } from '../../commands/rebalance.ts';
 import { schedule } from '../../commands/schedule.ts';
+import { show } from '../../commands/show.ts';
 import { stop } from '../../commands/stop.ts';
 import { unfreeze } from '../../commands/unfreeze.ts';
 import { parseArgs } from './args.ts';
@@ -49,6 +51,21 @@ describe('the words of an argument refused', () => {
     expect(refusal(rebalance, 'xen1 XEN2')).toBe('hosts: "XEN2" must be lower case: xen2');
     expect(refusal(rebalance, 'xen1 xеn2')).toBe(
       'hosts: "xеn2" must be 1-32 of a-z 0-9 _ - starting with a letter or digit; it holds "е" (U+0435), which is not ASCII',
+    );
+  });
+
+  // It said "host: must be 1-32 of …" and not what was typed, where a bad domain name is named.
+  it('names a bad host as typed, as a bad domain name is', () => {
+    const rule = 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
+    expect(refusal(list, 'xen1|cat')).toBe(`host: "xen1|cat" is not a valid host name: ${rule}`);
+    expect(refusal(list, 'h'.repeat(300))).toBe(`host: "${'h'.repeat(40)}…" is not a valid host name: ${rule}`);
+    expect(refusal(list, '"xen1\u001b[2J"')).toBe(`host: "xen1\\u001b[2J" is not a valid host name: ${rule}`);
+    expect(refusal(list, 'XEN1')).toBe('host: must be lower case: xen1');
+  });
+
+  it('says how long a domain name too long was', () => {
+    expect(refusal(show, 'a'.repeat(70))).toBe(
+      `domain: "${'a'.repeat(40)}…" is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (70 characters; at most 64)`,
     );
   });
 

@@ -134,7 +134,7 @@ describe('argument errors say what is wrong', () => {
       [
         stop,
         long,
-        `domain: ${cut} is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)`,
+        `domain: ${cut} is not a valid domain name: must start with a letter or digit and use only letters, digits and _ . : + - (5,000 characters; at most 64)`,
       ],
       [stop, `web ${long}`, `unexpected argument ${cut}`],
       [consoleCommand, `web ${long}`, `lines must be a whole number from 1 to 2000, got ${cut}`],

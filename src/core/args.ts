@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type AnyCommand, optionSpecs, usageOf } from './define-command.ts';
 import { UserError } from './errors.ts';
 import { redactSecrets } from './log.ts';
+import { DomainName, HOST_NAME_RULE } from './names.ts';
 import type { RawArgs } from './request.ts';
 
 type CommandOptionSpec = ReturnType<typeof optionSpecs>[number];
@@ -26,7 +27,7 @@ const FREE_TEXT: ReadonlySet<string> = new Set(['reason']);
  * `--key value`, `--key=value`, `key:value`, `key=value`, quoted values. Structured options (Discord) go
  * straight to the schema. Either way the command's zod schema has the last word.
  */
-export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unknown> {
+export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: string) => boolean = () => false): Record<string, unknown> {
   const { specs, usage } = shapeOf(command);
   const record: Record<string, unknown> = {};
   const bad = (message: string) => new UserError('args.invalid', oneLine(message), { usage });
@@ -66,7 +67,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
       return m && (m[1]?.startsWith('-') || specs.has(m[2] as string)) ? { dash: m[1] as string, name: m[2] as string, value: m[3] } : null;
     };
     // `key:value` words whose key is no option of the command, by their index in `positional` (see below).
-    const unknownKeys = new Map<number, { key: string; probe: string }>();
+    const unknownKeys = new Map<number, { key: string; value: string; probe: string }>();
     for (let i = 0; i < words.length; i++) {
       const word = words[i] as string;
       const flag = reasonWords() > 0 ? null : optionIn(word);
@@ -90,7 +91,12 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
         set(pair[1] as string, pair[2]);
       } else {
         if (afterValue !== null) valueBefore ??= afterValue;
-        if (pair) unknownKeys.set(positional.length, { key: pair[1] as string, probe: `${pair[1]}${word[(pair[1] as string).length]}x` });
+        if (pair)
+          unknownKeys.set(positional.length, {
+            key: pair[1] as string,
+            value: pair[2] as string,
+            probe: `${pair[1]}${word[(pair[1] as string).length]}x`,
+          });
         positional.push(word);
       }
       afterValue = null;
@@ -103,11 +109,11 @@ export function parseArgs(command: AnyCommand, raw: RawArgs): Record<string, unk
     // positional only in a slot that takes a word of its shape (a domain written `host:domain`), or after an option's
     // value (`--reason see ticket:123`, where quotes were meant). A rest of the line other than a reason is a list of
     // words (hosts, a schedule's what and when), none of them `key:value`; in a reason it was never read as a pair.
-    for (const [i, { key, probe }] of unknownKeys) {
+    for (const [i, { key, value, probe }] of unknownKeys) {
       const slot = i < slots.length ? slots[i] : joinsRest ? rest : undefined;
       const word = positional[i] as string;
       if (slot === undefined ? valueBefore !== null : slot !== command.restOfLine && takesWord(command, slot, word, probe)) continue;
-      throw bad(`unknown option ${cut(key)}`);
+      throw bad(`unknown option ${cut(key)}${isHost(key) ? hostDomainHint(command, key, value) : ''}`);
     }
     const typed = [...positional];
     if (joinsRest) {
@@ -163,6 +169,17 @@ function readByPlace(
   return !(read.length <= slots.length && fits(slots.slice(0, read.length), read)) && fits(places, typed);
 }
 
+/**
+ * `/list xen1:web` read as an option xen1: a domain named on its host, given where none is taken. The domain is
+ * repeated only when it is a valid name (nothing else typed is echoed unescaped).
+ */
+function hostDomainHint(command: AnyCommand, host: string, domain: string): string {
+  const named = DomainName.safeParse(domain);
+  const example = `/show ${host}:${named.success ? named.data : '<domain>'}`;
+  const takesHost = 'host' in (command.args.shape as object);
+  return ` (${takesHost ? `/${command.name} takes a host` : `${host} is a host`}: for one domain, ${example})`;
+}
+
 /** Whether a positional slot takes a word shaped `key:value`: this one, or any of its shape (`probe`, `key:x`). */
 function takesWord(command: AnyCommand, slot: string, word: string, probe: string): boolean {
   const field = (command.args.shape as Record<string, z.ZodType | undefined>)[slot];
@@ -209,7 +226,15 @@ function check(
       if (problems.has(field)) continue;
       // A host of a list (`to xen2 Xen!`) is named by what was typed, not by zod's path counted from 0 (`to.1`).
       const element = issue.path.length === 2 && typeof issue.path[1] === 'number' && typeof issue.input === 'string';
-      const where = element ? `${field}: ${echoValue(issue.input)} ` : issue.path.length ? `${issue.path.join('.')}: ` : '';
+      // A bad host is named as typed, as a bad domain name is (`/list xen1|cat`): the rule alone did not say which word.
+      const host = !element && issue.path.length === 1 && issue.message === HOST_NAME_RULE && typeof issue.input === 'string';
+      const where = element
+        ? `${field}: ${echoValue(issue.input)} `
+        : host
+          ? `${field}: ${echoValue(issue.input)} is not a valid host name: `
+          : issue.path.length
+            ? `${issue.path.join('.')}: `
+            : '';
       const missing = issue.code === 'invalid_type' && issue.path.length === 1 && record[field] === undefined;
       problems.set(field, `${where}${missing ? 'is required' : (worded(issue, record[field]) ?? shortenEchoes(issue.message, record))}`);
     }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { countText } from './cut-text.ts';
 
 /**
  * Domain names as xenops accepts them from chat: xend's character set (libxl allows anything, but anything is
@@ -19,7 +20,14 @@ export function migratingName(name: string): string | null {
 export const DomainName = z
   .string()
   .trim()
-  .regex(DOMAIN_NAME_PATTERN, 'must start with a letter or digit and use only letters, digits and _ . : + - (at most 64)')
+  .regex(DOMAIN_NAME_PATTERN, {
+    // "(at most 64)" alone left a 70-character name, shown cut short, looking as if it broke the character rule.
+    error: (issue) => {
+      const length = Array.from(String(issue.input ?? '')).length;
+      const limit = length > 64 ? `${countText(length)} characters; at most 64` : 'at most 64';
+      return `must start with a letter or digit and use only letters, digits and _ . : + - (${limit})`;
+    },
+  })
   .refine((s) => !/^\d+$/.test(s), 'must not be all digits (xl would read it as a domain id)')
   .refine((s) => !/--(incoming|migratedaway)$/.test(s), 'names ending --incoming or --migratedaway are migration leftovers');
 export type DomainName = z.infer<typeof DomainName>;
@@ -29,6 +37,8 @@ export const TargetDomainName = DomainName.refine((s) => s !== DOM0_NAME, 'Domai
 
 /** Host names are our own config keys: short, lowercase, safe in Redis keys, BullMQ queue names and shells. */
 export const HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** What a host name must be; the argument parser names the value typed before it (see check in args.ts). */
+export const HOST_NAME_RULE = 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
 export const HostName = z
   .string()
   .trim()
@@ -36,7 +46,7 @@ export const HostName = z
     // `/list XEN1`: the name meant is said (only when it is one: nothing else typed is echoed from here).
     error: (issue) => {
       const lower = String(issue.input ?? '').toLowerCase();
-      return HOST_NAME_PATTERN.test(lower) ? `must be lower case: ${lower}` : 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
+      return HOST_NAME_PATTERN.test(lower) ? `must be lower case: ${lower}` : HOST_NAME_RULE;
     },
   });
 export type HostName = z.infer<typeof HostName>;

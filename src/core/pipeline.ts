@@ -136,7 +136,11 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   if (here) return here;
   let args: Record<string, unknown>;
   try {
-    args = withoutSecrets(parseArgs(command, req.args));
+    // A host the person may use, for the hint at `/list xen1:web` (a host is never suggested to one who may not).
+    const permission = command.permission;
+    const isHost = (h: string) =>
+      Object.hasOwn(config.hosts, h) && (permission === null || authorize(config, who.person, permission, { host: h }).allowed);
+    args = withoutSecrets(parseArgs(command, req.args, isHost));
   } catch (error) {
     if (error instanceof UserError) {
       // It may quote what was typed.
@@ -397,14 +401,14 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         );
       }
       if (!refreshed) return { kind: 'lookup', hosts };
-      return {
-        ...reject(
-          'Cannot do that',
-          `no domain named ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`) || 'any host you may use'}`,
-          person,
-        ),
-        code: 'notFound',
-      };
+      // `xen9:web` with no host xen9 was looked for as a domain of that whole name (xend's names may hold `:`): a host
+      // mistyped read as "no domain named xen9:web" only.
+      const typedHost = (ev.args['domain'] as DomainRef).host;
+      const notFound =
+        typedHost !== undefined && ref.host === undefined
+          ? `${typedHost} is no host here (hosts: ${hostList(hosts, (n) => `${n} you may use, not named here`) || 'none you may use'}), and no domain is named ${ref.domain}`
+          : `no domain named ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`) || 'any host you may use'}`;
+      return { ...reject('Cannot do that', notFound, person), code: 'notFound' };
     }
     default:
       return command satisfies never;

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { domainSummary as dom } from '../../test/helpers/domains.ts';
+import { pipelineScene } from '../../test/helpers/pipeline-scene.ts';
+import { chatRequest } from '../../test/helpers/requests.ts';
+import { FleetCache } from '../app/fleet-cache.ts';
+import { decide } from './pipeline.ts';
+
+/**
+ * `/show xen9:web` (no host xen9) was answered "no domain named xen9:web on xen1, xen2", and `/list xen1:web` "unknown
+ * option xen1": true, but a new operator who mistyped a host, or gave /list a domain, could not tell from them.
+ */
+const fleet = new FleetCache(['xen1', 'xen2']);
+fleet.update('xen1', [dom('web', 'running')]);
+fleet.update('xen2', [dom('mail', 'running'), dom('xen7:db', 'running')]);
+
+const text = (d: unknown) => (d as { reply?: { blocks?: { text?: string }[] } }).reply?.blocks?.[0]?.text;
+
+describe('a domain named after a host that does not exist', () => {
+  const { ctx } = pipelineScene(['xen1', 'xen2']);
+
+  it('says the host is none, naming the hosts there are', () => {
+    const d = decide(ctx, chatRequest('r1', 'show xen9:web'), fleet, true);
+    expect(d).toMatchObject({ kind: 'reject', code: 'notFound' });
+    expect(text(d)).toBe('xen9 is no host here (hosts: xen1, xen2), and no domain is named xen9:web');
+  });
+
+  it('still finds a domain whose name holds a colon', () => {
+    expect(decide(ctx, chatRequest('r1', 'show xen7:db'), fleet, true)).toMatchObject({
+      kind: 'enqueue',
+      targets: [{ host: 'xen2', domain: 'xen7:db' }],
+    });
+  });
+
+  it('names only the hosts the asker may use', () => {
+    const scoped = pipelineScene(['xen1', 'xen2'], { id: 'dave', allow: [{ permission: 'read', hosts: ['xen2'] }] as unknown as string[] });
+    const d = decide(scoped.ctx, chatRequest('r1', 'show xen9:web', 'dave'), fleet, true);
+    expect(text(d)).toBe('xen9 is no host here (hosts: xen2), and no domain is named xen9:web');
+  });
+});
+
+describe('a host:domain word given to a command that takes a host', () => {
+  const { ctx } = pipelineScene(['xen1', 'xen2']);
+
+  it('says how to name one domain', () => {
+    const d = decide(ctx, chatRequest('r1', 'list xen1:web'), fleet, true);
+    expect(d).toMatchObject({ kind: 'reject', reply: { title: 'Bad arguments for /list' } });
+    expect(text(d)).toBe('unknown option xen1 (/list takes a host: for one domain, /show xen1:web)');
+  });
+
+  it('suggests no host the asker may not use', () => {
+    const scoped = pipelineScene(['xen1', 'xen2'], { id: 'dave', allow: [{ permission: 'read', hosts: ['xen2'] }] as unknown as string[] });
+    expect(text(decide(scoped.ctx, chatRequest('r1', 'list xen1:web', 'dave'), fleet, true))).toBe('unknown option xen1');
+  });
+
+  it('says nothing of hosts when the key is none', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'audit user:bob'), fleet, true))).toBe('unknown option user');
+  });
+});
