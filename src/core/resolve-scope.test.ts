@@ -63,7 +63,9 @@ describe('a name resolved for a person whose permission reaches only some domain
   it('a guest running only outside her scope is not chosen over the copy she may use, nor revealed', () => {
     const d = decide(ctx, req('stop web'), fleet([dom('web', 'defined')], [dom('web', 'running')]), true);
     expect(said(d)).not.toContain('xen2');
-    expect(d).toMatchObject({ kind: 'enqueue', targets: [{ host: 'xen1', domain: 'web' }] });
+    // Her copy, stopped: /stop's own check answers for xen1 (nothing to stop), never for the copy outside her scope.
+    expect(d).toMatchObject({ kind: 'reject', code: 'precheck' });
+    expect(said(d)).toContain('web is not running on xen1: nothing to stop');
   });
 
   it('a guest only outside her scope is "not found", as one that does not exist is', () => {
@@ -113,8 +115,10 @@ describe('a name whose only known copy is stopped, while a host was never heard 
     expect(decide(actx, req('stop web'), f, true)).toMatchObject({ kind: 'enqueue', targets: [{ host: 'xen2', domain: 'web' }] });
   });
 
-  it('and, when it still does not answer, goes on with the stopped copy it knows', () => {
-    expect(decide(actx, req('stop web'), coldXen2(), true)).toMatchObject({ kind: 'enqueue', targets: [{ host: 'xen1', domain: 'web' }] });
+  it('and, when it still does not answer, goes on with the stopped copy it knows (which /stop refuses: not running)', () => {
+    const d = decide(actx, req('stop web'), coldXen2(), true);
+    expect(d).toMatchObject({ kind: 'reject', code: 'precheck' });
+    expect(said(d)).toContain('web is not running on xen1: nothing to stop');
   });
 });
 
