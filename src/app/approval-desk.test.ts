@@ -227,7 +227,7 @@ describe('approval timers when a term ends', () => {
       const adoptedId = await askStop(before.desk, 'frank');
       before.desk.stop();
       const bot = await makeDesk(); // its term begins: it adopts frank's request
-      const ownId = await askStop(bot.desk, 'frank'); // and takes one of its own (a terminal request)
+      const ownId = await askStop(bot.desk, 'alice'); // and takes one of its own (a terminal request; frank's is pending)
       bot.desk.release(); // its term ends (the lease lost in a Redis blip); it keeps running
       await vi.advanceTimersByTimeAsync(15 * 60_000);
       await vi.waitFor(async () => expect((await store.get(ownId))?.status).toBe('expired'));

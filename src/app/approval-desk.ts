@@ -12,7 +12,7 @@ import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { ActionStore } from './actions.ts';
-import type { ApprovalNews, ApprovalRecord, ApprovalStore, BoundState, Reach } from './approvals.ts';
+import { type ApprovalNews, type ApprovalRecord, type ApprovalStore, approvalAction, type BoundState, type Reach } from './approvals.ts';
 import type { AuditEntry } from './audit.ts';
 import { QueueingFailed, Refusal } from './dispatch.ts';
 import type { FleetCache } from './fleet-cache.ts';
@@ -342,7 +342,7 @@ export class ApprovalDesk {
     // that can (postUnposted); those local to another process (another terminal) are nobody's to post.
     const channels = config.approvals.channels.filter((ch) => !(ch.platform === req.platform && ch.id === req.channel.id));
     const unposted = channels.filter((ch) => !this.deps.platforms.has(ch.platform) && !this.local.has(ch.platform));
-    const rec = await this.deps.store.create({
+    const asked = await this.deps.store.ask({
       requestId: req.id,
       command: d.command.name,
       args: d.evaluated.args,
@@ -371,7 +371,24 @@ export class ApprovalDesk {
       status: 'pending',
       announcements: [],
       ...(unposted.length > 0 ? { unposted: unposted.map((ch) => ({ platform: ch.platform, id: ch.id })) } : {}),
+      action: approvalAction({ requester: d.evaluated.person.id, command: d.command.name, targets: d.targets, args: d.evaluated.args }, [
+        d.command.scope === 'domain' ? 'domain' : 'host',
+      ]),
     });
+    // Asked again while the first waits (at this bot or another): a second card would ask the on-call twice for one thing.
+    if (!asked.made) {
+      const first = asked.rec;
+      await this.deps.deliver(
+        target,
+        reply.result(
+          `Already waiting for approval: ${first.id} (asked ${clockSeconds(first.createdAt)} UTC)`,
+          [reply.text(`/${first.command} ${describeArgs(first)} was not asked again; /deny ${first.id} withdraws it`)],
+          { tone: 'info' },
+        ),
+      );
+      return;
+    }
+    const rec = asked.rec;
     const onCall = await this.deps.onCall().catch(() => []);
     const card = await this.requestCard(rec, onCall);
     // Each announcement is recorded as soon as it is out, so a decision made meanwhile still updates it; the
@@ -577,9 +594,12 @@ export class ApprovalDesk {
     const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
     await this.deps.audit({ ...auditOf(after), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
     await this.announce(after, this.outcomeCard(after));
-    return reply.result(withdrawing ? `Withdrawn ${id}` : `Denied ${id}`, [reply.text(`${after.requester} is told; nothing ran`)], {
-      tone: 'info',
-    });
+    // The requester withdrawing it is the one reading this: their own card says it was withdrawn.
+    return reply.result(
+      withdrawing ? `Withdrawn ${id}` : `Denied ${id}`,
+      [reply.text(withdrawing ? 'nothing ran' : `${after.requester} is told; nothing ran`)],
+      { tone: 'info' },
+    );
   }
 
   /** Runs an approved request exactly as it was requested, bound to the state it was requested in. */
@@ -1307,6 +1327,10 @@ function freshTarget(platform: Platform, channelId: string, requestId: string): 
 
 function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 16);
+}
+
+function clockSeconds(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
 }
 
 function auditOf(rec: ApprovalRecord) {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
@@ -86,7 +86,34 @@ export interface ApprovalRecord {
    * later says, as the first ones did.
    */
   reach?: Exclude<Reach, 'chat'>;
+  /**
+   * What it asks for (see approvalAction): while it is pending, the same person asking for the same again is told of
+   * this one instead of making a second. Absent on records of bots before it.
+   */
+  action?: string;
 }
+
+/**
+ * Which action a request asks for, as a second ask of it would be recognised: the person, the command, its resolved
+ * targets and its other arguments — not the reason, nor how the target was typed (`targetArgs`: `web` and
+ * `xen1:web` are the same guest once resolved).
+ */
+export function approvalAction(
+  rec: Pick<ApprovalRecord, 'requester' | 'command' | 'targets' | 'args'>,
+  targetArgs: readonly string[],
+): string {
+  const args = Object.entries(rec.args)
+    .filter(([name, value]) => name !== 'reason' && !targetArgs.includes(name) && value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const targets = rec.targets.map((t) => `${t.host}:${t.domain ?? ''}`).sort();
+  return createHash('sha256')
+    .update(JSON.stringify([rec.requester, rec.command, targets, args]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** What asking for an action gave: a new request, or the one still pending for it (nothing made). */
+export type Asked = { made: true; rec: ApprovalRecord } | { made: false; rec: ApprovalRecord };
 
 /** Where an approved request's result goes: the requester's chat, their private chat (that chat is gone), nowhere. */
 export type Reach = 'chat' | 'private' | 'none';
@@ -140,6 +167,25 @@ end
 return 0`;
 
 /**
+ * As CREATE, unless the action's index names a request already (its id returned, nothing written): the index is set
+ * with the record, to expire with the request, so two bots asked at once make one request between them.
+ */
+const CREATE_ONCE = `
+local held = redis.call('GET', KEYS[3])
+if held then return held end
+if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+  return 1
+end
+return 0`;
+
+/** Drops an action's index only if it still names `ARGV[1]` (a newer request's is left). */
+const DROP_ACTION = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
  * Approval records in Redis, so pending approvals survive a bot restart and any bot (on any platform) can decide
  * them. Transitions are optimistic transactions (WATCH): a double click or a replayed /approve approves once.
  */
@@ -156,6 +202,11 @@ export class ApprovalStore {
 
   private key(id: string): string {
     return `${this.prefix}:approval:${id}`;
+  }
+
+  /** Names the pending request of an action (see approvalAction); under the prefix, so in its Cluster slot. */
+  private actionKey(action: string): string {
+    return `${this.prefix}:approval-action:${action}`;
   }
 
   private get indexKey(): string {
@@ -186,6 +237,37 @@ export class ApprovalStore {
       const rec: ApprovalRecord = { ...draft, id: newApprovalId() };
       const made = await this.redis.eval(CREATE, 2, this.key(rec.id), this.indexKey, JSON.stringify(rec), this.ttl(rec), rec.id);
       if (made === 1) return rec;
+    }
+    throw new Error(`no free approval id after ${CREATE_ATTEMPTS} draws`);
+  }
+
+  /**
+   * As create, but when the draft's action has a request pending (asked by this bot or another), nothing is made and
+   * that one is returned. An index naming a request no longer pending (decided by a bot before the index) is dropped.
+   */
+  async ask(draft: Omit<ApprovalRecord, 'id'>): Promise<Asked> {
+    const { action } = draft;
+    if (action === undefined) return { made: true, rec: await this.create(draft) };
+    const key = this.actionKey(action);
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const rec: ApprovalRecord = { ...draft, id: newApprovalId() };
+      const left = Math.max(1, rec.expiresAt - this.now());
+      const made = await this.redis.eval(
+        CREATE_ONCE,
+        3,
+        this.key(rec.id),
+        this.indexKey,
+        key,
+        JSON.stringify(rec),
+        this.ttl(rec),
+        rec.id,
+        left,
+      );
+      if (made === 1) return { made: true, rec };
+      if (typeof made !== 'string') continue;
+      const held = await this.get(made);
+      if (held?.status === 'pending' && held.expiresAt > this.now()) return { made: false, rec: held };
+      await this.redis.eval(DROP_ACTION, 1, key, made);
     }
     throw new Error(`no free approval id after ${CREATE_ATTEMPTS} draws`);
   }
@@ -332,8 +414,13 @@ export class ApprovalStore {
           await conn.unwatch();
           return { rec: before, changed: false, before };
         }
+        // Decided: its action may be asked again. The index is watched too, so one naming a newer request is kept.
+        const action = next.status !== 'pending' && before.action !== undefined ? this.actionKey(before.action) : null;
+        if (action) await conn.watch(action);
+        const indexed = action ? (await conn.get(action)) === id : false;
         const multi = conn.multi().set(this.key(id), JSON.stringify(next), 'EX', this.ttl(next));
         if (next.status !== 'pending') multi.srem(this.indexKey, id);
+        if (action && indexed) multi.del(action);
         if (next.status === 'approved' && !next.run) multi.sadd(this.startingKey, id);
         else if (before.status === 'approved') multi.srem(this.startingKey, id);
         if ((next.untold ?? []).length > 0) multi.sadd(this.untoldKey, id);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { COMMANDS } from '../../commands/index.ts';
 import { ActionStore } from '../../src/app/actions.ts';
 import { ApprovalDesk, type ApprovalDeskDeps } from '../../src/app/approval-desk.ts';
@@ -41,6 +41,11 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
   afterAll(async () => {
     redis.disconnect();
     await deleteKeysWithPrefix(REDIS_URL, prefix);
+  });
+  // A test's requests may be left pending: the next test's same ask (alice's /stop web) is a request of its own.
+  afterEach(async () => {
+    const held = await redis.keys(`${prefix}:approval-action:*`);
+    if (held.length > 0) await redis.del(...held);
   });
   const config = Config.parse({
     hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },

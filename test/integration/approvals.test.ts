@@ -104,7 +104,7 @@ describe('on-call approvals in the terminal demo', () => {
     expect(dave).toContain('✖ Not allowed\ndave may not run /stop on xen1, so may not approve it there');
     const mark = t.output().length;
     await say(`@alice /deny ${id} changed my mind`);
-    await printed(new RegExp(`ℹ Withdrawn ${id}\\nalice is told; nothing ran`), mark);
+    await printed(new RegExp(`ℹ Withdrawn ${id}\\nnothing ran`), mark);
     await printed(/✖ \/stop xen1:gateway --force was withdrawn by alice: changed my mind\nnothing ran/, mark);
     expect(sent('xen1', /\bdestroy\b/)).toBe(0);
   });
