@@ -91,7 +91,9 @@ describe('news its bot never got out (its Redis failed after the decision was wr
       const id = await askStop(terminal.desk, 'req-news-lost-3', { requester: 'frank' });
       await eventually(() => cardsIn(discord).length, 1);
       cut.holdAt((chunk) => /publish/i.test(chunk.toString('latin1')));
-      void terminal.desk.approve(id, person('bob'), 'terminal');
+      // Not awaited: its publish is held for good. Cut off in the end (redis.disconnect below), it fails as Redis
+      // gone, as it would in a bot (whose caller answers that); unhandled here, vitest counted it an error of the run.
+      terminal.desk.approve(id, person('bob'), 'terminal').catch(() => {});
       await vi.waitFor(() => expect(cut.holding).toBe(true), { timeout: 3_000, interval: 20 });
       await vi.advanceTimersByTimeAsync(60_000);
       await eventually(() => cardsIn(discord), [`Approval needed: /stop xen1:web — ${id}`, '/stop xen1:web approved by bob']);
