@@ -9,7 +9,7 @@ import {
   type JournalState,
   type LockHolder,
 } from '../queue/coordination.ts';
-import type { JobData, JobResult } from '../queue/jobs.ts';
+import { type JobData, type JobResult, jobDomain } from '../queue/jobs.ts';
 import { opSpec } from '../queue/ops.ts';
 import { type HandlerContext, type JobOf, runHandler } from './handlers.ts';
 import type { LocalHolds } from './local-holds.ts';
@@ -157,7 +157,7 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
   const { data } = run;
   const spec = opSpec(data.op);
   const now = deps.now ?? Date.now;
-  const domain = domainOf(data);
+  const domain = jobDomain(data);
   // Made on first use: most jobs log nothing here, and a child logger's bindings are costly to build.
   let child: Logger | null = null;
   const log = () => (child ??= deps.logger.child({ jobId: run.id, op: data.op, host: data.host }));
@@ -304,10 +304,6 @@ export function stateChange(expect: NonNullable<JobData['meta']['expect']>, now:
 function resultDomain(result: JobResult): DomainSummary | null {
   const d = (result as { domain?: unknown }).domain;
   return d && typeof d === 'object' ? (d as DomainSummary) : null;
-}
-
-function domainOf(data: JobData): string | undefined {
-  return 'domain' in data ? data.domain : undefined;
 }
 
 function journalState(d: DomainSummary | null): JournalState {

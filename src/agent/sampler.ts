@@ -611,7 +611,9 @@ export class Sampler {
       release = await this.identityLists.acquire(this.closing.signal);
       // One heard while this waited its turn (a job's, the bot's fleet refresh's) will do.
       if (state.identities !== null) return;
-      this.heardList(state.name, await this.deps.list(state.name));
+      const listed = await this.deps.list(state.name);
+      // The agent's list tells the sampler by itself (the driver's onListed); a list that does not is told here.
+      if (state.identities === null) this.heardList(state.name, listed);
     } catch (error) {
       if (!this.closed)
         this.log(state.name).warn(

@@ -381,7 +381,7 @@ export class ApprovalDesk {
       await this.deps.deliver(
         target,
         reply.result(
-          `Already waiting for approval: ${first.id} (asked ${clockSeconds(first.createdAt)} UTC)`,
+          `Already waiting for approval: ${first.id} (asked ${clock(first.createdAt, true)} UTC)`,
           [reply.text(`/${first.command} ${describeArgs(first)} was not asked again; /deny ${first.id} withdraws it`)],
           { tone: 'info' },
         ),
@@ -1325,12 +1325,8 @@ function freshTarget(platform: Platform, channelId: string, requestId: string): 
   return { platform, channelId, requestId, state: {} };
 }
 
-function clock(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 16);
-}
-
-function clockSeconds(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
+function clock(ms: number, seconds = false): string {
+  return new Date(ms).toISOString().slice(11, seconds ? 19 : 16);
 }
 
 function auditOf(rec: ApprovalRecord) {

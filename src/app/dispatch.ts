@@ -16,7 +16,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import { hostsOfJob, type JobData, type JobMeta } from '../queue/jobs.ts';
+import { hostsOfJob, type JobData, type JobMeta, jobDomain } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
@@ -304,6 +304,6 @@ export function noAgentMessage(host: string, beat: AgentBeat | undefined, now: n
 function heardRunningThere(jobs: readonly PendingJob[], heard: DispatchDeps['heardRunning']): boolean {
   const [job] = jobs;
   if (!heard || jobs.length !== 1 || !job) return false;
-  const domain = 'domain' in job.data && typeof job.data.domain === 'string' ? job.data.domain : null;
-  return domain !== null && heard(job.host, domain);
+  const domain = jobDomain(job.data);
+  return domain !== undefined && heard(job.host, domain);
 }

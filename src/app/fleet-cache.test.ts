@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { domainSummary } from '../../test/helpers/domains.ts';
 import type { DomainSummary } from '../core/xen.ts';
 import { FleetCache } from './fleet-cache.ts';
 
-const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSummary => ({
-  name,
-  uuid: null,
-  id: status === 'defined' ? null : 1,
-  status,
-  flags: status === 'defined' ? '' : '-b----',
-  memoryMiB: 1,
-  vcpus: 1,
-  cpuSeconds: 0,
-  configPath: `/etc/xen/vm/${name}.cfg`,
-});
+const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSummary => domainSummary(name, status);
 
 describe('the fleet cache between refreshes', () => {
   it("a status result teaches the host's toolstack (an approval preview of a plan made on it shows one form, not both)", () => {

@@ -18,7 +18,7 @@ import {
   livenessOf,
   lockHolderFor,
 } from '../queue/coordination.ts';
-import { decodeJobFailure, endsPlan, hostsOfJob, type JobFailure, type JobOp, JobProgress } from '../queue/jobs.ts';
+import { decodeJobFailure, endsPlan, hostsOfJob, type JobFailure, type JobOp, JobProgress, jobDomain } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { opSpec } from '../queue/ops.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
@@ -1448,9 +1448,8 @@ function noAnswer(message: string): StoredOutcome {
   return { ok: false, failure: { code: 'noAnswer', message } };
 }
 
-/** The domain a job is about, if it is about one. */
 function domainOf(job: PendingJob | undefined): string | undefined {
-  return job && 'domain' in job.data ? job.data.domain : undefined;
+  return job && jobDomain(job.data);
 }
 
 /** A failed job's reason as the user should read it. */

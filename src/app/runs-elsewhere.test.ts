@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { show } from '../../commands/show.ts';
 import { stop } from '../../commands/stop.ts';
+import { domainSummary } from '../../test/helpers/domains.ts';
 import { Config } from '../config/schema.ts';
 import type { HostOutcome } from '../core/define-command.ts';
 import { createLogger } from '../core/log.ts';
@@ -15,17 +16,7 @@ const host = (n: number) => ({ address: `10.0.0.${n}`, privateKeyPath: '/k', hos
 const config = Config.parse({ hosts: { xen1: host(1), xen2: host(2), xen3: host(3) } });
 const logger = createLogger('silent');
 
-const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSummary => ({
-  name,
-  uuid: null,
-  id: status === 'defined' ? null : 1,
-  status,
-  flags: status === 'defined' ? '' : '-b----',
-  memoryMiB: 1,
-  vcpus: 1,
-  cpuSeconds: 0,
-  configPath: `/etc/xen/vm/${name}.cfg`,
-});
+const d = (name: string, status: DomainSummary['status'] = 'blocked'): DomainSummary => domainSummary(name, status);
 
 /** A /stop (or another domain command) of `typed`, sent to xen1. */
 const request = (command: string, op: JobOp, typed: { host?: string; domain: string }, over: Partial<PendingRequest> = {}) =>

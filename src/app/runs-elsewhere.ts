@@ -4,7 +4,7 @@ import type { AnyCommand, HostOutcome } from '../core/define-command.ts';
 import { type DomainRef, isUuid, onConfiguredHost } from '../core/domain-ref.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { missedOn, type RunsElsewhere } from '../core/moved-away.ts';
-import type { JobOp } from '../queue/jobs.ts';
+import { type JobOp, jobDomain } from '../queue/jobs.ts';
 import type { FleetCache } from './fleet-cache.ts';
 import type { FleetRefresher } from './fleet-refresh.ts';
 import type { PendingRequest } from './pending-store.ts';
@@ -41,8 +41,8 @@ export async function findRunsElsewhere(
   const ref = onConfiguredHost(p.args['domain'] as DomainRef, (h) => Object.hasOwn(config.hosts, h));
   // Named on its host (or by UUID): the asker chose the host, and is answered about that host alone.
   if (ref.host !== undefined || isUuid(ref.domain) || !missedOn(job.op, o)) return null;
-  const domain = 'domain' in job.data && typeof job.data.domain === 'string' ? job.data.domain : null;
-  if (domain === null) return null;
+  const domain = jobDomain(job.data);
+  if (domain === undefined) return null;
   const permission = command.permission;
   const roles = p.domainScopedRoles;
   const mayAct = (host: string) =>

@@ -77,6 +77,11 @@ export type JobData = z.infer<typeof JobData>;
 export type JobOp = JobData['op'];
 export const JOB_OPS = JobData.options.map((o) => o.shape.op.value) as JobOp[];
 
+/** The domain a job is about, if it is about one. */
+export function jobDomain(data: JobData): string | undefined {
+  return 'domain' in data ? data.domain : undefined;
+}
+
 /** The hosts a job acts on: its own, and a migration's target. */
 export function hostsOfJob(
   j: { host: string } & ({ op: 'domain.migrate'; target: string } | { op: Exclude<JobOp, 'domain.migrate'> }),
