@@ -3,7 +3,6 @@ import { CONSOLE_LINE_CHARS, dom0ConsoleRefusal } from '../src/core/console-snap
 import { countText, cutAt } from '../src/core/cut-text.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { DOM0_NAME } from '../src/core/names.ts';
 import { describeBytes } from '../src/core/remote-session.ts';
 import { reply } from '../src/core/reply.ts';
@@ -38,8 +37,7 @@ export const consoleCommand = defineCommand({
   // Named by its UUID (Xen gives Domain-0 the nil UUID), it is known only once resolved.
   precheck: (_args, target) => (target.domain === DOM0_NAME ? dom0ConsoleRefusal(target.host) : null),
   job: (args, target) => ({ op: 'domain.console', host: target.host, domain: target.domain ?? '', lines: args.lines }),
-  render: ([o], args, ctx) => {
-    if (ctx.runsElsewhere) return runsElsewhereReply('console', false, ctx.runsElsewhere);
+  render: ([o], args) => {
     if (!o?.ok) return reply.result(`No console for ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
     const { lines, source, status } = o.result;
     const text = lines.join('\n');

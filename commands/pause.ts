@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 import { failureBlocks, noOpReason } from './render-helpers.ts';
 
@@ -45,6 +44,5 @@ export const pause = defineCommand({
   job: (_args, target) => ({ op: 'domain.pause', host: target.host, domain: target.domain ?? '' }),
   precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'pause'),
   renderProgress: (p) => reply.progress('Pausing', p.message, p.percent),
-  render: ([o], args, ctx) =>
-    ctx.runsElsewhere ? runsElsewhereReply('pause', true, ctx.runsElsewhere) : renderPause(o, args.domain, true),
+  render: ([o], args) => renderPause(o, args.domain, true),
 });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, noOpReason } from './render-helpers.ts';
 
@@ -22,8 +21,7 @@ export const reboot = defineCommand({
   job: (args, target) => ({ op: 'domain.reboot', host: target.host, domain: target.domain ?? '', force: args.force }),
   precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'reboot'),
   renderProgress: (p) => reply.progress('Rebooting', p.message, p.percent),
-  render: ([o], args, ctx) => {
-    if (ctx.runsElsewhere) return runsElsewhereReply('reboot', true, ctx.runsElsewhere, args.force);
+  render: ([o], args) => {
     // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
     if (!o?.ok)
       return reply.result(

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
 import { type DomainDetail, type DomainNic, xenbusState } from '../src/core/domain-detail.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { type Block, type Field, formatTable, type Reply, reply } from '../src/core/reply.ts';
 import { AUTOSTART_MARK, describeStatus, failureBlocks, mib } from './render-helpers.ts';
 import { formatUptime } from './uptime.ts';
@@ -223,6 +222,5 @@ export const show = defineCommand({
   op: 'domain.show',
   examples: ['/show web', '/show xen1:mail'],
   job: (_args, target) => ({ op: 'domain.show', host: target.host, domain: target.domain ?? '' }),
-  render: ([o], args, ctx) =>
-    ctx.runsElsewhere ? runsElsewhereReply('show', false, ctx.runsElsewhere) : renderShow(o, formatDomainRef(args.domain)),
+  render: ([o], args) => renderShow(o, formatDomainRef(args.domain)),
 });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, noOpReason } from './render-helpers.ts';
 
@@ -23,8 +22,7 @@ export const stop = defineCommand({
   // Only a guest the view shows defined (not running): a crashed, shut-down or dying one is cleared away by a stop.
   precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'stop'),
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
-  render: ([o], args, ctx) => {
-    if (ctx.runsElsewhere) return runsElsewhereReply('stop', true, ctx.runsElsewhere, args.force);
+  render: ([o], args) => {
     // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
     if (!o?.ok)
       return reply.result(

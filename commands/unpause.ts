@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg } from '../src/core/domain-ref.ts';
-import { runsElsewhereReply } from '../src/core/moved-away.ts';
 import { reply } from '../src/core/reply.ts';
 import { renderPause } from './pause.ts';
 import { noOpReason } from './render-helpers.ts';
@@ -19,6 +18,5 @@ export const unpause = defineCommand({
   job: (_args, target) => ({ op: 'domain.unpause', host: target.host, domain: target.domain ?? '' }),
   precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'unpause'),
   renderProgress: (p) => reply.progress('Unpausing', p.message, p.percent),
-  render: ([o], args, ctx) =>
-    ctx.runsElsewhere ? runsElsewhereReply('unpause', true, ctx.runsElsewhere) : renderPause(o, args.domain, false),
+  render: ([o], args) => renderPause(o, args.domain, false),
 });

@@ -5,6 +5,7 @@ import { authorize } from '../core/authorize.ts';
 import type { AnyCommand, HostOutcome, RenderContext } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
+import { runsElsewhereReply } from '../core/moved-away.ts';
 import { type AnyJobCommand, redactHosts, scopeResult } from '../core/pipeline.ts';
 import { RecentIds } from '../core/recent-ids.ts';
 import { type Reply, reply } from '../core/reply.ts';
@@ -1072,7 +1073,14 @@ export class Relay {
       const prepared = await this.deps.posts.prepare(p, command, list, mayName);
       target = prepared.target;
       const froze = await this.freezeAfter(p, command, list);
-      final = command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);
+      const moved = prepared.ctx.runsElsewhere;
+      const [first] = p.jobs;
+      // Its host said the guest is not there, and it runs elsewhere (runs-elsewhere.ts): that is the answer, whatever
+      // the command — said once here rather than by each command's render.
+      final =
+        moved && first
+          ? runsElsewhereReply(command.name, opSpec(first.op).mutates, moved, p.args['force'] === true)
+          : command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);
     } catch (error) {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');

@@ -67,7 +67,8 @@ export interface RenderContext {
   memoryReserveMiB?: number;
   /**
    * A guest named bare that its host said it does not run, found running on other hosts the asker may use (moved
-   * outside xenops since the bot last heard): the render says so instead of "not running".
+   * outside xenops since the bot last heard): the relay answers that (runsElsewhereReply) in place of the command's
+   * render, for every command alike.
    */
   runsElsewhere?: RunsElsewhere;
 }
