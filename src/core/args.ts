@@ -30,7 +30,9 @@ const FREE_TEXT: ReadonlySet<string> = new Set(['reason']);
 export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: string) => boolean = () => false): Record<string, unknown> {
   const { specs, usage } = shapeOf(command);
   const record: Record<string, unknown> = {};
-  const bad = (message: string) => new UserError('args.invalid', oneLine(message), { usage });
+  // Said with every refusal once the words are read (see hostThenDomain).
+  let hint = '';
+  const bad = (message: string) => new UserError('args.invalid', oneLine(message + hint), { usage });
 
   if (raw.kind === 'options') {
     for (const [k, v] of Object.entries(raw.options)) record[k] = v;
@@ -101,6 +103,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: stri
       }
       afterValue = null;
     }
+    hint = hostThenDomain(command, positional, isHost);
     const slots = command.positional.filter((p) => !(p in record));
     // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
     const rest = slots.at(-1);
@@ -178,6 +181,17 @@ function hostDomainHint(command: AnyCommand, host: string, domain: string): stri
   const example = `/show ${host}:${named.success ? named.data : '<domain>'}`;
   const takesHost = 'host' in (command.args.shape as object);
   return ` (${takesHost ? `/${command.name} takes a host` : `${host} is a host`}: for one domain, ${example})`;
+}
+
+/**
+ * `/stop xen1 web` is how one types `xl stop` on xen1; refused as it reads (an extra word, or "web" as the lines of
+ * `/console`), the refusal also says how to name web on xen1. Only for a host the asker may use (`isHost`).
+ */
+function hostThenDomain(command: AnyCommand, words: readonly string[], isHost: (name: string) => boolean): string {
+  const [host, domain] = words;
+  if (command.positional[0] !== 'domain' || host === undefined || domain === undefined || !isHost(host)) return '';
+  const named = DomainName.safeParse(domain);
+  return named.success ? ` (${host} is a host: for ${named.data} on it, /${command.name} ${host}:${named.data})` : '';
 }
 
 /** Whether a positional slot takes a word shaped `key:value`: this one, or any of its shape (`probe`, `key:x`). */

@@ -56,3 +56,31 @@ describe('a host:domain word given to a command that takes a host', () => {
     expect(text(decide(ctx, chatRequest('r1', 'audit user:bob'), fleet, true))).toBe('unknown option user');
   });
 });
+
+/**
+ * `/stop xen1 web`, as one would type `xl` on xen1, was refused "unexpected argument "web"", and `/console xen1 web`
+ * "lines must be a whole number from 1 to 2000, got "web"": true, but neither said how to name web on xen1.
+ */
+describe('a host and a domain given as two words', () => {
+  const { ctx } = pipelineScene(['xen1', 'xen2']);
+
+  it.each([
+    ['stop xen1 web', 'unexpected argument "web" (xen1 is a host: for web on it, /stop xen1:web)'],
+    ['console xen1 web', 'lines must be a whole number from 1 to 2000, got "web" (xen1 is a host: for web on it, /console xen1:web)'],
+  ])('/%s says how to write the domain on that host', (line, reply) => {
+    const d = decide(ctx, chatRequest('r1', line), fleet, true);
+    expect(d).toMatchObject({ kind: 'reject', reply: { title: expect.stringMatching(/^Bad arguments for/) } });
+    expect(text(d)).toBe(reply);
+  });
+
+  it('suggests no host the asker may not use', () => {
+    const scoped = pipelineScene(['xen1', 'xen2'], { id: 'dave', allow: [{ permission: 'read', hosts: ['xen2'] }] as unknown as string[] });
+    expect(text(decide(scoped.ctx, chatRequest('r1', 'console xen1 web', 'dave'), fleet, true))).toBe(
+      'lines must be a whole number from 1 to 2000, got "web"',
+    );
+  });
+
+  it('leaves a command whose first word is no domain as it was', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'list xen1 web'), fleet, true))).toBe('unexpected argument "web"');
+  });
+});
