@@ -6,6 +6,12 @@ import { reply } from '../src/core/reply.ts';
 
 const USAGE = '/help [<command>]';
 
+/**
+ * The list's usage column is padded to this many columns at most (most usages fit): a longer usage has its line,
+ * with its description on the next, so that the list is not as wide as the longest usage (/audit's) on a phone.
+ */
+const USAGE_COLUMN = 30;
+
 /** How an argument is written in the command's usage line. */
 function written(spec: CommandSpec, option: CommandSpec['options'][number]): string {
   const positional = spec.usage.includes(`<${option.name}>`) && !spec.usage.includes(`--${option.name} <${option.name}>`);
@@ -42,7 +48,7 @@ export const help = defineCommand({
     return reply.result(
       'Commands you can run',
       [
-        reply.table({ columns: ['usage', 'what it does'], rows }),
+        reply.table({ columns: ['usage', 'what it does'], rows, maxWidths: [USAGE_COLUMN] }),
         reply.text('Domains may be written host:domain when two hosts have one of that name.'),
         // The usage lines show <reason>, not that a value of several words needs quotes.
         reply.text('Quote a value of several words: --reason "kernel upgrade".'),

@@ -17,6 +17,11 @@ export interface Table {
   rows: string[][];
   /** Column indexes to right-align (numbers). */
   alignRight?: number[];
+  /**
+   * Widths (in columns) a column is padded to at most: a wider cell ends its line, and the row's next cells go on
+   * the next line under their columns (/help's usages: padding every row to the longest made the list too wide).
+   */
+  maxWidths?: number[];
 }
 
 export type Block =
@@ -112,13 +117,26 @@ function omitTone(extra: Partial<Pick<Reply, 'tone' | 'attachments' | 'actions'>
 /** Renders a table as aligned monospace text; every adapter's fallback and the terminal's native form. */
 export function formatTable(table: Table): string {
   // In columns, not UTF-16 units: a guest named in CJK (two columns a character) or with a combining accent (none).
-  const widths = table.columns.map((c, i) => Math.max(displayWidth(c), ...table.rows.map((r) => displayWidth(r[i] ?? ''))));
+  const widths = table.columns.map((c, i) =>
+    Math.min(
+      table.maxWidths?.[i] ?? Number.POSITIVE_INFINITY,
+      Math.max(displayWidth(c), ...table.rows.map((r) => displayWidth(r[i] ?? ''))),
+    ),
+  );
   const right = new Set(table.alignRight ?? []);
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => padToWidth(cell, widths[i] ?? 0, right.has(i)))
-      .join('  ')
-      .trimEnd();
+  const line = (cells: string[]) => {
+    const lines: string[] = [];
+    let text = '';
+    cells.forEach((cell, i) => {
+      const width = widths[i] ?? 0;
+      if (i < cells.length - 1 && displayWidth(cell) > width) {
+        lines.push((text + cell).trimEnd());
+        text = ' '.repeat(widths.slice(0, i + 1).reduce((n, w) => n + w + 2, 0));
+      } else text += `${padToWidth(cell, width, right.has(i))}  `;
+    });
+    const rest = text.trimEnd();
+    return [...lines, ...(rest === '' && lines.length > 0 ? [] : [rest])].join('\n');
+  };
   return [line(table.columns), ...table.rows.map(line)].join('\n');
 }
 
