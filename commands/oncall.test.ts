@@ -113,7 +113,10 @@ describe('/oncall arguments', () => {
         return (error as UserError).message;
       }
     };
-    expect(problem('bob')).toBe('action: expected show, set or clear, got "bob" (to put someone on call: /oncall set bob)');
+    // A word that is no action is said to be none, nothing guessed: `/oncall bogus` was offered `/oncall set bogus`,
+    // and a name may as well have been meant for clear.
+    expect(problem('bogus')).toBe('action: expected show, set or clear, got "bogus"');
+    expect(problem('bob')).toBe('action: expected show, set or clear, got "bob"');
     // The until is the rest of the line (`tomorrow 09:00` unquoted, as /freeze reads it): tomorrow alone says what is missing.
     expect(problem('set alice tomorrow')).toBe('until: tomorrow needs a time of day: tomorrow 09:00');
     expect(problem('set alice soon')).toBe(

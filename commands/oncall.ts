@@ -17,8 +17,8 @@ export const oncall = defineCommand({
   args: z.strictObject({
     action: z
       .enum(['show', 'set', 'clear'], {
-        error: (issue) =>
-          `expected show, set or clear, got ${echoValue(issue.input)}${typeof issue.input === 'string' ? ` (to put someone on call: /oncall set ${issue.input})` : ''}`,
+        // Nothing guessed: a word that is no action may as well be a person meant for clear as for set.
+        error: (issue) => `expected show, set or clear, got ${echoValue(issue.input)}`,
       })
       .default('show')
       .describe('show (the default), set or clear'),
