@@ -2,7 +2,7 @@ import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
 import type { FleetView } from '../src/core/fleet-view.ts';
 import type { Block } from '../src/core/reply.ts';
-import type { DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
+import type { DomainStatus, DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
 
 const FAILURE_LABEL: Partial<Record<string, string>> = {
@@ -67,8 +67,16 @@ export function noOpReason(view: FleetView, host: string, domain: string, action
   return why && `${why}: nothing to ${action}; nothing was queued`;
 }
 
+/**
+ * A domain state in operators' words, wherever it is shown (/list, /show, /status's counts): one state, one name.
+ * `defined` is a config file the toolstack does not run.
+ */
+export function statusWords(status: DomainStatus): string {
+  return status === 'defined' ? 'defined (not running)' : status;
+}
+
 export function describeStatus(d: DomainSummary): string {
-  return d.status === 'defined' ? 'defined (not running)' : d.status;
+  return statusWords(d.status);
 }
 
 /** Every size shown to operators: one function (src/core/sizes.ts), also used by core's plan texts. */

@@ -23,7 +23,7 @@ describe('the status post', () => {
   it('GIVEN a small fleet THEN a row per host, idle guests counted as running, memory used and free, busiest by CPU', () => {
     const r = status.render([up('xen1', 4, { cpu: 50 }), up('xen2', 2)], {}, renderContext({ now: NOW }));
     const t = text(r);
-    expect(t).toContain('xen1 | up (xl 4.17.3) | 4 running, 1 stopped | 48 GiB used, 16 GiB free | 1@agent, seen 1 s ago');
+    expect(t).toContain('xen1 | up (xl 4.17.3) | 4 running, 1 defined (not running) | 48 GiB used, 16 GiB free | 1@agent, seen 1 s ago');
     expect(t).toContain('Busiest domains (samples up to 3 s old)');
     const busiest = r.blocks.find((b) => b.type === 'table' && b.caption?.startsWith('Busiest'));
     expect(busiest?.type === 'table' && busiest.table.rows.map((row) => row[0])).toEqual([
@@ -56,7 +56,7 @@ describe('the status post', () => {
     const changes: FleetChange[] = Array.from({ length: 60 }, (_, i) => ({ kind: 'started', host: `xen${i}`, domain: 'web' }));
     const r = status.render(outcomes, {}, renderContext({ now: NOW, changes }));
     const t = text(r);
-    expect(t).toContain('100 hosts: 99 up, 1 not answering; domains: 1980 running, 99 stopped');
+    expect(t).toContain('100 hosts: 99 up, 1 not answering; domains: 1980 running, 99 defined (not running)');
     expect(t).toContain('xen7 | unreachable: cannot connect to xen7');
     expect(t).toContain('… and 40 more');
     expect(t).not.toContain('xen8 |');

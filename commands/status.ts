@@ -4,7 +4,7 @@ import { type AgentSighting, defineCommand, type HostOutcome, type RenderContext
 import { type Block, reply } from '../src/core/reply.ts';
 import { byCpuPercent } from '../src/core/samples.ts';
 import { ago } from '../src/core/time-text.ts';
-import { AUTOSTART_MARK, mib, shownName, toneOf } from './render-helpers.ts';
+import { AUTOSTART_MARK, mib, shownName, statusWords, toneOf } from './render-helpers.ts';
 import { plainText } from './show.ts';
 
 /** "pid@node, seen 2 s ago", or why there is none: an operator must see a silent agent at a glance. */
@@ -17,14 +17,13 @@ function describeAgent(a: AgentSighting | null | undefined): string {
 
 type Outcome = HostOutcome<'host.status'>;
 
-/** Idle guests show as "blocked" in xl list: they are running as far as an operator is concerned. */
+/** Idle guests show as "blocked" in xl list: they are running as far as an operator is concerned. The other states in /list's words. */
 function describeCounts(byStatus: Partial<Record<string, number>>): string {
   const n = (s: string) => byStatus[s] ?? 0;
   const parts: string[] = [];
   const running = n('running') + n('blocked');
   if (running > 0) parts.push(`${running} running`);
-  for (const s of ['paused', 'crashed', 'dying', 'shutdown']) if (n(s) > 0) parts.push(`${n(s)} ${s}`);
-  if (n('defined') > 0) parts.push(`${n('defined')} stopped`);
+  for (const s of ['paused', 'crashed', 'dying', 'shutdown', 'defined'] as const) if (n(s) > 0) parts.push(`${n(s)} ${statusWords(s)}`);
   return parts.join(', ') || 'none';
 }
 
