@@ -112,7 +112,7 @@ describe('the approval flow on Discord', () => {
     ]);
     // Discord no longer takes the token (15 minutes went by), whatever the bot's clock says.
     dc.expireToken(token);
-    // bob, an operator, may not migrate: erin, an admin through her Discord role, approves.
+    // erin, an admin through her Discord role, approves.
     const click = dc.click(ERIN, mine.id, 'Approve', [ADMIN_ROLE]);
     await privateAnswer(click.token, /Approved/);
     await expect.poll(() => shown(dc.messages.get(mine.id)), { timeout: 30_000 }).toContain('files moved from xen2 to xen1');
