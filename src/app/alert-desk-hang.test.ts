@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alertDeskConfig as config, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
-import { Config } from '../config/schema.ts';
 import { createLogger } from '../core/log.ts';
 import type { Reply } from '../core/reply.ts';
 import { type FleetEvent, FleetEventLog } from '../queue/fleet-events.ts';
@@ -16,13 +16,6 @@ const redis = new Redis(REDIS_URL);
 afterAll(async () => {
   redis.disconnect();
   for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
-});
-
-const config = Config.parse({
-  hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  alerts: { channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 15 },
 });
 
 interface Deferred {
@@ -62,10 +55,7 @@ function desk(options: {
   const tries: { title: string; at: number }[] = [];
   const hung: Deferred[] = [];
   const lines: Record<string, unknown>[] = [];
-  const waiters: { check: () => boolean; resolve: () => void }[] = [];
-  const wake = () => {
-    for (const w of waiters.filter((x) => x.check())) w.resolve();
-  };
+  const { wake, until } = deskWaiter(posted);
   const logger = createLogger('debug', {
     write(line: string) {
       lines.push(JSON.parse(line) as Record<string, unknown>);
@@ -99,22 +89,6 @@ function desk(options: {
     ...(options.postTimeoutMs === undefined ? {} : { postTimeoutMs: options.postTimeoutMs }),
     ...(options.repostAfterMs === undefined ? {} : { repostAfterMs: options.repostAfterMs }),
   });
-  const until = (check: () => boolean, ms: number, what: string) =>
-    check()
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`timed out after ${ms} ms waiting for ${what}; posted: ${JSON.stringify(posted)}`)),
-            ms,
-          );
-          waiters.push({
-            check,
-            resolve: () => {
-              clearTimeout(timer);
-              resolve();
-            },
-          });
-        });
   return { d, prefix, posted, calls, tries, hung, lines, until, log: new FleetEventLog(redis, prefix) };
 }
 

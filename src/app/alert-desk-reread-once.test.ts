@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertDeskConfig as config, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import { Config } from '../config/schema.ts';
 import { createLogger } from '../core/log.ts';
 import type { Reply } from '../core/reply.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
@@ -17,12 +17,6 @@ import { AlertDesk } from './alert-desk.ts';
  */
 const prefix = uniquePrefix();
 const COMMAND_TIMEOUT_MS = 500;
-const config = Config.parse({
-  hosts: { xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` } },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  alerts: { channels: [{ platform: 'terminal', id: 'alerts' }], cooldownMinutes: 15 },
-});
 
 let proxy: TcpProxy;
 let direct: Redis;
@@ -30,29 +24,7 @@ let direct: Redis;
 let main: Redis;
 let desk: AlertDesk;
 const posted: string[] = [];
-const waiters: { check: () => boolean; resolve: () => void }[] = [];
-const wake = () => {
-  for (const w of waiters.filter((x) => x.check())) {
-    waiters.splice(waiters.indexOf(w), 1);
-    w.resolve();
-  }
-};
-const until = (check: () => boolean, ms: number, what: string) =>
-  check()
-    ? Promise.resolve()
-    : new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`timed out after ${ms} ms waiting for ${what}; posted: ${JSON.stringify(posted)}`)),
-          ms,
-        );
-        waiters.push({
-          check,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-      });
+const { wake, until } = deskWaiter(posted);
 /** Called at the first post: the flows die while it is out. */
 let onPost: (() => void) | null = null;
 

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { approvalDraft as draft } from '../../test/helpers/approval-draft.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
-import { type ApprovalRecord, ApprovalStore, approvalAction } from './approvals.ts';
+import { ApprovalStore, approvalAction } from './approvals.ts';
 
 const prefix = uniquePrefix();
 const redis = new Redis(REDIS_URL);
@@ -9,34 +10,6 @@ afterAll(async () => {
   redis.disconnect();
   await deleteKeysWithPrefix(REDIS_URL, prefix);
 });
-
-function draft(requestId: string, requester: string, domain: string, force = false): Omit<ApprovalRecord, 'id'> {
-  const now = Date.now();
-  const base = {
-    requestId,
-    command: 'stop',
-    args: { domain: { domain }, force },
-    requester,
-    platform: 'terminal',
-    userId: requester,
-    channelId: 'terminal',
-    target: { platform: 'terminal' as const, channelId: 'terminal', requestId, state: {} },
-    mode: 'parallel' as const,
-    jobs: [{ op: 'domain.stop' as const, host: 'xen1', domain, force }],
-    targets: [{ host: 'xen1', domain }],
-    touches: [],
-    risk: 'write' as const,
-    preview: [`xen1$ timeout 30 xl shutdown -w ${domain}`],
-    state: [],
-    policy: { commands: ['stop'], risks: [], hosts: ['*'], approvers: 'oncall' as const, count: 1, expiresMinutes: 15 },
-    createdAt: now,
-    expiresAt: now + 15 * 60_000,
-    approvals: [],
-    status: 'pending' as const,
-    announcements: [],
-  };
-  return { ...base, action: approvalAction(base, ['domain']) };
-}
 
 describe('one pending request per action, across bots', () => {
   it('a second ask of the same action, at another bot, is told the pending one; a different one is not', async () => {

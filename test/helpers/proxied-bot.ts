@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { type Bot, type BotTimings, createBot } from '../../src/app/bot.ts';
+import type { Config, SshDefaults } from '../../src/config/schema.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import { CaptureAdapter } from './capture-adapter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
@@ -29,6 +29,10 @@ export interface ProxiedBotOptions {
   platform?: CaptureAdapter['platform'];
   /** A second bot on this platform, straight on Redis (not behind the proxy), beside the proxied one. */
   beside?: CaptureAdapter['platform'];
+  /** The proxied bot's timings (default SILENT_TIMINGS). */
+  timings?: Partial<BotTimings>;
+  /** Overrides of the agent's SSH settings (env.pool's), such as a longer command timeout. */
+  agentSsh?: Partial<SshDefaults>;
 }
 
 export interface ProxiedBot {
@@ -49,10 +53,12 @@ export interface ProxiedBot {
    * default), waited for `waitMs` (15 s by default).
    */
   ask(id: string, text: string, as?: { on?: 'proxied' | 'beside'; user?: string; userId?: string; waitMs?: number }): Promise<Reply>;
+  /** Stops the proxy, then the proxied bot, before the file's end (its delivery chains finished); afterAll leaves the bot. */
+  stopBot(): Promise<void>;
 }
 
 /**
- * A real bot whose every Redis connection goes through a TcpProxy (with SILENT_TIMINGS), an agent on the two-host
+ * A real bot whose every Redis connection goes through a TcpProxy (SILENT_TIMINGS unless given), an agent on the two-host
  * simulated fleet straight on Redis, under a prefix of their own: started before the file's tests, stopped after
  * them. Call at the top of the file and read its fields inside the tests.
  */
@@ -66,22 +72,38 @@ export function proxiedBot(options: ProxiedBotOptions = {}): ProxiedBot {
   let bot: Bot | undefined;
   let other: Bot | undefined;
   let agent: Agent | undefined;
+  let botStopped = false;
   beforeAll(async () => {
     env = await startSimEnv({ fleet: twoHostFleet(), timeScale: 0.05 });
     proxy = TcpProxy.forUrl(REDIS_URL);
     await proxy.start();
     redis = new Redis(REDIS_URL);
     const config = options.config?.(env, prefix) ?? simBotConfig(env, prefix, REDIS_URL);
-    bot = await createBot({ config, redis: proxy.url, logger: quietLogger, adapters: [adapter], timings: SILENT_TIMINGS });
+    bot = await createBot({
+      config,
+      redis: proxy.url,
+      logger: quietLogger,
+      adapters: [adapter],
+      timings: options.timings ?? SILENT_TIMINGS,
+    });
     if (options.beside) other = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [otherAdapter] });
-    agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger, hosts: ['xen1', 'xen2'] });
+    agent = await startAgent({
+      config,
+      runner: env.pool({}, options.agentSsh),
+      connection: REDIS_URL,
+      prefix,
+      logger: quietLogger,
+      hosts: ['xen1', 'xen2'],
+    });
     await bot.start();
     await other?.start();
   }, 30_000);
   afterAll(async () => {
+    // A fault a failed test left armed must not catch a command of the teardown.
+    env?.sim.faults.clear();
     // The proxy first: a connection left frozen would hold the bot's close.
     await proxy?.stop();
-    await bot?.stop();
+    if (!botStopped) await bot?.stop();
     await other?.stop();
     await agent?.close(1_000);
     await env?.stop();
@@ -120,6 +142,11 @@ export function proxiedBot(options: ProxiedBotOptions = {}): ProxiedBot {
       await via.core.handle(r, targetOf(r));
       await capture.until(() => capture.finals(r.id).length > 0, waitMs, `the final reply to ${text}`);
       return capture.finals(r.id)[0] as Reply;
+    },
+    async stopBot() {
+      await started(proxy).stop();
+      await started(bot).stop();
+      botStopped = true;
     },
   };
 }

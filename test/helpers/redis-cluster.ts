@@ -4,7 +4,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { redisAnswers } from '../../src/app/ensure-redis.ts';
+import { createRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../../src/queue/redis-connection.ts';
+import { uniquePrefix } from './redis.ts';
 
 /**
  * A private Redis Cluster of three masters (no replicas) on loopback, each a `redis-server --cluster-enabled yes` in
@@ -233,4 +236,53 @@ export async function startRedisCluster(options: { masters?: number; readyTimeou
     await stop();
     throw error;
   }
+}
+
+export interface ClusterWithBotClient {
+  readonly cluster: RedisClusterHandle;
+  /** A prefix of its own whose slot is on a master other than the seed (urls[0]): its commands must be redirected. */
+  readonly prefix: string;
+  /** A cluster client made as createBot makes the bot's (no offline queue, lazy, a command timeout), on the seed. */
+  readonly redis: RedisClient;
+}
+
+/**
+ * A three-master cluster (startRedisCluster), a prefix off the seed's slots and a bot-like client on it: started before
+ * the file's tests, stopped after them. Call at the top of the file and read its fields inside the tests.
+ */
+export function clusterWithBotClient(): ClusterWithBotClient {
+  let cluster: RedisClusterHandle | undefined;
+  let prefix: string | undefined;
+  let redis: RedisClient | undefined;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    let p = uniquePrefix();
+    while ((await cluster.ownerOf(p)).index === 0) p = uniquePrefix();
+    prefix = p;
+    // As createBot makes the bot's client.
+    redis = createRedisClient(
+      { url: cluster.urls[0] as string, cluster: true },
+      { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
+    );
+    await redis.connect();
+  }, 60_000);
+  afterAll(async () => {
+    redis?.disconnect();
+    await cluster?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('clusterWithBotClient: not started (call it at the top of the file)');
+    return value;
+  };
+  return {
+    get cluster() {
+      return started(cluster);
+    },
+    get prefix() {
+      return started(prefix);
+    },
+    get redis() {
+      return started(redis);
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/adapters/types.ts';
 import { LeaderLease, leaseKey, leaseTiming } from '../../src/app/leader-lease.ts';
 import type { PendingRequest } from '../../src/app/pending-store.ts';
@@ -8,9 +8,8 @@ import { scheduleMessageKey, scheduleSnapshotKey, scheduleTickKey, tickRequestId
 import type { Config } from '../../src/config/schema.ts';
 import type { AnyCommand } from '../../src/core/define-command.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
-import { createRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../../src/queue/redis-connection.ts';
-import { uniquePrefix } from '../helpers/redis.ts';
-import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { createRedisClient, type RedisClient } from '../../src/queue/redis-connection.ts';
+import { clusterWithBotClient } from '../helpers/redis-cluster.ts';
 import { quietLogger } from '../helpers/sim.ts';
 
 /**
@@ -19,28 +18,9 @@ import { quietLogger } from '../helpers/sim.ts';
  * recordAndClaim / markSentAndRemove (a DEL per key) / claimFinal, PostDesk's CLAIM_TICK / RECORD_POST / MARK_PINNED,
  * and the leader lease's two-key scripts. Each also after the owner forgot its scripts (SCRIPT FLUSH).
  */
-let cluster: RedisClusterHandle;
-let prefix: string;
-let redis: RedisClient;
+const scene = clusterWithBotClient();
 
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  prefix = uniquePrefix();
-  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
-  // As createBot makes the bot's client.
-  redis = createRedisClient(
-    { url: cluster.urls[0] as string, cluster: true },
-    { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
-  );
-  await redis.connect();
-}, 60_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await cluster?.stop();
-});
-
-const owner = async () => cluster.node((await cluster.ownerOf(prefix)).index);
+const owner = async () => scene.cluster.node((await scene.cluster.ownerOf(scene.prefix)).index);
 const target = (requestId: string, messageId = 'm-1'): ReplyTarget => ({
   platform: 'terminal',
   channelId: 'ops',
@@ -74,6 +54,7 @@ function request(requestId: string, hosts: number): PendingRequest {
 
 describe('PendingStore on a Redis Cluster', () => {
   it('records outcomes, claims the final reply once, and markSentAndRemove deletes every key of a 300-host request', async () => {
+    const { redis, prefix } = scene;
     const pending = new PendingStore(redis, prefix, 'bot-a');
     const p = request('r-big', 300);
     await pending.save(p);
@@ -107,6 +88,7 @@ describe('PendingStore on a Redis Cluster', () => {
   });
 
   it('goes on after the owner of the slot forgot its scripts (EVALSHA → NOSCRIPT → EVAL on that owner)', async () => {
+    const { redis, prefix } = scene;
     const pending = new PendingStore(redis, prefix, 'bot-a');
     const p = request('r-flush', 2);
     await pending.save(p);
@@ -126,8 +108,8 @@ describe('PostDesk on a Redis Cluster', () => {
   const pins: ReplyTarget[] = [];
   const desk = () =>
     new PostDesk({
-      redis,
-      prefix,
+      redis: scene.redis,
+      prefix: scene.prefix,
       config,
       history: async () => ({}),
       chart: async () => new Uint8Array(),
@@ -147,6 +129,7 @@ describe('PostDesk on a Redis Cluster', () => {
   });
 
   it('claims ticks, records a post, pins an edit schedule’s message once, and drops an overtaken tick', async () => {
+    const { redis, prefix } = scene;
     await redis.hset(`${prefix}:schedules`, 'board', '{}');
     const posts = desk();
     const first = tickRequest('board', 1_000);
@@ -183,6 +166,7 @@ describe('PostDesk on a Redis Cluster', () => {
 
 describe('LeaderLease on a Redis Cluster', () => {
   it('one bot leads, the other waits; a release hands over at once; holder() reads it', async () => {
+    const { cluster, prefix } = scene;
     const timing = leaseTiming(3_000);
     const client = () =>
       createRedisClient(
