@@ -153,7 +153,11 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     () => clock.now(),
   );
   const fleet = new FleetCache(hostNames);
-  const queues = new JobQueues(hostNames, bull.client, prefix, logger);
+  // Its adding connection, used only by requests, goes silent unseen by the bot's own periodic write: it judges its own.
+  const queues = new JobQueues(hostNames, bull.client, prefix, logger, {
+    commandTimeoutMs: timings.redisCommandTimeoutMs,
+    silentReconnectMs: timings.silentReconnectMs,
+  });
   // Node's process metrics only when asked for (main.ts): tests and the demo make many bots in one process.
   const metrics = options.metrics ?? new BotMetrics(undefined, { processMetrics: false });
   metrics.attach({

@@ -18,7 +18,6 @@ import {
 } from '../queue/coordination.ts';
 import { hostsOfJob, type JobData, type JobMeta, jobDomain } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
@@ -240,7 +239,11 @@ export class Dispatcher {
         // the asker is told what is known. Its result comes as any other's if it was queued.
         settleSaved(true);
         await this.deps.track(sent, false, true);
-        this.deps.announce(sent, reply.progress(`/${d.command.name}`, silentAdd(sent)), Promise.resolve(true));
+        this.deps.announce(
+          sent,
+          reply.progress(`/${d.command.name}`, silentAdd(sent, this.deps.queues.commandTimeoutMs)),
+          Promise.resolve(true),
+        );
         this.deps.logger.warn({ requestId: req.id }, 'Redis did not answer the request being queued: followed as if queued');
         return 'unanswered';
       }
@@ -280,13 +283,13 @@ export class Dispatcher {
   }
 }
 
-/** What a request whose MULTI Redis has not answered may still become. */
-function silentAdd(p: PendingRequest): string {
+/** What a request whose MULTI Redis has not answered within `waitedMs` (the adding connection's timeout) may still become. */
+function silentAdd(p: PendingRequest, waitedMs: number): string {
   const when =
     p.pickupBy === null
       ? 'its answer comes here if it was'
       : `if it was, it runs only if an agent takes it by ${clockUtc(p.pickupBy)}, and the result comes here`;
-  return `Redis has not answered for ${Math.round(REDIS_COMMAND_TIMEOUT_MS / 1000)} s: whether this was queued is not known yet — ${when}`;
+  return `Redis has not answered for ${Math.round(waitedMs / 1000)} s: whether this was queued is not known yet — ${when}`;
 }
 
 /** While queued, a lock lives until the pickup deadline has passed; the agent renews it once it runs the job. */

@@ -21,7 +21,7 @@ import { isMutating } from '../queue/ops.ts';
 import { UNANNOUNCED_OPS, withoutAddEvents } from '../queue/quiet-events.ts';
 import { duplicateRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
 import { readyWithin } from '../queue/redis-ready.ts';
-import { replaceSilentConnection } from '../queue/silent-connection.ts';
+import { replaceSilentConnection, SilentConnection } from '../queue/silent-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -54,6 +54,19 @@ export type JobTransaction = ChainableCommander;
 /** How long an add waits for its connection to come back before refusing (see add). */
 const RECONNECT_GRACE_MS = 1_000;
 
+/** The adding connection's timings (the bot's: BotTimings). */
+export interface AdderTimings {
+  /** How long an add's MULTI may go unanswered (its connection's commandTimeout). @defaultValue REDIS_COMMAND_TIMEOUT_MS */
+  commandTimeoutMs?: number;
+  /**
+   * After adds have only timed out for this long, the adding connection is replaced (see SilentConnection). Without
+   * it, a silent one is only waited out.
+   */
+  silentReconnectMs?: number;
+  /** Monotonic milliseconds, for silentReconnectMs. @defaultValue performance.now */
+  monotonic?: () => number;
+}
+
 /** BullMQ's scripts a job's insert may run (addJobToTransaction picks one by the job's options). */
 const ADD_SCRIPTS = /^add(Standard|Delayed|Prioritized|Parent)Job:/;
 
@@ -74,13 +87,25 @@ export class JobQueues {
   private readonly outside = new Map<string, HostQueue>();
   private readonly sibling: BackendFactory;
   private readonly options: QueueOptions;
+  /** How long an add waits for Redis to answer its MULTI: what the asker is told Redis was given. */
+  readonly commandTimeoutMs: number;
+  /**
+   * The adding connection gone silent alone (a NAT forgetting just its flow): the bot's own connection answers, so
+   * its periodic write never finds it; only the adds' own outcomes can.
+   */
+  private readonly silence: SilentConnection | null;
+  private readonly monotonic: () => number;
 
   constructor(
     hostNames: readonly string[],
     private readonly connection: RedisClient,
     prefix: string,
     private readonly logger: Logger,
+    timings: AdderTimings = {},
   ) {
+    this.commandTimeoutMs = timings.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
+    this.silence = timings.silentReconnectMs === undefined ? null : new SilentConnection(timings.silentReconnectMs);
+    this.monotonic = timings.monotonic ?? (() => performance.now());
     const options: QueueOptions = { connection: connection as ConnectionOptions, prefix };
     this.options = options;
     this.backend = createRedisBackend('host-queues', options);
@@ -149,7 +174,17 @@ export class JobQueues {
       const tx = client.multi() as unknown as JobTransaction & IRedisTransaction;
       before?.(tx);
       for (const e of entries) void e.backend.addJobToTransaction(tx, e.json, e.jobId);
-      const results = await tx.exec();
+      const sentAt = this.monotonic();
+      const results = await tx.exec().then(
+        (r) => {
+          this.silence?.answered();
+          return r;
+        },
+        (error: unknown) => {
+          this.judgeSilence(error, sentAt);
+          throw error;
+        },
+      );
       if (!results) throw new Error('the MULTI adding the jobs was discarded');
       return results;
     };
@@ -173,13 +208,25 @@ export class JobQueues {
     }
   }
 
+  /** An add's MULTI failed: after silentReconnectMs of nothing but timeouts, the adding connection alone is replaced. */
+  private judgeSilence(error: unknown, sentAt: number): void {
+    const silentFor = this.silence?.failed(error, sentAt, this.monotonic()) ?? null;
+    // None after close(): that disconnect is for good, and replacing would connect it again.
+    if (silentFor === null || !this.adderConnection) return;
+    this.logger.warn(
+      { silentMs: Math.round(silentFor) },
+      'Redis answered none of the adds on the adding connection for this long (each timed out); replacing that connection',
+    );
+    replaceSilentConnection(this.adderConnection);
+  }
+
   /** The adding connection, made on first use once BullMQ has defined its scripts on the shared client. */
   private adderClient(): Promise<RedisClient> {
     this.adder ??= (async () => {
       await this.backend.client;
       const shared = this.connection as unknown as { scriptsSet: Record<string, { lua: string; numberOfKeys: number | null }> };
       // Bounded: a Redis that answers nothing must not hold the request for ever (the dispatcher says what is known).
-      const adder = duplicateRedisClient(this.connection, { lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+      const adder = duplicateRedisClient(this.connection, { lazyConnect: true, commandTimeout: this.commandTimeoutMs });
       this.adderConnection = adder;
       for (const [name, { lua: bullmq, numberOfKeys }] of Object.entries(shared.scriptsSet)) {
         if (!ADD_SCRIPTS.test(name)) continue;
@@ -198,7 +245,7 @@ export class JobQueues {
   /**
    * The bot found its own connection silent while open (see SilentConnection): the flows these ride on are most
    * likely gone the same way (a NAT or firewall forgets them all at once), and nothing of theirs would notice — the
-   * adding one is used only by requests, each timing out after REDIS_COMMAND_TIMEOUT_MS, and BullMQ's shared one has
+   * adding one is used only by requests, each timing out after commandTimeoutMs, and BullMQ's shared one has
    * no command timeout at all, so its commands hang. Each is replaced as the bot's own is; one not silent only
    * reconnects.
    */
