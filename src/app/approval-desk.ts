@@ -1,7 +1,7 @@
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Config, Platform } from '../config/schema.ts';
-import { APPROVE_ANY, mayApprove, policyFor } from '../core/approval-policy.ts';
+import { APPROVE_ANY, type ApproverAnswer, mayApprove, policyFor } from '../core/approval-policy.ts';
 import { authorize, channelAllowsCommand, channelPolicy, identify, type Person } from '../core/authorize.ts';
 import { type AnyCommand, type JobSpec, riskOf } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
@@ -430,28 +430,9 @@ export class ApprovalDesk {
     const settled = this.settled(rec);
     if (settled) return settled;
     if (this.now() >= rec.expiresAt) return this.expire(rec.id);
-    const command = this.deps.commands.get(rec.command);
-    if (!command || command.permission === null) return reply.error('Cannot approve', `/${rec.command} is not a command here any more`);
-    const onCall = [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])];
-    const { permission } = command;
-    const policies = this.policiesFor(rec);
-    const needed = Math.max(...policies.map((p) => p.count));
-    const verdict = policies
-      .map((policy) =>
-        mayApprove({
-          config: this.deps.config,
-          approver,
-          requester: rec.requester,
-          policy,
-          permission,
-          command: rec.command,
-          targets: rec.targets,
-          touches: rec.touches,
-          jobs: rec.jobs,
-          onCall,
-        }),
-      )
-      .reduce((a, b) => (a.ok ? b : a));
+    const judged = this.judge(rec, approver, await this.deps.onCall().catch(() => []));
+    if (!judged) return reply.error('Cannot approve', `/${rec.command} is not a command here any more`);
+    const { verdict, needed } = judged;
     if (!verdict.ok) {
       await this.deps.audit({
         ...auditOf(rec),
@@ -499,6 +480,75 @@ export class ApprovalDesk {
       );
     this.clearExpiry(id);
     return this.run(after);
+  }
+
+  /**
+   * Whether `approver` may approve `rec` now (`onCall`: who is on call; those it was escalated to count too), under
+   * every policy it must meet, and how many approvals it needs. Null when its command is gone from this bot.
+   */
+  private judge(rec: ApprovalRecord, approver: Person, onCall: readonly string[]): { verdict: ApproverAnswer; needed: number } | null {
+    const command = this.deps.commands.get(rec.command);
+    if (!command || command.permission === null) return null;
+    const policies = this.policiesFor(rec);
+    const verdict = policies
+      .map((policy) =>
+        mayApprove({
+          config: this.deps.config,
+          approver,
+          requester: rec.requester,
+          policy,
+          permission: command.permission as string,
+          command: rec.command,
+          targets: rec.targets,
+          touches: rec.touches,
+          jobs: rec.jobs,
+          onCall: [...onCall, ...(rec.escalatedTo ?? [])],
+        }),
+      )
+      .reduce((a, b) => (a.ok ? b : a));
+    return { verdict, needed: Math.max(...policies.map((p) => p.count)) };
+  }
+
+  /**
+   * `/approve` with no id: the pending requests `person` may approve now (not expired, not approved by them already),
+   * soonest to expire first, and their own still waiting. An on-call person who missed a card (scrolled away, read
+   * on another platform) finds it here; a request they may not decide is not named, so nobody learns of guests
+   * outside their scope.
+   */
+  async waitingFor(person: Person): Promise<Reply> {
+    const ids = await this.deps.store.pendingIds();
+    const now = this.now();
+    const pending = (await Promise.all(ids.map((id) => this.deps.store.get(id))))
+      .filter((r): r is ApprovalRecord => r !== null && r.status === 'pending' && now < r.expiresAt)
+      .sort((a, b) => a.expiresAt - b.expiresAt);
+    const onCall = await this.deps.onCall().catch(() => []);
+    const forThem = pending.filter(
+      (r) => !r.approvals.some((a) => a.person === person.id) && this.judge(r, person, onCall)?.verdict.ok === true,
+    );
+    const named = (r: ApprovalRecord) => `/${r.command} ${describeArgs(r)}`;
+    const own = pending.filter((r) => r.requester === person.id);
+    const ownLine =
+      own.length > 0 ? [reply.text(`your requests still waiting: ${own.map((r) => `${r.id} (${named(r)})`).join(', ')}`)] : [];
+    if (forThem.length === 0) return reply.result('Nothing waits for your approval', ownLine, { tone: 'info' });
+    const first = forThem[0] as ApprovalRecord;
+    return reply.result(
+      `${forThem.length} request${forThem.length === 1 ? ' waits' : 's wait'} for your approval`,
+      [
+        reply.table({
+          columns: ['id', 'request', 'asked by', 'approvals', 'expires'],
+          rows: forThem.map((r) => [
+            r.id,
+            named(r),
+            r.requester,
+            `${r.approvals.length} of ${r.policy.count}`,
+            `${clock(r.expiresAt)} UTC`,
+          ]),
+        }),
+        reply.text(`/approve ${first.id}   or   /deny ${first.id} [reason]`),
+        ...ownLine,
+      ],
+      { tone: 'info' },
+    );
   }
 
   /**

@@ -295,6 +295,7 @@ export class RequestHandler {
               // The answer is for the one who decided: private, so it never replaces the shared card.
               approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
               deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
+              waiting: async () => ({ ...(await desk.waitingFor(me)), private: true }),
             },
             allowedCommands: () => this.allowedFor(req).map(commandSpec),
             now: () => this.deps.clock.now(),

@@ -127,6 +127,8 @@ export interface LocalContext {
   approvals: {
     approve(id: string): Promise<Reply>;
     deny(id: string, reason: string | undefined): Promise<Reply>;
+    /** What waits for this person's approval, and their own requests still waiting. */
+    waiting(): Promise<Reply>;
   };
   /** Scheduled posts: add and remove are authorized (schedule.manage) and audited by the bot. */
   schedules: ScheduleAccess;
