@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { redisAnswers } from '../../src/app/ensure-redis.ts';
 import { createRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../../src/queue/redis-connection.ts';
@@ -242,15 +242,21 @@ export interface ClusterWithBotClient {
   readonly cluster: RedisClusterHandle;
   /** A prefix of its own whose slot is on a master other than the seed (urls[0]): its commands must be redirected. */
   readonly prefix: string;
-  /** A cluster client made as createBot makes the bot's (no offline queue, lazy, a command timeout), on the seed. */
+  /**
+   * A cluster client on the seed made as createBot makes the bot's (no offline queue, lazy, a command timeout), or with
+   * the options given instead.
+   */
   readonly redis: RedisClient;
 }
 
 /**
  * A three-master cluster (startRedisCluster), a prefix off the seed's slots and a bot-like client on it: started before
  * the file's tests, stopped after them. Call at the top of the file and read its fields inside the tests.
+ *
+ * `redis`: the client's options in place of the bot's own, e.g. `{ maxRetriesPerRequest: null }` as BullConnection makes
+ * the bot's shared BullMQ client (not lazy: it is not waited for here).
  */
-export function clusterWithBotClient(): ClusterWithBotClient {
+export function clusterWithBotClient(options: { redis?: RedisOptions } = {}): ClusterWithBotClient {
   let cluster: RedisClusterHandle | undefined;
   let prefix: string | undefined;
   let redis: RedisClient | undefined;
@@ -259,12 +265,12 @@ export function clusterWithBotClient(): ClusterWithBotClient {
     let p = uniquePrefix();
     while ((await cluster.ownerOf(p)).index === 0) p = uniquePrefix();
     prefix = p;
-    // As createBot makes the bot's client.
+    // As createBot makes the bot's client, unless the file says otherwise.
     redis = createRedisClient(
       { url: cluster.urls[0] as string, cluster: true },
-      { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
+      options.redis ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
     );
-    await redis.connect();
+    if (redis.status === 'wait') await redis.connect();
   }, 60_000);
   afterAll(async () => {
     redis?.disconnect();

@@ -1,40 +1,25 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobQueues } from '../../src/app/job-queues.ts';
 import { createLogger } from '../../src/core/log.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
-import { createRedisClient, type RedisClient } from '../../src/queue/redis-connection.ts';
-import { uniquePrefix } from '../helpers/redis.ts';
-import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterWithBotClient } from '../helpers/redis-cluster.ts';
 
 /**
  * JobQueues.add on a three-master Redis Cluster after the master that owns the prefix's slot forgot its scripts
  * (SCRIPT FLUSH; a failover to a replica that never loaded them). The add reloads its scripts and sends its MULTI
  * again: the reload must reach that master, not whichever node a keyless SCRIPT LOAD lands on.
  */
-let cluster: RedisClusterHandle;
-let prefix: string;
-let client: RedisClient;
+// The prefix's slot is not the seed's (a client not in cluster mode would be told MOVED); the client is made as
+// BullConnection makes the bot's shared BullMQ client on a Cluster.
+const scene = clusterWithBotClient({ redis: { maxRetriesPerRequest: null } });
 const logger = createLogger('info', new Writable({ write: (_chunk, _enc, done) => done() }));
 const meta = { requestId: 'q-1', person: 'alice', platform: 'terminal', userId: 'alice', channelId: 'terminal', command: 'list' };
 const job = (host: string): JobData => ({ op: 'domain.list', host, meta }) as JobData;
 
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  prefix = uniquePrefix();
-  // Not the seed's slot: a client not in cluster mode would be told MOVED.
-  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
-  // As BullConnection makes the bot's shared BullMQ client on a Cluster.
-  client = createRedisClient({ url: cluster.urls[0] as string, cluster: true }, { maxRetriesPerRequest: null });
-}, 60_000);
-
-afterAll(async () => {
-  client?.disconnect();
-  await cluster?.stop();
-});
-
 describe('JobQueues on a Redis Cluster', () => {
   it('goes on adding after the master owning the prefix forgot its scripts (SCRIPT FLUSH), every time', async () => {
+    const { cluster, prefix, redis: client } = scene;
     const queues = new JobQueues(['h1'], client, prefix, logger);
     const owner = cluster.node((await cluster.ownerOf(prefix)).index);
     try {

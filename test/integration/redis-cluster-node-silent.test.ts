@@ -6,8 +6,7 @@ import type { Reply } from '../../src/core/reply.ts';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../../src/queue/redis-connection.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
 import { privateRedisConfig } from '../helpers/private-redis-stack.ts';
-import { uniquePrefix } from '../helpers/redis.ts';
-import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterWithBotClient } from '../helpers/redis-cluster.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
@@ -21,7 +20,7 @@ import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
  * case here is the node the cluster has not given up on yet (Redis's default node timeout, 15 s, is longer than that
  * wait too), not a cluster that says CLUSTERDOWN.
  */
-let cluster: RedisClusterHandle;
+const scene = clusterWithBotClient();
 let env: SimEnv;
 let agent: Agent;
 let bot: Bot;
@@ -33,9 +32,7 @@ const stopped = new Set<number>();
 let n = 0;
 
 beforeAll(async () => {
-  cluster = await startRedisCluster();
-  let prefix = uniquePrefix();
-  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
+  const { cluster, prefix } = scene;
   owner = (await cluster.ownerOf(prefix)).index;
   bystander = [0, 1, 2].find((i) => i !== owner) as number;
   await Promise.all([0, 1, 2].map((i) => cluster.node(i).config('SET', 'cluster-node-timeout', '60000')));
@@ -64,12 +61,11 @@ afterAll(async () => {
   await bot?.stop().catch(() => {});
   await agent?.close(500).catch(() => {});
   await env?.stop().catch(() => {});
-  await cluster?.stop();
 }, 30_000);
 
 /** The redis-server process of a master (as it says itself: the helper runs it under a watchdog shell). */
 async function pidOf(index: number): Promise<number> {
-  const pid = Number(/^process_id:(\d+)/m.exec(await cluster.node(index).info('server'))?.[1]);
+  const pid = Number(/^process_id:(\d+)/m.exec(await scene.cluster.node(index).info('server'))?.[1]);
   expect(pid).toBeGreaterThan(0);
   return pid;
 }

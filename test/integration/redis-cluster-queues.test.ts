@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type JobEvent, JobEventReader } from '../../src/app/job-events.ts';
 import { JobQueues } from '../../src/app/job-queues.ts';
 import type { JobData } from '../../src/queue/jobs.ts';
@@ -7,8 +7,7 @@ import { hostQueueName } from '../../src/queue/names.ts';
 import { UNANNOUNCED_OPS } from '../../src/queue/quiet-events.ts';
 import { BullConnection, createRedisClient, duplicateRedisClient, type RedisClient } from '../../src/queue/redis-connection.ts';
 import { WokenWorker, WorkerWakeups, wakeupBackend } from '../../src/queue/worker-wakeups.ts';
-import { uniquePrefix } from '../helpers/redis.ts';
-import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterWithBotClient } from '../helpers/redis-cluster.ts';
 import { quietLogger } from '../helpers/sim.ts';
 
 /**
@@ -17,21 +16,10 @@ import { quietLogger } from '../helpers/sim.ts';
  * Workers on the shared wake-ups (moveToActive and moveToFinished wrapped, moveToDelayed for a read's retry), and the
  * bot's one XREAD over every host's event stream (JobEventReader, which on a Cluster names every stream).
  */
-let cluster: RedisClusterHandle;
-let prefix: string;
+const scene = clusterWithBotClient();
 const hosts = ['h1', 'h2', 'h3'];
 
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  prefix = uniquePrefix();
-  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
-}, 60_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-const target = () => ({ url: cluster.urls[0] as string, cluster: true });
+const target = () => ({ url: scene.cluster.urls[0] as string, cluster: true });
 const meta = (requestId: string, command: string) => ({
   requestId,
   person: 'alice',
@@ -45,7 +33,7 @@ const meta = (requestId: string, command: string) => ({
 function eventReader(events: JobEvent[], botRedis?: RedisClient): JobEventReader {
   return new JobEventReader(
     createRedisClient(target(), { maxRetriesPerRequest: null }),
-    prefix,
+    scene.prefix,
     hosts.map(hostQueueName),
     (e) => events.push(e),
     quietLogger,
@@ -57,10 +45,9 @@ function eventReader(events: JobEvent[], botRedis?: RedisClient): JobEventReader
 describe('quiet BullMQ scripts and the event XREAD on a Redis Cluster', () => {
   it('adds, hands out, retries and completes reads and mutations on every host; the reader sees each end, and a read announces only it', async () => {
     // The bot's side.
+    const { cluster, prefix, redis: botRedis } = scene;
     const botBull = new BullConnection(target());
     const queues = new JobQueues(hosts, botBull.client, prefix, quietLogger);
-    const botRedis = createRedisClient(target(), { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    await botRedis.connect();
     const events: JobEvent[] = [];
     const reader = eventReader(events, botRedis);
     // The agent's side.
@@ -125,13 +112,13 @@ describe('quiet BullMQ scripts and the event XREAD on a Redis Cluster', () => {
       await reader.stop();
       await queues.close();
       agentRedis.disconnect();
-      botRedis.disconnect();
       agentBull.close();
       botBull.close();
     }
   }, 30_000);
 
   it('goes on after the prefix’s slot moves to another master (MOVED): adds, hand-outs and the event read follow it', async () => {
+    const { cluster, prefix } = scene;
     const botBull = new BullConnection(target());
     const queues = new JobQueues(hosts, botBull.client, prefix, quietLogger);
     const events: JobEvent[] = [];
@@ -190,6 +177,7 @@ describe('quiet BullMQ scripts and the event XREAD on a Redis Cluster', () => {
 
 /** Moves the prefix's slot, and every key in it, from one master to another, as redis-cli --cluster reshard does. */
 async function moveSlot(from: number, to: number): Promise<void> {
+  const { cluster, prefix } = scene;
   const { slot } = await cluster.ownerOf(prefix);
   const src = cluster.node(from);
   const dst = cluster.node(to);

@@ -5,8 +5,7 @@ import { verifyAuditStream } from '../../src/app/audit.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import { BullConnection, createRedisClient } from '../../src/queue/redis-connection.ts';
 import { SharedClock } from '../../src/queue/shared-clock.ts';
-import { uniquePrefix } from '../helpers/redis.ts';
-import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterWithBotClient } from '../helpers/redis-cluster.ts';
 import { type Conversation, conversation, startTerminalStack, type TerminalStack, type TestStack } from '../helpers/stack.ts';
 
 /**
@@ -15,7 +14,7 @@ import { type Conversation, conversation, startTerminalStack, type TerminalStack
  * key of the run is in the one hash slot of its `{…}` prefix, on the one master that owns it. The seed node given as
  * `redis.url` does not own that slot: a client that were not in cluster mode would get MOVED for every key.
  */
-let cluster: RedisClusterHandle;
+const scene = clusterWithBotClient();
 let t: TerminalStack;
 let stack: TestStack;
 let chat: Conversation;
@@ -36,9 +35,7 @@ async function keysOf(node: Redis, pattern: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  cluster = await startRedisCluster();
-  let prefix = uniquePrefix();
-  while ((await cluster.ownerOf(prefix)).index === 0) prefix = uniquePrefix();
+  const { cluster, prefix } = scene;
   t = await startTerminalStack(
     (c) => ({
       ...c,
@@ -54,15 +51,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   t?.input.end();
-  try {
-    await stack?.stop();
-  } finally {
-    await cluster?.stop();
-  }
+  await stack?.stop();
 }, 30_000);
 
 describe('the stack on a three-master Redis Cluster', () => {
   it('runs on the cluster: the config says so and the masters split the slots', async () => {
+    const { cluster } = scene;
     expect(stack.config.redis).toMatchObject({ url: cluster.urls[0], cluster: true });
     const info = (await cluster.node(1).call('CLUSTER', 'INFO')) as string;
     expect(info).toMatch(/^cluster_state:ok/m);
@@ -120,6 +114,7 @@ describe('the stack on a three-master Redis Cluster', () => {
   });
 
   it("reads the shared clock on the master that owns the prefix's slot, so every process reads the same clock", async () => {
+    const { cluster } = scene;
     const { index } = await cluster.ownerOf(stack.prefix);
     const others = [0, 1, 2].filter((i) => i !== index).map((i) => cluster.node(i));
     // Scripts (or a bare TIME) anywhere else: nothing of the run's is there, so no other caller adds to these.
@@ -150,6 +145,7 @@ describe('the stack on a three-master Redis Cluster', () => {
   });
 
   it('keeps every key of the run in the prefix’s one slot, on the master that owns it, and nothing elsewhere', async () => {
+    const { cluster } = scene;
     const { index, slot } = await cluster.ownerOf(stack.prefix);
     expect(index).not.toBe(0);
     const owner = cluster.node(index);
