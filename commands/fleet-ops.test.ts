@@ -91,7 +91,7 @@ describe('/list and /status mark autostart domains', () => {
       },
     };
     const t = text(status.render([o], {}, ctx));
-    expect(t).toContain('xen1 | up (xl 4.17.3) | 1 running, 1 stopped, ↻ 2 (1 not running: mail) |');
+    expect(t).toContain('xen1 | up (xl 4.17.3) | 1 running, 1 defined (not running), ↻ 2 (1 not running: mail) |');
     expect(t).toContain('web ↻ | xen1 | 12.0');
   });
 });

@@ -45,7 +45,7 @@ describe('autostart through the bot', () => {
     expect(body(list)).toContain('↻ = starts with its host (/etc/xen/auto)');
     const status = await ask('status');
     // gateway and web run (Domain-0, the host, is not counted); mail is stopped; gateway starts with xen1.
-    expect(body(status)).toMatch(/^xen1\s+up \(xl 4\.17\.3\)\s+2 running, 1 stopped, ↻ 1\s/m);
+    expect(body(status)).toMatch(/^xen1\s+up \(xl 4\.17\.3\)\s+2 running, 1 defined \(not running\), ↻ 1\s/m);
   });
 
   it('/autostart shows it; on links and reads back (the sim shows the link); on again changes nothing', async () => {
