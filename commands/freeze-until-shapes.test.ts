@@ -149,3 +149,32 @@ describe('/freeze: the reason', () => {
     expect(calls[0]?.hosts).toEqual(['xen1']);
   });
 });
+
+// `/freeze xen2 until 18:00 kernel` froze xen2 until /unfreeze under the reason "until 18:00 kernel": an operator who
+// wrote when it ends got a freeze that never does.
+describe('/freeze: the until after "until" or "for", as it is said', () => {
+  it('"until 18:00", "till 18:00", "for 2h" and "until tomorrow 09:00" end then, the word not in the reason', async () => {
+    await run('xen1', 'until 18:00 kernel');
+    await run('xen1', 'till 18:00 kernel');
+    await run('xen1', 'for 2h kernel');
+    await run('xen1', 'until tomorrow 09:00 kernel');
+    // 10:00 UTC is 11:00 in Berlin: 18:00 there is 17:00 UTC.
+    expect(calls.map((c) => [c.until?.toISOString(), c.reason])).toEqual([
+      ['2026-12-07T17:00:00.000Z', 'kernel'],
+      ['2026-12-07T17:00:00.000Z', 'kernel'],
+      ['2026-12-07T12:00:00.000Z', 'kernel'],
+      ['2026-12-08T08:00:00.000Z', 'kernel'],
+    ]);
+  });
+
+  it('"until 25:00 kernel" is refused as the bad time it is, never an endless freeze', async () => {
+    const r = await run('xen1', 'until 25:00 kernel');
+    expect(calls).toEqual([]);
+    expect(JSON.stringify(r)).toContain('25:00 is not a time of day');
+  });
+
+  it('"for the storage swap" (no time after the word) is a reason, word and all', async () => {
+    await run('xen1', 'for the storage swap');
+    expect(calls.map((c) => [c.until, c.reason])).toEqual([[null, 'for the storage swap']]);
+  });
+});

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { echoValue } from '../src/core/args.ts';
 import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
-import { looksLikeUntil, parseUntil } from '../src/core/oncall.ts';
+import { looksLikeUntil, parseUntil, UNTIL_WORD } from '../src/core/oncall.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
@@ -22,6 +22,24 @@ const DURATION_SHAPE = new RegExp(`^${NUMBER}${UNIT}(?:\\p{Nd}+(?:[.,]\\p{Nd}+)?
 const NUMBER_ALONE = new RegExp(`^${NUMBER}$`, 'u');
 const UNIT_WORD = new RegExp(`^${UNIT}$`, 'i');
 const CLOCK_SHAPE = /^\p{Nd}{1,2}:\p{Nd}{2}$/u;
+
+/**
+ * The until a reason's first words may be: `tomorrow 09:00`, `2025-03-04 18:00` and `2 hours` are one, typed as two
+ * words (`pair`: as the parser reads it, `shown`: as typed, for refusals). `shaped`: it reads as a time, valid or not.
+ */
+function untilIn(words: readonly string[]): { pair: string | null; typed: string; shown: string; shaped: boolean } {
+  const [first = '', second = ''] = words;
+  const pair = /^tomorrow$/i.test(first)
+    ? `${first} ${second}`
+    : /^\d{4}-\d{2}-\d{2}$/.test(first) && /^\d{1,2}:\d{2}$/.test(second)
+      ? `${first}T${second}`
+      : NUMBER_ALONE.test(first) && UNIT_WORD.test(second)
+        ? `${first} ${second}`
+        : null;
+  const typed = pair ?? first;
+  const shaped = looksLikeUntil(typed) || DURATION_SHAPE.test(typed) || CLOCK_SHAPE.test(typed) || pair !== null;
+  return { pair, typed, shown: pair !== null ? `${first} ${second}` : first, shaped };
+}
 
 /**
  * `/freeze HOSTS [UNTIL] REASON`: mutating commands on those hosts are refused (reads go on) until UNTIL (`2h`,
@@ -52,19 +70,12 @@ export const freeze = defineCommand({
   scope: 'local',
   examples: ['/freeze xen1 2h kernel upgrade', '/freeze all storage maintenance'],
   run: async (args, ctx): Promise<Reply> => {
-    const words = args.reason.split(/\s+/);
-    const [first = '', second = ''] = words;
-    // `tomorrow 09:00`, `2025-03-04 18:00` and `2 hours` are one until, typed as two words.
-    const pair = /^tomorrow$/i.test(first)
-      ? `${first} ${second}`
-      : /^\d{4}-\d{2}-\d{2}$/.test(first) && /^\d{1,2}:\d{2}$/.test(second)
-        ? `${first}T${second}`
-        : NUMBER_ALONE.test(first) && UNIT_WORD.test(second)
-          ? `${first} ${second}`
-          : null;
-    const typed = pair ?? first;
-    // Refusals quote the until as it was typed, not as rewritten for the parser.
-    const shown = pair !== null ? `${first} ${second}` : first;
+    const all = args.reason.split(/\s+/);
+    // `until 18:00 kernel`, `for 2h kernel`: the word said before a time is not the reason's start (read so, the
+    // freeze would never end). Only before a time: `for the storage swap` is a reason, word and all.
+    const words = all.length > 1 && UNTIL_WORD.test(all[0] ?? '') && untilIn(all.slice(1)).shaped ? all.slice(1) : all;
+    const [first = ''] = words;
+    const { pair, typed, shown, shaped } = untilIn(words);
     const hosts = args.hosts === 'all' ? ['all'] : [...new Set(args.hosts.split(','))];
     const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
     // `/freeze xen1 xen2 2h …` meant two hosts: read as typed, xen2 would be left running and xen1 frozen for good
@@ -74,7 +85,6 @@ export const freeze = defineCommand({
         `hosts are separated by commas, with no space: /freeze ${args.hosts},${first} … (a reason cannot start with a host's name)`,
       );
     // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
-    const shaped = looksLikeUntil(typed) || DURATION_SHAPE.test(typed) || CLOCK_SHAPE.test(typed) || pair !== null;
     if (!shaped) return ctx.freezes.freeze(hosts, null, args.reason);
     // Shaped like one but not a valid one (`24:00`, `0h`, `1.5h`, a 31st of April): said, never a freeze that does not
     // end.

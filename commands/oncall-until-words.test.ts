@@ -29,3 +29,12 @@ describe('/oncall set with an until of two words, unquoted', () => {
     }
   });
 });
+
+describe('/oncall set with "until" or "for" before the until, as it is said', () => {
+  it('reads "until 18:00" and "for 2h" as the until', () => {
+    const at = new Date('2025-03-04T10:00:00Z');
+    expect(parseUntil('until 18:00', at, 'Europe/Berlin')).toEqual({ ok: true, until: new Date('2025-03-04T17:00:00Z') });
+    expect(parseUntil('for 2h', at, 'Europe/Berlin')).toEqual({ ok: true, until: new Date('2025-03-04T12:00:00Z') });
+    expect(parse('set alice until 18:00')).toEqual({ action: 'set', person: 'alice', until: 'until 18:00' });
+  });
+});

@@ -372,6 +372,9 @@ export function nextHandoff(input: OnCallInput, at: Date): Date | null {
 // ---------------------------------------------------------------------------------------------------------------
 // `/oncall set PERSON [until]`
 
+/** The word said before an until (`until 18:00`, `for 2h`): English, not part of the time. */
+export const UNTIL_WORD = /^(?:until|till|til|for)$/i;
+
 const UNTIL_FORMS = 'HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or an ISO time (2025-03-04T18:00)';
 
 /**
@@ -379,7 +382,7 @@ const UNTIL_FORMS = 'HH:MM, a duration (2h, 90m, 1h30m, 2d), "tomorrow HH:MM" or
  * `tomorrow 09:00`, or an ISO date-time (`2025-03-04T18:00` or `2025-03-04 18:00`, an offset optional). A date alone is
  * its 00:00, as ISO and the config's overrides read one (the reply names the end taken). `reading` says
  * where a wall time lands in the hours clocks skip or repeat: an on-call override ends at the next reading (`handoff`),
- * a freeze at the last (`end`).
+ * a freeze at the last (`end`). A word said before it (`until 18:00`, `for 2h`) is not part of it.
  */
 export function parseUntil(
   text: string,
@@ -387,7 +390,8 @@ export function parseUntil(
   zone: string,
   reading: WallReading = 'handoff',
 ): { ok: true; until: Date } | { ok: false; reason: string } {
-  const value = text.trim();
+  const words = text.trim().split(/\s+/);
+  const value = (words.length > 1 && UNTIL_WORD.test(words[0] ?? '') ? words.slice(1) : words).join(' ');
   const now = DateTime.fromJSDate(at, { zone });
   const atTime = (day: DateTime, hour: number, minute: number) => new Date(wallInstant({ ...dayOf(day), hour, minute }, zone, reading));
   const bad = (reason: string) => ({ ok: false as const, reason });
