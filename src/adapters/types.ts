@@ -23,6 +23,8 @@ export interface ReplyTarget {
    * the target's replies go to the asker privately (a direct message, their private chat with the bot) from then on.
    */
   privately?: boolean;
+  /** The key of a delivery an earlier reply said comes now (Reply.due): this target's final reply is that delivery. */
+  due?: string;
 }
 
 /** A button click turned back into a request: the core looks `actionId` up server-side and re-authorizes the clicker. */

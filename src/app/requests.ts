@@ -34,7 +34,7 @@ import type { OnCallStore } from './oncall-store.ts';
 import type { PendingStore } from './pending-store.ts';
 import { isRedisDown, RedisUnavailableError, redisRefusal } from './redis-wait.ts';
 import { scheduleAccess } from './schedule-access.ts';
-import type { ScheduleBook } from './schedules.ts';
+import { type ScheduleBook, schedulePostKey } from './schedules.ts';
 
 /**
  * How long a lookup that found its domain running waits for the hosts yet to answer: a healthy fleet's lists (1,000
@@ -139,7 +139,9 @@ export class RequestHandler {
       asPerson: r.as,
       ...(r.schedule ? { schedule: r.schedule } : {}),
     };
-    await this.handle(req, { platform: r.channel.platform, channelId: r.channel.id, requestId: id, state: {} });
+    // A tick's replies are the posts its schedule's add said come now (Reply.due): marked as such for the adapter.
+    const due = r.schedule ? { due: schedulePostKey(r.schedule.id) } : {};
+    await this.handle(req, { platform: r.channel.platform, channelId: r.channel.id, requestId: id, state: {}, ...due });
   }
 
   private async handleAction(click: ActionClick, target: ReplyTarget): Promise<void> {

@@ -5,7 +5,7 @@ import { type Block, type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
 import { describeWhat, describeWhen, newScheduleId, type ScheduleSpec, type ScheduleWhat } from '../core/schedule.ts';
 import type { AuditEntry } from './audit.ts';
-import type { ScheduleBook } from './schedules.ts';
+import { type ScheduleBook, schedulePostKey } from './schedules.ts';
 
 const MANAGE = 'schedule.manage';
 
@@ -138,16 +138,19 @@ export function scheduleAccess(
         decision: 'allowed',
         detail: `schedule ${spec.id} added: ${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}`,
       });
-      return reply.result(`Schedule ${spec.id} added`, [
+      // BullMQ runs an `every` scheduler's first job at once, whatever the interval.
+      const now = 'every' in spec.when;
+      const added = reply.result(`Schedule ${spec.id} added`, [
         reply.text(
           `${describeWhat(spec)} ${describeWhen(spec.when)} in ${where(channel)}${spec.mode === 'edit' ? ', editing one message' : ''}, as ${me.id}; ${
-            // BullMQ runs an `every` scheduler's first job at once, whatever the interval.
-            'every' in spec.when ? 'the first post comes now' : `next run ${when(next, deps.now())}`
+            now ? 'the first post comes now' : `next run ${when(next, deps.now())}`
           }.`,
         ),
         reply.text('To stop it:'),
         reply.code(`/schedule remove ${spec.id}`),
       ]);
+      // Said to come now, so a script that ends here waits for it; a cron schedule's next run is later.
+      return now ? { ...added, due: [{ key: schedulePostKey(spec.id), what: `the first post of schedule ${spec.id}` }] } : added;
     },
     async list(): Promise<Reply> {
       const rows = (await book.list()).filter(reads);

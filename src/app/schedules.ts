@@ -46,6 +46,14 @@ export function tickRequestId(id: string, at: string | number): string {
   return `sched-${id}-${at}`;
 }
 
+/**
+ * The key of a schedule's posts as a due delivery (Reply.due, ReplyTarget.due): every tick's target carries it, so
+ * an `every` schedule's add, which says its first post comes now, names the post it is waited for by.
+ */
+export function schedulePostKey(id: string): string {
+  return `schedule-post-${id}`;
+}
+
 /** The schedule and due time a tick's request id names; null for any other request id. */
 export function tickOfRequest(requestId: string): { id: string; at: number } | null {
   const m = /^sched-(.+)-(\d+)$/.exec(requestId);

@@ -70,6 +70,19 @@ export interface Reply {
   private?: boolean;
   /** An error that is a refusal (the asker may not do this): counted as `refused`, not as an error. */
   refused?: boolean;
+  /**
+   * Messages this reply says come now, each delivered later to a target carrying its key (ReplyTarget.due): a
+   * scripted terminal waits for them before it ends, as the person reading the reply would.
+   */
+  due?: DueDelivery[];
+}
+
+/** A message said to come now, with no request of the asker's behind it (a new `every` schedule's first post). */
+export interface DueDelivery {
+  /** Opaque: matched against ReplyTarget.due, nothing more. */
+  key: string;
+  /** What it is, as said while it is waited for: "the first post of schedule S5WW8Y". */
+  what: string;
 }
 
 export function isFinal(reply: Reply): boolean {

@@ -3,12 +3,24 @@ import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor 
 import type { Config } from '../../config/schema.ts';
 import { echoValue } from '../../core/args.ts';
 import { showControls } from '../../core/control-chars.ts';
-import { isFinal, type Reply, reply } from '../../core/reply.ts';
+import { type DueDelivery, isFinal, type Reply, reply } from '../../core/reply.ts';
 import { DeliveryFailure } from '../delivery-failure.ts';
 import type { BotCore, ChatAdapter, ReplyTarget } from '../types.ts';
 import { DEFAULT_ATTACHMENTS_DIR, saveAttachments } from './attachments.ts';
 import { renderForTerminal } from './render.ts';
 import { readTerminalLine } from './to-request.ts';
+
+/** How long a post said to come now is waited for (TerminalAdapterOptions.dueTimeoutMs). */
+const DUE_TIMEOUT_MS = 120_000;
+
+/** A post a reply said comes now, until it comes. */
+interface DuePost {
+  what: string;
+  /** Its bound ran out. */
+  late: boolean;
+  settled: Promise<'came' | 'late' | 'stopped'>;
+  settle: (how: 'came' | 'late' | 'stopped') => void;
+}
 
 /** Code points of a line echoed whole; a longer one (a file pasted by mistake) is cut. */
 const ECHO_MAX = 500;
@@ -31,6 +43,12 @@ export interface TerminalAdapterOptions {
   /** How long one line may wait for its final reply before the next line goes on. */
   lineTimeoutMs?: number;
   /**
+   * How long, from when a reply said it comes now (Reply.due), a post is waited for once input ends; default 120 s.
+   * Bounded, unlike a line's own answer: nothing this terminal asked is behind it, and a post that cannot be delivered
+   * (its tick dropped) would hold the end of a script for good.
+   */
+  dueTimeoutMs?: number;
+  /**
    * Where attachments (charts, full `xl info`, whole console snapshots…) are written, relative to the working
    * directory unless absolute; default `var/attachments`. The reply shows each one's path.
    */
@@ -40,8 +58,8 @@ export interface TerminalAdapterOptions {
 /**
  * The terminal chat: a prompt on a TTY; otherwise one message per line, handled in order (each to its final
  * reply before the next line is read), and `done` resolves after the last reply once input ends — also the reply
- * of a line the next one no longer waited for (lineTimeoutMs). Ctrl-C on the prompt stops at once: the lines
- * typed ahead are not run.
+ * of a line the next one no longer waited for (lineTimeoutMs), and a post a reply said comes now (Reply.due, for
+ * dueTimeoutMs at most). Ctrl-C on the prompt stops at once: the lines typed ahead are not run.
  */
 export class TerminalAdapter implements ChatAdapter {
   readonly platform = 'terminal' as const;
@@ -58,6 +76,13 @@ export class TerminalAdapter implements ChatAdapter {
   private stopped = false;
   private reading = false;
   private readonly due = new Set<Promise<void>>();
+  /**
+   * Posts a reply to this terminal's lines said come now (Reply.due), by key, until they come: the end of input waits
+   * for them too. `settled` says how the wait ended: the post came, its bound ran out, or stop().
+   */
+  private readonly coming = new Map<string, DuePost>();
+  /** Keys of the due posts that came, for a post quicker than the reply saying it comes. */
+  private readonly came = new Set<string>();
   private rl: Interface | null = null;
   private closed = false;
   /**
@@ -124,8 +149,10 @@ export class TerminalAdapter implements ChatAdapter {
         if (tty && !this.closed) this.prompt();
       }
       this.reading = false;
-      // A script's last replies are part of it: the answers still due (lines timed out) are waited for too.
+      // A script's last replies are part of it: the answers still due (lines timed out) are waited for too, and the
+      // posts its replies said come now (a new schedule's first one).
       await this.finalsDue();
+      await this.postsDue();
       this.resolveDone();
     };
     void run();
@@ -185,6 +212,35 @@ export class TerminalAdapter implements ChatAdapter {
     while (this.due.size > 0) await Promise.all(this.due);
   }
 
+  /** A post a reply said comes now: waited for at the end of input, for dueTimeoutMs from now at most. */
+  private expectPost(d: DueDelivery): void {
+    if (this.stopped || this.came.has(d.key) || this.coming.has(d.key)) return;
+    let settle!: DuePost['settle'];
+    const settled = new Promise<'came' | 'late' | 'stopped'>((resolve) => {
+      settle = resolve;
+    });
+    const post: DuePost = { what: d.what, late: false, settled, settle };
+    const bound = setTimeout(() => {
+      post.late = true;
+      settle('late');
+    }, this.options.dueTimeoutMs ?? DUE_TIMEOUT_MS);
+    // Alone it keeps nothing running: a bot stopped meanwhile exits at once.
+    bound.unref();
+    void settled.then(() => clearTimeout(bound));
+    this.coming.set(d.key, post);
+  }
+
+  /** The posts said to come now that have not come when input ends, each until its bound (Ctrl-C stops the wait). */
+  private async postsDue(): Promise<void> {
+    const open = [...this.coming.values()];
+    if (open.length === 0 || this.stopped) return;
+    const waiting = open.filter((p) => !p.late).map((p) => p.what);
+    if (waiting.length > 0) this.out(`(waiting for ${waiting.join(', ')}; Ctrl-C stops)\n`);
+    for (const post of open)
+      if ((await post.settled) === 'late')
+        this.out(`(${post.what} did not come within ${(this.options.dueTimeoutMs ?? DUE_TIMEOUT_MS) / 1000} s; not waiting for it)\n`);
+  }
+
   /** Reading its input (until the input ends or the adapter stops). */
   connected(): boolean {
     return this.reading && !this.stopped;
@@ -194,6 +250,7 @@ export class TerminalAdapter implements ChatAdapter {
     this.stopped = true;
     for (const resolve of this.waiting.values()) resolve();
     this.waiting.clear();
+    for (const post of this.coming.values()) post.settle('stopped');
     // Ends the read loop now, not at the next line (stdin open with nothing typed would keep it waiting).
     this.rl?.close();
   }
@@ -205,11 +262,21 @@ export class TerminalAdapter implements ChatAdapter {
       void this.awaitFinal(target.requestId);
     // The text is printed last, after the attachments are saved: a failure printed nothing, and may be tried again.
     await this.write(reply).catch((e: unknown) => Promise.reject(new DeliveryFailure('retry', e)));
+    // Only what this terminal's own lines were told comes: it prints every channel's posts, awaited or not.
+    if (reply.due && target.requestId.startsWith(this.idPrefix)) for (const d of reply.due) this.expectPost(d);
     if (isFinal(reply)) {
       this.waiting.get(target.requestId)?.();
       this.waiting.delete(target.requestId);
+      if (target.due !== undefined) this.cameNow(target.due);
     }
     return target;
+  }
+
+  /** A due post printed: its wait ends (printed first, so the end of input comes after it). */
+  private cameNow(key: string): void {
+    this.came.add(key);
+    this.coming.get(key)?.settle('came');
+    this.coming.delete(key);
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
