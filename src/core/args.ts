@@ -31,8 +31,8 @@ export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: stri
   const { specs, usage } = shapeOf(command);
   const record: Record<string, unknown> = {};
   // Said with every refusal once the words are read (see hostThenDomain).
-  let hint = '';
-  const bad = (message: string) => new UserError('args.invalid', oneLine(message + hint), { usage });
+  let hint = () => '';
+  const bad = (message: string) => new UserError('args.invalid', oneLine(message + hint()), { usage });
 
   if (raw.kind === 'options') {
     for (const [k, v] of Object.entries(raw.options)) record[k] = v;
@@ -103,7 +103,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: stri
       }
       afterValue = null;
     }
-    hint = hostThenDomain(command, positional, isHost);
+    hint = () => hostThenDomain(command, raw.text, positional, isHost);
     const slots = command.positional.filter((p) => !(p in record));
     // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
     const rest = slots.at(-1);
@@ -185,13 +185,28 @@ function hostDomainHint(command: AnyCommand, host: string, domain: string): stri
 
 /**
  * `/stop xen1 web` is how one types `xl stop` on xen1; refused as it reads (an extra word, or "web" as the lines of
- * `/console`), the refusal also says how to name web on xen1. Only for a host the asker may use (`isHost`).
+ * `/console`), the refusal also says how to name web on xen1: the line as typed with the two words joined
+ * (`/migrate xen1:web xen2`), when they were typed side by side and the line so joined is one the command takes. Only
+ * for a host the asker may use (`isHost`).
  */
-function hostThenDomain(command: AnyCommand, words: readonly string[], isHost: (name: string) => boolean): string {
+function hostThenDomain(command: AnyCommand, text: string, words: readonly string[], isHost: (name: string) => boolean): string {
   const [host, domain] = words;
   if (command.positional[0] !== 'domain' || host === undefined || domain === undefined || !isHost(host)) return '';
-  const named = DomainName.safeParse(domain);
-  return named.success ? ` (${host} is a host: for ${named.data} on it, /${command.name} ${host}:${named.data})` : '';
+  const pair = new RegExp(`(^|\\s)${escapeRegExp(host)}\\s+${escapeRegExp(domain)}(?=\\s|$)`);
+  if (!pair.test(text)) return '';
+  const joined = text.replace(pair, (_all, before: string) => `${before}${host}:${domain}`).trim();
+  try {
+    parseArgs(command, { kind: 'text', text: joined }, isHost);
+  } catch {
+    return '';
+  }
+  // The whole line only when it is short and plain: it echoes what was typed.
+  const line = joined.length <= 80 && /^[\x20-\x7e]*$/.test(joined) ? joined : `${host}:${domain} …`;
+  return ` (${host} is a host: for ${domain} on it, /${command.name} ${line})`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Whether a positional slot takes a word shaped `key:value`: this one, or any of its shape (`probe`, `key:x`). */

@@ -80,6 +80,21 @@ describe('a host and a domain given as two words', () => {
     );
   });
 
+  // A review found the first version suggesting `/migrate xen1:web` (its target dropped: refused next) and calling
+  // a reason's last word a domain.
+  it.each([
+    ['migrate xen1 web xen2', 'unexpected argument "xen2" (xen1 is a host: for web on it, /migrate xen1:web xen2)'],
+    ['autostart xen1 web on', 'state: expected on or off, got "web" (xen1 is a host: for web on it, /autostart xen1:web on)'],
+  ])('/%s keeps the words after the domain in the line it suggests', (line, reply) => {
+    expect(text(decide(ctx, chatRequest('r1', line), fleet, true))).toBe(reply);
+  });
+
+  it('suggests nothing for two words not typed side by side (/stop xen1 --reason kernel upgrade)', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'stop xen1 --reason kernel upgrade'), fleet, true))).toBe(
+      'unexpected argument "upgrade" (a value of several words goes in quotes: --reason "…")',
+    );
+  });
+
   it('leaves a command whose first word is no domain as it was', () => {
     expect(text(decide(ctx, chatRequest('r1', 'list xen1 web'), fleet, true))).toBe('unexpected argument "web"');
   });
