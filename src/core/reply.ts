@@ -142,7 +142,7 @@ export function formatTable(table: Table): string {
     let text = '';
     cells.forEach((cell, i) => {
       const width = widths[i] ?? 0;
-      if (i < cells.length - 1 && displayWidth(cell) > width) {
+      if (i < cells.length - 1 && table.maxWidths?.[i] !== undefined && displayWidth(cell) > width) {
         lines.push((text + cell).trimEnd());
         text = ' '.repeat(widths.slice(0, i + 1).reduce((n, w) => n + w + 2, 0));
       } else text += `${padToWidth(cell, width, right.has(i))}  `;
