@@ -153,7 +153,8 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     () => clock.now(),
   );
   const fleet = new FleetCache(hostNames);
-  // Its adding connection, used only by requests, goes silent unseen by the bot's own periodic write: it judges its own.
+  // Its adding connection, used only by requests, goes silent unseen by the bot's own periodic write: it judges its own,
+  // and BullMQ's shared one (no command timeout) is probed at each check (probeShared).
   const queues = new JobQueues(hostNames, bull.client, prefix, logger, {
     commandTimeoutMs: timings.redisCommandTimeoutMs,
     silentReconnectMs: timings.silentReconnectMs,
@@ -419,6 +420,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
       const keepSchedules = setInterval(() => {
         fleetHosts.publish(hostNames).catch((e: unknown) => logger.debug({ err: String(e) }, 'could not write the fleet hosts'));
         renewPeers();
+        void queues.probeShared();
         schedules
           .syncConfig(configSchedules(config.schedules))
           .then(({ written }) => {

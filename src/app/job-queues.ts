@@ -19,9 +19,9 @@ import type { JobData } from '../queue/jobs.ts';
 import { hostQueueName } from '../queue/names.ts';
 import { isMutating } from '../queue/ops.ts';
 import { UNANNOUNCED_OPS, withoutAddEvents } from '../queue/quiet-events.ts';
-import { duplicateRedisClient, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
+import { duplicateRedisClient, pingHolderOf, REDIS_COMMAND_TIMEOUT_MS, type RedisClient } from '../queue/redis-connection.ts';
 import { readyWithin } from '../queue/redis-ready.ts';
-import { replaceSilentConnection, SilentConnection } from '../queue/silent-connection.ts';
+import { COMMAND_TIMED_OUT, replaceSilentConnection, SilentConnection } from '../queue/silent-connection.ts';
 import { RedisUnavailableError } from './ensure-redis.ts';
 import { settleWithin } from './redis-wait.ts';
 
@@ -54,13 +54,16 @@ export type JobTransaction = ChainableCommander;
 /** How long an add waits for its connection to come back before refusing (see add). */
 const RECONNECT_GRACE_MS = 1_000;
 
-/** The adding connection's timings (the bot's: BotTimings). */
+/** The adding connection's timings, and the shared one's probe's (the bot's: BotTimings). */
 export interface AdderTimings {
-  /** How long an add's MULTI may go unanswered (its connection's commandTimeout). @defaultValue REDIS_COMMAND_TIMEOUT_MS */
+  /**
+   * How long an add's MULTI may go unanswered (its connection's commandTimeout), and the shared connection's probe.
+   * @defaultValue REDIS_COMMAND_TIMEOUT_MS
+   */
   commandTimeoutMs?: number;
   /**
-   * After adds have only timed out for this long, the adding connection is replaced (see SilentConnection). Without
-   * it, a silent one is only waited out.
+   * After adds have only timed out for this long, the adding connection is replaced; after the shared connection's
+   * probes have, that one is (see SilentConnection). Without it, a silent one is only waited out.
    */
   silentReconnectMs?: number;
   /** Monotonic milliseconds, for silentReconnectMs. @defaultValue performance.now */
@@ -94,17 +97,28 @@ export class JobQueues {
    * its periodic write never finds it; only the adds' own outcomes can.
    */
   private readonly silence: SilentConnection | null;
+  /**
+   * BullMQ's shared connection gone silent alone: it has no command timeout (the blocking connections BullMQ
+   * duplicates from it would inherit one), so its commands (the schedules' Worker taking ticks, /schedule, the queue
+   * depths of /metrics, reads of jobs) hang until TCP gives up; only a probe of its own (probeShared) finds it.
+   */
+  private readonly sharedSilence: SilentConnection | null;
+  /** A probe of the shared connection awaits its answer: the ticks meanwhile send none to pile up behind it. */
+  private probing = false;
+  /** After close(): no probe, and no replacement (that disconnect is for good). */
+  private closed = false;
   private readonly monotonic: () => number;
 
   constructor(
     hostNames: readonly string[],
     private readonly connection: RedisClient,
-    prefix: string,
+    private readonly prefix: string,
     private readonly logger: Logger,
     timings: AdderTimings = {},
   ) {
     this.commandTimeoutMs = timings.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
     this.silence = timings.silentReconnectMs === undefined ? null : new SilentConnection(timings.silentReconnectMs);
+    this.sharedSilence = timings.silentReconnectMs === undefined ? null : new SilentConnection(timings.silentReconnectMs);
     this.monotonic = timings.monotonic ?? (() => performance.now());
     const options: QueueOptions = { connection: connection as ConnectionOptions, prefix };
     this.options = options;
@@ -220,6 +234,44 @@ export class JobQueues {
     replaceSilentConnection(this.adderConnection);
   }
 
+  /**
+   * One PING (on a Cluster, a read routed to the prefix's master) on BullMQ's shared connection, given
+   * commandTimeoutMs, its outcome judged as an add's is: after silentReconnectMs of nothing but timeouts, that
+   * connection alone is replaced. The bot calls it periodically. None while it is not ready (down, it is not silent:
+   * ioredis reconnects by itself, and a PING would only wait in its offline queue), nor after close(). Resolves once
+   * judged; never rejects.
+   */
+  async probeShared(): Promise<void> {
+    const silence = this.sharedSilence;
+    if (!silence || this.probing || this.closed) return;
+    if (this.connection.status !== 'ready') {
+      silence.answered();
+      return;
+    }
+    this.probing = true;
+    const sentAt = this.monotonic();
+    try {
+      await withTimeout(pingHolderOf(this.connection, this.prefix), this.commandTimeoutMs, COMMAND_TIMED_OUT);
+      silence.answered();
+    } catch (error) {
+      // Closed meanwhile (a Redis restart, its PING kept for the new connection): not silent while open.
+      if (this.connection.status !== 'ready') {
+        silence.answered();
+        return;
+      }
+      const silentFor = silence.failed(error, sentAt, this.monotonic());
+      // None after close(): that disconnect is for good, and replacing would connect it again.
+      if (silentFor === null || this.closed) return;
+      this.logger.warn(
+        { silentMs: Math.round(silentFor) },
+        "Redis answered none of the probes on BullMQ's shared connection for this long (each timed out); replacing that connection",
+      );
+      replaceSilentConnection(this.connection);
+    } finally {
+      this.probing = false;
+    }
+  }
+
   /** The adding connection, made on first use once BullMQ has defined its scripts on the shared client. */
   private adderClient(): Promise<RedisClient> {
     this.adder ??= (async () => {
@@ -281,6 +333,7 @@ export class JobQueues {
 
   /** The queues' closes are no-ops on a shared backend: closing that one lets go of the shared client. */
   async close(): Promise<void> {
+    this.closed = true;
     const adder = this.adder;
     this.adder = null;
     this.adderConnection = null;

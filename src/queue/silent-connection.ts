@@ -2,7 +2,7 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connection.ts';
 
 /** ioredis's words for a command its commandTimeout gave up on. */
-const COMMAND_TIMED_OUT = 'Command timed out';
+export const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
  * ioredis's command timeout gives up on a command and keeps its connection: one gone silent while open (a NAT or
