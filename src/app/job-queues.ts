@@ -302,6 +302,10 @@ export class JobQueues {
    * reconnects.
    */
   replaceSilentConnections(): void {
+    // Their own counts start again: the commands flushed here fail as timed out, and would count towards a second
+    // replacement of connections just made.
+    this.silence?.answered();
+    this.sharedSilence?.answered();
     replaceSilentConnection(this.connection);
     if (this.adderConnection) replaceSilentConnection(this.adderConnection);
   }
