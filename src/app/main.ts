@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ChatAdapter } from '../adapters/types.ts';
 import type { Agent } from '../agent/agent.ts';
+import type { LintFinding } from '../config/lint.ts';
 import { loadConfig, resolveConfigPath } from '../config/load.ts';
 import type { OpsHttpConfig } from '../config/ops-schema.ts';
 import type { Config } from '../config/schema.ts';
@@ -44,29 +45,50 @@ function loadOrReport(configPath: string | undefined): Config | null {
 }
 
 /**
+ * The config the bot or the agent runs on, checked as `xenops check-config` checks it. On any error every problem is
+ * printed as check-config prints it, and nothing is started or connected to: a misspelled permission in a deny rule
+ * denies nothing, and a bot started on it granted what it was meant to deny without a word. The warnings come back, for
+ * the process's log (see logConfigWarnings).
+ */
+async function loadToRun(
+  configPath: string | undefined,
+  who: 'bot' | 'agent',
+): Promise<{ config: Config; path: string; warnings: LintFinding[] } | null> {
+  const { configProblems } = await import('../config/problems.ts');
+  const { formatProblems } = await import('../config/lint.ts');
+  const path = resolveConfigPath(configPath);
+  // The agent serves no chat command: it leaves their names unchecked (see configProblems).
+  const { checked, problems } = configProblems(path, process.env, who === 'bot' ? await commandNames() : undefined);
+  if (!checked.config || problems.some((p) => p.severity === 'error')) {
+    // A file that is not there is one sentence (with what to do), not a list of one problem.
+    const [only] = problems;
+    process.stderr.write(problems.length === 1 && only?.path === '' ? `${only.message}\n` : formatProblems(path, problems));
+    return null;
+  }
+  registerConfigSecrets(checked.config);
+  return { config: checked.config, path, warnings: problems };
+}
+
+/** The chat commands' names, which a config's channel filters and command overrides may use. */
+async function commandNames(): Promise<string[]> {
+  const { COMMANDS } = await import('../../commands/index.ts');
+  return COMMANDS.map((c) => c.name);
+}
+
+/** Each warning check-config would print, once, as the process starts: it goes on (check-config --strict refuses them). */
+function logConfigWarnings(logger: Logger, loaded: { path: string; warnings: readonly LintFinding[] }): void {
+  for (const w of loaded.warnings) logger.warn({ config: loaded.path, path: w.path }, `${w.path}: ${w.message}`);
+}
+
+/**
  * `xenops check-config`: the schema's problems and the lint's findings (unknown permission names, placeholder host
  * keys, the dev-only host key override), each with its path. Exit 1 on any error, or on a warning with --strict.
  */
 export async function runCheckConfig(configPath: string | undefined, options: { strict?: boolean } = {}): Promise<number> {
-  const { checkConfigFile } = await import('../config/load.ts');
-  const { formatProblems, lintConfig } = await import('../config/lint.ts');
-  const { COMMANDS } = await import('../../commands/index.ts');
-  const { BUILTIN_GROUPS } = await import('../core/authorize.ts');
-  const { KNOWN_PERMISSIONS } = await import('../queue/ops.ts');
+  const { configProblems } = await import('../config/problems.ts');
+  const { formatProblems } = await import('../config/lint.ts');
   const path = resolveConfigPath(configPath);
-  const checked = checkConfigFile(path);
-  const known = {
-    // The op registry's permissions, plus any a command checks itself.
-    permissions: [...new Set([...KNOWN_PERMISSIONS, ...COMMANDS.flatMap((c) => (c.permission === null ? [] : [c.permission]))])],
-    groups: BUILTIN_GROUPS,
-    commands: COMMANDS.map((c) => c.name),
-  };
-  // The schema's message already names a value it refused: no second word from the lint on the same path.
-  const refused = new Set(checked.issues.map((i) => i.path));
-  const problems = [
-    ...checked.issues.map((i) => ({ ...i, severity: 'error' as const })),
-    ...lintConfig(checked.config ?? checked.raw, known).filter((f) => !refused.has(f.path)),
-  ];
+  const { checked, problems } = configProblems(path, process.env, await commandNames());
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   if (problems.length > 0) process.stderr.write(formatProblems(path, problems));
@@ -144,8 +166,9 @@ export async function runBot(options: {
   /** Serve /healthz, /readyz, /metrics on this port (0 = any free one), whatever bot.http.enabled says. */
   httpPort?: number | undefined;
 }): Promise<number> {
-  const config = loadOrReport(options.configPath);
-  if (!config) return 1;
+  const loaded = await loadToRun(options.configPath, 'bot');
+  if (!loaded) return 1;
+  const { config } = loaded;
   const wanted = { terminal: options.terminal, discord: options.discord, telegram: options.telegram };
   if (options.available && !wanted.terminal && !wanted.discord && !wanted.telegram) {
     wanted.discord = true;
@@ -157,6 +180,7 @@ export async function runBot(options: {
   }
   const logger = chatSafeLogger(logLevelOf(config), options.terminal, 'bot');
   keepAliveOnStrayErrors(logger);
+  logConfigWarnings(logger, loaded);
   const skipped = options.available ? skipPlatformsWithoutToken(config, wanted, logger) : [];
   let made: Awaited<ReturnType<typeof makeAdapters>>;
   try {
@@ -304,10 +328,12 @@ export async function runAgent(options: {
   /** Serve /healthz, /readyz, /metrics on this port (0 = any free one), whatever agent.http.enabled says. */
   httpPort?: number | undefined;
 }): Promise<number> {
-  const config = loadOrReport(options.configPath);
-  if (!config) return 1;
+  const loaded = await loadToRun(options.configPath, 'agent');
+  if (!loaded) return 1;
+  const { config } = loaded;
   const logger = createLogger(logLevelOf(config));
   keepAliveOnStrayErrors(logger);
+  logConfigWarnings(logger, loaded);
   const [{ startAgent }, { AgentMetrics }, { MeteredRunner }, { SshPool }, { privateKeyProblems }] = await Promise.all([
     import('../agent/agent.ts'),
     import('../agent/metrics.ts'),

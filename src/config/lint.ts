@@ -6,8 +6,9 @@ import { type Config, MIGRATE_ADDRESS_PATTERN } from './schema.ts';
 import { redisPasswords } from './secrets.ts';
 
 /**
- * What `xenops check-config` finds beyond the schema: names that resolve to nothing (a misspelled permission in a
- * deny rule silently denies nothing), host keys that are placeholders, and the dev-only host key override.
+ * What `xenops check-config` finds beyond the schema, and what stops the bot and the agent from starting (errors) or
+ * is said in their log (warnings): names that resolve to nothing (a misspelled permission in a deny rule silently
+ * denies nothing), host keys that are placeholders, identities no platform sends, the dev-only host key override.
  * Pure: the caller says which permissions, groups and commands exist.
  */
 
@@ -133,6 +134,7 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
   shortRedisPassword(redis?.['url'], 'redis.url', findings);
   eachOf(redis?.['nodes'], (url, i) => shortRedisPassword(url, `redis.nodes[${i}]`, findings));
   findings.push(...lintHostScopes(c));
+  findings.push(...lintIdentities(c));
   findings.push(...lintTerminalUser(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
   return findings;
@@ -182,6 +184,38 @@ function hostScopeProblem(name: string, hosts: readonly string[]): Omit<LintFind
 /** The configured hosts, named while they are few (a message naming 1,000 hosts helps nobody). */
 function someHosts(hosts: readonly string[]): string {
   return hosts.length <= 10 ? `hosts: ${[...hosts].sort().join(', ')}` : `${hosts.length} hosts`;
+}
+
+/**
+ * What each platform sends as its user's id: Telegram a whole number (negative for a channel a message is sent on behalf
+ * of), Discord a snowflake of 17 to 20 digits. The schema takes any text or number (channel ids may be `*`), so
+ * `telegram: abc` or a Discord tag left that person unrecognised, each of their commands refused, and nothing said why.
+ */
+const USER_IDS = {
+  telegram: { pattern: /^-?\d+$/, what: 'Telegram user id (a whole number, such as 123456789)', platform: 'Telegram' },
+  discord: {
+    pattern: /^\d{17,20}$/,
+    what: 'Discord user id (a snowflake: 17 to 20 digits, from Copy User ID in Developer Mode)',
+    platform: 'Discord',
+  },
+} as const;
+
+function lintIdentities(c: Record<string, unknown>): LintFinding[] {
+  const findings: LintFinding[] = [];
+  for (const [person, body] of Object.entries(asRecord(c['people']) ?? {})) {
+    const identities = asRecord(asRecord(body)?.['identities']);
+    for (const [key, { pattern, what, platform }] of Object.entries(USER_IDS)) {
+      const id = identities?.[key];
+      // As the schema turns a number into text; an id it refused (a rounded snowflake) is its to name.
+      if ((typeof id !== 'string' && typeof id !== 'number') || pattern.test(String(id))) continue;
+      findings.push({
+        path: `people.${person}.identities.${key}`,
+        message: `${echoValue(String(id))} is no ${what}: ${person} can never be recognised on ${platform}`,
+        severity: 'error',
+      });
+    }
+  }
+  return findings;
 }
 
 /**
