@@ -522,9 +522,10 @@ export class ApprovalDesk {
       .filter((r): r is ApprovalRecord => r !== null && r.status === 'pending' && now < r.expiresAt)
       .sort((a, b) => a.expiresAt - b.expiresAt);
     const onCall = await this.deps.onCall().catch(() => []);
-    const forThem = pending.filter(
-      (r) => !r.approvals.some((a) => a.person === person.id) && this.judge(r, person, onCall)?.verdict.ok === true,
-    );
+    const forThem = pending.flatMap((r) => {
+      const judged = r.approvals.some((a) => a.person === person.id) ? null : this.judge(r, person, onCall);
+      return judged?.verdict.ok ? [{ ...r, needed: judged.needed }] : [];
+    });
     const named = (r: ApprovalRecord) => `/${r.command} ${describeArgs(r)}`;
     const own = pending.filter((r) => r.requester === person.id);
     const ownLine =
@@ -540,7 +541,8 @@ export class ApprovalDesk {
             r.id,
             named(r),
             r.requester,
-            `${r.approvals.length} of ${r.policy.count}`,
+            // As many as approving it needs: the config may have raised the bar since it was asked.
+            `${r.approvals.length} of ${Math.max(r.policy.count, r.needed)}`,
             `${clock(r.expiresAt)} UTC`,
           ]),
         }),
@@ -603,19 +605,11 @@ export class ApprovalDesk {
     if (this.now() >= rec.expiresAt) return this.expire(rec.id);
     const withdrawing = person.id === rec.requester;
     if (!withdrawing) {
-      const command = this.deps.commands.get(rec.command);
-      const verdict = mayApprove({
-        config: this.deps.config,
-        approver: person,
-        requester: rec.requester,
-        policy: rec.policy,
-        permission: command?.permission ?? '',
-        command: rec.command,
-        targets: rec.targets,
-        touches: rec.touches,
-        jobs: rec.jobs,
-        onCall: [...(await this.deps.onCall().catch(() => [])), ...(rec.escalatedTo ?? [])],
-      });
+      // Who may approve it may deny it, under the same policies (approve's check).
+      const verdict = this.judge(rec, person, await this.deps.onCall().catch(() => []))?.verdict ?? {
+        ok: false as const,
+        reason: `/${rec.command} is not a command here any more: only ${rec.requester} may withdraw it, else it expires`,
+      };
       if (!verdict.ok) {
         const why = verdict.reason.replace('approve', 'deny');
         // On record as a refused /approve is: someone tried to settle a request they may not.
