@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertDeskConfig as config, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
+import { alertDesk, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { createLogger } from '../core/log.ts';
-import type { Reply } from '../core/reply.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
 import { replaceSilentConnection } from '../queue/silent-connection.ts';
-import { AlertDesk } from './alert-desk.ts';
+import type { AlertDesk } from './alert-desk.ts';
 
 /**
  * The bot's flows forgotten (a NAT, a firewall) in the middle of a read: the alert goes out, its "sent" record on the
@@ -33,19 +32,16 @@ beforeAll(async () => {
   await proxy.start();
   direct = new Redis(REDIS_URL);
   main = new Redis(proxy.url, { commandTimeout: COMMAND_TIMEOUT_MS });
-  desk = new AlertDesk({
-    config,
+  desk = alertDesk({
     target: proxy.url,
     redis: main,
     prefix,
-    instance: 'bot-a',
-    platforms: new Set(['terminal']),
-    post: async (_platform, _channel, r: Reply) => {
+    posted,
+    wake,
+    beforePost: () => {
       const fire = onPost;
       onPost = null;
       fire?.();
-      posted.push(r.title);
-      wake();
     },
     logger: createLogger('debug', {
       write() {},

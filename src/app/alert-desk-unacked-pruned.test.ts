@@ -1,12 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { alertDeskConfig as config, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
+import { alertDesk, deskWaiter } from '../../test/helpers/alert-desk-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
-import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import type { Reply } from '../core/reply.ts';
 import { FleetEventLog } from '../queue/fleet-events.ts';
-import { AlertDesk } from './alert-desk.ts';
+import type { AlertDesk } from './alert-desk.ts';
 
 /**
  * An entry whose XACK reached Redis but whose answer was lost (the desk's reader went silent) is remembered as done,
@@ -31,19 +29,7 @@ beforeAll(async () => {
   direct = new Redis(REDIS_URL);
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(T0);
-  desk = new AlertDesk({
-    config,
-    target: proxy.url,
-    redis: direct,
-    prefix,
-    instance: 'bot-a',
-    platforms: new Set(['terminal']),
-    post: async (_platform, _channel, r: Reply) => {
-      posted.push(r.title);
-      wake();
-    },
-    logger: quietLogger,
-  });
+  desk = alertDesk({ target: proxy.url, redis: direct, prefix, posted, wake });
   await desk.start();
 });
 

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureAdapter } from '../../test/helpers/capture-adapter.ts';
+import { termOf } from '../../test/helpers/ha-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
 import { quietLogger } from '../../test/helpers/sim.ts';
 import { TcpProxy } from '../../test/helpers/tcp-proxy.ts';
-import type { BotCore } from '../adapters/types.ts';
 import { Config } from '../config/schema.ts';
 import { createRedisClient } from '../queue/redis-connection.ts';
 import { leaseKey, leaseTiming } from './leader-lease.ts';
-import { BotLeadership, leaderTerm } from './leadership.ts';
+import { BotLeadership } from './leadership.ts';
 
 /**
  * The bot found its connections silent (a NAT or firewall forgot every flow at once): the lease's connection, gone
@@ -74,20 +74,7 @@ async function leader(): Promise<{ leadership: BotLeadership; probe: LeasedProbe
     probe.gate = null;
     await leadership.stop();
   });
-  await leadership.start(
-    leaderTerm({
-      adapters: [probe],
-      core: {} as BotCore,
-      started: new Set(),
-      relay: { recover: async () => {} },
-      desk: { start: async () => {}, release: () => {} },
-      alerts: { start: async () => {}, stop: async () => {} },
-      schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-      platforms: new Set(),
-      tick: async () => 'posted',
-      logger: quietLogger,
-    }),
-  );
+  await leadership.start(termOf(probe));
   expect(leadership.isLeader()).toBe(true);
   return { leadership, probe, key: leaseKey(prefix) };
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BotCore, ChatAdapter } from '../adapters/types.ts';
-import { createLogger } from '../core/log.ts';
-import { leaderTerm } from './leadership.ts';
+import { termOf } from '../../test/helpers/ha-scene.ts';
+import type { ChatAdapter } from '../adapters/types.ts';
 
 /**
  * An adapter that counts its starts and stops; given `gate`, its start() waits for it (a Telegram start retrying getMe
@@ -27,22 +26,6 @@ function countingAdapter(gate?: Promise<void>): ChatAdapter & { starts: number; 
     },
   };
   return a as unknown as ChatAdapter & { starts: number; stops: number };
-}
-
-/** The term of one adapter, with `relay` (its recovery) as the test needs it and the rest doing nothing. */
-function termOf(adapter: ChatAdapter, started: Set<ChatAdapter>, relay: { recover: () => Promise<void> }) {
-  return leaderTerm({
-    adapters: [adapter],
-    core: {} as BotCore,
-    started,
-    relay,
-    desk: { start: async () => {}, release: () => {} },
-    alerts: { start: async () => {}, stop: async () => {} },
-    schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-    platforms: new Set(),
-    tick: async () => 'posted',
-    logger: createLogger('silent'),
-  });
 }
 
 describe('leaderTerm', () => {

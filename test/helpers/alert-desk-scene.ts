@@ -1,4 +1,8 @@
+import { AlertDesk } from '../../src/app/alert-desk.ts';
 import { Config } from '../../src/config/schema.ts';
+import type { Logger } from '../../src/core/log.ts';
+import type { RedisClient, RedisTarget } from '../../src/queue/redis-connection.ts';
+import { quietLogger } from './sim.ts';
 
 /** The config of an AlertDesk under test: host xen1, admin alice, alerts to the terminal channel `alerts` (15 min cool-down). */
 export const alertDeskConfig = Config.parse({
@@ -38,4 +42,34 @@ export function deskWaiter(posted: readonly unknown[]) {
           });
         });
   return { wake, until };
+}
+
+/**
+ * A desk (not started) of bot-a on the terminal, with {@link alertDeskConfig}: its reader on `target` (a proxy's url,
+ * to cut it off), cool-down keys on `redis`. Each post runs `beforePost` first, then adds its title to `posted` and
+ * calls `wake` (of a {@link deskWaiter} on `posted`).
+ */
+export function alertDesk(o: {
+  target: RedisTarget;
+  redis: RedisClient;
+  prefix: string;
+  posted: string[];
+  wake: () => void;
+  beforePost?: () => void;
+  logger?: Logger;
+}): AlertDesk {
+  return new AlertDesk({
+    config: alertDeskConfig,
+    target: o.target,
+    redis: o.redis,
+    prefix: o.prefix,
+    instance: 'bot-a',
+    platforms: new Set(['terminal']),
+    post: async (_platform, _channel, r) => {
+      o.beforePost?.();
+      o.posted.push(r.title);
+      o.wake();
+    },
+    logger: o.logger ?? quietLogger,
+  });
 }

@@ -1,6 +1,7 @@
-import type { ChatAdapter } from '../../src/adapters/types.ts';
+import type { BotCore, ChatAdapter } from '../../src/adapters/types.ts';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
+import { type LeaderTerm, leaderTerm } from '../../src/app/leadership.ts';
 import { Config } from '../../src/config/schema.ts';
 import type { Logger } from '../../src/core/log.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
@@ -9,6 +10,29 @@ import { TcpProxy } from './tcp-proxy.ts';
 
 /** The lease of the two-bot tests: short, so a takeover is seconds, not the default 15. */
 export const HA_LEASE_MS = 3_000;
+
+/**
+ * The leader's term of one adapter, with `started` (the bot's set of started adapters) and `relay` (its recovery) as a
+ * test needs them and the rest doing nothing.
+ */
+export function termOf(
+  adapter: ChatAdapter,
+  started: Set<ChatAdapter> = new Set(),
+  relay: { recover: () => Promise<void> } = { recover: async () => {} },
+): LeaderTerm {
+  return leaderTerm({
+    adapters: [adapter],
+    core: {} as BotCore,
+    started,
+    relay,
+    desk: { start: async () => {}, release: () => {} },
+    alerts: { start: async () => {}, stop: async () => {} },
+    schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
+    platforms: new Set(),
+    tick: async () => 'posted',
+    logger: quietLogger,
+  });
+}
 
 /** Who is on which platform in a scene's config; by default alice on the terminal and Telegram. */
 export interface HaPlatforms {

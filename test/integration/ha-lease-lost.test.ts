@@ -3,10 +3,11 @@ import type { BotCore } from '../../src/adapters/types.ts';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type Bot, createBot } from '../../src/app/bot.ts';
 import { LeaderLease, leaseKey, leaseTiming, worstTakeoverMs } from '../../src/app/leader-lease.ts';
-import { BotLeadership, leaderTerm } from '../../src/app/leadership.ts';
+import { BotLeadership } from '../../src/app/leadership.ts';
 import { Config } from '../../src/config/schema.ts';
 import { createRedisClient } from '../../src/queue/redis-connection.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
+import { termOf } from '../helpers/ha-scene.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { quietLogger, type SimEnv, startSimEnv } from '../helpers/sim.ts';
 
@@ -219,21 +220,8 @@ describe('the lease lost and taken back while the new term waited on Redis, its 
     const started = new Set<import('../../src/adapters/types.ts').ChatAdapter>();
     const leadership = new BotLeadership({ config, redis: REDIS_URL, prefix, instance: 'abcdef', adapters: [probe], logger: quietLogger });
     cleanups.push(() => void leadership.stop());
-    const starting = leadership.start(
-      leaderTerm({
-        adapters: [probe],
-        core: {} as BotCore,
-        started,
-        // The recovery waits on Redis (a slow one, or a long list of pending requests) while the lease changes hands.
-        relay: { recover: () => recovering },
-        desk: { start: async () => {}, release: () => {} },
-        alerts: { start: async () => {}, stop: async () => {} },
-        schedules: () => ({ startWorkers: async () => {}, close: async () => {} }),
-        platforms: new Set(),
-        tick: async () => 'posted',
-        logger: quietLogger,
-      }),
-    );
+    // The recovery waits on Redis (a slow one, or a long list of pending requests) while the lease changes hands.
+    const starting = leadership.start(termOf(probe, started, { recover: () => recovering }));
     const redis = createRedisClient(REDIS_URL);
     cleanups.push(() => redis.disconnect());
     const key = leaseKey(prefix);
