@@ -73,7 +73,7 @@ async function startPrivateRedis(binary: string): Promise<RedisHandle> {
     throw new RedisUnavailableError(
       [
         `No Redis answers on ${DEFAULT_REDIS_URL} and there is no redis-server on PATH to start a private one.`,
-        'Get one with:  sudo apt-get install redis-server   (or: docker compose up -d redis)',
+        'Get one with:  sudo apt-get install redis-server   (or: docker compose up -d redis, then REDIS_URL=redis://127.0.0.1:16379)',
         'or point REDIS_URL at a running Redis.',
       ].join('\n'),
     );
