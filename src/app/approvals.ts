@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ReplyTarget } from '../adapters/types.ts';
 import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Platform } from '../config/schema.ts';
+import { echoValue } from '../core/args.ts';
 import type { JobSpec, Risk, Target } from '../core/define-command.ts';
 import type { Block } from '../core/reply.ts';
 import { duplicateRedisClient, type RedisClient } from '../queue/redis-connection.ts';
@@ -131,7 +132,12 @@ export const ApprovalIdArg = z
   .string()
   .trim()
   .transform((s) => s.toUpperCase())
-  .pipe(z.string().regex(APPROVAL_ID, 'an approval id is 6 letters and digits, e.g. K7Q2XM'))
+  // The alphabet leaves out what reads as another character (0 and O, 1 and I): a refusal says so.
+  .pipe(
+    z.string().regex(APPROVAL_ID, {
+      error: (issue) => `${echoValue(issue.input)} is no approval id: one is 6 of A–Z and 2–9 (never 0, 1, I or O), e.g. K7Q2XM`,
+    }),
+  )
   .describe('the approval id');
 
 /**

@@ -233,7 +233,8 @@ describe('decided once', () => {
   it('an id typed with letters the alphabet leaves out (O for 0, I for 1) is refused as not an id, not matched', async () => {
     const reply = await say('bob', 'approve K7Q2XO');
     expect(reply.title).not.toMatch(/Approved/);
-    expect(flat(reply)).toContain('an approval id is 6 letters and digits');
+    // Said as it is: "6 letters and digits" was untrue of K7Q2XO and ABC123, which are.
+    expect(flat(reply)).toContain('id: "K7Q2XO" is no approval id: one is 6 of A–Z and 2–9 (never 0, 1, I or O), e.g. K7Q2XM');
   });
 });
 
