@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import { echoValue } from '../core/args.ts';
+import { editDistance } from '../core/edit-distance.ts';
 import { DEFAULT_ZONE, formatWhen, isTimeZone, parseInstant, parseTimeOfDay } from '../core/oncall.ts';
 import { type Config, MIGRATE_ADDRESS_PATTERN } from './schema.ts';
 import { redisPasswords } from './secrets.ts';
@@ -391,25 +392,6 @@ function closest(name: string, candidates: readonly string[]): string | null {
     }
   }
   return best;
-}
-
-/** Levenshtein distance; anything at or above `cap` is reported as `cap` (names from a config can be long). */
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap) return cap;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const v = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
-      current.push(v);
-      rowMin = Math.min(rowMin, v);
-    }
-    if (rowMin >= cap) return cap;
-    previous = current;
-  }
-  return Math.min(previous[b.length] as number, cap);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {

@@ -249,6 +249,15 @@ describe('a mistyped command', () => {
     expect(reason('stp web')).toContain('did you mean /stop?');
     expect(reason('xyzzy')).toBe('Unknown command: there is no /xyzzy here — /help lists what you can run');
   });
+
+  it('counts two letters typed the wrong way round as one slip (/sotp is /stop, not /top)', () => {
+    const reason = (text: string) => {
+      const d = decide(ctx, req(text), afterMigration(), true);
+      return 'reason' in d ? d.reason : '';
+    };
+    expect(reason('sotp web')).toContain('did you mean /stop?');
+    expect(reason('lsit')).toContain('did you mean /list?');
+  });
 });
 
 describe('a command sent long before the bot took it in (Telegram hands over a day of updates)', () => {

@@ -17,6 +17,7 @@ import {
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid, onConfiguredHost } from './domain-ref.ts';
+import { editDistance } from './edit-distance.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
 import { redactSecrets } from './log.ts';
@@ -195,18 +196,6 @@ function nearestCommand(typed: string, ctx: PipelineContext, req: ChatRequest): 
     if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
   }
   return best?.name ?? null;
-}
-
-/** Levenshtein distance (names of at most 32 characters: one row of it is plenty). */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++)
-      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length] ?? 0;
 }
 
 function channelRefusal(config: Config, req: ChatRequest, command: AnyCommand, personId: string | null): Rejection | null {

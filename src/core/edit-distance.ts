@@ -1,0 +1,25 @@
+/**
+ * How many one-character slips turn `a` into `b`: an insertion, a deletion, a substitution, or two neighbours typed
+ * the wrong way round (optimal string alignment: `sotp` is one slip from `stop`, where plain Levenshtein counts two
+ * and finds `top` as near). At or above `cap` it is reported as `cap`: names from a config can be long.
+ */
+export function editDistance(a: string, b: string, cap = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, (before[j - 2] as number) + 1);
+      current.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin >= cap) return cap;
+    before = previous;
+    previous = current;
+  }
+  return Math.min(previous[b.length] as number, cap);
+}
