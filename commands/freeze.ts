@@ -58,7 +58,7 @@ export const freeze = defineCommand({
       // Shown to everyone refused and on /status, on every platform: a bidi override or an escape would make it read
       // as something else there.
       .refine((r) => showControls(r) === r, {
-        error: (issue) => `reason: no control characters (got ${showControls(String(issue.input)).slice(0, 60)})`,
+        error: (issue) => `no control characters (got ${showControls(String(issue.input)).slice(0, 60)})`,
       })
       .describe('[until] and why'),
   }),

@@ -45,6 +45,15 @@ describe('the words of an argument refused', () => {
     );
   });
 
+  // It said 'reason: reason: no control characters (got 1h ok\x07bell); "1h ok\u0007bell" holds "\u0007" (U+0007),
+  // which is not ASCII': the name twice, and a control character, ASCII as it is, called not ASCII.
+  it('says a control character in a reason once, as what it is', () => {
+    expect(refusal(freeze, 'xen2 1h ok\u0007bell')).toBe('reason: no control characters (got 1h ok\\x07bell)');
+    expect(refusal(list, 'xen\u00071')).toBe(
+      'host: "xen\\u00071" is not a valid host name: must be 1-32 of a-z 0-9 _ - starting with a letter or digit; it holds "\\u0007" (U+0007), a control character',
+    );
+  });
+
   // It said "to.1: must be 1-32 of a-z 0-9 _ - …": zod's path, counted from 0, and not which host was wrong.
   it('names the host of a list that is wrong, not its index', () => {
     expect(refusal(evacuate, 'xen1 to xen2 Xen!')).toBe('to: "Xen!" must be 1-32 of a-z 0-9 _ - starting with a letter or digit');

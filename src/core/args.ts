@@ -301,9 +301,13 @@ function notAscii(command: AnyCommand, record: Record<string, unknown>, field: s
   if (odd === undefined) return '';
   const retyped = command.args.safeParse({ ...record, [field]: value.replace(/[^\x20-\x7e]/gu, 'x') });
   if (!retyped.success && retyped.error.issues.some((i: { path: readonly PropertyKey[] }) => String(i.path[0] ?? '') === field)) return '';
-  const code = `U+${(odd.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+  const point = odd.codePointAt(0) as number;
+  // A control character is ASCII: one the refusal names already (a reason's "no control characters") needs no note.
+  const control = point < 0x20 || point === 0x7f;
+  if (control && /control character/.test(problem)) return '';
+  const code = `U+${point.toString(16).toUpperCase().padStart(4, '0')}`;
   const which = problem.includes(echoValue(value)) || problem.includes(echoValue(odd).slice(1, -1)) ? 'it' : echoValue(value);
-  return `; ${which} holds ${echoValue(odd)} (${code}), which is not ASCII`;
+  return `; ${which} holds ${echoValue(odd)} (${code}), ${control ? 'a control character' : 'which is not ASCII'}`;
 }
 
 const TRUE_WORDS = /^(true|yes|on|1)$/i;
