@@ -184,15 +184,18 @@ function hostDomainHint(command: AnyCommand, host: string, domain: string): stri
 }
 
 /**
- * `/stop xen1 web` is how one types `xl stop` on xen1; refused as it reads (an extra word, or "web" as the lines of
+ * `/stop xen1 web` is how one types `xl stop` on xen1 (or `/stop web xen1`); refused as it reads (an extra word, or "web" as the lines of
  * `/console`), the refusal also says how to name web on xen1: the line as typed with the two words joined
  * (`/migrate xen1:web xen2`), when they were typed side by side and the line so joined is one the command takes. Only
  * for a host the asker may use (`isHost`).
  */
 function hostThenDomain(command: AnyCommand, text: string, words: readonly string[], isHost: (name: string) => boolean): string {
-  const [host, domain] = words;
-  if (command.positional[0] !== 'domain' || host === undefined || domain === undefined || !isHost(host)) return '';
-  const pair = new RegExp(`(^|\\s)${escapeRegExp(host)}\\s+${escapeRegExp(domain)}(?=\\s|$)`);
+  const [first, second] = words;
+  if (command.positional[0] !== 'domain' || first === undefined || second === undefined) return '';
+  // `/stop web xen1`, the host after the domain, is the same slip.
+  const [host, domain] = isHost(first) ? [first, second] : isHost(second) ? [second, first] : [];
+  if (host === undefined || domain === undefined) return '';
+  const pair = new RegExp(`(^|\\s)${escapeRegExp(first)}\\s+${escapeRegExp(second)}(?=\\s|$)`);
   if (!pair.test(text)) return '';
   const joined = text.replace(pair, (_all, before: string) => `${before}${host}:${domain}`).trim();
   try {

@@ -89,6 +89,12 @@ describe('a host and a domain given as two words', () => {
     expect(text(decide(ctx, chatRequest('r1', line), fleet, true))).toBe(reply);
   });
 
+  it('/stop web xen1 (the host after the domain) says so too', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'stop web xen1'), fleet, true))).toBe(
+      'unexpected argument "xen1" (xen1 is a host: for web on it, /stop xen1:web)',
+    );
+  });
+
   it('suggests nothing for two words not typed side by side (/stop xen1 --reason kernel upgrade)', () => {
     expect(text(decide(ctx, chatRequest('r1', 'stop xen1 --reason kernel upgrade'), fleet, true))).toBe(
       'unexpected argument "upgrade" (a value of several words goes in quotes: --reason "…")',
