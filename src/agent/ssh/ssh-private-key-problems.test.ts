@@ -70,7 +70,8 @@ describe('a private key the agent cannot use', () => {
     // root reads any file: the unreadable one is left out then.
     const asRoot = process.getuid?.() === 0;
     const config = join(dir, 'xenops.yaml');
-    const pin = `SHA256:${'Q'.repeat(43)}`;
+    // A real-looking pin: a placeholder is a config error the agent now refuses to start on.
+    const pin = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
     writeFileSync(
       config,
       [
