@@ -21,7 +21,7 @@ import {
   whyNotMovable,
 } from '../src/core/placement.ts';
 import { type Block, type Reply, reply } from '../src/core/reply.ts';
-import type { MigrateResult } from '../src/core/xen.ts';
+import type { DomainStatus, DomainSummary, MigrateResult } from '../src/core/xen.ts';
 import type { JobOp, JobResult } from '../src/queue/jobs.ts';
 import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './render-helpers.ts';
 
@@ -51,7 +51,9 @@ import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './r
  * plan is refused, --shutdown-rest or not: it would shut down every guest and migrate none, which /stop says plainly
  * (the refusal says so, with the reasons). Crashed, dying or shut-down guests cannot be migrated, nor can one whose
  * migration is under way (`NAME--incoming` or `NAME--migratedaway` listed on a host read): the plan names them and
- * leaves them.
+ * leaves them. The read-back after the last step counts what it left as it counts a guest started there meanwhile: a
+ * paused, crashed or dying guest still holds its place on the host and goes down with it, so the host is "not empty",
+ * never "evacuated" — only shut-down and defined-only domains are gone from it.
  *
  * Approved or not, the migrations are bound to the figures of the moment they were planned, and the target may fill
  * up meanwhile (a guest started there, another plan's migration arriving: xl builds the arriving copy with its memory
@@ -66,8 +68,9 @@ import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './r
  * It is reported as moved, with its state there, never as "still on" the source, and the host is not frozen; one that
  * then runs on neither host (destroyed there by its on_crash) is reported so, with no state given it on the target.
  * Once every step succeeded, the host is frozen (/freeze semantics: mutating commands refused, reads go on) until
- * /unfreeze, and the final reply says so; after a failure it is not frozen and the reply says what moved and what did
- * not. The freeze is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no
+ * /unfreeze — whatever the read-back found there: nothing new should start on it while what is left is seen to — and
+ * the final reply says so, once (the card's promise of it is left out of the plan it repeats); after a failure it is
+ * not frozen and the reply says what moved and what did not. The freeze is made by the bot that delivers the reply (`freezeAfter`), as the requester, audited; it needs no
  * host.freeze of them (it is the evacuation's consequence), while /unfreeze does.
  *
  * Permissions: `host.evacuate` (group operate) lets one plan, see and approve an evacuation — an approver must hold
@@ -279,10 +282,13 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
     ...(scoped
       ? [reply.text(`${scopedPrefix(args.host)}${hiddenLeftText}the read-back after the last step shows only those you may see`)]
       : []),
-    reply.text(`once every step has succeeded, ${args.host} is frozen for new starts until /unfreeze`),
+    reply.text(freezePromise(args.host)),
   ];
   return { jobs, summary };
 }
+
+/** The card's word on the freeze: the final reply says what became of it instead, and leaves this line out. */
+const freezePromise = (host: string) => `once every step has succeeded, ${host} is frozen for new starts until /unfreeze`;
 
 /** How the plan's card starts the line naming the guests it leaves on the host: `left on xen1: a (why), b (why)`. */
 const leftPrefix = (host: string) => `left on ${host}: `;
@@ -423,35 +429,45 @@ function stepsOf(outcomes: readonly HostOutcome<JobOp>[], ctx: RenderContext): J
 }
 
 /**
+ * Whether a domain read back on the host is still there: running, blocked, paused, crashed or dying, it holds its
+ * place (and its memory) on the host and goes down with it. Shut-down and defined-only ones are gone from it.
+ */
+const stillThere = (d: { name: string; status: DomainStatus }) => d.name !== DOM0_NAME && d.status !== 'shutdown' && d.status !== 'defined';
+
+/** A guest still there, as the reply names it: its state said unless it runs ("web (paused)"). */
+const nameLeft = (d: { name: string; status: DomainStatus }) => (MOVABLE.includes(d.status) ? d.name : `${d.name} (${d.status})`);
+
+/**
  * What the source's read-back (the plan's last job, absent from plans made before it was added) says: the guests
- * running there now, which the plan did not leave there — none is what "evacuated" claims.
+ * still there now, running or not (a paused guest the plan left, one crashed there) — none is what "evacuated" claims.
  */
 function readBackOf(
   steps: readonly JobSpec[],
   outcomes: readonly HostOutcome<JobOp>[],
   host: string,
   scoped: boolean,
-): { steps: readonly JobSpec[]; running: string[] | null; line: Block | null; unread?: true } {
+): { steps: readonly JobSpec[]; left: DomainSummary[] | null; line: Block | null; unread?: true } {
   const last = steps.length - 1;
-  if (steps[last]?.op !== 'domain.list') return { steps, running: null, line: null };
+  if (steps[last]?.op !== 'domain.list') return { steps, left: null, line: null };
   const o = outcomes[last];
   const own = steps.slice(0, last);
-  if (!o) return { steps: own, running: null, line: null };
+  if (!o) return { steps: own, left: null, line: null };
   if (!o.ok)
     return {
       steps: own,
-      running: null,
+      left: null,
       unread: true,
       line: reply.text(`⚠ ${host} could not be read back after the last step (${o.failure.message}): /list ${host} shows what runs there`),
     };
-  const domains = (o.result as JobResult<'domain.list'>).domains.filter((d) => d.name !== DOM0_NAME);
-  const running = domains.filter((d) => MOVABLE.includes(d.status)).map((d) => d.name);
+  const left = (o.result as JobResult<'domain.list'>).domains.filter(stillThere);
   return {
     steps: own,
-    running,
+    left,
     line:
-      running.length > 0
-        ? null
+      left.length > 0
+        ? reply.text(
+            `read back after the last step: ${host} still holds ${left.map(nameLeft).join(', ')}, so it is not evacuated — what is left goes down with ${host}`,
+          )
         : scoped
           ? reply.text(
               `read back after the last step: no guest you may see runs on ${host} — guests outside your scope are not shown to you, so this does not say ${host} is empty (/list ${host} by someone who may see every guest there does)`,
@@ -491,27 +507,32 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
     ...nowhereLine(nowhere, args.host),
     ...unknownLine(unknown),
   ];
-  const plan = ctx.plan?.summary ?? [];
+  // Its freeze line is what the card promised; the reply's own (frozen now, kept, failed, or not) replaces it.
+  const plan = (ctx.plan?.summary ?? []).filter((b) => !(b.type === 'text' && b.text === freezePromise(args.host)));
   const done = `${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`;
-  const running = complete ? (back.running ?? []) : [];
+  const left = complete ? (back.left ?? []) : [];
   const planned = leftByPlan(plan, args.host);
-  const runs = (names: string[]) => `${names.join(', ')} ${names.length === 1 ? 'runs' : 'run'} there`;
-  const arrived = running.filter((d) => !planned(d));
-  const kept = running.filter((d) => planned(d));
+  // "runs" only of guests that do: a paused or crashed one "is there".
+  const there = (ds: DomainSummary[]) =>
+    `${ds.map(nameLeft).join(', ')} ${
+      ds.every((d) => MOVABLE.includes(d.status)) ? (ds.length === 1 ? 'runs' : 'run') : ds.length === 1 ? 'is' : 'are'
+    } there`;
+  const arrived = left.filter((d) => !planned(d.name));
+  const kept = left.filter((d) => planned(d.name));
   const why = [
-    ...(arrived.length > 0 ? [`${runs(arrived)} (started or moved there while the plan ran)`] : []),
-    ...(kept.length > 0 ? [`${runs(kept)} (the plan left ${kept.length === 1 ? 'it' : 'them'} there: see below)`] : []),
+    ...(arrived.length > 0 ? [`${there(arrived)} (started or moved there while the plan ran)`] : []),
+    ...(kept.length > 0 ? [`${there(kept)} (the plan left ${kept.length === 1 ? 'it' : 'them'} there: see below)`] : []),
   ];
   const title = !complete
     ? `Evacuation of ${args.host} stopped at step ${(failedAt ?? outcomes.length) + 1} of ${steps.length}`
-    : running.length > 0
+    : left.length > 0
       ? `${args.host} is not empty: ${done}, but ${why.join('; ')}`
       : scoped
         ? `${args.host} evacuated of every guest you may see: ${done}`
         : `${args.host} evacuated: ${done}`;
   const readBack = complete && back.line ? [back.line] : [];
   return reply.result(title, [...lines, ...summary, ...readBack, ...freeze, ...plan], {
-    tone: !complete ? 'error' : running.length > 0 || back.unread || scoped ? 'warning' : 'success',
+    tone: !complete ? 'error' : left.length > 0 || back.unread || scoped ? 'warning' : 'success',
   });
 }
 

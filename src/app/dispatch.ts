@@ -18,6 +18,7 @@ import {
 } from '../queue/coordination.ts';
 import { hostsOfJob, type JobData, type JobMeta, jobDomain } from '../queue/jobs.ts';
 import { jobIdFor } from '../queue/names.ts';
+import { isMutating } from '../queue/ops.ts';
 import type { Clock } from '../queue/shared-clock.ts';
 import type { JobQueues } from './job-queues.ts';
 import type { PendingJob, PendingRequest, PendingStore } from './pending-store.ts';
@@ -205,7 +206,9 @@ export class Dispatcher {
       // The "queued" reply goes out while the jobs are queued, not after (a chat platform's round trip each); the
       // relay delivers everything later for this request after it, to the target it returned. A scheduled post is
       // the final message alone: no "queued" line before each tick.
-      const where = d.mode === 'sequence' ? `${jobs.length} steps` : hosts.join(', ');
+      // A plan's steps as its card counts them: its changes, not the read-back after them.
+      const steps = jobs.filter((j) => isMutating(j.op)).length;
+      const where = d.mode === 'sequence' ? `${steps} step${steps === 1 ? '' : 's'}` : hosts.join(', ');
       if (!req.schedule) this.deps.announce(p, reply.progress(`/${d.command.name}`, `queued on ${where}`), saved, true);
       // The request, the outcomes already known and every host's job, in one transaction: all in Redis or none, in
       // one round trip (/status over 1,000 hosts is not 1,000 round trips in a row either).

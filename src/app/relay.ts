@@ -942,12 +942,14 @@ export class Relay {
       await this.deps.pending.save(next);
       this.arm(next);
     }
+    // Counted as the card counts a plan ("2 steps"): its changes, not the read-back after them.
+    const changes = p.jobs.filter((x) => opSpec(x.op).mutates);
     if (this.canDeliver(p))
       await this.edit(
         p,
         reply.progress(
           `/${p.command}`,
-          opSpec(j.op).mutates ? `step ${index + 1} of ${p.jobs.length} queued on ${j.host}` : `reading ${j.host} back`,
+          opSpec(j.op).mutates ? `step ${changes.indexOf(j) + 1} of ${changes.length} queued on ${j.host}` : `reading ${j.host} back`,
         ),
       );
     return 'queued';
