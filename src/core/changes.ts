@@ -19,6 +19,8 @@ export interface FleetSnapshot {
 
 export type FleetChange =
   | { kind: 'started' | 'stopped' | 'crashed' | 'appeared' | 'vanished'; host: string; domain: string }
+  /** `xl pause` / `xl unpause`: up in both posts, its vCPUs held or let run again. */
+  | { kind: 'paused' | 'unpaused'; host: string; domain: string }
   | { kind: 'migrated'; host: string; from: string; domain: string }
   /** `xl rename`: the same guest (its UUID) under a new name on the same host. */
   | { kind: 'renamed'; host: string; oldName: string; domain: string }
@@ -35,19 +37,31 @@ function keyOf(d: SnapshotDomain): string {
 }
 
 /**
+ * A guest up in both posts, paused in one only. Dying is neither: a guest on its way down is no pause let go. xl's
+ * names of a migration under way are not looked at: its receiving side is paused until the guest lands.
+ */
+function pauseChange(was: DomainStatus, is: DomainStatus, name: string): 'paused' | 'unpaused' | null {
+  if (migratingName(name) !== null) return null;
+  const running = (s: DomainStatus) => s === 'running' || s === 'blocked';
+  if (running(was) && is === 'paused') return 'paused';
+  if (was === 'paused' && running(is)) return 'unpaused';
+  return null;
+}
+
+/**
  * Changes from `prev` to `cur`, in host order. Hosts unreachable in either snapshot say so and contribute no
  * domain changes (what happened there is unknown). Domain-0 is never reported.
  */
 export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetChange[] {
   const changes: FleetChange[] = [];
   const hosts = [...new Set([...Object.keys(prev.hosts), ...Object.keys(cur.hosts)])].sort();
-  // Where each guest was up before, to tell a migration from a start.
-  const upBefore = new Map<string, string>();
+  // Where each guest was up before, and how, to tell a migration from a start (and one that left it paused).
+  const upBefore = new Map<string, { host: string; status: DomainStatus }>();
   const knownBefore = new Set<string>();
   for (const [host, h] of Object.entries(prev.hosts))
     for (const d of h.domains ?? []) {
       knownBefore.add(d.name);
-      if (isUp(d.status)) upBefore.set(keyOf(d), host);
+      if (isUp(d.status)) upBefore.set(keyOf(d), { host, status: d.status });
     }
   const upNow = new Map<string, string>();
   for (const [host, h] of Object.entries(cur.hosts)) for (const d of h.domains ?? []) if (isUp(d.status)) upNow.set(keyOf(d), host);
@@ -68,16 +82,25 @@ export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetCha
     for (const [name, d] of is) {
       const oldName = renamed.get(name);
       if (oldName !== undefined) changes.push({ kind: 'renamed', host, oldName, domain: name });
-      // Renamed: compared with itself under its old name (a guest renamed and crashed meanwhile is said crashed too).
+      // Renamed: compared with itself under its old name (a guest renamed and crashed or paused meanwhile is said so too).
       const old = oldName === undefined ? was.get(name) : was.get(oldName);
       if (d.status === 'crashed') {
         if (old?.status !== 'crashed') changes.push({ kind: 'crashed', host, domain: name });
         continue;
       }
-      if (!isUp(d.status) || (old && isUp(old.status))) continue;
+      if (!isUp(d.status)) continue;
+      if (old && isUp(old.status)) {
+        const paused = pauseChange(old.status, d.status, name);
+        if (paused) changes.push({ kind: paused, host, domain: name });
+        continue;
+      }
       const from = upBefore.get(keyOf(d));
-      if (from !== undefined && from !== host) changes.push({ kind: 'migrated', host, from, domain: name });
-      else if (old || knownBefore.has(name)) changes.push({ kind: 'started', host, domain: name });
+      if (from !== undefined && from.host !== host) {
+        changes.push({ kind: 'migrated', host, from: from.host, domain: name });
+        // `xl migrate -p` leaves it paused on its new host; a paused guest migrated runs there.
+        const paused = pauseChange(from.status, d.status, name);
+        if (paused) changes.push({ kind: paused, host, domain: name });
+      } else if (old || knownBefore.has(name)) changes.push({ kind: 'started', host, domain: name });
       else changes.push({ kind: 'appeared', host, domain: name });
     }
     for (const [name, old] of was) {
@@ -124,6 +147,8 @@ const MARKS: Record<FleetChange['kind'], string> = {
   crashed: '✖',
   migrated: '⇄',
   renamed: '✎',
+  paused: '⏸',
+  unpaused: '▶',
   appeared: '+',
   vanished: '−',
   unreachable: '⚠',
