@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks, noOpReason } from './render-helpers.ts';
+import { failureBlocks, noOpReason, pausedRefusal, shownRef } from './render-helpers.ts';
 
 export const reboot = defineCommand({
   name: 'reboot',
@@ -19,7 +19,14 @@ export const reboot = defineCommand({
   op: 'domain.reboot',
   examples: ['/reboot web', '/reboot web --force', '/reboot xen1:web force:true'],
   job: (args, target) => ({ op: 'domain.reboot', host: target.host, domain: target.domain ?? '', force: args.force }),
-  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'reboot'),
+  // A paused guest is refused a graceful reboot by the agent: said before an approver is asked for nothing.
+  precheck: (args, target, { view }) => {
+    const name = target.domain ?? '';
+    return (
+      noOpReason(view, target.host, name, 'reboot') ??
+      (args.force ? null : pausedRefusal(view, target.host, name, 'reboot', shownRef(args.domain, target.host, name)))
+    );
+  },
   renderProgress: (p) => reply.progress('Rebooting', p.message, p.percent),
   render: ([o], args) => {
     // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.

@@ -1,5 +1,6 @@
 import { quoteHostLine } from '../src/core/control-chars.ts';
 import type { HostOutcome } from '../src/core/define-command.ts';
+import { type DomainRef, isUuid } from '../src/core/domain-ref.ts';
 import type { FleetView } from '../src/core/fleet-view.ts';
 import type { Block } from '../src/core/reply.ts';
 import type { DomainStatus, DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
@@ -65,6 +66,26 @@ export function noOpReason(view: FleetView, host: string, domain: string, action
           ? `${d.name} is not paused on ${host}`
           : null;
   return why && `${why}: nothing to ${action}; nothing was queued`;
+}
+
+/**
+ * Why a graceful stop or reboot of a guest the view shows paused is refused, in the agent's words (which refuse it once
+ * approved: its vCPUs do not run, so it cannot act on the request), with the way forward; null otherwise. Decided again
+ * on the hosts' fresh answer, as noOpReason is. `shown`: the guest as the way forward names it (see shownRef).
+ */
+export function pausedRefusal(view: FleetView, host: string, domain: string, action: 'stop' | 'reboot', shown: string): string | null {
+  const d = view.domains(host).find((x) => x.name === domain);
+  if (d?.status !== 'paused') return null;
+  const why =
+    action === 'stop'
+      ? `a paused guest cannot act on a shutdown request (it would power off at its next unpause) — /unpause ${shown} first, or /stop ${shown} --force`
+      : `a paused guest cannot act on a reboot request — /unpause ${shown} first, or /reboot ${shown} --force (destroy and create again)`;
+  return `${d.name} is paused on ${host}: ${why}; nothing was queued`;
+}
+
+/** A guest as a suggested command names it: as typed, or `host:name` when typed with its host or by UUID. */
+export function shownRef(ref: DomainRef, host: string, name: string): string {
+  return ref.host !== undefined || isUuid(ref.domain) ? `${host}:${name}` : name;
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
-import { failureBlocks, noOpReason } from './render-helpers.ts';
+import { failureBlocks, noOpReason, pausedRefusal, shownRef } from './render-helpers.ts';
 
 export const stop = defineCommand({
   name: 'stop',
@@ -19,8 +19,15 @@ export const stop = defineCommand({
   op: 'domain.stop',
   examples: ['/stop web', '/stop web --force', '/stop web force:true'],
   job: (args, target) => ({ op: 'domain.stop', host: target.host, domain: target.domain ?? '', force: args.force }),
-  // Only a guest the view shows defined (not running): a crashed, shut-down or dying one is cleared away by a stop.
-  precheck: (_args, target, { view }) => noOpReason(view, target.host, target.domain ?? '', 'stop'),
+  // Only a guest the view shows defined (not running): a crashed, shut-down or dying one is cleared away by a stop. A
+  // paused one is refused a graceful stop by the agent: said before an approver is asked for nothing.
+  precheck: (args, target, { view }) => {
+    const name = target.domain ?? '';
+    return (
+      noOpReason(view, target.host, name, 'stop') ??
+      (args.force ? null : pausedRefusal(view, target.host, name, 'stop', shownRef(args.domain, target.host, name)))
+    );
+  },
   renderProgress: (p) => reply.progress('Stopping', p.message, p.percent),
   render: ([o], args) => {
     // An unknown outcome may still come about (a slow guest acting on the request): "could not" would have it forced.
