@@ -32,13 +32,14 @@ export const migrate = defineCommand({
   args: z.strictObject({
     domain: DomainRefArg.describe('domain name, or host:domain'),
     target: HostName.describe('the host to move it to'),
+    reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
   }),
   positional: ['domain', 'target'],
   permission: 'domain.migrate',
   risk: 'dangerous',
   scope: 'domain',
   op: 'domain.migrate',
-  examples: ['/migrate web xen2'],
+  examples: ['/migrate web xen2', '/migrate web xen2 --reason "kernel upgrade on xen1"'],
   job: (args, target) => ({ op: 'domain.migrate', host: target.host, domain: target.domain ?? '', target: args.target }),
   touches: (args) => [args.target],
   precheck: (args, target, { toolstack, view }) => {
