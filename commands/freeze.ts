@@ -42,6 +42,27 @@ function untilIn(words: readonly string[]): { pair: string | null; typed: string
 }
 
 /**
+ * `/freeze 1h xen1 oops`, `/freeze tomorrow 09:00 xen1 …`: the until typed before the hosts. Read as typed, "1h" is no
+ * host and "xen1" starts the reason — told to join them with a comma, the next try says "no host named 1h". The
+ * command as it should be typed, or null when the hosts word is a host or reads as no until followed by hosts.
+ */
+function untilBeforeHosts(hosts: string, rest: readonly string[], isHost: (name: string) => boolean): string | null {
+  const areHosts = (w: string) => w === 'all' || w.split(',').every(isHost);
+  if (areHosts(hosts)) return null;
+  const lead = [hosts, ...rest];
+  const skip = lead.length > 1 && UNTIL_WORD.test(hosts) && untilIn(lead.slice(1)).shaped ? 1 : 0;
+  const until = untilIn(lead.slice(skip));
+  if (!until.shaped) return null;
+  const used = skip + (until.pair !== null ? 2 : 1);
+  const next = lead[used];
+  if (next === undefined || !areHosts(next)) return null;
+  const when = lead.slice(0, used).join(' ');
+  const reason = lead.slice(used + 1).join(' ') || '<reason>';
+  const many = next === 'all' || next.includes(',');
+  return `the host${many ? 's go' : ' goes'} first: /freeze ${next} ${when} ${reason} (${when} reads as a time, not a host)`;
+}
+
+/**
  * `/freeze HOSTS [UNTIL] REASON`: mutating commands on those hosts are refused (reads go on) until UNTIL (`2h`,
  * `18:00`, ISO) or /unfreeze. The first word of the reason is taken as UNTIL when it reads as one.
  */
@@ -78,6 +99,8 @@ export const freeze = defineCommand({
     const { pair, typed, shown, shaped } = untilIn(words);
     const hosts = args.hosts === 'all' ? ['all'] : [...new Set(args.hosts.split(','))];
     const bad = (why: string) => reply.error('Bad arguments for /freeze', why, usageOf(freeze));
+    const swapped = untilBeforeHosts(args.hosts, all, (h) => ctx.freezes.isHost(h));
+    if (swapped) return bad(swapped);
     // `/freeze xen1 xen2 2h …` meant two hosts: read as typed, xen2 would be left running and xen1 frozen for good
     // under the reason "xen2 2h …".
     if (first !== '' && first.split(',').every((h) => ctx.freezes.isHost(h)))
