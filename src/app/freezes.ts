@@ -13,28 +13,31 @@ export const FREEZE_PERMISSION = 'host.freeze';
  * Sets a freeze on each host unless one in force is to be kept, in one step: read and written apart, two freezes
  * decided at once both saw the hash empty, and the shorter, written last, replaced the longer. KEYS[1]: the hash;
  * ARGV: the freeze (JSON), who sets it ('' keeps any freeze in force: a plan's hold), its end ('' = none), now, hosts.
- * Returns the hosts kept, each followed by the freeze that kept it.
+ * Returns, for each host that had a freeze in force, 'kept' or 'replaced', the host and that freeze (one ended
+ * holds nothing: replaced unsaid).
  */
 const SET_UNLESS_KEPT = `
 local mine = ARGV[3] == '' and math.huge or tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local kept = {}
+local out = {}
 for i = 5, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  local inForce = false
   local keep = false
   if raw then
     local c = cjson.decode(raw)
     local e = (c['until'] == nil or c['until'] == cjson.null) and math.huge or tonumber(c['until'])
-    keep = e > now and (ARGV[2] == '' or (c['by'] ~= ARGV[2] and e > mine))
+    inForce = e > now
+    keep = inForce and (ARGV[2] == '' or (c['by'] ~= ARGV[2] and e > mine))
   end
-  if keep then
-    kept[#kept + 1] = ARGV[i]
-    kept[#kept + 1] = raw
-  else
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  if not keep then redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+  if inForce then
+    out[#out + 1] = keep and 'kept' or 'replaced'
+    out[#out + 1] = ARGV[i]
+    out[#out + 1] = raw
   end
 end
-return kept
+return out
 `;
 
 /**
@@ -100,8 +103,17 @@ export class FreezeBook {
     const f: RuntimeFreeze = { by: person.id, reason, since: now, until: until ? until.getTime() : null };
     // Someone else's freeze that ends later is theirs: kept, never cut short by one that ends sooner (its owner may
     // shorten it; anyone may /unfreeze first).
-    const kept = await this.setUnlessKept(hosts, f, person.id);
+    const { kept, replaced } = await this.setUnlessKept(hosts, f, person.id);
     const set = hosts.filter((h) => !kept.has(h));
+    // One's own freeze may be shortened (a window ended early without /unfreeze), but never unsaid: /status then shows
+    // only the new end, and a host reopened in the middle of the work the other freeze was for.
+    const end = (x: RuntimeFreeze) => x.until ?? Number.POSITIVE_INFINITY;
+    const replacedLine = (h: string) => {
+      const c = replaced.get(h);
+      if (!c) return [];
+      const sooner = end(c) > end(f) ? ', which ended later — this one ends sooner' : '';
+      return [reply.text(`${h}: replaces the freeze ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason})${sooner}`)];
+    };
     if (set.length > 0) await this.record(audit, set, `froze ${set.join(', ')}: ${f.reason}`);
     const keptLines = hosts.flatMap((h) => {
       const c = kept.get(h);
@@ -115,7 +127,7 @@ export class FreezeBook {
     });
     return reply.result(
       set.length > 0 ? `Frozen: ${set.join(', ')}` : `Already frozen for longer: ${hosts.join(', ')}`,
-      [...set.map((h) => reply.text(this.describeSet({ host: h, ...f }, now))), ...keptLines],
+      [...set.flatMap((h) => [reply.text(this.describeSet({ host: h, ...f }, now)), ...replacedLine(h)]), ...keptLines],
       { tone: 'warning' },
     );
   }
@@ -138,13 +150,22 @@ export class FreezeBook {
     return `${f.host} is frozen ${untilText(f.until, this.zone, f.since)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${wUntil} (from the config) — reads go on; mutating commands are refused ${lift}`;
   }
 
-  /** The hosts kept as they were, with the freeze that kept each; the others now carry `f`. */
-  private async setUnlessKept(hosts: string[], f: RuntimeFreeze, keepOthersLonger: string): Promise<Map<string, RuntimeFreeze>> {
+  /**
+   * The hosts kept as they were, with the freeze that kept each; the others now carry `f` — `replaced`: those of them
+   * whose freeze in force it took the place of, with that freeze.
+   */
+  private async setUnlessKept(
+    hosts: string[],
+    f: RuntimeFreeze,
+    keepOthersLonger: string,
+  ): Promise<{ kept: Map<string, RuntimeFreeze>; replaced: Map<string, RuntimeFreeze> }> {
     const args = [JSON.stringify(f), keepOthersLonger, f.until === null ? '' : String(f.until), String(f.since), ...hosts];
     const out = (await this.redis.eval(SET_UNLESS_KEPT, 1, this.key, ...args)) as string[];
     const kept = new Map<string, RuntimeFreeze>();
-    for (let i = 0; i + 1 < out.length; i += 2) kept.set(out[i] as string, JSON.parse(out[i + 1] as string) as RuntimeFreeze);
-    return kept;
+    const replaced = new Map<string, RuntimeFreeze>();
+    for (let i = 0; i + 2 < out.length; i += 3)
+      (out[i] === 'kept' ? kept : replaced).set(out[i + 1] as string, JSON.parse(out[i + 2] as string) as RuntimeFreeze);
+    return { kept, replaced };
   }
 
   /**
@@ -155,7 +176,7 @@ export class FreezeBook {
     // A freeze someone set meanwhile (its reason, its end) is theirs: kept, not replaced. Returns the hosts kept so. A
     // timed freeze that has ended stays in the hash until replaced: it holds nothing, and is replaced.
     const f: RuntimeFreeze = { by, reason, since: this.now(), until: null };
-    const kept = await this.setUnlessKept(hosts, f, '');
+    const { kept } = await this.setUnlessKept(hosts, f, '');
     const frozen = hosts.filter((h) => !kept.has(h));
     if (frozen.length > 0) await this.record(audit, frozen, `froze ${frozen.join(', ')}: ${reason}`);
     return [...kept.keys()];
