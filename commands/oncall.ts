@@ -91,8 +91,23 @@ export const oncall = defineCommand({
             ),
           ]
         : [];
+    // Set all the same (on call may be for being reached): but every request needing approval would wait on someone else.
+    const none = r.approvesNone;
+    const warning = none
+      ? [
+          reply.text(
+            `${r.person} may run none of the commands that need approval (${none.commands.join(', ')}): until this ends, ${
+              none.others.length > 0
+                ? `only ${none.others.join(', ')} can approve them`
+                : 'nobody can approve them: requests for them expire unanswered'
+            }`,
+          ),
+        ]
+      : [];
     const title = endless ? `${r.person} is on call, with no end set` : `${r.person} is on call until ${when(effective)}`;
-    return reply.result(title, [reply.fields(fields), ...longer, reply.text(`Times in ${r.after.zone}.`)]);
+    return reply.result(title, [reply.fields(fields), ...longer, ...warning, reply.text(`Times in ${r.after.zone}.`)], {
+      tone: none ? 'warning' : 'success',
+    });
   },
 });
 

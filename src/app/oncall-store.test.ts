@@ -100,6 +100,8 @@ describe('OnCallStore (Redis)', () => {
         zone: 'UTC',
         nextHandoff: null,
       },
+      // carol, a viewer, may approve none of it: /oncall set warns (src/app/oncall-approves-none.test.ts).
+      approvesNone: { commands: ['stop', 'reboot', 'pause', 'migrate', 'evacuate', 'rebalance'], others: ['alice'] },
     });
     // Another bot (another store on the same prefix) sees it.
     expect((await store().view(at)).now).toEqual({ person: 'carol', also: [], until, source: 'override', by: 'alice' });

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { COMMANDS } from '../../commands/index.ts';
 import type { Config } from '../config/schema.ts';
+import { approvesNone } from '../core/approval-policy.ts';
 import { echoValue } from '../core/args.ts';
 import { authorize, channelAllowsCommand, channelPolicy, type Person } from '../core/authorize.ts';
+import type { AnyCommand } from '../core/define-command.ts';
 import {
   formatWhen,
   nextHandoff,
@@ -53,6 +56,8 @@ export class OnCallStore {
     prefix: string,
     private readonly config: Config,
     private readonly audit: (entry: AuditEntry) => Promise<void>,
+    /** The commands an approval can be needed for: whether someone put on call may approve any is judged on them. */
+    private readonly commands: readonly AnyCommand[] = COMMANDS,
   ) {
     this.key = `${prefix}:oncall:overrides`;
   }
@@ -161,7 +166,9 @@ export class OnCallStore {
           decision: 'allowed',
           detail: `on call: ${person} until ${end.toISOString()} (${was})`,
         });
-        return { ok: true, person, until: end, before, after };
+        const onCall = after.now ? [after.now.person, ...after.now.also] : [];
+        const none = approvesNone(this.config, this.commands, person, onCall);
+        return { ok: true, person, until: end, before, after, ...(none ? { approvesNone: none } : {}) };
       },
     };
   }

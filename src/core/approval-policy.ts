@@ -2,7 +2,9 @@ import picomatch from 'picomatch';
 import type { ApprovalPolicy, ApprovalsSection } from '../config/approvals-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, isAnonymous, type Person } from './authorize.ts';
-import type { JobSpec, Risk, Target } from './define-command.ts';
+import type { Risk } from './command-spec.ts';
+import { type AnyCommand, commandSpec, type JobSpec, riskOf, type Target } from './define-command.ts';
+import type { ApprovesNone } from './oncall.ts';
 
 /**
  * Who must approve what, and who may: pure over the config. The two-person rule — a request never runs on the
@@ -83,4 +85,81 @@ export function mayApprove(q: ApproverQuestion): ApproverAnswer {
       return { ok: false, reason: `${approver.id} may not run /${q.command} on ${p.host}, so may not approve it there` };
   }
   return { ok: true };
+}
+
+/**
+ * The risks a command may be asked at: its `commands.NAME.risk` from the config, else its own — with its defaults and
+ * with every option given, when it depends on them (`/stop web` is write, `--force` dangerous; `/rebalance` a read,
+ * `--run` dangerous).
+ */
+function risksOf(config: Config, command: AnyCommand): Risk[] {
+  const set = config.commands[command.name]?.risk;
+  if (set !== undefined) return [set];
+  if (typeof command.risk !== 'function') return [command.risk];
+  const everyOption = new Proxy({}, { get: () => true });
+  return [...new Set([commandSpec(command).risk, riskOf(command, everyOption)])];
+}
+
+interface Need {
+  command: AnyCommand;
+  host: string;
+  policy: ApprovalPolicy;
+}
+
+/** What needs approval: each command (queued to a host, not disabled) with the policy that holds it on each host. */
+function approvalNeeds(config: Config, commands: readonly AnyCommand[]): Need[] {
+  return commands
+    .filter((c) => c.scope !== 'local' && !config.commands[c.name]?.disabled)
+    .flatMap((command) =>
+      Object.keys(config.hosts).flatMap((host) =>
+        risksOf(config, command).flatMap((risk) => {
+          const policy = policyFor(config.approvals, command.name, risk, [host]);
+          return policy ? [{ command, host, policy }] : [];
+        }),
+      ),
+    );
+}
+
+/**
+ * Whether `person` may approve any of `needs` somewhere, `onCall` being on call: the approval desk's own rule
+ * (mayApprove), for a request of someone else's on a host (any of its guests).
+ */
+function approvesAny(config: Config, needs: readonly Need[], person: string, onCall: readonly string[]): boolean {
+  const approver: Person = { id: person, displayName: person, roles: [...(config.people[person]?.roles ?? [])] };
+  return needs.some(
+    (n) =>
+      mayApprove({
+        config,
+        approver,
+        // Nobody's id: the person is judged as approving someone else's request.
+        requester: '',
+        policy: n.policy,
+        permission: n.command.permission ?? APPROVE_ANY,
+        command: n.command.name,
+        targets: [{ host: n.host }],
+        touches: [],
+        onCall,
+      }).ok,
+  );
+}
+
+/**
+ * Null unless `person`, put on call, may approve none of what needs approval (`onCall`: everyone on call after it).
+ * One who may gain roles through a Discord role binding is not judged: those are known only when they click, and the
+ * approval desk calls on them too.
+ */
+export function approvesNone(
+  config: Config,
+  commands: readonly AnyCommand[],
+  person: string,
+  onCall: readonly string[],
+): ApprovesNone | null {
+  const bound = !!config.people[person]?.identities['discord'] && Object.keys(config.discord?.roleBindings ?? {}).length > 0;
+  if (bound) return null;
+  const needs = approvalNeeds(config, commands);
+  if (needs.length === 0 || approvesAny(config, needs, person, [person])) return null;
+  return {
+    commands: [...new Set(needs.map((n) => n.command.name))],
+    others: Object.keys(config.people).filter((p) => p !== person && approvesAny(config, needs, p, onCall)),
+  };
 }

@@ -86,8 +86,17 @@ export interface OnCallView extends OnCallStatus {
   nextHandoff: Date | null;
 }
 
+/**
+ * Set on a result when the person put on call may approve none of what needs approval: `commands`, those that need
+ * it; `others`, who may approve them meanwhile (the requester of each aside).
+ */
+export interface ApprovesNone {
+  commands: string[];
+  others: string[];
+}
+
 export type OnCallSetResult =
-  | { ok: true; person: string; until: Date; before: OnCallStatus; after: OnCallView }
+  | { ok: true; person: string; until: Date; before: OnCallStatus; after: OnCallView; approvesNone?: ApprovesNone }
   | { ok: false; title: string; reason: string };
 
 /** What a local command gets to read and change the on-call schedule (the bot checks and audits `set`). */
