@@ -22,6 +22,9 @@ interface DuePost {
   settle: (how: 'came' | 'late' | 'stopped') => void;
 }
 
+/** The channel of the lines typed here; every other channel's messages are labelled with theirs. */
+const OWN_CHANNEL = 'terminal';
+
 /** Code points of a line echoed whole; a longer one (a file pasted by mistake) is cut. */
 const ECHO_MAX = 500;
 
@@ -191,7 +194,7 @@ export class TerminalAdapter implements ChatAdapter {
         resolve();
       }, this.options.lineTimeoutMs ?? 120_000);
     });
-    await core.handle(req, { platform: 'terminal', channelId: 'terminal', requestId: id, state: {} });
+    await core.handle(req, { platform: 'terminal', channelId: OWN_CHANNEL, requestId: id, state: {} });
     await Promise.race([answered, goOn]);
     clearTimeout(timer);
   }
@@ -261,7 +264,7 @@ export class TerminalAdapter implements ChatAdapter {
     if (!isFinal(reply) && !this.stopped && !this.waiting.has(target.requestId) && target.requestId.startsWith(this.idPrefix))
       void this.awaitFinal(target.requestId);
     // The text is printed last, after the attachments are saved: a failure printed nothing, and may be tried again.
-    await this.write(reply).catch((e: unknown) => Promise.reject(new DeliveryFailure('retry', e)));
+    await this.write(reply, target.channelId).catch((e: unknown) => Promise.reject(new DeliveryFailure('retry', e)));
     // Only what this terminal's own lines were told comes: it prints every channel's posts, awaited or not.
     if (reply.due && target.requestId.startsWith(this.idPrefix)) for (const d of reply.due) this.expectPost(d);
     if (isFinal(reply)) {
@@ -280,12 +283,12 @@ export class TerminalAdapter implements ChatAdapter {
   }
 
   async post(channelId: string, reply: Reply): Promise<ReplyTarget> {
-    await this.write(reply);
+    await this.write(reply, channelId);
     return { platform: 'terminal', channelId, requestId: `post-${Date.now()}`, state: {} };
   }
 
   /** The reply as text; its attachments saved to files first, so the text can say where they are. */
-  private async write(reply: Reply): Promise<void> {
+  private async write(reply: Reply, channelId: string): Promise<void> {
     const attachments = reply.attachments ?? [];
     const lines = attachments.length
       ? await saveAttachments(
@@ -293,7 +296,10 @@ export class TerminalAdapter implements ChatAdapter {
           attachments,
         )
       : undefined;
-    this.out(renderForTerminal(reply, lines, this.width()));
+    // One terminal prints every terminal channel's messages (a schedule's posts to `ops`, alerts): unlabelled, one
+    // printed between a line and its answer reads as that answer.
+    const label = channelId === OWN_CHANNEL ? '' : `[to terminal:${showControls(channelId)}]\n`;
+    this.out(label + renderForTerminal(reply, lines, this.width()));
   }
 
   /** The terminal's width, read at each reply (it may have been resized); none when the output is a pipe or a file. */
