@@ -105,3 +105,20 @@ describe('a host and a domain given as two words', () => {
     expect(text(decide(ctx, chatRequest('r1', 'list xen1 web'), fleet, true))).toBe('unexpected argument "web"');
   });
 });
+
+// `/migrate xen2 web` (the target first) was answered "no domain named xen2 on xen1, xen2": true, and no way forward.
+describe('a host named where the domain goes', () => {
+  const { ctx } = pipelineScene(['xen1', 'xen2']);
+
+  it('/migrate xen2 web says xen2 is a host and names /migrate web xen2', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'migrate xen2 web'), fleet, true))).toBe(
+      'no domain named xen2 on xen1, xen2 (xen2 is a host: /migrate web xen2)',
+    );
+  });
+
+  it('/show xen1 says xen1 is a host and how to name one of its domains', () => {
+    expect(text(decide(ctx, chatRequest('r1', 'show xen1'), fleet, true))).toBe(
+      'no domain named xen1 on xen1, xen2 (xen1 is a host: /show xen1:<domain>, /list xen1 shows its domains)',
+    );
+  });
+});

@@ -396,12 +396,24 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
       const notFound =
         typedHost !== undefined && ref.host === undefined
           ? `${typedHost} is no host here (hosts: ${hostList(hosts, (n) => `${n} you may use, not named here`) || 'none you may use'}), and no domain is named ${ref.domain}`
-          : `no domain named ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`) || 'any host you may use'}`;
+          : `no domain named ${ref.domain} on ${hostList(hosts, (n) => `any of the ${n} hosts you may use`) || 'any host you may use'}${hostNamedAsDomain(command, ev.args, ref.domain, hosts)}`;
       return { ...reject('Cannot do that', notFound, person), code: 'notFound' };
     }
     default:
       return command satisfies never;
   }
+}
+
+/**
+ * `/migrate xen2 web` (the target first) or `/show xen1` (a host where a domain goes): no domain is named so, and the
+ * refusal says the word is a host, with the line meant. Only a host the asker may use (`hosts`).
+ */
+function hostNamedAsDomain(command: AnyCommand, args: Record<string, unknown>, name: string, hosts: readonly string[]): string {
+  if (!hosts.includes(name)) return '';
+  const target = args['target'];
+  return typeof target === 'string' && command.name === 'migrate'
+    ? ` (${name} is a host: /migrate ${target} ${name})`
+    : ` (${name} is a host: /${command.name} ${name}:<domain>, /list ${name} shows its domains)`;
 }
 
 /**
