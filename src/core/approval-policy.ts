@@ -108,16 +108,37 @@ interface Need {
 
 /** What needs approval: each command (queued to a host, not disabled) with the policy that holds it on each host. */
 function approvalNeeds(config: Config, commands: readonly AnyCommand[]): Need[] {
+  const hosts = hostsAlike(config);
   return commands
     .filter((c) => c.scope !== 'local' && !config.commands[c.name]?.disabled)
     .flatMap((command) =>
-      Object.keys(config.hosts).flatMap((host) =>
+      hosts.flatMap((host) =>
         risksOf(config, command).flatMap((risk) => {
           const policy = policyFor(config.approvals, command.name, risk, [host]);
           return policy ? [{ command, host, policy }] : [];
         }),
       ),
     );
+}
+
+/**
+ * One host for each way the config's host globs (its roles' rules, its approval policies) match: who may do what
+ * there, and which policy holds, is the same for every host matching the same globs, so 1,000 hosts asked about every
+ * command, risk and person (a few seconds of the bot's event loop) are a handful.
+ */
+export function hostsAlike(config: Config): string[] {
+  const globs = [
+    ...new Set([
+      ...Object.values(config.roles).flatMap((r) => [...r.allow, ...r.deny].flatMap((rule) => rule.hosts)),
+      ...config.approvals.policies.flatMap((p) => p.hosts),
+    ]),
+  ].map((g) => picomatch(g));
+  const one = new Map<string, string>();
+  for (const host of Object.keys(config.hosts)) {
+    const matches = globs.map((m) => (m(host) ? '1' : '0')).join('');
+    if (!one.has(matches)) one.set(matches, host);
+  }
+  return [...one.values()];
 }
 
 /**
