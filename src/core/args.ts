@@ -192,8 +192,10 @@ function hostDomainHint(command: AnyCommand, host: string, domain: string): stri
 function hostThenDomain(command: AnyCommand, text: string, words: readonly string[], isHost: (name: string) => boolean): string {
   const [first, second] = words;
   if (command.positional[0] !== 'domain' || first === undefined || second === undefined) return '';
-  // `/stop web xen1`, the host after the domain, is the same slip.
-  const [host, domain] = isHost(first) ? [first, second] : isHost(second) ? [second, first] : [];
+  // `/stop web xen1`, the host after the domain, is the same slip — unless a host is what goes second (`/migrate web
+  // xen2`: its target).
+  const secondTakes = (command.args.shape as Record<string, z.ZodType | undefined>)[command.positional[1] ?? '']?.safeParse(second);
+  const [host, domain] = isHost(first) ? [first, second] : isHost(second) && !secondTakes?.success ? [second, first] : [];
   if (host === undefined || domain === undefined) return '';
   const pair = new RegExp(`(^|\\s)${escapeRegExp(first)}\\s+${escapeRegExp(second)}(?=\\s|$)`);
   if (!pair.test(text)) return '';

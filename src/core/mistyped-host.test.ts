@@ -122,3 +122,12 @@ describe('a host named where the domain goes', () => {
     );
   });
 });
+
+// A review: for /migrate the host after the domain is its target, not a slip: `/migrate web xen2 xen3` was told
+// `/migrate xen2:web xen3`, a guest that is not on xen2.
+describe('/migrate, whose second word is a host', () => {
+  const { ctx } = pipelineScene(['xen1', 'xen2']);
+  it.each(['migrate web xen2 xen1', 'migrate web xen2 now'])('/%s suggests no web on xen2', (line) => {
+    expect(text(decide(ctx, chatRequest('r1', line), fleet, true))).not.toContain('xen2:web');
+  });
+});
