@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { echoValue } from '../src/core/args.ts';
 import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, usageOf } from '../src/core/define-command.ts';
-import { looksLikeUntil, parseUntil, UNTIL_WORD } from '../src/core/oncall.ts';
+import { looksLikeUntil, parseUntil, UNTIL_WORD, untilProblem } from '../src/core/oncall.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 
 /** `xen1,xen2` or `all` → host names (validated by the bot against the config). */
@@ -59,7 +59,11 @@ function untilBeforeHosts(hosts: string, rest: readonly string[], isHost: (name:
   const when = lead.slice(0, used).join(' ');
   const reason = lead.slice(used + 1).join(' ') || '<reason>';
   const many = next === 'all' || next.includes(',');
-  return `the host${many ? 's go' : ' goes'} first: /freeze ${next} ${when} ${reason} (${when} reads as a time, not a host)`;
+  const goes = `the host${many ? 's go' : ' goes'} first`;
+  // A time that is none (`2 hours`, `24:00`) is said too: the line suggested would only be refused next.
+  const problem = untilProblem(until.typed);
+  if (problem !== null) return `${goes} (/freeze ${next} <until> ${reason}), and ${problem.replace(until.typed, until.shown)}`;
+  return `${goes}: /freeze ${next} ${when} ${reason} (${when} reads as a time, not a host)`;
 }
 
 /**
