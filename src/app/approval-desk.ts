@@ -3,6 +3,7 @@ import type { ApprovalPolicy } from '../config/approvals-schema.ts';
 import type { Config, Platform } from '../config/schema.ts';
 import { APPROVE_ANY, type ApproverAnswer, mayApprove, policyFor } from '../core/approval-policy.ts';
 import { authorize, channelAllowsCommand, channelPolicy, identify, type Person } from '../core/authorize.ts';
+import { showControls } from '../core/control-chars.ts';
 import { type AnyCommand, type JobSpec, riskOf } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
@@ -1126,7 +1127,7 @@ export class ApprovalDesk {
         );
       case 'denied':
         return reply.result(
-          `/${rec.command} ${describeArgs(rec)} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'} by ${rec.decidedBy}${rec.denyReason ? `: ${rec.denyReason}` : ''}`,
+          `/${rec.command} ${describeArgs(rec)} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'} by ${rec.decidedBy}${rec.denyReason ? `: ${showControls(rec.denyReason)}` : ''}`,
           [reply.text('nothing ran')],
           { tone: 'error' },
         );
@@ -1249,7 +1250,8 @@ export class ApprovalDesk {
           { name: 'requested by', value: `${rec.requester} (${rec.platform})`, inline: true },
           { name: 'expires', value: `${clock(rec.expiresAt)} UTC`, inline: true },
           { name: 'approvers', value: `${who}; ${rec.policy.count} needed`, inline: true },
-          ...(rec.reason ? [{ name: 'reason', value: rec.reason }] : []),
+          // Typed in chat and shown on every platform's card: a bidi override would make it read as something else.
+          ...(rec.reason ? [{ name: 'reason', value: showControls(rec.reason) }] : []),
           ...rec.state.map((s) => ({ name: `${s.domain} on ${s.host}`, value: describeState(s) })),
         ]),
         ...(rec.summary ?? []),

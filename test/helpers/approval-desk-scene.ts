@@ -113,7 +113,10 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
       expiresMinutes = 15,
       approvers = 'oncall',
       count = 1,
+      reason,
     }: {
+      /** Its --reason, shown on the card. */
+      reason?: string;
       requester?: string;
       system?: boolean;
       expiresMinutes?: number;
@@ -137,7 +140,12 @@ export function approvalDeskScene(extra: ApprovalSceneConfig = {}) {
       { platform: 'terminal', channelId: 'terminal', requestId, state: {} },
       {
         kind: 'needsApproval',
-        evaluated: { command: stop, args: { domain: { domain: 'web' }, force: false }, person: person(requester), risk: 'write' },
+        evaluated: {
+          command: stop,
+          args: { domain: { domain: 'web' }, force: false, ...(reason === undefined ? {} : { reason }) },
+          person: person(requester),
+          risk: 'write',
+        },
         command: stop,
         targets: [{ host: 'xen1', domain: 'web' }],
         mode: 'parallel',
