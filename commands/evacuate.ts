@@ -459,7 +459,17 @@ function readBackOf(
       unread: true,
       line: reply.text(`⚠ ${host} could not be read back after the last step (${o.failure.message}): /list ${host} shows what runs there`),
     };
-  const left = (o.result as JobResult<'domain.list'>).domains.filter(stillThere);
+  // A guest the plan shut down may be read back dying (xl shutdown -w returns as it goes down, before the destroy):
+  // on its way out by the plan's own step, it is no guest left there.
+  const shutByPlan = new Set(
+    own.flatMap((s, i) => {
+      const r = outcomes[i];
+      return s.op === 'domain.stop' && r?.ok === true && (r.result as { outcome: string }).outcome !== 'already-stopped' ? [s.domain] : [];
+    }),
+  );
+  const left = (o.result as JobResult<'domain.list'>).domains.filter(
+    (d) => stillThere(d) && !(d.status === 'dying' && shutByPlan.has(d.name)),
+  );
   return {
     steps: own,
     left,
