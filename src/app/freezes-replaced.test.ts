@@ -50,7 +50,7 @@ describe('/freeze over a freeze in force says what it replaced', () => {
     const out = await text(book().freeze(ALICE, ['xen1'], at('2026-12-07T10:30:00Z'), 'storage work', audit));
     expect(out).toContain('Frozen: xen1');
     expect(out).toContain(
-      'xen1: replaces the freeze until 2026-12-08 18:00 UTC (alice: patching), which ended later — this one ends sooner',
+      'xen1: replaces the freeze until 2026-12-08 18:00 UTC (alice: patching), which would have ended later — this one ends sooner',
     );
   });
 

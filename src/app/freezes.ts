@@ -111,7 +111,7 @@ export class FreezeBook {
     const replacedLine = (h: string) => {
       const c = replaced.get(h);
       if (!c) return [];
-      const sooner = end(c) > end(f) ? ', which ended later — this one ends sooner' : '';
+      const sooner = end(c) > end(f) ? ', which would have ended later — this one ends sooner' : '';
       return [reply.text(`${h}: replaces the freeze ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason})${sooner}`)];
     };
     if (set.length > 0) await this.record(audit, set, `froze ${set.join(', ')}: ${f.reason}`);
