@@ -195,7 +195,7 @@ export class JobQueues {
           return r;
         },
         (error: unknown) => {
-          this.judgeSilence(error, sentAt);
+          if (this.silence) this.judgeSilence(this.silence, error, sentAt, this.adderConnection, 'the adds on the adding connection');
           throw error;
         },
       );
@@ -222,16 +222,19 @@ export class JobQueues {
     }
   }
 
-  /** An add's MULTI failed: after silentReconnectMs of nothing but timeouts, the adding connection alone is replaced. */
-  private judgeSilence(error: unknown, sentAt: number): void {
-    const silentFor = this.silence?.failed(error, sentAt, this.monotonic()) ?? null;
-    // None after close(): that disconnect is for good, and replacing would connect it again.
-    if (silentFor === null || !this.adderConnection) return;
+  /**
+   * A command on `connection` (`what` it was, for the log) failed: after silentReconnectMs of nothing but timeouts
+   * there, that connection alone is replaced. None after close(): that disconnect is for good, and replacing would
+   * connect it again.
+   */
+  private judgeSilence(silence: SilentConnection, error: unknown, sentAt: number, connection: RedisClient | null, what: string): void {
+    const silentFor = silence.failed(error, sentAt, this.monotonic());
+    if (silentFor === null || this.closed || !connection) return;
     this.logger.warn(
       { silentMs: Math.round(silentFor) },
-      'Redis answered none of the adds on the adding connection for this long (each timed out); replacing that connection',
+      `Redis answered none of ${what} for this long (each timed out); replacing that connection`,
     );
-    replaceSilentConnection(this.adderConnection);
+    replaceSilentConnection(connection);
   }
 
   /**
@@ -259,14 +262,7 @@ export class JobQueues {
         silence.answered();
         return;
       }
-      const silentFor = silence.failed(error, sentAt, this.monotonic());
-      // None after close(): that disconnect is for good, and replacing would connect it again.
-      if (silentFor === null || this.closed) return;
-      this.logger.warn(
-        { silentMs: Math.round(silentFor) },
-        "Redis answered none of the probes on BullMQ's shared connection for this long (each timed out); replacing that connection",
-      );
-      replaceSilentConnection(this.connection);
+      this.judgeSilence(silence, error, sentAt, this.connection, "the probes on BullMQ's shared connection");
     } finally {
       this.probing = false;
     }
