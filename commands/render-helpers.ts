@@ -3,7 +3,7 @@ import type { HostOutcome } from '../src/core/define-command.ts';
 import { type DomainRef, isUuid } from '../src/core/domain-ref.ts';
 import type { FleetView } from '../src/core/fleet-view.ts';
 import type { Block } from '../src/core/reply.ts';
-import type { DomainStatus, DomainSummary, MigratedResult, RunningNowhereResult } from '../src/core/xen.ts';
+import { type DomainStatus, type DomainSummary, type MigratedResult, PAUSED_CANNOT, type RunningNowhereResult } from '../src/core/xen.ts';
 import type { JobOp } from '../src/queue/jobs.ts';
 
 const FAILURE_LABEL: Partial<Record<string, string>> = {
@@ -78,8 +78,8 @@ export function pausedRefusal(view: FleetView, host: string, domain: string, act
   if (d?.status !== 'paused') return null;
   const why =
     action === 'stop'
-      ? `a paused guest cannot act on a shutdown request (it would power off at its next unpause) — /unpause ${shown} first, or /stop ${shown} --force`
-      : `a paused guest cannot act on a reboot request — /unpause ${shown} first, or /reboot ${shown} --force (destroy and create again)`;
+      ? `${PAUSED_CANNOT.stop} — /unpause ${shown} first, or /stop ${shown} --force`
+      : `${PAUSED_CANNOT.reboot} — /unpause ${shown} first, or /reboot ${shown} --force (destroy and create again)`;
   return `${d.name} is paused on ${host}: ${why}; nothing was queued`;
 }
 

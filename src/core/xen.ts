@@ -262,3 +262,12 @@ export interface TopTable {
    */
   cut?: string[];
 }
+
+/**
+ * Why a graceful stop or reboot of a paused guest is refused: its vCPUs do not run, so it cannot act on the request
+ * (xenstore holds it until the next unpause). Said by the agent, and by the bot before it asks an approver for nothing.
+ */
+export const PAUSED_CANNOT = {
+  stop: 'a paused guest cannot act on a shutdown request (it would power off at its next unpause)',
+  reboot: 'a paused guest cannot act on a reboot request',
+} as const;

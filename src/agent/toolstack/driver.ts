@@ -3,6 +3,7 @@ import type { DomainDetail } from '../../core/domain-detail.ts';
 import { HostKeyError, OutcomeUnknownError, RemoteCommandError, TransportError, UserError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { DOM0_NAME } from '../../core/names.ts';
+import { PAUSED_CANNOT } from '../../core/xen.ts';
 import { type ConsoleTail, consoleTail } from '../parsers/console.ts';
 import { parseConfigFile } from '../parsers/domain-config.ts';
 import { infoNotes, parseInfo } from '../parsers/info.ts';
@@ -639,7 +640,7 @@ export class XenToolstack implements Toolstack {
       // The request would wait in xenstore: the wait runs out, and the guest powers off at its next unpause.
       throw new UserError(
         'domain.state',
-        `${domain} is paused on ${this.host.name}: a paused guest cannot act on a shutdown request (it would power off at its next unpause) — unpause it first, or stop it with force; nothing was sent`,
+        `${domain} is paused on ${this.host.name}: ${PAUSED_CANNOT.stop} — unpause it first, or stop it with force; nothing was sent`,
       );
     if (!options.force) this.refuseRebootingItself(domain, before);
     if (!options.force && !isUp(before.status))
@@ -858,7 +859,7 @@ export class XenToolstack implements Toolstack {
     if (before.status === 'paused')
       throw new UserError(
         'domain.state',
-        `${domain} is paused on ${host}: a paused guest cannot act on a reboot request — unpause it first, or reboot with force (destroy and create again)`,
+        `${domain} is paused on ${host}: ${PAUSED_CANNOT.reboot} — unpause it first, or reboot with force (destroy and create again)`,
       );
     if (!isUp(before.status))
       throw new UserError(
