@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApprovalIdArg } from '../src/app/approvals.ts';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, reasonArg } from '../src/core/define-command.ts';
 
 /** `/deny ID [reason]`: an approver refuses a pending request, or its requester withdraws it. */
 export const deny = defineCommand({
@@ -8,7 +8,7 @@ export const deny = defineCommand({
   description: 'Deny a pending request (or withdraw your own), with an optional reason',
   args: z.strictObject({
     id: ApprovalIdArg,
-    reason: z.string().trim().max(200).optional().describe('why (shown to the requester)'),
+    reason: reasonArg('the requester'),
   }),
   positional: ['id', 'reason'],
   permission: null,

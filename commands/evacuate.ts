@@ -6,6 +6,7 @@ import {
   type PlanResult,
   type PrecheckContext,
   type RenderContext,
+  reasonArg,
 } from '../src/core/define-command.ts';
 import { DOM0_NAME, HostName } from '../src/core/names.ts';
 import {
@@ -102,7 +103,7 @@ const Args = z.strictObject({
   host: HostName.describe('the host to empty'),
   to: HostWords.optional().describe('only to these hosts: to xen2 xen3'),
   'shutdown-rest': z.boolean().default(false).describe('shut down the guests that fit nowhere, after the migrations, instead of refusing'),
-  reason: z.string().trim().max(200).optional().describe('why (shown to the approver, and on the freeze)'),
+  reason: reasonArg('the approver, and on the freeze'),
 });
 type Args = z.infer<typeof Args>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, reasonArg } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { HostName } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
@@ -32,7 +32,7 @@ export const migrate = defineCommand({
   args: z.strictObject({
     domain: DomainRefArg.describe('domain name, or host:domain'),
     target: HostName.describe('the host to move it to'),
-    reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
+    reason: reasonArg('the approver'),
   }),
   positional: ['domain', 'target'],
   permission: 'domain.migrate',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
+import { defineCommand, type HostOutcome, reasonArg } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 import { failureBlocks, noOpReason } from './render-helpers.ts';
@@ -33,7 +33,7 @@ export const pause = defineCommand({
   description: 'Pause a running domain (xl pause): it keeps its memory but gets no CPU until unpaused',
   args: z.strictObject({
     domain: DomainRefArg.describe('domain name, or host:domain'),
-    reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
+    reason: reasonArg('the approver'),
   }),
   positional: ['domain'],
   permission: 'domain.pause',

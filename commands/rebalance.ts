@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { defineCommand, type HostOutcome, type JobSpec, type PlanResult, type PrecheckContext } from '../src/core/define-command.ts';
+import {
+  defineCommand,
+  type HostOutcome,
+  type JobSpec,
+  type PlanResult,
+  type PrecheckContext,
+  reasonArg,
+} from '../src/core/define-command.ts';
 import {
   type BalanceHost,
   capacityFromStatus,
@@ -37,7 +44,7 @@ import { mib } from './render-helpers.ts';
 const Args = z.strictObject({
   hosts: HostWords.optional().describe('only these hosts (default: every host you may use)'),
   run: z.boolean().default(false).describe('run the moves (one approval for all), instead of only suggesting them'),
-  reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
+  reason: reasonArg('the approver'),
 });
 type Args = z.infer<typeof Args>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, reasonArg } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, noOpReason, pausedRefusal, shownRef } from './render-helpers.ts';
@@ -10,7 +10,7 @@ export const reboot = defineCommand({
   args: z.strictObject({
     domain: DomainRefArg.describe('domain name, or host:domain'),
     force: z.boolean().default(false).describe('destroy and create again instead of asking the guest'),
-    reason: z.string().trim().max(200).optional().describe('why (shown to the approver)'),
+    reason: reasonArg('the approver'),
   }),
   positional: ['domain'],
   permission: 'domain.reboot',

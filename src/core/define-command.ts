@@ -274,6 +274,14 @@ export function usageOf(command: AnyCommand): string {
   return [`/${command.name}`, ...parts].join(' ');
 }
 
+/**
+ * A command's free-text `reason`: at most 200 characters, shown to `shownTo` (the approver's card, the requester),
+ * its control characters escaped where it is shown.
+ */
+export function reasonArg(shownTo: string) {
+  return z.string().trim().max(200).optional().describe(`why (shown to ${shownTo})`);
+}
+
 export function riskOf(command: AnyCommand, args: unknown): Risk {
   // biome-ignore lint/suspicious/noExplicitAny: args were parsed by this command's own schema
   return typeof command.risk === 'function' ? command.risk(args as any) : command.risk;
