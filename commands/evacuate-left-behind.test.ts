@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { renderContext } from '../src/core/define-command.ts';
 import { type Block, formatTable, type Reply, reply } from '../src/core/reply.ts';
-import type { DomainStatus } from '../src/core/xen.ts';
+import { listed, migrated, readBack } from '../test/helpers/evacuation-outcomes.ts';
 import { evacuate } from './evacuate.ts';
 
 /**
@@ -11,27 +11,7 @@ import { evacuate } from './evacuate.ts';
  * only shut-down and defined domains are gone from it. The freeze is said once, not again as the plan's promise.
  */
 const steps = [{ op: 'domain.migrate' as const, host: 'xen1', domain: 'gateway', target: 'xen2' }];
-const readBack = { op: 'domain.list' as const, host: 'xen1' };
-const moved: HostOutcome<'domain.migrate'> = {
-  host: 'xen1',
-  ok: true,
-  result: {
-    host: 'xen1',
-    outcome: 'migrated',
-    target: 'xen2',
-    transcript: [],
-    domain: { name: 'gateway', uuid: null, id: 2, status: 'blocked', flags: '-b----', memoryMiB: 512, vcpus: 1, cpuSeconds: 1 },
-  } as never,
-};
-const listed = (...names: [string, DomainStatus][]): HostOutcome<'domain.list'> => ({
-  host: 'xen1',
-  ok: true,
-  result: {
-    host: 'xen1',
-    toolstack: 'xl',
-    domains: [['Domain-0', 'running'] as const, ...names].map(([name, status]) => ({ name, status }) as never),
-  },
-});
+const moved = migrated('gateway', 'xen2', 2);
 /** The card's lines as planEvacuation writes them when it leaves web, paused, on xen1. */
 const card: Block[] = [
   reply.text('Evacuation of xen1 (xl): 1 migration, one at a time, each verified on its target.'),

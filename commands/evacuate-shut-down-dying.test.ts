@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { renderContext } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
-import type { DomainStatus } from '../src/core/xen.ts';
+import { listed, migrated, readBack } from '../test/helpers/evacuation-outcomes.ts';
 import { evacuate } from './evacuate.ts';
 
 /**
@@ -13,28 +13,8 @@ const steps = [
   { op: 'domain.migrate' as const, host: 'xen1', domain: 'gateway', target: 'xen2' },
   { op: 'domain.stop' as const, host: 'xen1', domain: 'big', force: false },
 ];
-const readBack = { op: 'domain.list' as const, host: 'xen1' };
-const moved: HostOutcome<'domain.migrate'> = {
-  host: 'xen1',
-  ok: true,
-  result: {
-    host: 'xen1',
-    outcome: 'migrated',
-    target: 'xen2',
-    transcript: [],
-    domain: { name: 'gateway', uuid: null, id: 2, status: 'blocked', flags: '-b----', memoryMiB: 512, vcpus: 1, cpuSeconds: 1 },
-  } as never,
-};
+const moved = migrated('gateway', 'xen2', 2);
 const stopped = { host: 'xen1', ok: true, result: { host: 'xen1', outcome: 'stopped' } } as never;
-const listed = (...names: [string, DomainStatus][]): HostOutcome<'domain.list'> => ({
-  host: 'xen1',
-  ok: true,
-  result: {
-    host: 'xen1',
-    toolstack: 'xl',
-    domains: [['Domain-0', 'running'] as const, ...names].map(([name, status]) => ({ name, status }) as never),
-  },
-});
 const card = [
   reply.text('Evacuation of xen1 (xl): 1 migration, one at a time, each verified on its target.'),
   reply.text('--shutdown-rest: big (needs 8192 MiB; no host has room) — shut down on xen1 (xl shutdown) after the migrations'),

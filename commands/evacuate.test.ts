@@ -3,10 +3,11 @@ import { withCapacity } from '../src/app/capacity.ts';
 import { FleetCache } from '../src/app/fleet-cache.ts';
 import { Config } from '../src/config/schema.ts';
 import { mayApprove } from '../src/core/approval-policy.ts';
-import { commandSpec, type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { commandSpec, renderContext } from '../src/core/define-command.ts';
 import { approvalRule, checkPlanJobs, decide, hostsTouched, type PipelineContext } from '../src/core/pipeline.ts';
 import type { CapacityReading, Guest, HostCapacity } from '../src/core/placement.ts';
 import { formatTable, type Reply } from '../src/core/reply.ts';
+import { listed, migrated as moved, readBack } from '../test/helpers/evacuation-outcomes.ts';
 import { chatRequest } from '../test/helpers/requests.ts';
 import { evacuate } from './evacuate.ts';
 import { COMMANDS } from './index.ts';
@@ -237,18 +238,6 @@ describe('/evacuate: the final reply', () => {
     { op: 'domain.migrate' as const, host: 'xen1', domain: 'gateway', target: 'xen2' },
     { op: 'domain.migrate' as const, host: 'xen1', domain: 'mail', target: 'xen3' },
   ];
-  const moved = (name: string, target: string, id: number): HostOutcome<'domain.migrate'> => ({
-    host: 'xen1',
-    ok: true,
-    result: {
-      host: 'xen1',
-      outcome: 'migrated',
-      target,
-      transcript: [],
-      domain: { name, uuid: null, id, status: 'blocked', flags: '-b----', memoryMiB: 512, vcpus: 1, cpuSeconds: 1 },
-    } as never,
-  });
-
   it('a failure halfway: what moved, what failed and what was not attempted; the host is not frozen', () => {
     const r = evacuate.render(
       [
@@ -278,17 +267,6 @@ describe('/evacuate: the final reply', () => {
     );
     expect(r.title).toBe('xen1 evacuated: 3 guests moved');
     expect(text(r)).toContain('xen1 is now frozen for new starts until /unfreeze');
-  });
-
-  const readBack = { op: 'domain.list' as const, host: 'xen1' };
-  const listed = (...names: [string, string][]): HostOutcome<'domain.list'> => ({
-    host: 'xen1',
-    ok: true,
-    result: {
-      host: 'xen1',
-      toolstack: 'xl',
-      domains: [['Domain-0', 'running'], ...names].map(([name, status]) => ({ name, status }) as never),
-    },
   });
 
   it('the read-back after the last step: empty says so; a guest running there is named and the title is not "evacuated"', () => {

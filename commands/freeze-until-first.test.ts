@@ -1,40 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LocalContext } from '../src/core/define-command.ts';
-import { type Reply, reply } from '../src/core/reply.ts';
-import { freeze } from './freeze.ts';
+import { describe, expect, it } from 'vitest';
+import { freezeDesk } from '../test/helpers/freeze-desk.ts';
 
 /**
  * `/freeze 1h xen1 oops` (the until typed before the host) was answered "hosts are separated by commas, with no space:
  * /freeze 1h,xen1 …", and following that gave "no host named 1h". The hosts word that is no host but reads as an
  * until, followed by a host, is the order swapped: said so, with the command as it should be typed.
  */
-let calls: { hosts: string[]; until: Date | null; reason: string }[] = [];
-const ctx = {
-  now: () => Date.now(),
-  freezes: {
-    zone: 'UTC',
-    freeze: async (hosts: string[], until: Date | null, reason: string) => {
-      calls.push({ hosts, until, reason });
-      return reply.result('Frozen');
-    },
-    unfreeze: async () => reply.result('Unfrozen'),
-    isHost: (name: string) => ['xen1', 'xen2'].includes(name),
-  },
-} as unknown as LocalContext;
-
-async function run(hosts: string, reason: string): Promise<Reply> {
-  const args = freeze.args.parse({ hosts, reason });
-  return freeze.run(args as never, ctx) as Promise<Reply>;
-}
-
-beforeEach(() => {
-  calls = [];
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(new Date('2026-12-07T10:00:00Z'));
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const { calls, run } = freezeDesk('UTC', ['xen1', 'xen2']);
 
 describe('/freeze with the until typed before the hosts', () => {
   it.each([

@@ -1,42 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LocalContext } from '../src/core/define-command.ts';
-import { type Reply, reply } from '../src/core/reply.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { freezeDesk } from '../test/helpers/freeze-desk.ts';
 import { freeze } from './freeze.ts';
 
 /**
  * `/freeze HOSTS [UNTIL] REASON` reads its until off the reason's first word: one meant as a time must never become
  * the start of the reason of a freeze that does not end.
  */
-const ZONE = 'Europe/Berlin';
-let calls: { hosts: string[]; until: Date | null; reason: string }[] = [];
-const ctx = {
-  // The shared clock the bot gives a command; here the (faked) Date.
-  now: () => Date.now(),
-  freezes: {
-    zone: ZONE,
-    freeze: async (hosts: string[], until: Date | null, reason: string) => {
-      calls.push({ hosts, until, reason });
-      return reply.result('Frozen');
-    },
-    unfreeze: async () => reply.result('Unfrozen'),
-    isHost: (name: string) => ['xen1', 'xen2', 'xen3'].includes(name),
-  },
-} as unknown as LocalContext;
-
-async function run(hosts: string, reason: string): Promise<Reply> {
-  const args = freeze.args.parse({ hosts, reason });
-  return freeze.run(args as never, ctx) as Promise<Reply>;
-}
-
-beforeEach(() => {
-  calls = [];
-  // Only Date: the command reads the time with Date.now() and new Date().
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(new Date('2026-12-07T10:00:00Z'));
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const { calls, run } = freezeDesk('Europe/Berlin', ['xen1', 'xen2', 'xen3']);
 
 describe('/freeze: a first word shaped like a duration is an until, valid or not', () => {
   for (const typed of ['-1h', '999999h', '1.5h', '1,5h', '٢h', '２h', '10min', '30s', '2hours', '−1h']) {

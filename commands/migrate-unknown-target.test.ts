@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FleetCache } from '../src/app/fleet-cache.ts';
-import { Config } from '../src/config/schema.ts';
-import { decide, type PipelineContext } from '../src/core/pipeline.ts';
+import { decide } from '../src/core/pipeline.ts';
 import { domainSummary as dom } from '../test/helpers/domains.ts';
+import { pipelineScene } from '../test/helpers/pipeline-scene.ts';
 import { chatRequest } from '../test/helpers/requests.ts';
-import { COMMANDS } from './index.ts';
 
 /**
  * `constructor` is a valid host name (a-z) and, through Object.prototype, "in" every config's `hosts` object: the
@@ -12,17 +11,7 @@ import { COMMANDS } from './index.ts';
  * approver ("xen1$ xl migrate web constructor") and, approved, answered by the agent with an untrue reason
  * ("constructor (undefined): xl migrate and xm migrate speak different protocols").
  */
-const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-const config = Config.parse({
-  hosts: {
-    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A'), toolstack: 'xl' },
-    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B'), toolstack: 'xl' },
-  },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  channels: [{ platform: 'terminal', id: '*' }],
-});
-const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
+const { ctx } = pipelineScene(['xen1', 'xen2']);
 
 const fleet = () => {
   const f = new FleetCache(['xen1', 'xen2']);

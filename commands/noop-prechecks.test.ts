@@ -1,28 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FleetCache } from '../src/app/fleet-cache.ts';
-import { Config } from '../src/config/schema.ts';
-import { decide, type PipelineContext } from '../src/core/pipeline.ts';
+import { decide } from '../src/core/pipeline.ts';
 import type { DomainSummary } from '../src/core/xen.ts';
 import { domainSummary as dom } from '../test/helpers/domains.ts';
+import { pipelineScene } from '../test/helpers/pipeline-scene.ts';
 import { chatRequest } from '../test/helpers/requests.ts';
-import { COMMANDS } from './index.ts';
 
 /**
  * A stop, reboot, pause or unpause the fleet view already shows to be a no-op (the guest is not running on its host,
  * or already in the state asked for) was put to an approver ("xen1$ timeout 30 xl shutdown -w web") only for the
  * agent to answer "already stopped". Refused before anything is queued, as /migrate refuses a guest not running.
  */
-const fp = (c: string) => `SHA256:${c.repeat(43)}`;
-const config = Config.parse({
-  hosts: {
-    xen1: { address: '10.0.0.1', privateKeyPath: '/k', hostKey: fp('A'), toolstack: 'xl' },
-    xen2: { address: '10.0.0.2', privateKeyPath: '/k', hostKey: fp('B'), toolstack: 'xl' },
-  },
-  roles: { admin: { allow: ['*'] } },
-  people: { alice: { roles: ['admin'], identities: { terminal: 'alice' } } },
-  channels: [{ platform: 'terminal', id: '*' }],
-});
-const ctx: PipelineContext = { config, commands: new Map(COMMANDS.map((c) => [c.name, c])) };
+const { ctx } = pipelineScene(['xen1', 'xen2']);
 
 const withState = (name: string, status: DomainSummary['status'], flags: string): DomainSummary => ({ ...dom(name, status), flags });
 const fleet = () => {

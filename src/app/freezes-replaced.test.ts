@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { redisPrefix } from '../../test/helpers/redis-prefix.ts';
 import { renderForTerminal } from '../adapters/terminal/render.ts';
 import { Config } from '../config/schema.ts';
 import type { Person } from '../core/authorize.ts';
@@ -12,15 +11,7 @@ import { FreezeBook } from './freezes.ts';
  * the middle of the patching. Shortening one's own is allowed (it ends a window early without /unfreeze); the reply
  * names what it replaced, as it names someone else's freeze it keeps.
  */
-const prefix = uniquePrefix();
-const redis = new Redis(REDIS_URL);
-afterAll(async () => {
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-  redis.disconnect();
-});
-beforeEach(async () => {
-  await redis.del(`${prefix}:freezes`);
-});
+const { redis, prefix } = redisPrefix();
 const config = Config.parse({
   hosts: Object.fromEntries(
     ['xen1', 'xen2'].map((h) => [h, { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` }]),

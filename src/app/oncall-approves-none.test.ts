@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { oncall } from '../../commands/oncall.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
+import { redisPrefix } from '../../test/helpers/redis-prefix.ts';
 import { chatRequest } from '../../test/helpers/requests.ts';
 import { renderForTerminal } from '../adapters/terminal/render.ts';
 import { Config } from '../config/schema.ts';
@@ -15,15 +14,7 @@ import { OnCallStore } from './oncall-store.ts';
  * call may approve this" and expired unless an admin acted. The reply warns when the person may approve nothing
  * that needs approval, judged by the approval desk's own rule (mayApprove), and says who still can.
  */
-const prefix = uniquePrefix();
-const redis = new Redis(REDIS_URL);
-afterAll(async () => {
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-  redis.disconnect();
-});
-beforeEach(async () => {
-  await deleteKeysWithPrefix(REDIS_URL, prefix);
-});
+const { redis, prefix } = redisPrefix();
 
 const host = { address: '10.0.0.1', privateKeyPath: '/k', hostKey: `SHA256:${'Q'.repeat(43)}` };
 const base = {

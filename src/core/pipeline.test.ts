@@ -240,21 +240,18 @@ describe('a domain named on its host', () => {
 });
 
 describe('a mistyped command', () => {
+  const reason = (text: string) => {
+    const d = decide(ctx, req(text), afterMigration(), true);
+    return 'reason' in d ? d.reason : '';
+  };
+
   it('is answered with the command it was most likely meant for, within two edits; a name far from any gets none', () => {
-    const reason = (text: string) => {
-      const d = decide(ctx, req(text), afterMigration(), true);
-      return 'reason' in d ? d.reason : '';
-    };
     expect(reason('lst')).toBe('Unknown command: there is no /lst here — did you mean /list? /help lists what you can run');
     expect(reason('stp web')).toContain('did you mean /stop?');
     expect(reason('xyzzy')).toBe('Unknown command: there is no /xyzzy here — /help lists what you can run');
   });
 
   it('counts two letters typed the wrong way round as one slip (/sotp is /stop, not /top)', () => {
-    const reason = (text: string) => {
-      const d = decide(ctx, req(text), afterMigration(), true);
-      return 'reason' in d ? d.reason : '';
-    };
     expect(reason('sotp web')).toContain('did you mean /stop?');
     expect(reason('lsit')).toContain('did you mean /list?');
   });

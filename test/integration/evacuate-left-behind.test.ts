@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
+import { describe, expect, it } from 'vitest';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
-import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/sim.ts';
+import { simBotConfig } from '../helpers/sim.ts';
+import { type SimStack, simStacks } from '../helpers/sim-stack.ts';
 
 /**
  * An evacuation that leaves a paused guest on its host (a migration would unpause it), against the simulator: every
@@ -13,22 +11,12 @@ import { quietLogger, type SimEnv, simBotConfig, startSimEnv } from '../helpers/
  * call it evacuated. Also what the plan's progress and final reply count and say: its migrations, not its read-back,
  * and the freeze once.
  */
-let stack: { env: SimEnv; agent: Agent; bot: Bot; prefix: string } | null = null;
-
-afterEach(async () => {
-  if (!stack) return;
-  const s = stack;
-  stack = null;
-  await s.bot.stop();
-  await s.agent.close(1_000);
-  await s.env.stop();
-  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
-});
+const startStack = simStacks();
 
 /** xen1 runs db and gateway and holds web paused; xen2 has room for all. The "queued" line is not held back. */
-async function start(): Promise<{ adapter: CaptureAdapter; env: SimEnv }> {
-  const env = await startSimEnv({
-    fleet: {
+function start(): Promise<SimStack> {
+  return startStack(
+    {
       hosts: {
         xen1: {
           toolstack: 'xl',
@@ -42,18 +30,11 @@ async function start(): Promise<{ adapter: CaptureAdapter; env: SimEnv }> {
         xen2: { toolstack: 'xl', totalMemoryMiB: 16384, domains: [] },
       },
     },
-    timeScale: 0.02,
-    shutdownDelayMs: 100,
-  });
-  const prefix = uniquePrefix();
-  const base = simBotConfig(env, prefix, REDIS_URL);
-  const config = { ...base, bot: { ...base.bot, queuedReplyDelayMs: 0 } };
-  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  const adapter = new CaptureAdapter();
-  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-  stack = { env, agent, bot, prefix };
-  return { adapter, env };
+    (env, prefix) => {
+      const base = simBotConfig(env, prefix, REDIS_URL);
+      return { ...base, bot: { ...base.bot, queuedReplyDelayMs: 0 } };
+    },
+  );
 }
 
 function textOf(r: Reply): string {
@@ -64,9 +45,9 @@ function textOf(r: Reply): string {
 
 describe('/evacuate xen1 with web paused there', () => {
   it('GIVEN web paused on xen1 THEN db and gateway move, the reply names web as left there, never "evacuated"; steps are counted 1 and 2 of 2; the freeze is said once', async () => {
-    const { adapter, env } = await start();
+    const { adapter, env, bot } = await start();
     const req = chatRequest('left-1', 'evacuate xen1');
-    await (stack as { bot: Bot }).bot.core.handle(req, targetOf(req));
+    await bot.core.handle(req, targetOf(req));
     const r = await adapter.finalReply('left-1');
     const said = textOf(r);
     expect(said).toContain('left on xen1: web (paused (a migration would unpause it)) — not migrated');

@@ -1,8 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Agent, startAgent } from '../../src/agent/agent.ts';
-import { type Bot, createBot } from '../../src/app/bot.ts';
+import { describe, expect, it } from 'vitest';
+import { createBot } from '../../src/app/bot.ts';
 import { jobIdOf } from '../../src/app/dispatch.ts';
 import { PendingStore } from '../../src/app/pending-store.ts';
 import { Config } from '../../src/config/schema.ts';
@@ -11,9 +10,10 @@ import { Journal } from '../../src/queue/coordination.ts';
 import { hostQueueName } from '../../src/queue/names.ts';
 import type { SimFleetSpec } from '../../src/sim/index.ts';
 import { CaptureAdapter } from '../helpers/capture-adapter.ts';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeysWithPrefix, REDIS_URL } from '../helpers/redis.ts';
 import { chatRequest, targetOf } from '../helpers/requests.ts';
-import { quietLogger, type SimEnv, simBotConfig, startSimEnv, unevenFleet } from '../helpers/sim.ts';
+import { quietLogger, type SimEnv, simBotConfig, unevenFleet } from '../helpers/sim.ts';
+import { type SimStack, simStacks } from '../helpers/sim-stack.ts';
 
 /**
  * /evacuate and /rebalance end to end against the simulator with three hosts: the capacity read from `xl info`, the
@@ -21,50 +21,13 @@ import { quietLogger, type SimEnv, simBotConfig, startSimEnv, unevenFleet } from
  * simulated hosts really hold afterwards.
  */
 
-interface Stack {
-  env: SimEnv;
-  agent: Agent;
-  bot: Bot;
-  adapter: CaptureAdapter;
-  config: Config;
-  prefix: string;
-}
-
-let stack: Stack | null = null;
-
-/**
- * A simulator with this fleet, an agent and a bot (approvals off: the approval flow has the demo test below it), on
- * the sim's config or `configOf`'s.
- */
-async function start(
-  fleet: SimFleetSpec,
-  configOf: (env: SimEnv, prefix: string) => Config = (env, prefix) => simBotConfig(env, prefix, REDIS_URL),
-): Promise<Stack> {
-  const env = await startSimEnv({ fleet, timeScale: 0.02, shutdownDelayMs: 100 });
-  const prefix = uniquePrefix();
-  const config = configOf(env, prefix);
-  const agent = await startAgent({ config, runner: env.pool(), connection: REDIS_URL, prefix, logger: quietLogger });
-  const adapter = new CaptureAdapter();
-  const bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
-  await bot.start();
-  stack = { env, agent, bot, adapter, config, prefix };
-  return stack;
-}
-
-afterEach(async () => {
-  if (!stack) return;
-  const s = stack;
-  stack = null;
-  await s.bot.stop();
-  await s.agent.close(1_000);
-  await s.env.stop();
-  await deleteKeysWithPrefix(REDIS_URL, s.prefix);
-});
+/** A simulator with a fleet, an agent and a bot; approvals off: the approval flow has the demo test below it. */
+const start = simStacks();
 
 let counter = 0;
 
 /** Sends `text`, holds xen1's command matching `match` for `ms` (it still runs), and stops the bot meanwhile. */
-async function stopBotDuring(s: Stack, text: string, match: RegExp, ms: number): Promise<string> {
+async function stopBotDuring(s: SimStack, text: string, match: RegExp, ms: number): Promise<string> {
   s.env.sim.faults.delayNext('xen1', { match, ms });
   const id = `ev-${++counter}`;
   const req = chatRequest(id, text);
@@ -75,14 +38,14 @@ async function stopBotDuring(s: Stack, text: string, match: RegExp, ms: number):
 }
 
 /** A new bot, on `config`, in place of the stopped one; its replies are in the adapter returned. */
-async function nextBot(s: Stack, config: Config): Promise<CaptureAdapter> {
+async function nextBot(s: SimStack, config: Config): Promise<CaptureAdapter> {
   const adapter = new CaptureAdapter();
   s.adapter = adapter;
   s.bot = await createBot({ config, redis: REDIS_URL, logger: quietLogger, adapters: [adapter] });
   await s.bot.start();
   return adapter;
 }
-async function ask(s: Stack, text: string, user = 'alice'): Promise<Reply> {
+async function ask(s: SimStack, text: string, user = 'alice'): Promise<Reply> {
   const id = `ev-${++counter}`;
   const req = chatRequest(id, text, user);
   await s.bot.core.handle(req, targetOf(req));
@@ -94,7 +57,7 @@ function textOf(r: Reply): string {
 }
 
 /** Where each guest runs now, as the simulator holds it (Domain-0 left out). */
-function running(s: Stack): Record<string, string[]> {
+function running(s: SimStack): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, h] of s.env.sim.fleet.hosts)
     out[name] = h.domains
@@ -104,7 +67,7 @@ function running(s: Stack): Record<string, string[]> {
   return out;
 }
 
-const migrations = (s: Stack) => s.env.sim.fleet.log.entries.filter((e) => /\bmigrate\b/.test(e.command));
+const migrations = (s: SimStack) => s.env.sim.fleet.log.entries.filter((e) => /\bmigrate\b/.test(e.command));
 
 /**
  * xen1 (16 GiB) runs web 2048, db 1024, gateway 512 and has mail defined; xen2 (6 GiB) runs files 1024, so it has
@@ -312,7 +275,7 @@ describe('/evacuate across a bot that went between two steps', () => {
    * in Redis. Then the next bot starts; resolves with its final reply.
    */
   async function acrossBots(
-    s: Stack,
+    s: SimStack,
     leave: (store: PendingStore, redis: Redis, id: string, first: unknown) => Promise<void>,
     nextConfig: Config = s.config,
   ): Promise<Reply> {
@@ -459,7 +422,7 @@ describe('/evacuate across a bot that went between two steps', () => {
 describe('a request on a host taken out of the config while its bot was down', () => {
   /** `/start mail` with a slow create; the bot (and with `agentToo` the agent) goes while it runs. Resolves with the
    * final reply of a bot started on a config without xen1. */
-  async function startAcrossConfigs(s: Stack, agentToo: boolean): Promise<Reply> {
+  async function startAcrossConfigs(s: SimStack, agentToo: boolean): Promise<Reply> {
     const id = await stopBotDuring(s, 'start mail', /\bcreate\b/, 1_500);
     // Closed at once, the agent hands the job back with the create sent: the journal says `issuing`.
     if (agentToo) await s.agent.close(0);
@@ -821,7 +784,7 @@ describe('/evacuate: a target that lost its room while the plan ran', () => {
    * threeHosts' plan: web → xen2 (3072 free → 1024), db → xen3 (6144 → 5120), gateway → xen2 (1024 → 512). While
    * step 1 is held on xen1, `fill` takes 5120 MiB of xen3 (free 1024): db there would leave 0, under the reserve.
    */
-  async function fillXen3DuringStep1(fill: (s: Stack) => void): Promise<{ s: Stack; r: Reply }> {
+  async function fillXen3DuringStep1(fill: (s: SimStack) => void): Promise<{ s: SimStack; r: Reply }> {
     const s = await start(threeHosts());
     s.env.sim.faults.delayNext('xen1', { match: /\bmigrate\b.*\bweb\b/, ms: 1_000 });
     const id = `evac-${++counter}`;
