@@ -1,24 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
 import type { Reply } from '../src/core/reply.ts';
+import { hostAnswer } from '../test/helpers/status-outcomes.ts';
 import { digest } from './digest.ts';
 
 const NOW = Date.UTC(2026, 11, 7, 17, 0, 0);
 
 function withUptime(uptimeSeconds: number | null): HostOutcome<'host.digest'> {
-  return {
+  return hostAnswer<'host.digest'>({
     host: 'xen1',
-    ok: true,
-    agent: null,
-    frozen: null,
-    result: {
-      host: 'xen1',
-      hours: 24,
-      since: NOW - 60_000,
-      points: 5,
-      domains: [{ name: 'web', peakCpuPercent: 4, avgCpuPercent: 4, uptimeSeconds, restarts: 0 }],
-    },
-  };
+    hours: 24,
+    since: NOW - 60_000,
+    points: 5,
+    domains: [{ name: 'web', peakCpuPercent: 4, avgCpuPercent: 4, uptimeSeconds, restarts: 0 }],
+  });
 }
 const webRow = (r: Reply) => r.blocks.flatMap((b) => (b.type === 'table' ? b.table.rows : [])).find((row) => row[1] === 'web') ?? [];
 

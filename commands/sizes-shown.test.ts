@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { withCapacity } from '../src/app/capacity.ts';
 import { sparklineText } from '../src/app/charts.ts';
 import { FleetCache } from '../src/app/fleet-cache.ts';
-import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { renderContext } from '../src/core/define-command.ts';
 import { decide } from '../src/core/pipeline.ts';
 import { type CapacityReading, describeUnplaced, type Guest, planRebalance } from '../src/core/placement.ts';
 import { type Block, formatTable } from '../src/core/reply.ts';
 import type { DomainSample } from '../src/core/samples.ts';
 import { pipelineScene } from '../test/helpers/pipeline-scene.ts';
 import { chatRequest } from '../test/helpers/requests.ts';
+import { hostAnswer } from '../test/helpers/status-outcomes.ts';
 import { rebalanceBlocks } from './rebalance.ts';
 import { top } from './top.ts';
 
@@ -38,18 +39,12 @@ function sample(name: string, memoryKiB: number): DomainSample {
 
 describe('sizes shown outside /status', () => {
   it('GIVEN guests of 64 GiB, 1.5 GiB and 512 MiB THEN /top shows them so, right-aligned in their column', () => {
-    const outcome: HostOutcome<'host.top'> = {
+    const outcome = hostAnswer<'host.top'>({
       host: 'xen1',
-      ok: true,
-      agent: null,
-      frozen: null,
-      result: {
-        host: 'xen1',
-        live: true,
-        sampledAt: 0,
-        domains: [sample('big', 64 * 1024 * 1024), sample('mid', 1536 * 1024), sample('small', 512 * 1024)],
-      },
-    };
+      live: true,
+      sampledAt: 0,
+      domains: [sample('big', 64 * 1024 * 1024), sample('mid', 1536 * 1024), sample('small', 512 * 1024)],
+    });
     const [table] = tables(top.render([outcome], { chart: false }, renderContext({ now: 0 })).blocks);
     if (!table) throw new Error('no table');
     expect(table.rows.map((r) => r[4])).toEqual(['64 GiB', '1.5 GiB', '512 MiB']);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type HostOutcome, renderContext } from '../src/core/define-command.ts';
+import { renderContext } from '../src/core/define-command.ts';
 import type { Block } from '../src/core/reply.ts';
 import type { HostSample } from '../src/core/samples.ts';
 import { domainSample } from '../test/helpers/domain-sample.ts';
 import { busiestRows, hostStatusWith } from '../test/helpers/host-status.ts';
+import { hostAnswer } from '../test/helpers/status-outcomes.ts';
 import { top } from './top.ts';
 
 /**
@@ -14,22 +15,16 @@ const tables = (blocks: readonly Block[]) => blocks.flatMap((b) => (b.type === '
 
 describe('/top on a host whose xentop cuts names', () => {
   it('GIVEN a cut name the sampler marked and full names THEN the cut one is shown cut, the others as they are', () => {
-    const outcome: HostOutcome<'host.top'> = {
+    const outcome = hostAnswer<'host.top'>({
       host: 'xen1',
-      ok: true,
-      agent: null,
-      frozen: null,
-      result: {
-        host: 'xen1',
-        live: true,
-        sampledAt: 0,
-        domains: [
-          domainSample('webserver-', { cpuPercent: 3, nameCut: true }),
-          domainSample('database-1', { cpuPercent: 2 }),
-          domainSample('web', { cpuPercent: 1 }),
-        ],
-      },
-    };
+      live: true,
+      sampledAt: 0,
+      domains: [
+        domainSample('webserver-', { cpuPercent: 3, nameCut: true }),
+        domainSample('database-1', { cpuPercent: 2 }),
+        domainSample('web', { cpuPercent: 1 }),
+      ],
+    });
     const [table] = tables(top.render([outcome], { chart: false }, renderContext({ now: 0 })).blocks);
     expect(table?.rows.map((r) => r[1])).toEqual(['webserver-…', 'database-1', 'web']);
   });

@@ -235,3 +235,29 @@ export async function fleetWarm(stack: TestStack, timeoutMs = 20_000): Promise<v
     { timeout: timeoutMs, interval: 50 },
   );
 }
+
+/**
+ * `printf '%s\n' LINES | npm run demo`: a test stack whose terminal reads `script` (its input ended at once) and writes
+ * to `output`. Resolves, once the terminal says it is done (the demo exits then), with the stack (the caller stops it)
+ * and what had been printed by then.
+ */
+export async function scriptedDemo(
+  script: string,
+  output: PassThrough = new PassThrough(),
+): Promise<{ stack: TestStack; written: string }> {
+  const input = new PassThrough();
+  let written = '';
+  output.on('data', (d: Buffer) => {
+    written += d.toString();
+  });
+  let terminal: TerminalAdapter | null = null;
+  const stack = await startTestStack({
+    makeAdapters: (config) => {
+      terminal = new TerminalAdapter({ config, input, output });
+      return [terminal];
+    },
+  });
+  input.end(script);
+  await (terminal as unknown as TerminalAdapter).done;
+  return { stack, written };
+}

@@ -1,8 +1,13 @@
 import type { AgentSighting, HostOutcome } from '../../src/core/define-command.ts';
 import { formatTable, type Reply } from '../../src/core/reply.ts';
-import type { JobResult } from '../../src/queue/jobs.ts';
+import type { JobOp, JobResult } from '../../src/queue/jobs.ts';
 
 /** What the /status render tests build their hosts' answers from: one host outcome, and the reply read as text. */
+
+/** A host's answer to a job of `op` as a render receives it: ok, no agent sighting, not frozen. */
+export function hostAnswer<Op extends JobOp>(result: JobResult<Op> & { host: string }): HostOutcome<Op> {
+  return { host: result.host, ok: true, agent: null, frozen: null, result } as HostOutcome<Op>;
+}
 
 /** The moment the status tests render at. */
 export const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

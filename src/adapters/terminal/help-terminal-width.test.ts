@@ -1,10 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../../commands/index.ts';
-import { startTestStack, type TestStack } from '../../../test/helpers/stack.ts';
+import { scriptedDemo, type TestStack } from '../../../test/helpers/stack.ts';
 import { commandSpecs } from '../../core/define-command.ts';
 import { displayWidth } from '../../core/text-width.ts';
-import { TerminalAdapter } from './index.ts';
 
 let stack: TestStack | null = null;
 afterAll(async () => {
@@ -13,24 +12,12 @@ afterAll(async () => {
 
 /** `printf '%s\n' LINES | npm run demo` at a terminal `columns` wide: stdin a pipe, stdout the terminal. */
 async function demoAt(columns: number | undefined, script: string): Promise<string> {
-  const input = new PassThrough();
   const output = Object.assign(new PassThrough(), columns === undefined ? {} : { isTTY: true, columns });
-  let written = '';
-  output.on('data', (d: Buffer) => {
-    written += d.toString();
-  });
-  let terminal: TerminalAdapter | null = null;
-  stack = await startTestStack({
-    makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output });
-      return [terminal];
-    },
-  });
-  input.end(script);
-  await (terminal as unknown as TerminalAdapter).done;
+  const run = await scriptedDemo(script, output);
+  stack = run.stack;
   await stack.stop();
   stack = null;
-  return written;
+  return run.written;
 }
 
 describe('/help at the terminal', () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../../../test/helpers/stack.ts';
+import { scriptedDemo, type TestStack } from '../../../test/helpers/stack.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Reply } from '../../core/reply.ts';
 import type { BotCore, ReplyTarget } from '../types.ts';
@@ -17,22 +17,9 @@ afterEach(async () => {
  * printed when the terminal said it was done (the demo exits then).
  */
 async function demoScript(script: string): Promise<string> {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let written = '';
-  output.on('data', (d: Buffer) => {
-    written += d.toString();
-  });
-  let terminal: TerminalAdapter | null = null;
-  stack = await startTestStack({
-    makeAdapters: (config) => {
-      terminal = new TerminalAdapter({ config, input, output });
-      return [terminal];
-    },
-  });
-  input.end(script);
-  await (terminal as unknown as TerminalAdapter).done;
-  return written;
+  const run = await scriptedDemo(script);
+  stack = run.stack;
+  return run.written;
 }
 
 describe('a scripted demo that adds a schedule', () => {
