@@ -77,6 +77,37 @@ describe("JobQueues' probe of BullMQ's shared connection", () => {
     }
   });
 
+  it('starts its count again when the bot replaces every connection: the new one is judged on its own timeouts', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const shared = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    shared.on('error', () => {});
+    const { queues, warned, probe } = probed(shared);
+    try {
+      await queues.get('h1')?.waitUntilReady();
+      await probe();
+      proxy.freezeOpen('both');
+      // Timed out 500 ms apart: half of silentReconnectMs.
+      await probe();
+      await probe();
+      // The bot found its own connection silent and replaces all of them (as bot.ts does), this one included.
+      const reconnected = new Promise((resolve) => shared.once('ready', resolve));
+      queues.replaceSilentConnections();
+      await reconnected;
+      // The new connection goes silent too: its first timeout is the start of its own count, not the old one's end.
+      proxy.freezeOpen('both');
+      await probe();
+      expect(warned.filter((m) => REPLACING.test(m))).toEqual([]);
+      await probe();
+      await probe();
+      expect(warned.filter((m) => REPLACING.test(m))).toHaveLength(1);
+    } finally {
+      await queues.close();
+      shared.disconnect();
+      await proxy.stop();
+    }
+  });
+
   it('does not take a Redis down for longer than silentReconnectMs for a silent connection', async () => {
     const server = await startPrivateRedis();
     const shared = new Redis(server.url, { maxRetriesPerRequest: null });
