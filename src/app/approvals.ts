@@ -330,7 +330,9 @@ export class ApprovalStore {
     heard: (id: string, from: string[], news: ApprovalNews) => void,
     reconnected: () => void = () => {},
   ): Promise<() => void> {
-    const sub = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true });
+    // Subscribed again by the 'ready' handler below, not by ioredis itself: ioredis drops the promise of its own
+    // resubscription, so a connection closed before Redis answered it failed with an unhandled rejection.
+    const sub = duplicateRedisClient(this.redis, { lazyConnect: false, enableOfflineQueue: true, autoResubscribe: false });
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.decidedChannel) return;
       const said = NewsMessage.safeParse(safeJson(message));
@@ -346,8 +348,8 @@ export class ApprovalStore {
       sub.disconnect();
       throw error;
     }
-    // ioredis subscribes again by itself once ready; this subscription's answer comes after that one's, so the news
-    // is heard again by the time `reconnected` looks at what it missed.
+    // Listening again once ready: by the time this subscription is answered the news is heard again, so `reconnected`
+    // looks at what was missed with nothing new slipping by.
     sub.on('ready', () => {
       sub.subscribe(this.decidedChannel).then(reconnected, () => {});
     });
@@ -361,7 +363,7 @@ export class ApprovalStore {
   /**
    * The bot found its connections silent while open (a NAT or firewall that forgot them): a subscriber sends nothing
    * that could time out, so it would hear nothing more until TCP gave up, if ever. Each one listening connects anew;
-   * ioredis subscribes again by itself, and `reconnected` (see watchDecided) catches up on what was said meanwhile.
+   * it subscribes again once ready, and `reconnected` (see watchDecided) catches up on what was said meanwhile.
    * One closed is no longer here: it is not connected again.
    */
   replaceSilentConnection(): void {
