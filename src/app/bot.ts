@@ -128,7 +128,15 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
   const connection = bull.options;
   const adapters = new Map(options.adapters.map((a) => [a.platform, a]));
   // bot.ha: Telegram and Discord run only while this bot holds the leader lease; a standby delivers none of their replies.
-  const leadership = new BotLeadership({ config, redis: options.redis, prefix, instance, adapters: options.adapters, logger });
+  const leadership = new BotLeadership({
+    config,
+    redis: options.redis,
+    prefix,
+    instance,
+    adapters: options.adapters,
+    logger,
+    silentReconnectMs: timings.silentReconnectMs,
+  });
   const audit = new AuditLog(redis, `${prefix}:audit`, config.audit.file, config.audit.streamMaxLen, logger, {
     lingerMs: config.audit.streamLingerMs,
     // Who did what when, in one clock whichever bot (on whichever machine) wrote it.

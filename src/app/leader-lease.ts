@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
+import { COMMAND_TIMED_OUT } from '../queue/silent-connection.ts';
 
 /**
  * The leader lease of the bots sharing one Redis prefix: at most one of them runs the chat adapters that must be
@@ -39,6 +40,19 @@ export function leaseTiming(leaseMs: number): LeaseTiming {
     marginMs: Math.floor(leaseMs / 3),
     commandTimeoutMs: Math.max(1, Math.floor(leaseMs / 8)),
   };
+}
+
+/**
+ * How long the lease's commands may all time out before its connection is replaced (see SilentConnection): the bot's
+ * own window (silentReconnectMs), but never more than two leases. A leader whose lease flow alone a NAT forgot has
+ * stepped down after lease − margin, and no bot whose lease flow is gone can take the lease back: with one bot (or
+ * every bot's flow gone) nobody runs Telegram or Discord for as long as this. Replacing early costs little: the
+ * connection carries nothing but the lease's scripts, each given up after commandTimeoutMs whatever happens to it, and
+ * a Redis that restarts closes it (an error, not a timeout: the count starts again) — only a Redis that answers
+ * nothing for two whole leases, which has cost the lease already, sees one reconnect per window.
+ */
+export function leaseSilentMs(leaseMs: number, silentReconnectMs = Number.POSITIVE_INFINITY): number {
+  return Math.min(silentReconnectMs, 2 * leaseMs);
 }
 
 /**
@@ -136,6 +150,12 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/**
+ * One acquire/renew sent at `sentAt` (the lease's monotonic ms), as of `now`: answered, or failed with `error` (a
+ * timeout reads as ioredis's own, COMMAND_TIMED_OUT).
+ */
+export type LeaseAttempt = { sentAt: number; now: number } & ({ answered: true } | { answered: false; error: unknown });
+
 export interface LeaderLeaseOptions {
   /** A connection of its own, without an offline queue (a command during an outage fails at once). */
   redis: RedisClient;
@@ -146,6 +166,8 @@ export interface LeaderLeaseOptions {
   logger: Logger;
   /** Called on every change of role (leader ↔ standby), synchronously from the lease's timers. */
   onChange: (role: LeaseRole) => void;
+  /** Told of each acquire/renew sent: the lease's periodic command is the probe of its connection. */
+  onAttempt?: (attempt: LeaseAttempt) => void;
   now?: () => number;
 }
 
@@ -238,9 +260,11 @@ export class LeaderLease {
           const [held, ttl] = (await this.command(ACQUIRE, [this.options.token, String(t.leaseMs), guard])) as [number, number];
           outcome = held === 1 ? 'held' : 'taken';
           if (ttl > 0) this.othersUntil = Math.max(this.othersUntil, this.now() + ttl);
+          this.options.onAttempt?.({ sentAt, now: this.now(), answered: true });
         } catch (error) {
           this.options.logger.debug({ err: String(error) }, 'leader lease: no answer from Redis');
           outcome = 'error';
+          this.options.onAttempt?.({ sentAt, now: this.now(), answered: false, error });
         }
       // Released meanwhile (a term that could not begin gives the lease up with this loop still on): the release went
       // to Redis after this command, on the same connection, so "held" is about a key that is gone by now — acted on,
@@ -260,11 +284,14 @@ export class LeaderLease {
     this.loop.unref();
   }
 
-  /** One lease script, given up after commandTimeoutMs (the command may still run in Redis: that is safe). */
+  /**
+   * One lease script, given up after commandTimeoutMs (the command may still run in Redis: that is safe). Given up in
+   * ioredis's words for its own command timeout: the lease's connection has none, and a SilentConnection counts these.
+   */
   private async command(script: string, args: string[]): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('lease command timed out')), this.options.timing.commandTimeoutMs);
+      timer = setTimeout(() => reject(new Error(COMMAND_TIMED_OUT)), this.options.timing.commandTimeoutMs);
       timer.unref();
     });
     try {

@@ -4,10 +4,10 @@ import type { Config, Platform } from '../config/schema.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type AdapterState, adaptersCheck, type ReadinessCheck } from '../core/readiness.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
-import { replaceSilentConnection } from '../queue/silent-connection.ts';
+import { replaceSilentConnection, SilentConnection } from '../queue/silent-connection.ts';
 import type { AlertDesk } from './alert-desk.ts';
 import type { ApprovalDesk } from './approval-desk.ts';
-import { LeaderLease, type LeaseTiming, leaseKey, leaseTiming } from './leader-lease.ts';
+import { LeaderLease, type LeaseAttempt, type LeaseTiming, leaseKey, leaseSilentMs, leaseTiming } from './leader-lease.ts';
 import type { Relay } from './relay.ts';
 import type { ScheduleBook, TickHandler } from './schedules.ts';
 
@@ -58,6 +58,8 @@ export interface BotLeadershipOptions {
   instance: string;
   adapters: readonly ChatAdapter[];
   logger: Logger;
+  /** The bot's window for a connection silent while open (BotTimings); the lease's is never longer (leaseSilentMs). */
+  silentReconnectMs?: number;
 }
 
 /**
@@ -75,6 +77,11 @@ export class BotLeadership {
   private readonly leasedPlatforms: ReadonlySet<Platform>;
   private readonly lease: LeaderLease | null = null;
   private readonly client: RedisClient | null = null;
+  /**
+   * The lease's connection gone silent alone (a NAT forgetting just its flow): the bot's own connection answers, so
+   * only the lease's own commands can tell (see judgeSilence).
+   */
+  private readonly silence: SilentConnection | null = null;
   private term: LeaderTerm | null = null;
   private active = false;
   /** The term's adapters were halted on a loss of the lease: a term still active is not running as a leader's must. */
@@ -98,12 +105,14 @@ export class BotLeadership {
     if (!this.enabled) return;
     this.client = createRedisClient(options.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     this.client.on('error', (e) => logger.debug({ err: e.message }, 'redis error (leader lease)'));
+    this.silence = new SilentConnection(leaseSilentMs(this.timing.leaseMs, options.silentReconnectMs));
     this.lease = new LeaderLease({
       redis: this.client,
       key: leaseKey(prefix),
       token: `${hostname()}:${process.pid}:${instance}`,
       timing: this.timing,
       logger,
+      onAttempt: (attempt) => this.judgeSilence(attempt),
       onChange: () => {
         // Lost the lease: the adapters stop now, whatever transition is queued or running.
         if (this.lease && !this.lease.isLeader() && this.active && this.term?.haltAdapters) {
@@ -186,7 +195,29 @@ export class BotLeadership {
    * is; not after stop() (its disconnect is for good) nor before start() (it connects then).
    */
   replaceSilentConnection(): void {
-    if (this.client && this.begun && !this.stopping) replaceSilentConnection(this.client);
+    if (!this.client || !this.begun || this.stopping) return;
+    // The count was of the connection replaced: the new one's starts afresh (not replaced again for the old one's past).
+    this.silence?.answered();
+    replaceSilentConnection(this.client);
+  }
+
+  /**
+   * An acquire/renew answered or failed: after leaseSilentMs of nothing but timeouts, the lease's connection alone is
+   * replaced, as the bot's own would be; not after stop() nor before start() (see replaceSilentConnection).
+   */
+  private judgeSilence(attempt: LeaseAttempt): void {
+    if (!this.silence) return;
+    if (attempt.answered) {
+      this.silence.answered();
+      return;
+    }
+    const silentFor = this.silence.failed(attempt.error, attempt.sentAt, attempt.now);
+    if (silentFor === null || !this.client || !this.begun || this.stopping) return;
+    this.options.logger.warn(
+      { silentMs: Math.round(silentFor) },
+      "Redis answered none of the leader lease's commands on its connection for this long (each timed out); replacing that connection",
+    );
+    replaceSilentConnection(this.client);
   }
 
   /** Ends the term; once its leased adapters have stopped, gives the lease up so a standby takes over at once. */
