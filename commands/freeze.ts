@@ -85,11 +85,15 @@ export const freeze = defineCommand({
       .refine((r) => showControls(r) === r, {
         error: (issue) => `no control characters (got ${showControls(String(issue.input)).slice(0, 60)})`,
       })
-      .describe('[until] and why'),
+      // Discord's menu has no until of its own: there, as in chat, it is typed first in the reason.
+      .describe('why (shown to whoever is refused); a time first is the until: 2h kernel upgrade'),
   }),
   positional: ['hosts', 'reason'],
   // Derived from the schema it would read `/freeze <hosts> <reason>`, hiding the until that run() reads off the reason.
   usage: '/freeze <hosts> [<until>] <reason>',
+  placeholders: {
+    until: 'when it ends: 30m, 2h, 18:00, tomorrow 09:00 or 2025-03-04 18:00, also written for 2h, until 18:00 (default: until /unfreeze)',
+  },
   permission: 'host.freeze',
   risk: 'write',
   scope: 'local',

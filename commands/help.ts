@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { echoCommand } from '../src/core/args.ts';
 import type { CommandSpec } from '../src/core/command-spec.ts';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, type ExplainedCommand } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
 
 const USAGE = '/help [<command>]';
@@ -17,6 +17,25 @@ function written(spec: CommandSpec, option: CommandSpec['options'][number]): str
   const positional = spec.usage.includes(`<${option.name}>`) && !spec.usage.includes(`--${option.name} <${option.name}>`);
   if (positional) return `<${option.name}>`;
   return option.type === 'boolean' ? `--${option.name}` : `--${option.name} <${option.name}>`;
+}
+
+/**
+ * A row for every placeholder of the usage line, in its order: each argument, and each word the command reads out of
+ * another (/freeze's `[<until>]`), so that no part of the usage is left unexplained.
+ */
+function argumentRows(spec: ExplainedCommand): string[][] {
+  const rows = [
+    ...spec.options.map((o) => ({ shown: written(spec, o), what: `${o.description}${o.required ? '' : ' (optional)'}` })),
+    ...Object.entries(spec.placeholders ?? {}).map(([name, what]) => ({
+      shown: `<${name}>`,
+      what: `${what}${spec.usage.includes(`[<${name}>]`) ? ' (optional)' : ''}`,
+    })),
+  ];
+  const at = (shown: string) => {
+    const i = spec.usage.indexOf(shown);
+    return i < 0 ? Number.POSITIVE_INFINITY : i;
+  };
+  return rows.sort((a, b) => at(a.shown) - at(b.shown)).map((r) => [r.shown, r.what]);
 }
 
 export const help = defineCommand({
@@ -37,7 +56,7 @@ export const help = defineCommand({
       const name = args.command.replace(/^\//, '').toLowerCase();
       const spec = allowed.find((c) => c.name === name);
       if (!spec) return reply.error('No such command', `there is no ${echoCommand(name)} you can run here — /help lists them`, USAGE);
-      const rows = spec.options.map((o) => [written(spec, o), `${o.description}${o.required ? '' : ' (optional)'}`]);
+      const rows = argumentRows(spec);
       return reply.result(
         spec.usage,
         [reply.text(spec.description), ...(rows.length ? [reply.table({ columns: ['argument', 'what it is'], rows })] : [])],

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { deny } from '../../commands/deny.ts';
 import { evacuate } from '../../commands/evacuate.ts';
 import { freeze } from '../../commands/freeze.ts';
-import { list } from '../../commands/list.ts';
 import { rebalance } from '../../commands/rebalance.ts';
 import { schedule } from '../../commands/schedule.ts';
 import { show } from '../../commands/show.ts';
 import { stop } from '../../commands/stop.ts';
 import { unfreeze } from '../../commands/unfreeze.ts';
+import { uptime } from '../../commands/uptime.ts';
 import { parseArgs } from './args.ts';
 import type { AnyCommand } from './define-command.ts';
 
@@ -49,7 +49,7 @@ describe('the words of an argument refused', () => {
   // which is not ASCII': the name twice, and a control character, ASCII as it is, called not ASCII.
   it('says a control character in a reason once, as what it is', () => {
     expect(refusal(freeze, 'xen2 1h ok\u0007bell')).toBe('reason: no control characters (got 1h ok\\x07bell)');
-    expect(refusal(list, 'xen\u00071')).toBe(
+    expect(refusal(uptime, 'xen\u00071')).toBe(
       'host: "xen\\u00071" is not a valid host name: must be 1-32 of a-z 0-9 _ - starting with a letter or digit; it holds "\\u0007" (U+0007), a control character',
     );
   });
@@ -66,10 +66,10 @@ describe('the words of an argument refused', () => {
   // It said "host: must be 1-32 of …" and not what was typed, where a bad domain name is named.
   it('names a bad host as typed, as a bad domain name is', () => {
     const rule = 'must be 1-32 of a-z 0-9 _ - starting with a letter or digit';
-    expect(refusal(list, 'xen1|cat')).toBe(`host: "xen1|cat" is not a valid host name: ${rule}`);
-    expect(refusal(list, 'h'.repeat(300))).toBe(`host: "${'h'.repeat(40)}…" is not a valid host name: ${rule}`);
-    expect(refusal(list, '"xen1\u001b[2J"')).toBe(`host: "xen1\\u001b[2J" is not a valid host name: ${rule}`);
-    expect(refusal(list, 'XEN1')).toBe('host: must be lower case: xen1');
+    expect(refusal(uptime, 'xen1|cat')).toBe(`host: "xen1|cat" is not a valid host name: ${rule}`);
+    expect(refusal(uptime, 'h'.repeat(300))).toBe(`host: "${'h'.repeat(40)}…" is not a valid host name: ${rule}`);
+    expect(refusal(uptime, '"xen1\u001b[2J"')).toBe(`host: "xen1\\u001b[2J" is not a valid host name: ${rule}`);
+    expect(refusal(uptime, 'XEN1')).toBe('host: must be lower case: xen1');
   });
 
   it('says how long a domain name too long was', () => {

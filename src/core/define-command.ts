@@ -110,7 +110,7 @@ export interface LocalContext {
   platformUserId: string;
   platform: string;
   /** Commands this person may run here (for help). */
-  allowedCommands: () => CommandSpec[];
+  allowedCommands: () => ExplainedCommand[];
   roles: readonly string[];
   /** Who is on call; `set` is authorized (oncall.set) and audited by the bot. */
   oncall: OnCallAccess;
@@ -175,6 +175,11 @@ interface BaseDefinition<S extends z.ZodObject> {
    * reads out of another argument, as /freeze reads its until from the reason's first word).
    */
   usage?: string;
+  /**
+   * What each placeholder of `usage` that is no argument of the schema takes (/freeze's `until`, read off its reason),
+   * by name: /help gives it a row, as it gives each argument one.
+   */
+  placeholders?: Readonly<Record<string, string>>;
   /** null = any known person (help, whoami). */
   permission: string | null;
   risk: Risk | ((args: z.infer<S>) => Risk);
@@ -287,7 +292,12 @@ export function riskOf(command: AnyCommand, args: unknown): Risk {
   return typeof command.risk === 'function' ? command.risk(args as any) : command.risk;
 }
 
-export function commandSpec(command: AnyCommand): CommandSpec {
+/** A command as /help explains it: its spec, and what each placeholder of its usage that is no argument takes. */
+export interface ExplainedCommand extends CommandSpec {
+  placeholders?: Readonly<Record<string, string>>;
+}
+
+export function commandSpec(command: AnyCommand): ExplainedCommand {
   return {
     name: command.name,
     description: command.description,
@@ -295,6 +305,7 @@ export function commandSpec(command: AnyCommand): CommandSpec {
     usage: usageOf(command),
     permission: command.permission,
     risk: baselineRisk(command),
+    ...(command.placeholders ? { placeholders: command.placeholders } : {}),
   };
 }
 

@@ -152,9 +152,12 @@ export function evaluate(ctx: PipelineContext, req: ChatRequest): Evaluated | Re
   }
   if (command.permission !== null) {
     const host = command.scope === 'host' || command.scope === 'fleet' ? args['host'] : undefined;
-    const target = typeof host === 'string' ? { host } : {};
-    const decision = authorize(config, who.person, command.permission, target, `run /${command.name}`);
-    if (!decision.allowed) return reject('Not allowed', decision.message, personId);
+    // `/list xen1,xen2`: each host named is checked, and refused in the same words, as it is named alone.
+    const targets = typeof host === 'string' ? [{ host }] : Array.isArray(host) ? host.map((h) => ({ host: String(h) })) : [{}];
+    for (const target of targets) {
+      const decision = authorize(config, who.person, command.permission, target, `run /${command.name}`);
+      if (!decision.allowed) return reject('Not allowed', decision.message, personId);
+    }
   }
   const risk = config.commands[command.name]?.risk ?? riskOf(command, args);
   return staleRefusal(ctx, req, command.name, risk, personId) ?? { command, args, person: who.person, risk };
@@ -288,16 +291,17 @@ export function resolveTargets(ctx: PipelineContext, ev: Evaluated, view: FleetV
         const host = hostArg(h);
         return typeof host === 'string' ? { kind: 'targets', targets: [{ host }] } : host;
       }
-      // A fleet command may name several hosts (`hosts`: a list): each is checked like `host`.
-      const many = ev.args['hosts'];
+      // A fleet command may name several hosts (`hosts`, or `host` as a list: `/list xen1,xen2`): each is checked
+      // like `host`, and they run in the config's order, as the fleet does when none is named.
+      const many = Array.isArray(h) ? h : ev.args['hosts'];
       if (command.scope === 'fleet' && Array.isArray(many) && many.length > 0) {
-        const hosts: string[] = [];
+        const hosts = new Set<string>();
         for (const name of many) {
           const host = hostArg(String(name));
           if (typeof host !== 'string') return host;
-          if (!hosts.includes(host)) hosts.push(host);
+          hosts.add(host);
         }
-        return { kind: 'targets', targets: hosts.map((host) => ({ host })) };
+        return { kind: 'targets', targets: visible.filter((host) => hosts.has(host)).map((host) => ({ host })) };
       }
       if (visible.length === 0) return reject('Not allowed', `${person} may not run /${command.name} on any host`, person);
       return { kind: 'targets', targets: visible.map((host) => ({ host })) };
