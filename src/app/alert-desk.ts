@@ -4,6 +4,7 @@ import type { FleetView } from '../core/fleet-view.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { Platform } from '../core/request.ts';
+import { watchBlocking } from '../queue/blocking-watchdog.ts';
 import { type FleetEventEntry, FleetEventLog } from '../queue/fleet-events.ts';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../queue/redis-connection.ts';
 import { SampleStore } from '../queue/samples.ts';
@@ -24,6 +25,13 @@ const POST_TIMEOUT_MS = 30_000;
  * retry_after) is waited for before it is taken as lost and posted again: well past any rate-limit wait.
  */
 const REPOST_AFTER_MS = 600_000;
+/** How long one read of the fleet events blocks for news (also bounds how late stop() is noticed). */
+const READ_BLOCK_MS = 2_000;
+/** A reader command that has not answered this long after its own block (if any) is abandoned and the reader reset. */
+const WATCHDOG_GRACE_MS = 2_000;
+
+/** A command on the reader did not answer while its connection was up (see watchBlocking): it is to be reset. */
+class ReaderStuck extends Error {}
 
 export interface AlertDeskDeps {
   config: Config;
@@ -162,12 +170,16 @@ export class AlertDesk {
         log = new FleetEventLog(this.reader, this.deps.prefix);
       }
       try {
-        const entries = await log.read(this.group, this.deps.instance, { count: 50, blockMs: 2_000 });
+        const entries = await this.watched(
+          'read',
+          log.read(this.group, this.deps.instance, { count: 50, blockMs: READ_BLOCK_MS }),
+          READ_BLOCK_MS,
+        );
         lastId = entries.at(-1)?.id ?? lastId;
         const staleMs = this.deps.retryMs ?? STALE_MS;
         if (Date.now() - lastClaim > staleMs) {
           lastClaim = Date.now();
-          entries.push(...(await log.claimStale(this.group, this.deps.instance, staleMs)));
+          entries.push(...(await this.watched('claim', log.claimStale(this.group, this.deps.instance, staleMs))));
         }
         // Handled in stream order: the stale ones claimed are older than those just read.
         entries.sort((a, b) => compareIds(a.id, b.id));
@@ -182,14 +194,21 @@ export class AlertDesk {
         await this.ack(log, done);
       } catch (error) {
         if (!this.running) return;
+        if (error instanceof ReaderStuck) {
+          // Not paused for: a new connection works at once.
+          this.stuck(error);
+          continue;
+        }
         if (String(error).includes('NOGROUP')) {
           // The group went with Redis's data (a restart without it, a flush, a failover), or was deleted: read without
           // it, every read would fail from then on. Made again after the last entry read — a stream Redis made anew
           // holds only later ids, one that stayed is not read twice — and read again after the pause below.
-          await log.ensureGroup(this.group, lastId ?? '0').then(
+          await this.watched('group', log.ensureGroup(this.group, lastId ?? '0')).then(
             () => this.deps.logger.warn('alerts: the fleet events group is gone (Redis lost its data?): made again'),
             (e: unknown) =>
-              this.deps.logger.warn({ err: String(e) }, 'alerts: the fleet events group is gone and could not be made again; retrying'),
+              e instanceof ReaderStuck
+                ? this.stuck(e)
+                : this.deps.logger.warn({ err: String(e) }, 'alerts: the fleet events group is gone and could not be made again; retrying'),
           );
         } else this.deps.logger.warn({ err: String(error) }, 'alerts: reading fleet events failed; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
@@ -204,11 +223,37 @@ export class AlertDesk {
     for (const [key, at] of this.unacked) if (now - at > SENT_TTL_MS) this.unacked.delete(key);
     const keys = done.map((e) => this.sentKey(e));
     for (const key of keys) if (!this.unacked.has(key)) this.unacked.set(key, now);
-    await log.ack(
-      this.group,
-      done.map((e) => e.id),
+    await this.watched(
+      'ack',
+      log.ack(
+        this.group,
+        done.map((e) => e.id),
+      ),
     );
     for (const key of keys) this.unacked.delete(key);
+  }
+
+  /**
+   * A command on the reader, watched (see watchBlocking): `blockMs` its own block, none for the others. The reader has
+   * no command timeout: its flow forgotten alone (a NAT, a firewall) while the bot's connection answers, a command on
+   * it — the blocking read, and as much the claim, the ack or the group's making again, sent on the same connection —
+   * would never answer nor fail until TCP gives up, some 15 minutes without an alert, nothing logged. A command timeout
+   * would not do: ioredis's (per client) would time the blocking read out too, and like withTimeout it keeps the
+   * connection, every later command failing on it the same way. Stuck, the reader is reset instead (see stuck()).
+   */
+  private async watched<T>(command: string, p: Promise<T>, blockMs = 0): Promise<T> {
+    const reader = this.reader;
+    if (!reader) return p;
+    const outcome = await watchBlocking(reader, p, blockMs, WATCHDOG_GRACE_MS, () => this.running);
+    if (outcome === 'stuck') throw new ReaderStuck(command);
+    return outcome as T;
+  }
+
+  /** A reader command stuck: said, and the reader reset as the bot resets it (replaceSilentConnection). */
+  private stuck(error: ReaderStuck): void {
+    if (!this.running) return;
+    this.deps.logger.warn({ command: error.message }, 'alerts: the reader did not answer; reconnecting');
+    this.resetReader();
   }
 
   /**
@@ -471,7 +516,17 @@ export class AlertDesk {
    * is rejected (the loop reads again after its pause) and it connects anew. Not after stop(): its disconnect is for good.
    */
   replaceSilentConnection(): void {
-    if (!this.running || !this.reader) return;
+    if (!this.running) return;
+    this.resetReader();
+  }
+
+  /**
+   * Connects the reader anew, its commands still out rejected (not sent again), and has the loop re-read this
+   * consumer's pending entries: what the lost answers held is posted at once, and what was posted but whose ack did
+   * not go through (see unacked) is acked without being posted again.
+   */
+  private resetReader(): void {
+    if (!this.reader) return;
     this.readAgain = true;
     replaceSilentConnection(this.reader);
   }
