@@ -2,6 +2,7 @@ import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
 import type { Config } from '../config/schema.ts';
 import { authorize, type Person } from '../core/authorize.ts';
 import { describeFreeze, endText, type Freeze, freezeOf, type RuntimeFreeze, untilText, zoneOfFreeze } from '../core/freeze.ts';
+import { hostCount, hostNames, NAMED_HOSTS_MAX, type Subject, sayOnce, subjectIs } from '../core/host-groups.ts';
 import { zoneOf } from '../core/oncall.ts';
 import { type Reply, reply } from '../core/reply.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
@@ -105,40 +106,55 @@ export class FreezeBook {
     // shorten it; anyone may /unfreeze first).
     const { kept, replaced } = await this.setUnlessKept(hosts, f, person.id);
     const set = hosts.filter((h) => !kept.has(h));
-    // One's own freeze may be shortened (a window ended early without /unfreeze), but never unsaid: /status then shows
-    // only the new end, and a host reopened in the middle of the work the other freeze was for.
-    const end = (x: RuntimeFreeze) => x.until ?? Number.POSITIVE_INFINITY;
-    const replacedLine = (h: string) => {
-      const c = replaced.get(h);
-      if (!c) return [];
-      const sooner = end(c) > end(f) ? ', which would have ended later — this one ends sooner' : '';
-      return [reply.text(`${h}: replaces the freeze ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason})${sooner}`)];
-    };
+    // The audit names every host; the reply says what is the same for many hosts once (1,000 lines at 1,000 hosts).
     if (set.length > 0) await this.record(audit, set, `froze ${set.join(', ')}: ${f.reason}`);
-    const keptLines = hosts.flatMap((h) => {
-      const c = kept.get(h);
-      return c
-        ? [
-            reply.text(
-              `${h} stays frozen ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason}): a freeze that ends later is kept — /unfreeze ${h} first to replace it`,
-            ),
-          ]
-        : [];
-    });
+    const all = named.includes('all');
+    const lines = [
+      // A host's line and the freeze it replaced go together: hosts that replaced another freeze are a group apart.
+      ...sayOnce(set, (h) => (s) => [this.describeSet({ host: h, ...f }, now, s), ...this.replacedLine(replaced.get(h), f, s)]),
+      ...sayOnce(hosts, (h) => {
+        const c = kept.get(h);
+        return c ? (s) => [this.keptLine(c, s)] : null;
+      }),
+    ];
     return reply.result(
-      set.length > 0 ? `Frozen: ${set.join(', ')}` : `Already frozen for longer: ${hosts.join(', ')}`,
-      [...set.flatMap((h) => [reply.text(this.describeSet({ host: h, ...f }, now)), ...replacedLine(h)]), ...keptLines],
+      set.length > 0
+        ? `Frozen: ${hostCount(set, all && set.length === hosts.length)}`
+        : `Already frozen for longer: ${hostCount(hosts, all)}`,
+      lines.map((l) => reply.text(l)),
       { tone: 'warning' },
     );
   }
 
   /**
-   * A freeze just set, as its reply says it: with the maintenance window open on the host too, if any, for what
-   * holds it past the freeze's end is not lifted by /unfreeze.
+   * One's own freeze may be shortened (a window ended early without /unfreeze), but never unsaid: /status then shows
+   * only the new end, and a host reopened in the middle of the work the other freeze was for.
    */
-  private describeSet(f: Freeze, now: number): string {
+  private replacedLine(c: RuntimeFreeze | undefined, f: RuntimeFreeze, s: Subject): string[] {
+    if (!c) return [];
+    const end = (x: RuntimeFreeze) => x.until ?? Number.POSITIVE_INFINITY;
+    const sooner = end(c) > end(f) ? ', which would have ended later — this one ends sooner' : '';
+    return [`${s.names}: replaces the freeze ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason})${sooner}`];
+  }
+
+  /** Someone else's freeze that ends later, kept: the way to replace it is /unfreeze first. */
+  private keptLine(c: RuntimeFreeze, s: Subject): string {
+    // A shortened list is no command to copy.
+    const first = !s.many
+      ? `/unfreeze ${s.hosts[0]} first to replace it`
+      : s.hosts.length <= NAMED_HOSTS_MAX
+        ? `/unfreeze ${s.hosts.join(',')} first to replace them`
+        : '/unfreeze them first to replace them';
+    return `${s.names} ${s.many ? 'stay' : 'stays'} frozen ${untilText(c.until, this.zone, c.since)} (${c.by}: ${c.reason}): a freeze that ends later is kept — ${first}`;
+  }
+
+  /**
+   * A freeze just set, as its reply says it of `s` (f.host and the hosts it is the same for): with the maintenance
+   * window open on the host too, if any, for what holds it past the freeze's end is not lifted by /unfreeze.
+   */
+  private describeSet(f: Freeze, now: number, s: Subject): string {
     const w = freezeOf(f.host, now, this.windows, {});
-    if (w === null) return describeFreeze(f, this.zone);
+    if (w === null) return describeFreeze(f, this.zone, s);
     const wUntil = untilText(w.until, zoneOfFreeze(w, this.zone), w.since);
     const end = (x: Freeze) => x.until ?? Number.POSITIVE_INFINITY;
     const lift =
@@ -147,7 +163,7 @@ export class FreezeBook {
         : f.until === null
           ? 'until /unfreeze, and the window has closed'
           : 'until then (or /unfreeze, once the window has closed)';
-    return `${f.host} is frozen ${untilText(f.until, this.zone, f.since)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${wUntil} (from the config) — reads go on; mutating commands are refused ${lift}`;
+    return `${subjectIs(s)} frozen ${untilText(f.until, this.zone, f.since)} (${f.by}: ${f.reason}), and by the maintenance window "${w.reason}" ${wUntil} (from the config) — reads go on; mutating commands are refused ${lift}`;
   }
 
   /**
@@ -201,24 +217,27 @@ export class FreezeBook {
     await this.redis.hdel(this.key, ...hosts);
     if (lifted.length > 0) await this.record(audit, lifted, `unfroze ${lifted.join(', ')}`);
     // What holds them now is a window (a freeze from chat was just removed): /unfreeze cannot lift it.
-    const still = await this.frozen(hosts, now);
-    const held = new Set(still.map((f) => f.host));
-    const free = lifted.filter((h) => !held.has(h));
-    const idle = hosts.filter((h) => !lifted.includes(h) && !held.has(h));
-    const blocks = [
-      ...(free.length > 0 ? [reply.text(`mutating commands may run on ${free.join(', ')} again`)] : []),
-      ...still.map((f) =>
-        reply.text(
-          f.by === 'maintenance window'
-            ? `${f.host} is still frozen by the maintenance window "${f.reason}" ${untilText(f.until, zoneOfFreeze(f, this.zone), f.since)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`
-            : // Frozen again from chat between the lifting and this read: said as what it is, not as a window.
-              describeFreeze(f, this.zone),
-        ),
-      ),
-      ...(idle.length > 0 ? [reply.text(`${idle.join(', ')} ${idle.length > 1 ? 'were' : 'was'} not frozen: nothing to unfreeze`)] : []),
+    const still = new Map((await this.frozen(hosts, now)).map((f) => [f.host, f]));
+    const free = lifted.filter((h) => !still.has(h));
+    const liftedSet = new Set(lifted);
+    const idle = hosts.filter((h) => !liftedSet.has(h) && !still.has(h));
+    const stillLine = (f: Freeze, s: Subject) =>
+      f.by === 'maintenance window'
+        ? `${subjectIs(s)} still frozen by the maintenance window "${f.reason}" ${untilText(f.until, zoneOfFreeze(f, this.zone), f.since)} (from the config): /unfreeze cannot lift it; mutating commands are refused until the window closes`
+        : // Frozen again from chat between the lifting and this read: said as what it is, not as a window.
+          describeFreeze(f, this.zone, s);
+    const lines = [
+      ...(free.length > 0 ? [`mutating commands may run on ${hostNames(free)} again`] : []),
+      ...sayOnce(hosts, (h) => {
+        const f = still.get(h);
+        return f ? (s) => [stillLine(f, s)] : null;
+      }),
+      ...(idle.length > 0 ? [`${hostNames(idle)} ${idle.length > 1 ? 'were' : 'was'} not frozen: nothing to unfreeze`] : []),
     ];
-    if (lifted.length === 0) return reply.result('Nothing unfrozen', blocks, { tone: still.length > 0 ? 'warning' : 'info' });
-    return reply.result(`Unfrozen: ${lifted.join(', ')}`, blocks, { tone: still.length > 0 ? 'warning' : 'success' });
+    const blocks = lines.map((l) => reply.text(l));
+    if (lifted.length === 0) return reply.result('Nothing unfrozen', blocks, { tone: still.size > 0 ? 'warning' : 'info' });
+    const all = named.includes('all') && lifted.length === hosts.length;
+    return reply.result(`Unfrozen: ${hostCount(lifted, all)}`, blocks, { tone: still.size > 0 ? 'warning' : 'success' });
   }
 
   private check(person: Person, hosts: string[]): Reply | null {

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import picomatch from 'picomatch';
 import type { MaintenanceWindow } from '../config/maintenance-schema.ts';
+import { type Subject, subjectIs } from './host-groups.ts';
 import { DEFAULT_ZONE, formatWhen } from './oncall.ts';
 import { dateTimeUtc, isTime } from './time-text.ts';
 import { readWall } from './wall-time.ts';
@@ -122,11 +123,14 @@ export function zoneOfFreeze(f: Freeze, zone: string): string {
   return f.zone !== undefined && !UTC_NAMES.test(f.zone) ? f.zone : zone;
 }
 
-/** `zone`: oncall.timezone, the one a typed until is read in. */
-export function describeFreeze(f: Freeze, zone: string = DEFAULT_ZONE): string {
+/**
+ * `zone`: oncall.timezone, the one a typed until is read in. `subject`: the hosts it is said of, when the same freeze
+ * holds several (f.host is then one of them).
+ */
+export function describeFreeze(f: Freeze, zone: string = DEFAULT_ZONE, subject?: Subject): string {
   const until = untilText(f.until, zoneOfFreeze(f, zone), f.since);
   // Refused, not held: nothing runs by itself when the freeze ends. A window ends on its own; /unfreeze does not lift it.
   const lift =
     f.by === 'maintenance window' ? 'until the window closes' : f.until === null ? 'until /unfreeze' : 'until then (or /unfreeze)';
-  return `${f.host} is frozen ${until} (${f.by}: ${f.reason}) — reads go on; mutating commands are refused ${lift}`;
+  return `${subject ? subjectIs(subject) : `${f.host} is`} frozen ${until} (${f.by}: ${f.reason}) — reads go on; mutating commands are refused ${lift}`;
 }

@@ -20,6 +20,7 @@ import { type DomainRef, formatDomainRef, isUuid, onConfiguredHost } from './dom
 import { editDistance } from './edit-distance.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
+import { NAMED_HOSTS_MAX } from './host-groups.ts';
 import { redactSecrets } from './log.ts';
 import { DOM0_NAME, DomainName } from './names.ts';
 import { type Block, type Reply, reply } from './reply.ts';
@@ -753,7 +754,6 @@ export function describeTargets(targets: Target[]): string {
 }
 
 /** Hosts named in a refusal: counted past a few, so a refusal stays one line at 1,000 hosts (and in the audit). */
-const NAMED_HOSTS_MAX = 20;
 function hostList(hosts: readonly string[], many: (count: number) => string): string {
   return hosts.length > NAMED_HOSTS_MAX ? many(hosts.length) : hosts.join(', ');
 }
