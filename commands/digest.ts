@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCommand, type HostOutcome } from '../src/core/define-command.ts';
-import { HostName } from '../src/core/names.ts';
+import { HOST_NAMES_DESCRIPTION, HostNames } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, toneOf, unreadLinesNote } from './render-helpers.ts';
 import { chartedHosts, chartParts, unchartedNote } from './top.ts';
@@ -35,7 +35,7 @@ export const digest = defineCommand({
   name: 'digest',
   description: 'The last day per domain: peak and mean CPU%, uptime, restarts; with a chart of the last hour per host',
   args: z.strictObject({
-    host: HostName.optional().describe('only this host'),
+    host: HostNames.optional().describe(HOST_NAMES_DESCRIPTION),
     hours: z.number().int().min(1).max(168).default(24).describe('how far back (hours)'),
   }),
   positional: ['host'],
@@ -43,7 +43,7 @@ export const digest = defineCommand({
   risk: 'read',
   scope: 'fleet',
   op: 'host.digest',
-  examples: ['/digest', '/digest xen1', '/digest hours:6'],
+  examples: ['/digest', '/digest xen1', '/digest xen1,xen2', '/digest hours:6'],
   job: (args, target) => ({ op: 'host.digest', host: target.host, hours: args.hours }),
   charts: (_args, outcomes) => chartedHosts(outcomes),
   render: (outcomes, args, ctx) => {

@@ -37,7 +37,13 @@ describe('the command registry', () => {
       ],
     });
     expect(commandSpec(uptime).options).toEqual([
-      { name: 'host', description: 'only this host', type: 'string', required: false, autocomplete: 'host' },
+      {
+        name: 'host',
+        description: 'a host, or hosts separated by commas: xen1,xen2 (default: every host you may use)',
+        type: 'string',
+        required: false,
+        autocomplete: 'host',
+      },
     ]);
     expect(commandSpec(list).options).toEqual([
       {

@@ -1,27 +1,14 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
-import { HostName } from '../src/core/names.ts';
+import { HOST_NAMES_DESCRIPTION, HostNames } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { runningTwice, runningTwiceTitle } from '../src/core/split-brain.ts';
 import { AUTOSTART_MARK, autostartCell, describeStatus, failureBlocks, mib, toneOf } from './render-helpers.ts';
 
-/**
- * `xen1` or `xen1,xen2`, as /freeze takes hosts: each a host name, one named twice taken once, a trailing comma
- * forgiven. Still called `host`: Discord completes a host there, and `/list xen1:web` is told /list takes a host. The
- * bot checks each against the config and the asker's scope, and lists them in the config's order (pipeline.ts).
- */
-const HostNames = z
-  .string()
-  .trim()
-  .transform((text) => [...new Set(text.split(',').filter((h) => h !== ''))])
-  .pipe(z.array(HostName).min(1, 'name at least one host'));
-
 export const list = defineCommand({
   name: 'list',
   description: 'List the domains of a host, of several (xen1,xen2) or of the whole fleet',
-  args: z.strictObject({
-    host: HostNames.optional().describe('a host, or hosts separated by commas: xen1,xen2 (default: every host you may use)'),
-  }),
+  args: z.strictObject({ host: HostNames.optional().describe(HOST_NAMES_DESCRIPTION) }),
   positional: ['host'],
   permission: 'domain.list',
   risk: 'read',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCommand, type RenderContext, type RenderedChart } from '../src/core/define-command.ts';
-import { HostName } from '../src/core/names.ts';
+import { HOST_NAMES_DESCRIPTION, HostNames } from '../src/core/names.ts';
 import { type Attachment, type Block, reply } from '../src/core/reply.ts';
 import { byCpuPercent } from '../src/core/samples.ts';
 import { failureBlocks, mib, shownName, toneOf } from './render-helpers.ts';
@@ -51,7 +51,7 @@ export const top = defineCommand({
   name: 'top',
   description: 'CPU, memory, network and disk rates per domain (xentop, like xm top), from the live samples',
   args: z.strictObject({
-    host: HostName.optional().describe('only this host'),
+    host: HostNames.optional().describe(HOST_NAMES_DESCRIPTION),
     chart: z.boolean().default(false).describe('attach a chart of the last hour'),
   }),
   positional: ['host'],
@@ -59,10 +59,10 @@ export const top = defineCommand({
   risk: 'read',
   scope: 'fleet',
   op: 'host.top',
-  examples: ['/top', '/top xen1', '/top xen1 chart:true'],
+  examples: ['/top', '/top xen1', '/top xen1,xen2', '/top xen1 chart:true'],
   job: (_args, target) => ({ op: 'host.top', host: target.host }),
   charts: (args, outcomes) => (args.chart ? chartedHosts(outcomes) : []),
-  render: (outcomes, _args, ctx) => {
+  render: (outcomes, args, ctx) => {
     const rows = outcomes.flatMap((o) =>
       o.ok
         ? [...o.result.domains]
@@ -84,7 +84,8 @@ export const top = defineCommand({
     const notes = outcomes.flatMap((o) => (o.ok ? (o.result.notes ?? []).map((n) => reply.text(`⚠ ${o.host}: ${n}`)) : []));
     const charts = chartParts(ctx.charts);
     return reply.result(
-      outcomes.length === 1 ? `top on ${outcomes[0]?.host}` : 'top across the fleet',
+      // `/top xen1,xen3` shows those hosts, not the fleet.
+      outcomes.length === 1 ? `top on ${outcomes[0]?.host}` : args.host ? `top on ${outcomes.length} hosts` : 'top across the fleet',
       [
         reply.table({
           columns: ['host', 'domain', 'state', 'cpu%', 'mem', 'vcpus', 'net tx/rx KiB/s', 'vbd rd/wr /s'],

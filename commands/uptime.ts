@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/define-command.ts';
-import { HostName } from '../src/core/names.ts';
+import { HOST_NAMES_DESCRIPTION, HostNames } from '../src/core/names.ts';
 import { reply } from '../src/core/reply.ts';
 import { failureBlocks, toneOf, unreadLinesNote } from './render-helpers.ts';
 
@@ -19,13 +19,13 @@ export function formatUptime(seconds: number): string {
 export const uptime = defineCommand({
   name: 'uptime',
   description: 'How long each running domain has been up (xl uptime); Domain-0 is the host itself',
-  args: z.strictObject({ host: HostName.optional().describe('only this host') }),
+  args: z.strictObject({ host: HostNames.optional().describe(HOST_NAMES_DESCRIPTION) }),
   positional: ['host'],
   permission: 'host.uptime',
   risk: 'read',
   scope: 'fleet',
   op: 'host.uptime',
-  examples: ['/uptime', '/uptime xen1'],
+  examples: ['/uptime', '/uptime xen1', '/uptime xen1,xen2'],
   job: (_args, target) => ({ op: 'host.uptime', host: target.host }),
   render: (outcomes) => {
     const rows = outcomes.flatMap((o) =>

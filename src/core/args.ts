@@ -103,7 +103,7 @@ export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: stri
       }
       afterValue = null;
     }
-    hint = () => hostThenDomain(command, raw.text, positional, isHost);
+    hint = () => hostThenDomain(command, raw.text, positional, isHost) || hostsByCommas(command, raw.text, positional, isHost);
     const slots = command.positional.filter((p) => !(p in record));
     // A trailing free-text argument (`/deny K7Q2XM too risky today`, `/schedule add status every 5m`) takes the rest.
     const rest = slots.at(-1);
@@ -208,6 +208,32 @@ function hostThenDomain(command: AnyCommand, text: string, words: readonly strin
   // The whole line only when it is short and plain: it echoes what was typed.
   const line = joined.length <= 80 && /^[\x20-\x7e]*$/.test(joined) ? joined : `${host}:${domain} …`;
   return ` (${host} is a host: for ${domain} on it, /${command.name} ${line})`;
+}
+
+/**
+ * `/list xen1 xen2`: hosts typed with spaces where the command takes them separated by commas. Refused as it reads (an
+ * extra word), the refusal also says the line with commas, when the words are hosts the asker may use (`isHost`), typed
+ * side by side, and the line so joined is one the command takes (not `/info xen1,xen2`: /info takes one host).
+ */
+function hostsByCommas(command: AnyCommand, text: string, words: readonly string[], isHost: (name: string) => boolean): string {
+  if (command.positional[0] !== 'host') return '';
+  const hosts: string[] = [];
+  for (const word of words) {
+    if (!isHost(word)) break;
+    hosts.push(word);
+  }
+  if (hosts.length < 2) return '';
+  const run = new RegExp(`(^|\\s)${hosts.map(escapeRegExp).join('\\s+')}(?=\\s|$)`);
+  if (!run.test(text)) return '';
+  const joined = text.replace(run, (_all, before: string) => `${before}${hosts.join(',')}`).trim();
+  try {
+    parseArgs(command, { kind: 'text', text: joined }, isHost);
+  } catch {
+    return '';
+  }
+  // The whole line only when it is short and plain: it echoes what was typed.
+  const line = joined.length <= 80 && /^[\x20-\x7e]*$/.test(joined) ? joined : `${hosts.join(',')} …`;
+  return ` (hosts go separated by commas: /${command.name} ${line})`;
 }
 
 function escapeRegExp(text: string): string {

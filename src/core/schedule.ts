@@ -103,6 +103,12 @@ export function parseWhen(text: string, tz: string | undefined, hosts: readonly 
   if (rest[0] !== undefined && rest[0] !== 'every' && rest[0] !== 'cron') {
     if (what !== 'top') return { ok: false, problem: `${what} takes no host: ${echoValue(rest[0], 30)}` };
     host = rest.shift() as string;
+    // A schedule keeps one host (its stored spec's, checked at each tick): `top xen1,xen2` would be "unknown host".
+    if (host.includes(','))
+      return {
+        ok: false,
+        problem: `a schedule posts top for one host or for every host you may use, not ${echoValue(host, 30)}: add one schedule per host`,
+      };
     if (!hosts.includes(host)) return { ok: false, problem: `unknown host ${echoValue(host, 30)} (hosts: ${hosts.join(', ')})` };
   }
   const [kind, ...spec] = rest;
