@@ -96,10 +96,20 @@ export function autocompleteChoices(
     });
   }
   if (option === 'host' || option === 'target') {
+    // `xen1,xe` in an argument that takes a list (/list, /top…): the last host is completed, those before it kept. An
+    // argument of one host refuses any such value, and is offered none.
+    const comma = p.lastIndexOf(',');
+    const before = p.slice(0, comma + 1);
+    const last = p.slice(comma + 1);
+    const listed = new Set(before.split(',').filter((h) => h !== ''));
+    const argRefuses = comma < 0 ? () => false : refusedByArgument(command, option);
     const hosts: Choice[] = [];
     for (const h of fleet.hostNames) {
       if (hosts.length === 25) break;
-      if (h.includes(p) && authorize(config, who.person, permission, { host: h }).allowed) hosts.push({ name: h, value: h });
+      if (!h.includes(last) || listed.has(h) || !authorize(config, who.person, permission, { host: h }).allowed) continue;
+      const value = `${before}${h}`;
+      // Discord takes a choice of at most 100 characters.
+      if (value.length <= 100 && !argRefuses(value)) hosts.push({ name: value, value });
     }
     return hosts;
   }
