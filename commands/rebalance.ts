@@ -7,6 +7,7 @@ import {
   type PrecheckContext,
   reasonArg,
 } from '../src/core/define-command.ts';
+import { hostNames } from '../src/core/host-groups.ts';
 import {
   type BalanceHost,
   capacityFromStatus,
@@ -101,6 +102,59 @@ export function rebalanceBlocks(plan: RebalancePlan, reserveMiB: number, notes: 
   ];
 }
 
+/** Why fewer than two hosts are left to balance, each reason with the hosts it applies to. */
+interface LeftOut {
+  /** The hosts left to balance (fewer than two). */
+  usable: readonly string[];
+  frozen: readonly string[];
+  /** Hosts that did not answer, or answered without memory figures (the notes say which and why). */
+  unread: readonly string[];
+  /** The hosts the asker may rebalance, when their scope leaves others out; null when it leaves none out. */
+  scope: readonly string[] | null;
+  /** The hosts named (`/rebalance xen1`), when fewer than two. */
+  named: readonly string[] | null;
+}
+
+/**
+ * One line: what left out which hosts, and what rebalancing needs — `you may rebalance only xen2: rebalancing needs two
+ * hosts you may use`. Hosts outside the asker's scope are never named (nor counted), as everywhere else.
+ */
+export function tooFewLine(l: LeftOut): string {
+  const are = (hosts: readonly string[]) => `${hostNames(hosts)} ${hosts.length === 1 ? 'is' : 'are'}`;
+  const reasons = [
+    ...(l.named ? [`you named only ${hostNames(l.named) || 'no host'}`] : []),
+    ...(l.scope ? [`you may rebalance only ${hostNames(l.scope) || 'no host'}`] : []),
+    ...(l.frozen.length > 0 ? [`${are(l.frozen)} frozen`] : []),
+    ...(l.unread.length > 0 ? [`${hostNames(l.unread)} could not be read`] : []),
+  ];
+  const needs = [
+    ...(l.scope ? ['you may use'] : []),
+    ...(l.unread.length > 0 ? ['whose figures were read'] : []),
+    ...(l.frozen.length > 0 ? ['that are not frozen'] : []),
+  ];
+  const need = `rebalancing needs two hosts${needs.length > 0 ? ` ${needs.join(needs.length > 2 ? ', ' : ' and ').replace(/, (?=[^,]*$)/, ' and ')}` : ''}`;
+  if (reasons.length === 0) return `${l.usable.length === 1 ? `there is only ${l.usable[0]}` : 'there is no host'}: ${need}`;
+  // Left out by the answers: which hosts remain is not plain from the reasons, as it is from a scope or a naming.
+  const answers = l.frozen.length + l.unread.length > 0;
+  const left = l.usable.length === 0 ? 'none is left' : `only ${hostNames(l.usable)} ${l.usable.length === 1 ? 'is' : 'are'} left`;
+  return `${reasons.join('; ')}${answers ? ` (${left})` : ''}: ${need}`;
+}
+
+/**
+ * Refused before any host is asked when the hosts named, or the asker's scope, leave fewer than two: no answer could
+ * change that. Null without the asker's permissions (a plan made outside a request), or when two or more are left.
+ */
+export function scopeRefusal(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult | null {
+  if (!ctx.may) return null;
+  if (args.hosts) {
+    const named = [...new Set(args.hosts)];
+    return named.length < 2 ? { refuse: tooFewLine({ usable: named, frozen: [], unread: [], scope: null, named }) } : null;
+  }
+  if (ctx.visible.length >= 2) return null;
+  const scoped = view.hostNames.some((h) => !ctx.visible.includes(h));
+  return { refuse: tooFewLine({ usable: ctx.visible, frozen: [], unread: [], scope: scoped ? ctx.visible : null, named: null }) };
+}
+
 /** Hosts without a live CPU sample: their guests' CPU counts as 0 (said, so a 0 is not read as idle). */
 function noSampleNote(hosts: readonly HostCapacity[]): string[] {
   const none = hosts.filter((c) => c.cpuSampledAt === null).map((c) => c.host);
@@ -113,17 +167,26 @@ function balanceHost(c: HostCapacity): BalanceHost {
 
 /** --run: the moves as a plan, from the capacity read for this request. */
 export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx: PrecheckContext): PlanResult {
+  const early = scopeRefusal(args, view, ctx);
+  if (early) return early;
   const reading = view.capacity;
   if (!reading) return { refuse: `the hosts' free memory could not be read for this plan, so nothing was planned — try again` };
-  const notes = [
-    ...Object.values(reading.unanswered).map((m) => `left out: ${m}`),
-    ...Object.keys(reading.frozen).map((h) => `left out: ${h} is frozen`),
-  ];
+  const unansweredNotes = Object.values(reading.unanswered).map((m) => `left out: ${m}`);
+  const notes = [...unansweredNotes, ...Object.keys(reading.frozen).map((h) => `left out: ${h} is frozen`)];
   const read = Object.values(reading.hosts).filter((c) => !reading.frozen[c.host] && (!args.hosts || args.hosts.includes(c.host)));
   const hosts = read.map(balanceHost);
   notes.push(...noSampleNote(read));
-  if (hosts.length < 2)
-    return { refuse: `rebalancing needs two hosts that answered and are not frozen${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` };
+  if (hosts.length < 2) {
+    const line = tooFewLine({
+      usable: hosts.map((h) => h.host),
+      frozen: Object.keys(reading.frozen),
+      unread: Object.keys(reading.unanswered),
+      scope: view.hostNames.some((h) => !ctx.visible.includes(h)) && !args.hosts ? ctx.visible : null,
+      named: null,
+    });
+    // Why each unanswered host was not read; the freezes are in the line already.
+    return { refuse: `${line}${unansweredNotes.length > 0 ? ` — ${unansweredNotes.join('; ')}` : ''}` };
+  }
   const may = ctx.may ?? (() => true);
   const alsoRead = [...Object.values(reading.hosts), ...Object.values(reading.listedOnly ?? {})];
   const plan = planRebalance(hosts, {
@@ -165,16 +228,26 @@ export function planRebalanceRun(args: Args, view: PrecheckContext['view'], ctx:
 /** The suggestion, from the hosts' host.status answers. */
 function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, reserveMiB: number) {
   const notes: string[] = [];
+  const unreadNotes: string[] = [];
   const read: HostCapacity[] = [];
+  const frozen: string[] = [];
+  const unread: string[] = [];
   for (const o of outcomes) {
-    if (!o.ok) notes.push(`left out: ${o.host} — ${o.failure.message}`);
-    else if (o.frozen) notes.push(`left out: ${o.host} is frozen`);
-    else {
+    if (!o.ok) {
+      unreadNotes.push(`left out: ${o.host} — ${o.failure.message}`);
+      unread.push(o.host);
+    } else if (o.frozen) {
+      notes.push(`left out: ${o.host} is frozen`);
+      frozen.push(o.host);
+    } else {
       const c = capacityFromStatus(o.result as JobResult<'host.status'>);
-      if (typeof c === 'string') notes.push(`left out: ${c}`);
-      else read.push(c);
+      if (typeof c === 'string') {
+        unreadNotes.push(`left out: ${c}`);
+        unread.push(o.host);
+      } else read.push(c);
     }
   }
+  notes.unshift(...unreadNotes);
   const hosts = read.map(balanceHost);
   notes.push(...noSampleNote(read));
   // A suggestion changes nothing, so nothing keeps a reason: said, rather than taken and dropped.
@@ -184,7 +257,12 @@ function renderSuggestion(outcomes: HostOutcome<'host.status'>[], args: Args, re
   if (hosts.length < 2)
     return reply.result(
       'Nothing to rebalance',
-      [reply.text('rebalancing needs two hosts that answered and are not frozen'), ...notes.map((n) => reply.text(n)), ...unrecorded],
+      [
+        // The asker's scope was checked before the hosts were asked (scopeRefusal): what is left out here, the answers say.
+        reply.text(tooFewLine({ usable: read.map((c) => c.host), frozen, unread, scope: null, named: null })),
+        ...unreadNotes.map((n) => reply.text(n)),
+        ...unrecorded,
+      ],
       {
         tone: 'info',
       },
@@ -221,7 +299,7 @@ export const rebalance = defineCommand<typeof Args, 'domain.migrate' | 'host.sta
   // The suggestion: every host's figures, read now; planned in the reply.
   job: (_args, target) => ({ op: 'host.status', host: target.host }),
   capacity: (args, visible) => (args.run ? (args.hosts ?? [...visible]) : null),
-  plan: (args, _target, view, ctx) => (args.run ? planRebalanceRun(args, view, ctx) : null),
+  plan: (args, _target, view, ctx) => (args.run ? planRebalanceRun(args, view, ctx) : scopeRefusal(args, view, ctx)),
   renderProgress: (p) => reply.progress('Rebalancing', p.message, p.percent),
   render: (outcomes, args, ctx) => {
     if (!args.run) return renderSuggestion(outcomes as HostOutcome<'host.status'>[], args, ctx.memoryReserveMiB ?? 512);
