@@ -93,8 +93,9 @@ export const HANDLERS: { [Op in JobOp]: Handler<Op> } = {
     const hours = Math.min(data.hours, ctx.config.sampling.historyHours);
     const from = (ctx.now ?? Date.now)() - hours * 3_600_000;
     const [points, uptimes] = await Promise.all([ctx.samples?.history(data.host, from) ?? Promise.resolve([]), ts.uptime(ctx.op)]);
-    const figures = new Map(digestFigures(points).map((f) => [f.name, f]));
     const { seconds, unparsed } = uptimes;
+    // The uptimes tell a restart the history cannot (an idle guest's whole CPU seconds never go backwards).
+    const figures = new Map(digestFigures(points, { now: (ctx.now ?? Date.now)(), seconds }).map((f) => [f.name, f]));
     const names = [...new Set([...figures.keys(), ...Object.keys(seconds)])];
     const domains = names.map((name) => ({
       name,
