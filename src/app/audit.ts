@@ -667,6 +667,28 @@ export async function verifyAuditFile(path: string): Promise<ChainReport> {
 }
 
 /**
+ * What `xenops audit verify` first finds at a stream's key, and its head key. The bot's appends make both in one script
+ * and never leave the stream empty (XADD … MAXLEN ~ trims whole old nodes, never the entry it adds; audit.streamMaxLen
+ * is at least 100). So neither is "missing": no audit trail here (a wrong prefix or Redis URL, or no bot has written
+ * yet); a head without its stream is one `deleted`; a stream with no entry and no head, one `emptied` (no xenops leaves
+ * it so); a stream without its head key (`headless`: an older xenops's) can be checked but for its newest entries.
+ */
+export type AuditStreamPresence =
+  | { kind: 'missing' }
+  | { kind: 'deleted'; head: string }
+  | { kind: 'emptied' }
+  | { kind: 'headless' }
+  | { kind: 'present' };
+
+export async function auditStreamPresence(redis: RedisClient, streamKey: string): Promise<AuditStreamPresence> {
+  const [exists, head] = await Promise.all([redis.exists(streamKey), redis.get(`${streamKey}:head`)]);
+  if (exists === 0) return head === null ? { kind: 'missing' } : { kind: 'deleted', head };
+  if (head !== null) return { kind: 'present' };
+  // A key that is no stream fails here, as reading its entries would.
+  return (await redis.xlen(streamKey)) === 0 ? { kind: 'emptied' } : { kind: 'headless' };
+}
+
+/**
  * Checks the stream's chain from its oldest entry (MAXLEN trimming drops old entries: the first one present is
  * taken as it is, every later link is checked) to the entry its head key names (or past it: bots may append
  * meanwhile), so newest entries deleted are reported too. Without a head key (lost, or an older xenops) the end

@@ -92,6 +92,10 @@ export async function runCheckConfig(configPath: string | undefined, options: { 
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   if (problems.length > 0) process.stderr.write(formatProblems(path, problems));
+  if (errors > 0 && onlyUnsetSimulatorVariables(checked.raw, problems))
+    process.stderr.write(
+      `the XENOPS_SIM_* variables are written by \`npx xenops sim -c ${path}\` to var/sim/sim.env (or STATE_DIR/sim.env with --state-dir): with it running, \`set -a; . var/sim/sim.env; set +a\` in this shell, then run this again\n`,
+    );
   if (errors > 0) return 1;
   if (warnings > 0 && options.strict) {
     process.stderr.write('--strict: warnings count as errors\n');
@@ -103,6 +107,25 @@ export async function runCheckConfig(configPath: string | undefined, options: { 
     `${path}: OK — ${hosts.length} host(s) (${hosts.join(', ')}), ${Object.keys(config.people).length} people, ${Object.keys(config.roles).length} roles${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`,
   );
   return 0;
+}
+
+/**
+ * Every error is an unset variable that `xenops sim` writes for this config's own `simulator` section (config/demo.yaml's
+ * hosts are filled from them): a new operator checking the demo without the simulator running. Keyed on the section, not
+ * on the XENOPS_SIM_ shape, so a config without one (a user's own variables) gets no word about a simulator.
+ */
+function onlyUnsetSimulatorVariables(raw: unknown, problems: readonly LintFinding[]): boolean {
+  const hosts = (raw as { simulator?: { hosts?: unknown } } | null)?.simulator?.hosts;
+  if (hosts === null || typeof hosts !== 'object') return false;
+  // As src/sim/cli.ts names them in sim.env.
+  const written = new Set(['XENOPS_SIM_CLIENT_KEY', 'XENOPS_SIM_CONTROL_URL']);
+  for (const name of Object.keys(hosts)) {
+    const up = name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    written.add(`XENOPS_SIM_${up}_PORT`).add(`XENOPS_SIM_${up}_HOSTKEY`);
+  }
+  return problems
+    .filter((p) => p.severity === 'error')
+    .every((p) => written.has(/^environment variable (\w+) is not set$/.exec(p.message)?.[1] ?? ''));
 }
 
 /** Resolves on the first SIGINT/SIGTERM. */
@@ -493,28 +516,53 @@ export async function runRegisterCommands(configPath: string | undefined): Promi
   }
 }
 
+/** What `xenops audit verify` reads of the config: where the file is, and which Redis and prefix hold the stream. */
+type AuditVerifyConfig = Pick<Config, 'audit' | 'redis'>;
+
+/**
+ * The config's `redis` and `audit` sections alone (see checkConfigSections): a problem elsewhere in the file (the
+ * demo's simulator variables unset, a host's bad value) does not stop a check of the trail. Null when they are refused,
+ * said as loadOrReport says it.
+ */
+async function loadAuditVerifyConfig(configPath: string | undefined): Promise<AuditVerifyConfig | null> {
+  const { checkConfigSections } = await import('../config/load.ts');
+  const { redisPasswords } = await import('../config/secrets.ts');
+  const { registerSecret } = await import('../core/log.ts');
+  const path = resolveConfigPath(configPath);
+  const { config, issues } = checkConfigSections(path, ['audit', 'redis']);
+  if (!config) {
+    const [only] = issues;
+    process.stderr.write(`${issues.length === 1 && only?.path === '' ? only.message : new ConfigError(path, issues).message}\n`);
+    return null;
+  }
+  // The one secret those sections hold: kept out of what a refused connection's error says.
+  for (const secret of [config.redis.url, ...config.redis.nodes].flatMap(redisPasswords)) registerSecret(secret);
+  return config;
+}
+
 /**
  * `xenops audit verify`: checks the hash chain of the audit JSONL file and/or of the Redis stream (both unless
  * `file` or `stream` picks one; `file: true` = the config's file). One line per chain on stdout; exit 1 when a
- * chain is broken or cannot be read. A file given by path needs no config.
+ * chain is broken or cannot be read, or when there is no stream at the key (as for a file that is not there). A file
+ * given by path needs no config.
  */
 export async function runAuditVerify(options: {
   configPath: string | undefined;
   file?: string | true | undefined;
   stream: boolean;
 }): Promise<number> {
-  const { verifyAuditFile, verifyAuditStream } = await import('./audit.ts');
+  const { verifyAuditFile } = await import('./audit.ts');
   const { formatReport } = await import('./audit-chain.ts');
   const checkFile = options.file !== undefined || !options.stream;
   const checkStream = options.stream || options.file === undefined;
-  let config: Config | null = null;
+  let config: AuditVerifyConfig | null = null;
   if (checkStream || typeof options.file !== 'string') {
-    config = loadOrReport(options.configPath);
+    config = await loadAuditVerifyConfig(options.configPath);
     if (!config) return 1;
   }
   let code = 0;
   if (checkFile) {
-    const path = typeof options.file === 'string' ? options.file : (config as Config).audit.file;
+    const path = typeof options.file === 'string' ? options.file : (config as AuditVerifyConfig).audit.file;
     try {
       const report = await verifyAuditFile(path);
       process.stdout.write(`${formatReport(path, report)}\n`);
@@ -525,25 +573,55 @@ export async function runAuditVerify(options: {
       code = 1;
     }
   }
-  if (checkStream && config) {
-    const { connectForOneRun } = await import('../queue/redis-connection.ts');
-    const key = `${config.redis.prefix}:audit`;
-    let redis: Awaited<ReturnType<typeof connectForOneRun>> | null = null;
-    try {
-      redis = await connectForOneRun(config.redis);
-      const report = await verifyAuditStream(redis, key);
-      process.stdout.write(`${formatReport(`stream ${key}`, report)}\n`);
-      if (report.broken) code = 1;
-    } catch (error) {
-      process.stderr.write(
-        `xenops audit verify: cannot read the stream ${key} at ${redactSecrets(config.redis.url)}: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`,
-      );
-      code = 1;
-    } finally {
-      redis?.disconnect();
-    }
-  }
+  if (checkStream && config && (await verifyStreamOf(config))) code = 1;
   return code;
+}
+
+/** The stream's line of `xenops audit verify`; true when it is broken, missing or cannot be read. */
+async function verifyStreamOf(config: AuditVerifyConfig): Promise<boolean> {
+  const { auditStreamPresence, verifyAuditStream } = await import('./audit.ts');
+  const { formatReport } = await import('./audit-chain.ts');
+  const { connectForOneRun } = await import('../queue/redis-connection.ts');
+  const key = `${config.redis.prefix}:audit`;
+  const head = `${key}:head`;
+  const where = redactSecrets(config.redis.url);
+  let redis: Awaited<ReturnType<typeof connectForOneRun>> | null = null;
+  try {
+    redis = await connectForOneRun(config.redis);
+    const found = await auditStreamPresence(redis, key);
+    // "OK: 0 entries" there was assurance about a trail that is not there (a wrong prefix or URL, the demo's own
+    // per-run prefix gone): said as a file that is not there is.
+    if (found.kind === 'missing') {
+      process.stderr.write(
+        `xenops audit verify: no audit stream at ${key} on ${where}: no bot has written one there (check redis.url and redis.prefix; --file checks the file alone)\n`,
+      );
+      return true;
+    }
+    const lost =
+      found.kind === 'deleted'
+        ? `the stream is gone but its head key ${head} names ${found.head.slice(0, 12)}…: the stream was deleted`
+        : found.kind === 'emptied'
+          ? `the stream exists but holds no entry, and there is no head key ${head}: its entries were deleted (xenops's own trimming always keeps the newest)`
+          : null;
+    if (lost !== null) {
+      process.stdout.write(`stream ${key}: BROKEN: ${lost}\n`);
+      return true;
+    }
+    const report = await verifyAuditStream(redis, key);
+    const unanchored =
+      found.kind === 'headless' && !report.broken
+        ? ` (no head key ${head}, as an older xenops left it: newest entries deleted would go unnoticed)`
+        : '';
+    process.stdout.write(`${formatReport(`stream ${key}`, report)}${unanchored}\n`);
+    return report.broken !== null;
+  } catch (error) {
+    process.stderr.write(
+      `xenops audit verify: cannot read the stream ${key} at ${where}: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`,
+    );
+    return true;
+  } finally {
+    redis?.disconnect();
+  }
 }
 
 export class AdapterUnavailableError extends Error {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, parseDocument, visit, type YAMLError } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { echoValue } from '../core/args.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import { redactSecrets } from '../core/log.ts';
@@ -62,18 +62,22 @@ export function parseConfigText(text: string, source: string, env: Env = process
 
 /** Like loadConfig, but returns the problems instead of throwing. `cwd` only for tests. */
 export function checkConfigFile(path: string, env: Env = process.env, cwd = process.cwd()): ConfigCheck {
-  let text: string;
+  const read = readConfigText(path, cwd);
+  return 'problem' in read ? { config: null, raw: null, issues: [read.problem] } : checkConfigText(read.text, env);
+}
+
+/** The file's text, or why it could not be read (with what to do when it is not there). */
+function readConfigText(path: string, cwd: string): { text: string } | { problem: ConfigIssue } {
   try {
-    text = readFileSync(resolve(cwd, path), 'utf8');
+    return { text: readFileSync(resolve(cwd, path), 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
         ? `${path} not found — copy ${exampleConfigPath(cwd)} to ${path} and edit it`
         : `cannot read the file: ${CANNOT_READ[code ?? ''] ?? code ?? String(error)}`;
-    return { config: null, raw: null, issues: [{ path: '', message }] };
+    return { problem: { path: '', message } };
   }
-  return checkConfigText(text, env);
 }
 
 /** Why a config file could not be read, in words (an errno code alone meant little to whoever set xenops up). */
@@ -91,6 +95,78 @@ const CANNOT_READ: Readonly<Record<string, string>> = {
 const MAX_ALIAS_COUNT = 10_000;
 
 export function checkConfigText(text: string, env: Env = process.env): ConfigCheck {
+  const doc = readYaml(text);
+  if ('unread' in doc) return { config: null, raw: null, issues: doc.unread };
+  const envIssues: ConfigIssue[] = [...doc.issues];
+  const templates = new Map<string, string>();
+  const raw = substituteEnv(withoutExtensions(doc.js ?? {}), env, [], envIssues, templates);
+  const parsed = Config.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
+  if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data), raw, issues: [] };
+  const issues: ConfigIssue[] = [];
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, raw));
+    // zod skips refinements (cross-references, a host's pin) of anything with a bad field: run them anyway.
+    for (const extra of crossCheckConfig(raw)) issues.push({ path: formatPath(extra.path), message: extra.message });
+  }
+  return { config: null, raw, issues: combined(envIssues, issues, templates) };
+}
+
+/** Top-level sections of the config a command may read on their own (see checkConfigSections). */
+export type ConfigSection = keyof Config;
+
+/**
+ * Only `sections` of a config file, checked as checkConfigText checks them, for a command that reads nothing else
+ * (`xenops audit verify`: redis and audit). A `${VAR}` outside them is not filled in, and nothing there is validated: the
+ * demo's trail could not be verified without the simulator's ports and host keys in the environment. What can still
+ * mislead it is said: a YAML error anywhere (the document cannot be read) and an unknown top-level key (a misspelt
+ * `audit:` leaves its defaults, another file and stream, in force).
+ */
+export function checkConfigSections<K extends ConfigSection>(
+  path: string,
+  sections: readonly K[],
+  env: Env = process.env,
+  cwd = process.cwd(),
+): { config: Pick<Config, K> | null; issues: ConfigIssue[] } {
+  const read = readConfigText(path, cwd);
+  if ('problem' in read) return { config: null, issues: [read.problem] };
+  const doc = readYaml(read.text);
+  if ('unread' in doc) return { config: null, issues: doc.unread };
+  const wanted = new Set<string>(sections);
+  const inWanted = (p: string) => wanted.has(p.split(/[.[]/, 1)[0] as string);
+  const top = withoutExtensions(doc.js ?? {});
+  const isMapping = top !== null && typeof top === 'object' && !Array.isArray(top);
+  const envIssues: ConfigIssue[] = [
+    ...(isMapping ? Object.keys(top).filter((k) => !Object.hasOwn(Config.shape, k)) : []).map((k) => ({ path: k, message: 'unknown key' })),
+    ...doc.issues.filter((i) => inWanted(i.path)),
+  ];
+  // Not a mapping: left whole, for the schema to say so.
+  const picked = isMapping ? Object.fromEntries(Object.entries(top).filter(([k]) => wanted.has(k))) : top;
+  const templates = new Map<string, string>();
+  const raw = substituteEnv(picked, env, [], envIssues, templates);
+  const schema = z.strictObject(Object.fromEntries(sections.map((s) => [s, Config.shape[s]])));
+  const parsed = schema.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
+  if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data as unknown as Pick<Config, K>), issues: [] };
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw);
+  return { config: null, issues: combined(envIssues, issues, templates) };
+}
+
+/** The substitution's problems, then the schema's not on a path an unset variable emptied, never echoing a variable's value. */
+function combined(
+  envIssues: readonly ConfigIssue[],
+  issues: readonly ConfigIssue[],
+  templates: ReadonlyMap<string, string>,
+): ConfigIssue[] {
+  // A value an unset variable emptied is reported by that cause, not again as missing ("required", "pin the host key").
+  const emptied = new Set(envIssues.map((i) => i.path));
+  const all = [...envIssues, ...issues.filter((i) => !emptied.has(i.path))];
+  return unique(all.map((i) => ({ ...i, message: unechoEnv(i.message, templates) })));
+}
+
+/**
+ * The YAML document as plain data, before any `${VAR}` is filled in, with the problems found on the way (a merge
+ * source that is no mapping, taken out); or, in `unread`, why it could not be read at all.
+ */
+function readYaml(text: string): { js: unknown; issues: ConfigIssue[] } | { unread: ConfigIssue[] } {
   // Merge keys are YAML 1.1's, off by default in 1.2: `<<: *defaults` was an unknown key, and hosts sharing their login
   // settings through an anchor were refused as having no key.
   const doc = parseDocument(text, { prettyErrors: false, merge: true });
@@ -98,7 +174,7 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
   const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
   if (doc.errors.length > 0 || unknownTags.length > 0) {
     const issues = [...doc.errors, ...unknownTags].map((e) => ({ path: `line ${lineOf(text, e.pos[0])}`, message: yamlProblem(e) }));
-    return { config: null, raw: null, issues: unique(issues) };
+    return { unread: unique(issues) };
   }
   // yaml throws at the first source that is not a mapping, naming no place: each is said with its path and left out,
   // so the rest of the file is still checked.
@@ -109,25 +185,10 @@ export function checkConfigText(text: string, env: Env = process.env): ConfigChe
   } catch (error) {
     // yaml throws (not reports) on aliases past the limit or with no anchor: a problem of the file, never a stack trace.
     const unresolved = unresolvedAliasLines(doc, text);
-    if (unresolved.length > 0)
-      return { config: null, raw: null, issues: unresolved.map((line) => ({ path: `line ${line}`, message: NO_ANCHOR })) };
-    return { config: null, raw: null, issues: [{ path: '', message: `cannot read the YAML: ${firstLine(error)}` }] };
+    if (unresolved.length > 0) return { unread: unresolved.map((line) => ({ path: `line ${line}`, message: NO_ANCHOR })) };
+    return { unread: [{ path: '', message: `cannot read the YAML: ${firstLine(error)}` }] };
   }
-  const envIssues: ConfigIssue[] = [...mergeIssues];
-  const templates = new Map<string, string>();
-  const raw = substituteEnv(withoutExtensions(js ?? {}), env, [], envIssues, templates);
-  const parsed = Config.safeParse(raw, { error: (issue) => friendlyMessage(issue, raw) });
-  if (parsed.success && envIssues.length === 0) return { config: deepFreeze(parsed.data), raw, issues: [] };
-  const issues: ConfigIssue[] = [];
-  if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, raw));
-    // zod skips refinements (cross-references, a host's pin) of anything with a bad field: run them anyway.
-    for (const extra of crossCheckConfig(raw)) issues.push({ path: formatPath(extra.path), message: extra.message });
-  }
-  // A value an unset variable emptied is reported by that cause, not again as missing ("required", "pin the host key").
-  const emptied = new Set(envIssues.map((i) => i.path));
-  const all = [...envIssues, ...issues.filter((i) => !emptied.has(i.path))];
-  return { config: null, raw, issues: unique(all.map((i) => ({ ...i, message: unechoEnv(i.message, templates) }))) };
+  return { js, issues: mergeIssues };
 }
 
 /**
