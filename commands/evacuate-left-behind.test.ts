@@ -16,7 +16,7 @@ const moved = migrated('gateway', 'xen2', 2);
 const card: Block[] = [
   reply.text('Evacuation of xen1 (xl): 1 migration, one at a time, each verified on its target.'),
   reply.text('left on xen1: web (paused (a migration would unpause it)) — not migrated'),
-  reply.text('once every step has succeeded, xen1 is frozen for new starts until /unfreeze'),
+  reply.text('once every step has succeeded, xen1 is frozen (mutating commands refused) until /unfreeze'),
 ];
 const args = { host: 'xen1', 'shutdown-rest': false };
 const frozen = renderContext({ plan: { steps: [...steps, readBack], summary: card }, froze: { hosts: ['xen1'], reason: 'evacuated' } });
@@ -38,7 +38,7 @@ describe('/evacuate: guests left on the host that do not run', () => {
       'read back after the last step: xen1 still holds web (paused), so it is not evacuated — what is left goes down with xen1',
     );
     // Frozen all the same: every step succeeded, and nothing new should start there while web is seen to.
-    expect(said).toContain('xen1 is now frozen for new starts until /unfreeze (reads go on; /unfreeze xen1 lifts it)');
+    expect(said).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze (reads go on; /unfreeze xen1 lifts it)');
   });
 
   it('GIVEN a crashed, a dying and a shut-down guest found there THEN the first two are left there; the shut-down one is gone', () => {
@@ -62,7 +62,7 @@ describe('/evacuate: guests left on the host that do not run', () => {
   it('says the freeze once: the plan’s "once every step has succeeded…" is not repeated after "xen1 is now frozen"', () => {
     const r = evacuate.render([moved, listed(['mail', 'defined'])] as never, args, frozen);
     const said = text(r);
-    expect(said).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(said).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
     expect(said).not.toContain('once every step has succeeded');
     expect(said.match(/frozen/g)).toHaveLength(1);
     // The rest of the card is still shown.

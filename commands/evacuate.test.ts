@@ -92,7 +92,7 @@ describe('/evacuate: the plan from a capacity reading', () => {
     const shown = d.summary?.map((b) => (b.type === 'text' ? b.text : '')).join('\n') ?? '';
     expect(shown).toContain('Figures read at 12:00:03 UTC; every target keeps 512 MiB free');
     expect(shown).toContain('targets: xen3 4 GiB free of 16 GiB → 1.5 GiB after');
-    expect(shown).toContain('once every step has succeeded, xen1 is frozen for new starts until /unfreeze');
+    expect(shown).toContain('once every step has succeeded, xen1 is frozen (mutating commands refused) until /unfreeze');
     // The approver is checked on every host the plan touches: the migrations' target too.
     const touches = hostsTouched(d.command, d.evaluated.args, d.jobs);
     expect(touches).toEqual(['xen3']);
@@ -266,7 +266,7 @@ describe('/evacuate: the final reply', () => {
       renderContext({ plan: { steps, summary: [] }, froze: { hosts: ['xen1'], reason: 'evacuated' } }),
     );
     expect(r.title).toBe('xen1 evacuated: 3 guests moved');
-    expect(text(r)).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text(r)).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
   });
 
   it('the read-back after the last step: empty says so; a guest running there is named and the title is not "evacuated"', () => {
@@ -282,7 +282,7 @@ describe('/evacuate: the final reply', () => {
     const busy = evacuate.render([...all, listed(['db', 'running'], ['files', 'blocked'])] as never, args, ctx);
     expect(busy.title).toBe('xen1 is not empty: 3 guests moved, but db, files run there (started or moved there while the plan ran)');
     expect(busy.tone).toBe('warning');
-    expect(text(busy)).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text(busy)).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
   });
 
   it('a read-back that failed is said, with what to do; the moves stand and the host is frozen', () => {
@@ -299,7 +299,7 @@ describe('/evacuate: the final reply', () => {
     expect(r.title).toBe('xen1 evacuated: 3 guests moved');
     expect(r.tone).toBe('warning');
     expect(text(r)).toContain('⚠ xen1 could not be read back after the last step (xen1 did not answer): /list xen1 shows what runs there');
-    expect(text(r)).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text(r)).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
   });
 
   it('a failure halfway is not read back: the read-back step is neither numbered nor "not attempted"', () => {

@@ -28,7 +28,7 @@ import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './r
 
 /**
  * `/evacuate HOST [to HOST…] [--shutdown-rest]`: live-migrates every running guest off a host, one at a time, each
- * verified on its target, then freezes the host for new starts until /unfreeze.
+ * verified on its target, then freezes the host (every mutating command refused) until /unfreeze.
  *
  * Design — how the plan gets fresh figures. The plan is made by the bot before the request is decided, from a
  * capacity reading taken for this request alone (`capacity` below; src/app/capacity.ts): a host.status job on the
@@ -288,8 +288,13 @@ export function planEvacuation(args: Args, view: PrecheckContext['view'], ctx: P
   return { jobs, summary };
 }
 
-/** The card's word on the freeze: the final reply says what became of it instead, and leaves this line out. */
-const freezePromise = (host: string) => `once every step has succeeded, ${host} is frozen for new starts until /unfreeze`;
+/**
+ * The card's word on the freeze: the final reply says what became of it instead, and leaves this line out. A frozen
+ * host refuses every mutating command, not only starts ("frozen for new starts" said less than it does).
+ */
+const freezePromise = (host: string) => `once every step has succeeded, ${host} is frozen (mutating commands refused) until /unfreeze`;
+/** The line as cards made before it was reworded say it: such a card, approved after an upgrade, is rendered here. */
+const formerFreezePromise = (host: string) => `once every step has succeeded, ${host} is frozen for new starts until /unfreeze`;
 
 /** How the plan's card starts the line naming the guests it leaves on the host: `left on xen1: a (why), b (why)`. */
 const leftPrefix = (host: string) => `left on ${host}: `;
@@ -505,7 +510,9 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
       // Someone froze it while the plan ran: their freeze (its reason, its end) stands, not replaced by this one.
       freeze.push(reply.text(`${args.host} was frozen meanwhile and that freeze is kept: ${ctx.froze.kept.join('; ')}`));
     else if (ctx.froze && 'hosts' in ctx.froze)
-      freeze.push(reply.text(`${args.host} is now frozen for new starts until /unfreeze (reads go on; /unfreeze ${args.host} lifts it)`));
+      freeze.push(
+        reply.text(`${args.host} is now frozen (mutating commands refused) until /unfreeze (reads go on; /unfreeze ${args.host} lifts it)`),
+      );
     else if (ctx.froze && 'error' in ctx.froze)
       freeze.push(
         reply.text(`⚠ ${args.host} could not be frozen (${ctx.froze.error}): /freeze ${args.host} by hand before anything starts there`),
@@ -519,7 +526,8 @@ function renderEvacuation(outcomes: HostOutcome<JobOp>[], args: Args, ctx: Rende
     ...unknownLine(unknown),
   ];
   // Its freeze line is what the card promised; the reply's own (frozen now, kept, failed, or not) replaces it.
-  const plan = (ctx.plan?.summary ?? []).filter((b) => !(b.type === 'text' && b.text === freezePromise(args.host)));
+  const promises = [freezePromise(args.host), formerFreezePromise(args.host)];
+  const plan = (ctx.plan?.summary ?? []).filter((b) => !(b.type === 'text' && promises.includes(b.text)));
   const done = `${moved.length} guest${moved.length === 1 ? '' : 's'} moved${stops > 0 ? `, ${stops} shut down` : ''}`;
   const left = complete ? (back.left ?? []) : [];
   const planned = leftByPlan(plan, args.host);

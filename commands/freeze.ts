@@ -67,6 +67,24 @@ function untilBeforeHosts(hosts: string, rest: readonly string[], isHost: (name:
 }
 
 /**
+ * `/freeze xen1 patching for 2h`: the time said last, as one says it, read as the end of a reason froze xen1 until
+ * /unfreeze. The line as it should be typed when the reason ends in a phrase parseUntil takes (`for 2h`, `18:00`,
+ * `till tomorrow 09:00`), else null. Only one it takes: `replace disk 2` or `kernel upgrade to 6.1` is a reason.
+ */
+function untilAtEnd(hosts: string, words: readonly string[], at: Date, zone: string): string | null {
+  // Longest first, so that `till tomorrow 09:00` is the until, not `09:00`; a word of reason is left before it.
+  for (let start = Math.max(1, words.length - 3); start < words.length; start++) {
+    const tail = words.slice(start);
+    const skip = tail.length > 1 && UNTIL_WORD.test(tail[0] ?? '') ? 1 : 0;
+    const until = untilIn(tail.slice(skip));
+    if (skip + (until.pair !== null ? 2 : 1) !== tail.length) continue;
+    if (!parseUntil(until.typed, at, zone, 'end').ok) continue;
+    return `the time goes before the reason: /freeze ${hosts} ${until.shown} ${words.slice(0, start).join(' ')} (a time after it is read as part of the reason, a freeze with no end)`;
+  }
+  return null;
+}
+
+/**
  * `/freeze HOSTS [UNTIL] REASON`: mutating commands on those hosts are refused (reads go on) until UNTIL (`2h`,
  * `18:00`, ISO) or /unfreeze. The first word of the reason is taken as UNTIL when it reads as one.
  */
@@ -115,8 +133,11 @@ export const freeze = defineCommand({
       return bad(
         `hosts are separated by commas, with no space: /freeze ${args.hosts},${first} … (a reason cannot start with a host's name)`,
       );
-    // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze.
-    if (!shaped) return ctx.freezes.freeze(hosts, null, args.reason);
+    // Not an until at all: the whole text is the reason, and the freeze lasts until /unfreeze — unless it ends in one.
+    if (!shaped) {
+      const late = untilAtEnd(args.hosts, all, new Date(ctx.now()), ctx.freezes.zone);
+      return late ? bad(late) : ctx.freezes.freeze(hosts, null, args.reason);
+    }
     // Shaped like one but not a valid one (`24:00`, `0h`, `1.5h`, a 31st of April): said, never a freeze that does not
     // end.
     // On the shared clock, as the bots that check the freeze compare its end: "30m" is 30 minutes on every one.

@@ -5,6 +5,36 @@ import { Identifier } from '../src/core/names.ts';
 import { formatWhen, type OnCallNow, type OnCallView, parseUntil, untilProblem } from '../src/core/oncall.ts';
 import { type Field, type Reply, reply } from '../src/core/reply.ts';
 
+const OnCallArgs = z.strictObject({
+  action: z
+    .enum(['show', 'set', 'clear'], {
+      // Nothing guessed: a word that is no action may as well be a person meant for clear as for set.
+      error: (issue) => `expected show, set or clear, got ${echoValue(issue.input)}`,
+    })
+    .default('show')
+    .describe('show (the default), set or clear'),
+  person: Identifier.optional().describe('with set: who goes on call; with clear: whose overrides end (default: all)'),
+  // Checked with the action (checkedWithAction): clear takes none.
+  until: z.string().optional().describe('with set: 18:00, 2h, "tomorrow 09:00" or an ISO time (default: the next handoff)'),
+});
+
+/**
+ * The until checked with the action: `/oncall clear alice bob` was refused as a bad until ("bob"), which clear does not
+ * take. A bad until stays a refusal of the schema, named `until:` (the parser reads a line whose words fail it again,
+ * by place: `/oncall set bob person:alice`).
+ */
+function checkedWithAction(args: typeof OnCallArgs): typeof OnCallArgs {
+  return args.superRefine((a, ctx) => {
+    if (a.until === undefined) return;
+    if (a.action === 'clear') {
+      ctx.addIssue({ code: 'custom', message: 'clear takes one person: /oncall clear [<person>]' });
+      return;
+    }
+    const problem = untilProblem(a.until);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['until'], message: problem, input: a.until });
+  });
+}
+
 /**
  * `/oncall` shows who is on call and who is next; `/oncall set PERSON [until]` puts someone on call (an override
  * kept in Redis until it ends), and `/oncall clear [PERSON]` ends such overrides early (a mistaken one could not be
@@ -14,24 +44,7 @@ import { type Field, type Reply, reply } from '../src/core/reply.ts';
 export const oncall = defineCommand({
   name: 'oncall',
   description: 'Who is on call now and next; /oncall set <person> [until] puts someone on call',
-  args: z.strictObject({
-    action: z
-      .enum(['show', 'set', 'clear'], {
-        // Nothing guessed: a word that is no action may as well be a person meant for clear as for set.
-        error: (issue) => `expected show, set or clear, got ${echoValue(issue.input)}`,
-      })
-      .default('show')
-      .describe('show (the default), set or clear'),
-    person: Identifier.optional().describe('with set: who goes on call; with clear: whose overrides end (default: all)'),
-    until: z
-      .string()
-      .superRefine((text, ctx) => {
-        const problem = untilProblem(text);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .optional()
-      .describe('with set: 18:00, 2h, "tomorrow 09:00" or an ISO time (default: the next handoff)'),
-  }),
+  args: checkedWithAction(OnCallArgs),
   positional: ['action', 'person', 'until'],
   // `tomorrow 09:00` and `2025-03-04 18:00` are one until typed as two words, as /freeze reads them.
   restOfLine: 'until',
@@ -58,7 +71,7 @@ export const oncall = defineCommand({
       return showView(await ctx.oncall.view(at), at);
     }
     if (args.action === 'clear') {
-      if (args.until !== undefined) return bad('until goes with set: /oncall set <person> <until>');
+      if (args.until !== undefined) return bad('clear takes one person: /oncall clear [<person>]');
       const r = await ctx.oncall.clear(args.person ?? null, at);
       if (!r.ok) return reply.error(r.title, r.reason);
       const cleared = r.cleared.map((o) => `${o.person} until ${formatWhen(o.until, r.after.zone, at)}`).join(', ');

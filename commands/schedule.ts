@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLATFORMS } from '../src/config/schema.ts';
 import { echoValue } from '../src/core/args.ts';
 import { defineCommand } from '../src/core/define-command.ts';
 import { reply } from '../src/core/reply.ts';
@@ -10,6 +11,18 @@ const USAGE = [
   '/schedule list',
   '/schedule remove <id>',
 ].join('\n');
+
+/**
+ * `channel:discord:123` typed at the terminal was taken as the terminal channel "discord:123" (`terminal:discord:123`):
+ * a schedule posts on the platform it is added on, whose channel ids name none. Refused, the platform's own prefix too
+ * (`terminal:ops` at the terminal): taken as `ops`, the same words would mean another channel typed elsewhere. The
+ * refusal, or null.
+ */
+function platformNamed(channel: string): string | null {
+  const named = new RegExp(`^(?:${PLATFORMS.join('|')}):(.*)$`, 'i').exec(channel);
+  if (!named) return null;
+  return `channel:${channel} names a platform: a schedule posts on the platform it is added on, so give the channel's id alone (channel:${named[1] || '<id>'})`;
+}
 
 /**
  * `/schedule add status every 5m`, `/schedule add digest cron "0 8 * * *" tz:Europe/Berlin`, `/schedule list`,
@@ -27,7 +40,13 @@ export const schedule = defineCommand({
             : `expected add, list or remove, got ${echoValue(issue.input)}`,
       })
       .describe('add, list or remove'),
-    spec: z.string().trim().max(200).optional().describe('add: what and when (status every 5m); remove: the id'),
+    // /help says "(optional)" after it: true of list only, so what add and remove need is said.
+    spec: z
+      .string()
+      .trim()
+      .max(200)
+      .optional()
+      .describe('add: what and when (status every 5m), needed; remove: the id, needed; list: none'),
     tz: z.string().trim().min(1).max(64).optional().describe('time zone of a cron pattern (IANA, e.g. Europe/Berlin)'),
     channel: z
       .string()
@@ -68,6 +87,8 @@ export const schedule = defineCommand({
         return bad(id ? `"${id.slice(0, 20)}" is not a schedule id` : 'which schedule? give its id');
       return ctx.schedules.remove(id);
     }
+    const elsewhere = args.channel === undefined ? null : platformNamed(args.channel);
+    if (elsewhere !== null) return bad(elsewhere);
     const parsed = parseWhen(args.spec ?? '', args.tz, ctx.schedules.hosts);
     if (!parsed.ok) return bad(parsed.problem);
     return ctx.schedules.add({

@@ -100,8 +100,8 @@ describe('argument errors say what is wrong', () => {
     ['console', 'web 99999999999999999999', 'lines must be a whole number from 1 to 2000, got 99999999999999999999'],
     ['audit', '2.5', 'n must be a whole number from 1 to 200, got "2.5"'],
     ['audit', 'n:many', 'n must be a whole number from 1 to 200, got "many"'],
-    ['stop', 'web force:maybe', 'force must be true or false, got "maybe"'],
-    ['stop', 'web --force=2', 'force must be true or false, got "2"'],
+    ['stop', 'web force:maybe', 'force must be true or false (also yes/no, on/off, 1/0), got "maybe"'],
+    ['stop', 'web --force=2', 'force must be true or false (also yes/no, on/off, 1/0), got "2"'],
   ] as const)('/%s %s', (name, args, message) => {
     const e = failure(() => parseArgs(byName[name], text(args)));
     expect(e.code).toBe('args.invalid');
@@ -117,7 +117,7 @@ describe('argument errors say what is wrong', () => {
       'lines must be a whole number from 1 to 2000, got "abc"',
     );
     expect(failure(() => parseArgs(stop, { kind: 'options', options: { domain: 'web', force: 'maybe' } })).message).toBe(
-      'force must be true or false, got "maybe"',
+      'force must be true or false (also yes/no, on/off, 1/0), got "maybe"',
     );
   });
 
@@ -138,7 +138,7 @@ describe('argument errors say what is wrong', () => {
       ],
       [stop, `web ${long}`, `unexpected argument ${cut}`],
       [consoleCommand, `web ${long}`, `lines must be a whole number from 1 to 2000, got ${cut}`],
-      [stop, `web force:${long}`, `force must be true or false, got ${cut}`],
+      [stop, `web force:${long}`, `force must be true or false (also yes/no, on/off, 1/0), got ${cut}`],
       [stop, `web --${long}`, `unknown option --${'a'.repeat(40)}…`],
     ] as const) {
       const e = failure(() => parseArgs(command, text(args)));
@@ -148,7 +148,9 @@ describe('argument errors say what is wrong', () => {
   });
 
   it('escapes line breaks and quotes in echoed values', () => {
-    expect(failure(() => parseArgs(stop, text('web "force:a\nb"'))).message).toBe('force must be true or false, got "a\\nb"');
+    expect(failure(() => parseArgs(stop, text('web "force:a\nb"'))).message).toBe(
+      'force must be true or false (also yes/no, on/off, 1/0), got "a\\nb"',
+    );
     expect(failure(() => parseArgs(stop, text('web "a\nb"'))).message).toBe('unexpected argument "a\\nb"');
     expect(failure(() => parseArgs(audit, text("'1\n2'"))).message).toBe('n must be a whole number from 1 to 200, got "1\\n2"');
     expect(failure(() => parseArgs(audit, text(`'say "hi"'`))).message).toBe('n must be a whole number from 1 to 200, got "say \\"hi\\""');
@@ -174,7 +176,7 @@ describe('structured options of the wrong type', () => {
     const e = failure(() => parseArgs(consoleCommand, { kind: 'options', options: { domain: 'web', lines: evil as number } }));
     expect(e.message).toBe('lines must be a whole number from 1 to 2000, got "[object Object]"');
     const f = failure(() => parseArgs(stop, { kind: 'options', options: { domain: 'web', force: evil as boolean } }));
-    expect(f.message).toBe('force must be true or false, got "[object Object]"');
+    expect(f.message).toBe('force must be true or false (also yes/no, on/off, 1/0), got "[object Object]"');
   });
 });
 

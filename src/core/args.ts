@@ -356,7 +356,8 @@ function coerceBoolean(spec: CommandOptionSpec, record: Record<string, unknown>,
   if (typeof value === 'boolean') return null;
   if (typeof value === 'string' && TRUE_WORDS.test(value)) record[spec.name] = true;
   else if (typeof value === 'string' && FALSE_WORDS.test(value)) record[spec.name] = false;
-  else return `${spec.name} must be true or false, got ${echoValue(value)}`;
+  // Every word TRUE_WORDS and FALSE_WORDS take: "true or false" alone hid that yes, no, on, off, 1 and 0 are.
+  else return `${spec.name} must be true or false (also yes/no, on/off, 1/0), got ${echoValue(value)}`;
   return null;
 }
 

@@ -312,7 +312,8 @@ export function commandSpec(command: AnyCommand): ExplainedCommand {
 /** The risk of a command run with its defaults (`/stop web` is write; only `--force` makes it dangerous). */
 function baselineRisk(command: AnyCommand): Risk {
   if (typeof command.risk !== 'function') return command.risk;
-  const defaults = command.args.partial().safeParse({});
+  // The fields alone: zod makes no .partial() of an object with a check of its own (/oncall's until with its action).
+  const defaults = z.strictObject(command.args.shape).partial().safeParse({});
   return defaults.success ? riskOf(command, defaults.data) : 'dangerous';
 }
 

@@ -48,7 +48,10 @@ describe('/evacuate in the terminal demo', () => {
     const mark = t.output().length;
     await say(`@bob /approve ${id}`);
     await printed(new RegExp(`✔ Approved ${id}\\n/evacuate xen1 \\(2 steps\\) is running; alice gets the result`), mark);
-    const result = await printed(/✔ xen1 evacuated: 2 guests moved\n(?:.*\n)*?xen1 is now frozen for new starts until \/unfreeze/, mark);
+    const result = await printed(
+      /✔ xen1 evacuated: 2 guests moved\n(?:.*\n)*?xen1 is now frozen \(mutating commands refused\) until \/unfreeze/,
+      mark,
+    );
     expect(result).toMatch(/✔ 1\. web → xen2: running there as id \d+ \(verified\)/);
     expect(result).toMatch(/✔ 2\. gateway → xen2: running there as id \d+ \(verified\)/);
     // gateway autostarts with xen1 in the demo: its link stays there, so the reply says it would run twice.

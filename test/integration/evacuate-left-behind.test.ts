@@ -65,7 +65,7 @@ describe('/evacuate xen1 with web paused there', () => {
         .map((d) => [d.name, d.flags]),
     ).toEqual([['web', '--p---']]);
     // Frozen all the same (every step succeeded): said once, not again as the plan's "once every step has succeeded".
-    expect(said).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(said).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
     expect(said).not.toContain('once every step has succeeded');
     // The progress counts the plan's steps as its card does ("2 steps"): the read-back is no step of it.
     const progress = adapter.delivered

@@ -103,7 +103,7 @@ describe('/evacuate against three simulated hosts', () => {
     expect(text).toMatch(/✔ 1\. web → xen2: running there as id \d+ \(verified\)/);
     expect(text).toMatch(/✔ 2\. db → xen3: running there as id \d+ \(verified\)/);
     expect(text).toMatch(/✔ 3\. gateway → xen2: running there as id \d+ \(verified\)/);
-    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
     // The plan as it was made, with the figures read from xl info.
     expect(text).toMatch(/1\s+web\s+2 GiB\s+xen2\s+3 GiB\s+1 GiB/);
     expect(text).toMatch(/2\s+db\s+1 GiB\s+xen3\s+6 GiB\s+5 GiB/);
@@ -138,7 +138,7 @@ describe('/evacuate against three simulated hosts', () => {
     expect(text).toMatch(/✔ 3\. gateway → xen2: running there as id \d+ \(verified\)/);
     expect(text).not.toMatch(/step 4|4\. /);
     // Frozen all the same: nothing more starts there.
-    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
     expect(running(s)['xen1']).toEqual(['mail']);
   });
 
@@ -168,7 +168,7 @@ describe('/evacuate against three simulated hosts', () => {
     expect(r.tone).toBe('warning');
     const text = textOf(r);
     expect(text).toMatch(/⚠ xen1 could not be read back after the last step \(.*\): \/list xen1 shows what runs there/);
-    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
     const redis = new Redis(REDIS_URL);
     expect(await redis.hget(`${s.prefix}:freezes`, 'xen1')).not.toBeNull();
     redis.disconnect();
@@ -746,7 +746,7 @@ describe('/evacuate by someone scoped to some guests: the read-back after the la
     expect(text).toContain('read back after the last step: no guest you may see runs on xen1');
     expect(text).toContain('guests outside your scope are not shown to you');
     expect(r.tone).toBe('warning');
-    expect(text).toContain('xen1 is now frozen for new starts until /unfreeze');
+    expect(text).toContain('xen1 is now frozen (mutating commands refused) until /unfreeze');
   });
 
   it('GIVEN payroll (outside wendy’s scope) runs on xen1 with its migration left unfinished THEN her plan is refused, payroll counted, not named', async () => {
