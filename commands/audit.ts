@@ -115,11 +115,11 @@ export const audit = defineCommand({
     const rows = entries.map((e) => [
       (e['ts'] ?? '').slice(5, 19).replace('T', ' '),
       cell(e['event'] ?? '', NAME_CELL_MAX),
-      cell(e['person'] ?? e['userId'] ?? '', NAME_CELL_MAX),
+      cell(whoOf(e), NAME_CELL_MAX),
       cell(e['command'] ?? '', NAME_CELL_MAX),
       cell(targetOf(e), TEXT_CELL_MAX),
       cell(typedArgs(e['args'] ?? ''), TEXT_CELL_MAX),
-      cell(e['detail'] ?? '', TEXT_CELL_MAX),
+      cell(detailOf(e), TEXT_CELL_MAX),
     ]);
     return reply.result(
       title,
@@ -157,6 +157,19 @@ function describeFilter(
     since !== undefined && `since:${args.since} (after ${dateTimeUtc(since)})`,
   ];
   return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' ');
+}
+
+/** Who did what the entry records: its decider (an approver of someone else's request), else whoever asked. */
+function whoOf(e: Record<string, string>): string {
+  return e['by'] ?? e['person'] ?? e['userId'] ?? '';
+}
+
+/** The detail, saying whose request a decider's entry was about (`for alice: approve K7Q2XM by bob (1/1)`). */
+function detailOf(e: Record<string, string>): string {
+  const detail = e['detail'] ?? '';
+  const by = e['by'];
+  const asker = e['person'] ?? e['userId'];
+  return by !== undefined && asker !== undefined && by !== asker ? `for ${asker}: ${detail}` : detail;
 }
 
 function targetOf(e: Record<string, string>): string {

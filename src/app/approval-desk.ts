@@ -7,7 +7,7 @@ import { showControls } from '../core/control-chars.ts';
 import { type AnyCommand, type JobSpec, riskOf } from '../core/define-command.ts';
 import type { Logger } from '../core/log.ts';
 import { type AnyJobCommand, checkPlanJobs, type Decision, hostsTouched } from '../core/pipeline.ts';
-import { type Reply, reply } from '../core/reply.ts';
+import { type Block, type Reply, reply } from '../core/reply.ts';
 import type { ChatRequest } from '../core/request.ts';
 import type { JobMeta } from '../queue/jobs.ts';
 import { isMutating } from '../queue/ops.ts';
@@ -383,7 +383,10 @@ export class ApprovalDesk {
         target,
         reply.result(
           `Already waiting for approval: ${first.id} (asked ${clock(first.createdAt, true)} UTC)`,
-          [reply.text(`/${first.command} ${describeArgs(first)} was not asked again; /deny ${first.id} withdraws it`)],
+          [
+            reply.text(`/${first.command} ${describeArgs(first)} was not asked again; /deny ${first.id} withdraws it`),
+            ...reasonLeftOut(first, typeof reasonArg === 'string' ? reasonArg : ''),
+          ],
           { tone: 'info' },
         ),
       );
@@ -436,7 +439,7 @@ export class ApprovalDesk {
     const { verdict, needed } = judged;
     if (!verdict.ok) {
       await this.deps.audit({
-        ...auditOf(rec),
+        ...auditOf(rec, approver.id),
         event: 'approval',
         decision: 'rejected',
         detail: `approve ${id} by ${approver.id} refused: ${verdict.reason}`,
@@ -468,7 +471,7 @@ export class ApprovalDesk {
       return this.settled(after) ?? reply.error('Cannot approve', `${id} cannot be approved now`);
     }
     await this.deps.audit({
-      ...auditOf(after),
+      ...auditOf(after, approver.id),
       event: 'approval',
       decision: 'allowed',
       detail: `approve ${id} by ${approver.id} (${after.approvals.length}/${after.policy.count})`,
@@ -615,7 +618,7 @@ export class ApprovalDesk {
         const why = verdict.reason.replace('approve', 'deny');
         // On record as a refused /approve is: someone tried to settle a request they may not.
         await this.deps.audit({
-          ...auditOf(rec),
+          ...auditOf(rec, person.id),
           event: 'approval',
           decision: 'rejected',
           detail: `deny ${id} by ${person.id} refused: ${why}`,
@@ -637,7 +640,7 @@ export class ApprovalDesk {
     }
     this.clearExpiry(id);
     const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
-    await this.deps.audit({ ...auditOf(after), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
+    await this.deps.audit({ ...auditOf(after, person.id), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
     await this.announce(after, this.outcomeCard(after));
     // The requester withdrawing it is the one reading this: their own card says it was withdrawn.
     return reply.result(
@@ -1345,6 +1348,16 @@ function describeState(s: BoundState): string {
   return `${s.status}${s.id === null ? '' : `, id ${s.id}`}${mem}${s.uuid ? `, uuid ${s.uuid}` : ''}`;
 }
 
+/**
+ * A reason given when asking again for what already waits: not added to the pending request (its approvers may have
+ * read its card already, and would approve what they did not read), but said to be left out, with the way to give it.
+ */
+function reasonLeftOut(first: ApprovalRecord, reason: string): Block[] {
+  if (reason === '' || reason === first.reason) return [];
+  const was = first.reason ? `it was asked for “${showControls(first.reason)}”` : 'it was asked with no reason';
+  return [reply.text(`your reason “${showControls(reason)}” is not on it (${was}): /deny ${first.id} and ask again to give yours`)];
+}
+
 /** What a request's card names after its command: the target, or a plan's hosts and size. */
 export function describeArgs(rec: ApprovalRecord): string {
   const t = rec.targets[0];
@@ -1375,10 +1388,16 @@ function clock(ms: number, seconds = false): string {
   return new Date(ms).toISOString().slice(11, seconds ? 19 : 16);
 }
 
-function auditOf(rec: ApprovalRecord) {
+/**
+ * An entry about an approval request: `person` is whose request it is (and platform, userId, channel theirs); `by`
+ * who decided what the entry records (approved, denied, withdrew, or was refused), so /audit person: finds it under
+ * them too, with the command and target.
+ */
+function auditOf(rec: ApprovalRecord, by?: string) {
   return {
     requestId: rec.requestId,
     person: rec.requester,
+    ...(by === undefined ? {} : { by }),
     platform: rec.platform,
     userId: rec.userId,
     channelId: rec.channelId,

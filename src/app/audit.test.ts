@@ -767,10 +767,11 @@ describe('the demo stack on a terminal', () => {
         ['job.start', 'alice', 'start', 'xen1:mail'],
         ['request', 'alice', 'start', 'xen1:mail'],
       ]);
-      // carol's refused stop counts: its arguments named web (the bot never resolved a target for it), which is on
-      // xen1; the /audit domain:mail before it does not (its arguments are filters).
+      // carol's refused stop counts: its arguments named web, recorded as typed (refused before any target was
+      // resolved, it names no host: not one taken from what the bot happened to know); the /audit domain:mail before
+      // it does not (its arguments are filters).
       expect(sections[3]?.split('\n')[1]).toBe('ℹ Last 1 audit entry matching domain:web');
-      expect(rows(sections[3])).toEqual([['decision', 'carol', 'stop', 'xen1:web']]);
+      expect(rows(sections[3])).toEqual([['decision', 'carol', 'stop', 'web']]);
       expect(sections[4]?.split('\n')[1]).toBe('ℹ Last 3 audit entries matching host:xen1 command:start');
       expect(rows(sections[4]).sort(byEvent)).toEqual([
         ['decision', 'alice', 'start', 'xen1:mail'],

@@ -25,6 +25,11 @@ export interface AuditEntry {
   event: AuditEvent;
   requestId: string;
   person: string | null;
+  /**
+   * Who decided what the entry records, when not `person`: the approver (or one refused) of `person`'s request, the
+   * requester withdrawing it. Absent in entries written before it was (there the decider is only in `detail`).
+   */
+  by?: string;
   platform: string;
   userId: string;
   channelId: string;
@@ -185,6 +190,8 @@ export class AuditLog {
   private readonly maxScan: number;
   private readonly now: () => number;
   private static readonly MAX_BACKLOG = 10_000;
+  /** Told of each entry as it is appended (see onAppend). */
+  private readonly watchers = new Set<(entry: AuditEntry) => void>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -210,12 +217,22 @@ export class AuditLog {
    * be on record before it runs (a mutation's request).
    */
   async append(entry: AuditEntry, options: { now?: boolean } = {}): Promise<void> {
+    for (const watch of this.watchers) watch(entry);
     const record = toRecord(entry, this.now());
     const fields = Object.entries(record).flatMap(([k, v]): [string, string][] =>
       v === undefined || v === null ? [] : [[k, UNCUT.has(k) ? fieldText(v) : streamValue(fieldText(v))]],
     );
     // The audit must never take the bot down: failures are logged, the request goes on.
     await Promise.all([this.toStream(fields, options.now === true || this.lingerMs === 0), this.toFile(record)]);
+  }
+
+  /**
+   * Calls `fn` with each entry appended until the returned function is called: a request learns whether what it ran
+   * put its refusal on record itself (the on-call store and the approval desk record theirs).
+   */
+  onAppend(fn: (entry: AuditEntry) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
   }
 
   /** Entries waiting for Redis. */
@@ -591,9 +608,11 @@ function about(entry: Record<string, string>, field: 'host' | 'domain', value: s
 function matches(entry: Record<string, string>, query: ScopedAuditQuery): boolean {
   if (query.visible && !query.visible(entry)) return false;
   if (query.since !== undefined && !(Date.parse(entry['ts'] ?? '') >= query.since)) return false;
+  // A person is found as the one who asked and as the one who decided (an approval of someone else's request).
   if (
     query.person !== undefined &&
     !same(entry['person'], query.person) &&
+    !same(entry['by'], query.person) &&
     !(entry['person'] === undefined && same(entry['userId'], query.person))
   )
     return false;

@@ -1,7 +1,9 @@
 import type { ActionClick, BotCore, ReplyTarget } from '../adapters/types.ts';
 import type { Config } from '../config/schema.ts';
+import { parseArgs } from '../core/args.ts';
 import { authorize, mayReadAbout, type Person } from '../core/authorize.ts';
 import { type AnyCommand, commandSpec, commandSpecs } from '../core/define-command.ts';
+import { type DomainRef, onConfiguredHost } from '../core/domain-ref.ts';
 import { UserError } from '../core/errors.ts';
 import { describeFreeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
@@ -222,14 +224,17 @@ export class RequestHandler {
   /** A refusal counted and on record, wherever it was answered (here, or by an adapter's precheck). */
   private async recordRefusal(req: ChatRequest, r: Rejection): Promise<void> {
     this.deps.onCommand?.(req.command, 'refused');
+    const { config, ctx } = this.deps;
     await this.deps.audit.append({
       ...this.auditBase(req, r.person),
-      ...hostsNamed(this.deps.config, req, this.deps.fleet),
+      // What it refused: its targets once resolved, else what was typed — never where the fleet view, as it happens to
+      // be (cold after a restart, or knowing hosts the asker may not use), places a guest named alone.
+      ...refusedAsTyped(ctx, req, !r.targets),
       event: 'decision',
       decision: 'rejected',
       detail: r.reason,
       // xenops' own words may name other hosts ("not considered: xen1 is frozen"): the entry is about them too.
-      targets: hostsIn(this.deps.config, r.reason).map((host) => ({ host })),
+      targets: [...(r.targets ?? []), ...hostsIn(config, r.reason).map((host) => ({ host }))],
     });
   }
 
@@ -280,45 +285,65 @@ export class RequestHandler {
         case 'local': {
           const me = d.evaluated.person;
           progress.acting = true;
-          const r = await d.command.run(d.evaluated.args as never, {
-            person: me.id || null,
-            platformUserId: req.actor.userId,
-            platform: req.platform,
-            roles: me.roles,
-            oncall: oncall.forRequest(req, me, auditBase(req, person)),
-            freezes: {
-              zone: config.oncall?.timezone ?? 'UTC',
-              freeze: (hosts, until, why) => freezes.freeze(me, hosts, until, why, auditBase(req, person)),
-              unfreeze: (hosts) => freezes.unfreeze(me, hosts, auditBase(req, person)),
-              // Only hosts this person may freeze: a refusal naming one tells them of no host they may not see.
-              isHost: (name) => Object.hasOwn(config.hosts, name) && authorize(config, me, 'host.freeze', { host: name }).allowed,
-            },
-            approvals: {
-              // The answer is for the one who decided: private, so it never replaces the shared card.
-              approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
-              deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
-              waiting: async () => ({ ...(await desk.waitingFor(me)), private: true }),
-            },
-            allowedCommands: () => this.allowedFor(req).map(commandSpec),
-            now: () => this.deps.clock.now(),
-            readAudit: (query) =>
-              audit.recent({
-                ...query,
-                // Unscoped (audit.read everywhere, as admins have it): nothing to hide, and no entry-by-entry check.
-                ...(readsEverything(config, me, d.command.permission)
-                  ? {}
-                  : {
-                      visible: (e) =>
-                        mayReadAbout(config, me, d.command.permission ?? 'audit.read', listOf(e['host']), listOf(e['domain'])),
-                    }),
-              }),
-            schedules: scheduleAccess(
-              { config, book: this.deps.schedules, audit: (e) => audit.append(e), now: () => this.deps.clock.now() },
-              me,
-              { platform: req.platform, channelId: req.channel.id },
-              { ...auditBase(req, person), ...hostsNamed(config, req, this.deps.fleet) },
-            ),
+          // A refusal the command makes in its own run (not its arguments' schema: `/oncall set` with no person) is on
+          // record as any other — once: the stores it asks (on call, freezes, schedules) record theirs themselves.
+          let refusalOnRecord = false;
+          const stopWatching = audit.onAppend((e) => {
+            if (e.requestId === req.id && e.decision === 'rejected') refusalOnRecord = true;
           });
+          let r: Reply;
+          try {
+            r = await d.command.run(d.evaluated.args as never, {
+              person: me.id || null,
+              platformUserId: req.actor.userId,
+              platform: req.platform,
+              roles: me.roles,
+              oncall: oncall.forRequest(req, me, auditBase(req, person)),
+              freezes: {
+                zone: config.oncall?.timezone ?? 'UTC',
+                freeze: (hosts, until, why) => freezes.freeze(me, hosts, until, why, auditBase(req, person)),
+                unfreeze: (hosts) => freezes.unfreeze(me, hosts, auditBase(req, person)),
+                // Only hosts this person may freeze: a refusal naming one tells them of no host they may not see.
+                isHost: (name) => Object.hasOwn(config.hosts, name) && authorize(config, me, 'host.freeze', { host: name }).allowed,
+              },
+              approvals: {
+                // The answer is for the one who decided: private, so it never replaces the shared card.
+                approve: async (id) => ({ ...(await desk.approve(id, me, req.platform)), private: true }),
+                deny: async (id, why) => ({ ...(await desk.deny(id, me, why)), private: true }),
+                waiting: async () => ({ ...(await desk.waitingFor(me)), private: true }),
+              },
+              allowedCommands: () => this.allowedFor(req).map(commandSpec),
+              now: () => this.deps.clock.now(),
+              readAudit: (query) =>
+                audit.recent({
+                  ...query,
+                  // Unscoped (audit.read everywhere, as admins have it): nothing to hide, and no entry-by-entry check.
+                  ...(readsEverything(config, me, d.command.permission)
+                    ? {}
+                    : {
+                        visible: (e) => mayReadAbout(config, me, d.command.permission ?? 'audit.read', placesOf(e), listOf(e['domain'])),
+                      }),
+                }),
+              schedules: scheduleAccess(
+                { config, book: this.deps.schedules, audit: (e) => audit.append(e), now: () => this.deps.clock.now() },
+                me,
+                { platform: req.platform, channelId: req.channel.id },
+                { ...auditBase(req, person), ...hostsNamed(config, req, this.deps.fleet) },
+              ),
+            });
+          } finally {
+            stopWatching();
+          }
+          if (r.kind === 'error' && !refusalOnRecord)
+            audits.push(
+              audit.append({
+                ...auditBase(req, person),
+                ...hostsNamed(config, req, this.deps.fleet),
+                event: 'decision',
+                decision: 'rejected',
+                detail: reasonOf(r),
+              }),
+            );
           this.deps.onCommand?.(req.command, r.kind === 'error' ? (r.refused ? 'refused' : 'error') : 'ok');
           await deliver(target, r);
           return;
@@ -329,11 +354,10 @@ export class RequestHandler {
             ...new Set([...d.jobs.map((j) => j.host), ...(d.command.touches?.(d.evaluated.args) ?? [])]),
           ]);
           if (frozen.length > 0)
-            return await this.refuse(
-              req,
-              target,
-              reject('Frozen', frozen.map((f) => describeFreeze(f, config.oncall?.timezone)).join('; '), person),
-            );
+            return await this.refuse(req, target, {
+              ...reject('Frozen', frozen.map((f) => describeFreeze(f, config.oncall?.timezone)).join('; '), person),
+              targets: d.jobs,
+            });
           // The preview is built from the argv the agent would run, before anything is recorded: an argv that refuses
           // (a name from a host's list, a config's address) is a refusal of the request, not a fault of xenops.
           progress.acting = true;
@@ -341,7 +365,7 @@ export class RequestHandler {
             await desk.request(req, target, d);
             return null;
           }, person);
-          if (asked) return await this.refuse(req, target, asked);
+          if (asked) return await this.refuse(req, target, { ...asked, targets: d.jobs });
           this.deps.onCommand?.(req.command, 'needs-approval');
           return;
         }
@@ -349,7 +373,8 @@ export class RequestHandler {
           try {
             await dispatcher.enqueue(req, target, d);
           } catch (error) {
-            if (error instanceof Refusal) return await this.refuse(req, target, reject(error.title, error.message, person));
+            if (error instanceof Refusal)
+              return await this.refuse(req, target, { ...reject(error.title, error.message, person), targets: d.jobs });
             throw error;
           }
           audits.push(
@@ -475,6 +500,24 @@ function unansweredText(unanswered: readonly { host: string; message: string }[]
 
 const listOf = (field: string | undefined): string[] => (field ? field.split(',') : []);
 
+/** An error reply as one line for the audit, as a pipeline refusal's reason is: `title: what it says`. */
+function reasonOf(r: Reply): string {
+  const said = r.blocks.flatMap((b) => (b.type === 'text' ? [b.text] : []));
+  return said.length > 0 ? `${r.title}: ${said.join(' ')}` : r.title;
+}
+
+/** Matches only a rule that covers every host (as in readsEverything). */
+const ANY_HOST = '\u0000every-host';
+
+/**
+ * The hosts an entry is about, for who may read it: a guest named without its host (a refusal before it was looked up)
+ * may be on any host, so only a reader whose scope covers that guest everywhere reads it.
+ */
+const placesOf = (e: Readonly<Record<string, string>>): string[] => {
+  const hosts = listOf(e['host']);
+  return hosts.length === 0 && e['domain'] ? [ANY_HOST] : hosts;
+};
+
 /** The config's hosts that a text names, as words. */
 const hostsIn = (config: Config, text: string): string[] =>
   [...new Set(text.split(/[^A-Za-z0-9_-]+/))].filter((w) => w !== '' && Object.hasOwn(config.hosts, w));
@@ -493,16 +536,8 @@ function readsEverything(config: Config, person: Person, permission: string | nu
  */
 function hostsNamed(config: Config, req: ChatRequest, fleet: Pick<FleetCache, 'hostsOf'>): { host?: string; domain?: string } {
   if (req.command.toLowerCase() === 'audit') return {};
-  const words =
-    req.args.kind === 'text'
-      ? req.args.text.replace(/"[^"]*"|'[^']*'/g, ' ').replace(/(?:--reason|reason:)\s*\S+/g, ' ')
-      : Object.entries(req.args.options)
-          .filter(([k]) => k !== 'reason')
-          // Chat options arrive unvalidated here: only text and numbers can name a host (String() of an object whose
-          // toString is not a function throws).
-          .map(([, v]) => (typeof v === 'string' || typeof v === 'number' ? String(v) : ''))
-          .join(' ');
-  const named = new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)));
+  const words = namingWords(req);
+  const named = hostsTyped(config, words);
   // A domain as typed: bare, or after `host:` (a domain name may hold `.`, `:` and `+`, so not the split above).
   const domains = new Set<string>();
   for (const w of words.split(/[\s,]+/)) {
@@ -518,5 +553,50 @@ function hostsNamed(config: Config, req: ChatRequest, fleet: Pick<FleetCache, 'h
   return {
     ...(named.size > 0 ? { host: [...named].join(',') } : {}),
     ...(domains.size > 0 ? { domain: [...domains].join(',') } : {}),
+  };
+}
+
+/** A request's words that may name a host or a guest: not quoted text, not a reason. */
+function namingWords(req: ChatRequest): string {
+  return req.args.kind === 'text'
+    ? req.args.text.replace(/"[^"]*"|'[^']*'/g, ' ').replace(/(?:--reason|reason:)\s*\S+/g, ' ')
+    : Object.entries(req.args.options)
+        .filter(([k]) => k !== 'reason')
+        // Chat options arrive unvalidated here: only text and numbers can name a host (String() of an object whose
+        // toString is not a function throws).
+        .map(([, v]) => (typeof v === 'string' || typeof v === 'number' ? String(v) : ''))
+        .join(' ');
+}
+
+/** The config's hosts among the words. */
+const hostsTyped = (config: Config, words: string): Set<string> =>
+  new Set(words.split(/[^A-Za-z0-9_-]+/).filter((w) => w !== '' && Object.hasOwn(config.hosts, w)));
+
+/**
+ * What a refused request named, as typed: the config's hosts among its words and, with `guest` (refused before its
+ * targets were resolved), the guest of a domain command, read as the command reads its arguments — never a host the
+ * fleet view puts it on.
+ * Arguments that do not parse name no guest: /audit still finds the entry by its words (see audit.ts, about).
+ */
+function refusedAsTyped(ctx: PipelineContext, req: ChatRequest, guest: boolean): { host?: string; domain?: string } {
+  const { config } = ctx;
+  if (req.command.toLowerCase() === 'audit') return {};
+  const hosts = hostsTyped(config, namingWords(req));
+  const command = ctx.commands.get(req.command.toLowerCase());
+  let domain: string | undefined;
+  if (guest && command?.scope === 'domain') {
+    const isHost = (h: string) => Object.hasOwn(config.hosts, h);
+    try {
+      const ref = parseArgs(command, req.args, isHost)['domain'] as DomainRef | undefined;
+      const on = ref ? onConfiguredHost(ref, isHost) : undefined;
+      domain = on?.domain;
+      if (on?.host !== undefined && isHost(on.host)) hosts.add(on.host);
+    } catch {
+      // Refused for its arguments: no guest is known to be named.
+    }
+  }
+  return {
+    ...(hosts.size > 0 ? { host: [...hosts].join(',') } : {}),
+    ...(domain !== undefined && domain !== '' ? { domain } : {}),
   };
 }

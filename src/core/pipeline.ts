@@ -67,6 +67,8 @@ export interface Rejection {
    * command's own check refused it on the fleet view (see decide).
    */
   code?: 'notFound' | 'precheck';
+  /** What it refused, when that was resolved before the refusal (the audit records these, not what was typed). */
+  targets?: Target[];
 }
 
 export type Decision =
@@ -620,8 +622,9 @@ export function decide(
   // outside xenops since is not refused on that word — the hosts are asked, and it is decided again on their answer.
   if (refused?.code === 'precheck' && !refreshed && ev.command.scope === 'domain')
     return { kind: 'lookup', hosts: [...view.hostNames], evaluated: ev };
-  if (refused) return refused;
-  return approvalStep(plan(ev, resolved.targets, view, ctx), approval);
+  if (refused) return { ...refused, targets: resolved.targets };
+  const decided = approvalStep(plan(ev, resolved.targets, view, ctx), approval);
+  return isRejection(decided) ? { ...decided, targets: resolved.targets } : decided;
 }
 
 /**
