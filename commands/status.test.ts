@@ -48,6 +48,12 @@ describe('the status post', () => {
     expect(r.tone).toBe('warning');
     const first = status.render([up('xen1', 2)], {}, renderContext({ now: NOW, changes: null }));
     expect(first.blocks[0]).toEqual({ type: 'text', text: 'First post of this schedule: changes are marked from the next one on.' });
+    // Two status schedules in one channel each make a first post: each names its schedule.
+    const named = status.render([up('xen1', 2)], {}, renderContext({ now: NOW, changes: null, scheduleId: 'k7q2xm' }));
+    expect(named.blocks[0]).toEqual({
+      type: 'text',
+      text: 'First post of this schedule (k7q2xm): changes are marked from the next one on.',
+    });
   });
 
   it('GIVEN 100 hosts × 20 domains THEN one message on Discord and on Telegram: a summary and only the hosts needing attention', () => {

@@ -302,7 +302,11 @@ function unreadBlocks(outcomes: Outcome[], limit: number): Block[] {
 
 function changeBlocks(ctx: RenderContext, limit: number): Block[] {
   if (ctx.changes === undefined) return [];
-  if (ctx.changes === null) return [reply.text('First post of this schedule: changes are marked from the next one on.')];
+  if (ctx.changes === null) {
+    // Its id: two status schedules posting in one channel each say "first post", and /schedule list maps ids.
+    const which = ctx.scheduleId ? ` (${ctx.scheduleId})` : '';
+    return [reply.text(`First post of this schedule${which}: changes are marked from the next one on.`)];
+  }
   // A time alone reads as today's: a daily post's "since 08:00:00 UTC" at 08:00 is yesterday's, and says its date.
   const stamp = ctx.changesSince ? new Date(ctx.changesSince).toISOString() : null;
   const sameDay = stamp?.slice(0, 10) === new Date(ctx.now).toISOString().slice(0, 10);

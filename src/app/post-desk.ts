@@ -156,6 +156,7 @@ export class PostDesk {
     if (p.mode === 'sequence') ctx.plan = { steps: p.jobs.map((j) => j.data), summary: p.summary ?? [] };
     let target = p.target;
     if (p.schedule) {
+      ctx.scheduleId = p.schedule.id;
       const [snapshot, message] = await this.deps.redis.mget(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
       if (command.name === 'status') {
         const prev = snapshot ? (JSON.parse(snapshot) as FleetSnapshot) : null;

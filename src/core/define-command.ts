@@ -55,6 +55,8 @@ export interface RenderContext {
   changes?: FleetChange[] | null;
   /** When the schedule's previous post was made (for "since 12:00"). */
   changesSince?: number | null;
+  /** A scheduled post: its schedule's id (two schedules posting in one channel are told apart by it). */
+  scheduleId?: string;
   charts?: RenderedChart[];
   /**
    * A plan's final reply: every step in order (the outcomes are the steps that ran, a prefix of these), and what
