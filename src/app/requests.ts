@@ -286,10 +286,12 @@ export class RequestHandler {
           const me = d.evaluated.person;
           progress.acting = true;
           // A refusal the command makes in its own run (not its arguments' schema: `/oncall set` with no person) is on
-          // record as any other — once: the stores it asks (on call, freezes, schedules) record theirs themselves.
-          let refusalOnRecord = false;
+          // record as any other — once: what a store it asks records of this attempt says it already (on call under
+          // this request; the approval desk under the request approved, `by` this person: a refused /approve, or one
+          // approved and then not run, is not said again as a refused request).
+          let attemptOnRecord = false;
           const stopWatching = audit.onAppend((e) => {
-            if (e.requestId === req.id && e.decision === 'rejected') refusalOnRecord = true;
+            if (e.requestId === req.id || (e.by !== undefined && e.by === me.id)) attemptOnRecord = true;
           });
           let r: Reply;
           try {
@@ -334,16 +336,20 @@ export class RequestHandler {
           } finally {
             stopWatching();
           }
-          if (r.kind === 'error' && !refusalOnRecord)
+          if (r.kind === 'error' && !attemptOnRecord) {
+            const detail = reasonOf(r);
             audits.push(
               audit.append({
                 ...auditBase(req, person),
-                ...hostsNamed(config, req, this.deps.fleet),
+                ...refusedAsTyped(this.deps.ctx, req, true),
                 event: 'decision',
                 decision: 'rejected',
-                detail: reasonOf(r),
+                detail,
+                // As recordRefusal's: an entry whose words name a host is about it (a reader scoped elsewhere never sees it).
+                targets: hostsIn(config, detail).map((host) => ({ host })),
               }),
             );
+          }
           this.deps.onCommand?.(req.command, r.kind === 'error' ? (r.refused ? 'refused' : 'error') : 'ok');
           await deliver(target, r);
           return;
@@ -574,8 +580,8 @@ const hostsTyped = (config: Config, words: string): Set<string> =>
 
 /**
  * What a refused request named, as typed: the config's hosts among its words and, with `guest` (refused before its
- * targets were resolved), the guest of a domain command, read as the command reads its arguments — never a host the
- * fleet view puts it on.
+ * targets were resolved), the guest of a domain command, read as the command reads its arguments, on the host typed
+ * with it if any — never a host the fleet view puts it on.
  * Arguments that do not parse name no guest: /audit still finds the entry by its words (see audit.ts, about).
  */
 function refusedAsTyped(ctx: PipelineContext, req: ChatRequest, guest: boolean): { host?: string; domain?: string } {
@@ -590,7 +596,12 @@ function refusedAsTyped(ctx: PipelineContext, req: ChatRequest, guest: boolean):
       const ref = parseArgs(command, req.args, isHost)['domain'] as DomainRef | undefined;
       const on = ref ? onConfiguredHost(ref, isHost) : undefined;
       domain = on?.domain;
-      if (on?.host !== undefined && isHost(on.host)) hosts.add(on.host);
+      // The guest's host is the one typed with it (`xen1:web`) or none: another host typed beside it (/migrate's
+      // target) is not where it runs, and would show it there and to a reader scoped to that host.
+      if (domain) {
+        hosts.clear();
+        if (on?.host !== undefined && isHost(on.host)) hosts.add(on.host);
+      }
     } catch {
       // Refused for its arguments: no guest is known to be named.
     }
