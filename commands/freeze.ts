@@ -67,6 +67,12 @@ function untilBeforeHosts(hosts: string, rest: readonly string[], isHost: (name:
 }
 
 /**
+ * Words before a time that make it one the reason is about (`since 09:30`, `after 22:00`), not the freeze's end.
+ * Not `by` or `before`: `patching, done by 18:00` is most likely the end, and is asked to go first.
+ */
+const SINCE_WORD = /^(since|from|after|at|on|in|made|of)$/i;
+
+/**
  * `/freeze xen1 patching for 2h`: the time said last, as one says it, read as the end of a reason froze xen1 until
  * /unfreeze. The line as it should be typed when the reason ends in a phrase parseUntil takes (`for 2h`, `18:00`,
  * `till tomorrow 09:00`), else null. Only one it takes: `replace disk 2` or `kernel upgrade to 6.1` is a reason.
@@ -78,7 +84,11 @@ function untilAtEnd(hosts: string, words: readonly string[], at: Date, zone: str
     const skip = tail.length > 1 && UNTIL_WORD.test(tail[0] ?? '') ? 1 : 0;
     const until = untilIn(tail.slice(skip));
     if (skip + (until.pair !== null ? 2 : 1) !== tail.length) continue;
-    if (!parseUntil(until.typed, at, zone, 'end').ok) continue;
+    // A time the reason is about, not when the freeze ends: after a word saying so (`disk errors since 09:30`, `reboot
+    // after 22:00`), or one already past (`the change made 2026-11-02`): the whole text is the reason.
+    if (!skip && SINCE_WORD.test(words[start - 1] ?? '')) continue;
+    const parsed = parseUntil(until.typed, at, zone, 'end');
+    if (!parsed.ok || parsed.until.getTime() <= at.getTime()) continue;
     return `the time goes before the reason: /freeze ${hosts} ${until.shown} ${words.slice(0, start).join(' ')} (a time after it is read as part of the reason, a freeze with no end)`;
   }
   return null;
