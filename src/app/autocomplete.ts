@@ -98,11 +98,12 @@ export function autocompleteChoices(
   if (option === 'host' || option === 'target') {
     // `xen1,xe` in an argument that takes a list (/list, /top…): the last host is completed, those before it kept. An
     // argument of one host refuses any such value, and is offered none.
-    const comma = p.lastIndexOf(',');
-    const before = p.slice(0, comma + 1);
-    const last = p.slice(comma + 1);
-    const listed = new Set(before.split(',').filter((h) => h !== ''));
-    const argRefuses = comma < 0 ? () => false : refusedByArgument(command, option);
+    const parts = p.split(',').map((h) => h.trim());
+    // `xen1, xe` as `xen1,xe`: the spaces a comma is often followed by are no part of a name.
+    const last = parts.pop() ?? '';
+    const listed = new Set(parts.filter((h) => h !== ''));
+    const before = parts.length > 0 ? `${[...listed].join(',')},` : '';
+    const argRefuses = parts.length === 0 ? () => false : refusedByArgument(command, option);
     const hosts: Choice[] = [];
     for (const h of fleet.hostNames) {
       if (hosts.length === 25) break;

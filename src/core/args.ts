@@ -218,12 +218,16 @@ function hostThenDomain(command: AnyCommand, text: string, words: readonly strin
 function hostsByCommas(command: AnyCommand, text: string, words: readonly string[], isHost: (name: string) => boolean): string {
   if (command.positional[0] !== 'host') return '';
   const hosts: string[] = [];
+  const typed: string[] = [];
   for (const word of words) {
-    if (!isHost(word)) break;
-    hosts.push(word);
+    // `/list xen1, xen2`: a comma typed, then a space.
+    const name = word.endsWith(',') ? word.slice(0, -1) : word;
+    if (!isHost(name)) break;
+    hosts.push(name);
+    typed.push(word);
   }
   if (hosts.length < 2) return '';
-  const run = new RegExp(`(^|\\s)${hosts.map(escapeRegExp).join('\\s+')}(?=\\s|$)`);
+  const run = new RegExp(`(^|\\s)${typed.map(escapeRegExp).join('\\s+')}(?=\\s|$)`);
   if (!run.test(text)) return '';
   const joined = text.replace(run, (_all, before: string) => `${before}${hosts.join(',')}`).trim();
   try {
