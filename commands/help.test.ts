@@ -41,7 +41,9 @@ describe('/help', () => {
       expect(column).toBeGreaterThan('/help [<command>]'.length);
       expect(column).toBeLessThanOrEqual(32);
       expect(lines).toContain(`${'usage'.padEnd(column)}what it does`);
-      expect(lines).toContain(`${'/list [<host>]'.padEnd(column)}List the domains of a host, of several (xen1,xen2) or of the whole fleet`);
+      expect(lines).toContain(
+        `${'/list [<host>]'.padEnd(column)}List the domains of a host, of several (separated by commas) or of the whole fleet`,
+      );
       for (const c of specs) {
         const at = lines.findIndex((l) => l.startsWith(`${c.usage} `) || l === c.usage);
         if (c.usage.length <= column - 2) expect(lines[at]).toBe(`${c.usage.padEnd(column)}${c.description}`);

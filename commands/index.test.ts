@@ -39,7 +39,7 @@ describe('the command registry', () => {
     expect(commandSpec(uptime).options).toEqual([
       {
         name: 'host',
-        description: 'a host, or hosts separated by commas: xen1,xen2 (default: every host you may use)',
+        description: 'a host, or hosts separated by commas (default: every host you may use)',
         type: 'string',
         required: false,
         autocomplete: 'host',
@@ -48,7 +48,7 @@ describe('the command registry', () => {
     expect(commandSpec(list).options).toEqual([
       {
         name: 'host',
-        description: 'a host, or hosts separated by commas: xen1,xen2 (default: every host you may use)',
+        description: 'a host, or hosts separated by commas (default: every host you may use)',
         type: 'string',
         required: false,
         autocomplete: 'host',

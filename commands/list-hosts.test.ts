@@ -109,7 +109,8 @@ describe('/list with hosts separated by commas', () => {
     const r = help.run(parseArgs(help, { kind: 'text', text: 'list' }) as never, ctx) as Reply;
     const table = r.blocks.find((b) => b.type === 'table');
     const rows = table?.type === 'table' ? table.table.rows : [];
-    expect(rows).toEqual([['<host>', expect.stringMatching(/^a host, or hosts separated by commas: xen1,xen2 .*\(optional\)$/)]]);
-    expect(list.description).toMatch(/several \(xen1,xen2\)/);
+    expect(rows).toEqual([['<host>', expect.stringMatching(/^a host, or hosts separated by commas .*\(optional\)$/)]]);
+    // No host's name in /help: a reader scoped to some hosts is told of no other (xen1 may be one of them).
+    expect(list.description).toMatch(/several \(separated by commas\)/);
   });
 });

@@ -7,7 +7,7 @@ import { AUTOSTART_MARK, autostartCell, describeStatus, failureBlocks, mib, tone
 
 export const list = defineCommand({
   name: 'list',
-  description: 'List the domains of a host, of several (xen1,xen2) or of the whole fleet',
+  description: 'List the domains of a host, of several (separated by commas) or of the whole fleet',
   args: z.strictObject({ host: HostNames.optional().describe(HOST_NAMES_DESCRIPTION) }),
   positional: ['host'],
   permission: 'domain.list',

@@ -70,7 +70,7 @@ export const HostNames = z
   })
   .pipe(z.array(HostName).min(1, 'name at least one host'));
 /** The description of a HostNames argument, the same in every command that takes one. */
-export const HOST_NAMES_DESCRIPTION = 'a host, or hosts separated by commas: xen1,xen2 (default: every host you may use)';
+export const HOST_NAMES_DESCRIPTION = 'a host, or hosts separated by commas (default: every host you may use)';
 
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Names of people, roles and permission groups in the config. */

@@ -51,7 +51,11 @@ function expectValidated(args: Record<string, unknown>): void {
     expect(domain.domain).not.toMatch(/^\d+$/);
     if (domain.host !== undefined) expect(domain.host).toMatch(HOST);
   }
-  for (const key of ['host', 'target'] as const) if (args[key] !== undefined) expect(args[key]).toMatch(HOST);
+  for (const key of ['host', 'target'] as const) {
+    const value = args[key];
+    // `/list xen1,xen2`: the read commands of the fleet take a list of hosts, each validated.
+    for (const host of Array.isArray(value) ? value : value === undefined ? [] : [value]) expect(host).toMatch(HOST);
+  }
 }
 
 /** A bad-input answer: a one-line reason (short), and the command's usage. */

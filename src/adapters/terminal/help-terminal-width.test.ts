@@ -35,6 +35,6 @@ describe('/help at the terminal', () => {
   it('stays one aligned row per command when the output is not a terminal (a file, grep)', async () => {
     const out = await demoAt(undefined, '/help\n');
     expect(out).toMatch(/^\/help \[<command>\] +What you can run here; \/help <command> explains one$/m);
-    expect(out).toMatch(/^\/list \[<host>\] +List the domains of a host, of several \(xen1,xen2\) or of the whole fleet$/m);
+    expect(out).toMatch(/^\/list \[<host>\] +List the domains of a host, of several \(separated by commas\) or of the whole fleet$/m);
   }, 30_000);
 });
