@@ -46,10 +46,15 @@ export const autostart = defineCommand<typeof Args, 'domain.autostart' | 'domain
   renderProgress: (p) => reply.progress('Autostart', p.message, p.percent),
   render: ([o], args) => {
     const ref = formatDomainRef(args.domain);
+    // A change whose outcome is unknown may have been made (the link written before the connection dropped).
     if (!o?.ok)
-      return reply.result(`Could not ${args.state ? 'change' : 'read'} the autostart of ${ref}`, o ? failureBlocks([o]) : [], {
-        tone: 'error',
-      });
+      return reply.result(
+        o?.failure.code === 'outcomeUnknown'
+          ? `Autostart change of ${ref}: outcome unknown`
+          : `Could not ${args.state ? 'change' : 'read'} the autostart of ${ref}`,
+        o ? failureBlocks([o]) : [],
+        { tone: 'error' },
+      );
     const r = o.result;
     if ('domains' in r) {
       const name = args.domain.domain;

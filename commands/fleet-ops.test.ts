@@ -233,7 +233,11 @@ describe('/pause and /unpause', () => {
       { domain: ref('web') },
       ctx,
     );
-    expect([failed.title, text(failed)]).toEqual(['Could not unpause web', '⚠ xen1: outcome unknown — lost …']);
+    expect([failed.title, failed.tone, text(failed)]).toEqual([
+      'Unpause of web: outcome unknown',
+      'error',
+      '⚠ xen1: outcome unknown — lost …',
+    ]);
   });
 });
 

@@ -7,7 +7,15 @@ import { failureBlocks, noOpReason } from './render-helpers.ts';
 /** pause and unpause answer alike: what was done (or why nothing was), as read back. */
 export function renderPause(o: HostOutcome<'domain.pause' | 'domain.unpause'> | undefined, ref: DomainRef, pause: boolean): Reply {
   const verb = pause ? 'pause' : 'unpause';
-  if (!o?.ok) return reply.result(`Could not ${verb} ${formatDomainRef(ref)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+  // An unknown outcome may have taken effect (xl acting before the connection dropped): "could not" would claim it did not.
+  if (!o?.ok)
+    return reply.result(
+      o?.failure.code === 'outcomeUnknown'
+        ? `${pause ? 'Pause' : 'Unpause'} of ${formatDomainRef(ref)}: outcome unknown`
+        : `Could not ${verb} ${formatDomainRef(ref)}`,
+      o ? failureBlocks([o]) : [],
+      { tone: 'error' },
+    );
   const r = o.result;
   const name = r.domain?.name ?? ref.domain;
   const state = r.domain ? `${r.domain.status} (${r.domain.flags})` : 'absent';

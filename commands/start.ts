@@ -32,7 +32,15 @@ export const start = defineCommand({
   },
   renderProgress: (p) => reply.progress('Starting', p.message, p.percent),
   render: ([o], args) => {
-    if (!o?.ok) return reply.result(`Could not start ${formatDomainRef(args.domain)}`, o ? failureBlocks([o]) : [], { tone: 'error' });
+    // An unknown outcome may still come about (the guest coming up after the connection dropped): not "could not".
+    if (!o?.ok)
+      return reply.result(
+        o?.failure.code === 'outcomeUnknown'
+          ? `Start of ${formatDomainRef(args.domain)}: outcome unknown`
+          : `Could not start ${formatDomainRef(args.domain)}`,
+        o ? failureBlocks([o]) : [],
+        { tone: 'error' },
+      );
     const r = o.result;
     return r.outcome === 'already-running'
       ? reply.result(

@@ -198,7 +198,7 @@ describe.runIf(process.env['XENOPS_FAULT_TESTS'] === '1')('crashes mid-operation
     await sim.addFault({ host: 'xen1', kind: 'delay', ms: 3000, match: '\\bcreate\\b' });
     const start = await flushedUnder('/start mail', 'xen1', '\\bcreate\\b');
     // Before: no final reply ever came (200 s watched), though the start took effect on the host.
-    expect(start.answer.title).toBe('✖ Could not start mail');
+    expect(start.answer.title).toBe('✖ Start of mail: outcome unknown');
     expect(start.answer.body.join('\n')).toMatch(
       /Redis lost its data while this ran.*whether it took effect is unknown.*check with \/list/s,
     );
