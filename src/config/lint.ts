@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import { echoValue } from '../core/args.ts';
 import { editDistance } from '../core/edit-distance.ts';
 import { DEFAULT_ZONE, formatWhen, isTimeZone, parseInstant, parseTimeOfDay } from '../core/oncall.ts';
-import { type Config, MIGRATE_ADDRESS_PATTERN } from './schema.ts';
+import { Config, MIGRATE_ADDRESS_PATTERN, SshDefaults } from './schema.ts';
 import { redisPasswords } from './secrets.ts';
 
 /**
@@ -138,7 +138,43 @@ export function lintConfig(config: Config | unknown, known: KnownNames, options:
   findings.push(...lintIdentities(c));
   findings.push(...lintTerminalUser(c));
   findings.push(...lintOnCall(asRecord(c['oncall']), options.now ?? new Date()));
+  findings.push(...lintReadTimeout(c));
   return findings;
+}
+
+/**
+ * A read the bot gives up on before the agent's SSH command timeout passes is answered "no answer from xen1's agent"
+ * while the agent, alive, is still waiting on a hung host: the agent's "xl on xen1 did not finish within 30 s", which
+ * names the host, never reaches chat. The longest timeout counts (a host's own `ssh` overrides the global one).
+ */
+function lintReadTimeout(c: Record<string, unknown>): LintFinding[] {
+  const read = millisOr(asRecord(c['bot'])?.['readTimeoutMs'], DEFAULT_READ_TIMEOUT_MS);
+  let longest = { path: 'ssh.commandTimeoutMs', ms: millisOr(asRecord(c['ssh'])?.['commandTimeoutMs'], DEFAULT_COMMAND_TIMEOUT_MS) };
+  for (const [host, body] of Object.entries(asRecord(c['hosts']) ?? {})) {
+    const own = asRecord(asRecord(body)?.['ssh'])?.['commandTimeoutMs'];
+    if (typeof own === 'number' && own > longest.ms) longest = { path: `hosts.${host}.ssh.commandTimeoutMs`, ms: own };
+  }
+  if (read > longest.ms) return [];
+  return [
+    {
+      path: 'bot.readTimeoutMs',
+      message: `bot.readTimeoutMs (${seconds(read)}) is not longer than ${longest.path} (${seconds(longest.ms)}): a read of a hung host is answered 'no answer from its agent' before the agent can say the host did not answer — set it above ${seconds(longest.ms)}`,
+      severity: 'warning',
+    },
+  ];
+}
+
+// A raw document the schema refused has no defaults filled in: the lint assumes what the schema would give.
+const DEFAULT_READ_TIMEOUT_MS = Config.shape.bot.parse(undefined).readTimeoutMs;
+const DEFAULT_COMMAND_TIMEOUT_MS = SshDefaults.shape.commandTimeoutMs.parse(undefined);
+
+function millisOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' ? value : fallback;
+}
+
+/** As the agent says a timeout ("did not finish within 30 s"). */
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
