@@ -69,10 +69,13 @@ export function mayApprove(q: ApproverQuestion): ApproverAnswer {
   const where = (permission: string) =>
     authorize(config, approver, permission).allowed ? ` on ${[...new Set(places.map((p) => p.host))].join(', ')}` : '';
   if (q.policy.approvers === 'oncall') {
+    // Worded only when read: the card asks this of everyone in the config, and the wording looks at everyone again.
     if (!q.onCall.includes(approver.id) && !byRole)
       return {
         ok: false,
-        reason: `only the person on call (${q.onCall.join(', ') || 'nobody is on call'}) or someone with ${APPROVE_ANY}${where(APPROVE_ANY)} may approve this`,
+        get reason() {
+          return notOnCall(q, places, where(APPROVE_ANY));
+        },
       };
   } else if (!everywhere(q.policy.approvers.permission) && !byRole) {
     return {
@@ -85,6 +88,27 @@ export function mayApprove(q: ApproverQuestion): ApproverAnswer {
       return { ok: false, reason: `${approver.id} may not run /${q.command} on ${p.host}, so may not approve it there` };
   }
   return { ok: true };
+}
+
+/**
+ * Why someone neither on call nor holding approval.grant may not approve, naming who may as the request's card does:
+ * the requester on call cannot approve their own request, so with nobody else on call, only approval.grant holders can.
+ */
+function notOnCall(q: ApproverQuestion, places: readonly { host: string; domain?: string }[], where: string): string {
+  const others = q.onCall.filter((p) => p !== q.requester);
+  if (others.length > 0) return `only the person on call (${others.join(', ')}) or someone with ${APPROVE_ANY}${where} may approve this`;
+  const holders = Object.entries(q.config.people)
+    .filter(([id, p]) => {
+      if (id === q.requester) return false;
+      const person: Person = { id, displayName: id, roles: [...p.roles] };
+      // As the card's off-call approvers: approval.grant, and the command's own permission, on every place it touches.
+      return places.every(
+        (at) => authorize(q.config, person, APPROVE_ANY, at).allowed && authorize(q.config, person, q.permission, at).allowed,
+      );
+    })
+    .map(([id]) => id);
+  const why = q.onCall.includes(q.requester) ? `the person on call (${q.requester}) asked for it` : 'nobody is on call';
+  return `only someone with ${APPROVE_ANY}${where} (${holders.join(', ') || 'nobody but the requester'}) may approve this: ${why}`;
 }
 
 /**
