@@ -28,6 +28,17 @@ for i = 1, #all, 2 do
 end
 return out`);
 
+/** The instances of every bot running (this one's too), by their live fields. */
+const LIVE = new RedisScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, v = pcall(cjson.decode, all[i + 1])
+  if ok and type(v) == 'table' and tonumber(v.untilMs) ~= nil and tonumber(v.untilMs) > now then table.insert(out, all[i]) end
+end
+return out`);
+
 /** This bot's field, good for ARGV[3] ms from now; the hash lives as long as its newest field. */
 const WRITE = new RedisScript(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -98,6 +109,14 @@ export class BotPeers {
 
   private async write(): Promise<void> {
     await WRITE.run(this.redis, [this.key], [this.instance, this.who, this.ttlMs, JSON.stringify([...this.hosts].sort())]);
+  }
+
+  /**
+   * The instances of the bots running now, this one's among them once joined: one stopped is gone at once, one killed
+   * once its field lapses (`ttlMs`). A process-local request (the terminal) whose bot is not among them is nobody's.
+   */
+  async live(): Promise<ReadonlySet<string>> {
+    return new Set((await LIVE.run(this.redis, [this.key], [])) as string[]);
   }
 
   /** A graceful stop: another bot may start with other hosts at once. */

@@ -245,6 +245,7 @@ export async function createBot(options: CreateBotOptions): Promise<Bot> {
     commands: byName,
     platforms: leadership.deliverable(adapters.keys()),
     instance,
+    liveBots: () => peers.live(),
     deliver,
     posts,
     audit: (e) => audit.append(e),

@@ -85,8 +85,13 @@ export interface RelayDeps {
   commands: ReadonlyMap<string, AnyCommand>;
   /** Platforms this bot has an adapter for: it claims only the replies it can deliver. */
   platforms: ReadonlySet<string>;
-  /** This bot: replies of process-local adapters (the terminal) are delivered only by the bot that took the request. */
+  /**
+   * This bot: replies of process-local adapters (the terminal) are delivered only by the bot that took the request
+   * (its `origin`) while that bot runs; one whose bot no longer runs (it restarted: a new instance) is adopted.
+   */
   instance: string;
+  /** The instances of the bots running on the prefix (BotPeers.live); absent: no request is ever adopted. */
+  liveBots?: () => Promise<ReadonlySet<string>>;
   deliver: (target: ReplyTarget, r: Reply) => Promise<ReplyTarget>;
   /** Around the final reply: changes since a schedule's last post, charts, an edit schedule's message. */
   posts: Pick<PostDesk, 'prepare' | 'afterDelivery' | 'deliver' | 'deliverPost' | 'removed'>;
@@ -139,6 +144,16 @@ export class Relay {
    * requests check, once Redis answers (see claimAgain); else "queued" would stand until the bot restarts.
    */
   private readonly unsure = new Set<string>();
+  /**
+   * Process-local requests (the terminal) whose bot no longer runs — it restarted, as a new instance — that this bot,
+   * which has their platform, answers in its place (see adoptIfOrphan). Until their final reply is out here.
+   */
+  private readonly adopted = new Set<string>();
+  /**
+   * Process-local requests of another bot still running, seen here (recovered, or finished with no reply this bot may
+   * give): adopted by the lost requests check if that bot goes before answering them. By request id, with their bot.
+   */
+  private readonly orphanWatch = new Map<string, { origin: string; deadline: number | null }>();
   /** Requests this bot finalized (at least the last minute): late progress events for them are dropped. */
   private readonly finalized = new RecentIds(FINALIZED_WINDOW_MS);
   /** Prunes `finalized` and `lastProgress` while nothing else does, so an idle bot holds neither. */
@@ -252,6 +267,8 @@ export class Relay {
   }
 
   private async recoverOne(p: PendingRequest): Promise<void> {
+    // Its bot restarted (a terminal's request, the old instance's): this bot answers it, its progress and result.
+    await this.adoptIfOrphan(p);
     const outcomes = await this.deps.pending.outcomes(p.requestId);
     // A plan's later steps are not queued yet: only the first one without an outcome can have run.
     const queued = p.mode === 'sequence' ? p.jobs.filter((j) => !outcomes[j.jobId]).slice(0, 1) : p.jobs;
@@ -685,7 +702,56 @@ export class Relay {
   }
 
   private canDeliver(p: PendingRequest): boolean {
-    return this.deps.platforms.has(p.target.platform) && (p.origin === undefined || p.origin === this.deps.instance);
+    return (
+      this.deps.platforms.has(p.target.platform) &&
+      (p.origin === undefined || p.origin === this.deps.instance || this.adopted.has(p.requestId))
+    );
+  }
+
+  /**
+   * A process-local request (the terminal's) is its bot's to answer: no other process prints to that terminal. Once
+   * that bot no longer runs (restarted: the new process is another instance; stopped; killed, once its "still
+   * running" lapses) nobody would — no reply, no audited outcome, its domain lock held —, so a bot with that platform
+   * adopts it. Two such bots may both adopt it: the final reply's claim lets one answer. True when this bot may
+   * deliver it now; a request of a bot still running is watched, and adopted if that bot goes first (adoptWatched).
+   */
+  private async adoptIfOrphan(p: PendingRequest): Promise<boolean> {
+    if (this.canDeliver(p)) return true;
+    const { origin, requestId } = p;
+    if (origin === undefined || !this.deps.liveBots || !this.deps.platforms.has(p.target.platform)) return false;
+    const live = await this.deps.liveBots().catch((e: unknown) => {
+      this.deps.logger.warn({ err: redactSecrets(String(e)), requestId }, 'could not read which bots run: looked at again later');
+      return null;
+    });
+    if (live === null || live.has(origin)) {
+      this.orphanWatch.set(requestId, { origin, deadline: p.deadline });
+      return false;
+    }
+    this.orphanWatch.delete(requestId);
+    this.adopted.add(requestId);
+    this.deps.logger.warn({ requestId, origin }, 'a terminal request whose bot no longer runs (it restarted?): this bot answers it');
+    return true;
+  }
+
+  /**
+   * The watched requests (see orphanWatch) whose bot no longer runs are adopted and answered; those finished
+   * meanwhile are watched no more.
+   */
+  private async adoptWatched(): Promise<void> {
+    if (this.orphanWatch.size === 0 || !this.deps.liveBots) return;
+    const live = await this.deps.liveBots();
+    const orphans = [...this.orphanWatch].filter(([, w]) => !live.has(w.origin));
+    for (const [requestId, { deadline }] of orphans) {
+      this.orphanWatch.delete(requestId);
+      this.adopted.add(requestId);
+      this.deps.logger.warn({ requestId }, 'the bot of a terminal request went before answering it: this bot answers it');
+      // As a recovery: its outcomes may have come while nobody could answer; a claim its bot left is taken over.
+      await this.advance(requestId, deadline !== null && deadline <= this.deps.clock.now(), true);
+    }
+    const waiting = [...this.orphanWatch.keys()];
+    if (waiting.length === 0) return;
+    const gone = await this.deps.pending.gone(waiting);
+    for (const id of gone.keys()) this.orphanWatch.delete(id);
   }
 
   /** Withdraws a mutation no agent picked up in time: removed from its queue, so it never runs later. */
@@ -792,6 +858,7 @@ export class Relay {
     this.lookingForLost = true;
     try {
       await this.claimAgain();
+      await this.adoptWatched();
       await this.findLostNow();
     } finally {
       this.lookingForLost = false;
@@ -967,14 +1034,19 @@ export class Relay {
     this.claiming.delete(requestId);
     this.forgetShape(requestId);
     if (!claimed) {
-      // A bot without this platform's adapter leaves the reply to one that has it.
-      if (!this.canDeliver(p)) return;
+      // A bot without this platform's adapter leaves the reply to one that has it; a terminal's, to its own bot while
+      // that runs.
+      if (!(await this.adoptIfOrphan(p))) return;
       const { result: claim, won } = await this.claim(
         requestId,
         () => this.deps.pending.claimFinal(requestId, { takeOver, graceMs: this.claimGraceMs(), ours: true }),
         verdictOf,
       );
-      if (!claim || (claim.kind === 'ours' && !won)) return;
+      if (!claim || (claim.kind === 'ours' && !won)) {
+        // Another bot's to send (an adopted request's too: it adopted it as well); or looked at again (unsure).
+        this.adopted.delete(requestId);
+        return;
+      }
       if (claim.kind === 'tooYoung') {
         // Another bot claimed it a moment ago and may be sending it (one handing over on SIGTERM finishes what it
         // sends): looked at again once the claim is older than the grace. A read past its deadline is answered then
@@ -988,6 +1060,7 @@ export class Relay {
       if (claim.kind === 'sentElsewhere') {
         // Sent by a bot that died before its bookkeeping: only that is left to do.
         this.deps.logger.warn({ requestId }, 'the final reply was sent by a bot that went before removing the request: removed now');
+        this.adopted.delete(requestId);
         await this.finishBookkeeping(p);
         return;
       }
@@ -1014,6 +1087,8 @@ export class Relay {
       // Kept from the end of its delivery (retried for minutes, it may outlast the window): the deliveries waiting
       // behind it in the request's chain must still find it finalized (see edit).
       this.finalized.add(requestId);
+      // Out, or left to a recovery here (unsure), which adopts it again if its bot still does not run.
+      this.adopted.delete(requestId);
     }
   }
 
@@ -1087,6 +1162,8 @@ export class Relay {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');
     }
+    // Printed in a terminal that did not ask it (a new session of the restarted bot): said whose it is.
+    if (this.adopted.has(requestId) && !p.schedule) final = { ...final, blocks: [reply.text(adoptedLine(p)), ...final.blocks] };
     const dropRemoved = async (schedule: string) => {
       this.deps.logger.info({ requestId, schedule }, 'scheduled post dropped: its schedule was removed');
       await this.deps.pending.markSent(requestId).then(
@@ -1346,6 +1423,11 @@ class FinalLeft extends Error {
   constructor() {
     super('the final reply was not delivered: left to a recovery');
   }
+}
+
+/** The first line of an adopted request's final reply (see Relay.adoptIfOrphan). */
+function adoptedLine(p: PendingRequest): string {
+  return `Asked by ${p.person} (/${p.command}) of the bot before it restarted; this is what came of it.`;
 }
 
 /** What a claimFinal answer means for Relay.claim. */
