@@ -1,12 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../../test/helpers/redis.ts';
-import { quietLogger } from '../../test/helpers/sim.ts';
-import { type AuditEntry, AuditLog } from './audit.ts';
+import { describe, expect, it } from 'vitest';
+import { auditCliScene, DEMO_CONFIG as DEMO } from '../../test/helpers/audit-cli.ts';
 
 /**
  * `xenops audit verify` reads two sections of the config, `redis` and `audit`. It loaded the whole file and refused to
@@ -14,60 +9,23 @@ import { type AuditEntry, AuditLog } from './audit.ts';
  * XENOPS_SIM_* variables (its hosts' ports and keys) were set. A problem in the sections it reads is still reported by
  * path; one elsewhere (an unset variable, a bad value in a host) is none of its business.
  */
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'xenops.js');
-const DEMO = join(import.meta.dirname, '..', '..', 'config', 'demo.yaml');
-const prefixes: string[] = [];
-let redis: Redis;
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'xenops-audit-sections-'));
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  await redis.ping();
-});
-afterAll(async () => {
-  redis.disconnect();
-  for (const p of prefixes) await deleteKeysWithPrefix(REDIS_URL, p);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** The environment without any XENOPS_SIM_* variable (as a new operator's shell has it). */
-function withoutSim(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('XENOPS_SIM_')));
-  return { ...env, REDIS_URL, ...extra };
-}
-
-const xenops = (args: string[], env: NodeJS.ProcessEnv, cwd = dir) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, cwd });
-
-const entry = (i: number): AuditEntry => ({
-  event: 'request',
-  requestId: `r${i}`,
-  person: 'alice',
-  platform: 'terminal',
-  userId: 'alice',
-  channelId: 'terminal',
-  command: 'list',
-});
+const scene = auditCliScene('audit-sections');
+const { xenops, withoutSim } = scene;
 
 function config(name: string, lines: string[]): string {
-  const path = join(dir, name);
+  const path = join(scene.dir, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 }
 
 describe('xenops audit verify -c, on a config whose other sections it does not use', () => {
   it("checks the demo's file and stream without the simulator's variables; exit 0", async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
+    const { prefix, name } = scene.fresh();
     // The demo's own audit.file (var/demo-audit.jsonl), relative to the working directory as the bot writes it.
-    const cwd = join(dir, 'demo');
+    const cwd = join(scene.dir, 'demo');
     mkdirSync(cwd, { recursive: true });
-    const file = join(cwd, 'var', 'demo-audit.jsonl');
-    const audit = new AuditLog(redis, `${prefix}:audit`, file, 10_000, quietLogger);
-    for (let i = 1; i <= 3; i++) await audit.append(entry(i));
-    await audit.close();
-    const run = xenops(['audit', 'verify', '-c', DEMO], withoutSim({ XENOPS_REDIS_PREFIX: prefix.slice(1, -1) }), cwd);
+    await scene.write(`${prefix}:audit`, join(cwd, 'var', 'demo-audit.jsonl'), 3);
+    const run = xenops(['audit', 'verify', '-c', DEMO], withoutSim({ XENOPS_REDIS_PREFIX: name }), cwd);
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe(`var/demo-audit.jsonl: OK: 3 entries, chain intact\nstream ${prefix}:audit: OK: 3 entries, chain intact\n`);
     expect(run.status).toBe(0);
