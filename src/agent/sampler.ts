@@ -1,3 +1,4 @@
+import { unansweredReason } from '../core/alerts.ts';
 import { TransportError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { DomainSample, HostSample } from '../core/samples.ts';
@@ -116,11 +117,16 @@ function refusedFullNames(stderr: string): boolean {
 
 /** What one stream (or poll loop) run came to. */
 interface Attempt {
-  /** Nothing came back: the host could not be reached (counts towards host.unreachable). */
+  /**
+   * Nothing came back: the host could not be reached, or its xentop printed nothing before the watchdog gave up on it
+   * (counts towards host.unreachable).
+   */
   failed: boolean;
   /** At least one complete iteration came through (else the restart backs off further). */
   produced: boolean;
   reason: string;
+  /** Failed with its channel open and not a byte of output for this long (a hung host), rather than unreached. */
+  silentMs?: number;
 }
 
 class HostState {
@@ -196,7 +202,8 @@ class HostState {
  * byXenops: the domain's lock is held, or a job changed it moments ago (FleetEventLog.markMutation).
  *
  * A stream that ends or fails is restarted with exponential backoff; after unreachableAfterFailures consecutive
- * starts that got nothing back, `host.unreachable` is appended once, and `host.reachable` when output flows again.
+ * starts that got nothing back (no connection, or not a byte of output before staleMs: a hung host), `host.unreachable`
+ * is appended once, and `host.reachable` when output flows again.
  * A host whose xentop refuses -f (Xen 3.x) is run without it, names of 10 characters being mapped back through
  * `xl list` as the driver's top() does. Runners without `stream` are polled instead: `xentop -b -i 2 -d 1 -f` via
  * run() once per interval (that takes one of the host's command slots for about a second each time).
@@ -328,7 +335,8 @@ export class Sampler {
         log.warn({ failures: state.failures, reason: attempt.reason }, 'xentop stream could not be (re)started');
         if (state.failures >= this.o.unreachableAfterFailures && !state.unreachable) {
           state.unreachable = true;
-          await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.stamp() });
+          const silent = attempt.silentMs === undefined ? {} : { silentMs: attempt.silentMs };
+          await this.emit(state, { kind: 'host.unreachable', host: state.name, reason: attempt.reason, at: this.stamp(), ...silent });
           await this.remember(state, true);
         }
       } else if (attempt.produced) {
@@ -415,7 +423,13 @@ export class Sampler {
           { unparsed: stats.unparsed, samples: stats.unparsedSamples, lateRows: stats.lateRows, cutLines: stats.cutLines },
           'xentop lines the sampler could not read',
         );
-      if (stale) return { failed: false, produced, reason: `no xentop output for ${Math.round(this.o.staleMs / 1000)} s` };
+      if (stale) {
+        // Not a byte since it started, its channel open: the host is hung (Dom0, xenstored, a stuck NFS mount) and
+        // that start reached nothing, as one refused does. One that printed and then went quiet does not count by
+        // itself: the next start decides, silent too if the host hung.
+        if (!gotOutput) return { failed: true, produced, reason: unansweredReason(this.o.staleMs), silentMs: this.o.staleMs };
+        return { failed: false, produced, reason: `no xentop output for ${Math.round(this.o.staleMs / 1000)} s` };
+      }
       if (result.code === null) {
         if (this.closed) return { failed: false, produced, reason: 'closing' };
         return { failed: !gotOutput, produced, reason: `the connection to ${state.name} was lost` };

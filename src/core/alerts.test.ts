@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FleetEvent } from '../queue/fleet-events.ts';
-import { alertFor } from './alerts.ts';
+import { alertFor, unansweredReason } from './alerts.ts';
 
 const at = Date.UTC(2026, 10, 25, 12, 0, 5);
 const domain = (
@@ -44,6 +44,29 @@ describe('alertFor', () => {
     const up = alertFor({ kind: 'host.reachable', host: 'xen2', at });
     expect(down?.reply.title).toBe('xen2 is unreachable');
     expect(up?.key).not.toBe(down?.key);
+  });
+
+  it('GIVEN a host connected but answering nothing (hung) THEN it is said not to be answering, not to be out of reach', () => {
+    const reason = unansweredReason(25_000);
+    expect(reason).toBe('it answered nothing for 25 s (the SSH connection is open; xentop printed no output)');
+    const hung = alertFor({ kind: 'host.unreachable', host: 'xen2', reason, at, silentMs: 25_000 }, at + 1000);
+    const refused = alertFor({ kind: 'host.unreachable', host: 'xen2', reason: 'connection refused', at });
+    expect(hung?.reply.title).toBe('xen2 is not answering');
+    expect(hung?.reply.blocks).toEqual([
+      {
+        type: 'text',
+        text: "The agent's SSH connection to xen2 is open, but it answered nothing for 25 s: xentop printed no output. (seen 12:00:05 UTC)",
+      },
+    ]);
+    // The same alert as any other unreachability: its return ends it, and a flap of either kind is one subject.
+    expect(hung?.key).toBe(refused?.key);
+    expect(hung?.subject).toBe(refused?.subject);
+    expect(unansweredReason(600)).toBe('it answered nothing for 600 ms (the SSH connection is open; xentop printed no output)');
+    // The reason alone (an agent that does not say silentMs) reads as any other: nothing is guessed from its words.
+    expect(alertFor({ kind: 'host.unreachable', host: 'xen2', reason, at })?.reply.title).toBe('xen2 is unreachable');
+    // Anything but a number is no silence.
+    const odd = { kind: 'host.unreachable', host: 'xen2', reason, at, silentMs: '25000' } as unknown as FleetEvent;
+    expect(alertFor(odd)?.reply.title).toBe('xen2 is unreachable');
   });
 });
 

@@ -18,6 +18,16 @@ export interface Alert {
   urgent?: true;
 }
 
+const silence = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`);
+
+/**
+ * The reason of a host.unreachable whose xentop started over an open SSH connection and printed nothing for `ms`
+ * (the event's silentMs): what a bot that does not know silentMs shows ("The agent cannot reach xen1: …").
+ */
+export function unansweredReason(ms: number): string {
+  return `it answered nothing for ${silence(ms)} (the SSH connection is open; xentop printed no output)`;
+}
+
 /**
  * Which fleet events are worth waking someone for, and how they read. A crash always is (nobody crashes a guest
  * on purpose); a start, stop, appearance, migration, rename or disappearance only when xenops did not do it; a host
@@ -38,8 +48,19 @@ export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
         `Xen reports ${e.domain} as crashed on ${e.host}.`,
         'error',
       );
-    case 'host.unreachable':
+    case 'host.unreachable': {
+      // Connected but silent (a hung Dom0, a wedged xenstored, a stuck NFS mount): "cannot reach" would send the
+      // operator after the network. The same key: either way it is the host down, and its return ends it.
+      // An agent's own field: a number Redis handed back as anything else is read as a plain unreachability.
+      if (typeof e.silentMs === 'number' && Number.isFinite(e.silentMs) && e.silentMs >= 0)
+        return alert(
+          `unreachable:${e.host}`,
+          `${e.host} is not answering`,
+          `The agent's SSH connection to ${e.host} is open, but it answered nothing for ${silence(e.silentMs)}: xentop printed no output.`,
+          'error',
+        );
       return alert(`unreachable:${e.host}`, `${e.host} is unreachable`, `The agent cannot reach ${e.host}: ${e.reason}.`, 'error');
+    }
     case 'host.reachable':
       return alert(`reachable:${e.host}`, `${e.host} is reachable again`, `The agent reaches ${e.host} again.`, 'success');
     case 'domain.running-twice':

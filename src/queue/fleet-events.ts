@@ -35,7 +35,14 @@ export type FleetEvent =
     }
   /** It no longer runs on more than one host: `runningOn` the host still running it (none: every copy went). */
   | { kind: 'domain.running-once'; host: string; hosts: string[]; domain: string; names: string[]; runningOn: string[]; at: number }
-  | { kind: 'host.unreachable'; host: string; reason: string; at: number }
+  | {
+      kind: 'host.unreachable';
+      host: string;
+      reason: string;
+      at: number;
+      /** Connected but silent this long (a hung host): its SSH connection open, xentop printed nothing. */
+      silentMs?: number;
+    }
   | { kind: 'host.reachable'; host: string; at: number };
 
 export type FleetEventKind = FleetEvent['kind'];
