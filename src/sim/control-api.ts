@@ -31,6 +31,8 @@ export interface SimHostStateJson {
   toolstack: 'xl' | 'xm';
   sudo: 'ok' | 'password';
   migrateAddress: string;
+  /** Taken down (POST /hosts/HOST/down): connections to it are refused until it is brought up. */
+  down: boolean;
   totalMemoryMiB: number;
   freeMemoryMiB: number;
   /** Domains that exist now (Domain-0 included), by id. */
@@ -82,6 +84,34 @@ export interface FaultRequest {
 export interface FaultCreated {
   id: string;
   fault: FaultInfo;
+}
+
+/** POST /hosts/HOST/down answer: `dropped` live connections were cut (0 when it was down already). */
+export interface HostDown {
+  host: string;
+  down: true;
+  dropped: number;
+}
+
+/** POST /hosts/HOST/up answer. */
+export interface HostUp {
+  host: string;
+  down: false;
+}
+
+/** POST /hosts/HOST/domains/NAME/crash body (optional). */
+export interface CrashRequest {
+  /** What the guest's on_crash makes of it (default preserve: listed crashed, `--psc-`; destroy: gone). */
+  onCrash?: 'preserve' | 'destroy';
+}
+
+/** POST /hosts/HOST/domains/NAME/crash answer. */
+export interface DomainCrashed {
+  host: string;
+  domain: string;
+  onCrash: 'preserve' | 'destroy';
+  /** What is left of it: listed crashed (preserve) or gone (destroy). */
+  status: 'crashed' | 'destroyed';
 }
 
 /** Error bodies (4xx). */

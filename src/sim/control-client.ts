@@ -1,4 +1,14 @@
-import type { FaultCreated, FaultInfo, FaultRequest, SimLogPage, SimStateJson } from './control-api.ts';
+import type {
+  CrashRequest,
+  DomainCrashed,
+  FaultCreated,
+  FaultInfo,
+  FaultRequest,
+  HostDown,
+  HostUp,
+  SimLogPage,
+  SimStateJson,
+} from './control-api.ts';
 
 /**
  * A typed client for the simulator's control interface (`xenops sim` prints its URL and writes it to sim.env as
@@ -72,6 +82,20 @@ export class SimControlClient {
 
   dropConnections(host: string): Promise<{ host: string; dropped: number }> {
     return this.call('POST', `/hosts/${encodeURIComponent(host)}/drop-connections`);
+  }
+
+  /** Takes the host off the network: its live connections are cut and new ones refused until hostUp (or clearFaults). */
+  hostDown(host: string): Promise<HostDown> {
+    return this.call('POST', `/hosts/${encodeURIComponent(host)}/down`);
+  }
+
+  hostUp(host: string): Promise<HostUp> {
+    return this.call('POST', `/hosts/${encodeURIComponent(host)}/up`);
+  }
+
+  /** The running guest panics now and ends as `onCrash` says (default preserve); 409 when it is not running. */
+  crashDomain(host: string, domain: string, request: CrashRequest = {}): Promise<DomainCrashed> {
+    return this.call('POST', `/hosts/${encodeURIComponent(host)}/domains/${encodeURIComponent(domain)}/crash`, request);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

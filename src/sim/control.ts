@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { FaultCreated, SimLogPage, SimStateJson } from './control-api.ts';
-import { type FaultInfo, type FaultSpec, UnknownSimHostError } from './faults.ts';
+import type { DomainCrashed, FaultCreated, HostDown, HostUp, SimLogPage, SimStateJson } from './control-api.ts';
+import { type FaultInfo, type FaultSpec, type OnCrash, SimConflictError, UnknownSimDomainError, UnknownSimHostError } from './faults.ts';
 import { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
 
 /**
@@ -15,9 +15,14 @@ import { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
  *   GET    /faults                              armed faults
  *   POST   /faults                              { host, kind, match?, ms?, code?, stderr?, afterEffect?, onCrash?,
  *                                                 times? } → { id, fault }
- *   DELETE /faults                              disarms all (original host keys come back)
+ *   DELETE /faults                              disarms all (original host keys come back, hosts down come up)
  *   DELETE /faults/ID                           disarms one
  *   POST   /hosts/HOST/drop-connections         cuts every live SSH connection to HOST → { dropped }
+ *   POST   /hosts/HOST/down                     HOST leaves the network: live connections cut, new ones refused (its
+ *                                                port closed) until /up or DELETE /faults → { host, down, dropped }
+ *   POST   /hosts/HOST/up                       HOST listens again on its port → { host, down }
+ *   POST   /hosts/HOST/domains/NAME/crash       { onCrash? } the running guest panics now → { host, domain, onCrash,
+ *                                                status }; 409 when it is not running
  */
 
 /** What the control interface drives: a started simulator satisfies it. */
@@ -30,6 +35,9 @@ export interface SimControlTarget {
     remove(id: string): Promise<boolean>;
     clearAll(): Promise<void>;
     dropConnections(host: string): number;
+    hostDown(host: string): Promise<number>;
+    hostUp(host: string): Promise<void>;
+    crashDomain(host: string, domain: string, onCrash?: OnCrash): void;
   };
 }
 
@@ -54,6 +62,8 @@ const FaultBody = z.strictObject({
   onCrash: z.enum(['preserve', 'destroy']).optional(),
   times: z.number().int().min(0).optional(),
 });
+
+const CrashBody = z.strictObject({ onCrash: z.enum(['preserve', 'destroy']).optional() });
 
 class HttpError extends Error {
   constructor(
@@ -94,6 +104,9 @@ export async function startControlServer(sim: SimControlTarget, port = 0): Promi
           'DELETE /faults',
           'DELETE /faults/ID',
           'POST /hosts/HOST/drop-connections',
+          'POST /hosts/HOST/down',
+          'POST /hosts/HOST/up',
+          'POST /hosts/HOST/domains/NAME/crash',
         ],
       };
     }
@@ -152,7 +165,30 @@ export async function startControlServer(sim: SimControlTarget, port = 0): Promi
       knownHost(host);
       return { host, dropped: sim.faults.dropConnections(host) };
     }
-    const known = ['/', '/state', '/log', '/log/wait', '/faults'].includes(path) || one || drop;
+    const power = /^\/hosts\/([^/]+)\/(down|up)$/.exec(path);
+    if (power?.[1] && method === 'POST') {
+      const host = decodeURIComponent(power[1]);
+      knownHost(host);
+      if (power[2] === 'up') {
+        await sim.faults.hostUp(host);
+        return { host, down: false } satisfies HostUp;
+      }
+      return { host, down: true, dropped: await sim.faults.hostDown(host) } satisfies HostDown;
+    }
+    const crash = /^\/hosts\/([^/]+)\/domains\/([^/]+)\/crash$/.exec(path);
+    if (crash?.[1] && crash[2] && method === 'POST') {
+      const host = decodeURIComponent(crash[1]);
+      const domain = decodeURIComponent(crash[2]);
+      knownHost(host);
+      // No body is the same as {}: preserve.
+      const parsed = CrashBody.safeParse((await readJson(req)) ?? {});
+      if (!parsed.success)
+        throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      const onCrash = parsed.data.onCrash ?? 'preserve';
+      sim.faults.crashDomain(host, domain, onCrash);
+      return { host, domain, onCrash, status: onCrash === 'destroy' ? 'destroyed' : 'crashed' } satisfies DomainCrashed;
+    }
+    const known = ['/', '/state', '/log', '/log/wait', '/faults'].includes(path) || one || drop || power || crash;
     throw new HttpError(known ? 405 : 404, known ? `${method} not allowed on ${path}` : `no such endpoint ${path}`);
   };
 
@@ -161,7 +197,8 @@ export async function startControlServer(sim: SimControlTarget, port = 0): Promi
       (body) => send(res, res.statusCode, body),
       (error: unknown) => {
         if (error instanceof HttpError) send(res, error.status, { error: error.message, ...error.extra });
-        else if (error instanceof UnknownSimHostError) send(res, 404, { error: error.message });
+        else if (error instanceof UnknownSimHostError || error instanceof UnknownSimDomainError) send(res, 404, { error: error.message });
+        else if (error instanceof SimConflictError) send(res, 409, { error: error.message });
         else if (res.destroyed || res.writableEnded) return;
         else send(res, 500, { error: error instanceof Error ? error.message : String(error) });
       },

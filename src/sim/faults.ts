@@ -74,6 +74,18 @@ export class UnknownSimHostError extends Error {
   }
 }
 
+export class UnknownSimDomainError extends Error {
+  constructor(
+    readonly host: string,
+    readonly domain: string,
+  ) {
+    super(`no domain ${domain} on ${host}`);
+  }
+}
+
+/** A request the simulator's state does not allow now (e.g. crashing a guest that is not running). */
+export class SimConflictError extends Error {}
+
 export const ANY_COMMAND = /.*/;
 export const DEFAULT_FAIL_STDERR = 'sim: injected failure\n';
 

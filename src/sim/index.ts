@@ -1,6 +1,17 @@
 import { type ControlServer, startControlServer } from './control.ts';
 import type { SimDomainStatus, SimStateJson } from './control-api.ts';
-import { type ArmedFault, armFault, describeFault, type FaultInfo, type FaultSpec, UnknownSimHostError } from './faults.ts';
+import {
+  type ArmedFault,
+  armFault,
+  describeFault,
+  type FaultInfo,
+  type FaultSpec,
+  type OnCrash,
+  SimConflictError,
+  UnknownSimDomainError,
+  UnknownSimHostError,
+} from './faults.ts';
+import { crashGuest } from './interpreter.ts';
 import { generateEd25519KeyPair } from './keys.ts';
 import type { CommandLog } from './log.ts';
 import { SimFleet, type SimFleetSpec } from './model.ts';
@@ -9,7 +20,7 @@ import { fingerprintOfBlob, parseKeyOrThrow, SimSshServer } from './server.ts';
 export { loadSimFleetSpec, SimFleetSpecSchema } from '../config/simulator-spec.ts';
 export { type ControlServer, startControlServer } from './control.ts';
 export type * from './control-api.ts';
-export { type FaultSpec, UnknownSimHostError } from './faults.ts';
+export { type FaultSpec, type OnCrash, SimConflictError, UnknownSimDomainError, UnknownSimHostError } from './faults.ts';
 export { encodeEd25519KeyPair, generateEd25519KeyPair } from './keys.ts';
 export { type CommandLog, type LogQuery, LogWaitTimeout } from './log.ts';
 export { DOM0_UUID, domainUuid, SimFleet, type SimFleetSpec, type SimHostSpec } from './model.ts';
@@ -55,10 +66,23 @@ export interface SimFaults {
   list(): FaultInfo[];
   /** Disarms one fault (a hostKey fault restores the original key); false when there is no such fault. */
   remove(id: string): Promise<boolean>;
-  /** Disarms every fault and restores every original host key. */
+  /** Disarms every fault, restores every original host key and brings every host taken down back up. */
   clearAll(): Promise<void>;
   /** Cuts every live connection to the host now (a late ECONNRESET for idle clients); returns how many. */
   dropConnections(host: string): number;
+  /**
+   * Takes the host off the network: new connections are refused (nothing listens on its port) and live ones are cut,
+   * until hostUp or clearAll. Its domains are left as they are. Returns how many connections were cut.
+   */
+  hostDown(host: string): Promise<number>;
+  /** Brings a host taken down back: it listens again on its port, with the host key it has now. */
+  hostUp(host: string): Promise<void>;
+  /**
+   * A running guest panics now, as if its kernel did: it ends as `onCrash` says (preserve: listed crashed, `--psc-`;
+   * destroy: gone). No command is logged: no client sent one. UnknownSimDomainError for no such domain,
+   * SimConflictError when it is not running (defined only, paused, shut down, dying, or Domain-0).
+   */
+  crashDomain(host: string, domain: string, onCrash?: OnCrash): void;
   /** New connections see another host key (true) or the original one again (false). */
   presentAnotherHostKey(host: string, on: boolean): Promise<void>;
   /** Concurrency seen at the server: now and the most at once; channels opened so far (execs and sessions). */
@@ -117,8 +141,13 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
         timeScale: options.timeScale ?? 1,
         shutdownDelayMs: options.shutdownDelayMs ?? 1500,
         port: options.port ?? 0,
-        // A hang fault on a migration's target matching `xl migrate-receive` is that host not answering its stream.
-        receiverAnswers: (target, command) => !servers.get(target.name)?.faults.some((f) => f.kind === 'hang' && f.match.test(command)),
+        reachable: (target) => !servers.get(target.name)?.down,
+        // A hang fault on a migration's target matching `xl migrate-receive` is that host not answering its stream; so is
+        // a target taken down mid-copy (xl's stream waits on TCP, as for a cable pulled out).
+        receiverAnswers: (target, command) => {
+          const s = servers.get(target.name);
+          return !s?.down && !s?.faults.some((f) => f.kind === 'hang' && f.match.test(command));
+        },
       });
       await server.listen();
       servers.set(name, server);
@@ -188,9 +217,28 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
         const hostKeyFault = s.faults.find((f) => f.kind === 'hostKey');
         s.faults.length = 0;
         if (hostKeyFault) await s.swapHostKey(originalKeys.get(host) ?? s.hostKey);
+        // Back to a healthy fleet in one call: a host taken down is a fault too.
+        await s.bringUp();
       }
     },
     dropConnections: (host) => server(host).dropConnections(),
+    hostDown: (host) => server(host).takeDown(),
+    hostUp: (host) => server(host).bringUp(),
+    crashDomain: (host, name, onCrash = 'preserve') => {
+      server(host);
+      const h = fleet.host(host);
+      const d = h.domains.find((x) => x.name === name);
+      if (!d) {
+        const defined = h.xendManaged.has(name) || [...h.files.keys()].some((p) => p.endsWith(`/${name}.cfg`));
+        if (defined) throw new SimConflictError(`${name} is not running on ${host} (defined, not started)`);
+        throw new UnknownSimDomainError(host, name);
+      }
+      if (d.id === 0) throw new SimConflictError(`Domain-0 is the host itself: take ${host} down instead`);
+      const status = statusOf(d.flags);
+      // A paused guest's vCPUs do not run, so its kernel cannot panic; shut down or dying ones have no kernel left.
+      if (status !== 'running' && status !== 'blocked') throw new SimConflictError(`${name} is not running on ${host} (${status})`);
+      crashGuest(fleet, h, d, onCrash);
+    },
     presentAnotherHostKey: async (host, on) => {
       if (on) {
         await faults.add(host, { kind: 'hostKey' });
@@ -220,6 +268,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<St
         toolstack: h.toolstack,
         sudo: h.sudo,
         migrateAddress: h.migrateAddress,
+        down: s.down,
         totalMemoryMiB: h.totalMemoryMiB,
         freeMemoryMiB: fleet.freeMemoryMiB(h),
         domains: [...h.domains]

@@ -33,6 +33,8 @@ export interface InterpreterOptions {
    * does not (powered off, network cut), the copy stalls, as xl's stream waits on TCP. Absent: it always answers.
    */
   receiverAnswers?: ((target: SimHostState, command: string) => boolean) | undefined;
+  /** Whether a new connection to a migration's target gets through (not while it is taken down). Absent: it does. */
+  reachable?: ((target: SimHostState) => boolean) | undefined;
 }
 
 class Exit extends Error {
@@ -716,22 +718,34 @@ async function runMigrate(
       1,
     );
   }
+  if (options.reachable?.(target) === false) {
+    if (tool === 'xm') return fail(io, `Error: can't connect: Connection refused`, 1);
+    // As for an unknown name: the transport dies before the receiver's banner, nothing was suspended or renamed.
+    io.err(`ssh: connect to host ${targetAddress} port 22: Connection refused\n`);
+    io.err('libxl: error: libxl_utils.c:510:libxl_read_exactly: file/stream truncated reading banner from migration receiver stream\n');
+    return fail(
+      io,
+      'libxl: info: libxl_exec.c:117:libxl_report_child_exitstatus: migration transport process [4242] exited with error status 255',
+      1,
+    );
+  }
   const name = d.name;
   const answers = () => options.receiverAnswers?.(target, RECEIVE_COMMAND) ?? true;
   const code = await (tool === 'xl' ? migrateXl(fleet, host, target, d, io, answers) : migrateXm(fleet, host, target, d, io));
   const arrived = code === 0 ? fleet.findDomain(target, name) : undefined;
-  if (arrived && options.crashOnArrival) crashOnArrival(fleet, target, arrived, options.crashOnArrival);
+  // The guest panics as soon as it runs on its target (after the receiver unpaused it and reported success, so xl
+  // migrate still says "Migration successful." and exits 0).
+  if (arrived && options.crashOnArrival) crashGuest(fleet, target, arrived, options.crashOnArrival);
   return code;
 }
 
 /**
- * The guest panics as soon as it runs on its target (after the receiver unpaused it and reported success, so xl
- * migrate still says "Migration successful." and exits 0). The target's xl daemon (xl-NAME) applies on_crash:
- * preserve leaves it listed crashed and paused (`--psc-`, reason 3 = crash), destroy clears it away.
+ * A guest kernel panic (a crashOnArrival fault, or the control interface's crash). The host's xl daemon (xl-NAME)
+ * applies on_crash: preserve leaves it listed crashed and paused (`--psc-`, reason 3 = crash), destroy clears it away.
  */
-function crashOnArrival(fleet: SimFleet, target: SimHostState, d: SimDomain, onCrash: OnCrash): void {
-  fleet.appendConsole(target, d.name, ['Kernel panic - not syncing: Fatal exception in interrupt', '---[ end Kernel panic ]---']);
-  if (onCrash === 'destroy') fleet.removeDomain(target, d);
+export function crashGuest(fleet: SimFleet, host: SimHostState, d: SimDomain, onCrash: OnCrash): void {
+  fleet.appendConsole(host, d.name, ['Kernel panic - not syncing: Fatal exception in interrupt', '---[ end Kernel panic ]---']);
+  if (onCrash === 'destroy') fleet.removeDomain(host, d);
   else d.flags = '--psc-';
 }
 

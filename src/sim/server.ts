@@ -22,6 +22,8 @@ export interface SimServerOptions {
   port: number;
   /** Whether another host answers a command (a hang fault armed there does not): a migration's target (interpreter.ts). */
   receiverAnswers?: (target: SimHostState, command: string) => boolean;
+  /** Whether new connections to another host get through (it is not taken down): a migration's target. */
+  reachable?: (target: SimHostState) => boolean;
 }
 
 /** One SSH connection: its socket, and a signal that aborts when the connection is gone for any reason. */
@@ -89,6 +91,7 @@ export class SimSshServer {
   channels = 0;
   private server: InstanceType<typeof ssh2.Server> | null = null;
   private readonly clients = new Set<ClientHandle>();
+  private isDown = false;
   port = 0;
   hostKey: string;
 
@@ -122,10 +125,43 @@ export class SimSshServer {
   /** Serves new connections with another host key from now on (existing connections keep theirs). */
   async swapHostKey(hostKey: string): Promise<void> {
     this.hostKey = hostKey;
+    // A host that is down shows its new key once it is up again.
+    if (this.down) return;
     // Stop listening at once; connections already open keep the old key until they end.
     this.server?.close();
     this.server = null;
     await this.listen(this.port);
+  }
+
+  /** Taken down: nothing listens on its port, so new connections are refused, until bringUp(). */
+  get down(): boolean {
+    return this.isDown;
+  }
+
+  /**
+   * The Dom0 leaves the network: the listener closes first (a client reconnecting at once is refused, as by a host
+   * whose sshd is gone), then every live connection is cut. Returns how many were cut; 0 when it was down already.
+   */
+  async takeDown(): Promise<number> {
+    if (this.isDown) return 0;
+    this.isDown = true;
+    // net.Server.close() waits for the open connections, so they are cut before awaiting it.
+    const closing = this.closeListener();
+    const dropped = this.dropConnections();
+    await closing;
+    return dropped;
+  }
+
+  /** Listens again on the same port, with the host key it has now. */
+  async bringUp(): Promise<void> {
+    if (!this.isDown) return;
+    try {
+      await this.listen(this.port);
+    } catch (error) {
+      // Another process may have bound the freed port meanwhile; the host stays down.
+      throw new Error(`cannot listen on 127.0.0.1:${this.port} again: ${(error as Error).message}`);
+    }
+    this.isDown = false;
   }
 
   private closeListener(): Promise<void> {
@@ -340,6 +376,7 @@ export class SimSshServer {
         shutdownDelayMs: this.options.shutdownDelayMs * this.options.timeScale,
         crashOnArrival,
         receiverAnswers: this.options.receiverAnswers,
+        reachable: this.options.reachable,
       });
     } catch {
       return 1;
