@@ -174,9 +174,25 @@ program
   .option('--telegram', 'also connect the Telegram adapter (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT)')
   .option('--no-terminal', 'no terminal chat: run until SIGTERM')
   .option('--available', 'of --discord/--telegram, connect only those that have a token (the others are skipped with a warning)')
-  .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean; available?: boolean }) => {
+  .addOption(
+    new Option(
+      '--sim-control-port <port>',
+      'simulator control interface on 127.0.0.1 at this port (0 = any free one; its URL is said on stderr at start): take a host down, crash a guest, arm faults (README: Simulator control)',
+    )
+      .default(0)
+      .argParser(parsePort),
+  )
+  .action(async (opts: { discord?: boolean; telegram?: boolean; terminal: boolean; available?: boolean; simControlPort: number }) => {
     const { runDemo } = await import('./app/main.ts');
-    exitSoon(await runDemo({ discord: !!opts.discord, telegram: !!opts.telegram, terminal: opts.terminal, available: !!opts.available }));
+    exitSoon(
+      await runDemo({
+        discord: !!opts.discord,
+        telegram: !!opts.telegram,
+        terminal: opts.terminal,
+        available: !!opts.available,
+        simControlPort: opts.simControlPort,
+      }),
+    );
   });
 
 program

@@ -15,10 +15,15 @@ export const DEMO_CONFIG_PATH = 'config/demo.yaml';
 export interface DemoStackOptions {
   redisUrl: string;
   logger: Logger;
-  /** Built once the config is known (the terminal needs its default user, Discord its API root). */
-  makeAdapters: (config: Config) => Promise<ChatAdapter[]> | ChatAdapter[];
+  /**
+   * Built once the config is known (the terminal needs its default user, Discord its API root), the simulator and the
+   * agent running: the last step before the chat starts, so what is said here comes before the terminal's prompt.
+   */
+  makeAdapters: (config: Config, sim: StartedSimulator) => Promise<ChatAdapter[]> | ChatAdapter[];
   /** Overrides config/demo.yaml's prefix (tests use a unique one per run). */
   prefix?: string;
+  /** Also serve the simulator's HTTP control interface on 127.0.0.1 at this port (0 = any free one); absent = none. */
+  controlPort?: number;
   /** Simulator speed: 1 = real time. */
   timeScale?: number;
   shutdownDelayMs?: number;
@@ -75,6 +80,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
       authorizedKeys: [clientKey.publicKey],
       ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
       ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),
+      ...(options.controlPort === undefined ? {} : { controlPort: options.controlPort }),
     });
     cleanups.push(() => sim.stop());
 
@@ -95,7 +101,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     });
     cleanups.push(() => agent.close(5_000));
 
-    const adapters = await options.makeAdapters(config);
+    const adapters = await options.makeAdapters(config, sim);
     const bot = await createBot({ config, redis: config.redis, logger: options.logger, adapters });
     await bot.start();
     cleanups.push(() => bot.stop());

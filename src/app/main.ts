@@ -442,7 +442,14 @@ export async function runAgent(options: {
   return 0;
 }
 
-export async function runDemo(options: { discord: boolean; telegram: boolean; terminal: boolean; available?: boolean }): Promise<number> {
+export async function runDemo(options: {
+  discord: boolean;
+  telegram: boolean;
+  terminal: boolean;
+  available?: boolean;
+  /** The simulator's control interface on 127.0.0.1 at this port; default 0, any free one. */
+  simControlPort?: number;
+}): Promise<number> {
   const logger = chatSafeLogger(logLevelOf({ logLevel: 'warn' }), options.terminal, 'demo');
   const signal = untilSignal();
   keepAliveOnStrayErrors(logger);
@@ -466,7 +473,11 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
       redisUrl: redis.url,
       logger,
       prefix,
-      makeAdapters: async (config) => {
+      controlPort: options.simControlPort ?? 0,
+      makeAdapters: async (config, sim) => {
+        // Where to take a host down or crash a guest while chatting, said once and before the terminal draws its
+        // prompt (a line on stderr after it would land on the prompt's line). The log may be a file: stderr it is.
+        if (sim.control) process.stderr.write(`xenops demo: ${simControlHint(sim.control.url, Object.keys(sim.hosts))}\n`);
         const wanted = { terminal: options.terminal, discord: options.discord, telegram: options.telegram };
         // --available: a platform without a token is left out (said on stderr too: the demo's log may be a file).
         if (options.available)
@@ -495,6 +506,14 @@ export async function runDemo(options: { discord: boolean; telegram: boolean; te
     }, logger);
   }
   return 0;
+}
+
+/** The demo's one line about its simulator control interface, with a command to try on one of its own hosts. */
+export function simControlHint(url: string, hosts: readonly string[]): string {
+  // The last host: in config/demo.yaml xen2, with only the file server on it; xen1 (gateway, web, mail) keeps answering.
+  const host = hosts.at(-1);
+  const tryIt = host === undefined ? '' : `try: curl -X POST ${url}/hosts/${host}/down; `;
+  return `simulator control on ${url} (${tryIt}README: Simulator control)`;
 }
 
 export async function runRegisterCommands(configPath: string | undefined): Promise<number> {
