@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatAdapter } from '../adapters/types.ts';
-import { startAgent } from '../agent/agent.ts';
+import { type StartAgentOptions, startAgent } from '../agent/agent.ts';
 import { SshPool } from '../agent/ssh/pool.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -24,6 +24,8 @@ export interface DemoStackOptions {
   prefix?: string;
   /** Also serve the simulator's HTTP control interface on 127.0.0.1 at this port (0 = any free one); absent = none. */
   controlPort?: number;
+  /** The agent's sampler timings (tests: a silent xentop given up on in a second); default the agent's own. */
+  sampler?: StartAgentOptions['sampler'];
   /** Simulator speed: 1 = real time. */
   timeScale?: number;
   shutdownDelayMs?: number;
@@ -98,6 +100,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
       connection: config.redis,
       prefix: config.redis.prefix,
       logger: options.logger,
+      ...(options.sampler ? { sampler: options.sampler } : {}),
     });
     cleanups.push(() => agent.close(5_000));
 

@@ -26,7 +26,12 @@ describe('alertFor', () => {
     const a = alertFor(domain('domain.stopped', false), at + 60_000);
     expect(a?.key).toBe('stopped:xen1:mail');
     expect(a?.reply.title).toBe('mail stopped on xen1');
-    expect(a?.reply.blocks).toEqual([{ type: 'text', text: 'mail stopped on xen1 outside xenops. (seen 12:00:05 UTC)' }]);
+    expect(a?.reply.blocks).toEqual([
+      {
+        type: 'text',
+        text: 'mail stopped on xen1 outside xenops: Xen no longer runs it (shut down from inside, destroyed by hand, or crashed with on_crash destroy; /console xen1:mail shows its last lines). (seen 12:00:05 UTC)',
+      },
+    ]);
     expect(alertFor(domain('domain.started', false))?.key).toBe('started:xen1:mail');
   });
 

@@ -82,7 +82,9 @@ export function alertFor(e: FleetEvent, now = Date.now()): Alert | null {
       return alert(
         `stopped:${e.host}:${e.domain}`,
         `${e.domain} stopped on ${e.host}`,
-        `${e.domain} stopped on ${e.host} outside xenops.`,
+        // Not listed any more, its config still there: xl list tells a shutdown from inside, an `xl destroy` and a crash
+        // under on_crash destroy (xl's default) apart in nothing, so none is claimed; the console's last lines may tell.
+        `${e.domain} stopped on ${e.host} outside xenops: Xen no longer runs it (shut down from inside, destroyed by hand, or crashed with on_crash destroy; /console ${e.host}:${e.domain} shows its last lines).`,
         'warning',
       );
     case 'domain.started':

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { TerminalAdapter } from '../../src/adapters/terminal/index.ts';
 import type { ChatAdapter } from '../../src/adapters/types.ts';
-import { type DemoStack, startDemoStack } from '../../src/app/demo-stack.ts';
+import { type DemoStack, type DemoStackOptions, startDemoStack } from '../../src/app/demo-stack.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { runCommand } from '../../src/sim/interpreter.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
@@ -30,6 +30,8 @@ export async function startTestStack(options: {
   prefix?: string;
   /** How long a simulated guest takes to power off after `shutdown` (before the 0.02 time scale); default 500. */
   shutdownDelayMs?: number;
+  /** The agent's sampler timings; default the agent's own. */
+  sampler?: DemoStackOptions['sampler'];
 }): Promise<TestStack> {
   const prefix = options.prefix ?? uniquePrefix();
   const redis = options.redis;
@@ -41,6 +43,7 @@ export async function startTestStack(options: {
     timeScale: 0.02,
     shutdownDelayMs: options.shutdownDelayMs ?? 500,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.sampler ? { sampler: options.sampler } : {}),
     adjustConfig: (c) => {
       const base = {
         ...c,
