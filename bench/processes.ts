@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
+import { PRODUCTION_NODE_FLAGS, productionEnv, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { LineStream, type ProcessHandle, ProcessHarness, type SimProcess } from '../test/helpers/processes.ts';
 
 /**
@@ -69,7 +69,8 @@ export class BenchStack {
     const timeoutMs = options.timeoutMs ?? 60_000;
     try {
       stack.sim = await stack.harness.startSim({ timeoutMs });
-      if (options.agent ?? true) stack.agent = await stack.harness.startAgent({ timeoutMs });
+      // With the agent's production environment too (its malloc arenas: src/cli/node-flags.ts).
+      if (options.agent ?? true) stack.agent = await stack.harness.startAgent({ timeoutMs, env: { ...productionEnv('agent') } });
       if (options.bot !== null) {
         const bot = options.bot ?? { adapters: ['--terminal'] };
         stack.bot = await stack.harness.startBot({ timeoutMs, adapters: bot.adapters, ...(bot.env ? { env: bot.env } : {}) });

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type OpsServer, startOpsServer } from '../src/app/ops-http.ts';
-import { AGENT_NODE_FLAGS, BOT_NODE_FLAGS, PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
+import { AGENT_ENV, AGENT_NODE_FLAGS, BOT_NODE_FLAGS, PRODUCTION_NODE_FLAGS, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Config } from '../src/config/schema.ts';
 import { createLogger } from '../src/core/log.ts';
@@ -41,6 +41,15 @@ describe('the production entry point', () => {
     // The bot's: --expose-gc, for its idle collection (src/app/idle-collector.ts), likewise.
     expect(BOT_NODE_FLAGS).toContain('--expose-gc');
     expect(service('bot').entrypoint).toEqual(['node', ...BOT_NODE_FLAGS, BUILT_CLI]);
+  });
+
+  it("starts the agent with its malloc settings where it runs: glibc reads them at start, not from the agent's code", () => {
+    expect(AGENT_ENV).toEqual({ MALLOC_ARENA_MAX: '1' });
+    const unitText = readFileSync(join(ROOT, 'deploy', 'systemd', 'xenops-agent.service'), 'utf8');
+    for (const [name, value] of Object.entries(AGENT_ENV)) {
+      expect(unitText).toMatch(new RegExp(`^Environment=${name}=${value}$`, 'm'));
+      expect(service('agent').environment?.[name]).toBe(value);
+    }
   });
 });
 
