@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RemoteSession } from '../src/agent/ssh/session.ts';
-import { productionNodeFlags } from '../src/cli/node-flags.ts';
+import { productionEnv, productionNodeFlags } from '../src/cli/node-flags.ts';
 import { FakeDiscord } from '../test/helpers/fake-discord/server.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
 import { opsUrlOf } from '../test/helpers/processes.ts';
@@ -487,8 +487,10 @@ async function bigFleet(): Promise<void> {
       // At rest, as the growth row reads it: right after the /status runs the RSS still holds their garbage, and where
       // V8 was in its collection cycle swung the bot's reading from 177 to 328 MiB between two runs of the same code.
       const [b, a] = await Promise.all([restingRssMiB(bot.pid, plan.restSeconds), restingRssMiB(agent.pid, plan.restSeconds)]);
-      const shipped = (role: string) =>
-        `node ${productionNodeFlags(role).join(' ')} as the Dockerfile (compose) and the systemd units run it`;
+      const shipped = (role: string) => {
+        const env = Object.entries(productionEnv(role)).map(([k, v]) => `${k}=${v} `);
+        return `${env.join('')}node ${productionNodeFlags(role).join(' ')} as the Dockerfile (compose) and the systemd units run it`;
+      };
       const rest = (x: { first: number }) =>
         `the lowest of ${plan.restSeconds} readings 1 s apart after the /status runs (the first: ${mib(x.first)})`;
       set('botRssMiB1000', {
