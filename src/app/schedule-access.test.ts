@@ -123,7 +123,8 @@ describe('/schedule: the next run', () => {
       // The shared clock (Redis's) two days past the next run: the day is told by it, whatever this bot's clock says.
       // Before, this bot's clock told it: one of the two checks below failed, whatever the time of day.
       const later = () => next + 2 * DAY_MS;
-      const second = await typed('alice', { action: 'add', spec: 'status cron 0 8 * * *' }, later);
+      // Another schedule of the same pattern (the same one again would be refused as already there).
+      const second = await typed('alice', { action: 'add', spec: 'digest cron 0 8 * * *' }, later);
       added.push(idOf(second));
       expect(text(second)).toContain(`next run ${dated}.`);
       expect(text(await typed('alice', { action: 'list' }, later))).toContain(`"${dated}"`);

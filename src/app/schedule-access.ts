@@ -115,6 +115,19 @@ export function scheduleAccess(
       // The posts run as this person: one who may not run the command anywhere would get "Not allowed" at every tick.
       if (!authorize(config, me, `host.${input.what}`, input.host ? { host: input.host } : {}).allowed)
         return reply.notAllowed(`${me.id} may not run /${input.what}: needs permission host.${input.what}`);
+      // The same posts again in the same channel: each would come twice, and count twice against the platform's rate
+      // limits. Refused as a request waiting for approval is ("already waiting"), naming the one there; another
+      // interval or another mode is another schedule.
+      const twin = (await book.list()).find((s) => sameSchedule(s, { ...input, channel }));
+      if (twin)
+        return {
+          ...reply.error(
+            'Already scheduled',
+            `schedule ${twin.id} posts ${describeWhat(twin)} ${describeWhen(twin.when)} in ${where(channel)}${twin.mode === 'edit' ? ', editing one message' : ''}, as ${twin.owner}: the same posts would come twice. To replace it, remove it first:`,
+            `/schedule remove ${twin.id}`,
+          ),
+          refused: true,
+        };
       let spec: ScheduleSpec = {
         id: newScheduleId(),
         what: input.what,
@@ -198,4 +211,23 @@ export function scheduleAccess(
       ]);
     },
   };
+}
+
+/** Whether two schedules make the same posts in the same channel (whoever owns them, whatever their ids). */
+function sameSchedule(
+  a: Pick<ScheduleSpec, 'what' | 'host' | 'when' | 'channel' | 'mode'>,
+  b: Pick<ScheduleSpec, 'what' | 'host' | 'when' | 'channel' | 'mode'>,
+): boolean {
+  const sameWhen =
+    'every' in a.when
+      ? 'every' in b.when && a.when.every === b.when.every
+      : 'cron' in b.when && a.when.cron === b.when.cron && a.when.tz === b.when.tz;
+  return (
+    a.what === b.what &&
+    a.host === b.host &&
+    a.mode === b.mode &&
+    sameWhen &&
+    a.channel.platform === b.channel.platform &&
+    a.channel.id === b.channel.id
+  );
 }
