@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.ts';
 import type { RunsElsewhere } from '../core/moved-away.ts';
 import type { Reply } from '../core/reply.ts';
 import type { HistoryPoint } from '../core/samples.ts';
+import { type FleetEvent, FleetEventLog } from '../queue/fleet-events.ts';
 import type { JobOp } from '../queue/jobs.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Clock } from '../queue/shared-clock.ts';
@@ -160,7 +161,7 @@ export class PostDesk {
       const [snapshot, message] = await this.deps.redis.mget(this.snapshotKey(p.schedule.id), this.messageKey(p.schedule.id));
       if (command.name === 'status') {
         const prev = snapshot ? (JSON.parse(snapshot) as FleetSnapshot) : null;
-        ctx.changes = prev ? diffSnapshots(prev, snapshotOf(outcomes, now)) : null;
+        ctx.changes = prev ? diffSnapshots(prev, snapshotOf(outcomes, now), await this.eventsSince(prev.at, outcomes, mayName)) : null;
         ctx.changesSince = prev?.at ?? null;
       }
       if (p.schedule.mode === 'edit' && message) {
@@ -174,6 +175,29 @@ export class PostDesk {
     const elsewhere = p.schedule ? null : await this.deps.runsElsewhere?.(p, command, outcomes);
     if (elsewhere) ctx.runsElsewhere = elsewhere;
     return { ctx, target };
+  }
+
+  /**
+   * The agents' fleet events since the last post: what tells a guest migrated and then stopped from one stopped where
+   * it was. None when they cannot be read: the changes are then told from the snapshots alone, saying no more than
+   * those show. Only of the hosts the post shows and the guests the asker may see there: a migration to a host they
+   * may not see must not name it.
+   */
+  private async eventsSince(at: number, outcomes: readonly HostOutcome<JobOp>[], mayName: MayName | null): Promise<FleetEvent[]> {
+    const shown = new Set(outcomes.map((o) => o.host));
+    const may = (host: string, domain: string) => shown.has(host) && (mayName === null || mayName(host, domain));
+    try {
+      const events = await new FleetEventLog(this.deps.redis, this.deps.prefix).since(at);
+      return events.flatMap((e): FleetEvent[] => {
+        if (!('domain' in e)) return [];
+        // Gone to a host they may not see: that it left is theirs to know, not where to (an empty host is none shown).
+        if (e.kind === 'domain.migrated') return may(e.from, e.domain) ? [may(e.host, e.domain) ? e : { ...e, host: '' }] : [];
+        return may(e.host, e.domain) ? [e] : [];
+      });
+    } catch (error) {
+      this.deps.logger.warn({ err: String(error) }, 'fleet events could not be read; changes told from the snapshots alone');
+      return [];
+    }
   }
 
   /** Delivers a request's final reply (no scheduled post), throwing when it does not reach the platform. */

@@ -1,3 +1,4 @@
+import type { FleetEvent } from '../queue/fleet-events.ts';
 import { migratingName } from './names.ts';
 import type { DomainStatus } from './xen.ts';
 
@@ -19,6 +20,11 @@ export interface FleetSnapshot {
 
 export type FleetChange =
   | { kind: 'started' | 'stopped' | 'crashed' | 'appeared' | 'vanished'; host: string; domain: string }
+  /**
+   * Up on `host` at the last post, up nowhere now, and what ended it unknown: its config is on another host too, so
+   * it may have been migrated there and stopped (two snapshots alike), and "stopped on `host`" may be untrue.
+   */
+  | { kind: 'left'; host: string; domain: string }
   /** `xl pause` / `xl unpause`: up in both posts, its vCPUs held or let run again. */
   | { kind: 'paused' | 'unpaused'; host: string; domain: string }
   | { kind: 'migrated'; host: string; from: string; domain: string }
@@ -50,10 +56,13 @@ function pauseChange(was: DomainStatus, is: DomainStatus, name: string): 'paused
 
 /**
  * Changes from `prev` to `cur`, in host order. Hosts unreachable in either snapshot say so and contribute no
- * domain changes (what happened there is unknown). Domain-0 is never reported.
+ * domain changes (what happened there is unknown). Domain-0 is never reported. `events`: the agents' fleet events
+ * since `prev` (oldest first), where known: what tells a guest migrated and then stopped from one stopped where it
+ * was, two snapshots alike.
  */
-export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetChange[] {
+export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot, events: readonly FleetEvent[] = []): FleetChange[] {
   const changes: FleetChange[] = [];
+  const between = events.filter((e) => e.at >= prev.at && e.at <= cur.at);
   const hosts = [...new Set([...Object.keys(prev.hosts), ...Object.keys(cur.hosts)])].sort();
   // Where each guest was up before, and how, to tell a migration from a start (and one that left it paused).
   const upBefore = new Map<string, { host: string; status: DomainStatus }>();
@@ -114,10 +123,60 @@ export function diffSnapshots(prev: FleetSnapshot, cur: FleetSnapshot): FleetCha
       // Up elsewhere now: reported once, as the migration on its new host.
       const elsewhere = upNow.get(keyOf(old));
       if (elsewhere !== undefined && elsewhere !== host) continue;
-      changes.push({ kind: d ? 'stopped' : 'vanished', host, domain: name });
+      changes.push(...endOf(old, host, d !== undefined, cur, between));
     }
   }
   return changes;
+}
+
+/** Whether the event is of this guest: by UUID where both know it, else by name. */
+function isOf(e: FleetEvent, d: SnapshotDomain): e is Extract<FleetEvent, { domain: string; uuid: string | null }> {
+  if (!('uuid' in e) || !('domain' in e)) return false;
+  return e.uuid && d.uuid ? e.uuid === d.uuid : e.domain === d.name;
+}
+
+/**
+ * What became of a guest up on `host` at the last post and up nowhere now (`listed`: `host` still lists it). Its
+ * config left on `host` reads as "stopped on `host`" even when it was migrated away and stopped there: the events
+ * tell the migrations from `host` on, and where it ended; without them, a guest whose config is on another host too
+ * (or which went down crashed there) is said only to run no more, and where it was.
+ */
+function endOf(old: SnapshotDomain, host: string, listed: boolean, cur: FleetSnapshot, events: readonly FleetEvent[]): FleetChange[] {
+  const domain = old.name;
+  const mine = events.filter((e) => isOf(e, old));
+  const out: FleetChange[] = [];
+  let at = host;
+  let since = -1;
+  for (const [i, e] of mine.entries()) {
+    if (e.kind !== 'domain.migrated' || e.from !== at || e.host === at) continue;
+    // To a host this post does not show: it left `at`, where to is not said.
+    if (!Object.hasOwn(cur.hosts, e.host)) return [...out, { kind: 'left', host: at, domain }];
+    out.push({ kind: 'migrated', host: e.host, from: at, domain });
+    at = e.host;
+    since = i;
+  }
+  const listedOn = (h: string) => cur.hosts[h]?.domains?.find((x) => (x.uuid && old.uuid ? x.uuid === old.uuid : x.name === domain));
+  if (out.length > 0) {
+    const there = listedOn(at);
+    // Crashed there: that host's own comparison says so.
+    if (there?.status === 'crashed') return out;
+    const ended = mine
+      .slice(since + 1)
+      .find((e) => e.host === at && ['domain.stopped', 'domain.vanished', 'domain.crashed'].includes(e.kind));
+    if (ended)
+      out.push({
+        kind: ended.kind === 'domain.stopped' ? 'stopped' : ended.kind === 'domain.crashed' ? 'crashed' : 'vanished',
+        host: at,
+        domain,
+      });
+    else if (there) out.push({ kind: 'stopped', host: at, domain });
+    else out.push({ kind: cur.hosts[at]?.domains ? 'vanished' : 'left', host: at, domain });
+    return out;
+  }
+  const endedHere = mine.some((e) => e.host === host && (e.kind === 'domain.stopped' || e.kind === 'domain.vanished'));
+  const elsewhere = Object.keys(cur.hosts).some((h) => h !== host && listedOn(h) !== undefined);
+  if (!endedHere && elsewhere) return [{ kind: 'left', host, domain }];
+  return [{ kind: listed ? 'stopped' : 'vanished', host, domain }];
 }
 
 /**
@@ -144,6 +203,7 @@ function renamesOf(was: ReadonlyMap<string, SnapshotDomain>, is: ReadonlyMap<str
 const MARKS: Record<FleetChange['kind'], string> = {
   started: '▲',
   stopped: '▼',
+  left: '▼',
   crashed: '✖',
   migrated: '⇄',
   renamed: '✎',
@@ -163,6 +223,8 @@ export function describeChange(c: FleetChange): string {
       return `${mark} ${c.domain} migrated ${c.from} → ${c.host}`;
     case 'renamed':
       return `${mark} ${c.oldName} renamed ${c.domain} on ${c.host}`;
+    case 'left':
+      return `${mark} ${c.domain} no longer running (was on ${c.host})`;
     case 'unreachable':
       return `${mark} ${c.host} stopped answering (unreachable, or no agent)`;
     case 'reachable':
