@@ -44,6 +44,13 @@ async function runAudit(t: string, page: Page, now: () => number = Date.now) {
       queries.push(q);
       return page;
     },
+    auditNames: () => ({
+      hosts: ['xen1', 'xen2'],
+      readableHosts: ['xen1', 'xen2'],
+      people: ['alice', 'bob'],
+      platformIds: [],
+      commands: ['stop'],
+    }),
   } as unknown as LocalContext;
   const r = await audit.run(parseArgs(audit, text(t)) as never, ctx);
   return { queries, reply: r };

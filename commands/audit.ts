@@ -3,6 +3,8 @@ import { echoValue } from '../src/core/args.ts';
 import { showControls } from '../src/core/control-chars.ts';
 import { defineCommand, type LocalContext, usageOf } from '../src/core/define-command.ts';
 import { type DomainRef, DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
+import { nearestName } from '../src/core/edit-distance.ts';
+import { hostNames } from '../src/core/host-groups.ts';
 import { HostName } from '../src/core/names.ts';
 import { type Reply, reply } from '../src/core/reply.ts';
 import { dateTimeUtc } from '../src/core/time-text.ts';
@@ -103,6 +105,8 @@ export const audit = defineCommand({
       ...(since !== undefined ? { since } : {}),
     };
     const { entries, scanned, bounded } = await ctx.readAudit(query);
+    // A typo must not read as "nothing happened": a name xenops does not know is said, whether or not entries match.
+    const notes = unknownNames(ctx, { person: args.person, host, command: args.command });
     const filter = describeFilter(args, since);
     const count = `${entries.length} audit entr${entries.length === 1 ? 'y' : 'ies'}`;
     const title =
@@ -132,11 +136,42 @@ export const audit = defineCommand({
               ),
             ]
           : []),
+        ...notes.map((note) => reply.text(note)),
       ],
-      { tone: bounded ? 'warning' : 'info' },
+      { tone: bounded || (entries.length === 0 && notes.length > 0) ? 'warning' : 'info' },
     );
   },
 });
+
+/**
+ * What the filters name that the config does not have, or that this person cannot read: one line each. Not refused:
+ * the audit keeps hosts since removed from the config, strangers' platform ids and commands typed wrong.
+ */
+function unknownNames(
+  ctx: LocalContext,
+  filter: { person?: string | undefined; host?: string | undefined; command?: string | undefined },
+): string[] {
+  if (!filter.person && !filter.host && !filter.command) return [];
+  const known = ctx.auditNames();
+  const notes: string[] = [];
+  const { person, host, command } = filter;
+  const lower = (names: readonly string[]) => names.map((n) => n.toLowerCase());
+  if (person && !lower(known.people).includes(person) && !lower(known.platformIds).includes(person)) {
+    const near = nearestName(person, known.people);
+    notes.push(
+      `${person} is not a person in the config nor one of their platform ids (people: ${hostNames(known.people) || 'none'})${near ? ` — did you mean ${near}?` : ''}`,
+    );
+  }
+  const readable = `hosts: ${hostNames(known.readableHosts) || 'none whose audit you may read'}`;
+  if (host && !known.hosts.includes(host)) notes.push(`${host} is not a configured host (${readable})`);
+  // Entries about a host outside this person's audit.read are never shown: none found says nothing of what happened.
+  else if (host && !known.readableHosts.includes(host)) notes.push(`you may not read the audit of ${host} (${readable})`);
+  if (command && !known.commands.includes(command)) {
+    const near = nearestName(command, known.commands);
+    notes.push(`${command} is not a command${near ? ` — did you mean ${near}?` : ''}`);
+  }
+  return notes;
+}
 
 /** The filter as it could be typed again: `person:bob domain:web since:24h (after 2025-01-31 08:00 UTC)`. */
 function describeFilter(

@@ -326,6 +326,19 @@ export class RequestHandler {
                         visible: (e) => mayReadAbout(config, me, d.command.permission ?? 'audit.read', placesOf(e), listOf(e['domain'])),
                       }),
                 }),
+              auditNames: () => {
+                const hosts = Object.keys(config.hosts);
+                const permission = d.command.permission ?? 'audit.read';
+                return {
+                  hosts,
+                  readableHosts: readsEverything(config, me, d.command.permission)
+                    ? hosts
+                    : hosts.filter((h) => mayReadAbout(config, me, permission, [h], [])),
+                  people: Object.keys(config.people),
+                  platformIds: Object.values(config.people).flatMap((p) => Object.values(p.identities).filter((id) => id !== undefined)),
+                  commands: [...this.deps.ctx.commands.keys()],
+                };
+              },
               schedules: scheduleAccess(
                 { config, book: this.deps.schedules, audit: (e) => audit.append(e), now: () => this.deps.clock.now() },
                 me,

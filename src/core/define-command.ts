@@ -147,6 +147,18 @@ export interface LocalContext {
     command?: string;
     since?: number;
   }) => Promise<{ entries: Record<string, string>[]; scanned: number; bounded: boolean }>;
+  /**
+   * What /audit's filters are checked against, so a mistyped name is said as such rather than as "nothing happened":
+   * the config's hosts (and those whose audit this person may read), its people and their platform ids, and the
+   * commands xenops has. The audit may name others (a host since removed, a command typed wrong): never refused.
+   */
+  auditNames: () => {
+    hosts: readonly string[];
+    readableHosts: readonly string[];
+    people: readonly string[];
+    platformIds: readonly string[];
+    commands: readonly string[];
+  };
 }
 
 export interface ScheduleAccess {

@@ -23,3 +23,20 @@ export function editDistance(a: string, b: string, cap = Number.POSITIVE_INFINIT
   }
   return Math.min(previous[b.length] as number, cap);
 }
+
+/**
+ * The name `typed` was most likely meant to be (`/lst` → list): the one name it begins (`stat` is status cut short,
+ * not start mistyped), else the nearest within two slips (and fewer than the name's length); else none.
+ */
+export function nearestName(typed: string, names: readonly string[]): string | null {
+  if (typed.length === 0 || typed.length > 32) return null;
+  const begun = names.filter((name) => name.startsWith(typed));
+  if (begun.length === 1) return begun[0] ?? null;
+  if (typed.length < 2) return null;
+  let best: { name: string; d: number } | null = null;
+  for (const name of names) {
+    const d = editDistance(typed, name, 3);
+    if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
+  }
+  return best?.name ?? null;
+}

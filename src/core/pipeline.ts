@@ -17,7 +17,7 @@ import {
 import type { AnyCommand, JobCommand, JobSpec, LocalCommand, PrecheckContext, Risk, Target } from './define-command.ts';
 import { riskOf } from './define-command.ts';
 import { type DomainRef, formatDomainRef, isUuid, onConfiguredHost } from './domain-ref.ts';
-import { editDistance } from './edit-distance.ts';
+import { nearestName } from './edit-distance.ts';
 import { UserError } from './errors.ts';
 import { type FleetView, hostsRunning } from './fleet-view.ts';
 import { NAMED_HOSTS_MAX } from './host-groups.ts';
@@ -189,19 +189,11 @@ const DAY_MS = 86_400_000;
 
 /** The enabled command a mistyped name was most likely meant for (`/lst` → list): within two edits, else none. */
 function nearestCommand(typed: string, ctx: PipelineContext, req: ChatRequest): string | null {
-  if (typed.length === 0 || typed.length > 32) return null;
   // Only what /help would list for this person here.
-  const names = [...ctx.commands].filter(([, command]) => mayRunHere(ctx, req, command)).map(([name]) => name);
-  // The one command the word begins (`/stat` is /status cut short, not /start mistyped; `/h` is /help).
-  const begun = names.filter((name) => name.startsWith(typed));
-  if (begun.length === 1) return begun[0] ?? null;
-  if (typed.length < 2) return null;
-  let best: { name: string; d: number } | null = null;
-  for (const name of names) {
-    const d = editDistance(typed, name);
-    if (d <= Math.min(2, name.length - 1) && (best === null || d < best.d)) best = { name, d };
-  }
-  return best?.name ?? null;
+  return nearestName(
+    typed,
+    [...ctx.commands].filter(([, command]) => mayRunHere(ctx, req, command)).map(([name]) => name),
+  );
 }
 
 function channelRefusal(config: Config, req: ChatRequest, command: AnyCommand, personId: string | null): Rejection | null {
