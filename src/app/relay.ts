@@ -1164,6 +1164,9 @@ export class Relay {
     }
     // Printed in a terminal that did not ask it (a new session of the restarted bot): said whose it is.
     if (this.adopted.has(requestId) && !p.schedule) final = { ...final, blocks: [reply.text(adoptedLine(p)), ...final.blocks] };
+    // Which schedule posted it, and how to stop it: a top or digest post read like anyone's /top, and with several
+    // schedules in a channel the id to remove was nowhere (a demo pass).
+    if (p.schedule) final = { ...final, blocks: [...final.blocks, reply.text(scheduleLine(p.schedule.id))] };
     const dropRemoved = async (schedule: string) => {
       this.deps.logger.info({ requestId, schedule }, 'scheduled post dropped: its schedule was removed');
       await this.deps.pending.markSent(requestId).then(
@@ -1426,6 +1429,11 @@ class FinalLeft extends Error {
 }
 
 /** The first line of an adopted request's final reply (see Relay.adoptIfOrphan). */
+/** The last line of a scheduled post. */
+export function scheduleLine(id: string): string {
+  return `Posted by schedule ${id}: /schedule remove ${id} stops it.`;
+}
+
 function adoptedLine(p: PendingRequest): string {
   return `Asked by ${p.person} (/${p.command}) of the bot before it restarted; this is what came of it.`;
 }
