@@ -335,7 +335,10 @@ describe('an approved request that did not run', () => {
 });
 
 describe('an approved request whose bot died before recording that it ran', () => {
-  /** bob approves alice's /stop on a bot that dies while it queues it (its enqueue never returns): the cards say "running". */
+  /**
+   * bob approves alice's /stop on a bot that dies while it queues it (its enqueue never returns): alice's card says it
+   * is being checked, the approval channel's still asks for a decision.
+   */
   async function approvedOnADyingBot(): Promise<string> {
     const dying = await makeDesk({ enqueue: () => new Promise(() => {}) });
     const id = await askStop(dying.desk);
@@ -370,14 +373,18 @@ describe('an approved request whose bot died before recording that it ran', () =
     }
   });
 
-  it('queued after all (its request is in flight or answered): recorded as queued, nobody told anything new', async () => {
+  it('queued after all (its request is in flight or answered): recorded as queued, the approval channel told it runs', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
       const id = await approvedOnADyingBot();
       const next = await makeDesk({ wasQueued: async () => true });
       await vi.advanceTimersByTimeAsync(61_000);
       await vi.waitFor(async () => expect((await store.get(id))?.run).toEqual({ queued: true }));
-      expect(next.titles()).toEqual([]);
+      // alice's card is left to its result (the relay edits it in).
+      await vi.waitFor(() =>
+        expect(next.delivered.map((d) => `${d.channel}: ${d.reply.title}`)).toEqual(['approvals: /stop xen1:web approved by bob']),
+      );
+      expect(JSON.stringify(next.delivered[0]?.reply.blocks)).toContain("running; the result goes to alice's chat");
       expect(await store.startingIds()).not.toContain(id);
       next.desk.stop();
     } finally {
@@ -400,7 +407,7 @@ describe('an approval whose cards take long to post', () => {
   it('settled meanwhile by another bot as never queued, it is not queued after all', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      // The approving bot's cards hang (a platform's rate limit) until released.
+      // The approving bot's card of alice's hangs (a platform's rate limit) until released.
       let release = () => {};
       const held = new Promise<void>((r) => {
         release = r;
@@ -408,7 +415,7 @@ describe('an approval whose cards take long to post', () => {
       let holding = false;
       const slow = await makeDesk({
         deliver: async (t) => {
-          if (holding && t.channelId === 'approvals') await held;
+          if (holding && t.channelId === 'terminal') await held;
           return t;
         },
       });

@@ -138,9 +138,10 @@ export class ApprovalDesk {
 
   /**
    * An approved request the bot that approved it never recorded as run: it died between the approval and the queue's
-   * answer, and the cards still say "running now". Dispatch's record tells whether it was queued (then its result
-   * goes to the requester as any other's); if not, nothing ran — never queued now, minutes later and unseen: the
-   * requester, the approvers and the cards are told so. Never before the grace: the approving bot may be queueing it.
+   * answer: the requester's card says it is being checked, the others still ask for a decision. Dispatch's record tells
+   * whether it was queued (then its result goes to the requester as any other's, and the other cards are told it runs);
+   * if not, nothing ran — never queued now, minutes later and unseen: the requester, the approvers and the cards are
+   * told so. Never before the grace: the approving bot may be queueing it.
    */
   private async startedOrNot(id: string): Promise<void> {
     this.timers.delete(id);
@@ -155,7 +156,9 @@ export class ApprovalDesk {
     const queued = await this.deps.wasQueued(rec.requestId);
     const run: NonNullable<ApprovalRecord['run']> = queued ? { queued: true } : { queued: false, why };
     const { changed } = await this.deps.store.update(id, (r) => (r.status === 'approved' && !r.run ? { ...r, run } : null));
-    if (!changed || queued) return;
+    if (!changed) return;
+    // Queued, its bot stopped before it told the other cards, which still ask for a decision (see run): told now.
+    if (queued) return this.announce({ ...rec, run }, this.outcomeCard({ ...rec, run }), null);
     this.deps.logger.warn({ approval: id, requestId: rec.requestId }, 'an approved request was never queued (its bot stopped): told');
     await this.notRun(rec, rec.target, why);
   }
@@ -639,7 +642,8 @@ export class ApprovalDesk {
       return this.settled(after) ?? reply.error('Cannot deny', `${id} cannot be denied now`);
     }
     this.clearExpiry(id);
-    const how = withdrawing ? `withdrawn by ${person.id}` : `denied by ${person.id}${reason ? `: ${reason}` : ''}`;
+    // A withdrawal's reason is kept as a denial's is: the cards say it, and the audit must not say less.
+    const how = `${withdrawing ? 'withdrawn' : 'denied'} by ${person.id}${reason ? `: ${reason}` : ''}`;
     await this.deps.audit({ ...auditOf(after, person.id), event: 'approval', decision: 'rejected', detail: `${id} ${how}` });
     await this.announce(after, this.outcomeCard(after));
     // The requester withdrawing it is the one reading this: their own card says it was withdrawn.
@@ -733,13 +737,14 @@ export class ApprovalDesk {
     try {
       // The requester's card shows progress and then the result itself (the relay edits it in); where it went — their
       // chat, their private chat when that one is gone, nowhere — is where the result goes, and what the approver and
-      // the other cards (which say it was approved) are told.
+      // the other cards are told. Before the dispatcher answers (a freeze, a silent agent or a held domain may still
+      // refuse it), it says only that it is approved and checked: the other cards are told once it was queued, or that
+      // it did not run — never "running" first, which a terminal, where no line said is taken back, would keep.
       reach = await this.tellRequester(rec, this.runningCard(rec));
       // Kept with the request: a card drawn again later (an escalation's, one posted as it was decided) and a later
       // /approve say the same.
       if (reach !== 'chat') await this.reachedAs(rec, reach);
-      await this.announce(rec, this.outcomeCard(rec, reach), null);
-      // Posting the cards may have taken long (a platform's rate limits): another bot may have settled it as never
+      // Posting the card may have taken long (a platform's rate limits): another bot may have settled it as never
       // queued meanwhile (startedOrNot) and said so; then it must not run now.
       const now = await this.deps.store.get(rec.id);
       if (now?.run) return this.settled(now) ?? reply.error('Approved, but not run', 'it was settled meanwhile');
@@ -756,6 +761,10 @@ export class ApprovalDesk {
       return reply.error('Approved, but not run', why);
     }
     await this.ranAs(rec, { queued: true });
+    // Only now are the other cards told it runs (see above). A failure to tell them is no failure to queue it: it runs.
+    await this.announce(rec, this.outcomeCard({ ...rec, run: { queued: true } }, reach), null).catch((e: unknown) =>
+      this.deps.logger.warn({ err: String(e), approval: rec.id }, 'could not tell the approval cards that an approved request runs'),
+    );
     // The requester's card says the same; "is running" would claim what Redis has not confirmed.
     if (queued === 'unanswered')
       return reply.result(
@@ -830,8 +839,8 @@ export class ApprovalDesk {
   }
 
   /**
-   * Tells the requester (at `at`, their card) and the approval channels' cards, which said "running", that it did not
-   * run; and the audit, where the approval alone would read as if it ran.
+   * Tells the requester (at `at`, their card) and the approval channels' cards, which said it was approved, that it
+   * did not run; and the audit, where the approval alone would read as if it ran.
    */
   private async notRun(rec: ApprovalRecord, at: ReplyTarget, why: string): Promise<void> {
     await this.deps.audit({ ...auditOf(rec), event: 'approval', decision: 'rejected', detail: `${rec.id} approved but not run: ${why}` });
@@ -1103,10 +1112,14 @@ export class ApprovalDesk {
     return mine && rec.status === 'approved' ? this.runningCard(rec) : this.outcomeCard(rec);
   }
 
+  /**
+   * The requester's card of an approved request until its result comes: "running" only once it was queued — before,
+   * the dispatcher may still refuse it (a freeze, a silent agent), and on a terminal no line said is taken back.
+   */
   private runningCard(rec: ApprovalRecord): Reply {
     return reply.progress(
       `/${rec.command} ${describeArgs(rec)}`,
-      `approved by ${rec.approvals.map((a) => a.person).join(', ')}; running now`,
+      `approved by ${rec.approvals.map((a) => a.person).join(', ')}; ${rec.run?.queued ? 'running now' : 'checking it can still run'}`,
     );
   }
 
@@ -1114,20 +1127,23 @@ export class ApprovalDesk {
   private outcomeCard(rec: ApprovalRecord, reach: Reach = rec.reach ?? 'chat'): Reply {
     const who = rec.requester;
     switch (rec.status) {
-      case 'approved':
+      case 'approved': {
+        // Not recorded as queued yet (a card drawn as it is being started), it may still be refused: "running" is not said.
+        const state = rec.run?.queued ? 'running' : 'checking it can still run';
         return reply.result(
           `/${rec.command} ${describeArgs(rec)} approved by ${rec.approvals.map((a) => a.person).join(', ')}`,
           [
             reply.text(
               reach === 'chat'
-                ? `running; the result goes to ${who}'s chat`
+                ? `${state}; the result goes to ${who}'s chat`
                 : reach === 'private'
-                  ? `running; ${who}'s chat cannot be reached: the result goes to ${who} privately`
-                  : `running; ${who}'s chat cannot be reached, nor ${who} privately: /audit shows the result`,
+                  ? `${state}; ${who}'s chat cannot be reached: the result goes to ${who} privately`
+                  : `${state}; ${who}'s chat cannot be reached, nor ${who} privately: /audit shows the result`,
             ),
           ],
           { tone: 'info' },
         );
+      }
       case 'denied':
         return reply.result(
           `/${rec.command} ${describeArgs(rec)} was ${rec.decidedBy === rec.requester ? 'withdrawn' : 'denied'} by ${rec.decidedBy}${rec.denyReason ? `: ${showControls(rec.denyReason)}` : ''}`,
@@ -1365,7 +1381,7 @@ export function describeArgs(rec: ApprovalRecord): string {
   // A plan (an evacuation: one migration per guest, to several hosts) is named by its hosts and its size.
   if (rec.mode === 'sequence') {
     const steps = rec.jobs.filter((j) => isMutating(j.op)).length;
-    return `${[...new Set(rec.targets.map((x) => x.host))].join(',')} (${steps} step${steps === 1 ? '' : 's'})`;
+    return `${[...new Set(rec.targets.map((x) => x.host))].join(',')}${planOptions(rec.args ?? {})} (${steps} step${steps === 1 ? '' : 's'})`;
   }
   const extra =
     rec.jobs[0] && (rec.jobs[0].op === 'domain.stop' || rec.jobs[0].op === 'domain.reboot') && rec.jobs[0].force
@@ -1376,6 +1392,16 @@ export function describeArgs(rec: ApprovalRecord): string {
           ? ` ${rec.jobs[0].enable ? 'on' : 'off'}`
           : '';
   return `${where}${extra}`;
+}
+
+/**
+ * A plan's options that change what it does, as typed (an evacuation's `to …` and `--shutdown-rest`): the approver
+ * approves exactly what they read, and two requests that differ must not get the same card. /rebalance's hosts are
+ * its targets, named already.
+ */
+function planOptions(args: Record<string, unknown>): string {
+  const to = Array.isArray(args['to']) && args['to'].length > 0 ? ` to ${args['to'].join(',')}` : '';
+  return `${to}${args['shutdown-rest'] === true ? ' --shutdown-rest' : ''}`;
 }
 
 const TERMINAL_ONLY: ReadonlySet<string> = new Set(['terminal']);

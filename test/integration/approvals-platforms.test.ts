@@ -175,11 +175,11 @@ async function expectSettled(tgCard: number, dcCard: DcMessage, outcome: RegExp)
 }
 
 /**
- * After an approval of a request made on Telegram: alice's own card (`tgCard`) said it was approved and running,
+ * After an approval of a request made on Telegram: alice's own card (`tgCard`) said it was approved and being checked,
  * then got the job's `result` edited in; the Discord announcement says who approved it and where the result goes.
  */
 async function expectApprovedFromTelegram(tgCard: number, dcCard: DcMessage, what: string, by: string, result: RegExp): Promise<void> {
-  const running = `<b>${what}</b>\napproved by ${by}; running now`;
+  const running = `<b>${what}</b>\napproved by ${by}; checking it can still run`;
   await expectTgSettled(tgCard, result);
   expect(tgEditsOf(tgCard).filter((e) => tgText(e).startsWith(`⏳ ${running}`))).toHaveLength(1);
   expect(tgEditsOf(tgCard).map(tgText).at(-1)).toMatch(result);
@@ -321,12 +321,12 @@ describe('approvals across Discord and Telegram (real clients, fake servers)', (
     await expectTgSettled(tgCard, /\/stop xen1:gateway approved by bob/);
     expect(tg.message(GROUP.id, tgCard)?.text).toContain("running; the result goes to alice's chat");
     expect(tg.message(GROUP.id, tgCard)?.text).not.toContain('gateway shut down');
-    // alice's card: approved and running, then the result, every edit after the request card without buttons.
+    // alice's card: approved and being checked, then the result, every edit after the request card without buttons.
     await expectDcSettled(dcCard, /gateway shut down on xen1/, [ask.token]);
     const aliceEdits = dcEditsOf(dcCard.id, [ask.token]).map(embeds);
-    expect(aliceEdits.filter((e) => e.includes('"title":"/stop xen1:gateway"') && e.includes('approved by bob; running now'))).toHaveLength(
-      1,
-    );
+    expect(
+      aliceEdits.filter((e) => e.includes('"title":"/stop xen1:gateway"') && e.includes('approved by bob; checking it can still run')),
+    ).toHaveLength(1);
     expect(aliceEdits.at(-1)).toContain('gateway shut down on xen1');
     expectNoAnswerOnCards(id, [tgCard], [dcCard]);
     await new Promise((r) => setTimeout(r, 500));

@@ -49,7 +49,7 @@ describe('on-call approvals in the terminal demo', () => {
     const mark = t.output().length;
     await say(`@bob /approve ${id.toLowerCase()}`);
     await printed(new RegExp(`✔ Approved ${id}\\n/stop xen1:web is running; alice gets the result`), mark);
-    await printed(/… \/stop xen1:web\napproved by bob; running now/, mark);
+    await printed(/… \/stop xen1:web\napproved by bob; checking it can still run/, mark);
     await printed(/✔ web shut down on xen1/, mark);
     expect(sent('xen1', /\bshutdown\b/)).toBe(1);
 
