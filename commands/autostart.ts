@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { echoValue } from '../src/core/args.ts';
-import { defineCommand } from '../src/core/define-command.ts';
+import { defineCommand, type PrecheckContext } from '../src/core/define-command.ts';
 import { DomainRefArg, formatDomainRef } from '../src/core/domain-ref.ts';
 import { reply } from '../src/core/reply.ts';
 import type { AutostartEntry, DomainSummary } from '../src/core/xen.ts';
@@ -16,6 +16,30 @@ const Args = z.strictObject({
 
 function describeEntry(e: AutostartEntry): string {
   return e.target === null ? `${e.path} (the config file itself)` : `${e.path} → ${e.target}`;
+}
+
+/**
+ * Another host with an autostart entry for the domain, as the bot last heard the fleet: `where` is null when the asker
+ * may not know that host (it is not named), `runs` whether the domain runs there. What `on` is refused for (both
+ * would create it after a power cut), and what showing it says: after a migration the link stays on the host left.
+ */
+function startsElsewhere(
+  name: string,
+  host: string,
+  { view, visible }: Pick<PrecheckContext, 'view' | 'visible'>,
+): { where: string | null; runs: boolean } | null {
+  for (const h of view.hostNames) {
+    const d = h === host ? undefined : view.domains(h).find((x) => x.name === name && x.autostart);
+    if (d) return { where: visible.includes(h) ? h : null, runs: d.status !== 'defined' && d.status !== 'shutdown' };
+  }
+  return null;
+}
+
+/** The read's warning for startsElsewhere: the guest boots there too when that host next boots. */
+function elsewhereLine(name: string, other: { where: string | null; runs: boolean }): string {
+  if (other.where === null) return `⚠ ${name} also starts with another host: it boots there too after that host boots again`;
+  const there = other.runs ? 'where it runs too' : 'where it no longer runs';
+  return `⚠ ${name} still starts with ${other.where}, ${there}: it boots there too after ${other.where} boots again (/autostart ${other.where}:${name} off ends that)`;
 }
 
 /** Showing reads the host's list (a read: no lock, no freeze, no approval); on/off change the link under the lock. */
@@ -34,17 +58,17 @@ export const autostart = defineCommand<typeof Args, 'domain.autostart' | 'domain
       ? { op: 'domain.autostart', host: target.host, domain: target.domain ?? '', enable: args.state === 'on' }
       : { op: 'domain.list', host: target.host },
   // The agent checks every other host again right before `ln -s`; this spares a queued job that must fail.
-  precheck: (args, target, { view, visible }) => {
+  precheck: (args, target, fleet) => {
     if (args.state !== 'on') return null;
     const name = target.domain ?? '';
-    const where = view.hostNames.find((h) => h !== target.host && view.domains(h).some((d) => d.name === name && d.autostart));
-    if (!where) return null;
-    return visible.includes(where)
-      ? `${name} already starts with ${where} — autostarting it on ${target.host} too would boot it twice after a power cut; turn it off on ${where} first`
+    const other = startsElsewhere(name, target.host, fleet);
+    if (!other) return null;
+    return other.where !== null
+      ? `${name} already starts with ${other.where} — autostarting it on ${target.host} too would boot it twice after a power cut; turn it off on ${other.where} first`
       : `${name} already starts with another host — autostarting it on ${target.host} too would boot it twice after a power cut`;
   },
   renderProgress: (p) => reply.progress('Autostart', p.message, p.percent),
-  render: ([o], args) => {
+  render: ([o], args, ctx) => {
     const ref = formatDomainRef(args.domain);
     // A change whose outcome is unknown may have been made (the link written before the connection dropped).
     if (!o?.ok)
@@ -70,13 +94,22 @@ export const autostart = defineCommand<typeof Args, 'domain.autostart' | 'domain
           },
         );
       const config = reply.text(d.configPath ? `config file: ${d.configPath}` : 'no config file found for it');
+      const other = ctx.fleet ? startsElsewhere(name, o.host, ctx.fleet) : null;
+      const elsewhere = other ? [reply.text(elsewhereLine(name, other))] : [];
+      const tone = other ? 'warning' : 'info';
       return d.autostart
-        ? reply.result(`${AUTOSTART_MARK} ${name} starts with ${o.host}`, [reply.text(describeEntry(d.autostart)), config, ...notes], {
-            tone: 'info',
-          })
-        : reply.result(`${name} does not start with ${o.host}`, [reply.text(`nothing for it in /etc/xen/auto`), config, ...notes], {
-            tone: 'info',
-          });
+        ? reply.result(
+            `${AUTOSTART_MARK} ${name} starts with ${o.host}`,
+            [reply.text(describeEntry(d.autostart)), ...elsewhere, config, ...notes],
+            { tone },
+          )
+        : reply.result(
+            `${name} does not start with ${o.host}`,
+            [reply.text(`nothing for it in /etc/xen/auto`), ...elsewhere, config, ...notes],
+            {
+              tone,
+            },
+          );
     }
     const how = r.resumed ? 'interrupted mid-way (an agent or Redis restart) and resumed; read back: ' : '';
     const back = r.resumed ? '' : ' (read back)';

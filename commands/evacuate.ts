@@ -85,7 +85,8 @@ import { arrivedNotRunning, autostartLeftBehind, mib, runningNowhere } from './r
  */
 
 /**
- * `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the (optional) word `to`. A second `to`
+ * `to xen2 xen3`, `xen2,xen3` or `xen2`: the hosts named after the word `to` (optional in `--to xen2` and `to:xen2`;
+ * typed in place, `/evacuate xen1 xen2` is refused by the parser: see openedBy in src/core/args.ts). A second `to`
  * (`to xen2 to xen3`) is refused as the form it is, not looked up as a host named "to".
  */
 export const HostWords = z

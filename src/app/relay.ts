@@ -1150,6 +1150,7 @@ export class Relay {
       const prepared = await this.deps.posts.prepare(p, command, list, mayName);
       target = prepared.target;
       const froze = await this.freezeAfter(p, command, list);
+      prepared.ctx.fleet = { view: this.deps.fleet, visible: p.visibleHosts ?? this.deps.hostNames };
       const moved = prepared.ctx.runsElsewhere;
       const [first] = p.jobs;
       // Its host said the guest is not there, and it runs elsewhere (runs-elsewhere.ts): that is the answer, whatever

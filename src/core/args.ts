@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { type AnyCommand, optionSpecs, usageOf } from './define-command.ts';
 import { UserError } from './errors.ts';
 import { redactSecrets } from './log.ts';
-import { DomainName, HOST_NAME_RULE } from './names.ts';
+import { DomainName, HOST_NAME_PATTERN, HOST_NAME_RULE } from './names.ts';
 import type { RawArgs } from './request.ts';
 
 type CommandOptionSpec = ReturnType<typeof optionSpecs>[number];
@@ -131,6 +131,8 @@ export function parseArgs(command: AnyCommand, raw: RawArgs, isHost: (name: stri
     given.slice(0, names.length).forEach((value, i) => {
       set(names[i] as string, value);
     });
+    const opened = openedBy(command, raw.text, names, given, isHost);
+    if (opened) throw bad(opened);
     if (given.length > names.length) {
       // Name the invalid value when there is one (`/start ; reboot` → the domain ";"), else the extra word.
       const checked = check(command, specs, record);
@@ -239,6 +241,43 @@ function hostsByCommas(command: AnyCommand, text: string, words: readonly string
   const line = joined.length <= 80 && /^[\x20-\x7e]*$/.test(joined) ? joined : `${hosts.join(',')} …`;
   return ` (hosts go separated by commas: /${command.name} ${line})`;
 }
+
+/**
+ * `/evacuate xen1 xen2` was planned with xen2 as the target and sent for approval: the place of a word-led argument
+ * (`/evacuate <host> [to <hosts>]`) took a bare word. An evacuation moves every guest, so a host typed there without its
+ * `to` is refused, saying the line probably meant, never guessed as the target (`--to xen2` and `to:xen2` name it).
+ * A `to` typed later among those words (`xen2 to xen3`) is left to the schema, which says where it goes.
+ */
+function openedBy(
+  command: AnyCommand,
+  text: string,
+  names: readonly string[],
+  given: readonly string[],
+  isHost: (name: string) => boolean,
+): string {
+  const at = names.indexOf(LED_BY);
+  const value = given[at];
+  if (at < 0 || value === undefined) return '';
+  const words = value.split(/[\s,]+/).filter((w) => w !== '');
+  const first = words[0];
+  if (first === undefined || words.some((w) => w.toLowerCase() === LED_BY)) return '';
+  const before = at > 0 ? given[at - 1] : undefined;
+  const run = new RegExp(`(^|\\s)${before === undefined ? '' : `${escapeRegExp(before)}\\s+`}${escapeRegExp(first)}(?=[\\s,]|$)`);
+  const joined = text.replace(run, (all) => all.replace(new RegExp(`${escapeRegExp(first)}$`), `${LED_BY} ${first}`)).trim();
+  const host = before !== undefined && HOST_NAME_PATTERN.test(before) ? before : '<host>';
+  let meant = `/${command.name} ${host} ${LED_BY} <hosts>`;
+  if (joined !== text.trim()) {
+    try {
+      parseArgs(command, { kind: 'text', text: joined }, isHost);
+      // The whole line only when it is short and plain: it echoes what was typed.
+      if (joined.length <= 80 && /^[\x20-\x7e]*$/.test(joined)) meant = `/${command.name} ${joined}`;
+    } catch {}
+  }
+  return `the targets go after "${LED_BY}": without it, ${echoValue(words.join(' '))} is not taken for them (${meant})`;
+}
+
+/** The argument whose place is opened by its own name typed first: /evacuate's targets. */
+const LED_BY = 'to';
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

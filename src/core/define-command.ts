@@ -73,6 +73,11 @@ export interface RenderContext {
    * render, for every command alike.
    */
   runsElsewhere?: RunsElsewhere;
+  /**
+   * The fleet as the bot last heard it, and the hosts the asker may know about (never name others): what a precheck
+   * sees, for a read that must say what the change would be refused for (/autostart: it starts with another host).
+   */
+  fleet?: Pick<PrecheckContext, 'view' | 'visible'>;
 }
 
 /** A render context with the default post settings (tests, and renders outside the relay). */
