@@ -202,8 +202,8 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
       op.beforeIssue = async (step: IssueStep) => {
         if (deps.handingBack()) throw new HandBack();
         // An approved request runs only on the state it was approved in.
-        const changed = data.meta.expect ? stateChange(data.meta.expect, step.before, domain ?? '') : null;
-        if (changed) throw new UserError('state.changed', changed);
+        const changed = data.meta.expect ? stateChangeError(data.meta.expect, step.before, domain ?? '', data.host) : null;
+        if (changed) throw changed;
         entry = {
           jobId: run.id,
           requestId: data.meta.requestId,
@@ -265,8 +265,8 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
     // An approved change that sent nothing because there was nothing to do (the guest stopped, or left the host,
     // meanwhile) ran on a state other than the one approved: said as that refusal, not as "nothing to do".
     if (!found && !written && !ranElsewhere && data.meta.expect && data.op !== 'domain.migrate') {
-      const changed = stateChange(data.meta.expect, resultDomain(result), domain ?? '');
-      if (changed) throw new UserError('state.changed', changed);
+      const changed = stateChangeError(data.meta.expect, resultDomain(result), domain ?? '', data.host);
+      if (changed) throw changed;
     }
     if (written) {
       // A completion lost to a Redis outage is then reported from here, never redone.
@@ -288,10 +288,37 @@ async function processRun(run: JobRun, deps: ProcessDeps, here: RunsHere): Promi
   }
 }
 
+/**
+ * The refusal of an approved job whose domain is not in the state its approval was given for, or null when it is. One
+ * that was running and no longer runs on the host is not found there, as a lookup's miss (missedOn): gone, or only a
+ * stopped copy left, as a migration leaves its config file. Its code has the bot say where it runs now, if elsewhere.
+ */
+function stateChangeError(
+  expect: NonNullable<JobData['meta']['expect']>,
+  now: DomainSummary | null,
+  domain: string,
+  host: string,
+): UserError | null {
+  const changed = stateChange(expect, now, domain, host);
+  if (changed === null) return null;
+  const gone = expect.up && (now === null || now.status === 'defined');
+  return new UserError(gone ? 'domain.notFound' : 'state.changed', changed);
+}
+
 /** Why the domain is not in the state its approval was given for, or null when it is. */
-export function stateChange(expect: NonNullable<JobData['meta']['expect']>, now: DomainSummary | null, domain: string): string | null {
+export function stateChange(
+  expect: NonNullable<JobData['meta']['expect']>,
+  now: DomainSummary | null,
+  domain: string,
+  host = 'its host',
+): string | null {
   const up = now !== null && now.status !== 'defined';
-  const tail = `since approval ${expect.approvalId} was asked for: nothing was done — ask again if it is still needed`;
+  const done = 'nothing was done — ask again if it is still needed';
+  const tail = `since approval ${expect.approvalId} was asked for: ${done}`;
+  // Not on the host at all: moved, destroyed or renamed — "is not any more" read as "it is down" (a demo pass: it ran
+  // on the other host the whole time).
+  if (expect.up && now === null)
+    return `${domain} is no longer on ${host} (it was running there when approval ${expect.approvalId} was asked for): ${done}`;
   if (expect.up !== up) return `${domain} ${expect.up ? 'was running and is not any more' : 'was not running and is now'} ${tail}`;
   // The UUID first: another guest under the name has a new domid too, and a restart keeps the UUID.
   if (expect.uuid && now?.uuid && expect.uuid.toLowerCase() !== now.uuid.toLowerCase())

@@ -5,7 +5,7 @@ import { authorize } from '../core/authorize.ts';
 import type { AnyCommand, HostOutcome, RenderContext } from '../core/define-command.ts';
 import { describeFreeze, type Freeze } from '../core/freeze.ts';
 import { type Logger, redactSecrets } from '../core/log.ts';
-import { runsElsewhereReply } from '../core/moved-away.ts';
+import { refusedRunsElsewhere, runsElsewhereReply } from '../core/moved-away.ts';
 import { type AnyJobCommand, redactHosts, scopeResult } from '../core/pipeline.ts';
 import { RecentIds } from '../core/recent-ids.ts';
 import { type Reply, reply } from '../core/reply.ts';
@@ -1154,11 +1154,15 @@ export class Relay {
       const moved = prepared.ctx.runsElsewhere;
       const [first] = p.jobs;
       // Its host said the guest is not there, and it runs elsewhere (runs-elsewhere.ts): that is the answer, whatever
-      // the command — said once here rather than by each command's render.
+      // the command — said once here rather than by each command's render. An approved request's refusal keeps its
+      // own words (the approval it was bound to), with where the guest runs now added.
+      const rendered = () => command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);
       final =
         moved && first
-          ? runsElsewhereReply(command.name, opSpec(first.op).mutates, moved, p.args['force'] === true)
-          : command.render(list as never, p.args as never, froze ? { ...prepared.ctx, froze } : prepared.ctx);
+          ? first.data.meta.expect
+            ? refusedRunsElsewhere(rendered(), command.name, moved, p.args['force'] === true)
+            : runsElsewhereReply(command.name, opSpec(first.op).mutates, moved, p.args['force'] === true)
+          : rendered();
     } catch (error) {
       this.deps.logger.error({ err: String(error), requestId }, 'render failed');
       final = reply.error('Something went wrong', 'the result could not be shown; it is in the audit log');

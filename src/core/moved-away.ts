@@ -36,17 +36,34 @@ export function missedOn(op: JobOp, o: HostOutcome<JobOp>): boolean {
 }
 
 /**
+ * Where guests of that name run now, and what to type to act on one there. Nothing is re-aimed at the other host: the
+ * asker decides.
+ */
+function runsNow(command: string, moved: RunsElsewhere, force: boolean): { where: string; next: string } {
+  const { domain, on } = moved;
+  const again = (host: string) => `/${command} ${host}:${domain}${force ? ' --force' : ''}`;
+  const next = on.length === 1 && on[0] !== undefined ? again(on[0]) : `say which: ${on.map(again).join(' or ')}`;
+  return { where: `${on.length === 1 ? 'a guest of that name runs' : 'guests of that name run'} on ${on.join(' and ')} now`, next };
+}
+
+/**
  * The answer to a command that reached the host the guest left: true (it runs elsewhere, not "not running"), and
- * what to type to act on it there. Nothing is re-aimed at the other host: the asker decides.
+ * what to type to act on it there.
  */
 export function runsElsewhereReply(command: string, mutating: boolean, moved: RunsElsewhere, force = false): Reply {
-  const { domain, from, on } = moved;
-  const again = (host: string) => `/${command} ${host}:${domain}${force ? ' --force' : ''}`;
-  const where = on.join(' and ');
-  const next = on.length === 1 && on[0] !== undefined ? again(on[0]) : `say which: ${on.map(again).join(' or ')}`;
+  const { where, next } = runsNow(command, moved, force);
   return reply.result(
-    `${domain} is no longer running on ${from}: ${on.length === 1 ? 'a guest of that name runs' : 'guests of that name run'} on ${where} now (moved or started there outside xenops)`,
+    `${moved.domain} is no longer running on ${moved.from}: ${where} (moved or started there outside xenops)`,
     [reply.text(mutating ? `nothing was done — ${next}` : next)],
     { tone: 'info' },
   );
+}
+
+/**
+ * An approved request refused because its guest had left the host by then (its render says so, with the approval):
+ * where it runs now added. Not "outside xenops": it may have been moved by xenops after the approval was asked for.
+ */
+export function refusedRunsElsewhere(refused: Reply, command: string, moved: RunsElsewhere, force = false): Reply {
+  const { where, next } = runsNow(command, moved, force);
+  return { ...refused, blocks: [...refused.blocks, reply.text(`${where} — ${next}`)] };
 }

@@ -262,7 +262,7 @@ describe('approved against a fleet that changed since it was asked', () => {
     expect((await say('bob', `approve ${id}`)).title).toBe(`Approved ${id}`);
     await adapters.terminal.until(() => finalsOf(req).length >= 2, 30_000, 'the stop result');
     expect(flat(finalsOf(req).at(-1) as Reply)).toBe(
-      `Could not stop xen1:web2\n⚠ xen1: refused — web2 was running and is not any more since approval ${id} was asked for: nothing was done — ask again if it is still needed`,
+      `Could not stop xen1:web2\n⚠ xen1: not found — web2 was running and is not any more since approval ${id} was asked for: nothing was done — ask again if it is still needed`,
     );
     expect(sent('xen1', /\b(shutdown|destroy)\b.*\bweb2\b/) + sent('xen2', /\b(shutdown|destroy)\b.*\bweb2\b/)).toBe(0);
   }, 60_000);
