@@ -40,7 +40,13 @@ const reading = (): CapacityReading => ({
   frozen: {},
 });
 const view = () => withCapacity(new FleetCache(['xen1', 'xen2', 'xen3']), reading());
-const ask = (text: string) => decide(ctx, chatRequest('r1', text), view(), true, approvalRule(config));
+const ask = (text: string, on = view()) => decide(ctx, chatRequest('r1', text), on, true, approvalRule(config));
+/** xen1 fuller: a rebalance moves one of its two guests. */
+const uneven = () =>
+  withCapacity(new FleetCache(['xen1', 'xen2', 'xen3']), {
+    ...reading(),
+    hosts: { ...reading().hosts, xen1: host('xen1', 6144, [g('web', 4096), g('mail', 4096)]) },
+  });
 const text = (r: Reply) =>
   `${r.title}\n` +
   r.blocks.map((b) => (b.type === 'table' ? formatTable(b.table) : b.type === 'text' || b.type === 'code' ? b.text : '')).join('\n');
@@ -67,29 +73,29 @@ describe('/evacuate: the word "to" between the target hosts', () => {
   });
 });
 
-describe('/rebalance --reason without --run', () => {
-  const status = (h: string, freeMiB: number): HostOutcome<'host.status'> => ({
+const status = (h: string, freeMiB: number): HostOutcome<'host.status'> => ({
+  host: h,
+  ok: true,
+  agent: null,
+  frozen: null,
+  result: {
     host: h,
-    ok: true,
-    agent: null,
-    frozen: null,
-    result: {
-      host: h,
-      toolstack: 'xl',
-      totalMemoryMiB: 16384,
-      freeMemoryMiB: freeMiB,
-      domains: [
-        { name: 'Domain-0', id: 0, memoryMiB: 2048, vcpus: 2, status: 'running', cpuSeconds: 1 },
-        ...(h === 'xen1'
-          ? [
-              { name: 'a', id: 1, memoryMiB: 4096, vcpus: 1, status: 'blocked', cpuSeconds: 1 },
-              { name: 'b', id: 2, memoryMiB: 4096, vcpus: 1, status: 'blocked', cpuSeconds: 1 },
-            ]
-          : []),
-      ],
-    } as unknown as JobResult<'host.status'>,
-  });
+    toolstack: 'xl',
+    totalMemoryMiB: 16384,
+    freeMemoryMiB: freeMiB,
+    domains: [
+      { name: 'Domain-0', id: 0, memoryMiB: 2048, vcpus: 2, status: 'running', cpuSeconds: 1 },
+      ...(h === 'xen1'
+        ? [
+            { name: 'a', id: 1, memoryMiB: 4096, vcpus: 1, status: 'blocked', cpuSeconds: 1 },
+            { name: 'b', id: 2, memoryMiB: 4096, vcpus: 1, status: 'blocked', cpuSeconds: 1 },
+          ]
+        : []),
+    ],
+  } as unknown as JobResult<'host.status'>,
+});
 
+describe('/rebalance --reason without --run', () => {
   it('GIVEN a reason with no --run THEN the suggestion says the reason was not recorded, and that it goes with --run', () => {
     const d = ask('rebalance --reason "kernel upgrade"');
     expect(d.kind).toBe('enqueue');
@@ -102,5 +108,69 @@ describe('/rebalance --reason without --run', () => {
     // Without a reason, no such line.
     const plain = text(rebalance.render(outcomes, { run: false } as never, renderContext({ memoryReserveMiB: 512 })));
     expect(plain).not.toContain('--reason');
+  });
+});
+
+/**
+ * `/evacuate xen1 xen2`: the usage is `/evacuate <host> [to <hosts>]`, and a second bare host was planned as the
+ * target and sent for approval. An evacuation moves every guest: a word in the target's place without its `to` is
+ * refused, saying the line that was probably meant. /rebalance documents its hosts separated by spaces
+ * (`/rebalance xen1 xen2`), and the --run line its suggestion gives is one it takes.
+ */
+describe('/evacuate with a second host and no "to"', () => {
+  it('GIVEN "/evacuate xen1 xen2" THEN it is refused in one line with the usage, naming "/evacuate xen1 to xen2" — never planned', () => {
+    const cases: [string, string][] = [
+      ['evacuate xen1 xen2', '/evacuate xen1 to xen2'],
+      ['evacuate xen1 xen2 xen3', '/evacuate xen1 to xen2 xen3'],
+      ['evacuate xen1 xen2,xen3', '/evacuate xen1 to xen2,xen3'],
+      ['evacuate xen1 xen2 --reason "RAM swap"', '/evacuate xen1 to xen2 --reason "RAM swap"'],
+    ];
+    for (const [line, meant] of cases) {
+      const d = ask(line);
+      expect(d.kind, line).toBe('reject');
+      if (d.kind !== 'reject') continue;
+      expect(d.reply.title, line).toBe('Bad arguments for /evacuate');
+      const said = text(d.reply);
+      expect(said, line).toContain(`(${meant})`);
+      expect(said, line).toContain('/evacuate <host> [<to>] [--shutdown-rest] [--reason <reason>]');
+      expect(d.reason.split('\n'), line).toHaveLength(1);
+    }
+  });
+
+  it('GIVEN the targets after "to", or as the option --to / to:, THEN they are the targets', () => {
+    for (const line of [
+      'evacuate xen1 to xen2',
+      'evacuate xen1 TO xen2',
+      'evacuate xen1 to xen2 xen3',
+      'evacuate xen1 --to xen2',
+      'evacuate xen1 to:xen2',
+      'evacuate xen1 --reason "RAM swap" to xen2',
+    ]) {
+      const d = ask(line);
+      expect(d.kind, line).toBe('needsApproval');
+      if (d.kind === 'needsApproval') expect((d.evaluated.args['to'] as string[])[0], line).toBe('xen2');
+    }
+    const bare = ask('evacuate xen1');
+    expect(bare.kind).toBe('needsApproval');
+  });
+});
+
+describe('/rebalance with hosts separated by spaces', () => {
+  it('GIVEN "/rebalance xen1 xen2" (its documented example) THEN it suggests, and the --run line it gives plans the same hosts', () => {
+    const d = ask('rebalance xen1 xen2');
+    expect(d.kind).toBe('enqueue');
+    const args = d.kind === 'enqueue' ? d.evaluated.args : {};
+    expect(args['hosts']).toEqual(['xen1', 'xen2']);
+    const said = text(
+      rebalance.render([status('xen1', 6144), status('xen2', 14336)], args as never, renderContext({ memoryReserveMiB: 512 })),
+    );
+    const run = /\/rebalance [^—]*--run/.exec(said)?.[0];
+    expect(run).toBe('/rebalance xen1 xen2 --run');
+    const again = ask((run as string).slice(1), uneven());
+    expect(again.kind === 'reject' ? again.reason : again.kind).toBe('needsApproval');
+    if (again.kind === 'needsApproval') expect(again.evaluated.args['hosts']).toEqual(['xen1', 'xen2']);
+    // Commas too, as /list takes them.
+    const commas = ask('rebalance xen1,xen2');
+    expect(commas.kind === 'enqueue' ? commas.evaluated.args['hosts'] : null).toEqual(['xen1', 'xen2']);
   });
 });
