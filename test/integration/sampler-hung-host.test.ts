@@ -1,16 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Sampler, type SamplerOptions } from '../../src/agent/sampler.ts';
+import type { Sampler, SamplerOptions } from '../../src/agent/sampler.ts';
 import type { SshPool } from '../../src/agent/ssh/pool.ts';
 import type { RemoteRunner } from '../../src/agent/ssh/types.ts';
-import type { XenToolstack } from '../../src/agent/toolstack/driver.ts';
 import { alertFor } from '../../src/core/alerts.ts';
-import { DomainLocks } from '../../src/queue/coordination.ts';
 import { type FleetEvent, FleetEventLog } from '../../src/queue/fleet-events.ts';
 import { SampleStore } from '../../src/queue/samples.ts';
 import { deleteKeysWithPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { fastSamplerOptions, simDrivers } from '../helpers/sampler.ts';
-import { quietLogger, type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
+import { fastSamplerOptions, simDrivers, simSampler } from '../helpers/sampler.ts';
+import { type SimEnv, startSimEnv, twoHostFleet } from '../helpers/sim.ts';
 
 /**
  * A host whose commands all hang (a hung Dom0, xenstored wedged, a stuck NFS mount): the SSH connection stays open,
@@ -38,18 +36,7 @@ function makeSampler(runner: RemoteRunner = pool, options: Partial<SamplerOption
   prefixes.push(prefix);
   const events = new FleetEventLog(redis, prefix);
   const samples = new SampleStore(redis, prefix);
-  const drivers = simDrivers(env, pool);
-  const sampler = new Sampler(
-    { ...OPTIONS, ...options },
-    {
-      runner,
-      samples,
-      events,
-      locks: new DomainLocks(redis, prefix),
-      list: (host) => (drivers[host] as XenToolstack).list(),
-      logger: quietLogger,
-    },
-  );
+  const sampler = simSampler({ ...OPTIONS, ...options }, { runner, drivers: simDrivers(env, pool), redis, prefix, samples, events });
   samplers.push(sampler);
   return { sampler, events, samples, t0: Date.now() - 1 };
 }
