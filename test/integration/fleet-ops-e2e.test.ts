@@ -119,3 +119,31 @@ describe('reboot, pause, unpause and uptime through the bot', () => {
     expect(body(r)).toMatch(/^xen1\s+web\s+\d+\s+\d+s$/m);
   });
 });
+
+// Last: web leaves xen1 for good.
+/**
+ * After web moved from xen1 to xen2, its autostart link stays on xen1. `/autostart web on` knew (refused: it would boot
+ * twice), while `/autostart web` said only "web does not start with xen2 — nothing for it in /etc/xen/auto": the read
+ * must say what `on` knows — web still starts with xen1, where it no longer runs, and boots there too after xen1's next
+ * boot.
+ */
+describe('/autostart web after web moved from xen1 to xen2', () => {
+  it('says web still starts with xen1, where it no longer runs — as /autostart web on refuses for', async () => {
+    expect((await ask('autostart web on')).title).toBe('↻ web now starts with xen1');
+    const moved = await ask('migrate web xen2');
+    expect(moved.title).toMatch(/web.*xen2/);
+    expect(stack.sim.state().hosts['xen1']?.links).toContainEqual({ path: '/etc/xen/auto/web.cfg', target: '/etc/xen/vm/web.cfg' });
+    await ask('list');
+
+    const on = await ask('autostart web on');
+    expect(body(on)).toContain('web already starts with xen1');
+
+    const read = await ask('autostart web');
+    const said = `${read.title}\n${body(read)}`;
+    expect(said).toContain('web still starts with xen1, where it no longer runs: it boots there too after xen1 boots again');
+    expect(said).toContain('web does not start with xen2');
+    expect(read.tone).toBe('warning');
+    // What xen2 said is still shown.
+    expect(said).toContain('nothing for it in /etc/xen/auto');
+  });
+});
